@@ -1,0 +1,31 @@
+# Two commands on a fresh machine: `make run` and `make test`. Each creates .venv from the repo's own files.
+# A PyPI mirror works through pip's own variable, e.g. PIP_INDEX_URL=https://mirrors.aliyun.com/pypi/simple
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test install lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/crisisbot serve
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(PY) -m bench.ingest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

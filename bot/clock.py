@@ -1,0 +1,54 @@
+"""An injectable clock: services ask it for the time, so tests move time instead of sleeping."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FakeClock:
+    """A clock that only moves when told to; thread-safe so workers and tests can share it."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
+        if self._now.tzinfo is None:
+            raise ValueError("FakeClock needs a timezone-aware start")
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, delta: timedelta | float) -> datetime:
+        if not isinstance(delta, timedelta):
+            delta = timedelta(seconds=delta)
+        with self._lock:
+            self._now += delta
+            return self._now
+
+    def set(self, when: datetime) -> None:
+        if when.tzinfo is None:
+            raise ValueError("FakeClock.set needs a timezone-aware time")
+        with self._lock:
+            self._now = when
+
+
+def ensure_aware(value: datetime) -> datetime:
+    """Treat a naive datetime as UTC (databases such as SQLite drop the zone) and return it in UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+__all__ = ["Clock", "SystemClock", "FakeClock", "ensure_aware", "timedelta"]
