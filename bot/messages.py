@@ -1,0 +1,225 @@
+"""Neutral message and command types shared by every feature and every chat platform.
+
+Handlers and services speak only these types; adapters (console, Slack, Feishu) translate them to and
+from platform payloads (Block Kit, Feishu cards, terminal text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+ButtonStyle = Literal["default", "primary", "danger"]
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button; pressing it produces an `Action` with the same action_id and value."""
+
+    label: str
+    action_id: str
+    value: str = ""
+    style: ButtonStyle = "default"
+    url: str | None = None  # a link button opens a URL instead of calling back
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A short labelled value shown side by side with others (e.g. 严重程度: 二级)."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """An image to upload (PNG bytes) or to link to."""
+
+    title: str
+    png: bytes | None = None
+    url: str | None = None
+    filename: str = "image.png"
+    alt: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A block of text within a message, optionally with its own buttons (one queue item, one step)."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    fields: tuple[Field, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What a handler or service wants shown in a channel.
+
+    `title` renders as a header, `text` as the body (light Markdown: **bold**, links as [text](url)),
+    `sections` as separated blocks, `fields` as a label/value grid, `buttons` as the action row.
+    `severity` lets adapters colour alerts (1 = most severe). `mention` asks the adapter to use the
+    platform's loudest means (e.g. "@here" on Slack, "all" on Feishu) or specific user ids.
+    """
+
+    text: str = ""
+    title: str | None = None
+    fields: tuple[Field, ...] = ()
+    sections: tuple[Section, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    images: tuple[Image, ...] = ()
+    severity: int | None = None
+    mentions: tuple[str, ...] = ()  # platform user ids, or "here"/"all"
+    ephemeral: bool = False  # visible only to the person who asked, where the platform allows
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe form for the outbox; images' bytes are base64-encoded."""
+        import base64
+
+        def image(i: Image) -> dict[str, Any]:
+            return {
+                "title": i.title,
+                "png": base64.b64encode(i.png).decode() if i.png else None,
+                "url": i.url,
+                "filename": i.filename,
+                "alt": i.alt,
+            }
+
+        def button(b: Button) -> dict[str, Any]:
+            return {"label": b.label, "action_id": b.action_id, "value": b.value, "style": b.style, "url": b.url}
+
+        def fld(f: Field) -> dict[str, str]:
+            return {"label": f.label, "value": f.value}
+
+        return {
+            "text": self.text,
+            "title": self.title,
+            "fields": [fld(f) for f in self.fields],
+            "sections": [
+                {"text": s.text, "buttons": [button(b) for b in s.buttons], "fields": [fld(f) for f in s.fields]}
+                for s in self.sections
+            ],
+            "buttons": [button(b) for b in self.buttons],
+            "images": [image(i) for i in self.images],
+            "severity": self.severity,
+            "mentions": list(self.mentions),
+            "ephemeral": self.ephemeral,
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        import base64
+
+        def button(d: dict[str, Any]) -> Button:
+            return Button(d["label"], d["action_id"], d.get("value", ""), d.get("style", "default"), d.get("url"))
+
+        def fld(d: dict[str, str]) -> Field:
+            return Field(d["label"], d["value"])
+
+        def image(d: dict[str, Any]) -> Image:
+            return Image(
+                title=d.get("title", ""),
+                png=base64.b64decode(d["png"]) if d.get("png") else None,
+                url=d.get("url"),
+                filename=d.get("filename", "image.png"),
+                alt=d.get("alt", ""),
+            )
+
+        return cls(
+            text=data.get("text", ""),
+            title=data.get("title"),
+            fields=tuple(fld(f) for f in data.get("fields", [])),
+            sections=tuple(
+                Section(
+                    s.get("text", ""),
+                    tuple(button(b) for b in s.get("buttons", [])),
+                    tuple(fld(f) for f in s.get("fields", [])),
+                )
+                for s in data.get("sections", [])
+            ),
+            buttons=tuple(button(b) for b in data.get("buttons", [])),
+            images=tuple(image(i) for i in data.get("images", [])),
+            severity=data.get("severity"),
+            mentions=tuple(data.get("mentions", [])),
+            ephemeral=bool(data.get("ephemeral", False)),
+            meta=dict(data.get("meta", {})),
+        )
+
+    def all_buttons(self) -> list[Button]:
+        return [*self.buttons, *(b for s in self.sections for b in s.buttons)]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command as typed by a person, already stripped of platform syntax (mentions, slash routing).
+
+    `text` is the full command line, e.g. '/crisis start 负面舆情爆发 "面霜过敏" --severity 1'.
+    `channel` is the neutral channel address "platform:channel_id" (e.g. "slack:C0123", "feishu:oc_x",
+    "console:general"); `user` is "platform:user_id".
+    `reply` carries whatever the adapter needs to answer in place (Slack response_url, Feishu message id).
+    """
+
+    platform: str
+    channel: str
+    user: str
+    text: str
+    user_name: str | None = None
+    reply: dict[str, Any] = field(default_factory=dict)
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A button press: the button's action_id and value, who pressed it, in which channel and message."""
+
+    platform: str
+    channel: str
+    user: str
+    action_id: str
+    value: str
+    message_ref: str | None = None  # platform message id of the message that carried the button
+    user_name: str | None = None
+    form: dict[str, str] = field(default_factory=dict)  # values typed into a modal/form, if any
+    reply: dict[str, Any] = field(default_factory=dict)
+    event_id: str | None = None
+
+
+class ChatError(Exception):
+    """A chat platform refused or failed a call."""
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retry_after = retry_after
+
+
+class TransientChatError(ChatError):
+    """Worth retrying later: outage, 5xx, rate limit (retry_after seconds when the platform says)."""
+
+
+class PermanentChatError(ChatError):
+    """Retrying will not help until a person fixes something (channel_not_found, not_in_channel, ...)."""
+
+
+class ChatPort(Protocol):
+    """The one way features talk to a chat platform. Called only by the outbox worker."""
+
+    platform: str
+
+    def post(self, channel_id: str, message: Message, *, idempotency_key: str) -> str:
+        """Send a new message; return the platform's message id (used later to update it)."""
+
+    def update(self, channel_id: str, message_id: str, message: Message) -> None:
+        """Replace a message sent earlier, in place."""
+
+    def upload(self, channel_id: str, image: Image, *, idempotency_key: str) -> str:
+        """Upload an image/file into the channel; return its platform id."""
+
+
+def split_channel(address: str) -> tuple[str, str]:
+    """'slack:C0123' -> ('slack', 'C0123')."""
+    platform, sep, channel_id = address.partition(":")
+    if not sep or not platform or not channel_id:
+        raise ValueError(f"channel address must look like 'platform:id', got {address!r}")
+    return platform, channel_id
