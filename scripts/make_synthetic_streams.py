@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -93,7 +92,7 @@ def windows_for(labels: list[int], n: int) -> list[tuple[int, int]]:
 def make_stream(name: str, rng: np.random.Generator, *, days: int, level: float, phi: float,
                 season: float, growth: float, anomalies: list[tuple[str, float, int]],
                 noise_bursts_per_day: float, share: float = 0.1, new_content: bool = False,
-                surges: list[tuple[float, float, float]] | None = None):
+                surges: list[tuple[float, float, float]] | None = None, heavy_tail: float = 0.0):
     n = days * PER_DAY
     start = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
     prof = daily_profile(n, 0.0, rng, season)
@@ -105,7 +104,11 @@ def make_stream(name: str, rng: np.random.Generator, *, days: int, level: float,
     # ordinary small bursts: not labelled, the detector should mostly stay quiet
     n_noise = rng.poisson(noise_bursts_per_day * days)
     for at in rng.integers(PER_DAY, n, size=n_noise):
-        add_shape(mult, int(at), "burst", float(rng.uniform(1.5, 2.5)), int(rng.integers(2, 6)))
+        if heavy_tail:  # Pareto-sized news blips: most small, a few as big as a real incident, but short
+            size = 1.3 * (1.0 - rng.random()) ** (-1.0 / heavy_tail)
+            add_shape(mult, int(at), "burst", float(min(size, 30.0)), int(rng.integers(1, 8)))
+        else:
+            add_shape(mult, int(at), "burst", float(rng.uniform(1.5, 2.5)), int(rng.integers(2, 6)))
     labels = []
     probation = min(int(0.15 * n), 750)
     spacing = (n - probation) // (len(anomalies) + 1)
@@ -147,6 +150,14 @@ SPECS = [
     ("new_video", 20, 40, 0.2, 0.5, 1.0, [("burst", 8, 24)], 0.3),
     ("quiet_mid", 45, 100, 0.2, 0.8, 1.0, [], 0.7),
 ]
+# social-volume-like streams (mentions per 5 minutes): heavy-tailed unlabelled blips, labelled incidents
+# that last hours; labels where the incident is plainly visible
+TWEETS = [
+    ("tweets_a", 55, 60, 0.25, 0.8, 1.0, [("burst", 8, 72), ("burst", 5, 144), ("ramp", 4, 48)], 3.0),
+    ("tweets_b", 55, 25, 0.3, 0.7, 1.0, [("burst", 10, 48), ("burst", 6, 96)], 3.0),
+    ("tweets_c", 55, 150, 0.2, 0.8, 1.5, [("burst", 6, 96), ("burst", 12, 36), ("shift", 2.5, 0)], 4.0),
+    ("tweets_d", 55, 10, 0.35, 0.6, 1.0, [("burst", 12, 48), ("burst", 8, 72)], 2.0),
+]
 
 
 def main() -> None:
@@ -161,13 +172,13 @@ def main() -> None:
     (a.out / "labels").mkdir(parents=True, exist_ok=True)
     windows, labels_out, surges_out = {}, {}, {}
     for copy in range(a.copies):
-        for name, days, level, phi, season, growth, anomalies, noise in SPECS:
+        for name, days, level, phi, season, growth, anomalies, noise in SPECS + TWEETS:
             fname = f"{name}_{copy}" if a.copies > 1 else name
             surges = [(days * 0.5, 4.0, 4.0)] if name.startswith("diurnal") else None
             stamps, neg, total, labels, surge_rows = make_stream(
                 fname, rng, days=days, level=level, phi=phi, season=season, growth=growth,
                 anomalies=anomalies, noise_bursts_per_day=noise, new_content=name.startswith("new_video"),
-                surges=surges)
+                surges=surges, heavy_tail=2.0 if name.startswith("tweets") else 0.0)
             rel = f"synthetic/{fname}.csv"
             for suffix, values in ((".csv", neg), (".total.csv", total)):
                 with open(data_dir / f"{fname}{suffix}", "w", newline="") as handle:
@@ -185,4 +196,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-    _ = math  # kept for readers extending the shapes

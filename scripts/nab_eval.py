@@ -40,10 +40,15 @@ def _nabscore():
     return mod
 
 
+_ROWS_CACHE: dict = {}
+
+
 def _run_file(args):
     path, settings_dict = args
     settings = DetectorSettings.from_dict(settings_dict)
-    rows = read_series(path)
+    if path not in _ROWS_CACHE:  # each worker parses a file once
+        _ROWS_CACHE[path] = read_series(path)
+    rows = _ROWS_CACHE[path]
     return [r.alert for r in run_backtest(rows, settings=settings)]
 
 
@@ -105,12 +110,19 @@ def category(rel):
     return rel.split("/")[0]
 
 
-GRID = {
-    "threshold": [4.0, 5.0, 6.0, 8.0],
-    "min_ratio": [1.3, 1.6, 2.0],
-    "level_halflife_hours": [6.0, 12.0, 24.0],
-    "cooldown_buckets": [12, 48],
-}
+def grid_configs(base: DetectorSettings) -> list[DetectorSettings]:
+    """The tuning grid: per-window thresholds, window sets, ratio floor, cooldown, level half-life."""
+    out = []
+    for t1, tsum, windows, min_ratio, cooldown, level_hl in itertools.product(
+            [6.0, 9.0], [4.0, 5.0, 6.0], [(1, 3, 12), (1, 3, 12, 36)], [1.3, 1.8], [48],
+            [12.0]):
+        thresholds = (t1,) + (tsum,) * (len(windows) - 1)
+        out.append(replace(base, threshold=tsum, windows=windows, window_thresholds=thresholds,
+                           min_ratio=min_ratio, cooldown_buckets=cooldown, level_halflife_hours=level_hl))
+    return out
+
+
+GRID_KEYS = ["window_thresholds", "windows", "min_ratio", "cooldown_buckets", "level_halflife_hours"]
 
 
 def main():
@@ -129,7 +141,11 @@ def main():
     for kv in a.set:
         k, v = kv.split("=", 1)
         cur = getattr(base, k)
-        base = replace(base, **{k: type(cur)(v) if not isinstance(cur, tuple) else tuple(int(x) for x in v.split(","))})
+        if isinstance(cur, tuple):
+            val = tuple(float(x) if k == "window_thresholds" else int(x) for x in v.split(",") if x)
+        else:
+            val = type(cur)(v)
+        base = replace(base, **{k: val})
     rels = [r for r, _, _ in corpus.items]
     cats = sorted({category(r) for r in rels})
     with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
@@ -137,8 +153,8 @@ def main():
             per = run_corpus(corpus, base, pool)
             report(per, rels, cats, a.per_file)
             return
-        keys = list(GRID)
-        configs = [replace(base, **dict(zip(keys, vals, strict=True))) for vals in itertools.product(*GRID.values())]
+        keys = GRID_KEYS
+        configs = grid_configs(base)
         results = []
         for i, cfg in enumerate(configs):
             per = run_corpus(corpus, cfg, pool)
@@ -149,6 +165,9 @@ def main():
                   flush=True)
         if a.loo:
             loo(results, rels, cats, keys)
+        best = max(results, key=lambda cp: normalized(cp[1], rels))
+        print("\nbest in-sample (for reference only):", {k: getattr(best[0], k) for k in keys},
+              f"NAB={normalized(best[1], rels):.2f}")
 
 
 def loo(results, rels, cats, keys):

@@ -49,9 +49,14 @@ class DetectorSettings:
     dispersion_initial: float = 0.3
     dispersion_min: float = 0.01
     dispersion_max: float = 4.0
+    #: extra dispersion while the first day of the daily profile is still being learnt
+    first_day_dispersion: float = 0.6
     #: surprise (-log10 p) needed to open an episode, per window length in buckets
     windows: tuple[int, ...] = (1, 3, 12)
     threshold: float = 6.0
+    #: optional per-window thresholds (same length as ``windows``); a single bucket usually needs more
+    #: evidence than a sum, because one-bucket blips are the commonest false alarm
+    window_thresholds: tuple[float, ...] = ()
     #: the observed sum over the window must be at least this many counts and this multiple of expected
     min_count: float = 8.0
     min_ratio: float = 1.6
@@ -85,6 +90,7 @@ class DetectorSettings:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["windows"] = list(self.windows)
+        data["window_thresholds"] = list(self.window_thresholds)
         return data
 
     @classmethod
@@ -96,7 +102,21 @@ class DetectorSettings:
         values = dict(data)
         if "windows" in values:
             values["windows"] = tuple(int(w) for w in values["windows"])
+        if "window_thresholds" in values:
+            values["window_thresholds"] = tuple(float(t) for t in values["window_thresholds"])
         return cls(**values)
+
+    def __post_init__(self) -> None:
+        if not self.windows or any(w < 1 for w in self.windows):
+            raise ValueError("windows must be positive bucket counts")
+        if self.window_thresholds and len(self.window_thresholds) != len(self.windows):
+            raise ValueError("window_thresholds must have one entry per window")
+        if self.season_slots < 1 or self.bucket_seconds <= 0:
+            raise ValueError("season_slots and bucket_seconds must be positive")
+
+    def threshold_for(self, index: int) -> float:
+        """The surprise needed on the ``index``-th window."""
+        return self.window_thresholds[index] if self.window_thresholds else self.threshold
 
 
 @dataclass
@@ -230,6 +250,7 @@ class SpikeDetector:
         self._a_season = _halflife_alpha(s.season_halflife_days * max(per_day, 1.0))
         self._a_share = _halflife_alpha(s.share_halflife_hours * 3600.0 / b)
         self._slot_len = SECONDS_PER_DAY / s.season_slots
+        self._buckets_per_day = SECONDS_PER_DAY / b
 
     # ------------------------------------------------------------------ baseline
     def _slot_weights(self, ts: float) -> tuple[int, int, float]:
@@ -318,16 +339,17 @@ class SpikeDetector:
         phi = self._phi_eff(prior_expected)
         best = (0.0, 1, value, mu)
         eligible = False
-        for w in s.windows:
+        for index, w in enumerate(s.windows):
             if w > len(self.recent_obs):
                 continue
             obs = sum(self.recent_obs[-w:])
             exp = sum(self.recent_exp[-w:])
             # a w-bucket sum of NB(mu, phi) behaves like NB(sum mu, phi / w)
             sur = -nb_log10_sf(obs, exp, phi / w)
-            if sur > best[0]:
-                best = (sur, w, obs, exp)
-            if sur >= s.threshold and obs >= s.min_count and obs >= s.min_ratio * exp:
+            need = s.threshold_for(index)
+            if sur * s.threshold / need > best[0]:  # scores are relative to each window's threshold
+                best = (sur * s.threshold / need, w, obs, exp)
+            if sur >= need and obs >= s.min_count and obs >= s.min_ratio * exp:
                 eligible = True
         surprise, window, w_obs, w_exp = best
         ratio = w_obs / w_exp if w_exp > 0 else float("inf")
@@ -384,7 +406,12 @@ class SpikeDetector:
     def _phi_eff(self, prior_expected: float | None) -> float:
         """Dispersion plus extra uncertainty while the history is short."""
         s = self.settings
-        extra = 3.0 / (self.n + 3.0) if prior_expected is None else 0.5 / (self.n + 1.0)
+        if prior_expected is not None:
+            return min(self.phi + 0.5 / (self.n + 1.0), s.dispersion_max)
+        extra = 3.0 / (self.n + 3.0)
+        # until a whole day has been seen, the daily profile is a guess: widen the band
+        if self.n < self._buckets_per_day:
+            extra += s.first_day_dispersion * (1.0 - self.n / self._buckets_per_day)
         return min(self.phi + extra, s.dispersion_max)
 
     def _severity(self, ratio: float, observed: float) -> str:
@@ -424,8 +451,8 @@ class SpikeDetector:
             "n": self.n,
             "last_ts": self.last_ts,
             "level": self.level,
-            "season": [round(x, 6) for x in self.season],
-            "season_n": [round(x, 3) for x in self.season_n],
+            "season": list(self.season),
+            "season_n": list(self.season_n),
             "phi": self.phi,
             "recent_obs": list(self.recent_obs),
             "recent_exp": list(self.recent_exp),
