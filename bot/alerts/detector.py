@@ -41,6 +41,9 @@ class DetectorSettings:
     season_slots: int = 24
     #: half-life of the daily profile, in days (how fast the "same time of day" memory forgets)
     season_halflife_days: float = 3.0
+    #: a day-of-week adjustment on top of the daily profile (weekends differ), half-life in weeks
+    weekly: bool = True
+    weekly_halflife_weeks: float = 3.0
     #: half-life of the level (growth adaptation), in hours
     level_halflife_hours: float = 12.0
     #: half-life of the dispersion estimate, in hours
@@ -56,10 +59,10 @@ class DetectorSettings:
     threshold: float = 6.0
     #: optional per-window thresholds (same length as ``windows``); a single bucket usually needs more
     #: evidence than a sum, because one-bucket blips are the commonest false alarm
-    window_thresholds: tuple[float, ...] = ()
+    window_thresholds: tuple[float, ...] = (9.0, 6.0, 6.0)
     #: the observed sum over the window must be at least this many counts and this multiple of expected
     min_count: float = 8.0
-    min_ratio: float = 1.6
+    min_ratio: float = 1.3
     #: floor for the expected count per bucket (a silent stream is not "infinitely" surprised by 1)
     expected_floor: float = 0.2
     #: buckets of history before the detector may alert on its own baseline
@@ -225,6 +228,8 @@ class SpikeDetector:
     level: float | None = None
     season: list[float] = field(default_factory=list)
     season_n: list[float] = field(default_factory=list)
+    week: list[float] = field(default_factory=list)
+    week_n: list[float] = field(default_factory=list)
     phi: float = -1.0
     recent_obs: list[float] = field(default_factory=list)
     recent_exp: list[float] = field(default_factory=list)
@@ -239,6 +244,9 @@ class SpikeDetector:
         if not self.season:
             self.season = [1.0] * s.season_slots
             self.season_n = [0.0] * s.season_slots
+        if not self.week:
+            self.week = [1.0] * (7 * s.season_slots)
+            self.week_n = [0.0] * (7 * s.season_slots)
         if self.phi < 0:
             self.phi = s.dispersion_initial
         self._max_window = max(s.windows)
@@ -250,6 +258,9 @@ class SpikeDetector:
         self._a_season = _halflife_alpha(s.season_halflife_days * max(per_day, 1.0))
         self._a_share = _halflife_alpha(s.share_halflife_hours * 3600.0 / b)
         self._slot_len = SECONDS_PER_DAY / s.season_slots
+        self._a_week = _halflife_alpha(s.weekly_halflife_weeks * max(per_day, 1.0))
+        # a weekly slot is trusted once it has seen about one week's worth of its buckets
+        self._week_trust = max(per_day, 1.0)
         self._buckets_per_day = SECONDS_PER_DAY / b
 
     # ------------------------------------------------------------------ baseline
@@ -261,9 +272,30 @@ class SpikeDetector:
         slots = self.settings.season_slots
         return i % slots, (i + 1) % slots, w
 
-    def _season_factor(self, ts: float) -> float:
+    def _week_weights(self, ts: float) -> tuple[int, int, float]:
+        # epoch day 0 was a Thursday; the phase does not matter, only the 7-day period
+        pos = (ts % (7 * SECONDS_PER_DAY)) / self._slot_len - 0.5
+        i = math.floor(pos)
+        n = len(self.week)
+        return i % n, (i + 1) % n, pos - i
+
+    def _week_adjust(self, ts: float) -> float:
+        if not self.settings.weekly:
+            return 1.0
+        i, j, w = self._week_weights(ts)
+        adj = 1.0
+        for slot, weight in ((i, 1.0 - w), (j, w)):
+            n = self.week_n[slot]
+            trust = n / (n + self._week_trust)
+            adj += weight * trust * (self.week[slot] - 1.0)
+        return adj
+
+    def _daily_factor(self, ts: float) -> float:
         i, j, w = self._slot_weights(ts)
         return max((1.0 - w) * self.season[i] + w * self.season[j], 0.02)
+
+    def _season_factor(self, ts: float) -> float:
+        return max(self._daily_factor(ts) * self._week_adjust(ts), 0.02)
 
     def expected(self, ts: float | datetime, expected_factor: float = 1.0,
                  prior_expected: float | None = None) -> float:
@@ -298,7 +330,18 @@ class SpikeDetector:
             self.level += a * (deseason - self.level)
         # daily profile: move the two neighbouring slots toward value / level
         if self.level and self.level > 1e-9:
-            target = min(clipped / self.level, 20.0)
+            week_adj = max(self._week_adjust(ts), 0.05)
+            daily = self._daily_factor(ts)
+            if s.weekly:
+                target_w = min(clipped / (self.level * daily), 20.0)
+                i, j, w = self._week_weights(ts)
+                for slot, weight in ((i, 1.0 - w), (j, w)):
+                    if weight <= 0:
+                        continue
+                    self.week_n[slot] += weight
+                    a = max(self._a_week, weight / (self.week_n[slot] + 1.0)) * weight
+                    self.week[slot] += a * (target_w - self.week[slot])
+            target = min(clipped / (self.level * week_adj), 20.0)
             i, j, w = self._slot_weights(ts)
             for slot, weight in ((i, 1.0 - w), (j, w)):
                 if weight <= 0:
@@ -372,6 +415,12 @@ class SpikeDetector:
                     decision.severity_raised = True
             calm = surprise < s.recovery_threshold and decision.share_surprise < s.recovery_threshold
             ep.quiet = ep.quiet + 1 if calm else 0
+            if ep.buckets >= s.max_episode_buckets and ep.quiet < s.recovery_buckets:
+                # still "high" after this long: the new level is the new normal, not a lasting crisis
+                recent = self.recent_obs[-min(len(self.recent_obs), 12):]
+                if recent:
+                    self.level = max(sum(recent) / len(recent) / max(expected_factor, 1e-6)
+                                     / self._season_factor(ts), 0.0)
             if ep.quiet >= s.recovery_buckets or ep.buckets >= s.max_episode_buckets:
                 decision.recovered = True
                 decision.severity = ep.severity
@@ -453,6 +502,8 @@ class SpikeDetector:
             "level": self.level,
             "season": list(self.season),
             "season_n": list(self.season_n),
+            "week": list(self.week),
+            "week_n": list(self.week_n),
             "phi": self.phi,
             "recent_obs": list(self.recent_obs),
             "recent_exp": list(self.recent_exp),
@@ -473,8 +524,10 @@ class SpikeDetector:
             raise ValueError(f"unsupported detector state version {state.get('v')!r}")
         season = [float(x) for x in state["season"]]
         season_n = [float(x) for x in state["season_n"]]
+        week = [float(x) for x in state.get("week", [])]
+        week_n = [float(x) for x in state.get("week_n", [])]
         if len(season) != settings.season_slots:  # profile resolution changed in config: start over
-            season, season_n = [], []
+            season, season_n, week, week_n = [], [], [], []
         ep = state.get("episode")
         return cls(
             settings=settings,
@@ -483,6 +536,8 @@ class SpikeDetector:
             level=state["level"],
             season=season,
             season_n=season_n,
+            week=week,
+            week_n=week_n,
             phi=float(state["phi"]),
             recent_obs=[float(x) for x in state["recent_obs"]],
             recent_exp=[float(x) for x in state["recent_exp"]],
