@@ -42,7 +42,13 @@ def backtest(
         return
     if series is None or out is None:
         raise typer.BadParameter("usage: crisisbot backtest SERIES.csv --out OUT.csv [--bucket 5m]")
-    from bot.alerts.backtest import BacktestInputError, parse_bucket, read_series, run_backtest, write_backtest
+    from bot.alerts.backtest import (
+        BacktestInputError,
+        parse_bucket,
+        read_series,
+        run_backtest,
+        write_backtest,
+    )
 
     try:
         bucket_seconds = parse_bucket(bucket) if bucket else None

@@ -55,11 +55,11 @@ class DetectorSettings:
     #: extra dispersion while the first day of the daily profile is still being learnt
     first_day_dispersion: float = 0.6
     #: surprise (-log10 p) needed to open an episode, per window length in buckets
-    windows: tuple[int, ...] = (1, 3, 12)
+    windows: tuple[int, ...] = (1, 3, 12, 36)
     threshold: float = 6.0
     #: optional per-window thresholds (same length as ``windows``); a single bucket usually needs more
     #: evidence than a sum, because one-bucket blips are the commonest false alarm
-    window_thresholds: tuple[float, ...] = (9.0, 6.0, 6.0)
+    window_thresholds: tuple[float, ...] = (12.0, 6.0, 6.0, 6.0)
     #: the observed sum over the window must be at least this many counts and this multiple of expected
     min_count: float = 8.0
     min_ratio: float = 1.3
@@ -70,8 +70,10 @@ class DetectorSettings:
     #: back within normal (surprise below ``recovery_threshold`` on all windows) for this many buckets
     recovery_buckets: int = 12
     recovery_threshold: float = 1.3
-    #: buckets after recovery during which no new episode may open
-    cooldown_buckets: int = 12
+    #: windows up to this many buckets decide recovery
+    recovery_window: int = 3
+    #: buckets after recovery during which no new episode may open (unless it is explosive: sev1)
+    cooldown_buckets: int = 48
     #: an episode still running after this many buckets is closed (the new level is the new normal)
     max_episode_buckets: int = 288
     #: severity from the excess ratio (observed / expected over the triggering window)
@@ -366,7 +368,7 @@ class SpikeDetector:
         s = self.settings
         mu = self.expected(ts, expected_factor, prior_expected)
         if self.last_ts is not None and ts <= self.last_ts:
-            surprise = -nb_log10_sf(value, mu, self._phi_eff(prior_expected))
+            surprise = -nb_log10_sf(value, mu, self.phi + self._model_uncertainty(prior_expected))
             return Decision(ts, value, mu, min(surprise / (2 * s.threshold), 1.0), surprise, late=True,
                             in_episode=self.episode is not None)
         if self.last_ts is not None and ts - self.last_ts > 1.5 * s.bucket_seconds:
@@ -379,16 +381,21 @@ class SpikeDetector:
             del self.recent_obs[0]
             del self.recent_exp[0]
 
-        phi = self._phi_eff(prior_expected)
+        phi = self.phi
+        model = self._model_uncertainty(prior_expected)
         best = (0.0, 1, value, mu)
+        short_surprise = 0.0
         eligible = False
         for index, w in enumerate(s.windows):
             if w > len(self.recent_obs):
                 continue
             obs = sum(self.recent_obs[-w:])
             exp = sum(self.recent_exp[-w:])
-            # a w-bucket sum of NB(mu, phi) behaves like NB(sum mu, phi / w)
-            sur = -nb_log10_sf(obs, exp, phi / w)
+            # a w-bucket sum of NB(mu, phi) behaves like NB(sum mu, phi / w); an error in the baseline
+            # itself (short history, unknown daily profile) does not average out over the window
+            sur = -nb_log10_sf(obs, exp, min(phi / w + model, s.dispersion_max))
+            if w <= s.recovery_window:
+                short_surprise = max(short_surprise, sur)
             need = s.threshold_for(index)
             if sur * s.threshold / need > best[0]:  # scores are relative to each window's threshold
                 best = (sur * s.threshold / need, w, obs, exp)
@@ -413,7 +420,9 @@ class SpikeDetector:
                 if _SEV_RANK[sev] > _SEV_RANK[ep.severity]:
                     ep.severity = sev
                     decision.severity_raised = True
-            calm = surprise < s.recovery_threshold and decision.share_surprise < s.recovery_threshold
+            # recovery looks at the recent buckets only: a long window's sum still remembers the spike
+            calm = (short_surprise < s.recovery_threshold and decision.share_surprise < s.recovery_threshold
+                    and surprise < s.threshold)
             ep.quiet = ep.quiet + 1 if calm else 0
             if ep.buckets >= s.max_episode_buckets and ep.quiet < s.recovery_buckets:
                 # still "high" after this long: the new level is the new normal, not a lasting crisis
@@ -431,9 +440,11 @@ class SpikeDetector:
                 decision.in_episode = True
                 decision.severity = ep.severity
                 decision.reason = ep.reason
-        elif warm and (eligible or share_alert) and self.cooldown_left <= 0:
+        elif warm and (eligible or share_alert) and (
+                self.cooldown_left <= 0 or (eligible and self._severity(ratio, w_obs) == "sev1")):
             reason = "volume" if eligible else "share"
             sev = self._severity(ratio, w_obs) if eligible else "sev3"
+            self.cooldown_left = 0
             self.episode = _Episode(start=ts, severity=sev, peak_ratio=ratio, peak_value=value, reason=reason)
             decision.new_alert = True
             decision.in_episode = True
@@ -452,16 +463,16 @@ class SpikeDetector:
         self.last_ts = ts
         return decision
 
-    def _phi_eff(self, prior_expected: float | None) -> float:
-        """Dispersion plus extra uncertainty while the history is short."""
+    def _model_uncertainty(self, prior_expected: float | None) -> float:
+        """Extra relative variance of the baseline itself while the history is short."""
         s = self.settings
         if prior_expected is not None:
-            return min(self.phi + 0.5 / (self.n + 1.0), s.dispersion_max)
+            return 0.5 / (self.n + 1.0)
         extra = 3.0 / (self.n + 3.0)
         # until a whole day has been seen, the daily profile is a guess: widen the band
         if self.n < self._buckets_per_day:
             extra += s.first_day_dispersion * (1.0 - self.n / self._buckets_per_day)
-        return min(self.phi + extra, s.dispersion_max)
+        return extra
 
     def _severity(self, ratio: float, observed: float) -> str:
         s = self.settings
