@@ -156,10 +156,12 @@ def escalation_message(ep: dict[str, Any], *, lang: str, zone: ZoneInfo, mention
     zh = lang != "en"
     s = ep["stats"]
     account_name = s.get("account_name") or ep["account_id"]
-    text = (f"⏰ {_pick(SEVERITY_LABEL[ep['severity']], lang)} 告警已 {minutes:.0f} 分钟无人确认：{account_name} 负面评论激增。请处理。"
+    negative = s.get("metric", "negative") == "negative"
+    what_zh, what_en = ("负面评论激增", "negative surge") if negative else ("评论量激增", "comment surge")
+    text = (f"⏰ {_pick(SEVERITY_LABEL[ep['severity']], lang)} 告警已 {minutes:.0f} 分钟无人确认：{account_name} {what_zh}。请处理。"
             if zh else
             f"⏰ {_pick(SEVERITY_LABEL[ep['severity']], lang)} alert unacknowledged for {minutes:.0f} min: "
-            f"negative surge on {account_name}. Please respond.")
+            f"{what_en} on {account_name}. Please respond.")
     key = ep["episode_key"]
     return Message(
         text=text,
