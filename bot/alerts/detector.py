@@ -385,6 +385,7 @@ class SpikeDetector:
         model = self._model_uncertainty(prior_expected)
         best = (0.0, 1, value, mu)
         short_surprise = 0.0
+        medium_high = False
         eligible = False
         for index, w in enumerate(s.windows):
             if w > len(self.recent_obs):
@@ -394,9 +395,11 @@ class SpikeDetector:
             # a w-bucket sum of NB(mu, phi) behaves like NB(sum mu, phi / w); an error in the baseline
             # itself (short history, unknown daily profile) does not average out over the window
             sur = -nb_log10_sf(obs, exp, min(phi / w + model, s.dispersion_max))
+            need = s.threshold_for(index)
             if w <= s.recovery_window:
                 short_surprise = max(short_surprise, sur)
-            need = s.threshold_for(index)
+            if w <= 4 * s.recovery_window and sur >= need:
+                medium_high = True
             if sur * s.threshold / need > best[0]:  # scores are relative to each window's threshold
                 best = (sur * s.threshold / need, w, obs, exp)
             if sur >= need and obs >= s.min_count and obs >= s.min_ratio * exp:
@@ -421,8 +424,9 @@ class SpikeDetector:
                     ep.severity = sev
                     decision.severity_raised = True
             # recovery looks at the recent buckets only: a long window's sum still remembers the spike
+            # and the last hour or so no longer alarming (a slow burn is not "recovered" between blips)
             calm = (short_surprise < s.recovery_threshold and decision.share_surprise < s.recovery_threshold
-                    and surprise < s.threshold)
+                    and not medium_high)
             ep.quiet = ep.quiet + 1 if calm else 0
             if ep.buckets >= s.max_episode_buckets and ep.quiet < s.recovery_buckets:
                 # still "high" after this long: the new level is the new normal, not a lasting crisis
