@@ -114,7 +114,7 @@ def grid_configs(base: DetectorSettings) -> list[DetectorSettings]:
     """The tuning grid: per-window thresholds, window sets, ratio floor, cooldown, level half-life."""
     out = []
     for t1, tsum, windows, min_ratio, cooldown, level_hl in itertools.product(
-            [7.0, 9.0, 12.0], [5.0, 6.0, 7.0], [(1, 3, 12), (1, 3, 12, 36)], [1.3], [48],
+            [9.0, 12.0], [5.0, 6.0, 7.0], [(1, 3, 12), (1, 3, 12, 36)], [1.3], [12, 48],
             [12.0]):
         thresholds = (t1,) + (tsum,) * (len(windows) - 1)
         out.append(replace(base, threshold=tsum, windows=windows, window_thresholds=thresholds,

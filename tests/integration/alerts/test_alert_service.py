@@ -240,3 +240,43 @@ def test_watch_usage_errors_are_explained(run_command):
     assert "找不到" in replies[0].text
     replies = run_command("/watch surge lanji_official --from 2026-11-11T20:00 --until 2026-11-11T19:00")
     assert "晚于" in replies[0].text
+
+
+def test_quiet_hours_hold_the_alert_until_morning(db, settings, clock):
+    # 12:00 UTC is 20:00 in Shanghai: inside 19:00-08:00 quiet hours; hold every severity for this test
+    config = parse_config({
+        "accounts": [{"platform": "douyin", "account_id": "lanji_official", "client": "lanji"}],
+        "clients": [{"id": "lanji"}],
+        "channels": [{"id": "console:lanji", "client": "lanji", "quiet_hours": {"start": "19:00", "end": "08:00"}}],
+        "alerts": {"hold_in_quiet_hours": ["sev1", "sev2", "sev3"], "escalation": {"enabled": False}},
+    }, source="test")
+    app = build_app(settings, config, clock=clock, db=db, upgrade=False)
+    try:
+        load_history(app, clock)
+        live(app, clock, 15, per_minute=12)
+        assert alert_posts(db) == []  # held, not lost
+        held = [e for e in episodes(db) if e.channels]
+        assert held and not held[0].channels["console:lanji"]["posted"]
+        live(app, clock, 12 * 60 + 30, step=timedelta(minutes=5))  # past 08:00 local
+        posts = alert_posts(db)
+        assert len(posts) == 1
+        assert posts[0].created_at.astimezone(config.zone()).hour == 8
+    finally:
+        app.stop()
+
+
+def test_highly_liked_negative_comment_posts_a_notice_once(bot, clock, db):
+    now = clock.now()
+    record = comment(now, text=NEGATIVE, likes=800)
+    bot.services.ingest.ingest_records([record], source="test")
+    with db.session() as session:
+        from bot.storage.models import Comment
+
+        stored = session.exec(select(Comment).where(Comment.comment_id == record["comment_id"])).one()
+    if stored.sentiment_label != "neg":
+        pytest.skip("no sentiment model installed: nothing is labelled negative")
+    bot.services.ingest.ingest_records([{**record, "like_count": 900}], source="test")  # an update
+    with db.session() as session:
+        rows = session.exec(select(OutboxMessage)).all()
+    notices = [r for r in rows if (r.payload.get("meta") or {}).get("kind") == "risk_notice"]
+    assert len([n for n in notices if n.update_of is None]) == 1
