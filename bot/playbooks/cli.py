@@ -25,7 +25,9 @@ def validate(
     for problem in result.problems:
         typer.echo(str(problem), err=True)
     for playbook in result.playbooks:
-        typer.echo(f"OK  {playbook.source}: {playbook.id} {playbook.name} / {playbook.title_en} ({len(playbook.steps)} 步 steps)")
+        typer.echo(
+            f"OK  {playbook.source}: {playbook.id} {playbook.name} / {playbook.title_en} ({len(playbook.steps)} 步 steps)"
+        )
     if result.problems:
         typer.echo(f"{len(result.problems)} 个问题 / problems found", err=True)
         raise typer.Exit(2)

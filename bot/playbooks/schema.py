@@ -39,7 +39,9 @@ def parse_duration(value: Any) -> timedelta:
             raise ValueError("时长不能为负 / a duration cannot be negative")
         return timedelta(minutes=value)
     if not isinstance(value, str):
-        raise ValueError(f"时长格式应如 30m、2h、1h30m / expected a duration like 30m, 2h, 1h30m; got {value!r}")
+        raise ValueError(
+            f"时长格式应如 30m、2h、1h30m / expected a duration like 30m, 2h, 1h30m; got {value!r}"
+        )
     text = value.strip().replace(" ", "")
     if not text:
         raise ValueError("时长为空 / empty duration")
@@ -50,7 +52,9 @@ def parse_duration(value: Any) -> timedelta:
         seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
         position = match.end()
     if position != len(text):
-        raise ValueError(f"时长格式应如 30m、2h、1h30m / expected a duration like 30m, 2h, 1h30m; got {value!r}")
+        raise ValueError(
+            f"时长格式应如 30m、2h、1h30m / expected a duration like 30m, 2h, 1h30m; got {value!r}"
+        )
     return timedelta(seconds=seconds)
 
 

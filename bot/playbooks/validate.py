@@ -100,6 +100,14 @@ def check_playbook_data(data: Any, file: str) -> tuple[Playbook | None, list[Pro
         problems.append(Problem(file, "steps", "steps 应为列表 / steps must be a list"))
         raw_steps = []
 
+    seen_ids: set[str] = set()
+    for raw in raw_steps:
+        raw_id = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(raw_id, str) and raw_id in seen_ids:
+            problems.append(Problem(file, "id", f"步骤 id 重复 / duplicate step id {raw_id!r}", step=raw_id))
+        if isinstance(raw_id, str):
+            seen_ids.add(raw_id)
+
     steps: list[Step] = []
     for index, raw in enumerate(raw_steps):
         label = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") else f"#{index + 1}"
@@ -109,7 +117,11 @@ def check_playbook_data(data: Any, file: str) -> tuple[Playbook | None, list[Pro
             for item in error.errors():
                 problems.append(Problem(file, _loc(item["loc"]), item["msg"], step=label))
 
-    roles = set(header.roles) if header else set((data.get("roles") or {}) if isinstance(data.get("roles"), dict) else ())
+    roles = (
+        set(header.roles)
+        if header
+        else set((data.get("roles") or {}) if isinstance(data.get("roles"), dict) else ())
+    )
     variables = set(BUILTIN_VARIABLES) | (set(header.variables) if header else set())
     problems.extend(_check_steps(steps, roles, variables, file))
     if header is not None:
@@ -152,9 +164,7 @@ def _check_text_vars(text: str, variables: set[str], file: str, key: str, step: 
 def _check_steps(steps: list[Step], roles: set[str], variables: set[str], file: str) -> list[Problem]:
     problems: list[Problem] = []
     by_id: dict[str, Step] = {}
-    for step in steps:
-        if step.id in by_id:
-            problems.append(Problem(file, "id", f"步骤 id 重复 / duplicate step id {step.id!r}", step=step.id))
+    for step in steps:  # duplicates are reported from the raw data, where even invalid steps count
         by_id.setdefault(step.id, step)
 
     graph: dict[str, set[str]] = {step.id: set() for step in steps}  # step -> steps it comes after
@@ -167,7 +177,9 @@ def _check_steps(steps: list[Step], roles: set[str], variables: set[str], file: 
                 Problem(file, "owner", f"角色 {step.owner!r} 未在 roles 中声明 / role not declared", step=sid)
             )
         if step.due is None:
-            problems.append(Problem(file, "due", "缺少时限（如 30m、2h）/ the step has no due time", step=sid))
+            problems.append(
+                Problem(file, "due", "缺少时限（如 30m、2h）/ the step has no due time", step=sid)
+            )
         for dep in step.after:
             if dep not in by_id:
                 problems.append(Problem(file, "after", f"指向不存在的步骤 {dep!r} / unknown step", step=sid))
@@ -177,11 +189,15 @@ def _check_steps(steps: list[Step], roles: set[str], variables: set[str], file: 
             target = by_id.get(step.when.step)
             if target is None:
                 problems.append(
-                    Problem(file, "when.step", f"条件指向不存在的步骤 {step.when.step!r} / unknown step", step=sid)
+                    Problem(
+                        file, "when.step", f"条件指向不存在的步骤 {step.when.step!r} / unknown step", step=sid
+                    )
                 )
             elif not target.is_decision:
                 problems.append(
-                    Problem(file, "when.step", f"{step.when.step!r} 不是判断步骤 / not a decision step", step=sid)
+                    Problem(
+                        file, "when.step", f"{step.when.step!r} 不是判断步骤 / not a decision step", step=sid
+                    )
                 )
             else:
                 if step.when.answer not in target.branches:
@@ -196,9 +212,13 @@ def _check_steps(steps: list[Step], roles: set[str], variables: set[str], file: 
                     )
                 graph[sid].add(target.id)
         if step.question and not step.branches:
-            problems.append(Problem(file, "branches", "判断步骤需要至少两个分支 / a decision needs branches", step=sid))
+            problems.append(
+                Problem(file, "branches", "判断步骤需要至少两个分支 / a decision needs branches", step=sid)
+            )
         elif step.branches and len(step.branches) < 2:
-            problems.append(Problem(file, "branches", "判断步骤需要至少两个分支 / a decision needs two answers", step=sid))
+            problems.append(
+                Problem(file, "branches", "判断步骤需要至少两个分支 / a decision needs two answers", step=sid)
+            )
         for answer, targets in step.branches.items():
             for target_id in targets:
                 if target_id not in by_id:
@@ -211,7 +231,11 @@ def _check_steps(steps: list[Step], roles: set[str], variables: set[str], file: 
                         )
                     )
                 elif target_id == sid:
-                    problems.append(Problem(file, f"branches.{answer}", "分支指向自身 / branch points at itself", step=sid))
+                    problems.append(
+                        Problem(
+                            file, f"branches.{answer}", "分支指向自身 / branch points at itself", step=sid
+                        )
+                    )
                 else:
                     graph[target_id].add(sid)
         for index, template in enumerate(step.templates):
@@ -257,7 +281,9 @@ def load_playbooks(paths: Iterable[Path | str] | None = None) -> PlaybookSet:
     result = PlaybookSet()
     files = playbook_files(paths if paths is not None else [default_playbook_dir()])
     if not files:
-        result.problems.append(Problem(str(paths or default_playbook_dir()), "(files)", "没有找到预案文件 / no playbook files"))
+        result.problems.append(
+            Problem(str(paths or default_playbook_dir()), "(files)", "没有找到预案文件 / no playbook files")
+        )
     seen: dict[str, str] = {}
     for path in files:
         playbook, problems = load_playbook_file(path)
@@ -267,7 +293,11 @@ def load_playbooks(paths: Iterable[Path | str] | None = None) -> PlaybookSet:
         for other_key in (playbook.id, playbook.name):
             if other_key in seen:
                 result.problems.append(
-                    Problem(playbook.source, "id", f"预案 {other_key!r} 与 {seen[other_key]} 重复 / duplicate playbook")
+                    Problem(
+                        playbook.source,
+                        "id",
+                        f"预案 {other_key!r} 与 {seen[other_key]} 重复 / duplicate playbook",
+                    )
                 )
                 break
         else:
