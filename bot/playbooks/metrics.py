@@ -84,7 +84,7 @@ def check_exit(
     min_comments: int,
 ) -> ExitCheck:
     """Suggest resolving when the run is older than `hold`, the last `hold` holds at least `min_comments`
-    scored comments, and every bucket of it with comments stays at or under `normal_max`."""
+    scored comments, and the negative share over it, and over each of its halves, is at most `normal_max`."""
     if normal_max is None:
         return ExitCheck(False, None, None, 0, "没有常态基线 / no baseline for the normal range")
     if now - run_start < hold:
@@ -93,7 +93,11 @@ def check_exit(
     share, comments = overall_share(window)
     if comments < min_comments:
         return ExitCheck(False, normal_max, share, comments, "评论太少，无法判断 / too few comments to judge")
-    over = [p for p in window if p.share is not None and p.share > normal_max]
-    if over:
-        return ExitCheck(False, normal_max, share, comments, "仍高于常态 / still above the normal range")
+    # The whole window and each half of it must be normal: single small buckets are too noisy to
+    # judge alone, and a late resurgence must not hide behind a calm first half.
+    middle = now - hold / 2
+    for part in (window, [p for p in window if p.start < middle], [p for p in window if p.start >= middle]):
+        part_share, part_comments = overall_share(part)
+        if part_share is not None and part_share > normal_max:
+            return ExitCheck(False, normal_max, share, comments, "仍高于常态 / still above the normal range")
     return ExitCheck(True, normal_max, share, comments, "已回到常态 / back within the normal range")
