@@ -79,6 +79,14 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out or "(root)"
 
 
+def _msg(item: Any) -> str:
+    if item.get("type") == "extra_forbidden":
+        return "未知的键（请检查拼写）/ unknown key (check the spelling)"
+    if item.get("type") == "missing":
+        return "缺少必填项 / required key is missing"
+    return str(item.get("msg", "")).removeprefix("Value error, ")
+
+
 def check_playbook_data(data: Any, file: str) -> tuple[Playbook | None, list[Problem]]:
     """Validate one parsed YAML document; return the playbook (None when invalid) and all problems."""
     problems: list[Problem] = []
@@ -90,7 +98,7 @@ def check_playbook_data(data: Any, file: str) -> tuple[Playbook | None, list[Pro
         header = PlaybookHeader.model_validate(data)
     except ValidationError as error:
         for item in error.errors():
-            problems.append(Problem(file, _loc(item["loc"]), item["msg"]))
+            problems.append(Problem(file, _loc(item["loc"]), _msg(item)))
 
     raw_steps = data.get("steps")
     if not raw_steps:
@@ -115,7 +123,7 @@ def check_playbook_data(data: Any, file: str) -> tuple[Playbook | None, list[Pro
             steps.append(Step.model_validate(raw))
         except ValidationError as error:
             for item in error.errors():
-                problems.append(Problem(file, _loc(item["loc"]), item["msg"], step=label))
+                problems.append(Problem(file, _loc(item["loc"]), _msg(item), step=label))
 
     roles = (
         set(header.roles)

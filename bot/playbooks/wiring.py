@@ -13,9 +13,16 @@ log = logging.getLogger(__name__)
 
 
 def playbook_dir(directory: str | None) -> Path:
+    """The configured folder (relative paths: to the working directory, else to the repository), or
+    the repository's config/playbooks."""
     from bot.playbooks.validate import default_playbook_dir
 
-    return Path(directory) if directory else default_playbook_dir()
+    if not directory:
+        return default_playbook_dir()
+    path = Path(directory)
+    if path.is_absolute() or path.exists():
+        return path
+    return Path(__file__).resolve().parents[2] / path
 
 
 def wire(app: Wiring) -> None:

@@ -107,3 +107,10 @@ def test_cli_exit_codes():
     assert folder.exit_code == 2
     missing = runner.invoke(app, ["validate", str(FIXTURES / "nope.yaml")])
     assert missing.exit_code == 2
+
+
+def test_cli_default_is_the_configured_folder(tmp_path):
+    config = tmp_path / "crisisbot.yaml"
+    config.write_text(f"playbooks:\n  directory: {FIXTURES}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate"], env={"CRISISBOT_CONFIG": str(config)})
+    assert result.exit_code == 2 and "no_steps.yaml" in result.output
