@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import case, func, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
@@ -40,6 +40,7 @@ from bot.playbooks.review import MetricSummary, ReviewInput, render_review
 from bot.playbooks.schema import Playbook, format_duration
 from bot.playbooks.settings import PlaybooksConfig
 from bot.playbooks.validate import PlaybookSet
+from bot.reports.charts import SharePoint
 from bot.storage.models import Comment
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -286,10 +287,10 @@ class PlaybookService:
         baseline_share, baseline_comments, normal_max = None, 0, playbook.exit.negative_share_max
         if account_key:
             platform, _, account_id = account_key.partition(":")
-            labelled = self._labelled_comments(platform, account_id, now - playbook.exit.baseline_window, now)
-            baseline_share, baseline_comments = overall_share(
-                share_series(labelled, now - playbook.exit.baseline_window, now, timedelta(hours=1))
+            negative, baseline_comments = self._share_counts(
+                platform, account_id, now - playbook.exit.baseline_window, now
             )
+            baseline_share = negative / baseline_comments if baseline_comments else None
             normal_max = normal_max_for(
                 baseline_share,
                 baseline_comments,
@@ -475,6 +476,24 @@ class PlaybookService:
         return until
 
     # ---- comments, reports ---------------------------------------------------------------------
+    def _share_counts(self, platform: str, account_id: str, start: datetime, end: datetime) -> tuple[int, int]:
+        """(negative, scored) comment counts of an account in [start, end), counted by the database."""
+        with self.db.session() as session:
+            negative, total = session.exec(
+                select(
+                    func.coalesce(func.sum(case((Comment.sentiment_label == "neg", 1), else_=0)), 0),
+                    func.count(Comment.id),
+                ).where(
+                    Comment.platform == platform,
+                    Comment.account_id == account_id,
+                    Comment.created_at >= start,
+                    Comment.created_at < end,
+                    Comment.is_from_account == False,  # noqa: E712 - SQL comparison
+                    Comment.sentiment_label.in_(("neg", "neu", "pos")),
+                )
+            ).one()
+        return int(negative or 0), int(total or 0)
+
     def _labelled_comments(
         self, platform: str, account_id: str, start: datetime, end: datetime
     ) -> list[tuple[datetime, str | None]]:
@@ -649,12 +668,12 @@ class PlaybookService:
             return None
         rule = view.playbook.exit
         platform, _, account_id = view.account.partition(":")
-        bucket = min(timedelta(hours=1), max(timedelta(minutes=5), rule.hold / 6))
-        window_start = now - rule.hold - bucket
-        labelled = self._labelled_comments(platform, account_id, window_start, now)
-        points = share_series(labelled, window_start, now, bucket)
-        # Only whole buckets count: the current, still-filling bucket is left out.
-        points = [p for p in points if p.start + bucket <= now]
+        # Two aggregate queries (each half of the hold time) instead of fetching every comment.
+        middle = now - rule.hold / 2
+        points = [
+            SharePoint(start, *self._share_counts(platform, account_id, start, end))
+            for start, end in ((now - rule.hold, middle), (middle, now))
+        ]
         return check_exit(
             points,
             normal_max=view.normal_max,
