@@ -46,6 +46,7 @@ class DemoReplay:
         self.clock = clock
         self.position = 0
         self.accepted = 0
+        self.zone = bot.services.config.zone()
 
     def _ingest_until(self, until: datetime) -> None:
         batch = []
@@ -93,11 +94,21 @@ class DemoReplay:
             first = parse_time(self.records[0]["created_at"])
             last = parse_time(self.records[-1]["created_at"])
             self.run_fast(until=first + (last - first) * fast_forward)
-            log.info("demo: %d comments of history loaded; playing the rest live", self.accepted)
-        while not stop.is_set() and not self.done:
+            log.info("demo: %d comments of history loaded; playing the rest live", self.position)
+        last_report = time.monotonic()
+        finished = False
+        # Simulated time runs fast, so the ticks run here, every half second, not on the scheduler.
+        while not stop.is_set():
             self._ingest_until(self.clock.now())
+            self.run_ticks()
+            if time.monotonic() - last_report > 15 and not self.done:
+                shown = self.clock.now().astimezone(self.zone).strftime("%m-%d %H:%M")
+                print(f"演示回放 / replay: {self.position}/{len(self.records)} 条评论 comments, 模拟时间 feed time {shown}", flush=True)
+                last_report = time.monotonic()
+            if self.done and not finished:
+                finished = True
+                print(f"演示回放结束 / replay finished: {len(self.records)} 条评论 comments", flush=True)
             stop.wait(0.5)
-        log.info("demo replay finished: %d comments", self.accepted)
 
 
 def _sample_crisis_alerted(bot) -> bool:
@@ -147,8 +158,9 @@ def run_serve(
         finally:
             bot.close()
 
-    for tick in bot.wiring.ticks:
-        bot.wiring.scheduler.add_job(tick, "interval", seconds=TICK_SECONDS, coalesce=True, max_instances=1)
+    if replay is None:
+        for tick in bot.wiring.ticks:
+            bot.wiring.scheduler.add_job(tick, "interval", seconds=TICK_SECONDS, coalesce=True, max_instances=1)
     server = uvicorn.Server(uvicorn.Config(bot.web, host=bind_host, port=bind_port, log_level="warning", lifespan="on"))
     stop = threading.Event()
     if replay is not None:
