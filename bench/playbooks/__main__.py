@@ -43,20 +43,35 @@ def bench(db: Database, runs: int, label: str) -> None:
     clock = FakeClock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
     config = parse_config(CONFIG, source="bench")
     service = PlaybookService(
-        db=db, clock=clock, outbox=Outbox(db, clock), config=config, playbooks=load_playbooks(),
+        db=db,
+        clock=clock,
+        outbox=Outbox(db, clock),
+        config=config,
+        playbooks=load_playbooks(),
         scope=ChannelScope(config),
     )
     start = clock.now()
     with db.session() as session:
         for n in range(10_000):
             at = start - timedelta(hours=12) + timedelta(seconds=n * 8)
-            session.add(Comment(platform="douyin", account_id="lanji_official", content_id="v", comment_id=f"b{n}",
-                                text="x", created_at=at, ingested_at=at, sentiment_label="neg" if n % 5 == 0 else "pos"))
+            session.add(
+                Comment(
+                    platform="douyin",
+                    account_id="lanji_official",
+                    content_id="v",
+                    comment_id=f"b{n}",
+                    text="x",
+                    created_at=at,
+                    ingested_at=at,
+                    sentiment_label="neg" if n % 5 == 0 else "pos",
+                )
+            )
     starts, transitions = [], []
     for n in range(runs):
         t = time.perf_counter()
-        view = service.start_run("console:bench", "negative-outbreak", f"压测 {n}", 1, "douyin:lanji_official",
-                                 "console:bench")
+        view = service.start_run(
+            "console:bench", "negative-outbreak", f"压测 {n}", 1, "douyin:lanji_official", "console:bench"
+        )
         starts.append(time.perf_counter() - t)
         for step in ("triage", "monitor", "pause_content"):
             t = time.perf_counter()
@@ -91,18 +106,28 @@ def bench(db: Database, runs: int, label: str) -> None:
     contended = time.perf_counter() - t
 
     print(f"== {label} ({runs} runs)")
-    print(f"start a run           median {ms(statistics.median(starts))}  p95 {ms(sorted(starts)[int(len(starts) * .95) - 1])}")
-    print(f"step transition       median {ms(statistics.median(transitions))}  p95 "
-          f"{ms(sorted(transitions)[int(len(transitions) * .95) - 1])}")
+    print(
+        f"start a run           median {ms(statistics.median(starts))}  p95 {ms(sorted(starts)[int(len(starts) * 0.95) - 1])}"
+    )
+    print(
+        f"step transition       median {ms(statistics.median(transitions))}  p95 "
+        f"{ms(sorted(transitions)[int(len(transitions) * 0.95) - 1])}"
+    )
     print(f"reminder pass         {ms(tick)}  ({counts})")
-    print(f"review + chart        {ms(report_s)}  (png {len(report.png) // 1024} KiB, md {len(report.markdown)} chars)")
-    print(f"8 contended presses   {ms(contended)}  outcomes ok={outcomes.count('ok')} rejected={outcomes.count('rejected')}")
+    print(
+        f"review + chart        {ms(report_s)}  (png {len(report.png) // 1024} KiB, md {len(report.markdown)} chars)"
+    )
+    print(
+        f"8 contended presses   {ms(contended)}  outcomes ok={outcomes.count('ok')} rejected={outcomes.count('rejected')}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--postgres", default=None, help="postgresql+psycopg://... (a scratch schema is used)")
+    parser.add_argument(
+        "--postgres", default=None, help="postgresql+psycopg://... (a scratch schema is used)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{Path(tmp) / 'bench.db'}")

@@ -28,9 +28,20 @@ USAGE = """\
   The run id may be omitted when the channel has one active run; else add #N or --run N."""
 
 ALIASES = {
-    "启动": "start", "列表": "list", "状态": "status", "下一步": "next", "完成": "done", "跳过": "skip",
-    "指派": "assign", "备注": "note", "时间线": "timeline", "复盘": "report", "报告": "report",
-    "解除": "resolve", "取消": "cancel", "回答": "answer",
+    "启动": "start",
+    "列表": "list",
+    "状态": "status",
+    "下一步": "next",
+    "完成": "done",
+    "跳过": "skip",
+    "指派": "assign",
+    "备注": "note",
+    "时间线": "timeline",
+    "复盘": "report",
+    "报告": "report",
+    "解除": "resolve",
+    "取消": "cancel",
+    "回答": "answer",
 }
 _SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 
@@ -70,7 +81,9 @@ def _split_run(ctx: CommandContext, parsed: ParsedCommand) -> tuple[int, list[st
 
 def _card(ctx: CommandContext, run_id: int) -> Message:
     service = _service(ctx)
-    return render.run_card(service.get(run_id), service.clock.now(), _tz(ctx), max_steps=service.settings.card_steps)
+    return render.run_card(
+        service.get(run_id), service.clock.now(), _tz(ctx), max_steps=service.settings.card_steps
+    )
 
 
 def handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[Message] | None:

@@ -67,9 +67,16 @@ def step_line(view: RunView, step: StepState, now: datetime, tz: str) -> str:
     owner = f"{step.owner_role}" + (f"（{who(assignee)}）" if assignee else "（未指派）")
     due = local(step.due_at, tz)
     late = ""
-    if step.status is StepStatus.OPEN and step.due_at is not None and step.due_at <= now and not state.is_gated_open(step):
+    if (
+        step.status is StepStatus.OPEN
+        and step.due_at is not None
+        and step.due_at <= now
+        and not state.is_gated_open(step)
+    ):
         late = " ⚠️ 已超时 / overdue"
-    blocked = " ⏳ 等待前置步骤 / waiting" if step.status is StepStatus.OPEN and state.is_blocked(step) else ""
+    blocked = (
+        " ⏳ 等待前置步骤 / waiting" if step.status is StepStatus.OPEN and state.is_blocked(step) else ""
+    )
     status = "" if step.status is StepStatus.OPEN else f" · {STEP_STATUS_ZH[step.status]}"
     return f"**{step.step_id}** {step.title} · {owner} · 截止 {due}{late}{blocked}{status}"
 
@@ -110,12 +117,16 @@ def run_card(view: RunView, now: datetime, tz: str, *, max_steps: int = 6) -> Me
                 text += f"\n❓ {question}"
             sections.append(Section(text=text, buttons=step_buttons(view, step)))
         if len(current) > max_steps:
-            sections.append(Section(text=f"还有 {len(current) - max_steps} 个当前步骤，见 /crisis status {view.id}"))
+            sections.append(
+                Section(text=f"还有 {len(current) - max_steps} 个当前步骤，见 /crisis status {view.id}")
+            )
         if not current:
             sections.append(Section(text="所有步骤已处理，可以 /crisis resolve 解除 / all steps handled"))
     else:
         reason = f"：{state.close_reason}" if state.close_reason else ""
-        sections.append(Section(text=f"{RUN_STATUS_ZH[state.status]}{reason}（{local(state.closed_at, tz)}）"))
+        sections.append(
+            Section(text=f"{RUN_STATUS_ZH[state.status]}{reason}（{local(state.closed_at, tz)}）")
+        )
     return Message(
         title=f"预案 #{view.id} {view.title}｜{view.playbook.name}",
         text=f"{view.playbook.title_en} · 退出规则：{view.playbook.exit.rule}",
@@ -152,7 +163,9 @@ def status_message(view: RunView, now: datetime, tz: str) -> Message:
     """Every step with its state, owner and due time."""
     lines = []
     for step in view.state.steps:
-        mark = {StepStatus.DONE: "✅", StepStatus.SKIPPED: "⏭️", StepStatus.NA: "➖", StepStatus.OPEN: "⬜"}[step.status]
+        mark = {StepStatus.DONE: "✅", StepStatus.SKIPPED: "⏭️", StepStatus.NA: "➖", StepStatus.OPEN: "⬜"}[
+            step.status
+        ]
         extra = f"：{step.answer}" if step.answer else (f"（{step.reason}）" if step.reason else "")
         lines.append(f"{mark} {step_line(view, step, now, tz)}{extra}")
     card = run_card(view, now, tz)
@@ -217,7 +230,9 @@ def mention_id(user: str, channel: str) -> str | None:
     return None
 
 
-def reminder_message(view: RunView, who_key: str, steps: Sequence[StepState], now: datetime, tz: str) -> Message:
+def reminder_message(
+    view: RunView, who_key: str, steps: Sequence[StepState], now: datetime, tz: str
+) -> Message:
     """One grouped reminder for everything overdue of one person (or one unassigned role)."""
     lines = [step_line(view, s, now, tz) for s in steps]
     if who_key.startswith("role:"):

@@ -232,7 +232,9 @@ class PlaybookService:
             raise RunNotFound("本频道没有进行中的预案，用 /crisis start 启动 / no active run in this channel")
         if len(ids) > 1:
             listed = "、".join(f"#{i}" for i in ids)
-            raise RunNotFound(f"本频道有多个进行中的预案（{listed}），请加 --run 编号 / several active runs: add --run N")
+            raise RunNotFound(
+                f"本频道有多个进行中的预案（{listed}），请加 --run 编号 / several active runs: add --run N"
+            )
         return int(ids[0])
 
     def account_key(self, channel: str, account: str | None) -> str | None:
@@ -248,7 +250,9 @@ class PlaybookService:
                 break
         if match is None:
             if ":" not in text:
-                raise ValueError(f"未知账号 {text!r}，请用 平台:账号ID，例如 douyin:lanji_official / unknown account")
+                raise ValueError(
+                    f"未知账号 {text!r}，请用 平台:账号ID，例如 douyin:lanji_official / unknown account"
+                )
             match = text
         if self.scope is not None and not self.scope.can_see(channel, match):
             raise PermissionDenied(f"本频道不能查看账号 {match} / this channel may not see {match}")
@@ -279,7 +283,9 @@ class PlaybookService:
         if alert_id:
             with self.db.session() as session:
                 existing = session.exec(
-                    select(CrisisRun).where(CrisisRun.alert_id == alert_id, CrisisRun.status == RunStatus.ACTIVE.value)
+                    select(CrisisRun).where(
+                        CrisisRun.alert_id == alert_id, CrisisRun.status == RunStatus.ACTIVE.value
+                    )
                 ).first()
             if existing is not None and existing.id is not None:
                 return self.get(existing.id)
@@ -340,7 +346,9 @@ class PlaybookService:
                 )
             entries = list(outcome.entries)
             if alert_id:
-                entries.append(TimelineEntry(now, started_by, "alert", f"由告警 {alert_id} 启动 / from alert", None))
+                entries.append(
+                    TimelineEntry(now, started_by, "alert", f"由告警 {alert_id} 启动 / from alert", None)
+                )
             self._add_entries(session, run.id, entries)
             session.flush()
             steps = list(session.exec(select(CrisisStep).where(CrisisStep.run_id == run.id)).all())
@@ -348,7 +356,9 @@ class PlaybookService:
             self.outbox.enqueue(
                 session,
                 channel=channel,
-                message=render.run_card(view, now, self.channel_tz(channel), max_steps=self.settings.card_steps),
+                message=render.run_card(
+                    view, now, self.channel_tz(channel), max_steps=self.settings.card_steps
+                ),
                 key=card_key(run.id),
             )
         log.info("crisis run %s started: %s in %s by %s", view.id, playbook.id, channel, started_by)
@@ -359,7 +369,12 @@ class PlaybookService:
         for entry in entries:
             session.add(
                 CrisisTimelineEntry(
-                    run_id=run_id, at=entry.at, actor=entry.actor, kind=entry.kind, step_id=entry.step_id, text=entry.text
+                    run_id=run_id,
+                    at=entry.at,
+                    actor=entry.actor,
+                    kind=entry.kind,
+                    step_id=entry.step_id,
+                    text=entry.text,
                 )
             )
 
@@ -429,7 +444,9 @@ class PlaybookService:
             self.outbox.enqueue(
                 session,
                 channel=run.channel,
-                message=render.run_card(view, now, self.channel_tz(run.channel), max_steps=self.settings.card_steps),
+                message=render.run_card(
+                    view, now, self.channel_tz(run.channel), max_steps=self.settings.card_steps
+                ),
                 key=f"{card_key(run_id)}:v{view.version}",
                 update_of=card_key(run_id),
             )
@@ -449,6 +466,14 @@ class PlaybookService:
     def answer(self, run_id: int, step_id: str, answer: str, actor: str) -> render.RunView:
         return self.transition(run_id, Answer(step_id, answer, actor))[0]
 
+    def link_alert(self, run_id: int, alert_id: str, actor: str = "crisisbot", text: str = "") -> None:
+        """Record an alert that fired during the run on its timeline (shown in the review)."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            run, _ = self._load(session, run_id)
+            line = f"关联告警 {alert_id}" + (f"：{text}" if text else "")
+            self._add_entries(session, run_id, [TimelineEntry(now, actor, "alert", line)])
+
     def timeline(self, run_id: int) -> list[TimelineEntry]:
         with self.db.session() as session:
             rows = session.exec(
@@ -458,7 +483,9 @@ class PlaybookService:
             ).all()
             return [TimelineEntry(r.at, r.actor, r.kind, r.text, r.step_id) for r in rows]
 
-    def snooze(self, run_id: int, step_ids: Sequence[str], actor: str, minutes: int | None = None) -> datetime:
+    def snooze(
+        self, run_id: int, step_ids: Sequence[str], actor: str, minutes: int | None = None
+    ) -> datetime:
         """Postpone reminders of these steps; returns until when."""
         minutes = minutes or self.settings.snooze_minutes
         now = self.clock.now()
@@ -471,12 +498,16 @@ class PlaybookService:
                 .execution_options(synchronize_session=False)
             )
             self._add_entries(
-                session, run_id, [TimelineEntry(now, actor, "note", f"提醒推迟 {minutes} 分钟：{'、'.join(step_ids)}")]
+                session,
+                run_id,
+                [TimelineEntry(now, actor, "note", f"提醒推迟 {minutes} 分钟：{'、'.join(step_ids)}")],
             )
         return until
 
     # ---- comments, reports ---------------------------------------------------------------------
-    def _share_counts(self, platform: str, account_id: str, start: datetime, end: datetime) -> tuple[int, int]:
+    def _share_counts(
+        self, platform: str, account_id: str, start: datetime, end: datetime
+    ) -> tuple[int, int]:
         """(negative, scored) comment counts of an account in [start, end), counted by the database."""
         with self.db.session() as session:
             negative, total = session.exec(
@@ -580,7 +611,14 @@ class PlaybookService:
         return Message(
             title=f"复盘报告 #{run_id} / post-incident review",
             text=report.markdown,
-            images=(Image(title="负面占比 / negative share", png=report.png, filename=report.filename, alt="负面占比"),),
+            images=(
+                Image(
+                    title="负面占比 / negative share",
+                    png=report.png,
+                    filename=report.filename,
+                    alt="负面占比",
+                ),
+            ),
             meta={"crisis_run": run_id, "markdown_filename": f"crisis-{run_id}-review.md"},
         )
 
@@ -615,7 +653,8 @@ class PlaybookService:
         repeat = timedelta(minutes=self.settings.remind_every_minutes)
         with self.db.session() as session:
             rows = {
-                s.step_id: s for s in session.exec(select(CrisisStep).where(CrisisStep.run_id == view.id)).all()
+                s.step_id: s
+                for s in session.exec(select(CrisisStep).where(CrisisStep.run_id == view.id)).all()
             }
             groups: dict[str, list[StepState]] = {}
             for step in view.state.overdue_steps(now):

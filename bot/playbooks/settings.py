@@ -24,11 +24,15 @@ class PlaybooksConfig(BaseModel):
     )
     permissions: PlaybookPermissions = Field(default_factory=PlaybookPermissions)
     reminder_interval_seconds: int = Field(default=60, ge=5, description="how often the reminder job runs")
-    remind_every_minutes: int = Field(default=30, ge=1, description="repeat a reminder for a still-overdue step")
+    remind_every_minutes: int = Field(
+        default=30, ge=1, description="repeat a reminder for a still-overdue step"
+    )
     snooze_minutes: int = Field(default=30, ge=1, description="what the 稍后提醒 button postpones by")
     status_nag_minutes: dict[int, int] = Field(
         default_factory=lambda: {1: 30, 2: 60, 3: 120},
         description="severity -> minutes without a note before the bot asks for a status update",
     )
-    exit_suggestions: bool = Field(default=True, description="suggest resolving when the negative share is normal")
+    exit_suggestions: bool = Field(
+        default=True, description="suggest resolving when the negative share is normal"
+    )
     card_steps: int = Field(default=6, ge=1, le=20, description="current steps shown on the run card")

@@ -22,7 +22,12 @@ class CrisisDriver:
     def run(self, text: str, user: str = "console:alice", channel: str | None = None) -> list[Message]:
         """Dispatch a command (with a fresh event id) and deliver the outbox; returns the direct replies."""
         command = Command(
-            "console", channel or self.channel, user, text, user_name=user.partition(":")[2], event_id=f"ev{next(_ids)}"
+            "console",
+            channel or self.channel,
+            user,
+            text,
+            user_name=user.partition(":")[2],
+            event_id=f"ev{next(_ids)}",
         )
         replies = self.bot.dispatcher.handle(command)
         self.bot.services.outbox.deliver_due()
@@ -31,10 +36,18 @@ class CrisisDriver:
     def text(self, text: str, **kw) -> str:
         return "\n".join(_flatten(m) for m in self.run(text, **kw))
 
-    def press(self, action_id: str, value: str, user: str = "console:bob", form: dict | None = None) -> list[Message]:
+    def press(
+        self, action_id: str, value: str, user: str = "console:bob", form: dict | None = None
+    ) -> list[Message]:
         action = Action(
-            "console", self.channel, user, action_id, value, user_name=user.partition(":")[2],
-            form=form or {}, event_id=f"ev{next(_ids)}",
+            "console",
+            self.channel,
+            user,
+            action_id,
+            value,
+            user_name=user.partition(":")[2],
+            form=form or {},
+            event_id=f"ev{next(_ids)}",
         )
         replies = self.bot.dispatcher.handle(action)
         self.bot.services.outbox.deliver_due()

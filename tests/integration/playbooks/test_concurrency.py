@@ -16,7 +16,9 @@ from tests.integration.playbooks.helpers import CrisisDriver
 def _done_entries(db, step_id):
     with db.session() as session:
         return session.exec(
-            select(CrisisTimelineEntry).where(CrisisTimelineEntry.kind == "done", CrisisTimelineEntry.step_id == step_id)
+            select(CrisisTimelineEntry).where(
+                CrisisTimelineEntry.kind == "done", CrisisTimelineEntry.step_id == step_id
+            )
         ).all()
 
 
@@ -57,7 +59,9 @@ def test_concurrent_button_presses_through_the_dispatcher(bot, db):
     replies = []
 
     def press(user: str, event: str) -> None:
-        action = Action("console", "console:lanji", user, "crisis.done", "1:monitor", user_name=user, event_id=event)
+        action = Action(
+            "console", "console:lanji", user, "crisis.done", "1:monitor", user_name=user, event_id=event
+        )
         barrier.wait()
         replies.extend(bot.dispatcher.handle(action))
 

@@ -101,7 +101,9 @@ def test_permissions_from_config_roles(make_bot):
     bot = make_bot(
         {
             "roles": {"commander": ["console:lead"]},
-            "playbooks": {"permissions": {"start": ["commander"], "resolve": ["commander"], "cancel": ["commander"]}},
+            "playbooks": {
+                "permissions": {"start": ["commander"], "resolve": ["commander"], "cancel": ["commander"]}
+            },
         }
     )
     d = CrisisDriver(bot)
@@ -129,8 +131,13 @@ def _comments(db, start, hours, per_hour, negative_share, offset=0):
                 at = start + timedelta(hours=hour, minutes=i * 60 / per_hour)
                 session.add(
                     Comment(
-                        platform="douyin", account_id="lanji_official", content_id="v1", comment_id=f"c{n}",
-                        text="测试评论", created_at=at, ingested_at=at,
+                        platform="douyin",
+                        account_id="lanji_official",
+                        content_id="v1",
+                        comment_id=f"c{n}",
+                        text="测试评论",
+                        created_at=at,
+                        ingested_at=at,
                         sentiment_label="neg" if i < per_hour * negative_share else "pos",
                     )
                 )
@@ -171,15 +178,31 @@ def test_report_command_posts_markdown_and_chart(driver):
     driver.run("/crisis done triage")
     (reply,) = driver.run("/crisis report")
     assert reply.text.startswith("# 复盘报告：面霜过敏")
-    assert reply.images and reply.images[0].filename.endswith(".png") and reply.images[0].png[:4] == b"\x89PNG"
+    assert (
+        reply.images and reply.images[0].filename.endswith(".png") and reply.images[0].png[:4] == b"\x89PNG"
+    )
 
 
 def test_alert_button_starts_once_and_links_the_alert(bot):
     service = bot.services.playbooks
-    a = service.start_run("console:lanji", "negative-outbreak", "告警：负面突增", 1, "douyin:lanji_official",
-                          "console:bob", alert_id="alert-42")
-    b = service.start_run("console:lanji", "negative-outbreak", "告警：负面突增", 1, "douyin:lanji_official",
-                          "console:bob", alert_id="alert-42")
+    a = service.start_run(
+        "console:lanji",
+        "negative-outbreak",
+        "告警：负面突增",
+        1,
+        "douyin:lanji_official",
+        "console:bob",
+        alert_id="alert-42",
+    )
+    b = service.start_run(
+        "console:lanji",
+        "negative-outbreak",
+        "告警：负面突增",
+        1,
+        "douyin:lanji_official",
+        "console:bob",
+        alert_id="alert-42",
+    )
     assert a.id == b.id
     assert any(e.kind == "alert" and "alert-42" in e.text for e in service.timeline(a.id))
     d = CrisisDriver(bot)
@@ -188,7 +211,9 @@ def test_alert_button_starts_once_and_links_the_alert(bot):
 
 
 def test_channel_scope_and_bad_input(driver):
-    refused = driver.text("/crisis start 负面舆情爆发 x --account douyin:lanji_official", channel="console:xiaochu")
+    refused = driver.text(
+        "/crisis start 负面舆情爆发 x --account douyin:lanji_official", channel="console:xiaochu"
+    )
     assert "不能查看" in refused
     assert "没有预案" in driver.text("/crisis start 不存在的预案")
     assert "--severity" in driver.text("/crisis start 负面舆情爆发 x --severity 5")
@@ -208,7 +233,9 @@ def test_run_id_needed_only_with_several_runs(driver):
 def test_editing_a_playbook_never_changes_a_live_run(driver):
     driver.run(START)
     before = [s.step_id for s in driver.service.get(1).state.steps]
-    playbook, problems = load_playbook_file(FIXTURES.parent.parent.parent.parent / "config" / "playbooks" / "rumor.yaml")
+    playbook, problems = load_playbook_file(
+        FIXTURES.parent.parent.parent.parent / "config" / "playbooks" / "rumor.yaml"
+    )
     assert not problems
     changed = playbook.model_copy(update={"id": "negative-outbreak", "name": "负面舆情爆发"})
     driver.service.playbooks = PlaybookSet(playbooks=[changed])
@@ -239,5 +266,29 @@ def test_button_presses_on_the_card(driver):
     driver.press(skip.action_id, skip.value, form={"reason": "已由品牌方处理"})
     assert driver.card(1)  # still exactly one card, updated in place
     with driver.service.db.session() as session:
-        kinds = [e.kind for e in session.exec(select(CrisisTimelineEntry).order_by(CrisisTimelineEntry.id)).all()]
+        kinds = [
+            e.kind for e in session.exec(select(CrisisTimelineEntry).order_by(CrisisTimelineEntry.id)).all()
+        ]
     assert kinds == ["start", "done", "assign", "answer", "skip"]
+
+
+def test_linked_alerts_and_slack_mentions(bot):
+    from bot.messages import Command
+
+    service = bot.services.playbooks
+    view = service.start_run("slack:C1", "rumor", "网传停产", 2, None, "slack:U1")
+    service.link_alert(view.id, "alert-7", text="负面占比 41%")
+    command = Command("slack", "slack:C1", "slack:U1", "/crisis assign 指挥 <@U2|bob>", event_id="s1")
+    bot.dispatcher.handle(command)
+    command = Command("slack", "slack:C1", "slack:U1", "/crisis assign capture me", event_id="s2")
+    bot.dispatcher.handle(command)
+    state = service.get(view.id).state
+    assert state.role_assignees["指挥"] == "slack:U2"
+    assert state.step("capture").assignee == "slack:U1"
+    report = service.build_report(view.id)
+    assert "alert-7" in report.markdown and "负面占比 41%" in report.markdown
+
+
+def test_help_shows_the_usage(driver):
+    text = driver.text("/crisis help")
+    assert "/crisis start" in text and "/crisis skip" in text and "#编号" in text
