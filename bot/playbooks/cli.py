@@ -45,3 +45,41 @@ def validate(
     if result.problems:
         typer.echo(f"{len(result.problems)} 个问题 / problems found", err=True)
         raise typer.Exit(2)
+
+
+@app.command("report")
+def report(
+    run_id: int = typer.Argument(..., help="预案运行编号 / run id"),
+    out: Path = typer.Option(Path("."), "--out", help="输出目录 / output folder"),
+) -> None:
+    """把复盘报告（Markdown）和负面占比图（PNG）写到文件 / write a run's review and chart to files."""
+    from bot.clock import SystemClock
+    from bot.config import ConfigError, database_url, load_all
+    from bot.outbox import Outbox
+    from bot.playbooks.service import PlaybookService, RunNotFound
+    from bot.playbooks.validate import PlaybookSet
+    from bot.scope import ChannelScope
+    from bot.storage.db import Database
+
+    try:
+        settings, config, _path = load_all()
+    except ConfigError as exc:
+        typer.echo("\n".join(exc.problems), err=True)
+        raise typer.Exit(2) from None
+    db = Database(database_url(settings, config))
+    clock = SystemClock()
+    service = PlaybookService(
+        db=db, clock=clock, outbox=Outbox(db, clock), config=config, playbooks=PlaybookSet(), scope=ChannelScope(config)
+    )
+    try:
+        result = service.build_report(run_id)
+    except RunNotFound as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+    out.mkdir(parents=True, exist_ok=True)
+    markdown_path = out / f"crisis-{run_id}-review.md"
+    markdown_path.write_text(result.markdown, encoding="utf-8")
+    (out / result.filename).write_bytes(result.png)
+    typer.echo(f"{markdown_path}\n{out / result.filename}")

@@ -19,7 +19,7 @@ from bot.playbooks.machine import (
     TimelineEntry,
 )
 from bot.playbooks.review import KIND_ZH, SEVERITY_ZH
-from bot.playbooks.schema import Playbook, format_duration
+from bot.playbooks.schema import Playbook
 
 ACTION_DONE = "crisis.done"
 ACTION_SKIP = "crisis.skip"
@@ -54,17 +54,10 @@ def local(moment: datetime | None, tz: str, fmt: str = "%m-%d %H:%M") -> str:
     return moment.astimezone(ZoneInfo(tz)).strftime(fmt) if moment else "—"
 
 
-def who(user: str | None) -> str:
-    """'slack:U123' -> '<U123>' style display kept short; '@name' and plain names stay as they are."""
-    if not user:
-        return "未指派"
-    return user
-
-
 def step_line(view: RunView, step: StepState, now: datetime, tz: str) -> str:
     state = view.state
     assignee = state.assignee_of(step)
-    owner = f"{step.owner_role}" + (f"（{who(assignee)}）" if assignee else "（未指派）")
+    owner = f"{step.owner_role}" + (f"（{assignee}）" if assignee else "（未指派）")
     due = local(step.due_at, tz)
     late = ""
     if (
@@ -279,5 +272,3 @@ def exit_hint_message(view: RunView, share: float | None, normal_max: float, hol
         severity=view.severity,
     )
 
-
-__all__ = ["format_duration"]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
-
 from bot.messages import Action, Command, Message
 
 _ids = itertools.count(1)
@@ -72,7 +70,3 @@ def _flatten(message: Message) -> str:
 def flatten(message: Message) -> str:
     return _flatten(message)
 
-
-def aware(value: datetime) -> datetime:
-    assert value.tzinfo is not None
-    return value
