@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+
 from bot.messages import Action, Command, Message
 
 _ids = itertools.count(1)
