@@ -116,9 +116,14 @@ def negative_share_png(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    font = cjk_font()
+    try:
+        families = [cjk_font().family, "DejaVu Sans"]
+    except NoCJKFontError:
+        # A report with boxes for Chinese labels beats no report at all; the log says how to fix it.
+        log.error("no CJK font: chart labels will not render; install pylopdf-fonts-zh-cn")
+        families = ["DejaVu Sans"]
     zone = ZoneInfo(tz)
-    rc = {"font.family": [font.family, "DejaVu Sans"], "axes.unicode_minus": False}
+    rc = {"font.family": families, "axes.unicode_minus": False}
     with matplotlib.rc_context(rc):
         figure = Figure(figsize=(width_px / 100, height_px / 100), dpi=100)
         FigureCanvasAgg(figure)
