@@ -246,6 +246,7 @@ def reminder_message(
 
 
 def nag_message(view: RunView, minutes: int) -> Message:
+    """Ask for a status update; `minutes` since the last note (or the start)."""
     commander = view.state.role_assignees.get("指挥")
     mention = mention_id(commander, view.channel) if commander else None
     return Message(

@@ -696,7 +696,7 @@ class PlaybookService:
             self.outbox.enqueue(
                 session,
                 channel=view.channel,
-                message=render.nag_message(view, minutes),
+                message=render.nag_message(view, int((now - view.last_status_at).total_seconds() // 60)),
                 key=f"crisis:{view.id}:nag:{now.isoformat()}",
             )
         return 1
