@@ -69,7 +69,12 @@ def report(
     db = Database(database_url(settings, config))
     clock = SystemClock()
     service = PlaybookService(
-        db=db, clock=clock, outbox=Outbox(db, clock), config=config, playbooks=PlaybookSet(), scope=ChannelScope(config)
+        db=db,
+        clock=clock,
+        outbox=Outbox(db, clock),
+        config=config,
+        playbooks=PlaybookSet(),
+        scope=ChannelScope(config),
     )
     try:
         result = service.build_report(run_id)

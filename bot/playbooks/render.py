@@ -272,4 +272,3 @@ def exit_hint_message(view: RunView, share: float | None, normal_max: float, hol
         buttons=(Button("解除 / resolve", ACTION_RESOLVE, str(view.id), style="primary"),),
         severity=view.severity,
     )
-

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, func, update
+from sqlalchemy import case, func, or_, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
@@ -665,20 +665,32 @@ class PlaybookService:
                     continue
                 assignee = view.state.assignee_of(step)
                 groups.setdefault(assignee or f"role:{step.owner_role}", []).append(step)
+            sent = 0
             for who_key, steps in groups.items():
+                # Claim the steps first (compare-and-set on reminded_at), so that two bot processes
+                # running this job never send the same reminder twice.
+                claimed = session.execute(
+                    update(CrisisStep)
+                    .where(
+                        CrisisStep.run_id == view.id,
+                        CrisisStep.step_id.in_([s.step_id for s in steps]),
+                        or_(CrisisStep.reminded_at.is_(None), CrisisStep.reminded_at <= now - repeat),
+                    )
+                    .values(reminded_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if claimed.rowcount != len(steps):
+                    session.rollback()
+                    continue
                 self.outbox.enqueue(
                     session,
                     channel=view.channel,
                     message=render.reminder_message(view, who_key, steps, now, self.channel_tz(view.channel)),
                     key=f"crisis:{view.id}:remind:{who_key}:{now.isoformat()}",
                 )
-                session.execute(
-                    update(CrisisStep)
-                    .where(CrisisStep.run_id == view.id, CrisisStep.step_id.in_([s.step_id for s in steps]))
-                    .values(reminded_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-        return len(groups)
+                session.commit()
+                sent += 1
+        return sent
 
     def _nag(self, view: render.RunView, now: datetime) -> int:
         minutes = self.settings.status_nag_minutes.get(view.severity)

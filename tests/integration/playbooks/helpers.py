@@ -70,4 +70,3 @@ def _flatten(message: Message) -> str:
 
 def flatten(message: Message) -> str:
     return _flatten(message)
-

@@ -100,3 +100,24 @@ def test_concurrent_changes_to_different_steps_all_land(bot, db):
     view = d.service.get(1)
     assert all(view.state.step(s).status.value == "done" for s in steps)
     assert view.version == 1 + len(steps)
+
+
+def test_two_bot_processes_send_each_reminder_once(make_bot, clock):
+    from datetime import timedelta
+
+    first, second = make_bot(), make_bot()
+    CrisisDriver(first).run("/crisis start 负面舆情爆发 两个进程")
+    clock.advance(timedelta(minutes=40))
+    barrier = threading.Barrier(2)
+    counts = []
+
+    def tick(app) -> None:
+        barrier.wait()
+        counts.append(app.services.playbooks.tick()["reminders"])
+
+    threads = [threading.Thread(target=tick, args=(app,)) for app in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(counts) == 2  # 指挥 (triage) and 运营 (monitor, pause_content): once each in total

@@ -302,21 +302,29 @@ def test_cli_report_writes_markdown_and_png(sqlite_db, tmp_path, settings, clock
     from bot.playbooks.cli import app as cli
     from tests.conftest import TEST_CONFIG
 
-    bot = build_app(settings, parse_config(TEST_CONFIG, source="tests"), clock=clock, db=sqlite_db, upgrade=False)
+    bot = build_app(
+        settings, parse_config(TEST_CONFIG, source="tests"), clock=clock, db=sqlite_db, upgrade=False
+    )
     view = bot.services.playbooks.start_run("console:lanji", "rumor", "网传停产", 2, None, "console:a")
     result = CliRunner().invoke(
-        cli, ["report", str(view.id), "--out", str(tmp_path / "out")],
+        cli,
+        ["report", str(view.id), "--out", str(tmp_path / "out")],
         env={"CRISISBOT_DATABASE_URL": sqlite_db.url, "CRISISBOT_CONFIG": str(tmp_path / "none.yaml")},
     )
     assert result.exit_code == 2  # a missing config file is refused like everywhere else
     config = tmp_path / "c.yaml"
     config.write_text("timezone: Asia/Shanghai\n", encoding="utf-8")
     result = CliRunner().invoke(
-        cli, ["report", str(view.id), "--out", str(tmp_path / "out")],
+        cli,
+        ["report", str(view.id), "--out", str(tmp_path / "out")],
         env={"CRISISBOT_DATABASE_URL": sqlite_db.url, "CRISISBOT_CONFIG": str(config)},
     )
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "out" / f"crisis-{view.id}-review.md").read_text(encoding="utf-8").startswith("# 复盘报告")
+    assert (
+        (tmp_path / "out" / f"crisis-{view.id}-review.md")
+        .read_text(encoding="utf-8")
+        .startswith("# 复盘报告")
+    )
     assert (tmp_path / "out" / f"crisis-{view.id}-negative-share.png").read_bytes()[:4] == b"\x89PNG"
     missing = CliRunner().invoke(
         cli, ["report", "99"], env={"CRISISBOT_DATABASE_URL": sqlite_db.url, "CRISISBOT_CONFIG": str(config)}
