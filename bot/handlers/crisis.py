@@ -67,8 +67,9 @@ def normalise_user(text: str, ctx: CommandContext) -> str:
     return word
 
 
-def _split_run(ctx: CommandContext, parsed: ParsedCommand) -> tuple[int, list[str]]:
-    """The run the command means (#N arg, --run N, or the channel's only active run) and the other args."""
+def _split_run(ctx: CommandContext, parsed: ParsedCommand, *, read_only: bool = False) -> tuple[int, list[str]]:
+    """The run the command means (#N arg, --run N, or the channel's only active run; for read-only
+    commands the latest run when none is active) and the other args."""
     rest = list(parsed.args[1:])
     ref: str | None = None
     option = parsed.opt("run")
@@ -76,7 +77,7 @@ def _split_run(ctx: CommandContext, parsed: ParsedCommand) -> tuple[int, list[st
         ref = option
     elif rest and re.fullmatch(r"#\d+", rest[0]):
         ref = rest.pop(0)
-    return _service(ctx).resolve_run_id(ctx.channel, ref), rest
+    return _service(ctx).resolve_run_id(ctx.channel, ref, latest_if_none=read_only), rest
 
 
 def _card(ctx: CommandContext, run_id: int) -> Message:
@@ -142,13 +143,13 @@ def _list(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 
 
 def _status(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, _ = _split_run(ctx, parsed)
+    run_id, _ = _split_run(ctx, parsed, read_only=True)
     service = _service(ctx)
     return render.status_message(service.get(run_id), service.clock.now(), _tz(ctx))
 
 
 def _next(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, _ = _split_run(ctx, parsed)
+    run_id, _ = _split_run(ctx, parsed, read_only=True)
     service = _service(ctx)
     return render.next_message(service.get(run_id), service.clock.now(), _tz(ctx))
 
@@ -199,13 +200,13 @@ def _note(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 
 
 def _timeline(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, _ = _split_run(ctx, parsed)
+    run_id, _ = _split_run(ctx, parsed, read_only=True)
     service = _service(ctx)
     return render.timeline_message(service.get(run_id), service.timeline(run_id), _tz(ctx))
 
 
 def _report(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, _ = _split_run(ctx, parsed)
+    run_id, _ = _split_run(ctx, parsed, read_only=True)
     service = _service(ctx)
     return service.report_message(service.build_report(run_id), run_id)
 

@@ -207,9 +207,9 @@ class PlaybookService:
                 views.append(self._view(run, steps))
             return views
 
-    def resolve_run_id(self, channel: str, ref: str | int | None) -> int:
+    def resolve_run_id(self, channel: str, ref: str | int | None, *, latest_if_none: bool = False) -> int:
         """The run a command means: the given id (must belong to this channel), else the channel's only
-        active run."""
+        active run; with `latest_if_none` (read-only commands) the channel's latest run when none is active."""
         if ref is not None and str(ref).strip():
             text = str(ref).strip().lstrip("#")
             if not text.isdigit():
@@ -228,6 +228,13 @@ class PlaybookService:
                     .order_by(CrisisRun.id)
                 ).all()
             )
+        if not ids and latest_if_none:
+            with self.db.session() as session:
+                latest = session.exec(
+                    select(CrisisRun.id).where(CrisisRun.channel == channel).order_by(CrisisRun.id.desc())
+                ).first()
+            if latest is not None:
+                return int(latest)
         if not ids:
             raise RunNotFound("本频道没有进行中的预案，用 /crisis start 启动 / no active run in this channel")
         if len(ids) > 1:

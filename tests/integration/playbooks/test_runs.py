@@ -217,7 +217,7 @@ def test_channel_scope_and_bad_input(driver):
     assert "不能查看" in refused
     assert "没有预案" in driver.text("/crisis start 不存在的预案")
     assert "--severity" in driver.text("/crisis start 负面舆情爆发 x --severity 5")
-    assert "进行中的预案" in driver.text("/crisis status")
+    assert "没有进行中的预案" in driver.text("/crisis status")
 
 
 def test_run_id_needed_only_with_several_runs(driver):
