@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 
 class PlaybookPermissions(BaseModel):
@@ -20,7 +20,9 @@ class PlaybooksConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     directory: str | None = Field(
-        default=None, description="folder of playbook YAML files; default config/playbooks of the repo"
+        default=None,
+        validation_alias=AliasChoices("directory", "dir", "path"),
+        description="folder of playbook YAML files; default config/playbooks of the repo",
     )
     permissions: PlaybookPermissions = Field(default_factory=PlaybookPermissions)
     reminder_interval_seconds: int = Field(default=60, ge=5, description="how often the reminder job runs")
