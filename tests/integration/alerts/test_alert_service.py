@@ -187,7 +187,11 @@ def test_playbook_button_without_playbooks_says_so(bot, clock, db, press_button)
     ep = [e for e in episodes(db) if not e.stats.get("merged_into")][0]
     replies = press_button("alert.playbook", ep.episode_key)
     if "playbooks" in bot.services.extra:
-        assert replies
+        assert "已启动预案" in replies[0].text, replies[0].text
+        ep = [e for e in episodes(db) if e.episode_key == ep.episode_key][0]
+        assert ep.status == "acknowledged" and ep.history[-1]["action"] == "playbook"
+        # pressing again does not start a second run (the playbooks service keys runs by alert id)
+        press_button("alert.playbook", ep.episode_key)
     else:
         assert "预案功能尚未启用" in replies[0].text
 
