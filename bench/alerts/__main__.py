@@ -78,6 +78,9 @@ def main() -> None:
     a = ap.parse_args()
     bench_backtest(a.rows)
     bench_tick(a.streams)
+    from bench.alerts.service_tick import bench_service_tick
+
+    bench_service_tick(min(a.streams, 2000))
     try:
         from bench.alerts.latency import bench_latency
     except ImportError:  # the service part (phase 2) is not there yet

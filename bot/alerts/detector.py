@@ -22,7 +22,10 @@ State is a small JSON-serialisable dict (``to_state``/``from_state``) so the ser
 
 from __future__ import annotations
 
+import base64
 import math
+import sys
+from array import array
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -515,10 +518,10 @@ class SpikeDetector:
             "n": self.n,
             "last_ts": self.last_ts,
             "level": self.level,
-            "season": list(self.season),
-            "season_n": list(self.season_n),
-            "week": list(self.week),
-            "week_n": list(self.week_n),
+            "season": _pack(self.season),
+            "season_n": _pack(self.season_n),
+            "week": _pack(self.week),
+            "week_n": _pack(self.week_n),
             "phi": self.phi,
             "recent_obs": list(self.recent_obs),
             "recent_exp": list(self.recent_exp),
@@ -537,10 +540,10 @@ class SpikeDetector:
             return cls(settings=settings)
         if state.get("v") != STATE_VERSION:
             raise ValueError(f"unsupported detector state version {state.get('v')!r}")
-        season = [float(x) for x in state["season"]]
-        season_n = [float(x) for x in state["season_n"]]
-        week = [float(x) for x in state.get("week", [])]
-        week_n = [float(x) for x in state.get("week_n", [])]
+        season = _unpack(state["season"])
+        season_n = _unpack(state["season_n"])
+        week = _unpack(state.get("week", []))
+        week_n = _unpack(state.get("week_n", []))
         if len(season) != settings.season_slots:  # profile resolution changed in config: start over
             season, season_n, week, week_n = [], [], [], []
         ep = state.get("episode")
@@ -562,6 +565,24 @@ class SpikeDetector:
             share_total=float(state["share_total"]),
             share_seen=float(state.get("share_seen", 0.0)),
         )
+
+
+def _pack(values: list[float]) -> str:
+    """Exact and compact: little-endian doubles, base64 (the state is read and written every bucket)."""
+    data = array("d", values)
+    if sys.byteorder != "little":  # pragma: no cover - big-endian hosts
+        data.byteswap()
+    return base64.b64encode(data.tobytes()).decode("ascii")
+
+
+def _unpack(value: str | list[float]) -> list[float]:
+    if isinstance(value, list):  # plain lists are accepted too (hand-written or older states)
+        return [float(x) for x in value]
+    data = array("d")
+    data.frombytes(base64.b64decode(value))
+    if sys.byteorder != "little":  # pragma: no cover
+        data.byteswap()
+    return data.tolist()
 
 
 _SEV_RANK = {"sev3": 1, "sev2": 2, "sev1": 3}

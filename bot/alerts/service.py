@@ -17,7 +17,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
@@ -226,34 +226,57 @@ class AlertService:
             earliest = min(nb for _, nb in due)
             accounts = sorted({(st.platform, st.account_id) for st, _ in due})
             rows: dict[tuple[str, str, str], dict[datetime, AlertBucket]] = defaultdict(dict)
-            for b in session.exec(select(AlertBucket).where(
-                    AlertBucket.bucket_start >= earliest, AlertBucket.bucket_start < due_end,
-                    or_(*[and_(AlertBucket.platform == p, AlertBucket.account_id == a) for p, a in accounts]))):
-                rows[(b.platform, b.account_id, b.content_id)][ensure_aware(b.bucket_start)] = b
-            surges = {acc: self._surges(session, *acc) for acc in accounts}
+            # the time range is what narrows this (usually one bucket): no per-account filter, which would
+            # grow the SQL with the number of accounts
+            for b in session.exec(select(AlertBucket.platform, AlertBucket.account_id, AlertBucket.content_id,
+                                         AlertBucket.bucket_start, AlertBucket.total, AlertBucket.negative).where(
+                    AlertBucket.bucket_start >= earliest, AlertBucket.bucket_start < due_end)):
+                rows[(b.platform, b.account_id, b.content_id)][ensure_aware(b.bucket_start)] = b  # a light Row
+            surges = self._all_surges(session, accounts)
             curves: dict[tuple[str, str], AlertStream] = {}
+            quiet: list[tuple[AlertStream, SpikeDetector, datetime, datetime]] = []
             for st, next_bucket in due:
+                judged_run = self._judge(session, st, next_bucket, now, due_end,
+                                         rows[(st.platform, st.account_id, st.content_id)],
+                                         surges[(st.platform, st.account_id)], curves)
+                if judged_run is None:
+                    continue
+                detector, steps, last_closed, after = judged_run
+                judged += len(steps)
+                if st.last_closed is not None and not any(d.new_alert or d.in_episode or d.recovered
+                                                          for d, _, _ in steps):
+                    # nothing happened: no episode, no message; saved in one batch below
+                    quiet.append((st, detector, last_closed, after))
+                    continue
                 try:
                     with session.begin_nested():
-                        judged += self._close_stream(session, st, next_bucket, now, due_end,
-                                                     rows[(st.platform, st.account_id, st.content_id)],
-                                                     surges[(st.platform, st.account_id)], curves)
+                        all_comments = self._uses_placeholder_sentiment()
+                        for decision, row, bucket_start in steps:
+                            stale = bucket_start + self.bucket < now - STALE_AFTER
+                            self._on_decision(session, st, decision, row, bucket_start, now, stale, all_comments)
+                        self._save_stream(session, st, detector, st.last_closed, last_closed, now)
+                    self._next_due[st.id] = after + self.bucket + self.grace
                 except StreamConflict:
                     log.info("stream %s closed by another worker", st.stream_key)
                     self._next_due.pop(st.id, None)
+            self._save_quiet(session, quiet)
             for curve in curves.values():
                 session.add(curve)
         return judged
 
-    def _close_stream(self, session: Session, stream: AlertStream, next_bucket: datetime, now: datetime,
-                      due_end: datetime, rows: dict[datetime, AlertBucket], surges, curves) -> int:
-        previous = stream.last_closed
+    def _judge(self, session: Session, stream: AlertStream, next_bucket: datetime, now: datetime,
+               due_end: datetime, rows: dict[datetime, AlertBucket], surges, curves):
+        """Run the detector over the due buckets (no episode side effects yet)."""
         detector = SpikeDetector.from_state(stream.state, self.detector_settings)
         if stream.content_id and detector.episode is None and ensure_aware(stream.updated_at) < next_bucket - DORMANT_AFTER:
             # a quiet old video: skip ahead instead of judging thousands of empty buckets
             last_due = floor_bucket(due_end, self.bucket) - self.bucket
-            self._save_stream(session, stream, detector, previous, last_due, now)
-            return 0
+            try:
+                with session.begin_nested():
+                    self._save_stream(session, stream, detector, stream.last_closed, last_due, now)
+            except StreamConflict:
+                pass
+            return None
         curve = None
         if stream.content_id:
             account = (stream.platform, stream.account_id)
@@ -261,7 +284,8 @@ class AlertService:
                 curves[account] = self._curve(session, stream)
             curve = curves[account]
         all_comments = self._uses_placeholder_sentiment()
-        judged = 0
+        steps = []
+        last_closed = next_bucket
         while next_bucket + self.bucket <= due_end:
             row = rows.get(next_bucket)
             total = row.total if row else 0
@@ -271,16 +295,31 @@ class AlertService:
             decision = detector.observe(next_bucket, float(value),
                                         total=None if all_comments else float(total),
                                         expected_factor=factor, prior_expected=prior)
-            stale = next_bucket + self.bucket < now - STALE_AFTER
-            self._on_decision(session, stream, decision, row, next_bucket, now, stale, all_comments)
+            steps.append((decision, row, next_bucket))
             if curve is not None:
                 self._learn_curve(curve, stream, next_bucket, float(value))
-            judged += 1
             last_closed = next_bucket
             next_bucket += self.bucket
-        self._save_stream(session, stream, detector, previous, last_closed, now)
-        self._next_due[stream.id] = next_bucket + self.bucket + self.grace
-        return judged
+        return detector, steps, last_closed, next_bucket
+
+    def _save_quiet(self, session: Session, quiet) -> None:
+        """One executemany for the streams where nothing happened. A stream another worker closed first
+        simply keeps that worker's state (nothing else was written for it)."""
+        if not quiet:
+            return
+        table = AlertStream.__table__
+        statement = (update(table)
+                     .where(table.c.id == bindparam("sid"), table.c.last_closed == bindparam("previous"))
+                     .values(state=bindparam("new_state"), last_closed=bindparam("new_closed")))
+        params = []
+        for st, detector, last_closed, _after in quiet:
+            state = detector.to_state()
+            params.append({"sid": st.id, "previous": st.last_closed, "new_state": state, "new_closed": last_closed})
+            set_committed_value(st, "state", state)
+            set_committed_value(st, "last_closed", last_closed)
+        session.connection().execute(statement, params)
+        for st, _detector, _last, after in quiet:
+            self._next_due[st.id] = after + self.bucket + self.grace
 
     def _save_stream(self, session: Session, stream: AlertStream, detector: SpikeDetector,
                      previous: datetime | None, last_closed: datetime, now: datetime) -> None:
@@ -298,6 +337,19 @@ class AlertService:
         set_committed_value(stream, "last_closed", last_closed)
 
     # ------------------------------------------------------------------ planned surges and prior curve
+    def _all_surges(self, session: Session, accounts) -> dict[tuple[str, str], list[tuple[datetime, datetime, float]]]:
+        """Planned surges (config and /watch) per account, in one query."""
+        out: dict[tuple[str, str], list[tuple[datetime, datetime, float]]] = {acc: [] for acc in accounts}
+        for s in self.cfg.surges:
+            platform, _, account_id = s.account.partition(":")
+            if (platform, account_id) in out:
+                out[(platform, account_id)].append((s.start, s.until, s.factor))
+        for w in session.exec(select(AlertWatch).where(AlertWatch.kind == "surge", AlertWatch.removed_at.is_(None))):
+            platform, _, account_id = (w.account or "").partition(":")
+            if (platform, account_id) in out:
+                out[(platform, account_id)].append((ensure_aware(w.starts_at), ensure_aware(w.ends_at), float(w.factor or 1.0)))
+        return out
+
     def _surges(self, session: Session, platform: str, account_id: str) -> list[tuple[datetime, datetime, float]]:
         key = f"{platform}:{account_id}"
         out = [(s.start, s.until, s.factor) for s in self.cfg.surges if s.account == key]
