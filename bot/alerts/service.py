@@ -38,6 +38,8 @@ DORMANT_AFTER = timedelta(days=2)
 PRIOR_HOURS = 48
 CURVE_SUFFIX = "|curve"
 MUTE_FOR = timedelta(hours=1)
+#: at most this much past is judged when a stream starts or resumes (enough for the weekly profile)
+CATCH_UP = timedelta(days=8)
 #: held (quiet-hours) alerts and escalations are checked at most this often
 HOUSEKEEPING_EVERY = timedelta(seconds=20)
 
@@ -215,6 +217,8 @@ class AlertService:
                 if stream_id in self._next_due and now < self._next_due[stream_id]:
                     continue
                 next_bucket = ensure_aware(last_closed) + self.bucket if last_closed else ensure_aware(first_bucket)
+                # old history (an import, a long outage) is judged from a bounded horizon only
+                next_bucket = max(next_bucket, floor_bucket(due_end - CATCH_UP, self.bucket))
                 if next_bucket + self.bucket > due_end:
                     self._next_due[stream_id] = next_bucket + self.bucket + self.grace
                 else:
