@@ -31,7 +31,8 @@ class SeriesRow:
     raw_timestamp: str
     raw_value: str
     timestamp: datetime
-    value: float
+    #: None for an empty or NaN cell: the row is kept in the output but not judged (a gap)
+    value: float | None
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,9 @@ def read_series(path: Path) -> list[SeriesRow]:
                 ts = parse_timestamp(raw_ts)
             except ValueError as exc:
                 raise BacktestInputError(f"{path}:{line}: bad timestamp {raw_ts!r}: {exc}") from None
+            if raw_value.strip().lower() in ("", "nan", "null", "none", "na"):
+                rows.append(SeriesRow(line, raw_ts, raw_value, ts, None))
+                continue
             try:
                 value = float(raw_value)
             except ValueError:
@@ -124,6 +128,9 @@ def run_backtest(rows: list[SeriesRow], *, bucket_seconds: float | None = None,
         bucket_seconds = infer_bucket_seconds(r.timestamp for r in rows)
     detector = SpikeDetector(settings=replace(settings, bucket_seconds=bucket_seconds))
     for row in rows:
+        if row.value is None:  # a missing count: kept, not judged
+            yield BacktestRow(row.raw_timestamp, row.raw_value, 0.0, 0)
+            continue
         decision = detector.observe(row.timestamp, row.value)
         yield BacktestRow(row.raw_timestamp, row.raw_value, round(decision.score, 4),
                           1 if decision.new_alert else 0, decision.severity if decision.new_alert else None)

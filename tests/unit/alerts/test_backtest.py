@@ -63,6 +63,7 @@ def test_messy_export_keeps_every_row_in_order(tmp_path):
     rows.insert(5, rows[4])  # a repeated timestamp
     rows.insert(9, ("2026-03-02 00:01:00", "2"))  # out of order
     del rows[11]  # a gap
+    rows.insert(3, ("2026-03-02 00:12:00", ""))  # a missing count: kept, not judged
     src = write_series(tmp_path / "in.csv", rows)
     out = tmp_path / "out.csv"
     result = CliRunner().invoke(app, ["backtest", str(src), "--out", str(out)])
