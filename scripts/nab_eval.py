@@ -138,14 +138,17 @@ def main():
     windows = json.load(open(root / "labels" / "combined_windows.json"))
     corpus = Corpus(root, windows, a.subset)
     base = DetectorSettings()
+    overrides = {}
     for kv in a.set:
         k, v = kv.split("=", 1)
         cur = getattr(base, k)
         if isinstance(cur, tuple):
-            val = tuple(float(x) if k == "window_thresholds" else int(x) for x in v.split(",") if x)
+            overrides[k] = tuple(float(x) if k == "window_thresholds" else int(x) for x in v.split(",") if x)
+        elif isinstance(cur, bool):
+            overrides[k] = v.lower() in ("1", "true", "yes")
         else:
-            val = type(cur)(v)
-        base = replace(base, **{k: val})
+            overrides[k] = type(cur)(v)
+    base = replace(base, **overrides)  # all at once: windows and their thresholds must agree
     rels = [r for r, _, _ in corpus.items]
     cats = sorted({category(r) for r in rels})
     with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:

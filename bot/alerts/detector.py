@@ -58,11 +58,11 @@ class DetectorSettings:
     #: extra dispersion while the first day of the daily profile is still being learnt
     first_day_dispersion: float = 0.6
     #: surprise (-log10 p) needed to open an episode, per window length in buckets
-    windows: tuple[int, ...] = (1, 3, 12, 36)
-    threshold: float = 6.0
+    windows: tuple[int, ...] = (1, 3, 12)
+    threshold: float = 5.5
     #: optional per-window thresholds (same length as ``windows``); a single bucket usually needs more
     #: evidence than a sum, because one-bucket blips are the commonest false alarm
-    window_thresholds: tuple[float, ...] = (12.0, 6.0, 6.0, 6.0)
+    window_thresholds: tuple[float, ...] = (12.0, 5.5, 5.5)
     #: the observed sum over the window must be at least this many counts and this multiple of expected
     min_count: float = 8.0
     min_ratio: float = 1.3
