@@ -1,0 +1,171 @@
+"""Douyin open platform: item comment list, with the refresh-token flow.
+
+Follows developer.open-douyin.com: 互动管理 > 评论管理 > 评论列表 (`GET /item/comment/list/`, header
+`access-token`, query `open_id`, `item_id`, `cursor`, `count`, `sort_type`; answer `data.list[]` with
+`comment_id`, `comment_user_id`, `content`, `create_time`, `digg_count`, `reply_comment_total`, `top`,
+`data.cursor`, `data.has_more`, errors in `data.error_code` / `data.description`), 刷新 access_token
+(`POST /oauth/refresh_token/`, form `client_key`, `grant_type=refresh_token`, `refresh_token`; error
+10010 = refresh_token expired -> the user must authorise again) and 状态码排查 (2190008 / 28001008 access
+token expired, 28003018 too frequent, 2100004 / 28001005 busy, 2100005 / 28001007 bad parameter).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.feeds.pollers.base import (
+    AUTH_EXPIRED,
+    CONFIG,
+    RATE_LIMITED,
+    REAUTH_REQUIRED,
+    TRANSIENT,
+    Item,
+    Page,
+    PollContext,
+    PollError,
+    fingerprint,
+    int_or_none,
+    iso,
+    parse_time,
+    text_or_none,
+)
+from bot.feeds.pollers.engine import default_targets
+
+ACCESS_EXPIRED_CODES = {2190008, 28001008, 10008, 2190002, 28001003}
+REFRESH_EXPIRED_CODES = {10010, 10020}  # expired / refreshed too often: a human must re-authorise
+RATE_CODES = {28003018, 28003017, 2190001}
+BUSY_CODES = {2100004, 28001005, 28001006}
+CONFIG_CODES = {2100005, 28001007, 2100007, 28001012, 28001014, 28001015, 28001018, 10005, 10004}
+
+
+def map_comment(item: Any, *, account_id: str | None, item_id: str, own_ids: set[str]) -> Item:
+    if not isinstance(item, dict):
+        return Item(record={"platform": "douyin", "account_id": account_id, "content_id": item_id}, created_at=None)
+    author = text_or_none(item.get("comment_user_id"))
+    created = parse_time(item.get("create_time"), "epoch")
+    record = {
+        "platform": "douyin",
+        "account_id": account_id,
+        "content_id": item_id,
+        "comment_id": text_or_none(item.get("comment_id")),
+        "parent_id": text_or_none(item.get("parent_id")),
+        "text": item.get("content"),
+        "created_at": iso(created) if created else item.get("create_time"),
+        "author_id": author,
+        "like_count": int_or_none(item.get("digg_count")),
+        "reply_count": int_or_none(item.get("reply_comment_total")),
+        "is_from_account": bool(author is not None and author in own_ids),
+    }
+    return Item(record=record, created_at=created, unordered=bool(item.get("top")))
+
+
+class DouyinAdapter:
+    default_base_url = "https://open.douyin.com"
+
+    def max_pages(self, ctx: PollContext) -> int:
+        return ctx.source.settings.max_pages
+
+    def targets(self, ctx: PollContext) -> list[str]:
+        return default_targets(ctx)
+
+    def _base(self, ctx: PollContext) -> str:
+        return ctx.source.base_url or self.default_base_url
+
+    # ------------------------------------------------------------------------------------ tokens
+
+    def _env_pair(self, ctx: PollContext) -> tuple[str, str | None]:
+        access = ctx.credential("access_token")
+        refresh = ctx.credential("refresh_token", required=False)
+        return access, refresh  # type: ignore[return-value]
+
+    def access_token(self, ctx: PollContext) -> str:
+        """The newest access token: a refreshed one from the state, unless the env pair has changed
+        since (a human re-authorised and exported a new pair)."""
+        access, refresh = self._env_pair(ctx)
+        stored = ctx.state.tokens
+        if stored.get("env_fingerprint") == fingerprint(access, refresh) and stored.get("access_token"):
+            return stored["access_token"]
+        return access
+
+    def refresh(self, ctx: PollContext) -> str:
+        """Exchange the refresh token for a new access token and store the new pair."""
+        access, env_refresh = self._env_pair(ctx)
+        stored = ctx.state.tokens
+        env_fp = fingerprint(access, env_refresh)
+        refresh = stored.get("refresh_token") if stored.get("env_fingerprint") == env_fp else env_refresh
+        if not refresh:
+            raise PollError(REAUTH_REQUIRED, "access token expired and no refresh token is configured")
+        answer = ctx.http.request(
+            "POST",
+            f"{self._base(ctx)}/oauth/refresh_token/",
+            data={
+                "client_key": ctx.credential("client_key"),
+                "grant_type": "refresh_token",
+                "refresh_token": refresh,
+            },
+            timeout=ctx.source.timeout,
+        )
+        data = (answer.body or {}).get("data") or {}
+        code = data.get("error_code", 0)
+        if code in REFRESH_EXPIRED_CODES:
+            raise PollError(REAUTH_REQUIRED, f"douyin refresh token rejected (error_code {code})", code=code)
+        if code != 0 or not data.get("access_token"):
+            raise PollError(TRANSIENT, f"douyin token refresh failed (error_code {code})", code=code)
+        ctx.state.tokens = {
+            "access_token": data["access_token"],
+            "refresh_token": data.get("refresh_token") or refresh,
+            "expires_in": int_or_none(data.get("expires_in")),
+            "refreshed_at": ctx.now().isoformat(),
+            "env_fingerprint": env_fp,
+        }
+        ctx.save()
+        return data["access_token"]
+
+    # ------------------------------------------------------------------------------------- pages
+
+    def fetch_page(self, ctx: PollContext, target: str, cursor: Any) -> Page:
+        try:
+            return self._fetch(ctx, target, cursor, self.access_token(ctx))
+        except PollError as exc:
+            if exc.kind != AUTH_EXPIRED:
+                raise
+        return self._fetch(ctx, target, cursor, self.refresh(ctx))
+
+    def _fetch(self, ctx: PollContext, target: str, cursor: Any, token: str) -> Page:
+        settings = ctx.source.settings
+        open_id = settings.open_id or ctx.account_id
+        answer = ctx.http.request(
+            "GET",
+            f"{self._base(ctx)}/item/comment/list/",
+            params={
+                "open_id": open_id,
+                "item_id": target,
+                "cursor": cursor if cursor is not None else 0,
+                "count": settings.count,
+                "sort_type": settings.sort_type,
+            },
+            headers={"access-token": token, "Content-Type": "application/json"},
+            timeout=ctx.source.timeout,
+        )
+        data = (answer.body or {}).get("data") if isinstance(answer.body, dict) else None
+        if not isinstance(data, dict):
+            raise PollError(TRANSIENT, "douyin answer without a data object")
+        code = data.get("error_code", 0)
+        if code:
+            detail = f"douyin error_code {code}: {data.get('description') or ''}".strip()
+            if code in ACCESS_EXPIRED_CODES:
+                raise PollError(AUTH_EXPIRED, detail, code=code)
+            if code in RATE_CODES:
+                raise PollError(RATE_LIMITED, detail, code=code)
+            if code in BUSY_CODES:
+                raise PollError(TRANSIENT, detail, code=code)
+            if code in CONFIG_CODES:
+                raise PollError(CONFIG, detail, code=code)
+            raise PollError(TRANSIENT, detail, code=code)
+        own = set(settings.own_user_ids) | ({open_id} if open_id else set())
+        items = [
+            map_comment(entry, account_id=ctx.account_id, item_id=target, own_ids=own)
+            for entry in data.get("list") or []
+        ]
+        has_more = bool(data.get("has_more"))
+        return Page(items=items, next_cursor=data.get("cursor") if has_more else None, is_end=not has_more)
