@@ -146,7 +146,7 @@ class AnnouncementSettings(_Strict):
 
 
 class _SourceBase(_Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")  # "poller:<id>" fits comment.source (64)
     enabled: bool = True
     account: AccountRef | None = None
     targets: list[str] | Literal["recent"] = Field(default_factory=list)

@@ -10,7 +10,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.feeds.pollers.base import TRANSIENT, Notice, PollContext, PollError, dig, parse_time, text_or_none
 
