@@ -116,7 +116,7 @@ class FakePlatform:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name=type(self).__name__, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name=type(self).__name__, daemon=True)
         self._thread.start()
         return self
 
@@ -214,7 +214,7 @@ class FakeBilibili(FakePlatform):
         oid = params["oid"]
         if oid not in self.replies and oid not in self.top:
             return 200, {"code": -404, "message": "啥都木有", "ttl": 1}
-        ordered = sorted(self.replies.get(oid, []), key=lambda r: (r["ctime"], r["rpid"]), reverse=True)
+        ordered = sorted(self.replies.get(oid, []), key=lambda r: (r["ctime"], r.get("rpid", 0)), reverse=True)
         size = int(params.get("ps") or 20)
         page_number = max(1, int(params.get("next") or 0))
         chunk, _, is_end = _page(ordered, (page_number - 1) * size, size)
