@@ -70,7 +70,8 @@ def parse_feed(raw: bytes, fmt: str = "auto", json_list_path: str | None = None)
         item_id = text_or_none(entry.get("id")) or url or title
         if not item_id or not title:
             continue
-        stamp = entry.get("updated_parsed") or entry.get("published_parsed")
+        # dict.get: feedparser's own .get maps a missing `updated_parsed` to `published_parsed` with a warning.
+        stamp = dict.get(entry, "updated_parsed") or dict.get(entry, "published_parsed")
         published = None
         if stamp:
             from calendar import timegm
