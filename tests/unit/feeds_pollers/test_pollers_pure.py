@@ -245,9 +245,9 @@ def test_engine_page_budget_leaves_a_pending_scan_that_the_next_poll_finishes():
     state, stored = SourceState("s"), []
     poll_comments(_ctx(state, clock, stored, max_pages=2), adapter)
     assert len(stored) == 4 and state.targets["t"].pending["cursor"] == 4
-    adapter.stamps.append(now + 5)  # arrives meanwhile; picked up by the scan after the pending one
     poll_comments(_ctx(state, clock, stored, max_pages=2), adapter)
     assert len(stored) == 8 and state.targets["t"].pending is None
+    adapter.stamps.append(now + 5)  # a new comment: the next scan starts at the top again
     poll_comments(_ctx(state, clock, stored, max_pages=2), adapter)
     assert str(now + 5) in stored
     assert adapter.requested == [None, 2, 4, 6, None]
