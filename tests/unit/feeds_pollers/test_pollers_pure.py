@@ -250,4 +250,4 @@ def test_engine_page_budget_leaves_a_pending_scan_that_the_next_poll_finishes():
     adapter.stamps.append(now + 5)  # a new comment: the next scan starts at the top again
     poll_comments(_ctx(state, clock, stored, max_pages=2), adapter)
     assert str(now + 5) in stored
-    assert adapter.requested == [None, 2, 4, 6, None]
+    assert adapter.requested == [None, 2, 4, 6, None, 2]
