@@ -155,11 +155,14 @@ class _SourceBase(_Strict):
     base_url: str | None = None
     credentials: dict[str, str] = Field(default_factory=dict)  # role -> ENV VAR NAME
     backfill: float = 24 * 3600.0  # the first run reads this far back
+    # Read this far below the high-water mark each poll: comments appearing late with an older time
+    # (review queues, clock skew) are still caught; ids already stored in the window are skipped.
+    overlap: float = 600.0
     notify_channel: str | None = None  # where notices go; default: the account's channels / default
     timeout: float = 15.0
     backoff: BackoffSettings = Field(default_factory=BackoffSettings)
 
-    @field_validator("interval", "backfill", "timeout", mode="before")
+    @field_validator("interval", "backfill", "timeout", "overlap", mode="before")
     @classmethod
     def _durations(cls, value: Any) -> float:
         return parse_duration(value)

@@ -68,14 +68,20 @@ class TargetState:
     hwm: float | None = None  # epoch seconds of the newest comment stored (or the backfill start)
     pending: dict[str, Any] | None = None  # {"cursor", "stop_at", "new_hwm"} while a scan is unfinished
     error: str | None = None  # last target-specific error (comments closed, deleted)
+    # Comments stored within the overlap window below the mark (key -> epoch): a late-appearing comment
+    # (held in review, clock skew) is still read, and a known one is not sent again.
+    recent: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"hwm": self.hwm, "pending": self.pending, "error": self.error}
+        return {"hwm": self.hwm, "pending": self.pending, "error": self.error, "recent": self.recent}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> TargetState:
         data = data or {}
-        return cls(hwm=data.get("hwm"), pending=data.get("pending"), error=data.get("error"))
+        return cls(
+            hwm=data.get("hwm"), pending=data.get("pending"), error=data.get("error"),
+            recent=dict(data.get("recent") or {}),
+        )
 
 
 HEALTH_OK = "ok"

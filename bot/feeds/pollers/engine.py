@@ -2,8 +2,10 @@
 
 Platforms list comments newest first with an opaque "next page" cursor. For each target we keep a
 high-water mark (the newest comment time already stored; on the first run, now minus the backfill
-window). A poll reads pages from the top until it reaches a comment older than the mark, a last page,
-or the page budget. After every page the records go to ingestion and the scan position is persisted
+window). A poll reads pages from the top until it reaches a comment older than the mark minus an overlap
+window, a last page, or the page budget. Comments inside the overlap window are remembered by id, so a
+comment that shows up late with an older timestamp (held in review, clock skew) is still stored, and a
+known one is not sent again. After every page the records go to ingestion and the scan position is persisted
 (`pending`), so a restart or a budget cut continues exactly where the scan stopped: nothing is re-read
 from the history and no gap is left. Only a finished scan moves the mark.
 """
@@ -52,36 +54,48 @@ def poll_comments(ctx: PollContext, adapter: CommentAdapter) -> int:
 def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
     state = ctx.state.target(target)
     now = ctx.now()
+    # The backfill window is exact; the overlap applies below a mark set by comments actually read.
+    overlap = float(getattr(ctx.source, "overlap", 0.0))
     if state.hwm is None:
         state.hwm = epoch(now - timedelta(seconds=ctx.source.backfill))
+        overlap = 0.0
     if state.pending:
         cursor = state.pending.get("cursor")
         stop_at = float(state.pending["stop_at"])
         new_hwm = float(state.pending["new_hwm"])
+        overlap = float(state.pending.get("overlap", overlap))
     else:
         cursor, stop_at, new_hwm = None, float(state.hwm), float(state.hwm)
 
     fetched = 0
+    recent = state.recent
     seen_ids: set[str] = set()
     for _ in range(adapter.max_pages(ctx)):
         page = adapter.fetch_page(ctx, target, cursor)
         fetched += len(page.items)
         fresh: list[dict[str, Any]] = []
         reached_known = False
+        ordered_seen, ordered_known = 0, 0
         for item in page.items:
-            if item.created_at is not None:
-                stamp = epoch(item.created_at)
-                if stamp < stop_at:
-                    if not item.unordered:
-                        reached_known = True
-                    continue  # already stored by an earlier scan, or older than the backfill window
-                new_hwm = max(new_hwm, stamp)
             comment_id = item.record.get("comment_id")
-            if comment_id is not None:
-                key = f"{item.record.get('platform')}:{comment_id}"
-                if key in seen_ids:
-                    continue  # the same comment on two pages of one scan (lists shift while we page)
+            key = f"{item.record.get('platform')}:{comment_id}" if comment_id is not None else None
+            stamp = epoch(item.created_at) if item.created_at is not None else None
+            if not item.unordered and stamp is not None:
+                ordered_seen += 1
+            if stamp is not None and stamp < stop_at - overlap:
+                if not item.unordered:
+                    reached_known = True
+                continue  # stored by an earlier scan, or older than the backfill window
+            if key is not None and (key in recent or key in seen_ids):
+                if not item.unordered and stamp is not None:
+                    ordered_known += 1
+                continue  # already stored, or on two pages of one scan (lists shift while we page)
+            if key is not None:
                 seen_ids.add(key)
+            if stamp is not None:
+                new_hwm = max(new_hwm, stamp)
+                if key is not None:
+                    recent[key] = stamp
             fresh.append(item.record)
         if fresh:
             tally = ctx.ingest(fresh)
@@ -91,12 +105,16 @@ def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
         newest = max((i.created_at for i in page.items if i.created_at is not None), default=None)
         if newest is not None and (ctx.state.newest_item_at is None or newest > ctx.state.newest_item_at):
             ctx.state.newest_item_at = newest
+        # A whole page of comments already stored: nothing late hides below it (bounds the overlap cost).
+        if ordered_seen and ordered_known == ordered_seen:
+            reached_known = True
         if reached_known or page.is_end or page.next_cursor in (None, ""):
             state.hwm = new_hwm
             state.pending = None
+            state.recent = {k: v for k, v in recent.items() if v >= new_hwm - overlap}
             ctx.save()
             return fetched
         cursor = page.next_cursor
-        state.pending = {"cursor": cursor, "stop_at": stop_at, "new_hwm": new_hwm}
+        state.pending = {"cursor": cursor, "stop_at": stop_at, "new_hwm": new_hwm, "overlap": overlap}
         ctx.save()
     return fetched  # page budget used up: `pending` carries the rest of the scan to the next poll

@@ -189,8 +189,9 @@ class ListAdapter:
 
     default_base_url = ""
 
-    def __init__(self, stamps):
+    def __init__(self, stamps, page_size=2):
         self.stamps = stamps  # epoch seconds, any order
+        self.page_size = page_size
         self.requested = []
 
     def max_pages(self, ctx):
@@ -203,11 +204,11 @@ class ListAdapter:
         self.requested.append(cursor)
         ordered = sorted(self.stamps, reverse=True)
         start = cursor or 0
-        chunk = ordered[start:start + 2]
+        chunk = ordered[start:start + self.page_size]
         items = [Item(record={"platform": "bilibili", "comment_id": str(s)}, created_at=datetime.fromtimestamp(s, UTC))
                  for s in chunk]
-        end = start + 2 >= len(ordered)
-        return Page(items=items, next_cursor=None if end else start + 2, is_end=end)
+        end = start + self.page_size >= len(ordered)
+        return Page(items=items, next_cursor=None if end else start + self.page_size, is_end=end)
 
 
 def _ctx(state, clock, stored, *, max_pages=10, backfill=3600):
@@ -234,8 +235,15 @@ def test_engine_backfills_the_window_then_reads_only_new_comments():
     adapter.stamps.append(now + 50)
     stored.clear()
     poll_comments(_ctx(state, clock, stored), adapter)
-    assert stored == [str(now + 50), str(now - 10)]  # the mark itself is re-sent; ingestion dedups it
+    assert stored == [str(now + 50)]  # the mark itself is known by id: not sent again
     assert adapter.requested[-2:] == [None, 2]  # page 2 shows an older comment: the scan stops
+
+    # A comment that shows up late with an older timestamp (held in review) is still read when it sits
+    # on a page that is not entirely known (a whole known page ends the scan).
+    adapter.stamps.append(now - 300)
+    stored.clear()
+    poll_comments(_ctx(state, clock, stored), ListAdapter(adapter.stamps, page_size=3))
+    assert stored == [str(now - 300)]
 
 
 def test_engine_page_budget_leaves_a_pending_scan_that_the_next_poll_finishes():
