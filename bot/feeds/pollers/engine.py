@@ -111,7 +111,8 @@ def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
         if reached_known or page.is_end or page.next_cursor in (None, ""):
             state.hwm = new_hwm
             state.pending = None
-            state.recent = {k: v for k, v in recent.items() if v >= new_hwm - overlap}
+            keep = float(getattr(ctx.source, "overlap", 0.0))  # what the next scan's overlap will need
+            state.recent = {k: v for k, v in recent.items() if v >= new_hwm - keep}
             ctx.save()
             return fetched
         cursor = page.next_cursor

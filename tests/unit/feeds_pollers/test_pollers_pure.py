@@ -226,24 +226,24 @@ def _ctx(state, clock, stored, *, max_pages=10, backfill=3600):
 def test_engine_backfills_the_window_then_reads_only_new_comments():
     clock = FakeClock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
     now = int(clock.now().timestamp())
-    adapter = ListAdapter([now - 7200, now - 3000, now - 2000, now - 1000, now - 10])
+    adapter = ListAdapter([now - 7200, now - 3000, now - 300, now - 200, now - 10])
     state, stored = SourceState("s"), []
     poll_comments(_ctx(state, clock, stored), adapter)
-    assert sorted(stored) == sorted(str(s) for s in [now - 3000, now - 2000, now - 1000, now - 10])
+    assert sorted(stored) == sorted(str(s) for s in [now - 3000, now - 300, now - 200, now - 10])
     assert state.targets["t"].hwm == now - 10 and state.targets["t"].pending is None
 
     adapter.stamps.append(now + 50)
     stored.clear()
     poll_comments(_ctx(state, clock, stored), adapter)
-    assert stored == [str(now + 50)]  # the mark itself is known by id: not sent again
-    assert adapter.requested[-2:] == [None, 2]  # page 2 shows an older comment: the scan stops
+    assert stored == [str(now + 50)]  # comments inside the overlap window are known by id: not sent again
+    assert adapter.requested[-2:] == [None, 2]  # page 2 is entirely known: the scan stops
 
     # A comment that shows up late with an older timestamp (held in review) is still read when it sits
     # on a page that is not entirely known (a whole known page ends the scan).
-    adapter.stamps.append(now - 300)
+    adapter.stamps.append(now - 5)
     stored.clear()
     poll_comments(_ctx(state, clock, stored), ListAdapter(adapter.stamps, page_size=3))
-    assert stored == [str(now - 300)]
+    assert stored == [str(now - 5)]
 
 
 def test_engine_page_budget_leaves_a_pending_scan_that_the_next_poll_finishes():
