@@ -259,3 +259,19 @@ def test_engine_page_budget_leaves_a_pending_scan_that_the_next_poll_finishes():
     poll_comments(_ctx(state, clock, stored, max_pages=2), adapter)
     assert str(now + 5) in stored
     assert adapter.requested == [None, 2, 4, 6, None, 2]
+
+
+def test_documented_examples_are_valid_and_disabled():
+    """Every source example in docs/sources.md validates, and none is enabled (none reaches the internet)."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "sources.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if b.lstrip().startswith("- id:")]
+    entries = [entry for block in blocks for entry in yaml.safe_load(block)]
+    assert len(entries) >= 6
+    config = FeedsConfig.model_validate({"sources": entries})
+    assert {s.type for s in config.sources} == {"bilibili", "douyin", "weibo", "generic_json", "announcements"}
+    assert not any(s.enabled for s in config.sources)
