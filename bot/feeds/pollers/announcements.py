@@ -117,5 +117,6 @@ def poll_announcements(ctx: PollContext) -> int:
         newest = max((i.published for i in items if i.published), default=None)
         if newest and (ctx.state.newest_item_at is None or newest > ctx.state.newest_item_at):
             ctx.state.newest_item_at = newest
-    ctx.save()
+    # No save here: the service queues the notices first and then saves the "seen" digests, so a crash
+    # in between repeats a notice (its key makes the outbox drop the copy) instead of losing it.
     return len(items)
