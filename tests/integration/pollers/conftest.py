@@ -7,10 +7,8 @@ import copy
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlmodel import select
 
 from bot.config import parse_config
-from bot.storage.models import Comment, DeadLetter, OutboxMessage
 from tests.conftest import TEST_CONFIG
 from tests.fakes.platforms import FakeAnnouncements, FakeBilibili, FakeDouyin, FakeKuaishouOpen, FakeWeibo
 
@@ -87,30 +85,3 @@ def make_bot(db, settings, clock, env, fakes) -> Iterator[Callable[..., object]]
     for app in built:
         app.services.sources.close()
         app.stop()
-
-
-def comments(db, platform: str | None = None) -> list[Comment]:
-    with db.session() as session:
-        query = select(Comment)
-        if platform:
-            query = query.where(Comment.platform == platform)
-        rows = list(session.exec(query))
-        for row in rows:
-            session.expunge(row)
-        return rows
-
-
-def dead_letters(db) -> list[DeadLetter]:
-    with db.session() as session:
-        rows = list(session.exec(select(DeadLetter)))
-        for row in rows:
-            session.expunge(row)
-        return rows
-
-
-def outbox(db) -> list[OutboxMessage]:
-    with db.session() as session:
-        rows = list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
-        for row in rows:
-            session.expunge(row)
-        return rows

@@ -9,7 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from tests.fakes.platforms import FakeBilibili, atom, rss
-from tests.integration.pollers.conftest import outbox
+from tests.integration.pollers.helpers import outbox
 
 pytestmark = pytest.mark.slow
 

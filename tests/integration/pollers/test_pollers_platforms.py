@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.integration.pollers.conftest import comments, dead_letters, outbox
+from tests.integration.pollers.helpers import comments, dead_letters, outbox
 
 pytestmark = pytest.mark.slow
 
