@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
 import statistics
 import sys
@@ -50,7 +51,16 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = tempfile.TemporaryDirectory()
     url = args.database_url or f"sqlite:///{Path(tmp.name) / 'bench.db'}"
-    db = Database(url)
+    schema = None
+    if url.startswith("postgresql"):
+        # A schema of its own, dropped afterwards: the benchmark never touches existing tables.
+        from sqlalchemy import create_engine, text
+
+        schema = f"bench_pollers_{os.getpid()}"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    db = Database(url, schema=schema)
     db.upgrade()
     sources = [
         {"id": f"bili-{i:03d}", "type": "bilibili", "account": {"platform": "bilibili", "account_id": "42"},
@@ -130,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'peak RSS (bot process)':<38}{rss_mib:.0f} MiB")
     service.close()
     app.close()
+    if schema:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
     tmp.cleanup()
     return 0
 

@@ -88,6 +88,8 @@ class DouyinSettings(_Strict):
     sort_type: str = "time"
     max_pages: int = Field(default=10, ge=1)
     own_user_ids: list[str] = Field(default_factory=list)  # comment_user_id values that are "us"
+    fetch_replies: bool = True  # read the reply list of comments whose reply total grew
+    max_reply_pages: int = Field(default=3, ge=1)
 
 
 class WeiboSettings(_Strict):

@@ -232,7 +232,8 @@ class FakeBilibili(FakePlatform):
 
 
 class FakeDouyin(FakePlatform):
-    """Follows developer.open-douyin.com 评论列表 (`GET /item/comment/list/`, header `access-token`) and
+    """Follows developer.open-douyin.com 评论列表 (`GET /item/comment/list/`, header `access-token`), 评论回复列表
+    (`GET /item/comment/reply/list/`, plus `comment_id`) and
     刷新 access_token (`POST /oauth/refresh_token/`). A missing token -> error_code 2190002, an expired one
     -> 2190008, missing open_id/item_id/count -> 2100005; an expired refresh token -> 10010."""
 
@@ -245,6 +246,7 @@ class FakeDouyin(FakePlatform):
         self.expired_tokens: set[str] = set()
         self.refresh_expired = False
         self.comments: dict[str, list[dict[str, Any]]] = {}
+        self.replies: dict[str, list[dict[str, Any]]] = {}
         self._issued = 0
 
     def add_comment(self, item_id: str, comment_id: str, *, user: str, content: str, create_time: int,
@@ -253,6 +255,17 @@ class FakeDouyin(FakePlatform):
             "comment_id": comment_id, "comment_user_id": user, "content": content, "create_time": create_time,
             "digg_count": digg, "reply_comment_total": replies, "top": top,
         })
+
+    def add_reply(self, item_id: str, parent_id: str, reply_id: str, *, user: str, content: str,
+                  create_time: int) -> None:
+        """A reply in a comment's thread (评论回复列表); the parent's reply_comment_total grows."""
+        self.replies.setdefault(parent_id, []).append({
+            "comment_id": reply_id, "comment_user_id": user, "content": content, "create_time": create_time,
+            "digg_count": 0, "reply_comment_total": 0, "top": False,
+        })
+        for comment in self.comments.get(item_id, []):
+            if comment["comment_id"] == parent_id:
+                comment["reply_comment_total"] += 1
 
     def expire_access_token(self) -> None:
         self.expired_tokens.add(self.access_token)
@@ -278,7 +291,7 @@ class FakeDouyin(FakePlatform):
                                   "expires_in": 1296000, "open_id": "open-1", "refresh_expires_in": 2592000,
                                   "refresh_token": self.refresh_token, "scope": "item.comment"},
                          "message": "success"}
-        if request.path != "/item/comment/list/":
+        if request.path not in ("/item/comment/list/", "/item/comment/reply/list/"):
             return 404, self._error(28001017, "未知URI")
         token = request.headers.get("access-token")
         if not token:
@@ -290,8 +303,13 @@ class FakeDouyin(FakePlatform):
         params = request.params
         if not params.get("open_id") or not params.get("item_id") or not params.get("count"):
             return 200, self._error(2100005, "参数不合法")
-        ordered = sorted(self.comments.get(params["item_id"], []), key=lambda c: c["create_time"], reverse=True)
-        ordered = [c for c in ordered if c["top"]] + [c for c in ordered if not c["top"]]
+        if request.path == "/item/comment/reply/list/":
+            if not params.get("comment_id"):
+                return 200, self._error(2100005, "参数不合法")
+            ordered = sorted(self.replies.get(params["comment_id"], []), key=lambda c: c["create_time"], reverse=True)
+        else:
+            ordered = sorted(self.comments.get(params["item_id"], []), key=lambda c: c["create_time"], reverse=True)
+            ordered = [c for c in ordered if c["top"]] + [c for c in ordered if not c["top"]]
         chunk, next_cursor, is_end = _page(ordered, int(params.get("cursor") or 0), int(params["count"]))
         return 200, {"data": {"error_code": 0, "description": "", "cursor": next_cursor, "has_more": not is_end,
                               "list": chunk},

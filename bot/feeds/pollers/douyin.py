@@ -3,7 +3,8 @@
 Follows developer.open-douyin.com: 互动管理 > 评论管理 > 评论列表 (`GET /item/comment/list/`, header
 `access-token`, query `open_id`, `item_id`, `cursor`, `count`, `sort_type`; answer `data.list[]` with
 `comment_id`, `comment_user_id`, `content`, `create_time`, `digg_count`, `reply_comment_total`, `top`,
-`data.cursor`, `data.has_more`, errors in `data.error_code` / `data.description`), 刷新 access_token
+`data.cursor`, `data.has_more`, errors in `data.error_code` / `data.description`), 评论回复列表
+(`GET /item/comment/reply/list/`, same shape, plus `comment_id`), 刷新 access_token
 (`POST /oauth/refresh_token/`, form `client_key`, `grant_type=refresh_token`, `refresh_token`; error
 10010 = refresh_token expired -> the user must authorise again) and 状态码排查 (2190008 / 28001008 access
 token expired, 28003018 too frequent, 2100004 / 28001005 busy, 2100005 / 28001007 bad parameter).
@@ -167,5 +168,54 @@ class DouyinAdapter:
             map_comment(entry, account_id=ctx.account_id, item_id=target, own_ids=own)
             for entry in data.get("list") or []
         ]
+        if settings.fetch_replies:
+            items.extend(self._replies(ctx, target, items, token, own))
         has_more = bool(data.get("has_more"))
         return Page(items=items, next_cursor=data.get("cursor") if has_more else None, is_end=not has_more)
+
+    def _replies(self, ctx: PollContext, target: str, items: list[Item], token: str, own: set[str]) -> list[Item]:
+        """Replies of the comments on this page whose reply total grew since we last looked
+        (评论回复列表 `GET /item/comment/reply/list/`); each keeps its parent link. Returned as
+        unordered items: they never end the scan."""
+        settings = ctx.source.settings
+        totals: dict[str, int] = ctx.state.extra.setdefault("reply_totals", {}).setdefault(target, {})
+        replies: list[Item] = []
+        for item in items:
+            comment_id = item.record.get("comment_id")
+            total = item.record.get("reply_count") or 0
+            if not comment_id or total <= totals.get(comment_id, 0):
+                continue
+            cursor: Any = 0
+            for _ in range(settings.max_reply_pages):
+                answer = ctx.http.request(
+                    "GET",
+                    f"{self._base(ctx)}/item/comment/reply/list/",
+                    params={
+                        "open_id": settings.open_id or ctx.account_id,
+                        "item_id": target,
+                        "comment_id": comment_id,
+                        "cursor": cursor,
+                        "count": settings.count,
+                        "sort_type": settings.sort_type,
+                    },
+                    headers={"access-token": token, "Content-Type": "application/json"},
+                    timeout=ctx.source.timeout,
+                )
+                data = (answer.body or {}).get("data") if isinstance(answer.body, dict) else None
+                if not isinstance(data, dict) or data.get("error_code"):
+                    break  # the thread's replies wait for the next poll; the comments themselves are fine
+                for entry in data.get("list") or []:
+                    reply = map_comment(entry, account_id=ctx.account_id, item_id=target, own_ids=own)
+                    reply.record["parent_id"] = reply.record.get("parent_id") or comment_id
+                    reply.unordered = True
+                    replies.append(reply)
+                if not data.get("has_more"):
+                    break
+                cursor = data.get("cursor")
+            totals[comment_id] = total
+        # Forget threads that left the overlap window, so the memory stays bounded.
+        recent_ids = {key.split(":", 1)[1] for key in ctx.state.target(target).recent}
+        recent_ids.update(i.record.get("comment_id") for i in items)
+        for comment_id in [c for c in totals if c not in recent_ids]:
+            del totals[comment_id]
+        return replies

@@ -232,6 +232,30 @@ def test_douyin_sends_token_refreshes_expired_token_and_stores_the_new_pair(make
     assert len(dy.calls("/oauth/refresh_token/")) == 1
 
 
+def test_douyin_reads_reply_threads_and_marks_our_replies(make_bot, fakes, clock, db):
+    dy = fakes["douyin"]
+    dy.add_comment("@item1", "q1", user="fan", content="请问有售后吗?", create_time=ts(clock, 600))
+    dy.add_comment("@item1", "q2", user="fan2", content="好用", create_time=ts(clock, 500))
+    dy.add_reply("@item1", "q1", "r1", user="brand-user", content="有的,已私信", create_time=ts(clock, 400))
+    app = make_bot()
+    service = app.services.sources
+    assert service.poll("dy").status == "ok"
+    stored = {c.comment_id: c for c in comments(db, "douyin")}
+    assert stored["r1"].parent_id == "q1" and stored["r1"].is_from_account is True
+    assert stored["q1"].parent_id is None and stored["q1"].reply_count == 1
+    threads = dy.calls("/item/comment/reply/list/")
+    assert [c.params["comment_id"] for c in threads] == ["q1"]  # only threads with replies are read
+    assert threads[0].headers["access-token"] == "act.initial"
+
+    # A new reply in the thread: the reply total grew, so the thread is read again.
+    dy.add_reply("@item1", "q1", "r2", user="fan", content="收到谢谢", create_time=ts(clock, 0))
+    dy.add_comment("@item1", "q3", user="fan3", content="新评论", create_time=ts(clock, 0))
+    clock.advance(300)
+    assert service.poll("dy").status == "ok"
+    assert {c.comment_id: c for c in comments(db, "douyin")}["r2"].parent_id == "q1"
+    assert len(dy.calls("/item/comment/reply/list/")) == 2
+
+
 def test_douyin_expired_refresh_token_alerts_once_and_waits_for_reauthorisation(make_bot, fakes, clock, db, monkeypatch):
     dy = fakes["douyin"]
     dy.add_comment("@item1", "d1", user="u", content="hi", create_time=ts(clock, 10))
