@@ -73,6 +73,10 @@ class BilibiliSettings(_Strict):
     page_size: int = Field(default=20, ge=1, le=20)
     max_pages: int = Field(default=10, ge=1)
     wbi_keys_ttl: float = 6 * 3600.0  # keys change daily; refresh well before
+    # Threads show at most a few nested previews: read `/x/v2/reply/reply` when a thread's rcount grew
+    # beyond its previews (newest pages first), so every reply keeps its parent and ours are marked.
+    fetch_replies: bool = True
+    max_reply_pages: int = Field(default=3, ge=1)
 
     @field_validator("wbi_keys_ttl", mode="before")
     @classmethod

@@ -172,6 +172,7 @@ class FakeBilibili(FakePlatform):
         super().__init__()
         self.img_key, self.sub_key = img_key, sub_key
         self.replies: dict[str, list[dict[str, Any]]] = {}
+        self.threads: dict[str, list[dict[str, Any]]] = {}
         self.top: dict[str, dict[str, Any]] = {}
 
     def add_reply(self, oid: str, rpid: int, *, mid: int, uname: str, message: str, ctime: int, like: int = 0,
@@ -187,6 +188,27 @@ class FakeBilibili(FakePlatform):
         if parent == 0:
             self.replies.setdefault(oid, []).append(reply)
         return reply
+
+    def add_thread_reply(self, oid: str, root: int, rpid: int, *, mid: int, uname: str, message: str,
+                         ctime: int, previews: int = 3) -> None:
+        """A reply inside the thread of `root`; like the real list, only `previews` nest in the page."""
+        reply = self.add_reply(oid, rpid, mid=mid, uname=uname, message=message, ctime=ctime, parent=root, root=root)
+        self.threads.setdefault(str(root), []).append(reply)
+        for top in self.replies.get(oid, []):
+            if top["rpid"] == root:
+                top["rcount"] = top["count"] = len(self.threads[str(root)])
+                top["replies"] = self.threads[str(root)][:previews]
+
+    def _sub_replies(self, params: dict[str, str]) -> tuple[int, Any]:
+        """docs/comment/list.md "获取指定评论的回复" (/x/v2/reply/reply): oid, type, root required;
+        pn/ps page numbers, oldest first; data.page {num, size, count}."""
+        if not params.get("oid") or not params.get("type") or not params.get("root"):
+            return 200, {"code": -400, "message": "请求错误", "ttl": 1}
+        thread = sorted(self.threads.get(params["root"], []), key=lambda r: (r["ctime"], r["rpid"]))
+        size, number = int(params.get("ps") or 20), int(params.get("pn") or 1)
+        chunk = thread[(number - 1) * size : number * size]
+        return 200, {"code": 0, "message": "0", "ttl": 1,
+                     "data": {"page": {"num": number, "size": size, "count": len(thread)}, "replies": chunk}}
 
     def _mixin_key(self) -> str:
         raw = self.img_key + self.sub_key
@@ -204,6 +226,8 @@ class FakeBilibili(FakePlatform):
             return 200, {"code": -101, "message": "账号未登录", "ttl": 1, "data": {"isLogin": False, "wbi_img": {
                 "img_url": f"https://i0.hdslb.com/bfs/wbi/{self.img_key}.png",
                 "sub_url": f"https://i0.hdslb.com/bfs/wbi/{self.sub_key}.png"}}}
+        if request.path == "/x/v2/reply/reply":
+            return self._sub_replies(request.params)
         if request.path not in ("/x/v2/reply/main", "/x/v2/reply/wbi/main"):
             return 404, {"code": -404, "message": "啥都木有", "ttl": 1}
         params = request.params

@@ -166,10 +166,58 @@ class BilibiliAdapter:
         items: list[Item] = []
         for top in data.get("top_replies") or []:
             items.extend(map_reply(top, account_id=ctx.account_id, unordered=True))
+        threads = []
         for reply in data.get("replies") or []:
             items.extend(map_reply(reply, account_id=ctx.account_id))
+            if isinstance(reply, dict):
+                threads.append(reply)
+        if settings.fetch_replies:
+            items.extend(self._thread_replies(ctx, target, threads))
         page_cursor = data.get("cursor") or {}
         return Page(items=items, next_cursor=page_cursor.get("next"), is_end=bool(page_cursor.get("is_end", True)))
+
+    def _thread_replies(self, ctx: PollContext, target: str, threads: list[dict[str, Any]]) -> list[Item]:
+        """Replies beyond the nested previews of threads whose rcount grew (`/x/v2/reply/reply`, page
+        numbers, oldest first: read from the last page back). A failure leaves the thread for later."""
+        settings = ctx.source.settings
+        totals: dict[str, int] = ctx.state.extra.setdefault("reply_totals", {}).setdefault(target, {})
+        found: list[Item] = []
+        for thread in threads:
+            root = text_or_none(thread.get("rpid_str") or thread.get("rpid"))
+            count = int_or_none(thread.get("rcount")) or 0
+            previews = len(thread.get("replies") or [])
+            if not root or count <= previews or count <= totals.get(root, 0):
+                if root and count:
+                    totals[root] = max(count, totals.get(root, 0))
+                continue
+            size = 20
+            last_page = max(1, -(-count // size))
+            complete = True
+            for page_number in range(last_page, max(0, last_page - settings.max_reply_pages), -1):
+                try:
+                    answer = ctx.http.request(
+                        "GET",
+                        f"{self._base(ctx)}/x/v2/reply/reply",
+                        params={"oid": target, "type": settings.comment_type, "root": root, "ps": size,
+                                "pn": page_number},
+                        cookies=self._cookies(ctx),
+                        timeout=ctx.source.timeout,
+                    )
+                except PollError as exc:
+                    if exc.kind in (RISK_CONTROL, RATE_LIMITED):
+                        raise
+                    complete = False
+                    break
+                body = answer.body if isinstance(answer.body, dict) else {}
+                if body.get("code") != 0:
+                    complete = False
+                    break
+                for reply in (body.get("data") or {}).get("replies") or []:
+                    for item in map_reply(reply, account_id=ctx.account_id, unordered=True):
+                        found.append(item)
+            if complete:
+                totals[root] = count
+        return found
 
     def _raise_for_code(self, ctx: PollContext, code: Any, message: Any) -> None:
         detail = f"bilibili code {code}: {message or ''}".strip()

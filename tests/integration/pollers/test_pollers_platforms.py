@@ -61,6 +61,24 @@ def test_bilibili_pages_to_the_end_with_wbi_signature_and_keeps_threads(make_bot
     assert len(bili.calls("/x/web-interface/nav")) == 1  # keys cached
 
 
+def test_bilibili_reads_long_threads_beyond_the_nested_previews(make_bot, fakes, clock, db):
+    bili = fakes["bilibili"]
+    add_bili(bili, clock, 3)
+    for i in range(5):
+        bili.add_thread_reply("170001", 1001, 4000 + i, mid=7100 + i, uname=f"楼中楼{i}", message=f"+{i}",
+                              ctime=ts(clock, 900 - i))
+    bili.add_thread_reply("170001", 1001, 4999, mid=42, uname="小厨科技官方", message="已联系您", ctime=ts(clock, 100))
+    app = make_bot()
+    assert app.services.sources.poll("bili").status == "ok"
+    stored = {c.comment_id: c for c in comments(db, "bilibili")}
+    assert {str(4000 + i) for i in range(5)} | {"4999"} <= set(stored)
+    assert stored["4999"].parent_id == "1001" and stored["4999"].is_from_account is True
+    assert len(bili.calls("/x/v2/reply/reply")) == 1
+    clock.advance(300)
+    app.services.sources.poll("bili")
+    assert len(bili.calls("/x/v2/reply/reply")) == 1  # unchanged thread: not read again
+
+
 def test_bilibili_unsigned_request_is_refused_by_the_platform(make_bot, fakes, clock):
     bili = fakes["bilibili"]
     add_bili(bili, clock, 3)
