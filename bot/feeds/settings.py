@@ -43,6 +43,15 @@ class AccountRef(_Strict):
     platform: str
     account_id: str
 
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, value: str) -> str:
+        from bot.feeds.records import PLATFORMS  # the platforms ingestion accepts
+
+        if value not in PLATFORMS:
+            raise ValueError(f"{value!r} is not one of {', '.join(PLATFORMS)}")
+        return value
+
     @field_validator("account_id", mode="before")
     @classmethod
     def _account_id_as_text(cls, value: Any) -> Any:

@@ -28,6 +28,7 @@ from bot.feeds.pollers.base import (
     HEALTH_UNHEALTHY,
     REAUTH_REQUIRED,
     RISK_CONTROL,
+    TRANSIENT,
     IngestTally,
     Notice,
     PollContext,
@@ -161,15 +162,24 @@ class FeedsService:
             save=lambda: self.store.save(state, source.type),
         )
         try:
-            if source.type == "announcements":
-                fetched = poll_announcements(ctx)
-            else:
-                fetched = poll_comments(ctx, ADAPTERS[source.type])
+            try:
+                if source.type == "announcements":
+                    fetched = poll_announcements(ctx)
+                else:
+                    fetched = poll_comments(ctx, ADAPTERS[source.type])
+            except PollError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a database outage or a bug: count it, back off, go on
+                log.exception("poll crashed: source=%s", source.id)
+                raise PollError(TRANSIENT, f"internal error ({type(exc).__name__})") from None
         except PollError as exc:
             self._on_failure(source, state, exc, now, ctx.notices)
             # Notices first: their keys are idempotent, so a crash before the save repeats none of them.
             self._emit(ctx.notices, source)
-            self.store.save(state, source.type)
+            try:
+                self.store.save(state, source.type)
+            except Exception:  # noqa: BLE001 - the database itself may be what failed
+                log.exception("could not save the state of source %s", source.id)
             POLLS.labels(source.id, "failed").inc()
             self._gauges(source.id, state)
             log.warning(

@@ -385,3 +385,28 @@ def test_generic_json_without_credentials_is_a_config_error(make_bot, fakes, clo
     outcome = app.services.sources.poll("ks")
     assert outcome.status == "failed" and "KS_TOKEN" in outcome.reason
     assert fakes["kuaishou"].requests == []
+
+
+def test_an_internal_failure_counts_as_a_failed_poll_and_backs_off(fakes, clock):
+    from bot.feeds.pollers.service import FeedsService
+    from bot.feeds.pollers.store import MemoryStateStore
+    from bot.feeds.settings import FeedsConfig
+
+    bili = fakes["bilibili"]
+    add_bili(bili, clock, 2)
+    config = FeedsConfig.model_validate({"sources": [
+        {"id": "b", "type": "bilibili", "account": {"platform": "bilibili", "account_id": "42"},
+         "targets": ["170001"], "base_url": bili.url}]})
+
+    def broken_storage(records, source):
+        raise RuntimeError("database is down")
+
+    service = FeedsService(config, store=MemoryStateStore(), ingest=broken_storage, notify=lambda n, s: None,
+                           clock=clock, env={})
+    try:
+        outcome = service.poll("b")
+        assert outcome.status == "failed" and outcome.reason == "transient: internal error (RuntimeError)"
+        assert outcome.next_attempt_at > clock.now()
+        assert service.status()[0].consecutive_failures == 1
+    finally:
+        service.close()
