@@ -199,9 +199,10 @@ class _SourceBase(_Strict):
     def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
         for role, name in value.items():
             if not _ENV_NAME.match(name):
+                # The value is not echoed: it may be a secret pasted by mistake.
                 raise ValueError(
-                    f"credentials.{role}: {name!r} must be the NAME of an environment variable "
-                    "(upper case, e.g. DOUYIN_ACCESS_TOKEN), never the secret itself"
+                    f"credentials.{role}: must be the NAME of an environment variable "
+                    "(upper case, e.g. DOUYIN_ACCESS_TOKEN), never the secret itself (value not shown)"
                 )
         return value
 

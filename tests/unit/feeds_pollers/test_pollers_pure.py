@@ -275,3 +275,12 @@ def test_documented_examples_are_valid_and_disabled():
     config = FeedsConfig.model_validate({"sources": entries})
     assert {s.type for s in config.sources} == {"bilibili", "douyin", "weibo", "generic_json", "announcements"}
     assert not any(s.enabled for s in config.sources)
+
+
+def test_a_secret_pasted_into_credentials_is_refused_without_echoing_it():
+    with pytest.raises(ValidationError) as info:
+        FeedsConfig.model_validate({"sources": [
+            {"id": "x", "type": "weibo", "account": {"platform": "weibo", "account_id": "1"}, "targets": ["2"],
+             "credentials": {"access_token": "2.00SecretTokenValue"}}]})
+    messages = " ".join(error["msg"] for error in info.value.errors())  # what `config check` prints
+    assert "NAME of an environment variable" in messages and "2.00SecretTokenValue" not in messages
