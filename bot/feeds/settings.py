@@ -73,7 +73,19 @@ class BackoffSettings(_Strict):
         return parse_duration(value)
 
 
-class BilibiliSettings(_Strict):
+class _RecentPosts(_Strict):
+    """With `targets: recent`, watch the account's newest posts, listed by the platform's own API."""
+
+    recent_posts: int = Field(default=5, ge=1, le=50)
+    recent_refresh: float = 1800.0  # how often the list of recent posts is read again
+
+    @field_validator("recent_refresh", mode="before")
+    @classmethod
+    def _refresh_duration(cls, value: Any) -> float:
+        return parse_duration(value)
+
+
+class BilibiliSettings(_RecentPosts):
     """Bilibili reply API (`/x/v2/reply/main`, or `/x/v2/reply/wbi/main` when `wbi` is on)."""
 
     wbi: bool = True
@@ -93,7 +105,7 @@ class BilibiliSettings(_Strict):
         return parse_duration(value)
 
 
-class DouyinSettings(_Strict):
+class DouyinSettings(_RecentPosts):
     """Douyin open platform item comment list (`/item/comment/list/`, access token in a header)."""
 
     open_id: str | None = None  # defaults to the account's account_id
@@ -105,7 +117,7 @@ class DouyinSettings(_Strict):
     max_reply_pages: int = Field(default=3, ge=1)
 
 
-class WeiboSettings(_Strict):
+class WeiboSettings(_RecentPosts):
     """Weibo comments API (`/2/comments/show.json`, `since_id`/`max_id` paging)."""
 
     count: int = Field(default=50, ge=1, le=200)
@@ -239,33 +251,18 @@ class BilibiliSource(_CommentSource):
     type: Literal["bilibili"]
     settings: BilibiliSettings = Field(default_factory=BilibiliSettings)
 
-    @model_validator(mode="after")
-    def _explicit_targets(self) -> BilibiliSource:
-        if self.targets == "recent":
-            raise ValueError("targets: bilibili needs explicit video aids (oid); 'recent' is not supported")
-        return self
 
 
 class DouyinSource(_CommentSource):
     type: Literal["douyin"]
     settings: DouyinSettings = Field(default_factory=DouyinSettings)
 
-    @model_validator(mode="after")
-    def _explicit_targets(self) -> DouyinSource:
-        if self.targets == "recent":
-            raise ValueError("targets: douyin needs explicit item_ids; 'recent' is not supported yet")
-        return self
 
 
 class WeiboSource(_CommentSource):
     type: Literal["weibo"]
     settings: WeiboSettings = Field(default_factory=WeiboSettings)
 
-    @model_validator(mode="after")
-    def _explicit_targets(self) -> WeiboSource:
-        if self.targets == "recent":
-            raise ValueError("targets: weibo needs explicit post ids; 'recent' is not supported yet")
-        return self
 
 
 class GenericJsonSource(_CommentSource):

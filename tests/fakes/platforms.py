@@ -174,6 +174,11 @@ class FakeBilibili(FakePlatform):
         self.replies: dict[str, list[dict[str, Any]]] = {}
         self.threads: dict[str, list[dict[str, Any]]] = {}
         self.top: dict[str, dict[str, Any]] = {}
+        self.videos: dict[str, list[dict[str, Any]]] = {}  # mid -> newest first
+
+    def add_video(self, mid: str, aid: int, title: str, created: int) -> None:
+        self.videos.setdefault(mid, []).insert(0, {"aid": aid, "bvid": f"BV{aid}", "title": title, "created": created,
+                                                     "mid": int(mid)})
 
     def add_reply(self, oid: str, rpid: int, *, mid: int, uname: str, message: str, ctime: int, like: int = 0,
                   parent: int = 0, root: int = 0, children: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -228,6 +233,15 @@ class FakeBilibili(FakePlatform):
                 "sub_url": f"https://i0.hdslb.com/bfs/wbi/{self.sub_key}.png"}}}
         if request.path == "/x/v2/reply/reply":
             return self._sub_replies(request.params)
+        if request.path == "/x/space/wbi/arc/search":
+            # docs/user/space.md "查询用户投稿视频明细": mid required, WBI signed; data.list.vlist[].
+            if not self._signature_ok(request.params):
+                return 200, {"code": -403, "message": "访问权限不足", "ttl": 1}
+            if not request.params.get("mid"):
+                return 200, {"code": -400, "message": "请求错误", "ttl": 1}
+            videos = self.videos.get(request.params["mid"], [])[: int(request.params.get("ps") or 30)]
+            return 200, {"code": 0, "message": "0", "ttl": 1,
+                         "data": {"list": {"vlist": videos}, "page": {"pn": 1, "ps": 30, "count": len(videos)}}}
         if request.path not in ("/x/v2/reply/main", "/x/v2/reply/wbi/main"):
             return 404, {"code": -404, "message": "啥都木有", "ttl": 1}
         params = request.params
@@ -271,6 +285,7 @@ class FakeDouyin(FakePlatform):
         self.refresh_expired = False
         self.comments: dict[str, list[dict[str, Any]]] = {}
         self.replies: dict[str, list[dict[str, Any]]] = {}
+        self.videos: list[dict[str, Any]] = []  # newest first
         self._issued = 0
 
     def add_comment(self, item_id: str, comment_id: str, *, user: str, content: str, create_time: int,
@@ -315,7 +330,7 @@ class FakeDouyin(FakePlatform):
                                   "expires_in": 1296000, "open_id": "open-1", "refresh_expires_in": 2592000,
                                   "refresh_token": self.refresh_token, "scope": "item.comment"},
                          "message": "success"}
-        if request.path not in ("/item/comment/list/", "/item/comment/reply/list/"):
+        if request.path not in ("/item/comment/list/", "/item/comment/reply/list/", "/video/list/"):
             return 404, self._error(28001017, "未知URI")
         token = request.headers.get("access-token")
         if not token:
@@ -325,6 +340,13 @@ class FakeDouyin(FakePlatform):
         if token != self.access_token:
             return 200, self._error(2190002, "access_token无效")
         params = request.params
+        if request.path == "/video/list/":
+            # 查询授权账号视频列表: open_id and count required; data.list[] with item_id/title/share_url.
+            if not params.get("open_id") or not params.get("count"):
+                return 200, self._error(2100005, "参数不合法")
+            videos = self.videos[: int(params["count"])]
+            return 200, {"data": {"error_code": 0, "description": "", "cursor": 0, "has_more": False, "list": videos},
+                         "extra": {"error_code": 0, "description": ""}}
         if not params.get("open_id") or not params.get("item_id") or not params.get("count"):
             return 200, self._error(2100005, "参数不合法")
         if request.path == "/item/comment/reply/list/":
@@ -352,6 +374,7 @@ class FakeWeibo(FakePlatform):
         self.access_token = access_token
         self.expired = False
         self.comments: dict[str, list[dict[str, Any]]] = {}
+        self.posts: dict[str, list[dict[str, Any]]] = {}  # uid -> statuses, newest first
 
     def add_comment(self, post_id: str, comment_id: int, *, created_at: str, text: str, user_id: int,
                     screen_name: str, followers: int = 0, reply_to: int | None = None) -> None:
@@ -370,7 +393,7 @@ class FakeWeibo(FakePlatform):
         return {"error": message, "error_code": code, "request": request.path}
 
     def handle(self, request: Recorded) -> tuple[int, Any]:
-        if request.path != "/2/comments/show.json":
+        if request.path not in ("/2/comments/show.json", "/2/statuses/user_timeline.json"):
             return 404, self._error(request, 10021, "HTTP method is not suported for this request")
         params = request.params
         if not params.get("access_token"):
@@ -379,6 +402,10 @@ class FakeWeibo(FakePlatform):
             return 403, self._error(request, 21332, "invalid_access_token")
         if self.expired:
             return 403, self._error(request, 21327, "expired_token")
+        if request.path == "/2/statuses/user_timeline.json":
+            # open.weibo.com/wiki/2/statuses/user_timeline: statuses[] newest first.
+            statuses = self.posts.get(params.get("uid", ""), [])[: int(params.get("count") or 20)]
+            return 200, {"statuses": statuses, "total_number": len(statuses)}
         if not params.get("id"):
             return 400, self._error(request, 10016, "miss required parameter (id), see doc for more info.")
         ordered = sorted(self.comments.get(params["id"], []), key=lambda c: c["id"], reverse=True)

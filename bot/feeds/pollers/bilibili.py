@@ -29,7 +29,7 @@ from bot.feeds.pollers.base import (
     parse_time,
     text_or_none,
 )
-from bot.feeds.pollers.engine import default_targets
+from bot.feeds.pollers.engine import default_targets, recent_targets
 
 # The fixed permutation the web client applies to img_key + sub_key (docs/misc/sign/wbi.md).
 MIXIN_KEY_ENC_TAB = (
@@ -111,10 +111,37 @@ class BilibiliAdapter:
         return ctx.source.settings.max_pages
 
     def targets(self, ctx: PollContext) -> list[str]:
-        return default_targets(ctx)
+        if ctx.source.targets != "recent":
+            return default_targets(ctx)
+        return recent_targets(ctx, lambda: self._list_videos(ctx))
 
     def _base(self, ctx: PollContext) -> str:
         return ctx.source.base_url or self.default_base_url
+
+    def _list_videos(self, ctx: PollContext) -> list[dict[str, Any]]:
+        """The UP's newest videos (docs/user/space.md "查询用户投稿视频明细": `/x/space/wbi/arc/search`,
+        `mid`, `ps`, `pn`, `order=pubdate`; answer `data.list.vlist[]` with `aid`, `bvid`, `title`)."""
+        settings = ctx.source.settings
+        params: dict[str, Any] = {"mid": ctx.account_id, "ps": settings.recent_posts, "pn": 1, "order": "pubdate"}
+        path = "/x/space/arc/search"
+        if settings.wbi:
+            path = "/x/space/wbi/arc/search"
+            params = wbi_sign(params, self._mixin_key(ctx), int(ctx.now().timestamp()))
+        answer = ctx.http.request(
+            "GET", f"{self._base(ctx)}{path}", params=params, cookies=self._cookies(ctx), timeout=ctx.source.timeout
+        )
+        body = answer.body if isinstance(answer.body, dict) else {}
+        if body.get("code") != 0:
+            self._raise_for_code(ctx, body.get("code"), body.get("message"))
+        videos = (((body.get("data") or {}).get("list") or {}).get("vlist")) or []
+        posts = []
+        for video in videos:
+            if not isinstance(video, dict) or not video.get("aid"):
+                continue
+            bvid = video.get("bvid")
+            url = f"https://www.bilibili.com/video/{bvid}" if bvid else f"https://www.bilibili.com/video/av{video['aid']}"
+            posts.append({"id": str(video["aid"]), "title": video.get("title"), "url": url})
+        return posts
 
     def _cookies(self, ctx: PollContext) -> dict[str, str] | None:
         sessdata = ctx.credential("sessdata", required=False)

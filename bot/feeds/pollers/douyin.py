@@ -30,7 +30,7 @@ from bot.feeds.pollers.base import (
     parse_time,
     text_or_none,
 )
-from bot.feeds.pollers.engine import default_targets
+from bot.feeds.pollers.engine import default_targets, recent_targets
 
 ACCESS_EXPIRED_CODES = {2190008, 28001008, 10008, 2190002, 28001003}
 REFRESH_EXPIRED_CODES = {10010, 10020}  # expired / refreshed too often: a human must re-authorise
@@ -67,7 +67,55 @@ class DouyinAdapter:
         return ctx.source.settings.max_pages
 
     def targets(self, ctx: PollContext) -> list[str]:
-        return default_targets(ctx)
+        if ctx.source.targets != "recent":
+            return default_targets(ctx)
+        return recent_targets(ctx, lambda: self._with_token(ctx, self._list_videos))
+
+    def _list_videos(self, ctx: PollContext, token: str) -> list[dict[str, Any]]:
+        """The account's newest videos (内容管理 > 查询授权账号视频列表: `GET /video/list/`, `open_id`,
+        `cursor`, `count`; answer `data.list[]` with `item_id`, `title`, `share_url`)."""
+        settings = ctx.source.settings
+        answer = ctx.http.request(
+            "GET",
+            f"{self._base(ctx)}/video/list/",
+            params={"open_id": settings.open_id or ctx.account_id, "cursor": 0, "count": settings.recent_posts},
+            headers={"access-token": token, "Content-Type": "application/json"},
+            timeout=ctx.source.timeout,
+        )
+        data = self._checked_data(answer)
+        return [
+            {"id": v.get("item_id"), "title": v.get("title"), "url": v.get("share_url")}
+            for v in data.get("list") or []
+            if isinstance(v, dict)
+        ]
+
+    def _with_token(self, ctx: PollContext, call: Any) -> Any:
+        """Run `call(ctx, token)`; on an expired access token refresh once and run it again."""
+        try:
+            return call(ctx, self.access_token(ctx))
+        except PollError as exc:
+            if exc.kind != AUTH_EXPIRED:
+                raise
+        return call(ctx, self.refresh(ctx))
+
+    @staticmethod
+    def _checked_data(answer: Any) -> dict[str, Any]:
+        data = (answer.body or {}).get("data") if isinstance(answer.body, dict) else None
+        if not isinstance(data, dict):
+            raise PollError(TRANSIENT, "douyin answer without a data object")
+        code = data.get("error_code", 0)
+        if code:
+            detail = f"douyin error_code {code}: {data.get('description') or ''}".strip()
+            if code in ACCESS_EXPIRED_CODES:
+                raise PollError(AUTH_EXPIRED, detail, code=code)
+            if code in RATE_CODES:
+                raise PollError(RATE_LIMITED, detail, code=code)
+            if code in BUSY_CODES:
+                raise PollError(TRANSIENT, detail, code=code)
+            if code in CONFIG_CODES:
+                raise PollError(CONFIG, detail, code=code)
+            raise PollError(TRANSIENT, detail, code=code)
+        return data
 
     def _base(self, ctx: PollContext) -> str:
         return ctx.source.base_url or self.default_base_url
@@ -125,12 +173,7 @@ class DouyinAdapter:
     # ------------------------------------------------------------------------------------- pages
 
     def fetch_page(self, ctx: PollContext, target: str, cursor: Any) -> Page:
-        try:
-            return self._fetch(ctx, target, cursor, self.access_token(ctx))
-        except PollError as exc:
-            if exc.kind != AUTH_EXPIRED:
-                raise
-        return self._fetch(ctx, target, cursor, self.refresh(ctx))
+        return self._with_token(ctx, lambda c, token: self._fetch(c, target, cursor, token))
 
     def _fetch(self, ctx: PollContext, target: str, cursor: Any, token: str) -> Page:
         settings = ctx.source.settings
@@ -148,21 +191,7 @@ class DouyinAdapter:
             headers={"access-token": token, "Content-Type": "application/json"},
             timeout=ctx.source.timeout,
         )
-        data = (answer.body or {}).get("data") if isinstance(answer.body, dict) else None
-        if not isinstance(data, dict):
-            raise PollError(TRANSIENT, "douyin answer without a data object")
-        code = data.get("error_code", 0)
-        if code:
-            detail = f"douyin error_code {code}: {data.get('description') or ''}".strip()
-            if code in ACCESS_EXPIRED_CODES:
-                raise PollError(AUTH_EXPIRED, detail, code=code)
-            if code in RATE_CODES:
-                raise PollError(RATE_LIMITED, detail, code=code)
-            if code in BUSY_CODES:
-                raise PollError(TRANSIENT, detail, code=code)
-            if code in CONFIG_CODES:
-                raise PollError(CONFIG, detail, code=code)
-            raise PollError(TRANSIENT, detail, code=code)
+        data = self._checked_data(answer)
         own = set(settings.own_user_ids) | ({open_id} if open_id else set())
         items = [
             map_comment(entry, account_id=ctx.account_id, item_id=target, own_ids=own)

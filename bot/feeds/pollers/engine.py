@@ -12,6 +12,7 @@ from the history and no gap is left. Only a finished scan moves the mark.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -31,6 +32,36 @@ class CommentAdapter(Protocol):
 def default_targets(ctx: PollContext) -> list[str]:
     targets = ctx.source.targets
     return ["recent"] if targets == "recent" else list(targets)
+
+
+def recent_targets(ctx: PollContext, list_posts: Callable[[], list[dict[str, Any]]]) -> list[str]:
+    """The account's newest post ids for `targets: recent`, from `list_posts()` ({id, title, url}
+    newest first), re-read every `settings.recent_refresh` seconds; titles and links are remembered
+    for the records' content_title / content_url."""
+    settings = ctx.source.settings
+    cache = ctx.state.extra.get("recent_targets")
+    now = ctx.now().timestamp()
+    if cache and now - cache.get("fetched_at", 0) < settings.recent_refresh:
+        return list(cache["ids"])
+    posts = [p for p in list_posts() if p.get("id")][: settings.recent_posts]
+    ctx.state.extra["recent_targets"] = {
+        "fetched_at": now,
+        "ids": [str(p["id"]) for p in posts],
+        "titles": {str(p["id"]): p.get("title") for p in posts if p.get("title")},
+        "urls": {str(p["id"]): p.get("url") for p in posts if p.get("url")},
+    }
+    return [str(p["id"]) for p in posts]
+
+
+def _describe(ctx: PollContext, target: str, record: dict[str, Any]) -> None:
+    """Fill the post's title and link from the recent-posts list when the comment API lacks them."""
+    known = ctx.state.extra.get("recent_targets")
+    if not known:
+        return
+    if not record.get("content_title") and known.get("titles", {}).get(target):
+        record["content_title"] = known["titles"][target]
+    if not record.get("content_url") and known.get("urls", {}).get(target):
+        record["content_url"] = known["urls"][target]
 
 
 def poll_comments(ctx: PollContext, adapter: CommentAdapter) -> int:
@@ -96,6 +127,7 @@ def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
                 new_hwm = max(new_hwm, stamp)
                 if key is not None:
                     recent[key] = stamp
+            _describe(ctx, target, item.record)
             fresh.append(item.record)
         if fresh:
             tally = ctx.ingest(fresh)

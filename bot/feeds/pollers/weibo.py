@@ -27,7 +27,7 @@ from bot.feeds.pollers.base import (
     parse_weibo_time,
     text_or_none,
 )
-from bot.feeds.pollers.engine import default_targets
+from bot.feeds.pollers.engine import default_targets, recent_targets
 
 TOKEN_CODES = {21327, 21314, 21315, 21316, 21317, 21319, 21332, 21301, 21501}
 RATE_CODES = {10022, 10023, 10024}
@@ -75,7 +75,48 @@ class WeiboAdapter:
         return ctx.source.settings.max_pages
 
     def targets(self, ctx: PollContext) -> list[str]:
-        return default_targets(ctx)
+        if ctx.source.targets != "recent":
+            return default_targets(ctx)
+        return recent_targets(ctx, lambda: self._list_posts(ctx))
+
+    def _list_posts(self, ctx: PollContext) -> list[dict[str, Any]]:
+        """The account's newest posts (open.weibo.com/wiki/2/statuses/user_timeline: `uid`, `count`;
+        answer `statuses[]` with `idstr`, `text`)."""
+        answer = ctx.http.request(
+            "GET",
+            f"{ctx.source.base_url or self.default_base_url}/2/statuses/user_timeline.json",
+            params={"access_token": ctx.credential("access_token"), "uid": ctx.account_id,
+                    "count": ctx.source.settings.recent_posts},
+            timeout=ctx.source.timeout,
+            accept_statuses=(400, 401, 403, 404),
+        )
+        body = self._checked(answer)
+        posts = []
+        for status in body.get("statuses") or []:
+            if not isinstance(status, dict):
+                continue
+            post_id = text_or_none(status.get("idstr") or status.get("id"))
+            text = status.get("text") if isinstance(status.get("text"), str) else None
+            posts.append({"id": post_id, "title": text[:60] if text else None,
+                          "url": f"https://m.weibo.cn/detail/{post_id}"})
+        return posts
+
+    @staticmethod
+    def _checked(answer: Any) -> dict[str, Any]:
+        body = answer.body if isinstance(answer.body, dict) else {}
+        if "error_code" in body or answer.status >= 400:
+            code = int_or_none(body.get("error_code"))
+            detail = f"weibo error_code {code}: {body.get('error') or ''}".strip()
+            if code in TOKEN_CODES:
+                raise PollError(REAUTH_REQUIRED, detail, code=code)
+            if code in RATE_CODES:
+                raise PollError(RATE_LIMITED, detail, code=code)
+            if code in CONFIG_CODES:
+                raise PollError(CONFIG, detail, code=code)
+            if code in TARGET_CODES:
+                raise PollError(TARGET, detail, code=code)
+            raise PollError(TRANSIENT, detail, code=code)
+        return body
 
     def fetch_page(self, ctx: PollContext, target: str, cursor: Any) -> Page:
         params: dict[str, Any] = {
@@ -92,19 +133,7 @@ class WeiboAdapter:
             timeout=ctx.source.timeout,
             accept_statuses=(400, 401, 403, 404),
         )
-        body = answer.body if isinstance(answer.body, dict) else {}
-        if "error_code" in body or answer.status >= 400:
-            code = int_or_none(body.get("error_code"))
-            detail = f"weibo error_code {code}: {body.get('error') or ''}".strip()
-            if code in TOKEN_CODES:
-                raise PollError(REAUTH_REQUIRED, detail, code=code)
-            if code in RATE_CODES:
-                raise PollError(RATE_LIMITED, detail, code=code)
-            if code in CONFIG_CODES:
-                raise PollError(CONFIG, detail, code=code)
-            if code in TARGET_CODES:
-                raise PollError(TARGET, detail, code=code)
-            raise PollError(TRANSIENT, detail, code=code)
+        body = self._checked(answer)
         comments = body.get("comments")
         if not isinstance(comments, list):
             raise PollError(TRANSIENT, "weibo answer without a comments list")

@@ -410,3 +410,36 @@ def test_an_internal_failure_counts_as_a_failed_poll_and_backs_off(fakes, clock)
         assert service.status()[0].consecutive_failures == 1
     finally:
         service.close()
+
+
+def test_recent_targets_follow_the_accounts_newest_posts(make_bot, fakes, clock, db):
+    bili, dy, wb = fakes["bilibili"], fakes["douyin"], fakes["weibo"]
+    bili.add_video("42", 170001, "旧视频", ts(clock, 86400))
+    bili.add_video("42", 170002, "新品开箱", ts(clock, 3600))
+    bili.add_reply("170002", 1, mid=5, uname="u", message="开箱好评", ctime=ts(clock, 60))
+    bili.add_reply("170001", 2, mid=6, uname="v", message="老视频的新评论", ctime=ts(clock, 30))
+    dy.videos = [{"item_id": "@new", "title": "新品发布", "share_url": "https://www.iesdouyin.com/share/video/1"}]
+    dy.add_comment("@new", "dn1", user="fan", content="求链接", create_time=ts(clock, 20))
+    wb.posts["1900"] = [{"id": 4900000000000002, "idstr": "4900000000000002", "text": "官宣:新品上市"}]
+    wb.add_comment("4900000000000002", 8000, created_at="Sun Nov 22 19:59:00 +0800 2026", text="支持", user_id=5,
+                   screen_name="网友")
+
+    def recent(sources):
+        for index in (0, 1, 2):
+            sources[index]["targets"] = "recent"
+            sources[index]["settings"]["recent_posts"] = 5
+
+    app = make_bot(recent)
+    service = app.services.sources
+    for source_id in ("bili", "dy", "wb"):
+        assert service.poll(source_id).status == "ok", source_id
+    stored = {c.comment_id: c for c in comments(db)}
+    assert stored["1"].content_title == "新品开箱" and stored["1"].content_url == "https://www.bilibili.com/video/av170002"
+    assert "2" in stored
+    assert stored["dn1"].content_id == "@new" and stored["dn1"].content_title == "新品发布"
+    assert stored["8000"].content_id == "4900000000000002"
+    assert all("w_rid" in c.params for c in bili.calls("/x/space/wbi/arc/search"))
+    # The list of recent posts is cached for `recent_refresh`.
+    clock.advance(300)
+    service.poll("bili")
+    assert len(bili.calls("/x/space/wbi/arc/search")) == 1
