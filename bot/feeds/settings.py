@@ -300,8 +300,11 @@ class FeedsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sources: list[SourceConfig] = Field(default_factory=list)
-    user_agent: str = "crisisbot-feeds/0.1 (+https://github.com/crisisbot)"
+    user_agent: str = "crisisbot-feeds/0.1"
     max_connections: int = Field(default=50, ge=1)
+    # An explicit forward proxy for every poller request (environment proxy variables are ignored, so
+    # what the bot reaches is decided by this file alone), e.g. "http://10.0.0.5:3128".
+    proxy: str | None = None
 
     @model_validator(mode="after")
     def _unique_ids(self) -> FeedsConfig:

@@ -38,13 +38,16 @@ class PoliteHttp:
         self.now = now
 
     @classmethod
-    def create(cls, *, user_agent: str, max_connections: int, now: Callable[[], datetime]) -> PoliteHttp:
+    def create(
+        cls, *, user_agent: str, max_connections: int, now: Callable[[], datetime], proxy: str | None = None
+    ) -> PoliteHttp:
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         client = httpx.Client(
             headers={"User-Agent": user_agent},
             limits=limits,
             follow_redirects=True,
-            trust_env=False,  # a proxy is configured per source through base_url, never implicitly
+            proxy=proxy,
+            trust_env=False,  # proxies come from `feeds.proxy` (or a base_url), never implicitly from env
         )
         return cls(client, now)
 

@@ -117,7 +117,7 @@ class FeedsService:
         self.clock = clock
         self.env = env if env is not None else os.environ
         self.http = http or PoliteHttp.create(
-            user_agent=config.user_agent, max_connections=config.max_connections, now=clock.now
+            user_agent=config.user_agent, max_connections=config.max_connections, now=clock.now, proxy=config.proxy
         )
         self.rng = rng or random.Random()
         self._locks: dict[str, threading.Lock] = {s.id: threading.Lock() for s in config.sources}
