@@ -95,10 +95,14 @@ def poll_announcements(ctx: PollContext) -> int:
         previous = seen.get(item.item_id)
         if previous == item.digest:
             continue
-        seen.pop(item.item_id, None)
-        seen[item.item_id] = item.digest  # re-inserted last: the dict keeps insertion order for trimming
+
+        def remember(item_id: str = item.item_id, digest: str = item.digest) -> None:
+            seen.pop(item_id, None)
+            seen[item_id] = digest  # re-inserted last: the dict keeps insertion order for trimming
+
         if first_run and (source.backfill <= 0 or item.published is None or item.published < window_start):
-            continue  # the first run learns what already exists instead of flooding the channel
+            remember()  # the first run learns what already exists instead of flooding the channel
+            continue
         changed = previous is not None
         prefix = "平台规则更新" + ("(已修改)" if changed else "")
         platform = f"[{label}] " if label else ""
@@ -108,6 +112,7 @@ def poll_announcements(ctx: PollContext) -> int:
                 title=f"{prefix}: {item.title}",
                 text=f"{platform}{prefix}: {item.title}" + (f"\n{item.url}" if item.url else ""),
                 url=item.url,
+                commit=remember,
             )
         )
     while len(seen) > SEEN_LIMIT:
@@ -117,6 +122,7 @@ def poll_announcements(ctx: PollContext) -> int:
         newest = max((i.published for i in items if i.published), default=None)
         if newest and (ctx.state.newest_item_at is None or newest > ctx.state.newest_item_at):
             ctx.state.newest_item_at = newest
-    # No save here: the service queues the notices first and then saves the "seen" digests, so a crash
-    # in between repeats a notice (its key makes the outbox drop the copy) instead of losing it.
+    # No save here: the service queues each notice, then marks its item as seen (`commit`), then saves;
+    # a crash or an outbox failure in between repeats a notice (its key makes the outbox drop a copy)
+    # instead of losing it.
     return len(items)

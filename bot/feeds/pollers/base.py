@@ -56,6 +56,9 @@ class Page:
     items: list[Item]
     next_cursor: Any = None
     is_end: bool = True
+    # Memory updates to apply only once this page's records are stored (e.g. thread reply totals),
+    # so a storage failure never marks anything as already read.
+    after_store: list[Any] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------- state
@@ -297,6 +300,9 @@ class Notice:
     url: str | None = None
     severity: str = "info"
     channel: str | None = None  # None: the source's notify_channel / the account's channels / default
+    # Run once the notice is safely queued (e.g. remember the announcement as posted); not run when
+    # queueing failed, so the next poll tries again.
+    commit: Any = None
 
 
 @dataclass

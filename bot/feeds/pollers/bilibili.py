@@ -198,24 +198,27 @@ class BilibiliAdapter:
             items.extend(map_reply(reply, account_id=ctx.account_id))
             if isinstance(reply, dict):
                 threads.append(reply)
+        updates: list[Any] = []
         if settings.fetch_replies:
-            items.extend(self._thread_replies(ctx, target, threads))
+            items.extend(self._thread_replies(ctx, target, threads, updates))
         page_cursor = data.get("cursor") or {}
-        return Page(items=items, next_cursor=page_cursor.get("next"), is_end=bool(page_cursor.get("is_end", True)))
+        return Page(items=items, next_cursor=page_cursor.get("next"), is_end=bool(page_cursor.get("is_end", True)),
+                    after_store=updates)
 
-    def _thread_replies(self, ctx: PollContext, target: str, threads: list[dict[str, Any]]) -> list[Item]:
+    def _thread_replies(
+        self, ctx: PollContext, target: str, threads: list[dict[str, Any]], updates: list[Any]
+    ) -> list[Item]:
         """Replies beyond the nested previews of threads whose rcount grew (`/x/v2/reply/reply`, page
         numbers, oldest first: read from the last page back). A failure leaves the thread for later."""
         settings = ctx.source.settings
         totals: dict[str, int] = ctx.state.extra.setdefault("reply_totals", {}).setdefault(target, {})
+        read: dict[str, int] = {}
         found: list[Item] = []
         for thread in threads:
             root = text_or_none(thread.get("rpid_str") or thread.get("rpid"))
             count = int_or_none(thread.get("rcount")) or 0
             previews = len(thread.get("replies") or [])
             if not root or count <= previews or count <= totals.get(root, 0):
-                if root and count:
-                    totals[root] = max(count, totals.get(root, 0))
                 continue
             size = 20
             last_page = max(1, -(-count // size))
@@ -243,7 +246,17 @@ class BilibiliAdapter:
                     for item in map_reply(reply, account_id=ctx.account_id, unordered=True):
                         found.append(item)
             if complete:
-                totals[root] = count
+                read[root] = count
+        live = {text_or_none(t.get("rpid_str") or t.get("rpid")) for t in threads}
+
+        def remember() -> None:
+            totals.update(read)
+            # Forget threads that left the overlap window, so the memory stays bounded.
+            keep = {key.split(":", 1)[1] for key in ctx.state.target(target).recent} | live
+            for root in [r for r in totals if r not in keep]:
+                del totals[root]
+
+        updates.append(remember)
         return found
 
     def _raise_for_code(self, ctx: PollContext, code: Any, message: Any) -> None:

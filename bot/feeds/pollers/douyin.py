@@ -197,17 +197,22 @@ class DouyinAdapter:
             map_comment(entry, account_id=ctx.account_id, item_id=target, own_ids=own)
             for entry in data.get("list") or []
         ]
+        updates: list[Any] = []
         if settings.fetch_replies:
-            items.extend(self._replies(ctx, target, items, token, own))
+            items.extend(self._replies(ctx, target, items, token, own, updates))
         has_more = bool(data.get("has_more"))
-        return Page(items=items, next_cursor=data.get("cursor") if has_more else None, is_end=not has_more)
+        return Page(items=items, next_cursor=data.get("cursor") if has_more else None, is_end=not has_more,
+                    after_store=updates)
 
-    def _replies(self, ctx: PollContext, target: str, items: list[Item], token: str, own: set[str]) -> list[Item]:
+    def _replies(
+        self, ctx: PollContext, target: str, items: list[Item], token: str, own: set[str], updates: list[Any]
+    ) -> list[Item]:
         """Replies of the comments on this page whose reply total grew since we last looked
         (评论回复列表 `GET /item/comment/reply/list/`); each keeps its parent link. Returned as
         unordered items: they never end the scan."""
         settings = ctx.source.settings
         totals: dict[str, int] = ctx.state.extra.setdefault("reply_totals", {}).setdefault(target, {})
+        read: dict[str, int] = {}
         replies: list[Item] = []
         for item in items:
             comment_id = item.record.get("comment_id")
@@ -241,10 +246,15 @@ class DouyinAdapter:
                 if not data.get("has_more"):
                     break
                 cursor = data.get("cursor")
-            totals[comment_id] = total
-        # Forget threads that left the overlap window, so the memory stays bounded.
-        recent_ids = {key.split(":", 1)[1] for key in ctx.state.target(target).recent}
-        recent_ids.update(i.record.get("comment_id") for i in items)
-        for comment_id in [c for c in totals if c not in recent_ids]:
-            del totals[comment_id]
+            read[comment_id] = total
+        page_ids = {i.record.get("comment_id") for i in items}
+
+        def remember() -> None:
+            totals.update(read)
+            # Forget threads that left the overlap window, so the memory stays bounded.
+            keep = {key.split(":", 1)[1] for key in ctx.state.target(target).recent} | page_ids
+            for comment_id in [c for c in totals if c not in keep]:
+                del totals[comment_id]
+
+        updates.append(remember)
         return replies

@@ -105,6 +105,7 @@ def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
         page = adapter.fetch_page(ctx, target, cursor)
         fetched += len(page.items)
         fresh: list[dict[str, Any]] = []
+        fresh_keys: dict[str, float] = {}
         reached_known = False
         ordered_seen, ordered_known = 0, 0
         for item in page.items:
@@ -126,14 +127,17 @@ def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
             if stamp is not None:
                 new_hwm = max(new_hwm, stamp)
                 if key is not None:
-                    recent[key] = stamp
+                    fresh_keys[key] = stamp
             _describe(ctx, target, item.record)
             fresh.append(item.record)
         if fresh:
-            tally = ctx.ingest(fresh)
+            tally = ctx.ingest(fresh)  # may raise: then nothing of this page counts as known
             ctx.state.accepted += tally.accepted
             ctx.state.duplicates += tally.duplicates
             ctx.state.rejected += tally.rejected
+            recent.update(fresh_keys)
+        for update in page.after_store:
+            update()
         newest = max((i.created_at for i in page.items if i.created_at is not None), default=None)
         if newest is not None and (ctx.state.newest_item_at is None or newest > ctx.state.newest_item_at):
             ctx.state.newest_item_at = newest

@@ -145,7 +145,11 @@ class FeedsService:
         if not force:
             if not source.enabled:
                 return PollOutcome(source.id, "skipped", "disabled")
-            if state.health == HEALTH_REAUTH and state.extra.get("reauth_fingerprint") == self._credential_fp(source):
+            if (
+                state.health == HEALTH_REAUTH
+                and state.unhealthy_notified  # else poll again, which retries the notice
+                and state.extra.get("reauth_fingerprint") == self._credential_fp(source)
+            ):
                 return PollOutcome(source.id, "skipped", "waiting for re-authorisation", next_attempt_at=None)
             if state.next_attempt_at is not None and now < state.next_attempt_at:
                 return PollOutcome(source.id, "skipped", "backing off", next_attempt_at=state.next_attempt_at)
@@ -234,9 +238,9 @@ class FeedsService:
                         f"Authorise again and export the new tokens.\n原因 / reason: {exc.detail}"
                     ),
                     severity="warning",
+                    commit=lambda: setattr(state, "unhealthy_notified", True),
                 ),
             )
-            state.unhealthy_notified = True
             return
         if exc.kind == RISK_CONTROL:
             delay = max(backoff.risk_control, exc.retry_after or 0.0) * self.rng.uniform(1.0, 1.2)
@@ -249,7 +253,6 @@ class FeedsService:
         if state.consecutive_failures >= backoff.unhealthy_after:
             state.health = HEALTH_UNHEALTHY
             if not state.unhealthy_notified:
-                state.unhealthy_notified = True
                 notices.append(
                     Notice(
                         key=f"feeds:unhealthy:{source.id}:{state.extra['failing_since']}",
@@ -261,6 +264,7 @@ class FeedsService:
                             f"be late. Last error: {exc.detail}. It keeps retrying with backoff."
                         ),
                         severity="warning",
+                        commit=lambda: setattr(state, "unhealthy_notified", True),
                     ),
                 )
         elif state.health != HEALTH_UNHEALTHY:
@@ -289,8 +293,11 @@ class FeedsService:
         for notice in notices:
             try:
                 self._notify(notice, source)
-            except Exception:  # noqa: BLE001 - a notice failure must not break polling
+            except Exception:  # noqa: BLE001 - a notice failure must not break polling; retried next poll
                 log.exception("could not queue a notice for source %s", source.id)
+                continue
+            if notice.commit is not None:
+                notice.commit()
 
     def _gauges(self, source_id: str, state: SourceState) -> None:
         HEALTHY.labels(source_id).set(1 if state.health in (HEALTH_OK, "new", HEALTH_FAILING) else 0)

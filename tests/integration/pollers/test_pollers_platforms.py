@@ -388,6 +388,7 @@ def test_generic_json_without_credentials_is_a_config_error(make_bot, fakes, clo
 
 
 def test_an_internal_failure_counts_as_a_failed_poll_and_backs_off(fakes, clock):
+    from bot.feeds.pollers.base import IngestTally
     from bot.feeds.pollers.service import FeedsService
     from bot.feeds.pollers.store import MemoryStateStore
     from bot.feeds.settings import FeedsConfig
@@ -398,16 +399,26 @@ def test_an_internal_failure_counts_as_a_failed_poll_and_backs_off(fakes, clock)
         {"id": "b", "type": "bilibili", "account": {"platform": "bilibili", "account_id": "42"},
          "targets": ["170001"], "base_url": bili.url}]})
 
-    def broken_storage(records, source):
-        raise RuntimeError("database is down")
+    stored = []
+    broken = [True]
 
-    service = FeedsService(config, store=MemoryStateStore(), ingest=broken_storage, notify=lambda n, s: None,
+    def storage(records, source):
+        if broken[0]:
+            raise RuntimeError("database is down")
+        stored.extend(records)
+        return IngestTally(accepted=len(records))
+
+    service = FeedsService(config, store=MemoryStateStore(), ingest=storage, notify=lambda n, s: None,
                            clock=clock, env={})
     try:
         outcome = service.poll("b")
         assert outcome.status == "failed" and outcome.reason == "transient: internal error (RuntimeError)"
         assert outcome.next_attempt_at > clock.now()
         assert service.status()[0].consecutive_failures == 1
+        # Once storage is back, the comments of the failed poll are stored: nothing was marked as known.
+        broken[0] = False
+        clock.set(outcome.next_attempt_at + timedelta(seconds=1))
+        assert service.poll("b").accepted == 2 and len(stored) == 2
     finally:
         service.close()
 
