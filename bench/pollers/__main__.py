@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     base_url = port_queue.get(timeout=30)
 
-    from apscheduler.events import EVENT_JOB_SUBMITTED
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 
     from bot.app import build_app
     from bot.clock import SystemClock
@@ -75,26 +75,26 @@ def main(argv: list[str] | None = None) -> int:
     # The scheduler exactly as bot.app builds it (APScheduler's default pool of 10 threads).
 
     starts: dict[str, list[float]] = defaultdict(list)
+    last_start: dict[str, datetime] = {}
     lateness: list[float] = []
-    planned: dict[str, datetime] = {}
     outcomes: list = []
     lock = threading.Lock()
 
-    def on_submit(event) -> None:
-        if event.job_id.startswith("feeds-poll-") and event.scheduled_run_times:
+    def on_done(event) -> None:
+        # Dispatched after the run ended (max_instances=1): the source's last start belongs to this run.
+        if event.job_id.startswith("feeds-poll-"):
             with lock:
-                planned[event.job_id.removeprefix("feeds-poll-")] = event.scheduled_run_times[0]
+                started = last_start.get(event.job_id.removeprefix("feeds-poll-"))
+                if started is not None:
+                    lateness.append((started - event.scheduled_run_time).total_seconds())
 
-    scheduler.add_listener(on_submit, EVENT_JOB_SUBMITTED)
+    scheduler.add_listener(on_done, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     original_poll = service.poll
 
     def timed_poll(source_id: str, *, force: bool = False):
-        started = datetime.now(UTC)
         with lock:
             starts[source_id].append(time.monotonic())
-            when = planned.get(source_id)
-            if when is not None:
-                lateness.append((started - when).total_seconds())
+            last_start[source_id] = datetime.now(UTC)
         outcome = original_poll(source_id, force=force)
         with lock:
             outcomes.append(outcome)
