@@ -284,3 +284,42 @@ def test_highly_liked_negative_comment_posts_a_notice_once(bot, clock, db):
         rows = session.exec(select(OutboxMessage)).all()
     notices = [r for r in rows if (r.payload.get("meta") or {}).get("kind") == "risk_notice"]
     assert len([n for n in notices if n.update_of is None]) == 1
+
+
+class FlakyChat:
+    """A chat platform that is down for its first few calls (a fake of the outside world)."""
+
+    platform = "console"
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.posted: list[tuple[str, str]] = []
+        self.updated: list[str] = []
+
+    def post(self, channel_id, message, *, idempotency_key):
+        from bot.messages import TransientChatError
+
+        if self.failures > 0:
+            self.failures -= 1
+            raise TransientChatError("platform unavailable", retry_after=30)
+        self.posted.append((channel_id, idempotency_key))
+        return f"m{len(self.posted)}"
+
+    def update(self, channel_id, message_id, message):
+        self.updated.append(message_id)
+
+    def upload(self, channel_id, image, *, idempotency_key):  # pragma: no cover - alerts upload nothing
+        return self.post(channel_id, None, idempotency_key=idempotency_key)
+
+
+def test_alert_waits_out_a_chat_outage_and_is_delivered_once(bot, clock, db):
+    load_history(bot, clock)
+    flaky = FlakyChat(failures=3)
+    bot.services.outbox.register_port(flaky)
+    live(bot, clock, 10, per_minute=12)  # alert enqueued; deliveries fail, then succeed after backoff
+    live(bot, clock, 10)
+    alert_keys = {p.key for p in alert_posts(db)}
+    delivered = [key for _, key in flaky.posted if key in alert_keys]
+    assert len(alert_keys) == 1 and delivered == list(alert_keys)  # exactly once, despite the failures
+    assert flaky.failures == 0  # the outage really happened
+    assert flaky.updated  # later updates edit that message in place
