@@ -1,0 +1,207 @@
+"""FeishuChatPort: the outbox's way to post, update and upload on Feishu / Lark (im.v1 via lark-oapi).
+
+- post: im.v1.message.create (receive_id_type=chat_id) or im.v1.message.reply when the message answers
+  a command (meta["reply"]["message_id"]); `uuid` = the outbox idempotency key, so a retry after a
+  lost answer never posts twice (Feishu dedups a uuid for one hour).
+- update: im.v1.message.patch (cards are sent with config.update_multi: true, which patch requires).
+- upload: im.v1.image.create, then an image message into the chat.
+The tenant access token is fetched and cached by the SDK; when Feishu says it is invalid we drop the
+cached one and try once more. Frequency limits (99991400, 230020) and 5xx/connection failures become
+TransientChatError (the outbox retries with backoff), everything else PermanentChatError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+from typing import Any
+
+from bot.adapters.feishu.cards import card_content, image_message_content
+from bot.adapters.feishu.settings import FeishuSettings
+from bot.messages import Image, Message, PermanentChatError, TransientChatError
+
+log = logging.getLogger(__name__)
+
+RATE_LIMIT_CODES = {99991400, 230020, 11232, 11233}  # app frequency limit; per-chat send limits
+TOKEN_INVALID_CODES = {99991661, 99991663, 99991664, 99991671}
+SERVER_BUSY_CODES = {1, 99991401, 230051, 99991672}  # "system busy" style answers worth a retry
+MAX_UUID = 50  # Feishu refuses a longer uuid
+RATELIMIT_RESET_HEADERS = ("x-ogw-ratelimit-reset", "X-Ogw-Ratelimit-Reset", "Retry-After", "retry-after")
+
+
+def feishu_uuid(idempotency_key: str) -> str:
+    """The outbox key as a Feishu `uuid` (<= 50 chars; long keys hashed, stable across retries)."""
+    if len(idempotency_key) <= MAX_UUID:
+        return idempotency_key
+    return "h-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[: MAX_UUID - 2]
+
+
+def _retry_after(raw: Any) -> float | None:
+    headers = getattr(raw, "headers", None) or {}
+    for name in RATELIMIT_RESET_HEADERS:
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                return None
+    return None
+
+
+class FeishuChatPort:
+    """ChatPort for Feishu / Lark. Thread-safe enough for the outbox worker (one call at a time)."""
+
+    platform = "feishu"
+
+    def __init__(self, settings: FeishuSettings, *, timeout_s: float = 10.0) -> None:
+        import lark_oapi as lark
+
+        self._lark = lark
+        self.settings = settings
+        self.client = (
+            lark.Client.builder()
+            .app_id(settings.app_id)
+            .app_secret(settings.app_secret)
+            .domain(settings.domain)
+            .timeout(timeout_s)
+            .log_level(lark.LogLevel.WARNING)
+            .build()
+        )
+
+    # ---- ChatPort ------------------------------------------------------------------------------
+    def post(self, channel_id: str, message: Message, *, idempotency_key: str) -> str:
+        """Send a card into the chat (or as a reply to the command's message); returns the message id."""
+        chat_id = _chat_id(channel_id)
+        content = self._card(chat_id, message)
+        reply_to = (message.meta.get("reply") or {}).get("message_id") if isinstance(message.meta, dict) else None
+        if reply_to:
+            response = self._call("reply", lambda: self._reply(reply_to, "interactive", content, idempotency_key))
+            if response is not None:
+                return response.data.message_id
+            # the command's message is gone (withdrawn/deleted): answer in the chat instead
+        response = self._call("create", lambda: self._create(chat_id, "interactive", content, idempotency_key))
+        return response.data.message_id
+
+    def update(self, channel_id: str, message_id: str, message: Message) -> None:
+        """Replace a card sent earlier (im.v1.message.patch)."""
+        content = self._card(_chat_id(channel_id), message)
+        im = self._lark.api.im.v1
+        request = (
+            im.PatchMessageRequest.builder()
+            .message_id(message_id)
+            .request_body(im.PatchMessageRequestBody.builder().content(content).build())
+            .build()
+        )
+        self._call("patch", lambda: self.client.im.v1.message.patch(request))
+
+    def upload(self, channel_id: str, image: Image, *, idempotency_key: str) -> str:
+        """Upload the image (im.v1.image.create) and post it into the chat; returns the message id."""
+        chat_id = _chat_id(channel_id)
+        image_key = self.upload_image(image)
+        response = self._call(
+            "create", lambda: self._create(chat_id, "image", image_message_content(image_key), idempotency_key)
+        )
+        return response.data.message_id
+
+    # ---- helpers -------------------------------------------------------------------------------
+    def upload_image(self, image: Image) -> str:
+        """im.v1.image.create for a PNG; returns the image_key cards and image messages refer to."""
+        if not image.png:
+            raise PermanentChatError(f"image {image.title!r} has no PNG bytes to upload", code="no_image")
+        im = self._lark.api.im.v1
+        png = image.png
+
+        def create() -> Any:
+            body = im.CreateImageRequestBody.builder().image_type("message").image(io.BytesIO(png)).build()
+            return self.client.im.v1.image.create(im.CreateImageRequest.builder().request_body(body).build())
+
+        return self._call("image.create", create).data.image_key
+
+    def _card(self, chat_id: str, message: Message) -> str:
+        image_keys = [self.upload_image(i) if i.png else None for i in message.images]
+        return card_content(message, image_keys=image_keys, allow_at_all=self.settings.allow_at_all)
+
+    def _create(self, chat_id: str, msg_type: str, content: str, key: str) -> Any:
+        im = self._lark.api.im.v1
+        body = (
+            im.CreateMessageRequestBody.builder()
+            .receive_id(chat_id)
+            .msg_type(msg_type)
+            .content(content)
+            .uuid(feishu_uuid(key))
+            .build()
+        )
+        request = im.CreateMessageRequest.builder().receive_id_type("chat_id").request_body(body).build()
+        return self.client.im.v1.message.create(request)
+
+    def _reply(self, message_id: str, msg_type: str, content: str, key: str) -> Any:
+        im = self._lark.api.im.v1
+        body = im.ReplyMessageRequestBody.builder().msg_type(msg_type).content(content).uuid(feishu_uuid(key)).build()
+        request = im.ReplyMessageRequest.builder().message_id(message_id).request_body(body).build()
+        response = self.client.im.v1.message.reply(request)
+        if response.code in (230011, 231003):  # the message replied to was withdrawn / not found
+            log.info("feishu: message %s to reply to is gone (code %s); posting to the chat", message_id, response.code)
+            return _Gone()
+        return response
+
+    def _drop_cached_token(self) -> None:
+        """Forget the SDK's cached tenant token so the next call fetches a fresh one."""
+        from lark_oapi.core.token.manager import TokenManager
+
+        TokenManager.cache.set(f"self_tenant_token:{self.settings.app_id}", "", 0)
+
+    def _call(self, what: str, fn: Any) -> Any:
+        """Run one Open API call, refreshing the token once; map failures to the chat error types."""
+        for attempt in (1, 2):
+            response = self._invoke(what, fn)
+            if isinstance(response, _Gone):
+                return None
+            code = response.code
+            if code == 0:
+                return response
+            if code in TOKEN_INVALID_CODES and attempt == 1:
+                log.info("feishu %s: tenant token refused (code %s); fetching a new one", what, code)
+                self._drop_cached_token()
+                continue
+            raise self._error(what, response)
+        raise AssertionError("unreachable")
+
+    def _invoke(self, what: str, fn: Any) -> Any:
+        import requests
+        from lark_oapi.core.exception import ObtainAccessTokenException
+
+        try:
+            return fn()
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise TransientChatError(f"feishu {what}: cannot reach the Open API ({exc})", code="connection") from exc
+        except json.JSONDecodeError as exc:
+            # a proxy/gateway page instead of Feishu's JSON: an outage, try again later
+            raise TransientChatError(f"feishu {what}: answer is not JSON (outage?)", code="bad_gateway") from exc
+        except ObtainAccessTokenException as exc:
+            code = getattr(exc, "code", None)
+            if code is None or code in RATE_LIMIT_CODES or code in SERVER_BUSY_CODES:
+                raise TransientChatError(f"feishu token: {exc}", code=str(code)) from exc
+            log.error("feishu: cannot get a tenant access token (code %s): check FEISHU_APP_ID/SECRET", code)
+            raise PermanentChatError(f"feishu token refused: {exc}", code=str(code)) from exc
+
+    def _error(self, what: str, response: Any) -> Exception:
+        code = response.code
+        status = getattr(getattr(response, "raw", None), "status_code", None) or 0
+        log_id = response.get_log_id() if hasattr(response, "get_log_id") else None
+        text = f"feishu {what} failed: code {code} {response.msg or ''} (http {status}, log_id {log_id})"
+        if code in RATE_LIMIT_CODES:
+            return TransientChatError(text, code=str(code), retry_after=_retry_after(response.raw))
+        if status >= 500 or status == 429 or code in SERVER_BUSY_CODES or code in TOKEN_INVALID_CODES or code is None:
+            return TransientChatError(text, code=str(code if code is not None else status))
+        log.error("%s - not retried: fix the chat id, the app's scopes or the bot's membership", text)
+        return PermanentChatError(text, code=str(code))
+
+
+class _Gone:
+    """Marker: the message to reply to no longer exists."""
+
+
+def _chat_id(channel_id: str) -> str:
+    return channel_id.partition(":")[2] if channel_id.startswith("feishu:") else channel_id
