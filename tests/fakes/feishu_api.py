@@ -214,7 +214,8 @@ class FakeFeishuApi:
     def _parse_body(content_type: str, raw: bytes) -> Any:
         if not raw:
             return None
-        if content_type.startswith("application/json"):
+        if content_type.startswith("application/json") or not content_type:  # the SDK sends the token
+            # request without a Content-Type, and Feishu takes it
             try:
                 return json.loads(raw)
             except ValueError:
@@ -227,7 +228,8 @@ class FakeFeishuApi:
             for part in message.iter_parts():
                 name = part.get_param("name", header="content-disposition")
                 payload = part.get_payload(decode=True)
-                fields[name] = payload if part.get_filename() else payload.decode(errors="replace")
+                is_file = part.get_filename() or name in ("image", "file")
+                fields[name] = payload if is_file else payload.decode(errors="replace")
             return fields
         return raw
 

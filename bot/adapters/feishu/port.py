@@ -114,7 +114,9 @@ class FeishuChatPort:
         png = image.png
 
         def create() -> Any:
-            body = im.CreateImageRequestBody.builder().image_type("message").image(io.BytesIO(png)).build()
+            # a (filename, file, type) tuple gives the multipart part a name and a type, like a real file
+            part = (image.filename or "image.png", io.BytesIO(png), "image/png")
+            body = im.CreateImageRequestBody.builder().image_type("message").image(part).build()
             return self.client.im.v1.image.create(im.CreateImageRequest.builder().request_body(body).build())
 
         return self._call("image.create", create).data.image_key
