@@ -110,7 +110,7 @@ class FakeFeishuApi:
             def do_PUT(self) -> None:
                 fake._handle(self, "PUT")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", getattr(self, "_fixed_port", 0)), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-feishu", daemon=True)
         self._thread.start()
@@ -191,6 +191,8 @@ class FakeFeishuApi:
             return self._token(h, body)
         if op == "ws.endpoint":
             return self._ws_endpoint(h, body)
+        if op == "stats":
+            return self._stats(h)
         if op == "unknown":
             return _send_json(h, 404, {"code": 404, "msg": "404 page not found"})
         token = (headers.get("Authorization") or "").removeprefix("Bearer ").strip()
@@ -245,6 +247,15 @@ class FakeFeishuApi:
         with self._lock:
             self.tokens.add(token)
         _send_json(h, 200, {"code": 0, "msg": "ok", "tenant_access_token": token, "expire": self.token_ttl_s})
+
+    def _stats(self, h: BaseHTTPRequestHandler) -> None:
+        """GET /_fake/stats: counts per operation and of messages stored (for the bench)."""
+        with self._lock:
+            ops: dict[str, int] = {}
+            for r in self.requests:
+                ops[r.op] = ops.get(r.op, 0) + 1
+            payload = {"requests": ops, "messages": len(self.messages)}
+        _send_json(h, 200, payload)
 
     def _ws_endpoint(self, h: BaseHTTPRequestHandler, body: Any) -> None:
         body = body if isinstance(body, dict) else {}
@@ -382,6 +393,8 @@ def _message_payload(message: SentMessage) -> dict[str, Any]:
 def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
     if path in (TOKEN_PATH, APP_TOKEN_PATH) and method == "POST":
         return "token", {}
+    if path == "/_fake/stats" and method == "GET":
+        return "stats", {}
     if path == WS_ENDPOINT_PATH and method == "POST":
         return "ws.endpoint", {}
     if path == "/open-apis/im/v1/messages" and method == "POST":
@@ -508,3 +521,29 @@ class FakeFeishuGateway:
             return await asyncio.wait_for(future, timeout)
 
         return asyncio.run_coroutine_threadsafe(push(), self.loop).result(timeout + 1)
+
+
+def main() -> None:
+    """`python -m tests.fakes.feishu_api [--port N]`: serve the fake until killed (prints its URL)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    fake = FakeFeishuApi()
+    if args.port:
+        fake._fixed_port = args.port
+    fake.start()
+    print(fake.url, flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    fake.stop()
+
+
+if __name__ == "__main__":
+    main()
