@@ -24,8 +24,11 @@ LOUD_MENTIONS = {"all", "here", "channel", "everyone"}
 
 
 def escape_markdown(text: str) -> str:
-    """Escape the characters a JSON 2.0 markdown element would read as HTML-like tags."""
-    return text.replace("&", "&amp;").replace("<", "&#60;").replace(">", "&#62;")
+    """Escape the characters a JSON 2.0 markdown element would read as HTML-like tags (<at>, <font>).
+
+    "&" is left alone: escaping it would break query strings in [links](https://...?a=1&b=2).
+    """
+    return text.replace("<", "&#60;").replace(">", "&#62;")
 
 
 def _truncate(text: str, limit: int = MAX_MARKDOWN_CHARS) -> str:

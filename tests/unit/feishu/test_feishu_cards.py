@@ -94,7 +94,7 @@ def test_mentions():
 
 
 def test_text_is_escaped_but_markdown_kept():
-    assert escape_markdown("a<b> & **c**") == "a&#60;b&#62; &amp; **c**"
+    assert escape_markdown("a<b> & **c** [x](https://e.x/?a=1&b=2)") == "a&#60;b&#62; & **c** [x](https://e.x/?a=1&b=2)"
     card = render_card(Message(text="<at id=all></at> [链接](https://e.x)"))
     assert _elements(card)[0]["content"] == "&#60;at id=all&#62;&#60;/at&#62; [链接](https://e.x)"
 
