@@ -28,6 +28,19 @@ def feishu_settings(app: Wiring) -> FeishuSettings | None:
     return settings_from_values(app.services.settings)
 
 
+def wall_clock(clock: Any) -> Any:
+    """The clock to judge Feishu's request timestamps by: real time, even under the demo's replay clock.
+
+    `crisisbot serve --demo` runs services on a ReplayClock (simulated feed time); Feishu's timestamps
+    are real, so the replay check must use the replay clock's underlying real clock.
+    """
+    from bot.clock import ReplayClock
+
+    if isinstance(clock, ReplayClock):
+        return getattr(clock, "real", None) or clock._real  # noqa: SLF001 - no public accessor yet
+    return clock
+
+
 def wire(app: Wiring) -> None:
     """Register the Feishu port, the events route and (ws mode) the long connection."""
     settings = feishu_settings(app)
@@ -43,7 +56,7 @@ def wire(app: Wiring) -> None:
 
     port = FeishuChatPort(settings)
     services.outbox.register_port(port)
-    events = FeishuEvents(settings, submit, clock=services.clock)
+    events = FeishuEvents(settings, submit, clock=wall_clock(services.clock))
     services.extra["feishu"] = events
     app.routes.append(events.route())
     if not settings.verification_token and not settings.long_connection:
