@@ -36,6 +36,7 @@ CANONICAL_HEADERS = {
     h.lower(): h
     for h in (crypto.SIGNATURE_HEADER, crypto.TIMESTAMP_HEADER, crypto.NONCE_HEADER, "X-Request-Id", "Content-Type")
 }
+MAX_BODY_BYTES = 1024 * 1024  # Feishu events are a few KB; refuse anything absurd before reading it
 TOAST_RECEIVED = {"zh_cn": "已收到，处理中…", "en_us": "Received, working on it…"}
 TOAST_UNKNOWN = {"zh_cn": "这个按钮已失效", "en_us": "This button is no longer valid"}
 
@@ -199,7 +200,12 @@ class FeishuEvents:
         """The Starlette endpoint for POST /feishu/events."""
         from starlette.responses import Response
 
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return Response(b'{"msg":"body too large"}', status_code=413, media_type="application/json")
         body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return Response(b'{"msg":"body too large"}', status_code=413, media_type="application/json")
         status, content = self.handle(request.headers, body, str(request.url.path))
         return Response(content, status_code=status, media_type="application/json; charset=utf-8")
 

@@ -227,6 +227,14 @@ def test_outage_then_recovery_loses_nothing(served, events, bot_app, fake, clock
         assert len(replies_to(fake, payload["event"]["message"]["message_id"])) == 1
 
 
+def test_oversized_and_garbage_bodies(served, events):
+    url, client = served
+    assert client.post(url + "/feishu/events", content=b"x" * (1024 * 1024 + 1)).status_code == 413
+    headers, body = events.request(events.challenge())
+    assert client.post(url + "/feishu/events", content=b"{not json", headers=headers).status_code == 401
+    assert client.get(url + "/feishu/events").status_code == 405
+
+
 def test_unknown_event_types_are_acknowledged_and_ignored(served, events):
     url, client = served
     payload = {"schema": "2.0", "header": {**events.message("/x")["header"], "event_type": "im.chat.updated_v1"},
