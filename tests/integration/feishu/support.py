@@ -4,42 +4,22 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import uvicorn
 
 from bot.adapters.feishu import crypto
 from bot.clock import Clock
+from tests.support.asgi_server import running_server
+
+__all__ = ["FeishuEvents", "post_event", "running_server", "wait_until"]
 
 ENCRYPT_KEY = "e2e-encrypt-key"
 VERIFICATION_TOKEN = "e2e-verification-token"
 BOT_OPEN_ID = "ou_crisisbot"
-
-
-@contextmanager
-def running_server(asgi_app: Any) -> Iterator[str]:
-    """Serve `asgi_app` with uvicorn on 127.0.0.1:<ephemeral> (lifespan on); yields the base URL."""
-    config = uvicorn.Config(asgi_app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-feishu-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
