@@ -498,8 +498,10 @@ class FakeFeishuGateway:
             if not self._connections:
                 self._connected.clear()
 
-    def push_event(self, payload: dict[str, Any], *, timeout: float = 10.0) -> dict[str, Any]:
-        """Send one event over the long connection; the client's answer ({"code": 200, ...})."""
+    def push_event(self, payload: dict[str, Any], *, frame_type: str = "event", timeout: float = 10.0) -> dict[str, Any]:
+        """Send one event over the long connection; the client's answer ({"code": 200, ...}).
+
+        `frame_type="card"` sends a card callback the way some gateways do (a "card" frame)."""
 
         async def push() -> dict[str, Any]:
             from lark_oapi.ws.pb.pbbp2_pb2 import Frame
@@ -510,7 +512,7 @@ class FakeFeishuGateway:
             frame.LogID = 1
             frame.service = 42
             frame.method = 1  # DATA
-            for key, value in (("type", "event"), ("message_id", message_id), ("sum", "1"), ("seq", "0"),
+            for key, value in (("type", frame_type), ("message_id", message_id), ("sum", "1"), ("seq", "0"),
                                ("trace_id", uuidlib.uuid4().hex)):
                 header = frame.headers.add()
                 header.key, header.value = key, value

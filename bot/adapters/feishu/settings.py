@@ -1,4 +1,5 @@
-"""The Feishu adapter's settings, read from the app settings (env: FEISHU_APP_ID, ...).
+"""The Feishu adapter's settings, taken from the app's Settings (env: FEISHU_APP_ID, FEISHU_APP_SECRET,
+FEISHU_VERIFICATION_TOKEN, FEISHU_ENCRYPT_KEY, CRISISBOT_FEISHU_DOMAIN, CRISISBOT_FEISHU_MODE).
 
 Feishu is on exactly when FEISHU_APP_ID and FEISHU_APP_SECRET are set. Kept free of lark imports so
 reading the settings never costs the SDK's import time.
@@ -6,7 +7,6 @@ reading the settings never costs the SDK's import time.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,21 +46,3 @@ def settings_from_values(values: Any) -> FeishuSettings | None:
         domain=(getattr(values, "feishu_domain", None) or FEISHU_DEFAULT_DOMAIN).rstrip("/"),
         mode=mode,
     )
-
-
-class _EnvValues:
-    """The same fields read straight from the environment (used when no Settings object is at hand)."""
-
-    def __init__(self, environ: dict[str, str] | None = None) -> None:
-        env = os.environ if environ is None else environ
-        self.feishu_app_id = env.get("FEISHU_APP_ID")
-        self.feishu_app_secret = env.get("FEISHU_APP_SECRET")
-        self.feishu_verification_token = env.get("FEISHU_VERIFICATION_TOKEN")
-        self.feishu_encrypt_key = env.get("FEISHU_ENCRYPT_KEY")
-        self.feishu_domain = env.get("CRISISBOT_FEISHU_DOMAIN")
-        self.feishu_mode = env.get("CRISISBOT_FEISHU_MODE")
-
-
-def settings_from_env(environ: dict[str, str] | None = None) -> FeishuSettings | None:
-    """Read FEISHU_* / CRISISBOT_FEISHU_* from the environment; None when Feishu is not configured."""
-    return settings_from_values(_EnvValues(environ))

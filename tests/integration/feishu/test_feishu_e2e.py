@@ -260,6 +260,12 @@ def test_long_connection_against_a_fake_gateway(db, app_config, clock, fake, eve
             toast = json.loads(base64.b64decode(card_answer["data"]))["toast"]
             assert toast["type"] == "info"
             wait_until(lambda: replies_to(fake, "om_card_ws"), what="ws button reply")
+            # lark-oapi 1.7.5 drops "card" frames unanswered (upstream #126); ours answers them too
+            card_frame = gateway.push_event(events.card_action("e2e.claim", "8", message_id="om_card_ws2"),
+                                            frame_type="card")
+            assert card_frame["code"] == 200
+            assert json.loads(base64.b64decode(card_frame["data"]))["toast"]["type"] == "info"
+            wait_until(lambda: replies_to(fake, "om_card_ws2"), what="card-frame button reply")
         finally:
             app.stop()
         assert not app.services.extra["feishu_long_connection"].running

@@ -9,7 +9,7 @@ import pytest
 
 from bot.adapters.feishu import crypto
 from bot.adapters.feishu.inbound import FeishuEventGuard, event_type_of
-from bot.adapters.feishu.settings import FeishuSettings, settings_from_env
+from bot.adapters.feishu.settings import FeishuSettings, settings_from_values
 from bot.clock import FakeClock
 
 KEY = "encrypt-key-for-tests"
@@ -106,13 +106,17 @@ def test_event_type_of():
     assert event_type_of({"event": {"type": "message"}}) == "message"
 
 
-def test_settings_from_env():
-    assert settings_from_env({}) is None
-    assert settings_from_env({"FEISHU_APP_ID": "a"}) is None
-    s = settings_from_env(
-        {"FEISHU_APP_ID": "a", "FEISHU_APP_SECRET": "b", "CRISISBOT_FEISHU_DOMAIN": "http://127.0.0.1:9/",
-         "CRISISBOT_FEISHU_MODE": "WS"}
-    )
-    assert s.domain == "http://127.0.0.1:9" and s.long_connection
+def test_settings_from_values():
+    class Values:
+        feishu_app_id = "a"
+        feishu_app_secret = "b"
+        feishu_domain = "http://127.0.0.1:9/"
+        feishu_mode = "WS"
+
+    assert settings_from_values(object()) is None
+    settings = settings_from_values(Values())
+    assert settings.domain == "http://127.0.0.1:9" and settings.long_connection
+    assert settings.verification_token == "" and settings.encrypt_key == ""
+    Values.feishu_mode = "pull"
     with pytest.raises(ValueError):
-        settings_from_env({"FEISHU_APP_ID": "a", "FEISHU_APP_SECRET": "b", "CRISISBOT_FEISHU_MODE": "pull"})
+        settings_from_values(Values())
