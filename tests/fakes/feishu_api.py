@@ -137,7 +137,8 @@ class FakeFeishuApi:
     def fail_next(self, op: str, kind: str, *, times: int = 1, seconds: float = 0.0, code: int = 0) -> None:
         """Make the next `times` calls of `op` ("message.create", "message.reply", "message.patch",
         "image.create", "token") fail: rate_limit, server_error, bad_gateway, slow (then answer),
-        token_revoked (99991663 and forget every token), code (answer HTTP 400 with `code`)."""
+        token_revoked (99991663 and forget every token), code (answer HTTP 400 with `code`), not_found
+        (a plain-text 404, as for an unknown path)."""
         with self._lock:
             self._failures.setdefault(op, []).extend(Failure(kind, seconds, code) for _ in range(times))
 
@@ -183,6 +184,8 @@ class FakeFeishuApi:
                 return _send_json(h, 500, {"code": 2200, "msg": "Internal Error"})
             elif failure.kind == "bad_gateway":
                 return _send(h, 502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+            elif failure.kind == "not_found":
+                return _send(h, 404, b"404 page not found", "text/plain")
             elif failure.kind == "token_revoked":
                 self.revoke_tokens()
             elif failure.kind == "code":

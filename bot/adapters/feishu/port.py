@@ -74,36 +74,35 @@ class FeishuChatPort:
     def post(self, channel_id: str, message: Message, *, idempotency_key: str) -> str:
         """Send a card into the chat (or as a reply to the command's message); returns the message id."""
         chat_id = _chat_id(channel_id)
-        content = self._card(chat_id, message)
+        content = self._card(message)
         reply_to = (message.meta.get("reply") or {}).get("message_id") if isinstance(message.meta, dict) else None
         if reply_to:
-            response = self._call("reply", lambda: self._reply(reply_to, "interactive", content, idempotency_key))
-            if response is not None:
-                return response.data.message_id
-            # the command's message is gone (withdrawn/deleted): answer in the chat instead
-        response = self._call("create", lambda: self._create(chat_id, "interactive", content, idempotency_key))
-        return response.data.message_id
+            try:
+                return _message_id(self._call("reply", lambda: self._reply(reply_to, content, idempotency_key)))
+            except PermanentChatError as exc:
+                # withdrawn/unknown command message, replies not allowed there ...: answer in the chat
+                log.warning("feishu: cannot reply to %s (%s); posting in %s instead", reply_to, exc.code, chat_id)
+        return _message_id(
+            self._call("create", lambda: self._create(chat_id, "interactive", content, idempotency_key))
+        )
 
     def update(self, channel_id: str, message_id: str, message: Message) -> None:
         """Replace a card sent earlier (im.v1.message.patch)."""
-        content = self._card(_chat_id(channel_id), message)
+        content = self._card(message)
         im = self._lark.api.im.v1
-        request = (
-            im.PatchMessageRequest.builder()
-            .message_id(message_id)
-            .request_body(im.PatchMessageRequestBody.builder().content(content).build())
-            .build()
-        )
-        self._call("patch", lambda: self.client.im.v1.message.patch(request))
+
+        def patch() -> Any:
+            body = im.PatchMessageRequestBody.builder().content(content).build()
+            return self._json(im.PatchMessageRequest.builder().message_id(message_id).request_body(body).build())
+
+        self._call("patch", patch)
 
     def upload(self, channel_id: str, image: Image, *, idempotency_key: str) -> str:
         """Upload the image (im.v1.image.create) and post it into the chat; returns the message id."""
         chat_id = _chat_id(channel_id)
         image_key = self.upload_image(image)
-        response = self._call(
-            "create", lambda: self._create(chat_id, "image", image_message_content(image_key), idempotency_key)
-        )
-        return response.data.message_id
+        content = image_message_content(image_key)
+        return _message_id(self._call("create", lambda: self._create(chat_id, "image", content, idempotency_key)))
 
     # ---- helpers -------------------------------------------------------------------------------
     def upload_image(self, image: Image) -> str:
@@ -121,9 +120,18 @@ class FeishuChatPort:
 
         return self._call("image.create", create).data.image_key
 
-    def _card(self, chat_id: str, message: Message) -> str:
+    def _card(self, message: Message) -> str:
         image_keys = [self.upload_image(i) if i.png else None for i in message.images]
         return card_content(message, image_keys=image_keys, allow_at_all=self.settings.allow_at_all)
+
+    def _json(self, request: Any) -> Any:
+        """Send a JSON Open API request through the SDK (token, domain) keeping the raw HTTP answer, so a
+        non-JSON error page (gateway 5xx, 404) is told apart by its status instead of failing to parse."""
+        from lark_oapi.core.model import RequestOption
+
+        option = RequestOption()
+        option.headers["Content-Type"] = "application/json; charset=utf-8"
+        return self.client.request(request, option)
 
     def _create(self, chat_id: str, msg_type: str, content: str, key: str) -> Any:
         im = self._lark.api.im.v1
@@ -135,18 +143,13 @@ class FeishuChatPort:
             .uuid(feishu_uuid(key))
             .build()
         )
-        request = im.CreateMessageRequest.builder().receive_id_type("chat_id").request_body(body).build()
-        return self.client.im.v1.message.create(request)
+        return self._json(im.CreateMessageRequest.builder().receive_id_type("chat_id").request_body(body).build())
 
-    def _reply(self, message_id: str, msg_type: str, content: str, key: str) -> Any:
+    def _reply(self, message_id: str, content: str, key: str) -> Any:
         im = self._lark.api.im.v1
-        body = im.ReplyMessageRequestBody.builder().msg_type(msg_type).content(content).uuid(feishu_uuid(key)).build()
-        request = im.ReplyMessageRequest.builder().message_id(message_id).request_body(body).build()
-        response = self.client.im.v1.message.reply(request)
-        if response.code in (230011, 231003):  # the message replied to was withdrawn / not found
-            log.info("feishu: message %s to reply to is gone (code %s); posting to the chat", message_id, response.code)
-            return _Gone()
-        return response
+        body = im.ReplyMessageRequestBody.builder().msg_type("interactive").content(content).uuid(feishu_uuid(key))
+        request = im.ReplyMessageRequest.builder().message_id(message_id).request_body(body.build()).build()
+        return self._json(request)
 
     def _drop_cached_token(self) -> None:
         """Forget the SDK's cached tenant token so the next call fetches a fresh one."""
@@ -158,10 +161,9 @@ class FeishuChatPort:
         """Run one Open API call, refreshing the token once; map failures to the chat error types."""
         for attempt in (1, 2):
             response = self._invoke(what, fn)
-            if isinstance(response, _Gone):
-                return None
             code = response.code
-            if code == 0:
+            status = getattr(getattr(response, "raw", None), "status_code", None) or 0
+            if code == 0 and status < 300:
                 return response
             if code in TOKEN_INVALID_CODES and attempt == 1:
                 log.info("feishu %s: tenant token refused (code %s); fetching a new one", what, code)
@@ -179,7 +181,7 @@ class FeishuChatPort:
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise TransientChatError(f"feishu {what}: cannot reach the Open API ({exc})", code="connection") from exc
         except json.JSONDecodeError as exc:
-            # a proxy/gateway page instead of Feishu's JSON: an outage, try again later
+            # a proxy/gateway page instead of Feishu's JSON (token or image call): an outage, try later
             raise TransientChatError(f"feishu {what}: answer is not JSON (outage?)", code="bad_gateway") from exc
         except ObtainAccessTokenException as exc:
             code = getattr(exc, "code", None)
@@ -190,19 +192,28 @@ class FeishuChatPort:
 
     def _error(self, what: str, response: Any) -> Exception:
         code = response.code
-        status = getattr(getattr(response, "raw", None), "status_code", None) or 0
+        raw = getattr(response, "raw", None)
+        status = getattr(raw, "status_code", None) or 0
         log_id = response.get_log_id() if hasattr(response, "get_log_id") else None
         text = f"feishu {what} failed: code {code} {response.msg or ''} (http {status}, log_id {log_id})"
+        label = str(code if code is not None else f"http_{status}")
         if code in RATE_LIMIT_CODES:
-            return TransientChatError(text, code=str(code), retry_after=_retry_after(response.raw))
-        if status >= 500 or status == 429 or code in SERVER_BUSY_CODES or code in TOKEN_INVALID_CODES or code is None:
-            return TransientChatError(text, code=str(code if code is not None else status))
+            return TransientChatError(text, code=label, retry_after=_retry_after(raw))
+        if status >= 500 or status == 429 or code in SERVER_BUSY_CODES or code in TOKEN_INVALID_CODES:
+            return TransientChatError(text, code=label, retry_after=_retry_after(raw) if status == 429 else None)
+        if code is None and 200 <= status < 300:
+            return TransientChatError(text + ": answer without a result", code="no_result")
         log.error("%s - not retried: fix the chat id, the app's scopes or the bot's membership", text)
-        return PermanentChatError(text, code=str(code))
+        return PermanentChatError(text, code=label)
 
 
-class _Gone:
-    """Marker: the message to reply to no longer exists."""
+def _message_id(response: Any) -> str:
+    """data.message_id from the raw JSON answer of create/reply."""
+    try:
+        data = json.loads(response.raw.content)["data"]
+        return str(data["message_id"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise TransientChatError("feishu answered without a message_id", code="no_message_id") from exc
 
 
 def _chat_id(channel_id: str) -> str:

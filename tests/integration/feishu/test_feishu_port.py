@@ -86,6 +86,23 @@ def test_reply_to_a_withdrawn_message_goes_to_the_chat(fake):
     assert fake.messages[message_id].chat_id == "oc_ops"
 
 
+@pytest.mark.parametrize("kind", ["not_found", "code"])
+def test_a_reply_that_cannot_be_made_is_posted_in_the_chat(fake, kind):
+    port = make_port(fake)
+    fake.fail_next("message.reply", kind, code=230002)
+    message_id = port.post("oc_ops", Message(text="x", meta={"reply": {"message_id": "om_c"}}), idempotency_key="r3")
+    assert fake.messages[message_id].chat_id == "oc_ops" and fake.messages[message_id].parent_id is None
+    assert len(fake.calls("message.reply")) == 1 and len(fake.calls("message.create")) == 1
+
+
+def test_a_rate_limited_reply_is_retried_as_a_reply(fake):
+    port = make_port(fake)
+    fake.fail_next("message.reply", "rate_limit")
+    with pytest.raises(TransientChatError):
+        port.post("oc_ops", Message(text="x", meta={"reply": {"message_id": "om_c"}}), idempotency_key="r4")
+    assert fake.calls("message.create") == []
+
+
 def test_update_patches_the_card(fake):
     port = make_port(fake)
     message_id = port.post("oc_ops", Message(title="运行中", text="步骤 1"), idempotency_key="run:1")
