@@ -28,6 +28,7 @@ import httpx
 
 from bot.adapters.feishu import crypto
 
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the fake Open API lives in tests/fakes
 ENCRYPT_KEY = "bench-encrypt-key"
 TOKEN = "bench-verification-token"
 
@@ -189,12 +190,12 @@ def main() -> None:
     procs = []
     try:
         api = subprocess.Popen([sys.executable, "-m", "tests.fakes.feishu_api", "--port", str(api_port)], env=env,
-                               stdout=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, cwd=REPO_ROOT)
         procs.append(api)
         wait_http(f"http://127.0.0.1:{api_port}/_fake/stats", 20, api)
         log = open(workdir / "serve.log", "w")  # noqa: SIM115 - closed with the process
         bot = subprocess.Popen([*crisisbot_command(), "serve", "--host", "127.0.0.1", "--port", str(bot_port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
+                               env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
         procs.append(bot)
         url = f"http://127.0.0.1:{bot_port}"
         wait_http(url + "/healthz", 120, bot)
