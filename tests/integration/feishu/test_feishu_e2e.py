@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import uuid
 from datetime import timedelta
 
@@ -147,6 +148,22 @@ def test_card_button_is_answered_with_a_toast_then_a_reply(served, events, bot_a
     reply = wait_until(lambda: replies_to(fake, "om_card_9"), what="button reply")
     assert "已认领 #42" in card_text(reply[0])
     assert pressed[0].user == "feishu:ou_bob" and pressed[0].channel == "feishu:oc_ops"
+
+
+def test_a_slow_button_handler_does_not_delay_the_answer(served, events, bot_app, fake):
+    release = threading.Event()
+
+    def slow(ctx, action):
+        release.wait(20)  # the work behind the click outlives the HTTP answer
+        return Message(text="慢操作完成 / slow work done")
+
+    bot_app.services.registry.add_action("slow.", slow)
+    url, client = served
+    response = post_event(client, url, events, events.card_action("slow.run", "1", message_id="om_slow"))
+    assert response.status_code == 200 and response.json()["toast"]["type"] == "info"
+    assert replies_to(fake, "om_slow") == []  # answered while the handler is still working
+    release.set()
+    wait_until(lambda: replies_to(fake, "om_slow"), what="slow handler's reply")
 
 
 def test_forged_replayed_and_unencrypted_events_are_refused(served, events, bot_app, fake):
