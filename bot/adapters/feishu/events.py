@@ -57,27 +57,25 @@ def message_text(message_type: str | None, content: str | None) -> str | None:
 
 
 def strip_mentions(text: str, mentions: list[Any] | None) -> str:
-    """Drop the mention keys in front of the command (the bot's @), name the ones after it.
+    """Drop the mention keys in front of the command (the bot's @); name the people mentioned after it.
 
-    "@_user_1 /crisis assign @_user_2" -> "/crisis assign @张三".
+    "@_user_1 /crisis assign verify @_user_2" -> "/crisis assign verify feishu:ou_zhang": a mentioned
+    person becomes the neutral user address (handlers accept "platform:id"), so assignments and roles
+    use the open_id; a mention without an open_id (e.g. @所有人) becomes "@name".
     """
-    names = {}
+    people = {}
     for mention in mentions or []:
         key = _get(mention, "key")
         if key:
-            names[key] = _get(mention, "name") or ""
+            open_id = _get(mention, "id", "open_id")
+            people[key] = f"{PLATFORM}:{open_id}" if open_id else f"@{_get(mention, 'name') or ''}".rstrip("@")
     rest = text.strip()
     while True:
         match = MENTION_KEY.match(rest)
         if not match:
             break
         rest = rest[match.end() :].lstrip()
-
-    def name_of(match: re.Match[str]) -> str:
-        name = names.get(match.group(0))
-        return f"@{name}" if name else ""
-
-    return re.sub(r"\s{2,}", " ", MENTION_KEY.sub(name_of, rest)).strip()
+    return re.sub(r"[ \t]{2,}", " ", MENTION_KEY.sub(lambda m: people.get(m.group(0), ""), rest)).strip()
 
 
 def mentioned_users(mentions: list[Any] | None) -> dict[str, str]:

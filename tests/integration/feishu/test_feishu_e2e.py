@@ -116,6 +116,49 @@ def test_every_registered_command_answers_in_the_chat(served, events, bot_app, f
     assert len(fake.calls("token")) == 1
 
 
+def _callback_buttons(card: dict) -> list[dict]:
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("tag") == "button":
+                for behavior in node.get("behaviors", []):
+                    if behavior.get("type") == "callback":
+                        found.append(behavior["value"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(card)
+    return found
+
+
+def test_crisis_run_started_in_feishu_and_driven_by_its_card_button(served, events, bot_app, fake):
+    if "crisis" not in bot_app.services.registry.commands:
+        pytest.skip("the playbooks feature is not wired on this branch")
+    url, client = served
+    start = events.message('/crisis start 负面舆情爆发 "面霜过敏" --severity 1', chat_id="oc_ops")
+    assert post_event(client, url, events, start).status_code == 200
+    cards = wait_until(
+        lambda: [m for m in fake.sent("oc_ops") if m.msg_type == "interactive" and _callback_buttons(m.card)],
+        what="the run card with buttons",
+    )
+    run_card = cards[0]
+    assert run_card.card["header"]["template"] == "red"  # severity 1
+    value = next(v for v in _callback_buttons(run_card.card) if v["action_id"] == "crisis.done")
+    press = events.card_action(value["action_id"], value["value"], chat_id="oc_ops",
+                               message_id=run_card.message_id, open_id="ou_alice")
+    response = post_event(client, url, events, press)
+    assert response.status_code == 200 and response.json()["toast"]["type"] == "info"
+    reply = wait_until(lambda: replies_to(fake, run_card.message_id), what="the button's reply")
+    assert "完成了" in card_text(reply[0])
+    # the run card is updated in place (im.v1.message.patch), not posted again
+    patched = wait_until(lambda: fake.messages[run_card.message_id].updates, what="the run card patched")
+    assert json.loads(patched[-1])["config"]["update_multi"] is True
+
+
 def test_help_in_a_direct_chat_and_unknown_command(served, events, fake):
     url, client = served
     help_event = events.message("/help", chat_type="p2p", chat_id="oc_dm", mention_bot=False)

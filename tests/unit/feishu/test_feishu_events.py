@@ -43,13 +43,15 @@ def test_group_command_with_bot_mention():
     assert cmd.reply["message_id"] == "om_1"
 
 
-def test_other_mentions_are_named_and_listed():
+def test_people_mentioned_in_the_command_become_user_addresses():
     mentions = [
         {"key": "@_user_1", "id": {"open_id": "ou_bot"}, "name": "crisisbot"},
         {"key": "@_user_2", "id": {"open_id": "ou_zhang"}, "name": "张三"},
+        {"key": "@_user_3", "id": {}, "name": "所有人"},
     ]
-    cmd = command_from_message_event(message_event("@_user_1  /crisis assign @_user_2 回复", mentions=mentions))
-    assert cmd.text == "/crisis assign @张三 回复"
+    line = "@_user_1  /crisis assign verify @_user_2 @_user_3"
+    cmd = command_from_message_event(message_event(line, mentions=mentions))
+    assert cmd.text == "/crisis assign verify feishu:ou_zhang @所有人"
     assert cmd.reply["mentions"]["张三"] == "feishu:ou_zhang"
 
 
