@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 RATE_LIMIT_CODES = {99991400, 230020, 11232, 11233}  # app frequency limit; per-chat send limits
 TOKEN_INVALID_CODES = {99991661, 99991663, 99991664, 99991671}
-SERVER_BUSY_CODES = {1, 99991401, 230051, 99991672}  # "system busy" style answers worth a retry
+SERVER_BUSY_CODES = {2200}  # "Internal Error" answered with HTTP 200/400 by some Open API gateways
 MAX_UUID = 50  # Feishu refuses a longer uuid
 RATELIMIT_RESET_HEADERS = ("x-ogw-ratelimit-reset", "X-Ogw-Ratelimit-Reset", "Retry-After", "retry-after")
 
