@@ -329,3 +329,17 @@ def test_long_connection_against_a_fake_gateway(db, app_config, clock, fake, eve
         finally:
             app.stop()
         assert not app.services.extra["feishu_long_connection"].running
+
+
+def test_long_connection_with_a_wrong_secret_logs_and_stops_cleanly(db, app_config, clock, caplog):
+    with FakeFeishuApi(apps={"cli_right": "right"}) as fake, FakeFeishuGateway(fake) as gateway:
+        settings = feishu_settings(fake, feishu_mode="ws", feishu_app_id="cli_right", feishu_app_secret="wrong")
+        app = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+        app.start(scheduler=False)
+        connection = app.services.extra["feishu_long_connection"]
+        try:
+            wait_until(lambda: not connection.running, what="the refused long connection to give up")
+            assert not gateway.wait_connected(0.1)
+        finally:
+            app.stop()
+    assert any("long connection failed" in r.getMessage() for r in caplog.records)
