@@ -21,6 +21,7 @@ from pathlib import Path
 from bot.sentiment.normalize import prepare
 
 EXAMPLE_MAX_CHARS = 200
+_RANK_POS = ("n", "nz", "ns", "nr", "nt", "vn", "v", "a", "an", "ad", "l", "i", "eng")
 _TERM_RE = re.compile(r"^[\u4e00-\u9fffa-z][\u4e00-\u9fffa-z0-9]*$")
 
 
@@ -95,11 +96,12 @@ def extract_keywords(
 
     if method == "textrank":
         import jieba.analyse
+        import jieba.posseg
 
         ranker = jieba.analyse.TextRank()
-        ranker.tokenizer = ranker.postokenizer = __import__("jieba.posseg", fromlist=["dt"]).dt
+        ranker.tokenizer = ranker.postokenizer = jieba.posseg.POSTokenizer(tokenizer)
         joined = "\n".join(prepare(t).plain for t in texts)
-        ranks = dict(ranker.textrank(joined, topK=max(top_k * 5, 50), withWeight=True, allowPOS=()))
+        ranks = dict(ranker.textrank(joined, topK=max(top_k * 5, 50), withWeight=True, allowPOS=_RANK_POS))
         weight = {term: ranks.get(term, 0.0) for term in df}
     else:
         idf, median = _idf()

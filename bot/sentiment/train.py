@@ -82,9 +82,9 @@ class TrainOptions:
 
     hash_bits: int = DEFAULT_HASH_BITS
     c: float = 2.0  # inverse L2 strength of the logistic regression
-    file_cap: int = 10_000  # each file weighs at most this many rows, so big review sets do not dominate
+    file_cap: int = 10_000  # at most ~this many rows per file (every k-th row of bigger files)
     binary_file_weight: float = 1.0  # extra factor on files that only have neg/pos (no neutral)
-    max_iter: int = 400
+    max_iter: int = 200
     neg_threshold: float = 0.45
     pos_threshold: float = 0.45
     hmm: bool = False
@@ -111,11 +111,12 @@ def build_training_set(
     out = TrainingSet([], [], [])
     fixed = {text: label for text, label in corrections}
     for lf in files:
-        weight = min(1.0, options.file_cap / len(lf.texts))
-        if not lf.three_class:
-            weight *= options.binary_file_weight
+        # a file larger than the cap is thinned to every k-th row (deterministic) so big review sets
+        # neither dominate nor slow training down
+        step = max(1, -(-len(lf.texts) // options.file_cap))
+        weight = 1.0 if lf.three_class else options.binary_file_weight
         kept = 0
-        for text, label in zip(lf.texts, lf.labels, strict=True):
+        for text, label in list(zip(lf.texts, lf.labels, strict=True))[::step]:
             if text in seen or text in fixed or not text.strip():
                 continue
             seen.add(text)
@@ -124,8 +125,8 @@ def build_training_set(
             out.weights.append(weight)
             kept += 1
         out.sources.append(
-            {"file": lf.name, "sha256": lf.sha256, "rows": len(lf.texts), "used": kept,
-             "row_weight": round(weight, 6), "three_class": lf.three_class}
+            {"file": lf.name, "sha256": lf.sha256, "rows": len(lf.texts), "every_nth_row": step,
+             "used": kept, "row_weight": round(weight, 6), "three_class": lf.three_class}
         )
     if fixed:
         for text, label in fixed.items():
