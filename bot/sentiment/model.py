@@ -55,10 +55,10 @@ def default_model_path() -> Path:
 
 @dataclass
 class LinearModel:
-    """Softmax-linear weights over hashed features plus the decision thresholds and training meta."""
+    """Linear weights over hashed features plus the decision thresholds and training meta."""
 
-    weights: np.ndarray  # (2**hash_bits, 3) float32, columns in CLASSES order
-    bias: np.ndarray  # (3,) float64
+    weights: np.ndarray  # (2**hash_bits, k) float16/float32, see `kind`
+    bias: np.ndarray  # (k,) float64
     meta: dict[str, Any]
 
     @property
@@ -102,7 +102,7 @@ class LinearModel:
             meta = json.loads(bytes(data["meta"]).decode("utf-8"))
             if meta.get("format") != FORMAT_VERSION:
                 raise ValueError(f"{path}: unsupported sentiment model format {meta.get('format')!r}")
-            weights = data["weights"].astype(np.float32)
+            weights = data["weights"]  # float16 in memory too: half the RSS; rows are widened on use
             bias = data["bias"].astype(np.float64)
         return cls(weights=weights, bias=bias, meta=meta)
 
@@ -115,23 +115,49 @@ class LinearModel:
             "word_bigrams": bool(opts.get("word_bigrams", True)),
         }
 
+    @property
+    def kind(self) -> str:
+        """"two_stage": column 0 = polarity logit (pos vs neg), column 1 = neutral logit (neu vs rest);
+        "softmax": three logits in CLASSES order."""
+        return str(self.meta.get("kind", "softmax"))
+
     def logits(self, feats: BatchFeatures) -> np.ndarray:
-        """(n, 3) logits; each feature occurrence weighs 1/sqrt(features in its text)."""
+        """(n, k) linear outputs; each feature occurrence weighs 1/sqrt(features in its text)."""
         n = len(feats.counts)
+        k = self.weights.shape[1]
         out = np.tile(self.bias, (n, 1))
         if len(feats.indices):
             scale = 1.0 / np.sqrt(np.maximum(feats.counts, 1.0))
-            rows = self.weights[feats.indices]  # (occurrences, 3)
+            rows = self.weights[feats.indices].astype(np.float32)  # (occurrences, k)
             occ_scale = scale[feats.text_ids]
-            for c in range(3):
+            for c in range(k):
                 out[:, c] += np.bincount(feats.text_ids, weights=rows[:, c] * occ_scale, minlength=n)
         return out
 
     def predict_proba(self, feats: BatchFeatures) -> np.ndarray:
+        """(n, 3) probabilities of neg, neu, pos."""
         z = self.logits(feats)
+        if self.kind == "two_stage":
+            p_pos_polar = 1.0 / (1.0 + np.exp(-np.clip(z[:, 0], -50, 50)))
+            p_neu = 1.0 / (1.0 + np.exp(-np.clip(z[:, 1], -50, 50)))
+            return np.column_stack([(1 - p_neu) * (1 - p_pos_polar), p_neu, (1 - p_neu) * p_pos_polar])
         z -= z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
+
+    def push(self, rows: np.ndarray, label: str) -> np.ndarray:
+        """How much each feature row pushes toward `label` (for reasons)."""
+        if self.kind == "two_stage":
+            if label == "neg":
+                return -rows[:, 0]
+            if label == "pos":
+                return rows[:, 0]
+            return rows[:, 1]
+        if label == "neg":
+            return rows[:, 0] - np.maximum(rows[:, 1], rows[:, 2])
+        if label == "pos":
+            return rows[:, 2] - np.maximum(rows[:, 0], rows[:, 1])
+        return rows[:, 1] - np.maximum(rows[:, 0], rows[:, 2])
 
     def decide(self, proba: np.ndarray) -> list[str]:
         """neg if P(neg) >= neg threshold; else pos if P(pos) >= pos threshold; else neu."""
@@ -182,7 +208,8 @@ class DefaultScorer:
             feats = self.featurizer.featurize(texts)
         proba = self.model.predict_proba(feats)
         labels = self.model.decide(proba)
-        word_rows = self.model.weights[feats.indices[: sum(e - s for s, e in feats.word_slices)]]
+        n_words = sum(end - start for start, end in feats.word_slices)
+        word_rows = self.model.weights[feats.indices[:n_words]].astype(np.float32)
         results: list[SentimentResult] = []
         for i, text in enumerate(texts):
             words = feats.words[i]
@@ -213,12 +240,7 @@ class DefaultScorer:
         """The word/rule features that pushed most toward the chosen label."""
         if not len(words):
             return ()
-        if label == "neg":
-            push = rows[:, 0] - np.maximum(rows[:, 1], rows[:, 2])
-        elif label == "pos":
-            push = rows[:, 2] - np.maximum(rows[:, 0], rows[:, 1])
-        else:
-            push = rows[:, 1] - np.maximum(rows[:, 0], rows[:, 2])
+        push = self.model.push(rows, label)
         order = np.argsort(-push, kind="stable")
         reasons: list[str] = []
         seen: set[str] = set()

@@ -32,8 +32,8 @@ _EMOJI_RE = re.compile(
 )
 _EMOJI_JOINERS = dict.fromkeys([0x200D, 0xFE0E, 0xFE0F, *range(0x1F3FB, 0x1F400)])  # ZWJ, variation, skin
 # Three or more of the same non-digit character -> two ("好好好好好" -> "好好", "！！！！" -> "!!").
-_REPEAT_RE = re.compile(r"(\D)\1{2,}")
-_REPEAT_PAIR_RE = re.compile(r"(\D\D)\1{2,}")  # "哈哈哈哈哈哈" handled above; "2333"-style pairs too
+_REPEAT_RE = re.compile(r"([^\d\s])\1{2,}")
+_REPEAT_PAIR_RE = re.compile(r"([^\d\s]{2})\1{2,}")  # "哈哈哈哈哈哈" handled above; "2333"-style pairs too
 _SPACES_RE = re.compile(r"\s+")
 
 

@@ -81,7 +81,8 @@ class TrainOptions:
     """Hyper-parameters; the defaults are the ones that trained the shipped model (see MODEL_CARD.md)."""
 
     hash_bits: int = DEFAULT_HASH_BITS
-    c: float = 2.0  # inverse L2 strength of the logistic regression
+    c: float = 2.0  # inverse L2 strength of the polarity logistic regression
+    c_neutral: float = 2.0  # same for the neutral-vs-rest regression
     file_cap: int = 10_000  # at most ~this many rows per file (every k-th row of bigger files)
     binary_file_weight: float = 1.0  # extra factor on files that only have neg/pos (no neutral)
     max_iter: int = 200
@@ -98,6 +99,7 @@ class TrainingSet:
     labels: list[str]
     weights: list[float]
     sources: list[dict[str, Any]] = field(default_factory=list)
+    three_class: list[bool] = field(default_factory=list)  # row came from a neg/neu/pos file
 
 
 def build_training_set(
@@ -123,6 +125,7 @@ def build_training_set(
             out.texts.append(text)
             out.labels.append(label)
             out.weights.append(weight)
+            out.three_class.append(lf.three_class)
             kept += 1
         out.sources.append(
             {"file": lf.name, "sha256": lf.sha256, "rows": len(lf.texts), "every_nth_row": step,
@@ -133,6 +136,7 @@ def build_training_set(
             out.texts.append(text)
             out.labels.append(label)
             out.weights.append(correction_weight)
+            out.three_class.append(True)  # a human chose among neg/neu/pos
         out.sources.append({"file": "corrections", "rows": len(fixed), "used": len(fixed),
                             "row_weight": correction_weight})
     return out
@@ -159,27 +163,41 @@ def feature_matrix(featurizer: Featurizer, texts: Sequence[str], batch: int = 20
     return sparse.vstack(blocks, format="csr")
 
 
-def fit(matrix, labels: Sequence[str], weights: Sequence[float], options: TrainOptions) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression (L-BFGS, deterministic). Returns (weights (dim,3), bias (3,))."""
+def _fit_binary(matrix, y: np.ndarray, weights: np.ndarray, c: float, max_iter: int) -> tuple[np.ndarray, float]:
     from sklearn.linear_model import LogisticRegression
 
-    y = np.array([CLASSES.index(label) for label in labels])
-    present = sorted(set(y.tolist()))
-    clf = LogisticRegression(C=options.c, max_iter=options.max_iter, tol=1e-4)
-    clf.fit(matrix, y, sample_weight=np.asarray(weights, dtype=np.float64))
-    coef = np.zeros((3, matrix.shape[1]), dtype=np.float64)
-    bias = np.full(3, -30.0)  # a class absent from training data is never predicted
-    if len(present) == 2:  # sklearn fits one logit for two classes: split it symmetrically
-        lo, hi = present
-        coef[hi] = clf.coef_[0] / 2
-        coef[lo] = -clf.coef_[0] / 2
-        bias[hi] = clf.intercept_[0] / 2
-        bias[lo] = -clf.intercept_[0] / 2
+    clf = LogisticRegression(C=c, max_iter=max_iter, tol=1e-4)
+    clf.fit(matrix, y, sample_weight=weights)
+    return clf.coef_[0], float(clf.intercept_[0])
+
+
+def fit(matrix, labels: Sequence[str], weights: Sequence[float], options: TrainOptions,
+        three_class_rows: Sequence[bool] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Two logistic regressions (L-BFGS, L2, deterministic) over the same features.
+
+    - polarity: pos vs neg on every neg/pos row (binary and 3-class files alike);
+    - neutral: neu vs not-neu on rows of 3-class files only. Binary files never say whether a text is
+      neutral (they had the neutral texts removed), so they must not teach the model that nothing is.
+    Returns weights (dim, 2) float32 = [polarity, neutral] and bias (2,).
+    """
+    y = np.array(labels)
+    w = np.asarray(weights, dtype=np.float64)
+    if three_class_rows is None:
+        three_class_rows = [True] * len(labels)
+    from_three = np.asarray(three_class_rows, dtype=bool)
+    polar = y != "neu"
+    out = np.zeros((matrix.shape[1], 2), dtype=np.float64)
+    bias = np.array([0.0, -30.0])  # without 3-class data nothing is called neutral by the model
+    if len(set(y[polar].tolist())) == 2:
+        out[:, 0], bias[0] = _fit_binary(matrix[polar], (y[polar] == "pos").astype(int), w[polar], options.c,
+                                         options.max_iter)
     else:
-        for row, cls_index in enumerate(clf.classes_):
-            coef[cls_index] = clf.coef_[row]
-            bias[cls_index] = clf.intercept_[row]
-    return coef.T.astype(np.float32), bias
+        raise DataError("training data needs both neg and pos examples")
+    neu_rows = from_three
+    if neu_rows.any() and len(set((y[neu_rows] == "neu").tolist())) == 2:
+        out[:, 1], bias[1] = _fit_binary(matrix[neu_rows], (y[neu_rows] == "neu").astype(int), w[neu_rows],
+                                         options.c_neutral, options.max_iter)
+    return out.astype(np.float32), bias
 
 
 def train_model(
@@ -201,17 +219,19 @@ def train_model(
     if len(set(data.labels)) < 2:
         raise DataError("training data needs at least two different labels")
     matrix = feature_matrix(featurizer, data.texts, progress=progress)
-    weights, bias = fit(matrix, data.labels, data.weights, options)
+    weights, bias = fit(matrix, data.labels, data.weights, options, data.three_class)
     meta = {
         "format": FORMAT_VERSION,
+        "kind": "two_stage",
         "classes": list(CLASSES),
         "hash_bits": options.hash_bits,
         "thresholds": {"neg": options.neg_threshold, "pos": options.pos_threshold},
         "featurizer": {"hmm": options.hmm, "char_ngrams": list(options.char_ngrams),
                        "word_bigrams": options.word_bigrams},
         "training": {
-            "method": "multinomial logistic regression (scikit-learn, L-BFGS, L2)",
-            "C": options.c, "file_cap": options.file_cap, "binary_file_weight": options.binary_file_weight,
+            "method": "two logistic regressions (scikit-learn, L-BFGS, L2): polarity pos-vs-neg on all "
+                      "neg/pos rows; neutral-vs-rest on rows of 3-class files",
+            "C": options.c, "C_neutral": options.c_neutral, "file_cap": options.file_cap, "binary_file_weight": options.binary_file_weight,
             "max_iter": options.max_iter, "rows": len(data.texts), "sources": data.sources,
             "command": command,
         },

@@ -70,9 +70,9 @@ def main() -> None:
         train_files = [files[n] for g, names in TRAIN_GROUPS.items() if g != held_out for n in names]
         data = build_training_set(train_files, options)
         matrix = feature_matrix(featurizer, data.texts)
-        weights, bias = fit(matrix, data.labels, data.weights, options)
-        model = LinearModel(weights=weights.astype(np.float16).astype(np.float32), bias=bias, meta={
-            "hash_bits": options.hash_bits,
+        weights, bias = fit(matrix, data.labels, data.weights, options, data.three_class)
+        model = LinearModel(weights=weights.astype(np.float16), bias=bias, meta={
+            "hash_bits": options.hash_bits, "kind": "two_stage",
             "thresholds": {"neg": options.neg_threshold, "pos": options.pos_threshold}})
         report[held_out] = {}
         for name in test_names:
