@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 BACKENDS = ("default", "snownlp")
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # re-entrant: building a scorer may load the shared risk lexicon
 _SCORERS: dict[tuple[str, str | None], Scorer] = {}
 _RISK: list[RiskLexicon] = []
 

@@ -141,6 +141,12 @@ class Featurizer:
         self.char_ngrams = tuple(char_ngrams)
         self.word_bigrams = word_bigrams
         self.tokenizer = shared_tokenizer(userdict, lexicon_path)
+        lex = self.lexicon
+        self._special = frozenset(
+            lex.positive | lex.negative | lex.negators | lex.degree | lex.sarcasm_tokens | lex.question_words
+            | lex.rhetorical_words | _CLAUSE_END
+        )
+        self._negator_chars = frozenset(w for w in lex.negators if len(w) == 1)
         self._hash_cache: dict[str, int] = {}
 
     # -- word-level -----------------------------------------------------------------------------
@@ -153,12 +159,27 @@ class Featurizer:
     def word_features(self, prepared: Prepared, tokens: list[str]) -> list[str]:
         """Words, word bigrams, rule features and signals of one text (readable strings)."""
         lex = self.lexicon
+        special = self._special
+        negator_chars = self._negator_chars
+        bigrams = self.word_bigrams
         feats: list[str] = []
         negated = 0  # tokens still inside a negation scope
         pending_degree = 0
         has_pos = has_neg = has_sarcasm = has_question = False
         previous = ""
         for token in tokens:
+            if token not in special and token[0] not in negator_chars:
+                # fast path for the common case: a word no rule cares about
+                feats.append(token)
+                if bigrams and previous:
+                    feats.append(previous + "|" + token)
+                previous = token
+                if negated:
+                    feats.append("¬" + token)
+                    negated -= 1
+                if pending_degree:
+                    pending_degree -= 1
+                continue
             if token in _CLAUSE_END or (len(token) == 1 and token in _CLAUSE_END):
                 negated = 0
                 pending_degree = 0

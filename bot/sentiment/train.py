@@ -82,12 +82,12 @@ class TrainOptions:
 
     hash_bits: int = DEFAULT_HASH_BITS
     c: float = 2.0  # inverse L2 strength of the polarity logistic regression
-    c_neutral: float = 2.0  # same for the neutral-vs-rest regression
-    file_cap: int = 10_000  # at most ~this many rows per file (every k-th row of bigger files)
+    c_neutral: float = 8.0  # same for the neutral-vs-rest regression
+    file_cap: int = 20_000  # at most ~this many rows per file (every k-th row of bigger files)
     binary_file_weight: float = 1.0  # extra factor on files that only have neg/pos (no neutral)
     max_iter: int = 200
-    neg_threshold: float = 0.45
-    pos_threshold: float = 0.45
+    neg_threshold: float = 0.30  # neg when P(neg) >= this (tuned on held-out rows, see MODEL_CARD.md)
+    pos_threshold: float = 0.40  # else pos when P(pos) >= this, else neu
     hmm: bool = False
     char_ngrams: tuple[int, ...] = (1, 2, 3)
     word_bigrams: bool = True

@@ -87,3 +87,25 @@ def test_property_never_crashes_and_batch_is_consistent(scorer, texts):
     for text, result in zip(texts, results, strict=True):
         _sane(result)
         assert result == scorer.score(text)
+
+
+@pytest.mark.slow
+def test_snownlp_backend_is_guarded_and_loaded_only_on_demand():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from bot.sentiment import get_scorer\n"
+        "get_scorer().score('好')\n"
+        "assert 'snownlp' not in sys.modules and 'sklearn' not in sys.modules\n"
+        "s = get_scorer('snownlp')\n"
+        "assert s.name == 'snownlp' and 'snownlp' in sys.modules\n"
+        "assert s.score('').label == 'neu' and s.score('   ').score == 0.5\n"
+        "r = s.score('这个东西很好用，喜欢')\n"
+        "assert r.label in ('neg', 'neu', 'pos') and 0 <= r.score <= 1\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("ok")
