@@ -298,8 +298,11 @@ class Featurizer:
         if not joined.strip():
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-        lengths = np.fromiter((len(p) + 1 for p in plains), dtype=np.int64, count=len(plains))
-        owner = np.repeat(np.arange(len(plains), dtype=np.int64), lengths)[: len(codes)]
+        if len(plains) == 1:  # one text per call is common (chat, webhooks): skip the bookkeeping
+            owner = np.zeros(len(codes), dtype=np.int64)
+        else:
+            lengths = np.fromiter((len(p) + 1 for p in plains), dtype=np.int64, count=len(plains))
+            owner = np.repeat(np.arange(len(plains), dtype=np.int64), lengths)[: len(codes)]
         is_space = codes == 32
         out_idx: list[np.ndarray] = []
         out_tid: list[np.ndarray] = []

@@ -161,6 +161,9 @@ class LinearModel:
 
     def decide(self, proba: np.ndarray) -> list[str]:
         """neg if P(neg) >= neg threshold; else pos if P(pos) >= pos threshold; else neu."""
+        neg_t, pos_t = self.neg_threshold, self.pos_threshold
+        if len(proba) <= 8:  # plain Python beats numpy's per-call overhead for a handful of texts
+            return ["neg" if row[0] >= neg_t else "pos" if row[2] >= pos_t else "neu" for row in proba.tolist()]
         labels = np.full(len(proba), "neu", dtype=object)
         is_pos = proba[:, 2] >= self.pos_threshold
         is_neg = proba[:, 0] >= self.neg_threshold
