@@ -73,6 +73,11 @@ class LinearModel:
     def pos_threshold(self) -> float:
         return float(self.meta["thresholds"]["pos"])
 
+    @property
+    def neg_over_neutral(self) -> float:
+        """neg also needs P(neg) >= this x P(neu); 0 (older files) disables the neutral gate."""
+        return float(self.meta["thresholds"].get("neg_over_neu", 0.0))
+
     def save(self, path: Path) -> None:
         """Write the model as a compressed .npz (weights as float16: half the size, same decisions)."""
         path = Path(path)
@@ -160,13 +165,22 @@ class LinearModel:
         return rows[:, 1] - np.maximum(rows[:, 0], rows[:, 2])
 
     def decide(self, proba: np.ndarray) -> list[str]:
-        """neg if P(neg) >= neg threshold; else pos if P(pos) >= pos threshold; else neu."""
-        neg_t, pos_t = self.neg_threshold, self.pos_threshold
+        """neg if P(neg) >= neg threshold AND P(neg) >= neg_over_neu x P(neu); else pos if P(pos) >= pos
+        threshold; else neu.
+
+        The neutral gate keeps a text that the neutral detector finds more likely neutral than negative
+        out of `neg`: with the neg threshold alone, a text whose polarity is a coin toss was called negative
+        whenever P(neu) was below ~0.4, which made ordinary comments fire negative-share alerts.
+        """
+        neg_t, pos_t, ratio = self.neg_threshold, self.pos_threshold, self.neg_over_neutral
         if len(proba) <= 8:  # plain Python beats numpy's per-call overhead for a handful of texts
-            return ["neg" if row[0] >= neg_t else "pos" if row[2] >= pos_t else "neu" for row in proba.tolist()]
+            return [
+                "neg" if row[0] >= neg_t and row[0] >= ratio * row[1] else "pos" if row[2] >= pos_t else "neu"
+                for row in proba.tolist()
+            ]
         labels = np.full(len(proba), "neu", dtype=object)
-        is_pos = proba[:, 2] >= self.pos_threshold
-        is_neg = proba[:, 0] >= self.neg_threshold
+        is_pos = proba[:, 2] >= pos_t
+        is_neg = (proba[:, 0] >= neg_t) & (proba[:, 0] >= ratio * proba[:, 1])
         labels[is_pos] = "pos"
         labels[is_neg] = "neg"
         return labels.tolist()

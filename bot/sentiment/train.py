@@ -86,7 +86,8 @@ class TrainOptions:
     file_cap: int = 20_000  # at most ~this many rows per file (every k-th row of bigger files)
     binary_file_weight: float = 1.0  # extra factor on files that only have neg/pos (no neutral)
     max_iter: int = 200
-    neg_threshold: float = 0.30  # neg when P(neg) >= this (tuned on held-out rows, see MODEL_CARD.md)
+    neg_threshold: float = 0.30  # neg when P(neg) >= this (tuned on held-out rows, see MODEL_CARD.md) ...
+    neg_over_neutral: float = 1.25  # ... and P(neg) >= this x P(neu) (the neutral gate)
     pos_threshold: float = 0.40  # else pos when P(pos) >= this, else neu
     hmm: bool = False
     char_ngrams: tuple[int, ...] = (1, 2, 3)
@@ -225,7 +226,8 @@ def train_model(
         "kind": "two_stage",
         "classes": list(CLASSES),
         "hash_bits": options.hash_bits,
-        "thresholds": {"neg": options.neg_threshold, "pos": options.pos_threshold},
+        "thresholds": {"neg": options.neg_threshold, "pos": options.pos_threshold,
+                       "neg_over_neu": options.neg_over_neutral},
         "featurizer": {"hmm": options.hmm, "char_ngrams": list(options.char_ngrams),
                        "word_bigrams": options.word_bigrams},
         "training": {

@@ -52,10 +52,12 @@ def main() -> None:
     parser.add_argument("--binary-file-weight", type=float, default=None)
     parser.add_argument("--neg-threshold", type=float, default=None)
     parser.add_argument("--pos-threshold", type=float, default=None)
+    parser.add_argument("--neg-over-neutral", type=float, default=None)
     parser.add_argument("--only", nargs="*", default=None)
     args = parser.parse_args()
     options = TrainOptions()
-    for key in ("c", "file_cap", "binary_file_weight", "neg_threshold", "pos_threshold"):
+    for key in ("c", "file_cap", "binary_file_weight", "neg_threshold", "pos_threshold",
+                "neg_over_neutral"):
         if getattr(args, key) is not None:
             setattr(options, key, getattr(args, key))
     featurizer = Featurizer(hash_bits=options.hash_bits, hmm=options.hmm, char_ngrams=options.char_ngrams,
@@ -73,7 +75,8 @@ def main() -> None:
         weights, bias = fit(matrix, data.labels, data.weights, options, data.three_class)
         model = LinearModel(weights=weights.astype(np.float16), bias=bias, meta={
             "hash_bits": options.hash_bits, "kind": "two_stage",
-            "thresholds": {"neg": options.neg_threshold, "pos": options.pos_threshold}})
+            "thresholds": {"neg": options.neg_threshold, "pos": options.pos_threshold,
+                           "neg_over_neu": options.neg_over_neutral}})
         report[held_out] = {}
         for name in test_names:
             lf = files[name]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.sentiment import get_scorer
 from bot.sentiment.base import SentimentResult
+from bot.sentiment.model import LinearModel
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +111,22 @@ def test_snownlp_backend_is_guarded_and_loaded_only_on_demand():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("ok")
+
+
+def _model_with(thresholds: dict) -> LinearModel:
+    return LinearModel(weights=np.zeros((4, 2), np.float16), bias=np.zeros(2), meta={"thresholds": thresholds})
+
+
+def test_neutral_gate_keeps_likely_neutral_texts_out_of_neg():
+    gated = _model_with({"neg": 0.30, "pos": 0.40, "neg_over_neu": 1.25})
+    legacy = _model_with({"neg": 0.30, "pos": 0.40})  # files without the key: no gate
+    # P(neg)=.33 but the neutral detector is more sure (P(neu)=.40): gated -> neu, legacy -> neg
+    coin_toss = [0.33, 0.40, 0.27]
+    clearly_neg = [0.60, 0.30, 0.10]
+    positive = [0.10, 0.30, 0.60]
+    rows = np.array([coin_toss, clearly_neg, positive])
+    assert gated.decide(rows) == ["neu", "neg", "pos"]
+    assert legacy.decide(rows) == ["neg", "neg", "pos"]
+    # the vectorised path (more than 8 rows) decides the same way as the per-row path
+    many = np.repeat(rows, 5, axis=0)
+    assert gated.decide(many) == [label for label in ("neu", "neg", "pos") for _ in range(5)]
