@@ -83,7 +83,8 @@ class TrainOptions:
     hash_bits: int = DEFAULT_HASH_BITS
     c: float = 2.0  # inverse L2 strength of the polarity logistic regression
     c_neutral: float = 8.0  # same for the neutral-vs-rest regression
-    file_cap: int = 20_000  # at most ~this many rows per file (every k-th row of bigger files)
+    file_cap: int = 20_000  # at most ~this many rows per file (every k-th row of bigger files) ...
+    cap_three_class_files: bool = False  # ... except neg/neu/pos files: every neutral row counts
     binary_file_weight: float = 1.0  # extra factor on files that only have neg/pos (no neutral)
     max_iter: int = 200
     neg_threshold: float = 0.30  # neg when P(neg) >= this (tuned on held-out rows, see MODEL_CARD.md) ...
@@ -117,6 +118,10 @@ def build_training_set(
         # a file larger than the cap is thinned to every k-th row (deterministic) so big review sets
         # neither dominate nor slow training down
         step = max(1, -(-len(lf.texts) // options.file_cap))
+        if lf.three_class and not options.cap_three_class_files:
+            # the neutral detector learns only from these files; thinning them cost ~2 points of
+            # macro-F1 on held-out Douyin rows (MODEL_CARD.md)
+            step = 1
         weight = 1.0 if lf.three_class else options.binary_file_weight
         kept = 0
         for text, label in list(zip(lf.texts, lf.labels, strict=True))[::step]:
@@ -233,7 +238,8 @@ def train_model(
         "training": {
             "method": "two logistic regressions (scikit-learn, L-BFGS, L2): polarity pos-vs-neg on all "
                       "neg/pos rows; neutral-vs-rest on rows of 3-class files",
-            "C": options.c, "C_neutral": options.c_neutral, "file_cap": options.file_cap, "binary_file_weight": options.binary_file_weight,
+            "C": options.c, "C_neutral": options.c_neutral, "file_cap": options.file_cap,
+            "cap_three_class_files": options.cap_three_class_files, "binary_file_weight": options.binary_file_weight,
             "max_iter": options.max_iter, "rows": len(data.texts), "sources": data.sources,
             "command": command,
         },
