@@ -1,4 +1,4 @@
-"""The default scorer: a linear (softmax) model over hashed features, evaluated with numpy.
+"""The default scorer: linear models over hashed features (two-stage: polarity + neutral; or softmax), numpy only.
 
 No scikit-learn and no snownlp here: this module is what ingestion imports on every batch.
 """
@@ -193,7 +193,7 @@ def _gloss(feature: str) -> str:
 
 
 class DefaultScorer:
-    """The default backend: jieba + rules + hashed char n-grams into a softmax-linear model."""
+    """The default backend: jieba + rules + hashed char n-grams into the two-stage linear model with the neutral gate."""
 
     name = "default"
 
