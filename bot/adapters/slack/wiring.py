@@ -1,12 +1,118 @@
-"""Turns the slack adapter on when its credentials are set: routes, the chat port, background clients."""
+"""Turns the slack adapter on when its credentials are set: routes, the chat port, background clients.
+
+Slack is on exactly when SLACK_BOT_TOKEN is set together with SLACK_SIGNING_SECRET (HTTP events at
+`POST /slack/events`) and/or SLACK_APP_TOKEN (Socket Mode, no public URL needed).
+`CRISISBOT_SLACK_API_URL` points the Web API elsewhere (slack_sdk form, trailing `/api/`).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from bot.messages import Action, Command
     from bot.wiring import Wiring
+
+log = logging.getLogger("crisisbot.slack")
+
+
+@dataclass(frozen=True, slots=True)
+class SlackCredentials:
+    bot_token: str | None = None
+    signing_secret: str | None = None
+    app_token: str | None = None
+    api_url: str | None = None
+
+    @property
+    def http_enabled(self) -> bool:
+        return bool(self.bot_token and self.signing_secret)
+
+    @property
+    def socket_mode_enabled(self) -> bool:
+        return bool(self.bot_token and self.app_token)
+
+    @property
+    def enabled(self) -> bool:
+        return self.http_enabled or self.socket_mode_enabled
+
+
+def _secret(value: Any) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "get_secret_value"):  # pydantic SecretStr
+        value = value.get_secret_value()
+    value = str(value).strip()
+    return value or None
+
+
+def load_credentials(settings: Any | None) -> SlackCredentials:
+    """Slack credentials from the app settings (fields slack_*), falling back to the environment."""
+
+    def pick(field: str, env: str) -> str | None:
+        value = _secret(getattr(settings, field, None)) if settings is not None else None
+        return value or _secret(os.environ.get(env))
+
+    return SlackCredentials(
+        bot_token=pick("slack_bot_token", "SLACK_BOT_TOKEN"),
+        signing_secret=pick("slack_signing_secret", "SLACK_SIGNING_SECRET"),
+        app_token=pick("slack_app_token", "SLACK_APP_TOKEN"),
+        api_url=pick("slack_api_url", "CRISISBOT_SLACK_API_URL"),
+    )
+
+
+class SlackAdapter:
+    """What `wire` builds; kept in `services.extra["slack"]` so tests and the CLI can reach it."""
+
+    def __init__(self, app: Wiring, credentials: SlackCredentials) -> None:
+        from .inbound_app import InboundBridge, SocketModeRunner, build_bolt_app, build_events_route
+        from .port import SlackChatPort
+
+        self.credentials = credentials
+        self._services = app.services
+        self.port = SlackChatPort(credentials.bot_token or "", base_url=credentials.api_url)
+        self.bridge = InboundBridge(self._submit)
+        bolt_app = None
+        if credentials.http_enabled:
+            bolt_app = build_bolt_app(bot_token=credentials.bot_token or "", signing_secret=credentials.signing_secret,
+                                      bridge=self.bridge, api_url=credentials.api_url)
+        self.route = build_events_route(app=bolt_app, signing_secret=credentials.signing_secret,
+                                        clock=getattr(app.services, "clock", None))
+        self.socket_mode: SocketModeRunner | None = None
+        if credentials.socket_mode_enabled:
+            self.socket_mode = SocketModeRunner(
+                app_token=credentials.app_token or "",
+                app_factory=lambda: build_bolt_app(bot_token=credentials.bot_token or "", signing_secret=None,
+                                                   bridge=self.bridge, api_url=credentials.api_url),
+            )
+
+    def _submit(self, item: Command | Action) -> Any:
+        # Looked up per call: the dispatcher may be attached to the services after the adapters are wired.
+        return self._services.dispatcher.submit(item)
+
+    def stop(self) -> None:
+        if self.socket_mode is not None:
+            self.socket_mode.stop()
+        self.bridge.close()
 
 
 def wire(app: Wiring) -> None:
-    """Not implemented yet."""
+    """Register the Slack chat port, the `/slack/events` route and Socket Mode when credentials are set."""
+    credentials = load_credentials(getattr(app.services, "settings", None))
+    if not credentials.enabled:
+        if credentials.bot_token or credentials.signing_secret or credentials.app_token:
+            log.warning("slack: incomplete credentials; need SLACK_BOT_TOKEN plus SLACK_SIGNING_SECRET "
+                        "(HTTP) or SLACK_APP_TOKEN (Socket Mode). Slack stays off.")
+        return
+    adapter = SlackAdapter(app, credentials)
+    app.services.outbox.register_port(adapter.port)
+    app.routes.append(adapter.route)
+    app.services.extra["slack"] = adapter
+    if adapter.socket_mode is not None:
+        app.on_start.append(adapter.socket_mode.start)
+    app.on_stop.append(adapter.stop)
+    log.info("slack: on (%s)", ", ".join(
+        name for name, on in (("HTTP /slack/events", credentials.http_enabled),
+                               ("Socket Mode", credentials.socket_mode_enabled)) if on))
