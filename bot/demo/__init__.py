@@ -1,0 +1,1 @@
+"""Bundled demo data: the sample comment feed replayed by `crisisbot serve --demo`."""
