@@ -1,7 +1,9 @@
 """Slack payloads -> neutral `Command` / `Action`. Pure: no network, no database, no Bolt objects.
 
 Every translated item carries a stable `event_id` so the dispatcher processes a delivery once even
-when Slack retries it (`X-Slack-Retry-Num`) or sends the same event again.
+when Slack retries it (`X-Slack-Retry-Num`) or sends the same event again: the Events API `event_id`
+for events, and a digest of the `trigger_id` (unique per invocation) for commands and interactions.
+The dispatcher stores them as "slack:<event_id>".
 """
 
 from __future__ import annotations
@@ -38,12 +40,22 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def neutral_text(text: str) -> str:
+    """Slack's escaped references -> plain words: <@U1|ann> -> @U1, <#C1|ops> -> #C1, <url|label> -> url."""
+    text = re.sub(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>", r"@\1", text)
+    text = re.sub(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>", r"#\1", text)
+    text = re.sub(r"<!(here|channel|everyone)(?:\|[^>]*)?>", r"@\1", text)
+    text = re.sub(r"<((?:https?|mailto):[^|>]+)\|([^>]+)>", r"\1", text)
+    text = re.sub(r"<((?:https?|mailto):[^>]+)>", r"\1", text)
+    return unescape(text)
+
+
 def command_from_slash(body: dict[str, Any], *, request_timestamp: str | None = None) -> Command:
     """A slash command payload (`/crisis status`) -> Command with text '/crisis status'."""
     name = (body.get("command") or "").strip()
     if not name.startswith("/"):
         name = "/" + name
-    text = unescape((body.get("text") or "").strip())
+    text = neutral_text((body.get("text") or "").strip())
     line = f"{name} {text}".strip()
     trigger_id = body.get("trigger_id")
     # trigger_id is unique per invocation; without one (hand-made requests), the response_url and the
@@ -62,16 +74,13 @@ def command_from_slash(body: dict[str, Any], *, request_timestamp: str | None = 
         text=line,
         user_name=body.get("user_name"),
         reply=reply,
-        event_id=f"slack:cmd:{_digest(key)}",
+        event_id=f"cmd:{_digest(key)}",
     )
 
 
 def command_text_from_mention(text: str) -> str:
     """'<@UBOT> /crisis status' -> '/crisis status'; '<@UBOT> help' -> '/help'; just a mention -> '/help'."""
-    stripped = _LEADING_MENTIONS.sub("", unescape(text or "")).strip()
-    # Slack turns a typed link into <url|label> or <url>; give the handler what the person typed.
-    stripped = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2", stripped)
-    stripped = re.sub(r"<(https?://[^>]+)>", r"\1", stripped)
+    stripped = neutral_text(_LEADING_MENTIONS.sub("", text or "")).strip()
     if not stripped:
         return "/help"
     if stripped[0] not in "/／":
@@ -90,7 +99,7 @@ def command_from_mention(envelope: dict[str, Any]) -> Command:
         user=slack_user(event.get("user") or ""),
         text=command_text_from_mention(event.get("text") or ""),
         reply=_reply_fields(user_id=event.get("user"), channel_id=channel_id, message_ts=event.get("ts")),
-        event_id=f"slack:{event_id}",
+        event_id=str(event_id),
     )
 
 
@@ -151,7 +160,7 @@ def actions_from_block_actions(body: dict[str, Any]) -> list[Action]:
                     message_ts=message_ts,
                 ),
                 event_id=(
-                    "slack:act:"
+                    "act:"
                     + _digest(body.get("trigger_id"), element.get("action_ts"), raw_id, element.get("block_id"))
                 ),
             )
@@ -205,7 +214,7 @@ def action_from_view_submission(body: dict[str, Any]) -> Action | None:
             channel_id=channel.partition(":")[2] or None,
             message_ts=meta.get("message_ref"),
         ),
-        event_id="slack:view:" + _digest(view.get("id"), view.get("hash"), body.get("trigger_id")),
+        event_id="view:" + _digest(view.get("id"), view.get("hash"), body.get("trigger_id")),
     )
 
 

@@ -18,7 +18,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from prometheus_client import Counter
@@ -62,9 +61,8 @@ class InboundBridge:
     different ids for the same message) before it costs a thread or a database round trip.
     """
 
-    def __init__(self, submit: Submit, *, max_workers: int = 4, remember: int = 10_000) -> None:
+    def __init__(self, submit: Submit, *, remember: int = 10_000) -> None:
         self._submit = submit
-        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="slack-inbound")
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         self._remember = remember
@@ -82,14 +80,17 @@ class InboundBridge:
             return True
 
     async def hand_over(self, item: Command | Action, *, kind: str, extra_keys: Iterable[str] = ()) -> bool:
-        """Submit `item` unless already handed over; errors are logged, never raised to Slack."""
+        """Submit `item` unless already handed over; errors are logged, never raised to Slack.
+
+        `submit` must return at once (the dispatcher queues the work on its own threads); it is
+        called after `ack()`, so even a slow submit cannot delay the acknowledgement.
+        """
         if not self.first_time([item.event_id or "", *extra_keys]):
             SLACK_INBOUND.labels(kind, "duplicate").inc()
             log.info("slack: duplicate %s %s dropped", kind, item.event_id)
             return False
-        loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._executor, self._submit, item)
+            self._submit(item)
             SLACK_INBOUND.labels(kind, "submitted").inc()
             return True
         except Exception:  # the ack is already sent; the operator needs the log line
@@ -97,8 +98,10 @@ class InboundBridge:
             log.exception("slack: could not hand %s %s to the dispatcher", kind, item.event_id)
             return False
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=False)
+    def forget(self) -> None:
+        """Drop the in-memory memory of deliveries (a restart does the same)."""
+        with self._lock:
+            self._seen.clear()
 
 
 def build_bolt_app(

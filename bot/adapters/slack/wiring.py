@@ -49,11 +49,13 @@ def _secret(value: Any) -> str | None:
 
 
 def load_credentials(settings: Any | None) -> SlackCredentials:
-    """Slack credentials from the app settings (fields slack_*), falling back to the environment."""
+    """Slack credentials from the app settings (fields slack_*; bot.config.Settings reads them from the
+    environment), or straight from the environment when there are no settings."""
 
     def pick(field: str, env: str) -> str | None:
-        value = _secret(getattr(settings, field, None)) if settings is not None else None
-        return value or _secret(os.environ.get(env))
+        if settings is not None:
+            return _secret(getattr(settings, field, None))
+        return _secret(os.environ.get(env))
 
     return SlackCredentials(
         bot_token=pick("slack_bot_token", "SLACK_BOT_TOKEN"),
@@ -78,8 +80,8 @@ class SlackAdapter:
         if credentials.http_enabled:
             bolt_app = build_bolt_app(bot_token=credentials.bot_token or "", signing_secret=credentials.signing_secret,
                                       bridge=self.bridge, api_url=credentials.api_url)
-        self.route = build_events_route(app=bolt_app, signing_secret=credentials.signing_secret,
-                                        clock=getattr(app.services, "clock", None))
+        # Signatures are checked against wall-clock time, never the services' (replay/fake) clock.
+        self.route = build_events_route(app=bolt_app, signing_secret=credentials.signing_secret)
         self.socket_mode: SocketModeRunner | None = None
         if credentials.socket_mode_enabled:
             self.socket_mode = SocketModeRunner(
@@ -95,7 +97,7 @@ class SlackAdapter:
     def stop(self) -> None:
         if self.socket_mode is not None:
             self.socket_mode.stop()
-        self.bridge.close()
+        self.bridge.forget()
 
 
 def wire(app: Wiring) -> None:
