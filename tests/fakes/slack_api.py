@@ -430,3 +430,103 @@ class FakeSlack:
                 if remaining <= 0:
                     raise AssertionError(f"no Socket Mode ack for envelope {envelope_id}")
                 self._changed.wait(remaining)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The other direction: requests as Slack sends them to the bot (signed like Slack signs them).
+
+
+def slack_signature(secret: str, timestamp: str, body: str | bytes) -> str:
+    """`v0=` + HMAC-SHA256(secret, "v0:{timestamp}:{body}"), as Slack computes it."""
+    import hashlib
+    import hmac
+
+    raw = body.encode() if isinstance(body, str) else body
+    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
+    return "v0=" + digest
+
+
+class SlackSender:
+    """Sends signed slash commands, button presses, modal submissions and events to the bot's URL."""
+
+    def __init__(self, events_url: str, secret: str, fake: FakeSlack | None = None) -> None:
+        import httpx
+
+        self.events_url = events_url
+        self.secret = secret
+        self.fake = fake
+        self.http = httpx.Client(timeout=10)
+        self._ids = itertools.count(1)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def post(self, body: str, content_type: str, *, timestamp: int | None = None, signature: str | None = None,
+             signed: bool = True, headers: dict[str, str] | None = None):
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        all_headers = {"Content-Type": content_type, **(headers or {})}
+        if signed:
+            all_headers["X-Slack-Request-Timestamp"] = ts
+            all_headers["X-Slack-Signature"] = signature or slack_signature(self.secret, ts, body)
+        return self.http.post(self.events_url, content=body.encode(), headers=all_headers)
+
+    def command_body(self, command: str, text: str = "", *, channel: str = "C1", user: str = "U1",
+                     trigger_id: str | None = None) -> str:
+        from urllib.parse import urlencode
+
+        n = next(self._ids)
+        return urlencode({
+            "token": "legacy-verification-token", "team_id": "T1", "team_domain": "ops",
+            "channel_id": channel, "channel_name": "crisis", "user_id": user, "user_name": f"user{user}",
+            "command": command, "text": text, "api_app_id": "A1",
+            "response_url": self.fake.response_url(f"cmd{n}") if self.fake else f"http://127.0.0.1:9/r/{n}",
+            "trigger_id": trigger_id or f"{n}.{time.time_ns()}.{uuid.uuid4().hex}",
+        })
+
+    def command(self, command: str, text: str = "", **kwargs: Any):
+        return self.post(self.command_body(command, text, **kwargs), "application/x-www-form-urlencoded")
+
+    def interaction_body(self, payload: dict[str, Any]) -> str:
+        from urllib.parse import urlencode
+
+        return urlencode({"payload": json.dumps(payload, ensure_ascii=False)})
+
+    def button(self, action_id: str, value: str = "", *, channel: str = "C1", user: str = "U1",
+               message_ts: str = "1700000001.000100", trigger_id: str | None = None):
+        n = next(self._ids)
+        payload = {
+            "type": "block_actions", "team": {"id": "T1"}, "api_app_id": "A1",
+            "user": {"id": user, "username": f"user{user}", "team_id": "T1"},
+            "trigger_id": trigger_id or f"{n}.{time.time_ns()}.{uuid.uuid4().hex}",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+            "channel": {"id": channel, "name": "crisis"},
+            "message": {"ts": message_ts, "text": "card"},
+            "response_url": self.fake.response_url(f"act{n}") if self.fake else f"http://127.0.0.1:9/a/{n}",
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "crisisbot.actions",
+                         "value": value, "action_ts": f"{time.time():.6f}"}],
+        }
+        return self.post(self.interaction_body(payload), "application/x-www-form-urlencoded")
+
+    def view_submission(self, view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str = "U1"):
+        n = next(self._ids)
+        payload = {
+            "type": "view_submission", "team": {"id": "T1"}, "api_app_id": "A1",
+            "user": {"id": user, "username": f"user{user}", "team_id": "T1"},
+            "trigger_id": f"{n}.{time.time_ns()}.{uuid.uuid4().hex}",
+            "view": {**view, "id": f"V{n}", "hash": uuid.uuid4().hex, "state": {"values": values}},
+        }
+        return self.post(self.interaction_body(payload), "application/x-www-form-urlencoded")
+
+    def event_body(self, event: dict[str, Any], *, event_id: str | None = None) -> str:
+        return json.dumps({
+            "token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}", "event_time": int(time.time()),
+            "event": event,
+        })
+
+    def mention(self, text: str, *, channel: str = "C1", user: str = "U1", event_id: str | None = None,
+                ts: str | None = None, retry_num: int | None = None):
+        ts = ts or f"{time.time():.6f}"
+        event = {"type": "app_mention", "user": user, "text": text, "ts": ts, "channel": channel, "event_ts": ts}
+        headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else None
+        return self.post(self.event_body(event, event_id=event_id), "application/json", headers=headers)
