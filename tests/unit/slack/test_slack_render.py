@@ -69,7 +69,7 @@ def test_repeated_action_ids_in_one_block_get_a_suffix_and_limits_are_respected(
 
 
 def test_long_text_is_split_and_too_many_blocks_are_cut_with_a_note():
-    text = "\n".join("第 %d 行 " % i + "很" * 90 for i in range(100))
+    text = "\n".join(f"第 {i} 行 " + "很" * 90 for i in range(100))
     blocks = render_blocks(Message(text=text))
     assert len(blocks) > 1 and all(len(b["text"]["text"]) <= 3000 for b in blocks)
     many = Message(sections=tuple(Section(f"条目 {i}") for i in range(60)), buttons=(Button("更多", "q.more"),))
