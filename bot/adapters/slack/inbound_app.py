@@ -251,11 +251,15 @@ class SocketModeRunner:
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
-        try:
+        async def setup() -> None:
+            # slack_sdk's aiohttp client must be built inside the running loop it will use.
             app = self._app_factory()
             self._handler = AsyncSocketModeHandler(app, self.app_token)
-            task = loop.create_task(self._handler.connect_async())
+            task = asyncio.ensure_future(self._handler.connect_async())
             task.add_done_callback(self._connected)
+
+        try:
+            loop.run_until_complete(setup())
         except BaseException as error:  # keep serving HTTP; the operator sees why Socket Mode is off
             self.error = error
             log.error("slack: Socket Mode could not start: %s (check SLACK_APP_TOKEN)", error)
