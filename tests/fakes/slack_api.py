@@ -110,6 +110,7 @@ class FakeSlack:
             app.router.add_post("/upload/{file_id}", self._upload)
             app.router.add_post("/response/{name}", self._response_url)
             app.router.add_get("/link/", self._socket)
+            app.router.add_get("/_fake/count/{method}", self._count)
             self._runner = web.AppRunner(app, access_log=None)
             self._loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -341,6 +342,10 @@ class FakeSlack:
                 return error
         return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
 
+    async def _count(self, request: web.Request) -> web.Response:
+        """How many successful calls of a method were recorded (for benchmarks in another process)."""
+        return web.json_response({"count": len(self.successful(request.match_info["method"]))})
+
     async def _upload(self, request: web.Request) -> web.Response:
         data = await request.read()
         self._record(RecordedCall("upload", {"file_id": request.match_info["file_id"], "bytes": data},
@@ -530,3 +535,23 @@ class SlackSender:
         event = {"type": "app_mention", "user": user, "text": text, "ts": ts, "channel": channel, "event_ts": ts}
         headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else None
         return self.post(self.event_body(event, event_id=event_id), "application/json", headers=headers)
+
+
+def main() -> None:
+    """`python -m tests.fakes.slack_api`: serve the fake on an ephemeral port until SIGTERM; prints its
+    base URL on the first line (benchmarks run it in its own process so it does not share their CPU)."""
+    import signal
+
+    fake = FakeSlack().start()
+    print(fake.base_url, flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    fake.stop()
+
+
+if __name__ == "__main__":
+    main()
