@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import hashlib
 import hmac
-import json
 import os
 import socket
 import statistics
@@ -178,6 +177,15 @@ def main() -> int:
     ms = [v * 1000 for v in latencies]
     print(f"slack ack bench: {args.n} signed commands (/crisis status, /reply-queue), "
           f"{args.concurrency} concurrent, after {args.warmup} warm-up; crisisbot serve on SQLite")
+    load = os.getloadavg()
+    print(f"  machine         {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+          f"(other processes share these cores)")
+    try:
+        import uvloop  # noqa: F401
+
+        print("  event loop      uvloop (uvicorn picks it when installed)")
+    except ImportError:
+        print("  event loop      asyncio (no uvloop installed)")
     print(f"  statuses        {dict(sorted(statuses.items()))}")
     print(f"  ack p50         {statistics.median(ms):8.1f} ms")
     print(f"  ack p90         {percentile(ms, 90):8.1f} ms")

@@ -75,7 +75,8 @@ class SlackAdapter:
         self.credentials = credentials
         self._services = app.services
         self.port = SlackChatPort(credentials.bot_token or "", base_url=credentials.api_url)
-        self.bridge = InboundBridge(self._submit)
+        in_flight = os.environ.get("CRISISBOT_SLACK_MAX_IN_FLIGHT")
+        self.bridge = InboundBridge(self._submit, max_in_flight=int(in_flight) if in_flight else 2)
         bolt_app = None
         if credentials.http_enabled:
             bolt_app = build_bolt_app(bot_token=credentials.bot_token or "", signing_secret=credentials.signing_secret,
@@ -97,7 +98,7 @@ class SlackAdapter:
     def stop(self) -> None:
         if self.socket_mode is not None:
             self.socket_mode.stop()
-        self.bridge.forget()
+        self.bridge.close()
 
 
 def wire(app: Wiring) -> None:
