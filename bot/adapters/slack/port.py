@@ -18,6 +18,7 @@ from collections.abc import Callable
 from http.client import HTTPException
 from typing import Any
 from urllib.error import URLError
+from urllib.parse import urlsplit
 
 from prometheus_client import Counter
 from slack_sdk import WebClient
@@ -186,22 +187,20 @@ class SlackChatPort:
         progress = self._progress(idempotency_key)
         reply = message.meta.get("reply") or {}
         response_url = reply.get("response_url")
-        if "id" not in progress:
+        if progress.get("id") is None:
             payload = render_message(message)
-            if message.ephemeral and response_url:
-                self._respond(response_url, {**payload, "response_type": "ephemeral"}, method="response_url")
-                progress["id"] = RESPONSE_URL_PREFIX + response_url
-            elif message.ephemeral and reply.get("user_id"):
-                self._call("chat.postEphemeral", self.client.chat_postEphemeral,
-                           channel=channel_id, user=reply["user_id"], **payload)
-                progress["id"] = "ephemeral:" + _short_hash(idempotency_key)
+            message_id = None
+            if message.ephemeral:
+                message_id = self._post_ephemeral(channel_id, message, payload, reply, idempotency_key)
+            if message_id is not None:
+                progress["id"] = message_id
             else:
                 try:
                     response = self._call("chat.postMessage", self.client.chat_postMessage,
                                           channel=channel_id, **payload)
                     progress["id"] = str(response.get("ts"))
                 except PermanentChatError as error:
-                    if not (response_url and error.code in SAY_IN_CHANNEL):
+                    if not (response_url and error.code in SAY_IN_CHANNEL and self.response_url_allowed(response_url)):
                         raise
                     # The command's response_url still reaches the channel: answer there and say what to fix.
                     hint = FIX_HINTS.get(error.code or "", error.code or "")
@@ -215,6 +214,37 @@ class SlackChatPort:
                 self.upload(channel_id, image, idempotency_key=f"{idempotency_key}:image:{index}")
                 progress["images"].add(index)
         return str(progress["id"])
+
+    def _post_ephemeral(self, channel_id: str, message: Message, payload: dict[str, Any], reply: dict[str, Any],
+                        idempotency_key: str) -> str | None:
+        """Only for the person who asked: response_url first, then chat.postEphemeral; None if neither works
+        (the caller then posts in the channel rather than lose the answer)."""
+        response_url = reply.get("response_url")
+        user_id = reply.get("user_id") or _slack_user_id(message.meta.get("in_reply_to_user"))
+        if response_url and self.response_url_allowed(response_url):
+            try:
+                self._respond(response_url, {**payload, "response_type": "ephemeral"}, method="response_url")
+                return RESPONSE_URL_PREFIX + response_url
+            except (TransientChatError, PermanentChatError) as error:
+                if not user_id:
+                    raise
+                log.warning("slack: response_url failed (%s); answering with chat.postEphemeral", error.code)
+        elif response_url:
+            log.warning("slack: ignoring a response_url outside Slack: %s", response_url[:80])
+        if user_id:
+            self._call("chat.postEphemeral", self.client.chat_postEphemeral, channel=channel_id, user=user_id, **payload)
+            return "ephemeral:" + _short_hash(idempotency_key)
+        return None
+
+    def response_url_allowed(self, url: str) -> bool:
+        """Only Slack's own hosts (https) or loopback/the configured API host (local tests) get our answers."""
+        parsed = urlsplit(url)
+        host = (parsed.hostname or "").lower()
+        if parsed.scheme == "https" and (host == "slack.com" or host.endswith(".slack.com")):
+            return True
+        if host in ("127.0.0.1", "localhost", "::1"):
+            return True
+        return bool(self.base_url) and urlsplit(self.base_url).netloc == parsed.netloc
 
     def update(self, channel_id: str, message_id: str, message: Message) -> None:
         """Replace a message in place (chat.update; response_url answers are replaced through their URL)."""
@@ -321,6 +351,13 @@ class SlackChatPort:
             raise self._transient(method, f"http_{status}", f"HTTP {status}")
         code = (response.body or f"http_{status}").strip()[:80]
         raise self._permanent(method, code, f"HTTP {status} {code}", None)
+
+
+def _slack_user_id(address: Any) -> str | None:
+    """'slack:U123' -> 'U123'; anything else -> None."""
+    if isinstance(address, str) and address.startswith("slack:"):
+        return address.partition(":")[2] or None
+    return None
 
 
 def _short_hash(text: str) -> str:

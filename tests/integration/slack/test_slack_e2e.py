@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
-from bot.messages import Message
+from bot.messages import Button, Message
 from bot.storage.models import OutboxMessage, ProcessedEvent
 from tests.fakes.slack_api import ScriptedAnswer, SlackSender, rate_limited
 
@@ -63,13 +63,13 @@ def test_mention_is_handled_like_the_command_it_contains(slack_bot, fake_slack):
     assert call.args["channel"] == "C7" and "/help" in posted_text(call)
 
 
-def test_button_press_reaches_its_action_handler_and_the_reply_updates_the_card(slack_bot, fake_slack):
+def test_button_press_reaches_its_action_handler_and_its_reply_is_posted(slack_bot, fake_slack):
     bot, sender = slack_bot
     seen = []
 
     def on_ack(ctx, action):
         seen.append(action)
-        return Message(text=f"已确认 by {ctx.user}", meta={"update_of": None})
+        return Message(text=f"已确认 by {ctx.user}")
 
     bot.services.registry.add_action("e2e.", on_ack)
     assert sender.button("e2e.ack", "episode-7", message_ts="1700000099.000100").status_code == 200
@@ -78,6 +78,27 @@ def test_button_press_reaches_its_action_handler_and_the_reply_updates_the_card(
     assert (action.action_id, action.value, action.user, action.channel, action.message_ref) == (
         "e2e.ack", "episode-7", "slack:U1", "slack:C1", "1700000099.000100")
     assert "已确认 by slack:U1" in posted_text(call)
+
+
+def test_a_card_is_updated_in_place_when_its_button_is_pressed(slack_bot, fake_slack):
+    bot, sender = slack_bot
+    card = Message(title="预案进行中", text="第 1 步：确认事实", buttons=(Button("完成", "e2ecard.done", "step1"),))
+    bot.services.outbox.send(channel="slack:C1", message=card, key="card:run1")
+    (posted,) = fake_slack.wait_for("chat.postMessage")
+    card_ts = posted.answer["ts"]
+
+    def on_done(ctx, action):
+        done = Message(title="预案进行中", text=f"第 1 步：确认事实 ✅ {ctx.user_name}")
+        ctx.services.outbox.send(channel=ctx.channel, message=done, key=f"card:run1:{action.event_id}",
+                                 update_of="card:run1")
+        return None
+
+    bot.services.registry.add_action("e2ecard.", on_done)
+    assert sender.button("e2ecard.done", "step1", message_ts=card_ts).status_code == 200
+    (update,) = fake_slack.wait_for("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == ("C1", card_ts)
+    assert "✅" in update.args["text"]
+    assert len(fake_slack.calls("chat.postMessage")) == 1  # never re-posted
 
 
 def test_unknown_button_is_answered_not_dropped(slack_bot, fake_slack):

@@ -130,6 +130,23 @@ def test_ephemeral_answers_use_response_url_or_post_ephemeral(port, fake_slack):
     assert eph.args["user"] == "U3"
 
 
+def test_ephemeral_falls_back_to_post_ephemeral_when_response_url_fails_or_is_foreign(port, fake_slack):
+    url = fake_slack.response_url("r3")
+    fake_slack.script("response_url", ScriptedAnswer(404, "expired_url"))
+    port.post("C1", Message(text="用法", ephemeral=True, meta={"reply": {"response_url": url},
+                                                             "in_reply_to_user": "slack:U8"}), idempotency_key="e1")
+    assert fake_slack.calls("chat.postEphemeral")[-1].args["user"] == "U8"
+    port.post("C1", Message(text="用法", ephemeral=True,
+                            meta={"reply": {"response_url": "https://evil.example/steal", "user_id": "U9"}}),
+              idempotency_key="e2")
+    assert fake_slack.calls("chat.postEphemeral")[-1].args["user"] == "U9"
+    assert port.response_url_allowed("https://hooks.slack.com/commands/T1/1/x")
+    assert not port.response_url_allowed("http://hooks.slack.com/commands/T1/1/x")
+    # no way to answer privately: the answer goes to the channel rather than being lost
+    port.post("C1", Message(text="用法", ephemeral=True), idempotency_key="e3")
+    assert fake_slack.calls("chat.postMessage")[-1].args["text"] == "用法"
+
+
 def test_response_url_failures_are_mapped(port, fake_slack):
     url = fake_slack.response_url("r2")
     fake_slack.script("response_url", ScriptedAnswer(404, "expired_url"))
