@@ -47,7 +47,7 @@ from .render import FORM_CALLBACK_ID, build_modal, form_spec_for
 log = logging.getLogger("crisisbot.slack")
 
 EVENTS_PATH = "/slack/events"
-SIGNATURE_WINDOW_SECONDS = 300  # Slack's documented replay window
+MAX_BODY_BYTES = 1024 * 1024  # Slack payloads are a few KiB; modal states stay far below this
 
 SLACK_INBOUND = Counter("crisisbot_slack_inbound_total", "Slack deliveries by kind and outcome", ["kind", "outcome"])
 
@@ -222,6 +222,18 @@ def build_bolt_app(
         # Acknowledged (so Slack does not retry) and ignored: the manifest subscribes to app_mention only.
         SLACK_INBOUND.labels("event", "ignored").inc()
 
+    @app.shortcut(re.compile(r".*"))
+    async def on_shortcut(ack: Any) -> None:
+        await ack()  # the manifest declares no shortcuts; acknowledge so Slack shows no error
+
+    @app.options(re.compile(r".*"))
+    async def on_options(ack: Any) -> None:
+        await ack(options=[])
+
+    @app.view_closed(re.compile(r".*"))
+    async def on_view_closed(ack: Any) -> None:
+        await ack()
+
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         log.exception("slack: listener failed: %s", error)
@@ -259,7 +271,12 @@ def build_events_route(
     verifier = SignatureVerifier(signing_secret, clock=_EpochClock(clock)) if signing_secret else None
 
     async def slack_events(request: Request) -> Response:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return JSONResponse({"error": "request too large"}, status_code=413)
         body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return JSONResponse({"error": "request too large"}, status_code=413)
         if verifier is None or handler is None:
             SLACK_INBOUND.labels("http", "rejected").inc()
             log.warning("slack: %s called but SLACK_SIGNING_SECRET is not set; rejected", path)
