@@ -73,7 +73,7 @@ class InboundBridge:
         self._lock = threading.Lock()
         self._remember = remember
         self._max_in_flight = max_in_flight
-        self._queue: queue.SimpleQueue[Command | Action | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Command | Action, list[str]] | None] = queue.SimpleQueue()
         self._slots = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
         self._feeder: threading.Thread | None = None
         self._feeder_lock = threading.Lock()
@@ -93,27 +93,51 @@ class InboundBridge:
     async def hand_over(self, item: Command | Action, *, kind: str, extra_keys: Iterable[str] = ()) -> bool:
         """Queue `item` for the dispatcher unless already handed over. Never blocks, never raises.
 
-        Called after `ack()`, so nothing here can delay the acknowledgement.
+        Called after `ack()`, so nothing here can delay the acknowledgement. If the dispatcher fails
+        the item (e.g. the database is down), its keys are forgotten so a Slack retry gets through.
         """
-        if not self.first_time([item.event_id or "", *extra_keys]):
+        keys = [k for k in (item.event_id or "", *extra_keys) if k]
+        if not self.first_time(keys):
             SLACK_INBOUND.labels(kind, "duplicate").inc()
             log.info("slack: duplicate %s %s dropped", kind, item.event_id)
             return False
         SLACK_INBOUND.labels(kind, "submitted").inc()
         if self._slots is None:
-            self._submit_one(item)
+            self._watch(self._submit_one(item, keys), keys, None)
             return True
         self._ensure_feeder()
-        self._queue.put(item)
+        self._queue.put((item, keys))
         return True
 
-    def _submit_one(self, item: Command | Action) -> Any:
+    def _submit_one(self, item: Command | Action, keys: list[str]) -> Any:
         try:
             return self._submit(item)
         except Exception:  # the ack is already sent; the operator needs the log line
             SLACK_INBOUND.labels("any", "submit_failed").inc()
             log.exception("slack: could not hand %s to the dispatcher", item.event_id)
+            self._unsee(keys)
             return None
+
+    def _watch(self, future: Any, keys: list[str], slots: threading.Semaphore | None) -> None:
+        if future is None or not hasattr(future, "add_done_callback"):
+            if slots is not None:
+                slots.release()
+            return
+
+        def done(finished: Any) -> None:
+            if slots is not None:
+                slots.release()
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("slack: the dispatcher failed %s (%s); a retry will be accepted",
+                          keys[0] if keys else "?", finished.exception())
+                self._unsee(keys)
+
+        future.add_done_callback(done)
+
+    def _unsee(self, keys: list[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._seen.pop(key, None)
 
     def _ensure_feeder(self) -> None:
         if self._feeder is not None and self._feeder.is_alive():
@@ -127,15 +151,12 @@ class InboundBridge:
         assert self._slots is not None
         slots = self._slots
         while True:
-            item = self._queue.get()
-            if item is None:
+            entry = self._queue.get()
+            if entry is None:
                 return
+            item, keys = entry
             slots.acquire()
-            future = self._submit_one(item)
-            if future is not None and hasattr(future, "add_done_callback"):
-                future.add_done_callback(lambda _f: slots.release())
-            else:  # a synchronous submit has finished its part already
-                slots.release()
+            self._watch(self._submit_one(item, keys), keys, slots)
 
     def pending(self) -> int:
         """Items waiting for a dispatcher slot."""

@@ -68,3 +68,24 @@ def test_manifest_declares_the_five_commands_and_only_the_scopes_used():
     assert settings["event_subscriptions"]["bot_events"] == ["app_mention"]
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith("/slack/events")
+
+
+def test_a_delivery_the_dispatcher_failed_is_accepted_again_when_slack_retries():
+    calls: list[str] = []
+
+    def submit(item):
+        calls.append(item.event_id)
+        future: Future = Future()
+        if len(calls) == 1:
+            future.set_exception(RuntimeError("database is down"))
+        else:
+            future.set_result([])
+        return future
+
+    bridge = InboundBridge(submit, max_in_flight=None)
+
+    async def deliver():
+        return [await bridge.hand_over(command("Ev1"), kind="mention") for _ in range(3)]
+
+    assert asyncio.run(deliver()) == [True, True, False]
+    assert calls == ["Ev1", "Ev1"]
