@@ -179,10 +179,10 @@ def count_rows(db, model) -> int:
         return len(session.exec(select(model)).all())
 
 
-def test_retried_event_is_processed_once_also_after_a_restart(fake_slack, sqlite_db, app_config, clock, slack_harness):
+def test_retried_event_is_processed_once_also_after_a_restart(fake_slack, db, app_config, clock, slack_harness):
     settings = slack_harness.settings(fake_slack)
     running_bot, SIGNING_SECRET = slack_harness.running_bot, slack_harness.secret  # noqa: N806
-    with running_bot(settings, app_config, sqlite_db, clock) as (bot, base_url):
+    with running_bot(settings, app_config, db, clock) as (bot, base_url):
         sender = SlackSender(base_url + "/slack/events", SIGNING_SECRET, fake_slack)
         assert sender.mention("<@UBOT> /help", event_id="EvRETRY1", ts="1700000500.000100").status_code == 200
         assert sender.mention("<@UBOT> /help", event_id="EvRETRY1", ts="1700000500.000100",
@@ -192,7 +192,7 @@ def test_retried_event_is_processed_once_also_after_a_restart(fake_slack, sqlite
         fake_slack.wait_for("chat.postMessage")
         sender.close()
     # a new process: the in-memory filter is gone, the dispatcher's stored event ids remain
-    with running_bot(settings, app_config, sqlite_db, clock) as (bot, base_url):
+    with running_bot(settings, app_config, db, clock) as (bot, base_url):
         sender = SlackSender(base_url + "/slack/events", SIGNING_SECRET, fake_slack)
         assert sender.mention("<@UBOT> /help", event_id="EvRETRY1", ts="1700000500.000100",
                               retry_num=2).status_code == 200
@@ -200,7 +200,7 @@ def test_retried_event_is_processed_once_also_after_a_restart(fake_slack, sqlite
         fake_slack.wait_for("chat.postMessage", 2)
         bot.services.dispatcher.shutdown()
         sender.close()
-    assert count_rows(sqlite_db, OutboxMessage) == 2
+    assert count_rows(db, OutboxMessage) == 2
     assert len(fake_slack.successful("chat.postMessage")) == 2
 
 
