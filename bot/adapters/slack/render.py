@@ -281,21 +281,34 @@ class FormSpec:
     optional: bool = False
 
 
+# By the button's verb: the word after the action_id's last "." and before any ":" (so "crisis.skip",
+# "reply.skip:42" and "playbook.step.skip" are all "skip"). Keys match what the handlers read.
 FORM_SPECS: dict[str, FormSpec] = {
     "skip": FormSpec("text", "reason", "跳过 / Skip", "跳过原因 / Reason", "例如：已由客服私信处理"),
     "cancel": FormSpec("text", "reason", "取消 / Cancel", "取消原因 / Reason", "例如：误报"),
+    "reject": FormSpec("text", "reason", "驳回 / Reject", "驳回原因（可选）/ Reason (optional)", optional=True),
     "relabel": FormSpec("label", "label", "更正情感 / Relabel", "正确的情感 / Correct label"),
-    "assign": FormSpec("user", "assignee", "指派 / Assign", "指派给 / Assign to"),
-    "replied": FormSpec(
-        "text", "reply_text", "已回复 / Replied", "回复内容（可选）/ Reply text (optional)", optional=True
-    ),
+    "assign": FormSpec("user", "user", "指派 / Assign", "指派给 / Assign to"),
+    "replied": FormSpec("text", "text", "已回复 / Replied", "回复内容（可选）/ Reply text (optional)", optional=True),
+}
+# Whole action-id prefixes whose verb alone is ambiguous ("done" finishes a playbook step at once).
+FORM_SPECS_BY_PREFIX: dict[str, FormSpec] = {
+    "reply.done": FORM_SPECS["replied"],
 }
 LABEL_OPTIONS = (("neg", "负面 / negative"), ("neu", "中性 / neutral"), ("pos", "正面 / positive"))
 
 
+def action_verb(action_id: str) -> str:
+    """'reply.skip:42' -> 'skip'; 'crisis.assign' -> 'assign'."""
+    return action_id.rsplit(".", 1)[-1].split(":", 1)[0].lower()
+
+
 def form_spec_for(action_id: str) -> FormSpec | None:
-    """The form a button needs before its action can run, by the last dotted word of its action_id."""
-    return FORM_SPECS.get(action_id.rsplit(".", 1)[-1].lower())
+    """The form a button needs before its action runs (None: the button acts at once)."""
+    head = action_id.split(":", 1)[0]
+    if head in FORM_SPECS_BY_PREFIX:
+        return FORM_SPECS_BY_PREFIX[head]
+    return FORM_SPECS.get(action_verb(action_id))
 
 
 def build_modal(spec: FormSpec, private_metadata: dict[str, Any]) -> dict[str, Any]:

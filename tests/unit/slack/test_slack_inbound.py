@@ -90,7 +90,7 @@ def test_a_submitted_modal_rebuilds_the_action_with_the_form_values():
     assert rebuilt.form == {"reason": "已私信处理"} and rebuilt.channel == "slack:C1" and rebuilt.user == "slack:U5"
     assert rebuilt.reply["response_url"] == "https://hooks.slack.test/actions/1"
     assign = {"type": "view_submission", "user": {"id": "U5"},
-              "view": {"callback_id": "crisisbot.form", "private_metadata": json.dumps({"action_id": "x.assign"}),
-                       "state": {"values": {"assignee": {"assignee": {"selected_user": "U77"}}}}}}
-    assert action_from_view_submission(assign).form == {"assignee": "slack:U77"}
+              "view": {"callback_id": "crisisbot.form", "private_metadata": json.dumps({"action_id": "crisis.assign"}),
+                       "state": {"values": {"user": {"user": {"selected_user": "U77"}}}}}}
+    assert action_from_view_submission(assign).form == {"user": "slack:U77"}
     assert action_from_view_submission({"view": {"callback_id": "other"}}) is None

@@ -91,11 +91,14 @@ def test_fallback_text_is_never_empty():
 
 
 def test_skip_relabel_and_assign_buttons_open_a_modal_with_their_context():
-    assert form_spec_for("playbook.step.skip").key == "reason"
-    assert form_spec_for("sentiment.relabel").kind == "label"
-    assert form_spec_for("playbook.assign").kind == "user"
-    assert form_spec_for("alert.ack") is None
-    view = build_modal(form_spec_for("replies.skip"), {"action_id": "replies.skip", "value": "c1"})
+    assert form_spec_for("crisis.skip").key == "reason"
+    assert form_spec_for("reply.skip:42").key == "reason"
+    assert form_spec_for("reply.done:42").key == "text" and form_spec_for("reply.done:42").optional
+    assert form_spec_for("crisis.done") is None  # finishing a step needs no form
+    assert form_spec_for("comments.relabel").kind == "label"
+    assert form_spec_for("crisis.assign").kind == "user" and form_spec_for("crisis.assign").key == "user"
+    assert form_spec_for("alert.ack") is None and form_spec_for("sentiment.fix") is None
+    view = build_modal(form_spec_for("reply.skip:7"), {"action_id": "reply.skip:7", "value": "7"})
     assert view["callback_id"] == FORM_CALLBACK_ID
-    assert json.loads(view["private_metadata"]) == {"action_id": "replies.skip", "value": "c1"}
+    assert json.loads(view["private_metadata"]) == {"action_id": "reply.skip:7", "value": "7"}
     assert view["blocks"][0]["element"]["action_id"] == "reason"
