@@ -249,6 +249,8 @@ class SlackChatPort:
     def update(self, channel_id: str, message_id: str, message: Message) -> None:
         """Replace a message in place (chat.update; response_url answers are replaced through their URL)."""
         payload = render_message(message)
+        # chat.update keeps the old attachments unless told otherwise: clear a severity bar that went away.
+        payload.setdefault("attachments", [])
         if message_id.startswith(RESPONSE_URL_PREFIX):
             url = message_id[len(RESPONSE_URL_PREFIX):]
             self._respond(url, {**payload, "replace_original": True}, method="response_url")
