@@ -98,7 +98,9 @@ def command_from_mention(envelope: dict[str, Any]) -> Command:
         channel=slack_channel(channel_id),
         user=slack_user(event.get("user") or ""),
         text=command_text_from_mention(event.get("text") or ""),
-        reply=_reply_fields(user_id=event.get("user"), channel_id=channel_id, message_ts=event.get("ts")),
+        # Asked inside a thread: answer in that thread (thread_ts), else in the channel.
+        reply=_reply_fields(user_id=event.get("user"), channel_id=channel_id, message_ts=event.get("ts"),
+                            thread_ts=event.get("thread_ts")),
         event_id=str(event_id),
     )
 

@@ -196,8 +196,9 @@ class SlackChatPort:
                 progress["id"] = message_id
             else:
                 try:
+                    thread = {"thread_ts": reply["thread_ts"]} if reply.get("thread_ts") else {}
                     response = self._call("chat.postMessage", self.client.chat_postMessage,
-                                          channel=channel_id, **payload)
+                                          channel=channel_id, **payload, **thread)
                     progress["id"] = str(response.get("ts"))
                 except PermanentChatError as error:
                     if not (response_url and error.code in SAY_IN_CHANNEL and self.response_url_allowed(response_url)):

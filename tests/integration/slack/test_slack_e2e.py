@@ -63,6 +63,15 @@ def test_mention_is_handled_like_the_command_it_contains(slack_bot, fake_slack):
     assert call.args["channel"] == "C7" and "/help" in posted_text(call)
 
 
+def test_a_mention_inside_a_thread_is_answered_in_that_thread(slack_bot, fake_slack):
+    _, sender = slack_bot
+    event = {"type": "app_mention", "user": "U1", "text": "<@UBOT> help", "ts": "1700000801.000200",
+             "thread_ts": "1700000800.000100", "channel": "C1", "event_ts": "1700000801.000200"}
+    assert sender.post(sender.event_body(event), "application/json").status_code == 200
+    (call,) = fake_slack.wait_for("chat.postMessage")
+    assert call.args["thread_ts"] == "1700000800.000100"
+
+
 def test_button_press_reaches_its_action_handler_and_its_reply_is_posted(slack_bot, fake_slack):
     bot, sender = slack_bot
     seen = []
