@@ -41,8 +41,9 @@ def unescape(text: str) -> str:
 
 
 def neutral_text(text: str) -> str:
-    """Slack's escaped references -> plain words: <@U1|ann> -> @U1, <#C1|ops> -> #C1, <url|label> -> url."""
-    text = re.sub(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>", r"@\1", text)
+    """Slack's escaped references -> neutral words: <@U1|ann> -> slack:U1 (the user's address, as roles
+    and assignments use it), <#C1|ops> -> #C1, <url|label> -> url."""
+    text = re.sub(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>", r"slack:\1", text)
     text = re.sub(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>", r"#\1", text)
     text = re.sub(r"<!(here|channel|everyone)(?:\|[^>]*)?>", r"@\1", text)
     text = re.sub(r"<((?:https?|mailto):[^|>]+)\|([^>]+)>", r"\1", text)

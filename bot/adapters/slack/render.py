@@ -45,6 +45,7 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 _STRIKE = re.compile(r"~~(.+?)~~", re.S)
 _LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_USER_ADDRESS = re.compile(r"(?<![\w/:.])slack:([UW][A-Z0-9]{2,})\b")
 
 
 def escape(text: str) -> str:
@@ -53,7 +54,8 @@ def escape(text: str) -> str:
 
 
 def to_mrkdwn(text: str) -> str:
-    """Light Markdown (**bold**, ~~strike~~, [text](url)) -> Slack mrkdwn, escaping everything else."""
+    """Light Markdown (**bold**, ~~strike~~, [text](url)) -> Slack mrkdwn, escaping everything else;
+    neutral Slack user addresses ('slack:U123') become mentions (<@U123>) so people see names."""
     links: list[str] = []
 
     def keep_link(match: re.Match[str]) -> str:
@@ -65,6 +67,7 @@ def to_mrkdwn(text: str) -> str:
 
     out = _LINK.sub(keep_link, text)
     out = escape(out)
+    out = _USER_ADDRESS.sub(r"<@\1>", out)  # 'slack:U123' in a handler's text shows as the person
     out = _BOLD.sub(r"*\1*", out)
     out = _STRIKE.sub(r"~\1~", out)
     return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], out)

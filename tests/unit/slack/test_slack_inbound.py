@@ -27,7 +27,7 @@ def test_slash_command_becomes_a_neutral_command_with_reply_info():
     assert command.reply["response_url"] == "https://hooks.slack.test/commands/1"
     assert command.event_id.startswith("cmd:")
     assign = command_from_slash(slash(text="assign 2 <@U77|bo> <#C9|ops> <https://x.test/a|x.test/a>"))
-    assert assign.text == "/crisis assign 2 @U77 #C9 https://x.test/a"
+    assert assign.text == "/crisis assign 2 slack:U77 #C9 https://x.test/a"
 
 
 def test_event_ids_are_stable_per_delivery_and_differ_between_invocations():

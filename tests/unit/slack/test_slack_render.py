@@ -18,6 +18,8 @@ def test_light_markdown_becomes_slack_mrkdwn_and_control_characters_are_escaped(
     assert to_mrkdwn("**紧急** 见 [详情](https://ex.com/a?b=1&c=2)") == "*紧急* 见 <https://ex.com/a?b=1&c=2|详情>"
     assert to_mrkdwn("a < b & c > d") == "a &lt; b &amp; c &gt; d"
     assert to_mrkdwn("~~旧~~") == "~旧~"
+    assert to_mrkdwn("第 2 步 → slack:U0ABC12 （feishu:ou_1）") == "第 2 步 → <@U0ABC12> （feishu:ou_1）"
+    assert to_mrkdwn("[看这里](https://x.test/slack:U0ABC12)") == "<https://x.test/slack:U0ABC12|看这里>"
     # a label cannot end the link early
     assert to_mrkdwn("[a|b](http://x)") == "<http://x|a¦b>"
 
