@@ -164,7 +164,8 @@ def actions_from_block_actions(body: dict[str, Any]) -> list[Action]:
                 ),
                 event_id=(
                     "act:"
-                    + _digest(body.get("trigger_id"), element.get("action_ts"), raw_id, element.get("block_id"))
+                    + _digest(body.get("trigger_id"), element.get("action_ts"), raw_id, element.get("block_id"),
+                              user.get("id"), message_ts, element.get("value"))
                 ),
             )
         )
