@@ -175,6 +175,9 @@ class SlackChatPort:
             kwargs["base_url"] = self.base_url
         self.client = WebClient(**kwargs)
         self.timeout = timeout
+        # Called with (channel_id, error code, hint) when a channel cannot be posted to and no response_url
+        # can say so there; the wiring uses it to tell the operator in the default channel.
+        self.on_channel_error: Callable[[str, str, str], None] | None = None
         # Parts of a multi-call post already done, by idempotency key, so an outbox retry after a
         # failed image upload does not post the text twice (bounded; process-local by design).
         self._done: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -202,6 +205,7 @@ class SlackChatPort:
                     progress["id"] = str(response.get("ts"))
                 except PermanentChatError as error:
                     if not (response_url and error.code in SAY_IN_CHANNEL and self.response_url_allowed(response_url)):
+                        self._notify_channel_error(channel_id, error)
                         raise
                     # The command's response_url still reaches the channel: answer there and say what to fix.
                     hint = FIX_HINTS.get(error.code or "", error.code or "")
@@ -215,6 +219,14 @@ class SlackChatPort:
                 self.upload(channel_id, image, idempotency_key=f"{idempotency_key}:image:{index}")
                 progress["images"].add(index)
         return str(progress["id"])
+
+    def _notify_channel_error(self, channel_id: str, error: PermanentChatError) -> None:
+        if self.on_channel_error is None or error.code not in SAY_IN_CHANNEL:
+            return
+        try:
+            self.on_channel_error(channel_id, error.code or "", FIX_HINTS.get(error.code or "", ""))
+        except Exception:  # telling the operator must never break delivery bookkeeping
+            log.exception("slack: could not report the %s error for %s", error.code, channel_id)
 
     def _post_ephemeral(self, channel_id: str, message: Message, payload: dict[str, Any], reply: dict[str, Any],
                         idempotency_key: str) -> str | None:

@@ -75,6 +75,7 @@ class SlackAdapter:
         self.credentials = credentials
         self._services = app.services
         self.port = SlackChatPort(credentials.bot_token or "", base_url=credentials.api_url)
+        self.port.on_channel_error = self.tell_operator
         in_flight = os.environ.get("CRISISBOT_SLACK_MAX_IN_FLIGHT")
         self.bridge = InboundBridge(self._submit, max_in_flight=int(in_flight) if in_flight else 2)
         bolt_app = None
@@ -90,6 +91,20 @@ class SlackAdapter:
                 app_factory=lambda: build_bolt_app(bot_token=credentials.bot_token or "", signing_secret=None,
                                                    bridge=self.bridge, api_url=credentials.api_url),
             )
+
+    def tell_operator(self, channel_id: str, code: str, hint: str) -> None:
+        """A Slack channel refuses our messages: say so in the default channel, at most once an hour."""
+        from bot.messages import Message
+
+        services = self._services
+        default = services.config.default_channel
+        if default == f"slack:{channel_id}":
+            return
+        hour = services.clock.now().strftime("%Y%m%d%H")
+        text = (f"⚠️ 无法向 Slack 频道 {channel_id} 发送消息（{code}）/ cannot post to Slack channel "
+                f"{channel_id} ({code})\n{hint}")
+        services.outbox.send(channel=default, message=Message(text=text),
+                             key=f"slack-channel-error:{channel_id}:{code}:{hour}")
 
     def _submit(self, item: Command | Action) -> Any:
         # Looked up per call: the dispatcher may be attached to the services after the adapters are wired.

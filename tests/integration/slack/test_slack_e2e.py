@@ -282,6 +282,19 @@ def test_channel_errors_are_explained_in_the_channel_through_response_url(slack_
     assert "/invite @crisisbot" in json.dumps(call.args, ensure_ascii=False)
 
 
+def test_an_unreachable_channel_is_reported_to_the_operator_in_the_default_channel(slack_bot, fake_slack):
+    bot, _ = slack_bot
+    fake_slack.unknown_channels.add("CGONE")
+    bot.services.outbox.send(channel="slack:CGONE", message=Message(text="告警"), key="alert:1")
+    bot.services.outbox.send(channel="slack:CGONE", message=Message(text="告警 2"), key="alert:2")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(bot.console.messages("general")) < 1:
+        time.sleep(0.02)  # the outbox worker delivers in its own thread
+    notices = bot.console.messages("general")
+    assert len(notices) == 1  # once per channel, error and hour
+    assert "CGONE" in notices[0].text and "channel_not_found" in notices[0].text
+
+
 def test_ack_is_sent_before_the_work_finishes_while_the_database_is_slow(slack_bot, fake_slack):
     bot, sender = slack_bot
     order: list[str] = []
