@@ -269,6 +269,38 @@ def render_message(message: Message) -> dict[str, Any]:
     return payload
 
 
+def block_kit_problems(payload: dict[str, Any]) -> list[str]:
+    """What slack_sdk's Block Kit models reject in a rendered payload (empty when valid); for tests/debugging."""
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.blocks import Block
+
+    problems = []
+    blocks = list(payload.get("blocks") or [])
+    for attachment in payload.get("attachments") or []:
+        blocks.extend(attachment.get("blocks") or [])
+    if len(payload.get("blocks") or []) > BLOCKS_MAX:
+        problems.append(f"{len(payload['blocks'])} blocks > {BLOCKS_MAX}")
+    block_ids = [b["block_id"] for b in blocks if b.get("block_id")]
+    if len(block_ids) != len(set(block_ids)):
+        problems.append("block_id repeated")
+    for index, block in enumerate(blocks):
+        elements = block.get("elements") or [] if block.get("type") == "actions" else []
+        action_ids = [e.get("action_id") for e in elements]
+        if len(action_ids) != len(set(action_ids)):
+            problems.append(f"block {index}: action_id repeated")
+        if any(len(e.get("value", "")) > BUTTON_VALUE_MAX for e in elements):
+            problems.append(f"block {index}: button value over {BUTTON_VALUE_MAX} characters")
+        try:
+            parsed = Block.parse(block)
+            if parsed is None:
+                problems.append(f"block {index}: unknown type {block.get('type')!r}")
+                continue
+            parsed.validate_json()
+        except (SlackObjectFormationError, KeyError, TypeError, ValueError) as error:
+            problems.append(f"block {index} ({block.get('type')}): {error}")
+    return problems
+
+
 # ---------------------------------------------------------------------------------------------
 # Modals ("forms"): a button whose action_id ends with one of these words opens a modal first;
 # the neutral Action then carries the typed values in `form` under the given key.
