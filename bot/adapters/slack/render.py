@@ -284,7 +284,7 @@ def block_kit_problems(payload: dict[str, Any]) -> list[str]:
     if len(block_ids) != len(set(block_ids)):
         problems.append("block_id repeated")
     for index, block in enumerate(blocks):
-        elements = block.get("elements") or [] if block.get("type") == "actions" else []
+        elements = (block.get("elements") or []) if block.get("type") == "actions" else []
         action_ids = [e.get("action_id") for e in elements]
         if len(action_ids) != len(set(action_ids)):
             problems.append(f"block {index}: action_id repeated")
