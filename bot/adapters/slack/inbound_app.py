@@ -1,7 +1,7 @@
 """Inbound Slack: a slack-bolt AsyncApp that acknowledges at once and hands neutral items to the dispatcher.
 
 The ack path never waits on the database or on Slack: listeners `ack()` first, translate the payload
-(pure), and give the Command/Action to `submit` in a worker thread. The dispatcher (not this module)
+(pure), and queue the Command/Action for `submit` (the dispatcher), fed by one paced thread. The dispatcher (not this module)
 runs the handler, deduplicates event ids durably, and queues replies into the outbox.
 
 HTTP: `POST /slack/events` on the bot's Starlette app; every request's signature and timestamp are
@@ -161,11 +161,6 @@ class InboundBridge:
     def pending(self) -> int:
         """Items waiting for a dispatcher slot."""
         return self._queue.qsize()
-
-    def forget(self) -> None:
-        """Drop the in-memory memory of deliveries (a restart does the same)."""
-        with self._lock:
-            self._seen.clear()
 
     def close(self) -> None:
         """Stop the feeder after it handed over what is queued."""
