@@ -92,11 +92,17 @@ def serve(
     """运行机器人 / run the bot: web endpoints, scheduler, outbox, chat adapters."""
     from bot.serve import run_serve
 
+    from bot.config import ConfigError
+
     settings, config, _ = _load()
-    code = run_serve(
-        settings, config, host=host, port=port, console=console, demo=demo,
-        exit_after_replay=exit_after_replay, speed=speed,
-    )
+    try:
+        code = run_serve(
+            settings, config, host=host, port=port, console=console, demo=demo,
+            exit_after_replay=exit_after_replay, speed=speed,
+        )
+    except ConfigError as exc:  # e.g. an invalid playbook file found while wiring the features
+        typer.echo("配置有误 / invalid configuration:\n" + "\n".join(f"  {p}" for p in exc.problems), err=True)
+        raise typer.Exit(2) from None
     raise typer.Exit(code)
 
 
