@@ -367,9 +367,17 @@ class SocketModeRunner:
         loop, handler = self._loop, self._handler
         if loop is None or self._thread is None:
             return
+        async def shutdown() -> None:
+            await handler.close_async()
+            # A connect attempt may still be waiting to retry (e.g. a bad app token): end it cleanly.
+            pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
         if handler is not None and loop.is_running():
             try:
-                asyncio.run_coroutine_threadsafe(handler.close_async(), loop).result(10)
+                asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
             except Exception as error:
                 log.warning("slack: Socket Mode close failed: %s", error)
         if loop.is_running():
