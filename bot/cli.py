@@ -90,9 +90,8 @@ def serve(
     speed: Annotated[float, typer.Option(help="回放倍速 / replay speed (feed seconds per real second)")] = 600.0,
 ) -> None:
     """运行机器人 / run the bot: web endpoints, scheduler, outbox, chat adapters."""
-    from bot.serve import run_serve
-
     from bot.config import ConfigError
+    from bot.serve import run_serve
 
     settings, config, _ = _load()
     try:
