@@ -37,7 +37,7 @@ def wall_clock(clock: Any) -> Any:
     from bot.clock import ReplayClock
 
     if isinstance(clock, ReplayClock):
-        return getattr(clock, "real", None) or clock._real  # noqa: SLF001 - no public accessor yet
+        return clock.real
     return clock
 
 
