@@ -48,6 +48,22 @@ def test_every_registered_command_family_answers_in_slack(slack_bot, fake_slack)
         assert any(f"/{name}" in posted_text(c) for c in calls), name
 
 
+def test_every_registered_button_family_answers_in_slack(slack_bot, fake_slack):
+    bot, sender = slack_bot
+    prefixes = sorted(bot.services.registry.actions)
+    for prefix in prefixes:  # a stale/unknown target still gets an answer, never silence
+        action_id = prefix + "ack" if prefix.endswith(".") else prefix
+        assert sender.button(action_id, "999999 neg").status_code == 200
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        answers = [c for m in ("chat.postMessage", "response_url", "chat.postEphemeral")
+                   for c in fake_slack.successful(m)]
+        if len(answers) >= len(prefixes):
+            break
+        time.sleep(0.02)  # replies are delivered by the outbox worker thread
+    assert len(answers) >= len(prefixes), prefixes
+
+
 def test_unknown_command_gets_an_ephemeral_answer_through_response_url(slack_bot, fake_slack):
     _, sender = slack_bot
     assert sender.command("/nosuchcommand", "x").status_code == 200
