@@ -1,7 +1,7 @@
 """Inbound Slack: a slack-bolt AsyncApp that acknowledges at once and hands neutral items to the dispatcher.
 
 The ack path never waits on the database or on Slack: listeners `ack()` first, translate the payload
-(pure), and queue the Command/Action for `submit` (the dispatcher), fed by one paced thread. The dispatcher (not this module)
+(pure), and hand the Command/Action to `submit` (the dispatcher queues the work on its own threads). The dispatcher (not this module)
 runs the handler, deduplicates event ids durably, and queues replies into the outbox.
 
 HTTP: `POST /slack/events` on the bot's Starlette app; every request's signature and timestamp are
@@ -61,13 +61,13 @@ class InboundBridge:
     this small in-memory filter drops the common case (Slack's immediate retry, duplicate events under
     different ids for the same message) before it costs a thread or a database round trip.
 
-    Pacing: at most `max_in_flight` items are inside the dispatcher at once; the rest wait in a queue
-    fed by one thread. The work runs on threads of the same process, and every extra busy thread takes
-    GIL time from the event loop that sends acks; bounding the work in flight keeps a burst of commands
-    from slowing the acks down (measured with bench.slack_ack).
+    Optional pacing (`max_in_flight`): at most that many items are inside the dispatcher at once; the
+    rest wait in a queue fed by one thread. The work runs on threads of the same process and busy threads
+    take GIL time from the event loop that sends acks; bench.slack_ack showed no clear gain on a shared
+    2-core machine, so it is off by default (CRISISBOT_SLACK_MAX_IN_FLIGHT turns it on).
     """
 
-    def __init__(self, submit: Submit, *, remember: int = 10_000, max_in_flight: int | None = 2) -> None:
+    def __init__(self, submit: Submit, *, remember: int = 10_000, max_in_flight: int | None = None) -> None:
         self._submit = submit
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()

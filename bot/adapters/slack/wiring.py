@@ -76,8 +76,9 @@ class SlackAdapter:
         self._services = app.services
         self.port = SlackChatPort(credentials.bot_token or "", base_url=credentials.api_url)
         self.port.on_channel_error = self.tell_operator
-        in_flight = os.environ.get("CRISISBOT_SLACK_MAX_IN_FLIGHT")
-        self.bridge = InboundBridge(self._submit, max_in_flight=int(in_flight) if in_flight else 2)
+        # Optional pacing of the hand-over (0/unset: none; the dispatcher's submit already returns at once).
+        in_flight = os.environ.get("CRISISBOT_SLACK_MAX_IN_FLIGHT", "").strip()
+        self.bridge = InboundBridge(self._submit, max_in_flight=int(in_flight) if in_flight.isdigit() else None)
         bolt_app = None
         if credentials.http_enabled:
             bolt_app = build_bolt_app(bot_token=credentials.bot_token or "", signing_secret=credentials.signing_secret,
