@@ -51,4 +51,32 @@ def ensure_aware(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-__all__ = ["Clock", "SystemClock", "FakeClock", "ensure_aware", "timedelta"]
+__all__ = ["Clock", "SystemClock", "FakeClock", "ReplayClock", "ensure_aware", "timedelta"]
+
+
+class ReplayClock:
+    """Feed time for the demo replay: starts at `start` and runs `speed` times faster than real time.
+
+    `advance_to` lets a fast replay jump ahead (the clock never goes backwards).
+    """
+
+    def __init__(self, start: datetime, speed: float = 1.0, *, real: Clock | None = None) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ReplayClock needs a timezone-aware start")
+        self._real = real or SystemClock()
+        self._origin_real = self._real.now()
+        self._origin = start
+        self.speed = speed
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            elapsed = (self._real.now() - self._origin_real) * self.speed
+            return self._origin + elapsed + self._offset
+
+    def advance_to(self, when: datetime) -> None:
+        current = self.now()
+        if when > current:
+            with self._lock:
+                self._offset += when - current

@@ -19,3 +19,6 @@ class Wiring:
     routes: list[Any] = field(default_factory=list)  # starlette.routing.Route / Mount
     on_start: list[Callable[[], None]] = field(default_factory=list)
     on_stop: list[Callable[[], None]] = field(default_factory=list)
+    # Periodic work that reads the services' clock (e.g. closing alert buckets). `serve` runs these on
+    # the scheduler every few seconds; the demo replay runs them after each step of simulated time.
+    ticks: list[Callable[[], None]] = field(default_factory=list)

@@ -1,0 +1,41 @@
+"""Neutral Message -> terminal text. Buttons show the command that presses them."""
+
+from __future__ import annotations
+
+from bot.messages import Button, Message
+
+SEVERITY_MARK = {1: "🔴 一级", 2: "🟠 二级", 3: "🟡 三级"}
+
+
+def button_hint(button: Button) -> str:
+    if button.url:
+        return f"[{button.label}]({button.url})"
+    value = f" {button.value}" if button.value else ""
+    return f"[{button.label}: /press {button.action_id}{value}]"
+
+
+def render_text(message: Message, *, updated: bool = False) -> str:
+    lines: list[str] = []
+    if updated:
+        lines.append("（已更新 / updated）")
+    if message.mentions:
+        lines.append(" ".join(f"@{m}" for m in message.mentions))
+    if message.title:
+        mark = SEVERITY_MARK.get(message.severity or 0, "")
+        lines.append(f"== {mark + ' ' if mark else ''}{message.title} ==")
+    if message.text:
+        lines.append(message.text)
+    for field in message.fields:
+        lines.append(f"  {field.label}: {field.value}")
+    for section in message.sections:
+        lines.append("  ─ " + section.text.replace("\n", "\n    "))
+        for field in section.fields:
+            lines.append(f"    {field.label}: {field.value}")
+        if section.buttons:
+            lines.append("    " + " ".join(button_hint(b) for b in section.buttons))
+    for image in message.images:
+        size = f"{len(image.png)} bytes" if image.png else image.url or ""
+        lines.append(f"  [图片 / image: {image.title} ({size})]")
+    if message.buttons:
+        lines.append("  " + " ".join(button_hint(b) for b in message.buttons))
+    return "\n".join(lines)

@@ -1,0 +1,213 @@
+"""The one place that wires everything: settings -> database -> services -> features -> adapters -> web.
+
+Replace a part by changing one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.adapters.console.port import ConsolePort
+from bot.clock import Clock, SystemClock
+from bot.config import AppConfig, Settings, database_url
+from bot.dispatcher import Dispatcher, purge_processed_events
+from bot.feeds.ingest import IngestService
+from bot.feeds.webhook import comments_route
+from bot.handlers import help as help_handlers
+from bot.handlers.registry import CommandRegistry
+from bot.outbox import Outbox
+from bot.retention import purge_expired
+from bot.scope import ChannelScope
+from bot.sentiment.base import NeutralScorer, Scorer
+from bot.services import Services
+from bot.storage.db import Database
+from bot.wiring import Wiring
+
+log = logging.getLogger(__name__)
+
+# Features and adapters, wired in this order. Each module has `wire(app: Wiring)`.
+FEATURE_WIRING = (
+    "bot.sentiment.wiring",
+    "bot.alerts.wiring",
+    "bot.playbooks.wiring",
+    "bot.replies.wiring",
+    "bot.feeds.wiring",
+    "bot.adapters.slack.wiring",
+    "bot.adapters.feishu.wiring",
+)
+
+
+def scorer_provider(config: AppConfig) -> Callable[[], Scorer]:
+    """The sentiment engine, loaded on first use (the model costs time and memory to load)."""
+    cache: list[Scorer] = []
+    lock = threading.Lock()
+
+    def get() -> Scorer:
+        if not cache:
+            with lock:
+                if not cache:
+                    try:
+                        from bot.sentiment import get_scorer  # type: ignore[attr-defined]
+                    except ImportError:
+                        log.warning("no sentiment model installed: using the neutral placeholder scorer")
+                        cache.append(NeutralScorer())
+                    else:
+                        cache.append(get_scorer(getattr(config.sentiment, "backend", "default")))
+        return cache[0]
+
+    return get
+
+
+@dataclass
+class BotApp:
+    services: Services
+    wiring: Wiring
+    console: ConsolePort
+    web: Starlette | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _started: bool = False
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return self.services.dispatcher
+
+    def start(self, *, scheduler: bool = True) -> None:
+        """Start the outbox worker, the scheduler and the features' background parts."""
+        if self._started:
+            return
+        self._started = True
+        self._stop.clear()
+        worker = threading.Thread(
+            target=self.services.outbox.run_worker, args=(self._stop,), name="outbox", daemon=True
+        )
+        worker.start()
+        self._threads.append(worker)
+        if scheduler:
+            self.wiring.scheduler.start()
+        for hook in self.wiring.on_start:
+            hook()
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        for hook in reversed(self.wiring.on_stop):
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - stop everything else even if one part fails
+                log.exception("stop hook failed")
+        if self.wiring.scheduler.running:
+            self.wiring.scheduler.shutdown(wait=False)
+        self._stop.set()
+        self.services.outbox.notify()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
+        self.services.dispatcher.shutdown()
+
+    def close(self) -> None:
+        self.stop()
+        self.services.db.dispose()
+
+
+def build_app(
+    settings: Settings,
+    config: AppConfig,
+    *,
+    clock: Clock | None = None,
+    db: Database | None = None,
+    console_echo: TextIO | None = None,
+    upgrade: bool = True,
+    features: tuple[str, ...] = FEATURE_WIRING,
+) -> BotApp:
+    """Wire the whole bot. Nothing runs until `start()` (or the ASGI lifespan) is called."""
+    clock = clock or SystemClock()
+    db = db or Database(database_url(settings, config))
+    if upgrade:
+        db.upgrade()
+    registry = CommandRegistry()
+    outbox = Outbox(db, clock)
+    console = ConsolePort(echo=console_echo)
+    outbox.register_port(console)
+    services = Services(
+        settings=settings,
+        config=config,
+        db=db,
+        clock=clock,
+        scope=ChannelScope(config),
+        outbox=outbox,
+        registry=registry,
+    )
+    scorer = scorer_provider(config)
+    services.extra["scorer"] = scorer
+    services.extra["ingest"] = IngestService(db, clock, scorer)
+    services.extra["dispatcher"] = Dispatcher(services)
+    help_handlers.register(registry)
+
+    scheduler = BackgroundScheduler(timezone=config.zone())
+    wiring = Wiring(services=services, scheduler=scheduler)
+    _add_foundation_jobs(wiring)
+    for module_name in features:
+        importlib.import_module(module_name).wire(wiring)
+    app = BotApp(services=services, wiring=wiring, console=console)
+    app.web = create_web_app(app)
+    return app
+
+
+def _add_foundation_jobs(wiring: Wiring) -> None:
+    services = wiring.services
+    retention = services.config.retention
+    wiring.scheduler.add_job(
+        lambda: purge_expired(services.db, services.clock.now(), retention),
+        "interval", hours=6, id="retention-purge", coalesce=True, max_instances=1,
+    )
+    wiring.scheduler.add_job(
+        lambda: purge_processed_events(services, older_than_hours=retention.processed_event_hours),
+        "interval", hours=1, id="processed-events-purge", coalesce=True, max_instances=1,
+    )
+
+
+def create_web_app(app: BotApp) -> Starlette:
+    services = app.services
+
+    async def healthz(_request: Request) -> JSONResponse:
+        ok = await run_in_threadpool(services.db.ping)
+        body = {"status": "ok" if ok else "unavailable", "database": "reachable" if ok else "unreachable"}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    async def prometheus(_request: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
+        comments_route(
+            services.ingest, token=services.settings.ingest_token, max_bytes=services.settings.ingest_max_bytes
+        ),
+        *app.wiring.routes,
+    ]
+
+    @asynccontextmanager
+    async def lifespan(_web):
+        await run_in_threadpool(app.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(app.stop)
+
+    return Starlette(routes=routes, lifespan=lifespan)

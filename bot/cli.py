@@ -1,0 +1,171 @@
+"""The `crisisbot` command. Heavy parts are imported inside the commands that need them."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.alerts import cli as alerts_cli
+from bot.feeds import cli as feeds_cli
+from bot.playbooks import cli as playbooks_cli
+from bot.sentiment import cli as sentiment_cli
+
+app = typer.Typer(
+    name="crisisbot",
+    help="crisisbot：短视频/社媒评论区舆情与危机处置机器人 / comment-section and crisis operations bot.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="配置 / configuration", no_args_is_help=True)
+db_app = typer.Typer(help="数据库 / database", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+app.add_typer(sentiment_cli.app, name="sentiment", help="情感分析 / sentiment scoring, evaluation and training")
+app.add_typer(playbooks_cli.app, name="playbooks", help="危机预案 / crisis playbooks")
+# These features' commands live at the top level (`crisisbot backtest`, `crisisbot sources`, `crisisbot poll`).
+app.registered_commands.extend(alerts_cli.app.registered_commands)
+app.registered_commands.extend(feeds_cli.app.registered_commands)
+
+
+def _load(quiet: bool = False):
+    """Settings and config, or exit 2 with every problem listed."""
+    from bot.config import ConfigError, load_all
+
+    try:
+        settings, config, path = load_all()
+    except ConfigError as exc:
+        typer.echo("配置有误 / invalid configuration:\n" + "\n".join(f"  {p}" for p in exc.problems), err=True)
+        raise typer.Exit(2) from None
+    if not quiet and path is None:
+        typer.echo("未找到配置文件，使用内置默认配置 / no config file found: using built-in defaults", err=True)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("alembic", "apscheduler", "httpx", "jieba"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return settings, config, path
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """校验配置文件与环境变量 / validate config/crisisbot.yaml (or CRISISBOT_CONFIG) and the environment."""
+    settings, config, path = _load(quiet=True)
+    where = str(path) if path else "内置默认 / built-in defaults"
+    typer.echo(f"配置有效 / configuration OK: {where}")
+    typer.echo(f"  客户 clients: {len(config.clients)}  账号 accounts: {len(config.accounts)}  频道 channels: {len(config.channels)}")
+    platforms = [p for p, on in (("slack", settings.slack_enabled), ("feishu", settings.feishu_enabled)) if on]
+    typer.echo(f"  聊天平台 chat platforms: {', '.join(['console', *platforms])}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """应用数据库迁移 / apply database migrations (serve does this automatically)."""
+    from bot.config import database_url
+    from bot.storage.db import Database
+
+    settings, config, _ = _load(quiet=True)
+    url = database_url(settings, config)
+    Database(url).upgrade()
+    typer.echo(f"数据库已是最新 / database up to date: {_redact(url)}")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="监听地址 / bind address (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="端口 / port (default 8000; 0 picks a free one)")] = None,
+    console: Annotated[bool, typer.Option("--console", help="同时在终端打开控制台频道 / also open the console channel here")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="回放内置示例评论流 / replay the bundled sample feed")] = False,
+    exit_after_replay: Annotated[
+        bool, typer.Option("--exit-after-replay", help="回放结束后退出（检查示例危机是否告警）/ exit after the replay")
+    ] = False,
+    speed: Annotated[float, typer.Option(help="回放倍速 / replay speed (feed seconds per real second)")] = 3600.0,
+) -> None:
+    """运行机器人 / run the bot: web endpoints, scheduler, outbox, chat adapters."""
+    from bot.serve import run_serve
+
+    settings, config, _ = _load()
+    code = run_serve(
+        settings, config, host=host, port=port, console=console, demo=demo,
+        exit_after_replay=exit_after_replay, speed=speed,
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="JSONL / CSV 文件（UTF-8、带 BOM、GB18030）")] = None,
+    dead_letters: Annotated[bool, typer.Option("--dead-letters", help="列出被拒记录 / list rejected records")] = False,
+    limit: Annotated[int, typer.Option(help="--dead-letters 显示条数 / rows to show")] = 50,
+) -> None:
+    """导入评论文件 / import comment files (JSONL, CSV), or list dead letters."""
+    from bot.importer import import_files, show_dead_letters
+
+    settings, config, _ = _load(quiet=True)
+    if dead_letters:
+        raise typer.Exit(show_dead_letters(settings, config, limit=limit))
+    if not paths:
+        typer.echo("请给出要导入的文件 / give at least one file to import (or --dead-letters)", err=True)
+        raise typer.Exit(2)
+    raise typer.Exit(import_files(settings, config, paths))
+
+
+@app.command("console")
+def console_command(
+    channel: Annotated[str, typer.Option(help="控制台频道 / console channel name")] = "general",
+    user: Annotated[str, typer.Option(help="你的用户名 / your user name")] = "operator",
+) -> None:
+    """控制台频道：输入与 Slack/飞书相同的命令 / a local channel taking the same commands as Slack and Feishu."""
+    from bot.console_repl import run_console
+
+    settings, config, _ = _load()
+    raise typer.Exit(run_console(settings, config, channel=channel, user=user))
+
+
+@app.command()
+def purge(
+    author: Annotated[str | None, typer.Option(help="删除某人的数据 / remove one person's data: PLATFORM:AUTHOR_ID")] = None,
+    expired: Annotated[bool, typer.Option("--expired", help="按保留期清理 / apply the retention windows now")] = False,
+) -> None:
+    """个人信息清理（PIPL）/ personal-data removal and retention."""
+    from bot.config import database_url
+    from bot.retention import purge_author, purge_expired
+    from bot.storage.db import Database
+
+    settings, config, _ = _load(quiet=True)
+    if not author and not expired:
+        typer.echo("请指定 --author PLATFORM:ID 或 --expired / give --author PLATFORM:ID or --expired", err=True)
+        raise typer.Exit(2)
+    db = Database(database_url(settings, config))
+    db.upgrade()
+    if author:
+        platform, sep, author_id = author.partition(":")
+        if not sep or not author_id:
+            typer.echo("格式应为 PLATFORM:AUTHOR_ID / expected PLATFORM:AUTHOR_ID", err=True)
+            raise typer.Exit(2)
+        counts = purge_author(db, platform, author_id)
+        typer.echo(f"已删除 / removed: 评论 comments {counts['comments']}, 拒收记录 dead letters {counts['dead_letters']}")
+    if expired:
+        from bot.clock import SystemClock
+
+        counts = purge_expired(db, SystemClock().now(), config.retention)
+        typer.echo(f"已清理 / purged: {counts}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

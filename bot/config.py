@@ -1,0 +1,313 @@
+"""Settings: secrets and overrides from the environment, everything else from config/crisisbot.yaml.
+
+A bad config is refused with ONE message that lists every problem with its file and key path, e.g.
+`config/crisisbot.yaml: accounts[2].platform: 'tiktok' is not one of douyin, kuaishou, ...`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.alerts.settings import AlertsConfig
+from bot.feeds.settings import FeedsConfig
+from bot.playbooks.settings import PlaybooksConfig
+from bot.replies.settings import RepliesConfig
+from bot.sentiment.settings import SentimentConfig
+
+PLATFORMS = ("douyin", "kuaishou", "bilibili", "weibo", "xiaohongshu")
+CHAT_PLATFORMS = ("console", "slack", "feishu")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = Path("config/crisisbot.yaml")
+
+
+class ConfigError(Exception):
+    """Every problem found in the configuration, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Settings(BaseSettings):
+    """Environment: secrets (never from files in the repo) and CRISISBOT_* overrides."""
+
+    model_config = SettingsConfigDict(env_prefix="CRISISBOT_", extra="ignore", populate_by_name=True)
+
+    config_path: Path | None = Field(default=None, validation_alias=AliasChoices("CRISISBOT_CONFIG"))
+    database_url: str | None = None
+    host: str | None = None
+    port: int | None = None
+    timezone: str | None = None
+    default_channel: str | None = None
+    language: Literal["zh", "en"] | None = None
+    ingest_token: str | None = None
+    ingest_max_bytes: int = 5 * 1024 * 1024
+    slack_api_url: str | None = None
+    feishu_domain: str | None = None
+    feishu_mode: Literal["http", "ws"] = "http"
+    log_level: str = "INFO"
+
+    slack_bot_token: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
+    slack_signing_secret: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"))
+    slack_app_token: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN"))
+    feishu_app_id: str | None = Field(default=None, validation_alias=AliasChoices("FEISHU_APP_ID"))
+    feishu_app_secret: str | None = Field(default=None, validation_alias=AliasChoices("FEISHU_APP_SECRET"))
+    feishu_verification_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("FEISHU_VERIFICATION_TOKEN")
+    )
+    feishu_encrypt_key: str | None = Field(default=None, validation_alias=AliasChoices("FEISHU_ENCRYPT_KEY"))
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool((self.slack_signing_secret and self.slack_bot_token) or self.slack_app_token)
+
+    @property
+    def feishu_enabled(self) -> bool:
+        return bool(self.feishu_app_id and self.feishu_app_secret)
+
+    @property
+    def any_chat_platform(self) -> bool:
+        return self.slack_enabled or self.feishu_enabled
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClientConfig(_Strict):
+    id: str = Field(min_length=1)
+    name: str = ""
+
+
+class AccountConfig(_Strict):
+    platform: Literal["douyin", "kuaishou", "bilibili", "weibo", "xiaohongshu"]
+    account_id: str = Field(min_length=1)
+    name: str = ""
+    client: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.account_id}"
+
+
+class QuietHours(_Strict):
+    start: str = "23:00"
+    end: str = "08:00"
+
+
+class ChannelConfig(_Strict):
+    id: str = Field(min_length=3, description="platform:channel_id, e.g. slack:C0123 or feishu:oc_xxx")
+    client: str | None = None
+    accounts: list[str] = Field(default_factory=list, description="platform:account_id; a subset of the client")
+    timezone: str | None = None
+    language: Literal["zh", "en"] | None = None
+    quiet_hours: QuietHours | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        platform, sep, rest = value.partition(":")
+        if not sep or not rest:
+            raise ValueError("must look like 'platform:channel_id', e.g. 'slack:C0123'")
+        if platform not in CHAT_PLATFORMS:
+            raise ValueError(f"chat platform {platform!r} is not one of {', '.join(CHAT_PLATFORMS)}")
+        return value
+
+
+class RetentionConfig(_Strict):
+    raw_payload_days: int = Field(default=90, ge=1)
+    author_identifiers_days: int = Field(default=90, ge=1)
+    processed_event_hours: int = Field(default=48, ge=7)
+
+
+class AppConfig(_Strict):
+    timezone: str = "Asia/Shanghai"
+    language: Literal["zh", "en"] = "zh"
+    default_channel: str = "console:general"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    database_url: str | None = None
+    clients: list[ClientConfig] = Field(default_factory=list)
+    accounts: list[AccountConfig] = Field(default_factory=list)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    roles: dict[str, list[str]] = Field(default_factory=dict, description="role -> platform:user_id list")
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    sentiment: SentimentConfig = Field(default_factory=SentimentConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    playbooks: PlaybooksConfig = Field(default_factory=PlaybooksConfig)
+    replies: RepliesConfig = Field(default_factory=RepliesConfig)
+    feeds: FeedsConfig = Field(default_factory=FeedsConfig)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def account(self, platform: str, account_id: str) -> AccountConfig | None:
+        for account in self.accounts:
+            if account.platform == platform and account.account_id == account_id:
+                return account
+        return None
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path or "(top level)"
+
+
+def _format_error(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"{err.get('input')!r} is not one of {expected.replace(chr(39), '')}"
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling)"
+    if kind == "missing":
+        return "required key is missing"
+    message = err.get("msg", "invalid value")
+    return message.removeprefix("Value error, ")
+
+
+def _items(data: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
+    value = data.get(key)
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """References between sections, checked on the raw mapping so they are reported beside schema errors."""
+    problems: list[tuple[str, str]] = []
+    client_ids: set[str] = set()
+    for i, client in _items(data, "clients"):
+        cid = client.get("id")
+        if cid in client_ids:
+            problems.append((f"clients[{i}].id", f"duplicate client id {cid!r}"))
+        client_ids.add(cid)
+    account_keys: set[str] = set()
+    for i, account in _items(data, "accounts"):
+        client = account.get("client")
+        if client is not None and client not in client_ids:
+            problems.append((f"accounts[{i}].client", f"unknown client {client!r}"))
+        key = f"{account.get('platform')}:{account.get('account_id')}"
+        if key in account_keys:
+            problems.append((f"accounts[{i}]", f"duplicate account {key!r}"))
+        account_keys.add(key)
+    channel_ids: set[str] = set()
+    for i, channel in _items(data, "channels"):
+        client = channel.get("client")
+        if client is not None and client not in client_ids:
+            problems.append((f"channels[{i}].client", f"unknown client {client!r}"))
+        cid = channel.get("id")
+        if cid in channel_ids:
+            problems.append((f"channels[{i}].id", f"duplicate channel {cid!r}"))
+        channel_ids.add(cid)
+        accounts = channel.get("accounts") or []
+        for j, key in enumerate(accounts if isinstance(accounts, list) else []):
+            if key not in account_keys:
+                problems.append((f"channels[{i}].accounts[{j}]", f"unknown account {key!r} (use platform:account_id)"))
+        zone = channel.get("timezone")
+        if zone:
+            try:
+                ZoneInfo(str(zone))
+            except (ZoneInfoNotFoundError, ValueError):
+                problems.append((f"channels[{i}].timezone", f"unknown time zone {zone!r}"))
+    default_channel = data.get("default_channel")
+    if default_channel is not None and ":" not in str(default_channel):
+        problems.append(("default_channel", "must look like 'platform:channel_id'"))
+    return problems
+
+
+def parse_config(data: Any, *, source: str) -> AppConfig:
+    """Validate a mapping; raise ConfigError listing every problem as 'source: key.path: message'."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source}: (top level): must be a mapping of keys to values"])
+    problems: list[tuple[str, str]] = []
+    cfg = None
+    try:
+        cfg = AppConfig.model_validate(data)
+    except ValidationError as exc:
+        problems.extend((_format_loc(tuple(e["loc"])), _format_error(e)) for e in exc.errors())
+    problems.extend(_cross_checks(data))
+    if problems:
+        raise ConfigError([f"{source}: {path}: {message}" for path, message in problems])
+    assert cfg is not None
+    return cfg
+
+
+def resolve_config_path(settings: Settings) -> Path | None:
+    """CRISISBOT_CONFIG if set (must exist), else ./config/crisisbot.yaml if present, else None."""
+    if settings.config_path is not None:
+        return settings.config_path
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
+
+
+def load_config(path: Path | None) -> AppConfig:
+    """Read and validate the YAML file; None means built-in defaults."""
+    if path is None:
+        return AppConfig()
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{source}: (file): not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{source}: (file): cannot be read: {exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(parse)"
+        raise ConfigError([f"{source}: {where}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    return parse_config(data, source=source)
+
+
+def apply_env_overrides(cfg: AppConfig, settings: Settings) -> AppConfig:
+    """CRISISBOT_* variables win over the file."""
+    updates: dict[str, Any] = {}
+    for name in ("database_url", "host", "port", "timezone", "default_channel", "language"):
+        value = getattr(settings, name)
+        if value is not None:
+            updates[name] = value
+    if not updates:
+        return cfg
+    data = cfg.model_dump()
+    data.update(updates)
+    return parse_config(data, source="environment (CRISISBOT_*)")
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{Path('var') / 'crisisbot.db'}"
+
+
+def load_all(settings: Settings | None = None) -> tuple[Settings, AppConfig, Path | None]:
+    """Settings from the environment plus the validated config file; raises ConfigError."""
+    settings = settings or Settings()
+    path = resolve_config_path(settings)
+    cfg = apply_env_overrides(load_config(path), settings)
+    return settings, cfg, path
+
+
+def database_url(settings: Settings, cfg: AppConfig) -> str:
+    return settings.database_url or cfg.database_url or os.environ.get("DATABASE_URL") or default_database_url()

@@ -1,0 +1,124 @@
+"""Runs commands and button presses: dedup by event id, parse, call the handler, queue the replies.
+
+Adapters hand a neutral Command/Action to `submit` (returns at once, so the platform gets its ack in
+time) or `handle` (waits). Replies go through the outbox like every other message.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from bot import metrics
+from bot.handlers.registry import CommandContext, PermissionDenied, UsageError, parse_command_line
+from bot.i18n import both
+from bot.messages import Action, Command, Message
+from bot.services import Services
+from bot.storage.models import ProcessedEvent
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(self, services: Services, *, max_workers: int = 4) -> None:
+        self.services = services
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dispatch")
+
+    def submit(self, item: Command | Action) -> Future[list[Message]]:
+        """Handle later in a worker thread; the caller can acknowledge the platform right away."""
+        return self._pool.submit(self.handle, item)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+    def first_time(self, item: Command | Action) -> bool:
+        """Record the inbound event id; False when it was seen before (a platform retry or duplicate)."""
+        if not item.event_id:
+            return True
+        key = f"{item.platform}:{item.event_id}"[:255]
+        try:
+            with self.services.db.session() as session:
+                session.add(ProcessedEvent(key=key, received_at=self.services.clock.now()))
+        except IntegrityError:
+            log.info("duplicate inbound event %s ignored", key)
+            return False
+        return True
+
+    def handle(self, item: Command | Action) -> list[Message]:
+        """Run the command/action once and enqueue its replies; returns the replies (for the console)."""
+        if not self.first_time(item):
+            return []
+        if isinstance(item, Command):
+            metrics.COMMANDS_HANDLED.labels(item.platform, "command").inc()
+            replies = self._run_command(item)
+        else:
+            metrics.COMMANDS_HANDLED.labels(item.platform, "action").inc()
+            replies = self._run_action(item)
+        self._enqueue_replies(item, replies)
+        return replies
+
+    def _run_command(self, command: Command) -> list[Message]:
+        registry = self.services.registry
+        try:
+            parsed = parse_command_line(command.text)
+        except UsageError as exc:
+            return [Message(text=both("usage_error", error=exc), ephemeral=True)]
+        spec = registry.commands.get(parsed.name)
+        if spec is None:
+            return [Message(text=both("unknown_command", name=parsed.name), ephemeral=True)]
+        if spec.flags:
+            parsed = parse_command_line(command.text, flags=spec.flags)
+        if parsed.sub in ("help", "帮助"):
+            return [Message(title=f"/{spec.name} — {spec.summary_zh} / {spec.summary_en}", text=spec.usage)]
+        ctx = CommandContext(services=self.services, command=command)
+        return self._call(lambda: spec.handler(ctx, parsed), usage=spec.usage)
+
+    def _run_action(self, action: Action) -> list[Message]:
+        handler = self.services.registry.find_action(action.action_id)
+        if handler is None:
+            return [Message(text=both("unknown_action"), ephemeral=True)]
+        ctx = CommandContext(services=self.services, action=action)
+        return self._call(lambda: handler(ctx, action), usage=None)
+
+    def _call(self, fn, *, usage: str | None) -> list[Message]:
+        try:
+            result = fn()
+        except UsageError as exc:
+            text = both("usage_error", error=exc)
+            if usage:
+                text += "\n\n" + usage
+            return [Message(text=text, ephemeral=True)]
+        except PermissionDenied as exc:
+            return [Message(text=both("permission_denied", reason=exc), ephemeral=True)]
+        except Exception:  # noqa: BLE001 - the user gets a short reply, the log gets the traceback
+            ref = uuid.uuid4().hex[:8]
+            log.exception("handler failed (ref %s)", ref)
+            return [Message(text=both("internal_error", ref=ref), ephemeral=True)]
+        if result is None:
+            return []
+        return list(result) if isinstance(result, list | tuple) else [result]
+
+    def _enqueue_replies(self, item: Command | Action, replies: list[Message]) -> None:
+        if not replies:
+            return
+        base = f"reply:{item.platform}:{item.event_id or uuid.uuid4().hex}"
+        with self.services.db.session() as session:
+            for i, reply in enumerate(replies):
+                meta = dict(reply.meta)
+                meta.setdefault("reply", dict(item.reply))
+                meta.setdefault("in_reply_to_user", item.user)
+                message = Message.from_dict({**reply.to_dict(), "meta": meta})
+                self.services.outbox.enqueue(session, channel=item.channel, message=message, key=f"{base}:{i}")
+
+
+def purge_processed_events(services: Services, *, older_than_hours: int) -> int:
+    """Forget inbound event ids older than the retention (>= 7 h: Feishu retries for 6 h)."""
+    cutoff = services.clock.now() - timedelta(hours=max(7, older_than_hours))
+    with services.db.session() as session:
+        result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff))
+        return result.rowcount or 0

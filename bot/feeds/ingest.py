@@ -1,0 +1,239 @@
+"""The ingestion service: validate, score, store (bulk upsert), dead-letter, and tell the listeners.
+
+Every feed (webhook, file import, pollers, the demo replay) comes through `ingest_records`. A bad record
+is rejected with its reason and kept raw in the dead-letter table; the good ones in the same batch are
+stored. A re-delivered comment (same platform and comment id) updates its counts, never a second row.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import select
+
+from bot import metrics
+from bot.clock import Clock
+from bot.feeds.records import CommentRecord, validate_record
+from bot.sentiment.base import Scorer
+from bot.storage.db import Database
+from bot.storage.models import Comment, DeadLetter
+
+log = logging.getLogger(__name__)
+
+Status = Literal["accepted", "duplicate", "rejected"]
+Listener = Callable[[list[Comment]], None]
+# SQLite caps bound parameters per statement; 15 columns x 500 rows stays well inside it.
+CHUNK = 500
+
+
+@dataclass(slots=True)
+class RecordResult:
+    index: int
+    status: Status
+    reason: str | None = None
+    position: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"index": self.index, "status": self.status}
+        if self.reason:
+            data["reason"] = self.reason
+        return data
+
+
+@dataclass(slots=True)
+class IngestReport:
+    results: list[RecordResult] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for r in self.results if r.status == "accepted")
+
+    @property
+    def duplicates(self) -> int:
+        return sum(1 for r in self.results if r.status == "duplicate")
+
+    @property
+    def rejected(self) -> int:
+        return sum(1 for r in self.results if r.status == "rejected")
+
+    def merge(self, other: IngestReport) -> None:
+        offset = len(self.results)
+        for r in other.results:
+            self.results.append(RecordResult(r.index + offset, r.status, r.reason, r.position))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "results": [r.to_json() for r in self.results],
+        }
+
+
+class IngestService:
+    def __init__(self, db: Database, clock: Clock, scorer: Callable[[], Scorer]) -> None:
+        self.db = db
+        self.clock = clock
+        self._scorer = scorer
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> None:
+        """Called after each committed batch with the new and updated Comment rows (new: updated_at None)."""
+        self._listeners.append(listener)
+
+    def ingest_records(
+        self,
+        records: Sequence[Any],
+        *,
+        source: str,
+        positions: Sequence[str] | None = None,
+        rejections: Iterable[tuple[int, str, str]] = (),
+    ) -> IngestReport:
+        """Store a batch. `rejections` are (index, raw text, reason) for records that failed before
+        validation (e.g. a line that is not JSON); they are reported and dead-lettered in place."""
+        pre_rejected = {i: (raw, reason) for i, raw, reason in rejections}
+        total = len(records) + len(pre_rejected)
+        results: list[RecordResult | None] = [None] * total
+        valid: dict[tuple[str, str], tuple[int, CommentRecord, Any]] = {}
+        dead: list[DeadLetter] = []
+        now = self.clock.now()
+        record_iter = iter(records)
+        for index in range(total):
+            position = positions[index] if positions and index < len(positions) else str(index)
+            if index in pre_rejected:
+                raw_text, reason = pre_rejected[index]
+                results[index] = RecordResult(index, "rejected", reason, position)
+                dead.append(DeadLetter(source=source, position=position, reason=reason, raw=raw_text[:100_000], received_at=now))
+                continue
+            raw = next(record_iter)
+            checked = validate_record(raw)
+            if isinstance(checked, list):
+                reason = "; ".join(checked)
+                results[index] = RecordResult(index, "rejected", reason, position)
+                dead.append(DeadLetter(source=source, position=position, reason=reason, raw=_raw_text(raw), received_at=now))
+                continue
+            if checked.key in valid:
+                # The same comment twice in one batch: one row; the later copy's counts are fresher.
+                first_index = valid[checked.key][0]
+                valid[checked.key] = (first_index, checked, raw)
+                results[index] = RecordResult(index, "duplicate", None, position)
+                continue
+            valid[checked.key] = (index, checked, raw)
+            results[index] = RecordResult(index, "accepted", None, position)
+
+        stored: list[Comment] = []
+        with self.db.session() as session:
+            existing = self._existing_keys(session, list(valid))
+            new_items = [(i, rec, raw) for key, (i, rec, raw) in valid.items() if key not in existing]
+            for key, (i, _rec, _raw) in valid.items():
+                if key in existing:
+                    results[i] = RecordResult(i, "duplicate", None, results[i].position)  # type: ignore[union-attr]
+            sentiments = self._score([rec.text for _, rec, _ in new_items])
+            scored = {rec.key: s for (_, rec, _), s in zip(new_items, sentiments, strict=True)}
+            model_name = getattr(self._scorer(), "name", "unknown") if new_items else ""
+            rows = [self._row(rec, raw, scored.get(rec.key), now, source, model_name) for _, rec, raw in valid.values()]
+            for start in range(0, len(rows), CHUNK):
+                self._upsert(session, rows[start : start + CHUNK], now)
+            session.add_all(dead)
+            if self._listeners and valid:
+                stored = self._load(session, list(valid))
+        report = IngestReport([r for r in results if r is not None])
+        metrics.COMMENTS_INGESTED.labels(source).inc(report.accepted)
+        metrics.COMMENTS_UPDATED.labels(source).inc(report.duplicates)
+        metrics.COMMENTS_REJECTED.labels(source).inc(report.rejected)
+        if stored:
+            for listener in self._listeners:
+                try:
+                    listener(stored)
+                except Exception:  # noqa: BLE001 - a failing feature must not lose the stored batch
+                    log.exception("ingest listener %r failed", listener)
+        return report
+
+    def _score(self, texts: list[str]):
+        if not texts:
+            return []
+        return self._scorer().score_batch(texts)
+
+    @staticmethod
+    def _existing_keys(session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start : start + CHUNK]
+            rows = session.exec(
+                select(Comment.platform, Comment.comment_id).where(
+                    tuple_(Comment.platform, Comment.comment_id).in_(chunk)
+                )
+            ).all()
+            found.update((p, c) for p, c in rows)
+        return found
+
+    @staticmethod
+    def _load(session, keys: list[tuple[str, str]]) -> list[Comment]:
+        loaded: list[Comment] = []
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start : start + CHUNK]
+            loaded.extend(
+                session.exec(select(Comment).where(tuple_(Comment.platform, Comment.comment_id).in_(chunk))).all()
+            )
+        return loaded
+
+    @staticmethod
+    def _row(rec: CommentRecord, raw: Any, sentiment, now, source: str, sentiment_model: str) -> dict[str, Any]:
+        return {
+            "platform": rec.platform,
+            "account_id": rec.account_id,
+            "content_id": rec.content_id,
+            "content_title": rec.content_title,
+            "content_url": rec.content_url,
+            "comment_id": rec.comment_id,
+            "parent_id": rec.parent_id,
+            "author_id": rec.author_id,
+            "author_name": rec.author_name,
+            "author_followers": rec.author_followers,
+            "text": rec.text,
+            "like_count": rec.like_count,
+            "reply_count": rec.reply_count,
+            "created_at": rec.created_at,
+            "ingested_at": now,
+            "updated_at": None,
+            "is_from_account": rec.is_from_account,
+            "sentiment_label": sentiment.label if sentiment else None,
+            "sentiment_score": float(sentiment.score) if sentiment else None,
+            "sentiment_model": sentiment_model if sentiment else None,
+            "risk_flags": [{"term": f.term, "category": f.category} for f in sentiment.risk_flags] if sentiment else None,
+            "raw": raw if isinstance(raw, dict) else None,
+            "source": source,
+        }
+
+    def _upsert(self, session, rows: list[dict[str, Any]], now) -> None:
+        if not rows:
+            return
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(Comment.__table__)
+        excluded = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["platform", "comment_id"],
+            set_={
+                "like_count": excluded.like_count,
+                "reply_count": excluded.reply_count,
+                "author_followers": excluded.author_followers,
+                "content_title": excluded.content_title,
+                "content_url": excluded.content_url,
+                "updated_at": now,
+            },
+        )
+        session.execute(stmt, rows)
+
+
+def _raw_text(raw: Any) -> str:
+    try:
+        return json.dumps(raw, ensure_ascii=False, default=str)[:100_000]
+    except (TypeError, ValueError):
+        return repr(raw)[:100_000]

@@ -1,0 +1,87 @@
+"""`POST /api/v1/comments`: the authenticated ingestion webhook.
+
+JSON array (`application/json`) or one record per line (`application/x-ndjson`); Bearer token
+CRISISBOT_INGEST_TOKEN compared in constant time; the body limit is enforced while reading, so an
+oversized body is refused without being read whole.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot.feeds.ingest import IngestService
+
+JSON_TYPES = ("application/json",)
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
+
+
+def _error(status: int, code: str, message: str, **extra) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="crisisbot"'} if status == 401 else None
+    return JSONResponse({"error": code, "message": message, **extra}, status_code=status, headers=headers)
+
+
+class PayloadTooLarge(Exception):
+    pass
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise PayloadTooLarge
+    return bytes(body)
+
+
+def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) -> Route:
+    async def receive_comments(request: Request) -> JSONResponse:
+        supplied = request.headers.get("authorization", "")
+        scheme, _, credential = supplied.partition(" ")
+        if not token:
+            return _error(401, "unauthorized", "ingest is disabled: set CRISISBOT_INGEST_TOKEN on the server")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(), token.encode()):
+            return _error(401, "unauthorized", "missing or wrong bearer token")
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in JSON_TYPES + NDJSON_TYPES:
+            return _error(415, "unsupported_media_type", "use application/json (an array) or application/x-ndjson")
+        try:
+            body = await _read_limited(request, max_bytes)
+        except PayloadTooLarge:
+            return _error(413, "payload_too_large", f"body over the limit of {max_bytes} bytes")
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            return _error(400, "bad_encoding", f"body is not UTF-8 (byte {exc.start})", position=exc.start)
+        if content_type in JSON_TYPES:
+            try:
+                records = json.loads(text)
+            except json.JSONDecodeError as exc:
+                return _error(400, "malformed_json", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                              position=exc.pos, line=exc.lineno, column=exc.colno)
+            if isinstance(records, dict):
+                records = [records]
+            if not isinstance(records, list):
+                return _error(400, "malformed_json", "expected a JSON array of comment records")
+        else:
+            records = []
+            for number, line in enumerate(text.splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    return _error(400, "malformed_json", f"malformed JSON at line {number} column {exc.colno}: {exc.msg}",
+                                  position=exc.pos, line=number, column=exc.colno)
+        report = await run_in_threadpool(ingest.ingest_records, records, source="webhook")
+        return JSONResponse(report.to_json())
+
+    return Route("/api/v1/comments", receive_comments, methods=["POST"])

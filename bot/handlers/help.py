@@ -1,0 +1,30 @@
+"""`/help`: every command family with its summary, Chinese first with English."""
+
+from __future__ import annotations
+
+from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand
+from bot.i18n import t
+from bot.messages import Message, Section
+
+
+def handle_help(ctx: CommandContext, parsed: ParsedCommand) -> Message:
+    registry = ctx.services.registry
+    if parsed.args:
+        spec = registry.commands.get(parsed.args[0].lstrip("/").lower())
+        if spec is not None:
+            return Message(title=f"/{spec.name} — {spec.summary_zh} / {spec.summary_en}", text=spec.usage)
+    sections = tuple(
+        Section(text=f"**/{spec.name}** — {spec.summary_zh} / {spec.summary_en}")
+        for spec in sorted(registry.commands.values(), key=lambda s: s.name)
+    )
+    return Message(title=t("help_title"), sections=sections, text=t("help_footer") + "\n" + t("help_footer", "en"))
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.add_command(
+        "help",
+        handle_help,
+        summary_zh="查看命令列表",
+        summary_en="list the commands",
+        usage="/help [命令]  — 查看全部命令或某个命令的用法 / all commands, or one command's usage",
+    )

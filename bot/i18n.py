@@ -1,0 +1,30 @@
+"""User-facing strings of the foundation, Chinese first with English. Features keep theirs beside them."""
+
+from __future__ import annotations
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "unknown_command": ("未知命令 /{name}。输入 /help 查看可用命令。", "Unknown command /{name}. Type /help for commands."),
+    "usage_error": ("用法有误：{error}", "Bad usage: {error}"),
+    "internal_error": (
+        "处理命令时出错了，已记录日志，请稍后再试（编号 {ref}）。",
+        "Something went wrong handling the command; it is logged. Please retry (ref {ref}).",
+    ),
+    "permission_denied": ("没有权限：{reason}", "Not allowed: {reason}"),
+    "unknown_action": ("这个按钮已失效。", "This button is no longer active."),
+    "help_title": ("crisisbot 命令 / Commands", "crisisbot commands"),
+    "help_footer": (
+        "输入 /命令 help 查看详细用法，例如 /crisis help。",
+        "Type /command help for details, e.g. /crisis help.",
+    ),
+}
+
+
+def t(key: str, lang: str = "zh", **values: object) -> str:
+    zh, en = STRINGS[key]
+    return (en if lang == "en" else zh).format(**values)
+
+
+def both(key: str, **values: object) -> str:
+    """Chinese first, then English, for text every reader must understand (errors, help)."""
+    zh, en = STRINGS[key]
+    return f"{zh.format(**values)}\n{en.format(**values)}"

@@ -1,0 +1,263 @@
+"""The durable outbox: every outgoing chat message is a database row first, delivered by a worker.
+
+A message is enqueued in the same transaction as the change that caused it. The worker delivers rows
+once, in id order per channel, retrying transient failures with capped exponential backoff (honouring
+Retry-After), so a chat outage or a restart delays a message and never loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from datetime import timedelta
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bot import metrics
+from bot.clock import Clock
+from bot.messages import ChatPort, Message, PermanentChatError, TransientChatError, split_channel
+from bot.storage.db import Database
+from bot.storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 300.0
+LEASE_S = 120.0  # a worker owns a row this long while delivering it; a crash makes it due again
+
+
+def backoff_seconds(attempts: int, retry_after: float | None = None, *, rng: random.Random | None = None) -> float:
+    """Exponential backoff with jitter, capped; a platform's Retry-After wins when it asks for longer."""
+    rng = rng or random
+    base = min(MAX_BACKOFF_S, 2.0 ** max(0, attempts - 1))
+    delay = base * (0.5 + rng.random())
+    if retry_after is not None:
+        delay = max(delay, float(retry_after))
+    return min(delay, MAX_BACKOFF_S) if retry_after is None else delay
+
+
+class Outbox:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self.ports: dict[str, ChatPort] = {}
+        self._wake = threading.Event()
+        self._missing_port_logged: set[str] = set()
+        self._deliver_lock = threading.Lock()
+
+    def register_port(self, port: ChatPort) -> None:
+        self.ports[port.platform] = port
+
+    # ---- writing -------------------------------------------------------------------------------
+    def enqueue(
+        self,
+        session: Session,
+        *,
+        channel: str,
+        message: Message,
+        key: str,
+        update_of: str | None = None,
+    ) -> bool:
+        """Add a message in the caller's transaction. Returns False if `key` was already enqueued."""
+        split_channel(channel)  # refuse a malformed address now, not at delivery time
+        if session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key)).first() is not None:
+            return False
+        now = self.clock.now()
+        row = OutboxMessage(
+            key=key,
+            channel=channel,
+            kind="update" if update_of else ("upload" if _is_upload(message) else "post"),
+            update_of=update_of,
+            payload=message.to_dict(),
+            next_attempt_at=now,
+            created_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+        except IntegrityError:  # a concurrent writer enqueued the same key
+            return False
+        metrics.MESSAGES_QUEUED.labels(channel.partition(":")[0]).inc()
+        self._wake.set()
+        return True
+
+    def send(self, *, channel: str, message: Message, key: str, update_of: str | None = None) -> bool:
+        """Enqueue in a transaction of its own (for callers with no other change to commit)."""
+        with self.db.session() as session:
+            return self.enqueue(session, channel=channel, message=message, key=key, update_of=update_of)
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    # ---- delivering ----------------------------------------------------------------------------
+    def deliver_due(self, limit: int = 200) -> int:
+        """Deliver what is due now; returns how many rows changed state. Safe to call from any thread."""
+        with self._deliver_lock:
+            return self._deliver_due(limit)
+
+    def _deliver_due(self, limit: int) -> int:
+        now = self.clock.now()
+        with self.db.session() as session:
+            rows = session.exec(
+                select(OutboxMessage).where(OutboxMessage.status == "pending").order_by(OutboxMessage.id).limit(limit)
+            ).all()
+        blocked: set[str] = set()
+        done = 0
+        for row in rows:
+            if row.channel in blocked:
+                continue
+            blocked_now = row.next_attempt_at > now
+            if blocked_now:
+                blocked.add(row.channel)  # keep per-channel order: later rows wait for this one
+                continue
+            if not self._claim(row, now):
+                blocked.add(row.channel)
+                continue
+            delivered = self._deliver_one(row)
+            done += 1
+            if not delivered:
+                blocked.add(row.channel)
+        self._update_pending_gauge()
+        return done
+
+    def _claim(self, row: OutboxMessage, now) -> bool:
+        with self.db.session() as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .where(OutboxMessage.status == "pending")
+                .where(OutboxMessage.next_attempt_at == row.next_attempt_at)
+                .values(next_attempt_at=now + timedelta(seconds=LEASE_S), attempts=OutboxMessage.attempts + 1)
+            )
+            return result.rowcount == 1
+
+    def _deliver_one(self, row: OutboxMessage) -> bool:
+        platform, channel_id = split_channel(row.channel)
+        port = self.ports.get(platform)
+        attempts = row.attempts + 1
+        if port is None:
+            if platform not in self._missing_port_logged:
+                log.warning("no chat adapter for %s is enabled: messages to %s wait in the outbox", platform, row.channel)
+                self._missing_port_logged.add(platform)
+            self._retry_later(row, attempts, f"chat platform {platform} is not enabled", None)
+            return False
+        message = Message.from_dict(row.payload)
+        try:
+            if row.kind == "update":
+                target = self._message_id_of(row.update_of)
+                if target is None:
+                    # The original is not delivered yet (or never will be): post this version instead, so
+                    # the channel still sees the latest state.
+                    message_id = port.post(channel_id, message, idempotency_key=row.key)
+                    self._remember_alias(row.update_of, message_id)
+                else:
+                    port.update(channel_id, target, message)
+                    message_id = target
+            elif row.kind == "upload":
+                image = message.images[0]
+                message_id = port.upload(channel_id, image, idempotency_key=row.key)
+            else:
+                message_id = port.post(channel_id, message, idempotency_key=row.key)
+        except TransientChatError as exc:
+            metrics.CHAT_API_ERRORS.labels(platform, exc.code or "transient").inc()
+            log.warning("chat %s temporarily failed for %s (attempt %d): %s", platform, row.channel, attempts, exc)
+            self._retry_later(row, attempts, str(exc), exc.retry_after)
+            return False
+        except PermanentChatError as exc:
+            metrics.CHAT_API_ERRORS.labels(platform, exc.code or "permanent").inc()
+            metrics.MESSAGES_FAILED.labels(platform).inc()
+            log.error(
+                "chat %s refused a message for %s: %s (code %s) - fix the channel mapping or the app's access",
+                platform, row.channel, exc, exc.code,
+            )
+            self._finish(row, status="failed", platform_message_id=None, error=f"{exc.code}: {exc}")
+            return True
+        except Exception as exc:  # noqa: BLE001 - an adapter bug must not kill the worker or drop the row
+            metrics.CHAT_API_ERRORS.labels(platform, "exception").inc()
+            log.exception("chat %s delivery crashed for %s", platform, row.channel)
+            self._retry_later(row, attempts, f"{type(exc).__name__}: {exc}", None)
+            return False
+        metrics.MESSAGES_SENT.labels(platform).inc()
+        self._finish(row, status="sent", platform_message_id=message_id, error=None)
+        return True
+
+    def _message_id_of(self, key: str | None):
+        if key is None:
+            return None
+        with self.db.session() as session:
+            original = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
+        if original is None or original.status == "failed":
+            return None
+        return original.platform_message_id
+
+    def _remember_alias(self, key: str | None, message_id: str) -> None:
+        """The original never got out: later updates of it now target the message just posted."""
+        if key is None:
+            return
+        with self.db.session() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.key == key)
+                .where(OutboxMessage.platform_message_id.is_(None))
+                .values(platform_message_id=message_id)
+            )
+
+    def _retry_later(self, row: OutboxMessage, attempts: int, error: str, retry_after: float | None) -> None:
+        delay = backoff_seconds(attempts, retry_after)
+        with self.db.session() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(next_attempt_at=self.clock.now() + timedelta(seconds=delay), last_error=error[:2000])
+            )
+
+    def _finish(self, row: OutboxMessage, *, status: str, platform_message_id: str | None, error: str | None) -> None:
+        with self.db.session() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(status=status, sent_at=self.clock.now(), platform_message_id=platform_message_id, last_error=error)
+            )
+
+    def _update_pending_gauge(self) -> None:
+        with self.db.session() as session:
+            pending = session.exec(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
+            ).one()
+        metrics.OUTBOX_PENDING.set(pending)
+
+    def pending_count(self) -> int:
+        with self.db.session() as session:
+            value = session.exec(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
+            ).one()
+        return int(value)
+
+    def drain(self, max_rounds: int = 50) -> int:
+        """Deliver until nothing due is left (tests, the console and --exit-after-replay use this)."""
+        total = 0
+        for _ in range(max_rounds):
+            n = self.deliver_due()
+            total += n
+            if n == 0:
+                break
+        return total
+
+    # ---- the worker thread ---------------------------------------------------------------------
+    def run_worker(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                delivered = self.deliver_due()
+            except Exception:  # noqa: BLE001 - e.g. the database is briefly unreachable
+                log.exception("outbox delivery round failed; retrying")
+                delivered = 0
+            if delivered == 0:
+                self._wake.wait(idle_wait)
+                self._wake.clear()
+
+
+def _is_upload(message: Message) -> bool:
+    return bool(message.images) and not (message.text or message.title or message.sections or message.fields)

@@ -1,0 +1,46 @@
+"""Personal data (China's PIPL): scheduled retention and the removal of one person's data."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import delete, update
+
+from bot.config import RetentionConfig
+from bot.storage.db import Database
+from bot.storage.models import Comment, DeadLetter
+
+log = logging.getLogger(__name__)
+
+
+def purge_expired(db: Database, now, retention: RetentionConfig) -> dict[str, int]:
+    """Drop raw payloads and author identifiers older than the retention windows."""
+    raw_cutoff = now - timedelta(days=retention.raw_payload_days)
+    author_cutoff = now - timedelta(days=retention.author_identifiers_days)
+    with db.session() as session:
+        raw = session.execute(
+            update(Comment).where(Comment.ingested_at < raw_cutoff).where(Comment.raw.is_not(None)).values(raw=None)
+        ).rowcount
+        authors = session.execute(
+            update(Comment)
+            .where(Comment.created_at < author_cutoff)
+            .where(Comment.author_id.is_not(None) | Comment.author_name.is_not(None))
+            .values(author_id=None, author_name=None, author_followers=None)
+        ).rowcount
+        dead = session.execute(delete(DeadLetter).where(DeadLetter.received_at < raw_cutoff)).rowcount
+    counts = {"raw_payloads": raw or 0, "author_identifiers": authors or 0, "dead_letters": dead or 0}
+    log.info("retention purge: %s", counts)
+    return counts
+
+
+def purge_author(db: Database, platform: str, author_id: str) -> dict[str, int]:
+    """Remove one person's comments and any dead letter that mentions their id."""
+    with db.session() as session:
+        comments = session.execute(
+            delete(Comment).where(Comment.platform == platform).where(Comment.author_id == author_id)
+        ).rowcount
+        dead = session.execute(
+            delete(DeadLetter).where(DeadLetter.raw.contains(f'"author_id": "{author_id}"') | DeadLetter.raw.contains(f'"author_id":"{author_id}"'))
+        ).rowcount
+    return {"comments": comments or 0, "dead_letters": dead or 0}

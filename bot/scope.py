@@ -1,0 +1,74 @@
+"""Client isolation: which accounts a channel may see, and which channels an account's news goes to.
+
+An agency runs one bot for many brands. A channel mapped to a client sees that client's accounts (or
+the subset it lists); the default channel sees accounts that belong to no configured client. A channel
+never sees another client's data.
+"""
+
+from __future__ import annotations
+
+from bot.config import AppConfig
+
+
+class ChannelScope:
+    def __init__(self, config: AppConfig) -> None:
+        self.default_channel = config.default_channel
+        self._client_accounts: dict[str, set[str]] = {}
+        for account in config.accounts:
+            if account.client:
+                self._client_accounts.setdefault(account.client, set()).add(account.key)
+        self._configured_accounts = {a.key for a in config.accounts if a.client}
+        self._channel_accounts: dict[str, frozenset[str]] = {}
+        for channel in config.channels:
+            keys: set[str] = set(channel.accounts)
+            if channel.client and not channel.accounts:
+                keys |= self._client_accounts.get(channel.client, set())
+            self._channel_accounts[channel.id] = frozenset(keys)
+        self._account_channels: dict[str, list[str]] = {}
+        for channel_id, keys in self._channel_accounts.items():
+            for key in keys:
+                self._account_channels.setdefault(key, []).append(channel_id)
+
+    def accounts_for(self, channel: str) -> frozenset[str] | None:
+        """Accounts 'platform:account_id' the channel may see.
+
+        None means "accounts of no configured client" (the default channel, or an unmapped channel when
+        no clients are configured at all, as in a fresh install).
+        """
+        if channel in self._channel_accounts:
+            return self._channel_accounts[channel]
+        if channel == self.default_channel or not self._channel_accounts:
+            return None
+        return frozenset()
+
+    def can_see(self, channel: str, account_key: str) -> bool:
+        allowed = self.accounts_for(channel)
+        if allowed is None:
+            return account_key not in self._configured_accounts
+        return account_key in allowed
+
+    def channels_for_account(self, platform: str, account_id: str) -> list[str]:
+        """Where this account's alerts and notices go; the default channel when it has none."""
+        channels = self._account_channels.get(f"{platform}:{account_id}")
+        return list(channels) if channels else [self.default_channel]
+
+    def filter_accounts(self, channel: str, keys: list[str]) -> list[str]:
+        return [k for k in keys if self.can_see(channel, k)]
+
+    def known_channels(self) -> list[str]:
+        return sorted({self.default_channel, *self._channel_accounts})
+
+    def sql_condition(self, channel: str, platform_column, account_column):
+        """A SQLAlchemy condition selecting rows of the accounts this channel may see."""
+        from sqlalchemy import false, not_, or_, true, tuple_
+
+        allowed = self.accounts_for(channel)
+        if allowed is None:
+            if not self._configured_accounts:
+                return true()
+            pairs = [tuple(k.split(":", 1)) for k in sorted(self._configured_accounts)]
+            return not_(tuple_(platform_column, account_column).in_(pairs))
+        if not allowed:
+            return false()
+        pairs = [tuple(k.split(":", 1)) for k in sorted(allowed)]
+        return or_(tuple_(platform_column, account_column).in_(pairs))

@@ -1,0 +1,161 @@
+"""`crisisbot serve`: the web server, background workers, the console and the demo replay."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+from datetime import datetime, timedelta
+from importlib import resources
+from typing import Any
+
+import uvicorn
+
+from bot.clock import ReplayClock
+from bot.config import AppConfig, Settings
+from bot.feeds.records import parse_time
+
+log = logging.getLogger(__name__)
+
+REPLAY_STEP = timedelta(minutes=1)
+TICK_SECONDS = 5.0
+
+
+def load_sample_feed() -> list[dict[str, Any]]:
+    """The bundled sample feed, sorted by time (regenerate with scripts/make_sample_feed.py)."""
+    try:
+        text = resources.files("bot.demo").joinpath("sample_feed.jsonl").read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError):
+        return []
+    records = [json.loads(line) for line in text.splitlines() if line.strip()]
+    records.sort(key=lambda r: parse_time(r["created_at"]))
+    return records
+
+
+class DemoReplay:
+    """Feeds the sample comments into the ingestion path as the (replay) clock reaches their times."""
+
+    def __init__(self, bot, records: list[dict[str, Any]], clock: ReplayClock) -> None:
+        self.bot = bot
+        self.records = records
+        self.clock = clock
+        self.position = 0
+        self.accepted = 0
+
+    def _ingest_until(self, until: datetime) -> None:
+        batch = []
+        while self.position < len(self.records) and parse_time(self.records[self.position]["created_at"]) <= until:
+            batch.append(self.records[self.position])
+            self.position += 1
+        if batch:
+            report = self.bot.services.ingest.ingest_records(batch, source="demo")
+            self.accepted += report.accepted
+
+    def run_ticks(self) -> None:
+        for tick in self.bot.wiring.ticks:
+            try:
+                tick()
+            except Exception:  # noqa: BLE001 - keep replaying; the failure is logged
+                log.exception("tick failed during replay")
+
+    @property
+    def done(self) -> bool:
+        return self.position >= len(self.records)
+
+    def run_fast(self) -> None:
+        """As fast as possible: step simulated time, ingest, run the ticks, deliver."""
+        if not self.records:
+            return
+        step_end = parse_time(self.records[0]["created_at"])
+        while not self.done:
+            step_end += REPLAY_STEP
+            self.clock.advance_to(step_end)
+            self._ingest_until(step_end)
+            self.run_ticks()
+            self.bot.services.outbox.drain()
+        # Let the last buckets close.
+        for _ in range(12):
+            step_end += REPLAY_STEP * 5
+            self.clock.advance_to(step_end)
+            self.run_ticks()
+        self.bot.services.outbox.drain()
+
+    def run_realtime(self, stop: threading.Event) -> None:
+        while not stop.is_set() and not self.done:
+            self._ingest_until(self.clock.now())
+            stop.wait(0.5)
+        log.info("demo replay finished: %d comments", self.accepted)
+
+
+def _sample_crisis_alerted(bot) -> bool:
+    return any(m.meta.get("kind") == "alert" for m in bot.console.messages())
+
+
+def run_serve(
+    settings: Settings,
+    config: AppConfig,
+    *,
+    host: str | None,
+    port: int | None,
+    console: bool,
+    demo: bool,
+    exit_after_replay: bool,
+    speed: float,
+) -> int:
+    from bot.app import build_app
+
+    demo_on = demo or exit_after_replay or not settings.any_chat_platform
+    records = load_sample_feed() if demo_on else []
+    clock = None
+    if demo_on and records:
+        clock = ReplayClock(parse_time(records[0]["created_at"]) - timedelta(minutes=5), speed=speed)
+    bot = build_app(settings, config, clock=clock, console_echo=sys.stdout)
+    replay = DemoReplay(bot, records, clock) if clock else None
+    bind_host = host or config.host
+    bind_port = config.port if port is None else port
+
+    if exit_after_replay:
+        bot.start(scheduler=False)
+        try:
+            if replay is None:
+                print("没有示例评论流 / no sample feed bundled", file=sys.stderr)
+                return 1
+            started = time.monotonic()
+            replay.run_fast()
+            alerts_on = "alerts" in bot.services.extra
+            ok = _sample_crisis_alerted(bot) if alerts_on else replay.accepted > 0
+            print(
+                f"回放完成 / replay done: {replay.accepted} 条评论 comments in {time.monotonic() - started:.1f}s; "
+                + ("示例危机已告警 / sample crisis alerted" if ok and alerts_on else
+                   "已导入 / ingested" if ok else "示例危机未告警 / NO alert for the sample crisis"),
+                flush=True,
+            )
+            return 0 if ok else 1
+        finally:
+            bot.close()
+
+    for tick in bot.wiring.ticks:
+        bot.wiring.scheduler.add_job(tick, "interval", seconds=TICK_SECONDS, coalesce=True, max_instances=1)
+    server = uvicorn.Server(uvicorn.Config(bot.web, host=bind_host, port=bind_port, log_level="warning", lifespan="on"))
+    stop = threading.Event()
+    if replay is not None:
+        print(f"演示模式：回放示例评论流（{speed:g} 倍速）/ demo: replaying the sample feed at {speed:g}x", flush=True)
+        threading.Thread(target=replay.run_realtime, args=(stop,), name="demo-replay", daemon=True).start()
+    print(f"crisisbot 已启动 / listening on http://{bind_host}:{bind_port}", flush=True)
+    try:
+        if console:
+            from bot.console_repl import repl
+
+            thread = threading.Thread(target=server.run, name="http", daemon=True)
+            thread.start()
+            repl(bot, channel="general", user="operator")
+            server.should_exit = True
+            thread.join(timeout=10)
+        else:
+            server.run()
+    finally:
+        stop.set()
+        bot.close()
+    return 0

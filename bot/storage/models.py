@@ -1,0 +1,104 @@
+"""Foundation tables: comments, dead letters, the outbox, processed inbound events, job leases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.storage.types import UTCDateTime
+
+
+class Comment(SQLModel, table=True):
+    """One comment (or reply) on a monitored account's content. Unique on (platform, comment_id)."""
+
+    __tablename__ = "comment"
+    __table_args__ = (
+        UniqueConstraint("platform", "comment_id", name="uq_comment_platform_comment_id"),
+        Index("ix_comment_account_created", "platform", "account_id", "created_at"),
+        Index("ix_comment_parent", "platform", "parent_id"),
+        Index("ix_comment_content", "platform", "content_id"),
+        Index("ix_comment_author", "platform", "author_id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True))
+    platform: str = Field(max_length=32)
+    account_id: str = Field(max_length=128)
+    content_id: str = Field(max_length=128)
+    content_title: str | None = Field(default=None, sa_type=Text)
+    content_url: str | None = Field(default=None, sa_type=Text)
+    comment_id: str = Field(max_length=128)
+    parent_id: str | None = Field(default=None, max_length=128)
+    author_id: str | None = Field(default=None, max_length=128)
+    author_name: str | None = Field(default=None, sa_type=Text)
+    author_followers: int | None = Field(default=None, sa_type=BigInteger)
+    text: str = Field(default="", sa_type=Text)
+    like_count: int = Field(default=0, sa_type=BigInteger)
+    reply_count: int = Field(default=0, sa_type=BigInteger)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    ingested_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    is_from_account: bool = Field(default=False)
+    sentiment_label: str | None = Field(default=None, max_length=8)
+    sentiment_score: float | None = None
+    sentiment_model: str | None = Field(default=None, max_length=64)
+    risk_flags: list[dict[str, str]] | None = Field(default=None, sa_type=JSON)
+    raw: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    source: str | None = Field(default=None, max_length=64)
+
+    @property
+    def account_key(self) -> str:
+        return f"{self.platform}:{self.account_id}"
+
+
+class DeadLetter(SQLModel, table=True):
+    """A record that ingestion rejected, kept raw with the reason so nothing is silently lost."""
+
+    __tablename__ = "dead_letter"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    position: str | None = Field(default=None, max_length=64)  # line number or batch index
+    reason: str = Field(sa_type=Text)
+    raw: str = Field(sa_type=Text)
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message waiting to be delivered (or delivered) to a chat channel.
+
+    Written in the same transaction as the change that caused it; the worker delivers rows in id order
+    per channel. `key` is the idempotency key: enqueueing the same key twice stores one row.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_outbox_key"),
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+        Index("ix_outbox_channel_status", "channel", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255)
+    channel: str = Field(max_length=255)
+    kind: str = Field(default="post", max_length=16)  # post | update | upload
+    update_of: str | None = Field(default=None, max_length=255)
+    payload: dict[str, Any] = Field(sa_type=JSON)
+    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    platform_message_id: str | None = Field(default=None, max_length=255)
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Inbound chat event ids already handled (kept >= 7 hours: Feishu retries for 6 h)."""
+
+    __tablename__ = "processed_event"
+
+    key: str = Field(primary_key=True, max_length=255)
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)

@@ -1,0 +1,62 @@
+"""The `crisisbot` command as a user runs it: real processes, from a folder with no config."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CRISISBOT = [sys.executable, "-m", "bot.cli"]
+
+
+def run(args, cwd, env=None, timeout=300):
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "FEISHU_APP_ID", "FEISHU_APP_SECRET"):
+        full_env.pop(name, None)
+    return subprocess.run(CRISISBOT + args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_everywhere(tmp_path):
+    for args in (["--help"], ["serve", "--help"], ["ingest", "--help"], ["config", "check", "--help"], ["db", "upgrade", "--help"], ["purge", "--help"]):
+        result = run(args, tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "Usage" in result.stdout
+
+
+def test_bad_config_exits_2_with_every_problem(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("accounts:\n  - {platform: tiktok, account_id: a}\nport: -1\n", encoding="utf-8")
+    result = run(["config", "check"], tmp_path, env={"CRISISBOT_CONFIG": str(bad)})
+    assert result.returncode == 2
+    assert f"{bad}: accounts[0].platform: 'tiktok' is not one of" in result.stderr
+    assert f"{bad}: port:" in result.stderr
+
+
+def test_ingest_files_in_three_encodings_and_list_dead_letters(tmp_path):
+    rows = [
+        {"platform": "douyin", "account_id": "a1", "content_id": "v", "comment_id": f"c{i}", "text": f"第{i}条评论",
+         "created_at": "2026-11-22T20:00:00+08:00"}
+        for i in range(5)
+    ]
+    (tmp_path / "utf8.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\nnot json\n", encoding="utf-8")
+    header = "platform,account_id,content_id,comment_id,text,created_at\n"
+    (tmp_path / "bom.csv").write_bytes(("\ufeff" + header + "weibo,a2,p,w1,转发抽奖,2026-11-22T20:00:00+08:00\n").encode("utf-8"))
+    (tmp_path / "gbk.csv").write_bytes((header + "weibo,a2,p,w2,质量太差了,1763813700\nweibo,a2,p,w3,,bad-time\n").encode("gb18030"))
+    result = run(["ingest", "utf8.jsonl", "bom.csv", "gbk.csv"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "新增 accepted 5" in result.stderr and "拒收 rejected 1" in result.stderr
+    assert "gb18030" in result.stderr
+    assert "utf8.jsonl:6" in result.stderr and "gbk.csv:3" in result.stderr
+    letters = run(["ingest", "--dead-letters"], tmp_path)
+    assert letters.returncode == 0 and "bad-time" in letters.stdout
+
+
+@pytest.mark.slow
+def test_readme_first_command_replays_the_sample_feed(tmp_path):
+    """`crisisbot serve --demo --exit-after-replay` is what `make run` exercises, end to end."""
+    result = run(["serve", "--demo", "--exit-after-replay", "--port", "0"], tmp_path, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "回放完成 / replay done" in result.stdout

@@ -1,0 +1,49 @@
+from bot.app import build_app
+from bot.messages import Action, Command
+
+
+def cmd(text, channel="console:lanji", event_id=None):
+    return Command("console", channel, "console:alice", text, user_name="alice", event_id=event_id)
+
+
+def test_help_lists_commands_in_chinese_and_english(bot):
+    (reply,) = bot.dispatcher.handle(cmd("/help"))
+    assert "/help" in "\n".join(s.text for s in reply.sections)
+    assert "命令" in reply.title
+
+
+def test_unknown_command_and_bad_quotes_get_a_short_usage_reply(bot):
+    (reply,) = bot.dispatcher.handle(cmd("/nosuch thing"))
+    assert "未知命令" in reply.text and "Unknown command" in reply.text
+    (reply,) = bot.dispatcher.handle(cmd('/help "unclosed'))
+    assert "用法有误" in reply.text and "Traceback" not in reply.text
+
+
+def test_handler_crash_is_a_short_reply_not_a_traceback(bot):
+    def broken(ctx, parsed):
+        raise RuntimeError("boom")
+
+    bot.services.registry.add_command("boom", broken, summary_zh="炸", summary_en="boom", usage="/boom")
+    (reply,) = bot.dispatcher.handle(cmd("/boom"))
+    assert "出错" in reply.text and "boom" not in reply.text
+
+
+def test_replies_go_through_the_outbox_to_the_channel(bot):
+    bot.dispatcher.handle(cmd("/help", channel="console:xiaochu"))
+    bot.services.outbox.drain()
+    assert len(bot.console.messages("xiaochu")) == 1
+
+
+def test_a_retried_event_is_processed_once_even_after_a_restart(bot, db, settings, app_config, clock):
+    assert bot.dispatcher.handle(cmd("/help", event_id="Ev1"))
+    assert bot.dispatcher.handle(cmd("/help", event_id="Ev1")) == []
+    restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    try:
+        assert restarted.dispatcher.handle(cmd("/help", event_id="Ev1")) == []
+    finally:
+        restarted.stop()
+
+
+def test_unknown_button_is_answered(bot):
+    (reply,) = bot.dispatcher.handle(Action("console", "console:lanji", "console:alice", "nope.x", "1"))
+    assert "失效" in reply.text

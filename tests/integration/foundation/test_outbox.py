@@ -1,0 +1,115 @@
+from datetime import timedelta
+
+from sqlmodel import select
+
+from bot.adapters.console.port import ConsolePort
+from bot.messages import Message, PermanentChatError, TransientChatError
+from bot.outbox import Outbox
+from bot.storage.models import OutboxMessage
+
+
+class FlakyPort(ConsolePort):
+    """A console port that fails the first `failures` calls like a chat platform outage."""
+
+    def __init__(self, failures: int = 0, permanent_for: str | None = None):
+        super().__init__()
+        self.failures = failures
+        self.permanent_for = permanent_for
+        self.calls = 0
+
+    def post(self, channel_id, message, *, idempotency_key):
+        self.calls += 1
+        if channel_id == self.permanent_for:
+            raise PermanentChatError("channel_not_found", code="channel_not_found")
+        if self.failures > 0:
+            self.failures -= 1
+            raise TransientChatError("503 from platform", retry_after=None)
+        return super().post(channel_id, message, idempotency_key=idempotency_key)
+
+
+def test_messages_are_delivered_in_order_per_channel(db, clock):
+    outbox = Outbox(db, clock)
+    port = ConsolePort()
+    outbox.register_port(port)
+    for i in range(5):
+        outbox.send(channel="console:a", message=Message(text=f"a{i}"), key=f"k-a{i}")
+        outbox.send(channel="console:b", message=Message(text=f"b{i}"), key=f"k-b{i}")
+    outbox.drain()
+    assert [m.text for m in port.messages("a")] == [f"a{i}" for i in range(5)]
+    assert [m.text for m in port.messages("b")] == [f"b{i}" for i in range(5)]
+
+
+def test_same_key_is_enqueued_once(db, clock):
+    outbox = Outbox(db, clock)
+    assert outbox.send(channel="console:a", message=Message(text="x"), key="alert:1")
+    assert not outbox.send(channel="console:a", message=Message(text="x"), key="alert:1")
+    with db.session() as s:
+        assert len(s.exec(select(OutboxMessage)).all()) == 1
+
+
+def test_outage_delays_and_never_drops_and_keeps_order(db, clock):
+    outbox = Outbox(db, clock)
+    port = FlakyPort(failures=3)
+    outbox.register_port(port)
+    outbox.send(channel="console:a", message=Message(text="first"), key="k1")
+    outbox.send(channel="console:a", message=Message(text="second"), key="k2")
+    for _ in range(10):
+        outbox.drain()
+        clock.advance(timedelta(minutes=6))
+    assert [m.text for m in port.messages("a")] == ["first", "second"]
+    with db.session() as s:
+        row = s.exec(select(OutboxMessage).where(OutboxMessage.key == "k1")).one()
+    assert row.status == "sent" and row.attempts == 4
+
+
+def test_restart_delivers_what_was_pending(db, clock):
+    first = Outbox(db, clock)  # no port registered: the platform is "down"
+    first.send(channel="console:a", message=Message(text="survives restart"), key="k1")
+    first.drain()
+    clock.advance(timedelta(minutes=10))
+    second = Outbox(db, clock)
+    port = ConsolePort()
+    second.register_port(port)
+    second.drain()
+    assert [m.text for m in port.messages("a")] == ["survives restart"]
+
+
+def test_permanent_error_marks_failed_and_does_not_block_other_channels(db, clock):
+    outbox = Outbox(db, clock)
+    port = FlakyPort(permanent_for="gone")
+    outbox.register_port(port)
+    outbox.send(channel="console:gone", message=Message(text="x"), key="k1")
+    outbox.send(channel="console:ok", message=Message(text="y"), key="k2")
+    outbox.drain()
+    with db.session() as s:
+        assert s.exec(select(OutboxMessage.status).where(OutboxMessage.key == "k1")).one() == "failed"
+    assert [m.text for m in port.messages("ok")] == ["y"]
+
+
+def test_update_in_place_targets_the_sent_message(db, clock):
+    outbox = Outbox(db, clock)
+    port = ConsolePort()
+    outbox.register_port(port)
+    outbox.send(channel="console:a", message=Message(text="v1"), key="alert:7")
+    outbox.send(channel="console:a", message=Message(text="v2"), key="alert:7:v2", update_of="alert:7")
+    outbox.drain()
+    assert len(port.entries) == 1
+    (entry,) = port.entries.values()
+    assert entry.message.text == "v2" and entry.updates == 1
+
+
+def test_message_round_trips_through_the_outbox(db, clock):
+    from bot.messages import Button, Field, Image, Section
+
+    message = Message(
+        title="负面评论激增",
+        text="**47** 条",
+        fields=(Field("严重程度", "二级"),),
+        sections=(Section("一条评论", buttons=(Button("认领", "reply.claim", "9"),)),),
+        buttons=(Button("确认", "alert.ack", "1", "primary"),),
+        images=(Image("图", png=b"\x89PNG..."),),
+        severity=2,
+        mentions=("here",),
+        meta={"kind": "alert"},
+    )
+    assert Message.from_dict(message.to_dict()) == message

@@ -1,0 +1,103 @@
+"""Real HTTP into the real ASGI app under uvicorn."""
+
+import json
+
+import httpx
+import pytest
+from sqlmodel import func, select
+
+from bot.storage.models import Comment, DeadLetter
+from tests.support.asgi_server import running_server
+
+TOKEN = "test-ingest-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def record(comment_id, **over):
+    base = {
+        "platform": "bilibili",
+        "account_id": "xiaochu_kitchen",
+        "content_id": "BV1",
+        "comment_id": comment_id,
+        "text": "锅好用吗？",
+        "created_at": 1763813700,
+    }
+    base.update(over)
+    return base
+
+
+@pytest.fixture
+def base_url(bot):
+    with running_server(bot.web) as url:
+        yield url
+
+
+def test_batch_with_bad_records_stores_the_good_ones(base_url, db):
+    body = [record("1"), record("2", created_at="not a time"), record("3"), record("1", like_count=9)]
+    response = httpx.post(f"{base_url}/api/v1/comments", json=body, headers=AUTH)
+    assert response.status_code == 200
+    data = response.json()
+    assert data["accepted"] == 2 and data["duplicates"] == 1 and data["rejected"] == 1
+    assert [r["status"] for r in data["results"]] == ["accepted", "rejected", "accepted", "duplicate"]
+    assert [r["index"] for r in data["results"]] == [0, 1, 2, 3]
+    assert "created_at" in data["results"][1]["reason"]
+    with db.session() as s:
+        assert s.exec(select(func.count()).select_from(Comment)).one() == 2
+        assert s.exec(select(func.count()).select_from(DeadLetter)).one() == 1
+
+
+def test_ndjson_is_accepted(base_url):
+    body = "\n".join(json.dumps(r, ensure_ascii=False) for r in [record("a"), record("b")]) + "\n"
+    response = httpx.post(
+        f"{base_url}/api/v1/comments", content=body.encode(), headers={**AUTH, "Content-Type": "application/x-ndjson"}
+    )
+    assert response.status_code == 200 and response.json()["accepted"] == 2
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}])
+def test_missing_or_wrong_token_is_401_and_stores_nothing(base_url, db, headers):
+    response = httpx.post(f"{base_url}/api/v1/comments", json=[record("1")], headers=headers)
+    assert response.status_code == 401
+    with db.session() as s:
+        assert s.exec(select(func.count()).select_from(Comment)).one() == 0
+
+
+def test_other_content_types_are_415(base_url):
+    response = httpx.post(f"{base_url}/api/v1/comments", content=b"a,b", headers={**AUTH, "Content-Type": "text/csv"})
+    assert response.status_code == 415
+
+
+def test_malformed_json_is_400_with_position(base_url):
+    response = httpx.post(
+        f"{base_url}/api/v1/comments", content=b'[{"platform": "douyin",\n "x": }]',
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    data = response.json()
+    assert data["line"] == 2 and "position" in data
+
+
+def test_oversized_body_is_413_without_reading_it_all(bot):
+    bot.services.settings.ingest_max_bytes = 1000
+    from bot.app import create_web_app
+
+    with running_server(create_web_app(bot)) as url:
+        big = json.dumps([record(str(i)) for i in range(100)]).encode()
+        response = httpx.post(f"{url}/api/v1/comments", content=big, headers={**AUTH, "Content-Type": "application/json"})
+        assert response.status_code == 413
+
+        def chunks():  # no Content-Length: the limit is enforced while streaming
+            for _ in range(50):
+                yield b" " * 100
+
+        response = httpx.post(f"{url}/api/v1/comments", content=chunks(), headers={**AUTH, "Content-Type": "application/json"})
+        assert response.status_code == 413
+
+
+def test_healthz_and_metrics(base_url):
+    httpx.post(f"{base_url}/api/v1/comments", json=[record("m1"), {"bad": 1}], headers=AUTH)
+    assert httpx.get(f"{base_url}/healthz").json()["status"] == "ok"
+    metrics = httpx.get(f"{base_url}/metrics").text
+    assert "crisisbot_comments_ingested_total" in metrics
+    assert "crisisbot_comments_rejected_total" in metrics
+    assert "crisisbot_messages_queued_total" in metrics

@@ -1,0 +1,75 @@
+import pytest
+
+from bot.config import ConfigError, Settings, apply_env_overrides, load_config, parse_config
+from bot.scope import ChannelScope
+
+
+def test_every_problem_is_listed_with_file_and_key_path(tmp_path):
+    path = tmp_path / "crisisbot.yaml"
+    path.write_text(
+        "timezone: Mars/Base\n"
+        "accounts:\n"
+        "  - {platform: douyin, account_id: a}\n"
+        "  - {platform: weibo, account_id: b, client: nobody}\n"
+        "  - {platform: tiktok, account_id: c}\n"
+        "channels:\n"
+        "  - {id: console:x, colour: red}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    problems = info.value.problems
+    assert f"{path}: accounts[2].platform: 'tiktok' is not one of douyin, kuaishou, bilibili, weibo or xiaohongshu" in problems
+    assert any("timezone: unknown time zone 'Mars/Base'" in p for p in problems)
+    assert any("accounts[1].client: unknown client 'nobody'" in p for p in problems)
+    assert any("channels[0].colour: unknown key" in p for p in problems)
+    assert len(problems) == 4
+
+
+def test_invalid_yaml_names_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("clients: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "invalid YAML" in info.value.problems[0] and str(path) in info.value.problems[0]
+
+
+def test_no_file_means_defaults():
+    cfg = load_config(None)
+    assert cfg.timezone == "Asia/Shanghai" and cfg.port == 8000 and cfg.host == "127.0.0.1"
+
+
+def test_env_overrides_win(monkeypatch):
+    monkeypatch.setenv("CRISISBOT_PORT", "9123")
+    monkeypatch.setenv("CRISISBOT_DATABASE_URL", "sqlite:///x.db")
+    cfg = apply_env_overrides(parse_config({}, source="t"), Settings())
+    assert cfg.port == 9123 and cfg.database_url == "sqlite:///x.db"
+
+
+def test_chat_platform_on_exactly_when_its_variables_are_set(monkeypatch):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "FEISHU_APP_ID", "FEISHU_APP_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    assert not Settings().any_chat_platform
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    assert not Settings().slack_enabled
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    assert Settings().slack_enabled
+    monkeypatch.setenv("FEISHU_APP_ID", "cli_x")
+    assert not Settings().feishu_enabled
+    monkeypatch.setenv("FEISHU_APP_SECRET", "y")
+    assert Settings().feishu_enabled
+
+
+def test_channel_scope_isolates_clients(app_config):
+    scope = ChannelScope(app_config)
+    assert scope.accounts_for("console:lanji") == {"douyin:lanji_official"}
+    assert scope.can_see("console:lanji", "douyin:lanji_official")
+    assert not scope.can_see("console:lanji", "bilibili:xiaochu_kitchen")
+    assert not scope.can_see("console:xiaochu", "douyin:lanji_official")
+    # The default channel sees accounts of no client, and no client's accounts.
+    assert scope.can_see("console:general", "weibo:unknown")
+    assert not scope.can_see("console:general", "douyin:lanji_official")
+    # An unmapped channel sees nothing once clients are configured.
+    assert not scope.can_see("slack:C999", "weibo:unknown")
+    assert scope.channels_for_account("douyin", "lanji_official") == ["console:lanji"]
+    assert scope.channels_for_account("weibo", "unknown") == ["console:general"]
