@@ -275,7 +275,8 @@ class ReplyQueueService:
                 index_elements=["platform", "comment_id"],
                 set_={"static_score": excluded.static_score, "sla_seconds": excluded.sla_seconds,
                       "due_ts": excluded.due_ts, "urgent": excluded.urgent},
-                where=table.c.state.in_(m.UNANSWERED_STATES),
+                # (an OR, not IN: expanding parameters cannot be used with executemany)
+                where=or_(table.c.state == m.OPEN, table.c.state == m.PENDING_APPROVAL),
             )
             session.execute(stmt, rows[start:start + CHUNK])
 
