@@ -69,11 +69,11 @@ def _guard(fn: Callable[[], Message | list[Message]]) -> Message | list[Message]
 def _scope_text(service: ReplyQueueService, ctx: CommandContext, account: str | None) -> str:
     if account:
         keys = service.resolve_accounts(ctx.channel, account) or []
-        return "、".join(service._account_names.get(k, k) for k in keys)
+        return "、".join(service.account_names.get(k, k) for k in keys)
     allowed = service.visible_accounts(ctx.channel)
     if allowed is None:
         return "未归属客户的账号 / unassigned accounts"
-    return "、".join(service._account_names.get(k, k) for k in sorted(allowed)) or "（本频道没有可见账号 / no accounts）"
+    return "、".join(service.account_names.get(k, k) for k in sorted(allowed)) or "（本频道没有可见账号 / no accounts）"
 
 
 # ---- /reply-queue -------------------------------------------------------------------------------------
@@ -103,7 +103,7 @@ def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand
         "（仅逾期 / overdue only）" if overdue else "",
     ])
     return render.queue_message(
-        entries, now=service.clock.now(), names=service._account_names, user=ctx.user,
+        entries, now=service.clock.now(), names=service.account_names, user=ctx.user,
         scope_text=_scope_text(service, ctx, account), filters=filters, zone=service.app_config.zone(),
     )
 
@@ -139,7 +139,7 @@ def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user
             return Message(text=f"⏳ #{item.id} {outcome.reason}", ephemeral=True)
         _, comment = service.get_item(item.id or 0, outcome.draft.channel)
         return render.approval_message(outcome.draft, item, comment, now=service.clock.now(),
-                                       account_name=service._account_names.get(item.account_key),
+                                       account_name=service.account_names.get(item.account_key),
                                        approver_role=service.config.approval.role, zone=zone)
     if outcome.status == "blocked" and outcome.precheck is not None:
         message = render.precheck_message(outcome.precheck, title=f"⛔ #{item.id} 的回复未发布 / Reply not posted")

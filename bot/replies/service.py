@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, update
+from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
@@ -37,6 +37,7 @@ from bot.replies.templates import CommentFacts, ReplyTemplate, Suggestion, Templ
 from bot.scope import ChannelScope
 from bot.storage.db import Database
 from bot.storage.models import Comment
+from bot.storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class ReplyQueueService:
         self.prechecker = prechecker
         self.templates = templates
         self._playbooks = playbooks or (lambda: None)
-        self._account_names = {a.key: a.name for a in app_config.accounts if a.name}
+        self.account_names = {a.key: a.name for a in app_config.accounts if a.name}
         self._configured = {a.key for a in app_config.accounts if a.client}
 
     # ---- scope -------------------------------------------------------------------------------------
@@ -204,8 +205,7 @@ class ReplyQueueService:
         if candidates:
             self._upsert_items(session, candidates, now)
             self._close_already_answered(session, candidates, now)
-        for comment, root in sorted(own, key=lambda pair: ensure_aware(pair[0].created_at)):
-            self._close_thread(session, comment, root, now)
+        self._close_threads(session, own, now)
 
     @staticmethod
     def _is_own(comment: Comment) -> bool:
@@ -243,7 +243,7 @@ class ReplyQueueService:
         parent = by_key.get((comment.platform, comment.parent_id)) or parents.get((comment.platform, comment.parent_id))
         if parent is not None and self._is_own(parent):
             return True
-        name = self._account_names.get(account_key_of(comment.platform, comment.account_id))
+        name = self.account_names.get(account_key_of(comment.platform, comment.account_id))
         text = comment.text or ""
         return bool(name) and f"@{name}" in text
 
@@ -283,51 +283,81 @@ class ReplyQueueService:
 
     def _close_already_answered(self, session: Session, candidates: list[tuple[Comment, str]], now: datetime) -> None:
         """Comments that arrive after our reply to them (feeds are not always in order) are closed at once."""
-        new = [(c, root) for c, root in candidates if c.updated_at is None]
         by_platform: dict[str, set[str]] = {}
-        for c, root in new:
-            by_platform.setdefault(c.platform, set()).add(root)
+        for c, root in candidates:
+            if c.updated_at is None:
+                by_platform.setdefault(c.platform, set()).add(root)
+        replies: list[tuple[Comment, str]] = []
         for platform, roots in by_platform.items():
             root_list = sorted(roots)
             for start in range(0, len(root_list), CHUNK):
                 chunk = root_list[start:start + CHUNK]
                 own_replies = session.exec(
                     select(Comment).where(
-                        Comment.platform == platform,
-                        or_(Comment.parent_id.in_(chunk), Comment.comment_id.in_(chunk)),
+                        Comment.platform == platform, Comment.parent_id.in_(chunk),
                         or_(Comment.is_from_account.is_(True), Comment.author_id == Comment.account_id),
                     )
                 ).all()
-                for reply in own_replies:
-                    root = reply.parent_id or reply.comment_id
-                    self._close_thread(session, reply, root, now)
+                replies += [(r, r.parent_id or r.comment_id) for r in own_replies]
+        self._close_threads(session, replies, now)
 
-    def _close_thread(self, session: Session, reply: Comment, root: str, now: datetime) -> None:
-        """Our reply (seen in the feed) answers its thread's open items written before it."""
-        replied_at = ensure_aware(reply.created_at)
-        ids = session.exec(
-            select(ReplyQueueItem.id).where(
-                ReplyQueueItem.platform == reply.platform, ReplyQueueItem.thread_root_id == root,
-                ReplyQueueItem.state.in_(m.UNANSWERED_STATES), ReplyQueueItem.created_ts <= replied_at.timestamp(),
-                ReplyQueueItem.comment_id != reply.comment_id,
-            )
-        ).all()
-        if not ids:
+    def _close_threads(self, session: Session, replies: list[tuple[Comment, str]], now: datetime) -> None:
+        """Our replies (seen in the feed) answer the open items of their threads written before them.
+
+        Set-based: one read of the affected threads per chunk, one executemany UPDATE, one bulk insert of
+        events, so a large import is not slowed down by one round trip per reply.
+        """
+        if not replies:
             return
-        session.execute(
-            update(ReplyQueueItem).where(ReplyQueueItem.id.in_(ids), ReplyQueueItem.state.in_(m.UNANSWERED_STATES))
-            .values(state=m.ANSWERED, closed_at=now, responder="account", responder_name=reply.author_name,
-                    first_response_at=func.coalesce(ReplyQueueItem.first_response_at, replied_at),
+        threads: dict[tuple[str, str], list[Comment]] = {}
+        for reply, root in replies:
+            threads.setdefault((reply.platform, root), []).append(reply)
+        for thread in threads.values():
+            thread.sort(key=lambda r: ensure_aware(r.created_at))
+        closing: dict[int, tuple[Comment, str]] = {}
+        by_platform: dict[str, list[str]] = {}
+        for platform, root in threads:
+            by_platform.setdefault(platform, []).append(root)
+        for platform, roots in by_platform.items():
+            for start in range(0, len(roots), CHUNK):
+                rows = session.exec(
+                    select(ReplyQueueItem.id, ReplyQueueItem.thread_root_id, ReplyQueueItem.created_ts,
+                           ReplyQueueItem.comment_id, ReplyQueueItem.account_key).where(
+                        ReplyQueueItem.platform == platform, ReplyQueueItem.thread_root_id.in_(roots[start:start + CHUNK]),
+                        ReplyQueueItem.state.in_(m.UNANSWERED_STATES),
+                    )
+                ).all()
+                for item_id, root, created_ts, comment_id, account_key in rows:
+                    answer = next((r for r in threads[(platform, root)]
+                                   if ensure_aware(r.created_at).timestamp() >= created_ts and r.comment_id != comment_id),
+                                  None)
+                    if answer is not None:
+                        closing[int(item_id)] = (answer, account_key)
+        if not closing:
+            return
+        table = ReplyQueueItem.__table__
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"), or_(table.c.state == m.OPEN, table.c.state == m.PENDING_APPROVAL))
+            .values(state=m.ANSWERED, closed_at=now, responder="account", responder_name=bindparam("b_name"),
+                    first_response_at=func.coalesce(table.c.first_response_at, bindparam("b_at", type_=UTCDateTime())),
                     claimed_by=None, claimed_by_name=None, claim_expires_at=None)
         )
-        session.execute(
-            update(ReplyDraft).where(ReplyDraft.item_id.in_(ids), ReplyDraft.status == "pending_approval")
-            .values(status="superseded", decided_at=now)
-        )
-        for item_id in ids:
-            session.add(ReplyEvent(item_id=item_id, account_key=account_key_of(reply.platform, reply.account_id),
-                                   kind="answered_in_feed", actor="account", actor_name=reply.author_name, at=now,
-                                   text=(reply.text or "")[:2000], details={"comment_id": reply.comment_id}))
+        session.execute(stmt, [{"b_id": item_id, "b_name": reply.author_name, "b_at": ensure_aware(reply.created_at)}
+                               for item_id, (reply, _) in closing.items()])
+        ids = sorted(closing)
+        for start in range(0, len(ids), CHUNK):
+            session.execute(
+                update(ReplyDraft).where(ReplyDraft.item_id.in_(ids[start:start + CHUNK]),
+                                         ReplyDraft.status == "pending_approval")
+                .values(status="superseded", decided_at=now)
+            )
+        session.execute(insert(ReplyEvent.__table__), [
+            {"item_id": item_id, "account_key": account_key, "kind": "answered_in_feed", "actor": "account",
+             "actor_name": reply.author_name, "at": now, "text": (reply.text or "")[:2000],
+             "details": {"comment_id": reply.comment_id}}
+            for item_id, (reply, account_key) in closing.items()
+        ])
 
     def rebuild(self, *, batch: int = 5000) -> int:
         """Fill the queue from stored comments (after the migration on a database that already has data)."""
@@ -765,7 +795,7 @@ class ReplyQueueService:
             sentiment_label=comment.sentiment_label if comment else None,
             author_name=comment.author_name if comment else None,
             content_title=comment.content_title if comment else None,
-            account_name=self._account_names.get(item.account_key),
+            account_name=self.account_names.get(item.account_key),
         )
         suggestions = library.choose(facts, limit=limit)
         return item, comment, [(s, self.prechecker.check(s.text)) for s in suggestions]
@@ -882,7 +912,7 @@ class ReplyQueueService:
             comments = self._comments_for(session, items)
             platform, _, account_id = account_key.partition(":")
             bucket = int(now.timestamp() // (rules.every_minutes * 60))
-            message = reminder_message(account_key, self._account_names.get(account_key), items, comments,
+            message = reminder_message(account_key, self.account_names.get(account_key), items, comments,
                                        int(total), now, zone=self.app_config.zone())
             for channel in self.scope.channels_for_account(platform, account_id):
                 self.outbox.enqueue(session, channel=channel, message=message,

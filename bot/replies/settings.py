@@ -27,7 +27,7 @@ class ApprovalConfig(BaseModel):
 
     accounts: list[str] = Field(default_factory=list, description="'platform:account_id' always needing approval")
     negative: bool = False  # replies to negative comments need approval
-    risk: bool = True  # replies to comments with risk flags need approval
+    risk: bool = False  # replies to comments with risk flags need approval
     role: str = "approver"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from bot.replies.models import ReplyEvent, ReplyQueueItem
@@ -105,3 +106,53 @@ def test_claim_of_a_handled_item_says_so(rq_bot, db, clock):
     rq_bot.dispatcher.handle(cmd(f"/reply-queue done {target}"))
     (reply,) = rq_bot.dispatcher.handle(press(f"reply.claim:{target}", str(target), user="console:bob", name="bob"))
     assert "已处理" in reply.text and "alice" in reply.text
+
+
+def _claim_in_another_process(args: tuple) -> tuple[bool, str | None]:
+    """Runs in a spawned process: its own engine and service on the same database."""
+    url, schema, target, user, now, barrier = args
+    from bot.clock import FakeClock
+    from bot.config import parse_config
+    from bot.outbox import Outbox
+    from bot.replies.precheck import Prechecker
+    from bot.replies.service import ReplyQueueService
+    from bot.replies.templates import TemplateLibrary
+    from bot.replies.wiring import find_list_file
+    from bot.scope import ChannelScope
+    from bot.storage.db import Database
+    from tests.conftest import TEST_CONFIG
+
+    database = Database(url, schema=schema)
+    config = parse_config(TEST_CONFIG, source="tests")
+    clock = FakeClock(now)
+    service = ReplyQueueService(
+        db=database, clock=clock, app_config=config, scope=ChannelScope(config), outbox=Outbox(database, clock),
+        prechecker=Prechecker.from_file(find_list_file("precheck.yaml", None)),
+        templates=TemplateLibrary.from_file(find_list_file("reply_templates.yaml", None)),
+    )
+    database.ping()  # connect before the start line so the race is about the claim itself
+    barrier.wait()
+    try:
+        result = service.claim(target, user=user, user_name=user, channel="console:lanji")
+        return result.ok, result.holder
+    finally:
+        database.dispose()
+
+
+@pytest.mark.slow
+def test_claim_race_between_processes(rq_bot, db, clock):
+    import multiprocessing
+
+    rq_bot.services.ingest.ingest_records([rec("hot", ago(clock, 10), "用了过敏")], source="test")
+    target = item_id(db, "hot")
+    context = multiprocessing.get_context("spawn")
+    contenders = 4
+    with context.Manager() as manager:
+        barrier = manager.Barrier(contenders)
+        with context.Pool(contenders) as pool:
+            results = pool.map(_claim_in_another_process, [
+                (db.url, db.schema, target, f"console:p{n}", clock.now(), barrier) for n in range(contenders)
+            ])
+    winners = [holder for ok, holder in results if ok]
+    assert len(winners) == 1
+    assert all(holder == winners[0] for _, holder in results)
