@@ -20,6 +20,37 @@ _LABEL_NEGATIVITY = {"neg": 0.85, "neu": 0.4, "pos": 0.1}
 AGE_SATURATION = 2.0
 
 
+# While only the placeholder scorer runs (every comment "neutral", no risk flags), these crisis terms
+# stand in for the sentiment engine's risk lexicon so the queue still puts complaints first.
+PLACEHOLDER_SCORERS = frozenset({"neutral-placeholder"})
+FALLBACK_RISK_TERMS = ("过敏", "烂脸", "退款", "退货", "投诉", "维权", "12315", "315", "曝光", "起诉", "律师", "假货",
+                       "消协", "黑猫", "骗子", "赔偿")
+
+
+@dataclass(frozen=True, slots=True)
+class CommentSignals:
+    """Sentiment label/score and risk terms of a comment, as the queue should use them."""
+
+    label: str | None
+    score: float | None
+    risk_terms: tuple[str, ...]
+    scored: bool  # False when only the placeholder scorer (or none) looked at it
+
+
+def comment_signals(label: str | None, score: float | None, risk_flags: object, model: str | None,
+                    text: str) -> CommentSignals:
+    """Use the sentiment engine's result; fall back to a small crisis lexicon when it was not really scored."""
+    terms = tuple(
+        str(flag.get("term", "")) for flag in (risk_flags or ()) if isinstance(flag, dict)  # type: ignore[union-attr]
+    )
+    if model is not None and model not in PLACEHOLDER_SCORERS:
+        return CommentSignals(label, score, terms, True)
+    fallback = tuple(t for t in FALLBACK_RISK_TERMS if t in (text or ""))
+    if fallback:
+        return CommentSignals("neg", None, terms or fallback, False)
+    return CommentSignals(None, None, terms, False)
+
+
 @dataclass(frozen=True, slots=True)
 class PriorityInputs:
     created_at: datetime

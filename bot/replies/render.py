@@ -58,9 +58,11 @@ def item_buttons(item_id: int) -> tuple[Button, ...]:
 
 
 def risk_terms(comment: Comment | None) -> list[str]:
-    if comment is None or not comment.risk_flags:
+    if comment is None:
         return []
-    return [str(flag.get("term", "")) for flag in comment.risk_flags if isinstance(flag, Mapping)]
+    from bot.replies.service import signals_of
+
+    return list(signals_of(comment).risk_terms)
 
 
 def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime, score: float | None,
@@ -88,9 +90,17 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
         f"粉丝 {short_count(comment.author_followers if comment else None)}",
         f"{short_duration(age)}前 / ago",
     ]
-    if comment and comment.sentiment_label:
-        score_text = f" {comment.sentiment_score:.2f}" if comment.sentiment_score is not None else ""
-        facts.append(f"情绪 {SENTIMENT_ZH.get(comment.sentiment_label, comment.sentiment_label)}{score_text}")
+    if comment is not None:
+        from bot.replies.service import signals_of
+
+        signals = signals_of(comment)
+        if signals.scored and signals.label:
+            score_text = f" {signals.score:.2f}" if signals.score is not None else ""
+            facts.append(f"情绪 {SENTIMENT_ZH.get(signals.label, signals.label)}{score_text}")
+        elif signals.label:
+            facts.append(f"情绪 {SENTIMENT_ZH.get(signals.label, signals.label)}（关键词判断 / by keywords）")
+        else:
+            facts.append("情绪 未评分 / unscored")
     terms = risk_terms(comment)
     if terms:
         facts.append("⚠️ 风险 " + "、".join(dict.fromkeys(terms)))

@@ -31,7 +31,16 @@ from bot.outbox import Outbox
 from bot.replies import models as m
 from bot.replies.models import ReplyDraft, ReplyEvent, ReplyQueueItem, SavedReplyTemplate
 from bot.replies.precheck import Prechecker, PrecheckResult
-from bot.replies.priority import AGE_SATURATION, PriorityInputs, age_weight, is_urgent, sla_for, static_parts
+from bot.replies.priority import (
+    AGE_SATURATION,
+    CommentSignals,
+    PriorityInputs,
+    age_weight,
+    comment_signals,
+    is_urgent,
+    sla_for,
+    static_parts,
+)
 from bot.replies.settings import RepliesConfig
 from bot.replies.templates import CommentFacts, ReplyTemplate, Suggestion, TemplateLibrary, topics_from_text
 from bot.scope import ChannelScope
@@ -113,6 +122,11 @@ class ReplyStats:
     @property
     def sla_compliance(self) -> float | None:
         return self.sla_met / self.sla_total if self.sla_total else None
+
+
+def signals_of(comment: Comment) -> CommentSignals:
+    return comment_signals(comment.sentiment_label, comment.sentiment_score, comment.risk_flags,
+                           comment.sentiment_model, comment.text or "")
 
 
 def account_key_of(platform: str, account_id: str) -> str:
@@ -248,9 +262,10 @@ class ReplyQueueService:
         return bool(name) and f"@{name}" in text
 
     def _item_values(self, comment: Comment, root: str, now: datetime) -> dict[str, Any]:
+        signals = signals_of(comment)
         inputs = PriorityInputs(
-            created_at=comment.created_at, sentiment_label=comment.sentiment_label,
-            sentiment_score=comment.sentiment_score, risk_flags=len(comment.risk_flags or ()),
+            created_at=comment.created_at, sentiment_label=signals.label,
+            sentiment_score=signals.score, risk_flags=len(signals.risk_terms),
             like_count=comment.like_count or 0, author_followers=comment.author_followers,
         )
         sla = sla_for(inputs, self.config)
@@ -526,9 +541,10 @@ class ReplyQueueService:
             return True
         if comment is None:
             return False
-        if rules.negative and comment.sentiment_label == "neg":
+        signals = signals_of(comment)
+        if rules.negative and signals.label == "neg":
             return True
-        return bool(rules.risk and comment.risk_flags)
+        return bool(rules.risk and signals.risk_terms)
 
     def posts_via_webhook(self, account_key: str) -> bool:
         posting = self.config.posting
@@ -792,7 +808,7 @@ class ReplyQueueService:
         library = self.templates.with_saved(self.saved_templates(item.account_key))
         facts = CommentFacts(
             text=comment.text if comment else "", account_key=item.account_key,
-            sentiment_label=comment.sentiment_label if comment else None,
+            sentiment_label=signals_of(comment).label if comment else None,
             author_name=comment.author_name if comment else None,
             content_title=comment.content_title if comment else None,
             account_name=self.account_names.get(item.account_key),

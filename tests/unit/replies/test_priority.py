@@ -71,3 +71,13 @@ def test_negativity_trusts_labels() -> None:
 def test_naive_datetimes_are_treated_as_utc() -> None:
     naive = _inputs(created_at=(NOW - timedelta(minutes=10)).replace(tzinfo=None))
     assert compute_priority(naive, NOW, CONFIG).age == timedelta(minutes=10)
+
+
+def test_signals_fall_back_to_crisis_terms_only_for_the_placeholder_scorer() -> None:
+    from bot.replies.priority import comment_signals
+
+    placeholder = comment_signals("neu", 0.5, [], "neutral-placeholder", "用了过敏，要退款")
+    assert placeholder.label == "neg" and placeholder.risk_terms == ("过敏", "退款") and not placeholder.scored
+    assert comment_signals("neu", 0.5, [], "neutral-placeholder", "好看").label is None
+    real = comment_signals("neu", 0.5, [{"term": "维权", "category": "rights"}], "jieba-linear", "用了过敏")
+    assert real.label == "neu" and real.risk_terms == ("维权",) and real.scored
