@@ -29,12 +29,14 @@ class ReplyQueueItem(SQLModel, table=True):
     __tablename__ = "reply_queue_item"
     __table_args__ = (
         UniqueConstraint("platform", "comment_id", name="uq_reply_queue_item_comment"),
-        # The queue of one or a few accounts: equality on account and state, then the stored score.
+        # The queue of one account, best static score first: read in index order and stop after N.
         Index("ix_reply_queue_account_state", "account_key", "state", "static_score"),
-        Index("ix_reply_queue_claimed", "claimed_by", "state"),
+        # --mine: my claims, narrowed to the channel's accounts.
+        Index("ix_reply_queue_claimed", "claimed_by", "account_key", "state"),
         Index("ix_reply_queue_thread", "platform", "thread_root_id"),
         Index("ix_reply_queue_state_due", "state", "due_ts"),
-        Index("ix_reply_queue_created", "account_key", "created_at"),
+        # Recent items (whose age part still grows) and stats windows.
+        Index("ix_reply_queue_created", "account_key", "created_ts"),
     )
 
     id: int | None = Field(

@@ -51,6 +51,8 @@ from bot.storage.types import UTCDateTime
 log = logging.getLogger(__name__)
 
 WEBHOOK_PLATFORM = "replyhook"
+# Up to this many accounts, the queue is read per account from the index (see queue_ids).
+MAX_ACCOUNTS_PER_SEEK = 50
 CHUNK = 400
 
 
@@ -435,19 +437,66 @@ class ReplyQueueService:
 
     def queue_ids(self, keys: list[str] | None, *, user: str, mine: bool = False, overdue: bool = False,
                   limit: int = 20, now: datetime | None = None) -> list[tuple[int, float]]:
-        """The ordered (id, score) pairs of the queue query; split out so the benchmark times exactly it."""
+        """The ordered (id, score) pairs of the queue query; split out so the benchmark times exactly it.
+
+        The age part of the score stops growing at AGE_SATURATION x SLA, so every item older than that
+        scores exactly static_score + the full age weight. The top N of those come straight from the
+        (account, state, static_score) index, per account, without reading the rest; only the recent items
+        (whose age part still grows) and pending approvals are scored one by one. The result is the same as
+        ordering every open item by the full score (a test checks this).
+        """
         now = now or self.clock.now()
+        if mine or keys is None or len(keys) > MAX_ACCOUNTS_PER_SEEK:
+            return self._queue_ids_scan(keys, user=user, mine=mine, overdue=overdue, limit=limit, now=now)
+        if not keys:
+            return []
+        weights = self.config.weights
+        full_age = age_weight(weights)
+        longest_sla = 60 * max(self.config.sla_minutes, self.config.sla_minutes_negative)
+        cutoff = now.timestamp() - AGE_SATURATION * longest_sla
+        found: dict[int, tuple[float, float]] = {}  # id -> (score, created_ts)
+        with self.db.session() as session:
+            for key in keys:
+                saturated = session.exec(
+                    select(ReplyQueueItem.id, ReplyQueueItem.static_score, ReplyQueueItem.created_ts)
+                    .where(ReplyQueueItem.account_key == key, ReplyQueueItem.state == m.OPEN,
+                           ReplyQueueItem.created_ts <= cutoff)
+                    .order_by(ReplyQueueItem.static_score.desc(), ReplyQueueItem.created_ts.asc())
+                    .limit(limit)
+                ).all()
+                for item_id, static, created_ts in saturated:
+                    found[int(item_id)] = (float(static) + full_age, float(created_ts))
+            score = self.score_expression(now)
+            rest = select(ReplyQueueItem.id, score, ReplyQueueItem.created_ts).where(
+                ReplyQueueItem.account_key.in_(keys),
+                or_(and_(ReplyQueueItem.state == m.OPEN, ReplyQueueItem.created_ts > cutoff),
+                    ReplyQueueItem.state == m.PENDING_APPROVAL),
+            )
+            if overdue:
+                rest = rest.where(ReplyQueueItem.due_ts < now.timestamp())
+            for item_id, item_score, created_ts in session.exec(rest).all():
+                found[int(item_id)] = (float(item_score), float(created_ts))
+        # Saturated items are past their due time already (cutoff < created + SLA < now), so --overdue
+        # needs no filter for them.
+        ordered = sorted(found.items(), key=lambda pair: (-round(pair[1][0], 9), pair[1][1]))
+        return [(item_id, item_score) for item_id, (item_score, _) in ordered[:limit]]
+
+    def _queue_ids_scan(self, keys: list[str] | None, *, user: str, mine: bool, overdue: bool, limit: int,
+                        now: datetime) -> list[tuple[int, float]]:
+        """Score every matching item in SQL (used for --mine, whose claims are few, and very wide scopes)."""
         score = self.score_expression(now).label("score")
-        stmt = select(ReplyQueueItem.id, score).where(
+        stmt = select(ReplyQueueItem.id, score, ReplyQueueItem.created_ts).where(
             self._account_condition(keys), ReplyQueueItem.state.in_(m.UNANSWERED_STATES)
         )
         if mine:
             stmt = stmt.where(ReplyQueueItem.claimed_by == user, ReplyQueueItem.claim_expires_at > now)
         if overdue:
             stmt = stmt.where(ReplyQueueItem.due_ts < now.timestamp())
-        stmt = stmt.order_by(score.desc(), ReplyQueueItem.created_ts.asc()).limit(limit)
         with self.db.session() as session:
-            return [(int(i), float(s)) for i, s in session.exec(stmt).all()]
+            rows = session.exec(stmt).all() if mine else session.exec(
+                stmt.order_by(score.desc(), ReplyQueueItem.created_ts.asc()).limit(limit)).all()
+        ordered = sorted(rows, key=lambda row: (-round(float(row[1]), 9), float(row[2])))
+        return [(int(i), float(s)) for i, s, _ in ordered[:limit]]
 
     @staticmethod
     def _comments_for(session: Session, items: Iterable[ReplyQueueItem]) -> dict[tuple[str, str], Comment]:
@@ -863,10 +912,10 @@ class ReplyQueueService:
             responded = session.exec(select(
                 ReplyQueueItem.created_at, ReplyQueueItem.first_response_at, ReplyQueueItem.sla_seconds,
                 ReplyQueueItem.responder, ReplyQueueItem.responder_name, ReplyQueueItem.state,
-            ).where(cond, ReplyQueueItem.created_at >= since,
+            ).where(cond, ReplyQueueItem.created_ts >= since.timestamp(),
                     or_(ReplyQueueItem.first_response_at.is_not(None), ReplyQueueItem.state == m.SKIPPED))).all()
             overdue_open_in_window = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
-                cond, ReplyQueueItem.state.in_(m.UNANSWERED_STATES), ReplyQueueItem.created_at >= since,
+                cond, ReplyQueueItem.state.in_(m.UNANSWERED_STATES), ReplyQueueItem.created_ts >= since.timestamp(),
                 ReplyQueueItem.due_ts < now.timestamp())).one()
         waits: list[float] = []
         for created, first, sla_seconds, responder, responder_name, state in responded:

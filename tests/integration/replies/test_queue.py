@@ -126,3 +126,36 @@ def test_sample_feed_builds_a_sensible_queue(rq_bot):
     # The crisis comments (negative, risky, heavily liked) lead lanji's queue.
     assert entries and all(e.item.account_key == "douyin:lanji_official" for e in entries)
     assert entries[0].comment.like_count >= 1000
+
+
+def test_index_seek_order_equals_scoring_every_item(rq_bot, db, clock):
+    """queue_ids reads saturated items per account from the index; it must equal the full scoring."""
+    import random
+
+    from bot.replies.models import ReplyQueueItem
+
+    rng = random.Random(3)
+    records = []
+    for n in range(400):
+        account = rng.choice(["lanji_official", "other_a", "other_b"])
+        records.append(rec(f"r{n}", ago(clock, rng.choice([1, 20, 70, 200, 250, 600, 5000]) + rng.random()),
+                           rng.choice(["好用", "几点开播", "用了过敏", "垃圾，要投诉", "哈哈"]),
+                           account_id=account, like_count=rng.choice([0, 0, 3, 3, 50, 2000]),
+                           author_followers=rng.choice([0, 10, 10, 5000])))
+    rq_bot.services.ingest.ingest_records(records, source="test")
+    service = rq_bot.services.replies
+    with db.session() as s:  # some pending approvals and closed items too
+        ids = s.exec(select(ReplyQueueItem.id)).all()
+        for item_id in ids[::17]:
+            s.get(ReplyQueueItem, item_id).state = "pending_approval"
+        for item_id in ids[5::13]:
+            s.get(ReplyQueueItem, item_id).state = "answered"
+    keys_options = [["douyin:lanji_official"], ["douyin:lanji_official", "douyin:other_a", "douyin:other_b"]]
+    for keys in keys_options:
+        for overdue in (False, True):
+            for limit in (1, 5, 20, 200):
+                seek = service.queue_ids(keys, user="console:x", overdue=overdue, limit=limit)
+                scan = service._queue_ids_scan(keys, user="console:x", mine=False, overdue=overdue, limit=limit,
+                                               now=clock.now())
+                assert [i for i, _ in seek] == [i for i, _ in scan], (keys, overdue, limit)
+                assert seek and all(abs(a - b) < 1e-6 for (_, a), (_, b) in zip(seek, scan, strict=True))

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0001
-Create Date: 2026-12-04 16:20:01.963017
+Create Date: 2026-12-04 16:42:18.115434
 """
 
 from alembic import op
@@ -91,8 +91,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('reply_queue_item', schema=None) as batch_op:
         batch_op.create_index('ix_reply_queue_account_state', ['account_key', 'state', 'static_score'], unique=False)
-        batch_op.create_index('ix_reply_queue_claimed', ['claimed_by', 'state'], unique=False)
-        batch_op.create_index('ix_reply_queue_created', ['account_key', 'created_at'], unique=False)
+        batch_op.create_index('ix_reply_queue_claimed', ['claimed_by', 'account_key', 'state'], unique=False)
+        batch_op.create_index('ix_reply_queue_created', ['account_key', 'created_ts'], unique=False)
         batch_op.create_index('ix_reply_queue_state_due', ['state', 'due_ts'], unique=False)
         batch_op.create_index('ix_reply_queue_thread', ['platform', 'thread_root_id'], unique=False)
 
