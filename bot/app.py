@@ -155,7 +155,8 @@ def build_app(
     )
     scorer = scorer_provider(config)
     services.extra["scorer"] = scorer
-    services.extra["ingest"] = IngestService(db, clock, scorer)
+    own_authors = {(a.platform, a.account_id): set(a.author_ids) for a in config.accounts}
+    services.extra["ingest"] = IngestService(db, clock, scorer, own_author_ids=own_authors)
     services.extra["dispatcher"] = Dispatcher(services)
     help_handlers.register(registry)
 

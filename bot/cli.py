@@ -87,7 +87,7 @@ def serve(
     exit_after_replay: Annotated[
         bool, typer.Option("--exit-after-replay", help="回放结束后退出（检查示例危机是否告警）/ exit after the replay")
     ] = False,
-    speed: Annotated[float, typer.Option(help="回放倍速 / replay speed (feed seconds per real second)")] = 3600.0,
+    speed: Annotated[float, typer.Option(help="回放倍速 / replay speed (feed seconds per real second)")] = 600.0,
 ) -> None:
     """运行机器人 / run the bot: web endpoints, scheduler, outbox, chat adapters."""
     from bot.serve import run_serve

@@ -91,6 +91,9 @@ class AccountConfig(_Strict):
     account_id: str = Field(min_length=1)
     name: str = ""
     client: str | None = None
+    # The account's own author ids on its platform (when they differ from account_id): comments by
+    # these authors are our replies, which take a thread out of the reply queue.
+    author_ids: list[str] = Field(default_factory=list)
 
     @property
     def key(self) -> str:

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 REPLAY_STEP = timedelta(minutes=1)
 TICK_SECONDS = 5.0
+# The demo loads the first 60% of the sample feed at once as history, then plays the rest (the crisis
+# evening included) at the replay speed, so the alert shows up about a minute after `make run` starts.
+FAST_FORWARD = 0.6
 
 
 def load_sample_feed() -> list[dict[str, Any]]:
@@ -43,6 +46,7 @@ class DemoReplay:
         self.clock = clock
         self.position = 0
         self.accepted = 0
+        self.zone = bot.services.config.zone()
 
     def _ingest_until(self, until: datetime) -> None:
         batch = []
@@ -64,29 +68,47 @@ class DemoReplay:
     def done(self) -> bool:
         return self.position >= len(self.records)
 
-    def run_fast(self) -> None:
+    def run_fast(self, until: datetime | None = None) -> None:
         """As fast as possible: step simulated time, ingest, run the ticks, deliver."""
         if not self.records:
             return
-        step_end = parse_time(self.records[0]["created_at"])
-        while not self.done:
+        step_end = max(parse_time(self.records[0]["created_at"]), self.clock.now())
+        while not self.done and (until is None or step_end < until):
             step_end += REPLAY_STEP
             self.clock.advance_to(step_end)
             self._ingest_until(step_end)
             self.run_ticks()
             self.bot.services.outbox.drain()
-        # Let the last buckets close.
+        if until is not None:
+            return
+        # The feed is over: let the last buckets close.
         for _ in range(12):
             step_end += REPLAY_STEP * 5
             self.clock.advance_to(step_end)
             self.run_ticks()
         self.bot.services.outbox.drain()
 
-    def run_realtime(self, stop: threading.Event) -> None:
-        while not stop.is_set() and not self.done:
+    def run_realtime(self, stop: threading.Event, *, fast_forward: float = FAST_FORWARD) -> None:
+        """Load the older part of the feed at once as history, then play the rest at the clock's speed."""
+        if self.records and fast_forward > 0:
+            first = parse_time(self.records[0]["created_at"])
+            last = parse_time(self.records[-1]["created_at"])
+            self.run_fast(until=first + (last - first) * fast_forward)
+            log.info("demo: %d comments of history loaded; playing the rest live", self.position)
+        last_report = time.monotonic()
+        finished = False
+        # Simulated time runs fast, so the ticks run here, every half second, not on the scheduler.
+        while not stop.is_set():
             self._ingest_until(self.clock.now())
+            self.run_ticks()
+            if time.monotonic() - last_report > 15 and not self.done:
+                shown = self.clock.now().astimezone(self.zone).strftime("%m-%d %H:%M")
+                print(f"演示回放 / replay: {self.position}/{len(self.records)} 条评论 comments, 模拟时间 feed time {shown}", flush=True)
+                last_report = time.monotonic()
+            if self.done and not finished:
+                finished = True
+                print(f"演示回放结束 / replay finished: {len(self.records)} 条评论 comments", flush=True)
             stop.wait(0.5)
-        log.info("demo replay finished: %d comments", self.accepted)
 
 
 def _sample_crisis_alerted(bot) -> bool:
@@ -136,8 +158,9 @@ def run_serve(
         finally:
             bot.close()
 
-    for tick in bot.wiring.ticks:
-        bot.wiring.scheduler.add_job(tick, "interval", seconds=TICK_SECONDS, coalesce=True, max_instances=1)
+    if replay is None:
+        for tick in bot.wiring.ticks:
+            bot.wiring.scheduler.add_job(tick, "interval", seconds=TICK_SECONDS, coalesce=True, max_instances=1)
     server = uvicorn.Server(uvicorn.Config(bot.web, host=bind_host, port=bind_port, log_level="warning", lifespan="on"))
     stop = threading.Event()
     if replay is not None:

@@ -142,3 +142,42 @@ def bot(db, settings, app_config, clock):
     app = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
     yield app
     app.stop()
+
+
+@pytest.fixture
+def run_command(bot):
+    """errbot-style one-liner: `run_command("/crisis status", channel="console:lanji")` -> reply messages.
+
+    Goes through the real dispatcher (dedup, parsing, handler, outbox) and delivers the outbox to the
+    console port, so the replies are also in `bot.console.messages(channel_id)`.
+    """
+    from bot.messages import Command
+
+    counter = iter(range(1, 10**9))
+
+    def run(text: str, *, channel: str = "console:lanji", user: str = "console:alice", user_name: str | None = None):
+        event_id = f"test-{next(counter)}"
+        command = Command("console", channel, user, text, user_name=user_name or user.partition(":")[2], event_id=event_id)
+        replies = bot.dispatcher.handle(command)
+        bot.services.outbox.drain()
+        return replies
+
+    return run
+
+
+@pytest.fixture
+def press_button(bot):
+    """Press a button as a user would: `press_button("alert.ack", "12", channel=...)` -> replies."""
+    from bot.messages import Action
+
+    counter = iter(range(1, 10**9))
+
+    def press(action_id: str, value: str = "", *, channel: str = "console:lanji", user: str = "console:alice",
+              message_ref: str | None = None, form: dict[str, str] | None = None):
+        action = Action("console", channel, user, action_id, value, message_ref=message_ref,
+                        user_name=user.partition(":")[2], form=form or {}, event_id=f"press-{next(counter)}")
+        replies = bot.dispatcher.handle(action)
+        bot.services.outbox.drain()
+        return replies
+
+    return press

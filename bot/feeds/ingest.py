@@ -77,11 +77,20 @@ class IngestReport:
 
 
 class IngestService:
-    def __init__(self, db: Database, clock: Clock, scorer: Callable[[], Scorer]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        scorer: Callable[[], Scorer],
+        *,
+        own_author_ids: dict[tuple[str, str], set[str]] | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
         self._scorer = scorer
         self._listeners: list[Listener] = []
+        # (platform, account_id) -> author ids that are the account itself (our own replies).
+        self._own_author_ids = own_author_ids or {}
 
     def add_listener(self, listener: Listener) -> None:
         """Called after each committed batch with the new and updated Comment rows (new: updated_at None)."""
@@ -118,6 +127,8 @@ class IngestService:
                 results[index] = RecordResult(index, "rejected", reason, position)
                 dead.append(DeadLetter(source=source, position=position, reason=reason, raw=_raw_text(raw), received_at=now))
                 continue
+            if not checked.is_from_account and checked.author_id and self._is_own_author(checked):
+                checked.is_from_account = True
             if checked.key in valid:
                 # The same comment twice in one batch: one row; the later copy's counts are fresher.
                 first_index = valid[checked.key][0]
@@ -154,6 +165,11 @@ class IngestService:
                 except Exception:  # noqa: BLE001 - a failing feature must not lose the stored batch
                     log.exception("ingest listener %r failed", listener)
         return report
+
+    def _is_own_author(self, rec: CommentRecord) -> bool:
+        if rec.author_id == rec.account_id:
+            return True
+        return rec.author_id in self._own_author_ids.get((rec.platform, rec.account_id), ())
 
     def _score(self, texts: list[str]):
         if not texts:

@@ -47,3 +47,11 @@ def test_a_retried_event_is_processed_once_even_after_a_restart(bot, db, setting
 def test_unknown_button_is_answered(bot):
     (reply,) = bot.dispatcher.handle(Action("console", "console:lanji", "console:alice", "nope.x", "1"))
     assert "失效" in reply.text
+
+
+def test_run_command_fixture_delivers_to_the_console(bot, run_command, press_button):
+    (reply,) = run_command("/help help", channel="console:lanji")
+    assert "/help" in reply.title
+    assert bot.console.messages("lanji")[-1].title == reply.title
+    (reply,) = press_button("nothing.here", channel="console:lanji")
+    assert "失效" in reply.text

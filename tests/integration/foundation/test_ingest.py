@@ -73,3 +73,18 @@ def test_large_batches_are_chunked(bot, db):
     records = [record(f"c{i}", text=f"评论 {i}") for i in range(1234)]
     report = bot.services.ingest.ingest_records(records, source="bulk")
     assert report.accepted == 1234 and count(db, Comment) == 1234
+
+
+def test_comments_by_the_account_itself_are_marked_as_our_replies(db, clock):
+    from bot.feeds.ingest import IngestService
+    from bot.sentiment.base import NeutralScorer
+
+    ingest = IngestService(db, clock, NeutralScorer, own_author_ids={("douyin", "lanji_official"): {"open_id_42"}})
+    ingest.ingest_records(
+        [record("r1", author_id="open_id_42", parent_id="c1"), record("r2", author_id="lanji_official"),
+         record("r3", author_id="someone")],
+        source="test",
+    )
+    with db.session() as s:
+        marks = dict(s.exec(select(Comment.comment_id, Comment.is_from_account)).all())
+    assert marks == {"r1": True, "r2": True, "r3": False}

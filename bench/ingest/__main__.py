@@ -1,0 +1,178 @@
+"""Ingestion throughput (scoring included) on SQLite and PostgreSQL, and the serve process's memory.
+
+    python -m bench.ingest [--n 20000] [--rss-comments 100000] [--postgres URL]
+
+Prints a table: comments/s for file import (in-process, the `crisisbot ingest` code path) and for the
+webhook (real HTTP into a `crisisbot serve` subprocess, 4 concurrent clients, 500 records a request),
+then the serve process's RSS after ingesting --rss-comments comments with Slack and Feishu enabled.
+Targets on a 2-core machine: webhook >= 2,000/s, file import >= 3,000/s, RSS < 500 MiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+PHRASES = [
+    "这个面霜真的好用，回购第三次了[赞]", "用了两天脸上起红疹子，过敏了，怎么退款？", "主播好可爱哈哈哈",
+    "发货太慢了吧，等了一周还没到", "价格有点贵，等双十一再买", "客服根本不回消息，差评", "已下单，期待效果~",
+    "烂脸了！！！要去12315投诉", "请问敏感肌能用吗？", "包装很精致，送人很合适", "上次买的锅涂层掉了",
+    "666 学到了", "这期视频做得真用心", "虚假宣传吧，根本没效果", "求链接", "笑死我了[捂脸]",
+]
+
+
+def comments(n: int, seed: int = 7) -> list[dict]:
+    rng = random.Random(seed)
+    run = uuid.uuid4().hex[:6]
+    base = 1763800000
+    return [
+        {
+            "platform": "douyin",
+            "account_id": f"acct{i % 20}",
+            "content_id": f"v{i % 200}",
+            "comment_id": f"{run}-{i}",
+            "text": rng.choice(PHRASES) + ("" if rng.random() < 0.7 else rng.choice(PHRASES)),
+            "created_at": base + i,
+            "like_count": rng.randint(0, 500),
+            "author_id": f"u{rng.randint(0, 10**6)}",
+            "author_name": "用户" + str(rng.randint(0, 9999)),
+        }
+        for i in range(n)
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_file(n: int, url: str) -> float:
+    from bot.config import Settings, parse_config
+    from bot.importer import import_files
+
+    records = comments(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "feed.jsonl"
+        path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+        settings = Settings(database_url=url)  # type: ignore[call-arg]
+        config = parse_config({}, source="bench")
+        from rich.console import Console
+
+        quiet = Console(file=open(os.devnull, "w"))  # noqa: SIM115
+        # Warm up the model load outside the timed part (a long import pays it once).
+        import_files(settings, config, [_tiny(Path(tmp))], console=quiet)
+        started = time.perf_counter()
+        import_files(settings, config, [path], console=quiet)
+        return n / (time.perf_counter() - started)
+
+
+def _tiny(folder: Path) -> Path:
+    path = folder / "warm.jsonl"
+    path.write_text(json.dumps(comments(1, seed=99)[0], ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def start_serve(url: str, *, chat: bool) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "CRISISBOT_DATABASE_URL": url,
+        "CRISISBOT_INGEST_TOKEN": "bench",
+        "CRISISBOT_INGEST_MAX_BYTES": str(50 * 1024 * 1024),
+        "CRISISBOT_LOG_LEVEL": "WARNING",
+    }
+    if chat:  # both adapters on, pointed at a closed local port: nothing leaves the machine
+        env.update({
+            "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": "bench-secret",
+            "CRISISBOT_SLACK_API_URL": "http://127.0.0.1:9/api/",
+            "FEISHU_APP_ID": "cli_bench", "FEISHU_APP_SECRET": "bench", "FEISHU_VERIFICATION_TOKEN": "v",
+            "FEISHU_ENCRYPT_KEY": "k", "CRISISBOT_FEISHU_DOMAIN": "http://127.0.0.1:9",
+        })
+    cmd = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, cwd=tempfile.mkdtemp(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("serve did not start: " + proc.stderr.read().decode()[-2000:])
+
+
+def post_all(base: str, records: list[dict], *, batch: int = 500, clients: int = 4) -> float:
+    chunks = [records[i : i + batch] for i in range(0, len(records), batch)]
+    headers = {"Authorization": "Bearer bench"}
+    with httpx.Client(timeout=120) as client:
+        client.post(base + "/api/v1/comments", json=comments(10, seed=1), headers=headers)  # warm-up
+        started = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            for response in pool.map(lambda c: client.post(base + "/api/v1/comments", json=c, headers=headers), chunks):
+                response.raise_for_status()
+        return len(records) / (time.perf_counter() - started)
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument("--rss-comments", type=int, default=100000)
+    parser.add_argument("--postgres", default=os.environ.get("CRISISBOT_TEST_POSTGRES_URL"))
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp()
+    engines = [("SQLite", f"sqlite:///{tmp}/bench.db")]
+    if args.postgres:
+        engines.append(("PostgreSQL", args.postgres))
+    rows = []
+    for name, url in engines:
+        file_rate = bench_file(args.n, url)
+        proc, base = start_serve(url, chat=False)
+        try:
+            hook_rate = post_all(base, comments(args.n, seed=3))
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        rows.append((name, file_rate, hook_rate))
+    print(f"\ningest throughput, {args.n} comments, sentiment scoring included")
+    print(f"{'engine':<12}{'file import /s':>16}{'webhook /s':>14}")
+    for name, file_rate, hook_rate in rows:
+        print(f"{name:<12}{file_rate:>16,.0f}{hook_rate:>14,.0f}")
+    print("targets: file import >= 3,000/s, webhook >= 2,000/s")
+
+    proc, base = start_serve(f"sqlite:///{tmp}/rss.db", chat=True)
+    try:
+        before = rss_mib(proc.pid)
+        post_all(base, comments(args.rss_comments, seed=5))
+        after = rss_mib(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    print(f"\nserve RSS with Slack and Feishu enabled: {before:.0f} MiB at start, {after:.0f} MiB after "
+          f"{args.rss_comments:,} comments (target < 500 MiB)")
+
+
+if __name__ == "__main__":
+    main()
