@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, update
+from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, union_all, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
@@ -456,16 +456,21 @@ class ReplyQueueService:
         cutoff = now.timestamp() - AGE_SATURATION * longest_sla
         found: dict[int, tuple[float, float]] = {}  # id -> (score, created_ts)
         with self.db.session() as session:
-            for key in keys:
-                saturated = session.exec(
-                    select(ReplyQueueItem.id, ReplyQueueItem.static_score, ReplyQueueItem.created_ts)
-                    .where(ReplyQueueItem.account_key == key, ReplyQueueItem.state == m.OPEN,
-                           ReplyQueueItem.created_ts <= cutoff)
-                    .order_by(ReplyQueueItem.static_score.desc(), ReplyQueueItem.created_ts.asc())
-                    .limit(limit)
-                ).all()
-                for item_id, static, created_ts in saturated:
-                    found[int(item_id)] = (float(static) + full_age, float(created_ts))
+            # One statement: per account, the best N saturated items read in index order (UNION ALL of
+            # ordered, limited subqueries; SQLite needs each wrapped as a subquery).
+            per_account = [
+                select(ReplyQueueItem.id, ReplyQueueItem.static_score, ReplyQueueItem.created_ts)
+                .where(ReplyQueueItem.account_key == key, ReplyQueueItem.state == m.OPEN,
+                       ReplyQueueItem.created_ts <= cutoff)
+                .order_by(ReplyQueueItem.static_score.desc(), ReplyQueueItem.created_ts.asc())
+                .limit(limit)
+                .subquery()
+                for key in keys
+            ]
+            parts = [select(sub.c.id, sub.c.static_score, sub.c.created_ts) for sub in per_account]
+            saturated = session.exec(parts[0] if len(parts) == 1 else union_all(*parts)).all()
+            for item_id, static, created_ts in saturated:
+                found[int(item_id)] = (float(static) + full_age, float(created_ts))
             score = self.score_expression(now)
             rest = select(ReplyQueueItem.id, score, ReplyQueueItem.created_ts).where(
                 ReplyQueueItem.account_key.in_(keys),
