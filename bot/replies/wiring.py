@@ -34,6 +34,24 @@ def find_list_file(name: str, settings: Settings | None) -> Path:
     return candidates[-1]
 
 
+def check_files(settings: Settings | None, config) -> list[str]:
+    """Problems in the precheck lists and reply templates (for `crisisbot config check`); [] when fine."""
+    from bot.replies.precheck import PrecheckConfigError, Prechecker
+    from bot.replies.templates import TemplateConfigError, TemplateLibrary
+
+    cfg = config.replies
+    problems: list[str] = []
+    try:
+        Prechecker.from_file(find_list_file(cfg.precheck_file, settings))
+    except PrecheckConfigError as exc:
+        problems += str(exc).splitlines()
+    try:
+        TemplateLibrary.from_file(find_list_file(cfg.templates_file, settings))
+    except TemplateConfigError as exc:
+        problems += str(exc).splitlines()
+    return problems
+
+
 def build_service(services, *, playbooks=None):
     """The reply-queue service for a Services container (also used by tests and the benchmark)."""
     from bot.config import ConfigError

@@ -92,3 +92,15 @@ def test_bad_templates_are_reported_with_key_paths() -> None:
     assert "templates[1].id: 'a' is used twice" in message
     assert "templates[1]: needs topics, or fallback: true" in message
     assert "templates[2].sentiment" in message
+
+
+def test_check_files_reports_problems(tmp_path: Path) -> None:
+    from bot.config import AppConfig
+    from bot.replies.wiring import check_files
+
+    assert check_files(None, AppConfig()) == []
+    broken = tmp_path / "templates.yaml"
+    broken.write_text("templates:\n  - {id: x, text: '{nope}'}\n", encoding="utf-8")
+    config = AppConfig.model_validate({"replies": {"templates_file": str(broken)}})
+    problems = check_files(None, config)
+    assert problems and "unknown variable(s) nope" in problems[0] and str(broken) in problems[0]
