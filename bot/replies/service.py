@@ -460,8 +460,10 @@ class ReplyQueueService:
             # ordered, limited subqueries; SQLite needs each wrapped as a subquery).
             per_account = [
                 select(ReplyQueueItem.id, ReplyQueueItem.static_score, ReplyQueueItem.created_ts)
+                # "+ 0" keeps planners off the created_ts index here: reading (account, state,
+                # static_score) in order and stopping after N is the point.
                 .where(ReplyQueueItem.account_key == key, ReplyQueueItem.state == m.OPEN,
-                       ReplyQueueItem.created_ts <= cutoff)
+                       ReplyQueueItem.created_ts + 0 <= cutoff)
                 .order_by(ReplyQueueItem.static_score.desc(), ReplyQueueItem.created_ts.asc())
                 .limit(limit)
                 .subquery()
