@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, union_all, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from bot.clock import Clock, ensure_aware
@@ -512,7 +513,10 @@ class ReplyQueueService:
             by_platform.setdefault(item.platform, []).append(item.comment_id)
         found: dict[tuple[str, str], Comment] = {}
         for platform, ids in by_platform.items():
-            rows = session.exec(select(Comment).where(Comment.platform == platform, Comment.comment_id.in_(ids))).all()
+            rows = session.exec(
+                select(Comment).options(defer(Comment.raw))  # the raw payload can be large and is not shown
+                .where(Comment.platform == platform, Comment.comment_id.in_(ids))
+            ).all()
             found.update({(r.platform, r.comment_id): r for r in rows})
         return found
 
