@@ -90,13 +90,18 @@ def serve(
     speed: Annotated[float, typer.Option(help="回放倍速 / replay speed (feed seconds per real second)")] = 600.0,
 ) -> None:
     """运行机器人 / run the bot: web endpoints, scheduler, outbox, chat adapters."""
+    from bot.config import ConfigError
     from bot.serve import run_serve
 
     settings, config, _ = _load()
-    code = run_serve(
-        settings, config, host=host, port=port, console=console, demo=demo,
-        exit_after_replay=exit_after_replay, speed=speed,
-    )
+    try:
+        code = run_serve(
+            settings, config, host=host, port=port, console=console, demo=demo,
+            exit_after_replay=exit_after_replay, speed=speed,
+        )
+    except ConfigError as exc:  # e.g. an invalid playbook file found while wiring the features
+        typer.echo("配置有误 / invalid configuration:\n" + "\n".join(f"  {p}" for p in exc.problems), err=True)
+        raise typer.Exit(2) from None
     raise typer.Exit(code)
 
 

@@ -75,6 +75,11 @@ class ReplayClock:
             elapsed = (self._real.now() - self._origin_real) * self.speed
             return self._origin + elapsed + self._offset
 
+    @property
+    def real(self) -> Clock:
+        """The wall clock underneath (e.g. to judge request timestamps during a demo replay)."""
+        return self._real
+
     def advance_to(self, when: datetime) -> None:
         current = self.now()
         if when > current:

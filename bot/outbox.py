@@ -157,8 +157,11 @@ class Outbox:
                     port.update(channel_id, target, message)
                     message_id = target
             elif row.kind == "upload":
-                image = message.images[0]
-                message_id = port.upload(channel_id, image, idempotency_key=row.key)
+                ids = [
+                    port.upload(channel_id, image, idempotency_key=f"{row.key}:{n}" if n else row.key)
+                    for n, image in enumerate(message.images)
+                ]
+                message_id = ids[0]
             else:
                 message_id = port.post(channel_id, message, idempotency_key=row.key)
         except TransientChatError as exc:

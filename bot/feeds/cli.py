@@ -1,7 +1,90 @@
-"""`crisisbot` subcommands of this feature. Keep imports here light: load heavy parts inside commands."""
+"""`crisisbot sources` and `crisisbot poll SOURCE` (mounted at the top level by bot/cli.py).
+
+Keep imports here light: the bot is wired inside the commands.
+"""
 
 from __future__ import annotations
 
+import json
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="(not implemented yet)")
+app = typer.Typer(no_args_is_help=True, help="评论数据源 / comment sources (platform pollers)")
+
+
+def _service():
+    """The configured FeedsService on the configured database (migrations applied)."""
+    from bot.cli import _load
+    from bot.clock import SystemClock
+    from bot.config import database_url
+    from bot.feeds.pollers.service import FeedsService
+    from bot.storage.db import Database
+
+    settings, config, _path = _load(quiet=True)
+    db = Database(database_url(settings, config))
+    db.upgrade()
+    from bot.app import build_app
+
+    bot_app = build_app(settings, config, clock=SystemClock(), db=db, upgrade=False)
+    service: FeedsService = bot_app.services.sources
+    return bot_app, service
+
+
+@app.command("sources")
+def sources(
+    as_json: Annotated[bool, typer.Option("--json", help="机器可读输出 / machine-readable output")] = False,
+) -> None:
+    """列出数据源:上次轮询、延迟、计数、健康状态 / list sources with last poll, lag, counts and health."""
+    from bot.feeds.pollers.commands import status_line
+
+    bot_app, service = _service()
+    try:
+        rows = service.status()
+        if as_json:
+            payload = []
+            for row in rows:
+                item = dict(row.__dict__)
+                for key, value in item.items():
+                    if hasattr(value, "isoformat"):
+                        item[key] = value.isoformat()
+                payload.append(item)
+            typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+            return
+        if not rows:
+            typer.echo("未配置数据源 / no sources configured (feeds.sources in config/crisisbot.yaml)")
+            return
+        zone = bot_app.services.config.zone()
+        for row in rows:
+            typer.echo(status_line(row, zone))
+    finally:
+        bot_app.close()
+
+
+@app.command("poll")
+def poll(
+    source_id: Annotated[str, typer.Argument(metavar="SOURCE", help="数据源 id / source id")],
+) -> None:
+    """立即轮询一次数据源(忽略退避与停用)/ poll one source once now (ignores backoff and `enabled`)."""
+    bot_app, service = _service()
+    try:
+        try:
+            service.config.source(source_id)
+        except KeyError:
+            known = ", ".join(s.id for s in service.config.sources) or "-"
+            typer.echo(f"未知数据源 / unknown source: {source_id} (known: {known})", err=True)
+            raise typer.Exit(2) from None
+        outcome = service.poll(source_id, force=True)
+        # Deliver the notices this poll queued (e.g. an announcement) before exiting.
+        bot_app.services.outbox.drain()
+        line = (
+            f"{outcome.source_id}: {outcome.status} | 读取 read {outcome.fetched} | 新增 new {outcome.accepted} | "
+            f"重复 dup {outcome.duplicates} | 拒收 rejected {outcome.rejected}"
+        )
+        if outcome.reason:
+            line += f" | {outcome.reason}"
+        typer.echo(line)
+        if outcome.status == "failed":
+            raise typer.Exit(1)
+    finally:
+        bot_app.close()

@@ -1,9 +1,343 @@
-"""Config section for this feature (`feeds:` in config/crisisbot.yaml). Unknown keys are refused."""
+"""Config section for the platform feeds (`feeds:` in config/crisisbot.yaml). Unknown keys are refused.
+
+Each entry of `feeds.sources` is one poller: a source type (bilibili, douyin, weibo, generic_json,
+announcements), the monitored account, the targets (video/post ids, or "recent"), its timing, where to
+reach the platform (`base_url`, so tests and proxies can point it anywhere) and the *names* of the
+environment variables holding its credentials (never the secrets themselves).
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+SourceType = Literal["bilibili", "douyin", "weibo", "generic_json", "announcements"]
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a string such as "90", "90s", "5m", "1.5h", "7d"."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '5m'")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    raise ValueError(f"{value!r} is not a duration (use seconds or e.g. '90s', '5m', '2h', '7d')")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AccountRef(_Strict):
+    """The monitored account the comments belong to (matches an entry of `accounts:`)."""
+
+    platform: str
+    account_id: str
+
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, value: str) -> str:
+        from bot.feeds.records import PLATFORMS  # the platforms ingestion accepts
+
+        if value not in PLATFORMS:
+            raise ValueError(f"{value!r} is not one of {', '.join(PLATFORMS)}")
+        return value
+
+    @field_validator("account_id", mode="before")
+    @classmethod
+    def _account_id_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class BackoffSettings(_Strict):
+    """Exponential backoff with jitter after a failed poll; Retry-After always wins when longer."""
+
+    base: float = 30.0
+    max: float = 3600.0
+    # Bilibili answers HTTP 412 / code -412 under risk control: wait long, once, rather than retrying.
+    risk_control: float = 1800.0
+    unhealthy_after: int = Field(default=5, ge=1)
+
+    @field_validator("base", "max", "risk_control", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> float:
+        return parse_duration(value)
+
+
+class _RecentPosts(_Strict):
+    """With `targets: recent`, watch the account's newest posts, listed by the platform's own API."""
+
+    recent_posts: int = Field(default=5, ge=1, le=50)
+    recent_refresh: float = 1800.0  # how often the list of recent posts is read again
+
+    @field_validator("recent_refresh", mode="before")
+    @classmethod
+    def _refresh_duration(cls, value: Any) -> float:
+        return parse_duration(value)
+
+
+class BilibiliSettings(_RecentPosts):
+    """Bilibili reply API (`/x/v2/reply/main`, or `/x/v2/reply/wbi/main` when `wbi` is on)."""
+
+    wbi: bool = True
+    comment_type: int = 1  # 1 = video (稿件); see the reply API's type table
+    mode: int = 2  # 2 = newest first, which is what incremental polling needs
+    page_size: int = Field(default=20, ge=1, le=20)
+    max_pages: int = Field(default=10, ge=1)
+    wbi_keys_ttl: float = 6 * 3600.0  # keys change daily; refresh well before
+    # Threads show at most a few nested previews: read `/x/v2/reply/reply` when a thread's rcount grew
+    # beyond its previews (newest pages first), so every reply keeps its parent and ours are marked.
+    fetch_replies: bool = True
+    max_reply_pages: int = Field(default=3, ge=1)
+
+    @field_validator("wbi_keys_ttl", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> float:
+        return parse_duration(value)
+
+
+class DouyinSettings(_RecentPosts):
+    """Douyin open platform item comment list (`/item/comment/list/`, access token in a header)."""
+
+    open_id: str | None = None  # defaults to the account's account_id
+    count: int = Field(default=20, ge=1, le=50)
+    sort_type: str = "time"
+    max_pages: int = Field(default=10, ge=1)
+    own_user_ids: list[str] = Field(default_factory=list)  # comment_user_id values that are "us"
+    fetch_replies: bool = True  # read the reply list of comments whose reply total grew
+    max_reply_pages: int = Field(default=3, ge=1)
+
+
+class WeiboSettings(_RecentPosts):
+    """Weibo comments API (`/2/comments/show.json`, `since_id`/`max_id` paging)."""
+
+    count: int = Field(default=50, ge=1, le=200)
+    max_pages: int = Field(default=10, ge=1)
+
+
+class FieldMapping(_Strict):
+    """Dotted paths inside one list item (e.g. `user.id`) for the neutral record's fields."""
+
+    id: str = "id"
+    text: str = "text"
+    time: str = "created_at"
+    author_id: str | None = None
+    author_name: str | None = None
+    author_followers: str | None = None
+    likes: str | None = None
+    replies: str | None = None
+    parent: str | None = None
+    content_id: str | None = None
+    content_title: str | None = None
+    content_url: str | None = None
+
+
+class GenericJsonSettings(_Strict):
+    """Any HTTP JSON endpoint with a declarative mapping. `preset` fills defaults; explicit keys win."""
+
+    preset: Literal["kuaishou_open", "crawler"] | None = None
+    path: str | None = None
+    method: Literal["GET", "POST"] | None = None
+    params: dict[str, Any] | None = None  # "{target}", "{cursor}" and "{credential:NAME}" are filled in
+    headers: dict[str, str] | None = None
+    list_path: str | None = None
+    nested_path: str | None = None  # replies embedded in an item (their parent is that item)
+    fields: FieldMapping | None = None
+    time_format: str | None = None  # epoch | epoch_ms | iso | weibo | a strptime pattern
+    time_zone: str | None = None  # for naive times; default Asia/Shanghai
+    cursor_param: str | None = None
+    cursor_path: str | None = None
+    has_more_path: str | None = None
+    end_cursor_values: list[Any] | None = None
+    error_path: str | None = None  # a field that must hold one of ok_values
+    ok_values: list[Any] | None = None
+    error_message_path: str | None = None
+    max_pages: int | None = Field(default=None, ge=1)
+
+
+class AnnouncementSettings(_Strict):
+    """RSS 2.0, Atom, or a JSON list of {id, title, url, published}; auto-detected unless given."""
+
+    format: Literal["auto", "rss", "atom", "json"] = "auto"
+    json_list_path: str | None = None  # where the list sits in a JSON document; default: the root
+    platform_name: str | None = None  # shown in the notice, e.g. "抖音"
+
+
+class _SourceBase(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")  # "poller:<id>" fits comment.source (64)
+    enabled: bool = True
+    account: AccountRef | None = None
+    targets: list[str] | Literal["recent"] = Field(default_factory=list)
+    interval: float = 300.0
+    jitter: float | None = None  # default: 10% of the interval
+    base_url: str | None = None
+    credentials: dict[str, str] = Field(default_factory=dict)  # role -> ENV VAR NAME
+    backfill: float = 24 * 3600.0  # the first run reads this far back
+    # Read this far below the high-water mark each poll: comments appearing late with an older time
+    # (review queues, clock skew) are still caught; ids already stored in the window are skipped.
+    overlap: float = 600.0
+    notify_channel: str | None = None  # where notices go; default: the account's channels / default
+    timeout: float = 15.0
+    backoff: BackoffSettings = Field(default_factory=BackoffSettings)
+
+    @field_validator("interval", "backfill", "timeout", "overlap", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> float:
+        return parse_duration(value)
+
+    @field_validator("jitter", mode="before")
+    @classmethod
+    def _jitter(cls, value: Any) -> float | None:
+        return None if value is None else parse_duration(value)
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _targets_as_text(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [str(v) if isinstance(v, int) else v for v in value]
+        return value
+
+    @field_validator("credentials")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for role, name in value.items():
+            if not _ENV_NAME.match(name):
+                # The value is not echoed: it may be a secret pasted by mistake.
+                raise ValueError(
+                    f"credentials.{role}: must be the NAME of an environment variable "
+                    "(upper case, e.g. DOUYIN_ACCESS_TOKEN), never the secret itself (value not shown)"
+                )
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/") if value else value
+
+    @field_validator("interval")
+    @classmethod
+    def _interval_floor(cls, value: float) -> float:
+        if value < 1:
+            raise ValueError("interval must be at least 1 second")
+        return value
+
+    @property
+    def effective_jitter(self) -> float:
+        return self.jitter if self.jitter is not None else round(self.interval * 0.1, 3)
+
+
+class _CommentSource(_SourceBase):
+    @model_validator(mode="after")
+    def _needs_account_and_targets(self) -> _CommentSource:
+        if self.account is None:
+            raise ValueError("account is required (platform and account_id)")
+        if self.targets == []:
+            raise ValueError("targets must list at least one video/post id, or be 'recent'")
+        return self
+
+
+class BilibiliSource(_CommentSource):
+    type: Literal["bilibili"]
+    settings: BilibiliSettings = Field(default_factory=BilibiliSettings)
+
+
+
+class DouyinSource(_CommentSource):
+    type: Literal["douyin"]
+    settings: DouyinSettings = Field(default_factory=DouyinSettings)
+
+
+
+class WeiboSource(_CommentSource):
+    type: Literal["weibo"]
+    settings: WeiboSettings = Field(default_factory=WeiboSettings)
+
+
+
+class GenericJsonSource(_CommentSource):
+    type: Literal["generic_json"]
+    settings: GenericJsonSettings = Field(default_factory=GenericJsonSettings)
+
+    @model_validator(mode="after")
+    def _has_path(self) -> GenericJsonSource:
+        if self.settings.preset is None and not self.settings.path and self.base_url is None:
+            raise ValueError("generic_json needs base_url (and usually settings.path) or a preset")
+        if self.base_url is None:
+            raise ValueError("base_url is required for generic_json")
+        return self
+
+
+class AnnouncementsSource(_SourceBase):
+    type: Literal["announcements"]
+    settings: AnnouncementSettings = Field(default_factory=AnnouncementSettings)
+    backfill: float = 0.0  # the first run only remembers what exists, without posting it
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> AnnouncementsSource:
+        if self.base_url is None:
+            raise ValueError("base_url (the feed URL) is required for announcements")
+        return self
+
+
+SourceConfig = Annotated[
+    BilibiliSource | DouyinSource | WeiboSource | GenericJsonSource | AnnouncementsSource,
+    Field(discriminator="type"),
+]
 
 
 class FeedsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    sources: list[SourceConfig] = Field(default_factory=list)
+    user_agent: str = "crisisbot-feeds/0.1"
+    max_connections: int = Field(default=50, ge=1)
+    # An explicit forward proxy for every poller request (environment proxy variables are ignored, so
+    # what the bot reaches is decided by this file alone), e.g. "http://10.0.0.5:3128".
+    proxy: str | None = None
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> FeedsConfig:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.id in seen:
+                raise ValueError(f"sources: duplicate id {source.id!r}")
+            seen.add(source.id)
+        return self
+
+    def source(self, source_id: str) -> Any:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        raise KeyError(source_id)
+
+
+__all__ = [
+    "AccountRef",
+    "AnnouncementSettings",
+    "AnnouncementsSource",
+    "BackoffSettings",
+    "BilibiliSettings",
+    "BilibiliSource",
+    "DouyinSettings",
+    "DouyinSource",
+    "FeedsConfig",
+    "FieldMapping",
+    "GenericJsonSettings",
+    "GenericJsonSource",
+    "SourceConfig",
+    "SourceType",
+    "WeiboSettings",
+    "WeiboSource",
+    "parse_duration",
+]

@@ -1,12 +1,108 @@
-"""Wires this feature into the running bot: services, command handlers, scheduled jobs, routes."""
+"""Wires the platform pollers into the running bot: the service, one APScheduler job per enabled source,
+and the `/sources` chat command. The webhook and file import are wired by the foundation (bot/app.py)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+import random
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from bot.feeds.pollers.service import FeedsService
+    from bot.services import Services
     from bot.wiring import Wiring
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = "sources"
+
+
+def notice_channels(services: Services, source: Any, notice: Any) -> list[str]:
+    """Where a source's notice goes: the notice's own channel, the source's `notify_channel`, the
+    account's channels, or the default channel (in that order)."""
+    if notice.channel:
+        return [notice.channel]
+    if source.notify_channel:
+        return [source.notify_channel]
+    if source.account is not None:
+        return services.scope.channels_for_account(source.account.platform, source.account.account_id)
+    return [services.config.default_channel]
+
+
+def build_service(services: Services, *, env=None, http=None) -> FeedsService:
+    """The FeedsService on the bot's database, ingestion service and outbox."""
+    from bot.feeds.pollers.base import IngestTally
+    from bot.feeds.pollers.service import FeedsService
+    from bot.feeds.pollers.store import DatabaseStateStore
+    from bot.messages import Button, Message
+
+    ingest_service = services.ingest
+
+    def ingest(records: list[dict[str, Any]], source: str) -> IngestTally:
+        report = ingest_service.ingest_records(records, source=source)
+        return IngestTally(accepted=report.accepted, duplicates=report.duplicates, rejected=report.rejected)
+
+    def notify(notice, source) -> None:
+        buttons = (Button(label="查看详情 / Open", action_id="feeds:open", url=notice.url),) if notice.url else ()
+        message = Message(text=notice.text, title=notice.title, buttons=buttons, meta={"source": source.id})
+        for channel in notice_channels(services, source, notice):
+            services.outbox.send(channel=channel, message=message, key=f"{notice.key}:{channel}")
+
+    return FeedsService(
+        services.config.feeds,
+        store=DatabaseStateStore(services.db, services.clock),
+        ingest=ingest,
+        notify=notify,
+        clock=services.clock,
+        env=env,
+        http=http,
+    )
+
+
+def schedule(wiring: Wiring, service: FeedsService) -> list[str]:
+    """One interval job per enabled source (jittered; one run at a time; a late run still runs once)."""
+    job_ids = []
+    now = wiring.services.clock.now()
+    for source in service.config.sources:
+        if not source.enabled:
+            continue
+        job_id = f"feeds-poll-{source.id}"
+
+        def run(source_id: str = source.id) -> None:
+            try:
+                service.poll(source_id)
+            except Exception:  # noqa: BLE001 - a bug in one source must not stop the scheduler
+                log.exception("poll crashed: source=%s", source_id)
+
+        # Spread the first polls over one interval so 200 sources do not start in the same second.
+        first = now + timedelta(seconds=random.uniform(0, min(source.interval, 60.0)))
+        wiring.scheduler.add_job(
+            run,
+            "interval",
+            seconds=source.interval,
+            jitter=source.effective_jitter or None,
+            id=job_id,
+            name=f"poll {source.id}",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(1, int(source.interval)),
+            next_run_time=first,
+            replace_existing=True,
+        )
+        job_ids.append(job_id)
+    return job_ids
 
 
 def wire(app: Wiring) -> None:
-    """Nothing to wire yet."""
+    """Attach the pollers' service as `services.sources`, schedule enabled sources, add `/sources`."""
+    services = app.services
+    if getattr(services.config, "feeds", None) is None:
+        return
+    service = build_service(services)
+    services.extra[SERVICE_NAME] = service
+    schedule(app, service)
+    app.on_stop.append(service.close)
+    from bot.feeds.pollers.commands import register
+
+    register(services.registry)

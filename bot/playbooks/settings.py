@@ -2,8 +2,39 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+
+class PlaybookPermissions(BaseModel):
+    """Config role names (keys of the top-level `roles:`) allowed to start/resolve/cancel runs.
+    Empty: anyone in the channel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: list[str] = Field(default_factory=list)
+    resolve: list[str] = Field(default_factory=list)
+    cancel: list[str] = Field(default_factory=list)
 
 
 class PlaybooksConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    directory: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("directory", "dir", "path"),
+        description="folder of playbook YAML files; default config/playbooks of the repo",
+    )
+    permissions: PlaybookPermissions = Field(default_factory=PlaybookPermissions)
+    reminder_interval_seconds: int = Field(default=60, ge=5, description="how often the reminder job runs")
+    remind_every_minutes: int = Field(
+        default=30, ge=1, description="repeat a reminder for a still-overdue step"
+    )
+    snooze_minutes: int = Field(default=30, ge=1, description="what the 稍后提醒 button postpones by")
+    status_nag_minutes: dict[int, int] = Field(
+        default_factory=lambda: {1: 30, 2: 60, 3: 120},
+        description="severity -> minutes without a note before the bot asks for a status update",
+    )
+    exit_suggestions: bool = Field(
+        default=True, description="suggest resolving when the negative share is normal"
+    )
+    card_steps: int = Field(default=6, ge=1, le=20, description="current steps shown on the run card")

@@ -1,0 +1,1 @@
+"""Benchmark of the platform pollers: `python -m bench.pollers`."""

@@ -1,0 +1,200 @@
+"""Neutral `Message` -> Feishu card (JSON 2.0). Pure: no SDK, no I/O.
+
+Every message becomes an interactive card (even plain text) so that it can later be updated in place
+with `im.v1.message.patch`; cards carry `config.update_multi: true` because patch requires it.
+Buttons call back with the value {"action_id": ..., "value": ...}; the inbound side turns that into a
+neutral `Action`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bot.messages import Button, Field, Image, Message
+
+# Header colour per severity (1 = most severe). Feishu header templates: red, orange, yellow, blue, ...
+SEVERITY_TEMPLATES = {1: "red", 2: "orange", 3: "yellow"}
+DEFAULT_TEMPLATE = "blue"
+BUTTON_TYPES = {"default": "default", "primary": "primary_filled", "danger": "danger_filled"}
+PLATFORM = "feishu"
+MAX_MARKDOWN_CHARS = 6000  # keeps a card well under Feishu's 30 KB content limit
+LOUD_MENTIONS = {"all", "here", "channel", "everyone"}
+
+
+def escape_markdown(text: str) -> str:
+    """Escape the characters a JSON 2.0 markdown element would read as HTML-like tags (<at>, <font>).
+
+    "&" is left alone: escaping it would break query strings in [links](https://...?a=1&b=2).
+    """
+    return text.replace("<", "&#60;").replace(">", "&#62;")
+
+
+def _truncate(text: str, limit: int = MAX_MARKDOWN_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def header_template(severity: int | None) -> str:
+    """The header colour for a severity: 1 red, 2 orange, 3 yellow, otherwise blue."""
+    if severity is None:
+        return DEFAULT_TEMPLATE
+    return SEVERITY_TEMPLATES.get(severity, DEFAULT_TEMPLATE)
+
+
+def feishu_user_id(mention: str) -> str | None:
+    """'feishu:ou_x' or 'ou_x' -> 'ou_x'; ids of other platforms ('slack:U1') -> None."""
+    platform, sep, user_id = mention.partition(":")
+    if not sep:
+        return mention or None
+    return user_id if platform == PLATFORM and user_id else None
+
+
+def mention_markup(mentions: Sequence[str], *, severity: int | None, allow_at_all: bool = True) -> str:
+    """Card markdown for the mentions: <at id=all></at> and <at id=ou_...></at>.
+
+    "all" is loud on purpose; "here" (Slack's softer @here) has no Feishu twin, so it becomes @所有人
+    only for severity-1 alerts. Groups may restrict @所有人 to owners/admins: `allow_at_all=False` drops it.
+    """
+    parts: list[str] = []
+    seen: set[str] = set()
+    for mention in mentions:
+        key = mention.strip()
+        if key.lower() in LOUD_MENTIONS:
+            wants_all = key.lower() == "all" or key.lower() == "everyone" or severity == 1
+            if wants_all and allow_at_all and "all" not in seen:
+                parts.append("<at id=all></at>")
+                seen.add("all")
+            continue
+        user_id = feishu_user_id(key)
+        if user_id and user_id not in seen and _safe_id(user_id):
+            parts.append(f"<at id={user_id}></at>")
+            seen.add(user_id)
+    return " ".join(parts)
+
+
+def _safe_id(user_id: str) -> bool:
+    return all(ch.isalnum() or ch in "_-" for ch in user_id)
+
+
+def _plain(text: str) -> dict[str, str]:
+    return {"tag": "plain_text", "content": text}
+
+
+def _markdown(text: str) -> dict[str, Any]:
+    return {"tag": "markdown", "content": text}
+
+
+def button_element(button: Button) -> dict[str, Any]:
+    """A JSON 2.0 button: a link button opens its URL, any other calls back with action_id and value."""
+    element: dict[str, Any] = {
+        "tag": "button",
+        "text": _plain(button.label),
+        "type": BUTTON_TYPES.get(button.style, "default"),
+    }
+    if button.url:
+        element["behaviors"] = [{"type": "open_url", "default_url": button.url}]
+    else:
+        element["behaviors"] = [{"type": "callback", "value": {"action_id": button.action_id, "value": button.value}}]
+    return element
+
+
+def _buttons_row(buttons: Sequence[Button]) -> dict[str, Any]:
+    return {
+        "tag": "column_set",
+        "flex_mode": "flow",  # wrap onto the next line on narrow (mobile) screens
+        "horizontal_spacing": "small",
+        "columns": [
+            {"tag": "column", "width": "auto", "elements": [button_element(b)]} for b in buttons
+        ],
+    }
+
+
+def _fields_grid(fields: Sequence[Field]) -> list[dict[str, Any]]:
+    """Two label/value pairs per row, as Feishu shows them side by side."""
+    rows = []
+    for i in range(0, len(fields), 2):
+        pair = fields[i : i + 2]
+        rows.append(
+            {
+                "tag": "column_set",
+                "flex_mode": "bisect",
+                "columns": [
+                    {
+                        "tag": "column",
+                        "width": "weighted",
+                        "weight": 1,
+                        "elements": [_markdown(f"**{escape_markdown(f.label)}**\n{escape_markdown(f.value)}")],
+                    }
+                    for f in pair
+                ],
+            }
+        )
+    return rows
+
+
+def _image_element(image: Image, image_key: str | None) -> dict[str, Any] | None:
+    if image_key:
+        element: dict[str, Any] = {"tag": "img", "img_key": image_key, "alt": _plain(image.alt or image.title)}
+        if image.title:
+            element["title"] = _plain(image.title)
+        return element
+    if image.url:
+        return _markdown(f"[{escape_markdown(image.title or image.url)}]({image.url})")
+    return None
+
+
+def render_card(
+    message: Message,
+    *,
+    image_keys: Sequence[str | None] = (),
+    allow_at_all: bool = True,
+) -> dict[str, Any]:
+    """The card JSON (2.0) for a message. `image_keys[i]` is the uploaded key of `message.images[i]`."""
+    elements: list[dict[str, Any]] = []
+    mentions = mention_markup(message.mentions, severity=message.severity, allow_at_all=allow_at_all)
+    body_text = escape_markdown(_truncate(message.text)) if message.text else ""
+    if mentions:
+        body_text = f"{mentions} {body_text}".strip()
+    if body_text:
+        elements.append(_markdown(body_text))
+    elements.extend(_fields_grid(message.fields))
+    for section in message.sections:
+        if elements:
+            elements.append({"tag": "hr"})
+        if section.text:
+            elements.append(_markdown(escape_markdown(_truncate(section.text))))
+        elements.extend(_fields_grid(section.fields))
+        if section.buttons:
+            elements.append(_buttons_row(section.buttons))
+    for i, image in enumerate(message.images):
+        element = _image_element(image, image_keys[i] if i < len(image_keys) else None)
+        if element is not None:
+            elements.append(element)
+    if message.buttons:
+        elements.append(_buttons_row(message.buttons))
+    if not elements:
+        elements.append(_markdown(" "))  # Feishu refuses a card with an empty body
+
+    card: dict[str, Any] = {
+        "schema": "2.0",
+        "config": {"update_multi": True, "width_mode": "fill"},
+        "body": {"elements": elements},
+    }
+    if message.title:
+        card["header"] = {"title": _plain(message.title), "template": header_template(message.severity)}
+    return card
+
+
+def card_content(message: Message, **kwargs: Any) -> str:
+    """The card as the JSON string that im.v1.message.create/reply/patch take as `content`."""
+    return json.dumps(render_card(message, **kwargs), ensure_ascii=False, separators=(",", ":"))
+
+
+def text_content(text: str) -> str:
+    """A plain text message's content (used for nothing but diagnostics; replies are cards)."""
+    return json.dumps({"text": text}, ensure_ascii=False)
+
+
+def image_message_content(image_key: str) -> str:
+    return json.dumps({"image_key": image_key})

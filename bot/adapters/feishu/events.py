@@ -1,0 +1,155 @@
+"""Feishu events -> neutral `Command` / `Action`. Pure: reads the SDK's event objects by attribute only.
+
+Feishu has no slash commands: "/crisis start ..." arrives as the text of an `im.message.receive_v1`
+event, with the bot's mention as a key such as "@_user_1" in front of it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from bot.messages import Action, Command
+
+PLATFORM = "feishu"
+MENTION_KEY = re.compile(r"@_user_\d+")
+COMMAND_PREFIXES = ("/", "／")
+
+
+def _get(obj: Any, *path: str) -> Any:
+    for name in path:
+        if obj is None:
+            return None
+        obj = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    return obj
+
+
+def message_text(message_type: str | None, content: str | None) -> str | None:
+    """The typed text of a text or rich-text (post) message; None for images, files, stickers ..."""
+    if not content:
+        return None
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return None
+    if message_type == "text":
+        text = data.get("text") if isinstance(data, dict) else None
+        return text if isinstance(text, str) else None
+    if message_type == "post" and isinstance(data, dict):
+        # Received rich text: {"title": ..., "content": [[{"tag": "text", "text": ...}, {"tag": "at", ...}]]}
+        body = data.get("content")
+        if body is None:  # some clients nest it under a locale key
+            body = next((v.get("content") for v in data.values() if isinstance(v, dict)), None)
+        lines = []
+        for line in body or []:
+            words = []
+            for node in line or []:
+                if node.get("tag") == "text":
+                    words.append(node.get("text", ""))
+                elif node.get("tag") == "at":
+                    words.append(node.get("user_id", ""))
+                elif node.get("tag") == "a":
+                    words.append(node.get("text", "") or node.get("href", ""))
+            lines.append("".join(words))
+        return "\n".join(lines)
+    return None
+
+
+def strip_mentions(text: str, mentions: list[Any] | None) -> str:
+    """Drop the mention keys in front of the command (the bot's @); name the people mentioned after it.
+
+    "@_user_1 /crisis assign verify @_user_2" -> "/crisis assign verify feishu:ou_zhang": a mentioned
+    person becomes the neutral user address (handlers accept "platform:id"), so assignments and roles
+    use the open_id; a mention without an open_id (e.g. @所有人) becomes "@name".
+    """
+    people = {}
+    for mention in mentions or []:
+        key = _get(mention, "key")
+        if key:
+            open_id = _get(mention, "id", "open_id")
+            people[key] = f"{PLATFORM}:{open_id}" if open_id else f"@{_get(mention, 'name') or ''}".rstrip("@")
+    rest = text.strip()
+    while True:
+        match = MENTION_KEY.match(rest)
+        if not match:
+            break
+        rest = rest[match.end() :].lstrip()
+    return re.sub(r"[ \t]{2,}", " ", MENTION_KEY.sub(lambda m: people.get(m.group(0), ""), rest)).strip()
+
+
+def mentioned_users(mentions: list[Any] | None) -> dict[str, str]:
+    """{display name: "feishu:<open_id>"} for the people mentioned (handlers may resolve names)."""
+    result = {}
+    for mention in mentions or []:
+        open_id = _get(mention, "id", "open_id")
+        name = _get(mention, "name")
+        if open_id and name:
+            result[name] = f"{PLATFORM}:{open_id}"
+    return result
+
+
+def command_from_message_event(data: Any) -> Command | None:
+    """A neutral Command from an im.message.receive_v1 event, or None when it is not a command for us.
+
+    Group chats: only text that starts with "/" (after the bot's mention) is a command, so ordinary
+    talk in a group where the bot reads every message stays ignored. Direct chats: everything is for
+    the bot (text without "/" gets the grammar's usage hint).
+    """
+    event = _get(data, "event")
+    message = _get(event, "message")
+    if message is None:
+        return None
+    if (_get(event, "sender", "sender_type") or "user") != "user":
+        return None  # another bot or the app itself: never answer, or two bots loop forever
+    text = message_text(_get(message, "message_type"), _get(message, "content"))
+    if text is None:
+        return None
+    mentions = _get(message, "mentions")
+    line = strip_mentions(text, mentions)
+    if not line:
+        return None
+    chat_type = _get(message, "chat_type") or "group"
+    if chat_type != "p2p" and not line.startswith(COMMAND_PREFIXES):
+        return None
+    chat_id = _get(message, "chat_id")
+    open_id = _get(event, "sender", "sender_id", "open_id")
+    if not chat_id or not open_id:
+        return None
+    reply: dict[str, Any] = {"message_id": _get(message, "message_id"), "chat_type": chat_type}
+    people = mentioned_users(mentions)
+    if people:
+        reply["mentions"] = people
+    return Command(
+        platform=PLATFORM,
+        channel=f"{PLATFORM}:{chat_id}",
+        user=f"{PLATFORM}:{open_id}",
+        text=line,
+        reply=reply,
+        event_id=_get(data, "header", "event_id"),
+    )
+
+
+def action_from_card_event(data: Any) -> Action | None:
+    """A neutral Action from a card.action.trigger callback of a card we rendered, else None."""
+    event = _get(data, "event")
+    value = _get(event, "action", "value")
+    if not isinstance(value, dict) or not value.get("action_id"):
+        return None
+    chat_id = _get(event, "context", "open_chat_id")
+    open_id = _get(event, "operator", "open_id")
+    if not chat_id or not open_id:
+        return None
+    message_id = _get(event, "context", "open_message_id")
+    form = _get(event, "action", "form_value") or {}
+    return Action(
+        platform=PLATFORM,
+        channel=f"{PLATFORM}:{chat_id}",
+        user=f"{PLATFORM}:{open_id}",
+        action_id=str(value["action_id"]),
+        value=str(value.get("value", "")),
+        message_ref=message_id,
+        form={str(k): str(v) for k, v in form.items()} if isinstance(form, dict) else {},
+        reply={"message_id": message_id} if message_id else {},
+        event_id=_get(data, "header", "event_id"),
+    )

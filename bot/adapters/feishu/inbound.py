@@ -1,0 +1,215 @@
+"""Inbound Feishu events over HTTP: `POST /feishu/events` on the bot's Starlette app.
+
+lark-oapi's EventDispatcherHandler decodes and dispatches, but it skips checks a public endpoint needs,
+so every request first passes `FeishuEventGuard`:
+- the signature (X-Lark-Signature) is verified on every request, the url_verification challenge too;
+- a timestamp more than 300 s away from now is refused (replays);
+- with an encrypt key set, an unencrypted body is refused;
+- the verification token must match;
+and a refused request gets 401 (the SDK would answer 500, which makes Feishu retry a forgery).
+Messages become neutral Commands and card clicks neutral Actions, handed to the dispatcher's
+non-blocking `submit`: the HTTP answer (and the card's toast) goes back at once, well within 3 s.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.adapters.feishu import crypto
+from bot.adapters.feishu.events import action_from_card_event, command_from_message_event
+from bot.adapters.feishu.settings import FeishuSettings
+from bot.clock import Clock, SystemClock
+from bot.messages import Action, Command
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/feishu/events"
+MESSAGE_EVENT = "im.message.receive_v1"
+CARD_EVENT = "card.action.trigger"
+HANDLED_EVENTS = (MESSAGE_EVENT, CARD_EVENT)
+# The SDK looks headers up with this exact casing; Starlette hands them over lower-cased.
+CANONICAL_HEADERS = {
+    h.lower(): h
+    for h in (crypto.SIGNATURE_HEADER, crypto.TIMESTAMP_HEADER, crypto.NONCE_HEADER, "X-Request-Id", "Content-Type")
+}
+MAX_BODY_BYTES = 1024 * 1024  # Feishu events are a few KB; refuse anything absurd before reading it
+TOAST_RECEIVED = {"zh_cn": "已收到，处理中…", "en_us": "Received, working on it…"}
+TOAST_UNKNOWN = {"zh_cn": "这个按钮已失效", "en_us": "This button is no longer valid"}
+
+Submit = Callable[[Command | Action], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the guard decided: refuse with `status`/`reason`, or go on with the decrypted `payload`."""
+
+    status: int
+    reason: str = ""
+    payload: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+class FeishuEventGuard:
+    """The checks lark-oapi does not do (pure apart from the clock; unit-tested on its own)."""
+
+    def __init__(self, settings: FeishuSettings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+
+    def check(self, headers: Mapping[str, str], body: bytes) -> Verdict:
+        key = self.settings.encrypt_key
+        token = self.settings.verification_token
+        if not token:
+            # lark-oapi refuses every event that carries a token when it has none: say so plainly
+            return Verdict(503, "set FEISHU_VERIFICATION_TOKEN (and FEISHU_ENCRYPT_KEY) to receive events over HTTP")
+        lower = {k.lower(): v for k, v in headers.items()}
+        timestamp = lower.get(crypto.TIMESTAMP_HEADER.lower(), "")
+        nonce = lower.get(crypto.NONCE_HEADER.lower(), "")
+        given = lower.get(crypto.SIGNATURE_HEADER.lower(), "")
+        if key:
+            if not (timestamp and nonce and given):
+                return Verdict(401, "missing signature headers")
+            if not crypto.signature_matches(timestamp, nonce, key, body, given):
+                return Verdict(401, "bad signature")
+        if timestamp or key:
+            stale = self._stale(timestamp)
+            if stale:
+                return Verdict(401, stale)
+        try:
+            outer = json.loads(body)
+        except ValueError:
+            return Verdict(400, "body is not JSON")
+        if not isinstance(outer, dict):
+            return Verdict(400, "body is not a JSON object")
+        if key:
+            encrypted = outer.get("encrypt")
+            if not isinstance(encrypted, str) or not encrypted:
+                return Verdict(401, "unencrypted body refused: an encrypt key is configured")
+            try:
+                payload = json.loads(crypto.decrypt(key, encrypted))
+            except ValueError:
+                return Verdict(400, "cannot decrypt the body with the configured encrypt key")
+            if not isinstance(payload, dict):
+                return Verdict(400, "decrypted body is not a JSON object")
+        else:
+            payload = outer
+        if token:
+            sent = payload.get("token") or (payload.get("header") or {}).get("token") or ""
+            if not isinstance(sent, str) or not _same(sent, token):
+                return Verdict(401, "bad verification token")
+        return Verdict(200, payload=payload)
+
+    def _stale(self, timestamp: str) -> str:
+        try:
+            sent_at = float(timestamp)
+        except ValueError:
+            return "bad timestamp"
+        skew = abs(self.clock.now().timestamp() - sent_at)
+        if skew > self.settings.max_clock_skew_s:
+            return f"stale timestamp ({skew:.0f} s from now): replay refused"
+        return ""
+
+
+def _same(a: str, b: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def event_type_of(payload: Mapping[str, Any]) -> str | None:
+    """'url_verification', 'im.message.receive_v1', 'card.action.trigger', ... (v2 and v1 shapes)."""
+    if payload.get("type") == "url_verification":
+        return "url_verification"
+    header = payload.get("header")
+    if isinstance(header, dict):
+        return header.get("event_type")
+    event = payload.get("event")
+    return event.get("type") if isinstance(event, dict) else None
+
+
+class FeishuEvents:
+    """Translates SDK-dispatched events to neutral items and hands them to `submit` (non-blocking)."""
+
+    def __init__(self, settings: FeishuSettings, submit: Submit, *, clock: Clock | None = None) -> None:
+        import lark_oapi as lark
+
+        self._lark = lark
+        self.settings = settings
+        self.submit = submit
+        self.guard = FeishuEventGuard(settings, clock)
+        self.handler = self.build_dispatcher(settings.encrypt_key, settings.verification_token)
+
+    def build_dispatcher(self, encrypt_key: str, verification_token: str) -> Any:
+        """An EventDispatcherHandler with our two events; the long connection builds one with ("", "")."""
+        return (
+            self._lark.EventDispatcherHandler.builder(encrypt_key, verification_token)
+            .register_p2_im_message_receive_v1(self.on_message)
+            .register_p2_card_action_trigger(self.on_card_action)
+            .build()
+        )
+
+    # ---- SDK callbacks (run in the request, so they only translate and submit) -----------------
+    def on_message(self, data: Any) -> None:
+        command = command_from_message_event(data)
+        if command is None:
+            return
+        log.info("feishu command from %s in %s: %s", command.user, command.channel, command.text[:80])
+        self.submit(command)
+
+    def on_card_action(self, data: Any) -> Any:
+        from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
+
+        action = action_from_card_event(data)
+        if action is None:
+            toast = {"type": "warning", "content": TOAST_UNKNOWN["zh_cn"], "i18n": TOAST_UNKNOWN}
+            return P2CardActionTriggerResponse({"toast": toast})
+        self.submit(action)
+        toast = {"type": "info", "content": TOAST_RECEIVED["zh_cn"], "i18n": TOAST_RECEIVED}
+        return P2CardActionTriggerResponse({"toast": toast})
+
+    # ---- HTTP ----------------------------------------------------------------------------------
+    def handle(self, headers: Mapping[str, str], body: bytes, uri: str = EVENTS_PATH) -> tuple[int, bytes]:
+        """Check, then dispatch one HTTP event; returns (status, JSON body)."""
+        verdict = self.guard.check(headers, body)
+        if not verdict.ok:
+            log.warning("feishu event refused (%d): %s", verdict.status, verdict.reason)
+            return verdict.status, json.dumps({"msg": verdict.reason}).encode()
+        payload = verdict.payload or {}
+        kind = event_type_of(payload)
+        if kind != "url_verification" and kind not in HANDLED_EVENTS:
+            # subscribed by mistake or new: answer 200 so Feishu does not retry it for 6 hours
+            log.info("feishu event %s ignored (not handled by crisisbot)", kind)
+            return 200, b'{"msg":"ignored"}'
+        request = self._lark.RawRequest()
+        request.uri = uri
+        request.body = body
+        request.headers = {CANONICAL_HEADERS.get(k.lower(), k): v for k, v in headers.items()}
+        response = self.handler.do(request)
+        if response.status_code != 200:
+            log.error("feishu event %s failed in dispatch: %s", kind, (response.content or b"")[:300])
+        return response.status_code, response.content or b"{}"
+
+    async def endpoint(self, request: Any) -> Any:
+        """The Starlette endpoint for POST /feishu/events."""
+        from starlette.responses import Response
+
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return Response(b'{"msg":"body too large"}', status_code=413, media_type="application/json")
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return Response(b'{"msg":"body too large"}', status_code=413, media_type="application/json")
+        status, content = self.handle(request.headers, body, str(request.url.path))
+        return Response(content, status_code=status, media_type="application/json; charset=utf-8")
+
+    def route(self) -> Any:
+        from starlette.routing import Route
+
+        return Route(EVENTS_PATH, self.endpoint, methods=["POST"])

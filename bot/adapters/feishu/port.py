@@ -1,0 +1,220 @@
+"""FeishuChatPort: the outbox's way to post, update and upload on Feishu / Lark (im.v1 via lark-oapi).
+
+- post: im.v1.message.create (receive_id_type=chat_id) or im.v1.message.reply when the message answers
+  a command (meta["reply"]["message_id"]); `uuid` = the outbox idempotency key, so a retry after a
+  lost answer never posts twice (Feishu dedups a uuid for one hour).
+- update: im.v1.message.patch (cards are sent with config.update_multi: true, which patch requires).
+- upload: im.v1.image.create, then an image message into the chat.
+The tenant access token is fetched and cached by the SDK; when Feishu says it is invalid we drop the
+cached one and try once more. Frequency limits (99991400, 230020) and 5xx/connection failures become
+TransientChatError (the outbox retries with backoff), everything else PermanentChatError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+from typing import Any
+
+from bot.adapters.feishu.cards import card_content, image_message_content
+from bot.adapters.feishu.settings import FeishuSettings
+from bot.messages import Image, Message, PermanentChatError, TransientChatError
+
+log = logging.getLogger(__name__)
+
+RATE_LIMIT_CODES = {99991400, 230020, 11232, 11233}  # app frequency limit; per-chat send limits
+TOKEN_INVALID_CODES = {99991661, 99991663, 99991664, 99991671}
+SERVER_BUSY_CODES = {2200}  # "Internal Error" answered with HTTP 200/400 by some Open API gateways
+MAX_UUID = 50  # Feishu refuses a longer uuid
+RATELIMIT_RESET_HEADERS = ("x-ogw-ratelimit-reset", "X-Ogw-Ratelimit-Reset", "Retry-After", "retry-after")
+
+
+def feishu_uuid(idempotency_key: str) -> str:
+    """The outbox key as a Feishu `uuid` (<= 50 chars; long keys hashed, stable across retries)."""
+    if len(idempotency_key) <= MAX_UUID:
+        return idempotency_key
+    return "h-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[: MAX_UUID - 2]
+
+
+def _retry_after(raw: Any) -> float | None:
+    headers = getattr(raw, "headers", None) or {}
+    for name in RATELIMIT_RESET_HEADERS:
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                return None
+    return None
+
+
+class FeishuChatPort:
+    """ChatPort for Feishu / Lark. Thread-safe enough for the outbox worker (one call at a time)."""
+
+    platform = "feishu"
+
+    def __init__(self, settings: FeishuSettings, *, timeout_s: float = 10.0) -> None:
+        import lark_oapi as lark
+
+        self._lark = lark
+        self.settings = settings
+        self.client = (
+            lark.Client.builder()
+            .app_id(settings.app_id)
+            .app_secret(settings.app_secret)
+            .domain(settings.domain)
+            .timeout(timeout_s)
+            .log_level(lark.LogLevel.WARNING)
+            .build()
+        )
+
+    # ---- ChatPort ------------------------------------------------------------------------------
+    def post(self, channel_id: str, message: Message, *, idempotency_key: str) -> str:
+        """Send a card into the chat (or as a reply to the command's message); returns the message id."""
+        chat_id = _chat_id(channel_id)
+        content = self._card(message)
+        reply_to = (message.meta.get("reply") or {}).get("message_id") if isinstance(message.meta, dict) else None
+        if reply_to:
+            try:
+                return _message_id(self._call("reply", lambda: self._reply(reply_to, content, idempotency_key)))
+            except PermanentChatError as exc:
+                # withdrawn/unknown command message, replies not allowed there ...: answer in the chat
+                log.warning("feishu: cannot reply to %s (%s); posting in %s instead", reply_to, exc.code, chat_id)
+        return _message_id(
+            self._call("create", lambda: self._create(chat_id, "interactive", content, idempotency_key))
+        )
+
+    def update(self, channel_id: str, message_id: str, message: Message) -> None:
+        """Replace a card sent earlier (im.v1.message.patch)."""
+        content = self._card(message)
+        im = self._lark.api.im.v1
+
+        def patch() -> Any:
+            body = im.PatchMessageRequestBody.builder().content(content).build()
+            return self._json(im.PatchMessageRequest.builder().message_id(message_id).request_body(body).build())
+
+        self._call("patch", patch)
+
+    def upload(self, channel_id: str, image: Image, *, idempotency_key: str) -> str:
+        """Upload the image (im.v1.image.create) and post it into the chat; returns the message id."""
+        chat_id = _chat_id(channel_id)
+        image_key = self.upload_image(image)
+        content = image_message_content(image_key)
+        return _message_id(self._call("create", lambda: self._create(chat_id, "image", content, idempotency_key)))
+
+    # ---- helpers -------------------------------------------------------------------------------
+    def upload_image(self, image: Image) -> str:
+        """im.v1.image.create for a PNG; returns the image_key cards and image messages refer to."""
+        if not image.png:
+            raise PermanentChatError(f"image {image.title!r} has no PNG bytes to upload", code="no_image")
+        im = self._lark.api.im.v1
+        png = image.png
+
+        def create() -> Any:
+            # a (filename, file, type) tuple gives the multipart part a name and a type, like a real file
+            part = (image.filename or "image.png", io.BytesIO(png), "image/png")
+            body = im.CreateImageRequestBody.builder().image_type("message").image(part).build()
+            return self.client.im.v1.image.create(im.CreateImageRequest.builder().request_body(body).build())
+
+        return self._call("image.create", create).data.image_key
+
+    def _card(self, message: Message) -> str:
+        image_keys = [self.upload_image(i) if i.png else None for i in message.images]
+        return card_content(message, image_keys=image_keys, allow_at_all=self.settings.allow_at_all)
+
+    def _json(self, request: Any) -> Any:
+        """Send a JSON Open API request through the SDK (token, domain) keeping the raw HTTP answer, so a
+        non-JSON error page (gateway 5xx, 404) is told apart by its status instead of failing to parse."""
+        from lark_oapi.core.model import RequestOption
+
+        option = RequestOption()
+        option.headers["Content-Type"] = "application/json; charset=utf-8"
+        return self.client.request(request, option)
+
+    def _create(self, chat_id: str, msg_type: str, content: str, key: str) -> Any:
+        im = self._lark.api.im.v1
+        body = (
+            im.CreateMessageRequestBody.builder()
+            .receive_id(chat_id)
+            .msg_type(msg_type)
+            .content(content)
+            .uuid(feishu_uuid(key))
+            .build()
+        )
+        return self._json(im.CreateMessageRequest.builder().receive_id_type("chat_id").request_body(body).build())
+
+    def _reply(self, message_id: str, content: str, key: str) -> Any:
+        im = self._lark.api.im.v1
+        body = im.ReplyMessageRequestBody.builder().msg_type("interactive").content(content).uuid(feishu_uuid(key))
+        request = im.ReplyMessageRequest.builder().message_id(message_id).request_body(body.build()).build()
+        return self._json(request)
+
+    def _drop_cached_token(self) -> None:
+        """Forget the SDK's cached tenant token so the next call fetches a fresh one."""
+        from lark_oapi.core.token.manager import TokenManager
+
+        TokenManager.cache.set(f"self_tenant_token:{self.settings.app_id}", "", 0)
+
+    def _call(self, what: str, fn: Any) -> Any:
+        """Run one Open API call, refreshing the token once; map failures to the chat error types."""
+        for attempt in (1, 2):
+            response = self._invoke(what, fn)
+            code = response.code
+            status = getattr(getattr(response, "raw", None), "status_code", None) or 0
+            if code == 0 and status < 300:
+                return response
+            if code in TOKEN_INVALID_CODES and attempt == 1:
+                log.info("feishu %s: tenant token refused (code %s); fetching a new one", what, code)
+                self._drop_cached_token()
+                continue
+            raise self._error(what, response)
+        raise AssertionError("unreachable")
+
+    def _invoke(self, what: str, fn: Any) -> Any:
+        import requests
+        from lark_oapi.core.exception import ObtainAccessTokenException
+
+        try:
+            return fn()
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise TransientChatError(f"feishu {what}: cannot reach the Open API ({exc})", code="connection") from exc
+        except json.JSONDecodeError as exc:
+            # a proxy/gateway page instead of Feishu's JSON (token or image call): an outage, try later
+            raise TransientChatError(f"feishu {what}: answer is not JSON (outage?)", code="bad_gateway") from exc
+        except ObtainAccessTokenException as exc:
+            code = getattr(exc, "code", None)
+            if code is None or code in RATE_LIMIT_CODES or code in SERVER_BUSY_CODES:
+                raise TransientChatError(f"feishu token: {exc}", code=str(code)) from exc
+            log.error("feishu: cannot get a tenant access token (code %s): check FEISHU_APP_ID/SECRET", code)
+            raise PermanentChatError(f"feishu token refused: {exc}", code=str(code)) from exc
+
+    def _error(self, what: str, response: Any) -> Exception:
+        code = response.code
+        raw = getattr(response, "raw", None)
+        status = getattr(raw, "status_code", None) or 0
+        log_id = response.get_log_id() if hasattr(response, "get_log_id") else None
+        text = f"feishu {what} failed: code {code} {response.msg or ''} (http {status}, log_id {log_id})"
+        label = str(code if code is not None else f"http_{status}")
+        if code in RATE_LIMIT_CODES:
+            return TransientChatError(text, code=label, retry_after=_retry_after(raw))
+        if status >= 500 or status == 429 or code in SERVER_BUSY_CODES or code in TOKEN_INVALID_CODES:
+            return TransientChatError(text, code=label, retry_after=_retry_after(raw) if status == 429 else None)
+        if code is None and 200 <= status < 300:
+            return TransientChatError(text + ": answer without a result", code="no_result")
+        log.error("%s - not retried: fix the chat id, the app's scopes or the bot's membership", text)
+        return PermanentChatError(text, code=label)
+
+
+def _message_id(response: Any) -> str:
+    """data.message_id from the raw JSON answer of create/reply."""
+    try:
+        data = json.loads(response.raw.content)["data"]
+        return str(data["message_id"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise TransientChatError("feishu answered without a message_id", code="no_message_id") from exc
+
+
+def _chat_id(channel_id: str) -> str:
+    return channel_id.partition(":")[2] if channel_id.startswith("feishu:") else channel_id

@@ -1,0 +1,128 @@
+"""Platform rule and announcement pages: RSS 2.0, Atom (parsed by feedparser) or a JSON list of
+`{id, title, url, published}`. Each new item, and each item whose title/link/date/summary changed,
+becomes one notice "平台规则更新: ..." with its link; a repeated poll never posts it twice (the state
+remembers a digest per item, and the notice key is the item id plus that digest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.feeds.pollers.base import TRANSIENT, Notice, PollContext, PollError, dig, parse_time, text_or_none
+
+SEEN_LIMIT = 2000  # remembered items per source (feeds only show their newest items anyway)
+
+
+@dataclass
+class Announcement:
+    item_id: str
+    title: str
+    url: str | None
+    published: datetime | None
+    summary: str = ""
+
+    @property
+    def digest(self) -> str:
+        stamp = self.published.isoformat() if self.published else ""
+        text = "\x1f".join([self.title, self.url or "", stamp, self.summary])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def parse_feed(raw: bytes, fmt: str = "auto", json_list_path: str | None = None) -> list[Announcement]:
+    """Announcements from an RSS 2.0 / Atom document or a JSON list; unreadable input -> PollError."""
+    stripped = raw.lstrip()
+    if fmt == "json" or (fmt == "auto" and stripped[:1] in (b"[", b"{")):
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            raise PollError(TRANSIENT, "announcement feed is not valid JSON") from None
+        entries = dig(document, json_list_path) if json_list_path else document
+        if isinstance(entries, dict):
+            entries = entries.get("items") or entries.get("data") or entries.get("list")
+        if not isinstance(entries, list):
+            raise PollError(TRANSIENT, "announcement JSON holds no list of items")
+        result = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            title = text_or_none(entry.get("title"))
+            url = text_or_none(entry.get("url") or entry.get("link"))
+            item_id = text_or_none(entry.get("id")) or url or title
+            if not item_id or not title:
+                continue
+            published = parse_time(entry.get("published") or entry.get("updated"))
+            summary = str(entry.get("summary") or entry.get("updated") or "")
+            result.append(Announcement(item_id, title, url, published, summary))
+        return result
+
+    import feedparser  # parses RSS 2.0 and Atom alike, including their date formats
+
+    parsed = feedparser.parse(raw)
+    if parsed.bozo and not parsed.entries:
+        raise PollError(TRANSIENT, "announcement feed is neither RSS, Atom nor JSON")
+    result = []
+    for entry in parsed.entries:
+        title = text_or_none(entry.get("title"))
+        url = text_or_none(entry.get("link"))
+        item_id = text_or_none(entry.get("id")) or url or title
+        if not item_id or not title:
+            continue
+        # dict.get: feedparser's own .get maps a missing `updated_parsed` to `published_parsed` with a warning.
+        stamp = dict.get(entry, "updated_parsed") or dict.get(entry, "published_parsed")
+        published = None
+        if stamp:
+            from calendar import timegm
+
+            published = parse_time(timegm(stamp), "epoch")
+        summary = str(entry.get("summary") or "")
+        result.append(Announcement(item_id, title, url, published, summary))
+    return result
+
+
+def poll_announcements(ctx: PollContext) -> int:
+    """Fetch the feed once; queue a notice per new or changed item. Returns the number of items read."""
+    source = ctx.source
+    answer = ctx.http.request("GET", source.base_url, timeout=source.timeout, expect_json=False)
+    items = parse_feed(answer.raw, source.settings.format, source.settings.json_list_path)
+    seen: dict[str, str] = ctx.state.extra.setdefault("seen", {})
+    first_run = not ctx.state.extra.get("initialised")
+    window_start = ctx.now() - timedelta(seconds=source.backfill)
+    label = source.settings.platform_name or (source.account.platform if source.account else None)
+    for item in items:
+        previous = seen.get(item.item_id)
+        if previous == item.digest:
+            continue
+
+        def remember(item_id: str = item.item_id, digest: str = item.digest) -> None:
+            seen.pop(item_id, None)
+            seen[item_id] = digest  # re-inserted last: the dict keeps insertion order for trimming
+
+        if first_run and (source.backfill <= 0 or item.published is None or item.published < window_start):
+            remember()  # the first run learns what already exists instead of flooding the channel
+            continue
+        changed = previous is not None
+        prefix = "平台规则更新" + ("(已修改)" if changed else "")
+        platform = f"[{label}] " if label else ""
+        ctx.notices.append(
+            Notice(
+                key=f"feeds:announcement:{source.id}:{item.item_id}:{item.digest}",
+                title=f"{prefix}: {item.title}",
+                text=f"{platform}{prefix}: {item.title}" + (f"\n{item.url}" if item.url else ""),
+                url=item.url,
+                commit=remember,
+            )
+        )
+    while len(seen) > SEEN_LIMIT:
+        seen.pop(next(iter(seen)))
+    ctx.state.extra["initialised"] = True
+    if items:
+        newest = max((i.published for i in items if i.published), default=None)
+        if newest and (ctx.state.newest_item_at is None or newest > ctx.state.newest_item_at):
+            ctx.state.newest_item_at = newest
+    # No save here: the service queues each notice, then marks its item as seen (`commit`), then saves;
+    # a crash or an outbox failure in between repeats a notice (its key makes the outbox drop a copy)
+    # instead of losing it.
+    return len(items)

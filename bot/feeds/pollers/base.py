@@ -1,0 +1,340 @@
+"""Pure building blocks shared by every poller: errors, pages, persisted state, backoff, time parsing."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+# --------------------------------------------------------------------------------------------- errors
+
+TRANSIENT = "transient"  # network, timeout, 5xx, platform "busy": retry with exponential backoff
+RATE_LIMITED = "rate_limited"  # 429 or the platform's own frequency code: honour Retry-After
+RISK_CONTROL = "risk_control"  # Bilibili 412 / -412 / -352: one long pause, not a retry storm
+AUTH_EXPIRED = "auth_expired"  # access token expired: refresh and retry once
+REAUTH_REQUIRED = "reauth_required"  # refresh token expired / revoked: a human must re-authorise
+CONFIG = "config"  # bad parameters or missing credentials: fix the config; retried slowly
+TARGET = "target"  # this one video/post failed (comments closed, deleted): other targets go on
+
+
+class PollError(Exception):
+    """A failed request, classified so the service knows how long to wait and whom to tell.
+
+    `detail` is safe to log and show: it never contains a token, a signed URL or a comment author.
+    """
+
+    def __init__(self, kind: str, detail: str, *, retry_after: float | None = None, code: Any = None):
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.retry_after = retry_after
+        self.code = code
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"PollError({self.kind!r}, {self.detail!r}, retry_after={self.retry_after!r})"
+
+
+# ---------------------------------------------------------------------------------------------- pages
+
+
+@dataclass
+class Item:
+    """One platform record mapped to a neutral ingestion record (possibly incomplete: ingest judges)."""
+
+    record: dict[str, Any]
+    created_at: datetime | None
+    # Outside the list's newest-first order (pinned/top comments, nested replies): never stops paging.
+    unordered: bool = False
+
+
+@dataclass
+class Page:
+    items: list[Item]
+    next_cursor: Any = None
+    is_end: bool = True
+    # Memory updates to apply only once this page's records are stored (e.g. thread reply totals),
+    # so a storage failure never marks anything as already read.
+    after_store: list[Any] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------- state
+
+
+@dataclass
+class TargetState:
+    """High-water mark of one video/post, and where an unfinished scan must continue."""
+
+    hwm: float | None = None  # epoch seconds of the newest comment stored (or the backfill start)
+    pending: dict[str, Any] | None = None  # {"cursor", "stop_at", "new_hwm"} while a scan is unfinished
+    error: str | None = None  # last target-specific error (comments closed, deleted)
+    # Comments stored within the overlap window below the mark (key -> epoch): a late-appearing comment
+    # (held in review, clock skew) is still read, and a known one is not sent again.
+    recent: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"hwm": self.hwm, "pending": self.pending, "error": self.error, "recent": self.recent}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> TargetState:
+        data = data or {}
+        return cls(
+            hwm=data.get("hwm"), pending=data.get("pending"), error=data.get("error"),
+            recent=dict(data.get("recent") or {}),
+        )
+
+
+HEALTH_OK = "ok"
+HEALTH_NEW = "new"
+HEALTH_FAILING = "failing"  # failed recently, below the unhealthy threshold
+HEALTH_UNHEALTHY = "unhealthy"
+HEALTH_REAUTH = "reauth_required"
+
+
+@dataclass
+class SourceState:
+    """Everything a source remembers between polls and restarts (persisted by the service)."""
+
+    source_id: str
+    targets: dict[str, TargetState] = field(default_factory=dict)
+    tokens: dict[str, Any] = field(default_factory=dict)  # refreshed credential pairs (Douyin)
+    extra: dict[str, Any] = field(default_factory=dict)  # per-type memory (WBI keys, seen announcements)
+    health: str = HEALTH_NEW
+    consecutive_failures: int = 0
+    next_attempt_at: datetime | None = None
+    last_poll_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_error_kind: str | None = None
+    newest_item_at: datetime | None = None
+    unhealthy_notified: bool = False
+    polls: int = 0
+    fetched: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+    def target(self, target: str) -> TargetState:
+        if target not in self.targets:
+            self.targets[target] = TargetState()
+        return self.targets[target]
+
+
+# -------------------------------------------------------------------------------------------- backoff
+
+
+def backoff_delay(
+    failures: int,
+    *,
+    base: float,
+    maximum: float,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds to wait after the `failures`-th consecutive failure: base * 2^(n-1), capped, with
+    "equal jitter" (half fixed, half random) so many sources failing together do not retry together.
+    A server's Retry-After is a floor."""
+    rng = rng or random
+    ceiling = min(maximum, base * (2 ** max(0, failures - 1)))
+    delay = ceiling / 2 + rng.uniform(0, ceiling / 2)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds (both forms: delta-seconds and an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        from email.utils import parsedate_to_datetime
+
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+# ---------------------------------------------------------------------------------------------- paths
+
+
+_MISSING = object()
+
+
+def dig(obj: Any, path: str | None, default: Any = None) -> Any:
+    """Follow a dotted path (`data.cursor.next`, `list.0.id`) through dicts and lists."""
+    if path is None or path == "":
+        return obj
+    current = obj
+    for part in path.split("."):
+        if isinstance(current, dict):
+            current = current.get(part, _MISSING)
+        elif isinstance(current, list) and part.lstrip("-").isdigit():
+            index = int(part)
+            current = current[index] if -len(current) <= index < len(current) else _MISSING
+        else:
+            current = _MISSING
+        if current is _MISSING:
+            return default
+    return current
+
+
+def text_or_none(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def int_or_none(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# ----------------------------------------------------------------------------------------------- time
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
+_WEIBO_TIME = re.compile(
+    r"^(?:[A-Z][a-z]{2}) ([A-Z][a-z]{2}) (\d{1,2}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2}) (\d{4})$"
+)
+
+
+def parse_weibo_time(value: str) -> datetime:
+    """Weibo's `created_at`, e.g. 'Sat Nov 22 20:15:00 +0800 2026' (locale-independent)."""
+    match = _WEIBO_TIME.match(value.strip())
+    if not match or match.group(1) not in _MONTHS:
+        raise ValueError(f"not a Weibo time: {value!r}")
+    month = _MONTHS[match.group(1)]
+    day, hour, minute, second = (int(match.group(i)) for i in range(2, 6))
+    sign = 1 if match.group(6) == "+" else -1
+    offset = timedelta(hours=int(match.group(7)), minutes=int(match.group(8))) * sign
+    return datetime(int(match.group(9)), month, day, hour, minute, second, tzinfo=timezone(offset))
+
+
+def parse_time(value: Any, fmt: str | None = None, zone: str | None = None) -> datetime | None:
+    """A timezone-aware datetime from epoch seconds/ms, ISO 8601, Weibo's format or a strptime pattern.
+
+    Returns None when the value is missing or unreadable (the record then fails ingest validation).
+    Naive values are read in `zone` (default Asia/Shanghai: what Chinese platforms mean).
+    """
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    tz = ZoneInfo(zone) if zone else SHANGHAI
+    try:
+        if fmt in (None, "auto", "epoch", "epoch_ms") and (
+            isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit())
+        ):
+            number = float(value)
+            if fmt == "epoch_ms" or (fmt in (None, "auto") and number > 1e11):
+                number /= 1000.0
+            return datetime.fromtimestamp(number, tz=UTC)
+        if not isinstance(value, str):
+            return None
+        if fmt == "weibo" or (fmt in (None, "auto") and _WEIBO_TIME.match(value.strip())):
+            return parse_weibo_time(value)
+        if fmt in (None, "auto", "iso"):
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        elif fmt in ("epoch", "epoch_ms"):
+            return None
+        else:
+            parsed = datetime.strptime(value.strip(), fmt)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=tz)
+        return parsed
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def epoch(value: datetime) -> float:
+    return value.timestamp()
+
+
+def from_epoch(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+def fingerprint(*values: str | None) -> str:
+    """A short, one-way tag of secrets, to notice that an env var changed without storing or logging it."""
+    digest = hashlib.sha256("\x1f".join(v or "" for v in values).encode()).hexdigest()
+    return digest[:16]
+
+
+# -------------------------------------------------------------------------------------------- context
+
+
+@dataclass
+class IngestTally:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+    def add(self, other: IngestTally) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+
+
+@dataclass
+class Notice:
+    """A message for the team channel; `key` makes it idempotent (the outbox drops a repeated key)."""
+
+    key: str
+    text: str
+    title: str | None = None
+    url: str | None = None
+    severity: str = "info"
+    channel: str | None = None  # None: the source's notify_channel / the account's channels / default
+    # Run once the notice is safely queued (e.g. remember the announcement as posted); not run when
+    # queueing failed, so the next poll tries again.
+    commit: Any = None
+
+
+@dataclass
+class PollContext:
+    """What an adapter may use during one poll: config, state, HTTP, time, secrets, and the sinks."""
+
+    source: Any  # one of bot.feeds.settings.*Source
+    state: SourceState
+    http: Any  # PoliteHttp
+    now: Any  # Callable[[], datetime]
+    env: Any  # Mapping[str, str]
+    ingest: Any  # Callable[[list[dict]], IngestTally]
+    save: Any  # Callable[[], None]: persist `state` now (after every page)
+    notices: list[Notice] = field(default_factory=list)
+
+    def credential(self, role: str, *, required: bool = True) -> str | None:
+        """The secret for `role` from the env var the config names; a clear CONFIG error when unset."""
+        name = self.source.credentials.get(role)
+        value = self.env.get(name) if name else None
+        if required and not value:
+            hint = f"set the environment variable {name}" if name else f"add credentials.{role}: ENV_VAR_NAME"
+            raise PollError(CONFIG, f"missing credential '{role}': {hint}")
+        return value or None
+
+    @property
+    def account_id(self) -> str | None:
+        return self.source.account.account_id if self.source.account else None
+
+    @property
+    def platform(self) -> str | None:
+        return self.source.account.platform if self.source.account else None
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

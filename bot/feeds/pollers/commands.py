@@ -1,0 +1,78 @@
+"""`/sources` in chat and the shared text rendering of source status (also used by `crisisbot sources`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand
+from bot.messages import Message, Section
+
+HEALTH_LABELS = {
+    "ok": "正常 ok",
+    "new": "未轮询 new",
+    "failing": "重试中 failing",
+    "unhealthy": "异常 unhealthy",
+    "reauth_required": "需重新授权 reauth",
+    "disabled": "已停用 disabled",
+}
+
+
+def _when(value: datetime | None, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime("%m-%d %H:%M:%S") if value else "-"
+
+
+def _lag(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def status_line(row, zone: ZoneInfo) -> str:
+    """One source on one line: id, type, health, last poll, lag, counts, next attempt, last error."""
+    parts = [
+        f"{row.source_id} [{row.type}] {HEALTH_LABELS.get(row.health, row.health)}",
+        f"上次轮询 last poll {_when(row.last_poll_at, zone)}",
+        f"延迟 lag {_lag(row.lag_seconds)}",
+        f"新增/重复/拒收 new/dup/rejected {row.accepted}/{row.duplicates}/{row.rejected}",
+    ]
+    if row.next_attempt_at:
+        parts.append(f"下次重试 retry at {_when(row.next_attempt_at, zone)}")
+    if row.last_error:
+        parts.append(f"错误 error: {row.last_error}")
+    return " | ".join(parts)
+
+
+def handle_sources(ctx: CommandContext, parsed: ParsedCommand) -> Message:
+    service = ctx.services.sources
+    visible = ctx.visible_accounts()
+    zone = ctx.services.config.zone()
+    rows = []
+    for row in service.status():
+        source = service.config.source(row.source_id)
+        if visible is not None and source.account is not None:
+            if f"{source.account.platform}:{source.account.account_id}" not in visible:
+                continue
+        rows.append(row)
+    if not rows:
+        return Message(text="没有可见的数据源 / no sources visible in this channel")
+    return Message(
+        title="数据源状态 / sources",
+        sections=tuple(Section(text=status_line(row, zone)) for row in rows),
+    )
+
+
+def register(registry: CommandRegistry) -> None:
+    if "sources" in registry.commands:
+        return
+    registry.add_command(
+        "sources",
+        handle_sources,
+        summary_zh="查看评论数据源状态",
+        summary_en="show the comment sources' health",
+        usage="/sources  — 列出本频道可见的数据源:上次轮询、延迟、计数、健康状态 / list sources with last poll, lag, counts, health",
+    )

@@ -1,0 +1,157 @@
+"""The paging algorithm every comment source shares.
+
+Platforms list comments newest first with an opaque "next page" cursor. For each target we keep a
+high-water mark (the newest comment time already stored; on the first run, now minus the backfill
+window). A poll reads pages from the top until it reaches a comment older than the mark minus an overlap
+window, a last page, or the page budget. Comments inside the overlap window are remembered by id, so a
+comment that shows up late with an older timestamp (held in review, clock skew) is still stored, and a
+known one is not sent again. After every page the records go to ingestion and the scan position is persisted
+(`pending`), so a restart or a budget cut continues exactly where the scan stopped: nothing is re-read
+from the history and no gap is left. Only a finished scan moves the mark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, Protocol
+
+from bot.feeds.pollers.base import TARGET, Page, PollContext, PollError, epoch
+
+
+class CommentAdapter(Protocol):
+    default_base_url: str
+
+    def max_pages(self, ctx: PollContext) -> int: ...
+
+    def targets(self, ctx: PollContext) -> list[str]: ...
+
+    def fetch_page(self, ctx: PollContext, target: str, cursor: Any) -> Page: ...
+
+
+def default_targets(ctx: PollContext) -> list[str]:
+    targets = ctx.source.targets
+    return ["recent"] if targets == "recent" else list(targets)
+
+
+def recent_targets(ctx: PollContext, list_posts: Callable[[], list[dict[str, Any]]]) -> list[str]:
+    """The account's newest post ids for `targets: recent`, from `list_posts()` ({id, title, url}
+    newest first), re-read every `settings.recent_refresh` seconds; titles and links are remembered
+    for the records' content_title / content_url."""
+    settings = ctx.source.settings
+    cache = ctx.state.extra.get("recent_targets")
+    now = ctx.now().timestamp()
+    if cache and now - cache.get("fetched_at", 0) < settings.recent_refresh:
+        return list(cache["ids"])
+    posts = [p for p in list_posts() if p.get("id")][: settings.recent_posts]
+    ctx.state.extra["recent_targets"] = {
+        "fetched_at": now,
+        "ids": [str(p["id"]) for p in posts],
+        "titles": {str(p["id"]): p.get("title") for p in posts if p.get("title")},
+        "urls": {str(p["id"]): p.get("url") for p in posts if p.get("url")},
+    }
+    return [str(p["id"]) for p in posts]
+
+
+def _describe(ctx: PollContext, target: str, record: dict[str, Any]) -> None:
+    """Fill the post's title and link from the recent-posts list when the comment API lacks them."""
+    known = ctx.state.extra.get("recent_targets")
+    if not known:
+        return
+    if not record.get("content_title") and known.get("titles", {}).get(target):
+        record["content_title"] = known["titles"][target]
+    if not record.get("content_url") and known.get("urls", {}).get(target):
+        record["content_url"] = known["urls"][target]
+
+
+def poll_comments(ctx: PollContext, adapter: CommentAdapter) -> int:
+    """Poll every target of the source once; returns the number of platform records read.
+
+    Raises PollError for a source-wide failure (the state of finished pages is already saved).
+    A TARGET error is recorded on that target and the other targets go on."""
+    fetched = 0
+    for target in adapter.targets(ctx):
+        try:
+            fetched += _poll_target(ctx, adapter, target)
+            ctx.state.target(target).error = None
+        except PollError as exc:
+            if exc.kind != TARGET:
+                raise
+            ctx.state.target(target).error = exc.detail
+            ctx.save()
+    return fetched
+
+
+def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
+    state = ctx.state.target(target)
+    now = ctx.now()
+    # The backfill window is exact; the overlap applies below a mark set by comments actually read.
+    overlap = float(getattr(ctx.source, "overlap", 0.0))
+    if state.hwm is None:
+        state.hwm = epoch(now - timedelta(seconds=ctx.source.backfill))
+        overlap = 0.0
+    if state.pending:
+        cursor = state.pending.get("cursor")
+        stop_at = float(state.pending["stop_at"])
+        new_hwm = float(state.pending["new_hwm"])
+        overlap = float(state.pending.get("overlap", overlap))
+    else:
+        cursor, stop_at, new_hwm = None, float(state.hwm), float(state.hwm)
+
+    fetched = 0
+    recent = state.recent
+    seen_ids: set[str] = set()
+    for _ in range(adapter.max_pages(ctx)):
+        page = adapter.fetch_page(ctx, target, cursor)
+        fetched += len(page.items)
+        fresh: list[dict[str, Any]] = []
+        fresh_keys: dict[str, float] = {}
+        reached_known = False
+        ordered_seen, ordered_known = 0, 0
+        for item in page.items:
+            comment_id = item.record.get("comment_id")
+            key = f"{item.record.get('platform')}:{comment_id}" if comment_id is not None else None
+            stamp = epoch(item.created_at) if item.created_at is not None else None
+            if not item.unordered and stamp is not None:
+                ordered_seen += 1
+            if stamp is not None and stamp < stop_at - overlap:
+                if not item.unordered:
+                    reached_known = True
+                continue  # stored by an earlier scan, or older than the backfill window
+            if key is not None and (key in recent or key in seen_ids):
+                if not item.unordered and stamp is not None:
+                    ordered_known += 1
+                continue  # already stored, or on two pages of one scan (lists shift while we page)
+            if key is not None:
+                seen_ids.add(key)
+            if stamp is not None:
+                new_hwm = max(new_hwm, stamp)
+                if key is not None:
+                    fresh_keys[key] = stamp
+            _describe(ctx, target, item.record)
+            fresh.append(item.record)
+        if fresh:
+            tally = ctx.ingest(fresh)  # may raise: then nothing of this page counts as known
+            ctx.state.accepted += tally.accepted
+            ctx.state.duplicates += tally.duplicates
+            ctx.state.rejected += tally.rejected
+            recent.update(fresh_keys)
+        for update in page.after_store:
+            update()
+        newest = max((i.created_at for i in page.items if i.created_at is not None), default=None)
+        if newest is not None and (ctx.state.newest_item_at is None or newest > ctx.state.newest_item_at):
+            ctx.state.newest_item_at = newest
+        # A whole page of comments already stored: nothing late hides below it (bounds the overlap cost).
+        if ordered_seen and ordered_known == ordered_seen:
+            reached_known = True
+        if reached_known or page.is_end or page.next_cursor in (None, ""):
+            state.hwm = new_hwm
+            state.pending = None
+            keep = float(getattr(ctx.source, "overlap", 0.0))  # what the next scan's overlap will need
+            state.recent = {k: v for k, v in recent.items() if v >= new_hwm - keep}
+            ctx.save()
+            return fetched
+        cursor = page.next_cursor
+        state.pending = {"cursor": cursor, "stop_at": stop_at, "new_hwm": new_hwm, "overlap": overlap}
+        ctx.save()
+    return fetched  # page budget used up: `pending` carries the rest of the scan to the next poll

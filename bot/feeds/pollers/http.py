@@ -1,0 +1,107 @@
+"""One shared httpx client for every poller, turning HTTP faults into classified `PollError`s.
+
+Secrets travel in query strings on some platforms (Weibo's access_token), and httpx logs every request
+URL at INFO: its loggers are raised to WARNING here and never receive a URL from us. Error details carry
+the status and the exception type only, never the URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from bot.feeds.pollers.base import RATE_LIMITED, RISK_CONTROL, TRANSIENT, PollError, parse_retry_after
+
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    body: Any  # parsed JSON, or None when `raw` is asked for
+    raw: bytes
+    headers: httpx.Headers
+
+
+class PoliteHttp:
+    """Sends requests and classifies failures; retries are the service's job (backoff between polls)."""
+
+    def __init__(self, client: httpx.Client, now: Callable[[], datetime]):
+        self.client = client
+        self.now = now
+
+    @classmethod
+    def create(
+        cls, *, user_agent: str, max_connections: int, now: Callable[[], datetime], proxy: str | None = None
+    ) -> PoliteHttp:
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        client = httpx.Client(
+            headers={"User-Agent": user_agent},
+            limits=limits,
+            follow_redirects=True,
+            proxy=proxy,
+            trust_env=False,  # proxies come from `feeds.proxy` (or a base_url), never implicitly from env
+        )
+        return cls(client, now)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        data: dict[str, Any] | None = None,
+        json_body: Any = None,
+        cookies: dict[str, str] | None = None,
+        timeout: float = 15.0,
+        expect_json: bool = True,
+        accept_statuses: tuple[int, ...] = (),
+    ) -> HttpAnswer:
+        """One request. 429 -> RATE_LIMITED, 412 -> RISK_CONTROL, 5xx/timeouts/network -> TRANSIENT.
+
+        Other 4xx statuses are returned when listed in `accept_statuses` (platforms that explain the
+        error in a JSON body), else raised as TRANSIENT with the status."""
+        try:
+            response = self.client.request(
+                method,
+                url,
+                params=params,
+                headers=headers,
+                data=data,
+                json=json_body,
+                cookies=cookies,
+                timeout=timeout,
+            )
+        except httpx.TimeoutException as exc:
+            raise PollError(TRANSIENT, f"timeout ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise PollError(TRANSIENT, f"network error ({type(exc).__name__})") from None
+        status = response.status_code
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), self.now())
+        if status == 429:
+            raise PollError(RATE_LIMITED, "HTTP 429 too many requests", retry_after=retry_after, code=429)
+        if status == 412:
+            raise PollError(RISK_CONTROL, "HTTP 412 risk control", retry_after=retry_after, code=412)
+        if status >= 500:
+            raise PollError(TRANSIENT, f"HTTP {status}", retry_after=retry_after, code=status)
+        if status >= 400 and status not in accept_statuses:
+            raise PollError(TRANSIENT, f"HTTP {status}", retry_after=retry_after, code=status)
+        raw = response.content
+        body = None
+        if expect_json:
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                raise PollError(TRANSIENT, f"HTTP {status}: the body is not JSON") from None
+        return HttpAnswer(status=status, body=body, raw=raw, headers=response.headers)

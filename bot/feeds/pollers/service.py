@@ -1,0 +1,338 @@
+"""The pollers' service: poll a source once (scheduled or by hand), keep health, tell the channel.
+
+Politeness: a source is polled on its interval (plus jitter, by the scheduler); after a failure it waits
+an exponential, jittered delay (Retry-After is a floor; Bilibili risk control is one long pause) before
+the next attempt. After `unhealthy_after` consecutive failures it is marked unhealthy and ONE notice goes
+to the channel; one more when it recovers. An expired refresh token (a human must re-authorise) is its
+own state with its own single notice, and polling stops until the credentials in the env change.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from prometheus_client import Counter, Gauge
+
+from bot.feeds.pollers.announcements import poll_announcements
+from bot.feeds.pollers.base import (
+    HEALTH_FAILING,
+    HEALTH_OK,
+    HEALTH_REAUTH,
+    HEALTH_UNHEALTHY,
+    REAUTH_REQUIRED,
+    RISK_CONTROL,
+    TRANSIENT,
+    IngestTally,
+    Notice,
+    PollContext,
+    PollError,
+    SourceState,
+    backoff_delay,
+    fingerprint,
+)
+from bot.feeds.pollers.bilibili import BilibiliAdapter
+from bot.feeds.pollers.douyin import DouyinAdapter
+from bot.feeds.pollers.engine import poll_comments
+from bot.feeds.pollers.generic import GenericJsonAdapter
+from bot.feeds.pollers.http import PoliteHttp
+from bot.feeds.pollers.store import StateStore
+from bot.feeds.pollers.weibo import WeiboAdapter
+from bot.feeds.settings import FeedsConfig
+
+log = logging.getLogger(__name__)
+
+ADAPTERS = {
+    "bilibili": BilibiliAdapter(),
+    "douyin": DouyinAdapter(),
+    "weibo": WeiboAdapter(),
+    "generic_json": GenericJsonAdapter(),
+}
+
+POLLS = Counter("crisisbot_feed_polls_total", "Source polls by outcome", ["source", "outcome"])
+RECORDS = Counter("crisisbot_feed_records_total", "Platform records read by pollers", ["source"])
+HEALTHY = Gauge("crisisbot_feed_source_healthy", "1 when the source's last poll succeeded or it is new", ["source"])
+FAILURES = Gauge("crisisbot_feed_source_consecutive_failures", "Consecutive failed polls", ["source"])
+LAST_SUCCESS = Gauge("crisisbot_feed_source_last_success_timestamp_seconds", "Last successful poll", ["source"])
+
+IngestFn = Callable[[list[dict[str, Any]], str], IngestTally]
+NotifyFn = Callable[[Notice, Any], None]
+
+
+@dataclass
+class PollOutcome:
+    source_id: str
+    status: str  # ok | failed | skipped
+    reason: str | None = None
+    fetched: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    next_attempt_at: datetime | None = None
+
+
+@dataclass
+class SourceStatus:
+    source_id: str
+    type: str
+    enabled: bool
+    health: str
+    last_poll_at: datetime | None
+    last_success_at: datetime | None
+    lag_seconds: float | None  # now - last successful poll
+    newest_item_at: datetime | None
+    polls: int
+    fetched: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    consecutive_failures: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+
+
+class FeedsService:
+    def __init__(
+        self,
+        config: FeedsConfig,
+        *,
+        store: StateStore,
+        ingest: IngestFn,
+        notify: NotifyFn,
+        clock,
+        env: Mapping[str, str] | None = None,
+        http: PoliteHttp | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self._ingest = ingest
+        self._notify = notify
+        self.clock = clock
+        self.env = env if env is not None else os.environ
+        self.http = http or PoliteHttp.create(
+            user_agent=config.user_agent, max_connections=config.max_connections, now=clock.now, proxy=config.proxy
+        )
+        self.rng = rng or random.Random()
+        self._locks: dict[str, threading.Lock] = {s.id: threading.Lock() for s in config.sources}
+
+    def close(self) -> None:
+        self.http.close()
+
+    # ------------------------------------------------------------------------------------- polling
+
+    def poll(self, source_id: str, *, force: bool = False) -> PollOutcome:
+        """Poll one source now. Without `force`, a disabled source, one backing off, or one waiting for
+        re-authorisation is skipped. Never raises for platform faults: they become health."""
+        source = self.config.source(source_id)
+        lock = self._locks.setdefault(source_id, threading.Lock())
+        if not lock.acquire(blocking=force):
+            return PollOutcome(source_id, "skipped", "a poll of this source is already running")
+        try:
+            return self._poll_locked(source, force)
+        finally:
+            lock.release()
+
+    def _poll_locked(self, source, force: bool) -> PollOutcome:
+        state = self.store.load(source.id)
+        now = self.clock.now()
+        if not force:
+            if not source.enabled:
+                return PollOutcome(source.id, "skipped", "disabled")
+            if (
+                state.health == HEALTH_REAUTH
+                and state.unhealthy_notified  # else poll again, which retries the notice
+                and state.extra.get("reauth_fingerprint") == self._credential_fp(source)
+            ):
+                return PollOutcome(source.id, "skipped", "waiting for re-authorisation", next_attempt_at=None)
+            if state.next_attempt_at is not None and now < state.next_attempt_at:
+                return PollOutcome(source.id, "skipped", "backing off", next_attempt_at=state.next_attempt_at)
+        state.last_poll_at = now
+        state.polls += 1
+        before = (state.accepted, state.duplicates, state.rejected)
+        ctx = PollContext(
+            source=source,
+            state=state,
+            http=self.http,
+            now=self.clock.now,
+            env=self.env,
+            ingest=lambda records: self._ingest(records, f"poller:{source.id}"),
+            save=lambda: self.store.save(state, source.type),
+        )
+        try:
+            try:
+                if source.type == "announcements":
+                    fetched = poll_announcements(ctx)
+                else:
+                    fetched = poll_comments(ctx, ADAPTERS[source.type])
+            except PollError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a database outage or a bug: count it, back off, go on
+                log.exception("poll crashed: source=%s", source.id)
+                raise PollError(TRANSIENT, f"internal error ({type(exc).__name__})") from None
+        except PollError as exc:
+            self._on_failure(source, state, exc, now, ctx.notices)
+            # Notices first: their keys are idempotent, so a crash before the save repeats none of them.
+            self._emit(ctx.notices, source)
+            try:
+                self.store.save(state, source.type)
+            except Exception:  # noqa: BLE001 - the database itself may be what failed
+                log.exception("could not save the state of source %s", source.id)
+            POLLS.labels(source.id, "failed").inc()
+            self._gauges(source.id, state)
+            log.warning(
+                "poll failed: source=%s kind=%s detail=%s failures=%d next=%s",
+                source.id, exc.kind, exc.detail, state.consecutive_failures,
+                state.next_attempt_at.isoformat() if state.next_attempt_at else "-",
+            )
+            return PollOutcome(
+                source.id, "failed", f"{exc.kind}: {exc.detail}", next_attempt_at=state.next_attempt_at,
+                **self._delta(before, state),
+            )
+        self._on_success(source, state, ctx, now)
+        state.fetched += fetched
+        self._emit(ctx.notices, source)
+        self.store.save(state, source.type)
+        POLLS.labels(source.id, "ok").inc()
+        RECORDS.labels(source.id).inc(fetched)
+        self._gauges(source.id, state)
+        return PollOutcome(source.id, "ok", fetched=fetched, **self._delta(before, state))
+
+    @staticmethod
+    def _delta(before: tuple[int, int, int], state: SourceState) -> dict[str, int]:
+        return {
+            "accepted": state.accepted - before[0],
+            "duplicates": state.duplicates - before[1],
+            "rejected": state.rejected - before[2],
+        }
+
+    def _credential_fp(self, source) -> str:
+        return fingerprint(*(self.env.get(name) for _, name in sorted(source.credentials.items())))
+
+    def _on_failure(
+        self, source, state: SourceState, exc: PollError, now: datetime, notices: list[Notice]
+    ) -> None:
+        state.consecutive_failures += 1
+        state.last_error = exc.detail
+        state.last_error_kind = exc.kind
+        state.extra.setdefault("failing_since", now.isoformat())
+        backoff = source.backoff
+        if exc.kind == REAUTH_REQUIRED:
+            state.health = HEALTH_REAUTH
+            credential_fp = self._credential_fp(source)
+            state.extra["reauth_fingerprint"] = credential_fp
+            state.next_attempt_at = now + timedelta(seconds=backoff.max)
+            notices.append(
+                Notice(
+                    key=f"feeds:reauth:{source.id}:{credential_fp}",
+                    title=f"数据源需要重新授权: {source.id}",
+                    text=(
+                        f"数据源 {source.id} 的授权已失效,需要账号管理员重新授权后更新环境变量中的令牌。\n"
+                        f"Source {source.id} needs re-authorisation: its refresh token expired or was revoked. "
+                        f"Authorise again and export the new tokens.\n原因 / reason: {exc.detail}"
+                    ),
+                    severity="warning",
+                    commit=lambda: setattr(state, "unhealthy_notified", True),
+                ),
+            )
+            return
+        if exc.kind == RISK_CONTROL:
+            delay = max(backoff.risk_control, exc.retry_after or 0.0) * self.rng.uniform(1.0, 1.2)
+        else:
+            delay = backoff_delay(
+                state.consecutive_failures, base=backoff.base, maximum=backoff.max,
+                retry_after=exc.retry_after, rng=self.rng,
+            )
+        state.next_attempt_at = now + timedelta(seconds=delay)
+        if state.consecutive_failures >= backoff.unhealthy_after:
+            state.health = HEALTH_UNHEALTHY
+            if not state.unhealthy_notified:
+                notices.append(
+                    Notice(
+                        key=f"feeds:unhealthy:{source.id}:{state.extra['failing_since']}",
+                        title=f"数据源异常: {source.id}",
+                        text=(
+                            f"数据源 {source.id} 已连续失败 {state.consecutive_failures} 次,评论可能延迟。"
+                            f"最近错误: {exc.detail}\n"
+                            f"Source {source.id} failed {state.consecutive_failures} times in a row; comments may "
+                            f"be late. Last error: {exc.detail}. It keeps retrying with backoff."
+                        ),
+                        severity="warning",
+                        commit=lambda: setattr(state, "unhealthy_notified", True),
+                    ),
+                )
+        elif state.health != HEALTH_UNHEALTHY:
+            state.health = HEALTH_FAILING
+
+    def _on_success(self, source, state: SourceState, ctx: PollContext, now: datetime) -> None:
+        if state.unhealthy_notified:
+            ctx.notices.append(
+                Notice(
+                    key=f"feeds:recovered:{source.id}:{state.extra.get('failing_since')}",
+                    title=f"数据源已恢复: {source.id}",
+                    text=f"数据源 {source.id} 已恢复正常。\nSource {source.id} is polling normally again.",
+                )
+            )
+        state.unhealthy_notified = False
+        state.health = HEALTH_OK
+        state.consecutive_failures = 0
+        state.next_attempt_at = None
+        state.last_success_at = now
+        state.last_error = None
+        state.last_error_kind = None
+        state.extra.pop("failing_since", None)
+        state.extra.pop("reauth_fingerprint", None)
+
+    def _emit(self, notices: list[Notice], source) -> None:
+        for notice in notices:
+            try:
+                self._notify(notice, source)
+            except Exception:  # noqa: BLE001 - a notice failure must not break polling; retried next poll
+                log.exception("could not queue a notice for source %s", source.id)
+                continue
+            if notice.commit is not None:
+                notice.commit()
+
+    def _gauges(self, source_id: str, state: SourceState) -> None:
+        HEALTHY.labels(source_id).set(1 if state.health in (HEALTH_OK, "new", HEALTH_FAILING) else 0)
+        FAILURES.labels(source_id).set(state.consecutive_failures)
+        if state.last_success_at:
+            LAST_SUCCESS.labels(source_id).set(state.last_success_at.timestamp())
+
+    # -------------------------------------------------------------------------------------- status
+
+    def status(self) -> list[SourceStatus]:
+        """One line per configured source: last poll, lag, counts, health."""
+        states = self.store.load_all()
+        now = self.clock.now()
+        rows = []
+        for source in self.config.sources:
+            state = states.get(source.id) or SourceState(source_id=source.id)
+            lag = (now - state.last_success_at).total_seconds() if state.last_success_at else None
+            rows.append(
+                SourceStatus(
+                    source_id=source.id,
+                    type=source.type,
+                    enabled=source.enabled,
+                    health=state.health if source.enabled else "disabled",
+                    last_poll_at=state.last_poll_at,
+                    last_success_at=state.last_success_at,
+                    lag_seconds=lag,
+                    newest_item_at=state.newest_item_at,
+                    polls=state.polls,
+                    fetched=state.fetched,
+                    accepted=state.accepted,
+                    duplicates=state.duplicates,
+                    rejected=state.rejected,
+                    consecutive_failures=state.consecutive_failures,
+                    next_attempt_at=state.next_attempt_at,
+                    last_error=state.last_error,
+                )
+            )
+        return rows

@@ -1,0 +1,496 @@
+"""The playbook run state machine: pure data and a transition table, no I/O.
+
+A run is NEW (planned from a playbook), ACTIVE once started, and ends RESOLVED or CANCELLED. Each step
+is OPEN until it is DONE, SKIPPED, or NA (not applicable: it belongs to a branch of a decision that was
+answered otherwise, or whose decision was skipped). The service loads a `RunState`, calls `apply`, and
+stores the new state and the timeline entries it returns; a rejected event raises `TransitionRejected`
+and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.playbooks.schema import Playbook
+
+
+class RunStatus(StrEnum):
+    NEW = "new"
+    ACTIVE = "active"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+
+
+class StepStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    SKIPPED = "skipped"
+    NA = "na"
+
+
+FINISHED = frozenset({StepStatus.DONE, StepStatus.SKIPPED, StepStatus.NA})
+
+RUN_STATUS_ZH = {
+    RunStatus.NEW: "未启动",
+    RunStatus.ACTIVE: "进行中",
+    RunStatus.RESOLVED: "已解除",
+    RunStatus.CANCELLED: "已取消",
+}
+STEP_STATUS_ZH = {
+    StepStatus.OPEN: "待办",
+    StepStatus.DONE: "完成",
+    StepStatus.SKIPPED: "跳过",
+    StepStatus.NA: "不适用",
+}
+
+# --- the transition tables -------------------------------------------------------------------------
+# (run status, event kind) -> run status after the event. Missing pairs are rejected.
+RUN_TRANSITIONS: dict[tuple[RunStatus, str], RunStatus] = {
+    (RunStatus.NEW, "start"): RunStatus.ACTIVE,
+    (RunStatus.NEW, "cancel"): RunStatus.CANCELLED,
+    (RunStatus.ACTIVE, "done"): RunStatus.ACTIVE,
+    (RunStatus.ACTIVE, "skip"): RunStatus.ACTIVE,
+    (RunStatus.ACTIVE, "answer"): RunStatus.ACTIVE,
+    (RunStatus.ACTIVE, "assign"): RunStatus.ACTIVE,
+    (RunStatus.ACTIVE, "note"): RunStatus.ACTIVE,
+    (RunStatus.ACTIVE, "resolve"): RunStatus.RESOLVED,
+    (RunStatus.ACTIVE, "cancel"): RunStatus.CANCELLED,
+    # A closed run still takes notes (late findings for the review) and nothing else.
+    (RunStatus.RESOLVED, "note"): RunStatus.RESOLVED,
+    (RunStatus.CANCELLED, "note"): RunStatus.CANCELLED,
+}
+
+# (step status, event kind) -> step status after the event, for events aimed at one step.
+STEP_TRANSITIONS: dict[tuple[StepStatus, str], StepStatus] = {
+    (StepStatus.OPEN, "done"): StepStatus.DONE,
+    (StepStatus.OPEN, "answer"): StepStatus.DONE,
+    (StepStatus.OPEN, "skip"): StepStatus.SKIPPED,
+    (StepStatus.OPEN, "assign"): StepStatus.OPEN,
+}
+
+
+class TransitionRejected(Exception):
+    """The event does not apply to the run as it is; `str(error)` is a bilingual reason for the user."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --- events ----------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Start:
+    actor: str
+    kind: str = field(default="start", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    step_id: str
+    actor: str
+    kind: str = field(default="done", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    step_id: str
+    actor: str
+    reason: str
+    kind: str = field(default="skip", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Answer a decision step (its question); steps of the other branches become NA."""
+
+    step_id: str
+    answer: str
+    actor: str
+    kind: str = field(default="answer", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    """Give a step, or every step of a role (`target` is a step id or a role name), to `user`."""
+
+    target: str
+    user: str
+    actor: str
+    kind: str = field(default="assign", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    text: str
+    actor: str
+    kind: str = field(default="note", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolve:
+    actor: str
+    summary: str = ""
+    kind: str = field(default="resolve", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    actor: str
+    reason: str
+    kind: str = field(default="cancel", init=False)
+
+
+Event = Start | Done | Skip | Answer | Assign | Note | Resolve | Cancel
+
+
+# --- state -----------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StepState:
+    """A step copied into a run. `gate` = (decision step id, answer) under which the step applies."""
+
+    step_id: str
+    position: int
+    title: str
+    owner_role: str
+    due_after: timedelta
+    due_at: datetime | None = None
+    status: StepStatus = StepStatus.OPEN
+    assignee: str | None = None
+    answer: str | None = None
+    finished_at: datetime | None = None
+    finished_by: str | None = None
+    reason: str | None = None
+    after: tuple[str, ...] = ()
+    gate: tuple[str, str] | None = None
+    answers: tuple[str, ...] = ()  # the decision's possible answers; empty for an ordinary step
+
+    @property
+    def is_decision(self) -> bool:
+        return bool(self.answers)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    at: datetime
+    actor: str
+    kind: str
+    text: str = ""
+    step_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    status: RunStatus
+    steps: tuple[StepState, ...]
+    started_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    close_reason: str | None = None
+    role_assignees: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def step(self, step_id: str) -> StepState:
+        for step in self.steps:
+            if step.step_id == step_id:
+                return step
+        raise KeyError(step_id)
+
+    def has_step(self, step_id: str) -> bool:
+        return any(step.step_id == step_id for step in self.steps)
+
+    def assignee_of(self, step: StepState) -> str | None:
+        """The person responsible: the step's own assignee, else whoever holds its owner role."""
+        return step.assignee or self.role_assignees.get(step.owner_role)
+
+    def is_blocked(self, step: StepState) -> bool:
+        """An open step waits while its gate decision is unanswered or a step it comes after is open."""
+        if step.gate is not None and not self.step(step.gate[0]).finished:
+            return True
+        return any(not self.step(dep).finished for dep in step.after if self.has_step(dep))
+
+    def current_steps(self) -> list[StepState]:
+        """Open, unblocked steps, soonest due first (the ones to work on now)."""
+        ready = [s for s in self.steps if s.status is StepStatus.OPEN and not self.is_blocked(s)]
+        return sorted(ready, key=lambda s: (s.due_after, s.position))
+
+    def overdue_steps(self, now: datetime) -> list[StepState]:
+        return [
+            s
+            for s in self.steps
+            if s.status is StepStatus.OPEN
+            and s.due_at is not None
+            and s.due_at <= now
+            and not self.is_gated_open(s)
+        ]
+
+    def is_gated_open(self, step: StepState) -> bool:
+        """Whether the step still waits for its decision (so it cannot be overdue yet)."""
+        return step.gate is not None and not self.step(step.gate[0]).finished
+
+    def progress(self) -> tuple[int, int]:
+        """(finished applicable steps, applicable steps); NA steps do not count."""
+        applicable = [s for s in self.steps if s.status is not StepStatus.NA]
+        return sum(1 for s in applicable if s.finished), len(applicable)
+
+
+def plan_run(playbook: Playbook) -> RunState:
+    """A NEW run holding a copy of the playbook's steps (due times still relative)."""
+    gates: dict[str, tuple[str, str]] = {}
+    for step in playbook.steps:
+        for answer, targets in step.branches.items():
+            for target in targets:
+                gates.setdefault(target, (step.id, answer))
+    steps = []
+    for position, step in enumerate(playbook.steps):
+        gate = (step.when.step, step.when.answer) if step.when else gates.get(step.id)
+        assert step.owner is not None and step.due is not None, (
+            "validated playbooks have owners and due times"
+        )
+        steps.append(
+            StepState(
+                step_id=step.id,
+                position=position,
+                title=step.title,
+                owner_role=step.owner,
+                due_after=step.due,
+                after=tuple(step.after),
+                gate=gate,
+                answers=tuple(step.branches),
+            )
+        )
+    return RunState(status=RunStatus.NEW, steps=tuple(steps))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    state: RunState
+    entries: tuple[TimelineEntry, ...]
+
+
+def apply(state: RunState, event: Event, now: datetime) -> Outcome:
+    """Apply one event; return the new state and what to add to the timeline, or raise TransitionRejected."""
+    if now.tzinfo is None:
+        raise ValueError("apply needs a timezone-aware time")
+    if not event.actor.strip():
+        raise TransitionRejected("不知道是谁执行的操作 / the acting user is unknown", code="no_actor")
+    next_status = RUN_TRANSITIONS.get((state.status, event.kind))
+    if next_status is None:
+        raise TransitionRejected(
+            f"预案处于「{RUN_STATUS_ZH[state.status]}」状态，不能执行 {event.kind} / "
+            f"the run is {state.status.value}; {event.kind} is not allowed",
+            code="run_state",
+        )
+    handler = _HANDLERS[event.kind]
+    new_state, entries = handler(state, event, now)
+    return Outcome(replace(new_state, status=next_status), tuple(entries))
+
+
+def _step_for(state: RunState, step_id: str, kind: str) -> StepState:
+    if not state.has_step(step_id):
+        raise TransitionRejected(f"没有步骤 {step_id} / no step {step_id!r}", code="unknown_step")
+    step = state.step(step_id)
+    if (step.status, kind) not in STEP_TRANSITIONS:
+        raise TransitionRejected(
+            f"步骤 {step_id} 已是「{STEP_STATUS_ZH[step.status]}」/ step {step_id} is already {step.status.value}",
+            code="step_state",
+        )
+    if kind != "assign" and state.is_gated_open(step):
+        decision = step.gate[0] if step.gate else ""
+        raise TransitionRejected(
+            f"步骤 {step_id} 取决于判断 {decision} 的结果，请先回答 / answer decision {decision} first",
+            code="gated",
+        )
+    return step
+
+
+def _replace_steps(state: RunState, changed: Iterable[StepState]) -> RunState:
+    by_id = {s.step_id: s for s in changed}
+    return replace(state, steps=tuple(by_id.get(s.step_id, s) for s in state.steps))
+
+
+def _cascade_na(state: RunState, decision_id: str, chosen: str | None, now: datetime) -> RunState:
+    """Mark steps gated on `decision_id` with another answer than `chosen` (all when None) as NA,
+    and recursively the steps gated on decisions that became NA."""
+    pending = [(decision_id, chosen)]
+    while pending:
+        current, answer = pending.pop()
+        changed = []
+        for step in state.steps:
+            if (
+                step.gate
+                and step.gate[0] == current
+                and step.gate[1] != answer
+                and step.status is StepStatus.OPEN
+            ):
+                changed.append(replace(step, status=StepStatus.NA, finished_at=now))
+                if step.is_decision:
+                    pending.append((step.step_id, None))
+        state = _replace_steps(state, changed)
+    return state
+
+
+def _on_start(state: RunState, event: Start, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
+    steps = tuple(replace(s, due_at=now + s.due_after) for s in state.steps)
+    return replace(state, steps=steps, started_at=now), [
+        TimelineEntry(now, event.actor, "start", "启动预案 / run started")
+    ]
+
+
+def _on_done(state: RunState, event: Done, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
+    step = _step_for(state, event.step_id, "done")
+    if step.is_decision:
+        raise TransitionRejected(
+            f"{step.step_id} 是判断步骤，请选择：{'、'.join(step.answers)} / a decision: answer one of {', '.join(step.answers)}",
+            code="needs_answer",
+        )
+    new = replace(step, status=StepStatus.DONE, finished_at=now, finished_by=event.actor)
+    return _replace_steps(state, [new]), [TimelineEntry(now, event.actor, "done", step.title, step.step_id)]
+
+
+def _on_answer(state: RunState, event: Answer, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
+    step = _step_for(state, event.step_id, "answer")
+    if not step.is_decision:
+        raise TransitionRejected(f"{step.step_id} 不是判断步骤 / not a decision step", code="not_decision")
+    if event.answer not in step.answers:
+        raise TransitionRejected(
+            f"可选答案：{'、'.join(step.answers)} / answer one of {', '.join(step.answers)}",
+            code="bad_answer",
+        )
+    new = replace(step, status=StepStatus.DONE, answer=event.answer, finished_at=now, finished_by=event.actor)
+    state = _cascade_na(_replace_steps(state, [new]), step.step_id, event.answer, now)
+    text = f"{step.title}：{event.answer}"
+    return state, [TimelineEntry(now, event.actor, "answer", text, step.step_id)]
+
+
+def _on_skip(state: RunState, event: Skip, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
+    if not event.reason.strip():
+        raise TransitionRejected("跳过需要说明原因 / skipping needs a reason", code="needs_reason")
+    step = _step_for(state, event.step_id, "skip")
+    new = replace(
+        step, status=StepStatus.SKIPPED, finished_at=now, finished_by=event.actor, reason=event.reason
+    )
+    state = _replace_steps(state, [new])
+    if step.is_decision:
+        state = _cascade_na(state, step.step_id, None, now)
+    return state, [
+        TimelineEntry(now, event.actor, "skip", f"{step.title}（原因：{event.reason}）", step.step_id)
+    ]
+
+
+def _on_assign(state: RunState, event: Assign, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
+    if not event.user.strip():
+        raise TransitionRejected("请指定负责人 / name the person", code="needs_user")
+    if state.has_step(event.target):
+        step = _step_for(state, event.target, "assign")
+        new = replace(step, assignee=event.user)
+        text = f"{step.title} → {event.user}"
+        return _replace_steps(state, [new]), [TimelineEntry(now, event.actor, "assign", text, step.step_id)]
+    roles = {s.owner_role for s in state.steps}
+    if event.target in roles:
+        assignees = dict(state.role_assignees)
+        assignees[event.target] = event.user
+        text = f"角色 {event.target} → {event.user}"
+        return replace(state, role_assignees=MappingProxyType(assignees)), [
+            TimelineEntry(now, event.actor, "assign", text)
+        ]
+    raise TransitionRejected(
+        f"没有步骤或角色 {event.target}（角色：{'、'.join(sorted(roles))}）/ no such step or role",
+        code="unknown_target",
+    )
+
+
+def _on_note(state: RunState, event: Note, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
+    if not event.text.strip():
+        raise TransitionRejected("备注为空 / empty note", code="empty_note")
+    return state, [TimelineEntry(now, event.actor, "note", event.text)]
+
+
+def _on_resolve(state: RunState, event: Resolve, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
+    new = replace(state, closed_at=now, closed_by=event.actor, close_reason=event.summary or None)
+    return new, [TimelineEntry(now, event.actor, "resolve", event.summary or "事件解除 / resolved")]
+
+
+def _on_cancel(state: RunState, event: Cancel, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
+    if not event.reason.strip():
+        raise TransitionRejected("取消需要说明原因 / cancelling needs a reason", code="needs_reason")
+    new = replace(state, closed_at=now, closed_by=event.actor, close_reason=event.reason)
+    return new, [TimelineEntry(now, event.actor, "cancel", f"取消：{event.reason}")]
+
+
+_HANDLERS = {
+    "start": _on_start,
+    "done": _on_done,
+    "answer": _on_answer,
+    "skip": _on_skip,
+    "assign": _on_assign,
+    "note": _on_note,
+    "resolve": _on_resolve,
+    "cancel": _on_cancel,
+}
+
+
+def invariant_violations(state: RunState) -> list[str]:
+    """Everything wrong with a state; an empty list for every state `apply` can produce."""
+    problems: list[str] = []
+    ids = [s.step_id for s in state.steps]
+    if len(ids) != len(set(ids)):
+        problems.append("duplicate step ids")
+    if state.status is RunStatus.NEW:
+        if state.started_at is not None or any(s.due_at is not None for s in state.steps):
+            problems.append("a new run has a start or due time")
+        if any(s.status is not StepStatus.OPEN for s in state.steps):
+            problems.append("a new run has finished steps")
+    else:
+        if state.started_at is None and state.status is not RunStatus.CANCELLED:
+            problems.append("a started run has no start time")
+        if state.started_at is not None and any(
+            s.due_at != state.started_at + s.due_after for s in state.steps
+        ):
+            problems.append("a due time is not start + relative due")
+    closed = state.status in (RunStatus.RESOLVED, RunStatus.CANCELLED)
+    if closed != (state.closed_at is not None):
+        problems.append("closed_at does not match the run status")
+    if state.status is RunStatus.CANCELLED and not state.close_reason:
+        problems.append("a cancelled run has no reason")
+    for step in state.steps:
+        sid = step.step_id
+        if step.status in (StepStatus.DONE, StepStatus.SKIPPED):
+            if step.finished_at is None or not step.finished_by:
+                problems.append(f"{sid}: finished without time or actor")
+        if step.status is StepStatus.OPEN and (
+            step.finished_at or step.finished_by or step.answer or step.reason
+        ):
+            problems.append(f"{sid}: open but carries a finish record")
+        if step.status is StepStatus.SKIPPED and not step.reason:
+            problems.append(f"{sid}: skipped without a reason")
+        if step.is_decision:
+            if step.status is StepStatus.DONE and step.answer not in step.answers:
+                problems.append(f"{sid}: decision done without a valid answer")
+            if step.status is not StepStatus.DONE and step.answer is not None:
+                problems.append(f"{sid}: answer on an unfinished decision")
+        elif step.answer is not None:
+            problems.append(f"{sid}: an ordinary step has an answer")
+        if step.gate is not None:
+            decision = state.step(step.gate[0])
+            applies = decision.status is StepStatus.DONE and decision.answer == step.gate[1]
+            ruled_out = decision.status in (StepStatus.SKIPPED, StepStatus.NA) or (
+                decision.status is StepStatus.DONE and decision.answer != step.gate[1]
+            )
+            if step.status is StepStatus.NA and not ruled_out:
+                problems.append(f"{sid}: not applicable although its branch applies or is undecided")
+            if ruled_out and step.status is StepStatus.OPEN:
+                problems.append(f"{sid}: open although its branch was ruled out")
+            if not applies and not ruled_out and step.status is not StepStatus.OPEN:
+                problems.append(f"{sid}: finished before its decision was answered")
+        elif step.status is StepStatus.NA:
+            problems.append(f"{sid}: not applicable without a gate")
+    return problems

@@ -1,0 +1,274 @@
+"""Neutral messages of the playbook feature (run card, status, lists, reminders), Chinese first. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.messages import Button, Field, Message, Section
+from bot.playbooks.machine import (
+    RUN_STATUS_ZH,
+    STEP_STATUS_ZH,
+    RunState,
+    RunStatus,
+    StepState,
+    StepStatus,
+    TimelineEntry,
+)
+from bot.playbooks.review import KIND_ZH, SEVERITY_ZH
+from bot.playbooks.schema import Playbook
+
+ACTION_DONE = "crisis.done"
+ACTION_SKIP = "crisis.skip"
+ACTION_ASSIGN = "crisis.assign"
+ACTION_ANSWER = "crisis.answer"
+ACTION_SNOOZE = "crisis.snooze"
+ACTION_RESOLVE = "crisis.resolve"
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """A run as loaded from the database (plain data for rendering and reports)."""
+
+    id: int
+    channel: str
+    title: str
+    severity: int
+    account: str | None
+    playbook: Playbook
+    state: RunState
+    version: int
+    started_by: str
+    alert_id: str | None
+    variables: dict[str, Any]
+    normal_max: float | None
+    baseline_share: float | None
+    last_status_at: datetime
+    exit_hint_at: datetime | None
+
+
+def local(moment: datetime | None, tz: str, fmt: str = "%m-%d %H:%M") -> str:
+    return moment.astimezone(ZoneInfo(tz)).strftime(fmt) if moment else "—"
+
+
+def step_line(view: RunView, step: StepState, now: datetime, tz: str) -> str:
+    state = view.state
+    assignee = state.assignee_of(step)
+    owner = f"{step.owner_role}" + (f"（{assignee}）" if assignee else "（未指派）")
+    due = local(step.due_at, tz)
+    late = ""
+    if (
+        step.status is StepStatus.OPEN
+        and step.due_at is not None
+        and step.due_at <= now
+        and not state.is_gated_open(step)
+    ):
+        late = " ⚠️ 已超时 / overdue"
+    blocked = (
+        " ⏳ 等待前置步骤 / waiting" if step.status is StepStatus.OPEN and state.is_blocked(step) else ""
+    )
+    status = "" if step.status is StepStatus.OPEN else f" · {STEP_STATUS_ZH[step.status]}"
+    return f"**{step.step_id}** {step.title} · {owner} · 截止 {due}{late}{blocked}{status}"
+
+
+def step_buttons(view: RunView, step: StepState) -> tuple[Button, ...]:
+    value = f"{view.id}:{step.step_id}"
+    if step.is_decision:
+        answers = tuple(Button(a, ACTION_ANSWER, f"{value}:{a}", style="primary") for a in step.answers)
+        return (*answers, Button("跳过", ACTION_SKIP, value), Button("指派", ACTION_ASSIGN, value))
+    return (
+        Button("完成", ACTION_DONE, value, style="primary"),
+        Button("跳过", ACTION_SKIP, value),
+        Button("指派", ACTION_ASSIGN, value),
+    )
+
+
+def run_card(view: RunView, now: datetime, tz: str, *, max_steps: int = 6) -> Message:
+    """The run card: progress, current steps with owners and due times, and buttons. Updated in place."""
+    state = view.state
+    done, total = state.progress()
+    fields = [
+        Field("状态 / Status", f"{RUN_STATUS_ZH[state.status]}"),
+        Field("严重程度 / Severity", SEVERITY_ZH.get(view.severity, str(view.severity))),
+        Field("进度 / Progress", f"{done}/{total}"),
+        Field("启动 / Started", f"{local(state.started_at, tz)} · {view.started_by}"),
+    ]
+    if view.account:
+        fields.append(Field("账号 / Account", view.account))
+    if view.alert_id:
+        fields.append(Field("关联告警 / Alert", view.alert_id))
+    sections: list[Section] = []
+    if state.status is RunStatus.ACTIVE:
+        current = [s for s in state.current_steps()]
+        for step in current[:max_steps]:
+            text = step_line(view, step, now, tz)
+            if step.is_decision:
+                question = view.playbook.step(step.step_id).question or ""
+                text += f"\n❓ {question}"
+            sections.append(Section(text=text, buttons=step_buttons(view, step)))
+        if len(current) > max_steps:
+            sections.append(
+                Section(text=f"还有 {len(current) - max_steps} 个当前步骤，见 /crisis status {view.id}")
+            )
+        if not current:
+            sections.append(Section(text="所有步骤已处理，可以 /crisis resolve 解除 / all steps handled"))
+    else:
+        reason = f"：{state.close_reason}" if state.close_reason else ""
+        sections.append(
+            Section(text=f"{RUN_STATUS_ZH[state.status]}{reason}（{local(state.closed_at, tz)}）")
+        )
+    return Message(
+        title=f"预案 #{view.id} {view.title}｜{view.playbook.name}",
+        text=f"{view.playbook.title_en} · 退出规则：{view.playbook.exit.rule}",
+        fields=tuple(fields),
+        sections=tuple(sections),
+        severity=view.severity,
+        meta={"crisis_run": view.id, "version": view.version},
+    )
+
+
+def render_template(text: str, view: RunView, tz: str) -> str:
+    """Fill a 回应口径 template; unknown values show as 【待填：name】 so nothing is silently blank."""
+    values: dict[str, str] = {}
+    for name, variable in view.playbook.variables.items():
+        if variable.default is not None:
+            values[name] = variable.default
+    values.update({k: str(v) for k, v in view.variables.items()})
+    values.update(
+        title=view.title,
+        account=view.account or "",
+        severity=str(view.severity),
+        started_at=local(view.state.started_at, tz, "%Y-%m-%d %H:%M"),
+        playbook=view.playbook.name,
+    )
+
+    class Missing(dict):
+        def __missing__(self, key: str) -> str:
+            return f"【待填：{key}】"
+
+    return text.format_map(Missing(values))
+
+
+def status_message(view: RunView, now: datetime, tz: str) -> Message:
+    """Every step with its state, owner and due time."""
+    lines = []
+    for step in view.state.steps:
+        mark = {StepStatus.DONE: "✅", StepStatus.SKIPPED: "⏭️", StepStatus.NA: "➖", StepStatus.OPEN: "⬜"}[
+            step.status
+        ]
+        extra = f"：{step.answer}" if step.answer else (f"（{step.reason}）" if step.reason else "")
+        lines.append(f"{mark} {step_line(view, step, now, tz)}{extra}")
+    card = run_card(view, now, tz)
+    return Message(title=card.title, fields=card.fields, text="\n".join(lines), severity=view.severity)
+
+
+def next_message(view: RunView, now: datetime, tz: str, *, limit: int = 3) -> Message:
+    """The next steps in detail: instructions, checklist and filled response templates."""
+    steps = view.state.current_steps()[:limit]
+    if not steps:
+        return Message(text="没有待办步骤，可以 /crisis resolve 解除 / nothing left: resolve when ready")
+    sections = []
+    for step in steps:
+        spec = view.playbook.step(step.step_id)
+        parts = [step_line(view, step, now, tz)]
+        if spec.question:
+            parts.append(f"❓ {spec.question}（{'/'.join(spec.branches)}）")
+        if spec.instructions:
+            parts.append(render_template(spec.instructions.strip(), view, tz))
+        if spec.checklist:
+            parts.append("\n".join(f"☐ {render_template(item, view, tz)}" for item in spec.checklist))
+        for template in spec.templates:
+            parts.append(f"📝 {template.name}：\n> {render_template(template.text, view, tz)}")
+        sections.append(Section(text="\n".join(parts), buttons=step_buttons(view, step)))
+    return Message(title=f"预案 #{view.id} 下一步 / next steps", sections=tuple(sections))
+
+
+def timeline_message(view: RunView, entries: Sequence[TimelineEntry], tz: str) -> Message:
+    lines = [
+        f"{local(e.at, tz)} {e.actor} {KIND_ZH.get(e.kind, e.kind)}"
+        + (f" {e.step_id}" if e.step_id else "")
+        + (f"：{e.text}" if e.text else "")
+        for e in entries
+    ]
+    return Message(title=f"预案 #{view.id} 时间线 / timeline", text="\n".join(lines) or "—")
+
+
+def list_message(playbooks: Sequence[Playbook], runs: Sequence[RunView], tz: str) -> Message:
+    book_lines = [
+        f"**{p.id}** {p.name} / {p.title_en} · {len(p.steps)} 步 · 默认{SEVERITY_ZH.get(p.default_severity, '')}"
+        for p in playbooks
+    ]
+    run_lines = [
+        f"#{r.id} {r.title}｜{r.playbook.name} · {SEVERITY_ZH.get(r.severity, r.severity)} · "
+        f"{r.state.progress()[0]}/{r.state.progress()[1]} · 启动 {local(r.state.started_at, tz)}"
+        for r in runs
+    ]
+    return Message(
+        title="预案 / Playbooks",
+        sections=(
+            Section(text="**可用预案 / available**\n" + ("\n".join(book_lines) or "—")),
+            Section(text="**进行中 / active runs**\n" + ("\n".join(run_lines) or "无 / none")),
+        ),
+    )
+
+
+def mention_id(user: str, channel: str) -> str | None:
+    """A chat user id for Message.mentions when the user is on the channel's platform."""
+    platform, sep, user_id = user.partition(":")
+    if sep and platform == channel.partition(":")[0] and user_id:
+        return user_id
+    return None
+
+
+def reminder_message(
+    view: RunView, who_key: str, steps: Sequence[StepState], now: datetime, tz: str
+) -> Message:
+    """One grouped reminder for everything overdue of one person (or one unassigned role)."""
+    lines = [step_line(view, s, now, tz) for s in steps]
+    if who_key.startswith("role:"):
+        head = f"角色 {who_key[5:]} 尚未指派，以下步骤已超时 / overdue, role unassigned"
+        mentions: tuple[str, ...] = ()
+    else:
+        head = f"{who_key}：以下步骤已超时 / overdue steps"
+        mention = mention_id(who_key, view.channel)
+        mentions = (mention,) if mention else ()
+    value = f"{view.id}:" + ",".join(s.step_id for s in steps)
+    return Message(
+        title=f"⏰ 预案 #{view.id} 超时提醒 / reminder",
+        text=head + "\n" + "\n".join(lines),
+        buttons=(Button("稍后提醒 / snooze", ACTION_SNOOZE, value),),
+        mentions=mentions,
+        severity=view.severity,
+    )
+
+
+def nag_message(view: RunView, minutes: int) -> Message:
+    """Ask for a status update; `minutes` since the last note (or the start)."""
+    commander = view.state.role_assignees.get("指挥")
+    mention = mention_id(commander, view.channel) if commander else None
+    return Message(
+        title=f"📣 预案 #{view.id} 请更新进展 / status update due",
+        text=(
+            f"已有 {minutes} 分钟没有进展更新，请指挥用 /crisis note 同步现状。\n"
+            f"No status update for {minutes} minutes: post one with /crisis note."
+        ),
+        mentions=(mention,) if mention else (),
+        severity=view.severity,
+    )
+
+
+def exit_hint_message(view: RunView, share: float | None, normal_max: float, hold_text: str) -> Message:
+    share_text = "—" if share is None else f"{share * 100:.1f}%"
+    return Message(
+        title=f"✅ 预案 #{view.id} 可以考虑解除 / consider resolving",
+        text=(
+            f"{view.account} 近 {hold_text} 负面占比 {share_text}，已回到常态（≤ {normal_max * 100:.1f}%）。"
+            f"\n退出规则：{view.playbook.exit.rule}\n"
+            f"The negative share has been within its normal range for {hold_text}."
+        ),
+        buttons=(Button("解除 / resolve", ACTION_RESOLVE, str(view.id), style="primary"),),
+        severity=view.severity,
+    )

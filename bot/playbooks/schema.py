@@ -1,0 +1,201 @@
+"""The playbook file format (`config/playbooks/*.yaml`) as pydantic models.
+
+A playbook declares roles, template variables, ordered steps (owner role, due time relative to the
+start of a run, instructions, checklist, response-statement templates, optional dependencies, decision
+questions with branches, conditions) and an exit rule. Cross-references (roles, steps, variables,
+cycles) are checked by `bot.playbooks.validate`, which reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.IGNORECASE)
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+# Variables every run provides itself, so templates may use them without declaring them.
+BUILTIN_VARIABLES: dict[str, str] = {
+    "title": "事件标题 / run title",
+    "account": "受影响账号 / affected account",
+    "severity": "严重程度 / severity (1-3)",
+    "started_at": "启动时间 / start time",
+    "playbook": "预案名称 / playbook name",
+}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'15m', '2h', '1h30m', '1d', '45s' or a number of minutes -> timedelta. Raises ValueError."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("时长不能是布尔值 / a duration cannot be a boolean")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("时长不能为负 / a duration cannot be negative")
+        return timedelta(minutes=value)
+    if not isinstance(value, str):
+        raise ValueError(
+            f"时长格式应如 30m、2h、1h30m / expected a duration like 30m, 2h, 1h30m; got {value!r}"
+        )
+    text = value.strip().replace(" ", "")
+    if not text:
+        raise ValueError("时长为空 / empty duration")
+    position, seconds = 0, 0.0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != position:
+            break
+        seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+        position = match.end()
+    if position != len(text):
+        raise ValueError(
+            f"时长格式应如 30m、2h、1h30m / expected a duration like 30m, 2h, 1h30m; got {value!r}"
+        )
+    return timedelta(seconds=seconds)
+
+
+def format_duration(delta: timedelta) -> str:
+    """timedelta -> '1h30m' (the inverse of parse_duration for whole minutes)."""
+    total = int(delta.total_seconds())
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")) if n]
+    return sign + ("".join(parts) or "0m")
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration)]
+
+
+def template_fields(text: str) -> list[str]:
+    """The variable names used in a template ('{brand}' style). Raises ValueError on broken braces."""
+    names: list[str] = []
+    for _literal, field_name, _spec, _conv in string.Formatter().parse(text):
+        if field_name is None:
+            continue
+        if not field_name or not field_name.isidentifier():
+            raise ValueError(f"模板变量名无效 / invalid template variable {{{field_name}}}")
+        names.append(field_name)
+    return names
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Role(_Strict):
+    """A role people take in a run (指挥, 公关, 客服, 法务, 运营 ...)."""
+
+    en: str = ""
+    duty: str = ""
+
+
+class Variable(_Strict):
+    """A template variable; its value comes from `default` or from `--var name=value` at start."""
+
+    description: str = ""
+    default: str | None = None
+
+
+class Template(_Strict):
+    """A response statement (回应口径) with `{variable}` placeholders."""
+
+    name: str
+    text: str
+
+
+class Condition(_Strict):
+    """This step applies only when decision step `step` was answered `answer`."""
+
+    step: str
+    answer: str
+
+
+class Step(_Strict):
+    """One step of a playbook. `owner` and `due` are optional here so that the validator can report a
+    missing one together with every other problem instead of stopping at the first."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    title: str
+    title_en: str = ""
+    owner: str | None = None
+    due: Duration | None = None
+    instructions: str = ""
+    checklist: list[str] = []
+    templates: list[Template] = []
+    after: list[str] = []
+    question: str | None = None  # set -> a decision step, answered with one of `branches`' keys
+    branches: dict[str, list[str]] = {}
+    when: Condition | None = None
+
+    @property
+    def is_decision(self) -> bool:
+        return bool(self.question or self.branches)
+
+
+class ExitRule(_Strict):
+    """When a run may end. `rule` is shown to people; the metric part drives the exit suggestion:
+    the account's negative share must stay within its normal range for `hold`. The normal range is
+    `negative_share_max` when set, else the share over `baseline_window` before the start plus
+    `baseline_margin`."""
+
+    rule: str
+    negative_share_max: float | None = Field(default=None, ge=0, le=1)
+    baseline_window: Duration = timedelta(days=7)
+    baseline_margin: float = Field(default=0.05, ge=0, le=1)
+    hold: Duration = timedelta(hours=2)
+    min_comments: int = Field(default=20, ge=1)
+
+
+class PlaybookHeader(_Strict):
+    """Everything of a playbook but its steps (steps are parsed one by one to report all errors)."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    name: str
+    title_en: str
+    summary: str = ""
+    default_severity: int = Field(default=2, ge=1, le=3)
+    roles: dict[str, Role] = {}
+    variables: dict[str, Variable] = {}
+    exit: ExitRule
+    steps: list[Any] = []
+
+
+class Playbook(_Strict):
+    """A validated playbook."""
+
+    id: str
+    name: str
+    title_en: str
+    summary: str = ""
+    default_severity: int = 2
+    roles: dict[str, Role]
+    variables: dict[str, Variable]
+    steps: list[Step]
+    exit: ExitRule
+    source: str = ""
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+    def matches(self, name: str) -> bool:
+        """Whether a user-typed name refers to this playbook (id, Chinese name or English title)."""
+        wanted = name.strip().casefold()
+        return wanted in {self.id.casefold(), self.name.casefold(), self.title_en.casefold()}
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-safe copy stored with a run, so editing the file never changes a live run."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> Playbook:
+        return cls.model_validate(data)

@@ -1,0 +1,768 @@
+"""The playbook run service: runs live in the database; every change goes through the pure state
+machine and is written with an optimistic version check, together with its timeline entries and the
+run-card update (outbox, same transaction).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case, func, or_, update
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, select
+
+from bot.clock import Clock
+from bot.handlers.registry import PermissionDenied
+from bot.messages import Image, Message
+from bot.playbooks import render
+from bot.playbooks.machine import (
+    Answer,
+    Cancel,
+    Event,
+    Resolve,
+    RunState,
+    RunStatus,
+    Start,
+    StepState,
+    StepStatus,
+    TimelineEntry,
+    apply,
+    plan_run,
+)
+from bot.playbooks.metrics import check_exit, normal_max_for, overall_share, share_series
+from bot.playbooks.models import CrisisRun, CrisisStep, CrisisTimelineEntry
+from bot.playbooks.review import MetricSummary, ReviewInput, render_review
+from bot.playbooks.schema import Playbook, format_duration
+from bot.playbooks.settings import PlaybooksConfig
+from bot.playbooks.validate import PlaybookSet
+from bot.reports.charts import SharePoint
+from bot.storage.models import Comment
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.config import AppConfig
+    from bot.outbox import Outbox
+    from bot.scope import ChannelScope
+    from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 10
+ACTION_ZH = {"start": "启动预案", "resolve": "解除事件", "cancel": "取消预案"}
+
+
+class RunNotFound(LookupError):
+    """No such run here, or the channel has none/several active runs; the message says which."""
+
+
+class PlaybookNotFound(LookupError):
+    pass
+
+
+class _VersionConflict(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    markdown: str
+    png: bytes
+    filename: str
+
+
+def card_key(run_id: int) -> str:
+    return f"crisis:{run_id}:card"
+
+
+class PlaybookService:
+    """Starts runs, applies commands, reminds, suggests exits and writes reviews."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        outbox: Outbox,
+        config: AppConfig,
+        playbooks: PlaybookSet,
+        settings: PlaybooksConfig | None = None,
+        scope: ChannelScope | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.outbox = outbox
+        self.config = config
+        self.playbooks = playbooks
+        self.settings = settings or config.playbooks
+        self.scope = scope
+
+    # ---- helpers -------------------------------------------------------------------------------
+    @property
+    def tz(self) -> str:
+        return self.config.timezone
+
+    def channel_tz(self, channel: str) -> str:
+        for item in self.config.channels:
+            if item.id == channel and item.timezone:
+                return item.timezone
+        return self.config.timezone
+
+    def find_playbook(self, name: str) -> Playbook:
+        playbook = self.playbooks.find(name)
+        if playbook is None:
+            known = "、".join(f"{p.id}（{p.name}）" for p in self.playbooks.playbooks)
+            raise PlaybookNotFound(f"没有预案 {name!r}，可用：{known} / unknown playbook")
+        return playbook
+
+    def check_permission(self, action: str, user: str) -> None:
+        """Raise PermissionDenied naming who may, when config restricts `action` to some roles."""
+        roles = getattr(self.settings.permissions, action)
+        if not roles:
+            return
+        allowed = {u for role in roles for u in self.config.roles.get(role, [])}
+        if user in allowed:
+            return
+        people = "、".join(sorted(allowed)) or "（未配置成员 / nobody configured）"
+        raise PermissionDenied(
+            f"只有角色 {'、'.join(roles)}（{people}）可以{ACTION_ZH.get(action, action)} / "
+            f"only {', '.join(roles)} may {action}"
+        )
+
+    @staticmethod
+    def _state(run: CrisisRun, steps: Sequence[CrisisStep]) -> RunState:
+        return RunState(
+            status=RunStatus(run.status),
+            steps=tuple(
+                StepState(
+                    step_id=s.step_id,
+                    position=s.position,
+                    title=s.title,
+                    owner_role=s.owner_role,
+                    due_after=timedelta(seconds=s.due_after_s),
+                    due_at=s.due_at,
+                    status=StepStatus(s.status),
+                    assignee=s.assignee,
+                    answer=s.answer,
+                    finished_at=s.finished_at,
+                    finished_by=s.finished_by,
+                    reason=s.reason,
+                    after=tuple(s.after or ()),
+                    gate=(s.gate[0], s.gate[1]) if s.gate else None,
+                    answers=tuple(s.answers or ()),
+                )
+                for s in sorted(steps, key=lambda s: s.position)
+            ),
+            started_at=run.started_at,
+            closed_at=run.closed_at,
+            closed_by=run.closed_by,
+            close_reason=run.close_reason,
+            role_assignees=MappingProxyType(dict(run.role_assignees or {})),
+        )
+
+    def _view(self, run: CrisisRun, steps: Sequence[CrisisStep]) -> render.RunView:
+        assert run.id is not None
+        return render.RunView(
+            id=run.id,
+            channel=run.channel,
+            title=run.title,
+            severity=run.severity,
+            account=run.account,
+            playbook=Playbook.from_snapshot(run.playbook),
+            state=self._state(run, steps),
+            version=run.version,
+            started_by=run.started_by,
+            alert_id=run.alert_id,
+            variables=dict(run.variables or {}),
+            normal_max=run.normal_max,
+            baseline_share=run.baseline_share,
+            last_status_at=run.last_status_at,
+            exit_hint_at=run.exit_hint_at,
+        )
+
+    def _load(self, session: Session, run_id: int) -> tuple[CrisisRun, list[CrisisStep]]:
+        run = session.get(CrisisRun, run_id)
+        if run is None:
+            raise RunNotFound(f"没有预案 #{run_id} / no run #{run_id}")
+        steps = list(session.exec(select(CrisisStep).where(CrisisStep.run_id == run_id)).all())
+        return run, steps
+
+    def get(self, run_id: int) -> render.RunView:
+        with self.db.session() as session:
+            run, steps = self._load(session, run_id)
+            return self._view(run, steps)
+
+    def active_runs(self, channel: str | None = None) -> list[render.RunView]:
+        with self.db.session() as session:
+            query = select(CrisisRun).where(CrisisRun.status == RunStatus.ACTIVE.value)
+            if channel is not None:
+                query = query.where(CrisisRun.channel == channel)
+            runs = list(session.exec(query.order_by(CrisisRun.id)).all())
+            views = []
+            for run in runs:
+                steps = session.exec(select(CrisisStep).where(CrisisStep.run_id == run.id)).all()
+                views.append(self._view(run, steps))
+            return views
+
+    def resolve_run_id(self, channel: str, ref: str | int | None, *, latest_if_none: bool = False) -> int:
+        """The run a command means: the given id (must belong to this channel), else the channel's only
+        active run; with `latest_if_none` (read-only commands) the channel's latest run when none is active."""
+        if ref is not None and str(ref).strip():
+            text = str(ref).strip().lstrip("#")
+            if not text.isdigit():
+                raise RunNotFound(f"预案编号应为数字，例如 #12 / a run id is a number: {ref!r}")
+            run_id = int(text)
+            with self.db.session() as session:
+                run = session.get(CrisisRun, run_id)
+            if run is None or run.channel != channel:
+                raise RunNotFound(f"本频道没有预案 #{run_id} / no run #{run_id} in this channel")
+            return run_id
+        with self.db.session() as session:
+            ids = list(
+                session.exec(
+                    select(CrisisRun.id)
+                    .where(CrisisRun.channel == channel, CrisisRun.status == RunStatus.ACTIVE.value)
+                    .order_by(CrisisRun.id)
+                ).all()
+            )
+        if not ids and latest_if_none:
+            with self.db.session() as session:
+                latest = session.exec(
+                    select(CrisisRun.id).where(CrisisRun.channel == channel).order_by(CrisisRun.id.desc())
+                ).first()
+            if latest is not None:
+                return int(latest)
+        if not ids:
+            raise RunNotFound("本频道没有进行中的预案，用 /crisis start 启动 / no active run in this channel")
+        if len(ids) > 1:
+            listed = "、".join(f"#{i}" for i in ids)
+            raise RunNotFound(
+                f"本频道有多个进行中的预案（{listed}），请加 --run 编号 / several active runs: add --run N"
+            )
+        return int(ids[0])
+
+    def account_key(self, channel: str, account: str | None) -> str | None:
+        """'platform:account_id', an account id or a configured name -> 'platform:account_id' the channel
+        may see; raises ValueError otherwise."""
+        if not account:
+            return None
+        text = account.strip()
+        match = None
+        for item in self.config.accounts:
+            if text in (item.key, item.account_id, item.name):
+                match = item.key
+                break
+        if match is None:
+            if ":" not in text:
+                raise ValueError(
+                    f"未知账号 {text!r}，请用 平台:账号ID，例如 douyin:lanji_official / unknown account"
+                )
+            match = text
+        if self.scope is not None and not self.scope.can_see(channel, match):
+            raise PermissionDenied(f"本频道不能查看账号 {match} / this channel may not see {match}")
+        return match
+
+    # ---- starting ------------------------------------------------------------------------------
+    def start_run(
+        self,
+        channel: str,
+        playbook_id: str,
+        title: str | None,
+        severity: int | None,
+        account: str | None,
+        started_by: str,
+        alert_id: str | None = None,
+        variables: dict[str, str] | None = None,
+    ) -> render.RunView:
+        """Start a run (steps copied, due times made absolute) and post its card. Starting again from
+        the same alert returns the run already active for it."""
+        self.check_permission("start", started_by)
+        playbook = self.find_playbook(playbook_id)
+        if severity is None:
+            severity = playbook.default_severity
+        if severity not in (1, 2, 3):
+            raise ValueError("严重程度应为 1-3 / severity must be 1, 2 or 3")
+        account_key = self.account_key(channel, account)
+        now = self.clock.now()
+        if alert_id:
+            with self.db.session() as session:
+                existing = session.exec(
+                    select(CrisisRun).where(
+                        CrisisRun.alert_id == alert_id, CrisisRun.status == RunStatus.ACTIVE.value
+                    )
+                ).first()
+            if existing is not None and existing.id is not None:
+                return self.get(existing.id)
+        outcome = apply(plan_run(playbook), Start(started_by), now)
+        baseline_share, baseline_comments, normal_max = None, 0, playbook.exit.negative_share_max
+        if account_key:
+            platform, _, account_id = account_key.partition(":")
+            negative, baseline_comments = self._share_counts(
+                platform, account_id, now - playbook.exit.baseline_window, now
+            )
+            baseline_share = negative / baseline_comments if baseline_comments else None
+            normal_max = normal_max_for(
+                baseline_share,
+                baseline_comments,
+                absolute_max=playbook.exit.negative_share_max,
+                margin=playbook.exit.baseline_margin,
+                min_comments=playbook.exit.min_comments,
+            )
+        with self.db.session() as session:
+            run = CrisisRun(
+                channel=channel,
+                playbook_id=playbook.id,
+                playbook_name=playbook.name,
+                playbook=playbook.snapshot(),
+                title=(title or "").strip() or f"{playbook.name} {render.local(now, self.tz, '%m-%d %H:%M')}",
+                severity=severity,
+                account=account_key,
+                status=outcome.state.status.value,
+                variables=dict(variables or {}),
+                role_assignees={},
+                alert_id=alert_id,
+                started_at=now,
+                started_by=started_by,
+                version=1,
+                last_status_at=now,
+                normal_max=normal_max,
+                baseline_share=baseline_share,
+                baseline_comments=baseline_comments,
+            )
+            session.add(run)
+            session.flush()
+            assert run.id is not None
+            for step in outcome.state.steps:
+                session.add(
+                    CrisisStep(
+                        run_id=run.id,
+                        step_id=step.step_id,
+                        position=step.position,
+                        title=step.title,
+                        owner_role=step.owner_role,
+                        due_after_s=int(step.due_after.total_seconds()),
+                        due_at=step.due_at,
+                        status=step.status.value,
+                        after=list(step.after),
+                        gate=list(step.gate) if step.gate else None,
+                        answers=list(step.answers),
+                    )
+                )
+            entries = list(outcome.entries)
+            if alert_id:
+                entries.append(
+                    TimelineEntry(now, started_by, "alert", f"由告警 {alert_id} 启动 / from alert", None)
+                )
+            self._add_entries(session, run.id, entries)
+            session.flush()
+            steps = list(session.exec(select(CrisisStep).where(CrisisStep.run_id == run.id)).all())
+            view = self._view(run, steps)
+            self.outbox.enqueue(
+                session,
+                channel=channel,
+                message=render.run_card(
+                    view, now, self.channel_tz(channel), max_steps=self.settings.card_steps
+                ),
+                key=card_key(run.id),
+            )
+        log.info("crisis run %s started: %s in %s by %s", view.id, playbook.id, channel, started_by)
+        return view
+
+    @staticmethod
+    def _add_entries(session: Session, run_id: int, entries: Sequence[TimelineEntry]) -> None:
+        for entry in entries:
+            session.add(
+                CrisisTimelineEntry(
+                    run_id=run_id,
+                    at=entry.at,
+                    actor=entry.actor,
+                    kind=entry.kind,
+                    step_id=entry.step_id,
+                    text=entry.text,
+                )
+            )
+
+    # ---- transitions ---------------------------------------------------------------------------
+    def transition(self, run_id: int, event: Event) -> tuple[render.RunView, tuple[TimelineEntry, ...]]:
+        """Apply one command to a run exactly once, even when others change the run at the same time.
+
+        Raises TransitionRejected (with a bilingual reason) when the command does not apply.
+        """
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                return self._transition_once(run_id, event)
+            except _VersionConflict:
+                log.debug("crisis run %s changed concurrently (attempt %d); retrying", run_id, attempt + 1)
+            except OperationalError as exc:  # SQLite "database is locked" under heavy contention
+                if "locked" not in str(exc).lower():
+                    raise
+                log.debug("crisis run %s: database busy (attempt %d); retrying", run_id, attempt + 1)
+        raise RuntimeError(f"crisis run {run_id}: too many concurrent changes; try again")
+
+    def _transition_once(self, run_id: int, event: Event) -> tuple[render.RunView, tuple[TimelineEntry, ...]]:
+        now = self.clock.now()
+        with self.db.session() as session:
+            run, steps = self._load(session, run_id)
+            before = self._state(run, steps)
+            outcome = apply(before, event, now)
+            after = outcome.state
+            values: dict[str, Any] = {
+                "version": run.version + 1,
+                "status": after.status.value,
+                "closed_at": after.closed_at,
+                "closed_by": after.closed_by,
+                "close_reason": after.close_reason,
+                "role_assignees": dict(after.role_assignees),
+            }
+            if event.kind == "note":
+                values["last_status_at"] = now
+            result = session.execute(
+                update(CrisisRun)
+                .where(CrisisRun.id == run_id, CrisisRun.version == run.version)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                raise _VersionConflict()
+            rows = {s.step_id: s for s in steps}
+            for old, new in zip(before.steps, after.steps, strict=True):
+                if old == new:
+                    continue
+                session.execute(
+                    update(CrisisStep)
+                    .where(CrisisStep.id == rows[new.step_id].id)
+                    .values(
+                        status=new.status.value,
+                        assignee=new.assignee,
+                        answer=new.answer,
+                        finished_at=new.finished_at,
+                        finished_by=new.finished_by,
+                        reason=new.reason,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            self._add_entries(session, run_id, outcome.entries)
+            session.expire_all()
+            run, steps = self._load(session, run_id)
+            view = self._view(run, steps)
+            self.outbox.enqueue(
+                session,
+                channel=run.channel,
+                message=render.run_card(
+                    view, now, self.channel_tz(run.channel), max_steps=self.settings.card_steps
+                ),
+                key=f"{card_key(run_id)}:v{view.version}",
+                update_of=card_key(run_id),
+            )
+        return view, outcome.entries
+
+    def resolve(self, run_id: int, actor: str, summary: str = "") -> render.RunView:
+        """Resolve the run and post the review with the chart."""
+        self.check_permission("resolve", actor)
+        view, _ = self.transition(run_id, Resolve(actor, summary))
+        self.post_report(run_id)
+        return view
+
+    def cancel(self, run_id: int, actor: str, reason: str) -> render.RunView:
+        self.check_permission("cancel", actor)
+        return self.transition(run_id, Cancel(actor, reason))[0]
+
+    def answer(self, run_id: int, step_id: str, answer: str, actor: str) -> render.RunView:
+        return self.transition(run_id, Answer(step_id, answer, actor))[0]
+
+    def link_alert(self, run_id: int, alert_id: str, actor: str = "crisisbot", text: str = "") -> None:
+        """Record an alert that fired during the run on its timeline (shown in the review)."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            run, _ = self._load(session, run_id)
+            line = f"关联告警 {alert_id}" + (f"：{text}" if text else "")
+            self._add_entries(session, run_id, [TimelineEntry(now, actor, "alert", line)])
+
+    def timeline(self, run_id: int) -> list[TimelineEntry]:
+        with self.db.session() as session:
+            rows = session.exec(
+                select(CrisisTimelineEntry)
+                .where(CrisisTimelineEntry.run_id == run_id)
+                .order_by(CrisisTimelineEntry.at, CrisisTimelineEntry.id)
+            ).all()
+            return [TimelineEntry(r.at, r.actor, r.kind, r.text, r.step_id) for r in rows]
+
+    def snooze(
+        self, run_id: int, step_ids: Sequence[str], actor: str, minutes: int | None = None
+    ) -> datetime:
+        """Postpone reminders of these steps; returns until when."""
+        minutes = minutes or self.settings.snooze_minutes
+        now = self.clock.now()
+        until = now + timedelta(minutes=minutes)
+        with self.db.session() as session:
+            session.execute(
+                update(CrisisStep)
+                .where(CrisisStep.run_id == run_id, CrisisStep.step_id.in_(list(step_ids)))
+                .values(snoozed_until=until)
+                .execution_options(synchronize_session=False)
+            )
+            self._add_entries(
+                session,
+                run_id,
+                [TimelineEntry(now, actor, "note", f"提醒推迟 {minutes} 分钟：{'、'.join(step_ids)}")],
+            )
+        return until
+
+    # ---- comments, reports ---------------------------------------------------------------------
+    def _share_counts(
+        self, platform: str, account_id: str, start: datetime, end: datetime
+    ) -> tuple[int, int]:
+        """(negative, scored) comment counts of an account in [start, end), counted by the database."""
+        with self.db.session() as session:
+            negative, total = session.exec(
+                select(
+                    func.coalesce(func.sum(case((Comment.sentiment_label == "neg", 1), else_=0)), 0),
+                    func.count(Comment.id),
+                ).where(
+                    Comment.platform == platform,
+                    Comment.account_id == account_id,
+                    Comment.created_at >= start,
+                    Comment.created_at < end,
+                    Comment.is_from_account == False,  # noqa: E712 - SQL comparison
+                    Comment.sentiment_label.in_(("neg", "neu", "pos")),
+                )
+            ).one()
+        return int(negative or 0), int(total or 0)
+
+    def _labelled_comments(
+        self, platform: str, account_id: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, str | None]]:
+        with self.db.session() as session:
+            rows = session.exec(
+                select(Comment.created_at, Comment.sentiment_label).where(
+                    Comment.platform == platform,
+                    Comment.account_id == account_id,
+                    Comment.created_at >= start,
+                    Comment.created_at < end,
+                    Comment.is_from_account == False,  # noqa: E712 - SQL comparison
+                )
+            ).all()
+        return [(created_at, label) for created_at, label in rows]
+
+    @staticmethod
+    def _bucket_for(span: timedelta) -> timedelta:
+        for minutes in (5, 10, 15, 30, 60, 120, 180, 360, 720, 1440):
+            if span / timedelta(minutes=minutes) <= 60:
+                return timedelta(minutes=minutes)
+        return timedelta(days=1)
+
+    def build_report(self, run_id: int) -> Report:
+        """The review Markdown and the negative-share chart of the run's account."""
+        from bot.reports.charts import negative_share_png
+
+        view = self.get(run_id)
+        now = self.clock.now()
+        state = view.state
+        assert state.started_at is not None
+        end = state.closed_at or now
+        lead = max(timedelta(hours=6), (end - state.started_at) / 4)
+        chart_start = state.started_at - lead
+        bucket = self._bucket_for(end - chart_start)
+        points = []
+        metrics = MetricSummary(normal_max=view.normal_max)
+        if view.account:
+            platform, _, account_id = view.account.partition(":")
+            labelled = self._labelled_comments(platform, account_id, chart_start, end + timedelta(seconds=1))
+            points = share_series(labelled, chart_start, end, bucket)
+            during = [p for p in points if p.start >= state.started_at - bucket and p.share is not None]
+            peak = max(during, key=lambda p: p.share or 0.0) if during else None
+            _, comments = overall_share(points)
+            metrics = MetricSummary(
+                before=view.baseline_share,
+                peak=peak.share if peak else None,
+                peak_at=peak.start if peak else None,
+                latest=next((p.share for p in reversed(points) if p.share is not None), None),
+                normal_max=view.normal_max,
+                comments=comments,
+            )
+        filename = f"crisis-{run_id}-negative-share.png"
+        png = negative_share_png(
+            points,
+            title=view.title,
+            account=view.account or "未指定账号",
+            tz=self.channel_tz(view.channel),
+            normal_max=view.normal_max,
+            run_start=state.started_at,
+            run_end=state.closed_at,
+        )
+        markdown = render_review(
+            ReviewInput(
+                run_id=run_id,
+                title=view.title,
+                playbook_name=view.playbook.name,
+                playbook_title_en=view.playbook.title_en,
+                severity=view.severity,
+                account=view.account,
+                started_by=view.started_by,
+                state=state,
+                timeline=self.timeline(run_id),
+                generated_at=now,
+                tz=self.channel_tz(view.channel),
+                chart_filename=filename,
+                metrics=metrics,
+                exit_rule=view.playbook.exit.rule,
+                alerts=(view.alert_id,) if view.alert_id else (),
+            )
+        )
+        return Report(markdown=markdown, png=png, filename=filename)
+
+    def report_message(self, report: Report, run_id: int) -> Message:
+        return Message(
+            title=f"复盘报告 #{run_id} / post-incident review",
+            text=report.markdown,
+            images=(
+                Image(
+                    title="负面占比 / negative share",
+                    png=report.png,
+                    filename=report.filename,
+                    alt="负面占比",
+                ),
+            ),
+            meta={"crisis_run": run_id, "markdown_filename": f"crisis-{run_id}-review.md"},
+        )
+
+    def post_report(self, run_id: int) -> Report:
+        """Build the review and post it with the chart to the run's channel (once per run version)."""
+        report = self.build_report(run_id)
+        view = self.get(run_id)
+        self.outbox.send(
+            channel=view.channel,
+            message=self.report_message(report, run_id),
+            key=f"crisis:{run_id}:report:v{view.version}",
+        )
+        return report
+
+    # ---- the reminder job ----------------------------------------------------------------------
+    def tick(self) -> dict[str, int]:
+        """One pass of the reminder job: overdue reminders (grouped per person, snoozable), status nags
+        by severity, and the metric-based exit suggestion. Everything it needs is in the database, so a
+        restart loses nothing."""
+        counts = {"reminders": 0, "nags": 0, "exit_hints": 0}
+        now = self.clock.now()
+        for view in self.active_runs():
+            try:
+                counts["reminders"] += self._remind(view, now)
+                counts["nags"] += self._nag(view, now)
+                counts["exit_hints"] += self._exit_hint(view, now)
+            except Exception:  # noqa: BLE001 - one broken run must not stop the others' reminders
+                log.exception("reminders failed for crisis run %s", view.id)
+        return counts
+
+    def _remind(self, view: render.RunView, now: datetime) -> int:
+        repeat = timedelta(minutes=self.settings.remind_every_minutes)
+        with self.db.session() as session:
+            rows = {
+                s.step_id: s
+                for s in session.exec(select(CrisisStep).where(CrisisStep.run_id == view.id)).all()
+            }
+            groups: dict[str, list[StepState]] = {}
+            for step in view.state.overdue_steps(now):
+                row = rows[step.step_id]
+                if row.snoozed_until is not None and row.snoozed_until > now:
+                    continue
+                if row.reminded_at is not None and now - row.reminded_at < repeat:
+                    continue
+                assignee = view.state.assignee_of(step)
+                groups.setdefault(assignee or f"role:{step.owner_role}", []).append(step)
+            sent = 0
+            for who_key, steps in groups.items():
+                # Claim the steps first (compare-and-set on reminded_at), so that two bot processes
+                # running this job never send the same reminder twice.
+                claimed = session.execute(
+                    update(CrisisStep)
+                    .where(
+                        CrisisStep.run_id == view.id,
+                        CrisisStep.step_id.in_([s.step_id for s in steps]),
+                        or_(CrisisStep.reminded_at.is_(None), CrisisStep.reminded_at <= now - repeat),
+                    )
+                    .values(reminded_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if claimed.rowcount != len(steps):
+                    session.rollback()
+                    continue
+                self.outbox.enqueue(
+                    session,
+                    channel=view.channel,
+                    message=render.reminder_message(view, who_key, steps, now, self.channel_tz(view.channel)),
+                    key=f"crisis:{view.id}:remind:{who_key}:{now.isoformat()}",
+                )
+                session.commit()
+                sent += 1
+        return sent
+
+    def _nag(self, view: render.RunView, now: datetime) -> int:
+        minutes = self.settings.status_nag_minutes.get(view.severity)
+        if not minutes or now - view.last_status_at < timedelta(minutes=minutes):
+            return 0
+        with self.db.session() as session:
+            result = session.execute(
+                update(CrisisRun)
+                .where(CrisisRun.id == view.id, CrisisRun.last_status_at == view.last_status_at)
+                .values(last_status_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                return 0
+            self.outbox.enqueue(
+                session,
+                channel=view.channel,
+                message=render.nag_message(view, int((now - view.last_status_at).total_seconds() // 60)),
+                key=f"crisis:{view.id}:nag:{now.isoformat()}",
+            )
+        return 1
+
+    def exit_check(self, view: render.RunView, now: datetime):
+        """The metric-based exit check of an active run (None without an account)."""
+        if not view.account or view.state.started_at is None:
+            return None
+        rule = view.playbook.exit
+        platform, _, account_id = view.account.partition(":")
+        # Two aggregate queries (each half of the hold time) instead of fetching every comment.
+        middle = now - rule.hold / 2
+        points = [
+            SharePoint(start, *self._share_counts(platform, account_id, start, end))
+            for start, end in ((now - rule.hold, middle), (middle, now))
+        ]
+        return check_exit(
+            points,
+            normal_max=view.normal_max,
+            hold=rule.hold,
+            now=now,
+            run_start=view.state.started_at,
+            min_comments=rule.min_comments,
+        )
+
+    def _exit_hint(self, view: render.RunView, now: datetime) -> int:
+        if not self.settings.exit_suggestions or view.exit_hint_at is not None:
+            return 0
+        check = self.exit_check(view, now)
+        if check is None or not check.suggest or check.normal_max is None:
+            return 0
+        with self.db.session() as session:
+            result = session.execute(
+                update(CrisisRun)
+                .where(CrisisRun.id == view.id, CrisisRun.exit_hint_at.is_(None))
+                .values(exit_hint_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                return 0
+            hold_text = format_duration(view.playbook.exit.hold)
+            self.outbox.enqueue(
+                session,
+                channel=view.channel,
+                message=render.exit_hint_message(view, check.window_share, check.normal_max, hold_text),
+                key=f"crisis:{view.id}:exit-hint",
+            )
+            text = f"负面占比 {check.window_share:.1%} 已回到常态（≤ {check.normal_max:.1%}），建议解除"
+            self._add_entries(session, view.id, [TimelineEntry(now, "crisisbot", "exit_hint", text)])
+        return 1

@@ -1,0 +1,315 @@
+"""Load and check playbook files, reporting every problem at once (file, step and key named).
+
+Rules: a playbook has steps; each step has an owner role and a due time; every role used is declared;
+conditions, branches and dependencies point at existing steps; the step graph has no cycle; step ids
+are unique; every template variable is declared (or built in). Checked when the bot starts and by
+`crisisbot playbooks validate`.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from bot.playbooks.schema import BUILTIN_VARIABLES, Playbook, PlaybookHeader, Step, template_fields
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a playbook file."""
+
+    file: str
+    key: str
+    message: str
+    step: str | None = None
+
+    def __str__(self) -> str:
+        where = f"步骤/step {self.step} · " if self.step else ""
+        return f"{self.file}: {where}{self.key}: {self.message}"
+
+
+@dataclass(slots=True)
+class PlaybookSet:
+    """The playbooks that loaded cleanly and the problems of those that did not."""
+
+    playbooks: list[Playbook] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def find(self, name: str) -> Playbook | None:
+        for playbook in self.playbooks:
+            if playbook.matches(name):
+                return playbook
+        return None
+
+
+def default_playbook_dir() -> Path:
+    """`config/playbooks` of the repository (next to config/crisisbot.yaml), else of the working dir."""
+    repo_dir = Path(__file__).resolve().parents[2] / "config" / "playbooks"
+    if repo_dir.is_dir():
+        return repo_dir
+    return Path.cwd() / "config" / "playbooks"
+
+
+def playbook_files(paths: Iterable[Path | str]) -> list[Path]:
+    """Expand directories into their *.yaml / *.yml files (sorted); keep files as given."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted([*path.glob("*.yaml"), *path.glob("*.yml")]))
+        else:
+            files.append(path)
+    return files
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(root)"
+
+
+def _msg(item: Any) -> str:
+    if item.get("type") == "extra_forbidden":
+        return "未知的键（请检查拼写）/ unknown key (check the spelling)"
+    if item.get("type") == "missing":
+        return "缺少必填项 / required key is missing"
+    return str(item.get("msg", "")).removeprefix("Value error, ")
+
+
+def check_playbook_data(data: Any, file: str) -> tuple[Playbook | None, list[Problem]]:
+    """Validate one parsed YAML document; return the playbook (None when invalid) and all problems."""
+    problems: list[Problem] = []
+    if not isinstance(data, dict):
+        return None, [Problem(file, "(root)", "文件应为一个映射（键: 值）/ the file must be a YAML mapping")]
+
+    header: PlaybookHeader | None = None
+    try:
+        header = PlaybookHeader.model_validate(data)
+    except ValidationError as error:
+        for item in error.errors():
+            problems.append(Problem(file, _loc(item["loc"]), _msg(item)))
+
+    raw_steps = data.get("steps")
+    if not raw_steps:
+        problems.append(Problem(file, "steps", "预案没有步骤 / the playbook has no steps"))
+        raw_steps = []
+    elif not isinstance(raw_steps, list):
+        problems.append(Problem(file, "steps", "steps 应为列表 / steps must be a list"))
+        raw_steps = []
+
+    seen_ids: set[str] = set()
+    for raw in raw_steps:
+        raw_id = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(raw_id, str) and raw_id in seen_ids:
+            problems.append(Problem(file, "id", f"步骤 id 重复 / duplicate step id {raw_id!r}", step=raw_id))
+        if isinstance(raw_id, str):
+            seen_ids.add(raw_id)
+
+    steps: list[Step] = []
+    for index, raw in enumerate(raw_steps):
+        label = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") else f"#{index + 1}"
+        try:
+            steps.append(Step.model_validate(raw))
+        except ValidationError as error:
+            for item in error.errors():
+                problems.append(Problem(file, _loc(item["loc"]), _msg(item), step=label))
+
+    roles = (
+        set(header.roles)
+        if header
+        else set((data.get("roles") or {}) if isinstance(data.get("roles"), dict) else ())
+    )
+    variables = set(BUILTIN_VARIABLES) | (set(header.variables) if header else set())
+    problems.extend(_check_steps(steps, roles, variables, file))
+    if header is not None:
+        problems.extend(_check_text_vars(header.exit.rule, variables, file, "exit.rule", None))
+
+    if problems or header is None:
+        return None, problems
+    playbook = Playbook(
+        id=header.id,
+        name=header.name,
+        title_en=header.title_en,
+        summary=header.summary,
+        default_severity=header.default_severity,
+        roles=header.roles,
+        variables=header.variables,
+        steps=steps,
+        exit=header.exit,
+        source=file,
+    )
+    return playbook, []
+
+
+def _check_text_vars(text: str, variables: set[str], file: str, key: str, step: str | None) -> list[Problem]:
+    try:
+        used = template_fields(text)
+    except ValueError as error:
+        return [Problem(file, key, f"模板格式错误 / broken template: {error}", step=step)]
+    return [
+        Problem(
+            file,
+            key,
+            f"模板变量 {{{name}}} 没有在 variables 中声明，运行时无值 / template variable {{{name}}} is never provided",
+            step=step,
+        )
+        for name in used
+        if name not in variables
+    ]
+
+
+def _check_steps(steps: list[Step], roles: set[str], variables: set[str], file: str) -> list[Problem]:
+    problems: list[Problem] = []
+    by_id: dict[str, Step] = {}
+    for step in steps:  # duplicates are reported from the raw data, where even invalid steps count
+        by_id.setdefault(step.id, step)
+
+    graph: dict[str, set[str]] = {step.id: set() for step in steps}  # step -> steps it comes after
+    for step in steps:
+        sid = step.id
+        if not step.owner:
+            problems.append(Problem(file, "owner", "缺少负责角色 / the step has no owner role", step=sid))
+        elif step.owner not in roles:
+            problems.append(
+                Problem(file, "owner", f"角色 {step.owner!r} 未在 roles 中声明 / role not declared", step=sid)
+            )
+        if step.due is None:
+            problems.append(
+                Problem(file, "due", "缺少时限（如 30m、2h）/ the step has no due time", step=sid)
+            )
+        for dep in step.after:
+            if dep not in by_id:
+                problems.append(Problem(file, "after", f"指向不存在的步骤 {dep!r} / unknown step", step=sid))
+            else:
+                graph[sid].add(dep)
+        if step.when is not None:
+            target = by_id.get(step.when.step)
+            if target is None:
+                problems.append(
+                    Problem(
+                        file, "when.step", f"条件指向不存在的步骤 {step.when.step!r} / unknown step", step=sid
+                    )
+                )
+            elif not target.is_decision:
+                problems.append(
+                    Problem(
+                        file, "when.step", f"{step.when.step!r} 不是判断步骤 / not a decision step", step=sid
+                    )
+                )
+            else:
+                if step.when.answer not in target.branches:
+                    problems.append(
+                        Problem(
+                            file,
+                            "when.answer",
+                            f"{step.when.step!r} 没有选项 {step.when.answer!r}（可选：{'、'.join(target.branches)}）"
+                            " / no such answer",
+                            step=sid,
+                        )
+                    )
+                graph[sid].add(target.id)
+        if step.question and not step.branches:
+            problems.append(
+                Problem(file, "branches", "判断步骤需要至少两个分支 / a decision needs branches", step=sid)
+            )
+        elif step.branches and len(step.branches) < 2:
+            problems.append(
+                Problem(file, "branches", "判断步骤需要至少两个分支 / a decision needs two answers", step=sid)
+            )
+        for answer, targets in step.branches.items():
+            for target_id in targets:
+                if target_id not in by_id:
+                    problems.append(
+                        Problem(
+                            file,
+                            f"branches.{answer}",
+                            f"分支指向不存在的步骤 {target_id!r} / branch points at an unknown step",
+                            step=sid,
+                        )
+                    )
+                elif target_id == sid:
+                    problems.append(
+                        Problem(
+                            file, f"branches.{answer}", "分支指向自身 / branch points at itself", step=sid
+                        )
+                    )
+                else:
+                    graph[target_id].add(sid)
+        for index, template in enumerate(step.templates):
+            problems.extend(_check_text_vars(template.text, variables, file, f"templates[{index}].text", sid))
+        for index, item in enumerate(step.checklist):
+            problems.extend(_check_text_vars(item, variables, file, f"checklist[{index}]", sid))
+        problems.extend(_check_text_vars(step.instructions, variables, file, "instructions", sid))
+
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as error:
+        cycle = error.args[1]
+        problems.append(
+            Problem(
+                file,
+                "after/branches/when",
+                f"步骤之间存在循环 / the steps form a cycle: {' -> '.join(reversed(cycle))}",
+                step=cycle[0],
+            )
+        )
+    return problems
+
+
+def load_playbook_file(path: Path | str) -> tuple[Playbook | None, list[Problem]]:
+    """Read and validate one playbook file."""
+    path = Path(path)
+    file = path.name if path.parent == default_playbook_dir() else str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        return None, [Problem(file, "(file)", f"无法读取 / cannot read: {error.strerror or error}")]
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        return None, [Problem(file, "(yaml)", f"YAML 语法错误 / YAML syntax error{where}: {error}")]
+    return check_playbook_data(data, file)
+
+
+def load_playbooks(paths: Iterable[Path | str] | None = None) -> PlaybookSet:
+    """Load every playbook under `paths` (default: the configured folder); duplicate ids are problems."""
+    result = PlaybookSet()
+    files = playbook_files(paths if paths is not None else [default_playbook_dir()])
+    if not files:
+        result.problems.append(
+            Problem(str(paths or default_playbook_dir()), "(files)", "没有找到预案文件 / no playbook files")
+        )
+    seen: dict[str, str] = {}
+    for path in files:
+        playbook, problems = load_playbook_file(path)
+        result.problems.extend(problems)
+        if playbook is None:
+            continue
+        for other_key in (playbook.id, playbook.name):
+            if other_key in seen:
+                result.problems.append(
+                    Problem(
+                        playbook.source,
+                        "id",
+                        f"预案 {other_key!r} 与 {seen[other_key]} 重复 / duplicate playbook",
+                    )
+                )
+                break
+        else:
+            seen[playbook.id] = playbook.source
+            seen[playbook.name] = playbook.source
+            result.playbooks.append(playbook)
+    return result

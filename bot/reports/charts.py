@@ -1,0 +1,175 @@
+"""Charts as PNG bytes (matplotlib, Agg), with Chinese labels that render on a fresh machine.
+
+The CJK font comes from the `pylopdf-fonts-zh-cn` package (Noto Sans SC, SIL OFL 1.1) when installed,
+else from a CJK font matplotlib already knows (Noto Sans CJK SC, Source Han Sans SC, WenQuanYi ...).
+Figures are built without pyplot, so rendering is safe from worker threads.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+log = logging.getLogger(__name__)
+
+# Families tried when no bundled font is installed, most preferred first.
+KNOWN_CJK_FAMILIES = (
+    "Noto Sans SC",
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "SimHei",
+)
+
+
+class NoCJKFontError(RuntimeError):
+    """No font with Chinese glyphs is available; install `pylopdf-fonts-zh-cn`."""
+
+
+@dataclass(frozen=True, slots=True)
+class CJKFont:
+    family: str
+    path: str
+
+
+def _bundled_font_path() -> Path | None:
+    try:
+        import pylopdf_fonts_zh_cn
+    except ImportError:
+        return None
+    path = Path(pylopdf_fonts_zh_cn.sans_path())
+    return path if path.is_file() else None
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> CJKFont:
+    """The CJK font charts use, registered with matplotlib; raises NoCJKFontError when none exists."""
+    from matplotlib import font_manager
+
+    bundled = _bundled_font_path()
+    if bundled is not None:
+        font_manager.fontManager.addfont(str(bundled))
+        family = font_manager.FontProperties(fname=str(bundled)).get_name()
+        return CJKFont(family, str(bundled))
+    for family in KNOWN_CJK_FAMILIES:
+        try:
+            path = font_manager.findfont(
+                font_manager.FontProperties(family=family), fallback_to_default=False
+            )
+        except ValueError:
+            continue
+        return CJKFont(family, path)
+    raise NoCJKFontError(
+        "没有可用的中文字体，请安装 pylopdf-fonts-zh-cn / no CJK font found: pip install pylopdf-fonts-zh-cn"
+    )
+
+
+def missing_glyphs(text: str, font_path: str | None = None) -> set[str]:
+    """Characters of `text` (ignoring whitespace) that the chart font cannot draw."""
+    from matplotlib.ft2font import FT2Font
+
+    charmap = FT2Font(font_path or cjk_font().path).get_charmap()
+    return {ch for ch in text if not ch.isspace() and ord(ch) not in charmap}
+
+
+@dataclass(frozen=True, slots=True)
+class SharePoint:
+    """Negative share in one time bucket: `negative` of `total` scored comments from `start` on."""
+
+    start: datetime
+    negative: int
+    total: int
+
+    @property
+    def share(self) -> float | None:
+        return self.negative / self.total if self.total else None
+
+
+def negative_share_png(
+    points: Sequence[SharePoint],
+    *,
+    title: str,
+    account: str,
+    tz: str = "Asia/Shanghai",
+    normal_max: float | None = None,
+    run_start: datetime | None = None,
+    run_end: datetime | None = None,
+    width_px: int = 1000,
+    height_px: int = 500,
+) -> bytes:
+    """A line chart of the negative share (%) over time with comment counts as bars, the normal range
+    shaded and the run's start/end marked; Chinese labels; returns PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.dates as mdates
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    try:
+        families = [cjk_font().family, "DejaVu Sans"]
+    except NoCJKFontError:
+        # A report with boxes for Chinese labels beats no report at all; the log says how to fix it.
+        log.error("no CJK font: chart labels will not render; install pylopdf-fonts-zh-cn")
+        families = ["DejaVu Sans"]
+    zone = ZoneInfo(tz)
+    rc = {"font.family": families, "axes.unicode_minus": False}
+    with matplotlib.rc_context(rc):
+        figure = Figure(figsize=(width_px / 100, height_px / 100), dpi=100)
+        FigureCanvasAgg(figure)
+        axis = figure.add_subplot(1, 1, 1)
+        bars = axis.twinx()
+        times = [p.start.astimezone(zone) for p in points]
+        shares = [None if p.share is None else p.share * 100 for p in points]
+        counts = [p.total for p in points]
+        if points:
+            width = (times[1] - times[0]).total_seconds() / 86400 * 0.8 if len(times) > 1 else 0.02
+            bars.bar(times, counts, width=width, color="#c9d6e3", alpha=0.6, label="评论数", zorder=1)
+            axis.plot(
+                times,
+                [float("nan") if s is None else s for s in shares],
+                color="#d62728",
+                marker="o",
+                markersize=3,
+                linewidth=2,
+                label="负面占比",
+                zorder=3,
+            )
+        else:
+            axis.text(
+                0.5, 0.5, "暂无已评分评论", transform=axis.transAxes, ha="center", va="center", fontsize=14
+            )
+        if normal_max is not None:
+            axis.axhspan(0, normal_max * 100, color="#2ca02c", alpha=0.08, label="常态区间")
+            axis.axhline(normal_max * 100, color="#2ca02c", linestyle="--", linewidth=1)
+        for moment, label, colour in ((run_start, "启动预案", "#ff7f0e"), (run_end, "解除", "#1f77b4")):
+            if moment is not None:
+                axis.axvline(moment.astimezone(zone), color=colour, linestyle=":", linewidth=1.5, label=label)
+        axis.set_zorder(bars.get_zorder() + 1)
+        axis.patch.set_visible(False)
+        axis.set_ylim(0, 100)
+        axis.set_ylabel("负面占比（%）")
+        bars.set_ylabel("评论数")
+        axis.set_xlabel(f"时间（{tz}）")
+        axis.set_title(f"{title}｜{account} 负面评论占比")
+        axis.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M", tz=zone))
+        axis.grid(True, alpha=0.3)
+        handles, labels = axis.get_legend_handles_labels()
+        more_handles, more_labels = bars.get_legend_handles_labels()
+        if handles or more_handles:
+            axis.legend(handles + more_handles, labels + more_labels, loc="upper right", fontsize=9)
+        figure.autofmt_xdate()
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -1,0 +1,554 @@
+"""A local fake of the Feishu Open API (and of its long-connection gateway) for tests and the bench.
+
+Answers like Feishu does, on 127.0.0.1 with an ephemeral port:
+- POST /open-apis/auth/v3/tenant_access_token/internal -> {"code":0,"tenant_access_token":...,"expire":7200};
+  10003 for a missing app_id/app_secret, 10014 for a wrong secret.
+- every im.v1 call needs "Authorization: Bearer <tenant token>": 99991661 without it, 99991663 with an
+  unknown/revoked one (HTTP 400, as Feishu).
+- im.v1.message.create / reply / patch and im.v1.image.create, with 99992402 ("field validation
+  failed") for missing fields, 230001 for invalid content, 230002 when the bot is not in the chat,
+  230011 when replying to a withdrawn message, and `uuid` deduplication as documented (same uuid -> the
+  same message, no second post).
+- scriptable failures per operation: 99991400 frequency limit (with x-ogw-ratelimit-reset), 5xx with a
+  JSON or an HTML body, slow answers, and a whole outage (every call 503) until cleared.
+Every request is recorded (`fake.requests`, `fake.calls(op)`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.parser
+import email.policy
+import itertools
+import json
+import threading
+import time
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
+APP_TOKEN_PATH = "/open-apis/auth/v3/app_access_token/internal"
+WS_ENDPOINT_PATH = "/callback/ws/endpoint"
+
+
+@dataclass
+class RecordedRequest:
+    op: str
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any  # parsed JSON, multipart fields (dict) or raw bytes
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class SentMessage:
+    message_id: str
+    chat_id: str
+    msg_type: str
+    content: str
+    uuid: str | None
+    parent_id: str | None = None
+    updates: list[str] = field(default_factory=list)
+
+    @property
+    def card(self) -> dict[str, Any]:
+        return json.loads(self.updates[-1] if self.updates else self.content)
+
+
+@dataclass
+class Failure:
+    kind: str  # rate_limit | server_error | bad_gateway | slow | token_revoked | code
+    seconds: float = 0.0
+    code: int = 0
+
+
+class FakeFeishuApi:
+    """Start with `with FakeFeishuApi() as fake:`; `fake.url` is the domain to give the lark Client."""
+
+    def __init__(self, *, apps: dict[str, str] | None = None, token_ttl_s: int = 7200) -> None:
+        self.apps = apps  # app_id -> app_secret; None accepts any non-empty pair
+        self.token_ttl_s = token_ttl_s
+        self.requests: list[RecordedRequest] = []
+        self.messages: dict[str, SentMessage] = {}
+        self.images: dict[str, bytes] = {}
+        self.tokens: set[str] = set()
+        self.member_chats: set[str] | None = None  # None: the bot is in every chat
+        self.withdrawn: set[str] = set()
+        self.outage = False
+        self.ws_endpoint_url: str | None = None  # set by FakeFeishuGateway
+        self._failures: dict[str, list[Failure]] = {}
+        self._by_uuid: dict[str, str] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> FakeFeishuApi:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def do_GET(self) -> None:
+                fake._handle(self, "GET")
+
+            def do_POST(self) -> None:
+                fake._handle(self, "POST")
+
+            def do_PATCH(self) -> None:
+                fake._handle(self, "PATCH")
+
+            def do_PUT(self) -> None:
+                fake._handle(self, "PUT")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", getattr(self, "_fixed_port", 0)), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-feishu", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeFeishuApi:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    # ---- scripting and inspection --------------------------------------------------------------
+    def fail_next(self, op: str, kind: str, *, times: int = 1, seconds: float = 0.0, code: int = 0) -> None:
+        """Make the next `times` calls of `op` ("message.create", "message.reply", "message.patch",
+        "image.create", "token") fail: rate_limit, server_error, bad_gateway, slow (then answer),
+        token_revoked (99991663 and forget every token), code (answer HTTP 400 with `code`), not_found
+        (a plain-text 404, as for an unknown path)."""
+        with self._lock:
+            self._failures.setdefault(op, []).extend(Failure(kind, seconds, code) for _ in range(times))
+
+    def calls(self, op: str) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.op == op]
+
+    def sent(self, chat_id: str | None = None) -> list[SentMessage]:
+        with self._lock:
+            return [m for m in self.messages.values() if chat_id is None or m.chat_id == chat_id]
+
+    def revoke_tokens(self) -> None:
+        with self._lock:
+            self.tokens.clear()
+
+    # ---- the HTTP side -------------------------------------------------------------------------
+    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        parts = urlsplit(h.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        headers = {k: v for k, v in h.headers.items()}
+        body = self._parse_body(headers.get("Content-Type", ""), raw)
+        op, params = _route(method, parts.path)
+        with self._lock:
+            self.requests.append(RecordedRequest(op, method, parts.path, query, headers, body))
+            failure = None
+            queue = self._failures.get(op)
+            if queue:
+                failure = queue.pop(0)
+            outage = self.outage
+        if outage:
+            return _send(h, 503, b"<html><body>503 Service Unavailable</body></html>", "text/html")
+        if failure is not None:
+            if failure.kind == "slow":
+                time.sleep(failure.seconds)
+            elif failure.kind == "rate_limit":
+                return _send_json(
+                    h, 400, {"code": 99991400, "msg": "request trigger frequency limit"},
+                    {"x-ogw-ratelimit-limit": "50", "x-ogw-ratelimit-reset": str(int(failure.seconds or 1))},
+                )
+            elif failure.kind == "server_error":
+                return _send_json(h, 500, {"code": 2200, "msg": "Internal Error"})
+            elif failure.kind == "bad_gateway":
+                return _send(h, 502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+            elif failure.kind == "not_found":
+                return _send(h, 404, b"404 page not found", "text/plain")
+            elif failure.kind == "token_revoked":
+                self.revoke_tokens()
+            elif failure.kind == "code":
+                return _send_json(h, 400, {"code": failure.code, "msg": "scripted error"})
+        if op == "token":
+            return self._token(h, body)
+        if op == "ws.endpoint":
+            return self._ws_endpoint(h, body)
+        if op == "stats":
+            return self._stats(h)
+        if op == "unknown":
+            return _send_json(h, 404, {"code": 404, "msg": "404 page not found"})
+        token = (headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        if not token:
+            return _send_json(h, 400, {"code": 99991661, "msg": "Missing access token for authorization."})
+        with self._lock:
+            known = token in self.tokens
+        if not known:
+            return _send_json(h, 400, {"code": 99991663, "msg": "Invalid access token for authorization."})
+        handler = {
+            "message.create": self._create,
+            "message.reply": self._reply,
+            "message.patch": self._patch,
+            "message.update": self._update,
+            "image.create": self._image,
+        }[op]
+        status, payload = handler(query, body, params)
+        _send_json(h, status, payload)
+
+    @staticmethod
+    def _parse_body(content_type: str, raw: bytes) -> Any:
+        if not raw:
+            return None
+        if content_type.startswith("application/json") or not content_type:  # the SDK sends the token
+            # request without a Content-Type, and Feishu takes it
+            try:
+                return json.loads(raw)
+            except ValueError:
+                return raw
+        if content_type.startswith("multipart/form-data"):
+            message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw
+            )
+            fields: dict[str, Any] = {}
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                payload = part.get_payload(decode=True)
+                is_file = part.get_filename() or name in ("image", "file")
+                fields[name] = payload if is_file else payload.decode(errors="replace")
+            return fields
+        return raw
+
+    # ---- endpoints -----------------------------------------------------------------------------
+    def _token(self, h: BaseHTTPRequestHandler, body: Any) -> None:
+        body = body if isinstance(body, dict) else {}
+        app_id, secret = body.get("app_id"), body.get("app_secret")
+        if not app_id or not secret:
+            return _send_json(h, 400, {"code": 10003, "msg": "invalid param"})
+        if self.apps is not None and self.apps.get(app_id) != secret:
+            return _send_json(h, 400, {"code": 10014, "msg": "app secret invalid"})
+        token = f"t-{uuidlib.uuid4().hex}"
+        with self._lock:
+            self.tokens.add(token)
+        _send_json(h, 200, {"code": 0, "msg": "ok", "tenant_access_token": token, "expire": self.token_ttl_s})
+
+    def _stats(self, h: BaseHTTPRequestHandler) -> None:
+        """GET /_fake/stats: counts per operation and of messages stored (for the bench)."""
+        with self._lock:
+            ops: dict[str, int] = {}
+            for r in self.requests:
+                ops[r.op] = ops.get(r.op, 0) + 1
+            payload = {"requests": ops, "messages": len(self.messages)}
+        _send_json(h, 200, payload)
+
+    def _ws_endpoint(self, h: BaseHTTPRequestHandler, body: Any) -> None:
+        body = body if isinstance(body, dict) else {}
+        if not body.get("AppID") or not body.get("AppSecret"):
+            return _send_json(h, 200, {"code": 1000040344, "msg": "app_id or app_secret missing"})
+        if self.apps is not None and self.apps.get(body["AppID"]) != body["AppSecret"]:
+            return _send_json(h, 200, {"code": 403, "msg": "forbidden: wrong app secret"})
+        if not self.ws_endpoint_url:
+            return _send_json(h, 200, {"code": 1, "msg": "system busy"})
+        config = {"ReconnectCount": 3, "ReconnectInterval": 1, "ReconnectNonce": 0, "PingInterval": 120}
+        _send_json(h, 200, {"code": 0, "msg": "ok", "data": {"URL": self.ws_endpoint_url, "ClientConfig": config}})
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids):06d}{uuidlib.uuid4().hex[:10]}"
+
+    def _check_content(self, msg_type: Any, content: Any) -> tuple[int, dict[str, Any]] | None:
+        if not msg_type or content in (None, ""):
+            missing = "msg_type" if not msg_type else "content"
+            return 400, _validation_failed(missing)
+        if msg_type not in ("text", "post", "image", "interactive", "file", "share_chat"):
+            return 400, {"code": 230001, "msg": f"invalid msg_type {msg_type}"}
+        try:
+            parsed = json.loads(content)
+        except (TypeError, ValueError):
+            return 400, {"code": 230001, "msg": "invalid message content: content is not a JSON string"}
+        if msg_type == "interactive":
+            body = parsed.get("body") if isinstance(parsed, dict) else None
+            if parsed.get("schema") != "2.0" or not isinstance(body, dict) or not body.get("elements"):
+                return 400, {"code": 230099, "msg": "Failed to create card content: invalid card JSON 2.0"}
+        if msg_type == "image" and (not isinstance(parsed, dict) or parsed.get("image_key") not in self.images):
+            return 400, {"code": 230001, "msg": "invalid image_key"}
+        return None
+
+    def _store(self, chat_id: str, msg_type: str, content: str, uuid: str | None, parent: str | None) -> dict:
+        with self._lock:
+            if uuid and uuid in self._by_uuid:
+                existing = self.messages[self._by_uuid[uuid]]
+                return _message_payload(existing)
+            message = SentMessage(self._new_id("om"), chat_id, msg_type, content, uuid, parent)
+            self.messages[message.message_id] = message
+            if uuid:
+                self._by_uuid[uuid] = message.message_id
+            return _message_payload(message)
+
+    def _create(self, query: dict, body: Any, params: dict) -> tuple[int, dict[str, Any]]:
+        id_type = query.get("receive_id_type")
+        if not id_type:
+            return 400, _validation_failed("receive_id_type")
+        if id_type not in ("open_id", "user_id", "union_id", "email", "chat_id"):
+            return 400, {"code": 99992402, "msg": "field validation failed", "error": {"field_violations": [
+                {"field": "receive_id_type", "description": "receive_id_type is invalid"}]}}
+        body = body if isinstance(body, dict) else {}
+        if not body.get("receive_id"):
+            return 400, _validation_failed("receive_id")
+        problem = self._check_content(body.get("msg_type"), body.get("content"))
+        if problem:
+            return problem
+        chat_id = body["receive_id"]
+        if self.member_chats is not None and chat_id not in self.member_chats:
+            return 400, {"code": 230002, "msg": "Bot/User can NOT be out of the chat."}
+        return 200, self._store(chat_id, body["msg_type"], body["content"], body.get("uuid"), None)
+
+    def _reply(self, query: dict, body: Any, params: dict) -> tuple[int, dict[str, Any]]:
+        parent = params["message_id"]
+        body = body if isinstance(body, dict) else {}
+        problem = self._check_content(body.get("msg_type"), body.get("content"))
+        if problem:
+            return problem
+        if parent in self.withdrawn:
+            return 400, {"code": 230011, "msg": "The message was withdrawn."}
+        with self._lock:
+            original = self.messages.get(parent)
+        chat_id = original.chat_id if original else f"chat-of-{parent}"
+        return 200, self._store(chat_id, body["msg_type"], body["content"], body.get("uuid"), parent)
+
+    def _patch(self, query: dict, body: Any, params: dict) -> tuple[int, dict[str, Any]]:
+        body = body if isinstance(body, dict) else {}
+        if not body.get("content"):
+            return 400, _validation_failed("content")
+        with self._lock:
+            message = self.messages.get(params["message_id"])
+        if message is None:
+            return 400, {"code": 230001, "msg": "invalid message_id"}
+        if message.msg_type != "interactive":
+            return 400, {"code": 230001, "msg": "only interactive cards can be patched"}
+        if not json.loads(message.content).get("config", {}).get("update_multi"):
+            return 400, {"code": 230099, "msg": "card was not sent with config.update_multi"}
+        problem = self._check_content("interactive", body["content"])
+        if problem:
+            return problem
+        with self._lock:
+            message.updates.append(body["content"])
+        return 200, {"code": 0, "msg": "success", "data": {}}
+
+    def _update(self, query: dict, body: Any, params: dict) -> tuple[int, dict[str, Any]]:
+        # PUT strips interactive cards: Feishu refuses it for them (the trap the notes warn about)
+        return 400, {"code": 230001, "msg": "message.update does not support interactive; use patch"}
+
+    def _image(self, query: dict, body: Any, params: dict) -> tuple[int, dict[str, Any]]:
+        body = body if isinstance(body, dict) else {}
+        if not body.get("image_type"):
+            return 400, _validation_failed("image_type")
+        image = body.get("image")
+        if not isinstance(image, bytes | bytearray) or not image:
+            return 400, _validation_failed("image")
+        key = self._new_id("img_v3")
+        with self._lock:
+            self.images[key] = bytes(image)
+        return 200, {"code": 0, "msg": "success", "data": {"image_key": key}}
+
+
+def _validation_failed(field_name: str) -> dict[str, Any]:
+    return {
+        "code": 99992402,
+        "msg": "field validation failed",
+        "error": {"field_violations": [{"field": field_name, "description": f"{field_name} is required"}]},
+    }
+
+
+def _message_payload(message: SentMessage) -> dict[str, Any]:
+    return {
+        "code": 0,
+        "msg": "success",
+        "data": {
+            "message_id": message.message_id,
+            "chat_id": message.chat_id,
+            "msg_type": message.msg_type,
+            "parent_id": message.parent_id,
+            "body": {"content": message.content},
+            "create_time": str(int(time.time() * 1000)),
+        },
+    }
+
+
+def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
+    if path in (TOKEN_PATH, APP_TOKEN_PATH) and method == "POST":
+        return "token", {}
+    if path == "/_fake/stats" and method == "GET":
+        return "stats", {}
+    if path == WS_ENDPOINT_PATH and method == "POST":
+        return "ws.endpoint", {}
+    if path == "/open-apis/im/v1/messages" and method == "POST":
+        return "message.create", {}
+    if path == "/open-apis/im/v1/images" and method == "POST":
+        return "image.create", {}
+    prefix = "/open-apis/im/v1/messages/"
+    if path.startswith(prefix):
+        rest = path[len(prefix) :]
+        if rest.endswith("/reply") and method == "POST":
+            return "message.reply", {"message_id": rest[: -len("/reply")]}
+        if "/" not in rest and method == "PATCH":
+            return "message.patch", {"message_id": rest}
+        if "/" not in rest and method == "PUT":
+            return "message.update", {"message_id": rest}
+    return "unknown", {}
+
+
+def _send(h: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str, extra: dict | None = None) -> None:
+    h.send_response(status)
+    h.send_header("Content-Type", content_type)
+    h.send_header("Content-Length", str(len(body)))
+    h.send_header("X-Tt-Logid", uuidlib.uuid4().hex[:20])
+    for key, value in (extra or {}).items():
+        h.send_header(key, value)
+    h.end_headers()
+    h.wfile.write(body)
+
+
+def _send_json(h: BaseHTTPRequestHandler, status: int, payload: dict[str, Any], extra: dict | None = None) -> None:
+    _send(h, status, json.dumps(payload, ensure_ascii=False).encode(), "application/json; charset=utf-8", extra)
+
+
+class FakeFeishuGateway:
+    """A fake long-connection gateway: the websocket the SDK's lark.ws.Client connects to.
+
+    The fake Open API's /callback/ws/endpoint hands out this gateway's URL. `push_event(payload)` sends
+    an event frame (protobuf pbbp2.Frame, as Feishu) and returns the client's answer frame payload.
+    """
+
+    def __init__(self, api: FakeFeishuApi) -> None:
+        self.api = api
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="fake-feishu-ws", daemon=True)
+        self._server: Any = None
+        self._connections: list[Any] = []
+        self._connected = threading.Event()
+        self._answers: dict[str, asyncio.Future] = {}
+        self.port = 0
+
+    def start(self) -> FakeFeishuGateway:
+        import websockets
+
+        self._thread.start()
+
+        async def serve() -> Any:
+            return await websockets.serve(self._on_connection, "127.0.0.1", 0)
+
+        self._server = asyncio.run_coroutine_threadsafe(serve(), self.loop).result(5)
+        self.port = next(iter(self._server.sockets)).getsockname()[1]
+        self.api.ws_endpoint_url = f"ws://127.0.0.1:{self.port}/ws?device_id=dev-1&service_id=42"
+        return self
+
+    def stop(self) -> None:
+        async def close() -> None:
+            self._server.close()
+            for conn in list(self._connections):
+                await conn.close()
+
+        if self._server is not None:
+            asyncio.run_coroutine_threadsafe(close(), self.loop).result(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+
+    def __enter__(self) -> FakeFeishuGateway:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def wait_connected(self, timeout: float = 10.0) -> bool:
+        return self._connected.wait(timeout)
+
+    async def _on_connection(self, conn: Any) -> None:
+        from lark_oapi.ws.pb.pbbp2_pb2 import Frame
+
+        self._connections.append(conn)
+        self._connected.set()
+        try:
+            async for data in conn:
+                frame = Frame()
+                frame.ParseFromString(data)
+                headers = {h.key: h.value for h in frame.headers}
+                if headers.get("type") == "ping":
+                    continue
+                future = self._answers.pop(headers.get("message_id", ""), None)
+                if future is not None and not future.done():
+                    future.set_result(json.loads(frame.payload))
+        finally:
+            self._connections.remove(conn)
+            if not self._connections:
+                self._connected.clear()
+
+    def push_event(self, payload: dict[str, Any], *, frame_type: str = "event", timeout: float = 10.0) -> dict[str, Any]:
+        """Send one event over the long connection; the client's answer ({"code": 200, ...}).
+
+        `frame_type="card"` sends a card callback the way some gateways do (a "card" frame)."""
+
+        async def push() -> dict[str, Any]:
+            from lark_oapi.ws.pb.pbbp2_pb2 import Frame
+
+            message_id = uuidlib.uuid4().hex
+            frame = Frame()
+            frame.SeqID = 1
+            frame.LogID = 1
+            frame.service = 42
+            frame.method = 1  # DATA
+            for key, value in (("type", frame_type), ("message_id", message_id), ("sum", "1"), ("seq", "0"),
+                               ("trace_id", uuidlib.uuid4().hex)):
+                header = frame.headers.add()
+                header.key, header.value = key, value
+            frame.payload = json.dumps(payload, ensure_ascii=False).encode()
+            future = self.loop.create_future()
+            self._answers[message_id] = future
+            await self._connections[-1].send(frame.SerializeToString())
+            return await asyncio.wait_for(future, timeout)
+
+        return asyncio.run_coroutine_threadsafe(push(), self.loop).result(timeout + 1)
+
+
+def main() -> None:
+    """`python -m tests.fakes.feishu_api [--port N]`: serve the fake until killed (prints its URL)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    fake = FakeFeishuApi()
+    if args.port:
+        fake._fixed_port = args.port
+    fake.start()
+    print(fake.url, flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    fake.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""A small test bot for /crisis: one-line commands through the real dispatcher, outbox and console."""
+
+from __future__ import annotations
+
+import itertools
+
+from bot.messages import Action, Command, Message
+
+_ids = itertools.count(1)
+
+
+class CrisisDriver:
+    def __init__(self, bot, channel: str = "console:lanji") -> None:
+        self.bot = bot
+        self.channel = channel
+
+    @property
+    def service(self):
+        return self.bot.services.playbooks
+
+    def run(self, text: str, user: str = "console:alice", channel: str | None = None) -> list[Message]:
+        """Dispatch a command (with a fresh event id) and deliver the outbox; returns the direct replies."""
+        command = Command(
+            "console",
+            channel or self.channel,
+            user,
+            text,
+            user_name=user.partition(":")[2],
+            event_id=f"ev{next(_ids)}",
+        )
+        replies = self.bot.dispatcher.handle(command)
+        self.bot.services.outbox.deliver_due()
+        return replies
+
+    def text(self, text: str, **kw) -> str:
+        return "\n".join(_flatten(m) for m in self.run(text, **kw))
+
+    def press(
+        self, action_id: str, value: str, user: str = "console:bob", form: dict | None = None
+    ) -> list[Message]:
+        action = Action(
+            "console",
+            self.channel,
+            user,
+            action_id,
+            value,
+            user_name=user.partition(":")[2],
+            form=form or {},
+            event_id=f"ev{next(_ids)}",
+        )
+        replies = self.bot.dispatcher.handle(action)
+        self.bot.services.outbox.deliver_due()
+        return replies
+
+    def channel_messages(self) -> list[Message]:
+        return self.bot.console.messages(self.channel.partition(":")[2])
+
+    def card(self, run_id: int) -> Message:
+        cards = [m for m in self.channel_messages() if m.meta.get("crisis_run") == run_id and m.fields]
+        assert len(cards) == 1, f"expected one card for run {run_id}, got {len(cards)}"
+        return cards[0]
+
+
+def _flatten(message: Message) -> str:
+    parts = [message.title or "", message.text]
+    parts += [s.text for s in message.sections]
+    parts += [f"{f.label}: {f.value}" for f in message.fields]
+    return "\n".join(p for p in parts if p)
+
+
+def flatten(message: Message) -> str:
+    return _flatten(message)

@@ -1,0 +1,117 @@
+"""Card rendering (JSON 2.0) of neutral messages: pure."""
+
+from __future__ import annotations
+
+import json
+
+from bot.adapters.feishu.cards import (
+    card_content,
+    escape_markdown,
+    header_template,
+    mention_markup,
+    render_card,
+)
+from bot.messages import Button, Field, Image, Message, Section
+
+
+def _elements(card: dict) -> list[dict]:
+    return card["body"]["elements"]
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def test_every_card_is_json_2_0_and_patchable():
+    card = render_card(Message(text="你好"))
+    assert card["schema"] == "2.0"
+    assert card["config"]["update_multi"] is True
+    assert _elements(card) == [{"tag": "markdown", "content": "你好"}]
+    assert "header" not in card
+
+
+def test_header_colour_follows_severity():
+    assert render_card(Message(title="负面舆情", severity=1))["header"] == {
+        "title": {"tag": "plain_text", "content": "负面舆情"},
+        "template": "red",
+    }
+    assert header_template(2) == "orange"
+    assert header_template(3) == "yellow"
+    assert header_template(4) == "blue"
+    assert header_template(None) == "blue"
+
+
+def test_fields_sit_two_per_row():
+    message = Message(fields=(Field("严重程度", "一级"), Field("账号", "澜肌"), Field("负面占比", "62%")))
+    rows = [e for e in _elements(render_card(message)) if e["tag"] == "column_set"]
+    assert [len(r["columns"]) for r in rows] == [2, 1]
+    assert rows[0]["columns"][0]["elements"][0]["content"] == "**严重程度**\n一级"
+
+
+def test_buttons_call_back_with_action_id_and_value():
+    message = Message(
+        text="x",
+        buttons=(Button("认领", "alert.ack", "42", style="primary"), Button("打开", "open", url="https://e.x/1")),
+    )
+    buttons = [n for n in _walk(render_card(message)) if n.get("tag") == "button"]
+    assert buttons[0]["behaviors"] == [{"type": "callback", "value": {"action_id": "alert.ack", "value": "42"}}]
+    assert buttons[0]["type"] == "primary_filled"
+    assert buttons[0]["text"] == {"tag": "plain_text", "content": "认领"}
+    assert buttons[1]["behaviors"] == [{"type": "open_url", "default_url": "https://e.x/1"}]
+
+
+def test_sections_are_separated_and_carry_their_buttons():
+    message = Message(
+        text="队列",
+        sections=(
+            Section("第一条评论", buttons=(Button("回复", "rq.reply", "c1"),)),
+            Section("第二条评论", fields=(Field("点赞", "12"),), buttons=(Button("跳过", "rq.skip", "c2"),)),
+        ),
+    )
+    tags = [e["tag"] for e in _elements(render_card(message))]
+    assert tags == ["markdown", "hr", "markdown", "column_set", "hr", "markdown", "column_set", "column_set"]
+    values = [b["behaviors"][0]["value"] for b in _walk(render_card(message)) if b.get("tag") == "button"]
+    assert values == [{"action_id": "rq.reply", "value": "c1"}, {"action_id": "rq.skip", "value": "c2"}]
+
+
+def test_mentions():
+    assert mention_markup(["all"], severity=2) == "<at id=all></at>"
+    assert mention_markup(["here"], severity=1) == "<at id=all></at>"
+    assert mention_markup(["here"], severity=2) == ""  # no soft @here on Feishu: only sev1 is loud
+    assert mention_markup(["all"], severity=1, allow_at_all=False) == ""
+    assert mention_markup(["feishu:ou_1", "ou_2", "slack:U1", "feishu:ou_1"], severity=None) == (
+        "<at id=ou_1></at> <at id=ou_2></at>"
+    )
+    assert mention_markup(["feishu:ou_x></at><at id=all"], severity=None) == ""  # no markup injection
+    card = render_card(Message(text="请处理", severity=1, mentions=("all",)))
+    assert _elements(card)[0]["content"] == "<at id=all></at> 请处理"
+
+
+def test_text_is_escaped_but_markdown_kept():
+    assert escape_markdown("a<b> & **c** [x](https://e.x/?a=1&b=2)") == "a&#60;b&#62; & **c** [x](https://e.x/?a=1&b=2)"
+    card = render_card(Message(text="<at id=all></at> [链接](https://e.x)"))
+    assert _elements(card)[0]["content"] == "&#60;at id=all&#62;&#60;/at&#62; [链接](https://e.x)"
+
+
+def test_images_by_key_or_link():
+    message = Message(images=(Image("复盘图", png=b"\x89PNG"), Image("外链", url="https://e.x/a.png")))
+    elements = _elements(render_card(message, image_keys=["img_v3_1", None]))
+    assert elements[0]["tag"] == "img" and elements[0]["img_key"] == "img_v3_1"
+    assert elements[0]["title"]["content"] == "复盘图"
+    assert elements[1] == {"tag": "markdown", "content": "[外链](https://e.x/a.png)"}
+
+
+def test_empty_message_still_renders_a_valid_body_and_content_is_a_json_string():
+    card = json.loads(card_content(Message()))
+    assert card["body"]["elements"]
+
+
+def test_long_text_is_truncated():
+    card = render_card(Message(text="评" * 20000))
+    assert len(_elements(card)[0]["content"]) <= 6000
