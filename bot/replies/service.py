@@ -377,17 +377,31 @@ class ReplyQueueService:
             for item_id, (reply, account_key) in closing.items()
         ])
 
-    def rebuild(self, *, batch: int = 5000) -> int:
-        """Fill the queue from stored comments (after the migration on a database that already has data)."""
+    def rebuild(self, *, batch: int = 5000, up_to_id: int | None = None) -> int:
+        """Fill the queue from stored comments (after the migration on a database that already has data).
+
+        `up_to_id` bounds it to the comments stored before the listener was attached; later ones reach the
+        queue through the listener anyway.
+        """
         last_id, total = 0, 0
         while True:
             with self.db.session() as session:
-                rows = session.exec(select(Comment).where(Comment.id > last_id).order_by(Comment.id).limit(batch)).all()
+                stmt = select(Comment).where(Comment.id > last_id)
+                if up_to_id is not None:
+                    stmt = stmt.where(Comment.id <= up_to_id)
+                rows = session.exec(stmt.order_by(Comment.id).limit(batch)).all()
                 if not rows:
                     return total
                 self._apply_comments(session, rows, self.clock.now())
             last_id = rows[-1].id or last_id
             total += len(rows)
+
+    def backfill_bound(self) -> int | None:
+        """The last stored comment id when the queue is empty but comments exist (else None: no backfill)."""
+        with self.db.session() as session:
+            if session.exec(select(ReplyQueueItem.id).limit(1)).first() is not None:
+                return None
+            return session.exec(select(func.max(Comment.id))).one()
 
     def queue_is_empty(self) -> bool:
         with self.db.session() as session:

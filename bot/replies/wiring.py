@@ -105,14 +105,21 @@ def wire(app: Wiring) -> None:
             coalesce=True, max_instances=1,
         )
 
+    # A database that had comments before this feature's migration: build the queue once, from the
+    # comments stored up to now (the listener, attached above, sees every later one).
+    try:
+        bound = service.backfill_bound()
+    except Exception:  # noqa: BLE001 - e.g. tables not migrated yet (tests that skip the upgrade)
+        log.warning("reply queue: could not check for a backfill", exc_info=True)
+        bound = None
+
     def backfill() -> None:
-        # A database that had comments before this feature's migration: build the queue once.
         try:
-            if service.queue_is_empty():
-                count = service.rebuild()
-                if count:
-                    log.info("reply queue built from %d stored comments", count)
+            count = service.rebuild(up_to_id=bound)
+            if count:
+                log.info("reply queue built from %d stored comments", count)
         except Exception:  # noqa: BLE001 - the bot runs without the backfill; it is logged
             log.exception("reply queue backfill failed")
 
-    app.on_start.append(lambda: threading.Thread(target=backfill, name="reply-queue-backfill", daemon=True).start())
+    if bound:
+        app.on_start.append(lambda: threading.Thread(target=backfill, name="reply-queue-backfill", daemon=True).start())

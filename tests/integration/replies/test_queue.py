@@ -159,3 +159,19 @@ def test_index_seek_order_equals_scoring_every_item(rq_bot, db, clock):
                                                now=clock.now())
                 assert [i for i, _ in seek] == [i for i, _ in scan], (keys, overdue, limit)
                 assert seek and all(abs(a - b) < 1e-6 for (_, a), (_, b) in zip(seek, scan, strict=True))
+
+
+def test_backfill_builds_the_queue_from_comments_stored_before(make_bot, db, clock):
+    from bot.feeds.ingest import IngestService
+    from bot.replies.wiring import build_service
+    from bot.sentiment.base import NeutralScorer
+
+    # Comments stored by an ingest path without the reply queue listening (as before the migration).
+    IngestService(db, clock, NeutralScorer).ingest_records(
+        [rec("a", ago(clock, 30)), rec("b", ago(clock, 20)), own("b1", ago(clock, 10), "b")], source="old")
+    bot = make_bot()
+    service = build_service(bot.services)
+    assert service.backfill_bound() is not None
+    assert service.rebuild(up_to_id=service.backfill_bound()) == 3
+    assert states(db) == {"a": "open", "b": "answered"}
+    assert service.backfill_bound() is None  # not again once the queue has items
