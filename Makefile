@@ -26,6 +26,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.ingest
+	$(PY) -m bench.alerts
+	$(PY) -m bench.playbooks
+	$(PY) -m bench.pollers
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

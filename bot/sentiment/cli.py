@@ -1,7 +1,226 @@
-"""`crisisbot` subcommands of this feature. Keep imports here light: load heavy parts inside commands."""
+"""`crisisbot sentiment ...`: score, eval, train. Heavy imports happen inside the commands."""
 
 from __future__ import annotations
 
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="(not implemented yet)")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="中文情感分析：打分、评估、训练 / Chinese sentiment: score, evaluate, train.",
+)
+
+BATCH = 1000
+_BACKEND_HELP = "后端 / backend: default | snownlp"
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"错误 / error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _progress(total: int, description: str):
+    """A rich progress bar on stderr (stdout stays machine-readable); silent for short jobs."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=console, transient=True, disable=total < 2 * BATCH or not console.is_terminal,
+    )
+    return progress, description
+
+
+def _result_dict(text: str, result) -> dict:
+    return {
+        "text": text,
+        "label": result.label,
+        "score": round(result.score, 6),
+        "reasons": list(result.reasons),
+        "risk_flags": [{"term": f.term, "category": f.category} for f in result.risk_flags],
+    }
+
+
+@app.command("score")
+def score_command(
+    texts: Annotated[list[str], typer.Argument(help="要打分的文本 / texts to score")],
+    as_json: Annotated[bool, typer.Option("--json", help="每行一个 JSON 对象 / one JSON object per line")] = False,
+    backend: Annotated[str, typer.Option("--backend", help=_BACKEND_HELP)] = "default",
+    model: Annotated[Path | None, typer.Option("--model", help="模型文件 / model file (default backend)")] = None,
+) -> None:
+    """给文本打分：标签、分数 P(正面)、理由、风险词 / label, score P(pos), reasons, risk flags."""
+    from bot.sentiment import get_scorer
+
+    try:
+        scorer = get_scorer(backend, model_path=model)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    results = scorer.score_batch(texts)
+    if as_json:
+        for text, result in zip(texts, results, strict=True):
+            typer.echo(json.dumps(_result_dict(text, result), ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("文本 / text", "标签 / label", "分数 / score", "理由 / reasons", "风险 / risk flags")
+    for text, result in zip(texts, results, strict=True):
+        flags = ", ".join(f"{f.term}({f.category})" for f in result.risk_flags)
+        table.add_row(text[:60], result.label, f"{result.score:.3f}", "; ".join(result.reasons), flags)
+    Console().print(table)
+
+
+def _evaluate(scorer, texts: list[str], label: str) -> tuple[list, float]:
+    progress, description = _progress(len(texts), label)
+    results = []
+    elapsed = 0.0
+    with progress:
+        task = progress.add_task(description, total=len(texts))
+        for start in range(0, len(texts), BATCH):
+            chunk = texts[start : start + BATCH]
+            began = time.perf_counter()
+            results.extend(scorer.score_batch(chunk))
+            elapsed += time.perf_counter() - began
+            progress.advance(task, len(chunk))
+    return results, elapsed
+
+
+@app.command("eval")
+def eval_command(
+    file: Annotated[Path, typer.Argument(help="CSV: text,label (0/1 或 neg/neu/pos)")],
+    backend: Annotated[str, typer.Option("--backend", help=_BACKEND_HELP)] = "default",
+    as_json: Annotated[bool, typer.Option("--json", help="最后一行输出 JSON / last line is one JSON object")] = False,
+    predictions: Annotated[
+        Path | None, typer.Option("--predictions", help="写出 text,label,pred,score / write predictions CSV")
+    ] = None,
+    models: Annotated[
+        list[Path] | None,
+        typer.Option("--model", help="模型文件，可重复以比较前后 / model file; repeat to compare before/after"),
+    ] = None,
+) -> None:
+    """在带标签的 CSV 上评估 / evaluate on a labeled CSV (accuracy, macro-F1, neg precision/recall)."""
+    from bot.sentiment import get_scorer
+    from bot.sentiment.metrics import compute_metrics
+    from bot.sentiment.train import DataError, read_labeled_csv
+
+    try:
+        data = read_labeled_csv(file)
+    except DataError as exc:
+        _fail(str(exc))
+    model_list: list[Path | None] = list(models) if models else [None]
+    if backend != "default" and models:
+        _fail("--model 只用于 default 后端 / --model applies to the default backend only")
+    runs = []
+    for model_path in model_list:
+        try:
+            scorer = get_scorer(backend, model_path=model_path)
+        except (ValueError, FileNotFoundError) as exc:
+            _fail(str(exc))
+        name = str(model_path) if model_path else scorer.name
+        results, elapsed = _evaluate(scorer, data.texts, f"评估 / scoring ({name})")
+        preds = [r.label for r in results]
+        metrics = compute_metrics(data.labels, preds, three_class=data.three_class)
+        metrics["texts_per_s"] = round(len(results) / elapsed, 1) if elapsed > 0 else 0.0
+        runs.append((name, results, metrics))
+    name, results, metrics = runs[-1]
+    if predictions is not None:
+        import csv
+
+        raw_labels = _raw_labels(file)
+        predictions.parent.mkdir(parents=True, exist_ok=True)
+        with predictions.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["text", "label", "pred", "score"])
+            for text, raw, result in zip(data.texts, raw_labels, results, strict=True):
+                writer.writerow([text, raw, result.label, f"{result.score:.6f}"])
+    _print_eval_table(file, data, runs)
+    if as_json:
+        payload = dict(metrics)
+        payload["backend"] = backend
+        if len(runs) > 1:
+            payload["models"] = [{"model": n, **m} for n, _, m in runs]
+        typer.echo(json.dumps(payload, ensure_ascii=False))
+
+
+def _raw_labels(file: Path) -> list[str]:
+    import csv
+
+    with file.open(encoding="utf-8-sig", newline="") as fh:
+        return [(row.get("label") or "").strip() for row in csv.DictReader(fh)]
+
+
+def _print_eval_table(file: Path, data, runs) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    kind = "3-class" if data.three_class else "binary (neu counts as not-negative / neu 计为非负面)"
+    table = Table(title=f"{file.name}: {len(data.texts)} rows, {kind}")
+    table.add_column("指标 / metric")
+    for name, _, _ in runs:
+        table.add_column(name)
+    keys = ["accuracy", "macro_f1", "neg_precision", "neg_recall"]
+    if data.three_class:
+        keys.append("neutral_as_negative")
+    keys.append("texts_per_s")
+    for key in keys:
+        table.add_row(key, *[str(m.get(key)) for _, _, m in runs])
+    Console(file=sys.stdout).print(table)
+
+
+@app.command(
+    "train",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": False},
+)
+def train_command(
+    ctx: typer.Context,
+    data: Annotated[list[Path], typer.Option("--data", help="带标签的 CSV（可多个）/ labeled CSV files")],
+    out: Annotated[Path | None, typer.Option("--out", help="模型输出路径 / output model path")] = None,
+    include_corrections: Annotated[
+        bool, typer.Option("--include-corrections", help="加入聊天中的更正 / add corrections made in chat")
+    ] = False,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="更正所在数据库 / database with corrections")
+    ] = None,
+) -> None:
+    """训练默认模型（确定性）/ train the default model (deterministic; needs the `train` extra)."""
+    files = list(data) + [Path(extra) for extra in ctx.args]
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        _fail("训练需要 scikit-learn：pip install 'crisisbot[train]' / training needs the train extra")
+    from bot.sentiment.model import default_model_path
+    from bot.sentiment.train import DataError, read_labeled_csv, train_model
+
+    try:
+        labeled = [read_labeled_csv(f) for f in files]
+    except DataError as exc:
+        _fail(str(exc))
+    corrections: list[tuple[str, str]] = []
+    if include_corrections:
+        from bot.sentiment.corrections import load_corrections_for_training
+
+        corrections = load_corrections_for_training(database_url)
+        typer.echo(f"更正 / corrections: {len(corrections)}", err=True)
+    out = out or default_model_path()
+    command = "crisisbot sentiment train --data " + " ".join(f.name for f in files)
+    if include_corrections:
+        command += " --include-corrections"
+    total = sum(len(lf.texts) for lf in labeled) + len(corrections)
+    progress, description = _progress(total, "特征 / featurising")
+    with progress:
+        task = progress.add_task(description, total=total)
+        model = train_model(labeled, corrections=corrections, command=command,
+                            progress=lambda n: progress.advance(task, n))
+    model.save(out)
+    size = out.stat().st_size / 1e6
+    typer.echo(f"已保存 / saved {out} ({size:.1f} MB, {model.meta['training']['rows']} rows)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,4 +1,4 @@
-"""Wires this feature into the running bot: services, command handlers, scheduled jobs, routes."""
+"""Wires the sentiment feature: the correction service and the `/sentiment` command."""
 
 from __future__ import annotations
 
@@ -9,4 +9,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def wire(app: Wiring) -> None:
-    """Nothing to wire yet."""
+    """Attach `services.sentiment_corrections` and register `/sentiment fix` + the `sentiment.fix` button.
+
+    The scorer itself is provided by bot.app (`services.scorer`, via `bot.sentiment.get_scorer`).
+    """
+    from bot.handlers import sentiment as handlers
+    from bot.sentiment.corrections import CorrectionService
+
+    services = app.services
+    services.extra["sentiment_corrections"] = CorrectionService(services.db, services.scope, services.clock)
+    handlers.register(services.registry)

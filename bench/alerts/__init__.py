@@ -1,0 +1,1 @@
+"""Benchmarks for negative-spike alerts (`python -m bench.alerts`)."""

@@ -1,0 +1,593 @@
+"""A causal, streaming spike detector for count streams (negative comments, mentions per bucket).
+
+Pure logic, no I/O. The service, the backtest and the benchmark all use this one class with the same
+default settings, so what users tune on their history is what runs in production.
+
+How it decides, at the end of each bucket, from the past only:
+- Baseline: a level (exponentially weighted, in de-seasonalised counts per bucket, so it follows growth)
+  times a daily profile (hourly slots, linearly interpolated, learnt over recent days), times the
+  caller's ``expected_factor`` (planned surges raise the baseline instead of alerting). New content with
+  no history can pass ``prior_expected`` (the account's usual count for posts of this age).
+- Test: a negative-binomial upper-tail p-value (Poisson when there is no over-dispersion) of the observed
+  count, and of the sums over the last few buckets (a slow ramp shows up in the sums before any single
+  bucket is extreme). Dispersion is learnt from the residuals, so a big account's ordinary noise does not
+  page anyone; a minimum count keeps a tiny account's 3 comments quiet.
+- Episodes: one alert per episode (refractory), severity from the size of the excess, recovery after the
+  stream has been back within normal for ``recovery_buckets``, then a cooldown.
+- Optional share test: negative vs total counts (binomial tail with a design effect) against the usual
+  share; it still alerts during a planned surge, when volume alone would not.
+
+State is a small JSON-serialisable dict (``to_state``/``from_state``) so the service can persist it.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import sys
+from array import array
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+LN10 = math.log(10.0)
+SECONDS_PER_DAY = 86400.0
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """Tuning knobs. Defaults were chosen by leave-one-out tuning (see docs/alerts.md)."""
+
+    bucket_seconds: float = 300.0
+    #: hourly slots of the daily profile
+    season_slots: int = 24
+    #: half-life of the daily profile, in days (how fast the "same time of day" memory forgets)
+    season_halflife_days: float = 3.0
+    #: a day-of-week adjustment on top of the daily profile (weekends differ), half-life in weeks
+    weekly: bool = True
+    weekly_halflife_weeks: float = 3.0
+    #: half-life of the level (growth adaptation), in hours
+    level_halflife_hours: float = 12.0
+    #: half-life of the dispersion estimate, in hours
+    dispersion_halflife_hours: float = 48.0
+    #: initial and minimum over-dispersion phi (variance = mu + phi * mu^2)
+    dispersion_initial: float = 0.3
+    dispersion_min: float = 0.01
+    dispersion_max: float = 4.0
+    #: extra dispersion while the first day of the daily profile is still being learnt
+    first_day_dispersion: float = 0.6
+    #: surprise (-log10 p) needed to open an episode, per window length in buckets
+    windows: tuple[int, ...] = (1, 3, 12)
+    threshold: float = 5.5
+    #: optional per-window thresholds (same length as ``windows``); a single bucket usually needs more
+    #: evidence than a sum, because one-bucket blips are the commonest false alarm
+    window_thresholds: tuple[float, ...] = (12.0, 5.5, 5.5)
+    #: the observed sum over the window must be at least this many counts and this multiple of expected
+    min_count: float = 8.0
+    min_ratio: float = 1.3
+    #: floor for the expected count per bucket (a silent stream is not "infinitely" surprised by 1)
+    expected_floor: float = 0.2
+    #: buckets of history before the detector may alert on its own baseline
+    warmup_buckets: int = 36
+    #: back within normal (surprise below ``recovery_threshold`` on all windows) for this many buckets
+    recovery_buckets: int = 12
+    recovery_threshold: float = 1.3
+    #: windows up to this many buckets decide recovery
+    recovery_window: int = 3
+    #: buckets after recovery during which no new episode may open (unless it is explosive: sev1)
+    cooldown_buckets: int = 48
+    #: an episode still running after this many buckets is closed (the new level is the new normal)
+    max_episode_buckets: int = 288
+    #: severity from the excess ratio (observed / expected over the triggering window)
+    sev2_ratio: float = 3.0
+    sev1_ratio: float = 6.0
+    sev1_min_count: float = 30.0
+    #: winsorise baseline updates at expected + this many standard deviations
+    winsor_sd: float = 2.5
+    #: prior curve: buckets over which the stream's own baseline takes over from ``prior_expected``
+    prior_blend_buckets: int = 72
+    #: share test (negative vs total)
+    share_threshold: float = 5.0
+    share_min_ratio: float = 2.0
+    share_min: float = 0.25
+    share_design_effect: float = 3.0
+    share_halflife_hours: float = 72.0
+    share_warmup_total: float = 50.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["windows"] = list(self.windows)
+        data["window_thresholds"] = list(self.window_thresholds)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DetectorSettings:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown detector settings: {sorted(unknown)}")
+        values = dict(data)
+        if "windows" in values:
+            values["windows"] = tuple(int(w) for w in values["windows"])
+        if "window_thresholds" in values:
+            values["window_thresholds"] = tuple(float(t) for t in values["window_thresholds"])
+        return cls(**values)
+
+    def __post_init__(self) -> None:
+        if not self.windows or any(w < 1 for w in self.windows):
+            raise ValueError("windows must be positive bucket counts")
+        if self.window_thresholds and len(self.window_thresholds) != len(self.windows):
+            raise ValueError("window_thresholds must have one entry per window")
+        if self.season_slots < 1 or self.bucket_seconds <= 0:
+            raise ValueError("season_slots and bucket_seconds must be positive")
+
+    def threshold_for(self, index: int) -> float:
+        """The surprise needed on the ``index``-th window."""
+        return self.window_thresholds[index] if self.window_thresholds else self.threshold
+
+
+@dataclass
+class Decision:
+    """What the detector concluded at the end of one bucket."""
+
+    timestamp: float
+    value: float
+    expected: float
+    #: 0..1, 0.5 = the alert threshold (max over windows of surprise / (2 * threshold))
+    score: float
+    #: -log10 of the smallest tail p-value over the windows
+    surprise: float
+    #: the window (in buckets) with the largest surprise, its observed and expected sums
+    window: int = 1
+    window_observed: float = 0.0
+    window_expected: float = 0.0
+    ratio: float = 1.0
+    new_alert: bool = False
+    in_episode: bool = False
+    severity: str | None = None
+    severity_raised: bool = False
+    recovered: bool = False
+    reason: str | None = None  # "volume" | "share"
+    share: float | None = None
+    share_expected: float | None = None
+    share_surprise: float = 0.0
+    late: bool = False
+
+
+def _to_epoch(timestamp: float | datetime) -> float:
+    if isinstance(timestamp, datetime):
+        if timestamp.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        return timestamp.timestamp()
+    return float(timestamp)
+
+
+def nb_log10_sf(x: float, mu: float, phi: float) -> float:
+    """log10 P(X >= x) for X ~ NegBin(mean mu, variance mu + phi mu^2); Poisson when phi ~ 0.
+
+    O(1): the tail is bounded by pmf(x) / (1 - rho), rho the (largest) ratio of successive terms beyond x.
+    The bound is tight when x is well above the mean (the only place alerts care about) and never
+    understates the p-value, so errors only make the detector more conservative.
+    """
+    if x <= mu or x <= 0:
+        return 0.0
+    if phi < 1e-6:
+        # Poisson: log pmf(x) = x ln mu - mu - lgamma(x+1); ratio of terms mu / (k+1)
+        log_pmf = x * math.log(mu) - mu - math.lgamma(x + 1.0)
+        rho = mu / (x + 1.0)
+    else:
+        r = 1.0 / phi
+        q = mu / (r + mu)  # "success" probability in the failures parameterisation
+        log_pmf = (math.lgamma(x + r) - math.lgamma(r) - math.lgamma(x + 1.0)
+                   + r * math.log1p(-q) + x * math.log(q))
+        rho = max((x + r) / (x + 1.0) * q, q)
+    if rho >= 1.0:
+        return 0.0
+    log_sf = log_pmf - math.log1p(-rho)
+    return min(0.0, log_sf / LN10)
+
+
+def binomial_log10_sf(k: float, n: float, p: float, design_effect: float) -> float:
+    """log10 P(K >= k) for K ~ Binomial(n, p) with over-dispersion (normal approximation on n / deff).
+
+    The design effect shrinks the effective sample: comments on one video are not independent.
+    """
+    if n <= 0 or k <= n * p:
+        return 0.0
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    sd = math.sqrt(design_effect * n * p * (1.0 - p))
+    z = (k - 0.5 - n * p) / sd
+    if z <= 0:
+        return 0.0
+    # log10 of the normal upper tail; erfc underflows around z ~ 38, use the asymptotic form there
+    if z < 30:
+        return math.log10(max(0.5 * math.erfc(z / math.sqrt(2.0)), 1e-300))
+    return (-0.5 * z * z - math.log(z * math.sqrt(2 * math.pi))) / LN10
+
+
+def _halflife_alpha(halflife_steps: float) -> float:
+    if halflife_steps <= 0:
+        return 1.0
+    return 1.0 - 0.5 ** (1.0 / halflife_steps)
+
+
+@dataclass
+class _Episode:
+    start: float
+    severity: str
+    peak_ratio: float
+    peak_value: float
+    buckets: int = 0
+    quiet: int = 0
+    reason: str = "volume"
+
+
+@dataclass
+class SpikeDetector:
+    """One stream's detector. Feed it one bucket at a time with :meth:`observe`."""
+
+    settings: DetectorSettings = field(default_factory=DetectorSettings)
+    n: int = 0
+    last_ts: float | None = None
+    level: float | None = None
+    season: list[float] = field(default_factory=list)
+    season_n: list[float] = field(default_factory=list)
+    week: list[float] = field(default_factory=list)
+    week_n: list[float] = field(default_factory=list)
+    phi: float = -1.0
+    recent_obs: list[float] = field(default_factory=list)
+    recent_exp: list[float] = field(default_factory=list)
+    episode: _Episode | None = None
+    cooldown_left: int = 0
+    share_neg: float = 0.0
+    share_total: float = 0.0
+    share_seen: float = 0.0
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        if not self.season:
+            self.season = [1.0] * s.season_slots
+            self.season_n = [0.0] * s.season_slots
+        if not self.week:
+            self.week = [1.0] * (7 * s.season_slots)
+            self.week_n = [0.0] * (7 * s.season_slots)
+        if self.phi < 0:
+            self.phi = s.dispersion_initial
+        self._max_window = max(s.windows)
+        b = s.bucket_seconds
+        self._a_level = _halflife_alpha(s.level_halflife_hours * 3600.0 / b)
+        self._a_phi = _halflife_alpha(s.dispersion_halflife_hours * 3600.0 / b)
+        # each slot is updated (weight ~1 per bucket inside it) slot_len/bucket times per day
+        per_day = SECONDS_PER_DAY / s.season_slots / b
+        self._a_season = _halflife_alpha(s.season_halflife_days * max(per_day, 1.0))
+        self._a_share = _halflife_alpha(s.share_halflife_hours * 3600.0 / b)
+        self._slot_len = SECONDS_PER_DAY / s.season_slots
+        self._a_week = _halflife_alpha(s.weekly_halflife_weeks * max(per_day, 1.0))
+        # a weekly slot is trusted once it has seen about one week's worth of its buckets
+        self._week_trust = max(per_day, 1.0)
+        self._buckets_per_day = SECONDS_PER_DAY / b
+
+    # ------------------------------------------------------------------ baseline
+    def _slot_weights(self, ts: float) -> tuple[int, int, float]:
+        """Two neighbouring slots and the weight of the second (linear interpolation by time of day)."""
+        pos = (ts % SECONDS_PER_DAY) / self._slot_len - 0.5
+        i = math.floor(pos)
+        w = pos - i
+        slots = self.settings.season_slots
+        return i % slots, (i + 1) % slots, w
+
+    def _week_weights(self, ts: float) -> tuple[int, int, float]:
+        # epoch day 0 was a Thursday; the phase does not matter, only the 7-day period
+        pos = (ts % (7 * SECONDS_PER_DAY)) / self._slot_len - 0.5
+        i = math.floor(pos)
+        n = len(self.week)
+        return i % n, (i + 1) % n, pos - i
+
+    def _week_adjust(self, ts: float) -> float:
+        if not self.settings.weekly:
+            return 1.0
+        i, j, w = self._week_weights(ts)
+        adj = 1.0
+        for slot, weight in ((i, 1.0 - w), (j, w)):
+            n = self.week_n[slot]
+            trust = n / (n + self._week_trust)
+            adj += weight * trust * (self.week[slot] - 1.0)
+        return adj
+
+    def _daily_factor(self, ts: float) -> float:
+        i, j, w = self._slot_weights(ts)
+        return max((1.0 - w) * self.season[i] + w * self.season[j], 0.02)
+
+    def _season_factor(self, ts: float) -> float:
+        return max(self._daily_factor(ts) * self._week_adjust(ts), 0.02)
+
+    def expected(self, ts: float | datetime, expected_factor: float = 1.0,
+                 prior_expected: float | None = None) -> float:
+        """The baseline count for the bucket at ``ts`` (before seeing it)."""
+        ts = _to_epoch(ts)
+        s = self.settings
+        own = (self.level or 0.0) * self._season_factor(ts)
+        if prior_expected is not None and self.n < s.prior_blend_buckets:
+            w = self.n / s.prior_blend_buckets
+            own = w * own + (1.0 - w) * prior_expected
+        return max(own * max(expected_factor, 0.0), s.expected_floor)
+
+    def _update_baseline(self, ts: float, value: float, mu: float, expected_factor: float) -> None:
+        s = self.settings
+        factor = max(expected_factor, 1e-6)
+        sd = math.sqrt(mu + self.phi * mu * mu)
+        clipped = min(max(value, mu - s.winsor_sd * sd), mu + s.winsor_sd * sd)
+        clipped = max(clipped, 0.0) / factor
+        mu_plain = mu / factor
+        # dispersion from the (winsorised) residual, only once a baseline exists
+        if self.level is not None and self.n >= 3:
+            e = ((clipped - mu_plain) ** 2 - mu_plain) / (mu_plain * mu_plain)
+            e = min(max(e, -1.0), s.dispersion_max)
+            a = max(self._a_phi, 1.0 / (self.n + 1))
+            self.phi = min(max(self.phi + a * (e - self.phi), s.dispersion_min), s.dispersion_max)
+        f = self._season_factor(ts)
+        deseason = clipped / f
+        if self.level is None:
+            self.level = max(value / factor, 0.0) / f
+        else:
+            a = max(self._a_level, 1.0 / (self.n + 1))
+            self.level += a * (deseason - self.level)
+        # daily profile: move the two neighbouring slots toward value / level
+        if self.level and self.level > 1e-9:
+            week_adj = max(self._week_adjust(ts), 0.05)
+            daily = self._daily_factor(ts)
+            if s.weekly:
+                target_w = min(clipped / (self.level * daily), 20.0)
+                i, j, w = self._week_weights(ts)
+                for slot, weight in ((i, 1.0 - w), (j, w)):
+                    if weight <= 0:
+                        continue
+                    self.week_n[slot] += weight
+                    a = max(self._a_week, weight / (self.week_n[slot] + 1.0)) * weight
+                    self.week[slot] += a * (target_w - self.week[slot])
+            target = min(clipped / (self.level * week_adj), 20.0)
+            i, j, w = self._slot_weights(ts)
+            for slot, weight in ((i, 1.0 - w), (j, w)):
+                if weight <= 0:
+                    continue
+                self.season_n[slot] += weight
+                a = max(self._a_season, weight / (self.season_n[slot] + 1.0)) * weight
+                self.season[slot] += a * (target - self.season[slot])
+
+    # ------------------------------------------------------------------ main step
+    def observe(self, timestamp: float | datetime, value: float, *, total: float | None = None,
+                expected_factor: float = 1.0, prior_expected: float | None = None) -> Decision:
+        """Close one bucket (``timestamp`` = its start) with ``value`` counts and decide.
+
+        ``total`` enables the share test (value = negative count, total = all counts).
+        ``expected_factor`` > 1 declares a planned surge. ``prior_expected`` is the expected count from the
+        account's usual curve for content of this age (new content with no history).
+        Rows at or before the last timestamp are scored but change nothing and never alert.
+        """
+        ts = _to_epoch(timestamp)
+        if value is None or not math.isfinite(value) or value < 0:
+            raise ValueError(f"bucket value must be a finite count >= 0, got {value!r}")
+        s = self.settings
+        mu = self.expected(ts, expected_factor, prior_expected)
+        if self.last_ts is not None and ts <= self.last_ts:
+            surprise = -nb_log10_sf(value, mu, self.phi + self._model_uncertainty(prior_expected))
+            return Decision(ts, value, mu, min(surprise / (2 * s.threshold), 1.0), surprise, late=True,
+                            in_episode=self.episode is not None)
+        if self.last_ts is not None and ts - self.last_ts > 1.5 * s.bucket_seconds:
+            # a gap: window sums would mix distant buckets
+            self.recent_obs.clear()
+            self.recent_exp.clear()
+        self.recent_obs.append(float(value))
+        self.recent_exp.append(mu)
+        if len(self.recent_obs) > self._max_window:
+            del self.recent_obs[0]
+            del self.recent_exp[0]
+
+        phi = self.phi
+        model = self._model_uncertainty(prior_expected)
+        best = (0.0, 1, value, mu)
+        short_surprise = 0.0
+        medium_high = False
+        eligible = False
+        for index, w in enumerate(s.windows):
+            if w > len(self.recent_obs):
+                continue
+            obs = sum(self.recent_obs[-w:])
+            exp = sum(self.recent_exp[-w:])
+            # a w-bucket sum of NB(mu, phi) behaves like NB(sum mu, phi / w); an error in the baseline
+            # itself (short history, unknown daily profile) does not average out over the window
+            sur = -nb_log10_sf(obs, exp, min(phi / w + model, s.dispersion_max))
+            need = s.threshold_for(index)
+            if w <= s.recovery_window:
+                short_surprise = max(short_surprise, sur)
+            if w <= 4 * s.recovery_window and sur >= need:
+                medium_high = True
+            if sur * s.threshold / need > best[0]:  # scores are relative to each window's threshold
+                best = (sur * s.threshold / need, w, obs, exp)
+            if sur >= need and obs >= s.min_count and obs >= s.min_ratio * exp:
+                eligible = True
+        surprise, window, w_obs, w_exp = best
+        ratio = w_obs / w_exp if w_exp > 0 else float("inf")
+        decision = Decision(ts, value, mu, min(surprise / (2 * s.threshold), 1.0), surprise,
+                            window=window, window_observed=w_obs, window_expected=w_exp, ratio=ratio)
+
+        warm = self.n >= s.warmup_buckets or (prior_expected is not None and self.n >= 1)
+        share_alert = self._share_test(decision, value, total)
+
+        if self.episode is not None:
+            ep = self.episode
+            ep.buckets += 1
+            if eligible and ratio > ep.peak_ratio:
+                ep.peak_ratio = ratio
+            ep.peak_value = max(ep.peak_value, value)
+            if eligible or share_alert:
+                sev = self._severity(ratio, w_obs) if eligible else "sev3"
+                if _SEV_RANK[sev] > _SEV_RANK[ep.severity]:
+                    ep.severity = sev
+                    decision.severity_raised = True
+            # recovery looks at the recent buckets only: a long window's sum still remembers the spike
+            # and the last hour or so no longer alarming (a slow burn is not "recovered" between blips)
+            calm = (short_surprise < s.recovery_threshold and decision.share_surprise < s.recovery_threshold
+                    and not medium_high)
+            ep.quiet = ep.quiet + 1 if calm else 0
+            if ep.buckets >= s.max_episode_buckets and ep.quiet < s.recovery_buckets:
+                # still "high" after this long: the new level is the new normal, not a lasting crisis
+                recent = self.recent_obs[-min(len(self.recent_obs), 12):]
+                if recent:
+                    self.level = max(sum(recent) / len(recent) / max(expected_factor, 1e-6)
+                                     / self._season_factor(ts), 0.0)
+            if ep.quiet >= s.recovery_buckets or ep.buckets >= s.max_episode_buckets:
+                decision.recovered = True
+                decision.severity = ep.severity
+                decision.reason = ep.reason
+                self.episode = None
+                self.cooldown_left = s.cooldown_buckets
+            else:
+                decision.in_episode = True
+                decision.severity = ep.severity
+                decision.reason = ep.reason
+        elif warm and (eligible or share_alert) and (
+                self.cooldown_left <= 0 or (eligible and self._severity(ratio, w_obs) == "sev1")):
+            reason = "volume" if eligible else "share"
+            sev = self._severity(ratio, w_obs) if eligible else "sev3"
+            self.cooldown_left = 0
+            self.episode = _Episode(start=ts, severity=sev, peak_ratio=ratio, peak_value=value, reason=reason)
+            decision.new_alert = True
+            decision.in_episode = True
+            decision.severity = sev
+            decision.reason = reason
+        elif self.cooldown_left > 0:
+            self.cooldown_left -= 1
+
+        self._update_baseline(ts, value, mu, expected_factor)
+        if total is not None and total > 0:
+            a = self._a_share
+            self.share_neg = (1 - a) * self.share_neg + a * value if self.share_total else value
+            self.share_total = (1 - a) * self.share_total + a * total if self.share_total else total
+            self.share_seen += total
+        self.n += 1
+        self.last_ts = ts
+        return decision
+
+    def _model_uncertainty(self, prior_expected: float | None) -> float:
+        """Extra relative variance of the baseline itself while the history is short."""
+        s = self.settings
+        if prior_expected is not None:
+            return 0.5 / (self.n + 1.0)
+        extra = 3.0 / (self.n + 3.0)
+        # until a whole day has been seen, the daily profile is a guess: widen the band
+        if self.n < self._buckets_per_day:
+            extra += s.first_day_dispersion * (1.0 - self.n / self._buckets_per_day)
+        return extra
+
+    def _severity(self, ratio: float, observed: float) -> str:
+        s = self.settings
+        if ratio >= s.sev1_ratio and observed >= s.sev1_min_count:
+            return "sev1"
+        if ratio >= s.sev2_ratio:
+            return "sev2"
+        return "sev3"
+
+    def _share_test(self, decision: Decision, negative: float, total: float | None) -> bool:
+        s = self.settings
+        if total is None or total <= 0:
+            return False
+        share = negative / total
+        decision.share = share
+        if self.share_total <= 0:
+            return False
+        base = self.share_neg / self.share_total
+        decision.share_expected = base
+        # the usual share is only trusted after enough comments have been seen
+        if self.share_seen < s.share_warmup_total:
+            return False
+        sur = -binomial_log10_sf(negative, total, max(base, 0.01), s.share_design_effect)
+        decision.share_surprise = sur
+        return (sur >= s.share_threshold and share >= s.share_min and share >= s.share_min_ratio * base
+                and negative >= s.min_count)
+
+    # ------------------------------------------------------------------ persistence
+    def to_state(self) -> dict[str, Any]:
+        """A JSON-serialisable snapshot (settings are not included: they come from config)."""
+        ep = None
+        if self.episode is not None:
+            ep = asdict(self.episode)
+        return {
+            "v": STATE_VERSION,
+            "n": self.n,
+            "last_ts": self.last_ts,
+            "level": self.level,
+            "season": _pack(self.season),
+            "season_n": _pack(self.season_n),
+            "week": _pack(self.week),
+            "week_n": _pack(self.week_n),
+            "phi": self.phi,
+            "recent_obs": list(self.recent_obs),
+            "recent_exp": list(self.recent_exp),
+            "episode": ep,
+            "cooldown_left": self.cooldown_left,
+            "share_neg": self.share_neg,
+            "share_total": self.share_total,
+            "share_seen": self.share_seen,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any] | None, settings: DetectorSettings | None = None) -> SpikeDetector:
+        """Rebuild a detector from :meth:`to_state`; ``None`` gives a fresh one."""
+        settings = settings or DetectorSettings()
+        if not state:
+            return cls(settings=settings)
+        if state.get("v") != STATE_VERSION:
+            raise ValueError(f"unsupported detector state version {state.get('v')!r}")
+        season = _unpack(state["season"])
+        season_n = _unpack(state["season_n"])
+        week = _unpack(state.get("week", []))
+        week_n = _unpack(state.get("week_n", []))
+        if len(season) != settings.season_slots:  # profile resolution changed in config: start over
+            season, season_n, week, week_n = [], [], [], []
+        ep = state.get("episode")
+        return cls(
+            settings=settings,
+            n=int(state["n"]),
+            last_ts=state["last_ts"],
+            level=state["level"],
+            season=season,
+            season_n=season_n,
+            week=week,
+            week_n=week_n,
+            phi=float(state["phi"]),
+            recent_obs=[float(x) for x in state["recent_obs"]],
+            recent_exp=[float(x) for x in state["recent_exp"]],
+            episode=_Episode(**ep) if ep else None,
+            cooldown_left=int(state["cooldown_left"]),
+            share_neg=float(state["share_neg"]),
+            share_total=float(state["share_total"]),
+            share_seen=float(state.get("share_seen", 0.0)),
+        )
+
+
+def _pack(values: list[float]) -> str:
+    """Exact and compact: little-endian doubles, base64 (the state is read and written every bucket)."""
+    data = array("d", values)
+    if sys.byteorder != "little":  # pragma: no cover - big-endian hosts
+        data.byteswap()
+    return base64.b64encode(data.tobytes()).decode("ascii")
+
+
+def _unpack(value: str | list[float]) -> list[float]:
+    if isinstance(value, list):  # plain lists are accepted too (hand-written or older states)
+        return [float(x) for x in value]
+    data = array("d")
+    data.frombytes(base64.b64decode(value))
+    if sys.byteorder != "little":  # pragma: no cover
+        data.byteswap()
+    return data.tolist()
+
+
+_SEV_RANK = {"sev3": 1, "sev2": 2, "sev1": 3}
+
+
+def severity_rank(severity: str | None) -> int:
+    """sev1 > sev2 > sev3 > none."""
+    return _SEV_RANK.get(severity or "", 0)

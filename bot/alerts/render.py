@@ -1,0 +1,194 @@
+"""Alert and notice messages (pure: episode figures in, neutral Message out). Chinese first, English too."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.messages import Button, Field, Message, Section
+
+SEVERITY_NUMBER = {"sev1": 1, "sev2": 2, "sev3": 3}
+SEVERITY_LABEL = {
+    "sev1": ("一级·爆发", "SEV1 explosive"),
+    "sev2": ("二级·严重", "SEV2 serious"),
+    "sev3": ("三级·值得关注", "SEV3 notable"),
+}
+STATUS_LABEL = {
+    "open": ("待处理", "open"),
+    "acknowledged": ("已确认", "acknowledged"),
+    "resolved": ("已恢复", "resolved"),
+    "false_positive": ("误报", "false alarm"),
+    "muted": ("已静默", "muted"),
+}
+ACTION_LABEL = {
+    "opened": ("告警", "alerted"),
+    "acknowledged": ("确认", "acknowledged"),
+    "muted": ("静默 1 小时", "muted for 1 hour"),
+    "false_positive": ("标记误报", "marked false alarm"),
+    "recovered": ("恢复正常", "back to normal"),
+    "playbook": ("启动预案", "started the playbook"),
+    "escalated": ("升级提醒", "escalated"),
+}
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "en" else pair[0]
+
+
+def _fmt_time(value: str | datetime | None, zone: ZoneInfo) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(zone).strftime("%m-%d %H:%M")
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100.0 * x:.0f}%"
+
+
+def _num(x: float) -> str:
+    return f"{x:.0f}" if x >= 10 or float(x).is_integer() else f"{x:.1f}"
+
+
+def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, mentions: tuple[str, ...] = ()) -> Message:
+    """The one message of an episode. `ep` holds the episode's fields and stats (see service)."""
+    s = ep["stats"]
+    sev = ep["severity"]
+    status = ep["status"]
+    zh = lang != "en"
+    account_name = s.get("account_name") or ep["account_id"]
+    where = f"**{account_name}**（{ep['platform']}）" if zh else f"**{account_name}** ({ep['platform']})"
+    if s.get("content_id"):
+        title = s.get("content_title") or s["content_id"]
+        url = s.get("content_url")
+        video = f"[{title}]({url})" if url else title
+        where += f" · {'作品' if zh else 'video'}：{video}" if zh else f" · video: {video}"
+    minutes = s.get("window_minutes", 5)
+    obs, exp = s.get("window_observed", 0.0), s.get("window_expected", 0.0)
+    ratio = obs / exp if exp > 0 else float("inf")
+    ratio_text = f"x{ratio:.0f}" if ratio >= 10 else f"x{ratio:.1f}"
+    negative = s.get("metric", "negative") == "negative"
+    noun_zh, noun_en = ("负面评论", "negative comments") if negative else ("评论", "comments")
+    if zh:
+        lines = [where, f"{minutes} 分钟内{noun_zh} **{_num(obs)}** 条，基线 {_num(exp)} 条，{ratio_text}"]
+    else:
+        lines = [where, f"**{_num(obs)}** {noun_en} in {minutes} min, baseline {_num(exp)}, {ratio_text}"]
+    if not negative:
+        lines.append("（未启用情感模型：按全部评论量判断）" if zh else "(no sentiment model: judged on all comments)")
+    if s.get("share") is not None:
+        share_line = (f"负面占比 {_pct(s.get('share'))}（平时 {_pct(s.get('share_expected'))}）" if zh
+                      else f"negative share {_pct(s.get('share'))} (normally {_pct(s.get('share_expected'))})")
+        lines.append(share_line)
+    if s.get("reason") == "share":
+        lines.append("（评论量在预期内，但负面占比异常升高）" if zh else "(volume as planned, but the negative share jumped)")
+    if s.get("episode_negative"):
+        lines.append(
+            f"本次累计{noun_zh} {s['episode_negative']} 条 / 全部 {s.get('episode_total', 0)} 条，峰值 {s.get('peak_bucket', 0)} 条/{s.get('bucket_minutes', 5)} 分钟"
+            if zh else
+            f"so far {s['episode_negative']} {noun_en} of {s.get('episode_total', 0)} comments, peak {s.get('peak_bucket', 0)} per {s.get('bucket_minutes', 5)} min")
+    if status == "resolved" and ep.get("recovered_at"):
+        lines.append(f"✅ 已于 {_fmt_time(ep['recovered_at'], zone)} 恢复正常" if zh
+                     else f"✅ back to normal at {_fmt_time(ep['recovered_at'], zone)}")
+    fields = [
+        Field("严重程度" if zh else "Severity", _pick(SEVERITY_LABEL[sev], lang)),
+        Field("状态" if zh else "Status", _pick(STATUS_LABEL.get(status, (status, status)), lang)),
+        Field("开始" if zh else "Started", _fmt_time(ep.get("started_at"), zone)),
+    ]
+    if ep.get("muted_until") and status == "muted":
+        fields.append(Field("静默至" if zh else "Muted until", _fmt_time(ep["muted_until"], zone)))
+    sections = []
+    keywords = s.get("keywords") or []
+    if keywords:
+        parts = []
+        for k in keywords[:8]:
+            base = k.get("baseline_count")
+            parts.append(f"{k['term']} ×{k['count']}" + (f"（平时 {base}）" if zh and base is not None else
+                                                       f" (usually {base})" if base is not None else ""))
+        sections.append(Section(("**负面关键词**：" if zh else "**Top negative keywords**: ") + "，".join(parts)))
+    top = s.get("top_comments") or []
+    if top:
+        rows = []
+        for c in top[:3]:
+            text = c["text"] if len(c["text"]) <= 80 else c["text"][:79] + "…"
+            link = f" [{'链接' if zh else 'link'}]({c['url']})" if c.get("url") else ""
+            rows.append(f"• {text}（👍 {c['likes']}）{link}" if zh else f"• {text} (👍 {c['likes']}){link}")
+        sections.append(Section(("**高赞负面评论**\n" if zh else "**Most-liked negative comments**\n") + "\n".join(rows)))
+    if s.get("playbook"):
+        sections.append(Section(f"**建议预案**：{s['playbook']}" if zh else f"**Suggested playbook**: {s['playbook']}"))
+    history = ep.get("history") or []
+    if len(history) > 1:
+        trail = []
+        for h in history[-4:]:
+            who = h.get("user_name") or h.get("user") or "bot"
+            trail.append(f"{_fmt_time(h['at'], zone)} {who} {_pick(ACTION_LABEL.get(h['action'], (h['action'],) * 2), lang)}")
+        sections.append(Section(("记录：" if zh else "Log: ") + "；".join(trail)))
+    key = ep["episode_key"]
+    buttons: tuple[Button, ...] = ()
+    if status in ("open", "acknowledged", "muted"):
+        buttons = (
+            Button("启动预案" if zh else "Start playbook", "alert.playbook", key, style="primary"),
+            Button("确认" if zh else "Acknowledge", "alert.ack", key),
+            Button("静默 1 小时" if zh else "Mute 1 hour", "alert.mute", key),
+            Button("误报" if zh else "False alarm", "alert.false_positive", key, style="danger"),
+        )
+    head = ("负面评论激增" if negative else "评论量激增") if zh else (
+        "Negative comments surge" if negative else "Comment volume surge")
+    if status == "resolved":
+        head = ("已恢复 · " if zh else "Resolved · ") + head
+    elif status == "false_positive":
+        head = ("误报 · " if zh else "False alarm · ") + head
+    return Message(
+        title=f"🚨 {head} · {_pick(SEVERITY_LABEL[sev], lang)}",
+        text="\n".join(lines),
+        fields=tuple(fields),
+        sections=tuple(sections),
+        buttons=buttons,
+        severity=SEVERITY_NUMBER[sev],
+        mentions=mentions,
+        meta={"alert_episode": key, "kind": "alert"},
+    )
+
+
+def escalation_message(ep: dict[str, Any], *, lang: str, zone: ZoneInfo, mentions: tuple[str, ...],
+                       minutes: float) -> Message:
+    zh = lang != "en"
+    s = ep["stats"]
+    account_name = s.get("account_name") or ep["account_id"]
+    negative = s.get("metric", "negative") == "negative"
+    what_zh, what_en = ("负面评论激增", "negative surge") if negative else ("评论量激增", "comment surge")
+    text = (f"⏰ {_pick(SEVERITY_LABEL[ep['severity']], lang)} 告警已 {minutes:.0f} 分钟无人确认：{account_name} {what_zh}。请处理。"
+            if zh else
+            f"⏰ {_pick(SEVERITY_LABEL[ep['severity']], lang)} alert unacknowledged for {minutes:.0f} min: "
+            f"{what_en} on {account_name}. Please respond.")
+    key = ep["episode_key"]
+    return Message(
+        text=text,
+        severity=SEVERITY_NUMBER[ep["severity"]],
+        mentions=mentions,
+        buttons=(Button("确认" if zh else "Acknowledge", "alert.ack", key, style="primary"),),
+        meta={"alert_episode": key, "kind": "escalation"},
+    )
+
+
+def risk_notice_message(notice: dict[str, Any], *, lang: str, zone: ZoneInfo, account_name: str) -> Message:
+    zh = lang != "en"
+    examples = notice.get("examples") or []
+    rows = []
+    for c in examples[-3:]:
+        text = c["text"] if len(c["text"]) <= 80 else c["text"][:79] + "…"
+        link = f" [{'链接' if zh else 'link'}]({c['url']})" if c.get("url") else ""
+        rows.append(f"• {text}（👍 {c.get('likes', 0)}）{link}" if zh else f"• {text} (👍 {c.get('likes', 0)}){link}")
+    if notice["kind"] == "liked":
+        title = "👀 高赞负面评论" if zh else "👀 Highly-liked negative comment"
+        head = (f"{account_name}：{notice['count']} 条负面评论点赞数很高（自 {_fmt_time(notice['window_start'], zone)}）"
+                if zh else f"{account_name}: {notice['count']} negative comment(s) with many likes (since "
+                f"{_fmt_time(notice['window_start'], zone)})")
+    else:
+        title = f"⚠️ 风险词：{notice['term']}" if zh else f"⚠️ Watched term: {notice['term']}"
+        head = (f"{account_name}：自 {_fmt_time(notice['window_start'], zone)} 起 {notice['count']} 条评论提到「{notice['term']}」"
+                if zh else f"{account_name}: {notice['count']} comment(s) mention “{notice['term']}” since "
+                f"{_fmt_time(notice['window_start'], zone)}")
+    return Message(title=title, text=head + ("\n" + "\n".join(rows) if rows else ""),
+                   meta={"kind": "risk_notice", "notice": notice["notice_key"]})

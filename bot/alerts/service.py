@@ -1,0 +1,851 @@
+"""The alert service: counts comments into buckets, closes buckets through the detector, runs episodes.
+
+Rules live here; the detector (pure) decides, render (pure) words the messages, the outbox delivers.
+Every side effect is keyed: an episode's key is its stream plus the bucket it became detectable in, and
+every outbox message key derives from it, so a retry, a restart or a second replica never posts twice.
+A stream's detector state is saved with an optimistic check on the last closed bucket: when two workers
+race, one wins and the other's transaction (episode and messages included) is rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, bindparam, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, select
+
+from bot.alerts import render
+from bot.alerts.detector import Decision, DetectorSettings, SpikeDetector, severity_rank
+from bot.alerts.models import ACCOUNT_SCOPE, AlertBucket, AlertEpisode, AlertStream, AlertWatch, RiskNotice
+from bot.clock import ensure_aware
+from bot.storage.models import Comment
+
+log = logging.getLogger(__name__)
+
+#: buckets that close longer ago than this are judged silently (history backfill warms the baseline)
+STALE_AFTER = timedelta(minutes=30)
+#: a content stream with no comments for this long is left dormant until a comment arrives
+DORMANT_AFTER = timedelta(days=2)
+#: the prior curve for new content: hourly ages 0..47
+PRIOR_HOURS = 48
+CURVE_SUFFIX = "|curve"
+MUTE_FOR = timedelta(hours=1)
+#: at most this much past is judged when a stream starts or resumes (enough for the weekly profile)
+CATCH_UP = timedelta(days=8)
+#: held (quiet-hours) alerts and escalations are checked at most this often
+HOUSEKEEPING_EVERY = timedelta(seconds=20)
+
+
+class StreamConflict(Exception):
+    """Another worker closed the same buckets first; this attempt is rolled back."""
+
+
+def floor_bucket(ts: datetime, bucket: timedelta) -> datetime:
+    ts = ensure_aware(ts)
+    seconds = bucket.total_seconds()
+    epoch = ts.timestamp()
+    return datetime.fromtimestamp(epoch - (epoch % seconds), UTC)
+
+
+def stream_key(platform: str, account_id: str, content_id: str) -> str:
+    return f"{platform}:{account_id}|{content_id or '*'}"
+
+
+class AlertService:
+    def __init__(self, services) -> None:
+        self.services = services
+        self.db = services.db
+        self.clock = services.clock
+        self.outbox = services.outbox
+        self.scope = services.scope
+        self.app_config = services.config
+        self.cfg = services.config.alerts
+        self.bucket = timedelta(minutes=self.cfg.bucket_minutes)
+        self.grace = timedelta(seconds=self.cfg.close_grace_seconds)
+        self.detector_settings = replace(DetectorSettings.from_dict(self.cfg.detector),
+                                         bucket_seconds=self.bucket.total_seconds())
+        self._lock = threading.RLock()
+        self._placeholder_sentiment: bool | None = None
+        # in-process shortcut: when each stream next has a bucket to close (a replica that has not seen
+        # the other's work just finds nothing to do in the database)
+        self._next_due: dict[int, datetime] = {}
+        self._last_housekeeping: datetime | None = None
+
+    # ------------------------------------------------------------------ helpers
+    def _zone(self) -> ZoneInfo:
+        return self.app_config.zone()
+
+    def _channel_config(self, channel: str):
+        for ch in self.app_config.channels:
+            if ch.id == channel:
+                return ch
+        return None
+
+    def _lang(self, channel: str) -> str:
+        ch = self._channel_config(channel)
+        return (ch.language if ch and ch.language else self.app_config.language) or "zh"
+
+    def _account_name(self, platform: str, account_id: str) -> str:
+        account = self.app_config.account(platform, account_id)
+        return account.name if account and account.name else account_id
+
+    def _uses_placeholder_sentiment(self) -> bool:
+        """With no sentiment model, nothing is negative: judge all comments instead (and say so)."""
+        if self._placeholder_sentiment is None:
+            scorer = self.services.extra.get("scorer")
+            try:
+                name = getattr(scorer(), "name", "") if callable(scorer) else getattr(scorer, "name", "")
+            except Exception:  # noqa: BLE001 - a broken scorer must not stop alerts
+                name = ""
+            self._placeholder_sentiment = name == "neutral-placeholder"
+        return self._placeholder_sentiment
+
+    # ------------------------------------------------------------------ ingest
+    def on_comments(self, comments: list[Comment]) -> None:
+        """Ingest listener: count new comments, post risk/liked notices, then close what is due."""
+        if not self.cfg.enabled:
+            return
+        new = [c for c in comments if c.updated_at is None and not c.is_from_account]
+        counts: dict[tuple[str, str, str, datetime], list[float]] = defaultdict(lambda: [0, 0, 0.0, 0, 0])
+        meta: dict[tuple[str, str, str], tuple[str | None, str | None]] = {}
+        for c in new:
+            start = floor_bucket(c.created_at, self.bucket)
+            negative = c.sentiment_label == "neg"
+            scopes = [ACCOUNT_SCOPE] + ([c.content_id] if self.cfg.per_content and c.content_id else [])
+            for content in scopes:
+                row = counts[(c.platform, c.account_id, content, start)]
+                row[0] += 1
+                row[1] += 1 if negative else 0
+                row[2] += (1 + max(c.like_count or 0, 0)) if negative else 0
+                row[3] += max(c.like_count or 0, 0)
+                row[4] += 1 if c.risk_flags else 0
+                if content:
+                    meta[(c.platform, c.account_id, content)] = (c.content_title, c.content_url)
+        now = self.clock.now()
+        with self._lock:
+            with self.db.session() as session:
+                if counts:
+                    self._add_counts(session, counts, meta, now)
+                self._notices(session, comments, now)
+            self.evaluate(now)
+
+    def _add_counts(self, session: Session, counts, meta, now: datetime) -> None:
+        first_bucket: dict[tuple[str, str, str], datetime] = {}
+        for (platform, account_id, content, start), (total, neg, negw, likes, risk) in counts.items():
+            key = (platform, account_id, content)
+            first_bucket[key] = min(first_bucket.get(key, start), start)
+            result = session.execute(
+                update(AlertBucket)
+                .where(AlertBucket.platform == platform, AlertBucket.account_id == account_id,
+                       AlertBucket.content_id == content, AlertBucket.bucket_start == start)
+                .values(total=AlertBucket.total + int(total), negative=AlertBucket.negative + int(neg),
+                        negative_weight=AlertBucket.negative_weight + float(negw),
+                        likes=AlertBucket.likes + int(likes), risk_hits=AlertBucket.risk_hits + int(risk))
+            )
+            if result.rowcount == 0:
+                try:
+                    with session.begin_nested():
+                        session.add(AlertBucket(platform=platform, account_id=account_id, content_id=content,
+                                                bucket_start=start, total=int(total), negative=int(neg),
+                                                negative_weight=float(negw), likes=int(likes), risk_hits=int(risk)))
+                except IntegrityError:  # another writer created it first: add to theirs
+                    session.execute(
+                        update(AlertBucket)
+                        .where(AlertBucket.platform == platform, AlertBucket.account_id == account_id,
+                               AlertBucket.content_id == content, AlertBucket.bucket_start == start)
+                        .values(total=AlertBucket.total + int(total), negative=AlertBucket.negative + int(neg),
+                                negative_weight=AlertBucket.negative_weight + float(negw),
+                                likes=AlertBucket.likes + int(likes), risk_hits=AlertBucket.risk_hits + int(risk))
+                    )
+        for (platform, account_id, content), start in first_bucket.items():
+            skey = stream_key(platform, account_id, content)
+            existing = session.exec(select(AlertStream).where(AlertStream.stream_key == skey)).first()
+            title, url = meta.get((platform, account_id, content), (None, None))
+            if existing is None:
+                try:
+                    with session.begin_nested():
+                        session.add(AlertStream(stream_key=skey, platform=platform, account_id=account_id,
+                                                content_id=content, first_bucket=start, content_title=title,
+                                                content_url=url, updated_at=now))
+                except IntegrityError:
+                    pass
+            else:
+                if existing.last_closed is None and start < existing.first_bucket:
+                    existing.first_bucket = start
+                existing.updated_at = now  # last activity: keeps a content stream awake
+                if title and not existing.content_title:
+                    existing.content_title, existing.content_url = title, url
+                session.add(existing)
+
+    # ------------------------------------------------------------------ evaluation
+    def tick(self) -> None:
+        """Scheduler tick: close due buckets, release held alerts, escalate unacknowledged ones."""
+        if not self.cfg.enabled:
+            return
+        now = self.clock.now()
+        with self._lock:
+            self.evaluate(now)
+            if self._last_housekeeping is None or now - self._last_housekeeping >= HOUSEKEEPING_EVERY \
+                    or now < self._last_housekeeping:
+                self._last_housekeeping = now
+                self._release_held(now)
+                self._escalate(now)
+
+    def evaluate(self, now: datetime | None = None) -> int:
+        """Close every bucket that is due on every stream; returns how many buckets were judged.
+
+        One transaction for the pass, a savepoint per stream: a stream another worker closed first is
+        rolled back alone (its episode and messages with it) while the others commit.
+        """
+        now = now or self.clock.now()
+        due_end = now - self.grace
+        judged = 0
+        with self.db.session() as session:
+            # cheap columns first; the detector states are loaded only for streams with work to do
+            heads = session.exec(select(AlertStream.id, AlertStream.last_closed, AlertStream.first_bucket)
+                                 .where(~AlertStream.stream_key.endswith(CURVE_SUFFIX))).all()
+            due_ids = {}
+            for stream_id, last_closed, first_bucket in heads:
+                if stream_id in self._next_due and now < self._next_due[stream_id]:
+                    continue
+                next_bucket = ensure_aware(last_closed) + self.bucket if last_closed else ensure_aware(first_bucket)
+                # old history (an import, a long outage) is judged from a bounded horizon only
+                next_bucket = max(next_bucket, floor_bucket(due_end - CATCH_UP, self.bucket))
+                if next_bucket + self.bucket > due_end:
+                    self._next_due[stream_id] = next_bucket + self.bucket + self.grace
+                else:
+                    due_ids[stream_id] = next_bucket
+            if not due_ids:
+                return 0
+            due = [(st, due_ids[st.id]) for st in session.exec(
+                select(AlertStream).where(AlertStream.id.in_(list(due_ids))).order_by(AlertStream.id)).all()]
+            earliest = min(nb for _, nb in due)
+            accounts = sorted({(st.platform, st.account_id) for st, _ in due})
+            rows: dict[tuple[str, str, str], dict[datetime, AlertBucket]] = defaultdict(dict)
+            # the time range is what narrows this (usually one bucket): no per-account filter, which would
+            # grow the SQL with the number of accounts
+            for b in session.exec(select(AlertBucket.platform, AlertBucket.account_id, AlertBucket.content_id,
+                                         AlertBucket.bucket_start, AlertBucket.total, AlertBucket.negative).where(
+                    AlertBucket.bucket_start >= earliest, AlertBucket.bucket_start < due_end)):
+                rows[(b.platform, b.account_id, b.content_id)][ensure_aware(b.bucket_start)] = b  # a light Row
+            surges = self._all_surges(session, accounts)
+            curves: dict[tuple[str, str], AlertStream] = {}
+            quiet: list[tuple[AlertStream, SpikeDetector, datetime, datetime]] = []
+            for st, next_bucket in due:
+                judged_run = self._judge(session, st, next_bucket, now, due_end,
+                                         rows[(st.platform, st.account_id, st.content_id)],
+                                         surges[(st.platform, st.account_id)], curves)
+                if judged_run is None:
+                    continue
+                detector, steps, last_closed, after = judged_run
+                judged += len(steps)
+                if st.last_closed is not None and not any(d.new_alert or d.in_episode or d.recovered
+                                                          for d, _, _ in steps):
+                    # nothing happened: no episode, no message; saved in one batch below
+                    quiet.append((st, detector, last_closed, after))
+                    continue
+                try:
+                    with session.begin_nested():
+                        all_comments = self._uses_placeholder_sentiment()
+                        for decision, row, bucket_start in steps:
+                            stale = bucket_start + self.bucket < now - STALE_AFTER
+                            self._on_decision(session, st, decision, row, bucket_start, now, stale, all_comments)
+                        self._save_stream(session, st, detector, st.last_closed, last_closed, now)
+                    self._next_due[st.id] = after + self.bucket + self.grace
+                except StreamConflict:
+                    log.info("stream %s closed by another worker", st.stream_key)
+                    self._next_due.pop(st.id, None)
+            self._save_quiet(session, quiet)
+            for curve in curves.values():
+                session.add(curve)
+        return judged
+
+    def _judge(self, session: Session, stream: AlertStream, next_bucket: datetime, now: datetime,
+               due_end: datetime, rows: dict[datetime, AlertBucket], surges, curves):
+        """Run the detector over the due buckets (no episode side effects yet)."""
+        detector = SpikeDetector.from_state(stream.state, self.detector_settings)
+        if stream.content_id and detector.episode is None and ensure_aware(stream.updated_at) < next_bucket - DORMANT_AFTER:
+            # a quiet old video: skip ahead instead of judging thousands of empty buckets
+            last_due = floor_bucket(due_end, self.bucket) - self.bucket
+            try:
+                with session.begin_nested():
+                    self._save_stream(session, stream, detector, stream.last_closed, last_due, now)
+            except StreamConflict:
+                pass
+            return None
+        curve = None
+        if stream.content_id:
+            account = (stream.platform, stream.account_id)
+            if account not in curves:
+                curves[account] = self._curve(session, stream)
+            curve = curves[account]
+        all_comments = self._uses_placeholder_sentiment()
+        steps = []
+        last_closed = next_bucket
+        while next_bucket + self.bucket <= due_end:
+            row = rows.get(next_bucket)
+            total = row.total if row else 0
+            value = total if all_comments else (row.negative if row else 0)
+            factor = max([f for a, b, f in surges if a <= next_bucket < b] or [1.0])
+            prior = self._prior(curve, stream, next_bucket) if curve is not None else None
+            decision = detector.observe(next_bucket, float(value),
+                                        total=None if all_comments else float(total),
+                                        expected_factor=factor, prior_expected=prior)
+            steps.append((decision, row, next_bucket))
+            if curve is not None:
+                self._learn_curve(curve, stream, next_bucket, float(value))
+            last_closed = next_bucket
+            next_bucket += self.bucket
+        return detector, steps, last_closed, next_bucket
+
+    def _save_quiet(self, session: Session, quiet) -> None:
+        """One executemany for the streams where nothing happened. A stream another worker closed first
+        simply keeps that worker's state (nothing else was written for it)."""
+        if not quiet:
+            return
+        table = AlertStream.__table__
+        statement = (update(table)
+                     .where(table.c.id == bindparam("sid"), table.c.last_closed == bindparam("previous"))
+                     .values(state=bindparam("new_state"), last_closed=bindparam("new_closed")))
+        params = []
+        for st, detector, last_closed, _after in quiet:
+            state = detector.to_state()
+            params.append({"sid": st.id, "previous": st.last_closed, "new_state": state, "new_closed": last_closed})
+            set_committed_value(st, "state", state)
+            set_committed_value(st, "last_closed", last_closed)
+        session.connection().execute(statement, params)
+        for st, _detector, _last, after in quiet:
+            self._next_due[st.id] = after + self.bucket + self.grace
+
+    def _save_stream(self, session: Session, stream: AlertStream, detector: SpikeDetector,
+                     previous: datetime | None, last_closed: datetime, now: datetime) -> None:
+        condition = AlertStream.last_closed.is_(None) if previous is None else AlertStream.last_closed == previous
+        state = detector.to_state()
+        result = session.execute(
+            update(AlertStream).where(AlertStream.id == stream.id, condition)
+            .values(state=state, last_closed=last_closed)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise StreamConflict(stream.stream_key)
+        # the row is written; keep the loaded object in step without a second UPDATE
+        set_committed_value(stream, "state", state)
+        set_committed_value(stream, "last_closed", last_closed)
+
+    # ------------------------------------------------------------------ planned surges and prior curve
+    def _all_surges(self, session: Session, accounts) -> dict[tuple[str, str], list[tuple[datetime, datetime, float]]]:
+        """Planned surges (config and /watch) per account, in one query."""
+        out: dict[tuple[str, str], list[tuple[datetime, datetime, float]]] = {acc: [] for acc in accounts}
+        for s in self.cfg.surges:
+            platform, _, account_id = s.account.partition(":")
+            if (platform, account_id) in out:
+                out[(platform, account_id)].append((s.start, s.until, s.factor))
+        for w in session.exec(select(AlertWatch).where(AlertWatch.kind == "surge", AlertWatch.removed_at.is_(None))):
+            platform, _, account_id = (w.account or "").partition(":")
+            if (platform, account_id) in out:
+                out[(platform, account_id)].append((ensure_aware(w.starts_at), ensure_aware(w.ends_at), float(w.factor or 1.0)))
+        return out
+
+    def _surges(self, session: Session, platform: str, account_id: str) -> list[tuple[datetime, datetime, float]]:
+        key = f"{platform}:{account_id}"
+        out = [(s.start, s.until, s.factor) for s in self.cfg.surges if s.account == key]
+        for w in session.exec(select(AlertWatch).where(AlertWatch.kind == "surge", AlertWatch.account == key,
+                                                       AlertWatch.removed_at.is_(None))):
+            out.append((ensure_aware(w.starts_at), ensure_aware(w.ends_at), float(w.factor or 1.0)))
+        return out
+
+    def _curve(self, session: Session, stream: AlertStream) -> AlertStream:
+        key = f"{stream.platform}:{stream.account_id}{CURVE_SUFFIX}"
+        curve = session.exec(select(AlertStream).where(AlertStream.stream_key == key)).first()
+        if curve is None:
+            curve = AlertStream(stream_key=key, platform=stream.platform, account_id=stream.account_id,
+                                content_id="", first_bucket=stream.first_bucket, updated_at=self.clock.now(),
+                                state={"mean": [0.0] * PRIOR_HOURS, "n": [0.0] * PRIOR_HOURS})
+            try:
+                with session.begin_nested():
+                    session.add(curve)
+            except IntegrityError:
+                curve = session.exec(select(AlertStream).where(AlertStream.stream_key == key)).one()
+        return curve
+
+    def _age_hour(self, stream: AlertStream, bucket_start: datetime) -> int:
+        return int((bucket_start - ensure_aware(stream.first_bucket)).total_seconds() // 3600)
+
+    def _prior(self, curve: AlertStream, stream: AlertStream, bucket_start: datetime) -> float | None:
+        """The account's usual count per bucket for content of this age (None when never seen)."""
+        age = self._age_hour(stream, bucket_start)
+        if age >= PRIOR_HOURS:
+            return None
+        state = curve.state or {}
+        if (state.get("n") or [0.0] * PRIOR_HOURS)[age] < 12:  # about one earlier video's hour
+            return None
+        return float(state["mean"][age])
+
+    def _learn_curve(self, curve: AlertStream, stream: AlertStream, bucket_start: datetime, value: float) -> None:
+        age = self._age_hour(stream, bucket_start)
+        if age >= PRIOR_HOURS:
+            return
+        state = dict(curve.state or {"mean": [0.0] * PRIOR_HOURS, "n": [0.0] * PRIOR_HOURS})
+        mean, n = list(state["mean"]), list(state["n"])
+        n[age] += 1
+        alpha = max(1.0 / n[age], 0.02)
+        mean[age] += alpha * (value - mean[age])
+        curve.state = {"mean": mean, "n": n}
+
+    # ------------------------------------------------------------------ episodes
+    def _open_episode(self, session: Session, stream: AlertStream) -> AlertEpisode | None:
+        return session.exec(
+            select(AlertEpisode).where(AlertEpisode.platform == stream.platform,
+                                       AlertEpisode.account_id == stream.account_id,
+                                       AlertEpisode.content_id == stream.content_id,
+                                       AlertEpisode.recovered_at.is_(None))
+            .order_by(AlertEpisode.id.desc())
+        ).first()
+
+    def _muted(self, session: Session, stream: AlertStream, now: datetime) -> bool:
+        return session.exec(
+            select(AlertEpisode.id).where(AlertEpisode.platform == stream.platform,
+                                          AlertEpisode.account_id == stream.account_id,
+                                          AlertEpisode.content_id == stream.content_id,
+                                          AlertEpisode.muted_until > now)
+        ).first() is not None
+
+    def _on_decision(self, session: Session, stream: AlertStream, d: Decision, row: AlertBucket | None,
+                     bucket_start: datetime, now: datetime, stale: bool, all_comments: bool) -> None:
+        if d.new_alert and not stale:
+            self._start_episode(session, stream, d, row, bucket_start, now, all_comments)
+            return
+        if not (d.in_episode or d.recovered):
+            return
+        episode = self._open_episode(session, stream)
+        if episode is None:
+            return
+        stats = dict(episode.stats)
+        stats["episode_negative"] = stats.get("episode_negative", 0) + (
+            (row.total if all_comments else row.negative) if row else 0)
+        stats["episode_total"] = stats.get("episode_total", 0) + (row.total if row else 0)
+        stats["peak_bucket"] = max(stats.get("peak_bucket", 0), int(d.value))
+        changed = False
+        if d.severity_raised and severity_rank(d.severity) > severity_rank(episode.severity):
+            episode.severity = d.severity or episode.severity
+            stats.update(self._window_figures(d))
+            changed = True
+        if stats["episode_negative"] >= 1.5 * max(stats.get("notified_negative", 0), 1) and stats["episode_negative"] >= 10:
+            changed = True
+        if d.recovered:
+            episode.recovered_at = bucket_start + self.bucket
+            if episode.status in ("open", "acknowledged", "muted"):
+                episode.status = "resolved"
+            episode.history = [*episode.history, {"action": "recovered", "user": "bot", "at": (bucket_start + self.bucket).isoformat()}]
+            changed = True
+        if changed:
+            stats["notified_negative"] = stats["episode_negative"]
+            stats.update(self._comment_figures(session, episode, now))
+        episode.stats = stats
+        episode.updated_at = now
+        session.add(episode)
+        if changed:
+            self._push_update(session, episode)
+
+    def _window_figures(self, d: Decision) -> dict[str, Any]:
+        return {
+            "window_observed": d.window_observed,
+            "window_expected": d.window_expected,
+            "window_minutes": int(d.window * self.bucket.total_seconds() // 60),
+            "share": d.share,
+            "share_expected": d.share_expected,
+            "surprise": round(d.surprise, 2),
+            "reason": d.reason,
+        }
+
+    def _start_episode(self, session: Session, stream: AlertStream, d: Decision, row: AlertBucket | None,
+                       bucket_start: datetime, now: datetime, all_comments: bool) -> None:
+        key = f"{stream.stream_key}@{bucket_start.strftime('%Y%m%dT%H%M')}"
+        if session.exec(select(AlertEpisode.id).where(AlertEpisode.episode_key == key)).first() is not None:
+            return
+        muted = self._muted(session, stream, now)
+        # a still-open older episode of the same stream (e.g. after a restart) is closed first
+        older = self._open_episode(session, stream)
+        if older is not None:
+            older.recovered_at = bucket_start
+            session.add(older)
+        stats = {
+            **self._window_figures(d),
+            "account_name": self._account_name(stream.platform, stream.account_id),
+            "content_id": stream.content_id or None,
+            "content_title": stream.content_title,
+            "content_url": stream.content_url,
+            "bucket_minutes": self.cfg.bucket_minutes,
+            "episode_negative": int(d.value),
+            "episode_total": row.total if row else 0,
+            "peak_bucket": int(d.value),
+            "notified_negative": int(d.value),
+            "metric": "all" if all_comments else "negative",
+            "playbook": self.cfg.playbooks.get(d.severity or "sev3"),
+        }
+        episode = AlertEpisode(
+            episode_key=key, platform=stream.platform, account_id=stream.account_id, content_id=stream.content_id,
+            status="muted" if muted else "open", severity=d.severity or "sev3", reason=d.reason or "volume",
+            started_at=bucket_start, detected_at=now, updated_at=now, stats=stats, channels={},
+            history=[{"action": "opened", "user": "bot", "at": now.isoformat()}], last_notified_at=now,
+        )
+        episode.stats = {**stats, **self._comment_figures(session, episode, now)}
+        try:
+            with session.begin_nested():
+                session.add(episode)
+                session.flush()
+        except IntegrityError:  # another worker opened it
+            return
+        if muted:
+            return
+        if self._merge_into_sibling(session, episode):
+            return
+        channels = {}
+        for channel in self.scope.channels_for_account(stream.platform, stream.account_id):
+            hold_until = self._hold_until(channel, episode.severity, now)
+            if hold_until is not None:
+                channels[channel] = {"posted": False, "hold_until": hold_until.isoformat(), "version": 0}
+                continue
+            self._post(session, episode, channel)
+            channels[channel] = {"posted": True, "version": 0}
+        episode.channels = channels
+        session.add(episode)
+
+    def _merge_into_sibling(self, session: Session, episode: AlertEpisode) -> bool:
+        """One crisis, one message: the account-level and a video's episode that overlap share a message.
+
+        The first one posted carries on; the later one is recorded (merged) and, when it names the video,
+        adds that video to the first one's message.
+        """
+        siblings = session.exec(select(AlertEpisode).where(
+            AlertEpisode.platform == episode.platform, AlertEpisode.account_id == episode.account_id,
+            AlertEpisode.content_id != episode.content_id, AlertEpisode.recovered_at.is_(None),
+            AlertEpisode.status.in_(("open", "acknowledged", "muted")))).all()
+        target = next((s for s in siblings if s.channels and not s.stats.get("merged_into")), None)
+        if target is None:
+            return False
+        stats = dict(episode.stats)
+        stats["merged_into"] = target.episode_key
+        episode.stats = stats
+        episode.history = [*episode.history, {"action": "merged", "user": "bot", "at": self.clock.now().isoformat(),
+                                              "into": target.episode_key}]
+        session.add(episode)
+        if episode.content_id and not target.stats.get("content_id"):
+            tstats = dict(target.stats)
+            tstats.update(content_id=episode.content_id, content_title=episode.stats.get("content_title"),
+                          content_url=episode.stats.get("content_url"))
+            target.stats = tstats
+            if severity_rank(episode.severity) > severity_rank(target.severity):
+                target.severity = episode.severity
+            session.add(target)
+            self._push_update(session, target)
+        elif severity_rank(episode.severity) > severity_rank(target.severity):
+            target.severity = episode.severity
+            session.add(target)
+            self._push_update(session, target)
+        return True
+
+    def _episode_view(self, episode: AlertEpisode) -> dict[str, Any]:
+        return {
+            "episode_key": episode.episode_key, "platform": episode.platform, "account_id": episode.account_id,
+            "severity": episode.severity, "status": episode.status, "stats": episode.stats,
+            "started_at": ensure_aware(episode.started_at).isoformat(),
+            "recovered_at": ensure_aware(episode.recovered_at).isoformat() if episode.recovered_at else None,
+            "muted_until": ensure_aware(episode.muted_until).isoformat() if episode.muted_until else None,
+            "history": episode.history,
+        }
+
+    def _loud_mentions(self, channel: str, severity: str) -> tuple[str, ...]:
+        if severity != "sev1":
+            return ()
+        platform = channel.partition(":")[0]
+        return ("all",) if platform == "feishu" else ("here",)
+
+    def _post(self, session: Session, episode: AlertEpisode, channel: str) -> None:
+        message = render.alert_message(self._episode_view(episode), lang=self._lang(channel), zone=self._zone(),
+                                       mentions=self._loud_mentions(channel, episode.severity))
+        self.outbox.enqueue(session, channel=channel, message=message, key=f"{episode.episode_key}@{channel}")
+
+    def _push_update(self, session: Session, episode: AlertEpisode) -> None:
+        """Edit the episode's message in place in every channel it was posted to."""
+        episode.version += 1
+        channels = dict(episode.channels)
+        for channel, info in channels.items():
+            if not info.get("posted"):
+                continue
+            message = render.alert_message(self._episode_view(episode), lang=self._lang(channel), zone=self._zone())
+            self.outbox.enqueue(session, channel=channel, message=message,
+                                key=f"{episode.episode_key}@{channel}#v{episode.version}",
+                                update_of=f"{episode.episode_key}@{channel}")
+            channels[channel] = {**info, "version": episode.version}
+        episode.channels = channels
+        session.add(episode)
+
+    def _comment_figures(self, session: Session, episode: AlertEpisode, now: datetime) -> dict[str, Any]:
+        """Top liked negative comments and keywords of the episode vs the day before it."""
+        start = ensure_aware(episode.started_at) - 2 * self.bucket
+        conditions = [Comment.platform == episode.platform, Comment.account_id == episode.account_id,
+                      Comment.sentiment_label == "neg", Comment.is_from_account.is_(False)]
+        if episode.content_id:
+            conditions.append(Comment.content_id == episode.content_id)
+        window = session.exec(select(Comment).where(and_(*conditions), Comment.created_at >= start,
+                                                    Comment.created_at <= now)
+                              .order_by(Comment.like_count.desc(), Comment.id).limit(500)).all()
+        top = [{"text": c.text, "likes": c.like_count, "url": c.content_url, "comment_id": c.comment_id}
+               for c in window[:3]]
+        figures: dict[str, Any] = {"top_comments": top}
+        try:
+            from bot.sentiment import extract_keywords  # type: ignore[attr-defined]
+        except ImportError:
+            return figures
+        baseline = session.exec(select(Comment.text).where(and_(*conditions), Comment.created_at < start,
+                                                           Comment.created_at >= start - timedelta(days=1))
+                                .limit(2000)).all()
+        try:
+            keywords = extract_keywords([c.text for c in window], baseline, top_k=6)
+        except Exception:  # noqa: BLE001 - keywords are a nicety; the alert must still go out
+            log.exception("keyword extraction failed")
+            return figures
+        figures["keywords"] = [{"term": k.term, "count": k.count, "baseline_count": getattr(k, "baseline_count", None)}
+                               for k in keywords]
+        return figures
+
+    # ------------------------------------------------------------------ quiet hours, held alerts, escalation
+    def _hold_until(self, channel: str, severity: str, now: datetime) -> datetime | None:
+        """When the channel is in quiet hours and this severity waits: the end of the quiet hours."""
+        if severity not in self.cfg.hold_in_quiet_hours:
+            return None
+        ch = self._channel_config(channel)
+        if ch is None or ch.quiet_hours is None:
+            return None
+        zone = ZoneInfo(ch.timezone) if ch.timezone else self._zone()
+        local = now.astimezone(zone)
+        start = time.fromisoformat(ch.quiet_hours.start)
+        end = time.fromisoformat(ch.quiet_hours.end)
+        t = local.time()
+        inside = (start <= t < end) if start < end else (t >= start or t < end)
+        if not inside:
+            return None
+        end_dt = datetime.combine(local.date(), end, zone)
+        if end_dt <= local:
+            end_dt += timedelta(days=1)
+        return end_dt.astimezone(UTC)
+
+    def _release_held(self, now: datetime) -> None:
+        with self.db.session() as session:
+            episodes = session.exec(select(AlertEpisode).where(
+                AlertEpisode.status.in_(("open", "acknowledged", "resolved")),
+                AlertEpisode.detected_at >= now - timedelta(days=2))).all()
+            for episode in episodes:
+                channels = dict(episode.channels)
+                changed = False
+                for channel, info in channels.items():
+                    if info.get("posted") or datetime.fromisoformat(info["hold_until"]) > now:
+                        continue
+                    self._post(session, episode, channel)
+                    channels[channel] = {"posted": True, "version": episode.version}
+                    changed = True
+                if changed:
+                    # an update already keyed for this version must not be mistaken for the post
+                    episode.channels = channels
+                    session.add(episode)
+
+    def rota(self) -> list[str]:
+        esc = self.cfg.escalation
+        return list(esc.rota) or list(self.app_config.roles.get(esc.rota_role, []))
+
+    def _escalate(self, now: datetime) -> None:
+        esc = self.cfg.escalation
+        if not esc.enabled:
+            return
+        after = timedelta(minutes=esc.after_minutes)
+        rota = self.rota()
+        with self.db.session() as session:
+            episodes = session.exec(select(AlertEpisode).where(
+                AlertEpisode.status == "open", AlertEpisode.recovered_at.is_(None),
+                AlertEpisode.severity.in_(tuple(esc.severities)),
+                AlertEpisode.escalations < esc.max_notifications,
+                AlertEpisode.last_notified_at <= now - after)).all()
+            for episode in episodes:
+                level = episode.escalations
+                person = rota[level % len(rota)] if rota else None
+                for channel, info in episode.channels.items():
+                    if not info.get("posted"):
+                        continue
+                    platform = channel.partition(":")[0]
+                    mentions = list(self._loud_mentions(channel, episode.severity))
+                    if person and person.partition(":")[0] == platform:
+                        mentions.append(person.partition(":")[2])
+                    minutes = (now - ensure_aware(episode.detected_at)).total_seconds() / 60
+                    message = render.escalation_message(self._episode_view(episode), lang=self._lang(channel),
+                                                        zone=self._zone(), mentions=tuple(mentions), minutes=minutes)
+                    self.outbox.enqueue(session, channel=channel, message=message,
+                                        key=f"{episode.episode_key}@{channel}!esc{level + 1}")
+                episode.escalations = level + 1
+                episode.last_notified_at = now
+                episode.history = [*episode.history, {"action": "escalated", "user": person or "bot",
+                                                      "at": now.isoformat()}]
+                session.add(episode)
+
+    # ------------------------------------------------------------------ actions (buttons)
+    def find_episode(self, session: Session, key: str) -> AlertEpisode | None:
+        episode = session.exec(select(AlertEpisode).where(AlertEpisode.episode_key == key)).first()
+        if episode is None and key.isdigit():
+            episode = session.get(AlertEpisode, int(key))
+        return episode
+
+    def act(self, episode_key: str, action: str, *, user: str, user_name: str | None = None,
+            channel: str | None = None) -> AlertEpisode:
+        """Apply a button: acknowledged | muted | false_positive | playbook. Records who and when."""
+        now = self.clock.now()
+        with self._lock, self.db.session() as session:
+            episode = self.find_episode(session, episode_key)
+            if episode is None:
+                raise LookupError(episode_key)
+            if channel is not None and not self.scope.can_see(channel, f"{episode.platform}:{episode.account_id}"):
+                raise PermissionError(channel)
+            if action == "acknowledged" and episode.status in ("open", "muted"):
+                episode.status = "acknowledged"
+            elif action == "muted" and episode.status in ("open", "acknowledged"):
+                episode.status = "muted"
+                episode.muted_until = now + MUTE_FOR
+            elif action == "false_positive" and episode.status != "false_positive":
+                episode.status = "false_positive"
+                stats = dict(episode.stats)
+                stats["feedback"] = {"label": "false_positive", "by": user, "at": now.isoformat()}
+                episode.stats = stats
+            elif action == "playbook":
+                if episode.status in ("open", "muted"):
+                    episode.status = "acknowledged"  # starting the playbook is a response
+            else:
+                return episode  # nothing changes (e.g. a second press): no update, no history noise
+            episode.history = [*episode.history, {"action": action, "user": user, "user_name": user_name,
+                                                  "at": now.isoformat()}]
+            episode.updated_at = now
+            session.add(episode)
+            self._push_update(session, episode)
+            session.flush()
+            return episode
+
+    # ------------------------------------------------------------------ risk watch and liked negatives
+    def watched_terms(self, session: Session, platform: str, account_id: str) -> list[str]:
+        key = f"{platform}:{account_id}"
+        terms = {w.term for w in self.cfg.watch_terms if w.account in (None, key)}
+        for w in session.exec(select(AlertWatch).where(AlertWatch.kind == "term", AlertWatch.removed_at.is_(None),
+                                                       or_(AlertWatch.account.is_(None), AlertWatch.account == key))):
+            if w.term:
+                terms.add(w.term)
+        return sorted(terms)
+
+    def _notices(self, session: Session, comments: list[Comment], now: datetime) -> None:
+        window = timedelta(minutes=self.cfg.risk_window_minutes)
+        term_cache: dict[tuple[str, str], list[str]] = {}
+        min_likes = self.cfg.liked_negative_min_likes
+        for c in comments:
+            if c.is_from_account:
+                continue
+            account = (c.platform, c.account_id)
+            if c.updated_at is None:
+                if account not in term_cache:
+                    term_cache[account] = self.watched_terms(session, *account)
+                text = (c.text or "").lower()
+                for term in term_cache[account]:
+                    if term.lower() in text:
+                        self._notice(session, "term", term, c, now, window)
+            if min_likes and c.sentiment_label == "neg" and (c.like_count or 0) >= min_likes:
+                self._notice(session, "liked", "liked", c, now, window)
+
+    def _notice(self, session: Session, kind: str, term: str, c: Comment, now: datetime, window: timedelta) -> None:
+        window_start = floor_bucket(now, window)
+        key = f"notice:{kind}:{c.platform}:{c.account_id}:{term}@{window_start.strftime('%Y%m%dT%H%M')}"
+        notice = session.exec(select(RiskNotice).where(RiskNotice.notice_key == key)).first()
+        if kind == "liked":
+            # a comment is announced once, whichever window it crossed the line in
+            seen = session.exec(select(RiskNotice).where(RiskNotice.kind == "liked", RiskNotice.platform == c.platform,
+                                                         RiskNotice.account_id == c.account_id,
+                                                         RiskNotice.window_start >= window_start - timedelta(days=2))).all()
+            if any(c.comment_id in (n.comment_ids or []) for n in seen):
+                return
+        if notice is not None and c.comment_id in (notice.comment_ids or []):
+            return
+        example = {"text": c.text, "likes": c.like_count, "url": c.content_url}
+        if notice is None:
+            notice = RiskNotice(notice_key=key, kind=kind, term=term, platform=c.platform, account_id=c.account_id,
+                                window_start=window_start, count=0, comment_ids=[], examples=[], updated_at=now)
+            try:
+                with session.begin_nested():
+                    session.add(notice)
+                    session.flush()
+            except IntegrityError:
+                notice = session.exec(select(RiskNotice).where(RiskNotice.notice_key == key)).one()
+        notice.count += 1
+        notice.comment_ids = [*(notice.comment_ids or []), c.comment_id]
+        notice.examples = [*(notice.examples or [])[-4:], example]
+        notice.updated_at = now
+        view = {"notice_key": key, "kind": kind, "term": term, "count": notice.count,
+                "window_start": window_start.isoformat(), "examples": notice.examples}
+        name = self._account_name(c.platform, c.account_id)
+        for channel in self.scope.channels_for_account(c.platform, c.account_id):
+            message = render.risk_notice_message(view, lang=self._lang(channel), zone=self._zone(), account_name=name)
+            if notice.version == 0:
+                self.outbox.enqueue(session, channel=channel, message=message, key=f"{key}@{channel}")
+            else:
+                self.outbox.enqueue(session, channel=channel, message=message, key=f"{key}@{channel}#v{notice.version}",
+                                    update_of=f"{key}@{channel}")
+        notice.version += 1
+        session.add(notice)
+
+    # ------------------------------------------------------------------ watches (/watch)
+    def add_watch(self, *, kind: str, channel: str, user: str, term: str | None = None, account: str | None = None,
+                  starts_at: datetime | None = None, ends_at: datetime | None = None,
+                  factor: float | None = None) -> AlertWatch:
+        now = self.clock.now()
+        with self.db.session() as session:
+            if kind == "term":
+                existing = session.exec(select(AlertWatch).where(
+                    AlertWatch.kind == "term", AlertWatch.term == term, AlertWatch.removed_at.is_(None),
+                    AlertWatch.account.is_(None) if account is None else AlertWatch.account == account)).first()
+                if existing is not None:
+                    return existing
+            watch = AlertWatch(kind=kind, term=term, account=account, starts_at=starts_at, ends_at=ends_at,
+                               factor=factor, channel=channel, created_by=user, created_at=now)
+            session.add(watch)
+            session.flush()
+            return watch
+
+    def remove_watch(self, *, term: str, account: str | None, visible: frozenset[str] | None) -> int:
+        now = self.clock.now()
+        with self.db.session() as session:
+            rows = session.exec(select(AlertWatch).where(AlertWatch.removed_at.is_(None))).all()
+            removed = 0
+            for w in rows:
+                match = (str(w.id) == term) or (w.kind == "term" and w.term == term)
+                if not match or (account is not None and w.account != account):
+                    continue
+                if visible is not None and w.account is not None and w.account not in visible:
+                    continue
+                w.removed_at = now
+                session.add(w)
+                removed += 1
+            return removed
+
+    def list_watches(self) -> list[AlertWatch]:
+        now = self.clock.now()
+        with self.db.session() as session:
+            rows = session.exec(select(AlertWatch).where(AlertWatch.removed_at.is_(None)).order_by(AlertWatch.id)).all()
+        return [w for w in rows if w.kind == "term" or (w.ends_at and ensure_aware(w.ends_at) > now)]
+
+    def episodes(self, *, status: str | None = None) -> list[AlertEpisode]:
+        with self.db.session() as session:
+            query = select(AlertEpisode).order_by(AlertEpisode.id)
+            if status:
+                query = query.where(AlertEpisode.status == status)
+            return list(session.exec(query).all())

@@ -1,0 +1,183 @@
+"""`/watch`: planned surges and watched risk terms; and the alert buttons (启动预案/确认/静默/误报).
+
+Handlers parse and call the alert service; the rules live in bot.alerts.service.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, PermissionDenied, UsageError
+from bot.messages import Action, Message
+
+USAGE = """\
+  /watch surge 账号 --from 时间 --until 时间 [--factor 3] — 声明预期流量高峰（直播、大促），不按量告警 / declare a planned surge
+  /watch add 关键词 [--account 账号] — 监控风险词，命中即通知 / watch a risk term
+  /watch remove 关键词|编号 [--account 账号] — 取消监控 / stop watching
+  /watch list — 查看监控与高峰 / list watches and surges
+  时间格式 / time: 2026-11-11T20:00 或 "2026-11-11 20:00"（默认配置时区 / config time zone）"""
+
+
+def _service(ctx: CommandContext):
+    svc = ctx.services.extra.get("alerts")
+    if svc is None:
+        raise UsageError("告警功能未启用 / alerts are not enabled")
+    return svc
+
+
+def _resolve_account(ctx: CommandContext, text: str) -> str:
+    """'platform:account_id', a bare account id or the account's name -> a key this channel may see."""
+    config = ctx.services.config
+    candidates = []
+    for account in config.accounts:
+        if text in (account.key, account.account_id, account.name):
+            candidates.append(account.key)
+    if not candidates and ":" in text:
+        candidates.append(text)
+    visible = [k for k in candidates if ctx.services.scope.can_see(ctx.channel, k)]
+    if not visible:
+        raise UsageError(f"找不到本频道可见的账号 {text} / no account {text!r} visible in this channel")
+    if len(visible) > 1:
+        raise UsageError(f"账号 {text} 不唯一，请写 平台:账号ID / ambiguous account, use platform:account_id")
+    return visible[0]
+
+
+def _parse_time(ctx: CommandContext, value: str | bool | None, name: str) -> datetime:
+    if not isinstance(value, str) or not value:
+        raise UsageError(f"缺少 --{name} 时间 / --{name} TIME is required")
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
+    except ValueError:
+        raise UsageError(f"--{name} 时间格式不对：{value} / bad time {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ctx.services.config.zone())
+    return parsed
+
+
+def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
+    svc = _service(ctx)
+    sub = (parsed.sub or "").lower()
+    args = parsed.args[1:]
+    zone = ctx.services.config.zone()
+    if sub == "surge":
+        if len(args) != 1:
+            raise UsageError("用法 / usage: /watch surge 账号 --from 时间 --until 时间 [--factor 3]")
+        account = _resolve_account(ctx, args[0])
+        start = _parse_time(ctx, parsed.opt("from"), "from")
+        until = _parse_time(ctx, parsed.opt("until"), "until")
+        if until <= start:
+            raise UsageError("--until 必须晚于 --from / --until must be after --from")
+        try:
+            factor = float(parsed.opt("factor", "3"))
+        except (TypeError, ValueError):
+            raise UsageError("--factor 应为数字，例如 3 / --factor must be a number") from None
+        if not 1.0 < factor <= 100.0:
+            raise UsageError("--factor 应在 1 到 100 之间 / --factor must be in (1, 100]")
+        watch = svc.add_watch(kind="surge", channel=ctx.channel, user=ctx.user, account=account,
+                              starts_at=start, ends_at=until, factor=factor)
+        return Message(text=(
+            f"已登记预期高峰 #{watch.id}：{account} {start.astimezone(zone):%m-%d %H:%M} – "
+            f"{until.astimezone(zone):%m-%d %H:%M}，预期 x{factor:g}。期间按量不告警，负面占比异常仍会告警。\n"
+            f"Planned surge #{watch.id} recorded: volume up to x{factor:g} will not alert; a jump in the "
+            f"negative share still does."))
+    if sub == "add":
+        if not args:
+            raise UsageError("用法 / usage: /watch add 关键词 [--account 账号]")
+        term = " ".join(args).strip()
+        account = parsed.opt("account")
+        account_key = _resolve_account(ctx, account) if isinstance(account, str) else None
+        watch = svc.add_watch(kind="term", channel=ctx.channel, user=ctx.user, term=term, account=account_key)
+        where = account_key or "全部账号 / all accounts"
+        return Message(text=f"已监控风险词「{term}」（{where}），编号 #{watch.id}。\nWatching “{term}” ({where}), #{watch.id}.")
+    if sub == "remove":
+        if not args:
+            raise UsageError("用法 / usage: /watch remove 关键词|编号 [--account 账号]")
+        term = " ".join(args).strip().lstrip("#")
+        account = parsed.opt("account")
+        account_key = _resolve_account(ctx, account) if isinstance(account, str) else None
+        removed = svc.remove_watch(term=term, account=account_key, visible=ctx.visible_accounts())
+        if not removed:
+            return Message(text=f"没有找到监控项 {term} / nothing watched matches {term!r}")
+        return Message(text=f"已取消 {removed} 项监控 / removed {removed} watch(es)")
+    if sub in ("list", "ls", ""):
+        visible = ctx.visible_accounts()
+        lines = []
+        for w in svc.list_watches():
+            if w.account and not ctx.services.scope.can_see(ctx.channel, w.account):
+                continue
+            if w.kind == "term":
+                lines.append(f"#{w.id} 风险词 term「{w.term}」 {w.account or '全部账号 all accounts'}")
+            else:
+                lines.append(f"#{w.id} 预期高峰 surge {w.account} {w.starts_at.astimezone(zone):%m-%d %H:%M}–"
+                             f"{w.ends_at.astimezone(zone):%m-%d %H:%M} x{w.factor:g}")
+        cfg = ctx.services.config.alerts
+        for t in cfg.watch_terms:
+            if t.account is None or ctx.services.scope.can_see(ctx.channel, t.account):
+                lines.append(f"(配置 config) 风险词 term「{t.term}」 {t.account or '全部账号 all accounts'}")
+        for s in cfg.surges:
+            if ctx.services.scope.can_see(ctx.channel, s.account):
+                lines.append(f"(配置 config) 预期高峰 surge {s.account} {s.start.astimezone(zone):%m-%d %H:%M}–"
+                             f"{s.until.astimezone(zone):%m-%d %H:%M} x{s.factor:g}")
+        _ = visible
+        if not lines:
+            return Message(text="暂无监控项 / nothing watched yet")
+        return Message(title="监控列表 / Watches", text="\n".join(lines))
+    raise UsageError(f"未知子命令 {sub} / unknown subcommand")
+
+
+ACTIONS = {
+    "alert.ack": "acknowledged",
+    "alert.mute": "muted",
+    "alert.false_positive": "false_positive",
+    "alert.playbook": "playbook",
+}
+
+REPLIES = {
+    "acknowledged": ("{who} 已确认告警，升级提醒停止。", "{who} acknowledged the alert; escalation stopped."),
+    "muted": ("{who} 已静默该告警 1 小时。", "{who} muted the alert for 1 hour."),
+    "false_positive": ("{who} 标记为误报，已记录用于调优。", "{who} marked it a false alarm; recorded for tuning."),
+}
+
+
+def handle_alert_action(ctx: CommandContext, action: Action) -> Message | None:
+    svc = _service(ctx)
+    kind = ACTIONS.get(action.action_id)
+    if kind is None:
+        raise UsageError(f"未知按钮 / unknown button {action.action_id}")
+    who = ctx.user_name
+    if kind == "playbook":
+        return _start_playbook(ctx, svc, action)
+    try:
+        svc.act(action.value, kind, user=ctx.user, user_name=who, channel=ctx.channel)
+    except LookupError:
+        raise UsageError("找不到这条告警 / alert not found") from None
+    except PermissionError:
+        raise PermissionDenied("本频道看不到该账号 / this channel cannot see that account") from None
+    zh, en = REPLIES[kind]
+    return Message(text=f"{zh.format(who=who)}\n{en.format(who=who)}")
+
+
+def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
+    playbooks = ctx.services.extra.get("playbooks")
+    with svc.db.session() as session:
+        episode = svc.find_episode(session, action.value)
+    if episode is None:
+        raise UsageError("找不到这条告警 / alert not found")
+    account = f"{episode.platform}:{episode.account_id}"
+    if not ctx.services.scope.can_see(ctx.channel, account):
+        raise PermissionDenied("本频道看不到该账号 / this channel cannot see that account")
+    if playbooks is None or not hasattr(playbooks, "start_run"):
+        return Message(text="预案功能尚未启用，请先按告警内容人工处理。\nPlaybooks are not enabled yet; please handle it by hand.")
+    playbook_id = episode.stats.get("playbook") or svc.cfg.playbooks.get(episode.severity, "negative-outbreak")
+    severity = {"sev1": 1, "sev2": 2, "sev3": 3}.get(episode.severity, 3)
+    title = f"负面评论激增：{episode.stats.get('account_name') or episode.account_id}"
+    playbooks.start_run(channel=ctx.channel, playbook_id=playbook_id, title=title, severity=severity,
+                        account=account, started_by=ctx.user, alert_id=episode.episode_key)
+    svc.act(episode.episode_key, "playbook", user=ctx.user, user_name=ctx.user_name, channel=ctx.channel)
+    return Message(text=f"{ctx.user_name} 已启动预案 {playbook_id}。\n{ctx.user_name} started playbook {playbook_id}.")
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.add_command("watch", handle_watch, summary_zh="预期高峰与风险词监控", summary_en="planned surges and risk-term watch",
+                         usage=USAGE)
+    registry.add_action("alert.", handle_alert_action)

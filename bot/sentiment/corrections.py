@@ -1,0 +1,131 @@
+"""Corrections from chat: relabel a stored comment and keep the correction as a labeled example.
+
+`CorrectionService.fix` is what `/sentiment fix COMMENT_ID neg|neu|pos` (and the `sentiment.fix` button)
+call; `load_corrections_for_training` is what `crisisbot sentiment train --include-corrections` reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlmodel import select
+
+from bot.sentiment.models import SentimentCorrection
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.clock import Clock
+    from bot.scope import ChannelScope
+    from bot.storage.db import Database
+
+LABELS = ("neg", "neu", "pos")
+CORRECTION_MODEL_NAME = "correction"
+# what a corrected comment's stored score becomes: the human label, as a probability of positive
+_LABEL_SCORE = {"neg": 0.0, "neu": 0.5, "pos": 1.0}
+
+
+class CorrectionError(ValueError):
+    """The correction cannot be made; `zh`/`en` are the user-facing reasons."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.zh = zh
+        self.en = en
+
+
+@dataclass(frozen=True)
+class CorrectionOutcome:
+    platform: str
+    account_id: str
+    comment_id: str
+    text: str
+    old_label: str | None
+    new_label: str
+
+
+def parse_label(value: str) -> str:
+    """neg/neu/pos (also 负面/中性/正面, negative/neutral/positive, 0/1)."""
+    aliases = {"neg": "neg", "negative": "neg", "负面": "neg", "负": "neg", "0": "neg",
+               "neu": "neu", "neutral": "neu", "中性": "neu", "中": "neu",
+               "pos": "pos", "positive": "pos", "正面": "pos", "正": "pos", "1": "pos"}
+    label = aliases.get(value.strip().lower())
+    if label is None:
+        raise CorrectionError(f"标签必须是 neg/neu/pos，收到 {value!r}", f"label must be neg/neu/pos, got {value!r}")
+    return label
+
+
+class CorrectionService:
+    """Relabels comments the channel may see and stores each correction."""
+
+    def __init__(self, db: Database, scope: ChannelScope, clock: Clock) -> None:
+        self.db = db
+        self.scope = scope
+        self.clock = clock
+
+    def fix(self, *, channel: str, user: str, comment_ref: str, label: str) -> CorrectionOutcome:
+        """Relabel the comment `comment_ref` ("COMMENT_ID" or "platform:COMMENT_ID") as `label`.
+
+        Refuses comments of accounts `channel` may not see, with the same answer as for an unknown id,
+        so one client's channel cannot probe another client's comments.
+        """
+        from bot.storage.models import Comment
+
+        new_label = parse_label(label)
+        platform, _, comment_id = comment_ref.strip().rpartition(":")
+        if not comment_id:
+            raise CorrectionError("缺少评论 ID", "missing comment id")
+        with self.db.session() as session:
+            query = select(Comment).where(Comment.comment_id == comment_id)
+            if platform:
+                query = query.where(Comment.platform == platform.lower())
+            candidates = [c for c in session.exec(query).all() if self.scope.can_see(channel, c.account_key)]
+            if not candidates:
+                raise CorrectionError(
+                    f"找不到评论 {comment_ref}（或本频道无权查看该账号）",
+                    f"comment {comment_ref} not found (or its account is not visible from this channel)",
+                )
+            if len(candidates) > 1:
+                options = ", ".join(sorted(f"{c.platform}:{c.comment_id}" for c in candidates))
+                raise CorrectionError(f"评论 ID 不唯一，请写成 平台:ID（{options}）",
+                                      f"ambiguous comment id, write platform:ID ({options})")
+            comment = candidates[0]
+            outcome = CorrectionOutcome(comment.platform, comment.account_id, comment.comment_id,
+                                        comment.text, comment.sentiment_label, new_label)
+            comment.sentiment_label = new_label
+            comment.sentiment_score = _LABEL_SCORE[new_label]
+            comment.sentiment_model = CORRECTION_MODEL_NAME
+            session.add(comment)
+            session.add(SentimentCorrection(
+                platform=comment.platform, account_id=comment.account_id, comment_id=comment.comment_id,
+                text=comment.text, old_label=outcome.old_label, new_label=new_label, corrected_by=user,
+                channel=channel, created_at=self.clock.now(),
+            ))
+        return outcome
+
+
+def corrections_for_training(db: Database) -> list[tuple[str, str]]:
+    """(text, label) of the latest correction per comment, oldest first (deterministic order)."""
+    with db.session() as session:
+        rows = session.exec(select(SentimentCorrection).order_by(SentimentCorrection.id)).all()
+    latest: dict[tuple[str, str], SentimentCorrection] = {}
+    for row in rows:
+        latest[(row.platform, row.comment_id)] = row
+    ordered = sorted(latest.values(), key=lambda r: r.id or 0)
+    return [(r.text, r.new_label) for r in ordered if r.text.strip()]
+
+
+def load_corrections_for_training(database_url: str | None = None) -> list[tuple[str, str]]:
+    """Corrections from the bot's database (`--database-url`, else the configured one)."""
+    from bot.storage.db import Database
+
+    if database_url is None:
+        from bot.config import database_url as configured_url
+        from bot.config import load_all
+
+        settings, config, _ = load_all()
+        database_url = configured_url(settings, config)
+    db = Database(database_url)
+    try:
+        return corrections_for_training(db)
+    finally:
+        db.dispose()

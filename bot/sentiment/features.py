@@ -1,0 +1,326 @@
+"""Feature extraction shared by training and scoring: jieba words, rule features, hashed char n-grams.
+
+Every text becomes a bag of hashed feature indices (each occurrence weighs 1/sqrt(number of features),
+so long texts do not saturate the model):
+- words from jieba (own Tokenizer with the user dictionary), plus word bigrams;
+- rule features from the lexicon: polarity words (POS/NEG), the same inside a negation scope (¬POS/¬NEG,
+  and "¬word"), degree words before a polarity word (DEG+POS/DEG+NEG), sarcasm markers (SARC, and
+  SARC&POS when they meet praise), questions (Q, QR for rhetorical ones), mixed Chinese/English (MIX);
+- signals from normalisation: emoji, [表情] codes, URL, mention, repetition, !/? runs;
+- character 1-3-grams of the normalised text, hashed with numpy in one vectorised pass per batch.
+Word/rule features are hashed with CRC-32 (deterministic across processes, unlike `hash()`).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from bot.sentiment.normalize import Prepared, prepare
+
+DEFAULT_HASH_BITS = 20
+NEGATION_WINDOW = 3  # tokens after a negator that it still reaches (the clause ends it earlier)
+_CLAUSE_END = frozenset(",.!?;:，。！？；：、~…\n")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_WORD_RE = re.compile(r"[a-z]{2,}")
+# Odd 64-bit multipliers for the char n-gram hash (any fixed odd constants work; these are SplitMix64's).
+_K1 = np.uint64(0x9E3779B97F4A7C15)
+_K2 = np.uint64(0xBF58476D1CE4E5B9)
+_K3 = np.uint64(0x94D049BB133111EB)
+_NGRAM_SEEDS = (np.uint64(0x1000193), np.uint64(0x2000193), np.uint64(0x3000193))
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Word lists behind the rule features (bot/sentiment/data/lexicon.yaml; part of the model)."""
+
+    negators: frozenset[str]
+    degree: frozenset[str]
+    positive: frozenset[str]
+    negative: frozenset[str]
+    sarcasm_tokens: frozenset[str]
+    sarcasm_patterns: re.Pattern[str] | None
+    question_words: frozenset[str]
+    rhetorical_words: frozenset[str]
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Lexicon:
+        import yaml
+
+        if path is None:
+            raw = resources.files("bot.sentiment").joinpath("data/lexicon.yaml").read_text(encoding="utf-8")
+        else:
+            raw = Path(path).read_text(encoding="utf-8")
+        data = yaml.safe_load(raw) or {}
+
+        def words(key: str) -> frozenset[str]:
+            return frozenset(str(w).lower() for w in data.get(key) or ())
+
+        patterns = [str(p) for p in data.get("sarcasm_patterns") or ()]
+        return cls(
+            negators=words("negators"),
+            degree=words("degree"),
+            positive=words("positive"),
+            negative=words("negative"),
+            sarcasm_tokens=words("sarcasm_tokens"),
+            sarcasm_patterns=re.compile("|".join(patterns)) if patterns else None,
+            question_words=words("question_words"),
+            rhetorical_words=words("rhetorical_words"),
+        )
+
+
+def default_userdict_path() -> Path | None:
+    """config/sentiment/userdict.txt of the repository (brands, slang), if present."""
+    path = Path(__file__).resolve().parents[2] / "config" / "sentiment" / "userdict.txt"
+    return path if path.is_file() else None
+
+
+_TOKENIZER_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def shared_tokenizer(userdict: Path | None = None, lexicon_path: Path | None = None):
+    """One jieba Tokenizer per (user dictionary, lexicon), shared by the scorer and keyword extraction.
+
+    It has the user dictionary (default config/sentiment/userdict.txt) and the lexicon's multi-character
+    words, so "阴阳怪气" or "割韭菜" stay whole. Initialising jieba costs ~0.7 s, so it is done once.
+    """
+    import jieba
+
+    with _TOKENIZER_LOCK:
+        jieba.setLogLevel(60)  # jieba logs "Building prefix dict..." at INFO on stderr
+        tokenizer = jieba.Tokenizer()
+        tokenizer.initialize()
+        userdict = userdict or default_userdict_path()
+        if userdict:
+            tokenizer.load_userdict(str(userdict))
+        lexicon = Lexicon.load(lexicon_path)
+        for word in sorted(lexicon.sarcasm_tokens | lexicon.positive | lexicon.negative):
+            if _CJK_RE.search(word) and len(word) > 1 and not tokenizer.FREQ.get(word):
+                tokenizer.add_word(word, freq=50)
+        return tokenizer
+
+
+@dataclass
+class BatchFeatures:
+    """Hashed features of a batch: parallel arrays of feature index and owning text, plus words."""
+
+    indices: np.ndarray  # int64 feature indices (one entry per occurrence)
+    text_ids: np.ndarray  # int64, which text each occurrence belongs to
+    counts: np.ndarray  # float64, occurrences per text (for the 1/sqrt(n) weighting)
+    words: list[list[str]] = field(default_factory=list)  # readable word/rule features per text
+    word_slices: list[tuple[int, int]] = field(default_factory=list)  # their span in `indices`
+
+
+class Featurizer:
+    """Turns texts into hashed sparse features. Deterministic; one instance per process is enough."""
+
+    def __init__(
+        self,
+        *,
+        hash_bits: int = DEFAULT_HASH_BITS,
+        lexicon: Lexicon | None = None,
+        lexicon_path: Path | None = None,
+        userdict: Path | None = None,
+        hmm: bool = False,
+        char_ngrams: Sequence[int] = (1, 2, 3),
+        word_bigrams: bool = True,
+    ) -> None:
+        self.hash_bits = hash_bits
+        self.mask = (1 << hash_bits) - 1
+        self.lexicon = lexicon or Lexicon.load(lexicon_path)
+        self.hmm = hmm
+        self.char_ngrams = tuple(char_ngrams)
+        self.word_bigrams = word_bigrams
+        self.tokenizer = shared_tokenizer(userdict, lexicon_path)
+        lex = self.lexicon
+        self._special = frozenset(
+            lex.positive | lex.negative | lex.negators | lex.degree | lex.sarcasm_tokens | lex.question_words
+            | lex.rhetorical_words | _CLAUSE_END
+        )
+        self._negator_chars = frozenset(w for w in lex.negators if len(w) == 1)
+        self._hash_cache: dict[str, int] = {}
+
+    # -- word-level -----------------------------------------------------------------------------
+    def tokenize(self, plain: str) -> list[str]:
+        """jieba tokens of a normalised plain text, whitespace dropped."""
+        if not plain:
+            return []
+        return [t for t in self.tokenizer.lcut(plain, HMM=self.hmm) if not t.isspace()]
+
+    def word_features(self, prepared: Prepared, tokens: list[str]) -> list[str]:
+        """Words, word bigrams, rule features and signals of one text (readable strings)."""
+        lex = self.lexicon
+        special = self._special
+        negator_chars = self._negator_chars
+        bigrams = self.word_bigrams
+        feats: list[str] = []
+        negated = 0  # tokens still inside a negation scope
+        pending_degree = 0
+        has_pos = has_neg = has_sarcasm = has_question = False
+        previous = ""
+        for token in tokens:
+            if token not in special and token[0] not in negator_chars:
+                # fast path for the common case: a word no rule cares about
+                feats.append(token)
+                if bigrams and previous:
+                    feats.append(previous + "|" + token)
+                previous = token
+                if negated:
+                    feats.append("¬" + token)
+                    negated -= 1
+                if pending_degree:
+                    pending_degree -= 1
+                continue
+            if token in _CLAUSE_END or (len(token) == 1 and token in _CLAUSE_END):
+                negated = 0
+                pending_degree = 0
+                if token == "?" or token == "？":
+                    has_question = True
+                feats.append(token)
+                previous = ""
+                continue
+            feats.append(token)
+            if self.word_bigrams and previous:
+                feats.append(previous + "|" + token)
+            previous = token
+            polarity = 0
+            if token in lex.positive:
+                polarity = 1
+            elif token in lex.negative:
+                polarity = -1
+            elif len(token) > 1 and token[0] in lex.negators:
+                # jieba often keeps "不高兴" / "没意思" as one word: negate the rest of it
+                rest = token[1:]
+                if rest in lex.positive:
+                    polarity, negated = 1, max(negated, 1)
+                elif rest in lex.negative:
+                    polarity, negated = -1, max(negated, 1)
+            if token in lex.negators:
+                negated = 0 if negated else NEGATION_WINDOW  # a second negator flips back
+                continue
+            if token in lex.degree:
+                pending_degree = 2
+                continue
+            if negated:
+                feats.append("¬" + token)
+            if polarity:
+                name = "POS" if polarity > 0 else "NEG"
+                if negated:
+                    name = "¬" + name
+                feats.append(name)
+                if pending_degree:
+                    feats.append("DEG+" + name)
+                if name == "POS":
+                    has_pos = True
+                elif name in ("NEG", "¬POS"):
+                    has_neg = True
+            if token in lex.sarcasm_tokens:
+                has_sarcasm = True
+            if token in lex.question_words:
+                has_question = True
+                if token in lex.rhetorical_words:
+                    feats.append("QR")
+            negated = max(0, negated - 1)
+            pending_degree = max(0, pending_degree - 1)
+        for signal in prepared.signals:
+            feats.append(signal)
+            if signal in lex.positive:
+                feats.append("POS")
+                has_pos = True
+            elif signal in lex.negative:
+                feats.append("NEG")
+                has_neg = True
+            if signal in lex.sarcasm_tokens:
+                has_sarcasm = True
+            if signal == "<?>":
+                has_question = True
+        if lex.sarcasm_patterns is not None and lex.sarcasm_patterns.search(prepared.text):
+            has_sarcasm = True
+        if has_sarcasm:
+            feats.append("SARC")
+            if has_pos:
+                feats.append("SARC&POS")
+        if has_question:
+            feats.append("Q")
+        if has_pos and has_neg:
+            feats.append("POS&NEG")
+        if _CJK_RE.search(prepared.plain) and _LATIN_WORD_RE.search(prepared.plain):
+            feats.append("MIX")
+        if not feats and not prepared.plain:
+            feats.append("<empty>")
+        return feats
+
+    def hash_word(self, feature: str) -> int:
+        cache = self._hash_cache
+        value = cache.get(feature)
+        if value is None:
+            if len(cache) > 500_000:  # bounded: a feature-string cache, never a per-text cache
+                cache.clear()
+            value = zlib.crc32(feature.encode("utf-8", "surrogatepass")) & self.mask
+            cache[feature] = value
+        return value
+
+    # -- batch ----------------------------------------------------------------------------------
+    def featurize(self, texts: Sequence[str]) -> BatchFeatures:
+        """Hashed features of every text, in order (see module docstring)."""
+        prepared = [prepare(t) for t in texts]
+        words: list[list[str]] = []
+        word_idx: list[int] = []
+        word_tid: list[int] = []
+        slices: list[tuple[int, int]] = []
+        hash_word = self.hash_word
+        for tid, prep in enumerate(prepared):
+            feats = self.word_features(prep, self.tokenize(prep.plain))
+            words.append(feats)
+            start = len(word_idx)
+            word_idx.extend(hash_word(f) for f in feats)
+            word_tid.extend([tid] * len(feats))
+            slices.append((start, len(word_idx)))
+        char_idx, char_tid = self._char_ngrams([p.plain for p in prepared])
+        indices = np.concatenate([np.asarray(word_idx, dtype=np.int64), char_idx])
+        text_ids = np.concatenate([np.asarray(word_tid, dtype=np.int64), char_tid])
+        counts = np.bincount(text_ids, minlength=len(texts)).astype(np.float64)
+        return BatchFeatures(indices, text_ids, counts, words, slices)
+
+    def _char_ngrams(self, plains: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Hashed char n-grams of all texts in one numpy pass. Spaces separate texts and words:
+        n-grams containing a space are dropped, so none crosses two texts."""
+        joined = " ".join(plains)
+        if not joined.strip():
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        if len(plains) == 1:  # one text per call is common (chat, webhooks): skip the bookkeeping
+            owner = np.zeros(len(codes), dtype=np.int64)
+        else:
+            lengths = np.fromiter((len(p) + 1 for p in plains), dtype=np.int64, count=len(plains))
+            owner = np.repeat(np.arange(len(plains), dtype=np.int64), lengths)[: len(codes)]
+        is_space = codes == 32
+        out_idx: list[np.ndarray] = []
+        out_tid: list[np.ndarray] = []
+        mask = np.uint64(self.mask)
+        for n in self.char_ngrams:
+            if len(codes) < n:
+                continue
+            m = len(codes) - n + 1
+            h = _NGRAM_SEEDS[n - 1] + codes[:m] * _K1
+            bad = is_space[:m].copy()
+            for k in range(1, n):
+                h = (h ^ (h >> np.uint64(31))) * _K2 + codes[k : k + m] * _K1
+                bad |= is_space[k : k + m]
+            h = (h ^ (h >> np.uint64(29))) * _K3
+            h ^= h >> np.uint64(32)
+            keep = ~bad
+            out_idx.append((h[keep] & mask).astype(np.int64))
+            out_tid.append(owner[:m][keep])
+        if not out_idx:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(out_idx), np.concatenate(out_tid)

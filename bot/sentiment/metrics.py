@@ -1,0 +1,48 @@
+"""Evaluation metrics for `crisisbot sentiment eval` and the model card (pure functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def compute_metrics(gold: Sequence[str], pred: Sequence[str], *, three_class: bool) -> dict[str, float | int]:
+    """Metrics of predictions (neg/neu/pos) against gold labels.
+
+    Binary files (gold neg/pos): a `neu` prediction counts as "not negative", i.e. positive; accuracy and
+    macro-F1 are over {neg, pos}. 3-class files: accuracy and macro-F1 over {neg, neu, pos}, plus
+    `neutral_as_negative`, the share of gold-`neu` rows predicted `neg`. `neg_precision`/`neg_recall`
+    treat neg against everything else in both cases.
+    """
+    if len(gold) != len(pred):
+        raise ValueError("gold and pred differ in length")
+    if not three_class:
+        pred = ["neg" if p == "neg" else "pos" for p in pred]
+        classes = ("neg", "pos")
+    else:
+        classes = ("neg", "neu", "pos")
+    n = len(gold)
+    correct = sum(1 for g, p in zip(gold, pred, strict=True) if g == p)
+    f1s = []
+    for cls in classes:
+        tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == cls and p == cls)
+        fp = sum(1 for g, p in zip(gold, pred, strict=True) if g != cls and p == cls)
+        fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == cls and p != cls)
+        f1s.append(_f1(tp, fp, fn))
+    tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == "neg" and p == "neg")
+    pred_neg = sum(1 for p in pred if p == "neg")
+    gold_neg = sum(1 for g in gold if g == "neg")
+    out: dict[str, float | int] = {
+        "n": n,
+        "accuracy": round(correct / n, 4) if n else 0.0,
+        "macro_f1": round(sum(f1s) / len(f1s), 4) if n else 0.0,
+        "neg_precision": round(tp / pred_neg, 4) if pred_neg else 0.0,
+        "neg_recall": round(tp / gold_neg, 4) if gold_neg else 0.0,
+    }
+    if three_class:
+        neutral = [p for g, p in zip(gold, pred, strict=True) if g == "neu"]
+        out["neutral_as_negative"] = round(sum(1 for p in neutral if p == "neg") / len(neutral), 4) if neutral else 0.0
+    return out

@@ -1,0 +1,262 @@
+"""The default scorer: a linear (softmax) model over hashed features, evaluated with numpy.
+
+No scikit-learn and no snownlp here: this module is what ingestion imports on every batch.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.sentiment.base import SentimentResult
+from bot.sentiment.features import BatchFeatures, Featurizer
+from bot.sentiment.risk import RiskLexicon
+
+CLASSES = ("neg", "neu", "pos")
+MODEL_FILENAME = "model.npz"
+FORMAT_VERSION = 1
+
+# Reasons show readable features; these internal names get a short bilingual gloss.
+_RULE_GLOSS = {
+    "POS": "正面词/positive word",
+    "NEG": "负面词/negative word",
+    "¬POS": "否定+正面词/negated positive",
+    "¬NEG": "否定+负面词/negated negative",
+    "DEG+POS": "程度词+正面/intensified positive",
+    "DEG+NEG": "程度词+负面/intensified negative",
+    "DEG+¬POS": "程度词+否定正面/intensified negated positive",
+    "DEG+¬NEG": "程度词+否定负面/intensified negated negative",
+    "SARC": "反讽标记/sarcasm marker",
+    "SARC&POS": "反讽+夸奖/sarcastic praise",
+    "POS&NEG": "褒贬混合/mixed praise and blame",
+    "Q": "疑问/question",
+    "QR": "反问/rhetorical question",
+    "MIX": "中英混合/mixed zh-en",
+    "<rep>": "重复字/repeated characters",
+    "<!>": "连续感叹/!!",
+    "<?>": "连续问号/??",
+    "<url>": "链接/URL",
+    "<@>": "@提及/mention",
+}
+
+
+def default_model_path() -> Path:
+    """The shipped model file (package data)."""
+    return Path(str(resources.files("bot.sentiment").joinpath(f"data/{MODEL_FILENAME}")))
+
+
+@dataclass
+class LinearModel:
+    """Linear weights over hashed features plus the decision thresholds and training meta."""
+
+    weights: np.ndarray  # (2**hash_bits, k) float16/float32, see `kind`
+    bias: np.ndarray  # (k,) float64
+    meta: dict[str, Any]
+
+    @property
+    def hash_bits(self) -> int:
+        return int(self.meta["hash_bits"])
+
+    @property
+    def neg_threshold(self) -> float:
+        return float(self.meta["thresholds"]["neg"])
+
+    @property
+    def pos_threshold(self) -> float:
+        return float(self.meta["thresholds"]["pos"])
+
+    def save(self, path: Path) -> None:
+        """Write the model as a compressed .npz (weights as float16: half the size, same decisions)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = json.dumps(self.meta, ensure_ascii=False, sort_keys=True)
+        arrays = {
+            "weights": self.weights.astype(np.float16),
+            "bias": self.bias.astype(np.float64),
+            "meta": np.frombuffer(meta.encode("utf-8"), dtype=np.uint8),
+        }
+        # Written by hand (not np.savez) so entries carry a fixed timestamp: same model, same bytes.
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, array in arrays.items():
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with archive.open(info, "w") as fh:
+                    np.lib.format.write_array(fh, np.ascontiguousarray(array), allow_pickle=False)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> LinearModel:
+        path = Path(path) if path is not None else default_model_path()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"sentiment model not found: {path} (train one with `crisisbot sentiment train`)"
+            )
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(bytes(data["meta"]).decode("utf-8"))
+            if meta.get("format") != FORMAT_VERSION:
+                raise ValueError(f"{path}: unsupported sentiment model format {meta.get('format')!r}")
+            weights = data["weights"]  # float16 in memory too: half the RSS; rows are widened on use
+            bias = data["bias"].astype(np.float64)
+        return cls(weights=weights, bias=bias, meta=meta)
+
+    def featurizer_options(self) -> dict[str, Any]:
+        opts = self.meta.get("featurizer", {})
+        return {
+            "hash_bits": self.hash_bits,
+            "hmm": bool(opts.get("hmm", False)),
+            "char_ngrams": tuple(opts.get("char_ngrams", (1, 2, 3))),
+            "word_bigrams": bool(opts.get("word_bigrams", True)),
+        }
+
+    @property
+    def kind(self) -> str:
+        """"two_stage": column 0 = polarity logit (pos vs neg), column 1 = neutral logit (neu vs rest);
+        "softmax": three logits in CLASSES order."""
+        return str(self.meta.get("kind", "softmax"))
+
+    def logits(self, feats: BatchFeatures) -> np.ndarray:
+        """(n, k) linear outputs; each feature occurrence weighs 1/sqrt(features in its text)."""
+        n = len(feats.counts)
+        k = self.weights.shape[1]
+        out = np.tile(self.bias, (n, 1))
+        if len(feats.indices):
+            scale = 1.0 / np.sqrt(np.maximum(feats.counts, 1.0))
+            rows = self.weights[feats.indices].astype(np.float32)  # (occurrences, k)
+            occ_scale = scale[feats.text_ids]
+            for c in range(k):
+                out[:, c] += np.bincount(feats.text_ids, weights=rows[:, c] * occ_scale, minlength=n)
+        return out
+
+    def predict_proba(self, feats: BatchFeatures) -> np.ndarray:
+        """(n, 3) probabilities of neg, neu, pos."""
+        z = self.logits(feats)
+        if self.kind == "two_stage":
+            p_pos_polar = 1.0 / (1.0 + np.exp(-np.clip(z[:, 0], -50, 50)))
+            p_neu = 1.0 / (1.0 + np.exp(-np.clip(z[:, 1], -50, 50)))
+            return np.column_stack([(1 - p_neu) * (1 - p_pos_polar), p_neu, (1 - p_neu) * p_pos_polar])
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def push(self, rows: np.ndarray, label: str) -> np.ndarray:
+        """How much each feature row pushes toward `label` (for reasons)."""
+        if self.kind == "two_stage":
+            if label == "neg":
+                return -rows[:, 0]
+            if label == "pos":
+                return rows[:, 0]
+            return rows[:, 1]
+        if label == "neg":
+            return rows[:, 0] - np.maximum(rows[:, 1], rows[:, 2])
+        if label == "pos":
+            return rows[:, 2] - np.maximum(rows[:, 0], rows[:, 1])
+        return rows[:, 1] - np.maximum(rows[:, 0], rows[:, 2])
+
+    def decide(self, proba: np.ndarray) -> list[str]:
+        """neg if P(neg) >= neg threshold; else pos if P(pos) >= pos threshold; else neu."""
+        neg_t, pos_t = self.neg_threshold, self.pos_threshold
+        if len(proba) <= 8:  # plain Python beats numpy's per-call overhead for a handful of texts
+            return ["neg" if row[0] >= neg_t else "pos" if row[2] >= pos_t else "neu" for row in proba.tolist()]
+        labels = np.full(len(proba), "neu", dtype=object)
+        is_pos = proba[:, 2] >= self.pos_threshold
+        is_neg = proba[:, 0] >= self.neg_threshold
+        labels[is_pos] = "pos"
+        labels[is_neg] = "neg"
+        return labels.tolist()
+
+
+def _gloss(feature: str) -> str:
+    if feature in _RULE_GLOSS:
+        return f"{feature} ({_RULE_GLOSS[feature]})"
+    return feature
+
+
+class DefaultScorer:
+    """The default backend: jieba + rules + hashed char n-grams into a softmax-linear model."""
+
+    name = "default"
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        risk_terms: Path | None = None,
+        userdict: Path | None = None,
+        lexicon_path: Path | None = None,
+        max_reasons: int = 3,
+    ) -> None:
+        self.model = LinearModel.load(model_path)
+        self.featurizer = Featurizer(lexicon_path=lexicon_path, userdict=userdict, **self.model.featurizer_options())
+        self.risk = RiskLexicon.load(risk_terms)
+        self.max_reasons = max_reasons
+        self._lock = threading.Lock()  # jieba's Tokenizer is not documented as thread-safe
+
+    def score(self, text: str) -> SentimentResult:
+        """Score one text."""
+        return self.score_batch([text])[0]
+
+    def score_batch(self, texts: Sequence[str]) -> list[SentimentResult]:
+        """Score texts in order; every text goes through the model (no cache keyed on text)."""
+        texts = [t if isinstance(t, str) else _bad_type(t) for t in texts]
+        if not texts:
+            return []
+        with self._lock:
+            feats = self.featurizer.featurize(texts)
+        proba = self.model.predict_proba(feats)
+        labels = self.model.decide(proba)
+        n_words = sum(end - start for start, end in feats.word_slices)
+        word_rows = self.model.weights[feats.indices[:n_words]].astype(np.float32)
+        results: list[SentimentResult] = []
+        for i, text in enumerate(texts):
+            words = feats.words[i]
+            if words == ["<empty>"] or not words and feats.counts[i] == 0:
+                results.append(
+                    SentimentResult(
+                        label="neu",
+                        score=0.5,
+                        reasons=("空文本/empty text",),
+                        risk_flags=self.risk.find(text),
+                    )
+                )
+                continue
+            label = labels[i]
+            start, end = feats.word_slices[i]
+            reasons = self._reasons(words, word_rows[start:end], label)
+            results.append(
+                SentimentResult(
+                    label=label,
+                    score=round(float(proba[i, 2]), 6),
+                    reasons=reasons,
+                    risk_flags=self.risk.find(text),
+                )
+            )
+        return results
+
+    def _reasons(self, words: list[str], rows: np.ndarray, label: str) -> tuple[str, ...]:
+        """The word/rule features that pushed most toward the chosen label."""
+        if not len(words):
+            return ()
+        push = self.model.push(rows, label)
+        order = np.argsort(-push, kind="stable")
+        reasons: list[str] = []
+        seen: set[str] = set()
+        for j in order[: self.max_reasons * 3]:
+            if push[j] <= 0 or len(reasons) >= self.max_reasons:
+                break
+            word = words[j]
+            if word in seen or "|" in word:
+                continue
+            seen.add(word)
+            reasons.append(_gloss(word))
+        return tuple(reasons)
+
+
+def _bad_type(value: object) -> str:
+    raise TypeError(f"texts must be str, got {type(value).__name__}")

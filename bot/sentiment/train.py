@@ -1,0 +1,239 @@
+"""Training the default model (needs the `train` extra: scikit-learn, scipy).
+
+Deterministic: files are read in the given order, exact duplicate texts keep their first label, the
+solver (L-BFGS) has no randomness, and the hashed features do not depend on the process. Re-running
+the same command on the same files reproduces the same model file byte for byte.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.sentiment.features import DEFAULT_HASH_BITS, Featurizer
+from bot.sentiment.model import CLASSES, FORMAT_VERSION, LinearModel
+
+LABEL_ALIASES = {"0": "neg", "1": "pos", "neg": "neg", "neu": "neu", "pos": "pos"}
+
+
+class DataError(ValueError):
+    """A labeled file that cannot be used (missing columns, unknown label ...)."""
+
+
+@dataclass(frozen=True)
+class LabeledFile:
+    path: Path
+    texts: list[str]
+    labels: list[str]  # neg/neu/pos
+    three_class: bool  # labels were written neg/neu/pos (else 0/1)
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_labeled_csv(path: Path | str) -> LabeledFile:
+    """Read a `text,label` CSV (label 0/1 or neg/neu/pos). Raises DataError naming file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    texts: list[str] = []
+    labels: list[str] = []
+    raw_labels: set[str] = set()
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or "text" not in reader.fieldnames or "label" not in reader.fieldnames:
+            raise DataError(f"{path}: expected a header with columns text,label (got {reader.fieldnames})")
+        for row in reader:
+            raw = (row.get("label") or "").strip().lower()
+            label = LABEL_ALIASES.get(raw)
+            if label is None:
+                raise DataError(
+                    f"{path}:{reader.line_num}: label {row.get('label')!r} is not one of 0/1/neg/neu/pos"
+                )
+            raw_labels.add(raw)
+            texts.append(row.get("text") or "")
+            labels.append(label)
+    if not texts:
+        raise DataError(f"{path}: no rows")
+    if raw_labels & {"0", "1"} and raw_labels & {"neg", "neu", "pos"}:
+        raise DataError(f"{path}: mixes 0/1 and neg/neu/pos labels")
+    return LabeledFile(path, texts, labels, three_class=not (raw_labels <= {"0", "1"}), sha256=sha256_of(path))
+
+
+@dataclass
+class TrainOptions:
+    """Hyper-parameters; the defaults are the ones that trained the shipped model (see MODEL_CARD.md)."""
+
+    hash_bits: int = DEFAULT_HASH_BITS
+    c: float = 2.0  # inverse L2 strength of the polarity logistic regression
+    c_neutral: float = 8.0  # same for the neutral-vs-rest regression
+    file_cap: int = 20_000  # at most ~this many rows per file (every k-th row of bigger files)
+    binary_file_weight: float = 1.0  # extra factor on files that only have neg/pos (no neutral)
+    max_iter: int = 200
+    neg_threshold: float = 0.30  # neg when P(neg) >= this (tuned on held-out rows, see MODEL_CARD.md)
+    pos_threshold: float = 0.40  # else pos when P(pos) >= this, else neu
+    hmm: bool = False
+    char_ngrams: tuple[int, ...] = (1, 2, 3)
+    word_bigrams: bool = True
+
+
+@dataclass
+class TrainingSet:
+    texts: list[str]
+    labels: list[str]
+    weights: list[float]
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    three_class: list[bool] = field(default_factory=list)  # row came from a neg/neu/pos file
+
+
+def build_training_set(
+    files: Sequence[LabeledFile],
+    options: TrainOptions,
+    corrections: Iterable[tuple[str, str]] = (),
+    correction_weight: float = 5.0,
+) -> TrainingSet:
+    """Merge files (first occurrence of a text wins) with per-file weights; corrections override."""
+    seen: set[str] = set()
+    out = TrainingSet([], [], [])
+    fixed = {text: label for text, label in corrections}
+    for lf in files:
+        # a file larger than the cap is thinned to every k-th row (deterministic) so big review sets
+        # neither dominate nor slow training down
+        step = max(1, -(-len(lf.texts) // options.file_cap))
+        weight = 1.0 if lf.three_class else options.binary_file_weight
+        kept = 0
+        for text, label in list(zip(lf.texts, lf.labels, strict=True))[::step]:
+            if text in seen or text in fixed or not text.strip():
+                continue
+            seen.add(text)
+            out.texts.append(text)
+            out.labels.append(label)
+            out.weights.append(weight)
+            out.three_class.append(lf.three_class)
+            kept += 1
+        out.sources.append(
+            {"file": lf.name, "sha256": lf.sha256, "rows": len(lf.texts), "every_nth_row": step,
+             "used": kept, "row_weight": round(weight, 6), "three_class": lf.three_class}
+        )
+    if fixed:
+        for text, label in fixed.items():
+            out.texts.append(text)
+            out.labels.append(label)
+            out.weights.append(correction_weight)
+            out.three_class.append(True)  # a human chose among neg/neu/pos
+        out.sources.append({"file": "corrections", "rows": len(fixed), "used": len(fixed),
+                            "row_weight": correction_weight})
+    return out
+
+
+def feature_matrix(featurizer: Featurizer, texts: Sequence[str], batch: int = 2000,
+                   progress: Callable[[int], None] | None = None):
+    """CSR matrix of the same values the scorer uses (1/sqrt(n) per occurrence, summed per bucket)."""
+    from scipy import sparse
+
+    blocks = []
+    for start in range(0, len(texts), batch):
+        chunk = texts[start : start + batch]
+        feats = featurizer.featurize(chunk)
+        scale = 1.0 / np.sqrt(np.maximum(feats.counts, 1.0))
+        values = scale[feats.text_ids]
+        block = sparse.csr_matrix(
+            (values, (feats.text_ids, feats.indices)), shape=(len(chunk), 1 << featurizer.hash_bits)
+        )
+        block.sum_duplicates()
+        blocks.append(block)
+        if progress:
+            progress(len(chunk))
+    return sparse.vstack(blocks, format="csr")
+
+
+def _fit_binary(matrix, y: np.ndarray, weights: np.ndarray, c: float, max_iter: int) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=c, max_iter=max_iter, tol=1e-4)
+    clf.fit(matrix, y, sample_weight=weights)
+    return clf.coef_[0], float(clf.intercept_[0])
+
+
+def fit(matrix, labels: Sequence[str], weights: Sequence[float], options: TrainOptions,
+        three_class_rows: Sequence[bool] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Two logistic regressions (L-BFGS, L2, deterministic) over the same features.
+
+    - polarity: pos vs neg on every neg/pos row (binary and 3-class files alike);
+    - neutral: neu vs not-neu on rows of 3-class files only. Binary files never say whether a text is
+      neutral (they had the neutral texts removed), so they must not teach the model that nothing is.
+    Returns weights (dim, 2) float32 = [polarity, neutral] and bias (2,).
+    """
+    y = np.array(labels)
+    w = np.asarray(weights, dtype=np.float64)
+    if three_class_rows is None:
+        three_class_rows = [True] * len(labels)
+    from_three = np.asarray(three_class_rows, dtype=bool)
+    polar = y != "neu"
+    out = np.zeros((matrix.shape[1], 2), dtype=np.float64)
+    bias = np.array([0.0, -30.0])  # without 3-class data nothing is called neutral by the model
+    if len(set(y[polar].tolist())) == 2:
+        out[:, 0], bias[0] = _fit_binary(matrix[polar], (y[polar] == "pos").astype(int), w[polar], options.c,
+                                         options.max_iter)
+    else:
+        raise DataError("training data needs both neg and pos examples")
+    neu_rows = from_three
+    if neu_rows.any() and len(set((y[neu_rows] == "neu").tolist())) == 2:
+        out[:, 1], bias[1] = _fit_binary(matrix[neu_rows], (y[neu_rows] == "neu").astype(int), w[neu_rows],
+                                         options.c_neutral, options.max_iter)
+    return out.astype(np.float32), bias
+
+
+def train_model(
+    files: Sequence[LabeledFile],
+    options: TrainOptions | None = None,
+    *,
+    corrections: Iterable[tuple[str, str]] = (),
+    featurizer: Featurizer | None = None,
+    progress: Callable[[int], None] | None = None,
+    command: str = "",
+) -> LinearModel:
+    """Train the default model from labeled files (and optional chat corrections)."""
+    options = options or TrainOptions()
+    featurizer = featurizer or Featurizer(
+        hash_bits=options.hash_bits, hmm=options.hmm, char_ngrams=options.char_ngrams,
+        word_bigrams=options.word_bigrams,
+    )
+    data = build_training_set(files, options, corrections)
+    if len(set(data.labels)) < 2:
+        raise DataError("training data needs at least two different labels")
+    matrix = feature_matrix(featurizer, data.texts, progress=progress)
+    weights, bias = fit(matrix, data.labels, data.weights, options, data.three_class)
+    meta = {
+        "format": FORMAT_VERSION,
+        "kind": "two_stage",
+        "classes": list(CLASSES),
+        "hash_bits": options.hash_bits,
+        "thresholds": {"neg": options.neg_threshold, "pos": options.pos_threshold},
+        "featurizer": {"hmm": options.hmm, "char_ngrams": list(options.char_ngrams),
+                       "word_bigrams": options.word_bigrams},
+        "training": {
+            "method": "two logistic regressions (scikit-learn, L-BFGS, L2): polarity pos-vs-neg on all "
+                      "neg/pos rows; neutral-vs-rest on rows of 3-class files",
+            "C": options.c, "C_neutral": options.c_neutral, "file_cap": options.file_cap, "binary_file_weight": options.binary_file_weight,
+            "max_iter": options.max_iter, "rows": len(data.texts), "sources": data.sources,
+            "command": command,
+        },
+    }
+    return LinearModel(weights=weights, bias=bias, meta=meta)

@@ -1,0 +1,325 @@
+"""The alert service end to end: ingest -> buckets -> detector -> episode -> outbox -> console.
+
+Real database (SQLite, and PostgreSQL when configured), the real dispatcher and console port, a FakeClock
+moved by the test. Spike comments are plainly negative and background ones plainly neutral, so the
+alert fires whether a sentiment model is installed (negative counts) or not (all comments).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import count
+
+import pytest
+from sqlmodel import select
+
+from bot.alerts.models import AlertEpisode
+from bot.app import build_app
+from bot.config import parse_config
+from bot.storage.models import OutboxMessage
+
+ACCOUNT = {"platform": "douyin", "account_id": "lanji_official"}
+NEGATIVE = "垃圾产品，用了烂脸过敏，退款！太差了，再也不买"
+CALM = "今天直播几点开始呀"
+_ids = count(1)
+
+
+def comment(at, *, text=CALM, content="v1", likes=0):
+    return {**ACCOUNT, "content_id": content, "comment_id": f"c{next(_ids)}", "text": text,
+            "created_at": at.isoformat(), "like_count": likes, "content_title": "新品面霜",
+            "content_url": f"https://www.douyin.com/video/{content}"}
+
+
+def load_history(bot, clock, days=1.0, per_bucket=2):
+    """Quiet background comments over the past `days`, ingested at once (judged silently)."""
+    now = clock.now()
+    records = []
+    buckets = int(days * 288)
+    for b in range(buckets):
+        at = now - timedelta(minutes=5 * (buckets - b)) + timedelta(seconds=30)
+        records.extend(comment(at + timedelta(seconds=60 * i)) for i in range(per_bucket))
+    bot.services.ingest.ingest_records(records, source="test-history")
+    tick(bot)
+
+
+def tick(bot):
+    for fn in bot.wiring.ticks:
+        fn()
+    bot.services.outbox.drain()
+
+
+def live(bot, clock, minutes, *, per_minute=0, text=NEGATIVE, step=timedelta(seconds=20)):
+    """Move the clock through `minutes`, ingesting `per_minute` comments each minute, ticking often."""
+    end = clock.now() + timedelta(minutes=minutes)
+    while clock.now() < end:
+        clock.advance(step)
+        now = clock.now()
+        if per_minute and now.second < step.total_seconds():
+            bot.services.ingest.ingest_records([comment(now, text=text) for _ in range(per_minute)], source="test")
+        tick(bot)
+
+
+def alert_posts(db):
+    with db.session() as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.update_of.is_(None))).all()
+    return [r for r in rows if (r.payload.get("meta") or {}).get("kind") == "alert"]
+
+
+def escalations(db):
+    with db.session() as session:
+        rows = session.exec(select(OutboxMessage)).all()
+    return [r for r in rows if (r.payload.get("meta") or {}).get("kind") == "escalation"]
+
+
+def episodes(db):
+    with db.session() as session:
+        return list(session.exec(select(AlertEpisode).order_by(AlertEpisode.id)).all())
+
+
+def test_spike_alerts_once_and_updates_in_place(bot, clock, db):
+    load_history(bot, clock)
+    live(bot, clock, 20)
+    assert alert_posts(db) == []
+    live(bot, clock, 15, per_minute=12)
+    posts = alert_posts(db)
+    assert len(posts) == 1, [p.key for p in posts]
+    assert posts[0].channel == "console:lanji"
+    message = bot.console.messages("lanji")[-1]
+    assert "激增" in (message.title or "")
+    assert {b.action_id for b in message.buttons} == {"alert.playbook", "alert.ack", "alert.mute", "alert.false_positive"}
+    # calm again: the same message is updated to "resolved"; still one post
+    live(bot, clock, 120)
+    assert len(alert_posts(db)) == 1
+    eps = [e for e in episodes(db) if not e.stats.get("merged_into")]
+    assert len(eps) == 1 and eps[0].status == "resolved" and eps[0].recovered_at is not None
+    texts = [m.title or "" for m in bot.console.messages("lanji")]
+    assert any("已恢复" in t for t in texts)
+
+
+def test_restart_mid_episode_neither_duplicates_nor_loses(db, settings, app_config, clock):
+    first = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    load_history(first, clock)
+    live(first, clock, 10, per_minute=12)
+    assert len(alert_posts(db)) == 1
+    first.stop()
+    # a new process on the same database: the detector state and the episode come back from the tables
+    second = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    try:
+        live(second, clock, 10, per_minute=12)
+        assert len(alert_posts(db)) == 1  # no duplicate
+        live(second, clock, 150)
+        eps = [e for e in episodes(db) if not e.stats.get("merged_into")]
+        assert len(eps) == 1 and eps[0].status == "resolved"  # recovery seen by the new process
+        # every update targets the one post
+        with db.session() as session:
+            updates = session.exec(select(OutboxMessage).where(OutboxMessage.update_of.is_not(None))).all()
+        assert updates and {u.update_of for u in updates} <= {alert_posts(db)[0].key}
+    finally:
+        second.stop()
+
+
+def test_unacknowledged_alert_escalates_to_the_rota_then_stops_when_acknowledged(db, settings, clock, press_button):
+    config = parse_config({
+        "accounts": [{"platform": "douyin", "account_id": "lanji_official", "name": "澜肌", "client": "lanji"}],
+        "clients": [{"id": "lanji"}],
+        "channels": [{"id": "console:lanji", "client": "lanji"}],
+        "alerts": {"escalation": {"after_minutes": 10, "rota": ["console:oncall1", "console:oncall2"]}},
+    }, source="test")
+    app = build_app(settings, config, clock=clock, db=db, upgrade=False)
+    try:
+        load_history(app, clock)
+        for _ in range(15):  # the pile-on goes on until the alert is out
+            live(app, clock, 1, per_minute=20)
+            if alert_posts(db):
+                break
+        live(app, clock, 5, per_minute=20)
+        eps = [e for e in episodes(db) if not e.stats.get("merged_into")]
+        assert eps and eps[0].severity in ("sev1", "sev2")
+        assert escalations(db) == []
+        live(app, clock, 6)
+        first = escalations(db)
+        assert len(first) == 1 and "oncall1" in first[0].payload["mentions"]
+        if eps[0].severity == "sev1" or any(e.severity == "sev1" for e in episodes(db)):
+            assert "here" in first[0].payload["mentions"]
+        live(app, clock, 10)
+        second = escalations(db)
+        assert len(second) == 2 and "oncall2" in second[-1].payload["mentions"]
+        # acknowledge through the dispatcher: escalation stops
+        app.dispatcher.handle(_action("alert.ack", eps[0].episode_key))
+        live(app, clock, 30)
+        assert len(escalations(db)) == 2
+        ep = [e for e in episodes(db) if e.episode_key == eps[0].episode_key][0]
+        assert ep.status == "acknowledged"
+        assert any(h["action"] == "acknowledged" and h["user"] == "console:alice" for h in ep.history)
+    finally:
+        app.stop()
+
+
+def _action(action_id, value):
+    from bot.messages import Action
+
+    return Action("console", "console:lanji", "console:alice", action_id, value, user_name="alice",
+                  event_id=f"act-{next(_ids)}")
+
+
+@pytest.mark.parametrize("button,status", [("alert.mute", "muted"), ("alert.false_positive", "false_positive")])
+def test_buttons_record_who_and_when(bot, clock, db, press_button, button, status):
+    load_history(bot, clock)
+    live(bot, clock, 10, per_minute=12)
+    ep = [e for e in episodes(db) if not e.stats.get("merged_into")][0]
+    replies = press_button(button, ep.episode_key)
+    assert replies and "alice" in replies[0].text
+    ep = [e for e in episodes(db) if e.episode_key == ep.episode_key][0]
+    assert ep.status == status
+    assert ep.history[-1]["user"] == "console:alice" and ep.history[-1]["at"]
+    if status == "muted":
+        assert ep.muted_until is not None
+    else:
+        assert ep.stats["feedback"]["label"] == "false_positive"
+    # the message in the channel shows the new state (updated in place)
+    assert any(("误报" in (m.title or "")) or any("静默" in f.value or "已静默" in f.value for f in m.fields)
+               for m in bot.console.messages("lanji"))
+
+
+def test_playbook_button_without_playbooks_says_so(bot, clock, db, press_button):
+    load_history(bot, clock)
+    live(bot, clock, 10, per_minute=12)
+    ep = [e for e in episodes(db) if not e.stats.get("merged_into")][0]
+    replies = press_button("alert.playbook", ep.episode_key)
+    if "playbooks" in bot.services.extra:
+        assert "已启动预案" in replies[0].text, replies[0].text
+        ep = [e for e in episodes(db) if e.episode_key == ep.episode_key][0]
+        assert ep.status == "acknowledged" and ep.history[-1]["action"] == "playbook"
+        # pressing again does not start a second run (the playbooks service keys runs by alert id)
+        press_button("alert.playbook", ep.episode_key)
+    else:
+        assert "预案功能尚未启用" in replies[0].text
+
+
+def test_other_clients_channel_cannot_press_the_buttons(bot, clock, db, press_button):
+    load_history(bot, clock)
+    live(bot, clock, 10, per_minute=12)
+    ep = [e for e in episodes(db) if not e.stats.get("merged_into")][0]
+    replies = press_button("alert.ack", ep.episode_key, channel="console:xiaochu")
+    assert replies and "没有权限" in replies[0].text
+    assert [e for e in episodes(db) if e.episode_key == ep.episode_key][0].status == "open"
+
+
+def test_planned_surge_does_not_page(bot, clock, db, run_command):
+    load_history(bot, clock)
+    start = clock.now().astimezone(bot.services.config.zone())
+    until = start + timedelta(hours=2)
+    replies = run_command(f"/watch surge lanji_official --from \"{start:%Y-%m-%d %H:%M}\" "
+                          f"--until \"{until:%Y-%m-%d %H:%M}\" --factor 10")
+    assert "已登记" in replies[0].text
+    # 3x the usual volume of ordinary comments, inside the declared window
+    live(bot, clock, 30, per_minute=1, text=CALM)
+    assert alert_posts(db) == []
+    listed = run_command("/watch list")
+    assert "surge" in listed[0].text
+
+
+def test_watched_term_posts_one_grouped_notice(bot, clock, db, run_command):
+    replies = run_command("/watch add 过敏")
+    assert "过敏" in replies[0].text
+    now = clock.now()
+    bot.services.ingest.ingest_records([comment(now, text="用了过敏了")], source="test")
+    bot.services.outbox.drain()
+    bot.services.ingest.ingest_records([comment(now, text="我也过敏")], source="test")
+    bot.services.outbox.drain()
+    with db.session() as session:
+        rows = session.exec(select(OutboxMessage)).all()
+    notices = [r for r in rows if (r.payload.get("meta") or {}).get("kind") == "risk_notice"]
+    posts = [r for r in notices if r.update_of is None]
+    assert len(posts) == 1 and len(notices) == 2  # one message, then updated with the count
+    assert "2 条" in notices[-1].payload["text"]
+    assert "过敏" in run_command("/watch list")[0].text
+    assert "已取消" in run_command("/watch remove 过敏")[0].text
+    assert "暂无" in run_command("/watch list")[0].text
+
+
+def test_watch_usage_errors_are_explained(run_command):
+    assert "用法" in run_command("/watch surge")[0].text
+    replies = run_command("/watch surge nobody --from 2026-11-11T20:00 --until 2026-11-11T23:00")
+    assert "找不到" in replies[0].text
+    replies = run_command("/watch surge lanji_official --from 2026-11-11T20:00 --until 2026-11-11T19:00")
+    assert "晚于" in replies[0].text
+
+
+def test_quiet_hours_hold_the_alert_until_morning(db, settings, clock):
+    # 12:00 UTC is 20:00 in Shanghai: inside 19:00-08:00 quiet hours; hold every severity for this test
+    config = parse_config({
+        "accounts": [{"platform": "douyin", "account_id": "lanji_official", "client": "lanji"}],
+        "clients": [{"id": "lanji"}],
+        "channels": [{"id": "console:lanji", "client": "lanji", "quiet_hours": {"start": "19:00", "end": "08:00"}}],
+        "alerts": {"hold_in_quiet_hours": ["sev1", "sev2", "sev3"], "escalation": {"enabled": False}},
+    }, source="test")
+    app = build_app(settings, config, clock=clock, db=db, upgrade=False)
+    try:
+        load_history(app, clock)
+        live(app, clock, 15, per_minute=12)
+        assert alert_posts(db) == []  # held, not lost
+        held = [e for e in episodes(db) if e.channels]
+        assert held and not held[0].channels["console:lanji"]["posted"]
+        live(app, clock, 12 * 60 + 30, step=timedelta(minutes=5))  # past 08:00 local
+        posts = alert_posts(db)
+        assert len(posts) == 1
+        assert posts[0].created_at.astimezone(config.zone()).hour == 8
+    finally:
+        app.stop()
+
+
+def test_highly_liked_negative_comment_posts_a_notice_once(bot, clock, db):
+    now = clock.now()
+    record = comment(now, text=NEGATIVE, likes=800)
+    bot.services.ingest.ingest_records([record], source="test")
+    with db.session() as session:
+        from bot.storage.models import Comment
+
+        stored = session.exec(select(Comment).where(Comment.comment_id == record["comment_id"])).one()
+    if stored.sentiment_label != "neg":
+        pytest.skip("no sentiment model installed: nothing is labelled negative")
+    bot.services.ingest.ingest_records([{**record, "like_count": 900}], source="test")  # an update
+    with db.session() as session:
+        rows = session.exec(select(OutboxMessage)).all()
+    notices = [r for r in rows if (r.payload.get("meta") or {}).get("kind") == "risk_notice"]
+    assert len([n for n in notices if n.update_of is None]) == 1
+
+
+class FlakyChat:
+    """A chat platform that is down for its first few calls (a fake of the outside world)."""
+
+    platform = "console"
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.posted: list[tuple[str, str]] = []
+        self.updated: list[str] = []
+
+    def post(self, channel_id, message, *, idempotency_key):
+        from bot.messages import TransientChatError
+
+        if self.failures > 0:
+            self.failures -= 1
+            raise TransientChatError("platform unavailable", retry_after=30)
+        self.posted.append((channel_id, idempotency_key))
+        return f"m{len(self.posted)}"
+
+    def update(self, channel_id, message_id, message):
+        self.updated.append(message_id)
+
+    def upload(self, channel_id, image, *, idempotency_key):  # pragma: no cover - alerts upload nothing
+        return self.post(channel_id, None, idempotency_key=idempotency_key)
+
+
+def test_alert_waits_out_a_chat_outage_and_is_delivered_once(bot, clock, db):
+    load_history(bot, clock)
+    flaky = FlakyChat(failures=3)
+    bot.services.outbox.register_port(flaky)
+    live(bot, clock, 10, per_minute=12)  # alert enqueued; deliveries fail, then succeed after backoff
+    live(bot, clock, 10)
+    alert_keys = {p.key for p in alert_posts(db)}
+    delivered = [key for _, key in flaky.posted if key in alert_keys]
+    assert len(alert_keys) == 1 and delivered == list(alert_keys)  # exactly once, despite the failures
+    assert flaky.failures == 0  # the outage really happened
+    assert flaky.updated  # later updates edit that message in place

@@ -1,0 +1,69 @@
+"""Config validation and the wording of alert messages (pure)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import ValidationError
+
+from bot.alerts.render import alert_message, escalation_message
+from bot.alerts.settings import AlertsConfig
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def test_config_refuses_unknown_keys_and_bad_surges():
+    with pytest.raises(ValidationError):
+        AlertsConfig.model_validate({"no_such_key": 1})
+    with pytest.raises(ValidationError, match="unknown detector settings"):
+        AlertsConfig.model_validate({"detector": {"threshhold": 5}})
+    with pytest.raises(ValidationError, match="time zone"):
+        AlertsConfig.model_validate({"surges": [{"account": "douyin:a", "from": "2026-11-11T20:00", "until": "2026-11-11T23:00"}]})
+    with pytest.raises(ValidationError, match="after"):
+        AlertsConfig.model_validate({"surges": [{"account": "douyin:a", "from": "2026-11-11T20:00+08:00",
+                                                 "until": "2026-11-11T19:00+08:00"}]})
+    ok = AlertsConfig.model_validate({"detector": {"min_count": 10}, "surges": [
+        {"account": "douyin:a", "from": "2026-11-11T20:00+08:00", "until": "2026-11-12T01:00+08:00", "factor": 4}]})
+    assert ok.surges[0].factor == 4
+
+
+def episode(**over):
+    ep = {
+        "episode_key": "douyin:a|v1@20261122T1230", "platform": "douyin", "account_id": "a", "severity": "sev2",
+        "status": "open", "started_at": "2026-11-22T12:30:00+00:00", "recovered_at": None, "muted_until": None,
+        "history": [{"action": "opened", "user": "bot", "at": "2026-11-22T12:35:20+00:00"}],
+        "stats": {"account_name": "澜肌官方旗舰店", "content_id": "v1", "content_title": "新品面霜",
+                  "content_url": "https://www.douyin.com/video/v1", "window_minutes": 15, "window_observed": 47,
+                  "window_expected": 3.1, "share": 0.62, "share_expected": 0.08, "metric": "negative",
+                  "playbook": "negative-outbreak",
+                  "keywords": [{"term": "过敏", "count": 21, "baseline_count": 1}],
+                  "top_comments": [{"text": "用了过敏", "likes": 320, "url": "https://www.douyin.com/video/v1"}]},
+    }
+    ep.update(over)
+    return ep
+
+
+def test_alert_explains_itself_in_chinese_and_english():
+    zh = alert_message(episode(), zone=ZONE)
+    assert "负面评论激增" in zh.title and "二级" in zh.title
+    assert "15 分钟内负面评论 **47** 条，基线 3.1 条，x15" in zh.text
+    assert "负面占比 62%（平时 8%）" in zh.text
+    assert "[新品面霜](https://www.douyin.com/video/v1)" in zh.text
+    body = "\n".join(s.text for s in zh.sections)
+    assert "过敏 ×21（平时 1）" in body and "👍 320" in body and "negative-outbreak" in body
+    assert [b.label for b in zh.buttons] == ["启动预案", "确认", "静默 1 小时", "误报"]
+    assert zh.severity == 2 and zh.meta["kind"] == "alert"
+    en = alert_message(episode(), lang="en", zone=ZONE)
+    assert "Negative comments surge" in en.title and "47** negative comments in 15 min" in en.text
+
+
+def test_resolved_alert_drops_the_buttons_and_says_when():
+    msg = alert_message(episode(status="resolved", recovered_at="2026-11-22T15:05:00+00:00"), zone=ZONE)
+    assert msg.buttons == () and "已恢复" in msg.title and "23:05" in msg.text
+
+
+def test_escalation_mentions_and_acknowledge_button():
+    msg = escalation_message(episode(severity="sev1"), lang="zh", zone=ZONE, mentions=("here", "U1"), minutes=15)
+    assert msg.mentions == ("here", "U1") and "15 分钟无人确认" in msg.text
+    assert msg.buttons[0].action_id == "alert.ack"

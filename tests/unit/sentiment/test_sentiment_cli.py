@@ -1,0 +1,102 @@
+"""`crisisbot sentiment score|eval|train` through the typer app (real scorer, small fixture files)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.sentiment.cli import app
+from bot.sentiment.metrics import compute_metrics
+
+runner = CliRunner()
+EVAL_KEYS = {"n", "accuracy", "macro_f1", "neg_precision", "neg_recall", "texts_per_s"}
+
+POS = ["太好看了，爱了", "支持，做得真棒", "服务很好，下次还来", "开心，推荐大家买", "质量不错，很满意",
+       "谢谢客服，超级耐心", "真香！", "好评，物流快"]
+NEG = ["垃圾，退款！", "太差了，再也不买", "骗子公司，投诉", "不好用，失望", "质量太差，恶心",
+       "客服态度恶劣", "不高兴", "坑人，避雷"]
+NEU = ["请问多少钱", "明天几点发布", "这是什么型号", "已转发", "在哪里买", "几号到货"]
+
+
+def _write(path: Path, rows: list[tuple[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+    return path
+
+
+def _last_json(output: str) -> dict:
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def test_score_json():
+    result = runner.invoke(app, ["score", "不高兴", "我要投诉", "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert lines[0]["label"] == "neg" and 0 <= lines[0]["score"] <= 1
+    assert {"term": "投诉", "category": "complaint"} in lines[1]["risk_flags"]
+
+
+def test_eval_binary_json_keys_and_predictions(tmp_path):
+    rows = [(t, "1") for t in POS] + [(t, "0") for t in NEG]
+    data = _write(tmp_path / "binary.csv", rows)
+    preds_path = tmp_path / "out" / "preds.csv"
+    result = runner.invoke(app, ["eval", str(data), "--json", "--predictions", str(preds_path)])
+    assert result.exit_code == 0, result.output
+    payload = _last_json(result.stdout)
+    assert EVAL_KEYS <= set(payload) and "neutral_as_negative" not in payload
+    assert payload["n"] == len(rows)
+    with preds_path.open(encoding="utf-8") as fh:
+        written = list(csv.DictReader(fh))
+    assert [r["text"] for r in written] == [t for t, _ in rows]  # input order
+    assert [r["label"] for r in written] == [lab for _, lab in rows]
+    gold = ["pos" if r["label"] == "1" else "neg" for r in written]
+    recomputed = compute_metrics(gold, [r["pred"] for r in written], three_class=False)
+    for key in ("accuracy", "macro_f1", "neg_precision", "neg_recall"):
+        assert payload[key] == recomputed[key]
+    assert payload["accuracy"] >= 0.75
+
+
+def test_eval_three_class_reports_neutral_as_negative(tmp_path):
+    rows = [(t, "pos") for t in POS] + [(t, "neg") for t in NEG] + [(t, "neu") for t in NEU]
+    result = runner.invoke(app, ["eval", str(_write(tmp_path / "three.csv", rows)), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = _last_json(result.stdout)
+    assert EVAL_KEYS | {"neutral_as_negative"} <= set(payload)
+    assert 0.0 <= payload["neutral_as_negative"] <= 1.0
+
+
+def test_eval_bad_label_is_a_clear_error(tmp_path):
+    data = _write(tmp_path / "bad.csv", [("好", "1"), ("坏", "maybe")])
+    result = runner.invoke(app, ["eval", str(data), "--json"])
+    assert result.exit_code == 2
+    assert "maybe" in result.output
+
+
+def test_eval_missing_file(tmp_path):
+    result = runner.invoke(app, ["eval", str(tmp_path / "nope.csv")])
+    assert result.exit_code == 2
+
+
+@pytest.mark.slow
+def test_train_is_deterministic_and_eval_compares_models(tmp_path):
+    binary = _write(tmp_path / "tiny_binary.csv", [(t, "1") for t in POS] + [(t, "0") for t in NEG])
+    three = _write(tmp_path / "tiny_3class.csv", [(t, "neu") for t in NEU] + [("一般般吧", "neu")])
+    outputs = []
+    for name in ("a.npz", "b.npz"):
+        out = tmp_path / name
+        result = runner.invoke(app, ["train", "--data", str(three), str(binary), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    result = runner.invoke(app, ["eval", str(binary), "--json", "--model", str(tmp_path / "a.npz"),
+                                 "--model", str(tmp_path / "b.npz")])
+    assert result.exit_code == 0, result.output
+    payload = _last_json(result.stdout)
+    assert len(payload["models"]) == 2
+    assert payload["models"][0]["accuracy"] == payload["models"][1]["accuracy"]

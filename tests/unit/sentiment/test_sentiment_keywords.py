@@ -1,0 +1,53 @@
+"""Keyword extraction: window vs baseline, counts, representative comment, determinism."""
+
+from __future__ import annotations
+
+from bot.sentiment import extract_keywords
+
+BASELINE = [
+    "这款车的外观挺好看的",
+    "价格还可以，内饰也不错",
+    "续航怎么样？",
+    "外观设计很大气",
+    "内饰做工不错",
+    "价格有点贵",
+] * 5
+WINDOW = [
+    "刹车失灵太危险了，必须召回",
+    "我的也是刹车失灵，差点出事",
+    "刹车失灵还不召回？投诉！",
+    "外观好看有什么用，刹车失灵",
+    "要求厂家召回，刹车有问题",
+    "价格有点贵",
+]
+
+
+def test_window_terms_beat_baseline_terms():
+    keywords = extract_keywords(WINDOW, BASELINE, top_k=5)
+    terms = [k.term for k in keywords]
+    assert "刹车" in terms[:2] or "失灵" in terms[:2]
+    assert "召回" in terms
+    assert "价格" not in terms  # as common in the baseline as in the window
+    top = keywords[0]
+    assert top.count >= 4
+    assert top.term in top.example or top.term in top.example.replace(" ", "")
+    assert top.example in WINDOW
+
+
+def test_without_baseline_and_edge_cases():
+    keywords = extract_keywords(WINDOW, top_k=3)
+    assert 0 < len(keywords) <= 3
+    assert extract_keywords([], BASELINE) == []
+    assert extract_keywords(["", "   ", "😀"], top_k=5) == []
+    assert extract_keywords(WINDOW, top_k=0) == []
+
+
+def test_stopwords_and_determinism():
+    first = extract_keywords(WINDOW, BASELINE, top_k=10)
+    assert first == extract_keywords(WINDOW, BASELINE, top_k=10)
+    assert all(k.term not in {"的", "了", "我", "什么"} for k in first)
+
+
+def test_textrank_method():
+    keywords = extract_keywords(WINDOW, BASELINE, top_k=5, method="textrank")
+    assert keywords and all(k.count >= 1 for k in keywords)

@@ -1,0 +1,111 @@
+"""The default scorer with the shipped model: robustness (property-based), rules, determinism."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.sentiment import get_scorer
+from bot.sentiment.base import SentimentResult
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return get_scorer()
+
+
+def _sane(result: SentimentResult) -> None:
+    assert result.label in ("neg", "neu", "pos")
+    assert 0.0 <= result.score <= 1.0
+    assert isinstance(result.reasons, tuple)
+
+
+def test_get_scorer_is_cached(scorer):
+    assert get_scorer() is scorer
+    assert scorer.name == "default"
+
+
+def test_unknown_backend_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown sentiment backend"):
+        get_scorer("bert")
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t  \r\n"])
+def test_empty_and_whitespace_are_neutral(scorer, text):
+    result = scorer.score(text)
+    assert result.label == "neu" and result.score == 0.5
+
+
+def test_emoji_only_is_scored_by_its_emoji(scorer):
+    for text in ("😀😀😀", "👍", "😡😡"):
+        _sane(scorer.score(text))
+    assert scorer.score("😡😡🤬").score < scorer.score("👍👍😍").score
+
+
+def test_long_text_control_chars_surrogates_mixed_script(scorer):
+    for text in ("好" * 100_000, "差评\x00\x01\x1b[31m", "坏\ud800了\udfff", "iPhone 15 太 good 了 但是 battery 不行",
+                 "Это хорошо 很好 😊 مرحبا"):
+        _sane(scorer.score(text))
+
+
+def test_negation(scorer):
+    assert scorer.score("不高兴").label == "neg"
+    assert scorer.score("我今天很高兴").label == "pos"
+    assert scorer.score("一点都不好用，太失望了").label == "neg"
+
+
+def test_clear_cases(scorer):
+    assert scorer.score("垃圾产品，骗子公司，退款！").label == "neg"
+    assert scorer.score("太好看了，爱了爱了，支持！").label == "pos"
+
+
+def test_reasons_and_risk_flags_are_reported(scorer):
+    result = scorer.score("虚假宣传，我要投诉维权")
+    assert result.label == "neg"
+    assert result.reasons
+    assert {f.term for f in result.risk_flags} >= {"虚假宣传", "投诉", "维权"}
+
+
+def test_batch_equals_single_and_is_deterministic(scorer):
+    texts = ["不高兴", "", "太棒了👍", "呵呵，真是太好了🙂", "这车多少钱？"]
+    batch = scorer.score_batch(texts)
+    assert batch == [scorer.score(t) for t in texts]
+    assert batch == scorer.score_batch(texts)
+
+
+def test_bad_type_is_refused(scorer):
+    with pytest.raises(TypeError):
+        scorer.score_batch([None])  # type: ignore[list-item]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(max_size=300), max_size=5))
+def test_property_never_crashes_and_batch_is_consistent(scorer, texts):
+    results = scorer.score_batch(texts)
+    assert len(results) == len(texts)
+    for text, result in zip(texts, results, strict=True):
+        _sane(result)
+        assert result == scorer.score(text)
+
+
+@pytest.mark.slow
+def test_snownlp_backend_is_guarded_and_loaded_only_on_demand():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from bot.sentiment import get_scorer\n"
+        "get_scorer().score('好')\n"
+        "assert 'snownlp' not in sys.modules and 'sklearn' not in sys.modules\n"
+        "s = get_scorer('snownlp')\n"
+        "assert s.name == 'snownlp' and 'snownlp' in sys.modules\n"
+        "assert s.score('').label == 'neu' and s.score('   ').score == 0.5\n"
+        "r = s.score('这个东西很好用，喜欢')\n"
+        "assert r.label in ('neg', 'neu', 'pos') and 0 <= r.score <= 1\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("ok")
