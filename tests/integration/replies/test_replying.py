@@ -186,7 +186,7 @@ def test_our_reply_in_the_feed_supersedes_a_pending_draft(make_bot, db, clock):
         assert s.exec(select(ReplyDraft)).one().status == "superseded"
 
 
-def test_skip_with_reason_and_escalate_without_playbooks(rq_bot, db, clock):
+def test_skip_with_reason_and_escalate(rq_bot, db, clock):
     rq_bot.services.ingest.ingest_records([rec("s", ago(clock, 10)), rec("e", ago(clock, 10), "用了过敏")],
                                           source="test")
     (skipped,) = rq_bot.dispatcher.handle(cmd(f"/reply-queue skip {item_id(db, 's')} 广告刷屏"))
@@ -194,24 +194,21 @@ def test_skip_with_reason_and_escalate_without_playbooks(rq_bot, db, clock):
     assert item(db, "s").skip_reason == "广告刷屏" and item(db, "s").state == "skipped"
     target = item_id(db, "e")
     (escalated,) = rq_bot.dispatcher.handle(press(f"reply.escalate:{target}", str(target)))
-    assert "升级" in escalated.text and "未启用" in escalated.text
+    assert "已升级" in escalated.text and "已启动预案" in escalated.text
     assert item(db, "e").escalated_at == clock.now() and item(db, "e").state == "open"
 
 
-def test_escalate_hands_the_comment_to_playbooks_when_present(rq_bot, db, clock):
-    calls = []
-
-    class PlaybooksContract:
-        """The interface this feature expects from the playbooks service (see docs/replies.md)."""
-
-        def escalate_comment(self, **kwargs):
-            calls.append(kwargs)
-            return "已关联到进行中的危机 #3 / attached to crisis run #3"
-
-    rq_bot.services.extra["playbooks"] = PlaybooksContract()
-    rq_bot.services.ingest.ingest_records([rec("e", ago(clock, 10), "用了过敏")], source="test")
-    target = item_id(db, "e")
-    (escalated,) = rq_bot.dispatcher.handle(cmd(f"/reply-queue escalate {target} 批次问题"))
-    assert "危机 #3" in escalated.text
-    assert calls[0]["comment_id"] == "e" and calls[0]["account_key"] == "douyin:lanji_official"
-    assert calls[0]["note"] == "批次问题" and calls[0]["channel"] == "console:lanji"
+def test_escalate_starts_a_run_then_adds_to_its_timeline(bot, db, clock, run_command):
+    """升级 with the real playbooks service: the first escalation starts a run, the next joins it."""
+    bot.services.ingest.ingest_records(
+        [rec("e1", ago(clock, 10), "用了过敏，脸肿了"), rec("e2", ago(clock, 9), "我也过敏了")], source="test"
+    )
+    (first,) = run_command(f"/reply-queue escalate {item_id(db, 'e1')} 批次问题")
+    assert "已启动预案" in first.text
+    (run,) = bot.services.playbooks.active_runs("console:lanji")
+    assert run.playbook.id == "product-complaint" and run.account == "douyin:lanji_official"
+    (second,) = run_command(f"/reply-queue escalate {item_id(db, 'e2')}")
+    assert f"#{run.id}" in second.text and len(bot.services.playbooks.active_runs("console:lanji")) == 1
+    notes = [e.text for e in bot.services.playbooks.timeline(run.id) if "升级评论" in e.text]
+    assert len(notes) == 2 and "douyin:e1" in notes[0] and "批次问题" in notes[0]
+    assert item(db, "e1").escalated_at is not None
