@@ -32,7 +32,7 @@ from bot.handlers.registry import CommandRegistry
 from bot.outbox import Outbox
 from bot.retention import purge_expired
 from bot.scope import ChannelScope
-from bot.sentiment.base import NeutralScorer, Scorer
+from bot.sentiment.base import Scorer
 from bot.services import Services
 from bot.storage.db import Database
 from bot.wiring import Wiring
@@ -60,13 +60,9 @@ def scorer_provider(config: AppConfig) -> Callable[[], Scorer]:
         if not cache:
             with lock:
                 if not cache:
-                    try:
-                        from bot.sentiment import get_scorer  # type: ignore[attr-defined]
-                    except ImportError:
-                        log.warning("no sentiment model installed: using the neutral placeholder scorer")
-                        cache.append(NeutralScorer())
-                    else:
-                        cache.append(get_scorer(getattr(config.sentiment, "backend", "default")))
+                    from bot.sentiment import get_scorer
+
+                    cache.append(get_scorer(config.sentiment.backend, model_path=config.sentiment.model_path))
         return cache[0]
 
     return get

@@ -52,7 +52,16 @@ def _load(quiet: bool = False):
 @config_app.command("check")
 def config_check() -> None:
     """校验配置文件与环境变量 / validate config/crisisbot.yaml (or CRISISBOT_CONFIG) and the environment."""
+    from bot.playbooks.validate import load_playbooks
+    from bot.playbooks.wiring import playbook_dir
+    from bot.replies.wiring import check_files
+
     settings, config, path = _load(quiet=True)
+    problems = [f"playbooks: {p}" for p in load_playbooks([playbook_dir(config.playbooks.directory)]).problems]
+    problems += check_files(settings, config)
+    if problems:
+        typer.echo("配置有误 / invalid configuration:\n" + "\n".join(f"  {p}" for p in problems), err=True)
+        raise typer.Exit(2)
     where = str(path) if path else "内置默认 / built-in defaults"
     typer.echo(f"配置有效 / configuration OK: {where}")
     typer.echo(f"  客户 clients: {len(config.clients)}  账号 accounts: {len(config.accounts)}  频道 channels: {len(config.channels)}")

@@ -66,7 +66,8 @@ class Settings(BaseSettings):
 
     @property
     def slack_enabled(self) -> bool:
-        return bool((self.slack_signing_secret and self.slack_bot_token) or self.slack_app_token)
+        # Posting always needs the bot token; requests come in over HTTP (signing secret) or Socket Mode.
+        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
 
     @property
     def feishu_enabled(self) -> bool:

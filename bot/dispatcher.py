@@ -59,8 +59,24 @@ class Dispatcher:
         else:
             metrics.COMMANDS_HANDLED.labels(item.platform, "action").inc()
             replies = self._run_action(item)
-        self._enqueue_replies(item, replies)
+        try:
+            self._enqueue_replies(item, replies)
+        except Exception:
+            # The answer could not be stored (e.g. the database is down): forget the event id so the
+            # platform's retry is handled instead of being dropped as a duplicate.
+            self._forget(item)
+            raise
         return replies
+
+    def _forget(self, item: Command | Action) -> None:
+        if not item.event_id:
+            return
+        key = f"{item.platform}:{item.event_id}"[:255]
+        try:
+            with self.services.db.session() as session:
+                session.execute(delete(ProcessedEvent).where(ProcessedEvent.key == key))
+        except Exception:  # noqa: BLE001 - nothing more can be done; the log says what happened
+            log.exception("could not release inbound event id %s", key)
 
     def _run_command(self, command: Command) -> list[Message]:
         registry = self.services.registry

@@ -9,6 +9,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -111,6 +112,18 @@ class DemoReplay:
             stop.wait(0.5)
 
 
+def fresh_demo_database():
+    """The demo replays into its own SQLite file, rebuilt each time, so every `make run` shows the
+    crisis again and the demo never mixes with real data in var/crisisbot.db."""
+    from bot.storage.db import Database
+
+    path = Path("var") / "demo.db"
+    for leftover in (path, path.with_name("demo.db-wal"), path.with_name("demo.db-shm")):
+        leftover.unlink(missing_ok=True)
+    print(f"演示数据库 / demo database: {path}（每次演示重建 / rebuilt for every demo）", flush=True)
+    return Database(f"sqlite:///{path}")
+
+
 def _sample_crisis_alerted(bot) -> bool:
     return any(m.meta.get("kind") == "alert" for m in bot.console.messages())
 
@@ -133,7 +146,10 @@ def run_serve(
     clock = None
     if demo_on and records:
         clock = ReplayClock(parse_time(records[0]["created_at"]) - timedelta(minutes=5), speed=speed)
-    bot = build_app(settings, config, clock=clock, console_echo=sys.stdout)
+    db = None
+    if clock is not None and not (settings.database_url or config.database_url):
+        db = fresh_demo_database()
+    bot = build_app(settings, config, clock=clock, console_echo=sys.stdout, db=db)
     replay = DemoReplay(bot, records, clock) if clock else None
     bind_host = host or config.host
     bind_port = config.port if port is None else port

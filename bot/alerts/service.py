@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
@@ -139,32 +140,26 @@ class AlertService:
 
     def _add_counts(self, session: Session, counts, meta, now: datetime) -> None:
         first_bucket: dict[tuple[str, str, str], datetime] = {}
+        rows = []
         for (platform, account_id, content, start), (total, neg, negw, likes, risk) in counts.items():
             key = (platform, account_id, content)
             first_bucket[key] = min(first_bucket.get(key, start), start)
-            result = session.execute(
-                update(AlertBucket)
-                .where(AlertBucket.platform == platform, AlertBucket.account_id == account_id,
-                       AlertBucket.content_id == content, AlertBucket.bucket_start == start)
-                .values(total=AlertBucket.total + int(total), negative=AlertBucket.negative + int(neg),
-                        negative_weight=AlertBucket.negative_weight + float(negw),
-                        likes=AlertBucket.likes + int(likes), risk_hits=AlertBucket.risk_hits + int(risk))
-            )
-            if result.rowcount == 0:
-                try:
-                    with session.begin_nested():
-                        session.add(AlertBucket(platform=platform, account_id=account_id, content_id=content,
-                                                bucket_start=start, total=int(total), negative=int(neg),
-                                                negative_weight=float(negw), likes=int(likes), risk_hits=int(risk)))
-                except IntegrityError:  # another writer created it first: add to theirs
-                    session.execute(
-                        update(AlertBucket)
-                        .where(AlertBucket.platform == platform, AlertBucket.account_id == account_id,
-                               AlertBucket.content_id == content, AlertBucket.bucket_start == start)
-                        .values(total=AlertBucket.total + int(total), negative=AlertBucket.negative + int(neg),
-                                negative_weight=AlertBucket.negative_weight + float(negw),
-                                likes=AlertBucket.likes + int(likes), risk_hits=AlertBucket.risk_hits + int(risk))
-                    )
+            rows.append({"platform": platform, "account_id": account_id, "content_id": content,
+                         "bucket_start": start, "total": int(total), "negative": int(neg),
+                         "negative_weight": float(negw), "likes": int(likes), "risk_hits": int(risk)})
+        # One upsert for the whole batch: concurrent writers add to the same row instead of racing.
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        table = AlertBucket.__table__
+        statement = insert(table)
+        added = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=["platform", "account_id", "content_id", "bucket_start"],
+            set_={"total": table.c.total + added.total, "negative": table.c.negative + added.negative,
+                  "negative_weight": table.c.negative_weight + added.negative_weight,
+                  "likes": table.c.likes + added.likes, "risk_hits": table.c.risk_hits + added.risk_hits},
+        )
+        for chunk_start in range(0, len(rows), 500):
+            session.execute(statement, rows[chunk_start : chunk_start + 500])
         for (platform, account_id, content), start in first_bucket.items():
             skey = stream_key(platform, account_id, content)
             existing = session.exec(select(AlertStream).where(AlertStream.stream_key == skey)).first()

@@ -24,6 +24,7 @@ from bot.playbooks.machine import (
     Answer,
     Cancel,
     Event,
+    Note,
     Resolve,
     RunState,
     RunStatus,
@@ -54,6 +55,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
 ACTION_ZH = {"start": "启动预案", "resolve": "解除事件", "cancel": "取消预案"}
 
+
+# The playbook a comment escalated from the reply queue starts when no run is active for its account.
+ESCALATION_PLAYBOOK = "product-complaint"
 
 class RunNotFound(LookupError):
     """No such run here, or the channel has none/several active runs; the message says which."""
@@ -472,6 +476,33 @@ class PlaybookService:
 
     def answer(self, run_id: int, step_id: str, answer: str, actor: str) -> render.RunView:
         return self.transition(run_id, Answer(step_id, answer, actor))[0]
+
+    def escalate_comment(
+        self,
+        *,
+        channel: str,
+        account_key: str,
+        platform: str,
+        comment_id: str,
+        text: str,
+        user: str,
+        user_name: str | None = None,
+        note: str | None = None,
+    ) -> str:
+        """升级 from the reply queue: attach the comment to the channel's active run for that account (as
+        a timeline note), or start the product-complaint playbook for it. Returns the answer to show."""
+        quoted = text if len(text) <= 120 else text[:119] + "…"
+        entry = f"升级评论 / escalated comment {platform}:{comment_id}：「{quoted}」" + (f" — {note}" if note else "")
+        runs = [r for r in self.active_runs(channel) if r.account in (None, account_key)]
+        if runs:
+            run = runs[-1]
+            self.transition(run.id, Note(entry, user))
+            return f"已加入处置中的预案 #{run.id}「{run.title}」的时间线 / added to the timeline of active run #{run.id}"
+        run = self.start_run(
+            channel, ESCALATION_PLAYBOOK, f"评论升级：{quoted[:30]}", None, account_key, user,
+        )
+        self.transition(run.id, Note(entry, user))
+        return f"已启动预案 #{run.id}「{run.title}」/ started run #{run.id} for this comment"
 
     def link_alert(self, run_id: int, alert_id: str, actor: str = "crisisbot", text: str = "") -> None:
         """Record an alert that fired during the run on its timeline (shown in the review)."""

@@ -2,8 +2,79 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class PriorityWeights(BaseModel):
+    """How much each signal counts towards an item's priority (0..100 once normalised)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    negativity: float = Field(40.0, ge=0)
+    risk: float = Field(25.0, ge=0)
+    likes: float = Field(15.0, ge=0)
+    followers: float = Field(10.0, ge=0)
+    age: float = Field(10.0, ge=0)
+    # Signals saturate here: this many likes / followers count as "the most".
+    likes_saturation: int = Field(1000, ge=1)
+    followers_saturation: int = Field(1_000_000, ge=1)
+
+
+class ApprovalConfig(BaseModel):
+    """When a reply needs a second person (with the approver role) before it is posted as the brand."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    accounts: list[str] = Field(default_factory=list, description="'platform:account_id' always needing approval")
+    negative: bool = False  # replies to negative comments need approval
+    risk: bool = False  # replies to comments with risk flags need approval
+    role: str = "approver"
+
+
+class PostingConfig(BaseModel):
+    """Where a reply with text is posted: a generic outgoing webhook, per account (else recorded by hand)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_url: str | None = None
+    # Only these accounts post through the webhook; empty means every account when webhook_url is set.
+    accounts: list[str] = Field(default_factory=list)
+    # The webhook's bearer secret comes from this environment variable (never from a file).
+    secret_env: str = "CRISISBOT_REPLY_WEBHOOK_SECRET"
+    timeout_seconds: float = Field(10.0, gt=0)
+
+
+class RemindersConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    every_minutes: int = Field(15, ge=1)
+    # Remind only about items at least this overdue, and at most once per item per this many minutes.
+    repeat_minutes: int = Field(60, ge=1)
+    max_items: int = Field(5, ge=1, le=50)
 
 
 class RepliesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    sla_minutes: int = Field(120, ge=1, description="time to first response for ordinary comments")
+    sla_minutes_negative: int = Field(30, ge=1, description="for negative comments or ones with risk flags")
+    claim_minutes: int = Field(15, ge=1, le=24 * 60)
+    default_limit: int = Field(5, ge=1, le=50)
+    max_limit: int = Field(50, ge=1, le=200)
+    weights: PriorityWeights = Field(default_factory=PriorityWeights)
+    approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
+    posting: PostingConfig = Field(default_factory=PostingConfig)
+    reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    # Lists and templates; relative paths are looked up next to the config file, then the working
+    # directory, then the repository's config/ folder.
+    precheck_file: str = "precheck.yaml"
+    templates_file: str = "reply_templates.yaml"
+
+    @field_validator("approval")
+    @classmethod
+    def _account_keys(cls, value: ApprovalConfig) -> ApprovalConfig:
+        for key in value.accounts:
+            if ":" not in key:
+                raise ValueError(f"account {key!r} must be 'platform:account_id'")
+        return value

@@ -1,12 +1,125 @@
-"""Wires this feature into the running bot: services, command handlers, scheduled jobs, routes."""
+"""Wires the reply queue: the service, the ingest listener, /reply-queue and /precheck, the reply
+webhook port, and the overdue-reminder job."""
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
+    from bot.config import Settings
     from bot.wiring import Wiring
+
+log = logging.getLogger(__name__)
+
+REPO_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+
+
+def find_list_file(name: str, settings: Settings | None) -> Path:
+    """A lists/templates file: absolute, else next to the config file, ./config/, or the repo's config/."""
+    path = Path(name)
+    if path.is_absolute():
+        return path
+    candidates = []
+    config_path = getattr(settings, "config_path", None) if settings is not None else None
+    if config_path:
+        candidates.append(Path(config_path).parent / path)
+    candidates += [Path.cwd() / "config" / path, Path.cwd() / path, REPO_CONFIG_DIR / path]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    return candidates[-1]
+
+
+def check_files(settings: Settings | None, config) -> list[str]:
+    """Problems in the precheck lists and reply templates (for `crisisbot config check`); [] when fine."""
+    from bot.replies.precheck import PrecheckConfigError, Prechecker
+    from bot.replies.templates import TemplateConfigError, TemplateLibrary
+
+    cfg = config.replies
+    problems: list[str] = []
+    try:
+        Prechecker.from_file(find_list_file(cfg.precheck_file, settings))
+    except PrecheckConfigError as exc:
+        problems += str(exc).splitlines()
+    try:
+        TemplateLibrary.from_file(find_list_file(cfg.templates_file, settings))
+    except TemplateConfigError as exc:
+        problems += str(exc).splitlines()
+    return problems
+
+
+def build_service(services, *, playbooks=None):
+    """The reply-queue service for a Services container (also used by tests and the benchmark)."""
+    from bot.config import ConfigError
+    from bot.replies.precheck import PrecheckConfigError, Prechecker
+    from bot.replies.service import ReplyQueueService
+    from bot.replies.templates import TemplateConfigError, TemplateLibrary
+
+    cfg = services.config.replies
+    problems = []
+    try:
+        prechecker = Prechecker.from_file(find_list_file(cfg.precheck_file, services.settings))
+    except PrecheckConfigError as exc:
+        problems += str(exc).splitlines()
+    try:
+        templates = TemplateLibrary.from_file(find_list_file(cfg.templates_file, services.settings))
+    except TemplateConfigError as exc:
+        problems += str(exc).splitlines()
+    if problems:
+        raise ConfigError(problems)
+    return ReplyQueueService(
+        db=services.db, clock=services.clock, app_config=services.config, scope=services.scope,
+        outbox=services.outbox, prechecker=prechecker, templates=templates,
+        playbooks=playbooks or (lambda: services.extra.get("playbooks")),
+    )
 
 
 def wire(app: Wiring) -> None:
-    """Nothing to wire yet."""
+    from bot.handlers import precheck as precheck_handlers
+    from bot.handlers import reply_queue as reply_queue_handlers
+    from bot.replies.webhook import ReplyWebhookPort
+
+    services = app.services
+    cfg = services.config.replies
+    service = build_service(services)
+    services.extra["replies"] = service
+    ingest = services.extra.get("ingest")
+    if ingest is not None:
+        ingest.add_listener(service.on_comments)
+    reply_queue_handlers.register(services.registry)
+    precheck_handlers.register(services.registry)
+
+    if cfg.posting.webhook_url:
+        services.outbox.register_port(ReplyWebhookPort(
+            cfg.posting.webhook_url, secret=os.environ.get(cfg.posting.secret_env),
+            timeout=cfg.posting.timeout_seconds, on_result=service.delivery_result,
+        ))
+
+    if cfg.reminders.enabled:
+        app.scheduler.add_job(
+            service.overdue_reminders, "interval", minutes=cfg.reminders.every_minutes, id="reply-queue-reminders",
+            coalesce=True, max_instances=1,
+        )
+
+    # A database that had comments before this feature's migration: build the queue once, from the
+    # comments stored up to now (the listener, attached above, sees every later one).
+    try:
+        bound = service.backfill_bound()
+    except Exception:  # noqa: BLE001 - e.g. tables not migrated yet (tests that skip the upgrade)
+        log.warning("reply queue: could not check for a backfill", exc_info=True)
+        bound = None
+
+    def backfill() -> None:
+        try:
+            count = service.rebuild(up_to_id=bound)
+            if count:
+                log.info("reply queue built from %d stored comments", count)
+        except Exception:  # noqa: BLE001 - the bot runs without the backfill; it is logged
+            log.exception("reply queue backfill failed")
+
+    if bound:
+        app.on_start.append(lambda: threading.Thread(target=backfill, name="reply-queue-backfill", daemon=True).start())

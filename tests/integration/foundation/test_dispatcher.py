@@ -55,3 +55,17 @@ def test_run_command_fixture_delivers_to_the_console(bot, run_command, press_but
     assert bot.console.messages("lanji")[-1].title == reply.title
     (reply,) = press_button("nothing.here", channel="console:lanji")
     assert "失效" in reply.text
+
+
+def test_event_id_is_released_when_the_answer_cannot_be_stored(bot, db):
+    """If the replies cannot be queued, the platform's retry must be handled, not dropped."""
+    import pytest
+    from sqlalchemy import text
+
+    with db.engine.begin() as conn:  # a real storage failure: the outbox table is gone for a moment
+        conn.execute(text("ALTER TABLE outbox_message RENAME TO outbox_message_away"))
+    with pytest.raises(Exception, match="outbox_message"):
+        bot.dispatcher.handle(cmd("/help", event_id="Ev-retry"))
+    with db.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE outbox_message_away RENAME TO outbox_message"))
+    assert bot.dispatcher.handle(cmd("/help", event_id="Ev-retry"))

@@ -1,0 +1,386 @@
+"""Inbound Slack: a slack-bolt AsyncApp that acknowledges at once and hands neutral items to the dispatcher.
+
+The ack path never waits on the database or on Slack: listeners `ack()` first, translate the payload
+(pure), and hand the Command/Action to `submit` (the dispatcher queues the work on its own threads). The dispatcher (not this module)
+runs the handler, deduplicates event ids durably, and queues replies into the outbox.
+
+HTTP: `POST /slack/events` on the bot's Starlette app; every request's signature and timestamp are
+checked here first (forged, stale, unsigned or malformed -> 401, nothing handed over), then Bolt checks
+again. Socket Mode: `SocketModeRunner` runs Bolt's aiohttp Socket Mode handler in its own thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from prometheus_client import Counter
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.messages import Action, Command
+
+from .inbound import (
+    action_from_view_submission,
+    actions_from_block_actions,
+    command_from_mention,
+    command_from_slash,
+    form_metadata,
+    mention_duplicate_key,
+)
+from .port import normalise_base_url
+from .render import FORM_CALLBACK_ID, build_modal, form_spec_for
+
+log = logging.getLogger("crisisbot.slack")
+
+EVENTS_PATH = "/slack/events"
+MAX_BODY_BYTES = 1024 * 1024  # Slack payloads are a few KiB; modal states stay far below this
+
+SLACK_INBOUND = Counter("crisisbot_slack_inbound_total", "Slack deliveries by kind and outcome", ["kind", "outcome"])
+
+Submit = Callable[[Command | Action], Any]
+
+
+class InboundBridge:
+    """Hands translated items to the dispatcher, once per delivery in this process, at a bounded pace.
+
+    The dispatcher's durable dedup (event ids stored in the database) is the authority across restarts;
+    this small in-memory filter drops the common case (Slack's immediate retry, duplicate events under
+    different ids for the same message) before it costs a thread or a database round trip.
+
+    Optional pacing (`max_in_flight`): at most that many items are inside the dispatcher at once; the
+    rest wait in a queue fed by one thread. The work runs on threads of the same process and busy threads
+    take GIL time from the event loop that sends acks; bench.slack_ack showed no clear gain on a shared
+    2-core machine, so it is off by default (CRISISBOT_SLACK_MAX_IN_FLIGHT turns it on).
+    """
+
+    def __init__(self, submit: Submit, *, remember: int = 10_000, max_in_flight: int | None = None) -> None:
+        self._submit = submit
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._remember = remember
+        self._max_in_flight = max_in_flight
+        self._queue: queue.SimpleQueue[tuple[Command | Action, list[str]] | None] = queue.SimpleQueue()
+        self._slots = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
+        self._feeder: threading.Thread | None = None
+        self._feeder_lock = threading.Lock()
+
+    def first_time(self, keys: Iterable[str]) -> bool:
+        """True when none of the keys was seen before; remembers them all."""
+        keys = [k for k in keys if k]
+        with self._lock:
+            if any(k in self._seen for k in keys):
+                return False
+            for key in keys:
+                self._seen[key] = None
+            while len(self._seen) > self._remember:
+                self._seen.popitem(last=False)
+            return True
+
+    async def hand_over(self, item: Command | Action, *, kind: str, extra_keys: Iterable[str] = ()) -> bool:
+        """Queue `item` for the dispatcher unless already handed over. Never blocks, never raises.
+
+        Called after `ack()`, so nothing here can delay the acknowledgement. If the dispatcher fails
+        the item (e.g. the database is down), its keys are forgotten so a Slack retry gets through.
+        """
+        keys = [k for k in (item.event_id or "", *extra_keys) if k]
+        if not self.first_time(keys):
+            SLACK_INBOUND.labels(kind, "duplicate").inc()
+            log.info("slack: duplicate %s %s dropped", kind, item.event_id)
+            return False
+        SLACK_INBOUND.labels(kind, "submitted").inc()
+        if self._slots is None:
+            self._watch(self._submit_one(item, keys), keys, None)
+            return True
+        self._ensure_feeder()
+        self._queue.put((item, keys))
+        return True
+
+    def _submit_one(self, item: Command | Action, keys: list[str]) -> Any:
+        try:
+            return self._submit(item)
+        except Exception:  # the ack is already sent; the operator needs the log line
+            SLACK_INBOUND.labels("any", "submit_failed").inc()
+            log.exception("slack: could not hand %s to the dispatcher", item.event_id)
+            self._unsee(keys)
+            return None
+
+    def _watch(self, future: Any, keys: list[str], slots: threading.Semaphore | None) -> None:
+        if future is None or not hasattr(future, "add_done_callback"):
+            if slots is not None:
+                slots.release()
+            return
+
+        def done(finished: Any) -> None:
+            if slots is not None:
+                slots.release()
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("slack: the dispatcher failed %s (%s); a retry will be accepted",
+                          keys[0] if keys else "?", finished.exception())
+                self._unsee(keys)
+
+        future.add_done_callback(done)
+
+    def _unsee(self, keys: list[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._seen.pop(key, None)
+
+    def _ensure_feeder(self) -> None:
+        if self._feeder is not None and self._feeder.is_alive():
+            return
+        with self._feeder_lock:
+            if self._feeder is None or not self._feeder.is_alive():
+                self._feeder = threading.Thread(target=self._feed, name="slack-inbound", daemon=True)
+                self._feeder.start()
+
+    def _feed(self) -> None:
+        assert self._slots is not None
+        slots = self._slots
+        while True:
+            entry = self._queue.get()
+            if entry is None:
+                return
+            item, keys = entry
+            slots.acquire()
+            self._watch(self._submit_one(item, keys), keys, slots)
+
+    def pending(self) -> int:
+        """Items waiting for a dispatcher slot."""
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        """Stop the feeder after it handed over what is queued."""
+        if self._feeder is not None and self._feeder.is_alive():
+            self._queue.put(None)
+            self._feeder.join(10)
+
+
+def build_bolt_app(
+    *,
+    bot_token: str,
+    signing_secret: str | None,
+    bridge: InboundBridge,
+    api_url: str | None = None,
+) -> AsyncApp:
+    """The Bolt app with crisisbot's listeners. No Web API call happens at construction or per request
+    (a custom `authorize` replaces Bolt's auth.test), so an outage of Slack's API never blocks an ack."""
+    client_kwargs: dict[str, Any] = {}  # the token comes from `authorize` per request
+    base_url = normalise_base_url(api_url)
+    if base_url:
+        client_kwargs["base_url"] = base_url
+    client = AsyncWebClient(**client_kwargs)
+
+    async def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None, **_: Any) -> AuthorizeResult:
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id, bot_token=bot_token)
+
+    app = AsyncApp(
+        name="crisisbot",
+        client=client,
+        signing_secret=signing_secret or None,
+        authorize=authorize,
+        request_verification_enabled=bool(signing_secret),
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+
+    @app.command(re.compile(r".*"))
+    async def on_command(ack: Any, body: dict[str, Any], request: Any) -> None:
+        await ack()
+        timestamp = (request.headers.get("x-slack-request-timestamp") or [None])[0] if request else None
+        command = command_from_slash(body, request_timestamp=timestamp)
+        await bridge.hand_over(command, kind="command")
+
+    @app.action(re.compile(r".*"))
+    async def on_action(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        for action in actions_from_block_actions(body):
+            spec = form_spec_for(action.action_id)
+            if spec is not None and body.get("trigger_id"):
+                if not bridge.first_time([f"form:{action.event_id}"]):
+                    continue
+                try:
+                    await client.views_open(trigger_id=body["trigger_id"], view=build_modal(spec, form_metadata(action)))
+                    SLACK_INBOUND.labels("action", "form_opened").inc()
+                    continue
+                except Exception as error:  # no modal: run the action without the form rather than lose it
+                    log.warning("slack: could not open the %s form (%s); handing the action over without it",
+                                action.action_id, error)
+            await bridge.hand_over(action, kind="action")
+
+    @app.view(FORM_CALLBACK_ID)
+    async def on_form(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        action = action_from_view_submission(body)
+        if action is not None:
+            await bridge.hand_over(action, kind="form")
+
+    @app.event("app_mention")
+    async def on_mention(body: dict[str, Any]) -> None:
+        command = command_from_mention(body)
+        await bridge.hand_over(command, kind="mention", extra_keys=[mention_duplicate_key(body)])
+
+    @app.event(re.compile(r".*"))
+    async def on_other_event(body: dict[str, Any]) -> None:
+        # Acknowledged (so Slack does not retry) and ignored: the manifest subscribes to app_mention only.
+        SLACK_INBOUND.labels("event", "ignored").inc()
+
+    @app.shortcut(re.compile(r".*"))
+    async def on_shortcut(ack: Any) -> None:
+        await ack()  # the manifest declares no shortcuts; acknowledge so Slack shows no error
+
+    @app.options(re.compile(r".*"))
+    async def on_options(ack: Any) -> None:
+        await ack(options=[])
+
+    @app.view_closed(re.compile(r".*"))
+    async def on_view_closed(ack: Any) -> None:
+        await ack()
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.exception("slack: listener failed: %s", error)
+
+    return app
+
+
+class _EpochClock:
+    """Adapts crisisbot's Clock (aware datetimes) to slack_sdk's clock (epoch seconds)."""
+
+    def __init__(self, clock: Any | None) -> None:
+        self._clock = clock
+
+    def now(self) -> float:
+        return self._clock.now().timestamp() if self._clock is not None else time.time()
+
+
+def request_is_signed(verifier: SignatureVerifier, body: bytes, headers: Any) -> bool:
+    """Signature and timestamp (300 s) check that never raises on junk headers."""
+    timestamp = headers.get("x-slack-request-timestamp")
+    signature = headers.get("x-slack-signature")
+    if not timestamp or not signature or not timestamp.strip().lstrip("-").isdigit():
+        return False
+    try:
+        return verifier.is_valid(body=body, timestamp=timestamp.strip(), signature=signature)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return False
+
+
+def build_events_route(
+    *, app: AsyncApp | None, signing_secret: str | None, clock: Any | None = None, path: str = EVENTS_PATH
+) -> Route:
+    """`POST /slack/events`: 401 unless signed with the signing secret within 300 s; then Bolt."""
+    handler = AsyncSlackRequestHandler(app) if app is not None else None
+    verifier = SignatureVerifier(signing_secret, clock=_EpochClock(clock)) if signing_secret else None
+
+    async def slack_events(request: Request) -> Response:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return JSONResponse({"error": "request too large"}, status_code=413)
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return JSONResponse({"error": "request too large"}, status_code=413)
+        if verifier is None or handler is None:
+            SLACK_INBOUND.labels("http", "rejected").inc()
+            log.warning("slack: %s called but SLACK_SIGNING_SECRET is not set; rejected", path)
+            return JSONResponse({"error": "signing secret not configured"}, status_code=401)
+        if not request_is_signed(verifier, body, request.headers):
+            SLACK_INBOUND.labels("http", "bad_signature").inc()
+            log.warning("slack: rejected a request with a missing, forged or stale signature (from %s)",
+                        request.client.host if request.client else "?")
+            return JSONResponse({"error": "invalid signature"}, status_code=401)
+        return await handler.handle(request)
+
+    return Route(path, slack_events, methods=["POST"], name="slack_events")
+
+
+class SocketModeRunner:
+    """Runs Bolt's aiohttp Socket Mode handler in its own thread with its own event loop."""
+
+    def __init__(self, *, app_token: str, app_factory: Callable[[], AsyncApp]) -> None:
+        self.app_token = app_token
+        self._app_factory = app_factory
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._handler: Any = None
+        self._started = threading.Event()
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        """Start the Socket Mode thread; connecting (and reconnecting, as slack_sdk does) goes on there."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="slack-socket-mode", daemon=True)
+        self._thread.start()
+        self._started.wait(30)
+
+    def _run(self) -> None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        async def setup() -> None:
+            # slack_sdk's aiohttp client must be built inside the running loop it will use.
+            app = self._app_factory()
+            self._handler = AsyncSocketModeHandler(app, self.app_token)
+            task = asyncio.ensure_future(self._handler.connect_async())
+            task.add_done_callback(self._connected)
+
+        try:
+            loop.run_until_complete(setup())
+        except BaseException as error:  # keep serving HTTP; the operator sees why Socket Mode is off
+            self.error = error
+            log.error("slack: Socket Mode could not start: %s (check SLACK_APP_TOKEN)", error)
+        finally:
+            self._started.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def _connected(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            self.error = error
+            log.error("slack: Socket Mode could not connect: %s (check SLACK_APP_TOKEN)", error)
+        else:
+            log.info("slack: Socket Mode connected")
+
+    def stop(self) -> None:
+        loop, handler = self._loop, self._handler
+        if loop is None or self._thread is None:
+            return
+        async def shutdown() -> None:
+            await handler.close_async()
+            # A connect attempt may still be waiting to retry (e.g. a bad app token): end it cleanly.
+            pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+        if handler is not None and loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
+            except Exception as error:
+                log.warning("slack: Socket Mode close failed: %s", error)
+        if loop.is_running():
+            loop.call_soon_threadsafe(loop.stop)
+        self._thread.join(10)
+        self._thread = None

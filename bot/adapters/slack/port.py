@@ -1,0 +1,379 @@
+"""`SlackChatPort`: the outbox worker's way to post, update and upload into Slack (slack_sdk WebClient).
+
+Short rate limits and 5xx are retried in place by slack_sdk's retry handlers; anything longer becomes a
+`TransientChatError` (with `retry_after`) so the durable outbox retries later and nothing is lost.
+Errors a person must fix (`channel_not_found`, `not_in_channel`, `invalid_auth`, ...) become
+`PermanentChatError` with one clear log line and a metric.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from http.client import HTTPException
+from typing import Any
+from urllib.error import URLError
+from urllib.parse import urlsplit
+
+from prometheus_client import Counter
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.webhook import WebhookClient
+
+from bot.messages import Image, Message, PermanentChatError, TransientChatError
+
+from .render import render_message
+
+log = logging.getLogger("crisisbot.slack")
+
+SLACK_API_ERRORS = Counter(
+    "crisisbot_slack_api_errors_total",
+    "Slack Web API calls that failed, by method and Slack error code",
+    ["method", "error", "kind"],
+)
+SLACK_API_CALLS = Counter("crisisbot_slack_api_calls_total", "Slack Web API calls made by the chat port", ["method"])
+
+# Slack error codes that mean "try again later"; everything else needs a person.
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "rate_limited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"}
+)
+# What to tell the operator (Chinese first). Used in the log line and, where possible, in the channel.
+FIX_HINTS: dict[str, str] = {
+    "channel_not_found": "找不到频道：检查配置里的频道 ID；私有频道需先邀请机器人 / "
+    "channel not found: check the channel id in config; invite the bot to private channels",
+    "not_in_channel": "机器人不在该频道：请在频道中输入 /invite @crisisbot / "
+    "the bot is not in this channel: type /invite @crisisbot there",
+    "is_archived": "频道已归档：请在配置中换一个频道 / the channel is archived: map the account to another channel",
+    "invalid_auth": "SLACK_BOT_TOKEN 无效：重新复制 Bot User OAuth Token / SLACK_BOT_TOKEN is invalid: copy the Bot token again",
+    "not_authed": "未设置 SLACK_BOT_TOKEN / SLACK_BOT_TOKEN is not set",
+    "token_revoked": "令牌已被撤销：重新安装应用 / the token was revoked: reinstall the app",
+    "account_inactive": "令牌所属账号已停用：重新安装应用 / the token's account is inactive: reinstall the app",
+    "missing_scope": "缺少权限：按 config/slack-manifest.yaml 重新安装应用 / "
+    "missing scope: reinstall the app from config/slack-manifest.yaml",
+    "invalid_blocks": "消息格式被 Slack 拒绝（Block Kit）：请报告此问题 / Slack rejected the Block Kit layout: please report",
+    "msg_too_long": "消息过长 / message too long",
+    "message_not_found": "要更新的消息已不存在 / the message to update no longer exists",
+    "cant_update_message": "机器人只能更新自己发的消息 / the bot can only update its own messages",
+    "expired_url": "response_url 已过期（30 分钟）/ the response_url expired (30 minutes)",
+}
+# Errors the bot can explain in the channel itself through the command's response_url.
+SAY_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+
+RESPONSE_URL_PREFIX = "rurl:"
+
+
+class _PatientRateLimitHandler(RateLimitErrorRetryHandler):
+    """Honours Retry-After in place only when the wait is short; longer waits go back to the outbox."""
+
+    def __init__(self, *, max_retry_count: int, max_wait: float, sleep: Callable[[float], None]) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+        self.sleep = sleep
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        return retry_after_seconds(response.headers) <= self.max_wait
+
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
+                                 response: HttpResponse | None = None, error: Exception | None = None) -> None:
+        assert response is not None
+        state.next_attempt_requested = True
+        self.sleep(retry_after_seconds(response.headers))
+        state.increment_current_attempt()
+
+
+class _ConnectionErrorHandler(ConnectionErrorRetryHandler):
+    """Retries a reset/refused connection once, through an injectable sleep."""
+
+    def __init__(self, *, sleep: Callable[[float], None]) -> None:
+        super().__init__(max_retry_count=1)
+        self.sleep = sleep
+
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
+                                 response: HttpResponse | None = None, error: Exception | None = None) -> None:
+        state.next_attempt_requested = True
+        self.sleep(0.2 + random.random() * 0.1)
+        state.increment_current_attempt()
+
+
+class _ServerErrorHandler(ServerErrorRetryHandler):
+    """Retries 500/502/503/504 with a short backoff through an injectable sleep."""
+
+    def __init__(self, *, max_retry_count: int, sleep: Callable[[float], None]) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.sleep = sleep
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        return response is not None and response.status_code in (500, 502, 503, 504)
+
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
+                                 response: HttpResponse | None = None, error: Exception | None = None) -> None:
+        state.next_attempt_requested = True
+        self.sleep(0.2 * (2 ** state.current_attempt) + random.random() * 0.1)
+        state.increment_current_attempt()
+
+
+def retry_after_seconds(headers: dict[str, Any] | None, default: float = 1.0) -> float:
+    """Retry-After from response headers (values may be lists, names any case)."""
+    for key, value in (headers or {}).items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list | tuple) else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                return default
+    return default
+
+
+def normalise_base_url(url: str | None) -> str | None:
+    """slack_sdk needs the trailing slash: 'http://127.0.0.1:8888/api' -> 'http://127.0.0.1:8888/api/'."""
+    if not url:
+        return None
+    return url if url.endswith("/") else url + "/"
+
+
+class SlackChatPort:
+    """ChatPort for Slack. Thread-safe; meant to be called by the outbox worker."""
+
+    platform = "slack"
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+        max_rate_limit_wait: float = 5.0,
+        max_retries: int = 2,
+    ) -> None:
+        self.base_url = normalise_base_url(base_url)
+        self._sleep = sleep
+        self._retry_handlers = [
+            _ConnectionErrorHandler(sleep=sleep),
+            _PatientRateLimitHandler(max_retry_count=max_retries, max_wait=max_rate_limit_wait, sleep=sleep),
+            _ServerErrorHandler(max_retry_count=max_retries, sleep=sleep),
+        ]
+        kwargs: dict[str, Any] = {"token": token, "timeout": int(max(1, timeout)), "retry_handlers": self._retry_handlers}
+        if self.base_url:
+            kwargs["base_url"] = self.base_url
+        self.client = WebClient(**kwargs)
+        self.timeout = timeout
+        # Called with (channel_id, error code, hint) when a channel cannot be posted to and no response_url
+        # can say so there; the wiring uses it to tell the operator in the default channel.
+        self.on_channel_error: Callable[[str, str, str], None] | None = None
+        # Parts of a multi-call post already done, by idempotency key, so an outbox retry after a
+        # failed image upload does not post the text twice (bounded; process-local by design).
+        self._done: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._done_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ ChatPort
+
+    def post(self, channel_id: str, message: Message, *, idempotency_key: str) -> str:
+        """Post a message (and upload its PNG images); return its ts, or 'rurl:…' for response_url answers."""
+        progress = self._progress(idempotency_key)
+        reply = message.meta.get("reply") or {}
+        response_url = reply.get("response_url")
+        if progress.get("id") is None:
+            payload = render_message(message)
+            message_id = None
+            if message.ephemeral:
+                message_id = self._post_ephemeral(channel_id, message, payload, reply, idempotency_key)
+            if message_id is not None:
+                progress["id"] = message_id
+            else:
+                try:
+                    thread = {"thread_ts": reply["thread_ts"]} if reply.get("thread_ts") else {}
+                    response = self._call("chat.postMessage", self.client.chat_postMessage,
+                                          channel=channel_id, **payload, **thread)
+                    progress["id"] = str(response.get("ts"))
+                except PermanentChatError as error:
+                    if not (response_url and error.code in SAY_IN_CHANNEL and self.response_url_allowed(response_url)):
+                        self._notify_channel_error(channel_id, error)
+                        raise
+                    # The command's response_url still reaches the channel: answer there and say what to fix.
+                    hint = FIX_HINTS.get(error.code or "", error.code or "")
+                    payload = dict(payload)
+                    payload["blocks"] = [*payload["blocks"], {
+                        "type": "context", "elements": [{"type": "mrkdwn", "text": f":warning: {hint}"}]}]
+                    self._respond(response_url, {**payload, "response_type": "in_channel"}, method="response_url")
+                    progress["id"] = RESPONSE_URL_PREFIX + response_url
+        for index, image in enumerate(message.images):
+            if image.png and index not in progress.setdefault("images", set()):
+                self.upload(channel_id, image, idempotency_key=f"{idempotency_key}:image:{index}")
+                progress["images"].add(index)
+        return str(progress["id"])
+
+    def _notify_channel_error(self, channel_id: str, error: PermanentChatError) -> None:
+        if self.on_channel_error is None or error.code not in SAY_IN_CHANNEL:
+            return
+        try:
+            self.on_channel_error(channel_id, error.code or "", FIX_HINTS.get(error.code or "", ""))
+        except Exception:  # telling the operator must never break delivery bookkeeping
+            log.exception("slack: could not report the %s error for %s", error.code, channel_id)
+
+    def _post_ephemeral(self, channel_id: str, message: Message, payload: dict[str, Any], reply: dict[str, Any],
+                        idempotency_key: str) -> str | None:
+        """Only for the person who asked: response_url first, then chat.postEphemeral; None if neither works
+        (the caller then posts in the channel rather than lose the answer)."""
+        response_url = reply.get("response_url")
+        user_id = reply.get("user_id") or _slack_user_id(message.meta.get("in_reply_to_user"))
+        if response_url and self.response_url_allowed(response_url):
+            try:
+                self._respond(response_url, {**payload, "response_type": "ephemeral"}, method="response_url")
+                return RESPONSE_URL_PREFIX + response_url
+            except (TransientChatError, PermanentChatError) as error:
+                if not user_id:
+                    raise
+                log.warning("slack: response_url failed (%s); answering with chat.postEphemeral", error.code)
+        elif response_url:
+            log.warning("slack: ignoring a response_url outside Slack: %s", response_url[:80])
+        if user_id:
+            self._call("chat.postEphemeral", self.client.chat_postEphemeral, channel=channel_id, user=user_id, **payload)
+            return "ephemeral:" + _short_hash(idempotency_key)
+        return None
+
+    def response_url_allowed(self, url: str) -> bool:
+        """Only Slack's own hosts (https) or loopback/the configured API host (local tests) get our answers."""
+        parsed = urlsplit(url)
+        host = (parsed.hostname or "").lower()
+        if parsed.scheme == "https" and (host == "slack.com" or host.endswith(".slack.com")):
+            return True
+        if host in ("127.0.0.1", "localhost", "::1"):
+            return True
+        return bool(self.base_url) and urlsplit(self.base_url).netloc == parsed.netloc
+
+    def update(self, channel_id: str, message_id: str, message: Message) -> None:
+        """Replace a message in place (chat.update; response_url answers are replaced through their URL)."""
+        payload = render_message(message)
+        # chat.update keeps the old attachments unless told otherwise: clear a severity bar that went away.
+        payload.setdefault("attachments", [])
+        if message_id.startswith(RESPONSE_URL_PREFIX):
+            url = message_id[len(RESPONSE_URL_PREFIX):]
+            self._respond(url, {**payload, "replace_original": True}, method="response_url")
+            return
+        if message_id.startswith("ephemeral:"):
+            log.warning("slack: ephemeral message %s cannot be updated; skipped", message_id)
+            return
+        self._call("chat.update", self.client.chat_update, channel=channel_id, ts=message_id, **payload)
+
+    def upload(self, channel_id: str, image: Image, *, idempotency_key: str) -> str:
+        """Upload an image into the channel with files_upload_v2; return the file id."""
+        if image.png is None:
+            if not image.url:
+                raise PermanentChatError("image has neither PNG bytes nor a URL", code="no_image")
+            block = {"type": "image", "image_url": image.url, "alt_text": image.alt or image.title or "image"}
+            response = self._call("chat.postMessage", self.client.chat_postMessage,
+                                  channel=channel_id, text=image.title or image.url, blocks=[block])
+            return str(response.get("ts"))
+        response = self._call(
+            "files.upload_v2",
+            self.client.files_upload_v2,
+            channel=channel_id,
+            content=image.png,
+            filename=image.filename or "image.png",
+            title=image.title or None,
+            alt_txt=image.alt or None,
+        )
+        file = response.get("file") or {}
+        return str(file.get("id") or (response.get("files") or [{}])[0].get("id") or "")
+
+    # ------------------------------------------------------------------ helpers
+
+    def _progress(self, key: str) -> dict[str, Any]:
+        with self._done_lock:
+            progress = self._done.setdefault(key, {})
+            self._done.move_to_end(key)
+            while len(self._done) > 5000:
+                self._done.popitem(last=False)
+            return progress
+
+    def _call(self, method: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        SLACK_API_CALLS.labels(method).inc()
+        try:
+            return fn(**kwargs)
+        except SlackApiError as error:
+            raise self._classify_api_error(method, error, kwargs.get("channel")) from error
+        except (URLError, TimeoutError, ConnectionError, HTTPException, OSError) as error:
+            raise self._transient(method, "connection_error", f"{type(error).__name__}: {error}") from error
+        except SlackRequestError as error:
+            # e.g. the file upload step answered non-200
+            raise self._transient(method, "request_failed", str(error)) from error
+        except SlackClientError as error:
+            raise self._permanent(method, "client_error", str(error), kwargs.get("channel")) from error
+
+    def _classify_api_error(self, method: str, error: SlackApiError, channel: str | None) -> Exception:
+        response = error.response
+        status = getattr(response, "status_code", 0) or 0
+        data = getattr(response, "data", None)
+        code = data.get("error") if isinstance(data, dict) else None
+        code = code or f"http_{status}"
+        if status == 429 or code in ("ratelimited", "rate_limited"):
+            retry_after = retry_after_seconds(getattr(response, "headers", None))
+            return self._transient(method, "ratelimited", f"rate limited, retry after {retry_after:g}s",
+                                   retry_after=retry_after)
+        if status >= 500 or code in TRANSIENT_ERRORS or code.startswith("Received a response in a non-JSON"):
+            return self._transient(method, code if not code.startswith("Received") else f"http_{status}",
+                                   f"HTTP {status}")
+        detail = code
+        if code == "missing_scope" and isinstance(data, dict) and data.get("needed"):
+            detail = f"missing_scope (needed: {data['needed']})"
+        return self._permanent(method, code, detail, channel)
+
+    def _transient(self, method: str, code: str, detail: str, *, retry_after: float | None = None) -> TransientChatError:
+        SLACK_API_ERRORS.labels(method, code, "transient").inc()
+        log.warning("slack %s failed, will retry: %s (%s)", method, code, detail)
+        return TransientChatError(f"slack {method}: {detail}", code=code, retry_after=retry_after)
+
+    def _permanent(self, method: str, code: str, detail: str, channel: str | None) -> PermanentChatError:
+        SLACK_API_ERRORS.labels(method, code, "permanent").inc()
+        hint = FIX_HINTS.get(code, "")
+        where = f" channel={channel}" if channel else ""
+        log.error("slack %s failed: %s%s — %s", method, detail, where, hint or "see Slack API docs for this error")
+        return PermanentChatError(f"slack {method}: {detail}{where}. {hint}".strip(), code=code)
+
+    def _respond(self, url: str, body: dict[str, Any], *, method: str) -> None:
+        SLACK_API_CALLS.labels(method).inc()
+        webhook = WebhookClient(url, timeout=int(max(1, self.timeout)), retry_handlers=self._retry_handlers)
+        try:
+            response = webhook.send_dict(body)
+        except (URLError, TimeoutError, ConnectionError, HTTPException, OSError) as error:
+            raise self._transient(method, "connection_error", f"{type(error).__name__}: {error}") from error
+        status = response.status_code
+        if status == 200:
+            return
+        if status == 429:
+            retry_after = retry_after_seconds(response.headers)
+            raise self._transient(method, "ratelimited", f"rate limited, retry after {retry_after:g}s",
+                                  retry_after=retry_after)
+        if status >= 500:
+            raise self._transient(method, f"http_{status}", f"HTTP {status}")
+        code = (response.body or f"http_{status}").strip()[:80]
+        raise self._permanent(method, code, f"HTTP {status} {code}", None)
+
+
+def _slack_user_id(address: Any) -> str | None:
+    """'slack:U123' -> 'U123'; anything else -> None."""
+    if isinstance(address, str) and address.startswith("slack:"):
+        return address.partition(":")[2] or None
+    return None
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

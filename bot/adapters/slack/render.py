@@ -1,0 +1,381 @@
+"""Neutral `Message` -> Slack Block Kit payloads, and the modals used where a form is kinder.
+
+Pure functions only: no network, no clock. The port (`port.py`) sends what these build.
+Block Kit limits respected here (https://docs.slack.dev/reference/block-kit/blocks): header text
+150 chars, section text 3000, 10 fields per section, 25 elements per actions block, 50 blocks per
+message, button text 75, button value 2000, action_id 255.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.messages import Button, Field, Image, Message, Section
+
+HEADER_MAX = 150
+SECTION_TEXT_MAX = 3000
+FIELD_TEXT_MAX = 2000
+FIELDS_PER_SECTION = 10
+ELEMENTS_PER_ACTIONS = 25
+BLOCKS_MAX = 50
+BUTTON_TEXT_MAX = 75
+BUTTON_VALUE_MAX = 2000
+ACTION_ID_MAX = 255
+FALLBACK_TEXT_MAX = 3000
+
+# Appended to an action_id that repeats inside one actions block (Slack rejects duplicates there);
+# `inbound.neutral_action_id` strips it again.
+DUPLICATE_SUFFIX = "~~"
+# Link buttons still need an action_id; clicks on them are acknowledged and ignored.
+LINK_ACTION_PREFIX = "crisisbot.link."
+FORM_CALLBACK_ID = "crisisbot.form"
+
+SEVERITY_STYLE: dict[int, tuple[str, str, str]] = {
+    # severity -> (emoji, colour, label zh / en)
+    1: (":red_circle:", "#D93025", "一级 / SEV1"),
+    2: (":large_orange_circle:", "#F29900", "二级 / SEV2"),
+    3: (":large_yellow_circle:", "#F9CB28", "三级 / SEV3"),
+}
+DEFAULT_SEVERITY_STYLE = (":white_circle:", "#9AA0A6", "提示 / info")
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
+_STRIKE = re.compile(r"~~(.+?)~~", re.S)
+_LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_USER_ADDRESS = re.compile(r"(?<![\w/:.])slack:([UW][A-Z0-9]{2,})\b")
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack treats as control characters in mrkdwn."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_mrkdwn(text: str) -> str:
+    """Light Markdown (**bold**, ~~strike~~, [text](url)) -> Slack mrkdwn, escaping everything else;
+    neutral Slack user addresses ('slack:U123') become mentions (<@U123>) so people see names."""
+    links: list[str] = []
+
+    def keep_link(match: re.Match[str]) -> str:
+        label, url = match.group(1), match.group(2)
+        # '|' and '>' would end the link early; Slack documents no escape for them inside <url|text>.
+        safe_label = escape(label).replace("|", "¦")
+        links.append(f"<{url.replace('>', '%3E').replace('|', '%7C')}|{safe_label}>")
+        return f"\x00{len(links) - 1}\x00"
+
+    out = _LINK.sub(keep_link, text)
+    out = escape(out)
+    out = _USER_ADDRESS.sub(r"<@\1>", out)  # 'slack:U123' in a handler's text shows as the person
+    out = _BOLD.sub(r"*\1*", out)
+    out = _STRIKE.sub(r"~\1~", out)
+    return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], out)
+
+
+def to_plain(text: str) -> str:
+    """Light Markdown -> plain text (for headers, fallback text and button labels)."""
+    out = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
+    out = _BOLD.sub(r"\1", out)
+    return _STRIKE.sub(r"\1", out)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def mention_token(mention: str) -> str | None:
+    """'here' -> <!here>, 'all'/'channel' -> <!channel>, 'slack:U1'/'U1' -> <@U1>; other platforms' ids -> None."""
+    lowered = mention.strip().lower()
+    if lowered in {"here", "@here"}:
+        return "<!here>"
+    if lowered in {"all", "channel", "@channel", "everyone"}:
+        return "<!channel>"
+    platform, sep, user_id = mention.partition(":")
+    if sep:
+        if platform != "slack":
+            return None
+        mention = user_id
+    mention = mention.lstrip("@")
+    return f"<@{mention}>" if _SLACK_USER_ID.match(mention) else None
+
+
+def mention_line(mentions: tuple[str, ...]) -> str:
+    tokens = [t for t in (mention_token(m) for m in mentions) if t]
+    return " ".join(dict.fromkeys(tokens))
+
+
+def severity_style(severity: int | None) -> tuple[str, str, str] | None:
+    if severity is None:
+        return None
+    return SEVERITY_STYLE.get(severity, DEFAULT_SEVERITY_STYLE)
+
+
+def _button(button: Button, action_id: str) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": _clip(to_plain(button.label), BUTTON_TEXT_MAX) or "…", "emoji": True},
+        "action_id": action_id[:ACTION_ID_MAX],
+    }
+    if button.url:
+        element["url"] = button.url
+    if button.value:
+        element["value"] = button.value[:BUTTON_VALUE_MAX]
+    if button.style in ("primary", "danger"):
+        element["style"] = button.style
+    return element
+
+
+def actions_block(buttons: tuple[Button, ...] | list[Button], block_id: str) -> dict[str, Any]:
+    """One actions block; repeated action_ids get a suffix so Slack accepts the block."""
+    seen: dict[str, int] = {}
+    elements = []
+    for index, button in enumerate(buttons[:ELEMENTS_PER_ACTIONS]):
+        action_id = button.action_id or f"{LINK_ACTION_PREFIX}{index}"
+        count = seen.get(action_id, 0)
+        seen[action_id] = count + 1
+        if count:
+            action_id = f"{action_id}{DUPLICATE_SUFFIX}{count}"
+        elements.append(_button(button, action_id))
+    return {"type": "actions", "block_id": block_id, "elements": elements}
+
+
+def _field_blocks(fields: tuple[Field, ...]) -> list[dict[str, Any]]:
+    blocks = []
+    for start in range(0, len(fields), FIELDS_PER_SECTION):
+        chunk = fields[start : start + FIELDS_PER_SECTION]
+        blocks.append(
+            {
+                "type": "section",
+                "fields": [
+                    {
+                        "type": "mrkdwn",
+                        "text": _clip(f"*{escape(f.label)}*\n{to_mrkdwn(f.value)}", FIELD_TEXT_MAX),
+                    }
+                    for f in chunk
+                ],
+            }
+        )
+    return blocks
+
+
+def _text_blocks(text: str) -> list[dict[str, Any]]:
+    """A long text becomes several sections (3000 chars each), split at line ends where possible."""
+    rendered = to_mrkdwn(text)
+    blocks = []
+    while rendered:
+        if len(rendered) <= SECTION_TEXT_MAX:
+            chunk, rendered = rendered, ""
+        else:
+            cut = rendered.rfind("\n", 0, SECTION_TEXT_MAX)
+            cut = cut if cut > 0 else SECTION_TEXT_MAX
+            chunk, rendered = rendered[:cut], rendered[cut:].lstrip("\n")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    return blocks
+
+
+def _image_block(image: Image) -> dict[str, Any] | None:
+    if not image.url:
+        return None  # PNG bytes are uploaded with files_upload_v2 by the port
+    block: dict[str, Any] = {"type": "image", "image_url": image.url, "alt_text": image.alt or image.title or "image"}
+    if image.title:
+        block["title"] = {"type": "plain_text", "text": _clip(image.title, 2000)}
+    return block
+
+
+def _section_blocks(section: Section, index: int) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    if section.text:
+        blocks.extend(_text_blocks(section.text))
+    blocks.extend(_field_blocks(section.fields))
+    if section.buttons:
+        blocks.append(actions_block(section.buttons, f"crisisbot.section.{index}"))
+    return blocks
+
+
+def fallback_text(message: Message) -> str:
+    """The notification / accessibility text Slack shows where blocks cannot be shown."""
+    parts = []
+    mentions = mention_line(message.mentions)
+    if mentions:
+        parts.append(mentions)
+    style = severity_style(message.severity)
+    head = to_plain(message.title or "")
+    if style and head:
+        head = f"{style[0]} {head}"
+    if head:
+        parts.append(head)
+    if message.text:
+        parts.append(to_plain(message.text))
+    elif not head:
+        parts.extend(to_plain(s.text) for s in message.sections[:3] if s.text)
+    text = "\n".join(parts).strip() or "crisisbot"
+    return _clip(text, FALLBACK_TEXT_MAX)
+
+
+def render_blocks(message: Message) -> list[dict[str, Any]]:
+    """The Block Kit blocks for a message (header, mentions, body, fields, sections, images, actions)."""
+    blocks: list[dict[str, Any]] = []
+    style = severity_style(message.severity)
+    if message.title:
+        title = to_plain(message.title)
+        if style:
+            title = f"{style[0]} {title}"
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": _clip(title, HEADER_MAX), "emoji": True}})
+    if style:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"严重程度 / Severity: *{style[2]}*"}]})
+    mentions = mention_line(message.mentions)
+    if mentions:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": mentions}})
+    if message.text:
+        blocks.extend(_text_blocks(message.text))
+    blocks.extend(_field_blocks(message.fields))
+    for index, section in enumerate(message.sections):
+        if blocks and blocks[-1]["type"] != "header":
+            blocks.append({"type": "divider"})
+        blocks.extend(_section_blocks(section, index))
+    for image in message.images:
+        block = _image_block(image)
+        if block:
+            blocks.append(block)
+    if message.buttons:
+        blocks.append(actions_block(message.buttons, "crisisbot.actions"))
+    if len(blocks) > BLOCKS_MAX:
+        # Keep the final actions row (the message's own buttons) and say what was cut.
+        tail = [blocks[-1]] if message.buttons else []
+        keep = BLOCKS_MAX - 1 - len(tail)
+        omitted = len(blocks) - len(tail) - keep
+        note = {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"…另有 {omitted} 块内容未显示 / {omitted} more blocks not shown"}],
+        }
+        blocks = [*blocks[:keep], note, *tail]
+    return blocks
+
+
+def render_message(message: Message) -> dict[str, Any]:
+    """Arguments for chat.postMessage / chat.update / response_url: text, blocks and severity colour."""
+    payload: dict[str, Any] = {"text": fallback_text(message), "blocks": render_blocks(message)}
+    style = severity_style(message.severity)
+    if style:
+        # Block Kit has no colour; a thin legacy attachment gives the alert its coloured bar.
+        payload["attachments"] = [
+            {"color": style[1], "fallback": style[2], "blocks": [
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": style[0] + " " + style[2]}]}
+            ]}
+        ]
+    if message.mentions:
+        payload["link_names"] = True
+    return payload
+
+
+def block_kit_problems(payload: dict[str, Any]) -> list[str]:
+    """What slack_sdk's Block Kit models reject in a rendered payload (empty when valid); for tests/debugging."""
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.blocks import Block
+
+    problems = []
+    blocks = list(payload.get("blocks") or [])
+    for attachment in payload.get("attachments") or []:
+        blocks.extend(attachment.get("blocks") or [])
+    if len(payload.get("blocks") or []) > BLOCKS_MAX:
+        problems.append(f"{len(payload['blocks'])} blocks > {BLOCKS_MAX}")
+    block_ids = [b["block_id"] for b in blocks if b.get("block_id")]
+    if len(block_ids) != len(set(block_ids)):
+        problems.append("block_id repeated")
+    for index, block in enumerate(blocks):
+        elements = (block.get("elements") or []) if block.get("type") == "actions" else []
+        action_ids = [e.get("action_id") for e in elements]
+        if len(action_ids) != len(set(action_ids)):
+            problems.append(f"block {index}: action_id repeated")
+        if any(len(e.get("value", "")) > BUTTON_VALUE_MAX for e in elements):
+            problems.append(f"block {index}: button value over {BUTTON_VALUE_MAX} characters")
+        try:
+            parsed = Block.parse(block)
+            if parsed is None:
+                problems.append(f"block {index}: unknown type {block.get('type')!r}")
+                continue
+            parsed.validate_json()
+        except (SlackObjectFormationError, KeyError, TypeError, ValueError) as error:
+            problems.append(f"block {index} ({block.get('type')}): {error}")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Modals ("forms"): a button whose action_id ends with one of these words opens a modal first;
+# the neutral Action then carries the typed values in `form` under the given key.
+
+
+@dataclass(frozen=True, slots=True)
+class FormSpec:
+    kind: str  # "text" | "label" | "user"
+    key: str  # the key in Action.form
+    title: str
+    label: str
+    placeholder: str = ""
+    optional: bool = False
+
+
+# By the button's verb: the word after the action_id's last "." and before any ":" (so "crisis.skip",
+# "reply.skip:42" and "playbook.step.skip" are all "skip"). Keys match what the handlers read.
+FORM_SPECS: dict[str, FormSpec] = {
+    "skip": FormSpec("text", "reason", "跳过 / Skip", "跳过原因 / Reason", "例如：已由客服私信处理"),
+    "cancel": FormSpec("text", "reason", "取消 / Cancel", "取消原因 / Reason", "例如：误报"),
+    "reject": FormSpec("text", "reason", "驳回 / Reject", "驳回原因（可选）/ Reason (optional)", optional=True),
+    "relabel": FormSpec("label", "label", "更正情感 / Relabel", "正确的情感 / Correct label"),
+    "assign": FormSpec("user", "user", "指派 / Assign", "指派给 / Assign to"),
+    "replied": FormSpec("text", "text", "已回复 / Replied", "回复内容（可选）/ Reply text (optional)", optional=True),
+}
+# Whole action-id prefixes whose verb alone is ambiguous ("done" finishes a playbook step at once).
+FORM_SPECS_BY_PREFIX: dict[str, FormSpec] = {
+    "reply.done": FORM_SPECS["replied"],
+}
+LABEL_OPTIONS = (("neg", "负面 / negative"), ("neu", "中性 / neutral"), ("pos", "正面 / positive"))
+
+
+def action_verb(action_id: str) -> str:
+    """'reply.skip:42' -> 'skip'; 'crisis.assign' -> 'assign'."""
+    return action_id.rsplit(".", 1)[-1].split(":", 1)[0].lower()
+
+
+def form_spec_for(action_id: str) -> FormSpec | None:
+    """The form a button needs before its action runs (None: the button acts at once)."""
+    head = action_id.split(":", 1)[0]
+    if head in FORM_SPECS_BY_PREFIX:
+        return FORM_SPECS_BY_PREFIX[head]
+    return FORM_SPECS.get(action_verb(action_id))
+
+
+def build_modal(spec: FormSpec, private_metadata: dict[str, Any]) -> dict[str, Any]:
+    """A modal view with one input; `private_metadata` carries the button's context to the submission."""
+    if spec.kind == "label":
+        element: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": spec.key,
+            "options": [
+                {"text": {"type": "plain_text", "text": text}, "value": value} for value, text in LABEL_OPTIONS
+            ],
+        }
+    elif spec.kind == "user":
+        element = {"type": "users_select", "action_id": spec.key}
+    else:
+        element = {"type": "plain_text_input", "action_id": spec.key, "multiline": True}
+        if spec.placeholder:
+            element["placeholder"] = {"type": "plain_text", "text": spec.placeholder}
+    return {
+        "type": "modal",
+        "callback_id": FORM_CALLBACK_ID,
+        "title": {"type": "plain_text", "text": _clip(spec.title, 24)},
+        "submit": {"type": "plain_text", "text": "提交 / Submit"},
+        "close": {"type": "plain_text", "text": "取消 / Cancel"},
+        "private_metadata": json.dumps(private_metadata, ensure_ascii=False)[:3000],
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": spec.key,
+                "optional": spec.optional,
+                "label": {"type": "plain_text", "text": spec.label},
+                "element": element,
+            }
+        ],
+    }

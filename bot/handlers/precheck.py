@@ -1,0 +1,47 @@
+"""/precheck TEXT: self-review a draft reply, caption or statement before publishing."""
+
+from __future__ import annotations
+
+from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, UsageError
+from bot.messages import Message
+from bot.replies import render
+
+USAGE = """\
+  /precheck 文本 — 发布前自检：广告法绝对化用语、站外导流、诱导互动、医疗/金融宣称、风险词
+  /precheck TEXT — check a draft against Advertising-Law terms, off-platform contact, inducements,
+  medical/financial claims and the risk lexicon; each finding says why and how to reword it."""
+
+
+def handle_precheck(ctx: CommandContext, parsed: ParsedCommand) -> Message:
+    text = _draft_text(ctx, parsed)
+    if not text.strip():
+        raise UsageError("请在 /precheck 后面写上要检查的文字 / give the text to check")
+    service = ctx.services.extra.get("replies")
+    if service is None:
+        raise UsageError("自检功能未启用 / precheck is not enabled")
+    return render.precheck_message(service.precheck(text))
+
+
+def _draft_text(ctx: CommandContext, parsed: ParsedCommand) -> str:
+    """The text after '/precheck', verbatim (quotes and '--' inside a draft are part of it)."""
+    raw = ctx.command.text if ctx.command else ""
+    stripped = raw.strip()
+    if stripped[:1] in ("/", "／"):
+        head, _, rest = stripped[1:].partition(" ")
+        if head.lower() == parsed.name:
+            rest = rest.strip()
+            if len(rest) >= 2 and rest[0] == rest[-1] and rest[0] in "\"'":
+                rest = rest[1:-1]
+            if rest[:1] in "“「" and rest[-1:] in "”」":
+                rest = rest[1:-1]
+            return rest
+    return " ".join(parsed.args)
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.add_command(
+        "precheck", handle_precheck,
+        summary_zh="发布前自检（广告法用语、站外导流、风险词…）",
+        summary_en="Pre-publication check of a draft (Advertising Law terms, off-platform contact, risk terms)",
+        usage=USAGE,
+    )

@@ -1,0 +1,313 @@
+"""/reply-queue: triage unanswered comments (list, claim, reply, skip, escalate, suggest, approve, stats).
+
+Handlers parse, call the reply-queue service (`services.replies`) and return neutral messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, PermissionDenied, UsageError
+from bot.messages import Action, Button, Message, Section
+from bot.replies import render
+from bot.replies.service import (
+    AccessDenied,
+    ClaimResult,
+    NotFound,
+    ReplyOutcome,
+    ReplyQueueError,
+    ReplyQueueService,
+    parse_since,
+)
+
+USAGE = """\
+  /reply-queue [账号] [--mine] [--overdue] [--limit N] — 待回复评论（按优先级）/ unanswered comments by priority
+  /reply-queue claim 编号 — 认领（默认 15 分钟）/ claim an item
+  /reply-queue release 编号 — 放弃认领 / release a claim
+  /reply-queue done 编号 ["回复内容"] — 已回复（带内容则自检后发布或记录）/ mark replied, optionally with the text
+  /reply-queue skip 编号 [原因] — 跳过 / skip with a reason
+  /reply-queue escalate 编号 [备注] — 升级到危机预案 / escalate to a crisis run
+  /reply-queue suggest 编号 — 建议回复 / suggested replies
+  /reply-queue approve 草稿号 | reject 草稿号 [原因] — 审批回复 / approve or reject a reply
+  /reply-queue save-template 名称 "内容" [--item 编号] [--topics 词1,词2] [--all-accounts] — 保存为模板 / save a template
+  /reply-queue stats [账号] [--since 7d] — 统计 / stats
+账号可写 平台:账号ID、账号ID、账号名或客户ID；编号形如 #12。
+ACCOUNT is platform:account_id, the account id, its name or the client id; item ids look like #12."""
+
+SUBCOMMANDS = frozenset({"claim", "release", "done", "replied", "reply", "skip", "escalate", "suggest", "approve",
+                         "reject", "save-template", "stats"})
+
+
+def _service(ctx: CommandContext) -> ReplyQueueService:
+    service = ctx.services.extra.get("replies")
+    if service is None:
+        raise UsageError("回复队列未启用 / the reply queue is not enabled")
+    return service
+
+
+def _number(text: str | None, what: str = "编号 / item id") -> int:
+    if not text:
+        raise UsageError(f"缺少{what}")
+    cleaned = text.strip().lstrip("#＃")
+    if not cleaned.isdigit():
+        raise UsageError(f"{what} 应为数字，例如 #12：{text}")
+    return int(cleaned)
+
+
+def _guard(fn: Callable[[], Message | list[Message]]) -> Message | list[Message]:
+    """Service refusals become short replies (scope refusals as permission errors)."""
+    try:
+        return fn()
+    except AccessDenied as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except NotFound as exc:
+        return Message(text=f"❓ {exc}", ephemeral=True)
+    except ReplyQueueError as exc:
+        return Message(text=f"⚠️ {exc}", ephemeral=True)
+
+
+def _scope_text(service: ReplyQueueService, ctx: CommandContext, account: str | None) -> str:
+    if account:
+        keys = service.resolve_accounts(ctx.channel, account) or []
+        return "、".join(service.account_names.get(k, k) for k in keys)
+    allowed = service.visible_accounts(ctx.channel)
+    if allowed is None:
+        return "未归属客户的账号 / unassigned accounts"
+    return "、".join(service.account_names.get(k, k) for k in sorted(allowed)) or "（本频道没有可见账号 / no accounts）"
+
+
+# ---- /reply-queue -------------------------------------------------------------------------------------
+def handle_reply_queue(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[Message] | None:
+    service = _service(ctx)
+    sub = (parsed.sub or "").lower()
+    if sub in SUBCOMMANDS:
+        args = parsed.args[1:]
+        return _guard(lambda: _SUBCOMMAND_HANDLERS[sub](ctx, service, parsed, args))
+    if len(parsed.args) > 1:
+        raise UsageError(f"多余的参数：{' '.join(parsed.args[1:])}")
+    return _guard(lambda: _list(ctx, service, parsed, parsed.args[0] if parsed.args else None))
+
+
+def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand, account: str | None) -> Message:
+    limit_text = parsed.opt("limit")
+    limit = None
+    if limit_text is not None:
+        if limit_text is True or not str(limit_text).isdigit() or int(limit_text) < 1:
+            raise UsageError("--limit 需要正整数，例如 --limit 10")
+        limit = min(int(limit_text), service.config.max_limit)
+    mine, overdue = bool(parsed.opt("mine", False)), bool(parsed.opt("overdue", False))
+    entries = service.list_queue(channel=ctx.channel, user=ctx.user, account=account, mine=mine, overdue=overdue,
+                                 limit=limit)
+    filters = "".join([
+        "（我认领的 / mine）" if mine else "",
+        "（仅逾期 / overdue only）" if overdue else "",
+    ])
+    return render.queue_message(
+        entries, now=service.clock.now(), names=service.account_names, user=ctx.user,
+        scope_text=_scope_text(service, ctx, account), filters=filters, zone=service.app_config.zone(),
+    )
+
+
+def _claim_message(service: ReplyQueueService, result: ClaimResult, user: str) -> Message:
+    zone = service.app_config.zone()
+    item_id = result.item.id
+    if result.ok:
+        until = render.local_time(result.expires_at, zone) if result.expires_at else "?"
+        return Message(text=(f"🔒 {result.holder_name or result.holder} 认领了 #{item_id}，至 {until}。\n"
+                             f"#{item_id} claimed by {result.holder_name or result.holder} until {until}."))
+    if result.closed:
+        who = result.holder_name or result.holder or "?"
+        return Message(text=f"#{item_id} 已处理（{who}）。\n#{item_id} is already handled ({who}).", ephemeral=True)
+    until = render.local_time(result.expires_at, zone) if result.expires_at else "?"
+    who = result.holder_name or result.holder
+    return Message(text=(f"⛔ #{item_id} 已被 {who} 认领（至 {until}），请选择其他评论。\n"
+                         f"#{item_id} is already claimed by {who} until {until}."), ephemeral=True)
+
+
+def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user: str) -> Message:
+    item = outcome.item
+    zone = service.app_config.zone()
+    if outcome.status == "recorded":
+        by = outcome.draft.written_by_name if outcome.draft else None
+        text = f"✅ #{item.id} 已记录为已回复（人工回复）{('：' + outcome.draft.text) if outcome.draft else ''}"
+        return Message(text=f"{text}\n#{item.id} recorded as replied by hand{f' by {by}' if by else ''}.")
+    if outcome.status == "queued":
+        return Message(text=(f"📤 #{item.id} 的回复已通过自检，正在发布：\n> {outcome.draft.text if outcome.draft else ''}\n"
+                             f"The reply to #{item.id} passed the precheck and is being posted."))
+    if outcome.status == "pending_approval":
+        if outcome.draft is None:
+            return Message(text=f"⏳ #{item.id} {outcome.reason}", ephemeral=True)
+        _, comment = service.get_item(item.id or 0, outcome.draft.channel)
+        return render.approval_message(outcome.draft, item, comment, now=service.clock.now(),
+                                       account_name=service.account_names.get(item.account_key),
+                                       approver_role=service.config.approval.role, zone=zone)
+    if outcome.status == "blocked" and outcome.precheck is not None:
+        message = render.precheck_message(outcome.precheck, title=f"⛔ #{item.id} 的回复未发布 / Reply not posted")
+        return Message(title=message.title, text=message.text + "\n\n修改后再发送 /reply-queue done 编号 \"新内容\"。",
+                       sections=message.sections, severity=message.severity, ephemeral=True)
+    if outcome.status == "claimed_by_other":
+        return Message(text=(f"⛔ #{item.id} 已被 {outcome.holder_name} 认领，不能由你处理。\n"
+                             f"#{item.id} is claimed by {outcome.holder_name}."), ephemeral=True)
+    if outcome.status == "skipped":
+        return Message(text=f"⏭️ #{item.id} 已跳过：{outcome.reason or '—'}\n#{item.id} skipped.")
+    if outcome.status == "rejected":
+        return Message(text=(f"↩️ #{item.id} 的回复被驳回：{outcome.reason or '—'}，已放回队列。\n"
+                             f"The reply to #{item.id} was rejected and is back in the queue."))
+    if outcome.status == "forbidden":
+        return Message(text=f"⛔ {outcome.reason}", ephemeral=True)
+    who = outcome.holder_name or item.responder_name or item.responder or "?"
+    extra = f"（{outcome.reason}）" if outcome.reason else ""
+    return Message(text=f"#{item.id} 已处理（{who}）{extra}。\n#{item.id} is already handled ({who}).", ephemeral=True)
+
+
+def _claim(ctx, service, parsed, args):
+    return _claim_message(service, service.claim(_number(args[0] if args else None), user=ctx.user,
+                                                 user_name=ctx.user_name, channel=ctx.channel), ctx.user)
+
+
+def _release(ctx, service, parsed, args):
+    item_id = _number(args[0] if args else None)
+    if service.release(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel):
+        return Message(text=f"🔓 已放弃认领 #{item_id}。\nReleased #{item_id}.")
+    return Message(text=f"#{item_id} 不是你认领的。\nYou do not hold #{item_id}.", ephemeral=True)
+
+
+def _done(ctx, service, parsed, args):
+    item_id = _number(args[0] if args else None)
+    text = " ".join(args[1:]) or (parsed.opt("text") if isinstance(parsed.opt("text"), str) else "")
+    outcome = service.mark_replied(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, text=text)
+    return _outcome_message(service, outcome, ctx.user)
+
+
+def _skip(ctx, service, parsed, args):
+    item_id = _number(args[0] if args else None)
+    outcome = service.skip(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, reason=" ".join(args[1:]))
+    return _outcome_message(service, outcome, ctx.user)
+
+
+def _escalate(ctx, service, parsed, args):
+    item_id = _number(args[0] if args else None)
+    outcome = service.escalate(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel,
+                               note=" ".join(args[1:]))
+    head = f"⬆️ #{item_id} 已升级 / escalated by {ctx.user_name}"
+    return Message(text=f"{head}\n{outcome.note}".strip(), severity=2)
+
+
+def _suggest(ctx, service, parsed, args):
+    item_id = _number(args[0] if args else None)
+    item, comment, suggestions = service.suggest(item_id, channel=ctx.channel)
+    sections = []
+    for index, (suggestion, check) in enumerate(suggestions):
+        flag = " ⛔" if check.blocked else (" ⚠️" if check.findings else "")
+        buttons = () if check.blocked else (
+            Button("用这条回复 Use", f"{render.ACTION_PREFIX}use:{item_id}:{index}", suggestion.template_id, "primary"),
+        )
+        matched = f"（匹配 / matched：{'、'.join(suggestion.matched)}）" if suggestion.matched else ""
+        sections.append(Section(text=f"**{suggestion.name_zh}**{flag}{matched}\n> {suggestion.text}", buttons=buttons))
+    original = render.clip(comment.text if comment else "", 80)
+    return Message(
+        title=f"建议回复 #{item_id} / Suggested replies",
+        text=(f"评论：{original}\n选一条直接发布（会先自检），或修改后用 /reply-queue done {item_id} \"内容\"。\n"
+              f"Pick one to post (prechecked first), or edit it and use /reply-queue done."),
+        sections=tuple(sections), ephemeral=True,
+    )
+
+
+def _approve(ctx, service, parsed, args):
+    draft_id = _number(args[0] if args else None, "草稿号 / draft id")
+    return _outcome_message(service, service.approve(draft_id, user=ctx.user, user_name=ctx.user_name,
+                                                     channel=ctx.channel), ctx.user)
+
+
+def _reject(ctx, service, parsed, args):
+    draft_id = _number(args[0] if args else None, "草稿号 / draft id")
+    return _outcome_message(service, service.reject(draft_id, user=ctx.user, user_name=ctx.user_name,
+                                                    channel=ctx.channel, reason=" ".join(args[1:])), ctx.user)
+
+
+def _save_template(ctx, service, parsed, args):
+    if len(args) < 2:
+        raise UsageError('用法：/reply-queue save-template 名称 "内容" [--item 编号] [--topics 词1,词2]')
+    name, text = args[0], " ".join(args[1:])
+    item_text = parsed.opt("item")
+    item_id = _number(str(item_text)) if item_text not in (None, True) else None
+    topics_text = parsed.opt("topics")
+    topics = [t for t in str(topics_text).replace("，", ",").split(",") if t.strip()] if isinstance(topics_text, str) else None
+    row = service.save_template(user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, name=name, text=text,
+                                item_id=item_id, topics=topics, all_accounts=bool(parsed.opt("all-accounts", False)))
+    return Message(text=(f"💾 已保存模板「{row.name}」（关键词：{'、'.join(row.topics)}）。\n"
+                         f"Saved template {row.name!r}; 建议回复 will offer it for these topics."))
+
+
+def _stats(ctx, service, parsed, args):
+    if len(args) > 1:
+        raise UsageError(f"多余的参数：{' '.join(args[1:])}")
+    account = args[0] if args else None
+    since_text = parsed.opt("since")
+    if since_text is True:
+        raise UsageError("--since 需要一个值，例如 --since 7d")
+    since = parse_since(since_text, service.clock.now(), service.app_config.zone())
+    stats = service.stats(channel=ctx.channel, since=since, account=account)
+    return render.stats_message(stats, scope_text=_scope_text(service, ctx, account), zone=service.app_config.zone())
+
+
+_SUBCOMMAND_HANDLERS = {
+    "claim": _claim, "release": _release, "done": _done, "replied": _done, "reply": _done, "skip": _skip,
+    "escalate": _escalate, "suggest": _suggest, "approve": _approve, "reject": _reject,
+    "save-template": _save_template, "stats": _stats,
+}
+
+
+# ---- buttons -------------------------------------------------------------------------------------------
+def handle_reply_action(ctx: CommandContext, action: Action) -> Message | list[Message] | None:
+    """Buttons reply.<verb>:<id>[:<index>]; forms may carry `text` (已回复) or `reason` (跳过/驳回)."""
+    service = _service(ctx)
+    verb, _, rest = action.action_id[len(render.ACTION_PREFIX):].partition(":")
+    target = rest.split(":")[0] if rest else action.value
+    form = action.form or {}
+    parsed = ParsedCommand(name="reply-queue")
+
+    def run() -> Message | list[Message]:
+        number = _number(target)
+        if verb == "claim":
+            return _claim_message(service, service.claim(number, user=ctx.user, user_name=ctx.user_name,
+                                                         channel=ctx.channel), ctx.user)
+        if verb == "done":
+            return _outcome_message(service, service.mark_replied(
+                number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, text=form.get("text")), ctx.user)
+        if verb == "skip":
+            return _outcome_message(service, service.skip(
+                number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel,
+                reason=form.get("reason", "")), ctx.user)
+        if verb == "escalate":
+            return _escalate(ctx, service, parsed, [str(number), form.get("note", "")])
+        if verb == "suggest":
+            return _suggest(ctx, service, parsed, [str(number)])
+        if verb == "use":
+            _, _, suggestions = service.suggest(number, channel=ctx.channel)
+            chosen = next((s for s, _ in suggestions if s.template_id == action.value), None)
+            if chosen is None:
+                return Message(text="这条建议已不可用，请重新点 建议回复。\nThat suggestion is gone; ask again.",
+                               ephemeral=True)
+            return _outcome_message(service, service.mark_replied(
+                number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel,
+                text=form.get("text") or chosen.text), ctx.user)
+        if verb == "approve":
+            return _outcome_message(service, service.approve(number, user=ctx.user, user_name=ctx.user_name,
+                                                             channel=ctx.channel), ctx.user)
+        if verb == "reject":
+            return _outcome_message(service, service.reject(number, user=ctx.user, user_name=ctx.user_name,
+                                                            channel=ctx.channel, reason=form.get("reason", "")), ctx.user)
+        return Message(text="这个按钮已失效。\nThis button is no longer active.", ephemeral=True)
+
+    return _guard(run)
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.add_command(
+        "reply-queue", handle_reply_queue,
+        summary_zh="待回复评论队列：认领、回复、跳过、升级、建议回复、统计",
+        summary_en="Unanswered-comment queue: claim, reply, skip, escalate, suggest, stats",
+        usage=USAGE, flags={"mine", "overdue", "all-accounts"},
+    )
+    registry.add_action(render.ACTION_PREFIX, handle_reply_action)

@@ -1,0 +1,212 @@
+"""Neutral messages for the reply queue (Chinese first, English after): queue items, results, stats."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from bot.clock import ensure_aware
+from bot.messages import Button, Field, Message, Section
+from bot.replies.models import PENDING_APPROVAL, ReplyDraft, ReplyQueueItem
+from bot.replies.precheck import PrecheckResult
+from bot.storage.models import Comment
+
+PLATFORM_ZH = {"douyin": "抖音", "bilibili": "B站", "kuaishou": "快手", "weibo": "微博", "xiaohongshu": "小红书"}
+SENTIMENT_ZH = {"neg": "负面", "neu": "中性", "pos": "正面"}
+ACTION_PREFIX = "reply."
+DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def short_duration(delta: timedelta) -> str:
+    """'12分钟' / '3小时5分' / '2天3小时'."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes}分钟"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}小时{minutes}分" if minutes else f"{hours}小时"
+    days, hours = divmod(hours, 24)
+    return f"{days}天{hours}小时" if hours else f"{days}天"
+
+
+def short_count(value: int | None) -> str:
+    if value is None:
+        return "?"
+    if value >= 10_000:
+        return f"{value / 10_000:.1f}万".replace(".0万", "万")
+    return str(value)
+
+
+def clip(text: str, limit: int = 140) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def local_time(value: datetime, zone: tzinfo | None) -> str:
+    return ensure_aware(value).astimezone(zone or DEFAULT_ZONE).strftime("%m-%d %H:%M")
+
+
+def item_buttons(item_id: int) -> tuple[Button, ...]:
+    return (
+        Button("认领 Claim", f"{ACTION_PREFIX}claim:{item_id}", str(item_id), "primary"),
+        Button("已回复 Replied", f"{ACTION_PREFIX}done:{item_id}", str(item_id)),
+        Button("跳过 Skip", f"{ACTION_PREFIX}skip:{item_id}", str(item_id)),
+        Button("升级 Escalate", f"{ACTION_PREFIX}escalate:{item_id}", str(item_id), "danger"),
+        Button("建议回复 Suggest", f"{ACTION_PREFIX}suggest:{item_id}", str(item_id)),
+    )
+
+
+def risk_terms(comment: Comment | None) -> list[str]:
+    if comment is None:
+        return []
+    from bot.replies.service import signals_of
+
+    return list(signals_of(comment).risk_terms)
+
+
+def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime, score: float | None,
+                 overdue: bool, account_name: str | None, user: str | None = None,
+                 zone: tzinfo | None = None, buttons: bool = True) -> Section:
+    """One queue item: text, video, likes, age, sentiment, risk flags, claim state, and the buttons."""
+    age = now - ensure_aware(item.created_at)
+    platform = PLATFORM_ZH.get(item.platform, item.platform)
+    head = f"**#{item.id}**"
+    if overdue:
+        late = now.timestamp() - item.due_ts
+        head += f" 🔴 **逾期 {short_duration(timedelta(seconds=late))} / OVERDUE**"
+    elif item.urgent:
+        head += " 🟠 急 / urgent"
+    if item.escalated_at:
+        head += " ⬆️ 已升级 / escalated"
+    title = clip(comment.content_title or item.content_id, 30) if comment else item.content_id
+    video = f"[{title}]({comment.content_url})" if comment and comment.content_url else title
+    lines = [f"{head} · {platform} {account_name or item.account_key} · 《{video}》"]
+    text = comment.text if comment else ""
+    author = comment.author_name if comment and comment.author_name else "?"
+    lines.append(f"> {clip(text) or '（仅表情 / sticker only）'} —— {author}")
+    facts = [
+        f"👍 {short_count(comment.like_count if comment else 0)}",
+        f"粉丝 {short_count(comment.author_followers if comment else None)}",
+        f"{short_duration(age)}前 / ago",
+    ]
+    if comment is not None:
+        from bot.replies.service import signals_of
+
+        signals = signals_of(comment)
+        if signals.scored and signals.label:
+            score_text = f" {signals.score:.2f}" if signals.score is not None else ""
+            facts.append(f"情绪 {SENTIMENT_ZH.get(signals.label, signals.label)}{score_text}")
+        elif signals.label:
+            facts.append(f"情绪 {SENTIMENT_ZH.get(signals.label, signals.label)}（关键词判断 / by keywords）")
+        else:
+            facts.append("情绪 未评分 / unscored")
+    terms = risk_terms(comment)
+    if terms:
+        facts.append("⚠️ 风险 " + "、".join(dict.fromkeys(terms)))
+    if score is not None:
+        facts.append(f"优先级 {score:.0f}")
+    lines.append(" · ".join(facts))
+    if item.state == PENDING_APPROVAL:
+        lines.append(f"⏳ 待审批 / awaiting approval（{item.claimed_by_name or item.claimed_by}）")
+    elif item.claimed_by and item.claim_expires_at and ensure_aware(item.claim_expires_at) > now:
+        who = "你 / you" if user and item.claimed_by == user else (item.claimed_by_name or item.claimed_by)
+        lines.append(f"🔒 {who} 认领中，至 {local_time(item.claim_expires_at, zone)} / claimed until then")
+    return Section(text="\n".join(lines), buttons=item_buttons(item.id or 0) if buttons else ())
+
+
+def queue_message(entries: Sequence, *, now: datetime, names: Mapping[str, str], user: str, scope_text: str,
+                  filters: str, zone: tzinfo | None = None) -> Message:
+    if not entries:
+        return Message(
+            title="回复队列 / Reply queue",
+            text=f"{scope_text}：没有待回复的评论{filters} 🎉\nNothing waiting for a reply{filters}.",
+        )
+    overdue = sum(1 for e in entries if e.overdue)
+    sections = tuple(
+        item_section(e.item, e.comment, now=now, score=e.score, overdue=e.overdue,
+                     account_name=names.get(e.item.account_key), user=user, zone=zone)
+        for e in entries
+    )
+    summary = f"{scope_text}：前 {len(entries)} 条待回复{filters}"
+    if overdue:
+        summary += f"，其中 **{overdue} 条逾期**"
+    summary += f"\nTop {len(entries)} unanswered{filters}" + (f", {overdue} overdue" if overdue else "")
+    return Message(title="回复队列 / Reply queue", text=summary, sections=sections, severity=2 if overdue else None)
+
+
+def precheck_message(result: PrecheckResult, *, title: str = "发布前自检 / Precheck") -> Message:
+    if result.ok:
+        return Message(title=title, text="✅ 未发现问题，可以发布。\nNo findings: OK to publish.")
+    sections = []
+    for f in result.findings:
+        mark = "⛔ 必须修改 / blocks" if f.blocks else "⚠️ 建议修改 / advice"
+        sections.append(Section(text=(
+            f"{mark} · **{f.term}** · {f.label_zh} / {f.label_en}\n"
+            f"原因：{f.why_zh}\nWhy: {f.why_en}\n"
+            f"建议：{f.suggestion}"
+        )))
+    head = (f"⛔ 有 {len(result.blocking)} 处必须修改，修改前不能以品牌身份发布。\n"
+            f"{len(result.blocking)} blocking finding(s): edit before posting as the brand."
+            if result.blocked else
+            f"⚠️ 有 {len(result.findings)} 处建议修改（不阻止发布）。\n{len(result.findings)} advisory finding(s).")
+    if result.suggested_text:
+        head += f"\n\n建议改写 / Suggested rewording：\n> {result.suggested_text}"
+    return Message(title=title, text=head, sections=tuple(sections), severity=2 if result.blocked else None)
+
+
+def approval_message(draft: ReplyDraft, item: ReplyQueueItem, comment: Comment | None, *, now: datetime,
+                     account_name: str | None, approver_role: str, zone: tzinfo | None = None) -> Message:
+    original = item_section(item, comment, now=now, score=None, overdue=now.timestamp() > item.due_ts,
+                            account_name=account_name, zone=zone, buttons=False)
+    return Message(
+        title=f"待审批回复 #{item.id} / Reply awaiting approval",
+        text=(f"{draft.written_by_name or draft.written_by} 写了回复，需要另一位「{approver_role}」审批后才会发布：\n"
+              f"> {draft.text}\n"
+              f"A reply needs a second person with the {approver_role} role before it is posted."),
+        sections=(original,),
+        buttons=(
+            Button("批准 Approve", f"{ACTION_PREFIX}approve:{draft.id}", str(draft.id), "primary"),
+            Button("驳回 Reject", f"{ACTION_PREFIX}reject:{draft.id}", str(draft.id), "danger"),
+        ),
+    )
+
+
+def reminder_message(account_key: str, account_name: str | None, items: Sequence[ReplyQueueItem],
+                     comments: Mapping[tuple[str, str], Comment], total: int, now: datetime,
+                     zone: tzinfo | None = None) -> Message:
+    name = account_name or account_key
+    sections = tuple(
+        item_section(i, comments.get((i.platform, i.comment_id)), now=now, score=None, overdue=True,
+                     account_name=account_name, zone=zone)
+        for i in items
+    )
+    return Message(
+        title=f"⏰ 逾期未回复提醒 / Overdue replies · {name}",
+        text=(f"{name} 有 {total} 条评论超过回复时限，最紧急的 {len(items)} 条如下。输入 /reply-queue --overdue 查看全部。\n"
+              f"{total} comment(s) of {name} are past the reply SLA; the most urgent are below."),
+        sections=sections, severity=2,
+    )
+
+
+def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None) -> Message:
+    def fmt(delta: timedelta | None) -> str:
+        return short_duration(delta) if delta is not None else "—"
+
+    compliance = f"{stats.sla_compliance * 100:.0f}%" if stats.sla_compliance is not None else "—"
+    fields = (
+        Field("待回复 Open", str(stats.open)),
+        Field("逾期 Overdue", str(stats.overdue)),
+        Field("已回复 Responded", str(stats.responded)),
+        Field("已跳过 Skipped", str(stats.skipped)),
+        Field("首次响应中位数 Median first response", fmt(stats.median_first_response)),
+        Field("首次响应 P90 / p90 first response", fmt(stats.p90_first_response)),
+        Field("时限达成率 SLA compliance", f"{compliance}（{stats.sla_met}/{stats.sla_total}）"),
+    )
+    rows = sorted(stats.per_responder.items(), key=lambda kv: -(kv[1]["replied"] + kv[1]["skipped"]))
+    per = "\n".join(f"• {who}：回复 {c['replied']}，跳过 {c['skipped']}" for who, c in rows) or "—"
+    return Message(
+        title="回复队列统计 / Reply queue stats",
+        text=f"{scope_text}，自 {local_time(stats.since, zone)} 起 / since then\n\n按处理人 / per responder:\n{per}",
+        fields=fields,
+    )

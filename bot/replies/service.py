@@ -1,0 +1,1041 @@
+"""The reply-queue service: the rules behind /reply-queue and /precheck.
+
+- Keeps `reply_queue_item` in step with ingestion (a listener): new top-level comments and replies
+  addressed to the account become open items; our own reply in the thread (seen in the feed) closes them.
+- Lists the queue by priority, scoped to the accounts a channel may see.
+- Exclusive claims with expiry (a conditional UPDATE: the loser learns who holds it).
+- Replies: prechecked (blocking findings stop them), approved by a second person when config asks,
+  then posted through the outbox to a configured webhook, or recorded as replied by hand.
+- Stats, overdue reminders, suggested replies and saved templates.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, union_all, update
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import defer
+from sqlmodel import Session, select
+
+from bot.clock import Clock, ensure_aware
+from bot.config import AppConfig
+from bot.messages import Message
+from bot.outbox import Outbox
+from bot.replies import models as m
+from bot.replies.models import ReplyDraft, ReplyEvent, ReplyQueueItem, SavedReplyTemplate
+from bot.replies.precheck import Prechecker, PrecheckResult
+from bot.replies.priority import (
+    AGE_SATURATION,
+    CommentSignals,
+    PriorityInputs,
+    age_weight,
+    comment_signals,
+    is_urgent,
+    sla_for,
+    static_parts,
+)
+from bot.replies.settings import RepliesConfig
+from bot.replies.templates import CommentFacts, ReplyTemplate, Suggestion, TemplateLibrary, topics_from_text
+from bot.scope import ChannelScope
+from bot.storage.db import Database
+from bot.storage.models import Comment
+from bot.storage.types import UTCDateTime
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PLATFORM = "replyhook"
+# Up to this many accounts, the queue is read per account from the index (see queue_ids).
+MAX_ACCOUNTS_PER_SEEK = 50
+CHUNK = 400
+
+
+class ReplyQueueError(Exception):
+    """A request the service refuses; the message is shown to the user (Chinese first, then English)."""
+
+
+class AccessDenied(ReplyQueueError):
+    """The channel may not see this account or item."""
+
+
+class NotFound(ReplyQueueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    item: ReplyQueueItem
+    comment: Comment | None
+    score: float
+    overdue: bool
+    age: timedelta
+    claimed_by_other: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    ok: bool
+    item: ReplyQueueItem
+    holder: str | None = None
+    holder_name: str | None = None
+    expires_at: datetime | None = None
+    closed: bool = False  # the item was answered/skipped meanwhile
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyOutcome:
+    """What happened to a 已回复: status is one of
+    recorded | queued | pending_approval | blocked | claimed_by_other | closed | forbidden."""
+
+    status: str
+    item: ReplyQueueItem
+    draft: ReplyDraft | None = None
+    precheck: PrecheckResult | None = None
+    holder_name: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EscalateOutcome:
+    item: ReplyQueueItem
+    attached: bool
+    note: str
+
+
+@dataclass
+class ReplyStats:
+    since: datetime
+    open: int = 0
+    overdue: int = 0
+    responded: int = 0
+    skipped: int = 0
+    median_first_response: timedelta | None = None
+    p90_first_response: timedelta | None = None
+    sla_met: int = 0
+    sla_total: int = 0
+    per_responder: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def sla_compliance(self) -> float | None:
+        return self.sla_met / self.sla_total if self.sla_total else None
+
+
+def signals_of(comment: Comment) -> CommentSignals:
+    return comment_signals(comment.sentiment_label, comment.sentiment_score, comment.risk_flags,
+                           comment.sentiment_model, comment.text or "")
+
+
+def account_key_of(platform: str, account_id: str) -> str:
+    return f"{platform}:{account_id}"
+
+
+class ReplyQueueService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        app_config: AppConfig,
+        scope: ChannelScope,
+        outbox: Outbox,
+        prechecker: Prechecker,
+        templates: TemplateLibrary,
+        playbooks: Callable[[], Any] | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.app_config = app_config
+        self.config: RepliesConfig = app_config.replies
+        self.scope = scope
+        self.outbox = outbox
+        self.prechecker = prechecker
+        self.templates = templates
+        self._playbooks = playbooks or (lambda: None)
+        self.account_names = {a.key: a.name for a in app_config.accounts if a.name}
+        self._configured = {a.key for a in app_config.accounts if a.client}
+
+    # ---- scope -------------------------------------------------------------------------------------
+    def visible_accounts(self, channel: str) -> frozenset[str] | None:
+        return self.scope.accounts_for(channel)
+
+    def resolve_accounts(self, channel: str, account: str | None) -> list[str] | None:
+        """Account keys the request covers; None means "the accounts of no configured client"."""
+        allowed = self.scope.accounts_for(channel)
+        if not account:
+            return None if allowed is None else sorted(allowed)
+        keys = self._match_account(account)
+        if not keys:
+            raise NotFound(f"未知账号 {account}（可写 平台:账号ID、账号ID 或账号名）/ unknown account {account}")
+        refused = [k for k in keys if not self.scope.can_see(channel, k)]
+        if refused:
+            raise AccessDenied(f"本频道不能查看账号 {account} / this channel may not see account {account}")
+        return keys
+
+    def _match_account(self, text: str) -> list[str]:
+        if ":" in text:
+            return [text]
+        found = [a.key for a in self.app_config.accounts if text in (a.account_id, a.name)]
+        if not found:
+            found = [a.key for a in self.app_config.accounts if a.client == text]
+        return found
+
+    def _account_condition(self, keys: list[str] | None):
+        if keys is None:
+            if not self._configured:
+                return literal(True)
+            return ReplyQueueItem.account_key.not_in(sorted(self._configured))
+        if not keys:
+            return literal(False)
+        return ReplyQueueItem.account_key.in_(keys)
+
+    def _check_item_scope(self, channel: str, item: ReplyQueueItem) -> None:
+        if not self.scope.can_see(channel, item.account_key):
+            raise AccessDenied(f"本频道不能处理账号 {item.account_key} 的评论 / this channel may not act on {item.account_key}")
+
+    # ---- maintaining the queue from ingestion --------------------------------------------------------
+    def on_comments(self, comments: Sequence[Comment]) -> None:
+        """Ingest listener: queue new candidates, refresh scores, close threads we answered in the feed."""
+        if not comments:
+            return
+        now = self.clock.now()
+        with self.db.session() as session:
+            self._apply_comments(session, comments, now)
+
+    def _apply_comments(self, session: Session, comments: Sequence[Comment], now: datetime) -> None:
+        by_key = {(c.platform, c.comment_id): c for c in comments}
+        parents = self._load_parents(session, comments, by_key)
+        own: list[tuple[Comment, str]] = []
+        candidates: list[tuple[Comment, str]] = []
+        for comment in comments:
+            root = self._thread_root(comment, by_key, parents)
+            if self._is_own(comment):
+                own.append((comment, root))
+            elif self._needs_answer(comment, by_key, parents):
+                candidates.append((comment, root))
+        if candidates:
+            self._upsert_items(session, candidates, now)
+            self._close_already_answered(session, candidates, now)
+        self._close_threads(session, own, now)
+
+    @staticmethod
+    def _is_own(comment: Comment) -> bool:
+        return bool(comment.is_from_account) or (comment.author_id is not None and comment.author_id == comment.account_id)
+
+    def _load_parents(self, session: Session, comments: Sequence[Comment], by_key) -> dict[tuple[str, str], Comment]:
+        wanted: dict[str, set[str]] = {}
+        for c in comments:
+            if c.parent_id and (c.platform, c.parent_id) not in by_key:
+                wanted.setdefault(c.platform, set()).add(c.parent_id)
+        found: dict[tuple[str, str], Comment] = {}
+        for platform, ids in wanted.items():
+            id_list = sorted(ids)
+            for start in range(0, len(id_list), CHUNK):
+                rows = session.exec(
+                    select(Comment).where(Comment.platform == platform, Comment.comment_id.in_(id_list[start:start + CHUNK]))
+                ).all()
+                found.update({(r.platform, r.comment_id): r for r in rows})
+        return found
+
+    @staticmethod
+    def _thread_root(comment: Comment, by_key, parents) -> str:
+        """Follow parent links (within what is known) to the top-level comment of the thread."""
+        current, hops = comment, 0
+        while current.parent_id and hops < 8:
+            parent = by_key.get((current.platform, current.parent_id)) or parents.get((current.platform, current.parent_id))
+            if parent is None:
+                return current.parent_id
+            current, hops = parent, hops + 1
+        return current.comment_id
+
+    def _needs_answer(self, comment: Comment, by_key, parents) -> bool:
+        if not comment.parent_id:
+            return True
+        parent = by_key.get((comment.platform, comment.parent_id)) or parents.get((comment.platform, comment.parent_id))
+        if parent is not None and self._is_own(parent):
+            return True
+        name = self.account_names.get(account_key_of(comment.platform, comment.account_id))
+        text = comment.text or ""
+        return bool(name) and f"@{name}" in text
+
+    def _item_values(self, comment: Comment, root: str, now: datetime) -> dict[str, Any]:
+        signals = signals_of(comment)
+        inputs = PriorityInputs(
+            created_at=comment.created_at, sentiment_label=signals.label,
+            sentiment_score=signals.score, risk_flags=len(signals.risk_terms),
+            like_count=comment.like_count or 0, author_followers=comment.author_followers,
+        )
+        sla = sla_for(inputs, self.config)
+        created = ensure_aware(comment.created_at)
+        return {
+            "platform": comment.platform, "comment_id": comment.comment_id,
+            "account_key": account_key_of(comment.platform, comment.account_id),
+            "content_id": comment.content_id, "thread_root_id": root, "created_at": created,
+            "created_ts": created.timestamp(), "static_score": round(sum(static_parts(inputs, self.config.weights).values()), 4),
+            "sla_seconds": int(sla.total_seconds()), "due_ts": (created + sla).timestamp(),
+            "urgent": is_urgent(inputs), "state": m.OPEN, "queued_at": now,
+        }
+
+    def _upsert_items(self, session: Session, candidates: list[tuple[Comment, str]], now: datetime) -> None:
+        rows = [self._item_values(c, root, now) for c, root in candidates]
+        table = ReplyQueueItem.__table__
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        for start in range(0, len(rows), CHUNK):
+            stmt = insert(table)
+            excluded = stmt.excluded
+            # A re-delivered comment refreshes its score (likes grow) while it is still unanswered.
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["platform", "comment_id"],
+                set_={"static_score": excluded.static_score, "sla_seconds": excluded.sla_seconds,
+                      "due_ts": excluded.due_ts, "urgent": excluded.urgent},
+                # (an OR, not IN: expanding parameters cannot be used with executemany)
+                where=or_(table.c.state == m.OPEN, table.c.state == m.PENDING_APPROVAL),
+            )
+            session.execute(stmt, rows[start:start + CHUNK])
+
+    def _close_already_answered(self, session: Session, candidates: list[tuple[Comment, str]], now: datetime) -> None:
+        """Comments that arrive after our reply to them (feeds are not always in order) are closed at once."""
+        by_platform: dict[str, set[str]] = {}
+        for c, root in candidates:
+            if c.updated_at is None:
+                by_platform.setdefault(c.platform, set()).add(root)
+        replies: list[tuple[Comment, str]] = []
+        for platform, roots in by_platform.items():
+            root_list = sorted(roots)
+            for start in range(0, len(root_list), CHUNK):
+                chunk = root_list[start:start + CHUNK]
+                own_replies = session.exec(
+                    select(Comment).where(
+                        Comment.platform == platform, Comment.parent_id.in_(chunk),
+                        or_(Comment.is_from_account.is_(True), Comment.author_id == Comment.account_id),
+                    )
+                ).all()
+                replies += [(r, r.parent_id or r.comment_id) for r in own_replies]
+        self._close_threads(session, replies, now)
+
+    def _close_threads(self, session: Session, replies: list[tuple[Comment, str]], now: datetime) -> None:
+        """Our replies (seen in the feed) answer the open items of their threads written before them.
+
+        Set-based: one read of the affected threads per chunk, one executemany UPDATE, one bulk insert of
+        events, so a large import is not slowed down by one round trip per reply.
+        """
+        if not replies:
+            return
+        threads: dict[tuple[str, str], list[Comment]] = {}
+        for reply, root in replies:
+            threads.setdefault((reply.platform, root), []).append(reply)
+        for thread in threads.values():
+            thread.sort(key=lambda r: ensure_aware(r.created_at))
+        closing: dict[int, tuple[Comment, str]] = {}
+        by_platform: dict[str, list[str]] = {}
+        for platform, root in threads:
+            by_platform.setdefault(platform, []).append(root)
+        for platform, roots in by_platform.items():
+            for start in range(0, len(roots), CHUNK):
+                rows = session.exec(
+                    select(ReplyQueueItem.id, ReplyQueueItem.thread_root_id, ReplyQueueItem.created_ts,
+                           ReplyQueueItem.comment_id, ReplyQueueItem.account_key).where(
+                        ReplyQueueItem.platform == platform, ReplyQueueItem.thread_root_id.in_(roots[start:start + CHUNK]),
+                        ReplyQueueItem.state.in_(m.UNANSWERED_STATES),
+                    )
+                ).all()
+                for item_id, root, created_ts, comment_id, account_key in rows:
+                    answer = next((r for r in threads[(platform, root)]
+                                   if ensure_aware(r.created_at).timestamp() >= created_ts and r.comment_id != comment_id),
+                                  None)
+                    if answer is not None:
+                        closing[int(item_id)] = (answer, account_key)
+        if not closing:
+            return
+        table = ReplyQueueItem.__table__
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"), or_(table.c.state == m.OPEN, table.c.state == m.PENDING_APPROVAL))
+            .values(state=m.ANSWERED, closed_at=now, responder="account", responder_name=bindparam("b_name"),
+                    first_response_at=func.coalesce(table.c.first_response_at, bindparam("b_at", type_=UTCDateTime())),
+                    claimed_by=None, claimed_by_name=None, claim_expires_at=None)
+        )
+        session.execute(stmt, [{"b_id": item_id, "b_name": reply.author_name, "b_at": ensure_aware(reply.created_at)}
+                               for item_id, (reply, _) in closing.items()])
+        ids = sorted(closing)
+        for start in range(0, len(ids), CHUNK):
+            session.execute(
+                update(ReplyDraft).where(ReplyDraft.item_id.in_(ids[start:start + CHUNK]),
+                                         ReplyDraft.status == "pending_approval")
+                .values(status="superseded", decided_at=now)
+            )
+        session.execute(insert(ReplyEvent.__table__), [
+            {"item_id": item_id, "account_key": account_key, "kind": "answered_in_feed", "actor": "account",
+             "actor_name": reply.author_name, "at": now, "text": (reply.text or "")[:2000],
+             "details": {"comment_id": reply.comment_id}}
+            for item_id, (reply, account_key) in closing.items()
+        ])
+
+    def rebuild(self, *, batch: int = 5000, up_to_id: int | None = None) -> int:
+        """Fill the queue from stored comments (after the migration on a database that already has data).
+
+        `up_to_id` bounds it to the comments stored before the listener was attached; later ones reach the
+        queue through the listener anyway.
+        """
+        last_id, total = 0, 0
+        while True:
+            with self.db.session() as session:
+                stmt = select(Comment).where(Comment.id > last_id)
+                if up_to_id is not None:
+                    stmt = stmt.where(Comment.id <= up_to_id)
+                rows = session.exec(stmt.order_by(Comment.id).limit(batch)).all()
+                if not rows:
+                    return total
+                self._apply_comments(session, rows, self.clock.now())
+            last_id = rows[-1].id or last_id
+            total += len(rows)
+
+    def backfill_bound(self) -> int | None:
+        """The last stored comment id when the queue is empty but comments exist (else None: no backfill)."""
+        with self.db.session() as session:
+            if session.exec(select(ReplyQueueItem.id).limit(1)).first() is not None:
+                return None
+            return session.exec(select(func.max(Comment.id))).one()
+
+    def queue_is_empty(self) -> bool:
+        with self.db.session() as session:
+            return session.exec(select(ReplyQueueItem.id).limit(1)).first() is None
+
+    # ---- listing --------------------------------------------------------------------------------------
+    def score_expression(self, now: datetime):
+        """static_score + the age part, computed by the database (portable CASE, no LEAST/MIN)."""
+        ratio = (literal(now.timestamp()) - ReplyQueueItem.created_ts) / ReplyQueueItem.sla_seconds
+        weight = age_weight(self.config.weights)
+        age = case(
+            (ratio >= AGE_SATURATION, literal(weight)),
+            (ratio <= 0, literal(0.0)),
+            else_=ratio * (weight / AGE_SATURATION),
+        )
+        return ReplyQueueItem.static_score + age
+
+    def list_queue(
+        self,
+        *,
+        channel: str,
+        user: str,
+        account: str | None = None,
+        mine: bool = False,
+        overdue: bool = False,
+        limit: int | None = None,
+    ) -> list[QueueEntry]:
+        """Top unanswered items of the accounts this channel may see (or of ACCOUNT), best first."""
+        keys = self.resolve_accounts(channel, account)
+        limit = max(1, min(limit or self.config.default_limit, self.config.max_limit))
+        now = self.clock.now()
+        ids = self.queue_ids(keys, user=user, mine=mine, overdue=overdue, limit=limit, now=now)
+        if not ids:
+            return []
+        with self.db.session() as session:
+            items = {i.id: i for i in session.exec(select(ReplyQueueItem).where(ReplyQueueItem.id.in_([x for x, _ in ids]))).all()}
+            comments = self._comments_for(session, list(items.values()))
+        entries = []
+        for item_id, score in ids:
+            item = items[item_id]
+            holder_active = item.claimed_by is not None and item.claim_expires_at is not None and item.claim_expires_at > now
+            entries.append(QueueEntry(
+                item=item, comment=comments.get((item.platform, item.comment_id)), score=float(score),
+                overdue=now.timestamp() > item.due_ts, age=now - ensure_aware(item.created_at),
+                claimed_by_other=holder_active and item.claimed_by != user,
+            ))
+        return entries
+
+    def queue_ids(self, keys: list[str] | None, *, user: str, mine: bool = False, overdue: bool = False,
+                  limit: int = 20, now: datetime | None = None) -> list[tuple[int, float]]:
+        """The ordered (id, score) pairs of the queue query; split out so the benchmark times exactly it.
+
+        The age part of the score stops growing at AGE_SATURATION x SLA, so every item older than that
+        scores exactly static_score + the full age weight. The top N of those come straight from the
+        (account, state, static_score) index, per account, without reading the rest; only the recent items
+        (whose age part still grows) and pending approvals are scored one by one. The result is the same as
+        ordering every open item by the full score (a test checks this).
+        """
+        now = now or self.clock.now()
+        if mine or keys is None or len(keys) > MAX_ACCOUNTS_PER_SEEK:
+            return self._queue_ids_scan(keys, user=user, mine=mine, overdue=overdue, limit=limit, now=now)
+        if not keys:
+            return []
+        weights = self.config.weights
+        full_age = age_weight(weights)
+        longest_sla = 60 * max(self.config.sla_minutes, self.config.sla_minutes_negative)
+        cutoff = now.timestamp() - AGE_SATURATION * longest_sla
+        found: dict[int, tuple[float, float]] = {}  # id -> (score, created_ts)
+        with self.db.session() as session:
+            # One statement: per account, the best N saturated items read in index order (UNION ALL of
+            # ordered, limited subqueries; SQLite needs each wrapped as a subquery).
+            per_account = [
+                select(ReplyQueueItem.id, ReplyQueueItem.static_score, ReplyQueueItem.created_ts)
+                # "+ 0" keeps planners off the created_ts index here: reading (account, state,
+                # static_score) in order and stopping after N is the point.
+                .where(ReplyQueueItem.account_key == key, ReplyQueueItem.state == m.OPEN,
+                       ReplyQueueItem.created_ts + 0 <= cutoff)
+                .order_by(ReplyQueueItem.static_score.desc(), ReplyQueueItem.created_ts.asc())
+                .limit(limit)
+                .subquery()
+                for key in keys
+            ]
+            parts = [select(sub.c.id, sub.c.static_score, sub.c.created_ts) for sub in per_account]
+            saturated = session.exec(parts[0] if len(parts) == 1 else union_all(*parts)).all()
+            for item_id, static, created_ts in saturated:
+                found[int(item_id)] = (float(static) + full_age, float(created_ts))
+            score = self.score_expression(now)
+            rest = select(ReplyQueueItem.id, score, ReplyQueueItem.created_ts).where(
+                ReplyQueueItem.account_key.in_(keys),
+                or_(and_(ReplyQueueItem.state == m.OPEN, ReplyQueueItem.created_ts > cutoff),
+                    ReplyQueueItem.state == m.PENDING_APPROVAL),
+            )
+            if overdue:
+                rest = rest.where(ReplyQueueItem.due_ts < now.timestamp())
+            for item_id, item_score, created_ts in session.exec(rest).all():
+                found[int(item_id)] = (float(item_score), float(created_ts))
+        # Saturated items are past their due time already (cutoff < created + SLA < now), so --overdue
+        # needs no filter for them.
+        ordered = sorted(found.items(), key=lambda pair: (-round(pair[1][0], 9), pair[1][1]))
+        return [(item_id, item_score) for item_id, (item_score, _) in ordered[:limit]]
+
+    def _queue_ids_scan(self, keys: list[str] | None, *, user: str, mine: bool, overdue: bool, limit: int,
+                        now: datetime) -> list[tuple[int, float]]:
+        """Score every matching item in SQL (used for --mine, whose claims are few, and very wide scopes)."""
+        score = self.score_expression(now).label("score")
+        stmt = select(ReplyQueueItem.id, score, ReplyQueueItem.created_ts).where(
+            self._account_condition(keys), ReplyQueueItem.state.in_(m.UNANSWERED_STATES)
+        )
+        if mine:
+            stmt = stmt.where(ReplyQueueItem.claimed_by == user, ReplyQueueItem.claim_expires_at > now)
+        if overdue:
+            stmt = stmt.where(ReplyQueueItem.due_ts < now.timestamp())
+        with self.db.session() as session:
+            rows = session.exec(stmt).all() if mine else session.exec(
+                stmt.order_by(score.desc(), ReplyQueueItem.created_ts.asc()).limit(limit)).all()
+        ordered = sorted(rows, key=lambda row: (-round(float(row[1]), 9), float(row[2])))
+        return [(int(i), float(s)) for i, s, _ in ordered[:limit]]
+
+    @staticmethod
+    def _comments_for(session: Session, items: Iterable[ReplyQueueItem]) -> dict[tuple[str, str], Comment]:
+        by_platform: dict[str, list[str]] = {}
+        for item in items:
+            by_platform.setdefault(item.platform, []).append(item.comment_id)
+        found: dict[tuple[str, str], Comment] = {}
+        for platform, ids in by_platform.items():
+            rows = session.exec(
+                select(Comment).options(defer(Comment.raw))  # the raw payload can be large and is not shown
+                .where(Comment.platform == platform, Comment.comment_id.in_(ids))
+            ).all()
+            found.update({(r.platform, r.comment_id): r for r in rows})
+        return found
+
+    def get_item(self, item_id: int, channel: str) -> tuple[ReplyQueueItem, Comment | None]:
+        with self.db.session() as session:
+            item = session.get(ReplyQueueItem, item_id)
+            if item is None:
+                raise NotFound(f"没有编号为 #{item_id} 的评论 / no queue item #{item_id}")
+            self._check_item_scope(channel, item)
+            comment = session.exec(
+                select(Comment).where(Comment.platform == item.platform, Comment.comment_id == item.comment_id)
+            ).first()
+        return item, comment
+
+    # ---- claims ---------------------------------------------------------------------------------------
+    def claim(self, item_id: int, *, user: str, user_name: str | None, channel: str) -> ClaimResult:
+        """Claim exclusively until the expiry; the loser of a race learns who holds it.
+
+        One conditional UPDATE ... RETURNING decides (the row lock makes it exclusive on PostgreSQL; SQLite
+        has one writer). Only a refused claim reads the item again, to say why.
+        """
+        now = self.clock.now()
+        expires = now + timedelta(minutes=self.config.claim_minutes)
+        scope = self._account_condition(self.resolve_accounts(channel, None))
+        with self.db.session() as session:
+            self._relax_durability(session)
+            won = session.execute(
+                update(ReplyQueueItem)
+                .where(
+                    ReplyQueueItem.id == item_id, scope, ReplyQueueItem.state.in_(m.UNANSWERED_STATES),
+                    or_(ReplyQueueItem.claimed_by.is_(None), ReplyQueueItem.claim_expires_at <= now,
+                        ReplyQueueItem.claimed_by == user),
+                )
+                .values(claimed_by=user, claimed_by_name=user_name, claim_expires_at=expires)
+                .returning(ReplyQueueItem)
+                .execution_options(synchronize_session=False)
+            ).scalars().first()
+            if won is not None:
+                session.add(ReplyEvent(item_id=item_id, account_key=won.account_key, kind="claimed", actor=user,
+                                       actor_name=user_name, at=now, details={"expires_at": expires.isoformat()}))
+        if won is not None:
+            return ClaimResult(True, won, user, user_name, expires)
+        current, _ = self.get_item(item_id, channel)  # raises when missing or out of this channel's scope
+        if current.state not in m.UNANSWERED_STATES:
+            return ClaimResult(False, current, current.responder, current.responder_name, None, closed=True)
+        return ClaimResult(False, current, current.claimed_by, current.claimed_by_name, current.claim_expires_at)
+
+    @staticmethod
+    def _relax_durability(session: Session) -> None:
+        """Claims are 15-minute soft locks: on PostgreSQL, skip waiting for the WAL flush at commit.
+
+        Exclusivity and atomicity are unchanged (the row lock and commit visibility decide the race); a
+        server crash may forget a claim made in the last moments before it, which only reopens the item.
+        """
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(sql_text("SET LOCAL synchronous_commit TO OFF"))
+
+    def release(self, item_id: int, *, user: str, user_name: str | None, channel: str) -> bool:
+        item, _ = self.get_item(item_id, channel)
+        with self.db.session() as session:
+            done = session.execute(
+                update(ReplyQueueItem).where(ReplyQueueItem.id == item_id, ReplyQueueItem.claimed_by == user)
+                .values(claimed_by=None, claimed_by_name=None, claim_expires_at=None)
+            ).rowcount == 1
+            if done:
+                session.add(ReplyEvent(item_id=item_id, account_key=item.account_key, kind="released", actor=user,
+                                       actor_name=user_name, at=self.clock.now()))
+        return done
+
+    def _active_holder(self, item: ReplyQueueItem, user: str, now: datetime) -> str | None:
+        if item.claimed_by and item.claimed_by != user and item.claim_expires_at and item.claim_expires_at > now:
+            return item.claimed_by_name or item.claimed_by
+        return None
+
+    # ---- replying -------------------------------------------------------------------------------------
+    def precheck(self, text: str) -> PrecheckResult:
+        return self.prechecker.check(text)
+
+    def needs_approval(self, item: ReplyQueueItem, comment: Comment | None) -> bool:
+        rules = self.config.approval
+        if item.account_key in rules.accounts:
+            return True
+        if comment is None:
+            return False
+        signals = signals_of(comment)
+        if rules.negative and signals.label == "neg":
+            return True
+        return bool(rules.risk and signals.risk_terms)
+
+    def posts_via_webhook(self, account_key: str) -> bool:
+        posting = self.config.posting
+        return bool(posting.webhook_url) and (not posting.accounts or account_key in posting.accounts)
+
+    def mark_replied(self, item_id: int, *, user: str, user_name: str | None, channel: str,
+                     text: str | None = None) -> ReplyOutcome:
+        """已回复: without text, record a reply made by hand; with text, precheck, maybe ask for approval,
+        then post it through the outbox (webhook) or record it."""
+        item, comment = self.get_item(item_id, channel)
+        now = self.clock.now()
+        if item.state not in m.UNANSWERED_STATES:
+            return ReplyOutcome("closed", item, holder_name=item.responder_name or item.responder)
+        holder = self._active_holder(item, user, now)
+        if holder:
+            return ReplyOutcome("claimed_by_other", item, holder_name=holder)
+        if item.state == m.PENDING_APPROVAL:
+            return ReplyOutcome("pending_approval", item, reason="已有回复在等待审批 / a reply already awaits approval")
+        text = (text or "").strip()
+        if not text:
+            closed = self._close_replied(item, user=user, user_name=user_name, now=now, draft=None,
+                                         kind="marked_replied")
+            return ReplyOutcome("recorded" if closed else "closed", self._reload(item_id))
+        result = self.prechecker.check(text)
+        if result.blocked:
+            with self.db.session() as session:
+                session.add(ReplyEvent(item_id=item_id, account_key=item.account_key, kind="precheck_blocked",
+                                       actor=user, actor_name=user_name, at=now, text=text[:2000],
+                                       details={"findings": [f.to_dict() for f in result.blocking]}))
+            return ReplyOutcome("blocked", item, precheck=result)
+        delivery = "webhook" if self.posts_via_webhook(item.account_key) else "manual"
+        if self.needs_approval(item, comment):
+            with self.db.session() as session:
+                moved = session.execute(
+                    update(ReplyQueueItem).where(ReplyQueueItem.id == item_id, ReplyQueueItem.state == m.OPEN)
+                    .values(state=m.PENDING_APPROVAL, claimed_by=user, claimed_by_name=user_name,
+                            claim_expires_at=now + timedelta(minutes=self.config.claim_minutes))
+                ).rowcount == 1
+                if not moved:
+                    return ReplyOutcome("closed", self._reload(item_id))
+                draft = ReplyDraft(item_id=item_id, account_key=item.account_key, text=text, status="pending_approval",
+                                   delivery=delivery, written_by=user, written_by_name=user_name, written_at=now,
+                                   channel=channel, precheck=result.to_dict())
+                session.add(draft)
+                session.flush()
+                session.add(ReplyEvent(item_id=item_id, account_key=item.account_key, kind="approval_requested",
+                                       actor=user, actor_name=user_name, at=now, text=text[:2000],
+                                       details={"draft_id": draft.id}))
+            return ReplyOutcome("pending_approval", self._reload(item_id), draft=draft, precheck=result)
+        draft = ReplyDraft(item_id=item_id, account_key=item.account_key, text=text, status="new", delivery=delivery,
+                           written_by=user, written_by_name=user_name, written_at=now, channel=channel,
+                           precheck=result.to_dict())
+        return self._publish(item, comment, draft, now=now, actor=user, actor_name=user_name, precheck=result)
+
+    def _publish(self, item: ReplyQueueItem, comment: Comment | None, draft: ReplyDraft, *, now: datetime,
+                 actor: str, actor_name: str | None, precheck: PrecheckResult) -> ReplyOutcome:
+        """Close the item and post the text (webhook, through the outbox) or record it as replied by hand."""
+        with self.db.session() as session:
+            closed = session.execute(
+                update(ReplyQueueItem).where(ReplyQueueItem.id == item.id, ReplyQueueItem.state.in_(m.UNANSWERED_STATES))
+                .values(state=m.REPLIED, closed_at=now, responder=draft.written_by, responder_name=draft.written_by_name,
+                        first_response_at=func.coalesce(ReplyQueueItem.first_response_at, now))
+            ).rowcount == 1
+            if not closed:
+                return ReplyOutcome("closed", self._reload(item.id or 0))
+            draft.status = "queued" if draft.delivery == "webhook" else "recorded"
+            session.add(draft)
+            session.flush()
+            if draft.delivery == "webhook":
+                draft.outbox_key = f"reply-post:{draft.id}"
+                message = Message(text=draft.text, meta={"reply_post": {
+                    "draft_id": draft.id, "item_id": item.id, "platform": item.platform,
+                    "account_id": item.account_key.partition(":")[2], "content_id": item.content_id,
+                    "comment_id": item.comment_id, "thread_root_id": item.thread_root_id,
+                    "written_by": draft.written_by, "approved_by": draft.approver,
+                    "content_url": comment.content_url if comment else None,
+                }})
+                self.outbox.enqueue(session, channel=f"{WEBHOOK_PLATFORM}:{item.account_key}", message=message,
+                                    key=draft.outbox_key)
+                session.add(draft)
+            session.add(ReplyEvent(item_id=item.id or 0, account_key=item.account_key,
+                                   kind="reply_queued" if draft.delivery == "webhook" else "reply_recorded",
+                                   actor=actor, actor_name=actor_name, at=now, text=draft.text[:2000],
+                                   details={"draft_id": draft.id, "written_by": draft.written_by,
+                                            "approved_by": draft.approver}))
+        return ReplyOutcome("queued" if draft.delivery == "webhook" else "recorded", self._reload(item.id or 0),
+                            draft=draft, precheck=precheck)
+
+    def _close_replied(self, item: ReplyQueueItem, *, user: str, user_name: str | None, now: datetime,
+                       draft: ReplyDraft | None, kind: str) -> bool:
+        with self.db.session() as session:
+            closed = session.execute(
+                update(ReplyQueueItem).where(ReplyQueueItem.id == item.id, ReplyQueueItem.state == m.OPEN)
+                .values(state=m.REPLIED, closed_at=now, responder=user, responder_name=user_name,
+                        first_response_at=func.coalesce(ReplyQueueItem.first_response_at, now))
+            ).rowcount == 1
+            if closed:
+                session.add(ReplyEvent(item_id=item.id or 0, account_key=item.account_key, kind=kind, actor=user,
+                                       actor_name=user_name, at=now))
+        return closed
+
+    def _reload(self, item_id: int) -> ReplyQueueItem:
+        with self.db.session() as session:
+            item = session.get(ReplyQueueItem, item_id)
+        assert item is not None
+        return item
+
+    def get_draft(self, draft_id: int, channel: str) -> tuple[ReplyDraft, ReplyQueueItem, Comment | None]:
+        with self.db.session() as session:
+            draft = session.get(ReplyDraft, draft_id)
+        if draft is None:
+            raise NotFound(f"没有编号为 {draft_id} 的待审回复 / no draft {draft_id}")
+        item, comment = self.get_item(draft.item_id, channel)
+        return draft, item, comment
+
+    def is_approver(self, user: str) -> bool:
+        members = self.app_config.roles.get(self.config.approval.role) or []
+        return not members or user in members
+
+    def approve(self, draft_id: int, *, user: str, user_name: str | None, channel: str) -> ReplyOutcome:
+        """A second person with the approver role approves; the reply is then posted or recorded."""
+        draft, item, comment = self.get_draft(draft_id, channel)
+        now = self.clock.now()
+        if draft.status != "pending_approval":
+            return ReplyOutcome("closed", item, draft=draft, reason=f"状态为 {draft.status} / status is {draft.status}")
+        if draft.written_by == user:
+            return ReplyOutcome("forbidden", item, draft=draft,
+                                reason="不能审批自己写的回复，需要另一位审批人 / a second person must approve")
+        if not self.is_approver(user):
+            members = ", ".join(self.app_config.roles.get(self.config.approval.role) or [])
+            return ReplyOutcome("forbidden", item, draft=draft,
+                                reason=f"需要 {self.config.approval.role} 角色：{members} / needs the {self.config.approval.role} role")
+        result = self.prechecker.check(draft.text)  # the lists may have changed since it was written
+        if result.blocked:
+            return ReplyOutcome("blocked", item, draft=draft, precheck=result)
+        with self.db.session() as session:
+            decided = session.execute(
+                update(ReplyDraft).where(ReplyDraft.id == draft_id, ReplyDraft.status == "pending_approval")
+                .values(status="approved", approver=user, approver_name=user_name, decided_at=now)
+            ).rowcount == 1
+            if decided:
+                session.add(ReplyEvent(item_id=item.id or 0, account_key=item.account_key, kind="approved", actor=user,
+                                       actor_name=user_name, at=now, details={"draft_id": draft_id}))
+        if not decided:
+            return ReplyOutcome("closed", item, draft=draft, reason="已被他人处理 / already decided")
+        with self.db.session() as session:
+            fresh = session.get(ReplyDraft, draft_id)
+        assert fresh is not None
+        return self._publish(item, comment, fresh, now=now, actor=user, actor_name=user_name, precheck=result)
+
+    def reject(self, draft_id: int, *, user: str, user_name: str | None, channel: str, reason: str = "") -> ReplyOutcome:
+        draft, item, _ = self.get_draft(draft_id, channel)
+        now = self.clock.now()
+        if not self.is_approver(user):
+            return ReplyOutcome("forbidden", item, draft=draft,
+                                reason=f"需要 {self.config.approval.role} 角色 / needs the {self.config.approval.role} role")
+        with self.db.session() as session:
+            decided = session.execute(
+                update(ReplyDraft).where(ReplyDraft.id == draft_id, ReplyDraft.status == "pending_approval")
+                .values(status="rejected", approver=user, approver_name=user_name, decided_at=now, reject_reason=reason)
+            ).rowcount == 1
+            if decided:
+                session.execute(
+                    update(ReplyQueueItem).where(ReplyQueueItem.id == item.id, ReplyQueueItem.state == m.PENDING_APPROVAL)
+                    .values(state=m.OPEN)
+                )
+                session.add(ReplyEvent(item_id=item.id or 0, account_key=item.account_key, kind="rejected", actor=user,
+                                       actor_name=user_name, at=now, text=reason or None, details={"draft_id": draft_id}))
+        if not decided:
+            return ReplyOutcome("closed", item, draft=draft, reason="已被他人处理 / already decided")
+        return ReplyOutcome("rejected", self._reload(item.id or 0), draft=draft, reason=reason)
+
+    def delivery_result(self, outbox_key: str, *, ok: bool, platform_reply_id: str | None = None,
+                        error: str | None = None) -> None:
+        """Called by the webhook port: a queued reply was posted (or refused for good: reopen the item)."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            draft = session.exec(select(ReplyDraft).where(ReplyDraft.outbox_key == outbox_key)).first()
+            if draft is None:
+                return
+            if ok:
+                draft.status, draft.posted_at, draft.platform_reply_id = "posted", now, platform_reply_id
+                kind = "posted"
+            else:
+                draft.status = "failed"
+                kind = "post_failed"
+                session.execute(
+                    update(ReplyQueueItem).where(ReplyQueueItem.id == draft.item_id, ReplyQueueItem.state == m.REPLIED)
+                    .values(state=m.OPEN, closed_at=None)
+                )
+            session.add(draft)
+            session.add(ReplyEvent(item_id=draft.item_id, account_key=draft.account_key, kind=kind, actor="bot",
+                                   at=now, text=error, details={"draft_id": draft.id, "reply_id": platform_reply_id}))
+            if not ok:
+                self.outbox.enqueue(session, channel=draft.channel, key=f"reply-post-failed:{draft.id}", message=Message(
+                    text=(f"⚠️ 回复 #{draft.item_id} 发布失败，已重新放回队列：{error}\n"
+                          f"Posting the reply to #{draft.item_id} failed; it is back in the queue: {error}"),
+                    severity=2))
+
+    # ---- skip, escalate ---------------------------------------------------------------------------------
+    def skip(self, item_id: int, *, user: str, user_name: str | None, channel: str, reason: str) -> ReplyOutcome:
+        item, _ = self.get_item(item_id, channel)
+        now = self.clock.now()
+        holder = self._active_holder(item, user, now)
+        if holder:
+            return ReplyOutcome("claimed_by_other", item, holder_name=holder)
+        with self.db.session() as session:
+            closed = session.execute(
+                update(ReplyQueueItem).where(ReplyQueueItem.id == item_id, ReplyQueueItem.state == m.OPEN)
+                .values(state=m.SKIPPED, closed_at=now, skip_reason=reason or None, responder=user,
+                        responder_name=user_name)
+            ).rowcount == 1
+            if closed:
+                session.add(ReplyEvent(item_id=item_id, account_key=item.account_key, kind="skipped", actor=user,
+                                       actor_name=user_name, at=now, text=reason or None))
+        return ReplyOutcome("skipped" if closed else "closed", self._reload(item_id), reason=reason)
+
+    def escalate(self, item_id: int, *, user: str, user_name: str | None, channel: str, note: str = "") -> EscalateOutcome:
+        """升级: hand the comment to the crisis playbooks (attach to an active run or start one) when present."""
+        item, comment = self.get_item(item_id, channel)
+        now = self.clock.now()
+        playbooks = self._playbooks()
+        attach = getattr(playbooks, "escalate_comment", None) if playbooks is not None else None
+        attached, text = False, ""
+        if attach is None:
+            text = ("危机预案功能未启用，已标记为升级，请在频道中人工跟进。\n"
+                    "Crisis playbooks are not enabled: marked as escalated, follow up by hand.")
+        else:
+            try:
+                text = str(attach(
+                    channel=channel, account_key=item.account_key, platform=item.platform,
+                    comment_id=item.comment_id, text=comment.text if comment else "", user=user,
+                    user_name=user_name, note=note,
+                ) or "")
+                attached = True
+            except Exception as exc:  # noqa: BLE001 - the escalation is recorded even if the run fails
+                log.exception("escalating item %s to playbooks failed", item_id)
+                text = f"升级到危机预案失败：{exc}\nEscalating to the playbooks failed: {exc}"
+        with self.db.session() as session:
+            session.execute(update(ReplyQueueItem).where(ReplyQueueItem.id == item_id)
+                            .values(escalated_at=now, escalated_by=user))
+            session.add(ReplyEvent(item_id=item_id, account_key=item.account_key, kind="escalated", actor=user,
+                                   actor_name=user_name, at=now, text=note or None,
+                                   details={"attached": attached, "result": text[:500]}))
+        return EscalateOutcome(self._reload(item_id), attached, text)
+
+    # ---- suggestions and templates ------------------------------------------------------------------------
+    def saved_templates(self, account_key: str | None) -> list[ReplyTemplate]:
+        with self.db.session() as session:
+            stmt = select(SavedReplyTemplate)
+            if account_key:
+                stmt = stmt.where(or_(SavedReplyTemplate.account_key.is_(None), SavedReplyTemplate.account_key == account_key))
+            rows = session.exec(stmt.order_by(SavedReplyTemplate.id.desc()).limit(200)).all()
+        return [ReplyTemplate(id=f"saved-{r.id}", text=r.text, name_zh=r.name, topics=tuple(r.topics or ()),
+                              accounts=frozenset([r.account_key]) if r.account_key else frozenset(),
+                              saved_by=r.created_by) for r in rows]
+
+    def suggest(self, item_id: int, *, channel: str, limit: int = 3) -> tuple[ReplyQueueItem, Comment | None,
+                                                                           list[tuple[Suggestion, PrecheckResult]]]:
+        item, comment = self.get_item(item_id, channel)
+        library = self.templates.with_saved(self.saved_templates(item.account_key))
+        facts = CommentFacts(
+            text=comment.text if comment else "", account_key=item.account_key,
+            sentiment_label=signals_of(comment).label if comment else None,
+            author_name=comment.author_name if comment else None,
+            content_title=comment.content_title if comment else None,
+            account_name=self.account_names.get(item.account_key),
+        )
+        suggestions = library.choose(facts, limit=limit)
+        return item, comment, [(s, self.prechecker.check(s.text)) for s in suggestions]
+
+    def save_template(self, *, user: str, user_name: str | None, channel: str, name: str, text: str,
+                      item_id: int | None = None, topics: Sequence[str] | None = None,
+                      all_accounts: bool = False) -> SavedReplyTemplate:
+        """Save a reply as a template (refused when it has a blocking precheck finding)."""
+        text = text.strip()
+        if not text:
+            raise ReplyQueueError("模板内容不能为空 / the template text is empty")
+        result = self.prechecker.check(text)
+        if result.blocked:
+            terms = "、".join(f.term for f in result.blocking)
+            raise ReplyQueueError(f"模板含有禁用词：{terms}，请修改后再保存 / blocked terms: {terms}")
+        account_key, source_comment = None, None
+        if item_id is not None:
+            item, comment = self.get_item(item_id, channel)
+            account_key = None if all_accounts else item.account_key
+            source_comment = comment
+        if not topics:
+            basis = source_comment.text if source_comment is not None else text
+            topics = [t for t in topics_from_text(basis) if len(t) >= 2] or [name]
+        row = SavedReplyTemplate(name=name[:255], text=text, topics=list(topics), account_key=account_key,
+                                 created_by=user, created_by_name=user_name, created_at=self.clock.now(),
+                                 source_comment_id=source_comment.comment_id if source_comment else None)
+        with self.db.session() as session:
+            session.add(row)
+            session.flush()
+        return row
+
+    def last_draft_text(self, item_id: int) -> str | None:
+        with self.db.session() as session:
+            draft = session.exec(select(ReplyDraft).where(ReplyDraft.item_id == item_id)
+                                 .order_by(ReplyDraft.id.desc())).first()
+        return draft.text if draft else None
+
+    # ---- stats -------------------------------------------------------------------------------------------
+    def stats(self, *, channel: str, since: datetime, account: str | None = None) -> ReplyStats:
+        keys = self.resolve_accounts(channel, account)
+        now = self.clock.now()
+        result = ReplyStats(since=since)
+        cond = self._account_condition(keys)
+        with self.db.session() as session:
+            result.open = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
+                cond, ReplyQueueItem.state.in_(m.UNANSWERED_STATES))).one()
+            result.overdue = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
+                cond, ReplyQueueItem.state.in_(m.UNANSWERED_STATES), ReplyQueueItem.due_ts < now.timestamp())).one()
+            responded = session.exec(select(
+                ReplyQueueItem.created_at, ReplyQueueItem.first_response_at, ReplyQueueItem.sla_seconds,
+                ReplyQueueItem.responder, ReplyQueueItem.responder_name, ReplyQueueItem.state,
+            ).where(cond, ReplyQueueItem.created_ts >= since.timestamp(),
+                    or_(ReplyQueueItem.first_response_at.is_not(None), ReplyQueueItem.state == m.SKIPPED))).all()
+            overdue_open_in_window = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
+                cond, ReplyQueueItem.state.in_(m.UNANSWERED_STATES), ReplyQueueItem.created_ts >= since.timestamp(),
+                ReplyQueueItem.due_ts < now.timestamp())).one()
+        waits: list[float] = []
+        for created, first, sla_seconds, responder, responder_name, state in responded:
+            label = "平台内直接回复 / in the app" if responder == "account" else (responder_name or responder or "?")
+            counts = result.per_responder.setdefault(label, {"replied": 0, "skipped": 0})
+            if state == m.SKIPPED:
+                result.skipped += 1
+                counts["skipped"] += 1
+                continue
+            if first is None:
+                continue
+            wait = max(0.0, (ensure_aware(first) - ensure_aware(created)).total_seconds())
+            waits.append(wait)
+            counts["replied"] += 1
+            result.sla_total += 1
+            if wait <= sla_seconds:
+                result.sla_met += 1
+        result.responded = len(waits)
+        result.sla_total += int(overdue_open_in_window)  # still waiting past the SLA: already a miss
+        if waits:
+            result.median_first_response = timedelta(seconds=statistics.median(waits))
+            result.p90_first_response = timedelta(seconds=_percentile(waits, 0.9))
+        return result
+
+    # ---- reminders -----------------------------------------------------------------------------------------
+    def overdue_reminders(self) -> int:
+        """Post one reminder per account with overdue items (at most every `repeat_minutes` per item)."""
+        rules = self.config.reminders
+        now = self.clock.now()
+        repeat_before = now - timedelta(minutes=rules.repeat_minutes)
+        with self.db.session() as session:
+            accounts = session.exec(
+                select(ReplyQueueItem.account_key).where(
+                    ReplyQueueItem.state.in_(m.UNANSWERED_STATES), ReplyQueueItem.due_ts < now.timestamp(),
+                    or_(ReplyQueueItem.last_reminded_at.is_(None), ReplyQueueItem.last_reminded_at < repeat_before),
+                ).distinct()
+            ).all()
+        sent = 0
+        for account_key in accounts:
+            sent += self._remind_account(account_key, now, repeat_before)
+        return sent
+
+    def _remind_account(self, account_key: str, now: datetime, repeat_before: datetime) -> int:
+        from bot.replies.render import reminder_message  # rendering lives beside the handlers' strings
+
+        rules = self.config.reminders
+        score = self.score_expression(now)
+        with self.db.session() as session:
+            due = and_(ReplyQueueItem.account_key == account_key, ReplyQueueItem.state.in_(m.UNANSWERED_STATES),
+                       ReplyQueueItem.due_ts < now.timestamp())
+            total = session.exec(select(func.count()).select_from(ReplyQueueItem).where(due)).one()
+            items = session.exec(
+                select(ReplyQueueItem).where(
+                    due, or_(ReplyQueueItem.last_reminded_at.is_(None), ReplyQueueItem.last_reminded_at < repeat_before)
+                ).order_by(score.desc()).limit(rules.max_items)
+            ).all()
+            if not items:
+                return 0
+            comments = self._comments_for(session, items)
+            platform, _, account_id = account_key.partition(":")
+            bucket = int(now.timestamp() // (rules.every_minutes * 60))
+            message = reminder_message(account_key, self.account_names.get(account_key), items, comments,
+                                       int(total), now, zone=self.app_config.zone())
+            for channel in self.scope.channels_for_account(platform, account_id):
+                self.outbox.enqueue(session, channel=channel, message=message,
+                                    key=f"reply-remind:{account_key}:{channel}:{bucket}")
+            session.execute(update(ReplyQueueItem).where(ReplyQueueItem.id.in_([i.id for i in items]))
+                            .values(last_reminded_at=now))
+        return 1
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+_SINCE = re.compile(r"^(\d+)\s*([mhdw]|min|分钟|小时|天|周)$")
+
+
+def parse_since(text: str | None, now: datetime, zone: Any = None, default_days: int = 7) -> datetime:
+    """'7d', '24h', '30m', '2w', '3天' or an ISO date/time (in `zone` when it has none) -> an aware start."""
+    if not text:
+        return now - timedelta(days=default_days)
+    match = _SINCE.match(text.strip().lower())
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        minutes = {"m": 1, "min": 1, "分钟": 1, "h": 60, "小时": 60, "d": 1440, "天": 1440, "w": 10080, "周": 10080}[unit]
+        return now - timedelta(minutes=amount * minutes)
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ReplyQueueError(f"--since 格式不对：{text}（例如 7d、24h、2026-11-20）/ bad --since: {text}") from exc
+    return ensure_aware(parsed if parsed.tzinfo else parsed.replace(tzinfo=zone or now.tzinfo))

@@ -1,0 +1,77 @@
+"""The generic outgoing reply webhook: posts approved reply texts to a URL a team configures.
+
+It is a ChatPort for the outbox (channel address `replyhook:<platform>:<account_id>`), so a reply is
+committed with the change that caused it and delivered with retries; an outage delays it, never loses
+it. The receiving service (e.g. a small bridge to Douyin's comment-reply endpoint) gets JSON:
+
+    {"idempotency_key", "platform", "account_id", "content_id", "comment_id", "thread_root_id",
+     "text", "written_by", "approved_by", "content_url"}
+
+with `Authorization: Bearer <secret>` (from the environment) and `Idempotency-Key`. It answers 2xx
+(optionally {"reply_id": "..."}); 429/5xx are retried; other 4xx fail for good and reopen the item.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.messages import Image, Message, PermanentChatError, TransientChatError
+
+log = logging.getLogger(__name__)
+
+ResultCallback = Callable[..., None]
+
+
+class ReplyWebhookPort:
+    platform = "replyhook"
+
+    def __init__(self, url: str, *, secret: str | None, timeout: float, on_result: ResultCallback) -> None:
+        self.url = url
+        self.secret = secret
+        self.timeout = timeout
+        self.on_result = on_result
+
+    def post(self, channel_id: str, message: Message, *, idempotency_key: str) -> str:
+        import httpx  # only deployments that post replies pay for the import
+
+        details = dict(message.meta.get("reply_post") or {})
+        payload = {"idempotency_key": idempotency_key, **details, "text": message.text}
+        headers = {"Idempotency-Key": idempotency_key, "Content-Type": "application/json"}
+        if self.secret:
+            headers["Authorization"] = f"Bearer {self.secret}"
+        try:
+            response = httpx.post(self.url, json=payload, headers=headers, timeout=self.timeout)
+        except httpx.HTTPError as exc:
+            raise TransientChatError(f"reply webhook unreachable: {type(exc).__name__}") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            raise TransientChatError(f"reply webhook answered {response.status_code}", code=str(response.status_code),
+                                     retry_after=retry_after)
+        if response.status_code >= 400:
+            error = f"HTTP {response.status_code}: {response.text[:200]}"
+            self.on_result(idempotency_key, ok=False, error=error)
+            raise PermanentChatError(f"reply webhook refused the reply: {error}", code=str(response.status_code))
+        reply_id = None
+        try:
+            body = response.json()
+            if isinstance(body, dict):
+                reply_id = body.get("reply_id") or body.get("id")
+        except ValueError:
+            pass
+        reply_id = str(reply_id) if reply_id else idempotency_key
+        self.on_result(idempotency_key, ok=True, platform_reply_id=reply_id)
+        return reply_id
+
+    def update(self, channel_id: str, message_id: str, message: Message) -> None:
+        raise PermanentChatError("a posted comment reply cannot be edited through the webhook")
+
+    def upload(self, channel_id: str, image: Image, *, idempotency_key: str) -> str:
+        raise PermanentChatError("the reply webhook takes text only")
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None

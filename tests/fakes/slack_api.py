@@ -1,0 +1,557 @@
+"""A local fake of the Slack Web API (and Socket Mode gateway) for tests: real HTTP on 127.0.0.1.
+
+It records every request, answers like Slack (`not_authed` / `invalid_auth` without a valid token, the
+documented errors for missing arguments such as `channel_not_found` and `no_text`), and can be
+scripted: one-off answers (429 + Retry-After, 5xx), an outage, slow answers, or answers held until the
+test releases them. `response_url`s handed to the bot point at `/response/<id>` on the same server.
+Socket Mode: `apps.connections.open` returns `ws://127.0.0.1:<port>/link/?ticket=…`; the test pushes
+envelopes with `send_envelope()` and reads the bot's acknowledgements with `wait_ack()`.
+
+Usage:
+    with FakeSlack() as slack:            # base_url == "http://127.0.0.1:<port>/api/"
+        port = SlackChatPort("xoxb-test", base_url=slack.base_url)
+        ...
+        slack.calls("chat.postMessage")   # list of RecordedCall
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+
+VALID_BOT_TOKEN = "xoxb-test-token"
+VALID_APP_TOKEN = "xapp-test-token"
+
+
+@dataclass
+class RecordedCall:
+    method: str  # Web API method ("chat.postMessage"), "upload", "response_url" or "socket_ack"
+    args: dict[str, Any]
+    headers: dict[str, str]
+    token: str | None
+    status: int = 200
+    answer: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class ScriptedAnswer:
+    status: int = 200
+    body: dict[str, Any] | str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+def rate_limited(retry_after: int = 1) -> ScriptedAnswer:
+    return ScriptedAnswer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
+
+
+def server_error(status: int = 503) -> ScriptedAnswer:
+    return ScriptedAnswer(status, "<html>service unavailable</html>", {"Content-Type": "text/html"})
+
+
+class FakeSlack:
+    """The fake server. Thread-safe accessors; the server runs on its own event loop thread."""
+
+    def __init__(self, *, bot_tokens: set[str] | None = None, app_tokens: set[str] | None = None) -> None:
+        self.bot_tokens = set(bot_tokens or {VALID_BOT_TOKEN})
+        self.app_tokens = set(app_tokens or {VALID_APP_TOKEN})
+        self.unknown_channels: set[str] = set()
+        self.not_in_channels: set[str] = set()
+        self.archived_channels: set[str] = set()
+        self.down = False  # True: every Web API call answers 503 (an outage)
+        self.delays: dict[str, float] = {}
+        self._scripts: dict[str, list[ScriptedAnswer]] = {}
+        self._holds: dict[str, threading.Event] = {}
+        self._calls: list[RecordedCall] = []
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._ts = itertools.count(1)
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> last args
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self._sockets: list[web.WebSocketResponse] = []
+        self._socket_connected = threading.Event()
+        self.socket_connections = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.root_url}/api/"
+
+    def response_url(self, name: str | None = None) -> str:
+        return f"{self.root_url}/response/{name or uuid.uuid4().hex}"
+
+    def start(self) -> FakeSlack:
+        ready = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            app = web.Application(client_max_size=50 * 1024 * 1024)
+            app.router.add_route("*", "/api/{method}", self._api)
+            app.router.add_post("/upload/{file_id}", self._upload)
+            app.router.add_post("/response/{name}", self._response_url)
+            app.router.add_get("/link/", self._socket)
+            app.router.add_get("/_fake/count/{method}", self._count)
+            self._runner = web.AppRunner(app, access_log=None)
+            self._loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            self._loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            ready.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(self._runner.cleanup())
+            self._loop.close()
+
+        self._thread = threading.Thread(target=run, name="fake-slack", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("fake Slack server did not start")
+        return self
+
+    def stop(self) -> None:
+        for event in self._holds.values():
+            event.set()
+        if self._loop and self._loop.is_running():
+            async def close_sockets() -> None:
+                for ws in list(self._sockets):
+                    await ws.close()
+
+            asyncio.run_coroutine_threadsafe(close_sockets(), self._loop).result(5)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread:
+            self._thread.join(10)
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ scripting
+
+    def script(self, method: str, *answers: ScriptedAnswer) -> None:
+        """Answer the next calls of `method` with these, in order, then behave normally again."""
+        with self._lock:
+            self._scripts.setdefault(method, []).extend(answers)
+
+    def hold(self, method: str) -> None:
+        """Hold every answer to `method` until `release(method)`."""
+        self._holds[method] = threading.Event()
+
+    def release(self, method: str) -> None:
+        event = self._holds.pop(method, None)
+        if event:
+            event.set()
+
+    # ------------------------------------------------------------------ inspection
+
+    def calls(self, method: str | None = None) -> list[RecordedCall]:
+        with self._lock:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def successful(self, method: str) -> list[RecordedCall]:
+        return [c for c in self.calls(method) if c.status == 200 and c.answer.get("ok", True)]
+
+    def wait_for(self, method: str, count: int = 1, *, timeout: float = 10.0, ok_only: bool = True) -> list[RecordedCall]:
+        """Block until `count` calls of `method` were recorded (successful ones when ok_only)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [
+                    c for c in self._calls
+                    if c.method == method and (not ok_only or (c.status == 200 and c.answer.get("ok", True)))
+                ]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"expected {count} {method} call(s), saw {len(found)}; all calls: "
+                        f"{[(c.method, c.status, c.answer.get('error')) for c in self._calls]}"
+                    )
+                self._changed.wait(remaining)
+
+    def _record(self, call: RecordedCall) -> None:
+        with self._changed:
+            self._calls.append(call)
+            self._changed.notify_all()
+
+    # ------------------------------------------------------------------ HTTP handlers
+
+    async def _read_args(self, request: web.Request) -> dict[str, Any]:
+        args: dict[str, Any] = dict(request.query)
+        content_type = request.headers.get("Content-Type", "")
+        if request.method == "POST":
+            if content_type.startswith("application/json"):
+                body = await request.json()
+                if isinstance(body, dict):
+                    args.update(body)
+            elif content_type.startswith("multipart/"):
+                post = await request.post()
+                for key, value in post.items():
+                    args[key] = value.file.read() if hasattr(value, "file") else value
+            else:
+                raw = (await request.read()).decode("utf-8", "replace")
+                args.update(dict(parse_qsl(raw, keep_blank_values=True)))
+        return args
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        args = await self._read_args(request)
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else args.get("token")
+        headers = dict(request.headers)
+        hold = self._holds.get(method)
+        if hold is not None:
+            await asyncio.get_running_loop().run_in_executor(None, hold.wait)
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
+        scripted = None
+        with self._lock:
+            queue = self._scripts.get(method)
+            if queue:
+                scripted = queue.pop(0)
+        if scripted is not None:
+            if scripted.delay:
+                await asyncio.sleep(scripted.delay)
+            body = scripted.body if scripted.body is not None else {"ok": scripted.status == 200}
+            self._record(RecordedCall(method, args, headers, token, scripted.status,
+                                      body if isinstance(body, dict) else {"ok": False, "raw": body}, request.path))
+            if isinstance(body, dict):
+                return web.json_response(body, status=scripted.status, headers=scripted.headers)
+            return web.Response(text=body, status=scripted.status, headers=scripted.headers)
+        if self.down:
+            self._record(RecordedCall(method, args, headers, token, 503, {"ok": False, "error": "outage"}, request.path))
+            return web.Response(text="<html>503 Service Unavailable</html>", status=503, content_type="text/html")
+        answer = self._answer(method, args, token)
+        self._record(RecordedCall(method, args, headers, token, 200, answer, request.path))
+        return web.json_response(answer)
+
+    def _answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if method == "api.test":
+            return {"ok": True, "args": args}
+        if method == "apps.connections.open":
+            if not token:
+                return {"ok": False, "error": "not_authed"}
+            if token not in self.app_tokens:
+                return {"ok": False, "error": "invalid_auth"}
+            return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/?ticket={uuid.uuid4().hex}"}
+        if not token:
+            return {"ok": False, "error": "not_authed"}
+        if token not in self.bot_tokens:
+            return {"ok": False, "error": "invalid_auth"}
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return {"ok": False, "error": "unknown_method"}
+        return handler(args)
+
+    def _channel_error(self, channel: str | None) -> dict[str, Any] | None:
+        if not channel or channel in self.unknown_channels:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel in self.not_in_channels:
+            return {"ok": False, "error": "not_in_channel"}
+        if channel in self.archived_channels:
+            return {"ok": False, "error": "is_archived"}
+        return None
+
+    @staticmethod
+    def _has_content(args: dict[str, Any]) -> bool:
+        return bool(args.get("text") or args.get("blocks") or args.get("attachments"))
+
+    def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": "https://fake.slack.test/", "team": "Fake", "user": "crisisbot",
+                "team_id": "T000FAKE", "user_id": "UBOT", "bot_id": "BBOT"}
+
+    def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        error = self._channel_error(args.get("channel"))
+        if error:
+            return error
+        if not self._has_content(args):
+            return {"ok": False, "error": "no_text"}
+        ts = f"{1700000000 + next(self._ts)}.000100"
+        with self._lock:
+            self.messages[(args["channel"], ts)] = args
+        return {"ok": True, "channel": args["channel"], "ts": ts, "message": {"text": args.get("text", ""), "ts": ts}}
+
+    def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        error = self._channel_error(args.get("channel"))
+        if error:
+            return error
+        if not args.get("user"):
+            return {"ok": False, "error": "user_not_found"}
+        if not self._has_content(args):
+            return {"ok": False, "error": "no_text"}
+        return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
+
+    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        error = self._channel_error(args.get("channel"))
+        if error:
+            return error
+        key = (args.get("channel"), args.get("ts"))
+        with self._lock:
+            if not args.get("ts") or key not in self.messages:
+                return {"ok": False, "error": "message_not_found"}
+            if not self._has_content(args):
+                return {"ok": False, "error": "no_text"}
+            self.messages[key] = args  # type: ignore[index]
+        return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
+
+    def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("trigger_id"):
+            return {"ok": False, "error": "invalid_arguments"}
+        if not args.get("view"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "view": {"id": "V" + uuid.uuid4().hex[:10].upper()}}
+
+    def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("filename") or not args.get("length"):
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = "F" + uuid.uuid4().hex[:10].upper()
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.root_url}/upload/{file_id}"}
+
+    def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            files = json.loads(args.get("files") or "[]")
+        except json.JSONDecodeError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = args.get("channel_id")
+        if channel:
+            error = self._channel_error(channel)
+            if error:
+                return error
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+
+    async def _count(self, request: web.Request) -> web.Response:
+        """How many successful calls of a method were recorded (for benchmarks in another process)."""
+        return web.json_response({"count": len(self.successful(request.match_info["method"]))})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        data = await request.read()
+        self._record(RecordedCall("upload", {"file_id": request.match_info["file_id"], "bytes": data},
+                                  dict(request.headers), None, 200, {"ok": True}, request.path))
+        return web.Response(text="OK - " + str(len(data)))
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        args = await self._read_args(request)
+        hold = self._holds.get("response_url")
+        if hold is not None:
+            await asyncio.get_running_loop().run_in_executor(None, hold.wait)
+        with self._lock:
+            queue = self._scripts.get("response_url")
+            scripted = queue.pop(0) if queue else None
+        if scripted is not None:
+            body = scripted.body if isinstance(scripted.body, str) else json.dumps(scripted.body or {})
+            self._record(RecordedCall("response_url", args, dict(request.headers), None, scripted.status,
+                                      {"ok": scripted.status == 200}, request.path))
+            return web.Response(text=body, status=scripted.status, headers=scripted.headers)
+        if self.down:
+            self._record(RecordedCall("response_url", args, dict(request.headers), None, 503, {"ok": False},
+                                      request.path))
+            return web.Response(text="unavailable", status=503)
+        self._record(RecordedCall("response_url", args, dict(request.headers), None, 200, {"ok": True}, request.path))
+        return web.Response(text="ok")
+
+    # ------------------------------------------------------------------ Socket Mode gateway
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        self.socket_connections += 1
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"},
+                            "connection_info": {"app_id": "AFAKE"}})
+        self._socket_connected.set()
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    try:
+                        data = json.loads(msg.data)
+                    except json.JSONDecodeError:
+                        continue
+                    if "envelope_id" in data:
+                        self._record(RecordedCall("socket_ack", data, {}, None, 200, {"ok": True}, "/link/"))
+                elif msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            if ws in self._sockets:
+                self._sockets.remove(ws)
+        return ws
+
+    def wait_socket_connected(self, timeout: float = 10.0) -> None:
+        if not self._socket_connected.wait(timeout):
+            raise AssertionError("no Socket Mode client connected to the fake gateway")
+
+    def send_envelope(self, envelope_type: str, payload: dict[str, Any], *, retry_attempt: int = 0) -> str:
+        """Push a Socket Mode envelope (slash_commands, interactive, events_api) to connected clients."""
+        envelope_id = uuid.uuid4().hex
+        message = {
+            "envelope_id": envelope_id,
+            "type": envelope_type,
+            "payload": payload,
+            "accepts_response_payload": envelope_type != "events_api",
+            "retry_attempt": retry_attempt,
+            "retry_reason": "",
+        }
+        assert self._loop is not None
+
+        async def push() -> None:
+            if not self._sockets:
+                raise AssertionError("no Socket Mode client connected")
+            for ws in list(self._sockets):
+                await ws.send_json(message)
+
+        asyncio.run_coroutine_threadsafe(push(), self._loop).result(5)
+        return envelope_id
+
+    def wait_ack(self, envelope_id: str, timeout: float = 10.0) -> RecordedCall:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for call in self._calls:
+                    if call.method == "socket_ack" and call.args.get("envelope_id") == envelope_id:
+                        return call
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no Socket Mode ack for envelope {envelope_id}")
+                self._changed.wait(remaining)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The other direction: requests as Slack sends them to the bot (signed like Slack signs them).
+
+
+def slack_signature(secret: str, timestamp: str, body: str | bytes) -> str:
+    """`v0=` + HMAC-SHA256(secret, "v0:{timestamp}:{body}"), as Slack computes it."""
+    import hashlib
+    import hmac
+
+    raw = body.encode() if isinstance(body, str) else body
+    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
+    return "v0=" + digest
+
+
+class SlackSender:
+    """Sends signed slash commands, button presses, modal submissions and events to the bot's URL."""
+
+    def __init__(self, events_url: str, secret: str, fake: FakeSlack | None = None) -> None:
+        import httpx
+
+        self.events_url = events_url
+        self.secret = secret
+        self.fake = fake
+        self.http = httpx.Client(timeout=10)
+        self._ids = itertools.count(1)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def post(self, body: str, content_type: str, *, timestamp: int | None = None, signature: str | None = None,
+             signed: bool = True, headers: dict[str, str] | None = None):
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        all_headers = {"Content-Type": content_type, **(headers or {})}
+        if signed:
+            all_headers["X-Slack-Request-Timestamp"] = ts
+            all_headers["X-Slack-Signature"] = signature or slack_signature(self.secret, ts, body)
+        return self.http.post(self.events_url, content=body.encode(), headers=all_headers)
+
+    def command_body(self, command: str, text: str = "", *, channel: str = "C1", user: str = "U1",
+                     trigger_id: str | None = None) -> str:
+        from urllib.parse import urlencode
+
+        n = next(self._ids)
+        return urlencode({
+            "token": "legacy-verification-token", "team_id": "T1", "team_domain": "ops",
+            "channel_id": channel, "channel_name": "crisis", "user_id": user, "user_name": f"user{user}",
+            "command": command, "text": text, "api_app_id": "A1",
+            "response_url": self.fake.response_url(f"cmd{n}") if self.fake else f"http://127.0.0.1:9/r/{n}",
+            "trigger_id": trigger_id or f"{n}.{time.time_ns()}.{uuid.uuid4().hex}",
+        })
+
+    def command(self, command: str, text: str = "", **kwargs: Any):
+        return self.post(self.command_body(command, text, **kwargs), "application/x-www-form-urlencoded")
+
+    def interaction_body(self, payload: dict[str, Any]) -> str:
+        from urllib.parse import urlencode
+
+        return urlencode({"payload": json.dumps(payload, ensure_ascii=False)})
+
+    def button(self, action_id: str, value: str = "", *, channel: str = "C1", user: str = "U1",
+               message_ts: str = "1700000001.000100", trigger_id: str | None = None):
+        n = next(self._ids)
+        payload = {
+            "type": "block_actions", "team": {"id": "T1"}, "api_app_id": "A1",
+            "user": {"id": user, "username": f"user{user}", "team_id": "T1"},
+            "trigger_id": trigger_id or f"{n}.{time.time_ns()}.{uuid.uuid4().hex}",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+            "channel": {"id": channel, "name": "crisis"},
+            "message": {"ts": message_ts, "text": "card"},
+            "response_url": self.fake.response_url(f"act{n}") if self.fake else f"http://127.0.0.1:9/a/{n}",
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "crisisbot.actions",
+                         "value": value, "action_ts": f"{time.time():.6f}"}],
+        }
+        return self.post(self.interaction_body(payload), "application/x-www-form-urlencoded")
+
+    def view_submission(self, view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str = "U1"):
+        n = next(self._ids)
+        payload = {
+            "type": "view_submission", "team": {"id": "T1"}, "api_app_id": "A1",
+            "user": {"id": user, "username": f"user{user}", "team_id": "T1"},
+            "trigger_id": f"{n}.{time.time_ns()}.{uuid.uuid4().hex}",
+            "view": {**view, "id": f"V{n}", "hash": uuid.uuid4().hex, "state": {"values": values}},
+        }
+        return self.post(self.interaction_body(payload), "application/x-www-form-urlencoded")
+
+    def event_body(self, event: dict[str, Any], *, event_id: str | None = None) -> str:
+        return json.dumps({
+            "token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}", "event_time": int(time.time()),
+            "event": event,
+        })
+
+    def mention(self, text: str, *, channel: str = "C1", user: str = "U1", event_id: str | None = None,
+                ts: str | None = None, retry_num: int | None = None):
+        ts = ts or f"{time.time():.6f}"
+        event = {"type": "app_mention", "user": user, "text": text, "ts": ts, "channel": channel, "event_ts": ts}
+        headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else None
+        return self.post(self.event_body(event, event_id=event_id), "application/json", headers=headers)
+
+
+def main() -> None:
+    """`python -m tests.fakes.slack_api`: serve the fake on an ephemeral port until SIGTERM; prints its
+    base URL on the first line (benchmarks run it in its own process so it does not share their CPU)."""
+    import signal
+
+    fake = FakeSlack().start()
+    print(fake.base_url, flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    fake.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""已回复: recorded by hand, prechecked, approved by a second person, posted through the outbox webhook."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlmodel import select
+
+from bot.replies.models import ReplyDraft, ReplyEvent, ReplyQueueItem
+
+from .conftest import ago, cmd, press, rec
+
+
+class FakeReplyWebhook:
+    """A local HTTP server standing in for a team's reply bridge; it records requests and can be scripted."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.statuses: list[int] = []  # next answers; 200 when empty
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.requests.append({"headers": dict(self.headers), "json": json.loads(body)})
+                status = outer.statuses.pop(0) if outer.statuses else 200
+                payload = json.dumps({"reply_id": f"r{len(outer.requests)}"} if status == 200 else {"error": "no"})
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(payload.encode())
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/replies"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook() -> Iterator[FakeReplyWebhook]:
+    server = FakeReplyWebhook()
+    yield server
+    server.close()
+
+
+def item_id(db, comment_id: str) -> int:
+    with db.session() as s:
+        return s.exec(select(ReplyQueueItem.id).where(ReplyQueueItem.comment_id == comment_id)).one()
+
+
+def item(db, comment_id: str) -> ReplyQueueItem:
+    with db.session() as s:
+        return s.exec(select(ReplyQueueItem).where(ReplyQueueItem.comment_id == comment_id)).one()
+
+
+def test_mark_replied_by_hand_without_text(rq_bot, db, clock):
+    rq_bot.services.ingest.ingest_records([rec("q", ago(clock, 10))], source="test")
+    target = item_id(db, "q")
+    (reply,) = rq_bot.dispatcher.handle(press(f"reply.done:{target}", str(target)))
+    assert "已记录为已回复" in reply.text
+    row = item(db, "q")
+    assert row.state == "replied" and row.responder == "console:alice" and row.first_response_at == clock.now()
+    (queue,) = rq_bot.dispatcher.handle(cmd("/reply-queue"))
+    assert not queue.sections
+
+
+def test_reply_text_with_a_blocking_term_is_stopped_until_edited(rq_bot, db, clock):
+    rq_bot.services.ingest.ingest_records([rec("q", ago(clock, 10))], source="test")
+    target = item_id(db, "q")
+    (reply,) = rq_bot.dispatcher.handle(cmd(f'/reply-queue done {target} "我们的面霜是全网最好的，加微信详聊"'))
+    assert "未发布" in reply.title and "最" in "".join(s.text for s in reply.sections)
+    assert item(db, "q").state == "open"
+    with db.session() as s:
+        assert s.exec(select(ReplyEvent).where(ReplyEvent.kind == "precheck_blocked")).first() is not None
+    (reply,) = rq_bot.dispatcher.handle(cmd(f'/reply-queue done {target} "您好，敏感肌建议先耳后试用哦"'))
+    assert "已记录为已回复" in reply.text
+    with db.session() as s:
+        draft = s.exec(select(ReplyDraft)).one()
+    assert draft.status == "recorded" and draft.delivery == "manual" and draft.written_by == "console:alice"
+
+
+def test_reply_posts_through_the_outbox_to_the_webhook(make_bot, db, clock, webhook, monkeypatch):
+    monkeypatch.setenv("CRISISBOT_REPLY_WEBHOOK_SECRET", "s3cret")
+    bot = make_bot(replies={"posting": {"webhook_url": webhook.url}})
+    bot.services.ingest.ingest_records([rec("q", ago(clock, 10), content_id="v9")], source="test")
+    target = item_id(db, "q")
+    (reply,) = bot.dispatcher.handle(cmd(f'/reply-queue done {target} "您好，建议先耳后试用哦"'))
+    assert "正在发布" in reply.text
+    webhook.statuses = [503]
+    bot.services.outbox.drain()
+    assert len(webhook.requests) == 1
+    clock.advance(timedelta(minutes=10))  # past the backoff: the outbox retries
+    bot.services.outbox.drain()
+    assert len(webhook.requests) == 2
+    sent = webhook.requests[-1]
+    assert sent["headers"]["Authorization"] == "Bearer s3cret"
+    assert sent["json"]["text"] == "您好，建议先耳后试用哦"
+    assert sent["json"]["comment_id"] == "q" and sent["json"]["content_id"] == "v9"
+    assert sent["json"]["platform"] == "douyin" and sent["json"]["account_id"] == "lanji_official"
+    assert sent["headers"]["Idempotency-Key"] == sent["json"]["idempotency_key"]
+    with db.session() as s:
+        draft = s.exec(select(ReplyDraft)).one()
+        kinds = [e.kind for e in s.exec(select(ReplyEvent).order_by(ReplyEvent.id)).all()]
+    assert draft.status == "posted" and draft.platform_reply_id == "r2"
+    assert kinds[-2:] == ["reply_queued", "posted"]
+
+
+def test_webhook_refusal_reopens_the_item_and_says_so(make_bot, db, clock, webhook):
+    bot = make_bot(replies={"posting": {"webhook_url": webhook.url}})
+    bot.services.ingest.ingest_records([rec("q", ago(clock, 10))], source="test")
+    target = item_id(db, "q")
+    bot.dispatcher.handle(cmd(f'/reply-queue done {target} "您好，请私信我们订单号"'))
+    webhook.statuses = [400]
+    bot.services.outbox.drain()
+    assert item(db, "q").state == "open"
+    assert any("发布失败" in m.text for m in bot.console.messages("lanji"))
+
+
+def test_second_person_with_the_approver_role_must_approve(make_bot, db, clock, webhook):
+    bot = make_bot(
+        replies={"approval": {"accounts": ["douyin:lanji_official"]}, "posting": {"webhook_url": webhook.url}},
+        roles={"approver": ["console:carol"]},
+    )
+    bot.services.ingest.ingest_records([rec("q", ago(clock, 10), "用了过敏了")], source="test")
+    target = item_id(db, "q")
+    (request,) = bot.dispatcher.handle(cmd(f'/reply-queue done {target} "非常抱歉，请先停用并私信我们订单号"'))
+    assert "审批" in request.title
+    approve = next(b for b in request.buttons if b.action_id.startswith("reply.approve"))
+    assert item(db, "q").state == "pending_approval"
+    bot.services.outbox.drain()
+    assert webhook.requests == []  # nothing is posted before approval
+    # The writer cannot approve their own reply; bob has no approver role.
+    (own,) = bot.dispatcher.handle(press(approve.action_id, approve.value))
+    assert "另一位" in own.text
+    (bob,) = bot.dispatcher.handle(press(approve.action_id, approve.value, user="console:bob", name="bob"))
+    assert "approver" in bob.text
+    (ok,) = bot.dispatcher.handle(press(approve.action_id, approve.value, user="console:carol", name="carol"))
+    assert "正在发布" in ok.text
+    bot.services.outbox.drain()
+    assert webhook.requests[0]["json"]["approved_by"] == "console:carol"
+    assert webhook.requests[0]["json"]["written_by"] == "console:alice"
+    with db.session() as s:
+        draft = s.exec(select(ReplyDraft)).one()
+    assert (draft.written_by, draft.approver, draft.status) == ("console:alice", "console:carol", "posted")
+    # A second press changes nothing.
+    (again,) = bot.dispatcher.handle(press(approve.action_id, approve.value, user="console:carol", name="carol"))
+    assert "已处理" in again.text
+    assert len(webhook.requests) == 1
+
+
+def test_approval_for_negative_comments_and_rejection(make_bot, db, clock):
+    bot = make_bot(replies={"approval": {"negative": True}})
+    bot.services.ingest.ingest_records([rec("neg", ago(clock, 10), "垃圾产品"), rec("neu", ago(clock, 10))],
+                                       source="test")
+    (plain,) = bot.dispatcher.handle(cmd(f'/reply-queue done {item_id(db, "neu")} "您好～可以的"'))
+    assert "已记录" in plain.text
+    (request,) = bot.dispatcher.handle(cmd(f'/reply-queue done {item_id(db, "neg")} "抱歉给您添麻烦了"'))
+    draft_id = int(next(b for b in request.buttons if b.action_id.startswith("reply.reject")).value)
+    (rejected,) = bot.dispatcher.handle(cmd(f"/reply-queue reject {draft_id} 语气再诚恳一些", user="console:bob",
+                                            name="bob"))
+    assert "驳回" in rejected.text
+    assert item(db, "neg").state == "open"
+
+
+def test_our_reply_in_the_feed_supersedes_a_pending_draft(make_bot, db, clock):
+    from .conftest import own
+
+    bot = make_bot(replies={"approval": {"accounts": ["douyin:lanji_official"]}})
+    bot.services.ingest.ingest_records([rec("q", ago(clock, 10))], source="test")
+    bot.dispatcher.handle(cmd(f'/reply-queue done {item_id(db, "q")} "您好～"'))
+    bot.services.ingest.ingest_records([own("q1", ago(clock, 1), "q")], source="test")
+    assert item(db, "q").state == "answered"
+    with db.session() as s:
+        assert s.exec(select(ReplyDraft)).one().status == "superseded"
+
+
+def test_skip_with_reason_and_escalate(rq_bot, db, clock):
+    rq_bot.services.ingest.ingest_records([rec("s", ago(clock, 10)), rec("e", ago(clock, 10), "用了过敏")],
+                                          source="test")
+    (skipped,) = rq_bot.dispatcher.handle(cmd(f"/reply-queue skip {item_id(db, 's')} 广告刷屏"))
+    assert "广告刷屏" in skipped.text
+    assert item(db, "s").skip_reason == "广告刷屏" and item(db, "s").state == "skipped"
+    target = item_id(db, "e")
+    (escalated,) = rq_bot.dispatcher.handle(press(f"reply.escalate:{target}", str(target)))
+    assert "已升级" in escalated.text and "已启动预案" in escalated.text
+    assert item(db, "e").escalated_at == clock.now() and item(db, "e").state == "open"
+
+
+def test_escalate_starts_a_run_then_adds_to_its_timeline(bot, db, clock, run_command):
+    """升级 with the real playbooks service: the first escalation starts a run, the next joins it."""
+    bot.services.ingest.ingest_records(
+        [rec("e1", ago(clock, 10), "用了过敏，脸肿了"), rec("e2", ago(clock, 9), "我也过敏了")], source="test"
+    )
+    (first,) = run_command(f"/reply-queue escalate {item_id(db, 'e1')} 批次问题")
+    assert "已启动预案" in first.text
+    (run,) = bot.services.playbooks.active_runs("console:lanji")
+    assert run.playbook.id == "product-complaint" and run.account == "douyin:lanji_official"
+    (second,) = run_command(f"/reply-queue escalate {item_id(db, 'e2')}")
+    assert f"#{run.id}" in second.text and len(bot.services.playbooks.active_runs("console:lanji")) == 1
+    notes = [e.text for e in bot.services.playbooks.timeline(run.id) if "升级评论" in e.text]
+    assert len(notes) == 2 and "douyin:e1" in notes[0] and "批次问题" in notes[0]
+    assert item(db, "e1").escalated_at is not None
