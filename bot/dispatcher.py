@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class Dispatcher:
-    def __init__(self, services: Services, *, max_workers: int = 4) -> None:
+    def __init__(self, services: Services, *, max_workers: int = 2) -> None:
         self.services = services
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dispatch")
 
