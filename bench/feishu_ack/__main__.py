@@ -154,6 +154,21 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen) -> None:
     raise SystemExit(f"{url} did not come up in {timeout} s")
 
 
+def replies_delivered(api_port: int) -> int:
+    """How many messages the fake Open API has received so far."""
+    return httpx.get(f"http://127.0.0.1:{api_port}/_fake/stats", timeout=5).json()["messages"]
+
+
+def wait_replies(api_port: int, expected: int, timeout: float) -> int:
+    """Poll the fake Open API until `expected` replies arrived (or `timeout` s passed); returns the count."""
+    deadline = time.perf_counter() + timeout
+    sent = replies_delivered(api_port)
+    while sent < expected and time.perf_counter() < deadline:
+        time.sleep(0.05)
+        sent = replies_delivered(api_port)
+    return sent
+
+
 def crisisbot_command() -> list[str]:
     prelude = os.environ.get("FEISHU_ACK_SERVE_PRELUDE")  # experiments: python run in serve before main()
     if prelude:
@@ -203,17 +218,16 @@ def main() -> None:
 
         warm = build_requests(args.warmup)
         asyncio.run(fire(url, warm, args.concurrency))
+        # Let the warm-up's work (handlers, outbox deliveries) finish first: otherwise the measured burst
+        # meets a server still busy with it, and what is measured is the warm-up's tail, not the ack path.
+        wait_replies(api_port, args.warmup, 60)
         measured = build_requests(args.events)
         cpu_before = cpu_seconds(bot.pid)
         start = time.perf_counter()
         latencies, errors = asyncio.run(fire(url, measured, args.concurrency))
         wall = time.perf_counter() - start
         expected = args.warmup + args.events  # one reply per command and per button press
-        while time.perf_counter() - start < 120:
-            sent = httpx.get(f"http://127.0.0.1:{api_port}/_fake/stats", timeout=5).json()["messages"]
-            if sent >= expected:
-                break
-            time.sleep(0.05)
+        sent = wait_replies(api_port, expected, 120)
         drained = time.perf_counter() - start
         cpu_after = cpu_seconds(bot.pid)
 
