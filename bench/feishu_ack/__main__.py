@@ -2,7 +2,7 @@
 
 Starts the fake Feishu Open API and `crisisbot serve` (SQLite, Feishu on) as separate processes, then
 sends encrypted, signed `im.message.receive_v1` commands and `card.action.trigger` callbacks, N at a
-time, after a warm-up, and prints the HTTP answer latency (p50/p90/p99/max). The work behind each event
+time, after a warm-up whose replies are let through first (see `main`), and prints the HTTP answer latency (p50/p90/p99/max). The work behind each event
 is included: the dispatcher runs the command/button handler and the outbox delivers its reply to the
 fake Open API; the time until every reply has arrived is printed too. Target: p99 <= 300 ms (Feishu
 allows 3 s for card callbacks).
