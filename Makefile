@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/crisisbot serve
+	$(VENV)/bin/crisisbot serve --console
 
 test: $(STAMP)
 	$(PY) -m pytest

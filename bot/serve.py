@@ -184,6 +184,10 @@ def run_serve(
         threading.Thread(target=replay.run_realtime, args=(stop,), name="demo-replay", daemon=True).start()
     print(f"crisisbot 已启动 / listening on http://{bind_host}:{bind_port}", flush=True)
     try:
+        if console and not sys.stdin.isatty():
+            print("标准输入不是终端，控制台只显示消息 / stdin is not a terminal: the console only shows messages",
+                  flush=True)
+            console = False
         if console:
             from bot.console_repl import repl
 

@@ -18,6 +18,17 @@ from typing import Any
 import yaml
 
 
+def read_yaml(path: str | Path, error: type[ValueError]) -> Any:
+    """Parse a YAML file of this feature's lists; a missing or malformed file raises `error` naming it."""
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise error(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {exc}") from exc
+
+
 class PrecheckConfigError(ValueError):
     """The precheck lists are malformed; the message names the file and the key path of every problem."""
 
@@ -112,14 +123,7 @@ class Prechecker:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Prechecker:
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise PrecheckConfigError(f"{path}: file not found") from exc
-        except yaml.YAMLError as exc:
-            raise PrecheckConfigError(f"{path}: not valid YAML: {exc}") from exc
-        return cls.from_mapping(data, source=str(path))
+        return cls.from_mapping(read_yaml(path, PrecheckConfigError), source=str(path))
 
     @classmethod
     def from_mapping(cls, data: Any, *, source: str = "precheck") -> Prechecker:

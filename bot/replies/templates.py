@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bot.replies.precheck import normalise_for_matching
+from bot.replies.precheck import normalise_for_matching, read_yaml
 
 # Variables every template may use without declaring them.
 BUILTIN_VARIABLES = frozenset({"author_name", "brand", "content_title", "account_name", "warranty_note"})
@@ -73,14 +71,7 @@ class TemplateLibrary:
 
     @classmethod
     def from_file(cls, path: str | Path) -> TemplateLibrary:
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise TemplateConfigError(f"{path}: file not found") from exc
-        except yaml.YAMLError as exc:
-            raise TemplateConfigError(f"{path}: not valid YAML: {exc}") from exc
-        return cls.from_mapping(data, source=str(path))
+        return cls.from_mapping(read_yaml(path, TemplateConfigError), source=str(path))
 
     @classmethod
     def from_mapping(cls, data: Any, *, source: str = "templates") -> TemplateLibrary:
