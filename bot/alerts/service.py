@@ -261,8 +261,7 @@ class AlertService:
                     continue
                 detector, steps, last_closed, after = judged_run
                 judged += len(steps)
-                if st.last_closed is not None and not any(d.new_alert or d.in_episode or d.recovered
-                                                          for d, _, _ in steps):
+                if not any(d.new_alert or d.in_episode or d.recovered for d, _, _ in steps):
                     # nothing happened: no episode, no message; saved in one batch below
                     quiet.append((st, detector, last_closed, after))
                     continue
@@ -327,7 +326,8 @@ class AlertService:
             return
         table = AlertStream.__table__
         statement = (update(table)
-                     .where(table.c.id == bindparam("sid"), table.c.last_closed == bindparam("previous"))
+                     # IS NOT DISTINCT FROM: a new stream (never closed) is saved in the same batch
+                     .where(table.c.id == bindparam("sid"), table.c.last_closed.is_not_distinct_from(bindparam("previous")))
                      .values(state=bindparam("new_state"), last_closed=bindparam("new_closed")))
         params = []
         for st, detector, last_closed, _after in quiet:
@@ -759,9 +759,21 @@ class AlertService:
                 terms.add(w.term)
         return sorted(terms)
 
+    @staticmethod
+    def _term_watches(session: Session) -> list[AlertWatch]:
+        return list(session.exec(select(AlertWatch).where(AlertWatch.kind == "term", AlertWatch.removed_at.is_(None))))
+
+    def _terms_for(self, watches: list[AlertWatch], platform: str, account_id: str) -> list[str]:
+        """`watched_terms` over already loaded watches (one query per batch, not one per account)."""
+        key = f"{platform}:{account_id}"
+        terms = {w.term for w in self.cfg.watch_terms if w.account in (None, key)}
+        terms.update(w.term for w in watches if w.term and w.account in (None, key))
+        return sorted(terms)
+
     def _notices(self, session: Session, comments: list[Comment], now: datetime) -> None:
         window = timedelta(minutes=self.cfg.risk_window_minutes)
         term_cache: dict[tuple[str, str], list[str]] = {}
+        stored_watches: list[AlertWatch] | None = None  # read once per batch, only when a new comment needs it
         min_likes = self.cfg.liked_negative_min_likes
         for c in comments:
             if c.is_from_account:
@@ -769,7 +781,9 @@ class AlertService:
             account = (c.platform, c.account_id)
             if c.updated_at is None:
                 if account not in term_cache:
-                    term_cache[account] = self.watched_terms(session, *account)
+                    if stored_watches is None:
+                        stored_watches = self._term_watches(session)
+                    term_cache[account] = self._terms_for(stored_watches, *account)
                 text = (c.text or "").lower()
                 for term in term_cache[account]:
                     if term.lower() in text:
