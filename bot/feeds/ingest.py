@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sqlalchemy import String, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 
@@ -184,13 +185,17 @@ class IngestService:
         for platform, comment_id in keys:
             by_platform.setdefault(platform, []).append(comment_id)
         found: set[tuple[str, str]] = set()
+        postgres = session.get_bind().dialect.name == "postgresql"
         for platform, ids in by_platform.items():
             for start in range(0, len(ids), CHUNK):
-                rows = session.exec(
-                    select(Comment.comment_id).where(
-                        Comment.platform == platform, Comment.comment_id.in_(ids[start : start + CHUNK])
-                    )
-                ).all()
+                chunk = ids[start : start + CHUNK]
+                if postgres:
+                    # one array parameter: psycopg's prepared (generic) plan for a 500-value IN list chose a
+                    # sequential scan once the table grew; `= ANY(array)` keeps the unique-index scan
+                    matches = Comment.comment_id == any_(bindparam("ids", chunk, type_=postgresql.ARRAY(String)))
+                else:
+                    matches = Comment.comment_id.in_(chunk)
+                rows = session.exec(select(Comment.comment_id).where(Comment.platform == platform, matches)).all()
                 found.update((platform, c) for c in rows)
         return found
 
