@@ -17,7 +17,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, or_, update
+from sqlalchemy import and_, bindparam, case, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -147,7 +147,9 @@ class AlertService:
             rows.append({"platform": platform, "account_id": account_id, "content_id": content,
                          "bucket_start": start, "total": int(total), "negative": int(neg),
                          "negative_weight": float(negw), "likes": int(likes), "risk_hits": int(risk)})
-        # One upsert for the whole batch: concurrent writers add to the same row instead of racing.
+        # One upsert for the whole batch: concurrent writers add to the same row instead of racing; the
+        # rows go in key order so two writers lock them in the same order (no deadlock).
+        rows.sort(key=lambda r: (r["platform"], r["account_id"], r["content_id"], r["bucket_start"]))
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         table = AlertBucket.__table__
         statement = insert(table)
@@ -160,25 +162,42 @@ class AlertService:
         )
         for chunk_start in range(0, len(rows), 500):
             session.execute(statement, rows[chunk_start : chunk_start + 500])
+        self._touch_streams(session, insert, first_bucket, meta, now)
+
+    @staticmethod
+    def _touch_streams(session: Session, insert, first_bucket, meta, now: datetime) -> None:
+        """Create or wake every stream of the batch in one upsert (was a SELECT and an UPDATE per stream).
+
+        A new stream starts at its first bucket; a known one that was never judged moves its start back when
+        older comments arrive, keeps a title once it has one, and always records the activity time.
+        """
+        if not first_bucket:
+            return
+        rows = []
         for (platform, account_id, content), start in first_bucket.items():
-            skey = stream_key(platform, account_id, content)
-            existing = session.exec(select(AlertStream).where(AlertStream.stream_key == skey)).first()
             title, url = meta.get((platform, account_id, content), (None, None))
-            if existing is None:
-                try:
-                    with session.begin_nested():
-                        session.add(AlertStream(stream_key=skey, platform=platform, account_id=account_id,
-                                                content_id=content, first_bucket=start, content_title=title,
-                                                content_url=url, updated_at=now))
-                except IntegrityError:
-                    pass
-            else:
-                if existing.last_closed is None and start < existing.first_bucket:
-                    existing.first_bucket = start
-                existing.updated_at = now  # last activity: keeps a content stream awake
-                if title and not existing.content_title:
-                    existing.content_title, existing.content_url = title, url
-                session.add(existing)
+            rows.append({"stream_key": stream_key(platform, account_id, content), "platform": platform,
+                         "account_id": account_id, "content_id": content, "first_bucket": start,
+                         "content_title": title, "content_url": url, "updated_at": now})
+        # sorted by key: concurrent writers lock the rows in the same order (no deadlock)
+        rows.sort(key=lambda r: r["stream_key"])
+        table = AlertStream.__table__
+        statement = insert(table)
+        added = statement.excluded
+        take_title = and_(added.content_title.is_not(None), added.content_title != "",
+                          or_(table.c.content_title.is_(None), table.c.content_title == ""))
+        statement = statement.on_conflict_do_update(
+            index_elements=["stream_key"],
+            set_={
+                "first_bucket": case((and_(table.c.last_closed.is_(None), added.first_bucket < table.c.first_bucket),
+                                      added.first_bucket), else_=table.c.first_bucket),
+                "updated_at": added.updated_at,  # last activity: keeps a content stream awake
+                "content_title": case((take_title, added.content_title), else_=table.c.content_title),
+                "content_url": case((take_title, added.content_url), else_=table.c.content_url),
+            },
+        )
+        for chunk_start in range(0, len(rows), 500):
+            session.execute(statement, rows[chunk_start : chunk_start + 500])
 
     # ------------------------------------------------------------------ evaluation
     def tick(self) -> None:
@@ -242,8 +261,7 @@ class AlertService:
                     continue
                 detector, steps, last_closed, after = judged_run
                 judged += len(steps)
-                if st.last_closed is not None and not any(d.new_alert or d.in_episode or d.recovered
-                                                          for d, _, _ in steps):
+                if not any(d.new_alert or d.in_episode or d.recovered for d, _, _ in steps):
                     # nothing happened: no episode, no message; saved in one batch below
                     quiet.append((st, detector, last_closed, after))
                     continue
@@ -308,7 +326,8 @@ class AlertService:
             return
         table = AlertStream.__table__
         statement = (update(table)
-                     .where(table.c.id == bindparam("sid"), table.c.last_closed == bindparam("previous"))
+                     # IS NOT DISTINCT FROM: a new stream (never closed) is saved in the same batch
+                     .where(table.c.id == bindparam("sid"), table.c.last_closed.is_not_distinct_from(bindparam("previous")))
                      .values(state=bindparam("new_state"), last_closed=bindparam("new_closed")))
         params = []
         for st, detector, last_closed, _after in quiet:
@@ -740,9 +759,21 @@ class AlertService:
                 terms.add(w.term)
         return sorted(terms)
 
+    @staticmethod
+    def _term_watches(session: Session) -> list[AlertWatch]:
+        return list(session.exec(select(AlertWatch).where(AlertWatch.kind == "term", AlertWatch.removed_at.is_(None))))
+
+    def _terms_for(self, watches: list[AlertWatch], platform: str, account_id: str) -> list[str]:
+        """`watched_terms` over already loaded watches (one query per batch, not one per account)."""
+        key = f"{platform}:{account_id}"
+        terms = {w.term for w in self.cfg.watch_terms if w.account in (None, key)}
+        terms.update(w.term for w in watches if w.term and w.account in (None, key))
+        return sorted(terms)
+
     def _notices(self, session: Session, comments: list[Comment], now: datetime) -> None:
         window = timedelta(minutes=self.cfg.risk_window_minutes)
         term_cache: dict[tuple[str, str], list[str]] = {}
+        stored_watches: list[AlertWatch] | None = None  # read once per batch, only when a new comment needs it
         min_likes = self.cfg.liked_negative_min_likes
         for c in comments:
             if c.is_from_account:
@@ -750,7 +781,9 @@ class AlertService:
             account = (c.platform, c.account_id)
             if c.updated_at is None:
                 if account not in term_cache:
-                    term_cache[account] = self.watched_terms(session, *account)
+                    if stored_watches is None:
+                        stored_watches = self._term_watches(session)
+                    term_cache[account] = self._terms_for(stored_watches, *account)
                 text = (c.text or "").lower()
                 for term in term_cache[account]:
                     if term.lower() in text:

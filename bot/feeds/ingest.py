@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import tuple_
+from sqlalchemy import String, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 
@@ -149,11 +149,12 @@ class IngestService:
             scored = {rec.key: s for (_, rec, _), s in zip(new_items, sentiments, strict=True)}
             model_name = getattr(self._scorer(), "name", "unknown") if new_items else ""
             rows = [self._row(rec, raw, scored.get(rec.key), now, source, model_name) for _, rec, raw in valid.values()]
+            # the listeners get the stored rows straight from the upsert (RETURNING): no second read
+            want_rows = bool(self._listeners)
             for start in range(0, len(rows), CHUNK):
-                self._upsert(session, rows[start : start + CHUNK], now)
+                stored.extend(self._upsert(session, rows[start : start + CHUNK], now, returning=want_rows))
+            stored.sort(key=lambda c: c.id or 0)
             session.add_all(dead)
-            if self._listeners and valid:
-                stored = self._load(session, list(valid))
         report = IngestReport([r for r in results if r is not None])
         metrics.COMMENTS_INGESTED.labels(source).inc(report.accepted)
         metrics.COMMENTS_UPDATED.labels(source).inc(report.duplicates)
@@ -178,26 +179,25 @@ class IngestService:
 
     @staticmethod
     def _existing_keys(session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The keys already stored. One `platform = ? AND comment_id IN (...)` per platform and chunk: an
+        index range scan on both engines, where a row-value IN list made PostgreSQL OR 500 index probes."""
+        by_platform: dict[str, list[str]] = {}
+        for platform, comment_id in keys:
+            by_platform.setdefault(platform, []).append(comment_id)
         found: set[tuple[str, str]] = set()
-        for start in range(0, len(keys), CHUNK):
-            chunk = keys[start : start + CHUNK]
-            rows = session.exec(
-                select(Comment.platform, Comment.comment_id).where(
-                    tuple_(Comment.platform, Comment.comment_id).in_(chunk)
-                )
-            ).all()
-            found.update((p, c) for p, c in rows)
+        postgres = session.get_bind().dialect.name == "postgresql"
+        for platform, ids in by_platform.items():
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start : start + CHUNK]
+                if postgres:
+                    # one array parameter: psycopg's prepared (generic) plan for a 500-value IN list chose a
+                    # sequential scan once the table grew; `= ANY(array)` keeps the unique-index scan
+                    matches = Comment.comment_id == any_(bindparam("ids", chunk, type_=postgresql.ARRAY(String)))
+                else:
+                    matches = Comment.comment_id.in_(chunk)
+                rows = session.exec(select(Comment.comment_id).where(Comment.platform == platform, matches)).all()
+                found.update((platform, c) for c in rows)
         return found
-
-    @staticmethod
-    def _load(session, keys: list[tuple[str, str]]) -> list[Comment]:
-        loaded: list[Comment] = []
-        for start in range(0, len(keys), CHUNK):
-            chunk = keys[start : start + CHUNK]
-            loaded.extend(
-                session.exec(select(Comment).where(tuple_(Comment.platform, Comment.comment_id).in_(chunk))).all()
-            )
-        return loaded
 
     @staticmethod
     def _row(rec: CommentRecord, raw: Any, sentiment, now, source: str, sentiment_model: str) -> dict[str, Any]:
@@ -227,12 +227,14 @@ class IngestService:
             "source": source,
         }
 
-    def _upsert(self, session, rows: list[dict[str, Any]], now) -> None:
+    def _upsert(self, session, rows: list[dict[str, Any]], now, *, returning: bool) -> list[Comment]:
+        """Insert new comments and refresh the counts of known ones; with `returning`, the stored rows
+        (new and updated) come back from the same statement as Comment objects."""
         if not rows:
-            return
+            return []
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(Comment.__table__)
+        stmt = insert(Comment)
         excluded = stmt.excluded
         stmt = stmt.on_conflict_do_update(
             index_elements=["platform", "comment_id"],
@@ -245,7 +247,10 @@ class IngestService:
                 "updated_at": now,
             },
         )
-        session.execute(stmt, rows)
+        if not returning:
+            session.execute(stmt, rows)
+            return []
+        return list(session.scalars(stmt.returning(Comment), rows, execution_options={"populate_existing": True}))
 
 
 def _raw_text(raw: Any) -> str:
