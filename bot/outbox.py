@@ -120,7 +120,10 @@ class Outbox:
             done += 1
             if not delivered:
                 blocked.add(row.channel)
-        self._update_pending_gauge()
+        if rows:
+            self._update_pending_gauge()
+        else:  # nothing was pending: no need to count (idle rounds run every half second)
+            metrics.OUTBOX_PENDING.set(0)
         return done
 
     def _claim(self, row: OutboxMessage, now) -> bool:
