@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
@@ -17,7 +17,18 @@ from bot.storage.types import UTCDateTime
 
 class CrisisRun(SQLModel, table=True):
     __tablename__ = "crisis_run"
-    __table_args__ = (Index("ix_crisis_run_channel_status", "channel", "status"),)
+    __table_args__ = (
+        Index("ix_crisis_run_channel_status", "channel", "status"),
+        # At most one active run per alert: two people pressing 启动预案 at once (two dispatcher
+        # workers) must not start two runs. The loser's insert fails and it returns the winner's run.
+        Index(
+            "uq_crisis_run_active_alert",
+            "alert_id",
+            unique=True,
+            sqlite_where=text("status = 'active' AND alert_id IS NOT NULL"),
+            postgresql_where=text("status = 'active' AND alert_id IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=255)

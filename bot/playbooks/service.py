@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, or_, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from bot.clock import Clock
@@ -25,6 +25,7 @@ from bot.playbooks.machine import (
     Cancel,
     Event,
     Note,
+    Outcome,
     Resolve,
     RunState,
     RunStatus,
@@ -292,14 +293,9 @@ class PlaybookService:
         account_key = self.account_key(channel, account)
         now = self.clock.now()
         if alert_id:
-            with self.db.session() as session:
-                existing = session.exec(
-                    select(CrisisRun).where(
-                        CrisisRun.alert_id == alert_id, CrisisRun.status == RunStatus.ACTIVE.value
-                    )
-                ).first()
-            if existing is not None and existing.id is not None:
-                return self.get(existing.id)
+            existing_id = self._active_run_for_alert(alert_id)
+            if existing_id is not None:
+                return self.get(existing_id)
         outcome = apply(plan_run(playbook), Start(started_by), now)
         baseline_share, baseline_comments, normal_max = None, 0, playbook.exit.negative_share_max
         if account_key:
@@ -315,6 +311,54 @@ class PlaybookService:
                 margin=playbook.exit.baseline_margin,
                 min_comments=playbook.exit.min_comments,
             )
+        try:
+            view = self._insert_run(
+                channel=channel,
+                playbook=playbook,
+                outcome=outcome,
+                title=title,
+                severity=severity,
+                account_key=account_key,
+                variables=variables,
+                alert_id=alert_id,
+                now=now,
+                started_by=started_by,
+                baseline=(normal_max, baseline_share, baseline_comments),
+            )
+        except IntegrityError:
+            # Another press for the same alert won the race (uq_crisis_run_active_alert).
+            existing_id = self._active_run_for_alert(alert_id) if alert_id else None
+            if existing_id is None:
+                raise
+            return self.get(existing_id)
+        log.info("crisis run %s started: %s in %s by %s", view.id, playbook.id, channel, started_by)
+        return view
+
+    def _active_run_for_alert(self, alert_id: str) -> int | None:
+        with self.db.session() as session:
+            return session.exec(
+                select(CrisisRun.id).where(
+                    CrisisRun.alert_id == alert_id, CrisisRun.status == RunStatus.ACTIVE.value
+                )
+            ).first()
+
+    def _insert_run(
+        self,
+        *,
+        channel: str,
+        playbook: Playbook,
+        outcome: Outcome,
+        title: str | None,
+        severity: int,
+        account_key: str | None,
+        variables: dict[str, str] | None,
+        alert_id: str | None,
+        now: datetime,
+        started_by: str,
+        baseline: tuple[float | None, float | None, int],
+    ) -> render.RunView:
+        """Insert the run, its steps and timeline, and queue its card, in one transaction."""
+        normal_max, baseline_share, baseline_comments = baseline
         with self.db.session() as session:
             run = CrisisRun(
                 channel=channel,
@@ -372,7 +416,6 @@ class PlaybookService:
                 ),
                 key=card_key(run.id),
             )
-        log.info("crisis run %s started: %s in %s by %s", view.id, playbook.id, channel, started_by)
         return view
 
     @staticmethod

@@ -121,3 +121,44 @@ def test_two_bot_processes_send_each_reminder_once(make_bot, clock):
     for thread in threads:
         thread.join(timeout=60)
     assert sum(counts) == 2  # 指挥 (triage) and 运营 (monitor, pause_content): once each in total
+
+
+def test_concurrent_start_from_the_same_alert_starts_one_run(bot, db):
+    """Two responders pressing 启动预案 on one alert at once (two dispatcher workers): one run; both
+    presses get that run back."""
+    service = bot.services.playbooks
+    workers = 4
+    barrier = threading.Barrier(workers)
+    run_ids: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def press(n: int) -> None:
+        barrier.wait()
+        try:
+            view = service.start_run(
+                "console:lanji",
+                "negative-outbreak",
+                "告警：负面突增",
+                1,
+                "douyin:lanji_official",
+                f"console:user{n}",
+                alert_id="alert-race",
+            )
+        except BaseException as exc:  # noqa: BLE001 - the test reports any failure below
+            with lock:
+                errors.append(exc)
+            return
+        with lock:
+            run_ids.append(view.id)
+
+    threads = [threading.Thread(target=press, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(run_ids) == workers and len(set(run_ids)) == 1
+    with db.session() as session:
+        runs = session.exec(select(CrisisRun).where(CrisisRun.alert_id == "alert-race")).all()
+    assert len(runs) == 1
