@@ -45,6 +45,7 @@ FEATURE_WIRING = (
     "bot.alerts.wiring",
     "bot.playbooks.wiring",
     "bot.replies.wiring",
+    "bot.reports.wiring",
     "bot.feeds.wiring",
     "bot.adapters.slack.wiring",
     "bot.adapters.feishu.wiring",

@@ -174,6 +174,51 @@ def purge(
         typer.echo(f"已清理 / purged: {counts}")
 
 
+@app.command()
+def report(
+    channel: Annotated[str, typer.Option(help="频道，报告覆盖它可见的账号 / channel whose accounts it covers")],
+    period: Annotated[str, typer.Option(help="周期，截至现在 / period up to now: 1d, 7d, 24h, 30d")] = "1d",
+    out: Annotated[Path | None, typer.Option(help="写入 Markdown 和 PNG 的目录 / folder for the .md and .png")] = None,
+    post: Annotated[bool, typer.Option("--post", help="同时放入发送队列 / also queue it for the channel")] = False,
+) -> None:
+    """客户报告 / a client report: volume, negative share, keywords, alerts, replies, with a chart."""
+    from bot.app import build_app
+    from bot.reports.render import markdown, report_message
+    from bot.reports.service import ReportRequest
+
+    settings, config, _ = _load(quiet=True)
+    if channel not in {c.id for c in config.channels} | {config.default_channel}:
+        typer.echo(f"未知频道 / unknown channel {channel!r}", err=True)
+        raise typer.Exit(2)
+    bot = build_app(settings, config, features=("bot.sentiment.wiring", "bot.replies.wiring", "bot.reports.wiring"))
+    try:
+        service = bot.services.extra["reports"]
+        try:
+            span, name = service.period_for(period)
+        except ValueError as exc:
+            typer.echo(f"周期无效 / bad period: {exc}", err=True)
+            raise typer.Exit(2) from None
+        end = service.clock.now()
+        request = ReportRequest(channel, end - span, end, name)
+        if post:
+            result = service.post(request, key=f"report:cli:{channel}:{end.isoformat()}")
+        else:
+            result = service.build(request)
+        typer.echo(markdown(result.data))
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            message = report_message(result.data, result.png)
+            stem = message.images[0].filename.removesuffix(".png") if message.images else "report"
+            (out / f"{stem}.md").write_text(markdown(result.data) + "\n", encoding="utf-8")
+            if result.png:
+                (out / f"{stem}.png").write_bytes(result.png)
+            typer.echo(f"已写入 / written: {out / stem}.md" + (f", {out / stem}.png" if result.png else ""))
+        if post:
+            typer.echo("已放入发送队列，serve 运行时发送 / queued: serve delivers it")
+    finally:
+        bot.close()
+
+
 def main() -> None:
     try:
         app()

@@ -19,6 +19,7 @@ from bot.alerts.settings import AlertsConfig
 from bot.feeds.settings import FeedsConfig
 from bot.playbooks.settings import PlaybooksConfig
 from bot.replies.settings import RepliesConfig
+from bot.reports.settings import ReportsConfig
 from bot.sentiment.settings import SentimentConfig
 
 PLATFORMS = ("douyin", "kuaishou", "bilibili", "weibo", "xiaohongshu")
@@ -148,6 +149,7 @@ class AppConfig(_Strict):
     playbooks: PlaybooksConfig = Field(default_factory=PlaybooksConfig)
     replies: RepliesConfig = Field(default_factory=RepliesConfig)
     feeds: FeedsConfig = Field(default_factory=FeedsConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @field_validator("timezone")
     @classmethod
@@ -238,6 +240,14 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
     default_channel = data.get("default_channel")
     if default_channel is not None and ":" not in str(default_channel):
         problems.append(("default_channel", "must look like 'platform:channel_id'"))
+    reports = data.get("reports")
+    known_channels = channel_ids | {str(default_channel or AppConfig.model_fields["default_channel"].default)}
+    for i, schedule in _items(reports if isinstance(reports, dict) else {}, "schedules"):
+        channel = schedule.get("channel")
+        if channel is not None and channel not in known_channels:
+            problems.append(
+                (f"reports.schedules[{i}].channel", f"unknown channel {channel!r} (list it under channels:)")
+            )
     return problems
 
 

@@ -84,6 +84,11 @@ class Outbox:
         self._wake.set()
         return True
 
+    def has(self, key: str) -> bool:
+        """Whether a message with this idempotency key was ever enqueued (keys are never reused)."""
+        with self.db.session() as session:
+            return session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key)).first() is not None
+
     def send(self, *, channel: str, message: Message, key: str, update_of: str | None = None) -> bool:
         """Enqueue in a transaction of its own (for callers with no other change to commit)."""
         with self.db.session() as session:

@@ -57,10 +57,10 @@ def test_a_failing_submit_is_logged_not_raised(caplog):
     assert "could not hand" in caplog.text
 
 
-def test_manifest_declares_the_five_commands_and_only_the_scopes_used():
+def test_manifest_declares_the_six_commands_and_only_the_scopes_used():
     manifest = yaml.safe_load((REPO / "config" / "slack-manifest.yaml").read_text(encoding="utf-8"))
     commands = manifest["features"]["slash_commands"]
-    assert [c["command"] for c in commands] == ["/crisis", "/reply-queue", "/watch", "/precheck", "/sentiment"]
+    assert [c["command"] for c in commands] == ["/crisis", "/reply-queue", "/watch", "/precheck", "/sentiment", "/report"]
     assert all(c["url"].endswith("/slack/events") and c["should_escape"] for c in commands)
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == ["app_mentions:read", "chat:write", "commands",
                                                                  "files:write"]

@@ -1,0 +1,243 @@
+"""The report as data, as text and as a chart (pure: no database, no clock)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.messages import Field, Image, Message
+from bot.reports.charts import SharePoint
+
+SEVERITY_ZH = {"sev1": "一级", "sev2": "二级", "sev3": "三级"}
+STATUS_ZH = {
+    "open": "待处理", "acknowledged": "已确认", "resolved": "已恢复", "false_positive": "误报", "muted": "已静默",
+    "active": "进行中", "cancelled": "已取消",
+}
+
+
+@dataclass
+class Counts:
+    """Comments in a period: all of them, those the sentiment engine scored, and the negative ones."""
+
+    comments: int = 0
+    scored: int = 0
+    negative: int = 0
+
+    def add(self, label: str | None) -> None:
+        self.comments += 1
+        if label in ("neg", "neu", "pos"):
+            self.scored += 1
+            self.negative += label == "neg"
+
+    @property
+    def share(self) -> float | None:
+        return self.negative / self.scored if self.scored else None
+
+
+@dataclass(frozen=True)
+class AccountLine:
+    key: str
+    name: str
+    counts: Counts
+
+
+@dataclass(frozen=True)
+class KeywordLine:
+    term: str
+    count: int
+    baseline_count: int
+    example: str
+
+
+@dataclass(frozen=True)
+class CommentLine:
+    account: str
+    text: str
+    likes: int
+    url: str | None
+
+
+@dataclass(frozen=True)
+class RiskLine:
+    term: str
+    category: str
+    count: int
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    severity: str
+    status: str
+    reason: str
+    account: str
+    detected_at: datetime
+
+
+@dataclass(frozen=True)
+class RunLine:
+    title: str
+    status: str
+    started_at: datetime
+    closed_at: datetime | None
+
+
+@dataclass
+class ReportData:
+    channel: str
+    audience: str
+    period_name: str
+    start: datetime
+    end: datetime
+    tz: str
+    now: Counts
+    before: Counts
+    accounts: list[AccountLine] = field(default_factory=list)
+    series: list[SharePoint] = field(default_factory=list)
+    keywords: list[KeywordLine] = field(default_factory=list)
+    top_negative: list[CommentLine] = field(default_factory=list)
+    risk_terms: list[RiskLine] = field(default_factory=list)
+    alerts: list[AlertLine] = field(default_factory=list)
+    runs: list[RunLine] = field(default_factory=list)
+    replies: Any = None  # bot.replies.service.ReplyStats, when the reply queue is on
+
+
+def period_name(period: timedelta) -> str:
+    if period == timedelta(days=1):
+        return "日报 / daily report"
+    if period == timedelta(days=7):
+        return "周报 / weekly report"
+    if period == timedelta(days=30):
+        return "月报 / monthly report"
+    hours = period.total_seconds() / 3600
+    if hours % 24:
+        return f"{hours:g} 小时报告 / {hours:g}-hour report"
+    return f"{hours / 24:g} 天报告 / {hours / 24:g}-day report"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _change(now: int, before: int) -> str:
+    if before == 0:
+        return "上期无数据 / no previous data" if now else "持平 / flat"
+    delta = (now - before) / before * 100
+    return f"{'+' if delta >= 0 else ''}{delta:.0f}% 较上期 / vs previous"
+
+
+def _local(moment: datetime, tz: str, fmt: str = "%m-%d %H:%M") -> str:
+    return moment.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def headline(data: ReportData) -> str:
+    return (
+        f"{data.period_name}｜{data.audience}｜{_local(data.start, data.tz)} – {_local(data.end, data.tz)}"
+    )
+
+
+def fields(data: ReportData) -> tuple[Field, ...]:
+    now, before = data.now, data.before
+    items = [
+        Field("评论 / comments", f"{now.comments:,}（{_change(now.comments, before.comments)}，上期 {before.comments:,}）"),
+        Field(
+            "负面占比 / negative share",
+            f"{_pct(now.share)}（负面 {now.negative:,} / 已评分 {now.scored:,}；上期 {_pct(before.share)}）",
+        ),
+    ]
+    severities = {"sev1": 0, "sev2": 0, "sev3": 0}
+    for alert in data.alerts:
+        severities[alert.severity] = severities.get(alert.severity, 0) + 1
+    false_alarms = sum(a.status == "false_positive" for a in data.alerts)
+    items.append(Field(
+        "告警 / alerts",
+        f"{len(data.alerts)}（一级 {severities['sev1']} · 二级 {severities['sev2']} · 三级 {severities['sev3']}"
+        + (f" · 误报 {false_alarms}" if false_alarms else "") + "）",
+    ))
+    started = sum(data.start <= r.started_at < data.end for r in data.runs)
+    closed = sum(r.closed_at is not None and data.start <= r.closed_at < data.end for r in data.runs)
+    items.append(Field("危机预案 / playbook runs", f"启动 {started} · 结束 {closed}"))
+    stats = data.replies
+    if stats is not None:
+        compliance = stats.sla_compliance
+        median = stats.median_first_response
+        items.append(Field(
+            "评论回复 / replies",
+            f"已回复 {stats.responded} · SLA 达成 {_pct(compliance)} · "
+            f"首次回复中位 {'—' if median is None else _duration(median)} · 当前待回复 {stats.open}（超时 {stats.overdue}）",
+        ))
+    return tuple(items)
+
+
+def _duration(value: timedelta) -> str:
+    minutes = int(value.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} 分钟"
+    return f"{minutes // 60} 小时 {minutes % 60} 分"
+
+
+def markdown(data: ReportData, *, with_headline: bool = True) -> str:
+    """The report's body (Markdown that reads fine as plain text too); a chat message carries the
+    headline as its title instead."""
+    lines = [f"**{headline(data)}**", ""] if with_headline else []
+    lines += [f"- {f.label}：{f.value}" for f in fields(data)]
+    if data.accounts:
+        lines += ["", "**各账号 / by account**"]
+        for line in data.accounts:
+            counts = line.counts
+            lines.append(f"- {line.name}：评论 {counts.comments:,}，负面占比 {_pct(counts.share)}")
+    if data.keywords:
+        lines += ["", "**负面评论在说什么 / what the negative comments say**"]
+        for keyword in data.keywords:
+            lines.append(f"- {keyword.term} ×{keyword.count}（上期 {keyword.baseline_count}）例：「{_cut(keyword.example, 40)}」")
+    if data.top_negative:
+        lines += ["", "**点赞最多的负面评论 / most-liked negative comments**"]
+        for comment in data.top_negative:
+            link = f" {comment.url}" if comment.url else ""
+            lines.append(f"- 👍{comment.likes:,}「{_cut(comment.text)}」— {comment.account}{link}")
+    if data.risk_terms:
+        lines += ["", "**风险词 / risk terms**"]
+        lines.append("- " + "，".join(f"{r.term}（{r.category or '—'}）×{r.count}" for r in data.risk_terms))
+    if data.alerts:
+        lines += ["", "**告警 / alerts**"]
+        for alert in data.alerts[:10]:
+            lines.append(
+                f"- {_local(alert.detected_at, data.tz)} {SEVERITY_ZH.get(alert.severity, alert.severity)} "
+                f"{alert.account}（{STATUS_ZH.get(alert.status, alert.status)}）"
+            )
+        if len(data.alerts) > 10:
+            lines.append(f"- …另有 {len(data.alerts) - 10} 条 / {len(data.alerts) - 10} more")
+    if data.runs:
+        lines += ["", "**危机预案 / playbook runs**"]
+        for run in data.runs[:10]:
+            lines.append(f"- {_local(run.started_at, data.tz)} {run.title}（{STATUS_ZH.get(run.status, run.status)}）")
+    if data.now.comments == 0:
+        lines += ["", "本期没有新评论。/ No new comments in this period."]
+    return "\n".join(lines)
+
+
+def chart_png(data: ReportData) -> bytes:
+    from bot.reports.charts import negative_share_png
+
+    return negative_share_png(data.series, title=data.period_name.split(" / ")[0], account=data.audience, tz=data.tz)
+
+
+def report_message(data: ReportData, png: bytes | None) -> Message:
+    stamp = data.end.astimezone(ZoneInfo(data.tz)).strftime("%Y%m%d-%H%M")
+    images = ()
+    if png:
+        images = (Image(title="负面占比与评论量 / negative share and volume", png=png,
+                        filename=f"report-{stamp}.png", alt="负面占比与评论量"),)
+    return Message(
+        title=headline(data),
+        text=markdown(data, with_headline=False),
+        images=images,
+        meta={"kind": "report", "channel": data.channel, "start": data.start.isoformat(),
+              "end": data.end.isoformat(), "comments": data.now.comments, "negative": data.now.negative},
+    )

@@ -1,0 +1,296 @@
+"""Client reports: what a channel's accounts went through in a period, posted on a schedule or on demand.
+
+Agencies owe their clients a daily or weekly account of the comment sections: volume, negative share
+against the previous period, what the negative comments were about, alerts and crisis runs, and how fast
+the team answered. A report covers exactly the accounts its channel may see (client isolation).
+
+Scheduled reports are driven by the database, not by in-memory timers: each check finds the latest due
+time of every schedule and posts the report for it through the outbox under a key derived from the
+schedule and that time. A restart, a second replica or a retry therefore never sends one twice, and a
+report that fell due while the bot was down is sent when it comes back (within `catch_up_hours`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_
+from sqlmodel import select
+
+from bot.clock import Clock, ensure_aware
+from bot.reports import render
+from bot.reports.settings import ReportSchedule, ReportsConfig, cron_trigger, parse_period
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.config import AppConfig
+    from bot.outbox import Outbox
+    from bot.scope import ChannelScope
+    from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def latest_due_time(cron: str, zone: str, now: datetime, lookback: timedelta) -> datetime | None:
+    """The latest time at or before `now` (and after `now - lookback`) at which the crontab fires."""
+    trigger = cron_trigger(cron, zone)
+    cursor = now - lookback
+    latest = None
+    fire = trigger.get_next_fire_time(None, cursor)
+    while fire is not None and fire <= now:
+        latest = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return latest.astimezone(UTC) if latest is not None else None
+
+
+def schedule_key(schedule_id: str, due: datetime) -> str:
+    return f"report:{schedule_id}:{due.astimezone(UTC).strftime('%Y%m%dT%H%MZ')}"
+
+
+@dataclass
+class ReportRequest:
+    channel: str
+    start: datetime
+    end: datetime
+    period_name: str = ""
+
+
+@dataclass
+class ReportResult:
+    data: render.ReportData
+    png: bytes | None = None
+    posted: bool = False
+    key: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ReportService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        config: AppConfig,
+        scope: ChannelScope,
+        outbox: Outbox,
+        replies=None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.config = config
+        self.settings: ReportsConfig = config.reports
+        self.scope = scope
+        self.outbox = outbox
+        # A callable returning the reply-queue service, or None when that feature is off.
+        self._replies = replies or (lambda: None)
+
+    # ---- who and when --------------------------------------------------------------------------
+    def channel_tz(self, channel: str) -> str:
+        for item in self.config.channels:
+            if item.id == channel and item.timezone:
+                return item.timezone
+        return self.config.timezone
+
+    def audience(self, channel: str) -> str:
+        """Whom the channel reports on: its client's name, or a note for the default channel."""
+        names = {c.id: c.name or c.id for c in self.config.clients}
+        for item in self.config.channels:
+            if item.id == channel:
+                if item.client:
+                    return names.get(item.client, item.client)
+                if item.accounts:
+                    return "、".join(self.account_name(k) for k in item.accounts)
+        return "未归属客户的账号 / accounts of no client"
+
+    def account_name(self, key: str) -> str:
+        for account in self.config.accounts:
+            if account.key == key:
+                return account.name or key
+        return key
+
+    def period_for(self, text: str | None) -> tuple[timedelta, str]:
+        """'日报'/'today'/'1d' → 1 day; '周报'/'week'/'7d' → 7 days; else a period like '24h' or '30d'."""
+        aliases = {
+            None: "1d", "": "1d", "日报": "1d", "daily": "1d", "day": "1d", "今天": "1d", "today": "1d",
+            "周报": "7d", "weekly": "7d", "week": "7d", "本周": "7d", "月报": "30d", "monthly": "30d",
+            "month": "30d",
+        }
+        value = aliases.get(text.strip().lower() if text else text, text)
+        period = parse_period(str(value))
+        return period, render.period_name(period)
+
+    # ---- building ------------------------------------------------------------------------------
+    def build(self, request: ReportRequest) -> ReportResult:
+        """Gather every figure of the report (read-only) and draw its chart."""
+        from bot.alerts.models import AlertEpisode
+        from bot.playbooks.metrics import share_series
+        from bot.playbooks.models import CrisisRun
+        from bot.storage.models import Comment
+
+        channel, start, end = request.channel, request.start, request.end
+        period = end - start
+        previous_start = start - period
+        visible = self.scope.sql_condition(channel, Comment.platform, Comment.account_id)
+        not_ours = Comment.is_from_account.is_(False)
+        with self.db.session() as session:
+            rows = session.exec(
+                select(Comment.platform, Comment.account_id, Comment.created_at, Comment.sentiment_label)
+                .where(visible, not_ours, Comment.created_at >= previous_start, Comment.created_at < end)
+            ).all()
+            negatives = session.exec(
+                select(Comment.text, Comment.like_count, Comment.content_url, Comment.platform, Comment.account_id)
+                .where(visible, not_ours, Comment.sentiment_label == "neg",
+                       Comment.created_at >= start, Comment.created_at < end)
+                .order_by(Comment.like_count.desc(), Comment.id)
+                .limit(self.settings.keyword_sample)
+            ).all()
+            baseline_texts = session.exec(
+                select(Comment.text)
+                .where(visible, not_ours, Comment.created_at >= previous_start, Comment.created_at < start)
+                .order_by(Comment.id)
+                .limit(self.settings.keyword_sample)
+            ).all()
+            flagged = session.exec(
+                select(Comment.risk_flags)
+                .where(visible, not_ours, Comment.created_at >= start, Comment.created_at < end,
+                       Comment.risk_flags.is_not(None))
+            ).all()
+            episodes = session.exec(
+                select(AlertEpisode)
+                .where(self.scope.sql_condition(channel, AlertEpisode.platform, AlertEpisode.account_id),
+                       AlertEpisode.detected_at >= start, AlertEpisode.detected_at < end)
+                .order_by(AlertEpisode.detected_at)
+            ).all()
+            runs = session.exec(
+                select(CrisisRun.title, CrisisRun.status, CrisisRun.started_at, CrisisRun.closed_at)
+                .where(CrisisRun.channel == channel,
+                       or_(and_(CrisisRun.started_at >= start, CrisisRun.started_at < end),
+                           and_(CrisisRun.closed_at >= start, CrisisRun.closed_at < end)))
+                .order_by(CrisisRun.started_at)
+            ).all()
+
+        current: list[tuple[datetime, str | None]] = []
+        now_counts = render.Counts()
+        before_counts = render.Counts()
+        per_account: dict[str, render.Counts] = {}
+        for platform, account_id, created_at, label in rows:
+            created_at = ensure_aware(created_at)
+            if created_at >= start:
+                current.append((created_at, label))
+                now_counts.add(label)
+                per_account.setdefault(f"{platform}:{account_id}", render.Counts()).add(label)
+            else:
+                before_counts.add(label)
+
+        risk_terms: Counter[tuple[str, str]] = Counter()
+        for flags in flagged:
+            for flag in flags or ():
+                if isinstance(flag, dict) and flag.get("term"):
+                    risk_terms[(str(flag["term"]), str(flag.get("category") or ""))] += 1
+
+        keywords: list[render.KeywordLine] = []
+        if negatives and self.settings.top_keywords:
+            from bot.sentiment.keywords import extract_keywords
+
+            found = extract_keywords(
+                [n[0] or "" for n in negatives], [t or "" for t in baseline_texts], top_k=self.settings.top_keywords
+            )
+            keywords = [render.KeywordLine(k.term, k.count, k.baseline_count, k.example) for k in found]
+
+        tz = self.channel_tz(channel)
+        bucket = timedelta(hours=1) if period <= timedelta(days=2) else timedelta(days=1)
+        points = share_series(current, start, end - timedelta(microseconds=1), bucket) if period else []
+        data = render.ReportData(
+            channel=channel,
+            audience=self.audience(channel),
+            period_name=request.period_name or render.period_name(period),
+            start=start,
+            end=end,
+            tz=tz,
+            now=now_counts,
+            before=before_counts,
+            accounts=sorted(
+                (render.AccountLine(key, self.account_name(key), counts) for key, counts in per_account.items()),
+                key=lambda line: (-line.counts.comments, line.key),
+            ),
+            series=points,
+            keywords=keywords,
+            top_negative=[
+                render.CommentLine(self.account_name(f"{p}:{a}"), text or "", int(likes or 0), url)
+                for text, likes, url, p, a in negatives[: self.settings.top_comments]
+            ],
+            risk_terms=[render.RiskLine(term, category, count) for (term, category), count in
+                        sorted(risk_terms.items(), key=lambda item: (-item[1], item[0]))[:8]],
+            alerts=[
+                render.AlertLine(
+                    severity=e.severity, status=e.status, reason=e.reason,
+                    account=self.account_name(f"{e.platform}:{e.account_id}"),
+                    detected_at=ensure_aware(e.detected_at),
+                )
+                for e in episodes
+            ],
+            runs=[
+                render.RunLine(title, status, ensure_aware(started), ensure_aware(closed) if closed else None)
+                for title, status, started, closed in runs
+            ],
+            replies=self._reply_stats(channel, start),
+        )
+        png = None
+        try:
+            png = render.chart_png(data)
+        except Exception:  # noqa: BLE001 - a report without its chart beats no report; the log says why
+            log.exception("report chart failed for %s", channel)
+        return ReportResult(data=data, png=png)
+
+    def _reply_stats(self, channel: str, since: datetime):
+        replies = self._replies()
+        if replies is None:
+            return None
+        try:
+            return replies.stats(channel=channel, since=since)
+        except Exception:  # noqa: BLE001 - the report goes out without the queue figures; logged
+            log.exception("reply-queue figures failed for %s", channel)
+            return None
+
+    # ---- posting -------------------------------------------------------------------------------
+    def post(self, request: ReportRequest, *, key: str) -> ReportResult:
+        """Build the report and queue it for its channel under `key` (never sent twice)."""
+        result = self.build(request)
+        message = render.report_message(result.data, result.png)
+        result.posted = self.outbox.send(channel=request.channel, message=message, key=key)
+        result.key = key
+        return result
+
+    def due_schedules(self, now: datetime | None = None) -> list[tuple[ReportSchedule, datetime]]:
+        """(schedule, due time) of every report due now and not yet queued."""
+        now = now or self.clock.now()
+        lookback = timedelta(
+            seconds=max(self.settings.catch_up_hours * 3600, 2 * self.settings.check_every_seconds)
+        )
+        due = []
+        for schedule in self.settings.schedules:
+            when = latest_due_time(schedule.cron, self.channel_tz(schedule.channel), now, lookback)
+            if when is not None and not self.outbox.has(schedule_key(schedule.id, when)):
+                due.append((schedule, when))
+        return due
+
+    def run_schedules(self) -> int:
+        """One check of the report schedules (the scheduler runs it every minute); returns reports queued."""
+        queued = 0
+        for schedule, when in self.due_schedules():
+            period = schedule.period_delta
+            request = ReportRequest(schedule.channel, when - period, when, render.period_name(period))
+            try:
+                result = self.post(request, key=schedule_key(schedule.id, when))
+            except Exception:  # noqa: BLE001 - one broken report must not stop the others; retried next check
+                log.exception("scheduled report %s failed", schedule.id)
+                continue
+            if result.posted:
+                queued += 1
+                local = when.astimezone(ZoneInfo(self.channel_tz(schedule.channel)))
+                log.info("report %s queued for %s (due %s)", schedule.id, schedule.channel, local.isoformat())
+        return queued

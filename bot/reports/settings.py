@@ -1,0 +1,145 @@
+"""Config section for scheduled client reports (`reports:` in config/crisisbot.yaml)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_PERIOD = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
+_PERIOD_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+MAX_PERIOD = timedelta(days=92)
+
+
+def parse_period(value: str) -> timedelta:
+    """A report period such as "24h", "1d", "7d", "2w" (whole hours, days or weeks; at most 92 days)."""
+    match = _PERIOD.match(str(value))
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"{value!r} is not a period (use e.g. '24h', '1d', '7d', '2w')")
+    period = int(match.group(1)) * _PERIOD_UNITS[match.group(2)]
+    if period > MAX_PERIOD:
+        raise ValueError(f"{value!r} is longer than 92 days")
+    return period
+
+
+_WEEKDAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _crontab_weekday(value: str) -> int:
+    value = value.strip().lower()
+    if value[:3] in _WEEKDAY_NAMES:
+        return _WEEKDAY_NAMES.index(value[:3])
+    number = int(value)
+    if not 0 <= number <= 7:
+        raise ValueError(f"day of week {value!r} is not 0-7")
+    return number % 7
+
+
+def _weekday_names(field: str) -> str:
+    """Crontab's day-of-week field (0 or 7 = Sunday, 1 = Monday) as APScheduler day names.
+
+    APScheduler 3's `CronTrigger.from_crontab` reads the numbers as its own (0 = Monday), so "0 9 * * 1"
+    would fire on Tuesdays; spelling the days out keeps the standard crontab meaning.
+    """
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for item in field.split(","):
+        part, _, step_text = item.partition("/")
+        step = int(step_text) if step_text else 1
+        if step < 1:
+            raise ValueError(f"bad step in day of week {item!r}")
+        if part == "*":
+            low, high = 0, 6
+        elif "-" in part:
+            first, last = part.split("-", 1)
+            low, high = _crontab_weekday(first), _crontab_weekday(last)
+            if last.strip() == "7":
+                high = 7
+        else:
+            low = _crontab_weekday(part)
+            high = 6 if step_text else low
+        if high < low:
+            raise ValueError(f"day-of-week range {item!r} runs backwards")
+        days.update(day % 7 for day in range(low, high + 1, step))
+    return ",".join(_WEEKDAY_NAMES[day] for day in sorted(days))
+
+
+def cron_trigger(expression: str, zone: str):
+    """An APScheduler trigger for a standard five-field crontab line (minute hour day month weekday)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"{expression!r} needs 5 fields: minute hour day month weekday, e.g. '0 9 * * 1'")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month, day_of_week=_weekday_names(weekday), timezone=zone
+    )
+
+
+def check_cron(value: str) -> str:
+    try:
+        cron_trigger(value, "UTC")
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a crontab expression like '0 9 * * 1' ({exc})") from None
+    return value
+
+
+class ReportSchedule(BaseModel):
+    """One recurring report: which channel gets it, when (crontab, in the channel's time zone), and
+    the period it covers (ending at the moment it is due)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    channel: str = Field(min_length=3, description="platform:channel_id; the report covers what it may see")
+    cron: str = "0 9 * * *"
+    period: str = "1d"
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        return check_cron(value)
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        parse_period(value)
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        if ":" not in value:
+            raise ValueError("must look like 'platform:channel_id', e.g. 'slack:C0123'")
+        return value
+
+    @property
+    def period_delta(self) -> timedelta:
+        return parse_period(self.period)
+
+
+class ReportsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schedules: list[ReportSchedule] = Field(default_factory=list)
+    # A report that fell due while the bot was down is still sent when it comes back within this many
+    # hours (older ones are skipped: a week-old daily report helps nobody).
+    catch_up_hours: int = Field(12, ge=0, le=24 * 7)
+    check_every_seconds: int = Field(60, ge=5, le=3600)
+    top_comments: int = Field(3, ge=0, le=10)
+    top_keywords: int = Field(8, ge=0, le=20)
+    # Keyword extraction reads at most this many negative comments (most-liked first) per report.
+    keyword_sample: int = Field(2000, ge=100, le=20000)
+
+    @field_validator("schedules")
+    @classmethod
+    def _unique_ids(cls, value: list[ReportSchedule]) -> list[ReportSchedule]:
+        seen: set[str] = set()
+        for schedule in value:
+            if schedule.id in seen:
+                raise ValueError(f"duplicate schedule id {schedule.id!r}")
+            seen.add(schedule.id)
+        return value

@@ -1,0 +1,163 @@
+"""Client reports: on demand with /report, on a schedule, once per due time across restarts, scoped to
+the channel's client; on SQLite and PostgreSQL with the real sentiment engine and a moved clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.config import parse_config
+from bot.storage.models import OutboxMessage
+from tests.conftest import TEST_CONFIG
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SCHEDULES = {
+    "schedules": [
+        {"id": "lanji-daily", "channel": "console:lanji", "cron": "0 9 * * *", "period": "1d"},
+        {"id": "xiaochu-weekly", "channel": "console:xiaochu", "cron": "0 9 * * 1", "period": "7d"},
+    ],
+    "catch_up_hours": 12,
+}
+
+
+@pytest.fixture
+def app_config():
+    return parse_config({**TEST_CONFIG, "reports": SCHEDULES}, source="tests")
+
+
+@pytest.fixture
+def clock():
+    from bot.clock import FakeClock
+
+    # 2026-11-23 08:30 in Shanghai (a Monday).
+    return FakeClock(datetime(2026, 11, 23, 0, 30, tzinfo=UTC))
+
+
+def record(comment_id: str, account: tuple[str, str], text: str, created_at: datetime, likes: int = 0) -> dict:
+    platform, account_id = account
+    return {
+        "platform": platform, "account_id": account_id, "content_id": "v1", "comment_id": comment_id,
+        "text": text, "created_at": created_at.isoformat(), "like_count": likes,
+        "content_url": f"https://example.com/{platform}/v1",
+    }
+
+
+LANJI = ("douyin", "lanji_official")
+XIAOCHU = ("bilibili", "xiaochu_kitchen")
+
+
+def seed(bot, clock) -> None:
+    now = clock.now()
+    records = [
+        record("l-angry", LANJI, "用了过敏烂脸，太差了，要求退款，我要投诉！", now - timedelta(hours=3), likes=120),
+        record("l-angry2", LANJI, "垃圾产品，过敏了，客服也不理人，退款！", now - timedelta(hours=2), likes=40),
+        record("l-happy", LANJI, "很好用，回购第三次了，推荐", now - timedelta(hours=5)),
+        record("l-old", LANJI, "上周买的，还行", now - timedelta(days=1, hours=2)),
+        record("x-secret", XIAOCHU, "小厨这个锅质量太差，涂层掉了，要投诉", now - timedelta(hours=1), likes=999),
+    ]
+    report = bot.services.ingest.ingest_records(records, source="test")
+    assert report.accepted == len(records)
+
+
+def reports_in_outbox(db) -> list[OutboxMessage]:
+    with db.session() as session:
+        return list(session.exec(select(OutboxMessage).where(OutboxMessage.key.like("report:%"))
+                                 .order_by(OutboxMessage.id)).all())
+
+
+def run_ticks(bot) -> None:
+    for tick in bot.wiring.ticks:
+        tick()
+
+
+def test_report_command_shows_only_the_channels_client_with_a_chart(bot, clock, run_command):
+    seed(bot, clock)
+    [reply] = run_command("/report", channel="console:lanji")
+    assert "日报" in reply.title and "澜肌护肤" in reply.title
+    assert "评论 / comments：3（" in reply.text  # the three lanji comments of the last day
+    assert "澜肌官方旗舰店" in reply.text
+    assert "用了过敏烂脸" in reply.text  # most-liked negative comment
+    assert "小厨" not in reply.text and "涂层" not in reply.text  # the other client's data never shows
+    assert reply.images and reply.images[0].png.startswith(PNG_MAGIC)
+    [weekly] = run_command("/report 周报", channel="console:lanji")
+    assert "周报" in weekly.title and "评论 / comments：4（" in weekly.text
+
+
+def test_report_command_refuses_a_bad_period(bot, run_command):
+    [reply] = run_command("/report 3x", channel="console:lanji")
+    assert "周期无效" in reply.text
+
+
+def test_scheduled_report_is_sent_once_per_due_time_across_restarts(bot, db, clock, settings, app_config):
+    from bot.app import build_app
+
+    seed(bot, clock)
+    run_ticks(bot)
+    assert reports_in_outbox(db) == []  # 08:30: the 09:00 report is not due yet
+    clock.advance(timedelta(minutes=31))  # 09:01 Shanghai
+    run_ticks(bot)
+    sent = reports_in_outbox(db)
+    assert [row.channel for row in sent] == ["console:lanji", "console:xiaochu"]
+    assert sent[0].key == "report:lanji-daily:20261123T0100Z"
+    clock.advance(timedelta(minutes=5))
+    run_ticks(bot)
+    assert len(reports_in_outbox(db)) == 2  # not again
+    restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    try:
+        run_ticks(restarted)
+        assert len(reports_in_outbox(db)) == 2  # a restart does not send it twice
+    finally:
+        restarted.stop()
+    bot.services.outbox.drain()
+    lanji = [m for m in bot.console.messages("lanji") if m.meta.get("kind") == "report"]
+    assert len(lanji) == 1 and lanji[0].meta["comments"] == 3
+    assert lanji[0].meta["end"] == "2026-11-23T01:00:00+00:00"
+
+
+def test_a_report_missed_while_down_is_sent_late_but_not_after_the_catch_up_window(bot, db, clock):
+    clock.set(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))  # 15:00 Shanghai: six hours late
+    run_ticks(bot)
+    keys = [row.key for row in reports_in_outbox(db)]
+    assert "report:lanji-daily:20261123T0100Z" in keys
+    clock.set(datetime(2026, 11, 24, 14, 0, tzinfo=UTC))  # 22:00 the next day: 13 hours late
+    run_ticks(bot)
+    keys = [row.key for row in reports_in_outbox(db)]
+    assert "report:lanji-daily:20261124T0100Z" not in keys
+    clock.set(datetime(2026, 11, 25, 1, 0, 30, tzinfo=UTC))  # the day after, on time
+    run_ticks(bot)
+    assert "report:lanji-daily:20261125T0100Z" in [row.key for row in reports_in_outbox(db)]
+
+
+def test_cli_report_writes_markdown_and_png_for_a_channel(sqlite_db, tmp_path, settings, app_config):
+    from typer.testing import CliRunner
+
+    from bot.app import build_app
+    from bot.cli import app as cli
+    from bot.clock import FakeClock
+
+    now = datetime.now(UTC)
+    bot = build_app(settings, app_config, clock=FakeClock(now), db=sqlite_db, upgrade=False)
+    try:
+        seed(bot, FakeClock(now))
+    finally:
+        bot.close()
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "clients: [{id: lanji, name: 澜肌护肤}]\n"
+        "accounts: [{platform: douyin, account_id: lanji_official, name: 澜肌官方旗舰店, client: lanji}]\n"
+        "channels: [{id: 'console:lanji', client: lanji}]\n",
+        encoding="utf-8",
+    )
+    env = {"CRISISBOT_DATABASE_URL": sqlite_db.url, "CRISISBOT_CONFIG": str(config)}
+    result = CliRunner().invoke(cli, ["report", "--channel", "console:lanji", "--out", str(tmp_path / "out")], env=env)
+    assert result.exit_code == 0, result.output
+    [markdown_file] = list((tmp_path / "out").glob("report-*.md"))
+    text = markdown_file.read_text(encoding="utf-8")
+    assert text.startswith("**日报 / daily report｜澜肌护肤｜") and "评论 / comments：3（" in text
+    assert markdown_file.with_suffix(".png").read_bytes().startswith(PNG_MAGIC)
+    unknown = CliRunner().invoke(cli, ["report", "--channel", "console:nowhere"], env=env)
+    assert unknown.exit_code == 2 and "unknown channel" in unknown.output
+    bad = CliRunner().invoke(cli, ["report", "--channel", "console:lanji", "--period", "3x"], env=env)
+    assert bad.exit_code == 2
