@@ -163,6 +163,13 @@ class AppConfig(_Strict):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def channel_timezone(self, channel: str) -> str:
+        """The time zone a channel's messages show times in: its own, else the configured one."""
+        for item in self.channels:
+            if item.id == channel and item.timezone:
+                return item.timezone
+        return self.timezone
+
     def account(self, platform: str, account_id: str) -> AccountConfig | None:
         for account in self.accounts:
             if account.platform == platform and account.account_id == account_id:

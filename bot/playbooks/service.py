@@ -111,10 +111,7 @@ class PlaybookService:
         return self.config.timezone
 
     def channel_tz(self, channel: str) -> str:
-        for item in self.config.channels:
-            if item.id == channel and item.timezone:
-                return item.timezone
-        return self.config.timezone
+        return self.config.channel_timezone(channel)
 
     def find_playbook(self, name: str) -> Playbook:
         playbook = self.playbooks.find(name)

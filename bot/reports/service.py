@@ -90,10 +90,7 @@ class ReportService:
 
     # ---- who and when --------------------------------------------------------------------------
     def channel_tz(self, channel: str) -> str:
-        for item in self.config.channels:
-            if item.id == channel and item.timezone:
-                return item.timezone
-        return self.config.timezone
+        return self.config.channel_timezone(channel)
 
     def audience(self, channel: str) -> str:
         """Whom the channel reports on: its client's name, or a note for the default channel."""
