@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, case, or_, update
+from sqlalchemy import and_, bindparam, case, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -291,6 +291,7 @@ class AlertService:
             if self._last_housekeeping is None or now - self._last_housekeeping >= HOUSEKEEPING_EVERY \
                     or now < self._last_housekeeping:
                 self._last_housekeeping = now
+                self._end_mutes(now)
                 self._release_held(now)
                 self._escalate(now)
 
@@ -558,13 +559,15 @@ class AlertService:
             .order_by(AlertEpisode.id.desc())
         ).first()
 
-    def _muted(self, session: Session, stream: AlertStream, now: datetime) -> bool:
-        return session.exec(
-            select(AlertEpisode.id).where(AlertEpisode.platform == stream.platform,
-                                          AlertEpisode.account_id == stream.account_id,
-                                          AlertEpisode.content_id == stream.content_id,
-                                          AlertEpisode.muted_until > now)
-        ).first() is not None
+    def _muted(self, session: Session, stream: AlertStream, now: datetime) -> datetime | None:
+        """Until when the stream is muted (a 静默 1 小时 on one of its episodes), or None."""
+        until = session.exec(
+            select(func.max(AlertEpisode.muted_until)).where(AlertEpisode.platform == stream.platform,
+                                                             AlertEpisode.account_id == stream.account_id,
+                                                             AlertEpisode.content_id == stream.content_id,
+                                                             AlertEpisode.muted_until > now)
+        ).first()
+        return ensure_aware(until) if until is not None else None
 
     def _on_decision(self, session: Session, stream: AlertStream, d: Decision, row: AlertBucket | None,
                      bucket_start: datetime, now: datetime, stale: bool, all_comments: bool) -> None:
@@ -642,7 +645,7 @@ class AlertService:
         episode = AlertEpisode(
             episode_key=key, platform=stream.platform, account_id=stream.account_id, content_id=stream.content_id,
             status="muted" if muted else "open", severity=d.severity or "sev3", reason=d.reason or "volume",
-            started_at=bucket_start, detected_at=now, updated_at=now, stats=stats, channels={},
+            started_at=bucket_start, detected_at=now, updated_at=now, muted_until=muted, stats=stats, channels={},
             history=[{"action": "opened", "user": "bot", "at": now.isoformat()}], last_notified_at=now,
         )
         episode.stats = {**stats, **self._comment_figures(session, episode, now)}
@@ -653,11 +656,15 @@ class AlertService:
         except IntegrityError:  # another worker opened it
             return
         if muted:
-            return
+            return  # posted when the mute ends, if it is still going on then (`_end_mutes`)
+        self._announce(session, episode, now)
+
+    def _announce(self, session: Session, episode: AlertEpisode, now: datetime) -> None:
+        """Post a new episode's message to its channels (held in quiet hours, or merged into a sibling's)."""
         if self._merge_into_sibling(session, episode):
             return
         channels = {}
-        for channel in self.scope.channels_for_account(stream.platform, stream.account_id):
+        for channel in self.scope.channels_for_account(episode.platform, episode.account_id):
             hold_until = self._hold_until(channel, episode.severity, now)
             if hold_until is not None:
                 channels[channel] = {"posted": False, "hold_until": hold_until.isoformat(), "version": 0}
@@ -786,6 +793,37 @@ class AlertService:
         if end_dt <= local:
             end_dt += timedelta(days=1)
         return end_dt.astimezone(UTC)
+
+    def _end_mutes(self, now: datetime) -> None:
+        """静默 1 小时 is one hour: an episode still going on when its mute ends alerts again.
+
+        Its message (posted before the mute) is updated back to 待处理 and a reminder is posted; an
+        episode that opened during the mute (never posted) is posted now. Escalation restarts from now.
+        Episodes that recovered meanwhile were resolved by the detector and stay as they are.
+        """
+        with self.db.session() as session:
+            episodes = session.exec(select(AlertEpisode).where(
+                AlertEpisode.status == "muted", AlertEpisode.muted_until <= now,
+                AlertEpisode.recovered_at.is_(None)).order_by(AlertEpisode.id)).all()
+            for episode in episodes:
+                episode.status = "open"
+                episode.last_notified_at = now
+                episode.updated_at = now
+                episode.history = [*episode.history, {"action": "unmuted", "user": "bot", "at": now.isoformat()}]
+                session.add(episode)
+                if not any(info.get("posted") or "hold_until" in info for info in episode.channels.values()) \
+                        and not episode.stats.get("merged_into"):
+                    self._announce(session, episode, now)
+                    continue
+                self._push_update(session, episode)
+                for channel, info in episode.channels.items():
+                    if not info.get("posted"):
+                        continue
+                    message = render.unmuted_message(self._episode_view(episode), lang=self._lang(channel),
+                                                     mentions=self._loud_mentions(channel, episode.severity))
+                    until = ensure_aware(episode.muted_until).strftime("%Y%m%dT%H%M")
+                    self.outbox.enqueue(session, channel=channel, message=message,
+                                        key=f"{episode.episode_key}@{channel}!unmuted{until}")
 
     def _release_held(self, now: datetime) -> None:
         with self.db.session() as session:
