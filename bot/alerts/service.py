@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import threading
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +45,11 @@ CURVE_SUFFIX = "|curve"
 MUTE_FOR = timedelta(hours=1)
 #: at most this much past is judged when a stream starts or resumes (enough for the weekly profile)
 CATCH_UP = timedelta(days=8)
+#: catching up on history (buckets judged silently, see STALE_AFTER), a stream with no episode and no
+#: cooldown observes this many empty buckets of a run, then jumps to the next bucket with comments (the
+#: detector sees a gap, as for a dormant video); a stream never judged starts at its first counted bucket.
+#: Live buckets are always observed one by one. Costs ~25 ms less per idle day per stream on an import.
+IDLE_OBSERVED = 12
 #: held (quiet-hours) alerts and escalations are checked at most this often
 HOUSEKEEPING_EVERY = timedelta(seconds=20)
 
@@ -220,6 +227,7 @@ class AlertService:
             self.evaluate(now)
 
     def _add_counts(self, session: Session, counts, meta, now: datetime) -> None:
+        counts = self._carry_late(session, counts, now)
         first_bucket: dict[tuple[str, str, str], datetime] = {}
         rows = []
         for (platform, account_id, content, start), (total, neg, negw, likes, risk) in counts.items():
@@ -244,6 +252,39 @@ class AlertService:
         for chunk_start in range(0, len(rows), 500):
             session.execute(statement, rows[chunk_start : chunk_start + 500])
         self._touch_streams(session, insert, first_bucket, meta, now)
+
+    def _carry_late(self, session: Session, counts, now: datetime):
+        """Late comments (their bucket was already judged) count in the stream's next bucket instead.
+
+        The judged bucket is not re-judged: its decision was acted on (or not) and the detector has moved
+        on; rewinding it would need the state before that bucket. Counting the late comments in the next
+        bucket keeps them in the evaluation, from the past only. Comments whose bucket closed longer ago
+        than STALE_AFTER are history (an import): they stay in their own bucket and page nobody.
+        """
+        recent = now - STALE_AFTER - self.bucket
+        candidates = {(p, a, c) for (p, a, c, start) in counts if recent <= start <= now - self.bucket}
+        if not candidates:
+            return counts
+        keys = {stream_key(*k): k for k in candidates}
+        table = AlertStream.__table__
+        closed: dict[tuple[str, str, str], datetime] = {}
+        names = sorted(keys)
+        for at in range(0, len(names), 500):
+            for key, last_closed in session.connection().execute(
+                    select(table.c.stream_key, table.c.last_closed)
+                    .where(table.c.stream_key.in_(names[at:at + 500]), table.c.last_closed.is_not(None))):
+                closed[keys[key]] = ensure_aware(last_closed)
+        if not closed:
+            return counts
+        carried: dict[tuple[str, str, str, datetime], list[float]] = defaultdict(lambda: [0, 0, 0.0, 0, 0])
+        for (platform, account_id, content, start), values in counts.items():
+            last_closed = closed.get((platform, account_id, content))
+            if last_closed is not None and recent <= start <= last_closed:
+                start = last_closed + self.bucket
+            row = carried[(platform, account_id, content, start)]
+            for i, v in enumerate(values):
+                row[i] += v
+        return carried
 
     @staticmethod
     def _touch_streams(session: Session, insert, first_bucket, meta, now: datetime) -> None:
@@ -444,9 +485,26 @@ class AlertService:
             curve = curves[account]
         all_comments = self._uses_placeholder_sentiment()
         steps = []
-        last_closed = next_bucket
+        keys: list[datetime] | None = None
+        empty_run = 0
         while next_bucket + self.bucket <= due_end:
             row = rows.get(next_bucket)
+            if row is None and detector.episode is None and detector.cooldown_left <= 0 and (
+                    curve is None or self._age_hour(stream, next_bucket) >= PRIOR_HOURS):
+                empty_run += 1
+                if detector.last_ts is None or empty_run > IDLE_OBSERVED:
+                    # catching up on history: jump over the rest of a run of empty buckets (see IDLE_OBSERVED)
+                    if keys is None:
+                        keys = sorted(rows)
+                    later = bisect_right(keys, next_bucket)
+                    target = self._first_live_bucket(next_bucket, now)
+                    if later < len(keys):
+                        target = min(target, keys[later])
+                    if target > next_bucket:
+                        next_bucket = target
+                        continue
+            else:
+                empty_run = 0
             total = row.total if row else 0
             value = total if all_comments else (row.negative if row else 0)
             factor = max([f for a, b, f in surges if a <= next_bucket < b] or [1.0]) if surges else 1.0
@@ -457,9 +515,14 @@ class AlertService:
             steps.append((decision, row, next_bucket))
             if curve is not None:
                 self._learn_curve(curve, stream, next_bucket, float(value))
-            last_closed = next_bucket
             next_bucket += self.bucket
-        return detector, steps, last_closed, next_bucket
+        return detector, steps, next_bucket - self.bucket, next_bucket
+
+    def _first_live_bucket(self, start: datetime, now: datetime) -> datetime:
+        """The first bucket from `start` on (same grid) that is not judged silently as history."""
+        size = self.bucket.total_seconds()
+        behind = (now - STALE_AFTER - self.bucket - start).total_seconds()
+        return start + self.bucket * max(0, math.ceil(behind / size))
 
     def _save_quiet(self, session: Session, quiet) -> bool:
         """One executemany for the streams where nothing happened. A stream another worker closed first

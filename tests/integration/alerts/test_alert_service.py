@@ -400,3 +400,62 @@ def test_two_workers_taking_turns_judge_every_bucket_once(db, settings, app_conf
     finally:
         first.stop()
         second.stop()
+
+
+def test_late_comments_count_in_the_next_evaluation(bot, clock, db):
+    from bot.alerts.models import AlertBucket, AlertStream
+    from bot.alerts.service import floor_bucket
+
+    load_history(bot, clock)
+    live(bot, clock, 10)
+    svc = bot.services.extra["alerts"]
+    key = "douyin:lanji_official|*"
+
+    def stream():
+        with db.session() as session:
+            return session.exec(select(AlertStream).where(AlertStream.stream_key == key)).one()
+
+    def bucket_total(start):
+        with db.session() as session:
+            row = session.exec(select(AlertBucket).where(AlertBucket.content_id == "",
+                                                         AlertBucket.bucket_start == start)).first()
+            return row.total if row else 0
+
+    judged = stream().last_closed
+    assert judged == floor_bucket(clock.now() - svc.grace, svc.bucket) - svc.bucket
+    before = bucket_total(judged)
+    # comments of the judged bucket arrive late: they count in the next bucket, which is still open
+    bot.services.ingest.ingest_records([comment(judged + timedelta(seconds=90), text=NEGATIVE) for _ in range(6)],
+                                       source="late")
+    assert bucket_total(judged) == before
+    assert bucket_total(judged + svc.bucket) >= 6
+    # and the next evaluation judges them (the detector saw that bucket with them)
+    live(bot, clock, 6)
+    after = stream()
+    assert after.last_closed >= judged + svc.bucket
+    steps_back = int((after.last_closed - judged) / svc.bucket)
+    assert after.state["recent_obs"][-steps_back] >= 6
+    # comments older than STALE_AFTER are history: they stay in their own bucket
+    old = judged - timedelta(hours=3)
+    old_before = bucket_total(old)
+    bot.services.ingest.ingest_records([comment(old + timedelta(seconds=30)) for _ in range(2)], source="late")
+    assert bucket_total(old) == old_before + 2
+
+
+def test_importing_a_sparse_history_skips_runs_of_empty_buckets(bot, clock, db):
+    from bot.alerts.models import AlertStream
+    from bot.alerts.service import IDLE_OBSERVED
+
+    now = clock.now()
+    # one comment every 6 hours over 8 days, imported at once
+    records = [comment(now - timedelta(days=8) + timedelta(hours=6 * i, seconds=30)) for i in range(32)]
+    bot.services.ingest.ingest_records(records, source="history")
+    with db.session() as session:
+        st = session.exec(select(AlertStream).where(AlertStream.stream_key == "douyin:lanji_official|*")).one()
+    # judged up to now, but only the counted buckets and IDLE_OBSERVED empty ones after each were observed
+    assert st.last_closed >= now - timedelta(minutes=10)
+    assert st.state["n"] <= 32 * (IDLE_OBSERVED + 1) + 12
+    # live operation after the import is unchanged: a pile-on alerts once
+    load_history(bot, clock)
+    live(bot, clock, 15, per_minute=12)
+    assert len(alert_posts(db)) == 1
