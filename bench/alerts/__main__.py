@@ -80,7 +80,7 @@ def main() -> None:
     bench_tick(a.streams)
     from bench.alerts.service_tick import bench_service_tick
 
-    bench_service_tick(min(a.streams, 2000))
+    bench_service_tick(a.streams)
     try:
         from bench.alerts.latency import bench_latency
     except ImportError:  # the service part (phase 2) is not there yet

@@ -29,6 +29,7 @@ ACTION_LABEL = {
     "recovered": ("恢复正常", "back to normal"),
     "playbook": ("启动预案", "started the playbook"),
     "escalated": ("升级提醒", "escalated"),
+    "unmuted": ("静默结束", "mute ended"),
 }
 
 
@@ -169,6 +170,28 @@ def escalation_message(ep: dict[str, Any], *, lang: str, zone: ZoneInfo, mention
         mentions=mentions,
         buttons=(Button("确认" if zh else "Acknowledge", "alert.ack", key, style="primary"),),
         meta={"alert_episode": key, "kind": "escalation"},
+    )
+
+
+def unmuted_message(ep: dict[str, Any], *, lang: str, mentions: tuple[str, ...] = ()) -> Message:
+    """The reminder when a 静默 1 小时 ends and the episode is still going on."""
+    zh = lang != "en"
+    s = ep["stats"]
+    account_name = s.get("account_name") or ep["account_id"]
+    negative = s.get("metric", "negative") == "negative"
+    what_zh, what_en = ("负面评论激增", "negative surge") if negative else ("评论量激增", "comment surge")
+    text = (f"🔔 静默 1 小时已结束，{account_name} 的{what_zh}仍在持续（{_pick(SEVERITY_LABEL[ep['severity']], lang)}）。请处理。"
+            if zh else
+            f"🔔 The 1-hour mute has ended and the {what_en} on {account_name} is still going on "
+            f"({_pick(SEVERITY_LABEL[ep['severity']], lang)}). Please respond.")
+    key = ep["episode_key"]
+    return Message(
+        text=text,
+        severity=SEVERITY_NUMBER[ep["severity"]],
+        mentions=mentions,
+        buttons=(Button("确认" if zh else "Acknowledge", "alert.ack", key, style="primary"),
+                 Button("静默 1 小时" if zh else "Mute 1 h", "alert.mute", key)),
+        meta={"alert_episode": key, "kind": "unmuted"},
     )
 
 
