@@ -239,7 +239,7 @@ def _incident(n: int, at: int, rng: np.random.Generator, level: float) -> tuple[
     return mult, label
 
 
-def make_social_stream(rng: np.random.Generator, messy: bool):
+def make_social_stream(rng: np.random.Generator, messy: bool, gappy: np.random.Generator | None = None):
     days = int(rng.integers(35, 60))
     n = days * PER_DAY
     level = float(np.exp(rng.uniform(np.log(2.0), np.log(400.0))))
@@ -288,6 +288,10 @@ def make_social_stream(rng: np.random.Generator, messy: bool):
             keep[a:a + int(rng.integers(1, 60))] = False
         for lab in labels:
             keep[lab] = True
+        if gappy is not None:  # real exports (e.g. NAB's tweet volumes) miss ~1-4% of buckets, one here and there
+            keep &= gappy.random(n) >= gappy.uniform(0.0, 0.04)
+            for lab in labels:
+                keep[lab] = True
         order = [i for i in range(n) if keep[i]]
         for _ in range(rng.poisson(5)):  # repeated rows
             j = int(rng.integers(1, len(order)))
@@ -298,14 +302,16 @@ def make_social_stream(rng: np.random.Generator, messy: bool):
     return times, values, labels, order
 
 
-def write_social(out: Path, seed: int, streams: int, messy: bool) -> None:
+def write_social(out: Path, seed: int, streams: int, messy: bool, gappy: bool = False) -> None:
     rng = np.random.default_rng(seed)
+    # a separate generator, so --gappy leaves every other draw of a seed unchanged
+    gap_rng = np.random.default_rng(seed + 7919) if gappy else None
     data_dir = out / "data" / "social"
     data_dir.mkdir(parents=True, exist_ok=True)
     (out / "labels").mkdir(parents=True, exist_ok=True)
     windows, labels_out = {}, {}
     for k in range(streams):
-        times, values, labels, order = make_social_stream(rng, messy)
+        times, values, labels, order = make_social_stream(rng, messy, gap_rng)
         fname = f"social_{seed}_{k:02d}"
         stamps = [times[i].strftime("%Y-%m-%d %H:%M:%S") for i in order]
         with open(data_dir / f"{fname}.csv", "w", newline="") as handle:
@@ -335,9 +341,10 @@ def main() -> None:
                     help="classic: the fixed specs below; social: randomised social-volume streams")
     ap.add_argument("--streams", type=int, default=20, help="social family: number of streams")
     ap.add_argument("--messy", action="store_true", help="social family: gaps, repeated and swapped rows")
+    ap.add_argument("--gappy", action="store_true", help="with --messy: also drop 0-4%% of single rows")
     a = ap.parse_args()
     if a.family == "social":
-        write_social(a.out, a.seed, a.streams, a.messy)
+        write_social(a.out, a.seed, a.streams, a.messy, a.gappy)
         return
     rng = np.random.default_rng(a.seed)
     data_dir = a.out / "data" / "synthetic"
