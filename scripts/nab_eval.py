@@ -43,8 +43,31 @@ def _nabscore():
 _ROWS_CACHE: dict = {}
 
 
+CLI = ROOT / ".venv" / "bin" / "crisisbot"
+
+
+def _run_cli(path):
+    """The acceptance path itself: `crisisbot backtest SERIES.csv --out OUT.csv` in a subprocess."""
+    import csv
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.csv"
+        subprocess.run([str(CLI), "backtest", str(path), "--out", str(out)], check=True, capture_output=True)
+        with open(out, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        n_in = sum(1 for _ in csv.DictReader(handle))
+    if len(rows) != n_in:
+        raise SystemExit(f"{path}: {n_in} input rows but {len(rows)} output rows")
+    return [int(r["alert"]) for r in rows]
+
+
 def _run_file(args):
     path, settings_dict = args
+    if settings_dict is None:
+        return _run_cli(path)
     settings = DetectorSettings.from_dict(settings_dict)
     if path not in _ROWS_CACHE:  # each worker parses a file once
         _ROWS_CACHE[path] = read_series(path)
@@ -99,8 +122,10 @@ def normalized(per_file, rels):
     return 100.0 * (raw - null) / (perfect - null)
 
 
-def run_corpus(corpus: Corpus, settings: DetectorSettings, pool):
-    jobs = [(corpus.root / "data" / rel, settings.to_dict()) for rel, _, _ in corpus.items]
+def run_corpus(corpus: Corpus, settings: DetectorSettings | None, pool):
+    """``settings=None`` runs the real CLI (default settings) on every file instead of the in-process path."""
+    jobs = [(corpus.root / "data" / rel, None if settings is None else settings.to_dict())
+            for rel, _, _ in corpus.items]
     results = list(pool.map(_run_file, jobs))
     alerts = {rel: res for (rel, _, _), res in zip(corpus.items, results, strict=True)}
     return corpus.score_files(alerts)
@@ -133,7 +158,11 @@ def main():
     ap.add_argument("--set", nargs="*", default=[], help="key=value overrides of DetectorSettings")
     ap.add_argument("--per-file", action="store_true")
     ap.add_argument("--nab", default=str(NAB))
+    ap.add_argument("--cli", action="store_true",
+                    help="run `crisisbot backtest` in a subprocess per file (the acceptance path; defaults only)")
     a = ap.parse_args()
+    if a.cli and (a.grid or a.set):
+        ap.error("--cli runs the shipped defaults: no --grid or --set")
     root = Path(a.nab)
     windows = json.load(open(root / "labels" / "combined_windows.json"))
     corpus = Corpus(root, windows, a.subset)
@@ -153,7 +182,7 @@ def main():
     cats = sorted({category(r) for r in rels})
     with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
         if not a.grid:
-            per = run_corpus(corpus, base, pool)
+            per = run_corpus(corpus, None if a.cli else base, pool)
             report(per, rels, cats, a.per_file)
             return
         keys = GRID_KEYS

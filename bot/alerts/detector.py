@@ -60,9 +60,11 @@ class DetectorSettings:
     #: surprise (-log10 p) needed to open an episode, per window length in buckets
     windows: tuple[int, ...] = (1, 3, 12)
     threshold: float = 5.5
-    #: optional per-window thresholds (same length as ``windows``); a single bucket usually needs more
-    #: evidence than a sum, because one-bucket blips are the commonest false alarm
-    window_thresholds: tuple[float, ...] = (12.0, 5.5, 5.5)
+    #: optional per-window thresholds (same length as ``windows``). Short windows need much more evidence
+    #: than the hour-long sum: blips of a few buckets are the commonest false alarm, while an incident that
+    #: lasts is caught by the 12-bucket sum within the hour (NAB windows are a day or more wide, so that
+    #: hour costs ~3% of a detection while each false alarm costs 11%)
+    window_thresholds: tuple[float, ...] = (12.0, 12.0, 5.5)
     #: the observed sum over the window must be at least this many counts and this multiple of expected
     min_count: float = 8.0
     min_ratio: float = 1.3
@@ -75,8 +77,9 @@ class DetectorSettings:
     recovery_threshold: float = 1.3
     #: windows up to this many buckets decide recovery
     recovery_window: int = 3
-    #: buckets after recovery during which no new episode may open (unless it is explosive: sev1)
-    cooldown_buckets: int = 48
+    #: buckets after recovery during which no new episode may open (unless it is explosive: sev1);
+    #: 12 hours: aftershocks of the same story are one episode for the team
+    cooldown_buckets: int = 144
     #: an episode still running after this many buckets is closed (the new level is the new normal)
     max_episode_buckets: int = 288
     #: severity from the excess ratio (observed / expected over the triggering window)

@@ -153,3 +153,26 @@ def test_bad_inputs_are_refused():
         SpikeDetector.from_state({"v": 999})
     with pytest.raises(ValueError):
         DetectorSettings.from_dict({"no_such_knob": 1})
+
+
+def test_a_short_blip_stays_quiet_but_the_same_size_sustained_alerts_within_the_hour():
+    # a post goes mildly viral for 15 minutes (3x): ordinary life, not a crisis; the same 3x lasting is
+    n = 5 * PER_DAY
+    at = 4 * PER_DAY + 60
+    mu = 20.0 * daily_shape(n, 0.6)
+    blip = mu.copy()
+    blip[at:at + 3] *= 3.0
+    assert onsets(run(negbin(blip, 0.1, seed=12))) == []
+    sustained = mu.copy()
+    sustained[at:at + 48] *= 3.0
+    found = onsets(run(negbin(sustained, 0.1, seed=12)))
+    assert found and at <= found[0] < at + 12
+
+
+def test_aftershocks_within_the_cooldown_do_not_page_again():
+    n = 6 * PER_DAY
+    first, second = 4 * PER_DAY, 4 * PER_DAY + 120  # a second, similar wave ~6 h after the first ended
+    mu = 15.0 * burst(n, first, 3.5, 36) * burst(n, second, 3.5, 36)
+    decisions = run(negbin(mu, 0.05, seed=13))
+    assert len(onsets(decisions)) == 1
+    assert any(d.recovered for d in decisions[first:second])
