@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import String, any_, bindparam
+from sqlalchemy import String, any_, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 
@@ -151,8 +152,10 @@ class IngestService:
             rows = [self._row(rec, raw, scored.get(rec.key), now, source, model_name) for _, rec, raw in valid.values()]
             # the listeners get the stored rows straight from the upsert (RETURNING): no second read
             want_rows = bool(self._listeners)
-            for start in range(0, len(rows), CHUNK):
-                stored.extend(self._upsert(session, rows[start : start + CHUNK], now, returning=want_rows))
+            # SQLite caps bound parameters per statement; PostgreSQL takes the batch as one parameter
+            chunk = (len(rows) or 1) if self.db.dialect == "postgresql" else CHUNK
+            for start in range(0, len(rows), chunk):
+                stored.extend(self._upsert(session, rows[start : start + chunk], now, returning=want_rows))
             stored.sort(key=lambda c: c.id or 0)
             session.add_all(dead)
         report = IngestReport([r for r in results if r is not None])
@@ -186,9 +189,11 @@ class IngestService:
             by_platform.setdefault(platform, []).append(comment_id)
         found: set[tuple[str, str]] = set()
         postgres = session.get_bind().dialect.name == "postgresql"
+        # PostgreSQL binds the ids as one array (no parameter cap): one query per platform
+        chunk_size = max(len(keys), 1) if postgres else CHUNK
         for platform, ids in by_platform.items():
-            for start in range(0, len(ids), CHUNK):
-                chunk = ids[start : start + CHUNK]
+            for start in range(0, len(ids), chunk_size):
+                chunk = ids[start : start + chunk_size]
                 if postgres:
                     # one array parameter: psycopg's prepared (generic) plan for a 500-value IN list chose a
                     # sequential scan once the table grew; `= ANY(array)` keeps the unique-index scan
@@ -233,8 +238,9 @@ class IngestService:
         if not rows:
             return []
         dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(Comment)
+        if dialect == "postgresql":
+            return _pg_upsert(session, rows, now, returning=returning)
+        stmt = sqlite.insert(Comment)
         excluded = stmt.excluded
         stmt = stmt.on_conflict_do_update(
             index_elements=["platform", "comment_id"],
@@ -251,6 +257,46 @@ class IngestService:
             session.execute(stmt, rows)
             return []
         return list(session.scalars(stmt.returning(Comment), rows, execution_options={"populate_existing": True}))
+
+
+# PostgreSQL: the whole batch travels as ONE json parameter that the server expands into rows
+# (`json_populate_recordset` over the table's row type). A multi-row VALUES list made a new
+# 10,000-placeholder statement per 500-row chunk that psycopg re-parsed on every call (its query cache
+# skips long statements) and the server planned afresh; one array per column (`unnest`) was better but
+# psycopg dumps arrays element by element in Python. json.dumps runs in C and the statement text never
+# changes, so both sides cache it.
+_PG_COLUMNS = [c.name for c in Comment.__table__.c if c.name != "id"]  # type: ignore[attr-defined]
+_PG_RETURNED = list(Comment.__table__.c)  # type: ignore[attr-defined]
+_PG_UPSERT_SQL = (
+    f"INSERT INTO comment ({', '.join(_PG_COLUMNS)}) "
+    f"SELECT {', '.join(_PG_COLUMNS)} FROM json_populate_recordset(NULL::comment, CAST(:rows AS json)) "
+    "ON CONFLICT (platform, comment_id) DO UPDATE SET like_count = excluded.like_count, "
+    "reply_count = excluded.reply_count, author_followers = excluded.author_followers, "
+    "content_title = excluded.content_title, content_url = excluded.content_url, updated_at = :now"
+)
+_PG_UPSERT = text(_PG_UPSERT_SQL)
+_PG_UPSERT_RETURNING = text(
+    _PG_UPSERT_SQL + " RETURNING " + ", ".join(f"comment.{c.name}" for c in _PG_RETURNED)
+).columns(*_PG_RETURNED)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # every stored time is aware (UTCDateTime refuses naive ones); keep that guard on this path too
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: every stored time must be timezone-aware")
+        return value.isoformat()
+    return str(value)
+
+
+def _pg_upsert(session, rows: list[dict[str, Any]], now, *, returning: bool) -> list[Comment]:
+    """The PostgreSQL upsert: one statement and one parameter for the whole batch."""
+    params = {"now": now, "rows": json.dumps(rows, ensure_ascii=False, default=_json_default)}
+    if not returning:
+        session.execute(_PG_UPSERT, params)
+        return []
+    query = select(Comment).from_statement(_PG_UPSERT_RETURNING)
+    return list(session.scalars(query, params, execution_options={"populate_existing": True}))
 
 
 def _raw_text(raw: Any) -> str:
