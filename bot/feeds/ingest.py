@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -22,6 +21,7 @@ from bot import metrics
 from bot.clock import Clock
 from bot.feeds.records import CommentRecord, validate_record
 from bot.sentiment.base import Scorer
+from bot.storage.bulk import insert_from_json, json_rows
 from bot.storage.db import Database
 from bot.storage.models import Comment, DeadLetter
 
@@ -259,18 +259,10 @@ class IngestService:
         return list(session.scalars(stmt.returning(Comment), rows, execution_options={"populate_existing": True}))
 
 
-# PostgreSQL: the whole batch travels as ONE json parameter that the server expands into rows
-# (`json_populate_recordset` over the table's row type). A multi-row VALUES list made a new
-# 10,000-placeholder statement per 500-row chunk that psycopg re-parsed on every call (its query cache
-# skips long statements) and the server planned afresh; one array per column (`unnest`) was better but
-# psycopg dumps arrays element by element in Python. json.dumps runs in C and the statement text never
-# changes, so both sides cache it.
-_PG_COLUMNS = [c.name for c in Comment.__table__.c if c.name != "id"]  # type: ignore[attr-defined]
+# PostgreSQL: the whole batch travels as one json parameter (see bot/storage/bulk.py).
 _PG_RETURNED = list(Comment.__table__.c)  # type: ignore[attr-defined]
-_PG_UPSERT_SQL = (
-    f"INSERT INTO comment ({', '.join(_PG_COLUMNS)}) "
-    f"SELECT {', '.join(_PG_COLUMNS)} FROM json_populate_recordset(NULL::comment, CAST(:rows AS json)) "
-    "ON CONFLICT (platform, comment_id) DO UPDATE SET like_count = excluded.like_count, "
+_PG_UPSERT_SQL = insert_from_json("comment", [c.name for c in _PG_RETURNED if c.name != "id"]) + (
+    " ON CONFLICT (platform, comment_id) DO UPDATE SET like_count = excluded.like_count, "
     "reply_count = excluded.reply_count, author_followers = excluded.author_followers, "
     "content_title = excluded.content_title, content_url = excluded.content_url, updated_at = :now"
 )
@@ -280,18 +272,9 @@ _PG_UPSERT_RETURNING = text(
 ).columns(*_PG_RETURNED)
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        # every stored time is aware (UTCDateTime refuses naive ones); keep that guard on this path too
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: every stored time must be timezone-aware")
-        return value.isoformat()
-    return str(value)
-
-
 def _pg_upsert(session, rows: list[dict[str, Any]], now, *, returning: bool) -> list[Comment]:
     """The PostgreSQL upsert: one statement and one parameter for the whole batch."""
-    params = {"now": now, "rows": json.dumps(rows, ensure_ascii=False, default=_json_default)}
+    params = {"now": now, "rows": json_rows(rows)}
     if not returning:
         session.execute(_PG_UPSERT, params)
         return []

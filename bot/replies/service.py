@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, union_all, update
+from sqlalchemy import String, and_, any_, bindparam, case, func, insert, literal, or_, union_all, update
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
@@ -45,6 +46,7 @@ from bot.replies.priority import (
 from bot.replies.settings import RepliesConfig
 from bot.replies.templates import CommentFacts, ReplyTemplate, Suggestion, TemplateLibrary, topics_from_text
 from bot.scope import ChannelScope
+from bot.storage.bulk import insert_from_json, json_rows
 from bot.storage.db import Database
 from bot.storage.models import Comment
 from bot.storage.types import UTCDateTime
@@ -55,6 +57,16 @@ WEBHOOK_PLATFORM = "replyhook"
 # Up to this many accounts, the queue is read per account from the index (see queue_ids).
 MAX_ACCOUNTS_PER_SEEK = 50
 CHUNK = 400
+# the columns `_item_values` fills
+ITEM_COLUMNS = ("platform", "comment_id", "account_key", "content_id", "thread_root_id", "created_at", "created_ts",
+                "static_score", "sla_seconds", "due_ts", "urgent", "state", "queued_at")
+# PostgreSQL upsert of queue items from one json parameter (see bot/storage/bulk.py); a re-delivered
+# comment refreshes its score while it is still unanswered, exactly as the SQLite statement below.
+_PG_UPSERT_ITEMS = sql_text(insert_from_json("reply_queue_item", ITEM_COLUMNS) + (
+    " ON CONFLICT (platform, comment_id) DO UPDATE SET static_score = excluded.static_score,"
+    " sla_seconds = excluded.sla_seconds, due_ts = excluded.due_ts, urgent = excluded.urgent"
+    " WHERE reply_queue_item.state IN (:open, :pending)"
+))
 
 
 class ReplyQueueError(Exception):
@@ -285,7 +297,11 @@ class ReplyQueueService:
     def _upsert_items(self, session: Session, candidates: list[tuple[Comment, str]], now: datetime) -> None:
         rows = [self._item_values(c, root, now) for c, root in candidates]
         table = ReplyQueueItem.__table__
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        if session.get_bind().dialect.name == "postgresql":
+            # the whole batch as one json parameter: one statement instead of one per row (executemany)
+            session.execute(_PG_UPSERT_ITEMS, {"rows": json_rows(rows), "open": m.OPEN, "pending": m.PENDING_APPROVAL})
+            return
+        insert = sqlite.insert
         for start in range(0, len(rows), CHUNK):
             stmt = insert(table)
             excluded = stmt.excluded
@@ -306,13 +322,19 @@ class ReplyQueueService:
             if c.updated_at is None:
                 by_platform.setdefault(c.platform, set()).add(root)
         replies: list[tuple[Comment, str]] = []
+        postgres = session.get_bind().dialect.name == "postgresql"
         for platform, roots in by_platform.items():
             root_list = sorted(roots)
-            for start in range(0, len(root_list), CHUNK):
-                chunk = root_list[start:start + CHUNK]
+            # PostgreSQL takes the roots as one array parameter: one short statement per platform, where a
+            # 400-value IN list was a new long statement per chunk to parse and plan
+            step = max(len(root_list), 1) if postgres else CHUNK
+            for start in range(0, len(root_list), step):
+                chunk = root_list[start:start + step]
+                in_chunk = (Comment.parent_id == any_(bindparam("roots", chunk, type_=ARRAY(String))) if postgres
+                            else Comment.parent_id.in_(chunk))
                 own_replies = session.exec(
                     select(Comment).where(
-                        Comment.platform == platform, Comment.parent_id.in_(chunk),
+                        Comment.platform == platform, in_chunk,
                         or_(Comment.is_from_account.is_(True), Comment.author_id == Comment.account_id),
                     )
                 ).all()
