@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import String, any_, bindparam, text
+from sqlalchemy import String, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 
@@ -21,7 +21,7 @@ from bot import metrics
 from bot.clock import Clock
 from bot.feeds.records import CommentRecord, validate_record
 from bot.sentiment.base import Scorer
-from bot.storage.bulk import insert_from_json, json_rows
+from bot.storage.bulk import pg_insert_rows
 from bot.storage.db import Database
 from bot.storage.models import Comment, DeadLetter
 
@@ -237,10 +237,9 @@ class IngestService:
         (new and updated) come back from the same statement as Comment objects."""
         if not rows:
             return []
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            return _pg_upsert(session, rows, now, returning=returning)
-        stmt = sqlite.insert(Comment)
+        postgres = session.get_bind().dialect.name == "postgresql"
+        # PostgreSQL: the whole batch as one json parameter (bot/storage/bulk.py); SQLite: VALUES rows
+        stmt = pg_insert_rows(Comment, rows) if postgres else sqlite.insert(Comment)
         excluded = stmt.excluded
         stmt = stmt.on_conflict_do_update(
             index_elements=["platform", "comment_id"],
@@ -253,33 +252,11 @@ class IngestService:
                 "updated_at": now,
             },
         )
+        params = None if postgres else rows
         if not returning:
-            session.execute(stmt, rows)
+            session.execute(stmt, params)
             return []
-        return list(session.scalars(stmt.returning(Comment), rows, execution_options={"populate_existing": True}))
-
-
-# PostgreSQL: the whole batch travels as one json parameter (see bot/storage/bulk.py).
-_PG_RETURNED = list(Comment.__table__.c)  # type: ignore[attr-defined]
-_PG_UPSERT_SQL = insert_from_json("comment", [c.name for c in _PG_RETURNED if c.name != "id"]) + (
-    " ON CONFLICT (platform, comment_id) DO UPDATE SET like_count = excluded.like_count, "
-    "reply_count = excluded.reply_count, author_followers = excluded.author_followers, "
-    "content_title = excluded.content_title, content_url = excluded.content_url, updated_at = :now"
-)
-_PG_UPSERT = text(_PG_UPSERT_SQL)
-_PG_UPSERT_RETURNING = text(
-    _PG_UPSERT_SQL + " RETURNING " + ", ".join(f"comment.{c.name}" for c in _PG_RETURNED)
-).columns(*_PG_RETURNED)
-
-
-def _pg_upsert(session, rows: list[dict[str, Any]], now, *, returning: bool) -> list[Comment]:
-    """The PostgreSQL upsert: one statement and one parameter for the whole batch."""
-    params = {"now": now, "rows": json_rows(rows)}
-    if not returning:
-        session.execute(_PG_UPSERT, params)
-        return []
-    query = select(Comment).from_statement(_PG_UPSERT_RETURNING)
-    return list(session.scalars(query, params, execution_options={"populate_existing": True}))
+        return list(session.scalars(stmt.returning(Comment), params, execution_options={"populate_existing": True}))
 
 
 def _raw_text(raw: Any) -> str:

@@ -46,7 +46,7 @@ from bot.replies.priority import (
 from bot.replies.settings import RepliesConfig
 from bot.replies.templates import CommentFacts, ReplyTemplate, Suggestion, TemplateLibrary, topics_from_text
 from bot.scope import ChannelScope
-from bot.storage.bulk import insert_from_json, json_rows
+from bot.storage.bulk import pg_insert_rows
 from bot.storage.db import Database
 from bot.storage.models import Comment
 from bot.storage.types import UTCDateTime
@@ -57,16 +57,6 @@ WEBHOOK_PLATFORM = "replyhook"
 # Up to this many accounts, the queue is read per account from the index (see queue_ids).
 MAX_ACCOUNTS_PER_SEEK = 50
 CHUNK = 400
-# the columns `_item_values` fills
-ITEM_COLUMNS = ("platform", "comment_id", "account_key", "content_id", "thread_root_id", "created_at", "created_ts",
-                "static_score", "sla_seconds", "due_ts", "urgent", "state", "queued_at")
-# PostgreSQL upsert of queue items from one json parameter (see bot/storage/bulk.py); a re-delivered
-# comment refreshes its score while it is still unanswered, exactly as the SQLite statement below.
-_PG_UPSERT_ITEMS = sql_text(insert_from_json("reply_queue_item", ITEM_COLUMNS) + (
-    " ON CONFLICT (platform, comment_id) DO UPDATE SET static_score = excluded.static_score,"
-    " sla_seconds = excluded.sla_seconds, due_ts = excluded.due_ts, urgent = excluded.urgent"
-    " WHERE reply_queue_item.state IN (:open, :pending)"
-))
 
 
 class ReplyQueueError(Exception):
@@ -297,13 +287,12 @@ class ReplyQueueService:
     def _upsert_items(self, session: Session, candidates: list[tuple[Comment, str]], now: datetime) -> None:
         rows = [self._item_values(c, root, now) for c, root in candidates]
         table = ReplyQueueItem.__table__
-        if session.get_bind().dialect.name == "postgresql":
-            # the whole batch as one json parameter: one statement instead of one per row (executemany)
-            session.execute(_PG_UPSERT_ITEMS, {"rows": json_rows(rows), "open": m.OPEN, "pending": m.PENDING_APPROVAL})
-            return
-        insert = sqlite.insert
-        for start in range(0, len(rows), CHUNK):
-            stmt = insert(table)
+        # PostgreSQL takes the whole batch as one json parameter (one statement, not one per row)
+        postgres = session.get_bind().dialect.name == "postgresql"
+        step = max(len(rows), 1) if postgres else CHUNK
+        for start in range(0, len(rows), step):
+            chunk = rows[start:start + step]
+            stmt = pg_insert_rows(table, chunk) if postgres else sqlite.insert(table)
             excluded = stmt.excluded
             # A re-delivered comment refreshes its score (likes grow) while it is still unanswered.
             stmt = stmt.on_conflict_do_update(
@@ -313,7 +302,7 @@ class ReplyQueueService:
                 # (an OR, not IN: expanding parameters cannot be used with executemany)
                 where=or_(table.c.state == m.OPEN, table.c.state == m.PENDING_APPROVAL),
             )
-            session.execute(stmt, rows[start:start + CHUNK])
+            session.execute(stmt, None if postgres else chunk)
 
     def _close_already_answered(self, session: Session, candidates: list[tuple[Comment, str]], now: datetime) -> None:
         """Comments that arrive after our reply to them (feeds are not always in order) are closed at once."""

@@ -3,16 +3,19 @@
 `INSERT ... SELECT cols FROM json_populate_recordset(NULL::table, :rows)` replaces a multi-row VALUES list
 (a new statement of thousands of placeholders per chunk, which psycopg re-parses on every call because
 its query cache skips long statements, and which the server plans afresh) and executemany (one
-statement per row). json.dumps runs in C, the statement text never changes, and the server casts each
-field with the column's own type.
+statement per row, pipelined but still parsed, bound and executed row by row). json.dumps runs in C, the
+statement text never changes, and the server converts each field with the column's own type.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy import Table, literal_column, select, text
+from sqlalchemy.dialects import postgresql
 
 
 def _default(value: Any) -> Any:
@@ -24,14 +27,17 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def json_rows(rows: Iterable[Mapping[str, Any]]) -> str:
+def json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
     """The rows as one JSON array (times as ISO 8601 with their offset)."""
-    return json.dumps(list(rows), ensure_ascii=False, default=_default, allow_nan=False)
+    return json.dumps(rows, ensure_ascii=False, default=_default)
 
 
-def insert_from_json(table: str, columns: Sequence[str], param: str = "rows") -> str:
-    """`INSERT INTO table (columns) SELECT columns FROM json_populate_recordset(NULL::table, :param)`;
-    append the ON CONFLICT / RETURNING clauses."""
-    cols = ", ".join(columns)
-    return (f"INSERT INTO {table} ({cols}) SELECT {cols} "
-            f"FROM json_populate_recordset(NULL::{table}, CAST(:{param} AS json))")
+def pg_insert_rows(table: Table | type, rows: Sequence[Mapping[str, Any]]) -> postgresql.Insert:
+    """`postgresql.insert(table)` (a Table, or a mapped class for ORM RETURNING) fed by `rows` (dicts with the same keys, the column names) as one json
+    parameter, in their order. Add `.on_conflict_do_update(...)` / `.returning(...)` as usual (`excluded`
+    works as with VALUES) and execute it without parameters."""
+    columns = list(rows[0])
+    source = select(*(literal_column(name) for name in columns)).select_from(
+        text(f"json_populate_recordset(NULL::{getattr(table, '__table__', table).name}, CAST(:rows AS json))").bindparams(rows=json_rows(rows))
+    )
+    return postgresql.insert(table).from_select(columns, source, include_defaults=False)
