@@ -10,6 +10,7 @@ statement text never changes, and the server converts each field with the column
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -28,8 +29,27 @@ def _default(value: Any) -> Any:
 
 
 def json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The rows as one JSON array (times as ISO 8601 with their offset)."""
-    return json.dumps(rows, ensure_ascii=False, default=_default)
+    """The rows as one JSON array (times as ISO 8601 with their offset).
+
+    NaN and Infinity (Python's json parser accepts them in a webhook body or a file line) are not JSON:
+    PostgreSQL would refuse the whole batch, so they are stored as null instead.
+    """
+    try:
+        return json.dumps(rows, ensure_ascii=False, default=_default, allow_nan=False)
+    except ValueError as error:
+        if "Out of range float" not in str(error):
+            raise
+        return json.dumps(_finite(rows), ensure_ascii=False, default=_default, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def pg_insert_rows(table: Table | type, rows: Sequence[Mapping[str, Any]]) -> postgresql.Insert:

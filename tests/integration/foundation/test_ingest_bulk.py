@@ -136,3 +136,13 @@ def test_a_database_that_is_down_is_reported(tmp_path):
         assert down.ping() is False
     finally:
         down.dispose()
+
+
+def test_a_payload_with_nan_is_stored_without_losing_the_batch(bot, db):
+    # Python's json parser accepts NaN/Infinity in a webhook body; PostgreSQL's json type does not
+    report = bot.services.ingest.ingest_records(
+        [full_record("n1", extra=float("nan")), full_record("n2", extra=[float("inf"), 1.5])], source="test")
+    assert report.accepted == 2
+    with db.session() as s:
+        raws = {c.comment_id: c.raw for c in s.exec(select(Comment)).all()}
+    assert raws["n2"]["extra"][1] == 1.5 and set(raws) == {"n1", "n2"}
