@@ -31,6 +31,7 @@ from bot.alerts import render
 from bot.alerts.detector import Decision, DetectorSettings, SpikeDetector, severity_rank
 from bot.alerts.models import ACCOUNT_SCOPE, AlertBucket, AlertEpisode, AlertStream, AlertWatch, RiskNotice
 from bot.clock import ensure_aware
+from bot.storage.bulk import pg_insert_rows
 from bot.storage.models import Comment
 
 log = logging.getLogger(__name__)
@@ -241,7 +242,8 @@ class AlertService:
         rows.sort(key=lambda r: (r["platform"], r["account_id"], r["content_id"], r["bucket_start"]))
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         table = AlertBucket.__table__
-        statement = insert(table)
+        # PostgreSQL: the whole batch as one json parameter, in the same key order (bot/storage/bulk.py)
+        statement = pg_insert_rows(table, rows) if insert is postgresql.insert else insert(table)
         added = statement.excluded
         statement = statement.on_conflict_do_update(
             index_elements=["platform", "account_id", "content_id", "bucket_start"],
@@ -249,8 +251,7 @@ class AlertService:
                   "negative_weight": table.c.negative_weight + added.negative_weight,
                   "likes": table.c.likes + added.likes, "risk_hits": table.c.risk_hits + added.risk_hits},
         )
-        for chunk_start in range(0, len(rows), 500):
-            session.execute(statement, rows[chunk_start : chunk_start + 500])
+        _execute_rows(session, statement, rows, insert)
         self._touch_streams(session, insert, first_bucket, meta, now)
 
     def _carry_late(self, session: Session, counts, now: datetime):
@@ -304,7 +305,7 @@ class AlertService:
         # sorted by key: concurrent writers lock the rows in the same order (no deadlock)
         rows.sort(key=lambda r: r["stream_key"])
         table = AlertStream.__table__
-        statement = insert(table)
+        statement = pg_insert_rows(table, rows) if insert is postgresql.insert else insert(table)
         added = statement.excluded
         take_title = and_(added.content_title.is_not(None), added.content_title != "",
                           or_(table.c.content_title.is_(None), table.c.content_title == ""))
@@ -318,8 +319,7 @@ class AlertService:
                 "content_url": case((take_title, added.content_url), else_=table.c.content_url),
             },
         )
-        for chunk_start in range(0, len(rows), 500):
-            session.execute(statement, rows[chunk_start : chunk_start + 500])
+        _execute_rows(session, statement, rows, insert)
 
     # ------------------------------------------------------------------ evaluation
     def tick(self) -> None:
@@ -1112,3 +1112,13 @@ class AlertService:
             if status:
                 query = query.where(AlertEpisode.status == status)
             return list(session.exec(query).all())
+
+
+def _execute_rows(session: Session, statement, rows: list[dict], insert) -> None:
+    """Run an ingest-path upsert: PostgreSQL's carries its rows (one json parameter); SQLite's takes
+    them as executemany parameters, 500 at a time."""
+    if insert is postgresql.insert:
+        session.execute(statement)
+        return
+    for chunk_start in range(0, len(rows), 500):
+        session.execute(statement, rows[chunk_start : chunk_start + 500])

@@ -21,6 +21,7 @@ from bot import metrics
 from bot.clock import Clock
 from bot.feeds.records import CommentRecord, validate_record
 from bot.sentiment.base import Scorer
+from bot.storage.bulk import pg_insert_rows
 from bot.storage.db import Database
 from bot.storage.models import Comment, DeadLetter
 
@@ -151,8 +152,10 @@ class IngestService:
             rows = [self._row(rec, raw, scored.get(rec.key), now, source, model_name) for _, rec, raw in valid.values()]
             # the listeners get the stored rows straight from the upsert (RETURNING): no second read
             want_rows = bool(self._listeners)
-            for start in range(0, len(rows), CHUNK):
-                stored.extend(self._upsert(session, rows[start : start + CHUNK], now, returning=want_rows))
+            # SQLite caps bound parameters per statement; PostgreSQL takes the batch as one parameter
+            chunk = (len(rows) or 1) if self.db.dialect == "postgresql" else CHUNK
+            for start in range(0, len(rows), chunk):
+                stored.extend(self._upsert(session, rows[start : start + chunk], now, returning=want_rows))
             stored.sort(key=lambda c: c.id or 0)
             session.add_all(dead)
         report = IngestReport([r for r in results if r is not None])
@@ -186,9 +189,11 @@ class IngestService:
             by_platform.setdefault(platform, []).append(comment_id)
         found: set[tuple[str, str]] = set()
         postgres = session.get_bind().dialect.name == "postgresql"
+        # PostgreSQL binds the ids as one array (no parameter cap): one query per platform
+        chunk_size = max(len(keys), 1) if postgres else CHUNK
         for platform, ids in by_platform.items():
-            for start in range(0, len(ids), CHUNK):
-                chunk = ids[start : start + CHUNK]
+            for start in range(0, len(ids), chunk_size):
+                chunk = ids[start : start + chunk_size]
                 if postgres:
                     # one array parameter: psycopg's prepared (generic) plan for a 500-value IN list chose a
                     # sequential scan once the table grew; `= ANY(array)` keeps the unique-index scan
@@ -232,9 +237,9 @@ class IngestService:
         (new and updated) come back from the same statement as Comment objects."""
         if not rows:
             return []
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(Comment)
+        postgres = session.get_bind().dialect.name == "postgresql"
+        # PostgreSQL: the whole batch as one json parameter (bot/storage/bulk.py); SQLite: VALUES rows
+        stmt = pg_insert_rows(Comment, rows) if postgres else sqlite.insert(Comment)
         excluded = stmt.excluded
         stmt = stmt.on_conflict_do_update(
             index_elements=["platform", "comment_id"],
@@ -247,10 +252,11 @@ class IngestService:
                 "updated_at": now,
             },
         )
+        params = None if postgres else rows
         if not returning:
-            session.execute(stmt, rows)
+            session.execute(stmt, params)
             return []
-        return list(session.scalars(stmt.returning(Comment), rows, execution_options={"populate_existing": True}))
+        return list(session.scalars(stmt.returning(Comment), params, execution_options={"populate_existing": True}))
 
 
 def _raw_text(raw: Any) -> str:

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, union_all, update
+from sqlalchemy import String, and_, any_, bindparam, case, func, insert, literal, or_, union_all, update
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
@@ -45,6 +46,7 @@ from bot.replies.priority import (
 from bot.replies.settings import RepliesConfig
 from bot.replies.templates import CommentFacts, ReplyTemplate, Suggestion, TemplateLibrary, topics_from_text
 from bot.scope import ChannelScope
+from bot.storage.bulk import pg_insert_rows
 from bot.storage.db import Database
 from bot.storage.models import Comment
 from bot.storage.types import UTCDateTime
@@ -285,9 +287,12 @@ class ReplyQueueService:
     def _upsert_items(self, session: Session, candidates: list[tuple[Comment, str]], now: datetime) -> None:
         rows = [self._item_values(c, root, now) for c, root in candidates]
         table = ReplyQueueItem.__table__
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        for start in range(0, len(rows), CHUNK):
-            stmt = insert(table)
+        # PostgreSQL takes the whole batch as one json parameter (one statement, not one per row)
+        postgres = session.get_bind().dialect.name == "postgresql"
+        step = max(len(rows), 1) if postgres else CHUNK
+        for start in range(0, len(rows), step):
+            chunk = rows[start:start + step]
+            stmt = pg_insert_rows(table, chunk) if postgres else sqlite.insert(table)
             excluded = stmt.excluded
             # A re-delivered comment refreshes its score (likes grow) while it is still unanswered.
             stmt = stmt.on_conflict_do_update(
@@ -297,7 +302,7 @@ class ReplyQueueService:
                 # (an OR, not IN: expanding parameters cannot be used with executemany)
                 where=or_(table.c.state == m.OPEN, table.c.state == m.PENDING_APPROVAL),
             )
-            session.execute(stmt, rows[start:start + CHUNK])
+            session.execute(stmt, None if postgres else chunk)
 
     def _close_already_answered(self, session: Session, candidates: list[tuple[Comment, str]], now: datetime) -> None:
         """Comments that arrive after our reply to them (feeds are not always in order) are closed at once."""
@@ -306,13 +311,19 @@ class ReplyQueueService:
             if c.updated_at is None:
                 by_platform.setdefault(c.platform, set()).add(root)
         replies: list[tuple[Comment, str]] = []
+        postgres = session.get_bind().dialect.name == "postgresql"
         for platform, roots in by_platform.items():
             root_list = sorted(roots)
-            for start in range(0, len(root_list), CHUNK):
-                chunk = root_list[start:start + CHUNK]
+            # PostgreSQL takes the roots as one array parameter: one short statement per platform, where a
+            # 400-value IN list was a new long statement per chunk to parse and plan
+            step = max(len(root_list), 1) if postgres else CHUNK
+            for start in range(0, len(root_list), step):
+                chunk = root_list[start:start + step]
+                in_chunk = (Comment.parent_id == any_(bindparam("roots", chunk, type_=ARRAY(String))) if postgres
+                            else Comment.parent_id.in_(chunk))
                 own_replies = session.exec(
                     select(Comment).where(
-                        Comment.platform == platform, Comment.parent_id.in_(chunk),
+                        Comment.platform == platform, in_chunk,
                         or_(Comment.is_from_account.is_(True), Comment.author_id == Comment.account_id),
                     )
                 ).all()

@@ -1,0 +1,63 @@
+"""Bulk writes on PostgreSQL: a whole batch as ONE json parameter the server expands into rows.
+
+`INSERT ... SELECT cols FROM json_populate_recordset(NULL::table, :rows)` replaces a multi-row VALUES list
+(a new statement of thousands of placeholders per chunk, which psycopg re-parses on every call because
+its query cache skips long statements, and which the server plans afresh) and executemany (one
+statement per row, pipelined but still parsed, bound and executed row by row). json.dumps runs in C, the
+statement text never changes, and the server converts each field with the column's own type.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, literal_column, select, text
+from sqlalchemy.dialects import postgresql
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # every stored time is aware (UTCDateTime refuses naive ones): keep that guard on this path too
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: every stored time must be timezone-aware")
+        return value.isoformat()
+    return str(value)
+
+
+def json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The rows as one JSON array (times as ISO 8601 with their offset).
+
+    NaN and Infinity (Python's json parser accepts them in a webhook body or a file line) are not JSON:
+    PostgreSQL would refuse the whole batch, so they are stored as null instead.
+    """
+    try:
+        return json.dumps(rows, ensure_ascii=False, default=_default, allow_nan=False)
+    except ValueError as error:
+        if "Out of range float" not in str(error):
+            raise
+        return json.dumps(_finite(rows), ensure_ascii=False, default=_default, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def pg_insert_rows(table: Table | type, rows: Sequence[Mapping[str, Any]]) -> postgresql.Insert:
+    """`postgresql.insert(table)` (a Table, or a mapped class for ORM RETURNING) fed by `rows` (dicts with the same keys, the column names) as one json
+    parameter, in their order. Add `.on_conflict_do_update(...)` / `.returning(...)` as usual (`excluded`
+    works as with VALUES) and execute it without parameters."""
+    columns = list(rows[0])
+    source = select(*(literal_column(name) for name in columns)).select_from(
+        text(f"json_populate_recordset(NULL::{getattr(table, '__table__', table).name}, CAST(:rows AS json))").bindparams(rows=json_rows(rows))
+    )
+    return postgresql.insert(table).from_select(columns, source, include_defaults=False)
