@@ -22,7 +22,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-SHARED = Path(os.environ.get("CRISISBOT_BENCH_DATA", REPO.parent.parent / "shared" / "data" / "sentiment"))
+# ../shared beside the repository (main checkout) or two levels up (a worktree under wt/); env var wins
+_CANDIDATES = [REPO.parent / "shared" / "data" / "sentiment", REPO.parent.parent / "shared" / "data" / "sentiment"]
+SHARED = Path(os.environ.get("CRISISBOT_BENCH_DATA")
+              or next((c for c in _CANDIDATES if c.is_dir()), _CANDIDATES[0]))
 SOCIAL_FILES = ("weibo2018_test.csv", "smp2020_virus_3class.csv", "douyin_gpt_aito_3class.csv",
                 "bili_genshin_3class.csv")
 

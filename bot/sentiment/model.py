@@ -1,4 +1,5 @@
-"""The default scorer: linear models over hashed features (two-stage: polarity + neutral; or softmax), numpy only.
+"""The default scorer: linear models over hashed features (gated: polarity + neutral + neutral-vs-negative;
+older files: two-stage or softmax), numpy only.
 
 No scikit-learn and no snownlp here: this module is what ingestion imports on every batch.
 """
@@ -122,7 +123,8 @@ class LinearModel:
 
     @property
     def kind(self) -> str:
-        """"two_stage": column 0 = polarity logit (pos vs neg), column 1 = neutral logit (neu vs rest);
+        """"gated": column 0 = polarity logit (pos vs neg), column 1 = neutral logit (neu vs rest), column 2 =
+        neutral-vs-negative logit (neu vs neg); "two_stage": columns 0 and 1 only (older files);
         "softmax": three logits in CLASSES order."""
         return str(self.meta.get("kind", "softmax"))
 
@@ -142,6 +144,15 @@ class LinearModel:
     def predict_proba(self, feats: BatchFeatures) -> np.ndarray:
         """(n, 3) probabilities of neg, neu, pos."""
         z = self.logits(feats)
+        if self.kind == "gated":
+            # P(pos) as in the two-stage model; the rest is split between neg and neu by the
+            # neutral-vs-negative model, which was trained on exactly that boundary
+            p_pos_polar = 1.0 / (1.0 + np.exp(-np.clip(z[:, 0], -50, 50)))
+            p_neu = 1.0 / (1.0 + np.exp(-np.clip(z[:, 1], -50, 50)))
+            p_neu_not_neg = 1.0 / (1.0 + np.exp(-np.clip(z[:, 2], -50, 50)))
+            p_pos = (1 - p_neu) * p_pos_polar
+            rest = 1 - p_pos
+            return np.column_stack([rest * (1 - p_neu_not_neg), rest * p_neu_not_neg, p_pos])
         if self.kind == "two_stage":
             p_pos_polar = 1.0 / (1.0 + np.exp(-np.clip(z[:, 0], -50, 50)))
             p_neu = 1.0 / (1.0 + np.exp(-np.clip(z[:, 1], -50, 50)))
@@ -152,6 +163,12 @@ class LinearModel:
 
     def push(self, rows: np.ndarray, label: str) -> np.ndarray:
         """How much each feature row pushes toward `label` (for reasons)."""
+        if self.kind == "gated":
+            if label == "neg":
+                return -rows[:, 0] - rows[:, 2]
+            if label == "pos":
+                return rows[:, 0]
+            return rows[:, 1] + rows[:, 2]
         if self.kind == "two_stage":
             if label == "neg":
                 return -rows[:, 0]
@@ -193,7 +210,7 @@ def _gloss(feature: str) -> str:
 
 
 class DefaultScorer:
-    """The default backend: jieba + rules + hashed char n-grams into the two-stage linear model with the neutral gate."""
+    """The default backend: jieba + rules + hashed char n-grams into the gated linear model (see MODEL_CARD.md)."""
 
     name = "default"
 

@@ -19,7 +19,14 @@ import numpy as np
 from bot.sentiment.features import Featurizer
 from bot.sentiment.metrics import compute_metrics
 from bot.sentiment.model import CLASSES, LinearModel
-from bot.sentiment.train import TrainOptions, build_training_set, feature_matrix, fit, read_labeled_csv
+from bot.sentiment.train import (
+    TrainOptions,
+    build_training_set,
+    feature_matrix,
+    fit,
+    model_meta,
+    read_labeled_csv,
+)
 
 # training files of the shipped model, grouped by source; the first file of a group is what trains
 TRAIN_GROUPS = {
@@ -73,10 +80,7 @@ def main() -> None:
         data = build_training_set(train_files, options)
         matrix = feature_matrix(featurizer, data.texts)
         weights, bias = fit(matrix, data.labels, data.weights, options, data.three_class)
-        model = LinearModel(weights=weights.astype(np.float16), bias=bias, meta={
-            "hash_bits": options.hash_bits, "kind": "two_stage",
-            "thresholds": {"neg": options.neg_threshold, "pos": options.pos_threshold,
-                           "neg_over_neu": options.neg_over_neutral}})
+        model = LinearModel(weights=weights.astype(np.float16), bias=bias, meta=model_meta(options))
         report[held_out] = {}
         for name in test_names:
             lf = files[name]

@@ -130,3 +130,25 @@ def test_neutral_gate_keeps_likely_neutral_texts_out_of_neg():
     # the vectorised path (more than 8 rows) decides the same way as the per-row path
     many = np.repeat(rows, 5, axis=0)
     assert gated.decide(many) == [label for label in ("neu", "neg", "pos") for _ in range(5)]
+
+
+def test_gated_model_splits_the_non_positive_mass_with_the_neutral_vs_negative_head():
+    from bot.sentiment.features import BatchFeatures
+
+    # feature 0: clearly negative and not neutral; feature 1: negative polarity, but the neutral-vs-negative
+    # head is sure it is neutral (e.g. a question about a problem); feature 2: positive
+    weights = np.array([[-4.0, -2.0, -4.0], [-4.0, -2.0, 4.0], [4.0, -2.0, 0.0]], dtype=np.float16)
+    model = LinearModel(weights=weights, bias=np.zeros(3),
+                        meta={"kind": "gated", "hash_bits": 2,
+                              "thresholds": {"neg": 0.30, "pos": 0.40, "neg_over_neu": 1.0}})
+    feats = BatchFeatures(indices=np.array([0, 1, 2]), text_ids=np.array([0, 1, 2]), counts=np.ones(3))
+    proba = model.predict_proba(feats)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    assert model.decide(proba) == ["neg", "neu", "pos"]
+    # reasons: the negative word pushes toward neg through the polarity and the neutral-vs-negative heads
+    assert model.push(weights[:1].astype(np.float32), "neg")[0] > 0
+
+
+def test_shipped_model_is_the_gated_kind():
+    model = get_scorer().model
+    assert model.kind == "gated" and model.weights.shape == (1 << model.hash_bits, 3)
