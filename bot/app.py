@@ -169,6 +169,8 @@ def build_app(
 
 def _add_foundation_jobs(wiring: Wiring) -> None:
     services = wiring.services
+    # Batches a listener missed (it failed, or the process stopped first) are handed over again.
+    wiring.ticks.append(services.ingest.retry_handoffs)
     retention = services.config.retention
     wiring.scheduler.add_job(
         lambda: purge_expired(services.db, services.clock.now(), retention),

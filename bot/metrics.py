@@ -6,6 +6,9 @@ from prometheus_client import Counter, Gauge
 
 COMMENTS_INGESTED = Counter("crisisbot_comments_ingested_total", "Comments accepted (new)", ["source"])
 COMMENTS_UPDATED = Counter("crisisbot_comments_updated_total", "Re-delivered comments (counts updated)", ["source"])
+LISTENER_FAILURES = Counter(
+    "crisisbot_ingest_listener_failures_total", "Ingest listeners (alerts, reply queue) that failed a batch", ["listener"]
+)
 COMMENTS_REJECTED = Counter("crisisbot_comments_rejected_total", "Records rejected and dead-lettered", ["source"])
 MESSAGES_QUEUED = Counter("crisisbot_messages_queued_total", "Messages written to the outbox", ["platform"])
 MESSAGES_SENT = Counter("crisisbot_messages_sent_total", "Messages delivered to a chat platform", ["platform"])

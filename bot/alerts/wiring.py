@@ -18,7 +18,7 @@ def wire(app: Wiring) -> None:
     services.extra["alerts"] = service
     ingest = services.extra.get("ingest")
     if ingest is not None:
-        ingest.add_listener(service.on_comments)
+        ingest.add_listener(service.on_comments, name="alerts")
     # `serve` runs ticks on the APScheduler every few seconds (the demo replay after each step)
     app.ticks.append(service.tick)
     watch.register(services.registry)

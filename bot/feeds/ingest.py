@@ -11,9 +11,12 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 from sqlalchemy import String, any_, bindparam
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import update as sa_update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 
@@ -23,7 +26,7 @@ from bot.feeds.records import CommentRecord, validate_record
 from bot.sentiment.base import Scorer
 from bot.storage.bulk import pg_insert_rows
 from bot.storage.db import Database
-from bot.storage.models import Comment, DeadLetter
+from bot.storage.models import Comment, DeadLetter, IngestHandoff
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +92,19 @@ class IngestService:
         self.db = db
         self.clock = clock
         self._scorer = scorer
-        self._listeners: list[Listener] = []
+        self._listeners: list[tuple[str, Listener]] = []
         # (platform, account_id) -> author ids that are the account itself (our own replies).
         self._own_author_ids = own_author_ids or {}
 
-    def add_listener(self, listener: Listener) -> None:
-        """Called after each committed batch with the new and updated Comment rows (new: updated_at None)."""
-        self._listeners.append(listener)
+    def add_listener(self, listener: Listener, *, name: str | None = None) -> None:
+        """Called after each committed batch with the new and updated Comment rows (new: updated_at None).
+
+        Each batch is also recorded for the listener (`ingest_handoff`) in the ingest transaction and
+        cleared when the listener returns; `retry_handoffs` hands over again what a failed or
+        interrupted listener missed. A listener named by `name` keeps its hand-offs across restarts, so
+        give each a stable name.
+        """
+        self._listeners.append((name or getattr(listener, "__qualname__", repr(listener)), listener))
 
     def ingest_records(
         self,
@@ -158,17 +167,108 @@ class IngestService:
                 stored.extend(self._upsert(session, rows[start : start + chunk], now, returning=want_rows))
             stored.sort(key=lambda c: c.id or 0)
             session.add_all(dead)
+            handoffs = self._record_handoffs(session, stored, now)
         report = IngestReport([r for r in results if r is not None])
         metrics.COMMENTS_INGESTED.labels(source).inc(report.accepted)
         metrics.COMMENTS_UPDATED.labels(source).inc(report.duplicates)
         metrics.COMMENTS_REJECTED.labels(source).inc(report.rejected)
         if stored:
-            for listener in self._listeners:
-                try:
-                    listener(stored)
-                except Exception:  # noqa: BLE001 - a failing feature must not lose the stored batch
-                    log.exception("ingest listener %r failed", listener)
+            self._hand_over(stored, handoffs)
         return report
+
+    # ---- hand-offs to the listeners --------------------------------------------------------------
+    def _record_handoffs(self, session, stored: list[Comment], now) -> list[IngestHandoff]:
+        if not stored or not self._listeners:
+            return []
+        new_ids = [c.id for c in stored if c.updated_at is None and c.id is not None]
+        updated_ids = [c.id for c in stored if c.updated_at is not None and c.id is not None]
+        rows = [
+            IngestHandoff(listener=name, new_ids=new_ids, updated_ids=updated_ids, created_at=now)
+            for name, _ in self._listeners
+        ]
+        session.add_all(rows)
+        session.flush()
+        return rows
+
+    def _hand_over(self, stored: list[Comment], handoffs: list[IngestHandoff]) -> None:
+        done: list[int] = []
+        failed: dict[int, str] = {}
+        for (name, listener), handoff in zip(self._listeners, handoffs, strict=True):
+            try:
+                listener(stored)
+            except Exception as exc:  # noqa: BLE001 - the batch is stored; the hand-off is retried later
+                log.exception("ingest listener %s failed; its comments will be handed over again", name)
+                metrics.LISTENER_FAILURES.labels(name).inc()
+                failed[handoff.id] = f"{type(exc).__name__}: {exc}"[:2000]
+            else:
+                done.append(handoff.id)
+        self._settle_handoffs(done, failed)
+
+    def _settle_handoffs(self, done: list[int], failed: dict[int, str]) -> None:
+        if not done and not failed:
+            return
+        try:
+            with self.db.session() as session:
+                if done:
+                    session.execute(sa_delete(IngestHandoff).where(IngestHandoff.id.in_(done)))
+                for handoff_id, error in failed.items():
+                    session.execute(
+                        sa_update(IngestHandoff)
+                        .where(IngestHandoff.id == handoff_id)
+                        .values(attempts=IngestHandoff.attempts + 1, last_error=error)
+                    )
+        except Exception:  # noqa: BLE001 - a leftover hand-off is retried; listeners tolerate repeats
+            log.exception("could not settle ingest hand-offs %s", done + list(failed))
+
+    def retry_handoffs(self, *, older_than_seconds: float = 30.0, limit: int = 20) -> int:
+        """Hand over again what a listener missed (it failed, or the process stopped before it ran).
+
+        Runs on the scheduler. Only hand-offs older than `older_than_seconds` are taken, so a batch whose
+        listeners are still running is left alone. Returns how many hand-offs succeeded.
+        """
+        if not self._listeners:
+            return 0
+        cutoff = self.clock.now() - timedelta(seconds=older_than_seconds)
+        by_name = dict(self._listeners)
+        with self.db.session() as session:
+            pending = list(session.exec(
+                select(IngestHandoff)
+                .where(IngestHandoff.created_at < cutoff, IngestHandoff.listener.in_(list(by_name)))
+                .order_by(IngestHandoff.id)
+                .limit(limit)
+            ).all())
+        done: list[int] = []
+        failed: dict[int, str] = {}
+        for handoff in pending:
+            comments = self._load_for_handoff(handoff)
+            try:
+                if comments:
+                    by_name[handoff.listener](comments)
+            except Exception as exc:  # noqa: BLE001 - counted and retried on the next round
+                log.exception("ingest listener %s failed again (attempt %d)", handoff.listener, handoff.attempts + 2)
+                metrics.LISTENER_FAILURES.labels(handoff.listener).inc()
+                failed[handoff.id] = f"{type(exc).__name__}: {exc}"[:2000]
+            else:
+                done.append(handoff.id)
+        self._settle_handoffs(done, failed)
+        if done:
+            log.info("handed over %d missed ingest batch(es) again", len(done))
+        return len(done)
+
+    def _load_for_handoff(self, handoff: IngestHandoff) -> list[Comment]:
+        """The hand-off's comments as the listener first saw them: first-time ones with updated_at None."""
+        ids = list(handoff.new_ids or []) + list(handoff.updated_ids or [])
+        if not ids:
+            return []
+        first_time = set(handoff.new_ids or [])
+        with self.db.session() as session:
+            comments = list(session.exec(select(Comment).where(Comment.id.in_(ids)).order_by(Comment.id)).all())
+            for comment in comments:
+                session.expunge(comment)
+        for comment in comments:
+            if comment.id in first_time:
+                comment.updated_at = None  # detached: only what the listener sees, nothing is written
+        return comments
 
     def _is_own_author(self, rec: CommentRecord) -> bool:
         if rec.author_id == rec.account_id:

@@ -89,7 +89,7 @@ def wire(app: Wiring) -> None:
     services.extra["replies"] = service
     ingest = services.extra.get("ingest")
     if ingest is not None:
-        ingest.add_listener(service.on_comments)
+        ingest.add_listener(service.on_comments, name="reply_queue")
     reply_queue_handlers.register(services.registry)
     precheck_handlers.register(services.registry)
 

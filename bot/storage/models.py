@@ -95,6 +95,25 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
 
 
+class IngestHandoff(SQLModel, table=True):
+    """Comments a listener (alerts, reply queue) has not yet taken, written in the ingest transaction.
+
+    The row is deleted once the listener has run; if it failed, or the process stopped before it ran,
+    a periodic retry hands the same comments over again, so a stored comment is never silently
+    missing from the alerts or the reply queue.
+    """
+
+    __tablename__ = "ingest_handoff"
+
+    id: int | None = Field(default=None, primary_key=True)
+    listener: str = Field(max_length=128)
+    new_ids: list[int] = Field(default_factory=list, sa_type=JSON)  # comments stored for the first time
+    updated_ids: list[int] = Field(default_factory=list, sa_type=JSON)  # re-deliveries (counts refreshed)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
 class ProcessedEvent(SQLModel, table=True):
     """Inbound chat event ids already handled (kept >= 7 hours: Feishu retries for 6 h)."""
 

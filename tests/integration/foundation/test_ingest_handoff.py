@@ -1,0 +1,94 @@
+"""Nothing stored is missed by the listeners: a listener that fails, or a process that stops before its
+listeners ran, gets the batch handed over again (alerts bucket counts, reply queue), on both engines."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import func, select
+
+from bot.alerts.models import ACCOUNT_SCOPE, AlertBucket
+from bot.replies.models import ReplyQueueItem
+from bot.storage.models import IngestHandoff
+
+
+def record(comment_id: str, minutes_ago: int, clock) -> dict:
+    return {
+        "platform": "douyin", "account_id": "lanji_official", "content_id": "v1", "comment_id": comment_id,
+        "text": "这个面霜用了过敏，怎么处理？", "created_at": (clock.now() - timedelta(minutes=minutes_ago)).isoformat(),
+    }
+
+
+def account_total(db) -> int:
+    with db.session() as s:
+        return s.exec(select(func.coalesce(func.sum(AlertBucket.total), 0)).where(
+            AlertBucket.content_id == ACCOUNT_SCOPE)).one()
+
+
+def queued(db) -> int:
+    with db.session() as s:
+        return s.exec(select(func.count()).select_from(ReplyQueueItem)).one()
+
+
+def handoffs(db) -> list[IngestHandoff]:
+    with db.session() as s:
+        return list(s.exec(select(IngestHandoff).order_by(IngestHandoff.id)).all())
+
+
+def test_listeners_clear_their_handoffs_when_they_succeed(bot, db, clock):
+    bot.services.ingest.ingest_records([record("a1", 3, clock), record("a2", 2, clock)], source="test")
+    assert account_total(db) == 2 and queued(db) == 2
+    assert handoffs(db) == []
+
+
+def test_a_failed_listener_gets_the_batch_again_and_the_others_are_not_repeated(bot, db, clock):
+    ingest = bot.services.ingest
+    # A real failure of the real alerts listener: its table is briefly gone.
+    with db.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE alert_bucket RENAME TO alert_bucket_away"))
+    try:
+        report = ingest.ingest_records([record("b1", 3, clock), record("b2", 2, clock)], source="test")
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE alert_bucket_away RENAME TO alert_bucket"))
+    assert report.accepted == 2  # the comments are stored regardless
+    assert queued(db) == 2  # the reply queue took its batch
+    [left] = handoffs(db)
+    assert left.listener == "alerts" and left.attempts == 1 and left.last_error
+    assert ingest.retry_handoffs() == 0  # too fresh: its listener might still be running
+    clock.advance(timedelta(seconds=31))
+    assert ingest.retry_handoffs() == 1
+    assert account_total(db) == 2  # counted exactly once
+    assert queued(db) == 2
+    assert handoffs(db) == []
+
+
+class ProcessStopped(BaseException):
+    """Stands for the process dying between the ingest commit and the listeners (not an Exception)."""
+
+
+def test_after_a_stop_between_commit_and_listeners_a_restarted_bot_catches_up(bot, db, clock, settings, app_config):
+    from bot.app import build_app
+
+    def stop_here(_comments):
+        raise ProcessStopped
+
+    ingest = bot.services.ingest
+    ingest._listeners.insert(0, ("stop-here", stop_here))  # runs first: nothing after it runs
+    with pytest.raises(ProcessStopped):
+        ingest.ingest_records([record("c1", 3, clock), record("c2", 2, clock)], source="test")
+    assert account_total(db) == 0 and queued(db) == 0
+    assert sorted(h.listener for h in handoffs(db)) == ["alerts", "reply_queue", "stop-here"]
+
+    restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    try:
+        clock.advance(timedelta(seconds=31))
+        for tick in restarted.wiring.ticks:
+            tick()
+        assert account_total(db) == 2 and queued(db) == 2
+        # The stand-in listener does not exist after the restart: its hand-off waits, untouched.
+        assert [h.listener for h in handoffs(db)] == ["stop-here"]
+    finally:
+        restarted.stop()
