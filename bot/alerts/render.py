@@ -152,13 +152,19 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
     )
 
 
+def _episode_subject(ep: dict[str, Any]) -> tuple[str, str, str]:
+    """(account name, what in Chinese, what in English) of an episode, for the short follow-up messages."""
+    stats = ep["stats"]
+    account_name = stats.get("account_name") or ep["account_id"]
+    if stats.get("metric", "negative") == "negative":
+        return account_name, "负面评论激增", "negative surge"
+    return account_name, "评论量激增", "comment surge"
+
+
 def escalation_message(ep: dict[str, Any], *, lang: str, zone: ZoneInfo, mentions: tuple[str, ...],
                        minutes: float) -> Message:
     zh = lang != "en"
-    s = ep["stats"]
-    account_name = s.get("account_name") or ep["account_id"]
-    negative = s.get("metric", "negative") == "negative"
-    what_zh, what_en = ("负面评论激增", "negative surge") if negative else ("评论量激增", "comment surge")
+    account_name, what_zh, what_en = _episode_subject(ep)
     text = (f"⏰ {_pick(SEVERITY_LABEL[ep['severity']], lang)} 告警已 {minutes:.0f} 分钟无人确认：{account_name} {what_zh}。请处理。"
             if zh else
             f"⏰ {_pick(SEVERITY_LABEL[ep['severity']], lang)} alert unacknowledged for {minutes:.0f} min: "
@@ -176,10 +182,7 @@ def escalation_message(ep: dict[str, Any], *, lang: str, zone: ZoneInfo, mention
 def unmuted_message(ep: dict[str, Any], *, lang: str, mentions: tuple[str, ...] = ()) -> Message:
     """The reminder when a 静默 1 小时 ends and the episode is still going on."""
     zh = lang != "en"
-    s = ep["stats"]
-    account_name = s.get("account_name") or ep["account_id"]
-    negative = s.get("metric", "negative") == "negative"
-    what_zh, what_en = ("负面评论激增", "negative surge") if negative else ("评论量激增", "comment surge")
+    account_name, what_zh, what_en = _episode_subject(ep)
     text = (f"🔔 静默 1 小时已结束，{account_name} 的{what_zh}仍在持续（{_pick(SEVERITY_LABEL[ep['severity']], lang)}）。请处理。"
             if zh else
             f"🔔 The 1-hour mute has ended and the {what_en} on {account_name} is still going on "
