@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_
@@ -65,7 +65,6 @@ class ReportResult:
     png: bytes | None = None
     posted: bool = False
     key: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class ReportService:
