@@ -9,9 +9,13 @@ from sqlalchemy import delete, update
 
 from bot.config import RetentionConfig
 from bot.storage.db import Database
-from bot.storage.models import Comment, DeadLetter
+from bot.storage.models import Comment, DeadLetter, IngestHandoff
 
 log = logging.getLogger(__name__)
+
+# A listener's hand-off still pending after this long belongs to a feature that was switched off (or
+# has failed for a week): its batch no longer matters to alerts or the queue, and the row goes.
+STALE_HANDOFF_AGE = timedelta(days=7)
 
 
 def purge_expired(db: Database, now, retention: RetentionConfig) -> dict[str, int]:
@@ -29,7 +33,17 @@ def purge_expired(db: Database, now, retention: RetentionConfig) -> dict[str, in
             .values(author_id=None, author_name=None, author_followers=None)
         ).rowcount
         dead = session.execute(delete(DeadLetter).where(DeadLetter.received_at < raw_cutoff)).rowcount
-    counts = {"raw_payloads": raw or 0, "author_identifiers": authors or 0, "dead_letters": dead or 0}
+        stale = session.execute(
+            delete(IngestHandoff).where(IngestHandoff.created_at < now - STALE_HANDOFF_AGE)
+        ).rowcount
+    counts = {
+        "raw_payloads": raw or 0,
+        "author_identifiers": authors or 0,
+        "dead_letters": dead or 0,
+        "stale_handoffs": stale or 0,
+    }
+    if stale:
+        log.warning("dropped %d ingest hand-off(s) pending for over 7 days (listener gone or failing)", stale)
     log.info("retention purge: %s", counts)
     return counts
 

@@ -92,3 +92,14 @@ def test_after_a_stop_between_commit_and_listeners_a_restarted_bot_catches_up(bo
         assert [h.listener for h in handoffs(db)] == ["stop-here"]
     finally:
         restarted.stop()
+
+
+def test_handoffs_pending_for_over_a_week_are_dropped_by_the_retention_purge(bot, db, clock, app_config):
+    from bot.retention import purge_expired
+
+    with db.session() as s:
+        s.add(IngestHandoff(listener="switched-off", new_ids=[1], updated_ids=[], created_at=clock.now() - timedelta(days=8)))
+        s.add(IngestHandoff(listener="switched-off", new_ids=[2], updated_ids=[], created_at=clock.now() - timedelta(days=6)))
+    counts = purge_expired(db, clock.now(), app_config.retention)
+    assert counts["stale_handoffs"] == 1
+    assert [h.new_ids for h in handoffs(db)] == [[2]]
