@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 # --------------------------------------------------------------------------------------------- errors
@@ -36,6 +37,15 @@ class PollError(Exception):
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"PollError({self.kind!r}, {self.detail!r}, retry_after={self.retry_after!r})"
+
+
+def raise_for_code(code: Any, detail: str, kinds: Sequence[tuple[Container[Any], str]]) -> NoReturn:
+    """Raise the PollError for a platform error code: the kind of the first code set holding it, else
+    TRANSIENT (an unknown code is retried, never taken as success)."""
+    for codes, kind in kinds:
+        if code in codes:
+            raise PollError(kind, detail, code=code)
+    raise PollError(TRANSIENT, detail, code=code)
 
 
 # ---------------------------------------------------------------------------------------------- pages

@@ -28,6 +28,7 @@ from bot.feeds.pollers.base import (
     int_or_none,
     iso,
     parse_time,
+    raise_for_code,
     text_or_none,
 )
 from bot.feeds.pollers.engine import default_targets, recent_targets
@@ -106,15 +107,12 @@ class DouyinAdapter:
         code = data.get("error_code", 0)
         if code:
             detail = f"douyin error_code {code}: {data.get('description') or ''}".strip()
-            if code in ACCESS_EXPIRED_CODES:
-                raise PollError(AUTH_EXPIRED, detail, code=code)
-            if code in RATE_CODES:
-                raise PollError(RATE_LIMITED, detail, code=code)
-            if code in BUSY_CODES:
-                raise PollError(TRANSIENT, detail, code=code)
-            if code in CONFIG_CODES:
-                raise PollError(CONFIG, detail, code=code)
-            raise PollError(TRANSIENT, detail, code=code)
+            raise_for_code(code, detail, (
+                (ACCESS_EXPIRED_CODES, AUTH_EXPIRED),
+                (RATE_CODES, RATE_LIMITED),
+                (BUSY_CODES, TRANSIENT),
+                (CONFIG_CODES, CONFIG),
+            ))
         return data
 
     def _base(self, ctx: PollContext) -> str:

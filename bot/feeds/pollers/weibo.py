@@ -25,6 +25,7 @@ from bot.feeds.pollers.base import (
     int_or_none,
     iso,
     parse_weibo_time,
+    raise_for_code,
     text_or_none,
 )
 from bot.feeds.pollers.engine import default_targets, recent_targets
@@ -107,15 +108,12 @@ class WeiboAdapter:
         if "error_code" in body or answer.status >= 400:
             code = int_or_none(body.get("error_code"))
             detail = f"weibo error_code {code}: {body.get('error') or ''}".strip()
-            if code in TOKEN_CODES:
-                raise PollError(REAUTH_REQUIRED, detail, code=code)
-            if code in RATE_CODES:
-                raise PollError(RATE_LIMITED, detail, code=code)
-            if code in CONFIG_CODES:
-                raise PollError(CONFIG, detail, code=code)
-            if code in TARGET_CODES:
-                raise PollError(TARGET, detail, code=code)
-            raise PollError(TRANSIENT, detail, code=code)
+            raise_for_code(code, detail, (
+                (TOKEN_CODES, REAUTH_REQUIRED),
+                (RATE_CODES, RATE_LIMITED),
+                (CONFIG_CODES, CONFIG),
+                (TARGET_CODES, TARGET),
+            ))
         return body
 
     def fetch_page(self, ctx: PollContext, target: str, cursor: Any) -> Page:
