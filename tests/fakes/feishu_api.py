@@ -25,9 +25,11 @@ import threading
 import time
 import uuid as uuidlib
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.loopback import LoopbackHttpServer
 
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
 APP_TOKEN_PATH = "/open-apis/auth/v3/app_access_token/internal"
@@ -67,7 +69,7 @@ class Failure:
     code: int = 0
 
 
-class FakeFeishuApi:
+class FakeFeishuApi(LoopbackHttpServer):
     """Start with `with FakeFeishuApi() as fake:`; `fake.url` is the domain to give the lark Client."""
 
     def __init__(self, *, apps: dict[str, str] | None = None, token_ttl_s: int = 7200) -> None:
@@ -85,8 +87,6 @@ class FakeFeishuApi:
         self._by_uuid: dict[str, str] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------------
     def start(self) -> FakeFeishuApi:
@@ -110,28 +110,8 @@ class FakeFeishuApi:
             def do_PUT(self) -> None:
                 fake._handle(self, "PUT")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", getattr(self, "_fixed_port", 0)), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-feishu", daemon=True)
-        self._thread.start()
+        self._serve(Handler, port=getattr(self, "_fixed_port", 0), name="fake-feishu")
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeFeishuApi:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # ---- scripting and inspection --------------------------------------------------------------
     def fail_next(self, op: str, kind: str, *, times: int = 1, seconds: float = 0.0, code: int = 0) -> None:

@@ -14,9 +14,11 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+from tests.fakes.loopback import LoopbackHttpServer
 
 
 @dataclass
@@ -37,15 +39,13 @@ class Scripted:
     raw: bytes | None = None
 
 
-class FakePlatform:
+class FakePlatform(LoopbackHttpServer):
     """Base: routing, request log, scripted answers, and the HTTP server around it."""
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self._scripts: dict[str, deque[Scripted]] = {}
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------------------------ scripting
 
@@ -60,12 +60,6 @@ class FakePlatform:
         return [r for r in self.requests if r.path == path]
 
     # --------------------------------------------------------------------------------------- server
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     def start(self) -> FakePlatform:
         fake = self
@@ -114,23 +108,8 @@ class FakePlatform:
             do_GET = _serve
             do_POST = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name=type(self).__name__, daemon=True)
-        self._thread.start()
+        self._serve(Handler, poll_interval=0.05)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakePlatform:
-        return self.start()
-
-    def __exit__(self, *_exc: Any) -> None:
-        self.stop()
 
     def _dispatch(self, request: Recorded) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
