@@ -29,7 +29,7 @@ from bot.feeds.pollers.base import (
     parse_time,
     text_or_none,
 )
-from bot.feeds.pollers.engine import default_targets, recent_targets
+from bot.feeds.pollers.engine import PlatformAdapter
 
 # The fixed permutation the web client applies to img_key + sub_key (docs/misc/sign/wbi.md).
 MIXIN_KEY_ENC_TAB = (
@@ -104,19 +104,11 @@ def map_reply(reply: Any, *, account_id: str | None, unordered: bool = False) ->
     return items
 
 
-class BilibiliAdapter:
+class BilibiliAdapter(PlatformAdapter):
     default_base_url = "https://api.bilibili.com"
 
-    def max_pages(self, ctx: PollContext) -> int:
-        return ctx.source.settings.max_pages
-
-    def targets(self, ctx: PollContext) -> list[str]:
-        if ctx.source.targets != "recent":
-            return default_targets(ctx)
-        return recent_targets(ctx, lambda: self._list_videos(ctx))
-
-    def _base(self, ctx: PollContext) -> str:
-        return ctx.source.base_url or self.default_base_url
+    def list_recent(self, ctx: PollContext) -> list[dict[str, Any]]:
+        return self._list_videos(ctx)
 
     def _list_videos(self, ctx: PollContext) -> list[dict[str, Any]]:
         """The UP's newest videos (docs/user/space.md "查询用户投稿视频明细": `/x/space/wbi/arc/search`,

@@ -31,7 +31,7 @@ from bot.feeds.pollers.base import (
     raise_for_code,
     text_or_none,
 )
-from bot.feeds.pollers.engine import default_targets, recent_targets
+from bot.feeds.pollers.engine import PlatformAdapter
 
 ACCESS_EXPIRED_CODES = {2190008, 28001008, 10008, 2190002, 28001003}
 REFRESH_EXPIRED_CODES = {10010, 10020}  # expired / refreshed too often: a human must re-authorise
@@ -61,16 +61,11 @@ def map_comment(item: Any, *, account_id: str | None, item_id: str, own_ids: set
     return Item(record=record, created_at=created, unordered=bool(item.get("top")))
 
 
-class DouyinAdapter:
+class DouyinAdapter(PlatformAdapter):
     default_base_url = "https://open.douyin.com"
 
-    def max_pages(self, ctx: PollContext) -> int:
-        return ctx.source.settings.max_pages
-
-    def targets(self, ctx: PollContext) -> list[str]:
-        if ctx.source.targets != "recent":
-            return default_targets(ctx)
-        return recent_targets(ctx, lambda: self._with_token(ctx, self._list_videos))
+    def list_recent(self, ctx: PollContext) -> list[dict[str, Any]]:
+        return self._with_token(ctx, self._list_videos)
 
     def _list_videos(self, ctx: PollContext, token: str) -> list[dict[str, Any]]:
         """The account's newest videos (内容管理 > 查询授权账号视频列表: `GET /video/list/`, `open_id`,
@@ -114,9 +109,6 @@ class DouyinAdapter:
                 (CONFIG_CODES, CONFIG),
             ))
         return data
-
-    def _base(self, ctx: PollContext) -> str:
-        return ctx.source.base_url or self.default_base_url
 
     # ------------------------------------------------------------------------------------ tokens
 

@@ -53,6 +53,28 @@ def recent_targets(ctx: PollContext, list_posts: Callable[[], list[dict[str, Any
     return [str(p["id"]) for p in posts]
 
 
+class PlatformAdapter:
+    """What the platform adapters share: the page budget from settings, `targets: recent` through the
+    adapter's `list_recent`, and the API base URL (overridable per source, e.g. a test server)."""
+
+    default_base_url = ""
+
+    def max_pages(self, ctx: PollContext) -> int:
+        return ctx.source.settings.max_pages
+
+    def targets(self, ctx: PollContext) -> list[str]:
+        if ctx.source.targets != "recent":
+            return default_targets(ctx)
+        return recent_targets(ctx, lambda: self.list_recent(ctx))
+
+    def list_recent(self, ctx: PollContext) -> list[dict[str, Any]]:
+        """The account's newest posts ({id, title, url}, newest first)."""
+        raise NotImplementedError
+
+    def _base(self, ctx: PollContext) -> str:
+        return ctx.source.base_url or self.default_base_url
+
+
 def _describe(ctx: PollContext, target: str, record: dict[str, Any]) -> None:
     """Fill the post's title and link from the recent-posts list when the comment API lacks them."""
     known = ctx.state.extra.get("recent_targets")

@@ -28,7 +28,7 @@ from bot.feeds.pollers.base import (
     raise_for_code,
     text_or_none,
 )
-from bot.feeds.pollers.engine import default_targets, recent_targets
+from bot.feeds.pollers.engine import PlatformAdapter
 
 TOKEN_CODES = {21327, 21314, 21315, 21316, 21317, 21319, 21332, 21301, 21501}
 RATE_CODES = {10022, 10023, 10024}
@@ -69,23 +69,18 @@ def map_comment(comment: Any, *, account_id: str | None, post_id: str) -> Item:
     return Item(record=record, created_at=created)
 
 
-class WeiboAdapter:
+class WeiboAdapter(PlatformAdapter):
     default_base_url = "https://api.weibo.com"
 
-    def max_pages(self, ctx: PollContext) -> int:
-        return ctx.source.settings.max_pages
-
-    def targets(self, ctx: PollContext) -> list[str]:
-        if ctx.source.targets != "recent":
-            return default_targets(ctx)
-        return recent_targets(ctx, lambda: self._list_posts(ctx))
+    def list_recent(self, ctx: PollContext) -> list[dict[str, Any]]:
+        return self._list_posts(ctx)
 
     def _list_posts(self, ctx: PollContext) -> list[dict[str, Any]]:
         """The account's newest posts (open.weibo.com/wiki/2/statuses/user_timeline: `uid`, `count`;
         answer `statuses[]` with `idstr`, `text`)."""
         answer = ctx.http.request(
             "GET",
-            f"{ctx.source.base_url or self.default_base_url}/2/statuses/user_timeline.json",
+            f"{self._base(ctx)}/2/statuses/user_timeline.json",
             params={"access_token": ctx.credential("access_token"), "uid": ctx.account_id,
                     "count": ctx.source.settings.recent_posts},
             timeout=ctx.source.timeout,
@@ -126,7 +121,7 @@ class WeiboAdapter:
             params["max_id"] = cursor
         answer = ctx.http.request(
             "GET",
-            f"{ctx.source.base_url or self.default_base_url}/2/comments/show.json",
+            f"{self._base(ctx)}/2/comments/show.json",
             params=params,
             timeout=ctx.source.timeout,
             accept_statuses=(400, 401, 403, 404),
