@@ -103,10 +103,9 @@ class ReportService:
         return "未归属客户的账号 / accounts of no client"
 
     def account_name(self, key: str) -> str:
-        for account in self.config.accounts:
-            if account.key == key:
-                return account.name or key
-        return key
+        platform, _, account_id = key.partition(":")
+        account = self.config.account(platform, account_id)
+        return (account.name if account else "") or key
 
     def period_for(self, text: str | None) -> tuple[timedelta, str]:
         """'日报'/'today'/'1d' → 1 day; '周报'/'week'/'7d' → 7 days; else a period like '24h' or '30d'."""
