@@ -62,6 +62,12 @@ def test_clear_cases(scorer):
     assert scorer.score("太好看了，爱了爱了，支持！").label == "pos"
 
 
+@pytest.mark.parametrize("text", ["已三连", "爷青回", "质地好清爽，一点都不闷", "用了一个月了，脸真的稳定了好多"])
+def test_community_slang_and_product_praise_are_not_negative(scorer, text):
+    # Bilibili slang and skin-care praise were called negative before the lexicon knew them (model v4)
+    assert scorer.score(text).label != "neg"
+
+
 def test_reasons_and_risk_flags_are_reported(scorer):
     result = scorer.score("虚假宣传，我要投诉维权")
     assert result.label == "neg"
