@@ -7,6 +7,7 @@ from platform payloads (Block Kit, Feishu cards, terminal text).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 ButtonStyle = Literal["default", "primary", "danger"]
@@ -188,10 +189,20 @@ class Action:
 class ChatError(Exception):
     """A chat platform refused or failed a call."""
 
-    def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        retry_after: float | None = None,
+        maybe_delivered: bool = False,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.retry_after = retry_after
+        # True when the request may have reached the platform and taken effect although no answer said
+        # so (timeout, connection lost mid-request, 5xx): blindly sending again could show it twice.
+        self.maybe_delivered = maybe_delivered
 
 
 class TransientChatError(ChatError):
@@ -207,8 +218,16 @@ class ChatPort(Protocol):
 
     platform: str
 
-    def post(self, channel_id: str, message: Message, *, idempotency_key: str) -> str:
-        """Send a new message; return the platform's message id (used later to update it)."""
+    def post(
+        self, channel_id: str, message: Message, *, idempotency_key: str, maybe_sent_since: datetime | None = None
+    ) -> str:
+        """Send a new message; return the platform's message id (used later to update it).
+
+        `maybe_sent_since` is set when an earlier attempt with this key, started at that time, may have
+        reached the platform without us learning the result (it is None on a first attempt and after clean
+        refusals). A platform that does not deduplicate by key itself should then look for the message it
+        may already have and return that one's id instead of sending it again.
+        """
 
     def update(self, channel_id: str, message_id: str, message: Message) -> None:
         """Replace a message sent earlier, in place."""

@@ -3,6 +3,12 @@
 A message is enqueued in the same transaction as the change that caused it. The worker delivers rows
 once, in id order per channel, retrying transient failures with capped exponential backoff (honouring
 Retry-After), so a chat outage or a restart delays a message and never loses it.
+
+A retry must not show a message twice either. Some failures leave the outcome unknown (a timeout, a
+connection lost mid-request, a 5xx: the platform may have accepted the message). The row records when
+such an attempt started (`maybe_sent_since`, written before the call and put back after a clean refusal,
+so a worker killed mid-call counts too), and the next attempt hands it to the port, which checks the
+platform for the message before sending it again.
 """
 
 from __future__ import annotations
@@ -138,7 +144,13 @@ class Outbox:
                 .where(OutboxMessage.id == row.id)
                 .where(OutboxMessage.status == "pending")
                 .where(OutboxMessage.next_attempt_at == row.next_attempt_at)
-                .values(next_attempt_at=now + timedelta(seconds=LEASE_S), attempts=OutboxMessage.attempts + 1)
+                .values(
+                    next_attempt_at=now + timedelta(seconds=LEASE_S),
+                    attempts=OutboxMessage.attempts + 1,
+                    # Written before the call: if this process dies mid-request, the next worker still
+                    # knows the message may be out there. A clean refusal puts the old value back.
+                    maybe_sent_since=row.maybe_sent_since or now,
+                )
             )
             return result.rowcount == 1
 
@@ -150,7 +162,7 @@ class Outbox:
             if platform not in self._missing_port_logged:
                 log.warning("no chat adapter for %s is enabled: messages to %s wait in the outbox", platform, row.channel)
                 self._missing_port_logged.add(platform)
-            self._retry_later(row, attempts, f"chat platform {platform} is not enabled", None)
+            self._retry_later(row, attempts, f"chat platform {platform} is not enabled", None, maybe_delivered=False)
             return False
         message = Message.from_dict(row.payload)
         try:
@@ -159,7 +171,8 @@ class Outbox:
                 if target is None:
                     # The original is not delivered yet (or never will be): post this version instead, so
                     # the channel still sees the latest state.
-                    message_id = port.post(channel_id, message, idempotency_key=row.key)
+                    message_id = port.post(channel_id, message, idempotency_key=row.key,
+                                           maybe_sent_since=row.maybe_sent_since)
                     self._remember_alias(row.update_of, message_id)
                 else:
                     port.update(channel_id, target, message)
@@ -171,11 +184,12 @@ class Outbox:
                 ]
                 message_id = ids[0]
             else:
-                message_id = port.post(channel_id, message, idempotency_key=row.key)
+                message_id = port.post(channel_id, message, idempotency_key=row.key,
+                                       maybe_sent_since=row.maybe_sent_since)
         except TransientChatError as exc:
             metrics.CHAT_API_ERRORS.labels(platform, exc.code or "transient").inc()
             log.warning("chat %s temporarily failed for %s (attempt %d): %s", platform, row.channel, attempts, exc)
-            self._retry_later(row, attempts, str(exc), exc.retry_after)
+            self._retry_later(row, attempts, str(exc), exc.retry_after, maybe_delivered=exc.maybe_delivered)
             return False
         except PermanentChatError as exc:
             metrics.CHAT_API_ERRORS.labels(platform, exc.code or "permanent").inc()
@@ -189,7 +203,8 @@ class Outbox:
         except Exception as exc:  # noqa: BLE001 - an adapter bug must not kill the worker or drop the row
             metrics.CHAT_API_ERRORS.labels(platform, "exception").inc()
             log.exception("chat %s delivery crashed for %s", platform, row.channel)
-            self._retry_later(row, attempts, f"{type(exc).__name__}: {exc}", None)
+            # Where the adapter broke is unknown, so the message may be out: keep the mark.
+            self._retry_later(row, attempts, f"{type(exc).__name__}: {exc}", None, maybe_delivered=True)
             return False
         metrics.MESSAGES_SENT.labels(platform).inc()
         self._finish(row, status="sent", platform_message_id=message_id, error=None)
@@ -216,21 +231,25 @@ class Outbox:
                 .values(platform_message_id=message_id)
             )
 
-    def _retry_later(self, row: OutboxMessage, attempts: int, error: str, retry_after: float | None) -> None:
+    def _retry_later(
+        self, row: OutboxMessage, attempts: int, error: str, retry_after: float | None, *, maybe_delivered: bool
+    ) -> None:
         delay = backoff_seconds(attempts, retry_after)
+        values = {"next_attempt_at": self.clock.now() + timedelta(seconds=delay), "last_error": error[:2000]}
+        if not maybe_delivered:
+            # A clean refusal (rate limited, platform not enabled ...): this attempt sent nothing, so only
+            # an earlier unknown outcome, if any, still needs checking; that costs the platform a lookup.
+            values["maybe_sent_since"] = row.maybe_sent_since
         with self.db.session() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)
-                .values(next_attempt_at=self.clock.now() + timedelta(seconds=delay), last_error=error[:2000])
-            )
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
 
     def _finish(self, row: OutboxMessage, *, status: str, platform_message_id: str | None, error: str | None) -> None:
         with self.db.session() as session:
             session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row.id)
-                .values(status=status, sent_at=self.clock.now(), platform_message_id=platform_message_id, last_error=error)
+                .values(status=status, sent_at=self.clock.now(), platform_message_id=platform_message_id,
+                        last_error=error, maybe_sent_since=None)  # the outcome is known now
             )
 
     def _update_pending_gauge(self) -> None:

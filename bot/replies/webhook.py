@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from bot.messages import Image, Message, PermanentChatError, TransientChatError
 
@@ -32,7 +33,10 @@ class ReplyWebhookPort:
         self.timeout = timeout
         self.on_result = on_result
 
-    def post(self, channel_id: str, message: Message, *, idempotency_key: str) -> str:
+    def post(
+        self, channel_id: str, message: Message, *, idempotency_key: str, maybe_sent_since: datetime | None = None
+    ) -> str:
+        # maybe_sent_since is not needed: the receiver deduplicates on the Idempotency-Key header.
         import httpx  # only deployments that post replies pay for the import
 
         details = dict(message.meta.get("reply_post") or {})

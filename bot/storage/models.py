@@ -93,6 +93,11 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     platform_message_id: str | None = Field(default=None, max_length=255)
     last_error: str | None = Field(default=None, sa_type=Text)
+    # Start of the earliest attempt whose outcome is unknown: it may have reached the platform (still in
+    # flight, timed out, connection lost, 5xx, worker killed). Set when an attempt is claimed and put
+    # back when the attempt is cleanly refused, so it survives a restart; the next attempt then asks
+    # the platform whether the message is already there before sending it again.
+    maybe_sent_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class IngestHandoff(SQLModel, table=True):

@@ -3,7 +3,13 @@
 It records every request, answers like Slack (`not_authed` / `invalid_auth` without a valid token, the
 documented errors for missing arguments such as `channel_not_found` and `no_text`), and can be
 scripted: one-off answers (429 + Retry-After, 5xx), an outage, slow answers, or answers held until the
-test releases them. `response_url`s handed to the bot point at `/response/<id>` on the same server.
+test releases them. A scripted answer can also first let the call take effect ("accepted, then the
+answer is lost"): `lost_response()` stores the message and drops the connection, `accepted_then(503)`
+stores it and answers 5xx. Posted messages keep their `metadata` and `thread_ts`, and
+`conversations.history` / `conversations.replies` serve them back (metadata only with
+`include_all_metadata`), so duplicate checks can be tested. `FakeSlack(now=...)` makes message ts follow
+the test's clock (default: a fixed 1700000000 + n sequence).
+`response_url`s handed to the bot point at `/response/<id>` on the same server.
 Socket Mode: `apps.connections.open` returns `ws://127.0.0.1:<port>/link/?ticket=…`; the test pushes
 envelopes with `send_envelope()` and reads the bot's acknowledgements with `wait_ack()`.
 
@@ -22,6 +28,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -50,6 +57,22 @@ class ScriptedAnswer:
     body: dict[str, Any] | str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    accept: bool = False  # let the call take effect first (the message is stored), then answer like this
+    drop: bool = False  # close the connection without any answer
+
+
+def lost_response() -> ScriptedAnswer:
+    """Slack accepted the call, then the connection broke before the answer arrived."""
+    return ScriptedAnswer(accept=True, drop=True)
+
+
+def accepted_then(status: int = 503) -> ScriptedAnswer:
+    """Slack accepted the call, then something in front of it answered 5xx."""
+    return ScriptedAnswer(status, "<html>bad gateway</html>", {"Content-Type": "text/html"}, accept=True)
+
+
+def missing_scope(needed: str = "channels:history,groups:history") -> ScriptedAnswer:
+    return ScriptedAnswer(200, {"ok": False, "error": "missing_scope", "needed": needed, "provided": "chat:write"})
 
 
 def rate_limited(retry_after: int = 1) -> ScriptedAnswer:
@@ -63,7 +86,8 @@ def server_error(status: int = 503) -> ScriptedAnswer:
 class FakeSlack:
     """The fake server. Thread-safe accessors; the server runs on its own event loop thread."""
 
-    def __init__(self, *, bot_tokens: set[str] | None = None, app_tokens: set[str] | None = None) -> None:
+    def __init__(self, *, bot_tokens: set[str] | None = None, app_tokens: set[str] | None = None,
+                 now: Callable[[], float] | None = None) -> None:
         self.bot_tokens = set(bot_tokens or {VALID_BOT_TOKEN})
         self.app_tokens = set(app_tokens or {VALID_APP_TOKEN})
         self.unknown_channels: set[str] = set()
@@ -77,6 +101,7 @@ class FakeSlack:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._ts = itertools.count(1)
+        self.now = now  # epoch seconds for message ts (e.g. the test's FakeClock); None: fixed sequence
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> last args
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -231,8 +256,15 @@ class FakeSlack:
             if queue:
                 scripted = queue.pop(0)
         if scripted is not None:
+            applied = self._answer(method, args, token) if scripted.accept else None
             if scripted.delay:
                 await asyncio.sleep(scripted.delay)
+            if scripted.drop:
+                self._record(RecordedCall(method, args, headers, token, 0, {"ok": False, "dropped": True,
+                                                                            "applied": applied}, request.path))
+                assert request.transport is not None
+                request.transport.close()
+                raise asyncio.CancelledError  # aiohttp then closes quietly: the client sees no answer at all
             body = scripted.body if scripted.body is not None else {"ok": scripted.status == 200}
             self._record(RecordedCall(method, args, headers, token, scripted.status,
                                       body if isinstance(body, dict) else {"ok": False, "raw": body}, request.path))
@@ -287,10 +319,78 @@ class FakeSlack:
             return error
         if not self._has_content(args):
             return {"ok": False, "error": "no_text"}
-        ts = f"{1700000000 + next(self._ts)}.000100"
+        n = next(self._ts)
+        ts = f"{1700000000 + n}.000100" if self.now is None else f"{int(self.now())}.{n:06d}"
         with self._lock:
             self.messages[(args["channel"], ts)] = args
         return {"ok": True, "channel": args["channel"], "ts": ts, "message": {"text": args.get("text", ""), "ts": ts}}
+
+    def channel_messages(self, channel: str) -> list[dict[str, Any]]:
+        """What people would see in the channel (and its threads), oldest first, as Slack returns messages."""
+        with self._lock:
+            stored = [(ts, args) for (ch, ts), args in self.messages.items() if ch == channel]
+        stored.sort(key=lambda item: float(item[0]))
+        return [self._message_object(ts, args, with_metadata=True) for ts, args in stored]
+
+    @staticmethod
+    def _message_object(ts: str, args: dict[str, Any], *, with_metadata: bool) -> dict[str, Any]:
+        message: dict[str, Any] = {"type": "message", "ts": ts, "text": args.get("text", ""), "bot_id": "BBOT",
+                                   "app_id": "AFAKE", "user": "UBOT"}
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):  # form-encoded calls send it as a JSON string
+            metadata = json.loads(metadata)
+        if metadata and with_metadata:
+            message["metadata"] = metadata
+        return message
+
+    def _read_window(self, args: dict[str, Any]) -> tuple[float, float, int, bool] | dict[str, Any]:
+        try:
+            oldest = float(args.get("oldest") or 0)
+            latest = float(args.get("latest") or 1e12)
+            limit = int(args.get("limit") or 100)
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        return oldest, latest, limit, with_metadata
+
+    def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Top-level messages between oldest and latest (exclusive), newest first, like Slack."""
+        error = self._channel_error(args.get("channel"))
+        if error:
+            return error
+        window = self._read_window(args)
+        if isinstance(window, dict):
+            return window
+        oldest, latest, limit, with_metadata = window
+        with self._lock:
+            stored = [(ts, a) for (ch, ts), a in self.messages.items() if ch == args["channel"]
+                      and (not a.get("thread_ts") or a.get("thread_ts") == ts) and oldest < float(ts) < latest]
+        stored.sort(key=lambda item: float(item[0]), reverse=True)
+        page = [self._message_object(ts, a, with_metadata=with_metadata) for ts, a in stored[:limit]]
+        return {"ok": True, "messages": page, "has_more": len(stored) > limit}
+
+    def _m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A thread's parent and replies, oldest first, like Slack."""
+        error = self._channel_error(args.get("channel"))
+        if error:
+            return error
+        parent = args.get("ts")
+        window = self._read_window(args)
+        if isinstance(window, dict):
+            return window
+        oldest, latest, limit, with_metadata = window
+        with self._lock:
+            stored = [(ts, a) for (ch, ts), a in self.messages.items() if ch == args["channel"]
+                      and (ts == parent or a.get("thread_ts") == parent)]
+        if not stored and parent:
+            # Threads in tests often hang off messages the bot never posted: an empty thread is fine.
+            return {"ok": True, "messages": [], "has_more": False}
+        stored = sorted(((ts, a) for ts, a in stored if ts == parent or oldest < float(ts) < latest),
+                        key=lambda item: float(item[0]))
+        page = [self._message_object(ts, a, with_metadata=with_metadata) for ts, a in stored[:limit]]
+        return {"ok": True, "messages": page, "has_more": len(stored) > limit}
 
     def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         error = self._channel_error(args.get("channel"))

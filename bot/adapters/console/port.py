@@ -6,6 +6,7 @@ import itertools
 import sys
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -33,7 +34,10 @@ class ConsolePort:
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def post(self, channel_id: str, message: Message, *, idempotency_key: str) -> str:
+    def post(
+        self, channel_id: str, message: Message, *, idempotency_key: str, maybe_sent_since: datetime | None = None
+    ) -> str:
+        # maybe_sent_since is ignored: an in-process call cannot lose its answer.
         with self._lock:
             message_id = f"console-{next(self._ids)}"
             self.entries[message_id] = ConsoleEntry(message_id, channel_id, message)

@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
 from bot.adapters.feishu.cards import card_content, image_message_content
@@ -71,8 +72,12 @@ class FeishuChatPort:
         )
 
     # ---- ChatPort ------------------------------------------------------------------------------
-    def post(self, channel_id: str, message: Message, *, idempotency_key: str) -> str:
-        """Send a card into the chat (or as a reply to the command's message); returns the message id."""
+    def post(
+        self, channel_id: str, message: Message, *, idempotency_key: str, maybe_sent_since: datetime | None = None
+    ) -> str:
+        """Send a card into the chat (or as a reply to the command's message); returns the message id.
+
+        maybe_sent_since needs no lookup here: Feishu itself deduplicates the `uuid` (the outbox key)."""
         chat_id = _chat_id(channel_id)
         content = self._card(message)
         reply_to = (message.meta.get("reply") or {}).get("message_id") if isinstance(message.meta, dict) else None

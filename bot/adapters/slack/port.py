@@ -4,6 +4,14 @@ Short rate limits and 5xx are retried in place by slack_sdk's retry handlers; an
 `TransientChatError` (with `retry_after`) so the durable outbox retries later and nothing is lost.
 Errors a person must fix (`channel_not_found`, `not_in_channel`, `invalid_auth`, ...) become
 `PermanentChatError` with one clear log line and a metric.
+
+chat.postMessage has no idempotency key, so a retry after a lost answer (timeout, reset connection, 5xx
+after Slack accepted the message) would post twice. Instead: every message carries Slack message
+metadata naming its outbox key; such failures are not retried in place but reported as
+`maybe_delivered`; and the outbox's next attempt (told `maybe_sent_since`) first reads the channel's
+recent history (`conversations.history`, or `conversations.replies` in a thread) for a message with that
+key and returns its ts. The check never blocks a message: if it fails (missing history scope, ...), the
+port logs once and posts anyway.
 """
 
 from __future__ import annotations
@@ -11,10 +19,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import socket
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 from http.client import HTTPException
 from typing import Any
 from urllib.error import URLError
@@ -45,6 +55,21 @@ SLACK_API_ERRORS = Counter(
     ["method", "error", "kind"],
 )
 SLACK_API_CALLS = Counter("crisisbot_slack_api_calls_total", "Slack Web API calls made by the chat port", ["method"])
+SLACK_DUPLICATES_AVOIDED = Counter(
+    "crisisbot_slack_duplicate_posts_avoided_total",
+    "Retried posts found already in Slack (an earlier answer was lost), so not posted again",
+)
+
+# Message metadata naming the outbox key (invisible to people; readable with the history scopes).
+METADATA_EVENT_TYPE = "crisisbot_outbox_message"
+MAX_METADATA_KEY = 64  # keep the metadata small: longer outbox keys are sent as a stable hash
+# How far before the first uncertain attempt the lookup starts: Slack's clock and ours may disagree.
+HISTORY_LOOKBACK_S = 60.0
+# Newest first, so a busy channel could push our message past this; the outbox holds later bot messages
+# for the channel back while this one is pending, so only people's messages can come in between.
+HISTORY_LIMIT = 50
+# Slack's own words for these codes: "it's possible some aspect of the operation succeeded".
+MAYBE_APPLIED_ERRORS = frozenset({"internal_error", "fatal_error"})
 
 # Slack error codes that mean "try again later"; everything else needs a person.
 TRANSIENT_ERRORS = frozenset(
@@ -98,11 +123,21 @@ class _PatientRateLimitHandler(RateLimitErrorRetryHandler):
 
 
 class _ConnectionErrorHandler(ConnectionErrorRetryHandler):
-    """Retries a reset/refused connection once, through an injectable sleep."""
+    """Retries a reset/refused connection once, through an injectable sleep.
+
+    Not for chat.postMessage when the request may have arrived (reset, not refused): a blind retry could
+    post twice; the outbox retries it after checking the channel instead.
+    """
 
     def __init__(self, *, sleep: Callable[[float], None]) -> None:
         super().__init__(max_retry_count=1)
         self.sleep = sleep
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        return not _posts_a_message(request) or _never_sent(error)
 
     def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
                                  response: HttpResponse | None = None, error: Exception | None = None) -> None:
@@ -120,13 +155,38 @@ class _ServerErrorHandler(ServerErrorRetryHandler):
 
     def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
                    error: Exception | None = None) -> bool:
-        return response is not None and response.status_code in (500, 502, 503, 504)
+        # A 5xx on chat.postMessage may come after Slack stored the message: the outbox retries that one
+        # after checking the channel, never blindly here.
+        return (response is not None and response.status_code in (500, 502, 503, 504)
+                and not _posts_a_message(request))
 
     def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
                                  response: HttpResponse | None = None, error: Exception | None = None) -> None:
         state.next_attempt_requested = True
         self.sleep(0.2 * (2 ** state.current_attempt) + random.random() * 0.1)
         state.increment_current_attempt()
+
+
+def _posts_a_message(request: HttpRequest) -> bool:
+    return request.url.split("?", 1)[0].rstrip("/").endswith("/chat.postMessage")
+
+
+def _never_sent(error: BaseException | None) -> bool:
+    """True when the request surely never reached Slack (refused connection, unknown host)."""
+    reason = error.reason if isinstance(error, URLError) else error
+    return isinstance(reason, ConnectionRefusedError | socket.gaierror)
+
+
+def metadata_key(idempotency_key: str) -> str:
+    """The outbox key as carried in message metadata (<= 64 chars; long keys hashed, stable across retries)."""
+    if len(idempotency_key) <= MAX_METADATA_KEY:
+        return idempotency_key
+    return "h-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[: MAX_METADATA_KEY - 2]
+
+
+def outbox_metadata(idempotency_key: str) -> dict[str, Any]:
+    """chat.postMessage `metadata` naming the outbox key, so a retry can find a message Slack already has."""
+    return {"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": metadata_key(idempotency_key)}}
 
 
 def retry_after_seconds(headers: dict[str, Any] | None, default: float = 1.0) -> float:
@@ -182,11 +242,19 @@ class SlackChatPort:
         # failed image upload does not post the text twice (bounded; process-local by design).
         self._done: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._done_lock = threading.Lock()
+        # (method, channel, error) of failed duplicate checks already logged: one line each, not one per retry.
+        self._lookup_failures_logged: set[tuple[str, str, str]] = set()
 
     # ------------------------------------------------------------------ ChatPort
 
-    def post(self, channel_id: str, message: Message, *, idempotency_key: str) -> str:
-        """Post a message (and upload its PNG images); return its ts, or 'rurl:…' for response_url answers."""
+    def post(
+        self, channel_id: str, message: Message, *, idempotency_key: str, maybe_sent_since: datetime | None = None
+    ) -> str:
+        """Post a message (and upload its PNG images); return its ts, or 'rurl:…' for response_url answers.
+
+        With `maybe_sent_since` (an earlier attempt's answer was lost), first look for the message in the
+        channel, or in its thread, and return the ts found instead of posting it a second time.
+        """
         progress = self._progress(idempotency_key)
         reply = message.meta.get("reply") or {}
         response_url = reply.get("response_url")
@@ -194,14 +262,21 @@ class SlackChatPort:
             payload = render_message(message)
             message_id = None
             if message.ephemeral:
+                # No duplicate check here: ephemeral answers (response_url or chat.postEphemeral) never
+                # show in conversations.history, and a repeat reaches only the one person who asked.
                 message_id = self._post_ephemeral(channel_id, message, payload, reply, idempotency_key)
+            thread_ts = reply.get("thread_ts") or None
+            if message_id is None and maybe_sent_since is not None:
+                message_id = self._find_posted(channel_id, idempotency_key, since=maybe_sent_since,
+                                               thread_ts=thread_ts)
             if message_id is not None:
                 progress["id"] = message_id
             else:
                 try:
-                    thread = {"thread_ts": reply["thread_ts"]} if reply.get("thread_ts") else {}
+                    thread = {"thread_ts": thread_ts} if thread_ts else {}
                     response = self._call("chat.postMessage", self.client.chat_postMessage,
-                                          channel=channel_id, **payload, **thread)
+                                          channel=channel_id, **payload, **thread,
+                                          metadata=outbox_metadata(idempotency_key))
                     progress["id"] = str(response.get("ts"))
                 except PermanentChatError as error:
                     if not (response_url and error.code in SAY_IN_CHANNEL and self.response_url_allowed(response_url)):
@@ -279,8 +354,11 @@ class SlackChatPort:
             if not image.url:
                 raise PermanentChatError("image has neither PNG bytes nor a URL", code="no_image")
             block = {"type": "image", "image_url": image.url, "alt_text": image.alt or image.title or "image"}
+            # Labelled like every post, although uploads get no duplicate check yet (the outbox tells
+            # only post() about uncertain attempts; PNG uploads carry no metadata at all).
             response = self._call("chat.postMessage", self.client.chat_postMessage,
-                                  channel=channel_id, text=image.title or image.url, blocks=[block])
+                                  channel=channel_id, text=image.title or image.url, blocks=[block],
+                                  metadata=outbox_metadata(idempotency_key))
             return str(response.get("ts"))
         response = self._call(
             "files.upload_v2",
@@ -295,6 +373,61 @@ class SlackChatPort:
         return str(file.get("id") or (response.get("files") or [{}])[0].get("id") or "")
 
     # ------------------------------------------------------------------ helpers
+
+    def _find_posted(self, channel_id: str, idempotency_key: str, *, since: datetime,
+                     thread_ts: str | None) -> str | None:
+        """The ts of a message already in the channel (or thread) carrying this outbox key, else None.
+
+        Any failure of the lookup itself also gives None (after one log line per channel and error):
+        the check exists to avoid a duplicate and must never hold a message back.
+        """
+        wanted = metadata_key(idempotency_key)
+        args: dict[str, Any] = {
+            "channel": channel_id,
+            "oldest": f"{since.timestamp() - HISTORY_LOOKBACK_S:.6f}",
+            "include_all_metadata": True,
+            "limit": HISTORY_LIMIT,
+        }
+        if thread_ts:
+            # A thread reply is not in conversations.history: read the thread itself.
+            method, fn = "conversations.replies", self.client.conversations_replies
+            args["ts"] = thread_ts
+        else:
+            method, fn = "conversations.history", self.client.conversations_history
+        SLACK_API_CALLS.labels(method).inc()
+        try:
+            response = fn(**args)
+            messages = response.get("messages") or []
+        except Exception as error:  # noqa: BLE001 - whatever went wrong, posting anyway beats holding back
+            self._lookup_failed(method, channel_id, error)
+            return None
+        for found in messages:
+            metadata = found.get("metadata") if isinstance(found, dict) else None
+            if not isinstance(metadata, dict) or metadata.get("event_type") != METADATA_EVENT_TYPE:
+                continue
+            if (metadata.get("event_payload") or {}).get("key") == wanted and found.get("ts"):
+                SLACK_DUPLICATES_AVOIDED.inc()
+                log.info("slack: %s is already in %s (ts %s) although its answer was lost; not posting it again",
+                         idempotency_key, channel_id, found["ts"])
+                return str(found["ts"])
+        return None
+
+    def _lookup_failed(self, method: str, channel_id: str, error: Exception) -> None:
+        data = getattr(getattr(error, "response", None), "data", None)
+        code = (data.get("error") if isinstance(data, dict) else None) or type(error).__name__
+        SLACK_API_ERRORS.labels(method, code, "lookup").inc()
+        with self._done_lock:
+            if (method, channel_id, code) in self._lookup_failures_logged:
+                return
+            self._lookup_failures_logged.add((method, channel_id, code))
+        needed = f" (needed: {data['needed']})" if isinstance(data, dict) and data.get("needed") else ""
+        log.warning(
+            "slack %s failed in %s: %s%s. 无法确认上次发送是否已成功，仍照常发送，可能出现一条重复消息；"
+            "请按 config/slack-manifest.yaml 添加 channels:history 和 groups:history 权限并邀请机器人进频道 / "
+            "cannot tell whether the last attempt got through, posting anyway (a duplicate is possible); add the "
+            "channels:history and groups:history scopes from config/slack-manifest.yaml and invite the bot",
+            method, channel_id, code, needed,
+        )
 
     def _progress(self, key: str) -> dict[str, Any]:
         with self._done_lock:
@@ -311,7 +444,9 @@ class SlackChatPort:
         except SlackApiError as error:
             raise self._classify_api_error(method, error, kwargs.get("channel")) from error
         except (URLError, TimeoutError, ConnectionError, HTTPException, OSError) as error:
-            raise self._transient(method, "connection_error", f"{type(error).__name__}: {error}") from error
+            # Unless the connection was refused, the request may have arrived and the answer got lost.
+            raise self._transient(method, "connection_error", f"{type(error).__name__}: {error}",
+                                  maybe_delivered=not _never_sent(error)) from error
         except SlackRequestError as error:
             # e.g. the file upload step answered non-200
             raise self._transient(method, "request_failed", str(error)) from error
@@ -329,17 +464,22 @@ class SlackChatPort:
             return self._transient(method, "ratelimited", f"rate limited, retry after {retry_after:g}s",
                                    retry_after=retry_after)
         if status >= 500 or code in TRANSIENT_ERRORS or code.startswith("Received a response in a non-JSON"):
+            # A 5xx may come from behind the point where Slack stored the message; a JSON refusal such as
+            # service_unavailable did nothing, but Slack says internal_error/fatal_error may have.
             return self._transient(method, code if not code.startswith("Received") else f"http_{status}",
-                                   f"HTTP {status}")
+                                   f"HTTP {status}", maybe_delivered=status >= 500 or code in MAYBE_APPLIED_ERRORS)
         detail = code
         if code == "missing_scope" and isinstance(data, dict) and data.get("needed"):
             detail = f"missing_scope (needed: {data['needed']})"
         return self._permanent(method, code, detail, channel)
 
-    def _transient(self, method: str, code: str, detail: str, *, retry_after: float | None = None) -> TransientChatError:
+    def _transient(self, method: str, code: str, detail: str, *, retry_after: float | None = None,
+                   maybe_delivered: bool = False) -> TransientChatError:
         SLACK_API_ERRORS.labels(method, code, "transient").inc()
-        log.warning("slack %s failed, will retry: %s (%s)", method, code, detail)
-        return TransientChatError(f"slack {method}: {detail}", code=code, retry_after=retry_after)
+        log.warning("slack %s failed, will retry: %s (%s)%s", method, code, detail,
+                    " - it may have been applied" if maybe_delivered else "")
+        return TransientChatError(f"slack {method}: {detail}", code=code, retry_after=retry_after,
+                                  maybe_delivered=maybe_delivered)
 
     def _permanent(self, method: str, code: str, detail: str, channel: str | None) -> PermanentChatError:
         SLACK_API_ERRORS.labels(method, code, "permanent").inc()

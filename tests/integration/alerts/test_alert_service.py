@@ -296,7 +296,7 @@ class FlakyChat:
         self.posted: list[tuple[str, str]] = []
         self.updated: list[str] = []
 
-    def post(self, channel_id, message, *, idempotency_key):
+    def post(self, channel_id, message, *, idempotency_key, maybe_sent_since=None):
         from bot.messages import TransientChatError
 
         if self.failures > 0:

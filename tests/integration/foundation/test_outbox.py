@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from bot.adapters.console.port import ConsolePort
@@ -17,7 +18,7 @@ class FlakyPort(ConsolePort):
         self.permanent_for = permanent_for
         self.calls = 0
 
-    def post(self, channel_id, message, *, idempotency_key):
+    def post(self, channel_id, message, *, idempotency_key, maybe_sent_since=None):
         self.calls += 1
         if channel_id == self.permanent_for:
             raise PermanentChatError("channel_not_found", code="channel_not_found")
@@ -113,3 +114,75 @@ def test_message_round_trips_through_the_outbox(db, clock):
         meta={"kind": "alert"},
     )
     assert Message.from_dict(message.to_dict()) == message
+
+
+class UncertainPort(ConsolePort):
+    """A chat platform whose answers can get lost: each call takes the next scripted outcome and records
+    what the outbox told it about earlier attempts."""
+
+    def __init__(self, outcomes):
+        super().__init__()
+        self.outcomes = list(outcomes)
+        self.told: list = []
+
+    def post(self, channel_id, message, *, idempotency_key, maybe_sent_since=None):
+        self.told.append(maybe_sent_since)
+        outcome = self.outcomes.pop(0) if self.outcomes else "ok"
+        if outcome == "lost":
+            super().post(channel_id, message, idempotency_key=idempotency_key)  # it got through ...
+            raise TransientChatError("timed out", code="connection_error", maybe_delivered=True)  # ... unseen
+        if outcome == "refused":
+            raise TransientChatError("rate limited", code="ratelimited", retry_after=1)
+        if outcome == "killed":
+            super().post(channel_id, message, idempotency_key=idempotency_key)
+            raise SystemExit("the worker process died mid-call")
+        return super().post(channel_id, message, idempotency_key=idempotency_key)
+
+
+def attempt_times(outbox, clock, rounds):
+    started = []
+    for _ in range(rounds):
+        started.append(clock.now())
+        outbox.drain()
+        clock.advance(timedelta(minutes=6))
+    return started
+
+
+def test_the_port_hears_of_an_uncertain_attempt_and_not_of_clean_refusals(db, clock):
+    outbox = Outbox(db, clock)
+    port = UncertainPort(["refused", "lost", "refused", "ok"])
+    outbox.register_port(port)
+    outbox.send(channel="console:a", message=Message(text="x"), key="k1")
+    t = attempt_times(outbox, clock, 4)
+    # first attempt: nothing to check; a refusal leaves nothing to check; once an answer was lost, every
+    # later attempt hears when that attempt started, even after another clean refusal
+    assert port.told == [None, None, t[1], t[1]]
+    with db.session() as s:
+        row = s.exec(select(OutboxMessage).where(OutboxMessage.key == "k1")).one()
+    assert row.status == "sent" and row.maybe_sent_since is None
+
+
+def test_a_worker_killed_mid_call_counts_as_uncertain_after_a_restart(db, clock):
+    first = Outbox(db, clock)
+    first.register_port(UncertainPort(["killed"]))
+    first.send(channel="console:a", message=Message(text="x"), key="k1")
+    started = clock.now()
+    with pytest.raises(SystemExit):
+        first.drain()
+    clock.advance(timedelta(minutes=5))  # past the dead worker's lease
+    second = Outbox(db, clock)
+    port = UncertainPort([])
+    second.register_port(port)
+    second.drain()
+    assert port.told == [started]
+
+
+def test_outbox_migration_matches_the_model(db):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diffs = compare_metadata(context, SQLModel.metadata)
+    assert [d for d in diffs if "outbox_message" in repr(d)] == []

@@ -72,24 +72,35 @@ def test_long_rate_limit_goes_back_to_the_outbox_with_retry_after(port, fake_sla
     with pytest.raises(TransientChatError) as error:
         port.post("C1", Message(text="x"), idempotency_key="k")
     assert error.value.retry_after == 45 and error.value.code == "ratelimited"
+    assert not error.value.maybe_delivered  # a 429 is a refusal before anything was stored
     assert sleeps == []
 
 
-def test_server_errors_are_retried_then_reported_as_transient(port, fake_slack, sleeps):
-    fake_slack.script("chat.postMessage", server_error(500), ScriptedAnswer(502, "bad gateway"))
-    port.post("C1", Message(text="x"), idempotency_key="k")
-    assert [c.status for c in fake_slack.calls("chat.postMessage")] == [500, 502, 200]
-    fake_slack.down = True
+def test_server_errors_are_retried_in_place_except_for_new_posts(port, fake_slack, sleeps):
+    ts = port.post("C1", Message(text="x"), idempotency_key="k")
+    fake_slack.script("chat.update", server_error(500), ScriptedAnswer(502, "bad gateway"))
+    port.update("C1", ts, Message(text="y"))
+    assert [c.status for c in fake_slack.calls("chat.update")] == [500, 502, 200]
+    assert len(sleeps) == 2  # short backoffs, through the injected sleep
+    # A 5xx may come after Slack stored a new message: no blind retry here, the outbox retries after a check.
+    fake_slack.script("chat.postMessage", server_error(500))
     with pytest.raises(TransientChatError) as error:
         port.post("C1", Message(text="x"), idempotency_key="k2")
+    assert error.value.code == "http_500" and error.value.maybe_delivered
+    assert [c.status for c in fake_slack.calls("chat.postMessage")] == [200, 500]
+    fake_slack.down = True
+    with pytest.raises(TransientChatError) as error:
+        port.update("C1", ts, Message(text="z"))
     assert error.value.code == "http_503"
 
 
-def test_connection_refused_is_transient(sleeps):
+def test_connection_refused_is_transient_and_surely_not_delivered(sleeps):
     dead = SlackChatPort(VALID_BOT_TOKEN, base_url="http://127.0.0.1:9/api/", sleep=sleeps.append)
     with pytest.raises(TransientChatError) as error:
         dead.post("C1", Message(text="x"), idempotency_key="k")
     assert error.value.code == "connection_error"
+    assert not error.value.maybe_delivered  # refused: nothing reached Slack, so no history check next time
+    assert len(sleeps) == 1  # and so it was safe to retry once in place
 
 
 @pytest.mark.parametrize(

@@ -62,8 +62,10 @@ def test_manifest_declares_the_six_commands_and_only_the_scopes_used():
     commands = manifest["features"]["slash_commands"]
     assert [c["command"] for c in commands] == ["/crisis", "/reply-queue", "/watch", "/precheck", "/sentiment", "/report"]
     assert all(c["url"].endswith("/slack/events") and c["should_escape"] for c in commands)
-    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == ["app_mentions:read", "chat:write", "commands",
-                                                                 "files:write"]
+    # the history scopes let a retry find a post whose answer was lost instead of posting it twice
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == ["app_mentions:read", "channels:history",
+                                                                 "chat:write", "commands", "files:write",
+                                                                 "groups:history"]
     settings = manifest["settings"]
     assert settings["event_subscriptions"]["bot_events"] == ["app_mention"]
     assert settings["interactivity"]["is_enabled"] is True
