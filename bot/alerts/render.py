@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.messages import Button, Field, Message, Section
+from bot.sentiment.actions import comment_ref, review_button
 
 SEVERITY_NUMBER = {"sev1": 1, "sev2": 2, "sev3": 3}
 SEVERITY_LABEL = {
@@ -115,7 +116,10 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
             text = c["text"] if len(c["text"]) <= 80 else c["text"][:79] + "…"
             link = f" [{'链接' if zh else 'link'}]({c['url']})" if c.get("url") else ""
             rows.append(f"• {text}（👍 {c['likes']}）{link}" if zh else f"• {text} (👍 {c['likes']}){link}")
-        sections.append(Section(("**高赞负面评论**\n" if zh else "**Most-liked negative comments**\n") + "\n".join(rows)))
+        fix = review_button((comment_ref(ep["platform"], c["comment_id"]) for c in top[:3] if c.get("comment_id")),
+                            lang=lang)
+        sections.append(Section(("**高赞负面评论**\n" if zh else "**Most-liked negative comments**\n") + "\n".join(rows),
+                                buttons=(fix,) if fix else ()))
     if s.get("playbook"):
         sections.append(Section(f"**建议预案**：{s['playbook']}" if zh else f"**Suggested playbook**: {s['playbook']}"))
     history = ep.get("history") or []

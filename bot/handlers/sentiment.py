@@ -1,18 +1,26 @@
-"""`/sentiment fix COMMENT_ID neg|neu|pos` and the `sentiment.fix` button: teach the model in chat."""
+"""`/sentiment fix COMMENT_ID neg|neu|pos`, the `sentiment.fix` button and the "纠正情感 / Fix sentiment"
+button (`sentiment.review`) on alert and queue items: teach the model in chat."""
 
 from __future__ import annotations
 
 from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, UsageError
-from bot.messages import Action, Message
-from bot.sentiment.corrections import CorrectionError, CorrectionOutcome, CorrectionService
+from bot.messages import Action, Button, ButtonStyle, Message, Section
+from bot.sentiment.actions import FIX_ACTION, REVIEW_ACTION, comment_ref, parse_refs
+from bot.sentiment.corrections import (
+    LABELS,
+    CorrectionError,
+    CorrectionOutcome,
+    CorrectionService,
+    LabeledComment,
+)
 
-FIX_ACTION = "sentiment.fix"
 USAGE = (
     "  /sentiment fix 评论ID neg|neu|pos — 更正一条评论的情感标签（平台:评论ID 也可）"
     " / relabel a comment's sentiment (platform:COMMENT_ID also accepted)\n"
     "  按钮 / button: action_id `sentiment.fix`, value `平台:评论ID 标签` / `platform:COMMENT_ID label`"
 )
 _LABEL_ZH = {"neg": "负面", "neu": "中性", "pos": "正面", None: "未打分"}
+_BUTTON_STYLE: dict[str, ButtonStyle] = {"neg": "danger", "neu": "default", "pos": "primary"}
 
 
 def _service(ctx: CommandContext) -> CorrectionService:
@@ -62,6 +70,41 @@ def handle_fix_button(ctx: CommandContext, action: Action) -> Message:
     return _reply(outcome, ctx.user_name)
 
 
+def handle_review_button(ctx: CommandContext, action: Action) -> Message:
+    """The "纠正情感 / Fix sentiment" button: each quoted comment with a button per other label.
+
+    Answered only to the person who pressed it; the label buttons are ordinary `sentiment.fix` buttons.
+    """
+    refs = parse_refs(action.value)
+    if not refs:
+        return _error(CorrectionError("按钮数据有误", "malformed button value"))
+    comments = _service(ctx).lookup(channel=ctx.channel, comment_refs=refs)
+    if not comments:
+        return _error(CorrectionError("找不到这些评论（或本频道无权查看）",
+                                      "these comments are not found (or not visible from this channel)"))
+    return Message(
+        title="纠正情感 / Fix sentiment",
+        text="选择正确的标签，更正会存为训练样本（`crisisbot sentiment train --include-corrections`）。\n"
+             "Pick the right label; each correction is kept as a training example.",
+        sections=tuple(_choice_section(c) for c in comments),
+        ephemeral=True,
+    )
+
+
+def _choice_section(comment: LabeledComment) -> Section:
+    preview = " ".join(comment.text.split())
+    preview = preview if len(preview) <= 120 else preview[:119] + "…"
+    score = f" {comment.score:.2f}" if comment.score is not None and not comment.corrected else ""
+    by_person = "（已人工更正 / corrected by a person）" if comment.corrected else ""
+    now = f"{_LABEL_ZH[comment.label]} {comment.label or '-'}{score}{by_person}"
+    ref = comment_ref(comment.platform, comment.comment_id)
+    buttons = tuple(
+        Button(f"改为{_LABEL_ZH[label]} {label}", FIX_ACTION, f"{ref} {label}", _BUTTON_STYLE[label])
+        for label in LABELS if label != comment.label
+    )
+    return Section(text=f"> {preview or '（仅表情 / sticker only）'}\n当前 / now: {now} · `{ref}`", buttons=buttons)
+
+
 def register(registry: CommandRegistry) -> None:
     registry.add_command(
         "sentiment",
@@ -71,3 +114,4 @@ def register(registry: CommandRegistry) -> None:
         usage=USAGE,
     )
     registry.add_action(FIX_ACTION, handle_fix_button)
+    registry.add_action(REVIEW_ACTION, handle_review_button)

@@ -10,6 +10,7 @@ from bot.clock import ensure_aware
 from bot.messages import Button, Field, Message, Section
 from bot.replies.models import PENDING_APPROVAL, ReplyDraft, ReplyQueueItem
 from bot.replies.precheck import PrecheckResult
+from bot.sentiment.actions import comment_ref, review_button
 from bot.storage.models import Comment
 
 PLATFORM_ZH = {"douyin": "抖音", "bilibili": "B站", "kuaishou": "快手", "weibo": "微博", "xiaohongshu": "小红书"}
@@ -47,14 +48,17 @@ def local_time(value: datetime, zone: tzinfo | None) -> str:
     return ensure_aware(value).astimezone(zone or DEFAULT_ZONE).strftime("%m-%d %H:%M")
 
 
-def item_buttons(item_id: int) -> tuple[Button, ...]:
-    return (
+def item_buttons(item_id: int, sentiment_ref: str | None = None) -> tuple[Button, ...]:
+    """An item's buttons; `sentiment_ref` ("platform:COMMENT_ID") adds "纠正情感 / Fix sentiment"."""
+    buttons = (
         Button("认领 Claim", f"{ACTION_PREFIX}claim:{item_id}", str(item_id), "primary"),
         Button("已回复 Replied", f"{ACTION_PREFIX}done:{item_id}", str(item_id)),
         Button("跳过 Skip", f"{ACTION_PREFIX}skip:{item_id}", str(item_id)),
         Button("升级 Escalate", f"{ACTION_PREFIX}escalate:{item_id}", str(item_id), "danger"),
         Button("建议回复 Suggest", f"{ACTION_PREFIX}suggest:{item_id}", str(item_id)),
     )
+    fix = review_button([sentiment_ref]) if sentiment_ref else None
+    return (*buttons, fix) if fix else buttons
 
 
 def risk_terms(comment: Comment | None) -> list[str]:
@@ -112,7 +116,8 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
     elif item.claimed_by and item.claim_expires_at and ensure_aware(item.claim_expires_at) > now:
         who = "你 / you" if user and item.claimed_by == user else (item.claimed_by_name or item.claimed_by)
         lines.append(f"🔒 {who} 认领中，至 {local_time(item.claim_expires_at, zone)} / claimed until then")
-    return Section(text="\n".join(lines), buttons=item_buttons(item.id or 0) if buttons else ())
+    ref = comment_ref(item.platform, item.comment_id) if comment is not None else None
+    return Section(text="\n".join(lines), buttons=item_buttons(item.id or 0, ref) if buttons else ())
 
 
 def queue_message(entries: Sequence, *, now: datetime, names: Mapping[str, str], user: str, scope_text: str,

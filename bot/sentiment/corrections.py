@@ -54,6 +54,18 @@ def parse_label(value: str) -> str:
     return label
 
 
+@dataclass(frozen=True)
+class LabeledComment:
+    """A stored comment as the relabelling choices show it."""
+
+    platform: str
+    comment_id: str
+    text: str
+    label: str | None
+    score: float | None
+    corrected: bool  # already relabelled by a person
+
+
 class CorrectionService:
     """Relabels comments the channel may see and stores each correction."""
 
@@ -61,6 +73,32 @@ class CorrectionService:
         self.db = db
         self.scope = scope
         self.clock = clock
+
+    def lookup(self, *, channel: str, comment_refs: list[str]) -> list[LabeledComment]:
+        """The comments behind "platform:COMMENT_ID" references, in the given order.
+
+        Comments of accounts `channel` may not see are left out exactly like unknown ones.
+        """
+        from bot.storage.models import Comment
+
+        wanted: list[tuple[str, str]] = []
+        for ref in comment_refs:
+            platform, _, comment_id = ref.strip().rpartition(":")
+            if platform and comment_id:
+                wanted.append((platform.lower(), comment_id))
+        if not wanted:
+            return []
+        with self.db.session() as session:
+            rows = session.exec(select(Comment).where(Comment.comment_id.in_([c for _, c in wanted]))).all()
+        found = {(c.platform, c.comment_id): c for c in rows if self.scope.can_see(channel, c.account_key)}
+        out = []
+        for key in wanted:
+            comment = found.get(key)
+            if comment is not None:
+                out.append(LabeledComment(comment.platform, comment.comment_id, comment.text,
+                                          comment.sentiment_label, comment.sentiment_score,
+                                          comment.sentiment_model == CORRECTION_MODEL_NAME))
+        return out
 
     def fix(self, *, channel: str, user: str, comment_ref: str, label: str) -> CorrectionOutcome:
         """Relabel the comment `comment_ref` ("COMMENT_ID" or "platform:COMMENT_ID") as `label`.

@@ -85,8 +85,9 @@ def test_queue_command_shows_items_with_buttons_scoped_to_the_channel(rq_bot, cl
     section = reply.sections[0]
     assert "用了过敏了" in section.text and "新品面霜" in section.text and "👍 42" in section.text
     assert "逾期" in section.text and "负面" in section.text
-    assert [b.label.split()[0] for b in section.buttons] == ["认领", "已回复", "跳过", "升级", "建议回复"]
-    assert all(b.action_id.startswith("reply.") for b in section.buttons)
+    assert [b.label.split()[0] for b in section.buttons] == ["认领", "已回复", "跳过", "升级", "建议回复", "纠正情感"]
+    assert all(b.action_id.startswith("reply.") for b in section.buttons[:5])
+    assert section.buttons[5].action_id == "sentiment.review"
     (other,) = rq_bot.dispatcher.handle(cmd("/reply-queue", channel="console:xiaochu"))
     assert "红烧肉" in other.sections[0].text and len(other.sections) == 1
 
