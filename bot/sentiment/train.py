@@ -253,6 +253,12 @@ def fit(matrix, labels: Sequence[str], weights: Sequence[float], options: TrainO
     return out.astype(np.float32), bias
 
 
+def featurizer_for(options: TrainOptions) -> Featurizer:
+    """The featurizer a model trained with `options` scores with (the same settings go into its meta)."""
+    return Featurizer(hash_bits=options.hash_bits, hmm=options.hmm, char_ngrams=options.char_ngrams,
+                      word_bigrams=options.word_bigrams)
+
+
 def model_meta(options: TrainOptions) -> dict[str, Any]:
     """The scoring part of a model file's metadata (kind, hashing, thresholds, featurizer)."""
     return {
@@ -278,10 +284,7 @@ def train_model(
 ) -> LinearModel:
     """Train the default model from labeled files (and optional chat corrections)."""
     options = options or TrainOptions()
-    featurizer = featurizer or Featurizer(
-        hash_bits=options.hash_bits, hmm=options.hmm, char_ngrams=options.char_ngrams,
-        word_bigrams=options.word_bigrams,
-    )
+    featurizer = featurizer or featurizer_for(options)
     data = build_training_set(files, options, corrections)
     if len(set(data.labels)) < 2:
         raise DataError("training data needs at least two different labels")

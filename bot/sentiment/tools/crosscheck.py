@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.sentiment.features import Featurizer
 from bot.sentiment.metrics import compute_metrics
 from bot.sentiment.model import CLASSES, LinearModel
 from bot.sentiment.train import (
     TrainOptions,
     build_training_set,
     feature_matrix,
+    featurizer_for,
     fit,
     model_meta,
     read_labeled_csv,
@@ -67,8 +67,7 @@ def main() -> None:
                 "neg_over_neutral"):
         if getattr(args, key) is not None:
             setattr(options, key, getattr(args, key))
-    featurizer = Featurizer(hash_bits=options.hash_bits, hmm=options.hmm, char_ngrams=options.char_ngrams,
-                            word_bigrams=options.word_bigrams)
+    featurizer = featurizer_for(options)
     files = {name: read_labeled_csv(args.data_dir / name)
              for name in set(training_files()) | {f for fs in TEST_FILES.values() for f in fs}}
     started = time.perf_counter()

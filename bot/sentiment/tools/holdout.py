@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.sentiment.features import Featurizer
 from bot.sentiment.metrics import compute_metrics
 from bot.sentiment.model import LinearModel
 from bot.sentiment.tools.crosscheck import TRAIN_GROUPS, training_files
@@ -27,6 +26,7 @@ from bot.sentiment.train import (
     TrainOptions,
     build_training_set,
     feature_matrix,
+    featurizer_for,
     fit,
     model_meta,
     read_labeled_csv,
@@ -42,8 +42,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     options = TrainOptions()
-    featurizer = Featurizer(hash_bits=options.hash_bits, hmm=options.hmm, char_ngrams=options.char_ngrams,
-                            word_bigrams=options.word_bigrams)
+    featurizer = featurizer_for(options)
     files = [read_labeled_csv(args.data_dir / name) for name in training_files()]
     held: dict[str, tuple[list[str], list[str], bool]] = {}
     for lf in files:
