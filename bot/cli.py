@@ -23,8 +23,10 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="配置 / configuration", no_args_is_help=True)
 db_app = typer.Typer(help="数据库 / database", no_args_is_help=True)
+secrets_app = typer.Typer(help="数据库中加密保存的令牌 / tokens the bot stores encrypted in its database", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
+app.add_typer(secrets_app, name="secrets")
 app.add_typer(sentiment_cli.app, name="sentiment", help="情感分析 / sentiment scoring, evaluation and training")
 app.add_typer(playbooks_cli.app, name="playbooks", help="危机预案 / crisis playbooks")
 # These features' commands live at the top level (`crisisbot backtest`, `crisisbot sources`, `crisisbot poll`).
@@ -38,6 +40,7 @@ def _load(quiet: bool = False):
 
     try:
         settings, config, path = load_all()
+        settings.secret_box()  # a malformed CRISISBOT_SECRET_KEY is refused here, before anything runs
     except ConfigError as exc:
         typer.echo("配置有误 / invalid configuration:\n" + "\n".join(f"  {p}" for p in exc.problems), err=True)
         raise typer.Exit(2) from None
@@ -79,6 +82,44 @@ def db_upgrade() -> None:
     url = database_url(settings, config)
     Database(url).upgrade()
     typer.echo(f"数据库已是最新 / database up to date: {_redact(url)}")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """用 CRISISBOT_SECRET_KEY 的第一个密钥重新加密已保存的令牌 / re-encrypt stored tokens with the first key.
+
+    After putting a new key first (CRISISBOT_SECRET_KEY=NEW,OLD): run this, then drop OLD. Plain tokens
+    written before any key was set are encrypted too. Safe while the bot runs."""
+    from bot.clock import SystemClock
+    from bot.config import database_url
+    from bot.feeds.pollers.store import DatabaseStateStore
+    from bot.storage.db import Database
+    from bot.storage.secrets import GENERATE_KEY_COMMAND, SECRET_KEY_ENV
+
+    settings, config, _ = _load(quiet=True)
+    box = settings.secret_box()
+    if box is None:
+        typer.echo(
+            f"未设置 {SECRET_KEY_ENV},无法加密 / {SECRET_KEY_ENV} is not set: nothing to encrypt with. "
+            f"生成密钥 / generate a key: {GENERATE_KEY_COMMAND}",
+            err=True,
+        )
+        raise typer.Exit(2)
+    db = Database(database_url(settings, config))
+    try:
+        db.upgrade()
+        report = DatabaseStateStore(db, SystemClock(), secrets=box).reseal_tokens()
+    finally:
+        db.dispose()
+    typer.echo(f"已重新加密 / re-encrypted: {len(report.resealed)} ({', '.join(report.resealed) or '-'})")
+    if report.changed_meanwhile:
+        typer.echo(
+            "轮询期间已由机器人自行加密 / re-encrypted by a poll meanwhile: " + ", ".join(report.changed_meanwhile)
+        )
+    for source_id, reason in report.failed.items():
+        typer.echo(f"无法解密,未改动 / cannot decrypt, left as is: {source_id}: {reason}", err=True)
+    if report.failed:
+        raise typer.Exit(1)
 
 
 def _redact(url: str) -> str:

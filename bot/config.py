@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.alerts.settings import AlertsConfig
@@ -21,6 +21,9 @@ from bot.playbooks.settings import PlaybooksConfig
 from bot.replies.settings import RepliesConfig
 from bot.reports.settings import ReportsConfig
 from bot.sentiment.settings import SentimentConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.storage.secrets import SecretBox
 
 PLATFORMS = ("douyin", "kuaishou", "bilibili", "weibo", "xiaohongshu")
 CHAT_PLATFORMS = ("console", "slack", "feishu")
@@ -54,6 +57,9 @@ class Settings(BaseSettings):
     feishu_domain: str | None = None
     feishu_mode: Literal["http", "ws"] = "http"
     log_level: str = "INFO"
+    # CRISISBOT_SECRET_KEY: comma-separated Fernet keys encrypting the tokens the bot stores in its
+    # database (the first encrypts, all decrypt). SecretStr keeps it out of reprs and tracebacks.
+    secret_key: SecretStr | None = None
 
     slack_bot_token: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
     slack_signing_secret: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"))
@@ -64,6 +70,15 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("FEISHU_VERIFICATION_TOKEN")
     )
     feishu_encrypt_key: str | None = Field(default=None, validation_alias=AliasChoices("FEISHU_ENCRYPT_KEY"))
+
+    def secret_box(self) -> SecretBox | None:
+        """The SecretBox for CRISISBOT_SECRET_KEY, or None when unset; ConfigError for an invalid key."""
+        from bot.storage.secrets import SecretBox, SecretKeyError
+
+        try:
+            return SecretBox.from_setting(self.secret_key.get_secret_value() if self.secret_key else None)
+        except SecretKeyError as exc:
+            raise ConfigError([f"environment (CRISISBOT_*): {exc}"]) from None
 
     @property
     def slack_enabled(self) -> bool:

@@ -21,7 +21,8 @@ class FeedSourceState(SQLModel, table=True):
     source_id: str = Field(primary_key=True, max_length=64)
     source_type: str = Field(default="", max_length=32)
     targets: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # target -> {hwm, pending, error}
-    # Refreshed token pairs (Douyin). Stored like the rest of the database; never logged or shown.
+    # Refreshed token pairs (Douyin); never logged or shown. With CRISISBOT_SECRET_KEY set the secret
+    # fields are Fernet-sealed ({"$fernet": ...}, see bot/storage/secrets.py): same JSON column, no migration.
     tokens: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     extra: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # WBI keys, seen announcements
     health: str = Field(default="new", max_length=32)

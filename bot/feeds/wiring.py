@@ -51,13 +51,39 @@ def build_service(services: Services, *, env=None, http=None) -> FeedsService:
 
     return FeedsService(
         services.config.feeds,
-        store=DatabaseStateStore(services.db, services.clock),
+        store=DatabaseStateStore(services.db, services.clock, secrets=services.settings.secret_box()),
         ingest=ingest,
         notify=notify,
         clock=services.clock,
         env=env,
         http=http,
     )
+
+
+def warn_if_tokens_unencrypted(service: FeedsService) -> bool:
+    """Log one warning when an enabled source stores refreshed tokens and no key encrypts them.
+
+    Only then: the quick start (example sources disabled, no credentials) stays quiet."""
+    from bot.feeds.pollers.service import ADAPTERS
+    from bot.feeds.pollers.store import DatabaseStateStore
+    from bot.storage.secrets import GENERATE_KEY_COMMAND, SECRET_KEY_ENV
+
+    if not isinstance(service.store, DatabaseStateStore) or service.store.secrets is not None:
+        return False
+    ids = [
+        s.id for s in service.config.sources
+        if s.enabled and getattr(ADAPTERS.get(s.type), "stores_tokens", False)
+    ]
+    if not ids:
+        return False
+    log.warning(
+        "数据源 %s 刷新后的令牌将以明文写入数据库(能读取数据库或备份的人可接管账号的接口权限)。"
+        "请设置环境变量 %s 以加密保存,生成密钥:%s / "
+        "Tokens are stored UNENCRYPTED: source(s) %s write refreshed OAuth tokens to the database in plain "
+        "text (anyone with a database dump can use them). Set %s to encrypt them; generate a key with: %s",
+        ", ".join(ids), SECRET_KEY_ENV, GENERATE_KEY_COMMAND, ", ".join(ids), SECRET_KEY_ENV, GENERATE_KEY_COMMAND,
+    )
+    return True
 
 
 def schedule(wiring: Wiring, service: FeedsService) -> list[str]:
@@ -101,6 +127,7 @@ def wire(app: Wiring) -> None:
         return
     service = build_service(services)
     services.extra[SERVICE_NAME] = service
+    warn_if_tokens_unencrypted(service)
     schedule(app, service)
     app.on_stop.append(service.close)
     from bot.feeds.pollers.commands import register

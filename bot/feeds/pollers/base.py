@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
+from bot.storage.secrets import LockedSecret
+
 # --------------------------------------------------------------------------------------------- errors
 
 TRANSIENT = "transient"  # network, timeout, 5xx, platform "busy": retry with exponential backoff
@@ -110,7 +112,9 @@ class SourceState:
 
     source_id: str
     targets: dict[str, TargetState] = field(default_factory=dict)
-    tokens: dict[str, Any] = field(default_factory=dict)  # refreshed credential pairs (Douyin)
+    # Refreshed credential pairs (Douyin). Encrypted at rest when CRISISBOT_SECRET_KEY is set; read them
+    # through PollContext.stored_token, which turns an undecryptable value into a credential error.
+    tokens: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # per-type memory (WBI keys, seen announcements)
     health: str = HEALTH_NEW
     consecutive_failures: int = 0
@@ -336,6 +340,17 @@ class PollContext:
             hint = f"set the environment variable {name}" if name else f"add credentials.{role}: ENV_VAR_NAME"
             raise PollError(CONFIG, f"missing credential '{role}': {hint}")
         return value or None
+
+    def stored_token(self, name: str) -> Any:
+        """A token this source stored earlier (e.g. a refreshed access token), or None.
+
+        A stored token that cannot be decrypted (CRISISBOT_SECRET_KEY unset or wrong) is a CONFIG error
+        naming the env var, never None: reading it as missing would drop a refreshed credential and fall
+        back to an older one without anyone noticing."""
+        value = self.state.tokens.get(name)
+        if isinstance(value, LockedSecret):
+            raise PollError(CONFIG, value.reason)
+        return value
 
     @property
     def account_id(self) -> str | None:

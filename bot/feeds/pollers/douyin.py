@@ -63,6 +63,7 @@ def map_comment(item: Any, *, account_id: str | None, item_id: str, own_ids: set
 
 class DouyinAdapter(PlatformAdapter):
     default_base_url = "https://open.douyin.com"
+    stores_tokens = True
 
     def list_recent(self, ctx: PollContext) -> list[dict[str, Any]]:
         return self._with_token(ctx, self._list_videos)
@@ -121,9 +122,10 @@ class DouyinAdapter(PlatformAdapter):
         """The newest access token: a refreshed one from the state, unless the env pair has changed
         since (a human re-authorised and exported a new pair)."""
         access, refresh = self._env_pair(ctx)
-        stored = ctx.state.tokens
-        if stored.get("env_fingerprint") == fingerprint(access, refresh) and stored.get("access_token"):
-            return stored["access_token"]
+        if ctx.state.tokens.get("env_fingerprint") == fingerprint(access, refresh):
+            stored = ctx.stored_token("access_token")
+            if stored:
+                return stored
         return access
 
     def refresh(self, ctx: PollContext) -> str:
@@ -131,7 +133,9 @@ class DouyinAdapter(PlatformAdapter):
         access, env_refresh = self._env_pair(ctx)
         stored = ctx.state.tokens
         env_fp = fingerprint(access, env_refresh)
-        refresh = stored.get("refresh_token") if stored.get("env_fingerprint") == env_fp else env_refresh
+        # A pair from before the env changed is obsolete (a human re-authorised): it is not read, so a
+        # lost CRISISBOT_SECRET_KEY is recovered from by re-authorising.
+        refresh = ctx.stored_token("refresh_token") if stored.get("env_fingerprint") == env_fp else env_refresh
         if not refresh:
             raise PollError(REAUTH_REQUIRED, "access token expired and no refresh token is configured")
         answer = ctx.http.request(

@@ -58,6 +58,9 @@ class PlatformAdapter:
     adapter's `list_recent`, and the API base URL (overridable per source, e.g. a test server)."""
 
     default_base_url = ""
+    # True when the adapter writes credentials into SourceState.tokens (startup warns if they would be
+    # stored unencrypted).
+    stores_tokens = False
 
     def max_pages(self, ctx: PollContext) -> int:
         return ctx.source.settings.max_pages

@@ -1,12 +1,33 @@
-"""Where source state lives: the database (`feed_source_state`), or memory for pure tests."""
+"""Where source state lives: the database (`feed_source_state`), or memory for pure tests.
+
+Tokens are encrypted at rest in the database when a SecretBox (CRISISBOT_SECRET_KEY) is given: every
+field of `tokens` except the known non-secret metadata below, so a secret field added later is sealed
+by default.
+"""
 
 from __future__ import annotations
 
 import copy
 import threading
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from bot.feeds.pollers.base import SourceState, TargetState
+from bot.storage.secrets import LockedSecret, SecretBox, open_value, seal_value
+
+# Readable without the key: when and from which env pair a token was refreshed (a one-way fingerprint),
+# never a credential. Kept plain so a lost key still lets a re-authorised env pair replace the stored one.
+TOKEN_METADATA = frozenset({"env_fingerprint", "refreshed_at", "expires_in"})
+
+
+def seal_tokens(box: SecretBox | None, tokens: dict[str, Any]) -> dict[str, Any]:
+    """The `tokens` column value for a state's tokens (plain without a key)."""
+    return {k: v if k in TOKEN_METADATA else seal_value(box, v) for k, v in tokens.items()}
+
+
+def open_tokens(box: SecretBox | None, stored: dict[str, Any] | None) -> dict[str, Any]:
+    """A state's tokens from the column; undecryptable fields become LockedSecret (kept, not dropped)."""
+    return {k: v if k in TOKEN_METADATA else open_value(box, v) for k, v in (stored or {}).items()}
 
 
 class StateStore(Protocol):
@@ -59,14 +80,15 @@ _COLUMNS = (
 class DatabaseStateStore:
     """One `feed_source_state` row per source, written after every page of a scan."""
 
-    def __init__(self, db, clock) -> None:
+    def __init__(self, db, clock, secrets: SecretBox | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.secrets = secrets
 
     def _to_state(self, row) -> SourceState:
         state = SourceState(source_id=row.source_id)
         state.targets = {k: TargetState.from_json(v) for k, v in (row.targets or {}).items()}
-        state.tokens = dict(row.tokens or {})
+        state.tokens = open_tokens(self.secrets, row.tokens)
         state.extra = copy.deepcopy(row.extra or {})
         for name in _COLUMNS:
             setattr(state, name, getattr(row, name))
@@ -99,8 +121,50 @@ class DatabaseStateStore:
                 row.source_type = source_type
             # New dict objects, so SQLAlchemy sees the JSON columns changed.
             row.targets = {k: v.to_json() for k, v in state.targets.items()}
-            row.tokens = dict(state.tokens)
+            row.tokens = seal_tokens(self.secrets, state.tokens)
             row.extra = copy.deepcopy(state.extra)
             for name in _COLUMNS:
                 setattr(row, name, getattr(state, name))
             row.updated_at = self.clock.now()
+
+    def reseal_tokens(self) -> ResealReport:
+        """Re-encrypt every stored token with the first key (after a rotation, or to seal plain values
+        written before the key was set). Tokens no key opens are left as they are and reported."""
+        from sqlalchemy import update
+        from sqlmodel import select
+
+        from bot.feeds.models import FeedSourceState
+
+        if self.secrets is None:
+            raise ValueError("reseal_tokens needs a key")
+        report = ResealReport()
+        with self.db.session() as session:
+            rows = list(session.exec(select(FeedSourceState.source_id, FeedSourceState.tokens,
+                                            FeedSourceState.updated_at)))
+        for source_id, stored, updated_at in rows:
+            if not stored:
+                continue
+            tokens = open_tokens(self.secrets, stored)
+            locked = [v for v in tokens.values() if isinstance(v, LockedSecret)]
+            if locked:
+                report.failed[source_id] = locked[0].reason
+                continue
+            with self.db.session() as session:
+                # Only if no poll saved the row meanwhile: its save sealed the newer tokens with the first
+                # key already, and writing ours would bring back an older (maybe revoked) pair.
+                same = (FeedSourceState.updated_at == updated_at if updated_at is not None
+                        else FeedSourceState.updated_at.is_(None))
+                result = session.execute(
+                    update(FeedSourceState)
+                    .where(FeedSourceState.source_id == source_id, same)
+                    .values(tokens=seal_tokens(self.secrets, tokens))
+                )
+            (report.resealed if result.rowcount else report.changed_meanwhile).append(source_id)
+        return report
+
+
+@dataclass
+class ResealReport:
+    resealed: list[str] = field(default_factory=list)
+    changed_meanwhile: list[str] = field(default_factory=list)  # a poll re-sealed them itself
+    failed: dict[str, str] = field(default_factory=dict)  # source id -> why (no key opens them)
