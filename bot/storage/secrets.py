@@ -25,13 +25,13 @@ GENERATE_KEY_COMMAND = (
 )
 
 MISSING_KEY = (
-    f"数据库中的令牌已加密,但未设置 {SECRET_KEY_ENV}:请设置写入时使用的密钥,或重新授权并导出新的令牌 / "
+    f"数据库中的令牌已加密，但未设置 {SECRET_KEY_ENV}：请设置写入时使用的密钥，或重新授权并导出新的令牌 / "
     f"a stored token is encrypted but {SECRET_KEY_ENV} is not set: set the key it was written with, "
     "or re-authorise and export a new token pair"
 )
 WRONG_KEY = (
-    f"数据库中的令牌无法用 {SECRET_KEY_ENV} 中的任何密钥解密(密钥错误,或写入时的密钥已被移除):"
-    f"请把写入时使用的密钥加回 {SECRET_KEY_ENV},或重新授权并导出新的令牌 / "
+    f"数据库中的令牌无法用 {SECRET_KEY_ENV} 中的任何密钥解密（密钥错误，或写入时的密钥已被移除）："
+    f"请把写入时使用的密钥加回 {SECRET_KEY_ENV}，或重新授权并导出新的令牌 / "
     f"no key in {SECRET_KEY_ENV} decrypts a stored token (wrong key, or the key it was written with was "
     "removed): add that key back, or re-authorise and export a new token pair"
 )
