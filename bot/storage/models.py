@@ -103,9 +103,10 @@ class OutboxMessage(SQLModel, table=True):
 class IngestHandoff(SQLModel, table=True):
     """Comments a listener (alerts, reply queue) has not yet taken, written in the ingest transaction.
 
-    The row is deleted once the listener has run; if it failed, or the process stopped before it ran,
-    a periodic retry hands the same comments over again, so a stored comment is never silently
-    missing from the alerts or the reply queue.
+    The listener deletes the row in the transaction of its own writes (`bot.storage.handoffs.Handoff`),
+    so its effect and the row's deletion commit together; if it failed, or the process stopped before
+    it ran, a periodic retry hands the same comments over again, so a stored comment is never silently
+    missing from the alerts or the reply queue, nor counted twice.
     """
 
     __tablename__ = "ingest_handoff"
