@@ -98,6 +98,9 @@ class OutboxMessage(SQLModel, table=True):
     # back when the attempt is cleanly refused, so it survives a restart; the next attempt then asks
     # the platform whether the message is already there before sending it again.
     maybe_sent_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the retention purge emptied `payload` (message texts quote comments and author names) of this
+    # finished row; key, channel, status and platform_message_id stay for idempotency and later updates.
+    content_purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class IngestHandoff(SQLModel, table=True):
