@@ -144,6 +144,10 @@ class ChannelConfig(_Strict):
 class RetentionConfig(_Strict):
     raw_payload_days: int = Field(default=90, ge=1)
     author_identifiers_days: int = Field(default=90, ge=1)
+    # Finished outbox rows are deleted after this (their content goes after author_identifiers_days). The
+    # rows are idempotency keys: reports check theirs for up to a week, alert and playbook messages are
+    # updated in place for as long as an episode or run lasts, so a month is the floor.
+    outbox_days: int = Field(default=365, ge=30)
     processed_event_hours: int = Field(default=48, ge=7)
 
 

@@ -32,6 +32,7 @@ from bot.alerts.detector import Decision, DetectorSettings, SpikeDetector, sever
 from bot.alerts.models import ACCOUNT_SCOPE, AlertBucket, AlertEpisode, AlertStream, AlertWatch, RiskNotice
 from bot.clock import ensure_aware
 from bot.storage.bulk import pg_insert_rows
+from bot.storage.handoffs import Handoff
 from bot.storage.models import Comment
 
 log = logging.getLogger(__name__)
@@ -199,8 +200,12 @@ class AlertService:
         return self._placeholder_sentiment
 
     # ------------------------------------------------------------------ ingest
-    def on_comments(self, comments: list[Comment]) -> None:
-        """Ingest listener: count new comments, post risk/liked notices, then close what is due."""
+    def on_comments(self, comments: list[Comment], handoff: Handoff | None = None) -> None:
+        """Ingest listener: count new comments, post risk/liked notices, then close what is due.
+
+        The counts are additive, so a batch applied twice would count twice: the `handoff` is claimed in
+        the same transaction as the counts, and a batch whose hand-off is already gone is not counted.
+        """
         if not self.cfg.enabled:
             return
         new = [c for c in comments if c.updated_at is None and not c.is_from_account]
@@ -222,6 +227,9 @@ class AlertService:
         now = self.clock.now()
         with self._lock:
             with self.db.session() as session:
+                if handoff is not None and not handoff.claim(session):
+                    log.info("ingest batch %s was already counted; not counting it again", handoff)
+                    return
                 if counts:
                     self._add_counts(session, counts, meta, now)
                 self._notices(session, comments, now)

@@ -26,12 +26,14 @@ from bot.feeds.records import CommentRecord, validate_record
 from bot.sentiment.base import Scorer
 from bot.storage.bulk import pg_insert_rows
 from bot.storage.db import Database
+from bot.storage.handoffs import Handoff
 from bot.storage.models import Comment, DeadLetter, IngestHandoff
 
 log = logging.getLogger(__name__)
 
 Status = Literal["accepted", "duplicate", "rejected"]
-Listener = Callable[[list[Comment]], None]
+#: (comments, hand-off): see `IngestService.add_listener`
+Listener = Callable[[list[Comment], Handoff], None]
 # SQLite caps bound parameters per statement; 15 columns x 500 rows stays well inside it.
 CHUNK = 500
 
@@ -97,12 +99,16 @@ class IngestService:
         self._own_author_ids = own_author_ids or {}
 
     def add_listener(self, listener: Listener, *, name: str | None = None) -> None:
-        """Called after each committed batch with the new and updated Comment rows (new: updated_at None).
+        """Called after each committed batch with the new and updated Comment rows (new: updated_at None)
+        and the batch's `Handoff`.
 
-        Each batch is also recorded for the listener (`ingest_handoff`) in the ingest transaction and
-        cleared when the listener returns; `retry_handoffs` hands over again what a failed or
-        interrupted listener missed. A listener named by `name` keeps its hand-offs across restarts, so
-        give each a stable name.
+        Each batch is also recorded for the listener (`ingest_handoff`) in the ingest transaction;
+        `retry_handoffs` hands over again what a failed or interrupted listener missed. A listener that
+        writes calls `handoff.claim(session)` in the transaction of its writes (and writes nothing when
+        it returns False): the hand-off then ends exactly when its effect commits, so a batch is applied
+        once even if the process stops right after the listener's commit. A listener that returns
+        without claiming had nothing to write; its hand-off is cleared afterwards. A listener named by
+        `name` keeps its hand-offs across restarts, so give each a stable name.
         """
         self._listeners.append((name or getattr(listener, "__qualname__", repr(listener)), listener))
 
@@ -193,15 +199,17 @@ class IngestService:
     def _hand_over(self, stored: list[Comment], handoffs: list[IngestHandoff]) -> None:
         done: list[int] = []
         failed: dict[int, str] = {}
-        for (name, listener), handoff in zip(self._listeners, handoffs, strict=True):
+        for (name, listener), row in zip(self._listeners, handoffs, strict=True):
+            handoff = Handoff(row.id, name)
             try:
-                listener(stored)
+                listener(stored, handoff)
             except Exception as exc:  # noqa: BLE001 - the batch is stored; the hand-off is retried later
                 log.exception("ingest listener %s failed; its comments will be handed over again", name)
                 metrics.LISTENER_FAILURES.labels(name).inc()
                 failed[handoff.id] = f"{type(exc).__name__}: {exc}"[:2000]
             else:
-                done.append(handoff.id)
+                if not handoff.claimed:  # a claimed hand-off was deleted with the listener's writes
+                    done.append(handoff.id)
         self._settle_handoffs(done, failed)
 
     def _settle_handoffs(self, done: list[int], failed: dict[int, str]) -> None:
@@ -217,7 +225,7 @@ class IngestService:
                         .where(IngestHandoff.id == handoff_id)
                         .values(attempts=IngestHandoff.attempts + 1, last_error=error)
                     )
-        except Exception:  # noqa: BLE001 - a leftover hand-off is retried; listeners tolerate repeats
+        except Exception:  # noqa: BLE001 - a leftover hand-off is retried; unclaimed ones had no effect
             log.exception("could not settle ingest hand-offs %s", done + list(failed))
 
     def retry_handoffs(self, *, older_than_seconds: float = 30.0, limit: int = 20) -> int:
@@ -239,21 +247,25 @@ class IngestService:
             ).all())
         done: list[int] = []
         failed: dict[int, str] = {}
-        for handoff in pending:
-            comments = self._load_for_handoff(handoff)
+        handed = 0
+        for row in pending:
+            comments = self._load_for_handoff(row)
+            handoff = Handoff(row.id, row.listener)
             try:
                 if comments:
-                    by_name[handoff.listener](comments)
+                    by_name[row.listener](comments, handoff)
             except Exception as exc:  # noqa: BLE001 - counted and retried on the next round
-                log.exception("ingest listener %s failed again (attempt %d)", handoff.listener, handoff.attempts + 2)
-                metrics.LISTENER_FAILURES.labels(handoff.listener).inc()
-                failed[handoff.id] = f"{type(exc).__name__}: {exc}"[:2000]
+                log.exception("ingest listener %s failed again (attempt %d)", row.listener, row.attempts + 2)
+                metrics.LISTENER_FAILURES.labels(row.listener).inc()
+                failed[row.id] = f"{type(exc).__name__}: {exc}"[:2000]
             else:
-                done.append(handoff.id)
+                handed += 1
+                if not handoff.claimed:
+                    done.append(row.id)
         self._settle_handoffs(done, failed)
-        if done:
-            log.info("handed over %d missed ingest batch(es) again", len(done))
-        return len(done)
+        if handed:
+            log.info("handed over %d missed ingest batch(es) again", handed)
+        return handed
 
     def _load_for_handoff(self, handoff: IngestHandoff) -> list[Comment]:
         """The hand-off's comments as the listener first saw them: first-time ones with updated_at None."""

@@ -48,6 +48,7 @@ from bot.replies.templates import CommentFacts, ReplyTemplate, Suggestion, Templ
 from bot.scope import ChannelScope
 from bot.storage.bulk import pg_insert_rows
 from bot.storage.db import Database
+from bot.storage.handoffs import Handoff
 from bot.storage.models import Comment
 from bot.storage.types import UTCDateTime
 
@@ -202,12 +203,18 @@ class ReplyQueueService:
             raise AccessDenied(f"本频道不能处理账号 {item.account_key} 的评论 / this channel may not act on {item.account_key}")
 
     # ---- maintaining the queue from ingestion --------------------------------------------------------
-    def on_comments(self, comments: Sequence[Comment]) -> None:
-        """Ingest listener: queue new candidates, refresh scores, close threads we answered in the feed."""
+    def on_comments(self, comments: Sequence[Comment], handoff: Handoff | None = None) -> None:
+        """Ingest listener: queue new candidates, refresh scores, close threads we answered in the feed.
+
+        The queue upserts, so a repeat would be harmless; the `handoff` is still claimed with the writes
+        so that the hand-off ends exactly when they commit, and a batch already applied is skipped.
+        """
         if not comments:
             return
         now = self.clock.now()
         with self.db.session() as session:
+            if handoff is not None and not handoff.claim(session):
+                return
             self._apply_comments(session, comments, now)
 
     def _apply_comments(self, session: Session, comments: Sequence[Comment], now: datetime) -> None:

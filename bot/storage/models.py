@@ -98,14 +98,18 @@ class OutboxMessage(SQLModel, table=True):
     # back when the attempt is cleanly refused, so it survives a restart; the next attempt then asks
     # the platform whether the message is already there before sending it again.
     maybe_sent_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the retention purge emptied `payload` (message texts quote comments and author names) of this
+    # finished row; key, channel, status and platform_message_id stay for idempotency and later updates.
+    content_purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class IngestHandoff(SQLModel, table=True):
     """Comments a listener (alerts, reply queue) has not yet taken, written in the ingest transaction.
 
-    The row is deleted once the listener has run; if it failed, or the process stopped before it ran,
-    a periodic retry hands the same comments over again, so a stored comment is never silently
-    missing from the alerts or the reply queue.
+    The listener deletes the row in the transaction of its own writes (`bot.storage.handoffs.Handoff`),
+    so its effect and the row's deletion commit together; if it failed, or the process stopped before
+    it ran, a periodic retry hands the same comments over again, so a stored comment is never silently
+    missing from the alerts or the reply queue, nor counted twice.
     """
 
     __tablename__ = "ingest_handoff"

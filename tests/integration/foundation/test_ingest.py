@@ -54,14 +54,14 @@ def test_same_comment_twice_in_one_batch_is_one_row(bot, db):
 
 def test_listeners_get_stored_rows_with_sentiment(bot):
     seen = []
-    bot.services.ingest.add_listener(lambda rows: seen.extend(rows))
+    bot.services.ingest.add_listener(lambda rows, _handoff: seen.extend(rows))
     bot.services.ingest.ingest_records([record("c1"), record("c2")], source="test")
     assert sorted(c.comment_id for c in seen) == ["c1", "c2"]
     assert all(c.sentiment_label in ("neg", "neu", "pos") for c in seen)
 
 
 def test_a_failing_listener_does_not_lose_the_batch(bot, db):
-    def broken(_rows):
+    def broken(_rows, _handoff):
         raise RuntimeError("feature bug")
 
     bot.services.ingest.add_listener(broken)

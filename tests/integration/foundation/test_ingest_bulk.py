@@ -38,7 +38,7 @@ def full_record(comment_id: str, **over):
 
 def test_every_field_is_stored_exactly(bot, db):
     seen: list[Comment] = []
-    bot.services.ingest.add_listener(lambda rows: seen.extend(rows))
+    bot.services.ingest.add_listener(lambda rows, _handoff: seen.extend(rows))
     raw = full_record("c1")
     bot.services.ingest.ingest_records([raw], source="test")
     with db.session() as s:
@@ -69,7 +69,7 @@ def test_a_batch_of_new_and_known_comments(bot, db, clock):
     with db.session() as s:
         first = s.exec(select(Comment)).one()
     seen: list[Comment] = []
-    ingest.add_listener(lambda rows: seen.extend(rows))
+    ingest.add_listener(lambda rows, _handoff: seen.extend(rows))
     clock.advance(timedelta(minutes=5))
     report = ingest.ingest_records(
         [full_record("new"), full_record("old", like_count=99, text="changed text is not stored")], source="test")

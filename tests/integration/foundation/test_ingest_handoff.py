@@ -3,6 +3,7 @@ listeners ran, gets the batch handed over again (alerts bucket counts, reply que
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from sqlmodel import func, select
 
 from bot.alerts.models import ACCOUNT_SCOPE, AlertBucket
 from bot.replies.models import ReplyQueueItem
-from bot.storage.models import IngestHandoff
+from bot.storage.models import Comment, IngestHandoff
 
 
 def record(comment_id: str, minutes_ago: int, clock) -> dict:
@@ -72,7 +73,7 @@ class ProcessStopped(BaseException):
 def test_after_a_stop_between_commit_and_listeners_a_restarted_bot_catches_up(bot, db, clock, settings, app_config):
     from bot.app import build_app
 
-    def stop_here(_comments):
+    def stop_here(_comments, _handoff):
         raise ProcessStopped
 
     ingest = bot.services.ingest
@@ -92,6 +93,89 @@ def test_after_a_stop_between_commit_and_listeners_a_restarted_bot_catches_up(bo
         assert [h.listener for h in handoffs(db)] == ["stop-here"]
     finally:
         restarted.stop()
+
+
+@contextmanager
+def handoff_deletes_fail(db):
+    """A database-level failure of every delete of an `ingest_handoff` row (a trigger), while it lasts."""
+    if db.dialect == "postgresql":
+        create = [
+            "CREATE FUNCTION handoff_delete_fails() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'no space left on device'; END $$",
+            "CREATE TRIGGER handoff_delete_fails BEFORE DELETE ON ingest_handoff "
+            "FOR EACH ROW EXECUTE FUNCTION handoff_delete_fails()",
+        ]
+        drop = ["DROP TRIGGER handoff_delete_fails ON ingest_handoff", "DROP FUNCTION handoff_delete_fails()"]
+    else:
+        create = ["CREATE TRIGGER handoff_delete_fails BEFORE DELETE ON ingest_handoff "
+                  "BEGIN SELECT RAISE(ABORT, 'no space left on device'); END"]
+        drop = ["DROP TRIGGER handoff_delete_fails"]
+    with db.engine.begin() as conn:
+        for statement in create:
+            conn.execute(text(statement))
+    try:
+        yield
+    finally:
+        with db.engine.begin() as conn:
+            for statement in drop:
+                conn.execute(text(statement))
+
+
+def test_a_handoff_that_cannot_be_cleared_does_not_make_the_retry_count_the_batch_twice(bot, db, clock):
+    ingest = bot.services.ingest
+    with handoff_deletes_fail(db):
+        report = ingest.ingest_records([record("d1", 3, clock), record("d2", 2, clock)], source="test")
+    assert report.accepted == 2
+    # Ending the hand-off failed, so the listeners' writes did not commit either: nothing half-done.
+    assert sorted(h.listener for h in handoffs(db)) == ["alerts", "reply_queue"]
+    clock.advance(timedelta(seconds=31))
+    assert ingest.retry_handoffs() == 2
+    assert account_total(db) == 2  # once, not once per attempt
+    assert queued(db) == 2
+    assert handoffs(db) == []
+    clock.advance(timedelta(seconds=31))
+    assert ingest.retry_handoffs() == 0
+    assert account_total(db) == 2
+
+
+def test_a_stop_right_after_the_listeners_committed_does_not_count_the_batch_twice(bot, db, clock, settings,
+                                                                                   app_config):
+    from bot.app import build_app
+
+    def stop_here(_comments, _handoff):
+        raise ProcessStopped
+
+    ingest = bot.services.ingest
+    ingest._listeners.append(("stop-here", stop_here))  # after alerts and the reply queue have committed
+    with pytest.raises(ProcessStopped):
+        ingest.ingest_records([record("e1", 3, clock), record("e2", 2, clock)], source="test")
+    assert account_total(db) == 2 and queued(db) == 2
+
+    restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    try:
+        clock.advance(timedelta(seconds=31))
+        for tick in restarted.wiring.ticks:
+            tick()
+        assert account_total(db) == 2 and queued(db) == 2
+        assert [h.listener for h in handoffs(db)] == ["stop-here"]
+    finally:
+        restarted.stop()
+
+
+def test_a_listener_handed_a_batch_that_was_already_applied_writes_nothing(bot, db, clock):
+    from bot.storage.handoffs import Handoff
+
+    ingest = bot.services.ingest
+    ingest.ingest_records([record("f1", 3, clock)], source="test")
+    assert account_total(db) == 1 and handoffs(db) == []
+    with db.session() as s:
+        [comment_id] = s.exec(select(Comment.id).where(Comment.comment_id == "f1")).all()
+    comments = ingest._load_for_handoff(IngestHandoff(listener="alerts", new_ids=[comment_id], updated_ids=[],
+                                                      created_at=clock.now()))
+    assert [c.comment_id for c in comments] == ["f1"]
+    # e.g. another worker's retry of the same hand-off committed first: its row is gone
+    bot.services.extra["alerts"].on_comments(comments, Handoff(12345, "alerts"))
+    assert account_total(db) == 1
 
 
 def test_handoffs_pending_for_over_a_week_are_dropped_by_the_retention_purge(bot, db, clock, app_config):
