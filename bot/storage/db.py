@@ -98,10 +98,19 @@ class Database:
             event.listen(self.engine, "checkout", _ping_if_idle)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session that commits when the block ends and rolls back on error."""
+    def session(self, *, write_lock: bool = False) -> Iterator[Session]:
+        """A session that commits when the block ends and rolls back on error.
+
+        `write_lock=True` is for a transaction that reads, uses savepoints (`begin_nested`) and writes
+        later. On SQLite it takes the write lock up front (BEGIN IMMEDIATE, waiting up to busy_timeout):
+        the sqlite3 driver lets a SAVEPOINT open a deferred transaction, whose reads pin a snapshot, and
+        the first write after another connection's commit then fails at once with "database is locked"
+        (busy_timeout does not apply to a stale snapshot). PostgreSQL needs nothing.
+        """
         with Session(self.engine, expire_on_commit=False) as session:
             try:
+                if write_lock and self.dialect == "sqlite":
+                    session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                 yield session
                 session.commit()
             except BaseException:
