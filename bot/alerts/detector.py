@@ -464,10 +464,15 @@ class SpikeDetector:
             self.cooldown_left -= 1
 
         self._update_baseline(ts, value, mu, expected_factor)
-        if total is not None and total > 0:
+        if total is not None and total > 0 and not decision.in_episode:
+            # Both sums start at zero and get the same weights, so their ratio is the (exponentially
+            # weighted) share from the first bucket on. Seeding them with the first bucket instead gave
+            # that one bucket the weight of days of history at a 72 h half-life: a stream whose first
+            # comment was negative reported "normally 65% negative" three days later. An episode's own
+            # buckets are left out: a surge's volume would otherwise drag the usual share toward it.
             a = self._a_share
-            self.share_neg = (1 - a) * self.share_neg + a * value if self.share_total else value
-            self.share_total = (1 - a) * self.share_total + a * total if self.share_total else total
+            self.share_neg = (1 - a) * self.share_neg + a * value
+            self.share_total = (1 - a) * self.share_total + a * total
             self.share_seen += total
         self.n += 1
         self.last_ts = ts

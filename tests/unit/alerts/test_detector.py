@@ -127,6 +127,24 @@ def test_planned_surge_raises_the_baseline_but_a_share_jump_still_alerts():
     assert decisions[found[0]].reason in ("share", "volume")
 
 
+def test_usual_share_is_the_streams_share_not_its_first_bucket_and_ignores_the_surge():
+    # the demo's account: first bucket 1 comment, negative; then three days at ~15% negative
+    n = 3 * PER_DAY
+    total = negbin(np.full(n, 3.0), 0.05, seed=4)
+    total[0] = 1
+    negative = np.round(total * 0.15)
+    negative[0] = 1
+    usual = negative[1:].sum() / total[1:].sum()  # ~12% after rounding small counts
+    decisions = run(negative, total=total)
+    assert decisions[-1].share_expected == pytest.approx(usual, abs=0.02)
+    # a surge of mostly negative comments: the usual share shown in the alert stays the usual one
+    surge_total = np.concatenate([total, np.full(24, 60.0)])
+    surge_negative = np.concatenate([negative, np.full(24, 51.0)])
+    decisions = run(surge_negative, total=surge_total)
+    assert onsets(decisions) and onsets(decisions)[0] >= n
+    assert decisions[-1].share_expected == pytest.approx(usual, abs=0.02)
+
+
 def test_state_round_trip_through_json_changes_nothing():
     n = 5 * PER_DAY
     values = negbin(20.0 * daily_shape(n) * burst(n, 4 * PER_DAY, 6.0, 36), 0.1, seed=10)
