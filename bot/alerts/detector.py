@@ -32,7 +32,7 @@ from typing import Any
 
 LN10 = math.log(10.0)
 SECONDS_PER_DAY = 86400.0
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: usual-share sums start from zero (version 1 states lose only those)
 
 
 @dataclass(frozen=True)
@@ -546,8 +546,12 @@ class SpikeDetector:
         settings = settings or DetectorSettings()
         if not state:
             return cls(settings=settings)
-        if state.get("v") != STATE_VERSION:
-            raise ValueError(f"unsupported detector state version {state.get('v')!r}")
+        version = state.get("v")
+        if version not in (1, STATE_VERSION):
+            raise ValueError(f"unsupported detector state version {version!r}")
+        # Version 1 seeded the usual-share sums with the stream's first bucket at full weight (see
+        # observe): those sums are dropped and the share test warms up again on new comments.
+        share_ok = version == STATE_VERSION
         season = _unpack(state["season"])
         season_n = _unpack(state["season_n"])
         week = _unpack(state.get("week", []))
@@ -569,9 +573,9 @@ class SpikeDetector:
             recent_exp=[float(x) for x in state["recent_exp"]],
             episode=_Episode(**ep) if ep else None,
             cooldown_left=int(state["cooldown_left"]),
-            share_neg=float(state["share_neg"]),
-            share_total=float(state["share_total"]),
-            share_seen=float(state.get("share_seen", 0.0)),
+            share_neg=float(state["share_neg"]) if share_ok else 0.0,
+            share_total=float(state["share_total"]) if share_ok else 0.0,
+            share_seen=float(state.get("share_seen", 0.0)) if share_ok else 0.0,
         )
 
 

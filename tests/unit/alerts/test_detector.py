@@ -159,6 +159,18 @@ def test_state_round_trip_through_json_changes_nothing():
         [(d.new_alert, d.recovered, round(d.score, 9)) for d in whole]
 
 
+def test_a_version_1_state_keeps_its_baseline_but_drops_the_seeded_share_sums():
+    det = SpikeDetector()
+    run(np.full(PER_DAY, 4.0), detector=det, total=np.full(PER_DAY, 10.0))
+    old = {**det.to_state(), "v": 1, "share_neg": 1.0, "share_total": 1.0}
+    restored = SpikeDetector.from_state(json.loads(json.dumps(old)))
+    assert restored.level == det.level and restored.n == det.n
+    assert (restored.share_neg, restored.share_total, restored.share_seen) == (0.0, 0.0, 0.0)
+    assert restored.to_state()["v"] == 2
+    with pytest.raises(ValueError, match="version"):
+        SpikeDetector.from_state({**old, "v": 99})
+
+
 def test_bad_inputs_are_refused():
     det = SpikeDetector()
     with pytest.raises(ValueError):
