@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlmodel import func, select
 
 from bot.alerts.models import ACCOUNT_SCOPE, AlertBucket
+from bot.app import build_app
 from bot.replies.models import ReplyQueueItem
 from bot.storage.models import Comment, IngestHandoff
 
@@ -71,7 +72,6 @@ class ProcessStopped(BaseException):
 
 
 def test_after_a_stop_between_commit_and_listeners_a_restarted_bot_catches_up(bot, db, clock, settings, app_config):
-    from bot.app import build_app
 
     def stop_here(_comments, _handoff):
         raise ProcessStopped
@@ -83,14 +83,19 @@ def test_after_a_stop_between_commit_and_listeners_a_restarted_bot_catches_up(bo
     assert account_total(db) == 0 and queued(db) == 0
     assert sorted(h.listener for h in handoffs(db)) == ["alerts", "reply_queue", "stop-here"]
 
+    restart_and_retry(settings, app_config, clock, db)
+    assert account_total(db) == 2 and queued(db) == 2
+    # The stand-in listener does not exist after the restart: its hand-off waits, untouched.
+    assert [h.listener for h in handoffs(db)] == ["stop-here"]
+
+
+def restart_and_retry(settings, app_config, clock, db) -> None:
+    """A new process on the same database, 31 s later: its ticks hand pending batches over again."""
     restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
     try:
         clock.advance(timedelta(seconds=31))
         for tick in restarted.wiring.ticks:
             tick()
-        assert account_total(db) == 2 and queued(db) == 2
-        # The stand-in listener does not exist after the restart: its hand-off waits, untouched.
-        assert [h.listener for h in handoffs(db)] == ["stop-here"]
     finally:
         restarted.stop()
 
@@ -140,7 +145,6 @@ def test_a_handoff_that_cannot_be_cleared_does_not_make_the_retry_count_the_batc
 
 def test_a_stop_right_after_the_listeners_committed_does_not_count_the_batch_twice(bot, db, clock, settings,
                                                                                    app_config):
-    from bot.app import build_app
 
     def stop_here(_comments, _handoff):
         raise ProcessStopped
@@ -151,15 +155,10 @@ def test_a_stop_right_after_the_listeners_committed_does_not_count_the_batch_twi
         ingest.ingest_records([record("e1", 3, clock), record("e2", 2, clock)], source="test")
     assert account_total(db) == 2 and queued(db) == 2
 
-    restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
-    try:
-        clock.advance(timedelta(seconds=31))
-        for tick in restarted.wiring.ticks:
-            tick()
-        assert account_total(db) == 2 and queued(db) == 2
-        assert [h.listener for h in handoffs(db)] == ["stop-here"]
-    finally:
-        restarted.stop()
+    restart_and_retry(settings, app_config, clock, db)
+    assert account_total(db) == 2 and queued(db) == 2
+    # The stand-in listener does not exist after the restart: its hand-off waits, untouched.
+    assert [h.listener for h in handoffs(db)] == ["stop-here"]
 
 
 def test_a_listener_handed_a_batch_that_was_already_applied_writes_nothing(bot, db, clock):
