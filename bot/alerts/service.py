@@ -358,7 +358,7 @@ class AlertService:
         table = AlertStream.__table__
         c = table.c
         judged = 0
-        with _gc_paused(), self.db.session(write_lock=True) as session:
+        with _gc_paused(), self.db.session() as session:
             conn = session.connection()
             # due: the bucket after last_closed has ended (or, never judged, the first bucket has)
             is_due = and_(~c.stream_key.endswith(CURVE_SUFFIX),

@@ -31,6 +31,22 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_savepoint_in_transaction(conn, _name) -> None:
+    """Before a SAVEPOINT on SQLite: make sure a real transaction holds it, taking the write lock.
+
+    The sqlite3 driver opens a transaction only before INSERT/UPDATE/DELETE. A SAVEPOINT issued before
+    the session's first write therefore started a transaction of its own, and releasing it COMMITTED at
+    once: an outbox message enqueued in a session that later rolled back was still sent. Its reads also
+    pinned a snapshot, so the first write after another connection's commit failed at once with
+    "database is locked" (busy_timeout does not apply to a stale snapshot; the demo showed both).
+    BEGIN IMMEDIATE waits for the write lock (busy_timeout) and keeps the savepoint inside the session's
+    transaction, which commits or rolls back as a whole.
+    """
+    dbapi_connection = conn.connection.dbapi_connection
+    if not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
 def _postgres_session(dbapi_connection, _record) -> None:
     # psycopg prepares a statement on its 5th run and the server may then keep one generic plan for it. A
     # plan made while a table was nearly empty (a new deployment, the first big import) sticks until the
@@ -92,25 +108,17 @@ class Database:
         if self.dialect == "sqlite":
             # a SQLite connection is a file handle: it never goes stale, so it is never pinged
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "savepoint", _sqlite_savepoint_in_transaction)
         elif self.dialect == "postgresql":
             event.listen(self.engine, "connect", _postgres_session)
             event.listen(self.engine, "checkin", _mark_checkin)
             event.listen(self.engine, "checkout", _ping_if_idle)
 
     @contextmanager
-    def session(self, *, write_lock: bool = False) -> Iterator[Session]:
-        """A session that commits when the block ends and rolls back on error.
-
-        `write_lock=True` is for a transaction that reads, uses savepoints (`begin_nested`) and writes
-        later. On SQLite it takes the write lock up front (BEGIN IMMEDIATE, waiting up to busy_timeout):
-        the sqlite3 driver lets a SAVEPOINT open a deferred transaction, whose reads pin a snapshot, and
-        the first write after another connection's commit then fails at once with "database is locked"
-        (busy_timeout does not apply to a stale snapshot). PostgreSQL needs nothing.
-        """
+    def session(self) -> Iterator[Session]:
+        """A session that commits when the block ends and rolls back on error."""
         with Session(self.engine, expire_on_commit=False) as session:
             try:
-                if write_lock and self.dialect == "sqlite":
-                    session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                 yield session
                 session.commit()
             except BaseException:
