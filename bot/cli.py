@@ -192,7 +192,7 @@ def purge(
 ) -> None:
     """个人信息清理（PIPL）/ personal-data removal and retention."""
     from bot.config import database_url
-    from bot.retention import purge_author, purge_expired
+    from bot.retention import PURGE_KINDS, purge_author, purge_expired
     from bot.storage.db import Database
 
     settings, config, _ = _load(quiet=True)
@@ -207,7 +207,8 @@ def purge(
             typer.echo("格式应为 PLATFORM:AUTHOR_ID / expected PLATFORM:AUTHOR_ID", err=True)
             raise typer.Exit(2)
         counts = purge_author(db, platform, author_id)
-        typer.echo(f"已删除 / removed: 评论 comments {counts['comments']}, 拒收记录 dead letters {counts['dead_letters']}")
+        parts = ", ".join(f"{zh} {en} {counts[key]}" for key, zh, en in PURGE_KINDS)
+        typer.echo(f"已删除 / removed: {parts}")
     if expired:
         from bot.clock import SystemClock
 

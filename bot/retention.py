@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import Text, cast, delete, or_, select, update
 
+from bot.clock import ensure_aware
 from bot.config import RetentionConfig
+from bot.redaction import AuthorCopies, PersonComment
 from bot.storage.db import Database
 from bot.storage.models import Comment, DeadLetter, IngestHandoff, OutboxMessage
 
@@ -70,13 +74,209 @@ def purge_expired(db: Database, now, retention: RetentionConfig) -> dict[str, in
     return counts
 
 
-def purge_author(db: Database, platform: str, author_id: str) -> dict[str, int]:
-    """Remove one person's comments and any dead letter that mentions their id."""
-    with db.session() as session:
-        comments = session.execute(
-            delete(Comment).where(Comment.platform == platform).where(Comment.author_id == author_id)
-        ).rowcount
-        dead = session.execute(
+# Ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits.
+CHUNK = 500
+# Copies are made after the comment was written; this margin covers platform clocks running ahead.
+CLOCK_MARGIN = timedelta(days=1)
+
+
+def _chunks(values: list, size: int = CHUNK) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _chunks_matching(needles: list[str], size: int) -> Iterator[list[str]]:
+    """`_chunks(needles)` with each needle also in the form a JSON column stores it."""
+    for chunk in _chunks(needles, size):
+        yield sorted(set(chunk) | {json.dumps(n)[1:-1] for n in chunk})
+
+
+def _contains_any(column, needles: list[str]):
+    # autoescape: % and _ in a comment are literal, and "/" becomes the escape character, so the
+    # backslashes of JSON's \uXXXX escapes stay literal on PostgreSQL too.
+    return or_(*(column.contains(n, autoescape=True) for n in needles))
+
+
+PURGE_KINDS = (
+    # (count key, Chinese, English) in the order the CLI prints them
+    ("comments", "评论", "comments"),
+    ("dead_letters", "拒收记录", "dead letters"),
+    ("reply_items", "回复队列条目", "reply-queue items"),
+    ("reply_drafts", "回复草稿", "reply drafts"),
+    ("reply_events", "回复记录", "reply events"),
+    ("reply_events_redacted", "回复记录（删去引用）", "reply events redacted"),
+    ("reply_drafts_redacted", "回复草稿（删去引用）", "reply drafts redacted"),
+    ("reply_templates", "模板来源", "template sources"),
+    ("corrections", "情感更正样本", "sentiment corrections"),
+    ("alert_episodes", "告警（删去引用）", "alerts redacted"),
+    ("risk_notices", "风险提醒（删去引用）", "risk notices redacted"),
+    ("outbox_contents", "已发消息内容", "sent message contents"),
+    ("outbox_redacted", "待发消息（删去引用）", "pending messages redacted"),
+    ("playbook_runs", "预案标题", "playbook run titles"),
+    ("playbook_timeline", "预案时间线条目", "playbook timeline entries"),
+    ("handoffs", "待处理交接", "ingest hand-offs"),
+)
+
+
+def purge_author(db: Database, platform: str, author_id: str, now: datetime | None = None) -> dict[str, int]:
+    """Remove one person's comments and every copy of them, in one transaction (PIPL deletion).
+
+    Rows that exist only for their comments go: their reply-queue items with drafts and events, their
+    sentiment corrections (training data), dead letters naming them. Copies inside shared rows are cut
+    out: their entries in alert episodes' top comments and in risk notices' examples and ids; their
+    quotes, comment refs and name in pending chat messages, playbook run titles and timelines, and other
+    reply items' drafts and events. A sent or failed message that quotes or names them loses its content
+    as retention does (`content_purged_at`); the row stays for idempotency. Copies are found by comment
+    id where they keep it, else by the comment text (read before the comments are deleted) and name,
+    and only among the accounts and the time since their first comment.
+    """
+    from bot.alerts.models import AlertEpisode, RiskNotice
+    from bot.playbooks.models import CrisisRun, CrisisTimelineEntry
+    from bot.replies.models import ReplyDraft, ReplyEvent, ReplyQueueItem, SavedReplyTemplate
+    from bot.sentiment.models import SentimentCorrection
+
+    now = now or datetime.now(UTC)
+    counts = {key: 0 for key, _, _ in PURGE_KINDS}
+    # write_lock: this transaction reads, then writes; on SQLite it must hold the lock from the start.
+    with db.session(write_lock=True) as session:
+        mine = session.execute(
+            select(Comment.id, Comment.comment_id, Comment.text, Comment.author_name, Comment.account_id,
+                   Comment.created_at)
+            .where(Comment.platform == platform, Comment.author_id == author_id)
+        ).all()
+        counts["dead_letters"] = session.execute(
             delete(DeadLetter).where(DeadLetter.raw.contains(f'"author_id": "{author_id}"') | DeadLetter.raw.contains(f'"author_id":"{author_id}"'))
-        ).rowcount
-    return {"comments": comments or 0, "dead_letters": dead or 0}
+        ).rowcount or 0
+        if not mine:
+            return counts
+        copies = AuthorCopies(PersonComment(platform, r.comment_id, r.text or "", r.author_name) for r in mine)
+        comment_ids = sorted(copies.comment_ids)
+        row_ids = {r.id for r in mine}
+        accounts = sorted({r.account_id for r in mine})
+        account_keys = [f"{platform}:{a}" for a in accounts]
+        since = min(ensure_aware(r.created_at) for r in mine) - CLOCK_MARGIN
+
+        # ---- rows that exist only for their comments
+        for chunk in _chunks(comment_ids):
+            items = list(session.execute(
+                select(ReplyQueueItem.id).where(ReplyQueueItem.platform == platform, ReplyQueueItem.comment_id.in_(chunk))
+            ).scalars())
+            if items:
+                counts["reply_drafts"] += session.execute(delete(ReplyDraft).where(ReplyDraft.item_id.in_(items))).rowcount or 0
+                counts["reply_events"] += session.execute(delete(ReplyEvent).where(ReplyEvent.item_id.in_(items))).rowcount or 0
+                counts["reply_items"] += session.execute(delete(ReplyQueueItem).where(ReplyQueueItem.id.in_(items))).rowcount or 0
+            # Corrections are training data built from the comment text: the request covers them too.
+            counts["corrections"] += session.execute(
+                delete(SentimentCorrection).where(SentimentCorrection.platform == platform,
+                                                  SentimentCorrection.comment_id.in_(chunk))
+            ).rowcount or 0
+            # A template saved while answering them is the team's own text: it stays, without the link.
+            counts["reply_templates"] += session.execute(
+                update(SavedReplyTemplate)
+                .where(SavedReplyTemplate.source_comment_id.in_(chunk),
+                       or_(SavedReplyTemplate.account_key.is_(None), SavedReplyTemplate.account_key.in_(account_keys)))
+                .values(source_comment_id=None)
+            ).rowcount or 0
+            counts["comments"] += session.execute(
+                delete(Comment).where(Comment.platform == platform, Comment.comment_id.in_(chunk))
+            ).rowcount or 0
+
+        # ---- copies inside shared rows: only the accounts and time range their comments can be in
+        for episode in list(session.scalars(
+            select(AlertEpisode).where(AlertEpisode.platform == platform, AlertEpisode.account_id.in_(accounts),
+                                       AlertEpisode.updated_at >= since)
+        )):
+            top = (episode.stats or {}).get("top_comments") or []
+            kept = [c for c in top if not (isinstance(c, dict) and copies.is_theirs(c))]
+            if len(kept) != len(top):
+                episode.stats = {**episode.stats, "top_comments": kept}
+                session.add(episode)
+                counts["alert_episodes"] += 1
+
+        id_needles = [json.dumps(c)[1:-1] for c in comment_ids]
+        for chunk in _chunks(id_needles, 100):
+            for notice in list(session.scalars(
+                select(RiskNotice).where(RiskNotice.platform == platform, RiskNotice.account_id.in_(accounts),
+                                         RiskNotice.updated_at >= since,
+                                         _contains_any(cast(RiskNotice.comment_ids, Text), [f'"{n}"' for n in chunk]))
+            )):
+                ids = [i for i in (notice.comment_ids or []) if str(i) not in copies.comment_ids]
+                # Examples keep no comment id: theirs are the ones with one of their texts.
+                examples = [e for e in (notice.examples or []) if not (isinstance(e, dict) and copies.is_theirs(e))]
+                if ids != notice.comment_ids or examples != notice.examples:
+                    notice.comment_ids, notice.examples = ids, examples
+                    session.add(notice)
+                    counts["risk_notices"] += 1
+
+        raw_needles = copies.prefilter_needles()
+        for chunk in _chunks_matching(raw_needles, 200):
+            for message in list(session.scalars(
+                select(OutboxMessage).where(OutboxMessage.created_at >= since,
+                                            OutboxMessage.content_purged_at.is_(None),
+                                            _contains_any(cast(OutboxMessage.payload, Text), chunk))
+            )):
+                if not copies.message_touches(message.payload):
+                    continue
+                if message.status in FINISHED_OUTBOX:
+                    # Delivered (or given up): the team has seen it; keep only what retention keeps.
+                    message.payload, message.last_error, message.content_purged_at = {}, None, now
+                    counts["outbox_contents"] += 1
+                else:
+                    # Still to be delivered: the message goes out without their words.
+                    message.payload = copies.redact_message(message.payload)
+                    counts["outbox_redacted"] += 1
+                session.add(message)
+
+        for chunk in _chunks(raw_needles, 200):
+            for run in list(session.scalars(
+                select(CrisisRun).where(CrisisRun.started_at >= since, _contains_any(CrisisRun.title, chunk))
+            )):
+                if copies.touches(run.title):
+                    run.title = copies.redact(run.title)
+                    session.add(run)
+                    counts["playbook_runs"] += 1
+            for entry in list(session.scalars(
+                select(CrisisTimelineEntry).where(CrisisTimelineEntry.at >= since,
+                                                  _contains_any(CrisisTimelineEntry.text, chunk))
+            )):
+                if copies.touches(entry.text):
+                    entry.text = copies.redact(entry.text)
+                    session.add(entry)
+                    counts["playbook_timeline"] += 1
+
+        # Other items' drafts and events: an escalation's result names the run, whose title quoted them;
+        # a reply to someone else may address them by name.
+        for chunk, json_chunk in zip(_chunks(raw_needles, 200), _chunks_matching(raw_needles, 200), strict=True):
+            for event in list(session.scalars(
+                select(ReplyEvent).where(ReplyEvent.account_key.in_(account_keys), ReplyEvent.at >= since,
+                                         or_(_contains_any(ReplyEvent.text, chunk),
+                                             _contains_any(cast(ReplyEvent.details, Text), json_chunk)))
+            )):
+                if copies.touches(event.text) or copies.touches_json(event.details):
+                    event.text = copies.redact(event.text) if event.text else event.text
+                    event.details = copies.redact_json(event.details)
+                    session.add(event)
+                    counts["reply_events_redacted"] += 1
+            for draft in list(session.scalars(
+                select(ReplyDraft).where(ReplyDraft.account_key.in_(account_keys), ReplyDraft.written_at >= since,
+                                         _contains_any(ReplyDraft.text, chunk))
+            )):
+                if copies.touches(draft.text):
+                    draft.text = copies.redact(draft.text)
+                    session.add(draft)
+                    counts["reply_drafts_redacted"] += 1
+
+        # Pending hand-offs name comments by row id: drop theirs, and a hand-off left with none.
+        for handoff in list(session.scalars(select(IngestHandoff).where(IngestHandoff.created_at >= since))):
+            new = [i for i in handoff.new_ids or [] if i not in row_ids]
+            updated = [i for i in handoff.updated_ids or [] if i not in row_ids]
+            if new == handoff.new_ids and updated == handoff.updated_ids:
+                continue
+            counts["handoffs"] += 1
+            if new or updated:
+                handoff.new_ids, handoff.updated_ids = new, updated
+                session.add(handoff)
+            else:
+                session.delete(handoff)
+    log.info("author purge: %s", counts)  # counts only: never the person's id
+    return counts

@@ -60,3 +60,16 @@ def test_readme_first_command_replays_the_sample_feed(tmp_path):
     result = run(["serve", "--demo", "--exit-after-replay", "--port", "0"], tmp_path, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "回放完成 / replay done" in result.stdout
+
+
+def test_purge_author_prints_counts_per_kind_and_refuses_a_bad_author(tmp_path):
+    rows = [{"platform": "douyin", "account_id": "a1", "content_id": "v", "comment_id": f"c{i}", "text": f"第{i}条评论",
+             "created_at": "2026-11-22T20:00:00+08:00", "author_id": f"u{i % 2}", "author_name": f"用户{i % 2}"}
+            for i in range(4)]
+    (tmp_path / "feed.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    assert run(["ingest", "feed.jsonl"], tmp_path).returncode == 0
+    result = run(["purge", "--author", "douyin:u1"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "已删除 / removed:" in result.stdout and "评论 comments 2," in result.stdout
+    assert "情感更正样本 sentiment corrections 0" in result.stdout
+    assert run(["purge", "--author", "u1"], tmp_path).returncode == 2

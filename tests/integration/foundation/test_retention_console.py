@@ -34,7 +34,8 @@ def test_purge_author_removes_one_persons_data(bot, db):
     _ingest(bot, "b", "other")
     bot.services.ingest.ingest_records([{"platform": "weibo", "author_id": "victim", "text": "x"}], source="test")
     counts = purge_author(db, "weibo", "victim")
-    assert counts == {"comments": 1, "dead_letters": 1}
+    assert counts["comments"] == 1 and counts["dead_letters"] == 1 and counts["reply_items"] == 1
+    assert sum(counts.values()) == 3, counts  # nothing else held a copy
     with db.session() as s:
         assert [c.comment_id for c in s.exec(select(Comment)).all()] == ["b"]
         assert s.exec(select(DeadLetter)).all() == []
