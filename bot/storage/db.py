@@ -115,10 +115,17 @@ class Database:
             event.listen(self.engine, "checkout", _ping_if_idle)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session that commits when the block ends and rolls back on error."""
+    def session(self, *, write_lock: bool = False) -> Iterator[Session]:
+        """A session that commits when the block ends and rolls back on error.
+
+        `write_lock=True`: on SQLite, take the write lock before the first statement (BEGIN IMMEDIATE),
+        so what the session reads cannot change before it writes (the sqlite3 driver otherwise runs
+        reads before the first write outside any transaction). PostgreSQL needs nothing here.
+        """
         with Session(self.engine, expire_on_commit=False) as session:
             try:
+                if write_lock and self.dialect == "sqlite":
+                    session.connection().connection.dbapi_connection.execute("BEGIN IMMEDIATE")
                 yield session
                 session.commit()
             except BaseException:

@@ -57,3 +57,17 @@ def test_reads_in_a_savepoint_then_a_write_survive_another_connections_commit(sq
         status, attempts = session.execute(
             text("SELECT status, attempts FROM outbox_message WHERE key = 'k1'")).one()
     assert (status, attempts) == ("sent", 1)
+
+
+def test_write_lock_keeps_what_the_session_read_until_it_writes(sqlite_db):
+    _seed(sqlite_db)
+    other = threading.Thread(target=_commit_other_write, args=(sqlite_db,))
+    with sqlite_db.session(write_lock=True) as session:
+        before = session.execute(text("SELECT attempts FROM outbox_message WHERE key = 'k1'")).scalar_one()
+        other.start()
+        other.join(timeout=0.5)
+        assert other.is_alive()  # no other write lands between this session's read and its write
+        session.execute(text("UPDATE outbox_message SET attempts = :n WHERE key = 'k1'"), {"n": before + 10})
+    other.join(timeout=10)
+    with sqlite_db.session() as session:
+        assert session.execute(text("SELECT attempts FROM outbox_message WHERE key = 'k1'")).scalar_one() == 11
