@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
+from bot.sentiment.actions import split_ref
 from bot.sentiment.models import SentimentCorrection
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,11 +82,8 @@ class CorrectionService:
         """
         from bot.storage.models import Comment
 
-        wanted: list[tuple[str, str]] = []
-        for ref in comment_refs:
-            platform, _, comment_id = ref.strip().rpartition(":")
-            if platform and comment_id:
-                wanted.append((platform.lower(), comment_id))
+        wanted = [(platform, comment_id) for platform, comment_id in map(split_ref, comment_refs)
+                  if platform and comment_id]
         if not wanted:
             return []
         with self.db.session() as session:
@@ -109,13 +107,13 @@ class CorrectionService:
         from bot.storage.models import Comment
 
         new_label = parse_label(label)
-        platform, _, comment_id = comment_ref.strip().rpartition(":")
+        platform, comment_id = split_ref(comment_ref)
         if not comment_id:
             raise CorrectionError("缺少评论 ID", "missing comment id")
         with self.db.session() as session:
             query = select(Comment).where(Comment.comment_id == comment_id)
             if platform:
-                query = query.where(Comment.platform == platform.lower())
+                query = query.where(Comment.platform == platform)
             candidates = [c for c in session.exec(query).all() if self.scope.can_see(channel, c.account_key)]
             if not candidates:
                 raise CorrectionError(
