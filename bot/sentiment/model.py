@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import unicodedata
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -227,6 +228,9 @@ class DefaultScorer:
         self.featurizer = Featurizer(lexicon_path=lexicon_path, userdict=userdict, **self.model.featurizer_options())
         self.risk = RiskLexicon.load(risk_terms)
         self.max_reasons = max_reasons
+        from bot.sentiment.keywords import load_stopwords
+
+        self._function_words = load_stopwords()
         self._lock = threading.Lock()  # jieba's Tokenizer is not documented as thread-safe
 
     def score(self, text: str) -> SentimentResult:
@@ -276,17 +280,22 @@ class DefaultScorer:
             return ()
         push = self.model.push(rows, label)
         order = np.argsort(-push, kind="stable")
-        reasons: list[str] = []
-        seen: set[str] = set()
-        for j in order[: self.max_reasons * 3]:
-            if push[j] <= 0 or len(reasons) >= self.max_reasons:
+        candidates: list[str] = []
+        for j in order[: self.max_reasons * 4]:
+            if push[j] <= 0:
                 break
             word = words[j]
-            if word in seen or "|" in word:
-                continue
-            seen.add(word)
-            reasons.append(_gloss(word))
-        return tuple(reasons)
+            if word not in candidates and "|" not in word:
+                candidates.append(word)
+        # Function words (了, 的, 都 ...) can weigh a little and still explain nothing to a reader: they
+        # are shown only when nothing else pushed toward the label. Rule-lexicon words always count.
+        telling = [w for w in candidates
+                   if not _is_punctuation(w) and (w not in self._function_words or w in self.featurizer._special)]
+        return tuple(_gloss(w) for w in (telling or candidates)[: self.max_reasons])
+
+
+def _is_punctuation(token: str) -> bool:
+    return all(unicodedata.category(ch).startswith("P") for ch in token)
 
 
 def _bad_type(value: object) -> str:

@@ -158,3 +158,10 @@ def test_gated_model_splits_the_non_positive_mass_with_the_neutral_vs_negative_h
 def test_shipped_model_is_the_gated_kind():
     model = get_scorer().model
     assert model.kind == "gated" and model.weights.shape == (1 << model.hash_bits, 3)
+
+
+def test_reasons_skip_function_words_and_punctuation_unless_nothing_else_weighed(scorer):
+    reasons = scorer.score("用了一个月了，脸真的稳定了好多").reasons
+    assert reasons and not {"了", "，", ",", "的"} & set(reasons)
+    assert scorer.score("了").reasons == ("了",)  # nothing else: the honest answer is still given
+    assert "呵呵" in scorer.score("呵呵，真是太好了🙂").reasons  # a sarcasm marker is no function word
