@@ -97,6 +97,19 @@ def _contains_any(column, needles: list[str]):
     return or_(*(column.contains(n, autoescape=True) for n in needles))
 
 
+def _redact_text_column(session, copies: AuthorCopies, model, attr: str, needles: list[str], *where) -> int:
+    """Cut the person's quotes and name out of the text column `attr` of the `model` rows that `where`
+    selects and that may contain one of `needles`; returns how many rows changed."""
+    changed = 0
+    for row in list(session.scalars(select(model).where(*where, _contains_any(getattr(model, attr), needles)))):
+        text = getattr(row, attr)
+        if copies.touches(text):
+            setattr(row, attr, copies.redact(text))
+            session.add(row)
+            changed += 1
+    return changed
+
+
 PURGE_KINDS = (
     # (count key, Chinese, English) in the order the CLI prints them
     ("comments", "评论", "comments"),
@@ -228,21 +241,10 @@ def purge_author(db: Database, platform: str, author_id: str, now: datetime | No
                 session.add(message)
 
         for chunk in _chunks(raw_needles, 200):
-            for run in list(session.scalars(
-                select(CrisisRun).where(CrisisRun.started_at >= since, _contains_any(CrisisRun.title, chunk))
-            )):
-                if copies.touches(run.title):
-                    run.title = copies.redact(run.title)
-                    session.add(run)
-                    counts["playbook_runs"] += 1
-            for entry in list(session.scalars(
-                select(CrisisTimelineEntry).where(CrisisTimelineEntry.at >= since,
-                                                  _contains_any(CrisisTimelineEntry.text, chunk))
-            )):
-                if copies.touches(entry.text):
-                    entry.text = copies.redact(entry.text)
-                    session.add(entry)
-                    counts["playbook_timeline"] += 1
+            counts["playbook_runs"] += _redact_text_column(
+                session, copies, CrisisRun, "title", chunk, CrisisRun.started_at >= since)
+            counts["playbook_timeline"] += _redact_text_column(
+                session, copies, CrisisTimelineEntry, "text", chunk, CrisisTimelineEntry.at >= since)
 
         # Other items' drafts and events: an escalation's result names the run, whose title quoted them;
         # a reply to someone else may address them by name.
@@ -257,14 +259,9 @@ def purge_author(db: Database, platform: str, author_id: str, now: datetime | No
                     event.details = copies.redact_json(event.details)
                     session.add(event)
                     counts["reply_events_redacted"] += 1
-            for draft in list(session.scalars(
-                select(ReplyDraft).where(ReplyDraft.account_key.in_(account_keys), ReplyDraft.written_at >= since,
-                                         _contains_any(ReplyDraft.text, chunk))
-            )):
-                if copies.touches(draft.text):
-                    draft.text = copies.redact(draft.text)
-                    session.add(draft)
-                    counts["reply_drafts_redacted"] += 1
+            counts["reply_drafts_redacted"] += _redact_text_column(
+                session, copies, ReplyDraft, "text", chunk,
+                ReplyDraft.account_key.in_(account_keys), ReplyDraft.written_at >= since)
 
         # Pending hand-offs name comments by row id: drop theirs, and a hand-off left with none.
         for handoff in list(session.scalars(select(IngestHandoff).where(IngestHandoff.created_at >= since))):
