@@ -20,6 +20,7 @@ USAGE = (
     "  按钮 / button: action_id `sentiment.fix`, value `平台:评论ID 标签` / `platform:COMMENT_ID label`"
 )
 _LABEL_ZH = {"neg": "负面", "neu": "中性", "pos": "正面", None: "未打分"}
+_MALFORMED_BUTTON = CorrectionError("按钮数据有误", "malformed button value")
 _BUTTON_STYLE: dict[str, ButtonStyle] = {"neg": "danger", "neu": "default", "pos": "primary"}
 
 
@@ -62,7 +63,7 @@ def handle_fix_button(ctx: CommandContext, action: Action) -> Message:
     """The `sentiment.fix` button: value "platform:COMMENT_ID label"."""
     parts = (action.value or "").split()
     if len(parts) != 2:
-        return _error(CorrectionError("按钮数据有误", "malformed button value"))
+        return _error(_MALFORMED_BUTTON)
     try:
         outcome = _service(ctx).fix(channel=ctx.channel, user=ctx.user, comment_ref=parts[0], label=parts[1])
     except CorrectionError as exc:
@@ -77,7 +78,7 @@ def handle_review_button(ctx: CommandContext, action: Action) -> Message:
     """
     refs = parse_refs(action.value)
     if not refs:
-        return _error(CorrectionError("按钮数据有误", "malformed button value"))
+        return _error(_MALFORMED_BUTTON)
     comments = _service(ctx).lookup(channel=ctx.channel, comment_refs=refs)
     if not comments:
         return _error(CorrectionError("找不到这些评论（或本频道无权查看）",
