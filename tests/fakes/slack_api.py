@@ -346,6 +346,10 @@ class FakeSlack:
         return message
 
     def _read_window(self, args: dict[str, Any]) -> tuple[float, float, int, bool] | dict[str, Any]:
+        """(oldest, latest, limit, with_metadata) of a history read, or Slack's error answer."""
+        error = self._channel_error(args.get("channel"))
+        if error:
+            return error
         try:
             oldest = float(args.get("oldest") or 0)
             latest = float(args.get("latest") or 1e12)
@@ -357,9 +361,6 @@ class FakeSlack:
 
     def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         """Top-level messages between oldest and latest (exclusive), newest first, like Slack."""
-        error = self._channel_error(args.get("channel"))
-        if error:
-            return error
         window = self._read_window(args)
         if isinstance(window, dict):
             return window
@@ -373,9 +374,6 @@ class FakeSlack:
 
     def _m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         """A thread's parent and replies, oldest first, like Slack."""
-        error = self._channel_error(args.get("channel"))
-        if error:
-            return error
         parent = args.get("ts")
         window = self._read_window(args)
         if isinstance(window, dict):
