@@ -5,10 +5,13 @@ so long texts do not saturate the model):
 - words from jieba (own Tokenizer with the user dictionary), plus word bigrams;
 - rule features from the lexicon: polarity words (POS/NEG), the same inside a negation scope (¬POS/¬NEG,
   and "¬word"), degree words before a polarity word (DEG+POS/DEG+NEG), sarcasm markers (SARC, and
-  SARC&POS when they meet praise), questions (Q, QR for rhetorical ones), mixed Chinese/English (MIX);
-- signals from normalisation: emoji, [表情] codes, URL, mention, repetition, !/? runs;
+  SARC&POS when they meet praise; SARC! and SARC!&POS for the strong ones: 呵呵, 🙂, [微笑]), questions (Q, QR
+  for rhetorical ones), mixed Chinese/English (MIX);
+- signals from normalisation: emoji, [表情] codes (plus "EMO:<class>", shared by the codes and emoji that
+  mean the same on different platforms: [笑cry] / [笑哭] / 😂), URL, mention, repetition, !/? runs;
 - character 1-3-grams of the normalised text, hashed with numpy in one vectorised pass per batch.
 Word/rule features are hashed with CRC-32 (deterministic across processes, unlike `hash()`).
+Each text also gets its clause rule, if one fires (bot/sentiment/rules.py); the model applies it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.sentiment.normalize import Prepared, prepare
+from bot.sentiment.rules import RuleHit, clause_rule
 
 DEFAULT_HASH_BITS = 20
 NEGATION_WINDOW = 3  # tokens after a negator that it still reaches (the clause ends it earlier)
@@ -50,6 +54,13 @@ class Lexicon:
     sarcasm_patterns: re.Pattern[str] | None
     question_words: frozenset[str]
     rhetorical_words: frozenset[str]
+    # clause rules (bot/sentiment/rules.py)
+    litotes_negators: frozenset[str] = frozenset()
+    litotes_exclude: frozenset[str] = frozenset()
+    negation_fillers: frozenset[str] = frozenset()
+    sarcasm_strong: frozenset[str] = frozenset()
+    sarcasm_strong_patterns: re.Pattern[str] | None = None
+    emoticon_class: dict[str, str] = field(default_factory=dict)  # [表情] code or emoji -> class name
 
     @classmethod
     def load(cls, path: Path | None = None) -> Lexicon:
@@ -64,16 +75,27 @@ class Lexicon:
         def words(key: str) -> frozenset[str]:
             return frozenset(str(w).lower() for w in data.get(key) or ())
 
-        patterns = [str(p) for p in data.get("sarcasm_patterns") or ()]
+        def pattern(key: str) -> re.Pattern[str] | None:
+            patterns = [str(p) for p in data.get(key) or ()]
+            return re.compile("|".join(patterns)) if patterns else None
+
+        emoticon_class = {str(member).lower(): str(name)
+                          for name, members in (data.get("emoticon_classes") or {}).items() for member in members}
         return cls(
             negators=words("negators"),
             degree=words("degree"),
             positive=words("positive"),
             negative=words("negative"),
             sarcasm_tokens=words("sarcasm_tokens"),
-            sarcasm_patterns=re.compile("|".join(patterns)) if patterns else None,
+            sarcasm_patterns=pattern("sarcasm_patterns"),
             question_words=words("question_words"),
             rhetorical_words=words("rhetorical_words"),
+            litotes_negators=words("litotes_negators"),
+            litotes_exclude=words("litotes_exclude"),
+            negation_fillers=words("negation_fillers"),
+            sarcasm_strong=words("sarcasm_strong"),
+            sarcasm_strong_patterns=pattern("sarcasm_strong_patterns"),
+            emoticon_class=emoticon_class,
         )
 
 
@@ -103,7 +125,7 @@ def shared_tokenizer(userdict: Path | None = None, lexicon_path: Path | None = N
         if userdict:
             tokenizer.load_userdict(str(userdict))
         lexicon = Lexicon.load(lexicon_path)
-        for word in sorted(lexicon.sarcasm_tokens | lexicon.positive | lexicon.negative):
+        for word in sorted(lexicon.sarcasm_tokens | lexicon.sarcasm_strong | lexicon.positive | lexicon.negative):
             if _CJK_RE.search(word) and len(word) > 1 and not tokenizer.FREQ.get(word):
                 tokenizer.add_word(word, freq=50)
         return tokenizer
@@ -118,6 +140,7 @@ class BatchFeatures:
     counts: np.ndarray  # float64, occurrences per text (for the 1/sqrt(n) weighting)
     words: list[list[str]] = field(default_factory=list)  # readable word/rule features per text
     word_slices: list[tuple[int, int]] = field(default_factory=list)  # their span in `indices`
+    rules: list[RuleHit | None] = field(default_factory=list)  # the clause rule of each text, if one fires
 
 
 class Featurizer:
@@ -143,8 +166,8 @@ class Featurizer:
         self.tokenizer = shared_tokenizer(userdict, lexicon_path)
         lex = self.lexicon
         self._special = frozenset(
-            lex.positive | lex.negative | lex.negators | lex.degree | lex.sarcasm_tokens | lex.question_words
-            | lex.rhetorical_words | _CLAUSE_END
+            lex.positive | lex.negative | lex.negators | lex.degree | lex.sarcasm_tokens | lex.sarcasm_strong
+            | lex.question_words | lex.rhetorical_words | _CLAUSE_END
         )
         self._negator_chars = frozenset(w for w in lex.negators if len(w) == 1)
         self._hash_cache: dict[str, int] = {}
@@ -165,7 +188,7 @@ class Featurizer:
         feats: list[str] = []
         negated = 0  # tokens still inside a negation scope
         pending_degree = 0
-        has_pos = has_neg = has_sarcasm = has_question = False
+        has_pos = has_neg = has_sarcasm = has_strong_sarcasm = has_question = False
         previous = ""
         for token in tokens:
             if token not in special and token[0] not in negator_chars:
@@ -225,14 +248,19 @@ class Featurizer:
                     has_neg = True
             if token in lex.sarcasm_tokens:
                 has_sarcasm = True
+            if token in lex.sarcasm_strong:
+                has_sarcasm = has_strong_sarcasm = True
             if token in lex.question_words:
                 has_question = True
                 if token in lex.rhetorical_words:
                     feats.append("QR")
             negated = max(0, negated - 1)
             pending_degree = max(0, pending_degree - 1)
+        emoticon_class = lex.emoticon_class
         for signal in prepared.signals:
             feats.append(signal)
+            if signal in emoticon_class:
+                feats.append("EMO:" + emoticon_class[signal])
             if signal in lex.positive:
                 feats.append("POS")
                 has_pos = True
@@ -241,14 +269,22 @@ class Featurizer:
                 has_neg = True
             if signal in lex.sarcasm_tokens:
                 has_sarcasm = True
+            if signal in lex.sarcasm_strong:
+                has_sarcasm = has_strong_sarcasm = True
             if signal == "<?>":
                 has_question = True
         if lex.sarcasm_patterns is not None and lex.sarcasm_patterns.search(prepared.text):
             has_sarcasm = True
+        if lex.sarcasm_strong_patterns is not None and lex.sarcasm_strong_patterns.search(prepared.text):
+            has_sarcasm = has_strong_sarcasm = True
         if has_sarcasm:
             feats.append("SARC")
             if has_pos:
                 feats.append("SARC&POS")
+        if has_strong_sarcasm:
+            feats.append("SARC!")
+            if has_pos:
+                feats.append("SARC!&POS")
         if has_question:
             feats.append("Q")
         if has_pos and has_neg:
@@ -277,9 +313,13 @@ class Featurizer:
         word_idx: list[int] = []
         word_tid: list[int] = []
         slices: list[tuple[int, int]] = []
+        rules: list[RuleHit | None] = []
         hash_word = self.hash_word
+        lexicon = self.lexicon
         for tid, prep in enumerate(prepared):
-            feats = self.word_features(prep, self.tokenize(prep.plain))
+            tokens = self.tokenize(prep.plain)
+            feats = self.word_features(prep, tokens)
+            rules.append(clause_rule(tokens, prep.signals, prep.text, lexicon))
             words.append(feats)
             start = len(word_idx)
             word_idx.extend(hash_word(f) for f in feats)
@@ -289,7 +329,7 @@ class Featurizer:
         indices = np.concatenate([np.asarray(word_idx, dtype=np.int64), char_idx])
         text_ids = np.concatenate([np.asarray(word_tid, dtype=np.int64), char_tid])
         counts = np.bincount(text_ids, minlength=len(texts)).astype(np.float64)
-        return BatchFeatures(indices, text_ids, counts, words, slices)
+        return BatchFeatures(indices, text_ids, counts, words, slices, rules)
 
     def _char_ngrams(self, plains: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Hashed char n-grams of all texts in one numpy pass. Spaces separate texts and words:

@@ -21,6 +21,7 @@ import numpy as np
 from bot.sentiment.base import SentimentResult
 from bot.sentiment.features import BatchFeatures, Featurizer
 from bot.sentiment.risk import RiskLexicon
+from bot.sentiment.rules import apply_rule
 
 CLASSES = ("neg", "neu", "pos")
 MODEL_FILENAME = "model.npz"
@@ -38,6 +39,8 @@ _RULE_GLOSS = {
     "DEG+¬NEG": "程度词+否定负面/intensified negated negative",
     "SARC": "反讽标记/sarcasm marker",
     "SARC&POS": "反讽+夸奖/sarcastic praise",
+    "SARC!": "强反讽标记/strong sarcasm marker",
+    "SARC!&POS": "强反讽+夸奖/praise with a strong sarcasm marker",
     "POS&NEG": "褒贬混合/mixed praise and blame",
     "Q": "疑问/question",
     "QR": "反问/rhetorical question",
@@ -79,6 +82,11 @@ class LinearModel:
     def neg_over_neutral(self) -> float:
         """neg also needs P(neg) >= this x P(neu); 0 (older files) disables the neutral gate."""
         return float(self.meta["thresholds"].get("neg_over_neu", 0.0))
+
+    @property
+    def rules(self) -> frozenset[str]:
+        """Clause rules this model applies (bot/sentiment/rules.py); older files have none."""
+        return frozenset(self.meta.get("rules", ()))
 
     def save(self, path: Path) -> None:
         """Write the model as a compressed .npz (weights as float16: half the size, same decisions)."""
@@ -143,7 +151,16 @@ class LinearModel:
         return out
 
     def predict_proba(self, feats: BatchFeatures) -> np.ndarray:
-        """(n, 3) probabilities of neg, neu, pos."""
+        """(n, 3) probabilities of neg, neu, pos, after the clause rules this model applies."""
+        proba = self._model_proba(feats)
+        rules = self.rules
+        if rules and feats.rules:
+            for i, hit in enumerate(feats.rules):
+                if hit is not None and hit.rule in rules:
+                    proba[i] = apply_rule(proba[i], hit.rule)
+        return proba
+
+    def _model_proba(self, feats: BatchFeatures) -> np.ndarray:
         z = self.logits(feats)
         if self.kind == "gated":
             # P(pos) as in the two-stage model; the rest is split between neg and neu by the
@@ -207,6 +224,8 @@ class LinearModel:
 def _gloss(feature: str) -> str:
     if feature in _RULE_GLOSS:
         return f"{feature} ({_RULE_GLOSS[feature]})"
+    if feature.startswith("EMO:"):
+        return f"{feature} (表情类/emoticon class)"
     return feature
 
 
@@ -264,6 +283,9 @@ class DefaultScorer:
             label = labels[i]
             start, end = feats.word_slices[i]
             reasons = self._reasons(words, word_rows[start:end], label)
+            hit = feats.rules[i] if feats.rules else None
+            if hit is not None and hit.rule in self.model.rules:
+                reasons = (hit.reason, *reasons)[: self.max_reasons]
             results.append(
                 SentimentResult(
                     label=label,

@@ -19,6 +19,7 @@ import numpy as np
 
 from bot.sentiment.features import DEFAULT_HASH_BITS, Featurizer
 from bot.sentiment.model import CLASSES, FORMAT_VERSION, LinearModel
+from bot.sentiment.rules import ALL_RULES
 
 LABEL_ALIASES = {"0": "neg", "1": "pos", "neg": "neg", "neu": "neu", "pos": "pos"}
 
@@ -104,6 +105,8 @@ class TrainOptions:
     neg_threshold: float = 0.30  # neg when P(neg) >= this (tuned on held-out rows, see MODEL_CARD.md) ...
     neg_over_neutral: float = 1.1  # ... and P(neg) >= this x P(neu) (the neutral gate)
     pos_threshold: float = 0.40  # else pos when P(pos) >= this, else neu
+    # clause rules applied on top of the model at scoring time (bot/sentiment/rules.py, MODEL_CARD.md)
+    rules: tuple[str, ...] = ALL_RULES
     hmm: bool = False
     char_ngrams: tuple[int, ...] = (1, 2, 3)
     word_bigrams: bool = True
@@ -268,6 +271,7 @@ def model_meta(options: TrainOptions) -> dict[str, Any]:
         "hash_bits": options.hash_bits,
         "thresholds": {"neg": options.neg_threshold, "pos": options.pos_threshold,
                        "neg_over_neu": options.neg_over_neutral},
+        "rules": list(options.rules),
         "featurizer": {"hmm": options.hmm, "char_ngrams": list(options.char_ngrams),
                        "word_bigrams": options.word_bigrams},
     }

@@ -164,4 +164,43 @@ def test_reasons_skip_function_words_and_punctuation_unless_nothing_else_weighed
     reasons = scorer.score("用了一个月了，脸真的稳定了好多").reasons
     assert reasons and not {"了", "，", ",", "的"} & set(reasons)
     assert scorer.score("了").reasons == ("了",)  # nothing else: the honest answer is still given
-    assert "呵呵" in scorer.score("呵呵，真是太好了🙂").reasons  # a sarcasm marker is no function word
+    assert "呵呵" in scorer.score("呵呵，天气真热").reasons  # a sarcasm marker is no function word
+    assert "呵呵" in scorer.score("呵呵，真是太好了🙂").reasons[0]  # ... and names the sarcasm rule it fired
+
+
+def test_clause_rules_apply_only_when_the_model_file_lists_them():
+    from bot.sentiment.features import BatchFeatures
+    from bot.sentiment.rules import LITOTES, SARCASTIC_PRAISE, RuleHit
+
+    weights = np.array([[4.0, -2.0, 0.0], [-4.0, -2.0, -4.0]], dtype=np.float16)  # praise, complaint
+    meta = {"kind": "gated", "hash_bits": 1, "thresholds": {"neg": 0.30, "pos": 0.40, "neg_over_neu": 1.0}}
+    feats = BatchFeatures(indices=np.array([0, 1, 0]), text_ids=np.array([0, 1, 2]), counts=np.ones(3),
+                          rules=[RuleHit(SARCASTIC_PRAISE, "好+🙂"), RuleHit(LITOTES, "不难看"), None])
+    older = LinearModel(weights=weights, bias=np.zeros(3), meta=dict(meta))  # files before v5: no rules
+    ruled = LinearModel(weights=weights, bias=np.zeros(3), meta={**meta, "rules": [SARCASTIC_PRAISE, LITOTES]})
+    assert older.decide(older.predict_proba(feats)) == ["pos", "neg", "pos"]
+    proba = ruled.predict_proba(feats)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    assert ruled.decide(proba) == ["neg", "pos", "pos"]
+    assert proba[0, 2] == 0.0 and proba[1, 0] == 0.0
+    assert np.allclose(proba[2], older.predict_proba(feats)[2])  # no rule: the model's own answer
+
+
+@pytest.mark.parametrize("text", ["不难看", "一点也不差", "没有让我失望", "不麻烦", "没有想象中那么差"])
+def test_negated_complaints_are_not_negative(scorer, text):
+    # the model alone called all of these negative (v4); the litotes rule reads them
+    result = scorer.score(text)
+    assert result.label != "neg"
+    assert "不算负面" in result.reasons[0]
+
+
+@pytest.mark.parametrize("text", ["不是很好", "没那么好", "不太喜欢"])
+def test_negated_praise_is_not_positive(scorer, text):
+    assert scorer.score(text).label != "pos"
+
+
+@pytest.mark.parametrize("text", ["真是太好了🙂", "真是太好了🙃", "呵呵，服务真好", "服务真好[微笑]", "谢谢你啊，客服真专业[微笑]"])
+def test_sarcastic_praise_is_negative(scorer, text):
+    result = scorer.score(text)
+    assert result.label == "neg"
+    assert "反讽" in result.reasons[0]
