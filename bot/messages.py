@@ -232,8 +232,10 @@ class ChatPort(Protocol):
     def update(self, channel_id: str, message_id: str, message: Message) -> None:
         """Replace a message sent earlier, in place."""
 
-    def upload(self, channel_id: str, image: Image, *, idempotency_key: str) -> str:
-        """Upload an image/file into the channel; return its platform id."""
+    def upload(
+        self, channel_id: str, image: Image, *, idempotency_key: str, maybe_sent_since: datetime | None = None
+    ) -> str:
+        """Upload an image/file into the channel; return its platform id (`maybe_sent_since` as in `post`)."""
 
 
 def split_channel(address: str) -> tuple[str, str]:

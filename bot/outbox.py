@@ -179,7 +179,8 @@ class Outbox:
                     message_id = target
             elif row.kind == "upload":
                 ids = [
-                    port.upload(channel_id, image, idempotency_key=f"{row.key}:{n}" if n else row.key)
+                    port.upload(channel_id, image, idempotency_key=f"{row.key}:{n}" if n else row.key,
+                                maybe_sent_since=row.maybe_sent_since)
                     for n, image in enumerate(message.images)
                 ]
                 message_id = ids[0]

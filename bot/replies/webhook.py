@@ -70,7 +70,8 @@ class ReplyWebhookPort:
     def update(self, channel_id: str, message_id: str, message: Message) -> None:
         raise PermanentChatError("a posted comment reply cannot be edited through the webhook")
 
-    def upload(self, channel_id: str, image: Image, *, idempotency_key: str) -> str:
+    def upload(self, channel_id: str, image: Image, *, idempotency_key: str,
+               maybe_sent_since: datetime | None = None) -> str:
         raise PermanentChatError("the reply webhook takes text only")
 
 

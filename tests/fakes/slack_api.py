@@ -103,6 +103,7 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self.now = now  # epoch seconds for message ts (e.g. the test's FakeClock); None: fixed sequence
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> last args
+        self._file_names: dict[str, str] = {}  # file id -> name given to files.getUploadURLExternal
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -319,11 +320,14 @@ class FakeSlack:
             return error
         if not self._has_content(args):
             return {"ok": False, "error": "no_text"}
-        n = next(self._ts)
-        ts = f"{1700000000 + n}.000100" if self.now is None else f"{int(self.now())}.{n:06d}"
+        ts = self._next_ts()
         with self._lock:
             self.messages[(args["channel"], ts)] = args
         return {"ok": True, "channel": args["channel"], "ts": ts, "message": {"text": args.get("text", ""), "ts": ts}}
+
+    def _next_ts(self) -> str:
+        n = next(self._ts)
+        return f"{1700000000 + n}.000100" if self.now is None else f"{int(self.now())}.{n:06d}"
 
     def channel_messages(self, channel: str) -> list[dict[str, Any]]:
         """What people would see in the channel (and its threads), oldest first, as Slack returns messages."""
@@ -338,6 +342,8 @@ class FakeSlack:
                                    "app_id": "AFAKE", "user": "UBOT"}
         if args.get("thread_ts"):
             message["thread_ts"] = args["thread_ts"]
+        if args.get("files"):  # a file share: Slack lists the shared files on the message
+            message["files"] = args["files"]
         metadata = args.get("metadata")
         if isinstance(metadata, str):  # form-encoded calls send it as a JSON string
             metadata = json.loads(metadata)
@@ -424,6 +430,8 @@ class FakeSlack:
         if not args.get("filename") or not args.get("length"):
             return {"ok": False, "error": "invalid_arguments"}
         file_id = "F" + uuid.uuid4().hex[:10].upper()
+        with self._lock:
+            self._file_names[file_id] = str(args["filename"])
         return {"ok": True, "file_id": file_id, "upload_url": f"{self.root_url}/upload/{file_id}"}
 
     def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -434,11 +442,20 @@ class FakeSlack:
         if not files:
             return {"ok": False, "error": "invalid_arguments"}
         channel = args.get("channel_id")
+        with self._lock:
+            shared = [{"id": f["id"], "name": self._file_names.get(f["id"], ""), "title": f.get("title")}
+                      for f in files]
         if channel:
             error = self._channel_error(channel)
             if error:
                 return error
-        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+            # Shared into the channel: a message (by the bot) listing the files, as conversations.history shows
+            message = {"channel": channel, "text": "", "files": shared}
+            if args.get("thread_ts"):
+                message["thread_ts"] = args["thread_ts"]
+            with self._lock:
+                self.messages[(channel, self._next_ts())] = message
+        return {"ok": True, "files": shared}
 
     async def _count(self, request: web.Request) -> web.Response:
         """How many successful calls of a method were recorded (for benchmarks in another process)."""

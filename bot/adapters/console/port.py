@@ -57,7 +57,8 @@ class ConsolePort:
             entry.updates += 1
         self._print(channel_id, message, updated=True)
 
-    def upload(self, channel_id: str, image: Image, *, idempotency_key: str) -> str:
+    def upload(self, channel_id: str, image: Image, *, idempotency_key: str,
+               maybe_sent_since: datetime | None = None) -> str:
         return self.post(channel_id, Message(images=(image,)), idempotency_key=idempotency_key)
 
     def messages(self, channel_id: str | None = None) -> list[Message]:

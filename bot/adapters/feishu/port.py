@@ -102,8 +102,12 @@ class FeishuChatPort:
 
         self._call("patch", patch)
 
-    def upload(self, channel_id: str, image: Image, *, idempotency_key: str) -> str:
-        """Upload the image (im.v1.image.create) and post it into the chat; returns the message id."""
+    def upload(self, channel_id: str, image: Image, *, idempotency_key: str,
+               maybe_sent_since: datetime | None = None) -> str:
+        """Upload the image (im.v1.image.create) and post it into the chat; returns the message id.
+
+        The message is created with the outbox key as Feishu's `uuid`, which deduplicates by itself.
+        """
         chat_id = _chat_id(channel_id)
         image_key = self.upload_image(image)
         content = image_message_content(image_key)

@@ -10,8 +10,10 @@ after Slack accepted the message) would post twice. Instead: every message carri
 metadata naming its outbox key; such failures are not retried in place but reported as
 `maybe_delivered`; and the outbox's next attempt (told `maybe_sent_since`) first reads the channel's
 recent history (`conversations.history`, or `conversations.replies` in a thread) for a message with that
-key and returns its ts. The check never blocks a message: if it fails (missing history scope, ...), the
-port logs once and posts anyway.
+key and returns its ts. PNG uploads (files_upload_v2) cannot carry metadata: their file name carries a short
+hash of the outbox key instead ("trend.png" -> "trend-<hash>.png"), and a retry looks for a shared file of
+that name before uploading again. The check never blocks a message: if it fails (missing history scope,
+...), the port logs once and posts anyway.
 """
 
 from __future__ import annotations
@@ -291,7 +293,8 @@ class SlackChatPort:
                     progress["id"] = RESPONSE_URL_PREFIX + response_url
         for index, image in enumerate(message.images):
             if image.png and index not in progress.setdefault("images", set()):
-                self.upload(channel_id, image, idempotency_key=f"{idempotency_key}:image:{index}")
+                self.upload(channel_id, image, idempotency_key=f"{idempotency_key}:image:{index}",
+                            maybe_sent_since=maybe_sent_since)
                 progress["images"].add(index)
         return str(progress["id"])
 
@@ -348,24 +351,36 @@ class SlackChatPort:
             return
         self._call("chat.update", self.client.chat_update, channel=channel_id, ts=message_id, **payload)
 
-    def upload(self, channel_id: str, image: Image, *, idempotency_key: str) -> str:
-        """Upload an image into the channel with files_upload_v2; return the file id."""
+    def upload(self, channel_id: str, image: Image, *, idempotency_key: str,
+               maybe_sent_since: datetime | None = None) -> str:
+        """Upload an image into the channel with files_upload_v2; return the file id.
+
+        With `maybe_sent_since` (an earlier attempt's answer was lost), first look for a file already shared
+        under this key's file name and return its id instead of uploading it a second time.
+        """
         if image.png is None:
             if not image.url:
                 raise PermanentChatError("image has neither PNG bytes nor a URL", code="no_image")
+            if maybe_sent_since is not None:
+                found = self._find_posted(channel_id, idempotency_key, since=maybe_sent_since, thread_ts=None)
+                if found is not None:
+                    return found
             block = {"type": "image", "image_url": image.url, "alt_text": image.alt or image.title or "image"}
-            # Labelled like every post, although uploads get no duplicate check yet (the outbox tells
-            # only post() about uncertain attempts; PNG uploads carry no metadata at all).
             response = self._call("chat.postMessage", self.client.chat_postMessage,
                                   channel=channel_id, text=image.title or image.url, blocks=[block],
                                   metadata=outbox_metadata(idempotency_key))
             return str(response.get("ts"))
+        filename = upload_filename(image.filename or "image.png", idempotency_key)
+        if maybe_sent_since is not None:
+            found = self._find_uploaded(channel_id, filename, since=maybe_sent_since)
+            if found is not None:
+                return found
         response = self._call(
             "files.upload_v2",
             self.client.files_upload_v2,
             channel=channel_id,
             content=image.png,
-            filename=image.filename or "image.png",
+            filename=filename,
             title=image.title or None,
             alt_txt=image.alt or None,
         )
@@ -376,12 +391,38 @@ class SlackChatPort:
 
     def _find_posted(self, channel_id: str, idempotency_key: str, *, since: datetime,
                      thread_ts: str | None) -> str | None:
-        """The ts of a message already in the channel (or thread) carrying this outbox key, else None.
-
-        Any failure of the lookup itself also gives None (after one log line per channel and error):
-        the check exists to avoid a duplicate and must never hold a message back.
-        """
+        """The ts of a message already in the channel (or thread) carrying this outbox key, else None."""
         wanted = metadata_key(idempotency_key)
+        for found in self._recent_messages(channel_id, since=since, thread_ts=thread_ts):
+            metadata = found.get("metadata")
+            if not isinstance(metadata, dict) or metadata.get("event_type") != METADATA_EVENT_TYPE:
+                continue
+            if (metadata.get("event_payload") or {}).get("key") == wanted and found.get("ts"):
+                self._duplicate_avoided(idempotency_key, channel_id, f"ts {found['ts']}")
+                return str(found["ts"])
+        return None
+
+    def _find_uploaded(self, channel_id: str, filename: str, *, since: datetime) -> str | None:
+        """The id of a file already shared into the channel under this (key-derived) name, else None."""
+        for found in self._recent_messages(channel_id, since=since, thread_ts=None):
+            for file in found.get("files") or ():
+                if isinstance(file, dict) and file.get("name") == filename and file.get("id"):
+                    self._duplicate_avoided(filename, channel_id, f"file {file['id']}")
+                    return str(file["id"])
+        return None
+
+    @staticmethod
+    def _duplicate_avoided(what: str, channel_id: str, found: str) -> None:
+        SLACK_DUPLICATES_AVOIDED.inc()
+        log.info("slack: %s is already in %s (%s) although its answer was lost; not sending it again",
+                 what, channel_id, found)
+
+    def _recent_messages(self, channel_id: str, *, since: datetime, thread_ts: str | None) -> list[dict[str, Any]]:
+        """Messages of the channel (or thread) from shortly before `since`, for the duplicate checks.
+
+        Any failure of the lookup itself gives [] (after one log line per channel and error): the checks
+        exist to avoid a duplicate and must never hold a message back.
+        """
         args: dict[str, Any] = {
             "channel": channel_id,
             "oldest": f"{since.timestamp() - HISTORY_LOOKBACK_S:.6f}",
@@ -400,17 +441,8 @@ class SlackChatPort:
             messages = response.get("messages") or []
         except Exception as error:  # noqa: BLE001 - whatever went wrong, posting anyway beats holding back
             self._lookup_failed(method, channel_id, error)
-            return None
-        for found in messages:
-            metadata = found.get("metadata") if isinstance(found, dict) else None
-            if not isinstance(metadata, dict) or metadata.get("event_type") != METADATA_EVENT_TYPE:
-                continue
-            if (metadata.get("event_payload") or {}).get("key") == wanted and found.get("ts"):
-                SLACK_DUPLICATES_AVOIDED.inc()
-                log.info("slack: %s is already in %s (ts %s) although its answer was lost; not posting it again",
-                         idempotency_key, channel_id, found["ts"])
-                return str(found["ts"])
-        return None
+            return []
+        return [found for found in messages if isinstance(found, dict)]
 
     def _lookup_failed(self, method: str, channel_id: str, error: Exception) -> None:
         data = getattr(getattr(error, "response", None), "data", None)
@@ -513,6 +545,15 @@ def _slack_user_id(address: Any) -> str | None:
     if isinstance(address, str) and address.startswith("slack:"):
         return address.partition(":")[2] or None
     return None
+
+
+def upload_filename(filename: str, idempotency_key: str) -> str:
+    """The name a PNG is uploaded under: its own plus a short hash of the outbox key ("trend.png" ->
+    "trend-1a2b3c4d.png"), stable across retries, so a retry can recognise a file Slack already shared."""
+    stem, dot, extension = filename.rpartition(".")
+    if not dot or not stem:
+        stem, extension = filename or "image", "png"
+    return f"{stem}-{_short_hash(idempotency_key)[:8]}.{extension}"
 
 
 def _short_hash(text: str) -> str:

@@ -308,7 +308,7 @@ class FlakyChat:
     def update(self, channel_id, message_id, message):
         self.updated.append(message_id)
 
-    def upload(self, channel_id, image, *, idempotency_key):  # pragma: no cover - alerts upload nothing
+    def upload(self, channel_id, image, *, idempotency_key, maybe_sent_since=None):  # pragma: no cover - alerts upload nothing
         return self.post(channel_id, None, idempotency_key=idempotency_key)
 
 

@@ -1,6 +1,6 @@
 """No duplicate Slack posts when an answer is lost: outbox + SlackChatPort against the fake Slack Web API.
 
-chat.postMessage has no idempotency key. When Slack stored a message but its answer never arrived, the
+chat.postMessage and PNG uploads have no idempotency key. When Slack stored a message but its answer never arrived, the
 outbox's retry must find that message (by the outbox key in its metadata) instead of posting it again,
 also after a restart; when the check itself is refused the message is still delivered.
 """
@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.adapters.slack.port import METADATA_EVENT_TYPE, SlackChatPort, metadata_key
-from bot.messages import Message
+from bot.adapters.slack.port import METADATA_EVENT_TYPE, SlackChatPort, metadata_key, upload_filename
+from bot.messages import Image, Message
 from bot.outbox import Outbox
 from bot.storage.models import OutboxMessage
 from tests.fakes.slack_api import (
@@ -25,6 +25,7 @@ from tests.fakes.slack_api import (
     lost_response,
     missing_scope,
     rate_limited,
+    server_error,
 )
 
 LONG_KEY = "reply-queue:douyin:lanji_official:comment:" + "7" * 80 + ":answer"
@@ -153,3 +154,57 @@ def test_a_thread_reply_is_looked_up_in_its_thread(db, clock, slack):
     (lookup,) = slack.calls("conversations.replies")
     assert lookup.args["ts"] == parent
     assert slack.calls("conversations.history") == []  # thread replies are not in the channel history
+
+
+def shared_files(slack: FakeSlack, channel: str) -> list[dict]:
+    return [file for message in slack.channel_messages(channel) for file in message.get("files") or ()]
+
+
+def lose_the_completion_answer(slack: FakeSlack) -> None:
+    """Slack shares the file, then answers 502; slack_sdk's in-place retries (2) get 503s."""
+    slack.script("files.completeUploadExternal", accepted_then(502), server_error(503), server_error(503))
+
+
+def test_a_chart_shared_before_its_answer_was_lost_is_not_uploaded_again_after_a_restart(db, clock, slack):
+    chart = Image("负面趋势", png=b"\x89PNG-trend", filename="trend.png")
+    first = outbox_with(db, clock, slack_port(slack))
+    lose_the_completion_answer(slack)
+    first.send(channel="slack:C1", message=Message(title="复盘报告", text="处置用时 3 小时", images=(chart,)),
+               key="review:run-7")
+    first.drain()
+    row = row_for(db, "review:run-7")
+    assert row.status == "pending" and row.maybe_sent_since is not None
+    assert len(shared_files(slack, "C1")) == 1  # Slack shared it; we do not know
+
+    # A new process: its port remembers neither the text post nor the upload.
+    restarted = outbox_with(db, clock, slack_port(slack))
+    retry_round(restarted, clock)
+
+    assert row_for(db, "review:run-7").status == "sent"
+    (file,) = shared_files(slack, "C1")
+    assert file["name"] == upload_filename("trend.png", "review:run-7:image:0") and file["name"].startswith("trend-")
+    posts = [m for m in slack.channel_messages("C1") if (m.get("metadata") or {}).get("event_payload")]
+    assert [m["metadata"]["event_payload"]["key"] for m in posts] == ["review:run-7"]  # the text, once
+    assert len(slack.successful("files.getUploadURLExternal")) == 1
+
+
+def test_an_image_only_message_whose_answer_was_lost_is_found_by_its_file_name(db, clock, slack):
+    outbox = outbox_with(db, clock, slack_port(slack))
+    lose_the_completion_answer(slack)
+    outbox.send(channel="slack:C1", message=Message(images=(Image("周报图表", png=b"\x89PNG-week"),)),
+                key="report:weekly:2026-48")
+    outbox.drain()
+    assert row_for(db, "report:weekly:2026-48").maybe_sent_since is not None
+    retry_round(outbox, clock)
+
+    (file,) = shared_files(slack, "C1")
+    row = row_for(db, "report:weekly:2026-48")
+    assert (row.status, row.platform_message_id) == ("sent", file["id"])
+
+
+def test_uploads_on_first_attempts_make_no_history_call(db, clock, slack):
+    outbox = outbox_with(db, clock, slack_port(slack))
+    outbox.send(channel="slack:C1", message=Message(text="日报", images=(Image("图", png=b"\x89PNG"),)), key="d:1")
+    outbox.drain()
+    assert row_for(db, "d:1").status == "sent" and len(shared_files(slack, "C1")) == 1
+    assert slack.calls("conversations.history") == []
