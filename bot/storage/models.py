@@ -44,8 +44,10 @@ class Comment(SQLModel, table=True):
     sentiment_label: str | None = Field(default=None, max_length=8)
     sentiment_score: float | None = None
     sentiment_model: str | None = Field(default=None, max_length=64)
-    risk_flags: list[dict[str, str]] | None = Field(default=None, sa_type=JSON)
-    raw: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    # none_as_null: None is stored as SQL NULL, not JSON 'null', so `IS NULL` means "nothing there" (the
+    # retention purge selects payloads still to drop with `raw IS NOT NULL`; reports, flagged comments)
+    risk_flags: list[dict[str, str]] | None = Field(default=None, sa_type=JSON(none_as_null=True))
+    raw: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
     source: str | None = Field(default=None, max_length=64)
 
     @property

@@ -48,3 +48,12 @@ def test_console_takes_commands_and_button_presses(bot):
     assert code == 0
     text = out.getvalue()
     assert "#lanji" in text and "命令" in text and "失效" in text and "#xiaochu" in text
+
+
+def test_a_second_purge_finds_nothing_left_to_drop(bot, db, clock):
+    # Dropped payloads must be SQL NULL, not JSON 'null': otherwise every purge rewrites every old row.
+    _ingest(bot, "old", "u1")
+    clock.advance(timedelta(days=120))
+    assert purge_expired(db, clock.now(), bot.services.config.retention)["raw_payloads"] == 1
+    again = purge_expired(db, clock.now(), bot.services.config.retention)
+    assert again["raw_payloads"] == 0 and again["author_identifiers"] == 0
