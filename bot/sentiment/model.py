@@ -21,7 +21,7 @@ import numpy as np
 from bot.sentiment.base import SentimentResult
 from bot.sentiment.features import BatchFeatures, Featurizer
 from bot.sentiment.risk import RiskLexicon
-from bot.sentiment.rules import apply_rule
+from bot.sentiment.rules import RuleHit, apply_rule
 
 CLASSES = ("neg", "neu", "pos")
 MODEL_FILENAME = "model.npz"
@@ -153,12 +153,17 @@ class LinearModel:
     def predict_proba(self, feats: BatchFeatures) -> np.ndarray:
         """(n, 3) probabilities of neg, neu, pos, after the clause rules this model applies."""
         proba = self._model_proba(feats)
-        rules = self.rules
-        if rules and feats.rules:
-            for i, hit in enumerate(feats.rules):
-                if hit is not None and hit.rule in rules:
-                    proba[i] = apply_rule(proba[i], hit.rule)
+        for i, hit in enumerate(self.applied_rules(feats)):
+            if hit is not None:
+                proba[i] = apply_rule(proba[i], hit.rule)
         return proba
+
+    def applied_rules(self, feats: BatchFeatures) -> list[RuleHit | None]:
+        """Per text, the clause rule this model applies to it (None: the model's own answer stands)."""
+        rules = self.rules
+        if not rules or not feats.rules:
+            return [None] * len(feats.counts)
+        return [hit if hit is not None and hit.rule in rules else None for hit in feats.rules]
 
     def _model_proba(self, feats: BatchFeatures) -> np.ndarray:
         z = self.logits(feats)
@@ -265,6 +270,7 @@ class DefaultScorer:
             feats = self.featurizer.featurize(texts)
         proba = self.model.predict_proba(feats)
         labels = self.model.decide(proba)
+        applied = self.model.applied_rules(feats)
         n_words = sum(end - start for start, end in feats.word_slices)
         word_rows = self.model.weights[feats.indices[:n_words]].astype(np.float32)
         results: list[SentimentResult] = []
@@ -283,9 +289,8 @@ class DefaultScorer:
             label = labels[i]
             start, end = feats.word_slices[i]
             reasons = self._reasons(words, word_rows[start:end], label)
-            hit = feats.rules[i] if feats.rules else None
-            if hit is not None and hit.rule in self.model.rules:
-                reasons = (hit.reason, *reasons)[: self.max_reasons]
+            if applied[i] is not None:
+                reasons = (applied[i].reason, *reasons)[: self.max_reasons]
             results.append(
                 SentimentResult(
                     label=label,
