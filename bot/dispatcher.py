@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import delete
@@ -28,6 +30,12 @@ class Dispatcher:
     def __init__(self, services: Services, *, max_workers: int = 2) -> None:
         self.services = services
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dispatch")
+        # platform -> user id -> display name, for platforms whose events carry only an id (Feishu)
+        self._name_lookups: dict[str, Callable[[str], str | None]] = {}
+
+    def register_name_lookup(self, platform: str, lookup: Callable[[str], str | None]) -> None:
+        """Let commands from `platform` without a user name get one (in the worker, not the HTTP answer)."""
+        self._name_lookups[platform] = lookup
 
     def submit(self, item: Command | Action) -> Future[list[Message]]:
         """Handle later in a worker thread; the caller can acknowledge the platform right away."""
@@ -53,6 +61,7 @@ class Dispatcher:
         """Run the command/action once and enqueue its replies; returns the replies (for the console)."""
         if not self.first_time(item):
             return []
+        item = self._with_user_name(item)
         if isinstance(item, Command):
             metrics.COMMANDS_HANDLED.labels(item.platform, "command").inc()
             replies = self._run_command(item)
@@ -67,6 +76,19 @@ class Dispatcher:
             self._forget(item)
             raise
         return replies
+
+    def _with_user_name(self, item: Command | Action) -> Command | Action:
+        """The item with the person's display name, when the adapter gave only an id and can look it up."""
+        lookup = self._name_lookups.get(item.platform)
+        if item.user_name or lookup is None:
+            return item
+        user_id = item.user.partition(":")[2] or item.user
+        try:
+            name = lookup(user_id)
+        except Exception:  # noqa: BLE001 - a missing name must never stop the command; the id stands in
+            log.exception("display name lookup for %s failed", item.user)
+            return item
+        return replace(item, user_name=name) if name else item
 
     def _forget(self, item: Command | Action) -> None:
         if not item.event_id:

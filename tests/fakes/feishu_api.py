@@ -9,6 +9,8 @@ Answers like Feishu does, on 127.0.0.1 with an ephemeral port:
   failed") for missing fields, 230001 for invalid content, 230002 when the bot is not in the chat,
   230011 when replying to a withdrawn message, and `uuid` deduplication as documented (same uuid -> the
   same message, no second post).
+- contact.v3.user.get (GET /open-apis/contact/v3/users/{open_id}?user_id_type=open_id): the person in
+  `fake.users` (open_id -> name), else 41050 "no user authority error" (outside the app's contact range).
 - scriptable failures per operation: 99991400 frequency limit (with x-ogw-ratelimit-reset), 5xx with a
   JSON or an HTML body, slow answers, and a whole outage (every call 503) until cleared.
 Every request is recorded (`fake.requests`, `fake.calls(op)`).
@@ -80,6 +82,7 @@ class FakeFeishuApi(LoopbackHttpServer):
         self.images: dict[str, bytes] = {}
         self.tokens: set[str] = set()
         self.member_chats: set[str] | None = None  # None: the bot is in every chat
+        self.users: dict[str, str] = {}  # open_id -> name, for contact.v3.user.get
         self.withdrawn: set[str] = set()
         self.outage = False
         self.ws_endpoint_url: str | None = None  # set by FakeFeishuGateway
@@ -191,6 +194,7 @@ class FakeFeishuApi(LoopbackHttpServer):
             "message.patch": self._patch,
             "message.update": self._update,
             "image.create": self._image,
+            "contact.user.get": self._user,
         }[op]
         status, payload = handler(query, body, params)
         _send_json(h, status, payload)
@@ -349,6 +353,16 @@ class FakeFeishuApi(LoopbackHttpServer):
             self.images[key] = bytes(image)
         return 200, {"code": 0, "msg": "success", "data": {"image_key": key}}
 
+    def _user(self, query: dict, body: Any, params: dict) -> tuple[int, dict[str, Any]]:
+        open_id = params["user_id"]
+        if query.get("user_id_type", "open_id") != "open_id":
+            return 400, {"code": 99992402, "msg": "field validation failed"}
+        with self._lock:
+            name = self.users.get(open_id)
+        if name is None:
+            return 400, {"code": 41050, "msg": "no user authority error"}
+        return 200, {"code": 0, "msg": "success", "data": {"user": {"open_id": open_id, "name": name}}}
+
 
 def _validation_failed(field_name: str) -> dict[str, Any]:
     return {
@@ -384,6 +398,9 @@ def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
         return "message.create", {}
     if path == "/open-apis/im/v1/images" and method == "POST":
         return "image.create", {}
+    users = "/open-apis/contact/v3/users/"
+    if path.startswith(users) and method == "GET" and "/" not in path[len(users):]:
+        return "contact.user.get", {"user_id": path[len(users):]}
     prefix = "/open-apis/im/v1/messages/"
     if path.startswith(prefix):
         rest = path[len(prefix) :]

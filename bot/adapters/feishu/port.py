@@ -5,6 +5,9 @@
   lost answer never posts twice (Feishu dedups a uuid for one hour).
 - update: im.v1.message.patch (cards are sent with config.update_multi: true, which patch requires).
 - upload: im.v1.image.create, then an image message into the chat.
+- display_name: contact.v3.user.get, so texts say "王芳" instead of an open_id (Feishu events carry only
+  the open_id). Needs the scope contact:user.base:readonly and the person inside the app's contact range;
+  without them the open_id stays. Names are cached for 12 h; a failed lookup is not repeated for 10 min.
 The tenant access token is fetched and cached by the SDK; when Feishu says it is invalid we drop the
 cached one and try once more. Frequency limits (99991400, 230020) and 5xx/connection failures become
 TransientChatError (the outbox retries with backoff), everything else PermanentChatError.
@@ -16,6 +19,8 @@ import hashlib
 import io
 import json
 import logging
+import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +34,9 @@ RATE_LIMIT_CODES = {99991400, 230020, 11232, 11233}  # app frequency limit; per-
 TOKEN_INVALID_CODES = {99991661, 99991663, 99991664, 99991671}
 SERVER_BUSY_CODES = {2200}  # "Internal Error" answered with HTTP 200/400 by some Open API gateways
 MAX_UUID = 50  # Feishu refuses a longer uuid
+NAME_TTL_S = 12 * 3600  # people rarely rename; a day-old name in a timeline entry is harmless
+NAME_RETRY_S = 600  # after a failed lookup (no scope, out of contact range, outage) ask again this much later
+NAME_CACHE_MAX = 5000
 RATELIMIT_RESET_HEADERS = ("x-ogw-ratelimit-reset", "X-Ogw-Ratelimit-Reset", "Retry-After", "retry-after")
 
 
@@ -70,6 +78,9 @@ class FeishuChatPort:
             .log_level(lark.LogLevel.WARNING)
             .build()
         )
+        self._names: dict[str, tuple[str | None, float]] = {}  # open_id -> (name or None, valid until)
+        self._names_lock = threading.Lock()
+        self._names_warned = False
 
     # ---- ChatPort ------------------------------------------------------------------------------
     def post(
@@ -112,6 +123,45 @@ class FeishuChatPort:
         image_key = self.upload_image(image)
         content = image_message_content(image_key)
         return _message_id(self._call("create", lambda: self._create(chat_id, "image", content, idempotency_key)))
+
+    # ---- people --------------------------------------------------------------------------------
+    def display_name(self, user_id: str) -> str | None:
+        """The person's name (contact.v3.user.get by open_id), or None when Feishu does not tell us.
+
+        Called by the dispatcher's worker before a command runs, never in the event's HTTP answer.
+        Failures are cached too (NAME_RETRY_S), so an app without the contact scope asks once per person
+        per 10 minutes and logs the missing scope once."""
+        if not user_id:
+            return None
+        now = time.monotonic()
+        with self._names_lock:
+            cached = self._names.get(user_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        name: str | None = None
+        try:
+            name = self._lookup_name(user_id)
+        except (TransientChatError, PermanentChatError) as exc:
+            if not self._names_warned:
+                self._names_warned = True
+                log.warning("feishu: cannot read user names (%s); texts show open_ids. Grant the app the scope "
+                            "contact:user.base:readonly and put its users in its contact range", exc)
+        with self._names_lock:
+            if len(self._names) >= NAME_CACHE_MAX:
+                self._names.clear()
+            self._names[user_id] = (name, now + (NAME_TTL_S if name else NAME_RETRY_S))
+        return name
+
+    def _lookup_name(self, user_id: str) -> str | None:
+        contact = self._lark.api.contact.v3
+        request = contact.GetUserRequest.builder().user_id(user_id).user_id_type("open_id").build()
+        response = self._call("contact.user.get", lambda: self._json(request))
+        try:
+            user = json.loads(response.raw.content)["data"]["user"]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        name = user.get("name") if isinstance(user, dict) else None
+        return name.strip() if isinstance(name, str) and name.strip() else None
 
     # ---- helpers -------------------------------------------------------------------------------
     def upload_image(self, image: Image) -> str:

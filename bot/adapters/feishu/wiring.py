@@ -3,7 +3,7 @@
 On exactly when FEISHU_APP_ID and FEISHU_APP_SECRET are set. lark-oapi (about 1.7 s and 160 MiB to
 import) is imported only then.
 - the chat port (im.v1 through lark.Client, domain CRISISBOT_FEISHU_DOMAIN or https://open.feishu.cn)
-  is registered with the outbox;
+  is registered with the outbox, and with the dispatcher to turn open_ids into names;
 - `POST /feishu/events` receives events over HTTP (needs FEISHU_VERIFICATION_TOKEN, and
   FEISHU_ENCRYPT_KEY for signed, encrypted events);
 - with CRISISBOT_FEISHU_MODE=ws the long connection (lark.ws.Client) runs too, started and stopped with
@@ -56,6 +56,7 @@ def wire(app: Wiring) -> None:
 
     port = FeishuChatPort(settings)
     services.outbox.register_port(port)
+    services.dispatcher.register_name_lookup(port.platform, port.display_name)
     events = FeishuEvents(settings, submit, clock=wall_clock(services.clock))
     services.extra["feishu"] = events
     app.routes.append(events.route())

@@ -212,3 +212,29 @@ def test_the_fake_answers_like_feishu_without_a_token_or_fields(fake):
     assert requests.post(fake.url + "/open-apis/auth/v3/tenant_access_token/internal", json={}, timeout=5).json()[
         "code"
     ] == 10003
+
+
+def test_display_name_from_the_contact_api_is_cached(fake):
+    fake.users["ou_wang"] = "王芳"
+    port = make_port(fake)
+    assert port.display_name("ou_wang") == "王芳"
+    assert port.display_name("ou_wang") == "王芳"
+    lookups = fake.calls("contact.user.get")
+    assert len(lookups) == 1
+    assert lookups[0].path == "/open-apis/contact/v3/users/ou_wang"
+    assert lookups[0].query["user_id_type"] == "open_id"
+
+
+def test_display_name_is_none_outside_the_contact_range_and_not_asked_again_at_once(fake, caplog):
+    port = make_port(fake)
+    assert port.display_name("ou_stranger") is None
+    assert port.display_name("ou_stranger") is None
+    assert len(fake.calls("contact.user.get")) == 1
+    assert "contact:user.base:readonly" in caplog.text
+
+
+def test_display_name_during_an_outage_is_none_and_nothing_raises(fake):
+    fake.users["ou_wang"] = "王芳"
+    port = make_port(fake)
+    fake.fail_next("contact.user.get", "server_error")
+    assert port.display_name("ou_wang") is None
