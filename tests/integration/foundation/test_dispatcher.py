@@ -69,3 +69,24 @@ def test_event_id_is_released_when_the_answer_cannot_be_stored(bot, db):
     with db.engine.begin() as conn:
         conn.execute(text("ALTER TABLE outbox_message_away RENAME TO outbox_message"))
     assert bot.dispatcher.handle(cmd("/help", event_id="Ev-retry"))
+
+
+def test_a_name_lookup_names_the_person_and_its_failure_leaves_the_id(bot):
+    from bot.messages import Message
+
+    seen = []
+    bot.services.registry.add_action("who.", lambda ctx, action: seen.append(ctx.user_name) or Message(text="ok"))
+    names = {"ou_wang": "王芳"}
+
+    def lookup(user_id):
+        if user_id == "ou_broken":
+            raise RuntimeError("contact API down")
+        return names.get(user_id)
+
+    bot.dispatcher.register_name_lookup("feishu", lookup)
+    for user in ("feishu:ou_wang", "feishu:ou_other", "feishu:ou_broken"):
+        bot.dispatcher.handle(Action("feishu", "feishu:oc_1", user, "who.am", "1"))
+    # a name given by the adapter is kept; other platforms are not looked up
+    bot.dispatcher.handle(Action("feishu", "feishu:oc_1", "feishu:ou_wang", "who.am", "1", user_name="Fang"))
+    bot.dispatcher.handle(Action("console", "console:lanji", "console:ou_wang", "who.am", "1"))
+    assert seen == ["王芳", "ou_other", "ou_broken", "Fang", "ou_wang"]
