@@ -74,9 +74,9 @@ def test_atom_and_json_feeds(make_bot, fakes, clock, db):
 
 
 def test_scheduler_jobs_sources_command_and_metrics(make_bot, fakes, clock, db):
-    from starlette.testclient import TestClient
+    import httpx
 
-    from bot.messages import Command
+    from tests.support.asgi_server import running_server
 
     def disable_weibo(sources):
         sources[2]["enabled"] = False
@@ -98,11 +98,10 @@ def test_scheduler_jobs_sources_command_and_metrics(make_bot, fakes, clock, db):
     scoped_text = "\n".join(s.text for s in scoped.sections)
     assert "dy [douyin]" in scoped_text and "bili" not in scoped_text
 
-    with TestClient(app.web) as client:
-        metrics = client.get("/metrics").text
+    with running_server(app.web) as url:
+        metrics = httpx.get(f"{url}/metrics", timeout=10).text
     assert 'crisisbot_feed_source_healthy{source="bili"} 1.0' in metrics
     assert 'crisisbot_feed_polls_total{outcome="ok",source="bili"}' in metrics
-    assert Command  # imported for the context below
 
 
 def _ctx(app, channel):
