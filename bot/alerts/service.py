@@ -34,7 +34,7 @@ from bot.alerts.models import ACCOUNT_SCOPE, AlertBucket, AlertEpisode, AlertStr
 from bot.clock import ensure_aware
 from bot.storage.bulk import pg_insert_rows
 from bot.storage.handoffs import Handoff
-from bot.storage.models import Comment
+from bot.storage.models import Comment, shows_as_negative
 
 log = logging.getLogger(__name__)
 
@@ -834,6 +834,8 @@ class AlertService:
         window = session.exec(select(Comment).where(and_(*conditions), Comment.created_at >= start,
                                                     Comment.created_at <= now)
                               .order_by(Comment.like_count.desc(), Comment.id).limit(500)).all()
+        # quoted and mined for keywords: the comments that lean negative, not the model's near-ties
+        window = [c for c in window if c.shows_as_negative]
         top = [{"text": c.text, "likes": c.like_count, "url": c.content_url, "comment_id": c.comment_id}
                for c in window[:3]]
         figures: dict[str, Any] = {"top_comments": top}
@@ -841,11 +843,13 @@ class AlertService:
             from bot.sentiment import extract_keywords  # type: ignore[attr-defined]
         except ImportError:
             return figures
-        baseline = session.exec(select(Comment.text).where(and_(*conditions), Comment.created_at < start,
-                                                           Comment.created_at >= start - timedelta(days=1))
+        baseline = session.exec(select(Comment.text, Comment.sentiment_score, Comment.sentiment_neg)
+                                .where(and_(*conditions), Comment.created_at < start,
+                                       Comment.created_at >= start - timedelta(days=1))
                                 .limit(2000)).all()
+        baseline_texts = [text for text, score, neg in baseline if shows_as_negative("neg", score, neg)]
         try:
-            keywords = extract_keywords([c.text for c in window], baseline, top_k=6)
+            keywords = extract_keywords([c.text for c in window], baseline_texts, top_k=6)
         except Exception:  # noqa: BLE001 - keywords are a nicety; the alert must still go out
             log.exception("keyword extraction failed")
             return figures
@@ -1040,7 +1044,7 @@ class AlertService:
                 for term in term_cache[account]:
                     if term.lower() in text:
                         self._notice(session, "term", term, c, now, window)
-            if min_likes and c.sentiment_label == "neg" and (c.like_count or 0) >= min_likes:
+            if min_likes and c.shows_as_negative and (c.like_count or 0) >= min_likes:
                 self._notice(session, "liked", "liked", c, now, window)
 
     def _notice(self, session: Session, kind: str, term: str, c: Comment, now: datetime, window: timedelta) -> None:

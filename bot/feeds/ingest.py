@@ -338,6 +338,7 @@ class IngestService:
             "is_from_account": rec.is_from_account,
             "sentiment_label": sentiment.label if sentiment else None,
             "sentiment_score": float(sentiment.score) if sentiment else None,
+            "sentiment_neg": float(sentiment.neg_score) if sentiment and sentiment.neg_score is not None else None,
             "sentiment_model": sentiment_model if sentiment else None,
             "risk_flags": [{"term": f.term, "category": f.category} for f in sentiment.risk_flags] if sentiment else None,
             "raw": raw if isinstance(raw, dict) else None,

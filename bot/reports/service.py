@@ -124,7 +124,7 @@ class ReportService:
         from bot.alerts.models import AlertEpisode
         from bot.playbooks.metrics import share_series
         from bot.playbooks.models import CrisisRun
-        from bot.storage.models import Comment
+        from bot.storage.models import Comment, shows_as_negative
 
         channel, start, end = request.channel, request.start, request.end
         period = end - start
@@ -137,12 +137,16 @@ class ReportService:
                 .where(visible, not_ours, Comment.created_at >= previous_start, Comment.created_at < end)
             ).all()
             negatives = session.exec(
-                select(Comment.text, Comment.like_count, Comment.content_url, Comment.platform, Comment.account_id)
+                select(Comment.text, Comment.like_count, Comment.content_url, Comment.platform, Comment.account_id,
+                       Comment.sentiment_score, Comment.sentiment_neg)
                 .where(visible, not_ours, Comment.sentiment_label == "neg",
                        Comment.created_at >= start, Comment.created_at < end)
                 .order_by(Comment.like_count.desc(), Comment.id)
                 .limit(self.settings.keyword_sample)
             ).all()
+            # quoted and mined for keywords as negative talk: only comments that lean negative (the
+            # negative share above still counts every `neg` label)
+            negatives = [row for row in negatives if shows_as_negative("neg", row[5], row[6])]
             baseline_texts = session.exec(
                 select(Comment.text)
                 .where(visible, not_ours, Comment.created_at >= previous_start, Comment.created_at < start)
@@ -216,7 +220,7 @@ class ReportService:
             keywords=keywords,
             top_negative=[
                 render.CommentLine(self.account_name(f"{p}:{a}"), text or "", int(likes or 0), url)
-                for text, likes, url, p, a in negatives[: self.settings.top_comments]
+                for text, likes, url, p, a, _score, _neg in negatives[: self.settings.top_comments]
             ],
             risk_terms=[render.RiskLine(term, category, count) for (term, category), count in
                         sorted(risk_terms.items(), key=lambda item: (-item[1], item[0]))[:8]],

@@ -23,6 +23,7 @@ class SentimentResult:
     score: float  # probability that the text is positive, 0..1
     reasons: tuple[str, ...] = ()
     risk_flags: tuple[RiskFlag, ...] = field(default=())
+    neg_score: float | None = None  # probability that the text is negative, when the backend knows it
 
 
 class Scorer(Protocol):

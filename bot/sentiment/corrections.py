@@ -129,6 +129,7 @@ class CorrectionService:
                                         comment.text, comment.sentiment_label, new_label)
             comment.sentiment_label = new_label
             comment.sentiment_score = _LABEL_SCORE[new_label]
+            comment.sentiment_neg = 1.0 if new_label == "neg" else 0.0
             comment.sentiment_model = CORRECTION_MODEL_NAME
             session.add(comment)
             session.add(SentimentCorrection(

@@ -297,6 +297,7 @@ class DefaultScorer:
                     score=round(float(proba[i, 2]), 6),
                     reasons=reasons,
                     risk_flags=self.risk.find(text),
+                    neg_score=round(float(proba[i, 0]), 6),
                 )
             )
         return results

@@ -42,7 +42,11 @@ class Comment(SQLModel, table=True):
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     is_from_account: bool = Field(default=False)
     sentiment_label: str | None = Field(default=None, max_length=8)
-    sentiment_score: float | None = None
+    sentiment_score: float | None = None  # P(positive)
+    # P(negative), when the scorer gives it. The model calls a comment `neg` from P(neg) >= 0.30 on, even
+    # when P(positive) is higher (negative recall matters most for spikes); a comment shown to people as
+    # an example of negative talk must also lean negative: see `shows_as_negative`.
+    sentiment_neg: float | None = None
     sentiment_model: str | None = Field(default=None, max_length=64)
     # none_as_null: None is stored as SQL NULL, not JSON 'null', so `IS NULL` means "nothing there" (the
     # retention purge selects payloads still to drop with `raw IS NOT NULL`; reports, flagged comments)
@@ -53,6 +57,20 @@ class Comment(SQLModel, table=True):
     @property
     def account_key(self) -> str:
         return f"{self.platform}:{self.account_id}"
+
+    @property
+    def shows_as_negative(self) -> bool:
+        return shows_as_negative(self.sentiment_label, self.sentiment_score, self.sentiment_neg)
+
+
+def shows_as_negative(label: str | None, score: float | None, neg: float | None) -> bool:
+    """Labelled `neg` and not a near-tie the model leans positive on ("三连了，求抽奖[星星眼]": P(neg) 0.35,
+    P(pos) 0.39). Used where single comments are quoted as negative (alert top comments, liked-comment
+    notices, report examples); counts and spikes use the label alone. Rows scored before P(neg) was
+    stored (and backends that do not give it) keep their label."""
+    if label != "neg":
+        return False
+    return neg is None or score is None or neg >= score
 
 
 class DeadLetter(SQLModel, table=True):

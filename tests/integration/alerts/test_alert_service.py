@@ -96,6 +96,18 @@ def test_spike_alerts_once_and_updates_in_place(bot, clock, db):
     assert any("已恢复" in t for t in texts)
 
 
+def test_alert_quotes_the_most_liked_comments_that_lean_negative(bot, clock, db):
+    load_history(bot, clock)
+    live(bot, clock, 20)
+    # the most-liked "neg" comment is one the model leans positive on: it is counted, never quoted
+    bot.services.ingest.ingest_records([comment(clock.now(), text="三连了，求抽奖[星星眼]", likes=5000),
+                                        comment(clock.now(), text=NEGATIVE, likes=300)], source="test")
+    live(bot, clock, 15, per_minute=12)
+    [post] = alert_posts(db)
+    quoted = str(post.payload)
+    assert NEGATIVE in quoted and "三连" not in quoted
+
+
 def test_restart_mid_episode_neither_duplicates_nor_loses(db, settings, app_config, clock):
     first = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
     load_history(first, clock)
@@ -284,6 +296,26 @@ def test_highly_liked_negative_comment_posts_a_notice_once(bot, clock, db):
         rows = session.exec(select(OutboxMessage)).all()
     notices = [r for r in rows if (r.payload.get("meta") or {}).get("kind") == "risk_notice"]
     assert len([n for n in notices if n.update_of is None]) == 1
+
+
+def test_a_liked_comment_the_model_leans_positive_on_is_not_announced_as_negative(bot, clock, db):
+    # The model calls "neg" from P(neg) >= 0.30 even when P(pos) is higher (recall for spike counts);
+    # a single comment quoted to people as negative must lean negative.
+    from bot.storage.models import Comment
+
+    near_tie = comment(clock.now(), text="三连了，求抽奖[星星眼]", likes=900)
+    clear = comment(clock.now(), text=NEGATIVE, likes=600)
+    bot.services.ingest.ingest_records([near_tie, clear], source="test")
+    with db.session() as session:
+        stored = {c.comment_id: c for c in session.exec(select(Comment)).all()}
+    tie = stored[near_tie["comment_id"]]
+    assert tie.sentiment_label == "neg" and tie.sentiment_neg < tie.sentiment_score, "precondition: a near-tie"
+    assert not tie.shows_as_negative and stored[clear["comment_id"]].shows_as_negative
+    with db.session() as session:
+        rows = session.exec(select(OutboxMessage)).all()
+    notices = [r for r in rows if (r.payload.get("meta") or {}).get("kind") == "risk_notice"]
+    quoted = " ".join(str(n.payload) for n in notices)
+    assert len(notices) == 1 and "垃圾产品" in quoted and "三连" not in quoted
 
 
 class FlakyChat:

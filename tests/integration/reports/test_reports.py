@@ -85,6 +85,17 @@ def test_report_command_shows_only_the_channels_client_with_a_chart(bot, clock, 
     assert "周报" in weekly.title and "评论 / comments：4（" in weekly.text
 
 
+def test_report_quotes_as_negative_only_comments_that_lean_negative(bot, clock, run_command):
+    now = clock.now()
+    report = bot.services.ingest.ingest_records([
+        record("l-tie", LANJI, "三连了，求抽奖[星星眼]", now - timedelta(hours=2), likes=900),  # neg, P(pos) > P(neg)
+        record("l-angry", LANJI, "用了过敏烂脸，太差了，要求退款，我要投诉！", now - timedelta(hours=3), likes=120),
+    ], source="test")
+    assert report.accepted == 2
+    [reply] = run_command("/report", channel="console:lanji")
+    assert "用了过敏烂脸" in reply.text and "三连了" not in reply.text
+
+
 def test_report_command_refuses_a_bad_period(bot, run_command):
     [reply] = run_command("/report 3x", channel="console:lanji")
     assert "周期无效" in reply.text

@@ -37,6 +37,20 @@ def test_fix_relabels_comment_and_stores_correction(bot, db, run_command):
     assert corrections_for_training(db) == [("这面霜绝了，用完脸更干了[微笑]", "neu")]
 
 
+def test_a_comment_fixed_to_neg_is_quoted_as_negative(bot, db, run_command):
+    _ingest(bot, "c9", "三连了，求抽奖[星星眼]")  # the model's near-tie: labelled neg, leans positive
+    with db.session() as s:
+        before = s.exec(select(Comment).where(Comment.comment_id == "c9")).one()
+    assert not before.shows_as_negative
+    run_command("/sentiment fix c9 neg", channel="console:lanji")
+    with db.session() as s:
+        after = s.exec(select(Comment).where(Comment.comment_id == "c9")).one()
+    assert after.shows_as_negative and after.sentiment_neg == 1.0
+    run_command("/sentiment fix c9 pos", channel="console:lanji")
+    with db.session() as s:
+        assert not s.exec(select(Comment).where(Comment.comment_id == "c9")).one().shows_as_negative
+
+
 def test_fix_refuses_comments_the_channel_may_not_see(bot, db, run_command):
     _ingest(bot, "c9", "差评", platform="bilibili", account_id="xiaochu_kitchen")
     replies = run_command("/sentiment fix c9 pos", channel="console:lanji")
