@@ -38,13 +38,16 @@ def _progress(total: int, description: str):
 
 
 def _result_dict(text: str, result) -> dict:
-    return {
+    out = {
         "text": text,
         "label": result.label,
         "score": round(result.score, 6),
         "reasons": list(result.reasons),
         "risk_flags": [{"term": f.term, "category": f.category} for f in result.risk_flags],
     }
+    if result.neg_score is not None:  # P(neg): why a text with score 0.5 can still be `neg`
+        out["neg_score"] = round(result.neg_score, 6)
+    return out
 
 
 @app.command("score")
@@ -54,7 +57,10 @@ def score_command(
     backend: Annotated[str, typer.Option("--backend", help=_BACKEND_HELP)] = "default",
     model: Annotated[Path | None, typer.Option("--model", help="模型文件 / model file (default backend)")] = None,
 ) -> None:
-    """给文本打分：标签、分数 P(正面)、理由、风险词 / label, score P(pos), reasons, risk flags."""
+    """给文本打分：标签、分数 P(正面)、P(负面)、理由、风险词 / label, score P(pos), P(neg), reasons, risk flags.
+
+    模型在 P(负面) ≥ 0.30 时就标 neg（不漏负面），所以 P(正面) 更高的文本也可能是 neg /
+    the model says neg from P(neg) >= 0.30 on, so a text with a higher P(pos) can still be neg."""
     from bot.sentiment import get_scorer
 
     try:
@@ -69,10 +75,12 @@ def score_command(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("文本 / text", "标签 / label", "分数 / score", "理由 / reasons", "风险 / risk flags")
+    table = Table("文本 / text", "标签 / label", "P(正面) / score", "P(负面) / neg", "理由 / reasons",
+                  "风险 / risk flags")
     for text, result in zip(texts, results, strict=True):
         flags = ", ".join(f"{f.term}({f.category})" for f in result.risk_flags)
-        table.add_row(text[:60], result.label, f"{result.score:.3f}", "; ".join(result.reasons), flags)
+        neg = "—" if result.neg_score is None else f"{result.neg_score:.3f}"
+        table.add_row(text[:60], result.label, f"{result.score:.3f}", neg, "; ".join(result.reasons), flags)
     Console().print(table)
 
 

@@ -39,6 +39,7 @@ def test_score_json():
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert lines[0]["label"] == "neg" and 0 <= lines[0]["score"] <= 1
+    assert lines[0]["neg_score"] > 0.5 and lines[0]["score"] + lines[0]["neg_score"] <= 1
     assert {"term": "投诉", "category": "complaint"} in lines[1]["risk_flags"]
 
 
