@@ -146,7 +146,7 @@ class ReportService:
             ).all()
             # quoted and mined for keywords as negative talk: only comments that lean negative (the
             # negative share above still counts every `neg` label)
-            negatives = [row for row in negatives if shows_as_negative("neg", row[5], row[6])]
+            negatives = [row for row in negatives if shows_as_negative("neg", row.sentiment_score, row.sentiment_neg)]
             baseline_texts = session.exec(
                 select(Comment.text)
                 .where(visible, not_ours, Comment.created_at >= previous_start, Comment.created_at < start)
