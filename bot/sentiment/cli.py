@@ -196,8 +196,23 @@ def train_command(
         str | None, typer.Option("--database-url", help="更正所在数据库 / database with corrections")
     ] = None,
 ) -> None:
-    """训练默认模型（确定性）/ train the default model (deterministic; needs the `train` extra)."""
+    """训练默认模型（确定性）/ train the default model (deterministic; needs the `train` extra).
+
+    同样的命令在任何 x86-64 机器上得到逐字节相同的模型文件（单线程、固定 CPU 指令集，在子进程中训练）/
+    the same command gives a byte-identical model file on any x86-64 machine (one thread and fixed CPU
+    kernels, in a child process: bot/sentiment/reproducible.py)."""
     files = list(data) + [Path(extra) for extra in ctx.args]
+    from bot.sentiment import reproducible
+
+    if not reproducible.in_pinned_process():
+        args = ["sentiment", "train", *[arg for f in files for arg in ("--data", str(f))]]
+        if out is not None:
+            args += ["--out", str(out)]
+        if include_corrections:
+            args.append("--include-corrections")
+        if database_url:
+            args += ["--database-url", database_url]
+        raise typer.Exit(reproducible.run_pinned("bot.cli", args))
     try:
         import sklearn  # noqa: F401
     except ImportError:

@@ -2,7 +2,9 @@
 
 Deterministic: files are read in the given order, exact duplicate texts keep their first label, the
 solver (L-BFGS) has no randomness, and the hashed features do not depend on the process. Re-running
-the same command on the same files reproduces the same model file byte for byte.
+the same command on the same files reproduces the same model file byte for byte, on any x86-64 machine
+when it runs pinned (one thread, portable CPU kernels: bot/sentiment/reproducible.py), as
+`crisisbot sentiment train` does.
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ from bot.sentiment.features import DEFAULT_HASH_BITS, Featurizer
 from bot.sentiment.model import CLASSES, FORMAT_VERSION, LinearModel
 from bot.sentiment.rules import ALL_RULES
 
-LABEL_ALIASES = {"0": "neg", "1": "pos", "neg": "neg", "neu": "neu", "pos": "pos"}
+LABEL_ALIASES = {"0": "neg", "1": "pos", "neg": "neg", "neu": "neu", "pos": "pos",
+                 # as spreadsheets and pandas write them
+                 "0.0": "neg", "1.0": "pos", "negative": "neg", "neutral": "neu", "positive": "pos"}
+BINARY_LABELS = frozenset({"0", "1", "0.0", "1.0"})
+# Chinese spreadsheets are often saved as GBK; UTF-8 (with or without BOM) is tried first
+ENCODINGS = ("utf-8-sig", "gb18030")
 
 
 class DataError(ValueError):
@@ -50,32 +57,53 @@ def sha256_of(path: Path) -> str:
 
 
 def read_labeled_csv(path: Path | str) -> LabeledFile:
-    """Read a `text,label` CSV (label 0/1 or neg/neu/pos). Raises DataError naming file and line."""
+    """Read a `text,label` CSV (label 0/1 or neg/neu/pos). Raises DataError naming file and line.
+
+    Header names are matched without regard to case or surrounding spaces ("Text, Label"); labels may
+    also be written 0.0/1.0 or negative/neutral/positive; a file that is not UTF-8 is read as GB18030."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
+    for encoding in ENCODINGS:
+        try:
+            texts, labels, raw_labels = _read_rows(path, encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise DataError(f"{path}: not UTF-8 or GB18030 text")
+    if not texts:
+        raise DataError(f"{path}: no rows")
+    binary = raw_labels & BINARY_LABELS
+    if binary and raw_labels - BINARY_LABELS:
+        raise DataError(f"{path}: mixes 0/1 and neg/neu/pos labels")
+    return LabeledFile(path, texts, labels, three_class=not binary, sha256=sha256_of(path))
+
+
+def _read_rows(path: Path, encoding: str) -> tuple[list[str], list[str], set[str]]:
     texts: list[str] = []
     labels: list[str] = []
     raw_labels: set[str] = set()
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or "text" not in reader.fieldnames or "label" not in reader.fieldnames:
-            raise DataError(f"{path}: expected a header with columns text,label (got {reader.fieldnames})")
+    with path.open(encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh)
+        header = [name.strip().lower() for name in next(reader, [])]
+        if "text" not in header or "label" not in header:
+            raise DataError(f"{path}: expected a header with columns text,label (got {header or None})")
+        text_at, label_at = header.index("text"), header.index("label")
         for row in reader:
-            raw = (row.get("label") or "").strip().lower()
+            if not row:
+                continue  # a blank line
+            raw_value = row[label_at] if label_at < len(row) else ""
+            raw = raw_value.strip().lower()
             label = LABEL_ALIASES.get(raw)
             if label is None:
                 raise DataError(
-                    f"{path}:{reader.line_num}: label {row.get('label')!r} is not one of 0/1/neg/neu/pos"
+                    f"{path}:{reader.line_num}: label {raw_value!r} is not one of 0/1/neg/neu/pos"
                 )
             raw_labels.add(raw)
-            texts.append(row.get("text") or "")
+            texts.append(row[text_at] if text_at < len(row) else "")
             labels.append(label)
-    if not texts:
-        raise DataError(f"{path}: no rows")
-    if raw_labels & {"0", "1"} and raw_labels & {"neg", "neu", "pos"}:
-        raise DataError(f"{path}: mixes 0/1 and neg/neu/pos labels")
-    return LabeledFile(path, texts, labels, three_class=not (raw_labels <= {"0", "1"}), sha256=sha256_of(path))
+    return texts, labels, raw_labels
 
 
 @dataclass

@@ -51,6 +51,9 @@ def training_files() -> list[str]:
 
 
 def main() -> None:
+    from bot.sentiment.reproducible import rerun_pinned_unless_pinned
+
+    rerun_pinned_unless_pinned("bot.sentiment.tools.crosscheck")  # the same figures on every machine
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=None)

@@ -37,6 +37,9 @@ EXTRA_TEST = ["weibo2018_test.csv"]
 
 
 def main() -> None:
+    from bot.sentiment.reproducible import rerun_pinned_unless_pinned
+
+    rerun_pinned_unless_pinned("bot.sentiment.tools.holdout")  # the same figures on every machine
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=None)

@@ -79,6 +79,24 @@ def test_eval_bad_label_is_a_clear_error(tmp_path):
     assert "maybe" in result.output
 
 
+def test_eval_reads_spreadsheet_style_files_the_same_way(tmp_path):
+    """Header case and spaces, 0.0/1.0 or negative/positive labels, a GBK file: the same metrics."""
+    rows = [(t, "1") for t in POS] + [(t, "0") for t in NEG]
+    plain = _last_json(runner.invoke(app, ["eval", str(_write(tmp_path / "plain.csv", rows)), "--json"]).stdout)
+    floats = "Text , Label\n" + "".join(f"{t},{float(g)}\n" for t, g in rows)
+    words = "TEXT,LABEL\n" + "".join(f"{t},{'positive' if g == '1' else 'negative'}\n" for t, g in rows)
+    for name, content, encoding in (("floats.csv", floats, "utf-8"), ("words.csv", words, "gbk")):
+        path = tmp_path / name
+        path.write_bytes(content.encode(encoding))
+        result = runner.invoke(app, ["eval", str(path), "--json"])
+        assert result.exit_code == 0, result.output
+        payload = _last_json(result.stdout)
+        assert {k: payload[k] for k in ("n", "accuracy", "neg_precision", "neg_recall")} == \
+            {k: plain[k] for k in ("n", "accuracy", "neg_precision", "neg_recall")}
+        # label words are the neg/neu/pos vocabulary: that file is scored as a 3-class file
+        assert ("neutral_as_negative" in payload) == (name == "words.csv")
+
+
 def test_eval_missing_file(tmp_path):
     result = runner.invoke(app, ["eval", str(tmp_path / "nope.csv")])
     assert result.exit_code == 2
