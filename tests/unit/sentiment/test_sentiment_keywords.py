@@ -48,6 +48,13 @@ def test_stopwords_and_determinism():
     assert all(k.term not in {"的", "了", "我", "什么"} for k in first)
 
 
+def test_comment_section_words_are_no_keywords():
+    window = ["评论区都在说过敏", "评论里好多人过敏了", "看评论才知道过敏的人这么多", "过敏了，评论区见"]
+    terms = [k.term for k in extract_keywords(window, BASELINE, top_k=5)]
+    assert terms and terms[0] == "过敏"
+    assert "评论" not in terms and "评论区" not in terms
+
+
 def test_textrank_method():
     keywords = extract_keywords(WINDOW, BASELINE, top_k=5, method="textrank")
     assert keywords and all(k.count >= 1 for k in keywords)
