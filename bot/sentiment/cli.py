@@ -181,6 +181,22 @@ def _print_eval_table(file: Path, data, runs) -> None:
     Console(file=sys.stdout).print(table)
 
 
+def _options_as_given(ctx: typer.Context) -> list[str]:
+    """The command's options back as arguments, from its own parameter list (so a new option is passed on
+    to the pinned child without being listed here)."""
+    args: list[str] = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if value is None or value is False or not param.opts:
+            continue
+        if getattr(param, "is_flag", False):
+            args.append(param.opts[0])
+            continue
+        for item in value if getattr(param, "multiple", False) else [value]:
+            args += [param.opts[0], str(item)]
+    return args
+
+
 @app.command(
     "train",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": False},
@@ -205,13 +221,7 @@ def train_command(
     from bot.sentiment import reproducible
 
     if not reproducible.in_pinned_process():
-        args = ["sentiment", "train", *[arg for f in files for arg in ("--data", str(f))]]
-        if out is not None:
-            args += ["--out", str(out)]
-        if include_corrections:
-            args.append("--include-corrections")
-        if database_url:
-            args += ["--database-url", database_url]
+        args = ["sentiment", "train", *_options_as_given(ctx), *[arg for f in ctx.args for arg in ("--data", f)]]
         raise typer.Exit(reproducible.run_pinned("bot.cli", args))
     try:
         import sklearn  # noqa: F401
