@@ -101,7 +101,7 @@ def _evaluate(scorer, texts: list[str], label: str) -> tuple[list, float]:
 
 @app.command("eval")
 def eval_command(
-    file: Annotated[Path, typer.Argument(help="CSV: text,label (0/1 或 neg/neu/pos)")],
+    file: Annotated[Path, typer.Argument(help="CSV: text,label (0/1、neg/neu/pos 或 -1/0/1)")],
     backend: Annotated[str, typer.Option("--backend", help=_BACKEND_HELP)] = "default",
     as_json: Annotated[bool, typer.Option("--json", help="最后一行输出 JSON / last line is one JSON object")] = False,
     predictions: Annotated[
@@ -121,6 +121,7 @@ def eval_command(
         data = read_labeled_csv(file)
     except DataError as exc:
         _fail(str(exc))
+    _warn_rejected(data)
     model_list: list[Path | None] = list(models) if models else [None]
     if backend != "default" and models:
         _fail("--model 只用于 default 后端 / --model applies to the default backend only")
@@ -140,27 +141,31 @@ def eval_command(
     if predictions is not None:
         import csv
 
-        raw_labels = _raw_labels(file)
         predictions.parent.mkdir(parents=True, exist_ok=True)
         with predictions.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(["text", "label", "pred", "score"])
-            for text, raw, result in zip(data.texts, raw_labels, results, strict=True):
+            for text, raw, result in zip(data.texts, data.raw_labels, results, strict=True):
                 writer.writerow([text, raw, result.label, f"{result.score:.6f}"])
     _print_eval_table(file, data, runs)
     if as_json:
         payload = dict(metrics)
         payload["backend"] = backend
+        payload["rejected"] = len(data.rejected)  # rows left out (unknown label), listed on stderr
         if len(runs) > 1:
             payload["models"] = [{"model": n, **m} for n, _, m in runs]
         typer.echo(json.dumps(payload, ensure_ascii=False))
 
 
-def _raw_labels(file: Path) -> list[str]:
-    import csv
-
-    with file.open(encoding="utf-8-sig", newline="") as fh:
-        return [(row.get("label") or "").strip() for row in csv.DictReader(fh)]
+def _warn_rejected(data, shown: int = 5) -> None:
+    """Rows left out of a labeled file, on stderr: the first few with line and reason, then the count."""
+    if not data.rejected:
+        return
+    for row in data.rejected[:shown]:
+        typer.echo(f"警告 / warning: {data.path}: {row}，已跳过 / skipped", err=True)
+    if len(data.rejected) > shown:
+        typer.echo(f"警告 / warning: {data.path}: 另有 {len(data.rejected) - shown} 行被跳过 / "
+                   f"{len(data.rejected) - shown} more rows skipped", err=True)
 
 
 def _print_eval_table(file: Path, data, runs) -> None:
@@ -234,6 +239,8 @@ def train_command(
         labeled = [read_labeled_csv(f) for f in files]
     except DataError as exc:
         _fail(str(exc))
+    for labeled_file in labeled:
+        _warn_rejected(labeled_file)
     corrections: list[tuple[str, str]] = []
     if include_corrections:
         from bot.sentiment.corrections import load_corrections_for_training

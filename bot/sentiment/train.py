@@ -27,6 +27,11 @@ LABEL_ALIASES = {"0": "neg", "1": "pos", "neg": "neg", "neu": "neu", "pos": "pos
                  # as spreadsheets and pandas write them
                  "0.0": "neg", "1.0": "pos", "negative": "neg", "neutral": "neu", "positive": "pos"}
 BINARY_LABELS = frozenset({"0", "1", "0.0", "1.0"})
+# the other common 3-class scheme: with a -1 in the file, 0 means neutral, not negative
+SIGNED_LABELS = {"-1": "neg", "-1.0": "neg", "0": "neu", "0.0": "neu", "1": "pos", "1.0": "pos"}
+# header names other public corpora use for the two columns, tried after text / label
+TEXT_COLUMNS = ("text", "review", "content", "comment", "sentence", "文本", "评论", "内容")
+LABEL_COLUMNS = ("label", "sentiment", "polarity", "标签", "情感")
 # Chinese spreadsheets are often saved as GBK; UTF-8 (with or without BOM) is tried first
 ENCODINGS = ("utf-8-sig", "gb18030")
 
@@ -36,12 +41,23 @@ class DataError(ValueError):
 
 
 @dataclass(frozen=True)
+class RejectedRow:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
 class LabeledFile:
     path: Path
     texts: list[str]
     labels: list[str]  # neg/neu/pos
     three_class: bool  # labels were written neg/neu/pos (else 0/1)
     sha256: str
+    raw_labels: list[str] = field(default_factory=list)  # each kept row's label as written
+    rejected: list[RejectedRow] = field(default_factory=list)  # rows left out, with the reason
 
     @property
     def name(self) -> str:
@@ -57,53 +73,69 @@ def sha256_of(path: Path) -> str:
 
 
 def read_labeled_csv(path: Path | str) -> LabeledFile:
-    """Read a `text,label` CSV (label 0/1 or neg/neu/pos). Raises DataError naming file and line.
+    """Read a `text,label` CSV (label 0/1, neg/neu/pos or -1/0/1). Raises DataError naming the file.
 
-    Header names are matched without regard to case or surrounding spaces ("Text, Label"); labels may
-    also be written 0.0/1.0 or negative/neutral/positive; a file that is not UTF-8 is read as GB18030."""
+    Header names are matched without regard to case or surrounding spaces ("Text, Label"; also review /
+    content / sentiment ... as other corpora name them); labels may also be written 0.0/1.0 or
+    negative/neutral/positive; a file that is not UTF-8 is read as GB18030. A row with an unknown label is
+    left out and listed in `rejected` with its line; the rest of the file is used."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     for encoding in ENCODINGS:
         try:
-            texts, labels, raw_labels = _read_rows(path, encoding)
+            rows = _read_rows(path, encoding)
             break
         except UnicodeDecodeError:
             continue
     else:
         raise DataError(f"{path}: not UTF-8 or GB18030 text")
-    if not texts:
+    if not rows:
         raise DataError(f"{path}: no rows")
-    binary = raw_labels & BINARY_LABELS
-    if binary and raw_labels - BINARY_LABELS:
-        raise DataError(f"{path}: mixes 0/1 and neg/neu/pos labels")
-    return LabeledFile(path, texts, labels, three_class=not binary, sha256=sha256_of(path))
-
-
-def _read_rows(path: Path, encoding: str) -> tuple[list[str], list[str], set[str]]:
+    written = {raw.strip().lower() for _, _, raw in rows}
+    if written & {"-1", "-1.0"}:  # -1/1 alone is a binary file written with signs
+        aliases, three_class = SIGNED_LABELS, bool(written & {"0", "0.0"})
+    else:
+        binary = written & BINARY_LABELS
+        if binary and written & (set(LABEL_ALIASES) - BINARY_LABELS):
+            raise DataError(f"{path}: mixes 0/1 and neg/neu/pos labels")
+        aliases, three_class = LABEL_ALIASES, not binary
     texts: list[str] = []
     labels: list[str] = []
-    raw_labels: set[str] = set()
+    raw_labels: list[str] = []
+    rejected: list[RejectedRow] = []
+    for line, text, raw in rows:
+        label = aliases.get(raw.strip().lower())
+        if label is None:
+            rejected.append(RejectedRow(line, f"label {raw!r} is not one of 0/1, neg/neu/pos or -1/0/1"))
+            continue
+        texts.append(text)
+        labels.append(label)
+        raw_labels.append(raw)
+    if not texts:
+        raise DataError(f"{path}: no row has a usable label ({rejected[0]})")
+    return LabeledFile(path, texts, labels, three_class=three_class, sha256=sha256_of(path),
+                       raw_labels=raw_labels, rejected=rejected)
+
+
+def _read_rows(path: Path, encoding: str) -> list[tuple[int, str, str]]:
+    """(line, text, label as written) of every non-blank row."""
+    out: list[tuple[int, str, str]] = []
     with path.open(encoding=encoding, newline="") as fh:
         reader = csv.reader(fh)
         header = [name.strip().lower() for name in next(reader, [])]
-        if "text" not in header or "label" not in header:
+        text_name = next((name for name in TEXT_COLUMNS if name in header), None)
+        label_name = next((name for name in LABEL_COLUMNS if name in header), None)
+        if text_name is None or label_name is None:
             raise DataError(f"{path}: expected a header with columns text,label (got {header or None})")
-        text_at, label_at = header.index("text"), header.index("label")
+        text_at, label_at = header.index(text_name), header.index(label_name)
         for row in reader:
             if not row:
                 continue  # a blank line
-            raw_value = row[label_at] if label_at < len(row) else ""
-            raw = raw_value.strip().lower()
-            label = LABEL_ALIASES.get(raw)
-            if label is None:
-                raise DataError(
-                    f"{path}:{reader.line_num}: label {raw_value!r} is not one of 0/1/neg/neu/pos"
-                )
-            raw_labels.add(raw)
-            texts.append(row[text_at] if text_at < len(row) else "")
-            labels.append(label)
-    return texts, labels, raw_labels
+            text = row[text_at] if text_at < len(row) else ""
+            raw = row[label_at] if label_at < len(row) else ""
+            out.append((reader.line_num, text, raw))
+    return out
 
 
 @dataclass
@@ -178,10 +210,11 @@ def build_training_set(
             out.weights.append(weight)
             out.three_class.append(lf.three_class)
             kept += 1
-        out.sources.append(
-            {"file": lf.name, "sha256": lf.sha256, "rows": len(lf.texts), "every_nth_row": step,
-             "used": kept, "row_weight": round(weight, 6), "three_class": lf.three_class}
-        )
+        source = {"file": lf.name, "sha256": lf.sha256, "rows": len(lf.texts), "every_nth_row": step,
+                  "used": kept, "row_weight": round(weight, 6), "three_class": lf.three_class}
+        if lf.rejected:  # rows with an unknown label (absent from clean files, whose model card stays as it was)
+            source["rejected_rows"] = len(lf.rejected)
+        out.sources.append(source)
     if fixed:
         for text, label in fixed.items():
             out.texts.append(text)

@@ -72,11 +72,53 @@ def test_eval_three_class_reports_neutral_as_negative(tmp_path):
     assert 0.0 <= payload["neutral_as_negative"] <= 1.0
 
 
-def test_eval_bad_label_is_a_clear_error(tmp_path):
-    data = _write(tmp_path / "bad.csv", [("好", "1"), ("坏", "maybe")])
-    result = runner.invoke(app, ["eval", str(data), "--json"])
+def test_eval_skips_a_row_with_a_bad_label_and_says_which(tmp_path):
+    rows = [(t, "1") for t in POS] + [("坏", "maybe")] + [(t, "0") for t in NEG]
+    preds_path = tmp_path / "preds.csv"
+    result = runner.invoke(app, ["eval", str(_write(tmp_path / "bad.csv", rows)), "--json",
+                                 "--predictions", str(preds_path)])
+    assert result.exit_code == 0, result.output
+    assert "line 10: label 'maybe'" in result.stderr and "skipped" in result.stderr
+    payload = _last_json(result.stdout)
+    assert payload["n"] == len(rows) - 1 and payload["rejected"] == 1
+    with preds_path.open(encoding="utf-8") as fh:
+        assert [r["text"] for r in csv.DictReader(fh)] == POS + NEG
+
+
+def test_eval_with_no_usable_label_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["eval", str(_write(tmp_path / "bad.csv", [("好", "maybe"), ("坏", "")])), "--json"])
     assert result.exit_code == 2
-    assert "maybe" in result.output
+    assert "no row has a usable label" in result.stderr and "maybe" in result.stderr
+
+
+def test_eval_reads_other_corpora_column_names_and_signed_labels(tmp_path):
+    """review/sentiment headers; -1/0/1 (0 = neutral when -1 is present); -1/1 alone is binary."""
+    three = tmp_path / "signed.csv"
+    three.write_text("label,review\n" + "".join(f"{g},{t}\n" for g, texts in (("1", POS), ("-1", NEG), ("0", NEU))
+                                                for t in texts), encoding="utf-8")
+    words = tmp_path / "words.csv"
+    _write(words, [(t, "pos") for t in POS] + [(t, "neg") for t in NEG] + [(t, "neu") for t in NEU])
+    signed = _last_json(runner.invoke(app, ["eval", str(three), "--json"]).stdout)
+    plain = _last_json(runner.invoke(app, ["eval", str(words), "--json"]).stdout)
+    assert {k: signed[k] for k in ("n", "accuracy", "neutral_as_negative")} == \
+        {k: plain[k] for k in ("n", "accuracy", "neutral_as_negative")}
+    binary = tmp_path / "signed_binary.csv"
+    binary.write_text("text,sentiment\n" + "".join(f"{t},1\n" for t in POS) + "".join(f"{t},-1\n" for t in NEG),
+                      encoding="utf-8")
+    payload = _last_json(runner.invoke(app, ["eval", str(binary), "--json"]).stdout)
+    assert payload["n"] == len(POS) + len(NEG) and "neutral_as_negative" not in payload
+
+
+def test_eval_predictions_of_a_gbk_file_keep_its_labels_as_written(tmp_path):
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(("Text,Label\n" + "".join(f"{t},{g}\n" for t, g in (("太差了", "0.0"), ("很好", "1.0"))))
+                     .encode("gbk"))
+    preds_path = tmp_path / "preds.csv"
+    result = runner.invoke(app, ["eval", str(path), "--predictions", str(preds_path)])
+    assert result.exit_code == 0, result.output
+    with preds_path.open(encoding="utf-8") as fh:
+        written = list(csv.DictReader(fh))
+    assert [(r["text"], r["label"]) for r in written] == [("太差了", "0.0"), ("很好", "1.0")]
 
 
 def test_eval_reads_spreadsheet_style_files_the_same_way(tmp_path):
