@@ -69,7 +69,7 @@ def get_scorer(backend: str = "default", *, model_path: str | Path | None = None
 
 def normalize(text: str) -> str:
     """Normalised comment text: half-width, simplified Chinese, repeats squeezed, URL/@ placeholders."""
-    from bot.sentiment.normalize import normalize as _normalize
+    from bot.sentiment.normalization import normalize as _normalize
 
     return _normalize(text)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.sentiment.normalize import Prepared, prepare
+from bot.sentiment.normalization import Prepared, prepare
 from bot.sentiment.rules import RuleHit, clause_rule
 
 DEFAULT_HASH_BITS = 20

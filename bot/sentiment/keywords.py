@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from bot.sentiment.normalize import prepare
+from bot.sentiment.normalization import prepare
 
 EXAMPLE_MAX_CHARS = 200
 _RANK_POS = ("n", "nz", "ns", "nr", "nt", "vn", "v", "a", "an", "ad", "l", "i", "eng")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.sentiment.base import RiskFlag
-from bot.sentiment.normalize import fold
+from bot.sentiment.normalization import fold
 
 _ASCII_TERM_RE = re.compile(r"^[0-9a-z]+$")
 

@@ -34,6 +34,7 @@ TEXT_COLUMNS = ("text", "review", "content", "comment", "sentence", "文本", "�
 LABEL_COLUMNS = ("label", "sentiment", "polarity", "标签", "情感")
 # Chinese spreadsheets are often saved as GBK; UTF-8 (with or without BOM) is tried first
 ENCODINGS = ("utf-8-sig", "gb18030")
+MAX_FIELD_CHARS = 16 * 1024 * 1024
 
 
 class DataError(ValueError):
@@ -119,23 +120,37 @@ def read_labeled_csv(path: Path | str) -> LabeledFile:
 
 
 def _read_rows(path: Path, encoding: str) -> list[tuple[int, str, str]]:
-    """(line, text, label as written) of every non-blank row."""
+    """(line, text, label as written) of every non-blank row; a malformed file is a DataError."""
     out: list[tuple[int, str, str]] = []
-    with path.open(encoding=encoding, newline="") as fh:
-        reader = csv.reader(fh)
-        header = [name.strip().lower() for name in next(reader, [])]
-        text_name = next((name for name in TEXT_COLUMNS if name in header), None)
-        label_name = next((name for name in LABEL_COLUMNS if name in header), None)
-        if text_name is None or label_name is None:
-            raise DataError(f"{path}: expected a header with columns text,label (got {header or None})")
-        text_at, label_at = header.index(text_name), header.index(label_name)
-        for row in reader:
-            if not row:
-                continue  # a blank line
-            text = row[text_at] if text_at < len(row) else ""
-            raw = row[label_at] if label_at < len(row) else ""
-            out.append((reader.line_num, text, raw))
+    # the csv module's default field limit (131,072 characters) would make one very long post fail the whole
+    # file; raised for this reader only (the limit is process-wide, so it is restored)
+    previous_limit = csv.field_size_limit(MAX_FIELD_CHARS)
+    try:
+        with path.open(encoding=encoding, newline="") as fh:
+            reader = csv.reader(fh)
+            try:
+                _collect_rows(reader, path, out)
+            except csv.Error as exc:
+                raise DataError(f"{path}:{reader.line_num}: not readable as CSV ({exc})") from exc
+    finally:
+        csv.field_size_limit(previous_limit)
     return out
+
+
+def _collect_rows(reader, path: Path, out: list[tuple[int, str, str]]) -> None:
+    """Append (line, text, label as written) of every non-blank row after the header."""
+    header = [name.strip().lower() for name in next(reader, [])]
+    text_name = next((name for name in TEXT_COLUMNS if name in header), None)
+    label_name = next((name for name in LABEL_COLUMNS if name in header), None)
+    if text_name is None or label_name is None:
+        raise DataError(f"{path}: expected a header with columns text,label (got {header or None})")
+    text_at, label_at = header.index(text_name), header.index(label_name)
+    for row in reader:
+        if not row:
+            continue  # a blank line
+        text = row[text_at] if text_at < len(row) else ""
+        raw = row[label_at] if label_at < len(row) else ""
+        out.append((reader.line_num, text, raw))
 
 
 @dataclass

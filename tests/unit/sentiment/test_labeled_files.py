@@ -30,6 +30,16 @@ def test_a_clean_file_records_no_rejections(tmp_path):
     assert "rejected_rows" not in build_training_set([labeled], TrainOptions()).sources[0]
 
 
+def test_a_very_long_post_is_read_and_the_csv_limit_is_restored(tmp_path):
+    import csv
+
+    path = tmp_path / "long.csv"
+    path.write_text("text,label\n" + "好" * 300_000 + ",1\n差,0\n", encoding="utf-8")
+    before = csv.field_size_limit()
+    labeled = read_labeled_csv(path)
+    assert [len(t) for t in labeled.texts] == [300_000, 1] and csv.field_size_limit() == before
+
+
 @pytest.mark.parametrize("content, message", [
     ("text,label\n好,1\n坏,neg\n", "mixes 0/1 and neg/neu/pos labels"),
     ("words,tag\n好,1\n", "expected a header with columns text,label"),

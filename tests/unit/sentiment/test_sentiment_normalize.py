@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.sentiment import find_risk_flags, normalize
-from bot.sentiment.normalize import prepare
+from bot.sentiment.normalization import prepare
 from bot.sentiment.risk import RiskLexicon
 
 
@@ -68,3 +68,15 @@ def test_normalize_never_crashes_and_is_idempotent_enough(text):
     assert isinstance(out, str)
     out.encode("utf-8")
     assert normalize(out) == normalize(out)  # deterministic
+
+
+def test_the_package_normalize_stays_a_function_after_the_scorer_loads():
+    # the submodule once had the same name: importing it (as the scorer does) replaced the package's
+    # `normalize` function by the module, so `from bot.sentiment import normalize` broke after first use
+    import importlib
+
+    import bot.sentiment
+    import bot.sentiment.features  # noqa: F401  (imports the normalisation module)
+
+    for _ in range(2):  # the first call imports the module itself
+        assert importlib.import_module("bot.sentiment").normalize("ＡＢＣ") == "abc"

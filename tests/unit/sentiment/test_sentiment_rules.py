@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.sentiment.features import Featurizer
-from bot.sentiment.normalize import prepare
+from bot.sentiment.normalization import prepare
 from bot.sentiment.rules import LITOTES, NEGATED_PRAISE, SARCASTIC_PRAISE, apply_rule, clause_rule
 
 
