@@ -109,9 +109,8 @@ class Dispatcher:
         spec = registry.commands.get(parsed.name)
         if spec is None:
             return [Message(text=both("unknown_command", name=parsed.name), ephemeral=True)]
-        if spec.flags:
-            parsed = parse_command_line(command.text, flags=spec.flags)
-        if parsed.sub in ("help", "帮助"):
+        parsed = parse_command_line(command.text, flags=spec.flags, options=spec.options)
+        if parsed.sub is not None and parsed.sub.lower() in ("help", "帮助") and len(parsed.args) == 1:
             return [Message(title=f"/{spec.name} — {spec.summary_zh} / {spec.summary_en}", text=spec.usage)]
         ctx = CommandContext(services=self.services, command=command)
         return self._call(lambda: spec.handler(ctx, parsed), usage=spec.usage)

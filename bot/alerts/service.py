@@ -1008,12 +1008,9 @@ class AlertService:
     # ------------------------------------------------------------------ risk watch and liked negatives
     def watched_terms(self, session: Session, platform: str, account_id: str) -> list[str]:
         key = f"{platform}:{account_id}"
-        terms = {w.term for w in self.cfg.watch_terms if w.account in (None, key)}
-        for w in session.exec(select(AlertWatch).where(AlertWatch.kind == "term", AlertWatch.removed_at.is_(None),
-                                                       or_(AlertWatch.account.is_(None), AlertWatch.account == key))):
-            if w.term:
-                terms.add(w.term)
-        return sorted(terms)
+        watches = session.exec(select(AlertWatch).where(AlertWatch.kind == "term", AlertWatch.removed_at.is_(None),
+                                                        or_(AlertWatch.account.is_(None), AlertWatch.account == key)))
+        return self._terms_for(list(watches), platform, account_id)
 
     @staticmethod
     def _term_watches(session: Session) -> list[AlertWatch]:
@@ -1023,8 +1020,15 @@ class AlertService:
         """`watched_terms` over already loaded watches (one query per batch, not one per account)."""
         key = f"{platform}:{account_id}"
         terms = {w.term for w in self.cfg.watch_terms if w.account in (None, key)}
-        terms.update(w.term for w in watches if w.term and w.account in (None, key))
+        terms.update(w.term for w in watches if w.term and self.watch_covers(w, key))
         return sorted(terms)
+
+    def watch_covers(self, watch: AlertWatch, account_key: str) -> bool:
+        """A watch names its account, or covers the accounts its channel may see: a term one client's team
+        adds without --account must not fire on (or show up for) another client's accounts."""
+        if watch.account is not None:
+            return watch.account == account_key
+        return self.scope.can_see(watch.channel, account_key)
 
     def _notices(self, session: Session, comments: list[Comment], now: datetime) -> None:
         window = timedelta(minutes=self.cfg.risk_window_minutes)
@@ -1096,7 +1100,8 @@ class AlertService:
             if kind == "term":
                 existing = session.exec(select(AlertWatch).where(
                     AlertWatch.kind == "term", AlertWatch.term == term, AlertWatch.removed_at.is_(None),
-                    AlertWatch.account.is_(None) if account is None else AlertWatch.account == account)).first()
+                    and_(AlertWatch.account.is_(None), AlertWatch.channel == channel) if account is None
+                    else AlertWatch.account == account)).first()
                 if existing is not None:
                     return existing
             watch = AlertWatch(kind=kind, term=term, account=account, starts_at=starts_at, ends_at=ends_at,
@@ -1105,7 +1110,7 @@ class AlertService:
             session.flush()
             return watch
 
-    def remove_watch(self, *, term: str, account: str | None, visible: frozenset[str] | None) -> int:
+    def remove_watch(self, *, term: str, account: str | None, channel: str) -> int:
         now = self.clock.now()
         with self.db.session() as session:
             rows = session.exec(select(AlertWatch).where(AlertWatch.removed_at.is_(None))).all()
@@ -1114,18 +1119,26 @@ class AlertService:
                 match = (str(w.id) == term) or (w.kind == "term" and w.term == term)
                 if not match or (account is not None and w.account != account):
                     continue
-                if visible is not None and w.account is not None and w.account not in visible:
+                if not self.watch_visible(w, channel):
                     continue
                 w.removed_at = now
                 session.add(w)
                 removed += 1
             return removed
 
-    def list_watches(self) -> list[AlertWatch]:
+    def list_watches(self, channel: str) -> list[AlertWatch]:
+        """The watches this channel may see and change (see `watch_visible`), surges only until they end."""
         now = self.clock.now()
         with self.db.session() as session:
             rows = session.exec(select(AlertWatch).where(AlertWatch.removed_at.is_(None)).order_by(AlertWatch.id)).all()
-        return [w for w in rows if w.kind == "term" or (w.ends_at and ensure_aware(w.ends_at) > now)]
+        return [w for w in rows if self.watch_visible(w, channel)
+                and (w.kind == "term" or (w.ends_at and ensure_aware(w.ends_at) > now))]
+
+    def watch_visible(self, watch: AlertWatch, channel: str) -> bool:
+        """A channel sees the watches on accounts it may see, and the account-less ones it added itself."""
+        if watch.account is None:
+            return watch.channel == channel
+        return self.scope.can_see(channel, watch.account)
 
     def episodes(self, *, status: str | None = None) -> list[AlertEpisode]:
         with self.db.session() as session:

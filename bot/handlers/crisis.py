@@ -67,17 +67,20 @@ def normalise_user(text: str, ctx: CommandContext) -> str:
     return word
 
 
-def _split_run(ctx: CommandContext, parsed: ParsedCommand, *, read_only: bool = False) -> tuple[int, list[str]]:
+def _split_run(ctx: CommandContext, parsed: ParsedCommand, *, read_only: bool = False) -> tuple[int, int]:
     """The run the command means (#N arg, --run N, or the channel's only active run; for read-only
-    commands the latest run when none is active) and the other args."""
-    rest = list(parsed.args[1:])
+    commands the latest run when none is active) and the index of the first arg after it."""
+    first = 1
     ref: str | None = None
     option = parsed.opt("run")
     if isinstance(option, str):
         ref = option
-    elif rest and re.fullmatch(r"#\d+", rest[0]):
-        ref = rest.pop(0)
-    return _service(ctx).resolve_run_id(ctx.channel, ref, latest_if_none=read_only), rest
+    elif len(parsed.args) > 1 and re.fullmatch(r"[#＃][0-9０-９]+" if not read_only else r"[#＃]?[0-9０-９]+",
+                                                parsed.args[1]):
+        # read-only commands take a bare number too ("/crisis status 2"): they have no step argument
+        ref = parsed.args[1]
+        first = 2
+    return _service(ctx).resolve_run_id(ctx.channel, ref, latest_if_none=read_only), first
 
 
 def _card(ctx: CommandContext, run_id: int) -> Message:
@@ -88,7 +91,8 @@ def _card(ctx: CommandContext, run_id: int) -> Message:
 
 
 def handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[Message] | None:
-    sub = ALIASES.get(parsed.sub or "", parsed.sub)
+    sub_word = (parsed.sub or "").lower()
+    sub = ALIASES.get(sub_word, sub_word)
     if not sub:
         raise UsageError("缺少子命令 / missing subcommand")
     handler = SUBCOMMANDS.get(sub)
@@ -124,7 +128,7 @@ def _start(ctx: CommandContext, parsed: ParsedCommand) -> Message | None:
     view = _service(ctx).start_run(
         ctx.channel,
         args[0],
-        " ".join(args[1:]) or None,
+        parsed.text_from(2) or None,
         severity,
         account if isinstance(account, str) else None,
         ctx.user,
@@ -155,35 +159,42 @@ def _next(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 
 
 def _done(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, rest = _split_run(ctx, parsed)
+    run_id, first = _split_run(ctx, parsed)
+    rest = parsed.args[first:]
     if not rest:
         raise UsageError("请指定步骤，例如 /crisis done triage / name the step")
     service = _service(ctx)
     if len(rest) > 1:
-        view, _ = service.transition(run_id, Answer(rest[0], " ".join(rest[1:]), ctx.user))
-        return Message(text=f"✅ {rest[0]}：{' '.join(rest[1:])}（{ctx.user_name}）")
+        answer = parsed.text_from(first + 1)
+        view, _ = service.transition(run_id, Answer(rest[0], answer, ctx.user))
+        return Message(text=f"✅ {rest[0]}：{answer}（{ctx.user_name}）")
     service.transition(run_id, Done(rest[0], ctx.user))
     return Message(text=f"✅ {ctx.user_name} 完成了 {rest[0]} / done")
 
 
 def _answer(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, rest = _split_run(ctx, parsed)
+    run_id, first = _split_run(ctx, parsed)
+    rest = parsed.args[first:]
     if len(rest) < 2:
         raise UsageError("用法：/crisis answer 步骤 答案 / usage: answer STEP ANSWER")
-    _service(ctx).transition(run_id, Answer(rest[0], " ".join(rest[1:]), ctx.user))
-    return Message(text=f"✅ {rest[0]}：{' '.join(rest[1:])}（{ctx.user_name}）")
+    answer = parsed.text_from(first + 1)
+    _service(ctx).transition(run_id, Answer(rest[0], answer, ctx.user))
+    return Message(text=f"✅ {rest[0]}：{answer}（{ctx.user_name}）")
 
 
 def _skip(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, rest = _split_run(ctx, parsed)
+    run_id, first = _split_run(ctx, parsed)
+    rest = parsed.args[first:]
     if len(rest) < 2:
         raise UsageError("跳过需要步骤和原因：/crisis skip 步骤 原因 / skip needs a step and a reason")
-    _service(ctx).transition(run_id, Skip(rest[0], ctx.user, " ".join(rest[1:])))
-    return Message(text=f"⏭️ {ctx.user_name} 跳过了 {rest[0]}：{' '.join(rest[1:])}")
+    reason = parsed.text_from(first + 1)
+    _service(ctx).transition(run_id, Skip(rest[0], ctx.user, reason))
+    return Message(text=f"⏭️ {ctx.user_name} 跳过了 {rest[0]}：{reason}")
 
 
 def _assign(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, rest = _split_run(ctx, parsed)
+    run_id, first = _split_run(ctx, parsed)
+    rest = parsed.args[first:]
     if len(rest) < 2:
         raise UsageError("用法：/crisis assign 步骤|角色 @人 / usage: assign STEP|ROLE @user")
     user = normalise_user(rest[1], ctx)
@@ -192,10 +203,11 @@ def _assign(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 
 
 def _note(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, rest = _split_run(ctx, parsed)
-    if not rest:
+    run_id, first = _split_run(ctx, parsed)
+    note = parsed.text_from(first).strip()
+    if not note:
         raise UsageError("备注内容为空 / the note is empty")
-    _service(ctx).transition(run_id, Note(" ".join(rest), ctx.user))
+    _service(ctx).transition(run_id, Note(note, ctx.user))
     return Message(text=f"📝 已记录 / noted（#{run_id}）", ephemeral=True)
 
 
@@ -212,17 +224,18 @@ def _report(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 
 
 def _resolve(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, rest = _split_run(ctx, parsed)
-    view = _service(ctx).resolve(run_id, ctx.user, " ".join(rest))
+    run_id, first = _split_run(ctx, parsed)
+    view = _service(ctx).resolve(run_id, ctx.user, parsed.text_from(first))
     return Message(text=f"🏁 预案 #{view.id} 已解除，复盘报告已发布 / resolved; review posted")
 
 
 def _cancel(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, rest = _split_run(ctx, parsed)
-    if not rest:
+    run_id, first = _split_run(ctx, parsed)
+    reason = parsed.text_from(first).strip()
+    if not reason:
         raise UsageError("取消需要说明原因：/crisis cancel 原因 / cancel needs a reason")
-    view = _service(ctx).cancel(run_id, ctx.user, " ".join(rest))
-    return Message(text=f"🛑 预案 #{view.id} 已取消：{' '.join(rest)}")
+    view = _service(ctx).cancel(run_id, ctx.user, reason)
+    return Message(text=f"🛑 预案 #{view.id} 已取消：{reason}")
 
 
 SUBCOMMANDS = {
@@ -284,5 +297,6 @@ def register(registry: CommandRegistry) -> None:
         summary_zh="危机预案：启动、推进、复盘",
         summary_en="crisis playbooks: start, walk, review",
         usage=USAGE,
+        options={"run", "severity", "account", "var"},
     )
     registry.add_action("crisis.", handle_action)

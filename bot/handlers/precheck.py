@@ -23,19 +23,8 @@ def handle_precheck(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 
 
 def _draft_text(ctx: CommandContext, parsed: ParsedCommand) -> str:
-    """The text after '/precheck', verbatim (quotes and '--' inside a draft are part of it)."""
-    raw = ctx.command.text if ctx.command else ""
-    stripped = raw.strip()
-    if stripped[:1] in ("/", "／"):
-        head, _, rest = stripped[1:].partition(" ")
-        if head.lower() == parsed.name:
-            rest = rest.strip()
-            if len(rest) >= 2 and rest[0] == rest[-1] and rest[0] in "\"'":
-                rest = rest[1:-1]
-            if rest[:1] in "“「" and rest[-1:] in "”」":
-                rest = rest[1:-1]
-            return rest
-    return " ".join(parsed.args)
+    """The text after '/precheck' as typed (quotes and '--' inside a draft are part of it)."""
+    return parsed.text_from(0)
 
 
 def register(registry: CommandRegistry) -> None:

@@ -7,6 +7,7 @@ return neutral messages; they never see a platform payload.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,9 @@ class ParsedCommand:
     name: str
     args: list[str] = field(default_factory=list)
     options: dict[str, str | bool] = field(default_factory=dict)
+    source: str = ""  # the line after the command name, exactly as typed
+    # where each arg was typed in `source`: (start, end, index of its word among all words after the name)
+    arg_spans: list[tuple[int, int, int]] = field(default_factory=list)
 
     @property
     def sub(self) -> str | None:
@@ -40,69 +44,121 @@ class ParsedCommand:
     def opt(self, name: str, default: Any = None) -> Any:
         return self.options.get(name, default)
 
+    def text_from(self, index: int) -> str:
+        """The free text from args[index] on, as typed: quotes, dashes and spacing kept (a reply or a note
+        must reach people as it was written), options left out. A text that is one quoted string loses
+        its quotes. Without spans (a command built by hand) the args are joined with spaces."""
+        if index >= len(self.args):
+            return ""
+        if len(self.arg_spans) != len(self.args):
+            return " ".join(self.args[index:])
+        spans = self.arg_spans[index:]
+        if len(spans) == 1:
+            start, end, _ = spans[0]
+            raw = self.source[start:end]
+            closing = QUOTE_PAIRS.get(raw[:1])
+            return raw[1:-1] if closing and raw.find(closing, 1) == len(raw) - 1 else raw
+        parts: list[str] = []
+        previous: tuple[int, int] | None = None  # (end, word index) of the arg before
+        for start, end, word in spans:
+            if previous is not None:  # neighbours keep the separator as typed; an option between: a space
+                parts.append(self.source[previous[0] : start] if word == previous[1] + 1 else " ")
+            parts.append(self.source[start:end])
+            previous = (end, word)
+        return "".join(parts)
+
 
 def tokenize(line: str) -> list[str]:
     """Split a command line into words, honouring ASCII and Chinese quotes; full-width spaces split too."""
-    words: list[str] = []
+    return [word for word, _, _ in tokenize_spans(line)]
+
+
+def tokenize_spans(line: str) -> list[tuple[str, int, int]]:
+    """(word, start, end) of each word. A quote opens only at the start of a word, so "客户说「太差」了"
+    and "customer's" keep theirs as typed; an opening quote that is never closed is a usage error."""
+    words: list[tuple[str, int, int]] = []
     current: list[str] = []
-    in_word = False
+    start = -1
     i = 0
     while i < len(line):
         ch = line[i]
-        if ch in QUOTE_PAIRS:
+        if ch in QUOTE_PAIRS and start == -1:
             closing = QUOTE_PAIRS[ch]
             end = line.find(closing, i + 1)
             if end == -1:
                 raise UsageError(f"引号没有闭合 / unclosed quote {ch}")
             current.append(line[i + 1 : end])
-            in_word = True
+            start = i
             i = end + 1
             continue
         if ch.isspace():  # includes the full-width space U+3000
-            if in_word:
-                words.append("".join(current))
-                current, in_word = [], False
+            if start != -1:
+                words.append(("".join(current), start, i))
+                current, start = [], -1
         else:
             current.append(ch)
-            in_word = True
+            if start == -1:
+                start = i
         i += 1
-    if in_word:
-        words.append("".join(current))
+    if start != -1:
+        words.append(("".join(current), start, len(line)))
     return words
 
 
-def parse_command_line(line: str, *, flags: frozenset[str] = frozenset()) -> ParsedCommand:
-    """Parse '/name args --opt value --flag'. Options named in `flags` take no value."""
+def parse_command_line(
+    line: str, *, flags: frozenset[str] = frozenset(), options: frozenset[str] | None = None
+) -> ParsedCommand:
+    """Parse '/name args --opt value --flag'. Options named in `flags` take no value. Given `options` (the
+    command's value options), only those and the flags are options: any other "--word" or "—word" is
+    text ("--澜肌客服" signing a reply, "—— 客服小美"). Without it every "--word" is an option."""
     text = line.strip()
     if text.startswith("／"):  # full-width slash typed on a Chinese keyboard
         text = "/" + text[1:]
     if not text.startswith("/"):
         raise UsageError("命令以 / 开头，例如 /help / commands start with /, e.g. /help")
-    words = tokenize(text[1:])
+    words = tokenize_spans(text[1:])
     if not words:
         raise UsageError("空命令 / empty command")
-    name, rest = words[0].lower(), words[1:]
+    name = words[0][0].lower()
+    offset = words[0][2]
+    source = text[1 + offset :]
+    rest = [(word, start - offset, end - offset) for word, start, end in words[1:]]
+    known = None if options is None else options | flags
     args: list[str] = []
-    options: dict[str, str | bool] = {}
+    spans: list[tuple[int, int, int]] = []
+    parsed_options: dict[str, str | bool] = {}
     i = 0
     while i < len(rest):
-        word = rest[i]
-        if word.startswith("--") and len(word) > 2:
-            key, eq, value = word[2:].partition("=")
+        word, start, end = rest[i]
+        key, eq, value = _option_word(word)
+        if key and known is not None:
+            key = key.lower()
+        if key and (known is None or key in known):
             if eq:
-                options[key] = value
-            elif key in flags or i + 1 >= len(rest) or rest[i + 1].startswith("--"):
-                options[key] = True
+                parsed_options[key] = value
+            elif key in flags or i + 1 >= len(rest) or _option_word(rest[i + 1][0])[0]:
+                parsed_options[key] = True
             else:
-                options[key] = rest[i + 1]
+                parsed_options[key] = rest[i + 1][0]
                 i += 1
-        elif word.startswith("—") and len(word) > 1:  # an em dash that an input method made of "--"
-            rest[i] = "--" + word.lstrip("—")
-            continue
         else:
             args.append(word)
+            spans.append((start, end, i))
         i += 1
-    return ParsedCommand(name=name, args=args, options=options)
+    return ParsedCommand(name=name, args=args, options=parsed_options, source=source, arg_spans=spans)
+
+
+def _option_word(word: str) -> tuple[str, str, str]:
+    """("key", "=", "value") of "--key=value", "--key", "－－key" or "—key" (input methods turn "--"
+    into a full-width pair or an em dash), else ("", "", "")."""
+    normalised = unicodedata.normalize("NFKC", word)
+    if normalised.startswith("--") and len(normalised) > 2:
+        body = normalised[2:]
+    elif word.startswith("—") and word.lstrip("—"):
+        body = unicodedata.normalize("NFKC", word.lstrip("—"))
+    else:
+        return "", "", ""
+    return body.partition("=")
 
 
 @dataclass(slots=True)
@@ -148,6 +204,7 @@ class CommandSpec:
     summary_en: str
     usage: str  # multi-line usage, Chinese first, each line "  /name sub args — 说明 / meaning"
     flags: frozenset[str] = frozenset()
+    options: frozenset[str] = frozenset()  # options taking a value; any other "--word" is text
 
 
 class CommandRegistry:
@@ -166,10 +223,12 @@ class CommandRegistry:
         summary_en: str,
         usage: str,
         flags: frozenset[str] | set[str] = frozenset(),
+        options: frozenset[str] | set[str] = frozenset(),
     ) -> None:
         if name in self.commands:
             raise ValueError(f"command /{name} registered twice")
-        self.commands[name] = CommandSpec(name, handler, summary_zh, summary_en, usage, frozenset(flags))
+        self.commands[name] = CommandSpec(name, handler, summary_zh, summary_en, usage, frozenset(flags),
+                                          frozenset(options))
 
     def add_action(self, prefix: str, handler: ActionHandler) -> None:
         """Route every action whose action_id starts with `prefix` (e.g. 'alert.') to `handler`."""

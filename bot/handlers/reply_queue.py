@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, PermissionDenied, UsageError
 from bot.messages import Action, Button, Message, Section
+from bot.record_numbers import parse_record_number
 from bot.replies import render
 from bot.replies.service import (
     AccessDenied,
@@ -48,10 +49,13 @@ def _service(ctx: CommandContext) -> ReplyQueueService:
 def _number(text: str | None, what: str = "编号 / item id") -> int:
     if not text:
         raise UsageError(f"缺少{what}")
-    cleaned = text.strip().lstrip("#＃")
-    if not cleaned.isdigit():
+    number = parse_record_number(text)
+    if number is None:
+        digits = text.strip().lstrip("#＃")
+        if digits.isascii() and digits.isdigit():  # a number past any stored id
+            raise UsageError(f"没有这个{what}：{text}")
         raise UsageError(f"{what} 应为数字，例如 #12：{text}")
-    return int(cleaned)
+    return number
 
 
 def _guard(fn: Callable[[], Message | list[Message]]) -> Message | list[Message]:
@@ -174,21 +178,21 @@ def _release(ctx, service, parsed, args):
 
 def _done(ctx, service, parsed, args):
     item_id = _number(args[0] if args else None)
-    text = " ".join(args[1:]) or (parsed.opt("text") if isinstance(parsed.opt("text"), str) else "")
+    text = parsed.text_from(2) or (parsed.opt("text") if isinstance(parsed.opt("text"), str) else "")
     outcome = service.mark_replied(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, text=text)
     return _outcome_message(service, outcome, ctx.user)
 
 
 def _skip(ctx, service, parsed, args):
     item_id = _number(args[0] if args else None)
-    outcome = service.skip(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, reason=" ".join(args[1:]))
+    outcome = service.skip(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, reason=parsed.text_from(2))
     return _outcome_message(service, outcome, ctx.user)
 
 
 def _escalate(ctx, service, parsed, args):
     item_id = _number(args[0] if args else None)
     outcome = service.escalate(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel,
-                               note=" ".join(args[1:]))
+                               note=parsed.text_from(2))
     head = f"⬆️ #{item_id} 已升级 / escalated by {ctx.user_name}"
     return Message(text=f"{head}\n{outcome.note}".strip(), severity=2)
 
@@ -222,13 +226,13 @@ def _approve(ctx, service, parsed, args):
 def _reject(ctx, service, parsed, args):
     draft_id = _number(args[0] if args else None, "草稿号 / draft id")
     return _outcome_message(service, service.reject(draft_id, user=ctx.user, user_name=ctx.user_name,
-                                                    channel=ctx.channel, reason=" ".join(args[1:])), ctx.user)
+                                                    channel=ctx.channel, reason=parsed.text_from(2)), ctx.user)
 
 
 def _save_template(ctx, service, parsed, args):
     if len(args) < 2:
         raise UsageError('用法：/reply-queue save-template 名称 "内容" [--item 编号] [--topics 词1,词2]')
-    name, text = args[0], " ".join(args[1:])
+    name, text = args[0], parsed.text_from(2)
     item_text = parsed.opt("item")
     item_id = _number(str(item_text)) if item_text not in (None, True) else None
     topics_text = parsed.opt("topics")
@@ -308,6 +312,6 @@ def register(registry: CommandRegistry) -> None:
         "reply-queue", handle_reply_queue,
         summary_zh="待回复评论队列：认领、回复、跳过、升级、建议回复、统计",
         summary_en="Unanswered-comment queue: claim, reply, skip, escalate, suggest, stats",
-        usage=USAGE, flags={"mine", "overdue", "all-accounts"},
+        usage=USAGE, flags={"mine", "overdue", "all-accounts"}, options={"limit", "text", "item", "topics", "since"},
     )
     registry.add_action(render.ACTION_PREFIX, handle_reply_action)

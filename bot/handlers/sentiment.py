@@ -15,7 +15,7 @@ from bot.sentiment.corrections import (
 )
 
 USAGE = (
-    "  /sentiment fix 评论ID neg|neu|pos — 更正一条评论的情感标签（平台:评论ID 也可）"
+    "  /sentiment fix|更正 评论ID neg|neu|pos — 更正一条评论的情感标签（平台:评论ID 也可）"
     " / relabel a comment's sentiment (platform:COMMENT_ID also accepted)\n"
     "  按钮 / button: action_id `sentiment.fix`, value `平台:评论ID 标签` / `platform:COMMENT_ID label`"
 )
@@ -47,8 +47,10 @@ def _error(exc: CorrectionError) -> Message:
 
 def handle_sentiment(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     """`/sentiment fix COMMENT_ID LABEL`."""
-    if parsed.sub != "fix":
-        raise UsageError(f"未知子命令 / unknown subcommand: {parsed.sub or '(无/none)'}")
+    if not parsed.sub:
+        raise UsageError("缺少子命令 / missing subcommand: /sentiment fix 评论ID neg|neu|pos")
+    if parsed.sub.lower() not in ("fix", "更正", "纠正"):
+        raise UsageError(f"未知子命令 / unknown subcommand: {parsed.sub}")
     if len(parsed.args) != 3:
         raise UsageError("需要 评论ID 和 标签 / needs COMMENT_ID and a label")
     _, comment_ref, label = parsed.args

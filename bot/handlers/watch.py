@@ -18,6 +18,10 @@ USAGE = """\
   时间格式 / time: 2026-11-11T20:00 或 "2026-11-11 20:00"（默认配置时区 / config time zone）"""
 
 
+# a watch without --account covers the accounts of the channel that added it (AlertService.watch_covers)
+_CHANNEL_ACCOUNTS = "本频道的全部账号 / all of this channel's accounts"
+
+
 def _service(ctx: CommandContext):
     svc = ctx.services.extra.get("alerts")
     if svc is None:
@@ -83,30 +87,29 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     if sub == "add":
         if not args:
             raise UsageError("用法 / usage: /watch add 关键词 [--account 账号]")
-        term = " ".join(args).strip()
+        term = parsed.text_from(1).strip()
+        if not term:
+            raise UsageError("关键词为空 / the term is empty: /watch add 关键词")
         account = parsed.opt("account")
         account_key = _resolve_account(ctx, account) if isinstance(account, str) else None
         watch = svc.add_watch(kind="term", channel=ctx.channel, user=ctx.user, term=term, account=account_key)
-        where = account_key or "全部账号 / all accounts"
+        where = account_key or _CHANNEL_ACCOUNTS
         return Message(text=f"已监控风险词「{term}」（{where}），编号 #{watch.id}。\nWatching “{term}” ({where}), #{watch.id}.")
     if sub == "remove":
         if not args:
             raise UsageError("用法 / usage: /watch remove 关键词|编号 [--account 账号]")
-        term = " ".join(args).strip().lstrip("#")
+        term = parsed.text_from(1).strip().lstrip("#＃")
         account = parsed.opt("account")
         account_key = _resolve_account(ctx, account) if isinstance(account, str) else None
-        removed = svc.remove_watch(term=term, account=account_key, visible=ctx.visible_accounts())
+        removed = svc.remove_watch(term=term, account=account_key, channel=ctx.channel)
         if not removed:
             return Message(text=f"没有找到监控项 {term} / nothing watched matches {term!r}")
         return Message(text=f"已取消 {removed} 项监控 / removed {removed} watch(es)")
     if sub in ("list", "ls", ""):
-        visible = ctx.visible_accounts()
         lines = []
-        for w in svc.list_watches():
-            if w.account and not ctx.services.scope.can_see(ctx.channel, w.account):
-                continue
+        for w in svc.list_watches(ctx.channel):
             if w.kind == "term":
-                lines.append(f"#{w.id} 风险词 term「{w.term}」 {w.account or '全部账号 all accounts'}")
+                lines.append(f"#{w.id} 风险词 term「{w.term}」 {w.account or _CHANNEL_ACCOUNTS}")
             else:
                 lines.append(f"#{w.id} 预期高峰 surge {w.account} {w.starts_at.astimezone(zone):%m-%d %H:%M}–"
                              f"{w.ends_at.astimezone(zone):%m-%d %H:%M} x{w.factor:g}")
@@ -118,7 +121,6 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
             if ctx.services.scope.can_see(ctx.channel, s.account):
                 lines.append(f"(配置 config) 预期高峰 surge {s.account} {s.start.astimezone(zone):%m-%d %H:%M}–"
                              f"{s.until.astimezone(zone):%m-%d %H:%M} x{s.factor:g}")
-        _ = visible
         if not lines:
             return Message(text="暂无监控项 / nothing watched yet")
         return Message(title="监控列表 / Watches", text="\n".join(lines))
@@ -179,5 +181,5 @@ def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
 
 def register(registry: CommandRegistry) -> None:
     registry.add_command("watch", handle_watch, summary_zh="预期高峰与风险词监控", summary_en="planned surges and risk-term watch",
-                         usage=USAGE)
+                         usage=USAGE, options={"account", "from", "until", "factor"})
     registry.add_action("alert.", handle_alert_action)

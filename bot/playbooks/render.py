@@ -111,7 +111,7 @@ def run_card(view: RunView, now: datetime, tz: str, *, max_steps: int = 6) -> Me
             sections.append(Section(text=text, buttons=step_buttons(view, step)))
         if len(current) > max_steps:
             sections.append(
-                Section(text=f"还有 {len(current) - max_steps} 个当前步骤，见 /crisis status {view.id}")
+                Section(text=f"还有 {len(current) - max_steps} 个当前步骤，见 /crisis status #{view.id} / see /crisis status #{view.id}")
             )
         if not current:
             sections.append(Section(text="所有步骤已处理，可以 /crisis resolve 解除 / all steps handled"))

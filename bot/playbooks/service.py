@@ -6,6 +6,7 @@ run-card update (outbox, same transaction).
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +43,7 @@ from bot.playbooks.review import MetricSummary, ReviewInput, render_review
 from bot.playbooks.schema import Playbook, format_duration
 from bot.playbooks.settings import PlaybooksConfig
 from bot.playbooks.validate import PlaybookSet
+from bot.record_numbers import parse_record_number
 from bot.reports.charts import SharePoint
 from bot.storage.models import Comment
 
@@ -213,14 +215,16 @@ class PlaybookService:
         """The run a command means: the given id (must belong to this channel), else the channel's only
         active run; with `latest_if_none` (read-only commands) the channel's latest run when none is active."""
         if ref is not None and str(ref).strip():
-            text = str(ref).strip().lstrip("#")
-            if not text.isdigit():
+            text = unicodedata.normalize("NFKC", str(ref)).strip().lstrip("#")
+            if not (text.isascii() and text.isdigit()):
                 raise RunNotFound(f"预案编号应为数字，例如 #12 / a run id is a number: {ref!r}")
-            run_id = int(text)
-            with self.db.session() as session:
-                run = session.get(CrisisRun, run_id)
+            run_id = parse_record_number(text)
+            run = None
+            if run_id is not None:  # a number past any stored id names no run
+                with self.db.session() as session:
+                    run = session.get(CrisisRun, run_id)
             if run is None or run.channel != channel:
-                raise RunNotFound(f"本频道没有预案 #{run_id} / no run #{run_id} in this channel")
+                raise RunNotFound(f"本频道没有预案 #{text} / no run #{text} in this channel")
             return run_id
         with self.db.session() as session:
             ids = list(

@@ -140,17 +140,30 @@ def queue_message(entries: Sequence, *, now: datetime, names: Mapping[str, str],
     return Message(title="回复队列 / Reply queue", text=summary, sections=sections, severity=2 if overdue else None)
 
 
+MAX_PRECHECK_SECTIONS = 20
+
+
 def precheck_message(result: PrecheckResult, *, title: str = "发布前自检 / Precheck") -> Message:
     if result.ok:
         return Message(title=title, text="✅ 未发现问题，可以发布。\nNo findings: OK to publish.")
-    sections = []
+    # one section per distinct finding with its count: a draft repeating 最 five times is one thing to fix,
+    # and chat platforms cap a message's blocks (Slack: 50)
+    grouped: dict[tuple, list] = {}
     for f in result.findings:
+        grouped.setdefault((f.term, f.label_zh, f.blocks), []).append(f)
+    sections = []
+    for same in list(grouped.values())[:MAX_PRECHECK_SECTIONS]:
+        f = same[0]
         mark = "⛔ 必须修改 / blocks" if f.blocks else "⚠️ 建议修改 / advice"
+        times = f" ×{len(same)}" if len(same) > 1 else ""
         sections.append(Section(text=(
-            f"{mark} · **{f.term}** · {f.label_zh} / {f.label_en}\n"
+            f"{mark} · **{f.term}**{times} · {f.label_zh} / {f.label_en}\n"
             f"原因：{f.why_zh}\nWhy: {f.why_en}\n"
             f"建议：{f.suggestion}"
         )))
+    if len(grouped) > MAX_PRECHECK_SECTIONS:
+        rest = len(grouped) - MAX_PRECHECK_SECTIONS
+        sections.append(Section(text=f"……另有 {rest} 项，请先修改以上内容后再自检。\n…{rest} more: fix the above and check again."))
     head = (f"⛔ 有 {len(result.blocking)} 处必须修改，修改前不能以品牌身份发布。\n"
             f"{len(result.blocking)} blocking finding(s): edit before posting as the brand."
             if result.blocked else
