@@ -8,13 +8,55 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from bot.alerts import cli as alerts_cli
 from bot.feeds import cli as feeds_cli
 from bot.playbooks import cli as playbooks_cli
 from bot.sentiment import cli as sentiment_cli
 
+
+def _invalid_configuration(problems: list[str]) -> None:
+    typer.echo("配置有误 / invalid configuration:\n" + "\n".join(f"  {p}" for p in problems), err=True)
+
+
+class _Group(TyperGroup):
+    """Every command runs inside this: errors a user can fix (settings, the database) end it with one
+    clear message and exit 2 instead of a traceback, whichever module raised them (the feature CLIs
+    mounted here load settings and open the database on their own)."""
+
+    def invoke(self, ctx):
+        from pydantic import ValidationError
+        from sqlalchemy.exc import DBAPIError
+
+        from bot.config import ConfigError, settings_problems
+        from bot.storage.db import DatabaseUnavailable, unavailable_message
+
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            _invalid_configuration(exc.problems)
+            raise typer.Exit(2) from None
+        except ValidationError as exc:
+            if exc.title != "Settings":  # only the environment's settings; anything else is a bug
+                raise
+            _invalid_configuration(settings_problems(exc))
+            raise typer.Exit(2) from None
+        except DatabaseUnavailable as exc:
+            typer.echo(f"错误 / error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except DBAPIError as exc:
+            # only a failure to connect at all (commands that query before any upgrade); an error from
+            # a statement is a bug and keeps its traceback
+            message = unavailable_message(exc)
+            if message is None:
+                raise
+            typer.echo(f"错误 / error: {message}", err=True)
+            raise typer.Exit(2) from None
+
+
 app = typer.Typer(
+    cls=_Group,
     name="crisisbot",
     help="crisisbot：短视频/社媒评论区舆情与危机处置机器人 / comment-section and crisis operations bot.",
     no_args_is_help=True,
@@ -42,7 +84,7 @@ def _load(quiet: bool = False):
         settings, config, path = load_all()
         settings.secret_box()  # a malformed CRISISBOT_SECRET_KEY is refused here, before anything runs
     except ConfigError as exc:
-        typer.echo("配置有误 / invalid configuration:\n" + "\n".join(f"  {p}" for p in exc.problems), err=True)
+        _invalid_configuration(exc.problems)
         raise typer.Exit(2) from None
     if not quiet and path is None:
         typer.echo("未找到配置文件，使用内置默认配置 / no config file found: using built-in defaults", err=True)
@@ -55,15 +97,28 @@ def _load(quiet: bool = False):
 @config_app.command("check")
 def config_check() -> None:
     """校验配置文件与环境变量 / validate config/crisisbot.yaml (or CRISISBOT_CONFIG) and the environment."""
+    from bot.config import ConfigError, load_all, load_settings
     from bot.playbooks.validate import load_playbooks
     from bot.playbooks.wiring import playbook_dir
     from bot.replies.wiring import check_files
 
-    settings, config, path = _load(quiet=True)
-    problems = [f"playbooks: {p}" for p in load_playbooks([playbook_dir(config.playbooks.directory)]).problems]
-    problems += check_files(settings, config)
+    # Gather every problem before answering, as the README promises: the environment, the file, the
+    # secret key, then the files the config points at (only when the config itself could be read).
+    problems: list[str] = []
+    try:
+        settings, config, path = load_all()
+    except ConfigError as exc:
+        problems += exc.problems
+        settings, config = load_settings()[0], None
+    try:
+        settings.secret_box()
+    except ConfigError as exc:
+        problems += exc.problems
+    if config is not None:
+        problems += [f"playbooks: {p}" for p in load_playbooks([playbook_dir(config.playbooks.directory)]).problems]
+        problems += check_files(settings, config)
     if problems:
-        typer.echo("配置有误 / invalid configuration:\n" + "\n".join(f"  {p}" for p in problems), err=True)
+        _invalid_configuration(problems)
         raise typer.Exit(2)
     where = str(path) if path else "内置默认 / built-in defaults"
     typer.echo(f"配置有效 / configuration OK: {where}")
@@ -123,9 +178,9 @@ def secrets_rotate() -> None:
 
 
 def _redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from bot.storage.db import redact_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return redact_url(url)
 
 
 @app.command()
@@ -150,7 +205,7 @@ def serve(
             exit_after_replay=exit_after_replay, speed=speed,
         )
     except ConfigError as exc:  # e.g. an invalid playbook file found while wiring the features
-        typer.echo("配置有误 / invalid configuration:\n" + "\n".join(f"  {p}" for p in exc.problems), err=True)
+        _invalid_configuration(exc.problems)
         raise typer.Exit(2) from None
     raise typer.Exit(code)
 
@@ -232,6 +287,11 @@ def report(
     if channel not in {c.id for c in config.channels} | {config.default_channel}:
         typer.echo(f"未知频道 / unknown channel {channel!r}", err=True)
         raise typer.Exit(2)
+    # --out is a folder (the .md and the .png go in it): refuse anything else before the report is built
+    # or queued, so a bad --out never leaves a report sent but not written.
+    if out is not None and out.exists() and not out.is_dir():
+        typer.echo(f"错误 / error: --out 应为目录，{str(out)!r} 是文件 / --out must be a folder; {str(out)!r} is a file", err=True)
+        raise typer.Exit(2)
     bot = build_app(settings, config, features=("bot.sentiment.wiring", "bot.replies.wiring", "bot.reports.wiring"))
     try:
         service = bot.services.extra["reports"]
@@ -240,6 +300,12 @@ def report(
         except ValueError as exc:
             typer.echo(f"周期无效 / bad period: {exc}", err=True)
             raise typer.Exit(2) from None
+        if out is not None:
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # e.g. a parent is a file, or no permission
+                typer.echo(f"错误 / error: 无法创建目录 / cannot create folder {str(out)!r}: {exc.strerror or exc}", err=True)
+                raise typer.Exit(2) from None
         end = service.clock.now()
         request = ReportRequest(channel, end - span, end, name)
         if post:
@@ -248,12 +314,16 @@ def report(
             result = service.build(request)
         typer.echo(markdown(result.data))
         if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
             message = report_message(result.data, result.png)
             stem = message.images[0].filename.removesuffix(".png") if message.images else "report"
-            (out / f"{stem}.md").write_text(markdown(result.data) + "\n", encoding="utf-8")
-            if result.png:
-                (out / f"{stem}.png").write_bytes(result.png)
+            try:
+                (out / f"{stem}.md").write_text(markdown(result.data) + "\n", encoding="utf-8")
+                if result.png:
+                    (out / f"{stem}.png").write_bytes(result.png)
+            except OSError as exc:  # checked above, so only a full disk or a race gets here
+                queued = "（报告已放入发送队列 / the report was queued）" if post else ""
+                typer.echo(f"错误 / error: 无法写入 / cannot write {str(out / stem)!r}: {exc.strerror or exc}{queued}", err=True)
+                raise typer.Exit(2) from None
             typer.echo(f"已写入 / written: {out / stem}.md" + (f", {out / stem}.png" if result.png else ""))
         if post:
             typer.echo("已放入发送队列，serve 运行时发送 / queued: serve delivers it")

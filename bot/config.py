@@ -6,6 +6,7 @@ A bad config is refused with ONE message that lists every problem with its file 
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -71,6 +72,15 @@ class Settings(BaseSettings):
     )
     feishu_encrypt_key: str | None = Field(default=None, validation_alias=AliasChoices("FEISHU_ENCRYPT_KEY"))
 
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        # logging.basicConfig raises on an unknown name, and it runs at the start of every command
+        level = value.strip().upper()
+        if level not in logging.getLevelNamesMapping():
+            raise ValueError(f"unknown log level {value!r} (use DEBUG, INFO, WARNING, ERROR or CRITICAL)")
+        return level
+
     def secret_box(self) -> SecretBox | None:
         """The SecretBox for CRISISBOT_SECRET_KEY, or None when unset; ConfigError for an invalid key."""
         from bot.storage.secrets import SecretBox, SecretKeyError
@@ -92,6 +102,15 @@ class Settings(BaseSettings):
     @property
     def any_chat_platform(self) -> bool:
         return self.slack_enabled or self.feishu_enabled
+
+
+def _channel_address(value: str) -> str:
+    platform, sep, rest = value.partition(":")
+    if not sep or not rest.strip():
+        raise ValueError("must look like 'platform:channel_id', e.g. 'slack:C0123'")
+    if platform not in CHAT_PLATFORMS:
+        raise ValueError(f"chat platform {platform!r} is not one of {', '.join(CHAT_PLATFORMS)}")
+    return value
 
 
 class _Strict(BaseModel):
@@ -133,12 +152,7 @@ class ChannelConfig(_Strict):
     @field_validator("id")
     @classmethod
     def _address(cls, value: str) -> str:
-        platform, sep, rest = value.partition(":")
-        if not sep or not rest:
-            raise ValueError("must look like 'platform:channel_id', e.g. 'slack:C0123'")
-        if platform not in CHAT_PLATFORMS:
-            raise ValueError(f"chat platform {platform!r} is not one of {', '.join(CHAT_PLATFORMS)}")
-        return value
+        return _channel_address(value)
 
 
 class RetentionConfig(_Strict):
@@ -177,6 +191,25 @@ class AppConfig(_Strict):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("default_channel")
+    @classmethod
+    def _default_channel(cls, value: str) -> str:
+        # "slack:" would pass a bare colon check and then every default-channel message fails to send
+        return _channel_address(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        # checked here, without connecting, so `config check` lists it and no command gets as far as a
+        # driver traceback; the message never repeats the URL (it may hold a password)
+        if value is not None:
+            from bot.storage.db import url_problem
+
+            problem = url_problem(value)
+            if problem:
+                raise ValueError(problem)
         return value
 
     def zone(self) -> ZoneInfo:
@@ -263,9 +296,7 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
                 ZoneInfo(str(zone))
             except (ZoneInfoNotFoundError, ValueError):
                 problems.append((f"channels[{i}].timezone", f"unknown time zone {zone!r}"))
-    default_channel = data.get("default_channel")
-    if default_channel is not None and ":" not in str(default_channel):
-        problems.append(("default_channel", "must look like 'platform:channel_id'"))
+    default_channel = data.get("default_channel")  # its form is checked by AppConfig._default_channel
     reports = data.get("reports")
     known_channels = channel_ids | {str(default_channel or AppConfig.model_fields["default_channel"].default)}
     for i, schedule in _items(reports if isinstance(reports, dict) else {}, "schedules"):
@@ -341,11 +372,71 @@ def default_database_url() -> str:
     return f"sqlite:///{Path('var') / 'crisisbot.db'}"
 
 
+def _env_name(name: str) -> str:
+    field = Settings.model_fields.get(name)
+    alias = field.validation_alias if field else None
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    return f"CRISISBOT_{name.upper()}"
+
+
+def settings_problems(exc: ValidationError) -> list[str]:
+    """A Settings ValidationError as config problems naming the environment variable, e.g.
+    `environment: CRISISBOT_PORT='abc': Input should be a valid integer ...`."""
+    problems = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err.get("loc") else ""
+        var = _env_name(name) if name else "(environment)"
+        # a value is echoed so the user sees what was read, except where it may be a credential
+        secret = any(word in name for word in ("token", "secret", "key", "password"))
+        shown = "" if secret or not name or err.get("type") == "literal_error" else f"={err.get('input')!r}"
+        problems.append(f"environment: {var}{shown}: {_format_error(err)}")
+    return problems
+
+
+def load_settings() -> tuple[Settings, list[str]]:
+    """Settings from the environment, and its problems. A variable with a bad value is reported and
+    left at its default, so the config file is still read and checked: `config check` lists every
+    problem at once."""
+    try:
+        return Settings(), []
+    except ValidationError as exc:
+        problems = settings_problems(exc)
+        bad = {str(e["loc"][0]) for e in exc.errors() if e.get("loc")}
+        defaults = {name: Settings.model_fields[name].get_default(call_default_factory=True)
+                    for name in bad if name in Settings.model_fields}
+        try:
+            return Settings(**defaults), problems
+        except ValidationError:  # pragma: no cover - defaults are valid
+            return Settings.model_construct(), problems
+
+
 def load_all(settings: Settings | None = None) -> tuple[Settings, AppConfig, Path | None]:
-    """Settings from the environment plus the validated config file; raises ConfigError."""
-    settings = settings or Settings()
+    """Settings from the environment plus the validated config file; raises ConfigError listing every
+    problem of both."""
+    problems: list[str] = []
+    if settings is None:
+        settings, problems = load_settings()
     path = resolve_config_path(settings)
-    cfg = apply_env_overrides(load_config(path), settings)
+    try:
+        base = load_config(path)
+    except ConfigError as exc:
+        problems += exc.problems
+        base = AppConfig()  # still check the CRISISBOT_* overrides, against the defaults
+    try:
+        cfg = apply_env_overrides(base, settings)
+    except ConfigError as exc:
+        problems += exc.problems
+    if not (settings.database_url or base.database_url):
+        fallback = os.environ.get("DATABASE_URL")
+        if fallback:
+            from bot.storage.db import url_problem
+
+            problem = url_problem(fallback)
+            if problem:
+                problems.append(f"environment: DATABASE_URL: {problem}")
+    if problems:
+        raise ConfigError(problems)
     return settings, cfg, path
 
 

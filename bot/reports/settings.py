@@ -15,12 +15,21 @@ MAX_PERIOD = timedelta(days=92)
 def parse_period(value: str) -> timedelta:
     """A report period such as "24h", "1d", "7d", "2w" (whole hours, days or weeks; at most 92 days)."""
     match = _PERIOD.match(str(value))
-    if not match or int(match.group(1)) == 0:
-        raise ValueError(f"{value!r} is not a period (use e.g. '24h', '1d', '7d', '2w')")
-    period = int(match.group(1)) * _PERIOD_UNITS[match.group(2)]
-    if period > MAX_PERIOD:
-        raise ValueError(f"{value!r} is longer than 92 days")
-    return period
+    # echoed in chat: a pasted wall of digits is cut short
+    shown = str(value) if len(str(value)) <= 24 else str(value)[:20] + "…"
+    if not match:
+        raise ValueError(f"{shown!r} is not a period (use e.g. '24h', '1d', '7d', '2w')")
+    digits, unit = match.group(1).lstrip("0"), _PERIOD_UNITS[match.group(2)]
+    # Compare the count before multiplying: timedelta overflows from 10**9 days, and int() refuses
+    # strings over 4300 digits, so a huge number must be "too long", not a crash.
+    if len(digits) > 6:
+        raise ValueError(f"{shown!r} is longer than 92 days")
+    count = int(digits or "0")
+    if count == 0:
+        raise ValueError(f"{shown!r} is not a period (use e.g. '24h', '1d', '7d', '2w')")
+    if count > MAX_PERIOD // unit:
+        raise ValueError(f"{shown!r} is longer than 92 days")
+    return count * unit
 
 
 _WEEKDAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")

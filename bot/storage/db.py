@@ -19,6 +19,71 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 PING_AFTER_IDLE_SECONDS = 2.0
 # ... and one older than this is replaced (servers and middleboxes drop long-lived idle connections).
 POOL_RECYCLE_SECONDS = 1800
+# The only databases the migrations and the SQL are written and tested for.
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+URL_EXAMPLES = "sqlite:///var/crisisbot.db, postgresql+psycopg://user:pass@host:5432/crisisbot"
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened: a bad URL, a missing driver, an unreachable server, a file that is
+    not a database. The message names the URL with its password hidden, on one line, so the CLI can show
+    it as is instead of a driver traceback."""
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ***; an unparseable one is not echoed (it may hold one)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (exc.ArgumentError, ValueError):
+        return "(无法解析的地址 / unparseable URL)"
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with a database URL's form, or None. Never connects: `config check` runs this on a
+    machine that may not reach the server, and a wrong URL should fail there rather than at start-up."""
+    try:
+        parsed = make_url(url)
+    except (exc.ArgumentError, ValueError):
+        return f"不是有效的数据库地址 / not a database URL (e.g. {URL_EXAMPLES})"
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        return f"不支持的数据库 / unsupported database {backend!r} (use sqlite or postgresql, e.g. {URL_EXAMPLES})"
+    try:
+        # importing the driver module is what create_engine does first; it opens no connection
+        parsed.get_dialect().import_dbapi()
+    except exc.NoSuchModuleError:
+        return f"未知的数据库驱动 / unknown driver {parsed.drivername!r} (e.g. {URL_EXAMPLES})"
+    except ImportError as error:
+        return f"数据库驱动未安装 / driver for {parsed.drivername!r} is not installed ({error.name or error})"
+    return None
+
+
+def _cannot_open(url: str, error: BaseException) -> str:
+    return f"{redact_url(url)}: 无法连接数据库 / cannot open the database: {_one_line(error, make_url(url).password)}"
+
+
+def unavailable_message(error: BaseException) -> str | None:
+    """For an error raised while a Database was first connecting (see _tag_connect_failure): the one-line
+    message naming the URL; None for any other error."""
+    return getattr(error, "crisisbot_cannot_open", None)
+
+
+def _tag_connect_failure(url: str):
+    def handle_error(context) -> None:
+        # `connection` is None only when no connection could be made at all (server down, wrong password,
+        # not a database file): the error is tagged, not replaced, so callers that retry or catch
+        # OperationalError see what they always did, and the CLI can show it as one line.
+        if context.connection is None and context.sqlalchemy_exception is not None:
+            context.sqlalchemy_exception.crisisbot_cannot_open = _cannot_open(url, context.original_exception)
+
+    return handle_error
+
+
+def _one_line(error: BaseException, password: str | None) -> str:
+    """The driver's own reason, first line only (the rest is SQLAlchemy's background link), no password."""
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    text_ = reason[0] if reason else type(error).__name__
+    return text_.replace(password, "***") if password else text_
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -90,13 +155,21 @@ class Database:
 
     def __init__(self, url: str, *, schema: str | None = None, echo: bool = False) -> None:
         self.url = url
+        problem = url_problem(url)
+        if problem:
+            raise DatabaseUnavailable(f"{redact_url(url)}: {problem}")
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         connect_args: dict = {}
         if self.dialect == "sqlite":
             database = parsed.database
             if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    Path(database).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as error:
+                    raise DatabaseUnavailable(
+                        f"{redact_url(url)}: 无法创建数据库目录 / cannot create the database's folder: {error}"
+                    ) from error
             connect_args["check_same_thread"] = False
         elif schema:
             connect_args["options"] = f"-csearch_path={schema}"
@@ -105,6 +178,7 @@ class Database:
         if self.dialect == "postgresql":
             engine_args["pool_recycle"] = POOL_RECYCLE_SECONDS
         self.engine: Engine = create_engine(url, echo=echo, connect_args=connect_args, **engine_args)
+        event.listen(self.engine, "handle_error", _tag_connect_failure(url))
         if self.dialect == "sqlite":
             # a SQLite connection is a file handle: it never goes stale, so it is never pinged
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -154,7 +228,14 @@ class Database:
         """Apply every migration (all heads: each feature carries its own branch)."""
         from alembic import command
 
-        with self.engine.begin() as connection:
+        # Every command that opens the database upgrades it first, so this first connection is where an
+        # unreachable server or a file that is not a database shows; errors from the migrations themselves
+        # are left as they are (they are bugs, and their traceback is what finds them).
+        try:
+            connection = self.engine.connect()
+        except exc.DBAPIError as error:
+            raise DatabaseUnavailable(unavailable_message(error) or _cannot_open(self.url, error)) from error
+        with connection, connection.begin():
             command.upgrade(self._alembic_config(connection), "heads")
 
     def _alembic_config(self, connection=None):

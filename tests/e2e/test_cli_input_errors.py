@@ -1,0 +1,186 @@
+"""Bad input from outside — environment variables, database URLs, --period, --out — ends a command with
+a clear message and exit 2, never a traceback (found by driving the installed CLI)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from bot.cli import app as cli
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = (
+    "clients: [{id: lanji, name: 澜肌护肤}]\n"
+    "accounts: [{platform: douyin, account_id: lanji_official, name: 澜肌官方旗舰店, client: lanji}]\n"
+    "channels: [{id: 'console:lanji', client: lanji}]\n"
+)
+# Variables that would leak the developer's own setup into these runs.
+CLEARED = ("CRISISBOT_PORT", "CRISISBOT_LANGUAGE", "CRISISBOT_LOG_LEVEL", "CRISISBOT_DEFAULT_CHANNEL",
+           "CRISISBOT_SECRET_KEY", "CRISISBOT_FEISHU_MODE", "DATABASE_URL")
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    for name in CLEARED:
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "c.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    return {"CRISISBOT_CONFIG": str(config), "CRISISBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
+
+
+def invoke(args, env):
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    return result
+
+
+# ---- 1. settings from the environment ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("CRISISBOT_PORT", "abc", "CRISISBOT_PORT='abc': Input should be a valid integer"),
+        ("CRISISBOT_LANGUAGE", "fr", "CRISISBOT_LANGUAGE: 'fr' is not one of zh or en"),
+        ("CRISISBOT_LOG_LEVEL", "bogus", "CRISISBOT_LOG_LEVEL='bogus': unknown log level 'bogus'"),
+        ("CRISISBOT_DATABASE_URL", "garbage", "database_url: 不是有效的数据库地址 / not a database URL"),
+        ("CRISISBOT_DATABASE_URL", "mysql://u:pw@h/db", "unsupported database 'mysql' (use sqlite or postgresql"),
+        ("CRISISBOT_DATABASE_URL", "postgresql+nosuch://h/db", "unknown driver 'postgresql+nosuch'"),
+        ("CRISISBOT_DEFAULT_CHANNEL", "slack:", "default_channel: must look like 'platform:channel_id'"),
+    ],
+)
+def test_config_check_lists_a_bad_environment_variable_and_exits_2(env, variable, value, expected):
+    result = invoke(["config", "check"], {**env, variable: value})
+    assert result.exit_code == 2, result.output
+    assert "配置有误 / invalid configuration:" in result.output and expected in result.output
+    assert "configuration OK" not in result.output
+
+
+def test_config_check_lists_environment_and_file_problems_together(env, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("default_channel: 'slack:'\nport: -1\n", encoding="utf-8")
+    result = invoke(["config", "check"], {**env, "CRISISBOT_CONFIG": str(bad), "CRISISBOT_PORT": "abc",
+                                          "CRISISBOT_LOG_LEVEL": "bogus"})
+    assert result.exit_code == 2
+    for expected in ("CRISISBOT_PORT='abc'", "CRISISBOT_LOG_LEVEL='bogus'", f"{bad}: default_channel: must look like",
+                     f"{bad}: port:"):
+        assert expected in result.output, result.output
+
+
+def test_a_bad_database_url_in_the_config_file_is_a_problem(env, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("database_url: 'mysql://root:hunter2@db/crisisbot'\n", encoding="utf-8")
+    environment = {**env, "CRISISBOT_CONFIG": str(bad)}
+    environment.pop("CRISISBOT_DATABASE_URL")
+    result = invoke(["config", "check"], environment)
+    assert result.exit_code == 2 and f"{bad}: database_url: 不支持的数据库 / unsupported database 'mysql'" in result.output
+    assert "hunter2" not in result.output
+
+
+def test_a_bad_plain_database_url_variable_is_a_problem(env):
+    environment = {**env, "DATABASE_URL": "garbage"}
+    environment.pop("CRISISBOT_DATABASE_URL")
+    result = invoke(["config", "check"], environment)
+    assert result.exit_code == 2 and "environment: DATABASE_URL: 不是有效的数据库地址" in result.output
+
+
+@pytest.mark.parametrize("args", [["db", "upgrade"], ["report", "--channel", "console:lanji"], ["sources"]])
+def test_other_commands_refuse_bad_settings_with_exit_2(env, args):
+    for variable, value in (("CRISISBOT_PORT", "abc"), ("CRISISBOT_LOG_LEVEL", "bogus"),
+                            ("CRISISBOT_DATABASE_URL", "garbage")):
+        result = invoke(args, {**env, variable: value})
+        assert result.exit_code == 2, (variable, result.output)
+        assert "配置有误 / invalid configuration:" in result.output and variable.removeprefix("CRISISBOT_") in \
+            result.output.upper()
+
+
+def test_a_bad_log_level_is_refused_in_a_real_process_without_a_traceback(env, tmp_path):
+    process_env = {**os.environ, **env, "PYTHONPATH": str(REPO), "CRISISBOT_LOG_LEVEL": "bogus"}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=tmp_path, env=process_env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "CRISISBOT_LOG_LEVEL='bogus'" in result.stderr
+
+
+def test_log_level_names_in_any_case_still_work(env):
+    result = invoke(["config", "check"], {**env, "CRISISBOT_LOG_LEVEL": "debug"})
+    assert result.exit_code == 0, result.output
+
+
+# ---- 1. a database that cannot be opened ---------------------------------------------------------
+def test_an_unreachable_postgresql_server_is_one_line_with_the_password_hidden(env, tmp_path):
+    # port 1 on loopback: nothing listens there, the connection is refused at once
+    url = "postgresql+psycopg://bob:s3cret@127.0.0.1:1/crisisbot"
+    assert invoke(["config", "check"], {**env, "CRISISBOT_DATABASE_URL": url}).exit_code == 0  # form is fine
+    result = invoke(["db", "upgrade"], {**env, "CRISISBOT_DATABASE_URL": url})
+    assert result.exit_code == 2, result.output
+    [line] = [line for line in result.output.splitlines() if line.strip()]
+    assert line.startswith("错误 / error: postgresql+psycopg://bob:***@127.0.0.1:1/crisisbot: 无法连接数据库")
+    assert "s3cret" not in result.output
+    queried = invoke(["playbooks", "report", "1", "--out", str(tmp_path)], {**env, "CRISISBOT_DATABASE_URL": url})
+    assert queried.exit_code == 2 and "bob:***@127.0.0.1:1/crisisbot: 无法连接数据库" in queried.output
+
+
+@pytest.mark.parametrize("args", [["db", "upgrade"], ["report", "--channel", "console:lanji"],
+                                  ["ingest", "--dead-letters"], ["purge", "--expired"], ["sources"],
+                                  ["playbooks", "report", "1"]])  # the last one queries without upgrading
+def test_a_file_that_is_not_a_database_is_one_line(env, tmp_path, args, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # `playbooks report` writes into the current folder
+    not_a_db = tmp_path / "notes.db"
+    not_a_db.write_text("these are my notes, not a database\n" * 100, encoding="utf-8")
+    result = invoke(args, {**env, "CRISISBOT_DATABASE_URL": f"sqlite:///{not_a_db}"})
+    assert result.exit_code == 2, result.output
+    assert f"错误 / error: sqlite:///{not_a_db}: 无法连接数据库 / cannot open the database: file is not a database" \
+        in result.output
+
+
+def test_a_sqlite_folder_that_cannot_be_created_is_one_line(env, tmp_path):
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    result = invoke(["db", "upgrade"], {**env, "CRISISBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'afile' / 'bot.db'}"})
+    assert result.exit_code == 2 and "无法创建数据库目录 / cannot create the database's folder" in result.output
+
+
+# ---- 2. --period -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("period", ["99999999999999999999d", "1000000000d", "9" * 5000 + "h", "14w", "93d"])
+def test_report_refuses_a_huge_period_as_too_long(env, period):
+    result = invoke(["report", "--channel", "console:lanji", "--period", period], env)
+    assert result.exit_code == 2, result.output
+    assert "周期无效 / bad period:" in result.output and "is longer than 92 days" in result.output
+
+
+# ---- 3. --out ---------------------------------------------------------------------------------------
+def test_report_out_naming_a_file_is_refused_before_anything_is_queued(env, tmp_path):
+    from bot.storage.db import Database
+    from bot.storage.models import OutboxMessage
+
+    afile = tmp_path / "afile"
+    afile.write_text("keep me", encoding="utf-8")
+    result = invoke(["report", "--channel", "console:lanji", "--out", str(afile), "--post"], env)
+    assert result.exit_code == 2, result.output
+    assert "--out must be a folder" in result.output and "**日报" not in result.output
+    assert afile.read_text(encoding="utf-8") == "keep me"
+    db = Database(env["CRISISBOT_DATABASE_URL"])
+    try:
+        db.upgrade()
+        with db.session() as session:
+            assert session.exec(select(OutboxMessage)).all() == []  # not posted either
+    finally:
+        db.dispose()
+
+
+def test_report_out_under_a_file_is_refused_before_anything_is_queued(env, tmp_path):
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    result = invoke(["report", "--channel", "console:lanji", "--out", str(tmp_path / "afile" / "sub"), "--post"], env)
+    assert result.exit_code == 2, result.output
+    assert "无法创建目录 / cannot create folder" in result.output and "queued" not in result.output
+
+
+def test_report_out_folder_is_created_and_written(env, tmp_path):
+    result = invoke(["report", "--channel", "console:lanji", "--out", str(tmp_path / "new" / "dir")], env)
+    assert result.exit_code == 0, result.output
+    assert list((tmp_path / "new" / "dir").glob("report-*.md"))
