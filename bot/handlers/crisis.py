@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, UsageError
 from bot.messages import Action, Message
@@ -62,7 +63,7 @@ def normalise_user(text: str, ctx: CommandContext) -> str:
     match = _SLACK_MENTION.match(word)
     if match:
         return f"{ctx.channel.partition(':')[0]}:{match.group(1)}"
-    if not word:
+    if not word.strip("@＠ "):
         raise UsageError("请指定负责人，例如 @小王 / name the person, e.g. @alice")
     return word
 
@@ -113,9 +114,10 @@ def _start(ctx: CommandContext, parsed: ParsedCommand) -> Message | None:
     severity_opt = parsed.opt("severity")
     severity = None
     if severity_opt is not None:
-        if not (isinstance(severity_opt, str) and severity_opt.strip() in ("1", "2", "3")):
+        typed = unicodedata.normalize("NFKC", severity_opt).strip() if isinstance(severity_opt, str) else ""
+        if typed not in ("1", "2", "3"):
             raise UsageError("--severity 应为 1、2 或 3 / --severity must be 1, 2 or 3")
-        severity = int(severity_opt)
+        severity = int(typed)
     account = parsed.opt("account")
     variables: dict[str, str] = {}
     raw_vars = parsed.opt("var")

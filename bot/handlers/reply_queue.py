@@ -32,11 +32,15 @@ USAGE = """\
   /reply-queue approve 草稿号 | reject 草稿号 [原因] — 审批回复 / approve or reject a reply
   /reply-queue save-template 名称 "内容" [--item 编号] [--topics 词1,词2] [--all-accounts] — 保存为模板 / save a template
   /reply-queue stats [账号] [--since 7d] — 统计 / stats
-账号可写 平台:账号ID、账号ID、账号名或客户ID；编号形如 #12。
+账号可写 平台:账号ID、账号ID、账号名或客户ID；编号形如 #12。子命令也可写中文：认领、放弃、已回复、跳过、升级、建议、批准、驳回、保存模板、统计。
 ACCOUNT is platform:account_id, the account id, its name or the client id; item ids look like #12."""
 
 SUBCOMMANDS = frozenset({"claim", "release", "done", "replied", "reply", "skip", "escalate", "suggest", "approve",
                          "reject", "save-template", "stats"})
+# the Chinese words the usage names, as /crisis takes 完成, 跳过 ...
+ALIASES = {"认领": "claim", "放弃": "release", "已回复": "done", "回复": "done", "跳过": "skip", "升级": "escalate",
+           "建议": "suggest", "建议回复": "suggest", "批准": "approve", "驳回": "reject", "保存模板": "save-template",
+           "统计": "stats"}
 
 
 def _service(ctx: CommandContext) -> ReplyQueueService:
@@ -84,6 +88,7 @@ def _scope_text(service: ReplyQueueService, ctx: CommandContext, account: str | 
 def handle_reply_queue(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[Message] | None:
     service = _service(ctx)
     sub = (parsed.sub or "").lower()
+    sub = ALIASES.get(sub, sub)
     if sub in SUBCOMMANDS:
         args = parsed.args[1:]
         return _guard(lambda: _SUBCOMMAND_HANDLERS[sub](ctx, service, parsed, args))

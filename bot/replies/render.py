@@ -99,7 +99,8 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
 
         signals = signals_of(comment)
         if signals.scored and signals.label:
-            score_text = f" {signals.score:.2f}" if signals.score is not None else ""
+            # the stored score is P(pos): named, so "负面 0.07" is not read as "7% negative"
+            score_text = f"（正面概率 P(pos) {signals.score:.2f}）" if signals.score is not None else ""
             facts.append(f"情绪 {SENTIMENT_ZH.get(signals.label, signals.label)}{score_text}")
         elif signals.label:
             facts.append(f"情绪 {SENTIMENT_ZH.get(signals.label, signals.label)}（关键词判断 / by keywords）")

@@ -46,3 +46,9 @@ def test_the_card_points_to_a_command_that_works(make_bot):
     hint = next(line for line in card.splitlines() if "见 /crisis status" in line)
     command = hint.split("见 ", 1)[1].split(" / ")[0]
     assert "面霜过敏" in d.text(command) and "多个进行中" not in d.text(command)
+
+
+def test_full_width_severity_and_an_empty_assignee(bot):
+    d = CrisisDriver(bot)
+    assert "已启动" in d.text(START.replace("--severity 1", "--severity ２"))
+    assert "请指定负责人" in d.text("/crisis assign 指挥 @")

@@ -59,3 +59,14 @@ def test_precheck_checks_a_draft_that_starts_with_help_in_chinese(rq_bot):
     assert "自检" in (reply.title or "") and "/precheck" not in reply.text
     (usage,) = rq_bot.dispatcher.handle(cmd("/precheck 帮助"))
     assert "/precheck" in usage.text
+
+
+def test_chinese_subcommands_as_the_usage_names_them(rq_bot, db, clock):
+    rq_bot.services.ingest.ingest_records([rec("q", ago(clock, 10))], source="test")
+    target = _item_id(db, "q")
+    (claimed,) = rq_bot.dispatcher.handle(cmd(f"/reply-queue 认领 #{target}"))
+    assert "认领" in claimed.text and "多余" not in claimed.text
+    (done,) = rq_bot.dispatcher.handle(cmd(f"/reply-queue 已回复 #{target} 您好，已私信您"))
+    assert "已记录为已回复" in done.text
+    (queue,) = rq_bot.dispatcher.handle(cmd("/reply-queue"))
+    assert "P(pos)" not in queue.text  # nothing left: the item is answered
