@@ -66,6 +66,16 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ").strip() or "—"
 
 
+def _lateness(status: StepStatus, over: timedelta | None) -> str:
+    """超时 column: a step never finished is not "on time", whether or not its deadline had come."""
+    unfinished = "（未完成 / not done）" if status is StepStatus.OPEN else ""
+    if over is not None and over > timedelta(0):
+        return f"超时 {_dur(over)}{unfinished}"
+    if status is StepStatus.OPEN:
+        return "未完成 / not done"
+    return "按时" if over is not None else "—"
+
+
 def _dur(delta: timedelta | None) -> str:
     if delta is None:
         return "—"
@@ -150,7 +160,7 @@ def render_review(data: ReviewInput) -> str:
             f"| {_cell(step.step_id + ' ' + step.title)} | {_cell(owner)} | {_cell(status)} | "
             f"{_dur(step.due_after)}（{when(step.due_at)}） | {when(step.finished_at) if step.status is not StepStatus.NA else '—'} | "
             f"{_dur(used) if step.status is StepStatus.DONE else '—'} | "
-            f"{'超时 ' + _dur(over) if over is not None and over > timedelta(0) else '按时' if over is not None else '—'} |"
+            f"{_lateness(step.status, over)} |"
         )
     m = data.metrics
     lines += ["", "## 负面占比 / Negative share", ""]

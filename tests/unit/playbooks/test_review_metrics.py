@@ -94,3 +94,19 @@ def test_share_series_and_exit_suggestion():
         min_comments=20,
     )
     assert not young.suggest
+
+
+def test_steps_never_finished_are_not_reported_on_time():
+    state = plan_run(nested_playbook())
+    entries = []
+    for event, minutes in ((Start("console:lead"), 0), (Resolve("console:lead", "误报"), 5)):
+        outcome = apply(state, event, T0 + timedelta(minutes=minutes))
+        state, entries = outcome.state, entries + list(outcome.entries)
+    text = render_review(ReviewInput(
+        run_id=8, title="误报", playbook_name="嵌套判断", playbook_title_en="Nested decisions", severity=3,
+        account=None, started_by="console:lead", state=state, timeline=entries,
+        generated_at=T0 + timedelta(minutes=5), chart_filename=None,
+        metrics=MetricSummary(before=None, peak=None, latest=None, normal_max=None, comments=0),
+    ))
+    sla_rows = text.split("## 步骤与时限")[1].split("## 负面占比")[0]
+    assert "未完成 / not done" in sla_rows and "按时" not in sla_rows
