@@ -114,7 +114,7 @@ def eval_command(
 ) -> None:
     """在带标签的 CSV 上评估 / evaluate on a labeled CSV (accuracy, macro-F1, neg precision/recall)."""
     from bot.sentiment import get_scorer
-    from bot.sentiment.metrics import compute_metrics
+    from bot.sentiment.metrics import compute_metrics, confusion
     from bot.sentiment.train import DataError, read_labeled_csv
 
     try:
@@ -152,6 +152,7 @@ def eval_command(
         payload = dict(metrics)
         payload["backend"] = backend
         payload["rejected"] = len(data.rejected)  # rows left out (unknown label), listed on stderr
+        payload["confusion"] = confusion(data.labels, [r.label for r in results])  # gold -> predicted -> rows
         if len(runs) > 1:
             payload["models"] = [{"model": n, **m} for n, _, m in runs]
         typer.echo(json.dumps(payload, ensure_ascii=False))
@@ -183,7 +184,26 @@ def _print_eval_table(file: Path, data, runs) -> None:
     keys.append("texts_per_s")
     for key in keys:
         table.add_row(key, *[str(m.get(key)) for _, _, m in runs])
-    Console(file=sys.stdout).print(table)
+    console = Console(file=sys.stdout)
+    console.print(table)
+    console.print(_confusion_table(data, runs[-1]))
+
+
+def _confusion_table(data, run):
+    """Where the errors are: gold rows x predicted columns for the last model (raw neg/neu/pos)."""
+    from rich.table import Table
+
+    from bot.sentiment.metrics import confusion
+
+    name, results, _ = run
+    counts = confusion(data.labels, [r.label for r in results])
+    table = Table(title=f"混淆矩阵 / confusion: {name}")
+    table.add_column("标注 gold ↓ / 预测 pred →")
+    for label in ("neg", "neu", "pos"):
+        table.add_column(label, justify="right")
+    for gold, row in counts.items():
+        table.add_row(gold, *[str(row[label]) for label in ("neg", "neu", "pos")])
+    return table
 
 
 def _options_as_given(ctx: typer.Context) -> list[str]:

@@ -46,3 +46,14 @@ def compute_metrics(gold: Sequence[str], pred: Sequence[str], *, three_class: bo
         neutral = [p for g, p in zip(gold, pred, strict=True) if g == "neu"]
         out["neutral_as_negative"] = round(sum(1 for p in neutral if p == "neg") / len(neutral), 4) if neutral else 0.0
     return out
+
+
+def confusion(gold: Sequence[str], pred: Sequence[str]) -> dict[str, dict[str, int]]:
+    """{gold label: {predicted label: rows}} over neg/neu/pos, the raw predictions (a binary file's `neu`
+    predictions stay visible here, although the metrics count them as positive)."""
+    labels = ("neg", "neu", "pos")
+    table = {g: dict.fromkeys(labels, 0) for g in labels}
+    for g, p in zip(gold, pred, strict=True):
+        if g in table and p in table[g]:
+            table[g][p] += 1
+    return {g: row for g, row in table.items() if sum(row.values())}

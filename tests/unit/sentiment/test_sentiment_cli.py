@@ -70,6 +70,11 @@ def test_eval_three_class_reports_neutral_as_negative(tmp_path):
     payload = _last_json(result.stdout)
     assert EVAL_KEYS | {"neutral_as_negative"} <= set(payload)
     assert 0.0 <= payload["neutral_as_negative"] <= 1.0
+    # where the errors are: gold x predicted counts, in the table and in the JSON
+    assert "混淆矩阵 / confusion" in result.stdout
+    assert set(payload["confusion"]) == {"neg", "neu", "pos"}
+    assert sum(sum(row.values()) for row in payload["confusion"].values()) == payload["n"]
+    assert payload["confusion"]["neu"]["neg"] == round(payload["neutral_as_negative"] * len(NEU))
 
 
 def test_eval_skips_a_row_with_a_bad_label_and_says_which(tmp_path):
