@@ -52,7 +52,7 @@ def _result_dict(text: str, result) -> dict:
 
 @app.command("score")
 def score_command(
-    texts: Annotated[list[str], typer.Argument(help="要打分的文本 / texts to score")],
+    texts: Annotated[list[str], typer.Argument(help="要打分的文本；- 表示从标准输入逐行读取 / texts to score; - reads one per line from stdin")],
     as_json: Annotated[bool, typer.Option("--json", help="每行一个 JSON 对象 / one JSON object per line")] = False,
     backend: Annotated[str, typer.Option("--backend", help=_BACKEND_HELP)] = "default",
     model: Annotated[Path | None, typer.Option("--model", help="模型文件 / model file (default backend)")] = None,
@@ -67,7 +67,9 @@ def score_command(
         scorer = get_scorer(backend, model_path=model)
     except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
-    results = scorer.score_batch(texts)
+    if texts == ["-"]:  # one comment per line from a pipe or a file: `crisisbot sentiment score - < comments.txt`
+        texts = [line for line in _decode_piped(sys.stdin.buffer.read()).split("\n") if line.strip()]
+    results, _ = _evaluate(scorer, texts, "打分 / scoring")
     if as_json:
         for text, result in zip(texts, results, strict=True):
             typer.echo(json.dumps(_result_dict(text, result), ensure_ascii=False))
@@ -82,6 +84,16 @@ def score_command(
         neg = "—" if result.neg_score is None else f"{result.neg_score:.3f}"
         table.add_row(text[:60], result.label, f"{result.score:.3f}", neg, "; ".join(result.reasons), flags)
     Console().print(table)
+
+
+def _decode_piped(data: bytes) -> str:
+    """Piped comments: UTF-8 (with or without BOM), else GB18030 as Chinese spreadsheets export them."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding).replace("\r\n", "\n")
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", errors="replace").replace("\r\n", "\n")
 
 
 def _evaluate(scorer, texts: list[str], label: str) -> tuple[list, float]:

@@ -166,3 +166,11 @@ def test_train_is_deterministic_and_eval_compares_models(tmp_path):
     payload = _last_json(result.stdout)
     assert len(payload["models"]) == 2
     assert payload["models"][0]["accuracy"] == payload["models"][1]["accuracy"]
+
+
+def test_score_reads_one_text_per_line_from_stdin():
+    piped = "太差了，退款！\r\n\n很好用，推荐\n".encode("gbk")
+    result = runner.invoke(app, ["score", "-", "--json"], input=piped)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert [(r["text"], r["label"]) for r in lines] == [("太差了，退款！", "neg"), ("很好用，推荐", "pos")]
