@@ -33,7 +33,7 @@ def load_sample_feed() -> list[dict[str, Any]]:
         text = resources.files("bot.demo").joinpath("sample_feed.jsonl").read_text(encoding="utf-8")
     except (FileNotFoundError, ModuleNotFoundError):
         return []
-    records = [json.loads(line) for line in text.splitlines() if line.strip()]
+    records = [json.loads(line) for line in text.split("\n") if line.strip()]
     records.sort(key=lambda r: parse_time(r["created_at"]))
     return records
 

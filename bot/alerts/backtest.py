@@ -8,6 +8,7 @@ service uses, so an output row never depends on a later input row.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import statistics
 from collections.abc import Iterable, Iterator
@@ -19,6 +20,9 @@ from bot.alerts.detector import DetectorSettings, SpikeDetector
 
 #: rows used to infer the bucket size (a prefix, so cutting the input short later changes nothing)
 BUCKET_INFERENCE_ROWS = 200
+#: timestamps outside these are typos or placeholders; they would also overflow datetime arithmetic
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 
 
 class BacktestInputError(ValueError):
@@ -45,7 +49,7 @@ class BacktestRow:
 
 
 def parse_timestamp(text: str) -> datetime:
-    """ISO 8601 (naive = UTC) or epoch seconds."""
+    """ISO 8601 (naive = UTC) or epoch seconds, from 1970 to 2999. Raises ValueError and nothing else."""
     text = text.strip()
     if not text:
         raise ValueError("empty timestamp")
@@ -54,10 +58,18 @@ def parse_timestamp(text: str) -> datetime:
     except ValueError:
         number = None
     if number is not None and math.isfinite(number):
+        if not EARLIEST.timestamp() <= number < LATEST.timestamp():
+            raise ValueError(f"epoch seconds out of range ({EARLIEST:%Y}–{LATEST.year - 1})")
         return datetime.fromtimestamp(number, UTC)
     value = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
+    try:
+        in_range = EARLIEST <= value < LATEST
+    except OverflowError:  # year 1 or 9999 pushed past the calendar by its offset
+        in_range = False
+    if not in_range:
+        raise ValueError(f"out of range ({EARLIEST:%Y}–{LATEST.year - 1})")
     return value
 
 
@@ -77,9 +89,16 @@ def parse_bucket(text: str) -> float:
 
 
 def read_series(path: Path) -> list[SeriesRow]:
-    """Read a `timestamp,value` CSV; a bad row stops with its line number and reason."""
+    """Read a `timestamp,value` CSV (UTF-8, UTF-8 BOM or GB18030, as `crisisbot ingest` reads); a bad
+    row stops with its line number and reason."""
+    from bot.feeds.files import FileFormatError, decode
+
+    try:
+        text, _encoding = decode(path.read_bytes())
+    except FileFormatError as exc:
+        raise BacktestInputError(f"{path}: {exc}") from None
     rows: list[SeriesRow] = []
-    with open(path, newline="", encoding="utf-8-sig") as handle:
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or "timestamp" not in reader.fieldnames or "value" not in reader.fieldnames:
             raise BacktestInputError(f"{path}: needs a header with columns timestamp,value (got {reader.fieldnames})")
@@ -137,7 +156,10 @@ def run_backtest(rows: list[SeriesRow], *, bucket_seconds: float | None = None,
 
 
 def write_backtest(rows: Iterable[BacktestRow], out: Path) -> int:
-    """Write `timestamp,value,score,alert`; returns the number of alerts."""
+    """Write `timestamp,value,score,alert` (creating the missing folders); returns the number of alerts."""
+    if out.is_dir():
+        raise IsADirectoryError(f"{out}: is a directory, give a file name (e.g. {out / 'backtest.csv'})")
+    out.parent.mkdir(parents=True, exist_ok=True)
     alerts = 0
     with open(out, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

@@ -56,8 +56,8 @@ def backtest(
         raise typer.BadParameter(f"--bucket: {exc}") from None
     try:
         rows = read_series(series)
+        alerts = write_backtest(run_backtest(rows, bucket_seconds=bucket_seconds), out)
     except (OSError, BacktestInputError) as exc:
         typer.echo(f"错误 / error: {exc}", err=True)
         raise typer.Exit(2) from None
-    alerts = write_backtest(run_backtest(rows, bucket_seconds=bucket_seconds), out)
     typer.echo(f"{len(rows)} rows, {alerts} alerts -> {out}")

@@ -8,7 +8,6 @@ at which it entered the outbox.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +18,10 @@ from sqlmodel import select
 
 #: comments are ingested in batches of this much feed time (a poller's cadence)
 BATCH = timedelta(seconds=15)
+#: after this long without comments, simulated time jumps to shortly before the next one instead of
+#: closing every empty bucket in between (a stray comment from years earlier would take hours). A day
+#: covers the recovery, escalation and quiet-hours releases that follow the last comment.
+IDLE_JUMP = timedelta(days=1)
 
 
 @dataclass
@@ -43,21 +46,29 @@ class ReplayResult:
 
 
 def load_feed(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """JSONL records sorted by created_at; bad lines are reported (line: reason) and skipped."""
+    """Records sorted by created_at, read as `crisisbot ingest` reads a file (JSONL or CSV; UTF-8, BOM
+    or GB18030); bad lines are reported (path:line: reason) and skipped."""
+    from bot.feeds.files import FileFormatError, read_items
     from bot.feeds.records import parse_time
 
+    try:
+        items, _encoding = read_items(path)
+    except FileFormatError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     records, problems = [], []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                record["_t"] = parse_time(record["created_at"])
-            except (ValueError, KeyError, TypeError) as exc:
-                problems.append(f"{path}:{number}: {exc}")
-                continue
-            records.append(record)
+    for item in items:
+        if item.record is None:
+            problems.append(f"{item.position}: {item.error}")
+            continue
+        if item.record.get("created_at") in (None, ""):
+            problems.append(f"{item.position}: created_at: required")
+            continue
+        try:
+            item.record["_t"] = parse_time(item.record["created_at"])
+        except ValueError as exc:
+            problems.append(f"{item.position}: {exc}")
+            continue
+        records.append(item.record)
     records.sort(key=lambda r: r["_t"])
     return records, problems
 
@@ -95,7 +106,12 @@ def replay_feed(records: list[dict[str, Any]], *, config=None, bucket_minutes: i
         now = clock.now()
         last = records[-1]["_t"] + 3 * bucket + grace
         next_close = _next_boundary(now, bucket) + grace
+        last_comment = now
         while now < last:
+            if position < len(records) and now - last_comment >= IDLE_JUMP \
+                    and records[position]["_t"] - now > IDLE_JUMP:
+                # a long silence: nothing is left to decide until the next comment comes near
+                next_close = _next_boundary(records[position]["_t"] - 2 * bucket, bucket) + grace
             next_batch = records[position]["_t"] + BATCH if position < len(records) else last
             now = min(next_batch, next_close, last)
             clock.set(now)
@@ -104,6 +120,7 @@ def replay_feed(records: list[dict[str, Any]], *, config=None, bucket_minutes: i
                 batch.append({k: v for k, v in records[position].items() if k != "_t"})
                 position += 1
             if batch:
+                last_comment = now
                 report = app.services.ingest.ingest_records(batch, source="replay")
                 accepted += report.accepted
                 rejected += report.rejected

@@ -2,7 +2,8 @@
 
 Every feed (webhook, file import, pollers, the demo replay) comes through `ingest_records`. A bad record
 is rejected with its reason and kept raw in the dead-letter table; the good ones in the same batch are
-stored. A re-delivered comment (same platform and comment id) updates its counts, never a second row.
+stored. A re-delivered comment (same platform and comment id) updates the counts and content fields
+it carries (the ones it leaves out keep their stored values), never a second row.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlmodel import select
 
 from bot import metrics
 from bot.clock import Clock
-from bot.feeds.records import CommentRecord, validate_record
+from bot.feeds.records import CommentRecord, refreshed, storable, storable_text, validate_record
 from bot.sentiment.base import Scorer
 from bot.storage.bulk import pg_insert_rows
 from bot.storage.db import Database
@@ -36,6 +37,8 @@ Status = Literal["accepted", "duplicate", "rejected"]
 Listener = Callable[[list[Comment], Handoff], None]
 # SQLite caps bound parameters per statement; 15 columns x 500 rows stays well inside it.
 CHUNK = 500
+# dead_letter.position is VARCHAR(64): PostgreSQL refuses a longer one (a long file path)
+POSITION_CHARS = 64
 
 
 @dataclass(slots=True)
@@ -134,21 +137,21 @@ class IngestService:
             if index in pre_rejected:
                 raw_text, reason = pre_rejected[index]
                 results[index] = RecordResult(index, "rejected", reason, position)
-                dead.append(DeadLetter(source=source, position=position, reason=reason, raw=raw_text[:100_000], received_at=now))
+                dead.append(_dead_letter(source, position, reason, raw_text, now))
                 continue
             raw = next(record_iter)
-            checked = validate_record(raw)
+            checked = validate_record(raw, now=now)
             if isinstance(checked, list):
                 reason = "; ".join(checked)
                 results[index] = RecordResult(index, "rejected", reason, position)
-                dead.append(DeadLetter(source=source, position=position, reason=reason, raw=_raw_text(raw), received_at=now))
+                dead.append(_dead_letter(source, position, reason, _raw_text(raw), now))
                 continue
             if not checked.is_from_account and checked.author_id and self._is_own_author(checked):
                 checked.is_from_account = True
             if checked.key in valid:
                 # The same comment twice in one batch: one row; the later copy's counts are fresher.
-                first_index = valid[checked.key][0]
-                valid[checked.key] = (first_index, checked, raw)
+                first_index, earlier, _raw = valid[checked.key]
+                valid[checked.key] = (first_index, refreshed(earlier, checked), raw)
                 results[index] = RecordResult(index, "duplicate", None, position)
                 continue
             valid[checked.key] = (index, checked, raw)
@@ -164,13 +167,17 @@ class IngestService:
             sentiments = self._score([rec.text for _, rec, _ in new_items])
             scored = {rec.key: s for (_, rec, _), s in zip(new_items, sentiments, strict=True)}
             model_name = getattr(self._scorer(), "name", "unknown") if new_items else ""
-            rows = [self._row(rec, raw, scored.get(rec.key), now, source, model_name) for _, rec, raw in valid.values()]
+            # one upsert per set of fields sent: a re-delivery overwrites only the fields it carries
+            groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+            for _, rec, raw in valid.values():
+                groups.setdefault(rec.sent, []).append(self._row(rec, raw, scored.get(rec.key), now, source, model_name))
             # the listeners get the stored rows straight from the upsert (RETURNING): no second read
             want_rows = bool(self._listeners)
-            # SQLite caps bound parameters per statement; PostgreSQL takes the batch as one parameter
-            chunk = (len(rows) or 1) if self.db.dialect == "postgresql" else CHUNK
-            for start in range(0, len(rows), chunk):
-                stored.extend(self._upsert(session, rows[start : start + chunk], now, returning=want_rows))
+            for sent, rows in groups.items():
+                # SQLite caps bound parameters per statement; PostgreSQL takes the batch as one parameter
+                chunk = (len(rows) or 1) if self.db.dialect == "postgresql" else CHUNK
+                for start in range(0, len(rows), chunk):
+                    stored.extend(self._upsert(session, rows[start : start + chunk], now, refresh=sent, returning=want_rows))
             stored.sort(key=lambda c: c.id or 0)
             session.add_all(dead)
             handoffs = self._record_handoffs(session, stored, now)
@@ -341,13 +348,15 @@ class IngestService:
             "sentiment_neg": float(sentiment.neg_score) if sentiment and sentiment.neg_score is not None else None,
             "sentiment_model": sentiment_model if sentiment else None,
             "risk_flags": [{"term": f.term, "category": f.category} for f in sentiment.risk_flags] if sentiment else None,
-            "raw": raw if isinstance(raw, dict) else None,
+            "raw": _storable_raw(raw),
             "source": source,
         }
 
-    def _upsert(self, session, rows: list[dict[str, Any]], now, *, returning: bool) -> list[Comment]:
-        """Insert new comments and refresh the counts of known ones; with `returning`, the stored rows
-        (new and updated) come back from the same statement as Comment objects."""
+    def _upsert(self, session, rows: list[dict[str, Any]], now, *, refresh: frozenset[str],
+                returning: bool) -> list[Comment]:
+        """Insert new comments and, on known ones, overwrite the `refresh` fields (those the rows' records
+        carried); with `returning`, the stored rows (new and updated) come back from the same statement as
+        Comment objects."""
         if not rows:
             return []
         postgres = session.get_bind().dialect.name == "postgresql"
@@ -356,14 +365,7 @@ class IngestService:
         excluded = stmt.excluded
         stmt = stmt.on_conflict_do_update(
             index_elements=["platform", "comment_id"],
-            set_={
-                "like_count": excluded.like_count,
-                "reply_count": excluded.reply_count,
-                "author_followers": excluded.author_followers,
-                "content_title": excluded.content_title,
-                "content_url": excluded.content_url,
-                "updated_at": now,
-            },
+            set_={**{name: excluded[name] for name in sorted(refresh)}, "updated_at": now},
         )
         params = None if postgres else rows
         if not returning:
@@ -375,5 +377,29 @@ class IngestService:
 def _raw_text(raw: Any) -> str:
     try:
         return json.dumps(raw, ensure_ascii=False, default=str)[:100_000]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
+        pass
+    try:
         return repr(raw)[:100_000]
+    except (ValueError, RecursionError):  # an int with more digits than Python prints, absurd nesting
+        return f"<{type(raw).__name__} that cannot be shown>"
+
+
+def _storable_raw(raw: Any) -> dict[str, Any] | None:
+    """The payload kept beside the comment. It is a copy for reference only, so a payload nested too deep
+    to copy is dropped rather than costing the batch."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return storable(raw)
+    except RecursionError:
+        return None
+
+
+def _dead_letter(source: str, position: str, reason: str, raw_text: str, now) -> DeadLetter:
+    """A rejection as a row both engines can store, whatever the rejected input held."""
+    position = storable_text(position)
+    if len(position) > POSITION_CHARS:  # keep the end: the file name and the line number
+        position = "…" + position[-(POSITION_CHARS - 1):]
+    return DeadLetter(source=source, position=position, reason=storable_text(reason),
+                      raw=storable_text(raw_text[:100_000]), received_at=now)

@@ -1,13 +1,15 @@
 """The neutral comment record every feed produces (webhook, JSONL/CSV files, pollers), and its checks.
 
 Pure: no I/O. `validate_record` returns either a clean `CommentRecord` or the reasons it was refused.
+It is total: whatever a field holds, the answer is a record that can be stored on SQLite and PostgreSQL
+or a list of reasons, never an exception (one bad field must not cost the rest of its batch).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 PLATFORMS = ("douyin", "kuaishou", "bilibili", "weibo", "xiaohongshu")
@@ -17,6 +19,21 @@ OPTIONAL_INT = ("author_followers", "like_count", "reply_count")
 KNOWN_FIELDS = frozenset(REQUIRED + OPTIONAL_STR + OPTIONAL_INT + ("is_from_account",))
 MAX_TEXT_CHARS = 50_000
 MAX_ID_CHARS = 128
+#: the count columns are BIGINT on both engines (bot/storage/models.py, migration 0001)
+MAX_COUNT = 2**63 - 1
+#: no supported platform existed before this; an earlier time is a placeholder (epoch 0) or a typo
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+#: the hard upper bound of epoch seconds (year 3000); `validate_record(now=...)` applies a tighter one
+LATEST_EPOCH = 32503680000
+#: a comment from later than this after the ingest clock is a bad clock or a bad field, not news. Not a
+#: day: an export replayed against a clock set to its first day (a backfill, a test) runs ahead of it.
+FUTURE_TOLERANCE = timedelta(days=7)
+#: characters no database column can hold: lone UTF-16 surrogates (UTF-8 cannot encode them) and NUL
+#: (PostgreSQL text refuses it). They come from broken upstream encoders, never from a person.
+UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
+REPLACEMENT = "\ufffd"
+#: the optional fields a re-delivery refreshes; absent ones leave the stored value alone
+REFRESHED_FIELDS = ("author_followers", "like_count", "reply_count", "content_title", "content_url")
 TRUE_WORDS = {"true", "1", "yes", "y", "t", "是"}
 FALSE_WORDS = {"false", "0", "no", "n", "f", "否", ""}
 
@@ -38,6 +55,8 @@ class CommentRecord:
     content_title: str | None = None
     content_url: str | None = None
     is_from_account: bool = False
+    #: which of REFRESHED_FIELDS the record actually carried: only these overwrite a stored comment
+    sent: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -49,22 +68,31 @@ class RecordError(ValueError):
 
 
 def parse_time(value: Any) -> datetime:
-    """ISO 8601 with a UTC offset, or epoch seconds (number or numeric string)."""
+    """ISO 8601 with a UTC offset, or epoch seconds (number or numeric string), from 2000 to 2999.
+
+    Raises RecordError (a ValueError) and nothing else, whatever `value` is."""
     if isinstance(value, bool):
         raise RecordError("created_at: expected ISO 8601 with offset or epoch seconds, got a boolean")
     if isinstance(value, int | float):
-        if not math.isfinite(value) or not (0 <= value < 32503680000):
-            raise RecordError(f"created_at: epoch seconds out of range: {value!r}")
-        return datetime.fromtimestamp(value, UTC)
+        # a plain comparison: NaN and infinity fail it, and an int of any size compares (float() would overflow)
+        if not (0 <= value < LATEST_EPOCH):
+            raise RecordError(f"created_at: epoch seconds out of range: {_short(value)}")
+        return _plausible(datetime.fromtimestamp(value, UTC), value)
     if isinstance(value, str):
         text = value.strip()
         if not text:
             raise RecordError("created_at: empty")
-        try:
-            return parse_time(float(text)) if text.replace(".", "", 1).isdigit() else _parse_iso(text)
-        except RecordError:
-            raise
+        # ASCII digits only: "²" and "①" pass str.isdigit() but are no number float() can read
+        if text.isascii() and text.replace(".", "", 1).isdigit():
+            return parse_time(float(text))
+        return _parse_iso(text)
     raise RecordError(f"created_at: expected ISO 8601 with offset or epoch seconds, got {type(value).__name__}")
+
+
+def _plausible(moment: datetime, original: Any) -> datetime:
+    if moment < EARLIEST:
+        raise RecordError(f"created_at: before {EARLIEST:%Y-%m-%d}, not a real comment time: {original!r}")
+    return moment
 
 
 def _parse_iso(text: str) -> datetime:
@@ -77,7 +105,29 @@ def _parse_iso(text: str) -> datetime:
         raise RecordError(f"created_at: not ISO 8601: {text!r}") from None
     if parsed.tzinfo is None:
         raise RecordError(f"created_at: needs a UTC offset (e.g. 2026-11-22T20:15:00+08:00): {text!r}")
-    return parsed.astimezone(UTC)
+    try:
+        moment = parsed.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 pushed past the calendar by its offset
+        raise RecordError(f"created_at: out of range: {text!r}") from None
+    if moment.timestamp() >= LATEST_EPOCH:
+        raise RecordError(f"created_at: out of range: {text!r}")
+    return _plausible(moment, text)
+
+
+def storable_text(value: str) -> str:
+    """`value` with the characters no database can hold (lone surrogates, NUL) replaced by U+FFFD."""
+    return UNSTORABLE.sub(REPLACEMENT, value)
+
+
+def storable(value: Any) -> Any:
+    """A JSON-like value (a raw record) with every string, keys included, made storable."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, dict):
+        return {storable(k) if isinstance(k, str) else k: storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
 
 
 def _as_id(name: str, value: Any, problems: list[str], *, required: bool) -> str | None:
@@ -92,6 +142,10 @@ def _as_id(name: str, value: Any, problems: list[str], *, required: bool) -> str
     if len(text) > MAX_ID_CHARS:
         problems.append(f"{name}: longer than {MAX_ID_CHARS} characters")
         return None
+    if UNSTORABLE.search(text):
+        # an id is matched exactly on re-delivery: a replaced character could merge two comments
+        problems.append(f"{name}: contains a NUL or lone surrogate character: {text!r}")
+        return None
     return text
 
 
@@ -103,12 +157,24 @@ def _as_count(name: str, value: Any, problems: list[str]) -> int | None:
         return None
     try:
         number = int(value) if not isinstance(value, float) else (int(value) if value.is_integer() else None)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # "x", a list, a 5000-digit string
         number = None
     if number is None or number < 0:
-        problems.append(f"{name}: expected a non-negative integer, got {value!r}")
+        problems.append(f"{name}: expected a non-negative integer, got {_short(value)}")
+        return None
+    if number > MAX_COUNT:
+        problems.append(f"{name}: {_short(value)} is larger than the largest storable count {MAX_COUNT}")
         return None
     return number
+
+
+def _short(value: Any) -> str:
+    """The value for a reason: short, and safe for a number with more digits than Python will print."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"a {type(value).__name__} too large to show"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _as_bool(value: Any, problems: list[str]) -> bool:
@@ -130,11 +196,20 @@ def _as_text(name: str, value: Any, problems: list[str]) -> str | None:
     if not isinstance(value, str):
         problems.append(f"{name}: expected a string, got {type(value).__name__}")
         return None
-    return value
+    return storable_text(value)
 
 
-def validate_record(raw: Any) -> CommentRecord | list[str]:
-    """A clean record, or every reason the raw record was refused (field: reason)."""
+def refreshed(earlier: CommentRecord, later: CommentRecord) -> CommentRecord:
+    """The same comment delivered twice in one batch: the later copy, with the refreshed fields it left
+    out taken from the earlier one (as if the two had arrived one after the other)."""
+    kept = {name: getattr(earlier, name) for name in earlier.sent - later.sent}
+    return replace(later, **kept, sent=earlier.sent | later.sent)
+
+
+def validate_record(raw: Any, *, now: datetime | None = None) -> CommentRecord | list[str]:
+    """A clean record, or every reason the raw record was refused (field: reason).
+
+    With `now` (the ingest clock), a created_at more than FUTURE_TOLERANCE after it is refused too."""
     if not isinstance(raw, dict):
         return [f"record: expected a JSON object, got {type(raw).__name__}"]
     problems: list[str] = []
@@ -162,6 +237,10 @@ def validate_record(raw: Any) -> CommentRecord | list[str]:
             created_at = parse_time(raw["created_at"])
         except RecordError as exc:
             problems.append(str(exc))
+        if created_at is not None and now is not None and created_at > now + FUTURE_TOLERANCE:
+            problems.append(f"created_at: {created_at:%Y-%m-%d %H:%M} UTC is more than "
+                            f"{FUTURE_TOLERANCE.days} days in the future")
+            created_at = None
     parent_id = _as_id("parent_id", raw.get("parent_id"), problems, required=False)
     author_id = _as_id("author_id", raw.get("author_id"), problems, required=False)
     author_name = _as_text("author_name", raw.get("author_name"), problems)
@@ -190,4 +269,8 @@ def validate_record(raw: Any) -> CommentRecord | list[str]:
         content_title=content_title or None,
         content_url=content_url or None,
         is_from_account=from_account,
+        # null and "" count as not sent: a feed that lacks a field sends it empty as often as it omits it
+        sent=frozenset(name for name, value in (
+            ("author_followers", followers), ("like_count", likes), ("reply_count", replies),
+            ("content_title", content_title or None), ("content_url", content_url or None)) if value is not None),
     )

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.feeds.files import JSON_ERRORS, split_lines
 from bot.feeds.ingest import IngestService
 
 JSON_TYPES = ("application/json",)
@@ -67,13 +68,16 @@ def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) 
             except json.JSONDecodeError as exc:
                 return _error(400, "malformed_json", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
                               position=exc.pos, line=exc.lineno, column=exc.colno)
+            except JSON_ERRORS as exc:  # a 5000-digit number, nesting deeper than the parser goes
+                return _error(400, "malformed_json", f"malformed JSON: {str(exc) or type(exc).__name__}")
             if isinstance(records, dict):
                 records = [records]
             if not isinstance(records, list):
                 return _error(400, "malformed_json", "expected a JSON array of comment records")
         else:
             records = []
-            for number, line in enumerate(text.splitlines(), start=1):
+            # split on "\n" only: U+2028 and friends are allowed raw inside a JSON string
+            for number, line in split_lines(text):
                 if not line.strip():
                     continue
                 try:
@@ -81,6 +85,9 @@ def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) 
                 except json.JSONDecodeError as exc:
                     return _error(400, "malformed_json", f"malformed JSON at line {number} column {exc.colno}: {exc.msg}",
                                   position=exc.pos, line=number, column=exc.colno)
+                except JSON_ERRORS as exc:
+                    return _error(400, "malformed_json", f"malformed JSON at line {number}: {str(exc) or type(exc).__name__}",
+                                  line=number)
         report = await run_in_threadpool(ingest.ingest_records, records, source="webhook")
         return JSONResponse(report.to_json())
 

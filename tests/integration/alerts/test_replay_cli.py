@@ -37,3 +37,35 @@ def test_replay_prints_the_alert_with_its_time(tmp_path, monkeypatch):
     alert_lines = [line for line in result.output.splitlines() if "告警 ALERT" in line]
     assert len(alert_lines) == 1
     assert "2026-11-22" in alert_lines[0]
+
+
+def _comment(comment_id: str, created_at) -> str:
+    return json.dumps({"platform": "douyin", "account_id": "acc", "content_id": "v1", "comment_id": comment_id,
+                       "text": "今天直播几点开始", "created_at": created_at}, ensure_ascii=False)
+
+
+def test_a_bom_does_not_cost_the_first_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CRISISBOT_CONFIG", raising=False)
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(_comment(f"c{i}", f"2026-11-22T10:0{i}:00+08:00") for i in range(3)) + "\n",
+                    encoding="utf-8-sig")
+    result = CliRunner().invoke(app, ["backtest", "--comments", str(feed)])
+    assert result.exit_code == 0, result.output
+    assert "跳过 / skipped" not in result.output
+    assert "回放 / replayed 3 条评论" in result.output
+
+
+@pytest.mark.timeout(120)
+def test_years_between_comments_replay_in_seconds(tmp_path, monkeypatch):
+    """Epoch 0 is refused as no real comment time; years of silence between real ones are jumped over
+    instead of closing every 5-minute bucket in between (that took hours)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CRISISBOT_CONFIG", raising=False)
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join([_comment("zero", 0), _comment("old", "2001-01-01T00:00:00+00:00"),
+                               _comment("new", "2026-11-22T20:00:00+08:00")]) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["backtest", "--comments", str(feed)])
+    assert result.exit_code == 0, result.output
+    assert "feed.jsonl:1: created_at: before 2000-01-01" in result.output
+    assert "回放 / replayed 2 条评论" in result.output

@@ -101,3 +101,45 @@ def test_healthz_and_metrics(base_url):
     assert "crisisbot_comments_ingested_total" in metrics
     assert "crisisbot_comments_rejected_total" in metrics
     assert "crisisbot_messages_queued_total" in metrics
+
+
+def test_values_that_cannot_be_stored_are_rejected_per_record_not_a_500(base_url, db):
+    body = [record("1"), record("2", like_count=100000000000000000000), record("3", created_at="²"),
+            record("4", created_at="9999-12-31T23:59:59-08:00"), record("5", text="好\ud800用"), record("6")]
+    # ASCII JSON: the lone surrogate travels as the escape \ud800, as a broken upstream encoder sends it
+    response = httpx.post(f"{base_url}/api/v1/comments", content=json.dumps(body).encode(),
+                          headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert [r["status"] for r in data["results"]] == ["accepted", "rejected", "rejected", "rejected", "accepted", "accepted"]
+    assert "like_count" in data["results"][1]["reason"] and "created_at" in data["results"][2]["reason"]
+    with db.session() as s:
+        texts = dict(s.exec(select(Comment.comment_id, Comment.text)).all())
+        assert s.exec(select(func.count()).select_from(DeadLetter)).one() == 3
+    assert sorted(texts) == ["1", "5", "6"] and texts["5"] == "好\ufffd用"
+
+
+def test_a_redelivery_without_counts_keeps_the_stored_ones(base_url, db):
+    first = record("u1", like_count=800, reply_count=12, author_followers=50000, content_title="标题A")
+    assert httpx.post(f"{base_url}/api/v1/comments", json=[first], headers=AUTH).json()["accepted"] == 1
+    assert httpx.post(f"{base_url}/api/v1/comments", json=[record("u1")], headers=AUTH).json()["duplicates"] == 1
+    with db.session() as s:
+        row = s.exec(select(Comment)).one()
+    assert (row.like_count, row.reply_count, row.author_followers, row.content_title) == (800, 12, 50000, "标题A")
+
+
+def test_ndjson_keeps_line_separators_inside_strings(base_url, db):
+    texts = ["第一段\u2028第二段", "段落\u2029结束", "下一行\x85字"]
+    body = "\r\n".join(json.dumps(record(str(i), text=t), ensure_ascii=False) for i, t in enumerate(texts)) + "\r\n"
+    response = httpx.post(f"{base_url}/api/v1/comments", content=body.encode(),
+                          headers={**AUTH, "Content-Type": "application/x-ndjson"})
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 3
+    with db.session() as s:
+        assert sorted(s.exec(select(Comment.text)).all()) == sorted(texts)
+
+
+def test_a_number_python_will_not_parse_is_400_not_500(base_url):
+    response = httpx.post(f"{base_url}/api/v1/comments", content=b'[{"like_count": ' + b"9" * 5000 + b"}]",
+                          headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"] == "malformed_json"

@@ -111,3 +111,35 @@ def test_bucket_inference_and_parsing():
     with pytest.raises(ValueError):
         parse_bucket("0m")
     assert np.isclose(infer_bucket_seconds([START, START, START + timedelta(minutes=5)]), 300)
+
+
+def test_a_gbk_series_is_read_like_the_importer_reads_it(tmp_path):
+    src = tmp_path / "gbk.csv"
+    src.write_bytes("timestamp,value,备注\n2026-11-22 10:00,1,平时\n2026-11-22 10:05,2,高峰\n".encode("gb18030"))
+    out = tmp_path / "o.csv"
+    result = CliRunner().invoke(app, ["backtest", str(src), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 3
+
+
+@pytest.mark.parametrize("stamp", ["1e20", "-1e15", "0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-08:00"])
+def test_an_impossible_timestamp_is_a_clear_error(tmp_path, stamp):
+    src = write_series(tmp_path / "s.csv", [("2026-11-22T10:00:00", "1"), (stamp, "2")])
+    result = CliRunner().invoke(app, ["backtest", str(src), "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2, result.output
+    assert "错误 / error" in result.output and ":3: bad timestamp" in result.output and "out of range" in result.output
+
+
+def test_out_in_a_missing_folder_is_created(tmp_path):
+    src = write_series(tmp_path / "s.csv", [("2026-11-22T10:00:00", "1"), ("2026-11-22T10:05:00", "2")])
+    out = tmp_path / "reports" / "2026" / "o.csv"
+    result = CliRunner().invoke(app, ["backtest", str(src), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").startswith("timestamp,value,score,alert")
+
+
+def test_out_pointing_at_a_folder_is_a_clear_error(tmp_path):
+    src = write_series(tmp_path / "s.csv", [("2026-11-22T10:00:00", "1")])
+    result = CliRunner().invoke(app, ["backtest", str(src), "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "错误 / error" in result.output and "is a directory" in result.output

@@ -53,3 +53,63 @@ def test_missing_text_key_is_rejected_but_every_problem_is_listed():
 
 def test_non_object_is_rejected():
     assert validate_record(["x"]) == ["record: expected a JSON object, got list"]
+
+
+# ---- validation is total: any value becomes a record that can be stored, or a reason ----------------
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"like_count": 100000000000000000000}, "like_count: 100000000000000000000 is larger than the largest storable count"),
+        ({"reply_count": 2**63}, "reply_count"),
+        ({"author_followers": 1e20}, "author_followers"),
+        ({"like_count": "9" * 5000}, "like_count"),  # more digits than int() takes
+        ({"created_at": "²"}, "created_at: not ISO 8601"),
+        ({"created_at": "①"}, "created_at: not ISO 8601"),
+        ({"created_at": "0001-01-01T00:00:00+08:00"}, "created_at: out of range"),
+        ({"created_at": "9999-12-31T23:59:59-08:00"}, "created_at: out of range"),
+        ({"created_at": 0}, "created_at: before 2000-01-01"),
+        ({"created_at": "1999-12-31T23:59:59+00:00"}, "created_at: before 2000-01-01"),
+        ({"created_at": 10**400}, "created_at: epoch seconds out of range"),
+        ({"created_at": float("nan")}, "created_at: epoch seconds out of range"),
+        ({"comment_id": "c\ud800"}, "comment_id: contains a NUL or lone surrogate"),
+        ({"author_id": "a\x00"}, "author_id: contains a NUL or lone surrogate"),
+    ],
+)
+def test_values_that_cannot_be_stored_are_reasons_not_exceptions(change, reason):
+    problems = validate_record({**GOOD, **change})
+    assert isinstance(problems, list)
+    assert any(reason in p for p in problems), problems
+
+
+def test_the_largest_bigint_count_is_still_accepted():
+    rec = validate_record({**GOOD, "like_count": 2**63 - 1})
+    assert isinstance(rec, CommentRecord) and rec.like_count == 2**63 - 1
+
+
+def test_lone_surrogates_and_nul_in_strings_are_replaced_not_stored_raw():
+    rec = validate_record({**GOOD, "text": "好\ud800用\x00", "content_title": "\udfff标题", "author_name": "甲\x00"})
+    assert isinstance(rec, CommentRecord)
+    assert (rec.text, rec.content_title, rec.author_name) == ("好\ufffd用\ufffd", "\ufffd标题", "甲\ufffd")
+
+
+def test_a_comment_from_more_than_a_week_after_the_ingest_clock_is_refused():
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    assert isinstance(validate_record({**GOOD, "created_at": "2026-11-29T11:00:00+00:00"}, now=now), CommentRecord)
+    problems = validate_record({**GOOD, "created_at": "2026-11-29T13:00:00+00:00"}, now=now)
+    assert isinstance(problems, list) and "more than 7 days in the future" in problems[0]
+
+
+def test_only_the_refreshable_fields_actually_sent_are_marked_sent():
+    rec = validate_record({**GOOD, "like_count": 0, "content_title": "", "reply_count": None})
+    assert isinstance(rec, CommentRecord) and rec.sent == {"like_count"}
+
+
+def test_a_later_copy_in_the_same_batch_keeps_the_fields_it_left_out():
+    from bot.feeds.records import refreshed
+
+    earlier = validate_record({**GOOD, "like_count": 800, "content_title": "标题A"})
+    later = validate_record({**GOOD, "like_count": 801})
+    assert isinstance(earlier, CommentRecord) and isinstance(later, CommentRecord)
+    merged = refreshed(earlier, later)
+    assert (merged.like_count, merged.content_title) == (801, "标题A")
+    assert merged.sent == {"like_count", "content_title"}
