@@ -54,7 +54,7 @@ def load_feed(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     try:
         items, _encoding = read_items(path)
     except FileFormatError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+        raise ValueError(f"{path}: 无法读取 / cannot read: {exc}") from None
     records, problems = [], []
     for item in items:
         if item.record is None:

@@ -1104,6 +1104,12 @@ class AlertService:
                     else AlertWatch.account == account)).first()
                 if existing is not None:
                     return existing
+            else:  # the same surge declared twice (a retried command) is one surge
+                for same in session.exec(select(AlertWatch).where(
+                        AlertWatch.kind == kind, AlertWatch.account == account, AlertWatch.removed_at.is_(None))):
+                    if (ensure_aware(same.starts_at) == starts_at and ensure_aware(same.ends_at) == ends_at
+                            and same.factor == factor):
+                        return same
             watch = AlertWatch(kind=kind, term=term, account=account, starts_at=starts_at, ends_at=ends_at,
                                factor=factor, channel=channel, created_by=user, created_at=now)
             session.add(watch)

@@ -94,7 +94,7 @@ def read_items(path: Path) -> tuple[list[FileItem], str]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise FileFormatError(f"cannot read: {exc.strerror or exc}") from None
+        raise FileFormatError(exc.strerror or str(exc)) from None
     decoded = decode_lines(data)
     kind = detect_format(path, decoded.text)
     if kind == "jsonl":

@@ -32,6 +32,10 @@ FUTURE_TOLERANCE = timedelta(days=7)
 #: (PostgreSQL text refuses it). They come from broken upstream encoders, never from a person.
 UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 REPLACEMENT = "\ufffd"
+#: an id as a spreadsheet displays a long number: 7.40100137614299E+18
+SPREADSHEET_NUMBER = re.compile(r"\d(\.\d+)?[eE]\+\d+")
+#: a count written with a zero fraction: "3.0", "12.00"
+WHOLE_DECIMAL = re.compile(r"\d{1,19}\.0+")
 #: the optional fields a re-delivery refreshes; absent ones leave the stored value alone
 REFRESHED_FIELDS = ("author_followers", "like_count", "reply_count", "content_title", "content_url")
 TRUE_WORDS = {"true", "1", "yes", "y", "t", "是"}
@@ -146,6 +150,12 @@ def _as_id(name: str, value: Any, problems: list[str], *, required: bool) -> str
         # an id is matched exactly on re-delivery: a replaced character could merge two comments
         problems.append(f"{name}: contains a NUL or lone surrogate character: {text!r}")
         return None
+    if SPREADSHEET_NUMBER.fullmatch(text):
+        # Excel shows a 19-digit id as 7.40100137614299E+18 and saves it so: the last digits are gone, and
+        # different comments would collapse into one on re-delivery matching
+        problems.append(f"{name}: {text!r} is a number a spreadsheet rewrote in scientific notation (digits lost); "
+                        "export ids as text")
+        return None
     return text
 
 
@@ -155,6 +165,8 @@ def _as_count(name: str, value: Any, problems: list[str]) -> int | None:
     if isinstance(value, bool):
         problems.append(f"{name}: expected a non-negative integer, got a boolean")
         return None
+    if isinstance(value, str) and WHOLE_DECIMAL.fullmatch(value.strip()):
+        value = value.strip().split(".")[0]  # "3.0" as spreadsheets write counts, like 3.0 in JSON
     try:
         number = int(value) if not isinstance(value, float) else (int(value) if value.is_integer() else None)
     except (TypeError, ValueError, OverflowError):  # "x", a list, a 5000-digit string

@@ -48,6 +48,12 @@ STEP_STATUS_ZH = {
     StepStatus.SKIPPED: "跳过",
     StepStatus.NA: "不适用",
 }
+STEP_STATUS_EN = {
+    StepStatus.OPEN: "open",
+    StepStatus.DONE: "done",
+    StepStatus.SKIPPED: "skipped",
+    StepStatus.NA: "not applicable",
+}
 
 # --- the transition tables -------------------------------------------------------------------------
 # (run status, event kind) -> run status after the event. Missing pairs are rejected.
@@ -300,7 +306,7 @@ def _step_for(state: RunState, step_id: str, kind: str) -> StepState:
     step = state.step(step_id)
     if (step.status, kind) not in STEP_TRANSITIONS:
         raise TransitionRejected(
-            f"步骤 {step_id} 已是「{STEP_STATUS_ZH[step.status]}」/ step {step_id} is already {step.status.value}",
+            f"步骤 {step_id} 已是「{STEP_STATUS_ZH[step.status]}」/ step {step_id} is already {STEP_STATUS_EN[step.status]}",
             code="step_state",
         )
     if kind != "assign" and state.is_gated_open(step):

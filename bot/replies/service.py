@@ -54,6 +54,14 @@ from bot.storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
+# a draft's stored status in words, for "already decided" answers
+DRAFT_STATUS_WORDS = {
+    "new": ("尚未处理", "not handled yet"), "approved": ("已被批准", "already approved"),
+    "rejected": ("已被驳回", "already rejected"), "superseded": ("已被新的回复取代", "replaced by a newer reply"),
+    "queued": ("正在发布", "being posted"), "recorded": ("已记录为已回复", "already recorded as replied"),
+    "posted": ("已发布", "already posted"), "failed": ("发布失败", "not posted (failed)"),
+}
+
 WEBHOOK_PLATFORM = "replyhook"
 # Up to this many accounts, the queue is read per account from the index (see queue_ids).
 MAX_ACCOUNTS_PER_SEEK = 50
@@ -761,7 +769,8 @@ class ReplyQueueService:
         draft, item, comment = self.get_draft(draft_id, channel)
         now = self.clock.now()
         if draft.status != "pending_approval":
-            return ReplyOutcome("closed", item, draft=draft, reason=f"状态为 {draft.status} / status is {draft.status}")
+            zh, en = DRAFT_STATUS_WORDS.get(draft.status, (draft.status, draft.status))
+            return ReplyOutcome("closed", item, draft=draft, reason=f"这条回复{zh} / this reply was {en}")
         if draft.written_by == user:
             return ReplyOutcome("forbidden", item, draft=draft,
                                 reason="不能审批自己写的回复，需要另一位审批人 / a second person must approve")

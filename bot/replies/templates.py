@@ -211,7 +211,9 @@ def _addressable(name: str | None) -> str:
 
 def topics_from_text(text: str, *, limit: int = 5) -> tuple[str, ...]:
     """Keywords to file a saved template under, taken from the comment it answered (jieba TF-IDF)."""
+    import jieba
     import jieba.analyse  # heavy: imported only when a template is saved
 
+    jieba.setLogLevel(60)  # its "Building prefix dict..." lines would land in the console channel's output
     cleaned = re.sub(r"\[[^\]]{1,12}\]", " ", text)  # drop [表情] codes
     return tuple(jieba.analyse.extract_tags(cleaned, topK=limit))

@@ -100,6 +100,8 @@ class ReportService:
                     return names.get(item.client, item.client)
                 if item.accounts:
                     return "、".join(self.account_name(k) for k in item.accounts)
+        if self.scope.accounts_for(channel) == frozenset():  # an unmapped channel while clients are configured
+            return "（本频道没有可见账号 / no accounts visible in this channel）"
         return "未归属客户的账号 / accounts of no client"
 
     def account_name(self, key: str) -> str:

@@ -66,3 +66,10 @@ def test_an_empty_term_is_refused(bot, run_command):
     for line in ('/watch add ""', "/watch add 「　」"):
         assert "关键词为空" in run_command(line)[0].text
     assert "暂无" in run_command("/watch list")[0].text
+
+
+def test_the_same_surge_declared_twice_is_one_surge(bot, run_command):
+    line = "/watch surge lanji_official --from 2026-11-11T20:00 --until 2026-11-11T23:00 --factor 3"
+    first, second = run_command(line)[0].text, run_command(line)[0].text
+    number = first.split("#", 1)[1].split("：", 1)[0]
+    assert f"#{number}：" in second

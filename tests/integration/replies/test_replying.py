@@ -156,7 +156,7 @@ def test_second_person_with_the_approver_role_must_approve(make_bot, db, clock, 
     assert (draft.written_by, draft.approver, draft.status) == ("console:alice", "console:carol", "posted")
     # A second press changes nothing.
     (again,) = bot.dispatcher.handle(press(approve.action_id, approve.value, user="console:carol", name="carol"))
-    assert "已处理" in again.text
+    assert "已处理" in again.text and "已发布 / this reply was already posted" in again.text
     assert len(webhook.requests) == 1
 
 

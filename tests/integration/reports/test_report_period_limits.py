@@ -25,3 +25,9 @@ def test_periods_up_to_92_days_still_parse(text, days):
 def test_zero_or_malformed_periods_are_not_periods(text):
     with pytest.raises(ValueError, match="is not a period"):
         parse_period(text)
+
+
+def test_a_report_in_a_channel_that_sees_no_account_says_so(bot, run_command):
+    [reply] = run_command("/report 1d", channel="console:random")
+    shown = f"{reply.title}\n{reply.text}"
+    assert "本频道没有可见账号" in shown and "未归属客户" not in shown

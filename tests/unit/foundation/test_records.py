@@ -113,3 +113,15 @@ def test_a_later_copy_in_the_same_batch_keeps_the_fields_it_left_out():
     merged = refreshed(earlier, later)
     assert (merged.like_count, merged.content_title) == (801, "标题A")
     assert merged.sent == {"like_count", "content_title"}
+
+
+def test_spreadsheet_artefacts_in_csv_exports():
+    base = {"platform": "douyin", "account_id": "a", "content_id": "v", "text": "x",
+            "created_at": "2026-11-20T00:00:00+08:00"}
+    # Excel's display of a 19-digit id: digits lost, so distinct comments would merge; refused with why
+    problems = validate_record({**base, "comment_id": "7.40100137614299E+18"})
+    assert isinstance(problems, list) and "scientific notation" in problems[0]
+    # a count saved as "3.0" reads as 3, as 3.0 does in JSON; a real fraction is still refused
+    assert validate_record({**base, "comment_id": "c1", "like_count": "3.0"}).like_count == 3
+    assert isinstance(validate_record({**base, "comment_id": "c1", "like_count": "3.5"}), list)
+    assert validate_record({**base, "comment_id": "5e8d"}).comment_id == "5e8d"  # ids with an e stay ids

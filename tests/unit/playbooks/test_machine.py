@@ -93,6 +93,7 @@ def test_double_done_is_rejected():
     with pytest.raises(TransitionRejected) as error:
         apply(state, Done("a", "u2"), T0)
     assert error.value.code == "step_state"
+    assert "已是「完成」/ step a is already done" in str(error.value)  # words, not the stored code
 
 
 def test_decision_needs_an_answer_and_valid_one():
