@@ -214,13 +214,17 @@ def serve(
 def ingest(
     paths: Annotated[list[Path] | None, typer.Argument(help="JSONL / CSV 文件（UTF-8、带 BOM、GB18030）")] = None,
     dead_letters: Annotated[bool, typer.Option("--dead-letters", help="列出被拒记录 / list rejected records")] = False,
-    limit: Annotated[int, typer.Option(help="--dead-letters 显示条数 / rows to show")] = 50,
+    limit: Annotated[int, typer.Option(help="--dead-letters 显示条数 / rows to show", min=1)] = 50,
 ) -> None:
     """导入评论文件 / import comment files (JSONL, CSV), or list dead letters."""
     from bot.importer import import_files, show_dead_letters
 
     settings, config, _ = _load(quiet=True)
     if dead_letters:
+        if paths:
+            typer.echo("--dead-letters 不带文件：它列出数据库里全部被拒记录 / --dead-letters takes no file: "
+                       "it lists every rejected record in the database", err=True)
+            raise typer.Exit(2)
         raise typer.Exit(show_dead_letters(settings, config, limit=limit))
     if not paths:
         typer.echo("请给出要导入的文件 / give at least one file to import (or --dead-letters)", err=True)

@@ -73,6 +73,10 @@ def parse_timestamp(text: str) -> datetime:
     return value
 
 
+MIN_BUCKET_SECONDS = 1.0
+MAX_BUCKET_SECONDS = 86400.0
+
+
 def parse_bucket(text: str) -> float:
     """'5m', '30s', '1h', '300' -> seconds."""
     text = text.strip().lower()
@@ -83,8 +87,10 @@ def parse_bucket(text: str) -> float:
             break
     else:
         seconds = float(text)
-    if not seconds > 0:
-        raise ValueError(f"bucket must be positive, got {text!r}")
+    # a bucket is a whole number of seconds from 1 second to 1 day: "inf", "1e308h" or "1e-9s" would give
+    # a silent empty backtest
+    if not (MIN_BUCKET_SECONDS <= seconds <= MAX_BUCKET_SECONDS):
+        raise ValueError(f"bucket must be between 1s and 1d, got {text!r}")
     return seconds
 
 

@@ -184,3 +184,12 @@ def test_report_out_folder_is_created_and_written(env, tmp_path):
     result = invoke(["report", "--channel", "console:lanji", "--out", str(tmp_path / "new" / "dir")], env)
     assert result.exit_code == 0, result.output
     assert list((tmp_path / "new" / "dir").glob("report-*.md"))
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["ingest", "--dead-letters", "some.jsonl"], "--dead-letters takes no file"),
+    (["ingest", "--dead-letters", "--limit", "-1"], "greater than or equal to 1"),
+])
+def test_dead_letter_listing_refuses_what_it_would_ignore(env, args, expected):
+    result = invoke(args, env)
+    assert result.exit_code == 2 and expected in result.output

@@ -111,6 +111,9 @@ def test_bucket_inference_and_parsing():
     with pytest.raises(ValueError):
         parse_bucket("0m")
     assert np.isclose(infer_bucket_seconds([START, START, START + timedelta(minutes=5)]), 300)
+    for silent_nonsense in ("inf", "1e308h", "1e-9s", "nan", "2d"):
+        with pytest.raises(ValueError, match="between 1s and 1d"):
+            parse_bucket(silent_nonsense)
 
 
 def test_a_gbk_series_is_read_like_the_importer_reads_it(tmp_path):
