@@ -128,6 +128,15 @@ def _jsonl_items(path: Path, text: str, damaged: Collection[int] = ()) -> Iterat
         if isinstance(document, list):
             yield from _array_items(f"{path}:", document)
             return
+    if stripped.startswith("{") and "\n" in stripped.strip() and not damaged and not _first_line_is_json(stripped):
+        # one pretty-printed object (an API response saved to a file): one record, not a rejection per line
+        try:
+            document = json.loads(stripped)
+        except JSON_ERRORS:
+            document = None
+        if isinstance(document, dict):
+            yield FileItem(f"{path}:1", document, stripped[:2000])
+            return
     # one JSON value per line; a line holding an array contributes its objects
     for number, line in split_lines(text):
         if not line.strip():

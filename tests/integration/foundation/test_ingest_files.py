@@ -115,6 +115,13 @@ def test_a_whole_json_array_file_still_reads_as_one_document(tmp_path, run_impor
     assert sorted(comments) == ["d1", "d2"]
 
 
+def test_one_pretty_printed_object_is_one_record(tmp_path, run_import):
+    path = tmp_path / "response.json"
+    path.write_text(json.dumps(record("p1"), ensure_ascii=False, indent=2), encoding="utf-8")
+    _status, _output, comments, letters = run_import(path)
+    assert sorted(comments) == ["p1"] and letters == []
+
+
 def test_a_utf8_file_cut_mid_character_keeps_its_good_lines(tmp_path, run_import):
     path = tmp_path / "feed.jsonl"
     data = "\n".join(line(record(f"g{i}")) for i in range(3)).encode("utf-8") + b"\n" + line(record("cut")).encode("utf-8")
