@@ -206,6 +206,11 @@ def _csv_items(path: Path, text: str, damaged: Collection[int] = ()) -> list[Fil
                 return items
         except csv.Error as exc:
             return [FileItem(f"{path}:1", None, text[:2000], f"unreadable CSV header: {exc}")]
+        names = [name.strip() for name in reader.fieldnames if name]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:  # DictReader keeps the last of two same-named columns: an empty one would win silently
+            return [FileItem(f"{path}:1", None, ",".join(reader.fieldnames)[:2000],
+                             f"CSV header names a column twice: {', '.join(twice)}")]
         previous_line = reader.line_num
         while True:
             try:

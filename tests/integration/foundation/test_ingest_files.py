@@ -122,6 +122,14 @@ def test_one_pretty_printed_object_is_one_record(tmp_path, run_import):
     assert sorted(comments) == ["p1"] and letters == []
 
 
+def test_a_csv_header_naming_a_column_twice_is_refused_not_guessed(tmp_path, run_import):
+    path = tmp_path / "twice.csv"
+    path.write_text("platform,account_id,content_id,comment_id,text,created_at,text\n"
+                    "douyin,lanji_official,v1,t1,质量太差了,2026-11-20T00:02:13+08:00,\n", encoding="utf-8")
+    _status, _output, comments, letters = run_import(path)
+    assert comments == {} and "column twice: text" in letters[0].reason
+
+
 def test_a_utf8_file_cut_mid_character_keeps_its_good_lines(tmp_path, run_import):
     path = tmp_path / "feed.jsonl"
     data = "\n".join(line(record(f"g{i}")) for i in range(3)).encode("utf-8") + b"\n" + line(record("cut")).encode("utf-8")
