@@ -31,6 +31,12 @@ def _service(ctx: CommandContext) -> CorrectionService:
 def _reply(outcome: CorrectionOutcome, user_name: str) -> Message:
     old, new = outcome.old_label, outcome.new_label
     preview = outcome.text if len(outcome.text) <= 80 else outcome.text[:80] + "…"
+    if old == new:  # a person confirmed the model: still a labelled example worth keeping
+        return Message(
+            title="情感已确认 / Sentiment confirmed",
+            text=(f"{outcome.platform}:{outcome.comment_id} 确认为 {_LABEL_ZH[new]}({new})，由 {user_name} 确认，"
+                  f"已存为训练样本。\nConfirmed {new} by {user_name}; kept as a training example.\n> {preview}"),
+        )
     return Message(
         title="情感已更正 / Sentiment corrected",
         text=(

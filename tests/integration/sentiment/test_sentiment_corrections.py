@@ -24,7 +24,8 @@ def _texts(replies) -> str:
 def test_fix_relabels_comment_and_stores_correction(bot, db, run_command):
     _ingest(bot, "c1", "这面霜绝了，用完脸更干了[微笑]")
     replies = run_command("/sentiment fix c1 neg", channel="console:lanji", user="console:alice")
-    assert "neg" in _texts(replies) and "已更正" in _texts(replies)
+    # corrected, or confirmed when the shipped model already said neg: stored as a correction either way
+    assert "neg" in _texts(replies) and ("已更正" in _texts(replies) or "已确认" in _texts(replies))
     with db.session() as s:
         comment = s.exec(select(Comment).where(Comment.comment_id == "c1")).one()
         corrections = s.exec(select(SentimentCorrection)).all()
@@ -35,6 +36,9 @@ def test_fix_relabels_comment_and_stores_correction(bot, db, run_command):
     # a later correction of the same comment wins for training
     run_command("/sentiment fix douyin:c1 neu", channel="console:lanji")
     assert corrections_for_training(db) == [("这面霜绝了，用完脸更干了[微笑]", "neu")]
+    # the same label again confirms it: said so, and still kept
+    again = _texts(run_command("/sentiment FIX c1 neu", channel="console:lanji"))
+    assert "确认为 中性(neu)" in again and "→" not in again
 
 
 def test_a_comment_fixed_to_neg_is_quoted_as_negative(bot, db, run_command):
@@ -70,6 +74,6 @@ def test_fix_bad_label_and_unknown_comment(bot, run_command):
 def test_fix_button(bot, db, press_button):
     _ingest(bot, "c3", "客服不理人")
     replies = press_button("sentiment.fix", "douyin:c3 neg", channel="console:lanji")
-    assert "已更正" in _texts(replies)
+    assert "已更正" in _texts(replies) or "已确认" in _texts(replies)
     with db.session() as s:
         assert s.exec(select(Comment).where(Comment.comment_id == "c3")).one().sentiment_label == "neg"
