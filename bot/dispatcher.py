@@ -7,14 +7,16 @@ time) or `handle` (waits). Replies go through the outbox like every other messag
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot import metrics
 from bot.handlers.registry import CommandContext, PermissionDenied, UsageError, parse_command_line
@@ -24,6 +26,7 @@ from bot.services import Services
 from bot.storage.models import ProcessedEvent
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class Dispatcher:
@@ -59,7 +62,7 @@ class Dispatcher:
 
     def handle(self, item: Command | Action) -> list[Message]:
         """Run the command/action once and enqueue its replies; returns the replies (for the console)."""
-        if not self.first_time(item):
+        if not _retrying_while_busy(lambda: self.first_time(item)):
             return []
         item = self._with_user_name(item)
         if isinstance(item, Command):
@@ -69,7 +72,8 @@ class Dispatcher:
             metrics.COMMANDS_HANDLED.labels(item.platform, "action").inc()
             replies = self._run_action(item)
         try:
-            self._enqueue_replies(item, replies)
+            # the command has run: only storing its answer is retried (running it again could act twice)
+            _retrying_while_busy(lambda: self._enqueue_replies(item, replies))
         except Exception:
             # The answer could not be stored (e.g. the database is down): forget the event id so the
             # platform's retry is handled instead of being dropped as a duplicate.
@@ -151,6 +155,31 @@ class Dispatcher:
                 meta.setdefault("in_reply_to_user", item.user)
                 message = Message.from_dict({**reply.to_dict(), "meta": meta})
                 self.services.outbox.enqueue(session, channel=item.channel, message=message, key=f"{base}:{i}")
+
+
+# A long write elsewhere (a 12,000-comment webhook batch with its alerts) can hold SQLite's write lock past
+# its busy timeout. Slack never retries a slash command it has acknowledged, so a command that meets the
+# lock waits and tries again rather than being lost.
+BUSY_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def _retrying_while_busy(work: Callable[[], _T], sleep: Callable[[float], None] = time.sleep) -> _T:
+    for delay in (*BUSY_RETRY_DELAYS_S, None):
+        try:
+            return work()
+        except OperationalError as exc:
+            if delay is None or not _database_busy(exc):
+                raise
+            log.warning("database busy (%s); retrying in %.1f s", str(exc.orig).splitlines()[0], delay)
+            sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _database_busy(exc: OperationalError) -> bool:
+    """SQLite's lock or PostgreSQL's deadlock / serialization refusal: worth waiting for, unlike a bad query."""
+    text = str(exc.orig).lower()
+    return any(word in text for word in ("database is locked", "database table is locked", "deadlock detected",
+                                         "could not serialize", "lock timeout"))
 
 
 def purge_processed_events(services: Services, *, older_than_hours: int) -> int:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Text, cast, delete, or_, select, update
 
 from bot.clock import ensure_aware
-from bot.config import RetentionConfig
+from bot.config import PLATFORMS, RetentionConfig
 from bot.redaction import AuthorCopies, PersonComment
 from bot.storage.db import Database
 from bot.storage.models import Comment, DeadLetter, IngestHandoff, OutboxMessage
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 
 # Outbox rows still being delivered are never touched, whatever their age: dropping one would lose a
 # message the outbox promised to deliver.
-FINISHED_OUTBOX = ("sent", "failed")
+FINISHED_OUTBOX = ("sent", "failed", "superseded")  # superseded: bot/outbox.py
 
 # A listener's hand-off still pending after this long belongs to a feature that was switched off (or
 # has failed for a week): its batch no longer matters to alerts or the queue, and the row goes.
@@ -110,6 +111,85 @@ def _redact_text_column(session, copies: AuthorCopies, model, attr: str, needles
     return changed
 
 
+def author_key(platform: str, author_id: str) -> tuple[str, str]:
+    """The (platform, author id) a deletion request names, as ingestion stores them; ValueError (with a
+    "中文 / English" message) for a platform the bot does not ingest or an empty id. A typo must not pass
+    as a request that found nothing: the person's data would stay while the operator believes it gone."""
+    # Ingestion lower-cases and trims the platform and trims ids (bot/feeds/records.py), so the request
+    # is read the same way.
+    platform, author_id = (platform or "").strip().lower(), (author_id or "").strip()
+    if platform not in PLATFORMS:
+        raise ValueError(f"未知平台 / unknown platform {platform!r}: 应为 / expected one of {', '.join(PLATFORMS)}")
+    if not author_id:
+        raise ValueError("缺少作者 ID / missing author id: expected PLATFORM:AUTHOR_ID")
+    return platform, author_id
+
+
+# Dead letters read per round trip while deciding which are the person's.
+DEAD_LETTER_BATCH = 1000
+# A rejected record that is not JSON (a broken line) is matched on its fields as written.
+_RAW_FIELD = r'"{field}"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)'
+
+
+def _field_values(raw: str, field: str) -> list:
+    values = []
+    for match in re.finditer(_RAW_FIELD.format(field=field), raw):
+        try:
+            values.append(json.loads(match.group(1)))
+        except ValueError:
+            continue
+    return values
+
+
+def _same_id(value, author_id: str) -> bool:
+    # A feed may send the id as a JSON number (777); ingestion stores it as the string "777".
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return False
+    return str(value).strip() == author_id
+
+
+def _same_platform(value, platform: str) -> bool:
+    return isinstance(value, str) and value.strip().lower() == platform
+
+
+def dead_letter_is_theirs(raw: str, platform: str, author_id: str) -> bool:
+    """Whether a rejected record (kept as text, JSON or not) is the person's: its platform is theirs and
+    its author_id is theirs, as a string or a number. A record naming no platform cannot be told apart
+    from another platform's user with the same id, so it is not theirs."""
+    try:
+        record = json.loads(raw)
+    except (ValueError, RecursionError):
+        # Not JSON (a broken line): its "platform" and "author_id" fields as written must both be theirs.
+        return (any(_same_platform(v, platform) for v in _field_values(raw, "platform"))
+                and any(_same_id(v, author_id) for v in _field_values(raw, "author_id")))
+    return (isinstance(record, dict) and _same_platform(record.get("platform"), platform)
+            and _same_id(record.get("author_id"), author_id))
+
+
+def _delete_their_dead_letters(session, platform: str, author_id: str) -> int:
+    """Delete the person's dead letters; returns how many. SQL narrows the rows to those holding the id
+    (escaped: "_" and "%" in an id are literal), Python decides on the parsed record: portable JSON
+    matching does not exist across SQLite and PostgreSQL, and a dead letter may not be JSON at all."""
+    # The id as written in the text: raw, and JSON-escaped the two ways a record may be serialised.
+    needles = sorted({author_id, json.dumps(author_id, ensure_ascii=False)[1:-1], json.dumps(author_id)[1:-1]})
+    theirs: list[int] = []
+    last = 0
+    while True:  # keyset pages: raw texts can be large, so never all at once
+        rows = session.execute(
+            select(DeadLetter.id, DeadLetter.raw)
+            .where(DeadLetter.id > last, _contains_any(DeadLetter.raw, needles))
+            .order_by(DeadLetter.id).limit(DEAD_LETTER_BATCH)
+        ).all()
+        if not rows:
+            break
+        last = rows[-1].id
+        theirs.extend(r.id for r in rows if dead_letter_is_theirs(r.raw, platform, author_id))
+    deleted = 0
+    for chunk in _chunks(theirs):
+        deleted += session.execute(delete(DeadLetter).where(DeadLetter.id.in_(chunk))).rowcount or 0
+    return deleted
+
+
 PURGE_KINDS = (
     # (count key, Chinese, English) in the order the CLI prints them
     ("comments", "评论", "comments"),
@@ -148,6 +228,7 @@ def purge_author(db: Database, platform: str, author_id: str, now: datetime | No
     from bot.replies.models import ReplyDraft, ReplyEvent, ReplyQueueItem, SavedReplyTemplate
     from bot.sentiment.models import SentimentCorrection
 
+    platform, author_id = author_key(platform, author_id)
     now = now or datetime.now(UTC)
     counts = {key: 0 for key, _, _ in PURGE_KINDS}
     # write_lock: this transaction reads, then writes; on SQLite it must hold the lock from the start.
@@ -157,9 +238,7 @@ def purge_author(db: Database, platform: str, author_id: str, now: datetime | No
                    Comment.created_at)
             .where(Comment.platform == platform, Comment.author_id == author_id)
         ).all()
-        counts["dead_letters"] = session.execute(
-            delete(DeadLetter).where(DeadLetter.raw.contains(f'"author_id": "{author_id}"') | DeadLetter.raw.contains(f'"author_id":"{author_id}"'))
-        ).rowcount or 0
+        counts["dead_letters"] = _delete_their_dead_letters(session, platform, author_id)
         if not mine:
             return counts
         copies = AuthorCopies(PersonComment(platform, r.comment_id, r.text or "", r.author_name) for r in mine)

@@ -1035,6 +1035,7 @@ class AlertService:
         term_cache: dict[tuple[str, str], list[str]] = {}
         stored_watches: list[AlertWatch] | None = None  # read once per batch, only when a new comment needs it
         min_likes = self.cfg.liked_negative_min_likes
+        touched: dict[str, RiskNotice] = {}  # notices this batch added comments to, by key
         for c in comments:
             if c.is_from_account:
                 continue
@@ -1047,11 +1048,15 @@ class AlertService:
                 text = (c.text or "").lower()
                 for term in term_cache[account]:
                     if term.lower() in text:
-                        self._notice(session, "term", term, c, now, window)
+                        self._notice(session, "term", term, c, now, window, touched)
             if min_likes and c.shows_as_negative and (c.like_count or 0) >= min_likes:
-                self._notice(session, "liked", "liked", c, now, window)
+                self._notice(session, "liked", "liked", c, now, window, touched)
+        # one message (or one update) per notice per batch, however many of its comments the batch held
+        for notice in touched.values():
+            self._announce_notice(session, notice)
 
-    def _notice(self, session: Session, kind: str, term: str, c: Comment, now: datetime, window: timedelta) -> None:
+    def _notice(self, session: Session, kind: str, term: str, c: Comment, now: datetime, window: timedelta,
+                touched: dict[str, RiskNotice]) -> None:
         window_start = floor_bucket(now, window)
         key = f"notice:{kind}:{c.platform}:{c.account_id}:{term}@{window_start.strftime('%Y%m%dT%H%M')}"
         notice = session.exec(select(RiskNotice).where(RiskNotice.notice_key == key)).first()
@@ -1078,10 +1083,16 @@ class AlertService:
         notice.comment_ids = [*(notice.comment_ids or []), c.comment_id]
         notice.examples = [*(notice.examples or [])[-4:], example]
         notice.updated_at = now
-        view = {"notice_key": key, "kind": kind, "term": term, "count": notice.count,
-                "window_start": window_start.isoformat(), "examples": notice.examples}
-        name = self._account_name(c.platform, c.account_id)
-        for channel in self.scope.channels_for_account(c.platform, c.account_id):
+        session.add(notice)
+        touched[key] = notice
+
+    def _announce_notice(self, session: Session, notice: RiskNotice) -> None:
+        """Post the notice, or update the posted one with its new count and examples."""
+        key = notice.notice_key
+        view = {"notice_key": key, "kind": notice.kind, "term": notice.term, "count": notice.count,
+                "window_start": ensure_aware(notice.window_start).isoformat(), "examples": notice.examples}
+        name = self._account_name(notice.platform, notice.account_id)
+        for channel in self.scope.channels_for_account(notice.platform, notice.account_id):
             message = render.risk_notice_message(view, lang=self._lang(channel), zone=self._zone(), account_name=name)
             if notice.version == 0:
                 self.outbox.enqueue(session, channel=channel, message=message, key=f"{key}@{channel}")

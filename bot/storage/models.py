@@ -106,7 +106,7 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(default="post", max_length=16)  # post | update | upload
     update_of: str | None = Field(default=None, max_length=255)
     payload: dict[str, Any] = Field(sa_type=JSON)
-    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    status: str = Field(default="pending", max_length=16)  # pending | sent | failed | superseded (bot/outbox.py)
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -73,3 +73,20 @@ def test_the_same_surge_declared_twice_is_one_surge(bot, run_command):
     first, second = run_command(line)[0].text, run_command(line)[0].text
     number = first.split("#", 1)[1].split("：", 1)[0]
     assert f"#{number}：" in second
+
+
+def test_a_batch_of_matching_comments_is_one_notice_message_not_one_per_comment(bot, clock, db, run_command):
+    run_command("/watch add 过敏")
+    now = clock.now()
+    bot.services.ingest.ingest_records([_record(LANJI, f"b{i}", f"用了面霜过敏了 {i}", now) for i in range(50)],
+                                       source="test")
+    bot.services.ingest.ingest_records([_record(LANJI, f"c{i}", f"我也过敏 {i}", now) for i in range(30)],
+                                       source="test")
+    with db.session() as session:
+        rows = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    notices = [r for r in rows if (r.payload.get("meta") or {}).get("kind") == "risk_notice"]
+    per_channel = {}
+    for r in notices:
+        per_channel.setdefault(r.channel, []).append(r)
+    assert per_channel and all(len(v) == 2 for v in per_channel.values())  # the post, then one update
+    assert all("80 条" in v[-1].payload["text"] for v in per_channel.values())

@@ -186,3 +186,52 @@ def test_outbox_migration_matches_the_model(db):
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diffs = compare_metadata(context, SQLModel.metadata)
     assert [d for d in diffs if "outbox_message" in repr(d)] == []
+
+
+class CountingPort(ConsolePort):
+    def __init__(self):
+        super().__init__()
+        self.update_calls = 0
+
+    def update(self, channel_id, message_id, message):
+        self.update_calls += 1
+        return super().update(channel_id, message_id, message)
+
+
+def test_a_burst_of_updates_of_one_message_reaches_the_platform_as_its_latest_version(db, clock):
+    outbox = Outbox(db, clock)
+    port = CountingPort()
+    outbox.register_port(port)
+    outbox.send(channel="console:a", message=Message(text="1 条"), key="notice")
+    outbox.drain()
+    for n in range(2, 51):  # a watched term in 50 comments: 49 updates queued before the worker runs
+        outbox.send(channel="console:a", message=Message(text=f"{n} 条"), key=f"notice#v{n}", update_of="notice")
+    outbox.send(channel="console:a", message=Message(text="after"), key="other")
+    outbox.drain()
+    (notice, other) = port.entries.values()
+    assert notice.message.text == "50 条" and port.update_calls == 1 and other.message.text == "after"
+    with db.session() as s:
+        statuses = [r.status for r in s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()]
+    assert statuses.count("superseded") == 48 and "pending" not in statuses
+
+
+class CrashingPort(ConsolePort):
+    def post(self, channel_id, message, *, idempotency_key, maybe_sent_since=None):
+        if message.text == "poison":
+            raise KeyError("user")  # an adapter bug on this one message
+        return super().post(channel_id, message, idempotency_key=idempotency_key)
+
+
+def test_a_message_the_adapter_keeps_crashing_on_stops_blocking_its_channel(db, clock):
+    outbox = Outbox(db, clock)
+    port = CrashingPort()
+    outbox.register_port(port)
+    outbox.send(channel="console:a", message=Message(text="poison"), key="bad")
+    outbox.send(channel="console:a", message=Message(text="alert"), key="good")
+    for _ in range(15):
+        outbox.drain()
+        clock.advance(timedelta(minutes=6))
+    assert [m.text for m in port.messages("a")] == ["alert"]
+    with db.session() as s:
+        bad = s.exec(select(OutboxMessage).where(OutboxMessage.key == "bad")).one()
+    assert bad.status == "failed" and "crashed attempts" in bad.last_error
