@@ -8,29 +8,48 @@ environment variables holding its credentials (never the secrets themselves).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+# No timing value of a source needs more than a year; the cap also keeps every value far inside what
+# timedelta and the scheduler accept (".inf" or "99999999999d" used to crash `sources` and `poll`).
+MAX_DURATION_SECONDS = 365 * 86400.0
+MAX_INTERVAL_SECONDS = 7 * 86400.0
+MAX_TIMEOUT_SECONDS = 600.0
 
 SourceType = Literal["bilibili", "douyin", "weibo", "generic_json", "announcements"]
 
 
 def parse_duration(value: Any) -> float:
-    """Seconds from a number or a string such as "90", "90s", "5m", "1.5h", "7d"."""
+    """Seconds from a number or a string such as "90", "90s", "5m", "1.5h", "7d": finite, not negative,
+    at most a year."""
     if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or a string like '5m'")
+        raise ValueError("时长应为秒数或如 '5m' 的字符串 / a duration is a number of seconds or a string like '5m'")
+    seconds: float | None = None
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+        seconds = float(value)
+    elif isinstance(value, str):
         match = _DURATION.match(value)
         if match:
-            return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    raise ValueError(f"{value!r} is not a duration (use seconds or e.g. '90s', '5m', '2h', '7d')")
+            seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds is None:
+        raise ValueError(
+            f"{value!r} 不是时长 / is not a duration (use seconds or e.g. '90s', '5m', '2h', '7d')"
+        )
+    if not math.isfinite(seconds):
+        raise ValueError(f"时长必须是有限的数 / a duration must be finite; got {value!r}")
+    if seconds < 0:
+        raise ValueError(f"时长不能为负 / a duration cannot be negative; got {value!r}")
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError(f"时长不能超过 365 天 / a duration cannot exceed 365 days; got {value!r}")
+    return seconds
 
 
 class _Strict(BaseModel):
@@ -71,6 +90,22 @@ class BackoffSettings(_Strict):
     @classmethod
     def _durations(cls, value: Any) -> float:
         return parse_duration(value)
+
+    @field_validator("base", "risk_control")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        # 0 would retry a failing platform in a tight loop
+        if value <= 0:
+            raise ValueError("必须大于 0 / must be greater than 0")
+        return value
+
+    @model_validator(mode="after")
+    def _max_not_below_base(self) -> BackoffSettings:
+        if self.max < self.base:
+            raise ValueError(
+                f"max ({self.max:g}s) 不能小于 base ({self.base:g}s) / max must not be below base"
+            )
+        return self
 
 
 class _RecentPosts(_Strict):
@@ -227,9 +262,18 @@ class _SourceBase(_Strict):
 
     @field_validator("interval")
     @classmethod
-    def _interval_floor(cls, value: float) -> float:
-        if value < 1:
-            raise ValueError("interval must be at least 1 second")
+    def _interval_range(cls, value: float) -> float:
+        if not 1 <= value <= MAX_INTERVAL_SECONDS:
+            raise ValueError("轮询间隔应在 1 秒到 7 天之间 / interval must be between 1 second and 7 days")
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_range(cls, value: float) -> float:
+        if not 0 < value <= MAX_TIMEOUT_SECONDS:
+            raise ValueError(
+                "请求超时应大于 0 且不超过 600 秒 / timeout must be above 0 and at most 600 seconds"
+            )
         return value
 
     @property
@@ -306,14 +350,43 @@ class FeedsConfig(BaseModel):
     # what the bot reaches is decided by this file alone), e.g. "http://10.0.0.5:3128".
     proxy: str | None = None
 
-    @model_validator(mode="after")
-    def _unique_ids(self) -> FeedsConfig:
-        seen: set[str] = set()
-        for source in self.sources:
-            if source.id in seen:
-                raise ValueError(f"sources: duplicate id {source.id!r}")
-            seen.add(source.id)
-        return self
+    @field_validator("sources", mode="wrap")
+    @classmethod
+    def _unique_ids(cls, value: Any, handler: Any) -> Any:
+        # Checked on the raw entries, so a duplicate id is listed together with every other problem of
+        # the sources instead of only once those are fixed.
+        duplicates: list[InitErrorDetails] = []
+        seen: set[Any] = set()
+        for index, entry in enumerate(value if isinstance(value, list) else []):
+            source_id = entry.get("id") if isinstance(entry, dict) else getattr(entry, "id", None)
+            if not isinstance(source_id, str):
+                continue
+            if source_id in seen:
+                duplicates.append(
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "duplicate_id",
+                            "数据源 id 重复 / duplicate id {id}",
+                            {"id": repr(source_id)},
+                        ),
+                        loc=(index, "id"),
+                        input=source_id,
+                    )
+                )
+            seen.add(source_id)
+        try:
+            sources = handler(value)
+        except ValidationError as exc:
+            if not duplicates:
+                raise
+            errors = [
+                InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"], ctx=e.get("ctx", {}))
+                for e in exc.errors()
+            ]
+            raise ValidationError.from_exception_data(exc.title, [*errors, *duplicates]) from None
+        if duplicates:
+            raise ValidationError.from_exception_data(cls.__name__, duplicates)
+        return sources
 
     def source(self, source_id: str) -> Any:
         for source in self.sources:

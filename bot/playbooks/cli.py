@@ -15,17 +15,18 @@ def _group() -> None:
 
 
 def configured_dir() -> Path:
-    """`playbooks.directory` of the app config (CRISISBOT_CONFIG or ./config/crisisbot.yaml), else the
-    repository's config/playbooks. A broken app config does not stop playbook validation."""
+    """`playbooks.directory` of the app config (CRISISBOT_CONFIG or ./config/crisisbot.yaml; relative to
+    that file's folder), else the repository's config/playbooks. A broken app config does not stop
+    playbook validation."""
     from bot.playbooks.wiring import playbook_dir
 
     try:
         from bot.config import load_all
 
-        _settings, config, _path = load_all()
+        _settings, config, path = load_all()
     except Exception:  # noqa: BLE001 - `crisisbot config check` reports config problems
         return playbook_dir(None)
-    return playbook_dir(config.playbooks.directory)
+    return playbook_dir(config.playbooks.directory, path)
 
 
 @app.command("validate")
@@ -47,6 +48,14 @@ def validate(
         raise typer.Exit(2)
 
 
+def _file_in_the_way(out: Path) -> Path | None:
+    """`out` itself or the nearest existing folder above it, when that is not a folder."""
+    for path in (out, *out.parents):
+        if path.exists():
+            return None if path.is_dir() else path
+    return None
+
+
 @app.command("report")
 def report(
     run_id: int = typer.Argument(..., help="预案运行编号 / run id"),
@@ -66,7 +75,19 @@ def report(
     except ConfigError as exc:
         typer.echo("\n".join(exc.problems), err=True)
         raise typer.Exit(2) from None
+    # --out is a folder for two files: refuse a file (or a path under one) before touching the database,
+    # as `crisisbot report` does, instead of failing after the report was built.
+    blocker = _file_in_the_way(out)
+    if blocker is not None:
+        typer.echo(
+            f"错误 / error: --out 应为目录，{str(blocker)!r} 是文件 / --out must be a folder; "
+            f"{str(blocker)!r} is a file",
+            err=True,
+        )
+        raise typer.Exit(2)
     db = Database(database_url(settings, config))
+    # A database never set up has no crisis_run table yet: migrate first, like `purge` and `sources`.
+    db.upgrade()
     clock = SystemClock()
     service = PlaybookService(
         db=db,
@@ -83,7 +104,13 @@ def report(
         raise typer.Exit(2) from None
     finally:
         db.dispose()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # e.g. no permission
+        typer.echo(
+            f"错误 / error: 无法创建目录 / cannot create folder {str(out)!r}: {exc.strerror or exc}", err=True
+        )
+        raise typer.Exit(2) from None
     markdown_path = out / f"crisis-{run_id}-review.md"
     markdown_path.write_text(result.markdown, encoding="utf-8")
     (out / result.filename).write_bytes(result.png)

@@ -8,6 +8,7 @@ cycles) are checked by `bot.playbooks.validate`, which reports every problem at 
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from datetime import timedelta
@@ -28,16 +29,26 @@ BUILTIN_VARIABLES: dict[str, str] = {
 }
 
 
+# Every duration in a playbook (step `due`, exit `hold` and `baseline_window`) must lie in this range:
+# a run turns them into absolute times, and a value beyond what a datetime can hold (or infinity) would
+# pass a looser check and then break `/crisis start` for everyone in the channel.
+MIN_DURATION = timedelta(minutes=1)
+MAX_DURATION = timedelta(days=365)
+
+
 def parse_duration(value: Any) -> timedelta:
-    """'15m', '2h', '1h30m', '1d', '45s' or a number of minutes -> timedelta. Raises ValueError."""
+    """'15m', '2h', '1h30m', '1d', '45s' or a number of minutes -> timedelta. Raises ValueError, also
+    for infinity, NaN and values too large for a timedelta (callers only turn ValueError into a problem)."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
         raise ValueError("时长不能是布尔值 / a duration cannot be a boolean")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"时长必须是有限的数 / a duration must be a finite number; got {value!r}")
         if value < 0:
             raise ValueError("时长不能为负 / a duration cannot be negative")
-        return timedelta(minutes=value)
+        return _timedelta(value * 60, value)
     if not isinstance(value, str):
         raise ValueError(
             f"时长格式应如 30m、2h、1h30m / expected a duration like 30m, 2h, 1h30m; got {value!r}"
@@ -55,7 +66,27 @@ def parse_duration(value: Any) -> timedelta:
         raise ValueError(
             f"时长格式应如 30m、2h、1h30m / expected a duration like 30m, 2h, 1h30m; got {value!r}"
         )
-    return timedelta(seconds=seconds)
+    return _timedelta(seconds, value)
+
+
+def _timedelta(seconds: float, value: Any) -> timedelta:
+    # A huge number ("99999999999d") parses as a float but overflows timedelta: say so instead of crashing.
+    if not math.isfinite(seconds):
+        raise ValueError(f"时长过大 / duration too large: {value!r}")
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"时长过大 / duration too large: {value!r}") from None
+
+
+def duration_range_problem(delta: timedelta) -> str | None:
+    """Why `delta` is outside MIN_DURATION .. MAX_DURATION, or None when it is inside."""
+    if MIN_DURATION <= delta <= MAX_DURATION:
+        return None
+    return (
+        "时长应在 1 分钟到 365 天之间 / a duration must be between 1 minute and 365 days; "
+        f"got {format_duration(delta)}"
+    )
 
 
 def format_duration(delta: timedelta) -> str:
@@ -70,6 +101,8 @@ def format_duration(delta: timedelta) -> str:
     return sign + ("".join(parts) or "0m")
 
 
+# The 1 minute .. 365 days range is checked by the validator (bot.playbooks.validate), not here: stored
+# run snapshots are parsed with these models too, and a run started under older rules must still load.
 Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration)]
 
 

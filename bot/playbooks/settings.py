@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+# Reminder timings are added to the current time: without a ceiling a typo such as 99999999999 passed
+# `config check` and then broke the reminder job (date out of range). A year is far beyond any use.
+_YEAR_MINUTES = 365 * 24 * 60
 
 
 class PlaybookPermissions(BaseModel):
@@ -25,11 +29,15 @@ class PlaybooksConfig(BaseModel):
         description="folder of playbook YAML files; default config/playbooks of the repo",
     )
     permissions: PlaybookPermissions = Field(default_factory=PlaybookPermissions)
-    reminder_interval_seconds: int = Field(default=60, ge=5, description="how often the reminder job runs")
-    remind_every_minutes: int = Field(
-        default=30, ge=1, description="repeat a reminder for a still-overdue step"
+    reminder_interval_seconds: int = Field(
+        default=60, ge=5, le=86400, description="how often the reminder job runs"
     )
-    snooze_minutes: int = Field(default=30, ge=1, description="what the 稍后提醒 button postpones by")
+    remind_every_minutes: int = Field(
+        default=30, ge=1, le=_YEAR_MINUTES, description="repeat a reminder for a still-overdue step"
+    )
+    snooze_minutes: int = Field(
+        default=30, ge=1, le=_YEAR_MINUTES, description="what the 稍后提醒 button postpones by"
+    )
     status_nag_minutes: dict[int, int] = Field(
         default_factory=lambda: {1: 30, 2: 60, 3: 120},
         description="severity -> minutes without a note before the bot asks for a status update",
@@ -38,3 +46,14 @@ class PlaybooksConfig(BaseModel):
         default=True, description="suggest resolving when the negative share is normal"
     )
     card_steps: int = Field(default=6, ge=1, le=20, description="current steps shown on the run card")
+
+    @field_validator("status_nag_minutes")
+    @classmethod
+    def _nag_range(cls, value: dict[int, int]) -> dict[int, int]:
+        for severity, minutes in value.items():
+            if not 1 <= minutes <= _YEAR_MINUTES:
+                raise ValueError(
+                    f"严重程度 {severity} 的分钟数应在 1 到 525600（365 天）之间 / "
+                    f"severity {severity}: minutes must be between 1 and 525600 (365 days)"
+                )
+        return value

@@ -17,7 +17,15 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bot.playbooks.schema import BUILTIN_VARIABLES, Playbook, PlaybookHeader, Step, template_fields
+from bot.feeds.files import FileFormatError, decode
+from bot.playbooks.schema import (
+    BUILTIN_VARIABLES,
+    Playbook,
+    PlaybookHeader,
+    Step,
+    duration_range_problem,
+    template_fields,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +69,15 @@ def default_playbook_dir() -> Path:
 
 
 def playbook_files(paths: Iterable[Path | str]) -> list[Path]:
-    """Expand directories into their *.yaml / *.yml files (sorted); keep files as given."""
+    """Expand directories into their *.yaml / *.yml files, suffix in any case (sorted); keep files as
+    given. `RUMOR.YAML` saved by a Windows tool must not be skipped without a word."""
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted([*path.glob("*.yaml"), *path.glob("*.yml")]))
+            files.extend(
+                sorted(p for p in path.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file())
+            )
         else:
             files.append(path)
     return files
@@ -79,12 +90,41 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out or "(root)"
 
 
+# pydantic's own messages are English only: the common ones get a Chinese lead (the English kept after
+# it, since it names the expected pattern or limit). Our validators already write "中文 / English".
+_ZH_BY_TYPE = {
+    "string_type": "应为文本",
+    "string_pattern_mismatch": "格式不符（只能用字母、数字、_ 和 -）",
+    "string_too_short": "文本太短",
+    "string_too_long": "文本太长",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "dict_type": "应为映射（键: 值）",
+    "list_type": "应为列表",
+    "model_type": "应为映射（键: 值）",
+    "model_attributes_type": "应为映射（键: 值）",
+    "greater_than": "数值太小",
+    "greater_than_equal": "数值太小",
+    "less_than": "数值太大",
+    "less_than_equal": "数值太大",
+    "finite_number": "应为有限的数",
+}
+
+
 def _msg(item: Any) -> str:
-    if item.get("type") == "extra_forbidden":
+    kind = item.get("type")
+    if kind == "extra_forbidden":
         return "未知的键（请检查拼写）/ unknown key (check the spelling)"
-    if item.get("type") == "missing":
+    if kind == "missing":
         return "缺少必填项 / required key is missing"
-    return str(item.get("msg", "")).removeprefix("Value error, ")
+    message = str(item.get("msg", "")).removeprefix("Value error, ")
+    zh = _ZH_BY_TYPE.get(kind)
+    return f"{zh} / {message}" if zh else message
 
 
 def check_playbook_data(data: Any, file: str) -> tuple[Playbook | None, list[Problem]]:
@@ -134,6 +174,9 @@ def check_playbook_data(data: Any, file: str) -> tuple[Playbook | None, list[Pro
     problems.extend(_check_steps(steps, roles, variables, file))
     if header is not None:
         problems.extend(_check_text_vars(header.exit.rule, variables, file, "exit.rule", None))
+        for key in ("hold", "baseline_window"):
+            if (why := duration_range_problem(getattr(header.exit, key))) is not None:
+                problems.append(Problem(file, f"exit.{key}", why))
 
     if problems or header is None:
         return None, problems
@@ -188,6 +231,8 @@ def _check_steps(steps: list[Step], roles: set[str], variables: set[str], file: 
             problems.append(
                 Problem(file, "due", "缺少时限（如 30m、2h）/ the step has no due time", step=sid)
             )
+        elif (why := duration_range_problem(step.due)) is not None:
+            problems.append(Problem(file, "due", why, step=sid))
         for dep in step.after:
             if dep not in by_id:
                 problems.append(Problem(file, "after", f"指向不存在的步骤 {dep!r} / unknown step", step=sid))
@@ -272,9 +317,17 @@ def load_playbook_file(path: Path | str) -> tuple[Playbook | None, list[Problem]
     path = Path(path)
     file = path.name if path.parent == default_playbook_dir() else str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as error:
         return None, [Problem(file, "(file)", f"无法读取 / cannot read: {error.strerror or error}")]
+    # Files saved by Chinese Windows editors are often GBK: read them the way `crisisbot ingest` reads
+    # exports (UTF-8 with or without BOM, then GB18030) instead of failing on the first byte.
+    try:
+        text, _encoding = decode(raw)
+    except FileFormatError:
+        return None, [
+            Problem(file, "(file)", "不是 UTF-8 或 GB18030 文本，请另存为 UTF-8 / not UTF-8 or GB18030 text: save it as UTF-8")
+        ]
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -292,24 +345,33 @@ def load_playbooks(paths: Iterable[Path | str] | None = None) -> PlaybookSet:
         result.problems.append(
             Problem(str(paths or default_playbook_dir()), "(files)", "没有找到预案文件 / no playbook files")
         )
+    # `/crisis start NAME` takes the id, the Chinese name or the English title, case-insensitively
+    # (Playbook.matches): any of them shared by two playbooks would make the name ambiguous.
     seen: dict[str, str] = {}
     for path in files:
         playbook, problems = load_playbook_file(path)
         result.problems.extend(problems)
         if playbook is None:
             continue
-        for other_key in (playbook.id, playbook.name):
-            if other_key in seen:
-                result.problems.append(
-                    Problem(
-                        playbook.source,
-                        "id",
-                        f"预案 {other_key!r} 与 {seen[other_key]} 重复 / duplicate playbook",
-                    )
+        names = {
+            key: value
+            for key, value in (("id", playbook.id), ("name", playbook.name), ("title_en", playbook.title_en))
+            if value.strip()  # an empty title matches nothing typed
+        }
+        clashes = [
+            (key, value) for key, value in names.items() if value.strip().casefold() in seen
+        ]
+        for key, value in clashes:
+            result.problems.append(
+                Problem(
+                    playbook.source,
+                    key,
+                    f"预案名 {value!r} 与 {seen[value.strip().casefold()]} 重复，/crisis start 无法区分 / "
+                    "duplicate playbook name: /crisis start could not tell them apart",
                 )
-                break
-        else:
-            seen[playbook.id] = playbook.source
-            seen[playbook.name] = playbook.source
+            )
+        if not clashes:
+            for value in names.values():
+                seen.setdefault(value.strip().casefold(), playbook.source)
             result.playbooks.append(playbook)
     return result
