@@ -234,14 +234,22 @@ def ingest(
 
 @app.command("console")
 def console_command(
-    channel: Annotated[str, typer.Option(help="控制台频道 / console channel name")] = "general",
+    channel: Annotated[str, typer.Option(help="控制台频道：lanji 或 console:lanji / console channel: lanji or console:lanji")] = "general",
     user: Annotated[str, typer.Option(help="你的用户名 / your user name")] = "operator",
 ) -> None:
     """控制台频道：输入与 Slack/飞书相同的命令 / a local channel taking the same commands as Slack and Feishu."""
-    from bot.console_repl import run_console
+    from bot.console_repl import console_channel, run_console, unconfigured_warning
 
+    try:
+        address = console_channel(channel)
+    except ValueError as exc:
+        typer.echo(f"错误 / error: {exc}", err=True)
+        raise typer.Exit(2) from None
     settings, config, _ = _load()
-    raise typer.Exit(run_console(settings, config, channel=channel, user=user))
+    warning = unconfigured_warning(config, address)
+    if warning:
+        typer.echo(warning, err=True)
+    raise typer.Exit(run_console(settings, config, channel=address, user=user))
 
 
 @app.command()
@@ -251,20 +259,27 @@ def purge(
 ) -> None:
     """个人信息清理（PIPL）/ personal-data removal and retention."""
     from bot.config import database_url
-    from bot.retention import PURGE_KINDS, purge_author, purge_expired
+    from bot.retention import PURGE_KINDS, author_key, purge_author, purge_expired
     from bot.storage.db import Database
 
     settings, config, _ = _load(quiet=True)
     if not author and not expired:
         typer.echo("请指定 --author PLATFORM:ID 或 --expired / give --author PLATFORM:ID or --expired", err=True)
         raise typer.Exit(2)
+    if author is not None:
+        # checked before the database is opened: a mistyped request must not run, nor report "0 removed"
+        platform, sep, author_id = author.partition(":")
+        if not sep:
+            typer.echo("错误 / error: 格式应为 PLATFORM:AUTHOR_ID / expected PLATFORM:AUTHOR_ID", err=True)
+            raise typer.Exit(2)
+        try:
+            platform, author_id = author_key(platform, author_id)
+        except ValueError as exc:
+            typer.echo(f"错误 / error: {exc}", err=True)
+            raise typer.Exit(2) from None
     db = Database(database_url(settings, config))
     db.upgrade()
     if author:
-        platform, sep, author_id = author.partition(":")
-        if not sep or not author_id:
-            typer.echo("格式应为 PLATFORM:AUTHOR_ID / expected PLATFORM:AUTHOR_ID", err=True)
-            raise typer.Exit(2)
         counts = purge_author(db, platform, author_id)
         parts = ", ".join(f"{zh} {en} {counts[key]}" for key, zh, en in PURGE_KINDS)
         typer.echo(f"已删除 / removed: {parts}")

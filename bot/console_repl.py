@@ -7,7 +7,7 @@ import itertools
 import shlex
 import sys
 
-from bot.config import AppConfig, Settings
+from bot.config import CHAT_PLATFORMS, AppConfig, Settings
 from bot.messages import Action, Command
 
 BANNER = (
@@ -16,10 +16,39 @@ BANNER = (
 )
 
 
+def console_channel(value: str) -> str:
+    """The console channel address ("console:NAME") for what the user typed: a name ("lanji") or the
+    address the config and the rest of the bot use ("console:lanji"), so both open the same channel.
+    ValueError (a "中文 / English" message) for an empty name or another chat platform's address: the
+    console cannot post to Slack or Feishu."""
+    text = (value or "").strip().removeprefix("#").strip()
+    platform, sep, rest = text.partition(":")
+    if sep and platform.strip().lower() == "console":
+        text = rest.strip()
+    elif sep and platform.strip().lower() in CHAT_PLATFORMS:
+        raise ValueError(f"控制台只能打开 console 频道，{value!r} 属于 {platform} / the console opens console channels "
+                         f"only; {value!r} is a {platform} channel")
+    if not text:
+        raise ValueError("频道名不能为空 / the channel name is empty (e.g. lanji or console:lanji)")
+    return f"console:{text}"
+
+
+def unconfigured_warning(config: AppConfig, address: str) -> str | None:
+    """A warning when `address` is no configured channel: it then sees no client's accounts, so every
+    answer would look empty (an empty reply queue, no runs) rather than wrong."""
+    from bot.scope import ChannelScope
+
+    known = ChannelScope(config).known_channels()
+    if address in known:
+        return None
+    return (f"注意：频道 {address} 未配置，看不到任何客户的账号 / warning: channel {address} is not configured: "
+            f"it sees no client's accounts (configured: {', '.join(known)})")
+
+
 def repl(bot, *, channel: str, user: str, stdin=None) -> int:
     stdin = stdin or sys.stdin
     counter = itertools.count(1)
-    current = channel
+    current = console_channel(channel).removeprefix("console:")
     print(BANNER, flush=True)
     while True:
         print(f"[{current}]> ", end="", flush=True)
@@ -32,7 +61,17 @@ def repl(bot, *, channel: str, user: str, stdin=None) -> int:
         if line in ("quit", "exit", "/quit", "退出"):
             return 0
         if line.startswith("#"):
-            current = line[1:].strip() or current
+            if not line[1:].strip():
+                continue  # a bare "#" keeps the channel
+            try:
+                address = console_channel(line[1:])
+            except ValueError as exc:
+                print(f"错误 / error: {exc}", flush=True)
+                continue
+            warning = unconfigured_warning(bot.services.config, address)
+            if warning:
+                print(warning, flush=True)
+            current = address.removeprefix("console:")
             continue
         event_id = f"console-{next(counter)}-{id(bot)}"
         if line.startswith("/press"):

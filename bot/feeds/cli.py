@@ -74,9 +74,14 @@ def poll(
             known = ", ".join(s.id for s in service.config.sources) or "-"
             typer.echo(f"未知数据源 / unknown source: {source_id} (known: {known})", err=True)
             raise typer.Exit(2) from None
+        outbox = bot_app.services.outbox
+        waiting = outbox.pending_count()
         outcome = service.poll(source_id, force=True)
-        # Deliver the notices this poll queued (e.g. an announcement) before exiting.
-        bot_app.services.outbox.drain()
+        # Notices this poll queued (a platform-rule announcement, a risk notice) stay queued for `serve`,
+        # as `crisisbot ingest` leaves them: delivering here would hand console messages to this
+        # process's console port, which shows nothing, and mark them sent unseen, together with whatever
+        # earlier commands had queued.
+        queued = outbox.pending_count() - waiting
         line = (
             f"{outcome.source_id}: {outcome.status} | 读取 read {outcome.fetched} | 新增 new {outcome.accepted} | "
             f"重复 dup {outcome.duplicates} | 拒收 rejected {outcome.rejected}"
@@ -84,6 +89,8 @@ def poll(
         if outcome.reason:
             line += f" | {outcome.reason}"
         typer.echo(line)
+        if queued > 0:
+            typer.echo(f"{queued} 条通知已放入发送队列，serve 运行时发送 / {queued} notice(s) queued: serve delivers them")
         if outcome.status == "failed":
             raise typer.Exit(1)
     finally:
