@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from bot.feeds.files import JSON_ERRORS, split_lines
 from bot.feeds.ingest import IngestService
+from bot.http_body import PayloadTooLarge, read_limited
 
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
@@ -25,22 +26,6 @@ NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl
 def _error(status: int, code: str, message: str, **extra) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="crisisbot"'} if status == 401 else None
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status, headers=headers)
-
-
-class PayloadTooLarge(Exception):
-    pass
-
-
-async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise PayloadTooLarge
-    return bytes(body)
 
 
 def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) -> Route:
@@ -55,7 +40,7 @@ def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) 
         if content_type not in JSON_TYPES + NDJSON_TYPES:
             return _error(415, "unsupported_media_type", "use application/json (an array) or application/x-ndjson")
         try:
-            body = await _read_limited(request, max_bytes)
+            body = await read_limited(request, max_bytes)
         except PayloadTooLarge:
             return _error(413, "payload_too_large", f"body over the limit of {max_bytes} bytes")
         try:

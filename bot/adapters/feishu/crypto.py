@@ -27,8 +27,12 @@ def signature(timestamp: str, nonce: str, encrypt_key: str, body: bytes) -> str:
 
 
 def signature_matches(timestamp: str, nonce: str, encrypt_key: str, body: bytes, given: str) -> bool:
-    """Constant-time comparison of the expected and the given signature."""
-    return hmac.compare_digest(signature(timestamp, nonce, encrypt_key, body), given or "")
+    """Constant-time comparison of the expected and the given signature.
+
+    Compared as bytes: `hmac.compare_digest` raises TypeError on a str holding non-ASCII characters,
+    and a header of such bytes is a forgery to refuse, not a server error."""
+    expected = signature(timestamp, nonce, encrypt_key, body).encode()
+    return hmac.compare_digest(expected, (given or "").encode("utf-8", "surrogateescape"))
 
 
 def _key(encrypt_key: str) -> bytes:

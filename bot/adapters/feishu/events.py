@@ -25,9 +25,22 @@ def _get(obj: Any, *path: str) -> Any:
     return obj
 
 
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _mentions(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _event_id(data: Any) -> str | None:
+    event_id = _get(data, "header", "event_id")
+    return None if event_id is None else str(event_id)
+
+
 def message_text(message_type: str | None, content: str | None) -> str | None:
     """The typed text of a text or rich-text (post) message; None for images, files, stickers ..."""
-    if not content:
+    if not content or not isinstance(content, str):
         return None
     try:
         data = json.loads(content)
@@ -41,16 +54,21 @@ def message_text(message_type: str | None, content: str | None) -> str | None:
         body = data.get("content")
         if body is None:  # some clients nest it under a locale key
             body = next((v.get("content") for v in data.values() if isinstance(v, dict)), None)
+        if not isinstance(body, list):
+            return None
         lines = []
-        for line in body or []:
+        for line in body:
             words = []
-            for node in line or []:
+            # A line is a list of nodes (objects); other shapes are not text we can read: skipped.
+            for node in line if isinstance(line, list) else []:
+                if not isinstance(node, dict):
+                    continue
                 if node.get("tag") == "text":
-                    words.append(node.get("text", ""))
+                    words.append(_str(node.get("text")))
                 elif node.get("tag") == "at":
-                    words.append(node.get("user_id", ""))
+                    words.append(_str(node.get("user_id")))
                 elif node.get("tag") == "a":
-                    words.append(node.get("text", "") or node.get("href", ""))
+                    words.append(_str(node.get("text")) or _str(node.get("href")))
             lines.append("".join(words))
         return "\n".join(lines)
     return None
@@ -64,11 +82,11 @@ def strip_mentions(text: str, mentions: list[Any] | None) -> str:
     use the open_id; a mention without an open_id (e.g. @所有人) becomes "@name".
     """
     people = {}
-    for mention in mentions or []:
+    for mention in _mentions(mentions):
         key = _get(mention, "key")
         if key:
             open_id = _get(mention, "id", "open_id")
-            people[key] = f"{PLATFORM}:{open_id}" if open_id else f"@{_get(mention, 'name') or ''}".rstrip("@")
+            people[str(key)] = f"{PLATFORM}:{open_id}" if open_id else f"@{_get(mention, 'name') or ''}".rstrip("@")
     rest = text.strip()
     while True:
         match = MENTION_KEY.match(rest)
@@ -81,7 +99,7 @@ def strip_mentions(text: str, mentions: list[Any] | None) -> str:
 def mentioned_users(mentions: list[Any] | None) -> dict[str, str]:
     """{display name: "feishu:<open_id>"} for the people mentioned (handlers may resolve names)."""
     result = {}
-    for mention in mentions or []:
+    for mention in _mentions(mentions):
         open_id = _get(mention, "id", "open_id")
         name = _get(mention, "name")
         if open_id and name:
@@ -112,8 +130,8 @@ def command_from_message_event(data: Any) -> Command | None:
     chat_type = _get(message, "chat_type") or "group"
     if chat_type != "p2p" and not line.startswith(COMMAND_PREFIXES):
         return None
-    chat_id = _get(message, "chat_id")
-    open_id = _get(event, "sender", "sender_id", "open_id")
+    chat_id = _str(_get(message, "chat_id"))
+    open_id = _str(_get(event, "sender", "sender_id", "open_id"))
     if not chat_id or not open_id:
         return None
     reply: dict[str, Any] = {"message_id": _get(message, "message_id"), "chat_type": chat_type}
@@ -126,7 +144,7 @@ def command_from_message_event(data: Any) -> Command | None:
         user=f"{PLATFORM}:{open_id}",
         text=line,
         reply=reply,
-        event_id=_get(data, "header", "event_id"),
+        event_id=_event_id(data),
     )
 
 
@@ -136,8 +154,8 @@ def action_from_card_event(data: Any) -> Action | None:
     value = _get(event, "action", "value")
     if not isinstance(value, dict) or not value.get("action_id"):
         return None
-    chat_id = _get(event, "context", "open_chat_id")
-    open_id = _get(event, "operator", "open_id")
+    chat_id = _str(_get(event, "context", "open_chat_id"))
+    open_id = _str(_get(event, "operator", "open_id"))
     if not chat_id or not open_id:
         return None
     message_id = _get(event, "context", "open_message_id")
@@ -151,5 +169,5 @@ def action_from_card_event(data: Any) -> Action | None:
         message_ref=message_id,
         form={str(k): str(v) for k, v in form.items()} if isinstance(form, dict) else {},
         reply={"message_id": message_id} if message_id else {},
-        event_id=_get(data, "header", "event_id"),
+        event_id=_event_id(data),
     )

@@ -6,7 +6,9 @@ so every request first passes `FeishuEventGuard`:
 - a timestamp more than 300 s away from now is refused (replays);
 - with an encrypt key set, an unencrypted body is refused;
 - the verification token must match;
-and a refused request gets 401 (the SDK would answer 500, which makes Feishu retry a forgery).
+and a refused request gets 401 (the SDK would answer 500, which makes Feishu retry a forgery). A verified
+event the SDK's model cannot parse gets 400; a message whose content is not readable text is ignored
+with 200, as an image would be. url_verification is answered here, with the challenge JSON-escaped.
 Messages become neutral Commands and card clicks neutral Actions, handed to the dispatcher's
 non-blocking `submit`: the HTTP answer (and the card's toast) goes back at once, well within 3 s.
 """
@@ -23,6 +25,7 @@ from bot.adapters.feishu import crypto
 from bot.adapters.feishu.events import action_from_card_event, command_from_message_event
 from bot.adapters.feishu.settings import FeishuSettings
 from bot.clock import Clock, SystemClock
+from bot.http_body import PayloadTooLarge, read_limited
 from bot.messages import Action, Command
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,7 @@ CANONICAL_HEADERS = {
     h.lower(): h
     for h in (crypto.SIGNATURE_HEADER, crypto.TIMESTAMP_HEADER, crypto.NONCE_HEADER, "X-Request-Id", "Content-Type")
 }
+MAX_TIMESTAMP_DIGITS = 12
 MAX_BODY_BYTES = 1024 * 1024  # Feishu events are a few KB; refuse anything absurd before reading it
 TOAST_RECEIVED = {"zh_cn": "已收到，处理中…", "en_us": "Received, working on it…"}
 TOAST_UNKNOWN = {"zh_cn": "这个按钮已失效", "en_us": "This button is no longer valid"}
@@ -101,16 +105,24 @@ class FeishuEventGuard:
         else:
             payload = outer
         if token:
-            sent = payload.get("token") or (payload.get("header") or {}).get("token") or ""
-            if not isinstance(sent, str) or not _same(sent, token):
+            # v1 events and url_verification carry the token at the top, v2 events in the header.
+            # Every token present must match: the SDK reads header.token for a v2 event, so a right
+            # top-level token next to a wrong header token is a forgery, not an event to pass on.
+            header = payload.get("header")
+            if isinstance(header, dict):
+                sent = [header.get("token")] + ([payload["token"]] if "token" in payload else [])
+            else:
+                sent = [payload.get("token")]
+            if not all(isinstance(value, str) and _same(value, token) for value in sent):
                 return Verdict(401, "bad verification token")
         return Verdict(200, payload=payload)
 
     def _stale(self, timestamp: str) -> str:
-        try:
-            sent_at = float(timestamp)
-        except ValueError:
+        # Feishu sends whole epoch seconds. float() would accept "nan" (every comparison with it is
+        # false, so it passed as fresh), "inf" and "1e9"; only plain ASCII digits are a timestamp.
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIMESTAMP_DIGITS):
             return "bad timestamp"
+        sent_at = int(timestamp)
         skew = abs(self.clock.now().timestamp() - sent_at)
         if skew > self.settings.max_clock_skew_s:
             return f"stale timestamp ({skew:.0f} s from now): replay refused"
@@ -121,6 +133,17 @@ def _same(a: str, b: str) -> bool:
     import hmac
 
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def _translate(kind: str, translate: Callable[[Any], Any], data: Any) -> Any:
+    """Last resort around the pure translation: HTTP events were shape-checked first, but the long
+    connection's were not, and a translation bug must cost one logged event, not an SDK 500 that
+    Feishu retries for hours. Handing over (`submit`) stays outside: if that fails, a retry is right."""
+    try:
+        return translate(data)
+    except Exception:  # noqa: BLE001 - logged; the event is ignored like one that is not for us
+        log.exception("feishu: could not translate a %s event; ignored", kind)
+        return None
 
 
 def event_type_of(payload: Mapping[str, Any]) -> str | None:
@@ -157,7 +180,7 @@ class FeishuEvents:
 
     # ---- SDK callbacks (run in the request, so they only translate and submit) -----------------
     def on_message(self, data: Any) -> None:
-        command = command_from_message_event(data)
+        command = _translate("message", command_from_message_event, data)
         if command is None:
             return
         log.info("feishu command from %s in %s: %s", command.user, command.channel, command.text[:80])
@@ -166,7 +189,7 @@ class FeishuEvents:
     def on_card_action(self, data: Any) -> Any:
         from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
 
-        action = action_from_card_event(data)
+        action = _translate("card action", action_from_card_event, data)
         if action is None:
             toast = {"type": "warning", "content": TOAST_UNKNOWN["zh_cn"], "i18n": TOAST_UNKNOWN}
             return P2CardActionTriggerResponse({"toast": toast})
@@ -183,10 +206,21 @@ class FeishuEvents:
             return verdict.status, json.dumps({"msg": verdict.reason}).encode()
         payload = verdict.payload or {}
         kind = event_type_of(payload)
-        if kind != "url_verification" and kind not in HANDLED_EVENTS:
+        if kind == "url_verification":
+            # Answered here, not by the SDK: it pastes the challenge into '{"challenge":"%s"}' without
+            # escaping, so a challenge holding a quote or backslash came back as invalid JSON. The
+            # guard has already checked the signature and the token.
+            challenge = payload.get("challenge")
+            if not isinstance(challenge, str):
+                return self._malformed(kind, "url_verification without a string challenge")
+            return 200, json.dumps({"challenge": challenge}, ensure_ascii=False).encode()
+        if kind not in HANDLED_EVENTS:
             # subscribed by mistake or new: answer 200 so Feishu does not retry it for 6 hours
             log.info("feishu event %s ignored (not handled by crisisbot)", kind)
             return 200, b'{"msg":"ignored"}'
+        problem = self.shape_problem(kind, payload)
+        if problem:
+            return self._malformed(kind, problem)
         request = self._lark.RawRequest()
         request.uri = uri
         request.body = body
@@ -196,15 +230,43 @@ class FeishuEvents:
             log.error("feishu event %s failed in dispatch: %s", kind, (response.content or b"")[:300])
         return response.status_code, response.content or b"{}"
 
+    def shape_problem(self, kind: str, payload: dict[str, Any]) -> str | None:
+        """Why a verified event of a type we handle cannot be dispatched, or None.
+
+        The SDK would answer 500 to all of these (which makes Feishu retry for hours): a v2 event needs
+        schema "2.0" for the SDK to route it, and its model rejects objects and lists of the wrong JSON
+        type. The model is built here once, on the decrypted payload, to find out first."""
+        if payload.get("schema") != "2.0" or not isinstance(payload.get("header"), dict):
+            return "not a schema 2.0 event"
+        if not isinstance(payload.get("event"), dict):
+            return "event is not an object"
+        model = self._event_models()[kind]
+        try:
+            model(payload)
+        except Exception as error:  # noqa: BLE001 - the SDK's own parser on untrusted input
+            return f"unreadable {kind} event: {error}"
+        return None
+
+    def _event_models(self) -> dict[str, Any]:
+        from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
+        from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTrigger
+
+        return {MESSAGE_EVENT: P2ImMessageReceiveV1, CARD_EVENT: P2CardActionTrigger}
+
+    @staticmethod
+    def _malformed(kind: str | None, reason: str) -> tuple[int, bytes]:
+        # Verified, so it came from someone holding our secrets: tell them plainly with 400.
+        log.warning("feishu event %s refused (400): %s", kind, reason)
+        return 400, json.dumps({"msg": f"malformed event: {reason}"}, ensure_ascii=False).encode()
+
     async def endpoint(self, request: Any) -> Any:
         """The Starlette endpoint for POST /feishu/events."""
         from starlette.responses import Response
 
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return Response(b'{"msg":"body too large"}', status_code=413, media_type="application/json")
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
+        try:
+            # Stops reading at the limit: a chunked body without Content-Length is never held whole.
+            body = await read_limited(request, MAX_BODY_BYTES)
+        except PayloadTooLarge:
             return Response(b'{"msg":"body too large"}', status_code=413, media_type="application/json")
         status, content = self.handle(request.headers, body, str(request.url.path))
         return Response(content, status_code=status, media_type="application/json; charset=utf-8")

@@ -35,6 +35,72 @@ def _digest(*parts: Any) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()[:32]
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one: a field of the wrong shape reads as absent."""
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    """A string field as a string; numbers tolerated (str()), anything else (lists, objects) as absent."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _id_of(value: Any) -> str:
+    """An id Slack sends either as {"id": ...} or as the bare string (Bolt accepts both)."""
+    if isinstance(value, str):
+        return value
+    return _text(_obj(value).get("id")) or ""
+
+
+# Fields Bolt and these translators index into, with the JSON types Slack sends them as. A signed
+# payload that breaks these is refused with 400 by the HTTP route before Bolt sees it.
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "user": (dict, str), "channel": (dict, str), "team": (dict, str), "enterprise": (dict, str),
+    "container": (dict,), "message": (dict,), "view": (dict,), "event": (dict,), "state": (dict,),
+    "actions": (list,), "authorizations": (list,), "response_urls": (list,),
+}
+
+
+def payload_problem(body: Any) -> str | None:
+    """Why a (signed) payload cannot be one Slack sends, or None when its shape is readable.
+
+    Checks only shapes, never meaning: unknown types and missing optional fields pass (they are
+    acknowledged and ignored downstream)."""
+    if not isinstance(body, dict) or not body:
+        return "payload is not a non-empty JSON object"
+    for name, types in _FIELD_TYPES.items():
+        value = body.get(name)
+        if value is not None and not isinstance(value, types):
+            return f"{name} is a {type(value).__name__}"
+    for name in ("actions", "authorizations", "response_urls"):
+        if any(not isinstance(item, dict) for item in body.get(name) or []):
+            return f"{name} holds something other than objects"
+    kind = body.get("type")
+    if kind == "block_actions" and not isinstance(body.get("actions"), list):
+        return "block_actions without a list of actions"
+    if kind in ("view_submission", "view_closed"):
+        view = body.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("type"), str) or "callback_id" not in view:
+            return f"{kind} without a view with a type and callback_id"
+        if not isinstance(view.get("private_metadata") or "", str):
+            return "view.private_metadata is not a string"
+        values = _obj(view.get("state")).get("values") or {}
+        if not isinstance(values, dict) or any(
+            not isinstance(block, dict) or any(not isinstance(el, dict) for el in block.values())
+            for block in values.values()
+        ):
+            return "view.state.values is not an object of objects"
+    if kind == "event_callback":
+        event = body.get("event")
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            return "event_callback without an event object and type"
+    return None
+
+
 def unescape(text: str) -> str:
     """Undo Slack's escaping of &, < and > in message text."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
@@ -53,27 +119,27 @@ def neutral_text(text: str) -> str:
 
 def command_from_slash(body: dict[str, Any], *, request_timestamp: str | None = None) -> Command:
     """A slash command payload (`/crisis status`) -> Command with text '/crisis status'."""
-    name = (body.get("command") or "").strip()
+    name = (_text(body.get("command")) or "").strip()
     if not name.startswith("/"):
         name = "/" + name
-    text = neutral_text((body.get("text") or "").strip())
+    text = neutral_text((_text(body.get("text")) or "").strip())
     line = f"{name} {text}".strip()
-    trigger_id = body.get("trigger_id")
+    trigger_id = _text(body.get("trigger_id"))
     # trigger_id is unique per invocation; without one (hand-made requests), the response_url and the
     # signed timestamp still tell two invocations apart while a re-sent identical request stays equal.
     key = trigger_id or _digest(body.get("response_url"), request_timestamp, body.get("user_id"), line)
     reply = _reply_fields(
-        response_url=body.get("response_url"),
+        response_url=_text(body.get("response_url")),
         trigger_id=trigger_id,
-        user_id=body.get("user_id"),
-        channel_id=body.get("channel_id"),
+        user_id=_text(body.get("user_id")),
+        channel_id=_text(body.get("channel_id")),
     )
     return Command(
         platform=PLATFORM,
-        channel=slack_channel(body.get("channel_id") or ""),
-        user=slack_user(body.get("user_id") or ""),
+        channel=slack_channel(_text(body.get("channel_id")) or ""),
+        user=slack_user(_text(body.get("user_id")) or ""),
         text=line,
-        user_name=body.get("user_name"),
+        user_name=_text(body.get("user_name")),
         reply=reply,
         event_id=f"cmd:{_digest(key)}",
     )
@@ -91,24 +157,25 @@ def command_text_from_mention(text: str) -> str:
 
 def command_from_mention(envelope: dict[str, Any]) -> Command:
     """An `app_mention` event envelope -> the Command its text contains."""
-    event = envelope.get("event") or {}
-    channel_id = event.get("channel") or ""
-    event_id = envelope.get("event_id") or _digest(channel_id, event.get("ts"), event.get("event_ts"))
+    event = _obj(envelope.get("event"))
+    channel_id = _id_of(event.get("channel"))
+    user_id = _id_of(event.get("user"))
+    event_id = _text(envelope.get("event_id")) or _digest(channel_id, event.get("ts"), event.get("event_ts"))
     return Command(
         platform=PLATFORM,
         channel=slack_channel(channel_id),
-        user=slack_user(event.get("user") or ""),
-        text=command_text_from_mention(event.get("text") or ""),
+        user=slack_user(user_id),
+        text=command_text_from_mention(_text(event.get("text")) or ""),
         # Asked inside a thread: answer in that thread (thread_ts), else in the channel.
-        reply=_reply_fields(user_id=event.get("user"), channel_id=channel_id, message_ts=event.get("ts"),
-                            thread_ts=event.get("thread_ts")),
+        reply=_reply_fields(user_id=user_id, channel_id=channel_id, message_ts=_text(event.get("ts")),
+                            thread_ts=_text(event.get("thread_ts"))),
         event_id=str(event_id),
     )
 
 
 def mention_duplicate_key(envelope: dict[str, Any]) -> str:
     """Same message = same key, even when Slack re-sends it under a different event id."""
-    event = envelope.get("event") or {}
+    event = _obj(envelope.get("event"))
     return f"slack:msg:{event.get('channel')}:{event.get('ts') or event.get('event_ts')}"
 
 
@@ -123,26 +190,31 @@ def is_link_click(action_id: str) -> bool:
 
 
 def _action_value(element: dict[str, Any]) -> str:
-    if "value" in element and element["value"] is not None:
-        return str(element["value"])
-    selected = element.get("selected_option")
+    if element.get("value") is not None:
+        return _text(element["value"]) or ""
+    selected = _obj(element.get("selected_option"))
     if selected:
-        return str(selected.get("value", ""))
+        return _text(selected.get("value")) or ""
     for key in ("selected_user", "selected_channel", "selected_conversation", "selected_date"):
         if element.get(key):
-            return str(element[key])
+            return _text(element[key]) or ""
     return ""
 
 
 def actions_from_block_actions(body: dict[str, Any]) -> list[Action]:
     """A `block_actions` interaction -> one Action per pressed element (link buttons are skipped)."""
-    user = body.get("user") or {}
-    container = body.get("container") or {}
-    channel_id = (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
-    message_ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    user = _obj(body.get("user"))
+    user_id = _id_of(body.get("user"))
+    container = _obj(body.get("container"))
+    channel_id = _id_of(body.get("channel")) or _text(container.get("channel_id")) or ""
+    message_ts = _text(container.get("message_ts")) or _text(_obj(body.get("message")).get("ts"))
+    trigger_id = _text(body.get("trigger_id"))
+    elements = body.get("actions")
     actions = []
-    for element in body.get("actions") or []:
-        raw_id = element.get("action_id") or ""
+    for element in elements if isinstance(elements, list) else []:
+        if not isinstance(element, dict):
+            continue  # not a pressed element: the well-formed ones beside it still count
+        raw_id = _text(element.get("action_id")) or ""
         if not raw_id or is_link_click(raw_id):
             continue
         action_id = neutral_action_id(raw_id)
@@ -150,22 +222,22 @@ def actions_from_block_actions(body: dict[str, Any]) -> list[Action]:
             Action(
                 platform=PLATFORM,
                 channel=slack_channel(channel_id),
-                user=slack_user(user.get("id") or ""),
+                user=slack_user(user_id),
                 action_id=action_id,
                 value=_action_value(element),
                 message_ref=message_ts,
-                user_name=user.get("username") or user.get("name"),
+                user_name=_text(user.get("username")) or _text(user.get("name")),
                 reply=_reply_fields(
-                    response_url=body.get("response_url"),
-                    trigger_id=body.get("trigger_id"),
-                    user_id=user.get("id"),
+                    response_url=_text(body.get("response_url")),
+                    trigger_id=trigger_id,
+                    user_id=user_id,
                     channel_id=channel_id,
                     message_ts=message_ts,
                 ),
                 event_id=(
                     "act:"
-                    + _digest(body.get("trigger_id"), element.get("action_ts"), raw_id, element.get("block_id"),
-                              user.get("id"), message_ts, element.get("value"))
+                    + _digest(trigger_id, element.get("action_ts"), raw_id, element.get("block_id"),
+                              user_id, message_ts, element.get("value"))
                 ),
             )
         )
@@ -185,38 +257,45 @@ def form_metadata(action: Action) -> dict[str, Any]:
 
 def action_from_view_submission(body: dict[str, Any]) -> Action | None:
     """A submitted crisisbot modal -> the Action of the button that opened it, with `form` filled in."""
-    view = body.get("view") or {}
+    view = _obj(body.get("view"))
     if view.get("callback_id") != FORM_CALLBACK_ID:
         return None
+    raw_meta = view.get("private_metadata") or "{}"
     try:
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = json.loads(raw_meta) if isinstance(raw_meta, str) else None
     except json.JSONDecodeError:
         return None
+    if not isinstance(meta, dict):
+        return None  # we always write an object (form_metadata); anything else is not our modal
     form: dict[str, str] = {}
-    for block_values in ((view.get("state") or {}).get("values") or {}).values():
-        for key, element in block_values.items():
-            value = element.get("value")
+    values = _obj(_obj(view.get("state")).get("values"))
+    for block_values in values.values():
+        for key, element in _obj(block_values).items():
+            element = _obj(element)
+            value = _text(element.get("value"))
             if value is None and element.get("selected_option"):
-                value = element["selected_option"].get("value")
-            if value is None and element.get("selected_user"):
-                value = slack_user(element["selected_user"])
-            form[key] = "" if value is None else str(value)
-    user = body.get("user") or {}
-    channel = meta.get("channel") or ""
+                value = _text(_obj(element["selected_option"]).get("value"))
+            if value is None and _text(element.get("selected_user")):
+                value = slack_user(_text(element["selected_user"]) or "")
+            form[str(key)] = "" if value is None else value
+    user = _obj(body.get("user"))
+    user_id = _id_of(body.get("user"))
+    channel = _text(meta.get("channel")) or ""
+    message_ref = _text(meta.get("message_ref"))
     return Action(
         platform=PLATFORM,
         channel=channel,
-        user=slack_user(user.get("id") or ""),
-        action_id=meta.get("action_id") or "",
-        value=meta.get("value") or "",
-        message_ref=meta.get("message_ref"),
-        user_name=user.get("username") or user.get("name"),
+        user=slack_user(user_id),
+        action_id=_text(meta.get("action_id")) or "",
+        value=_text(meta.get("value")) or "",
+        message_ref=message_ref,
+        user_name=_text(user.get("username")) or _text(user.get("name")),
         form=form,
         reply=_reply_fields(
-            response_url=meta.get("response_url"),
-            user_id=user.get("id"),
+            response_url=_text(meta.get("response_url")),
+            user_id=user_id,
             channel_id=channel.partition(":")[2] or None,
-            message_ts=meta.get("message_ref"),
+            message_ts=message_ref,
         ),
         event_id="view:" + _digest(view.get("id"), view.get("hash"), body.get("trigger_id")),
     )
