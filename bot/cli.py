@@ -136,7 +136,7 @@ def db_upgrade() -> None:
     settings, config, _ = _load(quiet=True)
     url = database_url(settings, config)
     Database(url).upgrade()
-    typer.echo(f"数据库已是最新 / database up to date: {_redact(url)}")
+    typer.echo(f"数据库已升级到最新结构 / database schema is now up to date: {_redact(url)}")
 
 
 @secrets_app.command("rotate")
