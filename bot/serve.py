@@ -141,13 +141,20 @@ def run_serve(
 ) -> int:
     from bot.app import build_app
 
-    demo_on = demo or exit_after_replay or not settings.any_chat_platform
+    configured_db = bool(settings.database_url or config.database_url)
+    # The demo starts by itself only on a machine with nothing set up (no chat platform, no database):
+    # a team that configured its own database but no Slack/Feishu yet runs the console on its real data.
+    demo_on = demo or exit_after_replay or not (settings.any_chat_platform or configured_db)
     records = load_sample_feed() if demo_on else []
     clock = None
     if demo_on and records:
         clock = ReplayClock(parse_time(records[0]["created_at"]) - timedelta(minutes=5), speed=speed)
     db = None
-    if clock is not None and not (settings.database_url or config.database_url):
+    if clock is not None:
+        # Always its own SQLite file: the sample comments name the configured accounts, and replayed
+        # into a real database they would turn up in that client's queue, alerts and reports.
+        if configured_db:
+            print("演示不写入配置的数据库 / the demo does not touch the configured database", flush=True)
         db = fresh_demo_database()
     bot = build_app(settings, config, clock=clock, console_echo=sys.stdout, db=db)
     replay = DemoReplay(bot, records, clock) if clock else None

@@ -57,9 +57,19 @@ def test_ingest_files_in_three_encodings_and_list_dead_letters(tmp_path):
 @pytest.mark.slow
 def test_readme_first_command_replays_the_sample_feed(tmp_path):
     """`crisisbot serve --demo --exit-after-replay` is what `make run` exercises, end to end."""
-    result = run(["serve", "--demo", "--exit-after-replay", "--port", "0"], tmp_path, timeout=600)
+    # with a configured database too: the demo must replay into its own var/demo.db, never into it
+    configured = tmp_path / "team.db"
+    result = run(["serve", "--demo", "--exit-after-replay", "--port", "0"], tmp_path, timeout=600,
+                 env={"CRISISBOT_DATABASE_URL": f"sqlite:///{configured}"})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "回放完成 / replay done" in result.stdout
+    assert (tmp_path / "var" / "demo.db").exists()
+    if configured.exists():
+        import sqlite3
+
+        with sqlite3.connect(configured) as con:
+            tables = {name for (name,) in con.execute("select name from sqlite_master where type='table'")}
+            assert "comment" not in tables or con.execute("select count(*) from comment").fetchone()[0] == 0
 
 
 def test_purge_author_prints_counts_per_kind_and_refuses_a_bad_author(tmp_path):
