@@ -299,7 +299,7 @@ def report(
 ) -> None:
     """客户报告 / a client report: volume, negative share, keywords, alerts, replies, with a chart."""
     from bot.app import build_app
-    from bot.reports.render import markdown, report_message
+    from bot.reports.render import markdown, report_stem
     from bot.reports.service import ReportRequest
 
     settings, config, _ = _load(quiet=True)
@@ -333,8 +333,7 @@ def report(
             result = service.build(request)
         typer.echo(markdown(result.data))
         if out is not None:
-            message = report_message(result.data, result.png)
-            stem = message.images[0].filename.removesuffix(".png") if message.images else "report"
+            stem = report_stem(result.data)
             try:
                 (out / f"{stem}.md").write_text(markdown(result.data) + "\n", encoding="utf-8")
                 if result.png:

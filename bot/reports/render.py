@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -228,12 +229,21 @@ def chart_png(data: ReportData) -> bytes:
     return negative_share_png(data.series, title=data.period_name.split(" / ")[0], account=data.audience, tz=data.tz)
 
 
-def report_message(data: ReportData, png: bytes | None) -> Message:
+def report_stem(data: ReportData) -> str:
+    """File name (without suffix) naming channel, period and end: reports of two clients, or a daily and a
+    weekly one, written in the same minute must not overwrite each other (`report --out`)."""
+    channel = re.sub(r"[^A-Za-z0-9_.-]+", "-", data.channel).strip("-") or "channel"
+    hours = round((data.end - data.start).total_seconds() / 3600)
+    span = f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
     stamp = data.end.astimezone(ZoneInfo(data.tz)).strftime("%Y%m%d-%H%M")
+    return f"report-{channel}-{span}-{stamp}"
+
+
+def report_message(data: ReportData, png: bytes | None) -> Message:
     images = ()
     if png:
         images = (Image(title="负面占比与评论量 / negative share and volume", png=png,
-                        filename=f"report-{stamp}.png", alt="负面占比与评论量"),)
+                        filename=f"{report_stem(data)}.png", alt="负面占比与评论量"),)
     return Message(
         title=headline(data),
         text=markdown(data, with_headline=False),

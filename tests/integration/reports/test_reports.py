@@ -168,6 +168,13 @@ def test_cli_report_writes_markdown_and_png_for_a_channel(sqlite_db, tmp_path, s
     text = markdown_file.read_text(encoding="utf-8")
     assert text.startswith("**日报 / daily report｜澜肌护肤｜") and "评论 / comments：3（" in text
     assert markdown_file.with_suffix(".png").read_bytes().startswith(PNG_MAGIC)
+    # another period (or another channel) in the same minute gets its own files instead of overwriting
+    weekly = CliRunner().invoke(cli, ["report", "--channel", "console:lanji", "--period", "7d", "--out",
+                                      str(tmp_path / "out")], env=env)
+    assert weekly.exit_code == 0, weekly.output
+    names = sorted(f.name for f in (tmp_path / "out").glob("report-*.md"))
+    assert len(names) == 2 and all(n.startswith("report-console-lanji-") for n in names)
+    assert any("-1d-" in n for n in names) and any("-7d-" in n for n in names)
     unknown = CliRunner().invoke(cli, ["report", "--channel", "console:nowhere"], env=env)
     assert unknown.exit_code == 2 and "unknown channel" in unknown.output
     bad = CliRunner().invoke(cli, ["report", "--channel", "console:lanji", "--period", "3x"], env=env)
