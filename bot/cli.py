@@ -303,8 +303,13 @@ def report(
     from bot.reports.service import ReportRequest
 
     settings, config, _ = _load(quiet=True)
-    if channel not in {c.id for c in config.channels} | {config.default_channel}:
-        typer.echo(f"未知频道 / unknown channel {channel!r}", err=True)
+    known = {c.id for c in config.channels} | {config.default_channel}
+    if channel not in known and ":" not in channel:
+        # "lanji" for "console:lanji", as `console --channel` takes it, when exactly one channel has that name
+        named = [c for c in sorted(known) if c.partition(":")[2] == channel]
+        channel = named[0] if len(named) == 1 else channel
+    if channel not in known:
+        typer.echo(f"未知频道 / unknown channel {channel!r}（已配置 / configured: {', '.join(sorted(known))}）", err=True)
         raise typer.Exit(2)
     # --out is a folder (the .md and the .png go in it): refuse anything else before the report is built
     # or queued, so a bad --out never leaves a report sent but not written.

@@ -175,6 +175,8 @@ def test_cli_report_writes_markdown_and_png_for_a_channel(sqlite_db, tmp_path, s
     names = sorted(f.name for f in (tmp_path / "out").glob("report-*.md"))
     assert len(names) == 2 and all(n.startswith("report-console-lanji-") for n in names)
     assert any("-1d-" in n for n in names) and any("-7d-" in n for n in names)
+    by_name = CliRunner().invoke(cli, ["report", "--channel", "lanji"], env=env)  # as `console --channel` takes it
+    assert by_name.exit_code == 0 and "澜肌护肤" in by_name.output
     unknown = CliRunner().invoke(cli, ["report", "--channel", "console:nowhere"], env=env)
     assert unknown.exit_code == 2 and "unknown channel" in unknown.output
     bad = CliRunner().invoke(cli, ["report", "--channel", "console:lanji", "--period", "3x"], env=env)
