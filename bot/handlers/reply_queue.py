@@ -125,12 +125,19 @@ def _claim_message(service: ReplyQueueService, result: ClaimResult, user: str) -
         return Message(text=(f"🔒 {result.holder_name or result.holder} 认领了 #{item_id}，至 {until}。\n"
                              f"#{item_id} claimed by {result.holder_name or result.holder} until {until}."))
     if result.closed:
-        who = result.holder_name or result.holder or "?"
+        who = _responder(result.holder_name, result.holder)
         return Message(text=f"#{item_id} 已处理（{who}）。\n#{item_id} is already handled ({who}).", ephemeral=True)
     until = render.local_time(result.expires_at, zone) if result.expires_at else "?"
     who = result.holder_name or result.holder
     return Message(text=(f"⛔ #{item_id} 已被 {who} 认领（至 {until}），请选择其他评论。\n"
                          f"#{item_id} is already claimed by {who} until {until}."), ephemeral=True)
+
+
+def _responder(name: str | None, responder: str | None) -> str:
+    """Who handled an item, in words: the brand's own reply in the app is stored as responder "account"."""
+    if responder == "account":
+        return f"品牌账号在平台内回复 / answered in the app{f'（{name}）' if name else ''}"
+    return name or responder or "?"
 
 
 def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user: str) -> Message:
@@ -164,7 +171,7 @@ def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user
                              f"The reply to #{item.id} was rejected and is back in the queue."))
     if outcome.status == "forbidden":
         return Message(text=f"⛔ {outcome.reason}", ephemeral=True)
-    who = outcome.holder_name or item.responder_name or item.responder or "?"
+    who = _responder(outcome.holder_name or item.responder_name, item.responder)
     extra = f"（{outcome.reason}）" if outcome.reason else ""
     return Message(text=f"#{item.id} 已处理（{who}）{extra}。\n#{item.id} is already handled ({who}).", ephemeral=True)
 

@@ -35,16 +35,17 @@ class CommentSignals:
     score: float | None
     risk_terms: tuple[str, ...]
     scored: bool  # False when only the placeholder scorer (or none) looked at it
+    neg_score: float | None = None  # P(negative) when the model gave it (3-class models)
 
 
 def comment_signals(label: str | None, score: float | None, risk_flags: object, model: str | None,
-                    text: str) -> CommentSignals:
+                    text: str, neg_score: float | None = None) -> CommentSignals:
     """Use the sentiment engine's result; fall back to a small crisis lexicon when it was not really scored."""
     terms = tuple(
         str(flag.get("term", "")) for flag in (risk_flags or ()) if isinstance(flag, dict)  # type: ignore[union-attr]
     )
     if model is not None and model not in PLACEHOLDER_SCORERS:
-        return CommentSignals(label, score, terms, True)
+        return CommentSignals(label, score, terms, True, neg_score)
     fallback = tuple(t for t in FALLBACK_RISK_TERMS if t in (text or ""))
     if fallback:
         return CommentSignals("neg", None, terms or fallback, False)
@@ -57,6 +58,7 @@ class PriorityInputs:
     sentiment_label: str | None = None
     sentiment_score: float | None = None  # P(positive), 0..1
     risk_flags: int = 0
+    sentiment_neg: float | None = None  # P(negative), 0..1, from 3-class models
     like_count: int = 0
     author_followers: int | None = None
 
@@ -72,12 +74,18 @@ class Priority:
     parts: dict[str, float]  # each signal's contribution, for explanations
 
 
-def negativity(label: str | None, score: float | None) -> float:
-    """0 (clearly positive) .. 1 (clearly negative)."""
+def negativity(label: str | None, score: float | None, neg: float | None = None) -> float:
+    """0 (clearly positive) .. 1 (clearly negative): P(neg) when the model gave it, else 1 - P(pos).
+
+    With a 3-class model 1 - P(pos) is P(neg) + P(neu), so a plain question ("这个多少钱", P(neu) .9)
+    would rank with complaints; a neutral comment without P(neg) gets the label's value instead."""
     by_label = _LABEL_NEGATIVITY.get(label or "", 0.4)
-    if score is None or math.isnan(score):
+    if neg is not None and not math.isnan(neg):
+        value = min(1.0, max(0.0, neg))
+    elif score is None or math.isnan(score) or label == "neu":
         return by_label
-    value = 1.0 - min(1.0, max(0.0, score))
+    else:
+        value = 1.0 - min(1.0, max(0.0, score))
     # A negative label is trusted even when the score is lukewarm, and vice versa.
     if label == "neg":
         return max(value, 0.6)
@@ -111,7 +119,8 @@ def static_parts(inputs: PriorityInputs, weights: PriorityWeights) -> dict[str, 
     """Each signal's contribution except age, scaled so that all weights together make 100."""
     scale = 100.0 / _total(weights)
     return {
-        "negativity": scale * weights.negativity * negativity(inputs.sentiment_label, inputs.sentiment_score),
+        "negativity": scale * weights.negativity * negativity(inputs.sentiment_label, inputs.sentiment_score,
+                                                                  inputs.sentiment_neg),
         "risk": scale * weights.risk * min(inputs.risk_flags, 2) / 2.0,
         "likes": scale * weights.likes * _saturating(inputs.like_count, weights.likes_saturation),
         "followers": scale * weights.followers * _saturating(inputs.author_followers, weights.followers_saturation),

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import statistics
@@ -140,7 +141,7 @@ class ReplyStats:
 
 def signals_of(comment: Comment) -> CommentSignals:
     return comment_signals(comment.sentiment_label, comment.sentiment_score, comment.risk_flags,
-                           comment.sentiment_model, comment.text or "")
+                           comment.sentiment_model, comment.text or "", comment.sentiment_neg)
 
 
 def account_key_of(platform: str, account_id: str) -> str:
@@ -287,6 +288,7 @@ class ReplyQueueService:
             created_at=comment.created_at, sentiment_label=signals.label,
             sentiment_score=signals.score, risk_flags=len(signals.risk_terms),
             like_count=comment.like_count or 0, author_followers=comment.author_followers,
+            sentiment_neg=signals.neg_score,
         )
         sla = sla_for(inputs, self.config)
         created = ensure_aware(comment.created_at)
@@ -1031,9 +1033,13 @@ class ReplyQueueService:
             bucket = int(now.timestamp() // (rules.every_minutes * 60))
             message = reminder_message(account_key, self.account_names.get(account_key), items, comments,
                                        int(total), now, zone=self.app_config.zone())
+            # The key names the items too: a second process (console beside serve) reminding other items in
+            # the same period must not be taken for a duplicate, while the same items twice still are.
+            items_digest = hashlib.sha1(",".join(str(i.id) for i in sorted(items, key=lambda i: i.id or 0))
+                                        .encode()).hexdigest()[:12]
             for channel in self.scope.channels_for_account(platform, account_id):
                 self.outbox.enqueue(session, channel=channel, message=message,
-                                    key=f"reply-remind:{account_key}:{channel}:{bucket}")
+                                    key=f"reply-remind:{account_key}:{channel}:{bucket}:{items_digest}")
             session.execute(update(ReplyQueueItem).where(ReplyQueueItem.id.in_([i.id for i in items]))
                             .values(last_reminded_at=now))
         return 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -103,6 +104,9 @@ def wire(app: Wiring) -> None:
         app.scheduler.add_job(
             service.overdue_reminders, "interval", minutes=cfg.reminders.every_minutes, id="reply-queue-reminders",
             coalesce=True, max_instances=1,
+            # a minute after start, then every N minutes: a bot restarted more often than N minutes would
+            # otherwise never remind (repeats are safe: items remember when they were last reminded)
+            next_run_time=datetime.now(UTC) + timedelta(minutes=1),
         )
 
     # A database that had comments before this feature's migration: build the queue once, from the

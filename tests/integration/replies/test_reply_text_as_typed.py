@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from bot.replies.models import ReplyDraft, ReplyQueueItem
 
-from .conftest import ago, cmd, rec
+from .conftest import ago, cmd, own, rec
 
 
 def _item_id(db, comment_id: str) -> int:
@@ -70,3 +70,11 @@ def test_chinese_subcommands_as_the_usage_names_them(rq_bot, db, clock):
     assert "已记录为已回复" in done.text
     (queue,) = rq_bot.dispatcher.handle(cmd("/reply-queue"))
     assert "P(pos)" not in queue.text  # nothing left: the item is answered
+
+
+def test_an_item_the_brand_answered_in_the_app_says_so_in_words(rq_bot, db, clock):
+    rq_bot.services.ingest.ingest_records([rec("q", ago(clock, 30))], source="test")
+    target = _item_id(db, "q")
+    rq_bot.services.ingest.ingest_records([own("r", ago(clock, 10), "q")], source="test")
+    (reply,) = rq_bot.dispatcher.handle(cmd(f"/reply-queue done {target}"))
+    assert "品牌账号在平台内回复" in reply.text and "（account）" not in reply.text

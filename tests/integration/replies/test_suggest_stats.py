@@ -120,3 +120,17 @@ def test_overdue_reminders_go_to_the_accounts_channel_once(rq_bot, db, clock):
 def test_reminder_job_is_scheduled(rq_bot):
     job = rq_bot.wiring.scheduler.get_job("reply-queue-reminders")
     assert job is not None
+
+
+def test_an_item_overdue_later_in_the_same_period_is_still_reminded(rq_bot, db, clock):
+    # two processes (console beside serve) or two runs in one reminder period: the second run's items
+    # must not be taken for a duplicate of the first run's message (they were marked reminded, unsent)
+    rq_bot.services.ingest.ingest_records([rec("first", ago(clock, 200), "用了过敏")], source="test")
+    service = rq_bot.services.replies
+    assert service.overdue_reminders() == 1
+    rq_bot.services.ingest.ingest_records([rec("second", ago(clock, 200), "我要投诉")], source="test")
+    clock.advance(timedelta(seconds=30))  # same reminder period
+    assert service.overdue_reminders() == 1
+    rq_bot.services.outbox.drain()
+    texts = ["\n".join(s.text for s in m.sections) for m in rq_bot.console.messages("lanji")]
+    assert len(texts) == 2 and "我要投诉" in texts[1]

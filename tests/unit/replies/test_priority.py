@@ -65,7 +65,15 @@ def test_negativity_trusts_labels() -> None:
     assert negativity("neg", 0.5) >= 0.6
     assert negativity("pos", 0.5) <= 0.3
     assert negativity(None, None) == 0.4
-    assert negativity("neu", 0.2) == 0.8
+
+
+def test_negativity_follows_p_neg_so_questions_do_not_rank_with_complaints() -> None:
+    # a 3-class model gives a plain question a low P(pos) and a low P(neg): 1 - P(pos) made it a complaint
+    question = negativity("neu", 0.02, neg=0.14)  # "请问敏感肌能用吗"
+    complaint = negativity("neg", 0.001, neg=0.98)  # "质量太差了"
+    assert question == 0.14 and complaint == 0.98
+    assert negativity("neu", 0.2) == 0.4  # no P(neg) stored (older rows): the label's value, not 1 - P(pos)
+    assert negativity("neg", 0.4, neg=0.35) >= 0.6 and negativity("pos", 0.9, neg=0.05) <= 0.3
 
 
 def test_naive_datetimes_are_treated_as_utc() -> None:
