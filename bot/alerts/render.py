@@ -204,21 +204,24 @@ def unmuted_message(ep: dict[str, Any], *, lang: str, mentions: tuple[str, ...] 
 
 def risk_notice_message(notice: dict[str, Any], *, lang: str, zone: ZoneInfo, account_name: str) -> Message:
     zh = lang != "en"
-    examples = notice.get("examples") or []
+    # most-liked first: the ones people see most are the ones to read first
+    examples = sorted(notice.get("examples") or [], key=lambda c: -(c.get("likes") or 0))
     rows = []
-    for c in examples[-3:]:
+    for c in examples[:3]:
         text = c["text"] if len(c["text"]) <= 80 else c["text"][:79] + "…"
         link = f" [{'链接' if zh else 'link'}]({c['url']})" if c.get("url") else ""
         rows.append(f"• {text}（👍 {c.get('likes', 0)}）{link}" if zh else f"• {text} (👍 {c.get('likes', 0)}){link}")
     if notice["kind"] == "liked":
         title = "👀 高赞负面评论" if zh else "👀 Highly-liked negative comment"
-        head = (f"{account_name}：{notice['count']} 条负面评论点赞数很高（自 {_fmt_time(notice['window_start'], zone)}）"
-                if zh else f"{account_name}: {notice['count']} negative comment(s) with many likes (since "
-                f"{_fmt_time(notice['window_start'], zone)})")
+        head = (f"{account_name}：{_fmt_time(notice['window_start'], zone)} 起收到 {notice['count']} 条点赞数很高的负面评论"
+                if zh else f"{account_name}: {notice['count']} negative comment(s) with many likes received since "
+                f"{_fmt_time(notice['window_start'], zone)}")
     else:
         title = f"⚠️ 风险词：{notice['term']}" if zh else f"⚠️ Watched term: {notice['term']}"
-        head = (f"{account_name}：自 {_fmt_time(notice['window_start'], zone)} 起 {notice['count']} 条评论提到「{notice['term']}」"
-                if zh else f"{account_name}: {notice['count']} comment(s) mention “{notice['term']}” since "
+        # the window counts comments by when they arrived, not when they were posted (an import or a slow
+        # poller delivers earlier comments now): the label says "received"
+        head = (f"{account_name}：{_fmt_time(notice['window_start'], zone)} 起收到 {notice['count']} 条评论提到「{notice['term']}」"
+                if zh else f"{account_name}: {notice['count']} comment(s) mentioning “{notice['term']}” received since "
                 f"{_fmt_time(notice['window_start'], zone)}")
     return Message(title=title, text=head + ("\n" + "\n".join(rows) if rows else ""),
                    meta={"kind": "risk_notice", "notice": notice["notice_key"]})

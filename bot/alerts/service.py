@@ -180,14 +180,16 @@ class AlertService:
         self._detectors: dict[int, tuple[str, datetime, SpikeDetector]] = {}
 
     # ------------------------------------------------------------------ helpers
-    def _zone(self) -> ZoneInfo:
-        return self.app_config.zone()
-
     def _channel_config(self, channel: str):
         for ch in self.app_config.channels:
             if ch.id == channel:
                 return ch
         return None
+
+    def _channel_zone(self, channel: str) -> ZoneInfo:
+        """The zone a channel's messages show times in: its own (`channels[].timezone`), as its reports,
+        playbooks and quiet hours do, else the configured one."""
+        return ZoneInfo(self.app_config.channel_timezone(channel))
 
     def _lang(self, channel: str) -> str:
         ch = self._channel_config(channel)
@@ -667,8 +669,10 @@ class AlertService:
         changed = False
         if d.severity_raised and severity_rank(d.severity) > severity_rank(episode.severity):
             episode.severity = d.severity or episode.severity
-            stats.update(self._window_figures(d))
+            stats.update(self._window_figures(d, bucket_start))
             changed = True
+            if stats.get("merged_into"):
+                self._raise_message_severity(session, episode, stats["merged_into"])
         if stats["episode_negative"] >= 1.5 * max(stats.get("notified_negative", 0), 1) and stats["episode_negative"] >= 10:
             changed = True
         if d.recovered:
@@ -686,8 +690,25 @@ class AlertService:
         if changed:
             self._push_update(session, episode)
 
-    def _window_figures(self, d: Decision) -> dict[str, Any]:
+    def _raise_message_severity(self, session: Session, episode: AlertEpisode, key: str) -> None:
+        """A merged episode that grows worse raises its message's severity (escalation and the message
+        follow that episode, so it must carry the incident's worst)."""
+        target = session.exec(select(AlertEpisode).where(AlertEpisode.episode_key == key)).first()
+        if target is None or target.recovered_at is not None:
+            return
+        if severity_rank(episode.severity) > severity_rank(target.severity):
+            target.severity = episode.severity
+            session.add(target)
+            self._push_update(session, target)
+
+    def _window_figures(self, d: Decision, bucket_start: datetime) -> dict[str, Any]:
+        """The headline's figures: the detector's triggering window (the last `d.window` buckets up to the
+        end of the judged one). Its bounds are kept so that the quoted comments and keywords cover the
+        same comments the headline counts, not just the last bucket or two of a slow ramp."""
+        window_end = bucket_start + self.bucket
         return {
+            "window_start": (window_end - d.window * self.bucket).isoformat(),
+            "window_end": window_end.isoformat(),
             "window_observed": d.window_observed,
             "window_expected": d.window_expected,
             "window_minutes": int(d.window * self.bucket.total_seconds() // 60),
@@ -708,8 +729,12 @@ class AlertService:
         if older is not None:
             older.recovered_at = bucket_start
             session.add(older)
+        figures = self._window_figures(d, bucket_start)
         stats = {
-            **self._window_figures(d),
+            **figures,
+            # the detector's normal period ends where the window that triggered starts: keywords are
+            # compared with the time before it, never with the surge itself (kept when the window changes)
+            "normal_until": figures["window_start"],
             "account_name": self._account_name(stream.platform, stream.account_id),
             "content_id": stream.content_id or None,
             "content_title": stream.content_title,
@@ -770,6 +795,9 @@ class AlertService:
         stats = dict(episode.stats)
         stats["merged_into"] = target.episode_key
         episode.stats = stats
+        # it follows its message's episode from now on: an acknowledged or muted incident stays so
+        episode.status = target.status
+        episode.muted_until = target.muted_until
         episode.history = [*episode.history, {"action": "merged", "user": "bot", "at": self.clock.now().isoformat(),
                                               "into": target.episode_key}]
         session.add(episode)
@@ -805,7 +833,7 @@ class AlertService:
         return ("all",) if platform == "feishu" else ("here",)
 
     def _post(self, session: Session, episode: AlertEpisode, channel: str) -> None:
-        message = render.alert_message(self._episode_view(episode), lang=self._lang(channel), zone=self._zone(),
+        message = render.alert_message(self._episode_view(episode), lang=self._lang(channel), zone=self._channel_zone(channel),
                                        mentions=self._loud_mentions(channel, episode.severity))
         self.outbox.enqueue(session, channel=channel, message=message, key=f"{episode.episode_key}@{channel}")
 
@@ -816,7 +844,7 @@ class AlertService:
         for channel, info in channels.items():
             if not info.get("posted"):
                 continue
-            message = render.alert_message(self._episode_view(episode), lang=self._lang(channel), zone=self._zone())
+            message = render.alert_message(self._episode_view(episode), lang=self._lang(channel), zone=self._channel_zone(channel))
             self.outbox.enqueue(session, channel=channel, message=message,
                                 key=f"{episode.episode_key}@{channel}#v{episode.version}",
                                 update_of=f"{episode.episode_key}@{channel}")
@@ -825,14 +853,27 @@ class AlertService:
         session.add(episode)
 
     def _comment_figures(self, session: Session, episode: AlertEpisode, now: datetime) -> dict[str, Any]:
-        """Top liked negative comments and keywords of the episode vs the day before it."""
-        start = ensure_aware(episode.started_at) - 2 * self.bucket
+        """Top liked negative comments and keywords of the headline's window vs the day before the surge.
+
+        The window is the one the headline counts ("60 分钟内 N 条": the triggering window of the detector),
+        so a slow ramp quotes its whole hour and a burst its first minutes too. The baseline is the day
+        before the first triggering window (the detector's normal period): the surge is never "usual".
+        """
+        stats = episode.stats or {}
+        if stats.get("window_start") and stats.get("window_end"):
+            start = datetime.fromisoformat(stats["window_start"])
+            end = datetime.fromisoformat(stats["window_end"])
+            normal_until = datetime.fromisoformat(stats.get("normal_until") or stats["window_start"])
+        else:  # an episode stored before the window bounds were kept
+            start = ensure_aware(episode.started_at) - 2 * self.bucket
+            end = now + timedelta(microseconds=1)
+            normal_until = start
         conditions = [Comment.platform == episode.platform, Comment.account_id == episode.account_id,
                       Comment.sentiment_label == "neg", Comment.is_from_account.is_(False)]
         if episode.content_id:
             conditions.append(Comment.content_id == episode.content_id)
         window = session.exec(select(Comment).where(and_(*conditions), Comment.created_at >= start,
-                                                    Comment.created_at <= now)
+                                                    Comment.created_at < end)
                               .order_by(Comment.like_count.desc(), Comment.id).limit(500)).all()
         # quoted and mined for keywords: the comments that lean negative, not the model's near-ties
         window = [c for c in window if c.shows_as_negative]
@@ -844,8 +885,8 @@ class AlertService:
         except ImportError:
             return figures
         baseline = session.exec(select(Comment.text, Comment.sentiment_score, Comment.sentiment_neg)
-                                .where(and_(*conditions), Comment.created_at < start,
-                                       Comment.created_at >= start - timedelta(days=1))
+                                .where(and_(*conditions), Comment.created_at < normal_until,
+                                       Comment.created_at >= normal_until - timedelta(days=1))
                                 .limit(2000)).all()
         baseline_texts = [text for text, score, neg in baseline if shows_as_negative("neg", score, neg)]
         try:
@@ -865,7 +906,7 @@ class AlertService:
         ch = self._channel_config(channel)
         if ch is None or ch.quiet_hours is None:
             return None
-        zone = ZoneInfo(ch.timezone) if ch.timezone else self._zone()
+        zone = self._channel_zone(channel)
         local = now.astimezone(zone)
         start = time.fromisoformat(ch.quiet_hours.start)
         end = time.fromisoformat(ch.quiet_hours.end)
@@ -945,6 +986,8 @@ class AlertService:
                 AlertEpisode.escalations < esc.max_notifications,
                 AlertEpisode.last_notified_at <= now - after)).all()
             for episode in episodes:
+                if episode.stats.get("merged_into"):
+                    continue  # its message's episode escalates the incident, once
                 level = episode.escalations
                 person = rota[level % len(rota)] if rota else None
                 for channel, info in episode.channels.items():
@@ -956,7 +999,7 @@ class AlertService:
                         mentions.append(person.partition(":")[2])
                     minutes = (now - ensure_aware(episode.detected_at)).total_seconds() / 60
                     message = render.escalation_message(self._episode_view(episode), lang=self._lang(channel),
-                                                        zone=self._zone(), mentions=tuple(mentions), minutes=minutes)
+                                                        zone=self._channel_zone(channel), mentions=tuple(mentions), minutes=minutes)
                     self.outbox.enqueue(session, channel=channel, message=message,
                                         key=f"{episode.episode_key}@{channel}!esc{level + 1}")
                 episode.escalations = level + 1
@@ -975,6 +1018,11 @@ class AlertService:
     def act(self, episode_key: str, action: str, *, user: str, user_name: str | None = None,
             channel: str | None = None) -> AlertEpisode:
         """Apply a button: acknowledged | muted | false_positive | playbook. Records who and when."""
+        return self.apply_action(episode_key, action, user=user, user_name=user_name, channel=channel)[0]
+
+    def apply_action(self, episode_key: str, action: str, *, user: str, user_name: str | None = None,
+                     channel: str | None = None) -> tuple[AlertEpisode, bool]:
+        """`act`, also saying whether anything changed: a reply must not claim what did not happen."""
         now = self.clock.now()
         with self._lock, self.db.session() as session:
             episode = self.find_episode(session, episode_key)
@@ -996,14 +1044,36 @@ class AlertService:
                 if episode.status in ("open", "muted"):
                     episode.status = "acknowledged"  # starting the playbook is a response
             else:
-                return episode  # nothing changes (e.g. a second press): no update, no history noise
-            episode.history = [*episode.history, {"action": action, "user": user, "user_name": user_name,
-                                                  "at": now.isoformat()}]
+                # nothing changes (e.g. a second press, or 静默 after 误报): no update, no history noise;
+                # the button's reply says so instead of claiming it happened
+                return episode, False
+            entry = {"action": action, "user": user, "user_name": user_name, "at": now.isoformat()}
+            episode.history = [*episode.history, entry]
             episode.updated_at = now
             session.add(episode)
             self._push_update(session, episode)
+            self._follow(session, episode, entry, now)
             session.flush()
-            return episode
+            return episode, True
+
+    def _follow(self, session: Session, episode: AlertEpisode, entry: dict[str, Any], now: datetime) -> None:
+        """Episodes merged into this one's message follow it: one incident, one status (and one line in
+        reports). They have no message and no buttons of their own, so a press on the message is theirs."""
+        merged = session.exec(select(AlertEpisode).where(
+            AlertEpisode.platform == episode.platform, AlertEpisode.account_id == episode.account_id,
+            AlertEpisode.id != episode.id)).all()
+        for other in merged:
+            if other.stats.get("merged_into") != episode.episode_key or other.status == episode.status:
+                continue
+            if other.status == "resolved" and episode.status != "false_positive":
+                continue  # a video that already calmed down stays resolved; a false alarm covers it too
+            other.status = episode.status
+            other.muted_until = episode.muted_until
+            if "feedback" in episode.stats:
+                other.stats = {**other.stats, "feedback": episode.stats["feedback"]}
+            other.history = [*other.history, {**entry, "via": episode.episode_key}]
+            other.updated_at = now
+            session.add(other)
 
     # ------------------------------------------------------------------ risk watch and liked negatives
     def watched_terms(self, session: Session, platform: str, account_id: str) -> list[str]:
@@ -1081,7 +1151,8 @@ class AlertService:
                 notice = session.exec(select(RiskNotice).where(RiskNotice.notice_key == key)).one()
         notice.count += 1
         notice.comment_ids = [*(notice.comment_ids or []), c.comment_id]
-        notice.examples = [*(notice.examples or [])[-4:], example]
+        # the 5 most-liked of the window (the message quotes the top 3), not merely the latest
+        notice.examples = sorted([*(notice.examples or []), example], key=lambda e: -(e.get("likes") or 0))[:5]
         notice.updated_at = now
         session.add(notice)
         touched[key] = notice
@@ -1093,7 +1164,7 @@ class AlertService:
                 "window_start": ensure_aware(notice.window_start).isoformat(), "examples": notice.examples}
         name = self._account_name(notice.platform, notice.account_id)
         for channel in self.scope.channels_for_account(notice.platform, notice.account_id):
-            message = render.risk_notice_message(view, lang=self._lang(channel), zone=self._zone(), account_name=name)
+            message = render.risk_notice_message(view, lang=self._lang(channel), zone=self._channel_zone(channel), account_name=name)
             if notice.version == 0:
                 self.outbox.enqueue(session, channel=channel, message=message, key=f"{key}@{channel}")
             else:

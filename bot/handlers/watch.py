@@ -6,7 +6,9 @@ Handlers parse and call the alert service; the rules live in bot.alerts.service.
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from bot.clock import ensure_aware
 from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, PermissionDenied, UsageError
 from bot.messages import Action, Message
 
@@ -141,6 +143,26 @@ REPLIES = {
 }
 
 
+#: what a press that changed nothing answers, by the alert's status (e.g. 静默 after 误报)
+UNCHANGED = {
+    "false_positive": ("该告警已标记为误报", "already marked a false alarm"),
+    "acknowledged": ("该告警已确认", "already acknowledged"),
+    "muted": ("该告警已静默至 {until}", "already muted until {until}"),
+    "resolved": ("该告警已恢复", "already resolved"),
+    "open": ("该告警仍为待处理", "still open"),
+}
+
+
+def _unchanged(ctx: CommandContext, episode) -> Message:
+    """The reply to a press the service did not apply: say the state it is in, claim nothing."""
+    zh, en = UNCHANGED.get(episode.status, (f"该告警状态为 {episode.status}", f"status is {episode.status}"))
+    until = "-"
+    if episode.muted_until is not None:
+        zone = ZoneInfo(ctx.services.config.channel_timezone(ctx.channel))
+        until = ensure_aware(episode.muted_until).astimezone(zone).strftime("%m-%d %H:%M")
+    return Message(text=f"状态未变：{zh.format(until=until)} / unchanged: {en.format(until=until)}")
+
+
 def handle_alert_action(ctx: CommandContext, action: Action) -> Message | None:
     svc = _service(ctx)
     kind = ACTIONS.get(action.action_id)
@@ -150,11 +172,13 @@ def handle_alert_action(ctx: CommandContext, action: Action) -> Message | None:
     if kind == "playbook":
         return _start_playbook(ctx, svc, action)
     try:
-        svc.act(action.value, kind, user=ctx.user, user_name=who, channel=ctx.channel)
+        episode, changed = svc.apply_action(action.value, kind, user=ctx.user, user_name=who, channel=ctx.channel)
     except LookupError:
         raise UsageError("找不到这条告警 / alert not found") from None
     except PermissionError:
         raise PermissionDenied("本频道看不到该账号 / this channel cannot see that account") from None
+    if not changed:
+        return _unchanged(ctx, episode)
     zh, en = REPLIES[kind]
     return Message(text=f"{zh.format(who=who)}\n{en.format(who=who)}")
 
@@ -170,13 +194,18 @@ def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
         raise PermissionDenied("本频道看不到该账号 / this channel cannot see that account")
     if playbooks is None or not hasattr(playbooks, "start_run"):
         return Message(text="预案功能尚未启用，请先按告警内容人工处理。\nPlaybooks are not enabled yet; please handle it by hand.")
+    # a run already going for this alert (from any channel) is not started again: say which one, log nothing
+    existing = next((run for run in playbooks.active_runs() if run.alert_id == episode.episode_key), None)
+    if existing is not None:
+        return Message(text=f"已有预案 #{existing.id}（{existing.title}）/ a run #{existing.id} already exists for this alert")
     playbook_id = episode.stats.get("playbook") or svc.cfg.playbooks.get(episode.severity, "negative-outbreak")
     severity = {"sev1": 1, "sev2": 2, "sev3": 3}.get(episode.severity, 3)
     title = f"负面评论激增：{episode.stats.get('account_name') or episode.account_id}"
-    playbooks.start_run(channel=ctx.channel, playbook_id=playbook_id, title=title, severity=severity,
-                        account=account, started_by=ctx.user, alert_id=episode.episode_key)
+    run = playbooks.start_run(channel=ctx.channel, playbook_id=playbook_id, title=title, severity=severity,
+                              account=account, started_by=ctx.user, alert_id=episode.episode_key)
     svc.act(episode.episode_key, "playbook", user=ctx.user, user_name=ctx.user_name, channel=ctx.channel)
-    return Message(text=f"{ctx.user_name} 已启动预案 {playbook_id}。\n{ctx.user_name} started playbook {playbook_id}.")
+    return Message(text=f"{ctx.user_name} 已启动预案 {playbook_id}（#{run.id}）。\n"
+                        f"{ctx.user_name} started playbook {playbook_id} (run #{run.id}).")
 
 
 def register(registry: CommandRegistry) -> None:

@@ -233,6 +233,9 @@ class ReportService:
                     detected_at=ensure_aware(e.detected_at),
                 )
                 for e in episodes
+                # one incident, one alert: an episode merged into another one's message (the account-level
+                # and a video's episode of the same crisis) follows that one and is not counted again
+                if not (e.stats or {}).get("merged_into")
             ],
             runs=[
                 render.RunLine(title, status, ensure_aware(started), ensure_aware(closed) if closed else None)
