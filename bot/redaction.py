@@ -36,10 +36,44 @@ def _collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def _bounded(needle: str) -> str:
-    # A quote stands apart from the text around it (bullets, 「」, "——", "…", line ends). Without the
-    # bounds a one-character comment such as "差" would match inside every "差评"; \w covers Chinese.
-    return rf"(?<!\w){re.escape(needle)}(?!\w)"
+# ---- where a name counts as naming the person (pure) ----------------------------------------------------
+# Team-written text (run titles, notes, drafts, messages) is full of ordinary words, and display names
+# often are ordinary words: cutting a two-character name such as "问题" wherever it occurs turned
+# "批次质量问题排查" into "批次质量〔已删除 / removed〕排查". A short name therefore counts only where it
+# stands as a reference to a person; a name of LONG_NAME characters or more is rarely a word people
+# write by chance, and is written straight into Chinese text ("王小明您好"), so it matches anywhere.
+# Quotes of their comments and references to their comment ids are found as before (below).
+LONG_NAME = 3
+_ASCII_WORD = "A-Za-z0-9_"
+# (opening, closing) marks around a name quoted on its own: 「问题」, “问题”, "问题"
+_QUOTE_PAIRS = (("「", "」"), ("『", "』"), ("“", "”"), ("‘", "’"), ('"', '"'), ("'", "'"), ("《", "》"))
+
+
+def _ascii_guarded(name: str) -> str:
+    # "Tom" must not match inside "Tomato"; Chinese around a Latin name ("Tom您好") is a boundary.
+    head = rf"(?<![{_ASCII_WORD}])" if re.match(rf"[{_ASCII_WORD}]", name[0]) else ""
+    tail = rf"(?![{_ASCII_WORD}])" if re.match(rf"[{_ASCII_WORD}]", name[-1]) else ""
+    return head + re.escape(name) + tail
+
+
+def _as_reference(name: str) -> str:
+    n = re.escape(name)
+    forms = [
+        rf"(?<=[@＠]){n}(?!\w)",  # a mention: @问题
+        *(rf"(?<={re.escape(a)}){n}(?={re.escape(b)})" for a, b in _QUOTE_PAIRS),  # the whole of a quote
+        rf"(?<!\w){n}(?=\s*[:：])",  # a speaker or addressee: "问题：…"
+        rf"(?<!\S){n}(?!\S)",  # a whole whitespace-delimited token: "> 评论 —— 问题"
+    ]
+    return "|".join(forms)
+
+
+def name_pattern(names) -> re.Pattern | None:
+    """Where one of `names` names the person in a text: anywhere for a long name, only as a reference
+    (after @, quoted on its own, before a colon, or as a whole token) for a short one."""
+    names = sorted({n for n in names if n}, key=lambda n: (-len(n), n))
+    if not names:
+        return None
+    return re.compile("|".join(_ascii_guarded(n) if len(n) >= LONG_NAME else _as_reference(n) for n in names))
 
 
 def _ref_pattern(ref: str) -> str:
@@ -91,10 +125,7 @@ class AuthorCopies:
         self._variants = sorted({v for t in self.texts for v in quote_variants(t)}, key=lambda v: (-len(v), v))
         refs = sorted(self.refs, key=lambda r: (-len(r), r))
         self._ref = re.compile("|".join(_ref_pattern(r) for r in refs)) if refs else None
-        names = sorted(self.names, key=lambda n: (-len(n), n))
-        # A name is written straight into Chinese text ("王小受您好"), so it matches anywhere; only a
-        # one-character name must stand apart, or it would match inside every word holding that character.
-        self._name = re.compile("|".join(re.escape(n) if len(n) > 1 else _bounded(n) for n in names)) if names else None
+        self._name = name_pattern(self.names)  # where their name counts as naming them (see above)
 
     # ---- SQL pre-filters (a superset; the Python checks below decide) ------------------------------------
     def prefilter_needles(self) -> list[str]:

@@ -98,54 +98,6 @@ def _contains_any(column, needles: list[str]):
     return or_(*(column.contains(n, autoescape=True) for n in needles))
 
 
-# ---- where a name counts as naming the person (pure) ----------------------------------------------------
-# Team-written text (run titles, notes, drafts, messages) is full of ordinary words, and display names
-# often are ordinary words: cutting a two-character name such as "问题" wherever it occurs turned
-# "批次质量问题排查" into "批次质量〔已删除 / removed〕排查". A short name therefore counts only where it
-# stands as a reference to a person; a name of LONG_NAME characters or more is rarely a word people
-# write by chance, and is written straight into Chinese text ("王小明您好"), so it matches anywhere.
-# Quotes of their comments and references to their comment ids are found as before (bot/redaction.py).
-LONG_NAME = 3
-_ASCII_WORD = "A-Za-z0-9_"
-# (opening, closing) marks around a name quoted on its own: 「问题」, “问题”, "问题"
-_QUOTE_PAIRS = (("「", "」"), ("『", "』"), ("“", "”"), ("‘", "’"), ('"', '"'), ("'", "'"), ("《", "》"))
-
-
-def _ascii_guarded(name: str) -> str:
-    # "Tom" must not match inside "Tomato"; Chinese around a Latin name ("Tom您好") is a boundary.
-    head = rf"(?<![{_ASCII_WORD}])" if re.match(rf"[{_ASCII_WORD}]", name[0]) else ""
-    tail = rf"(?![{_ASCII_WORD}])" if re.match(rf"[{_ASCII_WORD}]", name[-1]) else ""
-    return head + re.escape(name) + tail
-
-
-def _as_reference(name: str) -> str:
-    n = re.escape(name)
-    forms = [
-        rf"(?<=[@＠]){n}(?!\w)",  # a mention: @问题
-        *(rf"(?<={re.escape(a)}){n}(?={re.escape(b)})" for a, b in _QUOTE_PAIRS),  # the whole of a quote
-        rf"(?<!\w){n}(?=\s*[:：])",  # a speaker or addressee: "问题：…"
-        rf"(?<!\S){n}(?!\S)",  # a whole whitespace-delimited token: "> 评论 —— 问题"
-    ]
-    return "|".join(forms)
-
-
-def name_pattern(names) -> re.Pattern | None:
-    """Where one of `names` names the person in a text: anywhere for a long name, only as a reference
-    (after @, quoted on its own, before a colon, or as a whole token) for a short one."""
-    names = sorted({n for n in names if n}, key=lambda n: (-len(n), n))
-    if not names:
-        return None
-    return re.compile("|".join(_ascii_guarded(n) if len(n) >= LONG_NAME else _as_reference(n) for n in names))
-
-
-class _PersonCopies(AuthorCopies):
-    """`AuthorCopies` with the narrower rule above for where their name counts as naming them."""
-
-    def __init__(self, comments) -> None:
-        super().__init__(comments)
-        self._name = name_pattern(self.names)
-
-
 def _redact_text_column(session, copies: AuthorCopies, model, attr: str, needles: list[str], *where) -> int:
     """Cut the person's quotes and name out of the text column `attr` of the `model` rows that `where`
     selects and that may contain one of `needles`; returns how many rows changed."""
@@ -289,7 +241,7 @@ def purge_author(db: Database, platform: str, author_id: str, now: datetime | No
         counts["dead_letters"] = _delete_their_dead_letters(session, platform, author_id)
         if not mine:
             return counts
-        copies = _PersonCopies(PersonComment(platform, r.comment_id, r.text or "", r.author_name) for r in mine)
+        copies = AuthorCopies(PersonComment(platform, r.comment_id, r.text or "", r.author_name) for r in mine)
         comment_ids = sorted(copies.comment_ids)
         row_ids = {r.id for r in mine}
         accounts = sorted({r.account_id for r in mine})
