@@ -10,6 +10,7 @@ from bot.messages import Action, Message
 from bot.playbooks import render
 from bot.playbooks.machine import Answer, Assign, Done, Note, Skip, TransitionRejected
 from bot.playbooks.service import PlaybookNotFound, PlaybookService, RunNotFound
+from bot.record_numbers import record_digits
 
 USAGE = """\
   /crisis start 预案 [标题] [--severity 1-3] [--account 平台:账号] [--var 变量=值] — 启动预案 / start a run
@@ -76,8 +77,8 @@ def _split_run(ctx: CommandContext, parsed: ParsedCommand, *, read_only: bool = 
     option = parsed.opt("run")
     if isinstance(option, str):
         ref = option
-    elif len(parsed.args) > 1 and re.fullmatch(r"[#＃][0-9０-９]+" if not read_only else r"[#＃]?[0-9０-９]+",
-                                                parsed.args[1]):
+    elif len(parsed.args) > 1 and record_digits(parsed.args[1]) is not None and (
+            read_only or parsed.args[1].lstrip()[:1] in ("#", "＃")):
         # read-only commands take a bare number too ("/crisis status 2"): they have no step argument
         ref = parsed.args[1]
         first = 2

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, PermissionDenied, UsageError
 from bot.messages import Action, Button, Message, Section
-from bot.record_numbers import parse_record_number
+from bot.record_numbers import parse_record_number, record_digits
 from bot.replies import render
 from bot.replies.service import (
     AccessDenied,
@@ -53,12 +53,11 @@ def _service(ctx: CommandContext) -> ReplyQueueService:
 def _number(text: str | None, what: str = "编号 / item id") -> int:
     if not text:
         raise UsageError(f"缺少{what}")
-    number = parse_record_number(text)
-    if number is None:
-        digits = text.strip().lstrip("#＃")
-        if digits.isascii() and digits.isdigit():  # a number past any stored id
-            raise UsageError(f"没有这个{what}：{text}")
+    if record_digits(text) is None:
         raise UsageError(f"{what} 应为数字，例如 #12：{text}")
+    number = parse_record_number(text)
+    if number is None:  # a number past any stored id
+        raise UsageError(f"没有这个{what}：{text}")
     return number
 
 

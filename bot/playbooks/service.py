@@ -6,7 +6,6 @@ run-card update (outbox, same transaction).
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,7 +42,7 @@ from bot.playbooks.review import MetricSummary, ReviewInput, render_review
 from bot.playbooks.schema import Playbook, format_duration
 from bot.playbooks.settings import PlaybooksConfig
 from bot.playbooks.validate import PlaybookSet
-from bot.record_numbers import parse_record_number
+from bot.record_numbers import parse_record_number, record_digits
 from bot.reports.charts import SharePoint
 from bot.storage.models import Comment
 
@@ -215,8 +214,8 @@ class PlaybookService:
         """The run a command means: the given id (must belong to this channel), else the channel's only
         active run; with `latest_if_none` (read-only commands) the channel's latest run when none is active."""
         if ref is not None and str(ref).strip():
-            text = unicodedata.normalize("NFKC", str(ref)).strip().lstrip("#")
-            if not (text.isascii() and text.isdigit()):
+            text = record_digits(ref)
+            if text is None:
                 raise RunNotFound(f"预案编号应为数字，例如 #12 / a run id is a number: {ref!r}")
             run_id = parse_record_number(text)
             run = None

@@ -87,13 +87,11 @@ def score_command(
 
 
 def _decode_piped(data: bytes) -> str:
-    """Piped comments: UTF-8 (with or without BOM), else GB18030 as Chinese spreadsheets export them."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding).replace("\r\n", "\n")
-        except UnicodeDecodeError:
-            continue
-    return data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    """Piped comments, read as `crisisbot ingest` reads files: UTF-8 (with or without BOM), else GB18030,
+    else UTF-8 with the damaged bytes replaced."""
+    from bot.feeds.files import decode_lines
+
+    return decode_lines(data).text.replace("\r\n", "\n")
 
 
 def _evaluate(scorer, texts: list[str], label: str) -> tuple[list, float]:
