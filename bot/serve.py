@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sys
 import threading
 import time
@@ -128,6 +129,22 @@ def _sample_crisis_alerted(bot) -> bool:
     return any(m.meta.get("kind") == "alert" for m in bot.console.messages())
 
 
+def bind_listener(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before "listening" is printed: a port in use is a clear error up front
+    (uvicorn would report it in English after we claimed to have started), and `--port 0` prints the port
+    the system chose."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+    except OSError:
+        listener.close()
+        raise
+    listener.set_inheritable(True)
+    return listener
+
+
 def run_serve(
     settings: Settings,
     config: AppConfig,
@@ -184,6 +201,14 @@ def run_serve(
     if replay is None:
         for tick in bot.wiring.ticks:
             bot.wiring.scheduler.add_job(tick, "interval", seconds=TICK_SECONDS, coalesce=True, max_instances=1)
+    try:
+        listener = bind_listener(bind_host, bind_port)
+    except OSError as error:
+        bot.close()
+        print(f"无法监听 {bind_host}:{bind_port}（{error.strerror or error}）/ cannot listen on "
+              f"{bind_host}:{bind_port}: {error.strerror or error}", file=sys.stderr, flush=True)
+        return 2
+    bind_port = listener.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(bot.web, host=bind_host, port=bind_port, log_level="warning", lifespan="on"))
     stop = threading.Event()
     if replay is not None:
@@ -198,13 +223,13 @@ def run_serve(
         if console:
             from bot.console_repl import repl
 
-            thread = threading.Thread(target=server.run, name="http", daemon=True)
+            thread = threading.Thread(target=server.run, args=([listener],), name="http", daemon=True)
             thread.start()
             repl(bot, channel="general", user="operator")
             server.should_exit = True
             thread.join(timeout=10)
         else:
-            server.run()
+            server.run([listener])
     finally:
         stop.set()
         bot.close()

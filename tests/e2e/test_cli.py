@@ -83,3 +83,42 @@ def test_purge_author_prints_counts_per_kind_and_refuses_a_bad_author(tmp_path):
     assert "已删除 / removed:" in result.stdout and "评论 comments 2," in result.stdout
     assert "情感更正样本 sentiment corrections 0" in result.stdout
     assert run(["purge", "--author", "u1"], tmp_path).returncode == 2
+
+
+def test_serve_on_a_port_in_use_says_so_and_exits_2(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(["serve", "--port", str(port)], tmp_path, timeout=120,
+                     env={"CRISISBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"无法监听 127.0.0.1:{port}" in result.stderr
+    # it must not claim to be listening first
+    assert "已启动" not in result.stdout
+
+
+def test_serve_on_port_0_prints_the_port_it_listens_on(tmp_path):
+    import re
+    import time
+
+    import httpx
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CRISISBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(CRISISBOT + ["serve", "--port", "0"], cwd=tmp_path, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (found := re.search(r"listening on http://127\.0\.0\.1:(\d+)", log_path.read_text())):
+            assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)  # waiting for the process to print, not for time to pass
+        port = int(found.group(1))
+        assert port != 0
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(20)
