@@ -1,5 +1,6 @@
 """`/sentiment fix COMMENT_ID neg|neu|pos`, the `sentiment.fix` button and the "纠正情感 / Fix sentiment"
-button (`sentiment.review`) on alert and queue items: teach the model in chat."""
+button (`sentiment.review`) on alert and queue items: teach the model in chat. `/sentiment score TEXT`
+shows how the model reads a text (before a team corrects it, they want to see why it said so)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,19 @@ from bot.sentiment.corrections import (
     CorrectionService,
     LabeledComment,
 )
+from bot.sentiment.explain import LABEL_ZH, explain_lines
 
 USAGE = (
+    "  /sentiment score|打分 文本 — 看模型怎么判断这段话：标签、概率、理由、风险词"
+    " / how the model reads a text: label, probabilities, reasons, risk terms\n"
     "  /sentiment fix|更正 评论ID neg|neu|pos — 更正一条评论的情感标签（平台:评论ID 也可）"
     " / relabel a comment's sentiment (platform:COMMENT_ID also accepted)\n"
     "  按钮 / button: action_id `sentiment.fix`, value `平台:评论ID 标签` / `platform:COMMENT_ID label`"
 )
-_LABEL_ZH = {"neg": "负面", "neu": "中性", "pos": "正面", None: "未打分"}
 _MALFORMED_BUTTON = CorrectionError("按钮数据有误", "malformed button value")
 _BUTTON_STYLE: dict[str, ButtonStyle] = {"neg": "danger", "neu": "default", "pos": "primary"}
+FIX_WORDS = ("fix", "更正", "纠正")
+SCORE_WORDS = ("score", "打分", "评分", "试评")
 
 
 def _service(ctx: CommandContext) -> CorrectionService:
@@ -34,13 +39,13 @@ def _reply(outcome: CorrectionOutcome, user_name: str) -> Message:
     if old == new:  # a person confirmed the model: still a labelled example worth keeping
         return Message(
             title="情感已确认 / Sentiment confirmed",
-            text=(f"{outcome.platform}:{outcome.comment_id} 确认为 {_LABEL_ZH[new]}({new})，由 {user_name} 确认，"
+            text=(f"{outcome.platform}:{outcome.comment_id} 确认为 {LABEL_ZH[new]}({new})，由 {user_name} 确认，"
                   f"已存为训练样本。\nConfirmed {new} by {user_name}; kept as a training example.\n> {preview}"),
         )
     return Message(
         title="情感已更正 / Sentiment corrected",
         text=(
-            f"{outcome.platform}:{outcome.comment_id} {_LABEL_ZH[old]}({old or '-'}) → {_LABEL_ZH[new]}({new})，"
+            f"{outcome.platform}:{outcome.comment_id} {LABEL_ZH[old]}({old or '-'}) → {LABEL_ZH[new]}({new})，"
             f"由 {user_name} 更正，已存为训练样本。\n"
             f"Relabelled {old or '-'} → {new} by {user_name}; kept as a training example.\n> {preview}"
         ),
@@ -54,8 +59,10 @@ def _error(exc: CorrectionError) -> Message:
 def handle_sentiment(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     """`/sentiment fix COMMENT_ID LABEL`."""
     if not parsed.sub:
-        raise UsageError("缺少子命令 / missing subcommand: /sentiment fix 评论ID neg|neu|pos")
-    if parsed.sub.lower() not in ("fix", "更正", "纠正"):
+        raise UsageError("缺少子命令 / missing subcommand: /sentiment score 文本 | /sentiment fix 评论ID neg|neu|pos")
+    if parsed.sub.lower() in SCORE_WORDS:
+        return _score(ctx, parsed.text_from(1))
+    if parsed.sub.lower() not in FIX_WORDS:
         raise UsageError(f"未知子命令 / unknown subcommand: {parsed.sub}")
     if len(parsed.args) != 3:
         raise UsageError("需要 评论ID 和 标签 / needs COMMENT_ID and a label")
@@ -65,6 +72,19 @@ def handle_sentiment(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     except CorrectionError as exc:
         return _error(exc)
     return _reply(outcome, ctx.user_name)
+
+
+def _score(ctx: CommandContext, text: str) -> Message:
+    if not text.strip():
+        raise UsageError("需要一段文本 / needs a text: /sentiment score 这个真的太差了")
+    result = ctx.services.scorer().score(text)
+    return Message(
+        title="模型的判断 / How the model reads it",
+        text="\n".join(explain_lines(text, result))
+        + "\n判断不对？评论入库后可用 /sentiment fix 评论ID 标签 更正。"
+          "\nWrong? Once it is a stored comment, correct it with /sentiment fix COMMENT_ID LABEL.",
+        ephemeral=True,
+    )
 
 
 def handle_fix_button(ctx: CommandContext, action: Action) -> Message:
@@ -105,10 +125,10 @@ def _choice_section(comment: LabeledComment) -> Section:
     preview = preview if len(preview) <= 120 else preview[:119] + "…"
     score = f" {comment.score:.2f}" if comment.score is not None and not comment.corrected else ""
     by_person = "（已人工更正 / corrected by a person）" if comment.corrected else ""
-    now = f"{_LABEL_ZH[comment.label]} {comment.label or '-'}{score}{by_person}"
+    now = f"{LABEL_ZH[comment.label]} {comment.label or '-'}{score}{by_person}"
     ref = comment_ref(comment.platform, comment.comment_id)
     buttons = tuple(
-        Button(f"改为{_LABEL_ZH[label]} {label}", FIX_ACTION, f"{ref} {label}", _BUTTON_STYLE[label])
+        Button(f"改为{LABEL_ZH[label]} {label}", FIX_ACTION, f"{ref} {label}", _BUTTON_STYLE[label])
         for label in LABELS if label != comment.label
     )
     return Section(text=f"> {preview or '（仅表情 / sticker only）'}\n当前 / now: {now} · `{ref}`", buttons=buttons)
@@ -118,8 +138,8 @@ def register(registry: CommandRegistry) -> None:
     registry.add_command(
         "sentiment",
         handle_sentiment,
-        summary_zh="更正评论情感标签",
-        summary_en="correct a comment's sentiment label",
+        summary_zh="查看模型判断、更正评论情感标签",
+        summary_en="see how the model reads a text; correct a comment's sentiment label",
         usage=USAGE,
     )
     registry.add_action(FIX_ACTION, handle_fix_button)

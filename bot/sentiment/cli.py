@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 
 BATCH = 1000
+WIDE_TABLE_COLUMNS = 120  # below this `score` prints one block per text instead of a table
 _BACKEND_HELP = "后端 / backend: default | snownlp"
 
 
@@ -77,13 +78,20 @@ def score_command(
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
+    if console.width < WIDE_TABLE_COLUMNS:  # six columns in a narrow terminal would cut each text to a word
+        from bot.sentiment.explain import explain_lines
+
+        for number, (text, result) in enumerate(zip(texts, results, strict=True)):
+            typer.echo(("\n" if number else "") + "\n".join(explain_lines(text, result)))
+        return
     table = Table("文本 / text", "标签 / label", "P(正面) / score", "P(负面) / neg", "理由 / reasons",
                   "风险 / risk flags")
     for text, result in zip(texts, results, strict=True):
         flags = ", ".join(f"{f.term}({f.category})" for f in result.risk_flags)
         neg = "—" if result.neg_score is None else f"{result.neg_score:.3f}"
         table.add_row(text[:60], result.label, f"{result.score:.3f}", neg, "; ".join(result.reasons), flags)
-    Console().print(table)
+    console.print(table)
 
 
 def _decode_piped(data: bytes) -> str:

@@ -77,3 +77,16 @@ def test_fix_button(bot, db, press_button):
     assert "已更正" in _texts(replies) or "已确认" in _texts(replies)
     with db.session() as s:
         assert s.exec(select(Comment).where(Comment.comment_id == "c3")).one().sentiment_label == "neg"
+
+
+def test_score_in_chat_explains_the_models_reading_without_storing_anything(bot, db, run_command):
+    replies = run_command("/sentiment score 呵呵，服务真好 --澜肌客服", channel="console:lanji")
+    text = _texts(replies)
+    assert "> 呵呵，服务真好 --澜肌客服" in text  # the text as typed, "--word" is not an option
+    assert "负面 neg" in text and "P(正面 pos)" in text and "反讽" in text
+    assert all(m.ephemeral for m in replies)
+    risky = _texts(run_command("/sentiment 打分 我要投诉，退款", channel="console:lanji"))
+    assert "投诉（投诉举报 complaint）" in risky and "退款（退款 refund）" in risky
+    assert "needs a text" in _texts(run_command("/sentiment score   ", channel="console:lanji"))
+    with db.session() as s:
+        assert s.exec(select(Comment)).all() == [] and s.exec(select(SentimentCorrection)).all() == []

@@ -174,3 +174,20 @@ def test_score_reads_one_text_per_line_from_stdin():
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert [(r["text"], r["label"]) for r in lines] == [("太差了，退款！", "neg"), ("很好用，推荐", "pos")]
+
+
+def test_score_in_a_narrow_terminal_prints_each_text_whole(monkeypatch):
+    # an 80-column terminal: a six-column table cut "呵呵，服务真好" to "呵呵，服 …"
+    monkeypatch.setenv("COLUMNS", "80")
+    text = "呵呵，服务真好，下次还来这家店吃饭吗？我要投诉"
+    result = runner.invoke(app, ["score", text, "很好用"])
+    assert result.exit_code == 0, result.output
+    assert f"> {text}" in result.stdout and "> 很好用" in result.stdout
+    assert "负面 neg · P(正面 pos)" in result.stdout and "投诉（投诉举报 complaint）" in result.stdout
+
+
+def test_score_in_a_wide_terminal_prints_a_table(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    result = runner.invoke(app, ["score", "不高兴"])
+    assert result.exit_code == 0, result.output
+    assert "文本 / text" in result.stdout and "不高兴" in result.stdout
