@@ -54,6 +54,16 @@ class _Group(TyperGroup):
             typer.echo(f"错误 / error: {message}", err=True)
             raise typer.Exit(2) from None
 
+    # `--help` lists commands in the order a new user reaches for them (run, talk to it, feed it, report),
+    # not in the order the modules happen to be mounted.
+    HELP_ORDER = ("serve", "console", "ingest", "report", "sources", "poll", "backtest", "sentiment",
+                  "playbooks", "purge", "config", "db", "secrets")
+
+    def list_commands(self, ctx):
+        names = super().list_commands(ctx)
+        rank = {name: i for i, name in enumerate(self.HELP_ORDER)}
+        return sorted(names, key=lambda name: rank.get(name, len(rank)))
+
 
 app = typer.Typer(
     cls=_Group,

@@ -122,3 +122,17 @@ def test_serve_on_port_0_prints_the_port_it_listens_on(tmp_path):
     finally:
         server.terminate()
         server.wait(20)
+
+
+def test_help_lists_the_commands_a_new_user_needs_first():
+    import re
+
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    listed = re.findall(r"^│ ([a-z]+) ", result.stdout, flags=re.M)
+    assert listed[:4] == ["serve", "console", "ingest", "report"], listed
+    assert set(listed) >= {"sources", "poll", "backtest", "sentiment", "playbooks", "purge", "config", "db"}
