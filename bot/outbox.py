@@ -2,7 +2,8 @@
 
 A message is enqueued in the same transaction as the change that caused it. The worker delivers rows
 once, in id order per channel, retrying transient failures with capped exponential backoff (honouring
-Retry-After), so a chat outage or a restart delays a message and never loses it.
+Retry-After), so a chat outage or a restart delays a message and never loses it. A channel that waits
+(an outage, a Retry-After) holds back only its own later messages, never another channel's.
 
 A retry must not show a message twice either. Some failures leave the outcome unknown (a timeout, a
 connection lost mid-request, a 5xx: the platform may have accepted the message). The row records when
@@ -115,31 +116,44 @@ class Outbox:
 
     def _deliver_due(self, limit: int) -> int:
         now = self.clock.now()
-        with self.db.session() as session:
-            rows = session.exec(
-                select(OutboxMessage).where(OutboxMessage.status == "pending").order_by(OutboxMessage.id).limit(limit)
-            ).all()
         blocked: set[str] = set()
         done = 0
-        superseded = _superseded_updates(rows)
-        for row in rows:
-            if row.channel in blocked:
-                continue
-            if row.id in superseded and self._supersede(row):
+        seen_any = False
+        after_id = 0
+        # Read page after page, leaving out the channels already found waiting: with one page only, 200
+        # messages queued for a channel in an outage (an alert storm while Slack is down) held back every
+        # other channel's messages, Feishu and console included, until that outage ended.
+        while done < limit:
+            query = select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.id > after_id)
+            if blocked:
+                query = query.where(OutboxMessage.channel.not_in(sorted(blocked)))
+            with self.db.session() as session:
+                rows = session.exec(query.order_by(OutboxMessage.id).limit(limit)).all()
+            if not rows:
+                break
+            seen_any = True
+            after_id = rows[-1].id
+            superseded = _superseded_updates(rows)
+            for row in rows:
+                if row.channel in blocked:
+                    continue
+                if row.id in superseded and self._supersede(row):
+                    done += 1
+                    continue
+                blocked_now = row.next_attempt_at > now
+                if blocked_now:
+                    blocked.add(row.channel)  # keep per-channel order: later rows wait for this one
+                    continue
+                if not self._claim(row, now):
+                    blocked.add(row.channel)
+                    continue
+                delivered = self._deliver_one(row)
                 done += 1
-                continue
-            blocked_now = row.next_attempt_at > now
-            if blocked_now:
-                blocked.add(row.channel)  # keep per-channel order: later rows wait for this one
-                continue
-            if not self._claim(row, now):
-                blocked.add(row.channel)
-                continue
-            delivered = self._deliver_one(row)
-            done += 1
-            if not delivered:
-                blocked.add(row.channel)
-        if rows:
+                if not delivered:
+                    blocked.add(row.channel)
+            if len(rows) < limit:
+                break
+        if seen_any:
             self._update_pending_gauge()
         else:  # nothing was pending: no need to count (idle rounds run every half second)
             metrics.OUTBOX_PENDING.set(0)
@@ -245,8 +259,10 @@ class Outbox:
             return None
         with self.db.session() as session:
             original = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
-        if original is None or original.status == "failed":
+        if original is None:
             return None
+        # A failed original has a message id only when an update was posted in its place
+        # (`_remember_alias`): later updates edit that message instead of posting one each.
         return original.platform_message_id
 
     def _remember_alias(self, key: str | None, message_id: str) -> None:

@@ -75,7 +75,8 @@ def message_text(message_type: str | None, content: str | None) -> str | None:
 
 
 def strip_mentions(text: str, mentions: list[Any] | None) -> str:
-    """Drop the mention keys in front of the command (the bot's @); name the people mentioned after it.
+    """Drop the mention keys in front of the command (the bot's @) and a bot's @ anywhere (Feishu marks it
+    with mentioned_type "bot"); name the people mentioned after the command.
 
     "@_user_1 /crisis assign verify @_user_2" -> "/crisis assign verify feishu:ou_zhang": a mentioned
     person becomes the neutral user address (handlers accept "platform:id"), so assignments and roles
@@ -86,6 +87,11 @@ def strip_mentions(text: str, mentions: list[Any] | None) -> str:
         key = _get(mention, "key")
         if key:
             open_id = _get(mention, "id", "open_id")
+            if _get(mention, "mentioned_type") == "bot":
+                # The bot's @ typed after the command ("/crisis status @crisisbot") addresses it; it is
+                # no argument (an argument would have read as a run or a person).
+                people[str(key)] = ""
+                continue
             people[str(key)] = f"{PLATFORM}:{open_id}" if open_id else f"@{_get(mention, 'name') or ''}".rstrip("@")
     rest = text.strip()
     while True:

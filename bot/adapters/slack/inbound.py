@@ -160,7 +160,12 @@ def command_from_mention(envelope: dict[str, Any]) -> Command:
     event = _obj(envelope.get("event"))
     channel_id = _id_of(event.get("channel"))
     user_id = _id_of(event.get("user"))
-    event_id = _text(envelope.get("event_id")) or _digest(channel_id, event.get("ts"), event.get("event_ts"))
+    ts = _text(event.get("ts")) or _text(event.get("event_ts"))
+    # Keyed by the message, not the delivery: Slack re-sends a message under a new event id at times, and
+    # only the dispatcher's stored key outlives a restart (the bridge's in-memory one does not). A
+    # retry carries the same message, so it is caught by the same key.
+    event_id = (f"msg:{channel_id}:{ts}" if channel_id and ts
+                else _text(envelope.get("event_id")) or _digest(channel_id, event.get("ts"), event.get("event_ts")))
     return Command(
         platform=PLATFORM,
         channel=slack_channel(channel_id),
@@ -215,7 +220,9 @@ def actions_from_block_actions(body: dict[str, Any]) -> list[Action]:
         if not isinstance(element, dict):
             continue  # not a pressed element: the well-formed ones beside it still count
         raw_id = _text(element.get("action_id")) or ""
-        if not raw_id or is_link_click(raw_id):
+        # A link button's click only opens its URL. Cards sent before render marked link buttons by their
+        # action id still carry the plain one ("feeds:open"), so a pressed element with a url counts too.
+        if not raw_id or is_link_click(raw_id) or element.get("url"):
             continue
         action_id = neutral_action_id(raw_id)
         actions.append(

@@ -311,6 +311,22 @@ def request_is_signed(verifier: SignatureVerifier, body: bytes, headers: Any) ->
     return hmac.compare_digest(expected.encode(), signature.encode())
 
 
+def is_ssl_check(body: bytes, headers: Any) -> bool:
+    """Slack's certificate probe: an unsigned form body `ssl_check=1&token=…` and nothing else.
+
+    Slack sends it without a signature when a request URL is saved and expects 200 (Bolt answers it before
+    verifying signatures). Only exactly this body passes, and it is answered with nothing done."""
+    from urllib.parse import parse_qs
+
+    if not (headers.get("content-type") or "").startswith("application/x-www-form-urlencoded"):
+        return False
+    try:
+        fields = parse_qs(body.decode("ascii"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return fields.get("ssl_check") == ["1"] and set(fields) <= {"ssl_check", "token"}
+
+
 def _error(status: int, error: str) -> JSONResponse:
     return JSONResponse({"error": error}, status_code=status)
 
@@ -318,8 +334,9 @@ def _error(status: int, error: str) -> JSONResponse:
 def build_events_route(
     *, app: AsyncApp | None, signing_secret: str | None, clock: Any | None = None, path: str = EVENTS_PATH
 ) -> Route:
-    """`POST /slack/events`: 401 unless signed with the signing secret within 300 s; 400 when the signed
-    body is not a payload Slack would send; then Bolt."""
+    """`POST /slack/events`: 401 unless signed with the signing secret within 300 s (Slack's unsigned
+    ssl_check probe alone gets an empty 200); 400 when the signed body is not a payload Slack would send;
+    then Bolt."""
     verifier = SignatureVerifier(signing_secret, clock=_EpochClock(clock)) if signing_secret else None
 
     async def slack_events(request: Request) -> Response:
@@ -332,6 +349,9 @@ def build_events_route(
             SLACK_INBOUND.labels("http", "rejected").inc()
             log.warning("slack: %s called but SLACK_SIGNING_SECRET is not set; rejected", path)
             return _error(401, "signing secret not configured")
+        if is_ssl_check(body, request.headers):
+            SLACK_INBOUND.labels("http", "ssl_check").inc()
+            return Response(status_code=200)
         if not request_is_signed(verifier, body, request.headers):
             SLACK_INBOUND.labels("http", "bad_signature").inc()
             log.warning("slack: rejected a request with a missing, forged or stale signature (from %s)",

@@ -12,8 +12,9 @@ metadata naming its outbox key; such failures are not retried in place but repor
 recent history (`conversations.history`, or `conversations.replies` in a thread) for a message with that
 key and returns its ts. PNG uploads (files_upload_v2) cannot carry metadata: their file name carries a short
 hash of the outbox key instead ("trend.png" -> "trend-<hash>.png"), and a retry looks for a shared file of
-that name before uploading again. The check never blocks a message: if it fails (missing history scope,
-...), the port logs once and posts anyway.
+that name before uploading again. The check never blocks a message for good: if it is refused (missing
+history scope, ...), the port logs once and posts anyway; if Slack cannot answer it (an outage), the
+attempt is retried later like any other.
 """
 
 from __future__ import annotations
@@ -323,7 +324,10 @@ class SlackChatPort:
         elif response_url:
             log.warning("slack: ignoring a response_url outside Slack: %s", response_url[:80])
         if user_id:
-            self._call("chat.postEphemeral", self.client.chat_postEphemeral, channel=channel_id, user=user_id, **payload)
+            # Asked inside a thread (a mention there): the answer belongs in that thread too.
+            thread = {"thread_ts": reply["thread_ts"]} if reply.get("thread_ts") else {}
+            self._call("chat.postEphemeral", self.client.chat_postEphemeral, channel=channel_id, user=user_id,
+                       **payload, **thread)
             return "ephemeral:" + _short_hash(idempotency_key)
         return None
 
@@ -420,8 +424,11 @@ class SlackChatPort:
     def _recent_messages(self, channel_id: str, *, since: datetime, thread_ts: str | None) -> list[dict[str, Any]]:
         """Messages of the channel (or thread) from shortly before `since`, for the duplicate checks.
 
-        Any failure of the lookup itself gives [] (after one log line per channel and error): the checks
-        exist to avoid a duplicate and must never hold a message back.
+        A refused lookup (missing scope, ...) gives [] after one log line per channel and error: the
+        checks exist to avoid a duplicate and must never hold a message back for good. A lookup Slack
+        could not answer (5xx, rate limit, connection) raises TransientChatError instead: posting blind in
+        the middle of an outage duplicates the very message whose answer the outage swallowed, and the
+        outbox tries again later anyway.
         """
         args: dict[str, Any] = {
             "channel": channel_id,
@@ -439,10 +446,34 @@ class SlackChatPort:
         try:
             response = fn(**args)
             messages = response.get("messages") or []
-        except Exception as error:  # noqa: BLE001 - whatever went wrong, posting anyway beats holding back
+        except SlackApiError as error:
+            classified = self._classify_lookup_error(method, error)
+            if classified is not None:
+                raise classified from error
+            self._lookup_failed(method, channel_id, error)
+            return []
+        except (URLError, TimeoutError, ConnectionError, HTTPException, OSError, SlackRequestError) as error:
+            detail = f"duplicate check: {type(error).__name__}: {error}"
+            raise self._transient(method, "connection_error", detail) from error
+        except Exception as error:  # noqa: BLE001 - whatever else went wrong, posting anyway beats holding back
             self._lookup_failed(method, channel_id, error)
             return []
         return [found for found in messages if isinstance(found, dict)]
+
+    def _classify_lookup_error(self, method: str, error: SlackApiError) -> TransientChatError | None:
+        """The TransientChatError for a history lookup Slack could not answer now, else None (refused)."""
+        response = error.response
+        status = getattr(response, "status_code", 0) or 0
+        data = getattr(response, "data", None)
+        code = (data.get("error") if isinstance(data, dict) else None) or f"http_{status}"
+        # Not any non-JSON page: a proxy answering 404 for this method would otherwise hold posts forever.
+        if status == 429 or status >= 500 or code in TRANSIENT_ERRORS:
+            classified = self._classify_api_error(method, error, None)
+            if isinstance(classified, TransientChatError):
+                # This attempt sent nothing: only the earlier unknown outcome still needs the check.
+                classified.maybe_delivered = False
+                return classified
+        return None
 
     def _lookup_failed(self, method: str, channel_id: str, error: Exception) -> None:
         data = getattr(getattr(error, "response", None), "data", None)

@@ -132,6 +132,10 @@ def actions_block(buttons: tuple[Button, ...] | list[Button], block_id: str) -> 
     elements = []
     for index, button in enumerate(buttons[:ELEMENTS_PER_ACTIONS]):
         action_id = button.action_id or f"{LINK_ACTION_PREFIX}{index}"
+        if button.url and not action_id.startswith(LINK_ACTION_PREFIX):
+            # Slack sends block_actions for link buttons too: the prefix marks the click as nothing to run
+            # (an action id such as "feeds:open" was answered "this button is no longer active").
+            action_id = LINK_ACTION_PREFIX + action_id
         count = seen.get(action_id, 0)
         seen[action_id] = count + 1
         if count:

@@ -208,3 +208,24 @@ def test_uploads_on_first_attempts_make_no_history_call(db, clock, slack):
     outbox.drain()
     assert row_for(db, "d:1").status == "sent" and len(shared_files(slack, "C1")) == 1
     assert slack.calls("conversations.history") == []
+
+
+def test_a_lookup_that_meets_the_outage_waits_instead_of_posting_a_duplicate(db, clock, slack, caplog):
+    outbox = outbox_with(db, clock, slack_port(slack))
+    slack.script("chat.postMessage", accepted_then(502))  # Slack stored it, then the outage began
+    # The lookup meets the outage too (the port's own retries included).
+    slack.script("conversations.history", server_error(503), server_error(503), server_error(503))
+    outbox.send(channel="slack:C1", message=Message(title="负面舆情激增", text="澜肌官方旗舰店"), key="alert:ep-9")
+    with caplog.at_level(logging.WARNING, logger="crisisbot.slack"):
+        outbox.drain()
+        retry_round(outbox, clock)  # lookup fails: nothing is posted blind
+        assert len(slack.channel_messages("C1")) == 1
+        assert row_for(db, "alert:ep-9").status == "pending"
+        retry_round(outbox, clock)  # Slack is back: the message is found, not posted again
+
+    (message,) = slack.channel_messages("C1")
+    row = row_for(db, "alert:ep-9")
+    assert (row.status, row.platform_message_id) == ("sent", message["ts"])
+    assert len(slack.successful("chat.postMessage")) == 0  # the only post is the one whose answer was lost
+    # An outage is not a missing scope: the operator is not sent to reinstall the app.
+    assert not any("channels:history" in r.getMessage() for r in caplog.records)

@@ -111,3 +111,14 @@ def test_card_button_becomes_an_action():
 def test_foreign_card_values_are_ignored():
     assert action_from_card_event(card_event({"foo": "bar"})) is None
     assert action_from_card_event(card_event("text")) is None
+
+
+def test_the_bots_own_mention_after_the_command_is_stripped_too():
+    # Feishu marks a bot's mention with mentioned_type "bot"; typed at the end it used to become the
+    # argument "feishu:ou_bot" ("/crisis status feishu:ou_bot": no run by that name).
+    bot = {"key": "@_user_1", "id": {"open_id": "ou_bot"}, "name": "crisisbot", "mentioned_type": "bot"}
+    person = {"key": "@_user_2", "id": {"open_id": "ou_zhang"}, "name": "张三", "mentioned_type": "user"}
+    cmd = command_from_message_event(message_event("/crisis status @_user_1", mentions=[bot]))
+    assert cmd is not None and cmd.text == "/crisis status"
+    cmd = command_from_message_event(message_event("/crisis assign verify @_user_2 @_user_1", mentions=[bot, person]))
+    assert cmd is not None and cmd.text == "/crisis assign verify feishu:ou_zhang"

@@ -52,9 +52,11 @@ def test_mentions_are_handled_like_the_command_they_contain():
                                             "text": "<@UBOT> /crisis status"}}
     command = command_from_mention(envelope)
     assert (command.text, command.channel, command.user, command.event_id) == (
-        "/crisis status", "slack:C3", "slack:U2", "Ev9")
+        "/crisis status", "slack:C3", "slack:U2", "msg:C3:1.5")
     again = {**envelope, "event_id": "Ev10"}  # Slack re-sent the same message under another event id
     assert mention_duplicate_key(again) == mention_duplicate_key(envelope)
+    # the stored event id is the message's too, so a re-send under a new id is caught after a restart
+    assert command_from_mention(again).event_id == command.event_id
 
 
 def block_actions(action_id="alert.ack", value="42", trigger="t1"):
@@ -94,3 +96,11 @@ def test_a_submitted_modal_rebuilds_the_action_with_the_form_values():
                        "state": {"values": {"user": {"user": {"selected_user": "U77"}}}}}}
     assert action_from_view_submission(assign).form == {"user": "slack:U77"}
     assert action_from_view_submission({"view": {"callback_id": "other"}}) is None
+
+
+def test_a_link_button_click_is_not_an_action_whatever_its_action_id():
+    # Slack sends block_actions for URL buttons as well; "feeds:open" (an announcement's 查看详情 button)
+    # reached the dispatcher and was answered "这个按钮已失效 / This button is no longer active".
+    click = block_actions("feeds:open", "")
+    click["actions"][0]["url"] = "https://rules.example/notice/1"
+    assert actions_from_block_actions(click) == []

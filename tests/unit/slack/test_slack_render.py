@@ -104,3 +104,13 @@ def test_skip_relabel_and_assign_buttons_open_a_modal_with_their_context():
     assert view["callback_id"] == FORM_CALLBACK_ID
     assert json.loads(view["private_metadata"]) == {"action_id": "reply.skip:7", "value": "7"}
     assert view["blocks"][0]["element"]["action_id"] == "reason"
+
+
+def test_a_link_button_with_an_action_id_is_marked_as_a_link():
+    from bot.adapters.slack.inbound import is_link_click
+
+    payload = render_message(Message(text="平台规则更新", buttons=(
+        Button("查看详情 / Open", "feeds:open", url="https://rules.example/notice/1"), Button("确认", "alert.ack", "k"))))
+    (link, ack) = next(b for b in payload["blocks"] if b["type"] == "actions")["elements"]
+    assert is_link_click(link["action_id"]) and link["url"] == "https://rules.example/notice/1"
+    assert ack["action_id"] == "alert.ack"
