@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -175,6 +176,9 @@ def _add_foundation_jobs(wiring: Wiring) -> None:
     wiring.scheduler.add_job(
         lambda: purge_expired(services.db, services.clock.now(), retention),
         "interval", hours=6, id="retention-purge", coalesce=True, max_instances=1,
+        # first run soon after each start: an interval job first fires one interval after the start, so
+        # a bot restarted more often than every 6 hours (deploys, crashes) would never purge anything
+        next_run_time=datetime.now(UTC) + timedelta(minutes=2),
     )
     wiring.scheduler.add_job(
         lambda: purge_processed_events(services, older_than_hours=retention.processed_event_hours),

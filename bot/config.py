@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     default_channel: str | None = None
     language: Literal["zh", "en"] | None = None
     ingest_token: str | None = None
-    ingest_max_bytes: int = 5 * 1024 * 1024
+    # 0 or less would refuse every webhook request, an empty one included, with 413
+    ingest_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     slack_api_url: str | None = None
     feishu_domain: str | None = None
     feishu_mode: Literal["http", "ws"] = "http"
@@ -71,6 +72,24 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("FEISHU_VERIFICATION_TOKEN")
     )
     feishu_encrypt_key: str | None = Field(default=None, validation_alias=AliasChoices("FEISHU_ENCRYPT_KEY"))
+
+    @field_validator("host")
+    @classmethod
+    def _host_unset_when_blank(cls, value: str | None) -> str | None:
+        # `CRISISBOT_HOST=` (an empty line in an env file) means "not set", not "listen on every interface"
+        if value is None:
+            return None
+        return value.strip() or None
+
+    @field_validator("ingest_token")
+    @classmethod
+    def _bearer_token(cls, value: str | None) -> str | None:
+        # HTTP strips whitespace around a header value, so a token ending in a newline (a secret mounted
+        # from a file, `echo` into an env file) could never match: every request would be 401.
+        # Blank means unset (the webhook is off), as documented.
+        if value is None:
+            return None
+        return value.strip() or None
 
     @field_validator("log_level")
     @classmethod
@@ -155,14 +174,19 @@ class ChannelConfig(_Strict):
         return _channel_address(value)
 
 
+# A century: "keep for good" without the date arithmetic of the purge overflowing (99999999 days made the
+# scheduled purge, and `purge --expired`, fail on every run).
+MAX_RETENTION_DAYS = 36500
+
+
 class RetentionConfig(_Strict):
-    raw_payload_days: int = Field(default=90, ge=1)
-    author_identifiers_days: int = Field(default=90, ge=1)
+    raw_payload_days: int = Field(default=90, ge=1, le=MAX_RETENTION_DAYS)
+    author_identifiers_days: int = Field(default=90, ge=1, le=MAX_RETENTION_DAYS)
     # Finished outbox rows are deleted after this (their content goes after author_identifiers_days). The
     # rows are idempotency keys: reports check theirs for up to a week, alert and playbook messages are
     # updated in place for as long as an episode or run lasts, so a month is the floor.
-    outbox_days: int = Field(default=365, ge=30)
-    processed_event_hours: int = Field(default=48, ge=7)
+    outbox_days: int = Field(default=365, ge=30, le=MAX_RETENTION_DAYS)
+    processed_event_hours: int = Field(default=48, ge=7, le=MAX_RETENTION_DAYS * 24)
 
 
 class AppConfig(_Strict):
@@ -183,6 +207,16 @@ class AppConfig(_Strict):
     replies: RepliesConfig = Field(default_factory=RepliesConfig)
     feeds: FeedsConfig = Field(default_factory=FeedsConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        # an empty host makes the server listen on EVERY interface (webhook and chat endpoints exposed)
+        if not value.strip():
+            raise ValueError(
+                "不能为空 / cannot be empty: 127.0.0.1 listens on this machine only, 0.0.0.0 on every interface"
+            )
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod
@@ -269,6 +303,7 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
             problems.append((f"clients[{i}].id", f"duplicate client id {cid!r}"))
         client_ids.add(cid)
     account_keys: set[str] = set()
+    account_client: dict[str, Any] = {}
     for i, account in _items(data, "accounts"):
         client = account.get("client")
         if client is not None and client not in client_ids:
@@ -277,6 +312,7 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
         if key in account_keys:
             problems.append((f"accounts[{i}]", f"duplicate account {key!r}"))
         account_keys.add(key)
+        account_client[key] = client
     channel_ids: set[str] = set()
     for i, channel in _items(data, "channels"):
         client = channel.get("client")
@@ -290,6 +326,16 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
         for j, key in enumerate(accounts if isinstance(accounts, list) else []):
             if key not in account_keys:
                 problems.append((f"channels[{i}].accounts[{j}]", f"unknown account {key!r} (use platform:account_id)"))
+            elif client is not None and account_client.get(key) != client:
+                # the list narrows the client's accounts; naming another client's account would show
+                # that client's alerts, comments and reports in this channel
+                owner = account_client.get(key)
+                problems.append((
+                    f"channels[{i}].accounts[{j}]",
+                    f"账号 {key!r} 不属于客户 {client!r} / account {key!r} belongs to "
+                    + (f"client {owner!r}" if owner is not None else "no client")
+                    + f", not to this channel's client {client!r}",
+                ))
         zone = channel.get("timezone")
         if zone:
             try:
@@ -308,12 +354,19 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
+#: the top-level keys holding a list or a mapping (everything with a default factory)
+_SECTIONS = frozenset(name for name, info in AppConfig.model_fields.items() if info.default_factory is not None)
+
+
 def parse_config(data: Any, *, source: str) -> AppConfig:
     """Validate a mapping; raise ConfigError listing every problem as 'source: key.path: message'."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: (top level): must be a mapping of keys to values"])
+    # A section whose every line is commented out (`feeds:` with the examples disabled that way) reads as
+    # YAML null: that is the section's defaults, not "Input should be a valid dictionary".
+    data = {key: value for key, value in data.items() if not (value is None and key in _SECTIONS)}
     problems: list[tuple[str, str]] = []
     cfg = None
     try:

@@ -36,8 +36,13 @@ def purge_expired(db: Database, now, retention: RetentionConfig) -> dict[str, in
     outbox_cutoff = now - timedelta(days=retention.outbox_days)
     finished = OutboxMessage.status.in_(FINISHED_OUTBOX)
     with db.session() as session:
+        # A raw payload holds the author's id and name too, so it goes with them when the author window
+        # is the shorter one: nulling the columns while the payload keeps them would purge nothing.
         raw = session.execute(
-            update(Comment).where(Comment.ingested_at < raw_cutoff).where(Comment.raw.is_not(None)).values(raw=None)
+            update(Comment)
+            .where((Comment.ingested_at < raw_cutoff) | (Comment.created_at < author_cutoff))
+            .where(Comment.raw.is_not(None))
+            .values(raw=None)
         ).rowcount
         authors = session.execute(
             update(Comment)
@@ -45,7 +50,10 @@ def purge_expired(db: Database, now, retention: RetentionConfig) -> dict[str, in
             .where(Comment.author_id.is_not(None) | Comment.author_name.is_not(None))
             .values(author_id=None, author_name=None, author_followers=None)
         ).rowcount
-        dead = session.execute(delete(DeadLetter).where(DeadLetter.received_at < raw_cutoff)).rowcount
+        # A rejected record is a raw payload, author id and name included: the shorter window applies.
+        dead = session.execute(
+            delete(DeadLetter).where(DeadLetter.received_at < max(raw_cutoff, author_cutoff))
+        ).rowcount
         stale = session.execute(
             delete(IngestHandoff).where(IngestHandoff.created_at < now - STALE_HANDOFF_AGE)
         ).rowcount

@@ -88,6 +88,11 @@ def poll(
         )
         if outcome.reason:
             line += f" | {outcome.reason}"
+        from bot.feeds.pollers.commands import target_errors_text
+
+        errors = next((row.target_errors for row in service.status() if row.source_id == source_id), {})
+        if errors:  # the source polled fine, but these videos/posts did not: say which and why
+            line += f" | {target_errors_text(errors)}"
         typer.echo(line)
         if queued > 0:
             typer.echo(f"{queued} 条通知已放入发送队列，serve 运行时发送 / {queued} notice(s) queued: serve delivers them")

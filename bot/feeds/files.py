@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.feeds.records import REQUIRED
+
 ENCODINGS = ("utf-8-sig", "gb18030")
 #: what json.loads raises for input it refuses: JSONDecodeError is a ValueError, like "integer with more
 #: than 4300 digits"; nesting deeper than the interpreter's stack is a RecursionError
@@ -65,7 +67,9 @@ def decode_lines(data: bytes) -> Decoded:
         cut_short = exc.reason == "unexpected end of data"
     if not cut_short:
         try:
-            return Decoded(data.decode("gb18030"), "gb18030")
+            # GB18030 has its own byte-order mark (84 31 95 33); it decodes to U+FEFF, which would else
+            # glue itself to the first column name and make every row lack "platform"
+            return Decoded(data.decode("gb18030").removeprefix("\ufeff"), "gb18030")
         except UnicodeDecodeError:
             pass
     texts, damaged = [], set()
@@ -211,6 +215,13 @@ def _csv_items(path: Path, text: str, damaged: Collection[int] = ()) -> list[Fil
         if twice:  # DictReader keeps the last of two same-named columns: an empty one would win silently
             return [FileItem(f"{path}:1", None, ",".join(reader.fieldnames)[:2000],
                              f"CSV header names a column twice: {', '.join(twice)}")]
+        missing = [name for name in REQUIRED if name not in names]
+        if missing:
+            # One clear reason for the file (a header in another language or case, a wrong delimiter)
+            # instead of every row rejected as "platform: None is not one of ..."
+            return [FileItem(f"{path}:1", None, ",".join(reader.fieldnames)[:2000],
+                             f"CSV 表头缺少必需列 / CSV header lacks required column(s): {', '.join(missing)} "
+                             f"(表头 header: {', '.join(names)[:300]})")]
         previous_line = reader.line_num
         while True:
             try:

@@ -149,9 +149,10 @@ class IngestService:
             if not checked.is_from_account and checked.author_id and self._is_own_author(checked):
                 checked.is_from_account = True
             if checked.key in valid:
-                # The same comment twice in one batch: one row; the later copy's counts are fresher.
-                first_index, earlier, _raw = valid[checked.key]
-                valid[checked.key] = (first_index, refreshed(earlier, checked), raw)
+                # The same comment twice in one batch: one row, as if delivered one after the other (the
+                # later copy's counts are fresher; the first copy's text, author and payload are kept).
+                first_index, earlier, first_raw = valid[checked.key]
+                valid[checked.key] = (first_index, refreshed(earlier, checked), first_raw)
                 results[index] = RecordResult(index, "duplicate", None, position)
                 continue
             valid[checked.key] = (index, checked, raw)

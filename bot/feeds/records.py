@@ -80,7 +80,10 @@ def parse_time(value: Any) -> datetime:
     if isinstance(value, int | float):
         # a plain comparison: NaN and infinity fail it, and an int of any size compares (float() would overflow)
         if not (0 <= value < LATEST_EPOCH):
-            raise RecordError(f"created_at: epoch seconds out of range: {_short(value)}")
+            # Douyin and Kuaishou exports count milliseconds: say so rather than only "out of range"
+            hint = (" (毫秒？请发送秒 / looks like milliseconds: send seconds)"
+                    if LATEST_EPOCH * 1000 > value >= EARLIEST.timestamp() * 1000 else "")
+            raise RecordError(f"created_at: epoch seconds out of range: {_short(value)}{hint}")
         return _plausible(datetime.fromtimestamp(value, UTC), value)
     if isinstance(value, str):
         text = value.strip()
@@ -212,10 +215,12 @@ def _as_text(name: str, value: Any, problems: list[str]) -> str | None:
 
 
 def refreshed(earlier: CommentRecord, later: CommentRecord) -> CommentRecord:
-    """The same comment delivered twice in one batch: the later copy, with the refreshed fields it left
-    out taken from the earlier one (as if the two had arrived one after the other)."""
-    kept = {name: getattr(earlier, name) for name in earlier.sent - later.sent}
-    return replace(later, **kept, sent=earlier.sent | later.sent)
+    """The same comment delivered twice in one batch, stored as if the two had arrived one after the
+    other: the earlier copy, with the refreshed fields the later one carries taken from it. Text, author
+    and the rest stay the first copy's, as a re-delivery in a later batch leaves them (a later copy
+    without an author name must not erase it)."""
+    carried = {name: getattr(later, name) for name in later.sent}
+    return replace(earlier, **carried, sent=earlier.sent | later.sent)
 
 
 def validate_record(raw: Any, *, now: datetime | None = None) -> CommentRecord | list[str]:

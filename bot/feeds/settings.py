@@ -52,6 +52,16 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
+def _header_value(name: str, value: str) -> str:
+    """An HTTP header value as the client can send it: printable ASCII (RFC 9110 field values)."""
+    if not value.isascii() or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError(
+            f"{name}: HTTP 头只能用可打印的 ASCII 字符 / an HTTP header takes printable ASCII only "
+            "(no Chinese characters or line breaks)"
+        )
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -198,6 +208,28 @@ class GenericJsonSettings(_Strict):
     error_message_path: str | None = None
     max_pages: int | None = Field(default=None, ge=1)
 
+    @field_validator("headers")
+    @classmethod
+    def _header_values(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        # a non-ASCII header fails every request of the source with an internal error: say so here
+        for name, header in (value or {}).items():
+            _header_value(f"headers.{name}", name)
+            _header_value(f"headers.{name}", header)
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        # checked here, or every poll of the source fails with an internal error
+        if value is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"未知时区 / unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
 
 class AnnouncementSettings(_Strict):
     """RSS 2.0, Atom, or a JSON list of {id, title, url, published}; auto-detected unless given."""
@@ -253,6 +285,24 @@ class _SourceBase(_Strict):
                 )
         return value
 
+    @field_validator("targets")
+    @classmethod
+    def _targets_not_blank(cls, value: list[str] | str) -> list[str] | str:
+        if isinstance(value, list) and any(not target.strip() for target in value):
+            raise ValueError("目标 id 不能为空 / a target id cannot be empty")
+        return value
+
+    @field_validator("notify_channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        # A malformed address ("general", "slack:") is never delivered: the source's unhealthy and
+        # re-authorisation notices would wait in the outbox for good and nobody would hear of them.
+        if value is None:
+            return value
+        from bot.config import _channel_address  # bot.config imports this module: import at use
+
+        return _channel_address(value)
+
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -294,6 +344,19 @@ class _CommentSource(_SourceBase):
 class BilibiliSource(_CommentSource):
     type: Literal["bilibili"]
     settings: BilibiliSettings = Field(default_factory=BilibiliSettings)
+
+    @field_validator("targets")
+    @classmethod
+    def _numeric_aids(cls, value: list[str] | str) -> list[str] | str:
+        # The reply API takes the numeric aid (oid); a BV id is refused by every poll, so say it now.
+        if isinstance(value, list):
+            bad = [t for t in value if not (t.strip().isascii() and t.strip().isdigit())]
+            if bad:
+                raise ValueError(
+                    f"B 站目标须为视频的数字 aid / bilibili targets must be the video's numeric aid (oid), "
+                    f"not {', '.join(repr(t) for t in bad)}"
+                )
+        return value
 
 
 
@@ -349,6 +412,36 @@ class FeedsConfig(BaseModel):
     # An explicit forward proxy for every poller request (environment proxy variables are ignored, so
     # what the bot reaches is decided by this file alone), e.g. "http://10.0.0.5:3128".
     proxy: str | None = None
+
+    @field_validator("user_agent")
+    @classmethod
+    def _user_agent(cls, value: str) -> str:
+        # the HTTP client encodes headers as ASCII when the bot is built: "澜肌监控" crashed every command
+        return _header_value("user_agent", value)
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        # Checked here: the HTTP client refuses a proxy without an http(s) scheme when the bot is built,
+        # which made every command (serve, ingest, sources) end in a traceback. Not echoed: a proxy URL
+        # may carry a password.
+        if value is None:
+            return value
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "代理须为 http(s) 地址,如 http://10.0.0.5:3128 / proxy must be an http(s) URL such as "
+                "http://10.0.0.5:3128 (value not shown)"
+            )
+        return value.strip()
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _no_sources(cls, value: Any) -> Any:
+        # `sources:` with every example commented out is YAML null: no sources
+        return [] if value is None else value
 
     @field_validator("sources", mode="wrap")
     @classmethod

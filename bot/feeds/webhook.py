@@ -61,15 +61,18 @@ def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) 
                 return _error(400, "malformed_json", "expected a JSON array of comment records")
         else:
             records = []
+            next_start = 0
             # split on "\n" only: U+2028 and friends are allowed raw inside a JSON string
             for number, line in split_lines(text):
+                # `position` is where the error is in the body, as for a JSON array, not in its line
+                start, next_start = next_start, text.find("\n", next_start) + 1
                 if not line.strip():
                     continue
                 try:
                     records.append(json.loads(line))
                 except json.JSONDecodeError as exc:
                     return _error(400, "malformed_json", f"malformed JSON at line {number} column {exc.colno}: {exc.msg}",
-                                  position=exc.pos, line=number, column=exc.colno)
+                                  position=start + exc.pos, line=number, column=exc.colno)
                 except JSON_ERRORS as exc:
                     return _error(400, "malformed_json", f"malformed JSON at line {number}: {str(exc) or type(exc).__name__}",
                                   line=number)

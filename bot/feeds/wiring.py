@@ -129,6 +129,14 @@ def wire(app: Wiring) -> None:
     services.extra[SERVICE_NAME] = service
     warn_if_tokens_unencrypted(service)
     schedule(app, service)
+
+    def publish_health() -> None:
+        try:
+            service.publish_health()
+        except Exception:  # noqa: BLE001 - the gauges fill in on the first poll; never block the start
+            log.exception("could not read the sources' stored health for /metrics")
+
+    app.on_start.append(publish_health)
     app.on_stop.append(service.close)
     from bot.feeds.pollers.commands import register
 

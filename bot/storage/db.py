@@ -177,7 +177,11 @@ class Database:
         engine_args: dict = {}
         if self.dialect == "postgresql":
             engine_args["pool_recycle"] = POOL_RECYCLE_SECONDS
-        self.engine: Engine = create_engine(url, echo=echo, connect_args=connect_args, **engine_args)
+        # hide_parameters: a database error's message otherwise quotes the statement's parameters (comment
+        # authors' ids and names, texts, tokens), and those messages reach the logs in tracebacks
+        self.engine: Engine = create_engine(
+            url, echo=echo, connect_args=connect_args, hide_parameters=True, **engine_args
+        )
         event.listen(self.engine, "handle_error", _tag_connect_failure(url))
         if self.dialect == "sqlite":
             # a SQLite connection is a file handle: it never goes stale, so it is never pinged

@@ -193,3 +193,68 @@ def test_report_out_folder_is_created_and_written(env, tmp_path):
 def test_dead_letter_listing_refuses_what_it_would_ignore(env, args, expected):
     result = invoke(args, env)
     assert result.exit_code == 2 and expected in result.output
+
+
+# ---- ingest: CSV headers (found by importing exports by hand) ---------------------------------------
+HEADER = "platform,account_id,content_id,comment_id,text,created_at\n"
+
+
+def _stored_comment_ids(env) -> list[str]:
+    from bot.storage.db import Database
+    from bot.storage.models import Comment
+
+    db = Database(env["CRISISBOT_DATABASE_URL"])
+    try:
+        with db.session() as session:
+            return sorted(session.exec(select(Comment.comment_id)).all())
+    finally:
+        db.dispose()
+
+
+def test_a_gb18030_csv_with_its_byte_order_mark_is_read(env, tmp_path):
+    path = tmp_path / "gb.csv"
+    path.write_bytes(("\ufeff" + HEADER + "douyin,lanji_official,v1,g1,质量太差了,2026-11-22T20:15:00+08:00\n")
+                     .encode("gb18030"))
+    result = invoke(["ingest", str(path)], env)
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())  # rich wraps long lines
+    assert "新增 accepted 1" in out and "拒收 rejected 0" in out
+    assert _stored_comment_ids(env) == ["g1"]
+
+
+def test_a_csv_header_without_the_required_columns_is_one_clear_rejection(env, tmp_path):
+    path = tmp_path / "wrong.csv"
+    rows = "".join(f"douyin;lanji_official;v1;c{i};好;1763813700\n" for i in range(3))
+    path.write_text(HEADER.replace(",", ";").replace("platform", "Platform") + rows, encoding="utf-8")
+    result = invoke(["ingest", str(path)], env)
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())  # rich wraps long lines
+    assert "拒收 rejected 1" in out  # the file, not each of its rows
+    assert "CSV header lacks required column(s): platform, account_id" in out
+    assert "platform: None" not in out
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_a_webhook_body_limit_below_one_byte_is_refused(env, value):
+    # it would answer every webhook request, an empty batch included, with 413
+    result = invoke(["config", "check"], {**env, "CRISISBOT_INGEST_MAX_BYTES": value})
+    assert result.exit_code == 2, result.output
+    assert f"CRISISBOT_INGEST_MAX_BYTES='{value}': Input should be greater than or equal to 1" in result.output
+
+
+def test_an_empty_host_variable_means_unset_not_every_interface(env, monkeypatch):
+    # `CRISISBOT_HOST=` (an empty line in an env file) made serve listen on 0.0.0.0
+    from bot.config import Settings, load_all
+
+    monkeypatch.setenv("CRISISBOT_CONFIG", env["CRISISBOT_CONFIG"])
+    monkeypatch.setenv("CRISISBOT_HOST", "")
+    _settings, config, _path = load_all(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert config.host == "127.0.0.1"
+
+
+def test_an_empty_host_in_the_config_file_is_refused(env, tmp_path):
+    path = tmp_path / "host.yaml"
+    path.write_text('host: ""\n', encoding="utf-8")
+    result = invoke(["config", "check"], {**env, "CRISISBOT_CONFIG": str(path)})
+    assert result.exit_code == 2, result.output
+    assert "host: 不能为空 / cannot be empty" in result.output

@@ -33,6 +33,9 @@ class Announcement:
 
 def parse_feed(raw: bytes, fmt: str = "auto", json_list_path: str | None = None) -> list[Announcement]:
     """Announcements from an RSS 2.0 / Atom document or a JSON list; unreadable input -> PollError."""
+    # A UTF-8 byte-order mark (sent by many Windows/.NET sites) hid the "[" and sent JSON to the XML
+    # parser, so the feed failed on every poll
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
     stripped = raw.lstrip()
     if fmt == "json" or (fmt == "auto" and stripped[:1] in (b"[", b"{")):
         try:

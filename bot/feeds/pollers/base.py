@@ -159,13 +159,17 @@ def backoff_delay(
     return delay
 
 
+#: the longest Retry-After honoured: a broken proxy's "99999999999" must not park a source for centuries
+MAX_RETRY_AFTER = 86400.0
+
+
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds (both forms: delta-seconds and an HTTP date)."""
+    """Retry-After as seconds (both forms: delta-seconds and an HTTP date), at most MAX_RETRY_AFTER."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         from email.utils import parsedate_to_datetime
 
@@ -174,7 +178,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER)
 
 
 # ---------------------------------------------------------------------------------------------- paths

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand
+from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, UsageError
 from bot.messages import Message, Section
 
 HEALTH_LABELS = {
@@ -44,19 +44,32 @@ def status_line(row, zone: ZoneInfo) -> str:
         parts.append(f"下次重试 retry at {_when(row.next_attempt_at, zone)}")
     if row.last_error:
         parts.append(f"错误 error: {row.last_error}")
+    if row.target_errors:
+        parts.append(target_errors_text(row.target_errors))
     return " | ".join(parts)
 
 
+def target_errors_text(errors: dict[str, str]) -> str:
+    """The videos/posts that failed alone, e.g. `目标出错 target errors: 170002 (bilibili code -404: 啥都木有)`."""
+    return "目标出错 target errors: " + "; ".join(f"{target} ({error})" for target, error in errors.items())
+
+
 def handle_sources(ctx: CommandContext, parsed: ParsedCommand) -> Message:
+    if parsed.args or parsed.options:
+        # `/sources bili` must not look like an answer about bili: it takes no arguments
+        raise UsageError(f"/sources 不带参数 / takes no arguments: {parsed.source.strip()}")
     service = ctx.services.sources
-    visible = ctx.visible_accounts()
+    scope = ctx.services.scope
     zone = ctx.services.config.zone()
     rows = []
     for row in service.status():
         source = service.config.source(row.source_id)
-        if visible is not None and source.account is not None:
-            if f"{source.account.platform}:{source.account.account_id}" not in visible:
-                continue
+        # The default channel sees only accounts of no client (never "everything"): a client's source,
+        # with its errors and counts, is that client's data. Announcement feeds belong to no account.
+        if source.account is not None and not scope.can_see(
+            ctx.channel, f"{source.account.platform}:{source.account.account_id}"
+        ):
+            continue
         rows.append(row)
     if not rows:
         return Message(text="没有可见的数据源 / no sources visible in this channel")

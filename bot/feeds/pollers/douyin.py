@@ -214,6 +214,7 @@ class DouyinAdapter(PlatformAdapter):
             if not comment_id or total <= totals.get(comment_id, 0):
                 continue
             cursor: Any = 0
+            complete = True
             for _ in range(settings.max_reply_pages):
                 answer = ctx.http.request(
                     "GET",
@@ -231,7 +232,10 @@ class DouyinAdapter(PlatformAdapter):
                 )
                 data = (answer.body or {}).get("data") if isinstance(answer.body, dict) else None
                 if not isinstance(data, dict) or data.get("error_code"):
-                    break  # the thread's replies wait for the next poll; the comments themselves are fine
+                    # the thread's replies wait for the next poll (its total is not remembered as read);
+                    # the comments themselves are fine
+                    complete = False
+                    break
                 for entry in data.get("list") or []:
                     reply = map_comment(entry, account_id=ctx.account_id, item_id=target, own_ids=own)
                     reply.record["parent_id"] = reply.record.get("parent_id") or comment_id
@@ -240,7 +244,8 @@ class DouyinAdapter(PlatformAdapter):
                 if not data.get("has_more"):
                     break
                 cursor = data.get("cursor")
-            read[comment_id] = total
+            if complete:
+                read[comment_id] = total
         page_ids = {i.record.get("comment_id") for i in items}
 
         def remember() -> None:

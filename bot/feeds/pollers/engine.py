@@ -12,6 +12,8 @@ from the history and no gap is left. Only a finished scan moves the mark.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol
@@ -89,6 +91,12 @@ def _describe(ctx: PollContext, target: str, record: dict[str, Any]) -> None:
         record["content_url"] = known["urls"][target]
 
 
+def _content_key(record: dict[str, Any]) -> str:
+    """A key for a record without a usable id or time: a digest of what it holds."""
+    text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
+    return "content:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
 def poll_comments(ctx: PollContext, adapter: CommentAdapter) -> int:
     """Poll every target of the source once; returns the number of platform records read.
 
@@ -137,6 +145,11 @@ def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
             comment_id = item.record.get("comment_id")
             key = f"{item.record.get('platform')}:{comment_id}" if comment_id is not None else None
             stamp = epoch(item.created_at) if item.created_at is not None else None
+            if key is None or stamp is None:
+                # No id or no readable time: ingestion refuses it, and without a key or a time nothing
+                # would mark it as read, so every poll would dead-letter it again. It is remembered by
+                # its content instead (a corrected record reads as new), like a stored comment.
+                key = _content_key(item.record)
             if not item.unordered and stamp is not None:
                 ordered_seen += 1
             if stamp is not None and stamp < stop_at - overlap:
@@ -151,8 +164,9 @@ def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
                 seen_ids.add(key)
             if stamp is not None:
                 new_hwm = max(new_hwm, stamp)
-                if key is not None:
-                    fresh_keys[key] = stamp
+                fresh_keys[key] = stamp
+            else:  # kept for the overlap window below the mark as it is now
+                fresh_keys[key] = max(epoch(now), new_hwm)
             _describe(ctx, target, item.record)
             fresh.append(item.record)
         if fresh:

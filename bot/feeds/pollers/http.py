@@ -102,6 +102,20 @@ class PoliteHttp:
         if expect_json:
             try:
                 body = json.loads(raw) if raw else None
+            except UnicodeDecodeError:
+                # JSON is UTF-8, but Chinese vendor and crawler exports often answer in GBK/GB18030
+                # (usually saying so in Content-Type): read it in that charset rather than fail every poll
+                body = _json_in_chinese_charset(raw, response.charset_encoding, status)
             except ValueError:
                 raise PollError(TRANSIENT, f"HTTP {status}: the body is not JSON") from None
         return HttpAnswer(status=status, body=body, raw=raw, headers=response.headers)
+
+
+def _json_in_chinese_charset(raw: bytes, declared: str | None, status: int) -> Any:
+    """A JSON body that is not UTF-8, read in its declared charset, else GB18030 (a superset of GBK)."""
+    for encoding in dict.fromkeys(e for e in (declared, "gb18030") if e):
+        try:
+            return json.loads(raw.decode(encoding))
+        except (LookupError, ValueError):
+            continue
+    raise PollError(TRANSIENT, f"HTTP {status}: the body is not JSON (not UTF-8 or GB18030 text)")

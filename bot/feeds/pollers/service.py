@@ -14,7 +14,7 @@ import os
 import random
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -95,6 +95,9 @@ class SourceStatus:
     consecutive_failures: int
     next_attempt_at: datetime | None
     last_error: str | None
+    # target id -> the platform's answer for a video/post that failed alone (deleted, comments closed,
+    # a wrong id): the source is still "ok", so without this nobody would learn why it stays silent
+    target_errors: dict[str, str] = field(default_factory=dict)
 
 
 class FeedsService:
@@ -143,6 +146,9 @@ class FeedsService:
         state = self.store.load(source.id)
         now = self.clock.now()
         if not force:
+            # A skipped poll still refreshes the gauges from the stored state: another process (a
+            # `crisisbot poll`, a replica) may have changed it, and /metrics must show what is stored.
+            self._gauges(source.id, state)
             if not source.enabled:
                 return PollOutcome(source.id, "skipped", "disabled")
             if (
@@ -305,6 +311,15 @@ class FeedsService:
         if state.last_success_at:
             LAST_SUCCESS.labels(source_id).set(state.last_success_at.timestamp())
 
+    def publish_health(self) -> None:
+        """Set the per-source gauges from the stored state of every enabled source. Run at start: after a
+        restart a source backing off is not polled for up to `backoff.max`, and until then /metrics
+        would not show it at all, an unhealthy one included."""
+        states = self.store.load_all()
+        for source in self.config.sources:
+            if source.enabled:
+                self._gauges(source.id, states.get(source.id) or SourceState(source_id=source.id))
+
     # -------------------------------------------------------------------------------------- status
 
     def status(self) -> list[SourceStatus]:
@@ -333,6 +348,19 @@ class FeedsService:
                     consecutive_failures=state.consecutive_failures,
                     next_attempt_at=state.next_attempt_at,
                     last_error=state.last_error,
+                    target_errors=self._target_errors(source, state),
                 )
             )
         return rows
+
+    @staticmethod
+    def _target_errors(source, state: SourceState) -> dict[str, str]:
+        """Errors of the targets the source polls now (not of targets since removed from the config or
+        gone from the account's recent posts)."""
+        if source.type == "announcements":
+            return {}
+        if source.targets == "recent":
+            current = (state.extra.get("recent_targets") or {}).get("ids") or list(state.targets)
+        else:
+            current = list(source.targets)
+        return {t: state.targets[t].error for t in current if t in state.targets and state.targets[t].error}

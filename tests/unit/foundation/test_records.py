@@ -125,3 +125,13 @@ def test_spreadsheet_artefacts_in_csv_exports():
     assert validate_record({**base, "comment_id": "c1", "like_count": "3.0"}).like_count == 3
     assert isinstance(validate_record({**base, "comment_id": "c1", "like_count": "3.5"}), list)
     assert validate_record({**base, "comment_id": "5e8d"}).comment_id == "5e8d"  # ids with an e stay ids
+
+
+def test_epoch_milliseconds_are_refused_with_a_hint():
+    # Douyin/Kuaishou exports count milliseconds; "out of range" alone left users guessing
+    for value in (1763813700000, "1763813700000"):
+        problems = validate_record({**GOOD, "created_at": value})
+        assert isinstance(problems, list)
+        assert "epoch seconds out of range" in problems[0] and "looks like milliseconds: send seconds" in problems[0]
+    problems = validate_record({**GOOD, "created_at": 10**30})
+    assert isinstance(problems, list) and "milliseconds" not in problems[0]
