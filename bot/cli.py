@@ -269,7 +269,7 @@ def purge(
 ) -> None:
     """个人信息清理（PIPL）/ personal-data removal and retention."""
     from bot.config import database_url
-    from bot.retention import PURGE_KINDS, author_key, purge_author, purge_expired
+    from bot.retention import EXPIRED_KINDS, PURGE_KINDS, author_key, purge_author, purge_expired
     from bot.storage.db import Database
 
     settings, config, _ = _load(quiet=True)
@@ -297,7 +297,8 @@ def purge(
         from bot.clock import SystemClock
 
         counts = purge_expired(db, SystemClock().now(), config.retention)
-        typer.echo(f"已清理 / purged: {counts}")
+        parts = ", ".join(f"{zh} {en} {counts[key]}" for key, zh, en in EXPIRED_KINDS)
+        typer.echo(f"已清理 / purged: {parts}")
 
 
 @app.command()

@@ -83,6 +83,17 @@ def purge_expired(db: Database, now, retention: RetentionConfig) -> dict[str, in
     return counts
 
 
+EXPIRED_KINDS = (
+    # (count key of purge_expired, Chinese, English) in the order the CLI prints them
+    ("raw_payloads", "原始数据", "raw payloads"),
+    ("author_identifiers", "作者信息", "author identifiers"),
+    ("dead_letters", "拒收记录", "dead letters"),
+    ("stale_handoffs", "过期交接", "stale hand-offs"),
+    ("outbox_contents", "已发消息内容", "sent message contents"),
+    ("outbox_messages", "已发消息记录", "sent message rows"),
+)
+
+
 # Ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits.
 CHUNK = 500
 # Copies are made after the comment was written; this margin covers platform clocks running ahead.

@@ -83,6 +83,11 @@ def test_purge_author_prints_counts_per_kind_and_refuses_a_bad_author(tmp_path):
     assert "已删除 / removed:" in result.stdout and "评论 comments 2," in result.stdout
     assert "情感更正样本 sentiment corrections 0" in result.stdout
     assert run(["purge", "--author", "u1"], tmp_path).returncode == 2
+    expired = run(["purge", "--expired"], tmp_path)
+    assert expired.returncode == 0, expired.stderr
+    # counts in words, as --author prints them (it printed a Python dict)
+    assert "已清理 / purged: 原始数据 raw payloads 0, 作者信息 author identifiers 0," in expired.stdout
+    assert "{" not in expired.stdout
 
 
 def test_serve_on_a_port_in_use_says_so_and_exits_2(tmp_path):
