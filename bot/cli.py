@@ -135,6 +135,10 @@ def config_check() -> None:
     typer.echo(f"  客户 clients: {len(config.clients)}  账号 accounts: {len(config.accounts)}  频道 channels: {len(config.channels)}")
     platforms = [p for p, on in (("slack", settings.slack_enabled), ("feishu", settings.feishu_enabled)) if on]
     typer.echo(f"  聊天平台 chat platforms: {', '.join(['console', *platforms])}")
+    from bot.config import config_warnings
+
+    for warning in config_warnings(config):
+        typer.echo(f"注意 / warning: {warning}", err=True)
 
 
 @db_app.command("upgrade")

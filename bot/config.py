@@ -354,6 +354,24 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
+def config_warnings(config: AppConfig) -> list[str]:
+    """What is valid but probably a mistake; `config check` prints these without failing."""
+    warnings: list[str] = []
+    listed = {f"{a.platform}:{a.account_id}" for a in config.accounts}
+    for i, source in enumerate(config.feeds.sources):
+        account = getattr(source, "account", None)
+        if not listed or not source.enabled or account is None:
+            continue
+        key = f"{account.platform}:{account.account_id}"
+        if key not in listed:
+            # valid (its comments go to the default channel, under no client), but usually a typo
+            warnings.append(
+                f"feeds.sources[{i}] ({source.id}): 账号 {key!r} 不在 accounts: 中，评论将进入默认频道、不属于任何客户 / "
+                f"account {key!r} is not listed under accounts: its comments go to the default channel, under no client"
+            )
+    return warnings
+
+
 #: the top-level keys holding a list or a mapping (everything with a default factory)
 _SECTIONS = frozenset(name for name, info in AppConfig.model_fields.items() if info.default_factory is not None)
 

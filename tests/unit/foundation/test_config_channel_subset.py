@@ -36,3 +36,34 @@ def test_a_subset_of_the_clients_accounts_and_a_clientless_account_list_are_fine
     ]}
     config = parse_config(data, source="c.yaml")
     assert [c.id for c in config.channels] == ["console:lanji", "console:ops"]
+
+
+def _source(account_id: str, **extra) -> dict:
+    return {"id": f"src-{account_id}", "type": "bilibili", "account": {"platform": "bilibili", "account_id": account_id},
+            "targets": ["170001"], **extra}
+
+
+def test_an_enabled_source_for_an_account_missing_from_accounts_is_a_warning():
+    # valid, but a typo ("xiaochu_kichen") sends the source's comments to the default channel, under no client
+    from bot.config import config_warnings
+
+    data = {**BASE, "feeds": {"sources": [_source("xiaochu_kitchen"), _source("xiaochu_kichen"),
+                                          _source("12345678", enabled=False)]}}
+    (warning,) = config_warnings(parse_config(data, source="c.yaml"))
+    assert warning.startswith("feeds.sources[1] (src-xiaochu_kichen):") and "'bilibili:xiaochu_kichen'" in warning
+    # no accounts configured at all: every source goes to the default channel on purpose
+    assert config_warnings(parse_config({"feeds": {"sources": [_source("12345678")]}}, source="c.yaml")) == []
+
+
+def test_config_check_prints_the_warning_and_still_passes(tmp_path, monkeypatch):
+    import yaml
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({**BASE, "feeds": {"sources": [_source("xiaochu_kichen")]}}), encoding="utf-8")
+    monkeypatch.setenv("CRISISBOT_CONFIG", str(path))
+    result = CliRunner().invoke(app, ["config", "check"])
+    assert result.exit_code == 0, result.output
+    assert "注意 / warning: feeds.sources[0] (src-xiaochu_kichen)" in result.stderr
