@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, UsageError
+from bot.handlers.registry import (
+    CommandContext,
+    CommandRegistry,
+    ParsedCommand,
+    UsageError,
+    option_word,
+    tokenize_spans,
+)
 from bot.messages import Action, Message
 from bot.playbooks import render
 from bot.playbooks.machine import Answer, Assign, Done, Note, Skip, TransitionRejected
@@ -120,10 +127,11 @@ def _start(ctx: CommandContext, parsed: ParsedCommand) -> Message | None:
             raise UsageError("--severity 应为 1、2 或 3 / --severity must be 1, 2 or 3")
         severity = int(typed)
     account = parsed.opt("account")
+    if account is True:  # "--account" with nothing after it must not start a run watching no account
+        raise UsageError("--account 需要账号，例如 --account douyin:lanji_official / --account needs an account")
     variables: dict[str, str] = {}
-    raw_vars = parsed.opt("var")
-    for item in [raw_vars] if isinstance(raw_vars, str) else []:
-        for pair in item.split(","):
+    for item in _var_options(parsed):
+        for pair in item.replace("，", ",").split(","):
             key, eq, value = pair.partition("=")
             if not eq or not key.strip():
                 raise UsageError("--var 格式为 变量=值 / --var name=value")
@@ -142,6 +150,24 @@ def _start(ctx: CommandContext, parsed: ParsedCommand) -> Message | None:
         f"Run #{view.id} started; see the card, and /crisis next for the next steps.",
         ephemeral=True,
     )
+
+
+def _var_options(parsed: ParsedCommand) -> list[str]:
+    """Every `--var` value as typed: the parser keeps only the last of a repeated option, and
+    `--var brand=澜肌 --var product=面霜` silently lost the brand from the response statements."""
+    values: list[str] = []
+    words = [word for word, _start, _end in tokenize_spans(parsed.source)]
+    for index, word in enumerate(words):
+        key, eq, value = option_word(word)
+        if key.lower() != "var":
+            continue
+        if eq:
+            values.append(value)
+        elif index + 1 < len(words) and not option_word(words[index + 1])[0]:
+            values.append(words[index + 1])
+    if not values and isinstance(parsed.opt("var"), str):  # a command built without its source text
+        values.append(parsed.opt("var"))
+    return values
 
 
 def _list(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -168,9 +194,8 @@ def _done(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         raise UsageError("请指定步骤，例如 /crisis done triage / name the step")
     service = _service(ctx)
     if len(rest) > 1:
-        answer = parsed.text_from(first + 1)
-        view, _ = service.transition(run_id, Answer(rest[0], answer, ctx.user))
-        return Message(text=f"✅ {rest[0]}：{answer}（{ctx.user_name}）")
+        view, _ = service.transition(run_id, Answer(rest[0], parsed.text_from(first + 1), ctx.user))
+        return Message(text=f"✅ {rest[0]}：{view.state.step(rest[0]).answer}（{ctx.user_name}）")
     service.transition(run_id, Done(rest[0], ctx.user))
     return Message(text=f"✅ {ctx.user_name} 完成了 {rest[0]} / done")
 
@@ -180,9 +205,8 @@ def _answer(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     rest = parsed.args[first:]
     if len(rest) < 2:
         raise UsageError("用法：/crisis answer 步骤 答案 / usage: answer STEP ANSWER")
-    answer = parsed.text_from(first + 1)
-    _service(ctx).transition(run_id, Answer(rest[0], answer, ctx.user))
-    return Message(text=f"✅ {rest[0]}：{answer}（{ctx.user_name}）")
+    view, _ = _service(ctx).transition(run_id, Answer(rest[0], parsed.text_from(first + 1), ctx.user))
+    return Message(text=f"✅ {rest[0]}：{view.state.step(rest[0]).answer}（{ctx.user_name}）")
 
 
 def _skip(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -192,7 +216,7 @@ def _skip(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         raise UsageError("跳过需要步骤和原因：/crisis skip 步骤 原因 / skip needs a step and a reason")
     reason = parsed.text_from(first + 1)
     _service(ctx).transition(run_id, Skip(rest[0], ctx.user, reason))
-    return Message(text=f"⏭️ {ctx.user_name} 跳过了 {rest[0]}：{reason}")
+    return Message(text=f"⏭️ {ctx.user_name} 跳过了 {rest[0]}：{reason} / skipped")
 
 
 def _assign(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -238,7 +262,7 @@ def _cancel(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     if not reason:
         raise UsageError("取消需要说明原因：/crisis cancel 原因 / cancel needs a reason")
     view = _service(ctx).cancel(run_id, ctx.user, reason)
-    return Message(text=f"🛑 预案 #{view.id} 已取消：{reason}")
+    return Message(text=f"🛑 预案 #{view.id} 已取消：{reason} / run #{view.id} cancelled")
 
 
 SUBCOMMANDS = {
@@ -268,7 +292,7 @@ def handle_action(ctx: CommandContext, action: Action) -> Message | None:
         step = parts[1] if len(parts) > 1 else ""
         if kind == "done":
             service.transition(run_id, Done(step, ctx.user))
-            return Message(text=f"✅ {ctx.user_name} 完成了 {step}")
+            return Message(text=f"✅ {ctx.user_name} 完成了 {step} / done")
         if kind == "answer":
             answer = parts[2] if len(parts) > 2 else action.form.get("answer", "")
             service.transition(run_id, Answer(step, answer, ctx.user))
@@ -276,7 +300,7 @@ def handle_action(ctx: CommandContext, action: Action) -> Message | None:
         if kind == "skip":
             reason = action.form.get("reason", "").strip() or "通过按钮跳过，未填写原因 / skipped by button"
             service.transition(run_id, Skip(step, ctx.user, reason))
-            return Message(text=f"⏭️ {ctx.user_name} 跳过了 {step}")
+            return Message(text=f"⏭️ {ctx.user_name} 跳过了 {step} / skipped")
         if kind == "assign":
             target = action.form.get("user", "").strip()
             user = normalise_user(target, ctx) if target else ctx.user

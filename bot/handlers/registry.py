@@ -130,13 +130,13 @@ def parse_command_line(
     i = 0
     while i < len(rest):
         word, start, end = rest[i]
-        key, eq, value = _option_word(word)
+        key, eq, value = option_word(word)
         if key and known is not None:
             key = key.lower()
         if key and (known is None or key in known):
             if eq:
                 parsed_options[key] = value
-            elif key in flags or i + 1 >= len(rest) or _option_word(rest[i + 1][0])[0]:
+            elif key in flags or i + 1 >= len(rest) or option_word(rest[i + 1][0])[0]:
                 parsed_options[key] = True
             else:
                 parsed_options[key] = rest[i + 1][0]
@@ -148,7 +148,7 @@ def parse_command_line(
     return ParsedCommand(name=name, args=args, options=parsed_options, source=source, arg_spans=spans)
 
 
-def _option_word(word: str) -> tuple[str, str, str]:
+def option_word(word: str) -> tuple[str, str, str]:
     """("key", "=", "value") of "--key=value", "--key", "－－key" or "—key" (input methods turn "--"
     into a full-width pair or an em dash), else ("", "", "")."""
     normalised = unicodedata.normalize("NFKC", word)

@@ -112,12 +112,12 @@ def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand
     ])
     return render.queue_message(
         entries, now=service.clock.now(), names=service.account_names, user=ctx.user,
-        scope_text=_scope_text(service, ctx, account), filters=filters, zone=service.app_config.zone(),
+        scope_text=_scope_text(service, ctx, account), filters=filters, zone=service.zone_for(ctx.channel),
     )
 
 
-def _claim_message(service: ReplyQueueService, result: ClaimResult, user: str) -> Message:
-    zone = service.app_config.zone()
+def _claim_message(service: ReplyQueueService, result: ClaimResult, user: str, channel: str) -> Message:
+    zone = service.zone_for(channel)
     item_id = result.item.id
     if result.ok:
         until = render.local_time(result.expires_at, zone) if result.expires_at else "?"
@@ -139,9 +139,9 @@ def _responder(name: str | None, responder: str | None) -> str:
     return name or responder or "?"
 
 
-def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user: str) -> Message:
+def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user: str, channel: str) -> Message:
     item = outcome.item
-    zone = service.app_config.zone()
+    zone = service.zone_for(channel)
     if outcome.status == "recorded":
         by = outcome.draft.written_by_name if outcome.draft else None
         text = f"✅ #{item.id} 已记录为已回复（人工回复）{('：' + outcome.draft.text) if outcome.draft else ''}"
@@ -177,7 +177,7 @@ def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user
 
 def _claim(ctx, service, parsed, args):
     return _claim_message(service, service.claim(_number(args[0] if args else None), user=ctx.user,
-                                                 user_name=ctx.user_name, channel=ctx.channel), ctx.user)
+                                                 user_name=ctx.user_name, channel=ctx.channel), ctx.user, ctx.channel)
 
 
 def _release(ctx, service, parsed, args):
@@ -191,13 +191,13 @@ def _done(ctx, service, parsed, args):
     item_id = _number(args[0] if args else None)
     text = parsed.text_from(2) or (parsed.opt("text") if isinstance(parsed.opt("text"), str) else "")
     outcome = service.mark_replied(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, text=text)
-    return _outcome_message(service, outcome, ctx.user)
+    return _outcome_message(service, outcome, ctx.user, ctx.channel)
 
 
 def _skip(ctx, service, parsed, args):
     item_id = _number(args[0] if args else None)
     outcome = service.skip(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, reason=parsed.text_from(2))
-    return _outcome_message(service, outcome, ctx.user)
+    return _outcome_message(service, outcome, ctx.user, ctx.channel)
 
 
 def _escalate(ctx, service, parsed, args):
@@ -231,13 +231,13 @@ def _suggest(ctx, service, parsed, args):
 def _approve(ctx, service, parsed, args):
     draft_id = _number(args[0] if args else None, "草稿号 / draft id")
     return _outcome_message(service, service.approve(draft_id, user=ctx.user, user_name=ctx.user_name,
-                                                     channel=ctx.channel), ctx.user)
+                                                     channel=ctx.channel), ctx.user, ctx.channel)
 
 
 def _reject(ctx, service, parsed, args):
     draft_id = _number(args[0] if args else None, "草稿号 / draft id")
     return _outcome_message(service, service.reject(draft_id, user=ctx.user, user_name=ctx.user_name,
-                                                    channel=ctx.channel, reason=parsed.text_from(2)), ctx.user)
+                                                    channel=ctx.channel, reason=parsed.text_from(2)), ctx.user, ctx.channel)
 
 
 def _save_template(ctx, service, parsed, args):
@@ -261,9 +261,9 @@ def _stats(ctx, service, parsed, args):
     since_text = parsed.opt("since")
     if since_text is True:
         raise UsageError("--since 需要一个值，例如 --since 7d")
-    since = parse_since(since_text, service.clock.now(), service.app_config.zone())
+    since = parse_since(since_text, service.clock.now(), service.zone_for(ctx.channel))
     stats = service.stats(channel=ctx.channel, since=since, account=account)
-    return render.stats_message(stats, scope_text=_scope_text(service, ctx, account), zone=service.app_config.zone())
+    return render.stats_message(stats, scope_text=_scope_text(service, ctx, account), zone=service.zone_for(ctx.channel))
 
 
 _SUBCOMMAND_HANDLERS = {
@@ -286,14 +286,14 @@ def handle_reply_action(ctx: CommandContext, action: Action) -> Message | list[M
         number = _number(target)
         if verb == "claim":
             return _claim_message(service, service.claim(number, user=ctx.user, user_name=ctx.user_name,
-                                                         channel=ctx.channel), ctx.user)
+                                                         channel=ctx.channel), ctx.user, ctx.channel)
         if verb == "done":
             return _outcome_message(service, service.mark_replied(
-                number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, text=form.get("text")), ctx.user)
+                number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, text=form.get("text")), ctx.user, ctx.channel)
         if verb == "skip":
             return _outcome_message(service, service.skip(
                 number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel,
-                reason=form.get("reason", "")), ctx.user)
+                reason=form.get("reason", "")), ctx.user, ctx.channel)
         if verb == "escalate":
             return _escalate(ctx, service, parsed, [str(number), form.get("note", "")])
         if verb == "suggest":
@@ -306,13 +306,13 @@ def handle_reply_action(ctx: CommandContext, action: Action) -> Message | list[M
                                ephemeral=True)
             return _outcome_message(service, service.mark_replied(
                 number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel,
-                text=form.get("text") or chosen.text), ctx.user)
+                text=form.get("text") or chosen.text), ctx.user, ctx.channel)
         if verb == "approve":
             return _outcome_message(service, service.approve(number, user=ctx.user, user_name=ctx.user_name,
-                                                             channel=ctx.channel), ctx.user)
+                                                             channel=ctx.channel), ctx.user, ctx.channel)
         if verb == "reject":
             return _outcome_message(service, service.reject(number, user=ctx.user, user_name=ctx.user_name,
-                                                            channel=ctx.channel, reason=form.get("reason", "")), ctx.user)
+                                                            channel=ctx.channel, reason=form.get("reason", "")), ctx.user, ctx.channel)
         return Message(text="这个按钮已失效。\nThis button is no longer active.", ephemeral=True)
 
     return _guard(run)

@@ -9,6 +9,7 @@ and changes nothing.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -229,13 +230,15 @@ class RunState:
         return sorted(ready, key=lambda s: (s.due_after, s.position))
 
     def overdue_steps(self, now: datetime) -> list[StepState]:
+        """Open steps past their due time that someone can work on: a step still waiting for its decision or
+        for the steps it comes after is not reminded (its owner cannot act yet; the late step before it is)."""
         return [
             s
             for s in self.steps
             if s.status is StepStatus.OPEN
             and s.due_at is not None
             and s.due_at <= now
-            and not self.is_gated_open(s)
+            and not self.is_blocked(s)
         ]
 
     def is_gated_open(self, step: StepState) -> bool:
@@ -366,15 +369,30 @@ def _on_answer(state: RunState, event: Answer, now: datetime) -> tuple[RunState,
     step = _step_for(state, event.step_id, "answer")
     if not step.is_decision:
         raise TransitionRejected(f"{step.step_id} 不是判断步骤 / not a decision step", code="not_decision")
-    if event.answer not in step.answers:
+    answer = _canonical_answer(step.answers, event.answer)
+    if answer is None:
         raise TransitionRejected(
             f"可选答案：{'、'.join(step.answers)} / answer one of {', '.join(step.answers)}",
             code="bad_answer",
         )
-    new = replace(step, status=StepStatus.DONE, answer=event.answer, finished_at=now, finished_by=event.actor)
-    state = _cascade_na(_replace_steps(state, [new]), step.step_id, event.answer, now)
-    text = f"{step.title}：{event.answer}"
+    new = replace(step, status=StepStatus.DONE, answer=answer, finished_at=now, finished_by=event.actor)
+    state = _cascade_na(_replace_steps(state, [new]), step.step_id, answer, now)
+    text = f"{step.title}：{answer}"
     return state, [TimelineEntry(now, event.actor, "answer", text, step.step_id)]
+
+
+def _fold_answer(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().strip("。.!！ ").casefold()
+
+
+def _canonical_answer(answers: tuple[str, ...], typed: str) -> str | None:
+    """The decision's answer the responder meant: exact, else ignoring case, full-width forms and a closing
+    full stop ("属实。" and "YES" typed in a hurry). The stored answer is always one of `answers`."""
+    if typed in answers:
+        return typed
+    folded = _fold_answer(typed)
+    matches = [a for a in answers if _fold_answer(a) == folded]
+    return matches[0] if len(matches) == 1 else None
 
 
 def _on_skip(state: RunState, event: Skip, now: datetime) -> tuple[RunState, list[TimelineEntry]]:

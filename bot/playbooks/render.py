@@ -229,7 +229,10 @@ def reminder_message(
     """One grouped reminder for everything overdue of one person (or one unassigned role)."""
     lines = [step_line(view, s, now, tz) for s in steps]
     if who_key.startswith("role:"):
-        head = f"角色 {who_key[5:]} 尚未指派，以下步骤已超时 / overdue, role unassigned"
+        # nobody is mentioned, so say how to make someone responsible
+        role = who_key[5:]
+        head = (f"角色 {role} 尚未指派，以下步骤已超时；用 /crisis assign {role} @人 指派 / "
+                f"overdue, role unassigned: /crisis assign {role} @user")
         mentions: tuple[str, ...] = ()
     else:
         head = f"{who_key}：以下步骤已超时 / overdue steps"

@@ -27,6 +27,7 @@ KIND_ZH = {
     "alert": "关联告警",
     "remind": "提醒",
     "exit_hint": "退出建议",
+    "escalation": "升级",
 }
 SEVERITY_ZH = {1: "一级（最高）", 2: "二级", 3: "三级"}
 

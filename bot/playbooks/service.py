@@ -16,7 +16,7 @@ from sqlalchemy import case, func, or_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
-from bot.clock import Clock
+from bot.clock import Clock, ensure_aware
 from bot.handlers.registry import PermissionDenied
 from bot.messages import Image, Message
 from bot.playbooks import render
@@ -24,7 +24,6 @@ from bot.playbooks.machine import (
     Answer,
     Cancel,
     Event,
-    Note,
     Outcome,
     Resolve,
     RunState,
@@ -60,6 +59,16 @@ ACTION_ZH = {"start": "启动预案", "resolve": "解除事件", "cancel": "取�
 
 # The playbook a comment escalated from the reply queue starts when no run is active for its account.
 ESCALATION_PLAYBOOK = "product-complaint"
+
+
+def linked_alerts(entries: Sequence[TimelineEntry]) -> list[str]:
+    """The alert keys linked on a timeline ("关联告警 KEY：…", as link_alert and the reminder job write them)."""
+    keys = []
+    for entry in entries:
+        if entry.kind == "alert" and entry.text.startswith("关联告警 "):
+            keys.append(entry.text.removeprefix("关联告警 ").split("：", 1)[0].strip())
+    return keys
+
 
 class RunNotFound(LookupError):
     """No such run here, or the channel has none/several active runs; the message says which."""
@@ -290,7 +299,22 @@ class PlaybookService:
             severity = playbook.default_severity
         if severity not in (1, 2, 3):
             raise ValueError("严重程度应为 1-3 / severity must be 1, 2 or 3")
+        unknown = sorted(set(variables or {}) - set(playbook.variables))
+        if unknown:
+            # a misspelt name would silently leave the default (or 【待填】) in a public statement
+            known = "、".join(playbook.variables) or "（无 / none）"
+            raise ValueError(
+                f"预案 {playbook.id} 没有变量 {'、'.join(unknown)}，可用：{known} / "
+                f"unknown variable {', '.join(unknown)}; this playbook has: {', '.join(playbook.variables) or 'none'}"
+            )
         account_key = self.account_key(channel, account)
+        variables = dict(variables or {})
+        if account_key and "brand" in playbook.variables and "brand" not in variables:
+            # The statements speak as the account: its configured name reads right where the generic
+            # default did not ("您好，我是我们的客服"). --var brand=... still wins.
+            name = next((a.name for a in self.config.accounts if a.key == account_key and a.name), None)
+            if name:
+                variables["brand"] = name
         now = self.clock.now()
         if alert_id:
             existing_id = self._active_run_for_alert(alert_id)
@@ -365,7 +389,9 @@ class PlaybookService:
                 playbook_id=playbook.id,
                 playbook_name=playbook.name,
                 playbook=playbook.snapshot(),
-                title=(title or "").strip() or f"{playbook.name} {render.local(now, self.tz, '%m-%d %H:%M')}",
+                # a default title carries the start time as the channel reads it (like the card does)
+                title=(title or "").strip()
+                or f"{playbook.name} {render.local(now, self.channel_tz(channel), '%m-%d %H:%M')}",
                 severity=severity,
                 account=account_key,
                 status=outcome.state.status.value,
@@ -539,13 +565,20 @@ class PlaybookService:
         runs = [r for r in self.active_runs(channel) if r.account in (None, account_key)]
         if runs:
             run = runs[-1]
-            self.transition(run.id, Note(entry, user))
+            self._add_escalation(run.id, entry, user)
             return f"已加入处置中的预案 #{run.id}「{run.title}」的时间线 / added to the timeline of active run #{run.id}"
         run = self.start_run(
             channel, ESCALATION_PLAYBOOK, f"评论升级：{quoted[:30]}", None, account_key, user,
         )
-        self.transition(run.id, Note(entry, user))
+        self._add_escalation(run.id, entry, user)
         return f"已启动预案 #{run.id}「{run.title}」/ started run #{run.id} for this comment"
+
+    def _add_escalation(self, run_id: int, text: str, actor: str) -> None:
+        """An escalated comment goes on the timeline as its own kind, not as a /crisis note: a note is the
+        commander's status update and restarts the status-nag clock, which a stream of escalated comments
+        would otherwise keep silencing."""
+        with self.db.session() as session:
+            self._add_entries(session, run_id, [TimelineEntry(self.clock.now(), actor, "escalation", text)])
 
     def link_alert(self, run_id: int, alert_id: str, actor: str = "crisisbot", text: str = "") -> None:
         """Record an alert that fired during the run on its timeline (shown in the review)."""
@@ -581,7 +614,8 @@ class PlaybookService:
             self._add_entries(
                 session,
                 run_id,
-                [TimelineEntry(now, actor, "note", f"提醒推迟 {minutes} 分钟：{'、'.join(step_ids)}")],
+                # "remind", not "note": a snooze is no status update (the nag counts from the last note)
+                [TimelineEntry(now, actor, "remind", f"提醒推迟 {minutes} 分钟：{'、'.join(step_ids)}")],
             )
         return until
 
@@ -683,7 +717,9 @@ class PlaybookService:
                 chart_filename=filename,
                 metrics=metrics,
                 exit_rule=view.playbook.exit.rule,
-                alerts=(view.alert_id,) if view.alert_id else (),
+                # the alert that started the run and those linked to it since
+                alerts=tuple(dict.fromkeys([*([view.alert_id] if view.alert_id else []),
+                                            *linked_alerts(self.timeline(run_id))])),
             )
         )
         return Report(markdown=markdown, png=png, filename=filename)
@@ -719,16 +755,69 @@ class PlaybookService:
         """One pass of the reminder job: overdue reminders (grouped per person, snoozable), status nags
         by severity, and the metric-based exit suggestion. Everything it needs is in the database, so a
         restart loses nothing."""
-        counts = {"reminders": 0, "nags": 0, "exit_hints": 0}
+        counts = {"reminders": 0, "nags": 0, "exit_hints": 0, "alerts_linked": 0}
         now = self.clock.now()
         for view in self.active_runs():
             try:
+                counts["alerts_linked"] += self._link_new_alerts(view)
                 counts["reminders"] += self._remind(view, now)
                 counts["nags"] += self._nag(view, now)
                 counts["exit_hints"] += self._exit_hint(view, now)
             except Exception:  # noqa: BLE001 - one broken run must not stop the others' reminders
                 log.exception("reminders failed for crisis run %s", view.id)
         return counts
+
+    def _link_new_alerts(self, view: render.RunView) -> int:
+        """Put spike alerts of the run's account detected since it started on its timeline (and so in the
+        review): the responders see the crisis flare up again where they work. Read-only on the alerts'
+        table; a video episode merged into another is that one's alert, not a new one."""
+        if not view.account or view.state.started_at is None:
+            return 0
+        from bot.alerts.models import AlertEpisode
+
+        platform, _, account_id = view.account.partition(":")
+        with self.db.session() as session:
+            episodes = session.exec(
+                select(AlertEpisode)
+                .where(
+                    AlertEpisode.platform == platform,
+                    AlertEpisode.account_id == account_id,
+                    AlertEpisode.detected_at >= view.state.started_at,
+                )
+                .order_by(AlertEpisode.detected_at, AlertEpisode.id)
+            ).all()
+            known = set(linked_alerts(self._timeline_in(session, view.id, kinds=("alert",))))
+            entries = []
+            for episode in episodes:
+                key = episode.episode_key
+                if key == view.alert_id or key in known or (episode.stats or {}).get("merged_into"):
+                    continue
+                share = (episode.stats or {}).get("share")
+                detail = f"{episode.severity}" + (f"，负面占比 {share:.0%}" if isinstance(share, float) else "")
+                entries.append(TimelineEntry(episode.detected_at, "crisisbot", "alert", f"关联告警 {key}：{detail}"))
+                known.add(key)
+            if not entries:
+                return 0
+            # Compare-and-set on the run's version, as transitions do: a second bot process (console beside
+            # serve) linking the same alerts at the same moment loses and finds them linked next time.
+            claimed = session.execute(
+                update(CrisisRun)
+                .where(CrisisRun.id == view.id, CrisisRun.version == view.version)
+                .values(version=view.version + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:
+                session.rollback()
+                return 0
+            self._add_entries(session, view.id, entries)
+        return len(entries)
+
+    @staticmethod
+    def _timeline_in(session: Session, run_id: int, kinds: Sequence[str]) -> list[TimelineEntry]:
+        rows = session.exec(
+            select(CrisisTimelineEntry).where(CrisisTimelineEntry.run_id == run_id, CrisisTimelineEntry.kind.in_(kinds))
+        ).all()
+        return [TimelineEntry(r.at, r.actor, r.kind, r.text, r.step_id) for r in rows]
 
     def _remind(self, view: render.RunView, now: datetime) -> int:
         repeat = timedelta(minutes=self.settings.remind_every_minutes)
@@ -786,13 +875,27 @@ class PlaybookService:
             )
             if result.rowcount != 1:
                 return 0
+            # last_status_at also moves at each nag (it times the next one); the message counts from the
+            # last real update, else the second nag said "60 minutes" two hours after the last note.
+            since = self._last_update(session, view)
             self.outbox.enqueue(
                 session,
                 channel=view.channel,
-                message=render.nag_message(view, int((now - view.last_status_at).total_seconds() // 60)),
+                message=render.nag_message(view, int((now - since).total_seconds() // 60)),
                 key=f"crisis:{view.id}:nag:{now.isoformat()}",
             )
         return 1
+
+    @staticmethod
+    def _last_update(session: Session, view: render.RunView) -> datetime:
+        """When the run last had a status update: its latest /crisis note, else its start."""
+        latest = session.exec(
+            select(CrisisTimelineEntry.at)
+            .where(CrisisTimelineEntry.run_id == view.id, CrisisTimelineEntry.kind == "note")
+            .order_by(CrisisTimelineEntry.at.desc())
+        ).first()
+        started = view.state.started_at or view.last_status_at
+        return max(ensure_aware(latest), started) if latest is not None else started
 
     def exit_check(self, view: render.RunView, now: datetime):
         """The metric-based exit check of an active run (None without an account)."""

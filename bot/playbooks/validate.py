@@ -212,6 +212,37 @@ def _check_text_vars(text: str, variables: set[str], file: str, key: str, step: 
     ]
 
 
+def _check_single_gate(steps: list[Step], by_id: dict[str, Step], file: str) -> list[Problem]:
+    """A run gates a step on exactly one (decision, answer): the first branch listing it, or its `when`.
+    A step listed under two answers (or two decisions, or a `when` naming another answer) would silently
+    become 不适用 under the others, so it is refused; a step meant for every answer is simply left out of
+    the branches."""
+    gates: dict[str, list[tuple[str, str]]] = {}
+    for step in steps:
+        if step.when is not None and step.when.step in by_id:
+            gates.setdefault(step.id, []).append((step.when.step, step.when.answer))
+        for answer, targets in step.branches.items():
+            for target in targets:
+                if target in by_id and target != step.id:
+                    gates.setdefault(target, []).append((step.id, answer))
+    problems = []
+    for sid, found in gates.items():
+        distinct = list(dict.fromkeys(found))
+        if len(distinct) > 1:
+            listed = "、".join(f"{decision}={answer}" for decision, answer in distinct)
+            problems.append(
+                Problem(
+                    file,
+                    "when" if by_id[sid].when is not None else "branches",
+                    f"步骤只能属于一个判断分支，现属于：{listed}；各答案都要做的步骤请不要列在分支里 / "
+                    f"a step belongs to one answer of one decision, this one to {listed}; "
+                    "leave a step every answer needs out of the branches",
+                    step=sid,
+                )
+            )
+    return problems
+
+
 def _check_steps(steps: list[Step], roles: set[str], variables: set[str], file: str) -> list[Problem]:
     problems: list[Problem] = []
     by_id: dict[str, Step] = {}
@@ -297,6 +328,7 @@ def _check_steps(steps: list[Step], roles: set[str], variables: set[str], file: 
             problems.extend(_check_text_vars(item, variables, file, f"checklist[{index}]", sid))
         problems.extend(_check_text_vars(step.instructions, variables, file, "instructions", sid))
 
+    problems.extend(_check_single_gate(steps, by_id, file))
     try:
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as error:

@@ -180,9 +180,12 @@ def approval_message(draft: ReplyDraft, item: ReplyQueueItem, comment: Comment |
                             account_name=account_name, zone=zone, buttons=False)
     return Message(
         title=f"待审批回复 #{item.id} / Reply awaiting approval",
+        # The typed commands take the draft number, which is not the item number in the title: name it.
         text=(f"{draft.written_by_name or draft.written_by} 写了回复，需要另一位「{approver_role}」审批后才会发布：\n"
               f"> {draft.text}\n"
-              f"A reply needs a second person with the {approver_role} role before it is posted."),
+              f"草稿 {draft.id}：/reply-queue approve {draft.id} 批准，/reply-queue reject {draft.id} 原因 驳回\n"
+              f"A reply needs a second person with the {approver_role} role before it is posted "
+              f"(draft {draft.id}: /reply-queue approve {draft.id} or reject {draft.id})."),
         sections=(original,),
         buttons=(
             Button("批准 Approve", f"{ACTION_PREFIX}approve:{draft.id}", str(draft.id), "primary"),

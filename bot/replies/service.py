@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, any_, bindparam, case, func, insert, literal, or_, union_all, update
 from sqlalchemy import text as sql_text
@@ -174,6 +175,10 @@ class ReplyQueueService:
         self._configured = {a.key for a in app_config.accounts if a.client}
 
     # ---- scope -------------------------------------------------------------------------------------
+    def zone_for(self, channel: str | None) -> ZoneInfo:
+        """The time zone times are shown in for a channel: its own `timezone`, else the configured one."""
+        return ZoneInfo(self.app_config.channel_timezone(channel)) if channel else self.app_config.zone()
+
     def visible_accounts(self, channel: str) -> frozenset[str] | None:
         return self.scope.accounts_for(channel)
 
@@ -664,12 +669,12 @@ class ReplyQueueService:
         if holder:
             return ReplyOutcome("claimed_by_other", item, holder_name=holder)
         if item.state == m.PENDING_APPROVAL:
-            return ReplyOutcome("pending_approval", item, reason="已有回复在等待审批 / a reply already awaits approval")
+            return ReplyOutcome("pending_approval", item, reason=self._pending_reason(item_id))
         text = (text or "").strip()
         if not text:
             closed = self._close_replied(item, user=user, user_name=user_name, now=now, draft=None,
                                          kind="marked_replied")
-            return ReplyOutcome("recorded" if closed else "closed", self._reload(item_id))
+            return ReplyOutcome("recorded", self._reload(item_id)) if closed else self._refused(item_id, user, now)
         result = self.prechecker.check(text)
         if result.blocked:
             with self.db.session() as session:
@@ -681,12 +686,13 @@ class ReplyQueueService:
         if self.needs_approval(item, comment):
             with self.db.session() as session:
                 moved = session.execute(
-                    update(ReplyQueueItem).where(ReplyQueueItem.id == item_id, ReplyQueueItem.state == m.OPEN)
+                    update(ReplyQueueItem).where(ReplyQueueItem.id == item_id, ReplyQueueItem.state == m.OPEN,
+                                                 self._free_for(user, now))
                     .values(state=m.PENDING_APPROVAL, claimed_by=user, claimed_by_name=user_name,
                             claim_expires_at=now + timedelta(minutes=self.config.claim_minutes))
                 ).rowcount == 1
                 if not moved:
-                    return ReplyOutcome("closed", self._reload(item_id))
+                    return self._refused(item_id, user, now)
                 draft = ReplyDraft(item_id=item_id, account_key=item.account_key, text=text, status="pending_approval",
                                    delivery=delivery, written_by=user, written_by_name=user_name, written_at=now,
                                    channel=channel, precheck=result.to_dict())
@@ -699,19 +705,29 @@ class ReplyQueueService:
         draft = ReplyDraft(item_id=item_id, account_key=item.account_key, text=text, status="new", delivery=delivery,
                            written_by=user, written_by_name=user_name, written_at=now, channel=channel,
                            precheck=result.to_dict())
-        return self._publish(item, comment, draft, now=now, actor=user, actor_name=user_name, precheck=result)
+        return self._publish(item, comment, draft, now=now, actor=user, actor_name=user_name, precheck=result,
+                             claimant=user)
 
     def _publish(self, item: ReplyQueueItem, comment: Comment | None, draft: ReplyDraft, *, now: datetime,
-                 actor: str, actor_name: str | None, precheck: PrecheckResult) -> ReplyOutcome:
-        """Close the item and post the text (webhook, through the outbox) or record it as replied by hand."""
+                 actor: str, actor_name: str | None, precheck: PrecheckResult,
+                 claimant: str | None = None) -> ReplyOutcome:
+        """Close the item and post the text (webhook, through the outbox) or record it as replied by hand.
+
+        `claimant`: the writer of a reply that needs no approval; it lands only on an open item nobody else
+        holds (an approved draft's item is pending approval, held by its writer)."""
+        if claimant is None:
+            guard = ReplyQueueItem.state.in_(m.UNANSWERED_STATES)
+        else:
+            guard = and_(ReplyQueueItem.state == m.OPEN, self._free_for(claimant, now))
         with self.db.session() as session:
             closed = session.execute(
-                update(ReplyQueueItem).where(ReplyQueueItem.id == item.id, ReplyQueueItem.state.in_(m.UNANSWERED_STATES))
+                update(ReplyQueueItem).where(ReplyQueueItem.id == item.id, guard)
                 .values(state=m.REPLIED, closed_at=now, responder=draft.written_by, responder_name=draft.written_by_name,
                         first_response_at=func.coalesce(ReplyQueueItem.first_response_at, now))
             ).rowcount == 1
             if not closed:
-                return ReplyOutcome("closed", self._reload(item.id or 0))
+                return self._refused(item.id or 0, claimant, now) if claimant else ReplyOutcome(
+                    "closed", self._reload(item.id or 0))
             draft.status = "queued" if draft.delivery == "webhook" else "recorded"
             session.add(draft)
             session.flush()
@@ -739,7 +755,8 @@ class ReplyQueueService:
                        draft: ReplyDraft | None, kind: str) -> bool:
         with self.db.session() as session:
             closed = session.execute(
-                update(ReplyQueueItem).where(ReplyQueueItem.id == item.id, ReplyQueueItem.state == m.OPEN)
+                update(ReplyQueueItem).where(ReplyQueueItem.id == item.id, ReplyQueueItem.state == m.OPEN,
+                                             self._free_for(user, now))
                 .values(state=m.REPLIED, closed_at=now, responder=user, responder_name=user_name,
                         first_response_at=func.coalesce(ReplyQueueItem.first_response_at, now))
             ).rowcount == 1
@@ -747,6 +764,36 @@ class ReplyQueueService:
                 session.add(ReplyEvent(item_id=item.id or 0, account_key=item.account_key, kind=kind, actor=user,
                                        actor_name=user_name, at=now))
         return closed
+
+    @staticmethod
+    def _free_for(user: str, now: datetime):
+        """SQL: nobody but `user` holds a live claim. Part of each closing UPDATE, so a claim taken between
+        the check that answers "claimed by X" and the write still wins (two responders never both act)."""
+        return or_(ReplyQueueItem.claimed_by.is_(None), ReplyQueueItem.claimed_by == user,
+                   ReplyQueueItem.claim_expires_at.is_(None), ReplyQueueItem.claim_expires_at <= now)
+
+    def _refused(self, item_id: int, user: str, now: datetime) -> ReplyOutcome:
+        """Why a closing UPDATE matched nothing: someone else's claim, a reply awaiting approval, or handled."""
+        item = self._reload(item_id)
+        if item.state in m.UNANSWERED_STATES:
+            holder = self._active_holder(item, user, now)
+            if holder:
+                return ReplyOutcome("claimed_by_other", item, holder_name=holder)
+            if item.state == m.PENDING_APPROVAL:
+                return ReplyOutcome("pending_approval", item, reason=self._pending_reason(item_id))
+        return ReplyOutcome("closed", item, holder_name=item.responder_name or item.responder)
+
+    def _pending_reason(self, item_id: int) -> str:
+        """Why an item awaiting approval cannot be replied to or skipped, naming the draft to decide on."""
+        with self.db.session() as session:
+            draft_id = session.exec(
+                select(ReplyDraft.id).where(ReplyDraft.item_id == item_id, ReplyDraft.status == "pending_approval")
+                .order_by(ReplyDraft.id.desc())
+            ).first()
+        if draft_id is None:
+            return "已有回复在等待审批 / a reply already awaits approval"
+        return (f"已有回复（草稿 {draft_id}）在等待审批：/reply-queue approve {draft_id} 或 reject {draft_id} / "
+                f"a reply (draft {draft_id}) awaits approval: approve or reject it first")
 
     def _reload(self, item_id: int) -> ReplyQueueItem:
         with self.db.session() as session:
@@ -834,9 +881,12 @@ class ReplyQueueService:
             else:
                 draft.status = "failed"
                 kind = "post_failed"
+                # The commenter never got this reply: the item is unanswered again, so it must not count as a
+                # first response (stats showed it as replied within the SLA while it was back in the queue).
+                # Only REPLIED is reopened, and a REPLIED item got its first_response_at from this very reply.
                 session.execute(
                     update(ReplyQueueItem).where(ReplyQueueItem.id == draft.item_id, ReplyQueueItem.state == m.REPLIED)
-                    .values(state=m.OPEN, closed_at=None)
+                    .values(state=m.OPEN, closed_at=None, first_response_at=None, responder=None, responder_name=None)
                 )
             session.add(draft)
             session.add(ReplyEvent(item_id=draft.item_id, account_key=draft.account_key, kind=kind, actor="bot",
@@ -854,16 +904,22 @@ class ReplyQueueService:
         holder = self._active_holder(item, user, now)
         if holder:
             return ReplyOutcome("claimed_by_other", item, holder_name=holder)
+        if item.state == m.PENDING_APPROVAL:
+            # Not handled yet: a written reply waits for its approver (this used to answer "already handled").
+            return ReplyOutcome("pending_approval", item, reason=self._pending_reason(item_id))
         with self.db.session() as session:
             closed = session.execute(
-                update(ReplyQueueItem).where(ReplyQueueItem.id == item_id, ReplyQueueItem.state == m.OPEN)
+                update(ReplyQueueItem).where(ReplyQueueItem.id == item_id, ReplyQueueItem.state == m.OPEN,
+                                             self._free_for(user, now))
                 .values(state=m.SKIPPED, closed_at=now, skip_reason=reason or None, responder=user,
                         responder_name=user_name)
             ).rowcount == 1
             if closed:
                 session.add(ReplyEvent(item_id=item_id, account_key=item.account_key, kind="skipped", actor=user,
                                        actor_name=user_name, at=now, text=reason or None))
-        return ReplyOutcome("skipped" if closed else "closed", self._reload(item_id), reason=reason)
+        if not closed:
+            return self._refused(item_id, user, now)
+        return ReplyOutcome("skipped", self._reload(item_id), reason=reason)
 
     def escalate(self, item_id: int, *, user: str, user_name: str | None, channel: str, note: str = "") -> EscalateOutcome:
         """升级: hand the comment to the crisis playbooks (attach to an active run or start one) when present."""
@@ -1031,13 +1087,14 @@ class ReplyQueueService:
             comments = self._comments_for(session, items)
             platform, _, account_id = account_key.partition(":")
             bucket = int(now.timestamp() // (rules.every_minutes * 60))
-            message = reminder_message(account_key, self.account_names.get(account_key), items, comments,
-                                       int(total), now, zone=self.app_config.zone())
             # The key names the items too: a second process (console beside serve) reminding other items in
             # the same period must not be taken for a duplicate, while the same items twice still are.
             items_digest = hashlib.sha1(",".join(str(i.id) for i in sorted(items, key=lambda i: i.id or 0))
                                         .encode()).hexdigest()[:12]
             for channel in self.scope.channels_for_account(platform, account_id):
+                # each channel reads the due times in its own zone
+                message = reminder_message(account_key, self.account_names.get(account_key), items, comments,
+                                           int(total), now, zone=self.zone_for(channel))
                 self.outbox.enqueue(session, channel=channel, message=message,
                                     key=f"reply-remind:{account_key}:{channel}:{bucket}:{items_digest}")
             session.execute(update(ReplyQueueItem).where(ReplyQueueItem.id.in_([i.id for i in items]))
@@ -1066,7 +1123,10 @@ def parse_since(text: str | None, now: datetime, zone: Any = None, default_days:
     if match:
         amount, unit = int(match.group(1)), match.group(2)
         minutes = {"m": 1, "min": 1, "分钟": 1, "h": 60, "小时": 60, "d": 1440, "天": 1440, "w": 10080, "周": 10080}[unit]
-        return now - timedelta(minutes=amount * minutes)
+        try:
+            return now - timedelta(minutes=amount * minutes)
+        except OverflowError as exc:  # "--since 99999999d" reached before year 1 and crashed the command
+            raise ReplyQueueError(f"--since 太久远：{text}（例如 7d、30d、2026-11-20）/ --since is too far back: {text}") from exc
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError as exc:

@@ -156,3 +156,32 @@ def test_claim_race_between_processes(rq_bot, db, clock):
     winners = [holder for ok, holder in results if ok]
     assert len(winners) == 1
     assert all(holder == winners[0] for _, holder in results)
+
+
+@pytest.mark.parametrize("line", ["/reply-queue done {id}", '/reply-queue done {id} "您好，请私信我们"',
+                                  "/reply-queue skip {id} 重复"])
+def test_a_claim_taken_just_before_a_reply_lands_wins(rq_bot, db, clock, line):
+    """alice claims between the check of bob's 已回复/跳过 and its write: bob is told alice has it, and the
+    item stays hers (two responders never both act on one comment)."""
+    from sqlalchemy import event
+
+    rq_bot.services.ingest.ingest_records([rec("q", ago(clock, 10))], source="test")
+    target = item_id(db, "q")
+    service = rq_bot.services.replies
+    armed = [True]
+
+    def claim_first(conn, cursor, statement, parameters, context, executemany):
+        if armed[0] and statement.lstrip().upper().startswith("UPDATE REPLY_QUEUE_ITEM SET STATE"):
+            armed[0] = False
+            assert service.claim(target, user="console:alice", user_name="alice", channel="console:lanji").ok
+
+    event.listen(db.engine, "before_cursor_execute", claim_first)
+    try:
+        (reply,) = rq_bot.dispatcher.handle(cmd(line.format(id=target), user="console:bob", name="bob"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", claim_first)
+    assert not armed[0]  # the claim did come in between
+    assert "alice" in reply.text
+    with db.session() as s:
+        row = s.exec(select(ReplyQueueItem).where(ReplyQueueItem.id == target)).one()
+    assert (row.state, row.claimed_by) == ("open", "console:alice")

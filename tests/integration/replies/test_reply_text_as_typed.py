@@ -78,3 +78,10 @@ def test_an_item_the_brand_answered_in_the_app_says_so_in_words(rq_bot, db, cloc
     rq_bot.services.ingest.ingest_records([own("r", ago(clock, 10), "q")], source="test")
     (reply,) = rq_bot.dispatcher.handle(cmd(f"/reply-queue done {target}"))
     assert "品牌账号在平台内回复" in reply.text and "（account）" not in reply.text
+
+
+def test_a_since_too_far_back_is_refused_not_an_error(rq_bot):
+    from .conftest import cmd
+
+    (reply,) = rq_bot.dispatcher.handle(cmd("/reply-queue stats --since 99999999d"))
+    assert "--since" in reply.text and "出错" not in reply.text

@@ -128,6 +128,23 @@ def test_webhook_refusal_reopens_the_item_and_says_so(make_bot, db, clock, webho
     assert any("发布失败" in m.text for m in bot.console.messages("lanji"))
 
 
+def test_a_refused_reply_is_not_counted_as_a_response_in_stats(make_bot, db, clock, webhook):
+    """The commenter never saw the refused reply: stats must show the item open and late, not answered."""
+    bot = make_bot(replies={"posting": {"webhook_url": webhook.url}})
+    bot.services.ingest.ingest_records([rec("q", ago(clock, 10), "用了过敏了")], source="test")
+    target = item_id(db, "q")
+    bot.dispatcher.handle(cmd(f'/reply-queue done {target} "您好，请私信我们订单号"'))
+    webhook.statuses = [400]
+    bot.services.outbox.drain()
+    row = item(db, "q")
+    assert row.state == "open" and row.first_response_at is None and row.responder is None
+    clock.advance(timedelta(hours=1))  # past the 30-minute SLA of a negative comment, still unanswered
+    stats = bot.services.replies.stats(channel="console:lanji", since=clock.now() - timedelta(days=1))
+    assert (stats.open, stats.responded, stats.median_first_response) == (1, 0, None)
+    assert (stats.sla_met, stats.sla_total) == (0, 1)
+    assert stats.per_responder == {}
+
+
 def test_second_person_with_the_approver_role_must_approve(make_bot, db, clock, webhook):
     bot = make_bot(
         replies={"approval": {"accounts": ["douyin:lanji_official"]}, "posting": {"webhook_url": webhook.url}},
@@ -158,6 +175,30 @@ def test_second_person_with_the_approver_role_must_approve(make_bot, db, clock, 
     (again,) = bot.dispatcher.handle(press(approve.action_id, approve.value, user="console:carol", name="carol"))
     assert "已处理" in again.text and "已发布 / this reply was already posted" in again.text
     assert len(webhook.requests) == 1
+
+
+def test_a_typed_approval_uses_the_draft_number_the_message_names(make_bot, db, clock):
+    """Draft and item numbers differ once a draft was rejected: the request must say which number to type."""
+    bot = make_bot(replies={"approval": {"accounts": ["douyin:lanji_official"]}})
+    bot.services.ingest.ingest_records([rec("first", ago(clock, 10)), rec("q", ago(clock, 10), "用了过敏了")],
+                                       source="test")
+    first, target = item_id(db, "first"), item_id(db, "q")
+    for draft_no in (1, 2):  # two rejected drafts: the next draft is 3, past any item number here
+        bot.dispatcher.handle(cmd(f'/reply-queue done {first} "您好～可以的"'))
+        bot.dispatcher.handle(cmd(f"/reply-queue reject {draft_no} 换个说法", user="console:bob", name="bob"))
+    (request,) = bot.dispatcher.handle(cmd(f'/reply-queue done {target} "非常抱歉，请私信我们订单号"'))
+    with db.session() as s:
+        draft = s.exec(select(ReplyDraft).where(ReplyDraft.status == "pending_approval")).one()
+    assert draft.id != target
+    assert f"/reply-queue approve {draft.id}" in request.text
+    # Skipping an item whose reply awaits approval is refused with the draft to decide on, not "already handled"
+    # (once the writer's claim has lapsed, which approval can outlast).
+    clock.advance(timedelta(minutes=20))
+    (skip,) = bot.dispatcher.handle(cmd(f"/reply-queue skip {target} 刷屏", user="console:carol", name="carol"))
+    assert "已处理（" not in skip.text and f"approve {draft.id}" in skip.text
+    assert item(db, "q").state == "pending_approval"
+    (ok,) = bot.dispatcher.handle(cmd(f"/reply-queue approve {draft.id}", user="console:bob", name="bob"))
+    assert "已记录" in ok.text and item(db, "q").state == "replied"
 
 
 def test_approval_for_negative_comments_and_rejection(make_bot, db, clock):

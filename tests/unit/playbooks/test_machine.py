@@ -104,6 +104,19 @@ def test_decision_needs_an_answer_and_valid_one():
         apply(state, Answer("q1", "也许", "u"), T0)
 
 
+def test_an_answer_typed_with_a_full_stop_or_other_case_is_understood():
+    state = apply(started(), Answer("q1", " 否。", "u"), T0).state
+    assert state.step("q1").answer == "否" and state.step("n1").status is StepStatus.OPEN
+    data = dict(NESTED, steps=[dict(s) for s in NESTED["steps"]])
+    data["steps"][1]["branches"] = {"Yes": ["y1", "q2"], "No": ["n1"]}
+    data["steps"][6]["when"] = {"step": "q1", "answer": "No"}
+    playbook, problems = check_playbook_data(data, "english.yaml")
+    assert not problems
+    state = apply(started(playbook), Answer("q1", "ｙｅｓ", "u"), T0).state
+    assert state.step("q1").answer == "Yes" and state.step("n1").status is StepStatus.NA
+    assert not invariant_violations(state)
+
+
 def test_skipping_a_decision_rules_out_all_its_branches():
     state = apply(started(), Skip("q1", "u", "不需要"), T0).state
     assert {state.step(s).status for s in ("y1", "q2", "y2", "z2", "n1")} == {StepStatus.NA}

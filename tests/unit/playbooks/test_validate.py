@@ -24,6 +24,8 @@ RULES = {
     "cycle.yaml": (None, "after/branches/when"),
     "duplicate_step_ids.yaml": ("a", "id"),
     "template_variable_not_provided.yaml": ("a", "templates[0].text"),
+    "step_in_two_branches.yaml": ("notify", "branches"),
+    "when_against_branch.yaml": ("apology", "when"),
 }
 
 
