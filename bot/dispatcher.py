@@ -20,13 +20,20 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot import metrics
 from bot.handlers.registry import CommandContext, PermissionDenied, UsageError, parse_command_line
-from bot.i18n import both
+from bot.i18n import STRINGS, both
 from bot.messages import Action, Command, Message
 from bot.services import Services
 from bot.storage.models import ProcessedEvent
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+
+
+def _labelled(key: str, detail: object) -> str:
+    """'用法有误 / Bad usage：<detail>'. The detail is a handler's own message, already Chinese first with
+    English ("跳过需要步骤和原因 / skip needs a step and a reason"); `both` printed it twice, once per label."""
+    zh, en = STRINGS[key]
+    return f"{zh.partition('：')[0]} / {en.partition(':')[0]}：{detail}"
 
 
 class Dispatcher:
@@ -109,7 +116,7 @@ class Dispatcher:
         try:
             parsed = parse_command_line(command.text)
         except UsageError as exc:
-            return [Message(text=both("usage_error", error=exc), ephemeral=True)]
+            return [Message(text=_labelled("usage_error", exc), ephemeral=True)]
         spec = registry.commands.get(parsed.name)
         if spec is None:
             return [Message(text=both("unknown_command", name=parsed.name), ephemeral=True)]
@@ -130,12 +137,12 @@ class Dispatcher:
         try:
             result = fn()
         except UsageError as exc:
-            text = both("usage_error", error=exc)
+            text = _labelled("usage_error", exc)
             if usage:
                 text += "\n\n" + usage
             return [Message(text=text, ephemeral=True)]
         except PermissionDenied as exc:
-            return [Message(text=both("permission_denied", reason=exc), ephemeral=True)]
+            return [Message(text=_labelled("permission_denied", exc), ephemeral=True)]
         except Exception:  # noqa: BLE001 - the user gets a short reply, the log gets the traceback
             ref = uuid.uuid4().hex[:8]
             log.exception("handler failed (ref %s)", ref)

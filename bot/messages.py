@@ -209,6 +209,11 @@ class TransientChatError(ChatError):
     """Worth retrying later: outage, 5xx, rate limit (retry_after seconds when the platform says)."""
 
 
+class CredentialChatError(TransientChatError):
+    """The platform refused the bot's own credentials (revoked or wrong token, wrong app secret). Nothing
+    was sent; every message of that platform waits in the outbox until a person fixes the credential."""
+
+
 class PermanentChatError(ChatError):
     """Retrying will not help until a person fixes something (channel_not_found, not_in_channel, ...)."""
 

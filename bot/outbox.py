@@ -10,6 +10,12 @@ connection lost mid-request, a 5xx: the platform may have accepted the message).
 such an attempt started (`maybe_sent_since`, written before the call and put back after a clean refusal,
 so a worker killed mid-call counts too), and the next attempt hands it to the port, which checks the
 platform for the message before sending it again.
+
+A credential the platform refuses (a revoked Slack token, a wrong Feishu app secret) is no reason to drop
+anything: the platform is held (in memory), its messages stay pending and untouched, one of them probes
+the credential again after a capped backoff, and the operator is told what to fix once per period. A fixed
+credential reaches the bot by a restart (it is read from the environment at start); the hold is not
+stored, so after the restart the waiting messages go out at once, in order.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +32,14 @@ from sqlmodel import Session, select
 
 from bot import metrics
 from bot.clock import Clock
-from bot.messages import ChatPort, Message, PermanentChatError, TransientChatError, split_channel
+from bot.messages import (
+    ChatPort,
+    CredentialChatError,
+    Message,
+    PermanentChatError,
+    TransientChatError,
+    split_channel,
+)
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage
 
@@ -37,6 +51,17 @@ SUPERSEDED = "superseded"  # an update replaced by a later one before it was sen
 # An adapter that crashes on a message (a bug, or data it cannot render) would otherwise retry it forever
 # and hold back every later message of its channel; a chat outage (TransientChatError) never counts here.
 MAX_CRASHED_ATTEMPTS = 10
+# While a platform refuses the bot's credentials, say so at most this often (the first refusal at once).
+CREDENTIAL_LOG_EVERY_S = 600.0
+
+
+@dataclass
+class _CredentialHold:
+    """A platform whose credentials were refused: no message of it is tried before `until`."""
+
+    until: datetime
+    refusals: int = 0
+    logged_at: datetime | None = None
 
 
 def backoff_seconds(attempts: int, retry_after: float | None = None, *, rng: random.Random | None = None) -> float:
@@ -57,6 +82,7 @@ class Outbox:
         self._wake = threading.Event()
         self._missing_port_logged: set[str] = set()
         self._deliver_lock = threading.Lock()
+        self._credential_holds: dict[str, _CredentialHold] = {}  # platform -> hold (in memory on purpose)
 
     def register_port(self, port: ChatPort) -> None:
         self.ports[port.platform] = port
@@ -140,7 +166,7 @@ class Outbox:
                 if row.id in superseded and self._supersede(row):
                     done += 1
                     continue
-                blocked_now = row.next_attempt_at > now
+                blocked_now = row.next_attempt_at > now or self._held(row.channel, now)
                 if blocked_now:
                     blocked.add(row.channel)  # keep per-channel order: later rows wait for this one
                     continue
@@ -223,6 +249,10 @@ class Outbox:
             else:
                 message_id = port.post(channel_id, message, idempotency_key=row.key,
                                        maybe_sent_since=row.maybe_sent_since)
+        except CredentialChatError as exc:
+            metrics.CHAT_API_ERRORS.labels(platform, exc.code or "credentials").inc()
+            self._hold_platform(platform, row, exc)
+            return False
         except TransientChatError as exc:
             metrics.CHAT_API_ERRORS.labels(platform, exc.code or "transient").inc()
             log.warning("chat %s temporarily failed for %s (attempt %d): %s", platform, row.channel, attempts, exc)
@@ -236,6 +266,7 @@ class Outbox:
                 platform, row.channel, exc, exc.code,
             )
             self._finish(row, status="failed", platform_message_id=None, error=f"{exc.code}: {exc}")
+            self._credentials_work(platform)  # a refusal about the message itself: the credential passed
             return True
         except Exception as exc:  # noqa: BLE001 - an adapter bug must not kill the worker or drop the row
             metrics.CHAT_API_ERRORS.labels(platform, "exception").inc()
@@ -252,7 +283,43 @@ class Outbox:
             return False
         metrics.MESSAGES_SENT.labels(platform).inc()
         self._finish(row, status="sent", platform_message_id=message_id, error=None)
+        self._credentials_work(platform)
         return True
+
+    def _credentials_work(self, platform: str) -> None:
+        if self._credential_holds.pop(platform, None) is not None:
+            log.warning("%s 凭证已恢复，正在发送等待中的消息 / chat %s accepts the bot's credentials again: "
+                        "delivering the messages that waited", platform, platform)
+
+    def _held(self, channel: str, now: datetime) -> bool:
+        hold = self._credential_holds.get(channel.partition(":")[0])
+        return hold is not None and hold.until > now
+
+    def _hold_platform(self, platform: str, row: OutboxMessage, exc: CredentialChatError) -> None:
+        """The credential was refused: hold every message of the platform, this one untouched.
+
+        The row gets back the state it had before the claim (attempts, due time, maybe-sent mark): the
+        refusal sent nothing, must not count toward the crash cap, and must leave the row due at once
+        after a restart (the moment the fixed credential arrives)."""
+        now = self.clock.now()
+        hold = self._credential_holds.setdefault(platform, _CredentialHold(until=now))
+        hold.refusals += 1
+        hold.until = now + timedelta(seconds=backoff_seconds(hold.refusals))  # capped at MAX_BACKOFF_S
+        with self.db.session() as session:
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                    attempts=row.attempts, next_attempt_at=row.next_attempt_at,
+                    maybe_sent_since=row.maybe_sent_since, last_error=f"credentials: {exc}"[:2000])
+            )
+        if hold.logged_at is None or (now - hold.logged_at).total_seconds() >= CREDENTIAL_LOG_EVERY_S:
+            hold.logged_at = now
+            log.error(
+                "%s 拒绝了机器人的凭证（%s）：消息保留在发件箱中（共 %d 条待发），不会丢失；修正凭证后重启 crisisbot，"
+                "等待的消息即按顺序发出 / chat %s refuses the bot's credentials: its messages wait in the outbox, "
+                "nothing is dropped; fix the credential and restart crisisbot, the waiting messages then go out "
+                "in order. %s",
+                platform, exc.code, self.pending_count(), platform, exc,
+            )
 
     def _message_id_of(self, key: str | None):
         if key is None:

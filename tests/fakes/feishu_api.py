@@ -13,7 +13,8 @@ Answers like Feishu does, on 127.0.0.1 with an ephemeral port:
   `fake.users` (open_id -> name), else 41050 "no user authority error" (outside the app's contact range).
 - scriptable failures per operation: 99991400 frequency limit (with x-ogw-ratelimit-reset), 5xx with a
   JSON or an HTML body, slow answers, and a whole outage (every call 503) until cleared.
-Every request is recorded (`fake.requests`, `fake.calls(op)`).
+Every request is recorded (`fake.requests`, `fake.calls(op)`); `GET /_fake/stats` and `GET /_fake/messages`
+show them to a probe driving a separately started bot.
 """
 
 from __future__ import annotations
@@ -179,6 +180,8 @@ class FakeFeishuApi(LoopbackHttpServer):
             return self._ws_endpoint(h, body)
         if op == "stats":
             return self._stats(h)
+        if op == "sent":
+            return self._sent(h)
         if op == "unknown":
             return _send_json(h, 404, {"code": 404, "msg": "404 page not found"})
         token = (headers.get("Authorization") or "").removeprefix("Bearer ").strip()
@@ -243,6 +246,14 @@ class FakeFeishuApi(LoopbackHttpServer):
                 ops[r.op] = ops.get(r.op, 0) + 1
             payload = {"requests": ops, "messages": len(self.messages)}
         _send_json(h, 200, payload)
+
+    def _sent(self, h: BaseHTTPRequestHandler) -> None:
+        """GET /_fake/messages: every message stored, in order, with its updates (probing a running bot)."""
+        with self._lock:
+            payload = [{"message_id": m.message_id, "chat_id": m.chat_id, "msg_type": m.msg_type, "uuid": m.uuid,
+                        "parent_id": m.parent_id, "content": m.content, "updates": list(m.updates)}
+                       for m in self.messages.values()]
+        _send_json(h, 200, {"messages": payload})
 
     def _ws_endpoint(self, h: BaseHTTPRequestHandler, body: Any) -> None:
         body = body if isinstance(body, dict) else {}
@@ -392,6 +403,8 @@ def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
         return "token", {}
     if path == "/_fake/stats" and method == "GET":
         return "stats", {}
+    if path == "/_fake/messages" and method == "GET":
+        return "sent", {}
     if path == WS_ENDPOINT_PATH and method == "POST":
         return "ws.endpoint", {}
     if path == "/open-apis/im/v1/messages" and method == "POST":
@@ -532,8 +545,11 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--app", action="append", default=[], metavar="APP_ID=SECRET",
+                        help="accept only these app credentials (repeatable; default: any non-empty pair)")
     args = parser.parse_args()
-    fake = FakeFeishuApi()
+    apps = dict(pair.split("=", 1) for pair in args.app) if args.app else None
+    fake = FakeFeishuApi(apps=apps)
     if args.port:
         fake._fixed_port = args.port
     fake.start()

@@ -9,7 +9,8 @@ neutral `Action`.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.messages import Button, Field, Image, Message
@@ -21,14 +22,25 @@ BUTTON_TYPES = {"default": "default", "primary": "primary_filled", "danger": "da
 PLATFORM = "feishu"
 MAX_MARKDOWN_CHARS = 6000  # keeps a card well under Feishu's 30 KB content limit
 LOUD_MENTIONS = {"all", "here", "channel", "everyone"}
+# A neutral user address in a handler's text ("👤 verify → feishu:ou_x"): shown by name where known.
+QUOTE_LINE = re.compile(r"^&#62; ", re.MULTILINE)
+USER_ADDRESS = re.compile(r"(?<![\w/:.])feishu:(ou_[A-Za-z0-9_-]+)")
 
 
-def escape_markdown(text: str) -> str:
+def escape_markdown(text: str, name_of: Callable[[str], str | None] | None = None) -> str:
     """Escape the characters a JSON 2.0 markdown element would read as HTML-like tags (<at>, <font>).
 
-    "&" is left alone: escaping it would break query strings in [links](https://...?a=1&b=2).
+    With `name_of` (open_id -> name or None), the neutral addresses of Feishu users ('feishu:ou_x') show
+    as the people's names. Not as <at> mentions: those would notify everyone a text merely names (the
+    role members listed in a "not allowed" answer, for one). "&" is left alone: escaping it would break
+    query strings in [links](https://...?a=1&b=2).
     """
-    return text.replace("<", "&#60;").replace(">", "&#62;")
+    escaped = text.replace("<", "&#60;").replace(">", "&#62;")
+    # "> " opening a line is a quote (handlers quote comments that way), no tag: keep it a quote.
+    escaped = QUOTE_LINE.sub("> ", escaped)
+    if name_of is None:
+        return escaped
+    return USER_ADDRESS.sub(lambda m: escape_markdown(name_of(m.group(1)) or m.group(0)), escaped)
 
 
 def _truncate(text: str, limit: int = MAX_MARKDOWN_CHARS) -> str:
@@ -110,7 +122,7 @@ def _buttons_row(buttons: Sequence[Button]) -> dict[str, Any]:
     }
 
 
-def _fields_grid(fields: Sequence[Field]) -> list[dict[str, Any]]:
+def _fields_grid(fields: Sequence[Field], name_of: Callable[[str], str | None] | None = None) -> list[dict[str, Any]]:
     """Two label/value pairs per row, as Feishu shows them side by side."""
     rows = []
     for i in range(0, len(fields), 2):
@@ -124,7 +136,7 @@ def _fields_grid(fields: Sequence[Field]) -> list[dict[str, Any]]:
                         "tag": "column",
                         "width": "weighted",
                         "weight": 1,
-                        "elements": [_markdown(f"**{escape_markdown(f.label)}**\n{escape_markdown(f.value)}")],
+                        "elements": [_markdown(f"**{escape_markdown(f.label)}**\n{escape_markdown(f.value, name_of)}")],
                     }
                     for f in pair
                 ],
@@ -149,22 +161,24 @@ def render_card(
     *,
     image_keys: Sequence[str | None] = (),
     allow_at_all: bool = True,
+    name_of: Callable[[str], str | None] | None = None,
 ) -> dict[str, Any]:
-    """The card JSON (2.0) for a message. `image_keys[i]` is the uploaded key of `message.images[i]`."""
+    """The card JSON (2.0) for a message. `image_keys[i]` is the uploaded key of `message.images[i]`;
+    `name_of` names the Feishu users the texts mention by address (see escape_markdown)."""
     elements: list[dict[str, Any]] = []
     mentions = mention_markup(message.mentions, severity=message.severity, allow_at_all=allow_at_all)
-    body_text = escape_markdown(_truncate(message.text)) if message.text else ""
+    body_text = escape_markdown(_truncate(message.text), name_of) if message.text else ""
     if mentions:
         body_text = f"{mentions} {body_text}".strip()
     if body_text:
         elements.append(_markdown(body_text))
-    elements.extend(_fields_grid(message.fields))
+    elements.extend(_fields_grid(message.fields, name_of))
     for section in message.sections:
         if elements:
             elements.append({"tag": "hr"})
         if section.text:
-            elements.append(_markdown(escape_markdown(_truncate(section.text))))
-        elements.extend(_fields_grid(section.fields))
+            elements.append(_markdown(escape_markdown(_truncate(section.text), name_of)))
+        elements.extend(_fields_grid(section.fields, name_of))
         if section.buttons:
             elements.append(_buttons_row(section.buttons))
     for i, image in enumerate(message.images):

@@ -15,6 +15,7 @@ from bot.messages import Action, Command
 PLATFORM = "feishu"
 MENTION_KEY = re.compile(r"@_user_\d+")
 COMMAND_PREFIXES = ("/", "／")
+HELP_WORDS = {"help", "帮助", "?", "？"}
 
 
 def _get(obj: Any, *path: str) -> Any:
@@ -116,9 +117,12 @@ def mentioned_users(mentions: list[Any] | None) -> dict[str, str]:
 def command_from_message_event(data: Any) -> Command | None:
     """A neutral Command from an im.message.receive_v1 event, or None when it is not a command for us.
 
-    Group chats: only text that starts with "/" (after the bot's mention) is a command, so ordinary
-    talk in a group where the bot reads every message stays ignored. Direct chats: everything is for
-    the bot (text without "/" gets the grammar's usage hint).
+    A message is for the bot in a direct chat, in a group when it @mentions the bot (Feishu marks that
+    mention with mentioned_type "bot"), or when its text starts with "/". Ordinary group talk stays
+    ignored even where the bot reads every message. A message for the bot is always answered, as a Slack
+    mention is: just the mention or "help" is /help, other text without "/" is read as a command
+    ("@crisisbot crisis status" -> "/crisis status"; unknown words get the unknown-command hint), so
+    nobody is met with silence.
     """
     event = _get(data, "event")
     message = _get(event, "message")
@@ -131,11 +135,12 @@ def command_from_message_event(data: Any) -> Command | None:
         return None
     mentions = _get(message, "mentions")
     line = strip_mentions(text, mentions)
-    if not line:
-        return None
     chat_type = _get(message, "chat_type") or "group"
-    if chat_type != "p2p" and not line.startswith(COMMAND_PREFIXES):
-        return None
+    addressed = chat_type == "p2p" or any(_get(m, "mentioned_type") == "bot" for m in _mentions(mentions))
+    if not line.startswith(COMMAND_PREFIXES):
+        if not addressed:
+            return None
+        line = "/help" if line.lower() in HELP_WORDS or not line else "/" + line
     chat_id = _str(_get(message, "chat_id"))
     open_id = _str(_get(event, "sender", "sender_id", "open_id"))
     if not chat_id or not open_id:

@@ -10,7 +10,9 @@
   without them the open_id stays. Names are cached for 12 h; a failed lookup is not repeated for 10 min.
 The tenant access token is fetched and cached by the SDK; when Feishu says it is invalid we drop the
 cached one and try once more. Frequency limits (99991400, 230020) and 5xx/connection failures become
-TransientChatError (the outbox retries with backoff), everything else PermanentChatError.
+TransientChatError (the outbox retries with backoff). App credentials Feishu refuses (no tenant token for
+this app id and secret, or a fresh token refused again) become CredentialChatError: the outbox holds
+Feishu's messages until the secret is fixed. Everything else is PermanentChatError.
 """
 
 from __future__ import annotations
@@ -26,12 +28,19 @@ from typing import Any
 
 from bot.adapters.feishu.cards import card_content, image_message_content
 from bot.adapters.feishu.settings import FeishuSettings
-from bot.messages import Image, Message, PermanentChatError, TransientChatError
+from bot.messages import CredentialChatError, Image, Message, PermanentChatError, TransientChatError
 
 log = logging.getLogger(__name__)
 
 RATE_LIMIT_CODES = {99991400, 230020, 11232, 11233}  # app frequency limit; per-chat send limits
-TOKEN_INVALID_CODES = {99991661, 99991663, 99991664, 99991671}
+TOKEN_INVALID_CODES = {99991661, 99991663, 99991664, 99991665, 99991671}
+# The app itself is disabled or not installed in the tenant: no call can succeed until an admin acts.
+APP_UNAVAILABLE_CODES = {99991662, 99991673}
+CREDENTIAL_HINT = (
+    "请在开放平台「凭证与基础信息」核对 App ID 与 App Secret，设置 FEISHU_APP_ID / FEISHU_APP_SECRET 后重启 crisisbot，"
+    "并确认应用已发布、已启用 / check the App ID and App Secret under Credentials & Basic Info, set "
+    "FEISHU_APP_ID / FEISHU_APP_SECRET and restart crisisbot; make sure the app is released and enabled"
+)
 SERVER_BUSY_CODES = {2200}  # "Internal Error" answered with HTTP 200/400 by some Open API gateways
 MAX_UUID = 50  # Feishu refuses a longer uuid
 NAME_TTL_S = 12 * 3600  # people rarely rename; a day-old name in a timeline entry is harmless
@@ -141,6 +150,8 @@ class FeishuChatPort:
         name: str | None = None
         try:
             name = self._lookup_name(user_id)
+        except CredentialChatError:
+            pass  # not a missing scope: the outbox says what to fix about the app's credentials
         except (TransientChatError, PermanentChatError) as exc:
             if not self._names_warned:
                 self._names_warned = True
@@ -155,7 +166,7 @@ class FeishuChatPort:
     def _lookup_name(self, user_id: str) -> str | None:
         contact = self._lark.api.contact.v3
         request = contact.GetUserRequest.builder().user_id(user_id).user_id_type("open_id").build()
-        response = self._call("contact.user.get", lambda: self._json(request))
+        response = self._call("contact.user.get", lambda: self._json(request), quiet=True)
         try:
             user = json.loads(response.raw.content)["data"]["user"]
         except (ValueError, KeyError, TypeError, AttributeError):
@@ -181,7 +192,9 @@ class FeishuChatPort:
 
     def _card(self, message: Message) -> str:
         image_keys = [self.upload_image(i) if i.png else None for i in message.images]
-        return card_content(message, image_keys=image_keys, allow_at_all=self.settings.allow_at_all)
+        # 'feishu:ou_x' in a handler's text shows the person's name (cached contact lookup), else stays as is
+        return card_content(message, image_keys=image_keys, allow_at_all=self.settings.allow_at_all,
+                            name_of=self.display_name)
 
     def _json(self, request: Any) -> Any:
         """Send a JSON Open API request through the SDK (token, domain) keeping the raw HTTP answer, so a
@@ -216,7 +229,7 @@ class FeishuChatPort:
 
         TokenManager.cache.set(f"self_tenant_token:{self.settings.app_id}", "", 0)
 
-    def _call(self, what: str, fn: Any) -> Any:
+    def _call(self, what: str, fn: Any, *, quiet: bool = False) -> Any:
         """Run one Open API call, refreshing the token once; map failures to the chat error types."""
         for attempt in (1, 2):
             response = self._invoke(what, fn)
@@ -228,7 +241,7 @@ class FeishuChatPort:
                 log.info("feishu %s: tenant token refused (code %s); fetching a new one", what, code)
                 self._drop_cached_token()
                 continue
-            raise self._error(what, response)
+            raise self._error(what, response, quiet=quiet)
         raise AssertionError("unreachable")
 
     def _invoke(self, what: str, fn: Any) -> Any:
@@ -246,10 +259,12 @@ class FeishuChatPort:
             code = getattr(exc, "code", None)
             if code is None or code in RATE_LIMIT_CODES or code in SERVER_BUSY_CODES:
                 raise TransientChatError(f"feishu token: {exc}", code=str(code)) from exc
-            log.error("feishu: cannot get a tenant access token (code %s): check FEISHU_APP_ID/SECRET", code)
-            raise PermanentChatError(f"feishu token refused: {exc}", code=str(code)) from exc
+            # 10014 wrong secret, 10003 missing/malformed id or secret, 99991543 no such app ...: whatever
+            # the code, without a tenant token no message can go out, and none is at fault (the outbox
+            # holds them all and logs this once per period).
+            raise CredentialChatError(f"feishu token refused: {exc}. {CREDENTIAL_HINT}", code=str(code)) from exc
 
-    def _error(self, what: str, response: Any) -> Exception:
+    def _error(self, what: str, response: Any, *, quiet: bool = False) -> Exception:
         code = response.code
         raw = getattr(response, "raw", None)
         status = getattr(raw, "status_code", None) or 0
@@ -258,11 +273,14 @@ class FeishuChatPort:
         label = str(code if code is not None else f"http_{status}")
         if code in RATE_LIMIT_CODES:
             return TransientChatError(text, code=label, retry_after=_retry_after(raw))
-        if status >= 500 or status == 429 or code in SERVER_BUSY_CODES or code in TOKEN_INVALID_CODES:
+        if code in TOKEN_INVALID_CODES or code in APP_UNAVAILABLE_CODES:  # a fresh token refused as well
+            return CredentialChatError(f"{text}. {CREDENTIAL_HINT}", code=label)
+        if status >= 500 or status == 429 or code in SERVER_BUSY_CODES:
             return TransientChatError(text, code=label, retry_after=_retry_after(raw) if status == 429 else None)
         if code is None and 200 <= status < 300:
             return TransientChatError(text + ": answer without a result", code="no_result")
-        log.error("%s - not retried: fix the chat id, the app's scopes or the bot's membership", text)
+        if not quiet:  # a name lookup's refusal is no delivery problem: display_name explains it, once
+            log.error("%s - not retried: fix the chat id, the app's scopes or the bot's membership", text)
         return PermanentChatError(text, code=label)
 
 

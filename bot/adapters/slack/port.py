@@ -2,8 +2,10 @@
 
 Short rate limits and 5xx are retried in place by slack_sdk's retry handlers; anything longer becomes a
 `TransientChatError` (with `retry_after`) so the durable outbox retries later and nothing is lost.
-Errors a person must fix (`channel_not_found`, `not_in_channel`, `invalid_auth`, ...) become
-`PermanentChatError` with one clear log line and a metric.
+Errors a person must fix about one channel or message (`channel_not_found`, `not_in_channel`, ...) become
+`PermanentChatError` with one clear log line and a metric. A refused bot token (`invalid_auth`,
+`token_revoked`, ...) concerns every message, not this one: it becomes `CredentialChatError`, and the
+outbox holds Slack's messages until the token is fixed (it logs what to fix).
 
 chat.postMessage has no idempotency key, so a retry after a lost answer (timeout, reset connection, 5xx
 after Slack accepted the message) would post twice. Instead: every message carries Slack message
@@ -46,7 +48,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
-from bot.messages import Image, Message, PermanentChatError, TransientChatError
+from bot.messages import CredentialChatError, Image, Message, PermanentChatError, TransientChatError
 
 from .render import render_message
 
@@ -78,6 +80,8 @@ MAYBE_APPLIED_ERRORS = frozenset({"internal_error", "fatal_error"})
 TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "rate_limited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"}
 )
+# The bot token itself is refused: no message can get through until a person fixes SLACK_BOT_TOKEN.
+CREDENTIAL_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"})
 # What to tell the operator (Chinese first). Used in the log line and, where possible, in the channel.
 FIX_HINTS: dict[str, str] = {
     "channel_not_found": "找不到频道：检查配置里的频道 ID；私有频道需先邀请机器人 / "
@@ -89,6 +93,8 @@ FIX_HINTS: dict[str, str] = {
     "not_authed": "未设置 SLACK_BOT_TOKEN / SLACK_BOT_TOKEN is not set",
     "token_revoked": "令牌已被撤销：重新安装应用 / the token was revoked: reinstall the app",
     "account_inactive": "令牌所属账号已停用：重新安装应用 / the token's account is inactive: reinstall the app",
+    "token_expired": "令牌已过期（开启了令牌轮换）：重新安装应用并设置新的 SLACK_BOT_TOKEN / the token expired "
+    "(token rotation is on): reinstall the app and set the new SLACK_BOT_TOKEN",
     "missing_scope": "缺少权限：按 config/slack-manifest.yaml 重新安装应用 / "
     "missing scope: reinstall the app from config/slack-manifest.yaml",
     "invalid_blocks": "消息格式被 Slack 拒绝（Block Kit）：请报告此问题 / Slack rejected the Block Kit layout: please report",
@@ -466,6 +472,8 @@ class SlackChatPort:
         status = getattr(response, "status_code", 0) or 0
         data = getattr(response, "data", None)
         code = (data.get("error") if isinstance(data, dict) else None) or f"http_{status}"
+        if code in CREDENTIAL_ERRORS:  # the post would be refused too: hold it instead of trying
+            return self._credentials(method, code)
         # Not any non-JSON page: a proxy answering 404 for this method would otherwise hold posts forever.
         if status == 429 or status >= 500 or code in TRANSIENT_ERRORS:
             classified = self._classify_api_error(method, error, None)
@@ -526,6 +534,8 @@ class SlackChatPort:
             retry_after = retry_after_seconds(getattr(response, "headers", None))
             return self._transient(method, "ratelimited", f"rate limited, retry after {retry_after:g}s",
                                    retry_after=retry_after)
+        if code in CREDENTIAL_ERRORS:
+            return self._credentials(method, code)
         if status >= 500 or code in TRANSIENT_ERRORS or code.startswith("Received a response in a non-JSON"):
             # A 5xx may come from behind the point where Slack stored the message; a JSON refusal such as
             # service_unavailable did nothing, but Slack says internal_error/fatal_error may have.
@@ -543,6 +553,12 @@ class SlackChatPort:
                     " - it may have been applied" if maybe_delivered else "")
         return TransientChatError(f"slack {method}: {detail}", code=code, retry_after=retry_after,
                                   maybe_delivered=maybe_delivered)
+
+    def _credentials(self, method: str, code: str) -> CredentialChatError:
+        # Counted per call; the outbox logs it, once per period, with this hint (not once per message).
+        SLACK_API_ERRORS.labels(method, code, "credentials").inc()
+        log.debug("slack %s: bot token refused (%s)", method, code)
+        return CredentialChatError(f"slack {method}: {code}. {FIX_HINTS.get(code, '')}".strip(), code=code)
 
     def _permanent(self, method: str, code: str, detail: str, channel: str | None) -> PermanentChatError:
         SLACK_API_ERRORS.labels(method, code, "permanent").inc()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import uuid
 
@@ -10,7 +11,7 @@ import pytest
 
 from bot.adapters.feishu.port import FeishuChatPort, feishu_uuid
 from bot.adapters.feishu.settings import FeishuSettings
-from bot.messages import Button, Image, Message, PermanentChatError, TransientChatError
+from bot.messages import Button, CredentialChatError, Image, Message, PermanentChatError, TransientChatError
 from tests.fakes.feishu_api import FakeFeishuApi
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -187,13 +188,23 @@ def test_bot_not_in_chat_is_permanent(fake):
     assert caught.value.code == "230002"
 
 
-def test_wrong_app_secret_is_permanent():
+def test_wrong_app_secret_is_a_credential_error_that_names_the_fix():
     with FakeFeishuApi(apps={"cli_known": "right"}) as fake:
         port = make_port(fake, app_id=f"cli_{uuid.uuid4().hex[:8]}", app_secret="wrong")
         fake.apps[port.settings.app_id] = "right"
-        with pytest.raises(PermanentChatError) as caught:
+        with pytest.raises(CredentialChatError) as caught:
             port.post("oc_ops", Message(text="x"), idempotency_key="k")
-        assert caught.value.code == "10014"
+        assert caught.value.code == "10014" and "FEISHU_APP_SECRET" in str(caught.value)
+
+
+@pytest.mark.parametrize("code", [99991663, 99991664, 99991661])
+def test_a_fresh_token_refused_again_is_a_credential_error(fake, code):
+    port = make_port(fake)
+    fake.fail_next("message.create", "code", code=code, times=2)
+    with pytest.raises(CredentialChatError) as caught:
+        port.post("oc_ops", Message(text="x"), idempotency_key="k")
+    assert caught.value.code == str(code)
+    assert len(fake.calls("token")) == 2  # it did fetch a new token once before giving up
 
 
 def test_the_fake_answers_like_feishu_without_a_token_or_fields(fake):
@@ -231,6 +242,8 @@ def test_display_name_is_none_outside_the_contact_range_and_not_asked_again_at_o
     assert port.display_name("ou_stranger") is None
     assert len(fake.calls("contact.user.get")) == 1
     assert "contact:user.base:readonly" in caplog.text
+    # One warning that names the scope; no ERROR line blaming "the chat id or the bot's membership".
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_display_name_during_an_outage_is_none_and_nothing_raises(fake):
@@ -238,3 +251,19 @@ def test_display_name_during_an_outage_is_none_and_nothing_raises(fake):
     port = make_port(fake)
     fake.fail_next("contact.user.get", "server_error")
     assert port.display_name("ou_wang") is None
+
+
+def test_people_named_by_address_in_a_message_show_by_name(fake):
+    fake.users["ou_zhang"] = "张三"
+    port = make_port(fake)
+    port.post("oc_ops", Message(text="👤 verify → feishu:ou_zhang"), idempotency_key="assign")
+    (sent,) = fake.sent("oc_ops")
+    assert sent.card["body"]["elements"][0]["content"] == "👤 verify → 张三"
+
+
+def test_a_name_lookup_with_a_wrong_secret_does_not_blame_the_contact_scope(caplog):
+    with FakeFeishuApi(apps={}) as fake:
+        port = make_port(fake, app_id=f"cli_{uuid.uuid4().hex[:8]}", app_secret="wrong")
+        fake.apps[port.settings.app_id] = "right"
+        assert port.display_name("ou_wang") is None
+        assert "contact:user.base:readonly" not in caplog.text

@@ -10,7 +10,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.adapters.slack.port import SlackChatPort
 from bot.adapters.slack.wiring import load_credentials, wire
 from bot.config import Settings
-from bot.messages import Button, Image, Message, PermanentChatError, TransientChatError
+from bot.messages import Button, CredentialChatError, Image, Message, PermanentChatError, TransientChatError
 from bot.wiring import Wiring
 from tests.fakes.slack_api import VALID_BOT_TOKEN, ScriptedAnswer, rate_limited, server_error
 
@@ -120,12 +120,22 @@ def test_channel_errors_are_permanent_with_a_clear_log_line(port, fake_slack, ca
     assert code in line and "CGONE" in line
 
 
-def test_bad_or_missing_token_is_permanent(fake_slack):
+def test_bad_or_missing_token_is_a_credential_error_that_names_the_fix(fake_slack):
     for token, code in (("xoxb-wrong", "invalid_auth"), ("", "not_authed")):
         port = SlackChatPort(token, base_url=fake_slack.base_url)
-        with pytest.raises(PermanentChatError) as error:
+        with pytest.raises(CredentialChatError) as error:
             port.post("C1", Message(text="x"), idempotency_key="k")
-        assert error.value.code == code
+        assert error.value.code == code and "SLACK_BOT_TOKEN" in str(error.value)
+
+
+@pytest.mark.parametrize("code", ["token_revoked", "token_expired", "account_inactive"])
+def test_revoked_expired_or_inactive_tokens_are_credential_errors(port, fake_slack, code):
+    from tests.fakes.slack_api import ScriptedAnswer
+
+    fake_slack.script("chat.postMessage", ScriptedAnswer(200, {"ok": False, "error": code}))
+    with pytest.raises(CredentialChatError) as error:
+        port.post("C1", Message(text="x"), idempotency_key="k")
+    assert error.value.code == code
 
 
 def test_ephemeral_answers_use_response_url_or_post_ephemeral(port, fake_slack):

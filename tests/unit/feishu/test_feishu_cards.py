@@ -115,3 +115,21 @@ def test_empty_message_still_renders_a_valid_body_and_content_is_a_json_string()
 def test_long_text_is_truncated():
     card = render_card(Message(text="评" * 20000))
     assert len(_elements(card)[0]["content"]) <= 6000
+
+
+def test_feishu_user_addresses_in_text_show_the_peoples_names():
+    # "👤 verify → feishu:ou_zhang" showed the raw open_id; Slack shows 'slack:U1' as the person.
+    names = {"ou_zhang": "张三", "ou_evil": "<at id=all></at>"}.get
+    card = render_card(Message(text="👤 verify → feishu:ou_zhang", fields=[Field("负责人", "feishu:ou_zhang")],
+                               sections=[Section(text="feishu:ou_evil, feishu:ou_unknown")]), name_of=names)
+    assert _elements(card)[0]["content"] == "👤 verify → 张三"
+    assert "张三" in json.dumps(_elements(card)[1], ensure_ascii=False)
+    # A name is text too (never a tag); an unknown person keeps the address; no <at> pings anyone.
+    assert "&#60;at id=all&#62;&#60;/at&#62;, feishu:ou_unknown" in json.dumps(card, ensure_ascii=False)
+    assert "<at" not in json.dumps(card, ensure_ascii=False)
+
+
+def test_quoted_lines_stay_quotes():
+    # Handlers quote a comment with "> "; escaped to "&#62; " it showed as a literal ">" instead of a quote.
+    assert escape_markdown("选择标签\n> 用了就过敏 <b>\n\n> 第二条") == "选择标签\n> 用了就过敏 &#60;b&#62;\n\n> 第二条"
+    assert escape_markdown("a > b") == "a &#62; b"

@@ -59,7 +59,9 @@ def test_group_chatter_is_not_a_command_but_a_direct_chat_is():
     assert command_from_message_event(message_event("@_user_1 大家好")) is None
     assert command_from_message_event(message_event("今天怎么样", mentions=[])) is None
     direct = command_from_message_event(message_event("帮助", chat_type="p2p", mentions=[]))
-    assert direct is not None and direct.text == "帮助"
+    assert direct is not None and direct.text == "/help"
+    direct = command_from_message_event(message_event("crisis status", chat_type="p2p", mentions=[]))
+    assert direct is not None and direct.text == "/crisis status"
     assert command_from_message_event(message_event("／help", mentions=[])).text == "／help"
 
 
@@ -122,3 +124,16 @@ def test_the_bots_own_mention_after_the_command_is_stripped_too():
     assert cmd is not None and cmd.text == "/crisis status"
     cmd = command_from_message_event(message_event("/crisis assign verify @_user_2 @_user_1", mentions=[bot, person]))
     assert cmd is not None and cmd.text == "/crisis assign verify feishu:ou_zhang"
+
+
+def test_a_group_message_that_mentions_the_bot_is_always_answered_like_a_slack_mention():
+    # "@crisisbot help" in a group was silently ignored (no "/"), while Slack answers it with /help.
+    bot = {"key": "@_user_1", "id": {"open_id": "ou_bot"}, "name": "crisisbot", "mentioned_type": "bot"}
+    for text, expected in (("@_user_1 help", "/help"), ("@_user_1 帮助", "/help"), ("@_user_1", "/help"),
+                           ("@_user_1 crisis status", "/crisis status"), ("@_user_1 /crisis status", "/crisis status")):
+        cmd = command_from_message_event(message_event(text, mentions=[bot]))
+        assert cmd is not None and cmd.text == expected, text
+    # Talk that mentions only people (or an unmarked mention) is still nobody's command.
+    person = {"key": "@_user_2", "id": {"open_id": "ou_zhang"}, "name": "张三", "mentioned_type": "user"}
+    assert command_from_message_event(message_event("@_user_2 看一下", mentions=[person])) is None
+    assert command_from_message_event(message_event("@_user_1 大家好")) is None
