@@ -106,8 +106,10 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
         parts = []
         for k in keywords[:8]:
             base = k.get("baseline_count")
-            parts.append(f"{k['term']} ×{k['count']}" + (f"（平时 {base}）" if zh and base is not None else
-                                                       f" (usually {base})" if base is not None else ""))
+            # the baseline is the whole day before the window, not a window of the same length: "×6（平时 9）"
+            # read as "fewer than usual" for a term six times as frequent as the day before
+            parts.append(f"{k['term']} ×{k['count']}" + (f"（前一天 {base}）" if zh and base is not None else
+                                                       f" (day before: {base})" if base is not None else ""))
         sections.append(Section(("**负面关键词**：" if zh else "**Top negative keywords**: ") + "，".join(parts)))
     top = s.get("top_comments") or []
     if top:

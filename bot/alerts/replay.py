@@ -157,8 +157,8 @@ def _replayed(row) -> ReplayedMessage | None:
     kind = meta.get("kind")
     if kind not in ("alert", "escalation", "risk_notice"):
         return None
-    if kind == "alert" and row.update_of:
-        kind = "update"
+    if row.update_of:  # an edit of a message already posted (an alert's figures, a notice's count)
+        kind = "update" if kind == "alert" else "notice_update"
     return ReplayedMessage(ensure_aware(row.created_at), row.channel, kind, row.key,
                            (row.payload or {}).get("title") or "", (row.payload or {}).get("text") or "",
                            meta.get("alert_episode"))
@@ -186,10 +186,18 @@ def replay_comment_feed(path: Path, *, bucket: str | None = None) -> list[str]:
     if result.placeholder_sentiment:
         lines.append("注意 / note: 未安装情感模型，按全部评论量判断 / no sentiment model: judged on all comments")
     shown = 0
+    titles: dict[str | None, str] = {}
     for m in result.messages:
+        if m.kind == "notice_update":
+            continue  # the same notice with a higher count: nothing new is posted
         if m.kind == "update":
-            continue
-        label = {"alert": "告警 ALERT", "escalation": "升级 ESCALATE", "risk_notice": "通知 NOTICE"}[m.kind]
+            # an edit in place; shown only when its title changes (a new severity, recovered, false alarm)
+            if m.episode_key not in titles or titles[m.episode_key] == m.title:
+                continue
+        if m.kind in ("alert", "update"):
+            titles[m.episode_key] = m.title
+        label = {"alert": "告警 ALERT", "update": "更新 UPDATE", "escalation": "升级 ESCALATE",
+                 "risk_notice": "通知 NOTICE"}[m.kind]
         first_line = m.text.splitlines()[0] if m.text else ""
         lines.append(f"{m.at.astimezone(zone):%Y-%m-%d %H:%M:%S%z}  {m.channel}  {label}  {m.title}  {first_line}")
         shown += 1

@@ -53,6 +53,9 @@ CATCH_UP = timedelta(days=8)
 #: detector sees a gap, as for a dormant video); a stream never judged starts at its first counted bucket.
 #: Live buckets are always observed one by one. Costs ~25 ms less per idle day per stream on an import.
 IDLE_OBSERVED = 12
+#: a stream catching up on history waits while comments of its history keep arriving (an import in
+#: progress), until none has come for this long
+IMPORT_SETTLE = timedelta(seconds=30)
 #: held (quiet-hours) alerts and escalations are checked at most this often
 HOUSEKEEPING_EVERY = timedelta(seconds=20)
 
@@ -244,7 +247,11 @@ class AlertService:
                 if counts:
                     self._add_counts(session, counts, meta, now)
                 self._notices(session, comments, now)
-            self.evaluate(now)
+            # Only streams that are in step: a file import arrives in batches (1,000 rows each), and closing
+            # a stream's history up to now after its first batch would judge the rest of that history as
+            # empty buckets and leave the later batches' comments out of the detector (a spike at the end
+            # of the file never alerted). Streams catching up are closed by the tick, in order.
+            self.evaluate(now, live_only=True)
 
     def _add_counts(self, session: Session, counts, meta, now: datetime) -> None:
         counts = self._carry_late(session, counts, now)
@@ -355,8 +362,10 @@ class AlertService:
                 self._release_held(now)
                 self._escalate(now)
 
-    def evaluate(self, now: datetime | None = None) -> int:
+    def evaluate(self, now: datetime | None = None, *, live_only: bool = False) -> int:
         """Close every bucket that is due on every stream; returns how many buckets were judged.
+
+        ``live_only`` leaves out the streams whose next bucket is history (closed over STALE_AFTER ago).
 
         One transaction for the pass, a savepoint per stream with an episode: a stream another worker
         closed first is rolled back alone (its episode and messages with it) while the others commit.
@@ -375,6 +384,10 @@ class AlertService:
             is_due = and_(~c.stream_key.endswith(CURVE_SUFFIX),
                           or_(c.last_closed <= due_end - 2 * self.bucket,
                               and_(c.last_closed.is_(None), c.first_bucket <= due_end - self.bucket)))
+            if live_only:
+                live_from = now - STALE_AFTER - self.bucket  # the first bucket start that is not history
+                is_due = and_(is_due, or_(c.last_closed >= live_from - self.bucket,
+                                          and_(c.last_closed.is_(None), c.first_bucket >= live_from)))
             due = [_Stream(*r) for r in conn.execute(
                 select(c.id, c.stream_key, c.platform, c.account_id, c.content_id, c.first_bucket, c.last_closed,
                        c.content_title, c.content_url, c.updated_at).where(is_due).order_by(c.id))]
@@ -495,6 +508,12 @@ class AlertService:
                 stream.saved = True
             except StreamConflict:
                 pass
+            return None
+        if next_bucket + self.bucket < now - STALE_AFTER and ensure_aware(stream.updated_at) > now - IMPORT_SETTLE \
+                and not any(start + self.bucket >= now - STALE_AFTER for start in rows):
+            # history is arriving right now (`crisisbot ingest` sends 1,000 rows a batch while serve ticks):
+            # closing up to now would judge the batches still on their way as empty buckets. Wait until the
+            # comments reach live buckets or stop coming.
             return None
         curve = None
         if stream.content_id:
@@ -660,6 +679,11 @@ class AlertService:
             return
         episode = self._open_episode(session, stream)
         if episode is None:
+            if not stale and d.in_episode and d.score >= 0.5:
+                # The detector opened this episode on history (a file import, a backlog fetched after
+                # downtime: the onset bucket was judged silently) and it is still alarming now. Staying
+                # silent would blind the stream until recovery plus the cooldown: page now instead.
+                self._start_episode(session, stream, d, row, bucket_start, now, all_comments)
             return
         stats = dict(episode.stats)
         stats["episode_negative"] = stats.get("episode_negative", 0) + (
@@ -669,7 +693,7 @@ class AlertService:
         changed = False
         if d.severity_raised and severity_rank(d.severity) > severity_rank(episode.severity):
             episode.severity = d.severity or episode.severity
-            stats.update(self._window_figures(d, bucket_start))
+            stats.update(self._window_figures(d, bucket_start, session, stream))
             changed = True
             if stats.get("merged_into"):
                 self._raise_message_severity(session, episode, stats["merged_into"])
@@ -683,12 +707,17 @@ class AlertService:
             changed = True
         if changed:
             stats["notified_negative"] = stats["episode_negative"]
+            # the quotes and keywords read the window from the episode: the one the headline now counts
+            # (a raise moves it), not the one it had when the last message went out
+            episode.stats = dict(stats)
             stats.update(self._comment_figures(session, episode, now))
         episode.stats = stats
         episode.updated_at = now
         session.add(episode)
         if changed:
             self._push_update(session, episode)
+        if d.severity_raised and episode.status == "open":
+            self._release(session, episode, now)
 
     def _raise_message_severity(self, session: Session, episode: AlertEpisode, key: str) -> None:
         """A merged episode that grows worse raises its message's severity (escalation and the message
@@ -701,22 +730,37 @@ class AlertService:
             session.add(target)
             self._push_update(session, target)
 
-    def _window_figures(self, d: Decision, bucket_start: datetime) -> dict[str, Any]:
+    def _window_figures(self, d: Decision, bucket_start: datetime, session: Session,
+                        stream: _Stream) -> dict[str, Any]:
         """The headline's figures: the detector's triggering window (the last `d.window` buckets up to the
         end of the judged one). Its bounds are kept so that the quoted comments and keywords cover the
         same comments the headline counts, not just the last bucket or two of a slow ramp."""
         window_end = bucket_start + self.bucket
+        window_start = window_end - d.window * self.bucket
         return {
-            "window_start": (window_end - d.window * self.bucket).isoformat(),
+            "window_start": window_start.isoformat(),
             "window_end": window_end.isoformat(),
             "window_observed": d.window_observed,
             "window_expected": d.window_expected,
             "window_minutes": int(d.window * self.bucket.total_seconds() // 60),
-            "share": d.share,
+            "share": self._window_share(session, stream, window_start, window_end, d.share),
             "share_expected": d.share_expected,
             "surprise": round(d.surprise, 2),
             "reason": d.reason,
         }
+
+    def _window_share(self, session: Session, stream: _Stream, start: datetime, end: datetime,
+                      last_bucket_share: float | None) -> float | None:
+        """The negative share over the headline's window. The detector's share is the judged bucket's
+        alone: "60 分钟内负面评论 17 条 … 负面占比 73%" read as 73% of the hour while a fifth of it was."""
+        if last_bucket_share is None:  # no sentiment model: no share at all
+            return None
+        c = AlertBucket.__table__.c
+        total, negative = session.connection().execute(
+            select(func.coalesce(func.sum(c.total), 0), func.coalesce(func.sum(c.negative), 0))
+            .where(c.platform == stream.platform, c.account_id == stream.account_id,
+                   c.content_id == stream.content_id, c.bucket_start >= start, c.bucket_start < end)).one()
+        return negative / total if total else last_bucket_share
 
     def _start_episode(self, session: Session, stream: AlertStream, d: Decision, row: AlertBucket | None,
                        bucket_start: datetime, now: datetime, all_comments: bool) -> None:
@@ -729,7 +773,7 @@ class AlertService:
         if older is not None:
             older.recovered_at = bucket_start
             session.add(older)
-        figures = self._window_figures(d, bucket_start)
+        figures = self._window_figures(d, bucket_start, session, stream)
         stats = {
             **figures,
             # the detector's normal period ends where the window that triggered starts: keywords are
@@ -956,18 +1000,29 @@ class AlertService:
                 AlertEpisode.status.in_(("open", "acknowledged", "resolved")),
                 AlertEpisode.detected_at >= now - timedelta(days=2))).all()
             for episode in episodes:
-                channels = dict(episode.channels)
-                changed = False
-                for channel, info in channels.items():
-                    if info.get("posted") or datetime.fromisoformat(info["hold_until"]) > now:
-                        continue
-                    self._post(session, episode, channel)
-                    channels[channel] = {"posted": True, "version": episode.version}
-                    changed = True
-                if changed:
-                    # an update already keyed for this version must not be mistaken for the post
-                    episode.channels = channels
-                    session.add(episode)
+                self._release(session, episode, now)
+
+    def _release(self, session: Session, episode: AlertEpisode, now: datetime) -> bool:
+        """Post the episode where it was held, once its quiet hours are over or once it has grown to a
+        severity that is not held (a sev3 held at night that turns into a sev1 pages at once)."""
+        channels = dict(episode.channels)
+        changed = False
+        for channel, info in channels.items():
+            if info.get("posted"):
+                continue
+            if datetime.fromisoformat(info["hold_until"]) > now \
+                    and self._hold_until(channel, episode.severity, now) is not None:
+                continue
+            self._post(session, episode, channel)
+            # an update already keyed for this version must not be mistaken for the post
+            channels[channel] = {"posted": True, "version": episode.version}
+            changed = True
+        if changed:
+            episode.channels = channels
+            # escalation counts from when people could first see it, not from the held detection
+            episode.last_notified_at = now
+            session.add(episode)
+        return changed
 
     def rota(self) -> list[str]:
         esc = self.cfg.escalation

@@ -17,7 +17,7 @@ USAGE = """\
   /watch add 关键词 [--account 账号] — 监控风险词，命中即通知 / watch a risk term
   /watch remove 关键词|编号 [--account 账号] — 取消监控 / stop watching
   /watch list — 查看监控与高峰 / list watches and surges
-  时间格式 / time: 2026-11-11T20:00 或 "2026-11-11 20:00"（默认配置时区 / config time zone）"""
+  时间格式 / time: 2026-11-11T20:00 或 "2026-11-11 20:00"（默认本频道时区 / the channel's time zone）"""
 
 
 # a watch without --account covers the accounts of the channel that added it (AlertService.watch_covers)
@@ -48,6 +48,12 @@ def _resolve_account(ctx: CommandContext, text: str) -> str:
     return visible[0]
 
 
+def _zone(ctx: CommandContext) -> ZoneInfo:
+    """The channel's own zone (`channels[].timezone`), as its alerts, reports and quiet hours use: a team
+    abroad typing "20:00" means its own evening, not the bot's default zone's."""
+    return ZoneInfo(ctx.services.config.channel_timezone(ctx.channel))
+
+
 def _parse_time(ctx: CommandContext, value: str | bool | None, name: str) -> datetime:
     if not isinstance(value, str) or not value:
         raise UsageError(f"缺少 --{name} 时间 / --{name} TIME is required")
@@ -56,7 +62,7 @@ def _parse_time(ctx: CommandContext, value: str | bool | None, name: str) -> dat
     except ValueError:
         raise UsageError(f"--{name} 时间格式不对：{value} / bad time {value!r}") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=ctx.services.config.zone())
+        parsed = parsed.replace(tzinfo=_zone(ctx))
     return parsed
 
 
@@ -64,7 +70,7 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     svc = _service(ctx)
     sub = (parsed.sub or "").lower()
     args = parsed.args[1:]
-    zone = ctx.services.config.zone()
+    zone = _zone(ctx)
     if sub == "surge":
         if len(args) != 1:
             raise UsageError("用法 / usage: /watch surge 账号 --from 时间 --until 时间 [--factor 3]")
@@ -113,8 +119,9 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
             if w.kind == "term":
                 lines.append(f"#{w.id} 风险词 term「{w.term}」 {w.account or _CHANNEL_ACCOUNTS}")
             else:
-                lines.append(f"#{w.id} 预期高峰 surge {w.account} {w.starts_at.astimezone(zone):%m-%d %H:%M}–"
-                             f"{w.ends_at.astimezone(zone):%m-%d %H:%M} x{w.factor:g}")
+                # stored times may come back naive (SQLite): they are UTC, not the machine's local time
+                lines.append(f"#{w.id} 预期高峰 surge {w.account} {ensure_aware(w.starts_at).astimezone(zone):%m-%d %H:%M}–"
+                             f"{ensure_aware(w.ends_at).astimezone(zone):%m-%d %H:%M} x{w.factor:g}")
         cfg = ctx.services.config.alerts
         for t in cfg.watch_terms:
             if t.account is None or ctx.services.scope.can_see(ctx.channel, t.account):

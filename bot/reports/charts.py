@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -95,6 +95,43 @@ class SharePoint:
         return self.negative / self.total if self.total else None
 
 
+def local_share_series(
+    labelled: Iterable[tuple[datetime, str | None]], start: datetime, end: datetime, *, daily: bool, tz: str
+) -> list[SharePoint]:
+    """Scored and negative comments per hour or per day of the channel's own calendar, from the bucket
+    holding `start` to the one holding `end` (exclusive), empty buckets included.
+
+    Buckets on the Unix epoch are UTC days: in Asia/Shanghai a report's "daily" bar ran from 08:00 to
+    08:00 and its first and last bars mixed two local days.
+    """
+    zone = ZoneInfo(tz)
+
+    def floor(moment: datetime) -> datetime:
+        local = moment.astimezone(zone)
+        if daily:
+            return datetime.combine(local.date(), time(0), zone)
+        return local.replace(minute=0, second=0, microsecond=0)
+
+    def step(moment: datetime) -> datetime:
+        if daily:  # calendar days: 23 or 25 hours across a DST change
+            return datetime.combine(moment.date() + timedelta(days=1), time(0), zone)
+        return (moment.astimezone(UTC) + timedelta(hours=1)).astimezone(zone)
+
+    counts: dict[datetime, list[int]] = {}
+    cursor = floor(start)
+    while cursor < end:
+        counts[cursor.astimezone(UTC)] = [0, 0]
+        cursor = step(cursor)
+    for created_at, label in labelled:
+        if label not in ("neg", "neu", "pos"):
+            continue
+        key = floor(created_at).astimezone(UTC)
+        if key in counts:
+            counts[key][1] += 1
+            counts[key][0] += label == "neg"
+    return [SharePoint(key, neg, total) for key, (neg, total) in counts.items()]
+
+
 def negative_share_png(
     points: Sequence[SharePoint],
     *,
@@ -106,6 +143,7 @@ def negative_share_png(
     run_end: datetime | None = None,
     width_px: int = 1000,
     height_px: int = 500,
+    time_format: str = "%m-%d %H:%M",
 ) -> bytes:
     """A line chart of the negative share (%) over time with comment counts as bars, the normal range
     shaded and the run's start/end marked; Chinese labels; returns PNG bytes."""
@@ -162,7 +200,7 @@ def negative_share_png(
         bars.set_ylabel("评论数")
         axis.set_xlabel(f"时间（{tz}）")
         axis.set_title(f"{title}｜{account} 负面评论占比")
-        axis.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M", tz=zone))
+        axis.xaxis.set_major_formatter(mdates.DateFormatter(time_format, tz=zone))
         axis.grid(True, alpha=0.3)
         handles, labels = axis.get_legend_handles_labels()
         more_handles, more_labels = bars.get_legend_handles_labels()

@@ -226,7 +226,9 @@ def markdown(data: ReportData, *, with_headline: bool = True) -> str:
 def chart_png(data: ReportData) -> bytes:
     from bot.reports.charts import negative_share_png
 
-    return negative_share_png(data.series, title=data.period_name.split(" / ")[0], account=data.audience, tz=data.tz)
+    daily = data.end - data.start > timedelta(days=2)  # one bar a day: the hour would read 00:00 on each
+    return negative_share_png(data.series, title=data.period_name.split(" / ")[0], account=data.audience, tz=data.tz,
+                              time_format="%m-%d" if daily else "%m-%d %H:%M")
 
 
 def report_stem(data: ReportData) -> str:

@@ -24,6 +24,7 @@ from sqlmodel import select
 
 from bot.clock import Clock, ensure_aware
 from bot.reports import render
+from bot.reports.charts import local_share_series
 from bot.reports.settings import ReportSchedule, ReportsConfig, cron_trigger, parse_period
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -124,7 +125,6 @@ class ReportService:
     def build(self, request: ReportRequest) -> ReportResult:
         """Gather every figure of the report (read-only) and draw its chart."""
         from bot.alerts.models import AlertEpisode
-        from bot.playbooks.metrics import share_series
         from bot.playbooks.models import CrisisRun
         from bot.storage.models import Comment, shows_as_negative
 
@@ -203,8 +203,8 @@ class ReportService:
             keywords = [render.KeywordLine(k.term, k.count, k.baseline_count, k.example) for k in found]
 
         tz = self.channel_tz(channel)
-        bucket = timedelta(hours=1) if period <= timedelta(days=2) else timedelta(days=1)
-        points = share_series(current, start, end - timedelta(microseconds=1), bucket) if period else []
+        # hours or days of the channel's own calendar (a "day" is midnight to midnight where the client is)
+        points = local_share_series(current, start, end, daily=period > timedelta(days=2), tz=tz) if period else []
         data = render.ReportData(
             channel=channel,
             audience=self.audience(channel),

@@ -21,6 +21,10 @@ from pathlib import Path
 from bot.sentiment.normalization import prepare
 
 EXAMPLE_MAX_CHARS = 200
+#: a baseline of fewer comments says nothing about what is usual: with one comment, the smoothed rate of a
+#: term it lacks was 25%, so only terms in over a quarter of the window survived (a client's first report
+#: listed one keyword where an empty baseline listed eight)
+MIN_BASELINE = 10
 _RANK_POS = ("n", "nz", "ns", "nr", "nt", "vn", "v", "a", "an", "ad", "l", "i", "eng")
 _TERM_RE = re.compile(r"^[\u4e00-\u9fffa-z][\u4e00-\u9fffa-z0-9]*$")
 
@@ -112,7 +116,7 @@ def extract_keywords(
         if count < 2 and n_window >= 10:  # one comment is not a trend
             continue
         score = count * weight[term]
-        if n_base:
+        if n_base >= MIN_BASELINE:
             lift = ((count + 0.5) / (n_window + 1)) / ((base_df[term] + 0.5) / (n_base + 1))
             if lift <= 1.0:
                 continue

@@ -476,12 +476,15 @@ def test_late_comments_count_in_the_next_evaluation(bot, clock, db):
 
 def test_importing_a_sparse_history_skips_runs_of_empty_buckets(bot, clock, db):
     from bot.alerts.models import AlertStream
-    from bot.alerts.service import IDLE_OBSERVED
+    from bot.alerts.service import IDLE_OBSERVED, IMPORT_SETTLE
 
     now = clock.now()
     # one comment every 6 hours over 8 days, imported at once
     records = [comment(now - timedelta(days=8) + timedelta(hours=6 * i, seconds=30)) for i in range(32)]
     bot.services.ingest.ingest_records(records, source="history")
+    # history is closed by the tick, once the import has settled (its later batches may be on their way)
+    clock.advance(IMPORT_SETTLE + timedelta(seconds=1))
+    tick(bot)
     with db.session() as session:
         st = session.exec(select(AlertStream).where(AlertStream.stream_key == "douyin:lanji_official|*")).one()
     # judged up to now, but only the counted buckets and IDLE_OBSERVED empty ones after each were observed

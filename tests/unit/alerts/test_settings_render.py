@@ -51,7 +51,8 @@ def test_alert_explains_itself_in_chinese_and_english():
     assert "负面占比 62%（平时 8%）" in zh.text
     assert "[新品面霜](https://www.douyin.com/video/v1)" in zh.text
     body = "\n".join(s.text for s in zh.sections)
-    assert "过敏 ×21（平时 1）" in body and "👍 320" in body and "negative-outbreak" in body
+    # the keyword baseline is the day before the window (not "usually" in a window of the same length)
+    assert "过敏 ×21（前一天 1）" in body and "👍 320" in body and "negative-outbreak" in body
     assert [b.label for b in zh.buttons] == ["启动预案", "确认", "静默 1 小时", "误报"]
     assert zh.severity == 2 and zh.meta["kind"] == "alert"
     en = alert_message(episode(), lang="en", zone=ZONE)
