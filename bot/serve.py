@@ -22,7 +22,6 @@ from bot.feeds.records import parse_time
 log = logging.getLogger(__name__)
 
 REPLAY_STEP = timedelta(minutes=1)
-TICK_SECONDS = 5.0
 # The demo loads the first 60% of the sample feed at once as history, then plays the rest (the crisis
 # evening included) at the replay speed, so the alert shows up about a minute after `make run` starts.
 FAST_FORWARD = 0.6
@@ -129,6 +128,11 @@ def _sample_crisis_alerted(bot) -> bool:
     return any(m.meta.get("kind") == "alert" for m in bot.console.messages())
 
 
+def tick_seconds(config: AppConfig) -> float:
+    """How often `serve` runs the periodic checks: `alerts.tick_seconds` (default 5)."""
+    return float(config.alerts.tick_seconds)
+
+
 def bind_listener(host: str, port: int) -> socket.socket:
     """The server's socket, bound before "listening" is printed: a port in use is a clear error up front
     (uvicorn would report it in English after we claimed to have started), and `--port 0` prints the port
@@ -200,7 +204,8 @@ def run_serve(
 
     if replay is None:
         for tick in bot.wiring.ticks:
-            bot.wiring.scheduler.add_job(tick, "interval", seconds=TICK_SECONDS, coalesce=True, max_instances=1)
+            bot.wiring.scheduler.add_job(tick, "interval", seconds=tick_seconds(config), coalesce=True,
+                                         max_instances=1)
     try:
         listener = bind_listener(bind_host, bind_port)
     except OSError as error:

@@ -54,8 +54,9 @@ class AlertsConfig(_Strict):
     bucket_minutes: int = Field(default=5, ge=1, le=60)
     #: a bucket is closed and judged this long after it ends (late comments still count)
     close_grace_seconds: int = Field(default=20, ge=0, le=600)
-    #: how often the scheduler closes buckets when no comments arrive
-    tick_seconds: int = Field(default=10, ge=1, le=300)
+    #: how often `serve` closes due buckets (and runs the other periodic checks: scheduled reports,
+    #: ingest hand-offs) when no comments arrive
+    tick_seconds: int = Field(default=5, ge=1, le=300)
     #: per-content-item streams (a single video going bad) besides the account-level stream
     per_content: bool = True
     #: detector knob overrides (see bot.alerts.detector.DetectorSettings), e.g. {min_count: 10}
@@ -72,6 +73,17 @@ class AlertsConfig(_Strict):
         "sev1": "negative-outbreak", "sev2": "negative-outbreak", "sev3": "negative-outbreak"})
     #: sev3 alerts in a channel's quiet hours wait until the quiet hours end (sev1 never waits)
     hold_in_quiet_hours: list[str] = Field(default_factory=lambda: ["sev3"])
+
+    @field_validator("hold_in_quiet_hours")
+    @classmethod
+    def _never_hold_sev1(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - {"sev1", "sev2", "sev3"})
+        if unknown:
+            raise ValueError(f"unknown severity {', '.join(unknown)}: use sev2 and/or sev3")
+        if "sev1" in value:
+            # a sev1 is the crisis people must hear about at 3 a.m.; holding it would defeat the alert
+            raise ValueError("一级告警不能在静默时段等待 / sev1 alerts never wait for quiet hours: use sev2 and/or sev3")
+        return value
 
     @field_validator("detector")
     @classmethod

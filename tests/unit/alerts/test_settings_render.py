@@ -44,6 +44,23 @@ def episode(**over):
     return ep
 
 
+def test_quiet_hours_never_hold_a_sev1():
+    # the issue: sev1 ignores quiet hours; a config holding it would silence the crisis at night
+    with pytest.raises(ValidationError, match="sev1"):
+        AlertsConfig(hold_in_quiet_hours=["sev3", "sev1"])
+    with pytest.raises(ValidationError, match="sev4"):
+        AlertsConfig(hold_in_quiet_hours=["sev4"])
+    assert AlertsConfig(hold_in_quiet_hours=["sev2", "sev3"]).hold_in_quiet_hours == ["sev2", "sev3"]
+
+
+def test_serve_ticks_at_the_configured_interval():
+    from bot.config import AppConfig
+    from bot.serve import tick_seconds
+
+    assert tick_seconds(AppConfig()) == 5.0
+    assert tick_seconds(AppConfig(alerts={"tick_seconds": 30})) == 30.0
+
+
 def test_alert_explains_itself_in_chinese_and_english():
     zh = alert_message(episode(), zone=ZONE)
     assert "负面评论激增" in zh.title and "二级" in zh.title
