@@ -1096,8 +1096,11 @@ class AlertService:
                 stats["feedback"] = {"label": "false_positive", "by": user, "at": now.isoformat()}
                 episode.stats = stats
             elif action == "playbook":
-                if episode.status in ("open", "muted"):
+                if episode.status in ("open", "muted", "false_positive"):
                     episode.status = "acknowledged"  # starting the playbook is a response
+                if "feedback" in episode.stats:
+                    # a playbook started on it says the alarm was real: the 误报 mark must not teach tuning
+                    episode.stats = {k: v for k, v in episode.stats.items() if k != "feedback"}
             else:
                 # nothing changes (e.g. a second press, or 静默 after 误报): no update, no history noise;
                 # the button's reply says so instead of claiming it happened
@@ -1126,6 +1129,8 @@ class AlertService:
             other.muted_until = episode.muted_until
             if "feedback" in episode.stats:
                 other.stats = {**other.stats, "feedback": episode.stats["feedback"]}
+            elif "feedback" in other.stats:  # the message's false-alarm mark was withdrawn
+                other.stats = {k: v for k, v in other.stats.items() if k != "feedback"}
             other.history = [*other.history, {**entry, "via": episode.episode_key}]
             other.updated_at = now
             session.add(other)

@@ -205,6 +205,20 @@ def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
     existing = next((run for run in playbooks.active_runs() if run.alert_id == episode.episode_key), None)
     if existing is not None:
         return Message(text=f"已有预案 #{existing.id}（{existing.title}）/ a run #{existing.id} already exists for this alert")
+    # A run already handling this account here takes the alert on its timeline: a second, parallel run for
+    # the same incident would split the responders (a new run on purpose is still `/crisis start`).
+    same_account = [run for run in playbooks.active_runs(ctx.channel) if run.account == account]
+    if same_account:
+        run = same_account[-1]
+        if run.alert_id != episode.episode_key:
+            playbooks.link_alert(run.id, episode.episode_key, actor=ctx.user,
+                                 text=f"{episode.severity}，{ctx.user_name} 按下启动预案")
+        svc.act(episode.episode_key, "playbook", user=ctx.user, user_name=ctx.user_name, channel=ctx.channel)
+        return Message(
+            text=f"该账号已有进行中的预案 #{run.id}（{run.title}），本告警已加入其时间线；另起预案请用 /crisis start。\n"
+                 f"Run #{run.id} ({run.title}) is already handling this account: the alert is on its timeline. "
+                 "Use /crisis start for a separate run."
+        )
     playbook_id = episode.stats.get("playbook") or svc.cfg.playbooks.get(episode.severity, "negative-outbreak")
     severity = {"sev1": 1, "sev2": 2, "sev3": 3}.get(episode.severity, 3)
     title = f"负面评论激增：{episode.stats.get('account_name') or episode.account_id}"

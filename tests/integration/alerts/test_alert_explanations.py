@@ -204,6 +204,44 @@ def test_starting_the_playbook_twice_names_the_run_already_going(bot, clock, db,
         assert len(session.exec(select(CrisisRun)).all()) == 1
 
 
+def test_a_playbook_started_after_a_false_alarm_mark_withdraws_the_mark(bot, clock, db, press_button):
+    from bot.playbooks.models import CrisisRun
+
+    load_history(bot, clock)
+    live(bot, clock, 10, per_minute=12)
+    [ep] = primary(db)
+    press_button("alert.false_positive", ep.episode_key)
+    [reply] = press_button("alert.playbook", ep.episode_key)
+    assert "已启动预案" in reply.text
+    after = [e for e in episodes(db) if e.episode_key == ep.episode_key][0]
+    # the alarm was real after all: no 误报 status, no false-alarm label left to mislead tuning
+    assert after.status == "acknowledged" and "feedback" not in after.stats
+    with db.session() as session:
+        assert len(session.exec(select(CrisisRun)).all()) == 1
+
+
+def test_a_new_alert_for_an_account_whose_run_is_going_joins_that_run(bot, clock, db, press_button, run_command):
+    from bot.playbooks.models import CrisisRun, CrisisTimelineEntry
+
+    [started] = run_command("/crisis start product-complaint --account douyin:lanji_official", channel="console:lanji")
+    load_history(bot, clock)
+    live(bot, clock, 10, per_minute=12)
+    [ep] = primary(db)
+    with db.session() as session:
+        [run] = session.exec(select(CrisisRun)).all()
+    for _ in range(2):  # a second press (or the reminder job's own linking) adds nothing twice
+        [reply] = press_button("alert.playbook", ep.episode_key)
+        assert reply.text.startswith(f"该账号已有进行中的预案 #{run.id}"), reply.text
+        assert f"Run #{run.id}" in reply.text and "/crisis start" in reply.text
+    bot.services.extra["playbooks"].tick()
+    with db.session() as session:
+        assert len(session.exec(select(CrisisRun)).all()) == 1  # no second run for the same incident
+        lines = [e.text for e in session.exec(select(CrisisTimelineEntry).where(
+            CrisisTimelineEntry.run_id == run.id, CrisisTimelineEntry.kind == "alert")).all()]
+    assert [line for line in lines if ep.episode_key in line] == [f"关联告警 {ep.episode_key}：{ep.severity}，alice 按下启动预案"]
+    assert [e for e in episodes(db) if e.episode_key == ep.episode_key][0].status == "acknowledged"
+
+
 def test_a_risk_notice_says_received_and_quotes_the_most_liked_first(bot, clock, db, run_command):
     """The notice's window is by arrival (an import delivers older comments now), and its examples are
     the most-liked of the window, most-liked first."""
