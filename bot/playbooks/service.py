@@ -581,10 +581,13 @@ class PlaybookService:
             self._add_entries(session, run_id, [TimelineEntry(self.clock.now(), actor, "escalation", text)])
 
     def link_alert(self, run_id: int, alert_id: str, actor: str = "crisisbot", text: str = "") -> None:
-        """Record an alert that fired during the run on its timeline (shown in the review)."""
+        """Record an alert that fired during the run on its timeline (shown in the review), once: the
+        reminder job links the account's new alerts too, and a 启动预案 press may come before or after it."""
         now = self.clock.now()
         with self.db.session() as session:
             run, _ = self._load(session, run_id)
+            if alert_id in linked_alerts(self._timeline_in(session, run_id, kinds=("alert",))):
+                return
             line = f"关联告警 {alert_id}" + (f"：{text}" if text else "")
             self._add_entries(session, run_id, [TimelineEntry(now, actor, "alert", line)])
 
