@@ -185,6 +185,30 @@ def escalation_message(ep: dict[str, Any], *, lang: str, zone: ZoneInfo, mention
     )
 
 
+def raised_message(ep: dict[str, Any], *, lang: str, mentions: tuple[str, ...] = ()) -> Message:
+    """Said once when an alert already posted rises to sev1 (the alert itself is edited in place)."""
+    zh = lang != "en"
+    account_name, what_zh, what_en = _episode_subject(ep)
+    stats = ep.get("stats") or {}
+    minutes, observed = stats.get("window_minutes"), stats.get("window_observed")
+    figures = ""
+    if minutes and observed is not None:
+        figures = (f"，{minutes} 分钟内 {_num(observed)} 条" if zh else f": {_num(observed)} in {minutes} min")
+    label = _pick(SEVERITY_LABEL["sev1"], lang)
+    text = (f"🔺 已升级为{label}：{account_name} {what_zh}{figures}。请立即处理（详情见上方告警）。"
+            if zh else
+            f"🔺 Raised to {label}: {what_en} on {account_name}{figures}. Please respond now (details in the alert above).")
+    key = ep["episode_key"]
+    return Message(
+        text=text,
+        severity=SEVERITY_NUMBER["sev1"],
+        mentions=mentions,
+        buttons=(Button("确认" if zh else "Acknowledge", "alert.ack", key, style="primary"),
+                 Button("启动预案" if zh else "Start playbook", "alert.playbook", key)),
+        meta={"alert_episode": key, "kind": "raised"},
+    )
+
+
 def unmuted_message(ep: dict[str, Any], *, lang: str, mentions: tuple[str, ...] = ()) -> Message:
     """The reminder when a 静默 1 小时 ends and the episode is still going on."""
     zh = lang != "en"

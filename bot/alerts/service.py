@@ -691,7 +691,9 @@ class AlertService:
         stats["episode_total"] = stats.get("episode_total", 0) + (row.total if row else 0)
         stats["peak_bucket"] = max(stats.get("peak_bucket", 0), int(d.value))
         changed = False
+        raised_to_sev1 = False
         if d.severity_raised and severity_rank(d.severity) > severity_rank(episode.severity):
+            raised_to_sev1 = d.severity == "sev1" and not stats.get("merged_into")
             episode.severity = d.severity or episode.severity
             stats.update(self._window_figures(d, bucket_start, session, stream))
             changed = True
@@ -716,6 +718,8 @@ class AlertService:
         session.add(episode)
         if changed:
             self._push_update(session, episode)
+        if raised_to_sev1:
+            self._announce_sev1(session, episode)
         if d.severity_raised and episode.status == "open":
             self._release(session, episode, now)
 
@@ -729,6 +733,19 @@ class AlertService:
             target.severity = episode.severity
             session.add(target)
             self._push_update(session, target)
+            if target.severity == "sev1":
+                self._announce_sev1(session, target)
+
+    def _announce_sev1(self, session: Session, episode: AlertEpisode) -> None:
+        """A message edited in place notifies nobody: where the alert was already posted, a rise to sev1
+        is said in a new message with the loud mention a first sev1 post carries (@here / @all), once."""
+        for channel, info in episode.channels.items():
+            if not info.get("posted"):
+                continue  # a held post goes out as sev1 (loud) when it is released
+            message = render.raised_message(self._episode_view(episode), lang=self._lang(channel),
+                                            mentions=self._loud_mentions(channel, "sev1"))
+            self.outbox.enqueue(session, channel=channel, message=message,
+                                key=f"{episode.episode_key}@{channel}:raised:sev1")
 
     def _window_figures(self, d: Decision, bucket_start: datetime, session: Session,
                         stream: _Stream) -> dict[str, Any]:

@@ -209,8 +209,42 @@ def test_a_raised_alert_quotes_the_comments_of_its_new_window(bot, clock, db):
     assert episode.stats["top_comments"][0]["likes"] == 999
     with db.session() as session:
         latest = session.exec(select(OutboxMessage).order_by(OutboxMessage.id.desc())).all()
-    latest = next(r for r in latest if (r.payload.get("meta") or {}).get("alert_episode") == episode.episode_key)
+    latest = next(r for r in latest if (r.payload.get("meta") or {}).get("alert_episode") == episode.episode_key
+                  and (r.payload.get("meta") or {}).get("kind") == "alert")
     assert "一级" in latest.payload["title"] and "999" in str(latest.payload)
+
+
+def test_a_posted_alert_that_rises_to_sev1_says_so_loudly_once(bot, clock, db):
+    """Editing the message in place notifies nobody: a rise to sev1 must reach people as a first sev1 post
+    does (@here), not only at the next escalation up to 15 minutes later."""
+    now = clock.now()
+    records = []
+    for b in range(3 * 288):
+        at = now - timedelta(days=3) + timedelta(minutes=5 * b, seconds=20)
+        records += [comment(at + timedelta(seconds=30 * i)) for i in range(3)]
+    bot.services.ingest.ingest_records(records, source="history")
+    tick(bot)
+    live(bot, clock, 5, per_minute=3)
+    live(bot, clock, 1)
+    [first] = [e for e in episodes(db) if not e.stats.get("merged_into")]
+    assert first.severity == "sev2"
+    [post] = alert_posts(db)
+    assert list(post.payload.get("mentions") or []) == []  # a sev2 post is quiet
+
+    def raised():
+        with db.session() as session:
+            rows = session.exec(select(OutboxMessage)).all()
+        return [r for r in rows if (r.payload.get("meta") or {}).get("kind") == "raised"]
+
+    assert raised() == []
+    live(bot, clock, 4, per_minute=10)
+    live(bot, clock, 10, per_minute=10)  # it stays explosive: still one announcement
+    [episode] = [e for e in episodes(db) if e.id == first.id]
+    assert episode.severity == "sev1"
+    [announcement] = raised()
+    assert list(announcement.payload["mentions"]) == ["here"] and announcement.update_of is None
+    assert announcement.payload["text"].startswith("🔺 已升级为一级·爆发：")
+    assert announcement.status == "sent"
 
 
 def test_a_history_file_imported_while_serve_ticks_is_judged_whole(bot, clock, db):
