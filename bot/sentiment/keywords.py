@@ -113,7 +113,10 @@ def extract_keywords(
 
     scored: list[tuple[float, str]] = []
     for term, count in df.items():
-        if count < 2 and n_window >= 10:  # one comment is not a trend
+        if count < 2 and (n_window >= 10 or not tokenizer.FREQ.get(term)):
+            # one comment is not a trend; and in a small window a word jieba's HMM made up from one comment
+            # ("换季烂脸期全靠它" -> 期全) is a cutting accident, not a word (one it made up across several
+            # comments, new slang or a product name, still counts)
             continue
         score = count * weight[term]
         if n_base >= MIN_BASELINE:

@@ -58,3 +58,11 @@ def test_comment_section_words_are_no_keywords():
 def test_textrank_method():
     keywords = extract_keywords(WINDOW, BASELINE, top_k=5, method="textrank")
     assert keywords and all(k.count >= 1 for k in keywords)
+
+
+def test_a_word_made_up_from_one_comment_of_a_small_window_is_no_keyword():
+    # jieba's HMM glues "期" and "全" of 换季烂脸期全靠它续命 into 期全: a cutting accident, shown in a report
+    texts = ["换季烂脸期全靠它续命", "赠品没收到", "客服回复好慢", "客服怎么不回"]
+    terms = {k.term: k.count for k in extract_keywords(texts)}
+    assert "期全" not in terms
+    assert terms.get("续命") == 1 and terms.get("客服") == 2  # dictionary words from one comment still count
