@@ -24,7 +24,8 @@ USAGE = """\
   /crisis list — 可用预案与进行中的预案 / playbooks and active runs
   /crisis status [#编号] — 全部步骤状态 / every step
   /crisis next [#编号] — 下一步：说明、清单、回应口径 / next steps in detail
-  /crisis done 步骤 [答案] — 完成步骤（判断步骤需给出答案，如 done verify 属实）/ finish a step
+  /crisis done 步骤 [答案或备注] — 完成步骤；判断步骤需给出答案（如 done verify 属实，或 yes/true），
+      其它步骤后面的文字记为备注 / finish a step: a decision takes its answer, other steps a remark
   /crisis skip 步骤 原因 — 跳过步骤 / skip a step with a reason
   /crisis assign 步骤|角色 @人 — 指派 / assign a step or a role
   /crisis note 内容 — 记录进展 / add a note to the timeline
@@ -193,11 +194,14 @@ def _done(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     if not rest:
         raise UsageError("请指定步骤，例如 /crisis done triage / name the step")
     service = _service(ctx)
-    if len(rest) > 1:
-        view, _ = service.transition(run_id, Answer(rest[0], parsed.text_from(first + 1), ctx.user))
-        return Message(text=f"✅ {rest[0]}：{view.state.step(rest[0]).answer}（{ctx.user_name}）")
-    service.transition(run_id, Done(rest[0], ctx.user))
-    return Message(text=f"✅ {ctx.user_name} 完成了 {rest[0]} / done")
+    # What follows the step is its answer on a decision step, a remark for the timeline on any other.
+    note = parsed.text_from(first + 1) if len(rest) > 1 else ""
+    view, _ = service.transition(run_id, Done(rest[0], ctx.user, note=note))
+    answer = view.state.step(rest[0]).answer if view.state.has_step(rest[0]) else None
+    if answer:
+        return Message(text=f"✅ {rest[0]}：{answer}（{ctx.user_name}）")
+    remark = f"：{note}" if note else ""
+    return Message(text=f"✅ {ctx.user_name} 完成了 {rest[0]}{remark} / done")
 
 
 def _answer(ctx: CommandContext, parsed: ParsedCommand) -> Message:

@@ -5,6 +5,7 @@ Handlers parse, call the reply-queue service (`services.replies`) and return neu
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, PermissionDenied, UsageError
@@ -34,6 +35,8 @@ USAGE = """\
   /reply-queue stats [账号] [--since 7d] — 统计 / stats
 账号可写 平台:账号ID、账号ID、账号名或客户ID；编号形如 #12。子命令也可写中文：认领、放弃、已回复、跳过、升级、建议、批准、驳回、保存模板、统计。
 ACCOUNT is platform:account_id, the account id, its name or the client id; item ids look like #12."""
+
+log = logging.getLogger(__name__)
 
 SUBCOMMANDS = frozenset({"claim", "release", "done", "replied", "reply", "skip", "escalate", "suggest", "approve",
                          "reject", "save-template", "stats"})
@@ -90,7 +93,10 @@ def handle_reply_queue(ctx: CommandContext, parsed: ParsedCommand) -> Message | 
     sub = ALIASES.get(sub, sub)
     if sub in SUBCOMMANDS:
         args = parsed.args[1:]
-        return _guard(lambda: _SUBCOMMAND_HANDLERS[sub](ctx, service, parsed, args))
+        answer = _guard(lambda: _SUBCOMMAND_HANDLERS[sub](ctx, service, parsed, args))
+        if sub in _CHANGES_ITEM:
+            _refresh_cards(ctx, service, args[0] if args else None, draft=sub in ("approve", "reject"))
+        return answer
     if len(parsed.args) > 1:
         raise UsageError(f"多余的参数：{' '.join(parsed.args[1:])}")
     return _guard(lambda: _list(ctx, service, parsed, parsed.args[0] if parsed.args else None))
@@ -273,6 +279,29 @@ _SUBCOMMAND_HANDLERS = {
 }
 
 
+# ---- cards in place ----------------------------------------------------------------------------------
+# Subcommands that may change an item's state: the queue cards showing it are re-rendered in place.
+_CHANGES_ITEM = frozenset({"claim", "release", "done", "replied", "reply", "skip", "escalate", "approve", "reject"})
+
+
+def _refresh_cards(ctx: CommandContext, service: ReplyQueueService, target: str | None, *,
+                   draft: bool = False, message_ref: str | None = None) -> None:
+    """Show the item's new state (claimed by X, replied, skipped) on the cards that list it, in place.
+
+    `target` is the typed or pressed number (a draft number for approve/reject, whose item is looked up).
+    A failure here must not turn a done action into an error reply: it is logged."""
+    try:
+        number = parse_record_number(target) if target and record_digits(target) else None
+        if number and draft:
+            _, item, _ = service.get_draft(number, ctx.channel)
+            number = item.id
+        item_ids = [number] if number else []
+        if item_ids:
+            service.refresh_cards(item_ids, channel=ctx.channel, message_ref=message_ref)
+    except Exception:  # noqa: BLE001 - the action itself is done and committed; the card is cosmetic
+        log.exception("could not refresh the reply-queue cards of %s", ctx.channel)
+
+
 # ---- buttons -------------------------------------------------------------------------------------------
 def handle_reply_action(ctx: CommandContext, action: Action) -> Message | list[Message] | None:
     """Buttons reply.<verb>:<id>[:<index>]; forms may carry `text` (已回复) or `reason` (跳过/驳回)."""
@@ -315,7 +344,11 @@ def handle_reply_action(ctx: CommandContext, action: Action) -> Message | list[M
                                                             channel=ctx.channel, reason=form.get("reason", "")), ctx.user, ctx.channel)
         return Message(text="这个按钮已失效。\nThis button is no longer active.", ephemeral=True)
 
-    return _guard(run)
+    answer = _guard(run)
+    if verb in _CHANGES_ITEM or verb == "use":
+        _refresh_cards(ctx, service, target, draft=verb in ("approve", "reject"),
+                       message_ref=action.message_ref)
+    return answer
 
 
 def register(registry: CommandRegistry) -> None:

@@ -10,12 +10,12 @@ and changes nothing.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.playbooks.schema import Playbook
@@ -99,8 +99,12 @@ class Start:
 
 @dataclass(frozen=True, slots=True)
 class Done:
+    """Finish a step. `note` is what the responder typed after the step (`/crisis done STEP 文字`): on an
+    ordinary step a remark kept on the timeline, on a decision step its answer."""
+
     step_id: str
     actor: str
+    note: str = ""
     kind: str = field(default="done", init=False)
 
 
@@ -176,6 +180,8 @@ class StepState:
     after: tuple[str, ...] = ()
     gate: tuple[str, str] | None = None
     answers: tuple[str, ...] = ()  # the decision's possible answers; empty for an ordinary step
+    # (word, answer) pairs a responder may type instead of an answer (the playbook's `answers_en`)
+    aliases: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_decision(self) -> bool:
@@ -274,6 +280,7 @@ def plan_run(playbook: Playbook) -> RunState:
                 after=tuple(step.after),
                 gate=gate,
                 answers=tuple(step.branches),
+                aliases=answer_aliases(step.answers_en),
             )
         )
     return RunState(status=RunStatus.NEW, steps=tuple(steps))
@@ -356,23 +363,30 @@ def _on_start(state: RunState, event: Start, now: datetime) -> tuple[RunState, l
 
 def _on_done(state: RunState, event: Done, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
     step = _step_for(state, event.step_id, "done")
+    note = event.note.strip()
     if step.is_decision:
+        if note:  # `/crisis done verify 属实`: what follows a decision step is its answer
+            return _on_answer(state, Answer(step.step_id, note, event.actor), now)
         raise TransitionRejected(
-            f"{step.step_id} 是判断步骤，请选择：{'、'.join(step.answers)} / a decision: answer one of {', '.join(step.answers)}",
+            f"{step.step_id} 是判断步骤，请选择：{answer_choices(step)} / a decision: answer one of "
+            f"{answer_choices(step).replace('、', ', ')}",
             code="needs_answer",
         )
     new = replace(step, status=StepStatus.DONE, finished_at=now, finished_by=event.actor)
-    return _replace_steps(state, [new]), [TimelineEntry(now, event.actor, "done", step.title, step.step_id)]
+    entries = [TimelineEntry(now, event.actor, "done", step.title, step.step_id)]
+    if note:  # people type a remark when they finish a step: keep it, as a note of that step
+        entries.append(TimelineEntry(now, event.actor, "note", f"{step.title}：{note}", step.step_id))
+    return _replace_steps(state, [new]), entries
 
 
 def _on_answer(state: RunState, event: Answer, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
     step = _step_for(state, event.step_id, "answer")
     if not step.is_decision:
         raise TransitionRejected(f"{step.step_id} 不是判断步骤 / not a decision step", code="not_decision")
-    answer = _canonical_answer(step.answers, event.answer)
+    answer = _canonical_answer(step.answers, event.answer, step.aliases)
     if answer is None:
         raise TransitionRejected(
-            f"可选答案：{'、'.join(step.answers)} / answer one of {', '.join(step.answers)}",
+            f"可选答案：{answer_choices(step)} / answer one of {answer_choices(step).replace('、', ', ')}",
             code="bad_answer",
         )
     new = replace(step, status=StepStatus.DONE, answer=answer, finished_at=now, finished_by=event.actor)
@@ -381,17 +395,42 @@ def _on_answer(state: RunState, event: Answer, now: datetime) -> tuple[RunState,
     return state, [TimelineEntry(now, event.actor, "answer", text, step.step_id)]
 
 
+def answer_aliases(answers_en: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    """(word, answer) pairs from a step's `answers_en` (a playbook step, or the dict in a run's snapshot)."""
+    pairs = []
+    for answer, words in (answers_en or {}).items():
+        for word in [words] if isinstance(words, str) else list(words or ()):
+            if str(word).strip():
+                pairs.append((str(word), str(answer)))
+    return tuple(pairs)
+
+
+def answer_choices(step: StepState) -> str:
+    """The answers as offered to people: 属实 (true/yes)、不属实 (false/no)."""
+    def one(answer: str) -> str:
+        words = [w for w, a in step.aliases if a == answer]
+        return f"{answer} ({'/'.join(words)})" if words else answer
+
+    return "、".join(one(a) for a in step.answers)
+
+
 def _fold_answer(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().strip("。.!！ ").casefold()
 
 
-def _canonical_answer(answers: tuple[str, ...], typed: str) -> str | None:
+def _canonical_answer(answers: tuple[str, ...], typed: str,
+                      aliases: tuple[tuple[str, str], ...] = ()) -> str | None:
     """The decision's answer the responder meant: exact, else ignoring case, full-width forms and a closing
-    full stop ("属实。" and "YES" typed in a hurry). The stored answer is always one of `answers`."""
+    full stop ("属实。" and "YES" typed in a hurry), else one of the playbook's English words for an answer
+    ("yes" for 是, "true" for 属实). The stored answer is always one of `answers`."""
     if typed in answers:
         return typed
     folded = _fold_answer(typed)
     matches = [a for a in answers if _fold_answer(a) == folded]
+    if not matches:
+        folded = " ".join(folded.split())  # "partly  true" as typed in a hurry
+        matches = list(dict.fromkeys(a for word, a in aliases
+                                     if " ".join(_fold_answer(word).split()) == folded and a in answers))
     return matches[0] if len(matches) == 1 else None
 
 

@@ -118,6 +118,17 @@ def template_fields(text: str) -> list[str]:
     return names
 
 
+def _word_lists(value: Any) -> Any:
+    """`answers_en` values may be one word or a list of words. YAML reads an unquoted yes/no/true/false
+    (and y/n, on/off) as a boolean, which would lose the word: say so rather than "not a string"."""
+    if isinstance(value, dict):
+        value = {k: [v] if not isinstance(v, list) else v for k, v in value.items()}
+        if any(isinstance(w, bool) for words in value.values() for w in words):
+            raise ValueError("yes/no/true/false 等词要加引号，如 \"yes\" / quote yes, no, true, false: "
+                             "YAML reads them unquoted as booleans")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -165,6 +176,9 @@ class Step(_Strict):
     after: list[str] = []
     question: str | None = None  # set -> a decision step, answered with one of `branches`' keys
     branches: dict[str, list[str]] = {}
+    # English words a responder may type for an answer (属实: [true, yes]): accepted by /crisis done and
+    # answer, while the run stores the playbook's own answer. One word or a list per answer.
+    answers_en: Annotated[dict[str, list[str]], BeforeValidator(_word_lists)] = {}
     when: Condition | None = None
 
     @property

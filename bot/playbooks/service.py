@@ -32,6 +32,7 @@ from bot.playbooks.machine import (
     StepState,
     StepStatus,
     TimelineEntry,
+    answer_aliases,
     apply,
     plan_run,
 )
@@ -146,6 +147,10 @@ class PlaybookService:
 
     @staticmethod
     def _state(run: CrisisRun, steps: Sequence[CrisisStep]) -> RunState:
+        # The English words for answers come from the run's copy of its playbook (no column of their own;
+        # runs started before `answers_en` existed simply have none).
+        snapshot_steps = (run.playbook or {}).get("steps") or [] if isinstance(run.playbook, dict) else []
+        aliases = {str(s.get("id")): answer_aliases(s.get("answers_en")) for s in snapshot_steps if isinstance(s, dict)}
         return RunState(
             status=RunStatus(run.status),
             steps=tuple(
@@ -165,6 +170,7 @@ class PlaybookService:
                     after=tuple(s.after or ()),
                     gate=(s.gate[0], s.gate[1]) if s.gate else None,
                     answers=tuple(s.answers or ()),
+                    aliases=aliases.get(s.step_id, ()),
                 )
                 for s in sorted(steps, key=lambda s: s.position)
             ),

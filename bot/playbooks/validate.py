@@ -9,6 +9,7 @@ are unique; every template variable is declared (or built in). Checked when the 
 from __future__ import annotations
 
 import graphlib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,6 +213,38 @@ def _check_text_vars(text: str, variables: set[str], file: str, key: str, step: 
     ]
 
 
+def _check_answers_en(step: Step, file: str) -> list[Problem]:
+    """English words for a decision's answers: only for answers the step has, never empty, and never one
+    word for two answers (or the word of another answer), since `/crisis done` must know which one is meant."""
+    if not step.answers_en:
+        return []
+    if not step.branches:
+        return [Problem(file, "answers_en", "只有判断步骤（有 branches）才有答案 / only a decision step has answers",
+                        step=step.id)]
+    problems: list[Problem] = []
+    owner: dict[str, str] = {_fold(a): a for a in step.branches}
+    for answer, words in step.answers_en.items():
+        key = f"answers_en.{answer}"
+        if answer not in step.branches:
+            problems.append(Problem(file, key, f"没有答案 {answer!r}（可选：{'、'.join(step.branches)}）/ no such answer",
+                                    step=step.id))
+            continue
+        for word in words:
+            folded = _fold(word)
+            if not folded:
+                problems.append(Problem(file, key, "不能为空 / an empty word", step=step.id))
+            elif owner.setdefault(folded, answer) != answer:
+                problems.append(Problem(
+                    file, key, f"{word!r} 同时对应 {owner[folded]!r} 和 {answer!r}，无法区分 / "
+                    f"{word!r} would mean two answers", step=step.id))
+    return problems
+
+
+def _fold(text: str) -> str:
+    """As /crisis compares answers: width, case, spaces and a closing full stop do not matter."""
+    return " ".join(unicodedata.normalize("NFKC", str(text)).strip().strip("。.!！ ").casefold().split())
+
+
 def _check_single_gate(steps: list[Step], by_id: dict[str, Step], file: str) -> list[Problem]:
     """A run gates a step on exactly one (decision, answer): the first branch listing it, or its `when`.
     A step listed under two answers (or two decisions, or a `when` naming another answer) would silently
@@ -322,6 +355,7 @@ def _check_steps(steps: list[Step], roles: set[str], variables: set[str], file: 
                     )
                 else:
                     graph[target_id].add(sid)
+        problems.extend(_check_answers_en(step, file))
         for index, template in enumerate(step.templates):
             problems.extend(_check_text_vars(template.text, variables, file, f"templates[{index}].text", sid))
         for index, item in enumerate(step.checklist):

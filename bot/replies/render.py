@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import ensure_aware
 from bot.messages import Button, Field, Message, Section
-from bot.replies.models import PENDING_APPROVAL, ReplyDraft, ReplyQueueItem
+from bot.replies.models import ANSWERED, PENDING_APPROVAL, REPLIED, SKIPPED, ReplyDraft, ReplyQueueItem
 from bot.replies.precheck import PrecheckResult
 from bot.sentiment.actions import comment_ref, review_button
 from bot.storage.models import Comment
@@ -16,6 +16,10 @@ from bot.storage.models import Comment
 PLATFORM_ZH = {"douyin": "抖音", "bilibili": "B站", "kuaishou": "快手", "weibo": "微博", "xiaohongshu": "小红书"}
 SENTIMENT_ZH = {"neg": "负面", "neu": "中性", "pos": "正面"}
 ACTION_PREFIX = "reply."
+# Message meta naming the queue items a card shows, in section order: a press (or a typed command) on one
+# of them re-renders the card in place from the items' stored state, never posting it again.
+CARD_META = "reply_queue_card"
+CLOSED_STATES = (REPLIED, ANSWERED, SKIPPED)
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 
 
@@ -112,13 +116,75 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
     if score is not None:
         facts.append(f"优先级 {score:.0f}")
     lines.append(" · ".join(facts))
-    if item.state == PENDING_APPROVAL:
+    closed = closed_line(item, zone)
+    if closed:
+        lines.append(closed)  # a claim left on a handled item no longer means anything
+    elif item.state == PENDING_APPROVAL:
         lines.append(f"⏳ 待审批 / awaiting approval（{item.claimed_by_name or item.claimed_by}）")
     elif item.claimed_by and item.claim_expires_at and ensure_aware(item.claim_expires_at) > now:
         who = "你 / you" if user and item.claimed_by == user else (item.claimed_by_name or item.claimed_by)
         lines.append(f"🔒 {who} 认领中，至 {local_time(item.claim_expires_at, zone)} / claimed until then")
     ref = comment_ref(item.platform, item.comment_id) if comment is not None else None
-    return Section(text="\n".join(lines), buttons=item_buttons(item.id or 0, ref) if buttons else ())
+    # A handled item keeps its text (so the card still says which comment it was) but loses its buttons.
+    return Section(text="\n".join(lines), buttons=item_buttons(item.id or 0, ref) if buttons and not closed else ())
+
+
+def closed_line(item: ReplyQueueItem, zone: tzinfo | None = None) -> str | None:
+    """How a handled item ended, in words (None while it still waits for an answer)."""
+    when = f"（{local_time(item.closed_at, zone)}）" if item.closed_at else ""
+    who = item.responder_name or item.responder or "?"
+    if item.state == REPLIED:
+        return f"✅ 已回复 · {who}{when} / replied by {who}"
+    if item.state == ANSWERED:
+        return f"✅ 品牌账号已在平台内回复{when} / answered in the app"
+    if item.state == SKIPPED:
+        reason = f"：{item.skip_reason}" if item.skip_reason else ""
+        return f"⏭️ 已跳过 · {who}{when}{reason} / skipped by {who}"
+    return None
+
+
+def card_meta(item_ids: Sequence[int], *, approval_draft: int | None = None) -> dict:
+    """The meta that makes a message a queue card (see CARD_META)."""
+    card: dict = {"items": [int(i) for i in item_ids]}
+    if approval_draft is not None:
+        card["approval_draft"] = int(approval_draft)
+    return {CARD_META: card}
+
+
+def card_items(message: Message) -> list[int]:
+    """The item ids a card shows, in section order; cards posted before CARD_META are read off their buttons."""
+    card = message.meta.get(CARD_META) if isinstance(message.meta, dict) else None
+    if isinstance(card, dict) and isinstance(card.get("items"), list):
+        return [int(i) for i in card["items"] if str(i).isdigit()]
+    ids: list[int] = []
+    for section in message.sections:
+        for button in section.buttons:
+            verb, _, rest = button.action_id.removeprefix(ACTION_PREFIX).partition(":")
+            if button.action_id.startswith(ACTION_PREFIX) and verb == "claim" and rest.isdigit():
+                ids.append(int(rest))
+                break
+    return ids if len(ids) == len(message.sections) else []
+
+
+def refreshed_card(card: Message, sections: Mapping[int, Section], *, draft: ReplyDraft | None = None) -> Message:
+    """The card with each shown item's section replaced by its current one (items gone keep their old text,
+    without buttons); an approval card keeps 批准/驳回 only while its draft still waits."""
+    ids = card_items(card)
+    new_sections = tuple(
+        sections.get(item_id) or Section(text=old.text)
+        for item_id, old in zip(ids, card.sections, strict=False)
+    ) + tuple(card.sections[len(ids):])
+    text, buttons = card.text, card.buttons
+    if draft is not None and draft.status != "pending_approval":
+        who = draft.approver_name or draft.approver or "?"
+        if draft.status == "rejected":
+            reason = f"：{draft.reject_reason}" if draft.reject_reason else ""
+            status = f"↩️ 已被 {who} 驳回{reason} / rejected by {who}"
+        else:
+            status = f"✅ 已由 {who} 批准 / approved by {who}"
+        text, buttons = f"{card.text}\n\n{status}", ()
+    return Message(text=text, title=card.title, fields=card.fields, sections=new_sections, buttons=buttons,
+                   severity=card.severity, meta=dict(card.meta))
 
 
 def queue_message(entries: Sequence, *, now: datetime, names: Mapping[str, str], user: str, scope_text: str,
@@ -138,7 +204,8 @@ def queue_message(entries: Sequence, *, now: datetime, names: Mapping[str, str],
     if overdue:
         summary += f"，其中 **{overdue} 条逾期**"
     summary += f"\nTop {len(entries)} unanswered{filters}" + (f", {overdue} overdue" if overdue else "")
-    return Message(title="回复队列 / Reply queue", text=summary, sections=sections, severity=2 if overdue else None)
+    return Message(title="回复队列 / Reply queue", text=summary, sections=sections, severity=2 if overdue else None,
+                   meta=card_meta([e.item.id or 0 for e in entries]))
 
 
 MAX_PRECHECK_SECTIONS = 20
@@ -191,6 +258,7 @@ def approval_message(draft: ReplyDraft, item: ReplyQueueItem, comment: Comment |
             Button("批准 Approve", f"{ACTION_PREFIX}approve:{draft.id}", str(draft.id), "primary"),
             Button("驳回 Reject", f"{ACTION_PREFIX}reject:{draft.id}", str(draft.id), "danger"),
         ),
+        meta=card_meta([item.id or 0], approval_draft=draft.id),
     )
 
 
@@ -207,7 +275,7 @@ def reminder_message(account_key: str, account_name: str | None, items: Sequence
         title=f"⏰ 逾期未回复提醒 / Overdue replies · {name}",
         text=(f"{name} 有 {total} 条评论超过回复时限，最紧急的 {len(items)} 条如下。输入 /reply-queue --overdue 查看全部。\n"
               f"{total} comment(s) of {name} are past the reply SLA; the most urgent are below."),
-        sections=sections, severity=2,
+        sections=sections, severity=2, meta=card_meta([i.id or 0 for i in items]),
     )
 
 

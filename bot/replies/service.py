@@ -15,8 +15,9 @@ import hashlib
 import logging
 import re
 import statistics
+import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,6 +40,7 @@ from bot.replies.priority import (
     AGE_SATURATION,
     CommentSignals,
     PriorityInputs,
+    age_part,
     age_weight,
     comment_signals,
     is_urgent,
@@ -51,7 +53,7 @@ from bot.scope import ChannelScope
 from bot.storage.bulk import pg_insert_rows
 from bot.storage.db import Database
 from bot.storage.handoffs import Handoff
-from bot.storage.models import Comment
+from bot.storage.models import Comment, OutboxMessage
 from bot.storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,10 @@ WEBHOOK_PLATFORM = "replyhook"
 # Up to this many accounts, the queue is read per account from the index (see queue_ids).
 MAX_ACCOUNTS_PER_SEEK = 50
 CHUNK = 400
+# How far back in a channel's messages to look for queue cards that show an item acted on: a card is
+# re-rendered in place when one of its items changes; older cards are found only through the pressed
+# button's message id. Bounded because every row read carries its whole payload.
+CARD_SCAN_ROWS = 60
 
 
 class ReplyQueueError(Exception):
@@ -949,6 +955,95 @@ class ReplyQueueService:
                                    actor_name=user_name, at=now, text=note or None,
                                    details={"attached": attached, "result": text[:500]}))
         return EscalateOutcome(self._reload(item_id), attached, text)
+
+    # ---- cards ----------------------------------------------------------------------------------------
+    def refresh_cards(self, item_ids: Iterable[int], *, channel: str, message_ref: str | None = None) -> int:
+        """Re-render in place the queue cards of `channel` that show any of these items (the pressed card
+        through its platform message id, other recent ones by their meta), so a claimed / replied / skipped
+        item shows who did what and loses its buttons instead of the card being posted again. Every item of
+        a card is rendered from its stored state, so two presses on one card cannot undo each other's line.
+        Returns how many updates were queued."""
+        from bot.replies import render  # rendering lives beside the handlers' strings
+
+        wanted = {int(i) for i in item_ids if i}
+        if not wanted:
+            return 0
+        with self.db.session() as session:
+            cards: dict[str, Message] = {}
+            if message_ref:
+                pressed = session.exec(
+                    select(OutboxMessage).where(OutboxMessage.channel == channel, OutboxMessage.status == "sent",
+                                                OutboxMessage.platform_message_id == str(message_ref))
+                    .order_by(OutboxMessage.id.desc())
+                ).first()
+                if pressed is not None:
+                    self._add_card(session, cards, pressed.update_of or pressed.key, wanted=None)
+            recent = session.exec(
+                select(OutboxMessage).where(OutboxMessage.channel == channel,
+                                            OutboxMessage.status == "sent",  # (channel, status, id) index order
+                                            OutboxMessage.kind == "post")
+                .order_by(OutboxMessage.id.desc()).limit(CARD_SCAN_ROWS)
+            ).all()
+            for row in recent:
+                if row.key not in cards:
+                    self._add_card(session, cards, row.key, wanted=wanted, row=row)
+            if not cards:
+                return 0
+            shown = {i for card in cards.values() for i in render.card_items(card)}
+            items = list(session.exec(select(ReplyQueueItem).where(ReplyQueueItem.id.in_(sorted(shown)))).all())
+            comments = self._comments_for(session, items)
+            drafts = {
+                d.id: d for d in session.exec(select(ReplyDraft).where(ReplyDraft.id.in_(sorted(
+                    {c.meta[render.CARD_META]["approval_draft"] for c in cards.values()
+                     if isinstance(c.meta.get(render.CARD_META), dict) and c.meta[render.CARD_META].get("approval_draft")}
+                )))).all()
+            }
+            now, zone = self.clock.now(), self.zone_for(channel)
+            sections = {}
+            for item in items:
+                open_ = item.state in m.UNANSWERED_STATES
+                score = (item.static_score + age_part(now - ensure_aware(item.created_at),
+                                                      timedelta(seconds=item.sla_seconds), self.config.weights)
+                         if open_ else None)
+                sections[item.id] = render.item_section(
+                    item, comments.get((item.platform, item.comment_id)), now=now, score=score,
+                    overdue=open_ and now.timestamp() > item.due_ts,
+                    account_name=self.account_names.get(item.account_key), zone=zone,
+                )
+            queued = 0
+            for key, card in cards.items():
+                meta = card.meta.get(render.CARD_META) or {}
+                draft = drafts.get(meta.get("approval_draft")) if isinstance(meta, dict) else None
+                if draft is not None:  # the approval card shows its item without buttons, as when posted
+                    shown_sections = {i: replace(s, buttons=()) for i, s in sections.items()}
+                else:
+                    shown_sections = sections
+                fresh = render.refreshed_card(card, shown_sections, draft=draft)
+                self.outbox.enqueue(session, channel=channel, message=fresh, update_of=key,
+                                    key=f"{key}:refresh:{uuid.uuid4().hex[:16]}"[-255:])
+                queued += 1
+        return queued
+
+    @staticmethod
+    def _add_card(session: Session, cards: dict[str, Message], key: str, *, wanted: set[int] | None,
+                  row: OutboxMessage | None = None) -> None:
+        """Add the card posted under `key` when it is a queue card (showing one of `wanted`, if given)."""
+        from bot.replies import render
+
+        if row is None:
+            row = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
+        if row is None or row.content_purged_at is not None or not row.payload:
+            return
+        payload = row.payload if isinstance(row.payload, dict) else {}
+        if not payload.get("sections"):
+            return
+        try:
+            card = Message.from_dict(payload)
+        except (KeyError, TypeError, ValueError):
+            return
+        ids = render.card_items(card)
+        if ids and (wanted is None or wanted.intersection(ids)):
+            cards[key] = card
 
     # ---- suggestions and templates ------------------------------------------------------------------------
     def saved_templates(self, account_key: str | None) -> list[ReplyTemplate]:
