@@ -8,6 +8,7 @@ import socket
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -128,6 +129,18 @@ def _sample_crisis_alerted(bot) -> bool:
     return any(m.meta.get("kind") == "alert" for m in bot.console.messages())
 
 
+def console_start_channel(bot, records: list[dict[str, Any]]) -> str:
+    """Where the console prompt opens: in the demo, the console channel that sees the sample feed's busiest
+    account (where its crisis alert is posted, so the `/press …` under it works without switching first);
+    otherwise `general`."""
+    if records:
+        busiest = Counter((r.get("platform"), r.get("account_id")) for r in records).most_common(1)[0][0]
+        for channel in bot.services.scope.channels_for_account(*busiest):
+            if channel.startswith("console:"):
+                return channel
+    return "general"
+
+
 def tick_seconds(config: AppConfig) -> float:
     """How often `serve` runs the periodic checks: `alerts.tick_seconds` (default 5)."""
     return float(config.alerts.tick_seconds)
@@ -230,7 +243,7 @@ def run_serve(
 
             thread = threading.Thread(target=server.run, args=([listener],), name="http", daemon=True)
             thread.start()
-            repl(bot, channel="general", user="operator")
+            repl(bot, channel=console_start_channel(bot, records), user="operator")
             server.should_exit = True
             thread.join(timeout=10)
         else:
