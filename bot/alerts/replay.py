@@ -87,6 +87,9 @@ def replay_feed(records: list[dict[str, Any]], *, config=None, bucket_minutes: i
         _, config, _ = load_all(settings)
     if bucket_minutes is not None:
         config = config.model_copy(update={"alerts": config.alerts.model_copy(update={"bucket_minutes": bucket_minutes})})
+    # The replay reports alerts and notices only: the config's scheduled client reports would be built (with
+    # charts) for every simulated day and never shown, a large share of a replay's time.
+    config = config.model_copy(update={"reports": config.reports.model_copy(update={"schedules": []})})
     if not records:
         raise ValueError("the feed has no comments")
     own_dir = tempfile.TemporaryDirectory() if workdir is None else None

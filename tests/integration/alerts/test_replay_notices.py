@@ -30,3 +30,29 @@ def test_a_notice_updated_with_counts_is_printed_once(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     notices = [line for line in result.output.splitlines() if "通知 NOTICE" in line and "过敏" in line]
     assert len(notices) == 1, notices
+
+
+def test_a_replay_builds_no_scheduled_client_reports(tmp_path):
+    """The replay prints alerts and notices; the config's client reports (charts included) were built for
+    every simulated day and never shown, a large share of a backtest's time."""
+    from sqlmodel import select
+
+    from bot.alerts.replay import replay_feed
+    from bot.config import parse_config
+    from bot.storage.db import Database
+    from bot.storage.models import OutboxMessage
+
+    config = parse_config({"reports": {"schedules": [{"id": "hourly", "channel": "console:general",
+                                                      "cron": "0 * * * *", "period": "1d"}]}}, source="test")
+    start = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    records = [{"platform": "douyin", "account_id": "acc", "content_id": "v1", "comment_id": f"c{i}",
+                "text": "今天几点直播", "created_at": start + timedelta(minutes=20 * i), "_t": start + timedelta(minutes=20 * i)}
+               for i in range(12)]  # four hours: four report times
+    for record in records:
+        record["created_at"] = record["created_at"].isoformat()
+    replay_feed(records, config=config, workdir=tmp_path)
+    db = Database(f"sqlite:///{tmp_path / 'replay.db'}")
+    with db.session() as session:
+        kinds = [(row.payload.get("meta") or {}).get("kind") for row in session.exec(select(OutboxMessage)).all()]
+    db.dispose()
+    assert "report" not in kinds
