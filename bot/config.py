@@ -434,7 +434,9 @@ def apply_env_overrides(cfg: AppConfig, settings: Settings) -> AppConfig:
             updates[name] = value
     if not updates:
         return cfg
-    data = cfg.model_dump()
+    # Only what the file set: a full dump would mark every default as set, and settings that merge with
+    # presets by "what the user set" (a generic_json source's partial `fields`) would lose the preset.
+    data = cfg.model_dump(exclude_unset=True, by_alias=True)
     data.update(updates)
     return parse_config(data, source="environment (CRISISBOT_*)")
 

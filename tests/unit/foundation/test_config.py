@@ -73,3 +73,22 @@ def test_channel_scope_isolates_clients(app_config):
     assert not scope.can_see("slack:C999", "weibo:unknown")
     assert scope.channels_for_account("douyin", "lanji_official") == ["console:lanji"]
     assert scope.channels_for_account("weibo", "unknown") == ["console:general"]
+
+
+def test_env_overrides_keep_what_the_file_left_unset(monkeypatch):
+    # a generic_json source naming one field merges it into its preset's fields; after an override the
+    # whole config was re-parsed from a full dump, every default counted as set, and the preset's field
+    # names were replaced by the defaults (every record then lacked comment_id and created_at)
+    from bot.feeds.pollers.generic import effective_settings
+
+    data = {"feeds": {"sources": [{"id": "xhs", "type": "generic_json", "base_url": "http://127.0.0.1:9/c",
+                                   "account": {"platform": "xiaohongshu", "account_id": "a"}, "targets": ["n1"],
+                                   "settings": {"preset": "crawler", "fields": {"content_id": "note_id"}}}]},
+            "alerts": {"surges": [{"account": "xiaohongshu:a", "from": "2026-11-11T20:00:00+08:00",
+                                   "until": "2026-11-11T23:00:00+08:00"}]}}
+    plain = parse_config(data, source="t")
+    monkeypatch.setenv("CRISISBOT_TIMEZONE", "Asia/Tokyo")
+    overridden = apply_env_overrides(plain, Settings())
+    assert overridden.timezone == "Asia/Tokyo"
+    assert effective_settings(overridden.feeds.sources[0].settings) == effective_settings(plain.feeds.sources[0].settings)
+    assert overridden.alerts.surges == plain.alerts.surges
