@@ -121,6 +121,10 @@ class Dispatcher:
         if spec is None:
             return [Message(text=both("unknown_command", name=parsed.name), ephemeral=True)]
         parsed = parse_command_line(command.text, flags=spec.flags, options=spec.options)
+        if spec.sub_options:
+            options, flags = spec.grammar_for(parsed.sub)
+            if (options, flags) != (spec.options, spec.flags):
+                parsed = parse_command_line(command.text, flags=flags, options=options)
         if parsed.sub is not None and parsed.sub.lower() in ("help", "帮助") and len(parsed.args) == 1:
             return [Message(title=f"/{spec.name} — {spec.summary_zh} / {spec.summary_en}", text=spec.usage)]
         ctx = CommandContext(services=self.services, command=command)

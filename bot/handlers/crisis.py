@@ -329,5 +329,11 @@ def register(registry: CommandRegistry) -> None:
         summary_en="crisis playbooks: start, walk, review",
         usage=USAGE,
         options={"run", "severity", "account", "var"},
+        # start takes the start options; every other subcommand only --run, so a note, a skip reason or a
+        # cancel reason keeps "--severity 3" and the like as typed
+        sub_options={
+            sub: (({"severity", "account", "var"} if name == "start" else {"run"}), set())
+            for sub, name in [*((n, n) for n in SUBCOMMANDS), *ALIASES.items()]
+        },
     )
     registry.add_action("crisis.", handle_action)

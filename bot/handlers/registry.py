@@ -205,6 +205,14 @@ class CommandSpec:
     usage: str  # multi-line usage, Chinese first, each line "  /name sub args — 说明 / meaning"
     flags: frozenset[str] = frozenset()
     options: frozenset[str] = frozenset()  # options taking a value; any other "--word" is text
+    # subcommand (lower case, aliases included) -> (value options, flags) it takes; a subcommand not named
+    # here takes the command's. Free text of one subcommand keeps another's "--option" words as typed
+    # ("/crisis note 先别 --severity 回复" is a note, not a severity).
+    sub_options: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+
+    def grammar_for(self, sub: str | None) -> tuple[frozenset[str], frozenset[str]]:
+        """(value options, flags) of the command line whose first argument is `sub`."""
+        return self.sub_options.get((sub or "").lower(), (self.options, self.flags))
 
 
 class CommandRegistry:
@@ -224,11 +232,13 @@ class CommandRegistry:
         usage: str,
         flags: frozenset[str] | set[str] = frozenset(),
         options: frozenset[str] | set[str] = frozenset(),
+        sub_options: dict[str, tuple[set[str] | frozenset[str], set[str] | frozenset[str]]] | None = None,
     ) -> None:
         if name in self.commands:
             raise ValueError(f"command /{name} registered twice")
+        per_sub = {sub.lower(): (frozenset(opts), frozenset(flg)) for sub, (opts, flg) in (sub_options or {}).items()}
         self.commands[name] = CommandSpec(name, handler, summary_zh, summary_en, usage, frozenset(flags),
-                                          frozenset(options))
+                                          frozenset(options), per_sub)
 
     def add_action(self, prefix: str, handler: ActionHandler) -> None:
         """Route every action whose action_id starts with `prefix` (e.g. 'alert.') to `handler`."""

@@ -351,11 +351,22 @@ def handle_reply_action(ctx: CommandContext, action: Action) -> Message | list[M
     return answer
 
 
+# (value options, flags) per subcommand; the list (no subcommand) takes the command's own
+_SUB_GRAMMAR: dict[str, tuple[set[str], set[str]]] = {
+    "done": ({"text"}, set()), "replied": ({"text"}, set()), "reply": ({"text"}, set()),
+    "save-template": ({"item", "topics"}, {"all-accounts"}),
+    "stats": ({"since"}, set()),
+}
+
+
 def register(registry: CommandRegistry) -> None:
     registry.add_command(
         "reply-queue", handle_reply_queue,
         summary_zh="待回复评论队列：认领、回复、跳过、升级、建议回复、统计",
         summary_en="Unanswered-comment queue: claim, reply, skip, escalate, suggest, stats",
         usage=USAGE, flags={"mine", "overdue", "all-accounts"}, options={"limit", "text", "item", "topics", "since"},
+        # each subcommand takes its own options only: a skip reason or a reply keeps "--limit 3" as typed
+        sub_options={sub: _SUB_GRAMMAR.get(name, (set(), set()))
+                     for sub, name in [*((n, n) for n in SUBCOMMANDS), *ALIASES.items()]},
     )
     registry.add_action(render.ACTION_PREFIX, handle_reply_action)

@@ -26,6 +26,19 @@ def test_notes_and_reasons_keep_dashes_quotes_and_apostrophes(bot):
                                    "customer's reply was rude", "已升级"]
 
 
+def test_another_subcommands_option_in_free_text_stays_text(bot):
+    # --severity / --account / --var belong to start: in a note, a skip or a cancel reason they are words
+    d = CrisisDriver(bot)
+    d.run(START)
+    d.run("/crisis note C --severity 3 D --account x E")
+    d.run("/crisis 备注 先别 --var brand=x 回复")
+    d.run("/crisis skip verify 测试 --severity 1 取消")
+    assert _texts(bot, "note")[-2:] == ["C --severity 3 D --account x E", "先别 --var brand=x 回复"]
+    assert any("测试 --severity 1 取消" in t for t in _texts(bot, "skip"))
+    d.run("/crisis cancel --run 1 客户撤诉 --account y")  # --run still picks the run
+    assert _texts(bot, "cancel") == ["取消：客户撤诉 --account y"]
+
+
 def test_run_ids_in_every_typed_form_and_past_any_row(bot):
     d = CrisisDriver(bot)
     d.run(START)

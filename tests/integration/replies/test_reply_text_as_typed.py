@@ -29,6 +29,18 @@ def test_reply_text_is_recorded_as_typed(rq_bot, db, clock, typed):
         assert s.exec(select(ReplyDraft.text)).one() == typed
 
 
+def test_another_subcommands_option_in_a_reason_stays_text(rq_bot, db, clock):
+    # --limit and --overdue belong to the list: in a skip reason or a reply they are words
+    rq_bot.services.ingest.ingest_records([rec("a", ago(clock, 10)), rec("b", ago(clock, 9))], source="test")
+    first, second = _item_id(db, "a"), _item_id(db, "b")
+    rq_bot.dispatcher.handle(cmd(f"/reply-queue skip {first} 广告 --limit 3 --overdue 刷屏"))
+    rq_bot.dispatcher.handle(cmd(f"/reply-queue done {second} 已处理 --since 昨天 --mine"))
+    with db.session() as s:
+        skipped = s.get(ReplyQueueItem, first)
+        assert skipped.skip_reason == "广告 --limit 3 --overdue 刷屏"
+        assert s.exec(select(ReplyDraft.text)).one() == "已处理 --since 昨天 --mine"
+
+
 @pytest.mark.parametrize("line", [
     "/reply-queue claim 99999999999999999999",
     "/reply-queue done ＃99999999999999999999 好的",
