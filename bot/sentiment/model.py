@@ -283,6 +283,7 @@ class DefaultScorer:
                         score=0.5,
                         reasons=("空文本/empty text",),
                         risk_flags=self.risk.find(text),
+                        neg_score=0.0,  # nothing in it is negative; every result carries P(neg) alike
                     )
                 )
                 continue

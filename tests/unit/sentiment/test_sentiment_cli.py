@@ -168,6 +168,14 @@ def test_train_is_deterministic_and_eval_compares_models(tmp_path):
     assert payload["models"][0]["accuracy"] == payload["models"][1]["accuracy"]
 
 
+def test_every_json_line_has_the_same_keys_even_for_an_empty_text():
+    result = runner.invoke(app, ["score", "", "   ", "不高兴", "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert len(lines) == 3 and len({frozenset(line) for line in lines}) == 1, lines
+    assert lines[0]["label"] == "neu" and lines[0]["neg_score"] == 0.0
+
+
 def test_score_reads_one_text_per_line_from_stdin():
     piped = "太差了，退款！\r\n\n很好用，推荐\n".encode("gbk")
     result = runner.invoke(app, ["score", "-", "--json"], input=piped)
