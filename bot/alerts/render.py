@@ -87,9 +87,10 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
         lines.append("（评论量在预期内，但负面占比异常升高）" if zh else "(volume as planned, but the negative share jumped)")
     if s.get("episode_negative"):
         lines.append(
-            f"本次累计{noun_zh} {s['episode_negative']} 条 / 全部 {s.get('episode_total', 0)} 条，峰值 {s.get('peak_bucket', 0)} 条/{s.get('bucket_minutes', 5)} 分钟"
+            # counted from the bucket that raised the alert, so it can be below the headline's window count
+            f"告警以来{noun_zh} {s['episode_negative']} 条 / 全部 {s.get('episode_total', 0)} 条，峰值 {s.get('peak_bucket', 0)} 条/{s.get('bucket_minutes', 5)} 分钟"
             if zh else
-            f"so far {s['episode_negative']} {noun_en} of {s.get('episode_total', 0)} comments, peak {s.get('peak_bucket', 0)} per {s.get('bucket_minutes', 5)} min")
+            f"since the alert: {s['episode_negative']} {noun_en} of {s.get('episode_total', 0)} comments, peak {s.get('peak_bucket', 0)} per {s.get('bucket_minutes', 5)} min")
     if status == "resolved" and ep.get("recovered_at"):
         lines.append(f"✅ 已于 {_fmt_time(ep['recovered_at'], zone)} 恢复正常" if zh
                      else f"✅ back to normal at {_fmt_time(ep['recovered_at'], zone)}")

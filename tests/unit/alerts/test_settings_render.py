@@ -74,6 +74,11 @@ def test_alert_explains_itself_in_chinese_and_english():
     assert zh.severity == 2 and zh.meta["kind"] == "alert"
     en = alert_message(episode(), lang="en", zone=ZONE)
     assert "Negative comments surge" in en.title and "47** negative comments in 15 min" in en.text
+    # the running total counts from the alert, and says so (beside the headline's window it read as less)
+    with_total = episode()
+    with_total["stats"] = {**with_total["stats"], "episode_negative": 6, "episode_total": 8}
+    assert "告警以来负面评论 6 条 / 全部 8 条" in alert_message(with_total, zone=ZONE).text
+    assert "since the alert: 6 negative comments of 8" in alert_message(with_total, lang="en", zone=ZONE).text
 
 
 def test_resolved_alert_drops_the_buttons_and_says_when():
