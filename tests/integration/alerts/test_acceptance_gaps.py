@@ -25,6 +25,26 @@ def comment(at, *, text=CALM, content="v1", likes=0):
             "content_url": f"https://www.douyin.com/video/{content}"}
 
 
+def quiet_days(now, *, negative_every: int | None = 3) -> list[dict]:
+    """Three quiet days before `now`: three neutral comments a bucket, a negative one every few buckets."""
+    records = []
+    for b in range(3 * 288):
+        at = now - timedelta(days=3) + timedelta(minutes=5 * b, seconds=20)
+        records += [comment(at + timedelta(seconds=30 * i)) for i in range(3)]
+        if negative_every and b % negative_every == 0:
+            records.append(comment(at + timedelta(seconds=100), text=NEGATIVE))
+    return records
+
+
+def grumbling_days(now) -> list[dict]:
+    """Three days with four negative comments in every bucket (of six): a usual level to rise above."""
+    records = []
+    for b in range(3 * 288):
+        at = now - timedelta(minutes=5 * (3 * 288 - b)) + timedelta(seconds=30)
+        records += [comment(at + timedelta(seconds=40 * i), text=NEGATIVE if i < 4 else CALM) for i in range(6)]
+    return records
+
+
 def tick(app):
     for fn in app.wiring.ticks:
         fn()
@@ -68,10 +88,7 @@ def test_a_held_sev3_that_grows_to_sev1_in_quiet_hours_is_posted_at_once(db, set
     try:
         # three days of background with a few negative comments every bucket (12:00 UTC = 20:00 in Shanghai)
         now = clock.now()
-        records = []
-        for b in range(3 * 288):
-            at = now - timedelta(minutes=5 * (3 * 288 - b)) + timedelta(seconds=30)
-            records += [comment(at + timedelta(seconds=40 * i), text=NEGATIVE if i < 4 else CALM) for i in range(6)]
+        records = grumbling_days(now)
         app.services.ingest.ingest_records(records, source="history")
         tick(app)
         # about twice the usual negative count for an hour: a notable (sev3) episode, held for the night
@@ -98,12 +115,7 @@ def test_a_history_file_imported_in_batches_is_judged_whole(bot, clock, db):
     from bot.importer import BATCH
 
     now = clock.now()
-    records = []
-    for b in range(3 * 288):  # three quiet days: a few neutral comments, a negative one now and then
-        at = now - timedelta(days=3) + timedelta(minutes=5 * b, seconds=20)
-        records += [comment(at + timedelta(seconds=30 * i)) for i in range(3)]
-        if b % 3 == 0:
-            records.append(comment(at + timedelta(seconds=100), text=NEGATIVE))
+    records = quiet_days(now)  # a few neutral comments, a negative one now and then
     for b in range(5):  # the last 25 minutes: a pile-on
         at = now - timedelta(minutes=25) + timedelta(minutes=5 * b, seconds=10)
         records += [comment(at + timedelta(seconds=15 * i), text=NEGATIVE) for i in range(15)]
@@ -133,12 +145,7 @@ def test_a_crisis_that_began_in_imported_history_and_goes_on_now_is_alerted(bot,
     episode there; when that episode is still alarming in the live buckets, the team must hear of it
     (was: no alert at all, the stream blind until recovery plus the 12-hour cooldown)."""
     now = clock.now()
-    records = []
-    for b in range(3 * 288):
-        at = now - timedelta(days=3) + timedelta(minutes=5 * b, seconds=20)
-        records += [comment(at + timedelta(seconds=30 * i)) for i in range(3)]
-        if b % 3 == 0:
-            records.append(comment(at + timedelta(seconds=100), text=NEGATIVE))
+    records = quiet_days(now)
     for b in range(12):  # a pile-on that began an hour ago and goes on
         at = now - timedelta(minutes=60) + timedelta(minutes=5 * b, seconds=10)
         records += [comment(at + timedelta(seconds=15 * i), text=NEGATIVE) for i in range(15)]
@@ -158,12 +165,7 @@ def test_the_negative_share_covers_the_window_the_headline_counts(bot, clock, db
     from bot.alerts.models import AlertBucket
 
     now = clock.now()
-    records = []
-    for b in range(3 * 288):
-        at = now - timedelta(days=3) + timedelta(minutes=5 * b, seconds=20)
-        records += [comment(at + timedelta(seconds=30 * i)) for i in range(3)]
-        if b % 3 == 0:
-            records.append(comment(at + timedelta(seconds=100), text=NEGATIVE))
+    records = quiet_days(now)
     bot.services.ingest.ingest_records(records, source="history")
     tick(bot)
     live(bot, clock, 20, per_minute=3)
@@ -189,10 +191,7 @@ def test_a_raised_alert_quotes_the_comments_of_its_new_window(bot, clock, db):
     comments and keywords were still those of the first window (👍7 quoted beside "60 分钟内 228 条"
     while comments with 999 likes were in that hour)."""
     now = clock.now()
-    records = []
-    for b in range(3 * 288):
-        at = now - timedelta(days=3) + timedelta(minutes=5 * b, seconds=20)
-        records += [comment(at + timedelta(seconds=30 * i)) for i in range(3)]
+    records = quiet_days(now, negative_every=None)
     bot.services.ingest.ingest_records(records, source="history")
     tick(bot)
     live(bot, clock, 5, per_minute=3)  # a first burst: serious, not yet explosive
@@ -218,10 +217,7 @@ def test_a_posted_alert_that_rises_to_sev1_says_so_loudly_once(bot, clock, db):
     """Editing the message in place notifies nobody: a rise to sev1 must reach people as a first sev1 post
     does (@here), not only at the next escalation up to 15 minutes later."""
     now = clock.now()
-    records = []
-    for b in range(3 * 288):
-        at = now - timedelta(days=3) + timedelta(minutes=5 * b, seconds=20)
-        records += [comment(at + timedelta(seconds=30 * i)) for i in range(3)]
+    records = quiet_days(now, negative_every=None)
     bot.services.ingest.ingest_records(records, source="history")
     tick(bot)
     live(bot, clock, 5, per_minute=3)
@@ -254,12 +250,7 @@ def test_a_history_file_imported_while_serve_ticks_is_judged_whole(bot, clock, d
     from bot.importer import BATCH
 
     now = clock.now()
-    records = []
-    for b in range(3 * 288):
-        at = now - timedelta(days=3) + timedelta(minutes=5 * b, seconds=20)
-        records += [comment(at + timedelta(seconds=30 * i)) for i in range(3)]
-        if b % 3 == 0:
-            records.append(comment(at + timedelta(seconds=100), text=NEGATIVE))
+    records = quiet_days(now)
     for b in range(5):  # the last 25 minutes: a pile-on
         at = now - timedelta(minutes=25) + timedelta(minutes=5 * b, seconds=10)
         records += [comment(at + timedelta(seconds=15 * i), text=NEGATIVE) for i in range(15)]

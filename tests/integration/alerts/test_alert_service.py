@@ -270,11 +270,9 @@ def test_quiet_hours_hold_the_alert_until_morning(db, settings, clock):
     try:
         # three days with a few negative comments every bucket, then about twice the usual for an hour
         now = clock.now()
-        records = []
-        for b in range(3 * 288):
-            at = now - timedelta(minutes=5 * (3 * 288 - b)) + timedelta(seconds=30)
-            records += [comment(at + timedelta(seconds=40 * i), text=NEGATIVE if i < 4 else CALM) for i in range(6)]
-        app.services.ingest.ingest_records(records, source="history")
+        from tests.integration.alerts.test_acceptance_gaps import grumbling_days
+
+        app.services.ingest.ingest_records(grumbling_days(now), source="history")
         tick(app)
         live(app, clock, 65, per_minute=2)
         assert alert_posts(db) == []  # held, not lost
