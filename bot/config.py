@@ -22,6 +22,7 @@ from bot.playbooks.settings import PlaybooksConfig
 from bot.replies.settings import RepliesConfig
 from bot.reports.settings import ReportsConfig
 from bot.sentiment.settings import SentimentConfig
+from bot.yaml_files import load_yaml
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.storage.secrets import SecretBox
@@ -417,7 +418,7 @@ def load_config(path: Path | None) -> AppConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{source}: (file): cannot be read: {exc}"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(parse)"

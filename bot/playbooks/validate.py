@@ -27,6 +27,7 @@ from bot.playbooks.schema import (
     duration_range_problem,
     template_fields,
 )
+from bot.yaml_files import load_yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,7 +396,7 @@ def load_playbook_file(path: Path | str) -> tuple[Playbook | None, list[Problem]
             Problem(file, "(file)", "不是 UTF-8 或 GB18030 文本，请另存为 UTF-8 / not UTF-8 or GB18030 text: save it as UTF-8")
         ]
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

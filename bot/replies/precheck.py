@@ -17,12 +17,14 @@ from typing import Any
 
 import yaml
 
+from bot.yaml_files import load_yaml
+
 
 def read_yaml(path: str | Path, error: type[ValueError]) -> Any:
     """Parse a YAML file of this feature's lists; a missing or malformed file raises `error` naming it."""
     path = Path(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise error(f"{path}: file not found") from exc
     except yaml.YAMLError as exc:

@@ -64,13 +64,13 @@ class Lexicon:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Lexicon:
-        import yaml
+        from bot.yaml_files import load_yaml
 
         if path is None:
             raw = resources.files("bot.sentiment").joinpath("data/lexicon.yaml").read_text(encoding="utf-8")
         else:
             raw = Path(path).read_text(encoding="utf-8")
-        data = yaml.safe_load(raw) or {}
+        data = load_yaml(raw) or {}
 
         def words(key: str) -> frozenset[str]:
             return frozenset(str(w).lower() for w in data.get(key) or ())

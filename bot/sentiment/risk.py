@@ -56,11 +56,13 @@ class RiskLexicon:
         """Load the YAML lexicon (default: config/sentiment/risk_terms.yaml). Bad files raise ValueError."""
         import yaml
 
+        from bot.yaml_files import load_yaml
+
         path = Path(path) if path is not None else default_risk_terms_path()
         if path is None:
             return cls({}, None)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = load_yaml(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise ValueError(f"{path}: not valid YAML: {exc}") from exc
         if not isinstance(data, dict):
