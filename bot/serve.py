@@ -155,6 +155,9 @@ def bind_listener(host: str, port: int) -> socket.socket:
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((host, port))
+        # listening already: a client that connects right after "listening" is printed waits in the
+        # backlog until the server's loop accepts it, instead of being refused
+        listener.listen(2048)
     except OSError:
         listener.close()
         raise
