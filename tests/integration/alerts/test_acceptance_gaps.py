@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from itertools import count
 
 from sqlmodel import select
 
-from bot.alerts.models import AlertEpisode
 from bot.app import build_app
 from bot.clock import ensure_aware
 from bot.config import parse_config
 from bot.storage.models import OutboxMessage
-
-ACCOUNT = {"platform": "douyin", "account_id": "lanji_official"}
-NEGATIVE = "垃圾产品，用了烂脸过敏，退款！太差了，再也不买"
-CALM = "今天直播几点开始呀"
-_ids = count(1)
-
-
-def comment(at, *, text=CALM, content="v1", likes=0):
-    return {**ACCOUNT, "content_id": content, "comment_id": f"q{next(_ids)}", "text": text,
-            "created_at": at.isoformat(), "like_count": likes, "content_title": "新品面霜",
-            "content_url": f"https://www.douyin.com/video/{content}"}
+from tests.integration.alerts.test_alert_service import (
+    NEGATIVE,
+    alert_posts,
+    comment,
+    episodes,
+    grumbling_days,
+    live,
+    tick,
+)
 
 
 def quiet_days(now, *, negative_every: int | None = 3) -> list[dict]:
@@ -34,45 +30,6 @@ def quiet_days(now, *, negative_every: int | None = 3) -> list[dict]:
         if negative_every and b % negative_every == 0:
             records.append(comment(at + timedelta(seconds=100), text=NEGATIVE))
     return records
-
-
-def grumbling_days(now) -> list[dict]:
-    """Three days with four negative comments in every bucket (of six): a usual level to rise above."""
-    records = []
-    for b in range(3 * 288):
-        at = now - timedelta(minutes=5 * (3 * 288 - b)) + timedelta(seconds=30)
-        records += [comment(at + timedelta(seconds=40 * i), text=NEGATIVE if i < 4 else CALM) for i in range(6)]
-    return records
-
-
-def tick(app):
-    for fn in app.wiring.ticks:
-        fn()
-    app.services.outbox.drain()
-
-
-def live(app, clock, minutes, *, per_minute=0, text=NEGATIVE, calm_per_minute=0, step=timedelta(seconds=20)):
-    end = clock.now() + timedelta(minutes=minutes)
-    while clock.now() < end:
-        clock.advance(step)
-        now = clock.now()
-        if now.second < step.total_seconds():
-            batch = [comment(now, text=text) for _ in range(per_minute)]
-            batch += [comment(now, text=CALM) for _ in range(calm_per_minute)]
-            if batch:
-                app.services.ingest.ingest_records(batch, source="test")
-        tick(app)
-
-
-def alert_posts(db):
-    with db.session() as session:
-        rows = session.exec(select(OutboxMessage).where(OutboxMessage.update_of.is_(None))).all()
-    return [r for r in rows if (r.payload.get("meta") or {}).get("kind") == "alert"]
-
-
-def episodes(db):
-    with db.session() as session:
-        return list(session.exec(select(AlertEpisode).order_by(AlertEpisode.id)).all())
 
 
 def test_a_held_sev3_that_grows_to_sev1_in_quiet_hours_is_posted_at_once(db, settings, clock):

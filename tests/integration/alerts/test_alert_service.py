@@ -30,6 +30,15 @@ def comment(at, *, text=CALM, content="v1", likes=0):
             "content_url": f"https://www.douyin.com/video/{content}"}
 
 
+
+def grumbling_days(now) -> list[dict]:
+    """Three days with four negative comments in every bucket (of six): a usual level to rise above."""
+    records = []
+    for b in range(3 * 288):
+        at = now - timedelta(minutes=5 * (3 * 288 - b)) + timedelta(seconds=30)
+        records += [comment(at + timedelta(seconds=40 * i), text=NEGATIVE if i < 4 else CALM) for i in range(6)]
+    return records
+
 def load_history(bot, clock, days=1.0, per_bucket=2):
     """Quiet background comments over the past `days`, ingested at once (judged silently)."""
     now = clock.now()
@@ -270,8 +279,6 @@ def test_quiet_hours_hold_the_alert_until_morning(db, settings, clock):
     try:
         # three days with a few negative comments every bucket, then about twice the usual for an hour
         now = clock.now()
-        from tests.integration.alerts.test_acceptance_gaps import grumbling_days
-
         app.services.ingest.ingest_records(grumbling_days(now), source="history")
         tick(app)
         live(app, clock, 65, per_minute=2)
