@@ -74,20 +74,13 @@ class Settings(BaseSettings):
     )
     feishu_encrypt_key: str | None = Field(default=None, validation_alias=AliasChoices("FEISHU_ENCRYPT_KEY"))
 
-    @field_validator("host")
+    @field_validator("host", "ingest_token")
     @classmethod
-    def _host_unset_when_blank(cls, value: str | None) -> str | None:
-        # `CRISISBOT_HOST=` (an empty line in an env file) means "not set", not "listen on every interface"
-        if value is None:
-            return None
-        return value.strip() or None
-
-    @field_validator("ingest_token")
-    @classmethod
-    def _bearer_token(cls, value: str | None) -> str | None:
-        # HTTP strips whitespace around a header value, so a token ending in a newline (a secret mounted
-        # from a file, `echo` into an env file) could never match: every request would be 401.
-        # Blank means unset (the webhook is off), as documented.
+    def _stripped_blank_is_unset(cls, value: str | None) -> str | None:
+        # `CRISISBOT_HOST=` (an empty line in an env file) means "not set", not "listen on every interface";
+        # a blank ingest token means the webhook is off, as documented. Stripped: HTTP strips whitespace
+        # around a header value, so a token ending in a newline (a secret mounted from a file, `echo` into
+        # an env file) could never match and every request would be 401.
         if value is None:
             return None
         return value.strip() or None
