@@ -165,8 +165,7 @@ def _unchanged(ctx: CommandContext, episode) -> Message:
     zh, en = UNCHANGED.get(episode.status, (f"该告警状态为 {episode.status}", f"status is {episode.status}"))
     until = "-"
     if episode.muted_until is not None:
-        zone = ZoneInfo(ctx.services.config.channel_timezone(ctx.channel))
-        until = ensure_aware(episode.muted_until).astimezone(zone).strftime("%m-%d %H:%M")
+        until = ensure_aware(episode.muted_until).astimezone(_zone(ctx)).strftime("%m-%d %H:%M")
     return Message(text=f"状态未变：{zh.format(until=until)} / unchanged: {en.format(until=until)}")
 
 
@@ -202,17 +201,17 @@ def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
     if playbooks is None or not hasattr(playbooks, "start_run"):
         return Message(text="预案功能尚未启用，请先按告警内容人工处理。\nPlaybooks are not enabled yet; please handle it by hand.")
     # a run already going for this alert (from any channel) is not started again: say which one, log nothing
-    existing = next((run for run in playbooks.active_runs() if run.alert_id == episode.episode_key), None)
+    active = playbooks.active_runs()
+    existing = next((run for run in active if run.alert_id == episode.episode_key), None)
     if existing is not None:
         return Message(text=f"已有预案 #{existing.id}（{existing.title}）/ a run #{existing.id} already exists for this alert")
     # A run already handling this account here takes the alert on its timeline: a second, parallel run for
     # the same incident would split the responders (a new run on purpose is still `/crisis start`).
-    same_account = [run for run in playbooks.active_runs(ctx.channel) if run.account == account]
+    same_account = [run for run in active if run.channel == ctx.channel and run.account == account]
     if same_account:
         run = same_account[-1]
-        if run.alert_id != episode.episode_key:
-            playbooks.link_alert(run.id, episode.episode_key, actor=ctx.user,
-                                 text=f"{episode.severity}，{ctx.user_name} 按下启动预案")
+        playbooks.link_alert(run.id, episode.episode_key, actor=ctx.user,
+                             text=f"{episode.severity}，{ctx.user_name} 按下启动预案")
         svc.act(episode.episode_key, "playbook", user=ctx.user, user_name=ctx.user_name, channel=ctx.channel)
         return Message(
             text=f"该账号已有进行中的预案 #{run.id}（{run.title}），本告警已加入其时间线；另起预案请用 /crisis start。\n"
