@@ -11,10 +11,10 @@ from bot.messages import Button, Field, Message, Section
 from bot.replies.models import ANSWERED, PENDING_APPROVAL, REPLIED, SKIPPED, ReplyDraft, ReplyQueueItem
 from bot.replies.precheck import PrecheckResult
 from bot.sentiment.actions import comment_ref, review_button
+from bot.sentiment.explain import LABEL_ZH
 from bot.storage.models import Comment
 
 PLATFORM_ZH = {"douyin": "抖音", "bilibili": "B站", "kuaishou": "快手", "weibo": "微博", "xiaohongshu": "小红书"}
-SENTIMENT_ZH = {"neg": "负面", "neu": "中性", "pos": "正面"}
 ACTION_PREFIX = "reply."
 # Message meta naming the queue items a card shows, in section order: a press (or a typed command) on one
 # of them re-renders the card in place from the items' stored state, never posting it again.
@@ -105,9 +105,9 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
         if signals.scored and signals.label:
             # the stored score is P(pos): named, so "负面 0.07" is not read as "7% negative"
             score_text = f"（正面概率 P(pos) {signals.score:.2f}）" if signals.score is not None else ""
-            facts.append(f"情绪 {SENTIMENT_ZH.get(signals.label, signals.label)}{score_text}")
+            facts.append(f"情绪 {LABEL_ZH.get(signals.label, signals.label)}{score_text}")
         elif signals.label:
-            facts.append(f"情绪 {SENTIMENT_ZH.get(signals.label, signals.label)}（关键词判断 / by keywords）")
+            facts.append(f"情绪 {LABEL_ZH.get(signals.label, signals.label)}（关键词判断 / by keywords）")
         else:
             facts.append("情绪 未评分 / unscored")
     terms = risk_terms(comment)
