@@ -250,6 +250,10 @@ class AppConfig(_Strict):
                 return item.timezone
         return self.timezone
 
+    def channel_zone(self, channel: str | None) -> ZoneInfo:
+        """`channel_timezone` as a zone; the configured one for no channel."""
+        return ZoneInfo(self.channel_timezone(channel)) if channel else self.zone()
+
     def account(self, platform: str, account_id: str) -> AccountConfig | None:
         for account in self.accounts:
             if account.platform == platform and account.account_id == account_id:

@@ -192,7 +192,7 @@ class AlertService:
     def _channel_zone(self, channel: str) -> ZoneInfo:
         """The zone a channel's messages show times in: its own (`channels[].timezone`), as its reports,
         playbooks and quiet hours do, else the configured one."""
-        return ZoneInfo(self.app_config.channel_timezone(channel))
+        return self.app_config.channel_zone(channel)
 
     def _lang(self, channel: str) -> str:
         ch = self._channel_config(channel)

@@ -51,7 +51,7 @@ def _resolve_account(ctx: CommandContext, text: str) -> str:
 def _zone(ctx: CommandContext) -> ZoneInfo:
     """The channel's own zone (`channels[].timezone`), as its alerts, reports and quiet hours use: a team
     abroad typing "20:00" means its own evening, not the bot's default zone's."""
-    return ZoneInfo(ctx.services.config.channel_timezone(ctx.channel))
+    return ctx.services.config.channel_zone(ctx.channel)
 
 
 def _parse_time(ctx: CommandContext, value: str | bool | None, name: str) -> datetime:

@@ -183,7 +183,7 @@ class ReplyQueueService:
     # ---- scope -------------------------------------------------------------------------------------
     def zone_for(self, channel: str | None) -> ZoneInfo:
         """The time zone times are shown in for a channel: its own `timezone`, else the configured one."""
-        return ZoneInfo(self.app_config.channel_timezone(channel)) if channel else self.app_config.zone()
+        return self.app_config.channel_zone(channel)
 
     def visible_accounts(self, channel: str) -> frozenset[str] | None:
         return self.scope.accounts_for(channel)
