@@ -84,8 +84,9 @@ class BotApp:
     def dispatcher(self) -> Dispatcher:
         return self.services.dispatcher
 
-    def start(self, *, scheduler: bool = True) -> None:
-        """Start the outbox worker, the scheduler and the features' background parts."""
+    def start(self, *, scheduler: bool = True, replay_inbound: bool = False) -> None:
+        """Start the outbox worker, the scheduler and the features' background parts; with
+        `replay_inbound` (the serving process), also the commands a crash left unhandled."""
         if self._started:
             return
         self._started = True
@@ -99,6 +100,8 @@ class BotApp:
             self.wiring.scheduler.start()
         for hook in self.wiring.on_start:
             hook()
+        if replay_inbound:
+            self.services.dispatcher.replay_journal()
 
     def stop(self) -> None:
         if not self._started:
@@ -208,7 +211,7 @@ def create_web_app(app: BotApp) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_web):
-        await run_in_threadpool(app.start)
+        await run_in_threadpool(app.start, replay_inbound=True)
         try:
             yield
         finally:

@@ -2,6 +2,10 @@
 
 Adapters hand a neutral Command/Action to `submit` (returns at once, so the platform gets its ack in
 time) or `handle` (waits). Replies go through the outbox like every other message.
+
+What `submit` accepted is written to the `inbound_item` journal before it waits for a worker, and deleted
+once handled: the platform was told "received" and will not send it again (Slack never retries an
+acknowledged slash command), so `serve` runs what a crash left in the journal at its next start.
 """
 
 from __future__ import annotations
@@ -11,11 +15,11 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot import metrics
@@ -23,10 +27,14 @@ from bot.handlers.registry import CommandContext, PermissionDenied, UsageError, 
 from bot.i18n import STRINGS, both
 from bot.messages import Action, Command, Message
 from bot.services import Services
-from bot.storage.models import ProcessedEvent
+from bot.storage.models import InboundItem, OutboxMessage, ProcessedEvent
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+
+# A command older than this when the bot comes back is not run any more: "/crisis start" a day late would
+# surprise the team more than its loss (the log names each one dropped).
+INBOUND_REPLAY_MAX_AGE = timedelta(hours=1)
 
 
 def _labelled(key: str, detail: object) -> str:
@@ -40,6 +48,9 @@ class Dispatcher:
     def __init__(self, services: Services, *, max_workers: int = 2) -> None:
         self.services = services
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dispatch")
+        # One thread writes the journal, so the platform-facing caller (Slack's event loop, right after its
+        # ack) never waits on a database lock, and items reach the workers in the order they came.
+        self._intake = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatch-intake")
         # platform -> user id -> display name, for platforms whose events carry only an id (Feishu)
         self._name_lookups: dict[str, Callable[[str], str | None]] = {}
 
@@ -48,17 +59,117 @@ class Dispatcher:
         self._name_lookups[platform] = lookup
 
     def submit(self, item: Command | Action) -> Future[list[Message]]:
-        """Handle later in a worker thread; the caller can acknowledge the platform right away."""
-        return self._pool.submit(self.handle, item)
+        """Journal the item, then handle it in a worker thread; returns at once, so the caller can
+        acknowledge the platform right away. The future fails if the item could not be handled."""
+        done: Future[list[Message]] = Future()
+
+        def journal_then_queue() -> None:
+            try:
+                journal_id = self._journal(item)
+                _pass_on(self._pool.submit(self._handle_journalled, item, journal_id), done)
+            except BaseException as exc:  # noqa: BLE001 - e.g. the pool shut down: the caller's future says so
+                done.set_exception(exc)
+
+        self._intake.submit(journal_then_queue)
+        return done
+
+    def replay_journal(self) -> int:
+        """Queue what the journal still holds from before this start (commands acknowledged, then lost in a
+        crash before a worker ran them); the person is told about those it will not run (begun when the
+        process died, or older than INBOUND_REPLAY_MAX_AGE). Only the
+        process that serves the chat platforms calls this (a `crisisbot console` beside it must not take
+        the server's items). Returns how many were queued."""
+        cutoff = self.services.clock.now() - INBOUND_REPLAY_MAX_AGE
+        with self.services.db.session() as session:
+            rows = session.execute(select(InboundItem).order_by(InboundItem.id)).scalars().all()
+            pending = [(row.id, row.kind, row.payload, row.received_at) for row in rows]
+        queued = 0
+        for journal_id, kind, payload, received_at in pending:
+            item = _item_from_journal(kind, payload)
+            if item is None:
+                log.warning("inbound %s %s from %s is unreadable (another version's row); dropped", kind,
+                            payload.get("event_id"), received_at.isoformat())
+                self._unjournal(journal_id)
+                continue
+            # A worker had begun it when the process died: its effects may or may not be stored, and running
+            # it again could act twice (two runs, two replies to a customer). Finished means its answer is in
+            # the outbox; otherwise the person is asked to check and retry, as for a command that is too old.
+            notice = None
+            if self._was_started(item):
+                notice = None if self._was_answered(item) else "inbound_interrupted"
+            elif received_at < cutoff:
+                notice = "inbound_expired"
+            else:
+                log.info("inbound %s %s from %s: running it now (received before the restart)", kind,
+                         item.event_id, received_at.isoformat())
+                self._pool.submit(self._handle_journalled, item, journal_id)
+                queued += 1
+                continue
+            if notice:
+                log.warning("inbound %s %s from %s not run after the restart (%s); telling %s", kind,
+                            item.event_id, received_at.isoformat(), notice, item.user)
+                reply = _not_run_notice(notice, item)
+                _retrying_while_busy(lambda item=item, reply=reply: self._enqueue_replies(item, [reply]))
+            self._unjournal(journal_id)
+        return queued
+
+    def _was_started(self, item: Command | Action) -> bool:
+        if not item.event_id:
+            return False
+        with self.services.db.session() as session:
+            return session.get(ProcessedEvent, _event_key(item)) is not None
+
+    def _was_answered(self, item: Command | Action) -> bool:
+        with self.services.db.session() as session:
+            return session.execute(select(OutboxMessage.id).where(
+                OutboxMessage.key == f"{_reply_key_base(item)}:0")).first() is not None
 
     def shutdown(self) -> None:
+        self._intake.shutdown(wait=True, cancel_futures=False)
         self._pool.shutdown(wait=True, cancel_futures=False)
+
+    def _journal(self, item: Command | Action) -> int | None:
+        """The journal row's id, or None when it could not be written: the item still runs (a database
+        that refuses this write will most likely fail the handler too, and then the platform's retry is
+        let through); only this item's crash safety is lost, with a log line."""
+        row = InboundItem(kind="command" if isinstance(item, Command) else "action", platform=item.platform,
+                          payload=asdict(item), received_at=self.services.clock.now())
+        try:
+            def write() -> int | None:
+                with self.services.db.session() as session:
+                    session.add(row)
+                    session.flush()
+                    return row.id
+
+            return _retrying_while_busy(write)
+        except Exception:  # noqa: BLE001 - see the docstring
+            log.exception("could not journal inbound %s; handling it without crash protection", item.event_id)
+            return None
+
+    def _unjournal(self, journal_id: int | None) -> None:
+        if journal_id is None:
+            return
+        try:
+            _retrying_while_busy(lambda: self._delete_journal_row(journal_id))
+        except Exception:  # noqa: BLE001 - the item ran; at worst the next start finds its event id handled
+            log.exception("could not clear inbound journal row %s", journal_id)
+
+    def _delete_journal_row(self, journal_id: int) -> None:
+        with self.services.db.session() as session:
+            session.execute(delete(InboundItem).where(InboundItem.id == journal_id))
+
+    def _handle_journalled(self, item: Command | Action, journal_id: int | None) -> list[Message]:
+        # A failure leaves the row: the next start runs it, unless the platform's retry was handled first
+        # (its event id is then known and the replay is dropped as a duplicate).
+        replies = self.handle(item)
+        self._unjournal(journal_id)
+        return replies
 
     def first_time(self, item: Command | Action) -> bool:
         """Record the inbound event id; False when it was seen before (a platform retry or duplicate)."""
         if not item.event_id:
             return True
-        key = f"{item.platform}:{item.event_id}"[:255]
+        key = _event_key(item)
         try:
             with self.services.db.session() as session:
                 session.add(ProcessedEvent(key=key, received_at=self.services.clock.now()))
@@ -104,7 +215,7 @@ class Dispatcher:
     def _forget(self, item: Command | Action) -> None:
         if not item.event_id:
             return
-        key = f"{item.platform}:{item.event_id}"[:255]
+        key = _event_key(item)
         try:
             with self.services.db.session() as session:
                 session.execute(delete(ProcessedEvent).where(ProcessedEvent.key == key))
@@ -158,7 +269,7 @@ class Dispatcher:
     def _enqueue_replies(self, item: Command | Action, replies: list[Message]) -> None:
         if not replies:
             return
-        base = f"reply:{item.platform}:{item.event_id or uuid.uuid4().hex}"
+        base = _reply_key_base(item)
         with self.services.db.session() as session:
             for i, reply in enumerate(replies):
                 meta = dict(reply.meta)
@@ -166,6 +277,39 @@ class Dispatcher:
                 meta.setdefault("in_reply_to_user", item.user)
                 message = Message.from_dict({**reply.to_dict(), "meta": meta})
                 self.services.outbox.enqueue(session, channel=item.channel, message=message, key=f"{base}:{i}")
+
+
+def _pass_on(source: Future[_T], target: Future[_T]) -> None:
+    def copy(finished: Future[_T]) -> None:
+        if finished.cancelled():
+            target.cancel()
+        elif finished.exception() is not None:
+            target.set_exception(finished.exception())
+        else:
+            target.set_result(finished.result())
+
+    source.add_done_callback(copy)
+
+
+def _event_key(item: Command | Action) -> str:
+    return f"{item.platform}:{item.event_id}"[:255]
+
+
+def _reply_key_base(item: Command | Action) -> str:
+    return f"reply:{item.platform}:{item.event_id or uuid.uuid4().hex}"
+
+
+def _not_run_notice(key: str, item: Command | Action) -> Message:
+    what = item.text if isinstance(item, Command) else f"{item.action_id} {item.value}".strip()
+    return Message(text=both(key, what=what[:200], hours=int(INBOUND_REPLAY_MAX_AGE.total_seconds() // 3600)),
+                   mentions=(item.user,))
+
+
+def _item_from_journal(kind: str, payload: dict) -> Command | Action | None:
+    try:
+        return Command(**payload) if kind == "command" else Action(**payload)
+    except TypeError:  # a row written by another version of the bot, with other fields
+        return None
 
 
 # A long write elsewhere (a 12,000-comment webhook batch with its alerts) can hold SQLite's write lock past

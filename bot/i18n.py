@@ -5,6 +5,16 @@ from __future__ import annotations
 STRINGS: dict[str, tuple[str, str]] = {
     "unknown_command": ("未知命令 /{name}。输入 /help 查看可用命令。", "Unknown command /{name}. Type /help for commands."),
     "usage_error": ("用法有误：{error}", "Bad usage: {error}"),
+    "inbound_interrupted": (
+        "⚠️ 机器人在处理你的操作「{what}」时重启了，它可能没有完成：请查看结果，需要的话再试一次。",
+        "⚠️ The bot restarted while handling your request \"{what}\"; it may not have finished. "
+        "Please check and retry if needed.",
+    ),
+    "inbound_expired": (
+        "⚠️ 机器人停机期间收到了你的操作「{what}」，恢复时已超过 {hours} 小时，没有执行：需要的话请再试一次。",
+        "⚠️ Your request \"{what}\" arrived while the bot was down and was more than {hours} h old when it came "
+        "back, so it was not run. Please retry if needed.",
+    ),
     "internal_error": (
         "处理命令时出错了，已记录日志，请稍后再试（编号 {ref}）。",
         "Something went wrong handling the command; it is logged. Please retry (ref {ref}).",

@@ -150,3 +150,19 @@ class ProcessedEvent(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=255)
     received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class InboundItem(SQLModel, table=True):
+    """A chat command or button press the platform was told we received, not yet handled.
+
+    Written before the work is queued and deleted once it has run: the rows still here after a crash are
+    the commands the platform will not send again (Slack never retries an acknowledged slash command), so
+    `serve` runs them at its next start."""
+
+    __tablename__ = "inbound_item"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True))
+    kind: str = Field(max_length=16)  # "command" | "action"
+    platform: str = Field(max_length=32)
+    payload: dict[str, Any] = Field(sa_type=JSON)
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)

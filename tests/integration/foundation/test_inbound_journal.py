@@ -1,0 +1,151 @@
+"""Commands acknowledged to the platform survive a crash before a worker ran them (the inbound journal).
+
+A slow outside call (the platform's contact lookup, the first thing a worker does) holds the workers, as a
+slow Feishu API would; a second bot on the same database plays the process that starts after the crash.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+
+from bot.app import build_app
+from bot.messages import Command
+from bot.storage.models import InboundItem, OutboxMessage, ProcessedEvent
+
+
+def feishu_command(text: str, event_id: str) -> Command:
+    return Command("feishu", "feishu:oc_lanji", "feishu:ou_alice", text, event_id=event_id)
+
+
+def journal_rows(db) -> list[InboundItem]:
+    with db.session() as session:
+        return list(session.exec(select(InboundItem).order_by(InboundItem.id)).all())
+
+
+def reply_keys(db) -> list[str]:
+    with db.session() as session:
+        return sorted(row.key for row in session.exec(select(OutboxMessage)).all() if row.key.startswith("reply:"))
+
+
+def wait_for(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+# The process that crashes: its workers hang in the platform's name lookup (a slow Feishu contact API),
+# the commands are submitted as an adapter would, then it waits to be killed.
+CRASHING_PROCESS = """
+import sys, threading, time
+from bot.app import build_app
+from bot.config import Settings, parse_config
+from bot.messages import Command
+from bot.storage.db import Database
+from tests.conftest import TEST_CONFIG
+
+url, schema, texts = sys.argv[1], sys.argv[2] or None, sys.argv[3:]
+db = Database(url, schema=schema)
+app = build_app(Settings(_env_file=None), parse_config(TEST_CONFIG, source="tests"), db=db, upgrade=False)
+stuck = threading.Event()
+app.dispatcher.register_name_lookup("feishu", lambda user_id: stuck.wait())
+for number, text in enumerate(texts, 1):
+    app.dispatcher.submit(Command("feishu", "feishu:oc_lanji", "feishu:ou_alice", text, event_id=f"Ev-{number}"))
+print("submitted", flush=True)
+time.sleep(600)
+"""
+
+
+def crash_after_submitting(db, texts: list[str]) -> None:
+    """Run a bot in its own process, submit `texts`, wait until they are journalled, kill -9 it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    process = subprocess.Popen([sys.executable, "-c", CRASHING_PROCESS, db.url, db.schema or "", *texts],
+                               cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "submitted"
+        wait_for(lambda: len(journal_rows(db)) == len(texts), timeout=30)
+        # the two workers have begun the first two commands (their event ids are stored), not the third
+        wait_for(lambda: started_event_ids(db) == {"feishu:Ev-1", "feishu:Ev-2"}, timeout=30)
+    finally:
+        process.kill()
+        process.wait(30)
+
+
+def started_event_ids(db) -> set[str]:
+    with db.session() as session:
+        return {row.key for row in session.exec(select(ProcessedEvent)).all()}
+
+
+def outbox_rows(db) -> list[OutboxMessage]:
+    with db.session() as session:
+        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
+
+
+def test_commands_acknowledged_before_a_crash_are_not_lost(db, settings, app_config, clock):
+    crash_after_submitting(db, ["/help", "/help crisis", "/help reply-queue"])
+    assert reply_keys(db) == []
+
+    restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    try:
+        restarted.start(scheduler=False, replay_inbound=True)
+        wait_for(lambda: journal_rows(db) == [] and len(reply_keys(db)) == 3)
+    finally:
+        restarted.stop()
+    rows = {row.key: row for row in outbox_rows(db) if row.key.startswith("reply:")}
+    # the third never began: it runs now
+    assert "/reply-queue" in rows["reply:feishu:Ev-3:0"].payload["title"]
+    # the first two were being handled when the process died: not run twice, the person is asked to check
+    for key, typed in (("reply:feishu:Ev-1:0", "/help"), ("reply:feishu:Ev-2:0", "/help crisis")):
+        notice = rows[key].payload
+        assert f"「{typed}」" in notice["text"] and "重启" in notice["text"] and "restarted" in notice["text"]
+        assert notice["mentions"] == ["feishu:ou_alice"]
+        assert rows[key].channel == "feishu:oc_lanji"
+
+
+def test_a_second_start_runs_nothing_again(db, settings, app_config, clock):
+    crash_after_submitting(db, ["/help", "/help crisis", "/help reply-queue"])
+    for _ in range(2):
+        restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+        restarted.start(scheduler=False, replay_inbound=True)
+        wait_for(lambda: journal_rows(db) == [])
+        restarted.stop()
+    assert len(reply_keys(db)) == 3
+
+
+def test_a_handled_command_leaves_no_journal_row(bot, db):
+    future = bot.dispatcher.submit(feishu_command("/help", "Ev-9"))
+    assert future.result(timeout=30)
+    assert journal_rows(db) == []
+    assert reply_keys(db) == ["reply:feishu:Ev-9:0"]
+
+
+def test_only_the_serving_start_replays_and_old_commands_are_not_run(db, settings, app_config, clock):
+    crash_after_submitting(db, ["/help", "/help crisis", "/help reply-queue"])
+    console = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    console.start(scheduler=False)  # e.g. `crisisbot console` beside the server: it takes nothing
+    console.stop()
+    assert len(journal_rows(db)) == 3
+
+    clock.set(datetime.now(UTC) + timedelta(hours=2))  # the bot stayed down for two hours
+    restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    restarted.start(scheduler=False, replay_inbound=True)
+    restarted.stop()
+    assert journal_rows(db) == []
+    notice = {row.key: row.payload["text"] for row in outbox_rows(db)}["reply:feishu:Ev-3:0"]
+    assert "「/help reply-queue」" in notice and "没有执行" in notice and "not run" in notice
+
+
+def test_the_web_app_start_replays_the_journal(db, settings, app_config, clock):
+    from tests.support.asgi_server import running_server
+
+    crash_after_submitting(db, ["/help", "/help crisis", "/help reply-queue"])
+    served = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    with running_server(served.web):  # uvicorn with the ASGI lifespan, as `crisisbot serve` runs it
+        wait_for(lambda: journal_rows(db) == [] and "reply:feishu:Ev-3:0" in reply_keys(db))
