@@ -65,7 +65,8 @@ def sources(
 def poll(
     source_id: Annotated[str, typer.Argument(metavar="SOURCE", help="数据源 id / source id")],
 ) -> None:
-    """立即轮询一次数据源(忽略退避与停用)/ poll one source once now (ignores backoff and `enabled`)."""
+    """立即轮询一次数据源(忽略退避与停用;另一进程正在轮询时跳过,退出码 3)/ poll one source once now
+    (ignores backoff and `enabled`; exit 3 without polling when another process is polling it)."""
     bot_app, service = _service()
     try:
         try:
@@ -77,6 +78,22 @@ def poll(
         outbox = bot_app.services.outbox
         waiting = outbox.pending_count()
         outcome = service.poll(source_id, force=True)
+        from bot.feeds.pollers.service import SKIPPED_LEASE_LOST, SKIPPED_LEASED
+
+        if outcome.reason_code == SKIPPED_LEASED:
+            # `serve` (or another `crisisbot poll`) is polling this source right now: polling it beside that
+            # process would fetch the same pages twice and race its saved position, so nothing was done
+            until = outcome.lease_until.astimezone(bot_app.services.config.zone()).strftime("%H:%M:%S")
+            typer.echo(
+                f"{source_id}: 未轮询:另一个进程({outcome.leased_by})正在轮询此数据源(租约至 {until}),"
+                f"它完成后再试 / not polled: another process ({outcome.leased_by}) is polling this source "
+                f"(lease until {until}); try again when it is done",
+                err=True,
+            )
+            raise typer.Exit(3)
+        if outcome.reason_code == SKIPPED_LEASE_LOST:
+            typer.echo(f"{source_id}: {outcome.reason}", err=True)
+            raise typer.Exit(3)
         # Notices this poll queued (a platform-rule announcement, a risk notice) stay queued for `serve`,
         # as `crisisbot ingest` leaves them: delivering here would hand console messages to this
         # process's console port, which shows nothing, and mark them sent unseen, together with whatever

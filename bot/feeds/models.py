@@ -1,7 +1,8 @@
 """Tables of the platform pollers: one row of persisted state per configured source.
 
 The row keeps each target's high-water mark and unfinished scan (so a restart neither re-reads the
-history nor leaves a gap), refreshed credential pairs, health and counters. Migration: 0005.
+history nor leaves a gap), refreshed credential pairs, health and counters, and the lease that lets
+one process at a time poll the source. Migrations: 0005, 0015 (the lease).
 """
 
 from __future__ import annotations
@@ -40,3 +41,7 @@ class FeedSourceState(SQLModel, table=True):
     duplicates: int = Field(default=0, sa_type=BigInteger)
     rejected: int = Field(default=0, sa_type=BigInteger)
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Who polls the source now, and until when (renewed while polling; an expired lease is free, so a
+    # process that died never blocks the source). Written only by the lease methods of the state store.
+    lease_holder: str | None = Field(default=None, max_length=128)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -32,6 +32,19 @@ class Recorded:
 
 
 @dataclass
+class Hold:
+    """A request kept waiting: `entered` is set when it arrives, it is answered after `release()` (or
+    `timeout` seconds, so a test that goes wrong fails instead of hanging)."""
+
+    timeout: float
+    entered: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class Scripted:
     status: int = 200
     body: Any = None
@@ -45,6 +58,7 @@ class FakePlatform(LoopbackHttpServer):
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self._scripts: dict[str, deque[Scripted]] = {}
+        self._holds: dict[str, deque[Hold]] = {}
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------------------------ scripting
@@ -55,6 +69,14 @@ class FakePlatform(LoopbackHttpServer):
             queue = self._scripts.setdefault(path, deque())
             for _ in range(times):
                 queue.append(Scripted(status, body, dict(headers or {}), raw))
+
+    def hold(self, path: str, *, timeout: float = 20.0) -> Hold:
+        """Keep the next request to `path` waiting until the returned Hold is released: a poll caught in
+        the middle of its work, e.g. while another process tries the same source."""
+        held = Hold(timeout)
+        with self._lock:
+            self._holds.setdefault(path, deque()).append(held)
+        return held
 
     def calls(self, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.path == path]
@@ -114,6 +136,12 @@ class FakePlatform(LoopbackHttpServer):
     def _dispatch(self, request: Recorded) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
             self.requests.append(request)
+            holds = self._holds.get(request.path)
+            held = holds.popleft() if holds else None
+        if held is not None:
+            held.entered.set()
+            held.released.wait(held.timeout)
+        with self._lock:
             queue = self._scripts.get(request.path)
             scripted = queue.popleft() if queue else None
         if scripted is not None:

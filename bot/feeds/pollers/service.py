@@ -5,6 +5,10 @@ an exponential, jittered delay (Retry-After is a floor; Bilibili risk control is
 the next attempt. After `unhealthy_after` consecutive failures it is marked unhealthy and ONE notice goes
 to the channel; one more when it recovers. An expired refresh token (a human must re-authorise) is its
 own state with its own single notice, and polling stops until the credentials in the env change.
+
+One process at a time: a poll first takes the source's lease in the database (see store.py), keeps it
+renewed while it runs and gives it back at the end. A process that finds the source leased by another
+(`crisisbot poll` while `serve` polls it, or the other way round) skips that round and says who holds it.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import logging
 import os
 import random
+import socket
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -42,7 +48,7 @@ from bot.feeds.pollers.douyin import DouyinAdapter
 from bot.feeds.pollers.engine import poll_comments
 from bot.feeds.pollers.generic import GenericJsonAdapter
 from bot.feeds.pollers.http import PoliteHttp
-from bot.feeds.pollers.store import StateStore
+from bot.feeds.pollers.store import Lease, LeaseLost, StateStore, holder_name
 from bot.feeds.pollers.weibo import WeiboAdapter
 from bot.feeds.settings import FeedsConfig
 
@@ -64,12 +70,23 @@ LAST_SUCCESS = Gauge("crisisbot_feed_source_last_success_timestamp_seconds", "La
 IngestFn = Callable[[list[dict[str, Any]], str], IngestTally]
 NotifyFn = Callable[[Notice, Any], None]
 
+#: How long a poll's lease lasts without renewal: how long a process that died mid-poll keeps others from
+#: polling the source. A running poll renews it after every saved page and every LEASE_RENEW_SECONDS.
+LEASE_SECONDS = 120.0
+LEASE_RENEW_SECONDS = 30.0
+
+SKIPPED_LEASED = "leased"  # PollOutcome.reason_code: another process holds the source's lease
+SKIPPED_LEASE_LOST = "lease_lost"  # the lease expired mid-poll and another process took it
+
 
 @dataclass
 class PollOutcome:
     source_id: str
     status: str  # ok | failed | skipped
     reason: str | None = None
+    reason_code: str | None = None  # for a skip: SKIPPED_LEASED, SKIPPED_LEASE_LOST, ...
+    leased_by: str | None = None  # the process holding the source ("host:pid") when SKIPPED_LEASED
+    lease_until: datetime | None = None
     fetched: int = 0
     accepted: int = 0
     duplicates: int = 0
@@ -112,6 +129,8 @@ class FeedsService:
         env: Mapping[str, str] | None = None,
         http: PoliteHttp | None = None,
         rng: random.Random | None = None,
+        lease_seconds: float = LEASE_SECONDS,
+        lease_renew_seconds: float = LEASE_RENEW_SECONDS,
     ) -> None:
         self.config = config
         self.store = store
@@ -124,6 +143,10 @@ class FeedsService:
         )
         self.rng = rng or random.Random()
         self._locks: dict[str, threading.Lock] = {s.id: threading.Lock() for s in config.sources}
+        self.lease_seconds = lease_seconds
+        self.lease_renew_seconds = lease_renew_seconds
+        # Names this service in the lease column; each take adds its own suffix (see store.py).
+        self.holder = f"{socket.gethostname()[:80]}:{os.getpid()}"
 
     def close(self) -> None:
         self.http.close()
@@ -132,17 +155,57 @@ class FeedsService:
 
     def poll(self, source_id: str, *, force: bool = False) -> PollOutcome:
         """Poll one source now. Without `force`, a disabled source, one backing off, or one waiting for
-        re-authorisation is skipped. Never raises for platform faults: they become health."""
+        re-authorisation is skipped. A source another process is polling is skipped, forced or not.
+        Never raises for platform faults: they become health."""
         source = self.config.source(source_id)
         lock = self._locks.setdefault(source_id, threading.Lock())
         if not lock.acquire(blocking=force):
             return PollOutcome(source_id, "skipped", "a poll of this source is already running")
         try:
-            return self._poll_locked(source, force)
+            token = f"{self.holder}#{uuid.uuid4().hex[:12]}"
+            now = self.clock.now()
+            other = self.store.take_lease(source_id, token, now, now + timedelta(seconds=self.lease_seconds))
+            if other is not None:
+                return self._leased_elsewhere(source_id, other, force)
+            keeper = _LeaseKeeper(self, source_id, token)
+            try:
+                return self._poll_locked(source, force, keeper)
+            except LeaseLost:
+                return self._lease_lost(source_id)
+            finally:
+                keeper.stop()
+                try:
+                    self.store.release_lease(source_id, token)
+                except Exception:  # noqa: BLE001 - the lease expires by itself
+                    log.exception("could not release the poll lease of source %s", source_id)
         finally:
             lock.release()
 
-    def _poll_locked(self, source, force: bool) -> PollOutcome:
+    def _leased_elsewhere(self, source_id: str, other: Lease, force: bool) -> PollOutcome:
+        who = holder_name(other.holder)
+        if not force:
+            # another process polls it: /metrics here should still show what it stores
+            self._gauges(source_id, self.store.load(source_id))
+        log.info("poll skipped: source=%s is being polled by %s (lease until %s)",
+                 source_id, who, other.until.isoformat())
+        return PollOutcome(
+            source_id, "skipped",
+            f"另一个进程({who})正在轮询此数据源,本轮跳过 / another process ({who}) is polling this source: "
+            f"skipped this round",
+            reason_code=SKIPPED_LEASED, leased_by=who, lease_until=other.until,
+        )
+
+    def _lease_lost(self, source_id: str) -> PollOutcome:
+        log.warning("poll stopped: source=%s lost its lease to another process (the poll ran longer than the "
+                    "lease without renewing it); that process carries on from the stored state", source_id)
+        return PollOutcome(
+            source_id, "skipped",
+            "轮询租约已过期并被另一个进程接手,本次轮询已停止 / the poll lease expired and another process took "
+            "the source over: this poll stopped",
+            reason_code=SKIPPED_LEASE_LOST,
+        )
+
+    def _poll_locked(self, source, force: bool, keeper: _LeaseKeeper) -> PollOutcome:
         state = self.store.load(source.id)
         now = self.clock.now()
         if not force:
@@ -169,7 +232,7 @@ class FeedsService:
             now=self.clock.now,
             env=self.env,
             ingest=lambda records: self._ingest(records, f"poller:{source.id}"),
-            save=lambda: self.store.save(state, source.type),
+            save=lambda: self.store.save(state, source.type, lease=keeper.lease()),
         )
         try:
             try:
@@ -177,7 +240,7 @@ class FeedsService:
                     fetched = poll_announcements(ctx)
                 else:
                     fetched = poll_comments(ctx, ADAPTERS[source.type])
-            except PollError:
+            except (PollError, LeaseLost):
                 raise
             except Exception as exc:  # noqa: BLE001 - a database outage or a bug: count it, back off, go on
                 log.exception("poll crashed: source=%s", source.id)
@@ -187,7 +250,9 @@ class FeedsService:
             # Notices first: their keys are idempotent, so a crash before the save repeats none of them.
             self._emit(ctx.notices, source)
             try:
-                self.store.save(state, source.type)
+                self.store.save(state, source.type, lease=keeper.lease())
+            except LeaseLost:
+                raise
             except Exception:  # noqa: BLE001 - the database itself may be what failed
                 log.exception("could not save the state of source %s", source.id)
             POLLS.labels(source.id, "failed").inc()
@@ -204,7 +269,7 @@ class FeedsService:
         self._on_success(source, state, ctx, now)
         state.fetched += fetched
         self._emit(ctx.notices, source)
-        self.store.save(state, source.type)
+        self.store.save(state, source.type, lease=keeper.lease())
         POLLS.labels(source.id, "ok").inc()
         RECORDS.labels(source.id).inc(fetched)
         self._gauges(source.id, state)
@@ -364,3 +429,32 @@ class FeedsService:
         else:
             current = list(source.targets)
         return {t: state.targets[t].error for t in current if t in state.targets and state.targets[t].error}
+
+
+class _LeaseKeeper:
+    """Renews one poll's lease every `lease_renew_seconds` (real time) until stopped, so a slow page does
+    not let it expire; `lease()` is what each save of the state is fenced with (and renews)."""
+
+    def __init__(self, service: FeedsService, source_id: str, holder: str) -> None:
+        self._service = service
+        self._source_id = source_id
+        self._holder = holder
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{source_id}", daemon=True)
+        self._thread.start()
+
+    def lease(self) -> Lease:
+        return Lease(self._holder, self._service.clock.now() + timedelta(seconds=self._service.lease_seconds))
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._service.lease_renew_seconds):
+            lease = self.lease()
+            try:
+                if not self._service.store.renew_lease(self._source_id, lease.holder, lease.until):
+                    return  # taken over: the poll's next save raises LeaseLost and writes nothing
+            except Exception:  # noqa: BLE001 - a database hiccup: try again at the next beat
+                log.warning("could not renew the poll lease of source %s", self._source_id, exc_info=True)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)

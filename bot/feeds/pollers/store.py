@@ -1,5 +1,14 @@
 """Where source state lives: the database (`feed_source_state`), or memory for pure tests.
 
+The state row also carries the source's poll lease (`lease_holder`, `lease_until`): one process at a
+time polls a source (`crisisbot serve` and a `crisisbot poll` beside it, or two replicas), else both would
+fetch the same pages and the last save would win (a cursor moving backwards, Douyin refresh tokens
+rotated twice, the platform's rate limit spent twice). A lease is taken with one conditional UPDATE (free,
+or expired: a process that died never blocks the source for longer than the lease), renewed while the poll
+runs, and every save of the state is fenced by it: a poll that lost its lease cannot write.
+Each take gets its own holder token, so a poll whose lease expired and was taken (and maybe released)
+by another process meanwhile is refused even if nobody holds the lease now.
+
 Tokens are encrypted at rest in the database when a SecretBox (CRISISBOT_SECRET_KEY) is given: every
 field of `tokens` except the known non-secret metadata below, so a secret field added later is sealed
 by default.
@@ -10,6 +19,7 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.feeds.pollers.base import SourceState, TargetState
@@ -30,12 +40,35 @@ def open_tokens(box: SecretBox | None, stored: dict[str, Any] | None) -> dict[st
     return {k: v if k in TOKEN_METADATA else open_value(box, v) for k, v in (stored or {}).items()}
 
 
+@dataclass(frozen=True)
+class Lease:
+    """A source's poll lease: `holder` is the token of one take (see `holder_name` for people)."""
+
+    holder: str
+    until: datetime
+
+
+def holder_name(holder: str) -> str:
+    """The process part of a holder token ("host:pid"), without the per-take suffix."""
+    return holder.partition("#")[0]
+
+
+class LeaseLost(Exception):
+    """The poll's lease expired and another process took it: this poll must stop and write nothing."""
+
+
 class StateStore(Protocol):
     def load(self, source_id: str) -> SourceState: ...
 
-    def save(self, state: SourceState, source_type: str = "") -> None: ...
+    def save(self, state: SourceState, source_type: str = "", *, lease: Lease | None = None) -> None: ...
 
     def load_all(self) -> dict[str, SourceState]: ...
+
+    def take_lease(self, source_id: str, holder: str, now: datetime, until: datetime) -> Lease | None: ...
+
+    def renew_lease(self, source_id: str, holder: str, until: datetime) -> bool: ...
+
+    def release_lease(self, source_id: str, holder: str) -> None: ...
 
 
 class MemoryStateStore:
@@ -43,6 +76,7 @@ class MemoryStateStore:
 
     def __init__(self) -> None:
         self._states: dict[str, SourceState] = {}
+        self._leases: dict[str, Lease] = {}
         self._lock = threading.Lock()
 
     def load(self, source_id: str) -> SourceState:
@@ -50,9 +84,39 @@ class MemoryStateStore:
             state = self._states.get(source_id)
             return copy.deepcopy(state) if state else SourceState(source_id=source_id)
 
-    def save(self, state: SourceState, source_type: str = "") -> None:
+    def save(self, state: SourceState, source_type: str = "", *, lease: Lease | None = None) -> None:
         with self._lock:
+            if lease is not None:
+                self._renew(state.source_id, lease.holder, lease.until)
             self._states[state.source_id] = copy.deepcopy(state)
+
+    def take_lease(self, source_id: str, holder: str, now: datetime, until: datetime) -> Lease | None:
+        with self._lock:
+            current = self._leases.get(source_id)
+            if current is not None and current.until > now:
+                return current
+            self._leases[source_id] = Lease(holder, until)
+            return None
+
+    def renew_lease(self, source_id: str, holder: str, until: datetime) -> bool:
+        with self._lock:
+            try:
+                self._renew(source_id, holder, until)
+            except LeaseLost:
+                return False
+            return True
+
+    def _renew(self, source_id: str, holder: str, until: datetime) -> None:
+        current = self._leases.get(source_id)
+        if current is None or current.holder != holder:
+            raise LeaseLost(source_id)
+        self._leases[source_id] = Lease(holder, until)
+
+    def release_lease(self, source_id: str, holder: str) -> None:
+        with self._lock:
+            current = self._leases.get(source_id)
+            if current is not None and current.holder == holder:
+                del self._leases[source_id]
 
     def load_all(self) -> dict[str, SourceState]:
         with self._lock:
@@ -109,10 +173,15 @@ class DatabaseStateStore:
         with self.db.session() as session:
             return {row.source_id: self._to_state(row) for row in session.exec(select(FeedSourceState))}
 
-    def save(self, state: SourceState, source_type: str = "") -> None:
+    def save(self, state: SourceState, source_type: str = "", *, lease: Lease | None = None) -> None:
+        """Write the state. With `lease`: only while that lease is still ours (renewing it); else LeaseLost
+        and nothing is written. The fencing UPDATE comes first, so the row stays locked against a take
+        until this transaction commits."""
         from bot.feeds.models import FeedSourceState
 
         with self.db.session() as session:
+            if lease is not None and not self._renew(session, state.source_id, lease.holder, lease.until):
+                raise LeaseLost(state.source_id)
             row = session.get(FeedSourceState, state.source_id)
             if row is None:
                 row = FeedSourceState(source_id=state.source_id)
@@ -126,6 +195,77 @@ class DatabaseStateStore:
             for name in _COLUMNS:
                 setattr(row, name, getattr(state, name))
             row.updated_at = self.clock.now()
+
+    # ---- the poll lease (see the module docstring) --------------------------------------------------
+
+    def take_lease(self, source_id: str, holder: str, now: datetime, until: datetime) -> Lease | None:
+        """Take the source's lease for `holder` until `until` if it is free or expired at `now`: None when
+        taken, else the lease another process holds. One conditional UPDATE decides (atomic on SQLite and
+        PostgreSQL alike); a source never polled gets its row here."""
+        from sqlalchemy import or_, select, update
+        from sqlalchemy.exc import IntegrityError
+
+        from bot.feeds.models import FeedSourceState as Row
+
+        for _ in range(5):
+            with self.db.session() as session:
+                taken = session.execute(
+                    update(Row)
+                    .where(
+                        Row.source_id == source_id,
+                        or_(Row.lease_holder.is_(None), Row.lease_until.is_(None), Row.lease_until <= now),
+                    )
+                    .values(lease_holder=holder, lease_until=until)
+                    .execution_options(synchronize_session=False)
+                )
+                if taken.rowcount == 1:
+                    return None
+                current = session.execute(
+                    select(Row.lease_holder, Row.lease_until).where(Row.source_id == source_id)
+                ).first()
+            if current is not None:
+                if current.lease_holder is not None and current.lease_until is not None and current.lease_until > now:
+                    return Lease(current.lease_holder, current.lease_until)
+                continue  # released or expired between the two statements: try again
+            try:
+                with self.db.session() as session:
+                    session.add(Row(source_id=source_id, lease_holder=holder, lease_until=until))
+                return None
+            except IntegrityError:
+                continue  # another process created the row at the same moment: the UPDATE decides
+        raise RuntimeError(f"could not take or read the poll lease of source {source_id}")
+
+    def renew_lease(self, source_id: str, holder: str, until: datetime) -> bool:
+        """Extend our lease; False when it is no longer ours (expired and taken by another process)."""
+        with self.db.session() as session:
+            return self._renew(session, source_id, holder, until)
+
+    @staticmethod
+    def _renew(session, source_id: str, holder: str, until: datetime) -> bool:
+        from sqlalchemy import update
+
+        from bot.feeds.models import FeedSourceState as Row
+
+        result = session.execute(
+            update(Row)
+            .where(Row.source_id == source_id, Row.lease_holder == holder)
+            .values(lease_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+    def release_lease(self, source_id: str, holder: str) -> None:
+        from sqlalchemy import update
+
+        from bot.feeds.models import FeedSourceState as Row
+
+        with self.db.session() as session:
+            session.execute(
+                update(Row)
+                .where(Row.source_id == source_id, Row.lease_holder == holder)
+                .values(lease_holder=None, lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
 
     def reseal_tokens(self) -> ResealReport:
         """Re-encrypt every stored token with the first key (after a rotation, or to seal plain values
