@@ -199,9 +199,23 @@ def _done(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     view, _ = service.transition(run_id, Done(rest[0], ctx.user, note=note))
     answer = view.state.step(rest[0]).answer if view.state.has_step(rest[0]) else None
     if answer:
-        return Message(text=f"✅ {rest[0]}：{answer}（{ctx.user_name}）")
+        return Message(text=f"✅ {rest[0]}：{answer}（{ctx.user_name}）{_early_warning(view, rest[0])}")
     remark = f"：{note}" if note else ""
-    return Message(text=f"✅ {ctx.user_name} 完成了 {rest[0]}{remark} / done")
+    return Message(text=f"✅ {ctx.user_name} 完成了 {rest[0]}{remark} / done{_early_warning(view, rest[0])}")
+
+
+def _early_warning(view, step_id: str) -> str:
+    """A second line when the step was finished before a step it comes after (`after:`)."""
+    state = view.state
+    if not state.has_step(step_id):
+        return ""
+    waiting = state.open_prerequisites(state.step(step_id))
+    if not waiting:
+        return ""
+    named = "、".join(f"{s.step_id}（{s.title}）" for s in waiting)
+    ids = ", ".join(s.step_id for s in waiting)
+    return (f"\n⚠️ 提前完成：它排在 {named}之后，前置步骤尚未完成（已记入时间线）"
+            f" / finished before {ids}, which is still open (noted on the timeline)")
 
 
 def _answer(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -210,7 +224,8 @@ def _answer(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     if len(rest) < 2:
         raise UsageError("用法：/crisis answer 步骤 答案 / usage: answer STEP ANSWER")
     view, _ = _service(ctx).transition(run_id, Answer(rest[0], parsed.text_from(first + 1), ctx.user))
-    return Message(text=f"✅ {rest[0]}：{view.state.step(rest[0]).answer}（{ctx.user_name}）")
+    return Message(text=f"✅ {rest[0]}：{view.state.step(rest[0]).answer}（{ctx.user_name}）"
+                        f"{_early_warning(view, rest[0])}")
 
 
 def _skip(ctx: CommandContext, parsed: ParsedCommand) -> Message:

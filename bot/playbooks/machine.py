@@ -5,6 +5,11 @@ is OPEN until it is DONE, SKIPPED, or NA (not applicable: it belongs to a branch
 answered otherwise, or whose decision was skipped). The service loads a `RunState`, calls `apply`, and
 stores the new state and the timeline entries it returns; a rejected event raises `TransitionRejected`
 and changes nothing.
+
+Order: a step with `after: [other]` waits (not current, not reminded) while `other` is open (finished
+means done, skipped or not applicable), but may still be finished: in a crisis work runs in parallel, and
+refusing a responder mid-crisis costs more than it protects. Its timeline entry then says which steps it
+came after were still open, so the review shows it.
 """
 
 from __future__ import annotations
@@ -228,7 +233,7 @@ class RunState:
         """An open step waits while its gate decision is unanswered or a step it comes after is open."""
         if step.gate is not None and not self.step(step.gate[0]).finished:
             return True
-        return any(not self.step(dep).finished for dep in step.after if self.has_step(dep))
+        return bool(self.open_prerequisites(step))
 
     def current_steps(self) -> list[StepState]:
         """Open, unblocked steps, soonest due first (the ones to work on now)."""
@@ -246,6 +251,11 @@ class RunState:
             and s.due_at <= now
             and not self.is_blocked(s)
         ]
+
+    def open_prerequisites(self, step: StepState) -> list[StepState]:
+        """The steps `step` comes after (`after:`) that are not finished yet (skipped and not applicable
+        ones count as finished), in playbook order."""
+        return [self.step(dep) for dep in step.after if self.has_step(dep) and not self.step(dep).finished]
 
     def is_gated_open(self, step: StepState) -> bool:
         """Whether the step still waits for its decision (so it cannot be overdue yet)."""
@@ -361,6 +371,15 @@ def _on_start(state: RunState, event: Start, now: datetime) -> tuple[RunState, l
     ]
 
 
+def early_note(state: RunState, step: StepState) -> str:
+    """For the timeline: which steps `step` comes after were still open when it was finished ("" if none)."""
+    waiting = state.open_prerequisites(step)
+    if not waiting:
+        return ""
+    ids = "、".join(s.step_id for s in waiting)
+    return f"（提前完成，前置步骤 {ids} 尚未完成 / finished early: {ids.replace('、', ', ')} still open）"
+
+
 def _on_done(state: RunState, event: Done, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
     step = _step_for(state, event.step_id, "done")
     note = event.note.strip()
@@ -372,8 +391,9 @@ def _on_done(state: RunState, event: Done, now: datetime) -> tuple[RunState, lis
             f"{answer_choices(step).replace('、', ', ')}",
             code="needs_answer",
         )
+    early = early_note(state, step)
     new = replace(step, status=StepStatus.DONE, finished_at=now, finished_by=event.actor)
-    entries = [TimelineEntry(now, event.actor, "done", step.title, step.step_id)]
+    entries = [TimelineEntry(now, event.actor, "done", step.title + early, step.step_id)]
     if note:  # people type a remark when they finish a step: keep it, as a note of that step
         entries.append(TimelineEntry(now, event.actor, "note", f"{step.title}：{note}", step.step_id))
     return _replace_steps(state, [new]), entries
@@ -389,9 +409,10 @@ def _on_answer(state: RunState, event: Answer, now: datetime) -> tuple[RunState,
             f"可选答案：{answer_choices(step)} / answer one of {answer_choices(step).replace('、', ', ')}",
             code="bad_answer",
         )
+    early = early_note(state, step)
     new = replace(step, status=StepStatus.DONE, answer=answer, finished_at=now, finished_by=event.actor)
     state = _cascade_na(_replace_steps(state, [new]), step.step_id, answer, now)
-    text = f"{step.title}：{answer}"
+    text = f"{step.title}：{answer}{early}"
     return state, [TimelineEntry(now, event.actor, "answer", text, step.step_id)]
 
 

@@ -205,3 +205,40 @@ def test_shipped_playbooks_never_reach_an_invalid_state(data):
         st.lists(_event_strategy([s.id for s in playbook.steps], answers, list(playbook.roles)), max_size=60)
     )
     _walk(playbook, events, [1] * len(events))
+
+
+# ---- `after:` orders steps; finishing one early is allowed and noted ------------------------------
+
+
+def test_a_step_finished_before_the_step_it_comes_after_is_noted_on_the_timeline():
+    state = apply(started(), Answer("q1", "是", "u"), T0).state  # y1 applies; it comes after a
+    assert state.is_blocked(state.step("y1"))
+    outcome = apply(state, Done("y1", "u", note="已并行处理"), T0)
+    assert outcome.state.step("y1").status is StepStatus.DONE
+    done = [e for e in outcome.entries if e.kind == "done"]
+    assert done[0].text == "Y1（提前完成，前置步骤 a 尚未完成 / finished early: a still open）"
+    assert not invariant_violations(outcome.state)
+    # in order, the entry is the plain title
+    state = apply(apply(started(), Done("a", "u"), T0).state, Answer("q1", "是", "u"), T0).state
+    assert [e.text for e in apply(state, Done("y1", "u"), T0).entries] == ["Y1"]
+
+
+def test_a_skipped_or_not_applicable_prerequisite_counts_as_finished():
+    state = apply(started(), Answer("q1", "是", "u"), T0).state
+    state = apply(state, Skip("a", "u", "已由总部处理"), T0).state
+    assert not state.is_blocked(state.step("y1"))
+    assert [e.text for e in apply(state, Done("y1", "u"), T0).entries] == ["Y1"]
+    # `last` comes after y1; y1 not applicable (the other answer) counts as finished too
+    state = apply(started(), Answer("q1", "否", "u"), T0).state
+    assert state.step("y1").status is StepStatus.NA
+    assert state.open_prerequisites(state.step("last")) == []
+
+
+def test_a_decision_answered_before_the_step_it_comes_after_is_noted():
+    data = dict(NESTED, steps=[dict(s) for s in NESTED["steps"]])
+    data["steps"][1]["after"] = ["a"]  # q1 comes after a
+    playbook, problems = check_playbook_data(data, "ordered.yaml")
+    assert not problems
+    outcome = apply(started(playbook), Done("q1", "u", note="是"), T0)
+    assert outcome.state.step("q1").answer == "是"
+    assert outcome.entries[0].text == "Q1：是（提前完成，前置步骤 a 尚未完成 / finished early: a still open）"
