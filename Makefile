@@ -18,8 +18,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/crisisbot serve --console
 
+# One pytest worker per core (pytest-xdist); every test has its own database, so they do not meet.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
