@@ -26,6 +26,7 @@ import base64
 import math
 import sys
 from array import array
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -234,10 +235,10 @@ class SpikeDetector:
     n: int = 0
     last_ts: float | None = None
     level: float | None = None
-    season: list[float] = field(default_factory=list)
-    season_n: list[float] = field(default_factory=list)
-    week: list[float] = field(default_factory=list)
-    week_n: list[float] = field(default_factory=list)
+    season: Sequence[float] = field(default_factory=list)  # array("d") once built
+    season_n: Sequence[float] = field(default_factory=list)
+    week: Sequence[float] = field(default_factory=list)
+    week_n: Sequence[float] = field(default_factory=list)
     phi: float = -1.0
     recent_obs: list[float] = field(default_factory=list)
     recent_exp: list[float] = field(default_factory=list)
@@ -255,6 +256,10 @@ class SpikeDetector:
         if not self.week:
             self.week = [1.0] * (7 * s.season_slots)
             self.week_n = [0.0] * (7 * s.season_slots)
+        # Kept as arrays of doubles: the state is packed every bucket, and an array packs with one copy
+        # where a list of 168 floats is converted item by item (a tenth of a 10,000-stream tick).
+        self.season, self.season_n, self.week, self.week_n = (
+            _doubles(self.season), _doubles(self.season_n), _doubles(self.week), _doubles(self.week_n))
         if self.phi < 0:
             self.phi = s.dispersion_initial
         self._max_window = max(s.windows)
@@ -306,18 +311,23 @@ class SpikeDetector:
         return max(self._daily_factor(ts) * self._week_adjust(ts), 0.02)
 
     def expected(self, ts: float | datetime, expected_factor: float = 1.0,
-                 prior_expected: float | None = None) -> float:
+                 prior_expected: float | None = None, *, _factors: tuple[float, float] | None = None) -> float:
         """The baseline count for the bucket at ``ts`` (before seeing it)."""
         ts = _to_epoch(ts)
         s = self.settings
-        own = (self.level or 0.0) * self._season_factor(ts)
+        daily, week = _factors or (self._daily_factor(ts), self._week_adjust(ts))
+        own = (self.level or 0.0) * max(daily * week, 0.02)
         if prior_expected is not None and self.n < s.prior_blend_buckets:
             w = self.n / s.prior_blend_buckets
             own = w * own + (1.0 - w) * prior_expected
         return max(own * max(expected_factor, 0.0), s.expected_floor)
 
-    def _update_baseline(self, ts: float, value: float, mu: float, expected_factor: float) -> None:
+    def _update_baseline(self, ts: float, value: float, mu: float, expected_factor: float,
+                         factors: tuple[float, float]) -> None:
+        """``factors``: the daily factor and weekly adjustment at ``ts``, as observe computed them before any
+        change to the profiles (only the loops at the end of this method change them)."""
         s = self.settings
+        daily, week = factors
         factor = max(expected_factor, 1e-6)
         sd = math.sqrt(mu + self.phi * mu * mu)
         clipped = min(max(value, mu - s.winsor_sd * sd), mu + s.winsor_sd * sd)
@@ -329,7 +339,7 @@ class SpikeDetector:
             e = min(max(e, -1.0), s.dispersion_max)
             a = max(self._a_phi, 1.0 / (self.n + 1))
             self.phi = min(max(self.phi + a * (e - self.phi), s.dispersion_min), s.dispersion_max)
-        f = self._season_factor(ts)
+        f = max(daily * week, 0.02)
         deseason = clipped / f
         if self.level is None:
             self.level = max(value / factor, 0.0) / f
@@ -338,8 +348,7 @@ class SpikeDetector:
             self.level += a * (deseason - self.level)
         # daily profile: move the two neighbouring slots toward value / level
         if self.level and self.level > 1e-9:
-            week_adj = max(self._week_adjust(ts), 0.05)
-            daily = self._daily_factor(ts)
+            week_adj = max(week, 0.05)
             if s.weekly:
                 target_w = min(clipped / (self.level * daily), 20.0)
                 i, j, w = self._week_weights(ts)
@@ -372,7 +381,9 @@ class SpikeDetector:
         if value is None or not math.isfinite(value) or value < 0:
             raise ValueError(f"bucket value must be a finite count >= 0, got {value!r}")
         s = self.settings
-        mu = self.expected(ts, expected_factor, prior_expected)
+        # the profiles at ts, computed once: expected() and the baseline update both need them
+        factors = (self._daily_factor(ts), self._week_adjust(ts))
+        mu = self.expected(ts, expected_factor, prior_expected, _factors=factors)
         if self.last_ts is not None and ts <= self.last_ts:
             surprise = -nb_log10_sf(value, mu, self.phi + self._model_uncertainty(prior_expected))
             return Decision(ts, value, mu, min(surprise / (2 * s.threshold), 1.0), surprise, late=True,
@@ -463,7 +474,7 @@ class SpikeDetector:
         elif self.cooldown_left > 0:
             self.cooldown_left -= 1
 
-        self._update_baseline(ts, value, mu, expected_factor)
+        self._update_baseline(ts, value, mu, expected_factor, factors)
         if total is not None and total > 0 and not decision.in_episode:
             # Both sums start at zero and get the same weights, so their ratio is the (exponentially
             # weighted) share from the first bucket on. Seeding them with the first bucket instead gave
@@ -579,22 +590,27 @@ class SpikeDetector:
         )
 
 
-def _pack(values: list[float]) -> str:
+def _doubles(values: Sequence[float]) -> array:
+    return values if isinstance(values, array) and values.typecode == "d" else array("d", map(float, values))
+
+
+def _pack(values: Sequence[float]) -> str:
     """Exact and compact: little-endian doubles, base64 (the state is read and written every bucket)."""
-    data = array("d", values)
+    data = _doubles(values)
     if sys.byteorder != "little":  # pragma: no cover - big-endian hosts
+        data = array("d", data)
         data.byteswap()
     return base64.b64encode(data.tobytes()).decode("ascii")
 
 
-def _unpack(value: str | list[float]) -> list[float]:
+def _unpack(value: str | list[float]) -> array:
     if isinstance(value, list):  # plain lists are accepted too (hand-written or older states)
-        return [float(x) for x in value]
+        return array("d", map(float, value))
     data = array("d")
     data.frombytes(base64.b64decode(value))
     if sys.byteorder != "little":  # pragma: no cover
         data.byteswap()
-    return data.tolist()
+    return data
 
 
 _SEV_RANK = {"sev3": 1, "sev2": 2, "sev1": 3}
