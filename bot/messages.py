@@ -214,6 +214,14 @@ class CredentialChatError(TransientChatError):
     was sent; every message of that platform waits in the outbox until a person fixes the credential."""
 
 
+class PermissionChatError(TransientChatError):
+    """The app lacks a permission for this kind of call (Slack `missing_scope`, Feishu 99991672 "scope not
+    granted", the Feishu bot ability off): every message needing it would be refused the same way, whatever
+    its channel, and none is at fault. Such messages wait in the outbox until a person grants the permission
+    (no restart needed: the platform applies it to the running app), then go out in order. `maybe_delivered`
+    is True when part of the message (its text) got out before the refusal (of its image)."""
+
+
 class PermanentChatError(ChatError):
     """Retrying will not help until a person fixes something (channel_not_found, not_in_channel, ...)."""
 

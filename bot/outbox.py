@@ -16,6 +16,12 @@ anything: the platform is held (in memory), its messages stay pending and untouc
 the credential again after a capped backoff, and the operator is told what to fix once per period. A fixed
 credential reaches the bot by a restart (it is read from the environment at start); the hold is not
 stored, so after the restart the waiting messages go out at once, in order.
+
+A permission the app lacks (Slack `missing_scope`, Feishu 99991672) is held the same way, but only for the
+messages that need it: the hold is per platform and *kind of call* (post, update or upload, with or without
+PNG images, which is what decides the platform methods a message needs), not per platform, so a missing
+`files:write` holds charts while text alerts keep going out. A granted permission takes effect without a
+restart: the next probe (at most 5 minutes later) releases the held messages, in order.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from bot.messages import (
     CredentialChatError,
     Message,
     PermanentChatError,
+    PermissionChatError,
     TransientChatError,
     split_channel,
 )
@@ -53,6 +60,7 @@ SUPERSEDED = "superseded"  # an update replaced by a later one before it was sen
 MAX_CRASHED_ATTEMPTS = 10
 # While a platform refuses the bot's credentials, say so at most this often (the first refusal at once).
 CREDENTIAL_LOG_EVERY_S = 600.0
+PERMISSION_LOG_EVERY_S = 600.0  # the same for a missing permission, per platform and kind of call
 
 
 @dataclass
@@ -83,6 +91,8 @@ class Outbox:
         self._missing_port_logged: set[str] = set()
         self._deliver_lock = threading.Lock()
         self._credential_holds: dict[str, _CredentialHold] = {}  # platform -> hold (in memory on purpose)
+        # (platform, kind of call) -> hold, for a permission the app lacks (in memory too)
+        self._permission_holds: dict[tuple[str, str], _CredentialHold] = {}
 
     def register_port(self, port: ChatPort) -> None:
         self.ports[port.platform] = port
@@ -166,7 +176,7 @@ class Outbox:
                 if row.id in superseded and self._supersede(row):
                     done += 1
                     continue
-                blocked_now = row.next_attempt_at > now or self._held(row.channel, now)
+                blocked_now = row.next_attempt_at > now or self._held(row, now)
                 if blocked_now:
                     blocked.add(row.channel)  # keep per-channel order: later rows wait for this one
                     continue
@@ -253,6 +263,10 @@ class Outbox:
             metrics.CHAT_API_ERRORS.labels(platform, exc.code or "credentials").inc()
             self._hold_platform(platform, row, exc)
             return False
+        except PermissionChatError as exc:
+            metrics.CHAT_API_ERRORS.labels(platform, exc.code or "permission").inc()
+            self._hold_kind(platform, row, exc)
+            return False
         except TransientChatError as exc:
             metrics.CHAT_API_ERRORS.labels(platform, exc.code or "transient").inc()
             log.warning("chat %s temporarily failed for %s (attempt %d): %s", platform, row.channel, attempts, exc)
@@ -284,6 +298,7 @@ class Outbox:
         metrics.MESSAGES_SENT.labels(platform).inc()
         self._finish(row, status="sent", platform_message_id=message_id, error=None)
         self._credentials_work(platform)
+        self._permission_works(platform, call_kind(row))
         return True
 
     def _credentials_work(self, platform: str) -> None:
@@ -291,9 +306,50 @@ class Outbox:
             log.warning("%s 凭证已恢复，正在发送等待中的消息 / chat %s accepts the bot's credentials again: "
                         "delivering the messages that waited", platform, platform)
 
-    def _held(self, channel: str, now: datetime) -> bool:
-        hold = self._credential_holds.get(channel.partition(":")[0])
+    def _permission_works(self, platform: str, kind: str) -> None:
+        if self._permission_holds.pop((platform, kind), None) is not None:
+            log.warning("%s 已获得所需权限，正在按顺序发送等待中的消息（%s）/ chat %s grants the missing permission "
+                        "now: delivering the messages that waited (%s), in order", platform, kind, platform, kind)
+
+    def _held(self, row: OutboxMessage, now: datetime) -> bool:
+        platform = row.channel.partition(":")[0]
+        hold = self._credential_holds.get(platform)
+        if hold is not None and hold.until > now:
+            return True
+        if not self._permission_holds:
+            return False
+        hold = self._permission_holds.get((platform, call_kind(row)))
         return hold is not None and hold.until > now
+
+    def _hold_kind(self, platform: str, row: OutboxMessage, exc: PermissionChatError) -> None:
+        """The app lacks a permission this kind of call needs: hold every message of the platform that makes
+        the same kind of call, this one without counting an attempt (like `_hold_platform`).
+
+        Per kind of call, not per platform: a missing upload scope must not hold text alerts. Per platform,
+        not per channel: a scope is the app's, so every channel's message of this kind would be refused.
+        The maybe-sent mark is kept only if part of the message may be out (the text before its image)."""
+        now = self.clock.now()
+        kind = call_kind(row)
+        hold = self._permission_holds.setdefault((platform, kind), _CredentialHold(until=now))
+        hold.refusals += 1
+        hold.until = now + timedelta(seconds=backoff_seconds(hold.refusals))  # capped at MAX_BACKOFF_S
+        maybe_sent_since = (row.maybe_sent_since or now) if exc.maybe_delivered else row.maybe_sent_since
+        with self.db.session() as session:
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                    attempts=row.attempts, next_attempt_at=row.next_attempt_at,
+                    maybe_sent_since=maybe_sent_since, last_error=f"permission: {exc}"[:2000])
+            )
+        if hold.logged_at is None or (now - hold.logged_at).total_seconds() >= PERMISSION_LOG_EVERY_S:
+            hold.logged_at = now
+            log.error(
+                "%s 应用缺少权限（%s）：需要该权限的消息（%s）保留在发件箱中（共 %d 条待发），不会丢失，不需要它的消息照常发送；"
+                "按本行末尾的提示补上权限，无需重启，等待的消息最迟 5 分钟内按顺序发出 / chat %s: the app lacks a "
+                "permission (%s): messages that need it (%s) wait in the outbox, nothing is dropped, messages that do "
+                "not need it still go out; grant it as the end of this line says, no restart needed: the waiting "
+                "messages then go out in order within 5 minutes. %s",
+                platform, exc.code, kind, self.pending_count(), platform, exc.code, kind, exc,
+            )
 
     def _hold_platform(self, platform: str, row: OutboxMessage, exc: CredentialChatError) -> None:
         """The credential was refused: hold every message of the platform, this one untouched.
@@ -411,6 +467,15 @@ def _superseded_updates(rows: list[OutboxMessage]) -> set[int]:
             latest[(row.channel, row.update_of)] = row.id
     return {row.id for row in rows if row.kind == "update" and row.update_of and row.id is not None
             and latest[(row.channel, row.update_of)] != row.id}
+
+
+def call_kind(row: OutboxMessage) -> str:
+    """What a row asks of the platform, as far as permissions go: its kind (post, update, upload) and whether
+    it carries PNG images (an upload scope: Slack files:write, Feishu im:resource). Messages of one kind
+    need the same permissions, so a permission hold covers exactly one kind."""
+    images = (row.payload or {}).get("images") or ()
+    has_png = any(isinstance(image, dict) and image.get("png") for image in images)
+    return f"{row.kind}+png" if has_png else row.kind
 
 
 def _is_upload(message: Message) -> bool:

@@ -9,6 +9,8 @@ Answers like Feishu does, on 127.0.0.1 with an ephemeral port:
   failed") for missing fields, 230001 for invalid content, 230002 when the bot is not in the chat,
   230011 when replying to a withdrawn message, and `uuid` deduplication as documented (same uuid -> the
   same message, no second post).
+- a scope the app lacks (`fake.missing_scopes[op] = "im:resource"`): that operation answers 99991672 with
+  error.permission_violations, as Feishu, until the entry is removed (the scope granted).
 - contact.v3.user.get (GET /open-apis/contact/v3/users/{open_id}?user_id_type=open_id): the person in
   `fake.users` (open_id -> name), else 41050 "no user authority error" (outside the app's contact range).
 - scriptable failures per operation: 99991400 frequency limit (with x-ogw-ratelimit-reset), 5xx with a
@@ -85,6 +87,7 @@ class FakeFeishuApi(LoopbackHttpServer):
         self.member_chats: set[str] | None = None  # None: the bot is in every chat
         self.users: dict[str, str] = {}  # open_id -> name, for contact.v3.user.get
         self.withdrawn: set[str] = set()
+        self.missing_scopes: dict[str, str] = {}  # op -> scope not granted to the app (99991672)
         self.outage = False
         self.ws_endpoint_url: str | None = None  # set by FakeFeishuGateway
         self._failures: dict[str, list[Failure]] = {}
@@ -191,6 +194,12 @@ class FakeFeishuApi(LoopbackHttpServer):
             known = token in self.tokens
         if not known:
             return _send_json(h, 400, {"code": 99991663, "msg": "Invalid access token for authorization."})
+        with self._lock:
+            scope = self.missing_scopes.get(op)
+        if scope:
+            return _send_json(h, 400, {
+                "code": 99991672, "msg": f"Access denied. One of the following scopes is required: [{scope}].",
+                "error": {"permission_violations": [{"type": "action_scope_required", "subject": scope}]}})
         handler = {
             "message.create": self._create,
             "message.reply": self._reply,
@@ -457,6 +466,8 @@ class FakeFeishuGateway:
         self._connected = threading.Event()
         self._answers: dict[str, asyncio.Future] = {}
         self.port = 0
+        self.close_on_open = False  # True: close every new connection at once (a gateway turning clients away)
+        self.opened = 0  # connections accepted so far
 
     def start(self) -> FakeFeishuGateway:
         import websockets
@@ -491,9 +502,26 @@ class FakeFeishuGateway:
     def wait_connected(self, timeout: float = 10.0) -> bool:
         return self._connected.wait(timeout)
 
+    @property
+    def connections(self) -> int:
+        return len(self._connections)
+
+    def drop_connections(self) -> None:
+        """Close every client connection from the gateway's side (as when Feishu restarts a gateway)."""
+
+        async def close() -> None:
+            for conn in list(self._connections):
+                await conn.close()
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(5)
+
     async def _on_connection(self, conn: Any) -> None:
         from lark_oapi.ws.pb.pbbp2_pb2 import Frame
 
+        self.opened += 1
+        if self.close_on_open:
+            await conn.close()
+            return
         self._connections.append(conn)
         self._connected.set()
         try:

@@ -93,6 +93,9 @@ class FakeSlack:
         self.unknown_channels: set[str] = set()
         self.not_in_channels: set[str] = set()
         self.archived_channels: set[str] = set()
+        # method -> the scope the app lacks for it: `missing_scope` (with `needed`) until removed from here,
+        # as Slack answers until the scope is added and the app reinstalled
+        self.missing_scopes: dict[str, str] = {}
         self.down = False  # True: every Web API call answers 503 (an outage)
         self.delays: dict[str, float] = {}
         self._scripts: dict[str, list[ScriptedAnswer]] = {}
@@ -292,6 +295,9 @@ class FakeSlack:
             return {"ok": False, "error": "not_authed"}
         if token not in self.bot_tokens:
             return {"ok": False, "error": "invalid_auth"}
+        needed = self.missing_scopes.get(method)
+        if needed:
+            return {"ok": False, "error": "missing_scope", "needed": needed, "provided": "chat:write,commands"}
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return {"ok": False, "error": "unknown_method"}

@@ -12,7 +12,10 @@ The tenant access token is fetched and cached by the SDK; when Feishu says it is
 cached one and try once more. Frequency limits (99991400, 230020) and 5xx/connection failures become
 TransientChatError (the outbox retries with backoff). App credentials Feishu refuses (no tenant token for
 this app id and secret, or a fresh token refused again) become CredentialChatError: the outbox holds
-Feishu's messages until the secret is fixed. Everything else is PermanentChatError.
+Feishu's messages until the secret is fixed. A permission the app lacks (99991672: a scope not granted, e.g.
+im:resource for images; 230006: the bot ability is off) becomes PermissionChatError: the outbox holds the
+messages that need it, and only those, until an admin grants it and releases a new app version. Everything
+else is PermanentChatError (230002 the bot is not in that chat, ...: about one chat or one message).
 """
 
 from __future__ import annotations
@@ -28,7 +31,14 @@ from typing import Any
 
 from bot.adapters.feishu.cards import card_content, image_message_content
 from bot.adapters.feishu.settings import FeishuSettings
-from bot.messages import CredentialChatError, Image, Message, PermanentChatError, TransientChatError
+from bot.messages import (
+    CredentialChatError,
+    Image,
+    Message,
+    PermanentChatError,
+    PermissionChatError,
+    TransientChatError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +46,15 @@ RATE_LIMIT_CODES = {99991400, 230020, 11232, 11233}  # app frequency limit; per-
 TOKEN_INVALID_CODES = {99991661, 99991663, 99991664, 99991665, 99991671}
 # The app itself is disabled or not installed in the tenant: no call can succeed until an admin acts.
 APP_UNAVAILABLE_CODES = {99991662, 99991673}
+# The app lacks a permission, whatever the chat: 99991672 a scope not granted to the app (tenant token);
+# 230006 the bot ability is not enabled. (99991679 is the user-token variant: the bot uses none.)
+PERMISSION_CODES = {99991672, 230006}
+PERMISSION_HINT = (
+    "请在开放平台「权限管理」开通报错中列出的权限（如 im:message:send_as_bot、im:resource），或在「应用能力」启用机器人，"
+    "然后创建并发布新版本，无需重启 crisisbot / grant the scopes the error names (e.g. im:message:send_as_bot, "
+    "im:resource) under Permissions & Scopes, or enable the bot under Features, then create and release a new "
+    "app version; no restart of crisisbot is needed"
+)
 CREDENTIAL_HINT = (
     "请在开放平台「凭证与基础信息」核对 App ID 与 App Secret，设置 FEISHU_APP_ID / FEISHU_APP_SECRET 后重启 crisisbot，"
     "并确认应用已发布、已启用 / check the App ID and App Secret under Credentials & Basic Info, set "
@@ -275,6 +294,8 @@ class FeishuChatPort:
             return TransientChatError(text, code=label, retry_after=_retry_after(raw))
         if code in TOKEN_INVALID_CODES or code in APP_UNAVAILABLE_CODES:  # a fresh token refused as well
             return CredentialChatError(f"{text}. {CREDENTIAL_HINT}", code=label)
+        if code in PERMISSION_CODES:  # the outbox logs it with the hint, once per period
+            return PermissionChatError(f"{text}{_needed_scopes(raw)}. {PERMISSION_HINT}", code=label)
         if status >= 500 or status == 429 or code in SERVER_BUSY_CODES:
             return TransientChatError(text, code=label, retry_after=_retry_after(raw) if status == 429 else None)
         if code is None and 200 <= status < 300:
@@ -282,6 +303,16 @@ class FeishuChatPort:
         if not quiet:  # a name lookup's refusal is no delivery problem: display_name explains it, once
             log.error("%s - not retried: fix the chat id, the app's scopes or the bot's membership", text)
         return PermanentChatError(text, code=label)
+
+
+def _needed_scopes(raw: Any) -> str:
+    """' (needed: a, b)' from the answer's error.permission_violations, or '' (the msg usually names them too)."""
+    try:
+        violations = json.loads(raw.content)["error"]["permission_violations"]
+        subjects = [str(v["subject"]) for v in violations if isinstance(v, dict) and v.get("subject")]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ""
+    return f" (needed: {', '.join(subjects)})" if subjects else ""
 
 
 def _message_id(response: Any) -> str:

@@ -4,8 +4,11 @@ Short rate limits and 5xx are retried in place by slack_sdk's retry handlers; an
 `TransientChatError` (with `retry_after`) so the durable outbox retries later and nothing is lost.
 Errors a person must fix about one channel or message (`channel_not_found`, `not_in_channel`, ...) become
 `PermanentChatError` with one clear log line and a metric. A refused bot token (`invalid_auth`,
-`token_revoked`, ...) concerns every message, not this one: it becomes `CredentialChatError`, and the
-outbox holds Slack's messages until the token is fixed (it logs what to fix).
+`token_revoked`, `not_allowed_token_type`, ...) concerns every message, not this one: it becomes
+`CredentialChatError`, and the outbox holds Slack's messages until the token is fixed (it logs what to fix).
+A scope the app lacks (`missing_scope`, e.g. files:write for charts) concerns every message that needs it:
+it becomes `PermissionChatError`, and the outbox holds those messages (only those) until the scope is added
+and the app reinstalled.
 
 chat.postMessage has no idempotency key, so a retry after a lost answer (timeout, reset connection, 5xx
 after Slack accepted the message) would post twice. Instead: every message carries Slack message
@@ -48,7 +51,14 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
-from bot.messages import CredentialChatError, Image, Message, PermanentChatError, TransientChatError
+from bot.messages import (
+    CredentialChatError,
+    Image,
+    Message,
+    PermanentChatError,
+    PermissionChatError,
+    TransientChatError,
+)
 
 from .render import render_message
 
@@ -81,7 +91,16 @@ TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "rate_limited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"}
 )
 # The bot token itself is refused: no message can get through until a person fixes SLACK_BOT_TOKEN.
-CREDENTIAL_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"})
+# `not_allowed_token_type`: SLACK_BOT_TOKEN is no bot token (a user or app-level token): every method we call
+# takes a bot token, so it is the token that is wrong, whatever the message.
+CREDENTIAL_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
+                               "not_allowed_token_type"})
+# The app lacks a permission for a method, whatever the channel: every message calling that method waits until
+# a person adds the scope and reinstalls the app (`accesslimited`: the token's IP allowlist refuses this host).
+# Not here, as they concern one channel or one message and stay PermanentChatError: not_in_channel,
+# channel_not_found, is_archived, restricted_action, no_permission (legacy workspace tokens: the app is not a
+# member of that conversation), ekm_access_denied (an admin revoked access, possibly for one channel only).
+PERMISSION_ERRORS = frozenset({"missing_scope", "accesslimited"})
 # What to tell the operator (Chinese first). Used in the log line and, where possible, in the channel.
 FIX_HINTS: dict[str, str] = {
     "channel_not_found": "找不到频道：检查配置里的频道 ID；私有频道需先邀请机器人 / "
@@ -95,8 +114,14 @@ FIX_HINTS: dict[str, str] = {
     "account_inactive": "令牌所属账号已停用：重新安装应用 / the token's account is inactive: reinstall the app",
     "token_expired": "令牌已过期（开启了令牌轮换）：重新安装应用并设置新的 SLACK_BOT_TOKEN / the token expired "
     "(token rotation is on): reinstall the app and set the new SLACK_BOT_TOKEN",
-    "missing_scope": "缺少权限：按 config/slack-manifest.yaml 重新安装应用 / "
-    "missing scope: reinstall the app from config/slack-manifest.yaml",
+    "not_allowed_token_type": "SLACK_BOT_TOKEN 不是机器人令牌：请设置以 xoxb- 开头的 Bot User OAuth Token 并重启 / "
+    "SLACK_BOT_TOKEN is not a bot token: set the Bot User OAuth Token (xoxb-...) and restart",
+    "missing_scope": "缺少权限：在 OAuth & Permissions 中按 config/slack-manifest.yaml 补上所需 scope 并重新安装应用"
+    "（重新安装后若令牌变了，请更新 SLACK_BOT_TOKEN 并重启）/ missing scope: add the needed scope under OAuth & "
+    "Permissions as in config/slack-manifest.yaml and reinstall the app (if the token changed, set the new "
+    "SLACK_BOT_TOKEN and restart)",
+    "accesslimited": "该网络无权调用 Slack API（令牌设置了 IP 白名单）：请管理员将本机出口 IP 加入白名单 / "
+    "Slack refuses API calls from this network (the token has an IP allowlist): ask an admin to add this host's IP",
     "invalid_blocks": "消息格式被 Slack 拒绝（Block Kit）：请报告此问题 / Slack rejected the Block Kit layout: please report",
     "msg_too_long": "消息过长 / message too long",
     "message_not_found": "要更新的消息已不存在 / the message to update no longer exists",
@@ -300,8 +325,14 @@ class SlackChatPort:
                     progress["id"] = RESPONSE_URL_PREFIX + response_url
         for index, image in enumerate(message.images):
             if image.png and index not in progress.setdefault("images", set()):
-                self.upload(channel_id, image, idempotency_key=f"{idempotency_key}:image:{index}",
-                            maybe_sent_since=maybe_sent_since)
+                try:
+                    self.upload(channel_id, image, idempotency_key=f"{idempotency_key}:image:{index}",
+                                maybe_sent_since=maybe_sent_since)
+                except PermissionChatError as error:
+                    # The text is out; the image waits for its scope, maybe across a restart (which forgets
+                    # `progress`): the retry must look for the text before posting it again.
+                    error.maybe_delivered = True
+                    raise
                 progress["images"].add(index)
         return str(progress["id"])
 
@@ -536,15 +567,14 @@ class SlackChatPort:
                                    retry_after=retry_after)
         if code in CREDENTIAL_ERRORS:
             return self._credentials(method, code)
+        if code in PERMISSION_ERRORS:
+            return self._permission(method, code, data)
         if status >= 500 or code in TRANSIENT_ERRORS or code.startswith("Received a response in a non-JSON"):
             # A 5xx may come from behind the point where Slack stored the message; a JSON refusal such as
             # service_unavailable did nothing, but Slack says internal_error/fatal_error may have.
             return self._transient(method, code if not code.startswith("Received") else f"http_{status}",
                                    f"HTTP {status}", maybe_delivered=status >= 500 or code in MAYBE_APPLIED_ERRORS)
-        detail = code
-        if code == "missing_scope" and isinstance(data, dict) and data.get("needed"):
-            detail = f"missing_scope (needed: {data['needed']})"
-        return self._permanent(method, code, detail, channel)
+        return self._permanent(method, code, code, channel)
 
     def _transient(self, method: str, code: str, detail: str, *, retry_after: float | None = None,
                    maybe_delivered: bool = False) -> TransientChatError:
@@ -559,6 +589,14 @@ class SlackChatPort:
         SLACK_API_ERRORS.labels(method, code, "credentials").inc()
         log.debug("slack %s: bot token refused (%s)", method, code)
         return CredentialChatError(f"slack {method}: {code}. {FIX_HINTS.get(code, '')}".strip(), code=code)
+
+    def _permission(self, method: str, code: str, data: Any) -> PermissionChatError:
+        # Counted per call; the outbox logs it, once per period, with this hint (not once per message).
+        SLACK_API_ERRORS.labels(method, code, "permission").inc()
+        needed = data.get("needed") if isinstance(data, dict) else None
+        detail = f"{code} (needed: {needed})" if needed else code
+        log.debug("slack %s: the app lacks a permission (%s)", method, detail)
+        return PermissionChatError(f"slack {method}: {detail}. {FIX_HINTS.get(code, '')}".strip(), code=code)
 
     def _permanent(self, method: str, code: str, detail: str, channel: str | None) -> PermanentChatError:
         SLACK_API_ERRORS.labels(method, code, "permanent").inc()

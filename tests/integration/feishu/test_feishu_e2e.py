@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -347,15 +349,21 @@ def test_long_connection_against_a_fake_gateway(db, app_config, clock, fake, eve
         assert not app.services.extra["feishu_long_connection"].running
 
 
-def test_long_connection_with_a_wrong_secret_logs_and_stops_cleanly(db, app_config, clock, caplog):
+def test_long_connection_with_a_wrong_secret_keeps_retrying_and_stops_cleanly(db, app_config, clock, caplog):
     with FakeFeishuApi(apps={"cli_right": "right"}) as fake, FakeFeishuGateway(fake) as gateway:
         settings = feishu_settings(fake, feishu_mode="ws", feishu_app_id="cli_right", feishu_app_secret="wrong")
         app = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
         app.start(scheduler=False)
         connection = app.services.extra["feishu_long_connection"]
         try:
-            wait_until(lambda: not connection.running, what="the refused long connection to give up")
-            assert not gateway.wait_connected(0.1)
+            wait_until(lambda: fake.calls("ws.endpoint"), what="the refused long connection")
+            time.sleep(0.5)
+            # Not given up: waiting for the next attempt (5 s doubling to 5 min) while the app runs.
+            assert connection.running and not gateway.wait_connected(0.1)
+            started = time.monotonic()
         finally:
             app.stop()
-    assert any("long connection failed" in r.getMessage() for r in caplog.records)
+        assert not connection.running and time.monotonic() - started < 3.0  # stop() ends the wait at once
+    errors = [r.getMessage() for r in caplog.records
+              if r.name == "bot.adapters.feishu.longconn" and r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "FEISHU_APP_SECRET" in errors[0] and "重试" in errors[0]
