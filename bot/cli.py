@@ -72,7 +72,34 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # -h as well as --help, on every command (child commands inherit the setting)
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("crisisbot")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        number = "unknown"
+    typer.echo(f"crisisbot {number}")
+    raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    _version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="显示版本 / show the version and exit"),
+    ] = False,
+) -> None:
+    pass
+
+
 config_app = typer.Typer(help="配置 / configuration", no_args_is_help=True)
 db_app = typer.Typer(help="数据库 / database", no_args_is_help=True)
 secrets_app = typer.Typer(help="数据库中加密保存的令牌 / tokens the bot stores encrypted in its database", no_args_is_help=True)
@@ -136,8 +163,9 @@ def config_check() -> None:
     platforms = [p for p, on in (("slack", settings.slack_enabled), ("feishu", settings.feishu_enabled)) if on]
     typer.echo(f"  聊天平台 chat platforms: {', '.join(['console', *platforms])}")
     from bot.config import config_warnings
+    from bot.replies.wiring import config_warnings as replies_warnings
 
-    for warning in config_warnings(config):
+    for warning in [*config_warnings(config), *replies_warnings(config)]:
         typer.echo(f"注意 / warning: {warning}", err=True)
 
 

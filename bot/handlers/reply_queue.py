@@ -102,12 +102,21 @@ def handle_reply_queue(ctx: CommandContext, parsed: ParsedCommand) -> Message | 
     return _guard(lambda: _list(ctx, service, parsed, parsed.args[0] if parsed.args else None))
 
 
+def _no_unknown_option(account: str | None) -> None:
+    """An option the command does not take arrives as a word; as an account it read "未知账号 --bogus"."""
+    if account and account.startswith("--"):
+        raise UsageError(f"未知选项 / unknown option：{account}")
+
+
 def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand, account: str | None) -> Message:
+    _no_unknown_option(account)
     limit_text = parsed.opt("limit")
     limit = None
+    capped = False
     if limit_text is not None:
         if limit_text is True or not str(limit_text).isdigit() or int(limit_text) < 1:
             raise UsageError("--limit 需要正整数，例如 --limit 10")
+        capped = int(limit_text) > service.config.max_limit  # said in the answer, not cut silently
         limit = min(int(limit_text), service.config.max_limit)
     mine, overdue = bool(parsed.opt("mine", False)), bool(parsed.opt("overdue", False))
     entries = service.list_queue(channel=ctx.channel, user=ctx.user, account=account, mine=mine, overdue=overdue,
@@ -115,6 +124,7 @@ def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand
     filters = "".join([
         "（我认领的 / mine）" if mine else "",
         "（仅逾期 / overdue only）" if overdue else "",
+        f"（每次最多 {limit} 条 / at most {limit} at a time）" if capped else "",
     ])
     return render.queue_message(
         entries, now=service.clock.now(), names=service.account_names, user=ctx.user,
@@ -176,6 +186,13 @@ def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user
                              f"The reply to #{item.id} was rejected and is back in the queue."))
     if outcome.status == "forbidden":
         return Message(text=f"⛔ {outcome.reason}", ephemeral=True)
+    if outcome.draft is not None and outcome.reason:
+        # approve/reject of a draft decided before: say what became of the draft and who decided it (this
+        # used to read "#2 已处理（?）" when the item itself had no responder yet, e.g. after a rejection)
+        by = outcome.draft.approver_name or outcome.draft.approver
+        return Message(text=(f"草稿 {outcome.draft.id}（#{item.id}）已处理{f'（{by}）' if by else ''}：{outcome.reason}。\n"
+                             f"Draft {outcome.draft.id} (#{item.id}) is already handled{f' ({by})' if by else ''}."),
+                       ephemeral=True)
     who = _responder(outcome.holder_name or item.responder_name, item.responder)
     extra = f"（{outcome.reason}）" if outcome.reason else ""
     return Message(text=f"#{item.id} 已处理（{who}）{extra}。\n#{item.id} is already handled ({who}).", ephemeral=True)
@@ -254,16 +271,20 @@ def _save_template(ctx, service, parsed, args):
     item_id = _number(str(item_text)) if item_text not in (None, True) else None
     topics_text = parsed.opt("topics")
     topics = [t for t in str(topics_text).replace("，", ",").split(",") if t.strip()] if isinstance(topics_text, str) else None
-    row = service.save_template(user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, name=name, text=text,
-                                item_id=item_id, topics=topics, all_accounts=bool(parsed.opt("all-accounts", False)))
-    return Message(text=(f"💾 已保存模板「{row.name}」（关键词：{'、'.join(row.topics)}）。\n"
-                         f"Saved template {row.name!r}; 建议回复 will offer it for these topics."))
+    rows = service.save_template(user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, name=name, text=text,
+                                 item_id=item_id, topics=topics, all_accounts=bool(parsed.opt("all-accounts", False)))
+    row = rows[0]
+    keys = [r.account_key for r in rows if r.account_key]
+    where = "、".join(service.account_names.get(k, k) for k in keys) or "未归属客户的账号 / unassigned accounts"
+    return Message(text=(f"💾 已保存模板「{row.name}」（关键词：{'、'.join(row.topics)}；适用账号：{where}）。\n"
+                         f"Saved template {row.name!r} for {where}; 建议回复 will offer it for these topics."))
 
 
 def _stats(ctx, service, parsed, args):
     if len(args) > 1:
         raise UsageError(f"多余的参数：{' '.join(args[1:])}")
     account = args[0] if args else None
+    _no_unknown_option(account)
     since_text = parsed.opt("since")
     if since_text is True:
         raise UsageError("--since 需要一个值，例如 --since 7d")
@@ -298,6 +319,8 @@ def _refresh_cards(ctx: CommandContext, service: ReplyQueueService, target: str 
         item_ids = [number] if number else []
         if item_ids:
             service.refresh_cards(item_ids, channel=ctx.channel, message_ref=message_ref)
+    except (NotFound, AccessDenied):
+        return  # nothing was changed (a mistyped or foreign number): the answer already says so
     except Exception:  # noqa: BLE001 - the action itself is done and committed; the card is cosmetic
         log.exception("could not refresh the reply-queue cards of %s", ctx.channel)
 

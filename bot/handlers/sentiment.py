@@ -4,6 +4,8 @@ shows how the model reads a text (before a team corrects it, they want to see wh
 
 from __future__ import annotations
 
+import logging
+
 from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, UsageError
 from bot.messages import Action, Button, ButtonStyle, Message, Section
 from bot.sentiment.actions import FIX_ACTION, REVIEW_ACTION, comment_ref, parse_refs
@@ -25,6 +27,7 @@ USAGE = (
 )
 _MALFORMED_BUTTON = CorrectionError("按钮数据有误", "malformed button value")
 _BUTTON_STYLE: dict[str, ButtonStyle] = {"neg": "danger", "neu": "default", "pos": "primary"}
+log = logging.getLogger(__name__)
 FIX_WORDS = ("fix", "更正", "纠正")
 SCORE_WORDS = ("score", "打分", "评分", "试评")
 
@@ -52,6 +55,18 @@ def _reply(outcome: CorrectionOutcome, user_name: str) -> Message:
     )
 
 
+def _requeue(ctx: CommandContext, outcome: CorrectionOutcome) -> None:
+    """The comment's reply-queue item follows the corrected label (priority, SLA, urgent), when the reply
+    queue is on. The correction itself is stored already: a failure here is logged, not answered."""
+    replies = ctx.services.extra.get("replies")
+    if replies is None:
+        return
+    try:
+        replies.rescore(outcome.platform, outcome.comment_id)
+    except Exception:  # noqa: BLE001
+        log.exception("could not re-score the reply-queue item of %s:%s", outcome.platform, outcome.comment_id)
+
+
 def _error(exc: CorrectionError) -> Message:
     return Message(text=f"无法更正：{exc.zh}\nCannot correct: {exc.en}", ephemeral=True)
 
@@ -71,6 +86,7 @@ def handle_sentiment(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         outcome = _service(ctx).fix(channel=ctx.channel, user=ctx.user, comment_ref=comment_ref, label=label)
     except CorrectionError as exc:
         return _error(exc)
+    _requeue(ctx, outcome)
     return _reply(outcome, ctx.user_name)
 
 
@@ -96,6 +112,7 @@ def handle_fix_button(ctx: CommandContext, action: Action) -> Message:
         outcome = _service(ctx).fix(channel=ctx.channel, user=ctx.user, comment_ref=parts[0], label=parts[1])
     except CorrectionError as exc:
         return _error(exc)
+    _requeue(ctx, outcome)
     return _reply(outcome, ctx.user_name)
 
 

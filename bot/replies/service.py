@@ -48,7 +48,14 @@ from bot.replies.priority import (
     static_parts,
 )
 from bot.replies.settings import RepliesConfig
-from bot.replies.templates import CommentFacts, ReplyTemplate, Suggestion, TemplateLibrary, topics_from_text
+from bot.replies.templates import (
+    CommentFacts,
+    ReplyTemplate,
+    Suggestion,
+    TemplateLibrary,
+    placeholder_problem,
+    topics_from_text,
+)
 from bot.scope import ChannelScope
 from bot.storage.bulk import pg_insert_rows
 from bot.storage.db import Database
@@ -57,6 +64,9 @@ from bot.storage.models import Comment, OutboxMessage
 from bot.storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
+
+# A reply the webhook has not taken after this long is announced in its channel (once); retries go on.
+POST_DELAY_NOTICE = timedelta(minutes=10)
 
 # a draft's stored status in words, for "already decided" answers
 DRAFT_STATUS_WORDS = {
@@ -331,6 +341,28 @@ class ReplyQueueService:
                 where=or_(table.c.state == m.OPEN, table.c.state == m.PENDING_APPROVAL),
             )
             session.execute(stmt, None if postgres else chunk)
+
+    def rescore(self, platform: str, comment_id: str) -> bool:
+        """Recompute an unanswered item's priority and reply deadline from its comment as stored now, after a
+        person relabelled its sentiment (`/sentiment fix`): a comment corrected to negative gets the shorter
+        SLA and ranks with complaints; one corrected away from negative drops back. Ingest does this for a
+        re-delivered comment; a correction used to leave the old score and SLA. True when an item changed."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            comment = session.exec(
+                select(Comment).where(Comment.platform == platform, Comment.comment_id == comment_id)
+            ).first()
+            if comment is None:
+                return False
+            values = self._item_values(comment, comment.comment_id, now)
+            changed = session.execute(
+                update(ReplyQueueItem)
+                .where(ReplyQueueItem.platform == platform, ReplyQueueItem.comment_id == comment_id,
+                       ReplyQueueItem.state.in_(m.UNANSWERED_STATES))
+                .values(static_score=values["static_score"], sla_seconds=values["sla_seconds"],
+                        due_ts=values["due_ts"], urgent=values["urgent"])
+            ).rowcount
+        return changed > 0
 
     def _close_already_answered(self, session: Session, candidates: list[tuple[Comment, str]], now: datetime) -> None:
         """Comments that arrive after our reply to them (feeds are not always in order) are closed at once."""
@@ -903,6 +935,30 @@ class ReplyQueueService:
                           f"Posting the reply to #{draft.item_id} failed; it is back in the queue: {error}"),
                     severity=2))
 
+    def delivery_delayed(self, outbox_key: str, *, error: str) -> None:
+        """Called by the webhook port after a failure it will retry (unreachable, 429, 5xx). The outbox retries
+        for as long as it takes, so a reply is never lost; but the item already shows as replied, and the
+        channel used to hear nothing while the webhook stayed down. Once a reply has waited
+        POST_DELAY_NOTICE, the channel is told, once per reply."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            draft = session.exec(select(ReplyDraft).where(ReplyDraft.outbox_key == outbox_key)).first()
+            if draft is None or draft.status != "queued":
+                return
+            queued_at = ensure_aware(max(t for t in (draft.written_at, draft.decided_at) if t is not None))
+            if now - queued_at < POST_DELAY_NOTICE:
+                return
+            minutes = int((now - queued_at).total_seconds() // 60)
+            sent = self.outbox.enqueue(session, channel=draft.channel, key=f"reply-post-delayed:{draft.id}", message=Message(
+                text=(f"⏳ 回复 #{draft.item_id} 已等待 {minutes} 分钟仍未发布：回复 webhook 暂时不可用（{error}），机器人会继续重试，"
+                      f"发布失败时评论会回到队列。\n"
+                      f"The reply to #{draft.item_id} has waited {minutes} min and is not posted yet: the reply webhook "
+                      f"keeps failing ({error}). The bot keeps retrying; the comment returns to the queue if it is refused."),
+                severity=2))
+            if sent:
+                session.add(ReplyEvent(item_id=draft.item_id, account_key=draft.account_key, kind="post_delayed",
+                                       actor="bot", at=now, text=error, details={"draft_id": draft.id}))
+
     # ---- skip, escalate ---------------------------------------------------------------------------------
     def skip(self, item_id: int, *, user: str, user_name: str | None, channel: str, reason: str) -> ReplyOutcome:
         item, _ = self.get_item(item_id, channel)
@@ -1072,8 +1128,13 @@ class ReplyQueueService:
 
     def save_template(self, *, user: str, user_name: str | None, channel: str, name: str, text: str,
                       item_id: int | None = None, topics: Sequence[str] | None = None,
-                      all_accounts: bool = False) -> SavedReplyTemplate:
-        """Save a reply as a template (refused when it has a blocking precheck finding)."""
+                      all_accounts: bool = False) -> list[SavedReplyTemplate]:
+        """Save a reply as a template (refused when it has a blocking precheck finding).
+
+        Whose suggestions offer it: the `--item` comment's account; without `--item`, or with
+        `--all-accounts`, every account the channel sees (one row each). A template saved in a client's
+        channel is that client's: it used to be stored for "any account" and offered in every other
+        client's channel too. Only the default channel (accounts of no client) saves for any account."""
         text = text.strip()
         if not text:
             raise ReplyQueueError("模板内容不能为空 / the template text is empty")
@@ -1081,21 +1142,36 @@ class ReplyQueueService:
         if result.blocked:
             terms = "、".join(f.term for f in result.blocking)
             raise ReplyQueueError(f"模板含有禁用词：{terms}，请修改后再保存 / blocked terms: {terms}")
-        account_key, source_comment = None, None
+        problem = placeholder_problem(text, self.templates.known_variables())
+        if problem:
+            raise ReplyQueueError(f"模板未保存 / template not saved：{problem}")
+        source_comment = None
+        account_keys: list[str | None] = []
         if item_id is not None:
             item, comment = self.get_item(item_id, channel)
-            account_key = None if all_accounts else item.account_key
+            account_keys = [item.account_key]
             source_comment = comment
+        if item_id is None or all_accounts:
+            visible = self.visible_accounts(channel)
+            if visible is None:
+                account_keys = [None]
+            elif not visible:
+                raise ReplyQueueError("本频道看不到任何账号，模板不会被推荐 / this channel sees no account: the template "
+                                      "would never be offered")
+            else:
+                account_keys = sorted(visible)
         if not topics:
             basis = source_comment.text if source_comment is not None else text
             topics = [t for t in topics_from_text(basis) if len(t) >= 2] or [name]
-        row = SavedReplyTemplate(name=name[:255], text=text, topics=list(topics), account_key=account_key,
-                                 created_by=user, created_by_name=user_name, created_at=self.clock.now(),
-                                 source_comment_id=source_comment.comment_id if source_comment else None)
+        rows = [SavedReplyTemplate(name=name[:255], text=text, topics=list(topics), account_key=key,
+                                   created_by=user, created_by_name=user_name, created_at=self.clock.now(),
+                                   source_comment_id=source_comment.comment_id if source_comment else None)
+                for key in account_keys]
         with self.db.session() as session:
-            session.add(row)
+            for row in rows:
+                session.add(row)
             session.flush()
-        return row
+        return rows
 
     def last_draft_text(self, item_id: int) -> str | None:
         with self.db.session() as session:

@@ -43,6 +43,22 @@ class PostingConfig(BaseModel):
     secret_env: str = "CRISISBOT_REPLY_WEBHOOK_SECRET"
     timeout_seconds: float = Field(10.0, gt=0)
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        """An address the bot can POST to. Without this a typo ("127.0.0.1:9000/replies", no scheme) was
+        accepted and every reply was retried forever while its item showed as replied."""
+        if value is None or not value.strip():
+            return None
+        from urllib.parse import urlsplit
+
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"webhook_url 应为 http:// 或 https:// 开头的完整地址，例如 http://127.0.0.1:9000/replies / "
+                             f"must be a full http:// or https:// URL, got {value!r}")
+        return value
+
 
 class RemindersConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")

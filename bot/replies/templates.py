@@ -127,6 +127,11 @@ class TemplateLibrary:
         """A library that also offers templates saved by responders (they come first on ties)."""
         return TemplateLibrary([*saved, *self.templates], self.default_variables, self.account_variables)
 
+    def known_variables(self) -> set[str]:
+        """The variable names a template may use: built in, and those the templates file defines."""
+        return set(BUILTIN_VARIABLES) | set(self.default_variables) | {
+            name for values in self.account_variables.values() for name in values}
+
     def variables_for(self, facts: CommentFacts) -> dict[str, str]:
         values = dict(self.default_variables)
         values.update(self.account_variables.get(facts.account_key, {}))
@@ -147,6 +152,10 @@ class TemplateLibrary:
         scored: list[tuple[float, int, ReplyTemplate, tuple[str, ...]]] = []
         for order, template in enumerate(self.templates):
             if template.accounts and facts.account_key not in template.accounts:
+                continue
+            try:
+                template.variables()
+            except ValueError:  # a saved text with stray braces (saved before they were refused): never offered
                 continue
             if template.sentiment and facts.sentiment_label and facts.sentiment_label not in template.sentiment:
                 continue
@@ -186,15 +195,39 @@ def join_lines(text: str) -> str:
     return re.sub(r"\s+", " ", _SPACE_NEXT_TO_WIDE.sub("", text.strip()))
 
 
+def placeholder_problem(text: str, known: Iterable[str]) -> str | None:
+    """Why `text` cannot be a template ("中文 / English"), or None. Only plain {name} placeholders of known
+    variables: a stray brace made every suggestion of the account fail, and a format spec such as
+    {author_name:>999999999} would build a huge string."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError:
+        return ("花括号不成对：变量写成 {author_name}，普通的花括号写成 {{ 或 }} / unbalanced braces: write variables as "
+                "{author_name} and literal braces as {{ or }}")
+    known = set(known)
+    unknown = sorted({name for _, name, _, _ in parsed if name is not None and name not in known})
+    if unknown:
+        return (f"未知变量：{'、'.join(unknown) or '{}'}（可用：{'、'.join(sorted(known))}）/ unknown variable(s): "
+                f"{', '.join(unknown) or '{}'}")
+    if any(name is not None and (spec or conversion) for _, name, spec, conversion in parsed):
+        return "变量只能写成 {名称}，不能带格式 / variables are plain {name}, without a format"
+    return None
+
+
 def fill(text: str, variables: Mapping[str, str]) -> str:
-    """Fill {name} placeholders; a missing variable becomes empty rather than failing a suggestion."""
+    """Fill {name} placeholders; a missing variable becomes empty rather than failing a suggestion. A text
+    that is no valid template (stray braces) comes back as written and a format spec is ignored: one bad
+    saved template must not break every suggestion (`choose` leaves such texts out)."""
     formatter = string.Formatter()
+    try:
+        parsed = list(formatter.parse(text))
+    except ValueError:
+        return join_lines(text)
     pieces = []
-    for literal, name, spec, conversion in formatter.parse(text):
+    for literal, name, _spec, _conversion in parsed:
         pieces.append(literal)
         if name is not None:
-            value = variables.get(name, "")
-            pieces.append(formatter.format_field(formatter.convert_field(value, conversion), spec or ""))
+            pieces.append(str(variables.get(name, "")))
     return join_lines("".join(pieces))
 
 

@@ -27,11 +27,23 @@ ResultCallback = Callable[..., None]
 class ReplyWebhookPort:
     platform = "replyhook"
 
-    def __init__(self, url: str, *, secret: str | None, timeout: float, on_result: ResultCallback) -> None:
+    def __init__(self, url: str, *, secret: str | None, timeout: float, on_result: ResultCallback,
+                 on_delay: ResultCallback | None = None) -> None:
         self.url = url
         self.secret = secret
         self.timeout = timeout
         self.on_result = on_result
+        self.on_delay = on_delay  # (key, error=...) after each failure that will be retried
+
+    def _delayed(self, idempotency_key: str, error: str) -> None:
+        """Tell the service a retry is coming (it tells the channel once when a reply stays unposted). Never
+        lets its own failure turn a retry into a crashed delivery."""
+        if self.on_delay is None:
+            return
+        try:
+            self.on_delay(idempotency_key, error=error)
+        except Exception:  # noqa: BLE001
+            log.exception("could not record the delay of reply %s", idempotency_key)
 
     def post(
         self, channel_id: str, message: Message, *, idempotency_key: str, maybe_sent_since: datetime | None = None
@@ -47,13 +59,23 @@ class ReplyWebhookPort:
         try:
             response = httpx.post(self.url, json=payload, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
+            self._delayed(idempotency_key, f"webhook 无法连接 / unreachable: {type(exc).__name__}")
             raise TransientChatError(f"reply webhook unreachable: {type(exc).__name__}") from exc
         if response.status_code == 429 or response.status_code >= 500:
+            self._delayed(idempotency_key, f"HTTP {response.status_code}")
             retry_after = _retry_after(response.headers.get("Retry-After"))
             raise TransientChatError(f"reply webhook answered {response.status_code}", code=str(response.status_code),
                                      retry_after=retry_after)
-        if response.status_code >= 400:
-            error = f"HTTP {response.status_code}: {response.text[:200]}"
+        if response.status_code >= 300:
+            # A redirect is no success: the POST was not followed, so the receiver never posted the reply
+            # (a 301 from http:// to https:// used to be recorded as posted). Like other 4xx it fails for
+            # good and reopens the item, naming where the webhook points to.
+            if response.status_code < 400:
+                location = response.headers.get("Location") or "?"
+                error = (f"HTTP {response.status_code}: webhook 重定向到 {location}，请把 replies.posting.webhook_url "
+                         f"改为最终地址 / the webhook redirects to {location}: set replies.posting.webhook_url to it")
+            else:
+                error = f"HTTP {response.status_code}: {response.text[:200]}"
             self.on_result(idempotency_key, ok=False, error=error)
             raise PermanentChatError(f"reply webhook refused the reply: {error}", code=str(response.status_code))
         reply_id = None

@@ -53,6 +53,32 @@ def check_files(settings: Settings | None, config) -> list[str]:
     return problems
 
 
+def config_warnings(config, environ=None) -> list[str]:
+    """What in `replies:` is valid but probably a mistake (`config check` prints these without failing).
+
+    A typo in an account or role name is valid YAML that quietly turns a safeguard off: replies to the
+    intended account would be posted without approval, or anyone could approve."""
+    environ = os.environ if environ is None else environ
+    cfg = config.replies
+    warnings: list[str] = []
+    listed = {f"{a.platform}:{a.account_id}" for a in config.accounts}
+    if listed:
+        for section, keys in (("replies.approval.accounts", cfg.approval.accounts),
+                              ("replies.posting.accounts", cfg.posting.accounts)):
+            for key in keys:
+                if key not in listed:
+                    warnings.append(f"{section}: 账号 {key!r} 不在 accounts: 中（拼写错误？）/ account {key!r} is not "
+                                    f"listed under accounts: (a typo?)")
+    approval = cfg.approval
+    if (approval.accounts or approval.negative or approval.risk) and config.roles and approval.role not in config.roles:
+        warnings.append(f"replies.approval.role: 角色 {approval.role!r} 不在 roles: 中，作者以外的任何人都能审批 / role "
+                        f"{approval.role!r} is not under roles: anyone but the writer may approve")
+    if cfg.posting.webhook_url and not environ.get(cfg.posting.secret_env):
+        warnings.append(f"replies.posting: 未设置环境变量 {cfg.posting.secret_env}，回复 webhook 请求不带密钥 / "
+                        f"{cfg.posting.secret_env} is not set: replies are posted to the webhook without a secret")
+    return warnings
+
+
 def build_service(services, *, playbooks=None):
     """The reply-queue service for a Services container (also used by tests and the benchmark)."""
     from bot.config import ConfigError
@@ -98,6 +124,7 @@ def wire(app: Wiring) -> None:
         services.outbox.register_port(ReplyWebhookPort(
             cfg.posting.webhook_url, secret=os.environ.get(cfg.posting.secret_env),
             timeout=cfg.posting.timeout_seconds, on_result=service.delivery_result,
+            on_delay=service.delivery_delayed,
         ))
 
     if cfg.reminders.enabled:

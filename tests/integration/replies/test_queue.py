@@ -176,3 +176,37 @@ def test_backfill_builds_the_queue_from_comments_stored_before(make_bot, db, clo
     assert service.rebuild(up_to_id=service.backfill_bound()) == 3
     assert states(db) == {"a": "open", "b": "answered"}
     assert service.backfill_bound() is None  # not again once the queue has items
+
+
+def test_a_sentiment_correction_moves_the_item_to_the_negative_sla_and_back(rq_bot, db, clock):
+    """/sentiment fix relabelled the comment but its queue item kept the old priority and deadline: a comment a
+    person marked negative was neither urgent nor overdue past the 30-minute SLA of negative comments."""
+    rq_bot.services.ingest.ingest_records([rec("q", ago(clock, 45), "这个颜色也太那个了吧")], source="test")
+
+    def row() -> ReplyQueueItem:
+        with db.session() as s:
+            return s.exec(select(ReplyQueueItem).where(ReplyQueueItem.comment_id == "q")).one()
+
+    before = row()
+    assert before.sla_seconds == 120 * 60 and not before.urgent
+    (overdue,) = rq_bot.dispatcher.handle(cmd("/reply-queue --overdue"))
+    assert not overdue.sections
+    (fixed,) = rq_bot.dispatcher.handle(cmd("/sentiment fix douyin:q neg"))
+    assert "更正" in fixed.title
+    after = row()
+    assert after.sla_seconds == 30 * 60 and after.urgent and after.static_score > before.static_score
+    (overdue,) = rq_bot.dispatcher.handle(cmd("/reply-queue --overdue"))
+    assert [f"#{after.id}" in s.text for s in overdue.sections] == [True]
+    rq_bot.dispatcher.handle(cmd("/sentiment fix douyin:q pos"))
+    back = row()
+    assert back.sla_seconds == 120 * 60 and not back.urgent and back.static_score < after.static_score
+
+
+def test_a_limit_above_the_maximum_is_capped_and_says_so(make_bot, db, clock):
+    bot = make_bot(replies={"max_limit": 2})
+    bot.services.ingest.ingest_records([rec(f"q{i}", ago(clock, 10 + i)) for i in range(3)], source="test")
+    (answer,) = bot.dispatcher.handle(cmd("/reply-queue --limit 100"))
+    assert len(answer.sections) == 2
+    assert "最多 2 条" in answer.text and "at most 2" in answer.text
+    (plain,) = bot.dispatcher.handle(cmd("/reply-queue --limit 2"))
+    assert "最多" not in plain.text

@@ -128,6 +128,51 @@ def test_webhook_refusal_reopens_the_item_and_says_so(make_bot, db, clock, webho
     assert any("发布失败" in m.text for m in bot.console.messages("lanji"))
 
 
+def test_a_redirecting_webhook_is_no_success_the_item_reopens(make_bot, db, clock, webhook):
+    """A 3xx means the POST was not followed: nothing was posted, so the reply must not be marked posted."""
+    bot = make_bot(replies={"posting": {"webhook_url": webhook.url}})
+    bot.services.ingest.ingest_records([rec("q", ago(clock, 10))], source="test")
+    target = item_id(db, "q")
+    bot.dispatcher.handle(cmd(f'/reply-queue done {target} "您好，请私信我们订单号"'))
+    webhook.statuses = [301]
+    bot.services.outbox.drain()
+    assert len(webhook.requests) == 1
+    with db.session() as s:
+        draft = s.exec(select(ReplyDraft)).one()
+    assert draft.status == "failed" and draft.platform_reply_id is None
+    assert item(db, "q").state == "open"
+    assert any("发布失败" in m.text and "301" in m.text for m in bot.console.messages("lanji"))
+
+
+def test_a_reply_the_webhook_keeps_failing_is_announced_once_and_still_posted_later(make_bot, db, clock, webhook):
+    """5xx/429 are retried for as long as it takes; the item shows as replied meanwhile, so the channel must
+    hear (once) that the reply is not out yet. It heard nothing however long the webhook stayed down."""
+    bot = make_bot(replies={"posting": {"webhook_url": webhook.url}})
+    bot.services.ingest.ingest_records([rec("q", ago(clock, 10))], source="test")
+    target = item_id(db, "q")
+    bot.dispatcher.handle(cmd(f'/reply-queue done {target} "您好，请私信我们订单号"'))
+
+    def delayed() -> list[str]:
+        return [m.text for m in bot.console.messages("lanji") if "仍未发布" in m.text]
+
+    webhook.statuses = [503]
+    bot.services.outbox.drain()
+    assert delayed() == []  # one failure right away is no news
+    for _ in range(3):
+        webhook.statuses = [503]
+        clock.advance(timedelta(minutes=6))
+        bot.services.outbox.drain()
+    assert len(webhook.requests) == 4
+    (notice,) = delayed()
+    assert f"#{target}" in notice and "503" in notice and "继续重试" in notice
+    clock.advance(timedelta(minutes=10))
+    bot.services.outbox.drain()  # 200 now
+    with db.session() as s:
+        draft = s.exec(select(ReplyDraft)).one()
+    assert draft.status == "posted" and len(delayed()) == 1
+    assert item(db, "q").state == "replied"
+
+
 def test_a_refused_reply_is_not_counted_as_a_response_in_stats(make_bot, db, clock, webhook):
     """The commenter never saw the refused reply: stats must show the item open and late, not answered."""
     bot = make_bot(replies={"posting": {"webhook_url": webhook.url}})
@@ -213,6 +258,33 @@ def test_approval_for_negative_comments_and_rejection(make_bot, db, clock):
                                             name="bob"))
     assert "驳回" in rejected.text
     assert item(db, "neg").state == "open"
+
+
+def test_approving_a_rejected_draft_says_who_rejected_it(make_bot, db, clock):
+    """The item has no responder after a rejection: the answer used to read "#2 已处理（?）"."""
+    bot = make_bot(replies={"approval": {"negative": True}})
+    bot.services.ingest.ingest_records([rec("neg", ago(clock, 10), "垃圾产品")], source="test")
+    (request,) = bot.dispatcher.handle(cmd(f'/reply-queue done {item_id(db, "neg")} "抱歉给您添麻烦了"'))
+    draft_id = int(next(b for b in request.buttons if b.action_id.startswith("reply.reject")).value)
+    bot.dispatcher.handle(cmd(f"/reply-queue reject {draft_id} 语气再诚恳一些", user="console:bob", name="bob"))
+    (late,) = bot.dispatcher.handle(cmd(f"/reply-queue approve {draft_id}", user="console:carol", name="carol"))
+    assert "?" not in late.text
+    assert f"草稿 {draft_id}" in late.text and "已被驳回" in late.text and "bob" in late.text
+    assert item(db, "neg").state == "open"
+
+
+def test_a_mistyped_draft_number_is_answered_without_logging_an_error(make_bot, db, clock, caplog):
+    bot = make_bot(replies={"approval": {"negative": True}})
+    for verb in ("approve", "reject"):
+        (answer,) = bot.dispatcher.handle(cmd(f"/reply-queue {verb} 999", user="console:bob", name="bob"))
+        assert "999" in answer.text
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+def test_an_unknown_option_is_named_as_such_not_as_an_account(rq_bot):
+    for text in ("/reply-queue --bogus", "/reply-queue stats --since 24h --bogus"):
+        (answer,) = rq_bot.dispatcher.handle(cmd(text))
+        assert "未知选项" in answer.text and "--bogus" in answer.text and "未知账号" not in answer.text
 
 
 def test_our_reply_in_the_feed_supersedes_a_pending_draft(make_bot, db, clock):

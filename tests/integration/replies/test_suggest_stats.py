@@ -134,3 +134,50 @@ def test_an_item_overdue_later_in_the_same_period_is_still_reminded(rq_bot, db, 
     rq_bot.services.outbox.drain()
     texts = ["\n".join(s.text for s in m.sections) for m in rq_bot.console.messages("lanji")]
     assert len(texts) == 2 and "我要投诉" in texts[1]
+
+
+def test_a_template_saved_in_a_clients_channel_is_never_offered_to_another_client(rq_bot, db, clock):
+    """Without --item it was stored for "any account": lanji's template showed up in xiaochu's suggestions."""
+    rq_bot.services.ingest.ingest_records([
+        rec("l", ago(clock, 5), "这个多少钱"),
+        rec("x", ago(clock, 5), "这个锅多少钱", platform="bilibili", account_id="xiaochu_kitchen"),
+    ], source="test")
+    answers = []
+    for extra in ("", f" --item {item_id(db, 'l')} --all-accounts"):
+        (saved,) = rq_bot.dispatcher.handle(cmd(f'/reply-queue save-template 澜肌价格 "澜肌面霜价格以商品页为准" --topics 多少钱{extra}'))
+        assert "已保存模板" in saved.text
+        answers.append(saved.text)
+    (mine,) = rq_bot.dispatcher.handle(cmd(f"/reply-queue suggest {item_id(db, 'l')}"))
+    assert any("澜肌面霜价格" in s.text for s in mine.sections)
+    (other,) = rq_bot.dispatcher.handle(cmd(f"/reply-queue suggest {item_id(db, 'x')}", channel="console:xiaochu"))
+    assert all("澜肌面霜价格" not in s.text for s in other.sections)
+    with db.session() as s:
+        keys = {t.account_key for t in s.exec(select(SavedReplyTemplate)).all()}
+    assert keys == {"douyin:lanji_official"}
+    assert all("适用账号：澜肌官方旗舰店" in text for text in answers)  # the answer says whose it is
+
+
+def test_a_template_with_stray_braces_or_unknown_variables_is_refused(rq_bot, db, clock):
+    """A stray brace was saved and then failed every suggestion of the account ("something went wrong")."""
+    for text, expected in (("您好 {", "花括号不成对"), ("您好{foo}", "未知变量：foo"),
+                           ("{author_name:>99}您好", "不能带格式")):
+        (refused,) = rq_bot.dispatcher.handle(cmd(f'/reply-queue save-template 坏 "{text}" --topics 多少钱'))
+        assert "模板未保存" in refused.text and expected in refused.text
+    (saved,) = rq_bot.dispatcher.handle(cmd('/reply-queue save-template 好 "{author_name}您好，{{订单号}}请私信" --topics 多少钱'))
+    assert "已保存模板" in saved.text
+    with db.session() as s:
+        assert [t.name for t in s.exec(select(SavedReplyTemplate)).all()] == ["好"]
+    rq_bot.services.ingest.ingest_records([rec("q", ago(clock, 5), "这个多少钱")], source="test")
+    (suggested,) = rq_bot.dispatcher.handle(cmd(f"/reply-queue suggest {item_id(db, 'q')}"))
+    assert any("用户q您好，{订单号}请私信" in s.text for s in suggested.sections)
+
+
+def test_a_stored_template_with_stray_braces_does_not_break_suggestions(rq_bot, db, clock):
+    """Rows saved before the check existed: suggestions leave them out instead of failing."""
+    with db.session() as s:
+        s.add(SavedReplyTemplate(name="旧的", text="您好 {", topics=["多少钱"], account_key="douyin:lanji_official",
+                                 created_by="console:alice", created_at=clock.now()))
+    rq_bot.services.ingest.ingest_records([rec("q", ago(clock, 5), "这个多少钱")], source="test")
+    (suggested,) = rq_bot.dispatcher.handle(cmd(f"/reply-queue suggest {item_id(db, 'q')}"))
+    assert "建议回复" in suggested.title and suggested.sections
+    assert all("您好 {" not in s.text for s in suggested.sections)

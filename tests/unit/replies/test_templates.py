@@ -104,3 +104,10 @@ def test_check_files_reports_problems(tmp_path: Path) -> None:
     config = AppConfig.model_validate({"replies": {"templates_file": str(broken)}})
     problems = check_files(None, config)
     assert problems and "unknown variable(s) nope" in problems[0] and str(broken) in problems[0]
+
+
+def test_fill_ignores_a_format_spec_and_returns_a_malformed_text_as_written():
+    from bot.replies.templates import fill
+
+    assert fill("{author_name:>20}您好", {"author_name": "小鹿"}) == "小鹿您好"
+    assert fill("您好{", {}) == "您好{"
