@@ -38,6 +38,31 @@ def _progress(total: int, description: str):
     return progress, description
 
 
+def _load_scorer(backend: str, model_path: Path | None):
+    """The scorer, or exit 2 with a message naming the backend or the model file at fault: a file that is no
+    model (a CSV, an empty or truncated file, another .npz) used to end in a traceback, "Aborted." or numpy's
+    pickle advice."""
+    from bot.sentiment import BACKENDS, get_scorer
+
+    if backend not in BACKENDS:
+        _fail(f"未知的后端 {backend!r}，可选：{'、'.join(BACKENDS)} / unknown backend {backend!r}; "
+              f"choose one of {', '.join(BACKENDS)}")
+    if backend != "default" and model_path is not None:  # it was silently ignored by `score`
+        _fail("--model 只用于 default 后端 / --model applies to the default backend only")
+    if model_path is not None and not model_path.is_file():
+        _fail(f"找不到模型文件 / model file not found: {model_path}（用 `crisisbot sentiment train` 训练一个 / "
+              f"train one with `crisisbot sentiment train`）")
+    try:
+        return get_scorer(backend, model_path=model_path)
+    except FileNotFoundError as exc:  # the default model file itself is missing
+        _fail(f"找不到模型文件 / {exc}")
+    except Exception as exc:  # noqa: BLE001 - any failure to read a file the user named is about that file
+        if model_path is None:
+            raise
+        _fail(f"不是有效的 crisisbot 情感模型文件 / not a crisisbot sentiment model file: {model_path} "
+              f"({type(exc).__name__}: {exc})")
+
+
 def _result_dict(text: str, result) -> dict:
     out = {
         "text": text,
@@ -62,12 +87,7 @@ def score_command(
 
     模型在 P(负面) ≥ 0.30 时就标 neg（不漏负面），所以 P(正面) 更高的文本也可能是 neg /
     the model says neg from P(neg) >= 0.30 on, so a text with a higher P(pos) can still be neg."""
-    from bot.sentiment import get_scorer
-
-    try:
-        scorer = get_scorer(backend, model_path=model)
-    except (ValueError, FileNotFoundError) as exc:
-        _fail(str(exc))
+    scorer = _load_scorer(backend, model)
     if texts == ["-"]:  # one comment per line from a pipe or a file: `crisisbot sentiment score - < comments.txt`
         texts = [line for line in _decode_piped(sys.stdin.buffer.read()).split("\n") if line.strip()]
     results, _ = _evaluate(scorer, texts, "打分 / scoring")
@@ -131,24 +151,18 @@ def eval_command(
     ] = None,
 ) -> None:
     """在带标签的 CSV 上评估 / evaluate on a labeled CSV (accuracy, macro-F1, neg precision/recall)."""
-    from bot.sentiment import get_scorer
     from bot.sentiment.metrics import compute_metrics, confusion
-    from bot.sentiment.train import DataError, read_labeled_csv
 
-    try:
-        data = read_labeled_csv(file)
-    except DataError as exc:
-        _fail(str(exc))
+    if predictions is not None:
+        _check_output_file(predictions, inputs=[file], option="--predictions")
+    data = _read_labeled(file)
     _warn_rejected(data)
     model_list: list[Path | None] = list(models) if models else [None]
     if backend != "default" and models:
         _fail("--model 只用于 default 后端 / --model applies to the default backend only")
     runs = []
     for model_path in model_list:
-        try:
-            scorer = get_scorer(backend, model_path=model_path)
-        except (ValueError, FileNotFoundError) as exc:
-            _fail(str(exc))
+        scorer = _load_scorer(backend, model_path)
         name = str(model_path) if model_path else scorer.name
         results, elapsed = _evaluate(scorer, data.texts, f"评估 / scoring ({name})")
         preds = [r.label for r in results]
@@ -159,12 +173,15 @@ def eval_command(
     if predictions is not None:
         import csv
 
-        predictions.parent.mkdir(parents=True, exist_ok=True)
-        with predictions.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["text", "label", "pred", "score"])
-            for text, raw, result in zip(data.texts, data.raw_labels, results, strict=True):
-                writer.writerow([text, raw, result.label, f"{result.score:.6f}"])
+        try:
+            predictions.parent.mkdir(parents=True, exist_ok=True)
+            with predictions.open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["text", "label", "pred", "score"])
+                for text, raw, result in zip(data.texts, data.raw_labels, results, strict=True):
+                    writer.writerow([text, raw, result.label, f"{result.score:.6f}"])
+        except OSError as exc:  # checked before scoring, so only a full disk or a race gets here
+            _fail(f"无法写入 / cannot write {str(predictions)!r}: {exc.strerror or exc}")
     _print_eval_table(file, data, runs)
     if as_json:
         payload = dict(metrics)
@@ -176,12 +193,49 @@ def eval_command(
         typer.echo(json.dumps(payload, ensure_ascii=False))
 
 
+def _check_output_file(path: Path, *, inputs: list[Path], option: str) -> None:
+    """Refuse, before any work, an output path that would overwrite an input file (the labeled data was
+    silently replaced by the predictions) or that cannot be a file (a folder, or under a file): these used
+    to end in a traceback after the whole file had been scored."""
+    for source in inputs:
+        try:
+            same = path.exists() and source.exists() and path.samefile(source)
+        except OSError:
+            same = False
+        if same:
+            _fail(f"{option} 不能是输入文件本身，否则会覆盖它 / {option} must not be the input file {str(source)!r}: "
+                  f"it would be overwritten")
+    if path.is_dir():
+        _fail(f"{option} 应为文件路径，{str(path)!r} 是目录 / {option} must be a file path; {str(path)!r} is a folder")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                _fail(f"无法在 {str(parent)!r} 下创建文件：它不是目录 / cannot create {str(path)!r}: "
+                      f"{str(parent)!r} is not a folder")
+            break
+
+
+def _read_labeled(path: Path):
+    """A labeled CSV, or exit 2 saying in Chinese first what is wrong with it (the reader's details are
+    English: "/tmp: file not found" for a folder, "no rows", ...)."""
+    from bot.sentiment.train import DataError, read_labeled_csv
+
+    if path.is_dir():
+        _fail(f"{path} 是目录，不是 CSV 文件 / {path} is a folder, not a CSV file")
+    if not path.is_file():
+        _fail(f"找不到文件 / file not found: {path}")
+    try:
+        return read_labeled_csv(path)
+    except DataError as exc:
+        _fail(f"无法使用带标签的文件（需要 text,label 两列的 CSV）/ cannot use the labeled file: {exc}")
+
+
 def _warn_rejected(data, shown: int = 5) -> None:
     """Rows left out of a labeled file, on stderr: the first few with line and reason, then the count."""
     if not data.rejected:
         return
     for row in data.rejected[:shown]:
-        typer.echo(f"警告 / warning: {data.path}: {row}，已跳过 / skipped", err=True)
+        typer.echo(f"警告：{data.path} 第 {row.line} 行已跳过 / warning: {data.path}: {row}, skipped", err=True)
     if len(data.rejected) > shown:
         typer.echo(f"警告 / warning: {data.path}: 另有 {len(data.rejected) - shown} 行被跳过 / "
                    f"{len(data.rejected) - shown} more rows skipped", err=True)
@@ -224,6 +278,39 @@ def _confusion_table(data, run):
     return table
 
 
+def _corrections(database_url: str | None) -> list[tuple[str, str]]:
+    """The chat corrections for `train --include-corrections`, or exit 2 naming the database: run outside the
+    bot's folder this used to create an empty ./var/crisisbot.db and end in a "no such table" traceback."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
+
+    from bot.sentiment.corrections import load_corrections_for_training
+    from bot.storage.db import redact_url
+
+    if database_url is None:
+        from bot.config import database_url as configured_url
+        from bot.config import load_all
+
+        settings, config, _ = load_all()
+        database_url = configured_url(settings, config)
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        url = None  # Database() below says what is wrong with it
+    if (url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+            and not Path(url.database).is_file()):
+        _fail(f"找不到机器人的数据库 {url.database}：请在运行机器人的目录里执行，或用 --database-url 指定 / "
+              f"the bot's database {url.database} does not exist: run this where the bot runs, or give --database-url")
+    try:
+        return load_corrections_for_training(database_url)
+    except (OperationalError, ProgrammingError) as exc:
+        if "sentiment_correction" not in str(exc):
+            raise
+        _fail(f"数据库 {redact_url(database_url)} 里没有更正记录（机器人没有在这个数据库上运行过）/ "
+              f"no corrections table in {redact_url(database_url)}: the bot has not run on this database")
+    return []  # not reached: _fail exits
+
+
 def _options_as_given(ctx: typer.Context) -> list[str]:
     """The command's options back as arguments, from its own parameter list (so a new option is passed on
     to the pinned child without being listed here)."""
@@ -261,6 +348,8 @@ def train_command(
     the same command gives a byte-identical model file on any x86-64 machine (one thread and fixed CPU
     kernels, in a child process: bot/sentiment/reproducible.py)."""
     files = list(data) + [Path(extra) for extra in ctx.args]
+    if out is not None:  # before the (long) training, not when the model is saved
+        _check_output_file(out, inputs=files, option="--out")
     from bot.sentiment import reproducible
 
     if not reproducible.in_pinned_process():
@@ -271,19 +360,14 @@ def train_command(
     except ImportError:
         _fail("训练需要 scikit-learn：pip install 'crisisbot[train]' / training needs the train extra")
     from bot.sentiment.model import default_model_path
-    from bot.sentiment.train import DataError, read_labeled_csv, train_model
+    from bot.sentiment.train import train_model
 
-    try:
-        labeled = [read_labeled_csv(f) for f in files]
-    except DataError as exc:
-        _fail(str(exc))
+    labeled = [_read_labeled(f) for f in files]
     for labeled_file in labeled:
         _warn_rejected(labeled_file)
     corrections: list[tuple[str, str]] = []
     if include_corrections:
-        from bot.sentiment.corrections import load_corrections_for_training
-
-        corrections = load_corrections_for_training(database_url)
+        corrections = _corrections(database_url)
         typer.echo(f"更正 / corrections: {len(corrections)}", err=True)
     out = out or default_model_path()
     command = "crisisbot sentiment train --data " + " ".join(f.name for f in files)
@@ -295,7 +379,10 @@ def train_command(
         task = progress.add_task(description, total=total)
         model = train_model(labeled, corrections=corrections, command=command,
                             progress=lambda n: progress.advance(task, n))
-    model.save(out)
+    try:
+        model.save(out)
+    except OSError as exc:  # checked before training, so only a full disk or a race gets here
+        _fail(f"无法写入 / cannot write {str(out)!r}: {exc.strerror or exc}")
     size = out.stat().st_size / 1e6
     typer.echo(f"已保存 / saved {out} ({size:.1f} MB, {model.meta['training']['rows']} rows)")
 

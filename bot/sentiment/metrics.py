@@ -15,7 +15,8 @@ def compute_metrics(gold: Sequence[str], pred: Sequence[str], *, three_class: bo
     Binary files (gold neg/pos): a `neu` prediction counts as "not negative", i.e. positive; accuracy and
     macro-F1 are over {neg, pos}. 3-class files: accuracy and macro-F1 over {neg, neu, pos}, plus
     `neutral_as_negative`, the share of gold-`neu` rows predicted `neg`. `neg_precision`/`neg_recall`
-    treat neg against everything else in both cases.
+    treat neg against everything else in both cases. Macro-F1 leaves out a class that neither the gold
+    labels nor the predictions contain.
     """
     if len(gold) != len(pred):
         raise ValueError("gold and pred differ in length")
@@ -24,6 +25,10 @@ def compute_metrics(gold: Sequence[str], pred: Sequence[str], *, three_class: bo
         classes = ("neg", "pos")
     else:
         classes = ("neg", "neu", "pos")
+    # macro-F1 averages the classes that occur in the gold labels or the predictions (as scikit-learn does):
+    # a class absent from both has no F1 to speak of, and counting it as 0 put a perfect neg/pos-only file
+    # written with words (read as 3-class) at macro-F1 0.667 next to accuracy 1.0
+    classes = tuple(c for c in classes if c in gold or c in pred) or classes
     n = len(gold)
     correct = sum(1 for g, p in zip(gold, pred, strict=True) if g == p)
     f1s = []

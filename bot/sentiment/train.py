@@ -100,7 +100,9 @@ def read_labeled_csv(path: Path | str) -> LabeledFile:
         binary = written & BINARY_LABELS
         if binary and written & (set(LABEL_ALIASES) - BINARY_LABELS):
             raise DataError(f"{path}: mixes 0/1 and neg/neu/pos labels")
-        aliases, three_class = LABEL_ALIASES, not binary
+        # Written neg/pos with no neutral row at all is a binary file in words: judged as binary (a `neu`
+        # prediction is "not negative"), not as a 3-class file every `neu` prediction would get wrong.
+        aliases, three_class = LABEL_ALIASES, not binary and bool(written & {"neu", "neutral"})
     texts: list[str] = []
     labels: list[str] = []
     raw_labels: list[str] = []

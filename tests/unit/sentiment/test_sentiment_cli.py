@@ -77,6 +77,21 @@ def test_eval_three_class_reports_neutral_as_negative(tmp_path):
     assert payload["confusion"]["neu"]["neg"] == round(payload["neutral_as_negative"] * len(NEU))
 
 
+def test_a_file_labelled_only_neg_and_pos_in_words_is_judged_as_binary(tmp_path):
+    """No `neu` row: a binary file written in words. A `neu` prediction counts as not negative, exactly as
+    for the same file written 0/1 (judged as 3-class, every neutral-looking comment would be an error)."""
+    texts = POS + NEG + ["请问哪里买的", "已转发给朋友"]
+    gold = ["pos"] * len(POS) + ["neg"] * len(NEG) + ["pos", "pos"]
+    words = _write(tmp_path / "words.csv", list(zip(texts, gold, strict=True)))
+    digits = _write(tmp_path / "digits.csv", [(t, "1" if g == "pos" else "0") for t, g in zip(texts, gold, strict=True)])
+    by_words = _last_json(runner.invoke(app, ["eval", str(words), "--json"]).stdout)
+    by_digits = _last_json(runner.invoke(app, ["eval", str(digits), "--json"]).stdout)
+    assert "neutral_as_negative" not in by_words
+    assert set(by_words["confusion"]) == {"neg", "pos"}
+    for key in ("accuracy", "macro_f1", "neg_precision", "neg_recall"):
+        assert by_words[key] == by_digits[key]
+
+
 def test_eval_skips_a_row_with_a_bad_label_and_says_which(tmp_path):
     rows = [(t, "1") for t in POS] + [("坏", "maybe")] + [(t, "0") for t in NEG]
     preds_path = tmp_path / "preds.csv"
@@ -140,8 +155,8 @@ def test_eval_reads_spreadsheet_style_files_the_same_way(tmp_path):
         payload = _last_json(result.stdout)
         assert {k: payload[k] for k in ("n", "accuracy", "neg_precision", "neg_recall")} == \
             {k: plain[k] for k in ("n", "accuracy", "neg_precision", "neg_recall")}
-        # label words are the neg/neu/pos vocabulary: that file is scored as a 3-class file
-        assert ("neutral_as_negative" in payload) == (name == "words.csv")
+        # negative/positive words with no neutral row: a binary file written in words, judged as binary
+        assert "neutral_as_negative" not in payload
 
 
 def test_eval_missing_file(tmp_path):
@@ -199,3 +214,142 @@ def test_score_in_a_wide_terminal_prints_a_table(monkeypatch):
     result = runner.invoke(app, ["score", "不高兴"])
     assert result.exit_code == 0, result.output
     assert "文本 / text" in result.stdout and "不高兴" in result.stdout
+
+
+def test_macro_f1_leaves_out_a_class_absent_from_gold_and_predictions(tmp_path):
+    """A neg/pos file written with words is read as 3-class; with no neu anywhere, a perfect run is macro-F1 1.0
+    (it was 0.667: the absent neu class counted as F1 0)."""
+    assert compute_metrics(["neg", "pos"], ["neg", "pos"], three_class=True)["macro_f1"] == 1.0
+    assert compute_metrics(["neg", "neg"], ["neg", "neg"], three_class=False)["macro_f1"] == 1.0
+    # a class that is predicted but never gold still counts (its F1 is 0)
+    assert compute_metrics(["neg", "pos"], ["neg", "neu"], three_class=True)["macro_f1"] == round(1 / 3, 4)
+    rows = [("垃圾，退款！", "neg"), ("太差了，再也不买", "negative"), ("支持，做得真棒", "pos")]
+    result = runner.invoke(app, ["eval", str(_write(tmp_path / "words.csv", rows)), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = _last_json(result.stdout)
+    if payload["accuracy"] == 1.0:
+        assert payload["macro_f1"] == 1.0
+
+
+@pytest.mark.parametrize("content", [b"", b"text,label\n\xe5\xa5\xbd,1\n", b"PK\x03\x04garbage"])
+@pytest.mark.parametrize("command", ["score", "eval"])
+def test_a_file_that_is_no_model_is_a_clear_error(tmp_path, content, command):
+    """An empty file ended in "Aborted." (exit 1), a CSV in numpy's pickle advice, another .npz in a traceback."""
+    model = tmp_path / "model.npz"
+    model.write_bytes(content)
+    args = ["score", "好"] if command == "score" else ["eval", str(_write(tmp_path / "d.csv", [("好", "1")]))]
+    result = runner.invoke(app, [*args, "--model", str(model)])
+    assert result.exit_code == 2, result.output
+    assert "不是有效的 crisisbot 情感模型文件" in result.output and str(model) in result.output
+    assert "Traceback" not in result.output and "Aborted" not in result.output
+
+
+def test_a_numpy_archive_of_something_else_is_a_clear_error(tmp_path):
+    import numpy as np
+
+    model = tmp_path / "other.npz"
+    np.savez(model, a=np.arange(3))
+    result = runner.invoke(app, ["score", "好", "--model", str(model)])
+    assert result.exit_code == 2 and "不是有效的 crisisbot 情感模型文件" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_unknown_backend_and_missing_model_are_told_in_chinese_first(tmp_path):
+    result = runner.invoke(app, ["score", "好", "--backend", "foo"])
+    assert result.exit_code == 2 and "未知的后端 'foo'" in result.output
+    result = runner.invoke(app, ["score", "好", "--model", str(tmp_path)])  # a folder, not a model file
+    assert result.exit_code == 2 and "找不到模型文件" in result.output
+
+
+def test_predictions_never_overwrite_the_labeled_input(tmp_path):
+    """`--predictions data.csv` silently replaced the labeled file with the predictions."""
+    rows = [("垃圾，退款！", "0"), ("支持，做得真棒", "1")]
+    data = _write(tmp_path / "data.csv", rows)
+    before = data.read_bytes()
+    result = runner.invoke(app, ["eval", str(data), "--predictions", str(tmp_path / "." / "data.csv")])
+    assert result.exit_code == 2 and "--predictions" in result.output and "输入文件" in result.output
+    assert data.read_bytes() == before
+
+
+@pytest.mark.parametrize("where", ["folder", "under_a_file"])
+def test_an_output_path_that_cannot_be_a_file_is_refused_before_the_work(tmp_path, where):
+    """These ended in a traceback after the whole file was scored (or the whole model trained)."""
+    data = _write(tmp_path / "data.csv", [("垃圾，退款！", "0"), ("支持，做得真棒", "1")])
+    out = tmp_path if where == "folder" else data / "x.csv"
+    for args in (["eval", str(data), "--predictions", str(out)], ["train", "--data", str(data), "--out", str(out)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "错误 / error" in result.output and "Traceback" not in result.output
+
+
+def test_train_never_overwrites_its_training_data(tmp_path):
+    data = _write(tmp_path / "data.csv", [("垃圾，退款！", "neg"), ("支持，做得真棒", "pos"), ("请问多少钱", "neu")])
+    before = data.read_bytes()
+    result = runner.invoke(app, ["train", "--data", str(data), "--out", str(data)])
+    assert result.exit_code == 2 and "--out" in result.output and "输入文件" in result.output
+    assert data.read_bytes() == before
+
+
+def _train_process(tmp_path: Path, *extra: str):
+    import subprocess
+    import sys
+
+    data = _write(tmp_path / "d.csv", [(t, "pos") for t in POS[:3]] + [(t, "neg") for t in NEG[:3]])
+    args = [sys.executable, "-m", "bot.cli", "sentiment", "train", "--data", str(data), "--out",
+            str(tmp_path / "m.npz"), "--include-corrections", *extra]
+    return subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+
+def test_include_corrections_without_the_bots_database_is_a_clear_error_and_creates_none(tmp_path):
+    """Run away from the bot's folder, it created an empty var/crisisbot.db and ended in a "no such table"
+    traceback."""
+    missing = tmp_path / "elsewhere" / "bot.db"
+    done = _train_process(tmp_path, "--database-url", f"sqlite:///{missing}")
+    assert done.returncode == 2, done.stderr
+    assert "找不到机器人的数据库" in done.stderr and "Traceback" not in done.stderr
+    assert not missing.exists() and not (tmp_path / "m.npz").exists()
+
+
+def test_include_corrections_on_a_database_the_bot_never_ran_on_is_a_clear_error(tmp_path):
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("create table unrelated (a)").connection.close()
+    done = _train_process(tmp_path, "--database-url", f"sqlite:///{other}")
+    assert done.returncode == 2, done.stderr
+    assert "没有更正记录" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("make", "chinese"), [
+    (lambda d: d, "是目录，不是 CSV 文件"),  # read as "file not found" before
+    (lambda d: d / "nope.csv", "找不到文件"),
+    (lambda d: _write(d / "x.csv", []), "无法使用带标签的文件"),  # header only: "no rows"
+    (lambda d: (d / "t.csv").write_text("text\n好\n", encoding="utf-8") and d / "t.csv", "无法使用带标签的文件"),
+])
+@pytest.mark.parametrize("command", ["eval", "train"])
+def test_a_labeled_file_that_cannot_be_used_is_explained_chinese_first(tmp_path, make, chinese, command, monkeypatch):
+    from bot.sentiment.reproducible import PINNED_MARK
+
+    monkeypatch.setenv(PINNED_MARK, "1")  # train in this process (as its pinned child does) to see its output
+    path = make(tmp_path)
+    args = ["eval", str(path)] if command == "eval" else ["train", "--data", str(path), "--out", str(tmp_path / "m.npz")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("错误 / error: ") and chinese in line
+    english = min(line.find(w) for w in ("is a folder", "file not found", "cannot use") if w in line)
+    assert line.index(chinese) < english  # Chinese before the English
+
+
+def test_a_skipped_row_is_announced_chinese_first(tmp_path):
+    result = runner.invoke(app, ["eval", str(_write(tmp_path / "b.csv", [("好", "1"), ("坏", "2"), ("差", "0")]))])
+    assert result.exit_code == 0, result.output
+    assert "第 3 行已跳过" in result.stderr and "line 3: label '2'" in result.stderr
+
+
+def test_score_refuses_a_model_for_another_backend(tmp_path):
+    """`score --backend snownlp --model m.npz` scored with SnowNLP and ignored the model without a word."""
+    model = tmp_path / "m.npz"
+    model.write_bytes(b"x")
+    result = runner.invoke(app, ["score", "好", "--backend", "snownlp", "--model", str(model)])
+    assert result.exit_code == 2 and "--model 只用于 default 后端" in result.output
