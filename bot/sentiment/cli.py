@@ -235,7 +235,8 @@ def _warn_rejected(data, shown: int = 5) -> None:
     if not data.rejected:
         return
     for row in data.rejected[:shown]:
-        typer.echo(f"警告：{data.path} 第 {row.line} 行已跳过 / warning: {data.path}: {row}, skipped", err=True)
+        # the reason is Chinese first already ("标签 '2' 不是 … / label '2' is not …")
+        typer.echo(f"警告：{data.path} 第 {row.line} 行已跳过 / warning: line {row.line} skipped：{row.reason}", err=True)
     if len(data.rejected) > shown:
         typer.echo(f"警告 / warning: {data.path}: 另有 {len(data.rejected) - shown} 行被跳过 / "
                    f"{len(data.rejected) - shown} more rows skipped", err=True)

@@ -82,7 +82,7 @@ def read_labeled_csv(path: Path | str) -> LabeledFile:
     left out and listed in `rejected` with its line; the rest of the file is used."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: file not found")
+        raise DataError(f"{path}：文件不存在 / file not found")
     for encoding in ENCODINGS:
         try:
             rows = _read_rows(path, encoding)
@@ -90,16 +90,16 @@ def read_labeled_csv(path: Path | str) -> LabeledFile:
         except UnicodeDecodeError:
             continue
     else:
-        raise DataError(f"{path}: not UTF-8 or GB18030 text")
+        raise DataError(f"{path}：不是 UTF-8 或 GB18030 文本 / not UTF-8 or GB18030 text")
     if not rows:
-        raise DataError(f"{path}: no rows")
+        raise DataError(f"{path}：没有数据行 / no rows")
     written = {raw.strip().lower() for _, _, raw in rows}
     if written & {"-1", "-1.0"}:  # -1/1 alone is a binary file written with signs
         aliases, three_class = SIGNED_LABELS, bool(written & {"0", "0.0"})
     else:
         binary = written & BINARY_LABELS
         if binary and written & (set(LABEL_ALIASES) - BINARY_LABELS):
-            raise DataError(f"{path}: mixes 0/1 and neg/neu/pos labels")
+            raise DataError(f"{path}：标签混用了 0/1 与 neg/neu/pos / mixes 0/1 and neg/neu/pos labels")
         # Written neg/pos with no neutral row at all is a binary file in words: judged as binary (a `neu`
         # prediction is "not negative"), not as a 3-class file every `neu` prediction would get wrong.
         aliases, three_class = LABEL_ALIASES, not binary and bool(written & {"neu", "neutral"})
@@ -110,13 +110,14 @@ def read_labeled_csv(path: Path | str) -> LabeledFile:
     for line, text, raw in rows:
         label = aliases.get(raw.strip().lower())
         if label is None:
-            rejected.append(RejectedRow(line, f"label {raw!r} is not one of 0/1, neg/neu/pos or -1/0/1"))
+            rejected.append(RejectedRow(line, f"标签 {raw!r} 不是 0/1、neg/neu/pos 或 -1/0/1 之一 / label {raw!r} is not "
+                                                 f"one of 0/1, neg/neu/pos or -1/0/1"))
             continue
         texts.append(text)
         labels.append(label)
         raw_labels.append(raw)
     if not texts:
-        raise DataError(f"{path}: no row has a usable label ({rejected[0]})")
+        raise DataError(f"{path}：没有一行的标签可用 / no row has a usable label ({rejected[0]})")
     return LabeledFile(path, texts, labels, three_class=three_class, sha256=sha256_of(path),
                        raw_labels=raw_labels, rejected=rejected)
 
@@ -133,7 +134,7 @@ def _read_rows(path: Path, encoding: str) -> list[tuple[int, str, str]]:
             try:
                 _collect_rows(reader, path, out)
             except csv.Error as exc:
-                raise DataError(f"{path}:{reader.line_num}: not readable as CSV ({exc})") from exc
+                raise DataError(f"{path}:{reader.line_num}：无法按 CSV 读取 / not readable as CSV ({exc})") from exc
     finally:
         csv.field_size_limit(previous_limit)
     return out
@@ -145,7 +146,8 @@ def _collect_rows(reader, path: Path, out: list[tuple[int, str, str]]) -> None:
     text_name = next((name for name in TEXT_COLUMNS if name in header), None)
     label_name = next((name for name in LABEL_COLUMNS if name in header), None)
     if text_name is None or label_name is None:
-        raise DataError(f"{path}: expected a header with columns text,label (got {header or None})")
+        raise DataError(f"{path}：表头应包含 text,label 两列 / expected a header with columns text,label "
+                        f"(got {header or None})")
     text_at, label_at = header.index(text_name), header.index(label_name)
     for row in reader:
         if not row:
@@ -322,7 +324,7 @@ def fit(matrix, labels: Sequence[str], weights: Sequence[float], options: TrainO
         out[:, 0], bias[0] = _fit_binary(matrix[polar], (y[polar] == "pos").astype(int), w[polar], options.c,
                                          options)
     else:
-        raise DataError("training data needs both neg and pos examples")
+        raise DataError("训练数据需要同时有负面和正面样本 / training data needs both neg and pos examples")
     neu_rows = from_three
     if neu_rows.any() and len(set((y[neu_rows] == "neu").tolist())) == 2:
         out[:, 1], bias[1] = _fit_binary(matrix[neu_rows], (y[neu_rows] == "neu").astype(int), w[neu_rows],
@@ -369,7 +371,7 @@ def train_model(
     featurizer = featurizer or featurizer_for(options)
     data = build_training_set(files, options, corrections)
     if len(set(data.labels)) < 2:
-        raise DataError("training data needs at least two different labels")
+        raise DataError("训练数据至少需要两种不同的标签 / training data needs at least two different labels")
     matrix = feature_matrix(featurizer, data.texts, progress=progress)
     weights, bias = fit(matrix, data.labels, data.weights, options, data.three_class)
     meta = model_meta(options)

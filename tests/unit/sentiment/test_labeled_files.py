@@ -14,8 +14,8 @@ def test_a_row_with_an_unknown_label_is_left_out_and_recorded(tmp_path):
     assert labeled.texts == ["很好", "太差了"] and labeled.labels == ["pos", "neg"]
     assert labeled.raw_labels == ["1", "0"] and not labeled.three_class
     assert [(r.line, r.reason) for r in labeled.rejected] == [
-        (3, "label '' is not one of 0/1, neg/neu/pos or -1/0/1"),
-        (5, "label '2' is not one of 0/1, neg/neu/pos or -1/0/1"),
+        (3, "标签 '' 不是 0/1、neg/neu/pos 或 -1/0/1 之一 / label '' is not one of 0/1, neg/neu/pos or -1/0/1"),
+        (5, "标签 '2' 不是 0/1、neg/neu/pos 或 -1/0/1 之一 / label '2' is not one of 0/1, neg/neu/pos or -1/0/1"),
     ]
     sources = build_training_set([labeled], TrainOptions()).sources
     assert sources[0]["rows"] == 2 and sources[0]["rejected_rows"] == 2

@@ -98,7 +98,7 @@ def test_eval_skips_a_row_with_a_bad_label_and_says_which(tmp_path):
     result = runner.invoke(app, ["eval", str(_write(tmp_path / "bad.csv", rows)), "--json",
                                  "--predictions", str(preds_path)])
     assert result.exit_code == 0, result.output
-    assert "line 10: label 'maybe'" in result.stderr and "skipped" in result.stderr
+    assert "line 10 skipped" in result.stderr and "label 'maybe' is not one of" in result.stderr and "skipped" in result.stderr
     payload = _last_json(result.stdout)
     assert payload["n"] == len(rows) - 1 and payload["rejected"] == 1
     with preds_path.open(encoding="utf-8") as fh:
@@ -344,7 +344,7 @@ def test_a_labeled_file_that_cannot_be_used_is_explained_chinese_first(tmp_path,
 def test_a_skipped_row_is_announced_chinese_first(tmp_path):
     result = runner.invoke(app, ["eval", str(_write(tmp_path / "b.csv", [("好", "1"), ("坏", "2"), ("差", "0")]))])
     assert result.exit_code == 0, result.output
-    assert "第 3 行已跳过" in result.stderr and "line 3: label '2'" in result.stderr
+    assert "第 3 行已跳过" in result.stderr and "标签 '2' 不是" in result.stderr and "label '2' is not one of" in result.stderr
 
 
 def test_score_refuses_a_model_for_another_backend(tmp_path):
