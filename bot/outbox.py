@@ -275,10 +275,8 @@ class Outbox:
         except PermanentChatError as exc:
             metrics.CHAT_API_ERRORS.labels(platform, exc.code or "permanent").inc()
             metrics.MESSAGES_FAILED.labels(platform).inc()
-            log.error(
-                "chat %s refused a message for %s: %s (code %s) - fix the channel mapping or the app's access",
-                platform, row.channel, exc, exc.code,
-            )
+            log.error("chat %s refused a message for %s: %s (code %s) - %s", platform, row.channel, exc, exc.code,
+                      getattr(port, "refusal_hint", "fix the channel mapping or the app's access"))
             self._finish(row, status="failed", platform_message_id=None, error=f"{exc.code}: {exc}")
             self._credentials_work(platform)  # a refusal about the message itself: the credential passed
             return True

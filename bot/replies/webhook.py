@@ -26,6 +26,8 @@ ResultCallback = Callable[..., None]
 
 class ReplyWebhookPort:
     platform = "replyhook"
+    # what the outbox's log line advises when a reply is refused (not the chat ports' channel advice)
+    refusal_hint = "the reply webhook refused this reply: the item is back in the queue and its channel was told"
 
     def __init__(self, url: str, *, secret: str | None, timeout: float, on_result: ResultCallback,
                  on_delay: ResultCallback | None = None) -> None:
