@@ -31,19 +31,20 @@ USAGE = """\
   /reply-queue escalate 编号 [备注] — 升级到危机预案 / escalate to a crisis run
   /reply-queue suggest 编号 — 建议回复 / suggested replies
   /reply-queue approve 草稿号 | reject 草稿号 [原因] — 审批回复 / approve or reject a reply
-  /reply-queue save-template 名称 "内容" [--item 编号] [--topics 词1,词2] [--all-accounts] — 保存为模板 / save a template
+  /reply-queue save-template 名称 "内容" [--item 编号] [--topics 词1,词2] [--all-accounts] — 保存为模板（同名则替换）/ save a template (same name: replaced)
+  /reply-queue templates | delete-template 名称 — 列出 / 删除本频道的模板 / list or delete saved templates
   /reply-queue stats [账号] [--since 7d] — 统计 / stats
-账号可写 平台:账号ID、账号ID、账号名或客户ID；编号形如 #12。子命令也可写中文：认领、放弃、已回复、跳过、升级、建议、批准、驳回、保存模板、统计。
+账号可写 平台:账号ID、账号ID、账号名或客户ID；编号形如 #12。子命令也可写中文：认领、放弃、已回复、跳过、升级、建议、批准、驳回、保存模板、模板、删除模板、统计。
 ACCOUNT is platform:account_id, the account id, its name or the client id; item ids look like #12."""
 
 log = logging.getLogger(__name__)
 
 SUBCOMMANDS = frozenset({"claim", "release", "done", "replied", "reply", "skip", "escalate", "suggest", "approve",
-                         "reject", "save-template", "stats"})
+                         "reject", "save-template", "templates", "delete-template", "stats"})
 # the Chinese words the usage names, as /crisis takes 完成, 跳过 ...
 ALIASES = {"认领": "claim", "放弃": "release", "已回复": "done", "回复": "done", "跳过": "skip", "升级": "escalate",
            "建议": "suggest", "建议回复": "suggest", "批准": "approve", "驳回": "reject", "保存模板": "save-template",
-           "统计": "stats"}
+           "模板": "templates", "删除模板": "delete-template", "统计": "stats"}
 
 
 def _service(ctx: CommandContext) -> ReplyQueueService:
@@ -280,6 +281,25 @@ def _save_template(ctx, service, parsed, args):
                          f"Saved template {row.name!r} for {where}; 建议回复 will offer it for these topics."))
 
 
+def _templates(ctx, service, parsed, args):
+    if args:
+        raise UsageError(f"多余的参数 / unexpected: {' '.join(args)}")
+    saved = service.list_templates(ctx.channel)
+    if not saved:
+        return Message(text="本频道还没有保存的模板（/reply-queue save-template 名称 \"内容\"）/ no saved templates here yet")
+    zone = service.zone_for(ctx.channel)
+    lines = [f"**{t.name}**（{'、'.join(t.accounts)}；{t.created_by_name}，{t.created_at.astimezone(zone):%m-%d %H:%M}）"
+             f"\n> {t.text[:120]}{'…' if len(t.text) > 120 else ''}" for t in saved]
+    return Message(title=f"已保存的回复模板 / saved reply templates（{len(saved)}）", text="\n".join(lines))
+
+
+def _delete_template(ctx, service, parsed, args):
+    if len(args) != 1:
+        raise UsageError("用法：/reply-queue delete-template 名称 / usage: delete-template NAME")
+    removed = service.delete_template(ctx.channel, args[0])
+    return Message(text=f"🗑 已删除模板「{args[0]}」（{removed} 个账号）/ deleted template {args[0]!r} ({removed} account(s))")
+
+
 def _stats(ctx, service, parsed, args):
     if len(args) > 1:
         raise UsageError(f"多余的参数：{' '.join(args[1:])}")
@@ -296,7 +316,7 @@ def _stats(ctx, service, parsed, args):
 _SUBCOMMAND_HANDLERS = {
     "claim": _claim, "release": _release, "done": _done, "replied": _done, "reply": _done, "skip": _skip,
     "escalate": _escalate, "suggest": _suggest, "approve": _approve, "reject": _reject,
-    "save-template": _save_template, "stats": _stats,
+    "save-template": _save_template, "templates": _templates, "delete-template": _delete_template, "stats": _stats,
 }
 
 

@@ -139,6 +139,18 @@ class EscalateOutcome:
 
 
 @dataclass
+class SavedTemplateSummary:
+    """One saved template name as a channel sees it: its newest text and the accounts it is offered for."""
+
+    name: str
+    text: str
+    topics: list[str]
+    accounts: list[str]
+    created_by_name: str
+    created_at: datetime
+
+
+@dataclass
 class ReplyStats:
     since: datetime
     open: int = 0
@@ -1168,10 +1180,51 @@ class ReplyQueueService:
                                    source_comment_id=source_comment.comment_id if source_comment else None)
                 for key in account_keys]
         with self.db.session() as session:
+            # saving under a name the account already has replaces that template (it used to add a second
+            # one, offered beside the first forever: templates could not be deleted)
+            for key in account_keys:
+                for old in session.exec(select(SavedReplyTemplate).where(
+                        SavedReplyTemplate.name == name[:255], _same_account(key))).all():
+                    session.delete(old)
             for row in rows:
                 session.add(row)
             session.flush()
         return rows
+
+    def list_templates(self, channel: str) -> list[SavedTemplateSummary]:
+        """The saved templates this channel's suggestions can offer, one entry per name (newest first)."""
+        with self.db.session() as session:
+            rows = session.exec(select(SavedReplyTemplate).order_by(SavedReplyTemplate.created_at.desc(),
+                                                                    SavedReplyTemplate.id.desc())).all()
+        out: dict[str, SavedTemplateSummary] = {}
+        for row in rows:
+            if row.account_key is not None and not self.scope.can_see(channel, row.account_key):
+                continue
+            entry = out.setdefault(row.name, SavedTemplateSummary(
+                name=row.name, text=row.text, topics=list(row.topics or []), accounts=[],
+                created_by_name=row.created_by_name or row.created_by, created_at=row.created_at))
+            entry.accounts.append(self.account_names.get(row.account_key, row.account_key)
+                                  if row.account_key else "全部账号 / any account")
+        return list(out.values())
+
+    def delete_template(self, channel: str, name: str) -> int:
+        """Delete the saved template `name` for the accounts this channel sees; how many rows went. A
+        template saved for any account (in the default channel) is deleted only from the default channel."""
+        default_channel = self.visible_accounts(channel) is None
+        with self.db.session() as session:
+            rows = session.exec(select(SavedReplyTemplate).where(SavedReplyTemplate.name == name)).all()
+            mine = [r for r in rows if (r.account_key is None and default_channel)
+                    or (r.account_key is not None and self.scope.can_see(channel, r.account_key))]
+            if not mine:
+                shared = any(r.account_key is None for r in rows)
+                raise NotFound(
+                    f"模板「{name}」由默认频道保存（适用于全部账号），请在默认频道删除 / template {name!r} was saved for "
+                    f"any account from the default channel: delete it there" if shared else
+                    f"本频道没有名为「{name}」的模板（/reply-queue templates 列出全部）/ no template named {name!r} "
+                    f"here (/reply-queue templates lists them)")
+            for row in mine:
+                session.delete(row)
+        return len(mine)
 
     def last_draft_text(self, item_id: int) -> str | None:
         with self.db.session() as session:
@@ -1271,6 +1324,10 @@ class ReplyQueueService:
             session.execute(update(ReplyQueueItem).where(ReplyQueueItem.id.in_([i.id for i in items]))
                             .values(last_reminded_at=now))
         return 1
+
+
+def _same_account(key: str | None):
+    return SavedReplyTemplate.account_key.is_(None) if key is None else SavedReplyTemplate.account_key == key
 
 
 def _percentile(values: list[float], q: float) -> float:

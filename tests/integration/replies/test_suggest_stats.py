@@ -181,3 +181,28 @@ def test_a_stored_template_with_stray_braces_does_not_break_suggestions(rq_bot, 
     (suggested,) = rq_bot.dispatcher.handle(cmd(f"/reply-queue suggest {item_id(db, 'q')}"))
     assert "建议回复" in suggested.title and suggested.sections
     assert all("您好 {" not in s.text for s in suggested.sections)
+
+
+def test_saved_templates_are_listed_replaced_by_name_and_deleted_per_channel(rq_bot, db, clock):
+    """Templates could be saved but not listed or deleted, and saving a name again added a second one."""
+    rq_bot.services.ingest.ingest_records([rec("l", ago(clock, 5), "这个多少钱")], source="test")
+    rq_bot.dispatcher.handle(cmd('/reply-queue save-template 价格 "价格以商品页为准" --topics 多少钱'))
+    rq_bot.dispatcher.handle(cmd('/reply-queue save-template 价格 "{author_name}您好，价格以商品页为准哦" --topics 多少钱'))
+    with db.session() as s:
+        assert [t.text for t in s.exec(select(SavedReplyTemplate)).all()] == ["{author_name}您好，价格以商品页为准哦"]
+
+    (listed,) = rq_bot.dispatcher.handle(cmd("/reply-queue templates"))
+    assert "已保存的回复模板" in listed.title and "**价格**" in listed.text and "澜肌官方旗舰店" in listed.text
+    assert "{author_name}您好，价格以商品页为准哦" in listed.text
+    # another client's channel neither sees nor deletes it
+    (other,) = rq_bot.dispatcher.handle(cmd("/reply-queue 模板", channel="console:xiaochu"))
+    assert "还没有保存的模板" in other.text
+    (refused,) = rq_bot.dispatcher.handle(cmd("/reply-queue delete-template 价格", channel="console:xiaochu"))
+    assert "没有名为「价格」的模板" in refused.text
+
+    (deleted,) = rq_bot.dispatcher.handle(cmd("/reply-queue 删除模板 价格"))
+    assert "已删除模板「价格」" in deleted.text
+    (suggested,) = rq_bot.dispatcher.handle(cmd(f"/reply-queue suggest {item_id(db, 'l')}"))
+    assert all("价格以商品页为准" not in s.text for s in suggested.sections)
+    with db.session() as s:
+        assert s.exec(select(SavedReplyTemplate)).all() == []
