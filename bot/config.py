@@ -91,7 +91,7 @@ class Settings(BaseSettings):
         # logging.basicConfig raises on an unknown name, and it runs at the start of every command
         level = value.strip().upper()
         if level not in logging.getLevelNamesMapping():
-            raise ValueError(f"unknown log level {value!r} (use DEBUG, INFO, WARNING, ERROR or CRITICAL)")
+            raise ValueError(f"未知的日志级别 / unknown log level {value!r} (use DEBUG, INFO, WARNING, ERROR or CRITICAL)")
         return level
 
     def secret_box(self) -> SecretBox | None:
@@ -120,9 +120,9 @@ class Settings(BaseSettings):
 def _channel_address(value: str) -> str:
     platform, sep, rest = value.partition(":")
     if not sep or not rest.strip():
-        raise ValueError("must look like 'platform:channel_id', e.g. 'slack:C0123'")
+        raise ValueError("应写成 平台:频道ID / must look like 'platform:channel_id', e.g. 'slack:C0123'")
     if platform not in CHAT_PLATFORMS:
-        raise ValueError(f"chat platform {platform!r} is not one of {', '.join(CHAT_PLATFORMS)}")
+        raise ValueError(f"未知的聊天平台 / chat platform {platform!r} is not one of {', '.join(CHAT_PLATFORMS)}")
     return value
 
 
@@ -218,7 +218,7 @@ class AppConfig(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+            raise ValueError(f"未知的时区 / unknown time zone {value!r}") from exc
         return value
 
     @field_validator("default_channel")
@@ -271,17 +271,37 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return path or "(top level)"
 
 
-def _format_error(err: dict[str, Any]) -> str:
+# pydantic's own messages are English only: the common ones get a Chinese lead (ops teams read these), the
+# English kept after it since it names the expected pattern or limit. Our validators already write "中文 / English".
+_ZH_BY_TYPE = {
+    "string_type": "应为文本", "string_pattern_mismatch": "格式不符（只能用字母、数字、_ 和 -）",
+    "string_too_short": "文本太短", "string_too_long": "文本太长",
+    "int_type": "应为整数", "int_parsing": "应为整数", "int_from_float": "应为整数",
+    "float_type": "应为数字", "float_parsing": "应为数字", "finite_number": "应为有限的数",
+    "bool_type": "应为 true 或 false", "bool_parsing": "应为 true 或 false",
+    "dict_type": "应为映射（键: 值）", "model_type": "应为映射（键: 值）", "model_attributes_type": "应为映射（键: 值）",
+    "list_type": "应为列表", "too_short": "条目太少",
+}
+_ZH_BOUNDS = {"greater_than_equal": ("ge", "数值太小，应不小于"), "greater_than": ("gt", "数值太小，应大于"),
+              "less_than_equal": ("le", "数值太大，应不大于"), "less_than": ("lt", "数值太大，应小于")}
+
+
+def pydantic_message(err: dict[str, Any]) -> str:
+    """One pydantic error as a config problem's text, Chinese first (also used by `playbooks validate`)."""
     kind = err.get("type", "")
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
-        return f"{err.get('input')!r} is not one of {expected.replace(chr(39), '')}"
+        return f"{err.get('input')!r} 不是可选值之一 / is not one of {expected.replace(chr(39), '')}"
     if kind == "extra_forbidden":
-        return "unknown key (check the spelling)"
+        return "未知的键（请检查拼写）/ unknown key (check the spelling)"
     if kind == "missing":
-        return "required key is missing"
-    message = err.get("msg", "invalid value")
-    return message.removeprefix("Value error, ")
+        return "缺少必填的键 / required key is missing"
+    message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    if kind in _ZH_BOUNDS:
+        key, words = _ZH_BOUNDS[kind]
+        return f"{words} {err.get('ctx', {}).get(key)} / {message}"
+    zh = _ZH_BY_TYPE.get(kind)
+    return f"{zh} / {message}" if zh else message
 
 
 def _items(data: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
@@ -298,32 +318,32 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
     for i, client in _items(data, "clients"):
         cid = client.get("id")
         if cid in client_ids:
-            problems.append((f"clients[{i}].id", f"duplicate client id {cid!r}"))
+            problems.append((f"clients[{i}].id", f"客户 id 重复 / duplicate client id {cid!r}"))
         client_ids.add(cid)
     account_keys: set[str] = set()
     account_client: dict[str, Any] = {}
     for i, account in _items(data, "accounts"):
         client = account.get("client")
         if client is not None and client not in client_ids:
-            problems.append((f"accounts[{i}].client", f"unknown client {client!r}"))
+            problems.append((f"accounts[{i}].client", f"未知的客户 / unknown client {client!r}"))
         key = f"{account.get('platform')}:{account.get('account_id')}"
         if key in account_keys:
-            problems.append((f"accounts[{i}]", f"duplicate account {key!r}"))
+            problems.append((f"accounts[{i}]", f"账号重复 / duplicate account {key!r}"))
         account_keys.add(key)
         account_client[key] = client
     channel_ids: set[str] = set()
     for i, channel in _items(data, "channels"):
         client = channel.get("client")
         if client is not None and client not in client_ids:
-            problems.append((f"channels[{i}].client", f"unknown client {client!r}"))
+            problems.append((f"channels[{i}].client", f"未知的客户 / unknown client {client!r}"))
         cid = channel.get("id")
         if cid in channel_ids:
-            problems.append((f"channels[{i}].id", f"duplicate channel {cid!r}"))
+            problems.append((f"channels[{i}].id", f"频道重复 / duplicate channel {cid!r}"))
         channel_ids.add(cid)
         accounts = channel.get("accounts") or []
         for j, key in enumerate(accounts if isinstance(accounts, list) else []):
             if key not in account_keys:
-                problems.append((f"channels[{i}].accounts[{j}]", f"unknown account {key!r} (use platform:account_id)"))
+                problems.append((f"channels[{i}].accounts[{j}]", f"未知的账号 / unknown account {key!r} (use platform:account_id)"))
             elif client is not None and account_client.get(key) != client:
                 # the list narrows the client's accounts; naming another client's account would show
                 # that client's alerts, comments and reports in this channel
@@ -339,7 +359,7 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
             try:
                 ZoneInfo(str(zone))
             except (ZoneInfoNotFoundError, ValueError):
-                problems.append((f"channels[{i}].timezone", f"unknown time zone {zone!r}"))
+                problems.append((f"channels[{i}].timezone", f"未知的时区 / unknown time zone {zone!r}"))
     default_channel = data.get("default_channel")  # its form is checked by AppConfig._default_channel
     reports = data.get("reports")
     known_channels = channel_ids | {str(default_channel or AppConfig.model_fields["default_channel"].default)}
@@ -347,7 +367,7 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
         channel = schedule.get("channel")
         if channel is not None and channel not in known_channels:
             problems.append(
-                (f"reports.schedules[{i}].channel", f"unknown channel {channel!r} (list it under channels:)")
+                (f"reports.schedules[{i}].channel", f"未知的频道（请在 channels: 下列出）/ unknown channel {channel!r} (list it under channels:)")
             )
     return problems
 
@@ -388,7 +408,7 @@ def parse_config(data: Any, *, source: str) -> AppConfig:
     try:
         cfg = AppConfig.model_validate(data)
     except ValidationError as exc:
-        problems.extend((_format_loc(tuple(e["loc"])), _format_error(e)) for e in exc.errors())
+        problems.extend((_format_loc(tuple(e["loc"])), pydantic_message(e)) for e in exc.errors())
     problems.extend(_cross_checks(data))
     if problems:
         raise ConfigError([f"{source}: {path}: {message}" for path, message in problems])
@@ -461,7 +481,7 @@ def settings_problems(exc: ValidationError) -> list[str]:
         # a value is echoed so the user sees what was read, except where it may be a credential
         secret = any(word in name for word in ("token", "secret", "key", "password"))
         shown = "" if secret or not name or err.get("type") == "literal_error" else f"={err.get('input')!r}"
-        problems.append(f"environment: {var}{shown}: {_format_error(err)}")
+        problems.append(f"environment: {var}{shown}: {pydantic_message(err)}")
     return problems
 
 

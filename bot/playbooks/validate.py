@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from bot.config import pydantic_message
 from bot.feeds.files import FileFormatError, decode
 from bot.playbooks.schema import (
     BUILTIN_VARIABLES,
@@ -92,43 +93,6 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out or "(root)"
 
 
-# pydantic's own messages are English only: the common ones get a Chinese lead (the English kept after
-# it, since it names the expected pattern or limit). Our validators already write "中文 / English".
-_ZH_BY_TYPE = {
-    "string_type": "应为文本",
-    "string_pattern_mismatch": "格式不符（只能用字母、数字、_ 和 -）",
-    "string_too_short": "文本太短",
-    "string_too_long": "文本太长",
-    "int_type": "应为整数",
-    "int_parsing": "应为整数",
-    "int_from_float": "应为整数",
-    "float_type": "应为数字",
-    "float_parsing": "应为数字",
-    "bool_type": "应为 true 或 false",
-    "bool_parsing": "应为 true 或 false",
-    "dict_type": "应为映射（键: 值）",
-    "list_type": "应为列表",
-    "model_type": "应为映射（键: 值）",
-    "model_attributes_type": "应为映射（键: 值）",
-    "greater_than": "数值太小",
-    "greater_than_equal": "数值太小",
-    "less_than": "数值太大",
-    "less_than_equal": "数值太大",
-    "finite_number": "应为有限的数",
-}
-
-
-def _msg(item: Any) -> str:
-    kind = item.get("type")
-    if kind == "extra_forbidden":
-        return "未知的键（请检查拼写）/ unknown key (check the spelling)"
-    if kind == "missing":
-        return "缺少必填项 / required key is missing"
-    message = str(item.get("msg", "")).removeprefix("Value error, ")
-    zh = _ZH_BY_TYPE.get(kind)
-    return f"{zh} / {message}" if zh else message
-
-
 def check_playbook_data(data: Any, file: str) -> tuple[Playbook | None, list[Problem]]:
     """Validate one parsed YAML document; return the playbook (None when invalid) and all problems."""
     problems: list[Problem] = []
@@ -140,7 +104,7 @@ def check_playbook_data(data: Any, file: str) -> tuple[Playbook | None, list[Pro
         header = PlaybookHeader.model_validate(data)
     except ValidationError as error:
         for item in error.errors():
-            problems.append(Problem(file, _loc(item["loc"]), _msg(item)))
+            problems.append(Problem(file, _loc(item["loc"]), pydantic_message(item)))
 
     raw_steps = data.get("steps")
     if not raw_steps:
@@ -165,7 +129,7 @@ def check_playbook_data(data: Any, file: str) -> tuple[Playbook | None, list[Pro
             steps.append(Step.model_validate(raw))
         except ValidationError as error:
             for item in error.errors():
-                problems.append(Problem(file, _loc(item["loc"]), _msg(item), step=label))
+                problems.append(Problem(file, _loc(item["loc"]), pydantic_message(item), step=label))
 
     roles = (
         set(header.roles)

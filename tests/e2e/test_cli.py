@@ -31,7 +31,7 @@ def test_bad_config_exits_2_with_every_problem(tmp_path):
     bad.write_text("accounts:\n  - {platform: tiktok, account_id: a}\nport: -1\n", encoding="utf-8")
     result = run(["config", "check"], tmp_path, env={"CRISISBOT_CONFIG": str(bad)})
     assert result.returncode == 2
-    assert f"{bad}: accounts[0].platform: 'tiktok' is not one of" in result.stderr
+    assert f"{bad}: accounts[0].platform: 'tiktok' 不是可选值之一 / is not one of" in result.stderr
     assert f"{bad}: port:" in result.stderr
 
 

@@ -45,13 +45,13 @@ def invoke(args, env):
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
-        ("CRISISBOT_PORT", "abc", "CRISISBOT_PORT='abc': Input should be a valid integer"),
-        ("CRISISBOT_LANGUAGE", "fr", "CRISISBOT_LANGUAGE: 'fr' is not one of zh or en"),
-        ("CRISISBOT_LOG_LEVEL", "bogus", "CRISISBOT_LOG_LEVEL='bogus': unknown log level 'bogus'"),
+        ("CRISISBOT_PORT", "abc", "CRISISBOT_PORT='abc': 应为整数 / Input should be a valid integer"),
+        ("CRISISBOT_LANGUAGE", "fr", "CRISISBOT_LANGUAGE: 'fr' 不是可选值之一 / is not one of zh or en"),
+        ("CRISISBOT_LOG_LEVEL", "bogus", "CRISISBOT_LOG_LEVEL='bogus': 未知的日志级别 / unknown log level 'bogus'"),
         ("CRISISBOT_DATABASE_URL", "garbage", "database_url: 不是有效的数据库地址 / not a database URL"),
         ("CRISISBOT_DATABASE_URL", "mysql://u:pw@h/db", "unsupported database 'mysql' (use sqlite or postgresql"),
         ("CRISISBOT_DATABASE_URL", "postgresql+nosuch://h/db", "unknown driver 'postgresql+nosuch'"),
-        ("CRISISBOT_DEFAULT_CHANNEL", "slack:", "default_channel: must look like 'platform:channel_id'"),
+        ("CRISISBOT_DEFAULT_CHANNEL", "slack:", "default_channel: 应写成 平台:频道ID / must look like 'platform:channel_id'"),
     ],
 )
 def test_config_check_lists_a_bad_environment_variable_and_exits_2(env, variable, value, expected):
@@ -67,7 +67,7 @@ def test_config_check_lists_environment_and_file_problems_together(env, tmp_path
     result = invoke(["config", "check"], {**env, "CRISISBOT_CONFIG": str(bad), "CRISISBOT_PORT": "abc",
                                           "CRISISBOT_LOG_LEVEL": "bogus"})
     assert result.exit_code == 2
-    for expected in ("CRISISBOT_PORT='abc'", "CRISISBOT_LOG_LEVEL='bogus'", f"{bad}: default_channel: must look like",
+    for expected in ("CRISISBOT_PORT='abc'", "CRISISBOT_LOG_LEVEL='bogus'", f"{bad}: default_channel: 应写成 平台:频道ID / must look like",
                      f"{bad}: port:"):
         assert expected in result.output, result.output
 
@@ -239,7 +239,7 @@ def test_a_webhook_body_limit_below_one_byte_is_refused(env, value):
     # it would answer every webhook request, an empty batch included, with 413
     result = invoke(["config", "check"], {**env, "CRISISBOT_INGEST_MAX_BYTES": value})
     assert result.exit_code == 2, result.output
-    assert f"CRISISBOT_INGEST_MAX_BYTES='{value}': Input should be greater than or equal to 1" in result.output
+    assert f"CRISISBOT_INGEST_MAX_BYTES='{value}': 数值太小，应不小于 1 / Input should be greater than or equal to 1" in result.output
 
 
 def test_an_empty_host_variable_means_unset_not_every_interface(env, monkeypatch):

@@ -19,10 +19,10 @@ def test_every_problem_is_listed_with_file_and_key_path(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(path)
     problems = info.value.problems
-    assert f"{path}: accounts[2].platform: 'tiktok' is not one of douyin, kuaishou, bilibili, weibo or xiaohongshu" in problems
-    assert any("timezone: unknown time zone 'Mars/Base'" in p for p in problems)
-    assert any("accounts[1].client: unknown client 'nobody'" in p for p in problems)
-    assert any("channels[0].colour: unknown key" in p for p in problems)
+    assert f"{path}: accounts[2].platform: 'tiktok' 不是可选值之一 / is not one of douyin, kuaishou, bilibili, weibo or xiaohongshu" in problems
+    assert any("timezone: 未知的时区 / unknown time zone 'Mars/Base'" in p for p in problems)
+    assert any("accounts[1].client: 未知的客户 / unknown client 'nobody'" in p for p in problems)
+    assert any("channels[0].colour: 未知的键（请检查拼写）/ unknown key" in p for p in problems)
     assert len(problems) == 4
 
 

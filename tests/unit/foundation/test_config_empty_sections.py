@@ -30,7 +30,7 @@ def test_sections_with_everything_commented_out_take_their_defaults():
 def test_a_null_plain_value_is_still_refused():
     with pytest.raises(ConfigError) as caught:
         parse_config({"timezone": None}, source="c.yaml")
-    assert caught.value.problems == ["c.yaml: timezone: Input should be a valid string"]
+    assert caught.value.problems == ["c.yaml: timezone: 应为文本 / Input should be a valid string"]
 
 
 def test_retention_windows_past_a_century_are_refused():
@@ -41,9 +41,9 @@ def test_retention_windows_past_a_century_are_refused():
     with pytest.raises(ConfigError) as caught:
         parse_config(data, source="c.yaml")
     assert caught.value.problems == [
-        "c.yaml: retention.raw_payload_days: Input should be less than or equal to 36500",
-        "c.yaml: retention.outbox_days: Input should be less than or equal to 36500",
-        "c.yaml: retention.processed_event_hours: Input should be less than or equal to 876000",
+        "c.yaml: retention.raw_payload_days: 数值太大，应不大于 36500 / Input should be less than or equal to 36500",
+        "c.yaml: retention.outbox_days: 数值太大，应不大于 36500 / Input should be less than or equal to 36500",
+        "c.yaml: retention.processed_event_hours: 数值太大，应不大于 876000 / Input should be less than or equal to 876000",
     ]
 
 

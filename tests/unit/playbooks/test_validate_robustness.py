@@ -109,7 +109,7 @@ def test_schema_messages_lead_in_chinese(tmp_path):
     output = validate(path).output
     assert "id: 格式不符" in output
     assert "title: 应为文本 / Input should be a valid string" in output
-    assert "exit.min_comments: 数值太小 /" in output
+    assert "exit.min_comments: 数值太小，应不小于" in output
 
 
 @pytest.mark.parametrize("directory", ["playbooks", "config/playbooks"])

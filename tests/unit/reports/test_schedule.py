@@ -61,7 +61,7 @@ def test_bad_schedules_are_refused_with_their_key_paths():
     text = "\n".join(caught.value.problems)
     assert "t.yaml: reports.schedules[0].cron:" in text
     assert "t.yaml: reports.schedules[1].period:" in text
-    assert "t.yaml: reports.schedules[1].channel: unknown channel 'console:nowhere'" in text
+    assert "t.yaml: reports.schedules[1].channel: 未知的频道（请在 channels: 下列出）/ unknown channel 'console:nowhere'" in text
 
 
 @pytest.mark.parametrize(
