@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from bot.feeds.files import JSON_ERRORS, split_lines
 from bot.feeds.ingest import IngestService
-from bot.http_body import PayloadTooLarge, read_limited
+from bot.http_body import ClientGone, PayloadTooLarge, read_limited
 
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
@@ -43,6 +43,8 @@ def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) 
             body = await read_limited(request, max_bytes)
         except PayloadTooLarge:
             return _error(413, "payload_too_large", f"body over the limit of {max_bytes} bytes")
+        except ClientGone:  # the sender hung up mid-body: nothing stored, and nobody to answer
+            return _error(400, "incomplete_body", "the connection closed before the body ended")
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

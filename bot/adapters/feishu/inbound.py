@@ -2,9 +2,12 @@
 
 lark-oapi's EventDispatcherHandler decodes and dispatches, but it skips checks a public endpoint needs,
 so every request first passes `FeishuEventGuard`:
-- the signature (X-Lark-Signature) is verified on every request, the url_verification challenge too;
+- the signature (X-Lark-Signature) is verified on every request, a signed url_verification challenge too;
+  Feishu sends the challenge unsigned, so an unsigned one passes when it decrypts with the Encrypt Key and
+  carries the Verification Token (it changes nothing), and nothing else passes unsigned;
 - a timestamp more than 300 s away from now is refused (replays);
-- with an encrypt key set, an unencrypted body is refused;
+- with an encrypt key set, an unencrypted body is refused; without one, an encrypted body is refused;
+- the body is read up to 1 MiB (413) and for at most 10 s (408), and must be UTF-8 JSON (400);
 - the verification token must match;
 and a refused request gets 401 (the SDK would answer 500, which makes Feishu retry a forgery). A verified
 event the SDK's model cannot parse gets 400; a message whose content is not readable text is ignored
@@ -25,7 +28,7 @@ from bot.adapters.feishu import crypto
 from bot.adapters.feishu.events import action_from_card_event, command_from_message_event
 from bot.adapters.feishu.settings import FeishuSettings
 from bot.clock import Clock, SystemClock
-from bot.http_body import PayloadTooLarge, read_limited
+from bot.http_body import BodyError, read_limited
 from bot.messages import Action, Command
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,9 @@ CANONICAL_HEADERS = {
 }
 MAX_TIMESTAMP_DIGITS = 12
 MAX_BODY_BYTES = 1024 * 1024  # Feishu events are a few KB; refuse anything absurd before reading it
+# Feishu sends its small bodies at once and wants an answer within 3 s: a body still arriving after this
+# long is someone holding a connection (and up to MAX_BODY_BYTES) open, not Feishu.
+BODY_DEADLINE_S = 10.0
 TOAST_RECEIVED = {"zh_cn": "已收到，处理中…", "en_us": "Received, working on it…"}
 TOAST_UNKNOWN = {"zh_cn": "这个按钮已失效", "en_us": "This button is no longer valid"}
 
@@ -78,6 +84,8 @@ class FeishuEventGuard:
         nonce = lower.get(crypto.NONCE_HEADER.lower(), "")
         given = lower.get(crypto.SIGNATURE_HEADER.lower(), "")
         if key:
+            if not (timestamp or nonce or given):
+                return self._unsigned_challenge(body, key, token)
             if not (timestamp and nonce and given):
                 return Verdict(401, "missing signature headers")
             if not crypto.signature_matches(timestamp, nonce, key, body, given):
@@ -87,9 +95,11 @@ class FeishuEventGuard:
             if stale:
                 return Verdict(401, stale)
         try:
-            outer = json.loads(body)
-        except ValueError:
-            return Verdict(400, "body is not JSON")
+            # UTF-8 only, as Feishu sends it and as the SDK decodes it: json.loads(bytes) would also take
+            # UTF-16/32 and a BOM, which the SDK then fails on with a 500 (Feishu retries those for hours).
+            outer = json.loads(body.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError included
+            return Verdict(400, "body is not UTF-8 JSON")
         if not isinstance(outer, dict):
             return Verdict(400, "body is not a JSON object")
         if key:
@@ -97,11 +107,19 @@ class FeishuEventGuard:
             if not isinstance(encrypted, str) or not encrypted:
                 return Verdict(401, "unencrypted body refused: an encrypt key is configured")
             try:
-                payload = json.loads(crypto.decrypt(key, encrypted))
+                plaintext = crypto.decrypt(key, encrypted)
             except ValueError:
                 return Verdict(400, "cannot decrypt the body with the configured encrypt key")
+            try:
+                payload = json.loads(plaintext.decode("utf-8"))
+            except ValueError:
+                return Verdict(400, "decrypted body is not UTF-8 JSON")
             if not isinstance(payload, dict):
                 return Verdict(400, "decrypted body is not a JSON object")
+        elif "encrypt" in outer:
+            # Feishu encrypts only when the app has an Encrypt Key, and then we need it too. Passed on, the
+            # SDK answers 500 ("encrypt_key not found"), which Feishu retries for hours.
+            return Verdict(401, "encrypted body, but FEISHU_ENCRYPT_KEY is not set: set it to the app's Encrypt Key")
         else:
             payload = outer
         if token:
@@ -115,6 +133,27 @@ class FeishuEventGuard:
                 sent = [payload.get("token")]
             if not all(isinstance(value, str) and _same(value, token) for value in sent):
                 return Verdict(401, "bad verification token")
+        return Verdict(200, payload=payload)
+
+    @staticmethod
+    def _unsigned_challenge(body: bytes, key: str, token: str) -> Verdict:
+        """A request without any signature header: only Feishu's url_verification challenge may pass.
+
+        Feishu sends that challenge (when a request URL is saved) unsigned even when the app has an Encrypt
+        Key: requiring the signature there made the URL impossible to save. It passes only encrypted with
+        the Encrypt Key and carrying the Verification Token, and it changes nothing (the answer echoes the
+        challenge); every event and card callback still needs a valid signature."""
+        refused = Verdict(401, "missing signature headers")
+        try:
+            outer = json.loads(body.decode("utf-8"))
+            payload = json.loads(crypto.decrypt(key, outer["encrypt"]).decode("utf-8"))
+        except (ValueError, TypeError, KeyError):  # not JSON, not an object, no or bad "encrypt"
+            return refused
+        if not isinstance(payload, dict) or payload.get("type") != "url_verification":
+            return refused
+        sent = payload.get("token")
+        if not (isinstance(sent, str) and _same(sent, token)):
+            return Verdict(401, "bad verification token")
         return Verdict(200, payload=payload)
 
     def _stale(self, timestamp: str) -> str:
@@ -264,10 +303,13 @@ class FeishuEvents:
         from starlette.responses import Response
 
         try:
-            # Stops reading at the limit: a chunked body without Content-Length is never held whole.
-            body = await read_limited(request, MAX_BODY_BYTES)
-        except PayloadTooLarge:
-            return Response(b'{"msg":"body too large"}', status_code=413, media_type="application/json")
+            # Stops reading at the limit: a chunked body without Content-Length is never held whole;
+            # and at the deadline: a body that trickles in does not hold the connection for ever.
+            body = await read_limited(request, MAX_BODY_BYTES, deadline=BODY_DEADLINE_S)
+        except BodyError as error:
+            message = "body too large" if error.status == 413 else error.error
+            return Response(json.dumps({"msg": message}).encode(), status_code=error.status,
+                            media_type="application/json", headers={"Connection": "close"})
         status, content = self.handle(request.headers, body, str(request.url.path))
         return Response(content, status_code=status, media_type="application/json; charset=utf-8")
 

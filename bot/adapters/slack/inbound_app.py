@@ -6,7 +6,7 @@ runs the handler, deduplicates event ids durably, and queues replies into the ou
 
 HTTP: `POST /slack/events` on the bot's Starlette app; every request's signature and timestamp are
 checked here first (forged, stale, unsigned or malformed -> 401, nothing handed over; the body is read
-only up to 1 MiB -> 413), a signed payload of a shape Slack never sends is refused with 400, then Bolt
+only up to 1 MiB -> 413, and for at most 10 s -> 408), a signed payload of a shape Slack never sends is refused with 400, then Bolt
 checks again. Socket Mode: `SocketModeRunner` runs Bolt's aiohttp Socket Mode handler in its own thread.
 """
 
@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.http_body import PayloadTooLarge, read_limited
+from bot.http_body import BodyError, ClientGone, read_limited
 from bot.messages import Action, Command
 
 from .inbound import (
@@ -53,6 +53,9 @@ log = logging.getLogger("crisisbot.slack")
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1024 * 1024  # Slack payloads are a few KiB; modal states stay far below this
+# Slack sends its small bodies at once and gives up on an answer after 3 s: a body still arriving after
+# this long is someone holding a connection (and up to MAX_BODY_BYTES) open, not Slack.
+BODY_DEADLINE_S = 10.0
 
 SLACK_INBOUND = Counter("crisisbot_slack_inbound_total", "Slack deliveries by kind and outcome", ["kind", "outcome"])
 
@@ -341,10 +344,13 @@ def build_events_route(
 
     async def slack_events(request: Request) -> Response:
         try:
-            # Stops reading at the limit: a chunked body without Content-Length is never held whole.
-            body = await read_limited(request, MAX_BODY_BYTES)
-        except PayloadTooLarge:
-            return _error(413, "request too large")
+            # Stops reading at the limit: a chunked body without Content-Length is never held whole;
+            # and at the deadline: a body that trickles in does not hold the connection for ever.
+            body = await read_limited(request, MAX_BODY_BYTES, deadline=BODY_DEADLINE_S)
+        except BodyError as error:
+            if not isinstance(error, ClientGone):
+                SLACK_INBOUND.labels("http", "body_refused").inc()
+            return JSONResponse({"error": error.error}, status_code=error.status, headers={"Connection": "close"})
         if verifier is None or app is None:
             SLACK_INBOUND.labels("http", "rejected").inc()
             log.warning("slack: %s called but SLACK_SIGNING_SECRET is not set; rejected", path)

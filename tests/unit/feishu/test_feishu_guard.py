@@ -43,9 +43,27 @@ def test_challenge_with_a_forged_signature_is_refused(guard):
     assert guard.check(headers, body).status == 401
 
 
+EVENT = {"schema": "2.0", "header": {"token": TOKEN, "event_type": "im.message.receive_v1"}, "event": {}}
+
+
 def test_missing_signature_headers_are_refused(guard):
-    _, body = signed(CHALLENGE)
+    _, body = signed(EVENT)
     assert guard.check({}, body).status == 401
+    headers, body = signed(CHALLENGE)  # some of the headers only: a forgery, even for a challenge
+    del headers[crypto.SIGNATURE_HEADER]
+    assert guard.check(headers, body).status == 401
+
+
+def test_an_unsigned_challenge_passes_only_encrypted_with_the_key_and_the_token(guard):
+    # Feishu sends url_verification without signature headers even when the app has an Encrypt Key
+    _, body = signed(CHALLENGE)
+    verdict = guard.check({}, body)
+    assert verdict.ok and verdict.payload["challenge"] == "c-123"
+    assert guard.check({}, signed({**CHALLENGE, "token": "nope"})[1]).status == 401
+    assert guard.check({}, signed(CHALLENGE, key="another-key")[1]).status == 401
+    assert guard.check({}, json.dumps(CHALLENGE).encode()).status == 401
+    for junk in (b"", b"[]", b"5", b'{"encrypt": 5}', b'{"encrypt": "QUJD"}'):
+        assert guard.check({}, junk).status == 401
 
 
 def test_stale_and_future_timestamps_are_refused(guard):
