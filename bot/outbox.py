@@ -31,6 +31,7 @@ import random
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -326,20 +327,10 @@ class Outbox:
         Per kind of call, not per platform: a missing upload scope must not hold text alerts. Per platform,
         not per channel: a scope is the app's, so every channel's message of this kind would be refused.
         The maybe-sent mark is kept only if part of the message may be out (the text before its image)."""
-        now = self.clock.now()
         kind = call_kind(row)
-        hold = self._permission_holds.setdefault((platform, kind), _CredentialHold(until=now))
-        hold.refusals += 1
-        hold.until = now + timedelta(seconds=backoff_seconds(hold.refusals))  # capped at MAX_BACKOFF_S
-        maybe_sent_since = (row.maybe_sent_since or now) if exc.maybe_delivered else row.maybe_sent_since
-        with self.db.session() as session:
-            session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row.id).values(
-                    attempts=row.attempts, next_attempt_at=row.next_attempt_at,
-                    maybe_sent_since=maybe_sent_since, last_error=f"permission: {exc}"[:2000])
-            )
-        if hold.logged_at is None or (now - hold.logged_at).total_seconds() >= PERMISSION_LOG_EVERY_S:
-            hold.logged_at = now
+        maybe_sent_since = (row.maybe_sent_since or self.clock.now()) if exc.maybe_delivered else row.maybe_sent_since
+        if self._extend_hold(self._permission_holds, (platform, kind), row, maybe_sent_since=maybe_sent_since,
+                             error=f"permission: {exc}", log_every=PERMISSION_LOG_EVERY_S):
             log.error(
                 "%s 应用缺少权限（%s）：需要该权限的消息（%s）保留在发件箱中（共 %d 条待发），不会丢失，不需要它的消息照常发送；"
                 "按本行末尾的提示补上权限，无需重启，等待的消息最迟 5 分钟内按顺序发出 / chat %s: the app lacks a "
@@ -355,18 +346,8 @@ class Outbox:
         The row gets back the state it had before the claim (attempts, due time, maybe-sent mark): the
         refusal sent nothing, must not count toward the crash cap, and must leave the row due at once
         after a restart (the moment the fixed credential arrives)."""
-        now = self.clock.now()
-        hold = self._credential_holds.setdefault(platform, _CredentialHold(until=now))
-        hold.refusals += 1
-        hold.until = now + timedelta(seconds=backoff_seconds(hold.refusals))  # capped at MAX_BACKOFF_S
-        with self.db.session() as session:
-            session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row.id).values(
-                    attempts=row.attempts, next_attempt_at=row.next_attempt_at,
-                    maybe_sent_since=row.maybe_sent_since, last_error=f"credentials: {exc}"[:2000])
-            )
-        if hold.logged_at is None or (now - hold.logged_at).total_seconds() >= CREDENTIAL_LOG_EVERY_S:
-            hold.logged_at = now
+        if self._extend_hold(self._credential_holds, platform, row, maybe_sent_since=row.maybe_sent_since,
+                             error=f"credentials: {exc}", log_every=CREDENTIAL_LOG_EVERY_S):
             log.error(
                 "%s 拒绝了机器人的凭证（%s）：消息保留在发件箱中（共 %d 条待发），不会丢失；修正凭证后重启 crisisbot，"
                 "等待的消息即按顺序发出 / chat %s refuses the bot's credentials: its messages wait in the outbox, "
@@ -374,6 +355,27 @@ class Outbox:
                 "in order. %s",
                 platform, exc.code, self.pending_count(), platform, exc,
             )
+
+    def _extend_hold(self, holds: dict[Any, _CredentialHold], key: Any, row: OutboxMessage, *,
+                     maybe_sent_since: datetime | None, error: str, log_every: float) -> bool:
+        """Hold `key` for longer (capped backoff, growing with each refusal) and give the refused row back
+        its state before the claim (attempts, due time): the refusal sent nothing, must not count toward
+        the crash cap, and leaves the row due at once when the hold ends or after a restart. True when it
+        is time to tell the operator (again)."""
+        now = self.clock.now()
+        hold = holds.setdefault(key, _CredentialHold(until=now))
+        hold.refusals += 1
+        hold.until = now + timedelta(seconds=backoff_seconds(hold.refusals))  # capped at MAX_BACKOFF_S
+        with self.db.session() as session:
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                    attempts=row.attempts, next_attempt_at=row.next_attempt_at,
+                    maybe_sent_since=maybe_sent_since, last_error=error[:2000])
+            )
+        if hold.logged_at is not None and (now - hold.logged_at).total_seconds() < log_every:
+            return False
+        hold.logged_at = now
+        return True
 
     def _message_id_of(self, key: str | None):
         if key is None:
