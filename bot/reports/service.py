@@ -4,10 +4,11 @@ Agencies owe their clients a daily or weekly account of the comment sections: vo
 against the previous period, what the negative comments were about, alerts and crisis runs, and how fast
 the team answered. A report covers exactly the accounts its channel may see (client isolation).
 
-Scheduled reports are driven by the database, not by in-memory timers: each check finds the latest due
-time of every schedule and posts the report for it through the outbox under a key derived from the
-schedule and that time. A restart, a second replica or a retry therefore never sends one twice, and a
-report that fell due while the bot was down is sent when it comes back (within `catch_up_hours`).
+Scheduled reports are driven by the database, not by in-memory timers: each check finds the due times
+of every schedule not yet queued and posts the report for each through the outbox under a key derived
+from the schedule and that time. A restart, a second replica or a retry therefore never sends one twice, and every
+report that fell due while the bot was down (each due time after the schedule's last queued report) is sent
+when it comes back, oldest first (within `catch_up_hours`).
 """
 
 from __future__ import annotations
@@ -36,20 +37,39 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 
-def latest_due_time(cron: str, zone: str, now: datetime, lookback: timedelta) -> datetime | None:
-    """The latest time at or before `now` (and after `now - lookback`) at which the crontab fires."""
+def due_times(cron: str, zone: str, now: datetime, lookback: timedelta) -> list[datetime]:
+    """Every time at or before `now` (and after `now - lookback`) at which the crontab fires, oldest first."""
     trigger = cron_trigger(cron, zone)
     cursor = now - lookback
-    latest = None
+    times = []
     fire = trigger.get_next_fire_time(None, cursor)
     while fire is not None and fire <= now:
-        latest = fire
+        times.append(fire.astimezone(UTC))
         fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
-    return latest.astimezone(UTC) if latest is not None else None
+    return times
+
+
+def latest_due_time(cron: str, zone: str, now: datetime, lookback: timedelta) -> datetime | None:
+    """The latest time at or before `now` (and after `now - lookback`) at which the crontab fires."""
+    times = due_times(cron, zone, now, lookback)
+    return times[-1] if times else None
+
+
+_KEY_TIME = "%Y%m%dT%H%MZ"
 
 
 def schedule_key(schedule_id: str, due: datetime) -> str:
-    return f"report:{schedule_id}:{due.astimezone(UTC).strftime('%Y%m%dT%H%MZ')}"
+    return f"report:{schedule_id}:{due.astimezone(UTC).strftime(_KEY_TIME)}"
+
+
+def _key_time(key: str, prefix: str) -> datetime | None:
+    """The due time in a scheduled report's key, or None for another key sharing the prefix."""
+    if not key.startswith(prefix):
+        return None
+    try:
+        return datetime.strptime(key[len(prefix):], _KEY_TIME).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -277,10 +297,39 @@ class ReportService:
         )
         due = []
         for schedule in self.settings.schedules:
-            when = latest_due_time(schedule.cron, self.channel_tz(schedule.channel), now, lookback)
-            if when is not None and not self.outbox.has(schedule_key(schedule.id, when)):
-                due.append((schedule, when))
+            last = self.last_queued(schedule.id, since=now - lookback)
+            # Every due time after the last report queued for this schedule was missed (the bot was
+            # down, or a check came late): each is sent, oldest first, within the catch-up window. A
+            # schedule that never sent anything (a new one, a first start) sends only its latest.
+            window = lookback if last is None else min(lookback, now - last)
+            times = due_times(schedule.cron, self.channel_tz(schedule.channel), now, window)
+            times = times[-1:] if last is None else [t for t in times if t > last]
+            for when in times:
+                if not self.outbox.has(schedule_key(schedule.id, when)):
+                    due.append((schedule, when))
         return due
+
+    def last_queued(self, schedule_id: str, *, since: datetime) -> datetime | None:
+        """The due time of the latest report this schedule queued after `since` (the outbox keeps its keys);
+        `since` itself when it queued reports only before that; None when it never queued one."""
+        from bot.storage.models import OutboxMessage
+
+        prefix = schedule_key(schedule_id, datetime(2000, 1, 1, tzinfo=UTC)).rsplit(":", 1)[0] + ":"
+        with self.db.session() as session:
+            # the keys' times sort as text (fixed width, UTC): a range on the unique key index, bounded by
+            # the catch-up window, not every report the schedule ever sent; the exact form is checked below
+            keys = session.exec(
+                select(OutboxMessage.key).where(OutboxMessage.key >= prefix + since.astimezone(UTC).strftime(_KEY_TIME),
+                                                OutboxMessage.key < prefix + "~")
+            ).all()
+            times = [t for t in (_key_time(key, prefix) for key in keys) if t is not None]
+            if times:
+                return max(times)
+            # nothing in the window: a schedule that did send before it missed everything in it
+            earlier = session.exec(select(OutboxMessage.key).where(
+                OutboxMessage.key >= prefix, OutboxMessage.key < prefix + since.astimezone(UTC).strftime(_KEY_TIME))
+                .limit(1)).first()
+        return since if earlier is not None else None
 
     def run_schedules(self) -> int:
         """One check of the report schedules (the scheduler runs it every minute); returns reports queued."""

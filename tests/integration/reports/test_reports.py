@@ -141,6 +141,69 @@ def test_a_report_missed_while_down_is_sent_late_but_not_after_the_catch_up_wind
     assert "report:lanji-daily:20261125T0100Z" in [row.key for row in reports_in_outbox(db)]
 
 
+def hourly_bot(db, settings, clock):
+    from bot.app import build_app
+
+    config = parse_config({**TEST_CONFIG, "reports": {
+        "schedules": [{"id": "lanji_hourly", "channel": "console:lanji", "cron": "0 * * * *", "period": "1h"}],
+        "catch_up_hours": 12,
+    }}, source="tests")
+    return build_app(settings, config, clock=clock, db=db, upgrade=False)
+
+
+def test_every_report_due_while_down_is_sent_after_a_restart_within_the_catch_up_window(db, clock, settings):
+    """Down from 09:30 to 12:30: the 10:00, 11:00 and 12:00 reports are each sent once, oldest first."""
+    bot = hourly_bot(db, settings, clock)
+    try:
+        clock.set(datetime(2026, 11, 23, 1, 0, 30, tzinfo=UTC))  # 09:00:30 Shanghai
+        run_ticks(bot)
+    finally:
+        bot.stop()
+    assert [row.key for row in reports_in_outbox(db)] == ["report:lanji_hourly:20261123T0100Z"]
+    clock.set(datetime(2026, 11, 23, 4, 30, tzinfo=UTC))  # 12:30: three reports fell due meanwhile
+    restarted = hourly_bot(db, settings, clock)
+    try:
+        run_ticks(restarted)
+        run_ticks(restarted)
+    finally:
+        restarted.stop()
+    assert [row.key for row in reports_in_outbox(db)] == [
+        "report:lanji_hourly:20261123T0100Z", "report:lanji_hourly:20261123T0200Z",
+        "report:lanji_hourly:20261123T0300Z", "report:lanji_hourly:20261123T0400Z",
+    ]
+    # never more than the window: down for a day, only the due times of the last 12 hours come back
+    clock.set(datetime(2026, 11, 24, 4, 30, tzinfo=UTC))
+    again = hourly_bot(db, settings, clock)
+    try:
+        run_ticks(again)
+    finally:
+        again.stop()
+    late = [row.key for row in reports_in_outbox(db)][4:]
+    assert late == [f"report:lanji_hourly:202611{d:02d}T{h:02d}00Z"
+                    for d, h in [(23, 17), (23, 18), (23, 19), (23, 20), (23, 21), (23, 22), (23, 23),
+                                 (24, 0), (24, 1), (24, 2), (24, 3), (24, 4)]]
+
+
+def test_a_check_that_comes_late_does_not_skip_a_due_time(db, clock, settings):
+    """The checks run about once a minute but drift; two due times between two checks are both sent."""
+    from bot.app import build_app
+
+    config = parse_config({**TEST_CONFIG, "reports": {
+        "schedules": [{"id": "often", "channel": "console:lanji", "cron": "*/5 * * * *", "period": "1h"}],
+        "check_every_seconds": 60,
+    }}, source="tests")
+    bot = build_app(settings, config, clock=clock, db=db, upgrade=False)
+    try:
+        clock.set(datetime(2026, 11, 23, 1, 4, 59, tzinfo=UTC))
+        run_ticks(bot)  # 01:00 is sent
+        clock.set(datetime(2026, 11, 23, 1, 10, 1, tzinfo=UTC))  # the check came after 01:05 and 01:10
+        run_ticks(bot)
+    finally:
+        bot.stop()
+    assert [row.key for row in reports_in_outbox(db)] == [
+        "report:often:20261123T0100Z", "report:often:20261123T0105Z", "report:often:20261123T0110Z"]
+
+
 def test_cli_report_writes_markdown_and_png_for_a_channel(sqlite_db, tmp_path, settings, app_config):
     from typer.testing import CliRunner
 
