@@ -335,11 +335,3 @@ def _database_busy(exc: OperationalError) -> bool:
     text = str(exc.orig).lower()
     return any(word in text for word in ("database is locked", "database table is locked", "deadlock detected",
                                          "could not serialize", "lock timeout"))
-
-
-def purge_processed_events(services: Services, *, older_than_hours: int) -> int:
-    """Forget inbound event ids older than the retention (>= 7 h: Feishu retries for 6 h)."""
-    cutoff = services.clock.now() - timedelta(hours=max(7, older_than_hours))
-    with services.db.session() as session:
-        result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff))
-        return result.rowcount or 0

@@ -14,7 +14,7 @@ from bot.clock import ensure_aware
 from bot.config import PLATFORMS, RetentionConfig
 from bot.redaction import AuthorCopies, PersonComment
 from bot.storage.db import Database
-from bot.storage.models import Comment, DeadLetter, IngestHandoff, OutboxMessage
+from bot.storage.models import Comment, DeadLetter, IngestHandoff, OutboxMessage, ProcessedEvent
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,8 @@ STALE_HANDOFF_AGE = timedelta(days=7)
 def purge_expired(db: Database, now, retention: RetentionConfig) -> dict[str, int]:
     """Drop raw payloads and author identifiers older than the retention windows, the content of
     finished outbox messages after the author-identifier window, and finished outbox rows after
-    `outbox_days`."""
+    `outbox_days`, and inbound chat event ids after `processed_event_hours` (at least 7 h: Feishu retries
+    for 6 h, and a retry whose id was forgotten would be handled twice)."""
     raw_cutoff = now - timedelta(days=retention.raw_payload_days)
     author_cutoff = now - timedelta(days=retention.author_identifiers_days)
     outbox_cutoff = now - timedelta(days=retention.outbox_days)
@@ -57,6 +58,8 @@ def purge_expired(db: Database, now, retention: RetentionConfig) -> dict[str, in
         stale = session.execute(
             delete(IngestHandoff).where(IngestHandoff.created_at < now - STALE_HANDOFF_AGE)
         ).rowcount
+        events = session.execute(delete(ProcessedEvent).where(
+            ProcessedEvent.received_at < now - timedelta(hours=max(7, retention.processed_event_hours)))).rowcount
         outbox_rows = session.execute(
             delete(OutboxMessage).where(finished, OutboxMessage.created_at < outbox_cutoff)
         ).rowcount
@@ -76,6 +79,7 @@ def purge_expired(db: Database, now, retention: RetentionConfig) -> dict[str, in
         "stale_handoffs": stale or 0,
         "outbox_contents": outbox_contents or 0,
         "outbox_messages": outbox_rows or 0,
+        "processed_events": events or 0,
     }
     if stale:
         log.warning("dropped %d ingest hand-off(s) pending for over 7 days (listener gone or failing)", stale)
@@ -91,6 +95,7 @@ EXPIRED_KINDS = (
     ("stale_handoffs", "过期交接", "stale hand-offs"),
     ("outbox_contents", "已发消息内容", "sent message contents"),
     ("outbox_messages", "已发消息记录", "sent message rows"),
+    ("processed_events", "已处理事件 ID", "handled event ids"),
 )
 
 

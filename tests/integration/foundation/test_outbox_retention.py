@@ -129,3 +129,23 @@ def test_outbox_days_has_a_default_and_a_floor():
     assert RetentionConfig().outbox_days == 365
     with pytest.raises(ValidationError):
         RetentionConfig(outbox_days=7)
+
+
+def test_handled_chat_event_ids_go_with_the_retention_purge(db, clock):
+    """They had an hourly job of their own that first ran an hour after each start: a bot restarted more
+    often than that never forgot one, and `crisisbot purge --expired` did not touch them."""
+    from bot.storage.models import ProcessedEvent
+
+    with db.session() as s:
+        s.add(ProcessedEvent(key="slack:old", received_at=clock.now() - timedelta(hours=49)))
+        s.add(ProcessedEvent(key="slack:recent", received_at=clock.now() - timedelta(hours=47)))
+        s.add(ProcessedEvent(key="feishu:retry-window", received_at=clock.now() - timedelta(hours=6)))
+    counts = purge_expired(db, clock.now(), RetentionConfig(processed_event_hours=48))
+    assert counts["processed_events"] == 1
+    with db.session() as s:
+        assert sorted(e.key for e in s.exec(select(ProcessedEvent)).all()) == ["feishu:retry-window", "slack:recent"]
+    # the shortest setting (7 h) still outlives Feishu's 6 h of retries
+    counts = purge_expired(db, clock.now() + timedelta(minutes=30), RetentionConfig(processed_event_hours=7))
+    assert counts["processed_events"] == 1
+    with db.session() as s:
+        assert [e.key for e in s.exec(select(ProcessedEvent)).all()] == ["feishu:retry-window"]
