@@ -180,7 +180,7 @@ class IngestService:
                 for start in range(0, len(rows), chunk):
                     stored.extend(self._upsert(session, rows[start : start + chunk], now, refresh=sent, returning=want_rows))
             stored.sort(key=lambda c: c.id or 0)
-            session.add_all(dead)
+            session.add_all(self._unseen_dead_letters(session, dead))
             handoffs = self._record_handoffs(session, stored, now)
         report = IngestReport([r for r in results if r is not None])
         metrics.COMMENTS_INGESTED.labels(source).inc(report.accepted)
@@ -189,6 +189,27 @@ class IngestService:
         if stored:
             self._hand_over(stored, handoffs)
         return report
+
+    def _unseen_dead_letters(self, session, dead: list[DeadLetter]) -> list[DeadLetter]:
+        """Leave out rejections already stored: a re-delivery (a file imported again, a webhook batch resent
+        after a lost answer) rejects the same records again, and `ingest --dead-letters` listed each of
+        them once per delivery. Same source, position and raw text: the same rejected record."""
+        if not dead:
+            return dead
+        seen: set[tuple[str, str | None, str]] = set()
+        for source in {d.source for d in dead}:
+            raws = sorted({d.raw for d in dead if d.source == source})
+            for start in range(0, len(raws), CHUNK):
+                seen.update(session.execute(
+                    select(DeadLetter.source, DeadLetter.position, DeadLetter.raw)
+                    .where(DeadLetter.source == source, DeadLetter.raw.in_(raws[start:start + CHUNK]))).tuples())
+        unseen = []
+        for letter in dead:
+            key = (letter.source, letter.position, letter.raw)
+            if key not in seen:
+                seen.add(key)
+                unseen.append(letter)
+        return unseen
 
     # ---- hand-offs to the listeners --------------------------------------------------------------
     def _record_handoffs(self, session, stored: list[Comment], now) -> list[IngestHandoff]:

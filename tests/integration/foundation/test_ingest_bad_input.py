@@ -104,3 +104,18 @@ def test_the_same_comment_twice_in_one_batch_keeps_what_the_later_copy_left_out(
                                        source="test")
     row = stored(db)["u1"]
     assert (row.like_count, row.content_title) == (801, "标题A")
+
+
+def test_a_redelivered_batch_dead_letters_each_rejected_record_once(bot, db):
+    """A file imported again or a webhook batch resent after a lost answer: the comments were never stored
+    twice, but every rejected record was dead-lettered again, once per delivery."""
+    batch = [record("ok"), record("bad", created_at="not a time"), record("bad2", platform="tiktok")]
+    for _ in range(3):
+        report = bot.services.ingest.ingest_records(batch, source="webhook")
+        assert report.rejected == 2  # each delivery still says what it rejected
+    letters = dead_letters(db)
+    assert [(d.source, d.position) for d in letters] == [("webhook", "1"), ("webhook", "2")]
+    # the same raw record at another position, or from another source, is another rejection
+    bot.services.ingest.ingest_records([batch[1], batch[1]], source="webhook")
+    bot.services.ingest.ingest_records([batch[1]], source="file:f.jsonl")
+    assert [(d.source, d.position) for d in dead_letters(db)][2:] == [("webhook", "0"), ("file:f.jsonl", "0")]
