@@ -475,7 +475,9 @@ class FakeFeishuGateway:
         self._thread.start()
 
         async def serve() -> Any:
-            return await websockets.serve(self._on_connection, "127.0.0.1", 0)
+            # close_timeout: a client that no longer answers (stopped, or between its retries) must not hold
+            # stop() past its wait for the closing handshake (10 s by default; stop() waits 5)
+            return await websockets.serve(self._on_connection, "127.0.0.1", 0, close_timeout=1)
 
         self._server = asyncio.run_coroutine_threadsafe(serve(), self.loop).result(5)
         self.port = next(iter(self._server.sockets)).getsockname()[1]
@@ -485,8 +487,7 @@ class FakeFeishuGateway:
     def stop(self) -> None:
         async def close() -> None:
             self._server.close()
-            for conn in list(self._connections):
-                await conn.close()
+            await asyncio.gather(*(conn.close() for conn in list(self._connections)), return_exceptions=True)
 
         if self._server is not None:
             asyncio.run_coroutine_threadsafe(close(), self.loop).result(5)

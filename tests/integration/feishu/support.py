@@ -4,22 +4,106 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlmodel import func, select
 
 from bot.adapters.feishu import crypto
+from bot.app import build_app
 from bot.clock import Clock
+from bot.config import Settings
+from bot.messages import Message
+from tests.fakes.feishu_api import FakeFeishuApi
 from tests.support.asgi_server import running_server
 
-__all__ = ["FeishuEvents", "post_event", "running_server", "wait_until"]
+__all__ = [
+    "FeishuEvents",
+    "assert_alerts_and_report_sent_in_order",
+    "feishu_settings",
+    "json_text",
+    "post_event",
+    "queue_alerts_and_a_report_for_half_an_hour",
+    "running_server",
+    "served_feishu_bot",
+    "stored",
+    "wait_until",
+]
 
 ENCRYPT_KEY = "e2e-encrypt-key"
 VERIFICATION_TOKEN = "e2e-verification-token"
 BOT_OPEN_ID = "ou_crisisbot"
+
+
+def feishu_settings(fake: FakeFeishuApi, **overrides: Any) -> Settings:
+    """Settings of a bot on Feishu's HTTP callbacks, its Open API being `fake`: the test verification token
+    and encrypt key, and a new app id each time (the SDK caches tenant tokens process-wide, by app id).
+    An override of None leaves that setting out (`feishu_encrypt_key=None`: a verification token only)."""
+    values = {
+        "feishu_app_id": f"cli_{uuid.uuid4().hex[:12]}",
+        "feishu_app_secret": "e2e-secret",
+        "feishu_verification_token": VERIFICATION_TOKEN,
+        "feishu_encrypt_key": ENCRYPT_KEY,
+        "feishu_domain": fake.url,
+        **overrides,
+    }
+    return Settings(_env_file=None, **{k: v for k, v in values.items() if v is not None})  # type: ignore[call-arg]
+
+
+@contextmanager
+def served_feishu_bot(
+    db, app_config, clock, *, fake: FakeFeishuApi | None = None, **settings: Any
+) -> Iterator[tuple[Any, str, httpx.Client, FakeFeishuApi]]:
+    """(bot, url, client, fake): the bot built with feishu_settings(fake, **settings) and served by uvicorn
+    on 127.0.0.1, an HTTP client for it, and the fake Open API its replies go to (a new one unless given).
+    The bot is stopped on the way out."""
+    with nullcontext(fake) if fake is not None else FakeFeishuApi() as api:
+        bot = build_app(feishu_settings(api, **settings), app_config, clock=clock, db=db, upgrade=False)
+        try:
+            with running_server(bot.web) as url, httpx.Client(timeout=10) as client:
+                yield bot, url, client, api
+        finally:
+            bot.stop()
+
+
+def stored(bot, model) -> int:
+    """How many rows of `model` the bot's database holds."""
+    with bot.services.db.session() as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+def queue_alerts_and_a_report_for_half_an_hour(outbox, clock, caplog) -> None:
+    """Three alerts for oc_ops and a report for oc_other, then 30 rounds of delivery a minute apart, the
+    outbox's errors captured in `caplog`."""
+    for n in range(3):
+        outbox.send(channel="feishu:oc_ops", message=Message(text=f"告警 {n}"), key=f"alert:{n}")
+    outbox.send(channel="feishu:oc_other", message=Message(text="周报"), key="report:1")
+    with caplog.at_level(logging.ERROR, logger="bot.outbox"):
+        for _ in range(30):
+            clock.advance(timedelta(minutes=1))
+            outbox.deliver_due()
+
+
+def assert_alerts_and_report_sent_in_order(fake: FakeFeishuApi) -> None:
+    """What queue_alerts_and_a_report_for_half_an_hour queued reached Feishu in order, each once."""
+    assert [json_text(m) for m in fake.sent("oc_ops")] == [f"告警 {n}" for n in range(3)]
+    assert [json_text(m) for m in fake.sent("oc_other")] == ["周报"]
+
+
+def json_text(message) -> str:
+    """The text of a card the port sent (its first markdown element)."""
+    card = message.card
+    elements = card.get("body", {}).get("elements") or card.get("elements") or []
+    for element in elements:
+        if element.get("tag") in ("markdown", "div"):
+            return (element.get("content") or element.get("text", {}).get("content") or "").strip()
+    return ""
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:

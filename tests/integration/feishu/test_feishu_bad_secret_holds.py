@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
 
 from sqlmodel import select
 
 from bot.adapters.feishu.port import FeishuChatPort
 from bot.adapters.feishu.settings import FeishuSettings
-from bot.messages import Message
 from bot.outbox import Outbox
 from bot.storage.models import OutboxMessage
 from tests.fakes.feishu_api import FakeFeishuApi
+from tests.integration.feishu.support import (
+    assert_alerts_and_report_sent_in_order,
+    queue_alerts_and_a_report_for_half_an_hour,
+)
 
 
 def _outbox(db, clock, fake: FakeFeishuApi, app_id: str, secret: str) -> Outbox:
@@ -32,13 +34,7 @@ def test_messages_queued_with_a_wrong_app_secret_go_out_after_a_restart_with_the
     app_id = f"cli_{uuid.uuid4().hex[:12]}"  # the SDK caches tenant tokens process-wide, by app id
     with FakeFeishuApi(apps={app_id: "right-secret"}) as fake:
         outbox = _outbox(db, clock, fake, app_id, "wrong-secret")
-        for n in range(3):
-            outbox.send(channel="feishu:oc_ops", message=Message(text=f"告警 {n}"), key=f"alert:{n}")
-        outbox.send(channel="feishu:oc_other", message=Message(text="周报"), key="report:1")
-        with caplog.at_level(logging.ERROR, logger="bot.outbox"):
-            for _ in range(30):
-                clock.advance(timedelta(minutes=1))
-                outbox.deliver_due()
+        queue_alerts_and_a_report_for_half_an_hour(outbox, clock, caplog)
 
         rows = _rows(db)
         assert {r.status for r in rows} == {"pending"} and all(r.attempts == 0 for r in rows)
@@ -51,16 +47,5 @@ def test_messages_queued_with_a_wrong_app_secret_go_out_after_a_restart_with_the
         restarted = _outbox(db, clock, fake, app_id, "right-secret")
         restarted.drain()
         restarted.drain()
-        assert [json_text(m) for m in fake.sent("oc_ops")] == [f"告警 {n}" for n in range(3)]
-        assert [json_text(m) for m in fake.sent("oc_other")] == ["周报"]
+        assert_alerts_and_report_sent_in_order(fake)
         assert {r.status for r in _rows(db)} == {"sent"}
-
-
-def json_text(message) -> str:
-    """The text of a card the port sent (its first markdown element)."""
-    card = message.card
-    elements = card.get("body", {}).get("elements") or card.get("elements") or []
-    for element in elements:
-        if element.get("tag") in ("markdown", "div"):
-            return (element.get("content") or element.get("text", {}).get("content") or "").strip()
-    return ""

@@ -10,23 +10,17 @@ Real HTTP into the bot served by uvicorn on 127.0.0.1; replies go to the fake Op
 from __future__ import annotations
 
 import json
-import uuid
 
-import httpx
 import pytest
-from sqlmodel import func, select
 
 from bot.adapters.feishu import crypto
-from bot.app import build_app
-from bot.config import Settings
 from bot.storage.models import InboundItem, ProcessedEvent
-from tests.fakes.feishu_api import FakeFeishuApi
 from tests.integration.feishu.support import (
     ENCRYPT_KEY,
-    VERIFICATION_TOKEN,
     FeishuEvents,
     post_event,
-    running_server,
+    served_feishu_bot,
+    stored,
     wait_until,
 )
 
@@ -36,31 +30,13 @@ ENCODINGS = {"utf-16": lambda text: text.encode("utf-16"), "utf-32": lambda text
              "utf-8 BOM": lambda text: text.encode("utf-8-sig")}
 
 
-def serve(sqlite_db, app_config, clock, fake, *, encrypt_key: str | None):
-    values = {"feishu_app_id": f"cli_{uuid.uuid4().hex[:12]}", "feishu_app_secret": "s",
-              "feishu_verification_token": VERIFICATION_TOKEN, "feishu_domain": fake.url}
-    if encrypt_key:
-        values["feishu_encrypt_key"] = encrypt_key
-    return build_app(Settings(_env_file=None, **values), app_config, clock=clock, db=sqlite_db,  # type: ignore[call-arg]
-                     upgrade=False)
-
-
 @pytest.fixture(params=["encrypted", "plain"])
 def served(request, sqlite_db, app_config, clock):
     """(bot, url, client, fake, encrypted) with an encrypt key, and with a verification token only."""
     encrypted = request.param == "encrypted"
-    with FakeFeishuApi() as fake:
-        bot = serve(sqlite_db, app_config, clock, fake, encrypt_key=ENCRYPT_KEY if encrypted else None)
-        try:
-            with running_server(bot.web) as url, httpx.Client(timeout=10) as client:
-                yield bot, url, client, fake, encrypted
-        finally:
-            bot.stop()
-
-
-def stored(bot, model) -> int:
-    with bot.services.db.session() as session:
-        return session.exec(select(func.count()).select_from(model)).one()
+    with served_feishu_bot(sqlite_db, app_config, clock,
+                           feishu_encrypt_key=ENCRYPT_KEY if encrypted else None) as (bot, url, client, fake):
+        yield bot, url, client, fake, encrypted
 
 
 @pytest.mark.parametrize("encoding", list(ENCODINGS))

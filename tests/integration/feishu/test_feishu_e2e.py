@@ -8,7 +8,6 @@ import json
 import logging
 import threading
 import time
-import uuid
 from datetime import timedelta
 
 import httpx
@@ -16,32 +15,18 @@ import pytest
 from sqlmodel import select
 
 from bot.app import build_app
-from bot.config import Settings
 from bot.messages import Message
 from bot.storage.models import OutboxMessage
 from tests.fakes.feishu_api import FakeFeishuApi, FakeFeishuGateway
 from tests.integration.feishu.support import (
-    ENCRYPT_KEY,
-    VERIFICATION_TOKEN,
     FeishuEvents,
+    feishu_settings,
     post_event,
     running_server,
     wait_until,
 )
 
 pytestmark = pytest.mark.slow
-
-
-def feishu_settings(fake: FakeFeishuApi, **kw) -> Settings:
-    values = {
-        "feishu_app_id": f"cli_{uuid.uuid4().hex[:12]}",
-        "feishu_app_secret": "e2e-secret",
-        "feishu_verification_token": VERIFICATION_TOKEN,
-        "feishu_encrypt_key": ENCRYPT_KEY,
-        "feishu_domain": fake.url,
-        **kw,
-    }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 def register_test_action(app) -> list:

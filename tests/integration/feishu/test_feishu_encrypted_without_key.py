@@ -10,18 +10,12 @@ Real HTTP into the bot served by uvicorn on 127.0.0.1; replies go to the fake Op
 from __future__ import annotations
 
 import json
-import uuid
 
-import httpx
 import pytest
-from sqlmodel import func, select
 
 from bot.adapters.feishu import crypto
-from bot.app import build_app
-from bot.config import Settings
 from bot.storage.models import InboundItem, ProcessedEvent
-from tests.fakes.feishu_api import FakeFeishuApi
-from tests.integration.feishu.support import VERIFICATION_TOKEN, FeishuEvents, running_server, wait_until
+from tests.integration.feishu.support import FeishuEvents, served_feishu_bot, stored, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -31,21 +25,8 @@ JSON = {"Content-Type": "application/json"}
 @pytest.fixture
 def served_plain(sqlite_db, app_config, clock):
     """(bot, url, client, fake) of the bot with a verification token and no encrypt key."""
-    with FakeFeishuApi() as fake:
-        settings = Settings(_env_file=None, feishu_app_id=f"cli_{uuid.uuid4().hex[:12]}",  # type: ignore[call-arg]
-                            feishu_app_secret="s", feishu_verification_token=VERIFICATION_TOKEN,
-                            feishu_domain=fake.url)
-        bot = build_app(settings, app_config, clock=clock, db=sqlite_db, upgrade=False)
-        try:
-            with running_server(bot.web) as url, httpx.Client(timeout=10) as client:
-                yield bot, url, client, fake
-        finally:
-            bot.stop()
-
-
-def stored(bot, model) -> int:
-    with bot.services.db.session() as session:
-        return session.exec(select(func.count()).select_from(model)).one()
+    with served_feishu_bot(sqlite_db, app_config, clock, feishu_encrypt_key=None) as served:
+        yield served
 
 
 @pytest.mark.parametrize("encrypt", ["QUJD", crypto.encrypt("some-key", b"{}", iv=bytes(16)), 5, ["x"]],

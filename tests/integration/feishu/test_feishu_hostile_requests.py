@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
-import httpx
 import pytest
 
 from bot.adapters.feishu import crypto
-from bot.app import build_app
-from bot.config import Settings
 from tests.fakes.feishu_api import FakeFeishuApi
 from tests.integration.feishu.support import (
     ENCRYPT_KEY,
     VERIFICATION_TOKEN,
     FeishuEvents,
     post_event,
-    running_server,
+    served_feishu_bot,
     wait_until,
 )
 from tests.support.chunked import answer_before_body_ends
@@ -38,36 +34,19 @@ def fake():
         yield api
 
 
-def serve(fake, sqlite_db, app_config, clock, *, encrypt_key: str | None):
-    values = {"feishu_app_id": f"cli_{uuid.uuid4().hex[:12]}", "feishu_app_secret": "s",
-              "feishu_verification_token": VERIFICATION_TOKEN, "feishu_domain": fake.url}
-    if encrypt_key:
-        values["feishu_encrypt_key"] = encrypt_key
-    app = build_app(Settings(_env_file=None, **values), app_config, clock=clock, db=sqlite_db,  # type: ignore[call-arg]
-                    upgrade=False)
-    return app
-
-
 @pytest.fixture
 def served(fake, sqlite_db, app_config, clock):
     """(url, client) of the bot with an encrypt key (signed, encrypted events)."""
-    app = serve(fake, sqlite_db, app_config, clock, encrypt_key=ENCRYPT_KEY)
-    try:
-        with running_server(app.web) as url, httpx.Client(timeout=10) as client:
-            yield url, client
-    finally:
-        app.stop()
+    with served_feishu_bot(sqlite_db, app_config, clock, fake=fake) as (_bot, url, client, _fake):
+        yield url, client
 
 
 @pytest.fixture
 def served_plain(fake, sqlite_db, app_config, clock):
     """(url, client) of the bot with a verification token only (plain JSON events, no signature)."""
-    app = serve(fake, sqlite_db, app_config, clock, encrypt_key=None)
-    try:
-        with running_server(app.web) as url, httpx.Client(timeout=10) as client:
-            yield url, client
-    finally:
-        app.stop()
+    with served_feishu_bot(sqlite_db, app_config, clock, fake=fake,
+                           feishu_encrypt_key=None) as (_bot, url, client, _fake):
+        yield url, client
 
 
 @pytest.fixture

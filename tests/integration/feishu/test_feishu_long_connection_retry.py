@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -32,6 +34,17 @@ def _connection(fake_api: FakeFeishuApi, secret: str, commands: list, **backoff)
     return LongConnection(settings, inbound.build_dispatcher("", ""), **backoff)
 
 
+@contextmanager
+def _started(connection: LongConnection) -> Iterator[None]:
+    """The connection running for the block; stopped after it, and then no longer running."""
+    connection.start()
+    try:
+        yield
+    finally:
+        connection.stop()
+    assert not connection.running
+
+
 def _endpoint_calls(api: FakeFeishuApi) -> int:
     return len(api.calls("ws.endpoint"))
 
@@ -46,22 +59,17 @@ def test_a_refused_long_connection_is_retried_with_a_capped_backoff_until_it_con
     api, gateway = fake
     commands: list = []
     connection = _connection(api, "not-yet-valid", commands, initial_backoff_s=0.05, max_backoff_s=0.4)
-    with caplog.at_level(logging.INFO, logger=LOGGER):
-        connection.start()
-        try:
-            wait_until(lambda: _endpoint_calls(api) >= 6, what="six attempts")
-            assert connection.running and not gateway.wait_connected(0.01)
-            at = [r.at for r in api.calls("ws.endpoint")]
-            gaps = [b - a for a, b in zip(at, at[1:], strict=False)]
-            assert gaps[3] - gaps[0] > 0.2  # doubling (0.05 s, 0.1, 0.2, 0.4) ...
-            assert max(gaps) < 0.4 + 2.0  # ... up to the cap (0.4 s), plus the time an attempt takes
-            # The cause is fixed on Feishu's side (here: the endpoint now accepts this secret): no restart.
-            api.apps[APP_ID] = "not-yet-valid"
-            assert gateway.wait_connected(5), "the long connection did not come back"
-            _events_flow(gateway, commands)
-        finally:
-            connection.stop()
-    assert not connection.running
+    with caplog.at_level(logging.INFO, logger=LOGGER), _started(connection):
+        wait_until(lambda: _endpoint_calls(api) >= 6, what="six attempts")
+        assert connection.running and not gateway.wait_connected(0.01)
+        at = [r.at for r in api.calls("ws.endpoint")]
+        gaps = [b - a for a, b in zip(at, at[1:], strict=False)]
+        assert gaps[3] - gaps[0] > 0.2  # doubling (0.05 s, 0.1, 0.2, 0.4) ...
+        assert max(gaps) < 0.4 + 2.0  # ... up to the cap (0.4 s), plus the time an attempt takes
+        # The cause is fixed on Feishu's side (here: the endpoint now accepts this secret): no restart.
+        api.apps[APP_ID] = "not-yet-valid"
+        assert gateway.wait_connected(5), "the long connection did not come back"
+        _events_flow(gateway, commands)
     ours = [r for r in caplog.records if r.name == LOGGER]
     errors = [r.getMessage() for r in ours if r.levelno >= logging.ERROR]
     assert len(errors) == 1  # loud once per period (10 min), not once per attempt
@@ -74,8 +82,7 @@ def test_a_lost_connection_that_the_endpoint_then_refuses_is_retried_until_it_is
     api, gateway = fake
     commands: list = []
     connection = _connection(api, "right", commands, initial_backoff_s=0.05, max_backoff_s=0.2)
-    connection.start()
-    try:
+    with _started(connection):
         assert gateway.wait_connected(5)
         before = _endpoint_calls(api)
         api.apps[APP_ID] = "rotated"  # refused from now on ...
@@ -85,9 +92,6 @@ def test_a_lost_connection_that_the_endpoint_then_refuses_is_retried_until_it_is
         api.apps[APP_ID] = "right"
         wait_until(lambda: gateway.connections == 1, what="the connection to come back")
         _events_flow(gateway, commands)
-    finally:
-        connection.stop()
-    assert not connection.running
 
 
 def test_a_connection_the_gateway_closes_at_once_is_retried_until_one_holds(fake):
@@ -95,31 +99,23 @@ def test_a_connection_the_gateway_closes_at_once_is_retried_until_one_holds(fake
     gateway.close_on_open = True  # closed while the SDK may still be in its connect step
     commands: list = []
     connection = _connection(api, "right", commands, initial_backoff_s=0.01, max_backoff_s=0.02)
-    connection.start()
-    try:
+    with _started(connection):
         # Many rounds: the close lands at a different point of the SDK's start() each time.
         wait_until(lambda: gateway.opened >= 40, timeout=20, what="new connections after each close")
         assert connection.running
         gateway.close_on_open = False
         wait_until(lambda: gateway.connections == 1, what="a connection that holds")
         _events_flow(gateway, commands)
-    finally:
-        connection.stop()
-    assert not connection.running
 
 
 def test_an_unreachable_endpoint_is_retried_with_our_backoff_not_every_two_minutes(fake):
     api, gateway = fake
     api.outage = True  # every call 503
     connection = _connection(api, "right", [], initial_backoff_s=0.05, max_backoff_s=0.2)
-    connection.start()
-    try:
+    with _started(connection):
         wait_until(lambda: _endpoint_calls(api) >= 4, what="attempts during the outage")
         api.outage = False
         assert gateway.wait_connected(5)
-    finally:
-        connection.stop()
-    assert not connection.running
 
 
 def test_stop_ends_the_wait_between_attempts_at_once(fake):

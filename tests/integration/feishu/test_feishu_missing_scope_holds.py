@@ -16,7 +16,11 @@ from bot.messages import Image, Message
 from bot.outbox import MAX_BACKOFF_S, Outbox
 from bot.storage.models import OutboxMessage
 from tests.fakes.feishu_api import FakeFeishuApi
-from tests.integration.feishu.test_feishu_bad_secret_holds import json_text
+from tests.integration.feishu.support import (
+    assert_alerts_and_report_sent_in_order,
+    json_text,
+    queue_alerts_and_a_report_for_half_an_hour,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -38,13 +42,7 @@ def test_a_send_scope_not_granted_holds_feishu_messages_until_it_is_granted(db, 
         fake.missing_scopes["message.create"] = "im:message:send_as_bot"
         fake.member_chats = {"oc_ops", "oc_other"}  # not in oc_gone
         outbox = _outbox(db, clock, fake)
-        for n in range(3):
-            outbox.send(channel="feishu:oc_ops", message=Message(text=f"告警 {n}"), key=f"alert:{n}")
-        outbox.send(channel="feishu:oc_other", message=Message(text="周报"), key="report:1")
-        with caplog.at_level(logging.ERROR, logger="bot.outbox"):
-            for _ in range(30):
-                clock.advance(timedelta(minutes=1))
-                outbox.deliver_due()
+        queue_alerts_and_a_report_for_half_an_hour(outbox, clock, caplog)
 
         rows = _rows(db)
         assert {r.status for r in rows.values()} == {"pending"} and all(r.attempts == 0 for r in rows.values())
@@ -61,8 +59,7 @@ def test_a_send_scope_not_granted_holds_feishu_messages_until_it_is_granted(db, 
         clock.advance(timedelta(seconds=MAX_BACKOFF_S + 1))
         outbox.drain()
         outbox.drain()
-        assert [json_text(m) for m in fake.sent("oc_ops")] == [f"告警 {n}" for n in range(3)]
-        assert [json_text(m) for m in fake.sent("oc_other")] == ["周报"]
+        assert_alerts_and_report_sent_in_order(fake)
         rows = _rows(db)
         assert rows["gone:1"].status == "failed" and "230002" in rows["gone:1"].last_error  # per chat: as before
         assert {r.status for k, r in rows.items() if k != "gone:1"} == {"sent"}

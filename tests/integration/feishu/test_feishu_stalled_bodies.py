@@ -6,50 +6,16 @@ is handled or stored, and signed, encrypted events still work.
 
 from __future__ import annotations
 
-import uuid
-
-import httpx
 import pytest
-from sqlmodel import func, select
 
 from bot.adapters.feishu.inbound import BODY_DEADLINE_S
-from bot.app import build_app
-from bot.config import Settings
 from bot.storage.models import InboundItem, ProcessedEvent
-from tests.fakes.feishu_api import FakeFeishuApi
-from tests.integration.feishu.support import (
-    ENCRYPT_KEY,
-    VERIFICATION_TOKEN,
-    FeishuEvents,
-    post_event,
-    running_server,
-    wait_until,
-)
+from tests.integration.feishu.support import FeishuEvents, post_event, stored, wait_until
 from tests.support.stalled_body import hang_up_mid_body, stalled_body_answer, uvicorn_errors
 
 pytestmark = pytest.mark.slow
 
 JSON = {"Content-Type": "application/json"}
-
-
-@pytest.fixture
-def served(sqlite_db, app_config, clock):
-    """(bot, url, client, fake) of the bot with an encrypt key (signed, encrypted events)."""
-    with FakeFeishuApi() as fake:
-        settings = Settings(_env_file=None, feishu_app_id=f"cli_{uuid.uuid4().hex[:12]}",  # type: ignore[call-arg]
-                            feishu_app_secret="s", feishu_verification_token=VERIFICATION_TOKEN,
-                            feishu_encrypt_key=ENCRYPT_KEY, feishu_domain=fake.url)
-        bot = build_app(settings, app_config, clock=clock, db=sqlite_db, upgrade=False)
-        try:
-            with running_server(bot.web) as url, httpx.Client(timeout=10) as client:
-                yield bot, url, client, fake
-        finally:
-            bot.stop()
-
-
-def stored(bot, model) -> int:
-    with bot.services.db.session() as session:
-        return session.exec(select(func.count()).select_from(model)).one()
 
 
 def assert_only_the_good_command_was_handled(bot, url, client, fake, clock) -> None:
@@ -63,8 +29,8 @@ def assert_only_the_good_command_was_handled(bot, url, client, fake, clock) -> N
     assert len(fake.sent()) == 1
 
 
-def test_a_stalled_body_is_answered_408_at_the_deadline_and_the_connection_closed(served, clock):
-    bot, url, client, fake = served
+def test_a_stalled_body_is_answered_408_at_the_deadline_and_the_connection_closed(served_bot, clock):
+    bot, url, client, fake = served_bot
     status, took, closed = stalled_body_answer(url + "/feishu/events", JSON, timeout=BODY_DEADLINE_S + 10)
     assert status == 408
     assert BODY_DEADLINE_S - 1 <= took <= BODY_DEADLINE_S + 5
@@ -73,8 +39,8 @@ def test_a_stalled_body_is_answered_408_at_the_deadline_and_the_connection_close
     assert_only_the_good_command_was_handled(bot, url, client, fake, clock)
 
 
-def test_a_sender_hanging_up_mid_body_leaves_no_traceback(served, clock):
-    bot, url, client, fake = served
+def test_a_sender_hanging_up_mid_body_leaves_no_traceback(served_bot, clock):
+    bot, url, client, fake = served_bot
     with uvicorn_errors() as errors:
         for _ in range(3):
             hang_up_mid_body(url + "/feishu/events", JSON)

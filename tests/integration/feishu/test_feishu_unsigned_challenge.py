@@ -12,23 +12,16 @@ Real HTTP into the bot served by uvicorn on 127.0.0.1; replies go to the fake Op
 from __future__ import annotations
 
 import json
-import uuid
 
-import httpx
 import pytest
-from sqlmodel import func, select
 
 from bot.adapters.feishu import crypto
-from bot.app import build_app
-from bot.config import Settings
 from bot.storage.models import InboundItem, ProcessedEvent
-from tests.fakes.feishu_api import FakeFeishuApi
 from tests.integration.feishu.support import (
     ENCRYPT_KEY,
-    VERIFICATION_TOKEN,
     FeishuEvents,
     post_event,
-    running_server,
+    stored,
     wait_until,
 )
 
@@ -38,28 +31,8 @@ pytestmark = pytest.mark.slow
 UNSIGNED = {"Content-Type": "application/json; charset=utf-8"}
 
 
-@pytest.fixture
-def served(sqlite_db, app_config, clock):
-    """(bot, url, client, fake) of the bot with an encrypt key (signed, encrypted events)."""
-    with FakeFeishuApi() as fake:
-        settings = Settings(_env_file=None, feishu_app_id=f"cli_{uuid.uuid4().hex[:12]}",  # type: ignore[call-arg]
-                            feishu_app_secret="s", feishu_verification_token=VERIFICATION_TOKEN,
-                            feishu_encrypt_key=ENCRYPT_KEY, feishu_domain=fake.url)
-        bot = build_app(settings, app_config, clock=clock, db=sqlite_db, upgrade=False)
-        try:
-            with running_server(bot.web) as url, httpx.Client(timeout=10) as client:
-                yield bot, url, client, fake
-        finally:
-            bot.stop()
-
-
-def stored(bot, model) -> int:
-    with bot.services.db.session() as session:
-        return session.exec(select(func.count()).select_from(model)).one()
-
-
-def test_the_unsigned_encrypted_challenge_feishu_sends_is_answered(served, clock):
-    bot, url, client, fake = served
+def test_the_unsigned_encrypted_challenge_feishu_sends_is_answered(served_bot, clock):
+    bot, url, client, fake = served_bot
     events = FeishuEvents(clock)
     body = crypto.encrypted_body(ENCRYPT_KEY, events.challenge("d2a4-challenge"))
     response = client.post(url + "/feishu/events", content=body, headers=UNSIGNED)
@@ -69,8 +42,8 @@ def test_the_unsigned_encrypted_challenge_feishu_sends_is_answered(served, clock
 
 
 @pytest.mark.parametrize("case", ["wrong-token", "other-key", "plain-json", "message-event", "card-click"])
-def test_nothing_else_passes_unsigned(served, clock, case):
-    bot, url, client, fake = served
+def test_nothing_else_passes_unsigned(served_bot, clock, case):
+    bot, url, client, fake = served_bot
     events = FeishuEvents(clock)
     body = {
         "wrong-token": lambda: crypto.encrypted_body(ENCRYPT_KEY, {**events.challenge(), "token": "not-it"}),

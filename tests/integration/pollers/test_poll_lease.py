@@ -19,6 +19,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -70,13 +72,25 @@ def other_process_bot(db, settings, clock, env, fakes):
         engine.dispose()
 
 
-def _poll_in_thread(app, source_id: str, results: dict, *, force: bool = False) -> threading.Thread:
-    def run() -> None:
-        results[source_id] = app.services.sources.poll(source_id, force=force)
+@contextmanager
+def _polling_held_at_the_platform(app, bili) -> Iterator[dict]:
+    """`app` polls "bili" in a thread that is held in its request for the comment page during the block.
+    Yields a dict that holds the poll's result under "bili" after the block (the page released, the thread
+    joined)."""
+    held = bili.hold(MAIN)
+    results: dict = {}
 
-    thread = threading.Thread(target=run, name=f"poll-{source_id}", daemon=True)
+    def run() -> None:
+        results["bili"] = app.services.sources.poll("bili")
+
+    thread = threading.Thread(target=run, name="poll-bili", daemon=True)
     thread.start()
-    return thread
+    try:
+        assert held.entered.wait(10), "the poll never reached the platform"
+        yield results
+    finally:
+        held.release()
+        thread.join(20)
 
 
 def test_a_source_polled_by_one_process_is_skipped_by_the_other(make_bot, other_process_bot, fakes, clock, db):
@@ -86,16 +100,9 @@ def test_a_source_polled_by_one_process_is_skipped_by_the_other(make_bot, other_
     serve = make_bot()
     cli = other_process_bot()
 
-    held = bili.hold(MAIN)
-    results: dict = {}
-    thread = _poll_in_thread(serve, "bili", results)
-    assert held.entered.wait(10), "the first poll never reached the platform"
-    try:
+    with _polling_held_at_the_platform(serve, bili) as results:
         # the second process tries the same source while the first is in the middle of its poll
         second = cli.services.sources.poll("bili", force=True)
-    finally:
-        held.release()
-        thread.join(20)
 
     assert second.status == "skipped", second
     assert second.reason_code == SKIPPED_LEASED
@@ -142,18 +149,11 @@ def test_the_lease_is_renewed_while_a_long_poll_runs(make_bot, other_process_bot
     serve.services.sources.lease_renew_seconds = 0.05
     cli = other_process_bot()
 
-    held = bili.hold(MAIN)
-    results: dict = {}
-    thread = _poll_in_thread(serve, "bili", results)
-    try:
-        assert held.entered.wait(10)
+    with _polling_held_at_the_platform(serve, bili) as results:
         clock.advance(100)  # the page is slow: most of the lease (120 s) has gone by
         time.sleep(0.5)  # the running poll renews its lease meanwhile
         clock.advance(50)  # past the first lease's end, within the renewed one
         second = cli.services.sources.poll("bili", force=True)
-    finally:
-        held.release()
-        thread.join(20)
     assert second.status == "skipped" and second.reason_code == SKIPPED_LEASED, second
     assert results["bili"].status == "ok"
 
@@ -167,19 +167,12 @@ def test_a_poll_that_outlived_its_lease_stops_without_writing(make_bot, other_pr
     stalled.services.sources.lease_renew_seconds = 3600  # its renewal never comes in time
     other = other_process_bot()
 
-    held = bili.hold(MAIN)
-    results: dict = {}
-    thread = _poll_in_thread(stalled, "bili", results)
-    try:
-        assert held.entered.wait(10)
+    with _polling_held_at_the_platform(stalled, bili) as results:
         clock.advance(121)  # the stalled poll's lease has expired
         bili.add_reply("170001", 101, mid=8, uname="v", message="新评论", ctime=ts(clock, 5))
         taken_over = other.services.sources.poll("bili")
         assert taken_over.status == "ok", taken_over
         saved = DatabaseStateStore(db, clock).load("bili")
-    finally:
-        held.release()
-        thread.join(20)
     assert results["bili"].status == "skipped" and results["bili"].reason_code == SKIPPED_LEASE_LOST
     after = DatabaseStateStore(db, clock).load("bili")
     assert after.targets["170001"].hwm == saved.targets["170001"].hwm  # the mark did not move back
@@ -231,15 +224,8 @@ def test_crisisbot_poll_says_when_serve_is_polling_the_source(make_bot, fakes, c
     monkeypatch.setenv("CRISISBOT_DATABASE_URL", _url(db))
     from bot.cli import app
 
-    held = bili.hold(MAIN)
-    results: dict = {}
-    thread = _poll_in_thread(serve, "bili", results)
-    try:
-        assert held.entered.wait(10)
+    with _polling_held_at_the_platform(serve, bili) as results:
         result = CliRunner().invoke(app, ["poll", "bili"])
-    finally:
-        held.release()
-        thread.join(20)
     assert result.exit_code == 3, result.output
     holder = f"{socket.gethostname()[:80]}:{os.getpid()}"
     assert f"bili: 未轮询:另一个进程({holder})正在轮询此数据源(租约至 " in result.output

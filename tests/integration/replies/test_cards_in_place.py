@@ -140,17 +140,13 @@ def test_slack_skip_updates_the_queue_card_with_chat_update(sqlite_db, clock):
 
 @pytest.mark.slow
 def test_feishu_claim_patches_the_queue_card(db, clock):
-    import uuid
-
     import httpx
 
     from bot.app import build_app
-    from bot.config import Settings
     from tests.fakes.feishu_api import FakeFeishuApi
     from tests.integration.feishu.support import (
-        ENCRYPT_KEY,
-        VERIFICATION_TOKEN,
         FeishuEvents,
+        feishu_settings,
         post_event,
         running_server,
         wait_until,
@@ -162,10 +158,7 @@ def test_feishu_claim_patches_the_queue_card(db, clock):
         "channels": [{"id": "feishu:oc_ops", "client": "lanji"}],
     }, source="tests")
     with FakeFeishuApi() as fake:
-        settings = Settings(_env_file=None, feishu_app_id=f"cli_{uuid.uuid4().hex[:12]}",  # type: ignore[call-arg]
-                            feishu_app_secret="e2e-secret", feishu_verification_token=VERIFICATION_TOKEN,
-                            feishu_encrypt_key=ENCRYPT_KEY, feishu_domain=fake.url)
-        app = build_app(settings, config, clock=clock, db=db, upgrade=False)
+        app = build_app(feishu_settings(fake), config, clock=clock, db=db, upgrade=False)
         try:
             app.services.ingest.ingest_records([rec("a", ago(clock, 10), "用了过敏"), rec("b", ago(clock, 20))],
                                                source="test")

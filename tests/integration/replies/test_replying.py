@@ -65,6 +65,16 @@ def item(db, comment_id: str) -> ReplyQueueItem:
         return s.exec(select(ReplyQueueItem).where(ReplyQueueItem.comment_id == comment_id)).one()
 
 
+def replied_through_the_webhook(make_bot, db, webhook, record: dict):
+    """A bot that posts replies through `webhook`, `record` ingested and answered with /reply-queue done (the
+    reply waiting in the outbox): (bot, the item's id)."""
+    bot = make_bot(replies={"posting": {"webhook_url": webhook.url}})
+    bot.services.ingest.ingest_records([record], source="test")
+    target = item_id(db, record["comment_id"])
+    bot.dispatcher.handle(cmd(f'/reply-queue done {target} "您好，请私信我们订单号"'))
+    return bot, target
+
+
 def test_mark_replied_by_hand_without_text(rq_bot, db, clock):
     rq_bot.services.ingest.ingest_records([rec("q", ago(clock, 10))], source="test")
     target = item_id(db, "q")
@@ -118,10 +128,7 @@ def test_reply_posts_through_the_outbox_to_the_webhook(make_bot, db, clock, webh
 
 
 def test_webhook_refusal_reopens_the_item_and_says_so(make_bot, db, clock, webhook):
-    bot = make_bot(replies={"posting": {"webhook_url": webhook.url}})
-    bot.services.ingest.ingest_records([rec("q", ago(clock, 10))], source="test")
-    target = item_id(db, "q")
-    bot.dispatcher.handle(cmd(f'/reply-queue done {target} "您好，请私信我们订单号"'))
+    bot, _ = replied_through_the_webhook(make_bot, db, webhook, rec("q", ago(clock, 10)))
     webhook.statuses = [400]
     bot.services.outbox.drain()
     assert item(db, "q").state == "open"
@@ -130,10 +137,7 @@ def test_webhook_refusal_reopens_the_item_and_says_so(make_bot, db, clock, webho
 
 def test_a_redirecting_webhook_is_no_success_the_item_reopens(make_bot, db, clock, webhook, caplog):
     """A 3xx means the POST was not followed: nothing was posted, so the reply must not be marked posted."""
-    bot = make_bot(replies={"posting": {"webhook_url": webhook.url}})
-    bot.services.ingest.ingest_records([rec("q", ago(clock, 10))], source="test")
-    target = item_id(db, "q")
-    bot.dispatcher.handle(cmd(f'/reply-queue done {target} "您好，请私信我们订单号"'))
+    bot, _ = replied_through_the_webhook(make_bot, db, webhook, rec("q", ago(clock, 10)))
     webhook.statuses = [301]
     bot.services.outbox.drain()
     # the operator's log line gives the webhook's advice, not the chat ports' "fix the channel mapping"
@@ -150,10 +154,7 @@ def test_a_redirecting_webhook_is_no_success_the_item_reopens(make_bot, db, cloc
 def test_a_reply_the_webhook_keeps_failing_is_announced_once_and_still_posted_later(make_bot, db, clock, webhook):
     """5xx/429 are retried for as long as it takes; the item shows as replied meanwhile, so the channel must
     hear (once) that the reply is not out yet. It heard nothing however long the webhook stayed down."""
-    bot = make_bot(replies={"posting": {"webhook_url": webhook.url}})
-    bot.services.ingest.ingest_records([rec("q", ago(clock, 10))], source="test")
-    target = item_id(db, "q")
-    bot.dispatcher.handle(cmd(f'/reply-queue done {target} "您好，请私信我们订单号"'))
+    bot, target = replied_through_the_webhook(make_bot, db, webhook, rec("q", ago(clock, 10)))
 
     def delayed() -> list[str]:
         return [m.text for m in bot.console.messages("lanji") if "仍未发布" in m.text]
@@ -178,10 +179,7 @@ def test_a_reply_the_webhook_keeps_failing_is_announced_once_and_still_posted_la
 
 def test_a_refused_reply_is_not_counted_as_a_response_in_stats(make_bot, db, clock, webhook):
     """The commenter never saw the refused reply: stats must show the item open and late, not answered."""
-    bot = make_bot(replies={"posting": {"webhook_url": webhook.url}})
-    bot.services.ingest.ingest_records([rec("q", ago(clock, 10), "用了过敏了")], source="test")
-    target = item_id(db, "q")
-    bot.dispatcher.handle(cmd(f'/reply-queue done {target} "您好，请私信我们订单号"'))
+    bot, _ = replied_through_the_webhook(make_bot, db, webhook, rec("q", ago(clock, 10), "用了过敏了"))
     webhook.statuses = [400]
     bot.services.outbox.drain()
     row = item(db, "q")
