@@ -200,9 +200,9 @@ class IngestService:
         for source in {d.source for d in dead}:
             raws = sorted({d.raw for d in dead if d.source == source})
             for start in range(0, len(raws), CHUNK):
-                seen.update(session.execute(
+                seen.update(tuple(row) for row in session.execute(
                     select(DeadLetter.source, DeadLetter.position, DeadLetter.raw)
-                    .where(DeadLetter.source == source, DeadLetter.raw.in_(raws[start:start + CHUNK]))).tuples())
+                    .where(DeadLetter.source == source, DeadLetter.raw.in_(raws[start:start + CHUNK]))))
         unseen = []
         for letter in dead:
             key = (letter.source, letter.position, letter.raw)
