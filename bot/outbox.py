@@ -137,6 +137,12 @@ class Outbox:
         with self.db.session() as session:
             return session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key)).first() is not None
 
+    @staticmethod
+    def delivery(session: Session, keys: list[str]) -> list[tuple[str, datetime | None]]:
+        """(status, sent_at) of the messages with these keys, in the caller's transaction."""
+        rows = session.execute(select(OutboxMessage.status, OutboxMessage.sent_at).where(OutboxMessage.key.in_(keys)))
+        return [(status, sent_at) for status, sent_at in rows]
+
     def send(self, *, channel: str, message: Message, key: str, update_of: str | None = None) -> bool:
         """Enqueue in a transaction of its own (for callers with no other change to commit)."""
         with self.db.session() as session:

@@ -1061,6 +1061,8 @@ class AlertService:
                 if episode.stats.get("merged_into"):
                     continue  # its message's episode escalates the incident, once
                 level = episode.escalations
+                if self._last_notice_not_seen_long_enough(session, episode, level, now - after):
+                    continue
                 person = rota[level % len(rota)] if rota else None
                 for channel, info in episode.channels.items():
                     if not info.get("posted"):
@@ -1079,6 +1081,25 @@ class AlertService:
                 episode.history = [*episode.history, {"action": "escalated", "user": person or "bot",
                                                       "at": now.isoformat()}]
                 session.add(episode)
+
+    def _last_notice_not_seen_long_enough(self, session: Session, episode: AlertEpisode, level: int,
+                                          seen_before: datetime) -> bool:
+        """Escalation counts from when people could see the alert. During a chat outage the alert (or the
+        previous escalation) waits in the outbox; counting from when it was queued, the alert and every
+        escalation arrived together once the outage ended, saying "nobody acknowledged for N minutes"
+        about a message nobody had seen. True while that notice is still waiting, or went out after
+        `seen_before` (less than escalation.after_minutes ago)."""
+        suffix = "" if level == 0 else f"!esc{level}"
+        keys = [f"{episode.episode_key}@{channel}{suffix}"
+                for channel, info in episode.channels.items() if info.get("posted")]
+        if not keys:
+            return False
+        for status, sent_at in self.outbox.delivery(session, keys):
+            if status == "pending":
+                return True
+            if status == "sent" and sent_at is not None and ensure_aware(sent_at) > seen_before:
+                return True
+        return False
 
     # ------------------------------------------------------------------ actions (buttons)
     def find_episode(self, session: Session, key: str) -> AlertEpisode | None:
