@@ -101,3 +101,17 @@ def test_add_me_on_wechat_is_one_finding_rewritten_once(checker: Prechecker) -> 
 
 def test_superlative_is_reworded_keeping_the_adjective(checker: Prechecker) -> None:
     assert checker.check("全网最轻薄的防晒").suggested_text == "全网很轻薄的防晒"
+
+
+@pytest.mark.parametrize(("text", "reworded"), [
+    ("加我vx: abc123 或打 138 1234 5678", "私信我们 或打 私信"),
+    ("微信号：wxid_abc123 联系", "私信 联系"),
+    ("请加V：Lanji2024", "请私信我们"),
+    ("加qq群 123456789 领取", "私信我们 领取"),
+])
+def test_the_id_after_a_contact_channel_goes_with_it(checker: Prechecker, text: str, reworded: str) -> None:
+    """The rewording replaced "vx" and kept the WeChat ID after it ("私信我们: abc123"): still a way off the
+    platform, offered as the safe version."""
+    result = checker.check(text)
+    assert result.suggested_text == reworded
+    assert not checker.check(result.suggested_text).blocked
