@@ -98,10 +98,12 @@ class BotApp:
         self._threads.append(worker)
         if scheduler:
             self.wiring.scheduler.start()
+        if replay_inbound:
+            # before the hooks start Socket Mode and the Feishu long connection (and before uvicorn serves
+            # requests, which waits for this start): the journal then holds only what a previous process left
+            self.services.dispatcher.replay_journal()
         for hook in self.wiring.on_start:
             hook()
-        if replay_inbound:
-            self.services.dispatcher.replay_journal()
 
     def stop(self) -> None:
         if not self._started:

@@ -109,7 +109,9 @@ class Dispatcher:
                 log.warning("inbound %s %s from %s not run after the restart (%s); telling %s", kind,
                             item.event_id, received_at.isoformat(), notice, item.user)
                 reply = _not_run_notice(notice, item)
-                _retrying_while_busy(lambda item=item, reply=reply: self._enqueue_replies(item, [reply]))
+                # its own key: never in the place of the real answer (`reply:…:0`)
+                _retrying_while_busy(lambda item=item, reply=reply: self._enqueue_replies(
+                    item, [reply], base=f"{_reply_key_base(item)}:restart"))
             self._unjournal(journal_id)
         return queued
 
@@ -159,9 +161,18 @@ class Dispatcher:
             session.execute(delete(InboundItem).where(InboundItem.id == journal_id))
 
     def _handle_journalled(self, item: Command | Action, journal_id: int | None) -> list[Message]:
-        # A failure leaves the row: the next start runs it, unless the platform's retry was handled first
-        # (its event id is then known and the replay is dropped as a duplicate).
-        replies = self.handle(item)
+        # A failure before the handler ran leaves the row: the next start runs it, unless the platform's
+        # retry was handled first (its event id is then known and the replay is dropped as a duplicate).
+        # Once the handler ran, the row goes even if its answer could not be stored: running it again at
+        # the next start could act twice (only the platform's own retry may run it again).
+        try:
+            replies = self.handle(item)
+        except RepliesNotStored:
+            self._unjournal(journal_id)
+            raise
+        except Exception:
+            log.exception("inbound %s %s failed; kept for the next start", type(item).__name__, item.event_id)
+            raise
         self._unjournal(journal_id)
         return replies
 
@@ -192,11 +203,11 @@ class Dispatcher:
         try:
             # the command has run: only storing its answer is retried (running it again could act twice)
             _retrying_while_busy(lambda: self._enqueue_replies(item, replies))
-        except Exception:
+        except Exception as exc:
             # The answer could not be stored (e.g. the database is down): forget the event id so the
             # platform's retry is handled instead of being dropped as a duplicate.
             self._forget(item)
-            raise
+            raise RepliesNotStored(str(exc)) from exc
         return replies
 
     def _with_user_name(self, item: Command | Action) -> Command | Action:
@@ -266,10 +277,10 @@ class Dispatcher:
             return []
         return list(result) if isinstance(result, list | tuple) else [result]
 
-    def _enqueue_replies(self, item: Command | Action, replies: list[Message]) -> None:
+    def _enqueue_replies(self, item: Command | Action, replies: list[Message], *, base: str | None = None) -> None:
         if not replies:
             return
-        base = _reply_key_base(item)
+        base = base or _reply_key_base(item)
         with self.services.db.session() as session:
             for i, reply in enumerate(replies):
                 meta = dict(reply.meta)
@@ -277,6 +288,10 @@ class Dispatcher:
                 meta.setdefault("in_reply_to_user", item.user)
                 message = Message.from_dict({**reply.to_dict(), "meta": meta})
                 self.services.outbox.enqueue(session, channel=item.channel, message=message, key=f"{base}:{i}")
+
+
+class RepliesNotStored(Exception):
+    """The command ran, but its answer could not be stored."""
 
 
 def _pass_on(source: Future[_T], target: Future[_T]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import select
 
 from bot.app import build_app
@@ -102,7 +103,9 @@ def test_commands_acknowledged_before_a_crash_are_not_lost(db, settings, app_con
     # the third never began: it runs now
     assert "/reply-queue" in rows["reply:feishu:Ev-3:0"].payload["title"]
     # the first two were being handled when the process died: not run twice, the person is asked to check
-    for key, typed in (("reply:feishu:Ev-1:0", "/help"), ("reply:feishu:Ev-2:0", "/help crisis")):
+    # under keys of their own: a notice never takes the place of a real answer
+    assert "reply:feishu:Ev-1:0" not in rows and "reply:feishu:Ev-2:0" not in rows
+    for key, typed in (("reply:feishu:Ev-1:restart:0", "/help"), ("reply:feishu:Ev-2:restart:0", "/help crisis")):
         notice = rows[key].payload
         assert f"「{typed}」" in notice["text"] and "重启" in notice["text"] and "restarted" in notice["text"]
         assert notice["mentions"] == ["feishu:ou_alice"]
@@ -138,7 +141,7 @@ def test_only_the_serving_start_replays_and_old_commands_are_not_run(db, setting
     restarted.start(scheduler=False, replay_inbound=True)
     restarted.stop()
     assert journal_rows(db) == []
-    notice = {row.key: row.payload["text"] for row in outbox_rows(db)}["reply:feishu:Ev-3:0"]
+    notice = {row.key: row.payload["text"] for row in outbox_rows(db)}["reply:feishu:Ev-3:restart:0"]
     assert "「/help reply-queue」" in notice and "没有执行" in notice and "not run" in notice
 
 
@@ -149,3 +152,57 @@ def test_the_web_app_start_replays_the_journal(db, settings, app_config, clock):
     served = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
     with running_server(served.web):  # uvicorn with the ASGI lifespan, as `crisisbot serve` runs it
         wait_for(lambda: journal_rows(db) == [] and "reply:feishu:Ev-3:0" in reply_keys(db))
+
+
+def test_the_replay_runs_before_this_process_takes_anything_new(db, settings, app_config, clock):
+    """The replay ran after the hooks had started Socket Mode / the Feishu long connection, so it also
+    read rows this process had just journalled: a command mid-run got the "restarted" notice and its
+    real answer was dropped under the same key. It runs before the hooks now."""
+    import threading
+
+    app = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    release = threading.Event()
+    app.dispatcher.register_name_lookup("feishu", lambda user_id: release.wait(30) and None)
+    futures = []
+
+    def adapter_receives_a_command() -> None:
+        # a hook standing for an adapter that starts receiving: a command arrives and a worker begins it
+        futures.append(app.dispatcher.submit(feishu_command("/help", "Ev-live")))
+        wait_for(lambda: started_event_ids(db) == {"feishu:Ev-live"} and len(journal_rows(db)) == 1)
+
+    app.wiring.on_start.append(adapter_receives_a_command)
+    try:
+        app.start(scheduler=False, replay_inbound=True)
+        release.set()
+        assert futures[0].result(timeout=30)
+        assert reply_keys(db) == ["reply:feishu:Ev-live:0"]
+        assert journal_rows(db) == []
+    finally:
+        release.set()
+        app.stop()
+
+
+def test_a_command_that_ran_but_whose_answer_was_not_stored_is_not_run_again_at_the_next_start(
+        db, settings, app_config, clock):
+    """Its event id is forgotten so the platform's retry is handled; the journal row must go too, or the
+    next start would run the command a second time (a second crisis run, a second reply)."""
+    from sqlalchemy import event
+
+    from bot.dispatcher import RepliesNotStored
+
+    app = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    engine = db.engine
+
+    def refuse_outbox_writes(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT") and "outbox_message" in statement.lower():
+            raise RuntimeError("disk full while storing outbox_message")
+
+    event.listen(engine, "before_cursor_execute", refuse_outbox_writes)
+    try:
+        future = app.dispatcher.submit(feishu_command("/help", "Ev-unstored"))
+        with pytest.raises(RepliesNotStored):
+            future.result(timeout=30)
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_outbox_writes)
+        app.dispatcher.shutdown()
+    assert journal_rows(db) == []
