@@ -20,8 +20,9 @@ stored, so after the restart the waiting messages go out at once, in order.
 A permission the app lacks (Slack `missing_scope`, Feishu 99991672) is held the same way, but only for the
 messages that need it: the hold is per platform and *kind of call* (post, update or upload, with or without
 PNG images, which is what decides the platform methods a message needs), not per platform, so a missing
-`files:write` holds charts while text alerts keep going out. A granted permission takes effect without a
-restart: the next probe (at most 5 minutes later) releases the held messages, in order.
+`files:write` holds charts while text alerts keep going out, in the same channel too (a held row does not
+hold up its channel; its kind of call and updates of it wait, in order). A granted permission takes effect
+without a restart: the next probe (at most 5 minutes later) releases the held messages, in order.
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ class Outbox:
     def _deliver_due(self, limit: int) -> int:
         now = self.clock.now()
         blocked: set[str] = set()
+        permission_held: set[str] = set()  # keys of rows waiting for a permission (see below)
         done = 0
         seen_any = False
         after_id = 0
@@ -183,6 +185,12 @@ class Outbox:
                 if row.id in superseded and self._supersede(row):
                     done += 1
                     continue
+                if self._held_for_permission(row, now) or row.update_of in permission_held:
+                    # Waits for a permission (a chart without files:write) without holding up the rest of
+                    # its channel: a crisis alert must not queue behind a report's chart for hours. Its
+                    # kind of call waits as a whole (order kept there), and so do updates of it.
+                    permission_held.add(row.key)
+                    continue
                 blocked_now = row.next_attempt_at > now or self._held(row, now)
                 if blocked_now:
                     blocked.add(row.channel)  # keep per-channel order: later rows wait for this one
@@ -193,7 +201,10 @@ class Outbox:
                 delivered = self._deliver_one(row)
                 done += 1
                 if not delivered:
-                    blocked.add(row.channel)
+                    if self._held_for_permission(row, now):
+                        permission_held.add(row.key)  # refused just now for a permission: as above
+                    else:
+                        blocked.add(row.channel)
             if len(rows) < limit:
                 break
         if seen_any:
@@ -317,13 +328,13 @@ class Outbox:
                         "now: delivering the messages that waited (%s), in order", platform, kind, platform, kind)
 
     def _held(self, row: OutboxMessage, now: datetime) -> bool:
-        platform = row.channel.partition(":")[0]
-        hold = self._credential_holds.get(platform)
-        if hold is not None and hold.until > now:
-            return True
+        hold = self._credential_holds.get(row.channel.partition(":")[0])
+        return hold is not None and hold.until > now
+
+    def _held_for_permission(self, row: OutboxMessage, now: datetime) -> bool:
         if not self._permission_holds:
             return False
-        hold = self._permission_holds.get((platform, call_kind(row)))
+        hold = self._permission_holds.get((row.channel.partition(":")[0], call_kind(row)))
         return hold is not None and hold.until > now
 
     def _hold_kind(self, platform: str, row: OutboxMessage, exc: PermissionChatError) -> None:

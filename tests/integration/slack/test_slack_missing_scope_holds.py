@@ -108,6 +108,24 @@ def test_a_missing_files_write_scope_holds_charts_while_text_alerts_still_go_out
     assert _texts(slack, "C3") == ["周报"]
 
 
+def test_a_chart_held_for_its_scope_does_not_hold_later_alerts_in_the_same_channel(db, clock, slack):
+    """The held chart blocked its channel like any waiting row: ten crisis alerts queued behind a report's
+    chart until someone granted files:write."""
+    slack.missing_scopes["files.getUploadURLExternal"] = "files:write"
+    outbox = _outbox(db, clock, slack)
+    outbox.send(channel="slack:C1", message=Message(text="日报", images=(Image("日报图", png=PNG),)), key="report:1")
+    for n in range(10):
+        outbox.send(channel="slack:C1", message=Message(text=f"告警 {n}"), key=f"alert:{n}")
+        clock.advance(timedelta(minutes=1))
+        outbox.deliver_due()
+    assert _texts(slack, "C1") == ["日报", *[f"告警 {n}" for n in range(10)]]
+    assert _rows(db)["report:1"].status == "pending"
+    del slack.missing_scopes["files.getUploadURLExternal"]
+    clock.advance(timedelta(seconds=MAX_BACKOFF_S + 1))
+    outbox.drain()
+    assert _rows(db)["report:1"].status == "sent" and _texts(slack, "C1").count("日报") == 1
+
+
 def test_a_report_whose_text_went_out_before_its_chart_was_refused_is_not_posted_twice_after_a_restart(
         db, clock, slack):
     slack.missing_scopes["files.getUploadURLExternal"] = "files:write"
