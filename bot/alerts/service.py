@@ -1087,19 +1087,20 @@ class AlertService:
         """Escalation counts from when people could see the alert. During a chat outage the alert (or the
         previous escalation) waits in the outbox; counting from when it was queued, the alert and every
         escalation arrived together once the outage ended, saying "nobody acknowledged for N minutes"
-        about a message nobody had seen. True while that notice is still waiting, or went out after
-        `seen_before` (less than escalation.after_minutes ago)."""
+        about a message nobody had seen. True while no channel got that notice before `seen_before` (less
+        than escalation.after_minutes ago) and one still waits for it or got it since; one channel that
+        saw it long enough ago is enough (an outage or a disabled platform elsewhere must not block it)."""
         suffix = "" if level == 0 else f"!esc{level}"
         keys = [f"{episode.episode_key}@{channel}{suffix}"
                 for channel, info in episode.channels.items() if info.get("posted")]
         if not keys:
             return False
-        for status, sent_at in self.outbox.delivery(session, keys):
-            if status == "pending":
-                return True
-            if status == "sent" and sent_at is not None and ensure_aware(sent_at) > seen_before:
-                return True
-        return False
+        states = self.outbox.delivery(session, keys)
+        # people in one channel saw it long enough ago: escalate, whatever another channel's outage does
+        if any(status == "sent" and sent_at is not None and ensure_aware(sent_at) <= seen_before
+               for status, sent_at in states):
+            return False
+        return any(status == "pending" or (status == "sent" and sent_at is not None) for status, sent_at in states)
 
     # ------------------------------------------------------------------ actions (buttons)
     def find_episode(self, session: Session, key: str) -> AlertEpisode | None:

@@ -56,3 +56,26 @@ def test_escalation_waits_until_the_alert_was_delivered_and_then_after_minutes(d
         assert len(escalations(db)) == 2  # the next one counts from when the first went out
     finally:
         app.stop()
+
+
+def test_a_channel_that_never_delivers_does_not_hold_escalation_in_the_channel_that_did(db, settings, clock):
+    """The account's alerts go to the console and to Slack, and Slack is not enabled (its copy waits for
+    ever): the console saw the alert, so the console escalates as usual."""
+    config = parse_config({
+        "accounts": [{"platform": "douyin", "account_id": "lanji_official", "name": "澜肌", "client": "lanji"}],
+        "clients": [{"id": "lanji"}],
+        "channels": [{"id": "console:lanji", "client": "lanji"}, {"id": "slack:C0LANJI", "client": "lanji"}],
+        "alerts": {"escalation": {"after_minutes": 10, "rota": ["console:oncall1"]}},
+    }, source="test")
+    app = build_app(settings, config, clock=clock, db=db, upgrade=False)
+    try:
+        load_history(app, clock)
+        for _ in range(15):
+            live(app, clock, 1, per_minute=20)
+            if alert_posts(db):
+                break
+        assert {p.channel: p.status for p in alert_posts(db)} == {"console:lanji": "sent", "slack:C0LANJI": "pending"}
+        live(app, clock, 12)
+        assert sorted(e.channel for e in escalations(db)) == ["console:lanji", "slack:C0LANJI"]
+    finally:
+        app.stop()
