@@ -115,3 +115,19 @@ def test_the_id_after_a_contact_channel_goes_with_it(checker: Prechecker, text: 
     result = checker.check(text)
     assert result.suggested_text == reworded
     assert not checker.check(result.suggested_text).blocked
+
+
+@pytest.mark.parametrize(("text", "reworded"), [
+    ("wechat payment 已完成", "私信 payment 已完成"),  # an ordinary word after it is no id
+    ("退款已退回微信 20231205 请查收", "退款已退回私信 20231205 请查收"),  # nor a date
+])
+def test_words_after_a_contact_word_that_are_no_id_stay(checker: Prechecker, text: str, reworded: str) -> None:
+    assert checker.check(text).suggested_text == reworded
+
+
+@pytest.mark.timeout(60)  # a hang guard, not a speed target: the old patterns ran for many minutes here
+def test_a_long_run_of_spaces_after_a_contact_word_does_not_hang_the_check(checker: Prechecker) -> None:
+    """Three optional whitespace runs in a row backtracked cubically: 2,000 spaces took 15 s, 8,000 did not
+    finish in two minutes (the check runs in the dispatcher's two workers)."""
+    for word in ("微信", "vx", "加微信"):
+        assert checker.check(word + " " * 8000).blocked
