@@ -1117,8 +1117,12 @@ class ReplyQueueService:
     def saved_templates(self, account_key: str | None) -> list[ReplyTemplate]:
         with self.db.session() as session:
             stmt = select(SavedReplyTemplate)
-            if account_key:
+            if account_key and self.scope.can_see(self.scope.default_channel, account_key):
                 stmt = stmt.where(or_(SavedReplyTemplate.account_key.is_(None), SavedReplyTemplate.account_key == account_key))
+            elif account_key:
+                # A template saved in the default channel (no account: "accounts of no client") is not
+                # offered for a client's account: it showed up in every client's suggestions.
+                stmt = stmt.where(SavedReplyTemplate.account_key == account_key)
             rows = session.exec(stmt.order_by(SavedReplyTemplate.id.desc()).limit(200)).all()
         return [ReplyTemplate(id=f"saved-{r.id}", text=r.text, name_zh=r.name, topics=tuple(r.topics or ()),
                               accounts=frozenset([r.account_key]) if r.account_key else frozenset(),
@@ -1197,14 +1201,17 @@ class ReplyQueueService:
             rows = session.exec(select(SavedReplyTemplate).order_by(SavedReplyTemplate.created_at.desc(),
                                                                     SavedReplyTemplate.id.desc())).all()
         out: dict[str, SavedTemplateSummary] = {}
+        default_channel = self.visible_accounts(channel) is None
         for row in rows:
+            if row.account_key is None and not default_channel:
+                continue  # the default channel's templates (accounts of no client) are not a client's
             if row.account_key is not None and not self.scope.can_see(channel, row.account_key):
                 continue
             entry = out.setdefault(row.name, SavedTemplateSummary(
                 name=row.name, text=row.text, topics=list(row.topics or []), accounts=[],
                 created_by_name=row.created_by_name or row.created_by, created_at=row.created_at))
             entry.accounts.append(self.account_names.get(row.account_key, row.account_key)
-                                  if row.account_key else "全部账号 / any account")
+                                  if row.account_key else "未归属客户的账号 / unassigned accounts")
         return list(out.values())
 
     def delete_template(self, channel: str, name: str) -> int:
@@ -1218,8 +1225,8 @@ class ReplyQueueService:
             if not mine:
                 shared = any(r.account_key is None for r in rows)
                 raise NotFound(
-                    f"模板「{name}」由默认频道保存（适用于全部账号），请在默认频道删除 / template {name!r} was saved for "
-                    f"any account from the default channel: delete it there" if shared else
+                    f"模板「{name}」由默认频道保存（用于未归属客户的账号），请在默认频道删除 / template {name!r} was saved "
+                    f"in the default channel (accounts of no client): delete it there" if shared else
                     f"本频道没有名为「{name}」的模板（/reply-queue templates 列出全部）/ no template named {name!r} "
                     f"here (/reply-queue templates lists them)")
             for row in mine:

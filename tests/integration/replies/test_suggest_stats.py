@@ -206,3 +206,20 @@ def test_saved_templates_are_listed_replaced_by_name_and_deleted_per_channel(rq_
     assert all("价格以商品页为准" not in s.text for s in suggested.sections)
     with db.session() as s:
         assert s.exec(select(SavedReplyTemplate)).all() == []
+
+
+def test_a_template_saved_in_the_default_channel_stays_out_of_client_channels(rq_bot, db, clock):
+    """The default channel sees the accounts of no client; its template was stored for "any account" and
+    offered (and listed) in every client's channel, internal wording included."""
+    rq_bot.services.ingest.ingest_records([
+        rec("x", ago(clock, 5), "这个锅多少钱", platform="bilibili", account_id="xiaochu_kitchen"),
+    ], source="test")
+    (saved,) = rq_bot.dispatcher.handle(cmd('/reply-queue save-template 内部 "内部口径：价格以商品页为准" --topics 多少钱',
+                                            channel="console:general"))
+    assert "已保存模板" in saved.text
+    (other,) = rq_bot.dispatcher.handle(cmd(f"/reply-queue suggest {item_id(db, 'x')}", channel="console:xiaochu"))
+    assert all("内部口径" not in s.text for s in other.sections)
+    (listed,) = rq_bot.dispatcher.handle(cmd("/reply-queue templates", channel="console:xiaochu"))
+    assert "内部口径" not in listed.text
+    (listed,) = rq_bot.dispatcher.handle(cmd("/reply-queue templates", channel="console:general"))
+    assert "内部口径" in listed.text and "未归属客户的账号" in listed.text
