@@ -198,11 +198,13 @@ class IngestService:
             return dead
         seen: set[tuple[str, str | None, str]] = set()
         for source in {d.source for d in dead}:
-            raws = sorted({d.raw for d in dead if d.source == source})
-            for start in range(0, len(raws), CHUNK):
+            # matched on the (source, position) index, raw texts compared here: an IN list of raw texts (up
+            # to 100,000 characters each) was megabytes of parameters and a scan of the whole table
+            positions = sorted({d.position for d in dead if d.source == source and d.position is not None})
+            for start in range(0, len(positions), CHUNK):
                 seen.update(tuple(row) for row in session.execute(
                     select(DeadLetter.source, DeadLetter.position, DeadLetter.raw)
-                    .where(DeadLetter.source == source, DeadLetter.raw.in_(raws[start:start + CHUNK]))))
+                    .where(DeadLetter.source == source, DeadLetter.position.in_(positions[start:start + CHUNK]))))
         unseen = []
         for letter in dead:
             key = (letter.source, letter.position, letter.raw)

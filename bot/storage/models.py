@@ -77,6 +77,8 @@ class DeadLetter(SQLModel, table=True):
     """A record that ingestion rejected, kept raw with the reason so nothing is silently lost."""
 
     __tablename__ = "dead_letter"
+    # a re-delivery is matched on (source, position) before its raw text is compared (bot/feeds/ingest.py)
+    __table_args__ = (Index("ix_dead_letter_source_position", "source", "position"),)
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=64)
