@@ -1,0 +1,189 @@
+"""Acceptance, outside in: commands acknowledged over signed HTTP survive a `kill -9` of `crisisbot serve`.
+
+A real `crisisbot serve` process (SQLite file) with Slack and Feishu over HTTP, both Open APIs faked on
+127.0.0.1. Two Feishu commands hold the two dispatcher workers (Feishu's contact lookup, the first thing a
+worker does for a Feishu command, is made slow), so the signed Slack slash commands and button press sent
+next are acknowledged and journalled but not begun; serve is killed with SIGKILL, then started again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.clock import SystemClock
+from tests.fakes.feishu_api import FakeFeishuApi
+from tests.fakes.slack_api import VALID_BOT_TOKEN, SlackSender
+from tests.integration.feishu.support import ENCRYPT_KEY, VERIFICATION_TOKEN, FeishuEvents, post_event
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[3]
+SECRET = "journal-e2e-secret"
+CONFIG = """
+clients:
+  - {id: lanji, name: 澜肌护肤}
+channels:
+  - {id: 'slack:C0JRNL', client: lanji}
+  - {id: 'feishu:oc_ops', client: lanji}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def query(db_path: Path, sql: str) -> list[tuple]:
+    connection = sqlite3.connect(db_path, timeout=30)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+@contextmanager
+def serve(tmp_path: Path, fake_slack, fake_feishu, log_name: str):
+    """`crisisbot serve --port N` in its own process; yields (process, base url); SIGKILLed on the way out."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CRISISBOT_CONFIG": str(tmp_path / "crisisbot.yaml"),
+           "CRISISBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+           "SLACK_BOT_TOKEN": VALID_BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+           "CRISISBOT_SLACK_API_URL": fake_slack.base_url,
+           "FEISHU_APP_ID": "cli_journal_e2e", "FEISHU_APP_SECRET": "e2e-secret",
+           "FEISHU_VERIFICATION_TOKEN": VERIFICATION_TOKEN, "FEISHU_ENCRYPT_KEY": ENCRYPT_KEY,
+           "CRISISBOT_FEISHU_DOMAIN": fake_feishu.url, "CRISISBOT_FEISHU_MODE": "http"}
+    for name in ("SLACK_APP_TOKEN", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        env.pop(name, None)
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    log_path = tmp_path / log_name
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], cwd=tmp_path,
+                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # waiting for the process to listen
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        yield process, base
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.wait(30)
+
+
+def slack_answers(fake_slack) -> list[str]:
+    """Every successful reply the fake Slack received, as text (posts and response_url answers)."""
+    return [json.dumps(call.args, ensure_ascii=False)
+            for method in ("chat.postMessage", "chat.postEphemeral", "response_url")
+            for call in fake_slack.successful(method)]
+
+
+def test_commands_acked_over_http_are_answered_once_after_serve_is_killed(tmp_path, fake_slack):
+    (tmp_path / "crisisbot.yaml").write_text(CONFIG, encoding="utf-8")
+    db_path = tmp_path / "bot.db"
+    events = FeishuEvents(SystemClock())
+    with FakeFeishuApi() as fake_feishu:
+        with serve(tmp_path, fake_slack, fake_feishu, "serve-1.log") as (process, base):
+            # both workers get stuck in Feishu's contact lookup (one person each, so no cached name)
+            fake_feishu.fail_next("contact.user.get", "slow", times=2, seconds=8)
+            with httpx.Client(timeout=10) as client:
+                for n in (1, 2):
+                    response = post_event(client, base, events, events.message(
+                        "/help", open_id=f"ou_held{n}", event_id=f"ev-held-{n}"))
+                    assert response.status_code == 200
+            wait_until(lambda: len(query(db_path, "SELECT key FROM processed_event WHERE key LIKE 'feishu:%'")) == 2,
+                       what="both workers to begin the Feishu commands")
+            sender = SlackSender(base + "/slack/events", SECRET, fake_slack)
+            try:
+                acked = [sender.command("/reply-queue", channel="C0JRNL"),
+                         sender.command("/crisis", "status", channel="C0JRNL"),
+                         sender.command("/help", channel="C0JRNL"),
+                         sender.button("nobody.handles.this", "7", channel="C0JRNL")]
+            finally:
+                sender.close()
+            assert [r.status_code for r in acked] == [200] * 4
+            wait_until(lambda: len(query(db_path, "SELECT id FROM inbound_item")) == 6,
+                       what="the six items to be journalled")
+            process.send_signal(signal.SIGKILL)
+            process.wait(30)
+
+        # what the crash left: 2 Feishu items begun, 3 Slack commands and a button press not begun
+        left = query(db_path, "SELECT platform, kind FROM inbound_item ORDER BY id")
+        assert left == [("feishu", "command")] * 2 + [("slack", "command")] * 3 + [("slack", "action")]
+        assert query(db_path, "SELECT key FROM processed_event WHERE key LIKE 'slack:%'") == []
+        assert slack_answers(fake_slack) == []
+
+        with serve(tmp_path, fake_slack, fake_feishu, "serve-2.log"):
+            wait_until(lambda: query(db_path, "SELECT id FROM inbound_item") == [], what="the journal to empty")
+            # 3 commands on chat.postMessage / response_url, the unknown button on response_url
+            wait_until(lambda: len(slack_answers(fake_slack)) >= 4, what="the four Slack answers")
+            wait_until(lambda: len(fake_feishu.sent()) >= 2, what="the two Feishu notices")
+            time.sleep(2)  # anything sent twice would arrive now
+        answers = slack_answers(fake_slack)
+        # each acknowledged Slack item answered exactly once, none of them with the "restarted" notice
+        expected = {"/reply-queue": "回复队列 / Reply queue", "/help": "crisisbot 命令 / Commands",
+                    "/crisis status": "本频道没有进行中的预案", "button": "这个按钮已失效"}
+        assert {what: sum(marker in a for a in answers) for what, marker in expected.items()} == dict.fromkeys(
+            expected, 1), answers
+        assert len(answers) == 4 and not any("重启" in a for a in answers), answers
+        notices = [json.dumps(m.__dict__, ensure_ascii=False, default=str) for m in fake_feishu.sent()]
+        assert len(notices) == 2, notices
+        # the two Feishu commands a worker had begun are not run again: each sender is @-asked to check
+        for n in (1, 2):
+            assert sum(f"<at id=ou_held{n}></at>" in x and "机器人在处理你的操作「/help」时重启了" in x
+                       for x in notices) == 1, notices
+        assert query(db_path, "SELECT id FROM inbound_item") == []
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: Slack gets its ack before the journal row is written (the "
+                   "dispatcher's intake thread writes it afterwards), so a crash while another writer holds "
+                   "SQLite's lock loses acknowledged commands; closing it needs the adapter to journal before ack()")
+def test_commands_acked_while_the_database_is_busy_are_journalled_before_a_crash(tmp_path, fake_slack):
+    (tmp_path / "crisisbot.yaml").write_text(CONFIG, encoding="utf-8")
+    db_path = tmp_path / "bot.db"
+    with FakeFeishuApi() as fake_feishu, serve(tmp_path, fake_slack, fake_feishu, "serve-1.log") as (process, base):
+        busy = sqlite3.connect(db_path, timeout=30, isolation_level=None)
+        busy.execute("BEGIN IMMEDIATE")  # another writer (e.g. a 12,000-comment webhook batch) holds the lock
+        try:
+            sender = SlackSender(base + "/slack/events", SECRET, fake_slack)
+            try:
+                acked = [sender.command(name, text, channel="C0JRNL").status_code
+                         for name, text in (("/reply-queue", ""), ("/crisis", "status"), ("/help", ""))]
+            finally:
+                sender.close()
+            assert acked == [200] * 3  # Slack was told "received": it will never send these again
+            time.sleep(0.5)
+            process.send_signal(signal.SIGKILL)
+            process.wait(30)
+        finally:
+            busy.execute("ROLLBACK")
+            busy.close()
+    assert len(query(db_path, "SELECT id FROM inbound_item")) == 3
