@@ -274,7 +274,7 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
 # pydantic's own messages are English only: the common ones get a Chinese lead (ops teams read these), the
 # English kept after it since it names the expected pattern or limit. Our validators already write "中文 / English".
 _ZH_BY_TYPE = {
-    "string_type": "应为文本", "string_pattern_mismatch": "格式不符（只能用字母、数字、_ 和 -）",
+    "string_type": "应为文本", "string_pattern_mismatch": "格式不符（允许的写法见后面的模式）",
     "string_too_short": "文本太短", "string_too_long": "文本太长",
     "int_type": "应为整数", "int_parsing": "应为整数", "int_from_float": "应为整数",
     "float_type": "应为数字", "float_parsing": "应为数字", "finite_number": "应为有限的数",
