@@ -68,6 +68,15 @@ def live(bot, clock, minutes, *, per_minute=0, text=NEGATIVE, step=timedelta(sec
         tick(bot)
 
 
+def pile_on_until_alerted(app, clock, db, *, step=None) -> None:
+    """20 negative comments a minute until the alert is queued (at most 15 minutes); `step` moves the clock
+    one minute (default: `live`, which also delivers)."""
+    for _ in range(15):
+        (step or live)(app, clock, 1, per_minute=20)
+        if alert_posts(db):
+            return
+
+
 def alert_posts(db):
     with db.session() as session:
         rows = session.exec(select(OutboxMessage).where(OutboxMessage.update_of.is_(None))).all()
@@ -149,10 +158,7 @@ def test_unacknowledged_alert_escalates_to_the_rota_then_stops_when_acknowledged
     app = build_app(settings, config, clock=clock, db=db, upgrade=False)
     try:
         load_history(app, clock)
-        for _ in range(15):  # the pile-on goes on until the alert is out
-            live(app, clock, 1, per_minute=20)
-            if alert_posts(db):
-                break
+        pile_on_until_alerted(app, clock, db)
         live(app, clock, 5, per_minute=20)
         eps = [e for e in episodes(db) if not e.stats.get("merged_into")]
         assert eps and eps[0].severity in ("sev1", "sev2")

@@ -8,7 +8,14 @@ from datetime import timedelta
 
 from bot.app import build_app
 from bot.config import parse_config
-from tests.integration.alerts.test_alert_service import alert_posts, episodes, escalations, live, load_history
+from tests.integration.alerts.test_alert_service import (
+    alert_posts,
+    episodes,
+    escalations,
+    live,
+    load_history,
+    pile_on_until_alerted,
+)
 
 
 def ticks_only(app, clock, minutes, *, per_minute=0):
@@ -36,10 +43,7 @@ def test_escalation_waits_until_the_alert_was_delivered_and_then_after_minutes(d
     app = build_app(settings, config, clock=clock, db=db, upgrade=False)
     try:
         load_history(app, clock)
-        for _ in range(15):  # the pile-on goes on until the alert is queued; the platform is down
-            ticks_only(app, clock, 1, per_minute=20)
-            if alert_posts(db):
-                break
+        pile_on_until_alerted(app, clock, db, step=ticks_only)  # the platform is down
         assert [p.status for p in alert_posts(db)] == ["pending"]
         assert any(e.severity in ("sev1", "sev2") for e in episodes(db))
         ticks_only(app, clock, 25)  # 25 minutes of outage: before, esc1 and esc2 were queued by now
@@ -70,10 +74,7 @@ def test_a_channel_that_never_delivers_does_not_hold_escalation_in_the_channel_t
     app = build_app(settings, config, clock=clock, db=db, upgrade=False)
     try:
         load_history(app, clock)
-        for _ in range(15):
-            live(app, clock, 1, per_minute=20)
-            if alert_posts(db):
-                break
+        pile_on_until_alerted(app, clock, db)
         assert {p.channel: p.status for p in alert_posts(db)} == {"console:lanji": "sent", "slack:C0LANJI": "pending"}
         live(app, clock, 12)
         assert sorted(e.channel for e in escalations(db)) == ["console:lanji", "slack:C0LANJI"]

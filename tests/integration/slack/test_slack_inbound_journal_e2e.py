@@ -26,6 +26,7 @@ from bot.clock import SystemClock
 from tests.fakes.feishu_api import FakeFeishuApi
 from tests.fakes.slack_api import VALID_BOT_TOKEN, SlackSender
 from tests.integration.feishu.support import ENCRYPT_KEY, VERIFICATION_TOKEN, FeishuEvents, post_event
+from tests.support.serve_process import wait_until_listening
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]
@@ -83,15 +84,7 @@ def serve(tmp_path: Path, fake_slack, fake_feishu, log_name: str):
                                    env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:  # waiting for the process to listen
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
+        wait_until_listening(process, base, log_path)
         yield process, base
     finally:
         if process.poll() is None:

@@ -7,13 +7,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.fakes.slack_api import VALID_BOT_TOKEN, SlackSender
+from tests.support.serve_process import wait_until_listening
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]
@@ -43,15 +42,7 @@ def test_serve_with_slack_env_answers_signed_commands_and_refuses_forged_ones(tm
                                   env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:  # waiting for a process to start listening, not for time to pass
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
+        wait_until_listening(server, base, log_path)
         sender = SlackSender(base + "/slack/events", SECRET, fake_slack)
         assert sender.command("/help", channel="C0SERVE").status_code == 200
         (call,) = fake_slack.wait_for("chat.postMessage", timeout=30)
