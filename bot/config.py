@@ -375,7 +375,7 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
 def config_warnings(config: AppConfig) -> list[str]:
     """What is valid but probably a mistake; `config check` prints these without failing."""
     warnings: list[str] = []
-    listed = {f"{a.platform}:{a.account_id}" for a in config.accounts}
+    listed = {a.key for a in config.accounts}
     for i, source in enumerate(config.feeds.sources):
         account = getattr(source, "account", None)
         if not listed or not source.enabled or account is None:

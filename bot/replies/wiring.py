@@ -61,7 +61,7 @@ def config_warnings(config, environ=None) -> list[str]:
     environ = os.environ if environ is None else environ
     cfg = config.replies
     warnings: list[str] = []
-    listed = {f"{a.platform}:{a.account_id}" for a in config.accounts}
+    listed = {a.key for a in config.accounts}
     if listed:
         for section, keys in (("replies.approval.accounts", cfg.approval.accounts),
                               ("replies.posting.accounts", cfg.posting.accounts)):
