@@ -5,7 +5,8 @@ time) or `handle` (waits). Replies go through the outbox like every other messag
 
 What `submit` accepted is written to the `inbound_item` journal before it waits for a worker, and deleted
 once handled: the platform was told "received" and will not send it again (Slack never retries an
-acknowledged slash command), so `serve` runs what a crash left in the journal at its next start.
+acknowledged slash command), so `serve` runs what a crash left in the journal at its next start. Adapters
+wait (briefly) for `Submission.journalled` before they acknowledge, so the row exists before the ack.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, replace
@@ -44,13 +46,28 @@ def _labelled(key: str, detail: object) -> str:
     return f"{zh.partition('：')[0]} / {en.partition(':')[0]}：{detail}"
 
 
+# Items that arrive together are journalled in one transaction: a burst of 50 commands costs one commit,
+# not 50 in a row, while each of them waits for its row before its ack.
+JOURNAL_BATCH_MAX = 200
+
+
+class Submission(Future):
+    """What `submit` returns: a future of the replies, plus `journalled`, a future that is done once the item
+    is in the journal (its result: the row's id, or None when it could not be written)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.journalled: Future[int | None] = Future()
+
+
 class Dispatcher:
     def __init__(self, services: Services, *, max_workers: int = 2) -> None:
         self.services = services
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dispatch")
-        # One thread writes the journal, so the platform-facing caller (Slack's event loop, right after its
-        # ack) never waits on a database lock, and items reach the workers in the order they came.
+        # One thread writes the journal, so the platform-facing caller never holds a database lock itself
+        # (it waits, bounded, on `journalled`), and items reach the workers in the order they came.
         self._intake = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatch-intake")
+        self._arrivals: deque[tuple[Command | Action, Submission]] = deque()
         # platform -> user id -> display name, for platforms whose events carry only an id (Feishu)
         self._name_lookups: dict[str, Callable[[str], str | None]] = {}
 
@@ -58,20 +75,43 @@ class Dispatcher:
         """Let commands from `platform` without a user name get one (in the worker, not the HTTP answer)."""
         self._name_lookups[platform] = lookup
 
-    def submit(self, item: Command | Action) -> Future[list[Message]]:
-        """Journal the item, then handle it in a worker thread; returns at once, so the caller can
-        acknowledge the platform right away. The future fails if the item could not be handled."""
-        done: Future[list[Message]] = Future()
+    def submit(self, item: Command | Action) -> Submission:
+        """Journal the item, then handle it in a worker thread; returns at once. The adapter waits on the
+        returned `journalled` before acknowledging the platform; the submission itself fails if the item
+        could not be handled."""
+        submission = Submission()
+        entry = (item, submission)
+        self._arrivals.append(entry)
+        try:
+            self._intake.submit(self._take_arrivals)
+        except BaseException:
+            self._arrivals.remove(entry)
+            raise
+        return submission
 
-        def journal_then_queue() -> None:
+    def _take_arrivals(self) -> None:
+        """On the intake thread: journal what has arrived (one transaction), then queue it for the workers.
+        Each submit queued one call of this, so a batch taken early leaves later calls with nothing to do."""
+        batch: list[tuple[Command | Action, Submission]] = []
+        while self._arrivals and len(batch) < JOURNAL_BATCH_MAX:
+            batch.append(self._arrivals.popleft())
+        if not batch:
+            return
+        try:
+            journal_ids = self._journal_all([item for item, _ in batch])
+        except BaseException as exc:  # noqa: BLE001 - e.g. interpreter shutdown: each caller is told
+            journal_ids = [None] * len(batch)
+            for _, submission in batch:
+                submission.set_exception(exc)
+        for (item, submission), journal_id in zip(batch, journal_ids, strict=True):
+            if not submission.journalled.done():
+                submission.journalled.set_result(journal_id)
+            if submission.done():
+                continue
             try:
-                journal_id = self._journal(item)
-                _pass_on(self._pool.submit(self._handle_journalled, item, journal_id), done)
+                _pass_on(self._pool.submit(self._handle_journalled, item, journal_id), submission)
             except BaseException as exc:  # noqa: BLE001 - e.g. the pool shut down: the caller's future says so
-                done.set_exception(exc)
-
-        self._intake.submit(journal_then_queue)
-        return done
+                submission.set_exception(exc)
 
     def replay_journal(self) -> int:
         """Queue what the journal still holds from before this start (commands acknowledged, then lost in a
@@ -130,23 +170,29 @@ class Dispatcher:
         self._intake.shutdown(wait=True, cancel_futures=False)
         self._pool.shutdown(wait=True, cancel_futures=False)
 
-    def _journal(self, item: Command | Action) -> int | None:
-        """The journal row's id, or None when it could not be written: the item still runs (a database
-        that refuses this write will most likely fail the handler too, and then the platform's retry is
-        let through); only this item's crash safety is lost, with a log line."""
-        row = InboundItem(kind="command" if isinstance(item, Command) else "action", platform=item.platform,
-                          payload=asdict(item), received_at=self.services.clock.now())
-        try:
-            def write() -> int | None:
-                with self.services.db.session() as session:
-                    session.add(row)
-                    session.flush()
-                    return row.id
+    def _journal_all(self, items: list[Command | Action]) -> list[int | None]:
+        """The journal rows' ids, in order; None for an item whose row could not be written: it still runs
+        (a database that refuses this write will most likely fail the handler too, and then the platform's
+        retry is let through); only its crash safety is lost, with a log line."""
+        now = self.services.clock.now()
+        rows = [InboundItem(kind="command" if isinstance(item, Command) else "action", platform=item.platform,
+                            payload=asdict(item), received_at=now) for item in items]
 
+        def write() -> list[int | None]:
+            with self.services.db.session() as session:
+                session.add_all(rows)
+                session.flush()
+                return [row.id for row in rows]
+
+        try:
             return _retrying_while_busy(write)
         except Exception:  # noqa: BLE001 - see the docstring
-            log.exception("could not journal inbound %s; handling it without crash protection", item.event_id)
-            return None
+            if len(items) == 1:
+                log.exception("could not journal inbound %s; handling it without crash protection",
+                              items[0].event_id)
+                return [None]
+        # one item the database refuses must not cost the others their rows
+        return [self._journal_all([item])[0] for item in items]
 
     def _unjournal(self, journal_id: int | None) -> None:
         if journal_id is None:

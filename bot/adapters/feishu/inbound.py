@@ -12,12 +12,15 @@ so every request first passes `FeishuEventGuard`:
 and a refused request gets 401 (the SDK would answer 500, which makes Feishu retry a forgery). A verified
 event the SDK's model cannot parse gets 400; a message whose content is not readable text is ignored
 with 200, as an image would be. url_verification is answered here, with the challenge JSON-escaped.
-Messages become neutral Commands and card clicks neutral Actions, handed to the dispatcher's
-non-blocking `submit`: the HTTP answer (and the card's toast) goes back at once, well within 3 s.
+Messages become neutral Commands and card clicks neutral Actions, handed to the dispatcher's `submit`;
+the answer (and the card's toast) goes back once the item is in the dispatcher's journal (a crash after
+Feishu's 200 must not lose it; at most JOURNAL_WAIT_S, well within Feishu's 3 s). The HTTP route runs the
+check-and-dispatch in a thread, so that wait never holds the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -47,6 +50,8 @@ MAX_BODY_BYTES = 1024 * 1024  # Feishu events are a few KB; refuse anything absu
 # Feishu sends its small bodies at once and wants an answer within 3 s: a body still arriving after this
 # long is someone holding a connection (and up to MAX_BODY_BYTES) open, not Feishu.
 BODY_DEADLINE_S = 10.0
+# How long a callback waits for the journal row before answering anyway (Feishu waits 3 s, then retries).
+JOURNAL_WAIT_S = 1.5
 TOAST_RECEIVED = {"zh_cn": "已收到，处理中…", "en_us": "Received, working on it…"}
 TOAST_UNKNOWN = {"zh_cn": "这个按钮已失效", "en_us": "This button is no longer valid"}
 
@@ -223,7 +228,7 @@ class FeishuEvents:
         if command is None:
             return
         log.info("feishu command from %s in %s: %s", command.user, command.channel, command.text[:80])
-        self.submit(command)
+        self._submit_journalled(command)
 
     def on_card_action(self, data: Any) -> Any:
         from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
@@ -232,9 +237,22 @@ class FeishuEvents:
         if action is None:
             toast = {"type": "warning", "content": TOAST_UNKNOWN["zh_cn"], "i18n": TOAST_UNKNOWN}
             return P2CardActionTriggerResponse({"toast": toast})
-        self.submit(action)
+        self._submit_journalled(action)
         toast = {"type": "info", "content": TOAST_RECEIVED["zh_cn"], "i18n": TOAST_RECEIVED}
         return P2CardActionTriggerResponse({"toast": toast})
+
+    def _submit_journalled(self, item: Command | Action) -> None:
+        """Hand over, then wait (bounded) until the dispatcher has journalled it: the SDK answers Feishu
+        when this callback returns. Runs on the HTTP route's worker thread or the long connection's."""
+        submission = self.submit(item)
+        journalled = getattr(submission, "journalled", None)
+        if journalled is None:
+            return
+        try:
+            journalled.result(timeout=JOURNAL_WAIT_S)
+        except TimeoutError:
+            log.warning("feishu: %s not journalled within %.1f s (database busy); answering anyway, a crash "
+                        "before it is written would lose it", item.event_id, JOURNAL_WAIT_S)
 
     # ---- HTTP ----------------------------------------------------------------------------------
     def handle(self, headers: Mapping[str, str], body: bytes, uri: str = EVENTS_PATH) -> tuple[int, bytes]:
@@ -310,7 +328,8 @@ class FeishuEvents:
             message = "body too large" if error.status == 413 else error.error
             return Response(json.dumps({"msg": message}).encode(), status_code=error.status,
                             media_type="application/json", headers={"Connection": "close"})
-        status, content = self.handle(request.headers, body, str(request.url.path))
+        # In a thread: decrypting and the wait for the journal must not hold the event loop (Slack's acks).
+        status, content = await asyncio.to_thread(self.handle, request.headers, body, str(request.url.path))
         return Response(content, status_code=status, media_type="application/json; charset=utf-8")
 
     def route(self) -> Any:

@@ -1,8 +1,12 @@
-"""Inbound Slack: a slack-bolt AsyncApp that acknowledges at once and hands neutral items to the dispatcher.
+"""Inbound Slack: a slack-bolt AsyncApp that journals what Slack sends, acknowledges, and lets the
+dispatcher do the work.
 
-The ack path never waits on the database or on Slack: listeners `ack()` first, translate the payload
-(pure), and hand the Command/Action to `submit` (the dispatcher queues the work on its own threads). The dispatcher (not this module)
-runs the handler, deduplicates event ids durably, and queues replies into the outbox.
+Listeners translate the payload (pure), hand the Command/Action to the dispatcher and wait until it is in
+the inbound journal (one small write; bounded by JOURNAL_WAIT_S), and only then `ack()`: Slack never sends
+an acknowledged slash command again, so a crash after the ack must find it in the journal. Bolt runs with
+`process_before_response`, so events (app mentions, acknowledged by Bolt itself) get the same order. No
+listener waits on Slack's Web API before its answer. The dispatcher (not this module) runs the handler,
+deduplicates event ids durably, and queues replies into the outbox.
 
 HTTP: `POST /slack/events` on the bot's Starlette app; every request's signature and timestamp are
 checked here first (forged, stale, unsigned or malformed -> 401, nothing handed over; the body is read
@@ -16,7 +20,6 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import queue
 import re
 import threading
 import time
@@ -56,6 +59,8 @@ MAX_BODY_BYTES = 1024 * 1024  # Slack payloads are a few KiB; modal states stay 
 # Slack sends its small bodies at once and gives up on an answer after 3 s: a body still arriving after
 # this long is someone holding a connection (and up to MAX_BODY_BYTES) open, not Slack.
 BODY_DEADLINE_S = 10.0
+# How long a listener waits for the dispatcher's journal row before it acknowledges anyway (Slack gives 3 s).
+JOURNAL_WAIT_S = 1.5
 
 SLACK_INBOUND = Counter("crisisbot_slack_inbound_total", "Slack deliveries by kind and outcome", ["kind", "outcome"])
 
@@ -63,28 +68,20 @@ Submit = Callable[[Command | Action], Any]
 
 
 class InboundBridge:
-    """Hands translated items to the dispatcher, once per delivery in this process, at a bounded pace.
+    """Hands translated items to the dispatcher, once per delivery in this process, and waits (bounded) until
+    each is journalled, so the listener acknowledges Slack only once a crash can no longer lose the item.
 
     The dispatcher's durable dedup (event ids stored in the database) is the authority across restarts;
     this small in-memory filter drops the common case (Slack's immediate retry, duplicate events under
     different ids for the same message) before it costs a thread or a database round trip.
-
-    Optional pacing (`max_in_flight`): at most that many items are inside the dispatcher at once; the
-    rest wait in a queue fed by one thread. The work runs on threads of the same process and busy threads
-    take GIL time from the event loop that sends acks; bench.slack_ack showed no clear gain on a shared
-    2-core machine, so it is off by default (CRISISBOT_SLACK_MAX_IN_FLIGHT turns it on).
     """
 
-    def __init__(self, submit: Submit, *, remember: int = 10_000, max_in_flight: int | None = None) -> None:
+    def __init__(self, submit: Submit, *, remember: int = 10_000, journal_wait_s: float = JOURNAL_WAIT_S) -> None:
         self._submit = submit
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         self._remember = remember
-        self._max_in_flight = max_in_flight
-        self._queue: queue.SimpleQueue[tuple[Command | Action, list[str]] | None] = queue.SimpleQueue()
-        self._slots = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
-        self._feeder: threading.Thread | None = None
-        self._feeder_lock = threading.Lock()
+        self._journal_wait_s = journal_wait_s
 
     def first_time(self, keys: Iterable[str]) -> bool:
         """True when none of the keys was seen before; remembers them all."""
@@ -99,10 +96,12 @@ class InboundBridge:
             return True
 
     async def hand_over(self, item: Command | Action, *, kind: str, extra_keys: Iterable[str] = ()) -> bool:
-        """Queue `item` for the dispatcher unless already handed over. Never blocks, never raises.
+        """Give `item` to the dispatcher unless already handed over, and wait until it is journalled (at
+        most `journal_wait_s`: Slack wants its ack within 3 s, and a database lock held longer than that
+        must not turn into an error the person sees). Never raises.
 
-        Called after `ack()`, so nothing here can delay the acknowledgement. If the dispatcher fails
-        the item (e.g. the database is down), its keys are forgotten so a Slack retry gets through.
+        Called before `ack()`. If the dispatcher fails the item (e.g. the database is down), its keys are
+        forgotten so a Slack retry gets through.
         """
         keys = [k for k in (item.event_id or "", *extra_keys) if k]
         if not self.first_time(keys):
@@ -110,31 +109,32 @@ class InboundBridge:
             log.info("slack: duplicate %s %s dropped", kind, item.event_id)
             return False
         SLACK_INBOUND.labels(kind, "submitted").inc()
-        if self._slots is None:
-            self._watch(self._submit_one(item, keys), keys, None)
-            return True
-        self._ensure_feeder()
-        self._queue.put((item, keys))
+        future = self._submit_one(item, keys)
+        self._watch(future, keys)
+        journalled = getattr(future, "journalled", None)
+        if journalled is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(journalled)), self._journal_wait_s)
+            except TimeoutError:
+                SLACK_INBOUND.labels(kind, "acked_before_journal").inc()
+                log.warning("slack: %s %s not journalled within %.1f s (database busy); acknowledging anyway, "
+                            "a crash before it is written would lose it", kind, item.event_id, self._journal_wait_s)
         return True
 
     def _submit_one(self, item: Command | Action, keys: list[str]) -> Any:
         try:
             return self._submit(item)
-        except Exception:  # the ack is already sent; the operator needs the log line
+        except Exception:  # the operator needs the log line; the person gets Slack's own error
             SLACK_INBOUND.labels("any", "submit_failed").inc()
             log.exception("slack: could not hand %s to the dispatcher", item.event_id)
             self._unsee(keys)
             return None
 
-    def _watch(self, future: Any, keys: list[str], slots: threading.Semaphore | None) -> None:
+    def _watch(self, future: Any, keys: list[str]) -> None:
         if future is None or not hasattr(future, "add_done_callback"):
-            if slots is not None:
-                slots.release()
             return
 
         def done(finished: Any) -> None:
-            if slots is not None:
-                slots.release()
             if not finished.cancelled() and finished.exception() is not None:
                 log.error("slack: the dispatcher failed %s (%s); a retry will be accepted",
                           keys[0] if keys else "?", finished.exception())
@@ -147,34 +147,16 @@ class InboundBridge:
             for key in keys:
                 self._seen.pop(key, None)
 
-    def _ensure_feeder(self) -> None:
-        if self._feeder is not None and self._feeder.is_alive():
-            return
-        with self._feeder_lock:
-            if self._feeder is None or not self._feeder.is_alive():
-                self._feeder = threading.Thread(target=self._feed, name="slack-inbound", daemon=True)
-                self._feeder.start()
 
-    def _feed(self) -> None:
-        assert self._slots is not None
-        slots = self._slots
-        while True:
-            entry = self._queue.get()
-            if entry is None:
-                return
-            item, keys = entry
-            slots.acquire()
-            self._watch(self._submit_one(item, keys), keys, slots)
+_BACKGROUND: set[asyncio.Task[Any]] = set()
 
-    def pending(self) -> int:
-        """Items waiting for a dispatcher slot."""
-        return self._queue.qsize()
 
-    def close(self) -> None:
-        """Stop the feeder after it handed over what is queued."""
-        if self._feeder is not None and self._feeder.is_alive():
-            self._queue.put(None)
-            self._feeder.join(10)
+def _in_background(work: Any) -> None:
+    """Run a coroutine after the listener returns, holding a reference until it ends (asyncio keeps only
+    weak ones, so an unreferenced task can vanish mid-way)."""
+    task = asyncio.ensure_future(work)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
 
 
 def _translate(kind: str, translate: Callable[[], Any]) -> Any:
@@ -213,44 +195,53 @@ def build_bolt_app(
         signing_secret=signing_secret or None,
         authorize=authorize,
         request_verification_enabled=bool(signing_secret),
-        process_before_response=False,
+        process_before_response=True,  # see the module docstring: journal, then ack
         raise_error_for_unhandled_request=False,
     )
 
     @app.command(re.compile(r".*"))
     async def on_command(ack: Any, body: dict[str, Any], request: Any) -> None:
-        await ack()
         timestamp = (request.headers.get("x-slack-request-timestamp") or [None])[0] if request else None
         command = _translate("command", lambda: command_from_slash(body, request_timestamp=timestamp))
         if command is not None:
             await bridge.hand_over(command, kind="command")
+        await ack()
 
     @app.action(re.compile(r".*"))
     async def on_action(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
+        with_form: list[tuple[Action, Any]] = []
         for action in _translate("action", lambda: actions_from_block_actions(body)) or []:
             spec = form_spec_for(action.action_id)
             if spec is not None and body.get("trigger_id"):
-                if not bridge.first_time([f"form:{action.event_id}"]):
-                    continue
-                try:
-                    await client.views_open(trigger_id=body["trigger_id"], view=build_modal(spec, form_metadata(action)))
-                    SLACK_INBOUND.labels("action", "form_opened").inc()
-                    continue
-                except Exception as error:  # no modal: run the action without the form rather than lose it
-                    log.warning("slack: could not open the %s form (%s); handing the action over without it",
-                                action.action_id, error)
+                if bridge.first_time([f"form:{action.event_id}"]):
+                    with_form.append((action, spec))
+                continue
+            await bridge.hand_over(action, kind="action")
+        await ack()
+        for action, spec in with_form:
+            # After the ack, in the background: Bolt answers Slack only once this listener returns, and the
+            # modal is a Web API call (its submission comes back as a view_submission, journalled then).
+            _in_background(open_form(client, body["trigger_id"], action, spec))
+
+    async def open_form(client: AsyncWebClient, trigger_id: str, action: Action, spec: Any) -> None:
+        try:
+            await client.views_open(trigger_id=trigger_id, view=build_modal(spec, form_metadata(action)))
+            SLACK_INBOUND.labels("action", "form_opened").inc()
+        except Exception as error:  # no modal: run the action without the form rather than lose it
+            log.warning("slack: could not open the %s form (%s); handing the action over without it",
+                        action.action_id, error)
             await bridge.hand_over(action, kind="action")
 
     @app.view(FORM_CALLBACK_ID)
     async def on_form(ack: Any, body: dict[str, Any]) -> None:
-        await ack()
         action = _translate("form", lambda: action_from_view_submission(body))
         if action is not None:
             await bridge.hand_over(action, kind="form")
+        await ack()
 
     @app.event("app_mention")
     async def on_mention(body: dict[str, Any]) -> None:
+        # Bolt acknowledges the event when this returns (process_before_response), so after the journal.
         command = _translate("mention", lambda: command_from_mention(body))
         if command is not None:
             await bridge.hand_over(command, kind="mention", extra_keys=[mention_duplicate_key(body)])

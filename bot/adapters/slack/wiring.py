@@ -76,9 +76,10 @@ class SlackAdapter:
         self._services = app.services
         self.port = SlackChatPort(credentials.bot_token or "", base_url=credentials.api_url)
         self.port.on_channel_error = self.tell_operator
-        # Optional pacing of the hand-over (0/unset: none; the dispatcher's submit already returns at once).
-        in_flight = os.environ.get("CRISISBOT_SLACK_MAX_IN_FLIGHT", "").strip()
-        self.bridge = InboundBridge(self._submit, max_in_flight=int(in_flight) if in_flight.isdigit() else None)
+        if os.environ.get("CRISISBOT_SLACK_MAX_IN_FLIGHT", "").strip():
+            # It paced the hand-over after the ack; items are now journalled before the ack, so it is gone.
+            log.warning("slack: CRISISBOT_SLACK_MAX_IN_FLIGHT is no longer used and is ignored")
+        self.bridge = InboundBridge(self._submit)
         bolt_app = None
         if credentials.http_enabled:
             bolt_app = build_bolt_app(bot_token=credentials.bot_token or "", signing_secret=credentials.signing_secret,
@@ -114,7 +115,6 @@ class SlackAdapter:
     def stop(self) -> None:
         if self.socket_mode is not None:
             self.socket_mode.stop()
-        self.bridge.close()
 
 
 def wire(app: Wiring) -> None:

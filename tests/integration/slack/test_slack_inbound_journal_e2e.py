@@ -15,7 +15,9 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -156,27 +158,68 @@ def test_commands_acked_over_http_are_answered_once_after_serve_is_killed(tmp_pa
         assert query(db_path, "SELECT id FROM inbound_item") == []
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: Slack gets its ack before the journal row is written (the "
-                   "dispatcher's intake thread writes it afterwards), so a crash while another writer holds "
-                   "SQLite's lock loses acknowledged commands; closing it needs the adapter to journal before ack()")
-def test_commands_acked_while_the_database_is_busy_are_journalled_before_a_crash(tmp_path, fake_slack):
+def test_items_acked_while_the_database_is_busy_are_journalled_before_the_ack(tmp_path, fake_slack):
+    """Another writer holds SQLite's lock (a big webhook batch) while Slack and Feishu deliver; serve is
+    killed the moment the last ack arrives. Each ack came only after its journal row was written, so the
+    next start answers every one of them exactly once."""
     (tmp_path / "crisisbot.yaml").write_text(CONFIG, encoding="utf-8")
     db_path = tmp_path / "bot.db"
-    with FakeFeishuApi() as fake_feishu, serve(tmp_path, fake_slack, fake_feishu, "serve-1.log") as (process, base):
-        busy = sqlite3.connect(db_path, timeout=30, isolation_level=None)
-        busy.execute("BEGIN IMMEDIATE")  # another writer (e.g. a 12,000-comment webhook batch) holds the lock
-        try:
-            sender = SlackSender(base + "/slack/events", SECRET, fake_slack)
+    events = FeishuEvents(SystemClock())
+    with FakeFeishuApi() as fake_feishu:
+        with serve(tmp_path, fake_slack, fake_feishu, "serve-1.log") as (process, base):
+            # both workers stuck in Feishu's contact lookup: nothing delivered below is begun before the kill
+            fake_feishu.fail_next("contact.user.get", "slow", times=2, seconds=8)
+            with httpx.Client(timeout=10) as client:
+                for n in (1, 2):
+                    assert post_event(client, base, events, events.message(
+                        "/help", open_id=f"ou_held{n}", event_id=f"ev-held-{n}")).status_code == 200
+            wait_until(lambda: len(query(db_path, "SELECT key FROM processed_event WHERE key LIKE 'feishu:%'")) == 2,
+                       what="both workers to begin the Feishu commands")
+
+            def slack(send):
+                sender = SlackSender(base + "/slack/events", SECRET, fake_slack)
+                try:
+                    return send(sender).status_code
+                finally:
+                    sender.close()
+
+            def feishu():
+                with httpx.Client(timeout=10) as client:
+                    return post_event(client, base, events, events.message(
+                        "/crisis status", open_id="ou_carol", event_id="ev-busy")).status_code
+
+            deliveries = [lambda: slack(lambda s: s.command("/reply-queue", channel="C0JRNL")),
+                          lambda: slack(lambda s: s.command("/help", channel="C0JRNL")),
+                          lambda: slack(lambda s: s.mention("<@UBOT> /crisis status", channel="C0JRNL")),
+                          feishu]
+            busy = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
+            busy.execute("BEGIN IMMEDIATE")  # e.g. a 12,000-comment webhook batch holds the write lock
+            release = threading.Timer(1.0, lambda: busy.execute("ROLLBACK"))
+            release.start()
             try:
-                acked = [sender.command(name, text, channel="C0JRNL").status_code
-                         for name, text in (("/reply-queue", ""), ("/crisis", "status"), ("/help", ""))]
+                with ThreadPoolExecutor(len(deliveries)) as pool:
+                    acked = list(pool.map(lambda deliver: deliver(), deliveries))
+                process.send_signal(signal.SIGKILL)  # the moment the last ack is in
+                process.wait(30)
             finally:
-                sender.close()
-            assert acked == [200] * 3  # Slack was told "received": it will never send these again
-            time.sleep(0.5)
-            process.send_signal(signal.SIGKILL)
-            process.wait(30)
-        finally:
-            busy.execute("ROLLBACK")
-            busy.close()
-    assert len(query(db_path, "SELECT id FROM inbound_item")) == 3
+                release.join()
+                busy.close()
+            assert acked == [200] * 4  # "received": neither platform will send these again
+
+        left = query(db_path, "SELECT platform, kind FROM inbound_item ORDER BY id")
+        assert sorted(left) == [("feishu", "command")] * 3 + [("slack", "command")] * 3, left
+
+        with serve(tmp_path, fake_slack, fake_feishu, "serve-2.log"):
+            wait_until(lambda: query(db_path, "SELECT id FROM inbound_item") == [], what="the journal to empty")
+            wait_until(lambda: len(slack_answers(fake_slack)) >= 3, what="the three Slack answers")
+            wait_until(lambda: len(fake_feishu.sent()) >= 3, what="the Feishu answer and two notices")
+            time.sleep(2)  # anything sent twice would arrive now
+        answers = slack_answers(fake_slack)
+        expected = {"/reply-queue": "回复队列 / Reply queue", "/help": "crisisbot 命令 / Commands",
+                    "mention /crisis status": "本频道没有进行中的预案"}
+        assert {what: sum(marker in a for a in answers) for what, marker in expected.items()} == dict.fromkeys(
+            expected, 1), answers
+        assert len(answers) == 3 and not any("重启" in a for a in answers), answers
+        feishu_sent = [json.dumps(m.__dict__, ensure_ascii=False, default=str) for m in fake_feishu.sent()]
+        assert sum("本频道没有进行中的预案" in x for x in feishu_sent) == 1, feishu_sent
+        assert len(feishu_sent) == 3, feishu_sent

@@ -15,44 +15,73 @@ def command(event_id: str) -> Command:
     return Command("slack", "slack:C1", "slack:U1", "/help", event_id=event_id)
 
 
-def test_bridge_hands_each_delivery_over_once_and_bounds_the_work_in_flight():
-    futures: list[Future] = []
+def test_bridge_hands_each_delivery_over_once():
     submitted: list[str] = []
-    two_in = threading.Event()
 
     def submit(item):
         submitted.append(item.event_id)
         future: Future = Future()
-        futures.append(future)
-        if len(futures) == 2:
-            two_in.set()
-        elif len(futures) > 2:
-            future.set_result([])  # later ones finish at once
+        future.set_result([])
         return future
 
-    bridge = InboundBridge(submit, max_in_flight=2)
+    bridge = InboundBridge(submit)
 
     async def deliver():
-        results = [await bridge.hand_over(command(f"e{i}"), kind="command") for i in range(4)]
+        results = [await bridge.hand_over(command(f"e{i}"), kind="command") for i in range(3)]
         results.append(await bridge.hand_over(command("e0"), kind="command"))  # a retry
         results.append(await bridge.hand_over(command("e9"), kind="mention", extra_keys=["slack:msg:C1:1.0"]))
         results.append(await bridge.hand_over(command("e10"), kind="mention", extra_keys=["slack:msg:C1:1.0"]))
         return results
 
-    assert asyncio.run(deliver()) == [True, True, True, True, False, True, False]
-    assert two_in.wait(5)
-    assert submitted == ["e0", "e1"]  # two in flight, the rest wait for a slot
-    futures[0].set_result([])
-    futures[1].set_result([])
-    bridge.close()
-    assert submitted == ["e0", "e1", "e2", "e3", "e9"]
+    assert asyncio.run(deliver()) == [True, True, True, False, True, False]
+    assert submitted == ["e0", "e1", "e2", "e9"]
+
+
+class JournalledLater(Future):
+    """A dispatcher submission whose journal row is written when the test says so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.journalled: Future = Future()
+
+
+def test_hand_over_returns_only_once_the_item_is_journalled():
+    submissions: list[JournalledLater] = []
+
+    def submit(item):
+        submissions.append(JournalledLater())
+        return submissions[-1]
+
+    bridge = InboundBridge(submit, journal_wait_s=5)
+
+    async def deliver():
+        handing = asyncio.ensure_future(bridge.hand_over(command("e1"), kind="command"))
+        await asyncio.sleep(0.2)
+        waiting = not handing.done()  # the listener has not acknowledged yet
+        threading.Timer(0.1, submissions[0].journalled.set_result, args=(7,)).start()
+        return waiting, await asyncio.wait_for(handing, 2)
+
+    assert asyncio.run(deliver()) == (True, True)
+
+
+def test_hand_over_gives_up_waiting_for_a_busy_journal_so_slack_still_gets_its_ack(caplog):
+    bridge = InboundBridge(lambda item: JournalledLater(), journal_wait_s=0.2)
+
+    async def deliver():
+        started = asyncio.get_running_loop().time()
+        handed = await bridge.hand_over(command("e1"), kind="command")
+        return handed, asyncio.get_running_loop().time() - started
+
+    handed, waited = asyncio.run(deliver())
+    assert handed is True and 0.2 <= waited < 2
+    assert "not journalled within" in caplog.text
 
 
 def test_a_failing_submit_is_logged_not_raised(caplog):
     def submit(item):
         raise RuntimeError("dispatcher gone")
 
-    bridge = InboundBridge(submit, max_in_flight=None)
+    bridge = InboundBridge(submit)
     assert asyncio.run(bridge.hand_over(command("x"), kind="command")) is True
     assert "could not hand" in caplog.text
 
@@ -84,7 +113,7 @@ def test_a_delivery_the_dispatcher_failed_is_accepted_again_when_slack_retries()
             future.set_result([])
         return future
 
-    bridge = InboundBridge(submit, max_in_flight=None)
+    bridge = InboundBridge(submit)
 
     async def deliver():
         return [await bridge.hand_over(command("Ev1"), kind="mention") for _ in range(3)]
