@@ -12,6 +12,7 @@ wait (briefly) for `Submission.journalled` before they acknowledge, so the row e
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections import deque
@@ -37,6 +38,9 @@ _T = TypeVar("_T")
 # A command older than this when the bot comes back is not run any more: "/crisis start" a day late would
 # surprise the team more than its loss (the log names each one dropped).
 INBOUND_REPLAY_MAX_AGE = timedelta(hours=1)
+# A row a worker had begun is looked at again this long after the start before its sender is told it was
+# interrupted: in a rolling deploy the old process may still be finishing it (its answer then removes the row).
+INBOUND_INTERRUPTED_GRACE_S = 10.0
 
 
 def _labelled(key: str, detail: object) -> str:
@@ -68,6 +72,8 @@ class Dispatcher:
         # (it waits, bounded, on `journalled`), and items reach the workers in the order they came.
         self._intake = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatch-intake")
         self._arrivals: deque[tuple[Command | Action, Submission]] = deque()
+        self.interrupted_grace_s = INBOUND_INTERRUPTED_GRACE_S
+        self._grace_timers: list[threading.Timer] = []
         # platform -> user id -> display name, for platforms whose events carry only an id (Feishu)
         self._name_lookups: dict[str, Callable[[str], str | None]] = {}
 
@@ -124,36 +130,57 @@ class Dispatcher:
             rows = session.execute(select(InboundItem).order_by(InboundItem.id)).scalars().all()
             pending = [(row.id, row.kind, row.payload, row.received_at) for row in rows]
         queued = 0
+        begun: list[tuple[int, Command | Action]] = []
         for journal_id, kind, payload, received_at in pending:
             item = _item_from_journal(kind, payload)
             if item is None:
                 log.warning("inbound %s %s from %s is unreadable (another version's row); dropped", kind,
                             payload.get("event_id"), received_at.isoformat())
                 self._unjournal(journal_id)
-                continue
-            # A worker had begun it when the process died: its effects may or may not be stored, and running
-            # it again could act twice (two runs, two replies to a customer). Finished means its answer is in
-            # the outbox; otherwise the person is asked to check and retry, as for a command that is too old.
-            notice = None
-            if self._was_started(item):
-                notice = None if self._was_answered(item) else "inbound_interrupted"
+            elif self._was_started(item):
+                # A worker had begun it: its effects may or may not be stored, and running it again could act
+                # twice (two runs, two replies to a customer). Its answer removes the row in the same
+                # transaction, so a row still here after the grace was interrupted; the person is asked to
+                # check and retry. (An old row has no process left that could still be finishing it.)
+                if received_at < cutoff:
+                    self._settle_begun([(journal_id, item)])
+                else:
+                    begun.append((journal_id, item))
             elif received_at < cutoff:
-                notice = "inbound_expired"
+                self._tell_not_run("inbound_expired", item, received_at)
+                self._unjournal(journal_id)
             else:
                 log.info("inbound %s %s from %s: running it now (received before the restart)", kind,
                          item.event_id, received_at.isoformat())
                 self._pool.submit(self._handle_journalled, item, journal_id)
                 queued += 1
-                continue
-            if notice:
-                log.warning("inbound %s %s from %s not run after the restart (%s); telling %s", kind,
-                            item.event_id, received_at.isoformat(), notice, item.user)
-                reply = _not_run_notice(notice, item)
-                # its own key: never in the place of the real answer (`reply:…:0`)
-                _retrying_while_busy(lambda item=item, reply=reply: self._enqueue_replies(
-                    item, [reply], base=f"{_reply_key_base(item)}:restart"))
-            self._unjournal(journal_id)
+        if begun:
+            timer = threading.Timer(self.interrupted_grace_s, self._settle_begun, args=(begun,))
+            timer.daemon = True
+            self._grace_timers.append(timer)
+            timer.start()
         return queued
+
+    def _settle_begun(self, begun: list[tuple[int, Command | Action]]) -> None:
+        for journal_id, item in begun:
+            try:
+                with self.services.db.session() as session:
+                    row = session.get(InboundItem, journal_id)
+                    received_at = row.received_at if row is not None else None
+                if received_at is None:
+                    continue  # finished meanwhile by the process that had begun it
+                if not self._was_answered(item):  # a row written by an older version, whose answer is stored
+                    self._tell_not_run("inbound_interrupted", item, received_at)
+                self._unjournal(journal_id)
+            except Exception:  # noqa: BLE001 - the row stays for the next start
+                log.exception("could not settle interrupted inbound row %s", journal_id)
+
+    def _tell_not_run(self, notice: str, item: Command | Action, received_at) -> None:
+        log.warning("inbound %s %s from %s not run after the restart (%s); telling %s", type(item).__name__,
+                    item.event_id, received_at.isoformat(), notice, item.user)
+        reply = _not_run_notice(notice, item)
+        # its own key: never in the place of the real answer (`reply:…:0`)
+        _retrying_while_busy(lambda: self._enqueue_replies(item, [reply], base=f"{_reply_key_base(item)}:restart"))
 
     def _was_started(self, item: Command | Action) -> bool:
         if not item.event_id:
@@ -167,6 +194,8 @@ class Dispatcher:
                 OutboxMessage.key == f"{_reply_key_base(item)}:0")).first() is not None
 
     def shutdown(self) -> None:
+        for timer in self._grace_timers:
+            timer.cancel()  # the rows stay; the next start looks at them again
         self._intake.shutdown(wait=True, cancel_futures=False)
         self._pool.shutdown(wait=True, cancel_futures=False)
 
@@ -209,18 +238,17 @@ class Dispatcher:
     def _handle_journalled(self, item: Command | Action, journal_id: int | None) -> list[Message]:
         # A failure before the handler ran leaves the row: the next start runs it, unless the platform's
         # retry was handled first (its event id is then known and the replay is dropped as a duplicate).
-        # Once the handler ran, the row goes even if its answer could not be stored: running it again at
-        # the next start could act twice (only the platform's own retry may run it again).
+        # The row goes in the transaction that stores the answer; when the answer could not be stored it
+        # goes anyway: running it again at the next start could act twice (only the platform's own retry
+        # may run it again).
         try:
-            replies = self.handle(item)
+            return self.handle(item, journal_id=journal_id)
         except RepliesNotStored:
             self._unjournal(journal_id)
             raise
         except Exception:
             log.exception("inbound %s %s failed; kept for the next start", type(item).__name__, item.event_id)
             raise
-        self._unjournal(journal_id)
-        return replies
 
     def first_time(self, item: Command | Action) -> bool:
         """Record the inbound event id; False when it was seen before (a platform retry or duplicate)."""
@@ -235,9 +263,11 @@ class Dispatcher:
             return False
         return True
 
-    def handle(self, item: Command | Action) -> list[Message]:
-        """Run the command/action once and enqueue its replies; returns the replies (for the console)."""
+    def handle(self, item: Command | Action, *, journal_id: int | None = None) -> list[Message]:
+        """Run the command/action once and enqueue its replies (removing its journal row, if any, in the same
+        transaction); returns the replies (for the console)."""
         if not _retrying_while_busy(lambda: self.first_time(item)):
+            self._unjournal(journal_id)
             return []
         item = self._with_user_name(item)
         if isinstance(item, Command):
@@ -248,7 +278,7 @@ class Dispatcher:
             replies = self._run_action(item)
         try:
             # the command has run: only storing its answer is retried (running it again could act twice)
-            _retrying_while_busy(lambda: self._enqueue_replies(item, replies))
+            _retrying_while_busy(lambda: self._enqueue_replies(item, replies, journal_id=journal_id))
         except Exception as exc:
             # The answer could not be stored (e.g. the database is down): forget the event id so the
             # platform's retry is handled instead of being dropped as a duplicate.
@@ -323,11 +353,14 @@ class Dispatcher:
             return []
         return list(result) if isinstance(result, list | tuple) else [result]
 
-    def _enqueue_replies(self, item: Command | Action, replies: list[Message], *, base: str | None = None) -> None:
-        if not replies:
+    def _enqueue_replies(self, item: Command | Action, replies: list[Message], *, base: str | None = None,
+                         journal_id: int | None = None) -> None:
+        if not replies and journal_id is None:
             return
         base = base or _reply_key_base(item)
         with self.services.db.session() as session:
+            if journal_id is not None:
+                session.execute(delete(InboundItem).where(InboundItem.id == journal_id))
             for i, reply in enumerate(replies):
                 meta = dict(reply.meta)
                 meta.setdefault("reply", dict(item.reply))

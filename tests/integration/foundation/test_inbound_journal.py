@@ -94,6 +94,7 @@ def test_commands_acknowledged_before_a_crash_are_not_lost(db, settings, app_con
     assert reply_keys(db) == []
 
     restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    restarted.dispatcher.interrupted_grace_s = 0.1
     try:
         restarted.start(scheduler=False, replay_inbound=True)
         wait_for(lambda: journal_rows(db) == [] and len(reply_keys(db)) == 3)
@@ -116,10 +117,59 @@ def test_a_second_start_runs_nothing_again(db, settings, app_config, clock):
     crash_after_submitting(db, ["/help", "/help crisis", "/help reply-queue"])
     for _ in range(2):
         restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+        restarted.dispatcher.interrupted_grace_s = 0.1
         restarted.start(scheduler=False, replay_inbound=True)
         wait_for(lambda: journal_rows(db) == [])
         restarted.stop()
     assert len(reply_keys(db)) == 3
+
+
+def test_an_item_still_being_finished_by_the_old_process_gets_no_restarted_notice(db, settings, app_config, clock):
+    """A rolling deploy: the new process starts while the old one still runs two commands. The one the old
+    process finishes within the grace (its answer removes its journal row) gets no "restarted" notice; the
+    one still unfinished after the grace does."""
+    crash_after_submitting(db, ["/help", "/help crisis", "/help reply-queue"])
+    restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    restarted.dispatcher.interrupted_grace_s = 1.5
+    try:
+        restarted.start(scheduler=False, replay_inbound=True)
+        wait_for(lambda: "reply:feishu:Ev-3:0" in reply_keys(db))
+        assert len(journal_rows(db)) == 2 and not any(":restart:" in key for key in reply_keys(db))
+        with db.session() as session:  # the old process answers Ev-1: its answer and its row go together
+            session.delete(session.exec(select(InboundItem).where(InboundItem.id == journal_rows(db)[0].id)).one())
+        wait_for(lambda: journal_rows(db) == [])
+    finally:
+        restarted.stop()
+    assert reply_keys(db) == ["reply:feishu:Ev-2:restart:0", "reply:feishu:Ev-3:0"]
+
+
+def test_the_answer_and_the_journal_row_go_in_one_transaction(bot, db):
+    """A crash between storing the answer and deleting the row made the next start send a false "restarted"
+    notice (for a handler with no reply, always). One commit now holds both."""
+    from sqlalchemy import event
+
+    statements: list[tuple[int, str]] = []
+    transaction = [0]
+
+    def count_commits(conn):
+        transaction[0] += 1
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        verb = statement.lstrip().split()[0].upper()
+        if verb in ("INSERT", "DELETE") and ("outbox_message" in statement or "inbound_item" in statement):
+            statements.append((transaction[0], f"{verb} {'outbox' if 'outbox_message' in statement else 'journal'}"))
+
+    event.listen(db.engine, "commit", count_commits)
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert bot.dispatcher.submit(feishu_command("/help", "Ev-tx")).result(timeout=30)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+        event.remove(db.engine, "commit", count_commits)
+    deletes = [tx for tx, what in statements if what == "DELETE journal"]
+    answers = [tx for tx, what in statements if what == "INSERT outbox"]
+    assert len(deletes) == 1 and answers and set(answers) == set(deletes), statements
+    assert journal_rows(db) == []
 
 
 def test_a_handled_command_leaves_no_journal_row(bot, db):
@@ -150,6 +200,7 @@ def test_the_web_app_start_replays_the_journal(db, settings, app_config, clock):
 
     crash_after_submitting(db, ["/help", "/help crisis", "/help reply-queue"])
     served = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    served.dispatcher.interrupted_grace_s = 0.1
     with running_server(served.web):  # uvicorn with the ASGI lifespan, as `crisisbot serve` runs it
         wait_for(lambda: journal_rows(db) == [] and "reply:feishu:Ev-3:0" in reply_keys(db))
 
