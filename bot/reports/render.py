@@ -253,3 +253,42 @@ def report_message(data: ReportData, png: bytes | None) -> Message:
         meta={"kind": "report", "channel": data.channel, "start": data.start.isoformat(),
               "end": data.end.isoformat(), "comments": data.now.comments, "negative": data.now.negative},
     )
+
+
+def failure_message(
+    *,
+    schedule_id: str,
+    channel: str,
+    audience: str,
+    period_name: str,
+    start: datetime,
+    end: datetime,
+    tz: str,
+    attempts: int,
+    reason: str,
+    window: timedelta | None = None,
+) -> Message:
+    """The notice, for the default channel, that a scheduled report was given up: which report, which
+    period, why, and that it will not come by itself. `window` is the catch-up window it left, when that
+    (not the number of attempts) is why it was given up."""
+    if window is None:
+        why = (f"已尝试 {attempts} 次仍失败，不再自动重试，这一期报告没有发出。"
+               f"\nStill failing after {attempts} attempts: it will not be retried, and this period's report "
+               f"was not sent.")
+    else:
+        minutes = round(window.total_seconds() / 60)
+        zh, en = (f"{minutes // 60} 小时", f"{minutes // 60} h") if minutes % 60 == 0 else (f"{minutes} 分钟", f"{minutes} min")
+        why = (f"在补发时限（{zh}）内未能生成（已尝试 {attempts} 次），不再自动重试，这一期报告没有发出。"
+               f"\nNot built within the catch-up window ({en}, {attempts} attempts): it will not be retried, "
+               f"and this period's report was not sent.")
+    return Message(
+        title="⚠️ 定时报告未能生成 / Scheduled report could not be built",
+        text=why,
+        fields=(
+            Field("报告 / report", f"{schedule_id}｜{period_name}｜{audience}（{channel}）"),
+            Field("周期 / period", f"{_local(start, tz)} – {_local(end, tz)}（{tz}）"),
+            Field("原因 / reason", reason),
+        ),
+        meta={"kind": "report_failed", "schedule": schedule_id, "channel": channel, "start": start.isoformat(),
+              "end": end.isoformat(), "attempts": attempts},
+    )

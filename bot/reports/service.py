@@ -9,6 +9,13 @@ of every schedule not yet queued and posts the report for each through the outbo
 from the schedule and that time. A restart, a second replica or a retry therefore never sends one twice, and every
 report that fell due while the bot was down (each due time after the schedule's last queued report) is sent
 when it comes back, oldest first (within `catch_up_hours`).
+
+A report that fails to build (the database briefly away, data the report cannot read) leaves no outbox
+row, so the due times after the last queued one do not cover it once a newer report went out. Its due time
+is stored (`report_attempt`) and tried again a minute, then 5, 15 and 30 minutes later, oldest first,
+within the catch-up window; after MAX_ATTEMPTS, or once it leaves the window, it is given up: logged, and
+said once in the default channel (which report, which period, why). A failure that could not even be stored
+holds back the schedule's later due times until the next check, so none of them is queued past it.
 """
 
 from __future__ import annotations
@@ -20,12 +27,14 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_
-from sqlmodel import select
+from sqlalchemy import and_, delete, or_
+from sqlalchemy.exc import StatementError
+from sqlmodel import Session, select
 
 from bot.clock import Clock, ensure_aware
 from bot.reports import render
 from bot.reports.charts import local_share_series
+from bot.reports.models import ReportAttempt
 from bot.reports.settings import ReportSchedule, ReportsConfig, cron_trigger, parse_period
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,6 +79,40 @@ def _key_time(key: str, prefix: str) -> datetime | None:
         return datetime.strptime(key[len(prefix):], _KEY_TIME).replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+# A due time whose report failed is built again this long after its 1st, 2nd, 3rd and 4th failure (a
+# database blip is over within a minute; data the report cannot read needs a person) and given up after
+# the MAX_ATTEMPTS-th, or earlier when the next try would fall outside the catch-up window.
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(minutes=30))
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# Given-up due times are remembered this long (the longest catch-up window, `catch_up_hours` <= 7 days,
+# and a day): until then they could be picked up as due again and must not be tried again.
+KEEP_FAILURES = timedelta(days=8)
+_REASON_CHARS = 200
+
+
+def retry_at(attempts: int, due: datetime, failed_at: datetime, window: timedelta) -> datetime | None:
+    """When to build the report of `due` again after its `attempts`-th failure at `failed_at`; None to give
+    up: after MAX_ATTEMPTS, or when that time would fall outside the catch-up window (`due + window`)."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    at = failed_at + RETRY_DELAYS[max(attempts, 1) - 1]
+    return at if at <= due + window else None
+
+
+def failure_reason(error: BaseException) -> str:
+    """An exception as one short line fit for a chat channel: its type and first line. A database error
+    gives its driver's message, without the SQL statement and parameters (they may quote stored data)."""
+    inner = error.orig if isinstance(error, StatementError) and error.orig is not None else error
+    first = next((line.strip() for line in str(inner).splitlines() if line.strip()), "")
+    text = f"{type(inner).__name__}: {first}" if first else type(inner).__name__
+    return text if len(text) <= _REASON_CHARS else text[: _REASON_CHARS - 1] + "…"
+
+
+def failure_key(schedule_id: str, due: datetime) -> str:
+    """The outbox key of the notice that a scheduled report was given up (said once, across restarts)."""
+    return f"report-failed:{schedule_id}:{due.astimezone(UTC).strftime(_KEY_TIME)}"
 
 
 @dataclass
@@ -289,14 +332,20 @@ class ReportService:
         result.key = key
         return result
 
+    def catch_up_window(self) -> timedelta:
+        """How far back a due time is still sent (or its failed report tried again): `catch_up_hours`,
+        and at least two checks, so a check that comes late skips nothing."""
+        return timedelta(seconds=max(self.settings.catch_up_hours * 3600, 2 * self.settings.check_every_seconds))
+
     def due_schedules(self, now: datetime | None = None) -> list[tuple[ReportSchedule, datetime]]:
-        """(schedule, due time) of every report due now and not yet queued."""
+        """(schedule, due time) of every report due now and not yet queued, oldest first per schedule: the
+        due times after the schedule's last queued report, and those whose report failed and whose next
+        try has come (see `run_schedules`)."""
         now = now or self.clock.now()
-        lookback = timedelta(
-            seconds=max(self.settings.catch_up_hours * 3600, 2 * self.settings.check_every_seconds)
-        )
+        lookback = self.catch_up_window()
         due = []
         for schedule in self.settings.schedules:
+            failed = self._failed_times(schedule.id)
             last = self.last_queued(schedule.id, since=now - lookback)
             # Every due time after the last report queued for this schedule was missed (the bot was
             # down, or a check came late): each is sent, oldest first, within the catch-up window. A
@@ -304,10 +353,23 @@ class ReportService:
             window = lookback if last is None else min(lookback, now - last)
             times = due_times(schedule.cron, self.channel_tz(schedule.channel), now, window)
             times = times[-1:] if last is None else [t for t in times if t > last]
-            for when in times:
+            # A due time whose report failed may lie before the last queued one (a newer report went out
+            # meanwhile): it is looked at again until it is queued or given up.
+            retries = [t for t, row in failed.items() if row.gave_up_at is None and now - lookback <= t <= now]
+            for when in sorted(set(times) | set(retries)):
+                row = failed.get(when)
+                if row is not None and (row.gave_up_at is not None or row.next_attempt_at > now):
+                    continue  # given up (said so once), or its next try has not come yet
                 if not self.outbox.has(schedule_key(schedule.id, when)):
                     due.append((schedule, when))
         return due
+
+    def _failed_times(self, schedule_id: str) -> dict[datetime, ReportAttempt]:
+        """due time -> ReportAttempt of the schedule's due times whose report failed (few: a row goes when
+        its report is queued, and a given-up one after KEEP_FAILURES)."""
+        with self.db.session() as session:
+            rows = session.exec(select(ReportAttempt).where(ReportAttempt.schedule_id == schedule_id)).all()
+        return {ensure_aware(row.due_at): row for row in rows}
 
     def last_queued(self, schedule_id: str, *, since: datetime) -> datetime | None:
         """The due time of the latest report this schedule queued after `since` (the outbox keeps its keys);
@@ -332,18 +394,112 @@ class ReportService:
         return since if earlier is not None else None
 
     def run_schedules(self) -> int:
-        """One check of the report schedules (the scheduler runs it every minute); returns reports queued."""
+        """One check of the report schedules (the scheduler runs it every minute); returns reports queued.
+
+        A report that fails to build is stored as failed and tried again later (`retry_at`), oldest first,
+        however many newer reports went out meanwhile; never twice once queued (the outbox key)."""
+        now = self.clock.now()
+        self._expire_failures(now)
         queued = 0
-        for schedule, when in self.due_schedules():
-            period = schedule.period_delta
-            request = ReportRequest(schedule.channel, when - period, when, render.period_name(period))
-            try:
-                result = self.post(request, key=schedule_key(schedule.id, when))
-            except Exception:  # noqa: BLE001 - one broken report must not stop the others; retried next check
-                log.exception("scheduled report %s failed", schedule.id)
+        held_back: set[str] = set()
+        for schedule, when in self.due_schedules(now):
+            if schedule.id in held_back:
                 continue
-            if result.posted:
+            try:
+                posted = self._post_scheduled(schedule, when)
+            except Exception as error:  # noqa: BLE001 - one broken report must not stop the others
+                log.exception("scheduled report %s (due %s) failed", schedule.id, when.isoformat())
+                try:
+                    self._record_failure(schedule, when, failure_reason(error), now)
+                except Exception:  # noqa: BLE001 - e.g. the database is away altogether
+                    # Unrecorded, this due time is found again only while no later one is queued: the
+                    # schedule's later due times wait for the next check (which tries this one first).
+                    log.exception("scheduled report %s: could not store the failure of %s; its later due times "
+                                  "wait for the next check", schedule.id, when.isoformat())
+                    held_back.add(schedule.id)
+                continue
+            if posted:
                 queued += 1
                 local = when.astimezone(ZoneInfo(self.channel_tz(schedule.channel)))
                 log.info("report %s queued for %s (due %s)", schedule.id, schedule.channel, local.isoformat())
         return queued
+
+    def _post_scheduled(self, schedule: ReportSchedule, when: datetime) -> bool:
+        """Build the report due at `when` and queue it, forgetting its failures (if any) in the same
+        transaction. False when another check or replica queued it first."""
+        period = schedule.period_delta
+        result = self.build(ReportRequest(schedule.channel, when - period, when, render.period_name(period)))
+        message = render.report_message(result.data, result.png)
+        with self.db.session() as session:
+            posted = self.outbox.enqueue(session, channel=schedule.channel, message=message,
+                                         key=schedule_key(schedule.id, when))
+            session.execute(delete(ReportAttempt).where(ReportAttempt.schedule_id == schedule.id,
+                                                        ReportAttempt.due_at == when))
+        return posted
+
+    def _record_failure(self, schedule: ReportSchedule, when: datetime, reason: str, now: datetime) -> None:
+        """Count a failed build of the report due at `when`: set its next try, or give it up (with its
+        notice, in the same transaction) when `retry_at` says so."""
+        window = self.catch_up_window()
+        with self.db.session() as session:
+            row = session.exec(select(ReportAttempt).where(ReportAttempt.schedule_id == schedule.id,
+                                                           ReportAttempt.due_at == when)).first()
+            if row is None:
+                row = ReportAttempt(schedule_id=schedule.id, due_at=when, first_failed_at=now, next_attempt_at=now)
+            row.attempts += 1
+            row.last_error = reason
+            next_try = retry_at(row.attempts, when, now, window)
+            if next_try is None:
+                self._give_up(session, schedule, row, now, window=None if row.attempts >= MAX_ATTEMPTS else window)
+            else:
+                row.next_attempt_at = next_try
+                log.warning("scheduled report %s (due %s): attempt %d failed (%s); next try at %s",
+                            schedule.id, when.isoformat(), row.attempts, reason, next_try.isoformat())
+            session.add(row)
+
+    def _expire_failures(self, now: datetime) -> None:
+        """Give up the failed due times that left the catch-up window untried (the bot was down when their
+        next try came); forget the ones queued meanwhile, those of removed schedules, and given-up ones past
+        KEEP_FAILURES."""
+        from bot.storage.models import OutboxMessage
+
+        window = self.catch_up_window()
+        schedules = {schedule.id: schedule for schedule in self.settings.schedules}
+        with self.db.session() as session:
+            session.execute(delete(ReportAttempt).where(ReportAttempt.due_at < now - KEEP_FAILURES))
+            stale = session.exec(select(ReportAttempt).where(ReportAttempt.gave_up_at.is_(None),
+                                                             ReportAttempt.due_at < now - window)).all()
+            for row in stale:
+                schedule = schedules.get(row.schedule_id)
+                key = schedule_key(row.schedule_id, ensure_aware(row.due_at))
+                if schedule is None or session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key)).first():
+                    session.delete(row)
+                    continue
+                self._give_up(session, schedule, row, now, window=window)
+                session.add(row)
+
+    def _give_up(self, session: Session, schedule: ReportSchedule, row: ReportAttempt, now: datetime, *,
+                 window: timedelta | None) -> None:
+        """Stop trying the report due at `row.due_at`: log it and queue one notice in the default channel
+        (`window`: the catch-up window it left, when that is why)."""
+        due = ensure_aware(row.due_at)
+        period = schedule.period_delta
+        tz = self.channel_tz(schedule.channel)
+        row.gave_up_at = now
+        reason = row.last_error or "?"
+        message = render.failure_message(
+            schedule_id=schedule.id, channel=schedule.channel, audience=self.audience(schedule.channel),
+            period_name=render.period_name(period), start=due - period, end=due, tz=tz, attempts=row.attempts,
+            reason=reason, window=window,
+        )
+        self.outbox.enqueue(session, channel=self.config.default_channel, message=message,
+                            key=failure_key(schedule.id, due))
+        local = ZoneInfo(tz)
+        log.error(
+            "定时报告 %s（%s – %s）未能生成，已放弃，并通知 %s / scheduled report %s for %s, period %s – %s, could "
+            "not be built (%d attempts%s): given up, told %s. Last error: %s",
+            schedule.id, (due - period).astimezone(local).isoformat(), due.astimezone(local).isoformat(),
+            self.config.default_channel, schedule.id, schedule.channel, (due - period).astimezone(local).isoformat(),
+            due.astimezone(local).isoformat(), row.attempts, "" if window is None else ", catch-up window passed",
+            self.config.default_channel, reason,
+        )

@@ -135,7 +135,9 @@ class ReportsConfig(BaseModel):
 
     schedules: list[ReportSchedule] = Field(default_factory=list)
     # A report that fell due while the bot was down is still sent when it comes back within this many
-    # hours (older ones are skipped: a week-old daily report helps nobody).
+    # hours (older ones are skipped: a week-old daily report helps nobody). A report that failed to build
+    # is tried again within the same window (at most 5 times), then given up with a notice in the
+    # default channel (bot/reports/service.py).
     catch_up_hours: int = Field(12, ge=0, le=24 * 7)
     check_every_seconds: int = Field(60, ge=5, le=3600)
     top_comments: int = Field(3, ge=0, le=10)

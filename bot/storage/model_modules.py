@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "bot.playbooks.models",
     "bot.replies.models",
     "bot.feeds.models",
+    "bot.reports.models",
 )
 
 
