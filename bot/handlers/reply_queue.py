@@ -12,6 +12,7 @@ from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand
 from bot.messages import Action, Button, Message, Section
 from bot.record_numbers import parse_record_number, record_digits
 from bot.replies import render
+from bot.replies.models import HISTORY
 from bot.replies.service import (
     AccessDenied,
     ClaimResult,
@@ -127,9 +128,12 @@ def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand
         "（仅逾期 / overdue only）" if overdue else "",
         f"（每次最多 {limit} 条 / at most {limit} at a time）" if capped else "",
     ])
+    # (counted only for an empty answer: it explains a queue left empty by an import of old comments)
+    history = service.history_total(channel=ctx.channel, account=account) if not entries and not mine else 0
     return render.queue_message(
         entries, now=service.clock.now(), names=service.account_names, user=ctx.user,
         scope_text=_scope_text(service, ctx, account), filters=filters, zone=service.zone_for(ctx.channel),
+        history=history, history_hours=service.config.history_after_hours,
     )
 
 
@@ -140,6 +144,8 @@ def _claim_message(service: ReplyQueueService, result: ClaimResult, user: str, c
         until = render.local_time(result.expires_at, zone) if result.expires_at else "?"
         return Message(text=(f"🔒 {result.holder_name or result.holder} 认领了 #{item_id}，至 {until}。\n"
                              f"#{item_id} claimed by {result.holder_name or result.holder} until {until}."))
+    if result.closed and result.item.state == HISTORY:
+        return Message(text=render.history_note(result.item, zone), ephemeral=True)
     if result.closed:
         who = _responder(result.holder_name, result.holder)
         return Message(text=f"#{item_id} 已处理（{who}）。\n#{item_id} is already handled ({who}).", ephemeral=True)
@@ -194,6 +200,8 @@ def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user
         return Message(text=(f"草稿 {outcome.draft.id}（#{item.id}）已处理{f'（{by}）' if by else ''}：{outcome.reason}。\n"
                              f"Draft {outcome.draft.id} (#{item.id}) is already handled{f' ({by})' if by else ''}."),
                        ephemeral=True)
+    if item.state == HISTORY:
+        return Message(text=render.history_note(item, zone), ephemeral=True)
     who = _responder(outcome.holder_name or item.responder_name, item.responder)
     extra = f"（{outcome.reason}）" if outcome.reason else ""
     return Message(text=f"#{item.id} 已处理（{who}）{extra}。\n#{item.id} is already handled ({who}).", ephemeral=True)

@@ -22,6 +22,9 @@ PENDING_APPROVAL = "pending_approval"
 REPLIED = "replied"  # answered through the bot (posted via webhook or recorded as replied by hand)
 ANSWERED = "answered"  # our own reply showed up in the feed
 SKIPPED = "skipped"
+# Stored and scored, never queued: the comment was already older than `replies.history_after_hours` when
+# the bot first saw it (an imported export, a poller catching up). No deadline, reminders or SLA figures.
+HISTORY = "history"
 UNANSWERED_STATES = (OPEN, PENDING_APPROVAL)
 
 

@@ -8,7 +8,16 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import ensure_aware
 from bot.messages import Button, Field, Message, Section
-from bot.replies.models import ANSWERED, PENDING_APPROVAL, REPLIED, SKIPPED, ReplyDraft, ReplyQueueItem
+from bot.replies.models import (
+    ANSWERED,
+    HISTORY,
+    PENDING_APPROVAL,
+    REPLIED,
+    SKIPPED,
+    UNANSWERED_STATES,
+    ReplyDraft,
+    ReplyQueueItem,
+)
 from bot.replies.precheck import PrecheckResult
 from bot.sentiment.actions import comment_ref, review_button
 from bot.sentiment.explain import LABEL_ZH
@@ -19,7 +28,7 @@ ACTION_PREFIX = "reply."
 # Message meta naming the queue items a card shows, in section order: a press (or a typed command) on one
 # of them re-renders the card in place from the items' stored state, never posting it again.
 CARD_META = "reply_queue_card"
-CLOSED_STATES = (REPLIED, ANSWERED, SKIPPED)
+CLOSED_STATES = (REPLIED, ANSWERED, SKIPPED, HISTORY)
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 
 
@@ -140,15 +149,97 @@ def closed_line(item: ReplyQueueItem, zone: tzinfo | None = None) -> str | None:
     if item.state == SKIPPED:
         reason = f"：{item.skip_reason}" if item.skip_reason else ""
         return f"⏭️ 已跳过 · {who}{when}{reason} / skipped by {who}"
+    if item.state == HISTORY:
+        return "🗄 历史评论：首次收到时已过回复时效，不在回复队列中 / history: too old when it arrived, not queued"
     return None
 
 
-def card_meta(item_ids: Sequence[int], *, approval_draft: int | None = None) -> dict:
-    """The meta that makes a message a queue card (see CARD_META)."""
+def history_note(item: ReplyQueueItem, zone: tzinfo | None = None) -> str:
+    """The answer to claim/done/skip on an item kept out of the queue as history."""
+    written = local_time(item.created_at, zone)
+    return (f"#{item.id} 是历史评论（写于 {written}，首次收到时已超过 replies.history_after_hours），不在回复队列中，"
+            f"没有回复时限。\n#{item.id} is history (written {written}, already past replies.history_after_hours "
+            f"when it arrived): it is not in the reply queue and has no deadline.")
+
+
+def history_import_line(count: int, hours: int) -> str:
+    """The import summary's line for comments stored as history instead of being queued."""
+    return (f"回复队列 / reply queue: {count} 条评论写于 {hours} 小时之前，已存为历史（照常打分、计入报告），不进入待回复队列、"
+            f"不计回复时限 / {count} comment(s) older than {hours} h kept out of the reply queue as history (scored and "
+            f"reported as usual, no reply deadline; replies.history_after_hours)")
+
+
+def card_meta(item_ids: Sequence[int], *, approval_draft: int | None = None, queue: Mapping | None = None,
+              reminder: Mapping | None = None) -> dict:
+    """The meta that makes a message a queue card (see CARD_META). `queue` (scope and filters of a
+    /reply-queue answer) or `reminder` (its account) lets a refresh write the summary line anew."""
     card: dict = {"items": [int(i) for i in item_ids]}
     if approval_draft is not None:
         card["approval_draft"] = int(approval_draft)
+    if queue is not None:
+        card["queue"] = dict(queue)
+    if reminder is not None:
+        card["reminder"] = dict(reminder)
     return {CARD_META: card}
+
+
+def card_info(message: Message) -> dict:
+    """The card's CARD_META dict ({} for a message that is no queue card, or one posted before it)."""
+    card = message.meta.get(CARD_META) if isinstance(message.meta, dict) else None
+    return card if isinstance(card, dict) else {}
+
+
+def _queue_summary(scope_text: str, filters: str, shown: int, overdue: int) -> str:
+    """The first lines of a /reply-queue answer: how many are shown, how many of them are overdue."""
+    summary = f"{scope_text}：前 {shown} 条待回复{filters}"
+    if overdue:
+        summary += f"，其中 **{overdue} 条逾期**"
+    return summary + f"\nTop {shown} unanswered{filters}" + (f", {overdue} overdue" if overdue else "")
+
+
+def card_summary(card: Message, items: Mapping[int, ReplyQueueItem], *, now: datetime,
+                 overdue_total: int | None = None) -> tuple[str, int | None] | None:
+    """A refreshed card's summary text and severity, counted from its items' stored state now (the counts
+    of the card as posted went stale as items were claimed, answered or skipped, claims expired and
+    deadlines passed). None: keep the card's text (an approval card, or one posted without the meta)."""
+    info = card_info(card)
+    ids = card_items(card)
+    current = [items.get(i) for i in ids]
+    waiting = [i for i in current if i is not None and i.state in UNANSWERED_STATES]
+    overdue = sum(1 for i in waiting if now.timestamp() > i.due_ts)
+    claimed = sum(1 for i in waiting if i.claimed_by and i.claim_expires_at and ensure_aware(i.claim_expires_at) > now)
+    handled = len(ids) - len(waiting)
+    severity = 2 if overdue else None
+    queue = info.get("queue")
+    if isinstance(queue, dict) and not info.get("approval_draft"):
+        scope_text, filters = str(queue.get("scope", "")), str(queue.get("filters", ""))
+        if not waiting:
+            return (f"{scope_text}：本卡 {len(ids)} 条评论已全部处理 ✅{filters}\n"
+                    f"All {len(ids)} comment(s) on this card are handled{filters}.", None)
+        if not handled and not claimed:
+            return _queue_summary(scope_text, filters, len(ids), overdue), severity
+        zh = f"{scope_text}：本卡 {len(ids)} 条中 {len(waiting)} 条待回复{filters}"
+        en = f"On this card: {len(waiting)} of {len(ids)} unanswered{filters}"
+        if overdue:
+            zh += f"，其中 **{overdue} 条逾期**"
+            en += f", {overdue} overdue"
+        if claimed:
+            zh += f"，{claimed} 条已认领"
+            en += f", {claimed} claimed"
+        if handled:
+            zh += f"；{handled} 条已处理"
+            en += f"; {handled} handled"
+        return f"{zh}\n{en}", severity
+    reminder = info.get("reminder")
+    if isinstance(reminder, dict) and overdue_total is not None:
+        name = str(reminder.get("name") or reminder.get("account") or "")
+        if not overdue_total:
+            return (f"✅ {name} 已没有超过回复时限的评论（本提醒中 {handled}/{len(ids)} 条已处理）。\n"
+                    f"No comment of {name} is past the reply SLA any more.", None)
+        return (f"{name} 现有 {overdue_total} 条评论超过回复时限（本提醒中 {handled}/{len(ids)} 条已处理）。"
+                f"输入 /reply-queue --overdue 查看全部。\n{overdue_total} comment(s) of {name} are past the reply SLA "
+                f"now ({handled} of the {len(ids)} below handled)."), 2
+    return None
 
 
 def card_items(message: Message) -> list[int]:
@@ -166,15 +257,19 @@ def card_items(message: Message) -> list[int]:
     return ids if len(ids) == len(message.sections) else []
 
 
-def refreshed_card(card: Message, sections: Mapping[int, Section], *, draft: ReplyDraft | None = None) -> Message:
+def refreshed_card(card: Message, sections: Mapping[int, Section], *, draft: ReplyDraft | None = None,
+                   summary: tuple[str, int | None] | None = None) -> Message:
     """The card with each shown item's section replaced by its current one (items gone keep their old text,
-    without buttons); an approval card keeps 批准/驳回 only while its draft still waits."""
+    without buttons); an approval card keeps 批准/驳回 only while its draft still waits. `summary` (from
+    `card_summary`) replaces the card's text and severity."""
     ids = card_items(card)
     new_sections = tuple(
         sections.get(item_id) or Section(text=old.text)
         for item_id, old in zip(ids, card.sections, strict=False)
     ) + tuple(card.sections[len(ids):])
-    text, buttons = card.text, card.buttons
+    text, buttons, severity = card.text, card.buttons, card.severity
+    if summary is not None:
+        text, severity = summary
     if draft is not None and draft.status != "pending_approval":
         who = draft.approver_name or draft.approver or "?"
         if draft.status == "rejected":
@@ -184,28 +279,29 @@ def refreshed_card(card: Message, sections: Mapping[int, Section], *, draft: Rep
             status = f"✅ 已由 {who} 批准 / approved by {who}"
         text, buttons = f"{card.text}\n\n{status}", ()
     return Message(text=text, title=card.title, fields=card.fields, sections=new_sections, buttons=buttons,
-                   severity=card.severity, meta=dict(card.meta))
+                   severity=severity, meta=dict(card.meta))
 
 
 def queue_message(entries: Sequence, *, now: datetime, names: Mapping[str, str], user: str, scope_text: str,
-                  filters: str, zone: tzinfo | None = None) -> Message:
+                  filters: str, zone: tzinfo | None = None, history: int = 0,
+                  history_hours: int | None = None) -> Message:
+    """The /reply-queue answer. An empty queue says how many comments were kept out as history (`history`),
+    so that a queue left empty by an import of old comments is not a mystery."""
     if not entries:
-        return Message(
-            title="回复队列 / Reply queue",
-            text=f"{scope_text}：没有待回复的评论{filters} 🎉\nNothing waiting for a reply{filters}.",
-        )
+        text = f"{scope_text}：没有待回复的评论{filters} 🎉\nNothing waiting for a reply{filters}."
+        if history and history_hours:
+            text += (f"\n另有 {history} 条评论到达时已写于 {history_hours} 小时之前，存为历史，不在队列中 / {history} "
+                     f"comment(s) already older than {history_hours} h on arrival are kept as history, not queued.")
+        return Message(title="回复队列 / Reply queue", text=text)
     overdue = sum(1 for e in entries if e.overdue)
     sections = tuple(
         item_section(e.item, e.comment, now=now, score=e.score, overdue=e.overdue,
                      account_name=names.get(e.item.account_key), user=user, zone=zone)
         for e in entries
     )
-    summary = f"{scope_text}：前 {len(entries)} 条待回复{filters}"
-    if overdue:
-        summary += f"，其中 **{overdue} 条逾期**"
-    summary += f"\nTop {len(entries)} unanswered{filters}" + (f", {overdue} overdue" if overdue else "")
+    summary = _queue_summary(scope_text, filters, len(entries), overdue)
     return Message(title="回复队列 / Reply queue", text=summary, sections=sections, severity=2 if overdue else None,
-                   meta=card_meta([e.item.id or 0 for e in entries]))
+                   meta=card_meta([e.item.id or 0 for e in entries], queue={"scope": scope_text, "filters": filters}))
 
 
 MAX_PRECHECK_SECTIONS = 20
@@ -275,7 +371,8 @@ def reminder_message(account_key: str, account_name: str | None, items: Sequence
         title=f"⏰ 逾期未回复提醒 / Overdue replies · {name}",
         text=(f"{name} 有 {total} 条评论超过回复时限，最紧急的 {len(items)} 条如下。输入 /reply-queue --overdue 查看全部。\n"
               f"{total} comment(s) of {name} are past the reply SLA; the most urgent are below."),
-        sections=sections, severity=2, meta=card_meta([i.id or 0 for i in items]),
+        sections=sections, severity=2,
+        meta=card_meta([i.id or 0 for i in items], reminder={"account": account_key, "name": name}),
     )
 
 
@@ -293,6 +390,8 @@ def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None) -> Mess
         Field("首次响应 P90 / p90 first response", fmt(stats.p90_first_response)),
         Field("时限达成率 SLA compliance", f"{compliance}（{stats.sla_met}/{stats.sla_total}）"),
     )
+    if getattr(stats, "history", 0):
+        fields += (Field("历史评论（不计时限）History, no SLA", str(stats.history)),)
     rows = sorted(stats.per_responder.items(), key=lambda kv: -(kv[1]["replied"] + kv[1]["skipped"]))
     per = "\n".join(f"• {who}：回复 {c['replied']}，跳过 {c['skipped']}" for who, c in rows) or "—"
     return Message(

@@ -82,7 +82,8 @@ MAX_ACCOUNTS_PER_SEEK = 50
 CHUNK = 400
 # How far back in a channel's messages to look for queue cards that show an item acted on: a card is
 # re-rendered in place when one of its items changes; older cards are found only through the pressed
-# button's message id. Bounded because every row read carries its whole payload.
+# button's message id. The scan reads only the item ids out of each row's card meta (extracted by the
+# database); whole payloads are loaded for the cards that show a changed item, nothing else.
 CARD_SCAN_ROWS = 60
 
 
@@ -162,6 +163,8 @@ class ReplyStats:
     sla_met: int = 0
     sla_total: int = 0
     per_responder: dict[str, dict[str, int]] = field(default_factory=dict)
+    # comments of the window kept out of the queue as history (see RepliesConfig.history_after_hours)
+    history: int = 0
 
     @property
     def sla_compliance(self) -> float | None:
@@ -331,8 +334,42 @@ class ReplyQueueService:
             "content_id": comment.content_id, "thread_root_id": root, "created_at": created,
             "created_ts": created.timestamp(), "static_score": round(sum(static_parts(inputs, self.config.weights).values()), 4),
             "sla_seconds": int(sla.total_seconds()), "due_ts": (created + sla).timestamp(),
-            "urgent": is_urgent(inputs), "state": m.OPEN, "queued_at": now,
+            "urgent": is_urgent(inputs), "state": m.HISTORY if self.is_history(created, now) else m.OPEN,
+            "queued_at": now,
         }
+
+    def is_history(self, created_at: datetime, now: datetime) -> bool:
+        """Whether a comment first seen at `now` is history (older than `history_after_hours`): stored
+        and scored, but not queued. Decided once, when its item is first written: a re-delivery never
+        moves an item in or out of the queue, and an item already queued stays until it is handled."""
+        hours = self.config.history_after_hours
+        return hours is not None and ensure_aware(created_at) < now - timedelta(hours=hours)
+
+    def history_total(self, *, channel: str, account: str | None = None) -> int:
+        """How many items of the channel's accounts (or ACCOUNT's) are history (said by an empty queue)."""
+        cond = self._account_condition(self.resolve_accounts(channel, account))
+        with self.db.session() as session:
+            return int(session.exec(select(func.count()).select_from(ReplyQueueItem).where(
+                cond, ReplyQueueItem.state == m.HISTORY)).one())
+
+    def history_mark(self) -> int:
+        """The newest queue item id now: `history_line(mark)` after an import counts what it kept out."""
+        with self.db.session() as session:
+            return int(session.exec(select(func.max(ReplyQueueItem.id))).one() or 0)
+
+    def history_count(self, mark: int) -> int:
+        """Items written as history since `history_mark()` returned `mark` (a range read on the key)."""
+        with self.db.session() as session:
+            return int(session.exec(select(func.count()).select_from(ReplyQueueItem).where(
+                ReplyQueueItem.id > mark, ReplyQueueItem.state == m.HISTORY)).one())
+
+    def history_line(self, mark: int) -> str | None:
+        """The import summary's line about comments kept out of the queue as history (None: none were)."""
+        from bot.replies import render
+
+        count = self.history_count(mark)
+        hours = self.config.history_after_hours
+        return render.history_import_line(count, hours) if count and hours else None
 
     def _upsert_items(self, session: Session, candidates: list[tuple[Comment, str]], now: datetime) -> None:
         rows = [self._item_values(c, root, now) for c, root in candidates]
@@ -1046,19 +1083,28 @@ class ReplyQueueService:
                 ).first()
                 if pressed is not None:
                     self._add_card(session, cards, pressed.update_of or pressed.key, wanted=None)
-            recent = session.exec(
-                select(OutboxMessage).where(OutboxMessage.channel == channel,
-                                            OutboxMessage.status == "sent",  # (channel, status, id) index order
-                                            OutboxMessage.kind == "post")
+            # Only the card meta's item list of each recent post, extracted by the database: reading and
+            # decoding every whole payload (up to 50 rendered items each) cost more than the rest of a press.
+            shown_ids = OutboxMessage.payload[("meta", render.CARD_META, "items")]
+            recent = session.execute(
+                select(OutboxMessage.id, OutboxMessage.key, shown_ids).where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.status == "sent",  # (channel, status, id) index order
+                    OutboxMessage.kind == "post")
                 .order_by(OutboxMessage.id.desc()).limit(CARD_SCAN_ROWS)
             ).all()
-            for row in recent:
-                if row.key not in cards:
+            showing = [row_id for row_id, key, ids in recent
+                       if key not in cards and isinstance(ids, list) and wanted.intersection(_int_ids(ids))]
+            if showing:
+                for row in session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(showing))).all():
                     self._add_card(session, cards, row.key, wanted=wanted, row=row)
             if not cards:
                 return 0
             shown = {i for card in cards.values() for i in render.card_items(card)}
             items = list(session.exec(select(ReplyQueueItem).where(ReplyQueueItem.id.in_(sorted(shown)))).all())
+            by_id = {item.id: item for item in items}
+            now, zone = self.clock.now(), self.zone_for(channel)
+            overdue_totals = self._overdue_totals(session, cards.values(), now=now)
             comments = self._comments_for(session, items)
             drafts = {
                 d.id: d for d in session.exec(select(ReplyDraft).where(ReplyDraft.id.in_(sorted(
@@ -1066,7 +1112,6 @@ class ReplyQueueService:
                      if isinstance(c.meta.get(render.CARD_META), dict) and c.meta[render.CARD_META].get("approval_draft")}
                 )))).all()
             }
-            now, zone = self.clock.now(), self.zone_for(channel)
             sections = {}
             for item in items:
                 open_ = item.state in m.UNANSWERED_STATES
@@ -1086,11 +1131,31 @@ class ReplyQueueService:
                     shown_sections = {i: replace(s, buttons=()) for i, s in sections.items()}
                 else:
                     shown_sections = sections
-                fresh = render.refreshed_card(card, shown_sections, draft=draft)
+                account = (meta.get("reminder") or {}).get("account") if isinstance(meta, dict) else None
+                summary = render.card_summary(card, by_id, now=now, overdue_total=overdue_totals.get(account))
+                fresh = render.refreshed_card(card, shown_sections, draft=draft, summary=summary)
                 self.outbox.enqueue(session, channel=channel, message=fresh, update_of=key,
                                     key=f"{key}:refresh:{uuid.uuid4().hex[:16]}"[-255:])
                 queued += 1
         return queued
+
+    @staticmethod
+    def _overdue_totals(session: Session, cards: Iterable[Message], *, now: datetime) -> dict[str, int]:
+        """The accounts' overdue counts now, for the reminder cards among `cards` (whose summary says it)."""
+        from bot.replies import render
+
+        reminders = [render.card_info(c).get("reminder") for c in cards]
+        accounts = sorted({str(r["account"]) for r in reminders if isinstance(r, dict) and r.get("account")})
+        if not accounts:
+            return {}
+        rows = session.exec(
+            select(ReplyQueueItem.account_key, func.count()).where(
+                ReplyQueueItem.account_key.in_(accounts), ReplyQueueItem.state.in_(m.UNANSWERED_STATES),
+                ReplyQueueItem.due_ts < now.timestamp()).group_by(ReplyQueueItem.account_key)
+        ).all()
+        totals = {account: 0 for account in accounts}
+        totals.update({account: int(count) for account, count in rows})
+        return totals
 
     @staticmethod
     def _add_card(session: Session, cards: dict[str, Message], key: str, *, wanted: set[int] | None,
@@ -1258,6 +1323,8 @@ class ReplyQueueService:
             overdue_open_in_window = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
                 cond, ReplyQueueItem.state.in_(m.UNANSWERED_STATES), ReplyQueueItem.created_ts >= since.timestamp(),
                 ReplyQueueItem.due_ts < now.timestamp())).one()
+            result.history = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
+                cond, ReplyQueueItem.state == m.HISTORY, ReplyQueueItem.created_ts >= since.timestamp())).one()
         waits: list[float] = []
         for created, first, sla_seconds, responder, responder_name, state in responded:
             label = "平台内直接回复 / in the app" if responder == "account" else (responder_name or responder or "?")
@@ -1331,6 +1398,11 @@ class ReplyQueueService:
             session.execute(update(ReplyQueueItem).where(ReplyQueueItem.id.in_([i.id for i in items]))
                             .values(last_reminded_at=now))
         return 1
+
+
+def _int_ids(values: list) -> set[int]:
+    """The item ids of a card meta's list (numbers; anything else is ignored)."""
+    return {int(v) for v in values if isinstance(v, int) or (isinstance(v, str) and v.isdigit())}
 
 
 def _same_account(key: str | None):

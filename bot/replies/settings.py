@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class PriorityWeights(BaseModel):
@@ -82,10 +82,28 @@ class RepliesConfig(BaseModel):
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
     posting: PostingConfig = Field(default_factory=PostingConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    # A comment that reaches the bot more than this many hours after it was written (an imported export,
+    # a poller catching up after days away) is stored and scored as usual but kept as queue history: not
+    # listed, no reply deadline, no overdue reminders, not in the SLA figures. Without this, importing
+    # last month's comments put every unanswered one in the queue as "overdue by weeks". null: queue all.
+    history_after_hours: int | None = Field(None, ge=1, le=24 * 366)
     # Lists and templates; relative paths are looked up next to the config file, then the working
     # directory, then the repository's config/ folder.
     precheck_file: str = "precheck.yaml"
     templates_file: str = "reply_templates.yaml"
+
+    @model_validator(mode="after")
+    def _history_after_the_deadline(self) -> RepliesConfig:
+        """History must start after the longest reply deadline: a shorter cutoff would keep comments out of
+        the queue before anyone was even late answering them."""
+        if self.history_after_hours is not None:
+            longest = max(self.sla_minutes, self.sla_minutes_negative)
+            if self.history_after_hours * 60 <= longest:
+                raise ValueError(
+                    f"history_after_hours（{self.history_after_hours} 小时）应长于最长的回复时限（{longest} 分钟）/ "
+                    f"history_after_hours ({self.history_after_hours} h) must be longer than the longest reply "
+                    f"deadline ({longest} min)")
+        return self
 
     @field_validator("approval")
     @classmethod

@@ -64,3 +64,19 @@ def test_config_check_prints_the_replies_warnings_and_still_passes(tmp_path):
         "CRISISBOT_CONFIG": str(config), "CRISISBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"})
     assert result.exit_code == 0, result.output
     assert "configuration OK" in result.output and "'douyin:lanji_offical'" in result.output
+
+
+@pytest.mark.parametrize("replies", [{"history_after_hours": 1}, {"history_after_hours": 2},
+                                     {"sla_minutes": 600, "history_after_hours": 10}])
+def test_a_history_cutoff_inside_the_reply_deadline_is_refused(replies):
+    """Comments would leave the queue as history before anyone was even late answering them."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"replies": replies}, source="c.yaml")
+    problem = "\n".join(caught.value.problems)
+    assert "replies" in problem and "history_after_hours" in problem and "回复时限" in problem
+
+
+def test_the_history_cutoff_defaults_to_three_days_and_null_turns_it_off():
+    assert parse_config({}, source="c.yaml").replies.history_after_hours is None
+    assert parse_config({"replies": {"history_after_hours": 3}}, source="c.yaml").replies.history_after_hours == 3
+    assert parse_config({"replies": {"history_after_hours": None}}, source="c.yaml").replies.history_after_hours is None
