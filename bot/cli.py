@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +19,60 @@ from bot.sentiment import cli as sentiment_cli
 
 def _invalid_configuration(problems: list[str]) -> None:
     typer.echo("配置有误 / invalid configuration:\n" + "\n".join(f"  {p}" for p in problems), err=True)
+
+
+#: the help flags (`context_settings` below); `main` watches for them to prepare the help renderer
+HELP_FLAGS = ("-h", "--help")
+_WIDE = ("W", "F")
+
+
+def _unwrap(text: str) -> str:
+    """Help text with the line breaks of its source joined, paragraph by paragraph, so the renderer wraps it
+    to the terminal instead of breaking a line where the docstring did. Two wide (Chinese) characters are
+    joined without a space; a paragraph starting with \\b (click's "keep as is" mark) is left alone."""
+    import inspect
+    import unicodedata
+
+    def join(match: re.Match[str]) -> str:
+        before, after = match.string[match.start() - 1], match.string[match.end()]
+        wide = unicodedata.east_asian_width(before) in _WIDE and unicodedata.east_asian_width(after) in _WIDE
+        return "" if wide else " "
+
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else re.sub(r"(?<=\S)[ \t]*\n[ \t]*(?=\S)", join, p)
+                        for p in paragraphs)
+
+
+def _fold_wide_help() -> None:
+    """Make `--help` keep every character of Chinese text at any width.
+
+    typer renders help with rich, which breaks lines only at spaces and, inside the tables of options and
+    commands, cuts a "word" longer than its column with "…". A run of Chinese has no spaces, so at 80
+    columns whole phrases were cut (回放结束后退出（检查示例危机是否告警…). typer has no setting for this;
+    its one function that turns help strings into rich Text is wrapped here so the Text folds (breaks
+    between characters, as Chinese lines break) instead. Loaded only when help may be printed: rich's
+    help renderer costs 50 ms of imports the other commands do not need."""
+    try:
+        from rich.text import Text
+        from typer import rich_utils
+
+        make = rich_utils._make_rich_text
+    except (ImportError, AttributeError):  # another typer: help still works, with its own wrapping
+        return
+    if getattr(make, "folds_wide_text", False):
+        return
+
+    def make_folding(*args, **kwargs):
+        # markdown keeps its own line rules (lists); the bot's help is rich markup, typer's default
+        if kwargs.get("markup_mode") == "rich" and isinstance(kwargs.get("text"), str):
+            kwargs["text"] = _unwrap(kwargs["text"])
+        rendered = make(*args, **kwargs)
+        if isinstance(rendered, Text):
+            rendered.overflow = "fold"
+        return rendered
+
+    make_folding.folds_wide_text = True  # type: ignore[attr-defined]
+    rich_utils._make_rich_text = make_folding
 
 
 class _Group(TyperGroup):
@@ -54,6 +109,13 @@ class _Group(TyperGroup):
             typer.echo(f"错误 / error: {message}", err=True)
             raise typer.Exit(2) from None
 
+    def main(self, args=None, *rest, **extra):
+        words = sys.argv[1:] if args is None else list(args)
+        # a help flag, or a bare group (`crisisbot`, `crisisbot sentiment`: no_args_is_help)
+        if len(words) <= 1 or any(word in HELP_FLAGS for word in words):
+            _fold_wide_help()
+        return super().main(args, *rest, **extra)
+
     # `--help` lists commands in the order a new user reaches for them (run, talk to it, feed it, report),
     # not in the order the modules happen to be mounted.
     HELP_ORDER = ("serve", "console", "ingest", "report", "sources", "poll", "backtest", "sentiment",
@@ -73,7 +135,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     # -h as well as --help, on every command (child commands inherit the setting)
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": list(HELP_FLAGS)},
 )
 
 
@@ -228,7 +290,9 @@ def _redact(url: str) -> str:
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="监听地址 / bind address (default 127.0.0.1)")] = None,
-    port: Annotated[int | None, typer.Option(help="端口 / port (default 8000; 0 picks a free one)")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="端口 / port (default 8000; 0 picks a free one)", min=0, max=65535)
+    ] = None,
     console: Annotated[bool, typer.Option("--console", help="同时在终端打开控制台频道 / also open the console channel here")] = False,
     demo: Annotated[bool, typer.Option("--demo", help="回放内置示例评论流 / replay the bundled sample feed")] = False,
     exit_after_replay: Annotated[
@@ -240,6 +304,9 @@ def serve(
     from bot.config import ConfigError
     from bot.serve import run_serve
 
+    if speed <= 0:  # feed time would stand still or run backwards: the replay would never play
+        typer.echo(f"错误 / error: --speed 应大于 0 / --speed must be above 0 (got {speed:g})", err=True)
+        raise typer.Exit(2)
     settings, config, _ = _load()
     try:
         code = run_serve(
@@ -254,11 +321,18 @@ def serve(
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="JSONL / CSV 文件（UTF-8、带 BOM、GB18030）")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(
+        metavar="FILE",
+        help="JSONL / CSV 文件（UTF-8、带 BOM 的 UTF-8、GB18030）/ JSONL or CSV files (UTF-8, UTF-8 with BOM, GB18030)",
+    )] = None,
     dead_letters: Annotated[bool, typer.Option("--dead-letters", help="列出被拒记录 / list rejected records")] = False,
     limit: Annotated[int, typer.Option(help="--dead-letters 显示条数 / rows to show", min=1)] = 50,
 ) -> None:
-    """导入评论文件 / import comment files (JSONL, CSV), or list dead letters."""
+    """导入评论文件 / import comment files (JSONL, CSV), or list dead letters.
+
+    有读不了的文件（不存在、是目录、CSV 表头缺少必需列）时退出码为 2，该文件不导入；个别记录被拒收不影响退出码
+    / exit 2 when a file cannot be read (missing, a folder, a CSV header without the required columns) and
+    nothing of it is stored; rejected records in a file that was read do not change the exit status."""
     from bot.importer import import_files, show_dead_letters
 
     settings, config, _ = _load(quiet=True)

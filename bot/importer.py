@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 from sqlmodel import select
 
 from bot.config import AppConfig, Settings
@@ -16,15 +18,18 @@ from bot.storage.models import DeadLetter
 
 BATCH = 1000
 SHOW_REJECTED = 20
+#: the exit status for input the user has to fix (a missing file, a CSV without the required columns), as
+#: the other commands use it; rejected records in a file that was read do not count
+BAD_INPUT = 2
 
 
 def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, console: Console | None = None) -> int:
-    """Import every file; exit status 0 when all files were read (rejected records do not fail it)."""
+    """Import every file; exit status 0 when all files were read (rejected records do not fail it), 2 when
+    a file could not be read at all (nothing of that file is stored; the other files still are)."""
     from bot.app import build_app
 
     console = console or Console(stderr=True)
-    bot = build_app(settings, config)
-    ingest = bot.services.ingest
+    bot = None  # built at the first file that has records: a mistyped path creates no database
     status = 0
     total = IngestReport()
     try:
@@ -32,10 +37,19 @@ def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, co
             try:
                 items, encoding = read_items(path)
             except FileFormatError as exc:
-                console.print(f"[red]{path}: 无法读取 / cannot read: {exc}[/red]")
-                status = 1
+                # paths and reasons quote the user's input: never read as rich markup ("[/x]" would raise)
+                console.print(f"[red]{escape(str(path))}: 无法读取 / cannot read: {escape(str(exc))}[/red]")
+                status = BAD_INPUT
                 continue
-            console.print(f"{path}: {len(items)} 行 / rows ({encoding})")
+            if not items:
+                console.print(f"{escape(str(path))}: 文件中没有记录 / no records in the file ({encoding})")
+                continue
+            console.print(f"{escape(str(path))}: {len(items)} 行 / rows ({encoding})")
+            if bot is None:
+                bot = build_app(settings, config)
+            ingest = bot.services.ingest
+            replies = bot.services.extra.get("replies")
+            history_mark = replies.history_mark() if replies is not None else 0
             report = IngestReport()
             with Progress(
                 TextColumn("[bold]导入 importing[/bold] {task.description}"),
@@ -44,36 +58,44 @@ def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, co
                 TimeRemainingColumn(),
                 console=console,
                 transient=True,
+                disable=not console.is_terminal,  # in a pipe or a log it only left an empty line
             ) as progress:
-                task = progress.add_task(path.name, total=len(items))
+                task = progress.add_task(escape(path.name), total=len(items))
                 for start in range(0, len(items), BATCH):
                     chunk = items[start : start + BATCH]
                     records = [i.record for i in chunk if i.record is not None]
                     positions = [i.position for i in chunk]
-                    rejections = [(n, i.raw, i.error or "unreadable") for n, i in enumerate(chunk) if i.record is None]
+                    rejections = [(n, i.raw, i.error or "无法读取 / unreadable") for n, i in enumerate(chunk)
+                                  if i.record is None]
                     part = ingest.ingest_records(records, source="file", positions=positions, rejections=rejections)
                     report.merge(part)
                     progress.advance(task, len(chunk))
             _summary(console, path, report)
+            history = replies.history_line(history_mark) if replies is not None else None
+            if history:  # comments already old on arrival, kept out of the reply queue (history_after_hours)
+                console.print(f"  {escape(history)}")
             total.merge(report)
         if len(paths) > 1:
             console.print(
                 f"合计 / total: 新增 accepted {total.accepted}, 重复更新 duplicates {total.duplicates}, "
                 f"拒收 rejected {total.rejected}"
             )
+        if status == BAD_INPUT and len(paths) > 1:
+            console.print("[red]有文件未能导入，见上 / some files were not imported: see above[/red]")
     finally:
-        bot.close()
+        if bot is not None:
+            bot.close()
     return status
 
 
 def _summary(console: Console, path: Path, report: IngestReport) -> None:
     console.print(
-        f"[green]{path}[/green]: 新增 accepted {report.accepted}, 重复更新 duplicates {report.duplicates}, "
+        f"[green]{escape(str(path))}[/green]: 新增 accepted {report.accepted}, 重复更新 duplicates {report.duplicates}, "
         f"拒收 rejected {report.rejected}"
     )
     rejected: list[RecordResult] = [r for r in report.results if r.status == "rejected"]
     for r in rejected[:SHOW_REJECTED]:
-        console.print(f"  [yellow]{r.position}[/yellow]: {r.reason}")
+        console.print(f"  [yellow]{escape(str(r.position))}[/yellow]: {escape(r.reason or '')}")
     if len(rejected) > SHOW_REJECTED:
         console.print(f"  …另有 {len(rejected) - SHOW_REJECTED} 条，见 `crisisbot ingest --dead-letters` / more in --dead-letters")
 
@@ -90,6 +112,10 @@ def show_dead_letters(settings: Settings, config: AppConfig, *, limit: int = 50)
     for column in ("id", "来源 source", "位置 position", "原因 reason", "时间 received (UTC)", "原文 raw"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(str(row.id), row.source, row.position or "", row.reason, row.received_at.isoformat(timespec="seconds"), row.raw[:120])
+        # Text, not str: a str cell is read as rich markup, and the reason and the raw record quote the
+        # rejected input ("[/x]" in a comment stopped the listing with a traceback)
+        cells = (str(row.id), row.source, row.position or "", row.reason, row.received_at.isoformat(timespec="seconds"),
+                 row.raw[:120])
+        table.add_row(*(Text(cell) for cell in cells))
     Console().print(table)
     return 0

@@ -73,7 +73,7 @@ def poll(
             service.config.source(source_id)
         except KeyError:
             known = ", ".join(s.id for s in service.config.sources) or "-"
-            typer.echo(f"未知数据源 / unknown source: {source_id} (known: {known})", err=True)
+            typer.echo(f"未知数据源 / unknown source: {source_id}（已配置 / configured: {known}）", err=True)
             raise typer.Exit(2) from None
         outbox = bot_app.services.outbox
         waiting = outbox.pending_count()

@@ -1,11 +1,14 @@
 """File import: JSONL and CSV in UTF-8, UTF-8 with BOM or GB18030 (common in Chinese exports).
 
 A damaged line (bytes that are not text, a row the CSV parser refuses, a line that is not JSON) becomes a
-rejected item with its line number; the rest of the file is still read.
+rejected item with its line number; the rest of the file is still read. A file none of whose rows can be
+read (missing, a folder, a CSV header without the required columns) raises FileFormatError instead: the
+user gave the wrong file, and nothing of it is stored. Reasons are Chinese first with English.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.feeds.records import REQUIRED
+from bot.feeds.records import REQUIRED, problem
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 #: what json.loads raises for input it refuses: JSONDecodeError is a ValueError, like "integer with more
@@ -24,7 +27,42 @@ JSON_ERRORS = (ValueError, RecursionError)
 
 
 class FileFormatError(ValueError):
-    pass
+    """The file as a whole cannot be imported; the message says why, Chinese first with English."""
+
+
+NOT_TEXT = "不是 UTF-8 或 GB18030 文本 / not UTF-8 or GB18030 text"
+NOT_AN_OBJECT = problem("record", "应为 JSON 对象", "expected a JSON object")
+
+
+def _cannot_open(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "文件不存在 / no such file"
+    if isinstance(exc, IsADirectoryError):
+        return "这是目录，请给出其中的文件 / this is a folder: give the files in it"
+    if isinstance(exc, PermissionError):
+        return "没有读取权限 / permission denied"
+    return f"无法打开 / cannot open: {exc.strerror or exc}"
+
+
+def why_not_text(data: bytes) -> str | None:
+    """Why these bytes are not a file the importer reads, for the files people pick by mistake (a
+    spreadsheet itself instead of its CSV export, Excel's "Unicode text", a binary), or None. Without this
+    they were read as text and refused for a header of garbage and NUL characters."""
+    zh_save = "请在 Excel 中另存为“CSV UTF-8（逗号分隔）”"
+    en_save = 'save it from Excel as "CSV UTF-8 (comma delimited)"'
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # .xlsx (a zip), .xls (OLE)
+        return f"这是 Excel 工作簿或压缩包，不是 CSV：{zh_save} / this is an Excel workbook or a zip file, not a CSV: {en_save}"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-32's marks start the same way
+        return (f"这是 UTF-16 或 UTF-32 文本（如 Excel 的“Unicode 文本”）：{zh_save} / "
+                f"this is UTF-16 or UTF-32 text (such as Excel's \"Unicode text\"): {en_save}")
+    head = data[:65536]
+    if head and head.count(0) * 10 > len(head):  # text has no NUL bytes; binaries and UTF-16 are full of them
+        return "不是文本文件（含有大量 NUL 字节）/ not a text file (it is full of NUL bytes)"
+    return None
+
+
+def _damaged(number: int) -> str:
+    return f"第 {number} 行不是 UTF-8 或 GB18030 文本（字节损坏）/ line {number}: not UTF-8 or GB18030 text (damaged bytes)"
 
 
 @dataclass(slots=True)
@@ -52,7 +90,7 @@ def decode(data: bytes) -> tuple[str, str]:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise FileFormatError("not UTF-8 or GB18030 text")
+    raise FileFormatError(NOT_TEXT)
 
 
 def decode_lines(data: bytes) -> Decoded:
@@ -60,7 +98,7 @@ def decode_lines(data: bytes) -> Decoded:
     with a few corrupted bytes) is read as UTF-8 line by line, and the lines that are not text are marked
     damaged instead of costing the whole file."""
     try:
-        return Decoded(data.decode("utf-8-sig"), "utf-8-sig")
+        return Decoded(data.decode("utf-8-sig"), "utf-8 BOM" if data.startswith(codecs.BOM_UTF8) else "utf-8")
     except UnicodeDecodeError as exc:
         # an incomplete character at the very end: a UTF-8 file cut off mid-write, which GB18030 would
         # misread as a few wrong characters instead of refusing
@@ -80,7 +118,7 @@ def decode_lines(data: bytes) -> Decoded:
         except UnicodeDecodeError:
             texts.append(raw.decode(encoding, errors="replace"))
             damaged.add(number)
-    return Decoded("\n".join(texts), "utf-8, damaged lines rejected", frozenset(damaged))
+    return Decoded("\n".join(texts), "utf-8，损坏的行已拒收 / utf-8, damaged lines rejected", frozenset(damaged))
 
 
 def detect_format(path: Path, text: str) -> str:
@@ -98,8 +136,12 @@ def read_items(path: Path) -> tuple[list[FileItem], str]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise FileFormatError(exc.strerror or str(exc)) from None
+        raise FileFormatError(_cannot_open(exc)) from None
+    if (why := why_not_text(data)) is not None:
+        raise FileFormatError(why)
     decoded = decode_lines(data)
+    if not decoded.text.strip():  # empty, or blank lines only: no records, and no header to complain about
+        return [], decoded.encoding
     kind = detect_format(path, decoded.text)
     if kind == "jsonl":
         items = list(_jsonl_items(path, decoded.text, decoded.damaged_lines))
@@ -127,7 +169,9 @@ def _jsonl_items(path: Path, text: str, damaged: Collection[int] = ()) -> Iterat
                 where = f"line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "its start"
                 message = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc) or type(exc).__name__
                 line = exc.lineno if isinstance(exc, json.JSONDecodeError) else 1
-                yield FileItem(f"{path}:{line}", None, stripped[:2000], f"invalid JSON at {where}: {message}")
+                zh_where = f"第 {exc.lineno} 行第 {exc.colno} 列" if isinstance(exc, json.JSONDecodeError) else "开头"
+                yield FileItem(f"{path}:{line}", None, stripped[:2000],
+                               f"JSON 格式错误（{zh_where}）/ invalid JSON at {where}: {message}")
                 return
         if isinstance(document, list):
             yield from _array_items(f"{path}:", document)
@@ -147,21 +191,21 @@ def _jsonl_items(path: Path, text: str, damaged: Collection[int] = ()) -> Iterat
             continue
         position = f"{path}:{number}"
         if number in damaged:
-            yield FileItem(position, None, line, f"line {number}: not UTF-8 or GB18030 text (damaged bytes)")
+            yield FileItem(position, None, line, _damaged(number))
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield FileItem(position, None, line, f"invalid JSON at column {exc.colno}: {exc.msg}")
+            yield FileItem(position, None, line, f"JSON 格式错误（第 {exc.colno} 列）/ invalid JSON at column {exc.colno}: {exc.msg}")
             continue
         except JSON_ERRORS as exc:
-            yield FileItem(position, None, line[:2000], f"invalid JSON: {str(exc) or type(exc).__name__}")
+            yield FileItem(position, None, line[:2000], f"JSON 格式错误 / invalid JSON: {str(exc) or type(exc).__name__}")
             continue
         if isinstance(record, list):
             yield from _array_items(position, record)
             continue
         if not isinstance(record, dict):
-            yield FileItem(position, None, line, "record: expected a JSON object")
+            yield FileItem(position, None, line, NOT_AN_OBJECT)
             continue
         yield FileItem(position, record, line)
 
@@ -183,7 +227,7 @@ def _array_items(prefix: str, records: list[Any]) -> Iterator[FileItem]:
         if isinstance(record, dict):
             yield FileItem(f"{prefix}[{i}]", record, raw)
         else:
-            yield FileItem(f"{prefix}[{i}]", None, raw, "record: expected a JSON object")
+            yield FileItem(f"{prefix}[{i}]", None, raw, NOT_AN_OBJECT)
 
 
 @contextmanager
@@ -197,10 +241,33 @@ def _csv_field_limit(limit: int) -> Iterator[None]:
         csv.field_size_limit(previous)
 
 
+#: separators a spreadsheet may have used instead of the comma (or of the tab, for .tsv)
+SEPARATORS = {",": ("逗号", "commas"), "\t": ("制表符", "tabs"), ";": ("分号", "semicolons"),
+              "|": ("竖线", "bars"), "，": ("全角逗号", "full-width commas")}
+
+
+def _missing_columns(names: list[str], missing: list[str], delimiter: str) -> str:
+    """Why a CSV header cannot be read: the missing columns, the columns found, and the likely cause."""
+    found = ", ".join("".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in name) for name in names)
+    message = (f"CSV 表头缺少必需列 / CSV header lacks required column(s): {', '.join(missing)}; "
+               f"找到的列 / columns found: {found[:300] or '-'}")
+    if len(names) == 1:
+        other = next((sep for sep in SEPARATORS if sep != delimiter and sep in names[0]), None)
+        if other is not None:
+            (want_zh, want_en), (got_zh, got_en) = SEPARATORS[delimiter], SEPARATORS[other]
+            message += f"（列之间应以{want_zh}分隔，这个文件用的是{got_zh} / columns must be separated by {want_en}, " \
+                       f"this file uses {got_en}）"
+    cased = [name for name in names if name.lower() in missing]
+    if cased:
+        message += f"（列名须为小写 / column names are lower case: {', '.join(f'{n} → {n.lower()}' for n in cased)}）"
+    return message
+
+
 def _csv_items(path: Path, text: str, damaged: Collection[int] = ()) -> list[FileItem]:
     """Every row as an item. The field limit is lifted to the file's size for this reader, so an
     over-long cell reaches validation and is rejected there with its reason (like an over-long JSONL
-    text) instead of stopping the reader."""
+    text) instead of stopping the reader. A header none of whose rows could be read (a required column
+    missing or named twice) raises FileFormatError: the whole file is refused, not each row."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     items: list[FileItem] = []
     with _csv_field_limit(len(text) + 1):
@@ -209,19 +276,16 @@ def _csv_items(path: Path, text: str, damaged: Collection[int] = ()) -> list[Fil
             if reader.fieldnames is None:
                 return items
         except csv.Error as exc:
-            return [FileItem(f"{path}:1", None, text[:2000], f"unreadable CSV header: {exc}")]
+            raise FileFormatError(f"无法读取 CSV 表头 / unreadable CSV header: {exc}") from None
         names = [name.strip() for name in reader.fieldnames if name]
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:  # DictReader keeps the last of two same-named columns: an empty one would win silently
-            return [FileItem(f"{path}:1", None, ",".join(reader.fieldnames)[:2000],
-                             f"CSV header names a column twice: {', '.join(twice)}")]
+            raise FileFormatError(f"CSV 表头中有重复的列 / CSV header names a column twice: {', '.join(twice)}")
         missing = [name for name in REQUIRED if name not in names]
         if missing:
             # One clear reason for the file (a header in another language or case, a wrong delimiter)
-            # instead of every row rejected as "platform: None is not one of ..."
-            return [FileItem(f"{path}:1", None, ",".join(reader.fieldnames)[:2000],
-                             f"CSV 表头缺少必需列 / CSV header lacks required column(s): {', '.join(missing)} "
-                             f"(表头 header: {', '.join(names)[:300]})")]
+            # instead of every row rejected as "platform: missing required field"
+            raise FileFormatError(_missing_columns(names, missing, delimiter))
         previous_line = reader.line_num
         while True:
             try:
@@ -229,7 +293,7 @@ def _csv_items(path: Path, text: str, damaged: Collection[int] = ()) -> list[Fil
             except StopIteration:
                 break
             except csv.Error as exc:  # the reader starts afresh on the next line
-                items.append(FileItem(f"{path}:{reader.line_num}", None, "", f"unreadable CSV row: {exc}"))
+                items.append(FileItem(f"{path}:{reader.line_num}", None, "", f"无法解析的 CSV 行 / unreadable CSV row: {exc}"))
                 previous_line = reader.line_num
                 continue
             first_line, line = previous_line + 1, reader.line_num
@@ -237,11 +301,11 @@ def _csv_items(path: Path, text: str, damaged: Collection[int] = ()) -> list[Fil
             bad = sorted(n for n in damaged if first_line <= n <= line)
             if bad:
                 items.append(FileItem(f"{path}:{line}", None, json.dumps(row, ensure_ascii=False, default=str)[:2000],
-                                      f"line {bad[0]}: not UTF-8 or GB18030 text (damaged bytes)"))
+                                      _damaged(bad[0])))
                 continue
             if None in row:  # more cells than headers
                 items.append(FileItem(f"{path}:{line}", None, json.dumps(row, ensure_ascii=False, default=str),
-                                      "row has more cells than the header"))
+                                      "该行的单元格比表头多 / row has more cells than the header"))
                 continue
             record = {k.strip(): (v if v != "" else None) for k, v in row.items() if k}
             if "text" in record and record["text"] is None:

@@ -68,7 +68,21 @@ class CommentRecord:
 
 
 class RecordError(ValueError):
-    pass
+    """A created_at that cannot be read. `reason` is what ingestion reports (Chinese first with English);
+    str() is the English part alone, as `crisisbot backtest --comments` (bot/alerts/replay.py) prints it."""
+
+    def __init__(self, zh: str, en: str, value: str | None = None) -> None:
+        self.reason = problem("created_at", zh, en, value)
+        super().__init__(f"created_at: {en}" if value is None else f"created_at: {en}: {value}")
+
+
+def problem(name: str, zh: str, en: str, value: str | None = None) -> str:
+    """One reason a record was refused, as every feed reports it (ingest output, dead letters, the
+    webhook's `reason`): the field first, then Chinese / English, then the offending value if any, e.g.
+    `created_at: 缺少时区偏移 / needs a UTC offset (e.g. ...): '2026-11-22 20:15'`."""
+    # a closing full-width bracket already sets the Chinese off: "（例如 …）/ needs", as elsewhere in the bot
+    text = f"{name}: {zh}{'/ ' if zh.endswith('）') else ' / '}{en}"
+    return text if value is None else f"{text}: {value}"
 
 
 def parse_time(value: Any) -> datetime:
@@ -76,29 +90,33 @@ def parse_time(value: Any) -> datetime:
 
     Raises RecordError (a ValueError) and nothing else, whatever `value` is."""
     if isinstance(value, bool):
-        raise RecordError("created_at: expected ISO 8601 with offset or epoch seconds, got a boolean")
+        raise RecordError("应为带时区偏移的 ISO 8601 时间或纪元秒，不能是布尔值",
+                          "expected ISO 8601 with offset or epoch seconds, got a boolean")
     if isinstance(value, int | float):
         # a plain comparison: NaN and infinity fail it, and an int of any size compares (float() would overflow)
         if not (0 <= value < LATEST_EPOCH):
             # Douyin and Kuaishou exports count milliseconds: say so rather than only "out of range"
-            hint = (" (毫秒？请发送秒 / looks like milliseconds: send seconds)"
-                    if LATEST_EPOCH * 1000 > value >= EARLIEST.timestamp() * 1000 else "")
-            raise RecordError(f"created_at: epoch seconds out of range: {_short(value)}{hint}")
+            millis = LATEST_EPOCH * 1000 > value >= EARLIEST.timestamp() * 1000
+            raise RecordError("纪元秒超出范围" + ("（像是毫秒，请发送秒）" if millis else ""),
+                              "epoch seconds out of range" + (" (looks like milliseconds: send seconds)" if millis else ""),
+                              _short(value))
         return _plausible(datetime.fromtimestamp(value, UTC), value)
     if isinstance(value, str):
         text = value.strip()
         if not text:
-            raise RecordError("created_at: empty")
+            raise RecordError("为空", "empty")
         # ASCII digits only: "²" and "①" pass str.isdigit() but are no number float() can read
         if text.isascii() and text.replace(".", "", 1).isdigit():
             return parse_time(float(text))
         return _parse_iso(text)
-    raise RecordError(f"created_at: expected ISO 8601 with offset or epoch seconds, got {type(value).__name__}")
+    raise RecordError(f"应为带时区偏移的 ISO 8601 时间或纪元秒，不能是 {type(value).__name__}",
+                      f"expected ISO 8601 with offset or epoch seconds, got {type(value).__name__}")
 
 
 def _plausible(moment: datetime, original: Any) -> datetime:
     if moment < EARLIEST:
-        raise RecordError(f"created_at: before {EARLIEST:%Y-%m-%d}, not a real comment time: {original!r}")
+        raise RecordError(f"早于 {EARLIEST:%Y-%m-%d}，不是真实的评论时间",
+                          f"before {EARLIEST:%Y-%m-%d}, not a real comment time", _short(original))
     return moment
 
 
@@ -109,15 +127,16 @@ def _parse_iso(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(candidate)
     except ValueError:
-        raise RecordError(f"created_at: not ISO 8601: {text!r}") from None
+        raise RecordError("不是 ISO 8601 时间", "not ISO 8601", _short(text)) from None
     if parsed.tzinfo is None:
-        raise RecordError(f"created_at: needs a UTC offset (e.g. 2026-11-22T20:15:00+08:00): {text!r}")
+        raise RecordError("缺少时区偏移（例如 2026-11-22T20:15:00+08:00）",
+                          "needs a UTC offset (e.g. 2026-11-22T20:15:00+08:00)", _short(text))
     try:
         moment = parsed.astimezone(UTC)
     except OverflowError:  # year 1 or 9999 pushed past the calendar by its offset
-        raise RecordError(f"created_at: out of range: {text!r}") from None
+        raise RecordError("超出范围", "out of range", _short(text)) from None
     if moment.timestamp() >= LATEST_EPOCH:
-        raise RecordError(f"created_at: out of range: {text!r}")
+        raise RecordError("超出范围", "out of range", _short(text))
     return _plausible(moment, text)
 
 
@@ -140,24 +159,26 @@ def storable(value: Any) -> Any:
 def _as_id(name: str, value: Any, problems: list[str], *, required: bool) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            problems.append(f"{name}: required")
+            problems.append(problem(name, "缺少必填字段", "missing required field"))
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        problems.append(f"{name}: expected a string or integer id, got {type(value).__name__}")
+        problems.append(problem(name, f"应为字符串或整数 id，不能是 {type(value).__name__}",
+                                f"expected a string or integer id, got {type(value).__name__}"))
         return None
     text = str(value).strip()
     if len(text) > MAX_ID_CHARS:
-        problems.append(f"{name}: longer than {MAX_ID_CHARS} characters")
+        problems.append(problem(name, f"超过 {MAX_ID_CHARS} 个字符", f"longer than {MAX_ID_CHARS} characters"))
         return None
     if UNSTORABLE.search(text):
         # an id is matched exactly on re-delivery: a replaced character could merge two comments
-        problems.append(f"{name}: contains a NUL or lone surrogate character: {text!r}")
+        problems.append(problem(name, "含有 NUL 或孤立代理字符", "contains a NUL or lone surrogate character", _short(text)))
         return None
     if SPREADSHEET_NUMBER.fullmatch(text):
         # Excel shows a 19-digit id as 7.40100137614299E+18 and saves it so: the last digits are gone, and
         # different comments would collapse into one on re-delivery matching
-        problems.append(f"{name}: {text!r} is a number a spreadsheet rewrote in scientific notation (digits lost); "
-                        "export ids as text")
+        problems.append(problem(name, "是电子表格改写成科学计数法的数字（末几位已丢失），请把 id 列导出为文本",
+                                "a number a spreadsheet rewrote in scientific notation (digits lost); export ids as text",
+                                repr(text)))
         return None
     return text
 
@@ -166,7 +187,7 @@ def _as_count(name: str, value: Any, problems: list[str]) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        problems.append(f"{name}: expected a non-negative integer, got a boolean")
+        problems.append(problem(name, "应为非负整数，不能是布尔值", "expected a non-negative integer, got a boolean"))
         return None
     if isinstance(value, str) and WHOLE_DECIMAL.fullmatch(value.strip()):
         value = value.strip().split(".")[0]  # "3.0" as spreadsheets write counts, like 3.0 in JSON
@@ -175,10 +196,11 @@ def _as_count(name: str, value: Any, problems: list[str]) -> int | None:
     except (TypeError, ValueError, OverflowError):  # "x", a list, a 5000-digit string
         number = None
     if number is None or number < 0:
-        problems.append(f"{name}: expected a non-negative integer, got {_short(value)}")
+        problems.append(problem(name, "应为非负整数", "expected a non-negative integer", _short(value)))
         return None
     if number > MAX_COUNT:
-        problems.append(f"{name}: {_short(value)} is larger than the largest storable count {MAX_COUNT}")
+        problems.append(problem(name, f"超过可保存的最大计数 {MAX_COUNT}", f"larger than the largest storable count {MAX_COUNT}",
+                                _short(value)))
         return None
     return number
 
@@ -201,7 +223,7 @@ def _as_bool(value: Any, problems: list[str]) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
         return value.strip().lower() in TRUE_WORDS
-    problems.append(f"is_from_account: expected true/false, got {value!r}")
+    problems.append(problem("is_from_account", "应为 true/false（是/否）", "expected true/false", _short(value)))
     return False
 
 
@@ -209,7 +231,7 @@ def _as_text(name: str, value: Any, problems: list[str]) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        problems.append(f"{name}: expected a string, got {type(value).__name__}")
+        problems.append(problem(name, f"应为字符串，不能是 {type(value).__name__}", f"expected a string, got {type(value).__name__}"))
         return None
     return storable_text(value)
 
@@ -228,11 +250,15 @@ def validate_record(raw: Any, *, now: datetime | None = None) -> CommentRecord |
 
     With `now` (the ingest clock), a created_at more than FUTURE_TOLERANCE after it is refused too."""
     if not isinstance(raw, dict):
-        return [f"record: expected a JSON object, got {type(raw).__name__}"]
+        return [problem("record", f"应为 JSON 对象，不能是 {type(raw).__name__}", f"expected a JSON object, got {type(raw).__name__}")]
     problems: list[str] = []
     platform = raw.get("platform")
     if not isinstance(platform, str) or platform.strip().lower() not in PLATFORMS:
-        problems.append(f"platform: {platform!r} is not one of {', '.join(PLATFORMS)}")
+        choices = ", ".join(PLATFORMS)
+        if platform is None or (isinstance(platform, str) and not platform.strip()):
+            problems.append(problem("platform", "缺少必填字段", f"missing required field (one of {choices})"))
+        else:
+            problems.append(problem("platform", "不是支持的平台", f"not one of {choices}", _short(platform)))
         platform_value = ""
     else:
         platform_value = platform.strip().lower()
@@ -240,23 +266,25 @@ def validate_record(raw: Any, *, now: datetime | None = None) -> CommentRecord |
     content_id = _as_id("content_id", raw.get("content_id"), problems, required=True)
     comment_id = _as_id("comment_id", raw.get("comment_id"), problems, required=True)
     if "text" not in raw:
-        problems.append("text: required (may be empty for sticker-only comments)")
+        problems.append(problem("text", "缺少必填字段（纯表情评论可为空字符串）",
+                                "missing required field (may be empty for sticker-only comments)"))
         text = ""
     else:
         text = _as_text("text", raw.get("text"), problems) or ""
         if len(text) > MAX_TEXT_CHARS:
-            problems.append(f"text: longer than {MAX_TEXT_CHARS} characters")
+            problems.append(problem("text", f"超过 {MAX_TEXT_CHARS} 个字符", f"longer than {MAX_TEXT_CHARS} characters"))
     created_at = None
     if raw.get("created_at") in (None, ""):
-        problems.append("created_at: required")
+        problems.append(problem("created_at", "缺少必填字段", "missing required field"))
     else:
         try:
             created_at = parse_time(raw["created_at"])
         except RecordError as exc:
-            problems.append(str(exc))
+            problems.append(exc.reason)
         if created_at is not None and now is not None and created_at > now + FUTURE_TOLERANCE:
-            problems.append(f"created_at: {created_at:%Y-%m-%d %H:%M} UTC is more than "
-                            f"{FUTURE_TOLERANCE.days} days in the future")
+            problems.append(problem("created_at", f"比现在晚 {FUTURE_TOLERANCE.days} 天以上（时钟或字段有误）",
+                                    f"more than {FUTURE_TOLERANCE.days} days in the future",
+                                    f"{created_at:%Y-%m-%d %H:%M} UTC"))
             created_at = None
     parent_id = _as_id("parent_id", raw.get("parent_id"), problems, required=False)
     author_id = _as_id("author_id", raw.get("author_id"), problems, required=False)

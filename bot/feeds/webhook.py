@@ -2,7 +2,8 @@
 
 JSON array (`application/json`) or one record per line (`application/x-ndjson`); Bearer token
 CRISISBOT_INGEST_TOKEN compared in constant time; the body limit is enforced while reading, so an
-oversized body is refused without being read whole.
+oversized body is refused without being read whole. Error codes (`error`) are for programs; `message` and
+each rejected record's `reason` are for people, Chinese first with English.
 """
 
 from __future__ import annotations
@@ -33,34 +34,37 @@ def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) 
         supplied = request.headers.get("authorization", "")
         scheme, _, credential = supplied.partition(" ")
         if not token:
-            return _error(401, "unauthorized", "ingest is disabled: set CRISISBOT_INGEST_TOKEN on the server")
+            return _error(401, "unauthorized", "接入未启用：请在服务器上设置 CRISISBOT_INGEST_TOKEN / "
+                          "ingest is disabled: set CRISISBOT_INGEST_TOKEN on the server")
         if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(), token.encode()):
-            return _error(401, "unauthorized", "missing or wrong bearer token")
+            return _error(401, "unauthorized", "缺少 Bearer 令牌或令牌错误 / missing or wrong bearer token")
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in JSON_TYPES + NDJSON_TYPES:
-            return _error(415, "unsupported_media_type", "use application/json (an array) or application/x-ndjson")
+            return _error(415, "unsupported_media_type", "请使用 application/json（数组）或 application/x-ndjson / "
+                          "use application/json (an array) or application/x-ndjson")
         try:
             body = await read_limited(request, max_bytes)
         except PayloadTooLarge:
-            return _error(413, "payload_too_large", f"body over the limit of {max_bytes} bytes")
+            return _error(413, "payload_too_large", f"请求体超过 {max_bytes} 字节的上限 / body over the limit of {max_bytes} bytes")
         except ClientGone:  # the sender hung up mid-body: nothing stored, and nobody to answer
-            return _error(400, "incomplete_body", "the connection closed before the body ended")
+            return _error(400, "incomplete_body", "请求体未传完连接就关闭了 / the connection closed before the body ended")
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            return _error(400, "bad_encoding", f"body is not UTF-8 (byte {exc.start})", position=exc.start)
+            return _error(400, "bad_encoding", f"请求体不是 UTF-8（第 {exc.start} 字节）/ body is not UTF-8 (byte {exc.start})", position=exc.start)
         if content_type in JSON_TYPES:
             try:
                 records = json.loads(text)
             except json.JSONDecodeError as exc:
-                return _error(400, "malformed_json", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                return _error(400, "malformed_json", f"JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）/ "
+                              f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
                               position=exc.pos, line=exc.lineno, column=exc.colno)
             except JSON_ERRORS as exc:  # a 5000-digit number, nesting deeper than the parser goes
-                return _error(400, "malformed_json", f"malformed JSON: {str(exc) or type(exc).__name__}")
+                return _error(400, "malformed_json", f"JSON 格式错误 / malformed JSON: {str(exc) or type(exc).__name__}")
             if isinstance(records, dict):
                 records = [records]
             if not isinstance(records, list):
-                return _error(400, "malformed_json", "expected a JSON array of comment records")
+                return _error(400, "malformed_json", "应为评论记录的 JSON 数组 / expected a JSON array of comment records")
         else:
             records = []
             next_start = 0
@@ -73,10 +77,12 @@ def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) 
                 try:
                     records.append(json.loads(line))
                 except json.JSONDecodeError as exc:
-                    return _error(400, "malformed_json", f"malformed JSON at line {number} column {exc.colno}: {exc.msg}",
+                    return _error(400, "malformed_json", f"JSON 格式错误（第 {number} 行第 {exc.colno} 列）/ "
+                                  f"malformed JSON at line {number} column {exc.colno}: {exc.msg}",
                                   position=start + exc.pos, line=number, column=exc.colno)
                 except JSON_ERRORS as exc:
-                    return _error(400, "malformed_json", f"malformed JSON at line {number}: {str(exc) or type(exc).__name__}",
+                    return _error(400, "malformed_json", f"JSON 格式错误（第 {number} 行）/ "
+                                  f"malformed JSON at line {number}: {str(exc) or type(exc).__name__}",
                                   line=number)
         report = await run_in_threadpool(ingest.ingest_records, records, source="webhook")
         return JSONResponse(report.to_json())

@@ -205,8 +205,22 @@ def _stored_comment_ids(env) -> list[str]:
 
     db = Database(env["CRISISBOT_DATABASE_URL"])
     try:
+        db.upgrade()  # an import that stored nothing may not have created the database
         with db.session() as session:
             return sorted(session.exec(select(Comment.comment_id)).all())
+    finally:
+        db.dispose()
+
+
+def _dead_letters(env) -> list[str]:
+    from bot.storage.db import Database
+    from bot.storage.models import DeadLetter
+
+    db = Database(env["CRISISBOT_DATABASE_URL"])
+    try:
+        db.upgrade()
+        with db.session() as session:
+            return [letter.reason for letter in session.exec(select(DeadLetter)).all()]
     finally:
         db.dispose()
 
@@ -222,16 +236,21 @@ def test_a_gb18030_csv_with_its_byte_order_mark_is_read(env, tmp_path):
     assert _stored_comment_ids(env) == ["g1"]
 
 
-def test_a_csv_header_without_the_required_columns_is_one_clear_rejection(env, tmp_path):
+def test_a_csv_header_without_the_required_columns_is_refused_with_exit_2(env, tmp_path):
+    """No row of such a file can be read: a user error (exit 2, as for other bad input), the missing and
+    the found columns named, nothing stored, no dead letter. (It exited 0 with "rejected 1" before.)"""
     path = tmp_path / "wrong.csv"
     rows = "".join(f"douyin;lanji_official;v1;c{i};好;1763813700\n" for i in range(3))
     path.write_text(HEADER.replace(",", ";").replace("platform", "Platform") + rows, encoding="utf-8")
     result = invoke(["ingest", str(path)], env)
-    assert result.exit_code == 0, result.output
-    out = " ".join(result.output.split())  # rich wraps long lines
-    assert "拒收 rejected 1" in out  # the file, not each of its rows
-    assert "CSV header lacks required column(s): platform, account_id" in out
-    assert "platform: None" not in out
+    assert result.exit_code == 2, result.output
+    out = "".join(result.output.split())  # rich wraps long lines, between words or inside Chinese
+    assert "无法读取/cannotread" in out
+    assert "CSV表头缺少必需列/CSVheaderlacksrequiredcolumn(s):platform,account_id,content_id,comment_id,text," \
+           "created_at;找到的列/columnsfound:Platform;account_id;content_id;comment_id;text;created_at" in out
+    assert "列之间应以逗号分隔，这个文件用的是分号/columnsmustbeseparatedbycommas,thisfileusessemicolons" in out
+    assert "新增" not in out and "rejected" not in out
+    assert _stored_comment_ids(env) == [] and _dead_letters(env) == []
 
 
 @pytest.mark.parametrize("value", ["0", "-5"])

@@ -40,10 +40,10 @@ def dead_letters(db) -> list[DeadLetter]:
         ({"author_followers": 1e20}, "author_followers"),
         ({"created_at": "²"}, "created_at"),
         ({"created_at": "①"}, "created_at"),
-        ({"created_at": "0001-01-01T00:00:00+08:00"}, "created_at: out of range"),
-        ({"created_at": "9999-12-31T23:59:59-08:00"}, "created_at: out of range"),
-        ({"created_at": 0}, "created_at: before 2000-01-01"),
-        ({"created_at": "2027-06-01T00:00:00+08:00"}, "more than 7 days in the future"),  # clock: 2026-11-22
+        ({"created_at": "0001-01-01T00:00:00+08:00"}, "created_at: 超出范围 / out of range"),
+        ({"created_at": "9999-12-31T23:59:59-08:00"}, "created_at: 超出范围 / out of range"),
+        ({"created_at": 0}, "created_at: 早于 2000-01-01，不是真实的评论时间 / before 2000-01-01"),
+        ({"created_at": "2027-06-01T00:00:00+08:00"}, "比现在晚 7 天以上（时钟或字段有误）/ more than 7 days in the future"),  # clock: 2026-11-22
         ({"comment_id": "c\ud800"}, "comment_id"),
     ],
 )

@@ -38,6 +38,7 @@ def run_import(tmp_path, app_config):
         out = io.StringIO()
         status = import_files(settings, app_config, list(paths), console=Console(file=out, width=300))
         db = Database(f"sqlite:///{db_path}")
+        db.upgrade()  # an import that stored nothing does not create the database
         with db.session() as s:
             comments = {c.comment_id: c for c in s.exec(select(Comment)).all()}
             letters = list(s.exec(select(DeadLetter).order_by(DeadLetter.id)).all())
@@ -83,7 +84,7 @@ def test_a_csv_cell_over_the_csv_field_limit_rejects_only_its_row(tmp_path, run_
     assert status == 0, output
     assert sorted(comments) == ["c1", "c3"]
     [letter] = letters
-    assert "text: longer than 50000 characters" in letter.reason and letter.position.endswith(":3")
+    assert "text: 超过 50000 个字符 / longer than 50000 characters" in letter.reason and letter.position.endswith(":3")
     assert csv.field_size_limit() == limit_before  # the process-wide limit is put back
 
 
@@ -105,7 +106,7 @@ def test_jsonl_lines_holding_arrays_each_contribute_their_objects(tmp_path, run_
     assert status == 0, output
     assert sorted(comments) == ["a1", "a2", "a3", "a4"]
     [letter] = letters
-    assert letter.position.endswith(":2[2]") and "expected a JSON object" in letter.reason
+    assert letter.position.endswith(":2[2]") and letter.reason == "record: 应为 JSON 对象 / expected a JSON object"
 
 
 def test_a_whole_json_array_file_still_reads_as_one_document(tmp_path, run_import):
@@ -123,11 +124,13 @@ def test_one_pretty_printed_object_is_one_record(tmp_path, run_import):
 
 
 def test_a_csv_header_naming_a_column_twice_is_refused_not_guessed(tmp_path, run_import):
+    # no row of such a file can be read: the file is refused (exit 2), not dead-lettered as one record
     path = tmp_path / "twice.csv"
     path.write_text("platform,account_id,content_id,comment_id,text,created_at,text\n"
                     "douyin,lanji_official,v1,t1,质量太差了,2026-11-20T00:02:13+08:00,\n", encoding="utf-8")
-    _status, _output, comments, letters = run_import(path)
-    assert comments == {} and "column twice: text" in letters[0].reason
+    status, output, comments, letters = run_import(path)
+    assert status == 2 and comments == {} and letters == []
+    assert "CSV 表头中有重复的列 / CSV header names a column twice: text" in output
 
 
 def test_a_utf8_file_cut_mid_character_keeps_its_good_lines(tmp_path, run_import):
@@ -138,7 +141,7 @@ def test_a_utf8_file_cut_mid_character_keeps_its_good_lines(tmp_path, run_import
     assert status == 0, output
     assert sorted(comments) == ["g0", "g1", "g2"]
     [letter] = letters
-    assert letter.position.endswith(":4") and "line 4" in letter.reason
+    assert letter.position.endswith(":4") and "第 4 行不是 UTF-8 或 GB18030 文本（字节损坏）/ line 4" in letter.reason
 
 
 def test_corrupt_bytes_in_the_middle_reject_only_their_line(tmp_path, run_import):
@@ -151,4 +154,4 @@ def test_corrupt_bytes_in_the_middle_reject_only_their_line(tmp_path, run_import
     assert status == 0, output
     assert sorted(comments) == ["m0", "m2"]
     [letter] = letters
-    assert letter.position.endswith(":3") and "damaged" in letter.reason
+    assert letter.position.endswith(":3") and "字节损坏" in letter.reason and "damaged" in letter.reason

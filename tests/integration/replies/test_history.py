@@ -137,3 +137,29 @@ def test_the_backfill_of_an_existing_database_keeps_old_comments_as_history(make
             s.delete(row)
     assert bot.services.replies.rebuild() == 2
     assert states(db) == {"old": "history", "new": "open"}
+
+
+def test_the_import_summary_says_how_many_comments_were_kept_out_of_the_queue(tmp_path):
+    """`crisisbot ingest` of last month's export: the summary names the comments kept as history."""
+    import io
+    import json
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from bot.config import Settings, parse_config
+    from bot.importer import import_files
+    from tests.conftest import TEST_CONFIG
+
+    old = datetime.now(UTC) - timedelta(days=30)
+    lines = [json.dumps(rec(f"old{n}", old + timedelta(minutes=n), "怎么还没发货")) for n in range(5)]
+    feed = tmp_path / "export.jsonl"
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'bot.db'}")  # type: ignore[call-arg]
+    out = io.StringIO()
+    config = parse_config({**TEST_CONFIG, "replies": {"history_after_hours": 72}}, source="tests")
+    assert import_files(settings, config, [feed], console=Console(file=out, width=200)) == 0
+    assert "5 条评论写于 72 小时之前，已存为历史" in out.getvalue()
+    out = io.StringIO()  # the same file again: nothing new kept out, no line
+    assert import_files(settings, config, [feed], console=Console(file=out, width=200)) == 0
+    assert "已存为历史" not in out.getvalue()
