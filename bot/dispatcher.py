@@ -22,7 +22,7 @@ from dataclasses import asdict, replace
 from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot import metrics
@@ -204,14 +204,13 @@ class Dispatcher:
         (a database that refuses this write will most likely fail the handler too, and then the platform's
         retry is let through); only its crash safety is lost, with a log line."""
         now = self.services.clock.now()
-        rows = [InboundItem(kind="command" if isinstance(item, Command) else "action", platform=item.platform,
-                            payload=asdict(item), received_at=now) for item in items]
+        rows = [{"kind": "command" if isinstance(item, Command) else "action", "platform": item.platform,
+                 "payload": asdict(item), "received_at": now} for item in items]
 
         def write() -> list[int | None]:
             with self.services.db.session() as session:
-                session.add_all(rows)
-                session.flush()
-                return [row.id for row in rows]
+                return list(session.scalars(
+                    insert(InboundItem).returning(InboundItem.id, sort_by_parameter_order=True), rows))
 
         try:
             return _retrying_while_busy(write)

@@ -14,8 +14,8 @@ event the SDK's model cannot parse gets 400; a message whose content is not read
 with 200, as an image would be. url_verification is answered here, with the challenge JSON-escaped.
 Messages become neutral Commands and card clicks neutral Actions, handed to the dispatcher's `submit`;
 the answer (and the card's toast) goes back once the item is in the dispatcher's journal (a crash after
-Feishu's 200 must not lose it; at most JOURNAL_WAIT_S, well within Feishu's 3 s). The HTTP route runs the
-check-and-dispatch in a thread, so that wait never holds the event loop.
+Feishu's 200 must not lose it; at most JOURNAL_WAIT_S, well within Feishu's 3 s). The HTTP route awaits
+that on the event loop after the SDK's dispatch; the long connection's callbacks wait on their own thread.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,9 @@ TOAST_RECEIVED = {"zh_cn": "已收到，处理中…", "en_us": "Received, worki
 TOAST_UNKNOWN = {"zh_cn": "这个按钮已失效", "en_us": "This button is no longer valid"}
 
 Submit = Callable[[Command | Action], Any]
+# Set by the HTTP route around the SDK's (synchronous) dispatch: the callbacks leave their journal futures
+# here for the route to await, instead of blocking the event loop.
+_AWAITED_BY_ROUTE: ContextVar[list[tuple[Command | Action, Any]] | None] = ContextVar("feishu_journal", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +177,11 @@ class FeishuEventGuard:
         return ""
 
 
+def _acked_unjournalled(item: Command | Action) -> None:
+    log.warning("feishu: %s not journalled within %.1f s (database busy); answering anyway, a crash before it is "
+                "written would lose it", item.event_id, JOURNAL_WAIT_S)
+
+
 def _same(a: str, b: str) -> bool:
     import hmac
 
@@ -242,17 +251,20 @@ class FeishuEvents:
         return P2CardActionTriggerResponse({"toast": toast})
 
     def _submit_journalled(self, item: Command | Action) -> None:
-        """Hand over, then wait (bounded) until the dispatcher has journalled it: the SDK answers Feishu
-        when this callback returns. Runs on the HTTP route's worker thread or the long connection's."""
+        """Hand over, and have Feishu answered only once the dispatcher has journalled it: the HTTP route
+        awaits it before its 200; on the long connection (the SDK answers when this returns) it waits here."""
         submission = self.submit(item)
         journalled = getattr(submission, "journalled", None)
         if journalled is None:
             return
+        awaited = _AWAITED_BY_ROUTE.get()
+        if awaited is not None:
+            awaited.append((item, journalled))
+            return
         try:
             journalled.result(timeout=JOURNAL_WAIT_S)
         except TimeoutError:
-            log.warning("feishu: %s not journalled within %.1f s (database busy); answering anyway, a crash "
-                        "before it is written would lose it", item.event_id, JOURNAL_WAIT_S)
+            _acked_unjournalled(item)
 
     # ---- HTTP ----------------------------------------------------------------------------------
     def handle(self, headers: Mapping[str, str], body: bytes, uri: str = EVENTS_PATH) -> tuple[int, bytes]:
@@ -328,8 +340,17 @@ class FeishuEvents:
             message = "body too large" if error.status == 413 else error.error
             return Response(json.dumps({"msg": message}).encode(), status_code=error.status,
                             media_type="application/json", headers={"Connection": "close"})
-        # In a thread: decrypting and the wait for the journal must not hold the event loop (Slack's acks).
-        status, content = await asyncio.to_thread(self.handle, request.headers, body, str(request.url.path))
+        awaited: list[tuple[Command | Action, Any]] = []
+        token = _AWAITED_BY_ROUTE.set(awaited)
+        try:
+            status, content = self.handle(request.headers, body, str(request.url.path))
+        finally:
+            _AWAITED_BY_ROUTE.reset(token)
+        for item, journalled in awaited:
+            try:
+                await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(journalled)), JOURNAL_WAIT_S)
+            except TimeoutError:
+                _acked_unjournalled(item)
         return Response(content, status_code=status, media_type="application/json; charset=utf-8")
 
     def route(self) -> Any:
