@@ -165,6 +165,41 @@ def bind_listener(host: str, port: int) -> socket.socket:
     return listener
 
 
+def real_setup(settings: Settings, config: AppConfig) -> tuple[str, str] | None:
+    """What makes this a real installation rather than a fresh machine (zh, en), or None."""
+    if settings.any_chat_platform:
+        return "已配置聊天平台", "a chat platform is configured"
+    if settings.database_url or config.database_url:
+        return "已配置数据库", "a database is configured"
+    if settings.ingest_token:
+        return "已设置 CRISISBOT_INGEST_TOKEN（评论 webhook 已开启）", "CRISISBOT_INGEST_TOKEN is set (the comment webhook is on)"
+    if any(source.enabled for source in config.feeds.sources):
+        return "已启用评论数据源", "a feed source is enabled"
+    if _default_database_has_comments():
+        return "默认数据库中已有导入的评论", "the default database holds imported comments"
+    return None
+
+
+def _default_database_has_comments() -> bool:
+    """Whether var/crisisbot.db (where `crisisbot ingest` writes on an unconfigured machine) holds comments;
+    read-only, never creates it."""
+    import sqlite3
+
+    from bot.config import default_database_url
+
+    path = Path(default_database_url().removeprefix("sqlite:///"))
+    if not path.is_file():
+        return False
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            return connection.execute("SELECT 1 FROM comment LIMIT 1").fetchone() is not None
+        finally:
+            connection.close()
+    except sqlite3.Error:  # not our database, or no comment table yet
+        return False
+
+
 def run_serve(
     settings: Settings,
     config: AppConfig,
@@ -179,9 +214,15 @@ def run_serve(
     from bot.app import build_app
 
     configured_db = bool(settings.database_url or config.database_url)
-    # The demo starts by itself only on a machine with nothing set up (no chat platform, no database):
-    # a team that configured its own database but no Slack/Feishu yet runs the console on its real data.
-    demo_on = demo or exit_after_replay or not (settings.any_chat_platform or configured_db)
+    # The demo starts by itself only on a machine with nothing set up: a team that set up anything real
+    # (a chat platform, its database, the comment webhook, a poller, or comments already imported into
+    # the default database) runs on its real data; the demo's replay clock and throwaway database would
+    # refuse or lose what arrives (a comment written now is "7 days in the future" on the replay clock).
+    set_up = real_setup(settings, config)
+    demo_on = demo or exit_after_replay or not set_up
+    if not demo and not exit_after_replay and set_up and not settings.any_chat_platform:
+        print(f"不启动演示：{set_up[0]}，使用真实数据 / no demo: {set_up[1]}; running on real data "
+              "(`crisisbot serve --demo` for the demo)", flush=True)
     records = load_sample_feed() if demo_on else []
     clock = None
     if demo_on and records:
@@ -238,10 +279,16 @@ def run_serve(
     print(f"crisisbot 已启动 / listening on http://{bind_host}:{bind_port}", flush=True)
     try:
         if console and not sys.stdin.isatty():
-            print("标准输入不是终端，控制台只显示消息 / stdin is not a terminal: the console only shows messages",
-                  flush=True)
-            console = False
-        if console:
+            # Piped or redirected input (a script, a test driving the demo): its commands run in order, and
+            # serving goes on when it ends; the server keeps the main thread, so SIGTERM stops it cleanly.
+            from bot.console_repl import repl
+
+            print("标准输入不是终端：逐行执行其中的命令，读完后继续运行 / stdin is not a terminal: its commands "
+                  "run line by line, then the bot keeps serving", flush=True)
+            threading.Thread(target=repl, args=(bot,), kwargs={"channel": console_start_channel(bot, records),
+                             "user": "operator"}, name="console-input", daemon=True).start()
+            server.run([listener])
+        elif console:
             from bot.console_repl import repl
 
             thread = threading.Thread(target=server.run, args=([listener],), name="http", daemon=True)

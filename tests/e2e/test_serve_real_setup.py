@@ -1,0 +1,134 @@
+"""`crisisbot serve` on a machine where something real is set up runs on real data, never the demo; and a
+console fed from a pipe runs its commands and keeps serving.
+
+The demo (replay clock in November, throwaway var/demo.db) started whenever no chat platform and no
+database was configured: with the comment webhook on, a comment written now was refused as "7 days in the
+future", an older one was stored in demo.db and lost at the next start, and what `crisisbot ingest` had put
+in var/crisisbot.db was never seen by serve.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.serve_process import wait_until_listening
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "real-setup-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), **extra}
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "FEISHU_APP_ID", "FEISHU_APP_SECRET",
+                 "CRISISBOT_DATABASE_URL", "DATABASE_URL", "CRISISBOT_CONFIG", "HTTP_PROXY", "http_proxy"):
+        if name not in extra:
+            env.pop(name, None)
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    return env
+
+
+def start_serve(tmp_path: Path, env: dict[str, str], *args: str, stdin=None) -> tuple[subprocess.Popen, str, Path]:
+    port = free_port()
+    log_path = tmp_path / f"serve-{port}.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port), *args],
+                                   cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=stdin if stdin is not None else subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    wait_until_listening(process, base, log_path, timeout=120)
+    return process, base, log_path
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(30)
+
+
+def comments_in(path: Path) -> list[str]:
+    connection = sqlite3.connect(path)
+    try:
+        return [row[0] for row in connection.execute("SELECT comment_id FROM comment ORDER BY comment_id")]
+    finally:
+        connection.close()
+
+
+def test_with_the_comment_webhook_on_serve_keeps_what_arrives_instead_of_playing_the_demo(tmp_path):
+    process, base, log_path = start_serve(tmp_path, environment(CRISISBOT_INGEST_TOKEN=TOKEN))
+    try:
+        now = datetime.now(UTC).isoformat()
+        record = {"platform": "douyin", "account_id": "a1", "content_id": "v1", "comment_id": "live-1",
+                  "text": "刚下单就降价了，太坑了", "created_at": now}
+        response = httpx.post(base + "/api/v1/comments", json=[record], timeout=10,
+                              headers={"Authorization": f"Bearer {TOKEN}"})
+        assert response.status_code == 200, response.text
+        assert json.dumps(response.json()).count("accepted") >= 1, response.text  # not "7 days in the future"
+    finally:
+        stop(process)
+    log = log_path.read_text()
+    assert "CRISISBOT_INGEST_TOKEN" in log and "演示模式" not in log, log
+    assert not (tmp_path / "var" / "demo.db").exists()
+    assert comments_in(tmp_path / "var" / "crisisbot.db") == ["live-1"]  # still there for the next start
+
+
+def test_comments_imported_first_are_what_serve_runs_on(tmp_path):
+    record = {"platform": "douyin", "account_id": "a1", "content_id": "v1", "comment_id": "imported-1",
+              "text": "质量不错", "created_at": datetime.now(UTC).isoformat()}
+    (tmp_path / "export.jsonl").write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    imported = subprocess.run([sys.executable, "-m", "bot.cli", "ingest", "export.jsonl"], cwd=tmp_path,
+                              env=environment(), capture_output=True, text=True, timeout=300)
+    assert imported.returncode == 0, imported.stderr
+    process, _, log_path = start_serve(tmp_path, environment())
+    stop(process)
+    log = log_path.read_text()
+    assert "默认数据库中已有导入的评论" in log and "演示模式" not in log, log
+    assert not (tmp_path / "var" / "demo.db").exists()
+
+
+def test_a_fresh_folder_still_gets_the_demo(tmp_path):
+    process, _, log_path = start_serve(tmp_path, environment(), "--speed", "1")
+    stop(process)
+    assert "演示模式" in log_path.read_text()
+
+
+def test_a_console_fed_from_a_pipe_runs_its_commands_and_keeps_serving(tmp_path):
+    commands = tmp_path / "commands.txt"
+    commands.write_text("/help\n#lanji\n/reply-queue\n", encoding="utf-8")
+    with open(commands, encoding="utf-8") as stdin:
+        process, base, log_path = start_serve(tmp_path, environment(CRISISBOT_INGEST_TOKEN=TOKEN), "--console",
+                                              stdin=stdin)
+    try:
+        deadline = datetime.now(UTC).timestamp() + 60
+        while "回复队列 / Reply queue" not in log_path.read_text():  # waiting for the answers to be printed
+            assert datetime.now(UTC).timestamp() < deadline, log_path.read_text()
+            assert process.poll() is None, log_path.read_text()
+            time.sleep(0.1)
+        assert httpx.get(base + "/healthz", timeout=5).status_code == 200  # input ended; still serving
+        assert process.poll() is None
+    finally:
+        stop(process)
+    log = log_path.read_text()
+    assert "crisisbot 命令 / Commands" in log, log
