@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,6 +113,70 @@ def _sqlite_savepoint_in_transaction(conn, _name) -> None:
         dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+# How long a writer waits for its turn before it goes ahead anyway and lets SQLite's own lock decide (the
+# busy timeout): a turn is given back at every commit and rollback, so this only bounds a bug.
+WRITE_TURN_TIMEOUT_S = 30.0
+
+
+class SqliteWriteTurns:
+    """One writing transaction at a time among this process's connections to one SQLite file, handed over
+    the moment the last one commits.
+
+    SQLite admits one writer; the others wait in its busy handler, which sleeps 1, 2, 5, 10 … 100 ms between
+    tries and serves nobody in order: under a burst of writers (the dispatcher's workers, the outbox, the
+    inbound journal that an acknowledgement waits on), one of them could lose every round for 700 ms while
+    the lock was free most of the time. Writers of this process queue on a lock here instead; other
+    processes (a `crisisbot ingest` beside `serve`) still meet SQLite's busy handler.
+
+    A connection takes its turn at its transaction's first write (or BEGIN IMMEDIATE) and gives it back at
+    its commit or rollback (and, as a net, when it returns to the pool)."""
+
+    _by_file: dict[str, SqliteWriteTurns] = {}
+    _by_file_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_file(cls, path: str) -> SqliteWriteTurns:
+        key = str(Path(path).resolve()) if path and path != ":memory:" else f"memory:{id(object())}"
+        with cls._by_file_lock:
+            return cls._by_file.setdefault(key, cls())
+
+    def take(self, info: dict) -> None:
+        if info.get("write_turn"):
+            return
+        if self._lock.acquire(timeout=WRITE_TURN_TIMEOUT_S):
+            info["write_turn"] = True
+        else:
+            log.warning("no SQLite write turn after %.0f s; writing anyway (a turn was not given back)",
+                        WRITE_TURN_TIMEOUT_S)
+
+    def give_back(self, info: dict) -> None:
+        if info.pop("write_turn", False):
+            self._lock.release()
+
+    def listen(self, engine: Engine) -> None:
+        event.listen(engine, "before_cursor_execute", self._before_execute)
+        event.listen(engine, "commit", self._ended)
+        event.listen(engine, "rollback", self._ended)
+        event.listen(engine, "checkin", self._checked_in)
+
+    def _before_execute(self, conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        if statement.lstrip()[:7].upper().startswith(_WRITE_VERBS):
+            self.take(conn.info)
+
+    def _ended(self, conn) -> None:
+        # Fired just before the commit or rollback itself: the next writer's BEGIN may meet the tail of it
+        # in SQLite's busy handler (a millisecond), never a whole transaction.
+        self.give_back(conn.info)
+
+    def _checked_in(self, _dbapi_connection, record) -> None:
+        if record is not None:
+            self.give_back(record.info)
+
+
 def _postgres_session(dbapi_connection, _record) -> None:
     # psycopg prepares a statement on its 5th run and the server may then keep one generic plan for it. A
     # plan made while a table was nearly empty (a new deployment, the first big import) sticks until the
@@ -186,11 +251,20 @@ class Database:
         if self.dialect == "sqlite":
             # a SQLite connection is a file handle: it never goes stale, so it is never pinged
             event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "savepoint", _sqlite_savepoint_in_transaction)
-        elif self.dialect == "postgresql":
+            self.write_turns: SqliteWriteTurns | None = SqliteWriteTurns.for_file(parsed.database or "")
+            self.write_turns.listen(self.engine)
+            event.listen(self.engine, "savepoint", self._savepoint_in_transaction)
+        if self.dialect != "sqlite":
+            self.write_turns = None
+        if self.dialect == "postgresql":
             event.listen(self.engine, "connect", _postgres_session)
             event.listen(self.engine, "checkin", _mark_checkin)
             event.listen(self.engine, "checkout", _ping_if_idle)
+
+    def _savepoint_in_transaction(self, conn, name) -> None:
+        if self.write_turns is not None and not conn.connection.dbapi_connection.in_transaction:
+            self.write_turns.take(conn.info)  # BEGIN IMMEDIATE below takes the write lock
+        _sqlite_savepoint_in_transaction(conn, name)
 
     @contextmanager
     def session(self, *, write_lock: bool = False) -> Iterator[Session]:
@@ -202,8 +276,10 @@ class Database:
         """
         with Session(self.engine, expire_on_commit=False) as session:
             try:
-                if write_lock and self.dialect == "sqlite":
-                    session.connection().connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+                if write_lock and self.write_turns is not None:
+                    connection = session.connection()
+                    self.write_turns.take(connection.info)
+                    connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
                 yield session
                 session.commit()
             except BaseException:
