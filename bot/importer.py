@@ -98,6 +98,14 @@ def _summary(console: Console, path: Path, report: IngestReport) -> None:
         console.print(f"  [yellow]{escape(str(r.position))}[/yellow]: {escape(r.reason or '')}")
     if len(rejected) > SHOW_REJECTED:
         console.print(f"  …另有 {len(rejected) - SHOW_REJECTED} 条，见 `crisisbot ingest --dead-letters` / more in --dead-letters")
+    # stored, but with something left out (an unreadable optional count): the comment is in, the count is not
+    warned: list[RecordResult] = [r for r in report.results if r.warning and r.status != "rejected"]
+    if warned:
+        console.print(f"  已保存但有字段未保存 / stored with a field left out: {len(warned)}")
+    for r in warned[:SHOW_REJECTED]:
+        console.print(f"  [cyan]{escape(str(r.position))}[/cyan]: {escape(r.warning or '')}")
+    if len(warned) > SHOW_REJECTED:
+        console.print(f"  …另有 {len(warned) - SHOW_REJECTED} 条 / {len(warned) - SHOW_REJECTED} more")
 
 
 def show_dead_letters(settings: Settings, config: AppConfig, *, limit: int = 50) -> int:

@@ -3,7 +3,8 @@
 Every feed (webhook, file import, pollers, the demo replay) comes through `ingest_records`. A bad record
 is rejected with its reason and kept raw in the dead-letter table; the good ones in the same batch are
 stored. A re-delivered comment (same platform and comment id) updates the counts and content fields
-it carries (the ones it leaves out keep their stored values), never a second row.
+it carries (the ones it leaves out keep their stored values), never a second row. A stored record
+something was left out of (an unreadable optional count) carries a `warning` in its result.
 """
 
 from __future__ import annotations
@@ -47,11 +48,15 @@ class RecordResult:
     status: Status
     reason: str | None = None
     position: str | None = None
+    #: on a stored record: what was left out of it (an unreadable optional count), Chinese first with English
+    warning: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"index": self.index, "status": self.status}
         if self.reason:
             data["reason"] = self.reason
+        if self.warning:
+            data["warning"] = self.warning
         return data
 
 
@@ -74,7 +79,7 @@ class IngestReport:
     def merge(self, other: IngestReport) -> None:
         offset = len(self.results)
         for r in other.results:
-            self.results.append(RecordResult(r.index + offset, r.status, r.reason, r.position))
+            self.results.append(RecordResult(r.index + offset, r.status, r.reason, r.position, r.warning))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,15 +153,16 @@ class IngestService:
                 continue
             if not checked.is_from_account and checked.author_id and self._is_own_author(checked):
                 checked.is_from_account = True
+            warning = "; ".join(checked.notes) or None
             if checked.key in valid:
                 # The same comment twice in one batch: one row, as if delivered one after the other (the
                 # later copy's counts are fresher; the first copy's text, author and payload are kept).
                 first_index, earlier, first_raw = valid[checked.key]
                 valid[checked.key] = (first_index, refreshed(earlier, checked), first_raw)
-                results[index] = RecordResult(index, "duplicate", None, position)
+                results[index] = RecordResult(index, "duplicate", None, position, warning)
                 continue
             valid[checked.key] = (index, checked, raw)
-            results[index] = RecordResult(index, "accepted", None, position)
+            results[index] = RecordResult(index, "accepted", None, position, warning)
 
         stored: list[Comment] = []
         with self.db.session() as session:
@@ -164,7 +170,7 @@ class IngestService:
             new_items = [(i, rec, raw) for key, (i, rec, raw) in valid.items() if key not in existing]
             for key, (i, _rec, _raw) in valid.items():
                 if key in existing:
-                    results[i] = RecordResult(i, "duplicate", None, results[i].position)  # type: ignore[union-attr]
+                    results[i].status = "duplicate"  # type: ignore[union-attr]
             sentiments = self._score([rec.text for _, rec, _ in new_items])
             scored = {rec.key: s for (_, rec, _), s in zip(new_items, sentiments, strict=True)}
             model_name = getattr(self._scorer(), "name", "unknown") if new_items else ""

@@ -2,14 +2,18 @@
 
 Pure: no I/O. `validate_record` returns either a clean `CommentRecord` or the reasons it was refused.
 It is total: whatever a field holds, the answer is a record that can be stored on SQLite and PostgreSQL
-or a list of reasons, never an exception (one bad field must not cost the rest of its batch).
+or a list of reasons, never an exception (one bad field must not cost the rest of its batch). Counts are
+read as Chinese exports write them ("1.2万", "3w", "1,234", full-width digits); an optional count that
+is no number at all is left out with a note (`CommentRecord.notes`) instead of costing the comment.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 PLATFORMS = ("douyin", "kuaishou", "bilibili", "weibo", "xiaohongshu")
@@ -34,8 +38,11 @@ UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 REPLACEMENT = "\ufffd"
 #: an id as a spreadsheet displays a long number: 7.40100137614299E+18
 SPREADSHEET_NUMBER = re.compile(r"\d(\.\d+)?[eE]\+\d+")
-#: a count written with a zero fraction: "3.0", "12.00"
-WHOLE_DECIMAL = re.compile(r"\d{1,19}\.0+")
+#: a count as Chinese exports and apps write it (after NFKC, which turns full-width digits, commas, "＋"
+#: and "Ｗ" into ASCII): "1234", "1,234", "3.0", "1.2万", "3w", "1.5k", "2亿", "1.2万+", "-1"
+COUNT_TEXT = re.compile(r"(?P<sign>-)?(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d+))?"
+                        r"\s*(?P<unit>万|亿|千|[wWkK])?\s*\+?")
+COUNT_UNITS = {"万": 10**4, "w": 10**4, "亿": 10**8, "千": 10**3, "k": 10**3}
 #: the optional fields a re-delivery refreshes; absent ones leave the stored value alone
 REFRESHED_FIELDS = ("author_followers", "like_count", "reply_count", "content_title", "content_url")
 TRUE_WORDS = {"true", "1", "yes", "y", "t", "是"}
@@ -61,6 +68,9 @@ class CommentRecord:
     is_from_account: bool = False
     #: which of REFRESHED_FIELDS the record actually carried: only these overwrite a stored comment
     sent: frozenset[str] = field(default_factory=frozenset)
+    #: what was left out of the record without refusing it (an unreadable optional count), each as
+    #: `problem` words it: ingestion reports them beside the accepted record
+    notes: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -183,17 +193,57 @@ def _as_id(name: str, value: Any, problems: list[str], *, required: bool) -> str
     return text
 
 
-def _as_count(name: str, value: Any, problems: list[str]) -> int | None:
+class UnreadableCount(ValueError):
+    """Text in a count field that is no number in any format `parse_count` knows ("很多", "--", "1.2.3")."""
+
+
+def parse_count(value: str) -> Decimal | None:
+    """The number a count string says, or None for an empty one; raises UnreadableCount when it is none.
+
+    Reads what Chinese exports write: thousands separators ("1,234"), full-width digits ("１２"), 万/w
+    (10^4), 亿 (10^8), 千/k (10^3) in either case ("1.2万", "3W", "1.5k"), a trailing "+" ("1.2万+", 10万+
+    shows "at least": the number shown is stored), surrounding spaces. The result may be negative or
+    have a fraction ("-1", "3.5"): whether that is a count is the caller's call."""
+    text = unicodedata.normalize("NFKC", value).strip()
+    if not text:
+        return None
+    match = COUNT_TEXT.fullmatch(text)
+    if match is None:
+        raise UnreadableCount(value)
+    number = Decimal(match["whole"].replace(",", "") + "." + (match["frac"] or "0"))
+    unit = match["unit"]
+    if unit:
+        # "1.23456万" is 12345.6: a display rounded to a unit is read down to a whole count, never up
+        number = Decimal(int(number * COUNT_UNITS[unit.lower()]))
+    return -number if match["sign"] else number
+
+
+def _as_count(name: str, value: Any, problems: list[str], notes: list[str]) -> int | None:
+    """A count, or None when absent. A count is optional: text that is no number at all ("很多", "--")
+    is left out with a note (`notes`) and the comment kept; a number that is no count (negative, a
+    fraction, larger than a BIGINT, a boolean, a list) is a problem that refuses the record, as before."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
         problems.append(problem(name, "应为非负整数，不能是布尔值", "expected a non-negative integer, got a boolean"))
         return None
-    if isinstance(value, str) and WHOLE_DECIMAL.fullmatch(value.strip()):
-        value = value.strip().split(".")[0]  # "3.0" as spreadsheets write counts, like 3.0 in JSON
-    try:
-        number = int(value) if not isinstance(value, float) else (int(value) if value.is_integer() else None)
-    except (TypeError, ValueError, OverflowError):  # "x", a list, a 5000-digit string
+    number: int | None
+    if isinstance(value, str):
+        try:
+            read = parse_count(value)
+        except UnreadableCount:
+            notes.append(problem(name, "无法识别的计数，未保存该计数（按未知处理），评论照常保存",
+                                 "unreadable count, not stored (treated as unknown); the comment is stored",
+                                 _short(value)))
+            return None
+        if read is None:  # spaces only: an empty cell
+            return None
+        number = int(read) if read == read.to_integral_value() else None
+    elif isinstance(value, float):
+        number = int(value) if value.is_integer() else None  # NaN and infinity are not integers either
+    elif isinstance(value, int):
+        number = value
+    else:  # a list, an object
         number = None
     if number is None or number < 0:
         problems.append(problem(name, "应为非负整数", "expected a non-negative integer", _short(value)))
@@ -291,9 +341,10 @@ def validate_record(raw: Any, *, now: datetime | None = None) -> CommentRecord |
     author_name = _as_text("author_name", raw.get("author_name"), problems)
     content_title = _as_text("content_title", raw.get("content_title"), problems)
     content_url = _as_text("content_url", raw.get("content_url"), problems)
-    followers = _as_count("author_followers", raw.get("author_followers"), problems)
-    likes = _as_count("like_count", raw.get("like_count"), problems)
-    replies = _as_count("reply_count", raw.get("reply_count"), problems)
+    notes: list[str] = []
+    followers = _as_count("author_followers", raw.get("author_followers"), problems, notes)
+    likes = _as_count("like_count", raw.get("like_count"), problems, notes)
+    replies = _as_count("reply_count", raw.get("reply_count"), problems, notes)
     from_account = _as_bool(raw.get("is_from_account"), problems)
     if problems:
         return problems
@@ -318,4 +369,5 @@ def validate_record(raw: Any, *, now: datetime | None = None) -> CommentRecord |
         sent=frozenset(name for name, value in (
             ("author_followers", followers), ("like_count", likes), ("reply_count", replies),
             ("content_title", content_title or None), ("content_url", content_url or None)) if value is not None),
+        notes=tuple(notes),
     )

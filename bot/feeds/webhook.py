@@ -4,6 +4,15 @@ JSON array (`application/json`) or one record per line (`application/x-ndjson`);
 CRISISBOT_INGEST_TOKEN compared in constant time; the body limit is enforced while reading, so an
 oversized body is refused without being read whole. Error codes (`error`) are for programs; `message` and
 each rejected record's `reason` are for people, Chinese first with English.
+
+Per record, not per body: every valid record is stored even when others in the batch are rejected, and
+each rejected one is kept raw in the dead-letter table. In NDJSON that includes a line that is not JSON:
+it is a rejected result at its index (the non-blank lines counted from 0) whose `reason` names its line
+and column, as `crisisbot ingest` treats the same line of a JSONL file. A body none of whose lines is
+JSON is no NDJSON at all: 400 `malformed_json` with the first bad line's `line`, `column` and `position`
+(its offset in the body), and nothing stored. A JSON array body is one document: malformed, it is a 400.
+A stored record something was left out of (an unreadable optional count such as "很多") carries a
+`warning` beside its status.
 """
 
 from __future__ import annotations
@@ -29,6 +38,38 @@ def _error(status: int, code: str, message: str, **extra) -> JSONResponse:
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status, headers=headers)
 
 
+def _ndjson_records(text: str) -> tuple[list, list[tuple[int, str, str]], JSONResponse | None]:
+    """The records of an NDJSON body, the lines that are not JSON as (index, raw line, reason) rejections
+    for `IngestService.ingest_records`, and the 400 answer for the first of them (sent when no line is
+    JSON). Indexes count the non-blank lines, as `results` does."""
+    records: list = []
+    rejections: list[tuple[int, str, str]] = []
+    first_error: JSONResponse | None = None
+    next_start = 0
+    index = 0
+    # split on "\n" only: U+2028 and friends are allowed raw inside a JSON string
+    for number, line in split_lines(text):
+        # `position` is where the error is in the body, as for a JSON array, not in its line
+        start, next_start = next_start, text.find("\n", next_start) + 1
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            reason = (f"JSON 格式错误（第 {number} 行第 {exc.colno} 列）/ "
+                      f"malformed JSON at line {number} column {exc.colno}: {exc.msg}")
+            rejections.append((index, line, reason))
+            if first_error is None:
+                first_error = _error(400, "malformed_json", reason, position=start + exc.pos, line=number, column=exc.colno)
+        except JSON_ERRORS as exc:  # a 5000-digit number, nesting deeper than the parser goes
+            reason = f"JSON 格式错误（第 {number} 行）/ malformed JSON at line {number}: {str(exc) or type(exc).__name__}"
+            rejections.append((index, line, reason))
+            if first_error is None:
+                first_error = _error(400, "malformed_json", reason, line=number)
+        index += 1
+    return records, rejections, first_error
+
+
 def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) -> Route:
     async def receive_comments(request: Request) -> JSONResponse:
         supplied = request.headers.get("authorization", "")
@@ -52,6 +93,7 @@ def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) 
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             return _error(400, "bad_encoding", f"请求体不是 UTF-8（第 {exc.start} 字节）/ body is not UTF-8 (byte {exc.start})", position=exc.start)
+        rejections: list[tuple[int, str, str]] = []
         if content_type in JSON_TYPES:
             try:
                 records = json.loads(text)
@@ -66,25 +108,10 @@ def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) 
             if not isinstance(records, list):
                 return _error(400, "malformed_json", "应为评论记录的 JSON 数组 / expected a JSON array of comment records")
         else:
-            records = []
-            next_start = 0
-            # split on "\n" only: U+2028 and friends are allowed raw inside a JSON string
-            for number, line in split_lines(text):
-                # `position` is where the error is in the body, as for a JSON array, not in its line
-                start, next_start = next_start, text.find("\n", next_start) + 1
-                if not line.strip():
-                    continue
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    return _error(400, "malformed_json", f"JSON 格式错误（第 {number} 行第 {exc.colno} 列）/ "
-                                  f"malformed JSON at line {number} column {exc.colno}: {exc.msg}",
-                                  position=start + exc.pos, line=number, column=exc.colno)
-                except JSON_ERRORS as exc:
-                    return _error(400, "malformed_json", f"JSON 格式错误（第 {number} 行）/ "
-                                  f"malformed JSON at line {number}: {str(exc) or type(exc).__name__}",
-                                  line=number)
-        report = await run_in_threadpool(ingest.ingest_records, records, source="webhook")
+            records, rejections, first_error = _ndjson_records(text)
+            if first_error is not None and not records:  # no line is JSON: not NDJSON at all, nothing stored
+                return first_error
+        report = await run_in_threadpool(ingest.ingest_records, records, source="webhook", rejections=rejections)
         return JSONResponse(report.to_json())
 
     return Route("/api/v1/comments", receive_comments, methods=["POST"])

@@ -52,7 +52,8 @@ def test_a_rejected_records_reason_is_chinese_first_with_english(base_url, db):
     [
         (b'[{"platform": "douyin",\n "x": }]', "application/json", "malformed_json",
          "JSON 格式错误（第 2 行第 7 列）/ malformed JSON at line 2 column 7: Expecting value"),
-        (b'{"a": 1}\n{"b": }\n', "application/x-ndjson", "malformed_json",
+        # NDJSON none of whose lines is JSON (a JSON line beside it makes the bad one a per-record rejection)
+        (b'\n{"b": }\n', "application/x-ndjson", "malformed_json",
          "JSON 格式错误（第 2 行第 7 列）/ malformed JSON at line 2 column 7: Expecting value"),
         (b'"text"', "application/json", "malformed_json",
          "应为评论记录的 JSON 数组 / expected a JSON array of comment records"),
