@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
-import statistics
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -18,8 +19,10 @@ from pathlib import Path
 
 from bot.alerts.detector import DetectorSettings, SpikeDetector
 
-#: rows used to infer the bucket size (a prefix, so cutting the input short later changes nothing)
-BUCKET_INFERENCE_ROWS = 200
+#: rows used to infer the bucket size (a prefix, so cutting the input short later changes nothing); a
+#: week of 5-minute buckets, enough for the commonest step to win over a sparse or dense start
+BUCKET_INFERENCE_ROWS = 2016
+
 #: timestamps outside these are typos or placeholders; they would also overflow datetime arithmetic
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(3000, 1, 1, tzinfo=UTC)
@@ -94,6 +97,14 @@ def parse_bucket(text: str) -> float:
     return seconds
 
 
+def describe_bucket(seconds: float) -> str:
+    """300 -> '5m', 3600 -> '1h', 90 -> '90s' (the form --bucket takes)."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
 def read_series(path: Path) -> list[SeriesRow]:
     """Read a `timestamp,value` CSV (UTF-8, UTF-8 BOM or GB18030, as `crisisbot ingest` reads); a bad
     row stops with its line number and reason."""
@@ -106,9 +117,20 @@ def read_series(path: Path) -> list[SeriesRow]:
     rows: list[SeriesRow] = []
     with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
-        if reader.fieldnames is None or "timestamp" not in reader.fieldnames or "value" not in reader.fieldnames:
-            raise BacktestInputError(f"{path}: needs a header with columns timestamp,value (got {reader.fieldnames})")
-        for record in reader:
+        try:
+            names = reader.fieldnames
+        except csv.Error as exc:
+            raise BacktestInputError(f"{path}:{reader.line_num}: unreadable CSV header: {exc}") from None
+        if names is None or "timestamp" not in names or "value" not in names:
+            raise BacktestInputError(f"{path}: needs a header with columns timestamp,value (got {names})")
+        while True:
+            first_line = reader.line_num + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # an over-long cell (e.g. a quote never closed swallows the file)
+                raise BacktestInputError(f"{path}:{first_line}: unreadable CSV row: {exc}") from None
             line = reader.line_num
             raw_ts, raw_value = record["timestamp"] or "", record["value"] or ""
             try:
@@ -128,21 +150,46 @@ def read_series(path: Path) -> list[SeriesRow]:
     return rows
 
 
-def infer_bucket_seconds(timestamps: Iterable[datetime], default: float = 300.0) -> float:
-    """The median positive step between consecutive timestamps of the first rows."""
-    steps = []
+def _steps(timestamps: Iterable[datetime]) -> Counter[float]:
+    """How often each positive step (whole seconds) between consecutive rows occurs."""
+    steps: Counter[float] = Counter()
     previous = None
-    for i, ts in enumerate(timestamps):
-        if i >= BUCKET_INFERENCE_ROWS:
-            break
+    for ts in timestamps:
         if previous is not None:
-            step = (ts - previous).total_seconds()
-            if step > 0:
-                steps.append(step)
+            seconds = (ts - previous).total_seconds()
+            if seconds > 0:
+                steps[float(max(round(seconds), 1))] += 1
         previous = ts
+    return steps
+
+
+def infer_bucket_seconds(timestamps: Iterable[datetime], default: float = 300.0) -> float:
+    """The bucket of a series: the most common positive step between consecutive rows of its first
+    BUCKET_INFERENCE_ROWS rows (ties: the smaller; at least 1 s); `default` when there is no step at all.
+
+    Not the median of the first 200 rows: an export listing only the buckets with comments starts sparse
+    on a quiet night or a new account (steps of 15-60 min), one glued from a finer slice starts dense, and
+    that median then set the time scale of every row after (a 1-minute "bucket" made each 5-minute step a
+    gap that emptied the window sums: no alert at all). In a sparse export the gaps are multiples of the
+    bucket and the single bucket is still the commonest. A prefix, not the whole file: cutting the input
+    short after it can never change the rows before the cut (no look-ahead). Timestamps only, never values.
+    """
+    steps = _steps(itertools.islice(timestamps, BUCKET_INFERENCE_ROWS))
     if not steps:
         return default
-    return float(statistics.median(steps))
+    return min(steps, key=lambda s: (-steps[s], s))
+
+
+def off_grid_share(timestamps: Iterable[datetime], bucket_seconds: float) -> float:
+    """The share of positive steps that are not a whole number of buckets (a file mixing time scales,
+    or a --bucket that does not fit it): 0.0 for a clean series."""
+    steps = _steps(timestamps)
+    total = sum(steps.values())
+    if not total:
+        return 0.0
+    off = sum(n for step, n in steps.items()
+              if abs(step / bucket_seconds - round(step / bucket_seconds)) > 0.02 or step < bucket_seconds * 0.98)
+    return off / total
 
 
 def run_backtest(rows: list[SeriesRow], *, bucket_seconds: float | None = None,

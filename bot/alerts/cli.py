@@ -44,6 +44,9 @@ def backtest(
         raise typer.BadParameter("usage: crisisbot backtest SERIES.csv --out OUT.csv [--bucket 5m]")
     from bot.alerts.backtest import (
         BacktestInputError,
+        describe_bucket,
+        infer_bucket_seconds,
+        off_grid_share,
         parse_bucket,
         read_series,
         run_backtest,
@@ -56,8 +59,18 @@ def backtest(
         raise typer.BadParameter(f"--bucket: {exc}") from None
     try:
         rows = read_series(series)
+        given = bucket_seconds is not None
+        if bucket_seconds is None:
+            bucket_seconds = infer_bucket_seconds(r.timestamp for r in rows)
+        off = off_grid_share((r.timestamp for r in rows), bucket_seconds)
         alerts = write_backtest(run_backtest(rows, bucket_seconds=bucket_seconds), out)
     except (OSError, BacktestInputError) as exc:
         typer.echo(f"错误 / error: {exc}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"{len(rows)} rows, {alerts} alerts -> {out}")
+    how = "--bucket" if given else "由时间戳推断 / inferred from the timestamps"
+    typer.echo(f"{len(rows)} 行，{alerts} 次告警 → {out} / {len(rows)} rows, {alerts} alerts -> {out} "
+               f"(桶 bucket {describe_bucket(bucket_seconds)}, {how})")
+    if off > 0.1:
+        # a file mixing time scales (or a --bucket that does not fit it) is judged on one scale only
+        typer.echo(f"注意 / note: {off:.0%} 的时间间隔不是桶的整数倍，请用 --bucket 指定 / of the steps between "
+                   f"rows are not whole buckets of {describe_bucket(bucket_seconds)}: check --bucket", err=True)

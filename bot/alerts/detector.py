@@ -157,6 +157,11 @@ class Decision:
     share_expected: float | None = None
     share_surprise: float = 0.0
     late: bool = False
+    #: surprise of this bucket's count alone (the 1-bucket test, whatever ``windows`` holds): whether the
+    #: bucket itself is unusual, not just a window sum that still remembers earlier buckets
+    bucket_surprise: float = 0.0
+    #: start (epoch seconds) of the episode this bucket belongs to, when in one
+    episode_start: float | None = None
 
 
 def _to_epoch(timestamp: float | datetime) -> float:
@@ -401,6 +406,7 @@ class SpikeDetector:
         phi = self.phi
         model = self._model_uncertainty(prior_expected)
         best = (0.0, 1, value, mu)
+        bucket_surprise = None
         short_surprise = 0.0
         medium_high = False
         eligible = False
@@ -412,6 +418,8 @@ class SpikeDetector:
             # a w-bucket sum of NB(mu, phi) behaves like NB(sum mu, phi / w); an error in the baseline
             # itself (short history, unknown daily profile) does not average out over the window
             sur = -nb_log10_sf(obs, exp, min(phi / w + model, s.dispersion_max))
+            if w == 1:
+                bucket_surprise = sur
             need = s.threshold_for(index)
             if w <= s.recovery_window:
                 short_surprise = max(short_surprise, sur)
@@ -423,8 +431,11 @@ class SpikeDetector:
                 eligible = True
         surprise, window, w_obs, w_exp = best
         ratio = w_obs / w_exp if w_exp > 0 else float("inf")
+        if bucket_surprise is None:  # no 1-bucket window configured
+            bucket_surprise = -nb_log10_sf(value, mu, min(phi + model, s.dispersion_max))
         decision = Decision(ts, value, mu, min(surprise / (2 * s.threshold), 1.0), surprise,
-                            window=window, window_observed=w_obs, window_expected=w_exp, ratio=ratio)
+                            window=window, window_observed=w_obs, window_expected=w_exp, ratio=ratio,
+                            bucket_surprise=bucket_surprise)
 
         warm = self.n >= s.warmup_buckets or (prior_expected is not None and self.n >= 1)
         share_alert = self._share_test(decision, value, total)
@@ -461,6 +472,7 @@ class SpikeDetector:
                 decision.in_episode = True
                 decision.severity = ep.severity
                 decision.reason = ep.reason
+                decision.episode_start = ep.start
         elif warm and (eligible or share_alert) and (
                 self.cooldown_left <= 0 or (eligible and self._severity(ratio, w_obs) == "sev1")):
             reason = "volume" if eligible else "share"
@@ -469,6 +481,7 @@ class SpikeDetector:
             self.episode = _Episode(start=ts, severity=sev, peak_ratio=ratio, peak_value=value, reason=reason)
             decision.new_alert = True
             decision.in_episode = True
+            decision.episode_start = ts
             decision.severity = sev
             decision.reason = reason
         elif self.cooldown_left > 0:

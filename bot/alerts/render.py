@@ -77,6 +77,11 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
         lines = [where, f"{minutes} 分钟内{noun_zh} **{_num(obs)}** 条，基线 {_num(exp)} 条，{ratio_text}"]
     else:
         lines = [where, f"**{_num(obs)}** {noun_en} in {minutes} min, baseline {_num(exp)}, {ratio_text}"]
+    if s.get("began_in_history"):
+        # opened on comments that arrived late (an import, a backlog after downtime) and still going on now
+        began = _fmt_time(s["began_in_history"], zone)
+        lines.append(f"始于 {began}（补录的历史评论中发现，现在仍在持续）" if zh
+                     else f"began {began}, found in comments that arrived late (history); still going on now")
     if not negative:
         lines.append("（未启用情感模型：按全部评论量判断）" if zh else "(no sentiment model: judged on all comments)")
     if s.get("share") is not None:
@@ -84,7 +89,12 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
                       else f"negative share {_pct(s.get('share'))} (normally {_pct(s.get('share_expected'))})")
         lines.append(share_line)
     if s.get("reason") == "share":
-        lines.append("（评论量在预期内，但负面占比异常升高）" if zh else "(volume as planned, but the negative share jumped)")
+        if ratio < 1.3:  # a planned surge, or a busy hour: the volume itself is as expected
+            lines.append("（评论量在预期内，但负面占比异常升高）" if zh else "(volume as planned, but the negative share jumped)")
+        else:
+            # the share test fired before the volume test did (it needs less evidence): the headline above
+            # shows the volume far over its baseline, so "volume as planned" would contradict it
+            lines.append("（由负面占比异常升高触发）" if zh else "(raised by the jump in the negative share)")
     if s.get("episode_negative"):
         lines.append(
             # counted from the bucket that raised the alert, so it can be below the headline's window count

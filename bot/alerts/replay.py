@@ -175,8 +175,11 @@ def replay_comment_feed(path: Path, *, bucket: str | None = None) -> list[str]:
     bucket_minutes = None
     if bucket:
         seconds = parse_bucket(bucket)
-        if seconds % 60:
-            raise ValueError("--bucket must be whole minutes for a comment feed")
+        if seconds % 60 or not 1 <= seconds // 60 <= 60:
+            # the service's own range (alerts.bucket_minutes): a replay on a bucket the bot refuses to run
+            # with would show what no configuration can do
+            raise ValueError("--bucket must be whole minutes from 1m to 60m for a comment feed "
+                             "(alerts.bucket_minutes)")
         bucket_minutes = int(seconds // 60)
     result = replay_feed(records, bucket_minutes=bucket_minutes)
     from bot.config import Settings, load_all

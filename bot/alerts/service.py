@@ -225,8 +225,13 @@ class AlertService:
         new = [c for c in comments if c.updated_at is None and not c.is_from_account]
         counts: dict[tuple[str, str, str, datetime], list[float]] = defaultdict(lambda: [0, 0, 0.0, 0, 0])
         meta: dict[tuple[str, str, str], tuple[str | None, str | None]] = {}
+        now = self.clock.now()
+        current = floor_bucket(now, self.bucket)
         for c in new:
-            start = floor_bucket(c.created_at, self.bucket)
+            # a comment dated ahead of the clock (accepted up to 7 days: a feed writing Beijing time with a UTC
+            # offset is 8 hours ahead) counts in the bucket it arrives in: in its own future bucket a pile-on
+            # arriving now was judged hours later, and alerted then as if it were happening then
+            start = min(floor_bucket(c.created_at, self.bucket), current)
             negative = c.sentiment_label == "neg"
             scopes = [ACCOUNT_SCOPE] + ([c.content_id] if self.cfg.per_content and c.content_id else [])
             for content in scopes:
@@ -238,7 +243,6 @@ class AlertService:
                 row[4] += 1 if c.risk_flags else 0
                 if content:
                     meta[(c.platform, c.account_id, content)] = (c.content_title, c.content_url)
-        now = self.clock.now()
         with self._lock:
             with self.db.session() as session:
                 if handoff is not None and not handoff.claim(session):
@@ -461,7 +465,14 @@ class AlertService:
                       for r in conn.execute(select(c.id, c.state).where(c.id.in_(ids[at:at + 500]))))
         for stream_id, state in states:
             if stream_id in missing:
-                missing.pop(stream_id).detector = SpikeDetector.from_state(state, self.detector_settings)
+                st = missing.pop(stream_id)
+                try:
+                    st.detector = SpikeDetector.from_state(state, self.detector_settings)
+                except Exception:  # noqa: BLE001 - one unreadable row must not stop every stream's alerts
+                    # (a state a newer version wrote before a rollback, a row edited by hand): raising here
+                    # failed the whole tick, every tick. This stream starts afresh and warms up again.
+                    log.exception("alert stream %s: unreadable detector state, starting it afresh", st.stream_key)
+                    st.detector = SpikeDetector(settings=self.detector_settings)
         for st in missing.values():  # a row that changed in between: judged from its stored state next time
             st.detector = None
 
@@ -525,6 +536,9 @@ class AlertService:
         steps = []
         keys: list[datetime] | None = None
         empty_run = 0
+        # whether the detector's current episode was (or, in this pass, will be) posted; None: opened before
+        # this pass, looked up when it matters (it recovers)
+        announced: bool | None = None
         while next_bucket + self.bucket <= due_end:
             row = rows.get(next_bucket)
             if row is None and detector.episode is None and detector.cooldown_left <= 0 and (
@@ -551,10 +565,33 @@ class AlertService:
                                         total=None if all_comments else float(total),
                                         expected_factor=factor, prior_expected=prior)
             steps.append((decision, row, next_bucket))
+            stale = next_bucket + self.bucket < now - STALE_AFTER
+            if decision.new_alert:
+                announced = not stale
+            elif not stale and self._goes_on_now(decision):
+                announced = True  # posted now by _on_decision, unless it already was
+            if decision.recovered:
+                if announced is None:
+                    announced = self._open_episode(session, stream) is not None
+                if not announced:
+                    # An episode nobody was told about (opened and over in history: an import, a backlog)
+                    # imposes no cooldown: the cooldown keeps a team from being paged again for the
+                    # aftershocks of a story it knows, and this team knows nothing of it. It blinded the
+                    # stream to a new live spike for 12 hours (only a sev1 got through).
+                    detector.cooldown_left = 0
+                announced = None
             if curve is not None:
                 self._learn_curve(curve, stream, next_bucket, float(value))
             next_bucket += self.bucket
         return detector, steps, next_bucket - self.bucket, next_bucket
+
+    def _goes_on_now(self, d: Decision) -> bool:
+        """An episode the detector opened on history (judged silently) that is still going on in this live
+        bucket: alarming over its window *and* this bucket itself unusual (or its negative share). A window
+        sum alone remembers an hour back: a pile-on over 35-70 minutes ago, all of it imported history, was
+        posted "now" while no comment had come since."""
+        calm_below = self.detector_settings.recovery_threshold
+        return d.in_episode and d.score >= 0.5 and (d.bucket_surprise >= calm_below or d.share_surprise >= calm_below)
 
     def _first_live_bucket(self, start: datetime, now: datetime) -> datetime:
         """The first bucket from `start` on (same grid) that is not judged silently as history."""
@@ -679,11 +716,12 @@ class AlertService:
             return
         episode = self._open_episode(session, stream)
         if episode is None:
-            if not stale and d.in_episode and d.score >= 0.5:
+            if not stale and self._goes_on_now(d):
                 # The detector opened this episode on history (a file import, a backlog fetched after
-                # downtime: the onset bucket was judged silently) and it is still alarming now. Staying
-                # silent would blind the stream until recovery plus the cooldown: page now instead.
+                # downtime: the onset bucket was judged silently) and it is still going on now. Staying
+                # silent would blind the stream until recovery: page now, saying when it began.
                 self._start_episode(session, stream, d, row, bucket_start, now, all_comments)
+            # one that is over stays quiet; its recovery lifts the cooldown (see _judge)
             return
         stats = dict(episode.stats)
         stats["episode_negative"] = stats.get("episode_negative", 0) + (
@@ -808,6 +846,9 @@ class AlertService:
             "metric": "all" if all_comments else "negative",
             "playbook": self.cfg.playbooks.get(d.severity or "sev3"),
         }
+        if d.episode_start is not None and d.episode_start < bucket_start.timestamp():
+            # opened on history (judged silently): the message says it began then, not at this bucket
+            stats["began_in_history"] = datetime.fromtimestamp(d.episode_start, UTC).isoformat()
         episode = AlertEpisode(
             episode_key=key, platform=stream.platform, account_id=stream.account_id, content_id=stream.content_id,
             status="muted" if muted else "open", severity=d.severity or "sev3", reason=d.reason or "volume",
@@ -933,8 +974,10 @@ class AlertService:
                       Comment.sentiment_label == "neg", Comment.is_from_account.is_(False)]
         if episode.content_id:
             conditions.append(Comment.content_id == episode.content_id)
-        window = session.exec(select(Comment).where(and_(*conditions), Comment.created_at >= start,
-                                                    Comment.created_at < end)
+        # dated ahead of the clock but received in the window: counted in it (on_comments), quoted from it
+        in_window = or_(and_(Comment.created_at >= start, Comment.created_at < end),
+                        and_(Comment.created_at >= end, Comment.ingested_at >= start, Comment.ingested_at < end))
+        window = session.exec(select(Comment).where(and_(*conditions), in_window)
                               .order_by(Comment.like_count.desc(), Comment.id).limit(500)).all()
         # quoted and mined for keywords: the comments that lean negative, not the model's near-ties
         window = [c for c in window if c.shows_as_negative]
@@ -1205,8 +1248,15 @@ class AlertService:
         stored_watches: list[AlertWatch] | None = None  # read once per batch, only when a new comment needs it
         min_likes = self.cfg.liked_negative_min_likes
         touched: dict[str, RiskNotice] = {}  # notices this batch added comments to, by key
+        # history: an imported month announced as "received since 20:00" (340 comments naming a watched term,
+        # a liked comment from three weeks ago) reads as news; a backlog of a few hours after an outage is not
+        # history and is still announced
+        hours = self.cfg.history_after_hours
+        history_before = now - timedelta(hours=hours) if hours else None
         for c in comments:
             if c.is_from_account:
+                continue
+            if history_before is not None and ensure_aware(c.created_at) < history_before:
                 continue
             account = (c.platform, c.account_id)
             if c.updated_at is None:

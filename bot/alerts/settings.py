@@ -67,6 +67,10 @@ class AlertsConfig(_Strict):
     risk_window_minutes: int = Field(default=60, ge=1, le=1440)
     #: a negative comment with at least this many likes posts a notice at once (0 = off)
     liked_negative_min_likes: int = Field(default=500, ge=0)
+    #: comments already older than this when they arrive (last month's export imported for the baseline)
+    #: are history: counted as usual but they post no risk-term or liked-negative notice (null = they do;
+    #: the same key as `replies.history_after_hours`, on by default here: a notice is news or noise)
+    history_after_hours: int | None = Field(default=24, ge=1, le=24 * 366)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     #: suggested playbook per severity (the playbooks feature runs it on 启动预案)
     playbooks: dict[str, str] = Field(default_factory=lambda: {

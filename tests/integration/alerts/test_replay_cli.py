@@ -69,3 +69,16 @@ def test_years_between_comments_replay_in_seconds(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "feed.jsonl:1: created_at: before 2000-01-01" in result.output
     assert "回放 / replayed 2 条评论" in result.output
+
+
+@pytest.mark.parametrize("bucket", ["2h", "1d", "90s"])
+def test_a_comment_replay_refuses_a_bucket_the_bot_cannot_run_with(tmp_path, monkeypatch, bucket):
+    """alerts.bucket_minutes is 1-60: a replay on 2-hour buckets ran and reported what no configuration of
+    the bot can do."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CRISISBOT_CONFIG", raising=False)
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(_comment("c1", "2026-11-21T12:00:00+00:00") + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["backtest", "--comments", str(feed), "--bucket", bucket])
+    assert result.exit_code == 2, result.output
+    assert "错误 / error" in result.output and "1m to 60m" in result.output

@@ -146,3 +146,55 @@ def test_out_pointing_at_a_folder_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(app, ["backtest", str(src), "--out", str(tmp_path)])
     assert result.exit_code == 2, result.output
     assert "错误 / error" in result.output and "is a directory" in result.output
+
+
+def _misleading_start(first_step_minutes: list[int], first_rows: int, seed: int) -> list[tuple[str, str]]:
+    """`first_rows` rows whose steps cycle through `first_step_minutes`, then three days of 5-minute rows
+    (with a pile-on on the last day): a file whose first 200 rows mislead about its bucket."""
+    rng = np.random.default_rng(seed)
+    rows, at = [], START
+    for i in range(first_rows):
+        rows.append((at.isoformat(), str(int(rng.integers(0, 3)))))
+        at += timedelta(minutes=first_step_minutes[i % len(first_step_minutes)])
+    n = 3 * PER_DAY
+    values = negbin(12 * daily_shape(n) * burst(n, 2 * PER_DAY + 100, 8.0, 48), 0.05, seed=seed)
+    at = START + timedelta(minutes=5) * (int((at - START).total_seconds() // 300) + 1)
+    for i, v in enumerate(values):
+        rows.append(((at + timedelta(minutes=5 * i)).isoformat(), str(int(v))))
+    return rows
+
+
+@pytest.mark.parametrize("steps", [[15, 20, 30, 60], [1]], ids=["sparse-start", "dense-start"])
+def test_the_bucket_is_the_commonest_step_not_the_median_of_the_first_rows(tmp_path, steps):
+    """An export that lists only the buckets with comments starts sparse (a quiet night, a new account:
+    steps of 15-60 minutes); one glued from a fine-grained slice starts dense. Inferring the bucket from
+    the median of the first 200 rows gave 20 minutes (or 1 minute) for a file of 5-minute buckets: every row
+    after was judged on the wrong time scale (with 1 minute each 5-minute step was a 'gap' that emptied the
+    window sums: three days with a x8 pile-on and not one alert). The commonest step of the first week of
+    rows says 5 minutes: the output is the one `--bucket 5m` gives."""
+    rows = _misleading_start(steps, 260, seed=5)
+    parsed = read_series(write_series(tmp_path / "in.csv", rows))
+    assert infer_bucket_seconds(r.timestamp for r in parsed) == 300
+    outputs = {}
+    for label, extra in (("inferred", []), ("explicit", ["--bucket", "5m"])):
+        out = tmp_path / f"{label}.csv"
+        result = CliRunner().invoke(app, ["backtest", str(tmp_path / "in.csv"), "--out", str(out), *extra])
+        assert result.exit_code == 0, result.output
+        assert "bucket 5m" in result.output
+        # the 1-minute slice is judged as 5-minute buckets: the user is told the file mixes time scales
+        assert ("note" in result.output) == (steps == [1]), result.output
+        with open(out, newline="") as handle:
+            outputs[label] = [(r["score"], r["alert"]) for r in csv.DictReader(handle)]
+    assert outputs["inferred"] == outputs["explicit"]
+    assert any(alert == "1" for _score, alert in outputs["inferred"][260:])
+
+
+def test_an_unreadable_csv_row_is_a_clear_error_not_a_traceback(tmp_path):
+    """A cell over the csv module's field limit (a runaway quote, a pasted blob) raised csv.Error out of
+    the command as a traceback."""
+    src = tmp_path / "s.csv"
+    src.write_text("timestamp,value\n2026-11-22T10:00:00,1\n2026-11-22T10:05:00," + "1" * 200_000 + "\n")
+    with pytest.raises(BacktestInputError, match=r"s\.csv:3: unreadable CSV row"):
+        read_series(src)
+    result = CliRunner().invoke(app, ["backtest", str(src), "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2 and "错误 / error" in result.output and ":3: unreadable CSV row" in result.output

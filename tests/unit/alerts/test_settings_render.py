@@ -90,3 +90,23 @@ def test_escalation_mentions_and_acknowledge_button():
     msg = escalation_message(episode(severity="sev1"), lang="zh", zone=ZONE, mentions=("here", "U1"), minutes=15)
     assert msg.mentions == ("here", "U1") and "15 分钟无人确认" in msg.text
     assert msg.buttons[0].action_id == "alert.ack"
+
+
+def test_a_share_alert_says_volume_as_planned_only_when_it_was():
+    """A share alert on a new pile-on (8 negative comments where 0.2 were usual, x37, no planned surge)
+    said "评论量在预期内" right under the headline "5 分钟内负面评论 8 条，基线 0.2 条，x37"."""
+    surge = dict(episode()["stats"], reason="share", window_minutes=5, window_observed=8, window_expected=0.2)
+    text = alert_message(episode(stats=surge), zone=ZONE).text
+    assert "x40" in text and "评论量在预期内" not in text and "由负面占比异常升高触发" in text
+    planned = dict(surge, window_observed=30, window_expected=28)
+    text = alert_message(episode(stats=planned), zone=ZONE).text
+    assert "评论量在预期内，但负面占比异常升高" in text
+    assert "volume as planned" in alert_message(episode(stats=planned), zone=ZONE, lang="en").text
+
+
+def test_an_alert_opened_on_history_says_when_it_began():
+    stats = dict(episode()["stats"], began_in_history="2026-11-22T11:05:00+00:00")
+    assert "始于 11-22 19:05（补录的历史评论中发现，现在仍在持续）" in alert_message(episode(stats=stats), zone=ZONE).text
+    assert "began 11-22 19:05, found in comments that arrived late" in alert_message(
+        episode(stats=stats), zone=ZONE, lang="en").text
+    assert "始于" not in alert_message(episode(), zone=ZONE).text
