@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.alerts.settings import AlertsConfig
 from bot.feeds.settings import FeedsConfig
-from bot.playbooks.settings import PlaybooksConfig
+from bot.playbooks.settings import PlaybooksConfig, permission_problems
 from bot.replies.settings import RepliesConfig
 from bot.reports.settings import ReportsConfig
 from bot.sentiment.settings import SentimentConfig
@@ -387,6 +387,67 @@ def config_warnings(config: AppConfig) -> list[str]:
                 f"feeds.sources[{i}] ({source.id}): 账号 {key!r} 不在 accounts: 中，评论将进入默认频道、不属于任何客户 / "
                 f"account {key!r} is not listed under accounts: its comments go to the default channel, under no client"
             )
+    # Warnings, even when nobody could act: a monitoring bot that refused to start over a playbook
+    # permission would miss the crisis itself; the refusal in chat names the same fix.
+    warnings.extend(f"{path}: {message}" for path, message, _locks_everyone_out
+                    in permission_problems(config.roles, config.playbooks.permissions.model_dump()))
+    return warnings
+
+
+_SLACK_NEEDS = ("需要 SLACK_BOT_TOKEN 加 SLACK_SIGNING_SECRET（HTTP）或 SLACK_APP_TOKEN（Socket Mode）",
+                "needs SLACK_BOT_TOKEN plus SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)")
+_FEISHU_NEEDS = ("需要 FEISHU_APP_ID 和 FEISHU_APP_SECRET", "needs FEISHU_APP_ID and FEISHU_APP_SECRET")
+
+
+def platform_warnings(settings: Settings, config: AppConfig) -> list[str]:
+    """Chat-platform setups that pass validation but cannot work as meant; `config check` prints them
+    without failing (the bot still runs: `serve` only logs that the platform stays off).
+
+    - credentials for Slack or Feishu that are only partly set: the platform stays off;
+    - Feishu over HTTP without FEISHU_VERIFICATION_TOKEN: POST /feishu/events answers every event 503;
+    - a channel (`channels:`, `default_channel`, a source's `notify_channel`) on a platform that is off:
+      its messages wait in the outbox for good.
+    """
+    warnings: list[str] = []
+    slack_set = [n for n, v in (("SLACK_BOT_TOKEN", settings.slack_bot_token),
+                                ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
+                                ("SLACK_APP_TOKEN", settings.slack_app_token)) if v]
+    if slack_set and not settings.slack_enabled:
+        warnings.append(
+            f"Slack 未开启：只设置了 {'、'.join(slack_set)}，{_SLACK_NEEDS[0]} / Slack stays off: only "
+            f"{', '.join(slack_set)} is set; Slack {_SLACK_NEEDS[1]}")
+    feishu_set = [n for n, v in (("FEISHU_APP_ID", settings.feishu_app_id),
+                                 ("FEISHU_APP_SECRET", settings.feishu_app_secret)) if v]
+    if feishu_set and not settings.feishu_enabled:
+        warnings.append(
+            f"飞书未开启：只设置了 {'、'.join(feishu_set)}，{_FEISHU_NEEDS[0]} / Feishu stays off: only "
+            f"{', '.join(feishu_set)} is set; Feishu {_FEISHU_NEEDS[1]}")
+    if settings.feishu_enabled and settings.feishu_mode == "http" and not settings.feishu_verification_token:
+        warnings.append(
+            "飞书事件收不到：HTTP 模式下未设置 FEISHU_VERIFICATION_TOKEN，POST /feishu/events 对每个事件都返回 503；"
+            "请设置它（以及 FEISHU_ENCRYPT_KEY），或改用长连接 CRISISBOT_FEISHU_MODE=ws / Feishu events cannot "
+            "arrive: FEISHU_VERIFICATION_TOKEN is not set, so POST /feishu/events answers 503 to every event; set it "
+            "(and FEISHU_ENCRYPT_KEY), or use the long connection (CRISISBOT_FEISHU_MODE=ws)")
+    off = {"slack": (not settings.slack_enabled, "Slack", *_SLACK_NEEDS),
+           "feishu": (not settings.feishu_enabled, "飞书 Feishu", *_FEISHU_NEEDS)}
+    places = [(f"channels[{i}]", channel.id) for i, channel in enumerate(config.channels)]
+    default_from = "CRISISBOT_DEFAULT_CHANNEL" if settings.default_channel else "default_channel"
+    places.append((default_from, config.default_channel))
+    places += [(f"feeds.sources[{i}].notify_channel", source.notify_channel)
+               for i, source in enumerate(config.feeds.sources)
+               if source.enabled and getattr(source, "notify_channel", None)]
+    seen: set[str] = set()
+    for where, address in places:
+        if address in seen:  # the default channel is usually listed under channels: too
+            continue
+        seen.add(address)
+        platform = address.partition(":")[0]
+        is_off, name, needs_zh, needs_en = off.get(platform, (False, "", "", ""))
+        if is_off:
+            warnings.append(
+                f"{where} ({address}): {name} 未开启，发往这个频道的消息会一直留在发件箱里、不会送达（{needs_zh}）/ "
+                f"{name.split()[-1]} is off: messages to this channel would wait in the outbox for good "
+                f"({needs_en})")
     return warnings
 
 

@@ -15,7 +15,7 @@ from bot.handlers.registry import (
 )
 from bot.messages import Action, Message
 from bot.playbooks import render
-from bot.playbooks.machine import Answer, Assign, Done, Note, Skip, TransitionRejected
+from bot.playbooks.machine import Answer, Assign, Done, Note, Skip, TransitionRejected, apply
 from bot.playbooks.service import PlaybookNotFound, PlaybookService, RunNotFound
 from bot.record_numbers import record_digits
 
@@ -231,11 +231,37 @@ def _answer(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 def _skip(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, first = _split_run(ctx, parsed)
     rest = parsed.args[first:]
-    if len(rest) < 2:
+    if not rest:
         raise UsageError("跳过需要步骤和原因：/crisis skip 步骤 原因 / skip needs a step and a reason")
-    reason = parsed.text_from(first + 1)
+    reason = parsed.text_from(first + 1).strip() if len(rest) > 1 else ""
+    if not _has_text(reason):  # `/crisis skip intake`, or a reason of blanks or empty quotes
+        return _needs_reason(ctx, run_id, rest[0])
     _service(ctx).transition(run_id, Skip(rest[0], ctx.user, reason))
     return Message(text=f"⏭️ {ctx.user_name} 跳过了 {rest[0]}：{reason} / skipped")
+
+
+def _has_text(reason: str) -> bool:
+    """A reason says something: not blank, not only full-width spaces or quote marks."""
+    return bool(unicodedata.normalize("NFKC", reason).strip().strip("\"'“”‘’「」『』").strip())
+
+
+def _needs_reason(ctx: CommandContext, run_id: int, step: str) -> Message:
+    """The refusal of a skip without a reason, with the exact command that gives one (the card's button
+    carries none on Feishu and the console; on Slack its form was submitted blank). A skip that would be
+    refused anyway (unknown step, already done, run closed) says that instead: a reason would not help."""
+    service = _service(ctx)
+    # dry run on the pure state machine (TransitionRejected is answered by the callers)
+    apply(service.get(run_id).state, Skip(step, ctx.user, "-"), service.clock.now())
+    ref = f"#{run_id} " if len(service.active_runs(ctx.channel)) > 1 else ""
+    command = f"/crisis skip {ref}{step} 原因"
+    form = "，或按“跳过”后在弹窗里填写原因" if ctx.channel.startswith("slack:") else ""
+    form_en = ", or fill in the reason in the form the Skip button opens" if form else ""
+    return Message(
+        text=f"⚠️ 跳过步骤 {step} 需要说明原因，未跳过。请输入：{command}（例如 {command.removesuffix('原因')}"
+             f"已由客服私信处理）{form}。\n"
+             f"Skipping {step} needs a reason; it was not skipped. Type: {command.replace('原因', 'REASON')}{form_en}.",
+        ephemeral=True,
+    )
 
 
 def _assign(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -317,9 +343,13 @@ def handle_action(ctx: CommandContext, action: Action) -> Message | None:
             service.transition(run_id, Answer(step, answer, ctx.user))
             return Message(text=f"✅ {step}：{answer}（{ctx.user_name}）")
         if kind == "skip":
-            reason = action.form.get("reason", "").strip() or "通过按钮跳过，未填写原因 / skipped by button"
+            # docs: a skip always has a reason. The Slack button opens a form for it; a blank form, or a
+            # button that carries no form (Feishu, console), is refused with the command that gives one.
+            reason = (action.form.get("reason") or "").strip()
+            if not _has_text(reason):
+                return _needs_reason(ctx, run_id, step)
             service.transition(run_id, Skip(step, ctx.user, reason))
-            return Message(text=f"⏭️ {ctx.user_name} 跳过了 {step} / skipped")
+            return Message(text=f"⏭️ {ctx.user_name} 跳过了 {step}：{reason} / skipped")
         if kind == "assign":
             target = action.form.get("user", "").strip()
             user = normalise_user(target, ctx) if target else ctx.user

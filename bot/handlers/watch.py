@@ -5,7 +5,7 @@ Handlers parse and call the alert service; the rules live in bot.alerts.service.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import ensure_aware
@@ -22,6 +22,13 @@ USAGE = """\
 
 # a watch without --account covers the accounts of the channel that added it (AlertService.watch_covers)
 _CHANNEL_ACCOUNTS = "本频道的全部账号 / all of this channel's accounts"
+
+#: The longest planned surge `/watch surge` accepts. A surge raises the volume baseline by its factor for
+#: the whole window, so a typo in the year (`--until 2027-…` for 2026) silenced volume alerts for a year.
+#: Two weeks covers what the command is for (a livestream, a launch week, the main days of 618/双11,
+#: including their presale peaks) and ends on its own within a fortnight if it was a mistake; a longer
+#: campaign is declared in parts, each shown by `/watch list`.
+MAX_SURGE = timedelta(days=14)
 
 
 def _service(ctx: CommandContext):
@@ -63,7 +70,31 @@ def _parse_time(ctx: CommandContext, value: str | bool | None, name: str) -> dat
         raise UsageError(f"--{name} 时间格式不对：{value} / bad time {value!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=_zone(ctx))
+    try:
+        parsed.astimezone(UTC)  # stored in UTC: "9999-12-31T23:59-05:00" is past the last representable day
+    except OverflowError:
+        raise UsageError(f"--{name} 时间超出范围：{value} / time out of range {value!r}") from None
     return parsed
+
+
+def _span(days: float) -> str:
+    """A duration for the refusal, e.g. '365 天 2 小时 / 365 d 2 h'."""
+    hours = round(days * 24)
+    d, h = divmod(hours, 24)
+    zh = f"{d} 天" + (f" {h} 小时" if h else "") if d else f"{h} 小时"
+    en = f"{d} d" + (f" {h} h" if h else "") if d else f"{h} h"
+    return f"{zh} / {en}"
+
+
+def window_text(start: datetime, until: datetime, zone: ZoneInfo, now: datetime, sep: str = " – ") -> str:
+    """A surge window in the channel's zone: 'MM-DD HH:MM – MM-DD HH:MM' when it lies within a day of
+    this year, else with the years ('2026-12-05 20:00 – 2027-12-05 22:00'), so a window that lasts a
+    year never reads like a two-hour one."""
+    start, until = ensure_aware(start).astimezone(zone), ensure_aware(until).astimezone(zone)
+    year = ensure_aware(now).astimezone(zone).year
+    short = until - start <= timedelta(days=1) and start.year == year and until.year == year
+    form = "%m-%d %H:%M" if short else "%Y-%m-%d %H:%M"
+    return f"{start.strftime(form)}{sep}{until.strftime(form)}"
 
 
 def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -79,6 +110,14 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         until = _parse_time(ctx, parsed.opt("until"), "until")
         if until <= start:
             raise UsageError("--until 必须晚于 --from / --until must be after --from")
+        if until - start > MAX_SURGE:
+            days = MAX_SURGE.days
+            raise UsageError(
+                f"预期高峰最长 {days} 天，这次是 {_span((until - start).total_seconds() / 86400)}"
+                f"（{window_text(start, until, zone, ctx.services.clock.now())}）：期间按量不告警，"
+                f"时间写错会让真正的危机漏报。请检查 --from/--until 的年份和日期；更长的活动请分段登记。\n"
+                f"A planned surge may last at most {days} days: volume alerts are relaxed for all of it. "
+                "Check the year and date of --from/--until; declare a longer campaign in parts.")
         try:
             factor = float(parsed.opt("factor", "3"))
         except (TypeError, ValueError):
@@ -87,9 +126,9 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
             raise UsageError("--factor 应在 1 到 100 之间 / --factor must be in (1, 100]")
         watch = svc.add_watch(kind="surge", channel=ctx.channel, user=ctx.user, account=account,
                               starts_at=start, ends_at=until, factor=factor)
+        window = window_text(start, until, zone, ctx.services.clock.now())
         return Message(text=(
-            f"已登记预期高峰 #{watch.id}：{account} {start.astimezone(zone):%m-%d %H:%M} – "
-            f"{until.astimezone(zone):%m-%d %H:%M}，预期 x{factor:g}。期间按量不告警，负面占比异常仍会告警。\n"
+            f"已登记预期高峰 #{watch.id}：{account} {window}，预期 x{factor:g}。期间按量不告警，负面占比异常仍会告警。\n"
             f"Planned surge #{watch.id} recorded: volume up to x{factor:g} will not alert; a jump in the "
             f"negative share still does."))
     if sub == "add":
@@ -115,21 +154,22 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         return Message(text=f"已取消 {removed} 项监控 / removed {removed} watch(es)")
     if sub in ("list", "ls", ""):
         lines = []
+        now = ctx.services.clock.now()
         for w in svc.list_watches(ctx.channel):
             if w.kind == "term":
                 lines.append(f"#{w.id} 风险词 term「{w.term}」 {w.account or _CHANNEL_ACCOUNTS}")
             else:
                 # stored times may come back naive (SQLite): they are UTC, not the machine's local time
-                lines.append(f"#{w.id} 预期高峰 surge {w.account} {ensure_aware(w.starts_at).astimezone(zone):%m-%d %H:%M}–"
-                             f"{ensure_aware(w.ends_at).astimezone(zone):%m-%d %H:%M} x{w.factor:g}")
+                lines.append(f"#{w.id} 预期高峰 surge {w.account} "
+                             f"{window_text(w.starts_at, w.ends_at, zone, now, sep='–')} x{w.factor:g}")
         cfg = ctx.services.config.alerts
         for t in cfg.watch_terms:
             if t.account is None or ctx.services.scope.can_see(ctx.channel, t.account):
                 lines.append(f"(配置 config) 风险词 term「{t.term}」 {t.account or '全部账号 all accounts'}")
         for s in cfg.surges:
             if ctx.services.scope.can_see(ctx.channel, s.account):
-                lines.append(f"(配置 config) 预期高峰 surge {s.account} {s.start.astimezone(zone):%m-%d %H:%M}–"
-                             f"{s.until.astimezone(zone):%m-%d %H:%M} x{s.factor:g}")
+                lines.append(f"(配置 config) 预期高峰 surge {s.account} "
+                             f"{window_text(s.start, s.until, zone, now, sep='–')} x{s.factor:g}")
         if not lines:
             return Message(text="暂无监控项 / nothing watched yet")
         return Message(title="监控列表 / Watches", text="\n".join(lines))
@@ -204,7 +244,9 @@ def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
     active = playbooks.active_runs()
     existing = next((run for run in active if run.alert_id == episode.episode_key), None)
     if existing is not None:
-        return Message(text=f"已有预案 #{existing.id}（{existing.title}）/ a run #{existing.id} already exists for this alert")
+        # a notice for the presser only: nothing changed, and the channel already has the run's card
+        return Message(text=f"已有预案 #{existing.id}（{existing.title}）/ a run #{existing.id} already exists for this alert",
+                       ephemeral=True)
     # A run already handling this account here takes the alert on its timeline: a second, parallel run for
     # the same incident would split the responders (a new run on purpose is still `/crisis start`).
     same_account = [run for run in active if run.channel == ctx.channel and run.account == account]

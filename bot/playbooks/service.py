@@ -139,7 +139,15 @@ class PlaybookService:
         allowed = {u for role in roles for u in self.config.roles.get(role, [])}
         if user in allowed:
             return
-        people = "、".join(sorted(allowed)) or "（未配置成员 / nobody configured）"
+        if not allowed:
+            # config check refuses this (playbooks.permissions naming no role with members); say so plainly
+            # rather than list nobody
+            raise PermissionDenied(
+                f"只有角色 {'、'.join(roles)} 可以{ACTION_ZH.get(action, action)}，但这些角色在配置的 roles: 中"
+                f"没有成员（未配置成员），请管理员补上 / only {', '.join(roles)} may {action}, and no one is "
+                f"configured in those roles (nobody configured): ask an admin to add members under roles:"
+            )
+        people = "、".join(sorted(allowed))
         raise PermissionDenied(
             f"只有角色 {'、'.join(roles)}（{people}）可以{ACTION_ZH.get(action, action)} / "
             f"only {', '.join(roles)} may {action}"

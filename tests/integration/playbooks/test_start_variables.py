@@ -44,7 +44,7 @@ def test_skip_and_cancel_answers_say_it_in_english_too(bot):
     d = CrisisDriver(bot)
     d.run("/crisis start rumor 网传停产")
     assert "skipped" in flatten(d.run("/crisis skip capture 已有截图")[0])
-    assert "skipped" in flatten(d.press("crisis.skip", "1:spread")[0])
+    assert "skipped" in flatten(d.press("crisis.skip", "1:spread", form={"reason": "未扩散"})[0])
     assert "done" in flatten(d.press("crisis.done", "1:holding")[0])
     assert "cancelled" in flatten(d.run("/crisis cancel 误报")[0])
 

@@ -1,0 +1,34 @@
+"""Answers to the alert card's 启动预案 button that only concern the person who pressed it stay private
+(in Slack: an ephemeral message, not a post to the whole channel)."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.alerts.models import AlertEpisode
+from bot.storage.models import OutboxMessage
+from tests.integration.playbooks.helpers import CrisisDriver
+
+
+def _episode(db, key: str, detected_at) -> None:
+    with db.session() as session:
+        session.add(AlertEpisode(
+            episode_key=key, platform="douyin", account_id="lanji_official", severity="sev2",
+            started_at=detected_at, detected_at=detected_at, updated_at=detected_at,
+            last_notified_at=detected_at, stats={}, channels={}, history=[],
+        ))
+
+
+def test_pressing_start_playbook_again_answers_only_the_presser(bot, db, clock):
+    d = CrisisDriver(bot)
+    _episode(db, "ep@1", clock.now())
+    (started,) = d.press("alert.playbook", "ep@1", user="console:alice")
+    assert "已启动预案" in started.text and not started.ephemeral  # the channel learns a run started
+    (again,) = d.press("alert.playbook", "ep@1", user="console:bob")
+    assert again.text.startswith("已有预案 #1"), again.text
+    assert again.ephemeral  # nothing changed: a notice for bob, not a post to everyone
+    with db.session() as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.channel == "console:lanji")).all()
+    [stored] = [r for r in rows if (r.payload.get("text") or "").startswith("已有预案")]
+    assert stored.payload["ephemeral"] is True
+    assert stored.payload["meta"]["in_reply_to_user"] == "console:bob"
