@@ -224,10 +224,10 @@ def config_check() -> None:
     typer.echo(f"  客户 clients: {len(config.clients)}  账号 accounts: {len(config.accounts)}  频道 channels: {len(config.channels)}")
     platforms = [p for p, on in (("slack", settings.slack_enabled), ("feishu", settings.feishu_enabled)) if on]
     typer.echo(f"  聊天平台 chat platforms: {', '.join(['console', *platforms])}")
-    from bot.config import config_warnings
+    from bot.config import config_warnings, platform_warnings
     from bot.replies.wiring import config_warnings as replies_warnings
 
-    for warning in [*config_warnings(config), *replies_warnings(config)]:
+    for warning in [*config_warnings(config), *platform_warnings(settings, config), *replies_warnings(config)]:
         typer.echo(f"注意 / warning: {warning}", err=True)
 
 
@@ -301,11 +301,22 @@ def serve(
     speed: Annotated[float, typer.Option(help="回放倍速 / replay speed (feed seconds per real second)")] = 600.0,
 ) -> None:
     """运行机器人 / run the bot: web endpoints, scheduler, outbox, chat adapters."""
+    import math
+
+    from bot.clock import MAX_REPLAY_SPEED
     from bot.config import ConfigError
     from bot.serve import run_serve
 
+    if not math.isfinite(speed):  # nan or inf: no feed time follows from it (a ValueError/OverflowError traceback)
+        typer.echo(f"错误 / error: --speed 应为有限的数，例如 600 / --speed must be a finite number, e.g. 600 "
+                   f"(got {speed:g})", err=True)
+        raise typer.Exit(2)
     if speed <= 0:  # feed time would stand still or run backwards: the replay would never play
         typer.echo(f"错误 / error: --speed 应大于 0 / --speed must be above 0 (got {speed:g})", err=True)
+        raise typer.Exit(2)
+    if speed > MAX_REPLAY_SPEED:  # feed time would leave the calendar (year 9999): an OverflowError traceback
+        typer.echo(f"错误 / error: --speed 最多 {MAX_REPLAY_SPEED:g} / --speed is at most {MAX_REPLAY_SPEED:g} "
+                   f"(got {speed:g})", err=True)
         raise typer.Exit(2)
     settings, config, _ = _load()
     try:
@@ -326,7 +337,9 @@ def ingest(
         help="JSONL / CSV 文件（UTF-8、带 BOM 的 UTF-8、GB18030）/ JSONL or CSV files (UTF-8, UTF-8 with BOM, GB18030)",
     )] = None,
     dead_letters: Annotated[bool, typer.Option("--dead-letters", help="列出被拒记录 / list rejected records")] = False,
-    limit: Annotated[int, typer.Option(help="--dead-letters 显示条数 / rows to show", min=1)] = 50,
+    limit: Annotated[int | None, typer.Option(
+        help="--dead-letters 显示条数（默认 50，仅与 --dead-letters 一起用）/ rows to show with --dead-letters "
+             "(default 50; only with --dead-letters)", min=1)] = None,
 ) -> None:
     """导入评论文件 / import comment files (JSONL, CSV), or list dead letters.
 
@@ -335,13 +348,18 @@ def ingest(
     nothing of it is stored; rejected records in a file that was read do not change the exit status."""
     from bot.importer import import_files, show_dead_letters
 
+    if limit is not None and not dead_letters:
+        # checked before the config and database are touched: an import must not run with an option it ignores
+        typer.echo("--limit 只用于 --dead-letters（限制列出的被拒记录条数），导入文件时不可用 / --limit only "
+                   "applies to --dead-letters (rows of rejected records to list); it does not limit an import", err=True)
+        raise typer.Exit(2)
     settings, config, _ = _load(quiet=True)
     if dead_letters:
         if paths:
             typer.echo("--dead-letters 不带文件：它列出数据库里全部被拒记录 / --dead-letters takes no file: "
                        "it lists every rejected record in the database", err=True)
             raise typer.Exit(2)
-        raise typer.Exit(show_dead_letters(settings, config, limit=limit))
+        raise typer.Exit(show_dead_letters(settings, config, limit=50 if limit is None else limit))
     if not paths:
         typer.echo("请给出要导入的文件 / give at least one file to import (or --dead-letters)", err=True)
         raise typer.Exit(2)
@@ -416,7 +434,7 @@ def report(
 ) -> None:
     """客户报告 / a client report: volume, negative share, keywords, alerts, replies, with a chart."""
     from bot.app import build_app
-    from bot.reports.render import markdown, report_stem
+    from bot.reports.render import markdown, report_stem, write_report_files
     from bot.reports.service import ReportRequest
 
     settings, config, _ = _load(quiet=True)
@@ -455,16 +473,14 @@ def report(
             result = service.build(request)
         typer.echo(markdown(result.data))
         if out is not None:
-            stem = report_stem(result.data)
-            try:
-                (out / f"{stem}.md").write_text(markdown(result.data) + "\n", encoding="utf-8")
-                if result.png:
-                    (out / f"{stem}.png").write_bytes(result.png)
+            try:  # a report of the same minute already there gets a -2, -3 ... name, never overwritten
+                written = write_report_files(out, result.data, markdown(result.data) + "\n", result.png)
             except OSError as exc:  # checked above, so only a full disk or a race gets here
                 queued = "（报告已放入发送队列 / the report was queued）" if post else ""
+                stem = report_stem(result.data)
                 typer.echo(f"错误 / error: 无法写入 / cannot write {str(out / stem)!r}: {exc.strerror or exc}{queued}", err=True)
                 raise typer.Exit(2) from None
-            typer.echo(f"已写入 / written: {out / stem}.md" + (f", {out / stem}.png" if result.png else ""))
+            typer.echo(f"已写入 / written: {written}.md" + (f", {written}.png" if result.png else ""))
         if post:
             typer.echo("已放入发送队列，serve 运行时发送 / queued: serve delivers it")
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -51,18 +52,27 @@ def ensure_aware(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-__all__ = ["Clock", "SystemClock", "FakeClock", "ReplayClock", "ensure_aware", "timedelta"]
+__all__ = ["Clock", "SystemClock", "FakeClock", "ReplayClock", "MAX_REPLAY_SPEED", "check_replay_speed", "ensure_aware",
+           "timedelta"]
+
+
+# Feed seconds per real second, at most: 3 days of feed in under 3 s. Far faster, feed time leaves the calendar
+# (datetime ends in year 9999) within hours of real time and `now()` raised OverflowError.
+MAX_REPLAY_SPEED = 100_000.0
 
 
 class ReplayClock:
     """Feed time for the demo replay: starts at `start` and runs `speed` times faster than real time.
 
-    `advance_to` lets a fast replay jump ahead (the clock never goes backwards).
+    `advance_to` lets a fast replay jump ahead (the clock never goes backwards). `speed` must be a finite
+    number above 0 and at most MAX_REPLAY_SPEED: nan, inf or a huge speed made `now()` raise (ValueError
+    "cannot convert NaN to integer ratio", OverflowError), 0 or less stops or reverses feed time.
     """
 
     def __init__(self, start: datetime, speed: float = 1.0, *, real: Clock | None = None) -> None:
         if start.tzinfo is None:
             raise ValueError("ReplayClock needs a timezone-aware start")
+        check_replay_speed(speed)
         self._real = real or SystemClock()
         self._origin_real = self._real.now()
         self._origin = start
@@ -85,3 +95,16 @@ class ReplayClock:
         if when > current:
             with self._lock:
                 self._offset += when - current
+
+
+def check_replay_speed(speed: float) -> float:
+    """`speed` if a replay can run at it, else ValueError saying why (Chinese first, shown by `serve --speed`)."""
+    if not math.isfinite(speed):
+        raise ValueError(f"回放倍速应为有限的数，例如 600 / the replay speed must be a finite number, e.g. 600 "
+                         f"(got {speed:g})")
+    if speed <= 0:
+        raise ValueError(f"回放倍速应大于 0 / the replay speed must be above 0 (got {speed:g})")
+    if speed > MAX_REPLAY_SPEED:
+        raise ValueError(f"回放倍速最多 {MAX_REPLAY_SPEED:g} / the replay speed is at most {MAX_REPLAY_SPEED:g} "
+                         f"(got {speed:g})")
+    return speed

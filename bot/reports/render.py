@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -239,6 +240,26 @@ def report_stem(data: ReportData) -> str:
     span = f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
     stamp = data.end.astimezone(ZoneInfo(data.tz)).strftime("%Y%m%d-%H%M")
     return f"report-{channel}-{span}-{stamp}"
+
+
+def write_report_files(folder: Path, data: ReportData, text: str, png: bytes | None) -> Path:
+    """Write `<stem>.md` (and `<stem>.png`) into `folder` and return the path without suffix. A report of the
+    same channel and period ending in the same minute (`report --out` run twice) gets `-2`, `-3`, ... rather
+    than replacing the first one's files; the .md is created exclusively, so two runs cannot take one name."""
+    stem = report_stem(data)
+    for number in range(1, 10_000):
+        candidate = folder / (stem if number == 1 else f"{stem}-{number}")
+        if candidate.with_name(candidate.name + ".png").exists():
+            continue
+        try:
+            with candidate.with_name(candidate.name + ".md").open("x", encoding="utf-8") as fh:
+                fh.write(text)
+        except FileExistsError:
+            continue
+        if png:
+            candidate.with_name(candidate.name + ".png").write_bytes(png)
+        return candidate
+    raise FileExistsError(f"{folder / stem}: too many reports with this name")
 
 
 def report_message(data: ReportData, png: bytes | None) -> Message:

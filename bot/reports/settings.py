@@ -18,18 +18,28 @@ def parse_period(value: str) -> timedelta:
     # echoed in chat: a pasted wall of digits is cut short
     shown = str(value) if len(str(value)) <= 24 else str(value)[:20] + "…"
     if not match:
-        raise ValueError(f"{shown!r} is not a period (use e.g. '24h', '1d', '7d', '2w')")
+        raise ValueError(_not_a_period(shown))
     digits, unit = match.group(1).lstrip("0"), _PERIOD_UNITS[match.group(2)]
     # Compare the count before multiplying: timedelta overflows from 10**9 days, and int() refuses
     # strings over 4300 digits, so a huge number must be "too long", not a crash.
     if len(digits) > 6:
-        raise ValueError(f"{shown!r} is longer than 92 days")
+        raise ValueError(_too_long(shown))
     count = int(digits or "0")
     if count == 0:
-        raise ValueError(f"{shown!r} is not a period (use e.g. '24h', '1d', '7d', '2w')")
+        raise ValueError(_not_a_period(shown))
     if count > MAX_PERIOD // unit:
-        raise ValueError(f"{shown!r} is longer than 92 days")
+        raise ValueError(_too_long(shown))
     return count * unit
+
+
+# Chinese first, as every user-facing text: these reach `/report`, `report --period` and `config check`.
+def _not_a_period(shown: str) -> str:
+    return (f"{shown!r} 不是有效的周期（整数小时、天或周，例如 24h、1d、7d、2w）/ "
+            f"{shown!r} is not a period (use e.g. '24h', '1d', '7d', '2w')")
+
+
+def _too_long(shown: str) -> str:
+    return f"{shown!r} 超过 92 天 / {shown!r} is longer than 92 days"
 
 
 _WEEKDAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")

@@ -70,9 +70,10 @@ def _result_dict(text: str, result) -> dict:
         "score": round(result.score, 6),
         "reasons": list(result.reasons),
         "risk_flags": [{"term": f.term, "category": f.category} for f in result.risk_flags],
+        # P(neg): why a text with score 0.5 can still be `neg`. Always present, whatever the backend (a machine
+        # reader must not see the keys change with --backend): null only from a scorer that does not know it.
+        "neg_score": None if result.neg_score is None else round(result.neg_score, 6),
     }
-    if result.neg_score is not None:  # P(neg): why a text with score 0.5 can still be `neg`
-        out["neg_score"] = round(result.neg_score, 6)
     return out
 
 
@@ -89,7 +90,7 @@ def score_command(
     the model says neg from P(neg) >= 0.30 on, so a text with a higher P(pos) can still be neg."""
     scorer = _load_scorer(backend, model)
     if texts == ["-"]:  # one comment per line from a pipe or a file: `crisisbot sentiment score - < comments.txt`
-        texts = [line for line in _decode_piped(sys.stdin.buffer.read()).split("\n") if line.strip()]
+        texts = _piped_lines(sys.stdin.buffer.read())
     results, _ = _evaluate(scorer, texts, "打分 / scoring")
     if as_json:
         for text, result in zip(texts, results, strict=True):
@@ -112,6 +113,18 @@ def score_command(
         neg = "—" if result.neg_score is None else f"{result.neg_score:.3f}"
         table.add_row(text[:60], result.label, f"{result.score:.3f}", neg, "; ".join(result.reasons), flags)
     console.print(table)
+
+
+def _piped_lines(data: bytes) -> list[str]:
+    """One text per input line, blank lines included (scored as the empty text): a reader pairing output
+    line N with input line N must not lose its place. The newline ending the last line opens no extra line."""
+    text = _decode_piped(data)
+    if not text:
+        return []
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def _decode_piped(data: bytes) -> str:
@@ -246,8 +259,12 @@ def _print_eval_table(file: Path, data, runs) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    kind = "3-class" if data.three_class else "binary (neu counts as not-negative / neu 计为非负面)"
-    table = Table(title=f"{file.name}: {len(data.texts)} rows, {kind}")
+    rows = len(data.texts)
+    if data.three_class:
+        title = f"{file.name}：{rows} 行，三分类 / {rows} rows, 3-class"
+    else:
+        title = f"{file.name}：{rows} 行，二分类（neu 计为非负面）/ {rows} rows, binary (neu counts as not-negative)"
+    table = Table()
     table.add_column("指标 / metric")
     for name, _, _ in runs:
         table.add_column(name)
@@ -258,6 +275,8 @@ def _print_eval_table(file: Path, data, runs) -> None:
     for key in keys:
         table.add_row(key, *[str(m.get(key)) for _, _, m in runs])
     console = Console(file=sys.stdout)
+    # one header line, not the table's title: a title wraps to the table's width, mid-phrase
+    console.print(title, markup=False, highlight=False, soft_wrap=True)
     console.print(table)
     console.print(_confusion_table(data, runs[-1]))
 

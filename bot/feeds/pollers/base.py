@@ -341,8 +341,13 @@ class PollContext:
         name = self.source.credentials.get(role)
         value = self.env.get(name) if name else None
         if required and not value:
-            hint = f"set the environment variable {name}" if name else f"add credentials.{role}: ENV_VAR_NAME"
-            raise PollError(CONFIG, f"missing credential '{role}': {hint}")
+            # Chinese first, as every user-facing text: the detail reaches `crisisbot poll`, `sources` and the
+            # channel notice
+            if name:
+                zh, en = f"请设置环境变量 {name}", f"set the environment variable {name}"
+            else:
+                zh, en = f"请在配置中添加 credentials.{role}: 环境变量名", f"add credentials.{role}: ENV_VAR_NAME"
+            raise PollError(CONFIG, f"缺少凭据 '{role}'：{zh} / missing credential '{role}': {en}")
         return value or None
 
     def stored_token(self, name: str) -> Any:

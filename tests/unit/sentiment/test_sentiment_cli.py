@@ -196,7 +196,8 @@ def test_score_reads_one_text_per_line_from_stdin():
     result = runner.invoke(app, ["score", "-", "--json"], input=piped)
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
-    assert [(r["text"], r["label"]) for r in lines] == [("太差了，退款！", "neg"), ("很好用，推荐", "pos")]
+    # one output per input line, the blank one too (scored as the empty text), so output line N is input line N
+    assert [(r["text"], r["label"]) for r in lines] == [("太差了，退款！", "neg"), ("", "neu"), ("很好用，推荐", "pos")]
 
 
 def test_score_in_a_narrow_terminal_prints_each_text_whole(monkeypatch):
