@@ -23,6 +23,18 @@ PNG images, which is what decides the platform methods a message needs), not per
 `files:write` holds charts while text alerts keep going out, in the same channel too (a held row does not
 hold up its channel; its kind of call and updates of it wait, in order). A granted permission takes effect
 without a restart: the next probe (at most 5 minutes later) releases the held messages, in order.
+
+A refresh (`enqueue(..., refresh=True)`, kind "refresh") is an update that only re-renders a message from
+stored state, like a reply-queue card showing who claimed an item: cosmetic next to a new message, and
+one press can queue several. Once its original is delivered it yields: each round delivers the channel's
+other rows in id order, then its refreshes, in id order among themselves, and a message queued meanwhile
+ends the round after the current refresh, so an alert waits for at most one of them, not for the pile
+(Slack allows about 50 chat.update a minute). Nothing else moves: posts, uploads and plain updates keep
+their order (a playbook card's edit still goes before the answer that follows it: the next click reads
+that card); a refresh never goes before its original, which is out already; a waiting refresh (a
+Retry-After on chat.update) holds back only the later refreshes of its channel, while any other waiting
+row still holds back everything after it in its channel, refreshes included. A refresh whose predecessor
+of the same message is still pending and untried takes that row's place instead of queueing behind it.
 """
 
 from __future__ import annotations
@@ -63,6 +75,9 @@ MAX_CRASHED_ATTEMPTS = 10
 # While a platform refuses the bot's credentials, say so at most this often (the first refusal at once).
 CREDENTIAL_LOG_EVERY_S = 600.0
 PERMISSION_LOG_EVERY_S = 600.0  # the same for a missing permission, per platform and kind of call
+CLAIM_TOKEN_STEP = timedelta(microseconds=1)  # see Outbox._replace_pending_refresh
+REFRESH = "refresh"  # the kind of an update that only re-renders its message (module docstring)
+UPDATE_KINDS = ("update", REFRESH)
 
 
 @dataclass
@@ -108,16 +123,27 @@ class Outbox:
         message: Message,
         key: str,
         update_of: str | None = None,
+        refresh: bool = False,
     ) -> bool:
-        """Add a message in the caller's transaction. Returns False if `key` was already enqueued."""
+        """Add a message in the caller's transaction. Returns False if `key` was already enqueued.
+
+        `refresh` (with `update_of`): this version only re-renders the message, so it yields to the channel's
+        new messages (module docstring), and a pending refresh of the same message in the same channel that
+        is not being delivered and has no attempt of unknown outcome takes it in place, keeping its place in
+        the queue, instead of a new row queued behind it (then True too, and `key` is not stored): a card
+        refreshed ten times while its edit waits costs one edit."""
         split_channel(channel)  # refuse a malformed address now, not at delivery time
         if session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key)).first() is not None:
             return False
+        if refresh and update_of and self._replace_pending_refresh(
+                session, channel=channel, update_of=update_of, message=message):
+            self._wake.set()
+            return True
         now = self.clock.now()
         row = OutboxMessage(
             key=key,
             channel=channel,
-            kind="update" if update_of else ("upload" if _is_upload(message) else "post"),
+            kind=(REFRESH if refresh else "update") if update_of else ("upload" if _is_upload(message) else "post"),
             update_of=update_of,
             payload=message.to_dict(),
             next_attempt_at=now,
@@ -132,6 +158,32 @@ class Outbox:
         metrics.MESSAGES_QUEUED.labels(channel.partition(":")[0]).inc()
         self._wake.set()
         return True
+
+    @staticmethod
+    def _replace_pending_refresh(session: Session, *, channel: str, update_of: str, message: Message) -> bool:
+        """Put `message` into the newest pending update of `update_of` if that is a refresh, unless a worker
+        holds it or an attempt of it may have reached the platform (then a new row must follow it). True
+        when replaced."""
+        pending = session.execute(
+            select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.next_attempt_at,
+                   OutboxMessage.maybe_sent_since).where(
+                OutboxMessage.channel == channel, OutboxMessage.status == "pending",
+                OutboxMessage.kind.in_(UPDATE_KINDS), OutboxMessage.update_of == update_of)
+            .order_by(OutboxMessage.id.desc()).limit(1)
+        ).first()
+        if pending is None or pending.kind != REFRESH or pending.maybe_sent_since is not None:
+            return False  # none, a plain update (keeps its place and content), in flight or maybe out
+        # `next_attempt_at` is the compare-and-set token of `_claim` and `_supersede`: moving it (one
+        # microsecond earlier, so never later than the backoff asked for) makes a worker that read the old
+        # payload fail its claim and read the row again, instead of sending the version this replaces.
+        result = session.execute(
+            update(OutboxMessage).where(
+                OutboxMessage.id == pending.id, OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at == pending.next_attempt_at,
+                OutboxMessage.maybe_sent_since.is_(None))
+            .values(payload=message.to_dict(), next_attempt_at=pending.next_attempt_at - CLAIM_TOKEN_STEP)
+        )
+        return result.rowcount == 1
 
     def has(self, key: str) -> bool:
         """Whether a message with this idempotency key was ever enqueued (keys are never reused)."""
@@ -162,6 +214,7 @@ class Outbox:
         now = self.clock.now()
         blocked: set[str] = set()
         permission_held: set[str] = set()  # keys of rows waiting for a permission (see below)
+        refreshes: list[OutboxMessage] = []  # of delivered messages: after the rest (module docstring)
         done = 0
         seen_any = False
         after_id = 0
@@ -179,11 +232,15 @@ class Outbox:
             seen_any = True
             after_id = rows[-1].id
             superseded = _superseded_updates(rows)
+            originals_out = self._delivered_originals(rows)
             for row in rows:
                 if row.channel in blocked:
                     continue
                 if row.id in superseded and self._supersede(row):
                     done += 1
+                    continue
+                if row.kind == REFRESH and row.update_of in originals_out:
+                    refreshes.append(row)
                     continue
                 if self._held_for_permission(row, now) or row.update_of in permission_held:
                     # Waits for a permission (a chart without files:write) without holding up the rest of
@@ -207,11 +264,65 @@ class Outbox:
                         blocked.add(row.channel)
             if len(rows) < limit:
                 break
+        if refreshes and done < limit:
+            done += self._deliver_refreshes(refreshes, blocked, after_id, now, limit - done)
         if seen_any:
             self._update_pending_gauge()
         else:  # nothing was pending: no need to count (idle rounds run every half second)
             metrics.OUTBOX_PENDING.set(0)
         return done
+
+    def _deliver_refreshes(self, refreshes: list[OutboxMessage], blocked: set[str], last_seen: int,
+                           now: datetime, limit: int) -> int:
+        """Deliver the round's refreshes of delivered messages, in id order per channel, after its other rows.
+
+        A refresh later than a row its channel waits for was never collected (the first pass skips the rest
+        of a waiting channel, as before); a refresh that waits (a Retry-After on chat.update) holds back only
+        the later refreshes of its channel. A message queued since the round began ends the round after the
+        current refresh: the next round sends that message first."""
+        refreshes_blocked: set[str] = set()
+        done = 0
+        for row in refreshes:
+            if done >= limit:
+                break
+            if row.channel in refreshes_blocked:
+                continue
+            if self._held_for_permission(row, now):
+                continue  # its kind of call waits for a permission; the rest of the channel goes on
+            if row.next_attempt_at > now or self._held(row, now) or not self._claim(row, now):
+                refreshes_blocked.add(row.channel)
+                continue
+            delivered = self._deliver_one(row)
+            done += 1
+            if not delivered and not self._held_for_permission(row, now):
+                refreshes_blocked.add(row.channel)
+            if self._new_message_since(last_seen, now, blocked):
+                break
+        return done
+
+    def _delivered_originals(self, rows: list[OutboxMessage]) -> set[str]:
+        """Keys among the pending refreshes' originals that are delivered (have a platform message id)."""
+        keys = sorted({row.update_of for row in rows if row.kind == REFRESH and row.update_of})
+        if not keys:
+            return set()
+        found: set[str] = set()
+        with self.db.session() as session:
+            for start in range(0, len(keys), 500):
+                found.update(session.exec(select(OutboxMessage.key).where(
+                    OutboxMessage.key.in_(keys[start:start + 500]),
+                    OutboxMessage.platform_message_id.is_not(None))).all())
+        return found
+
+    def _new_message_since(self, last_seen: int, now: datetime, blocked: set[str]) -> bool:
+        """Whether a row that is not a refresh was queued after row `last_seen` and is due now in a channel
+        that is not waiting (a row the next round could send at once)."""
+        query = select(OutboxMessage.id).where(
+            OutboxMessage.id > last_seen, OutboxMessage.status == "pending", OutboxMessage.kind != REFRESH,
+            OutboxMessage.next_attempt_at <= now)
+        if blocked:
+            query = query.where(OutboxMessage.channel.not_in(sorted(blocked)))
+        with self.db.session() as session:
+            return session.exec(query.limit(1)).first() is not None
 
     def _supersede(self, row: OutboxMessage) -> bool:
         """Finish an update that a later pending update of the same message replaces, without calling the
@@ -256,7 +367,7 @@ class Outbox:
             return False
         message = Message.from_dict(row.payload)
         try:
-            if row.kind == "update":
+            if row.kind in UPDATE_KINDS:
                 target = self._message_id_of(row.update_of)
                 if target is None:
                     # The original is not delivered yet (or never will be): post this version instead, so
@@ -476,23 +587,25 @@ class Outbox:
 
 
 def _superseded_updates(rows: list[OutboxMessage]) -> set[int]:
-    """Ids of pending updates followed, in the same batch, by another update of the same message in the same
-    channel: only the latest version needs to reach the platform."""
+    """Ids of pending updates (refreshes too) followed, in the same batch, by another update of the same
+    message in the same channel: only the latest version needs to reach the platform."""
     latest: dict[tuple[str, str], int] = {}
     for row in rows:
-        if row.kind == "update" and row.update_of and row.id is not None:
+        if row.kind in UPDATE_KINDS and row.update_of and row.id is not None:
             latest[(row.channel, row.update_of)] = row.id
-    return {row.id for row in rows if row.kind == "update" and row.update_of and row.id is not None
+    return {row.id for row in rows if row.kind in UPDATE_KINDS and row.update_of and row.id is not None
             and latest[(row.channel, row.update_of)] != row.id}
 
 
 def call_kind(row: OutboxMessage) -> str:
-    """What a row asks of the platform, as far as permissions go: its kind (post, update, upload) and whether
-    it carries PNG images (an upload scope: Slack files:write, Feishu im:resource). Messages of one kind
-    need the same permissions, so a permission hold covers exactly one kind."""
+    """What a row asks of the platform, as far as permissions go: its kind (post, update, upload; a refresh
+    is an update) and whether it carries PNG images (an upload scope: Slack files:write, Feishu
+    im:resource). Messages of one kind need the same permissions, so a permission hold covers exactly one
+    kind."""
     images = (row.payload or {}).get("images") or ()
     has_png = any(isinstance(image, dict) and image.get("png") for image in images)
-    return f"{row.kind}+png" if has_png else row.kind
+    kind = "update" if row.kind == REFRESH else row.kind
+    return f"{kind}+png" if has_png else kind
 
 
 def _is_upload(message: Message) -> bool:

@@ -394,8 +394,10 @@ def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None) -> Mess
         fields += (Field("历史评论（不计时限）History, no SLA", str(stats.history)),)
     rows = sorted(stats.per_responder.items(), key=lambda kv: -(kv[1]["replied"] + kv[1]["skipped"]))
     per = "\n".join(f"• {who}：回复 {c['replied']}，跳过 {c['skipped']}" for who, c in rows) or "—"
+    # with the year: `--since 400d` reaches into another year
+    since = ensure_aware(stats.since).astimezone(zone or DEFAULT_ZONE).strftime("%Y-%m-%d %H:%M")
     return Message(
         title="回复队列统计 / Reply queue stats",
-        text=f"{scope_text}，自 {local_time(stats.since, zone)} 起 / since then\n\n按处理人 / per responder:\n{per}",
+        text=f"{scope_text}，自 {since} 起 / since then\n\n按处理人 / per responder:\n{per}",
         fields=fields,
     )

@@ -85,6 +85,14 @@ CHUNK = 400
 # button's message id. The scan reads only the item ids out of each row's card meta (extracted by the
 # database); whole payloads are loaded for the cards that show a changed item, nothing else.
 CARD_SCAN_ROWS = 60
+# Besides the pressed card, the newest cards showing an item acted on that are re-rendered (the newest
+# CARD_REFRESH_OTHERS + 1 when no card was pressed: a typed subcommand, the console's /press). Each is one
+# chat.update / card patch: Slack allows about 50 chat.update a minute per app and workspace (Tier 3), so
+# 1 + 5 edits a press leaves room for 8 presses a minute across the team before Slack throttles, where the
+# 60 cards a busy channel can show cost 60 edits (more than Slack's minute) for one press. Older cards
+# scrolled out of sight long ago and keep their last state; a press on one is still decided on the
+# item's stored state (a claim taken meanwhile is refused), and refreshes that card.
+CARD_REFRESH_OTHERS = 5
 
 
 class ReplyQueueError(Exception):
@@ -1064,10 +1072,11 @@ class ReplyQueueService:
     # ---- cards ----------------------------------------------------------------------------------------
     def refresh_cards(self, item_ids: Iterable[int], *, channel: str, message_ref: str | None = None) -> int:
         """Re-render in place the queue cards of `channel` that show any of these items (the pressed card
-        through its platform message id, other recent ones by their meta), so a claimed / replied / skipped
-        item shows who did what and loses its buttons instead of the card being posted again. Every item of
-        a card is rendered from its stored state, so two presses on one card cannot undo each other's line.
-        Returns how many updates were queued."""
+        through its platform message id, and the CARD_REFRESH_OTHERS newest other ones by their meta), so a
+        claimed / replied / skipped item shows who did what and loses its buttons instead of the card being
+        posted again. Every item of a card is rendered from its stored state, so two presses on one card
+        cannot undo each other's line. A card whose previous refresh still waits in the outbox gets this
+        version in that refresh's place (one edit, not two). Returns how many cards were refreshed."""
         from bot.replies import render  # rendering lives beside the handlers' strings
 
         wanted = {int(i) for i in item_ids if i}
@@ -1093,8 +1102,10 @@ class ReplyQueueService:
                     OutboxMessage.kind == "post")
                 .order_by(OutboxMessage.id.desc()).limit(CARD_SCAN_ROWS)
             ).all()
+            # Newest first (the scan's order), capped: every card is one chat edit, queued in the channel.
+            others = CARD_REFRESH_OTHERS if cards else CARD_REFRESH_OTHERS + 1
             showing = [row_id for row_id, key, ids in recent
-                       if key not in cards and isinstance(ids, list) and wanted.intersection(_int_ids(ids))]
+                       if key not in cards and isinstance(ids, list) and wanted.intersection(_int_ids(ids))][:others]
             if showing:
                 for row in session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(showing))).all():
                     self._add_card(session, cards, row.key, wanted=wanted, row=row)
@@ -1134,7 +1145,7 @@ class ReplyQueueService:
                 account = (meta.get("reminder") or {}).get("account") if isinstance(meta, dict) else None
                 summary = render.card_summary(card, by_id, now=now, overdue_total=overdue_totals.get(account))
                 fresh = render.refreshed_card(card, shown_sections, draft=draft, summary=summary)
-                self.outbox.enqueue(session, channel=channel, message=fresh, update_of=key,
+                self.outbox.enqueue(session, channel=channel, message=fresh, update_of=key, refresh=True,
                                     key=f"{key}:refresh:{uuid.uuid4().hex[:16]}"[-255:])
                 queued += 1
         return queued
