@@ -128,6 +128,36 @@ class BotApp:
         self.services.db.dispose()
 
 
+class _SkippedRunsOncePerHour(logging.Filter):
+    """APScheduler warns every interval while a job's previous run is still going (a poll slower than its
+    interval, a long report): once an hour per job says the same, the rest is noise in the operator's log."""
+
+    EVERY_S = 3600.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "maximum number of running instances reached" not in record.msg:
+            return True
+        import time
+
+        # the job's id, not str(job): that carries the next run time
+        job = str(getattr(record.args[0], "id", record.args[0])) if record.args else ""
+        now = time.monotonic()
+        if now - self._last.get(job, -self.EVERY_S) < self.EVERY_S:
+            return False
+        self._last[job] = now
+        return True
+
+
+def _quiet_skipped_runs() -> None:
+    logger = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, _SkippedRunsOncePerHour) for f in logger.filters):
+        logger.addFilter(_SkippedRunsOncePerHour())
+
+
 def build_app(
     settings: Settings,
     config: AppConfig,
@@ -163,6 +193,7 @@ def build_app(
     services.extra["dispatcher"] = Dispatcher(services)
     help_handlers.register(registry)
 
+    _quiet_skipped_runs()
     scheduler = BackgroundScheduler(timezone=config.zone())
     wiring = Wiring(services=services, scheduler=scheduler)
     _add_foundation_jobs(wiring)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import getpass
 import itertools
+import logging
 import shlex
 import sys
 
 from bot.config import CHAT_PLATFORMS, AppConfig, Settings
 from bot.messages import Action, Command
+
+log = logging.getLogger(__name__)
 
 BANNER = (
     "crisisbot 控制台 / console — 输入 /help 查看命令；/press 动作ID 值 按下按钮；#频道 切换频道；quit 退出\n"
@@ -86,8 +89,13 @@ def repl(bot, *, channel: str, user: str, stdin=None) -> int:
                           user_name=user, event_id=event_id)
         else:
             item = Command("console", f"console:{current}", f"console:{user}", line, user_name=user, event_id=event_id)
-        bot.dispatcher.handle(item)
-        bot.services.outbox.drain()
+        try:
+            bot.dispatcher.handle(item)
+            bot.services.outbox.drain()
+        except Exception as exc:  # noqa: BLE001 - e.g. the database is away: say so, and read the next line
+            log.exception("console command failed: %s", line[:80])
+            print(f"错误 / error: 命令未能执行（{type(exc).__name__}），详见日志 / the command failed "
+                  f"({type(exc).__name__}); see the log", flush=True)
 
 
 def run_console(settings: Settings, config: AppConfig, *, channel: str, user: str) -> int:

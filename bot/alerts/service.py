@@ -1257,7 +1257,13 @@ class AlertService:
             if c.is_from_account:
                 continue
             if history_before is not None and ensure_aware(c.created_at) < history_before:
-                continue
+                # Old on first arrival: history, no notice. Seen again from a live source (a poller, the
+                # webhook), an old negative comment whose likes now cross the line is news (an old post dug
+                # up); seen again in a re-imported file it is not.
+                if c.updated_at is None or c.source == "file":
+                    continue
+                if not (min_likes and c.shows_as_negative and (c.like_count or 0) >= min_likes):
+                    continue
             account = (c.platform, c.account_id)
             if c.updated_at is None:
                 if account not in term_cache:

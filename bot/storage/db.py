@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -134,13 +135,15 @@ class SqliteWriteTurns:
 
     _by_file: dict[str, SqliteWriteTurns] = {}
     _by_file_lock = threading.Lock()
+    _memory_ids = itertools.count(1)
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
 
     @classmethod
     def for_file(cls, path: str) -> SqliteWriteTurns:
-        key = str(Path(path).resolve()) if path and path != ":memory:" else f"memory:{id(object())}"
+        # each in-memory database is its own (an id() could be reused once its object is gone)
+        key = str(Path(path).resolve()) if path and path != ":memory:" else f"memory:{next(cls._memory_ids)}"
         with cls._by_file_lock:
             return cls._by_file.setdefault(key, cls())
 

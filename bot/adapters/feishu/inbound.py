@@ -53,6 +53,9 @@ MAX_BODY_BYTES = 1024 * 1024  # Feishu events are a few KB; refuse anything absu
 BODY_DEADLINE_S = 10.0
 # How long a callback waits for the journal row before answering anyway (Feishu waits 3 s, then retries).
 JOURNAL_WAIT_S = 1.5
+# On the long connection the wait blocks the SDK's one event loop (its pings, the next frames): a burst
+# of events waits one after another, so each gets less.
+LONG_CONNECTION_JOURNAL_WAIT_S = 0.5
 TOAST_RECEIVED = {"zh_cn": "已收到，处理中…", "en_us": "Received, working on it…"}
 TOAST_UNKNOWN = {"zh_cn": "这个按钮已失效", "en_us": "This button is no longer valid"}
 
@@ -177,9 +180,9 @@ class FeishuEventGuard:
         return ""
 
 
-def _acked_unjournalled(item: Command | Action) -> None:
+def _acked_unjournalled(item: Command | Action, waited_s: float = JOURNAL_WAIT_S) -> None:
     log.warning("feishu: %s not journalled within %.1f s (database busy); answering anyway, a crash before it is "
-                "written would lose it", item.event_id, JOURNAL_WAIT_S)
+                "written would lose it", item.event_id, waited_s)
 
 
 def _same(a: str, b: str) -> bool:
@@ -262,9 +265,9 @@ class FeishuEvents:
             awaited.append((item, journalled))
             return
         try:
-            journalled.result(timeout=JOURNAL_WAIT_S)
+            journalled.result(timeout=LONG_CONNECTION_JOURNAL_WAIT_S)
         except TimeoutError:
-            _acked_unjournalled(item)
+            _acked_unjournalled(item, LONG_CONNECTION_JOURNAL_WAIT_S)
 
     # ---- HTTP ----------------------------------------------------------------------------------
     def handle(self, headers: Mapping[str, str], body: bytes, uri: str = EVENTS_PATH) -> tuple[int, bytes]:

@@ -103,6 +103,15 @@ class InboundBridge:
         Called before `ack()`. If the dispatcher fails the item (e.g. the database is down), its keys are
         forgotten so a Slack retry gets through.
         """
+        journalled = self.give(item, kind=kind, extra_keys=extra_keys)
+        if journalled is False:
+            return False
+        await self.until_journalled([(item, kind, journalled)])
+        return True
+
+    def give(self, item: Command | Action, *, kind: str, extra_keys: Iterable[str] = ()) -> Any:
+        """Hand `item` over without waiting: False when it was handed over before, else the future that
+        says it is journalled (None when the dispatcher gives none). Never raises."""
         keys = [k for k in (item.event_id or "", *extra_keys) if k]
         if not self.first_time(keys):
             SLACK_INBOUND.labels(kind, "duplicate").inc()
@@ -111,20 +120,25 @@ class InboundBridge:
         SLACK_INBOUND.labels(kind, "submitted").inc()
         future = self._submit_one(item, keys)
         self._watch(future, keys)
-        journalled = getattr(future, "journalled", None)
-        if journalled is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(journalled)), self._journal_wait_s)
-            except TimeoutError:
+        return getattr(future, "journalled", None)
+
+    async def until_journalled(self, handed: list[tuple[Command | Action, str, Any]]) -> None:
+        """Wait for the journal rows of items handed over together, under one deadline (a payload with
+        several actions must not wait `journal_wait_s` for each in turn)."""
+        waiting = [(item, kind, asyncio.shield(asyncio.wrap_future(f))) for item, kind, f in handed if f is not None]
+        if not waiting:
+            return
+        _, pending = await asyncio.wait([w for _, _, w in waiting], timeout=self._journal_wait_s)
+        for item, kind, w in waiting:
+            if w in pending:
                 SLACK_INBOUND.labels(kind, "acked_before_journal").inc()
                 log.warning("slack: %s %s not journalled within %.1f s (database busy); acknowledging anyway, "
                             "a crash before it is written would lose it", kind, item.event_id, self._journal_wait_s)
-        return True
 
     def _submit_one(self, item: Command | Action, keys: list[str]) -> Any:
         try:
             return self._submit(item)
-        except Exception:  # the operator needs the log line; the person gets Slack's own error
+        except Exception:  # Slack is still acknowledged (nothing it could retry); the operator needs the log line
             SLACK_INBOUND.labels("any", "submit_failed").inc()
             log.exception("slack: could not hand %s to the dispatcher", item.event_id)
             self._unsee(keys)
@@ -148,6 +162,27 @@ class InboundBridge:
                 self._seen.pop(key, None)
 
 
+class _NotOurTokenWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and, since `authorize` hands it the token,
+    warns at every start that the variable "will be unused" (we give it a client, and `authorize` hands
+    it the token): our own variable, used as meant."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from slack_bolt.logger.messages import (
+            warning_client_prioritized_and_token_skipped,
+            warning_token_skipped,
+        )
+
+        return record.getMessage() not in (warning_token_skipped(), warning_client_prioritized_and_token_skipped())
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("crisisbot.slack.bolt")
+    if not any(isinstance(f, _NotOurTokenWarning) for f in logger.filters):
+        logger.addFilter(_NotOurTokenWarning())
+    return logger
+
+
 _BACKGROUND: set[asyncio.Task[Any]] = set()
 
 
@@ -160,7 +195,7 @@ def _in_background(work: Any) -> None:
 
 
 def _translate(kind: str, translate: Callable[[], Any]) -> Any:
-    """Last resort around the pure translation, after the ack: the HTTP route already refuses payloads
+    """Last resort around the pure translation, before the ack: the HTTP route already refuses payloads
     of the wrong shape with 400, but Socket Mode has no such route, and a translation bug must cost
     one logged delivery, not the listener (an exception there left Bolt answering 404 after 3 s)."""
     try:
@@ -191,6 +226,7 @@ def build_bolt_app(
 
     app = AsyncApp(
         name="crisisbot",
+        logger=_bolt_logger(),
         client=client,
         signing_secret=signing_secret or None,
         authorize=authorize,
@@ -210,13 +246,17 @@ def build_bolt_app(
     @app.action(re.compile(r".*"))
     async def on_action(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         with_form: list[tuple[Action, Any]] = []
+        handed: list[tuple[Action, str, Any]] = []
         for action in _translate("action", lambda: actions_from_block_actions(body)) or []:
             spec = form_spec_for(action.action_id)
             if spec is not None and body.get("trigger_id"):
                 if bridge.first_time([f"form:{action.event_id}"]):
                     with_form.append((action, spec))
                 continue
-            await bridge.hand_over(action, kind="action")
+            journalled = bridge.give(action, kind="action")
+            if journalled is not False:
+                handed.append((action, "action", journalled))
+        await bridge.until_journalled(handed)
         await ack()
         for action, spec in with_form:
             # After the ack, in the background: Bolt answers Slack only once this listener returns, and the
@@ -228,6 +268,7 @@ def build_bolt_app(
             await client.views_open(trigger_id=trigger_id, view=build_modal(spec, form_metadata(action)))
             SLACK_INBOUND.labels("action", "form_opened").inc()
         except Exception as error:  # no modal: run the action without the form rather than lose it
+            # (journalled only now, after the ack: the one press a crash in the next moments could lose)
             log.warning("slack: could not open the %s form (%s); handing the action over without it",
                         action.action_id, error)
             await bridge.hand_over(action, kind="action")

@@ -123,6 +123,24 @@ def test_last_months_comments_post_no_risk_or_liked_notice_but_a_backlog_does(bo
     assert "5 条评论提到「过敏」" in " ".join(n.payload["text"] for n in notices(db))
 
 
+def test_an_old_negative_comment_dug_up_now_is_announced_but_a_re_imported_file_is_not(bot, clock, db):
+    """The history rule skipped re-deliveries too: a negative comment from yesterday that a poller now sees
+    with 5,000 likes (an old post dug up, a classic start of a crisis) went unannounced. A live source's
+    re-delivery is news; the same file imported again is not."""
+    now = clock.now()
+    quiet = comment(now - timedelta(hours=30), text=NEGATIVE, likes=20)
+    bot.services.ingest.ingest_records([quiet], source="poller:douyin-main")
+    exported = comment(now - timedelta(hours=40), text=NEGATIVE, likes=900)
+    import_file(bot, clock, [exported])
+    assert notices(db) == []
+    clock.advance(timedelta(minutes=10))
+    import_file(bot, clock, [exported])  # the same export again: nothing new happened
+    assert notices(db) == []
+    bot.services.ingest.ingest_records([{**quiet, "like_count": 5000}], source="poller:douyin-main")
+    (notice,) = notices(db)
+    assert "高赞" in notice.payload["title"]
+
+
 def test_comments_dated_ahead_of_the_clock_count_when_they_arrive(bot, clock, db):
     """A feed that writes Beijing time with a UTC offset dates every comment 8 hours ahead (accepted: up to
     7 days ahead is clock skew). Counted in their own future buckets, a pile-on arriving now was judged 8

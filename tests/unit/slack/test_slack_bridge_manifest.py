@@ -120,3 +120,16 @@ def test_a_delivery_the_dispatcher_failed_is_accepted_again_when_slack_retries()
 
     assert asyncio.run(deliver()) == [True, True, False]
     assert calls == ["Ev1", "Ev1"]
+
+
+def test_building_the_bolt_app_does_not_warn_that_our_own_token_is_unused(monkeypatch, caplog):
+    """Bolt reads SLACK_BOT_TOKEN itself and warned at every start that it "will be unused" (we hand it
+    the token through `authorize`): a warning an operator can do nothing about."""
+    import logging
+
+    from bot.adapters.slack.inbound_app import build_bolt_app
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    with caplog.at_level(logging.INFO):
+        build_bolt_app(bot_token="xoxb-test", signing_secret="secret", bridge=InboundBridge(lambda item: None))
+    assert "will be unused" not in caplog.text and "will be ignored" not in caplog.text
