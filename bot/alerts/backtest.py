@@ -120,9 +120,9 @@ def read_series(path: Path) -> list[SeriesRow]:
         try:
             names = reader.fieldnames
         except csv.Error as exc:
-            raise BacktestInputError(f"{path}:{reader.line_num}: unreadable CSV header: {exc}") from None
+            raise BacktestInputError(f"{path}:{reader.line_num}: 无法读取 CSV 表头 / unreadable CSV header: {exc}") from None
         if names is None or "timestamp" not in names or "value" not in names:
-            raise BacktestInputError(f"{path}: needs a header with columns timestamp,value (got {names})")
+            raise BacktestInputError(f"{path}: 需要含 timestamp,value 两列的表头 / needs a header with columns timestamp,value (got {names})")
         while True:
             first_line = reader.line_num + 1
             try:
@@ -130,22 +130,22 @@ def read_series(path: Path) -> list[SeriesRow]:
             except StopIteration:
                 break
             except csv.Error as exc:  # an over-long cell (e.g. a quote never closed swallows the file)
-                raise BacktestInputError(f"{path}:{first_line}: unreadable CSV row: {exc}") from None
+                raise BacktestInputError(f"{path}:{first_line}: 无法读取的 CSV 行 / unreadable CSV row: {exc}") from None
             line = reader.line_num
             raw_ts, raw_value = record["timestamp"] or "", record["value"] or ""
             try:
                 ts = parse_timestamp(raw_ts)
             except ValueError as exc:
-                raise BacktestInputError(f"{path}:{line}: bad timestamp {raw_ts!r}: {exc}") from None
+                raise BacktestInputError(f"{path}:{line}: 时间戳有误 / bad timestamp {raw_ts!r}: {exc}") from None
             if raw_value.strip().lower() in ("", "nan", "null", "none", "na"):
                 rows.append(SeriesRow(line, raw_ts, raw_value, ts, None))
                 continue
             try:
                 value = float(raw_value)
             except ValueError:
-                raise BacktestInputError(f"{path}:{line}: bad value {raw_value!r} (a count is expected)") from None
+                raise BacktestInputError(f"{path}:{line}: 数值有误，应为计数 / bad value {raw_value!r} (a count is expected)") from None
             if not math.isfinite(value) or value < 0:
-                raise BacktestInputError(f"{path}:{line}: value must be a finite number >= 0, got {raw_value!r}")
+                raise BacktestInputError(f"{path}:{line}: 数值应为不小于 0 的有限数 / value must be a finite number >= 0, got {raw_value!r}")
             rows.append(SeriesRow(line, raw_ts, raw_value, ts, value))
     return rows
 

@@ -92,7 +92,8 @@ class OutboxMessage(SQLModel, table=True):
     """A message waiting to be delivered (or delivered) to a chat channel.
 
     Written in the same transaction as the change that caused it; the worker delivers rows in id order
-    per channel. `key` is the idempotency key: enqueueing the same key twice stores one row.
+    per channel, except refreshes of delivered messages (kind "refresh"), which yield to the channel's
+    other rows (bot/outbox.py). `key` is the idempotency key: enqueueing the same key twice stores one row.
     """
 
     __tablename__ = "outbox_message"
@@ -105,7 +106,7 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=255)
     channel: str = Field(max_length=255)
-    kind: str = Field(default="post", max_length=16)  # post | update | upload
+    kind: str = Field(default="post", max_length=16)  # post | update | upload | refresh (bot/outbox.py)
     update_of: str | None = Field(default=None, max_length=255)
     payload: dict[str, Any] = Field(sa_type=JSON)
     status: str = Field(default="pending", max_length=16)  # pending | sent | failed | superseded (bot/outbox.py)

@@ -91,7 +91,7 @@ def test_cli_alerts_once_per_episode(tmp_path):
 
 def test_bad_input_is_a_clear_error(tmp_path):
     src = write_series(tmp_path / "bad.csv", [("2026-03-02 00:00:00", "3"), ("yesterday", "4")])
-    with pytest.raises(BacktestInputError, match=r"bad\.csv:3: bad timestamp"):
+    with pytest.raises(BacktestInputError, match=r"bad\.csv:3: 时间戳有误 / bad timestamp"):
         read_series(src)
     src = write_series(tmp_path / "neg.csv", [("2026-03-02 00:00:00", "-3")])
     with pytest.raises(BacktestInputError, match="value must be"):
@@ -130,7 +130,7 @@ def test_an_impossible_timestamp_is_a_clear_error(tmp_path, stamp):
     src = write_series(tmp_path / "s.csv", [("2026-11-22T10:00:00", "1"), (stamp, "2")])
     result = CliRunner().invoke(app, ["backtest", str(src), "--out", str(tmp_path / "o.csv")])
     assert result.exit_code == 2, result.output
-    assert "错误 / error" in result.output and ":3: bad timestamp" in result.output and "out of range" in result.output
+    assert "错误 / error" in result.output and ":3: 时间戳有误 / bad timestamp" in result.output and "out of range" in result.output
 
 
 def test_out_in_a_missing_folder_is_created(tmp_path):
@@ -194,7 +194,7 @@ def test_an_unreadable_csv_row_is_a_clear_error_not_a_traceback(tmp_path):
     the command as a traceback."""
     src = tmp_path / "s.csv"
     src.write_text("timestamp,value\n2026-11-22T10:00:00,1\n2026-11-22T10:05:00," + "1" * 200_000 + "\n")
-    with pytest.raises(BacktestInputError, match=r"s\.csv:3: unreadable CSV row"):
+    with pytest.raises(BacktestInputError, match=r"s\.csv:3: 无法读取的 CSV 行 / unreadable CSV row"):
         read_series(src)
     result = CliRunner().invoke(app, ["backtest", str(src), "--out", str(tmp_path / "o.csv")])
-    assert result.exit_code == 2 and "错误 / error" in result.output and ":3: unreadable CSV row" in result.output
+    assert result.exit_code == 2 and "错误 / error" in result.output and ":3: 无法读取的 CSV 行 / unreadable CSV row" in result.output
