@@ -183,6 +183,17 @@ def _bolt_logger() -> logging.Logger:
     return logger
 
 
+def _blank_required_field(action: Action | None) -> str | None:
+    """The block id of a required text field the submitted form left blank (spaces only), or None."""
+    if action is None:
+        return None
+    spec = form_spec_for(action.action_id)
+    if spec is None or spec.kind != "text" or spec.optional:
+        return None
+    value = (action.form or {}).get(spec.key, "")
+    return spec.key if not value.replace("\u3000", " ").strip() else None
+
+
 _BACKGROUND: set[asyncio.Task[Any]] = set()
 
 
@@ -276,6 +287,13 @@ def build_bolt_app(
     @app.view(FORM_CALLBACK_ID)
     async def on_form(ack: Any, body: dict[str, Any]) -> None:
         action = _translate("form", lambda: action_from_view_submission(body))
+        blank = _blank_required_field(action)
+        if blank is not None:
+            # Slack's own check lets "   " through: the form stays open and says what is missing, instead
+            # of closing on a refusal that arrives as a separate message
+            SLACK_INBOUND.labels("form", "blank").inc()
+            await ack(response_action="errors", errors={blank: "请填写内容（不能只有空格）/ Please fill this in"})
+            return
         if action is not None:
             await bridge.hand_over(action, kind="form")
         await ack()

@@ -149,6 +149,27 @@ def test_skip_button_opens_a_modal_and_the_submission_carries_the_reason(slack_b
     assert (action.action_id, action.value, action.form) == ("e2eplay.step.skip", "run1:3", {"reason": "已私信"})
 
 
+def test_a_skip_form_with_only_spaces_stays_open_and_says_what_is_missing(slack_bot, fake_slack):
+    """Slack's own check lets "   " through; the form closed and the refusal came as a separate message.
+    Now the form answers with an error on the field and nothing is handed over."""
+    bot, sender = slack_bot
+    seen = []
+    bot.services.registry.add_action("e2eplay.", lambda ctx, action: seen.append(action) or Message(text="已跳过"))
+    assert sender.button("e2eplay.step.skip", "run1:3").status_code == 200
+    (opened,) = fake_slack.wait_for("views.open")
+    view = opened.args["view"] if isinstance(opened.args["view"], dict) else json.loads(opened.args["view"])
+    response = sender.view_submission(view, {"reason": {"reason": {"type": "plain_text_input", "value": " \u3000 "}}})
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["response_action"] == "errors" and "请填写" in answer["errors"]["reason"]
+    time.sleep(0.5)  # anything handed over would have run by now
+    assert seen == []
+    response = sender.view_submission(view, {"reason": {"reason": {"type": "plain_text_input", "value": "已私信"}}})
+    assert response.status_code == 200 and not response.content.strip(b"{} ")
+    fake_slack.wait_for("chat.postMessage")
+    assert [a.form for a in seen] == [{"reason": "已私信"}]
+
+
 def nothing_processed(bot) -> bool:
     with bot.services.db.session() as session:
         return not session.exec(select(ProcessedEvent)).all() and not session.exec(select(OutboxMessage)).all()
