@@ -17,7 +17,6 @@ from bot.config import Settings
 from bot.importer import import_files
 from bot.storage.db import Database
 from bot.storage.models import Comment, DeadLetter
-from tests.support.asgi_server import running_server
 
 #: the first batch loads the sentiment model: seconds on a busy machine, past httpx's 5 s default
 TIMEOUT = 30
@@ -30,12 +29,6 @@ def record(comment_id: str, **over) -> dict:
             "text": f"评论{comment_id}", "created_at": "2026-11-22T20:15:00+08:00"}
     base.update(over)
     return base
-
-
-@pytest.fixture
-def base_url(bot):
-    with running_server(bot.web) as url:
-        yield url
 
 
 def rows(db) -> dict[str, Comment]:

@@ -9,22 +9,9 @@ import pytest
 from sqlmodel import select
 
 from bot.storage.models import DeadLetter
-from tests.support.asgi_server import running_server
+from tests.integration.foundation.test_webhook import record
 
 AUTH = {"Authorization": "Bearer test-ingest-token"}
-
-
-def record(comment_id, **over):
-    base = {"platform": "bilibili", "account_id": "xiaochu_kitchen", "content_id": "BV1", "comment_id": comment_id,
-            "text": "锅好用吗？", "created_at": 1763813700}
-    base.update(over)
-    return base
-
-
-@pytest.fixture
-def base_url(bot):
-    with running_server(bot.web) as url:
-        yield url
 
 
 def test_a_rejected_records_reason_is_chinese_first_with_english(base_url, db):

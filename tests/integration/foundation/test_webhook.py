@@ -26,12 +26,6 @@ def record(comment_id, **over):
     return base
 
 
-@pytest.fixture
-def base_url(bot):
-    with running_server(bot.web) as url:
-        yield url
-
-
 def test_batch_with_bad_records_stores_the_good_ones(base_url, db):
     body = [record("1"), record("2", created_at="not a time"), record("3"), record("1", like_count=9)]
     response = httpx.post(f"{base_url}/api/v1/comments", json=body, headers=AUTH)

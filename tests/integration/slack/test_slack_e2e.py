@@ -133,13 +133,19 @@ def test_unknown_button_is_answered_not_dropped(slack_bot, fake_slack):
     assert call.args["response_type"] == "ephemeral"
 
 
-def test_skip_button_opens_a_modal_and_the_submission_carries_the_reason(slack_bot, fake_slack):
+def open_skip_form(slack_bot, fake_slack):
+    """Press a skip button: (actions handled so far, the sender, the modal Slack was asked to open)."""
     bot, sender = slack_bot
     seen = []
     bot.services.registry.add_action("e2eplay.", lambda ctx, action: seen.append(action) or Message(text="已跳过"))
     assert sender.button("e2eplay.step.skip", "run1:3").status_code == 200
     (opened,) = fake_slack.wait_for("views.open")
     view = opened.args["view"] if isinstance(opened.args["view"], dict) else json.loads(opened.args["view"])
+    return seen, sender, view
+
+
+def test_skip_button_opens_a_modal_and_the_submission_carries_the_reason(slack_bot, fake_slack):
+    seen, sender, view = open_skip_form(slack_bot, fake_slack)
     assert view["type"] == "modal" and view["blocks"][0]["block_id"] == "reason"
     assert seen == []  # nothing runs until the form is submitted
     response = sender.view_submission(view, {"reason": {"reason": {"type": "plain_text_input", "value": "已私信"}}})
@@ -152,12 +158,7 @@ def test_skip_button_opens_a_modal_and_the_submission_carries_the_reason(slack_b
 def test_a_skip_form_with_only_spaces_stays_open_and_says_what_is_missing(slack_bot, fake_slack):
     """Slack's own check lets "   " through; the form closed and the refusal came as a separate message.
     Now the form answers with an error on the field and nothing is handed over."""
-    bot, sender = slack_bot
-    seen = []
-    bot.services.registry.add_action("e2eplay.", lambda ctx, action: seen.append(action) or Message(text="已跳过"))
-    assert sender.button("e2eplay.step.skip", "run1:3").status_code == 200
-    (opened,) = fake_slack.wait_for("views.open")
-    view = opened.args["view"] if isinstance(opened.args["view"], dict) else json.loads(opened.args["view"])
+    seen, sender, view = open_skip_form(slack_bot, fake_slack)
     response = sender.view_submission(view, {"reason": {"reason": {"type": "plain_text_input", "value": " \u3000 "}}})
     assert response.status_code == 200
     answer = response.json()

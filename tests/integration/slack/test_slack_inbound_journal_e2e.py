@@ -101,21 +101,25 @@ def slack_answers(fake_slack) -> list[str]:
             for call in fake_slack.successful(method)]
 
 
+def hold_both_workers(fake_feishu, base: str, events, db_path: Path) -> None:
+    """Two Feishu commands whose workers get stuck in Feishu's contact lookup (one person each, so no cached
+    name): until they time out, whatever is delivered next is journalled but not begun."""
+    fake_feishu.fail_next("contact.user.get", "slow", times=2, seconds=8)
+    with httpx.Client(timeout=10) as client:
+        for n in (1, 2):
+            assert post_event(client, base, events, events.message(
+                "/help", open_id=f"ou_held{n}", event_id=f"ev-held-{n}")).status_code == 200
+    wait_until(lambda: len(query(db_path, "SELECT key FROM processed_event WHERE key LIKE 'feishu:%'")) == 2,
+               what="both workers to begin the Feishu commands")
+
+
 def test_commands_acked_over_http_are_answered_once_after_serve_is_killed(tmp_path, fake_slack):
     (tmp_path / "crisisbot.yaml").write_text(CONFIG, encoding="utf-8")
     db_path = tmp_path / "bot.db"
     events = FeishuEvents(SystemClock())
     with FakeFeishuApi() as fake_feishu:
         with serve(tmp_path, fake_slack, fake_feishu, "serve-1.log") as (process, base):
-            # both workers get stuck in Feishu's contact lookup (one person each, so no cached name)
-            fake_feishu.fail_next("contact.user.get", "slow", times=2, seconds=8)
-            with httpx.Client(timeout=10) as client:
-                for n in (1, 2):
-                    response = post_event(client, base, events, events.message(
-                        "/help", open_id=f"ou_held{n}", event_id=f"ev-held-{n}"))
-                    assert response.status_code == 200
-            wait_until(lambda: len(query(db_path, "SELECT key FROM processed_event WHERE key LIKE 'feishu:%'")) == 2,
-                       what="both workers to begin the Feishu commands")
+            hold_both_workers(fake_feishu, base, events, db_path)
             sender = SlackSender(base + "/slack/events", SECRET, fake_slack)
             try:
                 acked = [sender.command("/reply-queue", channel="C0JRNL"),
@@ -167,14 +171,7 @@ def test_items_acked_while_the_database_is_busy_are_journalled_before_the_ack(tm
     events = FeishuEvents(SystemClock())
     with FakeFeishuApi() as fake_feishu:
         with serve(tmp_path, fake_slack, fake_feishu, "serve-1.log") as (process, base):
-            # both workers stuck in Feishu's contact lookup: nothing delivered below is begun before the kill
-            fake_feishu.fail_next("contact.user.get", "slow", times=2, seconds=8)
-            with httpx.Client(timeout=10) as client:
-                for n in (1, 2):
-                    assert post_event(client, base, events, events.message(
-                        "/help", open_id=f"ou_held{n}", event_id=f"ev-held-{n}")).status_code == 200
-            wait_until(lambda: len(query(db_path, "SELECT key FROM processed_event WHERE key LIKE 'feishu:%'")) == 2,
-                       what="both workers to begin the Feishu commands")
+            hold_both_workers(fake_feishu, base, events, db_path)  # nothing below is begun before the kill
 
             def slack(send):
                 sender = SlackSender(base + "/slack/events", SECRET, fake_slack)
