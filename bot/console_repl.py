@@ -58,7 +58,8 @@ def repl(bot, *, channel: str, user: str, stdin=None) -> int:
         line = stdin.readline()
         if not line:
             return 0
-        line = line.strip()
+        # a command file saved by Windows Notepad starts with a UTF-8 BOM: "\ufeff#lanji" is still a switch
+        line = line.strip().lstrip("\ufeff").strip()
         if not line:
             continue
         if line in ("quit", "exit", "/quit", "退出"):

@@ -28,7 +28,8 @@ def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, co
     a file could not be read at all (nothing of that file is stored; the other files still are)."""
     from bot.app import build_app
 
-    console = console or Console(stderr=True)
+    # soft_wrap: in a pipe or a log rich would break lines at 80 columns, mid-phrase ("72 \n小时")
+    console = console or Console(stderr=True, soft_wrap=True)
     bot = None  # built at the first file that has records: a mistyped path creates no database
     status = 0
     total = IngestReport()

@@ -180,6 +180,19 @@ def real_setup(settings: Settings, config: AppConfig) -> tuple[str, str] | None:
     return None
 
 
+def _offline_for_the_demo(settings: Settings) -> Settings:
+    """The settings without chat platforms and the comment webhook: the sample feed names the configured
+    accounts, so its alerts would reach the real clients' Slack/Feishu channels, and a comment sent to the
+    webhook now would be judged on the replay clock ("7 days in the future") and kept in a throwaway file."""
+    off = {name: None for name in ("slack_bot_token", "slack_signing_secret", "slack_app_token", "feishu_app_id",
+                                   "feishu_app_secret", "ingest_token") if getattr(settings, name, None)}
+    if not off:
+        return settings
+    print("演示只在本终端的控制台频道显示：不连接 Slack / 飞书，评论 webhook 关闭 / the demo shows in this terminal's "
+          "console channels only: Slack, Feishu and the comment webhook stay off", flush=True)
+    return settings.model_copy(update=off)
+
+
 def _default_database_has_comments() -> bool:
     """Whether var/crisisbot.db (where `crisisbot ingest` writes on an unconfigured machine) holds comments;
     read-only, never creates it."""
@@ -220,13 +233,25 @@ def run_serve(
     # refuse or lose what arrives (a comment written now is "7 days in the future" on the replay clock).
     set_up = real_setup(settings, config)
     demo_on = demo or exit_after_replay or not set_up
-    if not demo and not exit_after_replay and set_up and not settings.any_chat_platform:
+    if not demo and not exit_after_replay and set_up:
         print(f"不启动演示：{set_up[0]}，使用真实数据 / no demo: {set_up[1]}; running on real data "
               "(`crisisbot serve --demo` for the demo)", flush=True)
     records = load_sample_feed() if demo_on else []
     clock = None
     if demo_on and records:
         clock = ReplayClock(parse_time(records[0]["created_at"]) - timedelta(minutes=5), speed=speed)
+    bind_host = host or config.host
+    bind_port = config.port if port is None else port
+    listener = None
+    if not exit_after_replay:
+        # bound before the demo database is rebuilt: a second `make run` beside a running one (same port)
+        # stops here instead of deleting the running demo's var/demo.db under it
+        try:
+            listener = bind_listener(bind_host, bind_port)
+        except OSError as error:
+            print(f"无法监听 {bind_host}:{bind_port}（{error.strerror or error}）/ cannot listen on "
+                  f"{bind_host}:{bind_port}: {error.strerror or error}", file=sys.stderr, flush=True)
+            return 2
     db = None
     if clock is not None:
         # Always its own SQLite file: the sample comments name the configured accounts, and replayed
@@ -234,10 +259,9 @@ def run_serve(
         if configured_db:
             print("演示不写入配置的数据库 / the demo does not touch the configured database", flush=True)
         db = fresh_demo_database()
+        settings = _offline_for_the_demo(settings)
     bot = build_app(settings, config, clock=clock, console_echo=sys.stdout, db=db)
     replay = DemoReplay(bot, records, clock) if clock else None
-    bind_host = host or config.host
-    bind_port = config.port if port is None else port
 
     if exit_after_replay:
         bot.start(scheduler=False)
@@ -263,13 +287,7 @@ def run_serve(
         for tick in bot.wiring.ticks:
             bot.wiring.scheduler.add_job(tick, "interval", seconds=tick_seconds(config), coalesce=True,
                                          max_instances=1)
-    try:
-        listener = bind_listener(bind_host, bind_port)
-    except OSError as error:
-        bot.close()
-        print(f"无法监听 {bind_host}:{bind_port}（{error.strerror or error}）/ cannot listen on "
-              f"{bind_host}:{bind_port}: {error.strerror or error}", file=sys.stderr, flush=True)
-        return 2
+    assert listener is not None
     bind_port = listener.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(bot.web, host=bind_host, port=bind_port, log_level="warning", lifespan="on"))
     stop = threading.Event()

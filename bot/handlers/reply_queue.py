@@ -57,12 +57,12 @@ def _service(ctx: CommandContext) -> ReplyQueueService:
 
 def _number(text: str | None, what: str = "编号 / item id") -> int:
     if not text:
-        raise UsageError(f"缺少{what}")
+        raise UsageError(f"缺少{what} / missing {what.split(' / ')[-1]}")
     if record_digits(text) is None:
-        raise UsageError(f"{what} 应为数字，例如 #12：{text}")
+        raise UsageError(f"{what} 应为数字，例如 #12 / should be a number such as #12：{text}")
     number = parse_record_number(text)
     if number is None:  # a number past any stored id
-        raise UsageError(f"没有这个{what}：{text}")
+        raise UsageError(f"没有这个{what} / no such {what.split(' / ')[-1]}：{text}")
     return number
 
 
@@ -100,7 +100,7 @@ def handle_reply_queue(ctx: CommandContext, parsed: ParsedCommand) -> Message | 
             _refresh_cards(ctx, service, args[0] if args else None, draft=sub in ("approve", "reject"))
         return answer
     if len(parsed.args) > 1:
-        raise UsageError(f"多余的参数：{' '.join(parsed.args[1:])}")
+        raise UsageError(f"多余的参数 / unexpected arguments：{' '.join(parsed.args[1:])}")
     return _guard(lambda: _list(ctx, service, parsed, parsed.args[0] if parsed.args else None))
 
 
@@ -117,7 +117,7 @@ def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand
     capped = False
     if limit_text is not None:
         if limit_text is True or not str(limit_text).isdigit() or int(limit_text) < 1:
-            raise UsageError("--limit 需要正整数，例如 --limit 10")
+            raise UsageError("--limit 需要正整数，例如 --limit 10 / --limit takes a positive whole number, e.g. --limit 10")
         capped = int(limit_text) > service.config.max_limit  # said in the answer, not cut silently
         limit = min(int(limit_text), service.config.max_limit)
     mine, overdue = bool(parsed.opt("mine", False)), bool(parsed.opt("overdue", False))
@@ -274,7 +274,7 @@ def _reject(ctx, service, parsed, args):
 
 def _save_template(ctx, service, parsed, args):
     if len(args) < 2:
-        raise UsageError('用法：/reply-queue save-template 名称 "内容" [--item 编号] [--topics 词1,词2]')
+        raise UsageError('用法 / usage：/reply-queue save-template 名称 "内容" [--item 编号] [--topics 词1,词2]')
     name, text = args[0], parsed.text_from(2)
     item_text = parsed.opt("item")
     item_id = _number(str(item_text)) if item_text not in (None, True) else None
@@ -310,12 +310,12 @@ def _delete_template(ctx, service, parsed, args):
 
 def _stats(ctx, service, parsed, args):
     if len(args) > 1:
-        raise UsageError(f"多余的参数：{' '.join(args[1:])}")
+        raise UsageError(f"多余的参数 / unexpected arguments：{' '.join(args[1:])}")
     account = args[0] if args else None
     _no_unknown_option(account)
     since_text = parsed.opt("since")
     if since_text is True:
-        raise UsageError("--since 需要一个值，例如 --since 7d")
+        raise UsageError("--since 需要一个值，例如 --since 7d / --since takes a value, e.g. --since 7d")
     since = parse_since(since_text, service.clock.now(), service.zone_for(ctx.channel))
     stats = service.stats(channel=ctx.channel, since=since, account=account)
     return render.stats_message(stats, scope_text=_scope_text(service, ctx, account), zone=service.zone_for(ctx.channel))

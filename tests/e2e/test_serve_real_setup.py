@@ -132,3 +132,33 @@ def test_a_console_fed_from_a_pipe_runs_its_commands_and_keeps_serving(tmp_path)
         stop(process)
     log = log_path.read_text()
     assert "crisisbot 命令 / Commands" in log, log
+
+
+def test_a_forced_demo_never_reaches_the_real_slack_channels_or_the_webhook(tmp_path):
+    """`serve --demo` on a machine with Slack set up posted the sample crisis's alerts to the client's real
+    Slack channel (the sample names the configured accounts), and the webhook judged real comments on the
+    replay clock. The demo now stays in the console."""
+    from tests.fakes.slack_api import VALID_BOT_TOKEN, FakeSlack
+
+    (tmp_path / "crisisbot.yaml").write_text(
+        "clients:\n  - {id: lanji, name: 澜肌护肤}\naccounts:\n"
+        "  - {platform: douyin, account_id: lanji_official, client: lanji}\n"
+        "channels:\n  - {id: 'slack:C0REAL', client: lanji}\n", encoding="utf-8")
+    with FakeSlack() as fake:
+        env = environment(SLACK_BOT_TOKEN=VALID_BOT_TOKEN, SLACK_SIGNING_SECRET="demo-secret",
+                          CRISISBOT_SLACK_API_URL=fake.base_url, CRISISBOT_INGEST_TOKEN=TOKEN,
+                          CRISISBOT_CONFIG=str(tmp_path / "crisisbot.yaml"))
+        process, base, log_path = start_serve(tmp_path, env, "--demo", "--speed", "100000")
+        try:
+            deadline = time.monotonic() + 90
+            # the outbox met a message for the Slack channel (the sample's alerts and notices for lanji)
+            while "messages to slack:C0REAL wait" not in log_path.read_text():
+                assert time.monotonic() < deadline and process.poll() is None, log_path.read_text()[-3000:]
+                time.sleep(0.5)
+            answer = httpx.post(base + "/api/v1/comments", json=[], timeout=10,
+                                headers={"Authorization": f"Bearer {TOKEN}"})
+        finally:
+            stop(process)
+        assert fake.calls("chat.postMessage") == [] and fake.calls("chat.update") == []
+    assert answer.status_code != 200  # the webhook is off during the demo
+    assert "不连接 Slack / 飞书" in log_path.read_text()
