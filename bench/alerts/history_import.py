@@ -16,13 +16,12 @@ the catch-up (IDLE_OBSERVED set to infinity in this process) for a before/after 
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
+
+from bench.alerts import bench_database
 
 NOW = datetime(2026, 11, 22, 12, 0, 25, tzinfo=UTC)
 NEGATIVE = "垃圾产品，用了烂脸过敏，退款！太差了，再也不买"
@@ -69,7 +68,7 @@ def _record(i: int, stream: int, at: datetime, *, negative: bool) -> dict:
 
 def bench_history_import(comments: int, streams: int, days: int, *, url: str | None = None,
                          observe_all: bool = False) -> dict:
-    from sqlalchemy import create_engine, func, select, text
+    from sqlalchemy import func, select
 
     import bot.alerts.service as service
     from bot.alerts.models import AlertEpisode, AlertStream
@@ -77,53 +76,35 @@ def bench_history_import(comments: int, streams: int, days: int, *, url: str | N
     from bot.clock import FakeClock
     from bot.config import Settings, parse_config
     from bot.importer import BATCH
-    from bot.storage.db import Database
     from bot.storage.models import OutboxMessage
 
     if observe_all:
         service.IDLE_OBSERVED = 10**9
     records = make_records(comments, streams, days)
-    with tempfile.TemporaryDirectory() as tmp:
-        schema = admin = None
-        if url:
-            schema = f"bench_{uuid.uuid4().hex[:10]}"
-            admin = create_engine(url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            db = Database(url, schema=schema)
-        else:
-            db = Database(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        try:
-            db.upgrade()
-            clock = FakeClock(NOW)
-            config = parse_config({"default_channel": "console:general"}, source="bench")
-            app = build_app(Settings(_env_file=None), config, clock=clock, db=db, upgrade=False)  # type: ignore[call-arg]
-            svc = app.services.extra["alerts"]
-            svc._uses_placeholder_sentiment()  # the scorer loads once per process, not in the figures
-            wall, cpu = time.perf_counter(), time.process_time()
-            for at in range(0, len(records), BATCH):
-                app.services.ingest.ingest_records(records[at:at + BATCH], source="file")
-            import_wall, import_cpu = time.perf_counter() - wall, time.process_time() - cpu
-            clock.advance(service.IMPORT_SETTLE + timedelta(seconds=1))
-            wall, cpu = time.perf_counter(), time.process_time()
-            judged = svc.evaluate()
-            tick_wall, tick_cpu = time.perf_counter() - wall, time.process_time() - cpu
-            svc.tick()
-            app.services.outbox.drain()
-            with db.session() as session:
-                count = lambda q: session.exec(q).one()[0]  # noqa: E731
-                stream_rows = count(select(func.count()).select_from(AlertStream))
-                behind = count(select(func.count()).select_from(AlertStream).where(
-                    AlertStream.last_closed < NOW - timedelta(minutes=15), ~AlertStream.stream_key.endswith("|curve")))
-                opened = count(select(func.count()).select_from(AlertEpisode))
-                alerts = count(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.update_of.is_(None)))
-            app.close()
-        finally:
-            db.dispose()
-            if admin is not None:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin.dispose()
+    with bench_database(url) as db:
+        clock = FakeClock(NOW)
+        config = parse_config({"default_channel": "console:general"}, source="bench")
+        app = build_app(Settings(_env_file=None), config, clock=clock, db=db, upgrade=False)  # type: ignore[call-arg]
+        svc = app.services.extra["alerts"]
+        svc._uses_placeholder_sentiment()  # the scorer loads once per process, not in the figures
+        wall, cpu = time.perf_counter(), time.process_time()
+        for at in range(0, len(records), BATCH):
+            app.services.ingest.ingest_records(records[at:at + BATCH], source="file")
+        import_wall, import_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        clock.advance(service.IMPORT_SETTLE + timedelta(seconds=1))
+        wall, cpu = time.perf_counter(), time.process_time()
+        judged = svc.evaluate()
+        tick_wall, tick_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        svc.tick()
+        app.services.outbox.drain()
+        with db.session() as session:
+            count = lambda q: session.exec(q).one()[0]  # noqa: E731
+            stream_rows = count(select(func.count()).select_from(AlertStream))
+            behind = count(select(func.count()).select_from(AlertStream).where(
+                AlertStream.last_closed < NOW - timedelta(minutes=15), ~AlertStream.stream_key.endswith("|curve")))
+            opened = count(select(func.count()).select_from(AlertEpisode))
+            alerts = count(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.update_of.is_(None)))
+        app.close()
     engine = "PostgreSQL" if url else "SQLite"
     mode = "every empty bucket observed" if observe_all else f"IDLE_OBSERVED={service.IDLE_OBSERVED}"
     print(f"history import ({engine}, {mode}): {len(records)} comments, {streams} videos, {days} days; "

@@ -22,13 +22,12 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
+
+from bench.alerts import bench_database
 
 START = datetime(2026, 11, 20, tzinfo=UTC)
 WARM_DAYS = 3
@@ -86,64 +85,46 @@ def _setup(db, streams: int, spikes: int, bucket: timedelta, now: datetime) -> N
 
 def bench_service_tick(streams: int = 10_000, *, url: str | None = None, spikes: int = 10,
                        profile: str | None = None) -> float:
-    from sqlalchemy import create_engine, func, select, text
+    from sqlalchemy import func, select
 
     from bot.alerts.models import AlertEpisode, AlertStream
     from bot.app import build_app
     from bot.clock import FakeClock
     from bot.config import Settings, parse_config
-    from bot.storage.db import Database
 
     bucket = timedelta(minutes=5)
     now = START + timedelta(days=10)  # a bucket boundary
-    with tempfile.TemporaryDirectory() as tmp:
-        schema = admin = None
-        if url:
-            schema = f"bench_{uuid.uuid4().hex[:10]}"
-            admin = create_engine(url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            db = Database(url, schema=schema)
-        else:
-            db = Database(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        try:
-            db.upgrade()
-            _setup(db, streams, spikes, bucket, now)
-            engine = "PostgreSQL" if url else "SQLite"
-            # warm-up: the tick that closed the previous bucket in the same process (loads the sentiment
-            # scorer, fills SQLAlchemy's statement cache), as in a running `serve`
-            clock = FakeClock(now - bucket + timedelta(seconds=25))  # just after the close grace (20 s)
-            app = build_app(Settings(_env_file=None), parse_config({}, source="bench"), clock=clock, db=db,  # type: ignore[call-arg]
-                            upgrade=False)
-            svc = app.services.extra["alerts"]
-            svc._uses_placeholder_sentiment()  # loads the sentiment scorer (once per process, not per tick)
-            first_cpu = time.process_time()
-            svc.tick()
-            first_cpu = time.process_time() - first_cpu
-            clock.set(now + timedelta(seconds=25))
-            profiler = cProfile.Profile() if profile else None
-            wall, cpu = time.perf_counter(), time.process_time()
-            if profiler:
-                profiler.enable()
-            svc.tick()
-            if profiler:
-                profiler.disable()
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            with db.session() as session:
-                closed = session.exec(select(func.count()).select_from(AlertStream)
-                                      .where(AlertStream.last_closed == now - bucket)).one()[0]
-                opened = session.exec(select(func.count()).select_from(AlertEpisode)).one()[0]
-            clock.advance(timedelta(seconds=5))
-            idle_wall, idle_cpu = time.perf_counter(), time.process_time()
-            svc.tick()
-            idle_wall, idle_cpu = time.perf_counter() - idle_wall, time.process_time() - idle_cpu
-            app.close()
-        finally:
-            db.dispose()
-            if admin is not None:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin.dispose()
+    with bench_database(url) as db:
+        _setup(db, streams, spikes, bucket, now)
+        engine = "PostgreSQL" if url else "SQLite"
+        # warm-up: the tick that closed the previous bucket in the same process (loads the sentiment
+        # scorer, fills SQLAlchemy's statement cache), as in a running `serve`
+        clock = FakeClock(now - bucket + timedelta(seconds=25))  # just after the close grace (20 s)
+        app = build_app(Settings(_env_file=None), parse_config({}, source="bench"), clock=clock, db=db,  # type: ignore[call-arg]
+                        upgrade=False)
+        svc = app.services.extra["alerts"]
+        svc._uses_placeholder_sentiment()  # loads the sentiment scorer (once per process, not per tick)
+        first_cpu = time.process_time()
+        svc.tick()
+        first_cpu = time.process_time() - first_cpu
+        clock.set(now + timedelta(seconds=25))
+        profiler = cProfile.Profile() if profile else None
+        wall, cpu = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
+        svc.tick()
+        if profiler:
+            profiler.disable()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        with db.session() as session:
+            closed = session.exec(select(func.count()).select_from(AlertStream)
+                                  .where(AlertStream.last_closed == now - bucket)).one()[0]
+            opened = session.exec(select(func.count()).select_from(AlertEpisode)).one()[0]
+        clock.advance(timedelta(seconds=5))
+        idle_wall, idle_cpu = time.perf_counter(), time.process_time()
+        svc.tick()
+        idle_wall, idle_cpu = time.perf_counter() - idle_wall, time.process_time() - idle_cpu
+        app.close()
     per_10k = cpu * 10_000 / max(streams, 1)
     print(f"service tick ({engine}): {closed}/{streams} streams closed a bucket ({opened} episodes so far), in "
           f"{cpu:.3f} s CPU / {wall:.3f} s wall = {per_10k:.2f} s CPU per 10,000 streams [target < 1 s]; "
