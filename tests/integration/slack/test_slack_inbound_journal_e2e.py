@@ -101,6 +101,17 @@ def slack_answers(fake_slack) -> list[str]:
             for call in fake_slack.successful(method)]
 
 
+def restart_until_answered(tmp_path: Path, fake_slack, fake_feishu, *, slack: int, feishu: int) -> None:
+    """Start serve again on the same database until the journal is empty and the Slack answers and Feishu
+    messages came, and a little longer: anything sent twice would arrive then."""
+    db_path = tmp_path / "bot.db"
+    with serve(tmp_path, fake_slack, fake_feishu, "serve-2.log"):
+        wait_until(lambda: query(db_path, "SELECT id FROM inbound_item") == [], what="the journal to empty")
+        wait_until(lambda: len(slack_answers(fake_slack)) >= slack, what=f"{slack} Slack answers")
+        wait_until(lambda: len(fake_feishu.sent()) >= feishu, what=f"{feishu} Feishu messages")
+        time.sleep(2)
+
+
 def hold_both_workers(fake_feishu, base: str, events, db_path: Path) -> None:
     """Two Feishu commands whose workers get stuck in Feishu's contact lookup (one person each, so no cached
     name): until they time out, whatever is delivered next is journalled but not begun."""
@@ -140,12 +151,8 @@ def test_commands_acked_over_http_are_answered_once_after_serve_is_killed(tmp_pa
         assert query(db_path, "SELECT key FROM processed_event WHERE key LIKE 'slack:%'") == []
         assert slack_answers(fake_slack) == []
 
-        with serve(tmp_path, fake_slack, fake_feishu, "serve-2.log"):
-            wait_until(lambda: query(db_path, "SELECT id FROM inbound_item") == [], what="the journal to empty")
-            # 3 commands on chat.postMessage / response_url, the unknown button on response_url
-            wait_until(lambda: len(slack_answers(fake_slack)) >= 4, what="the four Slack answers")
-            wait_until(lambda: len(fake_feishu.sent()) >= 2, what="the two Feishu notices")
-            time.sleep(2)  # anything sent twice would arrive now
+        # 3 commands on chat.postMessage / response_url, the unknown button on response_url; 2 Feishu notices
+        restart_until_answered(tmp_path, fake_slack, fake_feishu, slack=4, feishu=2)
         answers = slack_answers(fake_slack)
         # each acknowledged Slack item answered exactly once, none of them with the "restarted" notice
         expected = {"/reply-queue": "回复队列 / Reply queue", "/help": "crisisbot 命令 / Commands",
@@ -206,11 +213,7 @@ def test_items_acked_while_the_database_is_busy_are_journalled_before_the_ack(tm
         left = query(db_path, "SELECT platform, kind FROM inbound_item ORDER BY id")
         assert sorted(left) == [("feishu", "command")] * 3 + [("slack", "command")] * 3, left
 
-        with serve(tmp_path, fake_slack, fake_feishu, "serve-2.log"):
-            wait_until(lambda: query(db_path, "SELECT id FROM inbound_item") == [], what="the journal to empty")
-            wait_until(lambda: len(slack_answers(fake_slack)) >= 3, what="the three Slack answers")
-            wait_until(lambda: len(fake_feishu.sent()) >= 3, what="the Feishu answer and two notices")
-            time.sleep(2)  # anything sent twice would arrive now
+        restart_until_answered(tmp_path, fake_slack, fake_feishu, slack=3, feishu=3)  # a Feishu answer, 2 notices
         answers = slack_answers(fake_slack)
         expected = {"/reply-queue": "回复队列 / Reply queue", "/help": "crisisbot 命令 / Commands",
                     "mention /crisis status": "本频道没有进行中的预案"}
