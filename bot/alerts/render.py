@@ -196,8 +196,15 @@ def escalation_message(ep: dict[str, Any], *, lang: str, zone: ZoneInfo, mention
     )
 
 
-def raised_message(ep: dict[str, Any], *, lang: str, mentions: tuple[str, ...] = ()) -> Message:
-    """Said once when an alert already posted rises to sev1 (the alert itself is edited in place)."""
+def raised_message(ep: dict[str, Any], *, lang: str, mentions: tuple[str, ...] = (),
+                   acknowledged_by: str | None = None, runs: tuple[tuple[int, int, int], ...] = (),
+                   alert_here: bool = True) -> Message:
+    """Said once per channel when an alert rises to sev1 (the alert itself is edited in place).
+
+    Nobody on it yet: a call to act now (the caller adds the loud mention). Acknowledged (`acknowledged_by`
+    names who): the team is on it and must know it got worse, so it says so to them instead of asking the
+    channel to respond. `runs` are the playbook runs of this channel that handle it, as (id, severity
+    before, severity now); `alert_here` is False in a run's channel the alert itself was not posted to."""
     zh = lang != "en"
     account_name, what_zh, what_en = _episode_subject(ep)
     stats = ep.get("stats") or {}
@@ -206,18 +213,40 @@ def raised_message(ep: dict[str, Any], *, lang: str, mentions: tuple[str, ...] =
     if minutes and observed is not None:
         figures = (f"，{minutes} 分钟内 {_num(observed)} 条" if zh else f": {_num(observed)} in {minutes} min")
     label = _pick(SEVERITY_LABEL["sev1"], lang)
-    text = (f"🔺 已升级为{label}：{account_name} {what_zh}{figures}。请立即处理（详情见上方告警）。"
-            if zh else
-            f"🔺 Raised to {label}: {what_en} on {account_name}{figures}. Please respond now (details in the alert above).")
+    where_zh, where_en = "详情见上方告警", "details in the alert above"
+    if not alert_here and runs:
+        where_zh, where_en = f"详情见预案 #{runs[0][0]}", f"see run #{runs[0][0]}"
+    if acknowledged_by:
+        text = (f"🔺 已升级为{label}：{account_name} {what_zh}{figures}。{acknowledged_by} 已确认跟进，"
+                f"请按一级处置（{where_zh}）。"
+                if zh else
+                f"🔺 Raised to {label}: {what_en} on {account_name}{figures}. {acknowledged_by} acknowledged it: "
+                f"handle it as SEV1 ({where_en}).")
+    else:
+        text = (f"🔺 已升级为{label}：{account_name} {what_zh}{figures}。请立即处理（{where_zh}）。"
+                if zh else
+                f"🔺 Raised to {label}: {what_en} on {account_name}{figures}. Please respond now ({where_en}).")
+    for run_id, before, after in runs:
+        if after < before:  # severities are numbers here: 1 is the most severe
+            text += (f"\n预案 #{run_id} 严重程度已由{_RUN_SEVERITY_ZH.get(before, before)}升为{_RUN_SEVERITY_ZH.get(after, after)}。"
+                     if zh else f"\nRun #{run_id} raised from SEV{before} to SEV{after}.")
     key = ep["episode_key"]
+    buttons: tuple[Button, ...] = ()
+    if not acknowledged_by:
+        buttons += (Button("确认" if zh else "Acknowledge", "alert.ack", key, style="primary"),)
+    if not runs:
+        buttons += (Button("启动预案" if zh else "Start playbook", "alert.playbook", key),)
     return Message(
         text=text,
         severity=SEVERITY_NUMBER["sev1"],
         mentions=mentions,
-        buttons=(Button("确认" if zh else "Acknowledge", "alert.ack", key, style="primary"),
-                 Button("启动预案" if zh else "Start playbook", "alert.playbook", key)),
+        buttons=buttons,
         meta={"alert_episode": key, "kind": "raised"},
     )
+
+
+#: a playbook run's severity (a number, as /crisis start --severity takes it) in Chinese
+_RUN_SEVERITY_ZH = {1: "一级", 2: "二级", 3: "三级"}
 
 
 def unmuted_message(ep: dict[str, Any], *, lang: str, mentions: tuple[str, ...] = ()) -> Message:

@@ -729,14 +729,14 @@ class AlertService:
         stats["episode_total"] = stats.get("episode_total", 0) + (row.total if row else 0)
         stats["peak_bucket"] = max(stats.get("peak_bucket", 0), int(d.value))
         changed = False
-        raised_to_sev1 = False
+        raised = False  # this episode carries the message and rose: its runs follow, sev1 is announced
         if d.severity_raised and severity_rank(d.severity) > severity_rank(episode.severity):
-            raised_to_sev1 = d.severity == "sev1" and not stats.get("merged_into")
+            raised = not stats.get("merged_into")
             episode.severity = d.severity or episode.severity
             stats.update(self._window_figures(d, bucket_start, session, stream))
             changed = True
             if stats.get("merged_into"):
-                self._raise_message_severity(session, episode, stats["merged_into"])
+                self._raise_message_severity(session, episode, stats["merged_into"], now)
         if stats["episode_negative"] >= 1.5 * max(stats.get("notified_negative", 0), 1) and stats["episode_negative"] >= 10:
             changed = True
         if d.recovered:
@@ -756,12 +756,12 @@ class AlertService:
         session.add(episode)
         if changed:
             self._push_update(session, episode)
-        if raised_to_sev1:
-            self._announce_sev1(session, episode)
+        if raised:
+            self._raised(session, episode, now)
         if d.severity_raised and episode.status == "open":
             self._release(session, episode, now)
 
-    def _raise_message_severity(self, session: Session, episode: AlertEpisode, key: str) -> None:
+    def _raise_message_severity(self, session: Session, episode: AlertEpisode, key: str, now: datetime) -> None:
         """A merged episode that grows worse raises its message's severity (escalation and the message
         follow that episode, so it must carry the incident's worst)."""
         target = session.exec(select(AlertEpisode).where(AlertEpisode.episode_key == key)).first()
@@ -771,19 +771,78 @@ class AlertService:
             target.severity = episode.severity
             session.add(target)
             self._push_update(session, target)
-            if target.severity == "sev1":
-                self._announce_sev1(session, target)
+            self._raised(session, target, now)
 
-    def _announce_sev1(self, session: Session, episode: AlertEpisode) -> None:
-        """A message edited in place notifies nobody: where the alert was already posted, a rise to sev1
-        is said in a new message with the loud mention a first sev1 post carries (@here / @all), once."""
-        for channel, info in episode.channels.items():
-            if not info.get("posted"):
-                continue  # a held post goes out as sev1 (loud) when it is released
-            message = render.raised_message(self._episode_view(episode), lang=self._lang(channel),
-                                            mentions=self._loud_mentions(channel, "sev1"))
+    def _raised(self, session: Session, episode: AlertEpisode, now: datetime) -> None:
+        """The episode that carries the message rose in severity: the playbook runs handling it rise with
+        it (never down), and a rise to sev1 is announced."""
+        links = self._raise_runs(session, episode, now)
+        if episode.severity == "sev1":
+            self._announce_sev1(session, episode, links)
+
+    def _raise_runs(self, session: Session, episode: AlertEpisode, now: datetime) -> list:
+        """Raise the active runs that handle this alert (started from it, linked to it, or on its account)
+        to its severity, in this transaction; returns them all (see PlaybookService.raise_for_alert)."""
+        playbooks = self.services.extra.get("playbooks")
+        if playbooks is None or not hasattr(playbooks, "raise_for_alert"):
+            return []
+        try:
+            with session.begin_nested():
+                return playbooks.raise_for_alert(
+                    session, alert_key=episode.episode_key, account=f"{episode.platform}:{episode.account_id}",
+                    severity=render.SEVERITY_NUMBER[episode.severity], now=now,
+                    alert_label=render.SEVERITY_LABEL[episode.severity][0])
+        except Exception:  # noqa: BLE001 - a broken run must not stop the alert (its rise and its message)
+            log.exception("raising the playbook runs of alert %s failed", episode.episode_key)
+            return []
+
+    def _announce_sev1(self, session: Session, episode: AlertEpisode, links=()) -> None:
+        """A message edited in place notifies nobody: a rise to sev1 is said in a new message, once per
+        channel. Nobody on it yet: where the alert was posted, with the loud mention a first sev1 post
+        carries (@here / @所有人). Acknowledged: the team is on it, so it is said to the people who
+        acknowledged it (and to the commanders of the runs handling it) rather than to the whole channel,
+        the way a paging tool re-notifies the responder and not the rota. A run handling it in a channel
+        the alert was not posted to hears of it there, addressed to its commander."""
+        acknowledged = episode.status == "acknowledged"
+        responders = self._responders(episode) if acknowledged else []
+        who = None
+        if responders:
+            who = responders[0][1] or responders[0][0].partition(":")[2] or responders[0][0]
+        posted = [channel for channel, info in episode.channels.items() if info.get("posted")]
+        # a held post goes out as sev1 (loud) when it is released; a run's channel hears of it now
+        channels = list(dict.fromkeys([*posted, *(link.channel for link in links)]))
+        for channel in channels:
+            here = [link for link in links if link.channel == channel]
+            mentions = [] if acknowledged else list(self._loud_mentions(channel, "sev1"))
+            for person in [*(user for user, _name in responders), *(link.commander for link in here)]:
+                user_id = self._user_on(channel, person)
+                if user_id and user_id not in mentions:
+                    mentions.append(user_id)
+            message = render.raised_message(
+                self._episode_view(episode), lang=self._lang(channel), mentions=tuple(mentions),
+                acknowledged_by=who, runs=tuple((link.run_id, link.severity_before, link.severity) for link in here),
+                alert_here=channel in posted)
             self.outbox.enqueue(session, channel=channel, message=message,
                                 key=f"{episode.episode_key}@{channel}:raised:sev1")
+
+    @staticmethod
+    def _responders(episode: AlertEpisode) -> list[tuple[str, str | None]]:
+        """Who took the alert on (确认, or 启动预案 which also acknowledges it): (user, name), latest first."""
+        seen: dict[str, str | None] = {}
+        for entry in reversed(episode.history or []):
+            user = entry.get("user")
+            if entry.get("action") in ("acknowledged", "playbook") and user and user not in seen:
+                seen[user] = entry.get("user_name")
+        return list(seen.items())
+
+    @staticmethod
+    def _user_on(channel: str, user: str) -> str | None:
+        """The user's id for Message.mentions when the user is on the channel's platform ('slack:U1' in a
+        Slack channel -> 'U1'; the adapters render it as <@U1> / <at id=ou_1>)."""
+        platform, sep, user_id = user.partition(":")
+        if sep and user_id and platform == channel.partition(":")[0]:
+            return user_id
+        return None
 
     def _window_figures(self, d: Decision, bucket_start: datetime, session: Session,
                         stream: _Stream) -> dict[str, Any]:
@@ -908,14 +967,18 @@ class AlertService:
             tstats.update(content_id=episode.content_id, content_title=episode.stats.get("content_title"),
                           content_url=episode.stats.get("content_url"))
             target.stats = tstats
-            if severity_rank(episode.severity) > severity_rank(target.severity):
+            rose = severity_rank(episode.severity) > severity_rank(target.severity)
+            if rose:
                 target.severity = episode.severity
             session.add(target)
             self._push_update(session, target)
+            if rose:
+                self._raised(session, target, self.clock.now())
         elif severity_rank(episode.severity) > severity_rank(target.severity):
             target.severity = episode.severity
             session.add(target)
             self._push_update(session, target)
+            self._raised(session, target, self.clock.now())
         return True
 
     def _episode_view(self, episode: AlertEpisode) -> dict[str, Any]:

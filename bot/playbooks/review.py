@@ -28,6 +28,7 @@ KIND_ZH = {
     "remind": "提醒",
     "exit_hint": "退出建议",
     "escalation": "升级",
+    "severity": "严重程度",
 }
 SEVERITY_ZH = {1: "一级（最高）", 2: "二级", 3: "三级"}
 

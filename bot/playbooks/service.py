@@ -84,6 +84,28 @@ class _VersionConflict(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class AlertRunLink:
+    """An active run that handles an alert, as `raise_for_alert` left it."""
+
+    run_id: int
+    channel: str
+    title: str
+    #: who answers for the run: the 指挥 (commander) role's assignee, else whoever started it
+    commander: str
+    severity_before: int
+    severity: int
+
+    @property
+    def raised(self) -> bool:
+        return self.severity < self.severity_before
+
+
+#: the run's severity in a sentence ("升级为一级"); SEVERITY_ZH adds "（最高）" for the card
+SEVERITY_SHORT_ZH = {1: "一级", 2: "二级", 3: "三级"}
+COMMANDER_ROLE = "指挥"
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     markdown: str
     png: bytes
@@ -604,6 +626,97 @@ class PlaybookService:
                 return
             line = f"关联告警 {alert_id}" + (f"：{text}" if text else "")
             self._add_entries(session, run_id, [TimelineEntry(now, actor, "alert", line)])
+
+    def raise_for_alert(
+        self, session: Session, *, alert_key: str, account: str | None, severity: int, now: datetime,
+        alert_label: str = "",
+    ) -> list[AlertRunLink]:
+        """An alert rose to `severity` (1 = most severe): the active runs handling it follow.
+
+        Runs in the caller's transaction (the alert service's, so the rise, the run and the messages
+        commit or roll back together; on SQLite a second session would wait for that transaction's
+        write lock). A run handles the alert when it was started from it, has it on its timeline, or
+        watches its account (a `/crisis start --account` run is the team's response to that account's
+        crisis, whenever the alert came). A run's severity only ever goes up here: one started higher
+        than the alert keeps its own. A rise is put on the timeline (the review's "升级为一级 at HH:MM")
+        and the run card is re-rendered. Returns every handling run, raised or not, so the caller can
+        address its commander."""
+        runs = list(
+            session.exec(
+                select(CrisisRun)
+                .where(CrisisRun.status == RunStatus.ACTIVE.value)
+                .order_by(CrisisRun.id)
+                .execution_options(populate_existing=True)
+            ).all()
+        )
+        if not runs:
+            return []
+        linked: dict[int, set[str]] = {}
+        for entry in session.exec(
+            select(CrisisTimelineEntry).where(
+                CrisisTimelineEntry.run_id.in_([r.id for r in runs]), CrisisTimelineEntry.kind == "alert"
+            )
+        ).all():
+            linked.setdefault(entry.run_id, set()).update(
+                linked_alerts([TimelineEntry(entry.at, entry.actor, entry.kind, entry.text)])
+            )
+        links = []
+        for run in runs:
+            assert run.id is not None
+            on_timeline = alert_key in linked.get(run.id, set())
+            if not (run.alert_id == alert_key or on_timeline or (account and run.account == account)):
+                continue
+            before = run.severity
+            entries = []
+            if run.alert_id != alert_key and not on_timeline:
+                # the review's "Linked alerts" then names the alert that raised the run
+                entries.append(TimelineEntry(now, "crisisbot", "alert", f"关联告警 {alert_key}：sev{severity}"))
+            # One statement that can only raise (a smaller number is more severe): a concurrent rise or a
+            # run started higher is never lowered. The version moves on like a transition's, so a
+            # transition that read the run before this fails its compare-and-set and re-reads it.
+            raised = session.execute(
+                update(CrisisRun)
+                .where(CrisisRun.id == run.id, CrisisRun.status == RunStatus.ACTIVE.value,
+                       CrisisRun.severity > severity)
+                .values(severity=severity, version=CrisisRun.version + 1)
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1
+            if raised:
+                word = SEVERITY_SHORT_ZH.get(severity, str(severity))
+                label = alert_label or f"sev{severity}"
+                entries.append(TimelineEntry(
+                    now, "crisisbot", "severity",
+                    f"升级为{word}（{SEVERITY_SHORT_ZH.get(before, before)} → {word}），关联告警 {alert_key} 升为{label}"
+                    f" / raised to SEV{severity} (was SEV{before}): the linked alert rose",
+                ))
+            self._add_entries(session, run.id, entries)
+            session.flush()
+            run, steps = self._load_fresh(session, run.id)
+            view = self._view(run, steps)
+            if raised:
+                self.outbox.enqueue(
+                    session,
+                    channel=run.channel,
+                    message=render.run_card(
+                        view, now, self.channel_tz(run.channel), max_steps=self.settings.card_steps
+                    ),
+                    key=f"{card_key(run.id)}:v{view.version}",
+                    update_of=card_key(run.id),
+                )
+                log.info("crisis run %s raised to severity %s by alert %s", run.id, severity, alert_key)
+            commander = view.state.role_assignees.get(COMMANDER_ROLE) or run.started_by
+            links.append(AlertRunLink(run.id, run.channel, run.title, commander, before, run.severity))
+        return links
+
+    @staticmethod
+    def _load_fresh(session: Session, run_id: int) -> tuple[CrisisRun, list[CrisisStep]]:
+        """The run as the database has it now, in a session that may hold other pending objects (the
+        caller's): re-read in place instead of `expire_all`, which would drop the caller's pending state."""
+        run = session.exec(
+            select(CrisisRun).where(CrisisRun.id == run_id).execution_options(populate_existing=True)
+        ).one()
+        steps = list(session.exec(select(CrisisStep).where(CrisisStep.run_id == run_id)).all())
+        return run, steps
 
     def timeline(self, run_id: int) -> list[TimelineEntry]:
         with self.db.session() as session:
