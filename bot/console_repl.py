@@ -1,4 +1,8 @@
-"""The console channel: type the same commands as on Slack or Feishu; buttons via /press."""
+"""The console channel: type the same commands as on Slack or Feishu; buttons via /press.
+
+`crisisbot console` shows its open channel's messages from the outbox table (ChannelFeed), whichever
+process delivers them, so alerts that `serve` raises beside it show in it too; `serve --console` prints
+what its own worker delivers, as before."""
 
 from __future__ import annotations
 
@@ -7,11 +11,29 @@ import itertools
 import logging
 import shlex
 import sys
+import threading
+import uuid
+from typing import TextIO
+
+from sqlmodel import select
 
 from bot.config import CHAT_PLATFORMS, AppConfig, Settings
-from bot.messages import Action, Command
+from bot.messages import Action, Command, Message
+from bot.outbox import SUPERSEDED, UPDATE_KINDS
+from bot.storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
+
+QUIT_WORDS = ("quit", "exit", "/quit", "退出")
+FEED_POLL_S = 1.0  # how soon an alert posted by `serve` shows in an open console
+# A `crisisbot console` delivers (marks sent, posts to Slack/Feishu) only what has waited this long: beside a
+# running `serve` its worker, which takes a due row within half a second, stays the one that delivers (and
+# its terminal shows every console message, as before); with no serve running, nothing waits for ever.
+CONSOLE_DELIVERY_GRACE_S = 10.0
+# Rows are read by id; on PostgreSQL a transaction can commit a lower id after a higher one is visible, so
+# the feed looks this many ids back for rows it has not shown yet.
+LATE_ID_WINDOW = 100
+UNREAD_WAIT_S = 1.0  # after quit: how long to wait for the end of piped input, to count what it skips
 
 BANNER = (
     "crisisbot 控制台 / console — 输入 /help 查看命令；/press 动作ID 值 按下按钮；#频道 切换频道；quit 退出\n"
@@ -48,21 +70,229 @@ def unconfigured_warning(config: AppConfig, address: str) -> str | None:
             f"it sees no client's accounts (configured: {', '.join(known)})")
 
 
-def repl(bot, *, channel: str, user: str, stdin=None) -> int:
+class ChannelFeed:
+    """What `crisisbot console` shows: the messages posted to the console channel open in it, read from the
+    outbox table (where every message ends up, whichever process queued or delivered it).
+
+    Another process on the same database (`serve` raising an alert, sending a reminder or a report, or a
+    second console) puts its console messages there; whoever delivers them, this terminal shows those of
+    its open channel posted after it started, once each, by id: right after each command it runs (its
+    own answers, in order with its input), and every `FEED_POLL_S` seconds from a background thread,
+    written around the prompt so a half-typed line stays usable."""
+
+    def __init__(self, db, channel: str, *, out: TextIO | None = None, interactive: bool = False) -> None:
+        self.db = db
+        self.channel = channel
+        self.out = out
+        self.interactive = interactive
+        self.lock = threading.RLock()  # one writer at a time: the feed thread and the REPL's own output
+        self.prompt: str | None = None  # on screen, waiting for a line
+        self._start = self._last = self._newest_id()
+        self._shown: set[int] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failing = False
+
+    def _newest_id(self) -> int:
+        with self.db.session() as session:
+            newest = session.exec(select(OutboxMessage.id).order_by(OutboxMessage.id.desc()).limit(1)).first()
+        return int(newest or 0)
+
+    def _write(self, text: str) -> None:
+        out = self.out or sys.stdout  # looked up late: a test runner may swap sys.stdout
+        out.write(text)
+        out.flush()
+
+    def show_prompt(self, prompt: str, *, write: bool = True) -> None:
+        with self.lock:
+            self.prompt = prompt
+            if write:
+                self._write(prompt)
+
+    def prompt_answered(self) -> None:
+        with self.lock:
+            self.prompt = None
+
+    def say(self, text: str) -> None:
+        """A line of the REPL's own (an error, a warning), not mixed into a message being written."""
+        with self.lock:
+            self._write(text + "\n")
+
+    def switch(self, channel: str) -> None:
+        """Open another channel: what the old one got so far is shown first; the new one shows what is
+        posted from now on."""
+        with self.lock:
+            self.show_new()
+            self.channel = channel
+            self._start = self._last = max(self._last, self._newest_id())
+            self._shown.clear()
+
+    def show_new(self) -> int:
+        """Write the open channel's messages not shown yet; how many."""
+        with self.lock:
+            floor = max(self._start, self._last - LATE_ID_WINDOW)
+            query = select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.status, OutboxMessage.payload).where(
+                OutboxMessage.channel == self.channel, OutboxMessage.id > floor)
+            if self._shown:
+                query = query.where(OutboxMessage.id.not_in(sorted(self._shown)))
+            with self.db.session() as session:
+                rows = session.execute(query.order_by(OutboxMessage.id)).all()
+            texts = []
+            for row_id, kind, status, payload in rows:
+                self._last = max(self._last, row_id)
+                self._shown.add(row_id)
+                if status == SUPERSEDED:
+                    continue  # a newer version of the same message follows
+                texts.append(self._render(Message.from_dict(payload), updated=kind in UPDATE_KINDS))
+            floor = max(self._start, self._last - LATE_ID_WINDOW)
+            self._shown = {row_id for row_id in self._shown if row_id > floor}
+            if texts:
+                self._write_messages(texts)
+            return len(texts)
+
+    def _render(self, message: Message, *, updated: bool) -> str:
+        from bot.adapters.console.render import render_text
+
+        # the same form the console adapter prints in serve's terminal
+        return f"\n#{self.channel.removeprefix('console:')}\n{render_text(message, updated=updated)}\n"
+
+    def _write_messages(self, texts: list[str]) -> None:
+        body = "".join(texts)
+        if self.prompt is None:  # right after a command, or while one runs
+            self._write(body)
+            return
+        # Arrived while the prompt waits for input: write the messages on lines of their own, then the
+        # prompt again (on a terminal, also what was typed so far, which stays in the line being edited).
+        typed = ""
+        if self.interactive:
+            try:
+                import readline
+
+                typed = readline.get_line_buffer()
+            except ImportError:  # pragma: no cover - no readline on this Python
+                pass
+            self._write("\r\x1b[K" + body.removeprefix("\n") + self.prompt + typed)
+        else:
+            self._write(body + self.prompt)
+
+    # ---- the background thread -------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="console-feed", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(FEED_POLL_S):
+            try:
+                self.show_new()
+            except Exception:  # noqa: BLE001 - e.g. the database is briefly away: say so once, keep trying
+                if not self._failing:
+                    log.warning("console: could not read the channel's new messages; retrying", exc_info=True)
+                self._failing = True
+            else:
+                self._failing = False
+
+
+def _unread_lines(stdin) -> tuple[int, bool]:
+    """After quit: (the non-empty lines piped input still held, whether its end was reached). Read in a
+    thread, waiting at most `UNREAD_WAIT_S` for the end: a script may keep the pipe open."""
+    found: list[str] = []
+    ended = threading.Event()
+
+    def read() -> None:
+        try:
+            for line in stdin:
+                if line.strip().lstrip("\ufeff").strip():
+                    found.append(line)
+        except (OSError, ValueError):  # closed, or not text
+            pass
+        finally:
+            ended.set()
+
+    threading.Thread(target=read, name="console-rest", daemon=True).start()
+    ended.wait(UNREAD_WAIT_S)
+    return len(found), ended.is_set()
+
+
+def quit_notice(word: str, lines_left: int, ended: bool) -> str | None:
+    """What to say when `word` (quit, exit …) ended piped input that had more lines: they were not run."""
+    if lines_left <= 0:
+        return None
+    if ended:
+        return (f"已退出：输入中 {word} 之后的 {lines_left} 行未执行 / {word}: the {lines_left} line(s) after it "
+                f"in the input were not run")
+    return (f"已退出：输入中 {word} 之后至少还有 {lines_left} 行未执行 / {word}: at least {lines_left} line(s) "
+            f"after it in the input were not run")
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def repl(bot, *, channel: str, user: str, stdin=None, feed: ChannelFeed | None = None) -> int:
+    """Read commands line by line and run them in the open channel.
+
+    Without `feed` (serve --console) the answers are delivered at once by this process, whose console
+    adapter prints them; with one (`crisisbot console`) the feed shows the open channel's messages."""
     stdin = stdin or sys.stdin
+    # Unique per run: event ids are remembered in the database (a repeat is dropped as a duplicate), and a
+    # second console, or the next run, on the same database must not reuse this one's.
+    session_id = uuid.uuid4().hex[:12]
     counter = itertools.count(1)
     current = console_channel(channel).removeprefix("console:")
+    # On a terminal, input() with readline: line editing, and the feed can redraw what was typed so far.
+    interactive = feed is not None and stdin is sys.stdin and _is_terminal(stdin) and _is_terminal(sys.stdout)
+    if interactive:
+        try:
+            import readline  # noqa: F401 - imported for input()'s line editing
+        except ImportError:  # pragma: no cover
+            pass
+    if feed is not None:
+        feed.interactive = interactive
+
+    def say(text: str) -> None:
+        if feed is not None:
+            feed.say(text)
+        else:
+            print(text, flush=True)
+
     print(BANNER, flush=True)
     while True:
-        print(f"[{current}]> ", end="", flush=True)
-        line = stdin.readline()
+        prompt = f"[{current}]> "
+        if interactive:
+            feed.show_prompt(prompt, write=False)
+            try:
+                line = input(prompt) + "\n"
+            except EOFError:
+                line = ""
+            feed.prompt_answered()
+        else:
+            if feed is not None:
+                feed.show_prompt(prompt)
+            else:
+                print(prompt, end="", flush=True)
+            line = stdin.readline()
+            if feed is not None:
+                feed.prompt_answered()
         if not line:
             return 0
         # a command file saved by Windows Notepad starts with a UTF-8 BOM: "\ufeff#lanji" is still a switch
         line = line.strip().lstrip("\ufeff").strip()
         if not line:
             continue
-        if line in ("quit", "exit", "/quit", "退出"):
+        if line in QUIT_WORDS:
+            if not interactive and not _is_terminal(stdin):
+                # piped input: a quit in the middle of a command file must not end it silently
+                notice = quit_notice(line, *_unread_lines(stdin))
+                if notice:
+                    say(notice)
             return 0
         if line.startswith("#"):
             if not line[1:].strip():
@@ -70,21 +300,23 @@ def repl(bot, *, channel: str, user: str, stdin=None) -> int:
             try:
                 address = console_channel(line[1:])
             except ValueError as exc:
-                print(f"错误 / error: {exc}", flush=True)
+                say(f"错误 / error: {exc}")
                 continue
             warning = unconfigured_warning(bot.services.config, address)
             if warning:
-                print(warning, flush=True)
+                say(warning)
             current = address.removeprefix("console:")
+            if feed is not None:
+                feed.switch(address)
             continue
-        event_id = f"console-{next(counter)}-{id(bot)}"
+        event_id = f"console-{session_id}-{next(counter)}"
         if line.startswith("/press"):
             try:
                 words = shlex.split(line)
             except ValueError:
                 words = line.split()
             if len(words) < 2:
-                print("用法 / usage: /press ACTION_ID [VALUE]")
+                say("用法 / usage: /press ACTION_ID [VALUE]")
                 continue
             item = Action("console", f"console:{current}", f"console:{user}", words[1], " ".join(words[2:]),
                           user_name=user, event_id=event_id)
@@ -92,19 +324,48 @@ def repl(bot, *, channel: str, user: str, stdin=None) -> int:
             item = Command("console", f"console:{current}", f"console:{user}", line, user_name=user, event_id=event_id)
         try:
             bot.dispatcher.handle(item)
-            bot.services.outbox.drain()
+            if feed is None:
+                bot.services.outbox.drain()
         except Exception as exc:  # noqa: BLE001 - e.g. the database is away: say so, and read the next line
             log.exception("console command failed: %s", line[:80])
-            print(f"错误 / error: 命令未能执行（{type(exc).__name__}），详见日志 / the command failed "
-                  f"({type(exc).__name__}); see the log", flush=True)
+            say(f"错误 / error: 命令未能执行（{type(exc).__name__}），详见日志 / the command failed "
+                f"({type(exc).__name__}); see the log")
+            continue
+        if feed is not None:
+            try:
+                feed.show_new()  # the answers, now, before the next prompt (delivering is serve's)
+            except Exception:  # noqa: BLE001 - the command ran; the feed thread shows them once it can read
+                log.warning("console: could not read the answers yet; they follow", exc_info=True)
 
 
 def run_console(settings: Settings, config: AppConfig, *, channel: str, user: str) -> int:
+    """`crisisbot console`: a channel, not a second bot. It runs the commands typed in it and shows its
+    channel's messages (ChannelFeed); the scheduler (polls, reminders, reports), the alert checks, the
+    Slack/Feishu connections and prompt delivery stay with `serve`, so a console beside it neither does
+    them twice nor takes its events. Its outbox worker only delivers what no serve took
+    (CONSOLE_DELIVERY_GRACE_S), printing nothing: the feed shows each message once."""
     from bot.app import build_app
 
-    bot = build_app(settings, config, console_echo=sys.stdout)
-    bot.start(scheduler=True)
+    bot = build_app(settings, config)  # no console echo: delivering here must not print a second copy
+    stop = threading.Event()
+    worker = threading.Thread(target=bot.services.outbox.run_worker, args=(stop,),
+                              kwargs={"idle_wait": 1.0, "grace": CONSOLE_DELIVERY_GRACE_S},
+                              name="outbox", daemon=True)
+    feed = ChannelFeed(bot.services.db, console_channel(channel))
+    worker.start()
+    feed.start()
     try:
-        return repl(bot, channel=channel, user=user or getpass.getuser())
+        return repl(bot, channel=channel, user=user or getpass.getuser(), feed=feed)
     finally:
+        feed.stop()
+        try:
+            # what this console queued and no serve took yet is delivered now (console rows are marked
+            # sent, already shown by the feed): left pending, the next `serve` would print them again
+            bot.services.outbox.drain()
+        except Exception:  # noqa: BLE001 - e.g. the database is away: the rows stay queued, nothing is lost
+            log.warning("console: delivering what is still queued failed; it stays queued", exc_info=True)
+        stop.set()
+        bot.services.outbox.notify()
+        worker.join(timeout=10)
+        bot.services.dispatcher.shutdown()
         bot.close()

@@ -205,13 +205,18 @@ class Outbox:
         self._wake.set()
 
     # ---- delivering ----------------------------------------------------------------------------
-    def deliver_due(self, limit: int = 200) -> int:
-        """Deliver what is due now; returns how many rows changed state. Safe to call from any thread."""
-        with self._deliver_lock:
-            return self._deliver_due(limit)
+    def deliver_due(self, limit: int = 200, *, grace: float = 0.0) -> int:
+        """Deliver what is due now; returns how many rows changed state. Safe to call from any thread.
 
-    def _deliver_due(self, limit: int) -> int:
+        `grace` (seconds): take only rows that have been due at least that long. A `crisisbot console`
+        beside `serve` uses it to leave the delivering to serve's worker (which takes a due row within half
+        a second), and still delivers, late, what no serve is running to take."""
+        with self._deliver_lock:
+            return self._deliver_due(limit, grace)
+
+    def _deliver_due(self, limit: int, grace: float = 0.0) -> int:
         now = self.clock.now()
+        due_by = now - timedelta(seconds=grace) if grace > 0 else now
         blocked: set[str] = set()
         permission_held: set[str] = set()  # keys of rows waiting for a permission (see below)
         refreshes: list[OutboxMessage] = []  # of delivered messages: after the rest (module docstring)
@@ -248,7 +253,7 @@ class Outbox:
                     # kind of call waits as a whole (order kept there), and so do updates of it.
                     permission_held.add(row.key)
                     continue
-                blocked_now = row.next_attempt_at > now or self._held(row, now)
+                blocked_now = row.next_attempt_at > due_by or self._held(row, now)
                 if blocked_now:
                     blocked.add(row.channel)  # keep per-channel order: later rows wait for this one
                     continue
@@ -265,7 +270,7 @@ class Outbox:
             if len(rows) < limit:
                 break
         if refreshes and done < limit:
-            done += self._deliver_refreshes(refreshes, blocked, after_id, now, limit - done)
+            done += self._deliver_refreshes(refreshes, blocked, after_id, now, limit - done, due_by=due_by)
         if seen_any:
             self._update_pending_gauge()
         else:  # nothing was pending: no need to count (idle rounds run every half second)
@@ -273,13 +278,14 @@ class Outbox:
         return done
 
     def _deliver_refreshes(self, refreshes: list[OutboxMessage], blocked: set[str], last_seen: int,
-                           now: datetime, limit: int) -> int:
+                           now: datetime, limit: int, *, due_by: datetime | None = None) -> int:
         """Deliver the round's refreshes of delivered messages, in id order per channel, after its other rows.
 
         A refresh later than a row its channel waits for was never collected (the first pass skips the rest
         of a waiting channel, as before); a refresh that waits (a Retry-After on chat.update) holds back only
         the later refreshes of its channel. A message queued since the round began ends the round after the
         current refresh: the next round sends that message first."""
+        due_by = now if due_by is None else due_by
         refreshes_blocked: set[str] = set()
         done = 0
         for row in refreshes:
@@ -289,14 +295,14 @@ class Outbox:
                 continue
             if self._held_for_permission(row, now):
                 continue  # its kind of call waits for a permission; the rest of the channel goes on
-            if row.next_attempt_at > now or self._held(row, now) or not self._claim(row, now):
+            if row.next_attempt_at > due_by or self._held(row, now) or not self._claim(row, now):
                 refreshes_blocked.add(row.channel)
                 continue
             delivered = self._deliver_one(row)
             done += 1
             if not delivered and not self._held_for_permission(row, now):
                 refreshes_blocked.add(row.channel)
-            if self._new_message_since(last_seen, now, blocked):
+            if self._new_message_since(last_seen, due_by, blocked):
                 break
         return done
 
@@ -574,10 +580,10 @@ class Outbox:
         return total
 
     # ---- the worker thread ---------------------------------------------------------------------
-    def run_worker(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
+    def run_worker(self, stop: threading.Event, idle_wait: float = 0.5, *, grace: float = 0.0) -> None:
         while not stop.is_set():
             try:
-                delivered = self.deliver_due()
+                delivered = self.deliver_due(grace=grace)
             except Exception:  # noqa: BLE001 - e.g. the database is briefly unreachable
                 log.exception("outbox delivery round failed; retrying")
                 delivered = 0
