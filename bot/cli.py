@@ -75,10 +75,114 @@ def _fold_wide_help() -> None:
     rich_utils._make_rich_text = make_folding
 
 
+HELP_OPTION_TEXT = "显示帮助并退出 / Show this message and exit."
+
+
+def _chinese_help_options(command, ctx) -> None:
+    """The `-h/--help` line of every command's help reads Chinese first. The option is made by the command
+    itself (typer has no setting for its text), once, for the names its context gives (`help_option_names`):
+    each command of the tree is given its own context here, as at run time, and its option's text set."""
+    option = command.get_help_option(ctx)
+    if option is not None:
+        option.help = HELP_OPTION_TEXT
+    for name, sub in getattr(command, "commands", {}).items():
+        _chinese_help_options(sub, sub.context_class(sub, info_name=name, parent=ctx, **sub.context_settings))
+
+
+def _usage_error_type() -> type[Exception]:
+    try:  # typer 0.2x carries its own copy of click
+        from typer._click.exceptions import UsageError
+    except ImportError:
+        from click.exceptions import UsageError
+    return UsageError
+
+
+# typer's messages for the values its parameter types refuse (pydantic's error types), in Chinese
+_VALUE_ERRORS_ZH = {
+    "int_parsing": "{input!r} 不是整数",
+    "int_from_float": "{input!r} 不是整数",
+    "float_parsing": "{input!r} 不是数字",
+    "bool_parsing": "{input!r} 不是布尔值（true / false）",
+    "greater_than_equal": "应不小于 {ge}",
+    "greater_than": "应大于 {gt}",
+    "less_than_equal": "应不大于 {le}",
+    "less_than": "应小于 {lt}",
+    "enum": "应为 {expected} 之一",
+    "literal_error": "应为 {expected} 之一",
+}
+
+
+def _value_error_zh(error: Exception) -> str:
+    """Why a value was refused, in Chinese, from the validation error typer raised it for (its English
+    message follows it anyway)."""
+    cause = error.__cause__
+    try:
+        first = cause.errors()[0]  # type: ignore[union-attr]
+        return _VALUE_ERRORS_ZH[first["type"]].format(input=first.get("input"), **first.get("ctx", {}))
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        return "值无效"
+
+
+def _usage_error_zh(error: Exception) -> str:
+    """The Chinese for one of click's (typer's) usage errors; its English message goes under it."""
+    kind = type(error).__name__
+    english = str(getattr(error, "message", "") or "")
+    if kind in ("MissingParameter", "BadParameter"):
+        param, hint = getattr(error, "param", None), getattr(error, "param_hint", None)
+        if hint is None and param is not None:
+            hint = param.get_error_hint()
+        hint = " / ".join(repr(h) for h in hint) if isinstance(hint, list | tuple) else hint
+        if kind == "MissingParameter":
+            what = "参数" if getattr(param, "param_type_name", "") == "argument" else "选项"
+            return f"缺少{what} {hint}" if hint else "缺少参数"
+        return f"{hint} 的值无效：{_value_error_zh(error)}" if hint else f"值无效：{_value_error_zh(error)}"
+    if kind == "NoSuchOption":
+        possible = sorted(getattr(error, "possibilities", None) or [])
+        return f"没有这个选项：{error.option_name}" + (f"（是否想用 {', '.join(possible)}？）" if possible else "")
+    option = getattr(error, "option_name", None)
+    if kind == "BadOptionUsage" and "requires" in english:
+        return f"选项 {option!r} 需要一个值"
+    if kind == "BadOptionUsage" and "does not take a value" in english:
+        return f"选项 {option!r} 不接受值"
+    for pattern, zh in ((r"No such command (.+)\.$", "没有这个命令：{0}"), (r"Missing command\.", "缺少子命令"),
+                        (r"Got unexpected extra argument\(s\) \((.*)\)$", "多余的参数：{0}")):
+        found = re.match(pattern, english)
+        if found:
+            return zh.format(*found.groups())
+    return "用法有误"
+
+
+def _chinese_first_usage_error(error: Exception) -> Exception:
+    """A usage error (exit 2) whose message reads Chinese first, its English kept on the next line, for typer
+    to print as before (usage line, help hint, error panel: their fixed words in Chinese too)."""
+    from typer import rich_utils
+
+    # module settings of typer's rich error printer, read each time it prints (no gettext in typer's click)
+    rich_utils.ERRORS_PANEL_TITLE = "错误 / Error"
+    rich_utils.RICH_HELP = ("运行 [blue]'{command_path} {help_option}'[/] 查看帮助 / "
+                            "Try [blue]'{command_path} {help_option}'[/] for help.")
+    message = f"{_usage_error_zh(error)}\n{error.format_message()}"  # type: ignore[attr-defined]
+    translated = _usage_error_type()(message, ctx=getattr(error, "ctx", None))
+    translated.exit_code = error.exit_code  # type: ignore[attr-defined]
+    return translated
+
+
 class _Group(TyperGroup):
     """Every command runs inside this: errors a user can fix (settings, the database) end it with one
     clear message and exit 2 instead of a traceback, whichever module raised them (the feature CLIs
     mounted here load settings and open the database on their own)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        # `crisisbot --bogus`: the group's own options are parsed here, before `invoke`
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except _usage_error_type() as exc:
+            raise self._chinese_first(exc) from None
+
+    @staticmethod
+    def _chinese_first(exc: Exception) -> Exception:
+        # a bare group's help (no_args_is_help) travels as a usage error too; it is printed as it is
+        return exc if type(exc).__name__ == "NoArgsIsHelpError" else _chinese_first_usage_error(exc)
 
     def invoke(self, ctx):
         from pydantic import ValidationError
@@ -89,6 +193,10 @@ class _Group(TyperGroup):
 
         try:
             return super().invoke(ctx)
+        except _usage_error_type() as exc:
+            # every subcommand's arguments are parsed inside this (an unknown command, a bad --limit,
+            # a missing argument): click's messages are English only
+            raise self._chinese_first(exc) from None
         except ConfigError as exc:
             _invalid_configuration(exc.problems)
             raise typer.Exit(2) from None
@@ -114,6 +222,7 @@ class _Group(TyperGroup):
         # a help flag, or a bare group (`crisisbot`, `crisisbot sentiment`: no_args_is_help)
         if len(words) <= 1 or any(word in HELP_FLAGS for word in words):
             _fold_wide_help()
+        _chinese_help_options(self, self.context_class(self, info_name="crisisbot", **self.context_settings))
         return super().main(args, *rest, **extra)
 
     # `--help` lists commands in the order a new user reaches for them (run, talk to it, feed it, report),
