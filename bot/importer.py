@@ -118,13 +118,16 @@ def show_dead_letters(settings: Settings, config: AppConfig, *, limit: int = 50)
     with db.session() as session:
         rows = session.exec(select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)).all()
     table = Table(title="拒收记录 / dead letters")
-    for column in ("id", "来源 source", "位置 position", "原因 reason", "时间 received (UTC)", "原文 raw"):
+    for column in ("id", "来源 source", "位置 position", "原因 reason", "时间 received (UTC)", "次数 times", "原文 raw"):
         table.add_column(column, overflow="fold")
     for row in rows:
         # Text, not str: a str cell is read as rich markup, and the reason and the raw record quote the
         # rejected input ("[/x]" in a comment stopped the listing with a traceback)
+        # a record rejected again (the file imported again) is one row: when last, and how many times
+        times = str(row.seen_count) if row.seen_count == 1 else (
+            f"{row.seen_count}（最近 last {row.last_seen_at.isoformat(timespec='seconds')}）")
         cells = (str(row.id), row.source, row.position or "", row.reason, row.received_at.isoformat(timespec="seconds"),
-                 row.raw[:120])
+                 times, row.raw[:120])
         table.add_row(*(Text(cell) for cell in cells))
     Console().print(table)
     return 0

@@ -29,7 +29,7 @@ from bot.sentiment.base import Scorer
 from bot.storage.bulk import pg_insert_rows
 from bot.storage.db import Database
 from bot.storage.handoffs import Handoff
-from bot.storage.models import Comment, DeadLetter, IngestHandoff
+from bot.storage.models import Comment, DeadLetter, IngestHandoff, dead_letter_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ class IngestService:
         total = len(records) + len(pre_rejected)
         results: list[RecordResult | None] = [None] * total
         valid: dict[tuple[str, str], tuple[int, CommentRecord, Any]] = {}
-        dead: list[DeadLetter] = []
+        dead: list[dict[str, Any]] = []
         now = self.clock.now()
         record_iter = iter(records)
         for index in range(total):
@@ -186,7 +186,7 @@ class IngestService:
                 for start in range(0, len(rows), chunk):
                     stored.extend(self._upsert(session, rows[start : start + chunk], now, refresh=sent, returning=want_rows))
             stored.sort(key=lambda c: c.id or 0)
-            session.add_all(self._unseen_dead_letters(session, dead))
+            self._store_dead_letters(session, dead)
             handoffs = self._record_handoffs(session, stored, now)
         report = IngestReport([r for r in results if r is not None])
         metrics.COMMENTS_INGESTED.labels(source).inc(report.accepted)
@@ -196,28 +196,32 @@ class IngestService:
             self._hand_over(stored, handoffs)
         return report
 
-    def _unseen_dead_letters(self, session, dead: list[DeadLetter]) -> list[DeadLetter]:
-        """Leave out rejections already stored: a re-delivery (a file imported again, a webhook batch resent
-        after a lost answer) rejects the same records again, and `ingest --dead-letters` listed each of
-        them once per delivery. Same source, position and raw text: the same rejected record."""
+    def _store_dead_letters(self, session, dead: list[dict[str, Any]]) -> None:
+        """Store the rejections, one row per distinct one (`dead_letter_fingerprint`): a re-delivery (a file
+        imported again, by any path; a webhook batch resent after a lost answer) rejects the same records
+        again, and `ingest --dead-letters` listed each of them once per delivery. A repeat counts on the
+        stored row (`seen_count`, `last_seen_at`, where it was seen last). An upsert on the unique
+        fingerprint, not a look-up first: two imports of one file at the same time would both miss."""
         if not dead:
-            return dead
-        seen: set[tuple[str, str | None, str]] = set()
-        for source in {d.source for d in dead}:
-            # matched on the (source, position) index, raw texts compared here: an IN list of raw texts (up
-            # to 100,000 characters each) was megabytes of parameters and a scan of the whole table
-            positions = sorted({d.position for d in dead if d.source == source and d.position is not None})
-            for start in range(0, len(positions), CHUNK):
-                seen.update(tuple(row) for row in session.execute(
-                    select(DeadLetter.source, DeadLetter.position, DeadLetter.raw)
-                    .where(DeadLetter.source == source, DeadLetter.position.in_(positions[start:start + CHUNK]))))
-        unseen = []
-        for letter in dead:
-            key = (letter.source, letter.position, letter.raw)
-            if key not in seen:
-                seen.add(key)
-                unseen.append(letter)
-        return unseen
+            return
+        merged: dict[str, dict[str, Any]] = {}
+        for row in dead:  # one statement must not hit a row twice (PostgreSQL refuses it)
+            kept = merged.setdefault(row["fingerprint"], row)
+            if kept is not row:
+                kept.update(position=row["position"], seen_count=kept["seen_count"] + 1)
+        rows = list(merged.values())
+        postgres = session.get_bind().dialect.name == "postgresql"
+        chunk = len(rows) if postgres else CHUNK
+        table = DeadLetter.__table__
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            stmt = pg_insert_rows(table, part) if postgres else sqlite.insert(table)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["fingerprint"],
+                set_={"seen_count": table.c.seen_count + stmt.excluded.seen_count,
+                      "last_seen_at": stmt.excluded.last_seen_at, "position": stmt.excluded.position},
+            )
+            session.execute(stmt, None if postgres else part)
 
     # ---- hand-offs to the listeners --------------------------------------------------------------
     def _record_handoffs(self, session, stored: list[Comment], now) -> list[IngestHandoff]:
@@ -426,10 +430,11 @@ def _storable_raw(raw: Any) -> dict[str, Any] | None:
         return None
 
 
-def _dead_letter(source: str, position: str, reason: str, raw_text: str, now) -> DeadLetter:
-    """A rejection as a row both engines can store, whatever the rejected input held."""
+def _dead_letter(source: str, position: str, reason: str, raw_text: str, now) -> dict[str, Any]:
+    """A rejection as a dead_letter row both engines can store, whatever the rejected input held."""
     position = storable_text(position)
     if len(position) > POSITION_CHARS:  # keep the end: the file name and the line number
         position = "…" + position[-(POSITION_CHARS - 1):]
-    return DeadLetter(source=source, position=position, reason=storable_text(reason),
-                      raw=storable_text(raw_text[:100_000]), received_at=now)
+    reason, raw = storable_text(reason), storable_text(raw_text[:100_000])
+    return {"source": source, "position": position, "reason": reason, "raw": raw, "received_at": now,
+            "fingerprint": dead_letter_fingerprint(source, reason, raw), "seen_count": 1, "last_seen_at": now}

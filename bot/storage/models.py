@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
@@ -77,15 +79,29 @@ class DeadLetter(SQLModel, table=True):
     """A record that ingestion rejected, kept raw with the reason so nothing is silently lost."""
 
     __tablename__ = "dead_letter"
-    # a re-delivery is matched on (source, position) before its raw text is compared (bot/feeds/ingest.py)
-    __table_args__ = (Index("ix_dead_letter_source_position", "source", "position"),)
+    # One row per distinct rejection: a file imported again (under any path), a webhook batch resent, the
+    # same bad record in another batch, all upsert onto the row their fingerprint names (bot/feeds/ingest.py).
+    # A unique index on the text itself is not possible: PostgreSQL caps an index entry at about 2.7 kB.
+    __table_args__ = (Index("ux_dead_letter_fingerprint", "fingerprint", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=64)
-    position: str | None = Field(default=None, max_length=64)  # line number or batch index
+    position: str | None = Field(default=None, max_length=64)  # line number or batch index, where last seen
     reason: str = Field(sa_type=Text)
     raw: str = Field(sa_type=Text)
-    received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)  # first seen; retention counts from it
+    #: `dead_letter_fingerprint(source, reason, raw)`
+    fingerprint: str = Field(max_length=64)
+    #: how many times this record was rejected (deliveries, or copies of it in one file)
+    seen_count: int = Field(default=1)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+
+
+def dead_letter_fingerprint(source: str, reason: str, raw: str) -> str:
+    """What makes two rejections the same one: the same source, reason and raw text (the position is left
+    out: the same file imported by another path, or a re-export with rows added above, moves it)."""
+    # JSON: unambiguous field boundaries, and lone surrogates escaped rather than failing to encode
+    return hashlib.sha256(json.dumps([source, reason, raw]).encode("ascii")).hexdigest()
 
 
 class OutboxMessage(SQLModel, table=True):

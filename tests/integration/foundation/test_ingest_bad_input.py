@@ -114,8 +114,10 @@ def test_a_redelivered_batch_dead_letters_each_rejected_record_once(bot, db):
         report = bot.services.ingest.ingest_records(batch, source="webhook")
         assert report.rejected == 2  # each delivery still says what it rejected
     letters = dead_letters(db)
-    assert [(d.source, d.position) for d in letters] == [("webhook", "1"), ("webhook", "2")]
-    # the same raw record at another position, or from another source, is another rejection
+    assert [(d.source, d.position, d.seen_count) for d in letters] == [("webhook", "1", 3), ("webhook", "2", 3)]
+    # the same raw record at another position is the same rejection (seen where it was seen last); from
+    # another source it is another one
     bot.services.ingest.ingest_records([batch[1], batch[1]], source="webhook")
     bot.services.ingest.ingest_records([batch[1]], source="file:f.jsonl")
-    assert [(d.source, d.position) for d in dead_letters(db)][2:] == [("webhook", "0"), ("file:f.jsonl", "0")]
+    assert [(d.source, d.position, d.seen_count) for d in dead_letters(db)] == [
+        ("webhook", "1", 5), ("webhook", "2", 3), ("file:f.jsonl", "0", 1)]
