@@ -98,6 +98,15 @@ class DetectorSettings:
     share_design_effect: float = 3.0
     share_halflife_hours: float = 72.0
     share_warmup_total: float = 50.0
+    #: no baseline yet (warm-up, and no prior curve for the content): a stream whose first hours are
+    #: already a pile-on would learn the crisis as its normal and never alert. While it warms up it alerts
+    #: (sev2, reason "no_baseline") when, over the last ``cold_start_window`` buckets, at least
+    #: ``cold_start_min_negative`` comments are negative and they are ``cold_start_min_share`` of all of
+    #: them. Needs the share (value = negative, total = all); 0 windows turns it off. Ordinary comment
+    #: sections run 10-30% negative under the default model (the demo feed's calm hours: 15-25%).
+    cold_start_window: int = 12
+    cold_start_min_negative: float = 30.0
+    cold_start_min_share: float = 0.6
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -152,7 +161,7 @@ class Decision:
     severity: str | None = None
     severity_raised: bool = False
     recovered: bool = False
-    reason: str | None = None  # "volume" | "share"
+    reason: str | None = None  # "volume" | "share" | "no_baseline"
     share: float | None = None
     share_expected: float | None = None
     share_surprise: float = 0.0
@@ -162,6 +171,10 @@ class Decision:
     bucket_surprise: float = 0.0
     #: start (epoch seconds) of the episode this bucket belongs to, when in one
     episode_start: float | None = None
+    #: the no-baseline rule's window (buckets) and its negative and total sums, when it was evaluated
+    cold_window: int = 0
+    cold_negative: float = 0.0
+    cold_total: float = 0.0
 
 
 def _to_epoch(timestamp: float | datetime) -> float:
@@ -247,6 +260,9 @@ class SpikeDetector:
     phi: float = -1.0
     recent_obs: list[float] = field(default_factory=list)
     recent_exp: list[float] = field(default_factory=list)
+    #: all comments of the last buckets (negatives are recent_obs), while the share is known: the
+    #: no-baseline test reads them; shorter than recent_obs after a bucket without a total
+    recent_tot: list[float] = field(default_factory=list)
     episode: _Episode | None = None
     cooldown_left: int = 0
     share_neg: float = 0.0
@@ -397,6 +413,13 @@ class SpikeDetector:
             # a gap: window sums would mix distant buckets
             self.recent_obs.clear()
             self.recent_exp.clear()
+            self.recent_tot.clear()
+        if total is None:
+            self.recent_tot.clear()
+        else:
+            self.recent_tot.append(float(total))
+            if len(self.recent_tot) > s.cold_start_window:
+                del self.recent_tot[: len(self.recent_tot) - s.cold_start_window]
         self.recent_obs.append(float(value))
         self.recent_exp.append(mu)
         if len(self.recent_obs) > self._max_window:
@@ -439,6 +462,9 @@ class SpikeDetector:
 
         warm = self.n >= s.warmup_buckets or (prior_expected is not None and self.n >= 1)
         share_alert = self._share_test(decision, value, total)
+        no_baseline = prior_expected is None and (not warm or (
+            self.episode is not None and self.episode.reason == "no_baseline"))
+        cold = no_baseline and self._cold_start_test(decision)
 
         if self.episode is not None:
             ep = self.episode
@@ -455,6 +481,9 @@ class SpikeDetector:
             # and the last hour or so no longer alarming (a slow burn is not "recovered" between blips)
             calm = (short_surprise < s.recovery_threshold and decision.share_surprise < s.recovery_threshold
                     and not medium_high)
+            if ep.reason == "no_baseline" and cold:
+                # the baseline warming up beside it learns the pile-on as normal; the share says it goes on
+                calm = False
             ep.quiet = ep.quiet + 1 if calm else 0
             if ep.buckets >= s.max_episode_buckets and ep.quiet < s.recovery_buckets:
                 # still "high" after this long: the new level is the new normal, not a lasting crisis
@@ -473,10 +502,18 @@ class SpikeDetector:
                 decision.severity = ep.severity
                 decision.reason = ep.reason
                 decision.episode_start = ep.start
-        elif warm and (eligible or share_alert) and (
-                self.cooldown_left <= 0 or (eligible and self._severity(ratio, w_obs) == "sev1")):
-            reason = "volume" if eligible else "share"
-            sev = self._severity(ratio, w_obs) if eligible else "sev3"
+        elif ((warm and (eligible or share_alert)) or (cold and not warm)) and (
+                self.cooldown_left <= 0 or (warm and eligible and self._severity(ratio, w_obs) == "sev1")):
+            if warm:
+                reason = "volume" if eligible else "share"
+                sev = self._severity(ratio, w_obs) if eligible else "sev3"
+            else:
+                # no baseline to measure "how far above normal" by: the window's share says it, as sev2
+                reason, sev = "no_baseline", "sev2"
+                decision.window, decision.window_observed = decision.cold_window, decision.cold_negative
+                decision.window_expected = sum(self.recent_exp[-decision.cold_window:])
+                decision.ratio = (decision.window_observed / decision.window_expected
+                                  if decision.window_expected > 0 else float("inf"))
             self.cooldown_left = 0
             self.episode = _Episode(start=ts, severity=sev, peak_ratio=ratio, peak_value=value, reason=reason)
             decision.new_alert = True
@@ -521,6 +558,17 @@ class SpikeDetector:
             return "sev2"
         return "sev3"
 
+    def _cold_start_test(self, decision: Decision) -> bool:
+        """The no-baseline rule (see ``cold_start_window``) over the buckets whose totals are known."""
+        s = self.settings
+        w = min(len(self.recent_tot), s.cold_start_window)
+        if w <= 0:
+            return False
+        negative = sum(self.recent_obs[-w:])
+        total = sum(self.recent_tot[-w:])
+        decision.cold_window, decision.cold_negative, decision.cold_total = w, negative, total
+        return total > 0 and negative >= s.cold_start_min_negative and negative >= s.cold_start_min_share * total
+
     def _share_test(self, decision: Decision, negative: float, total: float | None) -> bool:
         s = self.settings
         if total is None or total <= 0:
@@ -557,6 +605,7 @@ class SpikeDetector:
             "phi": self.phi,
             "recent_obs": list(self.recent_obs),
             "recent_exp": list(self.recent_exp),
+            "recent_tot": list(self.recent_tot),
             "episode": ep,
             "cooldown_left": self.cooldown_left,
             "share_neg": self.share_neg,
@@ -595,6 +644,7 @@ class SpikeDetector:
             phi=float(state["phi"]),
             recent_obs=[float(x) for x in state["recent_obs"]],
             recent_exp=[float(x) for x in state["recent_exp"]],
+            recent_tot=[float(x) for x in state.get("recent_tot", [])],
             episode=_Episode(**ep) if ep else None,
             cooldown_left=int(state["cooldown_left"]),
             share_neg=float(state["share_neg"]) if share_ok else 0.0,

@@ -73,7 +73,13 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
     ratio_text = f"x{ratio:.0f}" if ratio >= 10 else f"x{ratio:.1f}"
     negative = s.get("metric", "negative") == "negative"
     noun_zh, noun_en = ("负面评论", "negative comments") if negative else ("评论", "comments")
-    if zh:
+    no_baseline = s.get("reason") == "no_baseline"
+    if no_baseline:
+        # monitoring began within the last hours: no normal to compare with, so no "baseline, xN" (it
+        # would be the pile-on compared with itself); the share of negative comments is the evidence
+        lines = [where, f"{minutes} 分钟内{noun_zh} **{_num(obs)}** 条" if zh
+                 else f"**{_num(obs)}** {noun_en} in {minutes} min"]
+    elif zh:
         lines = [where, f"{minutes} 分钟内{noun_zh} **{_num(obs)}** 条，基线 {_num(exp)} 条，{ratio_text}"]
     else:
         lines = [where, f"**{_num(obs)}** {noun_en} in {minutes} min, baseline {_num(exp)}, {ratio_text}"]
@@ -84,7 +90,11 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
                      else f"began {began}, found in comments that arrived late (history); still going on now")
     if not negative:
         lines.append("（未启用情感模型：按全部评论量判断）" if zh else "(no sentiment model: judged on all comments)")
-    if s.get("share") is not None:
+    if no_baseline:
+        lines.append(f"负面占比 {_pct(s.get('share'))}。刚开始监测，尚无基线：按负面占比告警" if zh
+                     else f"negative share {_pct(s.get('share'))}. Monitoring just began, no baseline yet: "
+                          f"raised on the negative share")
+    elif s.get("share") is not None:
         share_line = (f"负面占比 {_pct(s.get('share'))}（平时 {_pct(s.get('share_expected'))}）" if zh
                       else f"negative share {_pct(s.get('share'))} (normally {_pct(s.get('share_expected'))})")
         lines.append(share_line)
