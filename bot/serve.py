@@ -267,6 +267,48 @@ def _offline_for_the_demo(settings: Settings) -> Settings:
     return settings.model_copy(update=off)
 
 
+def demo_console_address(address: str) -> str:
+    """Where the demo shows a configured Slack/Feishu channel: a console channel named after it."""
+    platform, _, rest = address.partition(":")
+    if platform in ("slack", "feishu"):
+        return f"console:{platform}-{rest}"
+    return address
+
+
+def _console_only_config(config: AppConfig) -> AppConfig:
+    """The config with every Slack/Feishu channel shown as a console channel (`demo_console_address`).
+
+    The demo keeps the chat platforms off (`_offline_for_the_demo`); a client mapped to a Slack channel
+    then had its sample alerts, queue cards and reports queued for a platform that never comes, pending in
+    the throwaway database and shown nowhere. As console channels they show in this terminal, with the
+    same client scopes (`#slack-C0123` switches to one)."""
+    data = config.model_dump(mode="python")
+    moved: dict[str, str] = {}
+
+    def move(address: str | None) -> str | None:
+        if not address:
+            return address
+        new = demo_console_address(address)
+        if new != address:
+            moved[address] = new
+        return new
+
+    for channel in data.get("channels", []):
+        channel["id"] = move(channel["id"])
+    data["default_channel"] = move(data["default_channel"])
+    for schedule in data.get("reports", {}).get("schedules", []):
+        schedule["channel"] = move(schedule["channel"])
+    for source in data.get("feeds", {}).get("sources", []):
+        if "notify_channel" in source:
+            source["notify_channel"] = move(source["notify_channel"])
+    if not moved:
+        return config
+    shown = "、".join(f"{old} → {new.removeprefix('console:')}" for old, new in sorted(moved.items()))
+    print(f"演示：配置中的 Slack / 飞书频道在本终端以控制台频道显示（#频道名 切换）/ demo: the configured Slack and "
+          f"Feishu channels show here as console channels (#name switches): {shown}", flush=True)
+    return AppConfig.model_validate(data)
+
+
 def _default_database_has_comments() -> bool:
     """Whether var/crisisbot.db (where `crisisbot ingest` writes on an unconfigured machine) holds comments;
     read-only, never creates it."""
@@ -343,6 +385,7 @@ def run_serve(
             print("演示不写入配置的数据库 / the demo does not touch the configured database", flush=True)
         db = fresh_demo_database()
         settings = _offline_for_the_demo(settings)
+        config = _console_only_config(config)
     bot = build_app(settings, config, clock=clock, console_echo=sys.stdout, db=db)
     replay = DemoReplay(bot, records, clock) if clock else None
 

@@ -141,3 +141,27 @@ def test_help_lists_the_commands_a_new_user_needs_first():
     listed = re.findall(r"^│ ([a-z]+) ", result.stdout, flags=re.M)
     assert listed[:4] == ["serve", "console", "ingest", "report"], listed
     assert set(listed) >= {"sources", "poll", "backtest", "sentiment", "playbooks", "purge", "config", "db"}
+
+
+# A forced demo on a machine whose config maps the sample's account to a Slack channel: the demo keeps Slack
+# off, so that channel's alerts used to wait in the throwaway database for a platform that never came, shown
+# nowhere (and `--exit-after-replay` failed: no alert in the console).
+DEMO_SLACK_CONFIG = """\
+clients:
+  - {id: lanji, name: 澜肌}
+accounts:
+  - {platform: douyin, account_id: lanji_official, name: 澜肌官方旗舰店, client: lanji}
+channels:
+  - {id: slack:C0123, client: lanji}
+default_channel: feishu:oc_general
+"""
+
+
+@pytest.mark.slow
+def test_a_forced_demo_shows_slack_mapped_alerts_in_a_console_channel_named_after_it(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "crisisbot.yaml").write_text(DEMO_SLACK_CONFIG, encoding="utf-8")
+    result = run(["serve", "--demo", "--exit-after-replay", "--port", "0"], tmp_path, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "slack:C0123 → slack-C0123" in result.stdout and "feishu:oc_general → feishu-oc_general" in result.stdout
+    assert "\n#slack-C0123\n== " in result.stdout  # the sample crisis, in this terminal
