@@ -32,6 +32,11 @@ class DatabaseUnavailable(Exception):
     it as is instead of a driver traceback."""
 
 
+class DatabaseNewerThanCode(DatabaseUnavailable):
+    """The database was migrated by a newer crisisbot (a revision this code does not have): upgrading or
+    using it could damage it. Said on one line instead of alembic's traceback."""
+
+
 def redact_url(url: str) -> str:
     """The URL with its password replaced by ***; an unparseable one is not echoed (it may hold one)."""
     try:
@@ -319,7 +324,34 @@ class Database:
         except exc.DBAPIError as error:
             raise DatabaseUnavailable(unavailable_message(error) or _cannot_open(self.url, error)) from error
         with connection, connection.begin():
-            command.upgrade(self._alembic_config(connection), "heads")
+            cfg = self._alembic_config(connection)
+            self._refuse_unknown_revisions(connection, cfg)
+            command.upgrade(cfg, "heads")
+
+    def _refuse_unknown_revisions(self, connection, cfg) -> None:
+        """A database stamped with revisions this code does not know (a newer crisisbot migrated it, then
+        this older one was started again: a rollback of the deploy) is refused with one clear line."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+        from alembic.script.revision import RevisionError
+        from alembic.util.exc import CommandError
+
+        script = ScriptDirectory.from_config(cfg)
+        unknown = []
+        for revision in MigrationContext.configure(connection).get_current_heads():
+            try:
+                known = script.get_revision(revision)
+            except (CommandError, RevisionError):  # a revision it cannot locate
+                known = None
+            if known is None:
+                unknown.append(revision)
+        if unknown:
+            newest = ", ".join(sorted(unknown))
+            raise DatabaseNewerThanCode(
+                f"数据库 {redact_url(self.url)} 已由更新版本的 crisisbot 迁移（版本 {newest}），本版本不认识；"
+                f"请升级 crisisbot 后再运行，不要降级数据库 / the database {redact_url(self.url)} was migrated by a "
+                f"newer crisisbot (revision {newest}) that this one does not know: upgrade crisisbot to use it "
+                "(do not downgrade the database)")
 
     def _alembic_config(self, connection=None):
         from alembic.config import Config

@@ -139,6 +139,22 @@ def test_a_file_that_is_not_a_database_is_one_line(env, tmp_path, args, monkeypa
         in result.output
 
 
+@pytest.mark.parametrize("args", [["db", "upgrade"], ["sources"], ["ingest", "--dead-letters"]])
+def test_a_database_migrated_by_a_newer_crisisbot_is_one_line(env, tmp_path, args):
+    # a deploy rolled back after the newer one migrated the database: alembic's "Can't locate revision"
+    # traceback (about 100 lines) on every command, and an upgrade must not touch that database
+    import sqlite3
+
+    assert invoke(["db", "upgrade"], env).exit_code == 0
+    path = env["CRISISBOT_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as con:
+        con.execute("insert into alembic_version (version_num) values ('9001_from_the_future')")
+    result = invoke(args, env)
+    assert result.exit_code == 2, result.output
+    assert "已由更新版本的 crisisbot 迁移（版本 9001_from_the_future）" in result.output
+    assert "was migrated by a newer crisisbot (revision 9001_from_the_future)" in result.output
+
+
 def test_a_sqlite_folder_that_cannot_be_created_is_one_line(env, tmp_path):
     (tmp_path / "afile").write_text("x", encoding="utf-8")
     result = invoke(["db", "upgrade"], {**env, "CRISISBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'afile' / 'bot.db'}"})
