@@ -26,6 +26,17 @@ ENCODINGS = ("utf-8-sig", "gb18030")
 JSON_ERRORS = (ValueError, RecursionError)
 
 
+def json_error_text(exc: BaseException) -> str:
+    """Why json.loads refused a text, for a person (Chinese first): Python's own words for the two that are
+    not JSONDecodeError point at interpreter internals ("use sys.set_int_max_str_digits()")."""
+    if isinstance(exc, RecursionError):
+        return "嵌套层数过多 / nested too deeply"
+    text = str(exc)
+    if "integer string conversion" in text:
+        return "数字位数过多（超过 4300 位）/ a number with too many digits (over 4,300)"
+    return text or type(exc).__name__
+
+
 class FileFormatError(ValueError):
     """The file as a whole cannot be imported; the message says why, Chinese first with English."""
 
@@ -167,7 +178,7 @@ def _jsonl_items(path: Path, text: str, damaged: Collection[int] = ()) -> Iterat
             document = None
             if not _first_line_is_json(stripped):  # not line-oriented either: one broken document
                 where = f"line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "its start"
-                message = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc) or type(exc).__name__
+                message = exc.msg if isinstance(exc, json.JSONDecodeError) else json_error_text(exc)
                 line = exc.lineno if isinstance(exc, json.JSONDecodeError) else 1
                 zh_where = f"第 {exc.lineno} 行第 {exc.colno} 列" if isinstance(exc, json.JSONDecodeError) else "开头"
                 yield FileItem(f"{path}:{line}", None, stripped[:2000],
@@ -199,7 +210,7 @@ def _jsonl_items(path: Path, text: str, damaged: Collection[int] = ()) -> Iterat
             yield FileItem(position, None, line, f"JSON 格式错误（第 {exc.colno} 列）/ invalid JSON at column {exc.colno}: {exc.msg}")
             continue
         except JSON_ERRORS as exc:
-            yield FileItem(position, None, line[:2000], f"JSON 格式错误 / invalid JSON: {str(exc) or type(exc).__name__}")
+            yield FileItem(position, None, line[:2000], f"JSON 格式错误 / invalid JSON: {json_error_text(exc)}")
             continue
         if isinstance(record, list):
             yield from _array_items(position, record)

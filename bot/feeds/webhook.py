@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.feeds.files import JSON_ERRORS, split_lines
+from bot.feeds.files import JSON_ERRORS, json_error_text, split_lines
 from bot.feeds.ingest import IngestService
 from bot.http_body import ClientGone, PayloadTooLarge, read_limited
 
@@ -36,6 +36,22 @@ NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl
 def _error(status: int, code: str, message: str, **extra) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="crisisbot"'} if status == 401 else None
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status, headers=headers)
+
+
+def _declared_encoding(parameters: str) -> str | None:
+    """The codec for the body from the Content-Type parameters: UTF-8 (the JSON standard, and the default),
+    or the Chinese GBK family (GB2312/GBK/GB18030, which GB18030 reads all of), as exporters in China send
+    it; None for any other charset."""
+    charset = None
+    for parameter in parameters.split(";"):
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    if charset in (None, "", "utf-8", "utf8"):
+        return "utf-8-sig"
+    if charset in ("gbk", "gb2312", "gb18030", "cp936", "x-gbk"):
+        return "gb18030"
+    return None
 
 
 def _ndjson_records(text: str) -> tuple[list, list[tuple[int, str, str]], JSONResponse | None]:
@@ -62,7 +78,7 @@ def _ndjson_records(text: str) -> tuple[list, list[tuple[int, str, str]], JSONRe
             if first_error is None:
                 first_error = _error(400, "malformed_json", reason, position=start + exc.pos, line=number, column=exc.colno)
         except JSON_ERRORS as exc:  # a 5000-digit number, nesting deeper than the parser goes
-            reason = f"JSON 格式错误（第 {number} 行）/ malformed JSON at line {number}: {str(exc) or type(exc).__name__}"
+            reason = f"JSON 格式错误（第 {number} 行）/ malformed JSON at line {number}: {json_error_text(exc)}"
             rejections.append((index, line, reason))
             if first_error is None:
                 first_error = _error(400, "malformed_json", reason, line=number)
@@ -89,10 +105,17 @@ def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) 
             return _error(413, "payload_too_large", f"请求体超过 {max_bytes} 字节的上限 / body over the limit of {max_bytes} bytes")
         except ClientGone:  # the sender hung up mid-body: nothing stored, and nobody to answer
             return _error(400, "incomplete_body", "请求体未传完连接就关闭了 / the connection closed before the body ended")
+        declared = request.headers.get("content-type", "").partition(";")[2]
+        encoding = _declared_encoding(declared)
+        if encoding is None:
+            return _error(415, "unsupported_charset", f"不支持的字符集 {declared.strip()!r}：请用 UTF-8（或 GBK/GB18030）/ "
+                          f"unsupported charset {declared.strip()!r}: use UTF-8 (or GBK/GB18030)")
         try:
-            text = body.decode("utf-8-sig")
+            text = body.decode(encoding)
         except UnicodeDecodeError as exc:
-            return _error(400, "bad_encoding", f"请求体不是 UTF-8（第 {exc.start} 字节）/ body is not UTF-8 (byte {exc.start})", position=exc.start)
+            name = "UTF-8" if encoding == "utf-8-sig" else "GB18030"
+            return _error(400, "bad_encoding", f"请求体不是 {name}（第 {exc.start} 字节）/ body is not {name} (byte {exc.start})",
+                          position=exc.start)
         rejections: list[tuple[int, str, str]] = []
         if content_type in JSON_TYPES:
             try:
@@ -102,7 +125,7 @@ def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) 
                               f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
                               position=exc.pos, line=exc.lineno, column=exc.colno)
             except JSON_ERRORS as exc:  # a 5000-digit number, nesting deeper than the parser goes
-                return _error(400, "malformed_json", f"JSON 格式错误 / malformed JSON: {str(exc) or type(exc).__name__}")
+                return _error(400, "malformed_json", f"JSON 格式错误 / malformed JSON: {json_error_text(exc)}")
             if isinstance(records, dict):
                 records = [records]
             if not isinstance(records, list):

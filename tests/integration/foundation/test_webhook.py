@@ -137,3 +137,32 @@ def test_a_number_python_will_not_parse_is_400_not_500(base_url):
     response = httpx.post(f"{base_url}/api/v1/comments", content=b'[{"like_count": ' + b"9" * 5000 + b"}]",
                           headers={**AUTH, "Content-Type": "application/json"})
     assert response.status_code == 400 and response.json()["error"] == "malformed_json"
+
+
+@pytest.mark.parametrize("charset", ["gbk", "GB2312", '"gb18030"'])
+def test_a_body_in_the_charset_it_declares_is_read(base_url, db, charset):
+    # Chinese exporters send GBK and say so; it was refused as "not UTF-8"
+    body = json.dumps([record("g1", text="质量太差了，退款！")], ensure_ascii=False).encode("gb18030")
+    response = httpx.post(f"{base_url}/api/v1/comments", content=body,
+                          headers={**AUTH, "Content-Type": f"application/json; charset={charset}"})
+    assert response.status_code == 200, response.text
+    with db.session() as s:
+        assert s.exec(select(Comment.text)).one() == "质量太差了，退款！"
+
+
+def test_an_unsupported_charset_is_415_naming_it(base_url):
+    response = httpx.post(f"{base_url}/api/v1/comments", content=json.dumps([record("1")]).encode("utf-16"),
+                          headers={**AUTH, "Content-Type": "application/json; charset=utf-16"})
+    assert response.status_code == 415 and response.json()["error"] == "unsupported_charset"
+    assert "utf-16" in response.json()["message"]
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (b'[{"like_count": ' + b"9" * 5001 + b"}]", "数字位数过多（超过 4300 位）/ a number with too many digits"),
+    (b"[" * 100_000 + b"]" * 100_000, "嵌套层数过多 / nested too deeply"),
+])
+def test_json_the_parser_refuses_is_explained_without_python_internals(base_url, content, expected):
+    response = httpx.post(f"{base_url}/api/v1/comments", content=content,
+                          headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert expected in response.json()["message"] and "sys.set_int_max_str_digits" not in response.json()["message"]
