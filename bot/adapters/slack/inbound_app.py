@@ -48,6 +48,7 @@ from .inbound import (
     form_metadata,
     mention_duplicate_key,
     payload_problem,
+    slack_channel,
 )
 from .port import normalise_base_url
 from .render import FORM_CALLBACK_ID, build_modal, form_spec_for
@@ -259,6 +260,12 @@ def build_bolt_app(
         with_form: list[tuple[Action, Any]] = []
         handed: list[tuple[Action, str, Any]] = []
         for action in _translate("action", lambda: actions_from_block_actions(body)) or []:
+            if action.channel == slack_channel(""):
+                # a press outside any channel (a modal's own element, App Home): no channel to answer in or
+                # to check the client's scope against; it used to fail in the dispatcher as an ERROR
+                SLACK_INBOUND.labels("action", "no_channel").inc()
+                log.info("slack: %s pressed outside a channel; ignored", action.action_id)
+                continue
             spec = form_spec_for(action.action_id)
             if spec is not None and body.get("trigger_id"):
                 if bridge.first_time([f"form:{action.event_id}"]):

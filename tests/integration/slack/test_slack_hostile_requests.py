@@ -129,3 +129,18 @@ def test_a_button_press_with_the_channel_as_a_bare_id_is_acked_and_handled(slack
     fake_slack.wait_for("chat.postMessage")
     (action,) = seen
     assert (action.action_id, action.value, action.channel) == ("hostile.press", "7", "slack:C1")
+
+
+def test_a_button_press_outside_any_channel_is_acked_and_ignored_without_an_error(slack_bot, fake_slack, caplog):
+    # A modal's own element or App Home: no channel to answer in or to check the client's scope against.
+    # It was handed to the dispatcher, failed there and logged an ERROR ("a retry will be accepted").
+    bot, sender = slack_bot
+    seen = []
+    bot.services.registry.add_action("hostile.", lambda ctx, action: seen.append(action) or Message(text="ok"))
+    payload = block_actions(container={"type": "view", "view_id": "V1"})
+    del payload["channel"]
+    response = sender.post(interaction(payload), FORM)
+    assert response.status_code == 200
+    assert_still_working(bot, sender, fake_slack)
+    assert seen == []
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
