@@ -85,6 +85,11 @@ def _chinese_help_options(command, ctx) -> None:
     option = command.get_help_option(ctx)
     if option is not None:
         option.help = HELP_OPTION_TEXT
+    for param in [*getattr(command, "params", []), *([option] if option is not None else [])]:
+        # typer 0.2x shows a flag's type as "<bool>", as if it took a value (`--demo <bool>`); a flag takes
+        # none, so its type column stays empty, as click and earlier typer showed it
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
     for name, sub in getattr(command, "commands", {}).items():
         _chinese_help_options(sub, sub.context_class(sub, info_name=name, parent=ctx, **sub.context_settings))
 

@@ -72,6 +72,13 @@ def test_every_help_keeps_every_word_at_80_columns(path):
     _assert_fits_and_complete(result.output, _expected_words(command), f"crisisbot {' '.join(path)} --help")
 
 
+@pytest.mark.parametrize("path", [path for path, _ in COMMANDS], ids=lambda p: " ".join(p) or "crisisbot")
+def test_no_flag_is_shown_as_taking_a_value(path):
+    # typer 0.2x wrote a flag's type as if it took one: "--demo <bool>", "--help -h <bool>"
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": None})
+    assert "<bool>" not in result.output
+
+
 def test_help_the_known_cut_phrases_show_whole():
     """The phrases rich cut at 80 columns before (longer than their column, no space to break at)."""
     serve = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": None}).output
