@@ -1,4 +1,4 @@
-"""`crisisbot sources` and `crisisbot poll SOURCE` (mounted at the top level by bot/cli.py).
+"""`crisisbot sources` and `crisisbot poll SOURCE_ID` (mounted at the top level by bot/cli.py).
 
 Keep imports here light: the bot is wired inside the commands.
 """
@@ -35,7 +35,7 @@ def _service():
 def sources(
     as_json: Annotated[bool, typer.Option("--json", help="机器可读输出 / machine-readable output")] = False,
 ) -> None:
-    """列出数据源:上次轮询、延迟、计数、健康状态 / list sources with last poll, lag, counts and health."""
+    """列出数据源：上次轮询、延迟、计数、健康状态 / list sources with last poll, lag, counts and health."""
     from bot.feeds.pollers.commands import status_line
 
     bot_app, service = _service()
@@ -63,9 +63,9 @@ def sources(
 
 @app.command("poll")
 def poll(
-    source_id: Annotated[str, typer.Argument(metavar="SOURCE", help="数据源 id / source id")],
+    source_id: Annotated[str, typer.Argument(metavar="SOURCE_ID", help="数据源 id / source id")],
 ) -> None:
-    """立即轮询一次数据源(忽略退避与停用;另一进程正在轮询时跳过,退出码 3)/ poll one source once now
+    """立即轮询一次数据源（忽略退避与停用；另一进程正在轮询时跳过，退出码 3）/ poll one source once now
     (ignores backoff and `enabled`; exit 3 without polling when another process is polling it)."""
     bot_app, service = _service()
     try:
@@ -85,7 +85,7 @@ def poll(
             # process would fetch the same pages twice and race its saved position, so nothing was done
             until = outcome.lease_until.astimezone(bot_app.services.config.zone()).strftime("%H:%M:%S")
             typer.echo(
-                f"{source_id}: 未轮询:另一个进程({outcome.leased_by})正在轮询此数据源(租约至 {until}),"
+                f"{source_id}: 未轮询：另一个进程（{outcome.leased_by}）正在轮询此数据源（租约至 {until}），"
                 f"它完成后再试 / not polled: another process ({outcome.leased_by}) is polling this source "
                 f"(lease until {until}); try again when it is done",
                 err=True,

@@ -432,7 +432,7 @@ class FeedsConfig(BaseModel):
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(
-                "代理须为 http(s) 地址,如 http://10.0.0.5:3128 / proxy must be an http(s) URL such as "
+                "代理须为 http(s) 地址，如 http://10.0.0.5:3128 / proxy must be an http(s) URL such as "
                 "http://10.0.0.5:3128 (value not shown)"
             )
         return value.strip()

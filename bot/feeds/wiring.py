@@ -77,8 +77,8 @@ def warn_if_tokens_unencrypted(service: FeedsService) -> bool:
     if not ids:
         return False
     log.warning(
-        "数据源 %s 刷新后的令牌将以明文写入数据库(能读取数据库或备份的人可接管账号的接口权限)。"
-        "请设置环境变量 %s 以加密保存,生成密钥:%s / "
+        "数据源 %s 刷新后的令牌将以明文写入数据库（能读取数据库或备份的人可接管账号的接口权限）。"
+        "请设置环境变量 %s 以加密保存，生成密钥：%s / "
         "Tokens are stored UNENCRYPTED: source(s) %s write refreshed OAuth tokens to the database in plain "
         "text (anyone with a database dump can use them). Set %s to encrypt them; generate a key with: %s",
         ", ".join(ids), SECRET_KEY_ENV, GENERATE_KEY_COMMAND, ", ".join(ids), SECRET_KEY_ENV, GENERATE_KEY_COMMAND,

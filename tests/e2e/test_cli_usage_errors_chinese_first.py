@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
     (["--bogus"], "没有这个选项：--bogus", "No such option: --bogus"),
     (["sentiment", "--bogus"], "没有这个选项：--bogus", "No such option: --bogus"),
     (["report"], "缺少选项 '--channel'", "Missing option '--channel'."),
-    (["poll"], "缺少参数 'SOURCE'", "Missing argument 'SOURCE'."),
+    (["poll"], "缺少参数 'SOURCE_ID'", "Missing argument 'SOURCE_ID'."),
     (["nosuch"], "没有这个命令：'nosuch'", "No such command 'nosuch'."),
     (["config", "check", "extra"], "多余的参数：extra", "Got unexpected extra argument(s) (extra)"),
     (["ingest", "--dead-letters", "--limit"], "选项 '--limit' 需要一个值", "Option '--limit' requires an argument."),

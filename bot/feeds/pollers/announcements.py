@@ -1,6 +1,6 @@
 """Platform rule and announcement pages: RSS 2.0, Atom (parsed by feedparser) or a JSON list of
 `{id, title, url, published}`. Each new item, and each item whose title/link/date/summary changed,
-becomes one notice "平台规则更新: ..." with its link; a repeated poll never posts it twice (the state
+becomes one notice "平台规则更新：..." with its link; a repeated poll never posts it twice (the state
 remembers a digest per item, and the notice key is the item id plus that digest).
 """
 
@@ -8,12 +8,35 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.feeds.pollers.base import TRANSIENT, Notice, PollContext, PollError, dig, parse_time, text_or_none
+from bot.feeds.pollers.base import (
+    CONFIG,
+    TRANSIENT,
+    Notice,
+    PollContext,
+    PollError,
+    dig,
+    parse_time,
+    text_or_none,
+)
 
 SEEN_LIMIT = 2000  # remembered items per source (feeds only show their newest items anyway)
+
+# A web page where a feed was expected (a login page, a wrong URL): a config error shown in `sources`,
+# never an empty but healthy feed
+NOT_A_FEED_HTML = "返回的不是 RSS/Atom/JSON（收到 HTML）/ not a feed: got HTML"
+NOT_A_FEED = "返回的不是 RSS/Atom/JSON / not a feed: neither RSS, Atom nor JSON"
+_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])",
+                         re.IGNORECASE | re.DOTALL)
+
+
+def looks_like_html(raw: bytes, content_type: str | None = None) -> bool:
+    """An HTML page: declared as text/html or starting like one (servers mislabel feeds as text/html, so
+    the declaration alone decides only for a document that is no feed)."""
+    return bool(_HTML_START.match(raw[:4096])) or "html" in (content_type or "").lower()
 
 
 @dataclass
@@ -31,7 +54,9 @@ class Announcement:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def parse_feed(raw: bytes, fmt: str = "auto", json_list_path: str | None = None) -> list[Announcement]:
+def parse_feed(
+    raw: bytes, fmt: str = "auto", json_list_path: str | None = None, content_type: str | None = None
+) -> list[Announcement]:
     """Announcements from an RSS 2.0 / Atom document or a JSON list; unreadable input -> PollError."""
     # A UTF-8 byte-order mark (sent by many Windows/.NET sites) hid the "[" and sent JSON to the XML
     # parser, so the feed failed on every poll
@@ -41,12 +66,14 @@ def parse_feed(raw: bytes, fmt: str = "auto", json_list_path: str | None = None)
         try:
             document = json.loads(raw)
         except ValueError:
-            raise PollError(TRANSIENT, "announcement feed is not valid JSON") from None
+            if looks_like_html(raw):  # `format: json` pointed at a web page
+                raise PollError(CONFIG, NOT_A_FEED_HTML) from None
+            raise PollError(TRANSIENT, "公告 JSON 格式错误 / announcement feed is not valid JSON") from None
         entries = dig(document, json_list_path) if json_list_path else document
         if isinstance(entries, dict):
             entries = entries.get("items") or entries.get("data") or entries.get("list")
         if not isinstance(entries, list):
-            raise PollError(TRANSIENT, "announcement JSON holds no list of items")
+            raise PollError(TRANSIENT, "公告 JSON 中没有条目列表 / announcement JSON holds no list of items")
         result = []
         for entry in entries:
             if not isinstance(entry, dict):
@@ -64,8 +91,13 @@ def parse_feed(raw: bytes, fmt: str = "auto", json_list_path: str | None = None)
     import feedparser  # parses RSS 2.0 and Atom alike, including their date formats
 
     parsed = feedparser.parse(raw)
-    if parsed.bozo and not parsed.entries:
-        raise PollError(TRANSIENT, "announcement feed is neither RSS, Atom nor JSON")
+    if not parsed.entries and not parsed.version:
+        # feedparser reads an HTML page without complaint (no `bozo`) as a feed with no items: without
+        # this, a login page or a wrong URL looked like a healthy, quiet feed. An empty RSS/Atom
+        # document has a version and stays fine.
+        if looks_like_html(raw, content_type):
+            raise PollError(CONFIG, NOT_A_FEED_HTML)
+        raise PollError(TRANSIENT if parsed.bozo else CONFIG, NOT_A_FEED)
     result = []
     for entry in parsed.entries:
         title = text_or_none(entry.get("title"))
@@ -89,7 +121,8 @@ def poll_announcements(ctx: PollContext) -> int:
     """Fetch the feed once; queue a notice per new or changed item. Returns the number of items read."""
     source = ctx.source
     answer = ctx.http.request("GET", source.base_url, timeout=source.timeout, expect_json=False)
-    items = parse_feed(answer.raw, source.settings.format, source.settings.json_list_path)
+    items = parse_feed(answer.raw, source.settings.format, source.settings.json_list_path,
+                       answer.headers.get("Content-Type"))
     seen: dict[str, str] = ctx.state.extra.setdefault("seen", {})
     first_run = not ctx.state.extra.get("initialised")
     window_start = ctx.now() - timedelta(seconds=source.backfill)
@@ -107,13 +140,13 @@ def poll_announcements(ctx: PollContext) -> int:
             remember()  # the first run learns what already exists instead of flooding the channel
             continue
         changed = previous is not None
-        prefix = "平台规则更新" + ("(已修改)" if changed else "")
+        prefix = "平台规则更新" + ("（已修改）" if changed else "")
         platform = f"[{label}] " if label else ""
         ctx.notices.append(
             Notice(
                 key=f"feeds:announcement:{source.id}:{item.item_id}:{item.digest}",
-                title=f"{prefix}: {item.title}",
-                text=f"{platform}{prefix}: {item.title}" + (f"\n{item.url}" if item.url else ""),
+                title=f"{prefix}：{item.title}",
+                text=f"{platform}{prefix}：{item.title}" + (f"\n{item.url}" if item.url else ""),
                 url=item.url,
                 commit=remember,
             )

@@ -370,5 +370,15 @@ class PollContext:
         return self.source.account.platform if self.source.account else None
 
 
+def token_env_vars(source: Any, roles: Any = None) -> list[str]:
+    """The env var names (never the values) a human renews after re-authorising: those the source's
+    `credentials:` maps token-like roles to (access_token, refresh_token), else those of every role.
+    `roles` limits the choice to the roles a request used; None means all of the source's roles."""
+    mapping = source.credentials
+    chosen = [role for role in (mapping if roles is None else roles) if role in mapping]
+    tokens = [role for role in chosen if "token" in role.lower()]
+    return list(dict.fromkeys(mapping[role] for role in (tokens or chosen)))
+
+
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None

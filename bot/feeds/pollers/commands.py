@@ -87,5 +87,5 @@ def register(registry: CommandRegistry) -> None:
         handle_sources,
         summary_zh="查看评论数据源状态",
         summary_en="show the comment sources' health",
-        usage="/sources  — 列出本频道可见的数据源:上次轮询、延迟、计数、健康状态 / list sources with last poll, lag, counts, health",
+        usage="/sources  — 列出本频道可见的数据源：上次轮询、延迟、计数、健康状态 / list sources with last poll, lag, counts, health",
     )

@@ -137,7 +137,7 @@ class DouyinAdapter(PlatformAdapter):
         # lost CRISISBOT_SECRET_KEY is recovered from by re-authorising.
         refresh = ctx.stored_token("refresh_token") if stored.get("env_fingerprint") == env_fp else env_refresh
         if not refresh:
-            raise PollError(REAUTH_REQUIRED, "access token expired and no refresh token is configured")
+            raise PollError(REAUTH_REQUIRED, "访问令牌已过期，且未配置刷新令牌 / access token expired and no refresh token is configured")
         answer = ctx.http.request(
             "POST",
             f"{self._base(ctx)}/oauth/refresh_token/",
@@ -151,7 +151,8 @@ class DouyinAdapter(PlatformAdapter):
         data = (answer.body or {}).get("data") or {}
         code = data.get("error_code", 0)
         if code in REFRESH_EXPIRED_CODES:
-            raise PollError(REAUTH_REQUIRED, f"douyin refresh token rejected (error_code {code})", code=code)
+            raise PollError(REAUTH_REQUIRED, f"抖音拒绝了刷新令牌（error_code {code}）/ douyin refresh token rejected (error_code {code})",
+                            code=code)
         if code != 0 or not data.get("access_token"):
             raise PollError(TRANSIENT, f"douyin token refresh failed (error_code {code})", code=code)
         ctx.state.tokens = {

@@ -10,6 +10,10 @@ Two presets ship:
   `comment_id`, `content`, `create_time`, `user_id`, `nickname`, `like_count`, `sub_comment_count`,
   `parent_comment_id`), a list under `items`, `next_cursor` / `has_more` paging.
 Xiaohongshu has no public comment API: feed it through a crawler export (this type) or the webhook.
+
+An HTTP 401, or a 403 whose body speaks of tokens/login/permission, is a credentials error
+(REAUTH_REQUIRED, as an expired Weibo/Douyin token): one notice naming the env var of the token, and the
+source pauses until the env changes, instead of a transient failure retried every few seconds.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import re
 from typing import Any
 
 from bot.feeds.pollers.base import (
+    CONFIG,
+    REAUTH_REQUIRED,
     TRANSIENT,
     Item,
     Page,
@@ -26,8 +32,10 @@ from bot.feeds.pollers.base import (
     dig,
     int_or_none,
     iso,
+    parse_retry_after,
     parse_time,
     text_or_none,
+    token_env_vars,
 )
 from bot.feeds.pollers.engine import default_targets
 from bot.feeds.settings import FieldMapping, GenericJsonSettings
@@ -145,6 +153,56 @@ def _fill(value: Any, ctx: PollContext, target: str, cursor: Any) -> Any:
     return _PLACEHOLDER.sub(replace, value)
 
 
+def credential_roles(conf: dict[str, Any]) -> list[str]:
+    """The `credentials:` roles a request fills in (`{credential:ROLE}` in the path, params or headers)."""
+    values = [conf["path"], *(conf["params"] or {}).values(), *(conf["headers"] or {}).values()]
+    roles = [
+        match.group(1).split(":", 1)[1]
+        for value in values if isinstance(value, str)
+        for match in _PLACEHOLDER.finditer(value) if match.group(1).startswith("credential:")
+    ]
+    return list(dict.fromkeys(roles))
+
+
+#: HTTP statuses that refuse the caller rather than fail: returned raw so the body can be read, whatever
+#: its format (a JSON error, an HTML login page, plain text)
+REFUSED_STATUSES = (401, 403)
+# A 403 that talks about tokens, login or permission refuses the credentials; a bare 403 is often a WAF or
+# a rate guard, and stays a transient failure retried with backoff.
+_AUTH_WORDS = re.compile(
+    r"token|unauthori[sz]|authori[sz]ation|authenticat|oauth|credential|log ?in|sign ?in|api[ _-]?key|"
+    r"signature|permission|scope|令牌|授权|鉴权|认证|登录|凭证|凭据|密钥|签名|权限",
+    re.IGNORECASE,
+)
+
+
+def refused(ctx: PollContext, conf: dict[str, Any], answer: Any) -> PollError:
+    """The error for a 401/403 answer: the credentials were refused (a human must renew the token named
+    here, like an expired Weibo/Douyin token), or, for a 403 that says nothing of credentials, a
+    transient failure."""
+    status = answer.status
+    text = answer.raw[:4000].decode("utf-8", "replace")
+    if status == 403 and "WWW-Authenticate" not in answer.headers and not _AUTH_WORDS.search(text):
+        retry_after = parse_retry_after(answer.headers.get("Retry-After"), ctx.now())
+        return PollError(TRANSIENT, f"HTTP {status}", retry_after=retry_after, code=status)
+    names = token_env_vars(ctx.source, credential_roles(conf))
+    if not names:
+        return PollError(
+            CONFIG,
+            f"接口要求凭据（HTTP {status}）：请在数据源的 credentials 中写入环境变量名，并在 settings 的 params 或 "
+            f"headers 中用 {{credential:角色}} 引用 / the endpoint requires credentials (HTTP {status}): name the "
+            f"env var under the source's credentials and use {{credential:ROLE}} in settings.params or headers",
+            code=status,
+        )
+    return PollError(
+        REAUTH_REQUIRED,
+        f"接口拒绝了凭据（HTTP {status}）：请检查环境变量 {'、'.join(names)} 中的令牌是否有效、未过期 / "
+        f"the endpoint refused the credentials (HTTP {status}): check that the token in "
+        f"{', '.join(names)} is valid and not expired",
+        code=status,
+    )
+
+
 def map_item(raw: Any, conf: dict[str, Any], ctx: PollContext, target: str, *, parent: str | None = None,
              unordered: bool = False) -> list[Item]:
     fields = conf["fields"]
@@ -203,18 +261,24 @@ class GenericJsonAdapter:
         headers = {k: _fill(v, ctx, target, cursor) for k, v in (conf["headers"] or {}).items()}
         url = f"{ctx.source.base_url}{_fill(conf['path'], ctx, target, cursor)}"
         if conf["method"] == "POST":
-            answer = ctx.http.request("POST", url, json_body=params, headers=headers, timeout=ctx.source.timeout)
+            answer = ctx.http.request("POST", url, json_body=params, headers=headers, timeout=ctx.source.timeout,
+                                      raw_statuses=REFUSED_STATUSES)
         else:
-            answer = ctx.http.request("GET", url, params=params, headers=headers, timeout=ctx.source.timeout)
+            answer = ctx.http.request("GET", url, params=params, headers=headers, timeout=ctx.source.timeout,
+                                      raw_statuses=REFUSED_STATUSES)
+        if answer.status in REFUSED_STATUSES:
+            raise refused(ctx, conf, answer)
         body = answer.body
         if conf["error_path"]:
             status = dig(body, conf["error_path"])
             if status not in (conf["ok_values"] or []):
                 message = dig(body, conf["error_message_path"]) if conf["error_message_path"] else None
-                raise PollError(TRANSIENT, f"endpoint reported {conf['error_path']}={status!r}: {message or ''}".strip())
+                reported = f"{conf['error_path']}={status!r}: {message or ''}".strip()
+                raise PollError(TRANSIENT, f"接口报告错误 {reported} / endpoint reported {reported}")
         entries = dig(body, conf["list_path"]) if conf["list_path"] else body
         if not isinstance(entries, list):
-            raise PollError(TRANSIENT, f"no list at {conf['list_path'] or 'the root'} of the answer")
+            where = conf["list_path"]
+            raise PollError(TRANSIENT, f"答复中没有列表（{where or '顶层'}）/ no list at {where or 'the root'} of the answer")
         items: list[Item] = []
         for entry in entries:
             items.extend(map_item(entry, conf, ctx, target))

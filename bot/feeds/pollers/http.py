@@ -67,11 +67,14 @@ class PoliteHttp:
         timeout: float = 15.0,
         expect_json: bool = True,
         accept_statuses: tuple[int, ...] = (),
+        raw_statuses: tuple[int, ...] = (),
     ) -> HttpAnswer:
         """One request. 429 -> RATE_LIMITED, 412 -> RISK_CONTROL, 5xx/timeouts/network -> TRANSIENT.
 
         Other 4xx statuses are returned when listed in `accept_statuses` (platforms that explain the
-        error in a JSON body), else raised as TRANSIENT with the status."""
+        error in a JSON body), else raised as TRANSIENT with the status. Statuses in `raw_statuses` are
+        returned with the raw body only (`body` None): a refusal such as 401 often answers in HTML or
+        plain text, and the caller classifies it from the status and the text."""
         try:
             response = self.client.request(
                 method,
@@ -95,9 +98,11 @@ class PoliteHttp:
             raise PollError(RISK_CONTROL, "HTTP 412 risk control", retry_after=retry_after, code=412)
         if status >= 500:
             raise PollError(TRANSIENT, f"HTTP {status}", retry_after=retry_after, code=status)
-        if status >= 400 and status not in accept_statuses:
+        if status >= 400 and status not in accept_statuses and status not in raw_statuses:
             raise PollError(TRANSIENT, f"HTTP {status}", retry_after=retry_after, code=status)
         raw = response.content
+        if status in raw_statuses:
+            return HttpAnswer(status=status, body=None, raw=raw, headers=response.headers)
         body = None
         if expect_json:
             try:

@@ -3,8 +3,9 @@
 Politeness: a source is polled on its interval (plus jitter, by the scheduler); after a failure it waits
 an exponential, jittered delay (Retry-After is a floor; Bilibili risk control is one long pause) before
 the next attempt. After `unhealthy_after` consecutive failures it is marked unhealthy and ONE notice goes
-to the channel; one more when it recovers. An expired refresh token (a human must re-authorise) is its
-own state with its own single notice, and polling stops until the credentials in the env change.
+to the channel; one more when it recovers. Credentials a human must renew (an expired Douyin refresh
+token, an expired Weibo token, a JSON endpoint refusing its token) are their own state with their own single
+notice, naming the env vars to change; polling stops until the credentials in the env change.
 
 One process at a time: a poll first takes the source's lease in the database (see store.py), keeps it
 renewed while it runs and gives it back at the end. A process that finds the source leased by another
@@ -42,6 +43,7 @@ from bot.feeds.pollers.base import (
     SourceState,
     backoff_delay,
     fingerprint,
+    token_env_vars,
 )
 from bot.feeds.pollers.bilibili import BilibiliAdapter
 from bot.feeds.pollers.douyin import DouyinAdapter
@@ -190,7 +192,7 @@ class FeedsService:
                  source_id, who, other.until.isoformat())
         return PollOutcome(
             source_id, "skipped",
-            f"另一个进程({who})正在轮询此数据源,本轮跳过 / another process ({who}) is polling this source: "
+            f"另一个进程（{who}）正在轮询此数据源，本轮跳过 / another process ({who}) is polling this source: "
             f"skipped this round",
             reason_code=SKIPPED_LEASED, leased_by=who, lease_until=other.until,
         )
@@ -200,7 +202,7 @@ class FeedsService:
                     "lease without renewing it); that process carries on from the stored state", source_id)
         return PollOutcome(
             source_id, "skipped",
-            "轮询租约已过期并被另一个进程接手,本次轮询已停止 / the poll lease expired and another process took "
+            "轮询租约已过期并被另一个进程接手，本次轮询已停止 / the poll lease expired and another process took "
             "the source over: this poll stopped",
             reason_code=SKIPPED_LEASE_LOST,
         )
@@ -299,15 +301,12 @@ class FeedsService:
             credential_fp = self._credential_fp(source)
             state.extra["reauth_fingerprint"] = credential_fp
             state.next_attempt_at = now + timedelta(seconds=backoff.max)
+            title, text = reauth_notice(source, exc)
             notices.append(
                 Notice(
                     key=f"feeds:reauth:{source.id}:{credential_fp}",
-                    title=f"数据源需要重新授权: {source.id}",
-                    text=(
-                        f"数据源 {source.id} 的授权已失效,需要账号管理员重新授权后更新环境变量中的令牌。\n"
-                        f"Source {source.id} needs re-authorisation: its refresh token expired or was revoked. "
-                        f"Authorise again and export the new tokens.\n原因 / reason: {exc.detail}"
-                    ),
+                    title=title,
+                    text=text,
                     severity="warning",
                     commit=lambda: setattr(state, "unhealthy_notified", True),
                 ),
@@ -327,10 +326,10 @@ class FeedsService:
                 notices.append(
                     Notice(
                         key=f"feeds:unhealthy:{source.id}:{state.extra['failing_since']}",
-                        title=f"数据源异常: {source.id}",
+                        title=f"数据源异常：{source.id}",
                         text=(
-                            f"数据源 {source.id} 已连续失败 {state.consecutive_failures} 次,评论可能延迟。"
-                            f"最近错误: {exc.detail}\n"
+                            f"数据源 {source.id} 已连续失败 {state.consecutive_failures} 次，评论可能延迟。"
+                            f"最近错误：{exc.detail}\n"
                             f"Source {source.id} failed {state.consecutive_failures} times in a row; comments may "
                             f"be late. Last error: {exc.detail}. It keeps retrying with backoff."
                         ),
@@ -346,7 +345,7 @@ class FeedsService:
             ctx.notices.append(
                 Notice(
                     key=f"feeds:recovered:{source.id}:{state.extra.get('failing_since')}",
-                    title=f"数据源已恢复: {source.id}",
+                    title=f"数据源已恢复：{source.id}",
                     text=f"数据源 {source.id} 已恢复正常。\nSource {source.id} is polling normally again.",
                 )
             )
@@ -429,6 +428,43 @@ class FeedsService:
         else:
             current = list(source.targets)
         return {t: state.targets[t].error for t in current if t in state.targets and state.targets[t].error}
+
+
+def reauth_notice(source, exc: PollError) -> tuple[str, str]:
+    """Title and text of the one notice sent when a source's credentials need a human: what happened on
+    this platform (Weibo has no refresh token; Douyin's refresh token is what expired), which env vars
+    to change, and that a running bot must be restarted to read them."""
+    names = token_env_vars(source)
+    zh_vars = "、".join(names) or "credentials 中配置的环境变量"
+    en_vars = ", ".join(names) or "the env vars named under credentials"
+    if source.type == "douyin":
+        zh = (f"抖音的刷新令牌已过期或被撤销（或未配置刷新令牌），访问令牌无法再自动续期。请账号管理员在抖音开放平台"
+              f"重新授权，把新的令牌对写入环境变量 {zh_vars}")
+        en = (f"its Douyin refresh token expired or was revoked (or none is configured), so the access token can "
+              f"no longer be renewed. An account admin must authorise the app again on the Douyin open platform and "
+              f"put the new token pair into {en_vars}")
+    elif source.type == "weibo":
+        zh = (f"微博访问令牌已过期或被撤销（微博不提供刷新令牌，无法自动续期）。请账号管理员在微博开放平台重新授权，"
+              f"把新的访问令牌写入环境变量 {zh_vars}")
+        en = (f"its Weibo access token expired or was revoked (Weibo issues no refresh token, so it cannot renew "
+              f"itself). An account admin must authorise the app again on the Weibo open platform and put the new "
+              f"access token into {en_vars}")
+    else:
+        zh = f"接口拒绝了配置的凭据（令牌无效、过期或被撤销）。请取得新的令牌，写入环境变量 {zh_vars}"
+        en = (f"the endpoint refused its credentials (the token is invalid, expired or revoked). Get a new token "
+              f"and put it into {en_vars}")
+    # The service reads the process environment (os.environ), which a running process never re-reads:
+    # an exported value reaches `serve` only through a restart. `crisisbot poll` is a new process, so it
+    # checks the new value at once.
+    text = (
+        f"数据源 {source.id} 需要重新授权：{zh}，然后重启 crisisbot serve（运行中的进程只在启动时读取环境变量）。"
+        f"可先在设置了新变量的终端运行 crisisbot poll {source.id} 验证。在这些环境变量改变之前，该数据源暂停轮询。\n"
+        f"Source {source.id} needs re-authorisation: {en}, then restart crisisbot serve (a running process reads "
+        f"environment variables only at start). Run `crisisbot poll {source.id}` in a shell with the new value to "
+        f"check it first. The source stays paused until these environment variables change.\n"
+        f"原因 / reason: {exc.detail}"
+    )
+    return f"数据源需要重新授权：{source.id}", text
 
 
 class _LeaseKeeper:

@@ -107,7 +107,7 @@ def test_a_source_polled_by_one_process_is_skipped_by_the_other(make_bot, other_
     assert second.status == "skipped", second
     assert second.reason_code == SKIPPED_LEASED
     assert second.leased_by == f"{socket.gethostname()[:80]}:{os.getpid()}"
-    assert second.reason.startswith("另一个进程(") and "/ another process" in second.reason
+    assert second.reason.startswith("另一个进程（") and "/ another process" in second.reason
     assert results["bili"].status == "ok" and results["bili"].accepted == 3
     assert len(bili.calls(MAIN)) == 1  # the platform was asked once, not twice
     assert len(comments(db, "bilibili")) == 3
@@ -228,7 +228,7 @@ def test_crisisbot_poll_says_when_serve_is_polling_the_source(make_bot, fakes, c
         result = CliRunner().invoke(app, ["poll", "bili"])
     assert result.exit_code == 3, result.output
     holder = f"{socket.gethostname()[:80]}:{os.getpid()}"
-    assert f"bili: 未轮询:另一个进程({holder})正在轮询此数据源(租约至 " in result.output
+    assert f"bili: 未轮询：另一个进程（{holder}）正在轮询此数据源（租约至 " in result.output
     assert f"/ not polled: another process ({holder}) is polling this source (lease until " in result.output
     assert result.output.index("未轮询") < result.output.index("not polled")  # Chinese first
     assert len(bili.calls(MAIN)) == 1
