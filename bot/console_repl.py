@@ -17,6 +17,7 @@ from typing import TextIO
 
 from sqlmodel import select
 
+from bot.adapters.console.render import takes_reason
 from bot.config import CHAT_PLATFORMS, AppConfig, Settings
 from bot.messages import Action, Command, Message
 from bot.outbox import SUPERSEDED, UPDATE_KINDS
@@ -36,9 +37,25 @@ LATE_ID_WINDOW = 100
 UNREAD_WAIT_S = 1.0  # after quit: how long to wait for the end of piped input, to count what it skips
 
 BANNER = (
-    "crisisbot 控制台 / console — 输入 /help 查看命令；/press 动作ID 值 按下按钮；#频道 切换频道；quit 退出\n"
-    "Type /help for commands; /press ACTION_ID VALUE presses a button; #channel switches; quit exits."
+    "crisisbot 控制台 / console — 输入 /help 查看命令；/press 动作ID 值 [原因…] 按下按钮（跳过要写原因）；"
+    "#频道 切换频道；quit 退出\n"
+    "Type /help for commands; /press ACTION_ID VALUE [REASON…] presses a button (a skip needs a reason); "
+    "#channel switches; quit exits."
 )
+PRESS_USAGE = ("用法 / usage: /press ACTION_ID [VALUE] [原因…]（跳过、驳回的原因写在值后面，如 /press crisis.skip 1:spread "
+               "未扩散 / a skip's or a rejection's reason follows the value)")
+
+
+def press_value_and_form(action_id: str, words: list[str]) -> tuple[str, dict[str, str]]:
+    """The words after `/press ACTION_ID` -> (the button's value, the form typed with it).
+
+    A button that reads a reason (skip, reject: what Slack asks in a modal and the Feishu card in a form)
+    takes the first word as its value and the rest of the line as the reason: `/press crisis.skip 1:spread
+    已由客服私信处理`. Any other button takes the whole rest as its value (an answer may hold spaces)."""
+    if takes_reason(action_id) and words:
+        reason = " ".join(words[1:]).strip()
+        return words[0], ({"reason": reason} if reason else {})
+    return " ".join(words), {}
 
 
 def console_channel(value: str) -> str:
@@ -316,9 +333,10 @@ def repl(bot, *, channel: str, user: str, stdin=None, feed: ChannelFeed | None =
             except ValueError:
                 words = line.split()
             if len(words) < 2:
-                say("用法 / usage: /press ACTION_ID [VALUE]")
+                say(PRESS_USAGE)
                 continue
-            item = Action("console", f"console:{current}", f"console:{user}", words[1], " ".join(words[2:]),
+            value, form = press_value_and_form(words[1], words[2:])
+            item = Action("console", f"console:{current}", f"console:{user}", words[1], value, form=form,
                           user_name=user, event_id=event_id)
         else:
             item = Command("console", f"console:{current}", f"console:{user}", line, user_name=user, event_id=event_id)

@@ -29,6 +29,7 @@ import json
 import threading
 import time
 import uuid as uuidlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -292,6 +293,9 @@ class FakeFeishuApi(LoopbackHttpServer):
             body = parsed.get("body") if isinstance(parsed, dict) else None
             if parsed.get("schema") != "2.0" or not isinstance(body, dict) or not body.get("elements"):
                 return 400, {"code": 230099, "msg": "Failed to create card content: invalid card JSON 2.0"}
+            problem = _form_problem(body["elements"])
+            if problem:
+                return 400, {"code": 230099, "msg": f"Failed to create card content: {problem}"}
         if msg_type == "image" and (not isinstance(parsed, dict) or parsed.get("image_key") not in self.images):
             return 400, {"code": 230001, "msg": "invalid image_key"}
         return None
@@ -382,6 +386,47 @@ class FakeFeishuApi(LoopbackHttpServer):
         if name is None:
             return 400, {"code": 41050, "msg": "no user authority error"}
         return 200, {"code": 0, "msg": "success", "data": {"user": {"open_id": open_id, "name": name}}}
+
+
+def _nodes(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _nodes(value)
+
+
+FORM_FIELD_TAGS = {"input", "select_static", "multi_select_static", "select_person", "multi_select_person",
+                   "date_picker", "picker_time", "picker_datetime", "checker", "button"}
+
+
+def _form_problem(elements: list[Any]) -> str:
+    """What Feishu's documented rules of the JSON 2.0 form container say is wrong, or "": a form only at the
+    card's root and not nested; every interactive element in a form named, names unique within the card;
+    each form with a submit button (form_action_type "submit")."""
+    root_forms = [e for e in elements if isinstance(e, dict) and e.get("tag") == "form"]
+    all_forms = [n for n in _nodes(elements) if n.get("tag") == "form"]
+    if len(all_forms) != len(root_forms):
+        return "a form container may only sit at the card's root"
+    names: list[str] = []
+    for form in root_forms:
+        if not form.get("name"):
+            return "a form container needs a name"
+        names.append(form["name"])
+        inner = [n for n in _nodes(form.get("elements", [])) if n.get("tag") in FORM_FIELD_TAGS]
+        if any(n.get("tag") == "form" for n in _nodes(form.get("elements", []))):
+            return "forms cannot be nested"
+        if not any(n.get("tag") == "button" and n.get("form_action_type") == "submit" for n in inner):
+            return f"form {form['name']} has no submit button"
+        for n in inner:
+            if not n.get("name"):
+                return f"an interactive element in form {form['name']} has no name"
+            names.append(n["name"])
+    if len(names) != len(set(names)):
+        return "names of form elements must be unique within the card"
+    return ""
 
 
 def _validation_failed(field_name: str) -> dict[str, Any]:

@@ -7,11 +7,22 @@ from bot.messages import Button, Message
 SEVERITY_MARK = {1: "🔴 一级", 2: "🟠 二级", 3: "🟡 三级"}
 
 
+# Buttons whose action reads a typed reason (Action.form["reason"]; a modal on Slack, a form on the Feishu
+# card): on the console the reason follows the value on the /press line. By the verb ("crisis.skip",
+# "reply.skip:42", "reply.reject:7"), as the Slack adapter picks its forms.
+REASON_VERBS = frozenset({"skip", "reject"})
+
+
+def takes_reason(action_id: str) -> bool:
+    return action_id.rsplit(".", 1)[-1].split(":", 1)[0].lower() in REASON_VERBS
+
+
 def button_hint(button: Button) -> str:
     if button.url:
         return f"[{button.label}]({button.url})"
     value = f" {button.value}" if button.value else ""
-    return f"[{button.label}: /press {button.action_id}{value}]"
+    reason = " 原因…" if takes_reason(button.action_id) else ""
+    return f"[{button.label}: /press {button.action_id}{value}{reason}]"
 
 
 def render_text(message: Message, *, updated: bool = False) -> str:

@@ -3,14 +3,18 @@
 Every message becomes an interactive card (even plain text) so that it can later be updated in place
 with `im.v1.message.patch`; cards carry `config.update_multi: true` because patch requires it.
 Buttons call back with the value {"action_id": ..., "value": ...}; the inbound side turns that into a
-neutral `Action`.
+neutral `Action`. A button that needs typed text first (INLINE_FORMS: the playbook's 跳过 needs a reason)
+becomes the submit button of a small form on the card, an input beside it; its callback carries the typed
+text in `form_value`, which the inbound side hands over as the Action's `form` (as Slack's modal does).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.messages import Button, Field, Image, Message
@@ -89,6 +93,31 @@ def _safe_id(user_id: str) -> bool:
     return all(ch.isalnum() or ch in "_-" for ch in user_id)
 
 
+@dataclass(frozen=True, slots=True)
+class InlineForm:
+    """Text a button's action needs, typed on the card itself: Feishu has no modal to open from a button, but
+    a JSON 2.0 card can hold a `form` with an `input` and a submit button."""
+
+    key: str  # the key in Action.form (what the handler reads)
+    placeholder: str
+    empty_toast: dict[str, str]  # answered (and nothing done) when the text is blank
+    max_length: int = 500
+
+
+# By exact action id: "skip" alone is not enough (a reply-queue skip takes an optional reason, and is kept a
+# plain button). Keys match what the handlers read (bot/handlers/crisis.py handle_action: form["reason"]).
+INLINE_FORMS: dict[str, InlineForm] = {
+    "crisis.skip": InlineForm(
+        "reason",
+        "跳过原因（必填）/ Reason for skipping (required)",
+        {"zh_cn": "请先填写跳过原因，步骤未跳过", "en_us": "Type a reason first: the step was not skipped"},
+    ),
+}
+# Names of form elements must be unique within a card (Feishu refuses the submission otherwise): each form
+# gets a number, and the submit button's callback value maps the input's name back to the neutral key.
+FORM_FIELDS_KEY = "form"
+
+
 def _plain(text: str) -> dict[str, str]:
     return {"tag": "plain_text", "content": text}
 
@@ -120,6 +149,53 @@ def _buttons_row(buttons: Sequence[Button]) -> dict[str, Any]:
             {"tag": "column", "width": "auto", "elements": [button_element(b)]} for b in buttons
         ],
     }
+
+
+def inline_form_element(button: Button, spec: InlineForm, number: int) -> dict[str, Any]:
+    """A form (only allowed at the card's root) holding an input and `button` as its submit button.
+
+    The input is `required`, so Feishu itself stops an empty submission; text of blanks still arrives and
+    is answered by the inbound side. The submit button keeps the usual callback value (action_id, value)
+    plus {input name: neutral key}, so the callback says which typed text is which."""
+    input_name = f"{spec.key}_{number}"
+    submit = button_element(button)
+    submit["name"] = f"submit_{number}"
+    submit["form_action_type"] = "submit"
+    submit["behaviors"][0]["value"][FORM_FIELDS_KEY] = {input_name: spec.key}
+    text_input = {
+        "tag": "input",
+        "name": input_name,
+        "required": True,
+        "max_length": spec.max_length,
+        "width": "fill",
+        "placeholder": _plain(spec.placeholder),
+    }
+    return {
+        "tag": "form",
+        "name": f"form_{number}",
+        "elements": [
+            {
+                "tag": "column_set",
+                "flex_mode": "none",
+                "horizontal_spacing": "small",
+                "columns": [
+                    {"tag": "column", "width": "weighted", "weight": 1, "vertical_align": "center",
+                     "elements": [text_input]},
+                    {"tag": "column", "width": "auto", "vertical_align": "center", "elements": [submit]},
+                ],
+            }
+        ],
+    }
+
+
+def _button_elements(buttons: Sequence[Button], form_numbers: Iterator[int]) -> list[dict[str, Any]]:
+    """The row of plain buttons, then one inline form per button that needs typed text (INLINE_FORMS)."""
+    plain = [b for b in buttons if b.url or b.action_id not in INLINE_FORMS]
+    elements = [_buttons_row(plain)] if plain else []
+    for button in buttons:
+        if not button.url and button.action_id in INLINE_FORMS:
+            elements.append(inline_form_element(button, INLINE_FORMS[button.action_id], next(form_numbers)))
+    return elements
 
 
 def _fields_grid(fields: Sequence[Field], name_of: Callable[[str], str | None] | None = None) -> list[dict[str, Any]]:
@@ -166,6 +242,7 @@ def render_card(
     """The card JSON (2.0) for a message. `image_keys[i]` is the uploaded key of `message.images[i]`;
     `name_of` names the Feishu users the texts mention by address (see escape_markdown)."""
     elements: list[dict[str, Any]] = []
+    form_numbers = itertools.count(1)
     mentions = mention_markup(message.mentions, severity=message.severity, allow_at_all=allow_at_all)
     body_text = escape_markdown(_truncate(message.text), name_of) if message.text else ""
     if mentions:
@@ -180,13 +257,13 @@ def render_card(
             elements.append(_markdown(escape_markdown(_truncate(section.text), name_of)))
         elements.extend(_fields_grid(section.fields, name_of))
         if section.buttons:
-            elements.append(_buttons_row(section.buttons))
+            elements.extend(_button_elements(section.buttons, form_numbers))
     for i, image in enumerate(message.images):
         element = _image_element(image, image_keys[i] if i < len(image_keys) else None)
         if element is not None:
             elements.append(element)
     if message.buttons:
-        elements.append(_buttons_row(message.buttons))
+        elements.extend(_button_elements(message.buttons, form_numbers))
     if not elements:
         elements.append(_markdown(" "))  # Feishu refuses a card with an empty body
 

@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+from bot.adapters.feishu.cards import FORM_FIELDS_KEY
 from bot.messages import Action, Command
 
 PLATFORM = "feishu"
@@ -159,10 +160,32 @@ def command_from_message_event(data: Any) -> Command | None:
     )
 
 
+def callback_value(data: Any) -> Any:
+    """The value a card callback carries (our buttons: {"action_id", "value"[, "form"]}), as sent."""
+    return _get(data, "event", "action", "value")
+
+
+def form_of(value: dict[str, Any], form_value: Any) -> dict[str, str]:
+    """The typed text of a card form, under the neutral keys the handlers read.
+
+    Input names are unique per card ("reason_2"); the submit button's value maps them back ({"reason_2":
+    "reason"}, cards.inline_form_element). Names it does not map are kept as they are. A value that is
+    not text (a multi-select's list) is skipped: no form of ours has one."""
+    if not isinstance(form_value, dict):
+        return {}
+    names = value.get(FORM_FIELDS_KEY)
+    names = names if isinstance(names, dict) else {}
+    form: dict[str, str] = {}
+    for name, typed in form_value.items():
+        if isinstance(typed, str | int | float) and not isinstance(typed, bool):
+            form[str(names.get(name, name))] = str(typed)
+    return form
+
+
 def action_from_card_event(data: Any) -> Action | None:
     """A neutral Action from a card.action.trigger callback of a card we rendered, else None."""
     event = _get(data, "event")
-    value = _get(event, "action", "value")
+    value = callback_value(data)
     if not isinstance(value, dict) or not value.get("action_id"):
         return None
     chat_id = _str(_get(event, "context", "open_chat_id"))
@@ -170,7 +193,6 @@ def action_from_card_event(data: Any) -> Action | None:
     if not chat_id or not open_id:
         return None
     message_id = _get(event, "context", "open_message_id")
-    form = _get(event, "action", "form_value") or {}
     return Action(
         platform=PLATFORM,
         channel=f"{PLATFORM}:{chat_id}",
@@ -178,7 +200,7 @@ def action_from_card_event(data: Any) -> Action | None:
         action_id=str(value["action_id"]),
         value=str(value.get("value", "")),
         message_ref=message_id,
-        form={str(k): str(v) for k, v in form.items()} if isinstance(form, dict) else {},
+        form=form_of(value, _get(event, "action", "form_value")),
         reply={"message_id": message_id} if message_id else {},
         event_id=_event_id(data),
     )

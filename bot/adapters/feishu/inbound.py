@@ -9,7 +9,9 @@ so every request first passes `FeishuEventGuard`:
 - with an encrypt key set, an unencrypted body is refused; without one, an encrypted body is refused;
 - the body is read up to 1 MiB (413) and for at most 10 s (408), and must be UTF-8 JSON (400);
 - the verification token must match;
-and a refused request gets 401 (the SDK would answer 500, which makes Feishu retry a forgery). A verified
+- an event or card callback naming another app (`header.app_id`, v1 `event.app_id`) than FEISHU_APP_ID
+  is refused with 403: a shared or leaked verification token must not let another app's events in;
+and any other refused request gets 401 (the SDK would answer 500, which makes Feishu retry a forgery). A verified
 event the SDK's model cannot parse gets 400; a message whose content is not readable text is ignored
 with 200, as an image would be. url_verification is answered here, with the challenge JSON-escaped.
 Messages become neutral Commands and card clicks neutral Actions, handed to the dispatcher's `submit`;
@@ -23,13 +25,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import unicodedata
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from bot.adapters.feishu import crypto
-from bot.adapters.feishu.events import action_from_card_event, command_from_message_event
+from bot.adapters.feishu.cards import FORM_FIELDS_KEY, INLINE_FORMS
+from bot.adapters.feishu.events import action_from_card_event, callback_value, command_from_message_event
 from bot.adapters.feishu.settings import FeishuSettings
 from bot.clock import Clock, SystemClock
 from bot.http_body import BodyError, read_limited
@@ -145,7 +149,31 @@ class FeishuEventGuard:
                 sent = [payload.get("token")]
             if not all(isinstance(value, str) and _same(value, token) for value in sent):
                 return Verdict(401, "bad verification token")
+        other_app = self._other_app(payload)
+        if other_app:
+            return Verdict(403, other_app)
         return Verdict(200, payload=payload)
+
+    def _other_app(self, payload: dict[str, Any]) -> str:
+        """Why an event addressed to another app is refused, or "" (ours, or no app id in it).
+
+        A verification token (and an encrypt key) can be shared between apps or leak; the app id in the
+        event says which app Feishu sent it for: v2 events and card callbacks in `header.app_id`, v1 events
+        in `event.app_id`. An event of another app signed with our secrets must not run commands here.
+        url_verification and v1 card callbacks carry no app id and pass as before."""
+        ours = self.settings.app_id
+        if not ours:
+            return ""
+        header = payload.get("header")
+        holder = header if isinstance(header, dict) else payload.get("event")
+        if not isinstance(holder, dict) or holder.get("app_id") is None:
+            return ""
+        sent = holder["app_id"]
+        if isinstance(sent, str) and _same(sent, ours):
+            return ""
+        # App ids are no secret (they show in every event); cut short so a huge value cannot flood the log.
+        shown = sent[:40] if isinstance(sent, str) else type(sent).__name__
+        return f"event for another Feishu app ({shown!r}), not FEISHU_APP_ID: refused"
 
     @staticmethod
     def _unsigned_challenge(body: bytes, key: str, token: str) -> Verdict:
@@ -202,6 +230,25 @@ def _translate(kind: str, translate: Callable[[Any], Any], data: Any) -> Any:
         return None
 
 
+def blank_form_toast(action: Action, value: Any) -> dict[str, str] | None:
+    """The toast for a card form (cards.INLINE_FORMS) submitted without text, else None.
+
+    Feishu stops an empty required input itself, but blanks, full-width spaces or a pair of quotes get
+    through. Only a submission of our form is answered here (its callback `value` names the input); a press
+    of an old card's plain button still reaches the handler, whose answer gives the command to type."""
+    spec = INLINE_FORMS.get(action.action_id)
+    if spec is None or not isinstance(value, dict) or not isinstance(value.get(FORM_FIELDS_KEY), dict):
+        return None
+    if _has_text(action.form.get(spec.key, "")):
+        return None
+    return spec.empty_toast
+
+
+def _has_text(text: str) -> bool:
+    # as the handlers judge a reason (bot/handlers/crisis.py _has_text): blanks and bare quotes say nothing
+    return bool(unicodedata.normalize("NFKC", text).strip().strip("\"'“”‘’「」『』").strip())
+
+
 def event_type_of(payload: Mapping[str, Any]) -> str | None:
     """'url_verification', 'im.message.receive_v1', 'card.action.trigger', ... (v2 and v1 shapes)."""
     if payload.get("type") == "url_verification":
@@ -249,6 +296,11 @@ class FeishuEvents:
         if action is None:
             toast = {"type": "warning", "content": TOAST_UNKNOWN["zh_cn"], "i18n": TOAST_UNKNOWN}
             return P2CardActionTriggerResponse({"toast": toast})
+        blank = blank_form_toast(action, callback_value(data))
+        if blank is not None:
+            # nothing is handed over (so nothing is done): the person is still at the card, with the form
+            log.info("feishu: %s from %s submitted without text; answered with a toast", action.action_id, action.user)
+            return P2CardActionTriggerResponse({"toast": {"type": "error", "content": blank["zh_cn"], "i18n": blank}})
         self._submit_journalled(action)
         toast = {"type": "info", "content": TOAST_RECEIVED["zh_cn"], "i18n": TOAST_RECEIVED}
         return P2CardActionTriggerResponse({"toast": toast})

@@ -39,6 +39,9 @@ __all__ = [
 ENCRYPT_KEY = "e2e-encrypt-key"
 VERIFICATION_TOKEN = "e2e-verification-token"
 BOT_OPEN_ID = "ou_crisisbot"
+# The app id of the bot feishu_settings() made last: Feishu puts the app's id in every v2 event's header, and
+# the bot refuses events of another app, so the events a test builds name the bot it runs (one at a time).
+_LATEST_APP_ID = ["cli_e2e"]
 
 
 def feishu_settings(fake: FakeFeishuApi, **overrides: Any) -> Settings:
@@ -53,6 +56,8 @@ def feishu_settings(fake: FakeFeishuApi, **overrides: Any) -> Settings:
         "feishu_domain": fake.url,
         **overrides,
     }
+    if values["feishu_app_id"]:
+        _LATEST_APP_ID[0] = values["feishu_app_id"]
     return Settings(_env_file=None, **{k: v for k, v in values.items() if v is not None})  # type: ignore[call-arg]
 
 
@@ -121,10 +126,14 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
 class FeishuEvents:
     """Builds the events Feishu would send (schema 2.0), encrypted and signed as documented."""
 
-    def __init__(self, clock: Clock, *, encrypt_key: str = ENCRYPT_KEY, token: str = VERIFICATION_TOKEN) -> None:
+    def __init__(self, clock: Clock, *, encrypt_key: str = ENCRYPT_KEY, token: str = VERIFICATION_TOKEN,
+                 app_id: str | None = None) -> None:
+        """`app_id`: the app the events are for (header.app_id); by default the bot feishu_settings() made
+        last, looked up when each event is built."""
         self.clock = clock
         self.encrypt_key = encrypt_key
         self.token = token
+        self.app_id = app_id
         self._n = itertools.count(1)
 
     def _header(self, event_type: str, event_id: str | None) -> dict[str, Any]:
@@ -134,7 +143,7 @@ class FeishuEvents:
             "create_time": str(int(self.clock.now().timestamp() * 1000)),
             "event_type": event_type,
             "tenant_key": "tenant-1",
-            "app_id": "cli_e2e",
+            "app_id": self.app_id or _LATEST_APP_ID[0],
         }
 
     def challenge(self, value: str = "challenge-value") -> dict[str, Any]:
@@ -185,14 +194,23 @@ class FeishuEvents:
         open_id: str = "ou_bob",
         message_id: str = "om_card_1",
         event_id: str | None = None,
+        button_value: dict[str, Any] | None = None,
+        form_value: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """A click on a card button; `button_value` is the callback value as the card carries it (default
+        {action_id, value}); `form_value` what was typed into the button's form, which makes the click a
+        form submission (action.name is the submit button's name, as Feishu sends it)."""
+        action: dict[str, Any] = {"value": button_value or {"action_id": action_id, "value": value}, "tag": "button"}
+        if form_value is not None:
+            action["form_value"] = form_value
+            action["name"] = "submit_1"
         return {
             "schema": "2.0",
             "header": self._header("card.action.trigger", event_id),
             "event": {
                 "operator": {"tenant_key": "tenant-1", "open_id": open_id, "union_id": f"on_{open_id}"},
                 "token": "c-update-token",
-                "action": {"value": {"action_id": action_id, "value": value}, "tag": "button"},
+                "action": action,
                 "host": "im_message",
                 "context": {"open_message_id": message_id, "open_chat_id": chat_id},
             },

@@ -229,9 +229,9 @@ def test_forged_replayed_and_unencrypted_events_are_refused(served, events, bot_
 
 
 def test_duplicate_event_id_is_answered_once_even_after_a_restart(db, app_config, clock, fake, events):
+    settings = feishu_settings(fake)  # first: the event names the app (header.app_id)
     payload = events.message("/help", event_id="ev-dup-1")
     message_id = payload["event"]["message"]["message_id"]
-    settings = feishu_settings(fake)
     first = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
     with running_server(first.web) as url, httpx.Client(timeout=10) as client:
         assert post_event(client, url, events, payload).status_code == 200

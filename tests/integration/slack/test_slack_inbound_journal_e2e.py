@@ -127,7 +127,7 @@ def hold_both_workers(fake_feishu, base: str, events, db_path: Path) -> None:
 def test_commands_acked_over_http_are_answered_once_after_serve_is_killed(tmp_path, fake_slack):
     (tmp_path / "crisisbot.yaml").write_text(CONFIG, encoding="utf-8")
     db_path = tmp_path / "bot.db"
-    events = FeishuEvents(SystemClock())
+    events = FeishuEvents(SystemClock(), app_id="cli_journal_e2e")  # serve's FEISHU_APP_ID
     with FakeFeishuApi() as fake_feishu:
         with serve(tmp_path, fake_slack, fake_feishu, "serve-1.log") as (process, base):
             hold_both_workers(fake_feishu, base, events, db_path)
@@ -175,7 +175,7 @@ def test_items_acked_while_the_database_is_busy_are_journalled_before_the_ack(tm
     next start answers every one of them exactly once."""
     (tmp_path / "crisisbot.yaml").write_text(CONFIG, encoding="utf-8")
     db_path = tmp_path / "bot.db"
-    events = FeishuEvents(SystemClock())
+    events = FeishuEvents(SystemClock(), app_id="cli_journal_e2e")  # serve's FEISHU_APP_ID
     with FakeFeishuApi() as fake_feishu:
         with serve(tmp_path, fake_slack, fake_feishu, "serve-1.log") as (process, base):
             hold_both_workers(fake_feishu, base, events, db_path)  # nothing below is begun before the kill

@@ -133,3 +133,42 @@ def test_quoted_lines_stay_quotes():
     # Handlers quote a comment with "> "; escaped to "&#62; " it showed as a literal ">" instead of a quote.
     assert escape_markdown("选择标签\n> 用了就过敏 <b>\n\n> 第二条") == "选择标签\n> 用了就过敏 &#60;b&#62;\n\n> 第二条"
     assert escape_markdown("a > b") == "a &#62; b"
+
+
+def test_the_playbook_skip_button_submits_a_form_with_its_reason_input():
+    # Feishu has no modal: the reason for a skip is typed on the card, in a JSON 2.0 form beside 跳过
+    message = Message(
+        text="预案",
+        sections=tuple(
+            Section(f"步骤 {step}", buttons=(Button("完成", "crisis.done", f"1:{step}", style="primary"),
+                                            Button("跳过", "crisis.skip", f"1:{step}"),
+                                            Button("指派", "crisis.assign", f"1:{step}")))
+            for step in ("spread", "capture")
+        ),
+    )
+    card = render_card(message)
+    elements = _elements(card)
+    forms = [e for e in elements if e["tag"] == "form"]
+    assert len(forms) == 2  # one per step, at the card's root (Feishu allows forms nowhere else)
+    assert not any(n.get("tag") == "form" for e in elements if e["tag"] != "form" for n in _walk(e))
+    # the other buttons stay a plain row, without 跳过
+    rows = [e for e in elements if e["tag"] == "column_set"]
+    row_values = [n["behaviors"][0]["value"] for row in rows for n in _walk(row) if n.get("tag") == "button"]
+    assert [v["action_id"] for v in row_values] == ["crisis.done", "crisis.assign"] * 2
+    names = []
+    for form, step in zip(forms, ("spread", "capture"), strict=True):
+        (text_input,) = [n for n in _walk(form) if n.get("tag") == "input"]
+        (submit,) = [n for n in _walk(form) if n.get("tag") == "button"]
+        assert text_input["required"] is True and "跳过原因" in text_input["placeholder"]["content"]
+        assert submit["form_action_type"] == "submit" and submit["text"]["content"] == "跳过"
+        assert submit["behaviors"] == [{"type": "callback", "value": {
+            "action_id": "crisis.skip", "value": f"1:{step}", "form": {text_input["name"]: "reason"}}}]
+        names += [form["name"], text_input["name"], submit["name"]]
+    assert len(names) == len(set(names))  # names are unique within the card, or Feishu refuses the submission
+
+
+def test_cards_without_a_skip_button_render_as_before():
+    message = Message(text="x", buttons=(Button("跳过 Skip", "reply.skip:42", "42"), Button("认领", "alert.ack", "1")))
+    card = render_card(message)
+    assert not any(n.get("tag") in ("form", "input") for n in _walk(card))
+    assert [e["tag"] for e in _elements(card)] == ["markdown", "column_set"]

@@ -137,3 +137,15 @@ def test_a_group_message_that_mentions_the_bot_is_always_answered_like_a_slack_m
     person = {"key": "@_user_2", "id": {"open_id": "ou_zhang"}, "name": "张三", "mentioned_type": "user"}
     assert command_from_message_event(message_event("@_user_2 看一下", mentions=[person])) is None
     assert command_from_message_event(message_event("@_user_1 大家好")) is None
+
+
+def test_a_card_form_submission_carries_the_typed_text_under_the_neutral_key():
+    # input names are unique per card ("reason_2"); the submit button's value maps them to the handler's key
+    value = {"action_id": "crisis.skip", "value": "1:spread", "form": {"reason_2": "reason"}}
+    action = action_from_card_event(card_event(value, form={"reason_2": "已由客服私信处理"}))
+    assert (action.action_id, action.value) == ("crisis.skip", "1:spread")
+    assert action.form == {"reason": "已由客服私信处理"}
+    # a name it does not map is kept; values that are not text (a multi-select's list) are left out
+    action = action_from_card_event(card_event(value, form={"other": "x", "tags": ["a", "b"], "reason_2": 3}))
+    assert action.form == {"other": "x", "reason": "3"}
+    assert action_from_card_event(card_event({**value, "form": "junk"}, form={"reason_2": "x"})).form == {"reason_2": "x"}
