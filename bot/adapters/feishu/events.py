@@ -46,7 +46,7 @@ def message_text(message_type: str | None, content: str | None) -> str | None:
         return None
     try:
         data = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if message_type == "text":
         text = data.get("text") if isinstance(data, dict) else None

@@ -114,7 +114,7 @@ class FeishuEventGuard:
             # UTF-8 only, as Feishu sends it and as the SDK decodes it: json.loads(bytes) would also take
             # UTF-16/32 and a BOM, which the SDK then fails on with a 500 (Feishu retries those for hours).
             outer = json.loads(body.decode("utf-8"))
-        except ValueError:  # UnicodeDecodeError included
+        except (ValueError, RecursionError):  # UnicodeDecodeError included; nesting deeper than the parser goes
             return Verdict(400, "body is not UTF-8 JSON")
         if not isinstance(outer, dict):
             return Verdict(400, "body is not a JSON object")
@@ -128,7 +128,7 @@ class FeishuEventGuard:
                 return Verdict(400, "cannot decrypt the body with the configured encrypt key")
             try:
                 payload = json.loads(plaintext.decode("utf-8"))
-            except ValueError:
+            except (ValueError, RecursionError):
                 return Verdict(400, "decrypted body is not UTF-8 JSON")
             if not isinstance(payload, dict):
                 return Verdict(400, "decrypted body is not a JSON object")
@@ -187,7 +187,7 @@ class FeishuEventGuard:
         try:
             outer = json.loads(body.decode("utf-8"))
             payload = json.loads(crypto.decrypt(key, outer["encrypt"]).decode("utf-8"))
-        except (ValueError, TypeError, KeyError):  # not JSON, not an object, no or bad "encrypt"
+        except (ValueError, TypeError, KeyError, RecursionError):  # not JSON (or too deep), no or bad "encrypt"
             return refused
         if not isinstance(payload, dict) or payload.get("type") != "url_verification":
             return refused

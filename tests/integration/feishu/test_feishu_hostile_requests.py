@@ -106,6 +106,26 @@ def test_without_an_encrypt_key_a_nan_timestamp_is_refused(served_plain, events)
     assert client.post(url + "/feishu/events", content=body, headers=headers).status_code == 401
 
 
+DEEP = b"[" * 5000 + b"]" * 5000
+
+
+@pytest.mark.parametrize("body", [b'{"a":' + DEEP + b"}", b'{"encrypt":' + DEEP + b"}"])
+def test_an_unsigned_body_nested_past_the_parser_is_refused_not_a_500(served, events, fake, body):
+    # with no credentials at all: parsed for the unsigned url_verification challenge, it raised RecursionError
+    # (500 and a 60-line traceback in the log for every such request)
+    url, client = served
+    response = client.post(url + "/feishu/events", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 401
+    assert_commands_still_answered(url, client, events, fake)
+
+
+def test_without_an_encrypt_key_a_body_nested_past_the_parser_is_400(served_plain):
+    url, client = served_plain
+    response = client.post(url + "/feishu/events", content=b'{"a":' + DEEP + b"}",
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+
+
 # ---- 2. the body limit is enforced while reading ---------------------------------------------------
 def test_a_chunked_body_over_the_limit_is_refused_before_it_ends(served):
     url, _ = served
