@@ -31,6 +31,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from prometheus_client import Counter
+
 from bot.adapters.feishu import crypto
 from bot.adapters.feishu.cards import FORM_FIELDS_KEY, INLINE_FORMS
 from bot.adapters.feishu.events import action_from_card_event, callback_value, command_from_message_event
@@ -40,6 +42,11 @@ from bot.http_body import BodyError, read_limited
 from bot.messages import Action, Command
 
 log = logging.getLogger(__name__)
+
+# Refusals by reason, as Slack's crisisbot_slack_inbound_total counts bad signatures: a forged-request flood
+# or a misconfigured app (wrong token, another app's events) shows on /metrics, not only in the log.
+FEISHU_INBOUND = Counter("crisisbot_feishu_inbound_total", "Feishu HTTP deliveries by outcome", ["outcome"])
+_REFUSAL_OUTCOME = {400: "malformed", 401: "unauthenticated", 403: "other_app", 503: "not_configured"}
 
 EVENTS_PATH = "/feishu/events"
 MESSAGE_EVENT = "im.message.receive_v1"
@@ -326,8 +333,10 @@ class FeishuEvents:
         """Check, then dispatch one HTTP event; returns (status, JSON body)."""
         verdict = self.guard.check(headers, body)
         if not verdict.ok:
+            FEISHU_INBOUND.labels(_REFUSAL_OUTCOME.get(verdict.status, f"refused_{verdict.status}")).inc()
             log.warning("feishu event refused (%d): %s", verdict.status, verdict.reason)
             return verdict.status, json.dumps({"msg": verdict.reason}).encode()
+        FEISHU_INBOUND.labels("verified").inc()
         payload = verdict.payload or {}
         kind = event_type_of(payload)
         if kind == "url_verification":

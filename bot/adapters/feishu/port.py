@@ -270,7 +270,7 @@ class FeishuChatPort:
         try:
             return fn()
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise TransientChatError(f"feishu {what}: cannot reach the Open API ({exc})", code="connection") from exc
+            raise TransientChatError(f"feishu {what}: cannot reach the Open API ({exc})", code="connection_error") from exc
         except json.JSONDecodeError as exc:
             # a proxy/gateway page instead of Feishu's JSON (token or image call): an outage, try later
             raise TransientChatError(f"feishu {what}: answer is not JSON (outage?)", code="bad_gateway") from exc

@@ -72,6 +72,24 @@ def test_a_non_ascii_signature_is_refused_with_401(served, events, fake):
     assert_commands_still_answered(url, client, events, fake)
 
 
+def test_refusals_are_counted_on_the_metrics_page(served, events):
+    # Slack counted its bad signatures; Feishu's refusals showed only in the log
+    url, client = served
+    before = client.get(url + "/metrics").text
+    headers, body = events.request(events.message("/help"))
+    headers[crypto.SIGNATURE_HEADER] = "0" * 64
+    assert client.post(url + "/feishu/events", content=body, headers=headers).status_code == 401
+    after = client.get(url + "/metrics").text
+
+    def count(text: str) -> float:
+        for line in text.splitlines():
+            if line.startswith('crisisbot_feishu_inbound_total{outcome="unauthenticated"}'):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    assert count(after) == count(before) + 1
+
+
 @pytest.mark.parametrize("timestamp", ["nan", "inf", "1e9", "-0"])
 def test_a_timestamp_that_is_not_whole_seconds_is_refused_with_401(served, events, timestamp):
     # float("nan") passed the 300 s staleness check: every comparison with NaN is false
