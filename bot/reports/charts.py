@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -144,15 +148,42 @@ def negative_share_png(
     width_px: int = 1000,
     height_px: int = 500,
     time_format: str = "%m-%d %H:%M",
+    end_label: str = "解除",
 ) -> bytes:
     """A line chart of the negative share (%) over time with comment counts as bars, the normal range
     shaded and the run's start/end marked; Chinese labels; returns PNG bytes."""
+    png, _figure = negative_share_chart(
+        points, title=title, account=account, tz=tz, normal_max=normal_max, run_start=run_start, run_end=run_end,
+        width_px=width_px, height_px=height_px, time_format=time_format, end_label=end_label,
+    )
+    return png
+
+
+def negative_share_chart(
+    points: Sequence[SharePoint],
+    *,
+    title: str,
+    account: str,
+    tz: str = "Asia/Shanghai",
+    normal_max: float | None = None,
+    run_start: datetime | None = None,
+    run_end: datetime | None = None,
+    width_px: int = 1000,
+    height_px: int = 500,
+    time_format: str = "%m-%d %H:%M",
+    end_label: str = "解除",
+) -> tuple[bytes, Figure]:
+    """`negative_share_png` and the drawn figure it was saved from (its axes, legend and their places can
+    be looked at: the figure is laid out and drawn, in the chart's fonts). `end_label` names the run's
+    end line (a cancelled run ends with 取消, not 解除); the PNG's Title and Description text chunks
+    repeat the title and the marked moments, a text alternative to the image."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator, NullLocator
 
     try:
         families = [cjk_font().family, "DejaVu Sans"]
@@ -162,17 +193,23 @@ def negative_share_png(
         families = ["DejaVu Sans"]
     zone = ZoneInfo(tz)
     rc = {"font.family": families, "axes.unicode_minus": False}
+    # tick labels are made while drawing: the figure is drawn and saved inside the font settings
     with matplotlib.rc_context(rc):
-        figure = Figure(figsize=(width_px / 100, height_px / 100), dpi=100)
+        # constrained layout makes room for the legend below the plot (see the legend below)
+        figure = Figure(figsize=(width_px / 100, height_px / 100), dpi=100, layout="constrained")
         FigureCanvasAgg(figure)
         axis = figure.add_subplot(1, 1, 1)
         bars = axis.twinx()
         times = [p.start.astimezone(zone) for p in points]
         shares = [None if p.share is None else p.share * 100 for p in points]
         counts = [p.total for p in points]
+        # buckets with no scored comment draw nothing; a chart of nothing but those says so instead of
+        # drawing a legend for lines that are not there
+        has_data = any(counts)
         if points:
             width = (times[1] - times[0]).total_seconds() / 86400 * 0.8 if len(times) > 1 else 0.02
-            bars.bar(times, counts, width=width, color="#c9d6e3", alpha=0.6, label="评论数", zorder=1)
+            bars.bar(times, counts, width=width, color="#c9d6e3", alpha=0.6,
+                     label="评论数" if has_data else "_nolegend_", zorder=1)
             axis.plot(
                 times,
                 [float("nan") if s is None else s for s in shares],
@@ -180,34 +217,56 @@ def negative_share_png(
                 marker="o",
                 markersize=3,
                 linewidth=2,
-                label="负面占比",
+                label="负面占比" if has_data else "_nolegend_",
                 zorder=3,
             )
-        else:
+        if not has_data:
             axis.text(
-                0.5, 0.5, "暂无已评分评论", transform=axis.transAxes, ha="center", va="center", fontsize=14
+                0.5, 0.5, "暂无已评分评论 / no scored comments", transform=axis.transAxes, ha="center",
+                va="center", fontsize=14, color="#555555",
             )
         if normal_max is not None:
             axis.axhspan(0, normal_max * 100, color="#2ca02c", alpha=0.08, label="常态区间")
             axis.axhline(normal_max * 100, color="#2ca02c", linestyle="--", linewidth=1)
-        for moment, label, colour in ((run_start, "启动预案", "#ff7f0e"), (run_end, "解除", "#1f77b4")):
+        marked = []
+        for moment, label, colour in ((run_start, "启动预案", "#ff7f0e"), (run_end, end_label, "#1f77b4")):
             if moment is not None:
                 axis.axvline(moment.astimezone(zone), color=colour, linestyle=":", linewidth=1.5, label=label)
+                marked.append(f"{label} {moment.astimezone(zone):%Y-%m-%d %H:%M}")
         axis.set_zorder(bars.get_zorder() + 1)
         axis.patch.set_visible(False)
         axis.set_ylim(0, 100)
+        # Counts start at 0 and are whole numbers. With every bar at 0 matplotlib centred the axis on 0
+        # (-0.04 to 0.04): an empty chart's count axis reads 0 to 5 instead.
+        bars.set_ylim(0, None if has_data else 5)
+        bars.yaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_ylabel("负面占比（%）")
         bars.set_ylabel("评论数")
         axis.set_xlabel(f"时间（{tz}）")
         axis.set_title(f"{title}｜{account} 负面评论占比")
         axis.xaxis.set_major_formatter(mdates.DateFormatter(time_format, tz=zone))
+        if not points:  # no time range at all: no made-up dates (matplotlib's default range is 1970)
+            axis.xaxis.set_major_locator(NullLocator())
+        elif "%H" not in time_format:
+            # one bar a day, labelled by date: ticks at the channel's midnights, under the bars. The default
+            # locator put a 3-day report's ticks every 12 hours, so each date was written twice.
+            axis.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, -(-len(points) // 12)), tz=zone))
         axis.grid(True, alpha=0.3)
         handles, labels = axis.get_legend_handles_labels()
         more_handles, more_labels = bars.get_legend_handles_labels()
-        if handles or more_handles:
-            axis.legend(handles + more_handles, labels + more_labels, loc="upper right", fontsize=9)
         figure.autofmt_xdate()
-        figure.tight_layout()
+        if handles or more_handles:
+            # Below the plot, in one row: inside it ("upper right") the legend hid the bars and points of
+            # the period's end, where a peak usually is; "best" does not see the bars (another axes).
+            figure.legend(handles + more_handles, labels + more_labels, loc="outside lower center",
+                          ncols=len(handles) + len(more_handles), fontsize=9, frameon=False)
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+        shown = f"时间（{tz}）"
+        if points or marked:
+            low, high = (mdates.num2date(x, tz=zone) for x in axis.get_xlim())
+            shown += f" {low:%Y-%m-%d %H:%M} – {high:%Y-%m-%d %H:%M}"
+        figure.savefig(buffer, format="png", metadata={
+            "Title": f"{title}｜{account} 负面评论占比",
+            "Description": "；".join([shown, *marked, *([] if has_data else ["暂无已评分评论"])]),
+        })
+    return buffer.getvalue(), figure

@@ -10,12 +10,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.messages import Field, Image, Message
+from bot.playbooks.machine import RUN_STATUS_ZH
 from bot.reports.charts import SharePoint
 
 SEVERITY_ZH = {"sev1": "一级", "sev2": "二级", "sev3": "三级"}
-STATUS_ZH = {
+# An alert episode's status. A playbook run's is the playbook's own word (RUN_STATUS_ZH: a resolved run
+# is 已解除 on its card and review, and must read the same here), not an alert's (a recovered alert is 已恢复).
+ALERT_STATUS_ZH = {
     "open": "待处理", "acknowledged": "已确认", "resolved": "已恢复", "false_positive": "误报", "muted": "已静默",
-    "active": "进行中", "cancelled": "已取消",
 }
 
 
@@ -103,6 +105,10 @@ class ReportData:
     alerts: list[AlertLine] = field(default_factory=list)
     runs: list[RunLine] = field(default_factory=list)
     replies: Any = None  # bot.replies.service.ReplyStats, when the reply queue is on
+    # Set when the previous period is only partly covered by stored comments: the time from which every
+    # account of the report has them (an account's first stored comment came after the previous period
+    # began: it was added, or its older comments purged). A change against such a period is not shown.
+    previous_since: datetime | None = None
 
 
 def period_name(period: timedelta) -> str:
@@ -122,9 +128,12 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def _change(now: int, before: int) -> str:
+def _change(now: int, before: int, partial_since: str | None = None) -> str:
     if before == 0:
         return "上期无数据 / no previous data" if now else "持平 / flat"
+    if partial_since is not None:
+        # "+227%" against a period the data covers only part of reads as a surge that is not there
+        return f"上期数据不完整（自 {partial_since} 起）/ previous period only partly covered (since {partial_since})"
     delta = (now - before) / before * 100
     return f"{'+' if delta >= 0 else ''}{delta:.0f}% 较上期 / vs previous"
 
@@ -146,11 +155,13 @@ def headline(data: ReportData) -> str:
 
 def fields(data: ReportData) -> tuple[Field, ...]:
     now, before = data.now, data.before
+    since = None if data.previous_since is None else _local(data.previous_since, data.tz)
+    partial = "，数据不完整 / partial" if since is not None and before.comments else ""
     items = [
-        Field("评论 / comments", f"{now.comments:,}（{_change(now.comments, before.comments)}，上期 {before.comments:,}）"),
+        Field("评论 / comments", f"{now.comments:,}（{_change(now.comments, before.comments, since)}，上期 {before.comments:,}）"),
         Field(
             "负面占比 / negative share",
-            f"{_pct(now.share)}（负面 {now.negative:,} / 已评分 {now.scored:,}；上期 {_pct(before.share)}）",
+            f"{_pct(now.share)}（负面 {now.negative:,} / 已评分 {now.scored:,}；上期 {_pct(before.share)}{partial}）",
         ),
     ]
     severities = {"sev1": 0, "sev2": 0, "sev3": 0}
@@ -211,14 +222,14 @@ def markdown(data: ReportData, *, with_headline: bool = True) -> str:
         for alert in data.alerts[:10]:
             lines.append(
                 f"- {_local(alert.detected_at, data.tz)} {SEVERITY_ZH.get(alert.severity, alert.severity)} "
-                f"{alert.account}（{STATUS_ZH.get(alert.status, alert.status)}）"
+                f"{alert.account}（{ALERT_STATUS_ZH.get(alert.status, alert.status)}）"
             )
         if len(data.alerts) > 10:
             lines.append(f"- …另有 {len(data.alerts) - 10} 条 / {len(data.alerts) - 10} more")
     if data.runs:
         lines += ["", "**危机预案 / playbook runs**"]
         for run in data.runs[:10]:
-            lines.append(f"- {_local(run.started_at, data.tz)} {run.title}（{STATUS_ZH.get(run.status, run.status)}）")
+            lines.append(f"- {_local(run.started_at, data.tz)} {run.title}（{RUN_STATUS_ZH.get(run.status, run.status)}）")
     if data.now.comments == 0:
         lines += ["", "本期没有新评论。/ No new comments in this period."]
     return "\n".join(lines)
@@ -272,7 +283,12 @@ def report_message(data: ReportData, png: bytes | None) -> Message:
         text=markdown(data, with_headline=False),
         images=images,
         meta={"kind": "report", "channel": data.channel, "start": data.start.isoformat(),
-              "end": data.end.isoformat(), "comments": data.now.comments, "negative": data.now.negative},
+              "end": data.end.isoformat(), "comments": data.now.comments, "negative": data.now.negative,
+              # the comparison the text makes, and when it makes none because the previous period is
+              # only partly covered: from when on it is (None when it is covered, or has no comments)
+              "previous_comments": data.before.comments,
+              "previous_partial_since": (data.previous_since.isoformat()
+                                         if data.previous_since is not None and data.before.comments else None)},
     )
 
 

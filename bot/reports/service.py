@@ -236,6 +236,8 @@ class ReportService:
                            and_(CrisisRun.closed_at >= start, CrisisRun.closed_at < end)))
                 .order_by(CrisisRun.started_at)
             ).all()
+            keys = {(platform, account_id) for platform, account_id, _created, _label in rows}
+            previous_since = self._covered_since(session, keys, previous_start)
 
         current: list[tuple[datetime, str | None]] = []
         now_counts = render.Counts()
@@ -305,6 +307,7 @@ class ReportService:
                 for title, status, started, closed in runs
             ],
             replies=self._reply_stats(channel, start),
+            previous_since=previous_since if before_counts.comments else None,
         )
         png = None
         try:
@@ -312,6 +315,32 @@ class ReportService:
         except Exception:  # noqa: BLE001 - a report without its chart beats no report; the log says why
             log.exception("report chart failed for %s", channel)
         return ReportResult(data=data, png=png)
+
+    @staticmethod
+    def _covered_since(session: Session, accounts: set[tuple[str, str]], previous_start: datetime) -> datetime | None:
+        """When the previous period is only partly covered by stored comments, the time from which every
+        one of `accounts` (those with comments in either period) has them: the latest first stored comment
+        among them, when that comes after `previous_start`. None when the whole previous period is covered.
+
+        An account added (or whose older comments were purged) partway through the previous period has
+        fewer comments there than it really got, and "+227% 较上期" against it is no trend. A first stored
+        comment is the best sign of when the data starts: a quiet account's first comment may come after
+        its monitoring began, and is then flagged too (a missing comparison misleads less than a false one).
+        """
+        from sqlalchemy import func
+
+        from bot.storage.models import Comment
+
+        latest: datetime | None = None
+        for platform, account_id in sorted(accounts):
+            # one index seek per account (ix_comment_account_created), not a scan of its history; the
+            # account's own replies count too: they were collected as well
+            first = session.exec(select(func.min(Comment.created_at)).where(
+                Comment.platform == platform, Comment.account_id == account_id)).one()
+            if first is not None:
+                first = ensure_aware(first)
+                latest = first if latest is None else max(latest, first)
+        return latest if latest is not None and latest > previous_start else None
 
     def _reply_stats(self, channel: str, since: datetime):
         replies = self._replies()
