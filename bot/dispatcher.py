@@ -7,6 +7,11 @@ What `submit` accepted is written to the `inbound_item` journal before it waits 
 once handled: the platform was told "received" and will not send it again (Slack never retries an
 acknowledged slash command), so `serve` runs what a crash left in the journal at its next start. Adapters
 wait (briefly) for `Submission.journalled` before they acknowledge, so the row exists before the ack.
+
+A worker that begins a journalled item stamps the row's heartbeat (with its event id), and one keeper thread
+per process refreshes the heartbeats of the rows its workers are running. A process started beside another
+one (a rolling deploy) tells the sender of a begun row it was interrupted only once that heartbeat stopped
+moving: a slow handler in the old process (a report with charts, a slow Slack API) is left to answer.
 """
 
 from __future__ import annotations
@@ -18,11 +23,11 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, replace
-from datetime import timedelta
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot import metrics
@@ -40,7 +45,16 @@ _T = TypeVar("_T")
 INBOUND_REPLAY_MAX_AGE = timedelta(hours=1)
 # A row a worker had begun is looked at again this long after the start before its sender is told it was
 # interrupted: in a rolling deploy the old process may still be finishing it (its answer then removes the row).
+# The least wait: a row whose heartbeat still moves is never settled (INBOUND_STALE_HEARTBEATS).
 INBOUND_INTERRUPTED_GRACE_S = 10.0
+# How often a process refreshes the heartbeat of the journal rows its workers are running (one UPDATE for
+# all of them), and how many of those beats may be missed (a busy database, a GC pause) before a row whose
+# heartbeat has not moved counts as interrupted: its process died or hangs.
+INBOUND_HEARTBEAT_INTERVAL_S = 5.0
+INBOUND_STALE_HEARTBEATS = 3
+# How often the keeper thread looks at the begun rows another process left (settling them soon after their
+# heartbeat went stale, not up to a whole interval later).
+_KEEPER_TICK_S = 1.0
 
 
 def _labelled(key: str, detail: object) -> str:
@@ -73,7 +87,16 @@ class Dispatcher:
         self._intake = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatch-intake")
         self._arrivals: deque[tuple[Command | Action, Submission]] = deque()
         self.interrupted_grace_s = INBOUND_INTERRUPTED_GRACE_S
-        self._grace_timers: list[threading.Timer] = []
+        self.heartbeat_interval_s = INBOUND_HEARTBEAT_INTERVAL_S
+        # journal ids this process's workers are running (their heartbeats are refreshed), and the begun rows
+        # a previous process left (watched until answered or their heartbeat goes stale)
+        self._in_flight: set[int] = set()
+        self._watched: dict[int, _BegunElsewhere] = {}
+        self._keeper_lock = threading.Lock()
+        self._keeper: threading.Thread | None = None
+        self._keeper_stop = threading.Event()
+        #: the clock time the keeper last looked at the watched rows (the log and tests can tell it looked)
+        self.begun_checked_at: datetime | None = None
         # platform -> user id -> display name, for platforms whose events carry only an id (Feishu)
         self._name_lookups: dict[str, Callable[[str], str | None]] = {}
 
@@ -128,10 +151,11 @@ class Dispatcher:
         cutoff = self.services.clock.now() - INBOUND_REPLAY_MAX_AGE
         with self.services.db.session() as session:
             rows = session.execute(select(InboundItem).order_by(InboundItem.id)).scalars().all()
-            pending = [(row.id, row.kind, row.payload, row.received_at) for row in rows]
+            pending = [(row.id, row.kind, row.payload, row.received_at, row.heartbeat_at) for row in rows]
         queued = 0
-        begun: list[tuple[int, Command | Action]] = []
-        for journal_id, kind, payload, received_at in pending:
+        begun: dict[int, _BegunElsewhere] = {}
+        started_at = self.services.clock.now()
+        for journal_id, kind, payload, received_at, heartbeat_at in pending:
             item = _item_from_journal(kind, payload)
             if item is None:
                 log.warning("inbound %s %s from %s is unreadable (another version's row); dropped", kind,
@@ -140,12 +164,13 @@ class Dispatcher:
             elif self._was_started(item):
                 # A worker had begun it: its effects may or may not be stored, and running it again could act
                 # twice (two runs, two replies to a customer). Its answer removes the row in the same
-                # transaction, so a row still here after the grace was interrupted; the person is asked to
-                # check and retry. (An old row has no process left that could still be finishing it.)
+                # transaction, so a row still here once its heartbeat stopped moving was interrupted; the
+                # person is asked to check and retry. (An old row has no process left that could still be
+                # finishing it.)
                 if received_at < cutoff:
-                    self._settle_begun([(journal_id, item)])
+                    self._settle_begun(journal_id, item)
                 else:
-                    begun.append((journal_id, item))
+                    begun[journal_id] = _BegunElsewhere(item, heartbeat_at, started_at)
             elif received_at < cutoff:
                 self._tell_not_run("inbound_expired", item, received_at)
                 self._unjournal(journal_id)
@@ -155,32 +180,119 @@ class Dispatcher:
                 self._pool.submit(self._handle_journalled, item, journal_id)
                 queued += 1
         if begun:
-            timer = threading.Timer(self.interrupted_grace_s, self._settle_begun, args=(begun,))
-            timer.daemon = True
-            self._grace_timers.append(timer)
-            timer.start()
+            with self._keeper_lock:
+                self._watched.update(begun)
+            self._ensure_keeper()
         return queued
 
-    def _settle_begun(self, begun: list[tuple[int, Command | Action]]) -> None:
-        for journal_id, item in begun:
+    @property
+    def interrupted_after_s(self) -> float:
+        """How long (clock time) a begun row's heartbeat must stay still before its sender is told."""
+        return max(INBOUND_STALE_HEARTBEATS * self.heartbeat_interval_s, self.interrupted_grace_s)
+
+    def _ensure_keeper(self) -> None:
+        """Start the thread that beats for this process's running rows and watches the rows others left."""
+        with self._keeper_lock:
+            if self._keeper is not None or self._keeper_stop.is_set():
+                return
+            self._keeper = threading.Thread(target=self._keep_journal, name="dispatch-journal", daemon=True)
+            self._keeper.start()
+
+    def _keep_journal(self) -> None:
+        last_beat = time.monotonic()
+        while not self._keeper_stop.wait(min(_KEEPER_TICK_S, self.heartbeat_interval_s)):
             try:
-                with self.services.db.session() as session:
-                    row = session.get(InboundItem, journal_id)
-                    received_at = row.received_at if row is not None else None
-                if received_at is None:
-                    continue  # finished meanwhile by the process that had begun it
-                if not self._was_answered(item):  # a row written by an older version, whose answer is stored
-                    self._tell_not_run("inbound_interrupted", item, received_at)
-                self._unjournal(journal_id)
-            except Exception:  # noqa: BLE001 - the row stays for the next start
-                log.exception("could not settle interrupted inbound row %s", journal_id)
+                if time.monotonic() - last_beat >= self.heartbeat_interval_s:
+                    last_beat = time.monotonic()
+                    self._beat()
+                self._check_begun_elsewhere()
+            except Exception:  # noqa: BLE001 - a keeper that died would let the running rows look stale
+                log.exception("inbound journal keeper tick failed")
+
+    def _beat(self) -> None:
+        with self._keeper_lock:
+            running = sorted(self._in_flight)  # sorted: the same lock order in every transaction
+        if not running:
+            return
+        try:
+            with self.services.db.session() as session:
+                session.execute(update(InboundItem).where(InboundItem.id.in_(running))
+                                .values(heartbeat_at=self.services.clock.now())
+                                .execution_options(synchronize_session=False))
+        except Exception:  # noqa: BLE001 - the next beat tries again; a few missed ones are allowed for
+            log.warning("could not refresh the heartbeat of inbound rows %s", running, exc_info=True)
+
+    def _check_begun_elsewhere(self) -> None:
+        """Forget the watched rows that were answered; settle those whose heartbeat stood still long enough.
+        Only whether the heartbeat moved counts, measured on this process's clock: the other process's
+        clock may be off (another host) without making a running command look stale or a dead one alive."""
+        with self._keeper_lock:
+            watched = dict(self._watched)
+        if not watched:
+            self.begun_checked_at = self.services.clock.now()
+            return
+        try:
+            with self.services.db.session() as session:
+                beats = dict(session.execute(select(InboundItem.id, InboundItem.heartbeat_at)
+                                             .where(InboundItem.id.in_(watched))).all())
+        except Exception:  # noqa: BLE001 - looked at again at the next tick
+            log.warning("could not read the begun inbound rows", exc_info=True)
+            return
+        # read after the rows: a heartbeat seen moving counts as moving now, never since before it was read
+        now = self.services.clock.now()
+        for journal_id, begun in watched.items():
+            if journal_id not in beats:
+                done = True  # answered by the process that had begun it
+            elif beats[journal_id] != begun.heartbeat_at:
+                begun.heartbeat_at, begun.still_since = beats[journal_id], now  # still running there
+                done = False
+            elif (now - begun.still_since).total_seconds() < self.interrupted_after_s:
+                done = False
+            else:
+                # False when it was answered, or beat, just now: the next tick sees which
+                done = self._settle_begun(journal_id, begun.item, heartbeat_at=begun.heartbeat_at) is not False
+            if done:
+                with self._keeper_lock:
+                    self._watched.pop(journal_id, None)
+        self.begun_checked_at = now
+
+    def _settle_begun(self, journal_id: int, item: Command | Action, *,
+                      heartbeat_at: datetime | None | object = ...) -> bool | None:
+        """Tell the sender their item was interrupted and drop its row, in one transaction, if the row is still
+        there (with `heartbeat_at`, when given: its process has not beaten since). True when settled, False
+        when not (the row went or beat), None when it failed (the row stays for the next start)."""
+
+        def settle() -> bool:
+            # the write lock first on SQLite (FOR UPDATE on PostgreSQL): the row read is the row deleted, so
+            # an answer stored meanwhile by the process that had begun it is never followed by this notice
+            with self.services.db.session(write_lock=True) as session:
+                row = session.execute(select(InboundItem).where(InboundItem.id == journal_id)
+                                      .with_for_update()).scalar_one_or_none()
+                if row is None or (heartbeat_at is not ... and row.heartbeat_at != heartbeat_at):
+                    return False
+                if not self._was_answered(item, session):  # a row of an older version, whose answer is stored
+                    self._enqueue_not_run(session, "inbound_interrupted", item, row.received_at)
+                session.delete(row)
+                return True
+
+        try:
+            return _retrying_while_busy(settle)
+        except Exception:  # noqa: BLE001 - the row stays for the next start
+            log.exception("could not settle interrupted inbound row %s", journal_id)
+            return None
 
     def _tell_not_run(self, notice: str, item: Command | Action, received_at) -> None:
+        def tell() -> None:
+            with self.services.db.session() as session:
+                self._enqueue_not_run(session, notice, item, received_at)
+
+        _retrying_while_busy(tell)
+
+    def _enqueue_not_run(self, session, notice: str, item: Command | Action, received_at) -> None:
         log.warning("inbound %s %s from %s not run after the restart (%s); telling %s", type(item).__name__,
                     item.event_id, received_at.isoformat(), notice, item.user)
-        reply = _not_run_notice(notice, item)
         # its own key: never in the place of the real answer (`reply:…:0`)
-        _retrying_while_busy(lambda: self._enqueue_replies(item, [reply], base=f"{_reply_key_base(item)}:restart"))
+        self._enqueue_in(session, item, [_not_run_notice(notice, item)], base=f"{_reply_key_base(item)}:restart")
 
     def _was_started(self, item: Command | Action) -> bool:
         if not item.event_id:
@@ -188,16 +300,20 @@ class Dispatcher:
         with self.services.db.session() as session:
             return session.get(ProcessedEvent, _event_key(item)) is not None
 
-    def _was_answered(self, item: Command | Action) -> bool:
-        with self.services.db.session() as session:
-            return session.execute(select(OutboxMessage.id).where(
-                OutboxMessage.key == f"{_reply_key_base(item)}:0")).first() is not None
+    @staticmethod
+    def _was_answered(item: Command | Action, session) -> bool:
+        return session.execute(select(OutboxMessage.id).where(
+            OutboxMessage.key == f"{_reply_key_base(item)}:0")).first() is not None
 
     def shutdown(self) -> None:
-        for timer in self._grace_timers:
-            timer.cancel()  # the rows stay; the next start looks at them again
         self._intake.shutdown(wait=True, cancel_futures=False)
         self._pool.shutdown(wait=True, cancel_futures=False)
+        # after the workers: their rows keep beating while they finish; the watched rows stay for the next start
+        self._keeper_stop.set()
+        with self._keeper_lock:
+            keeper = self._keeper
+        if keeper is not None:
+            keeper.join(timeout=30)
 
     def _journal_all(self, items: list[Command | Action]) -> list[int | None]:
         """The journal rows' ids, in order; None for an item whose row could not be written: it still runs
@@ -249,14 +365,19 @@ class Dispatcher:
             log.exception("inbound %s %s failed; kept for the next start", type(item).__name__, item.event_id)
             raise
 
-    def first_time(self, item: Command | Action) -> bool:
-        """Record the inbound event id; False when it was seen before (a platform retry or duplicate)."""
+    def first_time(self, item: Command | Action, *, journal_id: int | None = None) -> bool:
+        """Record the inbound event id; False when it was seen before (a platform retry or duplicate). With
+        the item's journal row, its first heartbeat goes in the same transaction: a row begun has one."""
         if not item.event_id:
             return True
         key = _event_key(item)
         try:
             with self.services.db.session() as session:
-                session.add(ProcessedEvent(key=key, received_at=self.services.clock.now()))
+                now = self.services.clock.now()
+                session.add(ProcessedEvent(key=key, received_at=now))
+                if journal_id is not None:
+                    session.execute(update(InboundItem).where(InboundItem.id == journal_id)
+                                    .values(heartbeat_at=now).execution_options(synchronize_session=False))
         except IntegrityError:
             log.info("duplicate inbound event %s ignored", key)
             return False
@@ -265,9 +386,21 @@ class Dispatcher:
     def handle(self, item: Command | Action, *, journal_id: int | None = None) -> list[Message]:
         """Run the command/action once and enqueue its replies (removing its journal row, if any, in the same
         transaction); returns the replies (for the console)."""
-        if not _retrying_while_busy(lambda: self.first_time(item)):
+        if not _retrying_while_busy(lambda: self.first_time(item, journal_id=journal_id)):
             self._unjournal(journal_id)
             return []
+        if journal_id is None:
+            return self._run_begun(item)
+        with self._keeper_lock:
+            self._in_flight.add(journal_id)
+        self._ensure_keeper()
+        try:
+            return self._run_begun(item, journal_id)
+        finally:
+            with self._keeper_lock:
+                self._in_flight.discard(journal_id)
+
+    def _run_begun(self, item: Command | Action, journal_id: int | None = None) -> list[Message]:
         item = self._with_user_name(item)
         if isinstance(item, Command):
             metrics.COMMANDS_HANDLED.labels(item.platform, "command").inc()
@@ -356,16 +489,28 @@ class Dispatcher:
                          journal_id: int | None = None) -> None:
         if not replies and journal_id is None:
             return
-        base = base or _reply_key_base(item)
         with self.services.db.session() as session:
             if journal_id is not None:
                 session.execute(delete(InboundItem).where(InboundItem.id == journal_id))
-            for i, reply in enumerate(replies):
-                meta = dict(reply.meta)
-                meta.setdefault("reply", dict(item.reply))
-                meta.setdefault("in_reply_to_user", item.user)
-                message = Message.from_dict({**reply.to_dict(), "meta": meta})
-                self.services.outbox.enqueue(session, channel=item.channel, message=message, key=f"{base}:{i}")
+            self._enqueue_in(session, item, replies, base=base or _reply_key_base(item))
+
+    def _enqueue_in(self, session, item: Command | Action, replies: list[Message], *, base: str) -> None:
+        for i, reply in enumerate(replies):
+            meta = dict(reply.meta)
+            meta.setdefault("reply", dict(item.reply))
+            meta.setdefault("in_reply_to_user", item.user)
+            message = Message.from_dict({**reply.to_dict(), "meta": meta})
+            self.services.outbox.enqueue(session, channel=item.channel, message=message, key=f"{base}:{i}")
+
+
+@dataclass
+class _BegunElsewhere:
+    """A row another process's worker had begun, watched by the keeper: the heartbeat last read, and since
+    when (this process's clock) it has not moved."""
+
+    item: Command | Action
+    heartbeat_at: datetime | None
+    still_since: datetime
 
 
 class RepliesNotStored(Exception):

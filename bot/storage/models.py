@@ -185,3 +185,8 @@ class InboundItem(SQLModel, table=True):
     platform: str = Field(max_length=32)
     payload: dict[str, Any] = Field(sa_type=JSON)
     received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # Refreshed every few seconds by the process whose worker has begun the item (set when it begins, in
+    # the transaction that stores its event id), so a process started beside it (a rolling deploy) can tell
+    # a slow handler still running from one a crash stopped: only a heartbeat that stopped moving means
+    # "interrupted" (bot/dispatcher.py). NULL: not begun, or begun by a version without heartbeats.
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

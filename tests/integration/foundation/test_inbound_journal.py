@@ -84,6 +84,28 @@ def started_event_ids(db) -> set[str]:
         return {row.key for row in session.exec(select(ProcessedEvent)).all()}
 
 
+def heartbeat(db, event_id: str):
+    """The journal row's heartbeat (None before this column existed, so the test fails, not errors, there)."""
+    rows = [row for row in journal_rows(db) if row.payload.get("event_id") == event_id]
+    return getattr(rows[0], "heartbeat_at", None) if rows else None
+
+
+def looked_at(app, when) -> bool:
+    """The app's dispatcher has looked at the begun rows another process left, at `when` or later."""
+    checked = getattr(app.dispatcher, "begun_checked_at", None)
+    return checked is not None and checked >= when
+
+
+def restart_notices(db) -> list[str]:
+    return [key for key in reply_keys(db) if ":restart:" in key]
+
+
+def until_settled(clock, condition) -> None:
+    """wait_for, moving the fake clock a second per look: the restarted process measures on its own clock
+    how long the heartbeat of a row the crashed process had begun has stood still."""
+    wait_for(lambda: (clock.advance(1), condition())[1], timeout=30)
+
+
 def outbox_rows(db) -> list[OutboxMessage]:
     with db.session() as session:
         return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
@@ -94,10 +116,10 @@ def test_commands_acknowledged_before_a_crash_are_not_lost(db, settings, app_con
     assert reply_keys(db) == []
 
     restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
-    restarted.dispatcher.interrupted_grace_s = 0.1
+    restarted.dispatcher.heartbeat_interval_s = 0.02
     try:
         restarted.start(scheduler=False, replay_inbound=True)
-        wait_for(lambda: journal_rows(db) == [] and len(reply_keys(db)) == 3)
+        until_settled(clock, lambda: journal_rows(db) == [] and len(reply_keys(db)) == 3)
     finally:
         restarted.stop()
     rows = {row.key: row for row in outbox_rows(db) if row.key.startswith("reply:")}
@@ -117,30 +139,143 @@ def test_a_second_start_runs_nothing_again(db, settings, app_config, clock):
     crash_after_submitting(db, ["/help", "/help crisis", "/help reply-queue"])
     for _ in range(2):
         restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
-        restarted.dispatcher.interrupted_grace_s = 0.1
+        restarted.dispatcher.heartbeat_interval_s = 0.02
         restarted.start(scheduler=False, replay_inbound=True)
-        wait_for(lambda: journal_rows(db) == [])
+        until_settled(clock, lambda: journal_rows(db) == [])
         restarted.stop()
     assert len(reply_keys(db)) == 3
 
 
 def test_an_item_still_being_finished_by_the_old_process_gets_no_restarted_notice(db, settings, app_config, clock):
-    """A rolling deploy: the new process starts while the old one still runs two commands. The one the old
-    process finishes within the grace (its answer removes its journal row) gets no "restarted" notice; the
-    one still unfinished after the grace does."""
+    """The new process starts while two commands begun by the old one are in the journal. The one whose
+    answer removes its row before the grace is over gets no "restarted" notice; the one still there once
+    its heartbeat has stood still that long does."""
     crash_after_submitting(db, ["/help", "/help crisis", "/help reply-queue"])
     restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
-    restarted.dispatcher.interrupted_grace_s = 1.5
+    restarted.dispatcher.heartbeat_interval_s = 0.02
+    restarted.dispatcher.interrupted_grace_s = 5
     try:
         restarted.start(scheduler=False, replay_inbound=True)
         wait_for(lambda: "reply:feishu:Ev-3:0" in reply_keys(db))
-        assert len(journal_rows(db)) == 2 and not any(":restart:" in key for key in reply_keys(db))
+        now = clock.advance(4)
+        wait_for(lambda: looked_at(restarted, now))
+        assert len(journal_rows(db)) == 2 and restart_notices(db) == []
         with db.session() as session:  # the old process answers Ev-1: its answer and its row go together
             session.delete(session.exec(select(InboundItem).where(InboundItem.id == journal_rows(db)[0].id)).one())
+        clock.advance(1)
         wait_for(lambda: journal_rows(db) == [])
     finally:
         restarted.stop()
     assert reply_keys(db) == ["reply:feishu:Ev-2:restart:0", "reply:feishu:Ev-3:0"]
+
+
+def test_a_slow_command_the_old_process_still_runs_gets_no_interrupted_notice(db, settings, app_config, clock):
+    """A rolling deploy: the new process starts while the old one still runs a command slower than the grace
+    (a report with charts, a slow Slack API). The old process keeps its row's heartbeat moving, so the new
+    one leaves it alone however long it runs: the sender gets its answer, and no false "interrupted by a
+    restart" notice before it. (Each run of the replay's old timer sent that notice once the grace was over.)"""
+    import threading
+
+    old = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    old.dispatcher.heartbeat_interval_s = 0.01
+    release = threading.Event()
+    old.dispatcher.register_name_lookup("feishu", lambda user_id: release.wait(60) and None)
+    new = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    new.dispatcher.heartbeat_interval_s = 0.01
+    new.dispatcher.interrupted_grace_s = 2
+    try:
+        future = old.dispatcher.submit(feishu_command("/help", "Ev-slow"))
+        wait_for(lambda: started_event_ids(db) == {"feishu:Ev-slow"})  # a worker of the old process began it
+        new.start(scheduler=False, replay_inbound=True)
+        for _ in range(20):  # ten times the grace, a second at a time
+            now = clock.advance(1)
+            # the old process beats at the new time, then the new one looks at the row
+            wait_for(lambda now=now: heartbeat(db, "Ev-slow") == now or restart_notices(db))
+            wait_for(lambda now=now: looked_at(new, now) or restart_notices(db))
+        assert restart_notices(db) == []
+        assert len(journal_rows(db)) == 1  # still running: not run again, not settled
+        release.set()
+        assert future.result(timeout=30)
+        wait_for(lambda: journal_rows(db) == [])
+        now = clock.advance(10)
+        wait_for(lambda: looked_at(new, now))  # and the new process looked again, long past the grace
+    finally:
+        release.set()
+        old.stop()
+        new.stop()
+    assert reply_keys(db) == ["reply:feishu:Ev-slow:0"]
+
+
+def test_one_update_beats_for_all_the_rows_a_process_is_running(db, settings, app_config, clock):
+    """The heartbeat costs one UPDATE per interval for the whole process, not one per running command."""
+    import threading
+
+    from sqlalchemy import event
+
+    app = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    app.dispatcher.heartbeat_interval_s = 0.01
+    release = threading.Event()
+    app.dispatcher.register_name_lookup("feishu", lambda user_id: release.wait(60) and None)
+    beats: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE INBOUND_ITEM"):
+            beats.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        futures = [app.dispatcher.submit(feishu_command("/help", f"Ev-{n}")) for n in (1, 2)]
+        wait_for(lambda: started_event_ids(db) == {"feishu:Ev-1", "feishu:Ev-2"})
+        ids = sorted(row.id for row in journal_rows(db))
+
+        def named(start: int) -> list[list[int]]:  # the journal ids each UPDATE from `start` on names
+            return [sorted(v for v in (p.values() if isinstance(p, dict) else p) if isinstance(v, int))
+                    for _, p in beats[start:]]
+
+        wait_for(lambda: ids in named(0))  # both are running: a beat names both
+        seen = len(beats)
+        now = clock.advance(1)
+        wait_for(lambda: all(heartbeat(db, f"Ev-{n}") == now for n in (1, 2)))
+        # and every beat since then, one statement for both
+        since = named(seen)
+        assert since and since == [ids] * len(since)
+        assert all(" IN " in statement.upper() for statement, _ in beats[seen:])
+        release.set()
+        assert all(future.result(timeout=30) for future in futures)
+    finally:
+        release.set()
+        event.remove(db.engine, "before_cursor_execute", record)
+        app.stop()
+    assert journal_rows(db) == []
+
+
+def test_a_crashed_process_rows_get_the_notice_once_after_the_heartbeat_went_stale(db, settings, app_config, clock):
+    """The process that had begun two commands was killed: their heartbeats stop. The new process tells
+    each sender once, when the heartbeat has stood still for the stale limit (3 beats, at least the grace),
+    and not before."""
+    crash_after_submitting(db, ["/help", "/help crisis", "/help reply-queue"])
+    restarted = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    restarted.dispatcher.heartbeat_interval_s = 0.01
+    restarted.dispatcher.interrupted_grace_s = 3
+    try:
+        restarted.start(scheduler=False, replay_inbound=True)
+        wait_for(lambda: "reply:feishu:Ev-3:0" in reply_keys(db))
+        for _ in range(2):
+            now = clock.advance(1)
+            wait_for(lambda now=now: looked_at(restarted, now) or restart_notices(db))
+        assert restart_notices(db) == [] and len(journal_rows(db)) == 2
+        clock.advance(1)  # the heartbeats have stood still for the stale limit
+        wait_for(lambda: journal_rows(db) == [])
+        assert restart_notices(db) == ["reply:feishu:Ev-1:restart:0", "reply:feishu:Ev-2:restart:0"]
+        clock.advance(60)
+        restarted.stop()
+        again = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+        again.start(scheduler=False, replay_inbound=True)  # a later start has nothing left to tell
+        again.stop()
+    finally:
+        restarted.stop()
+    keys = [row.key for row in outbox_rows(db)]
+    assert sorted(keys) == ["reply:feishu:Ev-1:restart:0", "reply:feishu:Ev-2:restart:0", "reply:feishu:Ev-3:0"]
 
 
 def test_the_answer_and_the_journal_row_go_in_one_transaction(bot, db):
@@ -200,9 +335,9 @@ def test_the_web_app_start_replays_the_journal(db, settings, app_config, clock):
 
     crash_after_submitting(db, ["/help", "/help crisis", "/help reply-queue"])
     served = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
-    served.dispatcher.interrupted_grace_s = 0.1
+    served.dispatcher.heartbeat_interval_s = 0.02
     with running_server(served.web):  # uvicorn with the ASGI lifespan, as `crisisbot serve` runs it
-        wait_for(lambda: journal_rows(db) == [] and "reply:feishu:Ev-3:0" in reply_keys(db))
+        until_settled(clock, lambda: journal_rows(db) == [] and "reply:feishu:Ev-3:0" in reply_keys(db))
 
 
 def test_the_replay_runs_before_this_process_takes_anything_new(db, settings, app_config, clock):
@@ -257,3 +392,14 @@ def test_a_command_that_ran_but_whose_answer_was_not_stored_is_not_run_again_at_
         event.remove(engine, "before_cursor_execute", refuse_outbox_writes)
         app.dispatcher.shutdown()
     assert journal_rows(db) == []
+
+
+def test_the_inbound_journal_migrations_match_the_model(db):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diffs = compare_metadata(context, SQLModel.metadata)
+    assert [d for d in diffs if "inbound_item" in repr(d)] == []
