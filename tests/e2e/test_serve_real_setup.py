@@ -151,8 +151,9 @@ def test_a_forced_demo_never_reaches_the_real_slack_channels_or_the_webhook(tmp_
         process, base, log_path = start_serve(tmp_path, env, "--demo", "--speed", "100000")
         try:
             deadline = time.monotonic() + 90
-            # the outbox met a message for the Slack channel (the sample's alerts and notices for lanji)
-            while "messages to slack:C0REAL wait" not in log_path.read_text():
+            # the sample's alerts and notices for lanji, shown here in the console channel named after the
+            # Slack channel (they used to wait in the throwaway database for a Slack the demo keeps off)
+            while "\n#slack-C0REAL\n" not in log_path.read_text():
                 assert time.monotonic() < deadline and process.poll() is None, log_path.read_text()[-3000:]
                 time.sleep(0.5)
             answer = httpx.post(base + "/api/v1/comments", json=[], timeout=10,
@@ -162,3 +163,4 @@ def test_a_forced_demo_never_reaches_the_real_slack_channels_or_the_webhook(tmp_
         assert fake.calls("chat.postMessage") == [] and fake.calls("chat.update") == []
     assert answer.status_code != 200  # the webhook is off during the demo
     assert "不连接 Slack / 飞书" in log_path.read_text()
+    assert "slack:C0REAL → slack-C0REAL" in log_path.read_text()
