@@ -44,7 +44,12 @@ class PrecheckRule:
     pattern: re.Pattern[str]
     exceptions: tuple[str, ...] = ()
     suggest: str = ""
+    # What the automatic rewording puts in the match's place ("" drops the words); None: no safe rewrite,
+    # so no rewording is offered for a text with this finding (it is only flagged).
     replace: str | None = None
+    # The rewording drops the whole clause the match is in ("我们是行业第一，" goes, where dropping the word
+    # left "我们是行业，"): for claims with no safe equivalent whose words cannot simply be left out.
+    drop_clause: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +180,17 @@ class Prechecker:
         return Prechecker([updated if c.key == category else c for c in self.categories.values()])
 
     def check(self, text: str) -> PrecheckResult:
-        """Every finding in `text`, in reading order, and an automatic rewording where one is configured."""
+        """Every finding in `text`, in reading order, and an automatic rewording where one is configured.
+
+        The rewording is offered only when it is itself publishable (no blocking finding left in it)."""
+        kept = self._findings(text)
+        findings = tuple(f for f, _ in kept)
+        suggested = _reword(text, kept)
+        if suggested is not None and any(f.blocks for f, _ in self._findings(suggested)):
+            suggested = None
+        return PrecheckResult(text=text, findings=findings, suggested_text=suggested)
+
+    def _findings(self, text: str) -> list[tuple[Finding, PrecheckRule]]:
         folded = normalise_for_matching(text)
         found: list[tuple[Finding, PrecheckRule]] = []
         for category in self.categories.values():
@@ -190,9 +205,7 @@ class Prechecker:
                         why_en=category.why_en, suggestion=rule.suggest, blocks=category.blocks,
                         start=start, end=end,
                     ), rule))
-        kept = _drop_nested(found)
-        findings = tuple(f for f, _ in kept)
-        return PrecheckResult(text=text, findings=findings, suggested_text=_reword(text, kept))
+        return _drop_nested(found)
 
 
 def _parse_rule(category: str, entry: Any, where: str, problems: list[str]) -> PrecheckRule | None:
@@ -205,7 +218,7 @@ def _parse_rule(category: str, entry: Any, where: str, problems: list[str]) -> P
     if has_term == has_pattern:
         problems.append(f"{where}: give exactly one of term or pattern")
         return None
-    unknown = set(entry) - {"term", "pattern", "except", "suggest", "replace"}
+    unknown = set(entry) - {"term", "pattern", "except", "suggest", "replace", "rewrite"}
     if unknown:
         problems.append(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
         return None
@@ -228,10 +241,18 @@ def _parse_rule(category: str, entry: Any, where: str, problems: list[str]) -> P
         problems.append(f"{where}.except: must be a list")
         return None
     replace = entry.get("replace")
+    rewrite = entry.get("rewrite")
+    if rewrite not in (None, "clause"):
+        problems.append(f"{where}.rewrite: the only value is 'clause' (drop the clause in the rewording)")
+        return None
+    if rewrite is not None and replace is not None:
+        problems.append(f"{where}: give replace or rewrite: clause, not both")
+        return None
     return PrecheckRule(
         category=category, label=label, pattern=pattern,
         exceptions=tuple(normalise_for_matching(str(e)) for e in exceptions),
         suggest=str(entry.get("suggest", "")), replace=None if replace is None else str(replace),
+        drop_clause=rewrite == "clause",
     )
 
 
@@ -257,22 +278,75 @@ def _drop_nested(found: list[tuple[Finding, PrecheckRule]]) -> list[tuple[Findin
 
 
 _DOUBLED_PUNCTUATION = re.compile(r"([，。！？、,.!?])\1+")
+# Where a rewording may cut a text into clauses: a claim with no safe equivalent goes with its clause.
+# (An ASCII full stop only before a space or the end: "No.1" and addresses keep theirs.)
+_CLAUSE_END = re.compile(r"[，,。！!？?；;、\n]+|\.(?=\s|$)")
+_COMMAS = "，,、；;"
+_STOPS = "。！？!?"
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each clause, the end including the punctuation after it."""
+    spans, start = [], 0
+    for match in _CLAUSE_END.finditer(text):
+        spans.append((start, match.end()))
+        start = match.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
 
 
 def _reword(text: str, kept: list[tuple[Finding, PrecheckRule]]) -> str | None:
-    # Only blocking findings are rewritten: advice-only ones need a person's judgement, not a word swap.
-    replaceable = [(f, r) for f, r in kept if r.replace is not None and f.blocks]
-    if not replaceable:
+    """The text with each blocking finding replaced by its safe equivalent (or its clause dropped), tidied
+    so no sentence is left broken; None when a blocking finding has no safe rewrite, or nothing is left.
+
+    Advice-only findings are not rewritten: they need a person's judgement, not a word swap."""
+    blocking = [(f, r) for f, r in kept if f.blocks]
+    if not blocking or any(r.replace is None and not r.drop_clause for _, r in blocking):
         return None
-    pieces: list[str] = []
-    cursor = 0
-    for finding, rule in sorted(replaceable, key=lambda item: item[0].start):
-        if finding.start < cursor:  # overlaps an earlier replacement of another category
+    clauses = _clauses(text)
+
+    def clause_of(position: int) -> int:
+        return next(i for i, (start, end) in enumerate(clauses) if start <= position < end)
+
+    dropped = {clause_of(f.start) for f, r in blocking if r.drop_clause}
+    edits: list[tuple[int, int, str]] = []
+    for finding, rule in sorted(blocking, key=lambda item: item[0].start):
+        if rule.drop_clause or clause_of(finding.start) in dropped:
             continue
-        pieces.append(text[cursor:finding.start])
-        pieces.append(rule.replace or "")
-        cursor = finding.end
-    pieces.append(text[cursor:])
-    reworded = _DOUBLED_PUNCTUATION.sub(r"\1", "".join(pieces))
-    reworded = re.sub(r"[ \t]{2,}", " ", reworded).strip()
-    return reworded if reworded != text else None
+        if edits and finding.start < edits[-1][1]:  # overlaps an earlier replacement of another category
+            continue
+        edits.append((finding.start, finding.end, rule.replace or ""))
+    out = ""
+    for index, (start, end) in enumerate(clauses):
+        if index in dropped:
+            # a dropped clause that ended the sentence hands its full stop to the clause before it
+            stop = text[start:end].rstrip()[-1:]
+            if stop and stop in _STOPS and out.rstrip() and out.rstrip()[-1] in _COMMAS:
+                out = out.rstrip()[:-1] + stop
+            continue
+        cursor = start
+        for edit_start, edit_end, replacement in edits:
+            if start <= edit_start < end:
+                out += text[cursor:edit_start] + replacement
+                cursor = edit_end
+        out += text[cursor:max(cursor, end)]
+    reworded = _tidy(out)
+    if not reworded or reworded == text or not re.search(r"[\w\u4e00-\u9fff]", reworded):
+        return None
+    return reworded
+
+
+def _tidy(text: str) -> str:
+    """Punctuation a removal left dangling: doubled, leading, trailing commas, a comma before a full stop,
+    empty brackets, runs of spaces."""
+    text = re.sub(r"[（(]\s*[）)]", "", text)
+    text = re.sub(rf"[{_COMMAS}]+\s*([{_STOPS}])", r"\1", text)  # "，。" -> "。"
+    text = re.sub(rf"([{_COMMAS}])(?:\s*[{_COMMAS}])+", r"\1", text)  # "，，" -> "，"
+    text = re.sub(rf"([{_STOPS}])\s*[{_COMMAS}]+", r"\1", text)  # "。，" -> "。"
+    text = _DOUBLED_PUNCTUATION.sub(r"\1", text)
+    text = re.sub(rf"(^|\n)[\s{_COMMAS}{_STOPS}]+", r"\1", text)  # a clause that now starts with a comma
+    text = re.sub(rf"[\s{_COMMAS}]+$", "", text)  # and one left ending on a comma
+    text = re.sub(r"[ \t]+([，。！？、；：])", r"\1", text)
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    return text.strip()

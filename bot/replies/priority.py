@@ -1,6 +1,9 @@
-"""The priority of an unanswered comment (pure): negativity, risk flags, likes, followers, age vs SLA.
+"""The priority of an unanswered comment (pure): risk terms, reach (likes, replies, followers), negativity,
+and age vs SLA.
 
-The score is 0..100. Everything but age is fixed once a comment is stored (its `static` part, kept in
+Risk terms and reach weigh most (see `PriorityWeights`): a fresh comment with thousands of likes or naming
+12315 must not wait behind a backlog of older ordinary ones. Age still raises an item as its deadline
+comes near. The score is 0..100. Everything but age is fixed once a comment is stored (its `static` part, kept in
 the queue table so the database can order by it); the age part grows until twice the SLA and is added
 at query time. The weights come from the `replies.weights` config section.
 """
@@ -61,6 +64,7 @@ class PriorityInputs:
     sentiment_neg: float | None = None  # P(negative), 0..1, from 3-class models
     like_count: int = 0
     author_followers: int | None = None
+    reply_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +115,17 @@ def _saturating(value: int | None, saturation: int) -> float:
 
 
 def _total(weights: PriorityWeights) -> float:
-    total = weights.negativity + weights.risk + weights.likes + weights.followers + weights.age
+    total = weights.negativity + weights.risk + weights.likes + weights.replies + weights.followers + weights.age
     return total or 1.0
+
+
+def risk_level(flags: int) -> float:
+    """0..1 from the number of distinct risk terms: one term (退款, 12315, 律师 ...) already counts for nearly
+    all of the risk weight, a second one for the rest. (One term used to count half, so a fresh 12315
+    complaint ranked below a day-old ordinary complaint.)"""
+    if flags <= 0:
+        return 0.0
+    return 0.9 if flags == 1 else 1.0
 
 
 def static_parts(inputs: PriorityInputs, weights: PriorityWeights) -> dict[str, float]:
@@ -121,8 +134,9 @@ def static_parts(inputs: PriorityInputs, weights: PriorityWeights) -> dict[str, 
     return {
         "negativity": scale * weights.negativity * negativity(inputs.sentiment_label, inputs.sentiment_score,
                                                                   inputs.sentiment_neg),
-        "risk": scale * weights.risk * min(inputs.risk_flags, 2) / 2.0,
+        "risk": scale * weights.risk * risk_level(inputs.risk_flags),
         "likes": scale * weights.likes * _saturating(inputs.like_count, weights.likes_saturation),
+        "replies": scale * weights.replies * _saturating(inputs.reply_count, weights.replies_saturation),
         "followers": scale * weights.followers * _saturating(inputs.author_followers, weights.followers_saturation),
     }
 
@@ -159,3 +173,15 @@ def rank(items: list[tuple[object, PriorityInputs]], now: datetime, config: Repl
     scored = [(item, compute_priority(inputs, now, config)) for item, inputs in items]
     scored.sort(key=lambda pair: (-pair[1].score, -pair[1].age.total_seconds()))
     return scored
+
+
+# What each part of the score is called where the queue explains an item's rank.
+PART_NAMES = {"risk": "风险词 risk", "likes": "点赞 likes", "replies": "回复数 replies", "followers": "粉丝 followers",
+              "negativity": "负面 negative", "age": "等待 waiting"}
+
+
+def top_reasons(parts: dict[str, float], limit: int = 3) -> str:
+    """The biggest contributions to a score, e.g. "风险词 risk +28、点赞 likes +20、负面 negative +14", so
+    the queue says why an item ranks where it does ("" when nothing contributes)."""
+    shown = sorted(((value, name) for name, value in parts.items() if value >= 0.5), reverse=True)[:limit]
+    return "、".join(f"{PART_NAMES.get(name, name)} +{value:.0f}" for value, name in shown)

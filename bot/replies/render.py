@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from bot.clock import ensure_aware
+from bot.durations import overdue_zh_en
 from bot.messages import Button, Field, Message, Section
 from bot.replies.models import (
     ANSWERED,
@@ -84,14 +85,17 @@ def risk_terms(comment: Comment | None) -> list[str]:
 
 def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime, score: float | None,
                  overdue: bool, account_name: str | None, user: str | None = None,
-                 zone: tzinfo | None = None, buttons: bool = True) -> Section:
-    """One queue item: text, video, likes, age, sentiment, risk flags, claim state, and the buttons."""
+                 zone: tzinfo | None = None, buttons: bool = True, reasons: str = "") -> Section:
+    """One queue item: text, video, likes, age, sentiment, risk flags, claim state, and the buttons.
+    `reasons` (the biggest parts of the score) is shown beside the priority: why it ranks where it does."""
     age = now - ensure_aware(item.created_at)
     platform = PLATFORM_ZH.get(item.platform, item.platform)
     head = f"**#{item.id}**"
     if overdue:
         late = now.timestamp() - item.due_ts
-        head += f" 🔴 **逾期 {short_duration(timedelta(seconds=late))} / OVERDUE**"
+        # worded as /crisis words late steps: "逾期 0分钟" under a minute read as a glitch
+        zh, en = overdue_zh_en(timedelta(seconds=late), "逾期")
+        head += f" 🔴 **{zh} / {en}**"
     elif item.urgent:
         head += " 🟠 急 / urgent"
     if item.escalated_at:
@@ -123,7 +127,7 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
     if terms:
         facts.append("⚠️ 风险 " + "、".join(dict.fromkeys(terms)))
     if score is not None:
-        facts.append(f"优先级 {score:.0f}")
+        facts.append(f"优先级 {score:.0f}" + (f"（{reasons}）" if reasons else ""))
     lines.append(" · ".join(facts))
     closed = closed_line(item, zone)
     if closed:
@@ -296,7 +300,8 @@ def queue_message(entries: Sequence, *, now: datetime, names: Mapping[str, str],
     overdue = sum(1 for e in entries if e.overdue)
     sections = tuple(
         item_section(e.item, e.comment, now=now, score=e.score, overdue=e.overdue,
-                     account_name=names.get(e.item.account_key), user=user, zone=zone)
+                     account_name=names.get(e.item.account_key), user=user, zone=zone,
+                     reasons=getattr(e, "reasons", ""))
         for e in entries
     )
     summary = _queue_summary(scope_text, filters, len(entries), overdue)
@@ -334,6 +339,10 @@ def precheck_message(result: PrecheckResult, *, title: str = "发布前自检 / 
             f"⚠️ 有 {len(result.findings)} 处建议修改（不阻止发布）。\n{len(result.findings)} advisory finding(s).")
     if result.suggested_text:
         head += f"\n\n建议改写 / Suggested rewording：\n> {result.suggested_text}"
+    elif result.blocked:
+        # some flagged phrase has no safe equivalent: a half-rewritten sentence is not offered
+        head += ("\n\n没有可直接使用的改写：请按下面每一项的建议修改。\n"
+                 "No safe automatic rewording: edit each flagged phrase as suggested below.")
     return Message(title=title, text=head, sections=tuple(sections), severity=2 if result.blocked else None)
 
 
@@ -384,20 +393,31 @@ def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None) -> Mess
     fields = (
         Field("待回复 Open", str(stats.open)),
         Field("逾期 Overdue", str(stats.overdue)),
+        Field("新到评论 Arrived", str(getattr(stats, "arrived", 0))),
         Field("已回复 Responded", str(stats.responded)),
         Field("已跳过 Skipped", str(stats.skipped)),
+        Field("认领 Claimed", str(getattr(stats, "claimed", 0))),
         Field("首次响应中位数 Median first response", fmt(stats.median_first_response)),
         Field("首次响应 P90 / p90 first response", fmt(stats.p90_first_response)),
         Field("时限达成率 SLA compliance", f"{compliance}（{stats.sla_met}/{stats.sla_total}）"),
     )
     if getattr(stats, "history", 0):
         fields += (Field("历史评论（不计时限）History, no SLA", str(stats.history)),)
-    rows = sorted(stats.per_responder.items(), key=lambda kv: -(kv[1]["replied"] + kv[1]["skipped"]))
-    per = "\n".join(f"• {who}：回复 {c['replied']}，跳过 {c['skipped']}" for who, c in rows) or "—"
+    rows = sorted(stats.per_responder.items(),
+                  key=lambda kv: -(kv[1]["replied"] + kv[1]["skipped"] + kv[1].get("claimed", 0)))
+    per = "\n".join(f"• {who}：回复 {c['replied']}，跳过 {c['skipped']}，认领 {c.get('claimed', 0)}"
+                    for who, c in rows) or "—"
     # with the year: `--since 400d` reaches into another year
     since = ensure_aware(stats.since).astimezone(zone or DEFAULT_ZONE).strftime("%Y-%m-%d %H:%M")
     return Message(
         title="回复队列统计 / Reply queue stats",
-        text=f"{scope_text}，自 {since} 起 / since then\n\n按处理人 / per responder:\n{per}",
+        text=(f"{scope_text}，自 {since} 起 / since then\n"
+              # what each figure counts: "since" alone read as "comments written since then"
+              f"已回复、已跳过、认领按操作发生的时间计（评论可以更早）；新到评论、历史评论按评论到达机器人的时间计；"
+              f"待回复、逾期是现在的数；时限达成率：期间内的首次回复中按时的比例，期间内到期仍未回复的算未达成。\n"
+              f"Responded, skipped and claimed count actions taken in the window (on comments of any age); arrived "
+              f"and history count comments that reached the bot in it; open and overdue are the queue now; SLA "
+              f"compliance: first responses in the window within their deadline, deadlines passed unanswered in "
+              f"it count as misses.\n\n按处理人 / per person:\n{per}"),
         fields=fields,
     )

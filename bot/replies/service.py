@@ -46,6 +46,7 @@ from bot.replies.priority import (
     is_urgent,
     sla_for,
     static_parts,
+    top_reasons,
 )
 from bot.replies.settings import RepliesConfig
 from bot.replies.templates import (
@@ -115,6 +116,7 @@ class QueueEntry:
     overdue: bool
     age: timedelta
     claimed_by_other: bool
+    reasons: str = ""  # the biggest parts of the score, shown beside it (see priority.top_reasons)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +173,13 @@ class ReplyStats:
     sla_met: int = 0
     sla_total: int = 0
     per_responder: dict[str, dict[str, int]] = field(default_factory=dict)
-    # comments of the window kept out of the queue as history (see RepliesConfig.history_after_hours)
+    # comments that reached the bot in the window and were kept out of the queue as history (see
+    # RepliesConfig.history_after_hours)
     history: int = 0
+    # comments needing a reply that reached the bot in the window (history not included)
+    arrived: int = 0
+    # items claimed in the window (distinct item and person)
+    claimed: int = 0
 
     @property
     def sla_compliance(self) -> float | None:
@@ -182,6 +189,17 @@ class ReplyStats:
 def signals_of(comment: Comment) -> CommentSignals:
     return comment_signals(comment.sentiment_label, comment.sentiment_score, comment.risk_flags,
                            comment.sentiment_model, comment.text or "", comment.sentiment_neg)
+
+
+def priority_inputs(comment: Comment) -> PriorityInputs:
+    """What the priority of a comment's queue item is computed from."""
+    signals = signals_of(comment)
+    return PriorityInputs(
+        created_at=comment.created_at, sentiment_label=signals.label,
+        sentiment_score=signals.score, risk_flags=len(signals.risk_terms),
+        like_count=comment.like_count or 0, author_followers=comment.author_followers,
+        reply_count=comment.reply_count or 0, sentiment_neg=signals.neg_score,
+    )
 
 
 def account_key_of(platform: str, account_id: str) -> str:
@@ -242,18 +260,23 @@ class ReplyQueueService:
             found = [a.key for a in self.app_config.accounts if a.client == text]
         return found
 
-    def _account_condition(self, keys: list[str] | None):
+    def _account_condition(self, keys: list[str] | None, column=None):
+        column = ReplyQueueItem.account_key if column is None else column
         if keys is None:
             if not self._configured:
                 return literal(True)
-            return ReplyQueueItem.account_key.not_in(sorted(self._configured))
+            return column.not_in(sorted(self._configured))
         if not keys:
             return literal(False)
-        return ReplyQueueItem.account_key.in_(keys)
+        return column.in_(keys)
 
-    def _check_item_scope(self, channel: str, item: ReplyQueueItem) -> None:
-        if not self.scope.can_see(channel, item.account_key):
-            raise AccessDenied(f"本频道不能处理账号 {item.account_key} 的评论 / this channel may not act on {item.account_key}")
+    @staticmethod
+    def _no_item(item_id: int) -> NotFound:
+        return NotFound(f"没有编号为 #{item_id} 的评论 / no queue item #{item_id}")
+
+    @staticmethod
+    def _no_draft(draft_id: int) -> NotFound:
+        return NotFound(f"没有编号为 {draft_id} 的待审回复 / no draft {draft_id}")
 
     # ---- maintaining the queue from ingestion --------------------------------------------------------
     def on_comments(self, comments: Sequence[Comment], handoff: Handoff | None = None) -> None:
@@ -327,13 +350,7 @@ class ReplyQueueService:
         return bool(name) and f"@{name}" in text
 
     def _item_values(self, comment: Comment, root: str, now: datetime) -> dict[str, Any]:
-        signals = signals_of(comment)
-        inputs = PriorityInputs(
-            created_at=comment.created_at, sentiment_label=signals.label,
-            sentiment_score=signals.score, risk_flags=len(signals.risk_terms),
-            like_count=comment.like_count or 0, author_followers=comment.author_followers,
-            sentiment_neg=signals.neg_score,
-        )
+        inputs = priority_inputs(comment)
         sla = sla_for(inputs, self.config)
         created = ensure_aware(comment.created_at)
         return {
@@ -505,6 +522,56 @@ class ReplyQueueService:
             for item_id, (reply, account_key) in closing.items()
         ])
 
+    def scores_stale(self, sample: int = 20) -> bool:
+        """Whether the newest unanswered items' stored scores differ from what the priority formula and the
+        configured weights give now (after an upgrade that changed the formula, or a weights change): then
+        `rescore_open` brings the queue in line, else old items kept ranking by the old weights."""
+        with self.db.session() as session:
+            items = session.exec(select(ReplyQueueItem).where(ReplyQueueItem.state.in_(m.UNANSWERED_STATES))
+                                 .order_by(ReplyQueueItem.id.desc()).limit(sample)).all()
+            comments = self._comments_for(session, items)
+        now = self.clock.now()
+        for item in items:
+            comment = comments.get((item.platform, item.comment_id))
+            if comment is not None:
+                values = self._item_values(comment, item.thread_root_id, now)
+                if abs(values["static_score"] - item.static_score) > 1e-3 or values["sla_seconds"] != item.sla_seconds:
+                    return True
+        return False
+
+    def rescore_open(self, *, batch: int = 2000) -> int:
+        """Recompute every unanswered item's stored score and deadline from its comment (see scores_stale);
+        how many changed. Batched by id, one executemany UPDATE per batch."""
+        last_id, changed = 0, 0
+        table = ReplyQueueItem.__table__
+        stmt = (update(table).where(table.c.id == bindparam("b_id"),
+                                    or_(table.c.state == m.OPEN, table.c.state == m.PENDING_APPROVAL))
+                .values(static_score=bindparam("b_score"), sla_seconds=bindparam("b_sla"), due_ts=bindparam("b_due"),
+                        urgent=bindparam("b_urgent")))
+        while True:
+            now = self.clock.now()
+            with self.db.session() as session:
+                items = session.exec(select(ReplyQueueItem).where(
+                    ReplyQueueItem.id > last_id, ReplyQueueItem.state.in_(m.UNANSWERED_STATES))
+                    .order_by(ReplyQueueItem.id).limit(batch)).all()
+                if not items:
+                    return changed
+                comments = self._comments_for(session, items)
+                rows = []
+                for item in items:
+                    comment = comments.get((item.platform, item.comment_id))
+                    if comment is None:
+                        continue
+                    values = self._item_values(comment, item.thread_root_id, now)
+                    if (abs(values["static_score"] - item.static_score) > 1e-6 or values["sla_seconds"] != item.sla_seconds
+                            or values["urgent"] != item.urgent):
+                        rows.append({"b_id": item.id, "b_score": values["static_score"], "b_sla": values["sla_seconds"],
+                                     "b_due": values["due_ts"], "b_urgent": values["urgent"]})
+                if rows:
+                    session.execute(stmt, rows)
+                changed += len(rows)
+            last_id = items[-1].id or last_id
+
     def rebuild(self, *, batch: int = 5000, up_to_id: int | None = None) -> int:
         """Fill the queue from stored comments (after the migration on a database that already has data).
 
@@ -547,6 +614,14 @@ class ReplyQueueService:
         )
         return ReplyQueueItem.static_score + age
 
+    def score_reasons(self, item: ReplyQueueItem, comment: Comment | None, now: datetime) -> str:
+        """Why an item ranks where it does: its biggest score parts, recomputed from its comment as stored
+        (the same parts its stored static score was summed from) plus the age part at `now`."""
+        parts = static_parts(priority_inputs(comment), self.config.weights) if comment is not None else {}
+        parts["age"] = age_part(now - ensure_aware(item.created_at), timedelta(seconds=item.sla_seconds),
+                                self.config.weights)
+        return top_reasons(parts)
+
     def list_queue(
         self,
         *,
@@ -571,10 +646,12 @@ class ReplyQueueService:
         for item_id, score in ids:
             item = items[item_id]
             holder_active = item.claimed_by is not None and item.claim_expires_at is not None and item.claim_expires_at > now
+            comment = comments.get((item.platform, item.comment_id))
             entries.append(QueueEntry(
-                item=item, comment=comments.get((item.platform, item.comment_id)), score=float(score),
+                item=item, comment=comment, score=float(score),
                 overdue=now.timestamp() > item.due_ts, age=now - ensure_aware(item.created_at),
                 claimed_by_other=holder_active and item.claimed_by != user,
+                reasons=self.score_reasons(item, comment, now),
             ))
         return entries
 
@@ -665,9 +742,10 @@ class ReplyQueueService:
     def get_item(self, item_id: int, channel: str) -> tuple[ReplyQueueItem, Comment | None]:
         with self.db.session() as session:
             item = session.get(ReplyQueueItem, item_id)
-            if item is None:
-                raise NotFound(f"没有编号为 #{item_id} 的评论 / no queue item #{item_id}")
-            self._check_item_scope(channel, item)
+            # Another client's item is answered exactly as one that does not exist: "this channel may not act
+            # on bilibili:xiaochu_kitchen" told a client which other client's account the number belonged to.
+            if item is None or not self.scope.can_see(channel, item.account_key):
+                raise self._no_item(item_id)
             comment = session.exec(
                 select(Comment).where(Comment.platform == item.platform, Comment.comment_id == item.comment_id)
             ).first()
@@ -900,8 +978,11 @@ class ReplyQueueService:
         with self.db.session() as session:
             draft = session.get(ReplyDraft, draft_id)
         if draft is None:
-            raise NotFound(f"没有编号为 {draft_id} 的待审回复 / no draft {draft_id}")
-        item, comment = self.get_item(draft.item_id, channel)
+            raise self._no_draft(draft_id)
+        try:
+            item, comment = self.get_item(draft.item_id, channel)
+        except NotFound:
+            raise self._no_draft(draft_id) from None  # another client's draft: as if there were none
         return draft, item, comment
 
     def is_approver(self, user: str) -> bool:
@@ -1129,10 +1210,12 @@ class ReplyQueueService:
                 score = (item.static_score + age_part(now - ensure_aware(item.created_at),
                                                       timedelta(seconds=item.sla_seconds), self.config.weights)
                          if open_ else None)
+                comment = comments.get((item.platform, item.comment_id))
                 sections[item.id] = render.item_section(
-                    item, comments.get((item.platform, item.comment_id)), now=now, score=score,
+                    item, comment, now=now, score=score,
                     overdue=open_ and now.timestamp() > item.due_ts,
                     account_name=self.account_names.get(item.account_key), zone=zone,
+                    reasons=self.score_reasons(item, comment, now) if open_ else "",
                 )
             queued = 0
             for key, card in cards.items():
@@ -1317,43 +1400,68 @@ class ReplyQueueService:
 
     # ---- stats -------------------------------------------------------------------------------------------
     def stats(self, *, channel: str, since: datetime, account: str | None = None) -> ReplyStats:
+        """The window's figures. Actions count by when they happened: replied by the first response's time,
+        skipped by when it was skipped, claimed by the claim's time. They used to count by the comment's
+        date, so `--since 1d` left out today's replies and skips on older comments. Comments (arrived,
+        history) count by when they reached the bot; open and overdue are the queue now. SLA compliance:
+        of the first responses in the window, those within the deadline; an unanswered item whose deadline
+        passed in the window counts as a miss."""
         keys = self.resolve_accounts(channel, account)
         now = self.clock.now()
+        since = ensure_aware(since)
         result = ReplyStats(since=since)
         cond = self._account_condition(keys)
+        event_cond = self._account_condition(keys, ReplyEvent.account_key)
         with self.db.session() as session:
             result.open = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
                 cond, ReplyQueueItem.state.in_(m.UNANSWERED_STATES))).one()
             result.overdue = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
                 cond, ReplyQueueItem.state.in_(m.UNANSWERED_STATES), ReplyQueueItem.due_ts < now.timestamp())).one()
+            # The items acted on in the window, found through the event log's (account_key, at) index.
+            acted = select(ReplyEvent.item_id).where(
+                event_cond, ReplyEvent.at >= since, ReplyEvent.kind.in_(_RESPONSE_EVENTS)).distinct()
             responded = session.exec(select(
                 ReplyQueueItem.created_at, ReplyQueueItem.first_response_at, ReplyQueueItem.sla_seconds,
                 ReplyQueueItem.responder, ReplyQueueItem.responder_name, ReplyQueueItem.state,
-            ).where(cond, ReplyQueueItem.created_ts >= since.timestamp(),
+                ReplyQueueItem.closed_at,
+            ).where(cond, ReplyQueueItem.id.in_(acted),
                     or_(ReplyQueueItem.first_response_at.is_not(None), ReplyQueueItem.state == m.SKIPPED))).all()
-            overdue_open_in_window = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
-                cond, ReplyQueueItem.state.in_(m.UNANSWERED_STATES), ReplyQueueItem.created_ts >= since.timestamp(),
+            claims = session.exec(select(
+                ReplyEvent.actor, func.max(ReplyEvent.actor_name), func.count(ReplyEvent.item_id.distinct()),
+            ).where(event_cond, ReplyEvent.at >= since, ReplyEvent.kind == "claimed")
+                .group_by(ReplyEvent.actor)).all()
+            missed_open = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
+                cond, ReplyQueueItem.state.in_(m.UNANSWERED_STATES), ReplyQueueItem.due_ts >= since.timestamp(),
                 ReplyQueueItem.due_ts < now.timestamp())).one()
-            result.history = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
-                cond, ReplyQueueItem.state == m.HISTORY, ReplyQueueItem.created_ts >= since.timestamp())).one()
+            arrivals = session.exec(select(ReplyQueueItem.state, func.count()).where(
+                cond, ReplyQueueItem.queued_at >= since).group_by(ReplyQueueItem.state)).all()
+        for state, count in arrivals:
+            if state == m.HISTORY:
+                result.history += int(count)
+            else:
+                result.arrived += int(count)
         waits: list[float] = []
-        for created, first, sla_seconds, responder, responder_name, state in responded:
+        for created, first, sla_seconds, responder, responder_name, state, closed in responded:
             label = "平台内直接回复 / in the app" if responder == "account" else (responder_name or responder or "?")
-            counts = result.per_responder.setdefault(label, {"replied": 0, "skipped": 0})
             if state == m.SKIPPED:
+                if closed is None or ensure_aware(closed) < since:
+                    continue
                 result.skipped += 1
-                counts["skipped"] += 1
+                _counts(result, label)["skipped"] += 1
                 continue
-            if first is None:
-                continue
+            if first is None or ensure_aware(first) < since:
+                continue  # e.g. our reply in the feed, seen in the window but written before it
             wait = max(0.0, (ensure_aware(first) - ensure_aware(created)).total_seconds())
             waits.append(wait)
-            counts["replied"] += 1
+            _counts(result, label)["replied"] += 1
             result.sla_total += 1
             if wait <= sla_seconds:
                 result.sla_met += 1
+        for actor, actor_name, count in claims:
+            result.claimed += int(count)
+            _counts(result, actor_name or actor or "?")["claimed"] += int(count)
         result.responded = len(waits)
-        result.sla_total += int(overdue_open_in_window)  # still waiting past the SLA: already a miss
+        result.sla_total += int(missed_open)  # deadline passed in the window, still unanswered: a miss
         if waits:
             result.median_first_response = timedelta(seconds=statistics.median(waits))
             result.p90_first_response = timedelta(seconds=_percentile(waits, 0.9))
@@ -1411,6 +1519,14 @@ class ReplyQueueService:
         return 1
 
 
+# Events that mean an item was answered or skipped (stats find the window's actions through them).
+_RESPONSE_EVENTS = ("marked_replied", "reply_recorded", "reply_queued", "answered_in_feed", "skipped")
+
+
+def _counts(result: ReplyStats, label: str) -> dict[str, int]:
+    return result.per_responder.setdefault(label, {"replied": 0, "skipped": 0, "claimed": 0})
+
+
 def _int_ids(values: list) -> set[int]:
     """The item ids of a card meta's list (numbers; anything else is ignored)."""
     return {int(v) for v in values if isinstance(v, int) or (isinstance(v, str) and v.isdigit())}
@@ -1430,16 +1546,29 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-_SINCE = re.compile(r"^(\d+)\s*([mhdw]|min|分钟|小时|天|周)$")
+_SINCE = re.compile(r"^([-+]?\d+)\s*([mhdw]|min|分钟|小时|天|周)$")
+
+
+def _not_a_period(text: str) -> ReplyQueueError:
+    """Said for a zero, negative or future --since, in the words `report --period 0d` is refused with."""
+    shown = text if len(text) <= 24 else text[:20] + "…"
+    return ReplyQueueError(
+        f"--since {shown!r} 不是有效的时间段（正整数分钟、小时、天或周，例如 30m、24h、7d、2w，或一个过去的日期 2026-11-20）/ "
+        f"--since {shown!r} is not a period (use e.g. '30m', '24h', '7d', '2w' or a past date)")
 
 
 def parse_since(text: str | None, now: datetime, zone: Any = None, default_days: int = 7) -> datetime:
-    """'7d', '24h', '30m', '2w', '3天' or an ISO date/time (in `zone` when it has none) -> an aware start."""
+    """'7d', '24h', '30m', '2w', '3天' or an ISO date/time (in `zone` when it has none) -> an aware start.
+
+    A zero or negative amount ('0d', '-1d') or a start after `now` is refused: '0d' used to give an empty
+    window whose figures read as "nothing happened"."""
     if not text:
         return now - timedelta(days=default_days)
     match = _SINCE.match(text.strip().lower())
     if match:
         amount, unit = int(match.group(1)), match.group(2)
+        if amount <= 0:
+            raise _not_a_period(text.strip())
         minutes = {"m": 1, "min": 1, "分钟": 1, "h": 60, "小时": 60, "d": 1440, "天": 1440, "w": 10080, "周": 10080}[unit]
         try:
             return now - timedelta(minutes=amount * minutes)
@@ -1449,4 +1578,7 @@ def parse_since(text: str | None, now: datetime, zone: Any = None, default_days:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError as exc:
         raise ReplyQueueError(f"--since 格式不对：{text}（例如 7d、24h、2026-11-20）/ bad --since: {text}") from exc
-    return ensure_aware(parsed if parsed.tzinfo else parsed.replace(tzinfo=zone or now.tzinfo))
+    start = ensure_aware(parsed if parsed.tzinfo else parsed.replace(tzinfo=zone or now.tzinfo))
+    if start >= now:
+        raise _not_a_period(text.strip())
+    return start

@@ -10,14 +10,21 @@ class PriorityWeights(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    negativity: float = Field(40.0, ge=0)
-    risk: float = Field(25.0, ge=0)
-    likes: float = Field(15.0, ge=0)
-    followers: float = Field(10.0, ge=0)
+    # Reach (likes, replies, the author's followers) and risk terms weigh most: a comment seen by thousands
+    # or naming 12315 / 律师 / 曝光 is where a crisis starts. These used to be 40 negativity, 25 risk, 15
+    # likes, 10 followers, 10 age with likes saturating at 1000: a day-old backlog of ordinary complaints
+    # (full age, a hundred likes) then outranked a comment ingested just now with 12,000 likes and 退款.
+    negativity: float = Field(12.0, ge=0)
+    risk: float = Field(35.0, ge=0)
+    likes: float = Field(30.0, ge=0)
+    replies: float = Field(5.0, ge=0)
+    followers: float = Field(8.0, ge=0)
     age: float = Field(10.0, ge=0)
-    # Signals saturate here: this many likes / followers count as "the most".
-    likes_saturation: int = Field(1000, ge=1)
-    followers_saturation: int = Field(1_000_000, ge=1)
+    # Signals saturate here, on a log scale: this many likes / replies / followers count as "the most"
+    # (so 12,000 likes still counts well above 141; with 1000 as the top both were nearly "the most").
+    likes_saturation: int = Field(100_000, ge=1)
+    replies_saturation: int = Field(10_000, ge=1)
+    followers_saturation: int = Field(10_000_000, ge=1)
 
 
 class ApprovalConfig(BaseModel):

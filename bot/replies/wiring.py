@@ -154,3 +154,16 @@ def wire(app: Wiring) -> None:
 
     if bound:
         app.on_start.append(lambda: threading.Thread(target=backfill, name="reply-queue-backfill", daemon=True).start())
+
+    # Stored scores from an older priority formula (or other weights) would keep old items ranked by it:
+    # after this upgrade a day-old backlog still buried fresh viral complaints until each item was handled.
+    def rescore() -> None:
+        try:
+            if service.scores_stale():
+                count = service.rescore_open()
+                log.info("reply queue: %d unanswered items rescored with the current priority weights", count)
+        except Exception:  # noqa: BLE001 - the queue works with the stored scores meanwhile; it is logged
+            log.exception("reply queue rescore failed")
+
+    if not bound:  # (a backfill writes current scores anyway)
+        app.on_start.append(lambda: threading.Thread(target=rescore, name="reply-queue-rescore", daemon=True).start())

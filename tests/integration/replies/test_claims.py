@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.replies.models import ReplyEvent, ReplyQueueItem
+from bot.replies.models import ReplyDraft, ReplyEvent, ReplyQueueItem
 
 from .conftest import ago, cmd, press, rec
 
@@ -97,7 +97,44 @@ def test_claiming_another_clients_item_is_refused(rq_bot, db, clock):
     rq_bot.services.ingest.ingest_records([rec("q", ago(clock, 10))], source="test")
     target = item_id(db, "q")
     (reply,) = rq_bot.dispatcher.handle(press(f"reply.claim:{target}", str(target), channel="console:xiaochu"))
-    assert "没有权限" in reply.text
+    assert f"没有编号为 #{target} 的评论" in reply.text and "lanji" not in reply.text
+    with db.session() as s:
+        assert s.get(ReplyQueueItem, target).claimed_by is None
+
+
+def test_another_clients_item_is_answered_as_if_it_did_not_exist(make_bot, db, clock):
+    """`/reply-queue claim #727` on another client's item answered "本频道不能处理账号 bilibili:xiaochu_kitchen":
+    it told the channel whose account the number belonged to. Every item subcommand and button now gives the
+    answer of a number that does not exist."""
+    bot = make_bot(replies={"approval": {"accounts": ["bilibili:xiaochu_kitchen"]}})
+    bot.services.ingest.ingest_records([rec("x", ago(clock, 10), "能做红烧肉吗", platform="bilibili",
+                                            account_id="xiaochu_kitchen")], source="test")
+    foreign = item_id(db, "x")
+    bot.dispatcher.handle(cmd(f'/reply-queue done {foreign} "可以的，视频里有做法"', channel="console:xiaochu"))
+    missing = foreign + 500
+
+    def answer(text: str, number: int, channel: str = "console:lanji") -> str:
+        replies = bot.dispatcher.handle(cmd(text.format(n=number), channel=channel))
+        return "\n".join(r.text for r in replies).replace(str(number), "N")
+
+    for sub in ("claim #{n}", "release {n}", "done {n}", 'done {n} "您好"', "skip {n} 广告", "escalate {n}",
+                "suggest {n}", "save-template 名字 \"您好\" --item {n}"):
+        text = "/reply-queue " + sub
+        got, expected = answer(text, foreign), answer(text, missing)
+        assert got == expected, (sub, got, expected)
+        assert "xiaochu" not in got and "bilibili" not in got and "权限" not in got, (sub, got)
+    with db.session() as s:
+        draft = s.exec(select(ReplyDraft.id)).one()  # the other client's reply awaiting approval
+    for sub in ("approve {n}", "reject {n} 不行"):
+        got, expected = answer("/reply-queue " + sub, draft), answer("/reply-queue " + sub, draft + 500)
+        assert got == expected and "xiaochu" not in got, (sub, got, expected)
+    for verb, number in (("claim", foreign), ("done", foreign), ("skip", foreign), ("escalate", foreign),
+                         ("suggest", foreign), ("approve", draft), ("reject", draft)):
+        got = [r.text for r in bot.dispatcher.handle(press(f"reply.{verb}:{number}", str(number)))]
+        expected = [r.text for r in bot.dispatcher.handle(press(f"reply.{verb}:{number + 500}", str(number + 500)))]
+        assert [t.replace(str(number), "N") for t in got] == [t.replace(str(number + 500), "N") for t in expected], verb
+    with db.session() as s:
+        assert s.get(ReplyQueueItem, foreign).state == "pending_approval"  # nothing was done to it
 
 
 def test_claim_of_a_handled_item_says_so(rq_bot, db, clock):

@@ -85,8 +85,8 @@ def test_stats_on_a_fixture_history(rq_bot, db, clock):
     assert stats.median_first_response == timedelta(minutes=80)
     assert stats.p90_first_response == timedelta(minutes=136)
     assert (stats.sla_met, stats.sla_total) == (1, 3)  # fast in SLA; slow late; late still open past SLA
-    assert stats.per_responder["alice"] == {"replied": 1, "skipped": 0}
-    assert stats.per_responder["bob"] == {"replied": 0, "skipped": 1}
+    assert stats.per_responder["alice"] == {"replied": 1, "skipped": 0, "claimed": 0}
+    assert stats.per_responder["bob"] == {"replied": 0, "skipped": 1, "claimed": 0}
     (reply,) = rq_bot.dispatcher.handle(cmd("/reply-queue stats --since 7d"))
     fields = {f.label: f.value for f in reply.fields}
     assert fields["待回复 Open"] == "2" and fields["首次响应中位数 Median first response"] == "1小时20分"

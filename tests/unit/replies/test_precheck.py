@@ -22,9 +22,9 @@ def _terms(result) -> list[tuple[str, str]]:
 
 def test_absolute_terms_block_with_reason_and_rewording(checker: Prechecker) -> None:
     result = checker.check("这是全网最好的面霜，销量第一，100%有效！")
-    assert ("最", "absolute") in _terms(result)
+    assert ("全网最好", "absolute") in _terms(result)  # the whole claim, rewritten as a whole
     assert ("第一", "absolute") in _terms(result)
-    assert ("100%", "absolute") in _terms(result)
+    assert ("100%有效", "absolute") in _terms(result)
     assert result.blocked
     finding = result.findings[0]
     assert "广告法" in finding.why_zh and finding.why_en

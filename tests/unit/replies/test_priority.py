@@ -51,11 +51,12 @@ def test_age_part_grows_then_saturates() -> None:
     ages = [0, 60, 120, 240, 480, 2000]
     scores = [compute_priority(_inputs(created_at=NOW - timedelta(minutes=m)), NOW, CONFIG).parts["age"] for m in ages]
     assert scores == sorted(scores)
-    assert scores[3] == scores[4] == scores[5] == 10.0  # 2 x SLA reached: full age weight
+    assert scores[3] == scores[4] == scores[5] == CONFIG.weights.age  # 2 x SLA reached: full age weight
 
 
 def test_weights_come_from_config() -> None:
-    only_likes = RepliesConfig(weights=PriorityWeights(negativity=0, risk=0, likes=1, followers=0, age=0))
+    only_likes = RepliesConfig(weights=PriorityWeights(negativity=0, risk=0, likes=1, replies=0, followers=0, age=0,
+                                                       likes_saturation=1000))
     liked = compute_priority(_inputs(like_count=1000, sentiment_label="neg"), NOW, only_likes)
     assert liked.score == 100.0
     assert compute_priority(_inputs(like_count=0, sentiment_label="neg"), NOW, only_likes).score == 0.0
@@ -89,3 +90,39 @@ def test_signals_fall_back_to_crisis_terms_only_for_the_placeholder_scorer() -> 
     assert comment_signals("neu", 0.5, [], "neutral-placeholder", "好看").label is None
     real = comment_signals("neu", 0.5, [{"term": "维权", "category": "rights"}], "jieba-linear", "用了过敏")
     assert real.label == "neu" and real.risk_terms == ("维权",) and real.scored
+
+
+def test_reach_and_risk_outrank_age_and_backlog() -> None:
+    """A fresh 12,000-like refund complaint and a fresh 12315 complaint lead 50 older ordinary items (up to
+    a day old, up to 141 likes); the age part and negativity used to bury them (probe: the viral one ranked
+    40th of 50, the 12315 one was not in the top 50)."""
+    import random
+
+    rng = random.Random(11)
+    backlog = [(f"old{n}", _inputs(created_at=NOW - timedelta(minutes=rng.uniform(60, 1800)),
+                                   sentiment_label=rng.choice(["neg", "neg", "neg", "neu", "pos"]),
+                                   sentiment_score=0.05, like_count=rng.choice([0, 3, 20, 46, 90, 141]),
+                                   author_followers=rng.choice([10, 2000, 20000])))
+               for n in range(50)]
+    viral = _inputs(created_at=NOW - timedelta(minutes=1), sentiment_label="neg", sentiment_score=0.05, risk_flags=1,
+                    like_count=12_000, author_followers=800)
+    regulator = _inputs(created_at=NOW - timedelta(minutes=1), sentiment_label="neg", sentiment_score=0.05,
+                        risk_flags=1, like_count=2, author_followers=150)
+    order = [name for name, _ in rank([*backlog, ("viral", viral), ("12315", regulator)], NOW, CONFIG)]
+    assert order.index("viral") < 5 and order.index("12315") < 5, order[:8]
+    # the same risk, far more reach: the fresh viral one beats day-old risk complaints with 46-141 likes
+    old_risky = [(f"risky{n}", _inputs(created_at=NOW - timedelta(days=1), sentiment_label="neg", sentiment_score=0.05,
+                                       risk_flags=1, like_count=likes, author_followers=20000))
+                 for n, likes in enumerate([46, 60, 90, 141, 141])]
+    assert rank([*old_risky, ("viral", viral)], NOW, CONFIG)[0][0] == "viral"
+
+
+def test_an_item_near_its_deadline_outranks_a_fresh_neutral_one_and_reasons_name_the_parts() -> None:
+    from bot.replies.priority import top_reasons
+
+    waiting = _inputs(created_at=NOW - timedelta(minutes=110), like_count=0)
+    fresh = _inputs(created_at=NOW - timedelta(seconds=30), like_count=0)
+    assert [n for n, _ in rank([("fresh", fresh), ("waiting", waiting)], NOW, CONFIG)] == ["waiting", "fresh"]
+    viral = compute_priority(_inputs(risk_flags=1, like_count=12_000, sentiment_label="neg"), NOW, CONFIG)
+    assert top_reasons(viral.parts).startswith("风险词 risk +32、点赞 likes +24")
+    assert compute_priority(_inputs(reply_count=500), NOW, CONFIG).score > compute_priority(_inputs(), NOW, CONFIG).score
