@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from bot.handlers.registry import (
+    QUOTE_PAIRS,
     CommandContext,
     CommandRegistry,
     ParsedCommand,
@@ -15,7 +16,7 @@ from bot.handlers.registry import (
 )
 from bot.messages import Action, Message
 from bot.playbooks import render
-from bot.playbooks.machine import Answer, Assign, Done, Note, Skip, TransitionRejected, apply
+from bot.playbooks.machine import Answer, Assign, Done, Note, RunState, Skip, TransitionRejected, apply
 from bot.playbooks.service import PlaybookNotFound, PlaybookService, RunNotFound
 from bot.record_numbers import record_digits
 
@@ -34,8 +35,10 @@ USAGE = """\
   /crisis resolve [#编号] [说明] — 解除并发布复盘 / resolve and post the review
   /crisis cancel 原因 — 取消预案 / cancel the run
   /crisis help — 本说明 / this help
-  频道只有一个进行中的预案时可省略编号；否则用 #编号 或 --run 编号。
-  The run id may be omitted when the channel has one active run; else add #N or --run N."""
+  步骤可写编号（如 triage）、名称或卡片上的序号（如 1、第1步）。
+  Name a step by its id, its title or its number on the card.
+  频道只有一个进行中的预案时可省略编号；否则用 #编号（放在命令里任何位置）或 --run 编号。
+  The run id may be omitted when the channel has one active run; else add #N (anywhere) or --run N."""
 
 ALIASES = {
     "启动": "start",
@@ -53,7 +56,14 @@ ALIASES = {
     "取消": "cancel",
     "回答": "answer",
 }
+# Words people type to end a run. Ending is a decision between resolving (the crisis is over: the review is
+# posted) and cancelling (it was a false alarm or is handled elsewhere), so these are answered with both
+# subcommands instead of being mapped to one.
+END_WORDS = frozenset({"end", "close", "stop", "finish", "结束", "关闭", "停止", "终止", "完结"})
 _SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+# A step named by its number: "2", "第2步", "第二步", "步骤2", "2.", "S2", "step 2" (an id wins over these)
+_STEP_NUMBER = re.compile(r"^(?:第|步骤|step|s)?\s*([0-9]+|[一二两三四五六七八九十]+)\s*[步.、]?$", re.IGNORECASE)
+_ZH_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
 def _service(ctx: CommandContext) -> PlaybookService:
@@ -77,20 +87,126 @@ def normalise_user(text: str, ctx: CommandContext) -> str:
     return word
 
 
-def _split_run(ctx: CommandContext, parsed: ParsedCommand, *, read_only: bool = False) -> tuple[int, int]:
-    """The run the command means (#N arg, --run N, or the channel's only active run; for read-only
-    commands the latest run when none is active) and the index of the first arg after it."""
-    first = 1
+def _split_run(ctx: CommandContext, parsed: ParsedCommand, *,
+               read_only: bool = False) -> tuple[int, ParsedCommand]:
+    """The run the command means and the command without the word that named it (its step is then
+    args[1], its text from args[1] or [2] on). The run is --run N; else the first word "#N" anywhere after
+    the subcommand ("/crisis done verify 属实 #2" as well as "/crisis done #2 verify 属实"; a quoted "#2"
+    is text); else the channel's only active run (for read-only commands the latest run when none is
+    active). Read-only commands take a bare number straight after the subcommand too ("/crisis status 2"):
+    they have no step argument."""
     ref: str | None = None
+    at: int | None = None
     option = parsed.opt("run")
     if isinstance(option, str):
         ref = option
-    elif len(parsed.args) > 1 and record_digits(parsed.args[1]) is not None and (
-            read_only or parsed.args[1].lstrip()[:1] in ("#", "＃")):
-        # read-only commands take a bare number too ("/crisis status 2"): they have no step argument
-        ref = parsed.args[1]
-        first = 2
-    return _service(ctx).resolve_run_id(ctx.channel, ref, latest_if_none=read_only), first
+    else:
+        for index in range(1, len(parsed.args)):
+            word = parsed.args[index]
+            if record_digits(word) is None or _typed_in_quotes(parsed, index):
+                continue
+            if word.lstrip()[:1] in ("#", "＃") or (read_only and index == 1):
+                ref, at = word, index
+                break
+    try:
+        run_id = _service(ctx).resolve_run_id(ctx.channel, ref, latest_if_none=read_only)
+    except RunNotFound as exc:
+        if at is not None and at > 1:  # a "#3" in the middle of a note may have been meant as text
+            raise RunNotFound(f"{exc}\n若 {ref} 是正文的一部分，请给它加引号：\"{ref}\" / "
+                              f"if {ref} is part of the text, put it in quotes") from exc
+        raise
+    return run_id, (parsed if at is None else _without_arg(parsed, at))
+
+
+def _typed_in_quotes(parsed: ParsedCommand, index: int) -> bool:
+    if len(parsed.arg_spans) != len(parsed.args):  # a command built without its source text
+        return False
+    start, _end, _word = parsed.arg_spans[index]
+    return parsed.source[start : start + 1] in QUOTE_PAIRS
+
+
+def _without_arg(parsed: ParsedCommand, index: int) -> ParsedCommand:
+    """The command without args[index]; the text around it keeps its spacing (text_from joins across the
+    gap with one space)."""
+    spans = parsed.arg_spans
+    return ParsedCommand(
+        name=parsed.name,
+        args=parsed.args[:index] + parsed.args[index + 1 :],
+        options=dict(parsed.options),
+        source=parsed.source,
+        arg_spans=spans[:index] + spans[index + 1 :] if len(spans) == len(parsed.args) else [],
+    )
+
+
+def _fold(text: str) -> str:
+    """For matching what people type: full-width forms, case and inner spaces ignored."""
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _number(word: str) -> int | None:
+    """The step number in "2", "第2步", "第二步", "步骤 2", "S2" (Chinese numerals up to 九十九)."""
+    match = _STEP_NUMBER.match(unicodedata.normalize("NFKC", word).strip())
+    if not match:
+        return None
+    digits = match.group(1)
+    if digits.isdigit():
+        return int(digits)
+    if not (word.strip().startswith(("第", "步骤")) or word.strip().endswith("步")):
+        return None  # a bare "三" is more likely part of a title than a number
+    tens, _, ones = digits.rpartition("十")
+    if "十" not in digits:
+        return _ZH_DIGITS.get(digits) if len(digits) == 1 else None
+    if len(tens) > 1 or len(ones) > 1:
+        return None
+    return (_ZH_DIGITS.get(tens, 0) if tens else 1) * 10 + (_ZH_DIGITS.get(ones, 0) if ones else 0)
+
+
+def find_step(state: RunState, typed: str, *, roles: bool = False) -> str:
+    """The step id `typed` names: the id (any case), the number the card shows (2, 第2步, 第二步), or the
+    title (exact, else the one title it begins, else the one title it is part of). With `roles` (assign)
+    a role name typed exactly is returned as typed. Raises TransitionRejected listing the steps."""
+    word = typed.strip()
+    if state.has_step(word):
+        return word
+    role_names = sorted({s.owner_role for s in state.steps}) if roles else []
+    if word in role_names:
+        return word
+    folded = _fold(word)
+    by_id = [s for s in state.steps if _fold(s.step_id) == folded]
+    if len(by_id) == 1:
+        return by_id[0].step_id
+    number = _number(word)
+    if number is not None and 1 <= number <= len(state.steps):
+        return next(s.step_id for s in state.steps if render.step_number(s) == number)
+    if folded:
+        for matches in (
+            [s for s in state.steps if _fold(s.title) == folded],
+            [s for s in state.steps if _fold(s.title).startswith(folded)],
+            [s for s in state.steps if folded in _fold(s.title)],
+        ):
+            if len(matches) == 1:
+                return matches[0].step_id
+            if matches:
+                named = "、".join(f"第{render.step_number(s)}步 {s.step_id} {s.title}" for s in matches)
+                raise TransitionRejected(
+                    f"「{word}」对应多个步骤：{named}，请写步骤编号 / {word!r} matches several steps: "
+                    f"{', '.join(s.step_id for s in matches)}; use the step id",
+                    code="ambiguous_step",
+                )
+    what_zh, what_en = ("步骤或角色", "step or role") if roles else ("步骤", "step")
+    role_zh = f"角色：{'、'.join(role_names)}\n" if role_names else ""
+    role_en = f"; roles: {', '.join(role_names)}" if role_names else ""
+    raise TransitionRejected(
+        f"没有{what_zh}「{word}」。步骤可以写编号、名称或序号（如 1、第1步）。\n{role_zh}本预案的步骤：\n"
+        f"{render.step_menu(state)}\n"
+        f"No {what_en} {word!r}. Steps: {', '.join(f'{render.step_number(s)} {s.step_id}' for s in state.steps)}"
+        f"{role_en}. Name a step by its id, title or number.",
+        code="unknown_step",
+    )
+
+
+def _step(ctx: CommandContext, run_id: int, typed: str, *, roles: bool = False) -> str:
+    return find_step(_service(ctx).get(run_id).state, typed, roles=roles)
 
 
 def _card(ctx: CommandContext, run_id: int) -> Message:
@@ -107,6 +223,14 @@ def handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[
         raise UsageError("缺少子命令 / missing subcommand")
     handler = SUBCOMMANDS.get(sub)
     if handler is None:
+        if unicodedata.normalize("NFKC", sub).casefold() in END_WORDS:
+            return Message(
+                text=f"没有「{sub}」这个子命令。结束预案有两种：事件已平息，用 /crisis 解除 [说明]（resolve，"
+                     f"会发布复盘）；误报或不再需要，用 /crisis 取消 原因（cancel）。\n"
+                     f"There is no {sub!r}. To end a run: /crisis resolve [summary] when the crisis is over "
+                     f"(posts the review), or /crisis cancel REASON for a false alarm or a run no longer needed.",
+                ephemeral=True,
+            )
         raise UsageError(f"未知子命令 {sub} / unknown subcommand")
     try:
         return handler(ctx, parsed)
@@ -189,19 +313,20 @@ def _next(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 
 
 def _done(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, first = _split_run(ctx, parsed)
-    rest = parsed.args[first:]
+    run_id, parsed = _split_run(ctx, parsed)
+    rest = parsed.args[1:]
     if not rest:
         raise UsageError("请指定步骤，例如 /crisis done triage / name the step")
     service = _service(ctx)
+    step = _step(ctx, run_id, rest[0])
     # What follows the step is its answer on a decision step, a remark for the timeline on any other.
-    note = parsed.text_from(first + 1) if len(rest) > 1 else ""
-    view, _ = service.transition(run_id, Done(rest[0], ctx.user, note=note))
-    answer = view.state.step(rest[0]).answer if view.state.has_step(rest[0]) else None
+    note = parsed.text_from(2) if len(rest) > 1 else ""
+    view, _ = service.transition(run_id, Done(step, ctx.user, note=note))
+    answer = view.state.step(step).answer if view.state.has_step(step) else None
     if answer:
-        return Message(text=f"✅ {rest[0]}：{answer}（{ctx.user_name}）{_early_warning(view, rest[0])}")
+        return Message(text=f"✅ {step}：{answer}（{ctx.user_name}）{_early_warning(view, step)}")
     remark = f"：{note}" if note else ""
-    return Message(text=f"✅ {ctx.user_name} 完成了 {rest[0]}{remark} / done{_early_warning(view, rest[0])}")
+    return Message(text=f"✅ {ctx.user_name} 完成了 {step}{remark} / done{_early_warning(view, step)}")
 
 
 def _early_warning(view, step_id: str) -> str:
@@ -219,25 +344,27 @@ def _early_warning(view, step_id: str) -> str:
 
 
 def _answer(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, first = _split_run(ctx, parsed)
-    rest = parsed.args[first:]
+    run_id, parsed = _split_run(ctx, parsed)
+    rest = parsed.args[1:]
     if len(rest) < 2:
         raise UsageError("用法：/crisis answer 步骤 答案 / usage: answer STEP ANSWER")
-    view, _ = _service(ctx).transition(run_id, Answer(rest[0], parsed.text_from(first + 1), ctx.user))
-    return Message(text=f"✅ {rest[0]}：{view.state.step(rest[0]).answer}（{ctx.user_name}）"
-                        f"{_early_warning(view, rest[0])}")
+    step = _step(ctx, run_id, rest[0])
+    view, _ = _service(ctx).transition(run_id, Answer(step, parsed.text_from(2), ctx.user))
+    return Message(text=f"✅ {step}：{view.state.step(step).answer}（{ctx.user_name}）"
+                        f"{_early_warning(view, step)}")
 
 
 def _skip(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, first = _split_run(ctx, parsed)
-    rest = parsed.args[first:]
+    run_id, parsed = _split_run(ctx, parsed)
+    rest = parsed.args[1:]
     if not rest:
         raise UsageError("跳过需要步骤和原因：/crisis skip 步骤 原因 / skip needs a step and a reason")
-    reason = parsed.text_from(first + 1).strip() if len(rest) > 1 else ""
+    step = _step(ctx, run_id, rest[0])
+    reason = parsed.text_from(2).strip() if len(rest) > 1 else ""
     if not _has_text(reason):  # `/crisis skip intake`, or a reason of blanks or empty quotes
-        return _needs_reason(ctx, run_id, rest[0])
-    _service(ctx).transition(run_id, Skip(rest[0], ctx.user, reason))
-    return Message(text=f"⏭️ {ctx.user_name} 跳过了 {rest[0]}：{reason} / skipped")
+        return _needs_reason(ctx, run_id, step)
+    _service(ctx).transition(run_id, Skip(step, ctx.user, reason))
+    return Message(text=f"⏭️ {ctx.user_name} 跳过了 {step}：{reason} / skipped")
 
 
 def _has_text(reason: str) -> bool:
@@ -246,37 +373,55 @@ def _has_text(reason: str) -> bool:
 
 
 def _needs_reason(ctx: CommandContext, run_id: int, step: str) -> Message:
-    """The refusal of a skip without a reason, with the exact command that gives one (the card's button
-    carries none on Feishu and the console; on Slack its form was submitted blank). A skip that would be
+    """The refusal of a skip without a reason, with the exact command that gives one (a Slack or Feishu form
+    was submitted blank, a console /press or an older Feishu card's button carried none). A skip that would be
     refused anyway (unknown step, already done, run closed) says that instead: a reason would not help."""
     service = _service(ctx)
     # dry run on the pure state machine (TransitionRejected is answered by the callers)
     apply(service.get(run_id).state, Skip(step, ctx.user, "-"), service.clock.now())
     ref = f"#{run_id} " if len(service.active_runs(ctx.channel)) > 1 else ""
     command = f"/crisis skip {ref}{step} 原因"
-    form = "，或按“跳过”后在弹窗里填写原因" if ctx.channel.startswith("slack:") else ""
-    form_en = ", or fill in the reason in the form the Skip button opens" if form else ""
+    # In a Feishu group the bot hears only messages that @-mention it, so the line to type starts with one;
+    # not in a direct chat, where a typed "@机器人" would be read as part of the command. (A card button's
+    # press does not say which kind of chat it came from: a group is the usual place for a run card.)
+    source = ctx.command or ctx.action
+    direct = source is not None and source.reply.get("chat_type") == "p2p"
+    mention, mention_en = ("@机器人 ", "@bot ") if ctx.channel.startswith("feishu:") and not direct else ("", "")
+    if ctx.channel.startswith("slack:"):
+        form = "，或按“跳过”后在弹窗里填写原因"
+        form_en = ", or fill in the reason in the form the Skip button opens"
+    elif ctx.channel.startswith("feishu:"):  # the run card has a reason box beside its 跳过 button
+        form = "，或在卡片的跳过原因框里填写后按“跳过”"
+        form_en = ", or type the reason into the box beside the card's Skip button"
+    elif ctx.channel.startswith("console:"):  # the console's button is /press, which takes the reason after it
+        press = f"/press {render.ACTION_SKIP} {run_id}:{step}"
+        form = f"，或按按钮：{press} 原因"
+        form_en = f", or press the button: {press} REASON"
+    else:
+        form = form_en = ""
     return Message(
-        text=f"⚠️ 跳过步骤 {step} 需要说明原因，未跳过。请输入：{command}（例如 {command.removesuffix('原因')}"
-             f"已由客服私信处理）{form}。\n"
-             f"Skipping {step} needs a reason; it was not skipped. Type: {command.replace('原因', 'REASON')}{form_en}.",
+        text=f"⚠️ 跳过步骤 {step} 需要说明原因，未跳过。请输入：{mention}{command}"
+             f"（例如 {mention}{command.removesuffix('原因')}已由客服私信处理）{form}。\n"
+             f"Skipping {step} needs a reason; it was not skipped. "
+             f"Type: {mention_en}{command.replace('原因', 'REASON')}{form_en}.",
         ephemeral=True,
     )
 
 
 def _assign(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, first = _split_run(ctx, parsed)
-    rest = parsed.args[first:]
+    run_id, parsed = _split_run(ctx, parsed)
+    rest = parsed.args[1:]
     if len(rest) < 2:
         raise UsageError("用法：/crisis assign 步骤|角色 @人 / usage: assign STEP|ROLE @user")
     user = normalise_user(rest[1], ctx)
-    _service(ctx).transition(run_id, Assign(rest[0], user, ctx.user))
-    return Message(text=f"👤 {rest[0]} → {user}")
+    target = _step(ctx, run_id, rest[0], roles=True)
+    _service(ctx).transition(run_id, Assign(target, user, ctx.user))
+    return Message(text=f"👤 {target} → {render.person(user)}")
 
 
 def _note(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, first = _split_run(ctx, parsed)
-    note = parsed.text_from(first).strip()
+    run_id, parsed = _split_run(ctx, parsed)
+    note = parsed.text_from(1).strip()
     if not note:
         raise UsageError("备注内容为空 / the note is empty")
     _service(ctx).transition(run_id, Note(note, ctx.user))
@@ -296,14 +441,14 @@ def _report(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 
 
 def _resolve(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, first = _split_run(ctx, parsed)
-    view = _service(ctx).resolve(run_id, ctx.user, parsed.text_from(first))
+    run_id, parsed = _split_run(ctx, parsed)
+    view = _service(ctx).resolve(run_id, ctx.user, parsed.text_from(1))
     return Message(text=f"🏁 预案 #{view.id} 已解除，复盘报告已发布 / resolved; review posted")
 
 
 def _cancel(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, first = _split_run(ctx, parsed)
-    reason = parsed.text_from(first).strip()
+    run_id, parsed = _split_run(ctx, parsed)
+    reason = parsed.text_from(1).strip()
     if not reason:
         raise UsageError("取消需要说明原因：/crisis cancel 原因 / cancel needs a reason")
     view = _service(ctx).cancel(run_id, ctx.user, reason)
@@ -354,7 +499,7 @@ def handle_action(ctx: CommandContext, action: Action) -> Message | None:
             target = action.form.get("user", "").strip()
             user = normalise_user(target, ctx) if target else ctx.user
             service.transition(run_id, Assign(step, user, ctx.user))
-            return Message(text=f"👤 {step} → {user}")
+            return Message(text=f"👤 {step} → {render.person(user)}")
         if kind == "snooze":
             until = service.snooze(run_id, [s for s in step.split(",") if s], ctx.user)
             return Message(text=f"⏰ 提醒已推迟到 {render.local(until, _tz(ctx))} / snoozed", ephemeral=True)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.durations import duration_en, duration_zh, overdue_zh_en
 from bot.messages import Button, Field, Message, Section
 from bot.playbooks.machine import (
     RUN_STATUS_ZH,
@@ -54,10 +55,42 @@ def local(moment: datetime | None, tz: str, fmt: str = "%m-%d %H:%M") -> str:
     return moment.astimezone(ZoneInfo(tz)).strftime(fmt) if moment else "—"
 
 
+# Platforms whose adapters show a user's address ('slack:U1', 'feishu:ou_x') as the person (a mention, the
+# Feishu name): their addresses stay in texts. Others ('console:alice') show as the name after the colon,
+# which is what the bot's replies call the person ("alice 完成了 …").
+_NAMED_BY_ADAPTER = frozenset({"slack", "feishu"})
+
+
+def person(user: str | None) -> str:
+    """A user as shown to people: 'console:alice' -> 'alice'; Slack/Feishu addresses and '@小王' as they are."""
+    if not user:
+        return ""
+    platform, sep, name = user.partition(":")
+    if sep and name and platform.isascii() and platform.isalnum() and platform not in _NAMED_BY_ADAPTER:
+        return name
+    return user
+
+
+def step_number(step: StepState) -> int:
+    """The step's number as cards show it (第3步) and commands accept it: its place in the playbook."""
+    return step.position + 1
+
+
+def step_menu(state: RunState) -> str:
+    """Every step as commands name it, one a line: '第1步 triage 确认事态并定级'."""
+    return "\n".join(f"第{step_number(s)}步 {s.step_id} {s.title}" for s in state.steps)
+
+
+def overdue_text(late: timedelta) -> str:
+    """'超时 12 分钟 / 12 min overdue', or '刚刚超时 / just overdue' under a minute."""
+    zh, en = overdue_zh_en(late)
+    return f"{zh} / {en}"
+
+
 def step_line(view: RunView, step: StepState, now: datetime, tz: str) -> str:
     state = view.state
     assignee = state.assignee_of(step)
-    owner = f"{step.owner_role}" + (f"（{assignee}）" if assignee else "（未指派）")
+    owner = f"{step.owner_role}" + (f"（{person(assignee)}）" if assignee else "（未指派）")
     due = local(step.due_at, tz)
     late = ""
     if (
@@ -66,12 +99,12 @@ def step_line(view: RunView, step: StepState, now: datetime, tz: str) -> str:
         and step.due_at <= now
         and not state.is_gated_open(step)
     ):
-        late = " ⚠️ 已超时 / overdue"
+        late = f" ⚠️ {overdue_text(now - step.due_at)}"
     blocked = (
         " ⏳ 等待前置步骤 / waiting" if step.status is StepStatus.OPEN and state.is_blocked(step) else ""
     )
     status = "" if step.status is StepStatus.OPEN else f" · {STEP_STATUS_ZH[step.status]}"
-    return f"**{step.step_id}** {step.title} · {owner} · 截止 {due}{late}{blocked}{status}"
+    return f"第{step_number(step)}步 **{step.step_id}** {step.title} · {owner} · 截止 {due}{late}{blocked}{status}"
 
 
 def step_buttons(view: RunView, step: StepState) -> tuple[Button, ...]:
@@ -94,7 +127,7 @@ def run_card(view: RunView, now: datetime, tz: str, *, max_steps: int = 6) -> Me
         Field("状态 / Status", f"{RUN_STATUS_ZH[state.status]}"),
         Field("严重程度 / Severity", SEVERITY_ZH.get(view.severity, str(view.severity))),
         Field("进度 / Progress", f"{done}/{total}"),
-        Field("启动 / Started", f"{local(state.started_at, tz)} · {view.started_by}"),
+        Field("启动 / Started", f"{local(state.started_at, tz)} · {person(view.started_by)}"),
     ]
     if view.account:
         fields.append(Field("账号 / Account", view.account))
@@ -186,13 +219,26 @@ def next_message(view: RunView, now: datetime, tz: str, *, limit: int = 3) -> Me
     return Message(title=f"预案 #{view.id} 下一步 / next steps", sections=tuple(sections))
 
 
+def _entry_text(entry: TimelineEntry, kind_zh: str) -> str:
+    """An entry's text for the timeline line, which already names its kind: a cancel is stored as
+    "取消：原因" and read "取消：取消：原因"; an assignment names the person as people know them."""
+    text = entry.text.removeprefix(f"{kind_zh}：").strip() or entry.text
+    if entry.kind == "assign" and " → " in text:
+        what, arrow, who = text.rpartition(" → ")
+        text = f"{what}{arrow}{person(who)}"
+    return text
+
+
 def timeline_message(view: RunView, entries: Sequence[TimelineEntry], tz: str) -> Message:
-    lines = [
-        f"{local(e.at, tz)} {e.actor} {KIND_ZH.get(e.kind, e.kind)}"
-        + (f" {e.step_id}" if e.step_id else "")
-        + (f"：{e.text}" if e.text else "")
-        for e in entries
-    ]
+    lines = []
+    for e in entries:
+        kind_zh = KIND_ZH.get(e.kind, e.kind)
+        text = _entry_text(e, kind_zh) if e.text else ""
+        lines.append(
+            f"{local(e.at, tz)} {person(e.actor)} {kind_zh}"
+            + (f" {e.step_id}" if e.step_id else "")
+            + (f"：{text}" if text else "")
+        )
     return Message(title=f"预案 #{view.id} 时间线 / timeline", text="\n".join(lines) or "—")
 
 
@@ -235,7 +281,7 @@ def reminder_message(
                 f"overdue, role unassigned: /crisis assign {role} @user")
         mentions: tuple[str, ...] = ()
     else:
-        head = f"{who_key}：以下步骤已超时 / overdue steps"
+        head = f"{person(who_key)}：以下步骤已超时 / overdue steps"
         mention = mention_id(who_key, view.channel)
         mentions = (mention,) if mention else ()
     value = f"{view.id}:" + ",".join(s.step_id for s in steps)
@@ -263,14 +309,14 @@ def nag_message(view: RunView, minutes: int) -> Message:
     )
 
 
-def exit_hint_message(view: RunView, share: float | None, normal_max: float, hold_text: str) -> Message:
+def exit_hint_message(view: RunView, share: float | None, normal_max: float, hold: timedelta) -> Message:
     share_text = "—" if share is None else f"{share * 100:.1f}%"
     return Message(
         title=f"✅ 预案 #{view.id} 可以考虑解除 / consider resolving",
         text=(
-            f"{view.account} 近 {hold_text} 负面占比 {share_text}，已回到常态（≤ {normal_max * 100:.1f}%）。"
+            f"{view.account} 近 {duration_zh(hold)} 负面占比 {share_text}，已回到常态（≤ {normal_max * 100:.1f}%）。"
             f"\n退出规则：{view.playbook.exit.rule}\n"
-            f"The negative share has been within its normal range for {hold_text}."
+            f"The negative share has been within its normal range for {duration_en(hold)}."
         ),
         buttons=(Button("解除 / resolve", ACTION_RESOLVE, str(view.id), style="primary"),),
         severity=view.severity,

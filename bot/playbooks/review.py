@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.alerts.render import SEVERITY_LABEL
 from bot.playbooks.machine import (
     RUN_STATUS_ZH,
     STEP_STATUS_ZH,
@@ -14,6 +16,7 @@ from bot.playbooks.machine import (
     StepStatus,
     TimelineEntry,
 )
+from bot.reports.charts import SharePoint
 
 KIND_ZH = {
     "start": "启动",
@@ -31,6 +34,11 @@ KIND_ZH = {
     "severity": "严重程度",
 }
 SEVERITY_ZH = {1: "一级（最高）", 2: "二级", 3: "三级"}
+#: who the bot's own timeline entries (reminders, nags, linked alerts) are by
+AUTOMATIC_ACTOR = "crisisbot"
+# An alert episode's key: "platform:account|content or *@start bucket (UTC, %Y%m%dT%H%M)".
+_ALERT_KEY = re.compile(r"^(?P<platform>[^:|@]+):(?P<account>[^|@]+)\|(?P<content>[^@]*)@(?P<at>\d{8}T\d{4})$")
+_ALERT_SEVERITY = re.compile(r"\bsev([123])\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,57 @@ class MetricSummary:
     latest: float | None = None
     normal_max: float | None = None
     comments: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedAlert:
+    """An alert linked to the run, as a reader wants it (the key stays for machines: the timeline's
+    "关联告警 KEY" text is how the service finds links again)."""
+
+    key: str
+    account: str | None = None  # the account's display name, else platform:account_id
+    platform: str | None = None
+    video: str | None = None  # the video's title (or id) for a per-video alert
+    severity: str | None = None  # sev1 .. sev3
+    started_at: datetime | None = None
+
+    @classmethod
+    def from_key(cls, key: str, account_name: str | None = None) -> LinkedAlert:
+        """What the key itself says (the alert's row may have been purged); any other key stays as is."""
+        match = _ALERT_KEY.match(key.strip())
+        if match is None:
+            return cls(key)
+        content = match["content"]
+        return cls(
+            key,
+            account=account_name or f"{match['platform']}:{match['account']}",
+            platform=match["platform"],
+            video=None if content in ("", "*") else content,
+            started_at=datetime.strptime(match["at"], "%Y%m%dT%H%M").replace(tzinfo=UTC),
+        )
+
+    def label(self, zone: ZoneInfo, *, severity: bool = True) -> str:
+        """"澜肌官方旗舰店（douyin）· 作品：标题 · 一级·爆发 · 2026-11-22 20:15 起" in the channel's zone."""
+        if self.account is None:
+            return self.key
+        parts = [self.account + (f"（{self.platform}）" if self.platform and self.platform not in self.account else "")]
+        if self.video:
+            parts.append(f"作品：{self.video}")
+        if severity and self.severity in SEVERITY_LABEL:
+            parts.append(SEVERITY_LABEL[self.severity][0])
+        if self.started_at is not None:
+            parts.append(f"{self.started_at.astimezone(zone):%Y-%m-%d %H:%M} 起")
+        return " · ".join(parts)
+
+
+def share_figures(points: Sequence[SharePoint], since: datetime) -> tuple[SharePoint | None, SharePoint | None]:
+    """The peak and the latest bucket with scored comments from `since` on: both from the same buckets,
+    so the peak is never below the latest (the latest once came from the hours before the run while
+    the peak only looked at the run, and the review showed "峰值 —" next to "最新 50.0%")."""
+    during = [p for p in points if p.start >= since and p.share is not None]
+    if not during:
+        return None, None
+    return max(during, key=lambda p: p.share or 0.0), during[-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +120,7 @@ class ReviewInput:
     chart_filename: str | None = None
     metrics: MetricSummary = field(default_factory=MetricSummary)
     exit_rule: str = ""
-    alerts: Sequence[str] = ()
+    alerts: Sequence[LinkedAlert | str] = ()
 
 
 def _cell(text: object) -> str:
@@ -103,6 +162,11 @@ def render_review(data: ReviewInput) -> str:
     def when(moment: datetime | None) -> str:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
+    alerts = [a if isinstance(a, LinkedAlert) else LinkedAlert.from_key(a) for a in data.alerts]
+    # every time below is in the channel's zone: say which once, with its offset at the run's start
+    offset = (data.state.started_at or data.generated_at).astimezone(zone).strftime("%z")
+    zone_text = f"{data.tz}（UTC{offset[:3]}:{offset[3:]}）"
+
     state = data.state
     end = state.closed_at or data.generated_at
     done, applicable = state.progress()
@@ -117,6 +181,8 @@ def render_review(data: ReviewInput) -> str:
     lines = [
         f"# 复盘报告：{data.title}",
         f"*Post-incident review — {data.playbook_title_en} · #{data.run_id}*",
+        "",
+        f"时间均为 {zone_text} / all times in {data.tz}",
         "",
         "## 概要 / Summary",
         "",
@@ -134,14 +200,36 @@ def render_review(data: ReviewInput) -> str:
         lines.append(f"- 结束说明 / Closing note：{state.close_reason}")
     if data.exit_rule:
         lines.append(f"- 退出规则 / Exit rule：{data.exit_rule}")
-    if data.alerts:
-        lines.append(f"- 关联告警 / Linked alerts：{'、'.join(data.alerts)}")
+    if alerts:
+        lines.append("- 关联告警 / Linked alerts：")
+        lines += [f"  - {alert.label(zone)}" for alert in alerts]
     lines += ["", "## 时间线 / Timeline", "", "| 时间 | 人员 | 动作 | 内容 |", "| --- | --- | --- | --- |"]
+    rows: list[list[str]] = []
+    # The reminder job repeats itself (every remind_every_minutes per person, a status nag per severity's
+    # interval): one row for the first of each, with how often and until when it came again.
+    repeats: dict[str, tuple[list[str], int, datetime]] = {}
     for entry in data.timeline:
-        lines.append(
-            f"| {when(entry.at)} | {_cell(entry.actor)} | {KIND_ZH.get(entry.kind, entry.kind)} | "
-            f"{_cell((entry.step_id + ' ' if entry.step_id else '') + entry.text)} |"
-        )
+        text = entry.text
+        for alert in alerts:  # the stored text names the alert by its key (the service reads it back)
+            if alert.key in text:
+                text = text.replace(alert.key, alert.label(zone, severity=False))
+        if entry.kind == "alert":  # the row's kind already says 关联告警
+            text = _ALERT_SEVERITY.sub(lambda m: SEVERITY_LABEL[f"sev{m[1]}"][0], text.removeprefix("关联告警 "))
+        row = [when(entry.at), entry.actor, KIND_ZH.get(entry.kind, entry.kind),
+               (entry.step_id + " " if entry.step_id else "") + text]
+        if entry.kind == "remind" and entry.actor == AUTOMATIC_ACTOR:
+            key = re.sub(r"\d+", "#", text)
+            if key in repeats:
+                first, count, _ = repeats[key]
+                repeats[key] = (first, count + 1, entry.at)
+                continue
+            repeats[key] = (row, 0, entry.at)
+        rows.append(row)
+    for first, count, last in repeats.values():
+        if count:
+            first[3] += f"（此后又 {count} 次，最后 {when(last)} / {count} more, last at {when(last)}）"
+    for at, actor, kind, text in rows:
+        lines.append(f"| {at} | {_cell(actor)} | {kind} | {_cell(text)} |")
     lines += [
         "",
         "## 步骤与时限 / Steps vs SLA",
@@ -171,6 +259,14 @@ def render_review(data: ReviewInput) -> str:
         + (f"（{when(m.peak_at)}）" if m.peak_at else "")
         + f"；最新 / Latest：{_pct(m.latest)}；常态上限 / Normal max：{_pct(m.normal_max)}；评论数 / Comments：{m.comments}"
     )
+    if not data.account:
+        lines.append("- 未指定账号（启动时没有 --account），没有评论数据，图中只有本次运行的起止时间 / "
+                     "no account given at the start: no comment data; the chart shows the run's span only")
+    elif not m.comments:
+        lines.append("- 图表时段内没有已评分评论 / no scored comments in the chart's period")
+    elif m.peak is None:
+        # peak and latest cover the run: the chart's earlier hours alone do not make a "latest"
+        lines.append("- 已评分评论都在启动之前，运行期间没有 / scored comments only before the run started")
     if data.chart_filename:
         lines += ["", f"![负面占比 / negative share]({data.chart_filename})"]
     follow = [f"- {s.step_id} {s.title}：超时 / late" for s in late]

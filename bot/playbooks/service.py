@@ -38,8 +38,8 @@ from bot.playbooks.machine import (
 )
 from bot.playbooks.metrics import check_exit, normal_max_for, overall_share, share_series
 from bot.playbooks.models import CrisisRun, CrisisStep, CrisisTimelineEntry
-from bot.playbooks.review import MetricSummary, ReviewInput, render_review
-from bot.playbooks.schema import Playbook, format_duration
+from bot.playbooks.review import LinkedAlert, MetricSummary, ReviewInput, render_review, share_figures
+from bot.playbooks.schema import Playbook
 from bot.playbooks.settings import PlaybooksConfig
 from bot.playbooks.validate import PlaybookSet
 from bot.record_numbers import parse_record_number, record_digits
@@ -804,23 +804,26 @@ class PlaybookService:
         lead = max(timedelta(hours=6), (end - state.started_at) / 4)
         chart_start = state.started_at - lead
         bucket = self._bucket_for(end - chart_start)
-        points = []
         metrics = MetricSummary(normal_max=view.normal_max)
         if view.account:
             platform, _, account_id = view.account.partition(":")
             labelled = self._labelled_comments(platform, account_id, chart_start, end + timedelta(seconds=1))
             points = share_series(labelled, chart_start, end, bucket)
-            during = [p for p in points if p.start >= state.started_at - bucket and p.share is not None]
-            peak = max(during, key=lambda p: p.share or 0.0) if during else None
+            # the run's buckets (and the one before its start, where the spike that started it often is)
+            peak, latest = share_figures(points, state.started_at - bucket)
             _, comments = overall_share(points)
             metrics = MetricSummary(
                 before=view.baseline_share,
                 peak=peak.share if peak else None,
                 peak_at=peak.start if peak else None,
-                latest=next((p.share for p in reversed(points) if p.share is not None), None),
+                latest=latest.share if latest else None,
                 normal_max=view.normal_max,
                 comments=comments,
             )
+        else:
+            # No account, no comments: empty buckets over the run itself give the chart its real time axis
+            # (with no points at all it spanned years) and its "no scored comments" note.
+            points = share_series((), state.started_at, end, self._bucket_for(end - state.started_at))
         filename = f"crisis-{run_id}-negative-share.png"
         png = negative_share_png(
             points,
@@ -830,6 +833,7 @@ class PlaybookService:
             normal_max=view.normal_max,
             run_start=state.started_at,
             run_end=state.closed_at,
+            end_label="取消" if state.status is RunStatus.CANCELLED else "解除",
         )
         markdown = render_review(
             ReviewInput(
@@ -848,11 +852,43 @@ class PlaybookService:
                 metrics=metrics,
                 exit_rule=view.playbook.exit.rule,
                 # the alert that started the run and those linked to it since
-                alerts=tuple(dict.fromkeys([*([view.alert_id] if view.alert_id else []),
-                                            *linked_alerts(self.timeline(run_id))])),
+                alerts=self._review_alerts(dict.fromkeys([*([view.alert_id] if view.alert_id else []),
+                                                          *linked_alerts(self.timeline(run_id))])),
             )
         )
         return Report(markdown=markdown, png=png, filename=filename)
+
+    def _review_alerts(self, keys: Sequence[str]) -> tuple[LinkedAlert, ...]:
+        """The linked alerts as the review shows them: account name, video, severity and start from the
+        alert's row, else from its key (a purged alert); a key of another form stays as it is."""
+        if not keys:
+            return ()
+        from bot.alerts.models import AlertEpisode
+
+        with self.db.session() as session:
+            rows = {
+                e.episode_key: e
+                for e in session.exec(select(AlertEpisode).where(AlertEpisode.episode_key.in_(list(keys)))).all()
+            }
+        names = {a.key: a.name for a in self.config.accounts if a.name}
+        alerts = []
+        for key in keys:
+            episode = rows.get(key)
+            if episode is None:
+                # read from the key, whose account part is "platform:account_id" like the config's keys
+                alerts.append(LinkedAlert.from_key(key, names.get(LinkedAlert.from_key(key).account or "")))
+                continue
+            stats = episode.stats or {}
+            alerts.append(LinkedAlert(
+                key,
+                account=names.get(f"{episode.platform}:{episode.account_id}") or stats.get("account_name")
+                or f"{episode.platform}:{episode.account_id}",
+                platform=episode.platform,
+                video=(stats.get("content_title") or episode.content_id) if episode.content_id else None,
+                severity=episode.severity,
+                started_at=ensure_aware(episode.started_at),
+            ))
+        return tuple(alerts)
 
     def report_message(self, report: Report, run_id: int) -> Message:
         return Message(
@@ -988,6 +1024,12 @@ class PlaybookService:
                     message=render.reminder_message(view, who_key, steps, now, self.channel_tz(view.channel)),
                     key=f"crisis:{view.id}:remind:{who_key}:{now.isoformat()}",
                 )
+                # one line per reminder sent: the review shows when people were reminded of what
+                who = f"角色 {who_key[5:]}（未指派）" if who_key.startswith("role:") else who_key
+                ids = "、".join(s.step_id for s in steps)
+                self._add_entries(session, view.id, [
+                    TimelineEntry(now, "crisisbot", "remind", f"{who}：{ids} 已超时 / overdue")
+                ])
                 session.commit()
                 sent += 1
         return sent
@@ -1008,12 +1050,18 @@ class PlaybookService:
             # last_status_at also moves at each nag (it times the next one); the message counts from the
             # last real update, else the second nag said "60 minutes" two hours after the last note.
             since = self._last_update(session, view)
+            idle = int((now - since).total_seconds() // 60)
             self.outbox.enqueue(
                 session,
                 channel=view.channel,
-                message=render.nag_message(view, int((now - since).total_seconds() // 60)),
+                message=render.nag_message(view, idle),
                 key=f"crisis:{view.id}:nag:{now.isoformat()}",
             )
+            # on the timeline as "remind", not "note": the next nag still counts from the last real update
+            self._add_entries(session, view.id, [TimelineEntry(
+                now, "crisisbot", "remind",
+                f"请指挥更新进展（已 {idle} 分钟没有进展）/ status update requested ({idle} min without one)",
+            )])
         return 1
 
     @staticmethod
@@ -1063,11 +1111,11 @@ class PlaybookService:
             )
             if result.rowcount != 1:
                 return 0
-            hold_text = format_duration(view.playbook.exit.hold)
             self.outbox.enqueue(
                 session,
                 channel=view.channel,
-                message=render.exit_hint_message(view, check.window_share, check.normal_max, hold_text),
+                message=render.exit_hint_message(view, check.window_share, check.normal_max,
+                                                 view.playbook.exit.hold),
                 key=f"crisis:{view.id}:exit-hint",
             )
             text = f"负面占比 {check.window_share:.1%} 已回到常态（≤ {check.normal_max:.1%}），建议解除"

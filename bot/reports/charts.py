@@ -262,7 +262,7 @@ def negative_share_chart(
                           ncols=len(handles) + len(more_handles), fontsize=9, frameon=False)
         buffer = io.BytesIO()
         shown = f"时间（{tz}）"
-        if points or marked:
+        if points:  # without any the axis has no real range (its dates are hidden)
             low, high = (mdates.num2date(x, tz=zone) for x in axis.get_xlim())
             shown += f" {low:%Y-%m-%d %H:%M} – {high:%Y-%m-%d %H:%M}"
         figure.savefig(buffer, format="png", metadata={

@@ -141,7 +141,11 @@ def test_a_crisis_start_run_on_the_account_rises_and_links_the_alert(bot, clock,
     assert any(kind == "severity" and text.startswith("升级为一级") for kind, text in kinds)
     [announcement] = raised(db)
     assert list(announcement.payload["mentions"]) == ["alice", "bob"]
-    assert f"Linked alerts：{episode.episode_key}" in bot.services.playbooks.build_report(1).markdown
+    # listed as people know it (account name, severity, start in the channel's time), not by its key
+    started = episode.started_at.astimezone(bot.services.config.zone()).strftime("%Y-%m-%d %H:%M")
+    review = bot.services.playbooks.build_report(1).markdown
+    assert f"Linked alerts：\n  - 澜肌官方旗舰店（douyin） · 一级·爆发 · {started} 起" in review
+    assert episode.episode_key not in review
 
 
 def test_a_run_already_more_severe_than_the_alert_is_never_lowered(bot, clock, db, press_button, run_command):

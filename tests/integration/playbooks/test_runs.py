@@ -4,6 +4,7 @@ alerts, snapshots, ambiguity, the migration."""
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -90,7 +91,8 @@ def test_restart_mid_run_loses_nothing(make_bot, clock):
     second.services.outbox.deliver_due()
     assert any("monitor" in m.text for m in reminders(d2))
     status = d2.text("/crisis status")
-    assert "triage" in status and "✅" in status and "➖ **apology**" in status
+    # each line: mark, the step's number on the card (what /crisis done 2 names), its id
+    assert "triage" in status and "✅" in status and re.search(r"➖ 第\d+步 \*\*apology\*\*", status), status
     assert "完成" in d2.text("/crisis done evidence")
     assert "已是" in d2.text("/crisis done triage")  # the first bot's transition survived
     entries = d2.text("/crisis timeline")
