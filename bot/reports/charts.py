@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -136,27 +136,11 @@ def local_share_series(
     return [SharePoint(key, neg, total) for key, (neg, total) in counts.items()]
 
 
-def negative_share_png(
-    points: Sequence[SharePoint],
-    *,
-    title: str,
-    account: str,
-    tz: str = "Asia/Shanghai",
-    normal_max: float | None = None,
-    run_start: datetime | None = None,
-    run_end: datetime | None = None,
-    width_px: int = 1000,
-    height_px: int = 500,
-    time_format: str = "%m-%d %H:%M",
-    end_label: str = "解除",
-) -> bytes:
+def negative_share_png(points: Sequence[SharePoint], **options: Any) -> bytes:
     """A line chart of the negative share (%) over time with comment counts as bars, the normal range
-    shaded and the run's start/end marked; Chinese labels; returns PNG bytes."""
-    png, _figure = negative_share_chart(
-        points, title=title, account=account, tz=tz, normal_max=normal_max, run_start=run_start, run_end=run_end,
-        width_px=width_px, height_px=height_px, time_format=time_format, end_label=end_label,
-    )
-    return png
+    shaded and the run's start/end marked; Chinese labels; returns PNG bytes. The options are
+    `negative_share_chart`'s."""
+    return negative_share_chart(points, **options)[0]
 
 
 def negative_share_chart(
