@@ -9,8 +9,6 @@ in serve's terminal and never in the console the user was looking at.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,7 +25,7 @@ from bot.outbox import Outbox
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage
 from tests.conftest import TEST_CONFIG
-from tests.support.serve_process import wait_until_listening
+from tests.support.serve_process import free_port, stop, wait_until_listening
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -35,11 +33,6 @@ ALERT = "E2E 负面评论激增 / negative spike (lanji)"
 OTHER = "E2E xiaochu only"
 WAIT_S = 90  # an upper bound for a slow machine: the test waits for output, never for time to pass
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def environment(tmp_path: Path, db_url: str) -> dict[str, str]:
@@ -81,15 +74,6 @@ class Output:
         self._thread.join(WAIT_S)
         return self.text
 
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(30)
 
 
 def wait_until_sent(db: Database, key: str) -> None:

@@ -5,7 +5,6 @@ serving, and every acknowledgement in flight waited behind it."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,16 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.serve_process import wait_until_listening
+from tests.support.serve_process import free_port, wait_until_listening
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_freezes_its_startup_heap_before_answering(tmp_path):

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,17 +21,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.serve_process import wait_until_listening
+from tests.support.serve_process import free_port, stop, wait_until_listening
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "real-setup-token"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -57,15 +50,6 @@ def start_serve(tmp_path: Path, env: dict[str, str], *args: str, stdin=None) -> 
     wait_until_listening(process, base, log_path, timeout=120)
     return process, base, log_path
 
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(30)
 
 
 def comments_in(path: Path) -> list[str]:

@@ -6,8 +6,6 @@ before it touches var/demo.db; once the first has stopped, a demo starts there a
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,16 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.serve_process import wait_until_listening
+from tests.support.serve_process import free_port, stop, wait_until_listening
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def environment() -> dict[str, str]:
@@ -46,15 +39,6 @@ def start_demo(tmp_path: Path, port: int) -> subprocess.Popen:
     wait_until_listening(process, f"http://127.0.0.1:{port}", log_path, timeout=120)
     return process
 
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(30)
 
 
 def serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from bot.clock import SystemClock
 from tests.fakes.feishu_api import FakeFeishuApi
 from tests.fakes.slack_api import VALID_BOT_TOKEN, SlackSender
 from tests.integration.feishu.support import ENCRYPT_KEY, VERIFICATION_TOKEN, FeishuEvents, post_event
-from tests.support.serve_process import wait_until_listening
+from tests.support.serve_process import free_port, wait_until_listening
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]
@@ -41,11 +40,6 @@ channels:
   - {id: 'feishu:oc_ops', client: lanji}
 """
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(condition, timeout: float = 30.0, what: str = "condition"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,17 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.slack_api import VALID_BOT_TOKEN, SlackSender
-from tests.support.serve_process import wait_until_listening
+from tests.support.serve_process import free_port, wait_until_listening
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]
 SECRET = "serve-process-secret"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_with_slack_env_answers_signed_commands_and_refuses_forged_ones(tmp_path, fake_slack):
