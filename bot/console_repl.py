@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 
 QUIT_WORDS = ("quit", "exit", "/quit", "退出")
 FEED_POLL_S = 1.0  # how soon an alert posted by `serve` shows in an open console
-# A `crisisbot console` delivers (marks sent, posts to Slack/Feishu) only what has waited this long: beside a
+# A `crisisbot console` delivers (marks sent) only console-channel rows that have waited this long: beside a
 # running `serve` its worker, which takes a due row within half a second, stays the one that delivers (and
 # its terminal shows every console message, as before); with no serve running, nothing waits for ever.
+# Slack and Feishu rows are serve's alone (a console may run without their credentials).
 CONSOLE_DELIVERY_GRACE_S = 10.0
 # Rows are read by id; on PostgreSQL a transaction can commit a lower id after a higher one is visible, so
 # the feed looks this many ids back for rows it has not shown yet.
@@ -367,7 +368,7 @@ def run_console(settings: Settings, config: AppConfig, *, channel: str, user: st
     bot = build_app(settings, config)  # no console echo: delivering here must not print a second copy
     stop = threading.Event()
     worker = threading.Thread(target=bot.services.outbox.run_worker, args=(stop,),
-                              kwargs={"idle_wait": 1.0, "grace": CONSOLE_DELIVERY_GRACE_S},
+                              kwargs={"idle_wait": 1.0, "grace": CONSOLE_DELIVERY_GRACE_S, "platform": "console"},
                               name="outbox", daemon=True)
     feed = ChannelFeed(bot.services.db, console_channel(channel))
     worker.start()
@@ -379,7 +380,7 @@ def run_console(settings: Settings, config: AppConfig, *, channel: str, user: st
         try:
             # what this console queued and no serve took yet is delivered now (console rows are marked
             # sent, already shown by the feed): left pending, the next `serve` would print them again
-            bot.services.outbox.drain()
+            bot.services.outbox.drain(platform="console")
         except Exception:  # noqa: BLE001 - e.g. the database is away: the rows stay queued, nothing is lost
             log.warning("console: delivering what is still queued failed; it stays queued", exc_info=True)
         stop.set()

@@ -152,3 +152,27 @@ def test_a_console_alone_delivers_what_it_queued_before_it_exits(settings, app_c
     finally:
         database.dispose()
     assert statuses == ["sent"]
+
+
+
+def test_a_console_never_takes_serves_slack_messages(settings, app_config, tmp_path, monkeypatch, capsys):
+    # A console started from a shell without Slack credentials took the Slack rows serve had not taken
+    # within 10 s (a deploy, an alert storm) and at its exit, failed them as "not enabled" and pushed their
+    # next attempt back.
+    from bot.console_repl import run_console
+
+    here = settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'console.db'}"})
+    serve_side = build_app(here, app_config)
+    try:
+        serve_side.services.outbox.send(channel="slack:C1", message=Message(title="sev1 for slack"), key="s1")
+    finally:
+        serve_side.close()
+    monkeypatch.setattr("sys.stdin", io.StringIO("/help crisis\n"))
+    assert run_console(here, app_config, channel="console:lanji", user="alice") == 0
+    check = build_app(here, app_config)
+    try:
+        with check.services.db.session() as session:
+            row = session.exec(select(OutboxMessage).where(OutboxMessage.key == "s1")).one()
+    finally:
+        check.close()
+    assert (row.status, row.attempts, row.last_error) == ("pending", 0, None)
