@@ -260,9 +260,10 @@ class SpikeDetector:
     phi: float = -1.0
     recent_obs: list[float] = field(default_factory=list)
     recent_exp: list[float] = field(default_factory=list)
-    #: all comments of the last buckets (negatives are recent_obs), while the share is known: the
-    #: no-baseline test reads them; shorter than recent_obs after a bucket without a total
+    #: all comments and negative comments of the last ``cold_start_window`` buckets, while the share is
+    #: known (the no-baseline test reads them; recent_obs holds only ``max(windows)`` buckets)
     recent_tot: list[float] = field(default_factory=list)
+    recent_neg: list[float] = field(default_factory=list)
     episode: _Episode | None = None
     cooldown_left: int = 0
     share_neg: float = 0.0
@@ -414,12 +415,16 @@ class SpikeDetector:
             self.recent_obs.clear()
             self.recent_exp.clear()
             self.recent_tot.clear()
+            self.recent_neg.clear()
         if total is None:
             self.recent_tot.clear()
+            self.recent_neg.clear()
         else:
             self.recent_tot.append(float(total))
+            self.recent_neg.append(float(value))
             if len(self.recent_tot) > s.cold_start_window:
                 del self.recent_tot[: len(self.recent_tot) - s.cold_start_window]
+                del self.recent_neg[: len(self.recent_neg) - s.cold_start_window]
         self.recent_obs.append(float(value))
         self.recent_exp.append(mu)
         if len(self.recent_obs) > self._max_window:
@@ -511,6 +516,7 @@ class SpikeDetector:
                 # no baseline to measure "how far above normal" by: the window's share says it, as sev2
                 reason, sev = "no_baseline", "sev2"
                 decision.window, decision.window_observed = decision.cold_window, decision.cold_negative
+                # the baseline sum over the same buckets, as far back as recent_exp reaches
                 decision.window_expected = sum(self.recent_exp[-decision.cold_window:])
                 decision.ratio = (decision.window_observed / decision.window_expected
                                   if decision.window_expected > 0 else float("inf"))
@@ -561,10 +567,10 @@ class SpikeDetector:
     def _cold_start_test(self, decision: Decision) -> bool:
         """The no-baseline rule (see ``cold_start_window``) over the buckets whose totals are known."""
         s = self.settings
-        w = min(len(self.recent_tot), s.cold_start_window)
+        w = min(len(self.recent_tot), len(self.recent_neg), s.cold_start_window)
         if w <= 0:
             return False
-        negative = sum(self.recent_obs[-w:])
+        negative = sum(self.recent_neg[-w:])
         total = sum(self.recent_tot[-w:])
         decision.cold_window, decision.cold_negative, decision.cold_total = w, negative, total
         return total > 0 and negative >= s.cold_start_min_negative and negative >= s.cold_start_min_share * total
@@ -606,6 +612,7 @@ class SpikeDetector:
             "recent_obs": list(self.recent_obs),
             "recent_exp": list(self.recent_exp),
             "recent_tot": list(self.recent_tot),
+            "recent_neg": list(self.recent_neg),
             "episode": ep,
             "cooldown_left": self.cooldown_left,
             "share_neg": self.share_neg,
@@ -645,6 +652,7 @@ class SpikeDetector:
             recent_obs=[float(x) for x in state["recent_obs"]],
             recent_exp=[float(x) for x in state["recent_exp"]],
             recent_tot=[float(x) for x in state.get("recent_tot", [])],
+            recent_neg=[float(x) for x in state.get("recent_neg", [])],
             episode=_Episode(**ep) if ep else None,
             cooldown_left=int(state["cooldown_left"]),
             share_neg=float(state["share_neg"]) if share_ok else 0.0,

@@ -76,7 +76,7 @@ def test_a_restart_keeps_the_hours_totals(split):
     det = SpikeDetector()
     feed(det, [7] * split, [10] * split)
     state = det.to_state()
-    assert state["recent_tot"] == [10.0] * split
+    assert state["recent_tot"] == [10.0] * split and state["recent_neg"] == [7.0] * split
     resumed = SpikeDetector.from_state(state, DetectorSettings())
     rest = [d for d in (resumed.observe(ts, 7.0, total=10.0) for ts in stamps(12)[split:])]
     assert [i + split for i, d in enumerate(rest) if d.new_alert] == [4]
@@ -86,3 +86,12 @@ def test_an_older_state_without_totals_loads():
     state = SpikeDetector().to_state()
     del state["recent_tot"]
     assert SpikeDetector.from_state(state, DetectorSettings()).recent_tot == []
+
+
+@pytest.mark.parametrize("settings", [DetectorSettings(windows=(1, 3, 6), window_thresholds=(12.0, 12.0, 5.5)),
+                                      DetectorSettings(cold_start_window=24)])
+def test_the_rule_reads_its_own_window_whatever_the_detector_windows(settings):
+    # the negatives were read from the detector's windows (max 12 buckets, or 6 here) against totals of
+    # cold_start_window buckets: 80% negative read as 40%, and the rule never fired
+    decisions = feed(SpikeDetector(settings=settings), [1] * 12 + [8] * 24, [10] * 36)
+    assert [d.reason for d in decisions if d.new_alert] == ["no_baseline"]
