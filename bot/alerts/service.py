@@ -803,8 +803,10 @@ class AlertService:
         acknowledged it (and to the commanders of the runs handling it) rather than to the whole channel,
         the way a paging tool re-notifies the responder and not the rota. A run handling it in a channel
         the alert was not posted to hears of it there, addressed to its commander."""
-        acknowledged = episode.status == "acknowledged"
-        responders = self._responders(episode) if acknowledged else []
+        # Who took it on, from the history, not the status: a 静默 1 小时 after 确认 sets the status to muted
+        # (and back to open when the hour ends) while the same people are on it
+        responders = self._responders(episode) if episode.status != "false_positive" else []
+        acknowledged = bool(responders)
         who = None
         if responders:
             who = responders[0][1] or responders[0][0].partition(":")[2] or responders[0][0]

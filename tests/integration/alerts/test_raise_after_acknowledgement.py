@@ -86,6 +86,17 @@ def test_an_acknowledged_alert_that_rises_to_sev1_is_said_to_who_acknowledged_it
     assert said.mentions == ("alice",)
 
 
+def test_an_acknowledged_then_muted_alert_rises_quietly_to_who_acknowledged_it(bot, clock, db, press_button):
+    # 静默 1 小时 after 确认 sets the status to muted: the rise was taken for an unacknowledged one (@here)
+    episode = serious_alert(bot, clock, db)
+    press_button("alert.ack", episode.episode_key, user="console:alice")
+    press_button("alert.mute", episode.episode_key, user="console:alice")
+    explode(bot, clock, db, episode)
+    [announcement] = raised(db)
+    assert list(announcement.payload["mentions"]) == ["alice"]
+    assert "alice 已确认跟进" in announcement.payload["text"]
+
+
 def test_an_unacknowledged_alert_still_pings_the_channel_and_its_run_rises(bot, clock, db, run_command):
     """Nobody pressed 确认: the rise calls the channel (@here) as before, even with a run on the account
     (its commander is called by name too, and the run rises with the alert)."""
