@@ -18,6 +18,7 @@ source pauses until the env changes, instead of a transient failure retried ever
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -176,13 +177,24 @@ _AUTH_WORDS = re.compile(
 )
 
 
+def _speaks_of_credentials(raw: bytes) -> bool:
+    """Whether a 403's body is an API's answer about the credentials: a JSON body naming tokens, login or
+    permission. An HTML page never counts: a web server's or firewall's own 403 page ("You don't have
+    permission to access this resource", a csrf-token meta tag) would pause the source until someone
+    changed a token that was never the problem."""
+    try:
+        body = json.loads(raw[:65536].decode("utf-8"))
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(body, dict | list) and bool(_AUTH_WORDS.search(json.dumps(body, ensure_ascii=False)[:4000]))
+
+
 def refused(ctx: PollContext, conf: dict[str, Any], answer: Any) -> PollError:
     """The error for a 401/403 answer: the credentials were refused (a human must renew the token named
     here, like an expired Weibo/Douyin token), or, for a 403 that says nothing of credentials, a
     transient failure."""
     status = answer.status
-    text = answer.raw[:4000].decode("utf-8", "replace")
-    if status == 403 and "WWW-Authenticate" not in answer.headers and not _AUTH_WORDS.search(text):
+    if status == 403 and "WWW-Authenticate" not in answer.headers and not _speaks_of_credentials(answer.raw):
         retry_after = parse_retry_after(answer.headers.get("Retry-After"), ctx.now())
         return PollError(TRANSIENT, f"HTTP {status}", retry_after=retry_after, code=status)
     names = token_env_vars(ctx.source, credential_roles(conf))

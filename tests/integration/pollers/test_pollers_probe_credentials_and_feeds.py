@@ -95,10 +95,16 @@ def test_kuaishou_refusing_the_token_is_a_credentials_error_naming_the_env_var(
     assert [c.comment_id for c in comments(db, "kuaishou")] == ["k1"]
 
 
-def test_a_bare_403_without_credential_words_stays_a_transient_failure(make_bot, fakes, clock, db):
-    """A WAF's "403 Forbidden" page is no verdict on the token: retried with backoff, no re-auth notice."""
-    fakes["kuaishou"].script(KS_PATH, status=403, raw=b"<html><body><h1>403 Forbidden</h1>nginx</body></html>",
-                             headers={"Content-Type": "text/html"})
+APACHE_403 = (b"<html><head><meta name=\"csrf-token\" content=\"x\"><title>403 Forbidden</title></head><body>"
+              b"<p>You don't have permission to access this resource.</p></body></html>")
+
+
+@pytest.mark.parametrize("page", [b"<html><body><h1>403 Forbidden</h1>nginx</body></html>", APACHE_403],
+                         ids=["nginx", "apache-permission-csrf"])
+def test_a_bare_403_without_credential_words_stays_a_transient_failure(make_bot, fakes, clock, db, page):
+    """A web server's or WAF's own 403 page is no verdict on the token, even when it says "permission" or
+    carries a csrf-token tag: retried with backoff, no re-auth notice (which paused the source for good)."""
+    fakes["kuaishou"].script(KS_PATH, status=403, raw=page, headers={"Content-Type": "text/html"})
     outcome = make_bot().services.sources.poll("ks")
     assert outcome.status == "failed" and outcome.reason == "transient: HTTP 403", outcome.reason
     assert _reauth_notices(db, "ks") == []
