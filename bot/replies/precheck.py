@@ -118,7 +118,10 @@ def normalise_for_matching(text: str) -> str:
     out = []
     for ch in text:
         folded = unicodedata.normalize("NFKC", ch)
-        out.append(folded.lower() if len(folded) == 1 else ch.lower())
+        lowered = (folded if len(folded) == 1 else ch).lower()
+        # one character out for every one in: "İ".lower() is two ("i" + a combining dot), which shifted every
+        # later position (a finding's clause was then not found and the check raised)
+        out.append(lowered if len(lowered) == 1 else ch)
     return "".join(out)
 
 
@@ -307,7 +310,7 @@ def _reword(text: str, kept: list[tuple[Finding, PrecheckRule]]) -> str | None:
     clauses = _clauses(text)
 
     def clause_of(position: int) -> int:
-        return next(i for i, (start, end) in enumerate(clauses) if start <= position < end)
+        return next((i for i, (start, end) in enumerate(clauses) if start <= position < end), len(clauses) - 1)
 
     dropped = {clause_of(f.start) for f, r in blocking if r.drop_clause}
     edits: list[tuple[int, int, str]] = []

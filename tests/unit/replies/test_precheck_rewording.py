@@ -75,3 +75,14 @@ def test_rewrite_takes_only_clause_and_not_with_replace() -> None:
     with pytest.raises(PrecheckConfigError, match="not both"):
         build({"term": "第一", "rewrite": "clause", "replace": ""})
     assert build({"term": "第一", "rewrite": "clause"}).check("行业第一，放心买").suggested_text == "放心买"
+
+
+def test_a_character_whose_lower_case_is_two_characters_keeps_the_positions(checker):
+    # "İ".lower() is "i" + a combining dot: every finding after it was one place off, and the rewording's
+    # clause lookup raised StopIteration out of the check
+    from bot.replies.precheck import normalise_for_matching
+
+    assert len(normalise_for_matching("İİİİ我们是行业第一")) == len("İİİİ我们是行业第一")
+    result = checker.check("İİİİ我们是行业第一，放心购买。")
+    assert result.blocked and any(f.term == "第一" for f in result.findings)
+    assert result.suggested_text == "放心购买。"  # the first clause, İİİİ included, goes
