@@ -39,19 +39,32 @@ def _error(status: int, code: str, message: str, **extra) -> JSONResponse:
 
 
 def _declared_encoding(parameters: str) -> str | None:
-    """The codec for the body from the Content-Type parameters: UTF-8 (the JSON standard, and the default),
-    or the Chinese GBK family (GB2312/GBK/GB18030, which GB18030 reads all of), as exporters in China send
-    it; None for any other charset."""
+    """The fallback codec for a body that is not UTF-8, from the Content-Type parameters: "utf-8-sig" (no
+    fallback) for no charset, UTF-8, or the ASCII/Latin-1 some HTTP clients add by default (JSON is UTF-8,
+    RFC 8259); "gb18030" for the Chinese GBK family (GB2312/GBK/GB18030, which GB18030 reads all of), as
+    exporters in China send it; None for any other charset."""
     charset = None
     for parameter in parameters.split(";"):
         key, _, value = parameter.partition("=")
         if key.strip().lower() == "charset":
             charset = value.strip().strip('"').lower()
-    if charset in (None, "", "utf-8", "utf8"):
+    if charset in (None, "", "utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1"):
         return "utf-8-sig"
     if charset in ("gbk", "gb2312", "gb18030", "cp936", "x-gbk"):
         return "gb18030"
     return None
+
+
+def _decode(body: bytes, fallback: str) -> str:
+    """UTF-8 first, whatever was declared: a client that says gbk but sends UTF-8 (a common mix-up) would
+    otherwise have its Chinese stored as mojibake (UTF-8 Chinese mostly reads as valid GB18030), while GBK
+    text is almost never valid UTF-8. Raises UnicodeDecodeError from the declared codec."""
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if fallback == "utf-8-sig":
+            raise
+        return body.decode(fallback)
 
 
 def _ndjson_records(text: str) -> tuple[list, list[tuple[int, str, str]], JSONResponse | None]:
@@ -111,7 +124,7 @@ def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) 
             return _error(415, "unsupported_charset", f"不支持的字符集 {declared.strip()!r}：请用 UTF-8（或 GBK/GB18030）/ "
                           f"unsupported charset {declared.strip()!r}: use UTF-8 (or GBK/GB18030)")
         try:
-            text = body.decode(encoding)
+            text = _decode(body, encoding)
         except UnicodeDecodeError as exc:
             name = "UTF-8" if encoding == "utf-8-sig" else "GB18030"
             return _error(400, "bad_encoding", f"请求体不是 {name}（第 {exc.start} 字节）/ body is not {name} (byte {exc.start})",

@@ -150,6 +150,18 @@ def test_a_body_in_the_charset_it_declares_is_read(base_url, db, charset):
         assert s.exec(select(Comment.text)).one() == "质量太差了，退款！"
 
 
+@pytest.mark.parametrize("charset", ["gbk", "us-ascii", "ISO-8859-1"])
+def test_utf8_is_read_as_utf8_whatever_charset_is_declared(base_url, db, charset):
+    # a client that says gbk but sends UTF-8 had its Chinese stored as mojibake; a client library's default
+    # us-ascii / iso-8859-1 label on a UTF-8 JSON body was refused with 415
+    body = json.dumps([record("u1", text="质量太差了，退款！")], ensure_ascii=False).encode("utf-8")
+    response = httpx.post(f"{base_url}/api/v1/comments", content=body,
+                          headers={**AUTH, "Content-Type": f"application/json; charset={charset}"})
+    assert response.status_code == 200, response.text
+    with db.session() as s:
+        assert s.exec(select(Comment.text)).one() == "质量太差了，退款！"
+
+
 def test_an_unsupported_charset_is_415_naming_it(base_url):
     response = httpx.post(f"{base_url}/api/v1/comments", content=json.dumps([record("1")]).encode("utf-16"),
                           headers={**AUTH, "Content-Type": "application/json; charset=utf-16"})
