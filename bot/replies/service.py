@@ -544,7 +544,9 @@ class ReplyQueueService:
         how many changed. Batched by id, one executemany UPDATE per batch."""
         last_id, changed = 0, 0
         table = ReplyQueueItem.__table__
-        stmt = (update(table).where(table.c.id == bindparam("b_id"),
+        # only where the score is still the one read: an item the ingest listener re-scored meanwhile (new
+        # likes) keeps that newer score instead of getting this pass's, computed from the older comment
+        stmt = (update(table).where(table.c.id == bindparam("b_id"), table.c.static_score == bindparam("b_old"),
                                     or_(table.c.state == m.OPEN, table.c.state == m.PENDING_APPROVAL))
                 .values(static_score=bindparam("b_score"), sla_seconds=bindparam("b_sla"), due_ts=bindparam("b_due"),
                         urgent=bindparam("b_urgent")))
@@ -565,7 +567,8 @@ class ReplyQueueService:
                     values = self._item_values(comment, item.thread_root_id, now)
                     if (abs(values["static_score"] - item.static_score) > 1e-6 or values["sla_seconds"] != item.sla_seconds
                             or values["urgent"] != item.urgent):
-                        rows.append({"b_id": item.id, "b_score": values["static_score"], "b_sla": values["sla_seconds"],
+                        rows.append({"b_id": item.id, "b_old": item.static_score, "b_score": values["static_score"],
+                                     "b_sla": values["sla_seconds"],
                                      "b_due": values["due_ts"], "b_urgent": values["urgent"]})
                 if rows:
                     session.execute(stmt, rows)
