@@ -9,6 +9,8 @@ Answers like Feishu does, on 127.0.0.1 with an ephemeral port:
   failed") for missing fields, 230001 for invalid content, 230002 when the bot is not in the chat,
   230011 when replying to a withdrawn message, and `uuid` deduplication as documented (same uuid -> the
   same message, no second post).
+- interactive cards are checked against Feishu's documented JSON 2.0 rules for forms and their fields
+  (input, select_static, select_person): 230099 "Failed to create card content" when one is broken.
 - a scope the app lacks (`fake.missing_scopes[op] = "im:resource"`): that operation answers 99991672 with
   error.permission_violations, as Feishu, until the entry is removed (the scope granted).
 - contact.v3.user.get (GET /open-apis/contact/v3/users/{open_id}?user_id_type=open_id): the person in
@@ -294,6 +296,9 @@ class FakeFeishuApi(LoopbackHttpServer):
             if parsed.get("schema") != "2.0" or not isinstance(body, dict) or not body.get("elements"):
                 return 400, {"code": 230099, "msg": "Failed to create card content: invalid card JSON 2.0"}
             problem = _form_problem(body["elements"])
+            components = sum(1 for n in _nodes(body["elements"]) if n.get("tag") not in (None, "plain_text", "lark_md"))
+            if components > 200:  # Feishu's limit for one JSON 2.0 card
+                problem = f"the card has {components} components, over the limit of 200"
             if problem:
                 return 400, {"code": 230099, "msg": f"Failed to create card content: {problem}"}
         if msg_type == "image" and (not isinstance(parsed, dict) or parsed.get("image_key") not in self.images):
@@ -405,12 +410,14 @@ FORM_FIELD_TAGS = {"input", "select_static", "multi_select_static", "select_pers
 def _form_problem(elements: list[Any]) -> str:
     """What Feishu's documented rules of the JSON 2.0 form container say is wrong, or "": a form only at the
     card's root and not nested; every interactive element in a form named, names unique within the card;
-    each form with a submit button (form_action_type "submit")."""
+    each form with a submit button (form_action_type "submit"); `required` only inside a form; and the
+    fields' own rules (_field_problem)."""
     root_forms = [e for e in elements if isinstance(e, dict) and e.get("tag") == "form"]
     all_forms = [n for n in _nodes(elements) if n.get("tag") == "form"]
     if len(all_forms) != len(root_forms):
         return "a form container may only sit at the card's root"
     names: list[str] = []
+    in_forms: set[int] = set()
     for form in root_forms:
         if not form.get("name"):
             return "a form container needs a name"
@@ -424,8 +431,64 @@ def _form_problem(elements: list[Any]) -> str:
             if not n.get("name"):
                 return f"an interactive element in form {form['name']} has no name"
             names.append(n["name"])
+            in_forms.add(id(n))
     if len(names) != len(set(names)):
         return "names of form elements must be unique within the card"
+    for node in _nodes(elements):
+        if node.get("tag") not in FORM_FIELD_TAGS:
+            continue
+        if "required" in node and id(node) not in in_forms:
+            return f"{node['tag']}: required is only allowed inside a form container"
+        problem = _field_problem(node)
+        if problem:
+            return problem
+    return ""
+
+
+def _plain_text_problem(tag: str, what: str, value: Any) -> str:
+    if not (isinstance(value, dict) and value.get("tag") in ("plain_text", "lark_md")
+            and isinstance(value.get("content"), str)):
+        return f"{tag}: {what} must be a text object"
+    return ""
+
+
+def _field_problem(node: dict[str, Any]) -> str:
+    """The documented rules of the form fields the bot sends (JSON 2.0 input, select_static, select_person)."""
+    tag = node["tag"]
+    if "required" in node and not isinstance(node["required"], bool):
+        return f"{tag}: required must be a boolean"
+    if "placeholder" in node:
+        problem = _plain_text_problem(tag, "placeholder", node["placeholder"])
+        if problem:
+            return problem
+    if tag == "input":
+        max_length = node.get("max_length", 1000)
+        if not isinstance(max_length, int) or isinstance(max_length, bool) or not 1 <= max_length <= 1000:
+            return "input: max_length must be an integer from 1 to 1000"
+    elif tag == "select_static":
+        options = node.get("options")
+        if not isinstance(options, list) or not options:
+            return "select_static: options must be a non-empty list"
+        values = []
+        for option in options:
+            if not isinstance(option, dict) or not isinstance(option.get("value"), str) or not option["value"]:
+                return "select_static: every option needs a string value"
+            problem = _plain_text_problem(tag, "option text", option.get("text"))
+            if problem:
+                return problem
+            values.append(option["value"])
+        if len(values) != len(set(values)):
+            return "select_static: option values must be unique"
+        if "initial_option" in node and node["initial_option"] not in values:
+            return "select_static: initial_option must be one of the options"
+    elif tag == "select_person":
+        # options may be left out (then every member of the chat is offered); given, each names an open_id
+        options = node.get("options", [])
+        if not isinstance(options, list):
+            return "select_person: options must be a list"
+        for option in options:
+            if not isinstance(option, dict) or not str(option.get("value", "")).startswith("ou_"):
+                return "select_person: options take {value: open_id}"
     return ""
 
 

@@ -3,9 +3,10 @@
 Every message becomes an interactive card (even plain text) so that it can later be updated in place
 with `im.v1.message.patch`; cards carry `config.update_multi: true` because patch requires it.
 Buttons call back with the value {"action_id": ..., "value": ...}; the inbound side turns that into a
-neutral `Action`. A button that needs typed text first (INLINE_FORMS: the playbook's 跳过 needs a reason)
-becomes the submit button of a small form on the card, an input beside it; its callback carries the typed
-text in `form_value`, which the inbound side hands over as the Action's `form` (as Slack's modal does).
+neutral `Action`. A button that needs input first (bot/adapters/forms.py: the form Slack opens as a modal, such
+as the reason for 跳过 or the person for 指派) becomes the submit button of a small form on the card, the field
+beside it; its callback carries the input in `form_value`, which the inbound side hands over as the Action's
+`form` under the same keys as Slack's modal (events.form_of).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from bot.adapters.forms import LABEL_OPTIONS, FormSpec, form_spec_for
 from bot.messages import Button, Field, Image, Message
 
 # Header colour per severity (1 = most severe). Feishu header templates: red, orange, yellow, blue, ...
@@ -93,29 +94,22 @@ def _safe_id(user_id: str) -> bool:
     return all(ch.isalnum() or ch in "_-" for ch in user_id)
 
 
-@dataclass(frozen=True, slots=True)
-class InlineForm:
-    """Text a button's action needs, typed on the card itself: Feishu has no modal to open from a button, but
-    a JSON 2.0 card can hold a `form` with an `input` and a submit button."""
-
-    key: str  # the key in Action.form (what the handler reads)
-    placeholder: str
-    empty_toast: dict[str, str]  # answered (and nothing done) when the text is blank
-    max_length: int = 500
-
-
-# By exact action id: "skip" alone is not enough (a reply-queue skip takes an optional reason, and is kept a
-# plain button). Keys match what the handlers read (bot/handlers/crisis.py handle_action: form["reason"]).
-INLINE_FORMS: dict[str, InlineForm] = {
-    "crisis.skip": InlineForm(
-        "reason",
-        "跳过原因（必填）/ Reason for skipping (required)",
-        {"zh_cn": "请先填写跳过原因，步骤未跳过", "en_us": "Type a reason first: the step was not skipped"},
-    ),
-}
 # Names of form elements must be unique within a card (Feishu refuses the submission otherwise): each form
-# gets a number, and the submit button's callback value maps the input's name back to the neutral key.
+# gets a number, and the submit button's callback value maps the field's name back to the neutral key.
 FORM_FIELDS_KEY = "form"
+# Feishu's input takes at most 1000 characters (max_length 1..1000).
+INPUT_MAX_CHARS = 1000
+
+
+def bilingual(text: str) -> tuple[str, str]:
+    """'跳过原因 / Reason' -> ('跳过原因', 'Reason'): the specs' texts are 'zh / en' (one part: both)."""
+    zh, sep, en = text.partition("/")
+    return (zh.strip(), en.strip()) if sep else (text.strip(), text.strip())
+
+
+def needs_form(button: Button) -> FormSpec | None:
+    """The form a button stands in on the card (the one Slack shows as a modal), None for a plain button."""
+    return None if button.url else form_spec_for(button.action_id)
 
 
 def _plain(text: str) -> dict[str, str]:
@@ -151,25 +145,34 @@ def _buttons_row(buttons: Sequence[Button]) -> dict[str, Any]:
     }
 
 
-def inline_form_element(button: Button, spec: InlineForm, number: int) -> dict[str, Any]:
-    """A form (only allowed at the card's root) holding an input and `button` as its submit button.
+def form_field(spec: FormSpec, name: str) -> dict[str, Any]:
+    """The card element that asks for what `spec` asks (Slack's modal input, on the card): a text input, a
+    single-choice select of the labels, or a person picker over the chat's members (select_person without
+    options offers everyone in the chat). `required` makes Feishu itself refuse an empty submission."""
+    zh, en = bilingual(spec.label)
+    field: dict[str, Any] = {"name": name, "required": not spec.optional, "width": "fill"}
+    if spec.kind == "label":
+        field.update(tag="select_static", options=[{"text": _plain(text), "value": value} for value, text in LABEL_OPTIONS])
+    elif spec.kind == "user":
+        field.update(tag="select_person")
+    else:
+        field.update(tag="input", max_length=INPUT_MAX_CHARS)
+        if not spec.optional:  # optional labels already say so ("（可选）/ (optional)")
+            zh, en = f"{zh}（必填）", f"{en} (required)"
+    field["placeholder"] = _plain(f"{zh} / {en}" if zh != en else zh)
+    return field
 
-    The input is `required`, so Feishu itself stops an empty submission; text of blanks still arrives and
-    is answered by the inbound side. The submit button keeps the usual callback value (action_id, value)
-    plus {input name: neutral key}, so the callback says which typed text is which."""
-    input_name = f"{spec.key}_{number}"
+
+def inline_form_element(button: Button, spec: FormSpec, number: int) -> dict[str, Any]:
+    """A form (only allowed at the card's root) holding the spec's field and `button` as its submit button.
+
+    The submit button keeps the usual callback value (action_id, value) plus {field name: neutral key}, so
+    the callback says which typed or chosen value is which (events.form_of)."""
+    name = f"{spec.key}_{number}"
     submit = button_element(button)
     submit["name"] = f"submit_{number}"
     submit["form_action_type"] = "submit"
-    submit["behaviors"][0]["value"][FORM_FIELDS_KEY] = {input_name: spec.key}
-    text_input = {
-        "tag": "input",
-        "name": input_name,
-        "required": True,
-        "max_length": spec.max_length,
-        "width": "fill",
-        "placeholder": _plain(spec.placeholder),
-    }
+    submit["behaviors"][0]["value"][FORM_FIELDS_KEY] = {name: spec.key}
     return {
         "tag": "form",
         "name": f"form_{number}",
@@ -180,7 +183,7 @@ def inline_form_element(button: Button, spec: InlineForm, number: int) -> dict[s
                 "horizontal_spacing": "small",
                 "columns": [
                     {"tag": "column", "width": "weighted", "weight": 1, "vertical_align": "center",
-                     "elements": [text_input]},
+                     "elements": [form_field(spec, name)]},
                     {"tag": "column", "width": "auto", "vertical_align": "center", "elements": [submit]},
                 ],
             }
@@ -188,13 +191,17 @@ def inline_form_element(button: Button, spec: InlineForm, number: int) -> dict[s
     }
 
 
-def _button_elements(buttons: Sequence[Button], form_numbers: Iterator[int]) -> list[dict[str, Any]]:
-    """The row of plain buttons, then one inline form per button that needs typed text (INLINE_FORMS)."""
-    plain = [b for b in buttons if b.url or b.action_id not in INLINE_FORMS]
+def _button_elements(buttons: Sequence[Button], form_numbers: Iterator[int], *, forms: bool = True) -> list[dict[str, Any]]:
+    """The row of plain buttons, then one form per button that needs input first (needs_form), in order;
+    without `forms`, every button plain (its handler then answers with the command to type)."""
+    if not forms:
+        return [_buttons_row(buttons)]
+    plain = [b for b in buttons if needs_form(b) is None]
     elements = [_buttons_row(plain)] if plain else []
     for button in buttons:
-        if not button.url and button.action_id in INLINE_FORMS:
-            elements.append(inline_form_element(button, INLINE_FORMS[button.action_id], next(form_numbers)))
+        spec = needs_form(button)
+        if spec is not None:
+            elements.append(inline_form_element(button, spec, next(form_numbers)))
     return elements
 
 
@@ -238,9 +245,11 @@ def render_card(
     image_keys: Sequence[str | None] = (),
     allow_at_all: bool = True,
     name_of: Callable[[str], str | None] | None = None,
+    forms: bool = True,
 ) -> dict[str, Any]:
     """The card JSON (2.0) for a message. `image_keys[i]` is the uploaded key of `message.images[i]`;
-    `name_of` names the Feishu users the texts mention by address (see escape_markdown)."""
+    `name_of` names the Feishu users the texts mention by address (see escape_markdown). A card whose
+    forms would take it past Feishu's component limit is drawn with plain buttons instead (`forms`)."""
     elements: list[dict[str, Any]] = []
     form_numbers = itertools.count(1)
     mentions = mention_markup(message.mentions, severity=message.severity, allow_at_all=allow_at_all)
@@ -257,13 +266,13 @@ def render_card(
             elements.append(_markdown(escape_markdown(_truncate(section.text), name_of)))
         elements.extend(_fields_grid(section.fields, name_of))
         if section.buttons:
-            elements.extend(_button_elements(section.buttons, form_numbers))
+            elements.extend(_button_elements(section.buttons, form_numbers, forms=forms))
     for i, image in enumerate(message.images):
         element = _image_element(image, image_keys[i] if i < len(image_keys) else None)
         if element is not None:
             elements.append(element)
     if message.buttons:
-        elements.extend(_button_elements(message.buttons, form_numbers))
+        elements.extend(_button_elements(message.buttons, form_numbers, forms=forms))
     if not elements:
         elements.append(_markdown(" "))  # Feishu refuses a card with an empty body
 
@@ -274,7 +283,25 @@ def render_card(
     }
     if message.title:
         card["header"] = {"title": _plain(message.title), "template": header_template(message.severity)}
+    if forms and component_count(card["body"]) > MAX_COMPONENTS:
+        # a reply-queue card of 10 items with a form per 跳过/已回复/驳回 is ~210 components: Feishu refuses
+        # the whole card, so its buttons go plain (the command to type) rather than the card going missing
+        return render_card(message, image_keys=image_keys, allow_at_all=allow_at_all, name_of=name_of, forms=False)
     return card
+
+
+#: Feishu's cap on the components of one JSON 2.0 card (containers and their children all count)
+MAX_COMPONENTS = 200
+
+
+def component_count(node: Any) -> int:
+    """The components (objects with a `tag`, text objects excluded) under `node`, itself included."""
+    if isinstance(node, list):
+        return sum(component_count(item) for item in node)
+    if not isinstance(node, dict):
+        return 0
+    own = 1 if "tag" in node and node["tag"] not in ("plain_text", "lark_md") else 0
+    return own + sum(component_count(value) for value in node.values() if isinstance(value, list | dict))
 
 
 def card_content(message: Message, **kwargs: Any) -> str:

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from bot.adapters.feishu.cards import FORM_FIELDS_KEY
+from bot.adapters.forms import form_spec_for
 from bot.messages import Action, Command
 
 PLATFORM = "feishu"
@@ -166,19 +167,27 @@ def callback_value(data: Any) -> Any:
 
 
 def form_of(value: dict[str, Any], form_value: Any) -> dict[str, str]:
-    """The typed text of a card form, under the neutral keys the handlers read.
+    """What was typed or chosen in a card form, under the neutral keys the handlers read (as from Slack's modal).
 
-    Input names are unique per card ("reason_2"); the submit button's value maps them back ({"reason_2":
-    "reason"}, cards.inline_form_element). Names it does not map are kept as they are. A value that is
-    not text (a multi-select's list) is skipped: no form of ours has one."""
+    Field names are unique per card ("reason_2"); the submit button's value maps them back ({"reason_2":
+    "reason"}, cards.inline_form_element). Names it does not map are kept as they are. A value that is not
+    text (a multi-select's list) is skipped: no form of ours has one. A mapped field left empty (an optional
+    one) is "", as Slack's modal sends it. A person picker sends an open_id, which becomes the neutral address
+    "feishu:ou_x" (Slack's gives "slack:U1"), as a person mentioned in a command does."""
     if not isinstance(form_value, dict):
         return {}
     names = value.get(FORM_FIELDS_KEY)
     names = names if isinstance(names, dict) else {}
-    form: dict[str, str] = {}
+    spec = form_spec_for(_str(value.get("action_id")))
+    person_key = spec.key if spec is not None and spec.kind == "user" else None
+    form: dict[str, str] = {str(key): "" for key in names.values() if isinstance(key, str)}
     for name, typed in form_value.items():
         if isinstance(typed, str | int | float) and not isinstance(typed, bool):
-            form[str(names.get(name, name))] = str(typed)
+            key = str(names.get(name, name))
+            text = str(typed)
+            if key == person_key and text and ":" not in text:
+                text = f"{PLATFORM}:{text}"
+            form[key] = text
     return form
 
 

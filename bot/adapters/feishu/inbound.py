@@ -34,9 +34,10 @@ from typing import Any
 from prometheus_client import Counter
 
 from bot.adapters.feishu import crypto
-from bot.adapters.feishu.cards import FORM_FIELDS_KEY, INLINE_FORMS
+from bot.adapters.feishu.cards import FORM_FIELDS_KEY, bilingual
 from bot.adapters.feishu.events import action_from_card_event, callback_value, command_from_message_event
 from bot.adapters.feishu.settings import FeishuSettings
+from bot.adapters.forms import form_spec_for
 from bot.clock import Clock, SystemClock
 from bot.http_body import BodyError, read_limited
 from bot.messages import Action, Command
@@ -238,17 +239,22 @@ def _translate(kind: str, translate: Callable[[Any], Any], data: Any) -> Any:
 
 
 def blank_form_toast(action: Action, value: Any) -> dict[str, str] | None:
-    """The toast for a card form (cards.INLINE_FORMS) submitted without text, else None.
+    """The toast for a card form whose required field (bot/adapters/forms.py: not optional) came back empty.
 
-    Feishu stops an empty required input itself, but blanks, full-width spaces or a pair of quotes get
-    through. Only a submission of our form is answered here (its callback `value` names the input); a press
+    Feishu stops an empty required field itself, but blanks, full-width spaces or a pair of quotes get
+    through. Only a submission of our form is answered here (its callback `value` names the field); a press
     of an old card's plain button still reaches the handler, whose answer gives the command to type."""
-    spec = INLINE_FORMS.get(action.action_id)
-    if spec is None or not isinstance(value, dict) or not isinstance(value.get(FORM_FIELDS_KEY), dict):
+    spec = form_spec_for(action.action_id)
+    if spec is None or spec.optional or not isinstance(value, dict) or not isinstance(value.get(FORM_FIELDS_KEY), dict):
         return None
-    if _has_text(action.form.get(spec.key, "")):
+    typed = action.form.get(spec.key, "")
+    if _has_text(typed) if spec.kind == "text" else typed.strip():
         return None
-    return spec.empty_toast
+    label_zh, label_en = bilingual(spec.label)
+    title_zh, _ = bilingual(spec.title)
+    ask_zh, ask_en = ("填写", "Fill in") if spec.kind == "text" else ("选择", "Choose")
+    return {"zh_cn": f"请先{ask_zh}「{label_zh}」，未{title_zh}",
+            "en_us": f"{ask_en} “{label_en.lower()}” first: nothing was done"}
 
 
 def _has_text(text: str) -> bool:

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from bot.adapters.forms import (  # noqa: F401 - re-exported: the Slack side has always offered these here
+    FORM_SPECS,
+    FORM_SPECS_BY_PREFIX,
+    LABEL_OPTIONS,
+    FormSpec,
+    action_verb,
+    form_spec_for,
+)
 from bot.messages import Button, Field, Image, Message, Section
 
 HEADER_MAX = 150
@@ -306,48 +313,8 @@ def block_kit_problems(payload: dict[str, Any]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Modals ("forms"): a button whose action_id ends with one of these words opens a modal first;
-# the neutral Action then carries the typed values in `form` under the given key.
-
-
-@dataclass(frozen=True, slots=True)
-class FormSpec:
-    kind: str  # "text" | "label" | "user"
-    key: str  # the key in Action.form
-    title: str
-    label: str
-    placeholder: str = ""
-    optional: bool = False
-
-
-# By the button's verb: the word after the action_id's last "." and before any ":" (so "crisis.skip",
-# "reply.skip:42" and "playbook.step.skip" are all "skip"). Keys match what the handlers read.
-FORM_SPECS: dict[str, FormSpec] = {
-    "skip": FormSpec("text", "reason", "跳过 / Skip", "跳过原因 / Reason", "例如：已由客服私信处理"),
-    "cancel": FormSpec("text", "reason", "取消 / Cancel", "取消原因 / Reason", "例如：误报"),
-    "reject": FormSpec("text", "reason", "驳回 / Reject", "驳回原因（可选）/ Reason (optional)", optional=True),
-    "relabel": FormSpec("label", "label", "更正情感 / Relabel", "正确的情感 / Correct label"),
-    "assign": FormSpec("user", "user", "指派 / Assign", "指派给 / Assign to"),
-    "replied": FormSpec("text", "text", "已回复 / Replied", "回复内容（可选）/ Reply text (optional)", optional=True),
-}
-# Whole action-id prefixes whose verb alone is ambiguous ("done" finishes a playbook step at once).
-FORM_SPECS_BY_PREFIX: dict[str, FormSpec] = {
-    "reply.done": FORM_SPECS["replied"],
-}
-LABEL_OPTIONS = (("neg", "负面 / negative"), ("neu", "中性 / neutral"), ("pos", "正面 / positive"))
-
-
-def action_verb(action_id: str) -> str:
-    """'reply.skip:42' -> 'skip'; 'crisis.assign' -> 'assign'."""
-    return action_id.rsplit(".", 1)[-1].split(":", 1)[0].lower()
-
-
-def form_spec_for(action_id: str) -> FormSpec | None:
-    """The form a button needs before its action runs (None: the button acts at once)."""
-    head = action_id.split(":", 1)[0]
-    if head in FORM_SPECS_BY_PREFIX:
-        return FORM_SPECS_BY_PREFIX[head]
-    return FORM_SPECS.get(action_verb(action_id))
+# Modals ("forms"): a button that needs input (bot/adapters/forms.py form_spec_for) opens a modal first;
+# the neutral Action then carries the typed values in `form` under the spec's key.
 
 
 def build_modal(spec: FormSpec, private_metadata: dict[str, Any]) -> dict[str, Any]:

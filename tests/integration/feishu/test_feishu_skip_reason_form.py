@@ -40,6 +40,8 @@ def _skip_forms(card: dict) -> list[tuple[str, dict]]:
     at the card's root, a required input, the 跳过 button submitting it."""
     found = []
     for form in (e for e in card["body"]["elements"] if e.get("tag") == "form"):
+        if '"crisis.skip"' not in json.dumps(form):
+            continue  # the other forms of the card (指派's person picker)
         inputs = [n for n in _nodes(form) if n.get("tag") == "input"]
         buttons = [n for n in _nodes(form) if n.get("tag") == "button"]
         assert len(inputs) == 1 and inputs[0]["required"] is True, form

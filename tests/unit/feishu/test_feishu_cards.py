@@ -71,13 +71,13 @@ def test_sections_are_separated_and_carry_their_buttons():
         text="队列",
         sections=(
             Section("第一条评论", buttons=(Button("回复", "rq.reply", "c1"),)),
-            Section("第二条评论", fields=(Field("点赞", "12"),), buttons=(Button("跳过", "rq.skip", "c2"),)),
+            Section("第二条评论", fields=(Field("点赞", "12"),), buttons=(Button("忽略", "rq.ignore", "c2"),)),
         ),
     )
     tags = [e["tag"] for e in _elements(render_card(message))]
     assert tags == ["markdown", "hr", "markdown", "column_set", "hr", "markdown", "column_set", "column_set"]
     values = [b["behaviors"][0]["value"] for b in _walk(render_card(message)) if b.get("tag") == "button"]
-    assert values == [{"action_id": "rq.reply", "value": "c1"}, {"action_id": "rq.skip", "value": "c2"}]
+    assert values == [{"action_id": "rq.reply", "value": "c1"}, {"action_id": "rq.ignore", "value": "c2"}]
 
 
 def test_mentions():
@@ -135,8 +135,16 @@ def test_quoted_lines_stay_quotes():
     assert escape_markdown("a > b") == "a &#62; b"
 
 
-def test_the_playbook_skip_button_submits_a_form_with_its_reason_input():
-    # Feishu has no modal: the reason for a skip is typed on the card, in a JSON 2.0 form beside 跳过
+def _form_parts(form: dict) -> tuple[dict, dict]:
+    """(the field, the submit button) of a card form: exactly one of each."""
+    (field,) = [n for n in _walk(form) if n.get("tag") in ("input", "select_static", "select_person")]
+    (submit,) = [n for n in _walk(form) if n.get("tag") == "button"]
+    return field, submit
+
+
+def test_the_playbook_skip_and_assign_buttons_submit_forms_on_the_card():
+    # Feishu has no modal: what Slack asks in one (a skip's reason, the person to assign) is asked on the card,
+    # in a JSON 2.0 form per button, its field beside the button that submits it
     message = Message(
         text="预案",
         sections=tuple(
@@ -149,26 +157,107 @@ def test_the_playbook_skip_button_submits_a_form_with_its_reason_input():
     card = render_card(message)
     elements = _elements(card)
     forms = [e for e in elements if e["tag"] == "form"]
-    assert len(forms) == 2  # one per step, at the card's root (Feishu allows forms nowhere else)
+    assert len(forms) == 4  # two per step, at the card's root (Feishu allows forms nowhere else)
     assert not any(n.get("tag") == "form" for e in elements if e["tag"] != "form" for n in _walk(e))
-    # the other buttons stay a plain row, without 跳过
+    # the button that needs nothing stays a plain row
     rows = [e for e in elements if e["tag"] == "column_set"]
     row_values = [n["behaviors"][0]["value"] for row in rows for n in _walk(row) if n.get("tag") == "button"]
-    assert [v["action_id"] for v in row_values] == ["crisis.done", "crisis.assign"] * 2
+    assert [v["action_id"] for v in row_values] == ["crisis.done"] * 2
     names = []
-    for form, step in zip(forms, ("spread", "capture"), strict=True):
-        (text_input,) = [n for n in _walk(form) if n.get("tag") == "input"]
-        (submit,) = [n for n in _walk(form) if n.get("tag") == "button"]
-        assert text_input["required"] is True and "跳过原因" in text_input["placeholder"]["content"]
-        assert submit["form_action_type"] == "submit" and submit["text"]["content"] == "跳过"
+    steps = ("spread", "spread", "capture", "capture")
+    for form, step, action_id in zip(forms, steps, ["crisis.skip", "crisis.assign"] * 2, strict=True):
+        field, submit = _form_parts(form)
+        assert field["required"] is True
+        assert submit["form_action_type"] == "submit"
+        key = {"crisis.skip": "reason", "crisis.assign": "user"}[action_id]
         assert submit["behaviors"] == [{"type": "callback", "value": {
-            "action_id": "crisis.skip", "value": f"1:{step}", "form": {text_input["name"]: "reason"}}}]
-        names += [form["name"], text_input["name"], submit["name"]]
+            "action_id": action_id, "value": f"1:{step}", "form": {field["name"]: key}}}]
+        if action_id == "crisis.skip":
+            assert field["tag"] == "input" and "跳过原因" in field["placeholder"]["content"]
+            assert submit["text"]["content"] == "跳过"
+        else:
+            # no options: Feishu offers the chat's members
+            assert field["tag"] == "select_person" and "options" not in field
+            assert submit["text"]["content"] == "指派"
+        names += [form["name"], field["name"], submit["name"]]
     assert len(names) == len(set(names))  # names are unique within the card, or Feishu refuses the submission
 
 
-def test_cards_without_a_skip_button_render_as_before():
-    message = Message(text="x", buttons=(Button("跳过 Skip", "reply.skip:42", "42"), Button("认领", "alert.ack", "1")))
+def test_reply_queue_and_relabel_buttons_get_the_fields_slack_asks_for():
+    message = Message(text="x", buttons=(
+        Button("认领 Claim", "reply.claim:42", "42", "primary"),
+        Button("已回复 Replied", "reply.done:42", "42"),
+        Button("跳过 Skip", "reply.skip:42", "42"),
+        Button("驳回 Reject", "reply.reject:7", "7", "danger"),
+        Button("更正", "comments.relabel", "weibo:1"),
+    ))
+    elements = _elements(render_card(message))
+    assert [e["tag"] for e in elements] == ["markdown", "column_set", "form", "form", "form", "form"]
+    fields = {submit["behaviors"][0]["value"]["action_id"]: (field, submit)
+              for field, submit in map(_form_parts, elements[2:])}
+    done, done_submit = fields["reply.done:42"]
+    assert done["tag"] == "input" and done["required"] is False and "可选" in done["placeholder"]["content"]
+    assert done_submit["behaviors"][0]["value"]["form"] == {done["name"]: "text"}
+    skip, _ = fields["reply.skip:42"]
+    assert skip["tag"] == "input" and skip["required"] is True
+    reject, reject_submit = fields["reply.reject:7"]
+    assert reject["required"] is False and reject_submit["type"] == "danger_filled"
+    assert reject_submit["behaviors"][0]["value"]["form"] == {reject["name"]: "reason"}
+    label, _ = fields["comments.relabel"]
+    assert label["tag"] == "select_static" and label["required"] is True
+    assert [o["value"] for o in label["options"]] == ["neg", "neu", "pos"]
+    assert label["options"][0]["text"] == {"tag": "plain_text", "content": "负面 / negative"}
+
+
+def test_buttons_that_need_no_input_stay_plain():
+    message = Message(text="x", buttons=(Button("认领", "alert.ack", "1"), Button("完成", "crisis.done", "1:a"),
+                                         Button("打开", "crisis.skip", url="https://e.x/runbook")))
     card = render_card(message)
     assert not any(n.get("tag") in ("form", "input") for n in _walk(card))
     assert [e["tag"] for e in _elements(card)] == ["markdown", "column_set"]
+
+
+def test_the_fake_feishu_accepts_every_form_kind_and_refuses_broken_fields():
+    # the fake Open API checks Feishu's documented form rules: what the renderer makes must pass them, and a
+    # broken field must not (or the integration tests would prove nothing)
+    from tests.fakes.feishu_api import _form_problem
+
+    message = Message(text="x", buttons=(Button("跳过", "crisis.skip", "1:a"), Button("指派", "crisis.assign", "1:a"),
+                                         Button("驳回", "reply.reject:7", "7"), Button("更正", "comments.relabel", "c")))
+    elements = _elements(render_card(message))
+    assert _form_problem(elements) == ""
+    fields = {n["tag"]: n for n in _walk(elements) if n.get("tag") in ("input", "select_static", "select_person")}
+    assert set(fields) == {"input", "select_static", "select_person"}
+
+    def broken(tag: str, **change) -> str:
+        copy = json.loads(json.dumps(elements))
+        node = next(n for n in _walk(copy) if n.get("tag") == tag)
+        node.update(change)
+        return _form_problem(copy)
+
+    assert "options" in broken("select_static", options=[])
+    assert "unique" in broken("select_static", options=[{"text": {"tag": "plain_text", "content": "a"}, "value": "x"}] * 2)
+    assert "open_id" in broken("select_person", options=[{"value": "slack:U1"}])
+    assert "max_length" in broken("input", max_length=5000)
+    assert "no name" in broken("select_person", name="")
+    assert "unique" in broken("select_person", name=fields["input"]["name"])
+    outside = [{"tag": "column_set", "columns": [{"tag": "column", "elements": [dict(fields["input"])]}]}]
+    assert "only allowed inside a form" in _form_problem(outside)
+
+
+def test_a_card_whose_forms_would_pass_feishus_component_limit_gets_plain_buttons():
+    # a reply-queue card of 10 items, each with 跳过 / 已回复 / 驳回 forms, is ~210 components: Feishu refuses
+    # a card over 200 whole, so the buttons go plain (their handlers answer with the command to type)
+    from bot.adapters.feishu.cards import MAX_COMPONENTS, component_count
+
+    def item(n: int) -> Section:
+        return Section(text=f"第 {n} 条评论：太差了，退款", fields=(Field("优先级", "80"), Field("逾期", "否")),
+                       buttons=(Button("认领", f"reply.claim:{n}", str(n)), Button("跳过", f"reply.skip:{n}", str(n)),
+                                Button("已回复", f"reply.done:{n}", str(n)), Button("驳回", f"reply.reject:{n}", str(n))))
+
+    small = render_card(Message(title="回复队列", sections=tuple(item(n) for n in range(2))))
+    assert any(node.get("tag") == "form" for node in _walk(small))
+    big = render_card(Message(title="回复队列", sections=tuple(item(n) for n in range(12))))
+    assert component_count(big["body"]) <= MAX_COMPONENTS
+    assert not any(node.get("tag") == "form" for node in _walk(big))
+    assert sum(1 for node in _walk(big) if node.get("tag") == "button") == 48  # every button still there

@@ -149,3 +149,16 @@ def test_a_card_form_submission_carries_the_typed_text_under_the_neutral_key():
     action = action_from_card_event(card_event(value, form={"other": "x", "tags": ["a", "b"], "reason_2": 3}))
     assert action.form == {"other": "x", "reason": "3"}
     assert action_from_card_event(card_event({**value, "form": "junk"}, form={"reason_2": "x"})).form == {"reason_2": "x"}
+
+
+def test_a_person_picked_in_a_card_form_becomes_the_neutral_address_as_from_slack():
+    # Slack's users_select arrives as "slack:U1"; Feishu's select_person sends the open_id
+    value = {"action_id": "crisis.assign", "value": "1:verify", "form": {"user_3": "user"}}
+    assert action_from_card_event(card_event(value, form={"user_3": "ou_zhang"})).form == {"user": "feishu:ou_zhang"}
+
+
+def test_an_optional_field_left_empty_arrives_as_an_empty_string_as_from_slack():
+    value = {"action_id": "reply.reject:7", "value": "7", "form": {"reason_1": "reason"}}
+    assert action_from_card_event(card_event(value, form={})).form == {"reason": ""}
+    chosen = {"action_id": "comments.relabel", "value": "weibo:1", "form": {"label_2": "label"}}
+    assert action_from_card_event(card_event(chosen, form={"label_2": "neg"})).form == {"label": "neg"}
