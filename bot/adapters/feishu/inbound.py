@@ -175,6 +175,10 @@ class FeishuEventGuard:
         header = payload.get("header")
         holder = header if isinstance(header, dict) else payload.get("event")
         if not isinstance(holder, dict) or holder.get("app_id") is None:
+            if payload.get("schema") == "2.0":
+                # Feishu puts the app id in every v2 header: one left out was taken out, by someone holding
+                # our token or key who hoped the check would then pass
+                return "v2 event without header.app_id: refused"
             return ""
         sent = holder["app_id"]
         if isinstance(sent, str) and _same(sent, ours):
