@@ -94,6 +94,7 @@ class Dispatcher:
         self._watched: dict[int, _BegunElsewhere] = {}
         self._keeper_lock = threading.Lock()
         self._keeper: threading.Thread | None = None
+        self._watcher: threading.Thread | None = None
         self._keeper_stop = threading.Event()
         #: the clock time the keeper last looked at the watched rows (the log and tests can tell it looked)
         self.begun_checked_at: datetime | None = None
@@ -191,23 +192,30 @@ class Dispatcher:
         return max(INBOUND_STALE_HEARTBEATS * self.heartbeat_interval_s, self.interrupted_grace_s)
 
     def _ensure_keeper(self) -> None:
-        """Start the thread that beats for this process's running rows and watches the rows others left."""
+        """Start the thread that beats for this process's running rows and the one that watches the rows
+        others left. Two threads: settling a row can wait on a busy database (retried for seconds), and
+        the beats must not wait behind it, or this process's own running rows would look stale to another."""
         with self._keeper_lock:
             if self._keeper is not None or self._keeper_stop.is_set():
                 return
-            self._keeper = threading.Thread(target=self._keep_journal, name="dispatch-journal", daemon=True)
+            self._keeper = threading.Thread(target=self._keep_journal, name="dispatch-heartbeat", daemon=True)
+            self._watcher = threading.Thread(target=self._watch_journal, name="dispatch-journal", daemon=True)
             self._keeper.start()
+            self._watcher.start()
 
     def _keep_journal(self) -> None:
-        last_beat = time.monotonic()
+        while not self._keeper_stop.wait(self.heartbeat_interval_s):
+            try:
+                self._beat()
+            except Exception:  # noqa: BLE001 - a keeper that died would let the running rows look stale
+                log.exception("inbound journal heartbeat failed")
+
+    def _watch_journal(self) -> None:
         while not self._keeper_stop.wait(min(_KEEPER_TICK_S, self.heartbeat_interval_s)):
             try:
-                if time.monotonic() - last_beat >= self.heartbeat_interval_s:
-                    last_beat = time.monotonic()
-                    self._beat()
                 self._check_begun_elsewhere()
-            except Exception:  # noqa: BLE001 - a keeper that died would let the running rows look stale
-                log.exception("inbound journal keeper tick failed")
+            except Exception:  # noqa: BLE001 - looked at again at the next tick
+                log.exception("inbound journal watch failed")
 
     def _beat(self) -> None:
         with self._keeper_lock:
@@ -311,9 +319,9 @@ class Dispatcher:
         # after the workers: their rows keep beating while they finish; the watched rows stay for the next start
         self._keeper_stop.set()
         with self._keeper_lock:
-            keeper = self._keeper
-        if keeper is not None:
-            keeper.join(timeout=30)
+            threads = [t for t in (self._keeper, self._watcher) if t is not None]
+        for thread in threads:
+            thread.join(timeout=30)
 
     def _journal_all(self, items: list[Command | Action]) -> list[int | None]:
         """The journal rows' ids, in order; None for an item whose row could not be written: it still runs
