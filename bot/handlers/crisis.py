@@ -431,7 +431,8 @@ def _note(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 def _timeline(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, _ = _split_run(ctx, parsed, read_only=True)
     service = _service(ctx)
-    return render.timeline_message(service.get(run_id), service.timeline(run_id), _tz(ctx))
+    return render.timeline_message(service.get(run_id), service.timeline(run_id), _tz(ctx),
+                                   alerts=service.run_alerts(run_id))
 
 
 def _report(ctx: CommandContext, parsed: ParsedCommand) -> Message:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +20,8 @@ from bot.playbooks.machine import (
     StepStatus,
     TimelineEntry,
 )
-from bot.playbooks.review import KIND_ZH, SEVERITY_ZH
+from bot.playbooks.people import person
+from bot.playbooks.review import KIND_ZH, SEVERITY_ZH, LinkedAlert, entry_text
 from bot.playbooks.schema import Playbook
 
 ACTION_DONE = "crisis.done"
@@ -49,26 +51,12 @@ class RunView:
     baseline_share: float | None
     last_status_at: datetime
     exit_hint_at: datetime | None
+    #: the alert that started the run as people read it (the service fills it in from the alert's row)
+    alert: LinkedAlert | None = None
 
 
 def local(moment: datetime | None, tz: str, fmt: str = "%m-%d %H:%M") -> str:
     return moment.astimezone(ZoneInfo(tz)).strftime(fmt) if moment else "—"
-
-
-# Platforms whose adapters show a user's address ('slack:U1', 'feishu:ou_x') as the person (a mention, the
-# Feishu name): their addresses stay in texts. Others ('console:alice') show as the name after the colon,
-# which is what the bot's replies call the person ("alice 完成了 …").
-_NAMED_BY_ADAPTER = frozenset({"slack", "feishu"})
-
-
-def person(user: str | None) -> str:
-    """A user as shown to people: 'console:alice' -> 'alice'; Slack/Feishu addresses and '@小王' as they are."""
-    if not user:
-        return ""
-    platform, sep, name = user.partition(":")
-    if sep and name and platform.isascii() and platform.isalnum() and platform not in _NAMED_BY_ADAPTER:
-        return name
-    return user
 
 
 def step_number(step: StepState) -> int:
@@ -132,7 +120,10 @@ def run_card(view: RunView, now: datetime, tz: str, *, max_steps: int = 6) -> Me
     if view.account:
         fields.append(Field("账号 / Account", view.account))
     if view.alert_id:
-        fields.append(Field("关联告警 / Alert", view.alert_id))
+        # the key ("douyin:x|*@20261122T1215", a UTC time) is for machines: the account, video, severity
+        # and start in the channel's zone, as the review names it
+        alert = view.alert or LinkedAlert.from_key(view.alert_id)
+        fields.append(Field("关联告警 / Alert", alert.label(ZoneInfo(tz))))
     sections: list[Section] = []
     if state.status is RunStatus.ACTIVE:
         current = [s for s in state.current_steps()]
@@ -163,8 +154,30 @@ def run_card(view: RunView, now: datetime, tz: str, *, max_steps: int = 6) -> Me
     )
 
 
+# Chinese text: CJK ideographs and punctuation, full-width forms and the quotes Chinese text uses.
+_WIDE = r"[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef“”‘’…—]"
+# A space between Chinese and a word, a digit or a placeholder, on one line (a line break is the writer's).
+_SPACE_BY_WIDE = re.compile(rf"(?<={_WIDE})[ \t]+(?=[\w{{}}“”])|(?<=[\w{{}}“”])[ \t]+(?={_WIDE})")
+# A slash command and its arguments, up to the punctuation that ends it: typed as written, spaces and all.
+_COMMAND = re.compile(r"(?<![\w/])/[A-Za-z][\w-]*(?: [^\s，。；、（）“”]+)*")
+
+
+def join_folded(text: str) -> str:
+    """A playbook text without the spaces YAML's `>-` folding puts into Chinese: each line break of a folded
+    text becomes a space, and "核实情况，\n将于24\n小时内" read "核实情况， 将于24 小时内". The house style
+    (the reply templates join their folded lines the same way) is no space between Chinese and a word or
+    digit; spaces between Latin words, line breaks and slash commands ("用 /crisis report 生成") stay."""
+    pieces, at = [], 0
+    for command in _COMMAND.finditer(text):
+        pieces += [_SPACE_BY_WIDE.sub("", text[at : command.start()]), command.group()]
+        at = command.end()
+    pieces.append(_SPACE_BY_WIDE.sub("", text[at:]))
+    return "".join(pieces)
+
+
 def render_template(text: str, view: RunView, tz: str) -> str:
-    """Fill a 回应口径 template; unknown values show as 【待填：name】 so nothing is silently blank."""
+    """Fill a 回应口径 template; unknown values show as 【待填：name】 so nothing is silently blank. The
+    playbook's own words lose their folding spaces; the values are put in as given."""
     values: dict[str, str] = {}
     for name, variable in view.playbook.variables.items():
         if variable.default is not None:
@@ -182,7 +195,7 @@ def render_template(text: str, view: RunView, tz: str) -> str:
         def __missing__(self, key: str) -> str:
             return f"【待填：{key}】"
 
-    return text.format_map(Missing(values))
+    return join_folded(text).format_map(Missing(values))
 
 
 def status_message(view: RunView, now: datetime, tz: str) -> Message:
@@ -219,21 +232,19 @@ def next_message(view: RunView, now: datetime, tz: str, *, limit: int = 3) -> Me
     return Message(title=f"预案 #{view.id} 下一步 / next steps", sections=tuple(sections))
 
 
-def _entry_text(entry: TimelineEntry, kind_zh: str) -> str:
-    """An entry's text for the timeline line, which already names its kind: a cancel is stored as
-    "取消：原因" and read "取消：取消：原因"; an assignment names the person as people know them."""
-    text = entry.text.removeprefix(f"{kind_zh}：").strip() or entry.text
-    if entry.kind == "assign" and " → " in text:
-        what, arrow, who = text.rpartition(" → ")
-        text = f"{what}{arrow}{person(who)}"
-    return text
-
-
-def timeline_message(view: RunView, entries: Sequence[TimelineEntry], tz: str) -> Message:
+def timeline_message(
+    view: RunView, entries: Sequence[TimelineEntry], tz: str, alerts: Sequence[LinkedAlert] = ()
+) -> Message:
+    """The run's timeline, one line an entry, worded as the review's timeline (`alerts`: the linked alerts
+    as the service names them, so their keys read as labels)."""
+    zone = ZoneInfo(tz)
+    known = {a.key: a for a in alerts}
+    if view.alert is not None:
+        known.setdefault(view.alert.key, view.alert)
     lines = []
     for e in entries:
         kind_zh = KIND_ZH.get(e.kind, e.kind)
-        text = _entry_text(e, kind_zh) if e.text else ""
+        text = entry_text(e, list(known.values()), zone) if e.text else ""
         lines.append(
             f"{local(e.at, tz)} {person(e.actor)} {kind_zh}"
             + (f" {e.step_id}" if e.step_id else "")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.alerts.render import SEVERITY_LABEL
+from bot.durations import duration_zh, overdue_zh_en
 from bot.playbooks.machine import (
     RUN_STATUS_ZH,
     STEP_STATUS_ZH,
@@ -16,6 +17,7 @@ from bot.playbooks.machine import (
     StepStatus,
     TimelineEntry,
 )
+from bot.playbooks.people import person
 from bot.reports.charts import SharePoint
 
 KIND_ZH = {
@@ -128,27 +130,51 @@ def _cell(text: object) -> str:
 
 
 def _lateness(status: StepStatus, over: timedelta | None) -> str:
-    """超时 column: a step never finished is not "on time", whether or not its deadline had come."""
+    """超时 column: a step never finished is not "on time", whether or not its deadline had come. Worded as
+    the run card words it ("刚刚超时" under a minute, whole minutes after: "超时 0分" read as a glitch)."""
     unfinished = "（未完成 / not done）" if status is StepStatus.OPEN else ""
     if over is not None and over > timedelta(0):
-        return f"超时 {_dur(over)}{unfinished}"
+        zh, en = overdue_zh_en(over)
+        return f"{zh} / {en}{unfinished}"
     if status is StepStatus.OPEN:
         return "未完成 / not done"
     return "按时" if over is not None else "—"
 
 
 def _dur(delta: timedelta | None) -> str:
-    if delta is None:
-        return "—"
-    minutes = int(round(abs(delta.total_seconds()) / 60))
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    parts = [
-        f"{days}天" if days else "",
-        f"{hours}小时" if hours else "",
-        f"{minutes}分" if minutes or not (days or hours) else "",
-    ]
-    return ("-" if delta.total_seconds() < 0 else "") + "".join(parts)
+    """A span as the run card and reminders word it ("1 小时 30 分钟", "不到 1 分钟")."""
+    return "—" if delta is None else duration_zh(delta)
+
+
+#: a stored text that only restates its kind ("启动：启动预案"): the line shows the kind alone
+_KIND_ONLY = {"start": "启动预案 / run started", "resolve": "事件解除 / resolved"}
+
+
+def entry_text(entry: TimelineEntry, alerts: Sequence[LinkedAlert], zone: ZoneInfo) -> str:
+    """A timeline entry's text for a line or row that already names its kind (the `/crisis timeline` and the
+    review share it). Only the display changes: the stored text keeps alert keys and "关联告警 KEY", which
+    is how the service finds its links again. Alerts read as their labels, the kind is not said twice
+    ("关联告警：关联告警 …", "取消：取消：…", "启动：启动预案"), people by their names."""
+    text = entry.text
+    kind_zh = KIND_ZH.get(entry.kind, entry.kind)
+    if text.strip() == _KIND_ONLY.get(entry.kind):
+        return ""
+    text = text.removeprefix(f"{kind_zh}：").strip() or text
+    if entry.kind == "alert":  # "关联告警 KEY：sev2" as link_alert and the reminder job store it
+        text = text.removeprefix(f"{kind_zh} ").strip() or text
+    for alert in alerts:
+        if alert.key in text:
+            text = text.replace(alert.key, alert.label(zone, severity=False))
+    if entry.kind == "alert":
+        text = _ALERT_SEVERITY.sub(lambda m: SEVERITY_LABEL[f"sev{m[1]}"][0], text)
+    if entry.kind == "assign" and " → " in text:
+        what, arrow, who = text.rpartition(" → ")
+        text = f"{what}{arrow}{person(who)}"
+    if entry.kind == "remind":  # a reminder names whom it reminded: "console:alice：triage 已超时"
+        who, colon, rest = text.partition("：")
+        if colon and ":" in who and not any(c.isspace() for c in who):
+            text = f"{person(who)}{colon}{rest}"
+    return text
 
 
 def _pct(value: float | None) -> str:
@@ -190,8 +216,8 @@ def render_review(data: ReviewInput) -> str:
         f"- 严重程度 / Severity：{SEVERITY_ZH.get(data.severity, data.severity)}",
         f"- 账号 / Account：{data.account or '—'}",
         f"- 状态 / Status：{RUN_STATUS_ZH[state.status]}（{state.status.value}）",
-        f"- 启动 / Started：{when(state.started_at)}，发起人 {data.started_by}",
-        f"- 结束 / Closed：{when(state.closed_at)}" + (f"，{state.closed_by}" if state.closed_by else ""),
+        f"- 启动 / Started：{when(state.started_at)}，发起人 {person(data.started_by)}",
+        f"- 结束 / Closed：{when(state.closed_at)}" + (f"，{person(state.closed_by)}" if state.closed_by else ""),
         f"- 持续 / Duration：{_dur(end - state.started_at) if state.started_at else '—'}",
         f"- 完成度 / Progress：{done}/{applicable} 步",
         f"- 超时步骤 / Late steps：{len(late)}",
@@ -209,13 +235,8 @@ def render_review(data: ReviewInput) -> str:
     # interval): one row for the first of each, with how often and until when it came again.
     repeats: dict[str, tuple[list[str], int, datetime]] = {}
     for entry in data.timeline:
-        text = entry.text
-        for alert in alerts:  # the stored text names the alert by its key (the service reads it back)
-            if alert.key in text:
-                text = text.replace(alert.key, alert.label(zone, severity=False))
-        if entry.kind == "alert":  # the row's kind already says 关联告警
-            text = _ALERT_SEVERITY.sub(lambda m: SEVERITY_LABEL[f"sev{m[1]}"][0], text.removeprefix("关联告警 "))
-        row = [when(entry.at), entry.actor, KIND_ZH.get(entry.kind, entry.kind),
+        text = entry_text(entry, alerts, zone)
+        row = [when(entry.at), person(entry.actor), KIND_ZH.get(entry.kind, entry.kind),
                (entry.step_id + " " if entry.step_id else "") + text]
         if entry.kind == "remind" and entry.actor == AUTOMATIC_ACTOR:
             key = re.sub(r"\d+", "#", text)
@@ -238,7 +259,7 @@ def render_review(data: ReviewInput) -> str:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for step in state.steps:
-        owner = step.owner_role + (f"（{state.assignee_of(step)}）" if state.assignee_of(step) else "")
+        owner = step.owner_role + (f"（{person(state.assignee_of(step))}）" if state.assignee_of(step) else "")
         used = (step.finished_at - state.started_at) if step.finished_at and state.started_at else None
         over = None
         if step.due_at is not None and step.status in (StepStatus.DONE, StepStatus.OPEN):

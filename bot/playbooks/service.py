@@ -211,7 +211,7 @@ class PlaybookService:
             role_assignees=MappingProxyType(dict(run.role_assignees or {})),
         )
 
-    def _view(self, run: CrisisRun, steps: Sequence[CrisisStep]) -> render.RunView:
+    def _view(self, session: Session, run: CrisisRun, steps: Sequence[CrisisStep]) -> render.RunView:
         assert run.id is not None
         return render.RunView(
             id=run.id,
@@ -229,6 +229,7 @@ class PlaybookService:
             baseline_share=run.baseline_share,
             last_status_at=run.last_status_at,
             exit_hint_at=run.exit_hint_at,
+            alert=self._alerts_in(session, [run.alert_id])[0] if run.alert_id else None,
         )
 
     def _load(self, session: Session, run_id: int) -> tuple[CrisisRun, list[CrisisStep]]:
@@ -241,7 +242,7 @@ class PlaybookService:
     def get(self, run_id: int) -> render.RunView:
         with self.db.session() as session:
             run, steps = self._load(session, run_id)
-            return self._view(run, steps)
+            return self._view(session, run, steps)
 
     def active_runs(self, channel: str | None = None) -> list[render.RunView]:
         with self.db.session() as session:
@@ -252,7 +253,7 @@ class PlaybookService:
             views = []
             for run in runs:
                 steps = session.exec(select(CrisisStep).where(CrisisStep.run_id == run.id)).all()
-                views.append(self._view(run, steps))
+                views.append(self._view(session, run, steps))
             return views
 
     def resolve_run_id(self, channel: str, ref: str | int | None, *, latest_if_none: bool = False) -> int:
@@ -469,7 +470,7 @@ class PlaybookService:
             self._add_entries(session, run.id, entries)
             session.flush()
             steps = list(session.exec(select(CrisisStep).where(CrisisStep.run_id == run.id)).all())
-            view = self._view(run, steps)
+            view = self._view(session, run, steps)
             self.outbox.enqueue(
                 session,
                 channel=channel,
@@ -556,7 +557,7 @@ class PlaybookService:
             self._add_entries(session, run_id, outcome.entries)
             session.expire_all()
             run, steps = self._load(session, run_id)
-            view = self._view(run, steps)
+            view = self._view(session, run, steps)
             self.outbox.enqueue(
                 session,
                 channel=run.channel,
@@ -692,7 +693,7 @@ class PlaybookService:
             self._add_entries(session, run.id, entries)
             session.flush()
             run, steps = self._load_fresh(session, run.id)
-            view = self._view(run, steps)
+            view = self._view(session, run, steps)
             if raised:
                 self.outbox.enqueue(
                     session,
@@ -852,24 +853,23 @@ class PlaybookService:
                 metrics=metrics,
                 exit_rule=view.playbook.exit.rule,
                 # the alert that started the run and those linked to it since
-                alerts=self._review_alerts(dict.fromkeys([*([view.alert_id] if view.alert_id else []),
-                                                          *linked_alerts(self.timeline(run_id))])),
+                alerts=self.run_alerts(run_id),
             )
         )
         return Report(markdown=markdown, png=png, filename=filename)
 
-    def _review_alerts(self, keys: Sequence[str]) -> tuple[LinkedAlert, ...]:
-        """The linked alerts as the review shows them: account name, video, severity and start from the
-        alert's row, else from its key (a purged alert); a key of another form stays as it is."""
+    def _alerts_in(self, session: Session, keys: Sequence[str]) -> tuple[LinkedAlert, ...]:
+        """The linked alerts as people read them: account name, video, severity and start from the alert's
+        row, else from its key (a purged alert); a key of another form stays as it is. Reads in the given
+        session (the run card is rendered inside the alert service's transaction too)."""
         if not keys:
             return ()
         from bot.alerts.models import AlertEpisode
 
-        with self.db.session() as session:
-            rows = {
-                e.episode_key: e
-                for e in session.exec(select(AlertEpisode).where(AlertEpisode.episode_key.in_(list(keys)))).all()
-            }
+        rows = {
+            e.episode_key: e
+            for e in session.exec(select(AlertEpisode).where(AlertEpisode.episode_key.in_(list(keys)))).all()
+        }
         names = {a.key: a.name for a in self.config.accounts if a.name}
         alerts = []
         for key in keys:
@@ -889,6 +889,13 @@ class PlaybookService:
                 started_at=ensure_aware(episode.started_at),
             ))
         return tuple(alerts)
+
+    def run_alerts(self, run_id: int) -> tuple[LinkedAlert, ...]:
+        """The alert that started the run and those linked to it since, as people read them."""
+        view = self.get(run_id)
+        keys = list(dict.fromkeys([*([view.alert_id] if view.alert_id else []), *linked_alerts(self.timeline(run_id))]))
+        with self.db.session() as session:
+            return self._alerts_in(session, keys)
 
     def report_message(self, report: Report, run_id: int) -> Message:
         return Message(

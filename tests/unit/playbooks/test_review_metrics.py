@@ -45,7 +45,7 @@ def test_review_has_summary_timeline_sla_and_chart():
     for heading in ("## 概要", "## 时间线", "## 步骤与时限", "## 负面占比", "## 待改进"):
         assert heading in text
     assert "![负面占比 / negative share](negative-share-7.png)" in text
-    assert "超时 30分" in text  # q1 answered 30 minutes after its 1h SLA
+    assert "超时 30 分钟 / 30 min overdue" in text  # q1 answered 30 minutes after its 1h SLA
     assert "客服反馈已平息" in text and "无需公开" in text
     assert "面霜过敏 \\| 事件" not in text.splitlines()[0]  # title line is not a table cell
     assert "2026-03-01 08:00" in text  # shown in Asia/Shanghai
