@@ -38,7 +38,7 @@ USAGE = """\
   步骤可写编号（如 triage）、名称或卡片上的序号（如 1、第1步）。
   Name a step by its id, its title or its number on the card.
   频道只有一个进行中的预案时可省略编号；否则用 #编号（放在命令里任何位置）或 --run 编号。
-  The run id may be omitted when the channel has one active run; else add #N (anywhere) or --run N."""
+  The run id may be omitted when the channel has one active run; else add #N (first or last, or anywhere when it names a run) or --run N."""
 
 ALIASES = {
     "启动": "start",
@@ -90,30 +90,50 @@ def normalise_user(text: str, ctx: CommandContext) -> str:
 def _split_run(ctx: CommandContext, parsed: ParsedCommand, *,
                read_only: bool = False) -> tuple[int, ParsedCommand]:
     """The run the command means and the command without the word that named it (its step is then
-    args[1], its text from args[1] or [2] on). The run is --run N; else the first word "#N" anywhere after
-    the subcommand ("/crisis done verify 属实 #2" as well as "/crisis done #2 verify 属实"; a quoted "#2"
-    is text); else the channel's only active run (for read-only commands the latest run when none is
-    active). Read-only commands take a bare number straight after the subcommand too ("/crisis status 2"):
-    they have no step argument."""
+    args[1], its text from args[1] or [2] on). The run is --run N; else a word "#N" straight after the
+    subcommand or last ("/crisis done #2 verify 属实", "/crisis done verify 属实 #2"); else a "#N" in between
+    that names a run of this channel ("/crisis skip monitor #2 已有舆情监测"; a "#4521" in a note that is no
+    run stays text); a quoted "#2" is always text; else the channel's only active run (for read-only
+    commands the latest run when none is active). Read-only commands take a bare number straight after
+    the subcommand too ("/crisis status 2"): they have no step argument."""
+    service = _service(ctx)
     ref: str | None = None
     at: int | None = None
+    stray: str | None = None  # a "#N" in between that names no run: text, unless nothing else names one
     option = parsed.opt("run")
     if isinstance(option, str):
         ref = option
     else:
-        for index in range(1, len(parsed.args)):
+        last = len(parsed.args) - 1
+
+        def run_word(index: int) -> bool:
             word = parsed.args[index]
             if record_digits(word) is None or _typed_in_quotes(parsed, index):
-                continue
-            if word.lstrip()[:1] in ("#", "＃") or (read_only and index == 1):
-                ref, at = word, index
+                return False
+            return word.lstrip()[:1] in ("#", "＃") or (read_only and index == 1)
+
+        for index in dict.fromkeys(i for i in (1, last) if 1 <= i <= last):
+            if run_word(index):
+                ref, at = parsed.args[index], index
+                break
+        else:
+            for index in range(2, last):
+                if not run_word(index):
+                    continue
+                try:
+                    service.resolve_run_id(ctx.channel, parsed.args[index], latest_if_none=read_only)
+                except RunNotFound:
+                    stray = stray or parsed.args[index]
+                    continue
+                ref, at = parsed.args[index], index
                 break
     try:
-        run_id = _service(ctx).resolve_run_id(ctx.channel, ref, latest_if_none=read_only)
+        run_id = service.resolve_run_id(ctx.channel, ref, latest_if_none=read_only)
     except RunNotFound as exc:
-        if at is not None and at > 1:  # a "#3" in the middle of a note may have been meant as text
-            raise RunNotFound(f"{exc}\n若 {ref} 是正文的一部分，请给它加引号：\"{ref}\" / "
-                              f"if {ref} is part of the text, put it in quotes") from exc
+        named = ref if at is not None and at > 1 else stray
+        if named is not None:  # a "#3" at the end of a note, or in it, may have been meant as text
+            raise RunNotFound(f"{exc}\n若 {named} 是正文的一部分，请给它加引号：\"{named}\" / "
+                              f"if {named} is part of the text, put it in quotes") from exc
         raise
     return run_id, (parsed if at is None else _without_arg(parsed, at))
 

@@ -52,8 +52,22 @@ def test_a_quoted_run_number_stays_text_and_a_stray_one_says_how_to_keep_it(bot,
     assert notes == ['客户说 "#1" 楼的截图已保存'], notes
     out = _text(run_command("/crisis note #1 客户说 #9 楼的截图已保存"))  # the first #N names the run
     assert "已记录" in out and "#1" in out, out
-    out = _text(run_command("/crisis note 客户说 #9 楼的截图已保存"))
-    assert "没有预案 #9" in out and "加引号" in out and "quotes" in out, out
+    out = _text(run_command("/crisis note 客户说 #9 楼的截图已保存"))  # two runs, and #9 names none of them
+    assert "加引号" in out and "quotes" in out and "#9" in out, out
+
+
+def test_a_ticket_number_in_a_note_stays_text_and_the_last_run_number_wins(bot, run_command):
+    # "#N" anywhere used to name the run: a ticket number in a note ("工单 #4521") was refused as "no run
+    # #4521", and "/crisis skip verify 与 #1 重复 #2" skipped the step on run #1
+    run_command(START)
+    out = _text(run_command("/crisis note 工单 #4521 已处理"))  # the channel's only run
+    assert "已记录" in out, out
+    assert any(e.text == "工单 #4521 已处理" for e in bot.services.playbooks.timeline(1) if e.kind == "note")
+    run_command(START.replace("面霜过敏", "第二起"))
+    out = _text(run_command("/crisis skip verify 与 #1 重复 #2"))
+    service = bot.services.playbooks
+    assert service.get(2).state.step("verify").reason == "与 #1 重复", out
+    assert service.get(1).state.step("verify").reason is None
 
 
 # ---- 2. steps by id in any case, by number, by title ------------------------------------------------
