@@ -209,9 +209,10 @@ class IngestService:
             kept = merged.setdefault(row["fingerprint"], row)
             if kept is not row:
                 kept.update(position=row["position"], seen_count=kept["seen_count"] + 1)
-        # in fingerprint order: two batches upserting the same two rejections in opposite orders would
-        # otherwise each hold one row's lock and wait for the other's (a deadlock on PostgreSQL)
-        rows = sorted(merged.values(), key=lambda row: row["fingerprint"])
+        # in input order, so ids (and `ingest --dead-letters`) follow the file; two batches upserting the
+        # same two rejections in opposite orders at once could deadlock on PostgreSQL (then the batch fails
+        # and its sender retries), as the comment upsert above could
+        rows = list(merged.values())
         postgres = session.get_bind().dialect.name == "postgresql"
         chunk = len(rows) if postgres else CHUNK
         table = DeadLetter.__table__
