@@ -127,6 +127,7 @@ def test_a_run_started_from_the_alert_rises_with_it_and_its_commander_is_told(bo
     assert len(cards) == cards_before + 1
     assert {"label": "严重程度 / Severity", "value": "一级（最高）"} in cards[-1].payload["fields"]
     assert cards[-1].status == "sent"
+    assert "|*@" not in str(cards[-1].payload)  # the alert by name and local time, not its key
     # said to the one who started it from the alert and to the commander, not to the channel
     [announcement] = raised(db)
     assert announcement.channel == "console:lanji"
