@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -354,7 +355,9 @@ def _options_as_given(ctx: typer.Context) -> list[str]:
 def train_command(
     ctx: typer.Context,
     data: Annotated[list[Path], typer.Option("--data", help="带标签的 CSV（可多个）/ labeled CSV files")],
-    out: Annotated[Path | None, typer.Option("--out", help="模型输出路径 / output model path")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="模型输出路径；省略时替换内置模型（旧文件留作 .bak）/ output model path; without it the "
+                      "shipped model is replaced (the old file kept as .bak)")] = None,
     include_corrections: Annotated[
         bool, typer.Option("--include-corrections", help="加入聊天中的更正 / add corrections made in chat")
     ] = False,
@@ -389,7 +392,15 @@ def train_command(
     if include_corrections:
         corrections = _corrections(database_url)
         typer.echo(f"更正 / corrections: {len(corrections)}", err=True)
-    out = out or default_model_path()
+    if out is None:
+        # the shipped model, which serve and every command load: said before it happens, and the file it
+        # replaces kept beside it (a 7-row file trained by mistake must not cost the real model)
+        out = default_model_path()
+        if out.exists():
+            backup = out.with_name(out.name + ".bak")
+            shutil.copy2(out, backup)
+            typer.echo(f"未指定 --out：将替换内置模型 {out}，原文件已备份为 {backup.name} / no --out: replacing the "
+                       f"shipped model {out}; the old one is kept as {backup.name}", err=True)
     command = "crisisbot sentiment train --data " + " ".join(f.name for f in files)
     if include_corrections:
         command += " --include-corrections"
