@@ -353,8 +353,24 @@ def db_upgrade() -> None:
 
     settings, config, _ = _load(quiet=True)
     url = database_url(settings, config)
-    Database(url).upgrade()
+    database = Database(url)
+    created = _sqlite_file_missing(database)
+    database.upgrade()
+    if created is not None:
+        # a typo in the path gives a new, empty database that looks like lost data: say it was created
+        typer.echo(f"注意：{created} 原本不存在，已新建空数据库 / note: {created} did not exist; a new, empty "
+                   "database was created", err=True)
     typer.echo(f"数据库已升级到最新结构 / database schema is now up to date: {_redact(url)}")
+
+
+def _sqlite_file_missing(database) -> str | None:
+    """The SQLite file a database URL names, when it does not exist yet (None for PostgreSQL or in memory)."""
+    if database.dialect != "sqlite":
+        return None
+    path = database.engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return None if Path(path).exists() else path
 
 
 @secrets_app.command("rotate")

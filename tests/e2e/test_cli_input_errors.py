@@ -155,6 +155,15 @@ def test_a_database_migrated_by_a_newer_crisisbot_is_one_line(env, tmp_path, arg
     assert "was migrated by a newer crisisbot (revision 9001_from_the_future)" in result.output
 
 
+def test_db_upgrade_says_when_it_created_a_new_empty_database(env, tmp_path):
+    # a typo in the path gave a fresh, empty database and "up to date": the team's data looked gone
+    url = f"sqlite:///{tmp_path / 'typo' / 'bot.db'}"
+    first = invoke(["db", "upgrade"], {**env, "CRISISBOT_DATABASE_URL": url})
+    assert first.exit_code == 0 and "原本不存在，已新建空数据库" in first.output and "did not exist" in first.output
+    again = invoke(["db", "upgrade"], {**env, "CRISISBOT_DATABASE_URL": url})
+    assert again.exit_code == 0 and "did not exist" not in again.output
+
+
 def test_a_sqlite_folder_that_cannot_be_created_is_one_line(env, tmp_path):
     (tmp_path / "afile").write_text("x", encoding="utf-8")
     result = invoke(["db", "upgrade"], {**env, "CRISISBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'afile' / 'bot.db'}"})
