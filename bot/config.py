@@ -6,14 +6,26 @@ A bad config is refused with ONE message that lists every problem with its file 
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
+import re
+import types
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.alerts.settings import AlertsConfig
@@ -149,9 +161,29 @@ class AccountConfig(_Strict):
         return f"{self.platform}:{self.account_id}"
 
 
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+
+
 class QuietHours(_Strict):
     start: str = "23:00"
     end: str = "08:00"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mapping(cls, value: Any) -> Any:
+        # pydantic's own text names the class ("instance of QuietHours"), which means nothing in a YAML file
+        if not isinstance(value, (dict, QuietHours)):
+            raise ValueError("应为 {start: HH:MM, end: HH:MM} / must be a mapping with start and end, "
+                             "e.g. {start: '23:00', end: '08:00'}")
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        # "25:00" was accepted and then failed (or never matched) when an alert was held
+        if not _CLOCK.fullmatch(value):
+            raise ValueError(f"应为 00:00 到 23:59 之间的 HH:MM / must be a time HH:MM from 00:00 to 23:59, got {value!r}")
+        return value
 
 
 class ChannelConfig(_Strict):
@@ -279,7 +311,7 @@ _ZH_BY_TYPE = {
     "int_type": "应为整数", "int_parsing": "应为整数", "int_from_float": "应为整数",
     "float_type": "应为数字", "float_parsing": "应为数字", "finite_number": "应为有限的数",
     "bool_type": "应为 true 或 false", "bool_parsing": "应为 true 或 false",
-    "dict_type": "应为映射（键: 值）", "model_type": "应为映射（键: 值）", "model_attributes_type": "应为映射（键: 值）",
+    "dict_type": "应为映射（键: 值）", "model_attributes_type": "应为映射（键: 值）",
     "list_type": "应为列表", "too_short": "条目太少",
 }
 _ZH_BOUNDS = {"greater_than_equal": ("ge", "数值太小，应不小于"), "greater_than": ("gt", "数值太小，应大于"),
@@ -296,12 +328,72 @@ def pydantic_message(err: dict[str, Any]) -> str:
         return "未知的键（请检查拼写）/ unknown key (check the spelling)"
     if kind == "missing":
         return "缺少必填的键 / required key is missing"
+    if kind == "model_type":
+        # pydantic's text names the Python class ("... or instance of RetentionConfig")
+        return "应为映射（键: 值）/ must be a mapping of keys to values"
     message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
     if kind in _ZH_BOUNDS:
         key, words = _ZH_BOUNDS[kind]
         return f"{words} {err.get('ctx', {}).get(key)} / {message}"
     zh = _ZH_BY_TYPE.get(kind)
     return f"{zh} / {message}" if zh else message
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The settings model that holds the key at `loc` (AppConfig at the top), or None where the path
+    goes through something other than models, lists and optional values (a union of source types)."""
+    node: Any = AppConfig
+    for part in loc:
+        node = _unwrap(node)
+        if isinstance(part, int) and get_origin(node) is list:
+            node = get_args(node)[0]
+        elif isinstance(node, type) and issubclass(node, BaseModel) and isinstance(part, str):
+            fields = {info.alias or name: info for name, info in node.model_fields.items()}
+            field = fields.get(part) or node.model_fields.get(part)
+            if field is None:
+                return None
+            node = field.annotation
+        else:
+            return None
+    node = _unwrap(node)
+    return node if isinstance(node, type) and issubclass(node, BaseModel) else None
+
+
+def _unwrap(node: Any) -> Any:
+    """`Annotated[X, ...]` and `X | None` as X; a union of several types as itself."""
+    while True:
+        origin = get_origin(node)
+        if origin is Annotated:
+            node = get_args(node)[0]
+        elif origin in (Union, types.UnionType):
+            members = [a for a in get_args(node) if a is not type(None)]
+            if len(members) != 1:
+                return node
+            node = members[0]
+        else:
+            return node
+
+
+def _did_you_mean(loc: tuple[Any, ...]) -> str:
+    """For an unknown key, the closest known key beside it (a typo is the usual cause), or ''."""
+    if not loc or not isinstance(loc[-1], str):
+        return ""
+    model = _model_at(tuple(loc[:-1]))
+    if model is None:
+        return ""
+    known = [info.alias or name for name, info in model.model_fields.items()]
+    close = difflib.get_close_matches(loc[-1], known, n=1)
+    return close[0] if close else ""
+
+
+def _problem_text(err: dict[str, Any]) -> str:
+    """pydantic_message, plus the closest known key for an unknown one."""
+    message = pydantic_message(err)
+    if err.get("type") == "extra_forbidden":
+        close = _did_you_mean(tuple(err.get("loc", ())))
+        if close:
+            message = f"未知的键（是不是 {close}？）/ unknown key (did you mean {close}?)"
+    return message
 
 
 def _items(data: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
@@ -460,7 +552,7 @@ def parse_config(data: Any, *, source: str) -> AppConfig:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError([f"{source}: (top level): must be a mapping of keys to values"])
+        raise ConfigError([f"{source}: (top level): 顶层应为映射（键: 值）/ must be a mapping of keys to values"])
     # A section whose every line is commented out (`feeds:` with the examples disabled that way) reads as
     # YAML null: that is the section's defaults, not "Input should be a valid dictionary".
     data = {key: value for key, value in data.items() if not (value is None and key in _SECTIONS)}
@@ -469,7 +561,7 @@ def parse_config(data: Any, *, source: str) -> AppConfig:
     try:
         cfg = AppConfig.model_validate(data)
     except ValidationError as exc:
-        problems.extend((_format_loc(tuple(e["loc"])), pydantic_message(e)) for e in exc.errors())
+        problems.extend((_format_loc(tuple(e["loc"])), _problem_text(e)) for e in exc.errors())
     problems.extend(_cross_checks(data))
     if problems:
         raise ConfigError([f"{source}: {path}: {message}" for path, message in problems])
@@ -492,15 +584,17 @@ def load_config(path: Path | None) -> AppConfig:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([f"{source}: (file): not found"]) from None
+        raise ConfigError([f"{source}: (file): 文件不存在 / not found"]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{source}: (file): cannot be read: {exc}"]) from None
+        raise ConfigError([f"{source}: (file): 无法读取 / cannot be read: {exc}"]) from None
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(parse)"
-        raise ConfigError([f"{source}: {where}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
+        where = (f"第 {mark.line + 1} 行第 {mark.column + 1} 列 / line {mark.line + 1}, column {mark.column + 1}"
+                 if mark else "(parse)")
+        # libyaml's own text stays after the Chinese lead: it names the token it stumbled on
+        raise ConfigError([f"{source}: {where}: YAML 格式错误 / invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
     return parse_config(data, source=source)
 
 

@@ -23,6 +23,7 @@ State is a small JSON-serialisable dict (``to_state``/``from_state``) so the ser
 from __future__ import annotations
 
 import base64
+import difflib
 import math
 import sys
 from array import array
@@ -34,6 +35,60 @@ from typing import Any
 LN10 = math.log(10.0)
 SECONDS_PER_DAY = 86400.0
 STATE_VERSION = 2  # 2: usual-share sums start from zero (version 1 states lose only those)
+
+
+#: The range of every numeric knob, as pydantic-style bounds (gt/ge/le; for the tuples, of each entry), so
+#: the config layer can report each bad key with its path while this module stays free of pydantic. A
+#: negative threshold or a zero half-life makes the detector page on every bucket or divide by zero, and
+#: fails only at run time, far from the file that caused it.
+KNOB_BOUNDS: dict[str, dict[str, float]] = {
+    "bucket_seconds": {"gt": 0}, "season_slots": {"ge": 1}, "season_halflife_days": {"gt": 0},
+    "weekly_halflife_weeks": {"gt": 0}, "level_halflife_hours": {"gt": 0}, "dispersion_halflife_hours": {"gt": 0},
+    "dispersion_initial": {"ge": 0}, "dispersion_min": {"ge": 0}, "dispersion_max": {"ge": 0},
+    "first_day_dispersion": {"ge": 0},
+    "windows": {"ge": 1}, "threshold": {"gt": 0}, "window_thresholds": {"gt": 0},
+    "min_count": {"ge": 0}, "min_ratio": {"ge": 1}, "expected_floor": {"gt": 0},
+    "warmup_buckets": {"ge": 0}, "recovery_buckets": {"ge": 1}, "recovery_threshold": {"gt": 0},
+    "recovery_window": {"ge": 1}, "cooldown_buckets": {"ge": 0}, "max_episode_buckets": {"ge": 1},
+    "sev2_ratio": {"ge": 1}, "sev1_ratio": {"ge": 1}, "sev1_min_count": {"ge": 0},
+    "winsor_sd": {"gt": 0}, "prior_blend_buckets": {"ge": 0},
+    "share_threshold": {"gt": 0}, "share_min_ratio": {"ge": 1}, "share_min": {"ge": 0, "le": 1},
+    "share_design_effect": {"gt": 0}, "share_halflife_hours": {"gt": 0}, "share_warmup_total": {"ge": 0},
+    # 0 turns the no-baseline rule off
+    "cold_start_window": {"ge": 0}, "cold_start_min_negative": {"ge": 0}, "cold_start_min_share": {"gt": 0, "le": 1},
+}
+_BOUND_WORDS = {"gt": ("应大于", "must be greater than"), "ge": ("应不小于", "must be at least"),
+                "le": ("应不大于", "must be at most")}
+
+
+def _out_of_range(name: str, value: Any) -> str | None:
+    """Why one value of knob ``name`` is out of range (Chinese first), or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return f"{name}: 应为有限的数 / must be a finite number, got {value!r}"
+    for op, limit in KNOB_BOUNDS.get(name, {}).items():
+        if not {"gt": value > limit, "ge": value >= limit, "le": value <= limit}[op]:
+            zh, en = _BOUND_WORDS[op]
+            return f"{name}: {zh} {limit:g} / {en} {limit:g}, got {value!r}"
+    return None
+
+
+def unknown_knob_message(names: Sequence[str]) -> str:
+    """Unknown detector keys, with the closest known name for each (a typo is the usual cause)."""
+    known = sorted(DetectorSettings.__dataclass_fields__)
+    parts = []
+    for name in sorted(names):
+        close = difflib.get_close_matches(str(name), known, n=1)
+        parts.append(f"{name!r}（是不是 / did you mean {close[0]}?）" if close else repr(name))
+    return f"未知的检测器设置 / unknown detector settings: {', '.join(parts)}"
+
+
+def window_thresholds_problem(windows: Sequence[Any], window_thresholds: Sequence[Any]) -> str | None:
+    """Per-window thresholds need one entry per window (empty: ``threshold`` for every window)."""
+    if window_thresholds and len(window_thresholds) != len(windows):
+        return (f"每个窗口需要一个阈值：windows 有 {len(windows)} 个，window_thresholds 有 {len(window_thresholds)} 个 / "
+                f"window_thresholds must have one entry per window ({len(windows)} windows, "
+                f"{len(window_thresholds)} thresholds)")
+    return None
 
 
 @dataclass(frozen=True)
@@ -119,7 +174,7 @@ class DetectorSettings:
         known = {f for f in cls.__dataclass_fields__}
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"unknown detector settings: {sorted(unknown)}")
+            raise ValueError(unknown_knob_message(sorted(unknown)))
         values = dict(data)
         if "windows" in values:
             values["windows"] = tuple(int(w) for w in values["windows"])
@@ -128,12 +183,22 @@ class DetectorSettings:
         return cls(**values)
 
     def __post_init__(self) -> None:
-        if not self.windows or any(w < 1 for w in self.windows):
-            raise ValueError("windows must be positive bucket counts")
-        if self.window_thresholds and len(self.window_thresholds) != len(self.windows):
-            raise ValueError("window_thresholds must have one entry per window")
-        if self.season_slots < 1 or self.bucket_seconds <= 0:
-            raise ValueError("season_slots and bucket_seconds must be positive")
+        # every problem at once, so a hand-tuned set of knobs is fixed in one go
+        problems: list[str] = []
+        if not self.windows:
+            problems.append("windows: 至少需要一个窗口 / needs at least one window")
+        for name in KNOB_BOUNDS:
+            value = getattr(self, name)
+            for item in value if isinstance(value, tuple) else (value,):
+                problem = _out_of_range(name, item)
+                if problem:
+                    problems.append(problem)
+                    break
+        mismatch = window_thresholds_problem(self.windows, self.window_thresholds)
+        if mismatch:
+            problems.append(mismatch)
+        if problems:
+            raise ValueError("; ".join(problems))
 
     def threshold_for(self, index: int) -> float:
         """The surprise needed on the ``index``-th window."""

@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    WrapValidator,
+    field_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from typing_extensions import TypedDict
+
+from bot.alerts.detector import KNOB_BOUNDS, DetectorSettings, unknown_knob_message, window_thresholds_problem
 
 
 class _Strict(BaseModel):
@@ -23,18 +37,94 @@ class SurgeConfig(_Strict):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    @model_validator(mode="after")
-    def _order(self) -> SurgeConfig:
-        if self.start.tzinfo is None or self.until.tzinfo is None:
-            raise ValueError("from/until need a time zone, e.g. 2026-11-11T20:00:00+08:00")
-        if self.until <= self.start:
-            raise ValueError("until must be after from")
-        return self
+    # Field validators, not a model validator: those run only once every field is valid, so a bad
+    # `factor` hid a backwards `until` until it was fixed, and `config check` must list both at once.
+    @field_validator("start", "until")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("from/until 需要写明时区，例如 2026-11-11T20:00:00+08:00 / "
+                             "from/until need a time zone, e.g. 2026-11-11T20:00:00+08:00")
+        return value
+
+    @field_validator("until")
+    @classmethod
+    def _order(cls, value: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")  # absent when `from` itself was refused
+        if start is not None and value.tzinfo is not None and value <= start:
+            raise ValueError("until 必须晚于 from / until must be after from")
+        return value
 
 
 class WatchTermConfig(_Strict):
     term: str = Field(min_length=1)
     account: str | None = Field(default=None, description="platform:account_id; all accounts when empty")
+
+
+def _user_address(value: str) -> str:
+    # a bare name ("bob") passed, and the live escalation then @-mentioned nobody
+    from bot.config import CHAT_PLATFORMS  # lazily: bot.config imports this module
+
+    platform, sep, user = value.partition(":")
+    if not sep or not platform or not user.strip():
+        raise ValueError("应写成 平台:用户ID / must look like 'platform:user_id', e.g. 'slack:U0123ABCD'")
+    if platform not in CHAT_PLATFORMS:
+        raise ValueError(f"未知的聊天平台 / chat platform {platform!r} is not one of {', '.join(CHAT_PLATFORMS)}")
+    return value
+
+
+def _knob_type(name: str, hint: Any) -> Any:
+    """The pydantic type of one detector knob: its dataclass type with the detector's own bounds."""
+    def bounded(kind: Any) -> Any:
+        bounds: dict[str, Any] = dict(KNOB_BOUNDS.get(name, {}))
+        if kind is float:
+            bounds["allow_inf_nan"] = False  # .inf would pass `gt: 0`
+        return Annotated[kind, Field(**bounds)] if bounds else kind
+
+    if get_origin(hint) is tuple:
+        items = list[bounded(get_args(hint)[0])]  # type: ignore[misc]
+        return Annotated[items, Field(min_length=1)] if name == "windows" else items
+    return bounded(hint)
+
+
+# The overrides as a TypedDict: validated per key (so each bad knob is its own problem with its path,
+# Chinese first like every pydantic error) and still a plain dict for DetectorSettings.from_dict.
+DetectorOverrides = TypedDict(  # type: ignore[misc]  # noqa: UP013 - built from the dataclass
+    "DetectorOverrides",
+    {name: _knob_type(name, hint) for name, hint in get_type_hints(DetectorSettings).items()},
+    total=False,
+)
+_OVERRIDES = TypeAdapter(DetectorOverrides)
+_DEFAULTS = DetectorSettings()
+
+
+def _custom(loc: tuple[Any, ...], value: Any, message: str) -> InitErrorDetails:
+    return InitErrorDetails(type=PydanticCustomError("detector_setting", "{message}", {"message": message}),
+                            loc=loc, input=value)
+
+
+def _detector_overrides(value: Any, handler: Any) -> Any:
+    """Unknown keys (with the closest name), each knob's type and range, and one threshold per window,
+    all reported together."""
+    if not isinstance(value, dict):
+        return handler(value)
+    known = DetectorSettings.__dataclass_fields__
+    errors = [_custom((key,), item, unknown_knob_message([key])) for key, item in value.items() if key not in known]
+    result = None
+    try:
+        result = handler({key: item for key, item in value.items() if key in known})
+    except ValidationError as exc:
+        errors += [InitErrorDetails(type=e["type"], loc=tuple(e["loc"]), input=e["input"], ctx=e.get("ctx", {}))
+                   for e in exc.errors()]
+    windows = value.get("windows", _DEFAULTS.windows)
+    thresholds = value.get("window_thresholds", _DEFAULTS.window_thresholds)
+    if isinstance(windows, (list, tuple)) and isinstance(thresholds, (list, tuple)):
+        mismatch = window_thresholds_problem(windows, thresholds)
+        if mismatch:
+            errors.append(_custom(("window_thresholds",), thresholds, mismatch))
+    if errors:
+        raise ValidationError.from_exception_data("detector", errors)
+    return result
 
 
 class EscalationConfig(_Strict):
@@ -45,7 +135,7 @@ class EscalationConfig(_Strict):
     max_notifications: int = Field(default=3, ge=1, le=20)
     severities: list[str] = Field(default_factory=lambda: ["sev1", "sev2"])
     #: on-call order (platform:user_id); empty = the members of `roles.<rota_role>` in the main config
-    rota: list[str] = Field(default_factory=list)
+    rota: list[Annotated[str, AfterValidator(_user_address)]] = Field(default_factory=list)
     rota_role: str = "oncall"
 
 
@@ -60,7 +150,7 @@ class AlertsConfig(_Strict):
     #: per-content-item streams (a single video going bad) besides the account-level stream
     per_content: bool = True
     #: detector knob overrides (see bot.alerts.detector.DetectorSettings), e.g. {min_count: 10}
-    detector: dict[str, Any] = Field(default_factory=dict)
+    detector: Annotated[DetectorOverrides, WrapValidator(_detector_overrides)] = Field(default_factory=dict)
     surges: list[SurgeConfig] = Field(default_factory=list)
     watch_terms: list[WatchTermConfig] = Field(default_factory=list)
     #: risk-watch notices are grouped: one message per term per account per this many minutes
@@ -83,16 +173,8 @@ class AlertsConfig(_Strict):
     def _never_hold_sev1(cls, value: list[str]) -> list[str]:
         unknown = sorted(set(value) - {"sev1", "sev2", "sev3"})
         if unknown:
-            raise ValueError(f"unknown severity {', '.join(unknown)}: use sev2 and/or sev3")
+            raise ValueError(f"未知的级别 / unknown severity {', '.join(unknown)}: use sev2 and/or sev3")
         if "sev1" in value:
             # a sev1 is the crisis people must hear about at 3 a.m.; holding it would defeat the alert
             raise ValueError("一级告警不能在静默时段等待 / sev1 alerts never wait for quiet hours: use sev2 and/or sev3")
-        return value
-
-    @field_validator("detector")
-    @classmethod
-    def _detector_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from bot.alerts.detector import DetectorSettings
-
-        DetectorSettings.from_dict(value)  # raises on unknown or bad keys
         return value

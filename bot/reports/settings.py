@@ -99,10 +99,15 @@ def cron_trigger(expression: str, zone: str):
 
 
 def check_cron(value: str) -> str:
+    if len(value.split()) != 5:
+        raise ValueError(f"应有 5 个字段：分 时 日 月 星期，如 '0 9 * * 1' / {value!r} needs 5 fields: minute hour day "
+                         "month weekday, e.g. '0 9 * * 1'")
     try:
         cron_trigger(value, "UTC")
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not a crontab expression like '0 9 * * 1' ({exc})") from None
+        # the detail (APScheduler's or ours) is English; the lead says what is wrong in Chinese first
+        raise ValueError(f"不是有效的 crontab 表达式（分 时 日 月 星期，如 '0 9 * * 1'）/ {value!r} is not a crontab "
+                         f"expression like '0 9 * * 1' ({exc})") from None
     return value
 
 

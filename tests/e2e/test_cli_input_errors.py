@@ -302,3 +302,31 @@ def test_an_empty_host_in_the_config_file_is_refused(env, tmp_path):
     result = invoke(["config", "check"], {**env, "CRISISBOT_CONFIG": str(path)})
     assert result.exit_code == 2, result.output
     assert "host: 不能为空 / cannot be empty" in result.output
+
+
+def test_config_check_lists_every_feature_setting_problem_in_one_run(env, tmp_path):
+    # found by an acceptance probe: quiet hours at 25:00, a negative detector threshold and a rota of bare
+    # names were accepted, and the backwards surge only showed once the surge's other error was fixed
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        CONFIG.replace("client: lanji}]\n", "client: lanji, quiet_hours: {start: '25:00', end: '99:99'}}]\n")
+        + "alerts:\n"
+        "  detector: {threshold: -1, min_cout: 3}\n"
+        "  surges: [{account: 'douyin:lanji_official', from: '2026-11-11T20:00:00+08:00',"
+        " until: '2026-11-10T20:00:00+08:00', factor: 0.5}]\n"
+        "  escalation: {rota: [bob]}\n",
+        encoding="utf-8",
+    )
+    result = invoke(["config", "check"], {**env, "CRISISBOT_CONFIG": str(bad)})
+    assert result.exit_code == 2, result.output
+    for expected in (
+        f"{bad}: channels[0].quiet_hours.start: 应为 00:00 到 23:59 之间的 HH:MM",
+        f"{bad}: channels[0].quiet_hours.end: 应为 00:00 到 23:59 之间的 HH:MM",
+        f"{bad}: alerts.detector.threshold: 数值太小，应大于 0",
+        f"{bad}: alerts.detector.min_cout: 未知的检测器设置 / unknown detector settings: 'min_cout'（是不是 / did you mean min_count?）",
+        f"{bad}: alerts.surges[0].until: until 必须晚于 from / until must be after from",
+        f"{bad}: alerts.surges[0].factor: 数值太小",
+        f"{bad}: alerts.escalation.rota[0]: 应写成 平台:用户ID / must look like 'platform:user_id'",
+    ):
+        assert expected in result.output, result.output
+    assert "instance of" not in result.output
