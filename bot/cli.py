@@ -117,15 +117,16 @@ _VALUE_ERRORS_ZH = {
 }
 
 
-def _value_error_zh(error: Exception) -> str:
+def _value_error_zh(error: Exception) -> str | None:
     """Why a value was refused, in Chinese, from the validation error typer raised it for (its English
-    message follows it anyway)."""
+    message follows it anyway); None when it was not a validation error typer knows (a command's own
+    BadParameter: its message, Chinese first or not, follows on the English line)."""
     cause = error.__cause__
     try:
         first = cause.errors()[0]  # type: ignore[union-attr]
         return _VALUE_ERRORS_ZH[first["type"]].format(input=first.get("input"), **first.get("ctx", {}))
     except (AttributeError, IndexError, KeyError, TypeError, ValueError):
-        return "值无效"
+        return None
 
 
 def _usage_error_zh(error: Exception) -> str:
@@ -140,7 +141,9 @@ def _usage_error_zh(error: Exception) -> str:
         if kind == "MissingParameter":
             what = "参数" if getattr(param, "param_type_name", "") == "argument" else "选项"
             return f"缺少{what} {hint}" if hint else "缺少参数"
-        return f"{hint} 的值无效：{_value_error_zh(error)}" if hint else f"值无效：{_value_error_zh(error)}"
+        # "值无效：值无效" when the reason was unknown: the invalid-value words stand alone then
+        what, why = (f"{hint} 的值无效" if hint else "值无效"), _value_error_zh(error)
+        return f"{what}：{why}" if why else what
     if kind == "NoSuchOption":
         possible = sorted(getattr(error, "possibilities", None) or [])
         return f"没有这个选项：{error.option_name}" + (f"（是否想用 {', '.join(possible)}？）" if possible else "")

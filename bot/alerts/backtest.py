@@ -55,16 +55,21 @@ def parse_timestamp(text: str) -> datetime:
     """ISO 8601 (naive = UTC) or epoch seconds, from 1970 to 2999. Raises ValueError and nothing else."""
     text = text.strip()
     if not text:
-        raise ValueError("empty timestamp")
+        raise ValueError("为空 / empty")
     try:
         number = float(text)
     except ValueError:
         number = None
     if number is not None and math.isfinite(number):
         if not EARLIEST.timestamp() <= number < LATEST.timestamp():
-            raise ValueError(f"epoch seconds out of range ({EARLIEST:%Y}–{LATEST.year - 1})")
+            raise ValueError(f"纪元秒超出范围（{EARLIEST:%Y}–{LATEST.year - 1}）/ epoch seconds out of range "
+                             f"({EARLIEST:%Y}–{LATEST.year - 1})")
         return datetime.fromtimestamp(number, UTC)
-    value = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+    try:
+        value = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+    except ValueError:  # Python's own "Invalid isoformat string: ..." is English only
+        raise ValueError("应为 ISO 8601 时间（如 2026-11-22T20:15:00+08:00）或纪元秒 / expected ISO 8601 "
+                         "(e.g. 2026-11-22T20:15:00+08:00) or epoch seconds") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     try:
@@ -72,7 +77,7 @@ def parse_timestamp(text: str) -> datetime:
     except OverflowError:  # year 1 or 9999 pushed past the calendar by its offset
         in_range = False
     if not in_range:
-        raise ValueError(f"out of range ({EARLIEST:%Y}–{LATEST.year - 1})")
+        raise ValueError(f"超出范围（{EARLIEST:%Y}–{LATEST.year - 1}）/ out of range ({EARLIEST:%Y}–{LATEST.year - 1})")
     return value
 
 
@@ -81,19 +86,24 @@ MAX_BUCKET_SECONDS = 86400.0
 
 
 def parse_bucket(text: str) -> float:
-    """'5m', '30s', '1h', '300' -> seconds."""
+    """'5m', '30s', '1h', '300' -> seconds. Raises ValueError (Chinese first, with English) for anything else."""
+    given = text
     text = text.strip().lower()
     units = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
-    for suffix in sorted(units, key=len, reverse=True):
-        if text.endswith(suffix) and text[: -len(suffix)].strip():
-            seconds = float(text[: -len(suffix)]) * units[suffix]
-            break
-    else:
-        seconds = float(text)
+    try:
+        for suffix in sorted(units, key=len, reverse=True):
+            if text.endswith(suffix) and text[: -len(suffix)].strip():
+                seconds = float(text[: -len(suffix)]) * units[suffix]
+                break
+        else:
+            seconds = float(text)
+    except ValueError:  # float()'s "could not convert string to float" says nothing of what a bucket is
+        raise ValueError(f"桶大小应写成 5m、300s 或 1h 这样的形式 / a bucket looks like 5m, 300s or 1h "
+                         f"(got {given!r})") from None
     # a bucket is a whole number of seconds from 1 second to 1 day: "inf", "1e308h" or "1e-9s" would give
     # a silent empty backtest
     if not (MIN_BUCKET_SECONDS <= seconds <= MAX_BUCKET_SECONDS):
-        raise ValueError(f"bucket must be between 1s and 1d, got {text!r}")
+        raise ValueError(f"桶大小应在 1s 到 1d 之间 / bucket must be between 1s and 1d (got {given!r})")
     return seconds
 
 
@@ -122,7 +132,10 @@ def read_series(path: Path) -> list[SeriesRow]:
         except csv.Error as exc:
             raise BacktestInputError(f"{path}:{reader.line_num}: 无法读取 CSV 表头 / unreadable CSV header: {exc}") from None
         if names is None or "timestamp" not in names or "value" not in names:
-            raise BacktestInputError(f"{path}: 需要含 timestamp,value 两列的表头 / needs a header with columns timestamp,value (got {names})")
+            # an empty file has no header at all: "(got None)" said nothing a user could act on
+            zh, en = ("文件为空", "the file is empty") if names is None else (f"表头为 {','.join(names)}", f"got {','.join(names)}")
+            raise BacktestInputError(f"{path}: 需要含 timestamp,value 两列的表头（{zh}）/ needs a header with "
+                                     f"columns timestamp,value ({en})")
         while True:
             first_line = reader.line_num + 1
             try:
@@ -211,7 +224,8 @@ def run_backtest(rows: list[SeriesRow], *, bucket_seconds: float | None = None,
 def write_backtest(rows: Iterable[BacktestRow], out: Path) -> int:
     """Write `timestamp,value,score,alert` (creating the missing folders); returns the number of alerts."""
     if out.is_dir():
-        raise IsADirectoryError(f"{out}: is a directory, give a file name (e.g. {out / 'backtest.csv'})")
+        raise IsADirectoryError(f"{out}: 是目录，请给出文件名（例如 {out / 'backtest.csv'}）/ is a directory, give a "
+                                f"file name (e.g. {out / 'backtest.csv'})")
     out.parent.mkdir(parents=True, exist_ok=True)
     alerts = 0
     with open(out, "w", newline="", encoding="utf-8") as handle:

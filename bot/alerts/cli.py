@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 
 app = typer.Typer(no_args_is_help=True, help="负面激增告警 / negative-spike alerts")
+
+USAGE = ("用法 / usage: crisisbot backtest SERIES.csv --out OUT.csv [--bucket 5m]  或 / or  "
+         "crisisbot backtest --comments FEED.jsonl [--bucket 5m]")
 
 
 @app.callback()
@@ -14,34 +19,84 @@ def _group() -> None:
     """负面激增告警 / negative-spike alerts."""
 
 
+def _fail(message: str) -> NoReturn:
+    # exit 2 with one "错误 / error" line, as the command's other input errors (not click's BadParameter,
+    # whose "Invalid value:" frame would wrap a message that is already Chinese first)
+    typer.echo(f"错误 / error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _os_error(exc: OSError) -> str:
+    """An OSError Chinese first: Python's own text ("[Errno 2] No such file or directory: 'x'") is English only."""
+    if exc.filename is None:  # one of ours, already worded
+        return str(exc)
+    if isinstance(exc, FileNotFoundError):
+        return f"找不到文件 / file not found: {exc.filename}"
+    return f"无法访问文件 {exc.filename} / cannot access {exc.filename}: {exc.strerror or exc}"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same path once resolved, or another name for it (a hard link,
+    a symlink, a different spelling on a case-insensitive disk)."""
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except (OSError, RuntimeError):  # unreadable, or a symlink loop: not provably the same file
+        return False
+
+
 @app.command("backtest")
 def backtest(
-    series: Path | None = typer.Argument(None, help="CSV with columns timestamp,value (one row per bucket)"),
-    out: Path | None = typer.Option(None, "--out", help="output CSV: timestamp,value,score,alert"),
-    bucket: str | None = typer.Option(None, "--bucket", help="bucket size, e.g. 5m (default: inferred)"),
-    comments: Path | None = typer.Option(None, "--comments", help="replay a comment feed (JSONL) instead"),
+    series: Annotated[Path | None, typer.Argument(
+        metavar="SERIES.csv",
+        help="计数序列 CSV，列为 timestamp,value（每桶一行）/ count series CSV with columns timestamp,value "
+             "(one row per bucket)")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="OUT.csv",
+        help="输出 CSV，列为 timestamp,value,score,alert，每个输入行一行；不能是输入文件本身 / output CSV: "
+             "timestamp,value,score,alert, one row per input row (must not be the input file)")] = None,
+    bucket: Annotated[str | None, typer.Option(
+        "--bucket",
+        help="桶大小，如 5m、300s 或 1h；默认由时间戳推断，回放评论时默认用配置的 alerts.bucket_minutes / "
+             "bucket size, e.g. 5m, 300s, 1h (default: inferred from the timestamps; for a comment feed, "
+             "the configured alerts.bucket_minutes)")] = None,
+    comments: Annotated[Path | None, typer.Option(
+        "--comments", metavar="FEED.jsonl",
+        help="改为回放评论文件（JSONL 或 CSV，按 crisisbot ingest 的规则校验）/ replay a comment feed instead "
+             "(JSONL or CSV, checked as crisisbot ingest checks it)")] = None,
 ) -> None:
-    """回测 / Backtest: replay a count series (or a comment feed) through the production detector.
+    """回测：用线上检测器回放计数序列（或评论文件）/ Backtest: replay a count series (or a comment feed)
+    through the production detector.
 
-    SERIES.csv --out OUT.csv writes one row per input row; alert=1 only where a NEW alert would be posted.
-    --comments FEED.jsonl replays comments through the whole pipeline (sentiment included) with a
-    simulated clock and prints the alerts that would have been posted.
+    SERIES.csv --out OUT.csv 每个输入行输出一行；只有会发出新告警的行 alert=1。--comments FEED.jsonl
+    在模拟时钟上把评论走完整条流程（含情感分析），列出会发出的告警 / SERIES.csv --out OUT.csv writes one
+    row per input row; alert=1 only where a NEW alert would be posted. --comments FEED.jsonl replays comments
+    through the whole pipeline (sentiment included) with a simulated clock and prints the alerts that would
+    have been posted.
     """
     if comments is not None:
         if series is not None:
-            raise typer.BadParameter("give either SERIES.csv or --comments FEED.jsonl, not both")
+            _fail("SERIES.csv 与 --comments FEED.jsonl 只能给一个 / give either SERIES.csv or --comments "
+                  "FEED.jsonl, not both")
         from bot.alerts.replay import replay_comment_feed
 
         try:
             lines = replay_comment_feed(comments, bucket=bucket)
-        except (OSError, ValueError) as exc:
-            typer.echo(f"错误 / error: {exc}", err=True)
-            raise typer.Exit(2) from None
+        except OSError as exc:
+            _fail(_os_error(exc))
+        except ValueError as exc:
+            _fail(str(exc))
         for line in lines:
             typer.echo(line)
         return
     if series is None or out is None:
-        raise typer.BadParameter("usage: crisisbot backtest SERIES.csv --out OUT.csv [--bucket 5m]")
+        _fail(("缺少 SERIES.csv / SERIES.csv is missing" if series is None else "缺少 --out / --out is missing")
+              + f"\n{USAGE}")
+    if _same_file(out, series):
+        # the output is written while the input is still to be read back by nobody: the series was lost
+        _fail(f"--out 不能是输入文件本身，否则会覆盖它 / --out must not be the input file {str(series)!r}: "
+              f"it would be overwritten")
     from bot.alerts.backtest import (
         BacktestInputError,
         describe_bucket,
@@ -56,7 +111,7 @@ def backtest(
     try:
         bucket_seconds = parse_bucket(bucket) if bucket else None
     except ValueError as exc:
-        raise typer.BadParameter(f"--bucket: {exc}") from None
+        _fail(f"--bucket: {exc}")
     try:
         rows = read_series(series)
         given = bucket_seconds is not None
@@ -64,13 +119,15 @@ def backtest(
             bucket_seconds = infer_bucket_seconds(r.timestamp for r in rows)
         off = off_grid_share((r.timestamp for r in rows), bucket_seconds)
         alerts = write_backtest(run_backtest(rows, bucket_seconds=bucket_seconds), out)
-    except (OSError, BacktestInputError) as exc:
-        typer.echo(f"错误 / error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    how = "--bucket" if given else "由时间戳推断 / inferred from the timestamps"
-    typer.echo(f"{len(rows)} 行，{alerts} 次告警 → {out} / {len(rows)} rows, {alerts} alerts -> {out} "
-               f"(桶 bucket {describe_bucket(bucket_seconds)}, {how})")
+    except OSError as exc:
+        _fail(_os_error(exc))
+    except BacktestInputError as exc:
+        _fail(str(exc))
+    size = describe_bucket(bucket_seconds)
+    how_zh, how_en = ("--bucket 指定", "--bucket") if given else ("由时间戳推断", "inferred from the timestamps")
+    typer.echo(f"{len(rows)} 行，{alerts} 次告警 → {out}（桶 {size}，{how_zh}）/ "
+               f"{len(rows)} rows, {alerts} alerts -> {out} (bucket {size}, {how_en})")
     if off > 0.1:
         # a file mixing time scales (or a --bucket that does not fit it) is judged on one scale only
-        typer.echo(f"注意 / note: {off:.0%} 的时间间隔不是桶的整数倍，请用 --bucket 指定 / of the steps between "
-                   f"rows are not whole buckets of {describe_bucket(bucket_seconds)}: check --bucket", err=True)
+        typer.echo(f"注意 / note: {off:.0%} 的时间间隔不是桶 {size} 的整数倍，请用 --bucket 指定 / {off:.0%} of the "
+                   f"steps between rows are not whole buckets of {size}: check --bucket", err=True)

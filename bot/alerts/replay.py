@@ -9,7 +9,7 @@ at which it entered the outbox.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,13 +43,19 @@ class ReplayResult:
     rejected: int
     bucket: timedelta
     placeholder_sentiment: bool
+    #: re-deliveries of a comment already replayed (the same platform and comment id), as ingest counts them
+    duplicates: int = 0
+    #: "path:line: reason" of the records the bot's ingestion refused during the replay
+    problems: list[str] = field(default_factory=list)
 
 
 def load_feed(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """Records sorted by created_at, read as `crisisbot ingest` reads a file (JSONL or CSV; UTF-8, BOM
-    or GB18030); bad lines are reported (path:line: reason) and skipped."""
+    or GB18030) and checked as it checks them (`validate_record`): a bad line is reported with every
+    reason ingest gives, Chinese first (path:line: reason), and skipped. Each record carries `_t` (its
+    created_at, the replay's clock) and `_pos` (path:line, for a refusal during the replay)."""
     from bot.feeds.files import FileFormatError, read_items
-    from bot.feeds.records import parse_time
+    from bot.feeds.records import validate_record
 
     try:
         items, _encoding = read_items(path)
@@ -60,14 +66,13 @@ def load_feed(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
         if item.record is None:
             problems.append(f"{item.position}: {item.error}")
             continue
-        if item.record.get("created_at") in (None, ""):
-            problems.append(f"{item.position}: created_at: required")
+        # Without `now`: the future check is against the ingest clock, the replay's simulated one
+        checked = validate_record(item.record)
+        if isinstance(checked, list):
+            problems.append(f"{item.position}: {'; '.join(checked)}")
             continue
-        try:
-            item.record["_t"] = parse_time(item.record["created_at"])
-        except ValueError as exc:
-            problems.append(f"{item.position}: {exc}")
-            continue
+        item.record["_t"] = checked.created_at
+        item.record["_pos"] = item.position
         records.append(item.record)
     records.sort(key=lambda r: r["_t"])
     return records, problems
@@ -91,7 +96,7 @@ def replay_feed(records: list[dict[str, Any]], *, config=None, bucket_minutes: i
     # charts) for every simulated day and never shown, a large share of a replay's time.
     config = config.model_copy(update={"reports": config.reports.model_copy(update={"schedules": []})})
     if not records:
-        raise ValueError("the feed has no comments")
+        raise ValueError("文件中没有可回放的评论 / the feed has no comments")
     own_dir = tempfile.TemporaryDirectory() if workdir is None else None
     base = Path(own_dir.name) if own_dir else workdir
     db = Database(f"sqlite:///{base / 'replay.db'}")
@@ -103,7 +108,8 @@ def replay_feed(records: list[dict[str, Any]], *, config=None, bucket_minutes: i
         raise RuntimeError("alerts are not wired into the bot")
     bucket = alerts.bucket
     grace = alerts.grace
-    accepted = rejected = 0
+    accepted = rejected = duplicates = 0
+    problems: list[str] = []
     try:
         position = 0
         now = clock.now()
@@ -118,15 +124,18 @@ def replay_feed(records: list[dict[str, Any]], *, config=None, bucket_minutes: i
             next_batch = records[position]["_t"] + BATCH if position < len(records) else last
             now = min(next_batch, next_close, last)
             clock.set(now)
-            batch = []
+            batch, positions = [], []
             while position < len(records) and records[position]["_t"] <= now:
-                batch.append({k: v for k, v in records[position].items() if k != "_t"})
+                batch.append({k: v for k, v in records[position].items() if k not in ("_t", "_pos")})
+                positions.append(records[position].get("_pos") or str(position))
                 position += 1
             if batch:
                 last_comment = now
-                report = app.services.ingest.ingest_records(batch, source="replay")
+                report = app.services.ingest.ingest_records(batch, source="replay", positions=positions)
                 accepted += report.accepted
                 rejected += report.rejected
+                duplicates += report.duplicates
+                problems.extend(f"{r.position}: {r.reason}" for r in report.results if r.status == "rejected")
             for tick in app.wiring.ticks:
                 tick()
             if now >= next_close:
@@ -144,7 +153,8 @@ def replay_feed(records: list[dict[str, Any]], *, config=None, bucket_minutes: i
         app.close()
         if own_dir:
             own_dir.cleanup()
-    return ReplayResult([m for m in messages if m is not None], episodes, accepted, rejected, bucket, placeholder)
+    return ReplayResult([m for m in messages if m is not None], episodes, accepted, rejected, bucket, placeholder,
+                        duplicates, problems)
 
 
 def _next_boundary(ts: datetime, bucket: timedelta) -> datetime:
@@ -168,27 +178,41 @@ def _replayed(row) -> ReplayedMessage | None:
 
 
 def replay_comment_feed(path: Path, *, bucket: str | None = None) -> list[str]:
-    """CLI body of `crisisbot backtest --comments`: lines describing the alerts that would be posted."""
-    from bot.alerts.backtest import parse_bucket
+    """CLI body of `crisisbot backtest --comments`: lines describing the alerts that would be posted.
 
-    records, problems = load_feed(path)
+    Raises ValueError (Chinese first, with English) for a bad --bucket, an unreadable feed or one without a
+    single good comment."""
+    from bot.alerts.backtest import parse_bucket
+    from bot.alerts.render import SEVERITY_LABEL, STATUS_LABEL
+
     bucket_minutes = None
     if bucket:
-        seconds = parse_bucket(bucket)
+        try:
+            seconds = parse_bucket(bucket)
+        except ValueError as exc:
+            raise ValueError(f"--bucket: {exc}") from None
         if seconds % 60 or not 1 <= seconds // 60 <= 60:
             # the service's own range (alerts.bucket_minutes): a replay on a bucket the bot refuses to run
             # with would show what no configuration can do
-            raise ValueError("--bucket must be whole minutes from 1m to 60m for a comment feed "
-                             "(alerts.bucket_minutes)")
+            raise ValueError("--bucket 回放评论时应为 1m 到 60m 的整分钟数（alerts.bucket_minutes）/ --bucket must "
+                             "be whole minutes from 1m to 60m for a comment feed (alerts.bucket_minutes)")
         bucket_minutes = int(seconds // 60)
+    records, problems = load_feed(path)
+    if not records:
+        # say why: every line was refused (each with its reason), or the file holds no line at all
+        raise ValueError("\n".join([f"{path}: 文件中没有可回放的评论（{len(problems)} 行被拒收）/ the feed has no "
+                                    f"comments to replay ({len(problems)} lines rejected)",
+                                    *(f"跳过 / skipped: {p}" for p in problems)]))
     result = replay_feed(records, bucket_minutes=bucket_minutes)
     from bot.config import Settings, load_all
 
     _, config, _ = load_all(Settings(_env_file=None))  # type: ignore[call-arg]
     zone = config.zone()
+    problems = problems + result.problems
     lines = [f"跳过 / skipped: {p}" for p in problems]
-    lines.append(f"回放 / replayed {result.accepted} 条评论 comments ({result.rejected} 条被拒 rejected), "
-                 f"桶 bucket {int(result.bucket.total_seconds() // 60)} 分钟 min")
+    # every line of the feed is in one of the counts, as `crisisbot ingest` reports a file
+    lines.append(f"回放 / replayed {result.accepted} 条评论 comments, 重复更新 duplicates {result.duplicates}, "
+                 f"拒收 rejected {len(problems)}, 桶 bucket {int(result.bucket.total_seconds() // 60)} 分钟 min")
     if result.placeholder_sentiment:
         lines.append("注意 / note: 未安装情感模型，按全部评论量判断 / no sentiment model: judged on all comments")
     shown = 0
@@ -209,8 +233,11 @@ def replay_comment_feed(path: Path, *, bucket: str | None = None) -> list[str]:
         shown += 1
     for e in result.episodes:
         recovered = e["recovered_at"].astimezone(zone).strftime("%m-%d %H:%M") if e["recovered_at"] else "-"
-        lines.append(f"episode {e['key']}: {e['severity']} {e['status']}, detectable bucket "
-                     f"{e['started_at'].astimezone(zone):%m-%d %H:%M}, recovered {recovered}")
+        severity = SEVERITY_LABEL.get(e["severity"], (e["severity"], e["severity"]))
+        status = STATUS_LABEL.get(e["status"], (e["status"], e["status"]))
+        lines.append(f"事件 / episode {e['key']}: {severity[0]} {severity[1]}, {status[0]} {status[1]}, "
+                     f"可检测桶 detectable bucket {e['started_at'].astimezone(zone):%m-%d %H:%M}, "
+                     f"恢复 recovered {recovered}")
     if not shown:
         lines.append("没有会发出的告警 / no alert would have been posted")
     return lines
