@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.messages import Button, Field, Message, Section
+from bot.replies.render import PLATFORM_ZH
 from bot.sentiment.actions import comment_ref, review_button
 
 SEVERITY_NUMBER = {"sev1": 1, "sev2": 2, "sev3": 3}
@@ -34,8 +35,44 @@ ACTION_LABEL = {
 }
 
 
+#: how the history ("记录") names the bot when it acted (an alert, an escalation, the end of a mute)
+BOT_ACTOR = ("机器人", "crisisbot")
+#: the history line shows the latest entries only
+HISTORY_SHOWN = 4
+
+
 def _pick(pair: tuple[str, str], lang: str) -> str:
     return pair[1] if lang == "en" else pair[0]
+
+
+def platform_name(platform: str, lang: str = "zh") -> str:
+    """The platform as people call it: the reply queue's names (抖音, B站…), so alerts and the queue agree;
+    in English the platform's own id."""
+    return platform if lang == "en" else PLATFORM_ZH.get(platform, platform)
+
+
+def account_label(name: str, platform: str, lang: str = "zh") -> str:
+    """'澜肌官方旗舰店（抖音）' / '澜肌官方旗舰店 (douyin)'."""
+    return f"{name} ({platform_name(platform, lang)})" if lang == "en" else f"{name}（{platform_name(platform)}）"
+
+
+def _history_line(history: list[dict[str, Any]], lang: str, zone: ZoneInfo) -> str:
+    """'记录：…（共 7 条）；12-05 22:45 机器人 告警；…': the latest entries, saying how many there are when
+    earlier ones are left out."""
+    trail = []
+    if len(history) > HISTORY_SHOWN:
+        trail.append(f"…（共 {len(history)} 条）" if lang != "en" else f"… ({len(history)} in all)")
+    for h in history[-HISTORY_SHOWN:]:
+        user = h.get("user")
+        by_bot = not user or user == "bot" or h.get("action") == "escalated"
+        who = _pick(BOT_ACTOR, lang) if by_bot else (h.get("user_name") or user)
+        line = f"{_fmt_time(h['at'], zone)} {who} {_pick(ACTION_LABEL.get(h['action'], (h['action'],) * 2), lang)}"
+        if h.get("action") == "escalated" and user and user != "bot":
+            # the bot escalated; the entry's user is the person of the rota it reminded
+            paged = user.partition(":")[2] or user
+            line += f"（提醒 {paged}）" if lang != "en" else f" (reminded {paged})"
+        trail.append(line)
+    return "记录：" + "；".join(trail) if lang != "en" else "Log: " + "; ".join(trail)
 
 
 def _fmt_time(value: str | datetime | None, zone: ZoneInfo) -> str:
@@ -61,7 +98,7 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
     status = ep["status"]
     zh = lang != "en"
     account_name = s.get("account_name") or ep["account_id"]
-    where = f"**{account_name}**（{ep['platform']}）" if zh else f"**{account_name}** ({ep['platform']})"
+    where = account_label(f"**{account_name}**", ep["platform"], lang)
     if s.get("content_id"):
         title = s.get("content_title") or s["content_id"]
         url = s.get("content_url")
@@ -147,11 +184,7 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
         sections.append(Section(f"**建议预案**：{s['playbook']}" if zh else f"**Suggested playbook**: {s['playbook']}"))
     history = ep.get("history") or []
     if len(history) > 1:
-        trail = []
-        for h in history[-4:]:
-            who = h.get("user_name") or h.get("user") or "bot"
-            trail.append(f"{_fmt_time(h['at'], zone)} {who} {_pick(ACTION_LABEL.get(h['action'], (h['action'],) * 2), lang)}")
-        sections.append(Section(("记录：" if zh else "Log: ") + "；".join(trail)))
+        sections.append(Section(_history_line(history, lang, zone)))
     key = ep["episode_key"]
     buttons: tuple[Button, ...] = ()
     if status in ("open", "acknowledged", "muted"):

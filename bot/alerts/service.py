@@ -804,7 +804,7 @@ class AlertService:
         the way a paging tool re-notifies the responder and not the rota. A run handling it in a channel
         the alert was not posted to hears of it there, addressed to its commander."""
         # Who took it on, from the history, not the status: a 静默 1 小时 after 确认 sets the status to muted
-        # (and back to open when the hour ends) while the same people are on it
+        # for the hour while the same people are on it
         responders = self._responders(episode) if episode.status != "false_positive" else []
         acknowledged = bool(responders)
         who = None
@@ -961,6 +961,8 @@ class AlertService:
         # it follows its message's episode from now on: an acknowledged or muted incident stays so
         episode.status = target.status
         episode.muted_until = target.muted_until
+        if target.status == "muted":  # it comes back from the mute as its message's episode does
+            episode.stats = {**stats, "muted_from": target.stats.get("muted_from", "open")}
         episode.history = [*episode.history, {"action": "merged", "user": "bot", "at": self.clock.now().isoformat(),
                                               "into": target.episode_key}]
         session.add(episode)
@@ -1089,21 +1091,32 @@ class AlertService:
         return end_dt.astimezone(UTC)
 
     def _end_mutes(self, now: datetime) -> None:
-        """静默 1 小时 is one hour: an episode still going on when its mute ends alerts again.
+        """静默 1 小时 is one hour: an episode still going on when its mute ends returns to its state before.
 
-        Its message (posted before the mute) is updated back to 待处理 and a reminder is posted; an
-        episode that opened during the mute (never posted) is posted now. Escalation restarts from now.
-        Episodes that recovered meanwhile were resolved by the detector and stay as they are.
+        One that was open before the mute alerts again: its message (posted before the mute) is updated
+        back to 待处理 and a reminder is posted; an episode that opened during the mute (never posted) is
+        posted now. Escalation restarts from now. One that was acknowledged before the mute (the team is on
+        it, perhaps running its playbook) goes back to 已确认: its message is updated, nobody is paged and
+        escalation stays stopped. Episodes that recovered meanwhile were resolved by the detector and stay
+        as they are.
         """
         with self.db.session() as session:
             episodes = session.exec(select(AlertEpisode).where(
                 AlertEpisode.status == "muted", AlertEpisode.muted_until <= now,
                 AlertEpisode.recovered_at.is_(None)).order_by(AlertEpisode.id)).all()
             for episode in episodes:
-                episode.status = "open"
-                episode.last_notified_at = now
+                # muted before "muted_from" was kept, or opened during the mute: it was open
+                before = episode.stats.get("muted_from") or "open"
+                episode.stats = {k: v for k, v in episode.stats.items() if k != "muted_from"}
                 episode.updated_at = now
                 episode.history = [*episode.history, {"action": "unmuted", "user": "bot", "at": now.isoformat()}]
+                if before == "acknowledged":
+                    episode.status = "acknowledged"
+                    session.add(episode)
+                    self._push_update(session, episode)
+                    continue
+                episode.status = "open"
+                episode.last_notified_at = now
                 session.add(episode)
                 if not any(info.get("posted") or "hold_until" in info for info in episode.channels.values()) \
                         and not episode.stats.get("merged_into"):
@@ -1235,6 +1248,9 @@ class AlertService:
             if action == "acknowledged" and episode.status in ("open", "muted"):
                 episode.status = "acknowledged"
             elif action == "muted" and episode.status in ("open", "acknowledged"):
+                # kept so the end of the hour restores it: an acknowledged alert (a team on it, perhaps
+                # running its playbook) muted for an hour must not come back as 待处理 and page them again
+                episode.stats = {**episode.stats, "muted_from": episode.status}
                 episode.status = "muted"
                 episode.muted_until = now + MUTE_FOR
             elif action == "false_positive" and episode.status != "false_positive":
@@ -1242,12 +1258,11 @@ class AlertService:
                 stats = dict(episode.stats)
                 stats["feedback"] = {"label": "false_positive", "by": user, "at": now.isoformat()}
                 episode.stats = stats
-            elif action == "playbook":
-                if episode.status in ("open", "muted", "false_positive"):
+            elif action == "playbook" and episode.status != "false_positive":
+                # after 误报 nothing changes, as for 确认 and 静默: the false-alarm feedback is kept for
+                # tuning (a run can still be started on purpose with /crisis start, see bot/handlers/watch.py)
+                if episode.status in ("open", "muted"):
                     episode.status = "acknowledged"  # starting the playbook is a response
-                if "feedback" in episode.stats:
-                    # a playbook started on it says the alarm was real: the 误报 mark must not teach tuning
-                    episode.stats = {k: v for k, v in episode.stats.items() if k != "feedback"}
             else:
                 # nothing changes (e.g. a second press, or 静默 after 误报): no update, no history noise;
                 # the button's reply says so instead of claiming it happened
@@ -1274,6 +1289,8 @@ class AlertService:
                 continue  # a video that already calmed down stays resolved; a false alarm covers it too
             other.status = episode.status
             other.muted_until = episode.muted_until
+            if episode.status == "muted":  # it comes back from the mute as its message's episode does
+                other.stats = {**other.stats, "muted_from": episode.stats.get("muted_from", "open")}
             if "feedback" in episode.stats:
                 other.stats = {**other.stats, "feedback": episode.stats["feedback"]}
             elif "feedback" in other.stats:  # the message's false-alarm mark was withdrawn

@@ -42,13 +42,13 @@ def _reply(outcome: CorrectionOutcome, user_name: str) -> Message:
     if old == new:  # a person confirmed the model: still a labelled example worth keeping
         return Message(
             title="情感已确认 / Sentiment confirmed",
-            text=(f"{outcome.platform}:{outcome.comment_id} 确认为 {LABEL_ZH[new]}({new})，由 {user_name} 确认，"
+            text=(f"{outcome.platform}:{outcome.comment_id} 确认为 {LABEL_ZH[new]}（{new}），由 {user_name} 确认，"
                   f"已存为训练样本。\nConfirmed {new} by {user_name}; kept as a training example.\n> {preview}"),
         )
     return Message(
         title="情感已更正 / Sentiment corrected",
         text=(
-            f"{outcome.platform}:{outcome.comment_id} {LABEL_ZH[old]}({old or '-'}) → {LABEL_ZH[new]}({new})，"
+            f"{outcome.platform}:{outcome.comment_id} {LABEL_ZH[old]}（{old or '-'}）→ {LABEL_ZH[new]}（{new}），"
             f"由 {user_name} 更正，已存为训练样本。\n"
             f"Relabelled {old or '-'} → {new} by {user_name}; kept as a training example.\n> {preview}"
         ),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.alerts.render import account_label
 from bot.clock import ensure_aware
 from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, PermissionDenied, UsageError
 from bot.messages import Action, Message
@@ -53,6 +54,13 @@ def _resolve_account(ctx: CommandContext, text: str) -> str:
     if len(visible) > 1:
         raise UsageError(f"账号 {text} 不唯一，请写 平台:账号ID / ambiguous account, use platform:account_id")
     return visible[0]
+
+
+def _account_name(ctx: CommandContext, key: str) -> str:
+    """'douyin:lanji_official' -> '澜肌官方旗舰店（抖音）': replies and lists name accounts as alerts do."""
+    platform, _, account_id = key.partition(":")
+    account = ctx.services.config.account(platform, account_id)
+    return account_label(account.name if account and account.name else account_id, platform)
 
 
 def _zone(ctx: CommandContext) -> ZoneInfo:
@@ -128,7 +136,7 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
                               starts_at=start, ends_at=until, factor=factor)
         window = window_text(start, until, zone, ctx.services.clock.now())
         return Message(text=(
-            f"已登记预期高峰 #{watch.id}：{account} {window}，预期 x{factor:g}。期间按量不告警，负面占比异常仍会告警。\n"
+            f"已登记预期高峰 #{watch.id}：{_account_name(ctx, account)} {window}，预期 x{factor:g}。期间按量不告警，负面占比异常仍会告警。\n"
             f"Planned surge #{watch.id} recorded: volume up to x{factor:g} will not alert; a jump in the "
             f"negative share still does."))
     if sub == "add":
@@ -140,7 +148,7 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         account = parsed.opt("account")
         account_key = _resolve_account(ctx, account) if isinstance(account, str) else None
         watch = svc.add_watch(kind="term", channel=ctx.channel, user=ctx.user, term=term, account=account_key)
-        where = account_key or _CHANNEL_ACCOUNTS
+        where = _account_name(ctx, account_key) if account_key else _CHANNEL_ACCOUNTS
         return Message(text=f"已监控风险词「{term}」（{where}），编号 #{watch.id}。\nWatching “{term}” ({where}), #{watch.id}.")
     if sub == "remove":
         if not args:
@@ -157,18 +165,20 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         now = ctx.services.clock.now()
         for w in svc.list_watches(ctx.channel):
             if w.kind == "term":
-                lines.append(f"#{w.id} 风险词 term「{w.term}」 {w.account or _CHANNEL_ACCOUNTS}")
+                lines.append(f"#{w.id} 风险词 term「{w.term}」 "
+                             f"{_account_name(ctx, w.account) if w.account else _CHANNEL_ACCOUNTS}")
             else:
                 # stored times may come back naive (SQLite): they are UTC, not the machine's local time
-                lines.append(f"#{w.id} 预期高峰 surge {w.account} "
+                lines.append(f"#{w.id} 预期高峰 surge {_account_name(ctx, w.account)} "
                              f"{window_text(w.starts_at, w.ends_at, zone, now, sep='–')} x{w.factor:g}")
         cfg = ctx.services.config.alerts
         for t in cfg.watch_terms:
             if t.account is None or ctx.services.scope.can_see(ctx.channel, t.account):
-                lines.append(f"(配置 config) 风险词 term「{t.term}」 {t.account or '全部账号 all accounts'}")
+                lines.append(f"（配置 config）风险词 term「{t.term}」 "
+                             f"{_account_name(ctx, t.account) if t.account else '全部账号 all accounts'}")
         for s in cfg.surges:
             if ctx.services.scope.can_see(ctx.channel, s.account):
-                lines.append(f"(配置 config) 预期高峰 surge {s.account} "
+                lines.append(f"（配置 config）预期高峰 surge {_account_name(ctx, s.account)} "
                              f"{window_text(s.start, s.until, zone, now, sep='–')} x{s.factor:g}")
         if not lines:
             return Message(text="暂无监控项 / nothing watched yet")
@@ -238,6 +248,13 @@ def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
     account = f"{episode.platform}:{episode.account_id}"
     if not ctx.services.scope.can_see(ctx.channel, account):
         raise PermissionDenied("本频道看不到该账号 / this channel cannot see that account")
+    if episode.status == "false_positive":
+        # as 确认 and 静默 after 误报: nothing changes, so the false-alarm feedback kept for tuning stays;
+        # a team that wants a run anyway starts it on purpose, on the account rather than on this alert
+        start = f"/crisis start {_suggested_playbook(svc, episode)} --account {account}"
+        return Message(text=f"状态未变：该告警已标记为误报，未启动预案。如仍需处置，可用 `{start}` 启动预案。\n"
+                            f"Unchanged: this alert is marked a false alarm, so no playbook was started. "
+                            f"To start one anyway: `{start}`.")
     if playbooks is None or not hasattr(playbooks, "start_run"):
         return Message(text="预案功能尚未启用，请先按告警内容人工处理。\nPlaybooks are not enabled yet; please handle it by hand.")
     # a run already going for this alert (from any channel) is not started again: say which one, log nothing
@@ -260,7 +277,7 @@ def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
                  f"Run #{run.id} ({run.title}) is already handling this account: the alert is on its timeline. "
                  "Use /crisis start for a separate run."
         )
-    playbook_id = episode.stats.get("playbook") or svc.cfg.playbooks.get(episode.severity, "negative-outbreak")
+    playbook_id = _suggested_playbook(svc, episode)
     severity = {"sev1": 1, "sev2": 2, "sev3": 3}.get(episode.severity, 3)
     title = f"负面评论激增：{episode.stats.get('account_name') or episode.account_id}"
     run = playbooks.start_run(channel=ctx.channel, playbook_id=playbook_id, title=title, severity=severity,
@@ -268,6 +285,10 @@ def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
     svc.act(episode.episode_key, "playbook", user=ctx.user, user_name=ctx.user_name, channel=ctx.channel)
     return Message(text=f"{ctx.user_name} 已启动预案 {playbook_id}（#{run.id}）。\n"
                         f"{ctx.user_name} started playbook {playbook_id} (run #{run.id}).")
+
+
+def _suggested_playbook(svc, episode) -> str:
+    return episode.stats.get("playbook") or svc.cfg.playbooks.get(episode.severity, "negative-outbreak")
 
 
 def register(registry: CommandRegistry) -> None:

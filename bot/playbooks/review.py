@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.alerts.render import SEVERITY_LABEL
+from bot.alerts.render import SEVERITY_LABEL, platform_name
 from bot.durations import duration_zh, overdue_zh_en
 from bot.playbooks.machine import (
     RUN_STATUS_ZH,
@@ -83,10 +83,12 @@ class LinkedAlert:
         )
 
     def label(self, zone: ZoneInfo, *, severity: bool = True) -> str:
-        """"澜肌官方旗舰店（douyin）· 作品：标题 · 一级·爆发 · 2026-11-22 20:15 起" in the channel's zone."""
+        """"澜肌官方旗舰店（抖音）· 作品：标题 · 一级·爆发 · 2026-11-22 20:15 起" in the channel's zone."""
         if self.account is None:
             return self.key
-        parts = [self.account + (f"（{self.platform}）" if self.platform and self.platform not in self.account else "")]
+        # the platform as the alert itself and the reply queue name it (抖音, not douyin)
+        parts = [self.account + (f"（{platform_name(self.platform)}）" if self.platform and self.platform not in self.account
+                                 else "")]
         if self.video:
             parts.append(f"作品：{self.video}")
         if severity and self.severity in SEVERITY_LABEL:

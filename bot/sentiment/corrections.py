@@ -51,7 +51,7 @@ def parse_label(value: str) -> str:
                "pos": "pos", "positive": "pos", "正面": "pos", "正": "pos", "1": "pos"}
     label = aliases.get(value.strip().lower())
     if label is None:
-        raise CorrectionError(f"标签必须是 neg/neu/pos，收到 {value!r}", f"label must be neg/neu/pos, got {value!r}")
+        raise CorrectionError(f"标签必须是 neg/neu/pos，收到「{value}」", f"label must be neg/neu/pos, got {value!r}")
     return label
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from bot.messages import Button, Message
 
 SEVERITY_MARK = {1: "🔴 一级", 2: "🟠 二级", 3: "🟡 三级"}
@@ -25,6 +27,13 @@ def button_hint(button: Button) -> str:
     return f"[{button.label}: /press {button.action_id}{value}{reason}]"
 
 
+def field_line(label: str, value: str) -> str:
+    """'状态：已确认' after a Chinese label (a half-width colon inside Chinese reads as a typo), 'Status: open'
+    after an English one."""
+    wide = bool(label) and unicodedata.east_asian_width(label[-1]) in ("W", "F")
+    return f"{label}：{value}" if wide else f"{label}: {value}"
+
+
 def render_text(message: Message, *, updated: bool = False) -> str:
     lines: list[str] = []
     if updated:
@@ -37,11 +46,11 @@ def render_text(message: Message, *, updated: bool = False) -> str:
     if message.text:
         lines.append(message.text)
     for field in message.fields:
-        lines.append(f"  {field.label}: {field.value}")
+        lines.append(f"  {field_line(field.label, field.value)}")
     for section in message.sections:
         lines.append("  ─ " + section.text.replace("\n", "\n    "))
         for field in section.fields:
-            lines.append(f"    {field.label}: {field.value}")
+            lines.append(f"    {field_line(field.label, field.value)}")
         if section.buttons:
             lines.append("    " + " ".join(button_hint(b) for b in section.buttons))
     for image in message.images:

@@ -204,20 +204,28 @@ def test_starting_the_playbook_twice_names_the_run_already_going(bot, clock, db,
         assert len(session.exec(select(CrisisRun)).all()) == 1
 
 
-def test_a_playbook_started_after_a_false_alarm_mark_withdraws_the_mark(bot, clock, db, press_button):
+def test_the_playbook_button_after_a_false_alarm_changes_nothing_and_names_crisis_start(bot, clock, db, press_button):
+    """As 确认 and 静默 after 误报: 启动预案 leaves the alert a false alarm (the feedback kept for tuning) and
+    starts nothing; the reply says so and how to start a run on purpose. It was: a run started, the alert
+    set to 已确认 and the false-alarm feedback dropped."""
     from bot.playbooks.models import CrisisRun
 
     load_history(bot, clock)
     live(bot, clock, 10, per_minute=12)
     [ep] = primary(db)
     press_button("alert.false_positive", ep.episode_key)
+    marked = [e for e in episodes(db) if e.episode_key == ep.episode_key][0]
     [reply] = press_button("alert.playbook", ep.episode_key)
-    assert "已启动预案" in reply.text
+    zh, _, en = reply.text.partition("\n")
+    assert zh.startswith("状态未变：该告警已标记为误报"), reply.text
+    assert "/crisis start" in zh and "--account douyin:lanji_official" in zh
+    assert "false alarm" in en and "/crisis start" in en and "--account douyin:lanji_official" in en
+    assert "已启动预案" not in reply.text
     after = [e for e in episodes(db) if e.episode_key == ep.episode_key][0]
-    # the alarm was real after all: no 误报 status, no false-alarm label left to mislead tuning
-    assert after.status == "acknowledged" and "feedback" not in after.stats
+    assert after.status == "false_positive" and after.stats["feedback"]["label"] == "false_positive"
+    assert after.history == marked.history  # nothing happened, nothing logged
     with db.session() as session:
-        assert len(session.exec(select(CrisisRun)).all()) == 1
+        assert session.exec(select(CrisisRun)).all() == []
 
 
 def test_a_new_alert_for_an_account_whose_run_is_going_joins_that_run(bot, clock, db, press_button, run_command):

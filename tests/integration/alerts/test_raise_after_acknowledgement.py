@@ -156,7 +156,7 @@ def test_a_crisis_start_run_on_the_account_rises_and_links_the_alert(bot, clock,
     # listed as people know it (account name, severity, start in the channel's time), not by its key
     started = episode.started_at.astimezone(bot.services.config.zone()).strftime("%Y-%m-%d %H:%M")
     review = bot.services.playbooks.build_report(1).markdown
-    assert f"Linked alerts：\n  - 澜肌官方旗舰店（douyin） · 一级·爆发 · {started} 起" in review
+    assert f"Linked alerts：\n  - 澜肌官方旗舰店（抖音） · 一级·爆发 · {started} 起" in review
     assert episode.episode_key not in review
 
 

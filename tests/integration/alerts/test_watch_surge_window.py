@@ -36,7 +36,7 @@ def test_fourteen_days_are_accepted_and_one_minute_more_is_not(bot, db, run_comm
 
 def test_a_short_window_this_year_keeps_the_short_form(bot, run_command):
     (reply,) = run_command("/watch surge lanji_official --from 2026-12-05T20:00 --until 2026-12-05T22:00 --factor 5")
-    assert "douyin:lanji_official 12-05 20:00 – 12-05 22:00，预期 x5" in reply.text, reply.text
+    assert "澜肌官方旗舰店（抖音） 12-05 20:00 – 12-05 22:00，预期 x5" in reply.text, reply.text
     (listed,) = run_command("/watch list")
     assert "12-05 20:00–12-05 22:00 x5" in listed.text and "2026-12-05" not in listed.text
 

@@ -29,10 +29,10 @@ def test_alerts_fired_during_the_run_are_linked_once(bot, db, clock):
     assert d.service.tick()["alerts_linked"] == 0  # linked once
     timeline = d.text("/crisis timeline")
     # the kind is said once and the alert named as people know it (its key stays in the stored text)
-    assert "crisisbot 关联告警：澜肌官方旗舰店（douyin） · 2026-11-22 20:20 起：二级·严重，负面占比 42%" in timeline
+    assert "crisisbot 关联告警：澜肌官方旗舰店（抖音） · 2026-11-22 20:20 起：二级·严重，负面占比 42%" in timeline
     assert "关联告警：关联告警" not in timeline and "sev2" not in timeline
     assert "again@2" not in timeline and "before@1" not in timeline and "merged@3" not in timeline and "other@4" not in timeline
     report = d.service.build_report(1).markdown
     # named from the alert's row as people know it; the key is for machines (the timeline text)
-    assert "Linked alerts：\n  - 澜肌官方旗舰店（douyin） · 二级·严重 · 2026-11-22 20:20 起" in report
+    assert "Linked alerts：\n  - 澜肌官方旗舰店（抖音） · 二级·严重 · 2026-11-22 20:20 起" in report
 

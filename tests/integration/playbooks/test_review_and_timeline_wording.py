@@ -72,13 +72,13 @@ def test_the_card_and_timeline_name_the_alert_not_its_key(bot, db, clock):
         ))
     d = CrisisDriver(bot)
     d.press("alert.playbook", key, user="console:alice")
-    label = "澜肌官方旗舰店（douyin） · 作品：新品面霜测评 · 一级·爆发 · 2026-11-22 19:45 起"  # 11:45 UTC
+    label = "澜肌官方旗舰店（抖音） · 作品：新品面霜测评 · 一级·爆发 · 2026-11-22 19:45 起"  # 11:45 UTC
     fields = {f.label: f.value for f in d.card(1).fields}
     assert fields["关联告警 / Alert"] == label
     status = flatten(d.run("/crisis status")[0])
     assert f"关联告警 / Alert: {label}" in status and key not in status
     timeline = "\n".join(flatten(m) for m in d.run("/crisis timeline"))
-    assert "关联告警：由告警 澜肌官方旗舰店（douyin） · 作品：新品面霜测评 · 2026-11-22 19:45 起 启动" in timeline
+    assert "关联告警：由告警 澜肌官方旗舰店（抖音） · 作品：新品面霜测评 · 2026-11-22 19:45 起 启动" in timeline
     assert key not in timeline and "20261122T1145" not in timeline
 
 
@@ -90,7 +90,7 @@ def test_a_purged_alert_is_read_from_its_key_on_the_card(bot):
     bot.services.outbox.deliver_due()
     for card in (d.card(1), d.run("/crisis status")[0]):
         fields = {f.label: f.value for f in card.fields}
-        assert fields["关联告警 / Alert"] == "澜肌官方旗舰店（douyin） · 2026-11-22 20:15 起"
+        assert fields["关联告警 / Alert"] == "澜肌官方旗舰店（抖音） · 2026-11-22 20:15 起"
 
 
 # ---- 4. each kind said once ---------------------------------------------------------------------------
@@ -105,7 +105,7 @@ def test_the_timeline_and_review_say_each_kind_once(bot, clock):
         assert doubled not in timeline, timeline
     lines = timeline.splitlines()
     assert "11-22 20:00 alice 启动" in lines, lines
-    assert "11-22 20:00 crisisbot 关联告警：澜肌官方旗舰店（douyin） · 2026-11-22 20:15 起：二级·严重" in lines, lines
+    assert "11-22 20:00 crisisbot 关联告警：澜肌官方旗舰店（抖音） · 2026-11-22 20:15 起：二级·严重" in lines, lines
     # the stored text is unchanged: the service still recognises the link
     assert any(e.text == "启动预案 / run started" for e in d.service.timeline(1))
     d.service.link_alert(1, "douyin:lanji_official|*@20261122T1215")

@@ -98,12 +98,12 @@ def test_linked_alerts_read_as_account_video_severity_and_local_time(bot, db, cl
     service.link_alert(view.id, stored, text="sev1")
     markdown = service.build_report(view.id).markdown
     summary = markdown.split("## 时间线")[0]
-    assert "  - 澜肌官方旗舰店（douyin） · 2026-11-22 20:15 起" in summary  # 12:15 UTC
-    assert "  - 澜肌官方旗舰店（douyin） · 作品：新品面霜测评 · 一级·爆发 · 2026-11-22 19:45 起" in summary
+    assert "  - 澜肌官方旗舰店（抖音） · 2026-11-22 20:15 起" in summary  # 12:15 UTC
+    assert "  - 澜肌官方旗舰店（抖音） · 作品：新品面霜测评 · 一级·爆发 · 2026-11-22 19:45 起" in summary
     assert purged not in markdown and stored not in markdown
     rows = [x for x in markdown.splitlines() if "| 关联告警 |" in x]
-    assert "由告警 澜肌官方旗舰店（douyin） · 2026-11-22 20:15 起 启动" in rows[0]
-    assert "| 澜肌官方旗舰店（douyin） · 作品：新品面霜测评 · 2026-11-22 19:45 起：一级·爆发 |" in rows[1]
+    assert "由告警 澜肌官方旗舰店（抖音） · 2026-11-22 20:15 起 启动" in rows[0]
+    assert "| 澜肌官方旗舰店（抖音） · 作品：新品面霜测评 · 2026-11-22 19:45 起：一级·爆发 |" in rows[1]
     # the stored timeline keeps the key: linking it again is still recognised
     service.link_alert(view.id, stored)
     assert sum(e.kind == "alert" and stored in e.text for e in service.timeline(view.id)) == 1

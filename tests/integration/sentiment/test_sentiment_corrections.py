@@ -38,7 +38,7 @@ def test_fix_relabels_comment_and_stores_correction(bot, db, run_command):
     assert corrections_for_training(db) == [("这面霜绝了，用完脸更干了[微笑]", "neu")]
     # the same label again confirms it: said so, and still kept
     again = _texts(run_command("/sentiment FIX c1 neu", channel="console:lanji"))
-    assert "确认为 中性(neu)" in again and "→" not in again
+    assert "确认为 中性（neu）" in again and "→" not in again
 
 
 def test_a_comment_fixed_to_neg_is_quoted_as_negative(bot, db, run_command):
