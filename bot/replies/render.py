@@ -20,6 +20,7 @@ from bot.replies.models import (
     ReplyQueueItem,
 )
 from bot.replies.precheck import PrecheckResult
+from bot.reports.render import num
 from bot.sentiment.actions import comment_ref, review_button
 from bot.sentiment.explain import LABEL_ZH
 from bot.storage.models import Comment
@@ -50,7 +51,16 @@ def short_count(value: int | None) -> str:
         return "?"
     if value >= 10_000:
         return f"{value / 10_000:.1f}万".replace(".0万", "万")
-    return str(value)
+    return num(value)
+
+
+def account_label(account_key: str, account_name: str | None) -> str:
+    """An account as people know it: its configured name, else its platform and id ("抖音 acc"). The raw
+    key ("douyin:acc") read as a config value in a message meant for the team."""
+    if account_name:
+        return account_name
+    platform, _, account_id = account_key.partition(":")
+    return f"{PLATFORM_ZH.get(platform, platform)} {account_id or account_key}"
 
 
 def clip(text: str, limit: int = 140) -> str:
@@ -102,7 +112,8 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
         head += " ⬆️ 已升级 / escalated"
     title = clip(comment.content_title or item.content_id, 30) if comment else item.content_id
     video = f"[{title}]({comment.content_url})" if comment and comment.content_url else title
-    lines = [f"{head} · {platform} {account_name or item.account_key} · 《{video}》"]
+    where = f"{platform} {account_name}" if account_name else account_label(item.account_key, None)
+    lines = [f"{head} · {where} · 《{video}》"]
     text = comment.text if comment else ""
     author = comment.author_name if comment and comment.author_name else "?"
     lines.append(f"> {clip(text) or '（仅表情 / sticker only）'} —— {author}")
@@ -168,8 +179,8 @@ def history_note(item: ReplyQueueItem, zone: tzinfo | None = None) -> str:
 
 def history_import_line(count: int, hours: int) -> str:
     """The import summary's line for comments stored as history instead of being queued."""
-    return (f"回复队列 / reply queue: {count} 条评论写于 {hours} 小时之前，已存为历史（照常打分、计入报告），不进入待回复队列、"
-            f"不计回复时限 / {count} comment(s) older than {hours} h kept out of the reply queue as history (scored and "
+    return (f"回复队列 / reply queue: {num(count)} 条评论写于 {hours} 小时之前，已存为历史（照常打分、计入报告），不进入待回复队列、"
+            f"不计回复时限 / {num(count)} comment(s) older than {hours} h kept out of the reply queue as history (scored and "
             f"reported as usual, no reply deadline; replies.history_after_hours)")
 
 
@@ -240,8 +251,8 @@ def card_summary(card: Message, items: Mapping[int, ReplyQueueItem], *, now: dat
         if not overdue_total:
             return (f"✅ {name} 已没有超过回复时限的评论（本提醒中 {handled}/{len(ids)} 条已处理）。\n"
                     f"No comment of {name} is past the reply SLA any more.", None)
-        return (f"{name} 现有 {overdue_total} 条评论超过回复时限（本提醒中 {handled}/{len(ids)} 条已处理）。"
-                f"输入 /reply-queue --overdue 查看全部。\n{overdue_total} comment(s) of {name} are past the reply SLA "
+        return (f"{name} 现有 {num(overdue_total)} 条评论超过回复时限（本提醒中 {handled}/{len(ids)} 条已处理）。"
+                f"输入 /reply-queue --overdue 查看全部。\n{num(overdue_total)} comment(s) of {name} are past the reply SLA "
                 f"now ({handled} of the {len(ids)} below handled)."), 2
     return None
 
@@ -294,7 +305,7 @@ def queue_message(entries: Sequence, *, now: datetime, names: Mapping[str, str],
     if not entries:
         text = f"{scope_text}：没有待回复的评论{filters} 🎉\nNothing waiting for a reply{filters}."
         if history and history_hours:
-            text += (f"\n另有 {history} 条评论到达时已写于 {history_hours} 小时之前，存为历史，不在队列中 / {history} "
+            text += (f"\n另有 {num(history)} 条评论到达时已写于 {history_hours} 小时之前，存为历史，不在队列中 / {num(history)} "
                      f"comment(s) already older than {history_hours} h on arrival are kept as history, not queued.")
         return Message(title="回复队列 / Reply queue", text=text)
     overdue = sum(1 for e in entries if e.overdue)
@@ -369,17 +380,25 @@ def approval_message(draft: ReplyDraft, item: ReplyQueueItem, comment: Comment |
 
 def reminder_message(account_key: str, account_name: str | None, items: Sequence[ReplyQueueItem],
                      comments: Mapping[tuple[str, str], Comment], total: int, now: datetime,
-                     zone: tzinfo | None = None) -> Message:
-    name = account_name or account_key
+                     zone: tzinfo | None = None, late_on_arrival: int = 0) -> Message:
+    """The overdue reminder of one account. `total` counts the items that became overdue while the bot was
+    watching; `late_on_arrival` (already past their deadline when they arrived: imported history) are not
+    reminded about, only named here so that /reply-queue --overdue listing more is no surprise."""
+    name = account_label(account_key, account_name)
     sections = tuple(
         item_section(i, comments.get((i.platform, i.comment_id)), now=now, score=None, overdue=True,
                      account_name=account_name, zone=zone)
         for i in items
     )
+    zh_more = en_more = ""
+    if late_on_arrival:
+        zh_more = f"（另有导入的历史评论 {num(late_on_arrival)} 条到达时已超时，未计入提醒）"
+        en_more = f" ({num(late_on_arrival)} imported comment(s) were already overdue on arrival: not reminded about)"
     return Message(
         title=f"⏰ 逾期未回复提醒 / Overdue replies · {name}",
-        text=(f"{name} 有 {total} 条评论超过回复时限，最紧急的 {len(items)} 条如下。输入 /reply-queue --overdue 查看全部。\n"
-              f"{total} comment(s) of {name} are past the reply SLA; the most urgent are below."),
+        text=(f"{name} 有 {num(total)} 条评论超过回复时限{zh_more}，最紧急的 {len(items)} 条如下。"
+              f"输入 /reply-queue --overdue 查看全部。\n"
+              f"{num(total)} comment(s) of {name} are past the reply SLA{en_more}; the most urgent are below."),
         sections=sections, severity=2,
         meta=card_meta([i.id or 0 for i in items], reminder={"account": account_key, "name": name}),
     )
@@ -391,21 +410,21 @@ def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None) -> Mess
 
     compliance = f"{stats.sla_compliance * 100:.0f}%" if stats.sla_compliance is not None else "—"
     fields = (
-        Field("待回复 Open", str(stats.open)),
-        Field("逾期 Overdue", str(stats.overdue)),
-        Field("新到评论 Arrived", str(getattr(stats, "arrived", 0))),
-        Field("已回复 Responded", str(stats.responded)),
-        Field("已跳过 Skipped", str(stats.skipped)),
-        Field("认领 Claimed", str(getattr(stats, "claimed", 0))),
+        Field("待回复 Open", num(stats.open)),
+        Field("逾期 Overdue", num(stats.overdue)),
+        Field("新到评论 Arrived", num(getattr(stats, "arrived", 0))),
+        Field("已回复 Responded", num(stats.responded)),
+        Field("已跳过 Skipped", num(stats.skipped)),
+        Field("认领 Claimed", num(getattr(stats, "claimed", 0))),
         Field("首次响应中位数 Median first response", fmt(stats.median_first_response)),
         Field("首次响应 P90 / p90 first response", fmt(stats.p90_first_response)),
-        Field("时限达成率 SLA compliance", f"{compliance}（{stats.sla_met}/{stats.sla_total}）"),
+        Field("时限达成率 SLA compliance", f"{compliance}（{num(stats.sla_met)}/{num(stats.sla_total)}）"),
     )
     if getattr(stats, "history", 0):
-        fields += (Field("历史评论（不计时限）History, no SLA", str(stats.history)),)
+        fields += (Field("历史评论（不计时限）History, no SLA", num(stats.history)),)
     rows = sorted(stats.per_responder.items(),
                   key=lambda kv: -(kv[1]["replied"] + kv[1]["skipped"] + kv[1].get("claimed", 0)))
-    per = "\n".join(f"• {who}：回复 {c['replied']}，跳过 {c['skipped']}，认领 {c.get('claimed', 0)}"
+    per = "\n".join(f"• {who}：回复 {num(c['replied'])}，跳过 {num(c['skipped'])}，认领 {num(c.get('claimed', 0))}"
                     for who, c in rows) or "—"
     # with the year: `--since 400d` reaches into another year
     since = ensure_aware(stats.since).astimezone(zone or DEFAULT_ZONE).strftime("%Y-%m-%d %H:%M")

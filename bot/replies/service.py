@@ -26,7 +26,10 @@ from sqlalchemy import String, and_, any_, bindparam, case, func, insert, litera
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import defer
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Float
 from sqlmodel import Session, select
 
 from bot.clock import Clock, ensure_aware
@@ -94,6 +97,34 @@ CARD_SCAN_ROWS = 60
 # scrolled out of sight long ago and keep their last state; a press on one is still decided on the
 # item's stored state (a claim taken meanwhile is refused), and refreshes that card.
 CARD_REFRESH_OTHERS = 5
+
+
+class _EpochSeconds(FunctionElement):
+    """Epoch seconds of a stored UTCDateTime, in SQL (compared with the float `due_ts` row by row)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(_EpochSeconds, "postgresql")
+def _epoch_seconds_pg(element, compiler, **kw):
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_EpochSeconds)
+def _epoch_seconds_sqlite(element, compiler, **kw):
+    # SQLite keeps UTCDateTime as naive UTC text; julianday() reads it (fractional seconds included)
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+def watched_in_time():
+    """Items whose reply deadline was still ahead when the bot first saw their comment: the ones someone
+    could have answered on time. An item already past its deadline on arrival (a week of history through
+    the webhook, `crisisbot ingest` of an old export, the backfill of stored comments) stays in the queue
+    and in the SLA figures, but overdue reminders leave it out: reminding about it every hour nagged the
+    team with "2,492 comments overdue by 2 days" that no one had ever been late on."""
+    return ReplyQueueItem.due_ts > _EpochSeconds(ReplyQueueItem.queued_at)
 
 
 class ReplyQueueError(Exception):
@@ -1238,7 +1269,8 @@ class ReplyQueueService:
 
     @staticmethod
     def _overdue_totals(session: Session, cards: Iterable[Message], *, now: datetime) -> dict[str, int]:
-        """The accounts' overdue counts now, for the reminder cards among `cards` (whose summary says it)."""
+        """The accounts' overdue counts now, for the reminder cards among `cards` (whose summary says it):
+        counted as the reminder counts them (items overdue on arrival left out)."""
         from bot.replies import render
 
         reminders = [render.card_info(c).get("reminder") for c in cards]
@@ -1248,7 +1280,7 @@ class ReplyQueueService:
         rows = session.exec(
             select(ReplyQueueItem.account_key, func.count()).where(
                 ReplyQueueItem.account_key.in_(accounts), ReplyQueueItem.state.in_(m.UNANSWERED_STATES),
-                ReplyQueueItem.due_ts < now.timestamp()).group_by(ReplyQueueItem.account_key)
+                ReplyQueueItem.due_ts < now.timestamp(), watched_in_time()).group_by(ReplyQueueItem.account_key)
         ).all()
         totals = {account: 0 for account in accounts}
         totals.update({account: int(count) for account, count in rows})
@@ -1472,7 +1504,11 @@ class ReplyQueueService:
 
     # ---- reminders -----------------------------------------------------------------------------------------
     def overdue_reminders(self) -> int:
-        """Post one reminder per account with overdue items (at most every `repeat_minutes` per item)."""
+        """Post one reminder per account with overdue items (at most every `repeat_minutes` per item).
+
+        Only items that became overdue while the bot was watching count (see `watched_in_time`): comments
+        already past their deadline when they arrived are history: named only as a count in a reminder that
+        real overdue items bring, never a reminder of their own (nor a repeat every `repeat_minutes`)."""
         rules = self.config.reminders
         now = self.clock.now()
         repeat_before = now - timedelta(minutes=rules.repeat_minutes)
@@ -1480,6 +1516,7 @@ class ReplyQueueService:
             accounts = session.exec(
                 select(ReplyQueueItem.account_key).where(
                     ReplyQueueItem.state.in_(m.UNANSWERED_STATES), ReplyQueueItem.due_ts < now.timestamp(),
+                    watched_in_time(),
                     or_(ReplyQueueItem.last_reminded_at.is_(None), ReplyQueueItem.last_reminded_at < repeat_before),
                 ).distinct()
             ).all()
@@ -1494,9 +1531,13 @@ class ReplyQueueService:
         rules = self.config.reminders
         score = self.score_expression(now)
         with self.db.session() as session:
-            due = and_(ReplyQueueItem.account_key == account_key, ReplyQueueItem.state.in_(m.UNANSWERED_STATES),
-                       ReplyQueueItem.due_ts < now.timestamp())
+            overdue = and_(ReplyQueueItem.account_key == account_key, ReplyQueueItem.state.in_(m.UNANSWERED_STATES),
+                           ReplyQueueItem.due_ts < now.timestamp())
+            due = and_(overdue, watched_in_time())
             total = session.exec(select(func.count()).select_from(ReplyQueueItem).where(due)).one()
+            # the rest of /reply-queue --overdue: late already on arrival, named so the two counts agree
+            late_on_arrival = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
+                overdue, ~watched_in_time())).one()
             items = session.exec(
                 select(ReplyQueueItem).where(
                     due, or_(ReplyQueueItem.last_reminded_at.is_(None), ReplyQueueItem.last_reminded_at < repeat_before)
@@ -1514,7 +1555,8 @@ class ReplyQueueService:
             for channel in self.scope.channels_for_account(platform, account_id):
                 # each channel reads the due times in its own zone
                 message = reminder_message(account_key, self.account_names.get(account_key), items, comments,
-                                           int(total), now, zone=self.zone_for(channel))
+                                           int(total), now, zone=self.zone_for(channel),
+                                           late_on_arrival=int(late_on_arrival))
                 self.outbox.enqueue(session, channel=channel, message=message,
                                     key=f"reply-remind:{account_key}:{channel}:{bucket}:{items_digest}")
             session.execute(update(ReplyQueueItem).where(ReplyQueueItem.id.in_([i.id for i in items]))

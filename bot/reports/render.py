@@ -124,13 +124,19 @@ def period_name(period: timedelta) -> str:
     return f"{hours / 24:g} 天报告 / {hours / 24:g}-day report"
 
 
+def num(value: int) -> str:
+    """A count with thousands separators (2,639), as every report figure and the reply-queue texts show it."""
+    return f"{value:,}"
+
+
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
 def _change(now: int, before: int, partial_since: str | None = None) -> str:
+    """How the period's count compares with the previous one's; with nothing before, only that."""
     if before == 0:
-        return "上期无数据 / no previous data" if now else "持平 / flat"
+        return "上期无数据 / no previous data"
     if partial_since is not None:
         # "+227%" against a period the data covers only part of reads as a surge that is not there
         return f"上期数据不完整（自 {partial_since} 起）/ previous period only partly covered (since {partial_since})"
@@ -158,10 +164,12 @@ def fields(data: ReportData) -> tuple[Field, ...]:
     since = None if data.previous_since is None else _local(data.previous_since, data.tz)
     partial = "，数据不完整 / partial" if since is not None and before.comments else ""
     items = [
-        Field("评论 / comments", f"{now.comments:,}（{_change(now.comments, before.comments, since)}，上期 {before.comments:,}）"),
+        # "上期无数据，上期 0" said the same thing twice, the second time as if 0 were a figure
+        Field("评论 / comments", f"{num(now.comments)}（{_change(now.comments, before.comments, since)}"
+                                 + (f"，上期 {num(before.comments)}）" if before.comments else "）")),
         Field(
             "负面占比 / negative share",
-            f"{_pct(now.share)}（负面 {now.negative:,} / 已评分 {now.scored:,}；上期 {_pct(before.share)}{partial}）",
+            f"{_pct(now.share)}（负面 {num(now.negative)} / 已评分 {num(now.scored)}；上期 {_pct(before.share)}{partial}）",
         ),
     ]
     severities = {"sev1": 0, "sev2": 0, "sev3": 0}
@@ -170,20 +178,21 @@ def fields(data: ReportData) -> tuple[Field, ...]:
     false_alarms = sum(a.status == "false_positive" for a in data.alerts)
     items.append(Field(
         "告警 / alerts",
-        f"{len(data.alerts)}（一级 {severities['sev1']} · 二级 {severities['sev2']} · 三级 {severities['sev3']}"
-        + (f" · 误报 {false_alarms}" if false_alarms else "") + "）",
+        f"{num(len(data.alerts))}（一级 {num(severities['sev1'])} · 二级 {num(severities['sev2'])} · "
+        f"三级 {num(severities['sev3'])}" + (f" · 误报 {num(false_alarms)}" if false_alarms else "") + "）",
     ))
     started = sum(data.start <= r.started_at < data.end for r in data.runs)
     closed = sum(r.closed_at is not None and data.start <= r.closed_at < data.end for r in data.runs)
-    items.append(Field("危机预案 / playbook runs", f"启动 {started} · 结束 {closed}"))
+    items.append(Field("危机预案 / playbook runs", f"启动 {num(started)} · 结束 {num(closed)}"))
     stats = data.replies
     if stats is not None:
         compliance = stats.sla_compliance
         median = stats.median_first_response
         items.append(Field(
             "评论回复 / replies",
-            f"已回复 {stats.responded} · SLA 达成 {_pct(compliance)} · "
-            f"首次回复中位 {'—' if median is None else _duration(median)} · 当前待回复 {stats.open}（超时 {stats.overdue}）",
+            f"已回复 {num(stats.responded)} · SLA 达成 {_pct(compliance)} · "
+            f"首次回复中位 {'—' if median is None else _duration(median)} · "
+            f"当前待回复 {num(stats.open)}（超时 {num(stats.overdue)}）",
         ))
     return tuple(items)
 
@@ -204,19 +213,20 @@ def markdown(data: ReportData, *, with_headline: bool = True) -> str:
         lines += ["", "**各账号 / by account**"]
         for line in data.accounts:
             counts = line.counts
-            lines.append(f"- {line.name}：评论 {counts.comments:,}，负面占比 {_pct(counts.share)}")
+            lines.append(f"- {line.name}：评论 {num(counts.comments)}，负面占比 {_pct(counts.share)}")
     if data.keywords:
         lines += ["", "**负面评论在说什么 / what the negative comments say**"]
         for keyword in data.keywords:
-            lines.append(f"- {keyword.term} ×{keyword.count}（上期 {keyword.baseline_count}）例：「{_cut(keyword.example, 40)}」")
+            lines.append(f"- {keyword.term} ×{num(keyword.count)}（上期 {num(keyword.baseline_count)}）"
+                         f"例：「{_cut(keyword.example, 40)}」")
     if data.top_negative:
         lines += ["", "**点赞最多的负面评论 / most-liked negative comments**"]
         for comment in data.top_negative:
             link = f" {comment.url}" if comment.url else ""
-            lines.append(f"- 👍{comment.likes:,}「{_cut(comment.text)}」— {comment.account}{link}")
+            lines.append(f"- 👍{num(comment.likes)}「{_cut(comment.text)}」— {comment.account}{link}")
     if data.risk_terms:
         lines += ["", "**风险词 / risk terms**"]
-        lines.append("- " + "，".join(f"{r.term}（{r.category or '—'}）×{r.count}" for r in data.risk_terms))
+        lines.append("- " + "，".join(f"{r.term}（{r.category or '—'}）×{num(r.count)}" for r in data.risk_terms))
     if data.alerts:
         lines += ["", "**告警 / alerts**"]
         for alert in data.alerts[:10]:
@@ -225,7 +235,7 @@ def markdown(data: ReportData, *, with_headline: bool = True) -> str:
                 f"{alert.account}（{ALERT_STATUS_ZH.get(alert.status, alert.status)}）"
             )
         if len(data.alerts) > 10:
-            lines.append(f"- …另有 {len(data.alerts) - 10} 条 / {len(data.alerts) - 10} more")
+            lines.append(f"- …另有 {num(len(data.alerts) - 10)} 条 / {num(len(data.alerts) - 10)} more")
     if data.runs:
         lines += ["", "**危机预案 / playbook runs**"]
         for run in data.runs[:10]:

@@ -99,8 +99,9 @@ def test_an_item_turning_overdue_is_counted_when_the_card_is_next_refreshed(rq_b
 
 
 def test_a_reminder_card_says_how_many_are_overdue_now(rq_bot, db, clock):
-    rq_bot.services.ingest.ingest_records([rec(f"late{i}", ago(clock, 200 + i), "用了过敏") for i in range(3)],
+    rq_bot.services.ingest.ingest_records([rec(f"late{i}", ago(clock, 20 + i), "用了过敏") for i in range(3)],
                                           source="test")
+    clock.advance(timedelta(hours=3))  # overdue while the bot watched (late on arrival is not reminded about)
     ids = _ids(db)
     assert rq_bot.services.replies.overdue_reminders() == 1
     rq_bot.services.outbox.drain()

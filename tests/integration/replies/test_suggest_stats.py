@@ -100,10 +100,11 @@ def test_stats_on_a_fixture_history(rq_bot, db, clock):
 
 def test_overdue_reminders_go_to_the_accounts_channel_once(rq_bot, db, clock):
     rq_bot.services.ingest.ingest_records([
-        rec("late", ago(clock, 200), "用了过敏"),
-        rec("fresh", ago(clock, 5)),
-        rec("x", ago(clock, 500), "能做红烧肉吗", platform="bilibili", account_id="xiaochu_kitchen"),
+        rec("late", ago(clock, 20), "用了过敏"),
+        rec("x", ago(clock, 100), "能做红烧肉吗", platform="bilibili", account_id="xiaochu_kitchen"),
     ], source="test")
+    clock.advance(timedelta(minutes=180))  # both overdue now, while the bot watched
+    rq_bot.services.ingest.ingest_records([rec("fresh", ago(clock, 5))], source="test")
     service = rq_bot.services.replies
     assert service.overdue_reminders() == 2
     rq_bot.services.outbox.drain()
@@ -126,11 +127,12 @@ def test_reminder_job_is_scheduled(rq_bot):
 def test_an_item_overdue_later_in_the_same_period_is_still_reminded(rq_bot, db, clock):
     # two processes (console beside serve) or two runs in one reminder period: the second run's items
     # must not be taken for a duplicate of the first run's message (they were marked reminded, unsent)
-    rq_bot.services.ingest.ingest_records([rec("first", ago(clock, 200), "用了过敏")], source="test")
+    rq_bot.services.ingest.ingest_records([rec("first", ago(clock, 10), "用了过敏"),
+                                           rec("second", ago(clock, 9), "我要投诉")], source="test")
     service = rq_bot.services.replies
+    clock.advance(timedelta(minutes=20, seconds=30))  # "first" is overdue now, "second" 60 s later
     assert service.overdue_reminders() == 1
-    rq_bot.services.ingest.ingest_records([rec("second", ago(clock, 200), "我要投诉")], source="test")
-    clock.advance(timedelta(seconds=30))  # same reminder period
+    clock.advance(timedelta(seconds=60))  # same reminder period: "second" is overdue now
     assert service.overdue_reminders() == 1
     rq_bot.services.outbox.drain()
     texts = ["\n".join(s.text for s in m.sections) for m in rq_bot.console.messages("lanji")]
