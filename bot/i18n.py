@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+#: platforms as people in China name them (the queue, alerts and reports all say 抖音, not douyin)
+PLATFORM_ZH = {"douyin": "抖音", "bilibili": "B站", "kuaishou": "快手", "weibo": "微博", "xiaohongshu": "小红书"}
+
+
+def num(value: int) -> str:
+    """A count with thousands separators (2,639), as reports, queue texts and reminders show it."""
+    return f"{value:,}"
+
+
 STRINGS: dict[str, tuple[str, str]] = {
     "unknown_command": ("未知命令 /{name}。输入 /help 查看可用命令。", "Unknown command /{name}. Type /help for commands."),
     "usage_error": ("用法有误：{error}", "Bad usage: {error}"),

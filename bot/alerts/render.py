@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.i18n import PLATFORM_ZH
 from bot.messages import Button, Field, Message, Section
-from bot.replies.render import PLATFORM_ZH
 from bot.sentiment.actions import comment_ref, review_button
 
 SEVERITY_NUMBER = {"sev1": 1, "sev2": 2, "sev3": 3}

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import ensure_aware
 from bot.durations import overdue_zh_en
+from bot.i18n import PLATFORM_ZH, num
 from bot.messages import Button, Field, Message, Section
 from bot.replies.models import (
     ANSWERED,
@@ -20,12 +21,10 @@ from bot.replies.models import (
     ReplyQueueItem,
 )
 from bot.replies.precheck import PrecheckResult
-from bot.reports.render import num
 from bot.sentiment.actions import comment_ref, review_button
 from bot.sentiment.explain import LABEL_ZH
 from bot.storage.models import Comment
 
-PLATFORM_ZH = {"douyin": "抖音", "bilibili": "B站", "kuaishou": "快手", "weibo": "微博", "xiaohongshu": "小红书"}
 ACTION_PREFIX = "reply."
 # Message meta naming the queue items a card shows, in section order: a press (or a typed command) on one
 # of them re-renders the card in place from the items' stored state, never posting it again.

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.i18n import num
 from bot.messages import Field, Image, Message
 from bot.playbooks.machine import RUN_STATUS_ZH
 from bot.reports.charts import SharePoint
@@ -122,11 +123,6 @@ def period_name(period: timedelta) -> str:
     if hours % 24:
         return f"{hours:g} 小时报告 / {hours:g}-hour report"
     return f"{hours / 24:g} 天报告 / {hours / 24:g}-day report"
-
-
-def num(value: int) -> str:
-    """A count with thousands separators (2,639), as every report figure and the reply-queue texts show it."""
-    return f"{value:,}"
 
 
 def _pct(value: float | None) -> str:

@@ -40,7 +40,7 @@ def test_watch_replies_and_list_name_the_account_not_its_id(bot, clock, run_comm
 
 
 def test_the_alert_names_the_platform_as_the_reply_queue_does(bot, clock, db):
-    from bot.replies.render import PLATFORM_ZH
+    from bot.i18n import PLATFORM_ZH
 
     load_history(bot, clock)
     live(bot, clock, 10, per_minute=12)
