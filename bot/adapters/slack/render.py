@@ -64,6 +64,7 @@ def to_mrkdwn(text: str) -> str:
     """Light Markdown (**bold**, ~~strike~~, [text](url)) -> Slack mrkdwn, escaping everything else;
     neutral Slack user addresses ('slack:U123') become mentions (<@U123>) so people see names."""
     links: list[str] = []
+    text = text.replace("\x00", "")  # NUL marks the kept links below (and means nothing in a Slack message)
 
     def keep_link(match: re.Match[str]) -> str:
         label, url = match.group(1), match.group(2)

@@ -41,3 +41,10 @@ def test_modals_are_valid_block_kit():
     for action_id in ("crisis.skip", "crisis.assign", "comments.relabel", "reply.done:3", "reply.reject:3"):
         view = build_modal(form_spec_for(action_id), {"action_id": action_id})
         assert block_kit_problems({"blocks": view["blocks"]}) == []
+
+
+def test_text_holding_the_link_markers_renders():
+    # the kept links are marked with NUL-number-NUL: a value that already held such a marker raised IndexError
+    from bot.adapters.slack.render import to_mrkdwn
+
+    assert to_mrkdwn("\x000\x00 [官网](https://example.com) \x007\x00") == "0 <https://example.com|官网> 7"
