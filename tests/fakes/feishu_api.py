@@ -296,7 +296,7 @@ class FakeFeishuApi(LoopbackHttpServer):
             if parsed.get("schema") != "2.0" or not isinstance(body, dict) or not body.get("elements"):
                 return 400, {"code": 230099, "msg": "Failed to create card content: invalid card JSON 2.0"}
             problem = _form_problem(body["elements"])
-            components = sum(1 for n in _nodes(body["elements"]) if n.get("tag") not in (None, "plain_text", "lark_md"))
+            components = sum(1 for n in card_nodes(body["elements"]) if n.get("tag") not in (None, "plain_text", "lark_md"))
             if components > 200:  # Feishu's limit for one JSON 2.0 card
                 problem = f"the card has {components} components, over the limit of 200"
             if problem:
@@ -393,14 +393,15 @@ class FakeFeishuApi(LoopbackHttpServer):
         return 200, {"code": 0, "msg": "success", "data": {"user": {"open_id": open_id, "name": name}}}
 
 
-def _nodes(node: Any) -> Iterator[dict[str, Any]]:
+def card_nodes(node: Any) -> Iterator[dict[str, Any]]:
+    """Every object in a card's JSON, depth first (the fake's checks and the tests look through cards)."""
     if isinstance(node, dict):
         yield node
         for value in node.values():
-            yield from _nodes(value)
+            yield from card_nodes(value)
     elif isinstance(node, list):
         for value in node:
-            yield from _nodes(value)
+            yield from card_nodes(value)
 
 
 FORM_FIELD_TAGS = {"input", "select_static", "multi_select_static", "select_person", "multi_select_person",
@@ -413,7 +414,7 @@ def _form_problem(elements: list[Any]) -> str:
     each form with a submit button (form_action_type "submit"); `required` only inside a form; and the
     fields' own rules (_field_problem)."""
     root_forms = [e for e in elements if isinstance(e, dict) and e.get("tag") == "form"]
-    all_forms = [n for n in _nodes(elements) if n.get("tag") == "form"]
+    all_forms = [n for n in card_nodes(elements) if n.get("tag") == "form"]
     if len(all_forms) != len(root_forms):
         return "a form container may only sit at the card's root"
     names: list[str] = []
@@ -422,8 +423,8 @@ def _form_problem(elements: list[Any]) -> str:
         if not form.get("name"):
             return "a form container needs a name"
         names.append(form["name"])
-        inner = [n for n in _nodes(form.get("elements", [])) if n.get("tag") in FORM_FIELD_TAGS]
-        if any(n.get("tag") == "form" for n in _nodes(form.get("elements", []))):
+        inner = [n for n in card_nodes(form.get("elements", [])) if n.get("tag") in FORM_FIELD_TAGS]
+        if any(n.get("tag") == "form" for n in card_nodes(form.get("elements", []))):
             return "forms cannot be nested"
         if not any(n.get("tag") == "button" and n.get("form_action_type") == "submit" for n in inner):
             return f"form {form['name']} has no submit button"
@@ -434,7 +435,7 @@ def _form_problem(elements: list[Any]) -> str:
             in_forms.add(id(n))
     if len(names) != len(set(names)):
         return "names of form elements must be unique within the card"
-    for node in _nodes(elements):
+    for node in card_nodes(elements):
         if node.get("tag") not in FORM_FIELD_TAGS:
             continue
         if "required" in node and id(node) not in in_forms:

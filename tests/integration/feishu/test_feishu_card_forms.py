@@ -11,7 +11,6 @@ The handlers get the same Action.form keys as from Slack's modal ("user" as "fei
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -20,6 +19,7 @@ from bot.config import parse_config
 from bot.messages import Action, Button, Message
 from bot.replies.models import ReplyDraft, ReplyQueueItem
 from tests.conftest import TEST_CONFIG
+from tests.fakes.feishu_api import card_nodes
 from tests.integration.feishu.support import FeishuEvents, post_event, served_feishu_bot, wait_until
 from tests.integration.replies.conftest import ago, rec
 
@@ -29,22 +29,14 @@ START = '/crisis start 负面舆情爆发 "面霜过敏" --severity 1'
 FIELD_TAGS = ("input", "select_static", "select_person")
 
 
-def _nodes(node: Any):
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _nodes(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _nodes(value)
 
 
 def _forms(card: dict, action_id_prefix: str) -> list[tuple[dict, dict]]:
     """(field, submit button's callback value) of the card's forms whose button's action id starts so."""
     found = []
     for form in (e for e in card["body"]["elements"] if e.get("tag") == "form"):
-        (field,) = [n for n in _nodes(form) if n.get("tag") in FIELD_TAGS]
-        (button,) = [n for n in _nodes(form) if n.get("tag") == "button"]
+        (field,) = [n for n in card_nodes(form) if n.get("tag") in FIELD_TAGS]
+        (button,) = [n for n in card_nodes(form) if n.get("tag") == "button"]
         assert button["form_action_type"] == "submit"
         (value,) = [b["value"] for b in button["behaviors"] if b["type"] == "callback"]
         if value["action_id"].startswith(action_id_prefix):

@@ -18,6 +18,7 @@ from sqlmodel import select
 
 from bot.playbooks.models import CrisisTimelineEntry
 from bot.storage.models import InboundItem, ProcessedEvent
+from tests.fakes.feishu_api import card_nodes
 from tests.integration.feishu.support import FeishuEvents, post_event, wait_until
 
 pytestmark = pytest.mark.slow
@@ -25,14 +26,6 @@ pytestmark = pytest.mark.slow
 START = '/crisis start 负面舆情爆发 "面霜过敏" --severity 1'
 
 
-def _nodes(node: Any):
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _nodes(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _nodes(value)
 
 
 def _skip_forms(card: dict) -> list[tuple[str, dict]]:
@@ -42,8 +35,8 @@ def _skip_forms(card: dict) -> list[tuple[str, dict]]:
     for form in (e for e in card["body"]["elements"] if e.get("tag") == "form"):
         if '"crisis.skip"' not in json.dumps(form):
             continue  # the other forms of the card (指派's person picker)
-        inputs = [n for n in _nodes(form) if n.get("tag") == "input"]
-        buttons = [n for n in _nodes(form) if n.get("tag") == "button"]
+        inputs = [n for n in card_nodes(form) if n.get("tag") == "input"]
+        buttons = [n for n in card_nodes(form) if n.get("tag") == "button"]
         assert len(inputs) == 1 and inputs[0]["required"] is True, form
         assert len(buttons) == 1 and buttons[0]["form_action_type"] == "submit", form
         assert buttons[0]["text"]["content"] == "跳过"
@@ -55,7 +48,7 @@ def _skip_forms(card: dict) -> list[tuple[str, dict]]:
 def _plain_skip_buttons(card: dict) -> list[dict]:
     """crisis.skip buttons outside any form (the old card had one per step)."""
     outside = [e for e in card["body"]["elements"] if e.get("tag") != "form"]
-    return [n for n in _nodes(outside) if n.get("tag") == "button"
+    return [n for n in card_nodes(outside) if n.get("tag") == "button"
             and any(b.get("value", {}).get("action_id") == "crisis.skip" for b in n.get("behaviors", []))]
 
 

@@ -12,20 +12,13 @@ from bot.adapters.feishu.cards import (
     render_card,
 )
 from bot.messages import Button, Field, Image, Message, Section
+from tests.fakes.feishu_api import card_nodes
 
 
 def _elements(card: dict) -> list[dict]:
     return card["body"]["elements"]
 
 
-def _walk(node):
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
 
 
 def test_every_card_is_json_2_0_and_patchable():
@@ -59,7 +52,7 @@ def test_buttons_call_back_with_action_id_and_value():
         text="x",
         buttons=(Button("认领", "alert.ack", "42", style="primary"), Button("打开", "open", url="https://e.x/1")),
     )
-    buttons = [n for n in _walk(render_card(message)) if n.get("tag") == "button"]
+    buttons = [n for n in card_nodes(render_card(message)) if n.get("tag") == "button"]
     assert buttons[0]["behaviors"] == [{"type": "callback", "value": {"action_id": "alert.ack", "value": "42"}}]
     assert buttons[0]["type"] == "primary_filled"
     assert buttons[0]["text"] == {"tag": "plain_text", "content": "认领"}
@@ -76,7 +69,7 @@ def test_sections_are_separated_and_carry_their_buttons():
     )
     tags = [e["tag"] for e in _elements(render_card(message))]
     assert tags == ["markdown", "hr", "markdown", "column_set", "hr", "markdown", "column_set", "column_set"]
-    values = [b["behaviors"][0]["value"] for b in _walk(render_card(message)) if b.get("tag") == "button"]
+    values = [b["behaviors"][0]["value"] for b in card_nodes(render_card(message)) if b.get("tag") == "button"]
     assert values == [{"action_id": "rq.reply", "value": "c1"}, {"action_id": "rq.ignore", "value": "c2"}]
 
 
@@ -137,8 +130,8 @@ def test_quoted_lines_stay_quotes():
 
 def _form_parts(form: dict) -> tuple[dict, dict]:
     """(the field, the submit button) of a card form: exactly one of each."""
-    (field,) = [n for n in _walk(form) if n.get("tag") in ("input", "select_static", "select_person")]
-    (submit,) = [n for n in _walk(form) if n.get("tag") == "button"]
+    (field,) = [n for n in card_nodes(form) if n.get("tag") in ("input", "select_static", "select_person")]
+    (submit,) = [n for n in card_nodes(form) if n.get("tag") == "button"]
     return field, submit
 
 
@@ -158,10 +151,10 @@ def test_the_playbook_skip_and_assign_buttons_submit_forms_on_the_card():
     elements = _elements(card)
     forms = [e for e in elements if e["tag"] == "form"]
     assert len(forms) == 4  # two per step, at the card's root (Feishu allows forms nowhere else)
-    assert not any(n.get("tag") == "form" for e in elements if e["tag"] != "form" for n in _walk(e))
+    assert not any(n.get("tag") == "form" for e in elements if e["tag"] != "form" for n in card_nodes(e))
     # the button that needs nothing stays a plain row
     rows = [e for e in elements if e["tag"] == "column_set"]
-    row_values = [n["behaviors"][0]["value"] for row in rows for n in _walk(row) if n.get("tag") == "button"]
+    row_values = [n["behaviors"][0]["value"] for row in rows for n in card_nodes(row) if n.get("tag") == "button"]
     assert [v["action_id"] for v in row_values] == ["crisis.done"] * 2
     names = []
     steps = ("spread", "spread", "capture", "capture")
@@ -213,7 +206,7 @@ def test_buttons_that_need_no_input_stay_plain():
     message = Message(text="x", buttons=(Button("认领", "alert.ack", "1"), Button("完成", "crisis.done", "1:a"),
                                          Button("打开", "crisis.skip", url="https://e.x/runbook")))
     card = render_card(message)
-    assert not any(n.get("tag") in ("form", "input") for n in _walk(card))
+    assert not any(n.get("tag") in ("form", "input") for n in card_nodes(card))
     assert [e["tag"] for e in _elements(card)] == ["markdown", "column_set"]
 
 
@@ -226,12 +219,12 @@ def test_the_fake_feishu_accepts_every_form_kind_and_refuses_broken_fields():
                                          Button("驳回", "reply.reject:7", "7"), Button("更正", "comments.relabel", "c")))
     elements = _elements(render_card(message))
     assert _form_problem(elements) == ""
-    fields = {n["tag"]: n for n in _walk(elements) if n.get("tag") in ("input", "select_static", "select_person")}
+    fields = {n["tag"]: n for n in card_nodes(elements) if n.get("tag") in ("input", "select_static", "select_person")}
     assert set(fields) == {"input", "select_static", "select_person"}
 
     def broken(tag: str, **change) -> str:
         copy = json.loads(json.dumps(elements))
-        node = next(n for n in _walk(copy) if n.get("tag") == tag)
+        node = next(n for n in card_nodes(copy) if n.get("tag") == tag)
         node.update(change)
         return _form_problem(copy)
 
@@ -256,8 +249,8 @@ def test_a_card_whose_forms_would_pass_feishus_component_limit_gets_plain_button
                                 Button("已回复", f"reply.done:{n}", str(n)), Button("驳回", f"reply.reject:{n}", str(n))))
 
     small = render_card(Message(title="回复队列", sections=tuple(item(n) for n in range(2))))
-    assert any(node.get("tag") == "form" for node in _walk(small))
+    assert any(node.get("tag") == "form" for node in card_nodes(small))
     big = render_card(Message(title="回复队列", sections=tuple(item(n) for n in range(12))))
     assert component_count(big["body"]) <= MAX_COMPONENTS
-    assert not any(node.get("tag") == "form" for node in _walk(big))
-    assert sum(1 for node in _walk(big) if node.get("tag") == "button") == 48  # every button still there
+    assert not any(node.get("tag") == "form" for node in card_nodes(big))
+    assert sum(1 for node in card_nodes(big) if node.get("tag") == "button") == 48  # every button still there
