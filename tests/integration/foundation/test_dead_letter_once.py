@@ -5,19 +5,16 @@ its rejections. Migration 0018 merges the duplicates stored before. SQLite and P
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import column, create_engine, insert, select, table, text
+from sqlalchemy import column, insert, select, table
 
 from bot.storage.db import Database
 from bot.storage.models import DeadLetter
 from bot.storage.types import UTCDateTime
-
-POSTGRES_URL = os.environ.get("CRISISBOT_TEST_POSTGRES_URL")
+from tests.conftest import postgres_schema
 
 
 def record(comment_id: str, **over) -> dict:
@@ -69,20 +66,8 @@ def empty_db(request, tmp_path):
         yield database
         database.dispose()
         return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL tests need CRISISBOT_TEST_POSTGRES_URL")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(POSTGRES_URL, schema=schema)
-    try:
+    with postgres_schema() as database:
         yield database
-    finally:
-        database.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_the_migration_merges_the_duplicates_stored_before(empty_db):
