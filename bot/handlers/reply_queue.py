@@ -81,11 +81,11 @@ def _guard(fn: Callable[[], Message | list[Message]]) -> Message | list[Message]
 def _scope_text(service: ReplyQueueService, ctx: CommandContext, account: str | None) -> str:
     if account:
         keys = service.resolve_accounts(ctx.channel, account) or []
-        return "、".join(service.account_names.get(k, k) for k in keys)
+        return "、".join(render.account_label(k, service.account_names.get(k)) for k in keys)
     allowed = service.visible_accounts(ctx.channel)
     if allowed is None:
         return "未归属客户的账号 / unassigned accounts"
-    return "、".join(service.account_names.get(k, k) for k in sorted(allowed)) or "（本频道没有可见账号 / no accounts）"
+    return "、".join(render.account_label(k, service.account_names.get(k)) for k in sorted(allowed)) or "（本频道没有可见账号 / no accounts）"
 
 
 # ---- /reply-queue -------------------------------------------------------------------------------------
@@ -284,7 +284,7 @@ def _save_template(ctx, service, parsed, args):
                                  item_id=item_id, topics=topics, all_accounts=bool(parsed.opt("all-accounts", False)))
     row = rows[0]
     keys = [r.account_key for r in rows if r.account_key]
-    where = "、".join(service.account_names.get(k, k) for k in keys) or "未归属客户的账号 / unassigned accounts"
+    where = "、".join(render.account_label(k, service.account_names.get(k)) for k in keys) or "未归属客户的账号 / unassigned accounts"
     return Message(text=(f"💾 已保存模板「{row.name}」（关键词：{'、'.join(row.topics)}；适用账号：{where}）。\n"
                          f"Saved template {row.name!r} for {where}; 建议回复 will offer it for these topics."))
 

@@ -90,6 +90,27 @@ def test_reminders_name_an_account_without_a_configured_name_by_its_platform_and
         bot.stop()
 
 
+def test_the_queue_names_an_account_without_a_configured_name_by_platform_and_id(db, settings, clock):
+    # the reminders did; the /reply-queue answer's own heading still said "douyin:brand_new_acct"
+    from bot.app import build_app
+
+    data = copy.deepcopy(TEST_CONFIG)
+    data["accounts"].append({"platform": "douyin", "account_id": "brand_new_acct", "client": "lanji"})
+    bot = build_app(settings, parse_config(data, source="tests"), clock=clock, db=db, upgrade=False)
+    bot.services.ingest._scorer = lambda: KeywordScorer()
+    try:
+        bot.services.ingest.ingest_records([rec("n", ago(clock, 10), "用了过敏", account_id="brand_new_acct")],
+                                           source="test")
+        bot.dispatcher.handle(Command("console", "console:lanji", "console:alice", "/reply-queue douyin:brand_new_acct",
+                                      user_name="alice", event_id="rq-nameless"))
+        bot.services.outbox.drain()
+        answer = bot.console.messages("lanji")[-1]
+        shown = (answer.title or "") + answer.text + "".join(s.text for s in answer.sections)
+        assert "抖音 brand_new_acct" in shown and "douyin:brand_new_acct" not in shown, shown
+    finally:
+        bot.stop()
+
+
 def test_reply_queue_counts_carry_thousands_separators(rq_bot, clock):
     from bot.replies.render import stats_message
     from bot.replies.service import ReplyStats
