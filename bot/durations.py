@@ -17,24 +17,31 @@ def _units(delta: timedelta) -> tuple[int, int, int]:
     return days, hours, minutes
 
 
+#: (day, hour, minute) unit names and the words for under a minute, per language
+_UNITS = {"zh": (("天", "小时", "分钟"), "不到 1 分钟"), "en": (("d", "h", "min"), "under a minute")}
+
+
+def _duration(delta: timedelta, lang: str) -> str:
+    """The two largest non-zero units of a span ("1 小时 30 分钟", "2 d 3 h"), as the language writes them."""
+    names, under_a_minute = _UNITS[lang]
+    amounts = _units(delta)
+    first = next((i for i, amount in enumerate(amounts) if amount), None)
+    if first is None:
+        return under_a_minute
+    parts = [f"{amounts[first]} {names[first]}"]
+    if first < 2 and amounts[first + 1]:
+        parts.append(f"{amounts[first + 1]} {names[first + 1]}")
+    return " ".join(parts)
+
+
 def duration_zh(delta: timedelta) -> str:
     """'2 分钟', '1 小时', '1 小时 30 分钟', '2 天 3 小时' (the two largest units; under a minute '不到 1 分钟')."""
-    days, hours, minutes = _units(delta)
-    if days:
-        return f"{days} 天" + (f" {hours} 小时" if hours else "")
-    if hours:
-        return f"{hours} 小时" + (f" {minutes} 分钟" if minutes else "")
-    return f"{minutes} 分钟" if minutes else "不到 1 分钟"
+    return _duration(delta, "zh")
 
 
 def duration_en(delta: timedelta) -> str:
     """'2 min', '1 h', '1 h 30 min', '2 d 3 h' (under a minute 'under a minute')."""
-    days, hours, minutes = _units(delta)
-    if days:
-        return f"{days} d" + (f" {hours} h" if hours else "")
-    if hours:
-        return f"{hours} h" + (f" {minutes} min" if minutes else "")
-    return f"{minutes} min" if minutes else "under a minute"
+    return _duration(delta, "en")
 
 
 def overdue_zh_en(late: timedelta, word: str = "超时") -> tuple[str, str]:
