@@ -558,16 +558,18 @@ class PlaybookService:
             session.expire_all()
             run, steps = self._load(session, run_id)
             view = self._view(session, run, steps)
-            self.outbox.enqueue(
-                session,
-                channel=run.channel,
-                message=render.run_card(
-                    view, now, self.channel_tz(run.channel), max_steps=self.settings.card_steps
-                ),
-                key=f"{card_key(run_id)}:v{view.version}",
-                update_of=card_key(run_id),
-            )
+            self._update_card(session, view, now)
         return view, outcome.entries
+
+    def _update_card(self, session: Session, view: render.RunView, now: datetime) -> None:
+        """Queue the run card's new version (an update of the posted card, keyed by the run's version)."""
+        self.outbox.enqueue(
+            session,
+            channel=view.channel,
+            message=render.run_card(view, now, self.channel_tz(view.channel), max_steps=self.settings.card_steps),
+            key=f"{card_key(view.id)}:v{view.version}",
+            update_of=card_key(view.id),
+        )
 
     def resolve(self, run_id: int, actor: str, summary: str = "") -> render.RunView:
         """Resolve the run and post the review with the chart."""
@@ -695,15 +697,7 @@ class PlaybookService:
             run, steps = self._load_fresh(session, run.id)
             view = self._view(session, run, steps)
             if raised:
-                self.outbox.enqueue(
-                    session,
-                    channel=run.channel,
-                    message=render.run_card(
-                        view, now, self.channel_tz(run.channel), max_steps=self.settings.card_steps
-                    ),
-                    key=f"{card_key(run.id)}:v{view.version}",
-                    update_of=card_key(run.id),
-                )
+                self._update_card(session, view, now)
                 log.info("crisis run %s raised to severity %s by alert %s", run.id, severity, alert_key)
             commander = view.state.role_assignees.get(COMMANDER_ROLE) or run.started_by
             links.append(AlertRunLink(run.id, run.channel, run.title, commander, before, run.severity))
