@@ -26,7 +26,7 @@ from bot import metrics
 from bot.clock import Clock
 from bot.feeds.records import CommentRecord, refreshed, storable, storable_text, validate_record
 from bot.sentiment.base import Scorer
-from bot.storage.bulk import pg_insert_rows
+from bot.storage.bulk import in_lock_order, pg_insert_rows
 from bot.storage.db import Database
 from bot.storage.handoffs import Handoff
 from bot.storage.models import Comment, DeadLetter, IngestHandoff, dead_letter_fingerprint
@@ -209,11 +209,12 @@ class IngestService:
             kept = merged.setdefault(row["fingerprint"], row)
             if kept is not row:
                 kept.update(position=row["position"], seen_count=kept["seen_count"] + 1)
-        # in input order, so ids (and `ingest --dead-letters`) follow the file; two batches upserting the
-        # same two rejections in opposite orders at once could deadlock on PostgreSQL (then the batch fails
-        # and its sender retries), as the comment upsert above could
+        # ids in input order, so `ingest --dead-letters` follows the file; on PostgreSQL the statement runs
+        # in fingerprint order (`in_lock_order`: two batches rejecting the same records must not deadlock)
         rows = list(merged.values())
         postgres = session.get_bind().dialect.name == "postgresql"
+        if postgres:
+            rows = in_lock_order(session, DeadLetter, rows, key=lambda row: row["fingerprint"])
         chunk = len(rows) if postgres else CHUNK
         table = DeadLetter.__table__
         for start in range(0, len(rows), chunk):
@@ -397,6 +398,8 @@ class IngestService:
         if not rows:
             return []
         postgres = session.get_bind().dialect.name == "postgresql"
+        if postgres:  # in key order, ids in input order (see `in_lock_order`)
+            rows = in_lock_order(session, Comment, rows, key=lambda row: (row["platform"], row["comment_id"]))
         # PostgreSQL: the whole batch as one json parameter (bot/storage/bulk.py); SQLite: VALUES rows
         stmt = pg_insert_rows(Comment, rows) if postgres else sqlite.insert(Comment)
         excluded = stmt.excluded
