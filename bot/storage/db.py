@@ -6,6 +6,7 @@ import itertools
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -361,6 +362,17 @@ class Database:
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         cfg.attributes["connection"] = connection
         return cfg
+
+    def install_id(self) -> str:
+        """This database's random id (migration 0020), made on first use if the row is missing."""
+        from bot.storage.models import InstallIdentity
+
+        with self.session() as session:
+            row = session.get(InstallIdentity, 1)
+            if row is None:
+                row = InstallIdentity(id=1, value=uuid.uuid4().hex)
+                session.add(row)
+            return row.value
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -162,6 +162,15 @@ class IngestHandoff(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
 
 
+class InstallIdentity(SQLModel, table=True):
+    """One random id per database (migration 0020): what tells two installs with the same chat app apart."""
+
+    __tablename__ = "install_identity"
+
+    id: int = Field(primary_key=True)
+    value: str = Field(max_length=32)
+
+
 class ProcessedEvent(SQLModel, table=True):
     """Inbound chat event ids already handled (kept >= 7 hours: Feishu retries for 6 h)."""
 

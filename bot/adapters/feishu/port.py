@@ -68,8 +68,15 @@ NAME_CACHE_MAX = 5000
 RATELIMIT_RESET_HEADERS = ("x-ogw-ratelimit-reset", "X-Ogw-Ratelimit-Reset", "Retry-After", "retry-after")
 
 
-def feishu_uuid(idempotency_key: str) -> str:
-    """The outbox key as a Feishu `uuid` (<= 50 chars; long keys hashed, stable across retries)."""
+def feishu_uuid(idempotency_key: str, salt: str = "") -> str:
+    """The outbox key as a Feishu `uuid` (<= 50 chars, stable across retries).
+
+    With `salt` (the database's install id) the key is hashed with it: Feishu keeps one message per uuid
+    for an hour per app, and the keys ("crisis:1:card") repeat in every new database, so a second install
+    of the same app had its cards swallowed, or patched another chat's card. Without a salt, short keys
+    are sent as they are and long ones hashed."""
+    if salt:
+        return "h-" + hashlib.sha256(f"{salt}\0{idempotency_key}".encode()).hexdigest()[: MAX_UUID - 2]
     if len(idempotency_key) <= MAX_UUID:
         return idempotency_key
     return "h-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[: MAX_UUID - 2]
@@ -92,11 +99,13 @@ class FeishuChatPort:
 
     platform = "feishu"
 
-    def __init__(self, settings: FeishuSettings, *, timeout_s: float = 10.0) -> None:
+    def __init__(self, settings: FeishuSettings, *, timeout_s: float = 10.0, uuid_salt: str = "") -> None:
         import lark_oapi as lark
 
         self._lark = lark
         self.settings = settings
+        #: the database's install id (`feishu_uuid`); "" sends the outbox keys as they are
+        self.uuid_salt = uuid_salt
         self.client = (
             lark.Client.builder()
             .app_id(settings.app_id)
@@ -231,14 +240,14 @@ class FeishuChatPort:
             .receive_id(chat_id)
             .msg_type(msg_type)
             .content(content)
-            .uuid(feishu_uuid(key))
+            .uuid(feishu_uuid(key, self.uuid_salt))
             .build()
         )
         return self._json(im.CreateMessageRequest.builder().receive_id_type("chat_id").request_body(body).build())
 
     def _reply(self, message_id: str, content: str, key: str) -> Any:
         im = self._lark.api.im.v1
-        body = im.ReplyMessageRequestBody.builder().msg_type("interactive").content(content).uuid(feishu_uuid(key))
+        body = im.ReplyMessageRequestBody.builder().msg_type("interactive").content(content).uuid(feishu_uuid(key, self.uuid_salt))
         request = im.ReplyMessageRequest.builder().message_id(message_id).request_body(body.build()).build()
         return self._json(request)
 

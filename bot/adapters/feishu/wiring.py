@@ -54,7 +54,8 @@ def wire(app: Wiring) -> None:
     def submit(item: Any) -> Any:
         return services.dispatcher.submit(item)
 
-    port = FeishuChatPort(settings)
+    # uuids salted with the database's id: another install of the same app must not share them
+    port = FeishuChatPort(settings, uuid_salt=services.db.install_id())
     services.outbox.register_port(port)
     services.dispatcher.register_name_lookup(port.platform, port.display_name)
     events = FeishuEvents(settings, submit, clock=wall_clock(services.clock))
