@@ -138,12 +138,29 @@ class ChannelFeed:
 
     def switch(self, channel: str) -> None:
         """Open another channel: what the old one got so far is shown first; the new one shows what is
-        posted from now on."""
+        still waiting for it, then what is posted from now on."""
         with self.lock:
             self.show_new()
             self.channel = channel
             self._start = self._last = max(self._last, self._newest_id())
             self._shown.clear()
+            self.show_waiting()
+
+    def show_waiting(self) -> int:
+        """Write the open channel's messages queued before it was opened and not delivered yet (a `poll` or
+        an `ingest` without `serve` queued them; nobody has shown them): how many. They would otherwise be
+        marked delivered by this console's worker without ever reaching a screen."""
+        with self.lock:
+            query = select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.payload).where(
+                OutboxMessage.channel == self.channel, OutboxMessage.status == "pending",
+                OutboxMessage.id <= self._start)
+            with self.db.session() as session:
+                rows = session.execute(query.order_by(OutboxMessage.id)).all()
+            texts = [self._render(Message.from_dict(payload), updated=kind in UPDATE_KINDS)
+                     for _row_id, kind, payload in rows]
+            if texts:
+                self._write_messages(texts)
+            return len(texts)
 
     def show_new(self) -> int:
         """Write the open channel's messages not shown yet; how many."""
@@ -362,15 +379,18 @@ def run_console(settings: Settings, config: AppConfig, *, channel: str, user: st
     channel's messages (ChannelFeed); the scheduler (polls, reminders, reports), the alert checks, the
     Slack/Feishu connections and prompt delivery stay with `serve`, so a console beside it neither does
     them twice nor takes its events. Its outbox worker only delivers what no serve took
-    (CONSOLE_DELIVERY_GRACE_S), printing nothing: the feed shows each message once."""
+    (CONSOLE_DELIVERY_GRACE_S), and only rows of the channel it shows, printing nothing: the feed shows each
+    message once. Other console channels' rows stay queued for whoever opens them."""
     from bot.app import build_app
 
     bot = build_app(settings, config)  # no console echo: delivering here must not print a second copy
     stop = threading.Event()
-    worker = threading.Thread(target=bot.services.outbox.run_worker, args=(stop,),
-                              kwargs={"idle_wait": 1.0, "grace": CONSOLE_DELIVERY_GRACE_S, "platform": "console"},
-                              name="outbox", daemon=True)
     feed = ChannelFeed(bot.services.db, console_channel(channel))
+    worker = threading.Thread(target=bot.services.outbox.run_worker, args=(stop,),
+                              kwargs={"idle_wait": 1.0, "grace": CONSOLE_DELIVERY_GRACE_S, "platform": "console",
+                                      "channel": lambda: feed.channel},
+                              name="outbox", daemon=True)
+    feed.show_waiting()  # before the worker can mark them delivered
     worker.start()
     feed.start()
     try:
@@ -378,9 +398,9 @@ def run_console(settings: Settings, config: AppConfig, *, channel: str, user: st
     finally:
         feed.stop()
         try:
-            # what this console queued and no serve took yet is delivered now (console rows are marked
-            # sent, already shown by the feed): left pending, the next `serve` would print them again
-            bot.services.outbox.drain(platform="console")
+            # what this console's channel got and no serve took yet is delivered now (marked sent: the feed
+            # showed it): left pending, the next `serve` would print it again. Other channels' rows wait.
+            bot.services.outbox.drain(platform="console", channel=feed.channel)
         except Exception:  # noqa: BLE001 - e.g. the database is away: the rows stay queued, nothing is lost
             log.warning("console: delivering what is still queued failed; it stays queued", exc_info=True)
         stop.set()

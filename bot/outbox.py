@@ -42,6 +42,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -205,18 +206,21 @@ class Outbox:
         self._wake.set()
 
     # ---- delivering ----------------------------------------------------------------------------
-    def deliver_due(self, limit: int = 200, *, grace: float = 0.0, platform: str | None = None) -> int:
+    def deliver_due(self, limit: int = 200, *, grace: float = 0.0, platform: str | None = None,
+                    channel: str | None = None) -> int:
         """Deliver what is due now; returns how many rows changed state. Safe to call from any thread.
 
         `grace` (seconds): take only rows that have been due at least that long. A `crisisbot console`
         beside `serve` uses it to leave the delivering to serve's worker (which takes a due row within half
         a second), and still delivers, late, what no serve is running to take. `platform`: only that
         platform's channels (the console's own: a console started without Slack/Feishu credentials must
-        not take serve's Slack rows, fail them as "not enabled" and push their next attempt back)."""
+        not take serve's Slack rows, fail them as "not enabled" and push their next attempt back).
+        `channel`: only that channel's rows (a console delivers only the channel it shows)."""
         with self._deliver_lock:
-            return self._deliver_due(limit, grace, platform)
+            return self._deliver_due(limit, grace, platform, channel)
 
-    def _deliver_due(self, limit: int, grace: float = 0.0, platform: str | None = None) -> int:
+    def _deliver_due(self, limit: int, grace: float = 0.0, platform: str | None = None,
+                     channel: str | None = None) -> int:
         now = self.clock.now()
         due_by = now - timedelta(seconds=grace) if grace > 0 else now
         blocked: set[str] = set()
@@ -232,6 +236,8 @@ class Outbox:
             query = select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.id > after_id)
             if platform is not None:
                 query = query.where(OutboxMessage.channel.startswith(f"{platform}:", autoescape=True))
+            if channel is not None:
+                query = query.where(OutboxMessage.channel == channel)
             if blocked:
                 query = query.where(OutboxMessage.channel.not_in(sorted(blocked)))
             with self.db.session() as session:
@@ -573,11 +579,11 @@ class Outbox:
             ).one()
         return int(value)
 
-    def drain(self, max_rounds: int = 50, *, platform: str | None = None) -> int:
+    def drain(self, max_rounds: int = 50, *, platform: str | None = None, channel: str | None = None) -> int:
         """Deliver until nothing due is left (tests, the console and --exit-after-replay use this)."""
         total = 0
         for _ in range(max_rounds):
-            n = self.deliver_due(platform=platform)
+            n = self.deliver_due(platform=platform, channel=channel)
             total += n
             if n == 0:
                 break
@@ -585,10 +591,12 @@ class Outbox:
 
     # ---- the worker thread ---------------------------------------------------------------------
     def run_worker(self, stop: threading.Event, idle_wait: float = 0.5, *, grace: float = 0.0,
-                   platform: str | None = None) -> None:
+                   platform: str | None = None, channel: Callable[[], str] | None = None) -> None:
+        """Deliver until `stop`; `channel` (asked each round: a console can switch) limits it to one channel."""
         while not stop.is_set():
             try:
-                delivered = self.deliver_due(grace=grace, platform=platform)
+                delivered = self.deliver_due(grace=grace, platform=platform,
+                                             channel=channel() if channel is not None else None)
             except Exception:  # noqa: BLE001 - e.g. the database is briefly unreachable
                 log.exception("outbox delivery round failed; retrying")
                 delivered = 0

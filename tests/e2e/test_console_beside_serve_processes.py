@@ -131,3 +131,41 @@ def test_an_alert_for_the_open_channel_shows_once_in_the_console_beside_serve(tm
     assert "Traceback" not in text
     # serve stays the one that delivers, so its terminal shows the channel's messages as before
     assert ALERT in serve_log.read_text(encoding="utf-8")
+
+
+def test_a_console_alone_shows_what_waited_for_its_channel_and_leaves_other_channels_queued(tmp_path):
+    """Notices a `poll` or an `ingest` queued with no serve running: the console opened on their channel shows
+    them (it used to mark them delivered unseen after 10 s), and another console channel's notices stay
+    queued for whoever opens that channel (they were marked delivered too, printing nothing)."""
+    db_url = f"sqlite:///{tmp_path / 'crisisbot.db'}"
+    env = environment(tmp_path, db_url)
+    subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True)
+    db = Database(db_url)
+    try:
+        outbox = Outbox(db, SystemClock())
+        outbox.send(channel="console:lanji", message=Message(title="平台规则更新: E2E 新规"), key="waiting-lanji")
+        outbox.send(channel="console:xiaochu", message=Message(title=OTHER), key="waiting-xiaochu")
+    finally:
+        db.dispose()
+    console = subprocess.Popen([sys.executable, "-m", "bot.cli", "console", "--channel", "lanji"], cwd=tmp_path,
+                               env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        output = Output(console)
+        output.wait_for("[lanji]> ")
+        console.stdin.write(b"/help crisis\n")
+        console.stdin.close()
+        text = output.finish()
+    finally:
+        stop(console)
+    assert console.returncode == 0, text
+    assert text.count("平台规则更新: E2E 新规") == 1, text
+    assert OTHER not in text
+    db = Database(db_url)
+    try:
+        with db.session() as session:
+            status = dict(session.exec(select(OutboxMessage.key, OutboxMessage.status)).all())
+    finally:
+        db.dispose()
+    assert status["waiting-lanji"] == "sent"  # shown, then delivered by the console at exit
+    assert status["waiting-xiaochu"] == "pending"  # not this console's channel: still waiting for its reader

@@ -72,11 +72,30 @@ def test_the_console_shows_its_answers_once_and_leaves_delivering_to_serve(serve
     assert console_bot.console.messages() == []  # the console's own adapter printed and kept nothing
 
 
-def test_a_message_queued_before_the_console_opened_is_not_shown(serve_bot, db):
+def test_a_message_delivered_before_the_console_opened_is_not_shown_again(serve_bot, db):
     serve_bot.services.outbox.send(channel="console:lanji", message=Message(title="old news"), key="old")
+    serve_bot.services.outbox.drain()  # serve showed it in its terminal
     out = io.StringIO()
     feed = ChannelFeed(db, "console:lanji", out=out)
-    assert feed.show_new() == 0 and out.getvalue() == ""
+    assert feed.show_waiting() == 0 and feed.show_new() == 0 and out.getvalue() == ""
+
+
+def test_a_message_still_waiting_when_the_console_opens_is_shown_once(serve_bot, db):
+    # queued by a `poll` or an `ingest` while no serve ran: nobody has shown it
+    serve_bot.services.outbox.send(channel="console:lanji", message=Message(title="waiting news"), key="w")
+    serve_bot.services.outbox.send(channel="console:xiaochu", message=Message(title="not here"), key="x")
+    out = io.StringIO()
+    feed = ChannelFeed(db, "console:lanji", out=out)
+    assert feed.show_waiting() == 1 and feed.show_new() == 0
+    assert out.getvalue().count("waiting news") == 1 and "not here" not in out.getvalue()
+
+
+def test_delivering_for_one_console_channel_leaves_the_others_queued(console_bot, db):
+    outbox = console_bot.services.outbox
+    outbox.send(channel="console:lanji", message=Message(title="for lanji"), key="l")
+    outbox.send(channel="console:xiaochu", message=Message(title="for xiaochu"), key="x")
+    outbox.drain(platform="console", channel="console:lanji")
+    assert (_status(db, "l"), _status(db, "x")) == ("sent", "pending")
 
 
 def test_switching_channel_shows_the_old_channels_news_first_then_only_the_new_channels(serve_bot, db):
@@ -88,7 +107,9 @@ def test_switching_channel_shows_the_old_channels_news_first_then_only_the_new_c
     serve_bot.services.outbox.send(channel="console:xiaochu", message=Message(title="xiaochu after"), key="x2")
     feed.show_new()
     text = out.getvalue()
-    assert text.count("for lanji") == 1 and "xiaochu before" not in text and text.count("xiaochu after") == 1
+    # "xiaochu before" was never delivered (nobody has shown it): the newly opened channel shows it first
+    assert text.count("for lanji") == 1 and text.count("xiaochu before") == 1 and text.count("xiaochu after") == 1
+    assert text.index("xiaochu before") < text.index("xiaochu after")
 
 
 def test_a_message_arriving_at_the_prompt_is_written_before_the_prompt_again(serve_bot, db):
