@@ -328,6 +328,13 @@ def pydantic_message(err: dict[str, Any]) -> str:
         return "未知的键（请检查拼写）/ unknown key (check the spelling)"
     if kind == "missing":
         return "缺少必填的键 / required key is missing"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        expected = str(ctx.get("expected_tags", "")).replace("'", "")
+        return (f"未知的类型 {ctx.get('tag')!r}，可选：{expected} / unknown type {ctx.get('tag')!r}: "
+                f"expected one of {expected}")
+    if kind == "union_tag_not_found":
+        return f"缺少 {err.get('ctx', {}).get('discriminator', 'type').strip(chr(39))} 键 / the key naming the type is missing"
     if kind == "model_type":
         # pydantic's text names the Python class ("... or instance of RetentionConfig")
         return "应为映射（键: 值）/ must be a mapping of keys to values"
@@ -339,24 +346,63 @@ def pydantic_message(err: dict[str, Any]) -> str:
     return f"{zh} / {message}" if zh else message
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The settings model that holds the key at `loc` (AppConfig at the top), or None where the path
-    goes through something other than models, lists and optional values (a union of source types)."""
+def _walk(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], type[BaseModel] | None]:
+    """`loc` as the YAML's key path, and the settings model that holds its last key (AppConfig at the top;
+    None where the path leaves models, lists and optional values).
+
+    pydantic puts the tag of a tagged union into the path (`feeds.sources[1].weibo.interval`, "weibo" being
+    the source's `type`): no such key is in the file, so the tag is dropped and its member model followed."""
     node: Any = AppConfig
+    path: list[Any] = []
+    known = True
     for part in loc:
+        if not known:
+            path.append(part)
+            continue
         node = _unwrap(node)
+        member = _union_member(node, part)
+        if member is not None:
+            node = member  # the tag: not a key of the file
+            continue
+        path.append(part)
         if isinstance(part, int) and get_origin(node) is list:
             node = get_args(node)[0]
         elif isinstance(node, type) and issubclass(node, BaseModel) and isinstance(part, str):
             fields = {info.alias or name: info for name, info in node.model_fields.items()}
             field = fields.get(part) or node.model_fields.get(part)
             if field is None:
-                return None
+                known = False
+                continue
             node = field.annotation
         else:
-            return None
+            known = False
     node = _unwrap(node)
-    return node if isinstance(node, type) and issubclass(node, BaseModel) else None
+    model = node if known and isinstance(node, type) and issubclass(node, BaseModel) else None
+    return tuple(path), model
+
+
+def _union_member(node: Any, tag: Any) -> type[BaseModel] | None:
+    """The member of a union of models whose `type` literal is `tag`, or None (not a union, no such tag)."""
+    if not isinstance(tag, str) or get_origin(node) not in (Union, types.UnionType):
+        return None
+    for member in get_args(node):
+        field = getattr(member, "model_fields", {}).get("type")
+        if field is not None and tag in (get_args(field.annotation) or ()):
+            return member
+    return None
+
+
+def _key_path(err: dict[str, Any]) -> tuple[Any, ...]:
+    """Where in the file a pydantic error is: its key path, ending at the `type` key when that is the problem."""
+    path = _walk(tuple(err.get("loc", ())))[0]
+    if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+        path += (str(err.get("ctx", {}).get("discriminator", "type")).strip("'"),)
+    return path
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The settings model that holds the key at `loc` (see `_walk`)."""
+    return _walk(loc)[1]
 
 
 def _unwrap(node: Any) -> Any:
@@ -561,7 +607,7 @@ def parse_config(data: Any, *, source: str) -> AppConfig:
     try:
         cfg = AppConfig.model_validate(data)
     except ValidationError as exc:
-        problems.extend((_format_loc(tuple(e["loc"])), _problem_text(e)) for e in exc.errors())
+        problems.extend((_format_loc(_key_path(e)), _problem_text(e)) for e in exc.errors())
     problems.extend(_cross_checks(data))
     if problems:
         raise ConfigError([f"{source}: {path}: {message}" for path, message in problems])

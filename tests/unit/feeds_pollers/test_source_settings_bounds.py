@@ -37,7 +37,7 @@ def test_config_check_lists_every_bad_timing_and_the_duplicate_id(tmp_path):
     result = CliRunner().invoke(app, ["config", "check"], env=config_file(tmp_path, entries))
     assert result.exit_code == 2, result.output
     for index, (_setting, message) in enumerate(BAD.values()):
-        assert f"feeds.sources[{index}].announcements.{message}" in result.output, message
+        assert f"feeds.sources[{index}].{message}" in result.output, message
     assert f"feeds.sources[{len(BAD)}].id: 数据源 id 重复 / duplicate id 'inf'" in result.output
 
 

@@ -28,12 +28,12 @@ def test_config_check_lists_bad_channels_zones_and_targets(tmp_path):
     result = CliRunner().invoke(app, ["config", "check"], env=config_file(tmp_path, SOURCES))
     assert result.exit_code == 2, result.output
     out = result.output
-    assert "feeds.sources[0].generic_json.targets: 目标 id 不能为空" in out
-    assert "feeds.sources[0].generic_json.settings.time_zone: 未知时区 / unknown time zone 'Mars/Olympus'" in out
-    assert "feeds.sources[1].bilibili.targets: B 站目标须为视频的数字 aid" in out and "'BV1xx411c7mD'" in out
-    assert "feeds.sources[1].bilibili.notify_channel: 应写成 平台:频道ID / must look like 'platform:channel_id'" in out
-    assert "feeds.sources[2].announcements.notify_channel: 应写成 平台:频道ID / must look like 'platform:channel_id'" in out
-    assert "feeds.sources[3].announcements.notify_channel: 未知的聊天平台 / chat platform 'teams' is not one of" in out
+    assert "feeds.sources[0].targets: 目标 id 不能为空" in out
+    assert "feeds.sources[0].settings.time_zone: 未知时区 / unknown time zone 'Mars/Olympus'" in out
+    assert "feeds.sources[1].targets: B 站目标须为视频的数字 aid" in out and "'BV1xx411c7mD'" in out
+    assert "feeds.sources[1].notify_channel: 应写成 平台:频道ID / must look like 'platform:channel_id'" in out
+    assert "feeds.sources[2].notify_channel: 应写成 平台:频道ID / must look like 'platform:channel_id'" in out
+    assert "feeds.sources[3].notify_channel: 未知的聊天平台 / chat platform 'teams' is not one of" in out
 
 
 def test_good_channels_zones_and_targets_pass(tmp_path):

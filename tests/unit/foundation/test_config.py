@@ -92,3 +92,27 @@ def test_env_overrides_keep_what_the_file_left_unset(monkeypatch):
     assert overridden.timezone == "Asia/Tokyo"
     assert effective_settings(overridden.feeds.sources[0].settings) == effective_settings(plain.feeds.sources[0].settings)
     assert overridden.alerts.surges == plain.alerts.surges
+
+
+def test_a_feed_sources_problem_is_named_by_the_keys_of_the_file(tmp_path):
+    # pydantic puts a source's `type` into the path (feeds.sources[1].weibo.interval): no such key is in the file
+    path = tmp_path / "crisisbot.yaml"
+    path.write_text(
+        "feeds:\n"
+        "  sources:\n"
+        "    - {id: a, type: bilibili, account: {platform: bilibili, account_id: x}, targets: ['1']}\n"
+        "    - {id: b, type: weibo, account: {platform: weibo, account_id: y}, targets: ['2'], interval: -5,"
+        " intervall: 3}\n"
+        "    - {id: c, type: tiktok, account: {platform: douyin, account_id: z}, targets: ['3']}\n"
+        "    - {id: d, account: {platform: douyin, account_id: z}, targets: ['3']}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    problems = [p.removeprefix(f"{path}: ") for p in info.value.problems]
+    assert any(p.startswith("feeds.sources[1].interval: ") for p in problems), problems
+    assert "feeds.sources[1].intervall: 未知的键（是不是 interval？）/ unknown key (did you mean interval?)" in problems
+    assert any(p.startswith("feeds.sources[2].type: 未知的类型 'tiktok'，可选：bilibili, douyin, weibo") for p in problems)
+    assert any(p.startswith("feeds.sources[3].type: 缺少 type 键") for p in problems), problems
+    assert not any(".weibo." in p or "Input tag" in p for p in problems)
+    assert len(problems) == 4
