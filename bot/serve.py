@@ -6,6 +6,7 @@ import gc
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -329,6 +330,26 @@ def _default_database_has_comments() -> bool:
         return False
 
 
+class StopSignal(Exception):
+    """SIGTERM or SIGINT arrived: leave the serving code so `bot.close()` runs."""
+
+
+def _raise_stop(signum: int, _frame: Any) -> None:
+    raise StopSignal(signum)
+
+
+def catch_stop_signals() -> dict[int, Any]:
+    """Make SIGTERM and SIGINT raise StopSignal in the main thread; returns the handlers they replaced.
+
+    uvicorn stops gracefully on either, then raises the signal again with the handler it found installed:
+    with Python's default that killed the process on the spot (exit 143), before the `finally` that closes
+    the scheduler, the workers and the poll leases, so every deploy left the feed leases held by a dead
+    process for two minutes. With this handler installed first, uvicorn's re-raise becomes StopSignal."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
 def run_serve(
     settings: Settings,
     config: AppConfig,
@@ -423,6 +444,7 @@ def run_serve(
         print(f"演示模式：回放示例评论流（{speed:g} 倍速）/ demo: replaying the sample feed at {speed:g}x", flush=True)
         threading.Thread(target=replay.run_realtime, args=(stop,), name="demo-replay", daemon=True).start()
     print(f"crisisbot 已启动 / listening on http://{bind_host}:{bind_port}", flush=True)
+    replaced = catch_stop_signals()
     try:
         if console and not sys.stdin.isatty():
             # Piped or redirected input (a script, a test driving the demo): its commands run in order, and
@@ -444,7 +466,14 @@ def run_serve(
             thread.join(timeout=10)
         else:
             server.run([listener])
+    except StopSignal as stopped:
+        log.info("serve: %s received; stopping", signal.Signals(stopped.args[0]).name)
     finally:
         stop.set()
+        for sig in replaced:  # a second signal while closing must not cut the closing short
+            signal.signal(sig, signal.SIG_IGN)
         bot.close()
+        for sig, handler in replaced.items():
+            signal.signal(sig, handler)
+    print("crisisbot 已停止 / stopped", flush=True)
     return 0
