@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -78,7 +80,64 @@ def _result_dict(text: str, result) -> dict:
     return out
 
 
-@app.command("score")
+class _DashTextsCommand(TyperCommand):
+    """`score`'s arguments with only the command's own option names taken as options: any other argument
+    starting with "-" is a text. Emoticons such as "-_-" and "-.-" are common in comments, and click took
+    them for unknown options ("No such option: -_"), or a text such as "-hi" for `-h` plus more. The texts
+    keep their order; `--json`, `--backend NAME`, `--backend=NAME`, `-h`/`--help` work anywhere, and after
+    `--` everything is a text (`score -- --json` scores the text "--json")."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _options_then_texts(self, ctx, args))
+
+
+def _options_then_texts(command, ctx, args: list[str]) -> list[str]:
+    flags: set[str] = set()
+    valued: set[str] = set()
+    for param in command.get_params(ctx):
+        if getattr(param, "param_type_name", None) != "option":
+            continue
+        names = [*param.opts, *param.secondary_opts]
+        (flags if param.is_flag or param.count else valued).update(names)
+    options: list[str] = []
+    texts: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--":
+            texts.extend(rest)
+            break
+        if arg in flags:
+            options.append(arg)
+        elif arg in valued:
+            options.append(arg)
+            following = next(rest, None)  # the option's value, whatever it starts with
+            if following is not None:
+                options.append(following)
+        elif arg.startswith("--") and arg.split("=", 1)[0] in valued:
+            options.append(arg)
+        else:
+            texts.append(arg)
+    # no text: let click say the argument is missing, as before
+    return [*options, "--", *texts] if texts else options
+
+
+def _argv_text(text: str) -> str:
+    """A text from the command line as proper text: bytes that are not UTF-8 reach Python's argv as
+    surrogate escapes, which went out raw (`score --json $'ab\\x80cd'` wrote the byte 0x80, an invalid UTF-8
+    JSON line). They become U+FFFD, as in texts read from standard input."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = os.fsencode(text)  # the bytes the shell passed
+    except UnicodeEncodeError:  # a lone surrogate that is no escape (not from a real argv)
+        raw = text.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", errors="replace")
+
+
+@app.command("score", cls=_DashTextsCommand)
 def score_command(
     texts: Annotated[list[str], typer.Argument(help="要打分的文本；- 表示从标准输入逐行读取 / texts to score; - reads one per line from stdin")],
     as_json: Annotated[bool, typer.Option("--json", help="每行一个 JSON 对象 / one JSON object per line")] = False,
@@ -92,6 +151,8 @@ def score_command(
     scorer = _load_scorer(backend, model)
     if texts == ["-"]:  # one comment per line from a pipe or a file: `crisisbot sentiment score - < comments.txt`
         texts = _piped_lines(sys.stdin.buffer.read())
+    else:
+        texts = [_argv_text(text) for text in texts]
     results, _ = _evaluate(scorer, texts, "打分 / scoring")
     if as_json:
         for text, result in zip(texts, results, strict=True):
@@ -245,7 +306,10 @@ def _read_labeled(path: Path):
 
 
 def _warn_rejected(data, shown: int = 5) -> None:
-    """Rows left out of a labeled file, on stderr: the first few with line and reason, then the count."""
+    """How a labeled file was read, on stderr: its notes (no header row, bytes replaced), then the rows left
+    out, the first few with line and reason, then the count."""
+    for note in data.notes:  # Chinese first already
+        typer.echo(note, err=True)
     if not data.rejected:
         return
     for row in data.rejected[:shown]:
@@ -273,8 +337,9 @@ def _print_eval_table(file: Path, data, runs) -> None:
     if data.three_class:
         keys.append("neutral_as_negative")
     keys.append("texts_per_s")
-    for key in keys:
-        table.add_row(key, *[str(m.get(key)) for _, _, m in runs])
+    for key in keys:  # the JSON carries the exact values; the table, 4 decimals to read
+        table.add_row(key, *[str(round(m[key], 4)) if isinstance(m.get(key), float) else str(m.get(key))
+                             for _, _, m in runs])
     console = Console(file=sys.stdout)
     # one header line, not the table's title: a title wraps to the table's width, mid-phrase
     console.print(title, markup=False, highlight=False, soft_wrap=True)

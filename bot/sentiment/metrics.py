@@ -17,6 +17,10 @@ def compute_metrics(gold: Sequence[str], pred: Sequence[str], *, three_class: bo
     `neutral_as_negative`, the share of gold-`neu` rows predicted `neg`. `neg_precision`/`neg_recall`
     treat neg against everything else in both cases. Macro-F1 leaves out a class that neither the gold
     labels nor the predictions contain.
+
+    The values are full-precision floats, not rounded: `eval --json` promises metrics computed from exactly
+    its `--predictions` rows, and a reader recomputing them from that file must get the same numbers
+    (rounded to 4 decimals, 5/7 came out 0.7143). Round for display only.
     """
     if len(gold) != len(pred):
         raise ValueError("gold and pred differ in length")
@@ -42,14 +46,14 @@ def compute_metrics(gold: Sequence[str], pred: Sequence[str], *, three_class: bo
     gold_neg = sum(1 for g in gold if g == "neg")
     out: dict[str, float | int] = {
         "n": n,
-        "accuracy": round(correct / n, 4) if n else 0.0,
-        "macro_f1": round(sum(f1s) / len(f1s), 4) if n else 0.0,
-        "neg_precision": round(tp / pred_neg, 4) if pred_neg else 0.0,
-        "neg_recall": round(tp / gold_neg, 4) if gold_neg else 0.0,
+        "accuracy": correct / n if n else 0.0,
+        "macro_f1": sum(f1s) / len(f1s) if n else 0.0,
+        "neg_precision": tp / pred_neg if pred_neg else 0.0,
+        "neg_recall": tp / gold_neg if gold_neg else 0.0,
     }
     if three_class:
         neutral = [p for g, p in zip(gold, pred, strict=True) if g == "neu"]
-        out["neutral_as_negative"] = round(sum(1 for p in neutral if p == "neg") / len(neutral), 4) if neutral else 0.0
+        out["neutral_as_negative"] = sum(1 for p in neutral if p == "neg") / len(neutral) if neutral else 0.0
     return out
 
 

@@ -9,10 +9,15 @@ when it runs pinned (one thread, portable CPU kernels: bot/sentiment/reproducibl
 
 from __future__ import annotations
 
+import codecs
 import csv
 import fnmatch
+import functools
 import hashlib
+import io
+import re
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +64,8 @@ class LabeledFile:
     sha256: str
     raw_labels: list[str] = field(default_factory=list)  # each kept row's label as written
     rejected: list[RejectedRow] = field(default_factory=list)  # rows left out, with the reason
+    # how the file was read when that is worth saying (no header row, invalid bytes replaced), Chinese first
+    notes: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -79,18 +86,16 @@ def read_labeled_csv(path: Path | str) -> LabeledFile:
     Header names are matched without regard to case or surrounding spaces ("Text, Label"; also review /
     content / sentiment ... as other corpora name them); labels may also be written 0.0/1.0 or
     negative/neutral/positive; a file that is not UTF-8 is read as GB18030. A row with an unknown label is
-    left out and listed in `rejected` with its line; the rest of the file is used."""
+    left out and listed in `rejected` with its line; the rest of the file is used.
+
+    A file with a few invalid bytes (a lone surrogate, a stray byte) is read in the encoding that fits it
+    best with those bytes replaced by U+FFFD; a file without a header row whose first row is a text and a
+    label (or a label and a text) is read as such rows. Either is said in `notes`."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}：文件不存在 / file not found")
-    for encoding in ENCODINGS:
-        try:
-            rows = _read_rows(path, encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise DataError(f"{path}：不是 UTF-8 或 GB18030 文本 / not UTF-8 or GB18030 text")
+    notes: list[str] = []
+    rows = _read_rows(path, notes)
     if not rows:
         raise DataError(f"{path}：没有数据行 / no rows")
     written = {raw.strip().lower() for _, _, raw in rows}
@@ -119,42 +124,183 @@ def read_labeled_csv(path: Path | str) -> LabeledFile:
     if not texts:
         raise DataError(f"{path}：没有一行的标签可用 / no row has a usable label ({rejected[0]})")
     return LabeledFile(path, texts, labels, three_class=three_class, sha256=sha256_of(path),
-                       raw_labels=raw_labels, rejected=rejected)
+                       raw_labels=raw_labels, rejected=rejected, notes=notes)
 
 
-def _read_rows(path: Path, encoding: str) -> list[tuple[int, str, str]]:
-    """(line, text, label as written) of every non-blank row; a malformed file is a DataError."""
+def _read_rows(path: Path, notes: list[str]) -> list[tuple[int, str, str]]:
+    """(line, text, label as written) of every non-blank row; a malformed file is a DataError. How the file
+    was read, when worth saying, is appended to `notes`."""
+    try:  # a UTF-8 file, the usual case, is read as a stream
+        return _csv_rows(path, path.open(encoding=ENCODINGS[0], newline=""), notes)
+    except UnicodeDecodeError:
+        pass
+    from bot.feeds.files import why_not_text  # the files people pick by mistake, as `crisisbot ingest` says
+
+    data = path.read_bytes()
+    if (why := why_not_text(data)) is not None:  # read with replacements, a header of garbage would be refused
+        raise DataError(f"{path}：{why}")
+    text, note, replaced = _decode(path, data)
+    try:
+        rows = _csv_rows(path, io.StringIO(text, newline=""), notes)
+    except DataError:
+        if replaced * 20 > len(data):  # mostly invalid bytes: the header of garbage is not the news
+            raise DataError(f"{path}：不是 UTF-8 或 GB18030 文本（{replaced} 个字节无效）/ not UTF-8 or GB18030 text "
+                            f"({replaced} bytes invalid)") from None
+        raise
+    if note:
+        notes.insert(0, note)
+    return rows
+
+
+def _csv_rows(path: Path, fh, notes: list[str]) -> list[tuple[int, str, str]]:
     out: list[tuple[int, str, str]] = []
     # the csv module's default field limit (131,072 characters) would make one very long post fail the whole
     # file; raised for this reader only (the limit is process-wide, so it is restored)
     previous_limit = csv.field_size_limit(MAX_FIELD_CHARS)
     try:
-        with path.open(encoding=encoding, newline="") as fh:
+        with fh:
             reader = csv.reader(fh)
             try:
-                _collect_rows(reader, path, out)
+                note = _collect_rows(reader, path, out)
             except csv.Error as exc:
                 raise DataError(f"{path}:{reader.line_num}：无法按 CSV 读取 / not readable as CSV ({exc})") from exc
     finally:
         csv.field_size_limit(previous_limit)
+    if note:
+        notes.append(note)
     return out
 
 
-def _collect_rows(reader, path: Path, out: list[tuple[int, str, str]]) -> None:
-    """Append (line, text, label as written) of every non-blank row after the header."""
-    header = [name.strip().lower() for name in next(reader, [])]
+_REPLACED_RUN = re.compile("\ufffd+")
+
+
+@functools.cache
+def _common_characters() -> re.Pattern[str]:
+    """Runs of the characters of real East Asian text: the 3,755 most common Chinese characters (GB2312 level
+    1, lead bytes B0-D7), Chinese punctuation (U+3000-303F, full-width forms U+FF01-FF5E) and kana."""
+    hanzi = []
+    for lead in range(0xB0, 0xD8):
+        for trail in range(0xA1, 0xFF):
+            try:
+                hanzi.append(bytes((lead, trail)).decode("gb2312"))
+            except UnicodeDecodeError:  # D7FA-D7FE are unassigned
+                continue
+    return re.compile("[\u3000-\u30ff\uff01-\uff5e" + re.escape("".join(hanzi)) + "]+")
+
+
+def _common(text: str) -> int:
+    """How many common characters `text` has: how well an encoding fits a file's bytes. Real text is mostly
+    common characters; UTF-8 bytes read as GB18030, or GBK bytes read as UTF-8, give rare characters, other
+    scripts and U+FFFD instead."""
+    return len(text) - len(_common_characters().sub("", text))
+
+
+def _damaged(text: str, data: bytes, encoding: str) -> int:
+    """Damaged places in `text` decoded from `data` with errors="replace": a run of U+FFFD is one (UTF-8
+    replaces a lone surrogate's 3 bytes one by one); a U+FFFD written in the file is none."""
+    return len(_REPLACED_RUN.findall(text)) - data.count("\ufffd".encode(encoding))
+
+
+def _decode(path: Path, data: bytes) -> tuple[str, str | None, int]:
+    """The text of a file that is not clean UTF-8, a note when bytes were replaced, and how many were.
+
+    GB18030 when it decodes cleanly (a GBK spreadsheet), unless UTF-8 with its few bad bytes replaced reads
+    as more common characters: "太差了" + a stray 0x80 is valid GB18030, "澶樊浜唨". When neither decodes
+    cleanly, the one that reads as more common characters (then: with fewer damaged places; then UTF-8) is
+    used with its bad bytes replaced by U+FFFD: one bad byte (a lone surrogate, a stray byte) used to cost
+    the whole file."""
+    utf8 = data.removeprefix(codecs.BOM_UTF8)
+    as_utf8 = utf8.decode("utf-8", errors="replace")
+    utf8_common = _common(as_utf8)
+    try:
+        # GB18030 has its own byte-order mark (84 31 95 33), decoded as U+FEFF: it would glue itself to the
+        # first column name
+        text = data.decode("gb18030").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        as_gb = data.decode("gb18030", errors="replace")
+        gb_common = _common(as_gb)
+        if gb_common > utf8_common or (gb_common == utf8_common and
+                                       _damaged(as_gb, data, "gb18030") < _damaged(as_utf8, utf8, "utf-8")):
+            return _decode_replacing(path, data, "gb18030", "GB18030")
+    else:
+        if _common(text) >= utf8_common:
+            return text, None, 0
+    return _decode_replacing(path, utf8, "utf-8", "UTF-8")
+
+
+def _decode_replacing(path: Path, data: bytes, encoding: str, name: str) -> tuple[str, str, int]:
+    counted = _ReplacedBytes()
+    token = _REPLACING.set(counted)
+    try:
+        text = data.decode(encoding, errors=_COUNTING_REPLACE)
+    finally:
+        _REPLACING.reset(token)
+    if encoding == "gb18030":
+        text = text.removeprefix("\ufeff")
+    line = data.count(b"\n", 0, counted.first) + 1
+    plural = "" if counted.bytes == 1 else "s"
+    return text, (f"警告：{path} 有 {counted.bytes} 个字节不是有效的 {name} 文本，已替换为 U+FFFD（第一处在第 {line} 行）/ "
+                  f"warning: {counted.bytes} byte{plural} of {path} not valid {name}, replaced with U+FFFD "
+                  f"(the first on line {line})"), counted.bytes
+
+
+@dataclass
+class _ReplacedBytes:
+    bytes: int = 0  # how many bytes were replaced
+    first: int = 0  # the offset of the first
+
+
+_REPLACING: ContextVar[_ReplacedBytes | None] = ContextVar("crisisbot_sentiment_replacing", default=None)
+
+
+def _count_and_replace(exc: UnicodeError) -> tuple[str, int]:
+    """errors="replace", counting the bytes replaced into the decoding's _ReplacedBytes."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    counted = _REPLACING.get()
+    if counted is not None:
+        if not counted.bytes:
+            counted.first = exc.start
+        counted.bytes += exc.end - exc.start
+    return "\ufffd", exc.end
+
+
+_COUNTING_REPLACE = "crisisbot.sentiment.count_and_replace"
+codecs.register_error(_COUNTING_REPLACE, _count_and_replace)
+
+
+def _label_value(cell: str) -> bool:
+    return cell.strip().lower() in LABEL_ALIASES or cell.strip().lower() in SIGNED_LABELS
+
+
+def _collect_rows(reader, path: Path, out: list[tuple[int, str, str]]) -> str | None:
+    """Append (line, text, label as written) of every non-blank row after the header. A file without a
+    header row, whose first row is a text and a label (or a label and a text), is read from its first row;
+    the note returned says so."""
+    first = next(reader, [])
+    header = [name.strip().lower() for name in first]
     text_name = next((name for name in TEXT_COLUMNS if name in header), None)
     label_name = next((name for name in LABEL_COLUMNS if name in header), None)
-    if text_name is None or label_name is None:
+    note = None
+    if text_name is not None and label_name is not None:
+        text_at, label_at = header.index(text_name), header.index(label_name)
+    elif len(first) == 2 and not set(header) & {*TEXT_COLUMNS, *LABEL_COLUMNS} and any(map(_label_value, first)):
+        # no header: "太差了,0" (or "0,太差了"); a row naming a known column ("text,positive") is a header
+        text_at, label_at = (0, 1) if _label_value(first[1]) else (1, 0)
+        order = "text,label" if text_at == 0 else "label,text"
+        note = (f"注意：{path} 没有表头，已按 {order} 两列读取第一行起的所有行 / note: no header row in {path}; "
+                f"the columns were taken as {order}, from the first row on")
+        out.append((reader.line_num, first[text_at], first[label_at]))
+    else:
         raise DataError(f"{path}：表头应包含 text,label 两列 / expected a header with columns text,label "
                         f"(got {header or None})")
-    text_at, label_at = header.index(text_name), header.index(label_name)
     for row in reader:
         if not row:
             continue  # a blank line
         text = row[text_at] if text_at < len(row) else ""
         raw = row[label_at] if label_at < len(row) else ""
         out.append((reader.line_num, text, raw))
+    return note
 
 
 @dataclass
