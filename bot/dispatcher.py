@@ -379,10 +379,14 @@ class Dispatcher:
         if not item.event_id:
             return True
         key = _event_key(item)
+        aliases = [f"{item.platform}:{alias}"[:255] for alias in getattr(item, "also_event_ids", ())]
         try:
             with self.services.db.session() as session:
                 now = self.services.clock.now()
-                session.add(ProcessedEvent(key=key, received_at=now))
+                # one row per id the event may come back under, in one transaction: any of them seen before
+                # makes the whole insert fail, so the event is a duplicate (before, a Slack event id sent
+                # again with another message ts ran the command a second time)
+                session.add_all([ProcessedEvent(key=k, received_at=now) for k in dict.fromkeys([key, *aliases])])
                 if journal_id is not None:
                     session.execute(update(InboundItem).where(InboundItem.id == journal_id)
                                     .values(heartbeat_at=now).execution_options(synchronize_session=False))

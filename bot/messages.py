@@ -168,6 +168,9 @@ class Command:
     user_name: str | None = None
     reply: dict[str, Any] = field(default_factory=dict)
     event_id: str | None = None
+    #: other ids the platform may deliver the same command under (a Slack mention is keyed by its message;
+    #: its envelope's event_id is one of these): a delivery under any of them is a duplicate
+    also_event_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,8 +164,11 @@ def command_from_mention(envelope: dict[str, Any]) -> Command:
     # Keyed by the message, not the delivery: Slack re-sends a message under a new event id at times, and
     # only the dispatcher's stored key outlives a restart (the bridge's in-memory one does not). A
     # retry carries the same message, so it is caught by the same key.
+    delivery_id = _text(envelope.get("event_id"))
     event_id = (f"msg:{channel_id}:{ts}" if channel_id and ts
-                else _text(envelope.get("event_id")) or _digest(channel_id, event.get("ts"), event.get("event_ts")))
+                else delivery_id or _digest(channel_id, event.get("ts"), event.get("event_ts")))
+    # the delivery's own id too: an event id delivered again is a duplicate whatever its message says
+    also = (f"ev:{delivery_id}",) if delivery_id and event_id != delivery_id else ()
     return Command(
         platform=PLATFORM,
         channel=slack_channel(channel_id),
@@ -175,6 +178,7 @@ def command_from_mention(envelope: dict[str, Any]) -> Command:
         reply=_reply_fields(user_id=user_id, channel_id=channel_id, message_ts=_text(event.get("ts")),
                             thread_ts=_text(event.get("thread_ts"))),
         event_id=str(event_id),
+        also_event_ids=also,
     )
 
 

@@ -113,7 +113,7 @@ class InboundBridge:
     def give(self, item: Command | Action, *, kind: str, extra_keys: Iterable[str] = ()) -> Any:
         """Hand `item` over without waiting: False when it was handed over before, else the future that
         says it is journalled (None when the dispatcher gives none). Never raises."""
-        keys = [k for k in (item.event_id or "", *extra_keys) if k]
+        keys = [k for k in (item.event_id or "", *getattr(item, "also_event_ids", ()), *extra_keys) if k]
         if not self.first_time(keys):
             SLACK_INBOUND.labels(kind, "duplicate").inc()
             log.info("slack: duplicate %s %s dropped", kind, item.event_id)
