@@ -51,8 +51,8 @@ DEFAULT_SEVERITY_STYLE = (":white_circle:", "#9AA0A6", "提示 / info")
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 _STRIKE = re.compile(r"~~(.+?)~~", re.S)
 _LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
-_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_USER_ADDRESS = re.compile(r"(?<![\w/:.])slack:([UW][A-Z0-9]{2,})\b")
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
+_USER_ADDRESS = re.compile(r"(?<![\w/:.])slack:([UW][A-Z0-9]+)\b")
 
 
 def escape(text: str) -> str:
@@ -219,10 +219,12 @@ def fallback_text(message: Message) -> str:
         parts.append(head)
     if message.text:
         parts.append(to_plain(message.text))
-    elif not head:
-        parts.extend(to_plain(s.text) for s in message.sections[:3] if s.text)
+    # the sections too (a queue's items, a precheck's findings): where blocks are not shown (notifications,
+    # screen readers, search, older clients) a heading alone said nothing of what the message holds
+    parts.extend(to_plain(s.text) for s in message.sections if s.text)
     text = "\n".join(parts).strip() or "crisisbot"
-    return _clip(text, FALLBACK_TEXT_MAX)
+    # 'slack:U123' (how handlers name people) shows as the person here too, as in the blocks
+    return _clip(_USER_ADDRESS.sub(r"<@\1>", text), FALLBACK_TEXT_MAX)
 
 
 def render_blocks(message: Message) -> list[dict[str, Any]]:

@@ -102,7 +102,7 @@ def test_button_press_reaches_its_action_handler_and_its_reply_is_posted(slack_b
     (action,) = seen
     assert (action.action_id, action.value, action.user, action.channel, action.message_ref) == (
         "e2e.ack", "episode-7", "slack:U1", "slack:C1", "1700000099.000100")
-    assert "已确认 by slack:U1" in posted_text(call)
+    assert "已确认 by <@U1>" in posted_text(call) and "slack:U1" not in posted_text(call)
 
 
 def test_a_card_is_updated_in_place_when_its_button_is_pressed(slack_bot, fake_slack):

@@ -92,6 +92,16 @@ def test_fallback_text_is_never_empty():
     assert fallback_text(Message(sections=(Section("**a**"),))) == "a"
 
 
+def test_fallback_text_carries_the_sections_and_shows_people_as_mentions():
+    # a queue or a precheck: a heading and sections; where blocks are not shown the heading alone said nothing
+    message = Message(title="待回复 3 条", sections=(Section("#1 **退款**怎么还没到"), Section("#2 发货太慢"),
+                                                    Section("#3 交给 slack:U2 处理")))
+    text = fallback_text(message)
+    assert text == "待回复 3 条\n#1 退款怎么还没到\n#2 发货太慢\n#3 交给 <@U2> 处理"
+    assert fallback_text(Message(text="👤 intake → slack:U0BBB2222")) == "👤 intake → <@U0BBB2222>"
+    assert "<@U2>" in json.dumps(render_blocks(Message(text="交给 slack:U2")), ensure_ascii=False)
+
+
 def test_skip_relabel_and_assign_buttons_open_a_modal_with_their_context():
     assert form_spec_for("crisis.skip").key == "reason"
     assert form_spec_for("reply.skip:42").key == "reason"
