@@ -167,6 +167,10 @@ class WeiboSettings(_RecentPosts):
 
     count: int = Field(default=50, ge=1, le=200)
     max_pages: int = Field(default=10, ge=1)
+    # Ask the first page of each poll for comments newer than the newest stored one (`since_id`), so a
+    # quiet post costs an empty answer. Turn off to re-read the overlap window from the top each poll
+    # (catches comments published late with an older id, e.g. released from review).
+    since_id: bool = True
 
 
 class FieldMapping(_Strict):
@@ -181,6 +185,7 @@ class FieldMapping(_Strict):
     likes: str | None = None
     replies: str | None = None
     parent: str | None = None
+    # unmapped: the target asked for, or with `targets: recent` the source id (see generic.py)
     content_id: str | None = None
     content_title: str | None = None
     content_url: str | None = None

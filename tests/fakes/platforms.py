@@ -4,7 +4,8 @@ Each fake behaves like the platform's documented API (the page each one follows 
 it refuses a request that lacks the token, signature or parameters the platform requires, with the
 platform's documented error, so a passing test proves the poller sends them. Every fake records the
 requests it received and can be scripted: `fake.script(path, status=429, headers={"Retry-After": "2"})`
-answers the next request to `path` that way (then the normal behaviour resumes).
+answers the next request to `path` that way (then the normal behaviour resumes). Paths added to
+`fake.missing` answer HTTP 404, as a server (a mirror, a proxy, an older API) that does not serve them.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class FakePlatform(LoopbackHttpServer):
         self._scripts: dict[str, deque[Scripted]] = {}
         self._holds: dict[str, deque[Hold]] = {}
         self._lock = threading.RLock()
+        self.missing: set[str] = set()  # paths this server does not have: HTTP 404
 
     # ------------------------------------------------------------------------------------ scripting
 
@@ -141,6 +143,8 @@ class FakePlatform(LoopbackHttpServer):
         if held is not None:
             held.entered.set()
             held.released.wait(held.timeout)
+        if request.path in self.missing:
+            return 404, {}, json.dumps({"code": -404, "message": "not found"}).encode()
         with self._lock:
             queue = self._scripts.get(request.path)
             scripted = queue.popleft() if queue else None
@@ -459,6 +463,30 @@ class FakeKuaishouOpen(FakePlatform):
         start = int(params.get("pcursor") or 0)
         chunk, next_cursor, is_end = _page(ordered, start, int(params.get("count") or 20))
         return 200, {"result": 1, "comment_list": chunk, "pcursor": "no_more" if is_end else str(next_cursor)}
+
+
+class FakeCrawlerExport(FakePlatform):
+    """A team's own crawler/ETL export at /export (no platform documentation: the shape is whatever the
+    source's field mapping says): `{"items": [...], "next_cursor": n, "has_more": bool}`, newest first,
+    `cursor` paging, an optional `video` filter. Refuses a request without `Authorization: Bearer <token>`
+    (HTTP 401)."""
+
+    def __init__(self, token: str = "crawler-token") -> None:
+        super().__init__()
+        self.token = token
+        self.items: list[dict[str, Any]] = []
+
+    def handle(self, request: Recorded) -> tuple[int, Any]:
+        if request.path != "/export":
+            return 404, {"error": "not found"}
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return 401, {"error": "invalid token"}
+        video = request.params.get("video")
+        ordered = [i for i in self.items if not video or i.get("video") == video]
+        ordered.sort(key=lambda i: i.get("ts") or 0, reverse=True)
+        chunk, next_cursor, is_end = _page(ordered, int(request.params.get("cursor") or 0),
+                                           int(request.params.get("size") or 20))
+        return 200, {"items": chunk, "next_cursor": next_cursor, "has_more": not is_end}
 
 
 # ----------------------------------------------------------------------------------- announcements

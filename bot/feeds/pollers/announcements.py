@@ -1,7 +1,8 @@
 """Platform rule and announcement pages: RSS 2.0, Atom (parsed by feedparser) or a JSON list of
 `{id, title, url, published}`. Each new item, and each item whose title/link/date/summary changed,
-becomes one notice "平台规则更新：..." with its link; a repeated poll never posts it twice (the state
-remembers a digest per item, and the notice key is the item id plus that digest).
+becomes one notice with its link, its text starting "平台规则更新: <title>" (the platform name and a
+changed item's mark follow the title: "平台规则更新: <title>（抖音，已修改）"); a repeated poll never posts
+it twice (the state remembers a digest per item, and the notice key is the item id plus that digest).
 """
 
 from __future__ import annotations
@@ -117,6 +118,16 @@ def parse_feed(
     return result
 
 
+NOTICE_PREFIX = "平台规则更新: "
+
+
+def notice_headline(title: str, platform: str | None, *, changed: bool) -> str:
+    """`平台规则更新: <title>`, then the platform name and the mark of a changed item in brackets after
+    the title: every notice starts with the same prefix, so a reader (or a filter) recognises it."""
+    marks = [m for m in (platform, "已修改" if changed else None) if m]
+    return NOTICE_PREFIX + title + (f"（{'，'.join(marks)}）" if marks else "")
+
+
 def poll_announcements(ctx: PollContext) -> int:
     """Fetch the feed once; queue a notice per new or changed item. Returns the number of items read."""
     source = ctx.source
@@ -139,14 +150,12 @@ def poll_announcements(ctx: PollContext) -> int:
         if first_run and (source.backfill <= 0 or item.published is None or item.published < window_start):
             remember()  # the first run learns what already exists instead of flooding the channel
             continue
-        changed = previous is not None
-        prefix = "平台规则更新" + ("（已修改）" if changed else "")
-        platform = f"[{label}] " if label else ""
+        headline = notice_headline(item.title, label, changed=previous is not None)
         ctx.notices.append(
             Notice(
                 key=f"feeds:announcement:{source.id}:{item.item_id}:{item.digest}",
-                title=f"{prefix}：{item.title}",
-                text=f"{platform}{prefix}：{item.title}" + (f"\n{item.url}" if item.url else ""),
+                title=headline,
+                text=headline + (f"\n{item.url}" if item.url else ""),
                 url=item.url,
                 commit=remember,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import re
 from collections.abc import Container, Sequence
@@ -12,6 +13,8 @@ from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from bot.storage.secrets import LockedSecret
+
+log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------------------------- errors
 
@@ -104,6 +107,8 @@ HEALTH_NEW = "new"
 HEALTH_FAILING = "failing"  # failed recently, below the unhealthy threshold
 HEALTH_UNHEALTHY = "unhealthy"
 HEALTH_REAUTH = "reauth_required"
+# Polls succeed but every record the last one sent was rejected (dead-lettered): a mapping or data problem
+HEALTH_WARNING = "warning"
 
 
 @dataclass
@@ -368,6 +373,27 @@ class PollContext:
     @property
     def platform(self) -> str | None:
         return self.source.account.platform if self.source.account else None
+
+
+#: How long a source stops calling an optional endpoint its server answered with HTTP 404 (e.g. a Douyin
+#: reply list or a Bilibili thread list behind a proxy or a vendor's mirror that does not serve it)
+MISSING_ENDPOINT_PAUSE = 6 * 3600.0
+
+
+def endpoint_missing(ctx: PollContext, name: str) -> bool:
+    """Whether this source's server answered `name` with 404 less than MISSING_ENDPOINT_PAUSE ago."""
+    until = (ctx.state.extra.get("missing_endpoints") or {}).get(name)
+    return until is not None and ctx.now().timestamp() < float(until)
+
+
+def mark_endpoint_missing(ctx: PollContext, name: str, detail: str) -> None:
+    """Stop calling the optional endpoint `name` for MISSING_ENDPOINT_PAUSE (logged once per pause)."""
+    missing = ctx.state.extra.setdefault("missing_endpoints", {})
+    missing[name] = ctx.now().timestamp() + MISSING_ENDPOINT_PAUSE
+    log.warning(
+        "source=%s: the server answered %s with %s; not asking it for %.0f h (the comments themselves are "
+        "still polled)", ctx.source.id, name, detail, MISSING_ENDPOINT_PAUSE / 3600,
+    )
 
 
 def token_env_vars(source: Any, roles: Any = None) -> list[str]:

@@ -11,6 +11,7 @@ bilibili-API-collect: docs/comment/list.md, docs/comment/readme.md "评论条目
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -24,12 +25,18 @@ from bot.feeds.pollers.base import (
     Page,
     PollContext,
     PollError,
+    endpoint_missing,
     int_or_none,
     iso,
+    mark_endpoint_missing,
     parse_time,
     text_or_none,
 )
 from bot.feeds.pollers.engine import PlatformAdapter
+
+log = logging.getLogger(__name__)
+
+THREAD_LIST = "/x/v2/reply/reply"
 
 # The fixed permutation the web client applies to img_key + sub_key (docs/misc/sign/wbi.md).
 MIXIN_KEY_ENC_TAB = (
@@ -115,13 +122,7 @@ class BilibiliAdapter(PlatformAdapter):
         `mid`, `ps`, `pn`, `order=pubdate`; answer `data.list.vlist[]` with `aid`, `bvid`, `title`)."""
         settings = ctx.source.settings
         params: dict[str, Any] = {"mid": ctx.account_id, "ps": settings.recent_posts, "pn": 1, "order": "pubdate"}
-        path = "/x/space/arc/search"
-        if settings.wbi:
-            path = "/x/space/wbi/arc/search"
-            params = wbi_sign(params, self._mixin_key(ctx), int(ctx.now().timestamp()))
-        answer = ctx.http.request(
-            "GET", f"{self._base(ctx)}{path}", params=params, cookies=self._cookies(ctx), timeout=ctx.source.timeout
-        )
+        answer = self._get(ctx, "/x/space/wbi/arc/search", "/x/space/arc/search", params)
         body = answer.body if isinstance(answer.body, dict) else {}
         if body.get("code") != 0:
             self._raise_for_code(ctx, body.get("code"), body.get("message"))
@@ -134,6 +135,38 @@ class BilibiliAdapter(PlatformAdapter):
             url = f"https://www.bilibili.com/video/{bvid}" if bvid else f"https://www.bilibili.com/video/av{video['aid']}"
             posts.append({"id": str(video["aid"]), "title": video.get("title"), "url": url})
         return posts
+
+    def _get(self, ctx: PollContext, signed_path: str, plain_path: str, params: dict[str, Any]) -> Any:
+        """GET the WBI-signed endpoint (`wbi: true`), or its unsigned twin. A server without WBI (nav or the
+        signed endpoint answers HTTP 404: a mirror, a proxy, an older API) is asked the unsigned endpoint
+        with the same parameters, and the source remembers it (`extra.wbi_unavailable`) until the base URL
+        changes or the unsigned endpoint asks for a signature (code -403). HTTP 412 and every other failure
+        are raised as they are."""
+        if ctx.source.settings.wbi and not self._wbi_unavailable(ctx):
+            missing = "/x/web-interface/nav"
+            try:
+                key = self._mixin_key(ctx)
+                missing = signed_path
+                return self._request(ctx, signed_path, wbi_sign(params, key, int(ctx.now().timestamp())))
+            except PollError as exc:
+                if exc.code != 404:
+                    raise
+            answer = self._request(ctx, plain_path, params)  # its own failure is the poll's error
+            ctx.state.extra.pop("wbi", None)
+            ctx.state.extra["wbi_unavailable"] = {"base_url": self._base(ctx), "since": ctx.now().isoformat()}
+            log.warning("source=%s: the server has no WBI-signed API (%s answered HTTP 404): using the unsigned %s "
+                        "from now on", ctx.source.id, missing, plain_path)
+            return answer
+        return self._request(ctx, plain_path, params)
+
+    def _request(self, ctx: PollContext, path: str, params: dict[str, Any]) -> Any:
+        return ctx.http.request(
+            "GET", f"{self._base(ctx)}{path}", params=params, cookies=self._cookies(ctx), timeout=ctx.source.timeout
+        )
+
+    def _wbi_unavailable(self, ctx: PollContext) -> bool:
+        remembered = ctx.state.extra.get("wbi_unavailable")
+        return bool(remembered) and remembered.get("base_url") == self._base(ctx)
 
     def _cookies(self, ctx: PollContext) -> dict[str, str] | None:
         sessdata = ctx.credential("sessdata", required=False)
@@ -167,13 +200,7 @@ class BilibiliAdapter(PlatformAdapter):
             "next": cursor if cursor is not None else 0,
             "ps": settings.page_size,
         }
-        path = "/x/v2/reply/main"
-        if settings.wbi:
-            path = "/x/v2/reply/wbi/main"
-            params = wbi_sign(params, self._mixin_key(ctx), int(ctx.now().timestamp()))
-        answer = ctx.http.request(
-            "GET", f"{self._base(ctx)}{path}", params=params, cookies=self._cookies(ctx), timeout=ctx.source.timeout
-        )
+        answer = self._get(ctx, "/x/v2/reply/wbi/main", "/x/v2/reply/main", params)
         body = answer.body if isinstance(answer.body, dict) else {}
         code = body.get("code")
         if code != 0:
@@ -212,6 +239,8 @@ class BilibiliAdapter(PlatformAdapter):
             previews = len(thread.get("replies") or [])
             if not root or count <= previews or count <= totals.get(root, 0):
                 continue
+            if endpoint_missing(ctx, THREAD_LIST):
+                break  # the server has no thread list: threads wait (unread) until the pause ends
             size = 20
             last_page = max(1, -(-count // size))
             complete = True
@@ -219,7 +248,7 @@ class BilibiliAdapter(PlatformAdapter):
                 try:
                     answer = ctx.http.request(
                         "GET",
-                        f"{self._base(ctx)}/x/v2/reply/reply",
+                        f"{self._base(ctx)}{THREAD_LIST}",
                         params={"oid": target, "type": settings.comment_type, "root": root, "ps": size,
                                 "pn": page_number},
                         cookies=self._cookies(ctx),
@@ -228,6 +257,8 @@ class BilibiliAdapter(PlatformAdapter):
                 except PollError as exc:
                     if exc.kind in (RISK_CONTROL, RATE_LIMITED):
                         raise
+                    if exc.code == 404:
+                        mark_endpoint_missing(ctx, THREAD_LIST, exc.detail)
                     complete = False
                     break
                 body = answer.body if isinstance(answer.body, dict) else {}
@@ -259,6 +290,8 @@ class BilibiliAdapter(PlatformAdapter):
             raise PollError(RATE_LIMITED, detail, code=code)
         if code == -403:
             ctx.state.extra.pop("wbi", None)
+            # the unsigned endpoint wants a signature after all: sign again from the next poll on
+            ctx.state.extra.pop("wbi_unavailable", None)
             raise PollError(TRANSIENT, detail + " (WBI keys will be refreshed)", code=code)
         if code in TARGET_CODES:
             raise PollError(TARGET, detail, code=code)

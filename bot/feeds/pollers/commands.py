@@ -14,6 +14,7 @@ HEALTH_LABELS = {
     "failing": "重试中 failing",
     "unhealthy": "异常 unhealthy",
     "reauth_required": "需重新授权 reauth",
+    "warning": "记录被拒收 warning",
     "disabled": "已停用 disabled",
 }
 
@@ -44,6 +45,8 @@ def status_line(row, zone: ZoneInfo) -> str:
         parts.append(f"下次重试 retry at {_when(row.next_attempt_at, zone)}")
     if row.last_error:
         parts.append(f"错误 error: {row.last_error}")
+    if getattr(row, "warning", None):
+        parts.append(f"警告 warning: {row.warning}")
     if row.target_errors:
         parts.append(target_errors_text(row.target_errors))
     return " | ".join(parts)

@@ -12,6 +12,7 @@ token expired, 28003018 too frequent, 2100004 / 28001005 busy, 2100005 / 2800100
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bot.feeds.pollers.base import (
@@ -19,19 +20,29 @@ from bot.feeds.pollers.base import (
     CONFIG,
     RATE_LIMITED,
     REAUTH_REQUIRED,
+    RISK_CONTROL,
     TRANSIENT,
     Item,
     Page,
     PollContext,
     PollError,
+    endpoint_missing,
     fingerprint,
     int_or_none,
     iso,
+    mark_endpoint_missing,
     parse_time,
     raise_for_code,
     text_or_none,
 )
 from bot.feeds.pollers.engine import PlatformAdapter
+
+log = logging.getLogger(__name__)
+
+REPLY_LIST = "/item/comment/reply/list/"
+# A reply-list failure of these kinds stops the poll (as it would on the comment list); any other leaves
+# the thread for the next poll and the page is stored.
+STOPS_THE_POLL = (RATE_LIMITED, RISK_CONTROL, AUTH_EXPIRED, REAUTH_REQUIRED)
 
 ACCESS_EXPIRED_CODES = {2190008, 28001008, 10008, 2190002, 28001003}
 REFRESH_EXPIRED_CODES = {10010, 10020}  # expired / refreshed too often: a human must re-authorise
@@ -214,23 +225,24 @@ class DouyinAdapter(PlatformAdapter):
             total = item.record.get("reply_count") or 0
             if not comment_id or total <= totals.get(comment_id, 0):
                 continue
+            if endpoint_missing(ctx, REPLY_LIST):
+                break  # the server has no reply list: threads wait (unread) until the pause ends
             cursor: Any = 0
             complete = True
             for _ in range(settings.max_reply_pages):
-                answer = ctx.http.request(
-                    "GET",
-                    f"{self._base(ctx)}/item/comment/reply/list/",
-                    params={
-                        "open_id": settings.open_id or ctx.account_id,
-                        "item_id": target,
-                        "comment_id": comment_id,
-                        "cursor": cursor,
-                        "count": settings.count,
-                        "sort_type": settings.sort_type,
-                    },
-                    headers={"access-token": token, "Content-Type": "application/json"},
-                    timeout=ctx.source.timeout,
-                )
+                try:
+                    answer = self._reply_page(ctx, target, comment_id, cursor, token)
+                except PollError as exc:
+                    if exc.kind in STOPS_THE_POLL:
+                        raise
+                    # the thread's replies wait for the next poll; the page's comments are stored
+                    if exc.code == 404:
+                        mark_endpoint_missing(ctx, REPLY_LIST, exc.detail)
+                    else:
+                        log.warning("source=%s: reply list of a comment on %s failed (%s); the thread is read on "
+                                    "a later poll", ctx.source.id, target, exc.detail)
+                    complete = False
+                    break
                 data = (answer.body or {}).get("data") if isinstance(answer.body, dict) else None
                 if not isinstance(data, dict) or data.get("error_code"):
                     # the thread's replies wait for the next poll (its total is not remembered as read);
@@ -258,3 +270,20 @@ class DouyinAdapter(PlatformAdapter):
 
         updates.append(remember)
         return replies
+
+    def _reply_page(self, ctx: PollContext, target: str, comment_id: str, cursor: Any, token: str) -> Any:
+        settings = ctx.source.settings
+        return ctx.http.request(
+            "GET",
+            f"{self._base(ctx)}{REPLY_LIST}",
+            params={
+                "open_id": settings.open_id or ctx.account_id,
+                "item_id": target,
+                "comment_id": comment_id,
+                "cursor": cursor,
+                "count": settings.count,
+                "sort_type": settings.sort_type,
+            },
+            headers={"access-token": token, "Content-Type": "application/json"},
+            timeout=ctx.source.timeout,
+        )

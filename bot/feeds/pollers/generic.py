@@ -215,6 +215,16 @@ def refused(ctx: PollContext, conf: dict[str, Any], answer: Any) -> PollError:
     )
 
 
+def _default_content_id(fields: dict[str, Any], ctx: PollContext, target: str) -> str | None:
+    """The content id of a record whose mapping finds none: the target (the id the endpoint was asked
+    about); with `targets: recent` and no `fields.content_id` in the mapping, the source id (one stream
+    for everything the endpoint returns). A mapping that names `content_id` and finds nothing under
+    `recent` leaves it empty: the record is dead-lettered with that reason."""
+    if target != "recent":
+        return str(target)
+    return None if fields.get("content_id") else ctx.source.id
+
+
 def map_item(raw: Any, conf: dict[str, Any], ctx: PollContext, target: str, *, parent: str | None = None,
              unordered: bool = False) -> list[Item]:
     fields = conf["fields"]
@@ -228,7 +238,7 @@ def map_item(raw: Any, conf: dict[str, Any], ctx: PollContext, target: str, *, p
 
     created = parse_time(get("time"), conf["time_format"], conf["time_zone"])
     author = text_or_none(get("author_id"))
-    content_id = text_or_none(get("content_id")) or (None if target == "recent" else str(target))
+    content_id = text_or_none(get("content_id")) or _default_content_id(fields, ctx, target)
     record = {
         "platform": platform,
         "account_id": ctx.account_id,

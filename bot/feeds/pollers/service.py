@@ -17,9 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import random
-import socket
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +31,7 @@ from bot.feeds.pollers.base import (
     HEALTH_OK,
     HEALTH_REAUTH,
     HEALTH_UNHEALTHY,
+    HEALTH_WARNING,
     REAUTH_REQUIRED,
     RISK_CONTROL,
     TRANSIENT,
@@ -50,7 +49,7 @@ from bot.feeds.pollers.douyin import DouyinAdapter
 from bot.feeds.pollers.engine import poll_comments
 from bot.feeds.pollers.generic import GenericJsonAdapter
 from bot.feeds.pollers.http import PoliteHttp
-from bot.feeds.pollers.store import Lease, LeaseLost, StateStore, holder_name
+from bot.feeds.pollers.store import Lease, LeaseLost, StateStore, holder_name, process_holder, take_token
 from bot.feeds.pollers.weibo import WeiboAdapter
 from bot.feeds.settings import FeedsConfig
 
@@ -79,6 +78,8 @@ LEASE_RENEW_SECONDS = 30.0
 
 SKIPPED_LEASED = "leased"  # PollOutcome.reason_code: another process holds the source's lease
 SKIPPED_LEASE_LOST = "lease_lost"  # the lease expired mid-poll and another process took it
+WARNING_KEY = "warning"  # SourceState.extra: why the source's health is `warning`
+SKIPPED_STOPPING = "stopping"  # the service is stopping (close()): no poll starts, a running one writes nothing
 
 
 @dataclass
@@ -89,6 +90,8 @@ class PollOutcome:
     reason_code: str | None = None  # for a skip: SKIPPED_LEASED, SKIPPED_LEASE_LOST, ...
     leased_by: str | None = None  # the process holding the source ("host:pid") when SKIPPED_LEASED
     lease_until: datetime | None = None
+    # an ok poll whose records were all rejected: why (the first reason), also in `reason`
+    warning: str | None = None
     fetched: int = 0
     accepted: int = 0
     duplicates: int = 0
@@ -117,6 +120,8 @@ class SourceStatus:
     # target id -> the platform's answer for a video/post that failed alone (deleted, comments closed,
     # a wrong id): the source is still "ok", so without this nobody would learn why it stays silent
     target_errors: dict[str, str] = field(default_factory=dict)
+    # health `warning`: every record of the last poll that sent any was rejected (first reason named)
+    warning: str | None = None
 
 
 class FeedsService:
@@ -148,9 +153,26 @@ class FeedsService:
         self.lease_seconds = lease_seconds
         self.lease_renew_seconds = lease_renew_seconds
         # Names this service in the lease column; each take adds its own suffix (see store.py).
-        self.holder = f"{socket.gethostname()[:80]}:{os.getpid()}"
+        self.holder = process_holder()
+        # source id -> the lease token of the poll running now (given back by close() on a stop)
+        self._held: dict[str, str] = {}
+        self._held_lock = threading.Lock()
+        self._closed = False
 
     def close(self) -> None:
+        """Stop: no new poll starts, and the leases of polls still running are given back, so a restarted
+        serve or a `crisisbot poll` polls the sources at once instead of waiting for the leases to expire.
+        A poll still running here can then write nothing (its saves are fenced by the lease it lost)."""
+        with self._held_lock:
+            self._closed = True
+            held = dict(self._held)
+            self._held.clear()
+        for source_id, token in held.items():
+            try:
+                self.store.release_lease(source_id, token)
+                log.info("released the poll lease of source %s on stop", source_id)
+            except Exception:  # noqa: BLE001 - a dead holder on this host is taken over anyway
+                log.warning("could not release the poll lease of source %s on stop", source_id, exc_info=True)
         self.http.close()
 
     # ------------------------------------------------------------------------------------- polling
@@ -164,22 +186,31 @@ class FeedsService:
         if not lock.acquire(blocking=force):
             return PollOutcome(source_id, "skipped", "a poll of this source is already running")
         try:
-            token = f"{self.holder}#{uuid.uuid4().hex[:12]}"
-            now = self.clock.now()
-            other = self.store.take_lease(source_id, token, now, now + timedelta(seconds=self.lease_seconds))
-            if other is not None:
-                return self._leased_elsewhere(source_id, other, force)
-            keeper = _LeaseKeeper(self, source_id, token)
+            token = take_token(self.holder)
+            with self._held_lock:
+                if self._closed:
+                    return PollOutcome(source_id, "skipped", "正在停止 / stopping", reason_code=SKIPPED_STOPPING)
+                self._held[source_id] = token  # before the take: close() gives back whatever was taken
             try:
-                return self._poll_locked(source, force, keeper)
-            except LeaseLost:
-                return self._lease_lost(source_id)
-            finally:
-                keeper.stop()
+                now = self.clock.now()
+                other = self.store.take_lease(source_id, token, now, now + timedelta(seconds=self.lease_seconds))
+                if other is not None:
+                    return self._leased_elsewhere(source_id, other, force)
+                keeper = _LeaseKeeper(self, source_id, token)
                 try:
-                    self.store.release_lease(source_id, token)
-                except Exception:  # noqa: BLE001 - the lease expires by itself
-                    log.exception("could not release the poll lease of source %s", source_id)
+                    return self._poll_locked(source, force, keeper)
+                except LeaseLost:
+                    return self._lease_lost(source_id)
+                finally:
+                    keeper.stop()
+                    try:
+                        self.store.release_lease(source_id, token)
+                    except Exception:  # noqa: BLE001 - the lease expires by itself
+                        log.exception("could not release the poll lease of source %s", source_id)
+            finally:
+                with self._held_lock:
+                    if self._held.get(source_id) == token:
+                        del self._held[source_id]
         finally:
             lock.release()
 
@@ -198,6 +229,9 @@ class FeedsService:
         )
 
     def _lease_lost(self, source_id: str) -> PollOutcome:
+        if self._closed:
+            log.info("poll stopped: source=%s (the service is stopping; its lease was given back)", source_id)
+            return PollOutcome(source_id, "skipped", "正在停止 / stopping", reason_code=SKIPPED_STOPPING)
         log.warning("poll stopped: source=%s lost its lease to another process (the poll ran longer than the "
                     "lease without renewing it); that process carries on from the stored state", source_id)
         return PollOutcome(
@@ -227,13 +261,14 @@ class FeedsService:
         state.last_poll_at = now
         state.polls += 1
         before = (state.accepted, state.duplicates, state.rejected)
+        rejections: list[str] = []  # the first rejection reason of this poll, if any
         ctx = PollContext(
             source=source,
             state=state,
             http=self.http,
             now=self.clock.now,
             env=self.env,
-            ingest=lambda records: self._ingest(records, f"poller:{source.id}"),
+            ingest=lambda records: self._ingest_noting(records, source.id, rejections),
             save=lambda: self.store.save(state, source.type, lease=keeper.lease()),
         )
         try:
@@ -248,6 +283,8 @@ class FeedsService:
                 log.exception("poll crashed: source=%s", source.id)
                 raise PollError(TRANSIENT, f"internal error ({type(exc).__name__})") from None
         except PollError as exc:
+            if self._closed:  # stopped mid-poll (e.g. its HTTP client closed): not the source's failure
+                raise LeaseLost(source.id) from None
             self._on_failure(source, state, exc, now, ctx.notices)
             # Notices first: their keys are idempotent, so a crash before the save repeats none of them.
             self._emit(ctx.notices, source)
@@ -268,6 +305,8 @@ class FeedsService:
                 source.id, "failed", f"{exc.kind}: {exc.detail}", next_attempt_at=state.next_attempt_at,
                 **self._delta(before, state),
             )
+        delta = self._delta(before, state)
+        self._note_rejections(state, delta, rejections)
         self._on_success(source, state, ctx, now)
         state.fetched += fetched
         self._emit(ctx.notices, source)
@@ -275,7 +314,40 @@ class FeedsService:
         POLLS.labels(source.id, "ok").inc()
         RECORDS.labels(source.id).inc(fetched)
         self._gauges(source.id, state)
-        return PollOutcome(source.id, "ok", fetched=fetched, **self._delta(before, state))
+        warning = state.extra.get(WARNING_KEY) if delta["rejected"] else None
+        return PollOutcome(source.id, "ok", f"警告 warning: {warning}" if warning else None, fetched=fetched,
+                           warning=warning, **delta)
+
+    def _ingest_noting(self, records: list[dict[str, Any]], source_id: str, rejections: list[str]) -> IngestTally:
+        """Ingest, keeping the first rejection reason of the poll (for the warning of a poll whose records
+        were all rejected)."""
+        tally = self._ingest(records, f"poller:{source_id}")
+        if tally.rejected and not rejections:
+            from bot.feeds.records import validate_record
+
+            now = self.clock.now()
+            for record in records:
+                checked = validate_record(record, now=now)
+                if isinstance(checked, list):
+                    rejections.append("; ".join(checked))
+                    break
+        return tally
+
+    @staticmethod
+    def _note_rejections(state: SourceState, delta: dict[str, int], rejections: list[str]) -> None:
+        """A poll that sent records and had every one rejected leaves a warning (health `warning`) naming the
+        first reason; a poll that stores (or finds already stored) any record clears it; a poll that sent
+        nothing leaves it as it was (rejected records are not sent again, so the next polls send nothing)."""
+        if delta["rejected"] and not delta["accepted"] and not delta["duplicates"]:
+            reason = rejections[0] if rejections else "-"
+            count = delta["rejected"]
+            state.extra[WARNING_KEY] = (
+                f"本次轮询读到的 {count} 条记录全部被拒收（已存入死信，见 crisisbot ingest --dead-letters），"
+                f"首条原因：{reason} / all {count} records of the last poll were rejected (dead-lettered: "
+                f"crisisbot ingest --dead-letters); first reason: {reason}"
+            )
+        elif delta["accepted"] or delta["duplicates"]:
+            state.extra.pop(WARNING_KEY, None)
 
     @staticmethod
     def _delta(before: tuple[int, int, int], state: SourceState) -> dict[str, int]:
@@ -350,7 +422,7 @@ class FeedsService:
                 )
             )
         state.unhealthy_notified = False
-        state.health = HEALTH_OK
+        state.health = HEALTH_WARNING if state.extra.get(WARNING_KEY) else HEALTH_OK
         state.consecutive_failures = 0
         state.next_attempt_at = None
         state.last_success_at = now
@@ -370,7 +442,8 @@ class FeedsService:
                 notice.commit()
 
     def _gauges(self, source_id: str, state: SourceState) -> None:
-        HEALTHY.labels(source_id).set(1 if state.health in (HEALTH_OK, "new", HEALTH_FAILING) else 0)
+        # a warning (every record of a poll rejected) is a data problem, not a polling one: the poll works
+        HEALTHY.labels(source_id).set(1 if state.health in (HEALTH_OK, "new", HEALTH_FAILING, HEALTH_WARNING) else 0)
         FAILURES.labels(source_id).set(state.consecutive_failures)
         if state.last_success_at:
             LAST_SUCCESS.labels(source_id).set(state.last_success_at.timestamp())
@@ -413,6 +486,7 @@ class FeedsService:
                     next_attempt_at=state.next_attempt_at,
                     last_error=state.last_error,
                     target_errors=self._target_errors(source, state),
+                    warning=state.extra.get(WARNING_KEY) if state.health == HEALTH_WARNING else None,
                 )
             )
         return rows

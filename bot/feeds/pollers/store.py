@@ -9,6 +9,12 @@ runs, and every save of the state is fenced by it: a poll that lost its lease ca
 Each take gets its own holder token, so a poll whose lease expired and was taken (and maybe released)
 by another process meanwhile is refused even if nobody holds the lease now.
 
+A holder token reads "host:pid#take@ns" (see `take_token`). A lease held by a process of this same host
+and pid namespace that no longer exists (killed, crashed, or a stop that could not release it) is taken
+over at once instead of blocking the source until it expires; a stopping service releases its own
+leases (FeedsService.close). A holder on another host, or whose liveness cannot be judged here, is
+waited for until its lease expires.
+
 Tokens are encrypted at rest in the database when a SecretBox (CRISISBOT_SECRET_KEY) is given: every
 field of `tokens` except the known non-secret metadata below, so a secret field added later is sealed
 by default.
@@ -17,7 +23,11 @@ by default.
 from __future__ import annotations
 
 import copy
+import hashlib
+import os
+import socket
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -51,6 +61,61 @@ class Lease:
 def holder_name(holder: str) -> str:
     """The process part of a holder token ("host:pid"), without the per-take suffix."""
     return holder.partition("#")[0]
+
+
+def process_holder() -> str:
+    """This process as lease holders name it (and as people read it): "host:pid"."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}"
+
+
+def _namespace_tag() -> str:
+    """A short tag of this boot and pid namespace: pids compare only within one (two containers on one
+    host may share a host name, each with its own pid 7). Empty where the system does not say."""
+    parts = []
+    for read in (lambda: open("/proc/sys/kernel/random/boot_id", encoding="ascii").read().strip(),
+                 lambda: os.readlink("/proc/self/ns/pid")):
+        try:
+            parts.append(read())
+        except OSError:
+            parts.append("")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:8] if any(parts) else ""
+
+
+NAMESPACE_TAG = _namespace_tag()
+
+
+def take_token(holder: str | None = None) -> str:
+    """A new holder token for one take of a lease: "host:pid#<random>@<namespace tag>"."""
+    return f"{holder or process_holder()}#{uuid.uuid4().hex[:12]}@{NAMESPACE_TAG}"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists and may be signalled
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    except (OSError, OverflowError, ValueError):
+        return True  # cannot tell: wait for the lease to expire
+    return True
+
+
+def holder_is_dead(holder: str | None) -> bool:
+    """Whether `holder` names a process of this host (and, when the token says, this boot and pid
+    namespace) that no longer runs. Anything else (another host, a malformed name) is not judged dead."""
+    if not holder:
+        return False
+    name, _, take = holder.partition("#")
+    host, _, pid_text = name.rpartition(":")
+    if host != socket.gethostname()[:80] or not pid_text.isascii() or not pid_text.isdigit():
+        return False
+    if "@" in take and take.rpartition("@")[2] != NAMESPACE_TAG:
+        return False
+    pid = int(pid_text)
+    return 0 < pid < 2**31 and not _pid_alive(pid)
 
 
 class LeaseLost(Exception):
@@ -93,7 +158,7 @@ class MemoryStateStore:
     def take_lease(self, source_id: str, holder: str, now: datetime, until: datetime) -> Lease | None:
         with self._lock:
             current = self._leases.get(source_id)
-            if current is not None and current.until > now:
+            if current is not None and current.until > now and not holder_is_dead(current.holder):
                 return current
             self._leases[source_id] = Lease(holder, until)
             return None
@@ -225,8 +290,11 @@ class DatabaseStateStore:
                 ).first()
             if current is not None:
                 if current.lease_holder is not None and current.lease_until is not None and current.lease_until > now:
-                    return Lease(current.lease_holder, current.lease_until)
-                continue  # released or expired between the two statements: try again
+                    if not holder_is_dead(current.lease_holder):
+                        return Lease(current.lease_holder, current.lease_until)
+                    if self._take_over(source_id, current.lease_holder, holder, until):
+                        return None
+                continue  # released, expired or taken between the statements: try again
             try:
                 with self.db.session() as session:
                     session.add(Row(source_id=source_id, lease_holder=holder, lease_until=until))
@@ -234,6 +302,30 @@ class DatabaseStateStore:
             except IntegrityError:
                 continue  # another process created the row at the same moment: the UPDATE decides
         raise RuntimeError(f"could not take or read the poll lease of source {source_id}")
+
+    def _take_over(self, source_id: str, dead: str, holder: str, until: datetime) -> bool:
+        """Take the lease from `dead` (a holder process of this host that no longer runs), only if it still
+        holds it: a process that took it meanwhile keeps it."""
+        import logging
+
+        from sqlalchemy import update
+
+        from bot.feeds.models import FeedSourceState as Row
+
+        with self.db.session() as session:
+            taken = session.execute(
+                update(Row)
+                .where(Row.source_id == source_id, Row.lease_holder == dead)
+                .values(lease_holder=holder, lease_until=until)
+                .execution_options(synchronize_session=False)
+            )
+        if taken.rowcount == 1:
+            logging.getLogger(__name__).warning(
+                "source=%s: took over the poll lease of %s, a process of this host that no longer runs",
+                source_id, holder_name(dead),
+            )
+            return True
+        return False
 
     def renew_lease(self, source_id: str, holder: str, until: datetime) -> bool:
         """Extend our lease; False when it is no longer ours (expired and taken by another process)."""

@@ -117,8 +117,14 @@ class WeiboAdapter(PlatformAdapter):
             "id": target,
             "count": ctx.source.settings.count,
         }
+        newest: dict[str, int] = ctx.state.extra.setdefault("newest_ids", {})
         if cursor:
             params["max_id"] = cursor
+        elif ctx.source.settings.since_id and target in newest:
+            # The first page of a scan: only comments newer than the newest one stored (a quiet post
+            # answers an empty page). Older pages page down with max_id and end where the engine's
+            # high-water mark and overlap say.
+            params["since_id"] = newest[target]
         answer = ctx.http.request(
             "GET",
             f"{self._base(ctx)}/2/comments/show.json",
@@ -133,4 +139,25 @@ class WeiboAdapter(PlatformAdapter):
         items = [map_comment(c, account_id=ctx.account_id, post_id=target) for c in comments]
         next_cursor = body.get("next_cursor")
         done = not comments or next_cursor in (None, 0, "0", "")
-        return Page(items=items, next_cursor=None if done else next_cursor, is_end=done)
+        # Only comments with a readable time count: one dead-lettered for its time is read again when the
+        # platform corrects it (since_id past it would hide the corrected version).
+        page_newest = max((n for n, item in zip((_numeric_id(c) for c in comments), items, strict=True)
+                           if n is not None and item.created_at is not None), default=None)
+
+        def remember() -> None:  # once the page is stored: a failed page never moves since_id
+            if page_newest is not None and page_newest > newest.get(target, 0):
+                newest[target] = page_newest
+
+        return Page(items=items, next_cursor=None if done else next_cursor, is_end=done, after_store=[remember])
+
+
+def _numeric_id(comment: Any) -> int | None:
+    """A comment's id as a number (Weibo ids grow with time, which since_id relies on); None if not one."""
+    if not isinstance(comment, dict):
+        return None
+    value = comment.get("idstr") or comment.get("id")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None

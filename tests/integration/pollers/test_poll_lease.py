@@ -235,11 +235,12 @@ def test_crisisbot_poll_says_when_serve_is_polling_the_source(make_bot, fakes, c
     assert results["bili"].status == "ok"
 
 
-def test_a_crashed_crisisbot_poll_blocks_the_source_only_until_its_lease_ends(
+def test_a_crashed_crisisbot_poll_does_not_block_the_source(
     make_bot, fakes, clock, db, tmp_path, env
 ):
     """A real `crisisbot poll` process holds the source, then dies (SIGKILL) in the middle of its poll:
-    serve skips the source while the lease runs, and polls it once the lease has expired."""
+    serve skips the source while that process runs; once it is gone, its lease (a process of this host
+    that no longer exists) is taken over at once instead of blocking the source until it expires."""
     clock.set(datetime.now(UTC))
     bili = fakes["bilibili"]
     bili.add_reply("170001", 100, mid=7, uname="u", message="评论", ctime=ts(clock, 60))
@@ -261,8 +262,22 @@ def test_a_crashed_crisisbot_poll_blocks_the_source_only_until_its_lease_ends(
             process.kill()
             process.wait(30)
         held.release()
-    # the dead process's lease is still there: the source waits for it, but not for ever
-    assert serve.services.sources.poll("bili").reason_code == SKIPPED_LEASED
-    clock.set(skipped.lease_until + timedelta(seconds=1))
+    assert clock.now() < skipped.lease_until  # the dead process's lease has not expired
+    polled = serve.services.sources.poll("bili")
+    assert polled.status == "ok" and polled.accepted == 1, polled
+
+
+def test_a_lease_held_on_another_host_blocks_the_source_until_it_ends(make_bot, fakes, clock, db):
+    """Whether a process of another host still runs cannot be seen from here: its lease is waited for,
+    however long ago it was written, until it expires."""
+    fakes["bilibili"].add_reply("170001", 100, mid=7, uname="u", message="评论", ctime=ts(clock, 60))
+    store = DatabaseStateStore(db, clock)
+    until = clock.now() + timedelta(seconds=120)
+    # a process of another host (its pid means nothing here)
+    assert store.take_lease("bili", "other-host.invalid:999999#abc", clock.now(), until) is None
+    serve = make_bot()
+    skipped = serve.services.sources.poll("bili")
+    assert skipped.reason_code == SKIPPED_LEASED and skipped.leased_by == "other-host.invalid:999999", skipped
+    clock.set(until + timedelta(seconds=1))
     polled = serve.services.sources.poll("bili")
     assert polled.status == "ok" and polled.accepted == 1, polled

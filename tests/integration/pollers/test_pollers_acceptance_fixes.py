@@ -205,7 +205,7 @@ def test_a_json_announcement_feed_with_a_byte_order_mark_is_read(make_bot, fakes
     outcome = app.services.sources.poll("rules")
     assert outcome.status == "ok", outcome.reason
     titles = [m.payload["title"] for m in outbox(db) if m.key.startswith("feeds:announcement:rules")]
-    assert titles == ["平台规则更新：评论区管理规则"]
+    assert titles == ["平台规则更新: 评论区管理规则（抖音）"]
 
 
 @pytest.mark.parametrize("content_type", ["application/json; charset=gbk", "application/json"])

@@ -39,7 +39,8 @@ def test_rss_items_are_posted_once_and_changed_items_again(make_bot, fakes, cloc
     posted = notices(db)
     assert len(posted) == 1
     assert posted[0].channel == "console:general"
-    assert posted[0].payload["title"] == "平台规则更新：关于直播带货的新规"
+    assert posted[0].payload["title"] == "平台规则更新: 关于直播带货的新规（抖音）"
+    assert posted[0].payload["text"] == "平台规则更新: 关于直播带货的新规（抖音）\nhttps://example.invalid/2"
     assert "https://example.invalid/2" in posted[0].payload["text"]
     assert posted[0].payload["buttons"][0]["url"] == "https://example.invalid/2"
 
@@ -48,7 +49,9 @@ def test_rss_items_are_posted_once_and_changed_items_again(make_bot, fakes, cloc
     clock.advance(600)
     service.poll("rules")
     changed = notices(db)[1:]
-    assert len(changed) == 1 and changed[0].payload["title"].startswith("平台规则更新（已修改）")
+    assert len(changed) == 1
+    assert changed[0].payload["title"] == "平台规则更新: 关于直播带货的新规(修订版)（抖音，已修改）"
+    assert changed[0].payload["text"].startswith("平台规则更新: 关于直播带货的新规(修订版)（抖音，已修改）\n")
 
 
 def test_atom_and_json_feeds(make_bot, fakes, clock, db):
@@ -61,7 +64,7 @@ def test_atom_and_json_feeds(make_bot, fakes, clock, db):
 
     app = make_bot(backfill_week)
     app.services.sources.poll("rules")
-    assert [n.payload["title"] for n in notices(db)] == ["平台规则更新：创作者规范"]
+    assert [n.payload["title"] for n in notices(db)] == ["平台规则更新: 创作者规范（抖音）"]
 
     feed.document = json.dumps([
         {"id": "j1", "title": "评论区管理规则", "url": "https://example.invalid/j1", "published": "2026-11-22T10:00:00+08:00"},
@@ -70,7 +73,7 @@ def test_atom_and_json_feeds(make_bot, fakes, clock, db):
     clock.advance(600)
     app.services.sources.poll("rules")
     titles = [n.payload["title"] for n in notices(db)]
-    assert titles[-1] == "平台规则更新：评论区管理规则"
+    assert titles[-1] == "平台规则更新: 评论区管理规则（抖音）"
 
 
 def test_scheduler_jobs_sources_command_and_metrics(make_bot, fakes, clock, db):
