@@ -371,6 +371,14 @@ def handle_reply_action(ctx: CommandContext, action: Action) -> Message | list[M
             return _outcome_message(service, service.mark_replied(
                 number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, text=form.get("text")), ctx.user, ctx.channel)
         if verb == "skip":
+            if not form.get("reason", "").strip():
+                # the form did not open (an expired trigger, an outage) or came back blank: a skip says why
+                return Message(
+                    text=f"⚠️ 跳过需要说明原因，未跳过。请输入：/reply-queue skip {number} 原因"
+                         f"（例如 /reply-queue skip {number} 广告，无需回复）。\n"
+                         f"Skipping needs a reason; #{number} was not skipped. "
+                         f"Type: /reply-queue skip {number} REASON.",
+                    ephemeral=True)
             return _outcome_message(service, service.skip(
                 number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel,
                 reason=form.get("reason", "")), ctx.user, ctx.channel)
