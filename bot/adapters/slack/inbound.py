@@ -80,6 +80,15 @@ def payload_problem(body: Any) -> str | None:
         if any(not isinstance(item, dict) for item in body.get(name) or []):
             return f"{name} holds something other than objects"
     kind = body.get("type")
+    if "command" in body:
+        if not isinstance(body.get("command"), str) or not body["command"].strip():
+            return "slash command without a command name"
+        if not isinstance(body.get("channel_id"), str) or not body["channel_id"].strip():
+            return "slash command without channel_id"
+        if not isinstance(body.get("user_id"), str) or not body["user_id"].strip():
+            return "slash command without user_id"
+    elif kind is None and "ssl_check" not in body:
+        return "neither a slash command nor a payload with a type"
     if kind == "block_actions" and not isinstance(body.get("actions"), list):
         return "block_actions without a list of actions"
     if kind in ("view_submission", "view_closed"):

@@ -92,6 +92,14 @@ MALFORMED = {
     "json-invalid": ("{not json", "application/json"),
     "json-a-list": ("[1]", "application/json"),
     "event-a-string": (json.dumps({"type": "event_callback", "event_id": "Ev1", "event": "str"}), "application/json"),
+    # neither a slash command nor a typed payload (Bolt answered 404 "unhandled request")
+    "payload-without-type": (interaction({"user": {"id": "U1"}, "actions": []}), FORM),
+    "form-without-command": (urlencode({"channel_id": "C1", "user_id": "U1", "text": "x"}), FORM),
+    # a slash command without its channel or user (acked with 200, then the dispatcher failed in the log)
+    "command-without-channel": (urlencode({"command": "/crisis", "text": "status", "user_id": "U1",
+                                           "trigger_id": "1.2"}), FORM),
+    "command-without-user": (urlencode({"command": "/crisis", "text": "status", "channel_id": "C1",
+                                        "trigger_id": "1.2"}), FORM),
 }
 
 
