@@ -85,4 +85,5 @@ def wire(app: Wiring) -> None:
         max_instances=1,
         replace_existing=True,
     )
-    log.info("playbooks: %d loaded from %s", len(loaded.playbooks), directory)
+    # debug: every one-shot command (ingest, report, poll) builds the bot and printed this to stderr
+    log.debug("playbooks: %d loaded from %s", len(loaded.playbooks), directory)
