@@ -186,6 +186,9 @@ class Step(_Strict):
         return bool(self.question or self.branches)
 
 
+DEFAULT_EXIT_RULE = "负面占比回到常态并保持 2 小时 / negative share back to normal for 2 hours"
+
+
 class ExitRule(_Strict):
     """When a run may end. `rule` is shown to people; the metric part drives the exit suggestion:
     the account's negative share must stay within its normal range for `hold`. The normal range is
@@ -205,12 +208,15 @@ class PlaybookHeader(_Strict):
 
     id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
     name: str
-    title_en: str
+    # optional: the issue asks English titles of the shipped playbooks; a team's own may have none (the
+    # name stands in for it)
+    title_en: str = ""
     summary: str = ""
     default_severity: int = Field(default=2, ge=1, le=3)
     roles: dict[str, Role] = {}
     variables: dict[str, Variable] = {}
-    exit: ExitRule
+    # optional: without one, the default rule (negative share back to normal for 2 hours) applies
+    exit: ExitRule = Field(default_factory=lambda: ExitRule(rule=DEFAULT_EXIT_RULE))
     steps: list[Any] = []
 
 

@@ -149,7 +149,7 @@ def check_playbook_data(data: Any, file: str) -> tuple[Playbook | None, list[Pro
     playbook = Playbook(
         id=header.id,
         name=header.name,
-        title_en=header.title_en,
+        title_en=header.title_en or header.name,
         summary=header.summary,
         default_severity=header.default_severity,
         roles=header.roles,

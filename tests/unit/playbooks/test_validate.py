@@ -116,3 +116,16 @@ def test_cli_default_is_the_configured_folder(tmp_path):
     config.write_text(f"playbooks:\n  directory: {FIXTURES}\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["validate"], env={"CRISISBOT_CONFIG": str(config)})
     assert result.exit_code == 2 and "no_steps.yaml" in result.output
+
+
+def test_a_minimal_playbook_needs_no_english_title_and_no_exit_rule(tmp_path):
+    # issue #6 names what validation rejects; title_en and exit are not among them (the shipped five have both)
+    path = tmp_path / "minimal.yaml"
+    path.write_text("id: minimal\nname: 最小预案\nroles:\n  指挥: {en: Commander}\n"
+                    "steps:\n  - {id: a, title: 第一步, owner: 指挥, due: 30m}\n", encoding="utf-8")
+    playbook, problems = load_playbook_file(path)
+    assert problems == [] and playbook is not None
+    assert playbook.title_en == "最小预案" and playbook.matches("最小预案")
+    assert playbook.exit.rule.startswith("负面占比回到常态") and playbook.exit.hold.total_seconds() == 7200
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
