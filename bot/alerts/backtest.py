@@ -11,6 +11,7 @@ import csv
 import io
 import itertools
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -51,8 +52,19 @@ class BacktestRow:
     severity: str | None = None
 
 
+#: an epoch number at or past this is read as milliseconds: as seconds it would be the year 3000 or later
+#: (outside the range above), while every 13-digit millisecond value (2001-2286) is well past it
+EPOCH_MILLIS_FROM = EARLIEST.timestamp() + (LATEST - EARLIEST).total_seconds()
+
+#: `2026/01/01 00:00[:00]` (spreadsheet and Chinese-platform exports): year first, month and day (and the
+#: hour) with or without a leading zero; the rest is read as in ISO 8601 (seconds, fraction, offset)
+_SLASH_DATE = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})(?:([ T])(\d{1,2})(:\d{2}.*))?")
+
+
 def parse_timestamp(text: str) -> datetime:
-    """ISO 8601 (naive = UTC) or epoch seconds, from 1970 to 2999. Raises ValueError and nothing else."""
+    """ISO 8601 or `YYYY/MM/DD HH:MM[:SS]` (naive = UTC), epoch seconds, or epoch milliseconds (a number
+    too large to be seconds before the year 3000, e.g. 13 digits), from 1970 to 2999. Raises ValueError
+    and nothing else."""
     text = text.strip()
     if not text:
         raise ValueError("为空 / empty")
@@ -61,15 +73,22 @@ def parse_timestamp(text: str) -> datetime:
     except ValueError:
         number = None
     if number is not None and math.isfinite(number):
+        if number >= EPOCH_MILLIS_FROM:  # milliseconds (Douyin/Kuaishou, JavaScript exports)
+            number /= 1000
         if not EARLIEST.timestamp() <= number < LATEST.timestamp():
-            raise ValueError(f"纪元秒超出范围（{EARLIEST:%Y}–{LATEST.year - 1}）/ epoch seconds out of range "
-                             f"({EARLIEST:%Y}–{LATEST.year - 1})")
+            raise ValueError(f"纪元秒（或毫秒）超出范围（{EARLIEST:%Y}–{LATEST.year - 1}）/ epoch seconds (or "
+                             f"milliseconds) out of range ({EARLIEST:%Y}–{LATEST.year - 1})")
         return datetime.fromtimestamp(number, UTC)
+    slash = _SLASH_DATE.fullmatch(text)
+    if slash:
+        year, month, day, sep, hour, rest = slash.groups()
+        text = f"{year}-{int(month):02d}-{int(day):02d}" + (f"T{int(hour):02d}{rest}" if sep else "")
     try:
         value = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
     except ValueError:  # Python's own "Invalid isoformat string: ..." is English only
-        raise ValueError("应为 ISO 8601 时间（如 2026-11-22T20:15:00+08:00）或纪元秒 / expected ISO 8601 "
-                         "(e.g. 2026-11-22T20:15:00+08:00) or epoch seconds") from None
+        raise ValueError("应为 ISO 8601 时间（如 2026-11-22T20:15:00+08:00）、2026/11/22 20:15 或纪元秒/毫秒 / "
+                         "expected ISO 8601 (e.g. 2026-11-22T20:15:00+08:00), 2026/11/22 20:15, or epoch seconds "
+                         "or milliseconds") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     try:
@@ -115,9 +134,19 @@ def describe_bucket(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+def _column(names: list[str] | None, wanted: str) -> str | None:
+    """The header cell naming column `wanted`: exactly, else in any case and with spaces around it
+    (`Timestamp`, ` value `, as spreadsheets export); the first one if several do."""
+    if not names:
+        return None
+    if wanted in names:
+        return wanted
+    return next((name for name in names if name is not None and name.strip().lower() == wanted), None)
+
+
 def read_series(path: Path) -> list[SeriesRow]:
-    """Read a `timestamp,value` CSV (UTF-8, UTF-8 BOM or GB18030, as `crisisbot ingest` reads); a bad
-    row stops with its line number and reason."""
+    """Read a `timestamp,value` CSV (UTF-8, UTF-8 BOM or GB18030, as `crisisbot ingest` reads; the column
+    names in any case, with spaces around them); a bad row stops with its line number and reason."""
     from bot.feeds.files import FileFormatError, decode
 
     try:
@@ -131,7 +160,8 @@ def read_series(path: Path) -> list[SeriesRow]:
             names = reader.fieldnames
         except csv.Error as exc:
             raise BacktestInputError(f"{path}:{reader.line_num}: 无法读取 CSV 表头 / unreadable CSV header: {exc}") from None
-        if names is None or "timestamp" not in names or "value" not in names:
+        ts_name, value_name = _column(names, "timestamp"), _column(names, "value")
+        if ts_name is None or value_name is None:
             # an empty file has no header at all: "(got None)" said nothing a user could act on
             zh, en = ("文件为空", "the file is empty") if names is None else (f"表头为 {','.join(names)}", f"got {','.join(names)}")
             raise BacktestInputError(f"{path}: 需要含 timestamp,value 两列的表头（{zh}）/ needs a header with "
@@ -145,7 +175,7 @@ def read_series(path: Path) -> list[SeriesRow]:
             except csv.Error as exc:  # an over-long cell (e.g. a quote never closed swallows the file)
                 raise BacktestInputError(f"{path}:{first_line}: 无法读取的 CSV 行 / unreadable CSV row: {exc}") from None
             line = reader.line_num
-            raw_ts, raw_value = record["timestamp"] or "", record["value"] or ""
+            raw_ts, raw_value = record[ts_name] or "", record[value_name] or ""
             try:
                 ts = parse_timestamp(raw_ts)
             except ValueError as exc:
@@ -187,10 +217,56 @@ def infer_bucket_seconds(timestamps: Iterable[datetime], default: float = 300.0)
     bucket and the single bucket is still the commonest. A prefix, not the whole file: cutting the input
     short after it can never change the rows before the cut (no look-ahead). Timestamps only, never values.
     """
+    step = commonest_step(timestamps)
+    return default if step is None else step
+
+
+def commonest_step(timestamps: Iterable[datetime]) -> float | None:
+    """The most common positive step (whole seconds, ties: the smaller) between consecutive rows of the
+    first BUCKET_INFERENCE_ROWS rows; None when there is none (one row, or one timestamp throughout)."""
     steps = _steps(itertools.islice(timestamps, BUCKET_INFERENCE_ROWS))
     if not steps:
-        return default
+        return None
     return min(steps, key=lambda s: (-steps[s], s))
+
+
+#: a --bucket below this share of the series' commonest step is almost surely a unit slip ("5" for 5m)
+BUCKET_SLIP_RATIO = 0.1
+
+
+def _duration(seconds: float) -> tuple[str, str]:
+    """300 -> ('5 分钟', '5 minutes'), 1 -> ('1 秒', '1 second')."""
+    for zh, en, size in (("天", "day", 86400), ("小时", "hour", 3600), ("分钟", "minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = int(seconds // size)
+            return f"{n} {zh}", f"{n} {en}{'s' if n != 1 else ''}"
+    return f"{seconds:g} 秒", f"{seconds:g} second{'s' if seconds != 1 else ''}"
+
+
+def bucket_slip_warning(given: str, bucket_seconds: float, timestamps: Iterable[datetime]) -> str | None:
+    """A warning (Chinese first) when `--bucket given` is far smaller than the series' commonest step:
+    `--bucket 5` is 5 seconds, and on a 5-minute series every row is then a gap (no window sums, no
+    alert). Bare numbers stay seconds ("300" works); this only says so and suggests the likely value:
+    the same number in minutes or hours when that is the step, else the step itself."""
+    step = commonest_step(timestamps)
+    if step is None or bucket_seconds >= BUCKET_SLIP_RATIO * step:
+        return None
+    suggestion = describe_bucket(step)
+    bare = given.strip()
+    try:
+        number = float(bare)
+    except ValueError:
+        number = None
+    if number is not None:
+        for unit, size in (("m", 60), ("h", 3600)):
+            if number * size == step:
+                suggestion = f"{bare}{unit}"
+                break
+    size_zh, size_en = _duration(bucket_seconds)
+    step_zh, step_en = _duration(step)
+    return (f"--bucket {bare} 是 {size_zh}，而时间戳间隔是 {step_zh}：是否想写 --bucket {suggestion}？ / "
+            f"--bucket {bare} is {size_en} but the timestamps are {step_en} apart: did you mean "
+            f"--bucket {suggestion}?")
 
 
 def off_grid_share(timestamps: Iterable[datetime], bucket_seconds: float) -> float:

@@ -99,6 +99,7 @@ def backtest(
               f"it would be overwritten")
     from bot.alerts.backtest import (
         BacktestInputError,
+        bucket_slip_warning,
         describe_bucket,
         infer_bucket_seconds,
         off_grid_share,
@@ -118,6 +119,7 @@ def backtest(
         if bucket_seconds is None:
             bucket_seconds = infer_bucket_seconds(r.timestamp for r in rows)
         off = off_grid_share((r.timestamp for r in rows), bucket_seconds)
+        slip = bucket_slip_warning(bucket, bucket_seconds, (r.timestamp for r in rows)) if bucket else None
         alerts = write_backtest(run_backtest(rows, bucket_seconds=bucket_seconds), out)
     except OSError as exc:
         _fail(_os_error(exc))
@@ -127,6 +129,10 @@ def backtest(
     how_zh, how_en = ("--bucket 指定", "--bucket") if given else ("由时间戳推断", "inferred from the timestamps")
     typer.echo(f"{len(rows)} 行，{alerts} 次告警 → {out}（桶 {size}，{how_zh}）/ "
                f"{len(rows)} rows, {alerts} alerts -> {out} (bucket {size}, {how_en})")
+    if slip:
+        # `--bucket 5` is 5 seconds (bare numbers are seconds, "300" works): on a 5-minute series every row
+        # is a gap and nothing alerts; the file is still written as asked
+        typer.echo(f"注意 / note: {slip}", err=True)
     if off > 0.1:
         # a file mixing time scales (or a --bucket that does not fit it) is judged on one scale only
         typer.echo(f"注意 / note: {off:.0%} 的时间间隔不是桶 {size} 的整数倍，请用 --bucket 指定 / {off:.0%} of the "

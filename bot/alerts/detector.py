@@ -115,6 +115,8 @@ class DetectorSettings:
     first_day_dispersion: float = 0.6
     #: surprise (-log10 p) needed to open an episode, per window length in buckets
     windows: tuple[int, ...] = (1, 3, 12)
+    #: every window's threshold only when ``window_thresholds`` is empty; while it is set (the default) this
+    #: changes no alert, only the score of repeated/out-of-order rows and the scale of ``Decision.surprise``
     threshold: float = 5.5
     #: optional per-window thresholds (same length as ``windows``). Short windows need much more evidence
     #: than the hour-long sum: blips of a few buckets are the commonest false alarm, while an incident that

@@ -149,7 +149,7 @@ class AlertsConfig(_Strict):
     tick_seconds: int = Field(default=5, ge=1, le=300)
     #: per-content-item streams (a single video going bad) besides the account-level stream
     per_content: bool = True
-    #: detector knob overrides (see bot.alerts.detector.DetectorSettings), e.g. {min_count: 10}
+    #: detector knob overrides (see bot.alerts.detector.DetectorSettings), e.g. {window_thresholds: [12, 12, 7]}
     detector: Annotated[DetectorOverrides, WrapValidator(_detector_overrides)] = Field(default_factory=dict)
     surges: list[SurgeConfig] = Field(default_factory=list)
     watch_terms: list[WatchTermConfig] = Field(default_factory=list)
