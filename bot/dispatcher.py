@@ -378,15 +378,14 @@ class Dispatcher:
         the item's journal row, its first heartbeat goes in the same transaction: a row begun has one."""
         if not item.event_id:
             return True
-        key = _event_key(item)
-        aliases = [f"{item.platform}:{alias}"[:255] for alias in getattr(item, "also_event_ids", ())]
+        key, *aliases = _event_keys(item)
         try:
             with self.services.db.session() as session:
                 now = self.services.clock.now()
                 # one row per id the event may come back under, in one transaction: any of them seen before
                 # makes the whole insert fail, so the event is a duplicate (before, a Slack event id sent
                 # again with another message ts ran the command a second time)
-                session.add_all([ProcessedEvent(key=k, received_at=now) for k in dict.fromkeys([key, *aliases])])
+                session.add_all([ProcessedEvent(key=k, received_at=now) for k in (key, *aliases)])
                 if journal_id is not None:
                     session.execute(update(InboundItem).where(InboundItem.id == journal_id)
                                     .values(heartbeat_at=now).execution_options(synchronize_session=False))
@@ -446,12 +445,12 @@ class Dispatcher:
     def _forget(self, item: Command | Action) -> None:
         if not item.event_id:
             return
-        key = _event_key(item)
+        keys = _event_keys(item)  # the aliases too: the platform's retry carries them as well
         try:
             with self.services.db.session() as session:
-                session.execute(delete(ProcessedEvent).where(ProcessedEvent.key == key))
+                session.execute(delete(ProcessedEvent).where(ProcessedEvent.key.in_(keys)))
         except Exception:  # noqa: BLE001 - nothing more can be done; the log says what happened
-            log.exception("could not release inbound event id %s", key)
+            log.exception("could not release inbound event id %s", keys[0])
 
     def _run_command(self, command: Command) -> list[Message]:
         registry = self.services.registry
@@ -543,6 +542,12 @@ def _pass_on(source: Future[_T], target: Future[_T]) -> None:
 
 def _event_key(item: Command | Action) -> str:
     return f"{item.platform}:{item.event_id}"[:255]
+
+
+def _event_keys(item: Command | Action) -> list[str]:
+    """The item's event key and those of the other ids it may be delivered under (`also_event_ids`)."""
+    aliases = (f"{item.platform}:{alias}"[:255] for alias in getattr(item, "also_event_ids", ()))
+    return list(dict.fromkeys([_event_key(item), *aliases]))
 
 
 def _reply_key_base(item: Command | Action) -> str:

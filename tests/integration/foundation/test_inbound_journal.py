@@ -394,6 +394,39 @@ def test_a_command_that_ran_but_whose_answer_was_not_stored_is_not_run_again_at_
     assert journal_rows(db) == []
 
 
+def test_a_retry_of_a_command_whose_answer_was_not_stored_runs_also_under_its_other_event_ids(
+        db, settings, app_config, clock):
+    """A Slack mention is keyed by its message and by its envelope's event_id (`also_event_ids`): when its answer
+    could not be stored, every key is forgotten, or the retry (same event_id) was dropped as a duplicate."""
+    from dataclasses import replace
+
+    from sqlalchemy import event
+
+    from bot.dispatcher import RepliesNotStored
+
+    app = build_app(settings, app_config, clock=clock, db=db, upgrade=False)
+    engine = db.engine
+    mention = replace(feishu_command("/help", "msg:C1:1700000000.000100"), also_event_ids=("ev:EvRETRY",))
+
+    def refuse_outbox_writes(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT") and "outbox_message" in statement.lower():
+            raise RuntimeError("disk full while storing outbox_message")
+
+    event.listen(engine, "before_cursor_execute", refuse_outbox_writes)
+    try:
+        with pytest.raises(RepliesNotStored):
+            app.dispatcher.submit(mention).result(timeout=30)
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_outbox_writes)
+    try:
+        with db.session() as session:
+            assert session.exec(select(ProcessedEvent.key)).all() == []
+        app.dispatcher.submit(mention).result(timeout=30)  # the platform's retry
+    finally:
+        app.dispatcher.shutdown()
+    assert len(reply_keys(db)) == 1
+
+
 def test_the_inbound_journal_migrations_match_the_model(db):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
