@@ -207,24 +207,21 @@ def _section_blocks(section: Section, index: int) -> list[dict[str, Any]]:
 
 def fallback_text(message: Message) -> str:
     """The notification / accessibility text Slack shows where blocks cannot be shown."""
-    parts = []
-    mentions = mention_line(message.mentions)
-    if mentions:
-        parts.append(mentions)
     style = severity_style(message.severity)
     head = to_plain(message.title or "")
     if style and head:
         head = f"{style[0]} {head}"
-    if head:
-        parts.append(head)
+    content = [head] if head else []
     if message.text:
-        parts.append(to_plain(message.text))
+        content.append(to_plain(message.text))
     # the sections too (a queue's items, a precheck's findings): where blocks are not shown (notifications,
     # screen readers, search, older clients) a heading alone said nothing of what the message holds
-    parts.extend(to_plain(s.text) for s in message.sections if s.text)
-    text = "\n".join(parts).strip() or "crisisbot"
-    # 'slack:U123' (how handlers name people) shows as the person here too, as in the blocks
-    return _clip(_USER_ADDRESS.sub(r"<@\1>", text), FALLBACK_TEXT_MAX)
+    content.extend(to_plain(s.text) for s in message.sections if s.text)
+    # Slack parses this text too: a quoted comment's "<!channel>" or "<https://x|官方通知>" must stay text
+    # (escaped, as in the blocks); then 'slack:U123' (how handlers name people) shows as the person
+    body = _USER_ADDRESS.sub(r"<@\1>", escape("\n".join(content)))
+    text = "\n".join(p for p in (mention_line(message.mentions), body) if p).strip() or "crisisbot"
+    return _clip(text, FALLBACK_TEXT_MAX)
 
 
 def render_blocks(message: Message) -> list[dict[str, Any]]:

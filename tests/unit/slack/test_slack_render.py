@@ -124,3 +124,10 @@ def test_a_link_button_with_an_action_id_is_marked_as_a_link():
     (link, ack) = next(b for b in payload["blocks"] if b["type"] == "actions")["elements"]
     assert is_link_click(link["action_id"]) and link["url"] == "https://rules.example/notice/1"
     assert ack["action_id"] == "alert.ack"
+
+
+def test_a_quoted_comment_cannot_ping_the_channel_or_forge_a_link_through_the_fallback_text():
+    message = Message(title="🔴 负面激增", sections=(Section("<!channel> 退款 <https://evil.example|官方退款通知> & 投诉"),))
+    text = fallback_text(message)
+    assert "<!channel>" not in text and "<https://" not in text
+    assert "&lt;!channel&gt;" in text and "&amp; 投诉" in text
