@@ -330,8 +330,9 @@ def _default_database_has_comments() -> bool:
         return False
 
 
-class StopSignal(Exception):
-    """SIGTERM or SIGINT arrived: leave the serving code so `bot.close()` runs."""
+class StopSignal(BaseException):
+    """SIGTERM or SIGINT arrived: leave the serving code so `bot.close()` runs. A BaseException, like
+    KeyboardInterrupt: a command running in the console when it arrives must not catch it as its error."""
 
 
 def _raise_stop(signum: int, _frame: Any) -> None:
@@ -461,9 +462,11 @@ def run_serve(
 
             thread = threading.Thread(target=server.run, args=([listener],), name="http", daemon=True)
             thread.start()
-            repl(bot, channel=console_start_channel(bot, records), user="operator")
-            server.should_exit = True
-            thread.join(timeout=10)
+            try:
+                repl(bot, channel=console_start_channel(bot, records), user="operator")
+            finally:  # also on a stop signal: the server stops before the bot closes
+                server.should_exit = True
+                thread.join(timeout=10)
         else:
             server.run([listener])
     except StopSignal as stopped:
