@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,6 +22,7 @@ from sqlalchemy import String, any_, bindparam
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import update as sa_update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from bot import metrics
@@ -40,6 +43,9 @@ Listener = Callable[[list[Comment], Handoff], None]
 CHUNK = 500
 # dead_letter.position is VARCHAR(64): PostgreSQL refuses a longer one (a long file path)
 POSITION_CHARS = 64
+# PostgreSQL's deadlock_detected; a batch that ends in one is run again this many times in all
+DEADLOCK_SQLSTATE = "40P01"
+DEADLOCK_TRIES = 3
 
 
 @dataclass(slots=True)
@@ -164,30 +170,7 @@ class IngestService:
             valid[checked.key] = (index, checked, raw)
             results[index] = RecordResult(index, "accepted", None, position, warning)
 
-        stored: list[Comment] = []
-        with self.db.session() as session:
-            existing = self._existing_keys(session, list(valid))
-            new_items = [(i, rec, raw) for key, (i, rec, raw) in valid.items() if key not in existing]
-            for key, (i, _rec, _raw) in valid.items():
-                if key in existing:
-                    results[i].status = "duplicate"  # type: ignore[union-attr]
-            sentiments = self._score([rec.text for _, rec, _ in new_items])
-            scored = {rec.key: s for (_, rec, _), s in zip(new_items, sentiments, strict=True)}
-            model_name = getattr(self._scorer(), "name", "unknown") if new_items else ""
-            # one upsert per set of fields sent: a re-delivery overwrites only the fields it carries
-            groups: dict[frozenset[str], list[dict[str, Any]]] = {}
-            for _, rec, raw in valid.values():
-                groups.setdefault(rec.sent, []).append(self._row(rec, raw, scored.get(rec.key), now, source, model_name))
-            # the listeners get the stored rows straight from the upsert (RETURNING): no second read
-            want_rows = bool(self._listeners)
-            for sent, rows in groups.items():
-                # SQLite caps bound parameters per statement; PostgreSQL takes the batch as one parameter
-                chunk = (len(rows) or 1) if self.db.dialect == "postgresql" else CHUNK
-                for start in range(0, len(rows), chunk):
-                    stored.extend(self._upsert(session, rows[start : start + chunk], now, refresh=sent, returning=want_rows))
-            stored.sort(key=lambda c: c.id or 0)
-            self._store_dead_letters(session, dead)
-            handoffs = self._record_handoffs(session, stored, now)
+        stored, handoffs = self._store_batch(valid, results, dead, now, source)
         report = IngestReport([r for r in results if r is not None])
         metrics.COMMENTS_INGESTED.labels(source).inc(report.accepted)
         metrics.COMMENTS_UPDATED.labels(source).inc(report.duplicates)
@@ -195,6 +178,47 @@ class IngestService:
         if stored:
             self._hand_over(stored, handoffs)
         return report
+
+    def _store_batch(self, valid, results, dead, now, source: str) -> tuple[list[Comment], list[IngestHandoff]]:
+        """Store the batch in one transaction: the comments (new ones scored), the dead letters, the hand-offs.
+
+        PostgreSQL may still end it with a deadlock when two batches hold the same comments in groups of
+        different fields in opposite orders (`in_lock_order` orders each statement, not the statements):
+        the transaction rolled back whole, so it is run again (three tries; then the sender's own retry)."""
+        for attempt in range(1, DEADLOCK_TRIES + 1):
+            stored: list[Comment] = []
+            try:
+                with self.db.session() as session:
+                    existing = self._existing_keys(session, list(valid))
+                    new_items = [(i, rec, raw) for key, (i, rec, raw) in valid.items() if key not in existing]
+                    for key, (i, _rec, _raw) in valid.items():
+                        if key in existing:
+                            results[i].status = "duplicate"  # type: ignore[union-attr]
+                    sentiments = self._score([rec.text for _, rec, _ in new_items])
+                    scored = {rec.key: s for (_, rec, _), s in zip(new_items, sentiments, strict=True)}
+                    model_name = getattr(self._scorer(), "name", "unknown") if new_items else ""
+                    # one upsert per set of fields sent: a re-delivery overwrites only the fields it carries
+                    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+                    for _, rec, raw in valid.values():
+                        groups.setdefault(rec.sent, []).append(self._row(rec, raw, scored.get(rec.key), now, source, model_name))
+                    # the listeners get the stored rows straight from the upsert (RETURNING): no second read
+                    want_rows = bool(self._listeners)
+                    for sent, rows in groups.items():
+                        # SQLite caps bound parameters per statement; PostgreSQL takes the batch as one parameter
+                        chunk = (len(rows) or 1) if self.db.dialect == "postgresql" else CHUNK
+                        for start in range(0, len(rows), chunk):
+                            stored.extend(self._upsert(session, rows[start : start + chunk], now, refresh=sent, returning=want_rows))
+                    stored.sort(key=lambda c: c.id or 0)
+                    self._store_dead_letters(session, dead)
+                    handoffs = self._record_handoffs(session, stored, now)
+                return stored, handoffs
+            except OperationalError as exc:
+                if attempt == DEADLOCK_TRIES or getattr(exc.orig, "sqlstate", None) != DEADLOCK_SQLSTATE:
+                    raise
+                log.warning("ingest of a %s batch ended in a deadlock (try %d of %d); running it again",
+                            source, attempt, DEADLOCK_TRIES)
+                time.sleep(random.uniform(0.01, 0.1) * attempt)
+        raise AssertionError("unreachable")
 
     def _store_dead_letters(self, session, dead: list[dict[str, Any]]) -> None:
         """Store the rejections, one row per distinct one (`dead_letter_fingerprint`): a re-delivery (a file
@@ -206,8 +230,10 @@ class IngestService:
             return
         merged: dict[str, dict[str, Any]] = {}
         for row in dead:  # one statement must not hit a row twice (PostgreSQL refuses it)
-            kept = merged.setdefault(row["fingerprint"], row)
-            if kept is not row:
+            kept = merged.get(row["fingerprint"])
+            if kept is None:  # a copy: a batch run again after a deadlock must not count twice
+                merged[row["fingerprint"]] = dict(row)
+            else:
                 kept.update(position=row["position"], seen_count=kept["seen_count"] + 1)
         # ids in input order, so `ingest --dead-letters` follows the file; on PostgreSQL the statement runs
         # in fingerprint order (`in_lock_order`: two batches rejecting the same records must not deadlock)
