@@ -107,6 +107,9 @@ class ChannelFeed:
         self.prompt: str | None = None  # on screen, waiting for a line
         self._start = self._last = self._newest_id()
         self._shown: set[int] = set()
+        # every row written to this terminal (any channel it had open): the console's worker delivers only
+        # these, so a message is marked delivered only once somebody has seen it
+        self.displayed: set[int] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
@@ -136,6 +139,11 @@ class ChannelFeed:
         with self.lock:
             self._write(text + "\n")
 
+    def displayed_ids(self) -> set[int]:
+        """A copy of `displayed` (the feed thread adds to it)."""
+        with self.lock:
+            return set(self.displayed)
+
     def switch(self, channel: str) -> None:
         """Open another channel: what the old one got so far is shown first; the new one shows what is
         still waiting for it, then what is posted from now on."""
@@ -158,6 +166,7 @@ class ChannelFeed:
                 rows = session.execute(query.order_by(OutboxMessage.id)).all()
             texts = [self._render(Message.from_dict(payload), updated=kind in UPDATE_KINDS)
                      for _row_id, kind, payload in rows]
+            self.displayed.update(row_id for row_id, _kind, _payload in rows)
             if texts:
                 self._write_messages(texts)
             return len(texts)
@@ -179,6 +188,7 @@ class ChannelFeed:
                 if status == SUPERSEDED:
                     continue  # a newer version of the same message follows
                 texts.append(self._render(Message.from_dict(payload), updated=kind in UPDATE_KINDS))
+                self.displayed.add(row_id)
             floor = max(self._start, self._last - LATE_ID_WINDOW)
             self._shown = {row_id for row_id in self._shown if row_id > floor}
             if texts:
@@ -379,8 +389,8 @@ def run_console(settings: Settings, config: AppConfig, *, channel: str, user: st
     channel's messages (ChannelFeed); the scheduler (polls, reminders, reports), the alert checks, the
     Slack/Feishu connections and prompt delivery stay with `serve`, so a console beside it neither does
     them twice nor takes its events. Its outbox worker only delivers what no serve took
-    (CONSOLE_DELIVERY_GRACE_S), and only rows of the channel it shows, printing nothing: the feed shows each
-    message once. Other console channels' rows stay queued for whoever opens them."""
+    (CONSOLE_DELIVERY_GRACE_S), and only rows its feed has shown (`ChannelFeed.displayed`), printing nothing:
+    the feed shows each message once. Rows nobody has seen stay queued for whoever opens their channel."""
     from bot.app import build_app
 
     bot = build_app(settings, config)  # no console echo: delivering here must not print a second copy
@@ -388,7 +398,7 @@ def run_console(settings: Settings, config: AppConfig, *, channel: str, user: st
     feed = ChannelFeed(bot.services.db, console_channel(channel))
     worker = threading.Thread(target=bot.services.outbox.run_worker, args=(stop,),
                               kwargs={"idle_wait": 1.0, "grace": CONSOLE_DELIVERY_GRACE_S, "platform": "console",
-                                      "channel": lambda: feed.channel},
+                                      "only_ids": feed.displayed_ids},
                               name="outbox", daemon=True)
     feed.show_waiting()  # before the worker can mark them delivered
     worker.start()
@@ -398,9 +408,9 @@ def run_console(settings: Settings, config: AppConfig, *, channel: str, user: st
     finally:
         feed.stop()
         try:
-            # what this console's channel got and no serve took yet is delivered now (marked sent: the feed
-            # showed it): left pending, the next `serve` would print it again. Other channels' rows wait.
-            bot.services.outbox.drain(platform="console", channel=feed.channel)
+            # what this console showed and no serve took yet is delivered now (marked sent): left pending,
+            # the next console or `serve` would show it again. What nobody has seen waits.
+            bot.services.outbox.drain(platform="console", only_ids=feed.displayed_ids())
         except Exception:  # noqa: BLE001 - e.g. the database is away: the rows stay queued, nothing is lost
             log.warning("console: delivering what is still queued failed; it stays queued", exc_info=True)
         stop.set()

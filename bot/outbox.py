@@ -42,7 +42,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -207,7 +207,7 @@ class Outbox:
 
     # ---- delivering ----------------------------------------------------------------------------
     def deliver_due(self, limit: int = 200, *, grace: float = 0.0, platform: str | None = None,
-                    channel: str | None = None) -> int:
+                    only_ids: Collection[int] | None = None) -> int:
         """Deliver what is due now; returns how many rows changed state. Safe to call from any thread.
 
         `grace` (seconds): take only rows that have been due at least that long. A `crisisbot console`
@@ -215,12 +215,14 @@ class Outbox:
         a second), and still delivers, late, what no serve is running to take. `platform`: only that
         platform's channels (the console's own: a console started without Slack/Feishu credentials must
         not take serve's Slack rows, fail them as "not enabled" and push their next attempt back).
-        `channel`: only that channel's rows (a console delivers only the channel it shows)."""
+        `only_ids`: only these rows (a console delivers only the messages it has shown)."""
+        if only_ids is not None and not only_ids:
+            return 0
         with self._deliver_lock:
-            return self._deliver_due(limit, grace, platform, channel)
+            return self._deliver_due(limit, grace, platform, only_ids)
 
     def _deliver_due(self, limit: int, grace: float = 0.0, platform: str | None = None,
-                     channel: str | None = None) -> int:
+                     only_ids: Collection[int] | None = None) -> int:
         now = self.clock.now()
         due_by = now - timedelta(seconds=grace) if grace > 0 else now
         blocked: set[str] = set()
@@ -236,8 +238,8 @@ class Outbox:
             query = select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.id > after_id)
             if platform is not None:
                 query = query.where(OutboxMessage.channel.startswith(f"{platform}:", autoescape=True))
-            if channel is not None:
-                query = query.where(OutboxMessage.channel == channel)
+            if only_ids is not None:
+                query = query.where(OutboxMessage.id.in_(sorted(only_ids)))
             if blocked:
                 query = query.where(OutboxMessage.channel.not_in(sorted(blocked)))
             with self.db.session() as session:
@@ -579,11 +581,12 @@ class Outbox:
             ).one()
         return int(value)
 
-    def drain(self, max_rounds: int = 50, *, platform: str | None = None, channel: str | None = None) -> int:
+    def drain(self, max_rounds: int = 50, *, platform: str | None = None,
+              only_ids: Collection[int] | None = None) -> int:
         """Deliver until nothing due is left (tests, the console and --exit-after-replay use this)."""
         total = 0
         for _ in range(max_rounds):
-            n = self.deliver_due(platform=platform, channel=channel)
+            n = self.deliver_due(platform=platform, only_ids=only_ids)
             total += n
             if n == 0:
                 break
@@ -591,12 +594,12 @@ class Outbox:
 
     # ---- the worker thread ---------------------------------------------------------------------
     def run_worker(self, stop: threading.Event, idle_wait: float = 0.5, *, grace: float = 0.0,
-                   platform: str | None = None, channel: Callable[[], str] | None = None) -> None:
-        """Deliver until `stop`; `channel` (asked each round: a console can switch) limits it to one channel."""
+                   platform: str | None = None, only_ids: Callable[[], Collection[int]] | None = None) -> None:
+        """Deliver until `stop`; `only_ids` (asked each round) limits it to those rows."""
         while not stop.is_set():
             try:
                 delivered = self.deliver_due(grace=grace, platform=platform,
-                                             channel=channel() if channel is not None else None)
+                                             only_ids=only_ids() if only_ids is not None else None)
             except Exception:  # noqa: BLE001 - e.g. the database is briefly unreachable
                 log.exception("outbox delivery round failed; retrying")
                 delivered = 0

@@ -90,12 +90,20 @@ def test_a_message_still_waiting_when_the_console_opens_is_shown_once(serve_bot,
     assert out.getvalue().count("waiting news") == 1 and "not here" not in out.getvalue()
 
 
-def test_delivering_for_one_console_channel_leaves_the_others_queued(console_bot, db):
+def test_the_console_delivers_what_it_has_shown_in_any_channel_and_nothing_else(console_bot, db):
     outbox = console_bot.services.outbox
+    out = io.StringIO()
+    feed = ChannelFeed(db, "console:lanji", out=out)
     outbox.send(channel="console:lanji", message=Message(title="for lanji"), key="l")
-    outbox.send(channel="console:xiaochu", message=Message(title="for xiaochu"), key="x")
-    outbox.drain(platform="console", channel="console:lanji")
-    assert (_status(db, "l"), _status(db, "x")) == ("sent", "pending")
+    feed.show_new()
+    feed.switch("console:xiaochu")  # within the 10 s grace: the lanji answer is shown, not yet delivered
+    outbox.send(channel="console:lanji", message=Message(title="lanji after the switch"), key="l2")
+    outbox.send(channel="console:team", message=Message(title="for team"), key="t")
+    outbox.drain(platform="console", only_ids=feed.displayed_ids())
+    assert [_status(db, k) for k in ("l", "l2", "t")] == ["sent", "pending", "pending"]
+    feed.switch("console:lanji")  # back: the delivered answer is not shown again, the unseen one is
+    text = out.getvalue()
+    assert text.count("for lanji") == 1 and text.count("lanji after the switch") == 1 and "for team" not in text
 
 
 def test_switching_channel_shows_the_old_channels_news_first_then_only_the_new_channels(serve_bot, db):
