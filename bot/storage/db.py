@@ -365,14 +365,20 @@ class Database:
 
     def install_id(self) -> str:
         """This database's random id (migration 0020), made on first use if the row is missing."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
         from bot.storage.models import InstallIdentity
 
         with self.session() as session:
             row = session.get(InstallIdentity, 1)
-            if row is None:
-                row = InstallIdentity(id=1, value=uuid.uuid4().hex)
-                session.add(row)
-            return row.value
+            if row is not None:
+                return row.value
+            # two processes starting at once: the first insert wins, both read the same id back
+            insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+            session.execute(insert(InstallIdentity.__table__).values(id=1, value=uuid.uuid4().hex)
+                            .on_conflict_do_nothing(index_elements=["id"]))
+        with self.session() as session:
+            return session.get(InstallIdentity, 1).value
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -53,3 +53,14 @@ def test_salted_uuids_fit_feishu_and_stay_stable_across_retries():
     assert feishu_uuid("crisis:1:card", "a" * 32) == feishu_uuid("crisis:1:card", "a" * 32)
     assert feishu_uuid("crisis:1:card", "a" * 32) != feishu_uuid("crisis:1:card", "b" * 32)
     assert len(feishu_uuid("x" * 300, "a" * 32)) <= 50
+
+
+def test_a_missing_install_row_is_made_once_and_read_back(db):
+    from sqlalchemy import delete
+
+    from bot.storage.models import InstallIdentity
+
+    with db.session() as session:
+        session.execute(delete(InstallIdentity))
+    made = db.install_id()
+    assert len(made) == 32 and db.install_id() == made
