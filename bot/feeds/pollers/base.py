@@ -396,6 +396,65 @@ def mark_endpoint_missing(ctx: PollContext, name: str, detail: str) -> None:
     )
 
 
+#: SourceState.extra: name -> a Chinese-first note on something the source cannot read now although its
+#: polls work (e.g. a failing optional endpoint); the health is `warning` and `sources` shows the notes
+NOTES_KEY = "notes"
+#: the longest an optional endpoint that keeps failing is left alone (its pause grows 1, 2, 4 ... polls)
+FAILING_ENDPOINT_MAX_PAUSE = 3600.0
+
+
+def source_notes(state: SourceState) -> list[str]:
+    """The notes of `state` (see NOTES_KEY), oldest first."""
+    notes = state.extra.get(NOTES_KEY)
+    return [str(text) for text in notes.values()] if isinstance(notes, dict) else []
+
+
+def endpoint_paused(ctx: PollContext, name: str) -> bool:
+    """Whether the optional endpoint `name` failed in this poll or in a recent one and is left alone
+    until its pause (a number of polls, see mark_endpoint_failed) is over."""
+    entry = (ctx.state.extra.get("failing_endpoints") or {}).get(name)
+    return isinstance(entry, dict) and ctx.state.polls <= int(entry.get("skip_through_poll") or 0)
+
+
+def mark_endpoint_failed(
+    ctx: PollContext, name: str, detail: str, *, what: tuple[str, str], unread: tuple[str, str]
+) -> None:
+    """The optional endpoint `name` failed (5xx, timeout, another 4xx): not asked again in this poll, nor
+    in the next 1, 2, 4 ... polls (doubling with each poll that fails, at most FAILING_ENDPOINT_MAX_PAUSE
+    of polls), and a note (`what` failed, `unread` is not read yet; each (zh, en)) shows it in `sources`
+    until mark_endpoint_ok. Kept in the persisted state, so a restart keeps the pause."""
+    failing = ctx.state.extra.setdefault("failing_endpoints", {})
+    entry = failing.get(name) if isinstance(failing.get(name), dict) else {}
+    failures = int(entry.get("failures") or 0) + 1
+    interval = max(1.0, float(getattr(ctx.source, "interval", 300.0) or 300.0))
+    cap = max(1, int(-(-FAILING_ENDPOINT_MAX_PAUSE // interval)))
+    skip = min(cap, 2 ** min(failures - 1, 20))
+    failing[name] = {"failures": failures, "skip_through_poll": ctx.state.polls + skip, "error": detail}
+    ctx.state.extra.setdefault(NOTES_KEY, {})[name] = (
+        f"{what[0]}请求失败（{detail}），{unread[0]}，跳过 {skip} 次轮询后重试（已连续失败 {failures} 次）/ "
+        f"{what[1]} failed ({detail}): {unread[1]}, retried after {skip} skipped poll(s) "
+        f"({failures} failure(s) in a row)"
+    )
+    log.warning(
+        "source=%s: %s failed (%s); not asking it for the rest of this poll and the next %d poll(s) (the "
+        "comments themselves are still polled)", ctx.source.id, name, detail, skip,
+    )
+
+
+def mark_endpoint_ok(ctx: PollContext, name: str) -> None:
+    """The optional endpoint `name` answered: its pause and its note end."""
+    failing = ctx.state.extra.get("failing_endpoints")
+    if isinstance(failing, dict) and failing.pop(name, None) is not None:
+        log.info("source=%s: %s answers again", ctx.source.id, name)
+        if not failing:
+            ctx.state.extra.pop("failing_endpoints", None)
+    notes = ctx.state.extra.get(NOTES_KEY)
+    if isinstance(notes, dict):
+        notes.pop(name, None)
+        if not notes:
+            ctx.state.extra.pop(NOTES_KEY, None)
+
+
 def token_env_vars(source: Any, roles: Any = None) -> list[str]:
     """The env var names (never the values) a human renews after re-authorising: those the source's
     `credentials:` maps token-like roles to (access_token, refresh_token), else those of every role.

@@ -35,8 +35,12 @@ def _lag(seconds: float | None) -> str:
 
 def status_line(row, zone: ZoneInfo) -> str:
     """One source on one line: id, type, health, last poll, lag, counts, next attempt, last error."""
+    notes = getattr(row, "notes", None) or []
+    label = HEALTH_LABELS.get(row.health, row.health)
+    if row.health == "warning" and not getattr(row, "warning", None):
+        label = "警告 warning"  # a note below (e.g. replies not read), not rejected records
     parts = [
-        f"{row.source_id} [{row.type}] {HEALTH_LABELS.get(row.health, row.health)}",
+        f"{row.source_id} [{row.type}] {label}",
         f"上次轮询 last poll {_when(row.last_poll_at, zone)}",
         f"延迟 lag {_lag(row.lag_seconds)}",
         f"新增/重复/拒收 new/dup/rejected {row.accepted}/{row.duplicates}/{row.rejected}",
@@ -47,6 +51,7 @@ def status_line(row, zone: ZoneInfo) -> str:
         parts.append(f"错误 error: {row.last_error}")
     if getattr(row, "warning", None):
         parts.append(f"警告 warning: {row.warning}")
+    parts.extend(f"注意 note: {note}" for note in notes)
     if row.target_errors:
         parts.append(target_errors_text(row.target_errors))
     return " | ".join(parts)

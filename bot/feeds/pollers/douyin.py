@@ -27,10 +27,13 @@ from bot.feeds.pollers.base import (
     PollContext,
     PollError,
     endpoint_missing,
+    endpoint_paused,
     fingerprint,
     int_or_none,
     iso,
+    mark_endpoint_failed,
     mark_endpoint_missing,
+    mark_endpoint_ok,
     parse_time,
     raise_for_code,
     text_or_none,
@@ -41,8 +44,11 @@ log = logging.getLogger(__name__)
 
 REPLY_LIST = "/item/comment/reply/list/"
 # A reply-list failure of these kinds stops the poll (as it would on the comment list); any other leaves
-# the thread for the next poll and the page is stored.
+# the thread (and every other one) for a later poll, the page is stored, and the reply list is left alone
+# for the rest of the poll and a growing number of polls after it (see mark_endpoint_failed).
 STOPS_THE_POLL = (RATE_LIMITED, RISK_CONTROL, AUTH_EXPIRED, REAUTH_REQUIRED)
+REPLY_LIST_WHAT = ("评论回复列表", "the reply list")
+REPLY_LIST_UNREAD = ("回复暂未读取", "replies not read yet")
 
 ACCESS_EXPIRED_CODES = {2190008, 28001008, 10008, 2190002, 28001003}
 REFRESH_EXPIRED_CODES = {10010, 10020}  # expired / refreshed too often: a human must re-authorise
@@ -206,6 +212,8 @@ class DouyinAdapter(PlatformAdapter):
         updates: list[Any] = []
         if settings.fetch_replies:
             items.extend(self._replies(ctx, target, items, token, own, updates))
+        else:
+            mark_endpoint_ok(ctx, REPLY_LIST)  # replies switched off: no note of an old failure stays
         has_more = bool(data.get("has_more"))
         return Page(items=items, next_cursor=data.get("cursor") if has_more else None, is_end=not has_more,
                     after_store=updates)
@@ -225,8 +233,10 @@ class DouyinAdapter(PlatformAdapter):
             total = item.record.get("reply_count") or 0
             if not comment_id or total <= totals.get(comment_id, 0):
                 continue
-            if endpoint_missing(ctx, REPLY_LIST):
-                break  # the server has no reply list: threads wait (unread) until the pause ends
+            if endpoint_missing(ctx, REPLY_LIST) or endpoint_paused(ctx, REPLY_LIST):
+                # the server has no reply list, or it failed in this poll or recently: threads wait
+                # (unread) until the pause ends
+                break
             cursor: Any = 0
             complete = True
             for _ in range(settings.max_reply_pages):
@@ -239,16 +249,23 @@ class DouyinAdapter(PlatformAdapter):
                     if exc.code == 404:
                         mark_endpoint_missing(ctx, REPLY_LIST, exc.detail)
                     else:
-                        log.warning("source=%s: reply list of a comment on %s failed (%s); the thread is read on "
-                                    "a later poll", ctx.source.id, target, exc.detail)
+                        mark_endpoint_failed(ctx, REPLY_LIST, exc.detail, what=REPLY_LIST_WHAT,
+                                             unread=REPLY_LIST_UNREAD)
                     complete = False
                     break
                 data = (answer.body or {}).get("data") if isinstance(answer.body, dict) else None
                 if not isinstance(data, dict) or data.get("error_code"):
                     # the thread's replies wait for the next poll (its total is not remembered as read);
-                    # the comments themselves are fine
+                    # the comments themselves are fine. An answer that is no answer or says the platform is
+                    # busy concerns every thread: the reply list is left alone for a while, as on a 5xx.
+                    code = data.get("error_code") if isinstance(data, dict) else None
+                    if code is None or code in BUSY_CODES:
+                        detail = f"douyin error_code {code}" if code is not None else "an answer without data"
+                        mark_endpoint_failed(ctx, REPLY_LIST, detail, what=REPLY_LIST_WHAT,
+                                             unread=REPLY_LIST_UNREAD)
                     complete = False
                     break
+                mark_endpoint_ok(ctx, REPLY_LIST)
                 for entry in data.get("list") or []:
                     reply = map_comment(entry, account_id=ctx.account_id, item_id=target, own_ids=own)
                     reply.record["parent_id"] = reply.record.get("parent_id") or comment_id

@@ -42,6 +42,7 @@ from bot.feeds.pollers.base import (
     SourceState,
     backoff_delay,
     fingerprint,
+    source_notes,
     token_env_vars,
 )
 from bot.feeds.pollers.bilibili import BilibiliAdapter
@@ -122,6 +123,9 @@ class SourceStatus:
     target_errors: dict[str, str] = field(default_factory=dict)
     # health `warning`: every record of the last poll that sent any was rejected (first reason named)
     warning: str | None = None
+    # health `warning` too: what the source cannot read now although its polls work (e.g. a failing
+    # Douyin reply list), Chinese first (bot.feeds.pollers.base.NOTES_KEY)
+    notes: list[str] = field(default_factory=list)
 
 
 class FeedsService:
@@ -315,8 +319,11 @@ class FeedsService:
         RECORDS.labels(source.id).inc(fetched)
         self._gauges(source.id, state)
         warning = state.extra.get(WARNING_KEY) if delta["rejected"] else None
-        return PollOutcome(source.id, "ok", f"警告 warning: {warning}" if warning else None, fetched=fetched,
-                           warning=warning, **delta)
+        # a note (e.g. replies not read now) is said too, after the warning
+        said = [f"警告 warning: {warning}"] if warning else []
+        said += [f"注意 note: {note}" for note in source_notes(state)]
+        return PollOutcome(source.id, "ok", " | ".join(said) or None, fetched=fetched, warning=warning,
+                           **delta)
 
     def _ingest_noting(self, records: list[dict[str, Any]], source_id: str, rejections: list[str]) -> IngestTally:
         """Ingest, keeping the first rejection reason of the poll (for the warning of a poll whose records
@@ -422,7 +429,7 @@ class FeedsService:
                 )
             )
         state.unhealthy_notified = False
-        state.health = HEALTH_WARNING if state.extra.get(WARNING_KEY) else HEALTH_OK
+        state.health = HEALTH_WARNING if state.extra.get(WARNING_KEY) or source_notes(state) else HEALTH_OK
         state.consecutive_failures = 0
         state.next_attempt_at = None
         state.last_success_at = now
@@ -487,6 +494,7 @@ class FeedsService:
                     last_error=state.last_error,
                     target_errors=self._target_errors(source, state),
                     warning=state.extra.get(WARNING_KEY) if state.health == HEALTH_WARNING else None,
+                    notes=source_notes(state) if source.enabled else [],
                 )
             )
         return rows
