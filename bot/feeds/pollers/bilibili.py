@@ -16,8 +16,10 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from bot.feeds.pollers.base import (
+    AUTH_EXPIRED,
     CONFIG,
     RATE_LIMITED,
+    REAUTH_REQUIRED,
     RISK_CONTROL,
     TARGET,
     TRANSIENT,
@@ -26,9 +28,12 @@ from bot.feeds.pollers.base import (
     PollContext,
     PollError,
     endpoint_missing,
+    endpoint_paused,
     int_or_none,
     iso,
+    mark_endpoint_failed,
     mark_endpoint_missing,
+    mark_endpoint_ok,
     parse_time,
     text_or_none,
 )
@@ -37,6 +42,12 @@ from bot.feeds.pollers.engine import PlatformAdapter
 log = logging.getLogger(__name__)
 
 THREAD_LIST = "/x/v2/reply/reply"
+# A thread-list failure of these kinds stops the poll (as it would on the comment list); any other leaves
+# the thread (and every other one) for a later poll, the page is stored, and the thread list is left alone
+# for the rest of the poll and a growing number of polls after it (see mark_endpoint_failed).
+STOPS_THE_POLL = (RISK_CONTROL, RATE_LIMITED, AUTH_EXPIRED, REAUTH_REQUIRED, CONFIG)
+THREAD_LIST_WHAT = ("楼中楼回复列表", "the thread reply list")
+THREAD_LIST_UNREAD = ("楼中楼回复暂未读取", "thread replies not read yet")
 
 # The fixed permutation the web client applies to img_key + sub_key (docs/misc/sign/wbi.md).
 MIXIN_KEY_ENC_TAB = (
@@ -49,6 +60,9 @@ _WBI_STRIPPED = str.maketrans("", "", "!'()*")
 RISK_CODES = {-412, -352, -351}
 RATE_CODES = {-509, -799}
 TARGET_CODES = {-404, 12002, 12009, 12061}
+# Codes of the thread list that concern one thread (or its video), not the endpoint: -404 / 12022 the root
+# comment is gone, 12002 / 12061 comments closed, 12009 bad type (docs/comment/list.md 获取指定评论的回复)
+THREAD_ONLY_CODES = TARGET_CODES | {12022}
 
 
 def mixin_key(img_key: str, sub_key: str) -> str:
@@ -220,6 +234,8 @@ class BilibiliAdapter(PlatformAdapter):
         updates: list[Any] = []
         if settings.fetch_replies:
             items.extend(self._thread_replies(ctx, target, threads, updates))
+        else:
+            mark_endpoint_ok(ctx, THREAD_LIST)  # replies switched off: no note of an old failure stays
         page_cursor = data.get("cursor") or {}
         return Page(items=items, next_cursor=page_cursor.get("next"), is_end=bool(page_cursor.get("is_end", True)),
                     after_store=updates)
@@ -228,7 +244,9 @@ class BilibiliAdapter(PlatformAdapter):
         self, ctx: PollContext, target: str, threads: list[dict[str, Any]], updates: list[Any]
     ) -> list[Item]:
         """Replies beyond the nested previews of threads whose rcount grew (`/x/v2/reply/reply`, page
-        numbers, oldest first: read from the last page back). A failure leaves the thread for later."""
+        numbers, oldest first: read from the last page back). A failure leaves the thread for later; one
+        that concerns the endpoint (5xx, timeout, an error code that is not the thread's own) leaves every
+        thread for later and pauses the endpoint (mark_endpoint_failed), 412 / 429 stop the poll."""
         settings = ctx.source.settings
         totals: dict[str, int] = ctx.state.extra.setdefault("reply_totals", {}).setdefault(target, {})
         read: dict[str, int] = {}
@@ -239,8 +257,10 @@ class BilibiliAdapter(PlatformAdapter):
             previews = len(thread.get("replies") or [])
             if not root or count <= previews or count <= totals.get(root, 0):
                 continue
-            if endpoint_missing(ctx, THREAD_LIST):
-                break  # the server has no thread list: threads wait (unread) until the pause ends
+            if endpoint_missing(ctx, THREAD_LIST) or endpoint_paused(ctx, THREAD_LIST):
+                # the server has no thread list, or it failed in this poll or recently: threads wait
+                # (unread: their rcount is not remembered) until the pause ends
+                break
             size = 20
             last_page = max(1, -(-count // size))
             complete = True
@@ -255,16 +275,31 @@ class BilibiliAdapter(PlatformAdapter):
                         timeout=ctx.source.timeout,
                     )
                 except PollError as exc:
-                    if exc.kind in (RISK_CONTROL, RATE_LIMITED):
+                    if exc.kind in STOPS_THE_POLL:
                         raise
+                    # the thread's replies wait for a later poll; the page's comments are stored
                     if exc.code == 404:
                         mark_endpoint_missing(ctx, THREAD_LIST, exc.detail)
+                    else:
+                        mark_endpoint_failed(ctx, THREAD_LIST, exc.detail, what=THREAD_LIST_WHAT,
+                                             unread=THREAD_LIST_UNREAD)
                     complete = False
                     break
                 body = answer.body if isinstance(answer.body, dict) else {}
-                if body.get("code") != 0:
+                code = body.get("code")
+                if code != 0:
+                    # the thread's replies wait for a later poll (its rcount is not remembered as read). A code
+                    # of the thread itself (deleted, closed) concerns it alone; any other (risk check -352 /
+                    # -412, -509 too frequent, server errors, an answer without a code) concerns every thread:
+                    # the thread list is left alone for a while, as on a 5xx.
+                    if not (isinstance(code, int) and code in THREAD_ONLY_CODES):
+                        detail = (f"bilibili code {code}: {body.get('message') or ''}".strip() if code is not None
+                                  else "an answer without a code")
+                        mark_endpoint_failed(ctx, THREAD_LIST, detail, what=THREAD_LIST_WHAT,
+                                             unread=THREAD_LIST_UNREAD)
                     complete = False
                     break
+                mark_endpoint_ok(ctx, THREAD_LIST)
                 for reply in (body.get("data") or {}).get("replies") or []:
                     for item in map_reply(reply, account_id=ctx.account_id, unordered=True):
                         found.append(item)
