@@ -79,6 +79,9 @@ def backtest(
         if series is not None:
             _fail("SERIES.csv 与 --comments FEED.jsonl 只能给一个 / give either SERIES.csv or --comments "
                   "FEED.jsonl, not both")
+        if out is not None:  # it was ignored: the caller then looked for a file that was never written
+            _fail("--out 只用于 SERIES.csv；--comments 的结果打印在标准输出，可用 > 文件 保存 / --out is for "
+                  "SERIES.csv only; --comments prints its result to standard output (redirect it with > FILE)")
         from bot.alerts.replay import replay_comment_feed
 
         try:

@@ -116,3 +116,12 @@ def test_a_missing_series_file_is_named_chinese_first(tmp_path):
     assert result.exit_code == 2, result.output
     assert "Errno" not in result.output
     _chinese_first(result.output, "file not found")
+
+
+def test_out_with_comments_is_refused_instead_of_ignored(tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("", encoding="utf-8")
+    out = tmp_path / "alerts.csv"
+    result = CliRunner().invoke(app, ["backtest", "--comments", str(feed), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "--out 只用于 SERIES.csv" in result.output and not out.exists()
