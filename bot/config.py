@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
@@ -41,6 +42,18 @@ if TYPE_CHECKING:  # pragma: no cover
 
 PLATFORMS = ("douyin", "kuaishou", "bilibili", "weibo", "xiaohongshu")
 CHAT_PLATFORMS = ("console", "slack", "feishu")
+
+
+def _role_member(value: str) -> str:
+    """A member of `roles:` as people are known in chat: "platform:user_id". A bare name ("alice") matched
+    nobody: the role's permissions and the on-call rota silently held no one."""
+    platform, sep, user = value.partition(":")
+    if not sep or not platform or not user.strip():
+        raise ValueError("应写成 平台:用户ID / must look like 'platform:user_id', e.g. 'slack:U0123ABCD'")
+    if platform not in CHAT_PLATFORMS:
+        raise ValueError(f"未知的聊天平台 {platform!r}，可选：{'、'.join(CHAT_PLATFORMS)} / chat platform {platform!r} "
+                         f"is not one of {', '.join(CHAT_PLATFORMS)}")
+    return value
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = Path("config/crisisbot.yaml")
 
@@ -225,7 +238,8 @@ class AppConfig(_Strict):
     clients: list[ClientConfig] = Field(default_factory=list)
     accounts: list[AccountConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
-    roles: dict[str, list[str]] = Field(default_factory=dict, description="role -> platform:user_id list")
+    roles: dict[str, list[Annotated[str, AfterValidator(_role_member)]]] = Field(
+        default_factory=dict, description="role -> platform:user_id list")
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     sentiment: SentimentConfig = Field(default_factory=SentimentConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
@@ -525,6 +539,14 @@ def config_warnings(config: AppConfig) -> list[str]:
                 f"feeds.sources[{i}] ({source.id}): 账号 {key!r} 不在 accounts: 中，评论将进入默认频道、不属于任何客户 / "
                 f"account {key!r} is not listed under accounts: its comments go to the default channel, under no client"
             )
+    escalation = config.alerts.escalation
+    # roles set up, but none for the rota (a renamed or misspelt role): escalations name no on-call person
+    if escalation.enabled and not escalation.rota and config.roles and not config.roles.get(escalation.rota_role):
+        warnings.append(
+            f"alerts.escalation.rota_role: 角色 {escalation.rota_role!r} 未在 roles: 中定义或没有成员，且 rota 为空："
+            f"无人确认的告警升级时不会点名任何值班人员 / role {escalation.rota_role!r} is not defined under roles: (or has "
+            f"no members) and rota is empty: escalations of unacknowledged alerts will name no on-call person"
+        )
     # Warnings, even when nobody could act: a monitoring bot that refused to start over a playbook
     # permission would miss the crisis itself; the refusal in chat names the same fix.
     warnings.extend(f"{path}: {message}" for path, message, _locks_everyone_out

@@ -116,3 +116,28 @@ def test_a_feed_sources_problem_is_named_by_the_keys_of_the_file(tmp_path):
     assert any(p.startswith("feeds.sources[3].type: 缺少 type 键") for p in problems), problems
     assert not any(".weibo." in p or "Input tag" in p for p in problems)
     assert len(problems) == 4
+
+
+def test_role_members_must_be_chat_addresses(tmp_path):
+    # a bare name matched nobody: the role's permissions and the on-call rota held no one
+    path = tmp_path / "crisisbot.yaml"
+    path.write_text("roles:\n  oncall: [alice, 'slack:U1', 'teams:x']\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    problems = [p.removeprefix(f"{path}: ") for p in info.value.problems]
+    assert problems[0].startswith("roles.oncall[0]: 应写成 平台:用户ID")
+    assert problems[1].startswith("roles.oncall[2]: 未知的聊天平台 'teams'")
+    assert len(problems) == 2
+
+
+def test_a_rota_role_missing_from_the_roles_is_a_warning(tmp_path):
+    from bot.config import config_warnings
+
+    path = tmp_path / "crisisbot.yaml"
+    path.write_text("roles:\n  commander: ['slack:U1']\n", encoding="utf-8")
+    assert any(w.startswith("alerts.escalation.rota_role: 角色 'oncall' 未在 roles: 中定义")
+               for w in config_warnings(load_config(path)))
+    path.write_text("roles:\n  oncall: ['slack:U1']\n", encoding="utf-8")
+    assert not any("rota_role" in w for w in config_warnings(load_config(path)))
+    path.write_text("roles: {}\n", encoding="utf-8")  # no roles set up yet (the shipped config): nothing to say
+    assert not any("rota_role" in w for w in config_warnings(load_config(path)))
