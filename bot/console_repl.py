@@ -13,7 +13,7 @@ import shlex
 import sys
 import threading
 import uuid
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlmodel import select
 
@@ -157,16 +157,33 @@ class ChannelFeed:
     def show_waiting(self) -> int:
         """Write the open channel's messages queued before it was opened and not delivered yet (a `poll` or
         an `ingest` without `serve` queued them; nobody has shown them): how many. They would otherwise be
-        marked delivered by this console's worker without ever reaching a screen."""
+        marked delivered by this console's worker without ever reaching a screen.
+
+        Each message once, in its newest version (an import queues a risk-word notice and then an update of
+        it per batch: hundreds of versions of a few notices), and none this terminal has shown already (its
+        own answers wait 10 s for delivery; switching back and forth showed them again)."""
         with self.lock:
-            query = select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.payload).where(
+            query = select(OutboxMessage.id, OutboxMessage.key, OutboxMessage.kind, OutboxMessage.update_of,
+                           OutboxMessage.payload).where(
                 OutboxMessage.channel == self.channel, OutboxMessage.status == "pending",
                 OutboxMessage.id <= self._start)
             with self.db.session() as session:
                 rows = session.execute(query.order_by(OutboxMessage.id)).all()
-            texts = [self._render(Message.from_dict(payload), updated=kind in UPDATE_KINDS)
-                     for _row_id, kind, payload in rows]
-            self.displayed.update(row_id for row_id, _kind, _payload in rows)
+            newest: dict[str, Any] = {}  # message key -> its newest waiting version
+            unsent_originals: set[str] = set()
+            for row in rows:
+                if row.id in self.displayed:
+                    continue
+                message_key = row.update_of if row.kind in UPDATE_KINDS and row.update_of else row.key
+                if row.kind not in UPDATE_KINDS:
+                    unsent_originals.add(row.key)
+                newest.pop(message_key, None)  # re-inserted: the dict keeps the order of the newest versions
+                newest[message_key] = row
+            texts = [self._render(Message.from_dict(row.payload),
+                                  updated=row.kind in UPDATE_KINDS and key not in unsent_originals)
+                     for key, row in newest.items()]
+            # the older versions count as shown: the newest stands for them
+            self.displayed.update(row.id for row in rows)
             if texts:
                 self._write_messages(texts)
             return len(texts)

@@ -205,3 +205,27 @@ def test_a_console_never_takes_serves_slack_messages(settings, app_config, tmp_p
     finally:
         check.close()
     assert (row.status, row.attempts, row.last_error) == ("pending", 0, None)
+
+
+def test_switching_back_and_forth_shows_each_message_once(serve_bot, db):
+    out = io.StringIO()
+    feed = ChannelFeed(db, "console:lanji", out=out)
+    serve_bot.services.outbox.send(channel="console:lanji", message=Message(title="已监控风险词「甲」"), key="w1")
+    feed.show_new()  # this terminal's own answer: shown, waiting 10 s for delivery
+    for channel in ("console:xiaochu", "console:lanji", "console:xiaochu", "console:lanji"):
+        feed.switch(channel)
+    assert out.getvalue().count("已监控风险词「甲」") == 1
+
+
+def test_a_notice_updated_many_times_while_nobody_watched_is_shown_once_in_its_newest_version(serve_bot, db):
+    outbox = serve_bot.services.outbox
+    outbox.send(channel="console:lanji", message=Message(title="风险词「过敏」：收到 47 条"), key="risk")
+    for count in (89, 98, 983):  # an import updates the notice batch after batch
+        outbox.send(channel="console:lanji", message=Message(title=f"风险词「过敏」：收到 {count} 条"),
+                    key=f"risk:v{count}", update_of="risk")
+    out = io.StringIO()
+    feed = ChannelFeed(db, "console:lanji", out=out)
+    assert feed.show_waiting() == 1
+    text = out.getvalue()
+    assert "收到 983 条" in text and "收到 47 条" not in text and "收到 98 条" not in text
+    assert "已更新" not in text  # nobody saw the first version: the newest is shown as the message itself
