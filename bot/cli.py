@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -90,8 +91,32 @@ def _chinese_help_options(command, ctx) -> None:
         # none, so its type column stays empty, as click and earlier typer showed it
         if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""
+        elif getattr(param, "param_type_name", "") == "option" and param.metavar is None:
+            # and an option's value as Python's type ("<int range>", "<path>", "<list[str]>"): a word instead
+            param.metavar = _value_word(param)
+        elif getattr(param, "param_type_name", "") == "argument":
+            # an argument is named in the first column already; its type column showed "<list[Path]>", and
+            # the usage line "{texts}..." where the name was not upper-cased
+            if param.metavar is None:
+                param.metavar = (param.name or "value").upper()
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
     for name, sub in getattr(command, "commands", {}).items():
         _chinese_help_options(sub, sub.context_class(sub, info_name=name, parent=ctx, **sub.context_settings))
+
+
+def _value_word(param) -> str:
+    """The word an option's help shows for its value: N, NUM, PATH, TIME, TEXT (choices list themselves)."""
+    desc = getattr(param, "type_descriptor", None)
+    if desc is None:
+        return "VALUE"
+    if desc.is_choice:
+        return "|".join(str(c) for c in desc.choices or ())
+    if desc.is_path:
+        return "PATH"
+    if desc.is_datetime:
+        return "TIME"
+    bare = (desc.ranged_type_name if desc.is_ranged else param.bare_type()).removeprefix("list[").rstrip("]")
+    return {"int": "N", "float": "NUM", "Path": "PATH", "str": "TEXT"}.get(bare, "VALUE")
 
 
 def _usage_error_type() -> type[Exception]:
@@ -152,6 +177,9 @@ def _usage_error_zh(error: Exception) -> str:
         return f"选项 {option!r} 需要一个值"
     if kind == "BadOptionUsage" and "does not take a value" in english:
         return f"选项 {option!r} 不接受值"
+    suggestion = re.match(r"No such command (.+)\. Did you mean (.+)\?$", english)
+    if suggestion:
+        return f"没有这个命令：{suggestion.group(1)}（是否想用 {suggestion.group(2)}？）"
     for pattern, zh in ((r"No such command (.+)\.$", "没有这个命令：{0}"), (r"Missing command\.", "缺少子命令"),
                         (r"Got unexpected extra argument\(s\) \((.*)\)$", "多余的参数：{0}")):
         found = re.match(pattern, english)
@@ -292,9 +320,15 @@ app.registered_commands.extend(alerts_cli.app.registered_commands)
 app.registered_commands.extend(feeds_cli.app.registered_commands)
 
 
-def _load(quiet: bool = False):
-    """Settings and config, or exit 2 with every problem listed."""
-    from bot.config import ConfigError, load_all
+def _load(quiet: bool = False, *, serving: bool = False, new_db_note: bool = False):
+    """Settings and config, or exit 2 with every problem listed.
+
+    `serving` (serve): log at the configured level. Every other command is a one-shot (or the console): its
+    own output is what the user reads, so its log shows warnings and errors only, unless CRISISBOT_LOG_LEVEL
+    asks for more (`purge` printed a Python dict at INFO after its summary; the console showed the
+    service's INFO lines between answers). `new_db_note`: say when the SQLite file named does not exist yet
+    (a typo in the path gave a new, empty database and an all-zero report with exit 0)."""
+    from bot.config import ConfigError, database_url, load_all
 
     try:
         settings, config, path = load_all()
@@ -304,9 +338,19 @@ def _load(quiet: bool = False):
         raise typer.Exit(2) from None
     if not quiet and path is None:
         typer.echo("未找到配置文件，使用内置默认配置 / no config file found: using built-in defaults", err=True)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = logging.getLevelName(settings.log_level.upper())
+    if not serving and "CRISISBOT_LOG_LEVEL" not in os.environ and isinstance(level, int):
+        level = max(level, logging.WARNING)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic", "apscheduler", "httpx", "jieba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if new_db_note:
+        from bot.storage.db import sqlite_file_of
+
+        missing = sqlite_file_of(database_url(settings, config))
+        if missing is not None and not Path(missing).exists():
+            typer.echo(f"注意：数据库文件 {missing} 不存在，将新建一个空数据库（路径写对了吗？）/ note: the database "
+                       f"file {missing} does not exist; a new, empty database is used (is the path right?)", err=True)
     return settings, config, path
 
 
@@ -368,27 +412,26 @@ def db_upgrade() -> None:
 
 def _sqlite_file_missing(database) -> str | None:
     """The SQLite file a database URL names, when it does not exist yet (None for PostgreSQL or in memory)."""
-    if database.dialect != "sqlite":
-        return None
-    path = database.engine.url.database
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return None
-    return None if Path(path).exists() else path
+    from bot.storage.db import sqlite_file_of
+
+    path = sqlite_file_of(str(database.engine.url))
+    return None if path is None or Path(path).exists() else path
 
 
 @secrets_app.command("rotate")
 def secrets_rotate() -> None:
     """用 CRISISBOT_SECRET_KEY 的第一个密钥重新加密已保存的令牌 / re-encrypt stored tokens with the first key.
 
-    After putting a new key first (CRISISBOT_SECRET_KEY=NEW,OLD): run this, then drop OLD. Plain tokens
-    written before any key was set are encrypted too. Safe while the bot runs."""
+    把新密钥放在最前（CRISISBOT_SECRET_KEY=新,旧）后运行本命令，再去掉旧密钥；设置密钥之前保存的明文令牌也会被加密；
+    机器人运行时也可以执行 / After putting a new key first (CRISISBOT_SECRET_KEY=NEW,OLD): run this, then drop
+    OLD. Plain tokens written before any key was set are encrypted too. Safe while the bot runs."""
     from bot.clock import SystemClock
     from bot.config import database_url
     from bot.feeds.pollers.store import DatabaseStateStore
     from bot.storage.db import Database
     from bot.storage.secrets import GENERATE_KEY_COMMAND, SECRET_KEY_ENV
 
-    settings, config, _ = _load(quiet=True)
+    settings, config, _ = _load(quiet=True, new_db_note=True)
     box = settings.secret_box()
     if box is None:
         typer.echo(
@@ -424,7 +467,8 @@ def _redact(url: str) -> str:
 def serve(
     host: Annotated[str | None, typer.Option(help="监听地址 / bind address (default 127.0.0.1)")] = None,
     port: Annotated[
-        int | None, typer.Option(help="端口 / port (default 8000; 0 picks a free one)", min=0, max=65535)
+        int | None, typer.Option(help="端口，默认用配置的 port（内置默认 8000），0 表示任选空闲端口 / port (default: the config's port, "
+                                 "built-in 8000; 0 picks a free one)", min=0, max=65535)
     ] = None,
     console: Annotated[bool, typer.Option("--console", help="同时在终端打开控制台频道 / also open the console channel here")] = False,
     demo: Annotated[bool, typer.Option("--demo", help="回放内置示例评论流 / replay the bundled sample feed")] = False,
@@ -451,7 +495,7 @@ def serve(
         typer.echo(f"错误 / error: --speed 最多 {MAX_REPLAY_SPEED:g} / --speed is at most {MAX_REPLAY_SPEED:g} "
                    f"(got {speed:g})", err=True)
         raise typer.Exit(2)
-    settings, config, _ = _load()
+    settings, config, _ = _load(serving=True)
     try:
         code = run_serve(
             settings, config, host=host, port=port, console=console, demo=demo,
@@ -486,7 +530,7 @@ def ingest(
         typer.echo("--limit 只用于 --dead-letters（限制列出的被拒记录条数），导入文件时不可用 / --limit only "
                    "applies to --dead-letters (rows of rejected records to list); it does not limit an import", err=True)
         raise typer.Exit(2)
-    settings, config, _ = _load(quiet=True)
+    settings, config, _ = _load(quiet=True, new_db_note=True)
     if dead_letters:
         if paths:
             typer.echo("--dead-letters 不带文件：它列出数据库里全部被拒记录 / --dead-letters takes no file: "
@@ -512,7 +556,7 @@ def console_command(
     except ValueError as exc:
         typer.echo(f"错误 / error: {exc}", err=True)
         raise typer.Exit(2) from None
-    settings, config, _ = _load()
+    settings, config, _ = _load(new_db_note=True)
     warning = unconfigured_warning(config, address)
     if warning:
         typer.echo(warning, err=True)
@@ -529,7 +573,7 @@ def purge(
     from bot.retention import EXPIRED_KINDS, PURGE_KINDS, author_key, purge_author, purge_expired
     from bot.storage.db import Database
 
-    settings, config, _ = _load(quiet=True)
+    settings, config, _ = _load(quiet=True, new_db_note=True)
     if not author and not expired:
         typer.echo("请指定 --author PLATFORM:ID 或 --expired / give --author PLATFORM:ID or --expired", err=True)
         raise typer.Exit(2)
@@ -561,7 +605,9 @@ def purge(
 @app.command()
 def report(
     channel: Annotated[str, typer.Option(help="频道，报告覆盖它可见的账号 / channel whose accounts it covers")],
-    period: Annotated[str, typer.Option(help="周期，截至现在 / period up to now: 1d, 7d, 24h, 30d")] = "1d",
+    period: Annotated[str, typer.Option(help="周期，截至现在：日报、周报、月报，或 24h、7d、2w、30d 这样的时长（最长 92 天）/ period up to "
+                          "now: 日报 (daily), 周报 (weekly), 月报 (monthly), or a length such as 24h, 7d, 2w, 30d "
+                          "(at most 92 days)")] = "1d",
     out: Annotated[Path | None, typer.Option(help="写入 Markdown 和 PNG 的目录 / folder for the .md and .png")] = None,
     post: Annotated[bool, typer.Option("--post", help="同时放入发送队列 / also queue it for the channel")] = False,
 ) -> None:
@@ -570,7 +616,7 @@ def report(
     from bot.reports.render import markdown, report_stem, write_report_files
     from bot.reports.service import ReportRequest
 
-    settings, config, _ = _load(quiet=True)
+    settings, config, _ = _load(quiet=True, new_db_note=True)
     known = {c.id for c in config.channels} | {config.default_channel}
     if channel not in known and ":" not in channel:
         # "lanji" for "console:lanji", as `console --channel` takes it, when exactly one channel has that name
@@ -624,6 +670,7 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
+        print("已中断 / interrupted", file=sys.stderr)
         sys.exit(130)
 
 

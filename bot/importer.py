@@ -28,18 +28,22 @@ def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, co
     a file could not be read at all (nothing of that file is stored; the other files still are)."""
     from bot.app import build_app
 
-    # soft_wrap: in a pipe or a log rich would break lines at 80 columns, mid-phrase ("72 \n小时")
-    console = console or Console(stderr=True, soft_wrap=True)
+    # soft_wrap: in a pipe or a log rich would break lines at 80 columns, mid-phrase ("72 \n小时").
+    # The summary is the command's output (standard output: `ingest x.jsonl > result.txt` kept nothing);
+    # a file that cannot be read is an error (standard error).
+    errors = console or Console(stderr=True, soft_wrap=True)
+    console = console or Console(soft_wrap=True)
     bot = None  # built at the first file that has records: a mistyped path creates no database
     status = 0
     total = IngestReport()
+    current = IngestReport()  # the file being imported, until it is added to the total
     try:
         for path in paths:
             try:
                 items, encoding = read_items(path)
             except FileFormatError as exc:
                 # paths and reasons quote the user's input: never read as rich markup ("[/x]" would raise)
-                console.print(f"[red]{escape(str(path))}: 无法读取 / cannot read: {escape(str(exc))}[/red]")
+                errors.print(f"[red]{escape(str(path))}: 无法读取 / cannot read: {escape(str(exc))}[/red]")
                 status = BAD_INPUT
                 continue
             if not items:
@@ -51,7 +55,7 @@ def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, co
             ingest = bot.services.ingest
             replies = bot.services.extra.get("replies")
             history_mark = replies.history_mark() if replies is not None else 0
-            report = IngestReport()
+            report = current = IngestReport()
             with Progress(
                 TextColumn("[bold]导入 importing[/bold] {task.description}"),
                 BarColumn(),
@@ -76,13 +80,24 @@ def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, co
             if history:  # comments already old on arrival, kept out of the reply queue (history_after_hours)
                 console.print(f"  {escape(history)}")
             total.merge(report)
+            current = IngestReport()
         if len(paths) > 1:
             console.print(
                 f"合计 / total: 新增 accepted {total.accepted}, 重复更新 duplicates {total.duplicates}, "
                 f"拒收 rejected {total.rejected}"
             )
         if status == BAD_INPUT and len(paths) > 1:
-            console.print("[red]有文件未能导入，见上 / some files were not imported: see above[/red]")
+            errors.print("[red]有文件未能导入，见上 / some files were not imported: see above[/red]")
+    except KeyboardInterrupt:
+        # each batch is stored in its own transaction: what was imported stays, whole batches only
+        done = IngestReport()
+        done.merge(total)
+        done.merge(current)
+        # "at least": a batch stored the moment before the interrupt may not be counted here yet
+        errors.print(f"[yellow]已中断：已导入的评论按整批保存（至少 {done.accepted} 条）；重新运行同一命令会继续，已导入的记为"
+                     f"重复 / interrupted: what was imported is kept in whole batches (at least {done.accepted} "
+                     f"comments); run the same command again to continue (those count as duplicates)[/yellow]")
+        raise
     finally:
         if bot is not None:
             bot.close()

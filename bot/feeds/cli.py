@@ -21,7 +21,7 @@ def _service():
     from bot.feeds.pollers.service import FeedsService
     from bot.storage.db import Database
 
-    settings, config, _path = _load(quiet=True)
+    settings, config, _path = _load(quiet=True, new_db_note=True)
     db = Database(database_url(settings, config))
     db.upgrade()
     from bot.app import build_app

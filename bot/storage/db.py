@@ -38,6 +38,20 @@ class DatabaseNewerThanCode(DatabaseUnavailable):
     using it could damage it. Said on one line instead of alembic's traceback."""
 
 
+def sqlite_file_of(url: str) -> str | None:
+    """The file a SQLite URL names (None for PostgreSQL, in-memory or `file:` URI databases)."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - a malformed URL is reported where the engine is made
+        return None
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    path = parsed.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return path
+
+
 def redact_url(url: str) -> str:
     """The URL with its password replaced by ***; an unparseable one is not echoed (it may hold one)."""
     try:

@@ -47,9 +47,9 @@ def test_ingest_files_in_three_encodings_and_list_dead_letters(tmp_path):
     (tmp_path / "gbk.csv").write_bytes((header + "weibo,a2,p,w2,质量太差了,1763813700\nweibo,a2,p,w3,,bad-time\n").encode("gb18030"))
     result = run(["ingest", "utf8.jsonl", "bom.csv", "gbk.csv"], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "新增 accepted 5" in result.stderr and "拒收 rejected 1" in result.stderr
-    assert "gb18030" in result.stderr
-    assert "utf8.jsonl:6" in result.stderr and "gbk.csv:3" in result.stderr
+    assert "新增 accepted 5" in result.stdout and "拒收 rejected 1" in result.stdout  # the command's output
+    assert "gb18030" in result.stdout
+    assert "utf8.jsonl:6" in result.stdout and "gbk.csv:3" in result.stdout
     letters = run(["ingest", "--dead-letters"], tmp_path)
     assert letters.returncode == 0 and "bad-time" in letters.stdout
 

@@ -84,7 +84,7 @@ def test_help_the_known_cut_phrases_show_whole():
     serve = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": None}).output
     assert "回放结束后退出（检查示例危机是否告警）" in BOX.sub("", serve)
     sentiment = CliRunner().invoke(app, ["sentiment", "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": None}).output
-    assert "needs" in sentiment and "`train`extra" in BOX.sub("", sentiment)
+    assert "训练默认模型（确定性）/trainthedefaultmodel(deterministic)." in BOX.sub("", sentiment)
 
 
 def test_help_joins_the_line_breaks_of_the_docstring():

@@ -32,7 +32,7 @@ def test_a_file_imported_twice_lists_its_rejected_rows_once(tmp_path):
     for path in ("data/feed.jsonl", str(tmp_path / "data" / "feed.jsonl")):
         imported = run(tmp_path, path)
         assert imported.returncode == 0, imported.stderr
-        assert "拒收 rejected 2" in imported.stderr  # the second import still reports them
+        assert "拒收 rejected 2" in imported.stdout  # the second import still reports them
     listed = run(tmp_path, "--dead-letters")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.count("第二行不是 JSON") == 1 and listed.stdout.count("bad3") == 1, listed.stdout

@@ -24,6 +24,6 @@ def test_reasons_and_warnings_are_not_broken_across_lines(tmp_path):
     done = subprocess.run([str(crisisbot), "ingest", str(feed)], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    lines = done.stderr.splitlines()
+    lines = done.stdout.splitlines()
     assert any("like_count: 无法识别的计数" in line and "the comment is stored: '很多'" in line for line in lines), lines
     assert any("created_at: 早于 2000-01-01" in line and "not a real comment time: 0" in line for line in lines), lines
