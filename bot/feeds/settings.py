@@ -285,7 +285,8 @@ class _SourceBase(_Strict):
             if not _ENV_NAME.match(name):
                 # The value is not echoed: it may be a secret pasted by mistake.
                 raise ValueError(
-                    f"credentials.{role}: must be the NAME of an environment variable "
+                    f"credentials.{role}: 应填环境变量的名字（大写，如 DOUYIN_ACCESS_TOKEN），"
+                    "不要直接填密钥本身（值不显示）/ must be the NAME of an environment variable "
                     "(upper case, e.g. DOUYIN_ACCESS_TOKEN), never the secret itself (value not shown)"
                 )
         return value

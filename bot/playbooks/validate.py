@@ -349,6 +349,12 @@ def load_playbook_file(path: Path | str) -> tuple[Playbook | None, list[Problem]
     file = path.name if path.parent == default_playbook_dir() else str(path)
     try:
         raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, [Problem(file, "(file)", "文件不存在 / no such file")]
+    except IsADirectoryError:
+        return None, [Problem(file, "(file)", "这是文件夹，不是文件 / this is a folder, not a file")]
+    except PermissionError:
+        return None, [Problem(file, "(file)", "没有读取权限 / permission denied: cannot read it")]
     except OSError as error:
         return None, [Problem(file, "(file)", f"无法读取 / cannot read: {error.strerror or error}")]
     # Files saved by Chinese Windows editors are often GBK: read them the way `crisisbot ingest` reads

@@ -430,11 +430,14 @@ def train_command(
         str | None, typer.Option("--database-url", help="更正所在数据库 / database with corrections")
     ] = None,
 ) -> None:
-    """训练默认模型（确定性）/ train the default model (deterministic; needs the `train` extra).
+    """训练默认模型（确定性）/ train the default model (deterministic).
+
+    需要训练依赖 scikit-learn 与 scipy（make install 已安装）/ needs the training dependencies scikit-learn and
+    scipy (make install installs them).
 
     同样的命令在任何 x86-64 机器上得到逐字节相同的模型文件（单线程、固定 CPU 指令集，在子进程中训练）/
     the same command gives a byte-identical model file on any x86-64 machine (one thread and fixed CPU
-    kernels, in a child process: bot/sentiment/reproducible.py)."""
+    kernels, trained in a child process)."""
     files = list(data) + [Path(extra) for extra in ctx.args]
     if out is not None:  # before the (long) training, not when the model is saved
         _check_output_file(out, inputs=files, option="--out")
