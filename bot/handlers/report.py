@@ -29,10 +29,18 @@ def handle_report(ctx: CommandContext, parsed: ParsedCommand) -> Message:
                                 "No scheduled reports for this channel (add them under reports.schedules).")
         lines = [f"- {s.id}：cron `{s.cron}`（{service.channel_tz(s.channel)}），覆盖 {s.period}" for s in mine]
         return Message(title="定时报告 / scheduled reports", text="\n".join(lines))
-    if len(parsed.args) > 1:
-        raise UsageError("最多一个周期参数 / at most one period")
+    period_text = parsed.sub
+    given = parsed.opt("period")
+    if given is not None:  # `/report --period 7d`, as `crisisbot report` takes it, is `/report 7d` here
+        if given is True or not str(given).strip():
+            raise UsageError("--period 后要写周期，例如 /report 7d / --period needs a period, e.g. /report 7d")
+        if parsed.args:
+            raise UsageError("周期只写一次：/report 7d / give the period once: /report 7d")
+        period_text = str(given)
+    elif len(parsed.args) > 1:
+        raise UsageError("最多一个周期参数，例如 /report 7d / at most one period, e.g. /report 7d")
     try:
-        period, name = service.period_for(parsed.sub)
+        period, name = service.period_for(period_text)
     except ValueError as exc:
         raise UsageError(f"周期无效 / bad period: {exc}") from None
     end = service.clock.now()
@@ -47,4 +55,5 @@ def register(registry: CommandRegistry) -> None:
         summary_zh="客户报告：评论量、负面占比、关键词、告警、回复（含图表）",
         summary_en="client report: volume, negative share, keywords, alerts, replies (with a chart)",
         usage=USAGE,
+        options={"period"},
     )

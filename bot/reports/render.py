@@ -136,8 +136,25 @@ def _change(now: int, before: int, partial_since: str | None = None) -> str:
     if partial_since is not None:
         # "+227%" against a period the data covers only part of reads as a surge that is not there
         return f"上期数据不完整（自 {partial_since} 起）/ previous period only partly covered (since {partial_since})"
+    return change_text(now, before)
+
+
+def change_text(now: int, before: int) -> str:
+    """The period's count against the previous one's (`before` > 0), the one place the change is worded:
+    whole percent, one decimal when that would read 0% for a count that did change (66,562 against 66,812
+    is -0.4%, not "-0%"), and unchanged when the two are equal."""
+    if now == before:
+        return "较上期持平 / unchanged vs previous"
     delta = (now - before) / before * 100
-    return f"{'+' if delta >= 0 else ''}{delta:.0f}% 较上期 / vs previous"
+    sign = "+" if delta > 0 else "-"
+    size = abs(delta)
+    if round(size) >= 1:
+        shown = f"{size:.0f}%"
+    elif round(size, 1) >= 0.1:
+        shown = f"{size:.1f}%"
+    else:  # 1 in more than 2,000: one decimal would still say 0.0%
+        shown = "<0.1%"
+    return f"{sign}{shown} 较上期 / vs previous"
 
 
 def _local(moment: datetime, tz: str, fmt: str = "%m-%d %H:%M") -> str:
@@ -268,9 +285,11 @@ def write_report_files(folder: Path, data: ReportData, text: str, png: bytes | N
         candidate = folder / (stem if number == 1 else f"{stem}-{number}")
         if candidate.with_name(candidate.name + ".png").exists():
             continue
+        # the chart beside it, linked by its bare name: the folder can be moved, zipped or mailed
+        body = text if not png else text.rstrip("\n") + f"\n\n![趋势 / trend]({candidate.name}.png)\n"
         try:
             with candidate.with_name(candidate.name + ".md").open("x", encoding="utf-8") as fh:
-                fh.write(text)
+                fh.write(body)
         except FileExistsError:
             continue
         if png:

@@ -80,7 +80,7 @@ def test_a_previous_period_covered_from_its_start_is_compared(bot, clock, run_co
     now = clock.now()
     _ingest(bot, _records(LANJI, now - timedelta(days=2), now, timedelta(hours=1), "c"))
     reply = _report(bot, "1d", run_command)
-    assert "评论 / comments：24（+0% 较上期 / vs previous，上期 24）" in reply.text, reply.text
+    assert "评论 / comments：24（较上期持平 / unchanged vs previous，上期 24）" in reply.text, reply.text
     assert "不完整" not in reply.text and "partly covered" not in reply.text
     assert reply.meta["previous_comments"] == 24 and reply.meta["previous_partial_since"] is None
 
