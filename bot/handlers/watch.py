@@ -118,6 +118,21 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         until = _parse_time(ctx, parsed.opt("until"), "until")
         if until <= start:
             raise UsageError("--until 必须晚于 --from / --until must be after --from")
+        now = ctx.services.clock.now()
+        past_note = ""
+        if until <= now:
+            # Recorded all the same: surges apply by bucket time, so history of that window imported later is
+            # judged with it. But it never shows in `/watch list`, and a wrong year is the usual cause: say so.
+            shown_now = ensure_aware(now).astimezone(zone)
+            local_until = ensure_aware(until).astimezone(zone)
+            form = "%m-%d %H:%M" if local_until.year == shown_now.year else "%Y-%m-%d %H:%M"
+            when = f"{local_until.strftime(form)}（{zone.key}）"
+            past_note = (
+                f"\n⚠️ 注意：结束时间 {when} 已经过去（现在 {shown_now.strftime(form)}），它只影响之后导入的这段时间的"
+                f"历史评论，不会出现在 /watch list 中；日期或年份写错了吗？\n"
+                f"Note: --until {local_until.strftime(form)} ({zone.key}) has already passed (now "
+                f"{shown_now.strftime(form)}): it only applies to comments of that time imported from now on and "
+                f"is not shown in /watch list. Is the date or year wrong?")
         if until - start > MAX_SURGE:
             days = MAX_SURGE.days
             raise UsageError(
@@ -138,7 +153,7 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         return Message(text=(
             f"已登记预期高峰 #{watch.id}：{_account_name(ctx, account)} {window}，预期 x{factor:g}。期间按量不告警，负面占比异常仍会告警。\n"
             f"Planned surge #{watch.id} recorded: volume up to x{factor:g} will not alert; a jump in the "
-            f"negative share still does."))
+            f"negative share still does.{past_note}"))
     if sub == "add":
         if not args:
             raise UsageError("用法 / usage: /watch add 关键词 [--account 账号]")

@@ -402,15 +402,18 @@ class FeedsService:
         if state.consecutive_failures >= backoff.unhealthy_after:
             state.health = HEALTH_UNHEALTHY
             if not state.unhealthy_notified:
+                # an announcements source reads a platform's rules page: what is late is its updates, not comments
+                late_zh, late_en = (("平台规则/公告更新可能延迟", "rule and announcement updates may be late")
+                                    if source.type == "announcements" else ("评论可能延迟", "comments may be late"))
                 notices.append(
                     Notice(
                         key=f"feeds:unhealthy:{source.id}:{state.extra['failing_since']}",
                         title=f"数据源异常：{source.id}",
                         text=(
-                            f"数据源 {source.id} 已连续失败 {state.consecutive_failures} 次，评论可能延迟。"
+                            f"数据源 {source.id} 已连续失败 {state.consecutive_failures} 次，{late_zh}。"
                             f"最近错误：{exc.detail}\n"
-                            f"Source {source.id} failed {state.consecutive_failures} times in a row; comments may "
-                            f"be late. Last error: {exc.detail}. It keeps retrying with backoff."
+                            f"Source {source.id} failed {state.consecutive_failures} times in a row; {late_en}. "
+                            f"Last error: {exc.detail}. It keeps retrying with backoff."
                         ),
                         severity="warning",
                         commit=lambda: setattr(state, "unhealthy_notified", True),
