@@ -380,7 +380,8 @@ def load_playbooks(paths: Iterable[Path | str] | None = None) -> PlaybookSet:
     files = playbook_files(paths if paths is not None else [default_playbook_dir()])
     if not files:
         result.problems.append(
-            Problem(str(paths or default_playbook_dir()), "(files)", "没有找到预案文件 / no playbook files")
+            Problem(", ".join(str(p) for p in paths) if paths else str(default_playbook_dir()), "(files)",
+                    "没有找到预案文件（*.yaml、*.yml）/ no playbook files (*.yaml, *.yml)")
         )
     # `/crisis start NAME` takes the id, the Chinese name or the English title, case-insensitively
     # (Playbook.matches): any of them shared by two playbooks would make the name ambiguous.

@@ -39,3 +39,10 @@ def test_an_unreadable_file_says_permission_denied(tmp_path):
     finally:
         path.chmod(0o600)
     assert [p.message for p in problems] == ["没有读取权限 / permission denied: cannot read it"]
+
+
+def test_a_folder_without_playbooks_is_named_as_the_user_gave_it(tmp_path):
+    from bot.playbooks.validate import load_playbooks
+
+    result = load_playbooks([tmp_path])
+    assert [str(p) for p in result.problems] == [f"{tmp_path}: (files): 没有找到预案文件（*.yaml、*.yml）/ no playbook files (*.yaml, *.yml)"]
