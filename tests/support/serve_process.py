@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_serve(tmp_path: Path) -> tuple[subprocess.Popen, str, Path]:
+    """`crisisbot serve` on a free port with its own SQLite file and no platform credentials, INFO logs into
+    tmp_path/serve.log; returns the process, its base URL and the log's path (wait_until_listening next)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CRISISBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+           "CRISISBOT_LOG_LEVEL": "INFO", "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "FEISHU_APP_ID", "FEISHU_APP_SECRET",
+                 "CRISISBOT_CONFIG", "CRISISBOT_INGEST_TOKEN"):
+        env.pop(name, None)
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], cwd=tmp_path,
+                                   env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    return process, f"http://127.0.0.1:{port}", log_path
 
 
 def wait_until_listening(process: subprocess.Popen, base: str, log_path: Path, *, timeout: float = 60) -> None:

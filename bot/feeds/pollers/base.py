@@ -441,6 +441,19 @@ def mark_endpoint_failed(
     )
 
 
+def optional_endpoint_failed(ctx: PollContext, name: str, error: PollError, *, stops: tuple[str, ...],
+                             what: tuple[str, str], unread: tuple[str, str]) -> None:
+    """A request to the optional endpoint `name` (a thread's replies) failed: raise what stops the whole poll
+    (`stops`: rate limits, risk control, credentials); else pause the endpoint (404: missing for hours;
+    otherwise mark_endpoint_failed) and return, so the page's comments are still stored."""
+    if error.kind in stops:
+        raise error
+    if error.code == 404:
+        mark_endpoint_missing(ctx, name, error.detail)
+    else:
+        mark_endpoint_failed(ctx, name, error.detail, what=what, unread=unread)
+
+
 def mark_endpoint_ok(ctx: PollContext, name: str) -> None:
     """The optional endpoint `name` answered: its pause and its note end."""
     failing = ctx.state.extra.get("failing_endpoints")

@@ -32,8 +32,8 @@ from bot.feeds.pollers.base import (
     int_or_none,
     iso,
     mark_endpoint_failed,
-    mark_endpoint_missing,
     mark_endpoint_ok,
+    optional_endpoint_failed,
     parse_time,
     text_or_none,
 )
@@ -275,13 +275,8 @@ class BilibiliAdapter(PlatformAdapter):
                         timeout=ctx.source.timeout,
                     )
                 except PollError as exc:
-                    if exc.kind in STOPS_THE_POLL:
-                        raise
                     # the thread's replies wait for a later poll; the page's comments are stored
-                    if exc.code == 404:
-                        mark_endpoint_missing(ctx, THREAD_LIST, exc.detail)
-                    else:
-                        mark_endpoint_failed(ctx, THREAD_LIST, exc.detail, what=THREAD_LIST_WHAT,
+                    optional_endpoint_failed(ctx, THREAD_LIST, exc, stops=STOPS_THE_POLL, what=THREAD_LIST_WHAT,
                                              unread=THREAD_LIST_UNREAD)
                     complete = False
                     break

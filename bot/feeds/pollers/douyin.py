@@ -32,8 +32,8 @@ from bot.feeds.pollers.base import (
     int_or_none,
     iso,
     mark_endpoint_failed,
-    mark_endpoint_missing,
     mark_endpoint_ok,
+    optional_endpoint_failed,
     parse_time,
     raise_for_code,
     text_or_none,
@@ -243,13 +243,8 @@ class DouyinAdapter(PlatformAdapter):
                 try:
                     answer = self._reply_page(ctx, target, comment_id, cursor, token)
                 except PollError as exc:
-                    if exc.kind in STOPS_THE_POLL:
-                        raise
                     # the thread's replies wait for the next poll; the page's comments are stored
-                    if exc.code == 404:
-                        mark_endpoint_missing(ctx, REPLY_LIST, exc.detail)
-                    else:
-                        mark_endpoint_failed(ctx, REPLY_LIST, exc.detail, what=REPLY_LIST_WHAT,
+                    optional_endpoint_failed(ctx, REPLY_LIST, exc, stops=STOPS_THE_POLL, what=REPLY_LIST_WHAT,
                                              unread=REPLY_LIST_UNREAD)
                     complete = False
                     break
