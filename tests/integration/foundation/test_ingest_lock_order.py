@@ -22,30 +22,42 @@ def bad(i: int) -> dict:
     return {"platform": "douyin", "comment_id": f"bad{i:03d}"}  # no text, no time: rejected
 
 
+def run_at_once(ingest: IngestService, batch_lists: list[list[list[dict]]], reports: list | None = None) -> list[str]:
+    """Each list of batches ingested by a thread of its own, all at once; the failures, as text (and each
+    batch's report into `reports`)."""
+    failures: list[str] = []
+
+    def deliver(batches: list[list[dict]]) -> None:
+        for batch in batches:
+            try:
+                report = ingest.ingest_records(batch, source="webhook")
+                if reports is not None:
+                    reports.append(report)
+            except Exception as exc:  # noqa: BLE001 - collected: a thread's exception would vanish
+                failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+
+    writers = [threading.Thread(target=deliver, args=(batches,)) for batches in batch_lists]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    return failures
+
+
 @pytest.mark.postgres
 def test_overlapping_batches_in_opposite_orders_do_not_deadlock(clock):
     with postgres_schema() as db:
         db.upgrade()
         ingest = IngestService(db, clock, NeutralScorer)
         records = [comment(i) for i in range(200)] + [bad(i) for i in range(20)]
-        failures: list[str] = []
 
-        def deliver(seed: int) -> None:
+        def shuffled(seed: int) -> list[list[dict]]:
             shuffler = random.Random(seed)
-            for _ in range(5):
-                batch = records[:]
-                shuffler.shuffle(batch)
-                try:
-                    report = ingest.ingest_records(batch, source="webhook")
-                    assert report.rejected == 20
-                except Exception as exc:  # noqa: BLE001 - collected: a thread's exception would vanish
-                    failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+            return [shuffler.sample(records, len(records)) for _ in range(5)]
 
-        writers = [threading.Thread(target=deliver, args=(seed,)) for seed in range(4)]
-        for writer in writers:
-            writer.start()
-        for writer in writers:
-            writer.join()
+        reports: list = []
+        failures = run_at_once(ingest, [shuffled(seed) for seed in range(4)], reports)
+        assert [report.rejected for report in reports] == [20] * 4 * 5
 
         assert failures == []
         with db.session() as session:
@@ -76,21 +88,8 @@ def test_batches_whose_field_groups_come_in_opposite_orders_are_stored_too(clock
     with postgres_schema() as db:
         db.upgrade()
         ingest = IngestService(db, clock, NeutralScorer)
-        failures: list[str] = []
-
-        def deliver(first: list, second: list) -> None:
-            for _ in range(6):
-                try:
-                    ingest.ingest_records(first + second + [bad(1)], source="webhook")
-                except Exception as exc:  # noqa: BLE001 - collected: a thread's exception would vanish
-                    failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
-
-        writers = [threading.Thread(target=deliver, args=(with_likes, without_likes)),
-                   threading.Thread(target=deliver, args=(without_likes[::-1], with_likes[::-1]))]
-        for writer in writers:
-            writer.start()
-        for writer in writers:
-            writer.join()
+        failures = run_at_once(ingest, [[with_likes + without_likes + [bad(1)]] * 6,
+                                        [without_likes[::-1] + with_likes[::-1] + [bad(1)]] * 6])
 
         assert failures == []
         with db.session() as session:
