@@ -41,7 +41,9 @@ def build_service(services: Services, *, env=None, http=None) -> FeedsService:
 
     def ingest(records: list[dict[str, Any]], source: str) -> IngestTally:
         report = ingest_service.ingest_records(records, source=source)
-        return IngestTally(accepted=report.accepted, duplicates=report.duplicates, rejected=report.rejected)
+        first = next((r.reason for r in report.results if r.status == "rejected"), None)
+        return IngestTally(accepted=report.accepted, duplicates=report.duplicates, rejected=report.rejected,
+                           first_rejection=first)
 
     def notify(notice, source) -> None:
         buttons = (Button(label="查看详情 / Open", action_id="feeds:open", url=notice.url),) if notice.url else ()

@@ -306,11 +306,14 @@ class IngestTally:
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
+    #: why the first rejected record was rejected (names the cause of a poll whose records all were)
+    first_rejection: str | None = None
 
     def add(self, other: IngestTally) -> None:
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         self.rejected += other.rejected
+        self.first_rejection = self.first_rejection or other.first_rejection
 
 
 @dataclass

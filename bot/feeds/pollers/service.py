@@ -329,15 +329,8 @@ class FeedsService:
         """Ingest, keeping the first rejection reason of the poll (for the warning of a poll whose records
         were all rejected)."""
         tally = self._ingest(records, f"poller:{source_id}")
-        if tally.rejected and not rejections:
-            from bot.feeds.records import validate_record
-
-            now = self.clock.now()
-            for record in records:
-                checked = validate_record(record, now=now)
-                if isinstance(checked, list):
-                    rejections.append("; ".join(checked))
-                    break
+        if tally.first_rejection and not rejections:  # the reason ingestion gave: validating again cost a pass
+            rejections.append(tally.first_rejection)
         return tally
 
     @staticmethod
