@@ -36,7 +36,7 @@ def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, co
     bot = None  # built at the first file that has records: a mistyped path creates no database
     status = 0
     total = IngestReport()
-    current = IngestReport()  # the file being imported, until it is added to the total
+    report = IngestReport()  # the file being imported, until it is added to the total
     try:
         for path in paths:
             try:
@@ -55,7 +55,6 @@ def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, co
             ingest = bot.services.ingest
             replies = bot.services.extra.get("replies")
             history_mark = replies.history_mark() if replies is not None else 0
-            report = current = IngestReport()
             with Progress(
                 TextColumn("[bold]导入 importing[/bold] {task.description}"),
                 BarColumn(),
@@ -80,7 +79,7 @@ def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, co
             if history:  # comments already old on arrival, kept out of the reply queue (history_after_hours)
                 console.print(f"  {escape(history)}")
             total.merge(report)
-            current = IngestReport()
+            report = IngestReport()
         if len(paths) > 1:
             console.print(
                 f"合计 / total: 新增 accepted {total.accepted}, 重复更新 duplicates {total.duplicates}, "
@@ -92,7 +91,7 @@ def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, co
         # each batch is stored in its own transaction: what was imported stays, whole batches only
         done = IngestReport()
         done.merge(total)
-        done.merge(current)
+        done.merge(report)
         # "at least": a batch stored the moment before the interrupt may not be counted here yet
         errors.print(f"[yellow]已中断：已导入的评论按整批保存（至少 {done.accepted} 条）；重新运行同一命令会继续，已导入的记为"
                      f"重复 / interrupted: what was imported is kept in whole batches (at least {done.accepted} "
