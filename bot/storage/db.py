@@ -193,7 +193,14 @@ class SqliteWriteTurns:
     def _ended(self, conn) -> None:
         # Fired just before the commit or rollback itself: the next writer's BEGIN may meet the tail of it
         # in SQLite's busy handler (a millisecond), never a whole transaction.
-        self.give_back(conn.info)
+        try:
+            info = conn.info
+        except exc.PendingRollbackError:
+            # a statement cut short (Ctrl-C during an import) invalidated the connection: its turn is given
+            # back when the connection returns to the pool (_checked_in); reading it here raised a second
+            # error that replaced the interrupt with a traceback
+            return
+        self.give_back(info)
 
     def _checked_in(self, _dbapi_connection, record) -> None:
         if record is not None:
