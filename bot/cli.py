@@ -345,10 +345,8 @@ def _load(quiet: bool = False, *, serving: bool = False, new_db_note: bool = Fal
     for noisy in ("alembic", "apscheduler", "httpx", "jieba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if new_db_note:
-        from bot.storage.db import sqlite_file_of
-
-        missing = sqlite_file_of(database_url(settings, config))
-        if missing is not None and not Path(missing).exists():
+        missing = _sqlite_file_missing(database_url(settings, config))
+        if missing is not None:
             typer.echo(f"注意：数据库文件 {missing} 不存在，将新建一个空数据库（路径写对了吗？）/ note: the database "
                        f"file {missing} does not exist; a new, empty database is used (is the path right?)", err=True)
     return settings, config, path
@@ -401,7 +399,7 @@ def db_upgrade() -> None:
     settings, config, _ = _load(quiet=True)
     url = database_url(settings, config)
     database = Database(url)
-    created = _sqlite_file_missing(database)
+    created = _sqlite_file_missing(url)
     database.upgrade()
     if created is not None:
         # a typo in the path gives a new, empty database that looks like lost data: say it was created
@@ -410,11 +408,11 @@ def db_upgrade() -> None:
     typer.echo(f"数据库已升级到最新结构 / database schema is now up to date: {_redact(url)}")
 
 
-def _sqlite_file_missing(database) -> str | None:
+def _sqlite_file_missing(url: str) -> str | None:
     """The SQLite file a database URL names, when it does not exist yet (None for PostgreSQL or in memory)."""
     from bot.storage.db import sqlite_file_of
 
-    path = sqlite_file_of(str(database.engine.url))
+    path = sqlite_file_of(url)
     return None if path is None or Path(path).exists() else path
 
 
