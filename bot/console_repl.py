@@ -35,6 +35,7 @@ CONSOLE_DELIVERY_GRACE_S = 10.0
 # Rows are read by id; on PostgreSQL a transaction can commit a lower id after a higher one is visible, so
 # the feed looks this many ids back for rows it has not shown yet.
 LATE_ID_WINDOW = 100
+DISPLAYED_PRUNE_AT = 500  # shown ids kept before the delivered ones among them are dropped
 UNREAD_WAIT_S = 1.0  # after quit: how long to wait for the end of piped input, to count what it skips
 
 BANNER = (
@@ -110,6 +111,7 @@ class ChannelFeed:
         # every row written to this terminal (any channel it had open): the console's worker delivers only
         # these, so a message is marked delivered only once somebody has seen it
         self.displayed: set[int] = set()
+        self._prune_at = DISPLAYED_PRUNE_AT
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
@@ -140,9 +142,23 @@ class ChannelFeed:
             self._write(text + "\n")
 
     def displayed_ids(self) -> set[int]:
-        """A copy of `displayed` (the feed thread adds to it)."""
+        """A copy of `displayed` (the feed thread adds to it).
+
+        Rows delivered since (by this console's worker or by a `serve`) are dropped from it once it holds
+        `DISPLAYED_PRUNE_AT` or twice as many as after the last pruning: a console left open for days kept
+        every id it ever showed, and the worker sent them all in one `IN (...)` list each second."""
         with self.lock:
+            if len(self.displayed) >= self._prune_at:
+                self._keep_only_pending_displayed()
             return set(self.displayed)
+
+    def _keep_only_pending_displayed(self) -> None:
+        query = select(OutboxMessage.id).where(OutboxMessage.status == "pending",
+                                               OutboxMessage.id >= min(self.displayed))
+        with self.db.session() as session:
+            pending = set(session.exec(query).all())
+        self.displayed &= pending
+        self._prune_at = max(DISPLAYED_PRUNE_AT, 2 * len(self.displayed))
 
     def switch(self, channel: str) -> None:
         """Open another channel: what the old one got so far is shown first; the new one shows what is

@@ -229,3 +229,23 @@ def test_a_notice_updated_many_times_while_nobody_watched_is_shown_once_in_its_n
     text = out.getvalue()
     assert "收到 983 条" in text and "收到 47 条" not in text and "收到 98 条" not in text
     assert "已更新" not in text  # nobody saw the first version: the newest is shown as the message itself
+
+
+def test_a_long_open_console_forgets_the_ids_of_messages_already_delivered(serve_bot, db, monkeypatch):
+    # kept forever, every id it ever showed went into the worker's IN (...) list each second
+    monkeypatch.setattr("bot.console_repl.DISPLAYED_PRUNE_AT", 5)
+    outbox = serve_bot.services.outbox
+    out = io.StringIO()
+    feed = ChannelFeed(db, "console:lanji", out=out)
+    for n in range(12):
+        outbox.send(channel="console:lanji", message=Message(title=f"m{n}"), key=f"m{n}")
+    feed.show_new()
+    outbox.drain()  # serve delivered them all
+    outbox.send(channel="console:lanji", message=Message(title="still waiting"), key="w")
+    feed.show_new()
+    assert len(feed.displayed) == 13
+    shown = feed.displayed_ids()
+    waiting_id = max(shown)
+    assert shown == {waiting_id}  # the delivered ones are dropped, the shown one still pending is kept
+    outbox.drain(platform="console", only_ids=feed.displayed_ids())
+    assert _status(db, "w") == "sent"
