@@ -23,6 +23,17 @@ WIDE_TABLE_COLUMNS = 120  # below this `score` prints one block per text instead
 _BACKEND_HELP = "后端 / backend: default | snownlp"
 
 
+# Line breaks to Python's str.splitlines() (and to JavaScript, for U+2028/U+2029) that json.dumps writes raw
+# with ensure_ascii=False; the C0 ones (\x0b \x0c \x1c-\x1e) json.dumps escapes itself. Escaped, every JSON
+# document stays on one line for any line splitter; Chinese stays readable.
+_JSON_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def _json_line(payload: dict) -> str:
+    """One JSON document on one line, whatever line splitter reads it; Chinese unescaped."""
+    return json.dumps(payload, ensure_ascii=False).translate(_JSON_LINE_BREAKS)
+
+
 def _fail(message: str, code: int = 2) -> None:
     typer.echo(f"错误 / error: {message}", err=True)
     raise typer.Exit(code)
@@ -41,10 +52,37 @@ def _progress(total: int, description: str):
     return progress, description
 
 
-def _load_scorer(backend: str, model_path: Path | None):
+def _configured_model_path(backend: str) -> Path | None:
+    """`sentiment.model_path` of the config file the bot uses (CRISISBOT_CONFIG, else ./config/crisisbot.yaml),
+    for the default backend: `score` and `eval` load the model the bot (and chat's `/sentiment score`) would,
+    not always the shipped one. A relative path is read from the working directory, as the bot reads it. A
+    config that cannot be read is `crisisbot config check`'s to explain: said on stderr, shipped model used."""
+    if backend != "default":
+        return None
+    from bot.config import ConfigError, load_all
+
+    try:
+        _, config, _ = load_all()
+    except ConfigError:
+        typer.echo("警告：配置文件有问题（见 `crisisbot config check`），使用内置模型 / warning: the config has "
+                   "problems (see `crisisbot config check`); using the shipped model", err=True)
+        return None
+    return Path(config.sentiment.model_path) if config.sentiment.model_path else None
+
+
+def _model_note(model_path: Path, configured: bool) -> None:
+    """Which model scores, on stderr, when it is not the shipped one (human output only)."""
+    if configured:
+        typer.echo(f"模型 / model: {model_path}（来自配置 sentiment.model_path / from the config's sentiment.model_path）",
+                   err=True)
+    else:
+        typer.echo(f"模型 / model: {model_path}", err=True)
+
+
+def _load_scorer(backend: str, model_path: Path | None, *, configured: bool = False):
     """The scorer, or exit 2 with a message naming the backend or the model file at fault: a file that is no
     model (a CSV, an empty or truncated file, another .npz) used to end in a traceback, "Aborted." or numpy's
-    pickle advice."""
+    pickle advice. `configured`: the model file was named by the config's sentiment.model_path."""
     from bot.sentiment import BACKENDS, get_scorer
 
     if backend not in BACKENDS:
@@ -52,8 +90,9 @@ def _load_scorer(backend: str, model_path: Path | None):
               f"choose one of {', '.join(BACKENDS)}")
     if backend != "default" and model_path is not None:  # it was silently ignored by `score`
         _fail("--model 只用于 default 后端 / --model applies to the default backend only")
+    where = "（配置 sentiment.model_path / the config's sentiment.model_path）" if configured else ""
     if model_path is not None and not model_path.is_file():
-        _fail(f"找不到模型文件 / model file not found: {model_path}（用 `crisisbot sentiment train` 训练一个 / "
+        _fail(f"找不到模型文件 / model file not found: {model_path}{where}（用 `crisisbot sentiment train` 训练一个 / "
               f"train one with `crisisbot sentiment train`）")
     try:
         return get_scorer(backend, model_path=model_path)
@@ -62,7 +101,7 @@ def _load_scorer(backend: str, model_path: Path | None):
     except Exception as exc:  # noqa: BLE001 - any failure to read a file the user named is about that file
         if model_path is None:
             raise
-        _fail(f"不是有效的 crisisbot 情感模型文件 / not a crisisbot sentiment model file: {model_path} "
+        _fail(f"不是有效的 crisisbot 情感模型文件 / not a crisisbot sentiment model file: {model_path}{where} "
               f"({type(exc).__name__}: {exc})")
 
 
@@ -148,7 +187,13 @@ def score_command(
 
     模型在 P(负面) ≥ 0.30 时就标 neg（不漏负面），所以 P(正面) 更高的文本也可能是 neg /
     the model says neg from P(neg) >= 0.30 on, so a text with a higher P(pos) can still be neg."""
-    scorer = _load_scorer(backend, model)
+    configured = model is None and backend == "default"
+    if configured:
+        model = _configured_model_path(backend)
+        configured = model is not None
+    scorer = _load_scorer(backend, model, configured=configured)
+    if model is not None and not as_json:
+        _model_note(model, configured)
     if texts == ["-"]:  # one comment per line from a pipe or a file: `crisisbot sentiment score - < comments.txt`
         texts = _piped_lines(sys.stdin.buffer.read())
     else:
@@ -156,7 +201,7 @@ def score_command(
     results, _ = _evaluate(scorer, texts, "打分 / scoring")
     if as_json:
         for text, result in zip(texts, results, strict=True):
-            typer.echo(json.dumps(_result_dict(text, result), ensure_ascii=False))
+            typer.echo(_json_line(_result_dict(text, result)))
         return
     from rich.console import Console
     from rich.table import Table
@@ -191,10 +236,26 @@ def _piped_lines(data: bytes) -> list[str]:
 
 def _decode_piped(data: bytes) -> str:
     """Piped comments, read as `crisisbot ingest` reads files: UTF-8 (with or without BOM), else GB18030,
-    else UTF-8 with the damaged bytes replaced."""
+    else UTF-8 with the damaged bytes replaced. Text with a UTF-16 or UTF-32 byte-order mark (PowerShell's
+    `>` and Excel's "Unicode text" write UTF-16) is read in that encoding: it was scored as garbage, one
+    text per half-character. Line ends: \\n, \\r\\n, and a bare \\r (old Mac files) alike."""
+    import codecs
+
     from bot.feeds.files import decode_lines
 
-    return decode_lines(data).text.replace("\r\n", "\n")
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                if encoding == "utf-32":  # FF FE 00 00 is also UTF-16 LE: a BOM, then U+0000
+                    continue
+                text = data.decode(encoding, errors="replace")
+            break
+    else:
+        text = decode_lines(data).text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _evaluate(scorer, texts: list[str], label: str) -> tuple[list, float]:
@@ -232,12 +293,15 @@ def eval_command(
         _check_output_file(predictions, inputs=[file], option="--predictions")
     data = _read_labeled(file)
     _warn_rejected(data)
-    model_list: list[Path | None] = list(models) if models else [None]
     if backend != "default" and models:
         _fail("--model 只用于 default 后端 / --model applies to the default backend only")
+    model_list: list[Path | None] = list(models) if models else [_configured_model_path(backend)]
+    configured = not models and model_list[0] is not None
+    if configured and not as_json:
+        _model_note(model_list[0], configured)
     runs = []
     for model_path in model_list:
-        scorer = _load_scorer(backend, model_path)
+        scorer = _load_scorer(backend, model_path, configured=configured)
         name = str(model_path) if model_path else scorer.name
         results, elapsed = _evaluate(scorer, data.texts, f"评估 / scoring ({name})")
         preds = [r.label for r in results]
@@ -265,7 +329,7 @@ def eval_command(
         payload["confusion"] = confusion(data.labels, [r.label for r in results])  # gold -> predicted -> rows
         if len(runs) > 1:
             payload["models"] = [{"model": n, **m} for n, _, m in runs]
-        typer.echo(json.dumps(payload, ensure_ascii=False))
+        typer.echo(_json_line(payload))
 
 
 def _check_output_file(path: Path, *, inputs: list[Path], option: str) -> None:
@@ -413,6 +477,36 @@ def _options_as_given(ctx: typer.Context) -> list[str]:
     return args
 
 
+def _backup(path: Path) -> Path:
+    """A copy of `path` beside it under a name no earlier backup has: `model.npz.bak` the first time, then
+    `model.<UTC time>.npz.bak` (`-2`, `-3` … within the same second). An existing backup is never
+    overwritten: the one of the real shipped model stays, whatever was trained after it (each run used to
+    replace `model.npz.bak` with a copy of the model the run before had trained)."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    candidates = [path.with_name(path.name + ".bak")]
+    candidates += [path.with_name(f"{path.stem}.{stamp}{'' if n == 1 else f'-{n}'}{path.suffix}.bak")
+                   for n in range(1, 1000)]
+    for candidate in candidates:
+        try:
+            target = candidate.open("xb")  # "x": never over another file
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            _fail(f"无法备份原模型，未替换 / cannot back up the old model, not replaced: {candidate}: "
+                  f"{exc.strerror or exc}")
+        try:
+            with target, path.open("rb") as source:
+                shutil.copyfileobj(source, target)
+            shutil.copystat(path, candidate)
+        except OSError as exc:  # a full disk: no half copy left looking like a backup
+            candidate.unlink(missing_ok=True)
+            _fail(f"无法备份原模型，未替换 / cannot back up the old model, not replaced: {candidate}: "
+                  f"{exc.strerror or exc}")
+        return candidate
+    _fail(f"{path} 旁的备份太多，请先清理 / too many backups beside {path}: remove some first")
+    raise AssertionError  # not reached: _fail exits
+
+
 @app.command(
     "train",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": False},
@@ -421,8 +515,9 @@ def train_command(
     ctx: typer.Context,
     data: Annotated[list[Path], typer.Option("--data", help="带标签的 CSV（可多个）/ labeled CSV files")],
     out: Annotated[Path | None, typer.Option(
-        "--out", help="模型输出路径；省略时替换内置模型（旧文件留作 .bak）/ output model path; without it the "
-                      "shipped model is replaced (the old file kept as .bak)")] = None,
+        "--out", help="模型输出路径；省略时训练成功后替换内置模型（旧文件另存为 .bak，不覆盖已有备份）/ output model "
+                      "path; without it the shipped model is replaced once training succeeds (the old file kept "
+                      "as a .bak, never over an earlier backup)")] = None,
     include_corrections: Annotated[
         bool, typer.Option("--include-corrections", help="加入聊天中的更正 / add corrections made in chat")
     ] = False,
@@ -451,7 +546,7 @@ def train_command(
     except ImportError:
         _fail("训练需要 scikit-learn：pip install 'crisisbot[train]' / training needs the train extra")
     from bot.sentiment.model import default_model_path
-    from bot.sentiment.train import train_model
+    from bot.sentiment.train import DataError, train_model
 
     labeled = [_read_labeled(f) for f in files]
     for labeled_file in labeled:
@@ -460,15 +555,14 @@ def train_command(
     if include_corrections:
         corrections = _corrections(database_url)
         typer.echo(f"更正 / corrections: {len(corrections)}", err=True)
-    if out is None:
-        # the shipped model, which serve and every command load: said before it happens, and the file it
-        # replaces kept beside it (a 7-row file trained by mistake must not cost the real model)
+    replacing = out is None
+    if replacing:
+        # the shipped model, which serve and every command load: said before it happens; the file it replaces
+        # is kept beside it once the new one is trained (a 7-row file trained by mistake must not cost the
+        # real model)
         out = default_model_path()
-        if out.exists():
-            backup = out.with_name(out.name + ".bak")
-            shutil.copy2(out, backup)
-            typer.echo(f"未指定 --out：将替换内置模型 {out}，原文件已备份为 {backup.name} / no --out: replacing the "
-                       f"shipped model {out}; the old one is kept as {backup.name}", err=True)
+        typer.echo(f"未指定 --out：训练成功后将替换内置模型 {out}（原文件另存备份）/ no --out: the shipped model {out} "
+                   f"will be replaced once training succeeds (the old one kept as a backup)", err=True)
     command = "crisisbot sentiment train --data " + " ".join(f.name for f in files)
     if include_corrections:
         command += " --include-corrections"
@@ -476,8 +570,14 @@ def train_command(
     progress, description = _progress(total, "特征 / featurising")
     with progress:
         task = progress.add_task(description, total=total)
-        model = train_model(labeled, corrections=corrections, command=command,
-                            progress=lambda n: progress.advance(task, n))
+        try:
+            model = train_model(labeled, corrections=corrections, command=command,
+                                progress=lambda n: progress.advance(task, n))
+        except DataError as exc:  # one label only, no neg or no pos: a traceback before
+            _fail(f"无法用这些数据训练 / cannot train on this data: {exc}")
+    if replacing and out.exists():
+        backup = _backup(out)
+        typer.echo(f"被替换的模型已备份为 / the replaced model is kept as: {backup}", err=True)
     try:
         model.save(out)
     except OSError as exc:  # checked before training, so only a full disk or a race gets here

@@ -100,9 +100,11 @@ class Lexicon:
 
 
 def default_userdict_path() -> Path | None:
-    """config/sentiment/userdict.txt of the repository (brands, slang), if present."""
-    path = Path(__file__).resolve().parents[2] / "config" / "sentiment" / "userdict.txt"
-    return path if path.is_file() else None
+    """sentiment/userdict.txt (brands, slang) of the config folder in use (next to CRISISBOT_CONFIG's file,
+    ./config, the repository's config/), else the default copy in the package; None if there is none."""
+    from bot.sentiment.risk import sentiment_config_file
+
+    return sentiment_config_file("userdict.txt")
 
 
 _TOKENIZER_LOCK = threading.Lock()
@@ -177,7 +179,27 @@ class Featurizer:
         """jieba tokens of a normalised plain text, whitespace dropped."""
         if not plain:
             return []
-        return [t for t in self.tokenizer.lcut(plain, HMM=self.hmm) if not t.isspace()]
+        return self._split_negator_prefix([t for t in self.tokenizer.lcut(plain, HMM=self.hmm) if not t.isspace()])
+
+    def _split_negator_prefix(self, tokens: list[str]) -> list[str]:
+        """jieba keeps "不难" whole, so "不难吃" came out as 不难|吃 and the negation of 难吃 was never seen
+        (the litotes rule and ¬NEG missed it): a token made of a one-character negator and a rest that, with
+        the next token, makes a polarity word is split there (不难|吃 -> 不|难吃, 不难|用 -> 不|难用)."""
+        lex = self.lexicon
+        negator_chars = self._negator_chars
+        out: list[str] = []
+        i, n = 0, len(tokens)
+        while i < n:
+            token = tokens[i]
+            if i + 1 < n and len(token) > 1 and token[0] in negator_chars:
+                joined = token[1:] + tokens[i + 1]
+                if joined in lex.positive or joined in lex.negative:
+                    out += (token[0], joined)
+                    i += 2
+                    continue
+            out.append(token)
+            i += 1
+        return out
 
     def word_features(self, prepared: Prepared, tokens: list[str]) -> list[str]:
         """Words, word bigrams, rule features and signals of one text (readable strings)."""

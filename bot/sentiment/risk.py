@@ -1,26 +1,72 @@
 """Risk flags: crisis terms (维权, 投诉, 律师函 ...) found in a comment, reported apart from sentiment.
 
-The lexicon is `config/sentiment/risk_terms.yaml` (term -> category), editable without retraining.
+The lexicon is `sentiment/risk_terms.yaml` (term -> category) of the config folder the bot uses, editable
+without retraining; an install without one uses the default copy shipped in bot/sentiment/data/.
 Matching runs on folded text (half-width, simplified, lower case) with one compiled alternation, longest
-term first, so "虚假宣传" wins over a shorter overlapping term.
+term first, so "虚假宣传" wins over a shorter overlapping term. The whole text is searched, however long.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.sentiment.base import RiskFlag
-from bot.sentiment.normalization import fold
+from bot.sentiment.normalization import MAX_CHARS, fold
 
 _ASCII_TERM_RE = re.compile(r"^[0-9a-z]+$")
+PACKAGE_DATA_DIR = Path(__file__).resolve().parent / "data"
+REPO_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+
+
+def config_dirs() -> list[Path]:
+    """The config folders the bot reads, in order: that of the config file CRISISBOT_CONFIG names, then
+    ./config (where ./config/crisisbot.yaml is found), then the repository's config/ (a source checkout).
+    As `bot.config.resolve_config_path` finds the config file, without importing the settings machinery
+    (this is on the scorer's cold-start path)."""
+    dirs: list[Path] = []
+    named = os.environ.get("CRISISBOT_CONFIG", "").strip()
+    if named:
+        dirs.append(Path(named).expanduser().parent)
+    try:
+        dirs.append(Path.cwd() / "config")
+    except OSError:  # the working directory was deleted under the process
+        pass
+    dirs.append(REPO_CONFIG_DIR)
+    return dirs
+
+
+def sentiment_config_file(name: str) -> Path | None:
+    """`sentiment/<name>` from the first config folder that has it (`config_dirs`), else the default copy
+    shipped inside the package (bot/sentiment/data/<name>), so an install without the repository's config/
+    still has the defaults; None when neither exists.
+
+    Before, only `<repository>/config/sentiment/<name>` was read: in a normal (non-editable) install, or for
+    a bot run from its own folder with its own config/, the risk terms and the user dictionary were silently
+    missing or ignored."""
+    for folder in config_dirs():
+        path = folder / "sentiment" / name
+        if path.is_file():
+            return path
+    packaged = PACKAGE_DATA_DIR / name
+    return packaged if packaged.is_file() else None
 
 
 def default_risk_terms_path() -> Path | None:
-    """config/sentiment/risk_terms.yaml of the repository, if present."""
-    path = Path(__file__).resolve().parents[2] / "config" / "sentiment" / "risk_terms.yaml"
-    return path if path.is_file() else None
+    """sentiment/risk_terms.yaml of the config folder in use (next to CRISISBOT_CONFIG's file, ./config, the
+    repository's config/), else the default copy in the package; None if there is none at all."""
+    return sentiment_config_file("risk_terms.yaml")
+
+
+def _fold_whole(text: str) -> str:
+    """`fold` of the whole text: fold() keeps only the first MAX_CHARS characters (what the model reads),
+    and a crisis term further on in a long post was never flagged. Folded piece by piece, each piece within
+    the limit; folding is per character, so the pieces joined are the whole text folded. Linear in length."""
+    if len(text) <= MAX_CHARS:
+        return fold(text)
+    return "".join(fold(text[start : start + MAX_CHARS]) for start in range(0, len(text), MAX_CHARS))
 
 
 @dataclass(frozen=True)
@@ -53,7 +99,7 @@ class RiskLexicon:
 
     @classmethod
     def load(cls, path: Path | None = None) -> RiskLexicon:
-        """Load the YAML lexicon (default: config/sentiment/risk_terms.yaml). Bad files raise ValueError."""
+        """Load the YAML lexicon (default: `default_risk_terms_path()`). Bad files raise ValueError."""
         import yaml
 
         from bot.yaml_files import load_yaml
@@ -73,7 +119,7 @@ class RiskLexicon:
         """Each distinct term found, in order of first appearance."""
         if self.pattern is None or not text:
             return ()
-        folded = fold(text)
+        folded = _fold_whole(text)
         seen: dict[str, RiskFlag] = {}
         for match in self.pattern.finditer(folded):
             term = match.group(0)

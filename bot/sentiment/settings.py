@@ -1,4 +1,7 @@
-"""Config section for this feature (`sentiment:` in config/crisisbot.yaml). Unknown keys are refused."""
+"""Config section for this feature (`sentiment:` in config/crisisbot.yaml). Unknown keys are refused.
+
+Where the feature's editable files (`sentiment/risk_terms.yaml`, `sentiment/userdict.txt`) are read from is
+`bot.sentiment.risk.sentiment_config_file` (kept out of this module: pydantic is not loaded by the scorer)."""
 
 from __future__ import annotations
 

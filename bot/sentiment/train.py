@@ -273,11 +273,26 @@ def _label_value(cell: str) -> bool:
     return cell.strip().lower() in LABEL_ALIASES or cell.strip().lower() in SIGNED_LABELS
 
 
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0e-\x1f\x7f]")  # C0 controls but tab and line breaks
+
+
+def _mostly_control(row: list[str]) -> bool:
+    """A first row with control characters (other than tab and line breaks) in more than 1 character of 20:
+    no text file's. A stray one (a NUL in a field) is no reason to call a file binary."""
+    joined = ",".join(row)
+    controls = len(_CONTROL_CHARS.findall(joined))
+    return controls >= 2 and controls * 20 > len(joined)
+
+
 def _collect_rows(reader, path: Path, out: list[tuple[int, str, str]]) -> str | None:
     """Append (line, text, label as written) of every non-blank row after the header. A file without a
     header row, whose first row is a text and a label (or a label and a text), is read from its first row;
     the note returned says so."""
     first = next(reader, [])
+    if not any(cell.strip() for cell in first) and not any(any(cell.strip() for cell in row) for row in reader):
+        # nothing but blank lines and spaces: said as such, not as a header lacking text,label ("got None")
+        raise DataError(f"{path}：文件是空的（没有任何内容）/ the file is empty" if not first and reader.line_num == 0
+                        else f"{path}：文件只有空白，没有内容 / the file holds only whitespace")
     header = [name.strip().lower() for name in first]
     text_name = next((name for name in TEXT_COLUMNS if name in header), None)
     label_name = next((name for name in LABEL_COLUMNS if name in header), None)
@@ -291,6 +306,9 @@ def _collect_rows(reader, path: Path, out: list[tuple[int, str, str]]) -> str | 
         note = (f"注意：{path} 没有表头，已按 {order} 两列读取第一行起的所有行 / note: no header row in {path}; "
                 f"the columns were taken as {order}, from the first row on")
         out.append((reader.line_num, first[text_at], first[label_at]))
+    elif _mostly_control(first):
+        # a binary file (bytes(range(256)), an executable) read as text: its "header" is control characters
+        raise DataError(f"{path}：不是文本文件（含有大量控制字符）/ not a text file (it is full of control characters)")
     else:
         raise DataError(f"{path}：表头应包含 text,label 两列 / expected a header with columns text,label "
                         f"(got {header or None})")
