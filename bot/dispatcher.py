@@ -7,6 +7,11 @@ What `submit` accepted is written to the `inbound_item` journal before it waits 
 once handled: the platform was told "received" and will not send it again (Slack never retries an
 acknowledged slash command), so `serve` runs what a crash left in the journal at its next start. Adapters
 wait (briefly) for `Submission.journalled` before they acknowledge, so the row exists before the ack.
+When the database cannot take the row (unreachable, gone, read-only) while the adapter still waits, the item
+is not taken: nothing runs, nothing is kept, and `journalled` fails with `NotTaken`, so the adapter refuses
+the delivery (a platform that retries sends it again; a person is told to try again) instead of
+acknowledging what is then lost. An item whose adapter stopped waiting first (a database merely busy) and
+one whose row alone was refused are handled all the same, without crash protection.
 
 A worker that begins a journalled item stamps the row's heartbeat (with its event id), and one keeper thread
 per process refreshes the heartbeats of the rows its workers are running. A process started beside another
@@ -28,7 +33,14 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+)
 
 from bot import metrics
 from bot.handlers.registry import CommandContext, PermissionDenied, UsageError, parse_command_line
@@ -69,13 +81,51 @@ def _labelled(key: str, detail: object) -> str:
 JOURNAL_BATCH_MAX = 200
 
 
-class Submission(Future):
-    """What `submit` returns: a future of the replies, plus `journalled`, a future that is done once the item
-    is in the journal (its result: the row's id, or None when it could not be written)."""
+class NotTaken(Exception):
+    """The item could not be written to the journal because the database was unavailable, while its adapter
+    still waited: it is not run and not kept; the adapter refuses the delivery so that it comes again."""
+
+
+class Journalled(Future):
+    """Done once the item is in the journal. Its result: the row's id, or None when the row could not be
+    written but the item is handled all the same (its row alone was refused, or its adapter had stopped
+    waiting). It fails with `NotTaken` when the database was unavailable while the adapter still waited.
+
+    The adapter's wait is bounded (the platform's ack deadline): an adapter whose wait ran out calls
+    `answer_anyway` before it acknowledges, and the dispatcher refuses an item only while nobody did; one
+    lock decides between the two, so an acknowledged item is never dropped and a refused one never runs."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.journalled: Future[int | None] = Future()
+        self._decided = threading.Lock()
+        self._answered = False
+        self._refused = False
+
+    def answer_anyway(self) -> bool:
+        """For an adapter whose wait ran out: True when it may acknowledge (the item will be handled, with its
+        journal row or without); False when the item was refused meanwhile (refuse the delivery)."""
+        with self._decided:
+            if self._refused:
+                return False
+            self._answered = True
+            return True
+
+    def refuse(self) -> bool:
+        """For the dispatcher: True (and the item is refused) when the adapter still waits; False when it has
+        answered the platform already, so the item must be handled."""
+        with self._decided:
+            if self._answered:
+                return False
+            self._refused = True
+            return True
+
+
+class Submission(Future):
+    """What `submit` returns: a future of the replies, plus `journalled` (see `Journalled`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.journalled = Journalled()
 
 
 class Dispatcher:
@@ -107,8 +157,8 @@ class Dispatcher:
 
     def submit(self, item: Command | Action) -> Submission:
         """Journal the item, then handle it in a worker thread; returns at once. The adapter waits on the
-        returned `journalled` before acknowledging the platform; the submission itself fails if the item
-        could not be handled."""
+        returned `journalled` before acknowledging the platform (and refuses the delivery when it fails with
+        `NotTaken`); the submission itself fails if the item could not be handled or was not taken."""
         submission = Submission()
         entry = (item, submission)
         self._arrivals.append(entry)
@@ -128,12 +178,17 @@ class Dispatcher:
         if not batch:
             return
         try:
-            journal_ids = self._journal_all([item for item, _ in batch])
+            outcomes: list[int | Exception | None] = list(self._journal_all([item for item, _ in batch]))
         except BaseException as exc:  # noqa: BLE001 - e.g. interpreter shutdown: each caller is told
-            journal_ids = [None] * len(batch)
+            outcomes = [None] * len(batch)
             for _, submission in batch:
                 submission.set_exception(exc)
-        for (item, submission), journal_id in zip(batch, journal_ids, strict=True):
+                if submission.journalled.refuse():
+                    submission.journalled.set_exception(exc)
+        for (item, submission), outcome in zip(batch, outcomes, strict=True):
+            journal_id = None if isinstance(outcome, Exception) else outcome
+            if isinstance(outcome, Exception):
+                self._not_journalled(item, submission, outcome)
             if not submission.journalled.done():
                 submission.journalled.set_result(journal_id)
             if submission.done():
@@ -142,6 +197,27 @@ class Dispatcher:
                 _pass_on(self._pool.submit(self._handle_journalled, item, journal_id), submission)
             except BaseException as exc:  # noqa: BLE001 - e.g. the pool shut down: the caller's future says so
                 submission.set_exception(exc)
+
+    @staticmethod
+    def _not_journalled(item: Command | Action, submission: Submission, error: Exception) -> None:
+        """An item whose journal row could not be written: refused while its adapter still waits and the
+        database is unavailable (nothing runs, nothing is kept: the delivery is refused, so it comes again);
+        otherwise handled without crash protection. The log says which."""
+        what = f"{type(item).__name__} {item.event_id}"
+        reason = _one_line(error)
+        if not _database_unavailable(error):
+            # one row the database will not store (a value it cannot hold): the others' fate is not this one's
+            log.error("could not journal inbound %s (its row was refused: %s); handling it without crash "
+                      "protection", what, reason, exc_info=error)
+        elif submission.journalled.refuse():
+            log.error("could not journal inbound %s: the database is unavailable (%s); not taken: nothing runs "
+                      "and nothing is kept, the delivery is refused so that it is sent again", what, reason)
+            refusal = NotTaken(f"inbound {item.event_id} not taken: the database is unavailable ({reason})")
+            submission.set_exception(refusal)  # first: an adapter forgets the delivery before it refuses it
+            submission.journalled.set_exception(refusal)
+        else:
+            log.error("could not journal inbound %s: the database is unavailable (%s), and it was acknowledged "
+                      "already (the wait for its row ran out); handling it without crash protection", what, reason)
 
     def replay_journal(self) -> int:
         """Queue what the journal still holds from before this start (commands acknowledged, then lost in a
@@ -323,27 +399,24 @@ class Dispatcher:
         for thread in threads:
             thread.join(timeout=30)
 
-    def _journal_all(self, items: list[Command | Action]) -> list[int | None]:
-        """The journal rows' ids, in order; None for an item whose row could not be written: it still runs
-        (a database that refuses this write will most likely fail the handler too, and then the platform's
-        retry is let through); only its crash safety is lost, with a log line."""
+    def _journal_all(self, items: list[Command | Action]) -> list[int | Exception]:
+        """The journal rows' ids, in order; for an item whose row could not be written, the error (see
+        `_not_journalled`). A database that is unavailable fails the whole batch at once; any other error
+        is one row the database refuses, and must not cost the others their rows."""
         now = self.services.clock.now()
         rows = [{"kind": "command" if isinstance(item, Command) else "action", "platform": item.platform,
                  "payload": asdict(item), "received_at": now} for item in items]
 
-        def write() -> list[int | None]:
+        def write() -> list[int]:
             with self.services.db.session() as session:
                 return list(session.scalars(
                     insert(InboundItem).returning(InboundItem.id, sort_by_parameter_order=True), rows))
 
         try:
-            return _retrying_while_busy(write)
-        except Exception:  # noqa: BLE001 - see the docstring
-            if len(items) == 1:
-                log.exception("could not journal inbound %s; handling it without crash protection",
-                              items[0].event_id)
-                return [None]
-        # one item the database refuses must not cost the others their rows
+            return _retrying_while_busy(lambda: _again_if_disconnected(write))
+        except Exception as error:  # noqa: BLE001 - see the docstring
+            if len(items) == 1 or _database_unavailable(error):
+                return [error] * len(items)
         return [self._journal_all([item])[0] for item in items]
 
     def _unjournal(self, journal_id: int | None) -> None:
@@ -370,7 +443,11 @@ class Dispatcher:
             self._unjournal(journal_id)
             raise
         except Exception:
-            log.exception("inbound %s %s failed; kept for the next start", type(item).__name__, item.event_id)
+            if journal_id is None:
+                log.exception("inbound %s %s failed; it is not in the journal (its row could not be written), so "
+                              "nothing is kept for the next start", type(item).__name__, item.event_id)
+            else:
+                log.exception("inbound %s %s failed; kept for the next start", type(item).__name__, item.event_id)
             raise
 
     def first_time(self, item: Command | Action, *, journal_id: int | None = None) -> bool:
@@ -583,6 +660,31 @@ def _retrying_while_busy(work: Callable[[], _T], sleep: Callable[[float], None] 
             log.warning("database busy (%s); retrying in %.1f s", str(exc.orig).splitlines()[0], delay)
             sleep(delay)
     raise AssertionError("unreachable")
+
+
+def _again_if_disconnected(work: Callable[[], _T]) -> _T:
+    """`work`, once more when its pooled connection turned out dead (the server restarted or dropped it):
+    SQLAlchemy then discards the whole pool, and the second try opens a fresh connection."""
+    try:
+        return work()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.info("database connection lost (%s); trying once more on a new one", _one_line(exc))
+        return work()
+
+
+def _database_unavailable(error: BaseException) -> bool:
+    """Whether a failed write says the database cannot take writes now (unreachable or gone, a lost
+    connection, read-only, out of space, locked past the retries), not that it refuses this one row."""
+    return (isinstance(error, OperationalError | InterfaceError | InternalError | DisconnectionError)
+            or bool(getattr(error, "connection_invalidated", False)))
+
+
+def _one_line(error: BaseException) -> str:
+    """The driver's reason, first line only (no statement, no parameters)."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _database_busy(exc: OperationalError) -> bool:

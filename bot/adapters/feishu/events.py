@@ -87,15 +87,17 @@ def strip_mentions(text: str, mentions: list[Any] | None) -> str:
     """
     people = {}
     for mention in _mentions(mentions):
-        key = _get(mention, "key")
+        # text only: an object or list in these fields is no key, id or name (the HTTP route refuses such
+        # an event with 400; the long connection's events reach here unchecked)
+        key = _str(_get(mention, "key"))
         if key:
-            open_id = _get(mention, "id", "open_id")
+            open_id = _str(_get(mention, "id", "open_id"))
             if _get(mention, "mentioned_type") == "bot":
                 # The bot's @ typed after the command ("/crisis status @crisisbot") addresses it; it is
                 # no argument (an argument would have read as a run or a person).
-                people[str(key)] = ""
+                people[key] = ""
                 continue
-            people[str(key)] = f"{PLATFORM}:{open_id}" if open_id else f"@{_get(mention, 'name') or ''}".rstrip("@")
+            people[key] = f"{PLATFORM}:{open_id}" if open_id else f"@{_str(_get(mention, 'name'))}".rstrip("@")
     rest = text.strip()
     while True:
         match = MENTION_KEY.match(rest)
@@ -109,8 +111,8 @@ def mentioned_users(mentions: list[Any] | None) -> dict[str, str]:
     """{display name: "feishu:<open_id>"} for the people mentioned (handlers may resolve names)."""
     result = {}
     for mention in _mentions(mentions):
-        open_id = _get(mention, "id", "open_id")
-        name = _get(mention, "name")
+        open_id = _str(_get(mention, "id", "open_id"))
+        name = _str(_get(mention, "name"))  # a name that is not text (an object) would not do as a key
         if open_id and name:
             result[name] = f"{PLATFORM}:{open_id}"
     return result

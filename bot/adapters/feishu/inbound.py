@@ -12,12 +12,16 @@ so every request first passes `FeishuEventGuard`:
 - an event or card callback naming another app (`header.app_id`, v1 `event.app_id`) than FEISHU_APP_ID
   is refused with 403: a shared or leaked verification token must not let another app's events in;
 and any other refused request gets 401 (the SDK would answer 500, which makes Feishu retry a forgery). A verified
-event the SDK's model cannot parse gets 400; a message whose content is not readable text is ignored
+event the SDK's model cannot parse, or with an object or list where the bot reads text (an id, a name, a
+mention key), gets 400; a message whose content is not readable text is ignored
 with 200, as an image would be. url_verification is answered here, with the challenge JSON-escaped.
 Messages become neutral Commands and card clicks neutral Actions, handed to the dispatcher's `submit`;
 the answer (and the card's toast) goes back once the item is in the dispatcher's journal (a crash after
 Feishu's 200 must not lose it; at most JOURNAL_WAIT_S, well within Feishu's 3 s). The HTTP route awaits
 that on the event loop after the SDK's dispatch; the long connection's callbacks wait on their own thread.
+When the dispatcher could not take the item (the database unavailable: nothing runs, nothing is kept), a
+message is answered 503 so that Feishu sends it again, and a card press gets an error toast instead of
+"received" (Feishu does not send a press again; the person is asked to try again).
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ log = logging.getLogger(__name__)
 # or a misconfigured app (wrong token, another app's events) shows on /metrics, not only in the log.
 FEISHU_INBOUND = Counter("crisisbot_feishu_inbound_total", "Feishu HTTP deliveries by outcome", ["outcome"])
 _REFUSAL_OUTCOME = {400: "malformed", 401: "unauthenticated", 403: "other_app", 503: "not_configured"}
+# A verified delivery the dispatcher could not take (the database unavailable): 503, or a card's error toast.
+NOT_TAKEN_OUTCOME = "unavailable"
 
 EVENTS_PATH = "/feishu/events"
 MESSAGE_EVENT = "im.message.receive_v1"
@@ -70,6 +76,8 @@ JOURNAL_WAIT_S = 1.5
 LONG_CONNECTION_JOURNAL_WAIT_S = 0.5
 TOAST_RECEIVED = {"zh_cn": "已收到，处理中…", "en_us": "Received, working on it…"}
 TOAST_UNKNOWN = {"zh_cn": "这个按钮已失效", "en_us": "This button is no longer valid"}
+TOAST_NOT_TAKEN = {"zh_cn": "暂时无法处理，请稍后重试（这次没有执行）",
+                   "en_us": "Temporarily unavailable, please try again (nothing was done)"}
 
 Submit = Callable[[Command | Action], Any]
 # Set by the HTTP route around the SDK's (synchronous) dispatch: the callbacks leave their journal futures
@@ -222,6 +230,23 @@ def _acked_unjournalled(item: Command | Action, waited_s: float = JOURNAL_WAIT_S
                 "written would lose it", item.event_id, waited_s)
 
 
+def _taken_after_wait(item: Command | Action, journalled: Any, waited_s: float) -> bool:
+    """The wait for the journal row ran out: True when Feishu may be answered as usual (the dispatcher will
+    handle the item, journalled or not), False when the item was refused meanwhile (database unavailable)."""
+    answer_anyway = getattr(journalled, "answer_anyway", None)
+    if answer_anyway is not None and not answer_anyway():
+        return False
+    _acked_unjournalled(item, waited_s)
+    return True
+
+
+def _not_taken(item: Command | Action) -> None:
+    what = "card press" if isinstance(item, Action) else "message"
+    reply = "an error toast" if isinstance(item, Action) else "503 so that Feishu sends it again"
+    log.warning("feishu: %s %s not taken (the dispatcher could not journal it: database unavailable); answered "
+                "with %s", what, item.event_id, reply)
+
+
 def _same(a: str, b: str) -> bool:
     import hmac
 
@@ -274,6 +299,61 @@ def event_type_of(payload: Mapping[str, Any]) -> str | None:
     return event.get("type") if isinstance(event, dict) else None
 
 
+# The fields the translation (events.py) reads as text, by event type: the SDK's models check objects and
+# lists but take any JSON value where a string belongs, so an object there reached the translation (a mention
+# whose name was an object failed it: a logged traceback and a 200, the command silently dropped).
+_TEXT_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    MESSAGE_EVENT: (
+        ("header", "event_id"),
+        ("event", "sender", "sender_type"),
+        ("event", "sender", "sender_id", "open_id"),
+        ("event", "message", "message_id"),
+        ("event", "message", "chat_id"),
+        ("event", "message", "chat_type"),
+        # message_type and content are not here: content the bot cannot read is ignored (200), as an image is
+    ),
+    CARD_EVENT: (
+        ("header", "event_id"),
+        ("event", "operator", "open_id"),
+        ("event", "context", "open_chat_id"),
+        ("event", "context", "open_message_id"),
+    ),
+}
+_MENTION_TEXT_FIELDS = (("key",), ("name",), ("mentioned_type",), ("id", "open_id"))
+
+
+def _not_text(data: Any, paths: tuple[tuple[str, ...], ...], where: str = "") -> str | None:
+    """The first of `paths` whose value is present but not a string (null counts as absent), or None."""
+    for path in paths:
+        value = data
+        for depth, name in enumerate(path):
+            if value is None:
+                break
+            if not isinstance(value, dict):
+                return f"{where}{'.'.join(path[:depth])} is not an object"
+            value = value.get(name)
+        if value is not None and not isinstance(value, str):
+            return f"{where}{'.'.join(path)} is {type(value).__name__}, not a string"
+    return None
+
+
+def _mentions_problem(message: Any) -> str | None:
+    mentions = message.get("mentions") if isinstance(message, dict) else None
+    if not isinstance(mentions, list):
+        return None  # absent or null; another type the SDK's model has refused already
+    for n, mention in enumerate(mentions):
+        if not isinstance(mention, dict):
+            return f"event.message.mentions[{n}] is not an object"
+        problem = _not_text(mention, _MENTION_TEXT_FIELDS, f"event.message.mentions[{n}].")
+        if problem:
+            return problem
+    return None
+
+
+def _not_taken_toast() -> dict[str, Any]:
+    return {"toast": {"type": "error", "content": TOAST_NOT_TAKEN["zh_cn"], "i18n": TOAST_NOT_TAKEN}}
+
+
 class FeishuEvents:
     """Translates SDK-dispatched events to neutral items and hands them to `submit` (non-blocking)."""
 
@@ -301,7 +381,9 @@ class FeishuEvents:
         if command is None:
             return
         log.info("feishu command from %s in %s: %s", command.user, command.channel, command.text[:80])
-        self._submit_journalled(command)
+        if not self._submit_journalled(command):
+            # long connection: an error answer, so that Feishu sends the event again (the HTTP route answers 503)
+            raise RuntimeError(f"feishu message {command.event_id} not taken: database unavailable")
 
     def on_card_action(self, data: Any) -> Any:
         from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
@@ -315,25 +397,34 @@ class FeishuEvents:
             # nothing is handed over (so nothing is done): the person is still at the card, with the form
             log.info("feishu: %s from %s submitted without text; answered with a toast", action.action_id, action.user)
             return P2CardActionTriggerResponse({"toast": {"type": "error", "content": blank["zh_cn"], "i18n": blank}})
-        self._submit_journalled(action)
+        if not self._submit_journalled(action):
+            return P2CardActionTriggerResponse(_not_taken_toast())
         toast = {"type": "info", "content": TOAST_RECEIVED["zh_cn"], "i18n": TOAST_RECEIVED}
         return P2CardActionTriggerResponse({"toast": toast})
 
-    def _submit_journalled(self, item: Command | Action) -> None:
+    def _submit_journalled(self, item: Command | Action) -> bool:
         """Hand over, and have Feishu answered only once the dispatcher has journalled it: the HTTP route
-        awaits it before its 200; on the long connection (the SDK answers when this returns) it waits here."""
+        awaits it before its 200; on the long connection (the SDK answers when this returns) it waits here.
+        False when the dispatcher did not take it (long connection only; the route decides for itself)."""
         submission = self.submit(item)
         journalled = getattr(submission, "journalled", None)
         if journalled is None:
-            return
+            return True
         awaited = _AWAITED_BY_ROUTE.get()
         if awaited is not None:
             awaited.append((item, journalled))
-            return
+            return True
         try:
             journalled.result(timeout=LONG_CONNECTION_JOURNAL_WAIT_S)
         except TimeoutError:
-            _acked_unjournalled(item, LONG_CONNECTION_JOURNAL_WAIT_S)
+            if _taken_after_wait(item, journalled, LONG_CONNECTION_JOURNAL_WAIT_S):
+                return True
+        except Exception:  # noqa: BLE001 - not taken (database unavailable): the dispatcher logged why
+            pass
+        else:
+            return True
+        _not_taken(item)
+        return False
 
     # ---- HTTP ----------------------------------------------------------------------------------
     def handle(self, headers: Mapping[str, str], body: bytes, uri: str = EVENTS_PATH) -> tuple[int, bytes]:
@@ -343,7 +434,6 @@ class FeishuEvents:
             FEISHU_INBOUND.labels(_REFUSAL_OUTCOME.get(verdict.status, f"refused_{verdict.status}")).inc()
             log.warning("feishu event refused (%d): %s", verdict.status, verdict.reason)
             return verdict.status, json.dumps({"msg": verdict.reason}).encode()
-        FEISHU_INBOUND.labels("verified").inc()
         payload = verdict.payload or {}
         kind = event_type_of(payload)
         if kind == "url_verification":
@@ -353,9 +443,11 @@ class FeishuEvents:
             challenge = payload.get("challenge")
             if not isinstance(challenge, str):
                 return self._malformed(kind, "url_verification without a string challenge")
+            FEISHU_INBOUND.labels("verified").inc()
             return 200, json.dumps({"challenge": challenge}, ensure_ascii=False).encode()
         if kind not in HANDLED_EVENTS:
             # subscribed by mistake or new: answer 200 so Feishu does not retry it for 6 hours
+            FEISHU_INBOUND.labels("verified").inc()
             log.info("feishu event %s ignored (not handled by crisisbot)", kind)
             return 200, b'{"msg":"ignored"}'
         problem = self.shape_problem(kind, payload)
@@ -366,6 +458,9 @@ class FeishuEvents:
         request.body = body
         request.headers = {CANONICAL_HEADERS.get(k.lower(), k): v for k, v in headers.items()}
         response = self.handler.do(request)
+        if not _AWAITED_BY_ROUTE.get():
+            # else counted by the route once the dispatcher took the item (or `unavailable`)
+            FEISHU_INBOUND.labels("verified").inc()
         if response.status_code != 200:
             log.error("feishu event %s failed in dispatch: %s", kind, (response.content or b"")[:300])
         return response.status_code, response.content or b"{}"
@@ -385,7 +480,8 @@ class FeishuEvents:
             model(payload)
         except Exception as error:  # noqa: BLE001 - the SDK's own parser on untrusted input
             return f"unreadable {kind} event: {error}"
-        return None
+        return _not_text(payload, _TEXT_FIELDS[kind]) or (
+            _mentions_problem(payload["event"].get("message")) if kind == MESSAGE_EVENT else None)
 
     def _event_models(self) -> dict[str, Any]:
         from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
@@ -396,6 +492,7 @@ class FeishuEvents:
     @staticmethod
     def _malformed(kind: str | None, reason: str) -> tuple[int, bytes]:
         # Verified, so it came from someone holding our secrets: tell them plainly with 400.
+        FEISHU_INBOUND.labels(_REFUSAL_OUTCOME[400]).inc()
         log.warning("feishu event %s refused (400): %s", kind, reason)
         return 400, json.dumps({"msg": f"malformed event: {reason}"}, ensure_ascii=False).encode()
 
@@ -417,12 +514,29 @@ class FeishuEvents:
             status, content = self.handle(request.headers, body, str(request.url.path))
         finally:
             _AWAITED_BY_ROUTE.reset(token)
-        for item, journalled in awaited:
-            try:
-                await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(journalled)), JOURNAL_WAIT_S)
-            except TimeoutError:
-                _acked_unjournalled(item)
+        refused = [item for item, journalled in awaited if not await self._taken(item, journalled)]
+        if awaited:
+            FEISHU_INBOUND.labels(NOT_TAKEN_OUTCOME if refused else "verified").inc()
+        if refused:
+            _not_taken(refused[0])
+            if isinstance(refused[0], Action):
+                # Feishu does not send a card press again: the person is told, at the card
+                status, content = 200, self._lark.JSON.marshal(_not_taken_toast()).encode()
+            else:
+                status, content = 503, json.dumps({"msg": "database unavailable: not taken, send it again later"}).encode()
         return Response(content, status_code=status, media_type="application/json; charset=utf-8")
+
+    @staticmethod
+    async def _taken(item: Command | Action, journalled: Any) -> bool:
+        """Wait (at most JOURNAL_WAIT_S) for the item's journal row: False when the dispatcher did not take
+        the item (database unavailable: it logged why), else True (journalled, or handled without it)."""
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(journalled)), JOURNAL_WAIT_S)
+        except TimeoutError:
+            return _taken_after_wait(item, journalled, JOURNAL_WAIT_S)
+        except Exception:  # noqa: BLE001 - not taken; a retry of the delivery is right
+            return False
+        return True
 
     def route(self) -> Any:
         from starlette.routing import Route

@@ -65,6 +65,15 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+# Interaction kinds Bolt routes by a top-level callback_id / action_id (a regex search, which raises on
+# anything but a string; a missing one raises KeyError).
+_CALLBACK_ID_KINDS = frozenset({
+    "shortcut", "message_action", "interactive_message", "dialog_submission", "dialog_cancellation",
+    "dialog_suggestion", "workflow_step_edit",
+})
+_ACTION_ID_KINDS = frozenset({"block_suggestion"})
+
+
 def payload_problem(body: Any) -> str | None:
     """Why a (signed) payload cannot be one Slack sends, or None when its shape is readable.
 
@@ -80,6 +89,8 @@ def payload_problem(body: Any) -> str | None:
         if any(not isinstance(item, dict) for item in body.get(name) or []):
             return f"{name} holds something other than objects"
     kind = body.get("type")
+    if kind is not None and not isinstance(kind, str):
+        return f"type is a {type(kind).__name__}"
     if "command" in body:
         if not isinstance(body.get("command"), str) or not body["command"].strip():
             return "slash command without a command name"
@@ -89,12 +100,22 @@ def payload_problem(body: Any) -> str | None:
             return "slash command without user_id"
     elif kind is None and "ssl_check" not in body:
         return "neither a slash command nor a payload with a type"
-    if kind == "block_actions" and not isinstance(body.get("actions"), list):
-        return "block_actions without a list of actions"
+    if kind == "block_actions":
+        # Bolt routes a press by actions[0]["action_id"] (a regex search): Slack always sends at least
+        # one pressed element, each with a string action_id
+        if not isinstance(body.get("actions"), list) or not body["actions"]:
+            return "block_actions without a non-empty list of actions"
+        if any(not isinstance(item.get("action_id"), str) for item in body["actions"]):
+            return "block_actions with an action whose action_id is not a string"
+    if kind in _CALLBACK_ID_KINDS and not isinstance(body.get("callback_id"), str):
+        return f"{kind} without a string callback_id"
+    if kind in _ACTION_ID_KINDS and not isinstance(body.get("action_id"), str):
+        return f"{kind} without a string action_id"
     if kind in ("view_submission", "view_closed"):
         view = body.get("view")
-        if not isinstance(view, dict) or not isinstance(view.get("type"), str) or "callback_id" not in view:
-            return f"{kind} without a view with a type and callback_id"
+        if (not isinstance(view, dict) or not isinstance(view.get("type"), str)
+                or not isinstance(view.get("callback_id"), str)):
+            return f"{kind} without a view with a type and a string callback_id"
         if not isinstance(view.get("private_metadata") or "", str):
             return "view.private_metadata is not a string"
         values = _obj(view.get("state")).get("values") or {}
@@ -107,6 +128,9 @@ def payload_problem(body: Any) -> str | None:
         event = body.get("event")
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             return "event_callback without an event object and type"
+        if event["type"] == "app_mention" and not _id_of(event.get("channel")):
+            # Slack always says where it was mentioned; without it there is no channel to answer in
+            return "app_mention without a channel"
     return None
 
 
@@ -189,6 +213,14 @@ def command_from_mention(envelope: dict[str, Any]) -> Command:
         event_id=str(event_id),
         also_event_ids=also,
     )
+
+
+def written_by_a_bot(envelope: dict[str, Any]) -> bool:
+    """True for an event whose message another bot, an integration or this bot itself wrote (`bot_id`,
+    `bot_profile` or subtype `bot_message`): never answered, or two bots answering each other loop for
+    ever (the Feishu adapter ignores non-user senders for the same reason)."""
+    event = _obj(envelope.get("event"))
+    return bool(event.get("bot_id") or event.get("bot_profile") or event.get("subtype") == "bot_message")
 
 
 def mention_duplicate_key(envelope: dict[str, Any]) -> str:

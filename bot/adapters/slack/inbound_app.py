@@ -23,14 +23,19 @@ import logging
 import re
 import threading
 import time
+import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
+import slack_bolt
+import slack_sdk
 from prometheus_client import Counter
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
@@ -49,6 +54,7 @@ from .inbound import (
     mention_duplicate_key,
     payload_problem,
     slack_channel,
+    written_by_a_bot,
 )
 from .port import normalise_base_url
 from .render import FORM_CALLBACK_ID, build_modal, form_spec_for
@@ -62,6 +68,11 @@ MAX_BODY_BYTES = 1024 * 1024  # Slack payloads are a few KiB; modal states stay 
 BODY_DEADLINE_S = 10.0
 # How long a listener waits for the dispatcher's journal row before it acknowledges anyway (Slack gives 3 s).
 JOURNAL_WAIT_S = 1.5
+
+# What the person is told when the dispatcher could not take their command, press or form (the database
+# unavailable): Slack sends none of those again, so they have to.
+NOT_TAKEN_TEXT = ("⚠️ 暂时无法处理，请稍后重试（数据库暂时不可用，这次操作没有执行）。\n"
+                  "⚠️ Temporarily unavailable, please try again (the database is down; nothing was done).")
 
 SLACK_INBOUND = Counter("crisisbot_slack_inbound_total", "Slack deliveries by kind and outcome", ["kind", "outcome"])
 
@@ -102,13 +113,13 @@ class InboundBridge:
         must not turn into an error the person sees). Never raises.
 
         Called before `ack()`. If the dispatcher fails the item (e.g. the database is down), its keys are
-        forgotten so a Slack retry gets through.
+        forgotten so a Slack retry gets through. None when the dispatcher did not take it (database
+        unavailable: nothing runs, nothing is kept): the listener must not answer as if it had.
         """
         journalled = self.give(item, kind=kind, extra_keys=extra_keys)
         if journalled is False:
             return False
-        await self.until_journalled([(item, kind, journalled)])
-        return True
+        return None if await self.until_journalled([(item, kind, journalled)]) else True
 
     def give(self, item: Command | Action, *, kind: str, extra_keys: Iterable[str] = ()) -> Any:
         """Hand `item` over without waiting: False when it was handed over before, else the future that
@@ -123,18 +134,34 @@ class InboundBridge:
         self._watch(future, keys)
         return getattr(future, "journalled", None)
 
-    async def until_journalled(self, handed: list[tuple[Command | Action, str, Any]]) -> None:
+    async def until_journalled(self, handed: list[tuple[Command | Action, str, Any]]) -> list[Command | Action]:
         """Wait for the journal rows of items handed over together, under one deadline (a payload with
-        several actions must not wait `journal_wait_s` for each in turn)."""
-        waiting = [(item, kind, asyncio.shield(asyncio.wrap_future(f))) for item, kind, f in handed if f is not None]
+        several actions must not wait `journal_wait_s` for each in turn). Returns the items the dispatcher
+        did not take (database unavailable), which the listener must not acknowledge as received."""
+        waiting = [(item, kind, f, asyncio.shield(asyncio.wrap_future(f)))
+                   for item, kind, f in handed if f is not None]
         if not waiting:
-            return
-        _, pending = await asyncio.wait([w for _, _, w in waiting], timeout=self._journal_wait_s)
-        for item, kind, w in waiting:
+            return []
+        _, pending = await asyncio.wait([w for *_, w in waiting], timeout=self._journal_wait_s)
+        refused: list[Command | Action] = []
+        for item, kind, journalled, w in waiting:
             if w in pending:
-                SLACK_INBOUND.labels(kind, "acked_before_journal").inc()
-                log.warning("slack: %s %s not journalled within %.1f s (database busy); acknowledging anyway, "
-                            "a crash before it is written would lose it", kind, item.event_id, self._journal_wait_s)
+                # the dispatcher refuses an item only while nobody answered for it: one of the two decides
+                answer_anyway = getattr(journalled, "answer_anyway", None)
+                if answer_anyway is None or answer_anyway():
+                    SLACK_INBOUND.labels(kind, "acked_before_journal").inc()
+                    log.warning("slack: %s %s not journalled within %.1f s (database busy); acknowledging anyway, "
+                                "a crash before it is written would lose it", kind, item.event_id,
+                                self._journal_wait_s)
+                    continue
+                w.add_done_callback(lambda done: done.cancelled() or done.exception())  # seen: no asyncio warning
+            elif w.exception() is None:
+                continue
+            refused.append(item)
+            SLACK_INBOUND.labels(kind, "not_taken").inc()
+            log.warning("slack: %s %s not taken (the dispatcher could not journal it: database unavailable); "
+                        "not acknowledged as received", kind, item.event_id)
+        return refused
 
     def _submit_one(self, item: Command | Action, keys: list[str]) -> Any:
         try:
@@ -206,6 +233,17 @@ def _in_background(work: Any) -> None:
     task.add_done_callback(_BACKGROUND.discard)
 
 
+def _obj_get(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, dict) else None
+
+
+async def _tell_not_taken(respond: Any) -> None:
+    try:
+        await respond(text=NOT_TAKEN_TEXT, response_type="ephemeral", replace_original=False)
+    except Exception as error:  # noqa: BLE001 - Slack unreachable too: the log says the press was not taken
+        log.warning("slack: could not tell the person their press was not taken: %s", error)
+
+
 def _translate(kind: str, translate: Callable[[], Any]) -> Any:
     """Last resort around the pure translation, before the ack: the HTTP route already refuses payloads
     of the wrong shape with 400, but Socket Mode has no such route, and a translation bug must cost
@@ -216,6 +254,25 @@ def _translate(kind: str, translate: Callable[[], Any]) -> Any:
         SLACK_INBOUND.labels(kind, "untranslatable").inc()
         log.exception("slack: could not translate a %s payload; dropped", kind)
         return None
+
+
+# Where a Bolt routing error comes from: raised inside the SDKs while they read the payload (a shape of
+# a kind payload_problem does not know yet) it is the request's fault; anything our own code raised, or
+# any other kind of error, is a fault of this server.
+_OUR_CODE = str(Path(__file__).resolve().parents[2]) + "/"
+_SDK_CODE = tuple(str(Path(m.__file__).resolve().parent) + "/" for m in (slack_bolt, slack_sdk))
+_SHAPE_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError)
+
+
+def _payload_shape_error(error: BaseException) -> bool:
+    """True when `error` is Bolt tripping over the payload it was reading (e.g. a regex search on an int
+    `action_id`, `actions[0]` of an empty list), False for a fault of this server."""
+    if not isinstance(error, _SHAPE_ERRORS):
+        return False
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames or any(str(Path(f.filename).resolve()).startswith(_OUR_CODE) for f in frames):
+        return False
+    return str(Path(frames[-1].filename).resolve()).startswith(_SDK_CODE)
 
 
 def build_bolt_app(
@@ -247,16 +304,28 @@ def build_bolt_app(
         raise_error_for_unhandled_request=False,
     )
 
+    @app.middleware
+    async def not_for_listeners(body: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's name
+        if isinstance(body, dict) and body.get("type") == "app_rate_limited":
+            # Slack's notice that it is dropping this workspace's events for a minute (more than 30,000 an
+            # hour): nothing to hand over, but the operator should know events are being lost.
+            SLACK_INBOUND.labels("event", "rate_limited").inc()
+            log.warning("slack: Slack is rate-limiting this app's events (team %s, minute %s); events of that "
+                        "minute are not delivered", body.get("team_id"), body.get("minute_rate_limited"))
+            return BoltResponse(status=200, body="")
+        return await next()
+
     @app.command(re.compile(r".*"))
     async def on_command(ack: Any, body: dict[str, Any], request: Any) -> None:
         timestamp = (request.headers.get("x-slack-request-timestamp") or [None])[0] if request else None
         command = _translate("command", lambda: command_from_slash(body, request_timestamp=timestamp))
-        if command is not None:
-            await bridge.hand_over(command, kind="command")
+        if command is not None and await bridge.hand_over(command, kind="command") is None:
+            await ack(response_type="ephemeral", text=NOT_TAKEN_TEXT)  # not taken: Slack never sends it again
+            return
         await ack()
 
     @app.action(re.compile(r".*"))
-    async def on_action(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_action(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         with_form: list[tuple[Action, Any]] = []
         handed: list[tuple[Action, str, Any]] = []
         for action in _translate("action", lambda: actions_from_block_actions(body)) or []:
@@ -274,8 +343,12 @@ def build_bolt_app(
             journalled = bridge.give(action, kind="action")
             if journalled is not False:
                 handed.append((action, "action", journalled))
-        await bridge.until_journalled(handed)
+        refused = await bridge.until_journalled(handed)
         await ack()
+        if refused:
+            # not taken (database unavailable), and Slack never sends a press again: the person is told, after
+            # the ack (a block action's ack carries no message)
+            _in_background(_tell_not_taken(respond))
         for action, spec in with_form:
             # After the ack, in the background: Bolt answers Slack only once this listener returns, and the
             # modal is a Web API call (its submission comes back as a view_submission, journalled then).
@@ -301,16 +374,45 @@ def build_bolt_app(
             SLACK_INBOUND.labels("form", "blank").inc()
             await ack(response_action="errors", errors={blank: "请填写内容（不能只有空格）/ Please fill this in"})
             return
-        if action is not None:
-            await bridge.hand_over(action, kind="form")
+        if action is not None and await bridge.hand_over(action, kind="form") is None:
+            # not taken (database unavailable): the form stays open and says so; sending it again retries
+            spec = form_spec_for(action.action_id)
+            if spec is not None:
+                await ack(response_action="errors", errors={spec.key: NOT_TAKEN_TEXT})
+                return
+        await ack()
+
+    @app.view(re.compile(r".*"))
+    async def on_other_view(ack: Any, body: dict[str, Any]) -> None:
+        # A modal that is not ours (an older app version's, another callback id): Slack shows the person
+        # an error unless the submission is acknowledged; nothing to hand over.
+        SLACK_INBOUND.labels("form", "not_ours").inc()
+        log.info("slack: a submitted view with callback_id %r is not ours; acknowledged and ignored",
+                 _obj_get(body.get("view"), "callback_id"))
         await ack()
 
     @app.event("app_mention")
-    async def on_mention(body: dict[str, Any]) -> None:
+    async def on_mention(body: dict[str, Any]) -> Any:
         # Bolt acknowledges the event when this returns (process_before_response), so after the journal.
+        if written_by_a_bot(body):
+            # another bot, an integration or this bot itself: answering could make two bots loop
+            SLACK_INBOUND.labels("mention", "from_bot").inc()
+            log.info("slack: a mention written by a bot (%s) ignored", _obj_get(body.get("event"), "bot_id"))
+            return
         command = _translate("mention", lambda: command_from_mention(body))
-        if command is not None:
-            await bridge.hand_over(command, kind="mention", extra_keys=[mention_duplicate_key(body)])
+        if command is not None and command.channel == slack_channel(""):
+            # The HTTP route refuses this with 400; over Socket Mode it arrives here. Without a channel
+            # there is nowhere to answer (the dispatcher failed it with an ERROR).
+            SLACK_INBOUND.labels("mention", "no_channel").inc()
+            log.warning("slack: a mention without a channel (event %s) ignored", body.get("event_id"))
+            return
+        if command is not None and await bridge.hand_over(
+                command, kind="mention", extra_keys=[mention_duplicate_key(body)]) is None:
+            from slack_bolt.response import BoltResponse
+
+            # not taken (database unavailable): not acknowledged, so Slack sends the event again
+            return BoltResponse(status=503, body={"error": "temporarily unavailable"})
+        return None
 
     @app.event(re.compile(r".*"))
     async def on_other_event(body: dict[str, Any]) -> None:
@@ -330,8 +432,17 @@ def build_bolt_app(
         await ack()
 
     @app.error
-    async def on_error(error: Exception, body: dict[str, Any]) -> None:
-        log.exception("slack: listener failed: %s", error)
+    async def on_error(error: Exception) -> BoltResponse:
+        # Bolt answers 500 after this unless it returns an answer of its own: decide which it is.
+        if _payload_shape_error(error):
+            SLACK_INBOUND.labels("bolt", "malformed").inc()
+            log.warning("slack: Bolt could not route a signed payload (%s: %s); refused with 400",
+                        type(error).__name__, error)
+            log.debug("slack: where Bolt tripped over the payload", exc_info=error)
+            return BoltResponse(status=400, body={"error": "malformed payload"})
+        SLACK_INBOUND.labels("bolt", "server_error").inc()
+        log.error("slack: server fault while handling a signed request; answered 500", exc_info=error)
+        return BoltResponse(status=500, body={"error": "internal error"})
 
     return app
 
