@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.durations import duration_en, duration_zh, overdue_zh_en
+from bot.durations import duration_en, duration_zh, overdue_zh_en, zone_note
 from bot.messages import Button, Field, Message, Section
 from bot.playbooks.machine import (
     RUN_STATUS_ZH,
@@ -57,6 +57,12 @@ class RunView:
 
 def local(moment: datetime | None, tz: str, fmt: str = "%m-%d %H:%M") -> str:
     return moment.astimezone(ZoneInfo(tz)).strftime(fmt) if moment else "—"
+
+
+def run_zone_note(view: RunView, tz: str, now: datetime) -> str:
+    """'时间均为 Asia/Shanghai（UTC+08:00）/ all times in Asia/Shanghai': the zone of a run's shown times, said
+    once per card or timeline in the review's words (with the offset at the run's start, as the review)."""
+    return zone_note(tz, view.state.started_at or now)
 
 
 def step_number(step: StepState) -> int:
@@ -146,7 +152,8 @@ def run_card(view: RunView, now: datetime, tz: str, *, max_steps: int = 6) -> Me
         )
     return Message(
         title=f"预案 #{view.id} {view.title}｜{view.playbook.name}",
-        text=f"{view.playbook.title_en} · 退出规则：{view.playbook.exit.rule}",
+        # the card's times (start, due, closed) carry no zone: say it once, as the review does
+        text=f"{view.playbook.title_en} · 退出规则：{view.playbook.exit.rule}\n{run_zone_note(view, tz, now)}",
         fields=tuple(fields),
         sections=tuple(sections),
         severity=view.severity,
@@ -207,6 +214,7 @@ def status_message(view: RunView, now: datetime, tz: str) -> Message:
         ]
         extra = f"：{step.answer}" if step.answer else (f"（{step.reason}）" if step.reason else "")
         lines.append(f"{mark} {step_line(view, step, now, tz)}{extra}")
+    lines.append(run_zone_note(view, tz, now))
     card = run_card(view, now, tz)
     return Message(title=card.title, fields=card.fields, text="\n".join(lines), severity=view.severity)
 
@@ -250,6 +258,8 @@ def timeline_message(
             + (f" {e.step_id}" if e.step_id else "")
             + (f"：{text}" if text else "")
         )
+    if lines:  # the lines' times carry no zone: said once, first, as the review says it
+        lines.insert(0, run_zone_note(view, tz, entries[0].at))
     return Message(title=f"预案 #{view.id} 时间线 / timeline", text="\n".join(lines) or "—")
 
 
@@ -305,15 +315,22 @@ def reminder_message(
     )
 
 
-def nag_message(view: RunView, minutes: int) -> Message:
-    """Ask for a status update; `minutes` since the last note (or the start)."""
+def nag_text(idle: timedelta) -> tuple[str, str]:
+    """How long a run has gone without a status update, in the card's words: ('3 小时 40 分钟', '3 h 40 min')
+    (a raw "220 分钟" used to stand beside the card's "1 小时 30 分钟")."""
+    return duration_zh(idle), duration_en(idle)
+
+
+def nag_message(view: RunView, idle: timedelta) -> Message:
+    """Ask for a status update; `idle`: the time since the last note (or the start)."""
     commander = view.state.role_assignees.get("指挥")
     mention = mention_id(commander, view.channel) if commander else None
+    zh, en = nag_text(idle)
     return Message(
         title=f"📣 预案 #{view.id} 请更新进展 / status update due",
         text=(
-            f"已有 {minutes} 分钟没有进展更新，请指挥用 /crisis note 同步现状。\n"
-            f"No status update for {minutes} minutes: post one with /crisis note."
+            f"已有 {zh}没有进展更新，请指挥用 /crisis note 同步现状。\n"
+            f"No status update for {en}: post one with /crisis note."
         ),
         mentions=(mention,) if mention else (),
         severity=view.severity,

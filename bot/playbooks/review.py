@@ -41,6 +41,9 @@ AUTOMATIC_ACTOR = "crisisbot"
 # An alert episode's key: "platform:account|content or *@start bucket (UTC, %Y%m%dT%H%M)".
 _ALERT_KEY = re.compile(r"^(?P<platform>[^:|@]+):(?P<account>[^|@]+)\|(?P<content>[^@]*)@(?P<at>\d{8}T\d{4})$")
 _ALERT_SEVERITY = re.compile(r"\bsev([123])\b")
+# A span as bot/durations.py writes it ("35 分钟", "1 小时 5 分钟", "1 h 5 min"): one placeholder in the key
+# that groups repeated reminders, whatever units the span has
+_DURATION = re.compile(r"\d+ (?:天|小时|分钟|d|h|min)(?: \d+ (?:小时|分钟|h|min))*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +244,7 @@ def render_review(data: ReviewInput) -> str:
         row = [when(entry.at), person(entry.actor), KIND_ZH.get(entry.kind, entry.kind),
                (entry.step_id + " " if entry.step_id else "") + text]
         if entry.kind == "remind" and entry.actor == AUTOMATIC_ACTOR:
-            key = re.sub(r"\d+", "#", text)
+            key = re.sub(r"\d+", "#", _DURATION.sub("…", text))
             if key in repeats:
                 first, count, _ = repeats[key]
                 repeats[key] = (first, count + 1, entry.at)

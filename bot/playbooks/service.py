@@ -8,11 +8,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, func, or_, update
+from sqlalchemy import and_, case, func, or_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
@@ -44,6 +44,7 @@ from bot.playbooks.settings import PlaybooksConfig
 from bot.playbooks.validate import PlaybookSet
 from bot.record_numbers import parse_record_number, record_digits
 from bot.reports.charts import SharePoint
+from bot.scope import unsupported_platform
 from bot.storage.models import Comment
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -114,6 +115,20 @@ class Report:
 
 def card_key(run_id: int) -> str:
     return f"crisis:{run_id}:card"
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
+def _remind_key(run_id: int, who_key: str, at: datetime) -> str:
+    """The outbox key of the reminder to `who_key` queued at `at` (the `reminded_at` of its steps)."""
+    return f"crisis:{run_id}:remind:{who_key}:{_stamp(at)}"
+
+
+def _nag_key(run_id: int, at: datetime) -> str:
+    """The outbox key of the status nag queued at `at` (the run's `last_status_at` until the next update)."""
+    return f"crisis:{run_id}:nag:{_stamp(at)}"
 
 
 class PlaybookService:
@@ -311,6 +326,8 @@ class PlaybookService:
                 raise ValueError(
                     f"未知账号 {text!r}，请用 平台:账号ID，例如 douyin:lanji_official / unknown account"
                 )
+            if (why := unsupported_platform(text)) is not None:
+                raise ValueError(why)
             match = text
         if self.scope is not None and not self.scope.can_see(channel, match):
             raise PermissionDenied(f"本频道不能查看账号 {match} / this channel may not see {match}")
@@ -987,59 +1004,143 @@ class PlaybookService:
         return [TimelineEntry(r.at, r.actor, r.kind, r.text, r.step_id) for r in rows]
 
     def _remind(self, view: render.RunView, now: datetime) -> int:
+        """Remind each owner (a person, or an unassigned role) of their overdue steps, one message each.
+
+        A step is reminded again `remind_every_minutes` after its last reminder *reached the chat* (its
+        delivery, or its queueing if that was later), never while that reminder still waits in the outbox
+        (a chat outage, a restart during one): then the waiting reminder is refreshed instead, with the
+        current overdue steps and times, so the owner gets one reminder with the current content when the chat
+        comes back, not one per interval of the outage. Everything is read from the database (the step's
+        `reminded_at` names its last reminder's outbox row: `_remind_key`), so this holds across restarts
+        and for two bot processes (the compare-and-set on `reminded_at` decides who sends)."""
         repeat = timedelta(minutes=self.settings.remind_every_minutes)
+        tz = self.channel_tz(view.channel)
         with self.db.session() as session:
             rows = {
                 s.step_id: s
                 for s in session.exec(select(CrisisStep).where(CrisisStep.run_id == view.id)).all()
             }
-            groups: dict[str, list[StepState]] = {}
+            groups: dict[str, list[tuple[StepState, datetime | None]]] = {}
             for step in view.state.overdue_steps(now):
                 row = rows[step.step_id]
                 if row.snoozed_until is not None and row.snoozed_until > now:
                     continue
-                if row.reminded_at is not None and now - row.reminded_at < repeat:
-                    continue
                 assignee = view.state.assignee_of(step)
-                groups.setdefault(assignee or f"role:{step.owner_role}", []).append(step)
+                groups.setdefault(assignee or f"role:{step.owner_role}", []).append((step, row.reminded_at))
             sent = 0
-            for who_key, steps in groups.items():
-                # Claim the steps first (compare-and-set on reminded_at), so that two bot processes
-                # running this job never send the same reminder twice.
-                claimed = session.execute(
-                    update(CrisisStep)
-                    .where(
-                        CrisisStep.run_id == view.id,
-                        CrisisStep.step_id.in_([s.step_id for s in steps]),
-                        or_(CrisisStep.reminded_at.is_(None), CrisisStep.reminded_at <= now - repeat),
-                    )
-                    .values(reminded_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-                if claimed.rowcount != len(steps):
-                    session.rollback()
+            for who_key, members in groups.items():
+                fresh, waiting, pending_at = self._reminder_plan(session, view.id, who_key, members, now, repeat)
+                if not fresh and not waiting:
                     continue
-                self.outbox.enqueue(
-                    session,
-                    channel=view.channel,
-                    message=render.reminder_message(view, who_key, steps, now, self.channel_tz(view.channel)),
-                    key=f"crisis:{view.id}:remind:{who_key}:{now.isoformat()}",
-                )
-                # one line per reminder sent: the review shows when people were reminded of what
-                who = f"角色 {who_key[5:]}（未指派）" if who_key.startswith("role:") else who_key
-                ids = "、".join(s.step_id for s in steps)
-                self._add_entries(session, view.id, [
-                    TimelineEntry(now, "crisisbot", "remind", f"{who}：{ids} 已超时 / overdue")
-                ])
+                target = pending_at if waiting else now  # the reminder the steps end up in
+                included = {s.step_id for s in fresh} | {s.step_id for s in waiting}
+                steps = [s for s, _ in members if s.step_id in included]  # in the overdue order
+                moved = [s for s, old in members if s.step_id in included and old != target]
+                if moved and not self._claim_reminder(session, view.id, members, included, target):
+                    session.rollback()  # another bot process changed these steps first
+                    continue
+                message = render.reminder_message(view, who_key, steps, now, tz)
+                if waiting:
+                    # The owner's last reminder has not reached the chat yet: give it the current content
+                    # instead of queueing a second reminder behind it. The outbox keeps one pending refresh
+                    # per message (later ones replace it in place) and sends it as an edit right after the
+                    # post, so the owner is notified once and reads the current steps and times.
+                    original = _remind_key(view.id, who_key, target)
+                    self.outbox.enqueue(session, channel=view.channel, message=message,
+                                        key=f"{original}:v{_stamp(now)}", update_of=original, refresh=True)
+                else:
+                    self.outbox.enqueue(session, channel=view.channel, message=message,
+                                        key=_remind_key(view.id, who_key, now))
+                if fresh:
+                    # one line per reminder sent (or steps added to a waiting one): the review shows when
+                    # people were reminded of what
+                    who = f"角色 {who_key[5:]}（未指派）" if who_key.startswith("role:") else who_key
+                    ids = "、".join(s.step_id for s in steps)
+                    self._add_entries(session, view.id, [
+                        TimelineEntry(now, "crisisbot", "remind", f"{who}：{ids} 已超时 / overdue")
+                    ])
+                    sent += 1
                 session.commit()
-                sent += 1
         return sent
 
+    def _reminder_plan(
+        self,
+        session: Session,
+        run_id: int,
+        who_key: str,
+        members: Sequence[tuple[StepState, datetime | None]],
+        now: datetime,
+        repeat: timedelta,
+    ) -> tuple[list[StepState], list[StepState], datetime | None]:
+        """Sort one owner's overdue steps: (steps to remind now, steps whose reminder to this owner still
+        waits in the outbox, when the newest such waiting reminder was queued)."""
+        states: dict[datetime, tuple[str, datetime | None] | None] = {}
+        fresh: list[StepState] = []
+        waiting: list[StepState] = []
+        pending_at: datetime | None = None
+        for step, reminded_at in members:
+            if reminded_at is None:
+                fresh.append(step)
+                continue
+            if reminded_at not in states:
+                found = self.outbox.delivery(session, [_remind_key(run_id, who_key, reminded_at)])
+                states[reminded_at] = found[0] if found else None
+            state = states[reminded_at]
+            if state is not None and state[0] == "pending":
+                waiting.append(step)
+                pending_at = reminded_at if pending_at is None else max(pending_at, reminded_at)
+                continue
+            # Delivered (or given up on): the interval counts from when it reached the chat. No row for this
+            # owner (the step was reassigned since): from the reminder to its former owner, as before.
+            since = max(reminded_at, state[1]) if state is not None and state[1] is not None else reminded_at
+            if now - since >= repeat:
+                fresh.append(step)
+        return fresh, waiting, pending_at
+
+    @staticmethod
+    def _claim_reminder(
+        session: Session,
+        run_id: int,
+        members: Sequence[tuple[StepState, datetime | None]],
+        included: set[str],
+        at: datetime,
+    ) -> bool:
+        """Compare-and-set: point the included steps' `reminded_at` at the reminder queued at `at`, if
+        nobody (another bot process) changed them since they were read."""
+        conditions = [
+            and_(CrisisStep.step_id == step.step_id,
+                 CrisisStep.reminded_at.is_(None) if old is None else CrisisStep.reminded_at == old)
+            for step, old in members if step.step_id in included
+        ]
+        claimed = session.execute(
+            update(CrisisStep)
+            .where(CrisisStep.run_id == run_id, or_(*conditions))
+            .values(reminded_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return claimed.rowcount == len(conditions)
+
     def _nag(self, view: render.RunView, now: datetime) -> int:
+        """Ask the commander for a status update `status_nag_minutes` after the last one (or the last nag).
+
+        As with reminders, a nag still waiting in the outbox (a chat outage) is refreshed with the current
+        idle time instead of a second nag queued behind it, and the next one counts from its delivery."""
         minutes = self.settings.status_nag_minutes.get(view.severity)
-        if not minutes or now - view.last_status_at < timedelta(minutes=minutes):
+        if not minutes:
             return 0
         with self.db.session() as session:
+            # last_status_at is the time of the last nag, if it was one: its key names its outbox row
+            previous = _nag_key(view.id, view.last_status_at)
+            found = self.outbox.delivery(session, [previous])
+            status, delivered_at = found[0] if found else (None, None)
+            if status == "pending":
+                since = self._last_update(session, view)
+                self.outbox.enqueue(session, channel=view.channel, message=render.nag_message(view, now - since),
+                                    key=f"{previous}:v{_stamp(now)}", update_of=previous, refresh=True)
+                return 0
+            since_nag = max(view.last_status_at, delivered_at) if delivered_at else view.last_status_at
+            if now - since_nag < timedelta(minutes=minutes):
+                return 0
             result = session.execute(
                 update(CrisisRun)
                 .where(CrisisRun.id == view.id, CrisisRun.last_status_at == view.last_status_at)
@@ -1051,17 +1152,18 @@ class PlaybookService:
             # last_status_at also moves at each nag (it times the next one); the message counts from the
             # last real update, else the second nag said "60 minutes" two hours after the last note.
             since = self._last_update(session, view)
-            idle = int((now - since).total_seconds() // 60)
+            idle = now - since
             self.outbox.enqueue(
                 session,
                 channel=view.channel,
                 message=render.nag_message(view, idle),
-                key=f"crisis:{view.id}:nag:{now.isoformat()}",
+                key=_nag_key(view.id, now),
             )
             # on the timeline as "remind", not "note": the next nag still counts from the last real update
+            idle_zh, idle_en = render.nag_text(idle)
             self._add_entries(session, view.id, [TimelineEntry(
                 now, "crisisbot", "remind",
-                f"请指挥更新进展（已 {idle} 分钟没有进展）/ status update requested ({idle} min without one)",
+                f"请指挥更新进展（已 {idle_zh}没有进展）/ status update requested ({idle_en} without one)",
             )])
         return 1
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from bot.clock import ensure_aware
-from bot.durations import overdue_zh_en
+from bot.durations import ago_zh_en, duration_zh_en, overdue_zh_en, zone_text
 from bot.i18n import PLATFORM_ZH, num
 from bot.messages import Button, Field, Message, Section
 from bot.replies.models import (
@@ -31,18 +31,6 @@ ACTION_PREFIX = "reply."
 CARD_META = "reply_queue_card"
 CLOSED_STATES = (REPLIED, ANSWERED, SKIPPED, HISTORY)
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
-
-
-def short_duration(delta: timedelta) -> str:
-    """'12分钟' / '3小时5分' / '2天3小时'."""
-    minutes = max(0, int(delta.total_seconds() // 60))
-    if minutes < 60:
-        return f"{minutes}分钟"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}小时{minutes}分" if minutes else f"{hours}小时"
-    days, hours = divmod(hours, 24)
-    return f"{days}天{hours}小时" if hours else f"{days}天"
 
 
 def short_count(value: int | None) -> str:
@@ -119,7 +107,8 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
     facts = [
         f"👍 {short_count(comment.like_count if comment else 0)}",
         f"粉丝 {short_count(comment.author_followers if comment else None)}",
-        f"{short_duration(age)}前 / ago",
+        # in the shared words ("2 小时 5 分钟前", "刚刚"): "0分钟前" and "3小时5分" read as other units
+        ago_zh_en(age),
     ]
     if comment is not None:
         from bot.replies.service import signals_of
@@ -405,7 +394,7 @@ def reminder_message(account_key: str, account_name: str | None, items: Sequence
 
 def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None) -> Message:
     def fmt(delta: timedelta | None) -> str:
-        return short_duration(delta) if delta is not None else "—"
+        return duration_zh_en(delta) if delta is not None else "—"
 
     compliance = f"{stats.sla_compliance * 100:.0f}%" if stats.sla_compliance is not None else "—"
     fields = (
@@ -426,10 +415,13 @@ def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None) -> Mess
     per = "\n".join(f"• {who}：回复 {num(c['replied'])}，跳过 {num(c['skipped'])}，认领 {num(c.get('claimed', 0))}"
                     for who, c in rows) or "—"
     # with the year: `--since 400d` reaches into another year
-    since = ensure_aware(stats.since).astimezone(zone or DEFAULT_ZONE).strftime("%Y-%m-%d %H:%M")
+    since_at = ensure_aware(stats.since)
+    since = since_at.astimezone(zone or DEFAULT_ZONE).strftime("%Y-%m-%d %H:%M")
+    # the zone once, in the review's words: a team in another zone read "00:00" as its own midnight
+    since += f" {zone_text(zone or DEFAULT_ZONE, since_at)}"
     return Message(
         title="回复队列统计 / Reply queue stats",
-        text=(f"{scope_text}，自 {since} 起 / since then\n"
+        text=(f"{scope_text}，自 {since}起 / since then\n"
               # what each figure counts: "since" alone read as "comments written since then"
               f"已回复、已跳过、认领按操作发生的时间计（评论可以更早）；新到评论、历史评论按评论到达机器人的时间计；"
               f"待回复、逾期是现在的数；时限达成率：期间内的首次回复中按时的比例，期间内到期仍未回复的算未达成。\n"

@@ -34,6 +34,7 @@ from sqlmodel import Session, select
 
 from bot.clock import Clock, ensure_aware
 from bot.config import AppConfig
+from bot.durations import duration_en, duration_zh
 from bot.messages import Message
 from bot.outbox import Outbox
 from bot.replies import models as m
@@ -60,7 +61,7 @@ from bot.replies.templates import (
     placeholder_problem,
     topics_from_text,
 )
-from bot.scope import ChannelScope
+from bot.scope import ChannelScope, unsupported_platform
 from bot.storage.bulk import pg_insert_rows
 from bot.storage.db import Database
 from bot.storage.handoffs import Handoff
@@ -233,6 +234,18 @@ def priority_inputs(comment: Comment) -> PriorityInputs:
     )
 
 
+def wait_start(comment: Comment, now: datetime) -> datetime:
+    """When a comment's wait for an answer began: its own date, or when the bot received it if that was
+    earlier. A source that stamps Beijing time as UTC dates its comments 8 hours ahead (the future dates
+    ingest accepts); counted from that date such a comment showed as "0 分钟前" for hours and went overdue
+    8 hours late, past its 30-minute SLA without a reminder. (`now` stands in for the receipt time of a
+    comment object that has none.) The queue item's `created_at`/`created_ts` hold this time: its age,
+    deadline and first-response time all count from it."""
+    created = ensure_aware(comment.created_at)
+    received = ensure_aware(comment.ingested_at) if comment.ingested_at is not None else ensure_aware(now)
+    return min(created, received)
+
+
 def account_key_of(platform: str, account_id: str) -> str:
     return f"{platform}:{account_id}"
 
@@ -278,6 +291,8 @@ class ReplyQueueService:
         keys = self._match_account(account)
         if not keys:
             raise NotFound(f"未知账号 {account}（可写 平台:账号ID、账号ID 或账号名）/ unknown account {account}")
+        if (why := next(filter(None, map(unsupported_platform, keys)), None)) is not None:
+            raise NotFound(why)
         refused = [k for k in keys if not self.scope.can_see(channel, k)]
         if refused:
             raise AccessDenied(f"本频道不能查看账号 {account} / this channel may not see account {account}")
@@ -383,7 +398,7 @@ class ReplyQueueService:
     def _item_values(self, comment: Comment, root: str, now: datetime) -> dict[str, Any]:
         inputs = priority_inputs(comment)
         sla = sla_for(inputs, self.config)
-        created = ensure_aware(comment.created_at)
+        created = wait_start(comment, now)
         return {
             "platform": comment.platform, "comment_id": comment.comment_id,
             "account_key": account_key_of(comment.platform, comment.account_id),
@@ -441,7 +456,9 @@ class ReplyQueueService:
             stmt = stmt.on_conflict_do_update(
                 index_elements=["platform", "comment_id"],
                 set_={"static_score": excluded.static_score, "sla_seconds": excluded.sla_seconds,
-                      "due_ts": excluded.due_ts, "urgent": excluded.urgent},
+                      "due_ts": excluded.due_ts, "urgent": excluded.urgent,
+                      # the wait's start moves with the deadline (a corrected date; see wait_start)
+                      "created_at": excluded.created_at, "created_ts": excluded.created_ts},
                 # (an OR, not IN: expanding parameters cannot be used with executemany)
                 where=or_(table.c.state == m.OPEN, table.c.state == m.PENDING_APPROVAL),
             )
@@ -1120,11 +1137,11 @@ class ReplyQueueService:
             queued_at = ensure_aware(max(t for t in (draft.written_at, draft.decided_at) if t is not None))
             if now - queued_at < POST_DELAY_NOTICE:
                 return
-            minutes = int((now - queued_at).total_seconds() // 60)
+            waited_zh, waited_en = duration_zh(now - queued_at), duration_en(now - queued_at)
             sent = self.outbox.enqueue(session, channel=draft.channel, key=f"reply-post-delayed:{draft.id}", message=Message(
-                text=(f"⏳ 回复 #{draft.item_id} 已等待 {minutes} 分钟仍未发布：回复 webhook 暂时不可用（{error}），机器人会继续重试，"
+                text=(f"⏳ 回复 #{draft.item_id} 已等待 {waited_zh}仍未发布：回复 webhook 暂时不可用（{error}），机器人会继续重试，"
                       f"发布失败时评论会回到队列。\n"
-                      f"The reply to #{draft.item_id} has waited {minutes} min and is not posted yet: the reply webhook "
+                      f"The reply to #{draft.item_id} has waited {waited_en} and is not posted yet: the reply webhook "
                       f"keeps failing ({error}). The bot keeps retrying; the comment returns to the queue if it is refused."),
                 severity=2))
             if sent:
@@ -1434,27 +1451,39 @@ class ReplyQueueService:
         return draft.text if draft else None
 
     # ---- stats -------------------------------------------------------------------------------------------
-    def stats(self, *, channel: str, since: datetime, account: str | None = None) -> ReplyStats:
+    def stats(self, *, channel: str, since: datetime, account: str | None = None,
+              until: datetime | None = None) -> ReplyStats:
         """The window's figures. Actions count by when they happened: replied by the first response's time,
         skipped by when it was skipped, claimed by the claim's time. They used to count by the comment's
         date, so `--since 1d` left out today's replies and skips on older comments. Comments (arrived,
         history) count by when they reached the bot; open and overdue are the queue now. SLA compliance:
         of the first responses in the window, those within the deadline; an unanswered item whose deadline
-        passed in the window counts as a miss."""
+        passed in the window counts as a miss.
+
+        `until` ends the window (a report's period end; default now): nothing after it counts, and open,
+        overdue and the misses are the queue as it stood then, so a report built late (after a restart, a
+        retry) gives the figures it would have given on time."""
         keys = self.resolve_accounts(channel, account)
         now = self.clock.now()
         since = ensure_aware(since)
+        end = now if until is None else min(ensure_aware(until), now)
+        bounded = end < now
         result = ReplyStats(since=since)
         cond = self._account_condition(keys)
         event_cond = self._account_condition(keys, ReplyEvent.account_key)
+        unanswered = ReplyQueueItem.state.in_(m.UNANSWERED_STATES)
+        events_to_end = [ReplyEvent.at < end] if bounded else []
+        if bounded:  # unanswered at `end`: queued by then, and still open or closed (answered, skipped) after it
+            unanswered = and_(ReplyQueueItem.queued_at < end, ReplyQueueItem.state != m.HISTORY,
+                              or_(unanswered, ReplyQueueItem.closed_at >= end))
         with self.db.session() as session:
             result.open = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
-                cond, ReplyQueueItem.state.in_(m.UNANSWERED_STATES))).one()
+                cond, unanswered)).one()
             result.overdue = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
-                cond, ReplyQueueItem.state.in_(m.UNANSWERED_STATES), ReplyQueueItem.due_ts < now.timestamp())).one()
+                cond, unanswered, ReplyQueueItem.due_ts < end.timestamp())).one()
             # The items acted on in the window, found through the event log's (account_key, at) index.
             acted = select(ReplyEvent.item_id).where(
-                event_cond, ReplyEvent.at >= since, ReplyEvent.kind.in_(_RESPONSE_EVENTS)).distinct()
+                event_cond, ReplyEvent.at >= since, *events_to_end, ReplyEvent.kind.in_(_RESPONSE_EVENTS)).distinct()
             responded = session.exec(select(
                 ReplyQueueItem.created_at, ReplyQueueItem.first_response_at, ReplyQueueItem.sla_seconds,
                 ReplyQueueItem.responder, ReplyQueueItem.responder_name, ReplyQueueItem.state,
@@ -1463,13 +1492,14 @@ class ReplyQueueService:
                     or_(ReplyQueueItem.first_response_at.is_not(None), ReplyQueueItem.state == m.SKIPPED))).all()
             claims = session.exec(select(
                 ReplyEvent.actor, func.max(ReplyEvent.actor_name), func.count(ReplyEvent.item_id.distinct()),
-            ).where(event_cond, ReplyEvent.at >= since, ReplyEvent.kind == "claimed")
+            ).where(event_cond, ReplyEvent.at >= since, *events_to_end, ReplyEvent.kind == "claimed")
                 .group_by(ReplyEvent.actor)).all()
             missed_open = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
-                cond, ReplyQueueItem.state.in_(m.UNANSWERED_STATES), ReplyQueueItem.due_ts >= since.timestamp(),
-                ReplyQueueItem.due_ts < now.timestamp())).one()
+                cond, unanswered, ReplyQueueItem.due_ts >= since.timestamp(),
+                ReplyQueueItem.due_ts < end.timestamp())).one()
             arrivals = session.exec(select(ReplyQueueItem.state, func.count()).where(
-                cond, ReplyQueueItem.queued_at >= since).group_by(ReplyQueueItem.state)).all()
+                cond, ReplyQueueItem.queued_at >= since, *([ReplyQueueItem.queued_at < end] if bounded else []))
+                .group_by(ReplyQueueItem.state)).all()
         for state, count in arrivals:
             if state == m.HISTORY:
                 result.history += int(count)
@@ -1479,12 +1509,12 @@ class ReplyQueueService:
         for created, first, sla_seconds, responder, responder_name, state, closed in responded:
             label = "平台内直接回复 / in the app" if responder == "account" else (responder_name or responder or "?")
             if state == m.SKIPPED:
-                if closed is None or ensure_aware(closed) < since:
+                if closed is None or ensure_aware(closed) < since or (bounded and ensure_aware(closed) >= end):
                     continue
                 result.skipped += 1
                 _counts(result, label)["skipped"] += 1
                 continue
-            if first is None or ensure_aware(first) < since:
+            if first is None or ensure_aware(first) < since or (bounded and ensure_aware(first) >= end):
                 continue  # e.g. our reply in the feed, seen in the window but written before it
             wait = max(0.0, (ensure_aware(first) - ensure_aware(created)).total_seconds())
             waits.append(wait)

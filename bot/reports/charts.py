@@ -156,11 +156,14 @@ def negative_share_chart(
     height_px: int = 500,
     time_format: str = "%m-%d %H:%M",
     end_label: str = "解除",
+    span: tuple[datetime, datetime] | None = None,
 ) -> tuple[bytes, Figure]:
     """`negative_share_png` and the drawn figure it was saved from (its axes, legend and their places can
     be looked at: the figure is laid out and drawn, in the chart's fonts). `end_label` names the run's
     end line (a cancelled run ends with 取消, not 解除); the PNG's Title and Description text chunks
-    repeat the title and the marked moments, a text alternative to the image."""
+    repeat the title and the marked moments, a text alternative to the image. The Description's time range is
+    `span` (a report's period), else the time of the first to the last point drawn: what the data covers,
+    not the axis (matplotlib pads it beyond both ends)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -246,8 +249,10 @@ def negative_share_chart(
                           ncols=len(handles) + len(more_handles), fontsize=9, frameon=False)
         buffer = io.BytesIO()
         shown = f"时间（{tz}）"
-        if points:  # without any the axis has no real range (its dates are hidden)
-            low, high = (mdates.num2date(x, tz=zone) for x in axis.get_xlim())
+        if span is None and points:  # without any the axis has no real range (its dates are hidden)
+            span = (min(p.start for p in points), max(p.start for p in points))
+        if span is not None:
+            low, high = (moment.astimezone(zone) for moment in span)
             shown += f" {low:%Y-%m-%d %H:%M} – {high:%Y-%m-%d %H:%M}"
         figure.savefig(buffer, format="png", metadata={
             "Title": f"{title}｜{account} 负面评论占比",

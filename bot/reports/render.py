@@ -166,9 +166,24 @@ def _cut(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def zone_label(tz: str, start: datetime, end: datetime) -> str:
+    """The zone a report's times are in, as the post-incident review names it: 'Asia/Shanghai（UTC+08:00）';
+    both offsets when the period spans a DST change: 'Europe/Berlin（UTC+01:00 → UTC+02:00）'. (Channels
+    may be in different zones, and "09:00" alone does not say whose.)"""
+    zone = ZoneInfo(tz)
+
+    def offset(moment: datetime) -> str:
+        text = moment.astimezone(zone).strftime("%z") or "+0000"
+        return f"UTC{text[:3]}:{text[3:5]}"
+
+    first, last = offset(start), offset(end)
+    return f"{tz}（{first}）" if first == last else f"{tz}（{first} → {last}）"
+
+
 def headline(data: ReportData) -> str:
     return (
-        f"{data.period_name}｜{data.audience}｜{_local(data.start, data.tz)} – {_local(data.end, data.tz)}"
+        f"{data.period_name}｜{data.audience}｜{_local(data.start, data.tz)} – {_local(data.end, data.tz)} "
+        f"{zone_label(data.tz, data.start, data.end)}"
     )
 
 
@@ -211,10 +226,10 @@ def fields(data: ReportData) -> tuple[Field, ...]:
 
 
 def _duration(value: timedelta) -> str:
-    minutes = int(value.total_seconds() // 60)
-    if minutes < 60:
-        return f"{minutes} 分钟"
-    return f"{minutes // 60} 小时 {minutes % 60} 分"
+    """A span in the words the cards, reminders and reviews use ("2 小时 5 分钟", not "2 小时 5 分")."""
+    from bot.durations import duration_zh  # (imported here: only this helper of the module is ours to edit)
+
+    return duration_zh(value)
 
 
 def markdown(data: ReportData, *, with_headline: bool = True) -> str:
@@ -263,7 +278,7 @@ def chart_png(data: ReportData) -> bytes:
 
     daily = data.end - data.start > timedelta(days=2)  # one bar a day: the hour would read 00:00 on each
     return negative_share_png(data.series, title=data.period_name.split(" / ")[0], account=data.audience, tz=data.tz,
-                              time_format="%m-%d" if daily else "%m-%d %H:%M")
+                              time_format="%m-%d" if daily else "%m-%d %H:%M", span=(data.start, data.end))
 
 
 def report_stem(data: ReportData) -> str:
@@ -271,7 +286,13 @@ def report_stem(data: ReportData) -> str:
     weekly one, written in the same minute must not overwrite each other (`report --out`)."""
     channel = re.sub(r"[^A-Za-z0-9_.-]+", "-", data.channel).strip("-") or "channel"
     hours = round((data.end - data.start).total_seconds() / 3600)
-    span = f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
+    zone = ZoneInfo(data.tz)
+    first, last = data.start.astimezone(zone), data.end.astimezone(zone)
+    if first.time() == last.time() and last.date() > first.date():
+        # whole days of the channel's calendar: a daily report across a DST change (23 or 25 hours) is "1d"
+        span = f"{(last.date() - first.date()).days}d"
+    else:
+        span = f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
     stamp = data.end.astimezone(ZoneInfo(data.tz)).strftime("%Y%m%d-%H%M")
     return f"report-{channel}-{span}-{stamp}"
 

@@ -35,7 +35,7 @@ from bot.clock import Clock, ensure_aware
 from bot.reports import render
 from bot.reports.charts import local_share_series
 from bot.reports.models import ReportAttempt
-from bot.reports.settings import ReportSchedule, ReportsConfig, cron_trigger, parse_period
+from bot.reports.settings import ReportSchedule, ReportsConfig, cron_schedule, parse_period
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.config import AppConfig
@@ -46,16 +46,100 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 
+# The longest span due_times looks back over: the catch-up window is at most 7 days. A net: the walk
+# below is over calendar days, so it ends anyway; a span beyond this is a caller's mistake.
+MAX_LOOKBACK = timedelta(days=31)
+
+
+def resolve_local(naive: datetime, zone: ZoneInfo, *, both_folds: bool = False) -> list[datetime]:
+    """The UTC instants of a wall-clock time in `zone`, as cron treats them across a DST change.
+
+    A time the clocks skip (02:30 when they jump from 02:00 to 03:00) is the moment of the change (03:00
+    local), as Vixie cron runs a job of the skipped hour right after it; a time that occurs twice (02:30
+    when they go back from 03:00 to 02:00) is its first occurrence, or both with `both_folds`.
+    """
+    first = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    second = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    if first.astimezone(zone).replace(tzinfo=None) != naive:
+        # Skipped: zoneinfo reads it with the offset before the change (fold=0, later in UTC) and after it
+        # (fold=1, earlier); the change lies between the two. Find it (to the second: offsets are whole
+        # minutes, changes happen on whole seconds).
+        low, high = second, first
+        after = first.astimezone(zone).utcoffset()
+        while high - low > timedelta(seconds=1):
+            middle = low + (high - low) / 2
+            if middle.astimezone(zone).utcoffset() == after:
+                high = middle
+            else:
+                low = middle
+        return [high.replace(microsecond=0)]
+    if first == second or not both_folds:
+        return [first]
+    return sorted({first, second})
+
+
 def due_times(cron: str, zone: str, now: datetime, lookback: timedelta) -> list[datetime]:
-    """Every time at or before `now` (and after `now - lookback`) at which the crontab fires, oldest first."""
-    trigger = cron_trigger(cron, zone)
-    cursor = now - lookback
-    times = []
-    fire = trigger.get_next_fire_time(None, cursor)
-    while fire is not None and fire <= now:
-        times.append(fire.astimezone(UTC))
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
-    return times
+    """Every time at or before `now` (and at or after `now - lookback`) at which the crontab fires in `zone`,
+    in UTC, oldest first.
+
+    As standard (Vixie) cron: when both day fields are restricted a day matching either one fires; a time
+    the clocks skip in spring fires once, at the change (a daily "30 2 * * *" in Berlin fires at 03:00 on
+    that day); a time that occurs twice in autumn fires once, the first time, unless the line's minute or
+    hour is a wildcard (`*`, `*/15`): "0 * * * *" fires in each real hour, both 02:00s included. Times are
+    stepped in UTC: APScheduler's own stepping kept returning the second 02:00 and never ended.
+    """
+    if lookback > MAX_LOOKBACK:
+        raise ValueError(f"lookback {lookback} is longer than {MAX_LOOKBACK}")
+    schedule = cron_schedule(cron)
+    local = ZoneInfo(zone)
+    now = now.astimezone(UTC)
+    since = now - lookback
+    # one day either side: a skipped time moves forward, and a day's times lie up to a day from UTC
+    first_day = since.astimezone(local).date() - timedelta(days=1)
+    days = (now.astimezone(local).date() - first_day).days + 2
+    times: set[datetime] = set()
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        if not schedule.fires_on(day):
+            continue
+        for hour in schedule.hours:
+            for minute in schedule.minutes:
+                naive = datetime(day.year, day.month, day.day, hour, minute)
+                times.update(t for t in resolve_local(naive, local, both_folds=schedule.wildcard) if since <= t <= now)
+    return sorted(times)
+
+
+def wall_time(cron: str, zone: str, when: datetime) -> datetime:
+    """The wall-clock time (naive, in `zone`) at which the crontab named its due time `when`: `when`'s local
+    time, but for a time the clocks skipped, which fired at the change (see `due_times`), the skipped
+    time itself (02:30, not 03:00)."""
+    local = ZoneInfo(zone)
+    shown = when.astimezone(local).replace(tzinfo=None)
+    schedule = cron_schedule(cron)
+    if schedule.fires_on(shown.date()):
+        for hour in schedule.hours:
+            for minute in schedule.minutes:
+                naive = datetime(shown.year, shown.month, shown.day, hour, minute)
+                if naive >= shown:
+                    return shown
+                if resolve_local(naive, local) == [when]:
+                    return naive
+    return shown
+
+
+def period_start(end: datetime, period: str, zone: str, cron: str | None = None) -> datetime:
+    """Where a scheduled report's `period` ending at `end` (a due time of `cron`, when given) starts.
+
+    Days and weeks (`1d`, `7d`, `2w`) are the channel's calendar: a daily report due at 09:00 covers from
+    the previous day's 09:00 where the channel is, 23 or 25 hours across a DST change, so consecutive
+    reports tile without overlap or gap. Hours (`24h`) are absolute. A start the clocks skipped is the
+    moment of the change, as its due time was."""
+    delta = parse_period(period)
+    if not period.strip().endswith(("d", "w")):
+        return end - delta
+    local = ZoneInfo(zone)
+    naive = wall_time(cron, zone, end) if cron else end.astimezone(local).replace(tzinfo=None)
+    return resolve_local(naive - delta, local)[0]
 
 
 def latest_due_time(cron: str, zone: str, now: datetime, lookback: timedelta) -> datetime | None:
@@ -121,6 +205,8 @@ class ReportRequest:
     start: datetime
     end: datetime
     period_name: str = ""
+    # where the previous period (the comparison) starts; None: as long before `start` as the period is
+    previous_start: datetime | None = None
 
 
 @dataclass
@@ -193,7 +279,7 @@ class ReportService:
 
         channel, start, end = request.channel, request.start, request.end
         period = end - start
-        previous_start = start - period
+        previous_start = request.previous_start or start - period
         visible = self.scope.sql_condition(channel, Comment.platform, Comment.account_id)
         not_ours = Comment.is_from_account.is_(False)
         with self.db.session() as session:
@@ -306,7 +392,7 @@ class ReportService:
                 render.RunLine(title, status, ensure_aware(started), ensure_aware(closed) if closed else None)
                 for title, status, started, closed in runs
             ],
-            replies=self._reply_stats(channel, start),
+            replies=self._reply_stats(channel, start, end),
             previous_since=previous_since if before_counts.comments else None,
         )
         png = None
@@ -342,12 +428,13 @@ class ReportService:
                 latest = first if latest is None else max(latest, first)
         return latest if latest is not None and latest > previous_start else None
 
-    def _reply_stats(self, channel: str, since: datetime):
+    def _reply_stats(self, channel: str, since: datetime, until: datetime):
         replies = self._replies()
         if replies is None:
             return None
         try:
-            return replies.stats(channel=channel, since=since)
+            # up to the period's end: a report built late (after a restart, a retry) counts nothing later
+            return replies.stats(channel=channel, since=since, until=until)
         except Exception:  # noqa: BLE001 - the report goes out without the queue figures; logged
             log.exception("reply-queue figures failed for %s", channel)
             return None
@@ -457,7 +544,10 @@ class ReportService:
         """Build the report due at `when` and queue it, forgetting its failures (if any) in the same
         transaction. False when another check or replica queued it first."""
         period = schedule.period_delta
-        result = self.build(ReportRequest(schedule.channel, when - period, when, render.period_name(period)))
+        tz = self.channel_tz(schedule.channel)
+        start = period_start(when, schedule.period, tz, schedule.cron)
+        result = self.build(ReportRequest(schedule.channel, start, when, render.period_name(period),
+                                          previous_start=period_start(start, schedule.period, tz, schedule.cron)))
         message = render.report_message(result.data, result.png)
         with self.db.session() as session:
             posted = self.outbox.enqueue(session, channel=schedule.channel, message=message,
@@ -514,11 +604,12 @@ class ReportService:
         due = ensure_aware(row.due_at)
         period = schedule.period_delta
         tz = self.channel_tz(schedule.channel)
+        start = period_start(due, schedule.period, tz, schedule.cron)
         row.gave_up_at = now
         reason = row.last_error or "?"
         message = render.failure_message(
             schedule_id=schedule.id, channel=schedule.channel, audience=self.audience(schedule.channel),
-            period_name=render.period_name(period), start=due - period, end=due, tz=tz, attempts=row.attempts,
+            period_name=render.period_name(period), start=start, end=due, tz=tz, attempts=row.attempts,
             reason=reason, window=window,
         )
         self.outbox.enqueue(session, channel=self.config.default_channel, message=message,
@@ -527,8 +618,8 @@ class ReportService:
         log.error(
             "定时报告 %s（%s – %s）未能生成，已放弃，并通知 %s / scheduled report %s for %s, period %s – %s, could "
             "not be built (%d attempts%s): given up, told %s. Last error: %s",
-            schedule.id, (due - period).astimezone(local).isoformat(), due.astimezone(local).isoformat(),
-            self.config.default_channel, schedule.id, schedule.channel, (due - period).astimezone(local).isoformat(),
+            schedule.id, start.astimezone(local).isoformat(), due.astimezone(local).isoformat(),
+            self.config.default_channel, schedule.id, schedule.channel, start.astimezone(local).isoformat(),
             due.astimezone(local).isoformat(), row.attempts, "" if window is None else ", catch-up window passed",
             self.config.default_channel, reason,
         )

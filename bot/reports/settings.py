@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -85,17 +86,75 @@ def _weekday_names(field: str) -> str:
     return ",".join(_WEEKDAY_NAMES[day] for day in sorted(days))
 
 
-def cron_trigger(expression: str, zone: str):
-    """An APScheduler trigger for a standard five-field crontab line (minute hour day month weekday)."""
+def _restricted(field: str) -> bool:
+    """Whether a day field restricts the days, in cron's sense: a field starting with `*` does not."""
+    return not field.startswith(("*", "?"))
+
+
+def _triggers(expression: str, zone: str) -> list:
+    """The CronTriggers of a crontab line: one, or two when both day fields are restricted (see `cron_trigger`)."""
     from apscheduler.triggers.cron import CronTrigger
 
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(f"{expression!r} needs 5 fields: minute hour day month weekday, e.g. '0 9 * * 1'")
     minute, hour, day, month, weekday = fields
-    return CronTrigger(
-        minute=minute, hour=hour, day=day, month=month, day_of_week=_weekday_names(weekday), timezone=zone
-    )
+    names = _weekday_names(weekday)
+
+    def make(day_field: str, weekday_field: str):
+        return CronTrigger(minute=minute, hour=hour, day=day_field, month=month, day_of_week=weekday_field,
+                           timezone=zone)
+
+    if _restricted(day) and _restricted(weekday):
+        return [make(day, "*"), make("*", names)]
+    return [make(day, names)]
+
+
+def cron_trigger(expression: str, zone: str):
+    """An APScheduler trigger for a standard five-field crontab line (minute hour day month weekday).
+
+    Standard cron fires on a day that matches the day of month OR the day of week when both are
+    restricted ("0 9 1 * 1": the 1st of each month and every Monday); APScheduler's CronTrigger wants
+    both, and such a line never fired. It is then the union of two triggers, one per day field.
+    """
+    from apscheduler.triggers.combining import OrTrigger
+
+    triggers = _triggers(expression, zone)
+    return triggers[0] if len(triggers) == 1 else OrTrigger(triggers)
+
+
+def _matches(field, moment) -> bool:
+    return field.get_next_value(moment) == field.get_value(moment)
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    """A crontab line read for `bot.reports.service.due_times`: the days it fires on (day of month OR day
+    of week when both are restricted, as standard cron), its hours and minutes of those days, and whether it
+    is a "wildcard" line (minute or hour starting with `*`), which decides what happens across a DST change
+    (see `due_times`)."""
+
+    triggers: tuple
+    hours: tuple[int, ...]
+    minutes: tuple[int, ...]
+    wildcard: bool
+
+    def fires_on(self, day: date) -> bool:
+        moment = datetime(day.year, day.month, day.day)
+        for trigger in self.triggers:
+            fields = {field.name: field for field in trigger.fields}
+            if all(_matches(fields[name], moment) for name in ("year", "month", "day", "day_of_week")):
+                return True
+        return False
+
+
+def cron_schedule(expression: str) -> CronSchedule:
+    triggers = _triggers(expression, "UTC")
+    fields = {field.name: field for field in triggers[0].fields}
+    hours = tuple(h for h in range(24) if _matches(fields["hour"], datetime(2000, 1, 1, h)))
+    minutes = tuple(m for m in range(60) if _matches(fields["minute"], datetime(2000, 1, 1, 0, m)))
+    minute, hour = expression.split()[:2]
+    return CronSchedule(tuple(triggers), hours, minutes, wildcard=minute.startswith("*") or hour.startswith("*"))
 
 
 def check_cron(value: str) -> str:

@@ -43,7 +43,7 @@ def test_the_status_nag_counts_from_the_last_note(bot, clock):
     assert "已有 30 分钟" in first.text
     clock.advance(timedelta(minutes=30))
     (second,) = [m for m in _tick(d) if "请更新进展" in (m.title or "")]
-    assert "已有 60 分钟" in second.text and "for 60 minutes" in second.text
+    assert "已有 1 小时没有进展" in second.text and "for 1 h:" in second.text
 
 
 def test_snoozes_and_escalated_comments_do_not_silence_the_nag(bot, clock):

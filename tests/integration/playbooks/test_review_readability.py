@@ -131,7 +131,8 @@ def test_reminders_and_status_nags_are_on_the_timeline_once_each_with_repeats_co
         "角色 运营（未指派）：monitor、pause_content 已超时 / overdue",
         "请指挥更新进展（已 35 分钟没有进展）/ status update requested (35 min without one)",
     ]
-    for _ in range(2):  # the same reminders and nag again, 30 minutes apart
+    for _ in range(2):  # the same reminders and nag again, 30 minutes apart (once the last ones were delivered)
+        d.bot.services.outbox.deliver_due()
         clock.advance(timedelta(minutes=30))
         d.service.tick()
     markdown = d.service.build_report(1).markdown

@@ -89,7 +89,7 @@ def test_stats_on_a_fixture_history(rq_bot, db, clock):
     assert stats.per_responder["bob"] == {"replied": 0, "skipped": 1, "claimed": 0}
     (reply,) = rq_bot.dispatcher.handle(cmd("/reply-queue stats --since 7d"))
     fields = {f.label: f.value for f in reply.fields}
-    assert fields["待回复 Open"] == "2" and fields["首次响应中位数 Median first response"] == "1小时20分"
+    assert fields["待回复 Open"] == "2" and fields["首次响应中位数 Median first response"] == "1 小时 20 分钟 / 1 h 20 min"
     assert "alice" in reply.text and "33%" in fields["时限达成率 SLA compliance"]
     assert "自 2026-11-" in reply.text  # with the year: --since 400d reaches into another one
     (bad,) = rq_bot.dispatcher.handle(cmd("/reply-queue stats --since yesterday-ish"))

@@ -11,7 +11,7 @@ def test_durations_in_words():
     assert duration_zh(timedelta(minutes=2)) == "2 分钟" and duration_en(timedelta(minutes=2)) == "2 min"
     assert duration_zh(timedelta(hours=1)) == "1 小时" and duration_en(timedelta(hours=1)) == "1 h"
     assert duration_zh(timedelta(minutes=90)) == "1 小时 30 分钟"
-    assert duration_zh(timedelta(days=2, hours=3, minutes=4)) == "2 天 3 小时"
+    assert duration_zh(timedelta(days=2, hours=3, minutes=4)) == "2 天 3 小时 4 分钟"
     assert duration_en(timedelta(days=2)) == "2 d"
 
 
