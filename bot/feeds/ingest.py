@@ -136,26 +136,29 @@ class IngestService:
     ) -> IngestReport:
         """Store a batch. `rejections` are (index, raw text, reason) for records that failed before
         validation (e.g. a line that is not JSON); they are reported and dead-lettered in place."""
-        pre_rejected = {i: (raw, reason) for i, raw, reason in rejections}
+        pre_rejected = {rejection[0]: rejection for rejection in rejections}  # the tuples themselves: no copies
         total = len(records) + len(pre_rejected)
         results: list[RecordResult | None] = [None] * total
         valid: dict[tuple[str, str], tuple[int, CommentRecord, Any]] = {}
-        dead: list[dict[str, Any]] = []
+        # one row per distinct rejection from the start (see `_store_dead_letters`): a batch of a million
+        # copies of one bad record held a million dead-letter rows in memory before they were merged
+        dead: dict[str, dict[str, Any]] = {}
         now = self.clock.now()
         record_iter = iter(records)
         for index in range(total):
-            position = positions[index] if positions and index < len(positions) else str(index)
+            # without positions the index is the position: made only for a dead letter, not kept per result
+            position = positions[index] if positions and index < len(positions) else None
             if index in pre_rejected:
-                raw_text, reason = pre_rejected[index]
+                _, raw_text, reason = pre_rejected[index]
                 results[index] = RecordResult(index, "rejected", reason, position)
-                dead.append(_dead_letter(source, position, reason, raw_text, now))
+                _add_dead_letter(dead, _dead_letter(source, position or str(index), reason, raw_text, now))
                 continue
             raw = next(record_iter)
             checked = validate_record(raw, now=now)
             if isinstance(checked, list):
-                reason = "; ".join(checked)
+                reason = compact_reason(checked)
                 results[index] = RecordResult(index, "rejected", reason, position)
-                dead.append(_dead_letter(source, position, reason, _raw_text(raw), now))
+                _add_dead_letter(dead, _dead_letter(source, position or str(index), reason, _raw_text(raw), now))
                 continue
             if not checked.is_from_account and checked.author_id and self._is_own_author(checked):
                 checked.is_from_account = True
@@ -170,7 +173,7 @@ class IngestService:
             valid[checked.key] = (index, checked, raw)
             results[index] = RecordResult(index, "accepted", None, position, warning)
 
-        stored, handoffs = self._store_batch(valid, results, dead, now, source)
+        stored, handoffs = self._store_batch(valid, results, list(dead.values()), now, source)
         report = IngestReport([r for r in results if r is not None])
         metrics.COMMENTS_INGESTED.labels(source).inc(report.accepted)
         metrics.COMMENTS_UPDATED.labels(source).inc(report.duplicates)
@@ -187,13 +190,14 @@ class IngestService:
         the transaction rolled back whole, so it is run again (three tries; then the sender's own retry)."""
         for attempt in range(1, DEADLOCK_TRIES + 1):
             stored: list[Comment] = []
+            inserted: set[tuple[str, str]] = set()
             try:
                 with self.db.session() as session:
+                    # only to score the new comments alone: whether a comment was new is the upsert's own
+                    # answer below (a batch sent twice at once found nothing stored in both requests here,
+                    # and both answered "accepted" for every record)
                     existing = self._existing_keys(session, list(valid))
                     new_items = [(i, rec, raw) for key, (i, rec, raw) in valid.items() if key not in existing]
-                    for key, (i, _rec, _raw) in valid.items():
-                        if key in existing:
-                            results[i].status = "duplicate"  # type: ignore[union-attr]
                     sentiments = self._score([rec.text for _, rec, _ in new_items])
                     scored = {rec.key: s for (_, rec, _), s in zip(new_items, sentiments, strict=True)}
                     model_name = getattr(self._scorer(), "name", "unknown") if new_items else ""
@@ -207,7 +211,10 @@ class IngestService:
                         # SQLite caps bound parameters per statement; PostgreSQL takes the batch as one parameter
                         chunk = (len(rows) or 1) if self.db.dialect == "postgresql" else CHUNK
                         for start in range(0, len(rows), chunk):
-                            stored.extend(self._upsert(session, rows[start : start + chunk], now, refresh=sent, returning=want_rows))
+                            stored.extend(self._upsert(session, rows[start : start + chunk], now, refresh=sent,
+                                                       returning=want_rows, inserted=inserted))
+                    for key, (i, _rec, _raw) in valid.items():
+                        results[i].status = "accepted" if key in inserted else "duplicate"  # type: ignore[union-attr]
                     stored.sort(key=lambda c: c.id or 0)
                     self._store_dead_letters(session, dead)
                     handoffs = self._record_handoffs(session, stored, now)
@@ -231,10 +238,11 @@ class IngestService:
         merged: dict[str, dict[str, Any]] = {}
         for row in dead:  # one statement must not hit a row twice (PostgreSQL refuses it)
             kept = merged.get(row["fingerprint"])
-            if kept is None:  # a copy: a batch run again after a deadlock must not count twice
-                merged[row["fingerprint"]] = dict(row)
-            else:
-                kept.update(position=row["position"], seen_count=kept["seen_count"] + 1)
+            if kept is None:
+                merged[row["fingerprint"]] = row
+            else:  # a new dict, `dead` left as it was: a batch run again after a deadlock must not count twice
+                merged[row["fingerprint"]] = {**kept, "position": row["position"],
+                                              "seen_count": kept["seen_count"] + row["seen_count"]}
         # ids in input order, so `ingest --dead-letters` follows the file; on PostgreSQL the statement runs
         # in fingerprint order (`in_lock_order`: two batches rejecting the same records must not deadlock)
         rows = list(merged.values())
@@ -417,10 +425,13 @@ class IngestService:
         }
 
     def _upsert(self, session, rows: list[dict[str, Any]], now, *, refresh: frozenset[str],
-                returning: bool) -> list[Comment]:
+                returning: bool, inserted: set[tuple[str, str]]) -> list[Comment]:
         """Insert new comments and, on known ones, overwrite the `refresh` fields (those the rows' records
         carried); with `returning`, the stored rows (new and updated) come back from the same statement as
-        Comment objects."""
+        Comment objects. The keys of the rows this statement inserted (rather than updated) are added to
+        `inserted`, from the statement's own RETURNING: an inserted row's updated_at is still null, an
+        updated one's is `now`. Of two transactions upserting one new comment at once, exactly one inserts
+        it (the other waits for its lock, PostgreSQL, or its write turn, SQLite, and updates)."""
         if not rows:
             return []
         postgres = session.get_bind().dialect.name == "postgresql"
@@ -435,9 +446,44 @@ class IngestService:
         )
         params = None if postgres else rows
         if not returning:
-            session.execute(stmt, params)
+            keys = stmt.returning(Comment.platform, Comment.comment_id, Comment.updated_at)
+            inserted.update((platform, comment_id) for platform, comment_id, updated_at in session.execute(keys, params)
+                            if updated_at is None)
             return []
-        return list(session.scalars(stmt.returning(Comment), params, execution_options={"populate_existing": True}))
+        comments = list(session.scalars(stmt.returning(Comment), params, execution_options={"populate_existing": True}))
+        inserted.update((c.platform, c.comment_id) for c in comments if c.updated_at is None)
+        return comments
+
+
+#: how `records.problem` starts the reason for a required field left out ("comment_id: 缺少必填字段 / missing …")
+_MISSING = "缺少必填字段"
+
+
+def compact_reason(problems: Sequence[str]) -> str:
+    """A refused record's reason: its problems joined by "; ", the required fields it left out named in one
+    problem when there are several (`{}` listed six bilingual "missing required field" problems, 430 bytes
+    of answer and dead letter for a 3-byte record). One missing field keeps its own words (with their
+    hints: the platforms, "text may be empty")."""
+    missing = [p.partition(": ")[0] for p in problems if p.partition(": ")[2].startswith(_MISSING)]
+    if len(missing) < 2:
+        return "; ".join(problems)
+    parts: list[str] = []
+    for p in problems:  # in the record's field order, the missing ones where the first of them was
+        if not p.partition(": ")[2].startswith(_MISSING):
+            parts.append(p)
+        elif missing:
+            parts.append(f"{', '.join(missing)}: {_MISSING} / missing required fields")
+            missing = []
+    return "; ".join(parts)
+
+
+def _add_dead_letter(dead: dict[str, dict[str, Any]], row: dict[str, Any]) -> None:
+    """Keep `row` in `dead` (by fingerprint), or count it on the same rejection already there."""
+    kept = dead.get(row["fingerprint"])
+    if kept is None:
+        dead[row["fingerprint"]] = row
+    else:
+        kept.update(position=row["position"], seen_count=kept["seen_count"] + 1)
 
 
 def _raw_text(raw: Any) -> str:

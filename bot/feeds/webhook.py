@@ -9,33 +9,74 @@ Per record, not per body: every valid record is stored even when others in the b
 each rejected one is kept raw in the dead-letter table. In NDJSON that includes a line that is not JSON:
 it is a rejected result at its index (the non-blank lines counted from 0) whose `reason` names its line
 and column, as `crisisbot ingest` treats the same line of a JSONL file. A body none of whose lines is
-JSON is no NDJSON at all: 400 `malformed_json` with the first bad line's `line`, `column` and `position`
-(its offset in the body), and nothing stored. A JSON array body is one document: malformed, it is a 400.
+JSON is no NDJSON at all: 400 `malformed_json` with the first bad line's `line`, `column` and `position`,
+and nothing stored. A JSON array body is one document: malformed, it is a 400.
 A stored record something was left out of (an unreadable optional count such as "很多") carries a
 `warning` beside its status.
+
+A record's status is what storing it did: `accepted` when this request inserted the comment, `duplicate`
+when it was already stored (by an earlier request, or by another one running at the same time) or came
+earlier in the same batch. A compressed body (a Content-Encoding other than identity) is a 415, as is an
+unsupported charset. A 400's `position` is a byte offset in the body as sent (a UTF-8 BOM counted), where
+`line` and `column` count characters. Refusals answered before the body is read (401, 413, 415) close
+the connection, so the rest of a large or endless body is not read. The work after the body arrived (decoding, parsing, storing,
+writing the answer) runs in worker threads, two requests at a time: a body of a million tiny records
+must not hold every other endpoint (Slack and Feishu acknowledgements included) while it is parsed. A
+large answer is streamed as it is written. A database that fails meanwhile is a 503 `database_unavailable`
+(nothing of the batch stored: send it again), as `/healthz` answers 503 then.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
+import logging
+import weakref
+from collections.abc import Iterator
+from itertools import chain
 
-from starlette.concurrency import run_in_threadpool
+import anyio
+import anyio.to_thread
+from sqlalchemy.exc import DatabaseError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from bot.feeds.files import JSON_ERRORS, json_error_text, split_lines
-from bot.feeds.ingest import IngestService
+from bot.feeds.ingest import IngestReport, IngestService
 from bot.http_body import ClientGone, PayloadTooLarge, read_limited
+from bot.storage.db import unavailable_message
+
+log = logging.getLogger(__name__)
 
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
+UTF8_BOM = b"\xef\xbb\xbf"
+#: webhook bodies decoded, parsed and stored at once (each may grow to many times its size in memory);
+#: the others wait their turn holding only their body
+WORKERS = 2
+#: an answer longer than this is streamed in pieces of about this size rather than built whole
+ANSWER_PIECE = 256 * 1024
+
+_limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _error(status: int, code: str, message: str, **extra) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Bearer realm="crisisbot"'} if status == 401 else None
-    return JSONResponse({"error": code, "message": message, **extra}, status_code=status, headers=headers)
+def _limiter() -> anyio.CapacityLimiter:
+    """The webhook's own worker limit on the running event loop (a limiter belongs to one loop)."""
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(WORKERS)
+    return limiter
+
+
+def _error(status: int, code: str, message: str, *, close: bool = False, **extra) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="crisisbot"'} if status == 401 else {}
+    if close:  # answered before the body was read: do not read the rest of it to keep the connection
+        headers["Connection"] = "close"
+    return JSONResponse({"error": code, "message": message, **extra}, status_code=status, headers=headers or None)
 
 
 def _declared_encoding(parameters: str) -> str | None:
@@ -55,22 +96,38 @@ def _declared_encoding(parameters: str) -> str | None:
     return None
 
 
-def _decode(body: bytes, fallback: str) -> str:
-    """UTF-8 first, whatever was declared: a client that says gbk but sends UTF-8 (a common mix-up) would
-    otherwise have its Chinese stored as mojibake (UTF-8 Chinese mostly reads as valid GB18030), while GBK
-    text is almost never valid UTF-8. Raises UnicodeDecodeError from the declared codec."""
+def _unsupported_encodings(header: str) -> list[str]:
+    """The content codings of a Content-Encoding header other than identity (the webhook takes none)."""
+    return [coding for coding in (part.strip().lower() for part in header.split(",")) if coding and coding != "identity"]
+
+
+def _decode(body: bytes, fallback: str) -> tuple[str, str]:
+    """The text and the codec it was read with. UTF-8 first, whatever was declared: a client that says gbk
+    but sends UTF-8 (a common mix-up) would otherwise have its Chinese stored as mojibake (UTF-8 Chinese
+    mostly reads as valid GB18030), while GBK text is almost never valid UTF-8. Raises UnicodeDecodeError
+    from the declared codec, its `start` a byte offset in the whole body."""
     try:
-        return body.decode("utf-8-sig")
-    except UnicodeDecodeError:
+        return body.decode("utf-8-sig"), "utf-8-sig"
+    except UnicodeDecodeError as exc:
         if fallback == "utf-8-sig":
+            if body.startswith(UTF8_BOM):  # utf-8-sig counts from after the BOM it took off
+                exc.start += len(UTF8_BOM)
             raise
-        return body.decode(fallback)
+        return body.decode(fallback), fallback
 
 
-def _ndjson_records(text: str) -> tuple[list, list[tuple[int, str, str]], JSONResponse | None]:
+def _byte_offset(body: bytes, text: str, chars: int, codec: str) -> int:
+    """Where character `chars` of `text` (decoded from `body` with `codec`) starts in `body`."""
+    if codec == "utf-8-sig":
+        return (len(UTF8_BOM) if body.startswith(UTF8_BOM) else 0) + len(text[:chars].encode("utf-8"))
+    return len(text[:chars].encode(codec))
+
+
+def _ndjson_records(text: str, where=lambda chars: chars) -> tuple[list, list[tuple[int, str, str]], JSONResponse | None]:
     """The records of an NDJSON body, the lines that are not JSON as (index, raw line, reason) rejections
     for `IngestService.ingest_records`, and the 400 answer for the first of them (sent when no line is
-    JSON). Indexes count the non-blank lines, as `results` does."""
+    JSON), its `position` `where(character offset in text)`. Indexes count the non-blank lines, as
+    `results` does."""
     records: list = []
     rejections: list[tuple[int, str, str]] = []
     first_error: JSONResponse | None = None
@@ -89,7 +146,8 @@ def _ndjson_records(text: str) -> tuple[list, list[tuple[int, str, str]], JSONRe
                       f"malformed JSON at line {number} column {exc.colno}: {exc.msg}")
             rejections.append((index, line, reason))
             if first_error is None:
-                first_error = _error(400, "malformed_json", reason, position=start + exc.pos, line=number, column=exc.colno)
+                first_error = _error(400, "malformed_json", reason, position=where(start + exc.pos), line=number,
+                                     column=exc.colno)
         except JSON_ERRORS as exc:  # a 5000-digit number, nesting deeper than the parser goes
             reason = f"JSON 格式错误（第 {number} 行）/ malformed JSON at line {number}: {json_error_text(exc)}"
             rejections.append((index, line, reason))
@@ -99,55 +157,136 @@ def _ndjson_records(text: str) -> tuple[list, list[tuple[int, str, str]], JSONRe
     return records, rejections, first_error
 
 
+def _answer_pieces(report: IngestReport) -> Iterator[bytes]:
+    """`report.to_json()` as JSONResponse writes it (compact, UTF-8), in pieces of about ANSWER_PIECE
+    bytes, without building the whole document: each result's JSON is written from its fields, and a
+    reason repeated over the batch is encoded once."""
+    head = {"accepted": report.accepted, "duplicates": report.duplicates, "rejected": report.rejected}
+    encoded: dict[str, str] = {}
+
+    def text(value: str) -> str:
+        out = encoded.get(value)
+        if out is None:
+            if len(encoded) > 1000:
+                encoded.clear()
+            out = encoded[value] = json.dumps(value, ensure_ascii=False)
+        return out
+
+    parts = [json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1], ',"results":[']
+    size = 0
+    for n, result in enumerate(report.results):
+        part = f'{"," if n else ""}{{"index":{result.index},"status":"{result.status}"'
+        if result.reason:
+            part += ',"reason":' + text(result.reason)
+        if result.warning:
+            part += ',"warning":' + text(result.warning)
+        parts.append(part + "}")
+        size += len(part)
+        if size >= ANSWER_PIECE:
+            yield "".join(parts).encode("utf-8")
+            parts, size = [], 0
+    parts.append("]}")
+    yield "".join(parts).encode("utf-8")
+
+
+def _report_response(report: IngestReport) -> Response:
+    pieces = _answer_pieces(report)
+    first = next(pieces)
+    rest = next(pieces, None)
+    if rest is None:
+        return Response(first, media_type="application/json")
+    # a long answer goes out as it is written (each piece in a worker thread), never whole in memory
+    return StreamingResponse(chain((first, rest), pieces), media_type="application/json")
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    """A failure of the database itself (unreachable, gone, locked past the busy timeout, not a database
+    file), which a later retry may get past; not a statement the database refused (a bug: a 500)."""
+    return isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout) or type(exc) is DatabaseError
+
+
+def _one_line(exc: BaseException) -> str:
+    found = unavailable_message(exc)  # a connection that could not be made: the URL, password hidden
+    if found:
+        return found
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _process(ingest: IngestService, body: bytes, content_type: str, encoding: str) -> Response:
+    """Everything after the body arrived, in a worker thread: decode, parse, store, answer."""
+    try:
+        text, codec = _decode(body, encoding)
+    except UnicodeDecodeError as exc:
+        name = "UTF-8" if encoding == "utf-8-sig" else "GB18030"
+        return _error(400, "bad_encoding", f"请求体不是 {name}（第 {exc.start} 字节）/ body is not {name} (byte {exc.start})",
+                      position=exc.start)
+
+    def where(chars: int) -> int:
+        return _byte_offset(body, text, chars, codec)
+
+    rejections: list[tuple[int, str, str]] = []
+    if content_type in JSON_TYPES:
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return _error(400, "malformed_json", f"JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）/ "
+                          f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                          position=where(exc.pos), line=exc.lineno, column=exc.colno)
+        except JSON_ERRORS as exc:  # a 5000-digit number, nesting deeper than the parser goes
+            return _error(400, "malformed_json", f"JSON 格式错误 / malformed JSON: {json_error_text(exc)}")
+        if isinstance(records, dict):
+            records = [records]
+        if not isinstance(records, list):
+            return _error(400, "malformed_json", "应为评论记录的 JSON 数组 / expected a JSON array of comment records")
+    else:
+        records, rejections, first_error = _ndjson_records(text, where)
+        if first_error is not None and not records:  # no line is JSON: not NDJSON at all, nothing stored
+            return first_error
+    try:
+        report = ingest.ingest_records(records, source="webhook", rejections=rejections)
+    except Exception as exc:
+        if not _database_unavailable(exc):
+            raise
+        # the batch's transaction did not commit: nothing of it is stored, and a resend is stored once
+        log.warning("webhook: database unavailable, a batch of %d record(s) answered 503: %s",
+                    len(records) + len(rejections), _one_line(exc))
+        return _error(503, "database_unavailable", "数据库暂时不可用，本批未保存，请稍后重发 / "
+                      "the database is unavailable: nothing of this batch was stored, send it again later")
+    return _report_response(report)
+
+
 def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) -> Route:
-    async def receive_comments(request: Request) -> JSONResponse:
+    async def receive_comments(request: Request) -> Response:
         supplied = request.headers.get("authorization", "")
         scheme, _, credential = supplied.partition(" ")
         if not token:
             return _error(401, "unauthorized", "接入未启用：请在服务器上设置 CRISISBOT_INGEST_TOKEN / "
-                          "ingest is disabled: set CRISISBOT_INGEST_TOKEN on the server")
+                          "ingest is disabled: set CRISISBOT_INGEST_TOKEN on the server", close=True)
         if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(), token.encode()):
-            return _error(401, "unauthorized", "缺少 Bearer 令牌或令牌错误 / missing or wrong bearer token")
+            return _error(401, "unauthorized", "缺少 Bearer 令牌或令牌错误 / missing or wrong bearer token", close=True)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in JSON_TYPES + NDJSON_TYPES:
             return _error(415, "unsupported_media_type", "请使用 application/json（数组）或 application/x-ndjson / "
-                          "use application/json (an array) or application/x-ndjson")
-        try:
-            body = await read_limited(request, max_bytes)
-        except PayloadTooLarge:
-            return _error(413, "payload_too_large", f"请求体超过 {max_bytes} 字节的上限 / body over the limit of {max_bytes} bytes")
-        except ClientGone:  # the sender hung up mid-body: nothing stored, and nobody to answer
-            return _error(400, "incomplete_body", "请求体未传完连接就关闭了 / the connection closed before the body ended")
+                          "use application/json (an array) or application/x-ndjson", close=True)
+        codings = _unsupported_encodings(request.headers.get("content-encoding", ""))
+        if codings:
+            shown = ", ".join(codings)
+            return _error(415, "unsupported_content_encoding", f"不支持的内容编码 {shown!r}：请发送未压缩的请求体 / "
+                          f"unsupported Content-Encoding {shown!r}: send the body uncompressed", close=True)
         declared = request.headers.get("content-type", "").partition(";")[2]
         encoding = _declared_encoding(declared)
         if encoding is None:
             return _error(415, "unsupported_charset", f"不支持的字符集 {declared.strip()!r}：请用 UTF-8（或 GBK/GB18030）/ "
-                          f"unsupported charset {declared.strip()!r}: use UTF-8 (or GBK/GB18030)")
+                          f"unsupported charset {declared.strip()!r}: use UTF-8 (or GBK/GB18030)", close=True)
         try:
-            text = _decode(body, encoding)
-        except UnicodeDecodeError as exc:
-            name = "UTF-8" if encoding == "utf-8-sig" else "GB18030"
-            return _error(400, "bad_encoding", f"请求体不是 {name}（第 {exc.start} 字节）/ body is not {name} (byte {exc.start})",
-                          position=exc.start)
-        rejections: list[tuple[int, str, str]] = []
-        if content_type in JSON_TYPES:
-            try:
-                records = json.loads(text)
-            except json.JSONDecodeError as exc:
-                return _error(400, "malformed_json", f"JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）/ "
-                              f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-                              position=exc.pos, line=exc.lineno, column=exc.colno)
-            except JSON_ERRORS as exc:  # a 5000-digit number, nesting deeper than the parser goes
-                return _error(400, "malformed_json", f"JSON 格式错误 / malformed JSON: {json_error_text(exc)}")
-            if isinstance(records, dict):
-                records = [records]
-            if not isinstance(records, list):
-                return _error(400, "malformed_json", "应为评论记录的 JSON 数组 / expected a JSON array of comment records")
-        else:
-            records, rejections, first_error = _ndjson_records(text)
-            if first_error is not None and not records:  # no line is JSON: not NDJSON at all, nothing stored
-                return first_error
-        report = await run_in_threadpool(ingest.ingest_records, records, source="webhook", rejections=rejections)
-        return JSONResponse(report.to_json())
+            body = await read_limited(request, max_bytes)
+        except PayloadTooLarge:
+            return _error(413, "payload_too_large", f"请求体超过 {max_bytes} 字节的上限 / body over the limit of {max_bytes} bytes",
+                          close=True)
+        except ClientGone:  # the sender hung up mid-body: nothing stored, and nobody to answer
+            return _error(400, "incomplete_body", "请求体未传完连接就关闭了 / the connection closed before the body ended",
+                          close=True)
+        return await anyio.to_thread.run_sync(_process, ingest, body, content_type, encoding, limiter=_limiter())
 
     return Route("/api/v1/comments", receive_comments, methods=["POST"])

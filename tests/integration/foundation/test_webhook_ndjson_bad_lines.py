@@ -117,6 +117,7 @@ def test_a_json_line_that_is_not_a_record_still_counts_as_ndjson(post, db):
     both are dead letters with their own reasons."""
     data = post('{"a": 1}\n{"b": }\n').json()
     assert [r["status"] for r in data["results"]] == ["rejected", "rejected"]
-    assert data["results"][0]["reason"].startswith("platform: 缺少必填字段")
+    # every required field missing: named together in one problem (bot/feeds/ingest.py compact_reason)
+    assert data["results"][0]["reason"].startswith("platform, account_id, content_id, comment_id, text, created_at: 缺少必填字段")
     assert data["results"][1]["reason"].startswith("JSON 格式错误（第 2 行第 7 列）")
     assert len(stored(db)[1]) == 2
