@@ -24,6 +24,12 @@ PNG images, which is what decides the platform methods a message needs), not per
 hold up its channel; its kind of call and updates of it wait, in order). A granted permission takes effect
 without a restart: the next probe (at most 5 minutes later) releases the held messages, in order.
 
+An update whose message is gone for good (deleted in Slack, recalled in Feishu; the port's
+`update_target_gone` tells) posts its version as a new message, and later updates edit that one: a deleted
+run card comes back, buttons and all, at its next change, instead of every change failing for the rest of
+the run. The post is keyed by the update's row, so a retry after a lost answer or a crash does not post it
+twice.
+
 A refresh (`enqueue(..., refresh=True)`, kind "refresh") is an update that only re-renders a message from
 stored state, like a reply-queue card showing who claimed an item: cosmetic next to a new message, and
 one press can queue several. Once its original is delivered it yields: each round delivers the channel's
@@ -394,8 +400,7 @@ class Outbox:
                                            maybe_sent_since=row.maybe_sent_since)
                     self._remember_alias(row.update_of, message_id)
                 else:
-                    port.update(channel_id, target, message)
-                    message_id = target
+                    message_id = self._update_or_repost(port, row, channel_id, target, message)
             elif row.kind == "upload":
                 ids = [
                     port.upload(channel_id, image, idempotency_key=f"{row.key}:{n}" if n else row.key,
@@ -533,6 +538,42 @@ class Outbox:
         # A failed original has a message id only when an update was posted in its place
         # (`_remember_alias`): later updates edit that message instead of posting one each.
         return original.platform_message_id
+
+    def _update_or_repost(self, port: ChatPort, row: OutboxMessage, channel_id: str, target: str,
+                          message: Message) -> str:
+        """Edit `target` in place; if the platform says it is gone for good (deleted in Slack, recalled in
+        Feishu: the port's `update_target_gone`), post this version as a new message and make it the one
+        later updates edit. Returns the id of the message that now shows this version.
+
+        Without this a deleted run card stayed gone, its buttons with it, and every later state change
+        failed the same way. The post is keyed by this row, like any post: a crash or a lost answer between
+        the post and the alias leaves the row's maybe-sent mark (written at the claim), so the retry finds
+        the message posted (Slack's history lookup, Feishu's uuid) instead of posting it twice."""
+        try:
+            port.update(channel_id, target, message)
+            return target
+        except PermanentChatError as exc:
+            gone = getattr(port, "update_target_gone", None)
+            if gone is None or not gone(exc, target):
+                raise
+            log.warning("chat %s: message %s in %s is gone (%s); posting the update %s as a new message, "
+                        "later updates edit that one", port.platform, target, row.channel, exc.code, row.key)
+        message_id = port.post(channel_id, message, idempotency_key=row.key, maybe_sent_since=row.maybe_sent_since)
+        self._move_alias(row.update_of, target, message_id)
+        return message_id
+
+    def _move_alias(self, key: str | None, gone_id: str, message_id: str) -> None:
+        """The message `gone_id` of `key` is gone and `message_id` shows it now: later updates edit that one
+        (compare-and-set: only if the original still points at the gone message)."""
+        if key is None:
+            return
+        with self.db.session() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.key == key)
+                .where(OutboxMessage.platform_message_id == gone_id)
+                .values(platform_message_id=message_id)
+            )
 
     def _remember_alias(self, key: str | None, message_id: str) -> None:
         """The original never got out: later updates of it now target the message just posted."""

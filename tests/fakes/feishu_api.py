@@ -7,8 +7,8 @@ Answers like Feishu does, on 127.0.0.1 with an ephemeral port:
   unknown/revoked one (HTTP 400, as Feishu).
 - im.v1.message.create / reply / patch and im.v1.image.create, with 99992402 ("field validation
   failed") for missing fields, 230001 for invalid content, 230002 when the bot is not in the chat,
-  230011 when replying to a withdrawn message, and `uuid` deduplication as documented (same uuid -> the
-  same message, no second post).
+  230011 when replying to or patching a withdrawn (recalled) message (`fake.withdrawn.add(message_id)`),
+  and `uuid` deduplication as documented (same uuid -> the same message, no second post).
 - interactive cards are checked against Feishu's documented JSON 2.0 rules for forms and their fields
   (input, select_static, select_person): 230099 "Failed to create card content" when one is broken.
 - a scope the app lacks (`fake.missing_scopes[op] = "im:resource"`): that operation answers 99991672 with
@@ -355,6 +355,8 @@ class FakeFeishuApi(LoopbackHttpServer):
             message = self.messages.get(params["message_id"])
         if message is None:
             return 400, {"code": 230001, "msg": "invalid message_id"}
+        if params["message_id"] in self.withdrawn:
+            return 400, {"code": 230011, "msg": "The message is recalled."}
         if message.msg_type != "interactive":
             return 400, {"code": 230001, "msg": "only interactive cards can be patched"}
         if not json.loads(message.content).get("config", {}).get("update_multi"):

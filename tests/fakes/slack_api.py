@@ -7,7 +7,9 @@ test releases them. A scripted answer can also first let the call take effect ("
 answer is lost"): `lost_response()` stores the message and drops the connection, `accepted_then(503)`
 stores it and answers 5xx. Posted messages keep their `metadata` and `thread_ts`, and
 `conversations.history` / `conversations.replies` serve them back (metadata only with
-`include_all_metadata`), so duplicate checks can be tested. `FakeSlack(now=...)` makes message ts follow
+`include_all_metadata`), newest first and a page at a time (`limit`, default 100, at most 999; `cursor` /
+`has_more` / `response_metadata.next_cursor`), like Slack, so duplicate checks can be tested, also in a
+busy channel (`say()` adds a person's message; `delete_message()` removes one, as an admin's deletion). `FakeSlack(now=...)` makes message ts follow
 the test's clock (default: a fixed 1700000000 + n sequence).
 `response_url`s handed to the bot point at `/response/<id>` on the same server.
 Socket Mode: `apps.connections.open` returns `ws://127.0.0.1:<port>/link/?ticket=…`; the test pushes
@@ -23,6 +25,7 @@ Usage:
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import threading
@@ -342,10 +345,30 @@ class FakeSlack:
         stored.sort(key=lambda item: float(item[0]))
         return [self._message_object(ts, args, with_metadata=True) for ts, args in stored]
 
+    def say(self, channel: str, text: str, *, user: str = "U1", thread_ts: str | None = None) -> str:
+        """A person writes in the channel (or thread): stored like Slack stores it, no event is sent; returns
+        its ts. For busy-channel tests (people's messages between the bot's)."""
+        ts = self._next_ts()
+        message: dict[str, Any] = {"channel": channel, "text": text, "_user": user}
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        with self._lock:
+            self.messages[(channel, ts)] = message
+        return ts
+
+    def delete_message(self, channel: str, ts: str) -> bool:
+        """Someone (an admin, the bot's owner) deleted the message in Slack: later chat.update of it answers
+        `message_not_found`, as Slack does. True if there was such a message."""
+        with self._lock:
+            return self.messages.pop((channel, ts), None) is not None
+
     @staticmethod
     def _message_object(ts: str, args: dict[str, Any], *, with_metadata: bool) -> dict[str, Any]:
-        message: dict[str, Any] = {"type": "message", "ts": ts, "text": args.get("text", ""), "bot_id": "BBOT",
-                                   "app_id": "AFAKE", "user": "UBOT"}
+        message: dict[str, Any] = {"type": "message", "ts": ts, "text": args.get("text", "")}
+        if args.get("_user"):  # a person's message (`say`)
+            message["user"] = args["_user"]
+        else:
+            message.update({"bot_id": "BBOT", "app_id": "AFAKE", "user": "UBOT"})
         if args.get("thread_ts"):
             message["thread_ts"] = args["thread_ts"]
         if args.get("files"):  # a file share: Slack lists the shared files on the message
@@ -358,7 +381,9 @@ class FakeSlack:
         return message
 
     def _read_window(self, args: dict[str, Any]) -> tuple[float, float, int, bool] | dict[str, Any]:
-        """(oldest, latest, limit, with_metadata) of a history read, or Slack's error answer."""
+        """(oldest, latest, limit, with_metadata) of a history read, or Slack's error answer.
+
+        `limit` as Slack: 100 when not given, at most 999 (Slack recommends no more than 200)."""
         error = self._channel_error(args.get("channel"))
         if error:
             return error
@@ -368,39 +393,71 @@ class FakeSlack:
             limit = int(args.get("limit") or 100)
         except ValueError:
             return {"ok": False, "error": "invalid_arguments"}
+        limit = min(max(limit, 1), 999)
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         return oldest, latest, limit, with_metadata
 
+    @staticmethod
+    def _cursor_ts(args: dict[str, Any]) -> str | None | dict[str, Any]:
+        """The ts a `cursor` points at (None: first page), or Slack's `invalid_cursor` answer."""
+        cursor = args.get("cursor")
+        if not cursor:
+            return None
+        try:
+            kind, _, ts = base64.b64decode(str(cursor), validate=True).decode().partition(":")
+            float(ts)
+        except (ValueError, UnicodeDecodeError):
+            return {"ok": False, "error": "invalid_cursor"}
+        return ts if kind == "next_ts" else {"ok": False, "error": "invalid_cursor"}
+
+    def _paged(self, stored: list[tuple[str, dict[str, Any]]], limit: int, *,
+               with_metadata: bool) -> dict[str, Any]:
+        """One page of `stored` (already in Slack's order, starting at the cursor) with Slack's paging fields:
+        `has_more` and `response_metadata.next_cursor` (opaque: base64 of "next_ts:<ts of the next message>",
+        as Slack's look; "" on the last page)."""
+        page = [self._message_object(ts, a, with_metadata=with_metadata) for ts, a in stored[:limit]]
+        has_more = len(stored) > limit
+        next_cursor = base64.b64encode(f"next_ts:{stored[limit][0]}".encode()).decode() if has_more else ""
+        return {"ok": True, "messages": page, "has_more": has_more,
+                "response_metadata": {"next_cursor": next_cursor}}
+
     def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Top-level messages between oldest and latest (exclusive), newest first, like Slack."""
+        """Top-level messages between oldest and latest (exclusive), newest first, a page of `limit` at a
+        time (`cursor` / `response_metadata.next_cursor`), like Slack."""
         window = self._read_window(args)
         if isinstance(window, dict):
             return window
         oldest, latest, limit, with_metadata = window
+        start = self._cursor_ts(args)
+        if isinstance(start, dict):
+            return start
         with self._lock:
             stored = [(ts, a) for (ch, ts), a in self.messages.items() if ch == args["channel"]
-                      and (not a.get("thread_ts") or a.get("thread_ts") == ts) and oldest < float(ts) < latest]
+                      and (not a.get("thread_ts") or a.get("thread_ts") == ts) and oldest < float(ts) < latest
+                      and (start is None or float(ts) <= float(start))]
         stored.sort(key=lambda item: float(item[0]), reverse=True)
-        page = [self._message_object(ts, a, with_metadata=with_metadata) for ts, a in stored[:limit]]
-        return {"ok": True, "messages": page, "has_more": len(stored) > limit}
+        return self._paged(stored, limit, with_metadata=with_metadata)
 
     def _m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
-        """A thread's parent and replies, oldest first, like Slack."""
+        """A thread's parent and replies, oldest first, a page of `limit` at a time (`cursor`), like Slack."""
         parent = args.get("ts")
         window = self._read_window(args)
         if isinstance(window, dict):
             return window
         oldest, latest, limit, with_metadata = window
+        start = self._cursor_ts(args)
+        if isinstance(start, dict):
+            return start
         with self._lock:
             stored = [(ts, a) for (ch, ts), a in self.messages.items() if ch == args["channel"]
                       and (ts == parent or a.get("thread_ts") == parent)]
         if not stored and parent:
             # Threads in tests often hang off messages the bot never posted: an empty thread is fine.
-            return {"ok": True, "messages": [], "has_more": False}
-        stored = sorted(((ts, a) for ts, a in stored if ts == parent or oldest < float(ts) < latest),
+            return {"ok": True, "messages": [], "has_more": False, "response_metadata": {"next_cursor": ""}}
+        stored = sorted(((ts, a) for ts, a in stored if (ts == parent or oldest < float(ts) < latest)
+                         and (start is None or float(ts) >= float(start))),
                         key=lambda item: float(item[0]))
-        page = [self._message_object(ts, a, with_metadata=with_metadata) for ts, a in stored[:limit]]
-        return {"ok": True, "messages": page, "has_more": len(stored) > limit}
+        return self._paged(stored, limit, with_metadata=with_metadata)
 
     def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         error = self._channel_error(args.get("channel"))

@@ -3,7 +3,8 @@
 - post: im.v1.message.create (receive_id_type=chat_id) or im.v1.message.reply when the message answers
   a command (meta["reply"]["message_id"]); `uuid` = the outbox idempotency key, so a retry after a
   lost answer never posts twice (Feishu dedups a uuid for one hour).
-- update: im.v1.message.patch (cards are sent with config.update_multi: true, which patch requires).
+- update: im.v1.message.patch (cards are sent with config.update_multi: true, which patch requires). A
+  recalled card (230011) cannot be patched: the outbox then posts the update as a new card.
 - upload: im.v1.image.create, then an image message into the chat.
 - display_name: contact.v3.user.get, so texts say "王芳" instead of an open_id (Feishu events carry only
   the open_id). Needs the scope contact:user.base:readonly and the person inside the app's contact range;
@@ -60,6 +61,9 @@ CREDENTIAL_HINT = (
     "并确认应用已发布、已启用 / check the App ID and App Secret under Credentials & Basic Info, set "
     "FEISHU_APP_ID / FEISHU_APP_SECRET and restart crisisbot; make sure the app is released and enabled"
 )
+# im.v1.message.patch of a message that is recalled (withdrawn by a person or deleted): it will never be
+# patched again, so the outbox posts the update as a new card instead (FeishuChatPort.update_target_gone).
+MESSAGE_GONE_CODES = frozenset({"230011"})
 SERVER_BUSY_CODES = {2200}  # "Internal Error" answered with HTTP 200/400 by some Open API gateways
 MAX_UUID = 50  # Feishu refuses a longer uuid
 NAME_TTL_S = 12 * 3600  # people rarely rename; a day-old name in a timeline entry is harmless
@@ -149,6 +153,13 @@ class FeishuChatPort:
             return self._json(im.PatchMessageRequest.builder().message_id(message_id).request_body(body).build())
 
         self._call("patch", patch)
+
+    @staticmethod
+    def update_target_gone(error: PermanentChatError, message_id: str) -> bool:
+        """Whether a refused `update` means the card is gone for good: patch answers 230011 "The message is
+        recalled" (消息已被撤回) for a recalled or deleted message. The outbox then posts the update as a new
+        card, and later updates patch that one."""
+        return error.code in MESSAGE_GONE_CODES
 
     def upload(self, channel_id: str, image: Image, *, idempotency_key: str,
                maybe_sent_since: datetime | None = None) -> str:
@@ -309,7 +320,9 @@ class FeishuChatPort:
             return TransientChatError(text, code=label, retry_after=_retry_after(raw) if status == 429 else None)
         if code is None and 200 <= status < 300:
             return TransientChatError(text + ": answer without a result", code="no_result")
-        if not quiet:  # a name lookup's refusal is no delivery problem: display_name explains it, once
+        if what == "patch" and label in MESSAGE_GONE_CODES:
+            log.warning("%s - the card was recalled: the update is posted as a new card", text)
+        elif not quiet:  # a name lookup's refusal is no delivery problem: display_name explains it, once
             log.error("%s - not retried: fix the chat id, the app's scopes or the bot's membership", text)
         return PermanentChatError(text, code=label)
 

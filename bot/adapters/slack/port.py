@@ -14,10 +14,11 @@ chat.postMessage has no idempotency key, so a retry after a lost answer (timeout
 after Slack accepted the message) would post twice. Instead: every message carries Slack message
 metadata naming its outbox key; such failures are not retried in place but reported as
 `maybe_delivered`; and the outbox's next attempt (told `maybe_sent_since`) first reads the channel's
-recent history (`conversations.history`, or `conversations.replies` in a thread) for a message with that
-key and returns its ts. PNG uploads (files_upload_v2) cannot carry metadata: their file name carries a short
-hash of the outbox key instead ("trend.png" -> "trend-<hash>.png"), and a retry looks for a shared file of
-that name before uploading again. The check never blocks a message for good: if it is refused (missing
+recent history (`conversations.history`, or `conversations.replies` in a thread), page after page until
+the window since the first uncertain attempt is read (bounded), for a message with that key and returns
+its ts. PNG uploads (files_upload_v2) cannot carry metadata: their file name carries a short hash of the
+outbox key instead ("trend.png" -> "trend-<hash>.png"), and a retry looks for a shared file of that name
+before uploading again. The check never blocks a message for good: if it is refused (missing
 history scope, ...), the port logs once and posts anyway; if Slack cannot answer it (an outage), the
 attempt is retried later like any other.
 """
@@ -31,7 +32,7 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from http.client import HTTPException
 from typing import Any
@@ -80,9 +81,14 @@ METADATA_EVENT_TYPE = "crisisbot_outbox_message"
 MAX_METADATA_KEY = 64  # keep the metadata small: longer outbox keys are sent as a stable hash
 # How far before the first uncertain attempt the lookup starts: Slack's clock and ours may disagree.
 HISTORY_LOOKBACK_S = 60.0
-# Newest first, so a busy channel could push our message past this; the outbox holds later bot messages
-# for the channel back while this one is pending, so only people's messages can come in between.
-HISTORY_LIMIT = 50
+# Messages per page of the lookup (Slack: default 100, at most 999, no more than 200 recommended). History
+# comes newest first and the message looked for is the oldest in the window, so the lookup pages on
+# (`cursor`) until the window is read or the message found; the outbox holds later bot messages for the
+# channel back while this one is pending, so only people's messages can come in between.
+HISTORY_LIMIT = 100
+# At most this many pages per lookup (conversations.history is Tier 3, about 50 calls a minute): a window
+# with more people's messages than that is not read to its end, and the message is posted anyway.
+HISTORY_MAX_PAGES = 10
 # Slack's own words for these codes: "it's possible some aspect of the operation succeeded".
 MAYBE_APPLIED_ERRORS = frozenset({"internal_error", "fatal_error"})
 
@@ -124,7 +130,8 @@ FIX_HINTS: dict[str, str] = {
     "Slack refuses API calls from this network (the token has an IP allowlist): ask an admin to add this host's IP",
     "invalid_blocks": "消息格式被 Slack 拒绝（Block Kit）：请报告此问题 / Slack rejected the Block Kit layout: please report",
     "msg_too_long": "消息过长 / message too long",
-    "message_not_found": "要更新的消息已不存在 / the message to update no longer exists",
+    "message_not_found": "要更新的消息已不存在（已被删除），新版本将作为新消息发出 / the message to update no longer "
+    "exists (deleted): the new version is posted as a new message",
     "cant_update_message": "机器人只能更新自己发的消息 / the bot can only update its own messages",
     "expired_url": "response_url 已过期（30 分钟）/ the response_url expired (30 minutes)",
 }
@@ -392,6 +399,13 @@ class SlackChatPort:
             return
         self._call("chat.update", self.client.chat_update, channel=channel_id, ts=message_id, **payload)
 
+    @staticmethod
+    def update_target_gone(error: PermanentChatError, message_id: str) -> bool:
+        """Whether a refused `update` means the message is gone for good (deleted: chat.update answers
+        `message_not_found`), so the outbox posts the update as a new message instead. Never for answers
+        through a response_url or ephemeral ones: those reach only one person, never the channel."""
+        return error.code == "message_not_found" and not message_id.startswith((RESPONSE_URL_PREFIX, "ephemeral:"))
+
     def upload(self, channel_id: str, image: Image, *, idempotency_key: str,
                maybe_sent_since: datetime | None = None) -> str:
         """Upload an image into the channel with files_upload_v2; return the file id.
@@ -458,14 +472,22 @@ class SlackChatPort:
         log.info("slack: %s is already in %s (%s) although its answer was lost; not sending it again",
                  what, channel_id, found)
 
-    def _recent_messages(self, channel_id: str, *, since: datetime, thread_ts: str | None) -> list[dict[str, Any]]:
+    def _recent_messages(self, channel_id: str, *, since: datetime,
+                         thread_ts: str | None) -> Iterator[dict[str, Any]]:
         """Messages of the channel (or thread) from shortly before `since`, for the duplicate checks.
 
-        A refused lookup (missing scope, ...) gives [] after one log line per channel and error: the
+        Read a page at a time (`cursor` / `response_metadata.next_cursor`, HISTORY_LIMIT each, at most
+        HISTORY_MAX_PAGES): history comes newest first, so in a busy channel the message looked for (the
+        oldest in the window) is on a later page; one page only missed it and posted a second copy. A
+        caller that finds what it looks for stops the reading there (a generator): a quiet channel costs
+        one call. Each page is one Web API call with the client's retry handlers (short 429 waits, 5xx).
+
+        A refused lookup (missing scope, ...) ends it after one log line per channel and error: the
         checks exist to avoid a duplicate and must never hold a message back for good. A lookup Slack
         could not answer (5xx, rate limit, connection) raises TransientChatError instead: posting blind in
         the middle of an outage duplicates the very message whose answer the outage swallowed, and the
-        outbox tries again later anyway.
+        outbox tries again later anyway. A window still not read to its end after HISTORY_MAX_PAGES pages
+        is logged and the message posted anyway, for the same reason as a refused lookup.
         """
         args: dict[str, Any] = {
             "channel": channel_id,
@@ -479,23 +501,37 @@ class SlackChatPort:
             args["ts"] = thread_ts
         else:
             method, fn = "conversations.history", self.client.conversations_history
-        SLACK_API_CALLS.labels(method).inc()
-        try:
-            response = fn(**args)
-            messages = response.get("messages") or []
-        except SlackApiError as error:
-            classified = self._classify_lookup_error(method, error)
-            if classified is not None:
-                raise classified from error
-            self._lookup_failed(method, channel_id, error)
-            return []
-        except (URLError, TimeoutError, ConnectionError, HTTPException, OSError, SlackRequestError) as error:
-            detail = f"duplicate check: {type(error).__name__}: {error}"
-            raise self._transient(method, "connection_error", detail) from error
-        except Exception as error:  # noqa: BLE001 - whatever else went wrong, posting anyway beats holding back
-            self._lookup_failed(method, channel_id, error)
-            return []
-        return [found for found in messages if isinstance(found, dict)]
+        for _page in range(HISTORY_MAX_PAGES):
+            SLACK_API_CALLS.labels(method).inc()
+            try:
+                response = fn(**args)
+                messages = response.get("messages") or []
+                next_cursor = (response.get("response_metadata") or {}).get("next_cursor") or ""
+            except SlackApiError as error:
+                classified = self._classify_lookup_error(method, error)
+                if classified is not None:
+                    raise classified from error
+                self._lookup_failed(method, channel_id, error)
+                return
+            except (URLError, TimeoutError, ConnectionError, HTTPException, OSError, SlackRequestError) as error:
+                detail = f"duplicate check: {type(error).__name__}: {error}"
+                raise self._transient(method, "connection_error", detail) from error
+            except Exception as error:  # noqa: BLE001 - whatever else went wrong, posting anyway beats holding back
+                self._lookup_failed(method, channel_id, error)
+                return
+            for found in messages:
+                if isinstance(found, dict):
+                    yield found
+            if not next_cursor or not response.get("has_more", True):
+                return
+            args["cursor"] = next_cursor
+        SLACK_API_ERRORS.labels(method, "window_too_long", "lookup").inc()
+        log.warning(
+            "slack %s in %s: %d 页（每页 %d 条）仍未读完上次尝试以来的消息，无法确认上次发送是否已成功，仍照常发送，"
+            "可能出现一条重复消息 / the messages since the last attempt fill more than %d pages of %d: cannot tell "
+            "whether it got through, posting anyway (a duplicate is possible)",
+            method, channel_id, HISTORY_MAX_PAGES, HISTORY_LIMIT, HISTORY_MAX_PAGES, HISTORY_LIMIT,
+        )
 
     def _classify_lookup_error(self, method: str, error: SlackApiError) -> TransientChatError | None:
         """The TransientChatError for a history lookup Slack could not answer now, else None (refused)."""
