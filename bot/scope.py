@@ -7,7 +7,18 @@ never sees another client's data.
 
 from __future__ import annotations
 
-from bot.config import AppConfig
+from bot.config import PLATFORMS, AppConfig
+
+
+def unsupported_platform(account: str) -> str | None:
+    """Why an account written 'platform:account_id' cannot exist (its platform is not one the bot
+    supports), Chinese first with English, or None. Commands check it before the channel's scope: "this
+    channel may not see tiktok:foo" sent people after a permission that could not help them."""
+    platform = account.partition(":")[0].strip()
+    if platform.lower() in PLATFORMS:
+        return None
+    return (f"不支持的平台 {platform!r}，支持的平台：{'、'.join(PLATFORMS)} / {platform!r} is not a supported "
+            f"platform; supported: {', '.join(PLATFORMS)}")
 
 
 class ChannelScope:

@@ -1,9 +1,10 @@
 """File import: JSONL and CSV in UTF-8, UTF-8 with BOM or GB18030 (common in Chinese exports).
 
-A damaged line (bytes that are not text, a row the CSV parser refuses, a line that is not JSON) becomes a
-rejected item with its line number; the rest of the file is still read. A file none of whose rows can be
-read (missing, a folder, a CSV header without the required columns) raises FileFormatError instead: the
-user gave the wrong file, and nothing of it is stored. Reasons are Chinese first with English.
+A damaged line (bytes that are not text, a row the CSV parser refuses, a CSV line whose quote is never
+closed, a line that is not JSON) becomes a rejected item with its line number (a record's first line);
+the rest of the file is still read. A file none of whose rows can be read (missing, a folder, a CSV
+header without the required columns) raises FileFormatError instead: the user gave the wrong file, and
+nothing of it is stored. Reasons are Chinese first with English.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.feeds.records import REQUIRED, problem
+from bot.feeds.records import PLATFORMS, REQUIRED, problem
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 #: what json.loads raises for input it refuses: JSONDecodeError is a ValueError, like "integer with more
@@ -274,52 +275,155 @@ def _missing_columns(names: list[str], missing: list[str], delimiter: str) -> st
     return message
 
 
+#: why a line whose quoted cell never closes is rejected on its own (the lines after it are read as rows)
+UNCLOSED_QUOTE = ('引号未闭合（以 " 开头的单元格没有结尾的 "）', 'unclosed quote (a cell that starts with " has no closing ")')
+#: appended after a record's text to see whether its last quoted cell is still open at the end of the file
+_SENTINEL = "\uffff"
+
+
+def _line_alone(line: str, delimiter: str) -> tuple[list[str], bool]:
+    """The cells of one physical line read on its own, and whether they are complete: False when a quoted
+    cell (then the last one) is still open at the line's end, its line break taken into the cell."""
+    try:
+        cells = next(csv.reader((line if line.endswith(("\n", "\r")) else line + "\n",), delimiter=delimiter), [])
+    except csv.Error:
+        return [], False
+    return cells, not (cells and cells[-1].endswith(("\n", "\r")))
+
+
+def _open_at_end(lines: list[str], start: int, delimiter: str) -> bool:
+    """Whether the record from lines[start] to the end of the file ends inside a quoted cell (the
+    non-strict reader hands such a record over at the end of the file as if it were complete)."""
+    body = "".join(lines[start:])
+    if not body.endswith(("\n", "\r")):
+        body += "\n"
+    try:
+        first = next(csv.reader(io.StringIO(body + _SENTINEL, newline=""), delimiter=delimiter), [])
+    except csv.Error:
+        return False
+    # closed: the sentinel is a record of its own after the line break; open: it is part of the last cell
+    return bool(first) and first[-1].endswith(_SENTINEL)
+
+
+def _unclosed_quote(lines: list[str], start: int, end: int, cells: list[str], width: int, platform_at: int,
+                    delimiter: str) -> bool:
+    """Whether the record read from lines[start:end] is an unclosed quote on its first line rather than a
+    cell that legitimately holds line breaks: a line it swallowed reads on its own as the start of a row of
+    this file (a supported platform in the platform column, and the header's number of cells, or fewer when
+    its last cell opens a quote; any complete line of that width when the record itself came out with the
+    wrong number of cells), or the quote is still open at the end of the file. Only called for records that
+    span lines or end the file: the rows of a clean file cost nothing here."""
+    wrong_width = len(cells) != width
+    for index in range(start + 1, end):
+        row, complete = _line_alone(lines[index], delimiter)
+        if complete and len(row) == width and wrong_width:
+            return True
+        # a row of its own, complete, or one whose last cell opens a quote (a multi-line cell, or another
+        # unclosed quote, which would otherwise close this one and hide both)
+        if (len(row) == width if complete else platform_at < len(row) - 1 and len(row) <= width) \
+                and row[platform_at].strip().lower() in PLATFORMS:
+            return True
+    return end == len(lines) and _open_at_end(lines, start, delimiter)
+
+
+def _unclosed_row(line: str, fieldnames: list[str], delimiter: str) -> tuple[str, str]:
+    """The column of a line's unclosed quote, and the line as the raw text of its rejection: its cells by
+    column, like every other rejected CSV row (JSON), the stray quote kept as a character of its cell and
+    the cells after it split at the delimiters, so that the row's own author_id is in its own field (what
+    `crisisbot purge --author` looks for in dead letters)."""
+    line = line.rstrip("\r\n")
+    try:
+        cells = next(csv.reader((line,), delimiter=delimiter), [""])
+        column = fieldnames[len(cells) - 1].strip() if len(cells) <= len(fieldnames) else ""
+        # the open cell held the rest of the line after its quote: read that rest as cells of their own
+        rest = next(csv.reader((cells[-1],), delimiter=delimiter), [""])
+    except csv.Error:
+        return "", line[:2000]
+    cells[-1:] = ['"' + rest[0], *rest[1:]]
+    row: dict[str | None, Any] = dict(zip(fieldnames, cells, strict=False))
+    if len(cells) > len(fieldnames):
+        row[None] = cells[len(fieldnames):]
+    return column, json.dumps(row, ensure_ascii=False)[:2000]
+
+
 def _csv_items(path: Path, text: str, damaged: Collection[int] = ()) -> list[FileItem]:
-    """Every row as an item. The field limit is lifted to the file's size for this reader, so an
-    over-long cell reaches validation and is rejected there with its reason (like an over-long JSONL
-    text) instead of stopping the reader. A header none of whose rows could be read (a required column
-    missing or named twice) raises FileFormatError: the whole file is refused, not each row."""
+    """Every row as an item, at the number of its FIRST line. The field limit is lifted to the file's size
+    for this reader, so an over-long cell reaches validation and is rejected there with its reason (like
+    an over-long JSONL text) instead of stopping the reader. A header none of whose rows could be read (a
+    required column missing or named twice) raises FileFormatError: the whole file is refused, not each row.
+
+    A quoted cell may hold line breaks (a multi-line comment). A quote that is never closed would make the
+    reader swallow every row after it into one cell, up to the next quote or the end of the file: such a
+    line is rejected alone ("unclosed quote") and reading goes on at the next line (`_unclosed_quote`)."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     items: list[FileItem] = []
+    # the lines as the reader splits them (newline="": "\n", "\r\n" or "\r"), to restart after a bad quote
+    lines = io.StringIO(text, newline="").readlines()
     with _csv_field_limit(len(text) + 1):
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+        reader = csv.reader(iter(lines), delimiter=delimiter)
         try:
-            if reader.fieldnames is None:
-                return items
+            fieldnames = next(reader)
+        except StopIteration:
+            return items
         except csv.Error as exc:
             raise FileFormatError(f"无法读取 CSV 表头 / unreadable CSV header: {exc}") from None
-        names = [name.strip() for name in reader.fieldnames if name]
+        names = [name.strip() for name in fieldnames if name]
         twice = sorted({name for name in names if names.count(name) > 1})
-        if twice:  # DictReader keeps the last of two same-named columns: an empty one would win silently
+        if twice:  # a dict keeps the last of two same-named columns: an empty one would win silently
             raise FileFormatError(f"CSV 表头中有重复的列 / CSV header names a column twice: {', '.join(twice)}")
         missing = [name for name in REQUIRED if name not in names]
         if missing:
             # One clear reason for the file (a header in another language or case, a wrong delimiter)
             # instead of every row rejected as "platform: missing required field"
             raise FileFormatError(_missing_columns(names, missing, delimiter))
-        previous_line = reader.line_num
+        width = len(fieldnames)
+        platform_at = next(i for i, name in enumerate(fieldnames) if name and name.strip() == "platform")
+        offset = 0  # lines[offset] is the first line `reader` read
+        start = reader.line_num  # lines[start] is the first line of the next record
         while True:
             try:
-                row = next(reader)
+                cells = next(reader)
             except StopIteration:
                 break
             except csv.Error as exc:  # the reader starts afresh on the next line
-                items.append(FileItem(f"{path}:{reader.line_num}", None, "", f"无法解析的 CSV 行 / unreadable CSV row: {exc}"))
-                previous_line = reader.line_num
+                items.append(FileItem(f"{path}:{start + 1}", None, "", f"无法解析的 CSV 行 / unreadable CSV row: {exc}"))
+                start = offset + reader.line_num
                 continue
-            first_line, line = previous_line + 1, reader.line_num
-            previous_line = line
-            bad = sorted(n for n in damaged if first_line <= n <= line)
+            end = offset + reader.line_num  # the record is lines[start:end]
+            first = start + 1  # line numbers count from 1
+            if not cells:  # a blank line
+                start = end
+                continue
+            if (end - start > 1 or end == len(lines)) and _unclosed_quote(lines, start, end, cells, width,
+                                                                         platform_at, delimiter):
+                column, raw = _unclosed_row(lines[start], fieldnames, delimiter)
+                reason = _damaged(first) if first in damaged else \
+                    (problem(column, *UNCLOSED_QUOTE) if column else " / ".join(UNCLOSED_QUOTE))
+                items.append(FileItem(f"{path}:{first}", None, raw, reason))
+                # read on from the next line, as if the bad line had ended its record
+                start = offset = first
+                feed = iter(lines)
+                feed.__setstate__(start)
+                reader = csv.reader(feed, delimiter=delimiter)
+                continue
+            start = end
+            row: dict[str | None, Any] = dict(zip(fieldnames, cells, strict=False))  # as csv.DictReader builds it
+            if len(cells) > width:
+                row[None] = cells[width:]
+            else:
+                for name in fieldnames[len(cells):]:
+                    row[name] = None
+            bad = sorted(n for n in damaged if first <= n <= end)
             if bad:
-                items.append(FileItem(f"{path}:{line}", None, json.dumps(row, ensure_ascii=False, default=str)[:2000],
+                items.append(FileItem(f"{path}:{first}", None, json.dumps(row, ensure_ascii=False, default=str)[:2000],
                                       _damaged(bad[0])))
                 continue
             if None in row:  # more cells than headers
-                items.append(FileItem(f"{path}:{line}", None, json.dumps(row, ensure_ascii=False, default=str),
+                items.append(FileItem(f"{path}:{first}", None, json.dumps(row, ensure_ascii=False, default=str),
                                       "该行的单元格比表头多 / row has more cells than the header"))
                 continue
             record = {k.strip(): (v if v != "" else None) for k, v in row.items() if k}
             if "text" in record and record["text"] is None:
                 record["text"] = ""  # an empty cell is an empty (sticker-only) comment, not a missing one
-            items.append(FileItem(f"{path}:{line}", record, json.dumps(row, ensure_ascii=False)))
+            items.append(FileItem(f"{path}:{first}", record, json.dumps(row, ensure_ascii=False)))
     return items

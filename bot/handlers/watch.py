@@ -12,6 +12,7 @@ from bot.alerts.render import account_label
 from bot.clock import ensure_aware
 from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, PermissionDenied, UsageError
 from bot.messages import Action, Message
+from bot.scope import unsupported_platform
 
 USAGE = """\
   /watch surge 账号 --from 时间 --until 时间 [--factor 3] — 声明预期流量高峰（直播、大促），不按量告警 / declare a planned surge
@@ -47,6 +48,8 @@ def _resolve_account(ctx: CommandContext, text: str) -> str:
         if text in (account.key, account.account_id, account.name):
             candidates.append(account.key)
     if not candidates and ":" in text:
+        if (why := unsupported_platform(text)) is not None:
+            raise UsageError(why)
         candidates.append(text)
     visible = [k for k in candidates if ctx.services.scope.can_see(ctx.channel, k)]
     if not visible:
