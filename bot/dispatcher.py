@@ -17,17 +17,23 @@ A worker that begins a journalled item stamps the row's heartbeat (with its even
 per process refreshes the heartbeats of the rows its workers are running. A process started beside another
 one (a rolling deploy) tells the sender of a begun row it was interrupted only once that heartbeat stopped
 moving: a slow handler in the old process (a report with charts, a slow Slack API) is left to answer.
+
+Items of one conversation (the channel address: `slack:C1`, `feishu:oc_x`, `console:lanji`) run in the order
+they were received, which is their journal order, one after another; other conversations run beside them on
+the other workers. Before, two workers ran a person's commands sent one after another side by side, and the
+second could land on the crisis timeline before the first. See LANE_HOLD_MAX_S for the bound.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -64,6 +70,16 @@ INBOUND_INTERRUPTED_GRACE_S = 10.0
 # heartbeat has not moved counts as interrupted: its process died or hangs.
 INBOUND_HEARTBEAT_INTERVAL_S = 5.0
 INBOUND_STALE_HEARTBEATS = 3
+# The order of one conversation's items (see the module docstring): the next item of a conversation may begin
+# (its event id recorded, the person's name looked up) while the one before it runs, and runs its handler once
+# that one is finished. Its handler waits at most this long (since that item began holding the conversation)
+# for the one before: a command still running after that (a hung outside call, a report far slower than any
+# normal one) no longer holds its conversation, the next one starts then, out of order, and the log says so.
+# A conversation's own work waits for its slow command; other conversations never do.
+LANE_HOLD_MAX_S = 30.0
+# How many items of one conversation are begun at a time: the one running and the next one (its name lookup
+# overlaps the run before it). A crash tells these few it interrupted them; the rest are replayed at the start.
+_LANE_BEGUN_MAX = 2
 # How often the keeper thread looks at the begun rows another process left (settling them soon after their
 # heartbeat went stale, not up to a whole interval later).
 _KEEPER_TICK_S = 1.0
@@ -150,6 +166,13 @@ class Dispatcher:
         self.begun_checked_at: datetime | None = None
         # platform -> user id -> display name, for platforms whose events carry only an id (Feishu)
         self._name_lookups: dict[str, Callable[[str], str | None]] = {}
+        # conversation -> its items not finished yet, in journal order (the first one holds the conversation);
+        # one thread starts the next item of a conversation whose first one held it LANE_HOLD_MAX_S
+        self.lane_hold_max_s = LANE_HOLD_MAX_S
+        self._lanes: dict[str, deque[_Queued]] = {}
+        self._lanes_changed = threading.Condition()
+        self._lane_timer: threading.Thread | None = None
+        self._lanes_closed = False
 
     def register_name_lookup(self, platform: str, lookup: Callable[[str], str | None]) -> None:
         """Let commands from `platform` without a user name get one (in the worker, not the HTTP answer)."""
@@ -193,10 +216,7 @@ class Dispatcher:
                 submission.journalled.set_result(journal_id)
             if submission.done():
                 continue
-            try:
-                _pass_on(self._pool.submit(self._handle_journalled, item, journal_id), submission)
-            except BaseException as exc:  # noqa: BLE001 - e.g. the pool shut down: the caller's future says so
-                submission.set_exception(exc)
+            self._line_up(item, journal_id, submission)
 
     @staticmethod
     def _not_journalled(item: Command | Action, submission: Submission, error: Exception) -> None:
@@ -254,7 +274,7 @@ class Dispatcher:
             else:
                 log.info("inbound %s %s from %s: running it now (received before the restart)", kind,
                          item.event_id, received_at.isoformat())
-                self._pool.submit(self._handle_journalled, item, journal_id)
+                self._line_up(item, journal_id, Future())  # in journal order, as when it first came
                 queued += 1
         if begun:
             with self._keeper_lock:
@@ -391,7 +411,17 @@ class Dispatcher:
 
     def shutdown(self) -> None:
         self._intake.shutdown(wait=True, cancel_futures=False)
+        # every item lined up is handed to the workers before they stop taking work (each one holds its
+        # conversation at most lane_hold_max_s); then the workers finish what they have
+        with self._lanes_changed:
+            self._lanes_changed.wait_for(lambda: not self._lanes)
         self._pool.shutdown(wait=True, cancel_futures=False)
+        with self._lanes_changed:
+            self._lanes_closed = True
+            self._lanes_changed.notify_all()
+            timer = self._lane_timer
+        if timer is not None:
+            timer.join(timeout=30)
         # after the workers: their rows keep beating while they finish; the watched rows stay for the next start
         self._keeper_stop.set()
         with self._keeper_lock:
@@ -431,24 +461,160 @@ class Dispatcher:
         with self.services.db.session() as session:
             session.execute(delete(InboundItem).where(InboundItem.id == journal_id))
 
-    def _handle_journalled(self, item: Command | Action, journal_id: int | None) -> list[Message]:
+    # ---- one conversation's items in order ------------------------------------------------------------------
+    def _line_up(self, item: Command | Action, journal_id: int | None, future: Future) -> None:
+        """Queue a journalled item behind the earlier ones of its conversation; `future` gets its replies."""
+        entry = _Queued(item, journal_id, future, _lane_key(item))
+        with self._lanes_changed:
+            lane = self._lanes.setdefault(entry.key, deque())
+            lane.append(entry)
+            due = self._due_in(lane)
+            self._ensure_lane_timer()
+            self._lanes_changed.notify_all()
+        self._hand_over(due)
+
+    def _due_in(self, lane: deque[_Queued]) -> list[_Queued]:
+        """(Under `_lanes_changed`.) The items of `lane` a worker should take now: the first ones not begun
+        yet (up to _LANE_BEGUN_MAX), and the first one once it is ready to run its handler."""
+        due = []
+        for position, entry in enumerate(itertools.islice(lane, _LANE_BEGUN_MAX)):
+            if entry.state == "waiting":
+                entry.state = "begun"
+                due.append(entry)
+            elif position == 0 and entry.state == "ready":
+                entry.state = "running"
+                due.append(entry)
+            elif position == 0 and entry.working and entry.holds_since is None:
+                entry.holds_since = time.monotonic()  # it came first while a worker was beginning it
+        return due
+
+    def _hand_over(self, due: list[_Queued]) -> None:
+        pending = deque(due)
+        while pending:
+            entry = pending.popleft()
+            try:
+                self._pool.submit(self._work, entry)
+            except BaseException as exc:  # noqa: BLE001 - e.g. the pool shut down: its future says so, its row stays
+                pending.extend(self._done(entry, error=exc))
+
+    def _work(self, entry: _Queued) -> None:
+        """In a worker: begin the item (event id, name), then run it if it is its conversation's turn; an item
+        begun ahead of its turn waits (without its worker) until the one before it is finished."""
+        with self._lanes_changed:
+            entry.working = True
+            if self._holds_lane(entry) and entry.holds_since is None:
+                entry.holds_since = time.monotonic()
+            self._lanes_changed.notify_all()
+        try:
+            if entry.named is None:
+                if not self._begin(entry.item, entry.journal_id):
+                    self._hand_over(self._done(entry, result=[]))  # a duplicate: nothing to run
+                    return
+                entry.named = self._with_user_name(entry.item)
+                with self._lanes_changed:
+                    if not (entry.overtaken or self._holds_lane(entry)):
+                        entry.state, entry.working = "ready", False
+                        self._lanes_changed.notify_all()
+                        return
+                    entry.state = "running"
+            replies = self._run_named(entry.named, entry.journal_id)
+        except BaseException as exc:  # noqa: BLE001 - its future says so (and the log, see `_done`)
+            self._hand_over(self._done(entry, error=exc))
+            return
+        self._hand_over(self._done(entry, result=replies))
+
+    def _holds_lane(self, entry: _Queued) -> bool:
+        lane = self._lanes.get(entry.key)
+        return bool(lane) and lane[0] is entry
+
+    def _done(self, entry: _Queued, *, result: list[Message] | None = None,
+              error: BaseException | None = None) -> list[_Queued]:
+        """The item is finished: its conversation moves on (returns what a worker should take next), and its
+        future gets the replies or the error."""
+        if entry.journal_id is not None:
+            with self._keeper_lock:
+                self._in_flight.discard(entry.journal_id)
+        with self._lanes_changed:
+            entry.state, entry.working = "done", False
+            due: list[_Queued] = []
+            lane = self._lanes.get(entry.key)
+            if lane is not None and any(queued is entry for queued in lane):
+                lane.remove(entry)
+                if lane:
+                    due = self._due_in(lane)
+                else:
+                    del self._lanes[entry.key]
+            self._lanes_changed.notify_all()
+        if error is not None:
+            self._failed(entry.item, entry.journal_id, error)
+        try:
+            if not entry.future.done():
+                if error is not None:
+                    entry.future.set_exception(error)
+                else:
+                    entry.future.set_result(result or [])
+        except InvalidStateError:  # cancelled by its caller meanwhile
+            pass
+        return due
+
+    def _failed(self, item: Command | Action, journal_id: int | None, error: BaseException) -> None:
         # A failure before the handler ran leaves the row: the next start runs it, unless the platform's
         # retry was handled first (its event id is then known and the replay is dropped as a duplicate).
         # The row goes in the transaction that stores the answer; when the answer could not be stored it
         # goes anyway: running it again at the next start could act twice (only the platform's own retry
         # may run it again).
-        try:
-            return self.handle(item, journal_id=journal_id)
-        except RepliesNotStored:
+        if isinstance(error, RepliesNotStored):
             self._unjournal(journal_id)
-            raise
-        except Exception:
-            if journal_id is None:
-                log.exception("inbound %s %s failed; it is not in the journal (its row could not be written), so "
-                              "nothing is kept for the next start", type(item).__name__, item.event_id)
-            else:
-                log.exception("inbound %s %s failed; kept for the next start", type(item).__name__, item.event_id)
-            raise
+        elif not isinstance(error, Exception):
+            return
+        elif journal_id is None:
+            log.error("inbound %s %s failed; it is not in the journal (its row could not be written), so nothing "
+                      "is kept for the next start", type(item).__name__, item.event_id, exc_info=error)
+        else:
+            log.error("inbound %s %s failed; kept for the next start", type(item).__name__, item.event_id,
+                      exc_info=error)
+
+    def _ensure_lane_timer(self) -> None:
+        """(Under `_lanes_changed`.) Start the thread that lets a conversation move on past an item that held
+        it LANE_HOLD_MAX_S."""
+        if self._lane_timer is None and not self._lanes_closed:
+            self._lane_timer = threading.Thread(target=self._time_lanes, name="dispatch-lanes", daemon=True)
+            self._lane_timer.start()
+
+    def _time_lanes(self) -> None:
+        while True:
+            with self._lanes_changed:
+                if self._lanes_closed:
+                    return
+                due, wake_at = self._overtake_overdue()
+                if not due:
+                    self._lanes_changed.wait(None if wake_at is None else max(0.0, wake_at - time.monotonic()))
+                    continue
+            self._hand_over(due)
+
+    def _overtake_overdue(self) -> tuple[list[_Queued], float | None]:
+        """(Under `_lanes_changed`.) Take out of their conversation the items that held it longer than
+        lane_hold_max_s (they go on running): what a worker should take now, and when to look again."""
+        now = time.monotonic()
+        due: list[_Queued] = []
+        wake_at: float | None = None
+        for key in list(self._lanes):
+            lane = self._lanes[key]
+            while lane and lane[0].holds_since is not None and lane[0].holds_since + self.lane_hold_max_s <= now:
+                slow = lane.popleft()
+                slow.overtaken = True
+                log.warning("inbound %s %s in %s still running after %.0f s; the next one of that conversation "
+                            "starts now, out of order", type(slow.item).__name__, slow.item.event_id, key,
+                            now - slow.holds_since)
+                due.extend(self._due_in(lane))
+            if not lane:
+                del self._lanes[key]
+            elif lane[0].holds_since is not None:
+                deadline = lane[0].holds_since + self.lane_hold_max_s
+                wake_at = deadline if wake_at is None else min(wake_at, deadline)
+        if due:
+            self._lanes_changed.notify_all()
+        return due, wake_at
 
     def first_time(self, item: Command | Action, *, journal_id: int | None = None) -> bool:
         """Record the inbound event id; False when it was seen before (a platform retry or duplicate). With
@@ -472,24 +638,30 @@ class Dispatcher:
         return True
 
     def handle(self, item: Command | Action, *, journal_id: int | None = None) -> list[Message]:
-        """Run the command/action once and enqueue its replies (removing its journal row, if any, in the same
-        transaction); returns the replies (for the console)."""
+        """Run the command/action once, now, in the calling thread, and enqueue its replies (removing its
+        journal row, if any, in the same transaction); returns the replies (for the console)."""
+        if not self._begin(item, journal_id):
+            return []
+        try:
+            return self._run_named(self._with_user_name(item), journal_id)
+        finally:
+            if journal_id is not None:
+                with self._keeper_lock:
+                    self._in_flight.discard(journal_id)
+
+    def _begin(self, item: Command | Action, journal_id: int | None) -> bool:
+        """Record the event id (False, and its journal row goes, when it was seen before); its row, if any,
+        counts as running from now on (its heartbeat is kept moving)."""
         if not _retrying_while_busy(lambda: self.first_time(item, journal_id=journal_id)):
             self._unjournal(journal_id)
-            return []
-        if journal_id is None:
-            return self._run_begun(item)
-        with self._keeper_lock:
-            self._in_flight.add(journal_id)
-        self._ensure_keeper()
-        try:
-            return self._run_begun(item, journal_id)
-        finally:
+            return False
+        if journal_id is not None:
             with self._keeper_lock:
-                self._in_flight.discard(journal_id)
+                self._in_flight.add(journal_id)
+            self._ensure_keeper()
+        return True
 
-    def _run_begun(self, item: Command | Action, journal_id: int | None = None) -> list[Message]:
-        item = self._with_user_name(item)
+    def _run_named(self, item: Command | Action, journal_id: int | None = None) -> list[Message]:
         if isinstance(item, Command):
             metrics.COMMANDS_HANDLED.labels(item.platform, "command").inc()
             replies = self._run_command(item)
@@ -601,20 +773,29 @@ class _BegunElsewhere:
     still_since: datetime
 
 
+@dataclass(eq=False)
+class _Queued:
+    """An item lined up in its conversation: waiting -> begun (a worker records its event id and looks up the
+    name) -> ready (waiting for its turn, without a worker) -> running -> done."""
+
+    item: Command | Action
+    journal_id: int | None
+    future: Future
+    key: str
+    state: str = "waiting"
+    working: bool = False  # a worker is on it now
+    named: Command | Action | None = None  # once begun: the item with the person's name
+    holds_since: float | None = None  # monotonic: since when, coming first in its conversation, it holds it
+    overtaken: bool = False  # held it past lane_hold_max_s: no longer in its conversation's line
+
+
 class RepliesNotStored(Exception):
     """The command ran, but its answer could not be stored."""
 
 
-def _pass_on(source: Future[_T], target: Future[_T]) -> None:
-    def copy(finished: Future[_T]) -> None:
-        if finished.cancelled():
-            target.cancel()
-        elif finished.exception() is not None:
-            target.set_exception(finished.exception())
-        else:
-            target.set_result(finished.result())
-
-    source.add_done_callback(copy)
+def _lane_key(item: Command | Action) -> str:
+    """The conversation whose order the item keeps: its channel address (a form without one: its sender)."""
+    return item.channel or f"{item.platform}:user:{item.user}"
 
 
 def _event_key(item: Command | Action) -> str:
