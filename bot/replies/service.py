@@ -531,16 +531,24 @@ class ReplyQueueService:
             by_platform.setdefault(platform, []).append(root)
         for platform, roots in by_platform.items():
             for start in range(0, len(roots), CHUNK):
+                # A reply answers the comments dated before it by the same source's clock: the comments' own
+                # dates, not the items' wait start (the earlier of that date and the arrival, see
+                # wait_start): for a source that dates everything 8 h ahead, a follow-up written after our
+                # reply would otherwise count as answered by it.
                 rows = session.exec(
-                    select(ReplyQueueItem.id, ReplyQueueItem.thread_root_id, ReplyQueueItem.created_ts,
-                           ReplyQueueItem.comment_id, ReplyQueueItem.account_key).where(
+                    select(ReplyQueueItem.id, ReplyQueueItem.thread_root_id, Comment.created_at,
+                           ReplyQueueItem.comment_id, ReplyQueueItem.account_key)
+                    .join(Comment, and_(Comment.platform == ReplyQueueItem.platform,
+                                        Comment.comment_id == ReplyQueueItem.comment_id))
+                    .where(
                         ReplyQueueItem.platform == platform, ReplyQueueItem.thread_root_id.in_(roots[start:start + CHUNK]),
                         ReplyQueueItem.state.in_(m.UNANSWERED_STATES),
                     )
                 ).all()
-                for item_id, root, created_ts, comment_id, account_key in rows:
+                for item_id, root, written_at, comment_id, account_key in rows:
+                    written = ensure_aware(written_at)
                     answer = next((r for r in threads[(platform, root)]
-                                   if ensure_aware(r.created_at).timestamp() >= created_ts and r.comment_id != comment_id),
+                                   if ensure_aware(r.created_at) >= written and r.comment_id != comment_id),
                                   None)
                     if answer is not None:
                         closing[int(item_id)] = (answer, account_key)
@@ -554,7 +562,9 @@ class ReplyQueueService:
                     first_response_at=func.coalesce(table.c.first_response_at, bindparam("b_at", type_=UTCDateTime())),
                     claimed_by=None, claimed_by_name=None, claim_expires_at=None)
         )
-        session.execute(stmt, [{"b_id": item_id, "b_name": reply.author_name, "b_at": ensure_aware(reply.created_at)}
+        # the reply's time on the same footing as the items' start (wait_start): a skewed source's 8 h do not
+        # count as waiting
+        session.execute(stmt, [{"b_id": item_id, "b_name": reply.author_name, "b_at": wait_start(reply, now)}
                                for item_id, (reply, _) in closing.items()])
         ids = sorted(closing)
         for start in range(0, len(ids), CHUNK):

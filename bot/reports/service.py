@@ -51,16 +51,20 @@ log = logging.getLogger(__name__)
 MAX_LOOKBACK = timedelta(days=31)
 
 
-def resolve_local(naive: datetime, zone: ZoneInfo, *, both_folds: bool = False) -> list[datetime]:
+def resolve_local(naive: datetime, zone: ZoneInfo, *, wildcard: bool = False) -> list[datetime]:
     """The UTC instants of a wall-clock time in `zone`, as cron treats them across a DST change.
 
     A time the clocks skip (02:30 when they jump from 02:00 to 03:00) is the moment of the change (03:00
     local), as Vixie cron runs a job of the skipped hour right after it; a time that occurs twice (02:30
-    when they go back from 03:00 to 02:00) is its first occurrence, or both with `both_folds`.
+    when they go back from 03:00 to 02:00) is its first occurrence. A `wildcard` line (`*` in its minute or
+    hour) simply runs by the new time, as in Vixie cron: a skipped time is no time at all (an extra,
+    off-grid "30 * * * *" report at 03:00 otherwise), and a repeated one is both occurrences.
     """
     first = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
     second = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
     if first.astimezone(zone).replace(tzinfo=None) != naive:
+        if wildcard:
+            return []
         # Skipped: zoneinfo reads it with the offset before the change (fold=0, later in UTC) and after it
         # (fold=1, earlier); the change lies between the two. Find it (to the second: offsets are whole
         # minutes, changes happen on whole seconds).
@@ -73,7 +77,7 @@ def resolve_local(naive: datetime, zone: ZoneInfo, *, both_folds: bool = False) 
             else:
                 low = middle
         return [high.replace(microsecond=0)]
-    if first == second or not both_folds:
+    if first == second or not wildcard:
         return [first]
     return sorted({first, second})
 
@@ -84,8 +88,9 @@ def due_times(cron: str, zone: str, now: datetime, lookback: timedelta) -> list[
 
     As standard (Vixie) cron: when both day fields are restricted a day matching either one fires; a time
     the clocks skip in spring fires once, at the change (a daily "30 2 * * *" in Berlin fires at 03:00 on
-    that day); a time that occurs twice in autumn fires once, the first time, unless the line's minute or
-    hour is a wildcard (`*`, `*/15`): "0 * * * *" fires in each real hour, both 02:00s included. Times are
+    that day); a time that occurs twice in autumn fires once, the first time. A line whose minute or hour is
+    a wildcard (`*`, `*/15`) runs by the new time: "0 * * * *" fires in each real hour, both 02:00s included,
+    and nothing for the skipped hour. Times are
     stepped in UTC: APScheduler's own stepping kept returning the second 02:00 and never ended.
     """
     if lookback > MAX_LOOKBACK:
@@ -105,7 +110,7 @@ def due_times(cron: str, zone: str, now: datetime, lookback: timedelta) -> list[
         for hour in schedule.hours:
             for minute in schedule.minutes:
                 naive = datetime(day.year, day.month, day.day, hour, minute)
-                times.update(t for t in resolve_local(naive, local, both_folds=schedule.wildcard) if since <= t <= now)
+                times.update(t for t in resolve_local(naive, local, wildcard=schedule.wildcard) if since <= t <= now)
     return sorted(times)
 
 

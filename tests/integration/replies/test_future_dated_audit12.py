@@ -19,7 +19,7 @@ from bot.config import parse_config
 from bot.replies.models import ReplyQueueItem
 from tests.conftest import TEST_CONFIG
 
-from .conftest import ago, cmd, rec
+from .conftest import ago, cmd, own, rec
 
 
 def _queue_text(bot, text: str) -> str:
@@ -100,3 +100,35 @@ def test_the_stats_header_zone_follows_the_channel(db, settings, clock):
     finally:
         app.stop()
     assert "，自 2026-11-22 00:00 Europe/London（UTC+00:00）起 / since then" in reply.text.splitlines()[0]
+
+
+def _state_of(db, comment_id):
+    with db.session() as s:
+        item = s.exec(select(ReplyQueueItem).where(ReplyQueueItem.comment_id == comment_id)).first()
+        return None if item is None else item.state
+
+
+def test_a_follow_up_written_after_our_reply_in_a_skewed_source_stays_open(rq_bot, db, clock):
+    # review finding: matched against the items' wait start, our older reply (8 h ahead, like every date of
+    # this source) "answered" the customer's follow-up written after it
+    ingest = rq_bot.services.ingest
+    skew = timedelta(hours=8)  # the source writes Beijing time as UTC
+    ingest.ingest_records([rec("A", clock.now() + skew, "太差了，过敏了")], source="webhook")
+    clock.advance(timedelta(minutes=10))
+    ingest.ingest_records([own("R", clock.now() + skew, "A")], source="webhook")
+    assert _state_of(db, "A") == "answered"
+    clock.advance(timedelta(hours=1))
+    ingest.ingest_records([rec("B", clock.now() + skew, "还是没人处理，我要投诉", parent_id="R"),
+                           rec("C", clock.now() + skew, "还是没人处理，我要投诉", parent_id="A")], source="webhook")
+    assert _state_of(db, "B") in (None, "open") and _state_of(db, "C") in (None, "open")
+
+
+def test_the_first_response_time_of_a_skewed_source_is_not_stretched_by_its_skew(rq_bot, clock):
+    ingest = rq_bot.services.ingest
+    skew = timedelta(hours=8)
+    start = clock.now()
+    ingest.ingest_records([rec("A", clock.now() + skew, "太差了，过敏了")], source="webhook")
+    clock.advance(timedelta(minutes=10))
+    ingest.ingest_records([own("R", clock.now() + skew, "A")], source="webhook")
+    stats = rq_bot.services.replies.stats(channel="console:lanji", since=start - timedelta(hours=1))
+    assert stats.median_first_response == timedelta(minutes=10)

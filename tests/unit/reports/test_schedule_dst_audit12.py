@@ -72,6 +72,19 @@ def test_an_hourly_schedule_has_no_report_for_the_hour_that_does_not_exist():
     ]
 
 
+@pytest.mark.parametrize("cron, zone, now, expected", [
+    # review finding: a skipped time of a wildcard line was moved to the change, an extra off-grid report
+    ("30 * * * *", "Europe/Berlin", utc(2026, 3, 29, 4),
+     ["00:30+0100", "01:30+0100", "03:30+0200", "04:30+0200", "05:30+0200"]),
+    ("0 */2 * * *", "Europe/Berlin", utc(2026, 3, 29, 4), ["00:00+0100", "04:00+0200", "06:00+0200"]),
+    ("0 * * * *", "Australia/Lord_Howe", utc(2026, 10, 3, 18),
+     ["00:00+1030", "01:00+1030", "03:00+1100", "04:00+1100", "05:00+1100"]),
+])
+def test_a_wildcard_line_has_no_report_at_the_change_for_a_skipped_time(cron, zone, now, expected):
+    times = due_times(cron, zone, now, timedelta(hours=5))
+    assert [t.astimezone(ZoneInfo(zone)).strftime("%H:%M%z") for t in times] == expected
+
+
 def test_a_week_of_daily_due_times_across_both_changes_has_one_a_day():
     for zone, now in (("Europe/Berlin", utc(2026, 4, 1)), ("Europe/Berlin", utc(2026, 10, 28)),
                       ("America/New_York", utc(2026, 3, 11)), ("America/New_York", utc(2026, 11, 4))):
