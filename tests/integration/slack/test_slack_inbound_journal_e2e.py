@@ -40,6 +40,21 @@ channels:
   - {id: 'feishu:oc_ops', client: lanji}
 """
 
+# `crisisbot serve` (bot.cli's main, as `python -m bot.cli` runs it) with the inbound journal's waits
+# shortened: a row a killed process had begun is settled once its heartbeat has stood still for
+# max(INBOUND_STALE_HEARTBEATS x heartbeat interval, grace) -- 15 s in production, 1.5 s here -- so the restart
+# tells the interrupted senders without the test sitting out the production wait. The same knobs the
+# in-process journal tests turn (tests/integration/foundation/test_inbound_journal.py); nothing else changes.
+SERVE_WITH_SHORT_JOURNAL_WAITS = """
+import sys
+import bot.dispatcher as dispatcher
+for name, value in (("INBOUND_HEARTBEAT_INTERVAL_S", 0.5), ("INBOUND_INTERRUPTED_GRACE_S", 1.0)):
+    assert hasattr(dispatcher, name), f"bot.dispatcher.{name} is gone: update this test"
+    setattr(dispatcher, name, value)
+sys.argv[0] = "crisisbot"
+from bot.cli import main
+main()
+"""
 
 
 def wait_until(condition, timeout: float = 30.0, what: str = "condition"):
@@ -76,8 +91,8 @@ def serve(tmp_path: Path, fake_slack, fake_feishu, log_name: str):
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     log_path = tmp_path / log_name
     with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], cwd=tmp_path,
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, "-c", SERVE_WITH_SHORT_JOURNAL_WAITS, "serve", "--port", str(port)],
+                                   cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_listening(process, base, log_path)
@@ -106,16 +121,27 @@ def restart_until_answered(tmp_path: Path, fake_slack, fake_feishu, *, slack: in
         time.sleep(2)
 
 
-def hold_both_workers(fake_feishu, base: str, events, db_path: Path) -> None:
+HELD_S = 8
+
+
+def hold_both_workers(fake_feishu, base: str, events, db_path: Path) -> float:
     """Two Feishu commands whose workers get stuck in Feishu's contact lookup (one person each, so no cached
-    name): until they time out, whatever is delivered next is journalled but not begun."""
-    fake_feishu.fail_next("contact.user.get", "slow", times=2, seconds=8)
+    name): until they time out, whatever is delivered next is journalled but not begun. Returns when (monotonic)
+    the fake's slow answers are over at the latest."""
+    fake_feishu.fail_next("contact.user.get", "slow", times=2, seconds=HELD_S)
     with httpx.Client(timeout=10) as client:
         for n in (1, 2):
             assert post_event(client, base, events, events.message(
                 "/help", open_id=f"ou_held{n}", event_id=f"ev-held-{n}")).status_code == 200
     wait_until(lambda: len(query(db_path, "SELECT key FROM processed_event WHERE key LIKE 'feishu:%'")) == 2,
                what="both workers to begin the Feishu commands")
+    return time.monotonic() + HELD_S  # the lookups begin right after the event ids are recorded
+
+
+def let_the_slow_answers_end(over_at: float) -> None:
+    """The fake Feishu answers the held lookups (to the killed serve: a broken pipe it prints) only after
+    HELD_S; wait for that inside the test, so its traceback is not printed into whichever test runs next."""
+    time.sleep(max(0.0, over_at - time.monotonic()) + 0.5)
 
 
 def test_commands_acked_over_http_are_answered_once_after_serve_is_killed(tmp_path, fake_slack):
@@ -124,7 +150,7 @@ def test_commands_acked_over_http_are_answered_once_after_serve_is_killed(tmp_pa
     events = FeishuEvents(SystemClock(), app_id="cli_journal_e2e")  # serve's FEISHU_APP_ID
     with FakeFeishuApi() as fake_feishu:
         with serve(tmp_path, fake_slack, fake_feishu, "serve-1.log") as (process, base):
-            hold_both_workers(fake_feishu, base, events, db_path)
+            slow_over_at = hold_both_workers(fake_feishu, base, events, db_path)
             sender = SlackSender(base + "/slack/events", SECRET, fake_slack)
             try:
                 acked = [sender.command("/reply-queue", channel="C0JRNL"),
@@ -161,6 +187,7 @@ def test_commands_acked_over_http_are_answered_once_after_serve_is_killed(tmp_pa
             assert sum(f"<at id=ou_held{n}></at>" in x and "机器人在处理你的操作「/help」时重启了" in x
                        for x in notices) == 1, notices
         assert query(db_path, "SELECT id FROM inbound_item") == []
+        let_the_slow_answers_end(slow_over_at)
 
 
 def test_items_acked_while_the_database_is_busy_are_journalled_before_the_ack(tmp_path, fake_slack):
@@ -172,7 +199,7 @@ def test_items_acked_while_the_database_is_busy_are_journalled_before_the_ack(tm
     events = FeishuEvents(SystemClock(), app_id="cli_journal_e2e")  # serve's FEISHU_APP_ID
     with FakeFeishuApi() as fake_feishu:
         with serve(tmp_path, fake_slack, fake_feishu, "serve-1.log") as (process, base):
-            hold_both_workers(fake_feishu, base, events, db_path)  # nothing below is begun before the kill
+            slow_over_at = hold_both_workers(fake_feishu, base, events, db_path)  # nothing below begun before the kill
 
             def slack(send):
                 sender = SlackSender(base + "/slack/events", SECRET, fake_slack)
@@ -217,3 +244,4 @@ def test_items_acked_while_the_database_is_busy_are_journalled_before_the_ack(tm
         feishu_sent = [json.dumps(m.__dict__, ensure_ascii=False, default=str) for m in fake_feishu.sent()]
         assert sum("本频道没有进行中的预案" in x for x in feishu_sent) == 1, feishu_sent
         assert len(feishu_sent) == 3, feishu_sent
+        let_the_slow_answers_end(slow_over_at)
