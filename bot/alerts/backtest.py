@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from bot.alerts.detector import DetectorSettings, SpikeDetector
@@ -282,12 +282,15 @@ def off_grid_share(timestamps: Iterable[datetime], bucket_seconds: float) -> flo
 
 
 def run_backtest(rows: list[SeriesRow], *, bucket_seconds: float | None = None,
-                 settings: DetectorSettings | None = None) -> Iterator[BacktestRow]:
-    """Feed rows one at a time to the production detector and yield one output row per input row."""
+                 settings: DetectorSettings | None = None, zone: tzinfo | None = None) -> Iterator[BacktestRow]:
+    """Feed rows one at a time to the production detector and yield one output row per input row.
+
+    ``zone``: the time zone whose daily rhythm the series follows (the CLI passes the configured one, as
+    the service does); its daylight-saving changes do not move the "same time of day" profile."""
     settings = settings or DetectorSettings()
     if bucket_seconds is None:
         bucket_seconds = infer_bucket_seconds(r.timestamp for r in rows)
-    detector = SpikeDetector(settings=replace(settings, bucket_seconds=bucket_seconds))
+    detector = SpikeDetector(settings=replace(settings, bucket_seconds=bucket_seconds), zone=zone)
     for row in rows:
         if row.value is None:  # a missing count: kept, not judged
             yield BacktestRow(row.raw_timestamp, row.raw_value, 0.0, 0)

@@ -10,7 +10,7 @@ import typer
 
 app = typer.Typer(no_args_is_help=True, help="负面激增告警 / negative-spike alerts")
 
-USAGE = ("用法 / usage: crisisbot backtest SERIES.csv --out OUT.csv [--bucket 5m]  或 / or  "
+USAGE = ("用法 / usage: crisisbot backtest SERIES.csv --out OUT.csv [--bucket 5m] [--tz Europe/Berlin]  或 / or  "
          "crisisbot backtest --comments FEED.jsonl [--bucket 5m]")
 
 
@@ -33,6 +33,28 @@ def _os_error(exc: OSError) -> str:
     if isinstance(exc, FileNotFoundError):
         return f"找不到文件 / file not found: {exc.filename}"
     return f"无法访问文件 {exc.filename} / cannot access {exc.filename}: {exc.strerror or exc}"
+
+
+def _series_zone(tz: str | None):
+    """The zone whose daily rhythm a series is profiled in: `--tz`, else the configured `timezone` (as the
+    service does), and a note (or None). An unreadable configuration does not stop a backtest that never
+    needed one: it runs with UTC slots, as before zones were taken into account, and says so."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if tz is not None:
+        try:
+            return ZoneInfo(tz.strip()), None
+        except (ZoneInfoNotFoundError, ValueError):
+            _fail(f"--tz: 未知的时区 / unknown time zone {tz!r}（例如 / e.g. Asia/Shanghai, Europe/Berlin）")
+    from bot.config import ConfigError, load_all
+
+    try:
+        _, config, _ = load_all()
+    except ConfigError:
+        return None, ("配置无法读取（见 crisisbot config check），日内时段按 UTC 计算，不做夏令时修正；可用 --tz 指定时区 / "
+                      "the configuration cannot be read (see crisisbot config check): time-of-day slots are in UTC, "
+                      "with no daylight-saving correction; give the zone with --tz")
+    return config.zone(), None
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -65,6 +87,11 @@ def backtest(
         "--comments", metavar="FEED.jsonl",
         help="改为回放评论文件（JSONL 或 CSV，按 crisisbot ingest 的规则校验）/ replay a comment feed instead "
              "(JSONL or CSV, checked as crisisbot ingest checks it)")] = None,
+    tz: Annotated[str | None, typer.Option(
+        "--tz", metavar="ZONE",
+        help="序列日内节律所在的时区（如 Europe/Berlin），夏令时切换不会移动“同一时段”；默认用配置的 timezone / "
+             "the time zone the series' daily rhythm follows (e.g. Europe/Berlin), so daylight-saving changes do "
+             "not move \"the same time of day\" (default: the configured timezone)")] = None,
 ) -> None:
     """回测：用线上检测器回放计数序列（或评论文件）/ Backtest: replay a count series (or a comment feed)
     through the production detector.
@@ -79,6 +106,9 @@ def backtest(
         if series is not None:
             _fail("SERIES.csv 与 --comments FEED.jsonl 只能给一个 / give either SERIES.csv or --comments "
                   "FEED.jsonl, not both")
+        if tz is not None:  # the replay runs the whole bot: its zones come from the configuration
+            _fail("--tz 只用于 SERIES.csv；回放评论时用配置中的时区 / --tz is for SERIES.csv only; a comment feed "
+                  "replay uses the zones in the configuration")
         if out is not None:  # it was ignored: the caller then looked for a file that was never written
             _fail("--out 只用于 SERIES.csv；--comments 的结果打印在标准输出，可用 > 文件 保存 / --out is for "
                   "SERIES.csv only; --comments prints its result to standard output (redirect it with > FILE)")
@@ -116,6 +146,7 @@ def backtest(
         bucket_seconds = parse_bucket(bucket) if bucket else None
     except ValueError as exc:
         _fail(f"--bucket: {exc}")
+    zone, zone_note = _series_zone(tz)
     try:
         rows = read_series(series)
         given = bucket_seconds is not None
@@ -123,7 +154,7 @@ def backtest(
             bucket_seconds = infer_bucket_seconds(r.timestamp for r in rows)
         off = off_grid_share((r.timestamp for r in rows), bucket_seconds)
         slip = bucket_slip_warning(bucket, bucket_seconds, (r.timestamp for r in rows)) if bucket else None
-        alerts = write_backtest(run_backtest(rows, bucket_seconds=bucket_seconds), out)
+        alerts = write_backtest(run_backtest(rows, bucket_seconds=bucket_seconds, zone=zone), out)
     except OSError as exc:
         _fail(_os_error(exc))
     except BacktestInputError as exc:
@@ -132,6 +163,8 @@ def backtest(
     how_zh, how_en = ("--bucket 指定", "--bucket") if given else ("由时间戳推断", "inferred from the timestamps")
     typer.echo(f"{len(rows)} 行，{alerts} 次告警 → {out}（桶 {size}，{how_zh}）/ "
                f"{len(rows)} rows, {alerts} alerts -> {out} (bucket {size}, {how_en})")
+    if zone_note:
+        typer.echo(f"注意 / note: {zone_note}", err=True)
     if slip:
         # `--bucket 5` is 5 seconds (bare numbers are seconds, "300" works): on a 5-minute series every row
         # is a gap and nothing alerts; the file is still written as asked

@@ -29,7 +29,7 @@ import sys
 from array import array
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 LN10 = math.log(10.0)
@@ -295,6 +295,12 @@ def binomial_log10_sf(k: float, n: float, p: float, design_effect: float) -> flo
     return (-0.5 * z * z - math.log(z * math.sqrt(2 * math.pi))) / LN10
 
 
+def dst_seconds(ts: float, zone: tzinfo) -> float:
+    """The daylight-saving shift (seconds) in force in ``zone`` at epoch ``ts``; 0 where the zone has none."""
+    delta = datetime.fromtimestamp(ts, zone).dst()
+    return delta.total_seconds() if delta else 0.0
+
+
 def _halflife_alpha(halflife_steps: float) -> float:
     if halflife_steps <= 0:
         return 1.0
@@ -336,9 +342,15 @@ class SpikeDetector:
     share_neg: float = 0.0
     share_total: float = 0.0
     share_seen: float = 0.0
+    #: the time zone whose *standard* time the daily and weekly slots follow (see ``_slot_time``). Not part
+    #: of the state: the caller passes the configured zone each time it builds or loads a detector. None,
+    #: UTC and zones without daylight saving time (Asia/Shanghai) give exactly the UTC slots.
+    zone: tzinfo | None = None
 
     def __post_init__(self) -> None:
         s = self.settings
+        # (zone, start, end, shift): the DST shift found constant over [start, end), one clock hour
+        self._dst_cache: tuple[Any, float, float, float] = (None, 0.0, 0.0, 0.0)
         if not self.season:
             self.season = [1.0] * s.season_slots
             self.season_n = [0.0] * s.season_slots
@@ -366,8 +378,34 @@ class SpikeDetector:
         self._buckets_per_day = SECONDS_PER_DAY / b
 
     # ------------------------------------------------------------------ baseline
+    def _slot_time(self, ts: float) -> float:
+        """The time the daily and weekly slots are read at: ``ts`` moved by the zone's DST shift, so a slot
+        is the same hour of the zone's standard time all year. Without the shift, a rhythm kept in local time
+        (the evening peak at 20:30 in Berlin) moved one slot at each change of the clocks and the week after
+        it paged every evening. Zones without DST (and no zone) shift by 0: the slots, and so every output
+        and stored state, are exactly the UTC ones they always were.
+
+        The shift is looked up once per clock hour of epoch time (at both ends of the hour; an hour with a
+        change of the clocks inside it is looked up bucket by bucket)."""
+        zone = self.zone
+        if zone is None:
+            return ts
+        cached, start, end, shift = self._dst_cache
+        if cached is zone and start <= ts < end:
+            return ts + shift
+        if isinstance(zone, timezone):  # a fixed offset: never any DST
+            self._dst_cache = (zone, -math.inf, math.inf, 0.0)
+            return ts
+        start = ts - ts % 3600.0
+        shift = dst_seconds(start, zone)
+        if dst_seconds(start + 3599.0, zone) != shift:
+            return ts + dst_seconds(ts, zone)
+        self._dst_cache = (zone, start, start + 3600.0, shift)
+        return ts + shift
+
     def _slot_weights(self, ts: float) -> tuple[int, int, float]:
-        """Two neighbouring slots and the weight of the second (linear interpolation by time of day)."""
+        """Two neighbouring slots and the weight of the second (linear interpolation by time of day);
+        ``ts`` is a slot time (:meth:`_slot_time`)."""
         pos = (ts % SECONDS_PER_DAY) / self._slot_len - 0.5
         i = math.floor(pos)
         w = pos - i
@@ -397,14 +435,18 @@ class SpikeDetector:
         return max((1.0 - w) * self.season[i] + w * self.season[j], 0.02)
 
     def _season_factor(self, ts: float) -> float:
-        return max(self._daily_factor(ts) * self._week_adjust(ts), 0.02)
+        st = self._slot_time(ts)
+        return max(self._daily_factor(st) * self._week_adjust(st), 0.02)
 
     def expected(self, ts: float | datetime, expected_factor: float = 1.0,
                  prior_expected: float | None = None, *, _factors: tuple[float, float] | None = None) -> float:
         """The baseline count for the bucket at ``ts`` (before seeing it)."""
         ts = _to_epoch(ts)
         s = self.settings
-        daily, week = _factors or (self._daily_factor(ts), self._week_adjust(ts))
+        if _factors is None:
+            st = self._slot_time(ts)
+            _factors = (self._daily_factor(st), self._week_adjust(st))
+        daily, week = _factors
         own = (self.level or 0.0) * max(daily * week, 0.02)
         if prior_expected is not None and self.n < s.prior_blend_buckets:
             w = self.n / s.prior_blend_buckets
@@ -413,8 +455,9 @@ class SpikeDetector:
 
     def _update_baseline(self, ts: float, value: float, mu: float, expected_factor: float,
                          factors: tuple[float, float]) -> None:
-        """``factors``: the daily factor and weekly adjustment at ``ts``, as observe computed them before any
-        change to the profiles (only the loops at the end of this method change them)."""
+        """``ts``: the bucket's slot time (:meth:`_slot_time`). ``factors``: the daily factor and weekly
+        adjustment at it, as observe computed them before any change to the profiles (only the loops at the
+        end of this method change them)."""
         s = self.settings
         daily, week = factors
         factor = max(expected_factor, 1e-6)
@@ -471,7 +514,8 @@ class SpikeDetector:
             raise ValueError(f"bucket value must be a finite count >= 0, got {value!r}")
         s = self.settings
         # the profiles at ts, computed once: expected() and the baseline update both need them
-        factors = (self._daily_factor(ts), self._week_adjust(ts))
+        st = self._slot_time(ts)
+        factors = (self._daily_factor(st), self._week_adjust(st))
         mu = self.expected(ts, expected_factor, prior_expected, _factors=factors)
         if self.last_ts is not None and ts <= self.last_ts:
             surprise = -nb_log10_sf(value, mu, self.phi + self._model_uncertainty(prior_expected))
@@ -597,7 +641,7 @@ class SpikeDetector:
         elif self.cooldown_left > 0:
             self.cooldown_left -= 1
 
-        self._update_baseline(ts, value, mu, expected_factor, factors)
+        self._update_baseline(st, value, mu, expected_factor, factors)
         if total is not None and total > 0 and not decision.in_episode:
             # Both sums start at zero and get the same weights, so their ratio is the (exponentially
             # weighted) share from the first bucket on. Seeding them with the first bucket instead gave
@@ -688,11 +732,12 @@ class SpikeDetector:
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any] | None, settings: DetectorSettings | None = None) -> SpikeDetector:
-        """Rebuild a detector from :meth:`to_state`; ``None`` gives a fresh one."""
+    def from_state(cls, state: dict[str, Any] | None, settings: DetectorSettings | None = None,
+                   zone: tzinfo | None = None) -> SpikeDetector:
+        """Rebuild a detector from :meth:`to_state`; ``None`` gives a fresh one. ``zone``: see ``zone``."""
         settings = settings or DetectorSettings()
         if not state:
-            return cls(settings=settings)
+            return cls(settings=settings, zone=zone)
         version = state.get("v")
         if version not in (1, STATE_VERSION):
             raise ValueError(f"unsupported detector state version {version!r}")
@@ -725,6 +770,7 @@ class SpikeDetector:
             share_neg=float(state["share_neg"]) if share_ok else 0.0,
             share_total=float(state["share_total"]) if share_ok else 0.0,
             share_seen=float(state.get("share_seen", 0.0)) if share_ok else 0.0,
+            zone=zone,
         )
 
 

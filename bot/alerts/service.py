@@ -194,6 +194,13 @@ class AlertService:
         playbooks and quiet hours do, else the configured one."""
         return self.app_config.channel_zone(channel)
 
+    def _detector_zone(self, platform: str, account_id: str) -> ZoneInfo:
+        """The zone whose time of day an account's streams are profiled in (daylight saving changes then do
+        not move the daily rhythm): the zone of the channels its alerts go to (`channels[].timezone`, else the
+        configured `timezone`) when they agree, else the configured `timezone`."""
+        zones = {self.app_config.channel_timezone(ch) for ch in self.scope.channels_for_account(platform, account_id)}
+        return ZoneInfo(zones.pop()) if len(zones) == 1 else self.app_config.zone()
+
     def _lang(self, channel: str) -> str:
         ch = self._channel_config(channel)
         return (ch.language if ch and ch.language else self.app_config.language) or "zh"
@@ -454,8 +461,18 @@ class AlertService:
                 st.detector = entry[2]
             else:
                 missing[st.id] = st
-        if not missing:
-            return
+        if missing:
+            self._decode_detectors(conn, due, is_due, missing)
+        zones: dict[tuple[str, str], ZoneInfo] = {}
+        for st in due:  # the zone is not stored: it follows the configuration (and the scope) in force
+            if st.detector is not None:
+                account = (st.platform, st.account_id)
+                if account not in zones:
+                    zones[account] = self._detector_zone(*account)
+                st.detector.zone = zones[account]
+
+    def _decode_detectors(self, conn, due: list[_Stream], is_due, missing: dict[int, _Stream]) -> None:
+        """The detectors of the streams in ``missing`` from their stored state."""
         c = AlertStream.__table__.c
         if len(missing) > len(due) // 2:
             states = conn.execute(select(c.id, c.state).where(is_due))
