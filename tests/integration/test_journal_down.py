@@ -41,7 +41,7 @@ from bot.app import build_app
 from bot.storage.db import Database
 from tests.conftest import IN_CI, POSTGRES_URL
 from tests.fakes.feishu_api import FakeFeishuApi
-from tests.fakes.slack_api import VALID_BOT_TOKEN, FakeSlack, SlackSender
+from tests.fakes.slack_api import VALID_BOT_TOKEN, FakeSlack, ScriptedAnswer, SlackSender
 from tests.integration.feishu.support import FeishuEvents, feishu_settings, post_event, wait_until
 from tests.support.asgi_server import running_server
 
@@ -246,6 +246,13 @@ def test_while_the_database_is_down_nothing_is_acknowledged_as_received(scratch,
         (told,) = served.slack.wait_for("response_url")
         assert told.args["response_type"] == "ephemeral" and NOT_TAKEN in told.args["text"]
 
+        # a press whose form cannot open is handed over without it, after the ack: not taken, it says so too
+        served.slack.script("views.open", ScriptedAnswer(status=200, body={"ok": False, "error": "expired_trigger_id"}))
+        press, took = timed(lambda: served.sender.button("e2eplay.step.skip", "run1:3", channel="C0DOWN"))
+        assert press.status_code == 200 and took < 3.0
+        told = served.slack.wait_for("response_url", 2)[-1]
+        assert told.args["response_type"] == "ephemeral" and NOT_TAKEN in told.args["text"]
+
         # a form submission: the form stays open and says so (submitting it again retries)
         form, took = timed(lambda: served.sender.view_submission(
             view, {"reason": {"reason": {"type": "plain_text_input", "value": "已私信"}}}))
@@ -268,7 +275,7 @@ def test_while_the_database_is_down_nothing_is_acknowledged_as_received(scratch,
     # the log tells the truth: nothing kept, nothing handled "without crash protection"
     assert "kept for the next start" not in caplog.text
     assert "without crash protection" not in caplog.text
-    assert len(re.findall(r"could not journal inbound .*: the database is unavailable .*; not taken", caplog.text)) == 6
+    assert len(re.findall(r"could not journal inbound .*: the database is unavailable .*; not taken", caplog.text)) == 7
     delta = {k: v - before.get(k, 0) for k, v in served.feishu_outcomes().items() if v != before.get(k, 0)}
     assert delta == {"unavailable": 2}
 

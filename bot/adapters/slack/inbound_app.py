@@ -352,9 +352,9 @@ def build_bolt_app(
         for action, spec in with_form:
             # After the ack, in the background: Bolt answers Slack only once this listener returns, and the
             # modal is a Web API call (its submission comes back as a view_submission, journalled then).
-            _in_background(open_form(client, body["trigger_id"], action, spec))
+            _in_background(open_form(client, body["trigger_id"], action, spec, respond))
 
-    async def open_form(client: AsyncWebClient, trigger_id: str, action: Action, spec: Any) -> None:
+    async def open_form(client: AsyncWebClient, trigger_id: str, action: Action, spec: Any, respond: Any) -> None:
         try:
             await client.views_open(trigger_id=trigger_id, view=build_modal(spec, form_metadata(action)))
             SLACK_INBOUND.labels("action", "form_opened").inc()
@@ -362,7 +362,8 @@ def build_bolt_app(
             # (journalled only now, after the ack: the one press a crash in the next moments could lose)
             log.warning("slack: could not open the %s form (%s); handing the action over without it",
                         action.action_id, error)
-            await bridge.hand_over(action, kind="action")
+            if await bridge.hand_over(action, kind="action") is None:
+                await _tell_not_taken(respond)  # not taken (database unavailable): the press is not sent again
 
     @app.view(FORM_CALLBACK_ID)
     async def on_form(ack: Any, body: dict[str, Any]) -> None:
