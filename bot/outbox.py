@@ -565,27 +565,18 @@ class Outbox:
     def _move_alias(self, key: str | None, gone_id: str, message_id: str) -> None:
         """The message `gone_id` of `key` is gone and `message_id` shows it now: later updates edit that one
         (compare-and-set: only if the original still points at the gone message)."""
-        if key is None:
-            return
-        with self.db.session() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.key == key)
-                .where(OutboxMessage.platform_message_id == gone_id)
-                .values(platform_message_id=message_id)
-            )
+        self._point_original(key, OutboxMessage.platform_message_id == gone_id, message_id)
 
     def _remember_alias(self, key: str | None, message_id: str) -> None:
         """The original never got out: later updates of it now target the message just posted."""
+        self._point_original(key, OutboxMessage.platform_message_id.is_(None), message_id)
+
+    def _point_original(self, key: str | None, still: Any, message_id: str) -> None:
         if key is None:
             return
         with self.db.session() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.key == key)
-                .where(OutboxMessage.platform_message_id.is_(None))
-                .values(platform_message_id=message_id)
-            )
+            session.execute(update(OutboxMessage).where(OutboxMessage.key == key).where(still)
+                            .values(platform_message_id=message_id))
 
     def _retry_later(
         self, row: OutboxMessage, attempts: int, error: str, retry_after: float | None, *, maybe_delivered: bool

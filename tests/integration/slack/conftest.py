@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 
-from bot.config import Settings
+from bot.config import Settings, parse_config
+from tests.conftest import TEST_CONFIG
 from tests.fakes.slack_api import VALID_APP_TOKEN, VALID_BOT_TOKEN, FakeSlack, SlackSender
 from tests.support.asgi_server import running_server
 
@@ -63,3 +65,17 @@ def slack_bot(fake_slack, sqlite_db, app_config, clock):
             yield bot, sender
         finally:
             sender.close()
+
+
+@pytest.fixture
+def crisis_slack(fake_slack, sqlite_db, clock, slack_harness):
+    """The bot with a Slack channel of client lanji whose `lead` role (slack:ULEAD) may start and end runs."""
+    config = json.loads(json.dumps(TEST_CONFIG))
+    config["channels"].append({"id": "slack:C1", "client": "lanji"})
+    config["roles"] = {"lead": ["slack:ULEAD"]}
+    config["playbooks"] = {"permissions": {"start": ["lead"], "resolve": ["lead"], "cancel": ["lead"]}}
+    app_config = parse_config(config, source="tests")
+    with slack_harness.running_bot(slack_harness.settings(fake_slack), app_config, sqlite_db, clock) as (bot, url):
+        sender = SlackSender(url + "/slack/events", slack_harness.secret, fake_slack)
+        yield bot, sender
+        sender.close()

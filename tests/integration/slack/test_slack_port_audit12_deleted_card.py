@@ -8,31 +8,14 @@ Slack Web API.
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 from sqlmodel import select
 
-from bot.config import parse_config
 from bot.storage.models import OutboxMessage
-from tests.conftest import TEST_CONFIG
-from tests.fakes.slack_api import SlackSender
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def crisis_slack(fake_slack, sqlite_db, clock, slack_harness):
-    config = json.loads(json.dumps(TEST_CONFIG))
-    config["channels"].append({"id": "slack:C1", "client": "lanji"})
-    config["roles"] = {"lead": ["slack:ULEAD"]}
-    config["playbooks"] = {"permissions": {"start": ["lead"], "resolve": ["lead"], "cancel": ["lead"]}}
-    app_config = parse_config(config, source="tests")
-    with slack_harness.running_bot(slack_harness.settings(fake_slack), app_config, sqlite_db, clock) as (bot, url):
-        sender = SlackSender(url + "/slack/events", slack_harness.secret, fake_slack)
-        yield bot, sender
-        sender.close()
 
 
 def card_key(call) -> str:
