@@ -54,42 +54,51 @@ def sqlite_url(sqlite_db, settings, app_config, clock):
 
 
 # ---- one in-limit body of many tiny records --------------------------------------------------------
-def test_many_tiny_records_neither_hold_the_event_loop_nor_blow_up_the_answer(sqlite_url, sqlite_db):
-    """300,000 `{}` records (0.9 MB): parsing, storing and writing the answer held the event loop for
-    ~2 s (every endpoint waited, Slack acks included), and each `{}` got a 514-byte result (answer 171x
-    the body). Now the work runs in worker threads and the six missing fields are named in one problem."""
+def test_many_tiny_records_do_not_blow_up_the_answer(sqlite_url, sqlite_db):
+    """300,000 `{}` records (0.9 MB): each got a 514-byte result (an answer 171x the body). Now the six
+    missing fields are named in one problem, and the same rejection is one dead letter counted n times."""
     n = 300_000
     body = ("[" + ",".join(["{}"] * n) + "]").encode()
-    outcome: dict = {}
-
-    def big() -> None:
-        with httpx.Client(timeout=300) as client:
-            response = client.post(comments_url(sqlite_url), content=body, headers=JSON)
-            outcome.update(status=response.status_code, size=len(response.content), data=response.json())
-
-    worker = threading.Thread(target=big)
-    worker.start()
-    worst = 0.0
-    probes = 0
-    with httpx.Client(timeout=60) as probe:
-        time.sleep(0.1)
-        while worker.is_alive():
-            started = time.monotonic()
-            assert probe.get(f"{sqlite_url}/metrics").status_code == 200
-            worst = max(worst, time.monotonic() - started)
-            probes += 1
-            time.sleep(0.02)
-    worker.join()
-    assert outcome["status"] == 200
-    assert probes >= 5 and worst < 1.0, (probes, worst)
-    data = outcome["data"]
+    with httpx.Client(timeout=300) as client:
+        response = client.post(comments_url(sqlite_url), content=body, headers=JSON)
+    assert response.status_code == 200
+    data = response.json()
     assert (data["accepted"], data["duplicates"], data["rejected"]) == (0, 0, n)
     assert data["results"][-1] == {
         "index": n - 1, "status": "rejected",
         "reason": "platform, account_id, content_id, comment_id, text, created_at: 缺少必填字段 / missing required fields"}
-    assert outcome["size"] / n < 160, outcome["size"]  # was 514 bytes a record
-    with sqlite_db.session() as s:  # the same rejection n times: one dead letter, counted n times
+    assert len(response.content) / n < 160, len(response.content)  # was 514 bytes a record
+    with sqlite_db.session() as s:
         assert [letter.seen_count for letter in s.exec(select(DeadLetter)).all()] == [n]
+
+
+def test_other_endpoints_answer_while_a_batch_waits_for_the_database(sqlite_url, sqlite_db):
+    """A guard for the move of the batch's work into worker threads: while a batch waits for the database
+    (another process holds SQLite's write lock), /metrics (and Slack's acks) still answer. The CPU-bound
+    part that used to hold the loop (parsing and writing the answer of a big batch: seconds for 4.8 MB) is
+    a speed figure, printed by `python -m bench.ingest` ("event loop during one … batch"); the probe's
+    timeout here only breaks a deadlock."""
+    holder = sqlite3.connect(make_url(sqlite_db.url).database, timeout=30)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, as a `crisisbot ingest` beside serve holds it
+    outcome: dict = {}
+
+    def post() -> None:
+        with httpx.Client(timeout=120) as client:
+            response = client.post(comments_url(sqlite_url), json=[record("held-1")], headers=AUTH)
+            outcome.update(status=response.status_code, data=response.json())
+
+    worker = threading.Thread(target=post)
+    try:
+        worker.start()
+        time.sleep(0.5)  # the batch is in, waiting for the lock
+        with httpx.Client(timeout=20) as probe:
+            assert probe.get(f"{sqlite_url}/metrics").status_code == 200
+        assert worker.is_alive() and not outcome  # answered while the batch still waited
+    finally:
+        holder.rollback()
+        holder.close()
+    worker.join(timeout=60)
+    assert outcome["status"] == 200 and outcome["data"]["accepted"] == 1
 
 
 def test_one_missing_field_keeps_its_own_words(base_url):
