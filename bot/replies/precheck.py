@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from bot.sentiment.normalization import MAX_CHARS, fold
 from bot.yaml_files import load_yaml
 
 
@@ -113,8 +114,14 @@ class PrecheckResult:
         }
 
 
+# A rank written with an Arabic digit is the same claim: 第1名 / 排名第1 read as 第一 (第1次 stays excepted
+# like 第一次, through the rule's own exceptions). One character for one, so positions stay aligned.
+_RANK_DIGIT = re.compile(r"(?<=第)1(?![\d.])")
+
+
 def normalise_for_matching(text: str) -> str:
-    """Fold full-width/half-width and case character by character, so positions stay aligned."""
+    """Fold full-width/half-width, traditional -> simplified (the sentiment code's `fold()` table) and case,
+    character by character, so positions stay aligned with the text as written."""
     out = []
     for ch in text:
         folded = unicodedata.normalize("NFKC", ch)
@@ -122,7 +129,16 @@ def normalise_for_matching(text: str) -> str:
         # one character out for every one in: "İ".lower() is two ("i" + a combining dot), which shifted every
         # later position (a finding's clause was then not found and the check raised)
         out.append(lowered if len(lowered) == 1 else ch)
-    return "".join(out)
+    joined = "".join(out)
+    # 絕對 / 全網最好 are the same claims as 绝对 / 全网最好. fold() is one str.translate pass; it drops
+    # zero-width characters and stops at MAX_CHARS, so where that would move a position the characters are
+    # folded one by one (each kept as it was where fold gives nothing).
+    simplified = fold(joined) if len(joined) <= MAX_CHARS else ""
+    if len(simplified) != len(joined):
+        simplified = "".join(f if len(f := fold(ch)) == 1 else ch for ch in joined)
+    if "第1" in simplified:
+        simplified = _RANK_DIGIT.sub("一", simplified)
+    return simplified
 
 
 class Prechecker:
@@ -314,13 +330,22 @@ def _reword(text: str, kept: list[tuple[Finding, PrecheckRule]]) -> str | None:
 
     dropped = {clause_of(f.start) for f, r in blocking if r.drop_clause}
     edits: list[tuple[int, int, str]] = []
+    last_category = ""
     for finding, rule in sorted(blocking, key=lambda item: item[0].start):
         if rule.drop_clause or clause_of(finding.start) in dropped:
             continue
         if edits and finding.start < edits[-1][1]:  # overlaps an earlier replacement of another category
             continue
+        if (edits and finding.category == last_category == "off_platform"
+                and _CONTACT_JOIN.fullmatch(text, edits[-1][1], finding.start)):
+            # "vx: abc，微 信也行" / "加我vx: abc123 或打138…": one way to reach us, written once ("私信我们"),
+            # not "私信，私信也行" / "私信我们 或私信"
+            edits[-1] = (edits[-1][0], finding.end, edits[-1][2])
+            continue
         edits.append((finding.start, finding.end, rule.replace or ""))
+        last_category = finding.category
     out = ""
+    cursor = 0
     for index, (start, end) in enumerate(clauses):
         if index in dropped:
             # a dropped clause that ended the sentence hands its full stop to the clause before it
@@ -328,16 +353,31 @@ def _reword(text: str, kept: list[tuple[Finding, PrecheckRule]]) -> str | None:
             if stop and stop in _STOPS and out.rstrip() and out.rstrip()[-1] in _COMMAS:
                 out = out.rstrip()[:-1] + stop
             continue
-        cursor = start
+        cursor = max(cursor, start)  # a joined contact edit may reach into the next clause
         for edit_start, edit_end, replacement in edits:
             if start <= edit_start < end:
                 out += text[cursor:edit_start] + replacement
-                cursor = edit_end
+                cursor = edit_end + _seam_overlap(replacement, text, edit_end)
         out += text[cursor:max(cursor, end)]
     reworded = _tidy(out)
     if not reworded or reworded == text or not re.search(r"[\w\u4e00-\u9fff]", reworded):
         return None
     return reworded
+
+
+# What may stand between two contact details that are one offer: commas, spaces, "或/或者/也可以", "打".
+_CONTACT_JOIN = re.compile(r"[\s，,、/]*(?:或者?|或是|也可以|还可以|or)?[\s，,、/]*")
+_CJK = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def _seam_overlap(replacement: str, text: str, position: int) -> int:
+    """How many characters after a replacement repeat its ending (2 or more CJK): 顶级品质 -> 高品质, not
+    高品质品质. They are skipped."""
+    for size in range(len(replacement), 1, -1):
+        tail = replacement[-size:]
+        if _CJK.fullmatch(tail) and text.startswith(tail, position):
+            return size
+    return 0
 
 
 def _tidy(text: str) -> str:

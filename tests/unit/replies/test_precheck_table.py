@@ -105,7 +105,7 @@ def test_superlative_is_reworded_keeping_the_adjective(checker: Prechecker) -> N
 
 
 @pytest.mark.parametrize(("text", "reworded"), [
-    ("加我vx: abc123 或打 138 1234 5678", "私信我们 或打 私信"),
+    ("加我vx: abc123 或打 138 1234 5678", "私信我们"),
     ("微信号：wxid_abc123 联系", "私信 联系"),
     ("请加V：Lanji2024", "请私信我们"),
     ("加qq群 123456789 领取", "私信我们 领取"),
