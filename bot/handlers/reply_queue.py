@@ -6,9 +6,18 @@ Handlers parse, call the reply-queue service (`services.replies`) and return neu
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Callable
 
-from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, PermissionDenied, UsageError
+from bot.handlers.registry import (
+    CommandContext,
+    CommandRegistry,
+    ParsedCommand,
+    PermissionDenied,
+    UsageError,
+    option_word,
+    tokenize_spans,
+)
 from bot.messages import Action, Button, Message, Section
 from bot.record_numbers import parse_record_number, record_digits
 from bot.replies import render
@@ -28,7 +37,7 @@ USAGE = """\
   /reply-queue claim 编号 — 认领（默认 15 分钟）/ claim an item
   /reply-queue release 编号 — 放弃认领 / release a claim
   /reply-queue done 编号 ["回复内容"] — 已回复（带内容则自检后发布或记录）/ mark replied, optionally with the text
-  /reply-queue skip 编号 [原因] — 跳过 / skip with a reason
+  /reply-queue skip 编号 原因 — 跳过（须写原因）/ skip with a reason (required)
   /reply-queue escalate 编号 [备注] — 升级到危机预案 / escalate to a crisis run
   /reply-queue suggest 编号 — 建议回复 / suggested replies
   /reply-queue approve 草稿号 | reject 草稿号 [原因] — 审批回复 / approve or reject a reply
@@ -36,9 +45,16 @@ USAGE = """\
   /reply-queue templates | delete-template 名称 — 列出 / 删除本频道的模板 / list or delete saved templates
   /reply-queue stats [账号] [--since 7d] — 统计 / stats
 账号可写 平台:账号ID、账号ID、账号名或客户ID；编号形如 #12。子命令也可写中文：认领、放弃、已回复、跳过、升级、建议、批准、驳回、保存模板、模板、删除模板、统计。
-ACCOUNT is platform:account_id, the account id, its name or the client id; item ids look like #12."""
+ACCOUNT is platform:account_id, the account id, its name or the client id; item ids look like #12.
+/reply-queue help（或 --help、-h）显示本说明 / shows this help."""
 
 log = logging.getLogger(__name__)
+
+SUMMARY_ZH = "待回复评论队列：认领、回复、跳过、升级、建议回复、统计"
+SUMMARY_EN = "Unanswered-comment queue: claim, reply, skip, escalate, suggest, stats"
+# the subcommands as the usage names them, for "unknown subcommand or account"
+SUBCOMMAND_LIST = ("claim, release, done, skip, escalate, suggest, approve, reject, save-template, templates, "
+                   "delete-template, stats, help")
 
 SUBCOMMANDS = frozenset({"claim", "release", "done", "replied", "reply", "skip", "escalate", "suggest", "approve",
                          "reject", "save-template", "templates", "delete-template", "stats"})
@@ -93,6 +109,9 @@ def handle_reply_queue(ctx: CommandContext, parsed: ParsedCommand) -> Message | 
     service = _service(ctx)
     sub = (parsed.sub or "").lower()
     sub = ALIASES.get(sub, sub)
+    if unicodedata.normalize("NFKC", sub) in ("--help", "-h") and len(parsed.args) == 1:
+        # as /reply-queue help (the dispatcher answers that one); "--help" used to read "未知选项 --help"
+        return Message(title=f"/reply-queue — {SUMMARY_ZH} / {SUMMARY_EN}", text=USAGE)
     if sub in SUBCOMMANDS:
         args = parsed.args[1:]
         answer = _guard(lambda: _SUBCOMMAND_HANDLERS[sub](ctx, service, parsed, args))
@@ -100,8 +119,30 @@ def handle_reply_queue(ctx: CommandContext, parsed: ParsedCommand) -> Message | 
             _refresh_cards(ctx, service, args[0] if args else None, draft=sub in ("approve", "reject"))
         return answer
     if len(parsed.args) > 1:
+        first = parsed.args[0]
+        if not first.startswith("--") and not service.knows_account(first):
+            # "/reply-queue frobnicate 1" used to answer "多余的参数：1", naming the wrong word
+            raise UsageError(f"未知的子命令或账号 / unknown subcommand or account: {first}"
+                             f"（子命令 / subcommands：{SUBCOMMAND_LIST}）")
         raise UsageError(f"多余的参数 / unexpected arguments：{' '.join(parsed.args[1:])}")
     return _guard(lambda: _list(ctx, service, parsed, parsed.args[0] if parsed.args else None))
+
+
+def _no_repeated_option(parsed: ParsedCommand, *names: str) -> None:
+    """A value option given twice ("--limit 5 --limit 6") is refused: the parser keeps the last one silently."""
+    seen: set[str] = set()
+    for word, _, _ in tokenize_spans(parsed.source or ""):
+        key = option_word(word)[0].lower()
+        if key in names:
+            if key in seen:
+                raise UsageError(f"选项 --{key} 重复 / option --{key} given more than once")
+            seen.add(key)
+
+
+def _no_extra(args: list[str], usage: str) -> None:
+    """Subcommands that take one number: a second word was ignored ("claim 3 4" claimed #3 only)."""
+    if len(args) > 1:
+        raise UsageError(f"多余的参数 / unexpected arguments：{' '.join(args[1:])}（用法 / usage：{usage}）")
 
 
 def _no_unknown_option(account: str | None) -> None:
@@ -112,6 +153,7 @@ def _no_unknown_option(account: str | None) -> None:
 
 def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand, account: str | None) -> Message:
     _no_unknown_option(account)
+    _no_repeated_option(parsed, "limit")
     limit_text = parsed.opt("limit")
     limit = None
     capped = False
@@ -147,19 +189,22 @@ def _claim_message(service: ReplyQueueService, result: ClaimResult, user: str, c
     if result.closed and result.item.state == HISTORY:
         return Message(text=render.history_note(result.item, zone), ephemeral=True)
     if result.closed:
-        who = _responder(result.holder_name, result.holder)
-        return Message(text=f"#{item_id} 已处理（{who}）。\n#{item_id} is already handled ({who}).", ephemeral=True)
+        zh, en = _responder(result.holder_name, result.holder)
+        return Message(text=f"#{item_id} 已处理（{zh}）。\n#{item_id} is already handled ({en}).", ephemeral=True)
     until = render.local_time(result.expires_at, zone) if result.expires_at else "?"
     who = result.holder_name or result.holder
     return Message(text=(f"⛔ #{item_id} 已被 {who} 认领（至 {until}），请选择其他评论。\n"
                          f"#{item_id} is already claimed by {who} until {until}."), ephemeral=True)
 
 
-def _responder(name: str | None, responder: str | None) -> str:
-    """Who handled an item, in words: the brand's own reply in the app is stored as responder "account"."""
+def _responder(name: str | None, responder: str | None) -> tuple[str, str]:
+    """Who handled an item, in words (Chinese, English): the brand's own reply in the app is stored as
+    responder "account" (the English line used to carry the Chinese words too)."""
     if responder == "account":
-        return f"品牌账号在平台内回复 / answered in the app{f'（{name}）' if name else ''}"
-    return name or responder or "?"
+        return (f"品牌账号在平台内回复{f'（{name}）' if name else ''}",
+                f"answered in the app{f' by {name}' if name else ''}")
+    who = name or responder or "?"
+    return who, who
 
 
 def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user: str, channel: str) -> Message:
@@ -202,17 +247,19 @@ def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user
                        ephemeral=True)
     if item.state == HISTORY:
         return Message(text=render.history_note(item, zone), ephemeral=True)
-    who = _responder(outcome.holder_name or item.responder_name, item.responder)
+    zh, en = _responder(outcome.holder_name or item.responder_name, item.responder)
     extra = f"（{outcome.reason}）" if outcome.reason else ""
-    return Message(text=f"#{item.id} 已处理（{who}）{extra}。\n#{item.id} is already handled ({who}).", ephemeral=True)
+    return Message(text=f"#{item.id} 已处理（{zh}）{extra}。\n#{item.id} is already handled ({en}).", ephemeral=True)
 
 
 def _claim(ctx, service, parsed, args):
+    _no_extra(args, "/reply-queue claim 编号")
     return _claim_message(service, service.claim(_number(args[0] if args else None), user=ctx.user,
                                                  user_name=ctx.user_name, channel=ctx.channel), ctx.user, ctx.channel)
 
 
 def _release(ctx, service, parsed, args):
+    _no_extra(args, "/reply-queue release 编号")
     item_id = _number(args[0] if args else None)
     if service.release(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel):
         return Message(text=f"🔓 已放弃认领 #{item_id}。\nReleased #{item_id}.")
@@ -226,9 +273,21 @@ def _done(ctx, service, parsed, args):
     return _outcome_message(service, outcome, ctx.user, ctx.channel)
 
 
+def _skip_needs_reason(number: int) -> Message:
+    return Message(
+        text=f"⚠️ 跳过需要说明原因，未跳过。请输入：/reply-queue skip {number} 原因"
+             f"（例如 /reply-queue skip {number} 广告，无需回复）。\n"
+             f"Skipping needs a reason; #{number} was not skipped. "
+             f"Type: /reply-queue skip {number} REASON.",
+        ephemeral=True)
+
+
 def _skip(ctx, service, parsed, args):
     item_id = _number(args[0] if args else None)
-    outcome = service.skip(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, reason=parsed.text_from(2))
+    reason = parsed.text_from(2).strip()
+    if not reason:  # as the 跳过 button: a typed skip without a reason closed the item with reason "—"
+        return _skip_needs_reason(item_id)
+    outcome = service.skip(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, reason=reason)
     return _outcome_message(service, outcome, ctx.user, ctx.channel)
 
 
@@ -236,11 +295,30 @@ def _escalate(ctx, service, parsed, args):
     item_id = _number(args[0] if args else None)
     outcome = service.escalate(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel,
                                note=parsed.text_from(2))
+    if outcome.status == "claimed_by_other":
+        return Message(text=(f"⛔ #{item_id} 已被 {outcome.holder_name} 认领，不能由你处理。\n"
+                             f"#{item_id} is claimed by {outcome.holder_name}."), ephemeral=True)
+    if outcome.status == "already":
+        run_zh = f"，预案 #{outcome.run}" if outcome.run else ""
+        run_en = f" (run #{outcome.run})" if outcome.run else ""
+        by = f"（{outcome.holder_name}{run_zh}）" if outcome.holder_name else (f"（{run_zh[1:]}）" if run_zh else "")
+        return Message(text=f"#{item_id} 已升级过{by}，未重复升级。\n#{item_id} is already escalated{run_en}.",
+                       ephemeral=True)
+    if outcome.status == "closed":
+        state_zh, state_en = _CLOSED_WORDS.get(outcome.item.state, ("已处理", "handled"))
+        who_zh, who_en = _responder(outcome.holder_name, outcome.item.responder)
+        return Message(text=(f"⛔ #{item_id} {state_zh}（{who_zh}），不能升级。\n"
+                             f"#{item_id} is already {state_en} ({who_en}); it cannot be escalated."), ephemeral=True)
     head = f"⬆️ #{item_id} 已升级 / escalated by {ctx.user_name}"
     return Message(text=f"{head}\n{outcome.note}".strip(), severity=2)
 
 
+_CLOSED_WORDS = {"skipped": ("已跳过", "skipped"), "replied": ("已回复", "replied"),
+                 "answered": ("已在平台内回复", "answered in the app")}
+
+
 def _suggest(ctx, service, parsed, args):
+    _no_extra(args, "/reply-queue suggest 编号")
     item_id = _number(args[0] if args else None)
     item, comment, suggestions = service.suggest(item_id, channel=ctx.channel)
     sections = []
@@ -261,6 +339,7 @@ def _suggest(ctx, service, parsed, args):
 
 
 def _approve(ctx, service, parsed, args):
+    _no_extra(args, "/reply-queue approve 草稿号")
     draft_id = _number(args[0] if args else None, "草稿号 / draft id")
     return _outcome_message(service, service.approve(draft_id, user=ctx.user, user_name=ctx.user_name,
                                                      channel=ctx.channel), ctx.user, ctx.channel)
@@ -313,6 +392,7 @@ def _stats(ctx, service, parsed, args):
         raise UsageError(f"多余的参数 / unexpected arguments：{' '.join(args[1:])}")
     account = args[0] if args else None
     _no_unknown_option(account)
+    _no_repeated_option(parsed, "since")
     since_text = parsed.opt("since")
     if since_text is True:
         raise UsageError("--since 需要一个值，例如 --since 7d / --since takes a value, e.g. --since 7d")
@@ -373,12 +453,7 @@ def handle_reply_action(ctx: CommandContext, action: Action) -> Message | list[M
         if verb == "skip":
             if not form.get("reason", "").strip():
                 # the form did not open (an expired trigger, an outage) or came back blank: a skip says why
-                return Message(
-                    text=f"⚠️ 跳过需要说明原因，未跳过。请输入：/reply-queue skip {number} 原因"
-                         f"（例如 /reply-queue skip {number} 广告，无需回复）。\n"
-                         f"Skipping needs a reason; #{number} was not skipped. "
-                         f"Type: /reply-queue skip {number} REASON.",
-                    ephemeral=True)
+                return _skip_needs_reason(number)
             return _outcome_message(service, service.skip(
                 number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel,
                 reason=form.get("reason", "")), ctx.user, ctx.channel)
@@ -421,8 +496,7 @@ _SUB_GRAMMAR: dict[str, tuple[set[str], set[str]]] = {
 def register(registry: CommandRegistry) -> None:
     registry.add_command(
         "reply-queue", handle_reply_queue,
-        summary_zh="待回复评论队列：认领、回复、跳过、升级、建议回复、统计",
-        summary_en="Unanswered-comment queue: claim, reply, skip, escalate, suggest, stats",
+        summary_zh=SUMMARY_ZH, summary_en=SUMMARY_EN,
         usage=USAGE, flags={"mine", "overdue", "all-accounts"}, options={"limit", "text", "item", "topics", "since"},
         # each subcommand takes its own options only: a skip reason or a reply keeps "--limit 3" as typed
         sub_options={sub: _SUB_GRAMMAR.get(name, (set(), set()))

@@ -116,7 +116,11 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
         signals = signals_of(comment)
         if signals.scored and signals.label:
             # the stored score is P(pos): named, so "负面 0.07" is not read as "7% negative"
-            score_text = f"（正面概率 P(pos) {signals.score:.2f}）" if signals.score is not None else ""
+            if signals.label == "neg" and signals.neg_score is not None:
+                # a negative comment's own probability ("负面（正面概率 0.02）" said the wrong side's)
+                score_text = f"（负面概率 P(neg) {signals.neg_score:.2f}）"
+            else:
+                score_text = f"（正面概率 P(pos) {signals.score:.2f}）" if signals.score is not None else ""
             facts.append(f"情绪 {LABEL_ZH.get(signals.label, signals.label)}{score_text}")
         elif signals.label:
             facts.append(f"情绪 {LABEL_ZH.get(signals.label, signals.label)}（关键词判断 / by keywords）")

@@ -179,6 +179,11 @@ class EscalateOutcome:
     item: ReplyQueueItem
     attached: bool
     note: str
+    # "escalated"; or refused: "claimed_by_other" (holder_name), "already" (run: the run it went to, when
+    # known; holder_name: who escalated it), "closed" (skipped, replied or answered in the app)
+    status: str = "escalated"
+    holder_name: str | None = None
+    run: int | None = None
 
 
 @dataclass
@@ -246,6 +251,32 @@ def wait_start(comment: Comment, now: datetime) -> datetime:
     return min(created, received)
 
 
+# Handled items: nothing is left to escalate (a history item, an old comment, may still be escalated)
+ESCALATION_CLOSED = (m.REPLIED, m.ANSWERED, m.SKIPPED)
+
+_MENTION_FOLD = str.maketrans({"＠": "@", "\u3000": " "})
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def _fold_mention(text: str) -> str:
+    """Full-width ＠ (and full-width letters and digits) to half-width, lower case: how mentions are compared."""
+    text = text.translate(_MENTION_FOLD)
+    if any("\uff01" <= ch <= "\uff5e" for ch in text):  # full-width ASCII forms, rare: fold them too
+        text = "".join(chr(ord(ch) - 0xFEE0) if "\uff01" <= ch <= "\uff5e" else ch for ch in text)
+    return text.casefold()
+
+
+def _mentioned(folded: str, handle: str) -> bool:
+    """`handle` ("@lanji_official") occurs in `folded` and is not the start of a longer id ("@lanji_official2")."""
+    start = folded.find(handle)
+    while start != -1:
+        end = start + len(handle)
+        if end >= len(folded) or not (handle[-1] in _ID_CHARS and folded[end] in _ID_CHARS):
+            return True
+        start = folded.find(handle, start + 1)
+    return False
+
+
 def account_key_of(platform: str, account_id: str) -> str:
     return f"{platform}:{account_id}"
 
@@ -273,6 +304,12 @@ class ReplyQueueService:
         self.templates = templates
         self._playbooks = playbooks or (lambda: None)
         self.account_names = {a.key: a.name for a in app_config.accounts if a.name}
+        # How a reply addresses each account: "@name" or "@account_id", folded (＠ -> @, case) once here, as
+        # _needs_answer runs for every ingested reply
+        self._mention_handles = {
+            a.key: tuple(dict.fromkeys(_fold_mention(f"@{h}") for h in (a.name, a.account_id) if h and h.strip()))
+            for a in app_config.accounts
+        }
         self._configured = {a.key for a in app_config.accounts if a.client}
 
     # ---- scope -------------------------------------------------------------------------------------
@@ -290,13 +327,18 @@ class ReplyQueueService:
             return None if allowed is None else sorted(allowed)
         keys = self._match_account(account)
         if not keys:
-            raise NotFound(f"未知账号 {account}（可写 平台:账号ID、账号ID 或账号名）/ unknown account {account}")
+            raise NotFound(f"未知账号 {account}（可写 平台:账号ID、账号ID、账号名或客户ID）/ unknown account {account} "
+                           f"(platform:account_id, the account id, its name or the client id)")
         if (why := next(filter(None, map(unsupported_platform, keys)), None)) is not None:
             raise NotFound(why)
         refused = [k for k in keys if not self.scope.can_see(channel, k)]
         if refused:
             raise AccessDenied(f"本频道不能查看账号 {account} / this channel may not see account {account}")
         return keys
+
+    def knows_account(self, text: str) -> bool:
+        """Whether `text` names an account (as ACCOUNT is written), whichever channel may see it."""
+        return bool(self._match_account(text))
 
     def _match_account(self, text: str) -> list[str]:
         if ":" in text:
@@ -391,9 +433,20 @@ class ReplyQueueService:
         parent = by_key.get((comment.platform, comment.parent_id)) or parents.get((comment.platform, comment.parent_id))
         if parent is not None and self._is_own(parent):
             return True
-        name = self.account_names.get(account_key_of(comment.platform, comment.account_id))
+        return self._mentions_account(comment)
+
+    def _mentions_account(self, comment: Comment) -> bool:
+        """Whether a reply addresses the account: "@name" or "@account_id", with a half- or full-width @ and
+        in any case (Chinese IMEs type ＠). A cheap string check: it runs for every ingested reply."""
         text = comment.text or ""
-        return bool(name) and f"@{name}" in text
+        if "@" not in text and "＠" not in text:
+            return False
+        key = account_key_of(comment.platform, comment.account_id)
+        handles = self._mention_handles.get(key)
+        if handles is None:  # an account not in the config: its id is all there is
+            handles = (_fold_mention(f"@{comment.account_id}"),) if comment.account_id else ()
+        folded = _fold_mention(text)
+        return any(_mentioned(folded, handle) for handle in handles)
 
     def _item_values(self, comment: Comment, root: str, now: datetime) -> dict[str, Any]:
         inputs = priority_inputs(comment)
@@ -1133,6 +1186,13 @@ class ReplyQueueService:
                     text=(f"⚠️ 回复 #{draft.item_id} 发布失败，已重新放回队列：{error}\n"
                           f"Posting the reply to #{draft.item_id} failed; it is back in the queue: {error}"),
                     severity=2))
+            item_id, channel = draft.item_id, draft.channel
+        if not ok:
+            # The cards showing the item still said "✅ 已回复" with no buttons: show it open again, in place.
+            try:
+                self.refresh_cards([item_id], channel=channel)
+            except Exception:  # noqa: BLE001 - the reopening is committed; the card is cosmetic
+                log.exception("could not refresh the reply-queue cards of %s after a refused reply", channel)
 
     def delivery_delayed(self, outbox_key: str, *, error: str) -> None:
         """Called by the webhook port after a failure it will retry (unreachable, 429, 5xx). The outbox retries
@@ -1186,6 +1246,20 @@ class ReplyQueueService:
         """升级: hand the comment to the crisis playbooks (attach to an active run or start one) when present."""
         item, comment = self.get_item(item_id, channel)
         now = self.clock.now()
+        refused = self._escalation_refused(item, user, now)
+        if refused is not None:
+            return refused
+        with self.db.session() as session:
+            # Taken first, conditionally, so two presses cannot both add the comment to a run's timeline, and a
+            # claim or a skip that lands in between still wins.
+            taken = session.execute(
+                update(ReplyQueueItem).where(ReplyQueueItem.id == item_id, ReplyQueueItem.escalated_at.is_(None),
+                                             ReplyQueueItem.state.not_in(ESCALATION_CLOSED), self._free_for(user, now))
+                .values(escalated_at=now, escalated_by=user)
+            ).rowcount == 1
+        if not taken:
+            return self._escalation_refused(self._reload(item_id), user, now) or EscalateOutcome(
+                self._reload(item_id), False, "", status="already")
         playbooks = self._playbooks()
         attach = getattr(playbooks, "escalate_comment", None) if playbooks is not None else None
         attached, text = False, ""
@@ -1204,12 +1278,30 @@ class ReplyQueueService:
                 log.exception("escalating item %s to playbooks failed", item_id)
                 text = f"升级到危机预案失败：{exc}\nEscalating to the playbooks failed: {exc}"
         with self.db.session() as session:
-            session.execute(update(ReplyQueueItem).where(ReplyQueueItem.id == item_id)
-                            .values(escalated_at=now, escalated_by=user))
             session.add(ReplyEvent(item_id=item_id, account_key=item.account_key, kind="escalated", actor=user,
                                    actor_name=user_name, at=now, text=note or None,
                                    details={"attached": attached, "result": text[:500]}))
         return EscalateOutcome(self._reload(item_id), attached, text)
+
+    def _escalation_refused(self, item: ReplyQueueItem, user: str, now: datetime) -> EscalateOutcome | None:
+        """Why `user` may not escalate `item` now, or None: someone else's live claim (as done/skip), an item
+        already escalated (it was added to a run once; a second press added it again), or a closed one."""
+        holder = self._active_holder(item, user, now)
+        if holder:
+            return EscalateOutcome(item, False, "", status="claimed_by_other", holder_name=holder)
+        if item.escalated_at is not None:
+            with self.db.session() as session:
+                first = session.exec(select(ReplyEvent).where(ReplyEvent.item_id == item.id,
+                                                              ReplyEvent.kind == "escalated")
+                                     .order_by(ReplyEvent.id)).first()
+            result = str((first.details or {}).get("result") or "") if first is not None else ""
+            run = re.search(r"#(\d+)", result)
+            who = (first.actor_name or first.actor) if first is not None else item.escalated_by
+            return EscalateOutcome(item, False, "", status="already", holder_name=who,
+                                   run=int(run.group(1)) if run else None)
+        if item.state in ESCALATION_CLOSED:
+            return EscalateOutcome(item, False, "", status="closed", holder_name=item.responder_name)
+        return None
 
     # ---- cards ----------------------------------------------------------------------------------------
     def refresh_cards(self, item_ids: Iterable[int], *, channel: str, message_ref: str | None = None) -> int:
