@@ -8,10 +8,11 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Text, cast, delete, or_, select, update
+from sqlalchemy import Text, cast, delete, func, or_, select, update
 
 from bot.clock import ensure_aware
 from bot.config import PLATFORMS, RetentionConfig
+from bot.outbox import SUPERSEDED
 from bot.redaction import AuthorCopies, PersonComment
 from bot.storage.db import Database
 from bot.storage.models import Comment, DeadLetter, IngestHandoff, OutboxMessage, ProcessedEvent
@@ -20,7 +21,10 @@ log = logging.getLogger(__name__)
 
 # Outbox rows still being delivered are never touched, whatever their age: dropping one would lose a
 # message the outbox promised to deliver.
-FINISHED_OUTBOX = ("sent", "failed", "superseded")  # superseded: bot/outbox.py
+FINISHED_OUTBOX = ("sent", "failed", SUPERSEDED)
+
+# How long a superseded outbox row stays (see purge_expired): long enough to look at a burst the day after.
+SUPERSEDED_KEPT = timedelta(days=1)
 
 # A listener's hand-off still pending after this long belongs to a feature that was switched off (or
 # has failed for a week): its batch no longer matters to alerts or the queue, and the row goes.
@@ -30,8 +34,9 @@ STALE_HANDOFF_AGE = timedelta(days=7)
 def purge_expired(db: Database, now, retention: RetentionConfig) -> dict[str, int]:
     """Drop raw payloads and author identifiers older than the retention windows, the content of
     finished outbox messages after the author-identifier window, and finished outbox rows after
-    `outbox_days`, and inbound chat event ids after `processed_event_hours` (at least 7 h: Feishu retries
-    for 6 h, and a retry whose id was forgotten would be handled twice)."""
+    `outbox_days` (superseded versions, never sent, a day after they were superseded), and inbound chat
+    event ids after `processed_event_hours` (at least 7 h: Feishu retries for 6 h, and a retry whose id
+    was forgotten would be handled twice)."""
     raw_cutoff = now - timedelta(days=retention.raw_payload_days)
     author_cutoff = now - timedelta(days=retention.author_identifiers_days)
     outbox_cutoff = now - timedelta(days=retention.outbox_days)
@@ -39,12 +44,12 @@ def purge_expired(db: Database, now, retention: RetentionConfig) -> dict[str, in
     with db.session() as session:
         # A raw payload holds the author's id and name too, so it goes with them when the author window
         # is the shorter one: nulling the columns while the payload keeps them would purge nothing.
-        raw = session.execute(
-            update(Comment)
-            .where((Comment.ingested_at < raw_cutoff) | (Comment.created_at < author_cutoff))
-            .where(Comment.raw.is_not(None))
-            .values(raw=None)
-        ).rowcount
+        # One statement per window, each answered by its partial index (ix_comment_raw_ingested,
+        # ix_comment_raw_created): SQLite planned the OR of the two as a scan of a whole index. The second
+        # finds only payloads the first left, so the sum counts each comment once.
+        raw = sum(session.execute(
+            update(Comment).where(expired, Comment.raw.is_not(None)).values(raw=None)
+        ).rowcount or 0 for expired in (Comment.ingested_at < raw_cutoff, Comment.created_at < author_cutoff))
         authors = session.execute(
             update(Comment)
             .where(Comment.created_at < author_cutoff)
@@ -62,7 +67,16 @@ def purge_expired(db: Database, now, retention: RetentionConfig) -> dict[str, in
             ProcessedEvent.received_at < now - timedelta(hours=max(7, retention.processed_event_hours)))).rowcount
         outbox_rows = session.execute(
             delete(OutboxMessage).where(finished, OutboxMessage.created_at < outbox_cutoff)
-        ).rowcount
+        ).rowcount or 0
+        # A superseded version (an update a later one replaced before it was sent: "notice:…#v7") was never
+        # sent and never will be: nothing edits it, no update names it (updates name the original post),
+        # and its key cannot come back (versions only grow). A busy feed makes thousands an hour, so they
+        # go a day after they were superseded (`sent_at`), not after `outbox_days`.
+        outbox_rows += session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.status == SUPERSEDED,
+                func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < now - SUPERSEDED_KEPT)
+        ).rowcount or 0
         # Message texts quote comments and name their authors, so they go with the author identifiers.
         # The row stays: its key keeps a retry from sending the message again, and platform_message_id
         # lets a later version of an alert or playbook card update the message in place. last_error may

@@ -21,6 +21,11 @@ def unsupported_platform(account: str) -> str | None:
             f"platform; supported: {', '.join(PLATFORMS)}")
 
 
+# Up to this many accounts a channel's SQL filter is an OR of (platform = ? AND account_id = ?) terms, which
+# SQLite answers from ix_comment_account_created term by term; beyond it, one (platform, account_id) IN list.
+OR_TERMS_MAX = 50
+
+
 class ChannelScope:
     def __init__(self, config: AppConfig) -> None:
         self.default_channel = config.default_channel
@@ -71,7 +76,7 @@ class ChannelScope:
 
     def sql_condition(self, channel: str, platform_column, account_column):
         """A SQLAlchemy condition selecting rows of the accounts this channel may see."""
-        from sqlalchemy import false, not_, or_, true, tuple_
+        from sqlalchemy import and_, false, not_, or_, true, tuple_
 
         allowed = self.accounts_for(channel)
         if allowed is None:
@@ -82,4 +87,9 @@ class ChannelScope:
         if not allowed:
             return false()
         pairs = [tuple(k.split(":", 1)) for k in sorted(allowed)]
-        return or_(tuple_(platform_column, account_column).in_(pairs))
+        if len(pairs) <= OR_TERMS_MAX:
+            # SQLite never uses an index for a row-value IN (VALUES ...): every report scanned the whole
+            # comment table. An OR of equalities lets it use (platform, account_id, created_at) once per
+            # account; PostgreSQL plans both forms with the index.
+            return or_(*(and_(platform_column == p, account_column == a) for p, a in pairs))
+        return tuple_(platform_column, account_column).in_(pairs)
