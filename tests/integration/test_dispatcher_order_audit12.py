@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import asdict
 
 import pytest
@@ -27,21 +26,12 @@ from bot.storage.models import InboundItem
 from tests.conftest import TEST_CONFIG
 from tests.fakes.slack_api import VALID_BOT_TOKEN, FakeSlack, SlackSender
 from tests.support.asgi_server import running_server
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
 SECRET = "order-audit12-signing-secret"
 BURST = 30
-
-
-def wait_until(condition, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from tests.fakes.feishu_api import FakeFeishuApi
 from tests.fakes.slack_api import VALID_BOT_TOKEN, SlackSender
 from tests.integration.feishu.support import ENCRYPT_KEY, VERIFICATION_TOKEN, FeishuEvents, post_event
 from tests.support.serve_process import free_port, wait_until_listening
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]
@@ -55,16 +56,6 @@ sys.argv[0] = "crisisbot"
 from bot.cli import main
 main()
 """
-
-
-def wait_until(condition, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def query(db_path: Path, sql: str) -> list[tuple]:

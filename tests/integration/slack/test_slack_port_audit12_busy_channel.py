@@ -11,15 +11,12 @@ Slack Web API, whose history pages like Slack's.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import pytest
-from sqlmodel import select
 
 from bot.adapters.slack.port import HISTORY_LIMIT, HISTORY_MAX_PAGES, SlackChatPort, upload_filename
 from bot.messages import Image, Message
 from bot.outbox import Outbox
-from bot.storage.models import OutboxMessage
 from tests.fakes.slack_api import (
     VALID_BOT_TOKEN,
     FakeSlack,
@@ -28,6 +25,7 @@ from tests.fakes.slack_api import (
     rate_limited,
     server_error,
 )
+from tests.integration.slack.test_slack_post_dedup import retry_round, row_for
 
 
 @pytest.fixture
@@ -41,16 +39,6 @@ def outbox_with(db, clock, slack: FakeSlack) -> Outbox:
     outbox = Outbox(db, clock)
     outbox.register_port(SlackChatPort(VALID_BOT_TOKEN, base_url=slack.base_url, sleep=lambda _s: None))
     return outbox
-
-
-def retry_round(outbox: Outbox, clock) -> None:
-    clock.advance(timedelta(minutes=6))  # past any backoff
-    outbox.drain()
-
-
-def row_for(db, key: str) -> OutboxMessage:
-    with db.session() as session:
-        return session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).one()
 
 
 def bot_posts(slack: FakeSlack, channel: str = "C1") -> list[dict]:
