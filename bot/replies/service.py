@@ -271,10 +271,18 @@ def _mentioned(folded: str, handle: str) -> bool:
     start = folded.find(handle)
     while start != -1:
         end = start + len(handle)
-        if end >= len(folded) or not (handle[-1] in _ID_CHARS and folded[end] in _ID_CHARS):
+        if end >= len(folded) or not (handle[-1] in _ID_CHARS and _continues_id(folded, end)):
             return True
         start = folded.find(handle, start + 1)
     return False
+
+
+def _continues_id(folded: str, at: int) -> bool:
+    """Whether an id goes on at `at`: a letter, digit or _, or a . or - followed by one ("@lanji_official.cn");
+    a . or - that ends the run is punctuation ("谢谢 @lanji_official.", "@lanji_official-请回复")."""
+    rest = folded[at:]
+    run = len(rest) - len(rest.lstrip("abcdefghijklmnopqrstuvwxyz0123456789_.-"))
+    return bool(rest[:run].rstrip(".-"))
 
 
 def account_key_of(platform: str, account_id: str) -> str:
@@ -1277,6 +1285,11 @@ class ReplyQueueService:
             except Exception as exc:  # noqa: BLE001 - the escalation is recorded even if the run fails
                 log.exception("escalating item %s to playbooks failed", item_id)
                 text = f"升级到危机预案失败：{exc}\nEscalating to the playbooks failed: {exc}"
+                # not escalated after all: the mark taken above is given back, so pressing again retries
+                with self.db.session() as session:
+                    session.execute(update(ReplyQueueItem).where(
+                        ReplyQueueItem.id == item_id, ReplyQueueItem.escalated_at == now,
+                        ReplyQueueItem.escalated_by == user).values(escalated_at=None, escalated_by=None))
         with self.db.session() as session:
             session.add(ReplyEvent(item_id=item_id, account_key=item.account_key, kind="escalated", actor=user,
                                    actor_name=user_name, at=now, text=note or None,

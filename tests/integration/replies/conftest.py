@@ -41,12 +41,14 @@ def make_bot(db, settings, clock) -> Callable[..., Any]:
 
     built = []
 
-    def build(replies: dict | None = None, roles: dict | None = None):
+    def build(replies: dict | None = None, roles: dict | None = None, playbooks: dict | None = None):
         data = dict(TEST_CONFIG)
         if replies:
             data["replies"] = replies
         if roles:
             data["roles"] = roles
+        if playbooks:
+            data["playbooks"] = playbooks
         app = build_app(settings, parse_config(data, source="tests"), clock=clock, db=db, upgrade=False)
         app.services.ingest._scorer = lambda: KeywordScorer()
         built.append(app)

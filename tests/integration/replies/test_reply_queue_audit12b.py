@@ -219,3 +219,28 @@ def test_a_negative_comment_shows_its_negative_probability(rq_bot, db, clock):
     queue = _one(rq_bot, "/reply-queue")
     text = queue.text + "".join(s.text for s in queue.sections)
     assert "负面概率 P(neg) 0.94" in text and "P(pos)" not in text
+
+
+# ---- review: an escalation that failed can be pressed again ---------------------------------------------------
+def test_an_escalation_the_playbooks_refused_can_be_tried_again(make_bot, db, clock):
+    """The item was marked escalated before the playbooks were asked; when they refused (here: bob may not
+    start a run), every later press answered "已升级过" although no run had it."""
+    bot = make_bot(roles={"lead": ["console:lead"]}, playbooks={"permissions": {"start": ["lead"]}})
+    bot.services.ingest.ingest_records([rec("e", ago(clock, 10), "用了过敏")], source="test")
+    target = _ids(db)["e"]
+    first = _one(bot, f"/reply-queue escalate {target}", **BOB)
+    assert "失败" in first.text and not bot.services.playbooks.active_runs("console:lanji")
+    second = _one(bot, f"/reply-queue escalate {target}", user="console:lead", name="lead")
+    assert "已升级过" not in second.text, second.text
+    assert len(bot.services.playbooks.active_runs("console:lanji")) == 1
+
+
+def test_a_mention_ending_a_sentence_still_addresses_the_account(rq_bot, db, clock):
+    # review: "." and "-" count as id characters, so "@lanji_official." was taken for a longer id
+    ingest = rq_bot.services.ingest
+    ingest.ingest_records([rec("root", ago(clock, 30))], source="test")
+    ingest.ingest_records([rec("dot", ago(clock, 20), "谢谢 @Lanji_Official.", parent_id="root"),
+                           rec("dash", ago(clock, 10), "@lanji_official-请回复", parent_id="root"),
+                           rec("longer", ago(clock, 5), "@lanji_official.cn 在吗", parent_id="root")], source="test")
+    queued = _ids(db)
+    assert "dot" in queued and "dash" in queued and "longer" not in queued
