@@ -61,12 +61,18 @@ def _zone(zone: str | tzinfo) -> tuple[tzinfo, str]:
     return tz, getattr(tz, "key", None) or str(tz)
 
 
+def utc_offset(zone: str | tzinfo, at: datetime) -> str:
+    """'UTC+08:00': the offset `zone` has at `at` (a timezone-aware moment)."""
+    tz, _ = _zone(zone)
+    offset = at.astimezone(tz).strftime("%z") or "+0000"
+    return f"UTC{offset[:3]}:{offset[3:5]}"
+
+
 def zone_text(zone: str | tzinfo, at: datetime) -> str:
     """A time zone as the post-incident review names it: 'Asia/Shanghai（UTC+08:00）', with the offset the
     zone has at `at` (a timezone-aware moment). Said once beside a card's, a timeline's or a header's times."""
     tz, name = _zone(zone)
-    offset = at.astimezone(tz).strftime("%z") or "+0000"
-    return f"{name}（UTC{offset[:3]}:{offset[3:5]}）"
+    return f"{name}（{utc_offset(tz, at)}）"
 
 
 def zone_note(zone: str | tzinfo, at: datetime) -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.alerts.render import SEVERITY_LABEL, platform_name
-from bot.durations import duration_zh, overdue_zh_en
+from bot.durations import duration_zh, overdue_zh_en, zone_note
 from bot.playbooks.machine import (
     RUN_STATUS_ZH,
     STEP_STATUS_ZH,
@@ -195,8 +195,7 @@ def render_review(data: ReviewInput) -> str:
 
     alerts = [a if isinstance(a, LinkedAlert) else LinkedAlert.from_key(a) for a in data.alerts]
     # every time below is in the channel's zone: say which once, with its offset at the run's start
-    offset = (data.state.started_at or data.generated_at).astimezone(zone).strftime("%z")
-    zone_text = f"{data.tz}（UTC{offset[:3]}:{offset[3:]}）"
+    zone_line = zone_note(data.tz, data.state.started_at or data.generated_at)
 
     state = data.state
     end = state.closed_at or data.generated_at
@@ -213,7 +212,7 @@ def render_review(data: ReviewInput) -> str:
         f"# 复盘报告：{data.title}",
         f"*Post-incident review — {data.playbook_title_en} · #{data.run_id}*",
         "",
-        f"时间均为 {zone_text} / all times in {data.tz}",
+        zone_line,
         "",
         "## 概要 / Summary",
         "",

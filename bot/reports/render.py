@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.durations import duration_zh, utc_offset
 from bot.i18n import num
 from bot.messages import Field, Image, Message
 from bot.playbooks.machine import RUN_STATUS_ZH
@@ -170,13 +171,7 @@ def zone_label(tz: str, start: datetime, end: datetime) -> str:
     """The zone a report's times are in, as the post-incident review names it: 'Asia/Shanghai（UTC+08:00）';
     both offsets when the period spans a DST change: 'Europe/Berlin（UTC+01:00 → UTC+02:00）'. (Channels
     may be in different zones, and "09:00" alone does not say whose.)"""
-    zone = ZoneInfo(tz)
-
-    def offset(moment: datetime) -> str:
-        text = moment.astimezone(zone).strftime("%z") or "+0000"
-        return f"UTC{text[:3]}:{text[3:5]}"
-
-    first, last = offset(start), offset(end)
+    first, last = utc_offset(tz, start), utc_offset(tz, end)
     return f"{tz}（{first}）" if first == last else f"{tz}（{first} → {last}）"
 
 
@@ -227,8 +222,6 @@ def fields(data: ReportData) -> tuple[Field, ...]:
 
 def _duration(value: timedelta) -> str:
     """A span in the words the cards, reminders and reviews use ("2 小时 5 分钟", not "2 小时 5 分")."""
-    from bot.durations import duration_zh  # (imported here: only this helper of the module is ours to edit)
-
     return duration_zh(value)
 
 
