@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import codecs
-import csv
 import json
 from pathlib import Path
 
@@ -24,17 +23,10 @@ from typer.testing import CliRunner
 
 from bot.sentiment.cli import app
 from bot.sentiment.normalization import MAX_CHARS
+from tests.unit.sentiment.test_sentiment_cli import _write
 
 REPO = Path(__file__).resolve().parents[3]
 runner = CliRunner()
-
-
-def _write(path: Path, rows: list[tuple[str, str]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["text", "label"])
-        writer.writerows(rows)
-    return path
 
 
 def _json_lines(stdout: str) -> list[dict]:

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.sentiment.cli import app
+from tests.unit.sentiment.test_sentiment_cli import _write
 
 REPO = Path(__file__).resolve().parents[3]
 runner = CliRunner()
@@ -96,14 +96,6 @@ def test_score_from_empty_stdin_prints_nothing():
 
 
 # ---- 3. eval header: Chinese first ----------------------------------------------------------------
-def _write(path: Path, rows: list[tuple[str, str]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["text", "label"])
-        writer.writerows(rows)
-    return path
-
-
 def test_eval_header_line_is_chinese_first_binary(tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     data = _write(tmp_path / "ev.csv", [("太差了", "0"), ("很好", "1"), ("垃圾", "0"), ("喜欢", "1"), ("一般", "1")])
