@@ -39,20 +39,14 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import (
-    DBAPIError,
-    DisconnectionError,
-    IntegrityError,
-    InterfaceError,
-    InternalError,
-    OperationalError,
-)
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot import metrics
 from bot.handlers.registry import CommandContext, PermissionDenied, UsageError, parse_command_line
 from bot.i18n import STRINGS, both
 from bot.messages import Action, Command, Message
 from bot.services import Services
+from bot.storage.db import database_unavailable, failure_line
 from bot.storage.models import InboundItem, OutboxMessage, ProcessedEvent
 
 log = logging.getLogger(__name__)
@@ -224,8 +218,8 @@ class Dispatcher:
         database is unavailable (nothing runs, nothing is kept: the delivery is refused, so it comes again);
         otherwise handled without crash protection. The log says which."""
         what = f"{type(item).__name__} {item.event_id}"
-        reason = _one_line(error)
-        if not _database_unavailable(error):
+        reason = failure_line(error)
+        if not database_unavailable(error):
             # one row the database will not store (a value it cannot hold): the others' fate is not this one's
             log.error("could not journal inbound %s (its row was refused: %s); handling it without crash "
                       "protection", what, reason, exc_info=error)
@@ -445,7 +439,7 @@ class Dispatcher:
         try:
             return _retrying_while_busy(lambda: _again_if_disconnected(write))
         except Exception as error:  # noqa: BLE001 - see the docstring
-            if len(items) == 1 or _database_unavailable(error):
+            if len(items) == 1 or database_unavailable(error):
                 return [error] * len(items)
         return [self._journal_all([item])[0] for item in items]
 
@@ -851,21 +845,8 @@ def _again_if_disconnected(work: Callable[[], _T]) -> _T:
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
-        log.info("database connection lost (%s); trying once more on a new one", _one_line(exc))
+        log.info("database connection lost (%s); trying once more on a new one", failure_line(exc))
         return work()
-
-
-def _database_unavailable(error: BaseException) -> bool:
-    """Whether a failed write says the database cannot take writes now (unreachable or gone, a lost
-    connection, read-only, out of space, locked past the retries), not that it refuses this one row."""
-    return (isinstance(error, OperationalError | InterfaceError | InternalError | DisconnectionError)
-            or bool(getattr(error, "connection_invalidated", False)))
-
-
-def _one_line(error: BaseException) -> str:
-    """The driver's reason, first line only (no statement, no parameters)."""
-    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 def _database_busy(exc: OperationalError) -> bool:

@@ -38,8 +38,6 @@ from itertools import chain
 
 import anyio
 import anyio.to_thread
-from sqlalchemy.exc import DatabaseError, DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -47,7 +45,7 @@ from starlette.routing import Route
 from bot.feeds.files import JSON_ERRORS, json_error_text, split_lines
 from bot.feeds.ingest import IngestReport, IngestService
 from bot.http_body import ClientGone, PayloadTooLarge, read_limited
-from bot.storage.db import unavailable_message
+from bot.storage.db import database_unavailable, failure_line
 
 log = logging.getLogger(__name__)
 
@@ -199,20 +197,6 @@ def _report_response(report: IngestReport) -> Response:
     return StreamingResponse(chain((first, rest), pieces), media_type="application/json")
 
 
-def _database_unavailable(exc: BaseException) -> bool:
-    """A failure of the database itself (unreachable, gone, locked past the busy timeout, not a database
-    file), which a later retry may get past; not a statement the database refused (a bug: a 500)."""
-    return isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout) or type(exc) is DatabaseError
-
-
-def _one_line(exc: BaseException) -> str:
-    found = unavailable_message(exc)  # a connection that could not be made: the URL, password hidden
-    if found:
-        return found
-    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
 def _process(ingest: IngestService, body: bytes, content_type: str, encoding: str) -> Response:
     """Everything after the body arrived, in a worker thread: decode, parse, store, answer."""
     try:
@@ -246,11 +230,11 @@ def _process(ingest: IngestService, body: bytes, content_type: str, encoding: st
     try:
         report = ingest.ingest_records(records, source="webhook", rejections=rejections)
     except Exception as exc:
-        if not _database_unavailable(exc):
+        if not database_unavailable(exc):
             raise
         # the batch's transaction did not commit: nothing of it is stored, and a resend is stored once
         log.warning("webhook: database unavailable, a batch of %d record(s) answered 503: %s",
-                    len(records) + len(rejections), _one_line(exc))
+                    len(records) + len(rejections), failure_line(exc))
         return _error(503, "database_unavailable", "数据库暂时不可用，本批未保存，请稍后重发 / "
                       "the database is unavailable: nothing of this batch was stored, send it again later")
     return _report_response(report)

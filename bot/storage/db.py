@@ -101,11 +101,27 @@ def _tag_connect_failure(url: str):
     return handle_error
 
 
-def _one_line(error: BaseException, password: str | None) -> str:
+def _one_line(error: BaseException, password: str | None = None) -> str:
     """The driver's own reason, first line only (the rest is SQLAlchemy's background link), no password."""
     reason = str(getattr(error, "orig", None) or error).strip().splitlines()
     text_ = reason[0] if reason else type(error).__name__
     return text_.replace(password, "***") if password else text_
+
+
+def failure_line(error: BaseException) -> str:
+    """One line for a log about a failed database call: the URL-naming message of a connection that could
+    not be made (password hidden), else the driver's own reason (no statement, no parameters)."""
+    return unavailable_message(error) or _one_line(error)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether a failed call says the database cannot serve now (unreachable or gone, a lost connection, no
+    pooled connection in time, read-only, out of space, locked past the busy timeout, not a database file),
+    which a later retry may get past; not that it refused this one statement (a bug or a bad row)."""
+    return (isinstance(error, exc.OperationalError | exc.InterfaceError | exc.InternalError
+                       | exc.DisconnectionError | exc.TimeoutError)
+            or type(error) is exc.DatabaseError
+            or bool(getattr(error, "connection_invalidated", False)))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

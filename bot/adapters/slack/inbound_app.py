@@ -409,8 +409,6 @@ def build_bolt_app(
             return
         if command is not None and await bridge.hand_over(
                 command, kind="mention", extra_keys=[mention_duplicate_key(body)]) is None:
-            from slack_bolt.response import BoltResponse
-
             # not taken (database unavailable): not acknowledged, so Slack sends the event again
             return BoltResponse(status=503, body={"error": "temporarily unavailable"})
         return None
