@@ -108,6 +108,14 @@ def local_share_series(
     Buckets on the Unix epoch are UTC days: in Asia/Shanghai a report's "daily" bar ran from 08:00 to
     08:00 and its first and last bars mixed two local days.
     """
+    return counted_share_series(((moment, label, 1) for moment, label in labelled), start, end, daily=daily, tz=tz)
+
+
+def counted_share_series(
+    counted: Iterable[tuple[datetime, str | None, int]], start: datetime, end: datetime, *, daily: bool, tz: str
+) -> list[SharePoint]:
+    """`local_share_series` of comments counted beforehand: (moment, label, n) stands for n comments of
+    that label in the bucket holding `moment` (the database counts them per `steady_span`)."""
     zone = ZoneInfo(tz)
 
     def floor(moment: datetime) -> datetime:
@@ -116,24 +124,68 @@ def local_share_series(
             return datetime.combine(local.date(), time(0), zone)
         return local.replace(minute=0, second=0, microsecond=0)
 
-    def step(moment: datetime) -> datetime:
-        if daily:  # calendar days: 23 or 25 hours across a DST change
-            return datetime.combine(moment.date() + timedelta(days=1), time(0), zone)
-        return (moment.astimezone(UTC) + timedelta(hours=1)).astimezone(zone)
-
     counts: dict[datetime, list[int]] = {}
-    cursor = floor(start)
-    while cursor < end:
-        counts[cursor.astimezone(UTC)] = [0, 0]
-        cursor = step(cursor)
-    for created_at, label in labelled:
+    if daily:  # calendar days: 23 or 25 hours across a DST change
+        cursor = floor(start)
+        while cursor < end:
+            counts[cursor.astimezone(UTC)] = [0, 0]
+            cursor = datetime.combine(cursor.date() + timedelta(days=1), time(0), zone)
+    else:
+        # The buckets are the distinct local hours `floor` gives, looked for at the start, at every quarter
+        # hour of UTC time and at the end (a local hour lasts at least half an hour). Stepping one UTC hour
+        # from the last bucket missed every hour after a change of half an hour (Lord Howe Island), and
+        # those comments fell outside the chart.
+        quarter = timedelta(minutes=15)
+        moment = start
+        while moment < end:
+            counts.setdefault(floor(moment).astimezone(UTC), [0, 0])
+            moment = datetime.fromtimestamp(moment.timestamp() // 900 * 900, UTC) + quarter
+        if start < end:  # the hour holding the period's last moment, however soon before `end` it starts
+            counts.setdefault(floor(end - timedelta(microseconds=1)).astimezone(UTC), [0, 0])
+    for moment, label, number in counted:
         if label not in ("neg", "neu", "pos"):
             continue
-        key = floor(created_at).astimezone(UTC)
+        key = floor(moment).astimezone(UTC)
         if key in counts:
-            counts[key][1] += 1
-            counts[key][0] += label == "neg"
+            counts[key][1] += number
+            counts[key][0] += number if label == "neg" else 0
     return [SharePoint(key, neg, total) for key, (neg, total) in counts.items()]
+
+
+# The spans comments can be counted by, longest first (in seconds): each divides an hour.
+STEADY_SPANS = (3600, 1800, 900, 60, 1)
+
+
+def steady_span(tz: str, start: datetime, end: datetime) -> int:
+    """The longest of STEADY_SPANS such that, between `start` and `end`, all the comments of one such span
+    of UTC time (counted from the Unix epoch) fall in one bucket of `local_share_series`, hourly or daily.
+
+    That holds when the offsets `tz` has there, and the moments it changes them, are whole multiples of the
+    span: a span then shows one stretch of the local clock inside one local hour (and day), on one side of
+    any DST change (a repeated hour's fold included). An hour in Berlin or Shanghai, half an hour in India
+    or on Lord Howe Island, a quarter in Nepal. Offsets are looked for hourly, each change found to the
+    second (no zone changes its offset twice within an hour).
+    """
+    zone = ZoneInfo(tz)
+
+    def offset(unix: int) -> timedelta:
+        return datetime.fromtimestamp(unix, UTC).astimezone(zone).utcoffset() or timedelta(0)
+
+    low = int(start.timestamp()) - 3600
+    last = offset(low)
+    seconds = {int(last.total_seconds())}  # the offsets, and the moments (Unix time) they begin
+    while low < end.timestamp():
+        high = low + 3600
+        now = offset(high)
+        if now != last:
+            before, after = low, high  # the change lies in (before, after]
+            while after - before > 1:
+                middle = (before + after) // 2
+                before, after = (before, middle) if offset(middle) == now else (middle, after)
+            seconds.update((int(now.total_seconds()), after))
+            last = now
+        low = high
+    return next(span for span in STEADY_SPANS if all(value % span == 0 for value in seconds))
 
 
 def negative_share_png(points: Sequence[SharePoint], **options: Any) -> bytes:

@@ -31,11 +31,12 @@ class Counts:
     scored: int = 0
     negative: int = 0
 
-    def add(self, label: str | None) -> None:
-        self.comments += 1
+    def add(self, label: str | None, number: int = 1) -> None:
+        """Count `number` comments labelled `label`."""
+        self.comments += number
         if label in ("neg", "neu", "pos"):
-            self.scored += 1
-            self.negative += label == "neg"
+            self.scored += number
+            self.negative += number if label == "neg" else 0
 
     @property
     def share(self) -> float | None:

@@ -20,20 +20,22 @@ holds back the schedule's later due times until the next check, so none of them 
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, or_
+from sqlalchemy import BigInteger, Integer, Text, and_, cast, delete, func, literal_column, or_
 from sqlalchemy.exc import StatementError
 from sqlmodel import Session, select
 
 from bot.clock import Clock, ensure_aware
 from bot.reports import render
-from bot.reports.charts import local_share_series
+from bot.reports.charts import counted_share_series, steady_span
 from bot.reports.models import ReportAttempt
 from bot.reports.settings import ReportSchedule, ReportsConfig, cron_schedule, parse_period
 
@@ -287,11 +289,16 @@ class ReportService:
         previous_start = request.previous_start or start - period
         visible = self.scope.sql_condition(channel, Comment.platform, Comment.account_id)
         not_ours = Comment.is_from_account.is_(False)
+        tz = self.channel_tz(channel)
+        daily = period > timedelta(days=2)
+        # The comments are counted in the database (per account and label, and per span of time and label
+        # for the chart), not loaded: a report over half a million comments read every one into Python
+        # (seconds, and hundreds of MB). Only what needs the text is read row by row, at most
+        # `keyword_sample` rows: the most-liked negative comments and the baseline for keywords.
         with self.db.session() as session:
-            rows = session.exec(
-                select(Comment.platform, Comment.account_id, Comment.created_at, Comment.sentiment_label)
-                .where(visible, not_ours, Comment.created_at >= previous_start, Comment.created_at < end)
-            ).all()
+            counted = self._label_counts(session, visible, start, end)
+            counted_before = self._label_counts(session, visible, previous_start, start)
+            spans = self._span_counts(session, visible, start, end, steady_span(tz, start, end)) if period else []
             negatives = session.exec(
                 select(Comment.text, Comment.like_count, Comment.content_url, Comment.platform, Comment.account_id,
                        Comment.sentiment_score, Comment.sentiment_neg)
@@ -309,10 +316,14 @@ class ReportService:
                 .order_by(Comment.id)
                 .limit(self.settings.keyword_sample)
             ).all()
+            # each distinct list of flags once, with how many comments carry it (a JSON column cannot be
+            # grouped by on PostgreSQL: its text can)
+            flags_text = cast(Comment.risk_flags, Text)
             flagged = session.exec(
-                select(Comment.risk_flags)
+                select(flags_text, func.count())
                 .where(visible, not_ours, Comment.created_at >= start, Comment.created_at < end,
                        Comment.risk_flags.is_not(None))
+                .group_by(flags_text)
             ).all()
             episodes = session.exec(
                 select(AlertEpisode)
@@ -327,27 +338,23 @@ class ReportService:
                            and_(CrisisRun.closed_at >= start, CrisisRun.closed_at < end)))
                 .order_by(CrisisRun.started_at)
             ).all()
-            keys = {(platform, account_id) for platform, account_id, _created, _label in rows}
+            keys = {(platform, account_id) for platform, account_id, _label, _n in counted + counted_before}
             previous_since = self._covered_since(session, keys, previous_start)
 
-        current: list[tuple[datetime, str | None]] = []
         now_counts = render.Counts()
         before_counts = render.Counts()
         per_account: dict[str, render.Counts] = {}
-        for platform, account_id, created_at, label in rows:
-            created_at = ensure_aware(created_at)
-            if created_at >= start:
-                current.append((created_at, label))
-                now_counts.add(label)
-                per_account.setdefault(f"{platform}:{account_id}", render.Counts()).add(label)
-            else:
-                before_counts.add(label)
+        for platform, account_id, label, number in counted:
+            now_counts.add(label, number)
+            per_account.setdefault(f"{platform}:{account_id}", render.Counts()).add(label, number)
+        for _platform, _account_id, label, number in counted_before:
+            before_counts.add(label, number)
 
         risk_terms: Counter[tuple[str, str]] = Counter()
-        for flags in flagged:
-            for flag in flags or ():
+        for text, number in flagged:
+            for flag in json.loads(text) or ():
                 if isinstance(flag, dict) and flag.get("term"):
-                    risk_terms[(str(flag["term"]), str(flag.get("category") or ""))] += 1
+                    risk_terms[(str(flag["term"]), str(flag.get("category") or ""))] += number
 
         keywords: list[render.KeywordLine] = []
         if negatives and self.settings.top_keywords:
@@ -358,9 +365,8 @@ class ReportService:
             )
             keywords = [render.KeywordLine(k.term, k.count, k.baseline_count, k.example) for k in found]
 
-        tz = self.channel_tz(channel)
         # hours or days of the channel's own calendar (a "day" is midnight to midnight where the client is)
-        points = local_share_series(current, start, end, daily=period > timedelta(days=2), tz=tz) if period else []
+        points = counted_share_series(spans, start, end, daily=daily, tz=tz) if period else []
         data = render.ReportData(
             channel=channel,
             audience=self.audience(channel),
@@ -406,6 +412,44 @@ class ReportService:
         except Exception:  # noqa: BLE001 - a report without its chart beats no report; the log says why
             log.exception("report chart failed for %s", channel)
         return ReportResult(data=data, png=png)
+
+    @staticmethod
+    def _label_counts(session: Session, visible, since: datetime, until: datetime) -> list[tuple[str, str, str | None, int]]:
+        """(platform, account_id, label, comments) of the visible comments (not the accounts' own) from
+        `since` to `until`: a few rows per account however many comments there are."""
+        from bot.storage.models import Comment
+
+        return [tuple(row) for row in session.exec(
+            select(Comment.platform, Comment.account_id, Comment.sentiment_label, func.count())
+            .where(visible, Comment.is_from_account.is_(False), Comment.created_at >= since, Comment.created_at < until)
+            .group_by(Comment.platform, Comment.account_id, Comment.sentiment_label)
+        ).all()]
+
+    def _span_counts(self, session: Session, visible, since: datetime, until: datetime,
+                     span: int) -> list[tuple[datetime, str, int]]:
+        """(moment, label, comments) of the scored visible comments from `since` to `until`, counted per
+        `span` seconds of UTC time from the Unix epoch (see `steady_span`: all of a span's comments fall
+        in one bucket of the chart); `moment` is the span's first moment from `since` on."""
+        from bot.storage.models import Comment
+
+        # whole numbers written into the statement, not parameters: PostgreSQL takes the selected bucket
+        # for the grouped one only when their text is the same
+        base = math.floor(since.timestamp()) // span * span
+        origin, width = literal_column(str(base), Integer), literal_column(str(span), Integer)
+        if self.db.dialect == "sqlite":
+            # stored as UTC text; strftime('%s') gives whole seconds (never before `base`), and / of two
+            # whole numbers is whole
+            bucket = (cast(func.strftime(literal_column("'%s'"), Comment.created_at), Integer) - origin) // width
+        else:
+            bucket = cast(func.floor((func.extract("epoch", Comment.created_at) - origin) / width), BigInteger)
+        rows = session.exec(
+            select(bucket, Comment.sentiment_label, func.count())
+            .where(visible, Comment.is_from_account.is_(False), Comment.created_at >= since, Comment.created_at < until,
+                   Comment.sentiment_label.in_(("neg", "neu", "pos")))
+            .group_by(bucket, Comment.sentiment_label)
+        ).all()
+        return [(max(since, datetime.fromtimestamp(base + int(index) * span, UTC)), label, number)
+                for index, label, number in rows]
 
     @staticmethod
     def _covered_since(session: Session, accounts: set[tuple[str, str]], previous_start: datetime) -> datetime | None:
