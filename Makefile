@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) -m bench.alerts
 	$(PY) -m bench.playbooks
 	$(PY) -m bench.pollers
+	$(PY) -m bench.reports
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
