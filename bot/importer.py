@@ -1,7 +1,14 @@
-"""`crisisbot ingest PATH...`: file import with a progress bar, bulk batches and a summary."""
+"""`crisisbot ingest PATH...`: file import with a progress bar, bulk batches and a summary.
+
+A file is read and stored a batch at a time (`BATCH` records): its records are never all in memory, nor
+their results (the summary keeps the counts and the first rejections it shows), so a large file takes
+about as much memory as a small one.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from rich.console import Console
@@ -12,7 +19,7 @@ from rich.text import Text
 from sqlmodel import select
 
 from bot.config import AppConfig, Settings
-from bot.feeds.files import FileFormatError, read_items
+from bot.feeds.files import FileFormatError, open_items
 from bot.feeds.ingest import IngestReport, RecordResult
 from bot.storage.models import DeadLetter
 
@@ -21,11 +28,55 @@ SHOW_REJECTED = 20
 #: the exit status for input the user has to fix (a missing file, a CSV without the required columns), as
 #: the other commands use it; rejected records in a file that was read do not count
 BAD_INPUT = 2
+#: new comments one run has to store before the database's planner statistics are refreshed (PostgreSQL
+#: `ANALYZE comment`: see IngestService.refresh_statistics)
+ANALYZE_AFTER = 10_000
 
 
-def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, console: Console | None = None) -> int:
+@dataclass(slots=True)
+class Tally:
+    """What the summary shows of a file's (or a run's) results: the counts, and the first SHOW_REJECTED
+    rejected and warned-about records; not a result per record (a file of millions held them all)."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    warned: int = 0
+    first_rejected: list[RecordResult] = field(default_factory=list)
+    first_warned: list[RecordResult] = field(default_factory=list)
+
+    def add(self, report: IngestReport | Tally) -> None:
+        if isinstance(report, Tally):
+            self.accepted += report.accepted
+            self.duplicates += report.duplicates
+            self.rejected += report.rejected
+            self.warned += report.warned
+            self._keep(report.first_rejected, report.first_warned)
+            return
+        for r in report.results:
+            if r.status == "accepted":
+                self.accepted += 1
+            elif r.status == "duplicate":
+                self.duplicates += 1
+            else:
+                self.rejected += 1
+            if r.warning and r.status != "rejected":
+                self.warned += 1
+        self._keep([r for r in report.results if r.status == "rejected"],
+                   [r for r in report.results if r.warning and r.status != "rejected"])
+
+    def _keep(self, rejected: list[RecordResult], warned: list[RecordResult]) -> None:
+        self.first_rejected.extend(rejected[:SHOW_REJECTED - len(self.first_rejected)])
+        self.first_warned.extend(warned[:SHOW_REJECTED - len(self.first_warned)])
+
+
+def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, console: Console | None = None,
+                 batch: int = BATCH, analyze_after: int = ANALYZE_AFTER) -> int:
     """Import every file; exit status 0 when all files were read (rejected records do not fail it), 2 when
-    a file could not be read at all (nothing of that file is stored; the other files still are)."""
+    a file could not be read at all (nothing of that file is stored; the other files still are).
+
+    Each file is read twice, a record at a time: once to count its records (the count printed first, the
+    progress bar's total) and once to store them, `batch` records a transaction."""
     from bot.app import build_app
 
     # soft_wrap: in a pipe or a log rich would break lines at 80 columns, mid-phrase ("72 \n小时").
@@ -35,51 +86,54 @@ def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, co
     console = console or Console(soft_wrap=True)
     bot = None  # built at the first file that has records: a mistyped path creates no database
     status = 0
-    total = IngestReport()
-    report = IngestReport()  # the file being imported, until it is added to the total
+    total = Tally()
+    report = Tally()  # the file being imported, until it is added to the total
     try:
         for path in paths:
             try:
-                items, encoding = read_items(path)
+                items = open_items(path)
             except FileFormatError as exc:
-                # paths and reasons quote the user's input: never read as rich markup ("[/x]" would raise)
-                errors.print(f"[red]{escape(str(path))}: 无法读取 / cannot read: {escape(str(exc))}[/red]")
+                _cannot_read(errors, path, exc)
                 status = BAD_INPUT
                 continue
-            if not items:
-                console.print(f"{escape(str(path))}: 文件中没有记录 / no records in the file ({encoding})")
-                continue
-            console.print(f"{escape(str(path))}: {len(items)} 行 / rows ({encoding})")
-            if bot is None:
-                bot = build_app(settings, config)
-            ingest = bot.services.ingest
-            replies = bot.services.extra.get("replies")
-            history_mark = replies.history_mark() if replies is not None else 0
-            with Progress(
-                TextColumn("[bold]导入 importing[/bold] {task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=console,
-                transient=True,
-                disable=not console.is_terminal,  # in a pipe or a log it only left an empty line
-            ) as progress:
-                task = progress.add_task(escape(path.name), total=len(items))
-                for start in range(0, len(items), BATCH):
-                    chunk = items[start : start + BATCH]
-                    records = [i.record for i in chunk if i.record is not None]
-                    positions = [i.position for i in chunk]
-                    rejections = [(n, i.raw, i.error or "无法读取 / unreadable") for n, i in enumerate(chunk)
-                                  if i.record is None]
-                    part = ingest.ingest_records(records, source="file", positions=positions, rejections=rejections)
-                    report.merge(part)
-                    progress.advance(task, len(chunk))
+            with items:
+                count = items.count()
+                if not count:
+                    console.print(f"{escape(str(path))}: 文件中没有记录 / no records in the file ({items.encoding})")
+                    continue
+                console.print(f"{escape(str(path))}: {count} 行 / rows ({items.encoding})")
+                if bot is None:
+                    bot = build_app(settings, config)
+                ingest = bot.services.ingest
+                replies = bot.services.extra.get("replies")
+                history_mark = replies.history_mark() if replies is not None else 0
+                with Progress(
+                    TextColumn("[bold]导入 importing[/bold] {task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeRemainingColumn(),
+                    console=console,
+                    transient=True,
+                    disable=not console.is_terminal,  # in a pipe or a log it only left an empty line
+                ) as progress:
+                    task = progress.add_task(escape(path.name), total=count)
+                    stream = iter(items)
+                    while chunk := list(islice(stream, batch)):
+                        records = [i.record for i in chunk if i.record is not None]
+                        positions = [i.position for i in chunk]
+                        rejections = [(n, i.raw, i.error or "无法读取 / unreadable") for n, i in enumerate(chunk)
+                                      if i.record is None]
+                        del chunk
+                        part = ingest.ingest_records(records, source="file", positions=positions,
+                                                     rejections=rejections)
+                        report.add(part)
+                        progress.advance(task, len(positions))
             _summary(console, path, report)
             history = replies.history_line(history_mark) if replies is not None else None
             if history:  # comments already old on arrival, kept out of the reply queue (history_after_hours)
                 console.print(f"  {escape(history)}")
-            total.merge(report)
-            report = IngestReport()
+            total.add(report)
+            report = Tally()
         if len(paths) > 1:
             console.print(
                 f"合计 / total: 新增 accepted {total.accepted}, 重复更新 duplicates {total.duplicates}, "
@@ -87,14 +141,15 @@ def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, co
             )
         if status == BAD_INPUT and len(paths) > 1:
             errors.print("[red]有文件未能导入，见上 / some files were not imported: see above[/red]")
+        if bot is not None and total.accepted >= analyze_after:
+            # a bulk load: the planner's statistics still describe the table before it
+            bot.services.ingest.refresh_statistics()
     except KeyboardInterrupt:
         # each batch is stored in its own transaction: what was imported stays, whole batches only
-        done = IngestReport()
-        done.merge(total)
-        done.merge(report)
+        done = total.accepted + report.accepted
         # "at least": a batch stored the moment before the interrupt may not be counted here yet
-        errors.print(f"[yellow]已中断：已导入的评论按整批保存（至少 {done.accepted} 条）；重新运行同一命令会继续，已导入的记为"
-                     f"重复 / interrupted: what was imported is kept in whole batches (at least {done.accepted} "
+        errors.print(f"[yellow]已中断：已导入的评论按整批保存（至少 {done} 条）；重新运行同一命令会继续，已导入的记为"
+                     f"重复 / interrupted: what was imported is kept in whole batches (at least {done} "
                      f"comments); run the same command again to continue (those count as duplicates)[/yellow]")
         raise
     finally:
@@ -103,24 +158,27 @@ def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, co
     return status
 
 
-def _summary(console: Console, path: Path, report: IngestReport) -> None:
+def _cannot_read(errors: Console, path: Path, exc: FileFormatError) -> None:
+    # paths and reasons quote the user's input: never read as rich markup ("[/x]" would raise)
+    errors.print(f"[red]{escape(str(path))}: 无法读取 / cannot read: {escape(str(exc))}[/red]")
+
+
+def _summary(console: Console, path: Path, report: Tally) -> None:
     console.print(
         f"[green]{escape(str(path))}[/green]: 新增 accepted {report.accepted}, 重复更新 duplicates {report.duplicates}, "
         f"拒收 rejected {report.rejected}"
     )
-    rejected: list[RecordResult] = [r for r in report.results if r.status == "rejected"]
-    for r in rejected[:SHOW_REJECTED]:
+    for r in report.first_rejected:
         console.print(f"  [yellow]{escape(str(r.position))}[/yellow]: {escape(r.reason or '')}")
-    if len(rejected) > SHOW_REJECTED:
-        console.print(f"  …另有 {len(rejected) - SHOW_REJECTED} 条，见 `crisisbot ingest --dead-letters` / more in --dead-letters")
+    if report.rejected > SHOW_REJECTED:
+        console.print(f"  …另有 {report.rejected - SHOW_REJECTED} 条，见 `crisisbot ingest --dead-letters` / more in --dead-letters")
     # stored, but with something left out (an unreadable optional count): the comment is in, the count is not
-    warned: list[RecordResult] = [r for r in report.results if r.warning and r.status != "rejected"]
-    if warned:
-        console.print(f"  已保存但有字段未保存 / stored with a field left out: {len(warned)}")
-    for r in warned[:SHOW_REJECTED]:
+    if report.warned:
+        console.print(f"  已保存但有字段未保存 / stored with a field left out: {report.warned}")
+    for r in report.first_warned:
         console.print(f"  [cyan]{escape(str(r.position))}[/cyan]: {escape(r.warning or '')}")
-    if len(warned) > SHOW_REJECTED:
-        console.print(f"  …另有 {len(warned) - SHOW_REJECTED} 条 / {len(warned) - SHOW_REJECTED} more")
+    if report.warned > SHOW_REJECTED:
+        console.print(f"  …另有 {report.warned - SHOW_REJECTED} 条 / {report.warned - SHOW_REJECTED} more")
 
 
 def show_dead_letters(settings: Settings, config: AppConfig, *, limit: int = 50) -> int:

@@ -1,6 +1,7 @@
 """Ingestion throughput (scoring included) on SQLite and PostgreSQL, and the serve process's memory.
 
     python -m bench.ingest [--n 20000] [--rss-comments 100000] [--stall-records 300000] [--postgres URL]
+    python -m bench.ingest --import-memory 200000 [--format jsonl|csv] [--compare OTHER_CHECKOUT]
 
 Prints a table: comments/s for file import (in-process, the `crisisbot ingest` code path) and for the
 webhook (real HTTP into a `crisisbot serve` subprocess, 4 concurrent clients, 500 records a request),
@@ -8,6 +9,10 @@ then the slowest /metrics answer while one webhook batch of --stall-records empt
 event loop Slack's acks share), then the serve process's RSS after ingesting --rss-comments comments with
 Slack and Feishu enabled. Targets on a 2-core machine: webhook >= 2,000/s, file import >= 3,000/s, event
 loop < 1 s, RSS < 500 MiB.
+With --import-memory N it only measures `crisisbot ingest` of one generated file of N comments (SQLite, in
+a subprocess of its own): the import's peak RSS and comments/s, and with --compare the same for another
+checkout of the code (e.g. `git archive <commit> | tar -x -C /tmp/before`), for a before/after figure. The
+import streams the file in batches, so its peak should not grow with the file's size.
 The comments are stamped within the last hour (live traffic); importing old history also pays a
 one-time catch-up of the alert detector per new stream (see docs/alerts.md).
 """
@@ -90,6 +95,80 @@ def _tiny(folder: Path) -> Path:
     path = folder / "warm.jsonl"
     path.write_text(json.dumps(comments(1, seed=99)[0], ensure_ascii=False), encoding="utf-8")
     return path
+
+
+#: run in a subprocess (PYTHONPATH: the checkout measured): warm up on a tiny file, then import the big one
+_IMPORT_CHILD = r"""
+import os, sys, time
+from pathlib import Path
+from rich.console import Console
+from bot.config import Settings, parse_config
+from bot.importer import import_files
+
+def status(key):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+settings = Settings(_env_file=None, database_url=sys.argv[1])
+config = parse_config({}, source="bench")
+quiet = Console(file=open(os.devnull, "w"))
+import_files(settings, config, [Path(sys.argv[2])], console=quiet)  # the model and the schema, once
+warm = status("VmRSS")
+started = time.perf_counter()
+code = import_files(settings, config, [Path(sys.argv[3])], console=quiet)
+print(code, warm, status("VmHWM"), time.perf_counter() - started)
+"""
+
+
+def write_feed(path: Path, n: int, fmt: str) -> None:
+    """n generated comments as JSONL or CSV, written a slice at a time (the writer stays small too)."""
+    step = 10_000
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        if fmt == "csv":
+            import csv
+
+            fields = list(comments(1)[0])
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+        for start in range(0, n, step):
+            part = comments(min(step, n - start), seed=start)
+            for i, record in enumerate(part):  # ids unique across slices
+                record["comment_id"] = f"m{start + i}"
+            if fmt == "csv":
+                writer.writerows(part)
+            else:
+                handle.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part))
+
+
+def bench_import_memory(n: int, fmt: str, repo: Path) -> tuple[float, float, float, float]:
+    """(RSS after warm-up MiB, peak RSS MiB, comments/s, seconds) of importing n comments with `repo`'s code."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        feed = folder / f"feed.{fmt}"
+        write_feed(feed, n, fmt)
+        env = {**os.environ, "PYTHONPATH": str(repo), "CRISISBOT_LOG_LEVEL": "WARNING"}
+        done = subprocess.run(
+            [sys.executable, "-c", _IMPORT_CHILD, f"sqlite:///{folder}/import.db", str(_tiny(folder)), str(feed)],
+            env=env, cwd=tmp, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"import failed ({repo}): {done.stderr[-2000:]}")
+        code, warm, peak, seconds = done.stdout.split()[-4:]
+        if code != "0":
+            raise RuntimeError(f"import exited {code} ({repo}): {done.stdout[-2000:]}")
+        size = feed.stat().st_size
+    print(f"  {repo}: {size / 2**20:,.0f} MiB file", file=sys.stderr)
+    return float(warm), float(peak), n / float(seconds), float(seconds)
+
+
+def import_memory(args) -> None:
+    runs = [("this checkout", REPO)] + ([("compared", Path(args.compare).resolve())] if args.compare else [])
+    print(f"\nfile import of {args.import_memory:,} generated comments ({args.format}, SQLite), in a subprocess")
+    print(f"{'code':<16}{'RSS warm MiB':>14}{'peak RSS MiB':>14}{'peak - warm':>13}{'comments/s':>12}{'seconds':>10}")
+    for name, repo in runs:
+        warm, peak, rate, seconds = bench_import_memory(args.import_memory, args.format, repo)
+        print(f"{name:<16}{warm:>14,.0f}{peak:>14,.0f}{peak - warm:>13,.0f}{rate:>12,.0f}{seconds:>10,.1f}")
 
 
 def start_serve(url: str, *, chat: bool) -> tuple[subprocess.Popen, str]:
@@ -176,7 +255,14 @@ def main() -> None:
     parser.add_argument("--rss-comments", type=int, default=100000)
     parser.add_argument("--stall-records", type=int, default=300000)
     parser.add_argument("--postgres", default=os.environ.get("CRISISBOT_TEST_POSTGRES_URL"))
+    parser.add_argument("--import-memory", type=int, metavar="N",
+                        help="only: peak RSS and rate of `crisisbot ingest` of a generated file of N comments")
+    parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="the file for --import-memory")
+    parser.add_argument("--compare", metavar="CHECKOUT", help="with --import-memory: also measure this checkout")
     args = parser.parse_args()
+    if args.import_memory:
+        import_memory(args)
+        return
     tmp = tempfile.mkdtemp()
     engines = [("SQLite", f"sqlite:///{tmp}/bench.db")]
     schema = None

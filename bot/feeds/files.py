@@ -5,6 +5,9 @@ closed, a line that is not JSON) becomes a rejected item with its line number (a
 the rest of the file is still read. A file none of whose rows can be read (missing, a folder, a CSV
 header without the required columns) raises FileFormatError instead: the user gave the wrong file, and
 nothing of it is stored. Reasons are Chinese first with English.
+
+`open_items` reads a file a record at a time (the import stores it in batches, whatever its size);
+`read_items` lists all of its items.
 """
 
 from __future__ import annotations
@@ -13,11 +16,17 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Collection, Iterator
+import os
+import shutil
+import tempfile
+from array import array
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from bot.feeds.records import PLATFORMS, REQUIRED, problem
 
@@ -143,23 +152,222 @@ def detect_format(path: Path, text: str) -> str:
     return "jsonl" if first in ("{", "[") else "csv"
 
 
+#: bytes read at a time: a line longer than this is read in pieces of it
+READ_BYTES = 1 << 20
+#: how the file's bytes are read as text (`_probe_encoding`): the whole file is UTF-8 (a BOM or not), the
+#: whole file is GB18030, or neither (UTF-8 line by line, the lines that are not text marked damaged)
+UTF8, GB18030, DAMAGED = "utf-8", "gb18030", "damaged"
+DAMAGED_LABEL = "utf-8，损坏的行已拒收 / utf-8, damaged lines rejected"
+#: characters of a JSON document spanning lines parsed first (`_whole_document`), doubled until it is decided
+DOCUMENT_PREFIX = 65536
+#: what JSON itself counts as whitespace (json.loads allows it around a document)
+JSON_SPACE = " \t\n\r"
+
+
 def read_items(path: Path) -> tuple[list[FileItem], str]:
-    """All lines of a file as items, with the encoding used. Raises FileFormatError for unreadable files."""
+    """All lines of a file as items, with the encoding used. Raises FileFormatError for unreadable files.
+    The whole file's items in memory: `open_items` reads them one at a time."""
+    with open_items(path) as items:
+        return list(items), items.encoding
+
+
+def open_items(path: Path) -> FileItems:
+    """The file's items, read lazily from the file (see `FileItems`). Raises FileFormatError for a file
+    that cannot be imported at all (missing, a folder, not text, a CSV header without the required
+    columns): nothing of it has been handed out then."""
+    items = FileItems(path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FileFormatError(_cannot_open(exc)) from None
-    if (why := why_not_text(data)) is not None:
-        raise FileFormatError(why)
-    decoded = decode_lines(data)
-    if not decoded.text.strip():  # empty, or blank lines only: no records, and no header to complain about
-        return [], decoded.encoding
-    kind = detect_format(path, decoded.text)
-    if kind == "jsonl":
-        items = list(_jsonl_items(path, decoded.text, decoded.damaged_lines))
-    else:
-        items = _csv_items(path, decoded.text, decoded.damaged_lines)
-    return items, decoded.encoding
+        items.check()
+    except BaseException:
+        items.close()
+        raise
+    return items
+
+
+class FileItems:
+    """A file's items (what `read_items` lists), read from the file as they are asked for: each iteration
+    reads the file again from its start, holding one record's lines at a time (a record is a JSONL line, a
+    CSV row with its multi-line cells), so a file of any size takes about the same memory. The encoding is
+    decided on the whole file first (one pass over its bytes, as decoding it whole would decide: UTF-8 or
+    GB18030 when every byte is, else UTF-8 line by line). Only a JSON document spanning lines (a .json
+    array, a pretty-printed object) is still read whole: it is one value.
+
+    Use as a context manager (or `close()`): it keeps the file open between iterations."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._handle: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by close()
+            if not self._handle.seekable():
+                # a pipe (`crisisbot ingest <(zcat feed.jsonl.gz)`) is read once: kept in a temporary file
+                # (on disk, not in memory) to be read again
+                spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+                with self._handle:
+                    shutil.copyfileobj(self._handle, spool)
+                self._handle = spool
+        except OSError as exc:
+            raise FileFormatError(_cannot_open(exc)) from None
+        self.encoding = UTF8
+        self.kind: str | None = None  # "jsonl", "csv", or None for a file with no text but whitespace
+        self._mode = UTF8
+        self.size = 0
+        self._damaged_lines: Sequence[int] = ()
+
+    def __enter__(self) -> FileItems:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def check(self) -> None:
+        """Decide the encoding and the format; raise FileFormatError if the file cannot be read at all."""
+        try:
+            self.size = os.fstat(self._handle.fileno()).st_size
+            head = self._handle.read(65536)
+            if (why := why_not_text(head)) is not None:
+                raise FileFormatError(why)
+            self._mode, self.encoding = _probe_encoding(self._handle)
+            first = next((piece.lstrip()[:1] for _n, piece, _ends in self._pieces() if piece.strip()), "")
+        except OSError as exc:
+            raise FileFormatError(_cannot_open(exc)) from None
+        if first:  # empty, or blank lines only: no records, and no header to complain about
+            self.kind = detect_format(self.path, first)
+        if self.kind == "csv" and self._mode == DAMAGED:
+            # a CSV row is rejected for a damaged line among its line numbers (counted apart from the rows':
+            # "\r" alone ends a CSV line too), which may be read after the row: all of them first, in order
+            self._damaged_lines = array("q")
+            for _piece in self._pieces(self._damaged_lines):
+                pass
+        if self.kind == "csv":
+            next(iter(self), None)  # the header, checked before anything of the file is handed out
+
+    def __iter__(self) -> Iterator[FileItem]:
+        if self.kind == "jsonl":
+            return _jsonl_items(self.path, self._lines, damaged_mode=self._mode == DAMAGED)
+        if self.kind == "csv":
+            return _csv_items(self.path, _universal_lines(self._pieces()), self._damaged_lines, size=self.size)
+        return iter(())
+
+    def count(self) -> int:
+        """How many items the file holds (one pass, nothing kept)."""
+        return sum(1 for _ in self)
+
+    # ---- reading the text ---------------------------------------------------------------------------
+    def _pieces(self, damaged: MutableSequence[int] | None = None) -> Iterator[tuple[int, str, bool]]:
+        """The file's text from its start as (line number, piece, ends the line): a line split on "\n" only
+        (kept at its end) in pieces of at most READ_BYTES bytes. In the damaged mode the number of each
+        line that is not text is appended to `damaged` once its bytes are read (its text then has U+FFFD
+        where the bytes were)."""
+        mode = self._mode
+        decoder = None if mode == DAMAGED else codecs.getincrementaldecoder("utf-8-sig" if mode == UTF8 else mode)()
+        number, fresh, first = 1, True, True
+        for piece in self._read_lines():
+            ends = piece.endswith(b"\n")
+            if decoder is None:  # each line decoded on its own: its damage is its own
+                if fresh:
+                    line_decoder = codecs.getincrementaldecoder("utf-8-sig" if number == 1 else "utf-8")()
+                    hurt = False
+                state = line_decoder.getstate()
+                try:
+                    text = line_decoder.decode(piece, final=ends)
+                except UnicodeDecodeError:
+                    line_decoder.setstate(state)
+                    line_decoder.errors = "replace"
+                    text = line_decoder.decode(piece, final=ends)
+                    if not hurt and damaged is not None:
+                        damaged.append(number)
+                    hurt = True
+            else:
+                text = decoder.decode(piece)
+                if first and mode == GB18030 and text:
+                    # GB18030 has its own byte-order mark (84 31 95 33); it decodes to U+FEFF, which would
+                    # else glue itself to the first column name and make every row lack "platform"
+                    text, first = text.removeprefix("\ufeff"), False
+            yield number, text, ends
+            fresh = ends
+            if ends:
+                number += 1
+        if decoder is None:
+            if not fresh:  # the last line, cut mid-character
+                state = line_decoder.getstate()
+                try:
+                    text = line_decoder.decode(b"", final=True)
+                except UnicodeDecodeError:
+                    line_decoder.setstate(state)
+                    line_decoder.errors = "replace"
+                    text = line_decoder.decode(b"", final=True)
+                    if not hurt and damaged is not None:
+                        damaged.append(number)
+                yield number, text, True
+        else:
+            yield number, decoder.decode(b"", final=True), True
+
+    def _read_lines(self) -> Iterator[bytes]:
+        """The file's bytes from its start, split after each b"\n" and every READ_BYTES bytes. Each reader
+        keeps its own place: two of them may be read in turns."""
+        handle, at = self._handle, 0
+        while True:
+            handle.seek(at)
+            piece = handle.readline(READ_BYTES)
+            if not piece:
+                return
+            at += len(piece)
+            yield piece
+
+    def _lines(self) -> Iterator[tuple[int, str, bool]]:
+        """(number, line, damaged) from the file's start: lines split on "\n" only, each with its "\n"."""
+        damaged: deque[int] = deque()
+        parts: list[str] = []
+        for number, text, ends in self._pieces(damaged):
+            parts.append(text)
+            if ends:
+                line = "".join(parts)
+                parts.clear()
+                hurt = bool(damaged) and damaged[-1] == number
+                if line or hurt:
+                    yield number, line, hurt
+                damaged.clear()
+
+
+def _probe_encoding(handle: Any) -> tuple[str, str]:
+    """How to read the file (UTF8, GB18030 or DAMAGED) and the encoding to show, decided on all its bytes
+    as `decode_lines` decides on them (read a chunk at a time: only the answer is kept)."""
+    handle.seek(0)
+    bom = handle.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+    for mode in (UTF8, GB18030):
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8-sig" if mode == UTF8 else mode)()
+        try:
+            for chunk in iter(lambda: handle.read(READ_BYTES), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            # an incomplete character at the very end: a UTF-8 file cut off mid-write, which GB18030 would
+            # misread as a few wrong characters instead of refusing
+            if mode == UTF8 and exc.reason == "unexpected end of data":
+                break
+            continue
+        return mode, ("utf-8 BOM" if bom else "utf-8") if mode == UTF8 else mode
+    return DAMAGED, DAMAGED_LABEL
+
+
+def _universal_lines(pieces: Iterable[tuple[int, str, bool]]) -> Iterator[str]:
+    """The text's lines as io.StringIO(text, newline="") splits them ("\n", "\r\n" or "\r", kept)."""
+    carry = ""
+    for _number, piece, _ends in pieces:
+        if not piece:
+            continue
+        lines = io.StringIO(carry + piece, newline="").readlines()
+        carry = lines.pop()
+        if carry.endswith("\n"):  # complete ("\r" alone may still be followed by "\n")
+            lines.append(carry)
+            carry = ""
+        yield from lines
+    if carry:
+        yield carry
 
 
 def split_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -169,40 +377,53 @@ def split_lines(text: str) -> Iterator[tuple[int, str]]:
         yield number, line[:-1] if line.endswith("\r") else line
 
 
-def _jsonl_items(path: Path, text: str, damaged: Collection[int] = ()) -> Iterator[FileItem]:
-    stripped = text.lstrip()
-    if stripped.startswith("[") and not damaged:
+#: reads a text from its start each time it is called: (number, line with its "\n", whether it is damaged)
+Lines = Callable[[], Iterator[tuple[int, str, bool]]]
+
+
+def _jsonl_items(path: Path, lines: Lines, *, damaged_mode: bool = False) -> Iterator[FileItem]:
+    """The items of a JSONL (or .json) text, read a line at a time. A whole document (a .json array, a
+    pretty-printed object) is told apart from one value per line as json.loads of the whole text would
+    tell it; only such a document is read whole."""
+    head = next(((number, line) for number, line, _hurt in lines() if line.strip()), None)
+    if head is None:
+        return
+    first_number, first_line = head
+    stripped_head = first_line.lstrip()  # the first line of the text without its leading whitespace
+    first_is_json = _first_line_is_json(stripped_head)
+    if stripped_head.startswith("[") and not damaged_mode:
         # a whole JSON array (a .json file, possibly pretty-printed over many lines)
-        try:
-            document = json.loads(stripped)
-        except JSON_ERRORS as exc:
-            document = None
-            if not _first_line_is_json(stripped):  # not line-oriented either: one broken document
+        if first_is_json:
+            # the whole text is that array if nothing but (JSON) whitespace follows its first line
+            document = json.loads(stripped_head) if _only_space_after(lines(), first_number, JSON_SPACE) else None
+        else:  # not line-oriented either: the whole text is one document, or one broken document
+            document, exc, raw = _whole_document(_stripped(lines(), first_number))
+            if exc is not None:
                 where = f"line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "its start"
                 message = exc.msg if isinstance(exc, json.JSONDecodeError) else json_error_text(exc)
                 line = exc.lineno if isinstance(exc, json.JSONDecodeError) else 1
                 zh_where = f"第 {exc.lineno} 行第 {exc.colno} 列" if isinstance(exc, json.JSONDecodeError) else "开头"
-                yield FileItem(f"{path}:{line}", None, stripped[:2000],
+                yield FileItem(f"{path}:{line}", None, raw,
                                f"JSON 格式错误（{zh_where}）/ invalid JSON at {where}: {message}")
                 return
         if isinstance(document, list):
             yield from _array_items(f"{path}:", document)
             return
-    if stripped.startswith("{") and "\n" in stripped.strip() and not damaged and not _first_line_is_json(stripped):
+    if stripped_head.startswith("{") and not damaged_mode and not first_is_json \
+            and not _only_space_after(lines(), first_number, None):
         # one pretty-printed object (an API response saved to a file): one record, not a rejection per line
-        try:
-            document = json.loads(stripped)
-        except JSON_ERRORS:
-            document = None
+        document, _exc, raw = _whole_document(_stripped(lines(), first_number))
         if isinstance(document, dict):
-            yield FileItem(f"{path}:1", document, stripped[:2000])
+            yield FileItem(f"{path}:1", document, raw)
             return
     # one JSON value per line; a line holding an array contributes its objects
-    for number, line in split_lines(text):
+    for number, text, hurt in lines():
+        line = text[:-1] if text.endswith("\n") else text
+        line = line[:-1] if line.endswith("\r") else line
         if not line.strip():
             continue
         position = f"{path}:{number}"
-        if number in damaged:
+        if hurt:
             yield FileItem(position, None, line, _damaged(number))
             continue
         try:
@@ -220,6 +441,89 @@ def _jsonl_items(path: Path, text: str, damaged: Collection[int] = ()) -> Iterat
             yield FileItem(position, None, line, NOT_AN_OBJECT)
             continue
         yield FileItem(position, record, line)
+
+
+def _only_space_after(lines: Iterator[tuple[int, str, bool]], number: int, space: str | None) -> bool:
+    """Whether the lines after line `number` hold only whitespace: JSON's (`space`) or str.strip's (None)."""
+    return all(not line.strip(space) for n, line, _hurt in lines if n > number)
+
+
+def _stripped(lines: Iterator[tuple[int, str, bool]], number: int) -> Iterator[str]:
+    """The text from line `number` (its first line holding more than whitespace), that line's leading
+    whitespace left out: the whole text's .lstrip(), a line at a time."""
+    for n, line, _hurt in lines:
+        if n == number:
+            yield line.lstrip()
+        elif n > number:
+            yield line
+
+
+class _Head:
+    """A text's lines one at a time (`next_line`), its first `size` characters kept as they are read."""
+
+    def __init__(self, lines: Iterator[str], size: int = 2000) -> None:
+        self._lines = lines
+        self._parts: list[str] = []
+        self._room = size
+
+    def next_line(self) -> str | None:
+        line = next(self._lines, None)
+        if line is not None and self._room > 0:
+            self._parts.append(line[: self._room])
+            self._room -= len(self._parts[-1])
+        return line
+
+    def text(self) -> str:
+        """The text's first `size` characters (read on as far as needed)."""
+        while self._room > 0 and self.next_line() is not None:
+            pass
+        return "".join(self._parts)
+
+
+def _whole_document(lines: Iterator[str]) -> tuple[Any, BaseException | None, str]:
+    """(value, None, raw) when the text is one JSON value as json.loads(text) reads it, else (None, the
+    exception json.loads raises, raw); raw is the text's first 2,000 characters.
+
+    Parsed on a growing prefix, so that a text whose first lines already fail (a JSONL file with a damaged
+    first line) is not read whole: an error at position p of a prefix is the whole text's once a line
+    break follows p in the prefix (no JSON token spans a raw line break: nothing after it can change what
+    was read up to p); a value complete in the prefix is the whole text's if only whitespace follows."""
+    text = _Head(lines)
+    decoder = json.JSONDecoder()
+    prefix, want, ended = "", DOCUMENT_PREFIX, False
+    while True:
+        parts = [prefix]
+        size = len(prefix)
+        while size < want and not ended:
+            line = text.next_line()
+            if line is None:
+                ended = True
+            else:
+                parts.append(line)
+                size += len(line)
+        prefix = "".join(parts)
+        try:
+            value, end = decoder.raw_decode(prefix)
+        except json.JSONDecodeError as exc:
+            if ended or "\n" in prefix[exc.pos:]:
+                return None, exc, text.text()
+            want *= 2
+            continue
+        except JSON_ERRORS as exc:  # too many digits, nested too deeply: whatever follows
+            return None, exc, text.text()
+        break
+    # json.loads: "Extra data" at the first character after the value that is not JSON whitespace
+    rest = prefix[end:]
+    while True:
+        tail = rest.lstrip(JSON_SPACE)
+        if tail:
+            return None, json.JSONDecodeError("Extra data", prefix, len(prefix) - len(tail)), text.text()
+        line = text.next_line()
+        if line is None:
+            return value, None, text.text()
+        # whitespace only so far: its line breaks are kept (the error's line number), not its spaces
+        prefix += "\n" * line.count("\n") if not line.strip(JSON_SPACE) else line
+        rest = line
 
 
 def _first_line_is_json(text: str) -> bool:
@@ -291,10 +595,10 @@ def _line_alone(line: str, delimiter: str) -> tuple[list[str], bool]:
     return cells, not (cells and cells[-1].endswith(("\n", "\r")))
 
 
-def _open_at_end(lines: list[str], start: int, delimiter: str) -> bool:
-    """Whether the record from lines[start] to the end of the file ends inside a quoted cell (the
+def _open_at_end(record: list[str], delimiter: str) -> bool:
+    """Whether the record (its lines, the last ones of the file) ends inside a quoted cell (the
     non-strict reader hands such a record over at the end of the file as if it were complete)."""
-    body = "".join(lines[start:])
+    body = "".join(record)
     if not body.endswith(("\n", "\r")):
         body += "\n"
     try:
@@ -305,25 +609,77 @@ def _open_at_end(lines: list[str], start: int, delimiter: str) -> bool:
     return bool(first) and first[-1].endswith(_SENTINEL)
 
 
-def _unclosed_quote(lines: list[str], start: int, end: int, cells: list[str], width: int, platform_at: int,
-                    delimiter: str) -> bool:
-    """Whether the record read from lines[start:end] is an unclosed quote on its first line rather than a
-    cell that legitimately holds line breaks: a line it swallowed reads on its own as the start of a row of
-    this file (a supported platform in the platform column, and the header's number of cells, or fewer when
-    its last cell opens a quote; any complete line of that width when the record itself came out with the
-    wrong number of cells), or the quote is still open at the end of the file. Only called for records that
-    span lines or end the file: the rows of a clean file cost nothing here."""
+def _starts_a_row(line: str, width: int, platform_at: int, delimiter: str) -> bool:
+    """Whether a line read on its own is the start of a row of this file: a supported platform in the
+    platform column, and the header's number of cells, or fewer when its last cell opens a quote (a
+    multi-line cell, or another unclosed quote, which would otherwise close this one and hide both)."""
+    row, complete = _line_alone(line, delimiter)
+    return (len(row) == width if complete else platform_at < len(row) - 1 and len(row) <= width) \
+        and row[platform_at].strip().lower() in PLATFORMS
+
+
+def _unclosed_quote(record: list[str], cells: list[str], width: int, platform_at: int, delimiter: str,
+                    at_end: bool) -> bool:
+    """Whether the record read from these lines is an unclosed quote on its first line rather than a cell
+    that legitimately holds line breaks: a line it swallowed reads on its own as the start of a row of this
+    file (`_starts_a_row`; any complete line of the header's width when the record itself came out with the
+    wrong number of cells), or the quote is still open at the end of the file (`at_end`: no line follows
+    the record). Only called for records that span lines or end the file: the rows of a clean file cost
+    nothing here."""
     wrong_width = len(cells) != width
-    for index in range(start + 1, end):
-        row, complete = _line_alone(lines[index], delimiter)
-        if complete and len(row) == width and wrong_width:
+    for line in record[1:]:
+        if wrong_width:
+            row, complete = _line_alone(line, delimiter)
+            if complete and len(row) == width:
+                return True
+        if _starts_a_row(line, width, platform_at, delimiter):
             return True
-        # a row of its own, complete, or one whose last cell opens a quote (a multi-line cell, or another
-        # unclosed quote, which would otherwise close this one and hide both)
-        if (len(row) == width if complete else platform_at < len(row) - 1 and len(row) <= width) \
-                and row[platform_at].strip().lower() in PLATFORMS:
+    return at_end and _open_at_end(record, delimiter)
+
+
+class _Swallowing(Exception):
+    """The record being read has taken in a line that starts a row of its own: an unclosed quote."""
+
+
+class _Feed:
+    """The lines the CSV reader reads, counted, with the lines of the record being read kept: to check it
+    for an unclosed quote, and to read them again after one. Once `watch` is set, a line the record takes in
+    after its first that `watch` says starts a row of its own stops the reader (`_Swallowing`) at once: the
+    record is an unclosed quote, and reading on to its end (the next quote, or the end of the file) would
+    hold every line in between."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._source = lines
+        self._again: deque[str] = deque()
+        self.index = 0  # lines handed out: the 0-based index of the next one
+        self.record: list[str] = []
+        self.watch: Callable[[str], bool] | None = None
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        line = self._again.popleft() if self._again else next(self._source)
+        if self.record and self.watch is not None and self.watch(line):
+            self._again.appendleft(line)
+            raise _Swallowing
+        self.index += 1
+        self.record.append(line)
+        return line
+
+    def at_end(self) -> bool:
+        """Whether no line follows those handed out."""
+        if self._again:
+            return False
+        line = next(self._source, None)
+        if line is None:
             return True
-    return end == len(lines) and _open_at_end(lines, start, delimiter)
+        self._again.append(line)
+        return False
+
+    def read_again(self, lines: list[str]) -> None:
+        self._again.extendleft(reversed(lines))
+        self.index -= len(lines)
 
 
 def _unclosed_row(line: str, fieldnames: list[str], delimiter: str) -> tuple[str, str]:
@@ -346,25 +702,32 @@ def _unclosed_row(line: str, fieldnames: list[str], delimiter: str) -> tuple[str
     return column, json.dumps(row, ensure_ascii=False)[:2000]
 
 
-def _csv_items(path: Path, text: str, damaged: Collection[int] = ()) -> list[FileItem]:
-    """Every row as an item, at the number of its FIRST line. The field limit is lifted to the file's size
-    for this reader, so an over-long cell reaches validation and is rejected there with its reason (like
-    an over-long JSONL text) instead of stopping the reader. A header none of whose rows could be read (a
-    required column missing or named twice) raises FileFormatError: the whole file is refused, not each row.
+def _first_damaged(damaged: Sequence[int], first: int, last: int) -> int | None:
+    """The first of the (sorted) damaged line numbers from `first` to `last`, or None."""
+    at = bisect_left(damaged, first)
+    return damaged[at] if at < len(damaged) and damaged[at] <= last else None
+
+
+def _csv_items(path: Path, lines: Iterator[str], damaged: Sequence[int], *, size: int) -> Iterator[FileItem]:
+    """Every row as an item, at the number of its FIRST line, read from the text's `lines` (as
+    io.StringIO(text, newline="") splits them) one record at a time. `damaged` holds the numbers of the
+    lines whose bytes were not text (split on "\n" only, as `decode_lines` numbers them), in order. The
+    field limit is lifted to the file's size (`size` bytes) for this reader, so an over-long cell reaches
+    validation and is rejected there with its reason (like an over-long JSONL text) instead of stopping
+    the reader. A header none of whose rows could be read (a required column missing or named twice)
+    raises FileFormatError before any item: the whole file is refused, not each row.
 
     A quoted cell may hold line breaks (a multi-line comment). A quote that is never closed would make the
     reader swallow every row after it into one cell, up to the next quote or the end of the file: such a
     line is rejected alone ("unclosed quote") and reading goes on at the next line (`_unclosed_quote`)."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    items: list[FileItem] = []
-    # the lines as the reader splits them (newline="": "\n", "\r\n" or "\r"), to restart after a bad quote
-    lines = io.StringIO(text, newline="").readlines()
-    with _csv_field_limit(len(text) + 1):
-        reader = csv.reader(iter(lines), delimiter=delimiter)
+    feed = _Feed(lines)
+    with _csv_field_limit(size + 1):
+        reader = csv.reader(feed, delimiter=delimiter)
         try:
             fieldnames = next(reader)
         except StopIteration:
-            return items
+            return
         except csv.Error as exc:
             raise FileFormatError(f"无法读取 CSV 表头 / unreadable CSV header: {exc}") from None
         names = [name.strip() for name in fieldnames if name]
@@ -378,52 +741,51 @@ def _csv_items(path: Path, text: str, damaged: Collection[int] = ()) -> list[Fil
             raise FileFormatError(_missing_columns(names, missing, delimiter))
         width = len(fieldnames)
         platform_at = next(i for i, name in enumerate(fieldnames) if name and name.strip() == "platform")
-        offset = 0  # lines[offset] is the first line `reader` read
-        start = reader.line_num  # lines[start] is the first line of the next record
+        feed.watch = lambda line: _starts_a_row(line, width, platform_at, delimiter)
         while True:
+            start = feed.index  # the 0-based index of the next record's first line
+            feed.record = []
+            swallowing = False
             try:
                 cells = next(reader)
             except StopIteration:
                 break
+            except _Swallowing:
+                swallowing, cells = True, []
             except csv.Error as exc:  # the reader starts afresh on the next line
-                items.append(FileItem(f"{path}:{start + 1}", None, "", f"无法解析的 CSV 行 / unreadable CSV row: {exc}"))
-                start = offset + reader.line_num
+                yield FileItem(f"{path}:{start + 1}", None, "", f"无法解析的 CSV 行 / unreadable CSV row: {exc}")
                 continue
-            end = offset + reader.line_num  # the record is lines[start:end]
+            end = feed.index  # the record is lines start to end (0-based, end excluded)
             first = start + 1  # line numbers count from 1
-            if not cells:  # a blank line
-                start = end
+            if not cells and not swallowing:  # a blank line
                 continue
-            if (end - start > 1 or end == len(lines)) and _unclosed_quote(lines, start, end, cells, width,
-                                                                         platform_at, delimiter):
-                column, raw = _unclosed_row(lines[start], fieldnames, delimiter)
-                reason = _damaged(first) if first in damaged else \
+            record = feed.record
+            if swallowing or ((end - start > 1 or feed.at_end())
+                              and _unclosed_quote(record, cells, width, platform_at, delimiter, feed.at_end())):
+                column, raw = _unclosed_row(record[0], fieldnames, delimiter)
+                reason = _damaged(first) if _first_damaged(damaged, first, first) else \
                     (problem(column, *UNCLOSED_QUOTE) if column else " / ".join(UNCLOSED_QUOTE))
-                items.append(FileItem(f"{path}:{first}", None, raw, reason))
+                yield FileItem(f"{path}:{first}", None, raw, reason)
                 # read on from the next line, as if the bad line had ended its record
-                start = offset = first
-                feed = iter(lines)
-                feed.__setstate__(start)
+                feed.read_again(record[1:])
                 reader = csv.reader(feed, delimiter=delimiter)
                 continue
-            start = end
             row: dict[str | None, Any] = dict(zip(fieldnames, cells, strict=False))  # as csv.DictReader builds it
             if len(cells) > width:
                 row[None] = cells[width:]
             else:
                 for name in fieldnames[len(cells):]:
                     row[name] = None
-            bad = sorted(n for n in damaged if first <= n <= end)
+            bad = _first_damaged(damaged, first, end)
             if bad:
-                items.append(FileItem(f"{path}:{first}", None, json.dumps(row, ensure_ascii=False, default=str)[:2000],
-                                      _damaged(bad[0])))
+                yield FileItem(f"{path}:{first}", None, json.dumps(row, ensure_ascii=False, default=str)[:2000],
+                               _damaged(bad))
                 continue
             if None in row:  # more cells than headers
-                items.append(FileItem(f"{path}:{first}", None, json.dumps(row, ensure_ascii=False, default=str),
-                                      "该行的单元格比表头多 / row has more cells than the header"))
+                yield FileItem(f"{path}:{first}", None, json.dumps(row, ensure_ascii=False, default=str),
+                               "该行的单元格比表头多 / row has more cells than the header")
                 continue
-            record = {k.strip(): (v if v != "" else None) for k, v in row.items() if k}
-            if "text" in record and record["text"] is None:
-                record["text"] = ""  # an empty cell is an empty (sticker-only) comment, not a missing one
-            items.append(FileItem(f"{path}:{first}", record, json.dumps(row, ensure_ascii=False)))
-    return items
+            record_ = {k.strip(): (v if v != "" else None) for k, v in row.items() if k}
+            if "text" in record_ and record_["text"] is None:
+                record_["text"] = ""  # an empty cell is an empty (sticker-only) comment, not a missing one
+            yield FileItem(f"{path}:{first}", record_, json.dumps(row, ensure_ascii=False))

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from sqlalchemy import String, any_, bindparam
 from sqlalchemy import delete as sa_delete
+from sqlalchemy import text as sa_text
 from sqlalchemy import update as sa_update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
@@ -30,7 +31,7 @@ from bot.clock import Clock
 from bot.feeds.records import CommentRecord, refreshed, storable, storable_text, validate_record
 from bot.sentiment.base import Scorer
 from bot.storage.bulk import in_lock_order, pg_insert_rows
-from bot.storage.db import Database
+from bot.storage.db import Database, failure_line
 from bot.storage.handoffs import Handoff
 from bot.storage.models import Comment, DeadLetter, IngestHandoff, dead_letter_fingerprint
 
@@ -260,6 +261,24 @@ class IngestService:
                       "last_seen_at": stmt.excluded.last_seen_at, "position": stmt.excluded.position},
             )
             session.execute(stmt, None if postgres else part)
+
+    def refresh_statistics(self) -> bool:
+        """After a bulk load (`crisisbot ingest` of a large file): refresh the planner's statistics of the
+        comment table now rather than at the next autoanalyze, so the queries that follow (the next import's
+        existence checks, the reports) are planned for the table as it is. PostgreSQL only: ANALYZE there
+        samples the table and blocks no reader or writer. SQLite is left alone: its databases have never
+        had statistics (sqlite_stat1), whose first appearance would change the plan of every query, and its
+        ANALYZE reads every index while holding the write lock. Never fails the import: False when skipped
+        or refused (a user who does not own the table is only warned by the server)."""
+        if self.db.dialect != "postgresql":
+            return False
+        try:
+            with self.db.session() as session:
+                session.execute(sa_text("ANALYZE comment"))
+        except Exception as error:  # noqa: BLE001 - statistics are an optimisation; the import is stored
+            log.warning("could not refresh the comment table's statistics (ANALYZE): %s", failure_line(error))
+            return False
+        return True
 
     # ---- hand-offs to the listeners --------------------------------------------------------------
     def _record_handoffs(self, session, stored: list[Comment], now) -> list[IngestHandoff]:
