@@ -44,6 +44,19 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
+class File:
+    """A document posted into the channel as a file (a review's Markdown), beside the message's text.
+
+    `name` is the file name people download ("crisis-3-review.md"); `title` what the platform shows, where
+    it shows one (defaults to the name)."""
+
+    name: str
+    content: bytes
+    mime: str = "application/octet-stream"
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Section:
     """A block of text within a message, optionally with its own buttons (one queue item, one step)."""
 
@@ -58,6 +71,8 @@ class Message:
 
     `title` renders as a header, `text` as the body (light Markdown: **bold**, links as [text](url)),
     `sections` as separated blocks, `fields` as a label/value grid, `buttons` as the action row.
+    `images` are shown as pictures (PNG bytes uploaded, or a URL); `files` are posted as downloadable files
+    after the message (each platform's file upload), never inlined into its text.
     `severity` lets adapters colour alerts (1 = most severe). `mention` asks the adapter to use the
     platform's loudest means (e.g. "@here" on Slack, "all" on Feishu) or specific user ids.
     """
@@ -68,13 +83,14 @@ class Message:
     sections: tuple[Section, ...] = ()
     buttons: tuple[Button, ...] = ()
     images: tuple[Image, ...] = ()
+    files: tuple[File, ...] = ()
     severity: int | None = None
     mentions: tuple[str, ...] = ()  # platform user ids, or "here"/"all"
     ephemeral: bool = False  # visible only to the person who asked, where the platform allows
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe form for the outbox; images' bytes are base64-encoded."""
+        """A JSON-safe form for the outbox; the bytes of images and files are base64-encoded."""
         import base64
 
         def image(i: Image) -> dict[str, Any]:
@@ -85,6 +101,10 @@ class Message:
                 "filename": i.filename,
                 "alt": i.alt,
             }
+
+        def file(f: File) -> dict[str, Any]:
+            return {"name": f.name, "content": base64.b64encode(f.content).decode(), "mime": f.mime,
+                    "title": f.title}
 
         def button(b: Button) -> dict[str, Any]:
             return {"label": b.label, "action_id": b.action_id, "value": b.value, "style": b.style, "url": b.url}
@@ -102,6 +122,7 @@ class Message:
             ],
             "buttons": [button(b) for b in self.buttons],
             "images": [image(i) for i in self.images],
+            **({"files": [file(f) for f in self.files]} if self.files else {}),
             "severity": self.severity,
             "mentions": list(self.mentions),
             "ephemeral": self.ephemeral,
@@ -127,6 +148,14 @@ class Message:
                 alt=d.get("alt", ""),
             )
 
+        def file(d: dict[str, Any]) -> File:
+            return File(
+                name=d.get("name") or "file",
+                content=base64.b64decode(d.get("content") or ""),
+                mime=d.get("mime") or "application/octet-stream",
+                title=d.get("title", ""),
+            )
+
         return cls(
             text=data.get("text", ""),
             title=data.get("title"),
@@ -141,6 +170,7 @@ class Message:
             ),
             buttons=tuple(button(b) for b in data.get("buttons", [])),
             images=tuple(image(i) for i in data.get("images", [])),
+            files=tuple(file(f) for f in data.get("files") or []),
             severity=data.get("severity"),
             mentions=tuple(data.get("mentions", [])),
             ephemeral=bool(data.get("ephemeral", False)),
@@ -252,6 +282,13 @@ class ChatPort(Protocol):
         self, channel_id: str, image: Image, *, idempotency_key: str, maybe_sent_since: datetime | None = None
     ) -> str:
         """Upload an image/file into the channel; return its platform id (`maybe_sent_since` as in `post`)."""
+
+    def upload_file(
+        self, channel_id: str, file: File, *, idempotency_key: str, maybe_sent_since: datetime | None = None
+    ) -> str:
+        """Post a document into the channel as a file (Slack files_upload_v2, a Feishu file message, a file
+        in the console's folder); return its platform id. Like `upload`, one call per key: a retry with
+        `maybe_sent_since` must not show the file twice."""
 
 
 def split_channel(address: str) -> tuple[str, str]:

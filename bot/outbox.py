@@ -19,10 +19,15 @@ stored, so after the restart the waiting messages go out at once, in order.
 
 A permission the app lacks (Slack `missing_scope`, Feishu 99991672) is held the same way, but only for the
 messages that need it: the hold is per platform and *kind of call* (post, update or upload, with or without
-PNG images, which is what decides the platform methods a message needs), not per platform, so a missing
+PNG images or files, which is what decides the platform methods a message needs), not per platform, so a missing
 `files:write` holds charts while text alerts keep going out, in the same channel too (a held row does not
 hold up its channel; its kind of call and updates of it wait, in order). A granted permission takes effect
 without a restart: the next probe (at most 5 minutes later) releases the held messages, in order.
+
+Files (`Message.files`, a review's Markdown) travel like PNG images: base64 in the stored payload, so a
+message queued before a restart is delivered after it; posted after the message's text (a message of files
+alone is an upload), each under a key of its own derived from the row's ("<key>:file:<n>"), which the
+port uses to avoid a second copy on a retry (Slack: a key-derived file name; Feishu: the message uuid).
 
 An update whose message is gone for good (deleted in Slack, recalled in Feishu; the port's
 `update_target_gone` tells) posts its version as a new message, and later updates edit that one: a deleted
@@ -407,6 +412,15 @@ class Outbox:
                                 maybe_sent_since=row.maybe_sent_since)
                     for n, image in enumerate(message.images)
                 ]
+                # files after the images, each under a key of its own (never the row's: an image has it)
+                upload_file = getattr(port, "upload_file", None)
+                if message.files and upload_file is None:
+                    raise PermanentChatError(f"chat {platform} takes no files", code="no_files")
+                ids += [
+                    upload_file(channel_id, file, idempotency_key=f"{row.key}:file:{n}",
+                                maybe_sent_since=row.maybe_sent_since)
+                    for n, file in enumerate(message.files)
+                ]
                 message_id = ids[0]
             else:
                 message_id = port.post(channel_id, message, idempotency_key=row.key,
@@ -653,14 +667,21 @@ def _superseded_updates(rows: list[OutboxMessage]) -> set[int]:
 
 def call_kind(row: OutboxMessage) -> str:
     """What a row asks of the platform, as far as permissions go: its kind (post, update, upload; a refresh
-    is an update) and whether it carries PNG images (an upload scope: Slack files:write, Feishu
+    is an update) and whether it carries PNG images or files (upload scopes: Slack files:write, Feishu
     im:resource). Messages of one kind need the same permissions, so a permission hold covers exactly one
     kind."""
-    images = (row.payload or {}).get("images") or ()
+    payload = row.payload or {}
+    images = payload.get("images") or ()
     has_png = any(isinstance(image, dict) and image.get("png") for image in images)
     kind = "update" if row.kind == REFRESH else row.kind
-    return f"{kind}+png" if has_png else kind
+    if has_png:
+        kind += "+png"
+    if payload.get("files"):
+        kind += "+file"
+    return kind
 
 
 def _is_upload(message: Message) -> bool:
-    return bool(message.images) and not (message.text or message.title or message.sections or message.fields)
+    """Only images and files, no text: uploaded as they are, with no message around them."""
+    return bool(message.images or message.files) and not (
+        message.text or message.title or message.sections or message.fields)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 
 from bot.handlers.registry import (
     QUOTE_PAIRS,
@@ -11,6 +12,7 @@ from bot.handlers.registry import (
     CommandRegistry,
     ParsedCommand,
     UsageError,
+    command_word,
     option_word,
     tokenize_spans,
 )
@@ -28,12 +30,12 @@ USAGE = """\
   /crisis done 步骤 [答案或备注] — 完成步骤；判断步骤需给出答案（如 done verify 属实，或 yes/true），
       其它步骤后面的文字记为备注 / finish a step: a decision takes its answer, other steps a remark
   /crisis skip 步骤 原因 — 跳过步骤 / skip a step with a reason
-  /crisis assign 步骤|角色 @人 — 指派 / assign a step or a role
+  /crisis assign 步骤|角色 @人 — 指派一人（角色可写中文或英文名）/ assign one person to a step or a role
   /crisis note 内容 — 记录进展 / add a note to the timeline
   /crisis timeline [#编号] — 时间线 / timeline
   /crisis report [#编号] — 复盘报告（Markdown + 负面占比图）/ post-incident review
   /crisis resolve [#编号] [说明] — 解除并发布复盘 / resolve and post the review
-  /crisis cancel 原因 — 取消预案 / cancel the run
+  /crisis cancel [#编号] 原因 — 取消预案 / cancel the run
   /crisis help — 本说明 / this help
   步骤可写编号（如 triage）、名称或卡片上的序号（如 1、第1步）。
   Name a step by its id, its title or its number on the card.
@@ -77,6 +79,8 @@ def _tz(ctx: CommandContext) -> str:
 def normalise_user(text: str, ctx: CommandContext) -> str:
     """'<@U123|ann>' -> 'slack:U123'; 'me'/'我' -> the caller; 'platform:id' and '@name' stay."""
     word = text.strip()
+    if word.startswith("＠"):  # typed with a Chinese input method
+        word = "@" + word[1:]
     if word.lower() in ("me", "我", "@me"):
         return ctx.user
     match = _SLACK_MENTION.match(word)
@@ -87,20 +91,23 @@ def normalise_user(text: str, ctx: CommandContext) -> str:
     return word
 
 
-def _split_run(ctx: CommandContext, parsed: ParsedCommand, *,
-               read_only: bool = False) -> tuple[int, ParsedCommand]:
+def _split_run(ctx: CommandContext, parsed: ParsedCommand, *, read_only: bool = False,
+               bare_number: bool = False) -> tuple[int, ParsedCommand]:
     """The run the command means and the command without the word that named it (its step is then
     args[1], its text from args[1] or [2] on). The run is --run N; else a word "#N" straight after the
     subcommand or last ("/crisis done #2 verify 属实", "/crisis done verify 属实 #2"); else a "#N" in between
     that names a run of this channel ("/crisis skip monitor #2 已有舆情监测"; a "#4521" in a note that is no
     run stays text); a quoted "#2" is always text; else the channel's only active run (for read-only
     commands the latest run when none is active). Read-only commands take a bare number straight after
-    the subcommand too ("/crisis status 2"): they have no step argument."""
+    the subcommand too ("/crisis status 2"): they have no step argument; so do those with `bare_number`
+    (resolve, cancel: "/crisis cancel 2 误报" is run 2, never the channel's only run with the reason "2 误报")."""
     service = _service(ctx)
     ref: str | None = None
     at: int | None = None
     stray: str | None = None  # a "#N" in between that names no run: text, unless nothing else names one
     option = parsed.opt("run")
+    if option is True:  # "--run" with nothing after it: never fall back to some other run
+        raise RunNotFound("--run 需要编号，例如 --run 2 / --run needs a number, e.g. --run 2")
     if isinstance(option, str):
         ref = option
     else:
@@ -110,7 +117,7 @@ def _split_run(ctx: CommandContext, parsed: ParsedCommand, *,
             word = parsed.args[index]
             if record_digits(word) is None or _typed_in_quotes(parsed, index):
                 return False
-            return word.lstrip()[:1] in ("#", "＃") or (read_only and index == 1)
+            return word.lstrip()[:1] in ("#", "＃") or ((read_only or bare_number) and index == 1)
 
         for index in dict.fromkeys(i for i in (1, last) if 1 <= i <= last):
             if run_word(index):
@@ -130,7 +137,8 @@ def _split_run(ctx: CommandContext, parsed: ParsedCommand, *,
     try:
         run_id = service.resolve_run_id(ctx.channel, ref, latest_if_none=read_only)
     except RunNotFound as exc:
-        named = ref if at is not None and at > 1 else stray
+        bare = at == 1 and bare_number and ref is not None and ref.lstrip()[:1] not in ("#", "＃")
+        named = ref if at is not None and (at > 1 or bare) else stray
         if named is not None:  # a "#3" at the end of a note, or in it, may have been meant as text
             raise RunNotFound(f"{exc}\n若 {named} 是正文的一部分，请给它加引号：\"{named}\" / "
                               f"if {named} is part of the text, put it in quotes") from exc
@@ -181,10 +189,12 @@ def _number(word: str) -> int | None:
     return (_ZH_DIGITS.get(tens, 0) if tens else 1) * 10 + (_ZH_DIGITS.get(ones, 0) if ones else 0)
 
 
-def find_step(state: RunState, typed: str, *, roles: bool = False) -> str:
+def find_step(state: RunState, typed: str, *, roles: bool = False,
+              role_en: Mapping[str, str] | None = None) -> str:
     """The step id `typed` names: the id (any case), the number the card shows (2, 第2步, 第二步), or the
     title (exact, else the one title it begins, else the one title it is part of). With `roles` (assign)
-    a role name typed exactly is returned as typed. Raises TransitionRejected listing the steps."""
+    a role is named by its name (指挥) or, in any case, by its English name (`role_en`: 指挥 -> Commander)
+    and returned by its name. Raises TransitionRejected listing the steps."""
     word = typed.strip()
     if state.has_step(word):
         return word
@@ -195,6 +205,10 @@ def find_step(state: RunState, typed: str, *, roles: bool = False) -> str:
     by_id = [s for s in state.steps if _fold(s.step_id) == folded]
     if len(by_id) == 1:
         return by_id[0].step_id
+    for name in role_names:  # a step id wins over a role's English name
+        if folded and folded in (_fold(name), _fold((role_en or {}).get(name, ""))):
+            return name
+    by_role_en = [f"{n} {role_en[n]}" if (role_en or {}).get(n) else n for n in role_names]
     number = _number(word)
     if number is not None and 1 <= number <= len(state.steps):
         return next(s.step_id for s in state.steps if render.step_number(s) == number)
@@ -214,19 +228,21 @@ def find_step(state: RunState, typed: str, *, roles: bool = False) -> str:
                     code="ambiguous_step",
                 )
     what_zh, what_en = ("步骤或角色", "step or role") if roles else ("步骤", "step")
-    role_zh = f"角色：{'、'.join(role_names)}\n" if role_names else ""
-    role_en = f"; roles: {', '.join(role_names)}" if role_names else ""
+    role_zh = f"角色：{'、'.join(by_role_en)}\n" if role_names else ""
+    roles_en = f"; roles: {', '.join(by_role_en)}" if role_names else ""
     raise TransitionRejected(
         f"没有{what_zh}「{word}」。步骤可以写编号、名称或序号（如 1、第1步）。\n{role_zh}本预案的步骤：\n"
         f"{render.step_menu(state)}\n"
         f"No {what_en} {word!r}. Steps: {', '.join(f'{render.step_number(s)} {s.step_id}' for s in state.steps)}"
-        f"{role_en}. Name a step by its id, title or number.",
+        f"{roles_en}. Name a step by its id, title or number.",
         code="unknown_step",
     )
 
 
 def _step(ctx: CommandContext, run_id: int, typed: str, *, roles: bool = False) -> str:
-    return find_step(_service(ctx).get(run_id).state, typed, roles=roles)
+    view = _service(ctx).get(run_id)
+    role_en = {name: role.en for name, role in view.playbook.roles.items() if role.en}
+    return find_step(view.state, typed, roles=roles, role_en=role_en)
 
 
 def _card(ctx: CommandContext, run_id: int) -> Message:
@@ -237,10 +253,12 @@ def _card(ctx: CommandContext, run_id: int) -> Message:
 
 
 def handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[Message] | None:
-    sub_word = (parsed.sub or "").lower()
+    sub_word = command_word(parsed.sub or "")
     sub = ALIASES.get(sub_word, sub_word)
     if not sub:
         raise UsageError("缺少子命令 / missing subcommand")
+    if sub in ("help", "帮助") and len(parsed.args) == 1:  # "/crisis ｈｅｌｐ" (the dispatcher answers "help")
+        return Message(title="/crisis — 危机预案：启动、推进、复盘 / crisis playbooks: start, walk, review", text=USAGE)
     handler = SUBCOMMANDS.get(sub)
     if handler is None:
         if unicodedata.normalize("NFKC", sub).casefold() in END_WORDS:
@@ -254,13 +272,19 @@ def handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[
         raise UsageError(f"未知子命令 {sub} / unknown subcommand")
     try:
         return handler(ctx, parsed)
-    except (TransitionRejected, RunNotFound) as exc:
+    except (TransitionRejected, RunNotFound, PlaybookNotFound) as exc:
+        # an unknown playbook: the answer lists the playbooks there are, not the whole usage
         return Message(text=str(exc), ephemeral=True)
-    except (PlaybookNotFound, ValueError) as exc:
+    except ValueError as exc:
         raise UsageError(str(exc)) from exc
 
 
 def _start(ctx: CommandContext, parsed: ParsedCommand) -> Message | None:
+    variables: dict[str, str] = {}
+    values = _var_values(parsed)
+    for pairs, _start, _end in values:
+        variables.update(pairs)
+    parsed = _without_spans(parsed, [(start, end) for _pairs, start, end in values])
     args = parsed.args[1:]
     if not args:
         raise UsageError("请指定预案，例如 /crisis start 负面舆情爆发 / name a playbook")
@@ -274,13 +298,6 @@ def _start(ctx: CommandContext, parsed: ParsedCommand) -> Message | None:
     account = parsed.opt("account")
     if account is True:  # "--account" with nothing after it must not start a run watching no account
         raise UsageError("--account 需要账号，例如 --account douyin:lanji_official / --account needs an account")
-    variables: dict[str, str] = {}
-    for item in _var_options(parsed):
-        for pair in item.replace("，", ",").split(","):
-            key, eq, value = pair.partition("=")
-            if not eq or not key.strip():
-                raise UsageError("--var 格式为 变量=值 / --var name=value")
-            variables[key.strip()] = value.strip()
     view = _service(ctx).start_run(
         ctx.channel,
         args[0],
@@ -297,22 +314,101 @@ def _start(ctx: CommandContext, parsed: ParsedCommand) -> Message | None:
     )
 
 
-def _var_options(parsed: ParsedCommand) -> list[str]:
-    """Every `--var` value as typed: the parser keeps only the last of a repeated option, and
-    `--var brand=澜肌 --var product=面霜` silently lost the brand from the response statements."""
-    values: list[str] = []
-    words = [word for word, _start, _end in tokenize_spans(parsed.source)]
-    for index, word in enumerate(words):
-        key, eq, value = option_word(word)
+_VAR_FORMAT = ("--var 格式为 变量=值，多个用逗号分隔，值里有逗号或空格时加引号，例如 --var brand=\"澜肌, 官方\" / "
+               "--var takes name=value, several separated by commas; quote a value with commas or spaces")
+_EQUALS = ("=", "＝")
+_SEPARATORS = (",", "，")
+# in a whole `--var "a=1, b=2"` a comma separates pairs only before another name=
+_NEXT_PAIR = re.compile(r"\s*[^\s=＝,，\"'“”「」‘’『』]+\s*[=＝]")
+
+
+def _var_values(parsed: ParsedCommand) -> list[tuple[dict[str, str], int, int]]:
+    """Every `--var` (repeated ones too: the parser keeps only the last of an option) as (its name=value
+    pairs, where its value stands in the source). Pairs are separated by commas (， or ,); a value in quotes
+    ("…" '…' “…” 「…」) keeps its commas and spaces: `--var brand="澜肌, 官方",product=面霜`."""
+    source = parsed.source
+    words = tokenize_spans(source)
+    found: list[tuple[dict[str, str], int, int]] = []
+    taken = -1  # the end of the last value: words inside a quoted value are part of it
+    for index, (word, start, end) in enumerate(words):
+        if start < taken:
+            continue
+        key, eq, _value = option_word(word)
         if key.lower() != "var":
             continue
         if eq:
-            values.append(value)
-        elif index + 1 < len(words) and not option_word(words[index + 1])[0]:
-            values.append(words[index + 1])
-    if not values and isinstance(parsed.opt("var"), str):  # a command built without its source text
-        values.append(parsed.opt("var"))
-    return values
+            raw = source[start:end]
+            at = start + min(raw.index(c) for c in _EQUALS if c in raw) + 1
+        elif index + 1 < len(words) and not option_word(words[index + 1][0])[0]:
+            at = words[index + 1][1]
+        else:
+            raise UsageError(f"--var 后面缺少 变量=值 / --var needs name=value\n{_VAR_FORMAT}")
+        pairs, taken = _scan_vars(source, at)
+        found.append((pairs, at, taken))
+    if not found and isinstance(parsed.opt("var"), str):  # a command built without its source text
+        found.append((_scan_vars(parsed.opt("var"), 0)[0], -1, -1))
+    return found
+
+
+def _closing(text: str, at: int) -> int:
+    """Where the quote opened at text[at] closes, or -1 (not a quote, or never closed: then it is text)."""
+    closing = QUOTE_PAIRS.get(text[at : at + 1])
+    return text.find(closing, at + 1) if closing else -1
+
+
+def _scan_vars(source: str, at: int) -> tuple[dict[str, str], int]:
+    """The name=value pairs of one `--var` value starting at source[at], and where the value ends: at the
+    first space outside quotes. A quote opens a value right after its "=", or the whole item."""
+    end = at
+    whole = _closing(source, at)
+    if whole != -1:  # --var "brand=澜肌, 官方"
+        text, end = source[at + 1 : whole], whole + 1
+    else:
+        while end < len(source) and not source[end].isspace():
+            close = _closing(source, end) if source[end - 1 : end] in _EQUALS and end > at else -1
+            end = close + 1 if close != -1 else end + 1
+        text = source[at:end]
+    pairs: dict[str, str] = {}
+    i = 0
+    while i <= len(text):
+        eq = min((j for j in (text.find(c, i) for c in _EQUALS) if j != -1), default=-1)
+        stop = min((j for j in (text.find(c, i) for c in _SEPARATORS) if j != -1), default=len(text))
+        if eq == -1 or stop < eq or not text[i:eq].strip():
+            raise UsageError(_VAR_FORMAT)
+        name = unicodedata.normalize("NFKC", text[i:eq]).strip()
+        i = eq + 1
+        close = _closing(text, i)
+        if close != -1:  # a quoted value: its commas are its own
+            value, i = text[i + 1 : close], close + 1
+            stop = min((j for j in (text.find(c, i) for c in _SEPARATORS) if j != -1), default=len(text))
+            value += text[i:stop]
+        else:
+            stop = i
+            while True:
+                stop = min((j for j in (text.find(c, stop) for c in _SEPARATORS) if j != -1), default=len(text))
+                if whole == -1 or stop == len(text) or _NEXT_PAIR.match(text, stop + 1):
+                    break
+                stop += 1
+            value = text[i:stop]
+        pairs[name] = value.strip()
+        i = stop + 1
+    return pairs, end
+
+
+def _without_spans(parsed: ParsedCommand, spans: list[tuple[int, int]]) -> ParsedCommand:
+    """The command without the args typed inside these spans of the source (the words of a quoted --var
+    value with spaces, which the parser took as text)."""
+    if not spans or len(parsed.arg_spans) != len(parsed.args):
+        return parsed
+    keep = [i for i, (start, _end, _word) in enumerate(parsed.arg_spans)
+            if not any(lo <= start < hi for lo, hi in spans)]
+    return ParsedCommand(
+        name=parsed.name,
+        args=[parsed.args[i] for i in keep],
+        options=dict(parsed.options),
+        source=parsed.source,
+        arg_spans=[parsed.arg_spans[i] for i in keep],
+    )
 
 
 def _list(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -435,6 +531,15 @@ def _assign(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         raise UsageError("用法：/crisis assign 步骤|角色 @人 / usage: assign STEP|ROLE @user")
     user = normalise_user(rest[1], ctx)
     target = _step(ctx, run_id, rest[0], roles=True)
+    others = [w for w in rest[2:] if w.lstrip()[:1] in ("@", "＠") or _SLACK_MENTION.match(w.strip())]
+    if others:  # a step or a role has one owner: never keep the first and silently drop the rest
+        names = "、".join(render.person(normalise_user(w, ctx)) if w.strip("@＠ ") else w for w in rest[1:])
+        return Message(
+            text=f"一个步骤或角色只能指派一人，未指派（{names}）。请只写一人：/crisis assign {rest[0]} "
+                 f"{rest[1]}；其他人可指派到其它步骤或角色 / a step or a role has one owner; nothing assigned. "
+                 f"Name one person: /crisis assign {rest[0]} {rest[1]}, and give the others other steps or roles",
+            ephemeral=True,
+        )
     _service(ctx).transition(run_id, Assign(target, user, ctx.user))
     return Message(text=f"👤 {target} → {render.person(user)}")
 
@@ -462,13 +567,13 @@ def _report(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 
 
 def _resolve(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, parsed = _split_run(ctx, parsed)
+    run_id, parsed = _split_run(ctx, parsed, bare_number=True)
     view = _service(ctx).resolve(run_id, ctx.user, parsed.text_from(1))
     return Message(text=f"🏁 预案 #{view.id} 已解除，复盘报告已发布 / resolved; review posted")
 
 
 def _cancel(ctx: CommandContext, parsed: ParsedCommand) -> Message:
-    run_id, parsed = _split_run(ctx, parsed)
+    run_id, parsed = _split_run(ctx, parsed, bare_number=True)
     reason = parsed.text_from(1).strip()
     if not reason:
         raise UsageError("取消需要说明原因：/crisis cancel 原因 / cancel needs a reason")
@@ -500,7 +605,14 @@ def handle_action(ctx: CommandContext, action: Action) -> Message | None:
     parts = action.value.split(":", 2)
     try:
         run_id = service.resolve_run_id(ctx.channel, parts[0])
-        step = parts[1] if len(parts) > 1 else ""
+        step = parts[1].strip() if len(parts) > 1 else ""
+        if not step and kind in ("done", "answer", "skip", "assign", "snooze"):  # "/press crisis.done 1"
+            how_zh = how_en = ""
+            if kind != "snooze":
+                how_zh = f"，请用 /crisis {kind} 步骤（/crisis status 列出步骤）"
+                how_en = f": use /crisis {kind} STEP (/crisis status lists the steps)"
+            return Message(text=f"这个按钮没有指明步骤，未执行{how_zh} / this button names no step; nothing was "
+                                f"done{how_en}", ephemeral=True)
         if kind == "done":
             service.transition(run_id, Done(step, ctx.user))
             return Message(text=f"✅ {ctx.user_name} 完成了 {step} / done")

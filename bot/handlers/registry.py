@@ -119,7 +119,7 @@ def parse_command_line(
     words = tokenize_spans(text[1:])
     if not words:
         raise UsageError("空命令 / empty command")
-    name = words[0][0].lower()
+    name = command_word(words[0][0])
     offset = words[0][2]
     source = text[1 + offset :]
     rest = [(word, start - offset, end - offset) for word, start, end in words[1:]]
@@ -146,6 +146,12 @@ def parse_command_line(
             spans.append((start, end, i))
         i += 1
     return ParsedCommand(name=name, args=args, options=parsed_options, source=source, arg_spans=spans)
+
+
+def command_word(word: str) -> str:
+    """A command or subcommand name as looked up: full-width letters ("／ｃｒｉｓｉｓ", typed with a Chinese
+    input method in full-width mode) and case folded."""
+    return unicodedata.normalize("NFKC", word).casefold()
 
 
 def option_word(word: str) -> tuple[str, str, str]:
@@ -212,7 +218,7 @@ class CommandSpec:
 
     def grammar_for(self, sub: str | None) -> tuple[frozenset[str], frozenset[str]]:
         """(value options, flags) of the command line whose first argument is `sub`."""
-        return self.sub_options.get((sub or "").lower(), (self.options, self.flags))
+        return self.sub_options.get(command_word(sub or ""), (self.options, self.flags))
 
 
 class CommandRegistry:

@@ -301,8 +301,8 @@ def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
     run = playbooks.start_run(channel=ctx.channel, playbook_id=playbook_id, title=title, severity=severity,
                               account=account, started_by=ctx.user, alert_id=episode.episode_key)
     svc.act(episode.episode_key, "playbook", user=ctx.user, user_name=ctx.user_name, channel=ctx.channel)
-    return Message(text=f"{ctx.user_name} 已启动预案 {playbook_id}（#{run.id}）。\n"
-                        f"{ctx.user_name} started playbook {playbook_id} (run #{run.id}).")
+    return Message(text=f"{ctx.user_name} 已启动预案「{run.playbook.name}」（#{run.id}）。\n"
+                        f"{ctx.user_name} started playbook {run.playbook.title_en or run.playbook.id} (run #{run.id}).")
 
 
 def _suggested_playbook(svc, episode) -> str:

@@ -450,9 +450,15 @@ def _canonical_answer(answers: tuple[str, ...], typed: str,
     matches = [a for a in answers if _fold_answer(a) == folded]
     if not matches:
         folded = " ".join(folded.split())  # "partly  true" as typed in a hurry
+        # 是/否 mean what yes/no mean where the playbook takes yes/no (a decision without them, such as
+        # "is the rumour false?", takes neither)
+        folded = _ZH_YES_NO.get(folded, folded)
         matches = list(dict.fromkeys(a for word, a in aliases
                                      if " ".join(_fold_answer(word).split()) == folded and a in answers))
     return matches[0] if len(matches) == 1 else None
+
+
+_ZH_YES_NO = {"是": "yes", "是的": "yes", "否": "no", "不是": "no"}
 
 
 def _on_skip(state: RunState, event: Skip, now: datetime) -> tuple[RunState, list[TimelineEntry]]:

@@ -189,7 +189,8 @@ def render_template(text: str, view: RunView, tz: str) -> str:
     for name, variable in view.playbook.variables.items():
         if variable.default is not None:
             values[name] = variable.default
-    values.update({k: str(v) for k, v in view.variables.items()})
+    # a blank value (a run stored before empty --var values were refused) leaves the default in place
+    values.update({k: str(v) for k, v in view.variables.items() if str(v).strip()})
     values.update(
         title=view.title,
         account=view.account or "",
@@ -202,7 +203,8 @@ def render_template(text: str, view: RunView, tz: str) -> str:
         def __missing__(self, key: str) -> str:
             return f"【待填：{key}】"
 
-    return join_folded(text).format_map(Missing(values))
+    # a blank value (a playbook's `default: ""`, a run without an account) is as unset as a missing one
+    return join_folded(text).format_map(Missing({k: v for k, v in values.items() if v.strip()}))
 
 
 def status_message(view: RunView, now: datetime, tz: str) -> Message:

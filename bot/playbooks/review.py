@@ -308,3 +308,46 @@ def render_review(data: ReviewInput) -> str:
     lines += ["", "## 待改进 / Follow-ups", "", *(follow or ["- 无 / none"]), ""]
     lines.append(f"*生成于 / generated {when(data.generated_at)}*")
     return "\n".join(lines) + "\n"
+
+
+#: the review's sections whose bullets the chat summary repeats (their headings as render_review writes them)
+_SUMMARY_SECTIONS = ("## 概要 / Summary", "## 负面占比 / Negative share")
+_FOLLOW_UPS = "## 待改进 / Follow-ups"
+_NO_FOLLOW_UPS = "- 无 / none"
+
+
+def review_summary(markdown: str, *, filename: str) -> tuple[str, str]:
+    """(the run's title, a chat text) from a review `render_review` wrote: its summary and negative-share
+    bullets, how many follow-ups it lists, and where the whole review is (`filename`, posted beside it).
+
+    For the channel's message: no Markdown table, heading or image line, which Slack and Feishu show as raw
+    text or a broken link; the timeline and the steps against their SLA are in the file."""
+    lines = markdown.splitlines()
+    title = ""
+    if lines and lines[0].startswith("# "):
+        title = lines[0][2:].partition("：")[2].strip() or lines[0][2:].strip()
+    zone = next((line for line in lines[:6] if line.startswith("时间均为")), "")
+    out: list[str] = []
+    section = ""
+    follow_ups = 0
+    for line in lines:
+        if line.startswith("## "):
+            section = line.strip()
+            continue
+        if section == _FOLLOW_UPS and line.startswith("- ") and line.strip() != _NO_FOLLOW_UPS:
+            follow_ups += 1
+        if section not in _SUMMARY_SECTIONS or not line.lstrip().startswith("- "):
+            continue
+        depth, item = len(line) - len(line.lstrip()), line.lstrip()[2:].strip()
+        if section == _SUMMARY_SECTIONS[1] and "；" in item:  # the figures' one long line: one per line
+            out.append("• 负面占比 / Negative share：")
+            out += [f"    ◦ {part.strip()}" for part in item.split("；") if part.strip()]
+            continue
+        out.append(("    ◦ " if depth else "• ") + item)
+    out.append(f"• 待改进 / Follow-ups：{follow_ups} 项 / {follow_ups} items" if follow_ups
+               else "• 待改进 / Follow-ups：无 / none")
+    if zone:
+        out.append(zone)
+    out.append(f"📄 完整复盘（时间线、步骤与时限）见文件 {filename} / the full review (timeline, steps vs SLA) "
+               f"is in the file {filename}")
+    return title, "\n".join(out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import string
+import unicodedata
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -242,8 +243,10 @@ class Playbook(_Strict):
 
     def matches(self, name: str) -> bool:
         """Whether a user-typed name refers to this playbook (id, Chinese name or English title)."""
-        wanted = name.strip().casefold()
-        return wanted in {self.id.casefold(), self.name.casefold(), self.title_en.casefold()}
+        def fold(text: str) -> str:  # full-width forms ("ｒｕｍｏｒ", "产品／服务质量投诉") and case ignored
+            return unicodedata.normalize("NFKC", text).strip().casefold()
+
+        return fold(name) in {fold(self.id), fold(self.name), fold(self.title_en)}
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-safe copy stored with a run, so editing the file never changes a live run."""

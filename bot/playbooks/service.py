@@ -21,6 +21,8 @@ from bot.handlers.registry import PermissionDenied
 from bot.messages import Image, Message
 from bot.playbooks import render
 from bot.playbooks.machine import (
+    RUN_STATUS_ZH,
+    STEP_STATUS_ZH,
     Answer,
     Cancel,
     Event,
@@ -32,6 +34,7 @@ from bot.playbooks.machine import (
     StepState,
     StepStatus,
     TimelineEntry,
+    TransitionRejected,
     answer_aliases,
     apply,
     plan_run,
@@ -164,8 +167,12 @@ class PlaybookService:
     def find_playbook(self, name: str) -> Playbook:
         playbook = self.playbooks.find(name)
         if playbook is None:
-            known = "、".join(f"{p.id}（{p.name}）" for p in self.playbooks.playbooks)
-            raise PlaybookNotFound(f"没有预案 {name!r}，可用：{known} / unknown playbook")
+            books = self.playbooks.playbooks
+            known = "、".join(f"{p.id}（{p.name}）" for p in books)
+            raise PlaybookNotFound(
+                f"没有预案 {name!r}，可用：{known}（/crisis list 查看详情）/ unknown playbook {name!r}; "
+                f"available: {', '.join(p.id for p in books)}"
+            )
         return playbook
 
     def check_permission(self, action: str, user: str) -> None:
@@ -360,6 +367,16 @@ class PlaybookService:
             raise ValueError(
                 f"预案 {playbook.id} 没有变量 {'、'.join(unknown)}，可用：{known} / "
                 f"unknown variable {', '.join(unknown)}; this playbook has: {', '.join(playbook.variables) or 'none'}"
+            )
+        empty = sorted(name for name, value in (variables or {}).items() if not str(value).strip())
+        if empty:
+            # "nothing is silently blank": an empty value would print a blank into a public statement
+            defaults = [f"{n}（默认：{playbook.variables[n].default}）" if playbook.variables[n].default else n
+                        for n in empty]
+            raise ValueError(
+                f"变量 {'、'.join(defaults)} 的值为空，公开回应口径里会留下空白：请写 --var {empty[0]}=值，"
+                f"或去掉它使用默认值 / --var {', '.join(empty)} has an empty value that would leave a blank in "
+                f"the public statements: give {empty[0]}=VALUE, or leave it out to use the default"
             )
         account_key = self.account_key(channel, account)
         variables = dict(variables or {})
@@ -742,11 +759,38 @@ class PlaybookService:
     def snooze(
         self, run_id: int, step_ids: Sequence[str], actor: str, minutes: int | None = None
     ) -> datetime:
-        """Postpone reminders of these steps; returns until when."""
+        """Postpone reminders of these steps; returns until when. Only an active run's open steps have
+        reminders: a closed run, a step the run does not have, or a step already finished is refused
+        (TransitionRejected) and nothing is recorded; of a reminder's group, the steps finished since it
+        was sent are left out."""
         minutes = minutes or self.settings.snooze_minutes
         now = self.clock.now()
         until = now + timedelta(minutes=minutes)
         with self.db.session() as session:
+            state = self._state(*self._load(session, run_id))
+            if state.status is not RunStatus.ACTIVE:
+                raise TransitionRejected(
+                    f"预案 #{run_id} {RUN_STATUS_ZH[state.status]}，不再提醒，无需推迟 / run #{run_id} is "
+                    f"{state.status.value}: it has no reminders to snooze",
+                    code="run_state",
+                )
+            if not step_ids:
+                raise TransitionRejected("没有指定要推迟提醒的步骤 / no step to snooze", code="unknown_step")
+            unknown = [s for s in step_ids if not state.has_step(s)]
+            if unknown:
+                raise TransitionRejected(
+                    f"预案 #{run_id} 没有步骤 {'、'.join(unknown)}，未推迟 / run #{run_id} has no step "
+                    f"{', '.join(unknown)}: nothing snoozed",
+                    code="unknown_step",
+                )
+            named = list(dict.fromkeys(step_ids))
+            step_ids = [s for s in named if state.step(s).status is StepStatus.OPEN]
+            if not step_ids:
+                raise TransitionRejected(
+                    f"步骤 {'、'.join(named)} 已{'、'.join(dict.fromkeys(STEP_STATUS_ZH[state.step(s).status] for s in named))}"
+                    f"，不再提醒，无需推迟 / step {', '.join(named)} is already finished: no reminder to snooze",
+                    code="step_state",
+                )
             session.execute(
                 update(CrisisStep)
                 .where(CrisisStep.run_id == run_id, CrisisStep.step_id.in_(list(step_ids)))
@@ -909,9 +953,18 @@ class PlaybookService:
             return self._alerts_in(session, keys)
 
     def report_message(self, report: Report, run_id: int) -> Message:
+        """The review as a channel shows it: a short summary (status, duration, key figures) as the message,
+        the whole Markdown review as the file crisis-N-review.md and the chart as an image beside it (the
+        Markdown's tables and image line, sent as message text, showed raw or as a broken link)."""
+        from bot.messages import File
+        from bot.playbooks.review import review_summary
+
+        filename = f"crisis-{run_id}-review.md"
+        title, summary = review_summary(report.markdown, filename=filename)
         return Message(
-            title=f"复盘报告 #{run_id} / post-incident review",
-            text=report.markdown,
+            title=f"复盘报告 #{run_id}：{title} / post-incident review" if title
+            else f"复盘报告 #{run_id} / post-incident review",
+            text=summary,
             images=(
                 Image(
                     title="负面占比 / negative share",
@@ -920,7 +973,15 @@ class PlaybookService:
                     alt="负面占比",
                 ),
             ),
-            meta={"crisis_run": run_id, "markdown_filename": f"crisis-{run_id}-review.md"},
+            files=(
+                File(
+                    name=filename,
+                    content=report.markdown.encode("utf-8"),
+                    mime="text/markdown; charset=utf-8",
+                    title=f"复盘报告 #{run_id} / post-incident review",
+                ),
+            ),
+            meta={"crisis_run": run_id},
         )
 
     def post_report(self, run_id: int) -> Report:

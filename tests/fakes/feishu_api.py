@@ -5,7 +5,7 @@ Answers like Feishu does, on 127.0.0.1 with an ephemeral port:
   10003 for a missing app_id/app_secret, 10014 for a wrong secret.
 - every im.v1 call needs "Authorization: Bearer <tenant token>": 99991661 without it, 99991663 with an
   unknown/revoked one (HTTP 400, as Feishu).
-- im.v1.message.create / reply / patch and im.v1.image.create, with 99992402 ("field validation
+- im.v1.message.create / reply / patch, im.v1.image.create and im.v1.file.create (`fake.files`), with 99992402 ("field validation
   failed") for missing fields, 230001 for invalid content, 230002 when the bot is not in the chat,
   230011 when replying to or patching a withdrawn (recalled) message (`fake.withdrawn.add(message_id)`),
   and `uuid` deduplication as documented (same uuid -> the same message, no second post).
@@ -71,6 +71,13 @@ class SentMessage:
 
 
 @dataclass
+class UploadedFile:
+    name: str
+    file_type: str
+    content: bytes
+
+
+@dataclass
 class Failure:
     kind: str  # rate_limit | server_error | bad_gateway | slow | token_revoked | code
     seconds: float = 0.0
@@ -86,6 +93,7 @@ class FakeFeishuApi(LoopbackHttpServer):
         self.requests: list[RecordedRequest] = []
         self.messages: dict[str, SentMessage] = {}
         self.images: dict[str, bytes] = {}
+        self.files: dict[str, UploadedFile] = {}  # file_key -> what im.v1.file.create received
         self.tokens: set[str] = set()
         self.member_chats: set[str] | None = None  # None: the bot is in every chat
         self.users: dict[str, str] = {}  # open_id -> name, for contact.v3.user.get
@@ -126,7 +134,7 @@ class FakeFeishuApi(LoopbackHttpServer):
     # ---- scripting and inspection --------------------------------------------------------------
     def fail_next(self, op: str, kind: str, *, times: int = 1, seconds: float = 0.0, code: int = 0) -> None:
         """Make the next `times` calls of `op` ("message.create", "message.reply", "message.patch",
-        "image.create", "token") fail: rate_limit, server_error, bad_gateway, slow (then answer),
+        "image.create", "file.create", "token") fail: rate_limit, server_error, bad_gateway, slow (then answer),
         token_revoked (99991663 and forget every token), code (answer HTTP 400 with `code`), not_found
         (a plain-text 404, as for an unknown path)."""
         with self._lock:
@@ -209,6 +217,7 @@ class FakeFeishuApi(LoopbackHttpServer):
             "message.patch": self._patch,
             "message.update": self._update,
             "image.create": self._image,
+            "file.create": self._file,
             "contact.user.get": self._user,
         }[op]
         status, payload = handler(query, body, params)
@@ -303,6 +312,8 @@ class FakeFeishuApi(LoopbackHttpServer):
                 return 400, {"code": 230099, "msg": f"Failed to create card content: {problem}"}
         if msg_type == "image" and (not isinstance(parsed, dict) or parsed.get("image_key") not in self.images):
             return 400, {"code": 230001, "msg": "invalid image_key"}
+        if msg_type == "file" and (not isinstance(parsed, dict) or parsed.get("file_key") not in self.files):
+            return 400, {"code": 230001, "msg": "invalid file_key"}
         return None
 
     def _store(self, chat_id: str, msg_type: str, content: str, uuid: str | None, parent: str | None) -> dict:
@@ -383,6 +394,22 @@ class FakeFeishuApi(LoopbackHttpServer):
         with self._lock:
             self.images[key] = bytes(image)
         return 200, {"code": 0, "msg": "success", "data": {"image_key": key}}
+
+    def _file(self, query: dict, body: Any, params: dict) -> tuple[int, dict[str, Any]]:
+        """im.v1.file.create: multipart file_type, file_name and file (empty files refused, as Feishu)."""
+        body = body if isinstance(body, dict) else {}
+        for name in ("file_type", "file_name"):
+            if not body.get(name):
+                return 400, _validation_failed(name)
+        if body["file_type"] not in ("opus", "mp4", "pdf", "doc", "xls", "ppt", "stream"):
+            return 400, {"code": 234001, "msg": "Invalid request param: file_type"}
+        content = body.get("file")
+        if not isinstance(content, bytes | bytearray) or not content:
+            return 400, _validation_failed("file")
+        key = self._new_id("file_v3")
+        with self._lock:
+            self.files[key] = UploadedFile(body["file_name"], body["file_type"], bytes(content))
+        return 200, {"code": 0, "msg": "success", "data": {"file_key": key}}
 
     def _user(self, query: dict, body: Any, params: dict) -> tuple[int, dict[str, Any]]:
         open_id = params["user_id"]
@@ -531,6 +558,8 @@ def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
         return "message.create", {}
     if path == "/open-apis/im/v1/images" and method == "POST":
         return "image.create", {}
+    if path == "/open-apis/im/v1/files" and method == "POST":
+        return "file.create", {}
     users = "/open-apis/contact/v3/users/"
     if path.startswith(users) and method == "GET" and "/" not in path[len(users):]:
         return "contact.user.get", {"user_id": path[len(users):]}

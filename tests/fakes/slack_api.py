@@ -74,6 +74,11 @@ def accepted_then(status: int = 503) -> ScriptedAnswer:
     return ScriptedAnswer(status, "<html>bad gateway</html>", {"Content-Type": "text/html"}, accept=True)
 
 
+def passthrough(delay: float = 0.0) -> ScriptedAnswer:
+    """Answered as if unscripted (after `delay`): lets a later answer of the same script be the failing one."""
+    return ScriptedAnswer(accept=True, delay=delay)
+
+
 def missing_scope(needed: str = "channels:history,groups:history") -> ScriptedAnswer:
     return ScriptedAnswer(200, {"ok": False, "error": "missing_scope", "needed": needed, "provided": "chat:write"})
 
@@ -273,6 +278,8 @@ class FakeSlack:
                 request.transport.close()
                 raise asyncio.CancelledError  # aiohttp then closes quietly: the client sees no answer at all
             body = scripted.body if scripted.body is not None else {"ok": scripted.status == 200}
+            if scripted.accept and scripted.body is None and scripted.status == 200 and applied is not None:
+                body = applied  # `passthrough()`: taken and answered as usual (after its delay, if any)
             self._record(RecordedCall(method, args, headers, token, scripted.status,
                                       body if isinstance(body, dict) else {"ok": False, "raw": body}, request.path))
             if isinstance(body, dict):

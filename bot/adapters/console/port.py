@@ -1,17 +1,25 @@
-"""The console chat platform: channels are local transcripts, echoed to a terminal when asked."""
+"""The console chat platform: channels are local transcripts, echoed to a terminal when asked.
+
+A message's files (a review's Markdown) are written into `files_dir` and the transcript says where."""
 
 from __future__ import annotations
 
 import itertools
+import logging
+import os
 import sys
+import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.adapters.console.render import render_text
-from bot.messages import Image, Message
+from bot.adapters.console.render import default_files_dir, file_path, render_text
+from bot.messages import File, Image, Message
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -28,6 +36,8 @@ class ConsolePort:
 
     echo: TextIO | None = None
     image_dir: Path | None = None
+    #: where a message's files (a review's Markdown) are written; None: `default_files_dir()`
+    files_dir: Path | None = None
     platform: str = "console"
     entries: dict[str, ConsoleEntry] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
@@ -43,7 +53,8 @@ class ConsolePort:
             self.entries[message_id] = ConsoleEntry(message_id, channel_id, message)
             self.order.append(message_id)
         self._save_images(message_id, message)
-        self._print(channel_id, message, updated=False)
+        saved = self._save_files(message)
+        self._print(channel_id, message, updated=False, saved_files=saved)
         return message_id
 
     def update(self, channel_id: str, message_id: str, message: Message) -> None:
@@ -61,6 +72,10 @@ class ConsolePort:
                maybe_sent_since: datetime | None = None) -> str:
         return self.post(channel_id, Message(images=(image,)), idempotency_key=idempotency_key)
 
+    def upload_file(self, channel_id: str, file: File, *, idempotency_key: str,
+                    maybe_sent_since: datetime | None = None) -> str:
+        return self.post(channel_id, Message(files=(file,)), idempotency_key=idempotency_key)
+
     def messages(self, channel_id: str | None = None) -> list[Message]:
         with self._lock:
             return [
@@ -77,10 +92,35 @@ class ConsolePort:
                 self.image_dir.mkdir(parents=True, exist_ok=True)
                 (self.image_dir / f"{message_id}-{n}-{image.filename}").write_bytes(image.png)
 
-    def _print(self, channel_id: str, message: Message, *, updated: bool) -> None:
+    def _save_files(self, message: Message) -> list[Path | None]:
+        """Write the message's files into `files_dir` under their own names (a newer version of the same
+        review replaces the older one); returns where each went. A file that cannot be written is said in
+        the transcript instead of failing the message (its text is what the channel needs first)."""
+        saved: list[Path | None] = []
+        if not message.files:
+            return saved
+        folder = self.files_dir or default_files_dir()
+        for file in message.files:
+            target = file_path(folder, file.name)
+            name = target.name
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{name}.", delete=False) as out:
+                    out.write(file.content)
+                os.replace(out.name, target)
+            except OSError as exc:
+                log.warning("console: cannot write %s into %s: %s", name, folder, exc)
+                saved.append(None)
+                continue
+            saved.append(target)
+        return saved
+
+    def _print(self, channel_id: str, message: Message, *, updated: bool,
+               saved_files: Sequence[Path | None] = ()) -> None:
         if self.echo is None:
             return
-        text = render_text(message, updated=updated)
+        shown = [str(p) if p else "未能保存 / not saved" for p in saved_files]
+        text = render_text(message, updated=updated, saved_files=shown)
         print(f"\n#{channel_id}\n{text}", file=self.echo, flush=True)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
 
 from bot.messages import Button, Message
 
@@ -34,7 +37,20 @@ def field_line(label: str, value: str) -> str:
     return f"{label}：{value}" if wide else f"{label}: {value}"
 
 
-def render_text(message: Message, *, updated: bool = False) -> str:
+def default_files_dir() -> Path:
+    """Where the console writes a message's files (a review's Markdown) unless told otherwise: under the
+    system's temp folder, so that neither a demo nor a test writes into the folder it was started from."""
+    return Path(tempfile.gettempdir()) / "crisisbot-console-files"
+
+
+def file_path(folder: Path, name: str) -> Path:
+    """Where a file named `name` goes in `folder` (its base name only: never a path out of the folder)."""
+    return folder / (Path(name or "file").name or "file")
+
+
+def render_text(message: Message, *, updated: bool = False, saved_files: Sequence[str] | None = None) -> str:
+    """The message as terminal text. `saved_files[i]` is where the port wrote `message.files[i]`; without
+    it (a console showing what is queued) the place the console port writes it to."""
     lines: list[str] = []
     if updated:
         lines.append("（已更新 / updated）")
@@ -56,6 +72,12 @@ def render_text(message: Message, *, updated: bool = False) -> str:
     for image in message.images:
         size = f"{len(image.png)} bytes" if image.png else image.url or ""
         lines.append(f"  [图片 / image: {image.title} ({size})]")
+    for index, file in enumerate(message.files):
+        if saved_files is None:
+            where = f" → {file_path(default_files_dir(), file.name)}"
+        else:
+            where = f" → {saved_files[index]}" if index < len(saved_files) else ""
+        lines.append(f"  [文件 / file: {file.name} ({len(file.content)} bytes){where}]")
     if message.buttons:
         lines.append("  " + " ".join(button_hint(b) for b in message.buttons))
     return "\n".join(lines)

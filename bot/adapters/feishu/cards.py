@@ -30,6 +30,7 @@ LOUD_MENTIONS = {"all", "here", "channel", "everyone"}
 # A neutral user address in a handler's text ("👤 verify → feishu:ou_x"): shown by name where known.
 QUOTE_LINE = re.compile(r"^&#62; ", re.MULTILINE)
 USER_ADDRESS = re.compile(r"(?<![\w/:.])feishu:(ou_[A-Za-z0-9_-]+)")
+MARKDOWN_IMAGE = re.compile(r"!\[([^\]\n]*)\]\(([^)\s]*)\)")
 
 
 def escape_markdown(text: str, name_of: Callable[[str], str | None] | None = None) -> str:
@@ -40,12 +41,23 @@ def escape_markdown(text: str, name_of: Callable[[str], str | None] | None = Non
     role members listed in a "not allowed" answer, for one). "&" is left alone: escaping it would break
     query strings in [links](https://...?a=1&b=2).
     """
+    text = MARKDOWN_IMAGE.sub(_image_as_text, text)
     escaped = text.replace("<", "&#60;").replace(">", "&#62;")
     # "> " opening a line is a quote (handlers quote comments that way), no tag: keep it a quote.
     escaped = QUOTE_LINE.sub("> ", escaped)
     if name_of is None:
         return escaped
     return USER_ADDRESS.sub(lambda m: escape_markdown(name_of(m.group(1)) or m.group(0)), escaped)
+
+
+def _image_as_text(match: re.Match[str]) -> str:
+    """A Markdown image in a text ('![负面占比](crisis-1-negative-share.png)'): a card's markdown would take
+    its target for an uploaded image key, which a text never holds. A web address becomes a link, anything
+    else (a file name of a chart sent beside the text) its alt text."""
+    alt, target = match.group(1).strip(), match.group(2)
+    if target.startswith(("https://", "http://")):
+        return f"[{alt or target}]({target})"
+    return alt
 
 
 def _truncate(text: str, limit: int = MAX_MARKDOWN_CHARS) -> str:
@@ -316,3 +328,8 @@ def text_content(text: str) -> str:
 
 def image_message_content(image_key: str) -> str:
     return json.dumps({"image_key": image_key})
+
+
+def file_message_content(file_key: str) -> str:
+    """A `file` message's content: the key im.v1.file.create returned."""
+    return json.dumps({"file_key": file_key})

@@ -6,6 +6,8 @@
 - update: im.v1.message.patch (cards are sent with config.update_multi: true, which patch requires). A
   recalled card (230011) cannot be patched: the outbox then posts the update as a new card.
 - upload: im.v1.image.create, then an image message into the chat.
+- upload_file (a message's `files`, after its card): im.v1.file.create (file_type "stream"), then a `file`
+  message into the chat, its `uuid` derived from the outbox key like every message.
 - display_name: contact.v3.user.get, so texts say "王芳" instead of an open_id (Feishu events carry only
   the open_id). Needs the scope contact:user.base:readonly and the person inside the app's contact range;
   without them the open_id stays. Names are cached for 12 h; a failed lookup is not repeated for 10 min.
@@ -30,10 +32,11 @@ import time
 from datetime import datetime
 from typing import Any
 
-from bot.adapters.feishu.cards import card_content, image_message_content
+from bot.adapters.feishu.cards import card_content, file_message_content, image_message_content
 from bot.adapters.feishu.settings import FeishuSettings
 from bot.messages import (
     CredentialChatError,
+    File,
     Image,
     Message,
     PermanentChatError,
@@ -69,6 +72,7 @@ MAX_UUID = 50  # Feishu refuses a longer uuid
 NAME_TTL_S = 12 * 3600  # people rarely rename; a day-old name in a timeline entry is harmless
 NAME_RETRY_S = 600  # after a failed lookup (no scope, out of contact range, outage) ask again this much later
 NAME_CACHE_MAX = 5000
+FILE_KEY_CACHE_MAX = 1000
 RATELIMIT_RESET_HEADERS = ("x-ogw-ratelimit-reset", "X-Ogw-Ratelimit-Reset", "Retry-After", "retry-after")
 
 
@@ -122,6 +126,8 @@ class FeishuChatPort:
         self._names: dict[str, tuple[str | None, float]] = {}  # open_id -> (name or None, valid until)
         self._names_lock = threading.Lock()
         self._names_warned = False
+        self._file_keys: dict[str, str] = {}  # outbox key -> uploaded file_key (upload_file)
+        self._file_keys_lock = threading.Lock()
 
     # ---- ChatPort ------------------------------------------------------------------------------
     def post(
@@ -133,15 +139,25 @@ class FeishuChatPort:
         chat_id = _chat_id(channel_id)
         content = self._card(message)
         reply_to = (message.meta.get("reply") or {}).get("message_id") if isinstance(message.meta, dict) else None
+        message_id = None
         if reply_to:
             try:
-                return _message_id(self._call("reply", lambda: self._reply(reply_to, content, idempotency_key)))
+                message_id = _message_id(self._call("reply", lambda: self._reply(reply_to, content, idempotency_key)))
             except PermanentChatError as exc:
                 # withdrawn/unknown command message, replies not allowed there ...: answer in the chat
                 log.warning("feishu: cannot reply to %s (%s); posting in %s instead", reply_to, exc.code, chat_id)
-        return _message_id(
-            self._call("create", lambda: self._create(chat_id, "interactive", content, idempotency_key))
-        )
+        if message_id is None:
+            message_id = _message_id(
+                self._call("create", lambda: self._create(chat_id, "interactive", content, idempotency_key))
+            )
+        self._post_files(channel_id, message, idempotency_key)
+        return message_id
+
+    def _post_files(self, channel_id: str, message: Message, idempotency_key: str) -> None:
+        """The message's files, each as a file message after its card. A retry sends them all again: their
+        uuids (like the card's) make Feishu return the messages it already has instead of showing them twice."""
+        for index, file in enumerate(message.files):
+            self.upload_file(channel_id, file, idempotency_key=f"{idempotency_key}:file:{index}")
 
     def update(self, channel_id: str, message_id: str, message: Message) -> None:
         """Replace a card sent earlier (im.v1.message.patch)."""
@@ -171,6 +187,37 @@ class FeishuChatPort:
         image_key = self.upload_image(image)
         content = image_message_content(image_key)
         return _message_id(self._call("create", lambda: self._create(chat_id, "image", content, idempotency_key)))
+
+    def upload_file(self, channel_id: str, file: File, *, idempotency_key: str,
+                    maybe_sent_since: datetime | None = None) -> str:
+        """Upload a document (im.v1.file.create, file_type "stream") and post it into the chat as a `file`
+        message; returns the message id. The message's `uuid` (the outbox key) deduplicates by itself; the
+        uploaded file's key is remembered per outbox key, so a retry after a failed send uploads it once."""
+        chat_id = _chat_id(channel_id)
+        with self._file_keys_lock:
+            file_key = self._file_keys.get(idempotency_key)
+        if file_key is None:
+            file_key = self.upload_file_resource(file)
+            with self._file_keys_lock:
+                if len(self._file_keys) >= FILE_KEY_CACHE_MAX:
+                    self._file_keys.clear()
+                self._file_keys[idempotency_key] = file_key
+        content = file_message_content(file_key)
+        return _message_id(self._call("create", lambda: self._create(chat_id, "file", content, idempotency_key)))
+
+    def upload_file_resource(self, file: File) -> str:
+        """im.v1.file.create for a document; returns the file_key a `file` message refers to."""
+        if not file.content:
+            raise PermanentChatError(f"file {file.name!r} is empty: Feishu refuses empty files", code="empty_file")
+        im = self._lark.api.im.v1
+        content, name = file.content, file.name or "file"
+
+        def create() -> Any:
+            part = (name, io.BytesIO(content), file.mime or "application/octet-stream")
+            body = im.CreateFileRequestBody.builder().file_type("stream").file_name(name).file(part).build()
+            return self.client.im.v1.file.create(im.CreateFileRequest.builder().request_body(body).build())
+
+        return self._call("file.create", create).data.file_key
 
     # ---- people --------------------------------------------------------------------------------
     def display_name(self, user_id: str) -> str | None:

@@ -16,9 +16,9 @@ metadata naming its outbox key; such failures are not retried in place but repor
 `maybe_delivered`; and the outbox's next attempt (told `maybe_sent_since`) first reads the channel's
 recent history (`conversations.history`, or `conversations.replies` in a thread), page after page until
 the window since the first uncertain attempt is read (bounded), for a message with that key and returns
-its ts. PNG uploads (files_upload_v2) cannot carry metadata: their file name carries a short hash of the
-outbox key instead ("trend.png" -> "trend-<hash>.png"), and a retry looks for a shared file of that name
-before uploading again. The check never blocks a message for good: if it is refused (missing
+its ts. PNG and file uploads (files_upload_v2) cannot carry metadata: their file name carries a short hash
+of the outbox key instead ("trend.png" -> "trend-<hash>.png", "crisis-3-review.md" -> "crisis-3-review-<hash>.md"),
+and a retry looks for a shared file of that name before uploading again. The check never blocks a message for good: if it is refused (missing
 history scope, ...), the port logs once and posts anyway; if Slack cannot answer it (an outage), the
 attempt is retried later like any other.
 """
@@ -54,6 +54,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.messages import (
     CredentialChatError,
+    File,
     Image,
     Message,
     PermanentChatError,
@@ -341,6 +342,17 @@ class SlackChatPort:
                     error.maybe_delivered = True
                     raise
                 progress["images"].add(index)
+        for index, file in enumerate(message.files):
+            if index not in progress.setdefault("files", set()):
+                try:
+                    self.upload_file(channel_id, file, idempotency_key=f"{idempotency_key}:file:{index}",
+                                     maybe_sent_since=maybe_sent_since)
+                except (PermissionChatError, TransientChatError) as error:
+                    # The text (and the images) are out: whatever stopped the file, the retry, maybe after a
+                    # restart that forgets `progress`, must look for them before posting them again.
+                    error.maybe_delivered = True
+                    raise
+                progress["files"].add(index)
         return str(progress["id"])
 
     def _notify_channel_error(self, channel_id: str, error: PermanentChatError) -> None:
@@ -441,6 +453,30 @@ class SlackChatPort:
         )
         file = response.get("file") or {}
         return str(file.get("id") or (response.get("files") or [{}])[0].get("id") or "")
+
+    def upload_file(self, channel_id: str, file: File, *, idempotency_key: str,
+                    maybe_sent_since: datetime | None = None) -> str:
+        """Share a document (a review's Markdown) into the channel with files_upload_v2; return the file id.
+
+        Like a PNG upload: the name carries a short hash of the outbox key ("crisis-3-review.md" ->
+        "crisis-3-review-<hash>.md", the title keeps the plain name), and with `maybe_sent_since` a file
+        already shared under that name is found instead of being uploaded a second time.
+        """
+        filename = upload_filename(file.name or "file", idempotency_key, default_extension="")
+        if maybe_sent_since is not None:
+            found = self._find_uploaded(channel_id, filename, since=maybe_sent_since)
+            if found is not None:
+                return found
+        response = self._call(
+            "files.upload_v2",
+            self.client.files_upload_v2,
+            channel=channel_id,
+            content=file.content,
+            filename=filename,
+            title=file.title or file.name or filename,
+        )
+        shared = response.get("file") or (response.get("files") or [{}])[0]
+        return str(shared.get("id") or "")
 
     # ------------------------------------------------------------------ helpers
 
@@ -668,13 +704,15 @@ def _slack_user_id(address: Any) -> str | None:
     return None
 
 
-def upload_filename(filename: str, idempotency_key: str) -> str:
-    """The name a PNG is uploaded under: its own plus a short hash of the outbox key ("trend.png" ->
-    "trend-1a2b3c4d.png"), stable across retries, so a retry can recognise a file Slack already shared."""
+def upload_filename(filename: str, idempotency_key: str, *, default_extension: str = "png") -> str:
+    """The name a PNG (or a file) is uploaded under: its own plus a short hash of the outbox key ("trend.png"
+    -> "trend-1a2b3c4d.png"), stable across retries, so a retry can recognise a file Slack already shared.
+    A name without an extension gets `default_extension` (none when empty)."""
     stem, dot, extension = filename.rpartition(".")
     if not dot or not stem:
-        stem, extension = filename or "image", "png"
-    return f"{stem}-{_short_hash(idempotency_key)[:8]}.{extension}"
+        stem, extension = filename or ("image" if default_extension == "png" else "file"), default_extension
+    suffix = f".{extension}" if extension else ""
+    return f"{stem}-{_short_hash(idempotency_key)[:8]}{suffix}"
 
 
 def _short_hash(text: str) -> str:

@@ -51,6 +51,7 @@ DEFAULT_SEVERITY_STYLE = (":white_circle:", "#9AA0A6", "提示 / info")
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 _STRIKE = re.compile(r"~~(.+?)~~", re.S)
 _LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
+_IMAGE = re.compile(r"!\[([^\]\n]*)\]\(([^)\s]*)\)")
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 _USER_ADDRESS = re.compile(r"(?<![\w/:.])slack:([UW][A-Z0-9]+)\b")
 
@@ -60,11 +61,35 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _image_as_text(match: re.Match[str]) -> str:
+    """A Markdown image ('![负面占比](crisis-1-negative-share.png)'): mrkdwn has no inline images, and a
+    file name is no address Slack can open (it became the broken link '!<crisis-1-…png|…>'). A web address
+    stays a link (labelled with the alt text), anything else shows as its alt text."""
+    alt, target = match.group(1).strip(), match.group(2)
+    if target.startswith(("https://", "http://")):
+        return f"[{alt or target}]({target})"
+    return alt
+
+
+def without_images(text: str) -> str:
+    """Markdown images in a text as links or alt text (see `_image_as_text`); a line left empty goes."""
+    if "![" not in text:
+        return text
+    lines = []
+    for line in text.split("\n"):
+        replaced = _IMAGE.sub(_image_as_text, line)
+        if replaced.strip() or not line.strip():
+            lines.append(replaced)
+    return "\n".join(lines)
+
+
 def to_mrkdwn(text: str) -> str:
     """Light Markdown (**bold**, ~~strike~~, [text](url)) -> Slack mrkdwn, escaping everything else;
-    neutral Slack user addresses ('slack:U123') become mentions (<@U123>) so people see names."""
+    neutral Slack user addresses ('slack:U123') become mentions (<@U123>) so people see names. Markdown
+    images become links or their alt text (`without_images`)."""
     links: list[str] = []
     text = text.replace("\x00", "")  # NUL marks the kept links below (and means nothing in a Slack message)
+    text = without_images(text)
 
     def keep_link(match: re.Match[str]) -> str:
         label, url = match.group(1), match.group(2)
@@ -83,7 +108,7 @@ def to_mrkdwn(text: str) -> str:
 
 def to_plain(text: str) -> str:
     """Light Markdown -> plain text (for headers, fallback text and button labels)."""
-    out = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
+    out = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", without_images(text))
     out = _BOLD.sub(r"\1", out)
     return _STRIKE.sub(r"\1", out)
 

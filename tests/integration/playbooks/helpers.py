@@ -70,3 +70,9 @@ def _flatten(message: Message) -> str:
 
 def flatten(message: Message) -> str:
     return _flatten(message)
+
+
+def review_markdown(message: Message) -> str:
+    """The whole review a report message carries as its file crisis-N-review.md (the text is a summary)."""
+    (review,) = [f for f in message.files if f.name.endswith("-review.md")]
+    return review.content.decode("utf-8")

@@ -32,3 +32,11 @@ def test_pressing_start_playbook_again_answers_only_the_presser(bot, db, clock):
     [stored] = [r for r in rows if (r.payload.get("text") or "").startswith("已有预案")]
     assert stored.payload["ephemeral"] is True
     assert stored.payload["meta"]["in_reply_to_user"] == "console:bob"
+
+
+def test_the_start_button_names_the_playbook_by_its_name(bot, db, clock):
+    d = CrisisDriver(bot)
+    _episode(db, "ep@2", clock.now())
+    (started,) = d.press("alert.playbook", "ep@2", user="console:alice")
+    assert "已启动预案「负面舆情爆发」（#1）" in started.text, started.text
+    assert "negative-outbreak" not in started.text and "Negative" in started.text, started.text

@@ -7,14 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.alerts.models import AlertEpisode
-from tests.integration.playbooks.helpers import CrisisDriver, flatten
+from tests.integration.playbooks.helpers import CrisisDriver, flatten, review_markdown
 
 START = "/crisis start 负面舆情爆发 面霜过敏 --account douyin:lanji_official"
 
 
 def _review(d: CrisisDriver) -> str:
     (report,) = d.run("/crisis report")
-    return report.text
+    return review_markdown(report)
 
 
 def _sla_row(markdown: str, step_id: str) -> str:

@@ -15,7 +15,7 @@ from bot.config import ConfigError
 from bot.playbooks.models import CrisisTimelineEntry
 from bot.playbooks.validate import PlaybookSet, load_playbook_file
 from bot.storage.models import Comment
-from tests.integration.playbooks.helpers import CrisisDriver, flatten
+from tests.integration.playbooks.helpers import CrisisDriver, flatten, review_markdown
 
 FIXTURES = Path(__file__).parents[2] / "unit" / "playbooks" / "fixtures"
 START = "/crisis start 负面舆情爆发 面霜过敏 --severity 1 --account douyin:lanji_official"
@@ -171,15 +171,20 @@ def test_metric_based_exit_suggestion_and_resolve_button(make_bot, db, clock):
     d.press(button.action_id, button.value)
     (report,) = [m for m in d.channel_messages() if (m.title or "").startswith("复盘报告")]
     assert report.images[0].png.startswith(b"\x89PNG")
-    assert "峰值 / Peak：" in report.text and "—" not in report.text.split("峰值 / Peak：")[1][:3]
-    assert "退出建议" in report.text
+    review = review_markdown(report)
+    assert "峰值 / Peak：" in review and "—" not in review.split("峰值 / Peak：")[1][:3]
+    assert "峰值 / Peak：" in report.text  # the key figures in the channel's summary too
+    assert "退出建议" in review
 
 
 def test_report_command_posts_markdown_and_chart(driver):
     driver.run(START)
     driver.run("/crisis done triage")
     (reply,) = driver.run("/crisis report")
-    assert reply.text.startswith("# 复盘报告：面霜过敏")
+    (review,) = reply.files
+    assert review.name == "crisis-1-review.md" and review.content.decode().startswith("# 复盘报告：面霜过敏")
+    assert "面霜过敏" in reply.title and "crisis-1-review.md" in reply.text
+    assert "|" not in reply.text and "![" not in reply.text and "#" not in reply.text.replace("复盘报告 #", "")
     assert (
         reply.images and reply.images[0].filename.endswith(".png") and reply.images[0].png[:4] == b"\x89PNG"
     )

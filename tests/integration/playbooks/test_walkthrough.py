@@ -8,7 +8,7 @@ import pytest
 
 from bot.playbooks.machine import StepStatus
 from bot.playbooks.validate import load_playbooks
-from tests.integration.playbooks.helpers import CrisisDriver, flatten
+from tests.integration.playbooks.helpers import CrisisDriver, flatten, review_markdown
 
 PLAYBOOKS = load_playbooks().playbooks
 
@@ -56,7 +56,7 @@ def test_walk_every_shipped_playbook(bot, clock, playbook, branch):
     assert "已解除" in flatten(card) and not card.all_buttons()
     reports = [m for m in d.channel_messages() if (m.title or "").startswith("复盘报告")]
     assert len(reports) == 1 and reports[0].images[0].png.startswith(b"\x89PNG")
-    assert "## 步骤与时限" in reports[0].text and playbook.name in reports[0].text
+    assert "## 步骤与时限" in review_markdown(reports[0]) and playbook.name in reports[0].text
     timeline = d.text("/crisis timeline")  # no active run: the channel's latest run
     assert "解除" in timeline and "负面已回落" in timeline
     assert "进行中的预案" in d.text("/crisis done anything")  # no active run left

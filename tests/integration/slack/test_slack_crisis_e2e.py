@@ -1,5 +1,5 @@
 """/crisis through Slack end to end: permissions by Slack user id, the run card, its buttons and modals,
-the card updated in place, and the review chart uploaded with files_upload_v2."""
+the card updated in place, and the review (a summary, its chart and the Markdown file) with files_upload_v2."""
 
 from __future__ import annotations
 
@@ -80,7 +80,15 @@ def test_a_crisis_walked_in_slack(crisis_slack, fake_slack):
     wait_for_post_containing(fake_slack, "已由客服私信处理")  # the modal's reason reached the run
 
     assert sender.command("/crisis", "resolve 事件平息", user="ULEAD").status_code == 200
-    fake_slack.wait_for("files.completeUploadExternal")
-    (upload,) = fake_slack.calls("upload")
-    assert upload.args["bytes"].startswith(b"\x89PNG")
+    fake_slack.wait_for("files.completeUploadExternal", 2)  # the chart, then the review as a file
+    chart, review = fake_slack.calls("upload")
+    assert chart.args["bytes"].startswith(b"\x89PNG")
+    assert review.args["bytes"].decode().startswith("# 复盘报告：面霜过敏")
+    assert "| --- |" in review.args["bytes"].decode()  # the whole review, tables and all, is in the file
+    names = {c.answer["file_id"]: c.args["filename"] for c in fake_slack.successful("files.getUploadURLExternal")}
+    assert names[review.args["file_id"]].startswith("crisis-1-review-") and names[review.args["file_id"]].endswith(".md")
+    summary = wait_for_post_containing(fake_slack, "crisis-1-review.md")
+    shown = as_text(summary)
+    assert "复盘报告 #1" in shown and "面霜过敏" in shown and "已解除" in shown and "持续 / Duration" in shown
+    assert "| --- |" not in shown and "![" not in shown and "!<" not in shown and "## " not in shown
     assert all(c.args["channel"] == "C1" for c in fake_slack.calls("chat.postMessage"))

@@ -254,3 +254,11 @@ def test_a_card_whose_forms_would_pass_feishus_component_limit_gets_plain_button
     assert component_count(big["body"]) <= MAX_COMPONENTS
     assert not any(node.get("tag") == "form" for node in card_nodes(big))
     assert sum(1 for node in card_nodes(big) if node.get("tag") == "button") == 48  # every button still there
+
+
+def test_a_markdown_image_line_is_no_image_key_in_a_card():
+    # card markdown reads ![alt](x) as an uploaded image x: a chart's file name is none (the review's line)
+    assert escape_markdown("概要\n![负面占比 / negative share](crisis-1-negative-share.png)") == "概要\n负面占比 / negative share"
+    assert escape_markdown("见 ![趋势](https://ex.com/t.png)") == "见 [趋势](https://ex.com/t.png)"
+    card = json.dumps(render_card(Message(text="![图](c.png)")), ensure_ascii=False)
+    assert "![" not in card
