@@ -437,22 +437,8 @@ class SlackChatPort:
                                   channel=channel_id, text=image.title or image.url, blocks=[block],
                                   metadata=outbox_metadata(idempotency_key))
             return str(response.get("ts"))
-        filename = upload_filename(image.filename or "image.png", idempotency_key)
-        if maybe_sent_since is not None:
-            found = self._find_uploaded(channel_id, filename, since=maybe_sent_since)
-            if found is not None:
-                return found
-        response = self._call(
-            "files.upload_v2",
-            self.client.files_upload_v2,
-            channel=channel_id,
-            content=image.png,
-            filename=filename,
-            title=image.title or None,
-            alt_txt=image.alt or None,
-        )
-        file = response.get("file") or {}
-        return str(file.get("id") or (response.get("files") or [{}])[0].get("id") or "")
+        return self._upload_once(channel_id, upload_filename(image.filename or "image.png", idempotency_key),
+                                 image.png, maybe_sent_since, title=image.title or None, alt_txt=image.alt or None)
 
     def upload_file(self, channel_id: str, file: File, *, idempotency_key: str,
                     maybe_sent_since: datetime | None = None) -> str:
@@ -463,18 +449,19 @@ class SlackChatPort:
         already shared under that name is found instead of being uploaded a second time.
         """
         filename = upload_filename(file.name or "file", idempotency_key, default_extension="")
+        return self._upload_once(channel_id, filename, file.content, maybe_sent_since,
+                                 title=file.title or file.name or filename)
+
+    def _upload_once(self, channel_id: str, filename: str, content: bytes, maybe_sent_since: datetime | None,
+                     **extra: Any) -> str:
+        """files_upload_v2 under the key-derived `filename`; after an uncertain attempt, a file already
+        shared under that name is returned instead of uploading it again. Returns the file id."""
         if maybe_sent_since is not None:
             found = self._find_uploaded(channel_id, filename, since=maybe_sent_since)
             if found is not None:
                 return found
-        response = self._call(
-            "files.upload_v2",
-            self.client.files_upload_v2,
-            channel=channel_id,
-            content=file.content,
-            filename=filename,
-            title=file.title or file.name or filename,
-        )
+        response = self._call("files.upload_v2", self.client.files_upload_v2, channel=channel_id,
+                              content=content, filename=filename, **extra)
         shared = response.get("file") or (response.get("files") or [{}])[0]
         return str(shared.get("id") or "")
 
