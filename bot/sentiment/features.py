@@ -145,6 +145,11 @@ class BatchFeatures:
     rules: list[RuleHit | None] = field(default_factory=list)  # the clause rule of each text, if one fires
 
 
+#: feature strings whose hash is remembered (~150 bytes each): at 500,000 a long-running serve's cache grew
+#: to ~70 MiB on varied comments before it was cleared (bench/soak); the hash itself is a CRC-32
+HASH_CACHE_MAX = 100_000
+
+
 class Featurizer:
     """Turns texts into hashed sparse features. Deterministic; one instance per process is enough."""
 
@@ -321,7 +326,7 @@ class Featurizer:
         cache = self._hash_cache
         value = cache.get(feature)
         if value is None:
-            if len(cache) > 500_000:  # bounded: a feature-string cache, never a per-text cache
+            if len(cache) >= HASH_CACHE_MAX:  # bounded: a feature-string cache, never a per-text cache
                 cache.clear()
             value = zlib.crc32(feature.encode("utf-8", "surrogatepass")) & self.mask
             cache[feature] = value

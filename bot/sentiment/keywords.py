@@ -55,10 +55,16 @@ def load_stopwords(path: Path | None = None) -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def _idf() -> tuple[dict[str, float], float]:
-    import jieba.analyse
+    """jieba's IDF table (`jieba/analyse/idf.txt`) and its median, read as jieba.analyse reads it, without
+    importing jieba.analyse: that also loads jieba.posseg's tables (~55 MiB the keywords never use) and
+    took a serve's memory up by ~100 MiB at its first alert (bench/soak)."""
+    from importlib.resources import files
 
-    table = jieba.analyse.default_tfidf.idf_loader
-    return table.idf_freq, table.median_idf
+    freq: dict[str, float] = {}
+    for line in files("jieba").joinpath("analyse", "idf.txt").read_text(encoding="utf-8").splitlines():
+        word, value = line.strip().split(" ")
+        freq[word] = float(value)
+    return freq, sorted(freq.values())[len(freq) // 2]
 
 
 def _terms(tokenizer, text: str, stopwords: frozenset[str]) -> set[str]:

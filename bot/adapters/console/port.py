@@ -10,6 +10,7 @@ import os
 import sys
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,15 +33,18 @@ class ConsoleEntry:
 
 @dataclass
 class ConsolePort:
-    """ChatPort for `console:<channel>` addresses. Keeps every message so tests and the REPL can read them."""
+    """ChatPort for `console:<channel>` addresses. Keeps the last `keep` messages so tests and the demo can
+    read them (the console itself reads the database): kept for ever, a long-running serve grew by ~11 KB a
+    message, ~15 MiB a day of reminders and notices (bench/soak)."""
 
     echo: TextIO | None = None
     image_dir: Path | None = None
     #: where a message's files (a review's Markdown) are written; None: `default_files_dir()`
     files_dir: Path | None = None
     platform: str = "console"
+    keep: int = 2000
     entries: dict[str, ConsoleEntry] = field(default_factory=dict)
-    order: list[str] = field(default_factory=list)
+    order: deque[str] = field(default_factory=deque)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -50,8 +54,7 @@ class ConsolePort:
         # maybe_sent_since is ignored: an in-process call cannot lose its answer.
         with self._lock:
             message_id = f"console-{next(self._ids)}"
-            self.entries[message_id] = ConsoleEntry(message_id, channel_id, message)
-            self.order.append(message_id)
+            self._remember(ConsoleEntry(message_id, channel_id, message))
         self._save_images(message_id, message)
         saved = self._save_files(message)
         self._print(channel_id, message, updated=False, saved_files=saved)
@@ -61,9 +64,7 @@ class ConsolePort:
         with self._lock:
             entry = self.entries.get(message_id)
             if entry is None:
-                entry = ConsoleEntry(message_id, channel_id, message)
-                self.entries[message_id] = entry
-                self.order.append(message_id)
+                entry = self._remember(ConsoleEntry(message_id, channel_id, message))
             entry.message = message
             entry.updates += 1
         self._print(channel_id, message, updated=True)
@@ -75,6 +76,14 @@ class ConsolePort:
     def upload_file(self, channel_id: str, file: File, *, idempotency_key: str,
                     maybe_sent_since: datetime | None = None) -> str:
         return self.post(channel_id, Message(files=(file,)), idempotency_key=idempotency_key)
+
+    def _remember(self, entry: ConsoleEntry) -> ConsoleEntry:
+        """Keep `entry`, forgetting the oldest beyond `keep` (the caller holds the lock)."""
+        self.entries[entry.message_id] = entry
+        self.order.append(entry.message_id)
+        while len(self.order) > self.keep:
+            self.entries.pop(self.order.popleft(), None)
+        return entry
 
     def messages(self, channel_id: str | None = None) -> list[Message]:
         with self._lock:

@@ -66,3 +66,34 @@ def test_a_word_made_up_from_one_comment_of_a_small_window_is_no_keyword():
     terms = {k.term: k.count for k in extract_keywords(texts)}
     assert "期全" not in terms
     assert terms.get("续命") == 1 and terms.get("客服") == 2  # dictionary words from one comment still count
+
+
+def test_tfidf_keywords_read_jiebas_idf_table_without_loading_jieba_analyse():
+    """jieba.analyse also loads jieba.posseg's tables (~55 MiB the TF-IDF keywords never use): a serve's
+    memory went up by ~100 MiB at its first alert. The table read instead is jieba's own, value for value."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from bot.sentiment.keywords import _idf, extract_keywords\n"
+        "found = extract_keywords(['面霜过敏了退款', '过敏严重要退款', '用了过敏'] * 4, top_k=3)\n"
+        "assert found and found[0].term == '过敏', found\n"
+        "assert 'jieba.analyse' not in sys.modules and 'jieba.posseg' not in sys.modules, 'imported'\n"
+        "import jieba.analyse\n"
+        "table = jieba.analyse.default_tfidf.idf_loader\n"
+        "assert _idf() == (table.idf_freq, table.median_idf)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_feature_hash_cache_stays_bounded():
+    from bot.sentiment.features import HASH_CACHE_MAX, Featurizer
+
+    featurizer = Featurizer()
+    first = featurizer.hash_word("甲0")
+    for n in range(HASH_CACHE_MAX + 10):
+        featurizer.hash_word(f"甲{n}")
+    assert len(featurizer._hash_cache) <= HASH_CACHE_MAX
+    assert featurizer.hash_word("甲0") == first  # cleared, the same hash again
