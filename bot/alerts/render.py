@@ -32,6 +32,8 @@ ACTION_LABEL = {
     "playbook": ("启动预案", "started the playbook"),
     "escalated": ("升级提醒", "escalated"),
     "unmuted": ("静默结束", "mute ended"),
+    "merged": ("并入同一告警", "merged into one alert"),
+    "unmerged": ("原告警已恢复，单独告警", "its alert recovered: alerted on its own"),
 }
 
 
@@ -168,7 +170,7 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
             # read as "fewer than usual" for a term six times as frequent as the day before
             parts.append(f"{k['term']} ×{k['count']}" + (f"（前一天 {base}）" if zh and base is not None else
                                                        f" (day before: {base})" if base is not None else ""))
-        sections.append(Section(("**负面关键词**：" if zh else "**Top negative keywords**: ") + "，".join(parts)))
+        sections.append(Section(("**负面关键词**：" if zh else "**Top negative keywords**: ") + ("，" if zh else ", ").join(parts)))
     top = s.get("top_comments") or []
     if top:
         rows = []

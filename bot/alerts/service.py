@@ -773,10 +773,30 @@ class AlertService:
         session.add(episode)
         if changed:
             self._push_update(session, episode)
+        if stats.get("merged_into") and not d.recovered and not stale and self._goes_on_now(d):
+            self._outlived(session, episode, stats["merged_into"], now)
         if raised:
             self._raised(session, episode, now)
         if d.severity_raised and episode.status == "open":
             self._release(session, episode, now)
+
+    def _outlived(self, session: Session, episode: AlertEpisode, key: str, now: datetime) -> None:
+        """A merged episode still going strong (this bucket itself unusual) after the episode carrying its
+        message recovered: a video that calmed down while the account-level crisis moved to its other
+        videos. The message says 已恢复, so this one must not stay hidden behind it (no message, no
+        escalation, no new alert while it lasts): it is announced again as usual (the others still going
+        on merge into it). A muted one is announced when its mute ends; a false alarm stays as it is.
+        Merged episodes that simply calm down a few buckets after their message's episode stay merged."""
+        carrier = session.exec(select(AlertEpisode).where(AlertEpisode.episode_key == key)).first()
+        if carrier is None or carrier.recovered_at is None or episode.status not in ("open", "acknowledged", "muted"):
+            return
+        episode.stats = {k: v for k, v in episode.stats.items() if k != "merged_into"}
+        episode.history = [*episode.history, {"action": "unmerged", "user": "bot", "at": now.isoformat(), "from": key}]
+        episode.last_notified_at = now  # escalation counts from the new message
+        session.add(episode)
+        session.flush()
+        if episode.status != "muted":
+            self._announce(session, episode, now)
 
     def _raise_message_severity(self, session: Session, episode: AlertEpisode, key: str, now: datetime) -> None:
         """A merged episode that grows worse raises its message's severity (escalation and the message
@@ -1198,6 +1218,10 @@ class AlertService:
             for episode in episodes:
                 if episode.stats.get("merged_into"):
                     continue  # its message's episode escalates the incident, once
+                if not any(info.get("posted") for info in episode.channels.values()):
+                    # held in quiet hours (or not announced yet): nobody can see it, so no reminder is sent, and
+                    # none may be counted or logged; `_release` restarts the count when it is posted
+                    continue
                 level = episode.escalations
                 if self._last_notice_not_seen_long_enough(session, episode, level, now - after):
                     continue
@@ -1209,7 +1233,13 @@ class AlertService:
                     mentions = list(self._loud_mentions(channel, episode.severity))
                     if person and person.partition(":")[0] == platform:
                         mentions.append(person.partition(":")[2])
-                    minutes = (now - ensure_aware(episode.detected_at)).total_seconds() / 60
+                    # since the alert reached this channel: a chat outage or a night held in quiet hours
+                    # is not time the team had it unacknowledged
+                    seen_at = ensure_aware(episode.detected_at)
+                    for status, sent_at in self.outbox.delivery(session, [f"{episode.episode_key}@{channel}"]):
+                        if status == "sent" and sent_at is not None:
+                            seen_at = max(seen_at, ensure_aware(sent_at))
+                    minutes = (now - seen_at).total_seconds() / 60
                     message = render.escalation_message(self._episode_view(episode), lang=self._lang(channel),
                                                         zone=self._channel_zone(channel), mentions=tuple(mentions), minutes=minutes)
                     self.outbox.enqueue(session, channel=channel, message=message,
@@ -1330,9 +1360,13 @@ class AlertService:
     def _terms_for(self, watches: list[AlertWatch], platform: str, account_id: str) -> list[str]:
         """`watched_terms` over already loaded watches (one query per batch, not one per account)."""
         key = f"{platform}:{account_id}"
-        terms = {w.term for w in self.cfg.watch_terms if w.account in (None, key)}
-        terms.update(w.term for w in watches if w.term and self.watch_covers(w, key))
-        return sorted(terms)
+        # matching ignores case ("iPhone" fires on "iphone"), so spellings differing only in case are one term:
+        # one notice per comment, under the config's spelling, else the earliest watch's
+        terms: dict[str, str] = {}
+        for term in [w.term for w in self.cfg.watch_terms if w.account in (None, key)] + \
+                [w.term for w in sorted(watches, key=lambda w: w.id or 0) if w.term and self.watch_covers(w, key)]:
+            terms.setdefault(term.lower(), term)
+        return sorted(terms.values())
 
     def watch_covers(self, watch: AlertWatch, account_key: str) -> bool:
         """A watch names its account, or covers the accounts its channel may see: a term one client's team
@@ -1434,10 +1468,12 @@ class AlertService:
         now = self.clock.now()
         with self.db.session() as session:
             if kind == "term":
-                existing = session.exec(select(AlertWatch).where(
-                    AlertWatch.kind == "term", AlertWatch.term == term, AlertWatch.removed_at.is_(None),
+                # the same term in another letter case is the same watch (matching ignores case)
+                existing = next((w for w in session.exec(select(AlertWatch).where(
+                    AlertWatch.kind == "term", AlertWatch.removed_at.is_(None),
                     and_(AlertWatch.account.is_(None), AlertWatch.channel == channel) if account is None
-                    else AlertWatch.account == account)).first()
+                    else AlertWatch.account == account).order_by(AlertWatch.id))
+                    if (w.term or "").lower() == (term or "").lower()), None)
                 if existing is not None:
                     return existing
             else:  # the same surge declared twice (a retried command) is one surge
@@ -1457,8 +1493,9 @@ class AlertService:
         with self.db.session() as session:
             rows = session.exec(select(AlertWatch).where(AlertWatch.removed_at.is_(None))).all()
             removed = 0
+            number = term.lstrip("#＃")  # "#3" (as /watch list shows it) or "3"
             for w in rows:
-                match = (str(w.id) == term) or (w.kind == "term" and w.term == term)
+                match = (str(w.id) == number) or (w.kind == "term" and (w.term or "").lower() == term.lower())
                 if not match or (account is not None and w.account != account):
                     continue
                 if not self.watch_visible(w, channel):

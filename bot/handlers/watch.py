@@ -167,11 +167,13 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         account_key = _resolve_account(ctx, account) if isinstance(account, str) else None
         watch = svc.add_watch(kind="term", channel=ctx.channel, user=ctx.user, term=term, account=account_key)
         where = _account_name(ctx, account_key) if account_key else _CHANNEL_ACCOUNTS
-        return Message(text=f"已监控风险词「{term}」（{where}），编号 #{watch.id}。\nWatching “{term}” ({where}), #{watch.id}.")
+        shown = watch.term or term  # the stored spelling when it was already watched in another case
+        return Message(text=f"已监控风险词「{shown}」（{where}），编号 #{watch.id}。\nWatching “{shown}” ({where}), #{watch.id}.")
     if sub == "remove":
         if not args:
             raise UsageError("用法 / usage: /watch remove 关键词|编号 [--account 账号]")
-        term = parsed.text_from(1).strip().lstrip("#＃")
+        # as typed: a hashtag term (#澜肌翻车#) is removed by its own text; the service also reads "#3" as watch 3
+        term = parsed.text_from(1).strip()
         account = parsed.opt("account")
         account_key = _resolve_account(ctx, account) if isinstance(account, str) else None
         removed = svc.remove_watch(term=term, account=account_key, channel=ctx.channel)
