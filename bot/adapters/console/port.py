@@ -42,7 +42,7 @@ class ConsolePort:
     #: where a message's files (a review's Markdown) are written; None: `default_files_dir()`
     files_dir: Path | None = None
     platform: str = "console"
-    keep: int = 2000
+    keep: int = 1000
     entries: dict[str, ConsoleEntry] = field(default_factory=dict)
     order: deque[str] = field(default_factory=deque)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
