@@ -186,17 +186,33 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def render_review(data: ReviewInput) -> str:
-    """Summary, timeline, steps against their SLA, the chart reference and follow-ups, in Markdown."""
+@dataclass(frozen=True)
+class _ReviewParts:
+    """What the review's Markdown and its chat summary (`review_summary`) both say, built once from the run."""
+
+    zone: ZoneInfo
+    alerts: list[LinkedAlert]
+    zone_line: str
+    summary: list[tuple[int, str]]  # (depth, text): the summary's bullets, linked alerts one level down
+    share_figures: list[str]  # before, peak, latest, normal max, comments
+    share_notes: list[str]  # why the chart shows no comments, when it shows none
+    follow_ups: list[str]
+
+    def when(self, moment: datetime | None) -> str:
+        return _local_time(self.zone, moment)
+
+
+def _local_time(zone: ZoneInfo, moment: datetime | None) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _review_parts(data: ReviewInput) -> _ReviewParts:
     zone = ZoneInfo(data.tz)
 
     def when(moment: datetime | None) -> str:
-        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "—"
+        return _local_time(zone, moment)
 
     alerts = [a if isinstance(a, LinkedAlert) else LinkedAlert.from_key(a) for a in data.alerts]
-    # every time below is in the channel's zone: say which once, with its offset at the run's start
-    zone_line = zone_note(data.tz, data.state.started_at or data.generated_at)
-
     state = data.state
     end = state.closed_at or data.generated_at
     done, applicable = state.progress()
@@ -208,31 +224,65 @@ def render_review(data: ReviewInput) -> str:
         and ((s.finished_at or data.generated_at) > s.due_at)
         and s.status is not StepStatus.SKIPPED
     ]
+    summary = [
+        (0, f"预案 / Playbook：{data.playbook_name}（{data.playbook_title_en}）"),
+        (0, f"严重程度 / Severity：{SEVERITY_ZH.get(data.severity, data.severity)}"),
+        (0, f"账号 / Account：{data.account or '—'}"),
+        (0, f"状态 / Status：{RUN_STATUS_ZH[state.status]}（{state.status.value}）"),
+        (0, f"启动 / Started：{when(state.started_at)}，发起人 {person(data.started_by)}"),
+        (0, f"结束 / Closed：{when(state.closed_at)}" + (f"，{person(state.closed_by)}" if state.closed_by else "")),
+        (0, f"持续 / Duration：{_dur(end - state.started_at) if state.started_at else '—'}"),
+        (0, f"完成度 / Progress：{done}/{applicable} 步"),
+        (0, f"超时步骤 / Late steps：{len(late)}"),
+    ]
+    if state.close_reason:
+        summary.append((0, f"结束说明 / Closing note：{state.close_reason}"))
+    if data.exit_rule:
+        summary.append((0, f"退出规则 / Exit rule：{data.exit_rule}"))
+    if alerts:
+        summary.append((0, "关联告警 / Linked alerts："))
+        summary += [(1, alert.label(zone)) for alert in alerts]
+    m = data.metrics
+    figures = [
+        f"启动前 / Before：{_pct(m.before)}",
+        f"峰值 / Peak：{_pct(m.peak)}" + (f"（{when(m.peak_at)}）" if m.peak_at else ""),
+        f"最新 / Latest：{_pct(m.latest)}",
+        f"常态上限 / Normal max：{_pct(m.normal_max)}",
+        f"评论数 / Comments：{m.comments}",
+    ]
+    notes = []
+    if not data.account:
+        notes.append("未指定账号（启动时没有 --account），没有评论数据，图中只有本次运行的起止时间 / "
+                     "no account given at the start: no comment data; the chart shows the run's span only")
+    elif not m.comments:
+        notes.append("图表时段内没有已评分评论 / no scored comments in the chart's period")
+    elif m.peak is None:
+        # peak and latest cover the run: the chart's earlier hours alone do not make a "latest"
+        notes.append("已评分评论都在启动之前，运行期间没有 / scored comments only before the run started")
+    follow = [f"{s.step_id} {s.title}：超时 / late" for s in late]
+    follow += [f"{s.step_id} {s.title}：跳过，原因 {s.reason}" for s in state.steps if s.status is StepStatus.SKIPPED]
+    follow += [f"{s.step_id} {s.title}：未完成 / not done" for s in state.steps
+               if s.status is StepStatus.OPEN and s not in late]
+    # every time in the review is in the channel's zone: say which once, with its offset at the run's start
+    return _ReviewParts(zone=zone, alerts=alerts,
+                        zone_line=zone_note(data.tz, data.state.started_at or data.generated_at),
+                        summary=summary, share_figures=figures, share_notes=notes, follow_ups=follow)
+
+
+def render_review(data: ReviewInput) -> str:
+    """Summary, timeline, steps against their SLA, the chart reference and follow-ups, in Markdown."""
+    parts = _review_parts(data)
+    zone, alerts, when, state = parts.zone, parts.alerts, parts.when, data.state
     lines = [
         f"# 复盘报告：{data.title}",
         f"*Post-incident review — {data.playbook_title_en} · #{data.run_id}*",
         "",
-        zone_line,
+        parts.zone_line,
         "",
         "## 概要 / Summary",
         "",
-        f"- 预案 / Playbook：{data.playbook_name}（{data.playbook_title_en}）",
-        f"- 严重程度 / Severity：{SEVERITY_ZH.get(data.severity, data.severity)}",
-        f"- 账号 / Account：{data.account or '—'}",
-        f"- 状态 / Status：{RUN_STATUS_ZH[state.status]}（{state.status.value}）",
-        f"- 启动 / Started：{when(state.started_at)}，发起人 {person(data.started_by)}",
-        f"- 结束 / Closed：{when(state.closed_at)}" + (f"，{person(state.closed_by)}" if state.closed_by else ""),
-        f"- 持续 / Duration：{_dur(end - state.started_at) if state.started_at else '—'}",
-        f"- 完成度 / Progress：{done}/{applicable} 步",
-        f"- 超时步骤 / Late steps：{len(late)}",
+        *(f"{'  ' * depth}- {text}" for depth, text in parts.summary),
     ]
-    if state.close_reason:
-        lines.append(f"- 结束说明 / Closing note：{state.close_reason}")
-    if data.exit_rule:
-        lines.append(f"- 退出规则 / Exit rule：{data.exit_rule}")
-    if alerts:
-        lines.append("- 关联告警 / Linked alerts：")
-        lines += [f"  - {alert.label(zone)}" for alert in alerts]
     lines += ["", "## 时间线 / Timeline", "", "| 时间 | 人员 | 动作 | 内容 |", "| --- | --- | --- | --- |"]
     rows: list[list[str]] = []
     # The reminder job repeats itself (every remind_every_minutes per person, a status nag per severity's
@@ -277,77 +327,30 @@ def render_review(data: ReviewInput) -> str:
             f"{_dur(used) if step.status is StepStatus.DONE else '—'} | "
             f"{_lateness(step.status, over)} |"
         )
-    m = data.metrics
-    lines += ["", "## 负面占比 / Negative share", ""]
-    lines.append(
-        f"- 启动前 / Before：{_pct(m.before)}；峰值 / Peak：{_pct(m.peak)}"
-        + (f"（{when(m.peak_at)}）" if m.peak_at else "")
-        + f"；最新 / Latest：{_pct(m.latest)}；常态上限 / Normal max：{_pct(m.normal_max)}；评论数 / Comments：{m.comments}"
-    )
-    if not data.account:
-        lines.append("- 未指定账号（启动时没有 --account），没有评论数据，图中只有本次运行的起止时间 / "
-                     "no account given at the start: no comment data; the chart shows the run's span only")
-    elif not m.comments:
-        lines.append("- 图表时段内没有已评分评论 / no scored comments in the chart's period")
-    elif m.peak is None:
-        # peak and latest cover the run: the chart's earlier hours alone do not make a "latest"
-        lines.append("- 已评分评论都在启动之前，运行期间没有 / scored comments only before the run started")
+    lines += ["", "## 负面占比 / Negative share", "", "- " + "；".join(parts.share_figures)]
+    lines += [f"- {note}" for note in parts.share_notes]
     if data.chart_filename:
         lines += ["", f"![负面占比 / negative share]({data.chart_filename})"]
-    follow = [f"- {s.step_id} {s.title}：超时 / late" for s in late]
-    follow += [
-        f"- {s.step_id} {s.title}：跳过，原因 {s.reason}"
-        for s in state.steps
-        if s.status is StepStatus.SKIPPED
-    ]
-    follow += [
-        f"- {s.step_id} {s.title}：未完成 / not done"
-        for s in state.steps
-        if s.status is StepStatus.OPEN and s not in late
-    ]
+    follow = [f"- {text}" for text in parts.follow_ups]
     lines += ["", "## 待改进 / Follow-ups", "", *(follow or ["- 无 / none"]), ""]
     lines.append(f"*生成于 / generated {when(data.generated_at)}*")
     return "\n".join(lines) + "\n"
 
 
-#: the review's sections whose bullets the chat summary repeats (their headings as render_review writes them)
-_SUMMARY_SECTIONS = ("## 概要 / Summary", "## 负面占比 / Negative share")
-_FOLLOW_UPS = "## 待改进 / Follow-ups"
-_NO_FOLLOW_UPS = "- 无 / none"
+def review_summary(data: ReviewInput, *, filename: str) -> str:
+    """The review as a chat message's text: its summary and negative-share figures, how many follow-ups it
+    lists, and where the whole review is (`filename`, posted beside it).
 
-
-def review_summary(markdown: str, *, filename: str) -> tuple[str, str]:
-    """(the run's title, a chat text) from a review `render_review` wrote: its summary and negative-share
-    bullets, how many follow-ups it lists, and where the whole review is (`filename`, posted beside it).
-
-    For the channel's message: no Markdown table, heading or image line, which Slack and Feishu show as raw
-    text or a broken link; the timeline and the steps against their SLA are in the file."""
-    lines = markdown.splitlines()
-    title = ""
-    if lines and lines[0].startswith("# "):
-        title = lines[0][2:].partition("：")[2].strip() or lines[0][2:].strip()
-    zone = next((line for line in lines[:6] if line.startswith("时间均为")), "")
-    out: list[str] = []
-    section = ""
-    follow_ups = 0
-    for line in lines:
-        if line.startswith("## "):
-            section = line.strip()
-            continue
-        if section == _FOLLOW_UPS and line.startswith("- ") and line.strip() != _NO_FOLLOW_UPS:
-            follow_ups += 1
-        if section not in _SUMMARY_SECTIONS or not line.lstrip().startswith("- "):
-            continue
-        depth, item = len(line) - len(line.lstrip()), line.lstrip()[2:].strip()
-        if section == _SUMMARY_SECTIONS[1] and "；" in item:  # the figures' one long line: one per line
-            out.append("• 负面占比 / Negative share：")
-            out += [f"    ◦ {part.strip()}" for part in item.split("；") if part.strip()]
-            continue
-        out.append(("    ◦ " if depth else "• ") + item)
-    out.append(f"• 待改进 / Follow-ups：{follow_ups} 项 / {follow_ups} items" if follow_ups
-               else "• 待改进 / Follow-ups：无 / none")
-    if zone:
-        out.append(zone)
+    No Markdown table, heading or image line, which Slack and Feishu show as raw text or a broken link; the
+    timeline and the steps against their SLA are in the file."""
+    parts = _review_parts(data)
+    out = [("    ◦ " if depth else "• ") + text for depth, text in parts.summary]
+    out.append("• 负面占比 / Negative share：")
+    out += [f"    ◦ {figure}" for figure in parts.share_figures]
+    out += [f"• {note}" for note in parts.share_notes]
+    count = len(parts.follow_ups)
+    out.append(f"• 待改进 / Follow-ups：{count} 项 / {count} items" if count else "• 待改进 / Follow-ups：无 / none")
+    out.append(parts.zone_line)
     out.append(f"📄 完整复盘（时间线、步骤与时限）见文件 {filename} / the full review (timeline, steps vs SLA) "
                f"is in the file {filename}")
-    return title, "\n".join(out)
+    return "\n".join(out)

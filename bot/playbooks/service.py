@@ -41,7 +41,14 @@ from bot.playbooks.machine import (
 )
 from bot.playbooks.metrics import check_exit, normal_max_for, overall_share, share_series
 from bot.playbooks.models import CrisisRun, CrisisStep, CrisisTimelineEntry
-from bot.playbooks.review import LinkedAlert, MetricSummary, ReviewInput, render_review, share_figures
+from bot.playbooks.review import (
+    LinkedAlert,
+    MetricSummary,
+    ReviewInput,
+    render_review,
+    review_summary,
+    share_figures,
+)
 from bot.playbooks.schema import Playbook
 from bot.playbooks.settings import PlaybooksConfig
 from bot.playbooks.validate import PlaybookSet
@@ -114,6 +121,13 @@ class Report:
     markdown: str
     png: bytes
     filename: str
+    title: str = ""  # the run's title
+    summary: str = ""  # the review as a chat message's text (`review_summary`)
+
+
+def review_filename(run_id: int) -> str:
+    """The review's file name as the channel receives it."""
+    return f"crisis-{run_id}-review.md"
 
 
 def card_key(run_id: int) -> str:
@@ -891,27 +905,26 @@ class PlaybookService:
             run_end=state.closed_at,
             end_label="取消" if state.status is RunStatus.CANCELLED else "解除",
         )
-        markdown = render_review(
-            ReviewInput(
-                run_id=run_id,
-                title=view.title,
-                playbook_name=view.playbook.name,
-                playbook_title_en=view.playbook.title_en,
-                severity=view.severity,
-                account=view.account,
-                started_by=view.started_by,
-                state=state,
-                timeline=self.timeline(run_id),
-                generated_at=now,
-                tz=self.channel_tz(view.channel),
-                chart_filename=filename,
-                metrics=metrics,
-                exit_rule=view.playbook.exit.rule,
-                # the alert that started the run and those linked to it since
-                alerts=self.run_alerts(run_id),
-            )
+        review = ReviewInput(
+            run_id=run_id,
+            title=view.title,
+            playbook_name=view.playbook.name,
+            playbook_title_en=view.playbook.title_en,
+            severity=view.severity,
+            account=view.account,
+            started_by=view.started_by,
+            state=state,
+            timeline=self.timeline(run_id),
+            generated_at=now,
+            tz=self.channel_tz(view.channel),
+            chart_filename=filename,
+            metrics=metrics,
+            exit_rule=view.playbook.exit.rule,
+            # the alert that started the run and those linked to it since
+            alerts=self.run_alerts(run_id),
         )
-        return Report(markdown=markdown, png=png, filename=filename)
+        return Report(markdown=render_review(review), png=png, filename=filename, title=view.title,
+                      summary=review_summary(review, filename=review_filename(run_id)))
 
     def _alerts_in(self, session: Session, keys: Sequence[str]) -> tuple[LinkedAlert, ...]:
         """The linked alerts as people read them: account name, video, severity and start from the alert's
@@ -957,14 +970,11 @@ class PlaybookService:
         the whole Markdown review as the file crisis-N-review.md and the chart as an image beside it (the
         Markdown's tables and image line, sent as message text, showed raw or as a broken link)."""
         from bot.messages import File
-        from bot.playbooks.review import review_summary
 
-        filename = f"crisis-{run_id}-review.md"
-        title, summary = review_summary(report.markdown, filename=filename)
         return Message(
-            title=f"复盘报告 #{run_id}：{title} / post-incident review" if title
+            title=f"复盘报告 #{run_id}：{report.title} / post-incident review" if report.title
             else f"复盘报告 #{run_id} / post-incident review",
-            text=summary,
+            text=report.summary,
             images=(
                 Image(
                     title="负面占比 / negative share",
@@ -975,7 +985,7 @@ class PlaybookService:
             ),
             files=(
                 File(
-                    name=filename,
+                    name=review_filename(run_id),
                     content=report.markdown.encode("utf-8"),
                     mime="text/markdown; charset=utf-8",
                     title=f"复盘报告 #{run_id} / post-incident review",
