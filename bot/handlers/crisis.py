@@ -261,7 +261,7 @@ def handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[
         return Message(title="/crisis — 危机预案：启动、推进、复盘 / crisis playbooks: start, walk, review", text=USAGE)
     handler = SUBCOMMANDS.get(sub)
     if handler is None:
-        if unicodedata.normalize("NFKC", sub).casefold() in END_WORDS:
+        if sub in END_WORDS:  # already folded (command_word)
             return Message(
                 text=f"没有「{sub}」这个子命令。结束预案有两种：事件已平息，用 /crisis 解除 [说明]（resolve，"
                      f"会发布复盘）；误报或不再需要，用 /crisis 取消 原因（cancel）。\n"
