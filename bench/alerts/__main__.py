@@ -81,6 +81,8 @@ def main() -> None:
     from bench.alerts.service_tick import bench_service_tick
 
     bench_service_tick(a.streams)
+    # the same tick once the accounts have years of old videos behind them (one stream row each)
+    bench_service_tick(a.streams, dormant=5 * a.streams)
     try:
         from bench.alerts.latency import bench_latency
     except ImportError:  # the service part (phase 2) is not there yet

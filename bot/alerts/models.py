@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
@@ -40,7 +40,11 @@ class AlertStream(SQLModel, table=True):
     """A detector's persisted state, so a restart loses nothing. One row per scope and metric."""
 
     __tablename__ = "alert_stream"
-    __table_args__ = (UniqueConstraint("stream_key", name="uq_alert_stream_key"),)
+    __table_args__ = (
+        UniqueConstraint("stream_key", name="uq_alert_stream_key"),
+        # the tick's search for due streams reads only the awake ones, however many dormant rows pile up
+        Index("ix_alert_stream_awake", "dormant", "last_closed"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     stream_key: str = Field(max_length=400)
@@ -55,6 +59,9 @@ class AlertStream(SQLModel, table=True):
     content_title: str | None = Field(default=None, sa_type=Text)
     content_url: str | None = Field(default=None, sa_type=Text)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    #: a quiet old video the tick no longer visits (every video ever seen keeps its row); the next comment
+    #: wakes it (see AlertService._wake_dormant)
+    dormant: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class AlertEpisode(SQLModel, table=True):

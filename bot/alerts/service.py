@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import and_, bindparam, case, func, or_, update
+from sqlalchemy import and_, bindparam, case, false, func, or_, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 #: buckets that close longer ago than this are judged silently (history backfill warms the baseline)
 STALE_AFTER = timedelta(minutes=30)
-#: a content stream with no comments for this long is left dormant until a comment arrives
+#: a content stream with no comments for this long is left dormant until a comment arrives: its row is
+#: flagged and the tick stops visiting it (every video ever seen keeps a row; see _wake_dormant)
 DORMANT_AFTER = timedelta(days=2)
 #: the prior curve for new content: hourly ages 0..47
 PRIOR_HOURS = 48
@@ -76,7 +77,7 @@ class _Stream:
     updated_at: datetime
     next_bucket: datetime | None = None
     detector: SpikeDetector | None = None
-    saved: bool = False  # the dormant skip wrote its state
+    asleep_after: datetime | None = None  # gone dormant: the last bucket closed as it fell asleep
 
 
 class StreamConflict(Exception):
@@ -265,6 +266,7 @@ class AlertService:
             self.evaluate(now, live_only=True)
 
     def _add_counts(self, session: Session, counts, meta, now: datetime) -> None:
+        self._wake_dormant(session, counts, now)
         counts = self._carry_late(session, counts, now)
         first_bucket: dict[tuple[str, str, str], datetime] = {}
         rows = []
@@ -392,7 +394,7 @@ class AlertService:
         with _gc_paused(), self.db.session() as session:
             conn = session.connection()
             # due: the bucket after last_closed has ended (or, never judged, the first bucket has)
-            is_due = and_(~c.stream_key.endswith(CURVE_SUFFIX),
+            is_due = and_(c.dormant == false(), ~c.stream_key.endswith(CURVE_SUFFIX),
                           or_(c.last_closed <= due_end - 2 * self.bucket,
                               and_(c.last_closed.is_(None), c.first_bucket <= due_end - self.bucket)))
             if live_only:
@@ -413,6 +415,7 @@ class AlertService:
             curves: dict[tuple[str, str], AlertStream] = {}
             quiet: list[tuple[_Stream, SpikeDetector, datetime]] = []
             saved: list[_Stream] = []  # streams whose new state this transaction writes
+            asleep: list[_Stream] = []  # streams gone dormant in this pass
             no_rows: dict[datetime, Any] = {}
             for st in due:
                 if st.detector is None:
@@ -421,8 +424,8 @@ class AlertService:
                                          rows.get((st.platform, st.account_id, st.content_id), no_rows),
                                          surges.get((st.platform, st.account_id), ()), curves)
                 if judged_run is None:
-                    if st.saved:
-                        saved.append(st)
+                    if st.asleep_after is not None:
+                        asleep.append(st)
                     continue
                 detector, steps, last_closed, _after = judged_run
                 judged += len(steps)
@@ -442,6 +445,7 @@ class AlertService:
                     log.info("stream %s closed by another worker", st.stream_key)
             if self._save_quiet(session, quiet):
                 saved.extend(st for st, _, _ in quiet)
+            self._put_to_sleep(session, asleep)
             for curve in curves.values():
                 session.add(curve)
         # committed: keep these detectors for the next bucket (a rolled-back pass never gets here, and the
@@ -528,14 +532,9 @@ class AlertService:
         """Run the detector over the due buckets (no episode side effects yet)."""
         detector = stream.detector
         if stream.content_id and detector.episode is None and stream.updated_at < next_bucket - DORMANT_AFTER:
-            # a quiet old video: skip ahead instead of judging thousands of empty buckets
-            last_due = floor_bucket(due_end, self.bucket) - self.bucket
-            try:
-                with session.begin_nested():
-                    self._save_stream(session, stream, detector, stream.last_closed, last_due, now)
-                stream.saved = True
-            except StreamConflict:
-                pass
+            # a quiet old video: skip ahead instead of judging thousands of empty buckets, and sleep until
+            # its next comment (the detector's state does not change: nothing is observed)
+            stream.asleep_after = floor_bucket(due_end, self.bucket) - self.bucket
             return None
         if next_bucket + self.bucket < now - STALE_AFTER and ensure_aware(stream.updated_at) > now - IMPORT_SETTLE \
                 and not any(start + self.bucket >= now - STALE_AFTER for start in rows):
@@ -634,6 +633,48 @@ class AlertService:
         for st, _detector, last_closed in quiet:
             st.last_closed = last_closed
         return connection.dialect.supports_sane_multi_rowcount and rowcount == len(quiet)
+
+    @staticmethod
+    def _put_to_sleep(session: Session, asleep: list[_Stream]) -> None:
+        """Flag the streams gone dormant in this pass (one executemany), closed up to now.
+
+        A row whose last activity changed since this pass read it (a comment arrived in another process)
+        or that another worker closed first is left as it is: it stays awake, and the next pass decides.
+        Their detectors are not cached: a dormant stream may sleep for years.
+        """
+        if not asleep:
+            return
+        table = AlertStream.__table__
+        statement = (update(table)
+                     .where(table.c.id == bindparam("sid"),
+                            table.c.last_closed.is_not_distinct_from(bindparam("previous")),
+                            table.c.updated_at == bindparam("seen_active"))
+                     .values(last_closed=bindparam("asleep_after"), dormant=true()))
+        _execute_many(session.connection(), statement, [
+            {"sid": st.id, "previous": st.last_closed, "seen_active": st.updated_at, "asleep_after": st.asleep_after}
+            for st in asleep])
+
+    def _wake_dormant(self, session: Session, counts, now: datetime) -> None:
+        """Wake the dormant streams this batch has comments for, closed up to now.
+
+        Asleep, a stream's buckets are not judged: they are empty, and a quiet old video's detector has
+        nothing to learn from them. It resumes at the first bucket still open, as if the tick had skipped
+        it ahead on every pass while it slept: comments dated in a bucket that closed while it slept count
+        in the next open bucket (_carry_late) or, older than STALE_AFTER, stay history.
+        """
+        keys = sorted({stream_key(p, a, c) for (p, a, c, _start) in counts if c})
+        if not keys:
+            return
+        table = AlertStream.__table__
+        resume_after = floor_bucket(now - self.grace, self.bucket) - self.bucket
+        connection = session.connection()
+        for at in range(0, len(keys), 500):
+            connection.execute(
+                update(table)
+                .where(table.c.stream_key.in_(keys[at:at + 500]), table.c.dormant == true())
+                .values(dormant=false(),
+                        last_closed=case((table.c.last_closed < resume_after, resume_after),
+                                         else_=table.c.last_closed)))
 
     def _save_stream(self, session: Session, stream: _Stream, detector: SpikeDetector,
                      previous: datetime | None, last_closed: datetime, now: datetime) -> None:
