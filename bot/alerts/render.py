@@ -118,6 +118,12 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
         # would be the pile-on compared with itself); the share of negative comments is the evidence
         lines = [where, f"{minutes} 分钟内{noun_zh} **{_num(obs)}** 条" if zh
                  else f"**{_num(obs)}** {noun_en} in {minutes} min"]
+    elif s.get("window_expected_is_floor"):
+        # the baseline is the detector's floor: "基线 2.4 条" read as "usually 2.4" for a video that usually
+        # has none
+        lines = [where, f"{minutes} 分钟内{noun_zh} **{_num(obs)}** 条，平时几乎没有（基线按下限 {_num(exp)} 条计），{ratio_text}"
+                 if zh else f"**{_num(obs)}** {noun_en} in {minutes} min, normally almost none (baseline taken at "
+                            f"its floor, {_num(exp)}), {ratio_text}"]
     elif zh:
         lines = [where, f"{minutes} 分钟内{noun_zh} **{_num(obs)}** 条，基线 {_num(exp)} 条，{ratio_text}"]
     else:

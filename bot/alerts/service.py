@@ -936,6 +936,9 @@ class AlertService:
             "window_end": window_end.isoformat(),
             "window_observed": d.window_observed,
             "window_expected": d.window_expected,
+            # every bucket's baseline was the floor (a stream with almost no negative comments): the figure
+            # is the detector's minimum, not what the stream usually sees, and the message says so
+            "window_expected_is_floor": d.window_expected <= d.window * self.detector_settings.expected_floor * (1 + 1e-9),
             "window_minutes": int(d.window * self.bucket.total_seconds() // 60),
             "share": self._window_share(session, stream, window_start, window_end, d.share),
             "share_expected": d.share_expected,

@@ -110,3 +110,16 @@ def test_an_alert_opened_on_history_says_when_it_began():
     assert "began 11-22 19:05, found in comments that arrived late" in alert_message(
         episode(stats=stats), zone=ZONE, lang="en").text
     assert "始于" not in alert_message(episode(), zone=ZONE).text
+
+
+def test_a_baseline_at_the_detector_floor_reads_as_almost_none():
+    """A stream with almost no negative comments has the detector's floor (0.2 per bucket) as baseline:
+    "基线 2.4 条" read as "usually 2.4" for a video that usually has none."""
+    floor = dict(episode()["stats"], window_minutes=60, window_observed=31, window_expected=2.4,
+                 window_expected_is_floor=True)
+    zh = alert_message(episode(stats=floor), zone=ZONE).text
+    assert "60 分钟内负面评论 **31** 条，平时几乎没有（基线按下限 2.4 条计），x13" in zh
+    en = alert_message(episode(stats=floor), zone=ZONE, lang="en").text
+    assert "normally almost none (baseline taken at its floor, 2.4), x13" in en
+    learned = dict(floor, window_expected_is_floor=False)
+    assert "基线 2.4 条，x13" in alert_message(episode(stats=learned), zone=ZONE).text
