@@ -162,7 +162,8 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
     fields = [
         Field("严重程度" if zh else "Severity", _pick(SEVERITY_LABEL[sev], lang)),
         Field("状态" if zh else "Status", _pick(STATUS_LABEL.get(status, (status, status)), lang)),
-        Field("开始" if zh else "Started", _fmt_time(ep.get("started_at"), zone)),
+        # an episode found in history began before the bucket that opened it: the field agrees with "始于"
+        Field("开始" if zh else "Started", _fmt_time(s.get("began_in_history") or ep.get("started_at"), zone)),
     ]
     if ep.get("muted_until") and status == "muted":
         fields.append(Field("静默至" if zh else "Muted until", _fmt_time(ep["muted_until"], zone)))

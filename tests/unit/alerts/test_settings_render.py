@@ -110,6 +110,9 @@ def test_an_alert_opened_on_history_says_when_it_began():
     assert "began 11-22 19:05, found in comments that arrived late" in alert_message(
         episode(stats=stats), zone=ZONE, lang="en").text
     assert "始于" not in alert_message(episode(), zone=ZONE).text
+    # the "开始" field says the same time, not the later bucket that opened the episode
+    started = {f.label: f.value for f in alert_message(episode(stats=stats), zone=ZONE).fields}["开始"]
+    assert started == "11-22 19:05"
 
 
 def test_a_baseline_at_the_detector_floor_reads_as_almost_none():
