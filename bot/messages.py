@@ -6,6 +6,7 @@ from platform payloads (Block Kit, Feishu cards, terminal text).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -289,6 +290,24 @@ class ChatPort(Protocol):
         """Post a document into the channel as a file (Slack files_upload_v2, a Feishu file message, a file
         in the console's folder); return its platform id. Like `upload`, one call per key: a retry with
         `maybe_sent_since` must not show the file twice."""
+
+
+# a Markdown link or image opening: "[label](" / "![alt]("
+_MARKUP_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(")
+
+
+def inert(text: str) -> str:
+    """Text written by outsiders (a comment, an author's name) made inert in a Message's light Markdown.
+
+    A commenter who writes "[官方客服](http://骗子网址)" must not get a link labelled 官方客服 into the
+    team's alert, queue card or client report (Slack and Feishu render it as one): the brackets of a link
+    or image become full-width, so it shows as typed and any address in it stays visible. "**" and "__"
+    (bold) show as typed too. Everything else is left as it is: "[微笑]" codes, quotes, emoji.
+    """
+    if not text:
+        return text
+    text = _MARKUP_LINK.sub(lambda m: f"{m.group(1)}［{m.group(2)}］(", text)
+    return text.replace("**", "＊＊").replace("__", "＿＿")
 
 
 def split_channel(address: str) -> tuple[str, str]:
