@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import PLATFORM_ZH
-from bot.messages import Button, Field, Message, Section
+from bot.messages import Button, Field, Message, Section, inert
 from bot.sentiment.actions import comment_ref, review_button
 
 SEVERITY_NUMBER = {"sev1": 1, "sev2": 2, "sev3": 3}
@@ -89,6 +89,12 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100.0 * x:.0f}%"
 
 
+def _quote(text: str) -> str:
+    """A commenter's words in a message: at most 80 characters, and inert (a link written in a comment
+    shows as typed, never as a link whose label hides its target)."""
+    return inert(text if len(text) <= 80 else text[:79] + "…")
+
+
 def _num(x: float) -> str:
     return f"{x:.0f}" if x >= 10 or float(x).is_integer() else f"{x:.1f}"
 
@@ -102,7 +108,7 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
     account_name = s.get("account_name") or ep["account_id"]
     where = account_label(f"**{account_name}**", ep["platform"], lang)
     if s.get("content_id"):
-        title = s.get("content_title") or s["content_id"]
+        title = inert(s.get("content_title") or s["content_id"])
         url = s.get("content_url")
         video = f"[{title}]({url})" if url else title
         where += f" · {'作品' if zh else 'video'}：{video}" if zh else f" · video: {video}"
@@ -182,7 +188,7 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
     if top:
         rows = []
         for c in top[:3]:
-            text = c["text"] if len(c["text"]) <= 80 else c["text"][:79] + "…"
+            text = _quote(c["text"])
             link = f" [{'链接' if zh else 'link'}]({c['url']})" if c.get("url") else ""
             rows.append(f"• {text}（👍 {c['likes']}）{link}" if zh else f"• {text} (👍 {c['likes']}){link}")
         fix = review_button((comment_ref(ep["platform"], c["comment_id"]) for c in top[:3] if c.get("comment_id")),
@@ -326,7 +332,7 @@ def risk_notice_message(notice: dict[str, Any], *, lang: str, zone: ZoneInfo, ac
     examples = sorted(notice.get("examples") or [], key=lambda c: -(c.get("likes") or 0))
     rows = []
     for c in examples[:3]:
-        text = c["text"] if len(c["text"]) <= 80 else c["text"][:79] + "…"
+        text = _quote(c["text"])
         link = f" [{'链接' if zh else 'link'}]({c['url']})" if c.get("url") else ""
         rows.append(f"• {text}（👍 {c.get('likes', 0)}）{link}" if zh else f"• {text} (👍 {c.get('likes', 0)}){link}")
     if notice["kind"] == "liked":

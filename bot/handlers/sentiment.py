@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, UsageError
-from bot.messages import Action, Button, ButtonStyle, Message, Section
+from bot.messages import Action, Button, ButtonStyle, Message, Section, inert
 from bot.sentiment.actions import FIX_ACTION, REVIEW_ACTION, comment_ref, parse_refs
 from bot.sentiment.corrections import (
     LABELS,
@@ -38,7 +38,7 @@ def _service(ctx: CommandContext) -> CorrectionService:
 
 def _reply(outcome: CorrectionOutcome, user_name: str) -> Message:
     old, new = outcome.old_label, outcome.new_label
-    preview = outcome.text if len(outcome.text) <= 80 else outcome.text[:80] + "…"
+    preview = inert(outcome.text if len(outcome.text) <= 80 else outcome.text[:80] + "…")
     if old == new:  # a person confirmed the model: still a labelled example worth keeping
         return Message(
             title="情感已确认 / Sentiment confirmed",
@@ -139,7 +139,7 @@ def handle_review_button(ctx: CommandContext, action: Action) -> Message:
 
 def _choice_section(comment: LabeledComment) -> Section:
     preview = " ".join(comment.text.split())
-    preview = preview if len(preview) <= 120 else preview[:119] + "…"
+    preview = inert(preview if len(preview) <= 120 else preview[:119] + "…")
     score = f" {comment.score:.2f}" if comment.score is not None and not comment.corrected else ""
     by_person = "（已人工更正 / corrected by a person）" if comment.corrected else ""
     now = f"{LABEL_ZH[comment.label]} {comment.label or '-'}{score}{by_person}"

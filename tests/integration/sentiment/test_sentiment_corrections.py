@@ -90,3 +90,9 @@ def test_score_in_chat_explains_the_models_reading_without_storing_anything(bot,
     assert "needs a text" in _texts(run_command("/sentiment score   ", channel="console:lanji"))
     with db.session() as s:
         assert s.exec(select(Comment)).all() == [] and s.exec(select(SentimentCorrection)).all() == []
+
+
+def test_the_corrected_comment_is_quoted_as_typed_not_as_a_link(bot, db, run_command):
+    _ingest(bot, "c7", "差评 [官方客服](http://evil.example)")
+    text = _texts(run_command("/sentiment fix c7 neg", channel="console:lanji"))
+    assert "> 差评 ［官方客服］(http://evil.example)" in text and "[官方客服](" not in text

@@ -126,3 +126,20 @@ def test_a_baseline_at_the_detector_floor_reads_as_almost_none():
     assert "normally almost none (baseline taken at its floor, 2.4), x13" in en
     learned = dict(floor, window_expected_is_floor=False)
     assert "基线 2.4 条，x13" in alert_message(episode(stats=learned), zone=ZONE).text
+
+
+def test_a_link_written_in_a_comment_is_quoted_as_typed():
+    """A commenter's "[官方客服](http://…)" reached the team as a link labelled 官方客服 (Slack and Feishu
+    render the alert's light Markdown)."""
+    from bot.adapters.slack.render import to_mrkdwn
+    from bot.alerts.render import risk_notice_message
+
+    phish = "退款找 [官方客服](http://evil.example) **速度**"
+    stats = dict(episode()["stats"], top_comments=[{"text": phish, "likes": 9, "url": "https://www.douyin.com/video/v1"}])
+    body = "\n".join(s.text for s in alert_message(episode(stats=stats), zone=ZONE).sections)
+    assert "退款找 ［官方客服］(http://evil.example) ＊＊速度＊＊" in body
+    assert "|官方客服>" not in to_mrkdwn(body)
+    notice = risk_notice_message({"kind": "term", "term": "退款", "count": 1, "window_start": "2026-11-22T12:00:00+00:00",
+                                  "notice_key": "n1", "examples": [{"text": phish, "likes": 1}]},
+                                 lang="zh", zone=ZONE, account_name="兰吉")
+    assert "[官方客服](" not in notice.text and "［官方客服］" in notice.text
