@@ -138,6 +138,15 @@ class EscalationConfig(_Strict):
     rota: list[Annotated[str, AfterValidator(_user_address)]] = Field(default_factory=list)
     rota_role: str = "oncall"
 
+    @field_validator("severities")
+    @classmethod
+    def _known_severities(cls, value: list[str]) -> list[str]:
+        # a typo ("sve1", "SEV1", "1") silently meant "never escalate" for that severity
+        unknown = sorted(set(value) - {"sev1", "sev2", "sev3"})
+        if unknown:
+            raise ValueError(f"未知的级别 / unknown severity {', '.join(unknown)}: use sev1, sev2 and/or sev3")
+        return value
+
 
 class AlertsConfig(_Strict):
     enabled: bool = True

@@ -53,6 +53,13 @@ def test_quiet_hours_never_hold_a_sev1():
     assert AlertsConfig(hold_in_quiet_hours=["sev2", "sev3"]).hold_in_quiet_hours == ["sev2", "sev3"]
 
 
+def test_escalation_severities_refuse_a_typo():
+    """"sve1" was accepted and silently meant: never escalate a sev1."""
+    with pytest.raises(ValidationError, match="unknown severity sve1"):
+        AlertsConfig(escalation={"severities": ["sve1", "sev2"]})
+    assert AlertsConfig(escalation={"severities": ["sev1"]}).escalation.severities == ["sev1"]
+
+
 def test_serve_ticks_at_the_configured_interval():
     from bot.config import AppConfig
     from bot.serve import tick_seconds
