@@ -40,6 +40,18 @@ def _service(ctx: CommandContext):
     return svc
 
 
+def _account_option(parsed, usage: str) -> str | None:
+    """--account's value, None without the option. "--account" with no value is refused: it used to add a
+    watch for every account of the channel (or remove the channel-wide one) as if it had not been typed."""
+    account = parsed.opt("account")
+    if account is None:
+        return None
+    if not isinstance(account, str) or not account.strip():
+        raise UsageError(f"--account 需要账号，例如 --account douyin:lanji_official / --account needs an account: "
+                         f"{usage} --account 账号")
+    return account
+
+
 def _resolve_account(ctx: CommandContext, text: str) -> str:
     """'platform:account_id', a bare account id or the account's name -> a key this channel may see."""
     config = ctx.services.config
@@ -163,8 +175,8 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         term = parsed.text_from(1).strip()
         if not term:
             raise UsageError("关键词为空 / the term is empty: /watch add 关键词")
-        account = parsed.opt("account")
-        account_key = _resolve_account(ctx, account) if isinstance(account, str) else None
+        account = _account_option(parsed, "/watch add 关键词")
+        account_key = _resolve_account(ctx, account) if account else None
         watch = svc.add_watch(kind="term", channel=ctx.channel, user=ctx.user, term=term, account=account_key)
         where = _account_name(ctx, account_key) if account_key else _CHANNEL_ACCOUNTS
         shown = watch.term or term  # the stored spelling when it was already watched in another case
@@ -174,8 +186,8 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
             raise UsageError("用法 / usage: /watch remove 关键词|编号 [--account 账号]")
         # as typed: a hashtag term (#澜肌翻车#) is removed by its own text; the service also reads "#3" as watch 3
         term = parsed.text_from(1).strip()
-        account = parsed.opt("account")
-        account_key = _resolve_account(ctx, account) if isinstance(account, str) else None
+        account = _account_option(parsed, "/watch remove 关键词|编号")
+        account_key = _resolve_account(ctx, account) if account else None
         removed = svc.remove_watch(term=term, account=account_key, channel=ctx.channel)
         if not removed:
             return Message(text=f"没有找到监控项 {term} / nothing watched matches {term!r}")

@@ -90,3 +90,14 @@ def test_a_batch_of_matching_comments_is_one_notice_message_not_one_per_comment(
         per_channel.setdefault(r.channel, []).append(r)
     assert per_channel and all(len(v) == 2 for v in per_channel.values())  # the post, then one update
     assert all("80 条" in v[-1].payload["text"] for v in per_channel.values())
+
+
+def test_account_option_without_a_value_is_refused(bot, run_command):
+    """"/watch add 退款 --account" added a watch for every account of the channel, as if --account had not
+    been typed; "/watch remove 退款 --account" removed the channel-wide one."""
+    for line in ("/watch add 退款 --account", "/watch add 退款 --account=", "/watch remove 退款 --account"):
+        assert "--account 需要账号" in run_command(line, channel="console:lanji")[0].text
+    assert "暂无" in run_command("/watch list", channel="console:lanji")[0].text
+    run_command("/watch add 退款", channel="console:lanji")
+    assert "--account 需要账号" in run_command("/watch remove 退款 --account", channel="console:lanji")[0].text
+    assert "退款" in run_command("/watch list", channel="console:lanji")[0].text
