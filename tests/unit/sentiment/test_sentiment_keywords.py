@@ -97,3 +97,11 @@ def test_the_feature_hash_cache_stays_bounded():
         featurizer.hash_word(f"甲{n}")
     assert len(featurizer._hash_cache) <= HASH_CACHE_MAX
     assert featurizer.hash_word("甲0") == first  # cleared, the same hash again
+
+
+def test_complaint_fillers_are_no_keywords():
+    """"我要" and "完全" were a report's top negative keywords beside 退款 and 过敏."""
+    window = ["我要退款，完全没用", "我要投诉，今天又过敏了", "完全过敏，我要退款", "非常失望，我要退款", "根本没用，居然过敏"]
+    terms = [k.term for k in extract_keywords(window, BASELINE, top_k=8)]
+    assert "退款" in terms and "过敏" in terms
+    assert not {"我要", "完全", "今天", "非常", "根本", "居然"} & set(terms), terms
