@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
+from bench.database import bench_database
 from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.outbox import Outbox
@@ -129,29 +128,11 @@ def main() -> None:
         "--postgres", default=None, help="postgresql+psycopg://... (a scratch schema is used)"
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        db.upgrade()
+    with bench_database(None) as db:
         bench(db, args.runs, "SQLite")
-        db.dispose()
     if args.postgres:
-        import uuid
-
-        from sqlalchemy import create_engine, text
-
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            db = Database(args.postgres, schema=schema)
-            db.upgrade()
+        with bench_database(args.postgres) as db:
             bench(db, args.runs, "PostgreSQL")
-            db.dispose()
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-
 
 if __name__ == "__main__":
     main()

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import resource
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections import defaultdict
+from contextlib import ExitStack
 from datetime import UTC, datetime
-from pathlib import Path
 
+from bench.database import bench_database
 from bench.pollers.server import NEW_PER_POLL, serve
 
 
@@ -49,19 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     from bot.config import Settings, parse_config
     from bot.storage.db import Database
 
-    tmp = tempfile.TemporaryDirectory()
-    url = args.database_url or f"sqlite:///{Path(tmp.name) / 'bench.db'}"
-    schema = None
-    if url.startswith("postgresql"):
-        # A schema of its own, dropped afterwards: the benchmark never touches existing tables.
-        from sqlalchemy import create_engine, text
-
-        schema = f"bench_pollers_{os.getpid()}"
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(url, schema=schema)
-    db.upgrade()
+    databases = ExitStack()  # closed at the end: a PostgreSQL schema of its own is dropped with it
+    url = args.database_url
+    if url and not url.startswith("postgresql"):
+        db = Database(url)
+        db.upgrade()
+        databases.callback(db.dispose)
+    else:
+        db = databases.enter_context(bench_database(url, "bench_pollers"))
     sources = [
         {"id": f"bili-{i:03d}", "type": "bilibili", "account": {"platform": "bilibili", "account_id": "42"},
          "targets": [str(100000 + i)], "base_url": base_url, "interval": args.interval, "backfill": "10m"}
@@ -140,11 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'peak RSS (bot process)':<38}{rss_mib:.0f} MiB")
     service.close()
     app.close()
-    if schema:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-    tmp.cleanup()
+    databases.close()
     return 0
 
 

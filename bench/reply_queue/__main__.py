@@ -21,13 +21,12 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
+
+from bench.database import bench_database
 
 ACCOUNTS = 200
 ACCOUNTS_PER_CHANNEL = 10
@@ -253,29 +252,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=os.environ.get("CRISISBOT_BENCH_POSTGRES_URL")
                         or os.environ.get("CRISISBOT_TEST_POSTGRES_URL") or DEFAULT_PG)
     args = parser.parse_args(argv)
-    from bot.storage.db import Database
 
     rows: list[tuple] = []
     if args.db in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory(prefix="rq-bench-") as tmp:
-            db = Database(f"sqlite:///{Path(tmp) / 'bench.db'}")
-            db.upgrade()
+        with bench_database(None) as db:
             rows += run(db, "sqlite", args.comments, args.rounds)
-            db.dispose()
     if args.db in ("postgres", "both"):
-        schema = f"bench_rq_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            db = Database(args.postgres_url, schema=schema)
-            db.upgrade()
+        with bench_database(args.postgres_url, "bench_rq") as db:
             rows += run(db, "postgresql", args.comments, args.rounds)
-            db.dispose()
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
     print(f"\nreply queue: {args.comments:,} comments, {ACCOUNTS} accounts, {DAYS} days, "
           f"20% unanswered, 5% claimed; {args.rounds} rounds each (ms)")

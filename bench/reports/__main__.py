@@ -40,8 +40,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
+
+from bench.database import throwaway_schema
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # --now
 CHANNEL = "console:c0"
@@ -201,18 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="report-bench-") as tmp:
             bench_one("sqlite", f"sqlite:///{tmp}/bench.db", None, args)
     if args.db in ("postgres", "both"):
-        from sqlalchemy import create_engine, text
-
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
+        with throwaway_schema(args.postgres_url) as schema:
             bench_one("postgres", args.postgres_url, schema, args)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
     return 0
 
 
