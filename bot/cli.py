@@ -602,17 +602,46 @@ def purge(
 
 @app.command()
 def report(
+    ctx: typer.Context,
     channel: Annotated[str, typer.Option(help="频道，报告覆盖它可见的账号 / channel whose accounts it covers")],
-    period: Annotated[str, typer.Option(help="周期，截至现在：日报、周报、月报，或 24h、7d、2w、30d 这样的时长（最长 92 天）/ period up to "
-                          "now: 日报 (daily), 周报 (weekly), 月报 (monthly), or a length such as 24h, 7d, 2w, 30d "
+    period: Annotated[str, typer.Option(help="周期：日报、周报、月报是上一个完整的日、周（周一至周日）、自然月；24h、7d、7天、2w、30d "
+                          "这样的时长截至现在（最长 92 天）/ period: 日报 (daily), 周报 (weekly), 月报 (monthly) are the "
+                          "last whole day, ISO week or calendar month; a length such as 24h, 7d, 2w, 30d ends now "
                           "(at most 92 days)")] = "1d",
-    out: Annotated[Path | None, typer.Option(help="写入 Markdown 和 PNG 的目录 / folder for the .md and .png")] = None,
+    out: Annotated[Path | None, typer.Option(help="写入 Markdown、PNG 和 HTML 的目录 / folder for the .md, .png and .html")] = None,
     post: Annotated[bool, typer.Option("--post", help="同时放入发送队列 / also queue it for the channel")] = False,
+    month: Annotated[str | None, typer.Option("--month", help="某个自然月（频道时区），如 2026-11 / a calendar month in "
+                                              "the channel's time zone, e.g. 2026-11")] = None,
+    from_day: Annotated[str | None, typer.Option("--from", help="起始日期（含），如 2026-11-01；与 --to 一起用 / first day "
+                                                 "(included), e.g. 2026-11-01; with --to")] = None,
+    to_day: Annotated[str | None, typer.Option("--to", help="结束日期（含），如 2026-11-15 / last day (included), "
+                                               "e.g. 2026-11-15")] = None,
 ) -> None:
     """客户报告 / a client report: volume, negative share, keywords, alerts, replies, with a chart."""
     from bot.app import build_app
+    from bot.reports.periods import check_over, days_period, month_period, parse_day, parse_month
     from bot.reports.render import markdown, report_stem, write_report_files
     from bot.reports.service import ReportRequest
+
+    def refuse(text: str) -> None:
+        typer.echo(text, err=True)
+        raise typer.Exit(2)
+
+    # --month and --from/--to name a fixed period, --period one ending now: checked before anything is read
+    # (typer may bring its own click: the source is compared by name, not by click's enum)
+    source = ctx.get_parameter_source("period")
+    period_given = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+    if month is not None and (from_day is not None or to_day is not None):
+        refuse("错误 / error: --month 与 --from/--to 只能用一个 / use either --month or --from/--to")
+    if (from_day is None) != (to_day is None):
+        refuse("错误 / error: --from 与 --to 要一起写，如 --from 2026-11-01 --to 2026-11-15 / give both --from and --to")
+    if period_given and (month is not None or from_day is not None):
+        refuse("错误 / error: --period 与 --month、--from/--to 只能用一个 / use --period, --month or --from/--to, not two")
+    try:
+        fixed_month = parse_month(month) if month is not None else None
+        fixed_days = (parse_day(from_day), parse_day(to_day)) if from_day is not None and to_day is not None else None
+    except ValueError as exc:
+        refuse(f"周期无效 / bad period: {exc}")
 
     settings, config, _ = _load(quiet=True, new_db_note=True)
     known = {c.id for c in config.channels} | {config.default_channel}
@@ -631,8 +660,16 @@ def report(
     bot = build_app(settings, config, features=("bot.sentiment.wiring", "bot.replies.wiring", "bot.reports.wiring"))
     try:
         service = bot.services.extra["reports"]
+        end = service.clock.now()
+        zone = service.channel_tz(channel)
         try:
-            span, name = service.period_for(period)
+            if fixed_month is not None or fixed_days is not None:
+                # whole days of the channel's zone: made again later, the same report
+                fixed = month_period(*fixed_month, zone) if fixed_month is not None else days_period(*fixed_days, zone)
+                check_over(fixed, end)
+                request: ReportRequest = service.calendar_request(channel, fixed)
+            else:
+                request = service.request_for(channel, period, end)
         except ValueError as exc:
             typer.echo(f"周期无效 / bad period: {exc}", err=True)
             raise typer.Exit(2) from None
@@ -642,10 +679,10 @@ def report(
             except OSError as exc:  # e.g. a parent is a file, or no permission
                 typer.echo(f"错误 / error: 无法创建目录 / cannot create folder {str(out)!r}: {exc.strerror or exc}", err=True)
                 raise typer.Exit(2) from None
-        end = service.clock.now()
-        request = ReportRequest(channel, end - span, end, name)
         if post:
-            result = service.post(request, key=f"report:cli:{channel}:{end.isoformat()}")
+            # the minute it was made, and a calendar period's name: two months queued in one minute are two
+            result = service.post(request, key=f"report:cli:{channel}:{end.isoformat()}"
+                                              + (f":{request.label}" if request.label else ""))
         else:
             result = service.build(request)
         typer.echo(markdown(result.data))
@@ -657,7 +694,8 @@ def report(
                 stem = report_stem(result.data)
                 typer.echo(f"错误 / error: 无法写入 / cannot write {str(out / stem)!r}: {exc.strerror or exc}{queued}", err=True)
                 raise typer.Exit(2) from None
-            typer.echo(f"已写入 / written: {written}.md" + (f", {written}.png" if result.png else ""))
+            typer.echo(f"已写入 / written: {written}.md" + (f", {written}.png" if result.png else "")
+                       + f", {written}.html")
         if post:
             typer.echo("已放入发送队列，serve 运行时发送 / queued: serve delivers it")
     finally:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, UsageError
+from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, UsageError, option_word
 from bot.messages import Message
 
 USAGE = """\
-  /report [日报|周报|月报|24h|7d|30d] — 本频道客户的报告（截至现在），含图表 / the channel's client report up to now, with a chart
-  /report schedules — 本频道的定时报告 / this channel's scheduled reports"""
+  /report [24h|7d|7天|30d] — 本频道客户截至现在的报告，含图表 / the channel's client report up to now, with a chart
+  /report 日报|周报|月报 — 上一个完整的日、周（周一至周日）、自然月（频道时区）/ the last whole day, ISO week or calendar month
+  /report --month 2026-11 — 某个自然月 / a calendar month
+  /report --from 2026-11-01 --to 2026-11-15 — 整天，含首尾两天 / whole days, both included
+  /report schedules — 本频道的定时报告 / this channel's scheduled reports
+  报告全文（含图表）作为 HTML 文件附在消息后，可直接转发客户 / the whole report comes as an HTML file to forward"""
+
+_PERIOD_OPTIONS = ("month", "from", "to")
 
 
 def _service(ctx: CommandContext):
@@ -17,9 +23,52 @@ def _service(ctx: CommandContext):
     return service
 
 
+def _asks_for_help(word: str | None) -> bool:
+    """-h or --help (also "－－help" or "—help" from an input method): `/report --help` is the usage, not
+    a bad period."""
+    if not word:
+        return False
+    key, eq, _ = option_word(word.strip())
+    return word.strip().lower() in ("-h", "－h") or (key.lower() == "help" and not eq)
+
+
+def _option(parsed: ParsedCommand, name: str) -> str | None:
+    value = parsed.opt(name)
+    if value is None:
+        return None
+    if value is True or not str(value).strip():
+        raise UsageError(f"--{name} 后要写值，例如 /report --month 2026-11 / --{name} needs a value, "
+                         "e.g. /report --month 2026-11")
+    return str(value).strip()
+
+
+def _calendar_request(ctx: CommandContext, service, parsed: ParsedCommand):
+    """The request of `--month` or `--from/--to`, or None when neither is given."""
+    from bot.reports.periods import check_over, days_period, month_period, parse_day, parse_month
+
+    month, first, last = (_option(parsed, name) for name in _PERIOD_OPTIONS)
+    if month is None and first is None and last is None:
+        return None
+    if parsed.args or parsed.opt("period") is not None:
+        raise UsageError("周期只写一种：/report 7d、--month 或 --from/--to / give one period: /report 7d, --month "
+                         "or --from/--to")
+    if month is not None and (first or last):
+        raise UsageError("--month 与 --from/--to 只能用一个 / use either --month or --from/--to")
+    if month is None and (first is None or last is None):
+        raise UsageError("--from 与 --to 要一起写，例如 /report --from 2026-11-01 --to 2026-11-15 / give both "
+                         "--from and --to")
+    zone = service.channel_tz(ctx.channel)
+    try:
+        period = month_period(*parse_month(month), zone) if month is not None else \
+            days_period(parse_day(first), parse_day(last), zone)
+        check_over(period, service.clock.now())
+    except ValueError as exc:
+        raise UsageError(f"周期无效 / bad period: {exc}") from None
+    return service.calendar_request(ctx.channel, period)
+
+
 def handle_report(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     from bot.reports.render import report_message
-    from bot.reports.service import ReportRequest
 
     service = _service(ctx)
     if parsed.sub in ("schedules", "schedule", "定时"):
@@ -29,22 +78,25 @@ def handle_report(ctx: CommandContext, parsed: ParsedCommand) -> Message:
                                 "No scheduled reports for this channel (add them under reports.schedules).")
         lines = [f"- {s.id}：cron `{s.cron}`（{service.channel_tz(s.channel)}），覆盖 {s.period}" for s in mine]
         return Message(title="定时报告 / scheduled reports", text="\n".join(lines))
-    period_text = parsed.sub
-    given = parsed.opt("period")
-    if given is not None:  # `/report --period 7d`, as `crisisbot report` takes it, is `/report 7d` here
-        if given is True or not str(given).strip():
-            raise UsageError("--period 后要写周期，例如 /report 7d / --period needs a period, e.g. /report 7d")
-        if parsed.args:
-            raise UsageError("周期只写一次：/report 7d / give the period once: /report 7d")
-        period_text = str(given)
-    elif len(parsed.args) > 1:
-        raise UsageError("最多一个周期参数，例如 /report 7d / at most one period, e.g. /report 7d")
-    try:
-        period, name = service.period_for(period_text)
-    except ValueError as exc:
-        raise UsageError(f"周期无效 / bad period: {exc}") from None
-    end = service.clock.now()
-    result = service.build(ReportRequest(ctx.channel, end - period, end, name))
+    if any(_asks_for_help(word) for word in parsed.args) or parsed.opt("help") is not None:
+        return Message(title="/report — 客户报告 / client report", text=USAGE)
+    request = _calendar_request(ctx, service, parsed)
+    if request is None:
+        period_text = parsed.sub
+        given = parsed.opt("period")
+        if given is not None:  # `/report --period 7d`, as `crisisbot report` takes it, is `/report 7d` here
+            if given is True or not str(given).strip():
+                raise UsageError("--period 后要写周期，例如 /report 7d / --period needs a period, e.g. /report 7d")
+            if parsed.args:
+                raise UsageError("周期只写一次：/report 7d / give the period once: /report 7d")
+            period_text = str(given)
+        elif len(parsed.args) > 1:
+            raise UsageError("最多一个周期参数，例如 /report 7d / at most one period, e.g. /report 7d")
+        try:
+            request = service.request_for(ctx.channel, period_text, service.clock.now())
+        except ValueError as exc:
+            raise UsageError(f"周期无效 / bad period: {exc}") from None
+    result = service.build(request)
     return report_message(result.data, result.png)
 
 
@@ -55,5 +107,6 @@ def register(registry: CommandRegistry) -> None:
         summary_zh="客户报告：评论量、负面占比、关键词、告警、回复（含图表）",
         summary_en="client report: volume, negative share, keywords, alerts, replies (with a chart)",
         usage=USAGE,
-        options={"period"},
+        options={"period", *_PERIOD_OPTIONS},
+        flags={"help"},
     )

@@ -209,13 +209,15 @@ def negative_share_chart(
     time_format: str = "%m-%d %H:%M",
     end_label: str = "解除",
     span: tuple[datetime, datetime] | None = None,
+    lang: str = "zh",
 ) -> tuple[bytes, Figure]:
     """`negative_share_png` and the drawn figure it was saved from (its axes, legend and their places can
     be looked at: the figure is laid out and drawn, in the chart's fonts). `end_label` names the run's
     end line (a cancelled run ends with 取消, not 解除); the PNG's Title and Description text chunks
     repeat the title and the marked moments, a text alternative to the image. The Description's time range is
     `span` (a report's period), else the time of the first to the last point drawn: what the data covers,
-    not the axis (matplotlib pads it beyond both ends)."""
+    not the axis (matplotlib pads it beyond both ends). `lang="en"` labels it in English (a channel set to
+    `language: en`); the run's marks (`end_label`) are the caller's words."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -231,6 +233,17 @@ def negative_share_chart(
         log.error("no CJK font: chart labels will not render; install pylopdf-fonts-zh-cn")
         families = ["DejaVu Sans"]
     zone = ZoneInfo(tz)
+    en = lang == "en"
+    words = {
+        "count": "comments" if en else "评论数",
+        "share": "negative share" if en else "负面占比",
+        "share_axis": "negative share (%)" if en else "负面占比（%）",
+        "time": f"time ({tz})" if en else f"时间（{tz}）",
+        "title": f"{title} | {account} negative comment share" if en else f"{title}｜{account} 负面评论占比",
+        "empty": "no scored comments" if en else "暂无已评分评论 / no scored comments",
+        "normal": "normal range" if en else "常态区间",
+        "start": "playbook started" if en else "启动预案",
+    }
     rc = {"font.family": families, "axes.unicode_minus": False}
     # tick labels are made while drawing: the figure is drawn and saved inside the font settings
     with matplotlib.rc_context(rc):
@@ -248,7 +261,7 @@ def negative_share_chart(
         if points:
             width = (times[1] - times[0]).total_seconds() / 86400 * 0.8 if len(times) > 1 else 0.02
             bars.bar(times, counts, width=width, color="#c9d6e3", alpha=0.6,
-                     label="评论数" if has_data else "_nolegend_", zorder=1)
+                     label=words["count"] if has_data else "_nolegend_", zorder=1)
             axis.plot(
                 times,
                 [float("nan") if s is None else s for s in shares],
@@ -256,19 +269,19 @@ def negative_share_chart(
                 marker="o",
                 markersize=3,
                 linewidth=2,
-                label="负面占比" if has_data else "_nolegend_",
+                label=words["share"] if has_data else "_nolegend_",
                 zorder=3,
             )
         if not has_data:
             axis.text(
-                0.5, 0.5, "暂无已评分评论 / no scored comments", transform=axis.transAxes, ha="center",
+                0.5, 0.5, words["empty"], transform=axis.transAxes, ha="center",
                 va="center", fontsize=14, color="#555555",
             )
         if normal_max is not None:
-            axis.axhspan(0, normal_max * 100, color="#2ca02c", alpha=0.08, label="常态区间")
+            axis.axhspan(0, normal_max * 100, color="#2ca02c", alpha=0.08, label=words["normal"])
             axis.axhline(normal_max * 100, color="#2ca02c", linestyle="--", linewidth=1)
         marked = []
-        for moment, label, colour in ((run_start, "启动预案", "#ff7f0e"), (run_end, end_label, "#1f77b4")):
+        for moment, label, colour in ((run_start, words["start"], "#ff7f0e"), (run_end, end_label, "#1f77b4")):
             if moment is not None:
                 axis.axvline(moment.astimezone(zone), color=colour, linestyle=":", linewidth=1.5, label=label)
                 marked.append(f"{label} {moment.astimezone(zone):%Y-%m-%d %H:%M}")
@@ -279,10 +292,10 @@ def negative_share_chart(
         # (-0.04 to 0.04): an empty chart's count axis reads 0 to 5 instead.
         bars.set_ylim(0, None if has_data else 5)
         bars.yaxis.set_major_locator(MaxNLocator(integer=True))
-        axis.set_ylabel("负面占比（%）")
-        bars.set_ylabel("评论数")
-        axis.set_xlabel(f"时间（{tz}）")
-        axis.set_title(f"{title}｜{account} 负面评论占比")
+        axis.set_ylabel(words["share_axis"])
+        bars.set_ylabel(words["count"])
+        axis.set_xlabel(words["time"])
+        axis.set_title(words["title"])
         axis.xaxis.set_major_formatter(mdates.DateFormatter(time_format, tz=zone))
         if not points:  # no time range at all: no made-up dates (matplotlib's default range is 1970)
             axis.xaxis.set_major_locator(NullLocator())
@@ -300,14 +313,15 @@ def negative_share_chart(
             figure.legend(handles + more_handles, labels + more_labels, loc="outside lower center",
                           ncols=len(handles) + len(more_handles), fontsize=9, frameon=False)
         buffer = io.BytesIO()
-        shown = f"时间（{tz}）"
+        shown = words["time"]
         if span is None and points:  # without any the axis has no real range (its dates are hidden)
             span = (min(p.start for p in points), max(p.start for p in points))
         if span is not None:
             low, high = (moment.astimezone(zone) for moment in span)
             shown += f" {low:%Y-%m-%d %H:%M} – {high:%Y-%m-%d %H:%M}"
         figure.savefig(buffer, format="png", metadata={
-            "Title": f"{title}｜{account} 负面评论占比",
-            "Description": "；".join([shown, *marked, *([] if has_data else ["暂无已评分评论"])]),
+            "Title": words["title"],
+            "Description": ("; " if en else "；").join(
+                [shown, *marked, *([] if has_data else ["no scored comments" if en else "暂无已评分评论"])]),
         })
     return buffer.getvalue(), figure

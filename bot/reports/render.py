@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -9,9 +11,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.durations import duration_zh, utc_offset
+from bot.durations import duration_en, duration_zh, utc_offset
 from bot.i18n import num
-from bot.messages import Field, Image, Message
+from bot.messages import Field, File, Image, Message, inert
 from bot.playbooks.machine import RUN_STATUS_ZH
 from bot.reports.charts import SharePoint
 
@@ -21,6 +23,13 @@ SEVERITY_ZH = {"sev1": "一级", "sev2": "二级", "sev3": "三级"}
 ALERT_STATUS_ZH = {
     "open": "待处理", "acknowledged": "已确认", "resolved": "已恢复", "false_positive": "误报", "muted": "已静默",
 }
+# English words of a channel set to `language: en` (the alert card's and the playbook's own English words)
+SEVERITY_EN = {"sev1": "SEV1", "sev2": "SEV2", "sev3": "SEV3"}
+ALERT_STATUS_EN = {
+    "open": "open", "acknowledged": "acknowledged", "resolved": "resolved", "false_positive": "false alarm",
+    "muted": "muted",
+}
+RUN_STATUS_EN = {"new": "not started", "active": "active", "resolved": "resolved", "cancelled": "cancelled"}
 
 
 @dataclass
@@ -112,41 +121,73 @@ class ReportData:
     # account of the report has them (an account's first stored comment came after the previous period
     # began: it was added, or its older comments purged). A change against such a period is not shown.
     previous_since: datetime | None = None
+    # 'zh': Chinese first with English (as every report was); 'en': English only (a channel set to
+    # `language: en`), the chart's labels included
+    lang: str = "zh"
+    # a calendar period in file names ("2026-11", "2026-W47"); "" for a period ending when it was made
+    label: str = ""
 
 
-def period_name(period: timedelta) -> str:
+def _pick(zh: str, en: str, lang: str) -> str:
+    """'评论 / comments' (Chinese first with English) or, for an English channel, 'comments'."""
+    return en if lang == "en" else f"{zh} / {en}"
+
+
+def period_name(period: timedelta, lang: str = "zh") -> str:
     if period == timedelta(days=1):
-        return "日报 / daily report"
+        return _pick("日报", "daily report", lang)
     if period == timedelta(days=7):
-        return "周报 / weekly report"
+        return _pick("周报", "weekly report", lang)
     if period == timedelta(days=30):
-        return "月报 / monthly report"
+        return _pick("月报", "monthly report", lang)
     hours = period.total_seconds() / 3600
     if hours % 24:
-        return f"{hours:g} 小时报告 / {hours:g}-hour report"
-    return f"{hours / 24:g} 天报告 / {hours / 24:g}-day report"
+        return _pick(f"{hours:g} 小时报告", f"{hours:g}-hour report", lang)
+    return _pick(f"{hours / 24:g} 天报告", f"{hours / 24:g}-day report", lang)
+
+
+def calendar_period_name(period, lang: str = "zh") -> str:
+    """The name of a calendar period's report (a `bot.reports.periods.CalendarPeriod`)."""
+    if period.kind == "month":
+        return _pick("月报", "monthly report", lang)
+    if period.kind == "week":
+        return _pick("周报", "weekly report", lang)
+    days = (period.last - period.first).days + 1
+    if period.kind == "day" or days == 1:
+        return _pick("日报", "daily report", lang)
+    return _pick(f"{days} 天报告", f"{days}-day report", lang)
 
 
 def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+    """A share in whole percent, as the reply queue's statistics show it (17%, not 16.7% here and 17%
+    there); a share that is not nothing never reads 0%, nor one short of everything 100%."""
+    if value is None:
+        return "—"
+    if 0 < value < 0.005:
+        return "<1%"
+    if 0.995 <= value < 1:
+        return ">99%"
+    return f"{value * 100:.0f}%"
 
 
-def _change(now: int, before: int, partial_since: str | None = None) -> str:
+def _change(now: int, before: int, partial_since: str | None = None, lang: str = "zh") -> str:
     """How the period's count compares with the previous one's; with nothing before, only that."""
     if before == 0:
-        return "上期无数据 / no previous data"
+        return _pick("上期无数据", "no previous data", lang)
     if partial_since is not None:
         # "+227%" against a period the data covers only part of reads as a surge that is not there
+        if lang == "en":
+            return f"previous period only partly covered (since {partial_since})"
         return f"上期数据不完整（自 {partial_since} 起）/ previous period only partly covered (since {partial_since})"
-    return change_text(now, before)
+    return change_text(now, before, lang)
 
 
-def change_text(now: int, before: int) -> str:
+def change_text(now: int, before: int, lang: str = "zh") -> str:
     """The period's count against the previous one's (`before` > 0), the one place the change is worded:
     whole percent, one decimal when that would read 0% for a count that did change (66,562 against 66,812
     is -0.4%, not "-0%"), and unchanged when the two are equal."""
     if now == before:
-        return "较上期持平 / unchanged vs previous"
+        return _pick("较上期持平", "unchanged vs previous", lang)
     delta = (now - before) / before * 100
     sign = "+" if delta > 0 else "-"
     size = abs(delta)
@@ -156,7 +197,7 @@ def change_text(now: int, before: int) -> str:
         shown = f"{size:.1f}%"
     else:  # 1 in more than 2,000: one decimal would still say 0.0%
         shown = "<0.1%"
-    return f"{sign}{shown} 较上期 / vs previous"
+    return f"{sign}{shown} vs previous" if lang == "en" else f"{sign}{shown} 较上期 / vs previous"
 
 
 def _local(moment: datetime, tz: str, fmt: str = "%m-%d %H:%M") -> str:
@@ -168,6 +209,12 @@ def _cut(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _quote(text: str, limit: int = 80) -> str:
+    """A commenter's words as the report quotes them: on one line, cut short, and inert (a link or bold
+    written in a comment shows as typed in Slack and Feishu, never as a disguised link)."""
+    return inert(_cut(text, limit))
+
+
 def zone_label(tz: str, start: datetime, end: datetime) -> str:
     """The zone a report's times are in, as the post-incident review names it: 'Asia/Shanghai（UTC+08:00）';
     both offsets when the period spans a DST change: 'Europe/Berlin（UTC+01:00 → UTC+02:00）'. (Channels
@@ -176,48 +223,93 @@ def zone_label(tz: str, start: datetime, end: datetime) -> str:
     return f"{tz}（{first}）" if first == last else f"{tz}（{first} → {last}）"
 
 
+def whole_days(data: ReportData) -> bool:
+    """Whether the period runs from one of the channel's midnights to another (a month, a week, days)."""
+    zone = ZoneInfo(data.tz)
+    first, last = data.start.astimezone(zone), data.end.astimezone(zone)
+    return first.time() == last.time() == datetime.min.time() and last.date() > first.date()
+
+
+def period_text(data: ReportData) -> str:
+    """The period with its year: '2026-11-01 – 2026-11-30' for whole days (the last day included), else
+    '2026-11-22 09:00 – 11-23 09:00' (the end's year too when it differs)."""
+    zone = ZoneInfo(data.tz)
+    first, last = data.start.astimezone(zone), data.end.astimezone(zone)
+    if whole_days(data):
+        final = last.date() - timedelta(days=1)
+        return f"{first:%Y-%m-%d}" if final == first.date() else f"{first:%Y-%m-%d} – {final:%Y-%m-%d}"
+    end_format = "%m-%d %H:%M" if first.year == last.year else "%Y-%m-%d %H:%M"
+    return f"{first:%Y-%m-%d %H:%M} – {last.strftime(end_format)}"
+
+
 def headline(data: ReportData) -> str:
-    return (
-        f"{data.period_name}｜{data.audience}｜{_local(data.start, data.tz)} – {_local(data.end, data.tz)} "
-        f"{zone_label(data.tz, data.start, data.end)}"
-    )
+    zone = zone_label(data.tz, data.start, data.end)
+    if data.lang == "en":
+        zone = zone.replace("（", " (").replace("）", ")")
+    return f"{data.period_name}｜{data.audience}｜{period_text(data)} {zone}"
 
 
 def fields(data: ReportData) -> tuple[Field, ...]:
+    en = data.lang == "en"
     now, before = data.now, data.before
     since = None if data.previous_since is None else _local(data.previous_since, data.tz)
-    partial = "，数据不完整 / partial" if since is not None and before.comments else ""
-    items = [
-        # "上期无数据，上期 0" said the same thing twice, the second time as if 0 were a figure
-        Field("评论 / comments", f"{num(now.comments)}（{_change(now.comments, before.comments, since)}"
-                                 + (f"，上期 {num(before.comments)}）" if before.comments else "）")),
-        Field(
-            "负面占比 / negative share",
-            f"{_pct(now.share)}（负面 {num(now.negative)} / 已评分 {num(now.scored)}；上期 {_pct(before.share)}{partial}）",
-        ),
-    ]
+    change = _change(now.comments, before.comments, since, data.lang)
+    if en:
+        partial = ", partial" if since is not None and before.comments else ""
+        items = [
+            Field("comments", f"{num(now.comments)} ({change}"
+                              + (f", previous {num(before.comments)})" if before.comments else ")")),
+            Field("negative share", f"{_pct(now.share)} (negative {num(now.negative)} / scored {num(now.scored)}; "
+                                    f"previous {_pct(before.share)}{partial})"),
+        ]
+    else:
+        partial = "，数据不完整 / partial" if since is not None and before.comments else ""
+        items = [
+            # "上期无数据，上期 0" said the same thing twice, the second time as if 0 were a figure
+            Field("评论 / comments", f"{num(now.comments)}（{change}"
+                                     + (f"，上期 {num(before.comments)}）" if before.comments else "）")),
+            Field(
+                "负面占比 / negative share",
+                f"{_pct(now.share)}（负面 {num(now.negative)} / 已评分 {num(now.scored)}；上期 {_pct(before.share)}{partial}）",
+            ),
+        ]
     severities = {"sev1": 0, "sev2": 0, "sev3": 0}
     for alert in data.alerts:
         severities[alert.severity] = severities.get(alert.severity, 0) + 1
     false_alarms = sum(a.status == "false_positive" for a in data.alerts)
-    items.append(Field(
-        "告警 / alerts",
-        f"{num(len(data.alerts))}（一级 {num(severities['sev1'])} · 二级 {num(severities['sev2'])} · "
-        f"三级 {num(severities['sev3'])}" + (f" · 误报 {num(false_alarms)}" if false_alarms else "") + "）",
-    ))
+    if en:
+        items.append(Field(
+            "alerts", f"{num(len(data.alerts))} (SEV1 {num(severities['sev1'])} · SEV2 {num(severities['sev2'])} · "
+                      f"SEV3 {num(severities['sev3'])}" + (f" · false alarms {num(false_alarms)}" if false_alarms else "")
+                      + ")"))
+    else:
+        items.append(Field(
+            "告警 / alerts",
+            f"{num(len(data.alerts))}（一级 {num(severities['sev1'])} · 二级 {num(severities['sev2'])} · "
+            f"三级 {num(severities['sev3'])}" + (f" · 误报 {num(false_alarms)}" if false_alarms else "") + "）",
+        ))
     started = sum(data.start <= r.started_at < data.end for r in data.runs)
     closed = sum(r.closed_at is not None and data.start <= r.closed_at < data.end for r in data.runs)
-    items.append(Field("危机预案 / playbook runs", f"启动 {num(started)} · 结束 {num(closed)}"))
+    items.append(Field("playbook runs", f"started {num(started)} · closed {num(closed)}") if en
+                 else Field("危机预案 / playbook runs", f"启动 {num(started)} · 结束 {num(closed)}"))
     stats = data.replies
     if stats is not None:
         compliance = stats.sla_compliance
         median = stats.median_first_response
-        items.append(Field(
-            "评论回复 / replies",
-            f"已回复 {num(stats.responded)} · SLA 达成 {_pct(compliance)} · "
-            f"首次回复中位 {'—' if median is None else _duration(median)} · "
-            f"当前待回复 {num(stats.open)}（超时 {num(stats.overdue)}）",
-        ))
+        if en:
+            items.append(Field(
+                "replies",
+                f"replied {num(stats.responded)} · SLA met {_pct(compliance)} · median first reply "
+                f"{'—' if median is None else duration_en(median)} · open now {num(stats.open)} "
+                f"(overdue {num(stats.overdue)})",
+            ))
+        else:
+            items.append(Field(
+                "评论回复 / replies",
+                f"已回复 {num(stats.responded)} · SLA 达成 {_pct(compliance)} · "
+                f"首次回复中位 {'—' if median is None else _duration(median)} · "
+                f"当前待回复 {num(stats.open)}（超时 {num(stats.overdue)}）",
+            ))
     return tuple(items)
 
 
@@ -226,59 +318,179 @@ def _duration(value: timedelta) -> str:
     return duration_zh(value)
 
 
-def markdown(data: ReportData, *, with_headline: bool = True) -> str:
-    """The report's body (Markdown that reads fine as plain text too); a chat message carries the
-    headline as its title instead."""
-    lines = [f"**{headline(data)}**", ""] if with_headline else []
-    lines += [f"- {f.label}：{f.value}" for f in fields(data)]
+@dataclass(frozen=True)
+class _Line:
+    """One line of a report section: text (already inert where it quotes outsiders) and a link after it."""
+
+    text: str
+    url: str | None = None
+
+    def markdown(self) -> str:
+        return f"{self.text} {self.url}" if self.url else self.text
+
+
+def sorted_keywords(data: ReportData) -> list[KeywordLine]:
+    """The keywords by how many negative comments carry them, most first (ties as extracted: by weight)."""
+    return sorted(data.keywords, key=lambda keyword: -keyword.count)
+
+
+def _account_lines(data: ReportData) -> list[_Line]:
+    en = data.lang == "en"
+    return [_Line(f"{line.name}: {num(line.counts.comments)} comments, negative share {_pct(line.counts.share)}" if en
+                  else f"{line.name}：评论 {num(line.counts.comments)}，负面占比 {_pct(line.counts.share)}")
+            for line in data.accounts]
+
+
+def sections(data: ReportData) -> list[tuple[str, list[_Line]]]:
+    """The report's sections after its figures: (heading, lines), each in the channel's language."""
+    en = data.lang == "en"
+    pick = (lambda zh, english: english) if en else (lambda zh, english: f"{zh} / {english}")
+    out: list[tuple[str, list[_Line]]] = []
     if data.accounts:
-        lines += ["", "**各账号 / by account**"]
-        for line in data.accounts:
-            counts = line.counts
-            lines.append(f"- {line.name}：评论 {num(counts.comments)}，负面占比 {_pct(counts.share)}")
+        out.append((pick("各账号", "by account"), _account_lines(data)))
     if data.keywords:
-        lines += ["", "**负面评论在说什么 / what the negative comments say**"]
-        for keyword in data.keywords:
-            lines.append(f"- {keyword.term} ×{num(keyword.count)}（上期 {num(keyword.baseline_count)}）"
-                         f"例：「{_cut(keyword.example, 40)}」")
+        out.append((pick("负面评论在说什么", "what the negative comments say"), [
+            _Line(f"{k.term} ×{num(k.count)} (previous {num(k.baseline_count)}) e.g. “{_quote(k.example, 40)}”" if en
+                  else f"{k.term} ×{num(k.count)}（上期 {num(k.baseline_count)}）例：「{_quote(k.example, 40)}」")
+            for k in sorted_keywords(data)]))
     if data.top_negative:
-        lines += ["", "**点赞最多的负面评论 / most-liked negative comments**"]
-        for comment in data.top_negative:
-            link = f" {comment.url}" if comment.url else ""
-            lines.append(f"- 👍{num(comment.likes)}「{_cut(comment.text)}」— {comment.account}{link}")
+        out.append((pick("点赞最多的负面评论", "most-liked negative comments"), [
+            _Line(f"👍{num(c.likes)} “{_quote(c.text)}” — {inert(c.account)}" if en
+                  else f"👍{num(c.likes)}「{_quote(c.text)}」— {inert(c.account)}", c.url or None)
+            for c in data.top_negative]))
     if data.risk_terms:
-        lines += ["", "**风险词 / risk terms**"]
-        lines.append("- " + "，".join(f"{r.term}（{r.category or '—'}）×{num(r.count)}" for r in data.risk_terms))
+        out.append((pick("风险词", "risk terms"), [_Line(("; " if en else "，").join(
+            f"{r.term} ({r.category or '—'}) ×{num(r.count)}" if en else f"{r.term}（{r.category or '—'}）×{num(r.count)}"
+            for r in data.risk_terms))]))
     if data.alerts:
-        lines += ["", "**告警 / alerts**"]
-        for alert in data.alerts[:10]:
-            lines.append(
-                f"- {_local(alert.detected_at, data.tz)} {SEVERITY_ZH.get(alert.severity, alert.severity)} "
-                f"{alert.account}（{ALERT_STATUS_ZH.get(alert.status, alert.status)}）"
-            )
+        lines = [
+            _Line(f"{_local(a.detected_at, data.tz)} {SEVERITY_EN.get(a.severity, a.severity)} {a.account} "
+                  f"({ALERT_STATUS_EN.get(a.status, a.status)})" if en
+                  else f"{_local(a.detected_at, data.tz)} {SEVERITY_ZH.get(a.severity, a.severity)} "
+                       f"{a.account}（{ALERT_STATUS_ZH.get(a.status, a.status)}）")
+            for a in data.alerts[:10]]
         if len(data.alerts) > 10:
-            lines.append(f"- …另有 {num(len(data.alerts) - 10)} 条 / {num(len(data.alerts) - 10)} more")
+            more = num(len(data.alerts) - 10)
+            lines.append(_Line(f"… {more} more" if en else f"…另有 {more} 条 / {more} more"))
+        out.append((pick("告警", "alerts"), lines))
     if data.runs:
-        lines += ["", "**危机预案 / playbook runs**"]
-        for run in data.runs[:10]:
-            lines.append(f"- {_local(run.started_at, data.tz)} {run.title}（{RUN_STATUS_ZH.get(run.status, run.status)}）")
+        out.append((pick("危机预案", "playbook runs"), [
+            _Line(f"{_local(r.started_at, data.tz)} {inert(r.title)} ("
+                  f"{RUN_STATUS_EN.get(r.status, r.status)})" if en
+                  else f"{_local(r.started_at, data.tz)} {inert(r.title)}（{RUN_STATUS_ZH.get(r.status, r.status)}）")
+            for r in data.runs[:10]]))
+    return out
+
+
+def _no_comments(data: ReportData) -> str:
+    return "No new comments in this period." if data.lang == "en" else "本期没有新评论。/ No new comments in this period."
+
+
+def markdown(data: ReportData, *, with_headline: bool = True) -> str:
+    """The report's body (Markdown that reads fine as plain text too), the headline as its title; a chat
+    message carries the headline as its title instead. Comment text is quoted inert (see `_quote`)."""
+    lines = [f"# {headline(data)}", ""] if with_headline else []
+    lines += [f"- {f.label}{': ' if data.lang == 'en' else '：'}{f.value}" for f in fields(data)]
+    for heading, items in sections(data):
+        lines += ["", f"## {heading}"]
+        lines += [f"- {item.markdown()}" for item in items]
     if data.now.comments == 0:
-        lines += ["", "本期没有新评论。/ No new comments in this period."]
+        lines += ["", _no_comments(data)]
     return "\n".join(lines)
+
+
+def report_filename(data: ReportData) -> str:
+    """The report file posted with a chat report: `<stem>.html` (see `html_report`)."""
+    return f"{report_stem(data)}.html"
+
+
+def summary(data: ReportData) -> str:
+    """The chat message's text: the figures, the accounts, the main keywords and the most-liked negative
+    comment; the whole report is the attached file (named at the end)."""
+    en = data.lang == "en"
+    lines = [f"- {f.label}{': ' if en else '：'}{f.value}" for f in fields(data)]
+    lines += [f"- {line.markdown()}" for line in _account_lines(data)[:5]]
+    top = sorted_keywords(data)[:5]
+    if top:
+        words = ("、" if not en else ", ").join(f"{k.term} ×{num(k.count)}" for k in top)
+        lines.append(f"- {'keywords' if en else '负面关键词 / keywords'}{': ' if en else '：'}{words}")
+    if data.top_negative:
+        first = data.top_negative[0]
+        quoted = f"“{_quote(first.text)}”" if en else f"「{_quote(first.text)}」"
+        lines.append(f"- {'most-liked negative' if en else '点赞最多的负面评论 / most-liked negative'}"
+                     f"{': ' if en else '：'}👍{num(first.likes)}{quoted} — {inert(first.account)}")
+    if data.now.comments == 0:
+        lines += ["", _no_comments(data)]
+    name = report_filename(data)
+    lines += ["", f"Full report with the chart: {name} (attached, opens in any browser)" if en
+              else f"完整报告（含图表）见附件 {name}，可直接转发客户，用浏览器打开 / full report attached"]
+    return "\n".join(lines)
+
+
+_HTML_STYLE = (
+    "body{font-family:-apple-system,'PingFang SC','Noto Sans SC','Microsoft YaHei',sans-serif;max-width:960px;"
+    "margin:2em auto;padding:0 1em;color:#222;line-height:1.6}h1{font-size:1.4em}h2{font-size:1.15em;"
+    "margin-top:1.6em;border-bottom:1px solid #ddd}img{max-width:100%;height:auto}li{margin:.2em 0}"
+    "a{color:#1f5fa8;word-break:break-all}"
+)
+
+
+def html_report(data: ReportData, png: bytes | None) -> str:
+    """The report as one self-contained HTML page (the chart embedded as a data: image): the file an agency
+    forwards to its client, who opens it in any browser or phone without the .png beside it. Everything
+    shown is escaped; a comment's link is only a link when it is an http(s) address."""
+    esc = html.escape
+    lang = "en" if data.lang == "en" else "zh-CN"
+    parts = [
+        "<!DOCTYPE html>", f'<html lang="{lang}">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(headline(data))}</title>", f"<style>{_HTML_STYLE}</style>", "</head>", "<body>",
+        f"<h1>{esc(headline(data))}</h1>", "<ul>",
+    ]
+    colon = ": " if data.lang == "en" else "："
+    parts += [f"<li><strong>{esc(f.label)}</strong>{colon}{esc(f.value)}</li>" for f in fields(data)]
+    parts.append("</ul>")
+    if png:
+        alt = "negative share and volume" if data.lang == "en" else "负面占比与评论量"
+        parts.append(f'<p><img alt="{esc(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}"></p>')
+    for heading, items in sections(data):
+        parts += [f"<h2>{esc(heading)}</h2>", "<ul>"]
+        for item in items:
+            link = ""
+            if item.url and re.match(r"^https?://", item.url, re.IGNORECASE):
+                link = f' <a href="{esc(item.url, quote=True)}" rel="noopener noreferrer">{esc(item.url)}</a>'
+            elif item.url:
+                link = f" {esc(item.url)}"
+            parts.append(f"<li>{esc(item.text)}{link}</li>")
+        parts.append("</ul>")
+    if data.now.comments == 0:
+        parts.append(f"<p>{esc(_no_comments(data))}</p>")
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+def chart_title(data: ReportData) -> str:
+    """The chart's title before the account: the report's name and its period with the year."""
+    name = data.period_name.split(" / ")[0]
+    return f"{name} | {period_text(data)}" if data.lang == "en" else f"{name}｜{period_text(data)}"
 
 
 def chart_png(data: ReportData) -> bytes:
     from bot.reports.charts import negative_share_png
 
     daily = data.end - data.start > timedelta(days=2)  # one bar a day: the hour would read 00:00 on each
-    return negative_share_png(data.series, title=data.period_name.split(" / ")[0], account=data.audience, tz=data.tz,
-                              time_format="%m-%d" if daily else "%m-%d %H:%M", span=(data.start, data.end))
+    return negative_share_png(data.series, title=chart_title(data), account=data.audience, tz=data.tz,
+                              time_format="%m-%d" if daily else "%m-%d %H:%M", span=(data.start, data.end),
+                              lang=data.lang)
 
 
 def report_stem(data: ReportData) -> str:
     """File name (without suffix) naming channel, period and end: reports of two clients, or a daily and a
-    weekly one, written in the same minute must not overwrite each other (`report --out`)."""
+    weekly one, written in the same minute must not overwrite each other (`report --out`). A calendar
+    period is named by itself: report-console-lanji-2026-11, report-console-lanji-2026-W47."""
     channel = re.sub(r"[^A-Za-z0-9_.-]+", "-", data.channel).strip("-") or "channel"
+    if data.label:
+        return f"report-{channel}-{data.label}"
     hours = round((data.end - data.start).total_seconds() / 3600)
     zone = ZoneInfo(data.tz)
     first, last = data.start.astimezone(zone), data.end.astimezone(zone)
@@ -292,16 +504,18 @@ def report_stem(data: ReportData) -> str:
 
 
 def write_report_files(folder: Path, data: ReportData, text: str, png: bytes | None) -> Path:
-    """Write `<stem>.md` (and `<stem>.png`) into `folder` and return the path without suffix. A report of the
-    same channel and period ending in the same minute (`report --out` run twice) gets `-2`, `-3`, ... rather
-    than replacing the first one's files; the .md is created exclusively, so two runs cannot take one name."""
+    """Write `<stem>.md` (and `<stem>.png`, and the self-contained `<stem>.html`) into `folder` and return the
+    path without suffix. A report of the same channel and period ending in the same minute (`report --out`
+    run twice) gets `-2`, `-3`, ... rather than replacing the first one's files; the .md is created
+    exclusively, so two runs cannot take one name."""
     stem = report_stem(data)
     for number in range(1, 10_000):
         candidate = folder / (stem if number == 1 else f"{stem}-{number}")
         if candidate.with_name(candidate.name + ".png").exists():
             continue
         # the chart beside it, linked by its bare name: the folder can be moved, zipped or mailed
-        body = text if not png else text.rstrip("\n") + f"\n\n![趋势 / trend]({candidate.name}.png)\n"
+        alt = "trend" if data.lang == "en" else "趋势 / trend"
+        body = text if not png else text.rstrip("\n") + f"\n\n![{alt}]({candidate.name}.png)\n"
         try:
             with candidate.with_name(candidate.name + ".md").open("x", encoding="utf-8") as fh:
                 fh.write(body)
@@ -309,19 +523,27 @@ def write_report_files(folder: Path, data: ReportData, text: str, png: bytes | N
             continue
         if png:
             candidate.with_name(candidate.name + ".png").write_bytes(png)
+        candidate.with_name(candidate.name + ".html").write_text(html_report(data, png), encoding="utf-8")
         return candidate
     raise FileExistsError(f"{folder / stem}: too many reports with this name")
 
 
 def report_message(data: ReportData, png: bytes | None) -> Message:
+    """The report as a channel gets it: a short summary as text, the chart as an image, and the whole
+    report as a file (`report_filename`, one HTML page with the chart in it) to forward to the client."""
+    en = data.lang == "en"
     images = ()
     if png:
-        images = (Image(title="负面占比与评论量 / negative share and volume", png=png,
-                        filename=f"{report_stem(data)}.png", alt="负面占比与评论量"),)
+        title = "negative share and volume" if en else "负面占比与评论量 / negative share and volume"
+        images = (Image(title=title, png=png, filename=f"{report_stem(data)}.png",
+                        alt="negative share and volume" if en else "负面占比与评论量"),)
+    report_file = File(name=report_filename(data), content=html_report(data, png).encode("utf-8"),
+                       mime="text/html; charset=utf-8", title=headline(data))
     return Message(
         title=headline(data),
-        text=markdown(data, with_headline=False),
+        text=summary(data),
         images=images,
+        files=(report_file,),
         meta={"kind": "report", "channel": data.channel, "start": data.start.isoformat(),
               "end": data.end.isoformat(), "comments": data.now.comments, "negative": data.now.negative,
               # the comparison the text makes, and when it makes none because the previous period is

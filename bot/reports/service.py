@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ from bot.clock import Clock, ensure_aware
 from bot.reports import render
 from bot.reports.charts import counted_share_series, steady_span
 from bot.reports.models import ReportAttempt
+from bot.reports.periods import CalendarPeriod, calendar_kind, last_whole
 from bot.reports.settings import ReportSchedule, ReportsConfig, cron_schedule, parse_period
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -142,11 +144,26 @@ def period_start(end: datetime, period: str, zone: str, cron: str | None = None)
     reports tile without overlap or gap. Hours (`24h`) are absolute. A start the clocks skipped is the
     moment of the change, as its due time was."""
     delta = parse_period(period)
-    if not period.strip().endswith(("d", "w")):
+    if not period.strip().lower().endswith(("d", "w", "天", "周")):
         return end - delta
     local = ZoneInfo(zone)
     naive = wall_time(cron, zone, end) if cron else end.astimezone(local).replace(tzinfo=None)
     return resolve_local(naive - delta, local)[0]
+
+
+_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
+_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
+_TAG = re.compile(r"</?[A-Za-z][^<>\n]*>")
+
+
+def without_markup(text: str) -> str:
+    """A comment's words without Markdown or HTML markup, for keywords: an image goes, a link leaves its
+    label, tags and bold marks go."""
+    if "[" in text:
+        text = _LINK.sub(r" \1 ", _IMAGE.sub(" ", text))
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    return text.replace("**", " ").replace("__", " ")
 
 
 def latest_due_time(cron: str, zone: str, now: datetime, lookback: timedelta) -> datetime | None:
@@ -214,6 +231,8 @@ class ReportRequest:
     period_name: str = ""
     # where the previous period (the comparison) starts; None: as long before `start` as the period is
     previous_start: datetime | None = None
+    # the period in file names when it is a calendar one ("2026-11", "2026-W47"); "" for a rolling one
+    label: str = ""
 
 
 @dataclass
@@ -257,17 +276,54 @@ class ReportService:
                     return names.get(item.client, item.client)
                 if item.accounts:
                     return "、".join(self.account_name(k) for k in item.accounts)
+        en = self.channel_language(channel) == "en"
         if self.scope.accounts_for(channel) == frozenset():  # an unmapped channel while clients are configured
-            return "（本频道没有可见账号 / no accounts visible in this channel）"
-        return "未归属客户的账号 / accounts of no client"
+            return "(no accounts visible in this channel)" if en else "（本频道没有可见账号 / no accounts visible in this channel）"
+        return "accounts of no client" if en else "未归属客户的账号 / accounts of no client"
 
     def account_name(self, key: str) -> str:
         platform, _, account_id = key.partition(":")
         account = self.config.account(platform, account_id)
         return (account.name if account else "") or key
 
+    def channel_language(self, channel: str) -> str:
+        """'zh' or 'en': the channel's `language`, else the configured one (as alerts pick it)."""
+        for item in self.config.channels:
+            if item.id == channel and item.language:
+                return item.language
+        return self.config.language or "zh"
+
+    def calendar_request(self, channel: str, period: CalendarPeriod) -> ReportRequest:
+        """The report of a calendar period (a month, an ISO week, a day, whole days) of the channel."""
+        lang = self.channel_language(channel)
+        return ReportRequest(channel, period.start, period.end, render.calendar_period_name(period, lang),
+                             previous_start=period.previous_start, label=period.label)
+
+    def request_for(self, channel: str, text: str | None, now: datetime) -> ReportRequest:
+        """The report `/report <text>` and `report --period <text>` ask for: 日报/周报/月报 (daily, weekly,
+        monthly) are the last whole day, ISO week or calendar month in the channel's zone, as schedules
+        with those words; nothing, 今天/today, 本周 or a length (24h, 7d, 7天) the span up to `now`."""
+        kind = calendar_kind(text)
+        if kind is not None:
+            return self.calendar_request(channel, last_whole(kind, now, self.channel_tz(channel)))
+        span, _ = self.period_for(text)
+        return ReportRequest(channel, now - span, now, render.period_name(span, self.channel_language(channel)))
+
+    def schedule_request(self, schedule: ReportSchedule, when: datetime) -> ReportRequest:
+        """The report a schedule owes at its due time `when`: a calendar period (月报) is the last whole one
+        before `when` in the channel's zone; a length (7d) ends at `when` and tiles the channel's days."""
+        tz = self.channel_tz(schedule.channel)
+        if schedule.calendar is not None:
+            return self.calendar_request(schedule.channel, last_whole(schedule.calendar, when, tz))
+        start = period_start(when, schedule.period, tz, schedule.cron)
+        return ReportRequest(schedule.channel, start, when,
+                             render.period_name(schedule.period_delta, self.channel_language(schedule.channel)),
+                             previous_start=period_start(start, schedule.period, tz, schedule.cron))
+
     def period_for(self, text: str | None) -> tuple[timedelta, str]:
-        """'日报'/'today'/'1d' → 1 day; '周报'/'week'/'7d' → 7 days; else a period like '24h' or '30d'."""
+        """The length of a period up to now: nothing, '今天'/'today' or '1d' → 1 day; '本周' or '7d' → 7 days;
+        else a period like '24h', '30d' or '7天'. (日报/周报/月报 reach it only from callers that want their
+        old rolling meaning: `request_for` makes them calendar periods.)"""
         aliases = {
             None: "1d", "": "1d", "日报": "1d", "daily": "1d", "day": "1d", "今天": "1d", "today": "1d",
             "周报": "7d", "weekly": "7d", "week": "7d", "本周": "7d", "月报": "30d", "monthly": "30d",
@@ -358,19 +414,26 @@ class ReportService:
 
         keywords: list[render.KeywordLine] = []
         if negatives and self.settings.top_keywords:
-            from bot.sentiment.keywords import extract_keywords
+            from bot.sentiment.keywords import EXAMPLE_MAX_CHARS, extract_keywords
 
+            # mined from the words people wrote, not their markup: a link's label counts, its address,
+            # an image's and HTML tags do not ("http", "png" are no keywords); the example is the comment
+            # as written (quoted inert)
             found = extract_keywords(
-                [n[0] or "" for n in negatives], [t or "" for t in baseline_texts], top_k=self.settings.top_keywords
+                [without_markup(n[0] or "") for n in negatives], [without_markup(t or "") for t in baseline_texts],
+                top_k=self.settings.top_keywords,
             )
-            keywords = [render.KeywordLine(k.term, k.count, k.baseline_count, k.example) for k in found]
+            examples = {without_markup(n[0] or "")[:EXAMPLE_MAX_CHARS]: n[0] or "" for n in negatives}
+            keywords = [render.KeywordLine(k.term, k.count, k.baseline_count, examples.get(k.example, k.example))
+                        for k in found]
 
         # hours or days of the channel's own calendar (a "day" is midnight to midnight where the client is)
         points = counted_share_series(spans, start, end, daily=daily, tz=tz) if period else []
+        lang = self.channel_language(channel)
         data = render.ReportData(
             channel=channel,
             audience=self.audience(channel),
-            period_name=request.period_name or render.period_name(period),
+            period_name=request.period_name or render.period_name(period, lang),
             start=start,
             end=end,
             tz=tz,
@@ -405,6 +468,8 @@ class ReportService:
             ],
             replies=self._reply_stats(channel, start, end),
             previous_since=previous_since if before_counts.comments else None,
+            lang=lang,
+            label=request.label,
         )
         png = None
         try:
@@ -592,11 +657,7 @@ class ReportService:
     def _post_scheduled(self, schedule: ReportSchedule, when: datetime) -> bool:
         """Build the report due at `when` and queue it, forgetting its failures (if any) in the same
         transaction. False when another check or replica queued it first."""
-        period = schedule.period_delta
-        tz = self.channel_tz(schedule.channel)
-        start = period_start(when, schedule.period, tz, schedule.cron)
-        result = self.build(ReportRequest(schedule.channel, start, when, render.period_name(period),
-                                          previous_start=period_start(start, schedule.period, tz, schedule.cron)))
+        result = self.build(self.schedule_request(schedule, when))
         message = render.report_message(result.data, result.png)
         with self.db.session() as session:
             posted = self.outbox.enqueue(session, channel=schedule.channel, message=message,
@@ -651,14 +712,14 @@ class ReportService:
         """Stop trying the report due at `row.due_at`: log it and queue one notice in the default channel
         (`window`: the catch-up window it left, when that is why)."""
         due = ensure_aware(row.due_at)
-        period = schedule.period_delta
         tz = self.channel_tz(schedule.channel)
-        start = period_start(due, schedule.period, tz, schedule.cron)
+        request = self.schedule_request(schedule, due)
+        start, end = request.start, request.end
         row.gave_up_at = now
         reason = row.last_error or "?"
         message = render.failure_message(
             schedule_id=schedule.id, channel=schedule.channel, audience=self.audience(schedule.channel),
-            period_name=render.period_name(period), start=start, end=due, tz=tz, attempts=row.attempts,
+            period_name=request.period_name, start=start, end=end, tz=tz, attempts=row.attempts,
             reason=reason, window=window,
         )
         self.outbox.enqueue(session, channel=self.config.default_channel, message=message,
@@ -667,8 +728,8 @@ class ReportService:
         log.error(
             "定时报告 %s（%s – %s）未能生成，已放弃，并通知 %s / scheduled report %s for %s, period %s – %s, could "
             "not be built (%d attempts%s): given up, told %s. Last error: %s",
-            schedule.id, start.astimezone(local).isoformat(), due.astimezone(local).isoformat(),
+            schedule.id, start.astimezone(local).isoformat(), end.astimezone(local).isoformat(),
             self.config.default_channel, schedule.id, schedule.channel, start.astimezone(local).isoformat(),
-            due.astimezone(local).isoformat(), row.attempts, "" if window is None else ", catch-up window passed",
+            end.astimezone(local).isoformat(), row.attempts, "" if window is None else ", catch-up window passed",
             self.config.default_channel, reason,
         )

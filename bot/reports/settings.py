@@ -8,14 +8,16 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-_PERIOD = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
-_PERIOD_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+# the Chinese units too (7天, 24小时, 2周), as the reply queue's --since and other commands take them
+_PERIOD = re.compile(r"^\s*(\d+)\s*(h|d|w|小时|天|周)\s*$")
+_PERIOD_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1),
+                 "小时": timedelta(hours=1), "天": timedelta(days=1), "周": timedelta(weeks=1)}
 MAX_PERIOD = timedelta(days=92)
 
 
 def parse_period(value: str) -> timedelta:
-    """A report period such as "24h", "1d", "7d", "2w" (whole hours, days or weeks; at most 92 days)."""
-    match = _PERIOD.match(str(value))
+    """A report period such as "24h", "1d", "7d", "2w", "7天" (whole hours, days or weeks; at most 92 days)."""
+    match = _PERIOD.match(str(value).lower())
     # echoed in chat: a pasted wall of digits is cut short
     shown = str(value) if len(str(value)) <= 24 else str(value)[:20] + "…"
     if not match:
@@ -170,9 +172,18 @@ def check_cron(value: str) -> str:
     return value
 
 
+def is_calendar_period(value: str) -> bool:
+    """Whether a schedule's `period` names a calendar period (日报/周报/月报, daily/weekly/monthly): the
+    last whole day, ISO week or month before the due time, rather than a length ending at it."""
+    from bot.reports.periods import calendar_kind
+
+    return calendar_kind(value) is not None
+
+
 class ReportSchedule(BaseModel):
     """One recurring report: which channel gets it, when (crontab, in the channel's time zone), and
-    the period it covers (ending at the moment it is due)."""
+    the period it covers: a length ending at the moment it is due (`1d`, `7d`), or the previous whole
+    calendar day, ISO week or month in the channel's zone (`日报`, `周报`, `月报`; daily, weekly, monthly)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -189,7 +200,8 @@ class ReportSchedule(BaseModel):
     @field_validator("period")
     @classmethod
     def _period(cls, value: str) -> str:
-        parse_period(value)
+        if not is_calendar_period(value):
+            parse_period(value)
         return value
 
     @field_validator("channel")
@@ -201,7 +213,15 @@ class ReportSchedule(BaseModel):
 
     @property
     def period_delta(self) -> timedelta:
+        """The length of a rolling period (`1d`, `7d`); a calendar one (月报) has none: see `calendar`."""
         return parse_period(self.period)
+
+    @property
+    def calendar(self) -> str | None:
+        """'day', 'week' or 'month' for a calendar period (日报, 周报, 月报), None for a rolling one."""
+        from bot.reports.periods import calendar_kind
+
+        return calendar_kind(self.period)
 
 
 class ReportsConfig(BaseModel):

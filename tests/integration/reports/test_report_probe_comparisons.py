@@ -134,7 +134,8 @@ def test_a_resolved_run_reads_as_on_its_card_and_a_recovered_alert_keeps_its_wor
             recovered_at=clock.now(), last_notified_at=clock.now()))
         session.commit()
     reply = _report(bot, "1d", run_command)
-    runs = reply.text.split("**危机预案 / playbook runs**", 1)[1]
-    assert "面霜过敏事件（已解除）" in runs and "已恢复" not in runs, reply.text
-    alerts = reply.text.split("**告警 / alerts**", 1)[1].split("**危机预案", 1)[0]
-    assert "澜肌官方旗舰店（已恢复）" in alerts, reply.text
+    whole = reply.files[0].content.decode("utf-8")  # the whole report is the attached file
+    runs = whole.split("<h2>危机预案 / playbook runs</h2>", 1)[1]
+    assert "面霜过敏事件（已解除）" in runs and "已恢复" not in runs, whole
+    alerts = whole.split("<h2>告警 / alerts</h2>", 1)[1].split("<h2>危机预案", 1)[0]
+    assert "澜肌官方旗舰店（已恢复）" in alerts, whole

@@ -73,9 +73,9 @@ def test_daily_reports_across_the_spring_change_tile_the_local_days(db, clock, s
         assert after.meta["start"] == before.meta["end"]
     assert [datetime.fromisoformat(m.meta["start"]).astimezone(BERLIN).strftime("%m-%d %H:%M") for m in sent] == [
         "03-26 09:00", "03-27 09:00", "03-28 09:00", "03-29 09:00"]
-    assert sent[2].title == ("日报 / daily report｜澜肌护肤｜03-28 09:00 – 03-29 09:00 "
+    assert sent[2].title == ("日报 / daily report｜澜肌护肤｜2026-03-28 09:00 – 03-29 09:00 "
                              "Europe/Berlin（UTC+01:00 → UTC+02:00）")
-    assert sent[3].title.endswith("｜03-29 09:00 – 03-30 09:00 Europe/Berlin（UTC+02:00）")
+    assert sent[3].title.endswith("｜2026-03-29 09:00 – 03-30 09:00 Europe/Berlin（UTC+02:00）")
 
 
 def test_a_skipped_due_time_is_sent_at_the_change_and_the_next_period_starts_there(db, clock, settings):
@@ -127,6 +127,6 @@ def test_a_report_built_late_counts_no_reply_activity_after_its_period(db, clock
         bot.stop()
     (report,) = reports(db)
     line = next(line for line in report.text.splitlines() if line.startswith("- 评论回复 / replies："))
-    assert line == "- 评论回复 / replies：已回复 0 · SLA 达成 0.0% · 首次回复中位 — · 当前待回复 1（超时 1）"
+    assert line == "- 评论回复 / replies：已回复 0 · SLA 达成 0% · 首次回复中位 — · 当前待回复 1（超时 1）"
     assert on_time.data.replies is not None and on_time_stats.open == 1 and on_time_stats.sla_total == 1
-    assert report.title.endswith("｜11-22 09:00 – 11-23 09:00 Asia/Shanghai（UTC+08:00）")
+    assert report.title.endswith("｜2026-11-22 09:00 – 11-23 09:00 Asia/Shanghai（UTC+08:00）")

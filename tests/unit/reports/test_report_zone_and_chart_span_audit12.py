@@ -28,13 +28,13 @@ def _description(png: bytes) -> str:
 def test_the_title_names_the_zone_as_the_review_does():
     end = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
     data = _data(end - timedelta(days=1), end, "Asia/Shanghai")
-    assert render.headline(data) == "日报 / daily report｜澜肌护肤｜11-22 09:00 – 11-23 09:00 Asia/Shanghai（UTC+08:00）"
+    assert render.headline(data) == "日报 / daily report｜澜肌护肤｜2026-11-22 09:00 – 11-23 09:00 Asia/Shanghai（UTC+08:00）"
     assert render.report_message(data, None).title == render.headline(data)
 
 
 def test_a_period_across_a_dst_change_gives_both_offsets():
     data = _data(datetime(2026, 3, 28, 9, tzinfo=BERLIN), datetime(2026, 3, 29, 9, tzinfo=BERLIN), "Europe/Berlin")
-    assert render.headline(data).endswith("｜03-28 09:00 – 03-29 09:00 Europe/Berlin（UTC+01:00 → UTC+02:00）")
+    assert render.headline(data).endswith("｜2026-03-28 09:00 – 03-29 09:00 Europe/Berlin（UTC+01:00 → UTC+02:00）")
 
 
 def test_the_markdown_export_carries_the_zone(tmp_path):
@@ -42,7 +42,7 @@ def test_the_markdown_export_carries_the_zone(tmp_path):
     data = _data(end - timedelta(days=1), end, "Asia/Shanghai")
     path = render.write_report_files(tmp_path, data, render.markdown(data), None)
     first = path.with_name(path.name + ".md").read_text(encoding="utf-8").splitlines()[0]
-    assert first == "**日报 / daily report｜澜肌护肤｜11-22 09:00 – 11-23 09:00 Asia/Shanghai（UTC+08:00）**"
+    assert first == "# 日报 / daily report｜澜肌护肤｜2026-11-22 09:00 – 11-23 09:00 Asia/Shanghai（UTC+08:00）"
 
 
 def test_a_daily_report_of_23_hours_is_still_named_one_day():
