@@ -1,7 +1,7 @@
 """Ingestion throughput (scoring included) on SQLite and PostgreSQL, and the serve process's memory.
 
     python -m bench.ingest [--n 20000] [--rss-comments 100000] [--stall-records 300000] [--postgres URL]
-    python -m bench.ingest --import-memory 200000 [--format jsonl|csv] [--compare OTHER_CHECKOUT]
+    python -m bench.ingest --import-memory 200000 [--format jsonl|csv|json] [--compare OTHER_CHECKOUT]
 
 Prints a table: comments/s for file import (in-process, the `crisisbot ingest` code path) and for the
 webhook (real HTTP into a `crisisbot serve` subprocess, 4 concurrent clients, 500 records a request),
@@ -123,7 +123,8 @@ print(code, warm, status("VmHWM"), time.perf_counter() - started)
 
 
 def write_feed(path: Path, n: int, fmt: str) -> None:
-    """n generated comments as JSONL or CSV, written a slice at a time (the writer stays small too)."""
+    """n generated comments as JSONL, CSV or one pretty-printed JSON array (json.dumps(..., indent=2), as an
+    export tool writes it), written a slice at a time (the writer stays small too)."""
     step = 10_000
     with open(path, "w", encoding="utf-8", newline="") as handle:
         if fmt == "csv":
@@ -132,14 +133,21 @@ def write_feed(path: Path, n: int, fmt: str) -> None:
             fields = list(comments(1)[0])
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
+        if fmt == "json":
+            handle.write("[")
         for start in range(0, n, step):
             part = comments(min(step, n - start), seed=start)
             for i, record in enumerate(part):  # ids unique across slices
                 record["comment_id"] = f"m{start + i}"
             if fmt == "csv":
                 writer.writerows(part)
+            elif fmt == "json":
+                handle.write(("," if start else "") + ",".join(
+                    "\n  " + json.dumps(r, ensure_ascii=False, indent=2).replace("\n", "\n  ") for r in part))
             else:
                 handle.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part))
+        if fmt == "json":
+            handle.write("\n]" if n else "]")
 
 
 def bench_import_memory(n: int, fmt: str, repo: Path) -> tuple[float, float, float, float]:
@@ -257,7 +265,8 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("CRISISBOT_TEST_POSTGRES_URL"))
     parser.add_argument("--import-memory", type=int, metavar="N",
                         help="only: peak RSS and rate of `crisisbot ingest` of a generated file of N comments")
-    parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="the file for --import-memory")
+    parser.add_argument("--format", choices=("jsonl", "csv", "json"), default="jsonl",
+                        help="the file for --import-memory (json: one pretty-printed array)")
     parser.add_argument("--compare", metavar="CHECKOUT", help="with --import-memory: also measure this checkout")
     args = parser.parse_args()
     if args.import_memory:

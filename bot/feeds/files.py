@@ -6,7 +6,8 @@ the rest of the file is still read. A file none of whose rows can be read (missi
 header without the required columns) raises FileFormatError instead: the user gave the wrong file, and
 nothing of it is stored. Reasons are Chinese first with English.
 
-`open_items` reads a file a record at a time (the import stores it in batches, whatever its size);
+`open_items` reads a file a record at a time (the import stores it in batches, whatever its size), a JSON
+array file (`[ {...}, {...} ]`, one line or pretty-printed over many) a value at a time too;
 `read_items` lists all of its items.
 """
 
@@ -17,6 +18,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from array import array
@@ -162,6 +164,13 @@ DAMAGED_LABEL = "utf-8，损坏的行已拒收 / utf-8, damaged lines rejected"
 DOCUMENT_PREFIX = 65536
 #: what JSON itself counts as whitespace (json.loads allows it around a document)
 JSON_SPACE = " \t\n\r"
+_JSON_SPACE_RUN = re.compile(r"[ \t\n\r]*")
+#: characters a JSON number may go on with ("1" of "1.5e-3", cut off after it, is a number too)
+_NUMBER_RUN = re.compile(r"[0-9.eE+\-]*")
+#: containers nested deeper than this in one value of a JSON array file leave the file to json.loads of the
+#: whole document (`_array_values`): whether that refuses it (RecursionError) depends on the interpreter's
+#: stack, which a value read on its own, one level less deep and from elsewhere, would not reproduce
+STREAMED_DEPTH = 100
 
 
 def read_items(path: Path) -> tuple[list[FileItem], str]:
@@ -189,8 +198,14 @@ class FileItems:
     reads the file again from its start, holding one record's lines at a time (a record is a JSONL line, a
     CSV row with its multi-line cells), so a file of any size takes about the same memory. The encoding is
     decided on the whole file first (one pass over its bytes, as decoding it whole would decide: UTF-8 or
-    GB18030 when every byte is, else UTF-8 line by line). Only a JSON document spanning lines (a .json
-    array, a pretty-printed object) is still read whole: it is one value.
+    GB18030 when every byte is, else UTF-8 line by line).
+
+    A JSON array file (its text one array, on one line or pretty-printed over many) is read a value at a
+    time as well (`_array_values`), once the whole text has been found to be one well-formed array: that
+    check is a pass of its own (made once, and counting the values: `count` is that pass), because json.loads
+    of the whole text refused a broken array as one rejection with nothing of it stored, and a damage found
+    only at the end must still do that. Any other JSON document spanning lines (a broken array, a
+    pretty-printed object) is still read whole, as before: it is one value, or one error for the whole file.
 
     Use as a context manager (or `close()`): it keeps the file open between iterations."""
 
@@ -212,6 +227,10 @@ class FileItems:
         self._mode = UTF8
         self.size = 0
         self._damaged_lines: Sequence[int] = ()
+        self._first = ""  # the text's first character that is not whitespace ("" for none)
+        #: values of the file's JSON array when its text is one well-formed array (`_one_array`), else None
+        self._array_size: int | None = None
+        self._array_decided = False
 
     def __enter__(self) -> FileItems:
         return self
@@ -233,6 +252,7 @@ class FileItems:
             first = next((piece.lstrip()[:1] for _n, piece, _ends in self._pieces() if piece.strip()), "")
         except OSError as exc:
             raise FileFormatError(_cannot_open(exc)) from None
+        self._first = first
         if first:  # empty, or blank lines only: no records, and no header to complain about
             self.kind = detect_format(self.path, first)
         if self.kind == "csv" and self._mode == DAMAGED:
@@ -246,6 +266,8 @@ class FileItems:
 
     def __iter__(self) -> Iterator[FileItem]:
         if self.kind == "jsonl":
+            if self._one_array() is not None:
+                return _array_items(f"{self.path}:", _array_values(self._text()))
             return _jsonl_items(self.path, self._lines, damaged_mode=self._mode == DAMAGED)
         if self.kind == "csv":
             return _csv_items(self.path, _universal_lines(self._pieces()), self._damaged_lines, size=self.size)
@@ -253,7 +275,46 @@ class FileItems:
 
     def count(self) -> int:
         """How many items the file holds (one pass, nothing kept)."""
-        return sum(1 for _ in self)
+        size = self._one_array() if self.kind == "jsonl" else None
+        return size if size is not None else sum(1 for _ in self)
+
+    def _one_array(self) -> int | None:
+        """How many values the file's JSON array holds when its whole text is one well-formed array, as
+        json.loads of the text would read it (then it is read a value at a time); None for any other text
+        (read by `_jsonl_items`, as before). Decided by one pass over the file, the first time it is asked."""
+        if not self._array_decided:
+            self._array_decided = True
+            # the text as `_jsonl_items` tells an array apart: its first character that is not whitespace;
+            # damaged bytes make it line-oriented whatever its shape
+            if self._first == "[" and self._mode != DAMAGED:
+                try:
+                    self._array_size = sum(1 for _value in _array_values(self._text()))
+                except _NotOneArray:
+                    pass
+        return self._array_size
+
+    def _text(self) -> Iterator[str]:
+        """The file's text (read as `_pieces` reads it when no line is damaged) from its first character
+        that is not whitespace (str.lstrip's), in pieces of READ_BYTES bytes: not split into lines, which a
+        pretty-printed array has millions of, only for a JSON reader that does not need them."""
+        mode = self._mode
+        decoder = codecs.getincrementaldecoder("utf-8-sig" if mode == UTF8 else mode)()
+        handle, at, first, leading = self._handle, 0, True, True
+        while True:
+            handle.seek(at)  # each reader keeps its own place, as in `_read_lines`
+            data = handle.read(READ_BYTES)
+            at += len(data)
+            text = decoder.decode(data, final=not data)
+            if first and mode == GB18030 and text:  # its byte-order mark, as `_pieces` leaves it out
+                text, first = text.removeprefix("\ufeff"), False
+            if leading and text:
+                # the whitespace before the text (`_jsonl_items` reads it from its first line holding more)
+                text = text.lstrip()
+                leading = not text
+            if text and not leading:
+                yield text
+            if not data:
+                return
 
     # ---- reading the text ---------------------------------------------------------------------------
     def _pieces(self, damaged: MutableSequence[int] | None = None) -> Iterator[tuple[int, str, bool]]:
@@ -534,7 +595,96 @@ def _first_line_is_json(text: str) -> bool:
     return True
 
 
-def _array_items(prefix: str, records: list[Any]) -> Iterator[FileItem]:
+class _NotOneArray(Exception):
+    """The text is not one well-formed JSON array, or one `_array_values` leaves to json.loads."""
+
+
+def _array_values(texts: Iterable[str]) -> Iterator[Any]:
+    """The values of the JSON array that is the whole text (given in pieces, starting with its "["), one at a
+    time, each as json.loads of the whole text holds it: each value is read by the same decoder (json's own
+    raw_decode), and the text around them must be what JSON allows around the values of an array, nothing
+    but JSON whitespace after it. Raises _NotOneArray at the first thing that differs (a broken or truncated
+    array, extra data, a value nested deeper than STREAMED_DEPTH): the caller then reads the text as before,
+    and only the values before that point have been read. Holds the value being read and at most a piece
+    or two of text, however long the array."""
+    decoder = json.JSONDecoder()  # json.loads's own (default) decoder
+    source = iter(texts)
+    text, at, ended = "", 0, False
+
+    def more(want: int = 1) -> None:
+        """Read on until `want` characters from `at` are held (or the text ends)."""
+        nonlocal text, at, ended
+        parts, held = [text[at:]], len(text) - at
+        while held < want:
+            piece = next(source, None)
+            if piece is None:
+                ended = True
+                break
+            parts.append(piece)
+            held += len(piece)
+        text, at = "".join(parts), 0
+
+    def next_char() -> str:
+        """The next character after JSON whitespace ("" at the end of the text), at `at`."""
+        nonlocal at
+        while True:
+            at = _JSON_SPACE_RUN.match(text, at).end()
+            if at < len(text) or ended:
+                return text[at:at + 1]
+            more()
+
+    more()
+    if text[:1] != "[":
+        raise _NotOneArray
+    at = 1
+    if next_char() == "]":
+        at += 1
+    else:
+        while True:
+            next_char()
+            while True:
+                try:
+                    value, end = decoder.raw_decode(text, at)
+                except json.JSONDecodeError as exc:
+                    # the value may go on past the text held: an error is the text's own once a line break
+                    # follows it (no JSON token spans one), or at the end of the text
+                    if ended or "\n" in text[exc.pos:]:
+                        raise _NotOneArray from None
+                    more(2 * (len(text) - at))
+                    continue
+                except JSON_ERRORS:  # a number of too many digits, nesting beyond the stack
+                    raise _NotOneArray from None
+                if not ended and _NUMBER_RUN.match(text, end).end() == len(text):
+                    # a number may go on in the text not read yet ("1" of "1.5" cut after the "1")
+                    more(2 * (len(text) - at))
+                    continue
+                break
+            if _deeper_than(value, STREAMED_DEPTH):
+                raise _NotOneArray
+            at = end
+            yield value
+            separator = next_char()
+            at += 1
+            if separator == "]":
+                break
+            if separator != ",":
+                raise _NotOneArray
+    if next_char():  # json.loads: "Extra data"
+        raise _NotOneArray
+
+
+def _deeper_than(value: Any, depth: int) -> bool:
+    """Whether containers nest more than `depth` levels in the value (itself counted as one)."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(depth):
+        if not level:
+            return False
+        level = [inner for outer in level for inner in (outer.values() if isinstance(outer, dict) else outer)
+                 if isinstance(inner, dict | list)]
+    return bool(level)
+
+
+def _array_items(prefix: str, records: Iterable[Any]) -> Iterator[FileItem]:
     for i, record in enumerate(records, start=1):
         try:
             raw = json.dumps(record, ensure_ascii=False)[:2000]
