@@ -146,6 +146,15 @@ def period_name(period: timedelta, lang: str = "zh") -> str:
     return _pick(f"{hours / 24:g} 天报告", f"{hours / 24:g}-day report", lang)
 
 
+def recent_period_name(period: timedelta, lang: str = "zh") -> str:
+    """The name of a report over the span up to now that a person asked for (`/report 7d`, `report --period
+    24h`): "近 7 天", not "周报", which `/report 周报` gives to the last whole week."""
+    hours = period.total_seconds() / 3600
+    if hours % 24 or hours <= 48:  # "近 24 小时", not "近 1 天"
+        return _pick(f"近 {hours:g} 小时报告", f"report for the last {hours:g} hours", lang)
+    return _pick(f"近 {hours / 24:g} 天报告", f"report for the last {hours / 24:g} days", lang)
+
+
 def calendar_period_name(period, lang: str = "zh") -> str:
     """The name of a calendar period's report (a `bot.reports.periods.CalendarPeriod`)."""
     if period.kind == "month":

@@ -307,7 +307,7 @@ class ReportService:
         if kind is not None:
             return self.calendar_request(channel, last_whole(kind, now, self.channel_tz(channel)))
         span, _ = self.period_for(text)
-        return ReportRequest(channel, now - span, now, render.period_name(span, self.channel_language(channel)))
+        return ReportRequest(channel, now - span, now, render.recent_period_name(span, self.channel_language(channel)))
 
     def schedule_request(self, schedule: ReportSchedule, when: datetime) -> ReportRequest:
         """The report a schedule owes at its due time `when`: a calendar period (月报) is the last whole one

@@ -97,7 +97,7 @@ def test_help_names_the_new_options_chinese_first(env):
 
 def test_period_takes_chinese_units_and_names_the_last_whole_month(env):
     days = invoke(["--period", "7天"], env)
-    assert days.exit_code == 0 and "周报 / weekly report" in days.output, days.output
+    assert days.exit_code == 0 and "近 7 天报告 / report for the last 7 days" in days.output, days.output
     month = invoke(["--period", "月报"], env)
     assert month.exit_code == 0 and "月报 / monthly report" in month.output, month.output
     first_line = month.output.splitlines()[0]

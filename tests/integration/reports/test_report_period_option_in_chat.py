@@ -7,14 +7,15 @@ from __future__ import annotations
 def test_report_period_option_is_taken_as_the_period(bot, run_command):
     [reply] = run_command("/report --period 7d", channel="console:lanji")
     assert "最多一个周期" not in (reply.text or ""), reply.text
-    assert reply.title and "周报 / weekly report" in reply.title, (reply.title, reply.text)
+    # a span up to now, named as one: "周报" is the last whole week (/report 周报)
+    assert reply.title and "近 7 天报告 / report for the last 7 days" in reply.title, (reply.title, reply.text)
     [plain] = run_command("/report 7d", channel="console:lanji")
     assert plain.title == reply.title
 
 
 def test_report_period_option_with_equals_sign(bot, run_command):
     [reply] = run_command("/report --period=30d", channel="console:lanji")
-    assert reply.title and "月报 / monthly report" in reply.title, (reply.title, reply.text)
+    assert reply.title and "近 30 天报告 / report for the last 30 days" in reply.title, (reply.title, reply.text)
 
 
 def test_a_bad_period_given_as_an_option_is_still_explained(bot, run_command):

@@ -113,7 +113,7 @@ def test_report_out_does_not_overwrite_a_report_of_the_same_minute(env, tmp_path
     assert len(new) == 1, sorted(p.name for p in out.iterdir())
     [written] = new
     assert written.name.startswith("report-console-lanji-1d-") and written.stem.endswith("-2")
-    assert written.read_text(encoding="utf-8").startswith("# 日报 / daily report")
+    assert written.read_text(encoding="utf-8").startswith("# 近 24 小时报告 / report for the last 24 hours")
     assert f"已写入 / written: {out / written.stem}.md" in result.output
     if (out / f"{written.stem}.png").exists():  # the chart goes with its own report
         assert f"{out / written.stem}.png" in result.output

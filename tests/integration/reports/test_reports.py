@@ -75,14 +75,15 @@ def run_ticks(bot) -> None:
 def test_report_command_shows_only_the_channels_client_with_a_chart(bot, clock, run_command):
     seed(bot, clock)
     [reply] = run_command("/report", channel="console:lanji")
-    assert "日报" in reply.title and "澜肌护肤" in reply.title
+    # the last 24 hours up to now ("/report 日报" is yesterday, the last whole day)
+    assert "近 24 小时报告" in reply.title and "澜肌护肤" in reply.title
     assert "评论 / comments：3（" in reply.text  # the three lanji comments of the last day
     assert "澜肌官方旗舰店" in reply.text
     assert "用了过敏烂脸" in reply.text  # most-liked negative comment
     assert "小厨" not in reply.text and "涂层" not in reply.text  # the other client's data never shows
     assert reply.images and reply.images[0].png.startswith(PNG_MAGIC)
     [weekly] = run_command("/report 7d", channel="console:lanji")  # 7 days up to now (周报: the last ISO week)
-    assert "周报" in weekly.title and "评论 / comments：4（" in weekly.text
+    assert "近 7 天报告" in weekly.title and "评论 / comments：4（" in weekly.text
 
 
 def test_report_quotes_as_negative_only_comments_that_lean_negative(bot, clock, run_command):
@@ -229,7 +230,7 @@ def test_cli_report_writes_markdown_and_png_for_a_channel(sqlite_db, tmp_path, s
     assert result.exit_code == 0, result.output
     [markdown_file] = list((tmp_path / "out").glob("report-*.md"))
     text = markdown_file.read_text(encoding="utf-8")
-    assert text.startswith("# 日报 / daily report｜澜肌护肤｜") and "评论 / comments：3（" in text
+    assert text.startswith("# 近 24 小时报告 / report for the last 24 hours｜澜肌护肤｜") and "评论 / comments：3（" in text
     assert markdown_file.with_suffix(".png").read_bytes().startswith(PNG_MAGIC)
     # another period (or another channel) in the same minute gets its own files instead of overwriting
     weekly = CliRunner().invoke(cli, ["report", "--channel", "console:lanji", "--period", "7d", "--out",
