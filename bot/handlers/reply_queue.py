@@ -15,10 +15,12 @@ from bot.handlers.registry import (
     ParsedCommand,
     PermissionDenied,
     UsageError,
+    command_word,
     option_word,
     tokenize_spans,
 )
-from bot.messages import Action, Button, Message, Section
+from bot.i18n import STRINGS
+from bot.messages import Action, Button, Message, Section, inert
 from bot.record_numbers import parse_record_number, record_digits
 from bot.replies import render
 from bot.replies.models import HISTORY
@@ -33,7 +35,7 @@ from bot.replies.service import (
 )
 
 USAGE = """\
-  /reply-queue [账号] [--mine] [--overdue] [--limit N] — 待回复评论（按优先级）/ unanswered comments by priority
+  /reply-queue [账号] [--mine] [--unclaimed] [--overdue] [--limit N] [--page N] — 待回复评论（按优先级，每页 N 条；--unclaimed 只看未认领的）/ unanswered comments by priority, N a page
   /reply-queue claim 编号 — 认领（默认 15 分钟）/ claim an item
   /reply-queue release 编号 — 放弃认领 / release a claim
   /reply-queue done 编号 ["回复内容"] — 已回复（带内容则自检后发布或记录）/ mark replied, optionally with the text
@@ -106,9 +108,33 @@ def _scope_text(service: ReplyQueueService, ctx: CommandContext, account: str | 
 
 # ---- /reply-queue -------------------------------------------------------------------------------------
 def handle_reply_queue(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[Message] | None:
-    service = _service(ctx)
-    sub = (parsed.sub or "").lower()
+    sub = command_word(parsed.sub or "")
     sub = ALIASES.get(sub, sub)
+    try:
+        return _handle(ctx, parsed, sub)
+    except UsageError as exc:
+        # the one usage line that applies and where the rest is: every refusal used to repeat all 13 lines
+        line = _usage_line(sub if sub in SUBCOMMANDS else None)
+        zh, en = STRINGS["usage_error"]
+        return Message(text=(f"{zh.partition('：')[0]} / {en.partition(':')[0]}：{exc}\n"
+                             f"用法 / usage：{line}\n"
+                             f"输入 /reply-queue help 查看全部用法 / type /reply-queue help for the full usage"),
+                       ephemeral=True)
+
+
+def _usage_line(sub: str | None) -> str:
+    """The USAGE line of a subcommand (None: the list), without its leading spaces."""
+    wanted = {"replied": "done", "reply": "done", "reject": "approve", "delete-template": "templates"}.get(sub or "", sub)
+    for line in USAGE.splitlines():
+        words = line.split()
+        if words[:1] == ["/reply-queue"] and (
+                (wanted is None and len(words) > 1 and words[1].startswith("[")) or (wanted and words[1:2] == [wanted])):
+            return line.strip()
+    return _LIST_USAGE
+
+
+def _handle(ctx: CommandContext, parsed: ParsedCommand, sub: str) -> Message | list[Message] | None:
+    service = _service(ctx)
     if unicodedata.normalize("NFKC", sub) in ("--help", "-h") and len(parsed.args) == 1:
         # as /reply-queue help (the dispatcher answers that one); "--help" used to read "未知选项 --help"
         return Message(title=f"/reply-queue — {SUMMARY_ZH} / {SUMMARY_EN}", text=USAGE)
@@ -139,10 +165,10 @@ def _no_repeated_option(parsed: ParsedCommand, *names: str) -> None:
             seen.add(key)
 
 
-def _no_extra(args: list[str], usage: str) -> None:
+def _no_extra(args: list[str]) -> None:
     """Subcommands that take one number: a second word was ignored ("claim 3 4" claimed #3 only)."""
     if len(args) > 1:
-        raise UsageError(f"多余的参数 / unexpected arguments：{' '.join(args[1:])}（用法 / usage：{usage}）")
+        raise UsageError(f"多余的参数 / unexpected arguments：{' '.join(args[1:])}")
 
 
 def _no_unknown_option(account: str | None) -> None:
@@ -151,32 +177,70 @@ def _no_unknown_option(account: str | None) -> None:
         raise UsageError(f"未知选项 / unknown option：{account}")
 
 
-def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand, account: str | None) -> Message:
+# what the list takes; the command's other options belong to subcommands (stats --since, done --text ...)
+_LIST_OPTIONS = ("limit", "page")
+_LIST_FLAGS = ("mine", "overdue", "unclaimed")
+_LIST_USAGE = "/reply-queue [账号] [--mine] [--unclaimed] [--overdue] [--limit N] [--page N]"
+_OPTION_OWNER = {"since": "stats", "text": "done", "item": "save-template", "topics": "save-template",
+                 "all-accounts": "save-template"}
+
+
+def _positive(parsed: ParsedCommand, name: str, example: str) -> int | None:
+    """A positive whole number option ("--page 2", full-width "--page ２" as typed on a Chinese keyboard)."""
+    value = parsed.opt(name)
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).strip() if value is not True else ""
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"--{name} 需要正整数，例如 --{name} {example} / --{name} takes a positive whole number, "
+                         f"e.g. --{name} {example}")
+    return int(text)
+
+
+def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand,
+          account: str | None) -> Message | list[Message]:
     _no_unknown_option(account)
-    _no_repeated_option(parsed, "limit")
-    limit_text = parsed.opt("limit")
+    _no_repeated_option(parsed, "limit", "page")
+    for name in parsed.options:
+        if name not in _LIST_OPTIONS and name not in _LIST_FLAGS:
+            # "/reply-queue --since 7d" used to list the queue as if it had not been typed
+            where = _OPTION_OWNER.get(name, "?")
+            raise UsageError(f"选项 --{name} 不适用于列表（它属于 {where}）/ option --{name} does not apply to the list "
+                             f"(it belongs to {where})")
+    requested = _positive(parsed, "limit", "10")
     limit = None
     capped = False
-    if limit_text is not None:
-        if limit_text is True or not str(limit_text).isdigit() or int(limit_text) < 1:
-            raise UsageError("--limit 需要正整数，例如 --limit 10 / --limit takes a positive whole number, e.g. --limit 10")
-        capped = int(limit_text) > service.config.max_limit  # said in the answer, not cut silently
-        limit = min(int(limit_text), service.config.max_limit)
+    if requested is not None:
+        capped = requested > service.config.max_limit  # said in the answer, not cut silently
+        limit = min(requested, service.config.max_limit)
+    page = _positive(parsed, "page", "2") or 1
     mine, overdue = bool(parsed.opt("mine", False)), bool(parsed.opt("overdue", False))
-    entries = service.list_queue(channel=ctx.channel, user=ctx.user, account=account, mine=mine, overdue=overdue,
-                                 limit=limit)
+    unclaimed = bool(parsed.opt("unclaimed", False))
+    if mine and unclaimed:
+        raise UsageError("--mine 与 --unclaimed 不能同时使用 / --mine and --unclaimed exclude each other")
+    result = service.queue_page(channel=ctx.channel, user=ctx.user, account=account, mine=mine, overdue=overdue,
+                                unclaimed=unclaimed, limit=limit, page=page)
     filters = "".join([
         "（我认领的 / mine）" if mine else "",
+        "（未认领 / unclaimed）" if unclaimed else "",
         "（仅逾期 / overdue only）" if overdue else "",
-        f"（每次最多 {limit} 条 / at most {limit} at a time）" if capped else "",
+        f"（每次最多 {result.limit} 条 / at most {result.limit} at a time）" if capped else "",
     ])
+    # the same command, one page on: what to type for the next part of the backlog
+    typed_account = (f'"{account}"' if any(ch.isspace() for ch in account) else account) if account else None
+    next_command = " ".join(["/reply-queue", *([typed_account] if typed_account else []), *(["--mine"] if mine else []),
+                             *(["--unclaimed"] if unclaimed else []), *(["--overdue"] if overdue else []),
+                             *([f"--limit {result.limit}"] if requested is not None else []), f"--page {page + 1}"])
     # (counted only for an empty answer: it explains a queue left empty by an import of old comments)
-    history = service.history_total(channel=ctx.channel, account=account) if not entries and not mine else 0
-    return render.queue_message(
-        entries, now=service.clock.now(), names=service.account_names, user=ctx.user,
+    history = (service.history_total(channel=ctx.channel, account=account)
+               if not result.entries and not result.total and not mine else 0)
+    messages = render.queue_messages(
+        result.entries, now=service.clock.now(), names=service.account_names, user=ctx.user,
         scope_text=_scope_text(service, ctx, account), filters=filters, zone=service.zone_for(ctx.channel),
-        history=history, history_hours=service.config.history_after_hours,
+        history=history, history_hours=service.config.history_after_hours, total=result.total,
+        overdue_total=result.overdue, offset=result.offset, page_size=result.limit, next_command=next_command,
     )
+    return messages[0] if len(messages) == 1 else messages
 
 
 def _claim_message(service: ReplyQueueService, result: ClaimResult, user: str, channel: str) -> Message:
@@ -201,6 +265,7 @@ def _responder(name: str | None, responder: str | None) -> tuple[str, str]:
     """Who handled an item, in words (Chinese, English): the brand's own reply in the app is stored as
     responder "account" (the English line used to carry the Chinese words too)."""
     if responder == "account":
+        name = inert(name) if name else name  # the feed's author name of the reply: not ours to format
         return (f"品牌账号在平台内回复{f'（{name}）' if name else ''}",
                 f"answered in the app{f' by {name}' if name else ''}")
     who = name or responder or "?"
@@ -253,13 +318,13 @@ def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user
 
 
 def _claim(ctx, service, parsed, args):
-    _no_extra(args, "/reply-queue claim 编号")
+    _no_extra(args)
     return _claim_message(service, service.claim(_number(args[0] if args else None), user=ctx.user,
                                                  user_name=ctx.user_name, channel=ctx.channel), ctx.user, ctx.channel)
 
 
 def _release(ctx, service, parsed, args):
-    _no_extra(args, "/reply-queue release 编号")
+    _no_extra(args)
     item_id = _number(args[0] if args else None)
     if service.release(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel):
         return Message(text=f"🔓 已放弃认领 #{item_id}。\nReleased #{item_id}.")
@@ -318,7 +383,7 @@ _CLOSED_WORDS = {"skipped": ("已跳过", "skipped"), "replied": ("已回复", "
 
 
 def _suggest(ctx, service, parsed, args):
-    _no_extra(args, "/reply-queue suggest 编号")
+    _no_extra(args)
     item_id = _number(args[0] if args else None)
     item, comment, suggestions = service.suggest(item_id, channel=ctx.channel)
     sections = []
@@ -328,8 +393,10 @@ def _suggest(ctx, service, parsed, args):
             Button("用这条回复 Use", f"{render.ACTION_PREFIX}use:{item_id}:{index}", suggestion.template_id, "primary"),
         )
         matched = f"（匹配 / matched：{'、'.join(suggestion.matched)}）" if suggestion.matched else ""
-        sections.append(Section(text=f"**{suggestion.name_zh}**{flag}{matched}\n> {suggestion.text}", buttons=buttons))
-    original = render.clip(comment.text if comment else "", 80)
+        # a suggestion may quote the commenter's name ("{author}您好"): shown as it would be posted, as typed
+        sections.append(Section(text=f"**{suggestion.name_zh}**{flag}{matched}\n> {inert(suggestion.text)}",
+                                buttons=buttons))
+    original = inert(render.clip(comment.text if comment else "", 80))
     return Message(
         title=f"建议回复 #{item_id} / Suggested replies",
         text=(f"评论：{original}\n选一条直接发布（会先自检），或修改后用 /reply-queue done {item_id} \"内容\"。\n"
@@ -339,7 +406,7 @@ def _suggest(ctx, service, parsed, args):
 
 
 def _approve(ctx, service, parsed, args):
-    _no_extra(args, "/reply-queue approve 草稿号")
+    _no_extra(args)
     draft_id = _number(args[0] if args else None, "草稿号 / draft id")
     return _outcome_message(service, service.approve(draft_id, user=ctx.user, user_name=ctx.user_name,
                                                      channel=ctx.channel), ctx.user, ctx.channel)
@@ -388,6 +455,11 @@ def _delete_template(ctx, service, parsed, args):
 
 
 def _stats(ctx, service, parsed, args):
+    for word in args:
+        key = option_word(word)[0].lower()
+        if key in _OPTIONS or key in _FLAGS:  # "stats --limit 3" answered "多余的参数：3", naming the value
+            raise UsageError(f"选项 --{key} 不适用于 stats（stats 只接受 --since）/ option --{key} does not apply to "
+                             f"stats (it takes --since only)")
     if len(args) > 1:
         raise UsageError(f"多余的参数 / unexpected arguments：{' '.join(args[1:])}")
     account = args[0] if args else None
@@ -493,11 +565,15 @@ _SUB_GRAMMAR: dict[str, tuple[set[str], set[str]]] = {
 }
 
 
+_FLAGS = frozenset({"mine", "overdue", "unclaimed", "all-accounts"})
+_OPTIONS = frozenset({"limit", "page", "text", "item", "topics", "since"})
+
+
 def register(registry: CommandRegistry) -> None:
     registry.add_command(
         "reply-queue", handle_reply_queue,
         summary_zh=SUMMARY_ZH, summary_en=SUMMARY_EN,
-        usage=USAGE, flags={"mine", "overdue", "all-accounts"}, options={"limit", "text", "item", "topics", "since"},
+        usage=USAGE, flags=_FLAGS, options=_OPTIONS,
         # each subcommand takes its own options only: a skip reason or a reply keeps "--limit 3" as typed
         sub_options={sub: _SUB_GRAMMAR.get(name, (set(), set()))
                      for sub, name in [*((n, n) for n in SUBCOMMANDS), *ALIASES.items()]},

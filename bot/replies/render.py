@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import ensure_aware
 from bot.durations import ago_zh_en, duration_zh_en, overdue_zh_en, zone_text
 from bot.i18n import PLATFORM_ZH, num
-from bot.messages import Button, Field, Message, Section
+from bot.messages import Button, Field, Message, Section, inert
 from bot.replies.models import (
     ANSWERED,
     HISTORY,
@@ -31,6 +31,8 @@ ACTION_PREFIX = "reply."
 CARD_META = "reply_queue_card"
 CLOSED_STATES = (REPLIED, ANSWERED, SKIPPED, HISTORY)
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
+# a commenter's name on a card, at most (names are the commenter's choice, of any length)
+AUTHOR_MAX = 30
 
 
 def short_count(value: int | None) -> str:
@@ -97,13 +99,17 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
         head += " 🟠 急 / urgent"
     if item.escalated_at:
         head += " ⬆️ 已升级 / escalated"
-    title = clip(comment.content_title or item.content_id, 30) if comment else item.content_id
+    # the comment, its author and the video's title are outsiders' words: inert, so "[官方客服](http://…)"
+    # typed into any of them shows as typed, never as a link the team takes for the bot's own
+    title = item.content_id
+    if comment:  # ("]" would end the link label early)
+        title = inert(clip(comment.content_title or item.content_id, 30)).replace("]", "］")
     video = f"[{title}]({comment.content_url})" if comment and comment.content_url else title
     where = f"{platform} {account_name}" if account_name else account_label(item.account_key, None)
     lines = [f"{head} · {where} · 《{video}》"]
-    text = comment.text if comment else ""
-    author = comment.author_name if comment and comment.author_name else "?"
-    lines.append(f"> {clip(text) or '（仅表情 / sticker only）'} —— {author}")
+    text = inert(clip(comment.text if comment else ""))
+    author = author_text(comment.author_name if comment else None)
+    lines.append(f"> {text or '（仅表情 / sticker only）'} —— {author}")
     facts = [
         f"👍 {short_count(comment.like_count if comment else 0)}",
         f"粉丝 {short_count(comment.author_followers if comment else None)}",
@@ -145,10 +151,17 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
     return Section(text="\n".join(lines), buttons=item_buttons(item.id or 0, ref) if buttons and not closed else ())
 
 
+def author_text(name: str | None) -> str:
+    """A commenter's name as cards show it: inert (an outsider chose it) and clipped (a 500-character name
+    must not push a card past the platforms' size limits)."""
+    return inert(clip(name, AUTHOR_MAX)) if name and name.strip() else "?"
+
+
 def closed_line(item: ReplyQueueItem, zone: tzinfo | None = None) -> str | None:
     """How a handled item ended, in words (None while it still waits for an answer)."""
     when = f"（{local_time(item.closed_at, zone)}）" if item.closed_at else ""
-    who = item.responder_name or item.responder or "?"
+    # (an item answered in the app carries the feed's author name of the reply: outsiders' text too)
+    who = inert(item.responder_name or item.responder or "?")
     if item.state == REPLIED:
         return f"✅ 已回复 · {who}{when} / replied by {who}"
     if item.state == ANSWERED:
@@ -196,12 +209,42 @@ def card_info(message: Message) -> dict:
     return card if isinstance(card, dict) else {}
 
 
-def _queue_summary(scope_text: str, filters: str, shown: int, overdue: int) -> str:
-    """The first lines of a /reply-queue answer: how many are shown, how many of them are overdue."""
-    summary = f"{scope_text}：前 {shown} 条待回复{filters}"
+def _queue_totals(scope_text: str, filters: str, total: int, overdue: int) -> tuple[str, str]:
+    """(zh, en) of the backlog a /reply-queue answer lists from: how many wait, how many of them are late."""
+    zh = f"{scope_text}：待回复 {num(total)} 条{filters}"
+    en = f"{num(total)} unanswered{filters}"
     if overdue:
-        summary += f"，其中 **{overdue} 条逾期**"
-    return summary + f"\nTop {shown} unanswered{filters}" + (f", {overdue} overdue" if overdue else "")
+        zh += f"，其中 **逾期 {num(overdue)} 条**"
+        en += f", {num(overdue)} overdue"
+    return zh, en
+
+
+def _card_counts(scope_text: str, filters: str, ids: Sequence[int], waiting: Sequence[ReplyQueueItem], *,
+                 overdue: int, claimed: int, span: tuple[str, str] = ("", "")) -> str:
+    """A refreshed queue card's summary: its own items as they are now (the backlog's totals were the
+    answer's, at the time it was given: they are not recounted on every press). `span`: which ranks of a
+    longer answer the card shows, (zh, en)."""
+    handled = len(ids) - len(waiting)
+    if not waiting:
+        return (f"{scope_text}：本卡 {len(ids)} 条评论已全部处理 ✅{filters}{span[0]}\n"
+                f"All {len(ids)} comment(s) on this card are handled{filters}{span[1]}.")
+    zh = f"{scope_text}：本卡 {len(ids)} 条中 {len(waiting)} 条待回复{filters}"
+    en = f"On this card: {len(waiting)} of {len(ids)} unanswered{filters}"
+    if overdue:
+        zh += f"，其中 **{overdue} 条逾期**"
+        en += f", {overdue} overdue"
+    if claimed:
+        zh += f"，{claimed} 条已认领"
+        en += f", {claimed} claimed"
+    if handled:
+        zh += f"；{handled} 条已处理"
+        en += f"; {handled} handled"
+    return f"{zh}{span[0]}\n{en}{span[1]}"
+
+
+def claim_is_live(item: ReplyQueueItem, now: datetime) -> bool:
+    """Whether someone holds the item now (a claim whose time ran out holds nothing)."""
+    return bool(item.claimed_by and item.claim_expires_at and ensure_aware(item.claim_expires_at) > now)
 
 
 def card_summary(card: Message, items: Mapping[int, ReplyQueueItem], *, now: datetime,
@@ -214,29 +257,19 @@ def card_summary(card: Message, items: Mapping[int, ReplyQueueItem], *, now: dat
     current = [items.get(i) for i in ids]
     waiting = [i for i in current if i is not None and i.state in UNANSWERED_STATES]
     overdue = sum(1 for i in waiting if now.timestamp() > i.due_ts)
-    claimed = sum(1 for i in waiting if i.claimed_by and i.claim_expires_at and ensure_aware(i.claim_expires_at) > now)
+    claimed = sum(1 for i in waiting if claim_is_live(i, now))
     handled = len(ids) - len(waiting)
     severity = 2 if overdue else None
     queue = info.get("queue")
     if isinstance(queue, dict) and not info.get("approval_draft"):
         scope_text, filters = str(queue.get("scope", "")), str(queue.get("filters", ""))
-        if not waiting:
-            return (f"{scope_text}：本卡 {len(ids)} 条评论已全部处理 ✅{filters}\n"
-                    f"All {len(ids)} comment(s) on this card are handled{filters}.", None)
-        if not handled and not claimed:
-            return _queue_summary(scope_text, filters, len(ids), overdue), severity
-        zh = f"{scope_text}：本卡 {len(ids)} 条中 {len(waiting)} 条待回复{filters}"
-        en = f"On this card: {len(waiting)} of {len(ids)} unanswered{filters}"
-        if overdue:
-            zh += f"，其中 **{overdue} 条逾期**"
-            en += f", {overdue} overdue"
-        if claimed:
-            zh += f"，{claimed} 条已认领"
-            en += f", {claimed} claimed"
-        if handled:
-            zh += f"；{handled} 条已处理"
-            en += f"; {handled} handled"
-        return f"{zh}\n{en}", severity
+        first = queue.get("first")
+        span = ("", "")
+        if isinstance(first, int) and first > 0 and ids:  # which ranks of a longer answer this card shows
+            last = first + len(ids) - 1
+            span = (f"（本卡为第 {num(first)}–{num(last)} 条）", f" (items {num(first)}–{num(last)})")
+        return (_card_counts(scope_text, filters, ids, waiting, overdue=overdue, claimed=claimed, span=span),
+                severity if waiting else None)
     reminder = info.get("reminder")
     if isinstance(reminder, dict) and overdue_total is not None:
         name = str(reminder.get("name") or reminder.get("account") or "")
@@ -289,27 +322,81 @@ def refreshed_card(card: Message, sections: Mapping[int, Section], *, draft: Rep
                    severity=severity, meta=dict(card.meta))
 
 
-def queue_message(entries: Sequence, *, now: datetime, names: Mapping[str, str], user: str, scope_text: str,
-                  filters: str, zone: tzinfo | None = None, history: int = 0,
-                  history_hours: int | None = None) -> Message:
-    """The /reply-queue answer. An empty queue says how many comments were kept out as history (`history`),
-    so that a queue left empty by an import of old comments is not a mystery."""
+#: Queue items per card. A card is one chat message, within both platforms' limits for any item: Slack
+#: allows 50 blocks (an item is 3: divider, text, buttons), Feishu 200 components and 30 KB of card JSON (an
+#: item with its inline forms is ~23 components and, at the longest texts a card shows (140-character
+#: comment, 30-character title and name, a 300-character video address), ~4 KB). 5 items: 18 blocks,
+#: ~116 components, ~20 KB at most. A longer answer goes out as several cards, each refreshed on its own.
+ITEMS_PER_CARD = 5
+
+
+def queue_messages(entries: Sequence, *, now: datetime, names: Mapping[str, str], user: str, scope_text: str,
+                   filters: str, zone: tzinfo | None = None, history: int = 0, history_hours: int | None = None,
+                   total: int | None = None, overdue_total: int | None = None, offset: int = 0,
+                   page_size: int | None = None, next_command: str | None = None) -> list[Message]:
+    """The /reply-queue answer: the backlog's totals (`total` unanswered, `overdue_total` of them late, with
+    the filters), which ranks this page shows, the command for the next page, then the items, ITEMS_PER_CARD
+    to a card (every item the text promises reaches the channel, whatever the platform's message limits).
+    An empty queue says how many comments were kept out as history (`history`), so that a queue left empty
+    by an import of old comments is not a mystery."""
+    if total is None:
+        total = len(entries)
+    if overdue_total is None:
+        overdue_total = sum(1 for e in entries if e.overdue)
     if not entries:
+        if total:  # a page past the last one
+            size = page_size or 1
+            pages = -(-total // size)
+            text = (f"{scope_text}：待回复 {num(total)} 条{filters}，每页 {size} 条共 {num(pages)} 页，第 {offset // size + 1} "
+                    f"页没有评论。\n{num(total)} unanswered{filters}: {num(pages)} page(s) of {size}; "
+                    f"page {offset // size + 1} is empty.")
+            return [Message(title="回复队列 / Reply queue", text=text, ephemeral=True)]
         text = f"{scope_text}：没有待回复的评论{filters} 🎉\nNothing waiting for a reply{filters}."
         if history and history_hours:
             text += (f"\n另有 {num(history)} 条评论到达时已写于 {history_hours} 小时之前，存为历史，不在队列中 / {num(history)} "
                      f"comment(s) already older than {history_hours} h on arrival are kept as history, not queued.")
-        return Message(title="回复队列 / Reply queue", text=text)
-    overdue = sum(1 for e in entries if e.overdue)
-    sections = tuple(
-        item_section(e.item, e.comment, now=now, score=e.score, overdue=e.overdue,
-                     account_name=names.get(e.item.account_key), user=user, zone=zone,
-                     reasons=getattr(e, "reasons", ""))
-        for e in entries
-    )
-    summary = _queue_summary(scope_text, filters, len(entries), overdue)
-    return Message(title="回复队列 / Reply queue", text=summary, sections=sections, severity=2 if overdue else None,
-                   meta=card_meta([e.item.id or 0 for e in entries], queue={"scope": scope_text, "filters": filters}))
+        return [Message(title="回复队列 / Reply queue", text=text)]
+    cards = [entries[i:i + ITEMS_PER_CARD] for i in range(0, len(entries), ITEMS_PER_CARD)]
+    first, last = offset + 1, offset + len(entries)
+    totals_zh, totals_en = _queue_totals(scope_text, filters, total, overdue_total)
+    size = page_size or len(entries)
+    pages = max(1, -(-total // size))
+    page = offset // size + 1
+    if first == 1 and last >= total:
+        shown_zh, shown_en = f"以下为全部 {num(total)} 条（按优先级）", f"all {num(total)} below, by priority"
+    else:
+        shown_zh = f"按优先级显示第 {num(first)}–{num(last)} 条（第 {num(page)}/{num(pages)} 页）"
+        shown_en = f"items {num(first)}–{num(last)} by priority (page {num(page)} of {num(pages)})"
+    if len(cards) > 1:
+        shown_zh += f"，分 {len(cards)} 张卡片"
+        shown_en += f", on {len(cards)} cards"
+    if next_command and last < total:
+        shown_zh += f"；下一页：{next_command}"
+        shown_en += f"; next page: {next_command}"
+    messages = []
+    for number, chunk in enumerate(cards, 1):
+        start = first + (number - 1) * ITEMS_PER_CARD
+        sections = tuple(
+            item_section(e.item, e.comment, now=now, score=e.score, overdue=e.overdue,
+                         account_name=names.get(e.item.account_key), user=user, zone=zone,
+                         reasons=getattr(e, "reasons", ""))
+            for e in chunk
+        )
+        if number == 1:
+            text = f"{totals_zh}\n{shown_zh}\n{totals_en}; {shown_en}"
+        else:
+            text = (f"{scope_text}：第 {num(start)}–{num(start + len(chunk) - 1)} 条{filters}（第 {number}/{len(cards)} 张卡片）\n"
+                    f"Items {num(start)}–{num(start + len(chunk) - 1)}{filters} (card {number} of {len(cards)})")
+        title = "回复队列 / Reply queue" + (f"（{number}/{len(cards)}）" if len(cards) > 1 else "")
+        overdue_here = any(e.overdue for e in chunk)
+        messages.append(Message(
+            title=title, text=text, sections=sections,
+            severity=2 if (overdue_here or (number == 1 and overdue_total)) else None,
+            meta=card_meta([e.item.id or 0 for e in chunk], queue={
+                "scope": scope_text, "filters": filters,
+                # the ranks, for a refresh to say which part of a longer answer a card is
+                **({"first": start} if len(cards) > 1 or offset else {})})))
+    return messages
 
 
 MAX_PRECHECK_SECTIONS = 20
@@ -370,30 +457,49 @@ def approval_message(draft: ReplyDraft, item: ReplyQueueItem, comment: Comment |
     )
 
 
-def reminder_message(account_key: str, account_name: str | None, items: Sequence[ReplyQueueItem],
-                     comments: Mapping[tuple[str, str], Comment], total: int, now: datetime,
-                     zone: tzinfo | None = None, late_on_arrival: int = 0) -> Message:
-    """The overdue reminder of one account. `total` counts the items that became overdue while the bot was
-    watching; `late_on_arrival` (already past their deadline when they arrived: imported history) are not
-    reminded about, only named here so that /reply-queue --overdue listing more is no surprise."""
+def reminder_messages(account_key: str, account_name: str | None, items: Sequence[ReplyQueueItem],
+                      comments: Mapping[tuple[str, str], Comment], total: int, now: datetime,
+                      zone: tzinfo | None = None, late_on_arrival: int = 0, new: int = 0) -> list[Message]:
+    """The overdue reminder of one account: `items` are its most urgent overdue items (by priority), of
+    `total` that became overdue while the bot was watching (`new` of them since the last reminder);
+    `late_on_arrival` (already past their deadline when they arrived: imported history) are not reminded
+    about, only named here so that /reply-queue --overdue listing more is no surprise. Who holds a claimed
+    item is named. More items than ITEMS_PER_CARD go out as several cards."""
     name = account_label(account_key, account_name)
-    sections = tuple(
-        item_section(i, comments.get((i.platform, i.comment_id)), now=now, score=None, overdue=True,
-                     account_name=account_name, zone=zone)
-        for i in items
-    )
     zh_more = en_more = ""
     if late_on_arrival:
         zh_more = f"（另有导入的历史评论 {num(late_on_arrival)} 条到达时已超时，未计入提醒）"
         en_more = f" ({num(late_on_arrival)} imported comment(s) were already overdue on arrival: not reminded about)"
-    return Message(
-        title=f"⏰ 逾期未回复提醒 / Overdue replies · {name}",
-        text=(f"{name} 有 {num(total)} 条评论超过回复时限{zh_more}，最紧急的 {len(items)} 条如下。"
-              f"输入 /reply-queue --overdue 查看全部。\n"
-              f"{num(total)} comment(s) of {name} are past the reply SLA{en_more}; the most urgent are below."),
-        sections=sections, severity=2,
-        meta=card_meta([i.id or 0 for i in items], reminder={"account": account_key, "name": name}),
-    )
+    zh_new = f"，其中 {num(new)} 条是上次提醒后新逾期的" if new and new < total else ""
+    en_new = f" ({num(new)} newly overdue since the last reminder)" if new and new < total else ""
+    rest = max(0, total - len(items))
+    zh_rest = f"；另有 {num(rest)} 条逾期未在此列出" if rest else ""
+    en_rest = f"; {num(rest)} more overdue not listed here" if rest else ""
+    held = [(i, i.claimed_by_name or i.claimed_by) for i in items if claim_is_live(i, now)]
+    zh_held = en_held = ""
+    if held:
+        who = "、".join(f"#{i.id} {inert(str(w))}" for i, w in held)
+        zh_held = f"\n已认领（请认领人尽快回复）：{who}"
+        en_held = f" Claimed: {who}."
+    head = (f"{name} 有 {num(total)} 条评论超过回复时限{zh_new}{zh_more}，按优先级最紧急的 {len(items)} 条如下{zh_rest}。"
+            f"输入 /reply-queue --overdue 查看全部。{zh_held}\n"
+            f"{num(total)} comment(s) of {name} are past the reply SLA{en_new}{en_more}; the {len(items)} most urgent "
+            f"are below{en_rest}.{en_held}")
+    cards = [items[i:i + ITEMS_PER_CARD] for i in range(0, len(items), ITEMS_PER_CARD)] or [items]
+    messages = []
+    for number, chunk in enumerate(cards, 1):
+        sections = tuple(
+            item_section(i, comments.get((i.platform, i.comment_id)), now=now, score=None, overdue=True,
+                         account_name=account_name, zone=zone)
+            for i in chunk
+        )
+        text = head if number == 1 else (f"{name} 逾期提醒（续，第 {number}/{len(cards)} 张卡片）\n"
+                                         f"Overdue reminder of {name}, continued (card {number} of {len(cards)})")
+        suffix = f"（{number}/{len(cards)}）" if len(cards) > 1 else ""
+        messages.append(Message(
+            title=f"⏰ 逾期未回复提醒 / Overdue replies · {name}{suffix}", text=text, sections=sections, severity=2,
+            meta=card_meta([i.id or 0 for i in chunk], reminder={"account": account_key, "name": name})))
+    return messages
 
 
 def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None) -> Message:

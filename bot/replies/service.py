@@ -15,6 +15,7 @@ import hashlib
 import logging
 import re
 import statistics
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -152,6 +153,18 @@ class QueueEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class QueuePage:
+    """One page of /reply-queue: its entries (ranks offset+1 ..), and the backlog they are taken from:
+    `total` unanswered items matching the filters, `overdue` of them past their deadline."""
+
+    entries: list[QueueEntry]
+    total: int
+    overdue: int
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimResult:
     ok: bool
     item: ReplyQueueItem
@@ -285,6 +298,11 @@ def _continues_id(folded: str, at: int) -> bool:
     return bool(rest[:run].rstrip(".-"))
 
 
+def _folded(text: str) -> str:
+    """An account id, name or client id as typed names compare: width (NFKC) and case folded."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
 def account_key_of(platform: str, account_id: str) -> str:
     return f"{platform}:{account_id}"
 
@@ -349,12 +367,20 @@ class ReplyQueueService:
         return bool(self._match_account(text))
 
     def _match_account(self, text: str) -> list[str]:
+        """The account keys ACCOUNT names: as configured, else in any case and width ("LANJI_OFFICIAL", or
+        full-width letters, for lanji_official: people type ids as they see them, not as the config has them)."""
+        configured = self.app_config.accounts
         if ":" in text:
-            return [text]
-        found = [a.key for a in self.app_config.accounts if text in (a.account_id, a.name)]
-        if not found:
-            found = [a.key for a in self.app_config.accounts if a.client == text]
-        return found
+            same = [a.key for a in configured if _folded(a.key) == _folded(text)]
+            return [text] if text in {a.key for a in configured} or len(same) != 1 else same
+        for fold in (str, _folded):
+            wanted = fold(text)
+            found = [a.key for a in configured if wanted in (fold(a.account_id), fold(a.name) if a.name else None)]
+            if not found:
+                found = [a.key for a in configured if a.client and fold(a.client) == wanted]
+            if found:
+                return found
+        return []
 
     def _account_condition(self, keys: list[str] | None, column=None):
         column = ReplyQueueItem.account_key if column is None else column
@@ -753,12 +779,61 @@ class ReplyQueueService:
         mine: bool = False,
         overdue: bool = False,
         limit: int | None = None,
+        offset: int = 0,
+        unclaimed: bool = False,
     ) -> list[QueueEntry]:
-        """Top unanswered items of the accounts this channel may see (or of ACCOUNT), best first."""
+        """Top unanswered items of the accounts this channel may see (or of ACCOUNT), best first; `offset`
+        skips the first ranks (a later page), `unclaimed` leaves out items someone holds."""
         keys = self.resolve_accounts(channel, account)
         limit = max(1, min(limit or self.config.default_limit, self.config.max_limit))
         now = self.clock.now()
-        ids = self.queue_ids(keys, user=user, mine=mine, overdue=overdue, limit=limit, now=now)
+        offset = max(0, offset)
+        ids = self.queue_ids(keys, user=user, mine=mine, overdue=overdue, limit=offset + limit, now=now,
+                             unclaimed=unclaimed)[offset:]
+        return self._entries(ids, user=user, now=now)
+
+    def queue_page(self, *, channel: str, user: str, account: str | None = None, mine: bool = False,
+                   overdue: bool = False, unclaimed: bool = False, limit: int | None = None,
+                   page: int = 1) -> QueuePage:
+        """Page `page` (from 1) of the queue, `limit` items a page, with the backlog's totals (the filters
+        applied): a list of the top 5 used to be all anyone saw of 10,000 open comments."""
+        keys = self.resolve_accounts(channel, account)
+        limit = max(1, min(limit or self.config.default_limit, self.config.max_limit))
+        now = self.clock.now()
+        total, late = self.queue_counts(keys, user=user, mine=mine, overdue=overdue, unclaimed=unclaimed, now=now)
+        offset = (max(1, page) - 1) * limit
+        if offset >= total:  # past the last page: nothing to read (a huge --page must not rank every item)
+            return QueuePage([], total, late, offset, limit)
+        ids = self.queue_ids(keys, user=user, mine=mine, overdue=overdue, limit=offset + limit, now=now,
+                             unclaimed=unclaimed)[offset:]
+        return QueuePage(self._entries(ids, user=user, now=now), total, late, offset, limit)
+
+    def queue_counts(self, keys: list[str] | None, *, user: str, mine: bool = False, overdue: bool = False,
+                     unclaimed: bool = False, now: datetime | None = None) -> tuple[int, int]:
+        """(unanswered, overdue) items of these accounts matching the filters, in one counting query."""
+        now = now or self.clock.now()
+        late = ReplyQueueItem.due_ts < now.timestamp()
+        stmt = select(func.count(), func.coalesce(func.sum(case((late, 1), else_=0)), 0)).select_from(
+            ReplyQueueItem).where(self._account_condition(keys), *self._filters(user=user, mine=mine,
+                                                                               unclaimed=unclaimed, now=now))
+        if overdue:
+            stmt = stmt.where(late)
+        with self.db.session() as session:
+            total, late_count = session.exec(stmt).one()
+        return int(total or 0), int(late_count or 0)
+
+    @staticmethod
+    def _filters(*, user: str, mine: bool, unclaimed: bool, now: datetime) -> list:
+        """The unanswered items --mine / --unclaimed keep (an item awaiting approval is held by its writer)."""
+        if unclaimed:
+            return [ReplyQueueItem.state == m.OPEN, ReplyQueueItem.claimed_by.is_(None) | (
+                ReplyQueueItem.claim_expires_at.is_(None)) | (ReplyQueueItem.claim_expires_at <= now)]
+        conditions = [ReplyQueueItem.state.in_(m.UNANSWERED_STATES)]
+        if mine:
+            conditions += [ReplyQueueItem.claimed_by == user, ReplyQueueItem.claim_expires_at > now]
+        return conditions
+
+    def _entries(self, ids: list[tuple[int, float]], *, user: str, now: datetime) -> list[QueueEntry]:
         if not ids:
             return []
         with self.db.session() as session:
@@ -778,7 +853,7 @@ class ReplyQueueService:
         return entries
 
     def queue_ids(self, keys: list[str] | None, *, user: str, mine: bool = False, overdue: bool = False,
-                  limit: int = 20, now: datetime | None = None) -> list[tuple[int, float]]:
+                  limit: int = 20, now: datetime | None = None, unclaimed: bool = False) -> list[tuple[int, float]]:
         """The ordered (id, score) pairs of the queue query; split out so the benchmark times exactly it.
 
         The age part of the score stops growing at AGE_SATURATION x SLA, so every item older than that
@@ -789,7 +864,8 @@ class ReplyQueueService:
         """
         now = now or self.clock.now()
         if mine or keys is None or len(keys) > MAX_ACCOUNTS_PER_SEEK:
-            return self._queue_ids_scan(keys, user=user, mine=mine, overdue=overdue, limit=limit, now=now)
+            return self._queue_ids_scan(keys, user=user, mine=mine, overdue=overdue, limit=limit, now=now,
+                                        unclaimed=unclaimed)
         if not keys:
             return []
         weights = self.config.weights
@@ -797,6 +873,7 @@ class ReplyQueueService:
         longest_sla = 60 * max(self.config.sla_minutes, self.config.sla_minutes_negative)
         cutoff = now.timestamp() - AGE_SATURATION * longest_sla
         found: dict[int, tuple[float, float]] = {}  # id -> (score, created_ts)
+        free = self._filters(user=user, mine=False, unclaimed=True, now=now)[1:] if unclaimed else []
         with self.db.session() as session:
             # One statement: per account, the best N saturated items read in index order (UNION ALL of
             # ordered, limited subqueries; SQLite needs each wrapped as a subquery).
@@ -805,7 +882,7 @@ class ReplyQueueService:
                 # "+ 0" keeps planners off the created_ts index here: reading (account, state,
                 # static_score) in order and stopping after N is the point.
                 .where(ReplyQueueItem.account_key == key, ReplyQueueItem.state == m.OPEN,
-                       ReplyQueueItem.created_ts + 0 <= cutoff)
+                       ReplyQueueItem.created_ts + 0 <= cutoff, *free)
                 .order_by(ReplyQueueItem.static_score.desc(), ReplyQueueItem.created_ts.asc())
                 .limit(limit)
                 .subquery()
@@ -823,6 +900,8 @@ class ReplyQueueService:
             )
             if overdue:
                 rest = rest.where(ReplyQueueItem.due_ts < now.timestamp())
+            if unclaimed:
+                rest = rest.where(ReplyQueueItem.state == m.OPEN, *free)
             for item_id, item_score, created_ts in session.exec(rest).all():
                 found[int(item_id)] = (float(item_score), float(created_ts))
         # Saturated items are past their due time already (cutoff < created + SLA < now), so --overdue
@@ -831,14 +910,12 @@ class ReplyQueueService:
         return [(item_id, item_score) for item_id, (item_score, _) in ordered[:limit]]
 
     def _queue_ids_scan(self, keys: list[str] | None, *, user: str, mine: bool, overdue: bool, limit: int,
-                        now: datetime) -> list[tuple[int, float]]:
+                        now: datetime, unclaimed: bool = False) -> list[tuple[int, float]]:
         """Score every matching item in SQL (used for --mine, whose claims are few, and very wide scopes)."""
         score = self.score_expression(now).label("score")
         stmt = select(ReplyQueueItem.id, score, ReplyQueueItem.created_ts).where(
-            self._account_condition(keys), ReplyQueueItem.state.in_(m.UNANSWERED_STATES)
+            self._account_condition(keys), *self._filters(user=user, mine=mine, unclaimed=unclaimed, now=now)
         )
-        if mine:
-            stmt = stmt.where(ReplyQueueItem.claimed_by == user, ReplyQueueItem.claim_expires_at > now)
         if overdue:
             stmt = stmt.where(ReplyQueueItem.due_ts < now.timestamp())
         with self.db.session() as session:
@@ -1671,7 +1748,13 @@ class ReplyQueueService:
         return sent
 
     def _remind_account(self, account_key: str, now: datetime, repeat_before: datetime) -> int:
-        from bot.replies.render import reminder_message  # rendering lives beside the handlers' strings
+        """One reminder for the account: its most urgent overdue items, and how many more there are.
+
+        Every overdue item the reminder counts is marked reminded, not only those it lists: marking only the
+        listed ones made the next tick send the next few (worded "最紧急的 3 条" although they were merely
+        the ones not named yet), a new card every interval until the whole backlog had been listed. Now a
+        card comes when an item went overdue since the last one, or `repeat_minutes` after it."""
+        from bot.replies.render import reminder_messages  # rendering lives beside the handlers' strings
 
         rules = self.config.reminders
         score = self.score_expression(now)
@@ -1679,14 +1762,19 @@ class ReplyQueueService:
             overdue = and_(ReplyQueueItem.account_key == account_key, ReplyQueueItem.state.in_(m.UNANSWERED_STATES),
                            ReplyQueueItem.due_ts < now.timestamp())
             due = and_(overdue, watched_in_time())
-            total = session.exec(select(func.count()).select_from(ReplyQueueItem).where(due)).one()
+            never = ReplyQueueItem.last_reminded_at.is_(None)
+            total, new = session.exec(select(func.count(), func.coalesce(func.sum(case((never, 1), else_=0)), 0))
+                                      .select_from(ReplyQueueItem).where(due)).one()
             # the rest of /reply-queue --overdue: late already on arrival, named so the two counts agree
             late_on_arrival = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
                 overdue, ~watched_in_time())).one()
+            waiting = session.exec(select(func.count()).select_from(ReplyQueueItem).where(
+                due, or_(never, ReplyQueueItem.last_reminded_at < repeat_before))).one()
+            if not waiting:  # every overdue item was counted by a reminder less than repeat_minutes ago
+                return 0
             items = session.exec(
-                select(ReplyQueueItem).where(
-                    due, or_(ReplyQueueItem.last_reminded_at.is_(None), ReplyQueueItem.last_reminded_at < repeat_before)
-                ).order_by(score.desc()).limit(rules.max_items)
+                select(ReplyQueueItem).where(due).order_by(score.desc(), ReplyQueueItem.created_ts.asc())
+                .limit(rules.max_items)
             ).all()
             if not items:
                 return 0
@@ -1695,18 +1783,56 @@ class ReplyQueueService:
             bucket = int(now.timestamp() // (rules.every_minutes * 60))
             # The key names the items too: a second process (console beside serve) reminding other items in
             # the same period must not be taken for a duplicate, while the same items twice still are.
-            items_digest = hashlib.sha1(",".join(str(i.id) for i in sorted(items, key=lambda i: i.id or 0))
-                                        .encode()).hexdigest()[:12]
+            # (and the counts: the same items with one more overdue behind them are a new reminder)
+            items_digest = hashlib.sha1((",".join(str(i.id) for i in sorted(items, key=lambda i: i.id or 0))
+                                         + f"|{int(total)}|{int(new)}").encode()).hexdigest()[:12]
             for channel in self.scope.channels_for_account(platform, account_id):
                 # each channel reads the due times in its own zone
-                message = reminder_message(account_key, self.account_names.get(account_key), items, comments,
-                                           int(total), now, zone=self.zone_for(channel),
-                                           late_on_arrival=int(late_on_arrival))
-                self.outbox.enqueue(session, channel=channel, message=message,
-                                    key=f"reply-remind:{account_key}:{channel}:{bucket}:{items_digest}")
-            session.execute(update(ReplyQueueItem).where(ReplyQueueItem.id.in_([i.id for i in items]))
-                            .values(last_reminded_at=now))
+                messages = reminder_messages(account_key, self.account_names.get(account_key), items, comments,
+                                             int(total), now, zone=self.zone_for(channel),
+                                             late_on_arrival=int(late_on_arrival), new=int(new))
+                key = f"reply-remind:{account_key}:{channel}:{bucket}:{items_digest}"
+                for number, message in enumerate(messages):
+                    self.outbox.enqueue(session, channel=channel, message=message,
+                                        key=key if not number else f"{key}:{number + 1}")
+            # all counted, listed or not (see above)
+            session.execute(update(ReplyQueueItem).where(due).values(last_reminded_at=now)
+                            .execution_options(synchronize_session=False))
         return 1
+
+    # ---- claims running out ---------------------------------------------------------------------------
+    def expire_claims(self) -> int:
+        """Let go of the claims whose time ran out and re-render the cards that show their items: a card
+        said "🔒 frank 认领中，至 09:46" long after 09:46, until someone happened to press a button on it.
+        Each expiry is handled once (a conditional UPDATE: a second process finds nothing left to do).
+        Returns how many claims ran out."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            ran_out = and_(ReplyQueueItem.claimed_by.is_not(None), ReplyQueueItem.state == m.OPEN,
+                           ReplyQueueItem.claim_expires_at <= now)
+            rows = session.exec(select(ReplyQueueItem.id, ReplyQueueItem.account_key, ReplyQueueItem.claimed_by,
+                                       ReplyQueueItem.claimed_by_name).where(ran_out)).all()
+            if not rows:
+                return 0
+            cleared = {int(i) for i in session.execute(
+                update(ReplyQueueItem).where(ran_out, ReplyQueueItem.id.in_([r[0] for r in rows]))
+                .values(claimed_by=None, claimed_by_name=None, claim_expires_at=None)
+                .returning(ReplyQueueItem.id).execution_options(synchronize_session=False)).scalars()}
+            session.add_all([ReplyEvent(item_id=item_id, account_key=account_key, kind="claim_expired",
+                                        actor=holder or "bot", actor_name=holder_name, at=now)
+                             for item_id, account_key, holder, holder_name in rows if item_id in cleared])
+        by_account: dict[str, list[int]] = {}
+        for item_id, account_key, _, _ in rows:
+            if item_id in cleared:
+                by_account.setdefault(account_key, []).append(int(item_id))
+        for account_key, ids in by_account.items():
+            platform, _, account_id = account_key.partition(":")
+            for channel in self.scope.channels_for_account(platform, account_id):
+                try:
+                    self.refresh_cards(ids, channel=channel)
+                except Exception:  # noqa: BLE001 - the claim is let go; the card is cosmetic
+                    log.exception("could not refresh the reply-queue cards of %s after claims ran out", channel)
+        return len(cleared)
 
 
 # Events that mean an item was answered or skipped (stats find the window's actions through them).
@@ -1754,6 +1880,9 @@ def parse_since(text: str | None, now: datetime, zone: Any = None, default_days:
     window whose figures read as "nothing happened"."""
     if not text:
         return now - timedelta(days=default_days)
+    # full-width digits and letters ("７ｄ", typed in a Chinese input method's full-width mode) as "7d",
+    # as --limit and the command words take them
+    text = unicodedata.normalize("NFKC", text)
     match = _SINCE.match(text.strip().lower())
     if match:
         amount, unit = int(match.group(1)), match.group(2)

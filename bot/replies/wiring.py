@@ -136,6 +136,12 @@ def wire(app: Wiring) -> None:
             next_run_time=datetime.now(UTC) + timedelta(minutes=1),
         )
 
+    # Claims run out (claim_minutes): the cards showing a claimed item stop saying "认领中" within a minute
+    # of the end, not at the next press on the card.
+    app.scheduler.add_job(
+        service.expire_claims, "interval", minutes=1, id="reply-queue-claims-expire", coalesce=True, max_instances=1,
+    )
+
     # A database that had comments before this feature's migration: build the queue once, from the
     # comments stored up to now (the listener, attached above, sees every later one).
     try:

@@ -1,7 +1,7 @@
 """A refreshed queue card counts its items anew, and finding the cards to refresh reads only those that
 show the changed item.
 
-The summary line ("前 3 条待回复，其中 2 条逾期") used to keep the counts of the card as posted: after
+The summary line ("前 3 条待回复，其中 2 条逾期", now the backlog's totals) used to keep the counts of the card as posted: after
 both overdue items were answered the card still said two were overdue (and kept its alarm colour). And
 every press decoded the whole payload of the channel's last 60 posts to find the cards to refresh.
 """
@@ -54,14 +54,14 @@ def test_the_summary_of_a_refreshed_card_counts_its_items_as_they_are_now(rq_bot
     ids = _ids(db)
     _run(rq_bot, "/reply-queue")
     (card,) = _entries(rq_bot, "回复队列")
-    assert "前 3 条待回复" in card.message.text and "2 条逾期" in card.message.text
+    assert "待回复 3 条，其中 **逾期 2 条**" in card.message.text and "以下为全部 3 条" in card.message.text
     assert card.message.severity == 2
 
     _press(rq_bot, f"reply.skip:{ids['a']}", str(ids["a"]), form={"reason": "广告"})
     (card,) = _entries(rq_bot, "回复队列")
     text = card.message.text
     assert "本卡 3 条中 2 条待回复" in text and "1 条逾期" in text and "1 条已处理" in text, text
-    assert "2 条逾期" not in text and "前 3 条待回复" not in text
+    assert "2 条逾期" not in text and "待回复 3 条" not in text
     assert "2 of 3 unanswered, 1 overdue" in text
 
     _press(rq_bot, f"reply.claim:{ids['c']}", str(ids["c"]), user="console:bob")

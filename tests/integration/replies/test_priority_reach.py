@@ -68,8 +68,8 @@ def _fresh(clock) -> list[dict]:
 
 
 def _top(bot, limit: int = 50) -> list[str]:
-    (reply,) = bot.dispatcher.handle(cmd(f"/reply-queue --limit {limit}"))
-    return [s.text for s in reply.sections]
+    cards = bot.dispatcher.handle(cmd(f"/reply-queue --limit {limit}"))  # several cards past 5 items
+    return [s.text for reply in cards for s in reply.sections]
 
 
 def _bot(rq_bot):
