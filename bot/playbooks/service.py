@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from bot.clock import Clock, ensure_aware
 from bot.handlers.registry import PermissionDenied
-from bot.messages import Image, Message
+from bot.messages import Image, Message, inert
 from bot.playbooks import render
 from bot.playbooks.machine import (
     RUN_STATUS_ZH,
@@ -647,7 +647,8 @@ class PlaybookService:
     ) -> str:
         """升级 from the reply queue: attach the comment to the channel's active run for that account (as
         a timeline note), or start the product-complaint playbook for it. Returns the answer to show."""
-        quoted = text if len(text) <= 120 else text[:119] + "…"
+        # the commenter's words: inert (a link written in the comment shows as typed on the timeline and card)
+        quoted = inert(text if len(text) <= 120 else text[:119] + "…")
         entry = f"升级评论 / escalated comment {platform}:{comment_id}：「{quoted}」" + (f" — {note}" if note else "")
         runs = [r for r in self.active_runs(channel) if r.account in (None, account_key)]
         if runs:

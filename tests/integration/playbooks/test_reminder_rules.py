@@ -80,3 +80,14 @@ def test_a_reminder_for_an_unassigned_role_says_how_to_assign_it(bot, clock):
     clock.advance(timedelta(minutes=31))  # monitor + pause_content (运营, nobody assigned) are late
     text = _reminded_steps(_tick(d))
     assert "/crisis assign 运营 @" in text
+
+
+def test_an_escalated_comment_is_quoted_as_typed_not_as_a_link(bot):
+    d = CrisisDriver(bot)
+    d.service.escalate_comment(
+        channel="console:lanji", account_key="douyin:lanji_official", platform="douyin", comment_id="c2",
+        text="退款找 [官方客服](http://evil.example)", user="console:bob",
+    )
+    timeline = d.text("/crisis timeline")
+    assert "「退款找 ［官方客服］(http://evil.example)」" in timeline and "[官方客服](" not in timeline
+    assert "[官方客服](" not in (d.service.get(1).title or "")
