@@ -32,8 +32,16 @@ from bot.sentiment.rules import RuleHit, clause_rule
 
 DEFAULT_HASH_BITS = 20
 NEGATION_WINDOW = 3  # tokens after a negator that it still reaches (the clause ends it earlier)
-_CLAUSE_END = frozenset(",.!?;:，。！？；：、~…\n")
+# closing brackets and quotes end what is inside them ("(我也不喜欢)M7真的不差", "“我不说”大家"), and "//"
+# starts the next post of a Weibo repost chain: a negation does not reach past them
+_CLAUSE_END = frozenset(",.!?;:，。！？；：、~…\n)]}”」』】》/")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+CLAUSE_GAP = " "  # token standing for whitespace between clauses: ends negation/degree scope, no feature
+_LATIN_END_RE = re.compile(r"[a-z0-9']$")
+_LATIN_START_RE = re.compile(r"[a-z0-9]")
+_PARTICLES = frozenset("的了地得")
+_POSITIONAL = frozenset("上下")
+_A_NOT_A_RE = re.compile(r"(.+)[不没]\1")  # 好不好, 行不行, 有没有
 _LATIN_WORD_RE = re.compile(r"[a-z]{2,}")
 # Odd 64-bit multipliers for the char n-gram hash (any fixed odd constants work; these are SplitMix64's).
 _K1 = np.uint64(0x9E3779B97F4A7C15)
@@ -174,36 +182,130 @@ class Featurizer:
         lex = self.lexicon
         self._special = frozenset(
             lex.positive | lex.negative | lex.negators | lex.degree | lex.sarcasm_tokens | lex.sarcasm_strong
-            | lex.question_words | lex.rhetorical_words | _CLAUSE_END
+            | lex.question_words | lex.rhetorical_words | _CLAUSE_END | {CLAUSE_GAP}
         )
         self._negator_chars = frozenset(w for w in lex.negators if len(w) == 1)
+        self._degree_prefixes = lex.degree - {"死"}  # "死贵" is rare next to "死神", "死鬼"
         self._hash_cache: dict[str, int] = {}
 
     # -- word-level -----------------------------------------------------------------------------
     def tokenize(self, plain: str) -> list[str]:
-        """jieba tokens of a normalised plain text, whitespace dropped."""
+        """jieba tokens of a normalised plain text; whitespace between Chinese clauses becomes CLAUSE_GAP,
+        other whitespace is dropped."""
         if not plain:
             return []
-        return self._split_negator_prefix([t for t in self.tokenizer.lcut(plain, HMM=self.hmm) if not t.isspace()])
+        raw = self.tokenizer.lcut(plain, HMM=self.hmm)
+        tokens: list[str] = []
+        for i, token in enumerate(raw):
+            if not token.isspace():
+                tokens.append(token)
+            elif tokens and i + 1 < len(raw) and not (_LATIN_END_RE.search(tokens[-1]) and _LATIN_START_RE.match(raw[i + 1])):
+                # a space or line break between Chinese words ends a clause the way a comma does
+                # ("我不是黑 哈哈哈", "好车 理想车不行"); between Latin words it is just a word gap ("not good")
+                tokens.append(CLAUSE_GAP)
+        return self._split_glued_tokens(self._join_split_words(self._join_apostrophes(tokens)))
 
-    def _split_negator_prefix(self, tokens: list[str]) -> list[str]:
-        """jieba keeps "不难" whole, so "不难吃" came out as 不难|吃 and the negation of 难吃 was never seen
-        (the litotes rule and ¬NEG missed it): a token made of a one-character negator and a rest that, with
-        the next token, makes a polarity word is split there (不难|吃 -> 不|难吃, 不难|用 -> 不|难用)."""
+    def _join_apostrophes(self, tokens: list[str]) -> list[str]:
+        """jieba splits at the apostrophe ("don't" -> don|'|t), so the English negators of the lexicon
+        (don't, can't, isn't ...) never matched: a word, "'" and "t" are joined back."""
+        if "'" not in tokens:
+            return tokens
+        out: list[str] = []
+        i, n = 0, len(tokens)
+        while i < n:
+            if i + 2 < n and tokens[i + 1] == "'" and tokens[i + 2] == "t" and tokens[i].isascii() and tokens[i].isalpha():
+                out.append(tokens[i] + "'t")
+                i += 3
+                continue
+            out.append(tokens[i])
+            i += 1
+        return out
+
+    def _join_split_words(self, tokens: list[str]) -> list[str]:
+        """The lexicon's words are added to jieba with a low frequency, and a few lose to the frequent
+        characters they are made of: "很好用" came out 很|好|用, "难用" 难|用, "有病" 有|病, so the polarity
+        word never fired. Two one-character tokens that make a polarity word are joined, unless the second
+        one already is one ("太|差") or is a particle ("好|的", "绝|了", "爱|了": the word list's 好的 / 绝了
+        / 爱了 would then take every "好的" and "了"). Not joined either: Latin letters ("s|b" from "s b")
+        and 上 / 下 + 头, which are "above" / "below" as often as the slang 上头 / 下头 ("垂下头")."""
         lex = self.lexicon
-        negator_chars = self._negator_chars
         out: list[str] = []
         i, n = 0, len(tokens)
         while i < n:
             token = tokens[i]
-            if i + 1 < n and len(token) > 1 and token[0] in negator_chars:
-                joined = token[1:] + tokens[i + 1]
-                if joined in lex.positive or joined in lex.negative:
-                    out += (token[0], joined)
+            if i + 1 < n and len(token) == 1 and len(tokens[i + 1]) == 1 and not token.isascii() \
+                    and token not in _POSITIONAL:
+                following = tokens[i + 1]
+                joined = token + following
+                if (joined in lex.positive or joined in lex.negative) and following not in _PARTICLES and not (
+                        following in lex.positive or following in lex.negative):
+                    out.append(joined)
                     i += 2
                     continue
             out.append(token)
             i += 1
+        return out
+
+    def _prefix_parts(self, head: str) -> list[str] | None:
+        """`head` cut into negators and degree words ("不太" -> [不太], "不是很" -> [不是, 很]), or None."""
+        if head in self.lexicon.negators or head in self._degree_prefixes:
+            return [head]
+        for cut in range(len(head) - 1, 0, -1):
+            first = head[:cut]
+            if first in self.lexicon.negators or first in self._degree_prefixes:
+                rest = self._prefix_parts(head[cut:])
+                if rest:
+                    return [first, *rest]
+        return None
+
+    def _is_polarity_end(self, word: str, prefix: list[str]) -> bool:
+        """`word` is a polarity word that may end a glued token after `prefix`. 好 (and 死) are read as
+        degree words, so they end one only after a negator ("不太好", not "最好别买")."""
+        lex = self.lexicon
+        if not (word in lex.positive or word in lex.negative):
+            return False
+        return word not in lex.degree or any(part in lex.negators for part in prefix)
+
+    def _split_glued(self, token: str, following: str | None) -> tuple[list[str], bool] | None:
+        """The parts of a token that jieba glued from negators / degree words and a polarity word, and
+        whether the next token was used: 很棒 -> 很|棒, 不太好 -> 不太|好, 不是很棒 -> 不是|很|棒, and with
+        the next token 不难|吃 -> 不|难吃, 不太好|用 -> 不太|好用. None when the token is no such glue."""
+        if len(token) < 2 or _A_NOT_A_RE.match(token):
+            return None  # "好不好", "行不行": an A-not-A question
+        special = token in self._special
+        for cut in range(1, len(token)):
+            prefix = self._prefix_parts(token[:cut])
+            if not prefix:
+                continue
+            rest = token[cut:]
+            # with the next token first: the longer word wins ("不太好|用" is 不太|好用); after a degree
+            # word alone a particle does not count ("最好|的" stays, it is no "最 + 好的")
+            if following is not None and self._is_polarity_end(rest + following, prefix) and (
+                    prefix[0] in self._negator_chars if special else (
+                        following not in _PARTICLES or any(p in self.lexicon.negators for p in prefix))):
+                return [*prefix, rest + following], True
+            # inside the token: only words no list knows as a whole ("很棒", not "不错" or "太好了"); a
+            # one-character negator + polarity word ("不高兴") is read by word_features as it is
+            if not special and self._is_polarity_end(rest, prefix) and not (
+                    len(prefix) == 1 and prefix[0] in self._negator_chars):
+                return [*prefix, rest], False
+        return None
+
+    def _split_glued_tokens(self, tokens: list[str]) -> list[str]:
+        """jieba keeps "degree word + polarity word" and "negator + half a word" whole ("很棒", "太丑",
+        "真不错", "不太好", "不难"|"吃"); the whole token is in no word list, so the POS/NEG, ¬ and DEG+
+        features never fired and the clause rules missed "不是很棒", "不太好", "不难吃", "服务很棒[微笑]".
+        Such a token is split into its parts (see `_split_glued`)."""
+        out: list[str] = []
+        i, n = 0, len(tokens)
+        while i < n:
+            parts = self._split_glued(tokens[i], tokens[i + 1] if i + 1 < n else None)
+            if parts is None:
+                out.append(tokens[i])
+                i += 1
+            else:
+                out += parts[0]
+                i += 2 if parts[1] else 1
         return out
 
     def word_features(self, prepared: Prepared, tokens: list[str]) -> list[str]:
@@ -229,6 +331,11 @@ class Featurizer:
                     negated -= 1
                 if pending_degree:
                     pending_degree -= 1
+                continue
+            if token == CLAUSE_GAP:
+                negated = 0
+                pending_degree = 0
+                previous = ""
                 continue
             if token in _CLAUSE_END or (len(token) == 1 and token in _CLAUSE_END):
                 negated = 0

@@ -28,15 +28,23 @@ _MENTION_RE = re.compile(r"@[\w\u00b7\-]{1,30}")
 _MENTION_ENDS = frozenset(":：@\u200b")  # what ends a name for sure, besides whitespace
 MENTION_NAME_MAX = 4  # a name this short is dropped wherever it ends ("好用@闺蜜", "@小王太差了" loses 太差了)
 # [表情] codes as Weibo/Bilibili/Douyin render them: [微笑] [doge] [吃瓜] [给心心].
-_CODE_RE = re.compile(r"\[[\w\u4e00-\u9fff]{1,10}\]")
+# Bilibili also has series codes, "[系列_名字]" ("[2022拜年纪_捂脸]", "[tv_白眼]", "[崩坏3·光辉矢愿_吃西瓜冰]"):
+# the series may be long; the part after the last "_" is the face itself and is kept as its own signal too.
+_CODE_RE = re.compile(r"\[(?:[\w\u4e00-\u9fff\u00b7\-]{1,20}_)?[\w\u4e00-\u9fff]{1,10}\]")
 _EMOJI_RE = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\u3297\u3299\u303d\u2190-\u21ff]"
 )
-_EMOJI_JOINERS = dict.fromkeys([0x200D, 0xFE0E, 0xFE0F, *range(0x1F3FB, 0x1F400)])  # ZWJ, variation, skin
 # Three or more of the same non-digit character -> two ("好好好好好" -> "好好", "！！！！" -> "!!").
 _REPEAT_RE = re.compile(r"([^\d\s])\1{2,}")
 _REPEAT_PAIR_RE = re.compile(r"([^\d\s]{2})\1{2,}")  # "哈哈哈哈哈哈" handled above; "2333"-style pairs too
 _SPACES_RE = re.compile(r"\s+")
+# Digit slang is left alone by the squeeze above (it would break 1000 and 2000): "6666" / "666666" (nice),
+# "55555" (crying), "23333" (laughing) become the lexicon's 666 / 555 / 233 when they stand alone.
+_DIGIT_SLANG_RE = re.compile(r"(?<![\d.])(?:(6)6{3,}|(5)5{3,}|(23)3{2,})(?![\d.])")
+
+
+def _digit_slang(match: re.Match[str]) -> str:
+    return "666" if match.group(1) else "555" if match.group(2) else "233"
 
 
 def _mention_placeholder(match: re.Match[str]) -> str:
@@ -64,6 +72,11 @@ def _translate_table() -> dict[int, int | str | None]:
     # "👨‍👩‍👧" gives the same signals without it, and alone it was a "reason" of its own)
     for code in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD):
         table[code] = None
+    # emoji variation selectors and skin-tone modifiers: "👍🏻" and "❤️" are 👍 and ❤ (the modifiers were
+    # pulled out as emoji of their own, "🏻" a signal, and a selector after a non-emoji stayed in the text)
+    for code in (0xFE0E, 0xFE0F, *range(0x1F3FB, 0x1F400)):
+        table[code] = None
+    table[0x2019] = "'"  # typographic apostrophe: "don’t" is "don't"
     for code in range(0xD800, 0xE000):  # lone surrogates (from bad decoding) are dropped
         table[code] = None
     text = resources.files("bot.sentiment").joinpath("data/t2s_chars.txt").read_text(encoding="utf-8")
@@ -105,6 +118,8 @@ def prepare(text: str) -> Prepared:
             folded = _MENTION_RE.sub(_mention_placeholder, folded)
     squeezed = _REPEAT_RE.sub(r"\1\1", folded)
     squeezed = _REPEAT_PAIR_RE.sub(r"\1\1", squeezed)
+    if "666" in squeezed or "555" in squeezed or "2333" in squeezed:
+        squeezed = _DIGIT_SLANG_RE.sub(_digit_slang, squeezed)
     if len(squeezed) != len(folded):
         signals.append(REPEAT_SIGNAL)
     display = _SPACES_RE.sub(" ", squeezed).strip()
@@ -112,12 +127,15 @@ def prepare(text: str) -> Prepared:
     if "[" in plain:
         codes = _CODE_RE.findall(plain)
         if codes:
-            signals.extend(codes)
+            for code in codes:
+                signals.append(code)
+                if "_" in code:  # "[2022拜年纪_捂脸]" is also "[捂脸]"
+                    signals.append("[" + code[1:-1].rsplit("_", 1)[1] + "]")
             plain = _CODE_RE.sub(" ", plain)
     emoji = _EMOJI_RE.findall(plain)
     if emoji:
         signals.extend(emoji)
-        plain = _EMOJI_RE.sub(" ", plain).translate(_EMOJI_JOINERS)
+        plain = _EMOJI_RE.sub(" ", plain)
     if "!!" in plain:
         signals.append(EXCLAIM_SIGNAL)
     if "??" in plain or "?!" in plain or "!?" in plain:

@@ -74,7 +74,7 @@ def clause_rule(tokens: Sequence[str], signals: Sequence[str], text: str, lex: L
                 return None  # "不是不喜欢": a double negation is the model's to weigh
             if i > 0 and target.startswith(tokens[i - 1]):
                 continue  # "好不好吃", "行不行": an A-not-A question, not a negation
-            phrase = "".join(tokens[i : j + 1])
+            phrase = _join_words(tokens[i : j + 1])
             if target in lex.negative and token in lex.litotes_negators and target not in lex.litotes_exclude:
                 litotes.append(phrase)
                 taken.add(j)
@@ -110,6 +110,14 @@ def clause_rule(tokens: Sequence[str], signals: Sequence[str], text: str, lex: L
     if negated_praise and not litotes:
         return RuleHit(NEGATED_PRAISE, negated_praise[0])
     return None
+
+
+def _join_words(words: Sequence[str]) -> str:
+    """Words as the text had them: Chinese ones together, Latin ones apart ("不太好用", "don't like")."""
+    out = words[0] if words else ""
+    for word in words[1:]:
+        out += " " + word if out[-1:].isascii() and out[-1:].isalnum() and word[:1].isascii() else word
+    return out
 
 
 def apply_rule(proba: Sequence[float], rule: str) -> tuple[float, float, float]:
