@@ -127,6 +127,13 @@ def _detector_overrides(value: Any, handler: Any) -> Any:
     return result
 
 
+def _known_severities(value: list[str], hint: str) -> list[str]:
+    unknown = sorted(set(value) - {"sev1", "sev2", "sev3"})
+    if unknown:
+        raise ValueError(f"未知的级别 / unknown severity {', '.join(unknown)}: {hint}")
+    return value
+
+
 class EscalationConfig(_Strict):
     """Re-notify unacknowledged sev1/sev2 alerts, mentioning the on-call rota in order."""
 
@@ -142,10 +149,7 @@ class EscalationConfig(_Strict):
     @classmethod
     def _known_severities(cls, value: list[str]) -> list[str]:
         # a typo ("sve1", "SEV1", "1") silently meant "never escalate" for that severity
-        unknown = sorted(set(value) - {"sev1", "sev2", "sev3"})
-        if unknown:
-            raise ValueError(f"未知的级别 / unknown severity {', '.join(unknown)}: use sev1, sev2 and/or sev3")
-        return value
+        return _known_severities(value, "use sev1, sev2 and/or sev3")
 
 
 class AlertsConfig(_Strict):
@@ -180,9 +184,7 @@ class AlertsConfig(_Strict):
     @field_validator("hold_in_quiet_hours")
     @classmethod
     def _never_hold_sev1(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - {"sev1", "sev2", "sev3"})
-        if unknown:
-            raise ValueError(f"未知的级别 / unknown severity {', '.join(unknown)}: use sev2 and/or sev3")
+        _known_severities(value, "use sev2 and/or sev3")
         if "sev1" in value:
             # a sev1 is the crisis people must hear about at 3 a.m.; holding it would defeat the alert
             raise ValueError("一级告警不能在静默时段等待 / sev1 alerts never wait for quiet hours: use sev2 and/or sev3")

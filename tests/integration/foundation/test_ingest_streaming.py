@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from rich.console import Console
 from sqlalchemy import text
 from sqlmodel import select
@@ -28,7 +27,6 @@ from sqlmodel import select
 from bot.alerts.models import AlertBucket
 from bot.config import Settings
 from bot.feeds import files
-from bot.feeds.ingest import IngestService
 from bot.importer import SHOW_REJECTED, import_files
 from bot.replies.models import ReplyQueueItem
 from bot.storage.db import Database
@@ -71,18 +69,6 @@ def another_database(db: Database, tmp_path: Path) -> Iterator[Database]:
         yield other
 
 
-@pytest.fixture
-def batches(monkeypatch) -> list[list[str]]:
-    """The positions of each batch the import hands to the ingestion service (a spy: the real service runs)."""
-    seen: list[list[str]] = []
-    real = IngestService.ingest_records
-
-    def spy(self, records, *, source, positions=None, rejections=()):
-        seen.append(list(positions or []))
-        return real(self, records, source=source, positions=positions, rejections=rejections)
-
-    monkeypatch.setattr(IngestService, "ingest_records", spy)
-    return seen
 
 
 def run_import(db: Database, app_config, *paths: Path, batch: int, **options) -> tuple[int, str]:

@@ -28,7 +28,6 @@ from bot.cli import app as cli
 from bot.config import Settings
 from bot.feeds import files
 from bot.feeds.files import read_items
-from bot.feeds.ingest import IngestService
 from bot.storage.db import Database
 from bot.storage.models import Comment, DeadLetter
 
@@ -80,20 +79,6 @@ def parsed(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(json.JSONDecoder, "raw_decode", spy)
     return spans
-
-
-@pytest.fixture
-def batches(monkeypatch) -> list[list[str]]:
-    """The positions of each batch the import hands to the ingestion service (a spy: the real service runs)."""
-    seen: list[list[str]] = []
-    real = IngestService.ingest_records
-
-    def spy(self, records, *, source, positions=None, rejections=()):
-        seen.append(list(positions or []))
-        return real(self, records, source=source, positions=positions, rejections=rejections)
-
-    monkeypatch.setattr(IngestService, "ingest_records", spy)
-    return seen
 
 
 def an_array_of_2500(*, bad: bool = True) -> list:
