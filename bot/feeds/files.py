@@ -267,7 +267,7 @@ class FileItems:
     def __iter__(self) -> Iterator[FileItem]:
         if self.kind == "jsonl":
             if self._one_array() is not None:
-                return _array_items(f"{self.path}:", _array_values(self._text()))
+                return _array_items(f"{self.path}:", _array_values(self._text()), damaged=self._mode == DAMAGED)
             return _jsonl_items(self.path, self._lines, damaged_mode=self._mode == DAMAGED)
         if self.kind == "csv":
             return _csv_items(self.path, _universal_lines(self._pieces()), self._damaged_lines, size=self.size)
@@ -284,9 +284,11 @@ class FileItems:
         (read by `_jsonl_items`, as before). Decided by one pass over the file, the first time it is asked."""
         if not self._array_decided:
             self._array_decided = True
-            # the text as `_jsonl_items` tells an array apart: its first character that is not whitespace;
-            # damaged bytes make it line-oriented whatever its shape
-            if self._first == "[" and self._mode != DAMAGED:
+            # the text as `_jsonl_items` tells an array apart: its first character that is not whitespace.
+            # Damaged bytes inside the values' strings keep it an array (the records holding them are
+            # rejected, `_array_items`): read line by line, one bad byte made every line of a pretty-printed
+            # array a rejection and stored nothing. Damage anywhere else leaves it to the line reader.
+            if self._first == "[":
                 try:
                     self._array_size = sum(1 for _value in _array_values(self._text()))
                 except _NotOneArray:
@@ -298,7 +300,9 @@ class FileItems:
         that is not whitespace (str.lstrip's), in pieces of READ_BYTES bytes: not split into lines, which a
         pretty-printed array has millions of, only for a JSON reader that does not need them."""
         mode = self._mode
-        decoder = codecs.getincrementaldecoder("utf-8-sig" if mode == UTF8 else mode)()
+        # damaged bytes kept as lone surrogates (U+DC80-U+DCFF), so the records holding them can be told
+        codec = "utf-8-sig" if mode in (UTF8, DAMAGED) else mode
+        decoder = codecs.getincrementaldecoder(codec)("surrogateescape" if mode == DAMAGED else "strict")
         handle, at, first, leading = self._handle, 0, True, True
         while True:
             handle.seek(at)  # each reader keeps its own place, as in `_read_lines`
@@ -684,12 +688,27 @@ def _deeper_than(value: Any, depth: int) -> bool:
     return bool(level)
 
 
-def _array_items(prefix: str, records: Iterable[Any]) -> Iterator[FileItem]:
+def _damaged_record(number: int) -> str:
+    return (f"第 {number} 条记录含有损坏的字节（不是 UTF-8 或 GB18030 文本）/ record {number}: damaged bytes "
+            "(not UTF-8 or GB18030 text)")
+
+
+#: a byte that was not text, as the surrogateescape error handler keeps it
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def _array_items(prefix: str, records: Iterable[Any], *, damaged: bool = False) -> Iterator[FileItem]:
     for i, record in enumerate(records, start=1):
         try:
-            raw = json.dumps(record, ensure_ascii=False)[:2000]
+            raw = json.dumps(record, ensure_ascii=False)
         except JSON_ERRORS:
             raw = ""
+        if damaged and _ESCAPED_BYTE.search(raw):
+            # the rejection keeps the record's text, its damaged bytes shown as U+FFFD (storable)
+            shown = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")[:2000]
+            yield FileItem(f"{prefix}[{i}]", None, shown, _damaged_record(i))
+            continue
+        raw = raw[:2000]
         if isinstance(record, dict):
             yield FileItem(f"{prefix}[{i}]", record, raw)
         else:
