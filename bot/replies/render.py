@@ -110,9 +110,11 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
     text = inert(clip(comment.text if comment else ""))
     author = author_text(comment.author_name if comment else None)
     lines.append(f"> {text or '（仅表情 / sticker only）'} —— {author}")
+    followers = comment.author_followers if comment else None
     facts = [
         f"👍 {short_count(comment.like_count if comment else 0)}",
-        f"粉丝 {short_count(comment.author_followers if comment else None)}",
+        # unknown (the feed has no follower counts, or the retention window removed them): left out, not "粉丝 ?"
+        *([f"粉丝 {short_count(followers)}"] if followers is not None else []),
         # in the shared words ("2 小时 5 分钟前", "刚刚"): "0分钟前" and "3小时5分" read as other units
         ago_zh_en(age),
     ]
@@ -154,7 +156,8 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
 def author_text(name: str | None) -> str:
     """A commenter's name as cards show it: inert (an outsider chose it) and clipped (a 500-character name
     must not push a card past the platforms' size limits)."""
-    return inert(clip(name, AUTHOR_MAX)) if name and name.strip() else "?"
+    # no name: the feed gave none, or the retention window removed it (PIPL): said in words, not "?"
+    return inert(clip(name, AUTHOR_MAX)) if name and name.strip() else "作者未知 / unknown author"
 
 
 def closed_line(item: ReplyQueueItem, zone: tzinfo | None = None) -> str | None:
