@@ -619,7 +619,7 @@ def report(
 ) -> None:
     """客户报告 / a client report: volume, negative share, keywords, alerts, replies, with a chart."""
     from bot.app import build_app
-    from bot.reports.periods import check_over, days_period, month_period, parse_day, parse_month
+    from bot.reports.periods import OptionConflict, check_over, fixed_period
     from bot.reports.render import markdown, report_stem, write_report_files
     from bot.reports.service import ReportRequest
 
@@ -631,15 +631,12 @@ def report(
     # (typer may bring its own click: the source is compared by name, not by click's enum)
     source = ctx.get_parameter_source("period")
     period_given = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
-    if month is not None and (from_day is not None or to_day is not None):
-        refuse("错误 / error: --month 与 --from/--to 只能用一个 / use either --month or --from/--to")
-    if (from_day is None) != (to_day is None):
-        refuse("错误 / error: --from 与 --to 要一起写，如 --from 2026-11-01 --to 2026-11-15 / give both --from and --to")
-    if period_given and (month is not None or from_day is not None):
+    if period_given and (month is not None or from_day is not None or to_day is not None):
         refuse("错误 / error: --period 与 --month、--from/--to 只能用一个 / use --period, --month or --from/--to, not two")
     try:
-        fixed_month = parse_month(month) if month is not None else None
-        fixed_days = (parse_day(from_day), parse_day(to_day)) if from_day is not None and to_day is not None else None
+        fixed = fixed_period(month, from_day, to_day)
+    except OptionConflict as exc:
+        refuse(f"错误 / error: {exc}")
     except ValueError as exc:
         refuse(f"周期无效 / bad period: {exc}")
 
@@ -663,11 +660,11 @@ def report(
         end = service.clock.now()
         zone = service.channel_tz(channel)
         try:
-            if fixed_month is not None or fixed_days is not None:
+            if fixed is not None:
                 # whole days of the channel's zone: made again later, the same report
-                fixed = month_period(*fixed_month, zone) if fixed_month is not None else days_period(*fixed_days, zone)
-                check_over(fixed, end)
-                request: ReportRequest = service.calendar_request(channel, fixed)
+                period_in_zone = fixed.in_zone(zone)
+                check_over(period_in_zone, end)
+                request: ReportRequest = service.calendar_request(channel, period_in_zone)
             else:
                 request = service.request_for(channel, period, end)
         except ValueError as exc:

@@ -296,6 +296,13 @@ class AppConfig(_Strict):
                 return item.timezone
         return self.timezone
 
+    def channel_language(self, channel: str) -> str:
+        """'zh' or 'en': the language a channel's messages are written in (its own, else the configured one)."""
+        for item in self.channels:
+            if item.id == channel and item.language:
+                return item.language
+        return self.language or "zh"
+
     def channel_zone(self, channel: str | None) -> ZoneInfo:
         """`channel_timezone` as a zone; the configured one for no channel."""
         return ZoneInfo(self.channel_timezone(channel)) if channel else self.zone()

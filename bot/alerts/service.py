@@ -203,8 +203,7 @@ class AlertService:
         return ZoneInfo(zones.pop()) if len(zones) == 1 else self.app_config.zone()
 
     def _lang(self, channel: str) -> str:
-        ch = self._channel_config(channel)
-        return (ch.language if ch and ch.language else self.app_config.language) or "zh"
+        return self.app_config.channel_language(channel)
 
     def _account_name(self, platform: str, account_id: str) -> str:
         account = self.app_config.account(platform, account_id)

@@ -44,24 +44,20 @@ def _option(parsed: ParsedCommand, name: str) -> str | None:
 
 def _calendar_request(ctx: CommandContext, service, parsed: ParsedCommand):
     """The request of `--month` or `--from/--to`, or None when neither is given."""
-    from bot.reports.periods import check_over, days_period, month_period, parse_day, parse_month
+    from bot.reports.periods import OptionConflict, check_over, fixed_period
 
     month, first, last = (_option(parsed, name) for name in _PERIOD_OPTIONS)
-    if month is None and first is None and last is None:
+    if (month, first, last) == (None, None, None):
         return None
     if parsed.args or parsed.opt("period") is not None:
         raise UsageError("周期只写一种：/report 7d、--month 或 --from/--to / give one period: /report 7d, --month "
                          "or --from/--to")
-    if month is not None and (first or last):
-        raise UsageError("--month 与 --from/--to 只能用一个 / use either --month or --from/--to")
-    if month is None and (first is None or last is None):
-        raise UsageError("--from 与 --to 要一起写，例如 /report --from 2026-11-01 --to 2026-11-15 / give both "
-                         "--from and --to")
-    zone = service.channel_tz(ctx.channel)
     try:
-        period = month_period(*parse_month(month), zone) if month is not None else \
-            days_period(parse_day(first), parse_day(last), zone)
+        fixed = fixed_period(month, first, last)
+        period = fixed.in_zone(service.channel_tz(ctx.channel))
         check_over(period, service.clock.now())
+    except OptionConflict as exc:
+        raise UsageError(str(exc)) from None
     except ValueError as exc:
         raise UsageError(f"周期无效 / bad period: {exc}") from None
     return service.calendar_request(ctx.channel, period)

@@ -130,6 +130,36 @@ def parse_day(text: str) -> date:
     return day
 
 
+class OptionConflict(ValueError):
+    """--month, --from and --to given in a combination that names no period."""
+
+
+@dataclass(frozen=True)
+class FixedPeriod:
+    """`--month` or `--from/--to` as typed (`report` and `/report` take both), parsed; the zone is the
+    channel's, known later."""
+
+    month: tuple[int, int] | None
+    days: tuple[date, date] | None
+
+    def in_zone(self, zone: str) -> CalendarPeriod:
+        return month_period(*self.month, zone) if self.month is not None else days_period(*self.days, zone)
+
+
+def fixed_period(month: str | None, first: str | None, last: str | None) -> FixedPeriod | None:
+    """The period `--month` or `--from/--to` name (None when none is given). Raises OptionConflict for both
+    at once or one of --from/--to alone, ValueError for a value that is no month or date."""
+    if month is None and first is None and last is None:
+        return None
+    if month is not None and (first is not None or last is not None):
+        raise OptionConflict("--month 与 --from/--to 只能用一个 / use either --month or --from/--to")
+    if (first is None) != (last is None):
+        raise OptionConflict("--from 与 --to 要一起写，例如 --from 2026-11-01 --to 2026-11-15 / give both --from and --to")
+    if month is not None:
+        return FixedPeriod(parse_month(month), None)
+    return FixedPeriod(None, (parse_day(first), parse_day(last)))
+
+
 def check_over(period: CalendarPeriod, now: datetime) -> None:
     """Refuse a period that has not ended yet: its report would change when made again, and its comparison
     with a whole previous period would read as a drop."""

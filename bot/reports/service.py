@@ -288,10 +288,7 @@ class ReportService:
 
     def channel_language(self, channel: str) -> str:
         """'zh' or 'en': the channel's `language`, else the configured one (as alerts pick it)."""
-        for item in self.config.channels:
-            if item.id == channel and item.language:
-                return item.language
-        return self.config.language or "zh"
+        return self.config.channel_language(channel)
 
     def calendar_request(self, channel: str, period: CalendarPeriod) -> ReportRequest:
         """The report of a calendar period (a month, an ISO week, a day, whole days) of the channel."""
