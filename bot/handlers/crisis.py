@@ -541,7 +541,10 @@ def _assign(ctx: CommandContext, parsed: ParsedCommand) -> Message:
             ephemeral=True,
         )
     _service(ctx).transition(run_id, Assign(target, user, ctx.user))
-    return Message(text=f"👤 {target} → {render.person(user)}")
+    # The new owner is told (a mention notifies; texts that merely name people do not), unless they
+    # assigned themselves.
+    mention = render.mention_id(user, ctx.channel) if user != ctx.user else None
+    return Message(text=f"👤 {target} → {render.person(user)}", mentions=(mention,) if mention else ())
 
 
 def _note(ctx: CommandContext, parsed: ParsedCommand) -> Message:

@@ -12,6 +12,8 @@ stores it and answers 5xx. Posted messages keep their `metadata` and `thread_ts`
 busy channel (`say()` adds a person's message; `delete_message()` removes one, as an admin's deletion). `FakeSlack(now=...)` makes message ts follow
 the test's clock (default: a fixed 1700000000 + n sequence).
 `response_url`s handed to the bot point at `/response/<id>` on the same server.
+`users.info` answers for the people added with `add_user()` (a profile as Slack's, display and real name)
+and `user_not_found` for anyone else; `missing_scopes["users.info"] = "users:read"` answers `missing_scope`.
 Socket Mode: `apps.connections.open` returns `ws://127.0.0.1:<port>/link/?ticket=…`; the test pushes
 envelopes with `send_envelope()` and reads the bot's acknowledgements with `wait_ack()`.
 
@@ -114,6 +116,7 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self.now = now  # epoch seconds for message ts (e.g. the test's FakeClock); None: fixed sequence
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> last args
+        self.users: dict[str, dict[str, Any]] = {}  # user id -> users.info's `user` (`add_user`)
         self._file_names: dict[str, str] = {}  # file id -> name given to files.getUploadURLExternal
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -362,6 +365,20 @@ class FakeSlack:
         with self._lock:
             self.messages[(channel, ts)] = message
         return ts
+
+    def add_user(self, user_id: str, *, display_name: str = "", real_name: str = "", name: str = "") -> None:
+        """A member of the workspace, as users.info returns them (an empty display name is Slack's "not set")."""
+        user = {"id": user_id, "team_id": "T000FAKE", "name": name or user_id.lower(), "deleted": False,
+                "real_name": real_name, "is_bot": False,
+                "profile": {"display_name": display_name, "display_name_normalized": display_name,
+                            "real_name": real_name, "real_name_normalized": real_name}}
+        with self._lock:
+            self.users[user_id] = user
+
+    def _m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            user = self.users.get(str(args.get("user") or ""))
+        return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
 
     def delete_message(self, channel: str, ts: str) -> bool:
         """Someone (an admin, the bot's owner) deleted the message in Slack: later chat.update of it answers

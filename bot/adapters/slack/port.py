@@ -21,6 +21,12 @@ of the outbox key instead ("trend.png" -> "trend-<hash>.png", "crisis-3-review.m
 and a retry looks for a shared file of that name before uploading again. The check never blocks a message for good: if it is refused (missing
 history scope, ...), the port logs once and posts anyway; if Slack cannot answer it (an outage), the
 attempt is retried later like any other.
+
+People a text names by address ('slack:U123': status cards, timelines, reviews) show by name (users.info,
+scope users:read; cached NAME_TTL_S per person, failures NAME_RETRY_S or NAME_OUTAGE_RETRY_S), not as
+<@U123>: a mention in a new message notifies the person, and every status post pinged every assignee again.
+`Message.mentions` are meant to notify and stay mentions (never looked up). Without the scope, or when the
+lookup fails, the person shows as <@U123> as before (the missing scope logged once); a lookup never fails a post.
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ from bot.messages import (
     TransientChatError,
 )
 
-from .render import render_message
+from .render import NameOf, render_message
 
 log = logging.getLogger("crisisbot.slack")
 
@@ -140,6 +146,20 @@ FIX_HINTS: dict[str, str] = {
 SAY_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 
 RESPONSE_URL_PREFIX = "rurl:"
+
+# People's names (users.info, scope users:read): a text naming someone by address ('slack:U123') shows the
+# name instead of a mention, which would notify the person again with every status card or timeline.
+NAME_TTL_S = 12 * 3600  # people rarely rename; a day-old name in a timeline entry is harmless
+NAME_RETRY_S = 600  # after a refused lookup (no users:read, unknown user) ask again this much later
+NAME_OUTAGE_RETRY_S = 60  # after a lookup Slack could not answer (5xx, 429, no connection)
+NAME_CACHE_MAX = 5000
+NAME_LOOKUP_TIMEOUT_S = 3  # a name is not worth holding a post back for long: the mention stands in
+MISSING_NAMES_HINT = (
+    "slack: 缺少 users:read 权限，无法读取成员名字：消息里提到的人仍以 @提及 显示，每条状态卡片和时间线都会再次通知他们。"
+    "请按 config/slack-manifest.yaml 添加 users:read 并重新安装应用 / cannot read people's names (missing scope "
+    "users:read): texts still show people as mentions, which notify them again with every status card and "
+    "timeline; add users:read as in config/slack-manifest.yaml and reinstall the app"
+)
 
 
 class _PatientRateLimitHandler(RateLimitErrorRetryHandler):
@@ -264,9 +284,11 @@ class SlackChatPort:
         sleep: Callable[[float], None] = time.sleep,
         max_rate_limit_wait: float = 5.0,
         max_retries: int = 2,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = normalise_base_url(base_url)
         self._sleep = sleep
+        self._monotonic = monotonic
         self._retry_handlers = [
             _ConnectionErrorHandler(sleep=sleep),
             _PatientRateLimitHandler(max_retry_count=max_retries, max_wait=max_rate_limit_wait, sleep=sleep),
@@ -276,7 +298,16 @@ class SlackChatPort:
         if self.base_url:
             kwargs["base_url"] = self.base_url
         self.client = WebClient(**kwargs)
+        # Name lookups: a short timeout and no retries in place; a failed one shows the mention instead.
+        self._people_client = WebClient(**{**kwargs, "timeout": int(max(1, min(timeout, NAME_LOOKUP_TIMEOUT_S))),
+                                           "retry_handlers": []})
         self.timeout = timeout
+        # Slack user id -> (name or None, monotonic time it expires), oldest first (bounded)
+        self._names: OrderedDict[str, tuple[str | None, float]] = OrderedDict()
+        self._names_lock = threading.Lock()
+        # users:read is missing: no lookup for anyone until then (the scope is the app's, not a person's)
+        self._names_refused_until = 0.0
+        self._names_warned = False
         # Called with (channel_id, error code, hint) when a channel cannot be posted to and no response_url
         # can say so there; the wiring uses it to tell the operator in the default channel.
         self.on_channel_error: Callable[[str, str, str], None] | None = None
@@ -301,7 +332,7 @@ class SlackChatPort:
         reply = message.meta.get("reply") or {}
         response_url = reply.get("response_url")
         if progress.get("id") is None:
-            payload = render_message(message)
+            payload = self._render(message)
             message_id = None
             if message.ephemeral:
                 # No duplicate check here: ephemeral answers (response_url or chat.postEphemeral) never
@@ -399,7 +430,7 @@ class SlackChatPort:
 
     def update(self, channel_id: str, message_id: str, message: Message) -> None:
         """Replace a message in place (chat.update; response_url answers are replaced through their URL)."""
-        payload = render_message(message)
+        payload = self._render(message)
         # chat.update keeps the old attachments unless told otherwise: clear a severity bar that went away.
         payload.setdefault("attachments", [])
         if message_id.startswith(RESPONSE_URL_PREFIX):
@@ -464,6 +495,83 @@ class SlackChatPort:
                               content=content, filename=filename, **extra)
         shared = response.get("file") or (response.get("files") or [{}])[0]
         return str(shared.get("id") or "")
+
+    # ------------------------------------------------------------------ people
+
+    def _render(self, message: Message) -> dict[str, Any]:
+        """The message's payload, the people its texts name by address shown by name (looked up first,
+        cached), not as mentions that would notify them. Only names in the texts are looked up, never
+        `message.mentions` (meant to notify, always <@U…>); who has no name known stays a mention."""
+        named: list[str] = []
+
+        def note(user_id: str) -> None:
+            named.append(user_id)
+
+        payload = render_message(message, note)  # as without names, noting who the texts name
+        if not named:
+            return payload
+        names: dict[str, str] = {}
+        for user_id in dict.fromkeys(named):
+            name = self.display_name(user_id)
+            if name:
+                names[user_id] = name
+        name_of: NameOf = names.get
+        return render_message(message, name_of) if names else payload
+
+    def display_name(self, user_id: str) -> str | None:
+        """The person's name (users.info: profile.display_name, else profile.real_name, real_name, name), or
+        None when Slack does not tell us. Never raises: a missing name only means the mention stays.
+
+        Cached per user for NAME_TTL_S; a failed lookup is cached too (NAME_RETRY_S, or NAME_OUTAGE_RETRY_S
+        when Slack could not answer), so each person costs at most one call per window. Without the
+        users:read scope nobody is looked up for NAME_RETRY_S and the missing scope is logged once."""
+        if not user_id:
+            return None
+        now = self._monotonic()
+        with self._names_lock:
+            cached = self._names.get(user_id)
+            if cached is not None and cached[1] > now:
+                return cached[0]
+            if self._names_refused_until > now:
+                return None
+        name, retry_s = self._lookup_name(user_id, now)
+        with self._names_lock:
+            self._names[user_id] = (name, now + (NAME_TTL_S if name else retry_s))
+            self._names.move_to_end(user_id)
+            while len(self._names) > NAME_CACHE_MAX:
+                self._names.popitem(last=False)
+        return name
+
+    def _lookup_name(self, user_id: str, now: float) -> tuple[str | None, float]:
+        """(name or None, how long to wait before asking again after a failure) from users.info."""
+        method = "users.info"
+        SLACK_API_CALLS.labels(method).inc()
+        try:
+            response = self._people_client.users_info(user=user_id)
+        except SlackApiError as error:
+            status = getattr(error.response, "status_code", 0) or 0
+            data = getattr(error.response, "data", None)
+            code = (data.get("error") if isinstance(data, dict) else None) or f"http_{status}"
+            SLACK_API_ERRORS.labels(method, code, "lookup").inc()
+            if code == "missing_scope":
+                with self._names_lock:
+                    self._names_refused_until = now + NAME_RETRY_S
+                    warn, self._names_warned = not self._names_warned, True
+                if warn:
+                    log.warning(MISSING_NAMES_HINT)
+                return None, NAME_RETRY_S
+            if status == 429 or status >= 500 or code in TRANSIENT_ERRORS or code.startswith("Received"):
+                log.info("slack %s for %s failed (%s): shown as a mention this time", method, user_id, code)
+                return None, NAME_OUTAGE_RETRY_S
+            log.info("slack %s for %s refused (%s): shown as a mention", method, user_id, code)
+            return None, NAME_RETRY_S
+        except Exception as error:  # noqa: BLE001 - connection, timeout, anything: a name never stops a post
+            SLACK_API_ERRORS.labels(method, "connection_error", "lookup").inc()
+            log.info("slack %s for %s failed (%s): shown as a mention this time", method, user_id,
+                     type(error).__name__)
+            return None, NAME_OUTAGE_RETRY_S
+        user = response.get("user")
+        return (_name_of_user(user) if isinstance(user, dict) else None), NAME_RETRY_S
 
     # ------------------------------------------------------------------ helpers
 
@@ -682,6 +790,16 @@ class SlackChatPort:
             raise self._transient(method, f"http_{status}", f"HTTP {status}")
         code = (response.body or f"http_{status}").strip()[:80]
         raise self._permanent(method, code, f"HTTP {status} {code}", None)
+
+
+def _name_of_user(user: dict[str, Any]) -> str | None:
+    """The name Slack shows for a person (users.info's `user`): the display name they chose, else their full
+    name, else the account name; whitespace (line breaks too) collapsed. None when all are empty."""
+    profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+    for candidate in (profile.get("display_name"), profile.get("real_name"), user.get("real_name"), user.get("name")):
+        if isinstance(candidate, str) and candidate.split():
+            return " ".join(candidate.split())
+    return None
 
 
 def _slack_user_id(address: Any) -> str | None:

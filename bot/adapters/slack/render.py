@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from bot.adapters.forms import (  # noqa: F401 - re-exported: the Slack side has always offered these here
@@ -83,27 +84,45 @@ def without_images(text: str) -> str:
     return "\n".join(lines)
 
 
-def to_mrkdwn(text: str) -> str:
+# Slack user id -> the person's name, or None where unknown (the port looks the names up before rendering).
+NameOf = Callable[[str], str | None]
+
+
+def person(user_id: str, name_of: NameOf | None = None) -> str:
+    """How a text naming a Slack user by address ('slack:U123') shows them: their name, escaped so a
+    display name stays text ("<!channel>" cannot ping, "<http://a|b>" cannot link), where `name_of` knows
+    it; else the mention <@U123>. A mention in a new message notifies the person: in a status card or a
+    timeline that named every assignee, every post pinged them all again. Intentional pings are
+    `Message.mentions` (`mention_line`)."""
+    name = name_of(user_id) if name_of is not None else None
+    return escape(name) if name else f"<@{user_id}>"
+
+
+def to_mrkdwn(text: str, name_of: NameOf | None = None) -> str:
     """Light Markdown (**bold**, ~~strike~~, [text](url)) -> Slack mrkdwn, escaping everything else;
-    neutral Slack user addresses ('slack:U123') become mentions (<@U123>) so people see names. Markdown
-    images become links or their alt text (`without_images`)."""
-    links: list[str] = []
-    text = text.replace("\x00", "")  # NUL marks the kept links below (and means nothing in a Slack message)
+    neutral Slack user addresses ('slack:U123') show as the person (`person`: their name where `name_of`
+    knows it, else <@U123>). Markdown images become links or their alt text (`without_images`)."""
+    kept: list[str] = []  # finished mrkdwn (links, people), put back after the rest is escaped and converted
+    text = text.replace("\x00", "")  # NUL marks the kept pieces below (and means nothing in a Slack message)
     text = without_images(text)
+
+    def keep(rendered: str) -> str:
+        kept.append(rendered)
+        return f"\x00{len(kept) - 1}\x00"
 
     def keep_link(match: re.Match[str]) -> str:
         label, url = match.group(1), match.group(2)
         # '|' and '>' would end the link early; Slack documents no escape for them inside <url|text>.
         safe_label = escape(label).replace("|", "¦")
-        links.append(f"<{url.replace('>', '%3E').replace('|', '%7C')}|{safe_label}>")
-        return f"\x00{len(links) - 1}\x00"
+        return keep(f"<{url.replace('>', '%3E').replace('|', '%7C')}|{safe_label}>")
 
     out = _LINK.sub(keep_link, text)
+    # kept, not converted: a name's own "**" or "~~" is no formatting of ours
+    out = _USER_ADDRESS.sub(lambda m: keep(person(m.group(1), name_of)), out)
     out = escape(out)
-    out = _USER_ADDRESS.sub(r"<@\1>", out)  # 'slack:U123' in a handler's text shows as the person
     out = _BOLD.sub(r"*\1*", out)
     out = _STRIKE.sub(r"~\1~", out)
-    return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], out)
+    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], out)
 
 
 def to_plain(text: str) -> str:
@@ -177,7 +196,7 @@ def actions_block(buttons: tuple[Button, ...] | list[Button], block_id: str) -> 
     return {"type": "actions", "block_id": block_id, "elements": elements}
 
 
-def _field_blocks(fields: tuple[Field, ...]) -> list[dict[str, Any]]:
+def _field_blocks(fields: tuple[Field, ...], name_of: NameOf | None = None) -> list[dict[str, Any]]:
     blocks = []
     for start in range(0, len(fields), FIELDS_PER_SECTION):
         chunk = fields[start : start + FIELDS_PER_SECTION]
@@ -187,7 +206,7 @@ def _field_blocks(fields: tuple[Field, ...]) -> list[dict[str, Any]]:
                 "fields": [
                     {
                         "type": "mrkdwn",
-                        "text": _clip(f"*{escape(f.label)}*\n{to_mrkdwn(f.value)}", FIELD_TEXT_MAX),
+                        "text": _clip(f"*{escape(f.label)}*\n{to_mrkdwn(f.value, name_of)}", FIELD_TEXT_MAX),
                     }
                     for f in chunk
                 ],
@@ -196,9 +215,9 @@ def _field_blocks(fields: tuple[Field, ...]) -> list[dict[str, Any]]:
     return blocks
 
 
-def _text_blocks(text: str) -> list[dict[str, Any]]:
+def _text_blocks(text: str, name_of: NameOf | None = None) -> list[dict[str, Any]]:
     """A long text becomes several sections (3000 chars each), split at line ends where possible."""
-    rendered = to_mrkdwn(text)
+    rendered = to_mrkdwn(text, name_of)
     blocks = []
     while rendered:
         if len(rendered) <= SECTION_TEXT_MAX:
@@ -220,18 +239,19 @@ def _image_block(image: Image) -> dict[str, Any] | None:
     return block
 
 
-def _section_blocks(section: Section, index: int) -> list[dict[str, Any]]:
+def _section_blocks(section: Section, index: int, name_of: NameOf | None = None) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     if section.text:
-        blocks.extend(_text_blocks(section.text))
-    blocks.extend(_field_blocks(section.fields))
+        blocks.extend(_text_blocks(section.text, name_of))
+    blocks.extend(_field_blocks(section.fields, name_of))
     if section.buttons:
         blocks.append(actions_block(section.buttons, f"crisisbot.section.{index}"))
     return blocks
 
 
-def fallback_text(message: Message) -> str:
-    """The notification / accessibility text Slack shows where blocks cannot be shown."""
+def fallback_text(message: Message, name_of: NameOf | None = None) -> str:
+    """The notification / accessibility text Slack shows where blocks cannot be shown; people named by
+    address show as in the blocks (`person`)."""
     style = severity_style(message.severity)
     head = to_plain(message.title or "")
     if style and head:
@@ -244,13 +264,14 @@ def fallback_text(message: Message) -> str:
     content.extend(to_plain(s.text) for s in message.sections if s.text)
     # Slack parses this text too: a quoted comment's "<!channel>" or "<https://x|官方通知>" must stay text
     # (escaped, as in the blocks); then 'slack:U123' (how handlers name people) shows as the person
-    body = _USER_ADDRESS.sub(r"<@\1>", escape("\n".join(content)))
+    body = _USER_ADDRESS.sub(lambda m: person(m.group(1), name_of), escape("\n".join(content)))
     text = "\n".join(p for p in (mention_line(message.mentions), body) if p).strip() or "crisisbot"
     return _clip(text, FALLBACK_TEXT_MAX)
 
 
-def render_blocks(message: Message) -> list[dict[str, Any]]:
-    """The Block Kit blocks for a message (header, mentions, body, fields, sections, images, actions)."""
+def render_blocks(message: Message, name_of: NameOf | None = None) -> list[dict[str, Any]]:
+    """The Block Kit blocks for a message (header, mentions, body, fields, sections, images, actions);
+    `name_of` names the people the texts name by address (`person`), never those in `message.mentions`."""
     blocks: list[dict[str, Any]] = []
     style = severity_style(message.severity)
     if message.title:
@@ -264,12 +285,12 @@ def render_blocks(message: Message) -> list[dict[str, Any]]:
     if mentions:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": mentions}})
     if message.text:
-        blocks.extend(_text_blocks(message.text))
-    blocks.extend(_field_blocks(message.fields))
+        blocks.extend(_text_blocks(message.text, name_of))
+    blocks.extend(_field_blocks(message.fields, name_of))
     for index, section in enumerate(message.sections):
         if blocks and blocks[-1]["type"] != "header":
             blocks.append({"type": "divider"})
-        blocks.extend(_section_blocks(section, index))
+        blocks.extend(_section_blocks(section, index, name_of))
     for image in message.images:
         block = _image_block(image)
         if block:
@@ -289,9 +310,12 @@ def render_blocks(message: Message) -> list[dict[str, Any]]:
     return blocks
 
 
-def render_message(message: Message) -> dict[str, Any]:
-    """Arguments for chat.postMessage / chat.update / response_url: text, blocks and severity colour."""
-    payload: dict[str, Any] = {"text": fallback_text(message), "blocks": render_blocks(message)}
+def render_message(message: Message, name_of: NameOf | None = None) -> dict[str, Any]:
+    """Arguments for chat.postMessage / chat.update / response_url: text, blocks and severity colour.
+
+    `name_of` (Slack user id -> name or None) shows the people the texts name by address by name instead
+    of as mentions (`person`); pure as long as it is (the port passes the names it looked up already)."""
+    payload: dict[str, Any] = {"text": fallback_text(message, name_of), "blocks": render_blocks(message, name_of)}
     style = severity_style(message.severity)
     if style:
         # Block Kit has no colour; a thin legacy attachment gives the alert its coloured bar.

@@ -127,6 +127,8 @@ def wire(app: Wiring) -> None:
         return
     adapter = SlackAdapter(app, credentials)
     app.services.outbox.register_port(adapter.port)
+    # a command sent by @mentioning the bot carries only the user id: confirmations then name the person
+    app.services.dispatcher.register_name_lookup(adapter.port.platform, adapter.port.display_name)
     app.routes.append(adapter.route)
     app.services.extra["slack"] = adapter
     if adapter.socket_mode is not None:

@@ -91,10 +91,11 @@ def test_manifest_declares_the_six_commands_and_only_the_scopes_used():
     commands = manifest["features"]["slash_commands"]
     assert [c["command"] for c in commands] == ["/crisis", "/reply-queue", "/watch", "/precheck", "/sentiment", "/report"]
     assert all(c["url"].endswith("/slack/events") and c["should_escape"] for c in commands)
-    # the history scopes let a retry find a post whose answer was lost instead of posting it twice
+    # the history scopes let a retry find a post whose answer was lost instead of posting it twice;
+    # users:read shows people named in texts by name instead of a mention that notifies them
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == ["app_mentions:read", "channels:history",
                                                                  "chat:write", "commands", "files:write",
-                                                                 "groups:history"]
+                                                                 "groups:history", "users:read"]
     settings = manifest["settings"]
     assert settings["event_subscriptions"]["bot_events"] == ["app_mention"]
     assert settings["interactivity"]["is_enabled"] is True

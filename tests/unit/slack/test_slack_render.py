@@ -131,3 +131,12 @@ def test_a_quoted_comment_cannot_ping_the_channel_or_forge_a_link_through_the_fa
     text = fallback_text(message)
     assert "<!channel>" not in text and "<https://" not in text
     assert "&lt;!channel&gt;" in text and "&amp; 投诉" in text
+
+
+def test_people_named_by_address_show_by_name_escaped_and_unformatted_where_a_name_is_known():
+    names = {"U1": "**王** <!here>", "U2": "老李"}.get
+    assert to_mrkdwn("**负责人** slack:U1 · [链接](https://x.test) · slack:U3", names) == (
+        "*负责人* **王** &lt;!here&gt; · <https://x.test|链接> · <@U3>")
+    message = Message(text="slack:U2 完成了 triage", mentions=("slack:U2",))
+    assert fallback_text(message, names) == "<@U2>\n老李 完成了 triage"  # the mention still notifies
+    assert render_blocks(message, names)[1]["text"]["text"] == "老李 完成了 triage"
