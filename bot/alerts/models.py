@@ -60,7 +60,7 @@ class AlertStream(SQLModel, table=True):
     content_url: str | None = Field(default=None, sa_type=Text)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     #: a quiet old video the tick no longer visits (every video ever seen keeps its row); the next comment
-    #: wakes it (see AlertService._wake_dormant)
+    #: wakes it (see AlertService._wake_and_carry_late)
     dormant: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import and_, bindparam, case, false, func, or_, true, update
+from sqlalchemy import and_, bindparam, case, delete, false, func, or_, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 #: buckets that close longer ago than this are judged silently (history backfill warms the baseline)
 STALE_AFTER = timedelta(minutes=30)
 #: a content stream with no comments for this long is left dormant until a comment arrives: its row is
-#: flagged and the tick stops visiting it (every video ever seen keeps a row; see _wake_dormant)
+#: flagged and the tick stops visiting it (every video ever seen keeps a row; see _wake_and_carry_late)
 DORMANT_AFTER = timedelta(days=2)
 #: the prior curve for new content: hourly ages 0..47
 PRIOR_HOURS = 48
@@ -59,6 +59,15 @@ IDLE_OBSERVED = 12
 IMPORT_SETTLE = timedelta(seconds=30)
 #: held (quiet-hours) alerts and escalations are checked at most this often
 HOUSEKEEPING_EVERY = timedelta(seconds=20)
+#: how often `serve` deletes the alert_bucket rows older than `alerts.bucket_retention_days`
+PRUNE_EVERY = timedelta(hours=6)
+#: bucket rows deleted per transaction: a first prune over months of rows (millions with 10,000 live
+#: streams) must not hold SQLite's write lock, or a PostgreSQL transaction, while ingest waits
+PRUNE_CHUNK_ROWS = 5_000
+#: PostgreSQL advisory lock held by the pruning process (per chunk, with the schema's hash as its second
+#: half): a second `serve` on the same tables finding it taken leaves the pruning to the first instead of
+#: deleting the same rows beside it
+PRUNE_LOCK_KEY = 0x616C6274  # "albt"
 
 
 @dataclass(slots=True)
@@ -160,6 +169,20 @@ def floor_bucket(ts: datetime, bucket: timedelta) -> datetime:
 
 def stream_key(platform: str, account_id: str, content_id: str) -> str:
     return f"{platform}:{account_id}|{content_id or '*'}"
+
+
+def bucket_reach(bucket: timedelta, grace: timedelta, settings: DetectorSettings) -> timedelta:
+    """How far back from now the service reads alert_bucket rows (the pruning keeps more than this).
+
+    Judging reads a stream's buckets from its next bucket on, never before the catch-up horizon (CATCH_UP
+    before the last due bucket: a stream that starts, resumes after an outage or wakes is judged from
+    there at most; see `evaluate`), and an alert's explanation sums the detector's triggering window
+    ending at the judged bucket (`_window_share`): the longest window, or the no-baseline window. The
+    detector's memory (level, daily and weekly profile, dispersion) is its saved state, not these rows,
+    and reports and backtests read the comments.
+    """
+    longest = max(*settings.windows, settings.cold_start_window)
+    return CATCH_UP + grace + bucket * (longest + 1)
 
 
 class AlertService:
@@ -265,8 +288,7 @@ class AlertService:
             self.evaluate(now, live_only=True)
 
     def _add_counts(self, session: Session, counts, meta, now: datetime) -> None:
-        self._wake_dormant(session, counts, now)
-        counts = self._carry_late(session, counts, now)
+        counts = self._wake_and_carry_late(session, counts, now)
         first_bucket: dict[tuple[str, str, str], datetime] = {}
         rows = []
         for (platform, account_id, content, start), (total, neg, negw, likes, risk) in counts.items():
@@ -292,8 +314,14 @@ class AlertService:
         _execute_rows(session, statement, rows, insert)
         self._touch_streams(session, insert, first_bucket, meta, now)
 
-    def _carry_late(self, session: Session, counts, now: datetime):
-        """Late comments (their bucket was already judged) count in the stream's next bucket instead.
+    def _wake_and_carry_late(self, session: Session, counts, now: datetime):
+        """Wake the dormant streams this batch has comments for, and count late comments (their bucket was
+        already judged) in the stream's next bucket instead. One read of the batch's stream rows serves both.
+
+        Asleep, a stream's buckets are not judged: they are empty, and a quiet old video's detector has
+        nothing to learn from them. It resumes at the first bucket still open, as if the tick had skipped
+        it ahead on every pass while it slept, so comments dated in a bucket that closed while it slept
+        count in the next open bucket like any late comment.
 
         The judged bucket is not re-judged: its decision was acted on (or not) and the detector has moved
         on; rewinding it would need the state before that bucket. Counting the late comments in the next
@@ -302,17 +330,39 @@ class AlertService:
         """
         recent = now - STALE_AFTER - self.bucket
         candidates = {(p, a, c) for (p, a, c, start) in counts if recent <= start <= now - self.bucket}
-        if not candidates:
+        videos = {(p, a, c) for (p, a, c, _start) in counts if c}  # only a content stream sleeps
+        keys = {stream_key(*k): k for k in candidates | videos}
+        if not keys:
             return counts
-        keys = {stream_key(*k): k for k in candidates}
         table = AlertStream.__table__
+        connection = session.connection()
+        resume_after = floor_bucket(now - self.grace, self.bucket) - self.bucket
         closed: dict[tuple[str, str, str], datetime] = {}
+        woken: list[int] = []
         names = sorted(keys)
         for at in range(0, len(names), 500):
-            for key, last_closed in session.connection().execute(
-                    select(table.c.stream_key, table.c.last_closed)
-                    .where(table.c.stream_key.in_(names[at:at + 500]), table.c.last_closed.is_not(None))):
-                closed[keys[key]] = ensure_aware(last_closed)
+            for stream_id, key, last_closed, dormant in connection.execute(
+                    select(table.c.id, table.c.stream_key, table.c.last_closed, table.c.dormant)
+                    .where(table.c.stream_key.in_(names[at:at + 500]))):
+                scope = keys[key]
+                last_closed = ensure_aware(last_closed) if last_closed is not None else None
+                if dormant and scope in videos:
+                    woken.append(stream_id)
+                    if last_closed is not None and last_closed < resume_after:
+                        last_closed = resume_after  # as the UPDATE below writes it
+                if last_closed is not None and scope in candidates:
+                    closed[scope] = last_closed
+        woken.sort()
+        for at in range(0, len(woken), 500):
+            # By id alone: with `dormant` in the condition SQLite searched the dormant-flag index, every
+            # dormant row (50,000 old videos) per batch. A row another process woke meanwhile is written the
+            # same (awake, and a later last_closed is kept).
+            connection.execute(
+                update(table)
+                .where(table.c.id.in_(woken[at:at + 500]))
+                .values(dormant=false(),
+                        last_closed=case((table.c.last_closed < resume_after, resume_after),
+                                         else_=table.c.last_closed)))
         if not closed:
             return counts
         carried: dict[tuple[str, str, str, datetime], list[float]] = defaultdict(lambda: [0, 0, 0.0, 0, 0])
@@ -653,28 +703,6 @@ class AlertService:
             {"sid": st.id, "previous": st.last_closed, "seen_active": st.updated_at, "asleep_after": st.asleep_after}
             for st in asleep])
 
-    def _wake_dormant(self, session: Session, counts, now: datetime) -> None:
-        """Wake the dormant streams this batch has comments for, closed up to now.
-
-        Asleep, a stream's buckets are not judged: they are empty, and a quiet old video's detector has
-        nothing to learn from them. It resumes at the first bucket still open, as if the tick had skipped
-        it ahead on every pass while it slept: comments dated in a bucket that closed while it slept count
-        in the next open bucket (_carry_late) or, older than STALE_AFTER, stay history.
-        """
-        keys = sorted({stream_key(p, a, c) for (p, a, c, _start) in counts if c})
-        if not keys:
-            return
-        table = AlertStream.__table__
-        resume_after = floor_bucket(now - self.grace, self.bucket) - self.bucket
-        connection = session.connection()
-        for at in range(0, len(keys), 500):
-            connection.execute(
-                update(table)
-                .where(table.c.stream_key.in_(keys[at:at + 500]), table.c.dormant == true())
-                .values(dormant=false(),
-                        last_closed=case((table.c.last_closed < resume_after, resume_after),
-                                         else_=table.c.last_closed)))
-
     def _save_stream(self, session: Session, stream: _Stream, detector: SpikeDetector,
                      previous: datetime | None, last_closed: datetime, now: datetime) -> None:
         table = AlertStream.__table__
@@ -685,6 +713,38 @@ class AlertService:
         if result.rowcount != 1:
             raise StreamConflict(stream.stream_key)
         stream.last_closed = last_closed
+
+    # ------------------------------------------------------------------ pruning old bucket counts
+    def prune_buckets(self, now: datetime | None = None, *, chunk_rows: int = PRUNE_CHUNK_ROWS) -> int:
+        """Delete the bucket counts older than `alerts.bucket_retention_days`; returns how many went.
+
+        Nothing reads them any more (see `bucket_reach`; the settings refuse a retention shorter than
+        that), while every live stream adds a row per closed bucket. Stream rows stay, dormant ones too:
+        a woken stream resumes at the first open bucket and never reads the buckets it slept through.
+        The comments stay (reports and backtests read them). `chunk_rows` rows per transaction, oldest
+        first; run twice, the second run finds nothing. On PostgreSQL one process prunes at a time.
+        """
+        now = now or self.clock.now()
+        cutoff = floor_bucket(now - timedelta(days=self.cfg.bucket_retention_days), self.bucket)
+        table = AlertBucket.__table__
+        oldest = (select(table.c.id).where(table.c.bucket_start < cutoff)
+                  .order_by(table.c.bucket_start).limit(chunk_rows))
+        deleted = 0
+        while True:
+            with self.db.session() as session:
+                connection = session.connection()
+                if connection.dialect.name == "postgresql" and not connection.execute(
+                        select(func.pg_try_advisory_xact_lock(PRUNE_LOCK_KEY,
+                                                              func.hashtext(func.current_schema())))).scalar():
+                    log.info("alert buckets: another process is pruning them")
+                    break
+                gone = connection.execute(delete(table).where(table.c.id.in_(oldest))).rowcount or 0
+            deleted += gone
+            if gone < chunk_rows:
+                break
+        if deleted:
+            log.info("alert buckets: deleted %d rows from before %s", deleted, cutoff.isoformat())
+        return deleted
 
     # ------------------------------------------------------------------ planned surges and prior curve
     def _all_surges(self, session: Session) -> dict[tuple[str, str], list[tuple[datetime, datetime, float]]]:

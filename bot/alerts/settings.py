@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 from pydantic import (
@@ -164,6 +165,10 @@ class AlertsConfig(_Strict):
     per_content: bool = True
     #: detector knob overrides (see bot.alerts.detector.DetectorSettings), e.g. {window_thresholds: [12, 12, 7]}
     detector: Annotated[DetectorOverrides, WrapValidator(_detector_overrides)] = Field(default_factory=dict)
+    #: per-bucket comment counts (alert_bucket rows, one per stream and bucket) older than this many days
+    #: are deleted every few hours; alerts read 9 days back with the defaults, so a shorter value is
+    #: refused. The comments themselves stay (reports, backtests), as do the streams' learnt baselines.
+    bucket_retention_days: int = Field(default=14, ge=1, le=3660, validate_default=True)
     surges: list[SurgeConfig] = Field(default_factory=list)
     watch_terms: list[WatchTermConfig] = Field(default_factory=list)
     #: risk-watch notices are grouped: one message per term per account per this many minutes
@@ -180,6 +185,32 @@ class AlertsConfig(_Strict):
         "sev1": "negative-outbreak", "sev2": "negative-outbreak", "sev3": "negative-outbreak"})
     #: sev3 alerts in a channel's quiet hours wait until the quiet hours end (sev1 never waits)
     hold_in_quiet_hours: list[str] = Field(default_factory=lambda: ["sev3"])
+
+    @field_validator("bucket_retention_days")
+    @classmethod
+    def _keep_what_alerts_read(cls, value: int, info: ValidationInfo) -> int:
+        # Declared after the fields it depends on (pydantic validates in order); one of them refused is
+        # reported on its own, and the check then uses its default.
+        from bot.alerts.service import CATCH_UP, bucket_reach  # lazily: the service imports the storage layer
+
+        fields = cls.model_fields
+        minutes = info.data.get("bucket_minutes", fields["bucket_minutes"].default)
+        grace = info.data.get("close_grace_seconds", fields["close_grace_seconds"].default)
+        try:
+            detector = DetectorSettings.from_dict(info.data.get("detector") or {})
+        except (TypeError, ValueError):
+            detector = _DEFAULTS
+        reach = bucket_reach(timedelta(minutes=minutes), timedelta(seconds=grace), detector)
+        needed = math.ceil(reach / timedelta(days=1))
+        catch_up_days = CATCH_UP.days
+        if value < needed:
+            hours = reach / timedelta(hours=1)
+            raise ValueError(
+                f"至少应为 {needed} 天：告警判断和告警说明最多读取 {hours:.0f} 小时前的分桶计数"
+                f"（补判 {catch_up_days} 天，加上最长检测窗口），删得更早会让它们读到空桶 / must be at least "
+                f"{needed} days: alerts read bucket counts up to {hours:.0f} hours back (the {catch_up_days}-day "
+                f"catch-up plus the longest detector window), and would read pruned buckets as empty")
+        return value
 
     @field_validator("hold_in_quiet_hours")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -10,7 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def wire(app: Wiring) -> None:
     """Attach `services.alerts`, listen to ingestion, close buckets on each tick, register /watch."""
-    from bot.alerts.service import AlertService
+    from bot.alerts.service import PRUNE_EVERY, AlertService
     from bot.handlers import watch
 
     services = app.services
@@ -21,4 +22,9 @@ def wire(app: Wiring) -> None:
         ingest.add_listener(service.on_comments, name="alerts")
     # `serve` runs ticks on the APScheduler every few seconds (the demo replay after each step)
     app.ticks.append(service.tick)
+    # Old bucket counts go (each live stream adds a row per bucket). First run soon after each start, as
+    # the retention purge: a bot restarted more often than every 6 hours would otherwise never prune.
+    app.scheduler.add_job(service.prune_buckets, "interval", seconds=PRUNE_EVERY.total_seconds(),
+                          id="alerts-bucket-prune", coalesce=True, max_instances=1,
+                          next_run_time=datetime.now(UTC) + timedelta(minutes=3))
     watch.register(services.registry)
