@@ -129,6 +129,10 @@ def import_files(settings: Settings, config: AppConfig, paths: list[Path], *, co
                         report.add(part)
                         progress.advance(task, len(positions))
             _summary(console, path, report)
+            if items.damage is not None and report.rejected > SHOW_REJECTED:
+                # a broken JSON array's damage, its last rejection, says what of the file was not read: shown
+                # even after the first rejections
+                console.print(f"  [yellow]{escape(items.damage.position)}[/yellow]: {escape(items.damage.error or '')}")
             history = replies.history_line(history_mark) if replies is not None else None
             if history:  # comments already old on arrival, kept out of the reply queue (history_after_hours)
                 console.print(f"  {escape(history)}")

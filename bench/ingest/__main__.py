@@ -1,7 +1,7 @@
 """Ingestion throughput (scoring included) on SQLite and PostgreSQL, and the serve process's memory.
 
     python -m bench.ingest [--n 20000] [--rss-comments 100000] [--stall-records 300000] [--postgres URL]
-    python -m bench.ingest --import-memory 200000 [--format jsonl|csv|json] [--compare OTHER_CHECKOUT]
+    python -m bench.ingest --import-memory 200000 [--format jsonl|csv|json] [--truncated] [--compare OTHER_CHECKOUT]
 
 Prints a table: comments/s for file import (in-process, the `crisisbot ingest` code path) and for the
 webhook (real HTTP into a `crisisbot serve` subprocess, 4 concurrent clients, 500 records a request),
@@ -12,7 +12,8 @@ loop < 1 s, RSS < 500 MiB.
 With --import-memory N it only measures `crisisbot ingest` of one generated file of N comments (SQLite, in
 a subprocess of its own): the import's peak RSS and comments/s, and with --compare the same for another
 checkout of the code (e.g. `git archive <commit> | tar -x -C /tmp/before`), for a before/after figure. The
-import streams the file in batches, so its peak should not grow with the file's size.
+import streams the file in batches, so its peak should not grow with the file's size. --truncated cuts the
+file inside its last record (a download that stopped): a broken file, whose complete records are stored too.
 The comments are stamped within the last hour (live traffic); importing old history also pays a
 one-time catch-up of the alert detector per new stream (see docs/alerts.md).
 """
@@ -150,12 +151,27 @@ def write_feed(path: Path, n: int, fmt: str) -> None:
             handle.write("\n]" if n else "]")
 
 
-def bench_import_memory(n: int, fmt: str, repo: Path) -> tuple[float, float, float, float]:
+def truncate_feed(path: Path) -> None:
+    """Cut the file inside its last record, before its "comment_id" key (on a character boundary: the
+    bytes stay text), as an export whose download stopped."""
+    size = path.stat().st_size
+    with open(path, "rb+") as handle:
+        handle.seek(max(0, size - 4096))
+        tail = handle.read()
+        cut = tail.rfind(b'"comment_id"')
+        if cut < 0:
+            raise RuntimeError("no record to cut")
+        handle.truncate(size - len(tail) + cut)
+
+
+def bench_import_memory(n: int, fmt: str, repo: Path, *, truncated: bool = False) -> tuple[float, float, float, float]:
     """(RSS after warm-up MiB, peak RSS MiB, comments/s, seconds) of importing n comments with `repo`'s code."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         feed = folder / f"feed.{fmt}"
         write_feed(feed, n, fmt)
+        if truncated:
+            truncate_feed(feed)
         env = {**os.environ, "PYTHONPATH": str(repo), "CRISISBOT_LOG_LEVEL": "WARNING"}
         done = subprocess.run(
             [sys.executable, "-c", _IMPORT_CHILD, f"sqlite:///{folder}/import.db", str(_tiny(folder)), str(feed)],
@@ -172,10 +188,12 @@ def bench_import_memory(n: int, fmt: str, repo: Path) -> tuple[float, float, flo
 
 def import_memory(args) -> None:
     runs = [("this checkout", REPO)] + ([("compared", Path(args.compare).resolve())] if args.compare else [])
-    print(f"\nfile import of {args.import_memory:,} generated comments ({args.format}, SQLite), in a subprocess")
+    cut = ", cut inside its last record" if args.truncated else ""
+    print(f"\nfile import of {args.import_memory:,} generated comments ({args.format}{cut}, SQLite), in a subprocess")
     print(f"{'code':<16}{'RSS warm MiB':>14}{'peak RSS MiB':>14}{'peak - warm':>13}{'comments/s':>12}{'seconds':>10}")
     for name, repo in runs:
-        warm, peak, rate, seconds = bench_import_memory(args.import_memory, args.format, repo)
+        warm, peak, rate, seconds = bench_import_memory(args.import_memory, args.format, repo,
+                                                        truncated=args.truncated)
         print(f"{name:<16}{warm:>14,.0f}{peak:>14,.0f}{peak - warm:>13,.0f}{rate:>12,.0f}{seconds:>10,.1f}")
 
 
@@ -267,6 +285,8 @@ def main() -> None:
                         help="only: peak RSS and rate of `crisisbot ingest` of a generated file of N comments")
     parser.add_argument("--format", choices=("jsonl", "csv", "json"), default="jsonl",
                         help="the file for --import-memory (json: one pretty-printed array)")
+    parser.add_argument("--truncated", action="store_true",
+                        help="with --import-memory: cut the file inside its last record (a broken file)")
     parser.add_argument("--compare", metavar="CHECKOUT", help="with --import-memory: also measure this checkout")
     args = parser.parse_args()
     if args.import_memory:

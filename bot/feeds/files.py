@@ -7,7 +7,8 @@ header without the required columns) raises FileFormatError instead: the user ga
 nothing of it is stored. Reasons are Chinese first with English.
 
 `open_items` reads a file a record at a time (the import stores it in batches, whatever its size), a JSON
-array file (`[ {...}, {...} ]`, one line or pretty-printed over many) a value at a time too;
+array file (`[ {...}, {...} ]`, one line or pretty-printed over many) a value at a time too, a broken one
+(truncated, a missing comma) up to the damage, which is one rejected item with its line and column;
 `read_items` lists all of its items.
 """
 
@@ -201,11 +202,13 @@ class FileItems:
     GB18030 when every byte is, else UTF-8 line by line).
 
     A JSON array file (its text one array, on one line or pretty-printed over many) is read a value at a
-    time as well (`_array_values`), once the whole text has been found to be one well-formed array: that
-    check is a pass of its own (made once, and counting the values: `count` is that pass), because json.loads
-    of the whole text refused a broken array as one rejection with nothing of it stored, and a damage found
-    only at the end must still do that. Any other JSON document spanning lines (a broken array, a
-    pretty-printed object) is still read whole, as before: it is one value, or one error for the whole file.
+    time as well (`_array_values`), after a pass of its own that finds whether the whole text is one
+    well-formed array, or where it stops being one (made once, and counting the values: `count` is that
+    pass). A broken array (a truncated export, a missing comma, a stray character) gives its values before
+    the damage, each stored or rejected as any record, then the damage as one rejection saying where it is
+    and that what follows was not read (json.loads of the whole text refused it whole: nothing stored).
+    Any other JSON document spanning lines (a pretty-printed object) is still read whole, as before: it is
+    one value, or one error for the whole file.
 
     Use as a context manager (or `close()`): it keeps the file open between iterations."""
 
@@ -228,9 +231,15 @@ class FileItems:
         self.size = 0
         self._damaged_lines: Sequence[int] = ()
         self._first = ""  # the text's first character that is not whitespace ("" for none)
-        #: values of the file's JSON array when its text is one well-formed array (`_one_array`), else None
+        #: items of the file's JSON array when it is read a value at a time (`_one_array`), else None
         self._array_size: int | None = None
         self._array_decided = False
+        #: the line breaks and the characters of its line before the text's first character that is not
+        #: whitespace (`_text` leaves them out): added to the positions of a broken array's damage
+        self._leading_lines = 0
+        self._leading_column = 0
+        #: a broken JSON array's damage, its last item, once iteration has reached it
+        self.damage: FileItem | None = None
 
     def __enter__(self) -> FileItems:
         return self
@@ -267,7 +276,7 @@ class FileItems:
     def __iter__(self) -> Iterator[FileItem]:
         if self.kind == "jsonl":
             if self._one_array() is not None:
-                return _array_items(f"{self.path}:", _array_values(self._text()), damaged=self._mode == DAMAGED)
+                return self._array_file_items()
             return _jsonl_items(self.path, self._lines, damaged_mode=self._mode == DAMAGED)
         if self.kind == "csv":
             return _csv_items(self.path, _universal_lines(self._pieces()), self._damaged_lines, size=self.size)
@@ -279,21 +288,67 @@ class FileItems:
         return size if size is not None else sum(1 for _ in self)
 
     def _one_array(self) -> int | None:
-        """How many values the file's JSON array holds when its whole text is one well-formed array, as
-        json.loads of the text would read it (then it is read a value at a time); None for any other text
-        (read by `_jsonl_items`, as before). Decided by one pass over the file, the first time it is asked."""
+        """How many items the file's JSON array gives when it is read a value at a time (`_array_file_items`):
+        its values when its whole text is one well-formed array, as json.loads of the text would read it; when
+        the text is a broken array (`_BrokenArray`: truncated, a missing comma, a stray character, extra data
+        after it), the values before the damage and one for the damage. None for any other text (read by
+        `_jsonl_items`, as before). Decided by one pass over the file, the first time it is asked."""
         if not self._array_decided:
             self._array_decided = True
             # the text as `_jsonl_items` tells an array apart: its first character that is not whitespace.
             # Damaged bytes inside the values' strings keep it an array (the records holding them are
             # rejected, `_array_items`): read line by line, one bad byte made every line of a pretty-printed
-            # array a rejection and stored nothing. Damage anywhere else leaves it to the line reader.
+            # array a rejection and stored nothing. Damaged bytes elsewhere are a broken array's damage.
             if self._first == "[":
+                read = 0
                 try:
-                    self._array_size = sum(1 for _value in _array_values(self._text()))
+                    for _value in _array_values(self._text()):
+                        read += 1
+                    self._array_size = read
+                except _BrokenArray as exc:
+                    # an array that is the whole first line, more values on the lines after it: one JSON value
+                    # a line (JSONL whose lines hold arrays), for the line reader as before
+                    if not (exc.closed == 1 and exc.line > 1):
+                        self._array_size = exc.values + 1
                 except _NotOneArray:
                     pass
         return self._array_size
+
+    def _array_file_items(self) -> Iterator[FileItem]:
+        """The items of the file's JSON array, a value at a time; a broken array's values before its damage,
+        then the damage as one rejection (json.loads of the whole text refused it: nothing of it was stored,
+        and it was read whole, twice). What follows the damage is not read: JSON says nothing of the text
+        after an error, and a record guessed from it (where the next one starts, whether a missing comma
+        was the only damage) could be a piece of another one."""
+        damage: list[_BrokenArray] = []
+        yield from _array_items(f"{self.path}:", _until_broken(_array_values(self._text()), damage),
+                                damaged=self._mode == DAMAGED)
+        if damage:
+            self.damage = self._damage_item(damage[0])
+            yield self.damage
+
+    def _damage_item(self, exc: _BrokenArray) -> FileItem:
+        """The rejection of a broken array's damage, at its line and column in the file."""
+        line = exc.line + self._leading_lines
+        column = exc.column + (self._leading_column if exc.line == 1 else 0)
+        raw = exc.raw
+        hurt = self._mode == DAMAGED and _ESCAPED_BYTE.search(raw) is not None
+        if hurt:  # shown as U+FFFD (storable), as `_array_items` shows a damaged record
+            raw = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        ends_open = not exc.closed and self._last_character() not in ("", "]")
+        return FileItem(f"{self.path}:{line}", None, raw,
+                        broken_array_reason(exc.message, line, column, values=exc.values, inside=exc.inside,
+                                            after_array=bool(exc.closed), damaged_bytes=hurt,
+                                            ends_open=ends_open))
+
+    def _last_character(self) -> str:
+        """The file's last character that is not whitespace, if it is ASCII, as far as its last 4 KiB
+        tell ("" for none; "?" for any other)."""
+        self._handle.seek(max(0, self.size - 4096))
+        tail = self._handle.read(4096).rstrip(JSON_SPACE.encode())
+        if not tail:
+            return ""
+        return chr(tail[-1]) if tail[-1] < 0x80 else "?"
 
     def _text(self) -> Iterator[str]:
         """The file's text (read as `_pieces` reads it when no line is damaged) from its first character
@@ -304,6 +359,7 @@ class FileItems:
         codec = "utf-8-sig" if mode in (UTF8, DAMAGED) else mode
         decoder = codecs.getincrementaldecoder(codec)("surrogateescape" if mode == DAMAGED else "strict")
         handle, at, first, leading = self._handle, 0, True, True
+        self._leading_lines = self._leading_column = 0
         while True:
             handle.seek(at)  # each reader keeps its own place, as in `_read_lines`
             data = handle.read(READ_BYTES)
@@ -313,7 +369,14 @@ class FileItems:
                 text, first = text.removeprefix("\ufeff"), False
             if leading and text:
                 # the whitespace before the text (`_jsonl_items` reads it from its first line holding more)
-                text = text.lstrip()
+                stripped = text.lstrip()
+                gone = text[:len(text) - len(stripped)]
+                if "\n" in gone:
+                    self._leading_lines += gone.count("\n")
+                    self._leading_column = len(gone) - gone.rindex("\n") - 1
+                else:
+                    self._leading_column += len(gone)
+                text = stripped
                 leading = not text
             if text and not leading:
                 yield text
@@ -603,21 +666,51 @@ class _NotOneArray(Exception):
     """The text is not one well-formed JSON array, or one `_array_values` leaves to json.loads."""
 
 
+class _BrokenArray(_NotOneArray):
+    """Where the text of a JSON array stops being one, as json.loads of the text would say it: its message
+    and position (line and column counted from the text's "["), the values read before it, and whether it
+    is inside a value (the value then is the damage) or between values (a separator, or extra data after
+    the array: `closed` is then the line of its "]", else 0). `raw` is the text held from the damaged value
+    (or the damage), at most 2,000 characters."""
+
+    def __init__(self, message: str, line: int, column: int, *, values: int, inside: bool, closed: int,
+                 raw: str) -> None:
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
+        self.values, self.inside, self.closed, self.raw = values, inside, closed, raw
+
+
+#: characters of text past a JSON error's position that settle it, for any error but an unterminated string:
+#: a token cut by the end of the text held ("tru", "-Infinit", "\\u12") fails within this of that end
+_ERROR_SETTLED = 16
+
+
 def _array_values(texts: Iterable[str]) -> Iterator[Any]:
     """The values of the JSON array that is the whole text (given in pieces, starting with its "["), one at a
     time, each as json.loads of the whole text holds it: each value is read by the same decoder (json's own
     raw_decode), and the text around them must be what JSON allows around the values of an array, nothing
-    but JSON whitespace after it. Raises _NotOneArray at the first thing that differs (a broken or truncated
-    array, extra data, a value nested deeper than STREAMED_DEPTH): the caller then reads the text as before,
-    and only the values before that point have been read. Holds the value being read and at most a piece
-    or two of text, however long the array."""
+    but JSON whitespace after it. At the first thing json.loads would refuse (a broken or truncated array,
+    extra data) raises _BrokenArray, saying where, once the values before it have been handed out; a value
+    nested deeper than STREAMED_DEPTH, or one json refuses for a reason of its own (too many digits, the
+    stack) raises _NotOneArray: the caller then reads the text as before. Holds the value being read and at
+    most a piece or two of text, however long the array, broken or not."""
     decoder = json.JSONDecoder()  # json.loads's own (default) decoder
     source = iter(texts)
     text, at, ended = "", 0, False
+    # where the text held starts in the whole text: lines before it, characters of its line before it
+    lines_gone, column_gone = 0, 0
+    values = 0
+    closed = 0  # the line of the array's "]", once read
 
     def more(want: int = 1) -> None:
         """Read on until `want` characters from `at` are held (or the text ends)."""
-        nonlocal text, at, ended
+        nonlocal text, at, ended, lines_gone, column_gone
+        newlines = text.count("\n", 0, at)
+        if newlines:
+            lines_gone += newlines
+            column_gone = at - text.rindex("\n", 0, at) - 1
+        else:
+            column_gone += at
         parts, held = [text[at:]], len(text) - at
         while held < want:
             piece = next(source, None)
@@ -637,11 +730,19 @@ def _array_values(texts: Iterable[str]) -> Iterator[Any]:
                 return text[at:at + 1]
             more()
 
+    def broken(message: str, position: int, *, inside: bool, closed: int = 0) -> _BrokenArray:
+        """The damage at `position` of the text held (json.JSONDecodeError's lineno and colno)."""
+        newlines = text.count("\n", 0, position)
+        column = position - text.rindex("\n", 0, position) if newlines else column_gone + position + 1
+        return _BrokenArray(message, lines_gone + newlines + 1, column, values=values, inside=inside,
+                            closed=closed, raw=text[at if inside else position:][:2000])
+
     more()
     if text[:1] != "[":
         raise _NotOneArray
     at = 1
     if next_char() == "]":
+        closed = lines_gone + text.count("\n", 0, at) + 1
         at += 1
     else:
         while True:
@@ -651,9 +752,13 @@ def _array_values(texts: Iterable[str]) -> Iterator[Any]:
                     value, end = decoder.raw_decode(text, at)
                 except json.JSONDecodeError as exc:
                     # the value may go on past the text held: an error is the text's own once a line break
-                    # follows it (no JSON token spans one), or at the end of the text
-                    if ended or "\n" in text[exc.pos:]:
-                        raise _NotOneArray from None
+                    # follows it (no JSON token spans one), at the end of the text, or (but an unterminated
+                    # string, which may close further on) once enough text follows it
+                    if ended or "\n" in text[exc.pos:] or (
+                            len(text) - exc.pos > _ERROR_SETTLED and not exc.msg.startswith("Unterminated string")):
+                        # a value expected where the text ends or the array closes ("[1,]"): no value
+                        # there, the damage is after the one before it
+                        raise broken(exc.msg, exc.pos, inside=text[at:at + 1] not in ("", "]")) from None
                     more(2 * (len(text) - at))
                     continue
                 except JSON_ERRORS:  # a number of too many digits, nesting beyond the stack
@@ -666,15 +771,56 @@ def _array_values(texts: Iterable[str]) -> Iterator[Any]:
             if _deeper_than(value, STREAMED_DEPTH):
                 raise _NotOneArray
             at = end
+            values += 1
             yield value
             separator = next_char()
-            at += 1
             if separator == "]":
+                closed = lines_gone + text.count("\n", 0, at) + 1
+                at += 1
                 break
-            if separator != ",":
-                raise _NotOneArray
-    if next_char():  # json.loads: "Extra data"
-        raise _NotOneArray
+            if separator != ",":  # json.loads's words for it
+                raise broken("Expecting ',' delimiter", at, inside=False)
+            at += 1
+    if next_char():
+        raise broken("Extra data", at, inside=False, closed=closed)
+
+
+def _until_broken(values: Iterator[Any], damage: list[_BrokenArray]) -> Iterator[Any]:
+    """The values up to a broken array's damage, which is appended to `damage` (instead of raised)."""
+    try:
+        yield from values
+    except _BrokenArray as exc:
+        damage.append(exc)
+
+
+def broken_array_reason(message: str, line: int, column: int, *, values: int, inside: bool, after_array: bool,
+                        damaged_bytes: bool = False, ends_open: bool = False) -> str:
+    """Why a JSON array file's text stops being an array at `line`, `column` (json's `message`), having
+    given `values` values before it: the damage is inside the next value, between two values, or after the
+    array's "]" (`after_array`); `ends_open`: the file does not end with "]" (a truncated file)."""
+    if after_array:
+        zh_where, en_where = "数组结束之后", "after the end of the array"
+        zh_rest = f"数组之后的内容未能读取（数组的 {values} 条照常导入）"
+        en_rest = f"what follows the array could not be read (its {values} records are imported)"
+    elif inside:
+        zh_where, en_where = f"第 {values + 1} 条记录", f"record {values + 1}"
+        zh_rest = f"这条及之后的记录未能读取（之前的 {values} 条照常导入）"
+        en_rest = f"this record and the ones after it could not be read (the {values} before it are imported)"
+    elif values:
+        zh_where, en_where = f"第 {values} 条记录之后", f"after record {values}"
+        zh_rest = f"之后的记录未能读取（之前的 {values} 条照常导入）"
+        en_rest = f"the records after it could not be read (the {values} before it are imported)"
+    else:  # "[" and nothing more
+        zh_where, en_where = "数组开头", "at the start of the array"
+        zh_rest, en_rest = "没有能读取的记录", "no record could be read"
+    if damaged_bytes:
+        zh_rest = f"含有损坏的字节（不是 UTF-8 或 GB18030 文本），{zh_rest}"
+        message += "; damaged bytes (not UTF-8 or GB18030 text)"
+    if ends_open:
+        zh_rest += "；文件不以 ] 结尾，可能不完整（下载或导出中断）"
+        en_rest += "; the file does not end with ]: it may be incomplete (an interrupted download or export)"
+    return (f"JSON 格式错误（第 {line} 行第 {column} 列，{zh_where}）：{zh_rest} / "
+            f"invalid JSON at line {line} column {column} ({en_where}): {message}; {en_rest}")
 
 
 def _deeper_than(value: Any, depth: int) -> bool:

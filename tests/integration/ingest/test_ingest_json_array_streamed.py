@@ -5,11 +5,11 @@ export took its whole parsed list into memory.
 
 Everything the user sees stays as it was: the same "N 行" count and encoding, positions `file:[i]`, the
 same rejections among stored records across batches, values as json.loads reads them (NaN, 1e400, a lone
-surrogate escape), and a broken array (truncated, extra data, a missing comma, a form feed as space) is
-still one rejection with json's own message and nothing of it stored, even when the damage is at the end,
-after the first batches' worth of good records. The new behaviour itself: no parse covers more than one
-value (`parsed` spies on json's decoder; memory is measured in bench/ingest, `--import-memory --format
-json`). SQLite and PostgreSQL."""
+surrogate escape). The new behaviour itself: no parse covers more than one value (`parsed` spies on json's
+decoder; memory is measured in bench/ingest, `--import-memory --format json`). A broken array (truncated,
+extra data, a missing comma, a form feed as space) stores its records before the damage, and the damage is
+one rejection at json's own position with json's own message (it was one rejection and nothing stored:
+test_ingest_json_array_broken.py has the small cases). SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -165,50 +165,53 @@ def test_a_lone_surrogate_escape_is_read_as_json_loads_reads_it(db, tmp_path, ap
     assert stored(db)[0]["c1701"].text == "坏\ufffd字"
 
 
-def _broken(text: str) -> str:
-    """The broken array's one rejection as it was (json.loads of the text from its first character)."""
+def _broken(text: str) -> tuple[int, int, str]:
+    """Where json.loads of the whole text finds it broken: (line, column, message)."""
     with pytest.raises(json.JSONDecodeError) as caught:
-        json.loads(text.lstrip())
+        json.loads(text)
     exc = caught.value
-    return f"JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）/ invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+    return exc.lineno, exc.colno, exc.msg
 
 
 GOOD = json.dumps([record(f"c{i}") for i in range(1, 1501)], ensure_ascii=False, indent=2)
+#: a broken array, and how many of its records come before the damage
 BROKEN = {
     # cut off mid-record after 1,500 records' worth (an export that stopped writing)
-    "truncated": GOOD[: GOOD.rindex('"comment_id"')],
-    "truncated after a value": GOOD[: GOOD.rindex("}") + 1] + ",\n",
-    "no closing bracket": GOOD[:-1],
-    "extra data": GOOD + "\n{\"platform\": \"douyin\"}\n",
-    "a second array": GOOD + "\n" + GOOD,
-    "a missing comma at the end": GOOD[: GOOD.rindex("},")] + "}" + GOOD[GOOD.rindex("},") + 2:],
-    "a trailing comma": GOOD[:-2] + ",\n]",
-    "a form feed as space": GOOD[:-2] + "\n\x0c]",  # JSON whitespace is space, tab, CR and LF only
-    "a non-breaking space as space": GOOD[:-2] + "\n\u00a0]",
-    "NaN written as nan": GOOD.replace('"like_count": 1\n  }\n]', '"like_count": nan\n  }\n]'),
-    "a raw tab inside a string": GOOD.replace("请问c1500怎么退款", "请问c1500\t怎么退款"),
-    "leading blank lines then a broken array": "\n\n  " + GOOD[:-1],
+    "truncated": (GOOD[: GOOD.rindex('"comment_id"')], 1499),
+    "truncated after a value": (GOOD[: GOOD.rindex("}") + 1] + ",\n", 1500),
+    "no closing bracket": (GOOD[:-1], 1500),
+    "extra data": (GOOD + "\n{\"platform\": \"douyin\"}\n", 1500),
+    "a second array": (GOOD + "\n" + GOOD, 1500),
+    "a missing comma at the end": (GOOD[: GOOD.rindex("},")] + "}" + GOOD[GOOD.rindex("},") + 2:], 1499),
+    "a trailing comma": (GOOD[:-2] + ",\n]", 1500),
+    "a form feed as space": (GOOD[:-2] + "\n\x0c]", 1500),  # JSON whitespace is space, tab, CR and LF only
+    "a non-breaking space as space": (GOOD[:-2] + "\n\u00a0]", 1500),
+    "NaN written as nan": (GOOD.replace('"like_count": 1\n  }\n]', '"like_count": nan\n  }\n]'), 1499),
+    "a raw tab inside a string": (GOOD.replace("请问c1500怎么退款", "请问c1500\t怎么退款"), 1499),
+    "leading blank lines then a broken array": ("\n\n  " + GOOD[:-1], 1500),
 }
 
 
 @pytest.mark.parametrize("name", list(BROKEN))
-def test_a_broken_json_array_is_one_rejection_and_nothing_of_it_is_stored(db, tmp_path, app_config, name,
-                                                                          batches):
-    text = BROKEN[name]
+def test_a_broken_json_array_stores_the_records_before_the_damage_and_rejects_the_damage(
+        db, tmp_path, app_config, name, batches):
+    text, before = BROKEN[name]
     path = tmp_path / "broken.json"
     path.write_text(text, encoding="utf-8")
     status, output = run_import(db, app_config, path)
-    reason = _broken(text)
-    assert status == 0, output
-    assert "broken.json: 1 行 / rows (utf-8)" in output
-    assert "broken.json: 新增 accepted 0, 重复更新 duplicates 0, 拒收 rejected 1" in output
+    line, column, message = _broken(text)
+    assert status == 0, output  # as for any file whose records were read, some of them rejected
+    assert f"broken.json: {before + 1} 行 / rows (utf-8)" in output
+    assert f"broken.json: 新增 accepted {before}, 重复更新 duplicates 0, 拒收 rejected 1" in output
+    assert [len(b) for b in batches] == [1000, before + 1 - 1000]
     comments, letters = stored(db)
-    assert comments == {}  # not the records before the damage either
+    assert sorted(comments) == sorted(f"c{i}" for i in range(1, before + 1))
     [letter] = letters
-    line = reason.split("第 ", 1)[1].split(" ", 1)[0]
     assert letter.position.endswith(f"/broken.json:{line}")  # the stored position keeps the end of a long path
-    assert (letter.reason, letter.raw) == (reason, text.lstrip()[:2000])
-    assert f"broken.json:{line}: {reason}" in output
+    assert letter.reason.startswith(f"JSON 格式错误（第 {line} 行第 {column} 列，")
+    assert f"/ invalid JSON at line {line} column {column} (" in letter.reason
+    assert f"): {message}; " in letter.reason and "could not be read" in letter.reason
+    assert f"broken.json:{line}: {letter.reason}" in " ".join(output.split())  # rich may wrap a long line
 
 
 def test_an_object_wrapping_the_array_is_still_one_record(db, tmp_path, app_config):
@@ -239,13 +242,20 @@ def test_a_json_array_with_damaged_bytes_rejects_only_the_records_holding_them(d
     assert [d.reason for d in dead] == [items[1199].error]
 
 
-def test_damaged_bytes_outside_the_strings_leave_the_array_to_the_line_reader_as_before(tmp_path):
+def test_damaged_bytes_outside_the_strings_are_the_damage_of_a_broken_array(tmp_path):
+    """Damaged bytes between two records break the array there: the record before them is read, the damage
+    is one rejection (left to the line reader, every line of the array was a rejection, nothing stored)."""
     text = json.dumps([record("c1"), record("c2")], ensure_ascii=False, indent=2)
     path = tmp_path / "damaged.json"
     path.write_bytes(text.replace("},", "}\udcff,", 1).encode("utf-8", "surrogateescape"))
     items, _encoding = read_items(path)
-    assert len(items) == text.count("\n") + 1 and all(item.record is None for item in items)
-    assert any("字节损坏" in (item.error or "") for item in items)
+    assert [item.record for item in items[:1]] == [record("c1")]
+    [damage] = items[1:]
+    before = text[:text.index("},") + 1]
+    line, column = before.count("\n") + 1, len(before) - before.rindex("\n")
+    assert damage.position == f"{path}:{line}" and damage.record is None
+    assert damage.error.startswith(f"JSON 格式错误（第 {line} 行第 {column} 列，第 1 条记录之后）：含有损坏的字节（")
+    assert "\ufffd," in damage.raw  # storable
 
 
 def test_read_items_of_a_json_array_file_lists_each_value_with_its_position(tmp_path, parsed):
@@ -291,12 +301,14 @@ def test_crisisbot_ingest_of_a_pretty_json_array(tmp_path, monkeypatch, parsed):
     config.write_text("accounts: [{platform: douyin, account_id: lanji_official}]\n", encoding="utf-8")
     env = {"CRISISBOT_CONFIG": str(config), "CRISISBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
     Path("export.json").write_text(json.dumps(an_array_of_2500(), ensure_ascii=False, indent=2), encoding="utf-8")
-    Path("broken.json").write_bytes(codecs.BOM_UTF8 + BROKEN["truncated"].encode())
+    Path("broken.json").write_bytes(codecs.BOM_UTF8 + BROKEN["truncated"][0].encode())
     result = CliRunner().invoke(cli, ["ingest", "export.json", "broken.json"], env=env)
     assert result.exit_code == 0 and "Traceback" not in result.output, result.output
     out = "".join(result.output.split())  # rich may wrap long lines
-    assert "export.json:2500行/rows(utf-8)" in out and "broken.json:1行/rows(utf-8BOM)" in out
+    assert "export.json:2500行/rows(utf-8)" in out and "broken.json:1500行/rows(utf-8BOM)" in out
     assert "export.json:新增accepted2495,重复更新duplicates1,拒收rejected4" in out
-    assert "".join(f"broken.json:{_broken(BROKEN['truncated']).split('第 ', 1)[1].split(' ', 1)[0]}:".split()) in out
-    assert "合计/total:新增accepted2495,重复更新duplicates1,拒收rejected5" in out
+    # its 1,499 records before the damage: c10, c1000 and c1001 are new (export.json's were not stored)
+    assert "broken.json:新增accepted3,重复更新duplicates1496,拒收rejected1" in out
+    assert f"broken.json:{_broken(BROKEN['truncated'][0])[0]}:JSON格式错误" in out
+    assert "合计/total:新增accepted2498,重复更新duplicates1497,拒收rejected5" in out
     assert max(parsed) < ONE_VALUE
