@@ -90,6 +90,7 @@ PERMISSION_LOG_EVERY_S = 600.0  # the same for a missing permission, per platfor
 CLAIM_TOKEN_STEP = timedelta(microseconds=1)  # see Outbox._replace_pending_refresh
 REFRESH = "refresh"  # the kind of an update that only re-renders its message (module docstring)
 UPDATE_KINDS = ("update", REFRESH)
+REWRITTEN, MAYBE_SHOWN = "rewritten", "maybe-shown"  # what Outbox.rewrite did
 
 
 @dataclass
@@ -196,6 +197,53 @@ class Outbox:
             .values(payload=message.to_dict(), next_attempt_at=pending.next_attempt_at - CLAIM_TOKEN_STEP)
         )
         return result.rowcount == 1
+
+    def pending_keys(self, session: Session, *, channel: str, key_prefix: str) -> list[tuple[str, str | None]]:
+        """(key, update_of) of the channel's pending rows whose key starts with `key_prefix`, in id order."""
+        rows = session.execute(
+            select(OutboxMessage.key, OutboxMessage.update_of).where(
+                OutboxMessage.channel == channel, OutboxMessage.status == "pending",
+                OutboxMessage.key.startswith(key_prefix, autoescape=True))
+            .order_by(OutboxMessage.id))
+        return [(key, update_of) for key, update_of in rows]
+
+    def withdraw(self, session: Session, *, channel: str, key_prefix: str) -> int:
+        """Finish, unsent (SUPERSEDED), the channel's pending rows whose key starts with `key_prefix`: messages
+        that no longer apply (a reminder of a step done meanwhile, in a chat outage). A worker about to claim
+        one fails its claim; one already delivering it still finishes it as sent (it is out then);
+        an earlier attempt of unknown outcome may have shown it, which no withdrawal can undo. Returns how
+        many were withdrawn."""
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.channel == channel, OutboxMessage.status == "pending",
+                   OutboxMessage.key.startswith(key_prefix, autoescape=True))
+            .values(status=SUPERSEDED, sent_at=self.clock.now(), last_error="withdrawn: no longer applies")
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount
+
+    @staticmethod
+    def rewrite(session: Session, *, channel: str, key: str, message: Message) -> str | None:
+        """Give a pending message new content in place, keeping its place in the queue. Returns None when
+        there is no such pending row (or a worker claimed it meanwhile), REWRITTEN when no attempt of it was
+        made, MAYBE_SHOWN when an earlier attempt of unknown outcome may have shown the old content (the
+        caller queues an edit too)."""
+        pending = session.execute(
+            select(OutboxMessage.id, OutboxMessage.next_attempt_at, OutboxMessage.maybe_sent_since).where(
+                OutboxMessage.key == key, OutboxMessage.channel == channel, OutboxMessage.status == "pending")
+        ).first()
+        if pending is None:
+            return None
+        # the claim token moves as in _replace_pending_refresh: a worker that read the old payload re-reads it
+        result = session.execute(
+            update(OutboxMessage).where(
+                OutboxMessage.id == pending.id, OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at == pending.next_attempt_at)
+            .values(payload=message.to_dict(), next_attempt_at=pending.next_attempt_at - CLAIM_TOKEN_STEP)
+        )
+        if result.rowcount != 1:
+            return None
+        return REWRITTEN if pending.maybe_sent_since is None else MAYBE_SHOWN
 
     def has(self, key: str) -> bool:
         """Whether a message with this idempotency key was ever enqueued (keys are never reused)."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from bot.handlers.registry import (
     QUOTE_PAIRS,
@@ -16,31 +17,48 @@ from bot.handlers.registry import (
     option_word,
     tokenize_spans,
 )
-from bot.messages import Action, Message
+from bot.messages import Action, Message, inert
 from bot.playbooks import render
-from bot.playbooks.machine import Answer, Assign, Done, Note, RunState, Skip, TransitionRejected, apply
+from bot.playbooks.machine import (
+    Answer,
+    Assign,
+    Done,
+    Note,
+    RunState,
+    Skip,
+    TransitionRejected,
+    apply,
+    is_blank,
+    split_answer,
+)
 from bot.playbooks.service import PlaybookNotFound, PlaybookService, RunNotFound
 from bot.record_numbers import record_digits
 
 USAGE = """\
-  /crisis start 预案 [标题] [--severity 1-3] [--account 平台:账号] [--var 变量=值] — 启动预案 / start a run
-  /crisis list — 可用预案与进行中的预案 / playbooks and active runs
-  /crisis status [#编号] — 全部步骤状态 / every step
-  /crisis next [#编号] — 下一步：说明、清单、回应口径 / next steps in detail
-  /crisis done 步骤 [答案或备注] — 完成步骤；判断步骤需给出答案（如 done verify 属实，或 yes/true），
-      其它步骤后面的文字记为备注 / finish a step: a decision takes its answer, other steps a remark
-  /crisis skip 步骤 原因 — 跳过步骤 / skip a step with a reason
-  /crisis assign 步骤|角色 @人 — 指派一人（角色可写中文或英文名）/ assign one person to a step or a role
-  /crisis note 内容 — 记录进展 / add a note to the timeline
-  /crisis timeline [#编号] — 时间线 / timeline
-  /crisis report [#编号] — 复盘报告（Markdown + 负面占比图）/ post-incident review
-  /crisis resolve [#编号] [说明] — 解除并发布复盘 / resolve and post the review
-  /crisis cancel [#编号] 原因 — 取消预案 / cancel the run
-  /crisis help — 本说明 / this help
+  /crisis start|启动 预案 [标题] [--severity 1-3] [--account 平台:账号] [--var 变量=值] — 启动预案 / start a run
+  /crisis list|列表 — 可用预案与进行中的预案 / playbooks and active runs
+  /crisis status|状态 [#编号] — 全部步骤状态 / every step
+  /crisis next|下一步 [#编号] — 下一步：说明、清单、回应口径 / next steps in detail
+  /crisis done|完成 步骤 [答案或备注] — 完成步骤；判断步骤需给出答案（如 done verify 属实，或 yes/true），
+      答案后面、其它步骤后面的文字记为备注 / finish a step: a decision takes its answer (then a remark),
+      other steps a remark
+  /crisis answer|回答 步骤 答案 — 回答判断步骤 / answer a decision step
+  /crisis skip|跳过 步骤 原因 — 跳过步骤 / skip a step with a reason
+  /crisis assign|指派 步骤|角色 @人|me|我 — 指派一人（角色可写中文或英文名）/ assign one person to a step or a role
+  /crisis claim|认领 步骤 — 认领步骤（即 assign 步骤 me）/ take a step yourself (assign STEP me)
+  /crisis severity|级别 1|2|3 原因 — 调整严重程度（1 最高；状态催办间隔随之改变）/ raise or lower the severity
+  /crisis note|备注 内容 — 记录进展 / add a note to the timeline
+  /crisis timeline|时间线 [#编号] — 时间线 / timeline
+  /crisis report|复盘 [#编号] — 复盘报告（Markdown + 负面占比图）/ post-incident review
+  /crisis resolve|解除 [#编号] [说明] — 解除并发布复盘 / resolve and post the review
+  /crisis cancel|取消 [#编号] 原因 — 取消预案 / cancel the run
+  /crisis help|帮助 — 本说明 / this help
   步骤可写编号（如 triage）、名称或卡片上的序号（如 1、第1步）。
   Name a step by its id, its title or its number on the card.
-  频道只有一个进行中的预案时可省略编号；否则用 #编号（放在命令里任何位置）或 --run 编号。
-  The run id may be omitted when the channel has one active run; else add #N (first or last, or anywhere when it names a run) or --run N."""
+  频道只有一个进行中的预案时可省略编号；否则用 --run 编号，或 #编号（紧跟子命令或放在命令末尾；放在中间时须是本频道的预案编号，
+  否则算作正文）。
+  The run id may be omitted when the channel has one active run; else add --run N or #N (right after the
+  subcommand or last; in between only when it names a run of this channel, else it is text)."""
 
 ALIASES = {
     "启动": "start",
@@ -57,7 +75,13 @@ ALIASES = {
     "解除": "resolve",
     "取消": "cancel",
     "回答": "answer",
+    "认领": "claim",
+    "级别": "severity",
+    "定级": "severity",
+    "严重程度": "severity",
 }
+# "/crisis severity 1", "一级", "SEV1", "P1" -> 1
+_LEVEL = re.compile(r"^(?:sev|p)?\s*([123])$|^([一二三])级$", re.IGNORECASE)
 # Words people type to end a run. Ending is a decision between resolving (the crisis is over: the review is
 # posted) and cancelling (it was a false alarm or is handled elsewhere), so these are answered with both
 # subcommands instead of being mapped to one.
@@ -76,8 +100,14 @@ def _tz(ctx: CommandContext) -> str:
     return _service(ctx).channel_tz(ctx.channel)
 
 
+class Refused(Exception):
+    """A command refused with a one-line answer (not the whole usage): an option the subcommand does not
+    take, a word that names no person."""
+
+
 def normalise_user(text: str, ctx: CommandContext) -> str:
-    """'<@U123|ann>' -> 'slack:U123'; 'me'/'我' -> the caller; 'platform:id' and '@name' stay."""
+    """'<@U123|ann>' -> 'slack:U123'; 'me'/'我' -> the caller; '@name' and the channel platform's 'platform:id'
+    (a Feishu mention arrives as one) stay; any other word is refused (Refused): it names no person."""
     word = text.strip()
     if word.startswith("＠"):  # typed with a Chinese input method
         word = "@" + word[1:]
@@ -88,7 +118,15 @@ def normalise_user(text: str, ctx: CommandContext) -> str:
         return f"{ctx.channel.partition(':')[0]}:{match.group(1)}"
     if not word.strip("@＠ "):
         raise UsageError("请指定负责人，例如 @小王 / name the person, e.g. @alice")
-    return word
+    platform = ctx.channel.partition(":")[0]
+    named, colon, user_id = word.partition(":")
+    if word.startswith("@") or (colon and named == platform and user_id.strip()):
+        return word
+    # "/crisis assign capture 明天下午" must not make 明天下午 the owner
+    raise Refused(
+        f"「{inert(word)}」不是一个人：负责人请写 @名字、在聊天里 @ 提及、{platform}:账号ID，或 me/我 / "
+        f"{inert(word)!r} names no person: write @name, mention them in the chat, {platform}:ID, or me"
+    )
 
 
 def _split_run(ctx: CommandContext, parsed: ParsedCommand, *, read_only: bool = False,
@@ -272,7 +310,7 @@ def handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[
         raise UsageError(f"未知子命令 {sub} / unknown subcommand")
     try:
         return handler(ctx, parsed)
-    except (TransitionRejected, RunNotFound, PlaybookNotFound) as exc:
+    except (TransitionRejected, RunNotFound, PlaybookNotFound, Refused) as exc:
         # an unknown playbook: the answer lists the playbooks there are, not the whole usage
         return Message(text=str(exc), ephemeral=True)
     except ValueError as exc:
@@ -285,6 +323,7 @@ def _start(ctx: CommandContext, parsed: ParsedCommand) -> Message | None:
     for pairs, _start, _end in values:
         variables.update(pairs)
     parsed = _without_spans(parsed, [(start, end) for _pairs, start, end in values])
+    _refuse_unknown_options(parsed, START_OPTIONS)
     args = parsed.args[1:]
     if not args:
         raise UsageError("请指定预案，例如 /crisis start 负面舆情爆发 / name a playbook")
@@ -308,10 +347,36 @@ def _start(ctx: CommandContext, parsed: ParsedCommand) -> Message | None:
         variables=variables,
     )
     return Message(
-        text=f"已启动预案 #{view.id}「{view.title}」，运行卡片见上；/crisis next 查看下一步。\n"
+        text=f"已启动预案 #{view.id}「{inert(view.title)}」，运行卡片见上；/crisis next 查看下一步。\n"
         f"Run #{view.id} started; see the card, and /crisis next for the next steps.",
         ephemeral=True,
     )
+
+
+START_OPTIONS = ("severity", "account", "var")
+READ_ONLY_OPTIONS = ("run",)
+
+
+def _refuse_unknown_options(parsed: ParsedCommand, known: Sequence[str]) -> None:
+    """A mistyped option ("--severty 1") must not silently become part of a title or be ignored: refuse
+    an unquoted "--word" that is no option of the subcommand, naming the closest known one. A quoted
+    title keeps its "--" ("\"新品 --限时\"")."""
+    for index, word in enumerate(parsed.args[1:], start=1):
+        if _typed_in_quotes(parsed, index):
+            continue
+        normalised = unicodedata.normalize("NFKC", word)
+        if not normalised.startswith("--") or len(normalised) <= 2:
+            continue
+        key = normalised[2:].partition("=")[0]
+        close = difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.6)
+        guess_zh = f"（是否想写 --{close[0]}？）" if close else ""
+        guess_en = f" (did you mean --{close[0]}?)" if close else ""
+        options = "、".join(f"--{k}" for k in known) or "无"
+        options_en = ", ".join(f"--{k}" for k in known) or "none"
+        raise Refused(
+            f"未知选项 {word}{guess_zh}，可用选项：{options}；标题或正文里的 -- 请加引号 / unknown option "
+            f"{word}{guess_en}; options: {options_en}; quote text that contains --"
+        )
 
 
 _VAR_FORMAT = ("--var 格式为 变量=值，多个用逗号分隔，值里有逗号或空格时加引号，例如 --var brand=\"澜肌, 官方\" / "
@@ -417,12 +482,14 @@ def _list(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 
 
 def _status(ctx: CommandContext, parsed: ParsedCommand) -> Message:
+    _refuse_unknown_options(parsed, READ_ONLY_OPTIONS)
     run_id, _ = _split_run(ctx, parsed, read_only=True)
     service = _service(ctx)
     return render.status_message(service.get(run_id), service.clock.now(), _tz(ctx))
 
 
 def _next(ctx: CommandContext, parsed: ParsedCommand) -> Message:
+    _refuse_unknown_options(parsed, READ_ONLY_OPTIONS)
     run_id, _ = _split_run(ctx, parsed, read_only=True)
     service = _service(ctx)
     return render.next_message(service.get(run_id), service.clock.now(), _tz(ctx))
@@ -435,28 +502,20 @@ def _done(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         raise UsageError("请指定步骤，例如 /crisis done triage / name the step")
     service = _service(ctx)
     step = _step(ctx, run_id, rest[0])
-    # What follows the step is its answer on a decision step, a remark for the timeline on any other.
+    # What follows the step is its answer on a decision step (then perhaps a remark), a remark on any other.
     note = parsed.text_from(2) if len(rest) > 1 else ""
     view, _ = service.transition(run_id, Done(step, ctx.user, note=note))
-    answer = view.state.step(step).answer if view.state.has_step(step) else None
-    if answer:
-        return Message(text=f"✅ {step}：{answer}（{ctx.user_name}）{_early_warning(view, step)}")
-    remark = f"：{note}" if note else ""
-    return Message(text=f"✅ {ctx.user_name} 完成了 {step}{remark} / done{_early_warning(view, step)}")
+    return Message(text=render.finished_reply(view, step, ctx.user_name, _remark(view, step, note)))
 
 
-def _early_warning(view, step_id: str) -> str:
-    """A second line when the step was finished before a step it comes after (`after:`)."""
-    state = view.state
-    if not state.has_step(step_id):
+def _remark(view, step_id: str, typed: str) -> str:
+    """What of the text typed after a finished step was kept as its remark (a decision's answer is not)."""
+    if is_blank(typed) or not view.state.has_step(step_id):
         return ""
-    waiting = state.open_prerequisites(state.step(step_id))
-    if not waiting:
-        return ""
-    named = "、".join(f"{s.step_id}（{s.title}）" for s in waiting)
-    ids = ", ".join(s.step_id for s in waiting)
-    return (f"\n⚠️ 提前完成：它排在 {named}之后，前置步骤尚未完成（已记入时间线）"
-            f" / finished before {ids}, which is still open (noted on the timeline)")
+    step = view.state.step(step_id)
+    if step.is_decision:
+        return (split_answer(step, typed) or ("", ""))[1]
+    return typed.strip()
 
 
 def _answer(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -466,8 +525,7 @@ def _answer(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         raise UsageError("用法：/crisis answer 步骤 答案 / usage: answer STEP ANSWER")
     step = _step(ctx, run_id, rest[0])
     view, _ = _service(ctx).transition(run_id, Answer(step, parsed.text_from(2), ctx.user))
-    return Message(text=f"✅ {step}：{view.state.step(step).answer}（{ctx.user_name}）"
-                        f"{_early_warning(view, step)}")
+    return Message(text=render.finished_reply(view, step, ctx.user_name))
 
 
 def _skip(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -480,12 +538,12 @@ def _skip(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     if not _has_text(reason):  # `/crisis skip intake`, or a reason of blanks or empty quotes
         return _needs_reason(ctx, run_id, step)
     _service(ctx).transition(run_id, Skip(step, ctx.user, reason))
-    return Message(text=f"⏭️ {ctx.user_name} 跳过了 {step}：{reason} / skipped")
+    return Message(text=f"⏭️ {ctx.user_name} 跳过了 {step}：{inert(reason)} / skipped")
 
 
 def _has_text(reason: str) -> bool:
-    """A reason says something: not blank, not only full-width spaces or quote marks."""
-    return bool(unicodedata.normalize("NFKC", reason).strip().strip("\"'“”‘’「」『』").strip())
+    """A reason says something: some visible character besides quote marks (machine.is_blank)."""
+    return not is_blank(reason)
 
 
 def _needs_reason(ctx: CommandContext, run_id: int, step: str) -> Message:
@@ -547,16 +605,47 @@ def _assign(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     return Message(text=f"👤 {target} → {render.person(user)}", mentions=(mention,) if mention else ())
 
 
+def _claim(ctx: CommandContext, parsed: ParsedCommand) -> Message:
+    """`/crisis claim STEP` (认领, as in the reply queue): `/crisis assign STEP me`."""
+    run_id, parsed = _split_run(ctx, parsed)
+    rest = parsed.args[1:]
+    if len(rest) != 1:
+        raise UsageError("用法：/crisis claim 步骤 / usage: claim STEP")
+    target = _step(ctx, run_id, rest[0], roles=True)
+    _service(ctx).transition(run_id, Assign(target, ctx.user, ctx.user))
+    return Message(text=f"👤 {target} → {render.person(ctx.user)}")
+
+
+def _severity(ctx: CommandContext, parsed: ParsedCommand) -> Message:
+    """`/crisis severity 1|2|3 原因`: raise or lower the run's severity by hand."""
+    run_id, parsed = _split_run(ctx, parsed)
+    rest = parsed.args[1:]
+    match = _LEVEL.match(unicodedata.normalize("NFKC", rest[0]).strip()) if rest else None
+    if match is None:
+        raise UsageError("用法：/crisis severity 1|2|3 原因（1 最高）/ usage: severity 1|2|3 REASON (1 is the highest)")
+    level = int(match.group(1)) if match.group(1) else _ZH_DIGITS[match.group(2)]
+    reason = parsed.text_from(2).strip() if len(rest) > 1 else ""
+    if is_blank(reason):
+        raise UsageError("调整严重程度需要说明原因：/crisis severity 1|2|3 原因 / changing the severity needs a reason")
+    view, before = _service(ctx).set_severity(run_id, level, ctx.user, reason)
+    mark, verb = ("🔺", "raised") if level < before else ("🔻", "lowered")
+    return Message(
+        text=f"{mark} 预案 #{view.id} 严重程度 {render.SEVERITY_ZH.get(before, before)} → "
+             f"{render.SEVERITY_ZH.get(level, level)}：{inert(reason)} / {verb} to SEV{level} (was SEV{before})"
+    )
+
+
 def _note(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, parsed = _split_run(ctx, parsed)
     note = parsed.text_from(1).strip()
-    if not note:
+    if is_blank(note):
         raise UsageError("备注内容为空 / the note is empty")
     _service(ctx).transition(run_id, Note(note, ctx.user))
     return Message(text=f"📝 已记录 / noted（#{run_id}）", ephemeral=True)
 
 
 def _timeline(ctx: CommandContext, parsed: ParsedCommand) -> Message:
+    _refuse_unknown_options(parsed, READ_ONLY_OPTIONS)
     run_id, _ = _split_run(ctx, parsed, read_only=True)
     service = _service(ctx)
     return render.timeline_message(service.get(run_id), service.timeline(run_id), _tz(ctx),
@@ -564,6 +653,7 @@ def _timeline(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 
 
 def _report(ctx: CommandContext, parsed: ParsedCommand) -> Message:
+    _refuse_unknown_options(parsed, READ_ONLY_OPTIONS)
     run_id, _ = _split_run(ctx, parsed, read_only=True)
     service = _service(ctx)
     return service.report_message(service.build_report(run_id), run_id)
@@ -578,10 +668,10 @@ def _resolve(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 def _cancel(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, parsed = _split_run(ctx, parsed, bare_number=True)
     reason = parsed.text_from(1).strip()
-    if not reason:
+    if is_blank(reason):
         raise UsageError("取消需要说明原因：/crisis cancel 原因 / cancel needs a reason")
     view = _service(ctx).cancel(run_id, ctx.user, reason)
-    return Message(text=f"🛑 预案 #{view.id} 已取消：{reason} / run #{view.id} cancelled")
+    return Message(text=f"🛑 预案 #{view.id} 已取消：{inert(reason)} / run #{view.id} cancelled")
 
 
 SUBCOMMANDS = {
@@ -593,6 +683,8 @@ SUBCOMMANDS = {
     "answer": _answer,
     "skip": _skip,
     "assign": _assign,
+    "claim": _claim,
+    "severity": _severity,
     "note": _note,
     "timeline": _timeline,
     "report": _report,
@@ -617,12 +709,12 @@ def handle_action(ctx: CommandContext, action: Action) -> Message | None:
             return Message(text=f"这个按钮没有指明步骤，未执行{how_zh} / this button names no step; nothing was "
                                 f"done{how_en}", ephemeral=True)
         if kind == "done":
-            service.transition(run_id, Done(step, ctx.user))
-            return Message(text=f"✅ {ctx.user_name} 完成了 {step} / done")
+            view, _ = service.transition(run_id, Done(step, ctx.user))
+            return Message(text=render.finished_reply(view, step, ctx.user_name))
         if kind == "answer":
             answer = parts[2] if len(parts) > 2 else action.form.get("answer", "")
-            service.transition(run_id, Answer(step, answer, ctx.user))
-            return Message(text=f"✅ {step}：{answer}（{ctx.user_name}）")
+            view, _ = service.transition(run_id, Answer(step, answer, ctx.user))
+            return Message(text=render.finished_reply(view, step, ctx.user_name))
         if kind == "skip":
             # docs: a skip always has a reason. The Slack button opens a form for it; a blank form, or a
             # button that carries no form (Feishu, console), is refused with the command that gives one.
@@ -630,7 +722,7 @@ def handle_action(ctx: CommandContext, action: Action) -> Message | None:
             if not _has_text(reason):
                 return _needs_reason(ctx, run_id, step)
             service.transition(run_id, Skip(step, ctx.user, reason))
-            return Message(text=f"⏭️ {ctx.user_name} 跳过了 {step}：{reason} / skipped")
+            return Message(text=f"⏭️ {ctx.user_name} 跳过了 {step}：{inert(reason)} / skipped")
         if kind == "assign":
             target = action.form.get("user", "").strip()
             user = normalise_user(target, ctx) if target else ctx.user
@@ -638,11 +730,11 @@ def handle_action(ctx: CommandContext, action: Action) -> Message | None:
             return Message(text=f"👤 {step} → {render.person(user)}")
         if kind == "snooze":
             until = service.snooze(run_id, [s for s in step.split(",") if s], ctx.user)
-            return Message(text=f"⏰ 提醒已推迟到 {render.local(until, _tz(ctx))} / snoozed", ephemeral=True)
+            return Message(text=render.snoozed_reply(until, _tz(ctx)), ephemeral=True)
         if kind == "resolve":
             service.resolve(run_id, ctx.user)
             return Message(text=f"🏁 预案 #{run_id} 已解除，复盘报告已发布 / resolved; review posted")
-    except (TransitionRejected, RunNotFound) as exc:
+    except (TransitionRejected, RunNotFound, Refused) as exc:
         return Message(text=str(exc), ephemeral=True)
     return Message(text="这个按钮已失效 / this button is no longer active", ephemeral=True)
 

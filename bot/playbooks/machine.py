@@ -14,6 +14,7 @@ came after were still open, so the review shows it.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,20 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.playbooks.schema import Playbook
+
+
+# Characters that show nothing: format characters (zero-width space U+200B, joiners, BOM), spaces of any
+# width (the ideographic space U+3000), controls, line and paragraph separators; and quote marks alone
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs", "Cc", "Zl", "Zp"})
+_QUOTE_MARKS = frozenset("\"'“”‘’「」『』")
+
+
+def is_blank(text: str | None) -> bool:
+    """Whether a typed text says nothing: no visible character at all, or only quote marks (a reason of
+    U+200B, of ideographic spaces or of empty quotes is as blank as an empty one)."""
+    return not any(
+        unicodedata.category(ch) not in _INVISIBLE_CATEGORIES and ch not in _QUOTE_MARKS for ch in text or ""
+    )
 
 
 class RunStatus(StrEnum):
@@ -105,7 +120,8 @@ class Start:
 @dataclass(frozen=True, slots=True)
 class Done:
     """Finish a step. `note` is what the responder typed after the step (`/crisis done STEP 文字`): on an
-    ordinary step a remark kept on the timeline, on a decision step its answer."""
+    ordinary step a remark kept on the timeline, on a decision step its answer, perhaps followed by a remark
+    (`split_answer`)."""
 
     step_id: str
     actor: str
@@ -382,10 +398,14 @@ def early_note(state: RunState, step: StepState) -> str:
 
 def _on_done(state: RunState, event: Done, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
     step = _step_for(state, event.step_id, "done")
-    note = event.note.strip()
+    note = "" if is_blank(event.note) else event.note.strip()
     if step.is_decision:
-        if note:  # `/crisis done verify 属实`: what follows a decision step is its answer
-            return _on_answer(state, Answer(step.step_id, note, event.actor), now)
+        if note:  # `/crisis done verify 属实`: what follows a decision step is its answer (and a remark)
+            answer, remark = split_answer(step, note) or (note, "")
+            state, entries = _on_answer(state, Answer(step.step_id, answer, event.actor), now)
+            if remark:
+                entries.append(TimelineEntry(now, event.actor, "note", f"{step.title}：{remark}", step.step_id))
+            return state, entries
         raise TransitionRejected(
             f"{step.step_id} 是判断步骤，请选择：{answer_choices(step)} / a decision: answer one of "
             f"{answer_choices(step).replace('、', ', ')}",
@@ -414,6 +434,31 @@ def _on_answer(state: RunState, event: Answer, now: datetime) -> tuple[RunState,
     state = _cascade_na(_replace_steps(state, [new]), step.step_id, answer, now)
     text = f"{step.title}：{answer}{early}"
     return state, [TimelineEntry(now, event.actor, "answer", text, step.step_id)]
+
+
+# where an answer may end and a remark begin: a space or a punctuation mark after the answer
+_ANSWER_END = re.compile(r"\s+|\s*[，,：:；;。]\s*")
+
+
+def split_answer(step: StepState, typed: str) -> tuple[str, str] | None:
+    """(answer, remark) of what was typed after a decision step: all of it as its answer ("属实", "partly
+    true"), else the longest beginning that is an answer and the rest as a remark ("不实 因为证据充分",
+    "不实，证据充分"). None when no beginning of it is an answer."""
+    text = typed.strip()
+    answer = _canonical_answer(step.answers, text, step.aliases)
+    if answer is not None:
+        return answer, ""
+    for cut in reversed(list(_ANSWER_END.finditer(text))):
+        remark = text[cut.end():].strip()
+        answer = _canonical_answer(step.answers, text[: cut.start()], step.aliases) if cut.start() else None
+        if answer is not None and remark:
+            return answer, remark
+    return None
+
+
+def answer_en(step: StepState, answer: str) -> str:
+    """The answer in English as the playbook words it (`answers_en`: 属实 -> "true"), else as it is."""
+    return next((w for w, a in step.aliases if a == answer), answer)
 
 
 def answer_aliases(answers_en: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
@@ -462,7 +507,7 @@ _ZH_YES_NO = {"是": "yes", "是的": "yes", "否": "no", "不是": "no"}
 
 
 def _on_skip(state: RunState, event: Skip, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
-    if not event.reason.strip():
+    if is_blank(event.reason):
         raise TransitionRejected("跳过需要说明原因 / skipping needs a reason", code="needs_reason")
     step = _step_for(state, event.step_id, "skip")
     new = replace(
@@ -499,18 +544,19 @@ def _on_assign(state: RunState, event: Assign, now: datetime) -> tuple[RunState,
 
 
 def _on_note(state: RunState, event: Note, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
-    if not event.text.strip():
+    if is_blank(event.text):
         raise TransitionRejected("备注为空 / empty note", code="empty_note")
     return state, [TimelineEntry(now, event.actor, "note", event.text)]
 
 
 def _on_resolve(state: RunState, event: Resolve, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
-    new = replace(state, closed_at=now, closed_by=event.actor, close_reason=event.summary or None)
-    return new, [TimelineEntry(now, event.actor, "resolve", event.summary or "事件解除 / resolved")]
+    summary = "" if is_blank(event.summary) else event.summary.strip()
+    new = replace(state, closed_at=now, closed_by=event.actor, close_reason=summary or None)
+    return new, [TimelineEntry(now, event.actor, "resolve", summary or "事件解除 / resolved")]
 
 
 def _on_cancel(state: RunState, event: Cancel, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
-    if not event.reason.strip():
+    if is_blank(event.reason):
         raise TransitionRejected("取消需要说明原因 / cancelling needs a reason", code="needs_reason")
     new = replace(state, closed_at=now, closed_by=event.actor, close_reason=event.reason)
     return new, [TimelineEntry(now, event.actor, "cancel", f"取消：{event.reason}")]

@@ -9,19 +9,22 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.durations import duration_en, duration_zh, overdue_zh_en, zone_note
-from bot.messages import Button, Field, Message, Section
+from bot.durations import duration_en, duration_zh, overdue_zh_en, utc_offset, zone_note, zone_text
+from bot.messages import Button, Field, Message, Section, inert
 from bot.playbooks.machine import (
     RUN_STATUS_ZH,
+    STEP_STATUS_EN,
     STEP_STATUS_ZH,
     RunState,
     RunStatus,
     StepState,
     StepStatus,
     TimelineEntry,
+    answer_choices,
+    answer_en,
 )
 from bot.playbooks.people import person
-from bot.playbooks.review import KIND_ZH, SEVERITY_ZH, LinkedAlert, entry_text
+from bot.playbooks.review import KIND_ZH, SEVERITY_ZH, LinkedAlert, collapsed_timeline
 from bot.playbooks.schema import Playbook
 
 ACTION_DONE = "crisis.done"
@@ -84,7 +87,7 @@ def overdue_text(late: timedelta) -> str:
 def step_line(view: RunView, step: StepState, now: datetime, tz: str) -> str:
     state = view.state
     assignee = state.assignee_of(step)
-    owner = f"{step.owner_role}" + (f"（{person(assignee)}）" if assignee else "（未指派）")
+    owner = f"{step.owner_role}" + (f"（{person(assignee)}）" if assignee else "（未指派 / unassigned）")
     due = local(step.due_at, tz)
     late = ""
     if (
@@ -97,8 +100,36 @@ def step_line(view: RunView, step: StepState, now: datetime, tz: str) -> str:
     blocked = (
         " ⏳ 等待前置步骤 / waiting" if step.status is StepStatus.OPEN and state.is_blocked(step) else ""
     )
-    status = "" if step.status is StepStatus.OPEN else f" · {STEP_STATUS_ZH[step.status]}"
-    return f"第{step_number(step)}步 **{step.step_id}** {step.title} · {owner} · 截止 {due}{late}{blocked}{status}"
+    status = "" if step.status is StepStatus.OPEN else f" · {STEP_STATUS_ZH[step.status]} / {STEP_STATUS_EN[step.status]}"
+    return f"第{step_number(step)}步 **{step.step_id}** {step.title} · {owner} · 截止 / due {due}{late}{blocked}{status}"
+
+
+def early_warning(view: RunView, step_id: str) -> str:
+    """A second line when the step was finished before a step it comes after (`after:`)."""
+    state = view.state
+    if not state.has_step(step_id):
+        return ""
+    waiting = state.open_prerequisites(state.step(step_id))
+    if not waiting:
+        return ""
+    named = "、".join(f"{s.step_id}（{inert(s.title)}）" for s in waiting)
+    ids = ", ".join(s.step_id for s in waiting)
+    return (f"\n⚠️ 提前完成：它排在 {named}之后，前置步骤尚未完成（已记入时间线）"
+            f" / finished before {ids}, which is still open (noted on the timeline)")
+
+
+def finished_reply(view: RunView, step_id: str, who: str, remark: str = "") -> str:
+    """The answer to finishing a step, the same for a typed command and a button: who finished it, the
+    decision's answer as stored (with its English word), the remark typed with it, and the early-finish
+    warning."""
+    step = view.state.step(step_id) if view.state.has_step(step_id) else None
+    note_zh = f"，备注：{inert(remark)}" if remark else ""
+    note_en = f"; remark: {inert(remark)}" if remark else ""
+    if step is not None and step.answer:
+        return (f"✅ {step_id}：{step.answer}（{who}）{note_zh} / {step_id}: {answer_en(step, step.answer)} "
+                f"({who}){note_en}{early_warning(view, step_id)}")
+    said = f"：{inert(remark)}" if remark else ""
+    return f"✅ {who} 完成了 {step_id}{said} / done {step_id} ({who}){note_en}{early_warning(view, step_id)}"
 
 
 def step_buttons(view: RunView, step: StepState) -> tuple[Button, ...]:
@@ -146,12 +177,12 @@ def run_card(view: RunView, now: datetime, tz: str, *, max_steps: int = 6) -> Me
         if not current:
             sections.append(Section(text="所有步骤已处理，可以 /crisis resolve 解除 / all steps handled"))
     else:
-        reason = f"：{state.close_reason}" if state.close_reason else ""
+        reason = f"：{inert(state.close_reason)}" if state.close_reason else ""
         sections.append(
             Section(text=f"{RUN_STATUS_ZH[state.status]}{reason}（{local(state.closed_at, tz)}）")
         )
     return Message(
-        title=f"预案 #{view.id} {view.title}｜{view.playbook.name}",
+        title=f"预案 #{view.id} {inert(view.title)}｜{view.playbook.name}",
         # the card's times (start, due, closed) carry no zone: say it once, as the review does
         text=f"{view.playbook.title_en} · 退出规则：{view.playbook.exit.rule}\n{run_zone_note(view, tz, now)}",
         fields=tuple(fields),
@@ -214,7 +245,7 @@ def status_message(view: RunView, now: datetime, tz: str) -> Message:
         mark = {StepStatus.DONE: "✅", StepStatus.SKIPPED: "⏭️", StepStatus.NA: "➖", StepStatus.OPEN: "⬜"}[
             step.status
         ]
-        extra = f"：{step.answer}" if step.answer else (f"（{step.reason}）" if step.reason else "")
+        extra = f"：{step.answer}" if step.answer else (f"（{inert(step.reason)}）" if step.reason else "")
         lines.append(f"{mark} {step_line(view, step, now, tz)}{extra}")
     lines.append(run_zone_note(view, tz, now))
     card = run_card(view, now, tz)
@@ -231,7 +262,7 @@ def next_message(view: RunView, now: datetime, tz: str, *, limit: int = 3) -> Me
         spec = view.playbook.step(step.step_id)
         parts = [step_line(view, step, now, tz)]
         if spec.question:
-            parts.append(f"❓ {spec.question}（{'/'.join(spec.branches)}）")
+            parts.append(f"❓ {spec.question}（{answer_choices(step)}）")
         if spec.instructions:
             parts.append(render_template(spec.instructions.strip(), view, tz))
         if spec.checklist:
@@ -252,9 +283,9 @@ def timeline_message(
     if view.alert is not None:
         known.setdefault(view.alert.key, view.alert)
     lines = []
-    for e in entries:
+    # the reminder job's repeats collapse into their first line, as in the review
+    for e, text in collapsed_timeline(entries, list(known.values()), zone, lambda at: local(at, tz)):
         kind_zh = KIND_ZH.get(e.kind, e.kind)
-        text = entry_text(e, list(known.values()), zone) if e.text else ""
         lines.append(
             f"{local(e.at, tz)} {person(e.actor)} {kind_zh}"
             + (f" {e.step_id}" if e.step_id else "")
@@ -271,10 +302,13 @@ def list_message(playbooks: Sequence[Playbook], runs: Sequence[RunView], tz: str
         for p in playbooks
     ]
     run_lines = [
-        f"#{r.id} {r.title}｜{r.playbook.name} · {SEVERITY_ZH.get(r.severity, r.severity)} · "
+        f"#{r.id} {inert(r.title)}｜{r.playbook.name} · {SEVERITY_ZH.get(r.severity, r.severity)} · "
         f"{r.state.progress()[0]}/{r.state.progress()[1]} · 启动 {local(r.state.started_at, tz)}"
         for r in runs
     ]
+    starts = [r.state.started_at for r in runs if r.state.started_at]
+    if starts:  # the start times carry no zone: said once, as the card says it
+        run_lines.append(zone_note(tz, starts[0]))
     return Message(
         title="预案 / Playbooks",
         sections=(
@@ -282,6 +316,12 @@ def list_message(playbooks: Sequence[Playbook], runs: Sequence[RunView], tz: str
             Section(text="**进行中 / active runs**\n" + ("\n".join(run_lines) or "无 / none")),
         ),
     )
+
+
+def snoozed_reply(until: datetime, tz: str) -> str:
+    """The answer to a snooze: until when, in the channel's zone, named as the card names it."""
+    at = local(until, tz)
+    return f"⏰ 提醒已推迟到 {at}（{zone_text(tz, until)}）/ snoozed until {at} ({tz}, {utc_offset(tz, until)})"
 
 
 def mention_id(user: str, channel: str) -> str | None:
@@ -310,7 +350,8 @@ def reminder_message(
     value = f"{view.id}:" + ",".join(s.step_id for s in steps)
     return Message(
         title=f"⏰ 预案 #{view.id} 超时提醒 / reminder",
-        text=head + "\n" + "\n".join(lines),
+        # the due times carry no zone: said once, as the card says it
+        text=head + "\n" + "\n".join(lines) + "\n" + run_zone_note(view, tz, now),
         buttons=(Button("稍后提醒 / snooze", ACTION_SNOOZE, value),),
         mentions=mentions,
         severity=view.severity,
@@ -339,14 +380,18 @@ def nag_message(view: RunView, idle: timedelta) -> Message:
     )
 
 
-def exit_hint_message(view: RunView, share: float | None, normal_max: float, hold: timedelta) -> Message:
+def exit_hint_message(view: RunView, share: float | None, normal_max: float, hold: timedelta,
+                      account_name: str | None = None) -> Message:
+    """`account_name`: the account's configured name (its key when it has none)."""
     share_text = "—" if share is None else f"{share * 100:.1f}%"
+    account = account_name or view.account
     return Message(
         title=f"✅ 预案 #{view.id} 可以考虑解除 / consider resolving",
         text=(
-            f"{view.account} 近 {duration_zh(hold)} 负面占比 {share_text}，已回到常态（≤ {normal_max * 100:.1f}%）。"
+            f"{account} 近 {duration_zh(hold)} 负面占比 {share_text}，已回到常态（≤ {normal_max * 100:.1f}%）。"
             f"\n退出规则：{view.playbook.exit.rule}\n"
-            f"The negative share has been within its normal range for {duration_en(hold)}."
+            f"The negative share of {account} has been {share_text} for {duration_en(hold)}, back within its "
+            f"normal range (≤ {normal_max * 100:.1f}%): consider resolving."
         ),
         buttons=(Button("解除 / resolve", ACTION_RESOLVE, str(view.id), style="primary"),),
         severity=view.severity,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.alerts.render import SEVERITY_LABEL, platform_name
 from bot.durations import duration_zh, overdue_zh_en, zone_note
+from bot.messages import inert
 from bot.playbooks.machine import (
     RUN_STATUS_ZH,
     STEP_STATUS_ZH,
@@ -179,7 +180,35 @@ def entry_text(entry: TimelineEntry, alerts: Sequence[LinkedAlert], zone: ZoneIn
         who, colon, rest = text.partition("：")
         if colon and ":" in who and not any(c.isspace() for c in who):
             text = f"{person(who)}{colon}{rest}"
-    return text
+    # notes, reasons and remarks are the team's typed words: shown as typed, never as live links
+    return inert(text)
+
+
+def collapsed_timeline(
+    entries: Sequence[TimelineEntry], alerts: Sequence[LinkedAlert], zone: ZoneInfo,
+    when: Callable[[datetime], str],
+) -> list[tuple[TimelineEntry, str]]:
+    """The entries to show, each with its text (`entry_text`), as the review and `/crisis timeline` both
+    show them. The reminder job repeats itself (every remind_every_minutes per person, a status nag per
+    severity's interval): one line for the first of each, with how often and until when (`when`) it came
+    again."""
+    shown: list[tuple[TimelineEntry, str]] = []
+    repeats: dict[str, tuple[int, int, datetime]] = {}  # what it says -> (its line, repeats, last)
+    for entry in entries:
+        text = entry_text(entry, alerts, zone)
+        if entry.kind == "remind" and entry.actor == AUTOMATIC_ACTOR:
+            key = re.sub(r"\d+", "#", _DURATION.sub("…", text))
+            if key in repeats:
+                line, count, _ = repeats[key]
+                repeats[key] = (line, count + 1, entry.at)
+                continue
+            repeats[key] = (len(shown), 0, entry.at)
+        shown.append((entry, text))
+    for line, count, last in repeats.values():
+        if count:
+            entry, text = shown[line]
+            shown[line] = (entry, f"{text}（此后又 {count} 次，最后 {when(last)} / {count} more, last at {when(last)}）")
+    return shown
 
 
 def _pct(value: float | None) -> str:
@@ -236,7 +265,7 @@ def _review_parts(data: ReviewInput) -> _ReviewParts:
         (0, f"超时步骤 / Late steps：{len(late)}"),
     ]
     if state.close_reason:
-        summary.append((0, f"结束说明 / Closing note：{state.close_reason}"))
+        summary.append((0, f"结束说明 / Closing note：{inert(state.close_reason)}"))
     if data.exit_rule:
         summary.append((0, f"退出规则 / Exit rule：{data.exit_rule}"))
     if alerts:
@@ -260,7 +289,7 @@ def _review_parts(data: ReviewInput) -> _ReviewParts:
         # peak and latest cover the run: the chart's earlier hours alone do not make a "latest"
         notes.append("已评分评论都在启动之前，运行期间没有 / scored comments only before the run started")
     follow = [f"{s.step_id} {s.title}：超时 / late" for s in late]
-    follow += [f"{s.step_id} {s.title}：跳过，原因 {s.reason}" for s in state.steps if s.status is StepStatus.SKIPPED]
+    follow += [f"{s.step_id} {s.title}：跳过，原因 {inert(s.reason or '')}" for s in state.steps if s.status is StepStatus.SKIPPED]
     follow += [f"{s.step_id} {s.title}：未完成 / not done" for s in state.steps
                if s.status is StepStatus.OPEN and s not in late]
     # every time in the review is in the channel's zone: say which once, with its offset at the run's start
@@ -274,7 +303,7 @@ def render_review(data: ReviewInput) -> str:
     parts = _review_parts(data)
     zone, alerts, when, state = parts.zone, parts.alerts, parts.when, data.state
     lines = [
-        f"# 复盘报告：{data.title}",
+        f"# 复盘报告：{inert(data.title)}",
         f"*Post-incident review — {data.playbook_title_en} · #{data.run_id}*",
         "",
         parts.zone_line,
@@ -283,33 +312,16 @@ def render_review(data: ReviewInput) -> str:
         "",
         *(f"{'  ' * depth}- {text}" for depth, text in parts.summary),
     ]
-    lines += ["", "## 时间线 / Timeline", "", "| 时间 | 人员 | 动作 | 内容 |", "| --- | --- | --- | --- |"]
-    rows: list[list[str]] = []
-    # The reminder job repeats itself (every remind_every_minutes per person, a status nag per severity's
-    # interval): one row for the first of each, with how often and until when it came again.
-    repeats: dict[str, tuple[list[str], int, datetime]] = {}
-    for entry in data.timeline:
-        text = entry_text(entry, alerts, zone)
-        row = [when(entry.at), person(entry.actor), KIND_ZH.get(entry.kind, entry.kind),
-               (entry.step_id + " " if entry.step_id else "") + text]
-        if entry.kind == "remind" and entry.actor == AUTOMATIC_ACTOR:
-            key = re.sub(r"\d+", "#", _DURATION.sub("…", text))
-            if key in repeats:
-                first, count, _ = repeats[key]
-                repeats[key] = (first, count + 1, entry.at)
-                continue
-            repeats[key] = (row, 0, entry.at)
-        rows.append(row)
-    for first, count, last in repeats.values():
-        if count:
-            first[3] += f"（此后又 {count} 次，最后 {when(last)} / {count} more, last at {when(last)}）"
-    for at, actor, kind, text in rows:
-        lines.append(f"| {at} | {_cell(actor)} | {kind} | {_cell(text)} |")
+    lines += ["", "## 时间线 / Timeline", "", "| 时间 / Time | 人员 / Who | 动作 / Action | 内容 / Details |", "| --- | --- | --- | --- |"]
+    for entry, text in collapsed_timeline(data.timeline, alerts, zone, when):
+        text = (entry.step_id + " " if entry.step_id else "") + text
+        lines.append(f"| {when(entry.at)} | {_cell(person(entry.actor))} | {KIND_ZH.get(entry.kind, entry.kind)} | "
+                     f"{_cell(text)} |")
     lines += [
         "",
         "## 步骤与时限 / Steps vs SLA",
         "",
-        "| 步骤 | 负责 | 状态 | 时限 | 完成于 | 用时 | 超时 |",
+        "| 步骤 / Step | 负责 / Owner | 状态 / Status | 时限 / SLA | 完成于 / Finished | 用时 / Took | 超时 / Late |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for step in state.steps:
@@ -320,7 +332,7 @@ def render_review(data: ReviewInput) -> str:
             over = (step.finished_at or data.generated_at) - step.due_at
         status = STEP_STATUS_ZH[step.status] + (f"：{step.answer}" if step.answer else "")
         if step.reason:
-            status += f"（{step.reason}）"
+            status += f"（{inert(step.reason)}）"
         lines.append(
             f"| {_cell(step.step_id + ' ' + step.title)} | {_cell(owner)} | {_cell(status)} | "
             f"{_dur(step.due_after)}（{when(step.due_at)}） | {when(step.finished_at) if step.status is not StepStatus.NA else '—'} | "

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from bot.clock import Clock, ensure_aware
 from bot.handlers.registry import PermissionDenied
 from bot.messages import Image, Message, inert
+from bot.outbox import REWRITTEN
 from bot.playbooks import render
 from bot.playbooks.machine import (
     RUN_STATUS_ZH,
@@ -37,6 +38,7 @@ from bot.playbooks.machine import (
     TransitionRejected,
     answer_aliases,
     apply,
+    is_blank,
     plan_run,
 )
 from bot.playbooks.metrics import check_exit, normal_max_for, overall_share, share_series
@@ -66,7 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
-ACTION_ZH = {"start": "启动预案", "resolve": "解除事件", "cancel": "取消预案"}
+ACTION_ZH = {"start": "启动预案", "resolve": "解除事件", "cancel": "取消预案", "severity": "调整严重程度"}
 
 
 # The playbook a comment escalated from the reply queue starts when no run is active for its account.
@@ -475,7 +477,7 @@ class PlaybookService:
                 playbook_name=playbook.name,
                 playbook=playbook.snapshot(),
                 # a default title carries the start time as the channel reads it (like the card does)
-                title=(title or "").strip()
+                title=("" if is_blank(title) else (title or "").strip())
                 or f"{playbook.name} {render.local(now, self.channel_tz(channel), '%m-%d %H:%M')}",
                 severity=severity,
                 account=account_key,
@@ -607,7 +609,55 @@ class PlaybookService:
             run, steps = self._load(session, run_id)
             view = self._view(session, run, steps)
             self._update_card(session, view, now)
+            self._withdraw_stale_reminders(session, view, before, steps, now)
         return view, outcome.entries
+
+    def _withdraw_stale_reminders(self, session: Session, view: render.RunView, before: RunState,
+                                  rows: Sequence[CrisisStep], now: datetime) -> None:
+        """Reminders and nags still waiting in the outbox (a chat outage) must not ping people about what
+        is over by the time the chat is back: a run resolved or cancelled withdraws its reminders, status
+        nags and exit suggestion; a step done, skipped or left out (a branch not taken) drops out of the
+        waiting reminder that lists it, which is withdrawn when nothing overdue is left in it."""
+        if view.state.status is not RunStatus.ACTIVE:
+            if before.status is RunStatus.ACTIVE:
+                for prefix in (f"crisis:{view.id}:remind:", f"crisis:{view.id}:nag:", f"crisis:{view.id}:exit-hint"):
+                    self.outbox.withdraw(session, channel=view.channel, key_prefix=prefix)
+            return
+        reminded = {row.step_id: row.reminded_at for row in rows}
+        finished = {
+            _stamp(reminded[new.step_id])
+            for old, new in zip(before.steps, view.state.steps, strict=True)
+            if old.status is StepStatus.OPEN and new.status is not StepStatus.OPEN and reminded.get(new.step_id)
+        }
+        if not finished:
+            return
+        prefix = f"crisis:{view.id}:remind:"
+        originals = dict.fromkeys(
+            update_of or key
+            for key, update_of in self.outbox.pending_keys(session, channel=view.channel, key_prefix=prefix)
+        )
+        overdue = view.state.overdue_steps(now)
+        tz = self.channel_tz(view.channel)
+        for original in originals:
+            # "<prefix><owner>:<stamp>": both have colons ("slack:U1", an ISO time), so match the known stamps
+            stamp = next((t for t in finished if original.endswith(f":{t}")), None)
+            if stamp is None:
+                continue
+            who_key = original[len(prefix) : -len(stamp) - 1]
+            remaining = [
+                s for s in overdue
+                if reminded.get(s.step_id) is not None and _stamp(reminded[s.step_id]) == stamp
+                and (view.state.assignee_of(s) or f"role:{s.owner_role}") == who_key
+            ]
+            if not remaining:
+                self.outbox.withdraw(session, channel=view.channel, key_prefix=original)
+                continue
+            message = render.reminder_message(view, who_key, remaining, now, tz)
+            if self.outbox.rewrite(session, channel=view.channel, key=original, message=message) == REWRITTEN:
+                self.outbox.withdraw(session, channel=view.channel, key_prefix=f"{original}:v")
+            else:  # out already, being sent, or maybe shown by an earlier attempt: an edit shows what is left
+                self.outbox.enqueue(session, channel=view.channel, message=message,
+                                    key=f"{original}:v{_stamp(now)}", update_of=original, refresh=True)
 
     def _update_card(self, session: Session, view: render.RunView, now: datetime) -> None:
         """Queue the run card's new version (an update of the posted card, keyed by the run's version)."""
@@ -629,6 +679,56 @@ class PlaybookService:
     def cancel(self, run_id: int, actor: str, reason: str) -> render.RunView:
         self.check_permission("cancel", actor)
         return self.transition(run_id, Cancel(actor, reason))[0]
+
+    def set_severity(self, run_id: int, severity: int, actor: str, reason: str) -> tuple[render.RunView, int]:
+        """Raise or lower an active run's severity by hand (/crisis severity), with a reason; recorded on the
+        timeline as a "severity" entry (as an alert's rise is) and shown on the card. The status nag follows
+        the new severity from the next reminder round (`status_nag_minutes`). Returns the run and its
+        severity before. Raises TransitionRejected when the run is closed or already at that severity."""
+        self.check_permission("severity", actor)
+        if severity not in (1, 2, 3):
+            raise ValueError("严重程度应为 1、2 或 3 / severity must be 1, 2 or 3")
+        if is_blank(reason):
+            raise TransitionRejected("调整严重程度需要说明原因 / changing the severity needs a reason",
+                                     code="needs_reason")
+        for _attempt in range(MAX_ATTEMPTS):
+            now = self.clock.now()
+            with self.db.session() as session:
+                run, _ = self._load(session, run_id)
+                before = run.severity
+                if run.status != RunStatus.ACTIVE.value:
+                    raise TransitionRejected(
+                        f"预案 #{run_id} {RUN_STATUS_ZH[RunStatus(run.status)]}，不能调整严重程度 / run #{run_id} "
+                        f"is {run.status}: its severity no longer changes", code="run_state")
+                if before == severity:
+                    raise TransitionRejected(
+                        f"预案 #{run_id} 已是{SEVERITY_SHORT_ZH[severity]}，未改变 / run #{run_id} is already "
+                        f"SEV{severity}: nothing changed", code="same_severity")
+                changed = session.execute(
+                    update(CrisisRun)
+                    .where(CrisisRun.id == run_id, CrisisRun.version == run.version,
+                           CrisisRun.status == RunStatus.ACTIVE.value)
+                    .values(severity=severity, version=run.version + 1)
+                    .execution_options(synchronize_session=False)
+                ).rowcount == 1
+                if not changed:  # another change came first: read the run again
+                    session.rollback()
+                    continue
+                word, was = SEVERITY_SHORT_ZH[severity], SEVERITY_SHORT_ZH.get(before, str(before))
+                verb, verb_en = ("升级", "raised") if severity < before else ("降级", "lowered")
+                self._add_entries(session, run_id, [TimelineEntry(
+                    now, actor, "severity",
+                    f"{verb}为{word}（{was} → {word}）：{reason.strip()} / {verb_en} to SEV{severity} "
+                    f"(was SEV{before}): {reason.strip()}",
+                )])
+                session.flush()
+                session.expire_all()
+                run, steps = self._load(session, run_id)
+                view = self._view(session, run, steps)
+                self._update_card(session, view, now)
+            log.info("crisis run %s severity %s -> %s by %s", run_id, before, severity, actor)
+            return view, before
+        raise RuntimeError(f"crisis run {run_id}: too many concurrent changes; try again")
 
     def answer(self, run_id: int, step_id: str, answer: str, actor: str) -> render.RunView:
         return self.transition(run_id, Answer(step_id, answer, actor))[0]
@@ -654,12 +754,12 @@ class PlaybookService:
         if runs:
             run = runs[-1]
             self._add_escalation(run.id, entry, user)
-            return f"已加入处置中的预案 #{run.id}「{run.title}」的时间线 / added to the timeline of active run #{run.id}"
+            return f"已加入处置中的预案 #{run.id}「{inert(run.title)}」的时间线 / added to the timeline of active run #{run.id}"
         run = self.start_run(
             channel, ESCALATION_PLAYBOOK, f"评论升级：{quoted[:30]}", None, account_key, user,
         )
         self._add_escalation(run.id, entry, user)
-        return f"已启动预案 #{run.id}「{run.title}」/ started run #{run.id} for this comment"
+        return f"已启动预案 #{run.id}「{inert(run.title)}」/ started run #{run.id} for this comment"
 
     def _add_escalation(self, run_id: int, text: str, actor: str) -> None:
         """An escalated comment goes on the timeline as its own kind, not as a /crisis note: a note is the
@@ -973,7 +1073,7 @@ class PlaybookService:
         from bot.messages import File
 
         return Message(
-            title=f"复盘报告 #{run_id}：{report.title} / post-incident review" if report.title
+            title=f"复盘报告 #{run_id}：{inert(report.title)} / post-incident review" if report.title
             else f"复盘报告 #{run_id} / post-incident review",
             text=report.summary,
             images=(
@@ -1289,8 +1389,11 @@ class PlaybookService:
             self.outbox.enqueue(
                 session,
                 channel=view.channel,
-                message=render.exit_hint_message(view, check.window_share, check.normal_max,
-                                                 view.playbook.exit.hold),
+                message=render.exit_hint_message(
+                    view, check.window_share, check.normal_max, view.playbook.exit.hold,
+                    account_name=next((a.name for a in self.config.accounts if a.key == view.account and a.name),
+                                      None),
+                ),
                 key=f"crisis:{view.id}:exit-hint",
             )
             text = f"负面占比 {check.window_share:.1%} 已回到常态（≤ {check.normal_max:.1%}），建议解除"
