@@ -234,7 +234,8 @@ def create_web_app(app: BotApp) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
         comments_route(
-            services.ingest, token=services.settings.ingest_token, max_bytes=services.settings.ingest_max_bytes
+            services.ingest, token=services.settings.ingest_token, max_bytes=services.settings.ingest_max_bytes,
+            accounts=[(account.platform, account.account_id) for account in services.config.accounts],
         ),
         *app.wiring.routes,
     ]

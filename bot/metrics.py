@@ -18,3 +18,9 @@ MESSAGES_FAILED = Counter(
 CHAT_API_ERRORS = Counter("crisisbot_chat_api_errors_total", "Errors from chat platform APIs", ["platform", "code"])
 OUTBOX_PENDING = Gauge("crisisbot_outbox_pending", "Messages waiting in the outbox")
 COMMANDS_HANDLED = Counter("crisisbot_commands_total", "Commands and button presses handled", ["platform", "kind"])
+WEBHOOK_REFUSED = Counter(
+    "crisisbot_webhook_refused_total", "Webhook requests refused, by HTTP status and error code", ["status", "reason"]
+)
+WEBHOOK_LAST_BATCH = Gauge(
+    "crisisbot_webhook_last_batch_timestamp_seconds", "When the webhook last stored a batch (Unix time)"
+)

@@ -1,6 +1,6 @@
 """Ingestion throughput (scoring included) on SQLite and PostgreSQL, and the serve process's memory.
 
-    python -m bench.ingest [--n 20000] [--rss-comments 100000] [--stall-records 300000] [--postgres URL]
+    python -m bench.ingest [--n 20000] [--rss-comments 100000] [--stall-records 50000] [--postgres URL]
     python -m bench.ingest --import-memory 200000 [--format jsonl|csv|json] [--truncated] [--compare OTHER_CHECKOUT]
 
 Prints a table: comments/s for file import (in-process, the `crisisbot ingest` code path) and for the
@@ -35,6 +35,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+
+from bot.feeds.webhook import MAX_RECORDS
 
 REPO = Path(__file__).resolve().parents[2]
 PHRASES = [
@@ -279,7 +281,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=20000)
     parser.add_argument("--rss-comments", type=int, default=100000)
-    parser.add_argument("--stall-records", type=int, default=300000)
+    parser.add_argument("--stall-records", type=int, default=MAX_RECORDS,
+                        help="records of the one big webhook batch (at most the webhook's per-request limit)")
     parser.add_argument("--postgres", default=os.environ.get("CRISISBOT_TEST_POSTGRES_URL"))
     parser.add_argument("--import-memory", type=int, metavar="N",
                         help="only: peak RSS and rate of `crisisbot ingest` of a generated file of N comments")

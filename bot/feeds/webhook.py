@@ -24,6 +24,17 @@ writing the answer) runs in worker threads, two requests at a time: a body of a 
 must not hold every other endpoint (Slack and Feishu acknowledgements included) while it is parsed. A
 large answer is streamed as it is written. A database that fails meanwhile is a 503 `database_unavailable`
 (nothing of the batch stored: send it again), as `/healthz` answers 503 then.
+
+At most MAX_RECORDS records a request (413 `too_many_records` with `limit`; a JSON array is not parsed past
+the record over the limit), and the body must arrive whole within BODY_DEADLINE_S seconds (408
+`body_timeout`): a body of tiny records cost seconds of work and an answer hundreds of times its size, and
+one trickling in held its connection and buffer for as long as the sender liked. Beside the per-record
+`results` the answer counts each rejection reason once (`rejection_reasons`: reason, count, the first
+indexes). A stored record of an account missing from the config's `accounts` carries a `warning` (its
+comments go to the default channel: often a typo in `account_id`), logged once per account. Every refused
+request is one log line (status, error code, client address; never the token or the body) and counts in
+`crisisbot_webhook_refused_total{status, reason}`; `crisisbot_webhook_last_batch_timestamp_seconds` is when
+a batch was last stored.
 """
 
 from __future__ import annotations
@@ -33,7 +44,7 @@ import hmac
 import json
 import logging
 import weakref
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from itertools import chain
 
 import anyio
@@ -42,9 +53,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from bot import metrics
 from bot.feeds.files import JSON_ERRORS, json_error_text, split_lines
 from bot.feeds.ingest import IngestReport, IngestService
-from bot.http_body import ClientGone, PayloadTooLarge, read_limited
+from bot.http_body import BodyTimeout, ClientGone, PayloadTooLarge, read_limited
 from bot.storage.db import database_unavailable, failure_line
 
 log = logging.getLogger(__name__)
@@ -57,6 +69,17 @@ UTF8_BOM = b"\xef\xbb\xbf"
 WORKERS = 2
 #: an answer longer than this is streamed in pieces of about this size rather than built whole
 ANSWER_PIECE = 256 * 1024
+#: the most records one request may carry (413 beyond). A valid record is at least ~100 bytes (six required
+#: fields), so a default 5 MB body of real comments never reaches it; 2.4 million tiny non-records
+#: ("[1,1,…]", 4.8 MB) took 34 s, a 301 MB answer and 1 GB of memory
+MAX_RECORDS = 50_000
+#: seconds a body may take to arrive whole (408 after). Longer than the Slack/Feishu endpoints' 10 s: a
+#: webhook body may be five times their 1 MiB, and 5 MB in 30 s still asks only about 1.4 Mbit/s
+BODY_DEADLINE_S = 30.0
+#: indexes listed under each reason of `rejection_reasons` (the count says how many share it)
+REASON_INDEXES = 10
+#: unknown accounts remembered to log each once (a flood of made-up ids must not grow memory)
+MAX_UNKNOWN_LOGGED = 1000
 
 _limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -74,7 +97,51 @@ def _error(status: int, code: str, message: str, *, close: bool = False, **extra
     headers = {"WWW-Authenticate": 'Bearer realm="crisisbot"'} if status == 401 else {}
     if close:  # answered before the body was read: do not read the rest of it to keep the connection
         headers["Connection"] = "close"
-    return JSONResponse({"error": code, "message": message, **extra}, status_code=status, headers=headers or None)
+    response = JSONResponse({"error": code, "message": message, **extra}, status_code=status, headers=headers or None)
+    response.error_code = code  # type: ignore[attr-defined]  # for the refusal's log line and metric
+    return response
+
+
+class TooManyRecords(Exception):
+    """The body holds more than MAX_RECORDS records."""
+
+
+def _too_many() -> JSONResponse:
+    return _error(413, "too_many_records", f"一次最多 {MAX_RECORDS} 条记录，请分批发送 / at most {MAX_RECORDS} "
+                  "records a request: send them in smaller batches", limit=MAX_RECORDS)
+
+
+_WHITESPACE = json.decoder.WHITESPACE  # what json.loads skips between values
+_DECODER = json.JSONDecoder()
+
+
+def _json_records(text: str):
+    """`json.loads(text)`, except that a top-level array is read one element at a time and given up with
+    TooManyRecords at the element past MAX_RECORDS, before the rest of it is parsed. Anything the element
+    reader does not take (a malformed array included) is left to json.loads, so errors read the same."""
+    position = _WHITESPACE.match(text, 0).end()
+    if not text.startswith("[", position):
+        return json.loads(text)
+    position = _WHITESPACE.match(text, position + 1).end()
+    if text.startswith("]", position):
+        return json.loads(text)
+    records: list = []
+    try:
+        while True:
+            value, position = _DECODER.raw_decode(text, position)
+            records.append(value)
+            if len(records) > MAX_RECORDS:
+                raise TooManyRecords
+            position = _WHITESPACE.match(text, position).end()
+            if text.startswith(",", position):
+                position = _WHITESPACE.match(text, position + 1).end()
+            elif text.startswith("]", position) and _WHITESPACE.match(text, position + 1).end() == len(text):
+                return records
+            else:
+                break
+    except (json.JSONDecodeError, *JSON_ERRORS):
+        pass
+    return json.loads(text)  # raises the error of the malformed document
 
 
 def _declared_encoding(parameters: str) -> str | None:
@@ -137,6 +204,8 @@ def _ndjson_records(text: str, where=lambda chars: chars) -> tuple[list, list[tu
         start, next_start = next_start, text.find("\n", next_start) + 1
         if not line.strip():
             continue
+        if index >= MAX_RECORDS:
+            raise TooManyRecords
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError as exc:
@@ -172,10 +241,16 @@ def _answer_pieces(report: IngestReport) -> Iterator[bytes]:
 
     parts = [json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1], ',"results":[']
     size = 0
+    reasons: dict[str, list] = {}  # reason -> [count, first indexes]
     for n, result in enumerate(report.results):
         part = f'{"," if n else ""}{{"index":{result.index},"status":"{result.status}"'
         if result.reason:
             part += ',"reason":' + text(result.reason)
+            if result.status == "rejected":
+                tally = reasons.setdefault(result.reason, [0, []])
+                tally[0] += 1
+                if len(tally[1]) < REASON_INDEXES:
+                    tally[1].append(result.index)
         if result.warning:
             part += ',"warning":' + text(result.warning)
         parts.append(part + "}")
@@ -183,7 +258,8 @@ def _answer_pieces(report: IngestReport) -> Iterator[bytes]:
         if size >= ANSWER_PIECE:
             yield "".join(parts).encode("utf-8")
             parts, size = [], 0
-    parts.append("]}")
+    summary = [{"reason": reason, "count": count, "indexes": indexes} for reason, (count, indexes) in reasons.items()]
+    parts.append('],"rejection_reasons":' + json.dumps(summary, ensure_ascii=False, separators=(",", ":")) + "}")
     yield "".join(parts).encode("utf-8")
 
 
@@ -197,7 +273,8 @@ def _report_response(report: IngestReport) -> Response:
     return StreamingResponse(chain((first, rest), pieces), media_type="application/json")
 
 
-def _process(ingest: IngestService, body: bytes, content_type: str, encoding: str) -> Response:
+def _process(ingest: IngestService, body: bytes, content_type: str, encoding: str,
+             accounts: _AccountCheck) -> Response:
     """Everything after the body arrived, in a worker thread: decode, parse, store, answer."""
     try:
         text, codec = _decode(body, encoding)
@@ -212,7 +289,9 @@ def _process(ingest: IngestService, body: bytes, content_type: str, encoding: st
     rejections: list[tuple[int, str, str]] = []
     if content_type in JSON_TYPES:
         try:
-            records = json.loads(text)
+            records = _json_records(text)
+        except TooManyRecords:
+            return _too_many()
         except json.JSONDecodeError as exc:
             return _error(400, "malformed_json", f"JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）/ "
                           f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
@@ -224,7 +303,10 @@ def _process(ingest: IngestService, body: bytes, content_type: str, encoding: st
         if not isinstance(records, list):
             return _error(400, "malformed_json", "应为评论记录的 JSON 数组 / expected a JSON array of comment records")
     else:
-        records, rejections, first_error = _ndjson_records(text, where)
+        try:
+            records, rejections, first_error = _ndjson_records(text, where)
+        except TooManyRecords:
+            return _too_many()
         if first_error is not None and not records:  # no line is JSON: not NDJSON at all, nothing stored
             return first_error
     try:
@@ -237,11 +319,73 @@ def _process(ingest: IngestService, body: bytes, content_type: str, encoding: st
                     len(records) + len(rejections), failure_line(exc))
         return _error(503, "database_unavailable", "数据库暂时不可用，本批未保存，请稍后重发 / "
                       "the database is unavailable: nothing of this batch was stored, send it again later")
+    metrics.WEBHOOK_LAST_BATCH.set(ingest.clock.now().timestamp())
+    accounts.annotate(report, records, rejections)
     return _report_response(report)
 
 
-def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) -> Route:
+class _AccountCheck:
+    """Warns on stored records of accounts missing from the config's `accounts` (their comments go to the
+    default channel: often a typo in `account_id`), and logs each such account once."""
+
+    def __init__(self, accounts: Collection[tuple[str, str]]) -> None:
+        self.known = frozenset(accounts)
+        self.logged: set[tuple[str, str]] = set()
+
+    def annotate(self, report: IngestReport, records: list, rejections: list[tuple[int, str, str]]) -> None:
+        if not self.known:  # no accounts configured: nothing to compare with
+            return
+        skipped = {rejection[0] for rejection in rejections}
+        raw_of = iter(records)
+        texts: dict[tuple[str, str], str] = {}
+        for result in report.results:
+            if result.index in skipped:
+                continue
+            raw = next(raw_of, None)
+            if result.status == "rejected" or not isinstance(raw, dict):
+                continue
+            account = (str(raw.get("platform")).strip().lower(), str(raw.get("account_id")).strip())
+            if account in self.known:
+                continue
+            text = texts.get(account)
+            if text is None:
+                text = texts[account] = self._warning(account)
+            result.warning = f"{result.warning}; {text}" if result.warning else text
+
+    def _warning(self, account: tuple[str, str]) -> str:
+        shown = f"{account[0]}:{account[1]}"
+        if account not in self.logged and len(self.logged) < MAX_UNKNOWN_LOGGED:
+            self.logged.add(account)
+            log.warning("webhook: comments of account %s, which is not in the config's accounts, were stored; they "
+                        "go to the default channel (a typo in account_id?)", shown)
+        return (f"账号 {shown} 不在配置的 accounts 中，评论将发往默认频道（account_id 是否拼错？）/ account {shown} "
+                f"is not in the config's accounts: its comments go to the default channel (a typo in account_id?)")
+
+
+def _note_refusal(request: Request, response: Response) -> None:
+    """One log line (never the token or the body) and a count for a refused request."""
+    code = getattr(response, "error_code", None)
+    if code is None:
+        return
+    metrics.WEBHOOK_REFUSED.labels(str(response.status_code), code).inc()
+    if response.status_code == 503:
+        return  # logged with its cause where it happened
+    client = request.client.host if request.client else "?"
+    log.warning("webhook: refused a request from %s: %d %s (%s bytes declared)", client, response.status_code, code,
+                request.headers.get("content-length", "unknown"))
+
+
+def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int,
+                   accounts: Collection[tuple[str, str]] = ()) -> Route:
+    """The webhook route; `accounts` are the configured (platform, account_id) pairs (see _AccountCheck)."""
+    account_check = _AccountCheck(accounts)
+
     async def receive_comments(request: Request) -> Response:
+        response = await _receive(request)
+        _note_refusal(request, response)
+        return response
+
+    async def _receive(request: Request) -> Response:
         supplied = request.headers.get("authorization", "")
         scheme, _, credential = supplied.partition(" ")
         if not token:
@@ -264,13 +408,17 @@ def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int) 
             return _error(415, "unsupported_charset", f"不支持的字符集 {declared.strip()!r}：请用 UTF-8（或 GBK/GB18030）/ "
                           f"unsupported charset {declared.strip()!r}: use UTF-8 (or GBK/GB18030)", close=True)
         try:
-            body = await read_limited(request, max_bytes)
+            body = await read_limited(request, max_bytes, deadline=BODY_DEADLINE_S)
         except PayloadTooLarge:
             return _error(413, "payload_too_large", f"请求体超过 {max_bytes} 字节的上限 / body over the limit of {max_bytes} bytes",
                           close=True)
+        except BodyTimeout:
+            return _error(408, "body_timeout", f"请求体 {BODY_DEADLINE_S:.0f} 秒内未收完 / the body did not arrive "
+                          f"within {BODY_DEADLINE_S:.0f} s", close=True)
         except ClientGone:  # the sender hung up mid-body: nothing stored, and nobody to answer
             return _error(400, "incomplete_body", "请求体未传完连接就关闭了 / the connection closed before the body ended",
                           close=True)
-        return await anyio.to_thread.run_sync(_process, ingest, body, content_type, encoding, limiter=_limiter())
+        return await anyio.to_thread.run_sync(_process, ingest, body, content_type, encoding, account_check,
+                                              limiter=_limiter())
 
     return Route("/api/v1/comments", receive_comments, methods=["POST"])

@@ -41,9 +41,10 @@ def build_service(services: Services, *, env=None, http=None) -> FeedsService:
 
     def ingest(records: list[dict[str, Any]], source: str) -> IngestTally:
         report = ingest_service.ingest_records(records, source=source)
-        first = next((r.reason for r in report.results if r.status == "rejected"), None)
-        return IngestTally(accepted=report.accepted, duplicates=report.duplicates, rejected=report.rejected,
-                           first_rejection=first)
+        rejected = [r for r in report.results if r.status == "rejected"]
+        return IngestTally(accepted=report.accepted, duplicates=report.duplicates, rejected=len(rejected),
+                           first_rejection=rejected[0].reason if rejected else None,
+                           rejected_indexes=frozenset(r.index for r in rejected))
 
     def notify(notice, source) -> None:
         buttons = (Button(label="查看详情 / Open", action_id="feeds:open", url=notice.url),) if notice.url else ()

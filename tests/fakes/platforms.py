@@ -469,11 +469,12 @@ class FakeCrawlerExport(FakePlatform):
     """A team's own crawler/ETL export at /export (no platform documentation: the shape is whatever the
     source's field mapping says): `{"items": [...], "next_cursor": n, "has_more": bool}`, newest first,
     `cursor` paging, an optional `video` filter. Refuses a request without `Authorization: Bearer <token>`
-    (HTTP 401)."""
+    (HTTP 401). `oldest_first` lists the other way round, as some exports do."""
 
-    def __init__(self, token: str = "crawler-token") -> None:
+    def __init__(self, token: str = "crawler-token", *, oldest_first: bool = False) -> None:
         super().__init__()
         self.token = token
+        self.oldest_first = oldest_first
         self.items: list[dict[str, Any]] = []
 
     def handle(self, request: Recorded) -> tuple[int, Any]:
@@ -483,7 +484,7 @@ class FakeCrawlerExport(FakePlatform):
             return 401, {"error": "invalid token"}
         video = request.params.get("video")
         ordered = [i for i in self.items if not video or i.get("video") == video]
-        ordered.sort(key=lambda i: i.get("ts") or 0, reverse=True)
+        ordered.sort(key=lambda i: float(i.get("ts") or 0), reverse=not self.oldest_first)
         chunk, next_cursor, is_end = _page(ordered, int(request.params.get("cursor") or 0),
                                            int(request.params.get("size") or 20))
         return 200, {"items": chunk, "next_cursor": next_cursor, "has_more": not is_end}

@@ -89,16 +89,21 @@ class TargetState:
     # Comments stored within the overlap window below the mark (key -> epoch): a late-appearing comment
     # (held in review, clock skew) is still read, and a known one is not sent again.
     recent: dict[str, float] = field(default_factory=dict)
+    # the endpoint lists this target's comments oldest first (seen on a page): every scan reads to the end
+    oldest_first: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"hwm": self.hwm, "pending": self.pending, "error": self.error, "recent": self.recent}
+        data = {"hwm": self.hwm, "pending": self.pending, "error": self.error, "recent": self.recent}
+        if self.oldest_first:
+            data["oldest_first"] = True
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> TargetState:
         data = data or {}
         return cls(
             hwm=data.get("hwm"), pending=data.get("pending"), error=data.get("error"),
-            recent=dict(data.get("recent") or {}),
+            recent=dict(data.get("recent") or {}), oldest_first=bool(data.get("oldest_first")),
         )
 
 
@@ -250,6 +255,12 @@ def parse_weibo_time(value: str) -> datetime:
     return datetime(int(match.group(9)), month, day, hour, minute, second, tzinfo=timezone(offset))
 
 
+def _is_decimal(text: str) -> bool:
+    """Epoch text as ingestion reads it: ASCII digits with at most one decimal point ("1764900000.5";
+    "²" passes str.isdigit() but is no number)."""
+    return text.isascii() and text.replace(".", "", 1).isdigit()
+
+
 def parse_time(value: Any, fmt: str | None = None, zone: str | None = None) -> datetime | None:
     """A timezone-aware datetime from epoch seconds/ms, ISO 8601, Weibo's format or a strptime pattern.
 
@@ -261,7 +272,7 @@ def parse_time(value: Any, fmt: str | None = None, zone: str | None = None) -> d
     tz = ZoneInfo(zone) if zone else SHANGHAI
     try:
         if fmt in (None, "auto", "epoch", "epoch_ms") and (
-            isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit())
+            isinstance(value, int | float) or (isinstance(value, str) and _is_decimal(value.strip()))
         ):
             number = float(value)
             if fmt == "epoch_ms" or (fmt in (None, "auto") and number > 1e11):
@@ -308,6 +319,8 @@ class IngestTally:
     rejected: int = 0
     #: why the first rejected record was rejected (names the cause of a poll whose records all were)
     first_rejection: str | None = None
+    #: the positions (in the batch sent) of the rejected records: they must not move a high-water mark
+    rejected_indexes: frozenset[int] = frozenset()
 
     def add(self, other: IngestTally) -> None:
         self.accepted += other.accepted

@@ -7,18 +7,34 @@ window, a last page, or the page budget. Comments inside the overlap window are 
 comment that shows up late with an older timestamp (held in review, clock skew) is still stored, and a
 known one is not sent again. After every page the records go to ingestion and the scan position is persisted
 (`pending`), so a restart or a budget cut continues exactly where the scan stopped: nothing is re-read
-from the history and no gap is left. Only a finished scan moves the mark.
+from the history and no gap is left. Only a finished scan moves the mark, only to the time of a comment
+ingestion took (a rejected one, e.g. dated weeks ahead, would hide every comment until that date), and
+never beyond the bot's clock plus MAX_CLOCK_SKEW (an accepted comment a few days ahead likewise).
+
+Some endpoints (a crawler export, a vendor API) list oldest first. Stopping at the first known comment
+would then stop on page 1 and never reach the new comments at the end: a page whose comments get newer
+down the list marks the target as listed oldest first (one warning in the log), and such a target is read
+to its last page on every scan.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol
 
-from bot.feeds.pollers.base import TARGET, Page, PollContext, PollError, epoch
+from bot.feeds.pollers.base import TARGET, Page, PollContext, PollError, TargetState, epoch
+
+log = logging.getLogger(__name__)
+
+#: how far past the bot's clock a comment's time may move the mark (platform clocks run a little fast)
+MAX_CLOCK_SKEW = 300.0
+#: the most comment keys one target remembers (the overlap window's ids); beyond it the oldest are forgotten
+#: (a forgotten one read again is a duplicate, never a loss)
+MAX_REMEMBERED = 5000
 
 
 class CommentAdapter(Protocol):
@@ -118,15 +134,19 @@ def poll_comments(ctx: PollContext, adapter: CommentAdapter) -> int:
 def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
     state = ctx.state.target(target)
     now = ctx.now()
+    # no mark beyond this: a mark set ahead of the clock (also one stored before this cap) skips every
+    # comment written until then
+    ceiling = epoch(now) + MAX_CLOCK_SKEW
     # The backfill window is exact; the overlap applies below a mark set by comments actually read.
     overlap = float(getattr(ctx.source, "overlap", 0.0))
     if state.hwm is None:
         state.hwm = epoch(now - timedelta(seconds=ctx.source.backfill))
         overlap = 0.0
+    state.hwm = min(float(state.hwm), ceiling)
     if state.pending:
         cursor = state.pending.get("cursor")
-        stop_at = float(state.pending["stop_at"])
-        new_hwm = float(state.pending["new_hwm"])
+        stop_at = min(float(state.pending["stop_at"]), ceiling)
+        new_hwm = min(float(state.pending["new_hwm"]), ceiling)
         overlap = float(state.pending.get("overlap", overlap))
     else:
         cursor, stop_at, new_hwm = None, float(state.hwm), float(state.hwm)
@@ -138,9 +158,11 @@ def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
         page = adapter.fetch_page(ctx, target, cursor)
         fetched += len(page.items)
         fresh: list[dict[str, Any]] = []
+        fresh_stamps: list[float | None] = []
         fresh_keys: dict[str, float] = {}
         reached_known = False
         ordered_seen, ordered_known = 0, 0
+        ordered_stamps: list[float] = []
         for item in page.items:
             comment_id = item.record.get("comment_id")
             key = f"{item.record.get('platform')}:{comment_id}" if comment_id is not None else None
@@ -152,6 +174,7 @@ def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
                 key = _content_key(item.record)
             if not item.unordered and stamp is not None:
                 ordered_seen += 1
+                ordered_stamps.append(stamp)
             if stamp is not None and stamp < stop_at - overlap:
                 if not item.unordered:
                     reached_known = True
@@ -162,11 +185,9 @@ def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
                 continue  # already stored, or on two pages of one scan (lists shift while we page)
             if key is not None:
                 seen_ids.add(key)
-            if stamp is not None:
-                new_hwm = max(new_hwm, stamp)
-                fresh_keys[key] = stamp
-            else:  # kept for the overlap window below the mark as it is now
-                fresh_keys[key] = max(epoch(now), new_hwm)
+            # kept for the overlap window below the mark; one without a time, below the mark as it is now
+            fresh_keys[key] = stamp if stamp is not None else max(epoch(now), new_hwm)
+            fresh_stamps.append(stamp)
             _describe(ctx, target, item.record)
             fresh.append(item.record)
         if fresh:
@@ -174,23 +195,57 @@ def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
             ctx.state.accepted += tally.accepted
             ctx.state.duplicates += tally.duplicates
             ctx.state.rejected += tally.rejected
+            # only what ingestion took moves the mark (a rejected one is remembered, not stored)
+            for index, stamp in enumerate(fresh_stamps):
+                if stamp is not None and index not in tally.rejected_indexes:
+                    new_hwm = max(new_hwm, min(stamp, ceiling))
             recent.update(fresh_keys)
         for update in page.after_store:
             update()
-        newest = max((i.created_at for i in page.items if i.created_at is not None), default=None)
+        # (not one dated beyond the ceiling: `sources` would show a "newest comment" from next month)
+        newest = max((i.created_at for i in page.items if i.created_at is not None and epoch(i.created_at) <= ceiling),
+                     default=None)
         if newest is not None and (ctx.state.newest_item_at is None or newest > ctx.state.newest_item_at):
             ctx.state.newest_item_at = newest
         # A whole page of comments already stored: nothing late hides below it (bounds the overlap cost).
         if ordered_seen and ordered_known == ordered_seen:
             reached_known = True
+        if _note_order(ctx, target, state, ordered_stamps):
+            reached_known = False  # listed oldest first: the new comments are on the last pages
         if reached_known or page.is_end or page.next_cursor in (None, ""):
             state.hwm = new_hwm
             state.pending = None
             keep = float(getattr(ctx.source, "overlap", 0.0))  # what the next scan's overlap will need
-            state.recent = {k: v for k, v in recent.items() if v >= new_hwm - keep}
+            state.recent = _bounded({k: v for k, v in recent.items() if v >= new_hwm - keep})
             ctx.save()
             return fetched
         cursor = page.next_cursor
         state.pending = {"cursor": cursor, "stop_at": stop_at, "new_hwm": new_hwm, "overlap": overlap}
+        state.recent = recent = _bounded(recent)
         ctx.save()
     return fetched  # page budget used up: `pending` carries the rest of the scan to the next poll
+
+
+def _bounded(recent: dict[str, float]) -> dict[str, float]:
+    """At most MAX_REMEMBERED keys, the newest kept."""
+    if len(recent) <= MAX_REMEMBERED:
+        return recent
+    return dict(sorted(recent.items(), key=lambda entry: entry[1])[-MAX_REMEMBERED:])
+
+
+def _note_order(ctx: PollContext, target: str, state: TargetState, stamps: list[float]) -> bool:
+    """Whether the target lists oldest first, learnt from this page's comment times (in list order):
+    one getting newer down the page is not newest first; a page getting older (ties allowed) is."""
+    pairs = list(zip(stamps, stamps[1:], strict=False))
+    rising = any(later > earlier for earlier, later in pairs)
+    falling = not rising and any(later < earlier for earlier, later in pairs)
+    if rising and not state.oldest_first:
+        state.oldest_first = True
+        log.warning(
+            "source=%s target=%s lists comments oldest first (not newest first): every scan reads it to its "
+            "last page, or new comments at the end would be missed", ctx.source.id, target,
+        )
+    elif falling and state.oldest_first:
+        state.oldest_first = False
+        log.info("source=%s target=%s lists comments newest first again", ctx.source.id, target)
+    return state.oldest_first

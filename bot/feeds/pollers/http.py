@@ -2,7 +2,13 @@
 
 Secrets travel in query strings on some platforms (Weibo's access_token), and httpx logs every request
 URL at INFO: its loggers are raised to WARNING here and never receive a URL from us. Error details carry
-the status and the exception type only, never the URL.
+the status and the exception type only, never the URL (a refused redirect names its target without the
+query string).
+
+Redirects are followed only within the same site (scheme, host and port; or http to https on the same
+host): credentials travel in custom headers (Douyin's `access-token`, generic_json `headers`), query
+strings and cookies, and httpx strips only `Authorization` when a redirect leaves the origin. A redirect
+to another site is a CONFIG error naming its target: point the source's `base_url` there if it is right.
 """
 
 from __future__ import annotations
@@ -16,10 +22,29 @@ from typing import Any
 
 import httpx
 
-from bot.feeds.pollers.base import RATE_LIMITED, RISK_CONTROL, TRANSIENT, PollError, parse_retry_after
+from bot.feeds.pollers.base import CONFIG, RATE_LIMITED, RISK_CONTROL, TRANSIENT, PollError, parse_retry_after
 
 for _name in ("httpx", "httpcore"):
     logging.getLogger(_name).setLevel(logging.WARNING)
+
+#: same-site redirects followed for one request
+MAX_REDIRECTS = 5
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _same_site(origin: httpx.URL, target: httpx.URL) -> bool:
+    """Whether a redirect from `origin` to `target` may carry the request's credentials: the same scheme,
+    host and port, or an upgrade from http to https on the same host (default ports)."""
+    if origin.host != target.host:
+        return False
+    if origin.scheme == target.scheme:
+        return (origin.port or _DEFAULT_PORTS.get(origin.scheme)) == (target.port or _DEFAULT_PORTS.get(target.scheme))
+    return origin.scheme == "http" and target.scheme == "https" and origin.port in (None, 80) and target.port in (None, 443)
+
+
+def _shown(url: httpx.URL) -> str:
+    """A URL as it may be logged: no query string or fragment (signed parameters, tokens), no user info."""
+    return str(url.copy_with(query=None, fragment=None, username=None, password=None))
 
 
 @dataclass
@@ -45,7 +70,7 @@ class PoliteHttp:
         client = httpx.Client(
             headers={"User-Agent": user_agent},
             limits=limits,
-            follow_redirects=True,
+            follow_redirects=False,  # see `_follow`: only within the same site
             proxy=proxy,
             trust_env=False,  # proxies come from `feeds.proxy` (or a base_url), never implicitly from env
         )
@@ -53,6 +78,31 @@ class PoliteHttp:
 
     def close(self) -> None:
         self.client.close()
+
+    def _follow(self, response: httpx.Response) -> httpx.Response:
+        """Follow same-site redirects (headers and cookies kept); refuse one to another site (CONFIG)."""
+        for _ in range(MAX_REDIRECTS):
+            target = response.next_request if response.has_redirect_location else None
+            if target is None:
+                return response
+            status, origin = response.status_code, response.request.url
+            response.close()
+            if not _same_site(origin, target.url):
+                shown = _shown(target.url)
+                raise PollError(
+                    CONFIG,
+                    f"服务器把请求重定向到另一个站点（HTTP {status} → {shown}），为免凭据外泄未跟随：如新地址正确，"
+                    f"请把数据源的 base_url 改为它 / the server redirected to another site (HTTP {status} -> "
+                    f"{shown}); not followed, so no credential leaves for it: if that address is right, set "
+                    f"the source's base_url to it",
+                    code=status,
+                )
+            cookie = response.request.headers.get("Cookie")
+            if cookie and "Cookie" not in target.headers:  # httpx drops a request's own cookies on redirect
+                target.headers["Cookie"] = cookie
+            response = self.client.send(target, follow_redirects=False)
+        response.close()
+        raise PollError(TRANSIENT, f"more than {MAX_REDIRECTS} redirects", code=response.status_code)
 
     def request(
         self,
@@ -85,7 +135,9 @@ class PoliteHttp:
                 json=json_body,
                 cookies=cookies,
                 timeout=timeout,
+                follow_redirects=False,
             )
+            response = self._follow(response)
         except httpx.TimeoutException as exc:
             raise PollError(TRANSIENT, f"timeout ({type(exc).__name__})") from None
         except httpx.TransportError as exc:

@@ -20,7 +20,7 @@ def test_a_rejected_records_reason_is_chinese_first_with_english(base_url, db):
     response = httpx.post(f"{base_url}/api/v1/comments", json=body, headers=AUTH)
     assert response.status_code == 200
     data = response.json()
-    assert set(data) == {"accepted", "duplicates", "rejected", "results"}
+    assert {"accepted", "duplicates", "rejected", "results"} <= set(data)  # the pinned keys (more may be added)
     assert (data["accepted"], data["rejected"]) == (1, 2)
     assert data["results"][0] == {"index": 0, "status": "accepted"}
     assert data["results"][1] == {

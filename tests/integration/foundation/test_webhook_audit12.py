@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
+from bot.feeds.webhook import MAX_RECORDS, REASON_INDEXES
 from bot.storage.db import Database
 from bot.storage.models import Comment, DeadLetter
 from tests.integration.foundation.test_webhook import record
@@ -55,18 +56,19 @@ def sqlite_url(sqlite_db, settings, app_config, clock):
 
 # ---- one in-limit body of many tiny records --------------------------------------------------------
 def test_many_tiny_records_do_not_blow_up_the_answer(sqlite_url, sqlite_db):
-    """300,000 `{}` records (0.9 MB): each got a 514-byte result (an answer 171x the body). Now the six
-    missing fields are named in one problem, and the same rejection is one dead letter counted n times."""
-    n = 300_000
+    """`{}` records up to the per-request limit (was 300,000, before there was one): each got a 514-byte
+    result (an answer 171x the body). Now the six missing fields are named in one problem, the same
+    rejection is one dead letter counted n times, and the answer counts the shared reason once."""
+    n = MAX_RECORDS
     body = ("[" + ",".join(["{}"] * n) + "]").encode()
     with httpx.Client(timeout=300) as client:
         response = client.post(comments_url(sqlite_url), content=body, headers=JSON)
     assert response.status_code == 200
     data = response.json()
     assert (data["accepted"], data["duplicates"], data["rejected"]) == (0, 0, n)
-    assert data["results"][-1] == {
-        "index": n - 1, "status": "rejected",
-        "reason": "platform, account_id, content_id, comment_id, text, created_at: 缺少必填字段 / missing required fields"}
+    reason = "platform, account_id, content_id, comment_id, text, created_at: 缺少必填字段 / missing required fields"
+    assert data["results"][-1] == {"index": n - 1, "status": "rejected", "reason": reason}
+    assert data["rejection_reasons"] == [{"reason": reason, "count": n, "indexes": list(range(REASON_INDEXES))}]
     assert len(response.content) / n < 160, len(response.content)  # was 514 bytes a record
     with sqlite_db.session() as s:
         assert [letter.seen_count for letter in s.exec(select(DeadLetter)).all()] == [n]

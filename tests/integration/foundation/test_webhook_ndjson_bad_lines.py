@@ -53,7 +53,7 @@ def test_a_broken_second_line_is_rejected_alone_and_the_first_is_stored(post, db
     response = post(line(record("1")) + "\n" + broken + "\n")
     assert response.status_code == 200, response.text
     data = response.json()
-    assert set(data) == {"accepted", "duplicates", "rejected", "results"}
+    assert {"accepted", "duplicates", "rejected", "results"} <= set(data)  # the pinned keys (more may be added)
     assert (data["accepted"], data["duplicates"], data["rejected"]) == (1, 0, 1)
     assert data["results"][0] == {"index": 0, "status": "accepted"}
     assert data["results"][1] == {
