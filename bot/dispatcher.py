@@ -701,9 +701,13 @@ class Dispatcher:
             parsed = parse_command_line(command.text)
         except UsageError as exc:
             return [Message(text=_labelled("usage_error", exc), ephemeral=True)]
-        spec = registry.commands.get(parsed.name)
+        spec = registry.find(parsed.name)
         if spec is None:
-            return [Message(text=both("unknown_command", name=parsed.name), ephemeral=True)]
+            text = both("unknown_command", name=parsed.name)
+            closest = registry.closest(parsed.name)
+            if closest:
+                text += "\n" + both("did_you_mean", name=closest)
+            return [Message(text=text, ephemeral=True)]
         parsed = parse_command_line(command.text, flags=spec.flags, options=spec.options)
         if spec.sub_options:
             options, flags = spec.grammar_for(parsed.sub)

@@ -13,6 +13,7 @@ def num(value: int) -> str:
 
 STRINGS: dict[str, tuple[str, str]] = {
     "unknown_command": ("未知命令 /{name}。输入 /help 查看可用命令。", "Unknown command /{name}. Type /help for commands."),
+    "did_you_mean": ("是不是要输入 /{name}？", "Did you mean /{name}?"),
     "usage_error": ("用法有误：{error}", "Bad usage: {error}"),
     "inbound_interrupted": (
         "⚠️ 机器人在处理你的操作「{what}」时重启了，它可能没有完成：请查看结果，需要的话再试一次。",

@@ -57,6 +57,16 @@ class ChannelScope:
             return None
         return frozenset()
 
+    def not_configured(self, channel: str) -> str | None:
+        """Why `channel` sees no account at all when it is listed nowhere (not under `channels:`, not the
+        default channel, while other channels are), with its address to paste into the config; else None.
+        An empty answer ("没有待回复的评论 🎉") there hid that the chat is simply not set up."""
+        if channel in self._channel_accounts or channel == self.default_channel or not self._channel_accounts:
+            return None
+        return (f"本频道尚未配置，看不到任何账号：请在配置文件的 channels: 下加入 id: {channel}（并写明 client 或 "
+                f"accounts）/ this channel is not configured and sees no accounts: add id: {channel} (with its "
+                f"client or accounts) under channels: in the config")
+
     def can_see(self, channel: str, account_key: str) -> bool:
         allowed = self.accounts_for(channel)
         if allowed is None:

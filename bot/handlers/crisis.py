@@ -754,4 +754,5 @@ def register(registry: CommandRegistry) -> None:
             for sub, name in [*((n, n) for n in SUBCOMMANDS), *ALIASES.items()]
         },
     )
+    registry.add_alias("危机", "crisis")
     registry.add_action("crisis.", handle_action)

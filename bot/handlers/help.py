@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand
+from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, command_word
 from bot.i18n import t
 from bot.messages import Message, Section
 
@@ -10,11 +10,12 @@ from bot.messages import Message, Section
 def handle_help(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     registry = ctx.services.registry
     if parsed.args:
-        spec = registry.commands.get(parsed.args[0].lstrip("/").lower())
+        spec = registry.find(command_word(parsed.args[0].lstrip("/／")))
         if spec is not None:
             return Message(title=f"/{spec.name} — {spec.summary_zh} / {spec.summary_en}", text=spec.usage)
     sections = tuple(
-        Section(text=f"**/{spec.name}** — {spec.summary_zh} / {spec.summary_en}")
+        Section(text=f"**/{spec.name}{''.join(f'｜/{a}' for a in registry.aliases_of(spec.name))}** — "
+                     f"{spec.summary_zh} / {spec.summary_en}")
         for spec in sorted(registry.commands.values(), key=lambda s: s.name)
     )
     return Message(title=t("help_title"), sections=sections, text=t("help_footer") + "\n" + t("help_footer", "en"))
@@ -28,3 +29,4 @@ def register(registry: CommandRegistry) -> None:
         summary_en="list the commands",
         usage="/help [命令]  — 查看全部命令或某个命令的用法 / all commands, or one command's usage",
     )
+    registry.add_alias("帮助", "help")

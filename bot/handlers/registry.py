@@ -7,6 +7,7 @@ return neutral messages; they never see a platform payload.
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -227,6 +228,30 @@ class CommandRegistry:
     def __init__(self) -> None:
         self.commands: dict[str, CommandSpec] = {}
         self.actions: dict[str, ActionHandler] = {}
+        # another name a command answers to ("危机" -> "crisis"): typed on a Chinese keyboard, as subcommands are
+        self.aliases: dict[str, str] = {}
+
+    def add_alias(self, alias: str, name: str) -> None:
+        word = command_word(alias)
+        if word in self.commands or word in self.aliases:
+            raise ValueError(f"command name /{alias} taken twice")
+        self.aliases[word] = name
+
+    def find(self, name: str) -> CommandSpec | None:
+        """The command `name` (already a command_word) names, by its name or an alias."""
+        return self.commands.get(name) or self.commands.get(self.aliases.get(name, ""))
+
+    def aliases_of(self, name: str) -> list[str]:
+        return [alias for alias, target in self.aliases.items() if target == name]
+
+    def closest(self, name: str) -> str | None:
+        """The known command name or alias nearest to a mistyped one ("crisi", "危急"), or None."""
+        known = [*self.commands, *self.aliases]
+        # 0.5: one character off a two-character name ("危急" for "危机") is still that name
+        match = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+        if not match and len(name) > 1:  # "/危机状态" typed without the space: a name it starts with
+            match = [word for word in known if name.startswith(word) and len(word) > 1][:1]
+        return match[0] if match else None
 
     def add_command(
         self,

@@ -218,6 +218,9 @@ def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand
     unclaimed = bool(parsed.opt("unclaimed", False))
     if mine and unclaimed:
         raise UsageError("--mine 与 --unclaimed 不能同时使用 / --mine and --unclaimed exclude each other")
+    unconfigured = service.scope.not_configured(ctx.channel)
+    if unconfigured and not account:  # (the options checked first: a typo is said wherever it is typed)
+        return Message(text=f"⚠️ {unconfigured}", ephemeral=True)
     result = service.queue_page(channel=ctx.channel, user=ctx.user, account=account, mine=mine, overdue=overdue,
                                 unclaimed=unclaimed, limit=limit, page=page)
     filters = "".join([
@@ -578,4 +581,5 @@ def register(registry: CommandRegistry) -> None:
         sub_options={sub: _SUB_GRAMMAR.get(name, (set(), set()))
                      for sub, name in [*((n, n) for n in SUBCOMMANDS), *ALIASES.items()]},
     )
+    registry.add_alias("待回复", "reply-queue")
     registry.add_action(render.ACTION_PREFIX, handle_reply_action)

@@ -106,3 +106,4 @@ def register(registry: CommandRegistry) -> None:
         options={"period", *_PERIOD_OPTIONS},
         flags={"help"},
     )
+    registry.add_alias("报告", "report")

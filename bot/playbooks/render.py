@@ -291,9 +291,29 @@ def timeline_message(
             + (f" {e.step_id}" if e.step_id else "")
             + (f"：{text}" if text else "")
         )
+    lines = newest_within(lines, TIMELINE_MAX_BYTES)
     if lines:  # the lines' times carry no zone: said once, first, as the review says it
         lines.insert(0, run_zone_note(view, tz, entries[0].at))
     return Message(title=f"预案 #{view.id} 时间线 / timeline", text="\n".join(lines) or "—")
+
+
+# A timeline longer than this (UTF-8) shows its newest entries: a chat card holds about 30 KB (Feishu), and
+# a long crisis's latest events matter most. The whole of it is in /crisis report.
+TIMELINE_MAX_BYTES = 16 * 1024
+
+
+def newest_within(lines: Sequence[str], max_bytes: int) -> list[str]:
+    """The last `lines` that fit in `max_bytes`, after a first line saying how many earlier ones are left out."""
+    total = sum(len(line.encode()) + 1 for line in lines)
+    if total <= max_bytes:
+        return list(lines)
+    used = 200  # room for the line saying what is left out
+    start = len(lines)
+    while start > 0 and used + len(lines[start - 1].encode()) + 1 <= max_bytes:
+        start -= 1
+        used += len(lines[start].encode()) + 1
+    return [f"…（更早的 {start} 条记录未显示，完整时间线见 /crisis report）/ {start} earlier entries not shown: "
+            f"/crisis report has them all", *lines[start:]]
 
 
 def list_message(playbooks: Sequence[Playbook], runs: Sequence[RunView], tz: str) -> Message:

@@ -13,6 +13,13 @@ Answers like Feishu does, on 127.0.0.1 with an ephemeral port:
   (input, select_static, select_person): 230099 "Failed to create card content" when one is broken.
 - a scope the app lacks (`fake.missing_scopes[op] = "im:resource"`): that operation answers 99991672 with
   error.permission_violations, as Feishu, until the entry is removed (the scope granted).
+- bot.v3.info (GET /open-apis/bot/v3/info): {"code": 0, "bot": {"open_id": fake.bot_open_id, ...}}, as documented
+  (the bot's data at the top, not under "data").
+- ephemeral.v1.send (POST /open-apis/ephemeral/v1/send, {chat_id, open_id, msg_type "interactive", card
+  (an object)}): a card only that person sees, kept in `fake.ephemerals`, not in `fake.messages`; 230002
+  when the bot is not in the chat.
+- patch of a message sent more than 14 days ago (`fake.expired.add(message_id)`): 230031 "Message has expired
+  when updating message", as Feishu answers it.
 - contact.v3.user.get (GET /open-apis/contact/v3/users/{open_id}?user_id_type=open_id): the person in
   `fake.users` (open_id -> name), else 41050 "no user authority error" (outside the app's contact range).
 - scriptable failures per operation: 99991400 frequency limit (with x-ogw-ratelimit-reset), 5xx with a
@@ -98,6 +105,9 @@ class FakeFeishuApi(LoopbackHttpServer):
         self.member_chats: set[str] | None = None  # None: the bot is in every chat
         self.users: dict[str, str] = {}  # open_id -> name, for contact.v3.user.get
         self.withdrawn: set[str] = set()
+        self.expired: set[str] = set()  # messages older than 14 days: patch answers 230031
+        self.bot_open_id = "ou_crisisbot"  # what bot.v3.info answers
+        self.ephemerals: list[dict[str, Any]] = []  # ephemeral.v1.send bodies accepted (chat_id, open_id, card)
         self.missing_scopes: dict[str, str] = {}  # op -> scope not granted to the app (99991672)
         self.outage = False
         self.ws_endpoint_url: str | None = None  # set by FakeFeishuGateway
@@ -219,6 +229,8 @@ class FakeFeishuApi(LoopbackHttpServer):
             "image.create": self._image,
             "file.create": self._file,
             "contact.user.get": self._user,
+            "bot.info": self._bot_info,
+            "ephemeral.send": self._ephemeral,
         }[op]
         status, payload = handler(query, body, params)
         _send_json(h, status, payload)
@@ -368,6 +380,9 @@ class FakeFeishuApi(LoopbackHttpServer):
             return 400, {"code": 230001, "msg": "invalid message_id"}
         if params["message_id"] in self.withdrawn:
             return 400, {"code": 230011, "msg": "The message is recalled."}
+        if params["message_id"] in self.expired:
+            return 400, {"code": 230031, "msg": "Message has expired when updating message, "
+                                                "ext=Message can only be updated within fourteen days."}
         if message.msg_type != "interactive":
             return 400, {"code": 230001, "msg": "only interactive cards can be patched"}
         if not json.loads(message.content).get("config", {}).get("update_multi"):
@@ -410,6 +425,30 @@ class FakeFeishuApi(LoopbackHttpServer):
         with self._lock:
             self.files[key] = UploadedFile(body["file_name"], body["file_type"], bytes(content))
         return 200, {"code": 0, "msg": "success", "data": {"file_key": key}}
+
+    def _bot_info(self, query: dict, body: Any, params: dict) -> tuple[int, dict[str, Any]]:
+        return 200, {"code": 0, "msg": "ok", "bot": {"activate_status": 2, "app_name": "crisisbot",
+                                                      "avatar_url": "", "ip_white_list": [],
+                                                      "open_id": self.bot_open_id}}
+
+    def _ephemeral(self, query: dict, body: Any, params: dict) -> tuple[int, dict[str, Any]]:
+        body = body if isinstance(body, dict) else {}
+        for name in ("chat_id", "msg_type", "card"):
+            if not body.get(name):
+                return 400, _validation_failed(name)
+        if not any(body.get(key) for key in ("open_id", "user_id", "email")):
+            return 400, _validation_failed("open_id")
+        if body["msg_type"] != "interactive" or not isinstance(body["card"], dict):
+            return 400, {"code": 230001, "msg": "invalid message content: card must be an object"}
+        problem = self._check_content("interactive", json.dumps(body["card"], ensure_ascii=False))
+        if problem:
+            return problem
+        if self.member_chats is not None and body["chat_id"] not in self.member_chats:
+            return 400, {"code": 230002, "msg": "Bot/User can NOT be out of the chat."}
+        message_id = self._new_id("om_eph")
+        with self._lock:
+            self.ephemerals.append({**body, "message_id": message_id})
+        return 200, {"code": 0, "msg": "ok", "data": {"message_id": message_id}}
 
     def _user(self, query: dict, body: Any, params: dict) -> tuple[int, dict[str, Any]]:
         open_id = params["user_id"]
@@ -560,6 +599,10 @@ def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
         return "image.create", {}
     if path == "/open-apis/im/v1/files" and method == "POST":
         return "file.create", {}
+    if path == "/open-apis/bot/v3/info" and method == "GET":
+        return "bot.info", {}
+    if path == "/open-apis/ephemeral/v1/send" and method == "POST":
+        return "ephemeral.send", {}
     users = "/open-apis/contact/v3/users/"
     if path.startswith(users) and method == "GET" and "/" not in path[len(users):]:
         return "contact.user.get", {"user_id": path[len(users):]}

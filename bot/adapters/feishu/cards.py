@@ -25,7 +25,10 @@ SEVERITY_TEMPLATES = {1: "red", 2: "orange", 3: "yellow"}
 DEFAULT_TEMPLATE = "blue"
 BUTTON_TYPES = {"default": "default", "primary": "primary_filled", "danger": "danger_filled"}
 PLATFORM = "feishu"
-MAX_MARKDOWN_CHARS = 6000  # keeps a card well under Feishu's 30 KB content limit
+MAX_MARKDOWN_CHARS = 6000  # one markdown element at most; a longer text goes into several, split at line ends
+# Feishu refuses a card request body over 30 KB (the card JSON, escaped again as the `content` string): the
+# texts are cut to keep the whole card under this, leaving room for the request's other fields.
+CARD_BYTE_BUDGET = 28 * 1024
 LOUD_MENTIONS = {"all", "here", "channel", "everyone"}
 # A neutral user address in a handler's text ("👤 verify → feishu:ou_x"): shown by name where known.
 QUOTE_LINE = re.compile(r"^&#62; ", re.MULTILINE)
@@ -60,8 +63,59 @@ def _image_as_text(match: re.Match[str]) -> str:
     return alt
 
 
-def _truncate(text: str, limit: int = MAX_MARKDOWN_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def left_out_note(lines: int) -> str:
+    """The line that ends a text cut to fit the card: how much is not shown."""
+    return f"…（还有 {lines} 行未显示 / {lines} more lines not shown）"
+
+
+def _sent_bytes(text: str) -> int:
+    """Bytes of `text` in the request that sends the card: JSON-escaped in the card, and the card JSON-escaped
+    again as the request's `content` string (a quote costs 4 bytes, a line end 3)."""
+    return len(json.dumps(json.dumps(text, ensure_ascii=False)[1:-1], ensure_ascii=False).encode()) - 2
+
+
+def _line_bytes(line: str) -> int:
+    """What one line of a markdown element adds to the request: its text and the line end after it."""
+    return _sent_bytes(line) + 3
+
+
+def _lines_within(lines: Sequence[str], budget: int) -> int:
+    """How many of the leading `lines` fit in `budget` bytes of card JSON."""
+    used = 0
+    for count, line in enumerate(lines):
+        used += _line_bytes(line)
+        if used > budget:
+            return count
+    return len(lines)
+
+
+def _cut_line(line: str, limit: int) -> str:
+    """A single line longer than a markdown element may be: cut, not inside an escape ("&#60;")."""
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]
+    amp = cut.rfind("&", max(0, len(cut) - 5))
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
+def _markdown_chunks(lines: Sequence[str], limit: int = MAX_MARKDOWN_CHARS) -> list[str]:
+    """The (escaped) lines as markdown element texts of at most `limit` characters each, split at line ends,
+    so that no element ends inside a **bold** or a [link](...) that a line holds."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        line = _cut_line(line, limit)  # already cut by render_card; kept for other callers' lines
+        if current and size + 1 + len(line) > limit:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+        size += len(line) + (1 if current else 0)
+        current.append(line)
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
 
 
 def header_template(severity: int | None) -> str:
@@ -261,21 +315,67 @@ def render_card(
 ) -> dict[str, Any]:
     """The card JSON (2.0) for a message. `image_keys[i]` is the uploaded key of `message.images[i]`;
     `name_of` names the Feishu users the texts mention by address (see escape_markdown). A card whose
-    forms would take it past Feishu's component limit is drawn with plain buttons instead (`forms`)."""
+    forms would take it past Feishu's component limit is drawn with plain buttons instead (`forms`).
+
+    A long text becomes several markdown elements, split at line ends. The whole card stays within
+    CARD_BYTE_BUDGET (its JSON as sent, escaping included): the longest text loses lines from its end,
+    which a last line counts (left_out_note), until the card fits."""
+    texts = [message.text, *(section.text for section in message.sections)]
+    # a single line longer than a markdown element may hold is cut first (split() never breaks a line)
+    escaped = [[_cut_line(line, MAX_MARKDOWN_CHARS) for line in escape_markdown(text, name_of).split("\n")]
+               if text else [] for text in texts]
+    kept = [len(lines) for lines in escaped]
+    card = _card(message, escaped, kept, image_keys=image_keys, allow_at_all=allow_at_all, name_of=name_of,
+                 forms=forms)
+    for _ in range(2 * len(texts) + 2):
+        over = card_bytes(card) - CARD_BYTE_BUDGET
+        if over <= 0:
+            break
+        # the text taking the most room gives up its last lines, with room for the note saying so
+        longest = max(range(len(texts)), key=lambda i: sum(map(_line_bytes, escaped[i][: kept[i]])))
+        shown = escaped[longest][: kept[longest]]
+        if not shown:
+            break  # no text left to cut: the card is as small as its texts can make it
+        allowed = sum(map(_line_bytes, shown)) - over - _line_bytes(left_out_note(len(escaped[longest])))
+        kept[longest] = min(_lines_within(shown, allowed), len(shown) - 1)
+        card = _card(message, escaped, kept, image_keys=image_keys, allow_at_all=allow_at_all, name_of=name_of,
+                     forms=forms)
+    if forms and component_count(card["body"]) > MAX_COMPONENTS:
+        # a reply-queue card of 10 items with a form per 跳过/已回复/驳回 is ~210 components: Feishu refuses
+        # the whole card, so its buttons go plain (the command to type) rather than the card going missing
+        return render_card(message, image_keys=image_keys, allow_at_all=allow_at_all, name_of=name_of, forms=False)
+    return card
+
+
+def _text_elements(lines: Sequence[str], kept: int, prefix: str = "") -> list[dict[str, Any]]:
+    """The markdown elements of one (escaped) text showing its first `kept` lines, the note when cut."""
+    shown = list(lines[:kept])
+    if kept < len(lines):
+        shown.append(left_out_note(len(lines) - kept))
+    if prefix:
+        shown = [f"{prefix} {shown[0]}".strip(), *shown[1:]] if shown else [prefix]
+    return [_markdown(chunk) for chunk in _markdown_chunks(shown) if chunk.strip()]
+
+
+def _card(
+    message: Message,
+    escaped: Sequence[Sequence[str]],
+    kept: Sequence[int],
+    *,
+    image_keys: Sequence[str | None],
+    allow_at_all: bool,
+    name_of: Callable[[str], str | None] | None,
+    forms: bool,
+) -> dict[str, Any]:
     elements: list[dict[str, Any]] = []
     form_numbers = itertools.count(1)
     mentions = mention_markup(message.mentions, severity=message.severity, allow_at_all=allow_at_all)
-    body_text = escape_markdown(_truncate(message.text), name_of) if message.text else ""
-    if mentions:
-        body_text = f"{mentions} {body_text}".strip()
-    if body_text:
-        elements.append(_markdown(body_text))
+    elements.extend(_text_elements(escaped[0], kept[0], mentions))
     elements.extend(_fields_grid(message.fields, name_of))
-    for section in message.sections:
+    for number, section in enumerate(message.sections, start=1):
         if elements:
             elements.append({"tag": "hr"})
-        if section.text:
-            elements.append(_markdown(escape_markdown(_truncate(section.text), name_of)))
+        elements.extend(_text_elements(escaped[number], kept[number]))
         elements.extend(_fields_grid(section.fields, name_of))
         if section.buttons:
             elements.extend(_button_elements(section.buttons, form_numbers, forms=forms))
@@ -295,11 +395,13 @@ def render_card(
     }
     if message.title:
         card["header"] = {"title": _plain(message.title), "template": header_template(message.severity)}
-    if forms and component_count(card["body"]) > MAX_COMPONENTS:
-        # a reply-queue card of 10 items with a form per 跳过/已回复/驳回 is ~210 components: Feishu refuses
-        # the whole card, so its buttons go plain (the command to type) rather than the card going missing
-        return render_card(message, image_keys=image_keys, allow_at_all=allow_at_all, name_of=name_of, forms=False)
     return card
+
+
+def card_bytes(card: dict[str, Any]) -> int:
+    """The card's size in the request that sends it: its compact JSON (card_content), as a JSON string, in
+    UTF-8 (Feishu's 30 KB limit is on the request body)."""
+    return len(json.dumps(json.dumps(card, ensure_ascii=False, separators=(",", ":")), ensure_ascii=False).encode())
 
 
 #: Feishu's cap on the components of one JSON 2.0 card (containers and their children all count)

@@ -15,7 +15,10 @@ from bot.adapters.forms import form_spec_for
 from bot.messages import Action, Command
 
 PLATFORM = "feishu"
-MENTION_KEY = re.compile(r"@_user_\d+")
+# "@_user_1", "@_user_2" ... for the people and bots mentioned; "@_all" for @所有人
+MENTION_KEY = re.compile(r"@_user_\d+|@_all\b")
+ALL_KEY = "@_all"
+ALL_TEXT = "@所有人"
 COMMAND_PREFIXES = ("/", "／")
 HELP_WORDS = {"help", "帮助", "?", "？"}
 
@@ -60,6 +63,7 @@ def message_text(message_type: str | None, content: str | None) -> str | None:
         if not isinstance(body, list):
             return None
         lines = []
+        read = False  # whether any node gave text: a post of nothing readable is no text (ignored like an image)
         for line in body:
             words = []
             # A line is a list of nodes (objects); other shapes are not text we can read: skipped.
@@ -72,30 +76,43 @@ def message_text(message_type: str | None, content: str | None) -> str | None:
                     words.append(_str(node.get("user_id")))
                 elif node.get("tag") == "a":
                     words.append(_str(node.get("text")) or _str(node.get("href")))
+                else:
+                    continue
+                read = read or bool(words[-1])
             lines.append("".join(words))
-        return "\n".join(lines)
+        return "\n".join(lines) if read else None
     return None
 
 
-def strip_mentions(text: str, mentions: list[Any] | None) -> str:
-    """Drop the mention keys in front of the command (the bot's @) and a bot's @ anywhere (Feishu marks it
-    with mentioned_type "bot"); name the people mentioned after the command.
+def is_our_bot(mention: Any, bot_open_id: str | None) -> bool:
+    """Whether a mention is of this bot: its open_id when known (learned from Feishu, FeishuChatPort.bot_open_id),
+    else any bot's mention (Feishu marks those with mentioned_type "bot"), as before the open_id was known."""
+    if bot_open_id:
+        return _str(_get(mention, "id", "open_id")) == bot_open_id
+    return _get(mention, "mentioned_type") == "bot"
+
+
+def strip_mentions(text: str, mentions: list[Any] | None, bot_open_id: str | None = None) -> str:
+    """Drop the mention keys in front of the command (the bot's @) and this bot's @ anywhere (is_our_bot);
+    name the people (and other bots) mentioned after the command.
 
     "@_user_1 /crisis assign verify @_user_2" -> "/crisis assign verify feishu:ou_zhang": a mentioned
     person becomes the neutral user address (handlers accept "platform:id"), so assignments and roles
-    use the open_id; a mention without an open_id (e.g. @所有人) becomes "@name".
+    use the open_id; a mention without an open_id becomes "@name", @所有人 ("@_all") "@所有人".
     """
-    people = {}
+    people = {ALL_KEY: ALL_TEXT}
     for mention in _mentions(mentions):
         # text only: an object or list in these fields is no key, id or name (the HTTP route refuses such
         # an event with 400; the long connection's events reach here unchecked)
         key = _str(_get(mention, "key"))
         if key:
             open_id = _str(_get(mention, "id", "open_id"))
-            if _get(mention, "mentioned_type") == "bot":
+            if is_our_bot(mention, bot_open_id):
                 # The bot's @ typed after the command ("/crisis status @crisisbot") addresses it; it is
                 # no argument (an argument would have read as a run or a person).
                 people[key] = ""
+                continue
+            if key == ALL_KEY:
                 continue
             people[key] = f"{PLATFORM}:{open_id}" if open_id else f"@{_str(_get(mention, 'name'))}".rstrip("@")
     rest = text.strip()
@@ -118,11 +135,12 @@ def mentioned_users(mentions: list[Any] | None) -> dict[str, str]:
     return result
 
 
-def command_from_message_event(data: Any) -> Command | None:
+def command_from_message_event(data: Any, bot_open_id: str | None = None) -> Command | None:
     """A neutral Command from an im.message.receive_v1 event, or None when it is not a command for us.
 
-    A message is for the bot in a direct chat, in a group when it @mentions the bot (Feishu marks that
-    mention with mentioned_type "bot"), or when its text starts with "/". Ordinary group talk stays
+    A message is for the bot in a direct chat, in a group when it @mentions this bot (`bot_open_id`; while
+    that is unknown, any bot: is_our_bot), or when its text starts with "/". A group message to another bot
+    ("@天气机器人 明天北京天气", read where the app may read every group message) is not ours. Ordinary group talk stays
     ignored even where the bot reads every message. A message for the bot is always answered, as a Slack
     mention is: just the mention or "help" is /help, other text without "/" is read as a command
     ("@crisisbot crisis status" -> "/crisis status"; unknown words get the unknown-command hint), so
@@ -138,9 +156,9 @@ def command_from_message_event(data: Any) -> Command | None:
     if text is None:
         return None
     mentions = _get(message, "mentions")
-    line = strip_mentions(text, mentions)
+    line = strip_mentions(text, mentions, bot_open_id)
     chat_type = _get(message, "chat_type") or "group"
-    addressed = chat_type == "p2p" or any(_get(m, "mentioned_type") == "bot" for m in _mentions(mentions))
+    addressed = chat_type == "p2p" or any(is_our_bot(m, bot_open_id) for m in _mentions(mentions))
     if not line.startswith(COMMAND_PREFIXES):
         if not addressed:
             return None

@@ -357,12 +357,16 @@ def _not_taken_toast() -> dict[str, Any]:
 class FeishuEvents:
     """Translates SDK-dispatched events to neutral items and hands them to `submit` (non-blocking)."""
 
-    def __init__(self, settings: FeishuSettings, submit: Submit, *, clock: Clock | None = None) -> None:
+    def __init__(self, settings: FeishuSettings, submit: Submit, *, clock: Clock | None = None,
+                 bot_open_id: Callable[[], str | None] | None = None) -> None:
+        """`bot_open_id`: this bot's open_id, None while unknown (FeishuChatPort.bot_open_id), so that a
+        mention of another bot in a group is not taken for a command to this one."""
         import lark_oapi as lark
 
         self._lark = lark
         self.settings = settings
         self.submit = submit
+        self.bot_open_id = bot_open_id or (lambda: None)
         self.guard = FeishuEventGuard(settings, clock)
         self.handler = self.build_dispatcher(settings.encrypt_key, settings.verification_token)
 
@@ -377,7 +381,8 @@ class FeishuEvents:
 
     # ---- SDK callbacks (run in the request, so they only translate and submit) -----------------
     def on_message(self, data: Any) -> None:
-        command = _translate("message", command_from_message_event, data)
+        bot_open_id = self.bot_open_id()
+        command = _translate("message", lambda event: command_from_message_event(event, bot_open_id), data)
         if command is None:
             return
         log.info("feishu command from %s in %s: %s", command.user, command.channel, command.text[:80])

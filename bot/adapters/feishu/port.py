@@ -4,10 +4,15 @@
   a command (meta["reply"]["message_id"]); `uuid` = the outbox idempotency key, so a retry after a
   lost answer never posts twice (Feishu dedups a uuid for one hour).
 - update: im.v1.message.patch (cards are sent with config.update_multi: true, which patch requires). A
-  recalled card (230011) cannot be patched: the outbox then posts the update as a new card.
+  recalled card (230011) or one sent more than 14 days ago (230031) cannot be patched: the outbox then posts
+  the update as a new card.
+- post of an answer meant for one person (Message.ephemeral) in a group: a card only they see
+  (ephemeral.v1.send), else a reply as usual.
 - upload: im.v1.image.create, then an image message into the chat.
 - upload_file (a message's `files`, after its card): im.v1.file.create (file_type "stream"), then a `file`
   message into the chat, its `uuid` derived from the outbox key like every message.
+- bot_open_id: the bot's own open_id (GET /open-apis/bot/v3/info, cached), so that in a group only a mention
+  of this bot addresses it, not a mention of any other bot.
 - display_name: contact.v3.user.get, so texts say "王芳" instead of an open_id (Feishu events carry only
   the open_id). Needs the scope contact:user.base:readonly and the person inside the app's contact range;
   without them the open_id stays. Names are cached for 12 h; a failed lookup is not repeated for 10 min.
@@ -32,7 +37,12 @@ import time
 from datetime import datetime
 from typing import Any
 
-from bot.adapters.feishu.cards import card_content, file_message_content, image_message_content
+from bot.adapters.feishu.cards import (
+    card_content,
+    feishu_user_id,
+    file_message_content,
+    image_message_content,
+)
 from bot.adapters.feishu.settings import FeishuSettings
 from bot.messages import (
     CredentialChatError,
@@ -66,13 +76,19 @@ CREDENTIAL_HINT = (
 )
 # im.v1.message.patch of a message that is recalled (withdrawn by a person or deleted): it will never be
 # patched again, so the outbox posts the update as a new card instead (FeishuChatPort.update_target_gone).
-MESSAGE_GONE_CODES = frozenset({"230011"})
+# 230031 "Message has expired when updating message" (patch works only on messages sent within 14 days): an old
+# run or queue card stays as it is and the update is posted as a new card, as for a recalled one.
+MESSAGE_GONE_CODES = frozenset({"230011", "230031"})
 SERVER_BUSY_CODES = {2200}  # "Internal Error" answered with HTTP 200/400 by some Open API gateways
 MAX_UUID = 50  # Feishu refuses a longer uuid
 NAME_TTL_S = 12 * 3600  # people rarely rename; a day-old name in a timeline entry is harmless
 NAME_RETRY_S = 600  # after a failed lookup (no scope, out of contact range, outage) ask again this much later
 NAME_CACHE_MAX = 5000
 FILE_KEY_CACHE_MAX = 1000
+BOT_INFO_PATH = "/open-apis/bot/v3/info"
+EPHEMERAL_PATH = "/open-apis/ephemeral/v1/send"
+EPHEMERAL_PREFIX = "ephemeral:"  # the id of a card only one person sees: never patched
+BOT_INFO_RETRY_S = 600  # the bot's open_id unknown (outage, credentials): ask again this much later
 RATELIMIT_RESET_HEADERS = ("x-ogw-ratelimit-reset", "X-Ogw-Ratelimit-Reset", "Retry-After", "retry-after")
 
 
@@ -128,6 +144,10 @@ class FeishuChatPort:
         self._names_warned = False
         self._file_keys: dict[str, str] = {}  # outbox key -> uploaded file_key (upload_file)
         self._file_keys_lock = threading.Lock()
+        self._bot_open_id: str | None = None
+        self._bot_info_lock = threading.Lock()
+        self._bot_info_next = 0.0  # monotonic time of the next lookup while the open_id is unknown
+        self._bot_info_warned = False
 
     # ---- ChatPort ------------------------------------------------------------------------------
     def post(
@@ -138,7 +158,11 @@ class FeishuChatPort:
         maybe_sent_since needs no lookup here: Feishu itself deduplicates the `uuid` (the outbox key)."""
         chat_id = _chat_id(channel_id)
         content = self._card(message)
-        reply_to = (message.meta.get("reply") or {}).get("message_id") if isinstance(message.meta, dict) else None
+        reply = (message.meta.get("reply") or {}) if isinstance(message.meta, dict) else {}
+        reply_to = reply.get("message_id") if isinstance(reply, dict) else None
+        ephemeral_id = self._post_ephemeral(chat_id, message, content, reply if isinstance(reply, dict) else {})
+        if ephemeral_id is not None:
+            return ephemeral_id
         message_id = None
         if reply_to:
             try:
@@ -153,6 +177,29 @@ class FeishuChatPort:
         self._post_files(channel_id, message, idempotency_key)
         return message_id
 
+    def _post_ephemeral(self, chat_id: str, message: Message, content: str, reply: dict[str, Any]) -> str | None:
+        """An answer meant for one person (Message.ephemeral: "step already done", "button no longer
+        valid", ...) as a card only they see in the group (POST /open-apis/ephemeral/v1/send, group chats
+        only, by the person's open_id); None when it is not one, or when Feishu refuses it (a direct chat,
+        a topic group, a scope): the caller then replies as usual rather than lose the answer. No uuid there:
+        a retry after a lost answer may show it twice, to that one person."""
+        user = message.meta.get("in_reply_to_user") if isinstance(message.meta, dict) else None
+        open_id = feishu_user_id(user) if isinstance(user, str) else None
+        if not message.ephemeral or not open_id or message.files or reply.get("chat_type") == "p2p":
+            return None  # a direct chat's answer reaches that one person anyway
+        from lark_oapi.core.enum import AccessTokenType, HttpMethod
+        from lark_oapi.core.model import BaseRequest
+
+        body = {"chat_id": chat_id, "open_id": open_id, "msg_type": "interactive", "card": json.loads(content)}
+        request = (BaseRequest.builder().http_method(HttpMethod.POST).uri(EPHEMERAL_PATH)
+                   .token_types({AccessTokenType.TENANT}).body(body).build())
+        try:
+            response = self._call("ephemeral.send", lambda: self._json(request), quiet=True)
+            return EPHEMERAL_PREFIX + _message_id(response)
+        except (PermanentChatError, PermissionChatError) as exc:
+            log.info("feishu: cannot answer %s in %s privately (%s); replying in the chat", open_id, chat_id, exc.code)
+            return None
+
     def _post_files(self, channel_id: str, message: Message, idempotency_key: str) -> None:
         """The message's files, each as a file message after its card. A retry sends them all again: their
         uuids (like the card's) make Feishu return the messages it already has instead of showing them twice."""
@@ -160,7 +207,10 @@ class FeishuChatPort:
             self.upload_file(channel_id, file, idempotency_key=f"{idempotency_key}:file:{index}")
 
     def update(self, channel_id: str, message_id: str, message: Message) -> None:
-        """Replace a card sent earlier (im.v1.message.patch)."""
+        """Replace a card sent earlier (im.v1.message.patch); a card only one person sees cannot be."""
+        if message_id.startswith(EPHEMERAL_PREFIX):
+            log.warning("feishu: %s was shown to one person only and cannot be updated; skipped", message_id)
+            return
         content = self._card(message)
         im = self._lark.api.im.v1
 
@@ -175,7 +225,7 @@ class FeishuChatPort:
         """Whether a refused `update` means the card is gone for good: patch answers 230011 "The message is
         recalled" (消息已被撤回) for a recalled or deleted message. The outbox then posts the update as a new
         card, and later updates patch that one."""
-        return error.code in MESSAGE_GONE_CODES
+        return error.code in MESSAGE_GONE_CODES and not message_id.startswith(EPHEMERAL_PREFIX)
 
     def upload(self, channel_id: str, image: Image, *, idempotency_key: str,
                maybe_sent_since: datetime | None = None) -> str:
@@ -259,6 +309,51 @@ class FeishuChatPort:
             return None
         name = user.get("name") if isinstance(user, dict) else None
         return name.strip() if isinstance(name, str) and name.strip() else None
+
+    # ---- the bot itself ------------------------------------------------------------------------
+    def bot_open_id(self) -> str | None:
+        """This bot's open_id (bot.v3.info), None while unknown. Never waits: an unknown open_id is looked up
+        in the background, again at most every BOT_INFO_RETRY_S, so an event's 3 s answer never waits on it."""
+        with self._bot_info_lock:
+            if self._bot_open_id is not None:
+                return self._bot_open_id
+            now = time.monotonic()
+            if now < self._bot_info_next:
+                return None
+            self._bot_info_next = now + BOT_INFO_RETRY_S
+        threading.Thread(target=self.learn_bot_open_id, name="feishu-bot-info", daemon=True).start()
+        return None
+
+    def learn_bot_open_id(self) -> str | None:
+        """GET /open-apis/bot/v3/info: the bot's open_id ({"code": 0, "bot": {"open_id": ...}}), remembered.
+        A failure is logged once: until it is known, any bot's @ counts as this bot's (events.is_our_bot)."""
+        from lark_oapi.core.enum import AccessTokenType, HttpMethod
+        from lark_oapi.core.model import BaseRequest
+
+        request = (BaseRequest.builder().http_method(HttpMethod.GET).uri(BOT_INFO_PATH)
+                   .token_types({AccessTokenType.TENANT}).build())
+        open_id = None
+        problem = ""
+        try:
+            response = self._call("bot.info", lambda: self._json(request), quiet=True)
+            bot = json.loads(response.raw.content).get("bot")
+            open_id = bot.get("open_id") if isinstance(bot, dict) else None
+            problem = "" if isinstance(open_id, str) and open_id else "the answer has no bot.open_id"
+        except (TransientChatError, PermanentChatError) as exc:  # CredentialChatError included
+            problem = str(exc)
+        except (ValueError, AttributeError) as exc:
+            problem = f"unreadable answer ({exc})"
+        if problem:
+            if not self._bot_info_warned:
+                self._bot_info_warned = True
+                log.warning("feishu: cannot learn the bot's own open_id (%s): in groups, a mention of any bot is "
+                            "taken for a mention of crisisbot until it is known (asked again every %d min)",
+                            problem, BOT_INFO_RETRY_S // 60)
+            return None
+        with self._bot_info_lock:
+            self._bot_open_id = open_id
+        log.info("feishu: the bot's open_id is %s", open_id)
+        return open_id
 
     # ---- helpers -------------------------------------------------------------------------------
     def upload_image(self, image: Image) -> str:
@@ -368,7 +463,8 @@ class FeishuChatPort:
         if code is None and 200 <= status < 300:
             return TransientChatError(text + ": answer without a result", code="no_result")
         if what == "patch" and label in MESSAGE_GONE_CODES:
-            log.warning("%s - the card was recalled: the update is posted as a new card", text)
+            log.warning("%s - the card was recalled or is older than 14 days: the update is posted as a new card",
+                        text)
         elif not quiet:  # a name lookup's refusal is no delivery problem: display_name explains it, once
             log.error("%s - not retried: fix the chat id, the app's scopes or the bot's membership", text)
         return PermanentChatError(text, code=label)

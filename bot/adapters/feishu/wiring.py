@@ -58,7 +58,8 @@ def wire(app: Wiring) -> None:
     port = FeishuChatPort(settings, uuid_salt=services.db.install_id())
     services.outbox.register_port(port)
     services.dispatcher.register_name_lookup(port.platform, port.display_name)
-    events = FeishuEvents(settings, submit, clock=wall_clock(services.clock))
+    events = FeishuEvents(settings, submit, clock=wall_clock(services.clock), bot_open_id=port.bot_open_id)
+    app.on_start.append(port.bot_open_id)  # learnt in the background from the start: mentions need it
     services.extra["feishu"] = events
     app.routes.append(events.route())
     if not settings.verification_token and not settings.long_connection:

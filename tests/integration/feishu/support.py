@@ -28,6 +28,7 @@ __all__ = [
     "assert_alerts_and_report_sent_in_order",
     "feishu_settings",
     "json_text",
+    "private_answers",
     "post_event",
     "queue_alerts_and_a_report_for_half_an_hour",
     "running_server",
@@ -109,6 +110,12 @@ def json_text(message) -> str:
         if element.get("tag") in ("markdown", "div"):
             return (element.get("content") or element.get("text", {}).get("content") or "").strip()
     return ""
+
+
+def private_answers(fake: FakeFeishuApi, open_id: str, chat_id: str = "oc_ops") -> list[str]:
+    """The cards (as JSON text) shown to one person only in a group (ephemeral.v1.send), oldest first."""
+    return [json.dumps(e["card"], ensure_ascii=False) for e in fake.ephemerals
+            if e.get("open_id") == open_id and e.get("chat_id") == chat_id]
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:

@@ -22,6 +22,7 @@ from tests.integration.feishu.support import (
     FeishuEvents,
     feishu_settings,
     post_event,
+    private_answers,
     running_server,
     wait_until,
 )
@@ -155,8 +156,10 @@ def test_help_in_a_direct_chat_and_unknown_command(served, events, fake):
     post_event(client, url, events, unknown)
     help_reply = wait_until(lambda: replies_to(fake, help_event["event"]["message"]["message_id"]))
     assert "crisisbot" in card_text(help_reply[0])
-    unknown_reply = wait_until(lambda: replies_to(fake, unknown["event"]["message"]["message_id"]))
-    assert "未知命令" in card_text(unknown_reply[0])
+    # in a group, the hint is for the one who typed it: a card only they see
+    unknown_reply = wait_until(lambda: private_answers(fake, "ou_alice"), what="the hint")
+    assert "未知命令" in unknown_reply[0]
+    assert replies_to(fake, unknown["event"]["message"]["message_id"]) == []
 
 
 def test_group_chatter_gets_no_answer(served, events, bot_app, fake):

@@ -10,7 +10,13 @@ import pytest
 
 from bot.app import build_app
 from tests.fakes.feishu_api import FakeFeishuApi
-from tests.integration.feishu.support import FeishuEvents, post_event, running_server, wait_until
+from tests.integration.feishu.support import (
+    FeishuEvents,
+    post_event,
+    private_answers,
+    running_server,
+    wait_until,
+)
 from tests.integration.feishu.test_feishu_e2e import feishu_settings, replies_to
 
 pytestmark = pytest.mark.slow
@@ -49,7 +55,9 @@ def test_a_usage_error_is_said_once(served, clock):
     events = FeishuEvents(clock)
     payload = events.message("/reply-queue --limit x")
     assert post_event(client, url, events, payload).status_code == 200
-    answer = json.loads(_answer(fake, payload))["body"]["elements"][0]["content"]
+    # a usage error is for the one who typed it: a card only they see in the group
+    answer = json.loads(wait_until(lambda: private_answers(fake, "ou_alice"), what="the answer")[0])[
+        "body"]["elements"][0]["content"]
     first_line = answer.splitlines()[0]
     assert first_line.startswith("用法有误 / Bad usage：")
     assert answer.count(first_line.partition("：")[2]) == 1

@@ -19,7 +19,7 @@ from sqlmodel import select
 from bot.playbooks.models import CrisisTimelineEntry
 from bot.storage.models import InboundItem, ProcessedEvent
 from tests.fakes.feishu_api import card_nodes
-from tests.integration.feishu.support import FeishuEvents, post_event, wait_until
+from tests.integration.feishu.support import FeishuEvents, post_event, private_answers, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -147,9 +147,10 @@ def test_a_skip_form_from_another_chat_is_refused_as_the_command_is(served_bot, 
     press = events.card_action("crisis.skip", value["value"], chat_id="oc_other", message_id="om_elsewhere",
                                button_value=value, form_value={name: "已由客服私信处理"})
     assert post_event(client, url, events, press).status_code == 200
-    refusal = wait_until(lambda: _replies(fake, "om_elsewhere"), what="the refusal")
+    # both refusals are for the one who pressed or typed: cards only they see
+    refusal = wait_until(lambda: private_answers(fake, "ou_bob", "oc_other"), what="the refusal")
     command = events.message(f"/crisis skip #1 {step} 已由客服私信处理", chat_id="oc_other")
     post_event(client, url, events, command)
-    typed = wait_until(lambda: _replies(fake, command["event"]["message"]["message_id"]), what="the command's answer")
+    typed = wait_until(lambda: private_answers(fake, "ou_alice", "oc_other"), what="the command's answer")
     assert "跳过了" not in refusal[0] and "跳过了" not in typed[0]
     assert _status(bot, step) == "open" and _skips(bot) == []
