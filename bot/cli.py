@@ -320,19 +320,26 @@ app.registered_commands.extend(alerts_cli.app.registered_commands)
 app.registered_commands.extend(feeds_cli.app.registered_commands)
 
 
-def _load(quiet: bool = False, *, serving: bool = False, new_db_note: bool = False):
+def _load(quiet: bool = False, *, serving: bool = False, new_db_note: bool = False, scoring: bool = False):
     """Settings and config, or exit 2 with every problem listed.
 
     `serving` (serve): log at the configured level. Every other command is a one-shot (or the console): its
     own output is what the user reads, so its log shows warnings and errors only, unless CRISISBOT_LOG_LEVEL
     asks for more (`purge` printed a Python dict at INFO after its summary; the console showed the
     service's INFO lines between answers). `new_db_note`: say when the SQLite file named does not exist yet
-    (a typo in the path gave a new, empty database and an all-zero report with exit 0)."""
+    (a typo in the path gave a new, empty database and an all-zero report with exit 0). `scoring` (and
+    `serving`): the command scores comments, so the model file the config names must be one (a missing
+    `sentiment.model_path` let serve answer every comment webhook 500 and `ingest` end in a traceback)."""
     from bot.config import ConfigError, database_url, load_all
+    from bot.sentiment.settings import sentiment_problems
 
     try:
         settings, config, path = load_all()
         settings.secret_box()  # a malformed CRISISBOT_SECRET_KEY is refused here, before anything runs
+        if serving or scoring:
+            problems = sentiment_problems(config.sentiment)
+            if problems:
+                raise ConfigError([f"{path or '(built-in defaults)'}: {p}" for p in problems])
     except ConfigError as exc:
         _invalid_configuration(exc.problems)
         raise typer.Exit(2) from None
@@ -359,6 +366,7 @@ def config_check() -> None:
     from bot.playbooks.validate import load_playbooks
     from bot.playbooks.wiring import playbook_dir
     from bot.replies.wiring import check_files
+    from bot.sentiment.settings import sentiment_problems
 
     # Gather every problem before answering, as the README promises: the environment, the file, the
     # secret key, then the files the config points at (only when the config itself could be read).
@@ -373,8 +381,13 @@ def config_check() -> None:
     except ConfigError as exc:
         problems += exc.problems
     if config is not None:
-        problems += [f"playbooks: {p}" for p in load_playbooks([playbook_dir(config.playbooks.directory)]).problems]
+        directory = playbook_dir(config.playbooks.directory)
+        if not directory.exists():  # was "(file): 文件不存在 / no such file" for a folder
+            problems.append(f"playbooks.directory: 目录不存在 / folder not found: {directory}")
+        else:
+            problems += [f"playbooks: {p}" for p in load_playbooks([directory]).problems]
         problems += check_files(settings, config)
+        problems += [f"{path or '(built-in defaults)'}: {p}" for p in sentiment_problems(config.sentiment)]
     if problems:
         _invalid_configuration(problems)
         raise typer.Exit(2)
@@ -383,10 +396,12 @@ def config_check() -> None:
     typer.echo(f"  客户 clients: {len(config.clients)}  账号 accounts: {len(config.accounts)}  频道 channels: {len(config.channels)}")
     platforms = [p for p, on in (("slack", settings.slack_enabled), ("feishu", settings.feishu_enabled)) if on]
     typer.echo(f"  聊天平台 chat platforms: {', '.join(['console', *platforms])}")
-    from bot.config import config_warnings, platform_warnings
+    from bot.config import config_warnings, platform_warnings, unknown_variable_warnings
+    from bot.feeds.settings import credential_warnings
     from bot.replies.wiring import config_warnings as replies_warnings
 
-    for warning in [*config_warnings(config), *platform_warnings(settings, config), *replies_warnings(config)]:
+    for warning in [*config_warnings(config), *platform_warnings(settings, config), *replies_warnings(config),
+                    *credential_warnings(config.feeds, os.environ), *unknown_variable_warnings(os.environ, config)]:
         typer.echo(f"注意 / warning: {warning}", err=True)
 
 
@@ -463,7 +478,8 @@ def _redact(url: str) -> str:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="监听地址 / bind address (default 127.0.0.1)")] = None,
+    host: Annotated[str | None, typer.Option(help="监听地址，默认用配置的 host（内置默认 127.0.0.1）/ bind address "
+                                             "(default: the config's host, built-in 127.0.0.1)")] = None,
     port: Annotated[
         int | None, typer.Option(help="端口，默认用配置的 port（内置默认 8000），0 表示任选空闲端口 / port (default: the config's port, "
                                  "built-in 8000; 0 picks a free one)", min=0, max=65535)
@@ -515,6 +531,8 @@ def ingest(
     limit: Annotated[int | None, typer.Option(
         help="--dead-letters 显示条数（默认 50，仅与 --dead-letters 一起用）/ rows to show with --dead-letters "
              "(default 50; only with --dead-letters)", min=1)] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="--dead-letters 输出为 JSON 数组 / print --dead-letters as one JSON array")] = False,
 ) -> None:
     """导入评论文件 / import comment files (JSONL, CSV), or list dead letters.
 
@@ -523,18 +541,21 @@ def ingest(
     nothing of it is stored; rejected records in a file that was read do not change the exit status."""
     from bot.importer import import_files, show_dead_letters
 
+    if as_json and not dead_letters:
+        typer.echo("--json 只用于 --dead-letters / --json only applies to --dead-letters", err=True)
+        raise typer.Exit(2)
     if limit is not None and not dead_letters:
         # checked before the config and database are touched: an import must not run with an option it ignores
         typer.echo("--limit 只用于 --dead-letters（限制列出的被拒记录条数），导入文件时不可用 / --limit only "
                    "applies to --dead-letters (rows of rejected records to list); it does not limit an import", err=True)
         raise typer.Exit(2)
-    settings, config, _ = _load(quiet=True, new_db_note=True)
+    settings, config, _ = _load(quiet=True, new_db_note=True, scoring=not dead_letters)
     if dead_letters:
         if paths:
             typer.echo("--dead-letters 不带文件：它列出数据库里全部被拒记录 / --dead-letters takes no file: "
                        "it lists every rejected record in the database", err=True)
             raise typer.Exit(2)
-        raise typer.Exit(show_dead_letters(settings, config, limit=50 if limit is None else limit))
+        raise typer.Exit(show_dead_letters(settings, config, limit=50 if limit is None else limit, as_json=as_json))
     if not paths:
         typer.echo("请给出要导入的文件 / give at least one file to import (or --dead-letters)", err=True)
         raise typer.Exit(2)
@@ -554,7 +575,7 @@ def console_command(
     except ValueError as exc:
         typer.echo(f"错误 / error: {exc}", err=True)
         raise typer.Exit(2) from None
-    settings, config, _ = _load(new_db_note=True)
+    settings, config, _ = _load(new_db_note=True, scoring=True)
     warning = unconfigured_warning(config, address)
     if warning:
         typer.echo(warning, err=True)

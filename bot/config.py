@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -56,6 +57,21 @@ def _role_member(value: str) -> str:
     return value
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = Path("config/crisisbot.yaml")
+
+
+def zone_problem(name: str) -> str | None:
+    """Why `name` is no IANA time zone, with the closest one when there is one ('Asia/Shanghia'), or None."""
+    try:
+        ZoneInfo(name)
+        return None
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    from zoneinfo import available_timezones
+
+    zones = {zone.lower(): zone for zone in available_timezones()}
+    close = difflib.get_close_matches(name.strip().lower(), zones, n=1, cutoff=0.8)
+    hint = f"（是否想写 / did you mean {zones[close[0]]!r}?）" if close else ""
+    return f"未知的时区 / unknown time zone {name!r}{hint}"
 
 
 class ConfigError(Exception):
@@ -110,6 +126,33 @@ class Settings(BaseSettings):
             return None
         return value.strip() or None
 
+    @field_validator("language", "feishu_mode", mode="before")
+    @classmethod
+    def _choice_any_case(cls, value: Any) -> Any:
+        # `CRISISBOT_LANGUAGE=EN`, `CRISISBOT_FEISHU_MODE=WS`: the same choice in capitals
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("slack_api_url", "feishu_domain")
+    @classmethod
+    def _base_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # `open.feishu.cn` (no scheme) or a typo passed `config check`; every API call then failed with a
+        # transport error deep in the adapter
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+        except ValueError:
+            parts, host = None, None
+        if parts is None or parts.scheme.lower() not in ("http", "https") or not host:
+            example = "https://slack.com/api/" if info.field_name == "slack_api_url" else "https://open.larksuite.com"
+            raise ValueError(f"应为以 https:// 或 http:// 开头、带主机名的网址，例如 {example} / must be an http(s) "
+                             f"URL with a host, e.g. {example}")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -144,6 +187,10 @@ class Settings(BaseSettings):
 
 def _channel_address(value: str) -> str:
     platform, sep, rest = value.partition(":")
+    if not sep and value.strip():
+        # `lanji`: the console channel as `crisisbot console --channel` takes it, or a bare Slack/Feishu id
+        raise ValueError(f"应写成 平台:频道ID / must look like 'platform:channel_id'（是否想写 / did you mean "
+                         f"'console:{value.strip()}'?）")
     if not sep or not rest.strip():
         raise ValueError("应写成 平台:频道ID / must look like 'platform:channel_id', e.g. 'slack:C0123'")
     if platform not in CHAT_PLATFORMS:
@@ -261,10 +308,9 @@ class AppConfig(_Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"未知的时区 / unknown time zone {value!r}") from exc
+        problem = zone_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("default_channel")
@@ -514,11 +560,8 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
                     + f", not to this channel's client {client!r}",
                 ))
         zone = channel.get("timezone")
-        if zone:
-            try:
-                ZoneInfo(str(zone))
-            except (ZoneInfoNotFoundError, ValueError):
-                problems.append((f"channels[{i}].timezone", f"未知的时区 / unknown time zone {zone!r}"))
+        if zone and (problem := zone_problem(str(zone))):
+            problems.append((f"channels[{i}].timezone", problem))
     default_channel = data.get("default_channel")  # its form is checked by AppConfig._default_channel
     reports = data.get("reports")
     known_channels = channel_ids | {str(default_channel or AppConfig.model_fields["default_channel"].default)}
@@ -558,6 +601,32 @@ def config_warnings(config: AppConfig) -> list[str]:
     # permission would miss the crisis itself; the refusal in chat names the same fix.
     warnings.extend(f"{path}: {message}" for path, message, _locks_everyone_out
                     in permission_problems(config.roles, config.playbooks.permissions.model_dump()))
+    return warnings
+
+
+#: CRISISBOT_* variables read outside Settings: the reply webhook's default secret (`replies.posting.secret_env`),
+#: the test suite's PostgreSQL, the training and benchmark switches, and one kept only to say it is ignored
+_OTHER_CRISISBOT_VARIABLES = frozenset({
+    "CRISISBOT_REPLY_WEBHOOK_SECRET", "CRISISBOT_TEST_POSTGRES_URL", "CRISISBOT_TRAIN_PINNED", "CRISISBOT_BENCH_DATA",
+    "CRISISBOT_BENCH_POSTGRES_URL",
+    "CRISISBOT_SLACK_MAX_IN_FLIGHT",
+})
+
+
+def unknown_variable_warnings(environ: Any, config: AppConfig | None = None) -> list[str]:
+    """CRISISBOT_* variables the bot never reads, with the closest name it does: a misspelt one
+    (CRISISBOT_DATABSE_URL) was ignored without a word and the bot ran on its default instead."""
+    known = {_env_name(name) for name in Settings.model_fields} | _OTHER_CRISISBOT_VARIABLES
+    if config is not None:  # variables the config names may start with CRISISBOT_ too
+        known.add(config.replies.posting.secret_env)
+        known.update(name for source in config.feeds.sources for name in source.credentials.values())
+    known = {name for name in known if name.startswith("CRISISBOT_")}
+    warnings = []
+    for name in sorted(n for n in environ if n.upper().startswith("CRISISBOT_") and n not in known):
+        close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.6)
+        hint = f"（是否想写 / did you mean {close[0]}?）" if close else ""
+        warnings.append(f"environment: {name}: 机器人不读取这个变量，它不起作用 / the bot reads no such variable: it has "
+                        f"no effect{hint}")
     return warnings
 
 
@@ -657,20 +726,51 @@ def load_config(path: Path | None) -> AppConfig:
         return AppConfig()
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise ConfigError([f"{source}: (file): 文件不存在 / not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{source}: (file): 无法读取 / cannot be read: {exc}"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{source}: (file): 这是文件夹，不是文件 / this is a folder, not a file"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{source}: (file): 无法读取 / cannot be read: {exc.strerror or exc}"]) from None
+    text = _config_text(raw, source)
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = (f"第 {mark.line + 1} 行第 {mark.column + 1} 列 / line {mark.line + 1}, column {mark.column + 1}"
                  if mark else "(parse)")
+        problem = str(getattr(exc, "problem", exc))
+        if "tab" in problem or (mark is not None and _char_at(text, mark.line, mark.column) == "\t"):
+            # libyaml says "found character that cannot start any token" for a tab: name it, as the
+            # pure-Python parser does for playbooks
+            problem = ("制表符（Tab）不能用于缩进，请改用空格 / found a tab character where an indentation space "
+                       f"is expected: indent with spaces ({problem})")
         # libyaml's own text stays after the Chinese lead: it names the token it stumbled on
-        raise ConfigError([f"{source}: {where}: YAML 格式错误 / invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
+        raise ConfigError([f"{source}: {where}: YAML 格式错误 / invalid YAML: {problem}"]) from None
     return parse_config(data, source=source)
+
+
+def _config_text(raw: bytes, source: str) -> str:
+    """The config file's text, read as playbook files are (docs/playbooks.md): UTF-8 with or without BOM,
+    then GB18030 (GBK), the encoding Chinese Windows editors save in; anything else is a problem naming the
+    first bad line and how to fix it (a GBK file was refused with Python's "codec can't decode byte 0xc0")."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    try:
+        # GB18030's own byte-order mark decodes to U+FEFF: dropped, as utf-8-sig drops UTF-8's
+        return raw.decode("gb18030").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        line = raw.count(b"\n", 0, first_bad) + 1
+        raise ConfigError([f"{source}: 第 {line} 行 / line {line}: 不是 UTF-8 或 GB18030 文本，请另存为 UTF-8 / "
+                           "not UTF-8 or GB18030 text: save it as UTF-8"]) from None
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column:column + 1] if 0 <= line < len(lines) else ""
 
 
 def apply_env_overrides(cfg: AppConfig, settings: Settings) -> AppConfig:
@@ -762,4 +862,19 @@ def load_all(settings: Settings | None = None) -> tuple[Settings, AppConfig, Pat
 
 
 def database_url(settings: Settings, cfg: AppConfig) -> str:
-    return settings.database_url or cfg.database_url or os.environ.get("DATABASE_URL") or default_database_url()
+    return database_url_and_source(settings, cfg)[0]
+
+
+def database_url_and_source(settings: Settings, cfg: AppConfig) -> tuple[str, str]:
+    """The database URL and where it came from, for serve's start-up log line. The plain DATABASE_URL (the
+    variable hosting platforms set) is read only when neither CRISISBOT_DATABASE_URL nor the config's
+    `database_url` is set: another program's DATABASE_URL on the same machine would otherwise be used
+    without a word."""
+    if settings.database_url:
+        return settings.database_url, "CRISISBOT_DATABASE_URL"
+    if cfg.database_url:
+        return cfg.database_url, "database_url (config)"
+    fallback = os.environ.get("DATABASE_URL")
+    if fallback:
+        return fallback, "DATABASE_URL"
+    return default_database_url(), "default"

@@ -9,7 +9,14 @@ A retry must not show a message twice either. Some failures leave the outcome un
 connection lost mid-request, a 5xx: the platform may have accepted the message). The row records when
 such an attempt started (`maybe_sent_since`, written before the call and put back after a clean refusal,
 so a worker killed mid-call counts too), and the next attempt hands it to the port, which checks the
-platform for the message before sending it again.
+platform for the message before sending it again. That next attempt waits at least the port's
+`unknown_outcome_settle_s` (Slack: its client timeout plus a margin): a slow platform may still be storing
+the message its late answer was about, and a check run before that finds nothing and sends a second copy.
+
+A claim (a worker delivering a row) lasts LEASE_S and is renewed while the delivery runs, so a worker killed
+mid-delivery holds its channel back for at most LEASE_S. When a platform takes a message again after an
+outage, its other rows waiting on backoff for a transient failure are made due at once instead of after
+their backoff (up to MAX_BACKOFF_S); a Retry-After wait is kept.
 
 A credential the platform refuses (a revoked Slack token, a wrong Feishu app secret) is no reason to drop
 anything: the platform is held (in memory), its messages stay pending and untouched, one of them probes
@@ -53,6 +60,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -79,7 +87,12 @@ from bot.storage.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 300.0
-LEASE_S = 120.0  # a worker owns a row this long while delivering it; a crash makes it due again
+# A worker owns a row this long after its claim, and renews that every LEASE_RENEW_S while the delivery runs
+# (a slow platform, retries in place): a worker killed mid-delivery (kill -9, a crash) leaves a claim that
+# holds back its channel's later messages for at most LEASE_S, not minutes, while a live worker's claim
+# never runs out under it, so two live processes still never deliver one row at once.
+LEASE_S = 20.0
+LEASE_RENEW_S = 5.0
 SUPERSEDED = "superseded"  # an update replaced by a later one before it was sent: finished, never sent
 # An adapter that crashes on a message (a bug, or data it cannot render) would otherwise retry it forever
 # and hold back every later message of its channel; a chat outage (TransientChatError) never counts here.
@@ -88,6 +101,15 @@ MAX_CRASHED_ATTEMPTS = 10
 CREDENTIAL_LOG_EVERY_S = 600.0
 PERMISSION_LOG_EVERY_S = 600.0  # the same for a missing permission, per platform and kind of call
 CLAIM_TOKEN_STEP = timedelta(microseconds=1)  # see Outbox._replace_pending_refresh
+REWRITE_SLACK = timedelta(milliseconds=1)  # how far rewrites of a claimed row may have moved its token
+# A platform answering again ends its outage: the platform's other rows waiting on backoff after a transient
+# failure are made due (module docstring), at most this often per platform (it costs an UPDATE).
+RECOVERY_PULL_EVERY_S = 30.0
+# Rows due later than a claim can reach (LEASE_S, plus this for clocks of other processes) are backoff
+# waits, never claims: only those are pulled forward.
+CLAIM_CLOCK_MARGIN_S = 5.0
+RETRY_AFTER_MARK = "retry-after: "  # last_error of a row waiting for the platform's Retry-After: kept as it is
+CRASHED_MARK = "crashed: "  # last_error of a row whose adapter crashed: its backoff is no outage's, kept too
 REFRESH = "refresh"  # the kind of an update that only re-renders its message (module docstring)
 UPDATE_KINDS = ("update", REFRESH)
 REWRITTEN, MAYBE_SHOWN = "rewritten", "maybe-shown"  # what Outbox.rewrite did
@@ -123,6 +145,11 @@ class Outbox:
         self._credential_holds: dict[str, _CredentialHold] = {}  # platform -> hold (in memory on purpose)
         # (platform, kind of call) -> hold, for a permission the app lacks (in memory too)
         self._permission_holds: dict[tuple[str, str], _CredentialHold] = {}
+        self._recovery_pulled_at: dict[str, datetime] = {}  # platform -> last _pull_forward_after_outage
+        # row id -> the end of this process's claim on it (the claim token), while it is being delivered
+        self._leases: dict[int, datetime] = {}
+        self._lease_lock = threading.Lock()
+        self._renewer: threading.Thread | None = None
 
     def register_port(self, port: ChatPort) -> None:
         self.ports[port.platform] = port
@@ -416,6 +443,10 @@ class Outbox:
             return result.rowcount == 1
 
     def _claim(self, row: OutboxMessage, now) -> bool:
+        # The lease counts from now, not from the round's start: a long round must not hand out claims
+        # that have (almost) run out already.
+        claimed_at = max(now, self.clock.now())
+        lease_until = claimed_at + timedelta(seconds=LEASE_S)
         with self.db.session() as session:
             result = session.execute(
                 update(OutboxMessage)
@@ -423,16 +454,69 @@ class Outbox:
                 .where(OutboxMessage.status == "pending")
                 .where(OutboxMessage.next_attempt_at == row.next_attempt_at)
                 .values(
-                    next_attempt_at=now + timedelta(seconds=LEASE_S),
+                    next_attempt_at=lease_until,
                     attempts=OutboxMessage.attempts + 1,
                     # Written before the call: if this process dies mid-request, the next worker still
                     # knows the message may be out there. A clean refusal puts the old value back.
-                    maybe_sent_since=row.maybe_sent_since or now,
+                    maybe_sent_since=row.maybe_sent_since or claimed_at,
                 )
             )
-            return result.rowcount == 1
+            claimed = result.rowcount == 1
+        if claimed and row.id is not None:
+            self._hold_lease(row.id, lease_until)
+        return claimed
+
+    def _hold_lease(self, row_id: int, until: datetime) -> None:
+        """Keep renewing the claim on `row_id` until its delivery ends (`_drop_lease`)."""
+        with self._lease_lock:
+            self._leases[row_id] = until
+            if self._renewer is None:
+                self._renewer = threading.Thread(target=self._renew_leases, name="outbox-lease", daemon=True)
+                self._renewer.start()
+
+    def _drop_lease(self, row_id: int | None) -> None:
+        with self._lease_lock:
+            self._leases.pop(row_id, None)  # type: ignore[arg-type]
+
+    def _renew_leases(self) -> None:
+        """Every LEASE_RENEW_S, move the end of each claim held by a delivery still running; ends when none is.
+
+        Compare-and-set on the claim's current end (the claim token): a delivery that finished, or gave the
+        row back its due time, meanwhile is left as it is. A rewrite of the claimed row moves the token a
+        microsecond earlier (`rewrite`); such a claim is still this delivery's and is renewed too."""
+        while True:
+            time.sleep(LEASE_RENEW_S)
+            with self._lease_lock:
+                if not self._leases:
+                    self._renewer = None
+                    return
+                held = dict(self._leases)
+            for row_id, until in held.items():
+                renewed = self.clock.now() + timedelta(seconds=LEASE_S)
+                try:
+                    with self.db.session() as session:
+                        result = session.execute(
+                            update(OutboxMessage).where(
+                                OutboxMessage.id == row_id, OutboxMessage.status == "pending",
+                                OutboxMessage.next_attempt_at <= until,
+                                OutboxMessage.next_attempt_at > until - REWRITE_SLACK)
+                            .values(next_attempt_at=renewed))
+                        done = result.rowcount == 1
+                except Exception:  # noqa: BLE001 - the next renewal tries again; the lease has slack
+                    log.warning("could not renew the outbox claim on message %s", row_id, exc_info=True)
+                    continue
+                if done:
+                    with self._lease_lock:
+                        if row_id in self._leases:
+                            self._leases[row_id] = renewed
 
     def _deliver_one(self, row: OutboxMessage) -> bool:
+        try:
+            return self._deliver_claimed(row)
+        finally:
+            self._drop_lease(row.id)
+
+    def _deliver_claimed(self, row: OutboxMessage) -> bool:
         platform, channel_id = split_channel(row.channel)
         port = self.ports.get(platform)
         attempts = row.attempts + 1
@@ -484,7 +568,8 @@ class Outbox:
         except TransientChatError as exc:
             metrics.CHAT_API_ERRORS.labels(platform, exc.code or "transient").inc()
             log.warning("chat %s temporarily failed for %s (attempt %d): %s", platform, row.channel, attempts, exc)
-            self._retry_later(row, attempts, str(exc), exc.retry_after, maybe_delivered=exc.maybe_delivered)
+            self._retry_later(row, attempts, str(exc), exc.retry_after, maybe_delivered=exc.maybe_delivered,
+                              settle_s=getattr(port, "unknown_outcome_settle_s", 0.0))
             return False
         except PermanentChatError as exc:
             metrics.CHAT_API_ERRORS.labels(platform, exc.code or "permanent").inc()
@@ -505,13 +590,48 @@ class Outbox:
                              error=f"gave up after {attempts} crashed attempts: {type(exc).__name__}: {exc}")
                 return True
             # Where the adapter broke is unknown, so the message may be out: keep the mark.
-            self._retry_later(row, attempts, f"{type(exc).__name__}: {exc}", None, maybe_delivered=True)
+            self._retry_later(row, attempts, f"{CRASHED_MARK}{type(exc).__name__}: {exc}", None, maybe_delivered=True)
             return False
         metrics.MESSAGES_SENT.labels(platform).inc()
         self._finish(row, status="sent", platform_message_id=message_id, error=None)
         self._credentials_work(platform)
         self._permission_works(platform, call_kind(row))
+        self._pull_forward_after_outage(platform, port)
         return True
+
+    def _pull_forward_after_outage(self, platform: str, port: ChatPort) -> None:
+        """The platform took a message: make its rows that wait on backoff after a transient failure due now,
+        instead of up to MAX_BACKOFF_S after the outage ended. A Retry-After wait stays (the platform asked
+        for it), and so does a claim (a delivery under way); a row whose last attempt may have reached the
+        platform stays at least the port's settle time away (`unknown_outcome_settle_s`: the check for it must
+        not run before the platform is done storing it). Failed rows are finished and never touched."""
+        now = self.clock.now()
+        last = self._recovery_pulled_at.get(platform)
+        if last is not None and (now - last).total_seconds() < RECOVERY_PULL_EVERY_S:
+            return
+        self._recovery_pulled_at[platform] = now
+        claims_end = now + timedelta(seconds=LEASE_S + CLAIM_CLOCK_MARGIN_S)
+        settled = now + timedelta(seconds=float(getattr(port, "unknown_outcome_settle_s", 0.0) or 0.0))
+        waiting = (OutboxMessage.status == "pending", OutboxMessage.attempts > 0,
+                   OutboxMessage.channel.startswith(f"{platform}:", autoescape=True),
+                   OutboxMessage.next_attempt_at > claims_end,
+                   func.coalesce(OutboxMessage.last_error, "").not_like(f"{RETRY_AFTER_MARK}%"),
+                   func.coalesce(OutboxMessage.last_error, "").not_like(f"{CRASHED_MARK}%"))
+        try:
+            with self.db.session() as session:
+                clean = session.execute(update(OutboxMessage).where(
+                    *waiting, OutboxMessage.maybe_sent_since.is_(None)).values(next_attempt_at=now)
+                    .execution_options(synchronize_session=False)).rowcount
+                uncertain = session.execute(update(OutboxMessage).where(
+                    *waiting, OutboxMessage.maybe_sent_since.is_not(None), OutboxMessage.next_attempt_at > settled)
+                    .values(next_attempt_at=max(settled, now)).execution_options(synchronize_session=False)).rowcount
+        except Exception:  # noqa: BLE001 - the rows still go out after their backoff
+            log.warning("could not make the waiting %s messages due after the platform answered again", platform,
+                        exc_info=True)
+            return
+        if clean or uncertain:
+            log.info("chat %s answers again: %d waiting message(s) made due now", platform, clean + uncertain)
+            self._wake.set()
 
     def _credentials_work(self, platform: str) -> None:
         if self._credential_holds.pop(platform, None) is not None:
@@ -641,9 +761,17 @@ class Outbox:
                             .values(platform_message_id=message_id))
 
     def _retry_later(
-        self, row: OutboxMessage, attempts: int, error: str, retry_after: float | None, *, maybe_delivered: bool
+        self, row: OutboxMessage, attempts: int, error: str, retry_after: float | None, *, maybe_delivered: bool,
+        settle_s: float = 0.0,
     ) -> None:
         delay = backoff_seconds(attempts, retry_after)
+        if retry_after is not None:
+            error = RETRY_AFTER_MARK + f"{retry_after:g}s: {error}"  # kept by _pull_forward_after_outage
+        if maybe_delivered:
+            # The platform may still be storing what this attempt sent (a slow answer the client gave up on):
+            # the retry's check for it waits as long as the port says that can take (Slack: its timeout plus
+            # a margin), else it misses the message and sends a second copy.
+            delay = max(delay, settle_s)
         values = {"next_attempt_at": self.clock.now() + timedelta(seconds=delay), "last_error": error[:2000]}
         if not maybe_delivered:
             # A clean refusal (rate limited, platform not enabled ...): this attempt sent nothing, so only

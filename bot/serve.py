@@ -218,7 +218,7 @@ def freeze_startup_heap() -> None:
     """
     gc.collect()
     gc.freeze()
-    log.info("start-up heap frozen: %d objects outside the garbage collector", gc.get_freeze_count())
+    log.debug("start-up heap frozen: %d objects outside the garbage collector", gc.get_freeze_count())
 
 
 def bind_listener(host: str, port: int) -> socket.socket:
@@ -408,6 +408,12 @@ def run_serve(
         db = fresh_demo_database()
         settings = _offline_for_the_demo(settings)
         config = _console_only_config(config)
+    if db is None:  # which variable chose the database: DATABASE_URL is read when no CRISISBOT_ one is set
+        from bot.config import database_url_and_source
+        from bot.storage.db import redact_url
+
+        url, url_source = database_url_and_source(settings, config)
+        log.info("database: %s (from %s)", redact_url(url), url_source)
     bot = build_app(settings, config, clock=clock, console_echo=sys.stdout, db=db)
     replay = DemoReplay(bot, records, clock) if clock else None
 

@@ -32,6 +32,7 @@ from bot.alerts import render
 from bot.alerts.detector import Decision, DetectorSettings, SpikeDetector, severity_rank
 from bot.alerts.models import ACCOUNT_SCOPE, AlertBucket, AlertEpisode, AlertStream, AlertWatch, RiskNotice
 from bot.clock import ensure_aware
+from bot.outbox import REWRITTEN
 from bot.storage.bulk import pg_insert_rows
 from bot.storage.handoffs import Handoff
 from bot.storage.models import Comment, shows_as_negative
@@ -47,6 +48,8 @@ DORMANT_AFTER = timedelta(days=2)
 PRIOR_HOURS = 48
 CURVE_SUFFIX = "|curve"
 MUTE_FOR = timedelta(hours=1)
+#: an episode still going on and nobody muted it: its first post may call everyone (@here / @所有人)
+LIVE_STATUSES = ("open", "acknowledged")
 #: at most this much past is judged when a stream starts or resumes (enough for the weekly profile)
 CATCH_UP = timedelta(days=8)
 #: catching up on history (buckets judged silently, see STALE_AFTER), a stream with no episode and no
@@ -1147,13 +1150,26 @@ class AlertService:
         self.outbox.enqueue(session, channel=channel, message=message, key=f"{episode.episode_key}@{channel}")
 
     def _push_update(self, session: Session, episode: AlertEpisode) -> None:
-        """Edit the episode's message in place in every channel it was posted to."""
+        """Edit the episode's message in place in every channel it was posted to.
+
+        While the first post still waits in the outbox (a chat outage), its content is rewritten instead:
+        an alert that spiked and recovered meanwhile arrives as one post saying so, without the loud
+        mentions of a live incident (@here / @所有人), not as a fresh alarm edited to "recovered" a moment
+        later. If an attempt of unknown outcome may have shown the old content, the edit is queued too."""
         episode.version += 1
         channels = dict(episode.channels)
+        view = self._episode_view(episode)
         for channel, info in channels.items():
             if not info.get("posted"):
                 continue
-            message = render.alert_message(self._episode_view(episode), lang=self._lang(channel), zone=self._channel_zone(channel))
+            original = f"{episode.episode_key}@{channel}"
+            live = episode.status in LIVE_STATUSES
+            waiting = render.alert_message(view, lang=self._lang(channel), zone=self._channel_zone(channel),
+                                           mentions=self._loud_mentions(channel, episode.severity) if live else ())
+            if self.outbox.rewrite(session, channel=channel, key=original, message=waiting) == REWRITTEN:
+                channels[channel] = {**info, "version": episode.version}
+                continue
+            message = render.alert_message(view, lang=self._lang(channel), zone=self._channel_zone(channel))
             self.outbox.enqueue(session, channel=channel, message=message,
                                 key=f"{episode.episode_key}@{channel}#v{episode.version}",
                                 update_of=f"{episode.episode_key}@{channel}")

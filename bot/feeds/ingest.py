@@ -31,7 +31,7 @@ from bot.clock import Clock
 from bot.feeds.records import CommentRecord, refreshed, storable, storable_text, validate_record
 from bot.sentiment.base import Scorer
 from bot.storage.bulk import in_lock_order, pg_insert_rows
-from bot.storage.db import Database, failure_line
+from bot.storage.db import Database, database_unavailable, failure_line
 from bot.storage.handoffs import Handoff
 from bot.storage.models import Comment, DeadLetter, IngestHandoff, dead_letter_fingerprint
 
@@ -302,7 +302,11 @@ class IngestService:
             try:
                 listener(stored, handoff)
             except Exception as exc:  # noqa: BLE001 - the batch is stored; the hand-off is retried later
-                log.exception("ingest listener %s failed; its comments will be handed over again", name)
+                if database_unavailable(exc):  # an outage, not a bug: one line, no traceback (CLI output too)
+                    log.error("ingest listener %s failed, the database is unavailable (%s); its comments will be "
+                              "handed over again", name, failure_line(exc))
+                else:
+                    log.exception("ingest listener %s failed; its comments will be handed over again", name)
                 metrics.LISTENER_FAILURES.labels(name).inc()
                 failed[handoff.id] = f"{type(exc).__name__}: {exc}"[:2000]
             else:

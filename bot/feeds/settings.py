@@ -494,6 +494,34 @@ class FeedsConfig(BaseModel):
         raise KeyError(source_id)
 
 
+#: credentials a poller runs without (bilibili's login cookie; douyin's refresh token, only for refreshing)
+OPTIONAL_CREDENTIALS: dict[str, frozenset[str]] = {
+    "bilibili": frozenset({"sessdata"}), "douyin": frozenset({"refresh_token"}),
+}
+
+
+def credential_warnings(feeds: FeedsConfig, environ: Any) -> list[str]:
+    """Enabled sources whose credential variables are unset (or blank), for `config check`: such a source
+    cannot poll; the poller's own "缺少凭据" reached only `crisisbot poll` and the serve log.
+
+    Warnings, as other missing runtime variables are (half-set Slack or Feishu credentials, the reply
+    webhook's secret): secrets are set where the bot runs, not where the config is checked, and `serve`
+    still runs every other source."""
+    warnings: list[str] = []
+    for i, source in enumerate(feeds.sources):
+        if not source.enabled:
+            continue
+        optional = OPTIONAL_CREDENTIALS.get(source.type, frozenset())
+        missing = sorted({name for role, name in source.credentials.items()
+                          if role not in optional and not (environ.get(name) or "").strip()})
+        if missing:
+            names = "、".join(missing)
+            warnings.append(
+                f"feeds.sources[{i}] ({source.id}): 缺少凭据：未设置环境变量 {names}，该数据源无法轮询 / missing "
+                f"credentials: {', '.join(missing)} not set: this source cannot poll until they are")
+    return warnings
+
+
 __all__ = [
     "AccountRef",
     "AnnouncementSettings",
@@ -511,5 +539,6 @@ __all__ = [
     "SourceType",
     "WeiboSettings",
     "WeiboSource",
+    "credential_warnings",
     "parse_duration",
 ]

@@ -73,7 +73,7 @@ def config_warnings(config, environ=None) -> list[str]:
     if (approval.accounts or approval.negative or approval.risk) and config.roles and approval.role not in config.roles:
         warnings.append(f"replies.approval.role: 角色 {approval.role!r} 不在 roles: 中，作者以外的任何人都能审批 / role "
                         f"{approval.role!r} is not under roles: anyone but the writer may approve")
-    if cfg.posting.webhook_url and not environ.get(cfg.posting.secret_env):
+    if cfg.posting.webhook_url and webhook_secret(cfg.posting, environ) is None:
         warnings.append(f"replies.posting: 未设置环境变量 {cfg.posting.secret_env}，回复 webhook 请求不带密钥 / "
                         f"{cfg.posting.secret_env} is not set: replies are posted to the webhook without a secret")
     return warnings
@@ -105,6 +105,13 @@ def build_service(services, *, playbooks=None):
     )
 
 
+def webhook_secret(posting, environ=None) -> str | None:
+    """The reply webhook's secret (`replies.posting.secret_env`), None when unset or blank. Stripped, as every
+    secret the bot reads from the environment: a line end from an env file sent a different secret."""
+    environ = os.environ if environ is None else environ
+    return (environ.get(posting.secret_env) or "").strip() or None
+
+
 def wire(app: Wiring) -> None:
     from bot.handlers import precheck as precheck_handlers
     from bot.handlers import reply_queue as reply_queue_handlers
@@ -122,7 +129,7 @@ def wire(app: Wiring) -> None:
 
     if cfg.posting.webhook_url:
         services.outbox.register_port(ReplyWebhookPort(
-            cfg.posting.webhook_url, secret=os.environ.get(cfg.posting.secret_env),
+            cfg.posting.webhook_url, secret=webhook_secret(cfg.posting),
             timeout=cfg.posting.timeout_seconds, on_result=service.delivery_result,
             on_delay=service.delivery_delayed,
         ))

@@ -29,6 +29,11 @@ _BACKEND_HELP = "后端 / backend: default | snownlp"
 _JSON_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
+def _backend_name(value: str) -> str:
+    """`--backend SnowNLP` (the library's own spelling) names the snownlp backend: names are matched in any case."""
+    return value.strip().lower()
+
+
 def _json_line(payload: dict) -> str:
     """One JSON document on one line, whatever line splitter reads it; Chinese unescaped."""
     return json.dumps(payload, ensure_ascii=False).translate(_JSON_LINE_BREAKS)
@@ -84,6 +89,7 @@ def _load_scorer(backend: str, model_path: Path | None, *, configured: bool = Fa
     model (a CSV, an empty or truncated file, another .npz) used to end in a traceback, "Aborted." or numpy's
     pickle advice. `configured`: the model file was named by the config's sentiment.model_path."""
     from bot.sentiment import BACKENDS, get_scorer
+    from bot.sentiment.model import ModelFileError
 
     if backend not in BACKENDS:
         _fail(f"未知的后端 {backend!r}，可选：{'、'.join(BACKENDS)} / unknown backend {backend!r}; "
@@ -98,11 +104,13 @@ def _load_scorer(backend: str, model_path: Path | None, *, configured: bool = Fa
         return get_scorer(backend, model_path=model_path)
     except FileNotFoundError as exc:  # the default model file itself is missing
         _fail(f"找不到模型文件 / {exc}")
+    except ModelFileError as exc:  # our own text: numpy's (which advises allow_pickle for a CSV) is left out
+        _fail(f"{exc}{where}")
     except Exception as exc:  # noqa: BLE001 - any failure to read a file the user named is about that file
         if model_path is None:
             raise
         _fail(f"不是有效的 crisisbot 情感模型文件 / not a crisisbot sentiment model file: {model_path}{where} "
-              f"({type(exc).__name__}: {exc})")
+              f"({type(exc).__name__})")
 
 
 def _result_dict(text: str, result) -> dict:
@@ -180,7 +188,7 @@ def _argv_text(text: str) -> str:
 def score_command(
     texts: Annotated[list[str], typer.Argument(help="要打分的文本；- 表示从标准输入逐行读取 / texts to score; - reads one per line from stdin")],
     as_json: Annotated[bool, typer.Option("--json", help="每行一个 JSON 对象 / one JSON object per line")] = False,
-    backend: Annotated[str, typer.Option("--backend", help=_BACKEND_HELP)] = "default",
+    backend: Annotated[str, typer.Option("--backend", help=_BACKEND_HELP, callback=_backend_name)] = "default",
     model: Annotated[Path | None, typer.Option("--model", help="模型文件 / model file (default backend)")] = None,
 ) -> None:
     """给文本打分：标签、分数 P(正面)、P(负面)、理由、风险词 / label, score P(pos), P(neg), reasons, risk flags.
@@ -276,7 +284,7 @@ def _evaluate(scorer, texts: list[str], label: str) -> tuple[list, float]:
 @app.command("eval")
 def eval_command(
     file: Annotated[Path, typer.Argument(help="CSV: text,label (0/1、neg/neu/pos 或 -1/0/1)")],
-    backend: Annotated[str, typer.Option("--backend", help=_BACKEND_HELP)] = "default",
+    backend: Annotated[str, typer.Option("--backend", help=_BACKEND_HELP, callback=_backend_name)] = "default",
     as_json: Annotated[bool, typer.Option("--json", help="最后一行输出 JSON / last line is one JSON object")] = False,
     predictions: Annotated[
         Path | None, typer.Option("--predictions", help="写出 text,label,pred,score / write predictions CSV")
@@ -477,6 +485,23 @@ def _options_as_given(ctx: typer.Context) -> list[str]:
     return args
 
 
+#: fewer rows than this of a class make a model that has learnt the examples, not the class
+FEW_ROWS_PER_CLASS = 50
+
+
+def _warn_few_rows(labeled, corrections: list[tuple[str, str]]) -> None:
+    """On stderr, before training: the classes with very few rows (a 7-row file trained without a word)."""
+    from collections import Counter
+
+    counts = Counter(label for lf in labeled for label in lf.labels) + Counter(label for _, label in corrections)
+    few = {label: n for label, n in sorted(counts.items()) if n < FEW_ROWS_PER_CLASS}
+    if few:
+        listed = ", ".join(f"{label} {n}" for label, n in few.items())
+        typer.echo(f"警告：训练数据很少（{listed} 行；每类建议至少 {FEW_ROWS_PER_CLASS} 行，通常需要上千行），模型会很不可靠 / "
+                   f"warning: very little training data ({listed} rows; at least {FEW_ROWS_PER_CLASS} per class, "
+                   "usually thousands, make a usable model)", err=True)
+
+
 def _backup(path: Path) -> Path:
     """A copy of `path` beside it under a name no earlier backup has: `model.npz.bak` the first time, then
     `model.<UTC time>.npz.bak` (`-2`, `-3` … within the same second). An existing backup is never
@@ -555,6 +580,7 @@ def train_command(
     if include_corrections:
         corrections = _corrections(database_url)
         typer.echo(f"更正 / corrections: {len(corrections)}", err=True)
+    _warn_few_rows(labeled, corrections)
     replacing = out is None
     if replacing:
         # the shipped model, which serve and every command load: said before it happens; the file it replaces

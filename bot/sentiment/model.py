@@ -58,6 +58,10 @@ def default_model_path() -> Path:
     return Path(str(resources.files("bot.sentiment").joinpath(f"data/{MODEL_FILENAME}")))
 
 
+class ModelFileError(ValueError):
+    """A file that is not a model this version can read; the message is for the user, Chinese first."""
+
+
 @dataclass
 class LinearModel:
     """Linear weights over hashed features plus the decision thresholds and training meta."""
@@ -113,12 +117,23 @@ class LinearModel:
             raise FileNotFoundError(
                 f"sentiment model not found: {path} (train one with `crisisbot sentiment train`)"
             )
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(bytes(data["meta"]).decode("utf-8"))
-            if meta.get("format") != FORMAT_VERSION:
-                raise ValueError(f"{path}: unsupported sentiment model format {meta.get('format')!r}")
-            weights = data["weights"]  # float16 in memory too: half the RSS; rows are widened on use
-            bias = data["bias"].astype(np.float64)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(bytes(data["meta"]).decode("utf-8"))
+                if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
+                    found = meta.get("format") if isinstance(meta, dict) else None
+                    raise ModelFileError(f"不支持的模型格式 {found!r} / unsupported sentiment model format "
+                                         f"{found!r}: {path}")
+                weights = data["weights"]  # float16 in memory too: half the RSS; rows are widened on use
+                bias = data["bias"].astype(np.float64)
+        except ModelFileError:
+            raise
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+            # numpy's own text for a CSV or a pickle advises loading it "unsafely" (allow_pickle): never shown
+            raise ModelFileError(
+                f"不是有效的 crisisbot 情感模型文件（应为 `crisisbot sentiment train` 生成的 .npz）/ not a crisisbot "
+                f"sentiment model file (expected a .npz written by `crisisbot sentiment train`): {path}"
+            ) from exc
         return cls(weights=weights, bias=bias, meta=meta)
 
     def featurizer_options(self) -> dict[str, Any]:

@@ -5,9 +5,15 @@ Where the feature's editable files (`sentiment/risk_terms.yaml`, `sentiment/user
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+
+#: the arrays every model file holds (bot.sentiment.model.LinearModel.save); named here so the check below
+#: does not import numpy, which every command reading the config would then pay for
+MODEL_FILE_ENTRIES = frozenset({"weights.npy", "bias.npy", "meta.npy"})
 
 
 class SentimentConfig(BaseModel):
@@ -21,3 +27,41 @@ class SentimentConfig(BaseModel):
 
     backend: Literal["default", "snownlp"] = "default"
     model_path: str | None = None
+
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _backend_any_case(cls, value: object) -> object:
+        # `backend: SnowNLP` is the library's own spelling: read it as the backend it names
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+def model_file_problem(path: str | Path) -> str | None:
+    """Why `path` cannot be a sentiment model file (Chinese first), or None when it looks like one.
+
+    Cheap: reads the file's zip directory, not the weights. A relative path is read from the working
+    directory, as the bot reads it."""
+    path = Path(path)
+    train = (f"用 `crisisbot sentiment train --out {path}` 训练一个 / train one with "
+             f"`crisisbot sentiment train --out {path}`")
+    if not path.exists():
+        return f"找不到模型文件 / model file not found: {path}（{train}）"
+    if not path.is_file():
+        return f"不是文件（是目录？）/ not a file (a folder?): {path}"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        names = set()
+    if not MODEL_FILE_ENTRIES <= names:
+        return (f"不是有效的 crisisbot 情感模型文件（应为 `crisisbot sentiment train` 生成的 .npz）/ not a crisisbot "
+                f"sentiment model file (expected a .npz written by `crisisbot sentiment train`): {path}")
+    return None
+
+
+def sentiment_problems(config: SentimentConfig) -> list[str]:
+    """Problems of the files `sentiment:` names, as `key: message` (for `config check`, `serve`, `ingest`):
+    a missing model used to pass the check, then fail every scored comment (500s, ingest tracebacks)."""
+    if config.backend != "default" or not config.model_path:
+        return []
+    problem = model_file_problem(config.model_path)
+    return [f"sentiment.model_path: {problem}"] if problem else []

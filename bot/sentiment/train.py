@@ -312,12 +312,26 @@ def _collect_rows(reader, path: Path, out: list[tuple[int, str, str]]) -> str | 
     else:
         raise DataError(f"{path}：表头应包含 text,label 两列 / expected a header with columns text,label "
                         f"(got {header or None})")
+    needed = max(text_at, label_at) + 1
+    end = reader.line_num  # the physical line each row ends on: a quoted field may span several
+    unclosed = None
     for row in reader:
-        if not row:
-            continue  # a blank line
+        start, end = end + 1, reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue  # a blank line, or one of empty cells only (",")
+        # short of a column and spanning lines: an unclosed quote, if nothing follows (checked below)
+        unclosed = (start, end) if len(row) < needed and any("\n" in c for c in row) else None
         text = row[text_at] if text_at < len(row) else ""
         raw = row[label_at] if label_at < len(row) else ""
         out.append((reader.line_num, text, raw))
+    if unclosed is not None:
+        # `"太差了` with no closing quote: the csv reader reads every line after it into one field, and the
+        # row was reported as "label ''" on the file's last line
+        start, end = unclosed
+        after = (f"，其后第 {start + 1}–{end} 行都被读进了同一个字段", f": lines {start + 1}-{end} were read into the "
+                 "same field") if end > start else ("", "")
+        raise DataError(f"{path}:{start}：第 {start} 行的引号没有闭合{after[0]} / the quote opened on line {start} is "
+                        f"never closed{after[1]}")
     return note
 
 

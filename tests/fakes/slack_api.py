@@ -506,6 +506,21 @@ class FakeSlack:
             self.messages[key] = args  # type: ignore[index]
         return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
 
+    def _m_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Deletes one of the bot's own messages, as Slack does for a bot token (a person's: cant_delete_message)."""
+        error = self._channel_error(args.get("channel"))
+        if error:
+            return error
+        key = (args.get("channel"), args.get("ts"))
+        with self._lock:
+            stored = self.messages.get(key)  # type: ignore[arg-type]
+            if stored is None:
+                return {"ok": False, "error": "message_not_found"}
+            if stored.get("_user"):
+                return {"ok": False, "error": "cant_delete_message"}
+            del self.messages[key]  # type: ignore[arg-type]
+        return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
+
     def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("trigger_id"):
             return {"ok": False, "error": "invalid_arguments"}

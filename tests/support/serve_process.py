@@ -15,11 +15,12 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 
 
-def start_serve(tmp_path: Path) -> tuple[subprocess.Popen, str, Path]:
-    """`crisisbot serve` on a free port with its own SQLite file and no platform credentials, INFO logs into
-    tmp_path/serve.log; returns the process, its base URL and the log's path (wait_until_listening next)."""
+def start_serve(tmp_path: Path, *, log_level: str = "INFO") -> tuple[subprocess.Popen, str, Path]:
+    """`crisisbot serve` on a free port with its own SQLite file and no platform credentials, logs (INFO unless
+    `log_level`) into tmp_path/serve.log; returns the process, its base URL and the log's path
+    (wait_until_listening next)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "CRISISBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
-           "CRISISBOT_LOG_LEVEL": "INFO", "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+           "CRISISBOT_LOG_LEVEL": log_level, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "FEISHU_APP_ID", "FEISHU_APP_SECRET",
                  "CRISISBOT_CONFIG", "CRISISBOT_INGEST_TOKEN"):
         env.pop(name, None)

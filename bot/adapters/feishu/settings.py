@@ -29,10 +29,17 @@ class FeishuSettings:
         return self.mode == "ws"
 
 
+def _stripped(values: Any, name: str) -> str:
+    """A variable's value without the whitespace around it: `FEISHU_ENCRYPT_KEY=$'k\\n'` (an env file's
+    line end, a pasted newline) kept as is failed every event's signature check (401), as Slack's secrets
+    and CRISISBOT_INGEST_TOKEN are stripped for the same reason. "" when unset."""
+    return (getattr(values, name, None) or "").strip()
+
+
 def settings_from_values(values: Any) -> FeishuSettings | None:
     """Build from any object with feishu_* attributes (the foundation's Settings); None when off."""
-    app_id = getattr(values, "feishu_app_id", None)
-    app_secret = getattr(values, "feishu_app_secret", None)
+    app_id = _stripped(values, "feishu_app_id")
+    app_secret = _stripped(values, "feishu_app_secret")
     if not app_id or not app_secret:
         return None
     mode = (getattr(values, "feishu_mode", None) or "http").strip().lower()
@@ -41,8 +48,8 @@ def settings_from_values(values: Any) -> FeishuSettings | None:
     return FeishuSettings(
         app_id=app_id,
         app_secret=app_secret,
-        verification_token=getattr(values, "feishu_verification_token", None) or "",
-        encrypt_key=getattr(values, "feishu_encrypt_key", None) or "",
-        domain=(getattr(values, "feishu_domain", None) or FEISHU_DEFAULT_DOMAIN).rstrip("/"),
+        verification_token=_stripped(values, "feishu_verification_token"),
+        encrypt_key=_stripped(values, "feishu_encrypt_key"),
+        domain=(_stripped(values, "feishu_domain") or FEISHU_DEFAULT_DOMAIN).rstrip("/"),
         mode=mode,
     )

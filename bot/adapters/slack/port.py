@@ -38,7 +38,7 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from datetime import datetime
 from http.client import HTTPException
 from typing import Any
@@ -82,6 +82,10 @@ SLACK_DUPLICATES_AVOIDED = Counter(
     "crisisbot_slack_duplicate_posts_avoided_total",
     "Retried posts found already in Slack (an earlier answer was lost), so not posted again",
 )
+SLACK_DUPLICATES_DELETED = Counter(
+    "crisisbot_slack_duplicate_posts_deleted_total",
+    "Extra copies of a post deleted (two attempts of unknown outcome both landed; the oldest copy stays)",
+)
 
 # Message metadata naming the outbox key (invisible to people; readable with the history scopes).
 METADATA_EVENT_TYPE = "crisisbot_outbox_message"
@@ -96,6 +100,11 @@ HISTORY_LIMIT = 100
 # At most this many pages per lookup (conversations.history is Tier 3, about 50 calls a minute): a window
 # with more people's messages than that is not read to its end, and the message is posted anyway.
 HISTORY_MAX_PAGES = 10
+# A post whose answer was lost may still be stored by Slack after the client gave up (a slow Slack answers
+# late but keeps the message): the retry's history check waits the client timeout plus this much after the
+# lost answer (`unknown_outcome_settle_s`, read by the outbox), else it misses the late message and posts a
+# second copy. A re-send after an unknown outcome is checked once more and any extra copy deleted (below).
+SLACK_SETTLE_S = 10.0
 # Slack's own words for these codes: "it's possible some aspect of the operation succeeded".
 MAYBE_APPLIED_ERRORS = frozenset({"internal_error", "fatal_error"})
 
@@ -302,6 +311,8 @@ class SlackChatPort:
         self._people_client = WebClient(**{**kwargs, "timeout": int(max(1, min(timeout, NAME_LOOKUP_TIMEOUT_S))),
                                            "retry_handlers": []})
         self.timeout = timeout
+        # How long the outbox waits after an unknown outcome before the retry (and its history check).
+        self.unknown_outcome_settle_s = timeout + SLACK_SETTLE_S
         # Slack user id -> (name or None, monotonic time it expires), oldest first (bounded)
         self._names: OrderedDict[str, tuple[str | None, float]] = OrderedDict()
         self._names_lock = threading.Lock()
@@ -339,9 +350,14 @@ class SlackChatPort:
                 # show in conversations.history, and a repeat reaches only the one person who asked.
                 message_id = self._post_ephemeral(channel_id, message, payload, reply, idempotency_key)
             thread_ts = reply.get("thread_ts") or None
+            window_read = False
             if message_id is None and maybe_sent_since is not None:
-                message_id = self._find_posted(channel_id, idempotency_key, since=maybe_sent_since,
-                                               thread_ts=thread_ts)
+                copies, window_read = self._posted_copies(channel_id, idempotency_key, since=maybe_sent_since,
+                                                          thread_ts=thread_ts)
+                if copies:
+                    message_id = self._keep_oldest(channel_id, idempotency_key, copies)
+                    self._duplicate_avoided(idempotency_key, channel_id, f"ts {message_id}")
+                # else: none yet; `window_read` asks for a second look after the re-send (`_settle_resend`)
             if message_id is not None:
                 progress["id"] = message_id
             else:
@@ -351,6 +367,9 @@ class SlackChatPort:
                                           channel=channel_id, **payload, **thread,
                                           metadata=outbox_metadata(idempotency_key))
                     progress["id"] = str(response.get("ts"))
+                    if window_read:
+                        progress["id"] = self._settle_resend(channel_id, idempotency_key, progress["id"],
+                                                             since=maybe_sent_since, thread_ts=thread_ts)
                 except PermanentChatError as error:
                     if not (response_url and error.code in SAY_IN_CHANNEL and self.response_url_allowed(response_url)):
                         self._notify_channel_error(channel_id, error)
@@ -577,16 +596,73 @@ class SlackChatPort:
 
     def _find_posted(self, channel_id: str, idempotency_key: str, *, since: datetime,
                      thread_ts: str | None) -> str | None:
-        """The ts of a message already in the channel (or thread) carrying this outbox key, else None."""
+        """The ts of the message already in the channel (or thread) carrying this outbox key (the oldest, any
+        extra copy deleted), else None."""
+        copies, _complete = self._posted_copies(channel_id, idempotency_key, since=since, thread_ts=thread_ts)
+        if not copies:
+            return None
+        found = self._keep_oldest(channel_id, idempotency_key, copies)
+        self._duplicate_avoided(idempotency_key, channel_id, f"ts {found}")
+        return found
+
+    def _posted_copies(self, channel_id: str, idempotency_key: str, *, since: datetime,
+                       thread_ts: str | None) -> tuple[list[str], bool]:
+        """The ts of every message in the channel (or thread) carrying this outbox key since shortly before
+        `since`, and whether that window was read to its end (False: the lookup was refused or too long).
+
+        The whole (bounded) window, not the first match: two attempts of unknown outcome can both have
+        landed, and only the oldest copy may stay."""
         wanted = metadata_key(idempotency_key)
-        for found in self._recent_messages(channel_id, since=since, thread_ts=thread_ts):
+        copies: list[str] = []
+        reader = self._recent_messages(channel_id, since=since, thread_ts=thread_ts)
+        complete = False
+        while True:
+            try:
+                found = next(reader)
+            except StopIteration as finished:
+                complete = bool(finished.value)
+                break
             metadata = found.get("metadata")
             if not isinstance(metadata, dict) or metadata.get("event_type") != METADATA_EVENT_TYPE:
                 continue
             if (metadata.get("event_payload") or {}).get("key") == wanted and found.get("ts"):
-                self._duplicate_avoided(idempotency_key, channel_id, f"ts {found['ts']}")
-                return str(found["ts"])
-        return None
+                copies.append(str(found["ts"]))
+        return copies, complete
+
+    def _keep_oldest(self, channel_id: str, idempotency_key: str, copies: list[str]) -> str:
+        """Delete every copy of a message but the oldest (chat.delete: the bot's own messages, scope
+        chat:write) and return the oldest's ts: people keep seeing the first one, which may have been
+        read or reacted to already. A copy that cannot be deleted stays (logged): never worth a retry."""
+        oldest, *extra = sorted(set(copies), key=float)
+        for ts in extra:
+            try:
+                self._call("chat.delete", self.client.chat_delete, channel=channel_id, ts=ts)
+            except (PermanentChatError, TransientChatError, CredentialChatError, PermissionChatError) as error:
+                log.warning("slack: 无法删除重复消息 %s（%s）/ could not delete the extra copy %s of %s in %s: %s",
+                            ts, error.code, ts, idempotency_key, channel_id, error)
+                continue
+            SLACK_DUPLICATES_DELETED.inc()
+            log.warning("slack: 删除了一条重复消息 / deleted an extra copy (ts %s) of %s in %s: an earlier attempt "
+                        "whose answer was lost landed too; the oldest copy (ts %s) stays",
+                        ts, idempotency_key, channel_id, oldest)
+        return oldest
+
+    def _settle_resend(self, channel_id: str, idempotency_key: str, posted_ts: str, *, since: datetime | None,
+                       thread_ts: str | None) -> str:
+        """After a re-send that followed an unknown outcome: the earlier attempt may have landed after the
+        history check (a slow Slack stores a message late), so look once more and keep only the oldest
+        copy. Returns the ts of the copy that stays. The message is out either way: a failed look is logged."""
+        if since is None:
+            return posted_ts
+        try:
+            copies, _complete = self._posted_copies(channel_id, idempotency_key, since=since, thread_ts=thread_ts)
+        except (TransientChatError, CredentialChatError) as error:
+            log.warning("slack: could not re-check %s in %s for an earlier copy: %s", idempotency_key, channel_id,
+                        error)
+            return posted_ts
+        if posted_ts not in copies:
+            copies.append(posted_ts)  # history may lag behind the answer
+        return self._keep_oldest(channel_id, idempotency_key, copies)
 
     def _find_uploaded(self, channel_id: str, filename: str, *, since: datetime) -> str | None:
         """The id of a file already shared into the channel under this (key-derived) name, else None."""
@@ -604,7 +680,7 @@ class SlackChatPort:
                  what, channel_id, found)
 
     def _recent_messages(self, channel_id: str, *, since: datetime,
-                         thread_ts: str | None) -> Iterator[dict[str, Any]]:
+                         thread_ts: str | None) -> Generator[dict[str, Any], None, bool]:
         """Messages of the channel (or thread) from shortly before `since`, for the duplicate checks.
 
         Read a page at a time (`cursor` / `response_metadata.next_cursor`, HISTORY_LIMIT each, at most
@@ -643,18 +719,18 @@ class SlackChatPort:
                 if classified is not None:
                     raise classified from error
                 self._lookup_failed(method, channel_id, error)
-                return
+                return False
             except (URLError, TimeoutError, ConnectionError, HTTPException, OSError, SlackRequestError) as error:
                 detail = f"duplicate check: {type(error).__name__}: {error}"
                 raise self._transient(method, "connection_error", detail) from error
             except Exception as error:  # noqa: BLE001 - whatever else went wrong, posting anyway beats holding back
                 self._lookup_failed(method, channel_id, error)
-                return
+                return False
             for found in messages:
                 if isinstance(found, dict):
                     yield found
             if not next_cursor or not response.get("has_more", True):
-                return
+                return True  # the window was read to its end
             args["cursor"] = next_cursor
         SLACK_API_ERRORS.labels(method, "window_too_long", "lookup").inc()
         log.warning(
@@ -663,6 +739,7 @@ class SlackChatPort:
             "whether it got through, posting anyway (a duplicate is possible)",
             method, channel_id, HISTORY_MAX_PAGES, HISTORY_LIMIT, HISTORY_MAX_PAGES, HISTORY_LIMIT,
         )
+        return False
 
     def _classify_lookup_error(self, method: str, error: SlackApiError) -> TransientChatError | None:
         """The TransientChatError for a history lookup Slack could not answer now, else None (refused)."""

@@ -360,7 +360,8 @@ class PollContext:
     def credential(self, role: str, *, required: bool = True) -> str | None:
         """The secret for `role` from the env var the config names; a clear CONFIG error when unset."""
         name = self.source.credentials.get(role)
-        value = self.env.get(name) if name else None
+        # stripped: a line end from an env file or a paste kept in the token made every request 401
+        value = (self.env.get(name) or "").strip() if name else None
         if required and not value:
             # Chinese first, as every user-facing text: the detail reaches `crisisbot poll`, `sources` and the
             # channel notice

@@ -10,6 +10,10 @@ notice, naming the env vars to change; polling stops until the credentials in th
 One process at a time: a poll first takes the source's lease in the database (see store.py), keeps it
 renewed while it runs and gives it back at the end. A process that finds the source leased by another
 (`crisisbot poll` while `serve` polls it, or the other way round) skips that round and says who holds it.
+The lease only keeps polls apart; the pace is kept by the stored `last_poll_at`: a scheduled poll finding
+the source polled less than its interval ago (by another replica, each of which runs its own interval job)
+skips that round, so N replicas together poll at the configured interval, not N times as often (after a
+failure the stored backoff, `next_attempt_at`, paces the retries instead).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge
 
+from bot.clock import ensure_aware
 from bot.feeds.pollers.announcements import poll_announcements
 from bot.feeds.pollers.base import (
     HEALTH_FAILING,
@@ -81,6 +86,11 @@ SKIPPED_LEASED = "leased"  # PollOutcome.reason_code: another process holds the 
 SKIPPED_LEASE_LOST = "lease_lost"  # the lease expired mid-poll and another process took it
 WARNING_KEY = "warning"  # SourceState.extra: why the source's health is `warning`
 SKIPPED_STOPPING = "stopping"  # the service is stopping (close()): no poll starts, a running one writes nothing
+SKIPPED_RECENT = "recent"  # polled less than its interval ago (by another replica): this round is skipped
+#: A scheduled poll is skipped when the source's last poll is more recent than its interval less this
+#: share of it (or less its jitter, if larger): the scheduler's jitter and a late run move a process's own
+#: rounds by about that much, and those must never be skipped.
+RECENT_POLL_TOLERANCE = 0.2
 
 
 @dataclass
@@ -262,6 +272,9 @@ class FeedsService:
                 return PollOutcome(source.id, "skipped", "waiting for re-authorisation", next_attempt_at=None)
             if state.next_attempt_at is not None and now < state.next_attempt_at:
                 return PollOutcome(source.id, "skipped", "backing off", next_attempt_at=state.next_attempt_at)
+            polled_recently = self._polled_recently(source, state, now)
+            if polled_recently is not None:
+                return polled_recently
         state.last_poll_at = now
         state.polls += 1
         before = (state.accepted, state.duplicates, state.rejected)
@@ -324,6 +337,26 @@ class FeedsService:
         said += [f"注意 note: {note}" for note in source_notes(state)]
         return PollOutcome(source.id, "ok", " | ".join(said) or None, fetched=fetched, warning=warning,
                            **delta)
+
+    @staticmethod
+    def _polled_recently(source, state: SourceState, now: datetime) -> PollOutcome | None:
+        """The skip of a scheduled round when the source was polled less than its interval ago (the stored
+        `last_poll_at`, shared by every replica), else None."""
+        if state.last_poll_at is None or state.consecutive_failures:
+            return None  # after a failure the shared `next_attempt_at` (the backoff) paces the retries
+        interval = float(source.interval)
+        tolerance = max(interval * RECENT_POLL_TOLERANCE, float(getattr(source, "effective_jitter", 0.0) or 0.0))
+        due_at = ensure_aware(state.last_poll_at) + timedelta(seconds=max(0.0, interval - tolerance))
+        if now >= due_at:
+            return None
+        log.debug("poll skipped: source=%s was polled at %s (another process), less than its interval ago",
+                  source.id, state.last_poll_at.isoformat())
+        return PollOutcome(
+            source.id, "skipped",
+            "此数据源刚被轮询过（另一个进程），本轮跳过 / polled less than its interval ago (by another process): "
+            "skipped this round",
+            reason_code=SKIPPED_RECENT, next_attempt_at=due_at,
+        )
 
     def _ingest_noting(self, records: list[dict[str, Any]], source_id: str, rejections: list[str]) -> IngestTally:
         """Ingest, keeping the first rejection reason of the poll (for the warning of a poll whose records

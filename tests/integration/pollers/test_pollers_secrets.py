@@ -171,6 +171,7 @@ def test_undecryptable_tokens_are_a_credential_error_and_other_sources_keep_poll
     list_calls = len(fakes["douyin"].calls("/item/comment/list/"))
 
     use_key(settings, key)
+    clock.advance(300)  # the next round: a poll less than an interval after the last one is skipped
     fakes["bilibili"].add_reply("170001", 5001, mid=1, uname="b站用户", message="还在吗", ctime=ts(clock, 10))
     app = make_bot()
     service = app.services.sources

@@ -53,7 +53,8 @@ def chatter(slack: FakeSlack, n: int, *, prefix: str = "human chatter", thread_t
 def test_a_lost_run_card_is_found_behind_pages_of_chatter_and_not_posted_again(db, clock, slack):
     """The audit's busy3 run: the card is stored, its answer lost; people write 250 messages; the retry finds
     the card on the third page of history (the window starts a minute before the first attempt, where
-    people wrote too) and stops reading there."""
+    people wrote too); it reads the window to its end (page 5), where an older copy would be (audit 5: two
+    attempts of unknown outcome can both land, and only the oldest copy may stay)."""
     outbox = outbox_with(db, clock, slack)
     chatter(slack, 150, prefix="before")  # inside the lookup's minute before the first attempt
     slack.script("chat.postMessage", lost_response())
@@ -70,8 +71,8 @@ def test_a_lost_run_card_is_found_behind_pages_of_chatter_and_not_posted_again(d
     row = row_for(db, "crisis:4:card")
     assert (row.status, row.platform_message_id) == ("sent", card["ts"])
     lookups = slack.calls("conversations.history")
-    assert len(lookups) == 3  # 250 newer messages: the card is on page 3, and page 4 is never read
-    assert lookups[-1].answer["has_more"] is True
+    assert len(lookups) == 5  # 250 newer messages: the card is on page 3; page 5 ends the window
+    assert lookups[-2].answer["has_more"] is True and lookups[-1].answer["has_more"] is False
     assert "cursor" not in lookups[0].args
     for previous, page in zip(lookups, lookups[1:], strict=False):
         assert page.args["cursor"] == previous.answer["response_metadata"]["next_cursor"]
@@ -97,7 +98,7 @@ def test_a_lost_thread_reply_is_found_in_a_busy_thread(db, clock, slack):
     assert reply["thread_ts"] == parent
     assert row_for(db, "alert:ep-2:ack").platform_message_id == reply["ts"]
     lookups = slack.calls("conversations.replies")
-    assert len(lookups) == 2 and lookups[-1].answer["has_more"] is True  # found on page 2, page 3 unread
+    assert len(lookups) == 4 and lookups[1].answer["has_more"] is True  # found on page 2, page 4 ends the window
     assert lookups[1].args["cursor"] == lookups[0].answer["response_metadata"]["next_cursor"]
     assert slack.calls("conversations.history") == []
 
