@@ -92,6 +92,10 @@ def handle_report(ctx: CommandContext, parsed: ParsedCommand) -> Message:
             request = service.request_for(ctx.channel, period_text, service.clock.now())
         except ValueError as exc:
             raise UsageError(f"周期无效 / bad period: {exc}") from None
+    unconfigured = ctx.services.scope.not_configured(ctx.channel)
+    if unconfigured:  # (after the period is checked: a typo is said wherever it is typed)
+        # an empty report ("评论 0") here hid that the chat is simply not set up
+        return Message(text=f"⚠️ {unconfigured}", ephemeral=True)
     result = service.build(request)
     return report_message(result.data, result.png)
 
