@@ -7,6 +7,7 @@ from platform payloads (Block Kit, Feishu cards, terminal text).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -293,6 +294,20 @@ class ChatPort(Protocol):
 
 
 # a Markdown link or image opening: "[label](" / "![alt]("
+# Characters that show nothing: format characters (zero-width space U+200B, joiners, BOM), spaces of any
+# width (the ideographic space U+3000), controls, line and paragraph separators; and quote marks alone
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs", "Cc", "Zl", "Zp"})
+_QUOTE_MARKS = frozenset("\"'“”‘’「」『』")
+
+
+def is_blank(text: str | None) -> bool:
+    """Whether a typed text says nothing: no visible character at all, or only quote marks (a reason of
+    U+200B, of ideographic spaces or of empty quotes is as blank as an empty one)."""
+    return not any(
+        unicodedata.category(ch) not in _INVISIBLE_CATEGORIES and ch not in _QUOTE_MARKS for ch in text or ""
+    )
+
+
 _MARKUP_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(")
 
 

@@ -17,7 +17,7 @@ from bot.handlers.registry import (
     option_word,
     tokenize_spans,
 )
-from bot.messages import Action, Message, inert
+from bot.messages import Action, Message, inert, is_blank
 from bot.playbooks import render
 from bot.playbooks.machine import (
     Answer,
@@ -28,7 +28,6 @@ from bot.playbooks.machine import (
     Skip,
     TransitionRejected,
     apply,
-    is_blank,
     split_answer,
 )
 from bot.playbooks.service import PlaybookNotFound, PlaybookService, RunNotFound

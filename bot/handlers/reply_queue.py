@@ -20,7 +20,7 @@ from bot.handlers.registry import (
     tokenize_spans,
 )
 from bot.i18n import STRINGS
-from bot.messages import Action, Button, Message, Section, inert
+from bot.messages import Action, Button, Message, Section, inert, is_blank
 from bot.record_numbers import parse_record_number, record_digits
 from bot.replies import render
 from bot.replies.models import HISTORY
@@ -353,7 +353,7 @@ def _skip_needs_reason(number: int) -> Message:
 def _skip(ctx, service, parsed, args):
     item_id = _number(args[0] if args else None)
     reason = parsed.text_from(2).strip()
-    if not reason:  # as the 跳过 button: a typed skip without a reason closed the item with reason "—"
+    if is_blank(reason):  # as the 跳过 button: a typed skip without a reason closed the item with reason "—"
         return _skip_needs_reason(item_id)
     outcome = service.skip(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, reason=reason)
     return _outcome_message(service, outcome, ctx.user, ctx.channel)
@@ -526,7 +526,7 @@ def handle_reply_action(ctx: CommandContext, action: Action) -> Message | list[M
             return _outcome_message(service, service.mark_replied(
                 number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, text=form.get("text")), ctx.user, ctx.channel)
         if verb == "skip":
-            if not form.get("reason", "").strip():
+            if is_blank(form.get("reason")):
                 # the form did not open (an expired trigger, an outage) or came back blank: a skip says why
                 return _skip_needs_reason(number)
             return _outcome_message(service, service.skip(

@@ -23,22 +23,10 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from bot.messages import is_blank
+
 if TYPE_CHECKING:  # pragma: no cover
     from bot.playbooks.schema import Playbook
-
-
-# Characters that show nothing: format characters (zero-width space U+200B, joiners, BOM), spaces of any
-# width (the ideographic space U+3000), controls, line and paragraph separators; and quote marks alone
-_INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs", "Cc", "Zl", "Zp"})
-_QUOTE_MARKS = frozenset("\"'“”‘’「」『』")
-
-
-def is_blank(text: str | None) -> bool:
-    """Whether a typed text says nothing: no visible character at all, or only quote marks (a reason of
-    U+200B, of ideographic spaces or of empty quotes is as blank as an empty one)."""
-    return not any(
-        unicodedata.category(ch) not in _INVISIBLE_CATEGORIES and ch not in _QUOTE_MARKS for ch in text or ""
-    )
 
 
 class RunStatus(StrEnum):

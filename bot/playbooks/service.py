@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from bot.clock import Clock, ensure_aware
 from bot.handlers.registry import PermissionDenied
-from bot.messages import Image, Message, inert
+from bot.messages import Image, Message, inert, is_blank
 from bot.outbox import REWRITTEN
 from bot.playbooks import render
 from bot.playbooks.machine import (
@@ -38,7 +38,6 @@ from bot.playbooks.machine import (
     TransitionRejected,
     answer_aliases,
     apply,
-    is_blank,
     plan_run,
 )
 from bot.playbooks.metrics import check_exit, normal_max_for, overall_share, share_series

@@ -107,6 +107,10 @@ def test_a_typed_skip_without_a_reason_is_refused(rq_bot, db, clock, verb):
     answer = _one(rq_bot, f"/reply-queue {verb} {target}")
     assert "跳过需要说明原因" in answer.text and f"/reply-queue skip {target} 原因" in answer.text
     assert _item(db, "s").state == "open"
+    # a reason that shows nothing (a zero-width space, ideographic spaces, empty quotes) is no reason either
+    for blank in ("\u200b", "\u3000\u3000", "“”"):
+        answer = _one(rq_bot, f"/reply-queue {verb} {target} {blank}")
+        assert "跳过需要说明原因" in answer.text and _item(db, "s").state == "open"
     answer = _one(rq_bot, f"/reply-queue {verb} {target} 广告")
     assert "已跳过" in answer.text and _item(db, "s").skip_reason == "广告"
 
