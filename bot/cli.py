@@ -585,7 +585,8 @@ def console_command(
 @app.command()
 def purge(
     author: Annotated[str | None, typer.Option(help="删除某人的数据 / remove one person's data: PLATFORM:AUTHOR_ID")] = None,
-    expired: Annotated[bool, typer.Option("--expired", help="按保留期清理 / apply the retention windows now")] = False,
+    expired: Annotated[bool, typer.Option("--expired", help="按保留期清理（含过期的告警分桶计数）/ apply the retention "
+                                          "windows now (old alert bucket counts included)")] = False,
 ) -> None:
     """个人信息清理（PIPL）/ personal-data removal and retention."""
     from bot.config import database_url
@@ -614,10 +615,18 @@ def purge(
         parts = ", ".join(f"{zh} {en} {counts[key]}" for key, zh, en in PURGE_KINDS)
         typer.echo(f"已删除 / removed: {parts}")
     if expired:
+        from bot.alerts.service import prune_old_buckets
         from bot.clock import SystemClock
 
-        counts = purge_expired(db, SystemClock().now(), config.retention)
+        now = SystemClock().now()
+        counts = purge_expired(db, now, config.retention)
         parts = ", ".join(f"{zh} {en} {counts[key]}" for key, zh, en in EXPIRED_KINDS)
+        # the alert bucket counts older than alerts.bucket_retention_days, as serve's 6-hourly job prunes them
+        # (one process at a time on PostgreSQL: beside a serve pruning them now, this one leaves them to it)
+        buckets = prune_old_buckets(db, config.alerts, now)
+        parts += f", 告警分桶计数 alert bucket rows {buckets.deleted}"
+        if buckets.left_to_another_process:
+            parts += "（另一进程正在清理，其余由它完成 / another process is pruning them: the rest is left to it）"
         typer.echo(f"已清理 / purged: {parts}")
 
 

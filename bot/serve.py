@@ -20,7 +20,7 @@ from typing import Any
 import uvicorn
 
 from bot.clock import ReplayClock
-from bot.config import AppConfig, Settings
+from bot.config import AppConfig, Settings, database_url_and_source
 from bot.feeds.records import parse_time
 
 log = logging.getLogger(__name__)
@@ -240,12 +240,21 @@ def bind_listener(host: str, port: int) -> socket.socket:
     return listener
 
 
+def configured_database(settings: Settings, config: AppConfig) -> str | None:
+    """What named the database (CRISISBOT_DATABASE_URL, the config's `database_url`, or the plain DATABASE_URL
+    read when neither is set, as every command reads it), or None for the default SQLite file. DATABASE_URL
+    alone used to count as nothing set up: serve played the demo on var/demo.db instead of the database named."""
+    source = database_url_and_source(settings, config)[1]
+    return None if source == "default" else source
+
+
 def real_setup(settings: Settings, config: AppConfig) -> tuple[str, str] | None:
     """What makes this a real installation rather than a fresh machine (zh, en), or None."""
     if settings.any_chat_platform:
         return "已配置聊天平台", "a chat platform is configured"
-    if settings.database_url or config.database_url:
-        return "已配置数据库", "a database is configured"
+    named_by = configured_database(settings, config)
+    if named_by:
+        return f"已配置数据库（{named_by}）", f"a database is configured ({named_by})"
     if settings.ingest_token:
         return "已设置 CRISISBOT_INGEST_TOKEN（评论 webhook 已开启）", "CRISISBOT_INGEST_TOKEN is set (the comment webhook is on)"
     if any(source.enabled for source in config.feeds.sources):
@@ -364,7 +373,7 @@ def run_serve(
 ) -> int:
     from bot.app import build_app
 
-    configured_db = bool(settings.database_url or config.database_url)
+    configured_db = configured_database(settings, config) is not None
     # The demo starts by itself only on a machine with nothing set up: a team that set up anything real
     # (a chat platform, its database, the comment webhook, a poller, or comments already imported into
     # the default database) runs on its real data; the demo's replay clock and throwaway database would
@@ -409,7 +418,6 @@ def run_serve(
         settings = _offline_for_the_demo(settings)
         config = _console_only_config(config)
     if db is None:  # which variable chose the database: DATABASE_URL is read when no CRISISBOT_ one is set
-        from bot.config import database_url_and_source
         from bot.storage.db import redact_url
 
         url, url_source = database_url_and_source(settings, config)

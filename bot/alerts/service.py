@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -36,6 +36,10 @@ from bot.outbox import REWRITTEN
 from bot.storage.bulk import pg_insert_rows
 from bot.storage.handoffs import Handoff
 from bot.storage.models import Comment, shows_as_negative
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.alerts.settings import AlertsConfig
+    from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +172,50 @@ def floor_bucket(ts: datetime, bucket: timedelta) -> datetime:
     seconds = bucket.total_seconds()
     epoch = ts.timestamp()
     return datetime.fromtimestamp(epoch - (epoch % seconds), UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class BucketPrune:
+    """What one pruning of old bucket counts did."""
+
+    deleted: int
+    #: rows from before this bucket start were the ones to go
+    cutoff: datetime
+    #: PostgreSQL: another process held the pruning lock, so this one stopped and left the rest to it
+    left_to_another_process: bool = False
+
+
+def prune_old_buckets(db: Database, cfg: AlertsConfig, now: datetime, *, chunk_rows: int = PRUNE_CHUNK_ROWS) -> BucketPrune:
+    """Delete the bucket counts (`alert_bucket` rows) older than `cfg.bucket_retention_days` (`cfg`: the
+    `alerts` config).
+
+    Nothing reads them any more (see `bucket_reach`; the settings refuse a retention shorter than
+    that), while every live stream adds a row per closed bucket. Stream rows stay, dormant ones too:
+    a woken stream resumes at the first open bucket and never reads the buckets it slept through.
+    The comments stay (reports and backtests read them). `chunk_rows` rows per transaction, oldest
+    first; run twice, the second run finds nothing. On PostgreSQL one process prunes at a time.
+    """
+    cutoff = floor_bucket(now - timedelta(days=cfg.bucket_retention_days), timedelta(minutes=cfg.bucket_minutes))
+    table = AlertBucket.__table__
+    oldest = (select(table.c.id).where(table.c.bucket_start < cutoff)
+              .order_by(table.c.bucket_start).limit(chunk_rows))
+    deleted, busy = 0, False
+    while True:
+        with db.session() as session:
+            connection = session.connection()
+            if connection.dialect.name == "postgresql" and not connection.execute(
+                    select(func.pg_try_advisory_xact_lock(PRUNE_LOCK_KEY,
+                                                          func.hashtext(func.current_schema())))).scalar():
+                log.info("alert buckets: another process is pruning them")
+                busy = True
+                break
+            gone = connection.execute(delete(table).where(table.c.id.in_(oldest))).rowcount or 0
+        deleted += gone
+        if gone < chunk_rows:
+            break
+    if deleted:
+        log.info("alert buckets: deleted %d rows from before %s", deleted, cutoff.isoformat())
+    return BucketPrune(deleted, cutoff, left_to_another_process=busy)
 
 
 def stream_key(platform: str, account_id: str, content_id: str) -> str:
@@ -719,35 +767,9 @@ class AlertService:
 
     # ------------------------------------------------------------------ pruning old bucket counts
     def prune_buckets(self, now: datetime | None = None, *, chunk_rows: int = PRUNE_CHUNK_ROWS) -> int:
-        """Delete the bucket counts older than `alerts.bucket_retention_days`; returns how many went.
-
-        Nothing reads them any more (see `bucket_reach`; the settings refuse a retention shorter than
-        that), while every live stream adds a row per closed bucket. Stream rows stay, dormant ones too:
-        a woken stream resumes at the first open bucket and never reads the buckets it slept through.
-        The comments stay (reports and backtests read them). `chunk_rows` rows per transaction, oldest
-        first; run twice, the second run finds nothing. On PostgreSQL one process prunes at a time.
-        """
-        now = now or self.clock.now()
-        cutoff = floor_bucket(now - timedelta(days=self.cfg.bucket_retention_days), self.bucket)
-        table = AlertBucket.__table__
-        oldest = (select(table.c.id).where(table.c.bucket_start < cutoff)
-                  .order_by(table.c.bucket_start).limit(chunk_rows))
-        deleted = 0
-        while True:
-            with self.db.session() as session:
-                connection = session.connection()
-                if connection.dialect.name == "postgresql" and not connection.execute(
-                        select(func.pg_try_advisory_xact_lock(PRUNE_LOCK_KEY,
-                                                              func.hashtext(func.current_schema())))).scalar():
-                    log.info("alert buckets: another process is pruning them")
-                    break
-                gone = connection.execute(delete(table).where(table.c.id.in_(oldest))).rowcount or 0
-            deleted += gone
-            if gone < chunk_rows:
-                break
-        if deleted:
-            log.info("alert buckets: deleted %d rows from before %s", deleted, cutoff.isoformat())
-        return deleted
+        """Delete the bucket counts older than `alerts.bucket_retention_days`; returns how many went
+        (`prune_old_buckets`, which `crisisbot purge --expired` runs too)."""
+        return prune_old_buckets(self.db, self.cfg, now or self.clock.now(), chunk_rows=chunk_rows).deleted
 
     # ------------------------------------------------------------------ planned surges and prior curve
     def _all_surges(self, session: Session) -> dict[tuple[str, str], list[tuple[datetime, datetime, float]]]:

@@ -13,15 +13,17 @@ import typer
 app = typer.Typer(no_args_is_help=True, help="评论数据源 / comment sources (platform pollers)")
 
 
-def _service():
-    """The configured FeedsService on the configured database (migrations applied)."""
+def _service(*, scoring: bool = False):
+    """The configured FeedsService on the configured database (migrations applied). `scoring`: the command
+    scores what it fetches, so a missing or non-model `sentiment.model_path` is refused first, as serve,
+    ingest and the console refuse it (exit 2, before the database is opened)."""
     from bot.cli import _load
     from bot.clock import SystemClock
     from bot.config import database_url
     from bot.feeds.pollers.service import FeedsService
     from bot.storage.db import Database
 
-    settings, config, _path = _load(quiet=True, new_db_note=True)
+    settings, config, _path = _load(quiet=True, new_db_note=True, scoring=scoring)
     db = Database(database_url(settings, config))
     db.upgrade()
     from bot.app import build_app
@@ -67,7 +69,7 @@ def poll(
 ) -> None:
     """立即轮询一次数据源（忽略退避与停用；另一进程正在轮询时跳过，退出码 3）/ poll one source once now
     (ignores backoff and `enabled`; exit 3 without polling when another process is polling it)."""
-    bot_app, service = _service()
+    bot_app, service = _service(scoring=True)
     try:
         try:
             service.config.source(source_id)

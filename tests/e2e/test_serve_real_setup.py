@@ -92,6 +92,22 @@ def test_comments_imported_first_are_what_serve_runs_on(tmp_path):
     assert not (tmp_path / "var" / "demo.db").exists()
 
 
+def test_the_database_named_by_database_url_alone_is_what_serve_runs_on(tmp_path):
+    """The plain DATABASE_URL (read when neither CRISISBOT_DATABASE_URL nor the config's database_url is set,
+    as every command reads it) counted as nothing set up: serve played the demo on var/demo.db instead."""
+    named = tmp_path / "named.db"
+    process, _, log_path = start_serve(tmp_path, environment(DATABASE_URL=f"sqlite:///{named}"))
+    stop(process)
+    log = log_path.read_text()
+    assert "已配置数据库（DATABASE_URL）" in log and "演示模式" not in log, log
+    assert not (tmp_path / "var" / "demo.db").exists()
+    connection = sqlite3.connect(named)
+    try:  # migrated by serve: the database it ran on
+        assert connection.execute("SELECT count(*) FROM comment").fetchone() == (0,)
+    finally:
+        connection.close()
+
+
 def test_a_fresh_folder_still_gets_the_demo(tmp_path):
     process, _, log_path = start_serve(tmp_path, environment(), "--speed", "1")
     stop(process)
