@@ -22,8 +22,11 @@ TransientChatError (the outbox retries with backoff). App credentials Feishu ref
 this app id and secret, or a fresh token refused again) become CredentialChatError: the outbox holds
 Feishu's messages until the secret is fixed. A permission the app lacks (99991672: a scope not granted, e.g.
 im:resource for images; 230006: the bot ability is off) becomes PermissionChatError: the outbox holds the
-messages that need it, and only those, until an admin grants it and releases a new app version. Everything
-else is PermanentChatError (230002 the bot is not in that chat, ...: about one chat or one message).
+messages that need it, and only those, until an admin grants it and releases a new app version. Except the
+chart or file of a card: without im:resource the card goes out without them and says so (a /report answered
+at once, not held until the scope is granted), the missing scope logged once; a message that is nothing but
+an image or a file is held as before. Everything else is PermanentChatError (230002 the bot is not in that
+chat, ...: about one chat or one message).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +49,7 @@ from bot.adapters.feishu.cards import (
     image_message_content,
 )
 from bot.adapters.feishu.settings import FeishuSettings
+from bot.adapters.name_cache import NAME_RETRY_S, NameCache
 from bot.messages import (
     CredentialChatError,
     File,
@@ -51,6 +57,7 @@ from bot.messages import (
     Message,
     PermanentChatError,
     PermissionChatError,
+    Section,
     TransientChatError,
 )
 
@@ -62,7 +69,16 @@ TOKEN_INVALID_CODES = {99991661, 99991663, 99991664, 99991665, 99991671}
 APP_UNAVAILABLE_CODES = {99991662, 99991673}
 # The app lacks a permission, whatever the chat: 99991672 a scope not granted to the app (tenant token);
 # 230006 the bot ability is not enabled. (99991679 is the user-token variant: the bot uses none.)
-PERMISSION_CODES = {99991672, 230006}
+SCOPE_NOT_GRANTED = 99991672
+PERMISSION_CODES = {SCOPE_NOT_GRANTED, 230006}
+# What a card says when its chart or file could not be uploaded for lack of im:resource (获取与上传图片或文件资源).
+RESOURCE_WORDS = {"image": ("图表", "chart"), "file": ("文件", "file")}
+RESOURCE_SCOPE_HINT = (
+    "feishu: 应用缺少 im:resource 权限（获取与上传图片或文件资源），消息照常发出，但不附图表和文件。请在开放平台「权限管理」"
+    "开通 im:resource，然后创建并发布新版本，无需重启 crisisbot / the app lacks the im:resource scope: messages go "
+    "out without their charts and files; grant im:resource under Permissions & Scopes, then create and release a "
+    "new app version (no restart needed)"
+)
 PERMISSION_HINT = (
     "请在开放平台「权限管理」开通报错中列出的权限（如 im:message:send_as_bot、im:resource），或在「应用能力」启用机器人，"
     "然后创建并发布新版本，无需重启 crisisbot / grant the scopes the error names (e.g. im:message:send_as_bot, "
@@ -81,9 +97,6 @@ CREDENTIAL_HINT = (
 MESSAGE_GONE_CODES = frozenset({"230011", "230031"})
 SERVER_BUSY_CODES = {2200}  # "Internal Error" answered with HTTP 200/400 by some Open API gateways
 MAX_UUID = 50  # Feishu refuses a longer uuid
-NAME_TTL_S = 12 * 3600  # people rarely rename; a day-old name in a timeline entry is harmless
-NAME_RETRY_S = 600  # after a failed lookup (no scope, out of contact range, outage) ask again this much later
-NAME_CACHE_MAX = 5000
 FILE_KEY_CACHE_MAX = 1000
 BOT_INFO_PATH = "/open-apis/bot/v3/info"
 EPHEMERAL_PATH = "/open-apis/ephemeral/v1/send"
@@ -139,9 +152,10 @@ class FeishuChatPort:
             .log_level(lark.LogLevel.WARNING)
             .build()
         )
-        self._names: dict[str, tuple[str | None, float]] = {}  # open_id -> (name or None, valid until)
-        self._names_lock = threading.Lock()
+        # open_id -> name, or None after a failed lookup (no scope, out of contact range, outage): NAME_RETRY_S
+        self._names = NameCache()
         self._names_warned = False
+        self._resources_warned = False  # im:resource missing: logged once, the cards say it each time
         self._file_keys: dict[str, str] = {}  # outbox key -> uploaded file_key (upload_file)
         self._file_keys_lock = threading.Lock()
         self._bot_open_id: str | None = None
@@ -157,7 +171,9 @@ class FeishuChatPort:
 
         maybe_sent_since needs no lookup here: Feishu itself deduplicates the `uuid` (the outbox key)."""
         chat_id = _chat_id(channel_id)
-        content = self._card(message)
+        left_out: set[str] = set()
+        files = self._upload_file_resources(message, idempotency_key, left_out)  # before the card that says so
+        content = self._card(message, left_out)
         reply = (message.meta.get("reply") or {}) if isinstance(message.meta, dict) else {}
         reply_to = reply.get("message_id") if isinstance(reply, dict) else None
         ephemeral_id = self._post_ephemeral(chat_id, message, content, reply if isinstance(reply, dict) else {})
@@ -174,7 +190,7 @@ class FeishuChatPort:
             message_id = _message_id(
                 self._call("create", lambda: self._create(chat_id, "interactive", content, idempotency_key))
             )
-        self._post_files(channel_id, message, idempotency_key)
+        self._post_files(channel_id, files)
         return message_id
 
     def _post_ephemeral(self, chat_id: str, message: Message, content: str, reply: dict[str, Any]) -> str | None:
@@ -200,11 +216,24 @@ class FeishuChatPort:
             log.info("feishu: cannot answer %s in %s privately (%s); replying in the chat", open_id, chat_id, exc.code)
             return None
 
-    def _post_files(self, channel_id: str, message: Message, idempotency_key: str) -> None:
+    def _upload_file_resources(self, message: Message, idempotency_key: str,
+                               left_out: set[str]) -> list[tuple[str, File]]:
+        """(outbox key, file) of the message's files to send after its card, their resources uploaded now (the
+        keys remembered for upload_file): a file refused for lack of im:resource is left out (`left_out`), and
+        the card says so. An empty file is left for upload_file to refuse, after the card, as before."""
+        files = []
+        for index, file in enumerate(message.files):
+            key = f"{idempotency_key}:file:{index}"
+            if not file.content or self._uploaded_unless_no_scope(
+                    "file", lambda key=key, file=file: self._file_key(key, file), left_out) is not None:
+                files.append((key, file))
+        return files
+
+    def _post_files(self, channel_id: str, files: list[tuple[str, File]]) -> None:
         """The message's files, each as a file message after its card. A retry sends them all again: their
         uuids (like the card's) make Feishu return the messages it already has instead of showing them twice."""
-        for index, file in enumerate(message.files):
-            self.upload_file(channel_id, file, idempotency_key=f"{idempotency_key}:file:{index}")
+        for key, file in files:
+            self.upload_file(channel_id, file, idempotency_key=key)
 
     def update(self, channel_id: str, message_id: str, message: Message) -> None:
         """Replace a card sent earlier (im.v1.message.patch); a card only one person sees cannot be."""
@@ -244,6 +273,11 @@ class FeishuChatPort:
         message; returns the message id. The message's `uuid` (the outbox key) deduplicates by itself; the
         uploaded file's key is remembered per outbox key, so a retry after a failed send uploads it once."""
         chat_id = _chat_id(channel_id)
+        content = file_message_content(self._file_key(idempotency_key, file))
+        return _message_id(self._call("create", lambda: self._create(chat_id, "file", content, idempotency_key)))
+
+    def _file_key(self, idempotency_key: str, file: File) -> str:
+        """The file_key of this outbox key's document, uploaded (upload_file_resource) unless it already was."""
         with self._file_keys_lock:
             file_key = self._file_keys.get(idempotency_key)
         if file_key is None:
@@ -252,8 +286,7 @@ class FeishuChatPort:
                 if len(self._file_keys) >= FILE_KEY_CACHE_MAX:
                     self._file_keys.clear()
                 self._file_keys[idempotency_key] = file_key
-        content = file_message_content(file_key)
-        return _message_id(self._call("create", lambda: self._create(chat_id, "file", content, idempotency_key)))
+        return file_key
 
     def upload_file_resource(self, file: File) -> str:
         """im.v1.file.create for a document; returns the file_key a `file` message refers to."""
@@ -278,12 +311,9 @@ class FeishuChatPort:
         per 10 minutes and logs the missing scope once."""
         if not user_id:
             return None
-        now = time.monotonic()
-        with self._names_lock:
-            cached = self._names.get(user_id)
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        name: str | None = None
+        hit, name = self._names.cached(user_id)
+        if hit:
+            return name
         try:
             name = self._lookup_name(user_id)
         except CredentialChatError:
@@ -293,10 +323,7 @@ class FeishuChatPort:
                 self._names_warned = True
                 log.warning("feishu: cannot read user names (%s); texts show open_ids. Grant the app the scope "
                             "contact:user.base:readonly and put its users in its contact range", exc)
-        with self._names_lock:
-            if len(self._names) >= NAME_CACHE_MAX:
-                self._names.clear()
-            self._names[user_id] = (name, now + (NAME_TTL_S if name else NAME_RETRY_S))
+        self._names.remember(user_id, name, NAME_RETRY_S)
         return name
 
     def _lookup_name(self, user_id: str) -> str | None:
@@ -371,11 +398,32 @@ class FeishuChatPort:
 
         return self._call("image.create", create).data.image_key
 
-    def _card(self, message: Message) -> str:
-        image_keys = [self.upload_image(i) if i.png else None for i in message.images]
+    def _card(self, message: Message, left_out: set[str] | None = None) -> str:
+        """The card's content, its images uploaded. An image refused for lack of im:resource is left out, and
+        so are the files in `left_out` (post uploads them first): the card then ends with a note saying so."""
+        left_out = set() if left_out is None else left_out
+        image_keys = [self._uploaded_unless_no_scope("image", lambda i=i: self.upload_image(i), left_out)
+                      if i.png else None for i in message.images]
+        if left_out:
+            message = replace(message, sections=(*message.sections, Section(resources_left_out_note(left_out))))
         # 'feishu:ou_x' in a handler's text shows the person's name (cached contact lookup), else stays as is
         return card_content(message, image_keys=image_keys, allow_at_all=self.settings.allow_at_all,
                             name_of=self.display_name)
+
+    def _uploaded_unless_no_scope(self, kind: str, upload: Callable[[], str], left_out: set[str]) -> str | None:
+        """upload()'s key, or None when Feishu refuses it for a scope the app lacks (99991672: im:resource):
+        the card goes out without it rather than wait, maybe for days, for an admin (`kind` joins `left_out`).
+        Any other failure raises as before: an outage or a rate limit is retried by the outbox, nothing left out."""
+        try:
+            return upload()
+        except PermissionChatError as exc:
+            if exc.code != str(SCOPE_NOT_GRANTED):
+                raise
+            if not self._resources_warned:
+                self._resources_warned = True
+                log.warning("%s (%s)", RESOURCE_SCOPE_HINT, str(exc).removesuffix(f". {PERMISSION_HINT}"))
+            left_out.add(kind)
+            return None
 
     def _json(self, request: Any) -> Any:
         """Send a JSON Open API request through the SDK (token, domain) keeping the raw HTTP answer, so a
@@ -468,6 +516,14 @@ class FeishuChatPort:
         elif not quiet:  # a name lookup's refusal is no delivery problem: display_name explains it, once
             log.error("%s - not retried: fix the chat id, the app's scopes or the bot's membership", text)
         return PermanentChatError(text, code=label)
+
+
+def resources_left_out_note(left_out: set[str]) -> str:
+    """The line a card ends with when its chart or file could not be uploaded for lack of im:resource."""
+    kinds = [kind for kind in RESOURCE_WORDS if kind in left_out]
+    zh = "和".join(RESOURCE_WORDS[kind][0] for kind in kinds)
+    en = " and ".join(RESOURCE_WORDS[kind][1] for kind in kinds)
+    return f"（{zh}未附上：飞书应用缺少 im:resource 权限，请在开放平台开通后重试 / {en} not attached: the app lacks the im:resource scope）"
 
 
 def _needed_scopes(raw: Any) -> str:

@@ -58,6 +58,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
+from bot.adapters.name_cache import NAME_CACHE_MAX, NAME_RETRY_S, NAME_TTL_S, NameCache
 from bot.messages import (
     CredentialChatError,
     File,
@@ -158,10 +159,9 @@ RESPONSE_URL_PREFIX = "rurl:"
 
 # People's names (users.info, scope users:read): a text naming someone by address ('slack:U123') shows the
 # name instead of a mention, which would notify the person again with every status card or timeline.
-NAME_TTL_S = 12 * 3600  # people rarely rename; a day-old name in a timeline entry is harmless
-NAME_RETRY_S = 600  # after a refused lookup (no users:read, unknown user) ask again this much later
+# NAME_TTL_S, NAME_RETRY_S (after a refused lookup: no users:read, unknown user) and NAME_CACHE_MAX are shared
+# with the Feishu port (bot.adapters.name_cache).
 NAME_OUTAGE_RETRY_S = 60  # after a lookup Slack could not answer (5xx, 429, no connection)
-NAME_CACHE_MAX = 5000
 NAME_LOOKUP_TIMEOUT_S = 3  # a name is not worth holding a post back for long: the mention stands in
 MISSING_NAMES_HINT = (
     "slack: 缺少 users:read 权限，无法读取成员名字：消息里提到的人仍以 @提及 显示，每条状态卡片和时间线都会再次通知他们。"
@@ -313,9 +313,9 @@ class SlackChatPort:
         self.timeout = timeout
         # How long the outbox waits after an unknown outcome before the retry (and its history check).
         self.unknown_outcome_settle_s = timeout + SLACK_SETTLE_S
-        # Slack user id -> (name or None, monotonic time it expires), oldest first (bounded)
-        self._names: OrderedDict[str, tuple[str | None, float]] = OrderedDict()
-        self._names_lock = threading.Lock()
+        # Slack user id -> name, or None after a failed lookup
+        self._names = NameCache(ttl_s=NAME_TTL_S, max_entries=NAME_CACHE_MAX, monotonic=monotonic)
+        self._names_lock = threading.Lock()  # guards the missing-scope window below
         # users:read is missing: no lookup for anyone until then (the scope is the app's, not a person's)
         self._names_refused_until = 0.0
         self._names_warned = False
@@ -546,19 +546,15 @@ class SlackChatPort:
         users:read scope nobody is looked up for NAME_RETRY_S and the missing scope is logged once."""
         if not user_id:
             return None
+        hit, name = self._names.cached(user_id)
+        if hit:
+            return name
         now = self._monotonic()
         with self._names_lock:
-            cached = self._names.get(user_id)
-            if cached is not None and cached[1] > now:
-                return cached[0]
             if self._names_refused_until > now:
                 return None
         name, retry_s = self._lookup_name(user_id, now)
-        with self._names_lock:
-            self._names[user_id] = (name, now + (NAME_TTL_S if name else retry_s))
-            self._names.move_to_end(user_id)
-            while len(self._names) > NAME_CACHE_MAX:
-                self._names.popitem(last=False)
+        self._names.remember(user_id, name, retry_s)
         return name
 
     def _lookup_name(self, user_id: str, now: float) -> tuple[str | None, float]:
