@@ -43,6 +43,9 @@ USAGE = """\
       other steps a remark
   /crisis answer|回答 步骤 答案 — 回答判断步骤 / answer a decision step
   /crisis skip|跳过 步骤 原因 — 跳过步骤 / skip a step with a reason
+  /crisis reopen|重开 步骤 原因 — 重开误完成、误答或误跳过的步骤：负责人保留，答案清空，之后再 done/answer；
+      因它完成而推进的后续步骤不撤销 / reopen a step done, answered or skipped by mistake (owner kept, answer
+      cleared; then done/answer it again); steps that moved on because it finished are not undone
   /crisis assign|指派 步骤|角色 @人|me|我 — 指派一人（角色可写中文或英文名）/ assign one person to a step or a role
   /crisis claim|认领 步骤 — 认领步骤（即 assign 步骤 me）/ take a step yourself (assign STEP me)
   /crisis severity|级别 1|2|3 原因 — 调整严重程度（1 最高；状态催办间隔随之改变）/ raise or lower the severity
@@ -66,6 +69,8 @@ ALIASES = {
     "下一步": "next",
     "完成": "done",
     "跳过": "skip",
+    "重开": "reopen",
+    "重新打开": "reopen",
     "指派": "assign",
     "备注": "note",
     "时间线": "timeline",
@@ -294,7 +299,8 @@ def handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[
     sub = ALIASES.get(sub_word, sub_word)
     if not sub:
         raise UsageError("缺少子命令 / missing subcommand")
-    if sub in ("help", "帮助") and len(parsed.args) == 1:  # "/crisis ｈｅｌｐ" (the dispatcher answers "help")
+    # "/crisis ｈｅｌｐ" and "/crisis --help", as the CLI takes it (the dispatcher answers "help")
+    if sub in ("help", "帮助", "--help") and len(parsed.args) == 1:
         return Message(title="/crisis — 危机预案：启动、推进、复盘 / crisis playbooks: start, walk, review", text=USAGE)
     handler = SUBCOMMANDS.get(sub)
     if handler is None:
@@ -306,7 +312,9 @@ def handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[
                      f"(posts the review), or /crisis cancel REASON for a false alarm or a run no longer needed.",
                 ephemeral=True,
             )
-        raise UsageError(f"未知子命令 {sub} / unknown subcommand")
+        close = difflib.get_close_matches(sub, [*SUBCOMMANDS, *ALIASES], n=1, cutoff=0.6)
+        guess = f"（是不是要输入 /crisis {close[0]}？/ did you mean /crisis {close[0]}?）" if close else ""
+        raise UsageError(f"未知子命令 {sub}{guess} / unknown subcommand")
     try:
         return handler(ctx, parsed)
     except (TransitionRejected, RunNotFound, PlaybookNotFound, Refused) as exc:
@@ -540,6 +548,30 @@ def _skip(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     return Message(text=f"⏭️ {ctx.user_name} 跳过了 {step}：{inert(reason)} / skipped")
 
 
+def _reopen(ctx: CommandContext, parsed: ParsedCommand) -> Message:
+    """`/crisis reopen STEP 原因`: take back a step done, answered or skipped by mistake."""
+    run_id, parsed = _split_run(ctx, parsed)
+    rest = parsed.args[1:]
+    if not rest:
+        raise UsageError("重开需要步骤和原因：/crisis reopen 步骤 原因 / reopen needs a step and a reason")
+    step = _step(ctx, run_id, rest[0])
+    reason = parsed.text_from(2).strip() if len(rest) > 1 else ""
+    service = _service(ctx)
+    try:
+        view = service.reopen(run_id, step, ctx.user, reason)
+    except TransitionRejected as exc:
+        if exc.code != "needs_reason":
+            raise
+        ref = f"#{run_id} " if len(service.active_runs(ctx.channel)) > 1 else ""
+        command = f"/crisis reopen {ref}{step}"
+        return Message(
+            text=f"⚠️ 重开步骤 {step} 需要说明原因，未重开。请输入：{command} 原因（例如 {command} 答案填错了）\n"
+                 f"Reopening {step} needs a reason; it was not reopened. Type: {command} REASON",
+            ephemeral=True,
+        )
+    return Message(text=render.reopened_reply(view, step, ctx.user_name, reason, service.clock.now(), _tz(ctx)))
+
+
 def _has_text(reason: str) -> bool:
     """A reason says something: some visible character besides quote marks (machine.is_blank)."""
     return not is_blank(reason)
@@ -681,6 +713,7 @@ SUBCOMMANDS = {
     "done": _done,
     "answer": _answer,
     "skip": _skip,
+    "reopen": _reopen,
     "assign": _assign,
     "claim": _claim,
     "severity": _severity,

@@ -6,6 +6,12 @@ answered otherwise, or whose decision was skipped). The service loads a `RunStat
 stores the new state and the timeline entries it returns; a rejected event raises `TransitionRejected`
 and changes nothing.
 
+Reopen: a finished step (done, answered or skipped by mistake) may be taken back with a reason: it is open
+again with its owner, its answer or skip reason cleared (the timeline keeps them as history). What became
+available because it finished is not undone: steps after it that are finished stay finished, open ones
+wait for it again. A reopened decision's branches that were left out (not applicable) are open again, waiting
+for its new answer, which leaves out the other branches' open steps as an answer always does.
+
 Order: a step with `after: [other]` waits (not current, not reminded) while `other` is open (finished
 means done, skipped or not applicable), but may still be finished: in a crisis work runs in parallel, and
 refusing a responder mid-crisis costs more than it protects. Its timeline entry then says which steps it
@@ -74,6 +80,7 @@ RUN_TRANSITIONS: dict[tuple[RunStatus, str], RunStatus] = {
     (RunStatus.ACTIVE, "answer"): RunStatus.ACTIVE,
     (RunStatus.ACTIVE, "assign"): RunStatus.ACTIVE,
     (RunStatus.ACTIVE, "note"): RunStatus.ACTIVE,
+    (RunStatus.ACTIVE, "reopen"): RunStatus.ACTIVE,
     (RunStatus.ACTIVE, "resolve"): RunStatus.RESOLVED,
     (RunStatus.ACTIVE, "cancel"): RunStatus.CANCELLED,
     # A closed run still takes notes (late findings for the review) and nothing else.
@@ -87,6 +94,8 @@ STEP_TRANSITIONS: dict[tuple[StepStatus, str], StepStatus] = {
     (StepStatus.OPEN, "answer"): StepStatus.DONE,
     (StepStatus.OPEN, "skip"): StepStatus.SKIPPED,
     (StepStatus.OPEN, "assign"): StepStatus.OPEN,
+    (StepStatus.DONE, "reopen"): StepStatus.OPEN,
+    (StepStatus.SKIPPED, "reopen"): StepStatus.OPEN,
 }
 
 
@@ -146,6 +155,16 @@ class Assign:
 
 
 @dataclass(frozen=True, slots=True)
+class Reopen:
+    """Take back a step finished by mistake (done, answered or skipped): it is open again, with a reason."""
+
+    step_id: str
+    actor: str
+    reason: str
+    kind: str = field(default="reopen", init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Note:
     text: str
     actor: str
@@ -166,7 +185,7 @@ class Cancel:
     kind: str = field(default="cancel", init=False)
 
 
-Event = Start | Done | Skip | Answer | Assign | Note | Resolve | Cancel
+Event = Start | Done | Skip | Answer | Assign | Reopen | Note | Resolve | Cancel
 
 
 # --- state -----------------------------------------------------------------------------------------
@@ -314,14 +333,19 @@ def apply(state: RunState, event: Event, now: datetime) -> Outcome:
         raise TransitionRejected("不知道是谁执行的操作 / the acting user is unknown", code="no_actor")
     next_status = RUN_TRANSITIONS.get((state.status, event.kind))
     if next_status is None:
+        action = _ACTION_ZH.get(event.kind, f"执行 {event.kind}")
         raise TransitionRejected(
-            f"预案处于「{RUN_STATUS_ZH[state.status]}」状态，不能执行 {event.kind} / "
+            f"预案处于「{RUN_STATUS_ZH[state.status]}」状态，不能{action} / "
             f"the run is {state.status.value}; {event.kind} is not allowed",
             code="run_state",
         )
     handler = _HANDLERS[event.kind]
     new_state, entries = handler(state, event, now)
     return Outcome(replace(new_state, status=next_status), tuple(entries))
+
+
+#: events named in words in the refusal on a run that does not take them (the others by their kind)
+_ACTION_ZH = {"reopen": "重开步骤"}
 
 
 def _step_for(state: RunState, step_id: str, kind: str) -> StepState:
@@ -333,7 +357,8 @@ def _step_for(state: RunState, step_id: str, kind: str) -> StepState:
             f"步骤 {step_id} 已是「{STEP_STATUS_ZH[step.status]}」/ step {step_id} is already {STEP_STATUS_EN[step.status]}",
             code="step_state",
         )
-    if kind != "assign" and state.is_gated_open(step):
+    # a finished step whose decision was reopened since may still be reopened (it then waits for the answer)
+    if kind not in ("assign", "reopen") and state.is_gated_open(step):
         decision = step.gate[0] if step.gate else ""
         raise TransitionRejected(
             f"步骤 {step_id} 取决于判断 {decision} 的结果，请先回答 / answer decision {decision} first",
@@ -531,6 +556,77 @@ def _on_assign(state: RunState, event: Assign, now: datetime) -> tuple[RunState,
     )
 
 
+#: how a reopen entry's text says the reason (`reopen_reason` reads it back for the review)
+_REOPEN_REASON = "；原因："
+
+
+def _on_reopen(state: RunState, event: Reopen, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
+    # the step first: a reopen refused anyway (an open step) says so, not that a reason is missing
+    if state.has_step(event.step_id):
+        step = state.step(event.step_id)
+        if step.status is StepStatus.OPEN:
+            raise TransitionRejected(
+                f"步骤 {step.step_id} 尚未完成（待办），无需重开 / step {step.step_id} is still open: nothing to reopen",
+                code="step_state",
+            )
+        if step.status is StepStatus.NA:
+            decision = step.gate[0] if step.gate else ""
+            raise TransitionRejected(
+                f"步骤 {step.step_id} 不适用（判断 {decision} 没有选它所在的分支），不能重开；要改判断请重开 {decision} / "
+                f"step {step.step_id} is not applicable (decision {decision} left its branch out): reopen "
+                f"{decision} to change that answer",
+                code="not_applicable",
+            )
+    step = _step_for(state, event.step_id, "reopen")
+    if step.gate is not None:
+        decision = state.step(step.gate[0])
+        if decision.finished and not (decision.status is StepStatus.DONE and decision.answer == step.gate[1]):
+            # open again it would be work in a branch the run no longer takes
+            raise TransitionRejected(
+                f"步骤 {step.step_id} 所在的分支已不适用（判断 {decision.step_id} 为「{decision.answer or STEP_STATUS_ZH[decision.status]}」），"
+                f"不能重开 / step {step.step_id} is in a branch decision {decision.step_id} no longer takes: not reopened",
+                code="branch_left_out",
+            )
+    if is_blank(event.reason):
+        raise TransitionRejected("重开需要说明原因 / reopening needs a reason", code="needs_reason")
+    reason = event.reason.strip()
+    if step.status is StepStatus.SKIPPED:
+        was = "原为跳过"
+    elif step.answer is not None:
+        was = f"原答案：{step.answer}"
+    else:
+        was = "原为完成"
+    # the owner (assignee) stays; what finished the step goes (the timeline keeps it)
+    reopened = replace(step, status=StepStatus.OPEN, answer=None, finished_at=None, finished_by=None, reason=None)
+    state = _replace_steps(state, [reopened])
+    if step.is_decision:
+        state = _restore_left_out(state, step.step_id)
+    return state, [
+        TimelineEntry(now, event.actor, "reopen", f"{step.title}（{was}{_REOPEN_REASON}{reason}）", step.step_id)
+    ]
+
+
+def reopen_reason(text: str) -> str:
+    """The reason of a reopen entry's text, as typed."""
+    return text.partition(_REOPEN_REASON)[2].removesuffix("）")
+
+
+def _restore_left_out(state: RunState, decision_id: str) -> RunState:
+    """Open again the steps a reopened decision left out (not applicable), and recursively those of the
+    decisions among them: they wait for its new answer. Finished steps of its branches stay finished."""
+    pending = [decision_id]
+    while pending:
+        current = pending.pop()
+        changed = []
+        for step in state.steps:
+            if step.gate and step.gate[0] == current and step.status is StepStatus.NA:
+                changed.append(replace(step, status=StepStatus.OPEN, finished_at=None))
+                if step.is_decision:
+                    pending.append(step.step_id)
+        state = _replace_steps(state, changed)
+    return state
+
+
 def _on_note(state: RunState, event: Note, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
     if is_blank(event.text):
         raise TransitionRejected("备注为空 / empty note", code="empty_note")
@@ -556,6 +652,7 @@ _HANDLERS = {
     "answer": _on_answer,
     "skip": _on_skip,
     "assign": _on_assign,
+    "reopen": _on_reopen,
     "note": _on_note,
     "resolve": _on_resolve,
     "cancel": _on_cancel,
@@ -605,7 +702,6 @@ def invariant_violations(state: RunState) -> list[str]:
             problems.append(f"{sid}: an ordinary step has an answer")
         if step.gate is not None:
             decision = state.step(step.gate[0])
-            applies = decision.status is StepStatus.DONE and decision.answer == step.gate[1]
             ruled_out = decision.status in (StepStatus.SKIPPED, StepStatus.NA) or (
                 decision.status is StepStatus.DONE and decision.answer != step.gate[1]
             )
@@ -613,8 +709,8 @@ def invariant_violations(state: RunState) -> list[str]:
                 problems.append(f"{sid}: not applicable although its branch applies or is undecided")
             if ruled_out and step.status is StepStatus.OPEN:
                 problems.append(f"{sid}: open although its branch was ruled out")
-            if not applies and not ruled_out and step.status is not StepStatus.OPEN:
-                problems.append(f"{sid}: finished before its decision was answered")
+            # A step finished while its decision is undecided is no fault: its decision was reopened after it
+            # was finished (a reopen undoes nothing that followed). `_step_for` refuses finishing one before.
         elif step.status is StepStatus.NA:
             problems.append(f"{sid}: not applicable without a gate")
     return problems

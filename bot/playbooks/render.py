@@ -132,6 +132,25 @@ def finished_reply(view: RunView, step_id: str, who: str, remark: str = "") -> s
     return f"✅ {who} 完成了 {step_id}{said} / done {step_id} ({who}){note_en}{early_warning(view, step_id)}"
 
 
+def reopened_reply(view: RunView, step_id: str, who: str, reason: str, now: datetime, tz: str) -> str:
+    """The answer to /crisis reopen: who took the step back and why, how to finish it again, and when its
+    owner is reminded (past its due time: at the next reminder round)."""
+    step = view.state.step(step_id)
+    lines = [f"↩️ {who} 重开了 {step_id}：{inert(reason)} / reopened {step_id}"]
+    if step.is_decision:
+        choices = answer_choices(step)
+        lines.append(f"请重新回答：/crisis answer {step_id} 答案（{choices}）/ answer it again: "
+                     f"/crisis answer {step_id} ANSWER ({choices.replace('、', ', ')})")
+    else:
+        lines.append(f"完成后再用 /crisis done {step_id} / finish it again with /crisis done {step_id}")
+    if view.state.is_blocked(step):
+        lines.append("⏳ 它还在等前置步骤或判断，暂不提醒 / it waits for the steps before it: not reminded yet")
+    elif step.due_at is not None and step.due_at <= now:
+        lines.append(f"⚠️ 已过截止时间 {local(step.due_at, tz)}，下一轮提醒会提醒负责人 / past its due time: its owner "
+                     f"is reminded at the next round")
+    return "\n".join(lines)
+
+
 def step_buttons(view: RunView, step: StepState) -> tuple[Button, ...]:
     value = f"{view.id}:{step.step_id}"
     if step.is_decision:

@@ -17,6 +17,7 @@ from bot.playbooks.machine import (
     RunState,
     StepStatus,
     TimelineEntry,
+    reopen_reason,
 )
 from bot.playbooks.people import person
 from bot.reports.charts import SharePoint
@@ -27,6 +28,7 @@ KIND_ZH = {
     "answer": "判断",
     "skip": "跳过",
     "assign": "指派",
+    "reopen": "重开",
     "note": "备注",
     "resolve": "解除",
     "cancel": "取消",
@@ -292,6 +294,10 @@ def _review_parts(data: ReviewInput) -> _ReviewParts:
     follow += [f"{s.step_id} {s.title}：跳过，原因 {inert(s.reason or '')}" for s in state.steps if s.status is StepStatus.SKIPPED]
     follow += [f"{s.step_id} {s.title}：未完成 / not done" for s in state.steps
                if s.status is StepStatus.OPEN and s not in late]
+    # a step finished by mistake and taken back: its earlier answer is on the timeline, the table shows the new
+    titles = {s.step_id: s.title for s in state.steps}
+    follow += [f"{e.step_id} {titles.get(e.step_id or '', '')}：{when(e.at)} 重开，原因 {inert(reopen_reason(e.text))} / "
+               f"reopened at {when(e.at)}" for e in data.timeline if e.kind == "reopen"]
     # every time in the review is in the channel's zone: say which once, with its offset at the run's start
     return _ReviewParts(zone=zone, alerts=alerts,
                         zone_line=zone_note(data.tz, data.state.started_at or data.generated_at),

@@ -28,6 +28,7 @@ from bot.playbooks.machine import (
     Cancel,
     Event,
     Outcome,
+    Reopen,
     Resolve,
     RunState,
     RunStatus,
@@ -67,7 +68,8 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
-ACTION_ZH = {"start": "启动预案", "resolve": "解除事件", "cancel": "取消预案", "severity": "调整严重程度"}
+ACTION_ZH = {"start": "启动预案", "resolve": "解除事件", "cancel": "取消预案", "severity": "调整严重程度",
+             "reopen": "重开步骤"}
 
 
 # The playbook a comment escalated from the reply queue starts when no run is active for its account.
@@ -590,6 +592,11 @@ class PlaybookService:
             for old, new in zip(before.steps, after.steps, strict=True):
                 if old == new:
                     continue
+                reminders: dict[str, Any] = {}
+                if old.status is not StepStatus.OPEN and new.status is StepStatus.OPEN:
+                    # reopened (or back in a reopened decision's branch): reminded as a fresh open step is,
+                    # not after the reminder or snooze of its earlier open time
+                    reminders = {"reminded_at": None, "snoozed_until": None}
                 session.execute(
                     update(CrisisStep)
                     .where(CrisisStep.id == rows[new.step_id].id)
@@ -600,6 +607,7 @@ class PlaybookService:
                         finished_at=new.finished_at,
                         finished_by=new.finished_by,
                         reason=new.reason,
+                        **reminders,
                     )
                     .execution_options(synchronize_session=False)
                 )
@@ -623,10 +631,14 @@ class PlaybookService:
                     self.outbox.withdraw(session, channel=view.channel, key_prefix=prefix)
             return
         reminded = {row.step_id: row.reminded_at for row in rows}
+        # a step waiting again (a reopened step it comes after, its reopened decision) is no longer overdue
+        waiting_again = ({s.step_id for s in before.overdue_steps(now)}
+                         - {s.step_id for s in view.state.overdue_steps(now)})
         finished = {
             _stamp(reminded[new.step_id])
             for old, new in zip(before.steps, view.state.steps, strict=True)
-            if old.status is StepStatus.OPEN and new.status is not StepStatus.OPEN and reminded.get(new.step_id)
+            if ((old.status is StepStatus.OPEN and new.status is not StepStatus.OPEN) or new.step_id in waiting_again)
+            and reminded.get(new.step_id)
         }
         if not finished:
             return
@@ -728,6 +740,14 @@ class PlaybookService:
             log.info("crisis run %s severity %s -> %s by %s", run_id, before, severity, actor)
             return view, before
         raise RuntimeError(f"crisis run {run_id}: too many concurrent changes; try again")
+
+    def reopen(self, run_id: int, step_id: str, actor: str, reason: str) -> render.RunView:
+        """Take back a step done, answered or skipped by mistake (/crisis reopen): open again with its owner,
+        its answer cleared, reminded again as a fresh open step (from its due time, which stays the
+        playbook's). Restricted by `playbooks.permissions.reopen`. Raises TransitionRejected when the step is
+        open, not applicable, unknown, or the run is closed."""
+        self.check_permission("reopen", actor)
+        return self.transition(run_id, Reopen(step_id, actor, reason))[0]
 
     def answer(self, run_id: int, step_id: str, answer: str, actor: str) -> render.RunView:
         return self.transition(run_id, Answer(step_id, answer, actor))[0]

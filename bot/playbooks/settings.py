@@ -10,8 +10,9 @@ _YEAR_MINUTES = 365 * 24 * 60
 
 
 class PlaybookPermissions(BaseModel):
-    """Config role names (keys of the top-level `roles:`) allowed to start/resolve/cancel runs and to change
-    a run's severity by hand (/crisis severity). Empty: anyone in the channel."""
+    """Config role names (keys of the top-level `roles:`) allowed to start/resolve/cancel runs, to change
+    a run's severity by hand (/crisis severity) and to reopen a finished step (/crisis reopen). Empty: anyone
+    in the channel."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -19,6 +20,7 @@ class PlaybookPermissions(BaseModel):
     resolve: list[str] = Field(default_factory=list)
     cancel: list[str] = Field(default_factory=list)
     severity: list[str] = Field(default_factory=list)
+    reopen: list[str] = Field(default_factory=list)
 
 
 class PlaybooksConfig(BaseModel):
@@ -61,9 +63,10 @@ class PlaybooksConfig(BaseModel):
 
 
 #: what each permission lets a person do, for the messages below and the refusal in the service
-PERMISSION_ACTIONS_ZH = {"start": "启动预案", "resolve": "解除事件", "cancel": "取消预案", "severity": "调整严重程度"}
+PERMISSION_ACTIONS_ZH = {"start": "启动预案", "resolve": "解除事件", "cancel": "取消预案", "severity": "调整严重程度",
+                         "reopen": "重开步骤"}
 _ACTIONS_EN = {"start": "start a playbook", "resolve": "resolve a run", "cancel": "cancel a run",
-               "severity": "change a run's severity"}
+               "severity": "change a run's severity", "reopen": "reopen a finished step"}
 
 
 def permission_problems(roles: object, permissions: object) -> list[tuple[str, str, bool]]:

@@ -34,7 +34,8 @@ def test_a_start_permission_naming_an_undefined_role_is_named_by_config_check(tm
     assert "没有任何人能启动预案" in result.stderr and "nobody could start a playbook" in result.stderr
 
 
-@pytest.mark.parametrize("action, words", [("start", "启动预案"), ("resolve", "解除事件"), ("cancel", "取消预案")])
+@pytest.mark.parametrize("action, words", [("start", "启动预案"), ("resolve", "解除事件"), ("cancel", "取消预案"),
+                                           ("reopen", "重开步骤")])
 def test_any_permission_that_locks_everyone_out_is_warned_about(action, words):
     # resolve/cancel too: a run nobody may resolve or cancel stays active, and its reminders never stop
     data = {"roles": {"lead": []}, "playbooks": {"permissions": {action: ["commander", "lead"]}}}
