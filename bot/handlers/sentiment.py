@@ -36,35 +36,59 @@ def _service(ctx: CommandContext) -> CorrectionService:
     return ctx.services.extra["sentiment_corrections"]
 
 
-def _reply(outcome: CorrectionOutcome, user_name: str) -> Message:
+def _reply(outcome: CorrectionOutcome, user_name: str, *, requeued: bool) -> Message:
     old, new = outcome.old_label, outcome.new_label
     preview = inert(outcome.text if len(outcome.text) <= 80 else outcome.text[:80] + "…")
+    if not preview.strip():
+        preview = "（仅表情 / sticker only）"
+    follows = _what_follows(requeued=requeued, relabelled=old != new)
+    # training leaves out a comment without text (a sticker-only one): it teaches no words
+    kept_zh, kept_en = (("已存为训练样本", "kept as a training example") if outcome.text.strip() else
+                        ("已记录（评论没有文字，不用于训练）", "recorded (the comment has no text: not used for training)"))
     if old == new:  # a person confirmed the model: still a labelled example worth keeping
         return Message(
             title="情感已确认 / Sentiment confirmed",
             text=(f"{outcome.platform}:{outcome.comment_id} 确认为 {LABEL_ZH[new]}（{new}），由 {user_name} 确认，"
-                  f"已存为训练样本。\nConfirmed {new} by {user_name}; kept as a training example.\n> {preview}"),
+                  f"{kept_zh}。\nConfirmed {new} by {user_name}; {kept_en}.\n"
+                  f"{follows}> {preview}"),
         )
     return Message(
         title="情感已更正 / Sentiment corrected",
         text=(
             f"{outcome.platform}:{outcome.comment_id} {LABEL_ZH[old]}（{old or '-'}）→ {LABEL_ZH[new]}（{new}），"
-            f"由 {user_name} 更正，已存为训练样本。\n"
-            f"Relabelled {old or '-'} → {new} by {user_name}; kept as a training example.\n> {preview}"
+            f"由 {user_name} 更正，{kept_zh}。\n"
+            f"Relabelled {old or '-'} → {new} by {user_name}; {kept_en}.\n{follows}"
+            f"> {preview}"
         ),
     )
 
 
-def _requeue(ctx: CommandContext, outcome: CorrectionOutcome) -> None:
+def _what_follows(*, requeued: bool, relabelled: bool) -> str:
+    """What the person's label changes at once and what it does not (lines ending in a line break, or ""):
+    spike alerts count each comment once, as it arrives, so the counts they already made stay; reports read
+    the stored label when they are made; the reply queue is re-ranked (`_requeue`)."""
+    zh, en = [], []
+    if requeued:
+        zh.append("回复队列中这条评论的优先级和时限已按人工标签更新。")
+        en.append("Its reply-queue item's priority and deadline now follow this label.")
+    if relabelled:
+        zh.append("今后生成的报告按新标签统计；告警已计入的负面数量不变。")
+        en.append("Reports made from now on count the new label; the negative counts alerts already made stay.")
+    return f"{''.join(zh)}\n{' '.join(en)}\n" if zh else ""
+
+
+def _requeue(ctx: CommandContext, outcome: CorrectionOutcome) -> bool:
     """The comment's reply-queue item follows the corrected label (priority, SLA, urgent), when the reply
-    queue is on. The correction itself is stored already: a failure here is logged, not answered."""
+    queue is on. The correction itself is stored already: a failure here is logged, not answered. True when
+    an unanswered item changed."""
     replies = ctx.services.extra.get("replies")
     if replies is None:
-        return
+        return False
     try:
-        replies.rescore(outcome.platform, outcome.comment_id)
+        return bool(replies.rescore(outcome.platform, outcome.comment_id))
     except Exception:  # noqa: BLE001
         log.exception("could not re-score the reply-queue item of %s:%s", outcome.platform, outcome.comment_id)
+        return False
 
 
 def _error(exc: CorrectionError) -> Message:
@@ -86,8 +110,7 @@ def handle_sentiment(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         outcome = _service(ctx).fix(channel=ctx.channel, user=ctx.user, comment_ref=comment_ref, label=label)
     except CorrectionError as exc:
         return _error(exc)
-    _requeue(ctx, outcome)
-    return _reply(outcome, ctx.user_name)
+    return _reply(outcome, ctx.user_name, requeued=_requeue(ctx, outcome))
 
 
 def _score(ctx: CommandContext, text: str) -> Message:
@@ -104,16 +127,16 @@ def _score(ctx: CommandContext, text: str) -> Message:
 
 
 def handle_fix_button(ctx: CommandContext, action: Action) -> Message:
-    """The `sentiment.fix` button: value "platform:COMMENT_ID label"."""
-    parts = (action.value or "").split()
+    """The `sentiment.fix` button: value "platform:COMMENT_ID label". The label is the last word: a comment
+    id may hold spaces (ingest takes any id), and such a comment's buttons were refused as malformed."""
+    parts = (action.value or "").rsplit(maxsplit=1)
     if len(parts) != 2:
         return _error(_MALFORMED_BUTTON)
     try:
         outcome = _service(ctx).fix(channel=ctx.channel, user=ctx.user, comment_ref=parts[0], label=parts[1])
     except CorrectionError as exc:
         return _error(exc)
-    _requeue(ctx, outcome)
-    return _reply(outcome, ctx.user_name)
+    return _reply(outcome, ctx.user_name, requeued=_requeue(ctx, outcome))
 
 
 def handle_review_button(ctx: CommandContext, action: Action) -> Message:

@@ -21,12 +21,6 @@ def comment_ref(platform: str, comment_id: str) -> str:
     return f"{platform}:{comment_id}"
 
 
-def split_ref(ref: str) -> tuple[str, str]:
-    """("platform", "COMMENT_ID") of "platform:COMMENT_ID"; platform "" for a bare id (ids may hold ":")."""
-    platform, _, comment_id = ref.strip().rpartition(":")
-    return platform.lower(), comment_id
-
-
 def review_button(refs: Iterable[str], *, lang: str = "zh") -> Button | None:
     """The button that opens the relabelling choices for these comments (None when there are none)."""
     unique = list(dict.fromkeys(r for r in refs if r and ":" in r))[:MAX_REFS]

@@ -287,7 +287,8 @@ def eval_command(
     backend: Annotated[str, typer.Option("--backend", help=_BACKEND_HELP, callback=_backend_name)] = "default",
     as_json: Annotated[bool, typer.Option("--json", help="最后一行输出 JSON / last line is one JSON object")] = False,
     predictions: Annotated[
-        Path | None, typer.Option("--predictions", help="写出 text,label,pred,score / write predictions CSV")
+        Path | None, typer.Option("--predictions", help="写出 text,label,pred,score（多个 --model 时为最后一个模型的）/ "
+                                           "write predictions CSV (with several --model, the last model's)")
     ] = None,
     models: Annotated[
         list[Path] | None,
@@ -392,6 +393,24 @@ def _warn_rejected(data, shown: int = 5) -> None:
                    f"{len(data.rejected) - shown} more rows skipped", err=True)
 
 
+def _column_names(runs) -> list[str]:
+    """The table's name for each model. Several models are numbered and named by file name ("1 before.npz"),
+    their full paths listed above the table: full paths as column headers were cut at the end in a narrow
+    terminal, where "…/models/model-2026-1…" could head both columns of a before/after comparison."""
+    names = [name for name, _, _ in runs]
+    if len(runs) < 2:
+        return names
+    return [f"{number} {Path(name).name or name}" for number, name in enumerate(names, start=1)]
+
+
+def _change(before, after) -> str:
+    """After minus before, signed, to read which way a metric moved ("" when either is not a number)."""
+    if not isinstance(before, int | float) or not isinstance(after, int | float):
+        return ""
+    delta = round(after - before, 4)
+    return "0" if delta == 0 else f"{delta:+}"
+
+
 def _print_eval_table(file: Path, data, runs) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -401,31 +420,45 @@ def _print_eval_table(file: Path, data, runs) -> None:
         title = f"{file.name}：{rows} 行，三分类 / {rows} rows, 3-class"
     else:
         title = f"{file.name}：{rows} 行，二分类（neu 计为非负面）/ {rows} rows, binary (neu counts as not-negative)"
-    table = Table()
-    table.add_column("指标 / metric")
-    for name, _, _ in runs:
-        table.add_column(name)
+    names = _column_names(runs)
     keys = ["accuracy", "macro_f1", "neg_precision", "neg_recall"]
     if data.three_class:
         keys.append("neutral_as_negative")
     keys.append("texts_per_s")
+    compare = len(runs) >= 2
+    rows_of_cells = []
     for key in keys:  # the JSON carries the exact values; the table, 4 decimals to read
-        table.add_row(key, *[str(round(m[key], 4)) if isinstance(m.get(key), float) else str(m.get(key))
-                             for _, _, m in runs])
+        cells = [str(round(m[key], 4)) if isinstance(m.get(key), float) else str(m.get(key)) for _, _, m in runs]
+        if compare:  # before/after: which way each metric moved, the last model against the first; the speed
+            # of two runs differs by chance, so none is shown for it
+            cells.append("" if key == "texts_per_s" else _change(runs[0][2].get(key), runs[-1][2].get(key)))
+        rows_of_cells.append((key, cells))
+    table = Table()
+    table.add_column("指标 / metric", no_wrap=True, min_width=max(map(len, keys)))
+    for column, name in enumerate(names):  # numbers are never cut; a long header folds
+        table.add_column(name, overflow="fold", min_width=max(len(cells[column]) for _, cells in rows_of_cells))
+    if compare:
+        table.add_column(f"变化\nchange\n{len(runs)}−1", justify="right", no_wrap=True)
+    for key, cells in rows_of_cells:
+        table.add_row(key, *cells)
     console = Console(file=sys.stdout)
     # one header line, not the table's title: a title wraps to the table's width, mid-phrase
     console.print(title, markup=False, highlight=False, soft_wrap=True)
+    if compare:
+        for column, (name, _, _) in zip(names, runs, strict=True):
+            number = column.split(" ", 1)[0]
+            console.print(f"模型 {number} / model {number}: {name}", markup=False, highlight=False, soft_wrap=True)
     console.print(table)
-    console.print(_confusion_table(data, runs[-1]))
+    console.print(_confusion_table(data, runs[-1], names[-1]))
 
 
-def _confusion_table(data, run):
+def _confusion_table(data, run, name: str):
     """Where the errors are: gold rows x predicted columns for the last model (raw neg/neu/pos)."""
     from rich.table import Table
 
     from bot.sentiment.metrics import confusion
 
-    name, results, _ = run
+    _, results, _ = run
     counts = confusion(data.labels, [r.label for r in results])
     table = Table(title=f"混淆矩阵 / confusion: {name}")
     table.add_column("标注 gold ↓ / 预测 pred →")
@@ -436,9 +469,10 @@ def _confusion_table(data, run):
     return table
 
 
-def _corrections(database_url: str | None) -> list[tuple[str, str]]:
-    """The chat corrections for `train --include-corrections`, or exit 2 naming the database: run outside the
-    bot's folder this used to create an empty ./var/crisisbot.db and end in a "no such table" traceback."""
+def _corrections(database_url: str | None) -> tuple[list[tuple[str, str]], str]:
+    """The chat corrections for `train --include-corrections` and the database they came from (redacted), or
+    exit 2 naming the database: run outside the bot's folder this used to create an empty ./var/crisisbot.db
+    and end in a "no such table" traceback."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
@@ -460,13 +494,60 @@ def _corrections(database_url: str | None) -> list[tuple[str, str]]:
         _fail(f"找不到机器人的数据库 {url.database}：请在运行机器人的目录里执行，或用 --database-url 指定 / "
               f"the bot's database {url.database} does not exist: run this where the bot runs, or give --database-url")
     try:
-        return load_corrections_for_training(database_url)
+        return load_corrections_for_training(database_url), redact_url(database_url)
     except (OperationalError, ProgrammingError) as exc:
         if "sentiment_correction" not in str(exc):
             raise
         _fail(f"数据库 {redact_url(database_url)} 里没有更正记录（机器人没有在这个数据库上运行过）/ "
               f"no corrections table in {redact_url(database_url)}: the bot has not run on this database")
-    return []  # not reached: _fail exits
+    raise AssertionError  # not reached: _fail exits
+
+
+def _say_corrections(corrections: list[tuple[str, str]], labeled, database: str) -> None:
+    """On stderr, before training: how many corrections go in, of which labels, with what weight, and which
+    of them replace rows of the training files. It said only "corrections: 3"."""
+    from collections import Counter
+
+    from bot.sentiment.train import CORRECTION_WEIGHT
+
+    if not corrections:
+        typer.echo(f"更正 / corrections: 数据库 {database} 中没有更正，只用训练文件训练 / no corrections in {database}: "
+                   "the model learns from the training files only", err=True)
+        return
+    # as training takes them: one row per text, the latest correction of it
+    by_text = dict(corrections)
+    counts = Counter(by_text.values())
+    classes = "、".join(f"{label} {counts[label]}" for label in ("neg", "neu", "pos") if counts[label])
+    weight = f"{CORRECTION_WEIGHT:g}"
+    typer.echo(f"更正 / corrections: 加入 {len(by_text)} 条（{classes}；每条评论取最新一次更正），每条权重 {weight}"
+               f"（训练文件一行为 1）/ {len(by_text)} added ({classes.replace('、', ', ')}; the latest correction of "
+               f"each comment), weight {weight} each (a training-file row weighs 1); from {database}", err=True)
+    if len(by_text) < len(corrections):
+        merged = len(corrections) - len(by_text)
+        typer.echo(f"  另有 {merged} 条与另一条更正过的评论文本相同，同一文本只用最新的一条更正 / {merged} more had the text "
+                   "of another corrected comment: one row per text, with the latest correction", err=True)
+    file_labels: dict[str, str] = {}
+    for labeled_file in labeled:
+        for text, label in zip(labeled_file.texts, labeled_file.labels, strict=True):
+            file_labels.setdefault(text, label)  # training keeps a text's first row
+    shared = [text for text in by_text if text in file_labels]
+    if shared:
+        differ = sum(1 for text in shared if file_labels[text] != by_text[text])
+        typer.echo(f"  其中 {len(shared)} 条的文本也在训练文件中（{differ} 条标签不同），以更正为准 / {len(shared)} of them "
+                   f"also appear in the training files ({differ} labelled differently there): the correction replaces "
+                   "those rows", err=True)
+    if counts["neu"] and not any(labeled_file.three_class for labeled_file in labeled):
+        # the neutral heads learn from neg/neu/pos rows only: here, from the corrections alone, or not at all
+        if len(by_text) == counts["neu"]:
+            typer.echo(f"警告：训练文件都没有中性（neu）行，{counts['neu']} 条中性更正不会起作用，模型不会判出中性；请同时用一个 "
+                       f"neg/neu/pos 三分类文件训练 / warning: the training files have no neutral rows, so the "
+                       f"{counts['neu']} neutral corrections have no effect and the model calls nothing neutral; "
+                       "train with a neg/neu/pos file too", err=True)
+        else:
+            typer.echo(f"警告：训练文件都没有中性（neu）行，中性判断只从这 {len(by_text)} 条更正学习，很不可靠；请同时用一个 "
+                       f"neg/neu/pos 三分类文件训练 / warning: the training files have no neutral rows, so the "
+                       f"model learns what is neutral from these {len(by_text)} corrections alone (unreliable); "
+                       "train with a neg/neu/pos file too", err=True)
 
 
 def _options_as_given(ctx: typer.Context) -> list[str]:
@@ -544,10 +625,15 @@ def train_command(
                       "path; without it the shipped model is replaced once training succeeds (the old file kept "
                       "as a .bak, never over an earlier backup)")] = None,
     include_corrections: Annotated[
-        bool, typer.Option("--include-corrections", help="加入聊天中的更正 / add corrections made in chat")
+        bool, typer.Option("--include-corrections", help=(
+            "加入聊天中的更正（/sentiment fix）：每条评论取最新一次更正，每条权重 5，训练文件中同一文本的行以更正为准 / "
+            "add the corrections made in chat (/sentiment fix): the latest per comment, weight 5 each, replacing "
+            "a training-file row with the same text"))
     ] = False,
     database_url: Annotated[
-        str | None, typer.Option("--database-url", help="更正所在数据库 / database with corrections")
+        str | None, typer.Option("--database-url", help=(
+            "更正所在的数据库（默认：机器人配置的数据库）；需与 --include-corrections 同用 / the database holding the "
+            "corrections (default: the bot's configured one); with --include-corrections"))
     ] = None,
 ) -> None:
     """训练默认模型（确定性）/ train the default model (deterministic).
@@ -559,6 +645,10 @@ def train_command(
     the same command gives a byte-identical model file on any x86-64 machine (one thread and fixed CPU
     kernels, trained in a child process)."""
     files = list(data) + [Path(extra) for extra in ctx.args]
+    if database_url is not None and not include_corrections:
+        # the corrections the person named a database for would silently be left out of a long training
+        _fail("--database-url 只与 --include-corrections 一起使用（它指定更正所在的数据库）/ --database-url goes with "
+              "--include-corrections (it names the database holding the corrections)")
     if out is not None:  # before the (long) training, not when the model is saved
         _check_output_file(out, inputs=files, option="--out")
     from bot.sentiment import reproducible
@@ -578,8 +668,8 @@ def train_command(
         _warn_rejected(labeled_file)
     corrections: list[tuple[str, str]] = []
     if include_corrections:
-        corrections = _corrections(database_url)
-        typer.echo(f"更正 / corrections: {len(corrections)}", err=True)
+        corrections, database = _corrections(database_url)
+        _say_corrections(corrections, labeled, database)
     _warn_few_rows(labeled, corrections)
     replacing = out is None
     if replacing:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
-from bot.sentiment.actions import split_ref
 from bot.sentiment.models import SentimentCorrection
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,6 +55,44 @@ def parse_label(value: str) -> str:
 
 
 @dataclass(frozen=True)
+class CommentRef:
+    """How a typed or button reference names a comment: "platform:COMMENT_ID", or a bare COMMENT_ID.
+
+    Comment ids may hold ":" themselves (ingest takes any id), so the platform is only the part before the
+    first ":" when that part is a platform name, and the whole reference is also tried as a bare id:
+    "douyin:t1:c5" is douyin's "t1:c5", "t1:c5" is the bare id "t1:c5". Splitting at the last ":" found
+    neither, also not from the Fix sentiment button on such a comment's own queue item.
+    """
+
+    platform: str | None  # None: no platform given
+    comment_id: str  # the id after "platform:", or the bare id
+    bare_id: str | None  # the whole reference as a bare id, when it is one besides the qualified reading
+
+    @classmethod
+    def parse(cls, ref: str) -> CommentRef:
+        from bot.feeds.records import PLATFORMS  # the platforms a stored comment can have
+
+        text = ref.strip()
+        prefix, colon, rest = text.partition(":")
+        if colon and prefix.strip().lower() in PLATFORMS:
+            return cls(prefix.strip().lower(), rest.strip(), text)
+        return cls(None, text, None)
+
+    def ids(self) -> list[str]:
+        return [i for i in dict.fromkeys((self.comment_id, self.bare_id)) if i]
+
+    def pick(self, comments: list) -> list:
+        """The comments this reference names, of `comments` (those stored under any of `ids()`): the one of
+        the platform given, else those with the whole reference as their id."""
+        if self.platform is not None:
+            qualified = [c for c in comments if c.platform == self.platform and c.comment_id == self.comment_id]
+            if qualified:
+                return qualified
+            return [c for c in comments if c.comment_id == self.bare_id]
+        return [c for c in comments if c.comment_id == self.comment_id]
+
+
+@dataclass(frozen=True)
 class LabeledComment:
     """A stored comment as the relabelling choices show it."""
 
@@ -82,17 +119,20 @@ class CorrectionService:
         """
         from bot.storage.models import Comment
 
-        wanted = [(platform, comment_id) for platform, comment_id in map(split_ref, comment_refs)
-                  if platform and comment_id]
+        wanted = [ref for ref in map(CommentRef.parse, comment_refs) if ref.platform and ref.comment_id]
         if not wanted:
             return []
+        ids = sorted({i for ref in wanted for i in ref.ids()})
         with self.db.session() as session:
-            rows = session.exec(select(Comment).where(Comment.comment_id.in_([c for _, c in wanted]))).all()
-        found = {(c.platform, c.comment_id): c for c in rows if self.scope.can_see(channel, c.account_key)}
-        out = []
-        for key in wanted:
-            comment = found.get(key)
-            if comment is not None:
+            rows = session.exec(select(Comment).where(Comment.comment_id.in_(ids))).all()
+        visible = [c for c in rows if self.scope.can_see(channel, c.account_key)]
+        out: list[LabeledComment] = []
+        shown: set[tuple[str, str]] = set()
+        for ref in wanted:
+            for comment in ref.pick(visible)[:1]:
+                if (comment.platform, comment.comment_id) in shown:
+                    continue
+                shown.add((comment.platform, comment.comment_id))
                 out.append(LabeledComment(comment.platform, comment.comment_id, comment.text,
                                           comment.sentiment_label, comment.sentiment_score,
                                           comment.sentiment_model == CORRECTION_MODEL_NAME))
@@ -107,14 +147,12 @@ class CorrectionService:
         from bot.storage.models import Comment
 
         new_label = parse_label(label)
-        platform, comment_id = split_ref(comment_ref)
-        if not comment_id:
+        ref = CommentRef.parse(comment_ref)
+        if not ref.comment_id:
             raise CorrectionError("缺少评论 ID", "missing comment id")
         with self.db.session() as session:
-            query = select(Comment).where(Comment.comment_id == comment_id)
-            if platform:
-                query = query.where(Comment.platform == platform)
-            candidates = [c for c in session.exec(query).all() if self.scope.can_see(channel, c.account_key)]
+            stored = session.exec(select(Comment).where(Comment.comment_id.in_(ref.ids()))).all()
+            candidates = ref.pick([c for c in stored if self.scope.can_see(channel, c.account_key)])
             if not candidates:
                 raise CorrectionError(
                     f"找不到评论 {comment_ref}（或本频道无权查看该账号）",

@@ -369,6 +369,11 @@ class TrainOptions:
     word_bigrams: bool = True
 
 
+#: Row weight of a chat correction (`train --include-corrections`): a person's label on a comment of the
+#: team's own feed counts as five training-file rows.
+CORRECTION_WEIGHT = 5.0
+
+
 @dataclass
 class TrainingSet:
     texts: list[str]
@@ -382,7 +387,7 @@ def build_training_set(
     files: Sequence[LabeledFile],
     options: TrainOptions,
     corrections: Iterable[tuple[str, str]] = (),
-    correction_weight: float = 5.0,
+    correction_weight: float = CORRECTION_WEIGHT,
 ) -> TrainingSet:
     """Merge files (first occurrence of a text wins) with per-file weights; corrections override."""
     seen: set[str] = set()
