@@ -337,7 +337,17 @@ class _SourceBase(_Strict):
         return self.jitter if self.jitter is not None else round(self.interval * 0.1, 3)
 
 
+#: how a comment source's API lists a target's comments
+CommentOrder = Literal["newest_first", "oldest_first"]
+
+
 class _CommentSource(_SourceBase):
+    # newest_first (the default): pages are read from the top down to the known comments, and a page
+    # found getting newer down the list still switches that target to reading to its end (with a
+    # warning). oldest_first declares what a crawler export or vendor API is known to do, so every scan
+    # reads to the end from the first page on, with nothing to learn and nothing to warn about.
+    order: CommentOrder = "newest_first"
+
     @model_validator(mode="after")
     def _needs_account_and_targets(self) -> _CommentSource:
         if self.account is None:
@@ -529,6 +539,7 @@ __all__ = [
     "BackoffSettings",
     "BilibiliSettings",
     "BilibiliSource",
+    "CommentOrder",
     "DouyinSettings",
     "DouyinSource",
     "FeedsConfig",

@@ -7,7 +7,9 @@
   recalled card (230011) or one sent more than 14 days ago (230031) cannot be patched: the outbox then posts
   the update as a new card.
 - post of an answer meant for one person (Message.ephemeral) in a group: a card only they see
-  (ephemeral.v1.send), else a reply as usual.
+  (ephemeral.v1.send), else a reply as usual. In a direct (p2p) chat it is a reply straight away: the
+  command's event says the chat is p2p, and the port remembers it for the button presses there (their
+  card.action.trigger events name the chat but not its type), so no press costs a refused ephemeral call.
 - upload: im.v1.image.create, then an image message into the chat.
 - upload_file (a message's `files`, after its card): im.v1.file.create (file_type "stream"), then a `file`
   message into the chat, its `uuid` derived from the outbox key like every message.
@@ -37,6 +39,7 @@ import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -98,6 +101,7 @@ MESSAGE_GONE_CODES = frozenset({"230011", "230031"})
 SERVER_BUSY_CODES = {2200}  # "Internal Error" answered with HTTP 200/400 by some Open API gateways
 MAX_UUID = 50  # Feishu refuses a longer uuid
 FILE_KEY_CACHE_MAX = 1000
+DIRECT_CHATS_MAX = 10_000  # direct chats remembered (one per person who wrote to the bot); the oldest go first
 BOT_INFO_PATH = "/open-apis/bot/v3/info"
 EPHEMERAL_PATH = "/open-apis/ephemeral/v1/send"
 EPHEMERAL_PREFIX = "ephemeral:"  # the id of a card only one person sees: never patched
@@ -158,6 +162,9 @@ class FeishuChatPort:
         self._resources_warned = False  # im:resource missing: logged once, the cards say it each time
         self._file_keys: dict[str, str] = {}  # outbox key -> uploaded file_key (upload_file)
         self._file_keys_lock = threading.Lock()
+        # chat_ids of direct (p2p) chats, learnt from the answers to commands typed there (see _note_chat_type)
+        self._direct_chats: OrderedDict[str, None] = OrderedDict()
+        self._direct_chats_lock = threading.Lock()
         self._bot_open_id: str | None = None
         self._bot_info_lock = threading.Lock()
         self._bot_info_next = 0.0  # monotonic time of the next lookup while the open_id is unknown
@@ -176,7 +183,8 @@ class FeishuChatPort:
         content = self._card(message, left_out)
         reply = (message.meta.get("reply") or {}) if isinstance(message.meta, dict) else {}
         reply_to = reply.get("message_id") if isinstance(reply, dict) else None
-        ephemeral_id = self._post_ephemeral(chat_id, message, content, reply if isinstance(reply, dict) else {})
+        self._note_chat_type(chat_id, reply.get("chat_type") if isinstance(reply, dict) else None)
+        ephemeral_id = self._post_ephemeral(chat_id, message, content)
         if ephemeral_id is not None:
             return ephemeral_id
         message_id = None
@@ -193,7 +201,7 @@ class FeishuChatPort:
         self._post_files(channel_id, files)
         return message_id
 
-    def _post_ephemeral(self, chat_id: str, message: Message, content: str, reply: dict[str, Any]) -> str | None:
+    def _post_ephemeral(self, chat_id: str, message: Message, content: str) -> str | None:
         """An answer meant for one person (Message.ephemeral: "step already done", "button no longer
         valid", ...) as a card only they see in the group (POST /open-apis/ephemeral/v1/send, group chats
         only, by the person's open_id); None when it is not one, or when Feishu refuses it (a direct chat,
@@ -201,7 +209,7 @@ class FeishuChatPort:
         a retry after a lost answer may show it twice, to that one person."""
         user = message.meta.get("in_reply_to_user") if isinstance(message.meta, dict) else None
         open_id = feishu_user_id(user) if isinstance(user, str) else None
-        if not message.ephemeral or not open_id or message.files or reply.get("chat_type") == "p2p":
+        if not message.ephemeral or not open_id or message.files or self._is_direct_chat(chat_id):
             return None  # a direct chat's answer reaches that one person anyway
         from lark_oapi.core.enum import AccessTokenType, HttpMethod
         from lark_oapi.core.model import BaseRequest
@@ -215,6 +223,25 @@ class FeishuChatPort:
         except (PermanentChatError, PermissionChatError) as exc:
             log.info("feishu: cannot answer %s in %s privately (%s); replying in the chat", open_id, chat_id, exc.code)
             return None
+
+    def _note_chat_type(self, chat_id: str, chat_type: Any) -> None:
+        """Remember whether `chat_id` is a direct chat, as the command being answered said (its event's
+        chat_type: "p2p", "group", ...). A button press's event does not say it, and without this every
+        press in a direct chat answered for one person tried ephemeral.v1.send first, to be refused."""
+        if not isinstance(chat_type, str) or not chat_type:
+            return
+        with self._direct_chats_lock:
+            if chat_type != "p2p":
+                self._direct_chats.pop(chat_id, None)
+                return
+            self._direct_chats[chat_id] = None
+            self._direct_chats.move_to_end(chat_id)
+            while len(self._direct_chats) > DIRECT_CHATS_MAX:
+                self._direct_chats.popitem(last=False)
+
+    def _is_direct_chat(self, chat_id: str) -> bool:
+        with self._direct_chats_lock:
+            return chat_id in self._direct_chats
 
     def _upload_file_resources(self, message: Message, idempotency_key: str,
                                left_out: set[str]) -> list[tuple[str, File]]:

@@ -14,7 +14,8 @@ never beyond the bot's clock plus MAX_CLOCK_SKEW (an accepted comment a few days
 Some endpoints (a crawler export, a vendor API) list oldest first. Stopping at the first known comment
 would then stop on page 1 and never reach the new comments at the end: a page whose comments get newer
 down the list marks the target as listed oldest first (one warning in the log), and such a target is read
-to its last page on every scan.
+to its last page on every scan. A source declared `order: oldest_first` is read that way from its first
+page on, without the warning (and without a page of one comment, which shows no order, hiding it).
 """
 
 from __future__ import annotations
@@ -210,7 +211,7 @@ def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
         # A whole page of comments already stored: nothing late hides below it (bounds the overlap cost).
         if ordered_seen and ordered_known == ordered_seen:
             reached_known = True
-        if _note_order(ctx, target, state, ordered_stamps):
+        if _lists_oldest_first(ctx, target, state, ordered_stamps):
             reached_known = False  # listed oldest first: the new comments are on the last pages
         if reached_known or page.is_end or page.next_cursor in (None, ""):
             state.hwm = new_hwm
@@ -231,6 +232,14 @@ def _bounded(recent: dict[str, float]) -> dict[str, float]:
     if len(recent) <= MAX_REMEMBERED:
         return recent
     return dict(sorted(recent.items(), key=lambda entry: entry[1])[-MAX_REMEMBERED:])
+
+
+def _lists_oldest_first(ctx: PollContext, target: str, state: TargetState, stamps: list[float]) -> bool:
+    """Whether the target lists oldest first: as the source's `order` declares it, or else as its pages
+    show it (see _note_order)."""
+    if getattr(ctx.source, "order", "newest_first") == "oldest_first":
+        return True  # declared: nothing to learn from the page, nothing to warn about
+    return _note_order(ctx, target, state, stamps)
 
 
 def _note_order(ctx: PollContext, target: str, state: TargetState, stamps: list[float]) -> bool:

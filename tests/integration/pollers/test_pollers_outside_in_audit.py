@@ -106,6 +106,50 @@ def test_an_endpoint_listing_oldest_first_still_delivers_new_comments(make_bot, 
         crawler.stop()
 
 
+def _declared_oldest_first(url: str, page_size: int) -> dict:
+    source = _crawler_source(url)
+    source["order"] = "oldest_first"
+    source["settings"]["params"] = {"size": page_size}
+    return source
+
+
+def test_a_source_declared_oldest_first_is_read_to_its_end_without_a_warning(make_bot, clock, db, crawler_env, caplog):
+    crawler = FakeCrawlerExport(oldest_first=True).start()
+    try:
+        _add(crawler, clock, 0, 45, spacing=30)
+        service = make_bot(lambda sources: sources.append(_declared_oldest_first(crawler.url, 20))).services.sources
+        with caplog.at_level(logging.WARNING, logger="bot.feeds.pollers.engine"):
+            assert service.poll("crawl").accepted == 45
+            clock.advance(300)
+            _add(crawler, clock, 200, 3, ago=10, spacing=1)  # on the last page
+            outcome = service.poll("crawl")
+        assert outcome.status == "ok" and outcome.accepted == 3, outcome
+        assert len(comments(db, "kuaishou")) == 48
+        assert not [r for r in caplog.records if "oldest first" in r.getMessage()]  # declared: nothing to warn about
+        state = service.store.load("crawl").targets["recent"]
+        assert state.hwm == crawler.items[-1]["ts"] and state.pending is None  # the mark moves as ever
+    finally:
+        crawler.stop()
+
+
+def test_a_declared_oldest_first_source_with_pages_too_short_to_show_an_order_loses_nothing(
+        make_bot, clock, db, crawler_env):
+    # one comment a page: no page shows an order to detect, so only the declaration keeps the scans going
+    # past the first (known) comment to the new ones at the end
+    crawler = FakeCrawlerExport(oldest_first=True).start()
+    try:
+        _add(crawler, clock, 0, 3)
+        service = make_bot(lambda sources: sources.append(_declared_oldest_first(crawler.url, 1))).services.sources
+        assert service.poll("crawl").accepted == 3
+        clock.advance(300)
+        _add(crawler, clock, 200, 2, ago=10, spacing=1)
+        outcome = service.poll("crawl")
+        assert outcome.status == "ok" and outcome.accepted == 2, outcome
+        assert {"k200", "k201"} <= {c.comment_id for c in comments(db, "kuaishou")}
+    finally:
+        crawler.stop()
+
+
 # ---- 3. decimal epoch text moves the mark -------------------------------------------------------------
 
 

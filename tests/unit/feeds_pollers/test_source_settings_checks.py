@@ -82,3 +82,15 @@ def test_non_ascii_http_headers_are_config_problems_not_tracebacks(tmp_path):
         assert "feeds.user_agent: user_agent: HTTP 头只能用可打印的 ASCII 字符" in out
         assert "settings.headers: headers.X-Team: HTTP 头只能用可打印的 ASCII 字符" in out
         assert "X-Token" not in out
+
+
+def test_a_comment_order_other_than_newest_or_oldest_first_is_a_config_problem(tmp_path):
+    base = '{id: c1, type: generic_json, account: {platform: kuaishou, account_id: k}, targets: recent, ' \
+           'base_url: "http://127.0.0.1:9/x", '
+    result = CliRunner().invoke(app, ["config", "check"], env=config_file(tmp_path, [base + "order: latest}"]))
+    assert result.exit_code == 2, result.output
+    assert ("feeds.sources[0].order: 'latest' 不是可选值之一 / is not one of newest_first or oldest_first"
+            in result.output)
+    for order in ("newest_first", "oldest_first"):
+        result = CliRunner().invoke(app, ["config", "check"], env=config_file(tmp_path, [base + f"order: {order}}}"]))
+        assert result.exit_code == 0, result.output
