@@ -86,6 +86,24 @@ def missing_glyphs(text: str, font_path: str | None = None) -> set[str]:
     return {ch for ch in text if not ch.isspace() and ord(ch) not in charmap}
 
 
+def _drawable(text: str, families: Sequence[str]) -> str:
+    """`text` without the characters none of the chart's fonts can draw: a client named "小厨科技🍳" got a box
+    in its chart's title (the PNG's Title text keeps the name as written)."""
+    from matplotlib import font_manager
+
+    missing: set[str] | None = None
+    for family in families:  # matplotlib draws each character in the first of them that has it
+        try:
+            path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+        except ValueError:
+            continue
+        lacking = missing_glyphs(text, path)
+        missing = lacking if missing is None else missing & lacking
+    if not missing:
+        return text
+    return " ".join("".join(ch for ch in text if ch not in missing).split())
+
+
 @dataclass(frozen=True, slots=True)
 class SharePoint:
     """Negative share in one time bucket: `negative` of `total` scored comments from `start` on."""
@@ -224,7 +242,7 @@ def negative_share_chart(
     import matplotlib.dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator, NullLocator
+    from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator
 
     try:
         families = [cjk_font().family, "DejaVu Sans"]
@@ -271,6 +289,9 @@ def negative_share_chart(
                 linewidth=2,
                 label=words["share"] if has_data else "_nolegend_",
                 zorder=3,
+                # 0% and 100% lie on the frame: clipped there, an all-negative day showed half a dot and a
+                # line hidden in the top border
+                clip_on=False,
             )
         if not has_data:
             axis.text(
@@ -295,14 +316,15 @@ def negative_share_chart(
         axis.set_ylabel(words["share_axis"])
         bars.set_ylabel(words["count"])
         axis.set_xlabel(words["time"])
-        axis.set_title(words["title"])
+        axis.set_title(_drawable(words["title"], families))
         axis.xaxis.set_major_formatter(mdates.DateFormatter(time_format, tz=zone))
         if not points:  # no time range at all: no made-up dates (matplotlib's default range is 1970)
             axis.xaxis.set_major_locator(NullLocator())
         elif "%H" not in time_format:
-            # one bar a day, labelled by date: ticks at the channel's midnights, under the bars. The default
-            # locator put a 3-day report's ticks every 12 hours, so each date was written twice.
-            axis.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, -(-len(points) // 12)), tz=zone))
+            # one bar a day, labelled by date: ticks under the bars, from the period's first day on, at most
+            # 12. The default locator put a 3-day report's ticks every 12 hours, so each date was written
+            # twice; a DayLocator labelled a November report from 10-31 (the axis' margin) and not 11-01.
+            axis.xaxis.set_major_locator(FixedLocator(mdates.date2num(times[:: max(1, -(-len(points) // 12))])))
         axis.grid(True, alpha=0.3)
         handles, labels = axis.get_legend_handles_labels()
         more_handles, more_labels = bars.get_legend_handles_labels()

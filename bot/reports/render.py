@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.durations import duration_en, duration_zh, utc_offset
-from bot.i18n import num
+from bot.i18n import PLATFORM_ZH, num
 from bot.messages import Field, File, Image, Message, inert
 from bot.playbooks.machine import RUN_STATUS_ZH
 from bot.reports.charts import SharePoint
@@ -121,6 +121,12 @@ class ReportData:
     # account of the report has them (an account's first stored comment came after the previous period
     # began: it was added, or its older comments purged). A change against such a period is not shown.
     previous_since: datetime | None = None
+    # How many comments keywords are counted in at most (`reports.keyword_sample`: the period's most-liked
+    # negative comments, the previous period's first comments), and whether (period, previous period) had
+    # more than that: their counts are then counts in a sample, and the report says so. "退款 ×392" stood
+    # beside "退款（refund）×11,067" among the risk terms of a 100,000-comment month, as if both were totals.
+    keyword_sample: int | None = None
+    keyword_sampled: tuple[bool, bool] = (False, False)
     # 'zh': Chinese first with English (as every report was); 'en': English only (a channel set to
     # `language: en`), the chart's labels included
     lang: str = "zh"
@@ -218,9 +224,20 @@ def _cut(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): a comment's U+202E showed the rest
+# of its report line (the closing quote, the account, the link) reversed, in the chat and the HTML file alike.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# A chat user's address as handlers write it ("slack:U0123ABCD", "feishu:ou_x"): the Slack message turns it
+# into a mention that notifies that person, the Feishu card into their name. Typed by a commenter, it is
+# text: the full-width colon keeps it readable and makes it no address.
+_CHAT_ADDRESS = re.compile(r"\b(slack|feishu):(?=[UW][A-Z0-9]|ou_)", re.IGNORECASE)
+
+
 def _quote(text: str, limit: int = 80) -> str:
     """A commenter's words as the report quotes them: on one line, cut short, and inert (a link or bold
-    written in a comment shows as typed in Slack and Feishu, never as a disguised link)."""
+    written in a comment shows as typed in Slack and Feishu, never as a disguised link; a typed chat
+    address pings nobody; bidi controls cannot reorder the rest of the line)."""
+    text = _CHAT_ADDRESS.sub(r"\1：", _BIDI_CONTROLS.sub("", text or ""))
     return inert(_cut(text, limit))
 
 
@@ -261,7 +278,8 @@ def headline(data: ReportData) -> str:
 def fields(data: ReportData) -> tuple[Field, ...]:
     en = data.lang == "en"
     now, before = data.now, data.before
-    since = None if data.previous_since is None else _local(data.previous_since, data.tz)
+    # with its year: the data may start in another year than the report's ("自 12-15 15:17" in January)
+    since = None if data.previous_since is None else _local(data.previous_since, data.tz, "%Y-%m-%d %H:%M")
     change = _change(now.comments, before.comments, since, data.lang)
     if en:
         partial = ", partial" if since is not None and before.comments else ""
@@ -303,13 +321,15 @@ def fields(data: ReportData) -> tuple[Field, ...]:
                  else Field("危机预案 / playbook runs", f"启动 {num(started)} · 结束 {num(closed)}"))
     stats = data.replies
     if stats is not None:
+        # open and overdue are the queue as it stood at the period's end (`ReplyQueueService.stats(until=)`):
+        # "当前待回复" in yesterday's report, read at 09:00, claimed as open what the team had cleared since
         compliance = stats.sla_compliance
         median = stats.median_first_response
         if en:
             items.append(Field(
                 "replies",
                 f"replied {num(stats.responded)} · SLA met {_pct(compliance)} · median first reply "
-                f"{'—' if median is None else duration_en(median)} · open now {num(stats.open)} "
+                f"{'—' if median is None else duration_en(median)} · open at period end {num(stats.open)} "
                 f"(overdue {num(stats.overdue)})",
             ))
         else:
@@ -317,7 +337,7 @@ def fields(data: ReportData) -> tuple[Field, ...]:
                 "评论回复 / replies",
                 f"已回复 {num(stats.responded)} · SLA 达成 {_pct(compliance)} · "
                 f"首次回复中位 {'—' if median is None else _duration(median)} · "
-                f"当前待回复 {num(stats.open)}（超时 {num(stats.overdue)}）",
+                f"期末待回复 {num(stats.open)}（超时 {num(stats.overdue)}）",
             ))
     return tuple(items)
 
@@ -343,10 +363,18 @@ def sorted_keywords(data: ReportData) -> list[KeywordLine]:
     return sorted(data.keywords, key=lambda keyword: -keyword.count)
 
 
+def _account_name(line: AccountLine, lang: str) -> str:
+    """'澜肌官方（抖音）' / '澜肌官方 (douyin)', as the alerts name accounts: a brand's accounts often share one
+    name on every platform, and "澜肌官方：评论 300" and "澜肌官方：评论 50" could not be told apart."""
+    platform = line.key.partition(":")[0]
+    return f"{line.name} ({platform})" if lang == "en" else f"{line.name}（{PLATFORM_ZH.get(platform, platform)}）"
+
+
 def _account_lines(data: ReportData) -> list[_Line]:
     en = data.lang == "en"
-    return [_Line(f"{line.name}: {num(line.counts.comments)} comments, negative share {_pct(line.counts.share)}" if en
-                  else f"{line.name}：评论 {num(line.counts.comments)}，负面占比 {_pct(line.counts.share)}")
+    return [_Line(f"{_account_name(line, 'en')}: {num(line.counts.comments)} comments, negative share "
+                  f"{_pct(line.counts.share)}" if en
+                  else f"{_account_name(line, 'zh')}：评论 {num(line.counts.comments)}，负面占比 {_pct(line.counts.share)}")
             for line in data.accounts]
 
 
@@ -358,10 +386,14 @@ def sections(data: ReportData) -> list[tuple[str, list[_Line]]]:
     if data.accounts:
         out.append((pick("各账号", "by account"), _account_lines(data)))
     if data.keywords:
+        # with no previous comments, "（上期 0）" on every keyword read as a figure, under "上期无数据"
+        compared = data.before.comments > 0
         out.append((pick("负面评论在说什么", "what the negative comments say"), [
-            _Line(f"{k.term} ×{num(k.count)} (previous {num(k.baseline_count)}) e.g. “{_quote(k.example, 40)}”" if en
-                  else f"{k.term} ×{num(k.count)}（上期 {num(k.baseline_count)}）例：「{_quote(k.example, 40)}」")
-            for k in sorted_keywords(data)]))
+            _Line(f"{k.term} ×{num(k.count)}" + (f" (previous {num(k.baseline_count)})" if compared else "")
+                  + f" e.g. “{_quote(k.example, 40)}”" if en
+                  else f"{k.term} ×{num(k.count)}" + (f"（上期 {num(k.baseline_count)}）" if compared else " ")
+                  + f"例：「{_quote(k.example, 40)}」")
+            for k in sorted_keywords(data)] + _keyword_sample_note(data)))
     if data.top_negative:
         out.append((pick("点赞最多的负面评论", "most-liked negative comments"), [
             _Line(f"👍{num(c.likes)} “{_quote(c.text)}” — {inert(c.account)}" if en
@@ -369,7 +401,7 @@ def sections(data: ReportData) -> list[tuple[str, list[_Line]]]:
             for c in data.top_negative]))
     if data.risk_terms:
         out.append((pick("风险词", "risk terms"), [_Line(("; " if en else "，").join(
-            f"{r.term} ({r.category or '—'}) ×{num(r.count)}" if en else f"{r.term}（{r.category or '—'}）×{num(r.count)}"
+            f"{r.term} ({r.category or '—'}) ×{num(r.count)}" if en else f"{r.term}（{_category_zh(r.category)}）×{num(r.count)}"
             for r in data.risk_terms))]))
     if data.alerts:
         lines = [
@@ -389,6 +421,31 @@ def sections(data: ReportData) -> list[tuple[str, list[_Line]]]:
                   else f"{_local(r.started_at, data.tz)} {inert(r.title)}（{RUN_STATUS_ZH.get(r.status, r.status)}）")
             for r in data.runs[:10]]))
     return out
+
+
+def _keyword_sample_note(data: ReportData) -> list[_Line]:
+    """The line saying that keyword counts were counted in a sample (`keyword_sample`), when they were."""
+    window, previous = data.keyword_sampled
+    size = num(data.keyword_sample or 0)
+    if not data.keyword_sample or not (window or (previous and data.before.comments)):
+        return []
+    if data.lang == "en":
+        parts = ([f"counts are within the {size} most-liked of the {num(data.now.negative)} negative comments"]
+                 if window else []) + ([f"previous counts within its first {size} comments"] if previous else [])
+        return [_Line("Note: " + "; ".join(parts))]
+    zh = ([f"条数只统计点赞最多的 {size} 条负面评论（共 {num(data.now.negative)} 条）"] if window else []) + (
+        [f"上期只统计其最早的 {size} 条评论"] if previous else [])
+    return [_Line("注：" + "；".join(zh) + f" / counted in a sample of {size} comments")]
+
+
+def _category_zh(category: str) -> str:
+    """A risk term's category as a Chinese report names it, "投诉举报 complaint" (as `/sentiment score` does):
+    "12315（complaint）" gave a client the lexicon's machine word. A team's own category shows as written."""
+    from bot.sentiment.explain import RISK_CATEGORY_ZH
+
+    if not category:
+        return "—"
+    return f"{RISK_CATEGORY_ZH[category]} {category}" if category in RISK_CATEGORY_ZH else category
 
 
 def _no_comments(data: ReportData) -> str:
@@ -422,6 +479,10 @@ def summary(data: ReportData) -> str:
     top = sorted_keywords(data)[:5]
     if top:
         words = ("、" if not en else ", ").join(f"{k.term} ×{num(k.count)}" for k in top)
+        if data.keyword_sample and data.keyword_sampled[0]:  # counts in a sample, not of all (see ReportData)
+            size = num(data.keyword_sample)
+            words += (f" (in the {size} most-liked negative comments)" if en
+                      else f"（点赞最多的 {size} 条负面评论中 / in the {size} most-liked）")
         lines.append(f"- {'keywords' if en else '负面关键词 / keywords'}{': ' if en else '：'}{words}")
     if data.top_negative:
         first = data.top_negative[0]

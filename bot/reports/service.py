@@ -360,6 +360,8 @@ class ReportService:
                 .order_by(Comment.like_count.desc(), Comment.id)
                 .limit(self.settings.keyword_sample)
             ).all()
+            # keyword counts are then counts within the sample, which the report says (see ReportData)
+            window_sampled = len(negatives) >= self.settings.keyword_sample
             # quoted and mined for keywords as negative talk: only comments that lean negative (the
             # negative share above still counts every `neg` label)
             negatives = [row for row in negatives if shows_as_negative("neg", row.sentiment_score, row.sentiment_neg)]
@@ -400,8 +402,14 @@ class ReportService:
         for platform, account_id, label, number in counted:
             now_counts.add(label, number)
             per_account.setdefault(f"{platform}:{account_id}", render.Counts()).add(label, number)
-        for _platform, _account_id, label, number in counted_before:
+        for platform, account_id, label, number in counted_before:
             before_counts.add(label, number)
+            # an account that had comments last period and none now is listed with 0: left out, a client's
+            # account gone quiet (or whose feed stopped) vanished from its report without a word
+            per_account.setdefault(f"{platform}:{account_id}", render.Counts())
+        # and so is every configured account the channel sees: the report covers all the client's accounts
+        for key in self.scope.accounts_for(channel) or ():
+            per_account.setdefault(key, render.Counts())
 
         risk_terms: Counter[tuple[str, str]] = Counter()
         for text, number in flagged:
@@ -465,6 +473,8 @@ class ReportService:
             ],
             replies=self._reply_stats(channel, start, end),
             previous_since=previous_since if before_counts.comments else None,
+            keyword_sample=self.settings.keyword_sample if keywords else None,
+            keyword_sampled=(window_sampled, len(baseline_texts) >= self.settings.keyword_sample),
             lang=lang,
             label=request.label,
         )

@@ -66,7 +66,7 @@ def test_a_partly_covered_previous_period_is_flagged_instead_of_compared(bot, cl
     _ingest(bot, _records(LANJI, first, now - timedelta(days=3), timedelta(hours=1), "old")
             + _records(LANJI, now - timedelta(days=3), now, timedelta(minutes=30), "new"))
     reply = _report(bot, "3d", run_command)
-    since = first.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+    since = first.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")  # with its year
     assert "较上期" not in reply.text and "vs previous" not in reply.text, reply.text
     assert (f"评论 / comments：144（上期数据不完整（自 {since} 起）/ previous period only partly covered "
             f"(since {since})，上期 26）") in reply.text, reply.text
@@ -93,7 +93,7 @@ def test_an_account_added_during_the_previous_period_makes_it_partly_covered(bot
     _ingest(bot, _records(LANJI, now - timedelta(days=20), now, timedelta(hours=2), "a")
             + _records(LANJI_SHOP, added, now, timedelta(hours=1), "s"))
     reply = _report(bot, "1d", run_command)
-    since = added.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+    since = added.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
     assert f"上期数据不完整（自 {since} 起）" in reply.text and "较上期" not in reply.text, reply.text
     assert datetime.fromisoformat(reply.meta["previous_partial_since"]) == added
     # the long-monitored account alone is compared as before

@@ -127,6 +127,6 @@ def test_a_report_built_late_counts_no_reply_activity_after_its_period(db, clock
         bot.stop()
     (report,) = reports(db)
     line = next(line for line in report.text.splitlines() if line.startswith("- 评论回复 / replies："))
-    assert line == "- 评论回复 / replies：已回复 0 · SLA 达成 0% · 首次回复中位 — · 当前待回复 1（超时 1）"
+    assert line == "- 评论回复 / replies：已回复 0 · SLA 达成 0% · 首次回复中位 — · 期末待回复 1（超时 1）"
     assert on_time.data.replies is not None and on_time_stats.open == 1 and on_time_stats.sla_total == 1
     assert report.title.endswith("｜2026-11-22 09:00 – 11-23 09:00 Asia/Shanghai（UTC+08:00）")

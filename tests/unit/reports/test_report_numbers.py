@@ -38,8 +38,8 @@ def test_reply_figures_and_list_counts_carry_thousands_separators():
                  keywords=[KeywordLine("过敏", 1234, 5678, "用了过敏")], risk_terms=[RiskLine("12315", "complaint", 4321)])
     got = _fields(data)
     assert "已回复 1,500" in got["评论回复 / replies"]
-    assert "当前待回复 2,639（超时 1,204）" in got["评论回复 / replies"]
+    assert "期末待回复 2,639（超时 1,204）" in got["评论回复 / replies"]
     assert got["告警 / alerts"].startswith("1,012（") and "二级 1,012" in got["告警 / alerts"]
     text = render.markdown(data)
-    assert "过敏 ×1,234（上期 5,678）" in text and "12315（complaint）×4,321" in text
+    assert "过敏 ×1,234（上期 5,678）" in text and "12315（投诉举报 complaint）×4,321" in text
     assert "另有 1,002 条 / 1,002 more" in text
