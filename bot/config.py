@@ -35,7 +35,7 @@ from bot.feeds.settings import FeedsConfig
 from bot.playbooks.settings import PlaybooksConfig, permission_problems
 from bot.replies.settings import RepliesConfig
 from bot.reports.settings import ReportsConfig
-from bot.sentiment.settings import SentimentConfig
+from bot.sentiment.settings import SentimentConfig, fix_permission_problems
 from bot.yaml_files import load_yaml
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -601,6 +601,7 @@ def config_warnings(config: AppConfig) -> list[str]:
     # permission would miss the crisis itself; the refusal in chat names the same fix.
     warnings.extend(f"{path}: {message}" for path, message, _locks_everyone_out
                     in permission_problems(config.roles, config.playbooks.permissions.model_dump()))
+    warnings.extend(fix_permission_problems(config.roles, config.sentiment.permissions))
     return warnings
 
 

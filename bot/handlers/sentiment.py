@@ -1,6 +1,7 @@
 """`/sentiment fix COMMENT_ID neg|neu|pos`, the `sentiment.fix` button and the "纠正情感 / Fix sentiment"
-button (`sentiment.review`) on alert and queue items: teach the model in chat. `/sentiment score TEXT`
-shows how the model reads a text (before a team corrects it, they want to see why it said so)."""
+button (`sentiment.review`) on alert and queue items: teach the model in chat, for the people
+`sentiment.permissions.fix` names (anyone when it is empty). `/sentiment score TEXT` shows how the model
+reads a text (before a team corrects it, they want to see why it said so); it changes nothing, so anyone may."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from bot.sentiment.corrections import (
     CorrectionOutcome,
     CorrectionService,
     LabeledComment,
+    check_may_fix,
 )
 from bot.sentiment.explain import LABEL_ZH, explain_lines
 
@@ -106,6 +108,7 @@ def handle_sentiment(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     if len(parsed.args) != 3:
         raise UsageError("需要 评论ID 和 标签 / needs COMMENT_ID and a label")
     _, comment_ref, label = parsed.args
+    check_may_fix(ctx.services.config, ctx.user)
     try:
         outcome = _service(ctx).fix(channel=ctx.channel, user=ctx.user, comment_ref=comment_ref, label=label)
     except CorrectionError as exc:
@@ -132,6 +135,7 @@ def handle_fix_button(ctx: CommandContext, action: Action) -> Message:
     parts = (action.value or "").rsplit(maxsplit=1)
     if len(parts) != 2:
         return _error(_MALFORMED_BUTTON)
+    check_may_fix(ctx.services.config, ctx.user)
     try:
         outcome = _service(ctx).fix(channel=ctx.channel, user=ctx.user, comment_ref=parts[0], label=parts[1])
     except CorrectionError as exc:
@@ -142,11 +146,13 @@ def handle_fix_button(ctx: CommandContext, action: Action) -> Message:
 def handle_review_button(ctx: CommandContext, action: Action) -> Message:
     """The "纠正情感 / Fix sentiment" button: each quoted comment with a button per other label.
 
-    Answered only to the person who pressed it; the label buttons are ordinary `sentiment.fix` buttons.
+    Answered only to the person who pressed it; the label buttons are ordinary `sentiment.fix` buttons. A
+    person `sentiment.permissions.fix` leaves out is refused here already, not offered buttons that refuse.
     """
     refs = parse_refs(action.value)
     if not refs:
         return _error(_MALFORMED_BUTTON)
+    check_may_fix(ctx.services.config, ctx.user)
     comments = _service(ctx).lookup(channel=ctx.channel, comment_refs=refs)
     if not comments:
         return _error(CorrectionError("找不到这些评论（或本频道无权查看）",

@@ -22,6 +22,7 @@ from bot.replies.models import (
 )
 from bot.replies.precheck import PrecheckResult
 from bot.sentiment.actions import comment_ref, review_button
+from bot.sentiment.corrections import CORRECTION_MODEL_NAME
 from bot.sentiment.explain import LABEL_ZH
 from bot.storage.models import Comment
 
@@ -33,6 +34,7 @@ CLOSED_STATES = (REPLIED, ANSWERED, SKIPPED, HISTORY)
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 # a commenter's name on a card, at most (names are the commenter's choice, of any length)
 AUTHOR_MAX = 30
+_LABEL_EN = {"neg": "negative", "neu": "neutral", "pos": "positive"}
 
 
 def short_count(value: int | None) -> str:
@@ -122,7 +124,12 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
         from bot.replies.service import signals_of
 
         signals = signals_of(comment)
-        if signals.scored and signals.label:
+        if comment.sentiment_model == CORRECTION_MODEL_NAME and signals.label:
+            # a person's label (`/sentiment fix`), stored as 1.00/0.00: shown as a probability it read as a
+            # model 100% sure
+            facts.append(f"情绪 {LABEL_ZH.get(signals.label, signals.label)}（人工标注 / labelled "
+                         f"{_LABEL_EN.get(signals.label, signals.label)} by a person）")
+        elif signals.scored and signals.label:
             # the stored score is P(pos): named, so "负面 0.07" is not read as "7% negative"
             if signals.label == "neg" and signals.neg_score is not None:
                 # a negative comment's own probability ("负面（正面概率 0.02）" said the wrong side's)

@@ -9,11 +9,21 @@ import zipfile
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 #: the arrays every model file holds (bot.sentiment.model.LinearModel.save); named here so the check below
 #: does not import numpy, which every command reading the config would then pay for
 MODEL_FILE_ENTRIES = frozenset({"weights.npy", "bias.npy", "meta.npy"})
+
+
+class SentimentPermissions(BaseModel):
+    """Config role names (keys of the top-level `roles:`), as `playbooks.permissions` takes them, allowed to
+    relabel comments: `/sentiment fix` and the "纠正情感 / Fix sentiment" buttons (`fix`). Empty: anyone in a
+    channel that may see the comment's account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fix: list[str] = Field(default_factory=list)
 
 
 class SentimentConfig(BaseModel):
@@ -21,12 +31,14 @@ class SentimentConfig(BaseModel):
 
     - backend: "default" (shipped model) or "snownlp" (comparison only; slow and heavy).
     - model_path: another model file, e.g. one retrained with `--include-corrections`.
+    - permissions.fix: who may relabel comments (see SentimentPermissions).
     """
 
     model_config = ConfigDict(extra="forbid")
 
     backend: Literal["default", "snownlp"] = "default"
     model_path: str | None = None
+    permissions: SentimentPermissions = Field(default_factory=SentimentPermissions)
 
     @field_validator("backend", mode="before")
     @classmethod
@@ -65,3 +77,40 @@ def sentiment_problems(config: SentimentConfig) -> list[str]:
         return []
     problem = model_file_problem(config.model_path)
     return [f"sentiment.model_path: {problem}"] if problem else []
+
+
+#: what `sentiment.permissions.fix` lets a person do, for `config check` and the refusal in chat
+FIX_ACTION_ZH = "更正评论的情感标签"
+FIX_ACTION_EN = "relabel a comment's sentiment"
+
+
+def fix_permission_problems(roles: dict[str, list[str]], permissions: SentimentPermissions) -> list[str]:
+    """`sentiment.permissions.fix` against the top-level `roles:`, as `key: message` (for `config check`'s
+    warnings, worded as its `playbooks.permissions` ones: the same mistakes, the same fix).
+
+    A list naming only roles that are undefined or have no members lets nobody relabel: the Fix sentiment
+    buttons on every alert and queue item would refuse everyone. An undefined role beside one with members
+    lets someone relabel, but the name is probably a typo."""
+    names = list(permissions.fix)
+    if not names:
+        return []
+    undefined = [n for n in names if n not in roles]
+    empty = [n for n in names if n in roles and not roles[n]]
+    staffed = [n for n in names if n not in undefined and n not in empty]
+    path = "sentiment.permissions.fix"
+    if not staffed:
+        zh = "，".join(part for part in (
+            f"角色 {', '.join(map(repr, undefined))} 未在 roles: 中定义" if undefined else "",
+            f"角色 {', '.join(map(repr, empty))} 没有成员" if empty else "") if part)
+        en = "; ".join(part for part in (
+            f"role {', '.join(map(repr, undefined))} is not defined under roles:" if undefined else "",
+            f"role {', '.join(map(repr, empty))} has no members" if empty else "") if part)
+        return [f"{path}: {zh}：没有任何人能{FIX_ACTION_ZH}；请在 roles: 下列出成员（如 {names[0]}: [slack:U012ABCDEF]），"
+                f"或把该列表留空（任何人都可以）/ {en}, so nobody could {FIX_ACTION_EN}. List the members under roles:, "
+                "or leave the list empty (anyone may)"]
+    if undefined:
+        return [f"{path}: 角色 {', '.join(map(repr, undefined))} 未在 roles: 中定义（可能拼错），被忽略；只有 "
+                f"{', '.join(staffed)} 的成员可以{FIX_ACTION_ZH} / role {', '.join(map(repr, undefined))} is not "
+                f"defined under roles: (a typo?) and is ignored: only members of {', '.join(staffed)} may "
+                f"{FIX_ACTION_EN}"]
+    return []
