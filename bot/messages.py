@@ -309,20 +309,39 @@ def is_blank(text: str | None) -> bool:
 
 
 _MARKUP_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(")
+# Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): one in a comment showed the rest of
+# its line (the closing quote, the account, the link) reversed, in chat and in report files alike.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# A chat user's address as handlers write it ('slack:U0123ABCD', 'feishu:ou_x'): the Slack port shows it as a
+# mention, which notifies that person, the Feishu port as the person's name.
+_CHAT_ADDRESS = re.compile(r"\b(slack|feishu):(?=[UW][A-Z0-9]|ou_)", re.IGNORECASE)
 
 
 def inert(text: str) -> str:
-    """Text written by outsiders (a comment, an author's name) made inert in a Message's light Markdown.
+    """Text whose markup is not ours (a comment, an author's name, a title or reason the team typed) made inert
+    in a Message's light Markdown.
 
     A commenter who writes "[官方客服](http://骗子网址)" must not get a link labelled 官方客服 into the
     team's alert, queue card or client report (Slack and Feishu render it as one): the brackets of a link
     or image become full-width, so it shows as typed and any address in it stays visible. "**" and "__"
-    (bold) show as typed too. Everything else is left as it is: "[微笑]" codes, quotes, emoji.
+    (bold) show as typed too; bidi controls are dropped. Everything else is left as it is: "[微笑]" codes,
+    quotes, emoji, and people's addresses (the timeline's 'slack:U1' shows as the person): text written
+    outside the team goes through `outsider_text`.
     """
     if not text:
         return text
-    text = _MARKUP_LINK.sub(lambda m: f"{m.group(1)}［{m.group(2)}］(", text)
+    text = _MARKUP_LINK.sub(lambda m: f"{m.group(1)}［{m.group(2)}］(", _BIDI_CONTROLS.sub("", text))
     return text.replace("**", "＊＊").replace("__", "＿＿")
+
+
+def outsider_text(text: str) -> str:
+    """Text written outside the team (a comment, its author's name, a video title), inert (`inert`) and with
+    any chat address it types made plain text: a commenter who writes "slack:U0123ABCD" must not ping that
+    person from the team's alert, queue card or report (nor show a Feishu colleague's name). The
+    full-width colon keeps it readable."""
+    if not text:
+        return text
+    return inert(_CHAT_ADDRESS.sub(r"\1：", text))
 
 
 def split_channel(address: str) -> tuple[str, str]:

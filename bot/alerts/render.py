@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import PLATFORM_ZH
-from bot.messages import Button, Field, Message, Section, inert
+from bot.messages import Button, Field, Message, Section, outsider_text
 from bot.sentiment.actions import comment_ref, review_button
 
 SEVERITY_NUMBER = {"sev1": 1, "sev2": 2, "sev3": 3}
@@ -92,7 +92,7 @@ def _pct(x: float | None) -> str:
 def _quote(text: str) -> str:
     """A commenter's words in a message: at most 80 characters, and inert (a link written in a comment
     shows as typed, never as a link whose label hides its target)."""
-    return inert(text if len(text) <= 80 else text[:79] + "…")
+    return outsider_text(text if len(text) <= 80 else text[:79] + "…")
 
 
 def _num(x: float) -> str:
@@ -108,7 +108,7 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
     account_name = s.get("account_name") or ep["account_id"]
     where = account_label(f"**{account_name}**", ep["platform"], lang)
     if s.get("content_id"):
-        title = inert(s.get("content_title") or s["content_id"])
+        title = outsider_text(s.get("content_title") or s["content_id"])
         url = s.get("content_url")
         video = f"[{title}]({url})" if url else title
         where += f" · {'作品' if zh else 'video'}：{video}" if zh else f" · video: {video}"

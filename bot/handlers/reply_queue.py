@@ -20,7 +20,7 @@ from bot.handlers.registry import (
     tokenize_spans,
 )
 from bot.i18n import STRINGS
-from bot.messages import Action, Button, Message, Section, inert, is_blank
+from bot.messages import Action, Button, Message, Section, is_blank, outsider_text
 from bot.record_numbers import parse_record_number, record_digits
 from bot.replies import render
 from bot.replies.models import HISTORY
@@ -268,7 +268,7 @@ def _responder(name: str | None, responder: str | None) -> tuple[str, str]:
     """Who handled an item, in words (Chinese, English): the brand's own reply in the app is stored as
     responder "account" (the English line used to carry the Chinese words too)."""
     if responder == "account":
-        name = inert(name) if name else name  # the feed's author name of the reply: not ours to format
+        name = outsider_text(name) if name else name  # the feed's author name of the reply: not ours to format
         return (f"品牌账号在平台内回复{f'（{name}）' if name else ''}",
                 f"answered in the app{f' by {name}' if name else ''}")
     who = name or responder or "?"
@@ -397,9 +397,9 @@ def _suggest(ctx, service, parsed, args):
         )
         matched = f"（匹配 / matched：{'、'.join(suggestion.matched)}）" if suggestion.matched else ""
         # a suggestion may quote the commenter's name ("{author}您好"): shown as it would be posted, as typed
-        sections.append(Section(text=f"**{suggestion.name_zh}**{flag}{matched}\n> {inert(suggestion.text)}",
+        sections.append(Section(text=f"**{suggestion.name_zh}**{flag}{matched}\n> {outsider_text(suggestion.text)}",
                                 buttons=buttons))
-    original = inert(render.clip(comment.text if comment else "", 80))
+    original = outsider_text(render.clip(comment.text if comment else "", 80))
     return Message(
         title=f"建议回复 #{item_id} / Suggested replies",
         text=(f"评论：{original}\n选一条直接发布（会先自检），或修改后用 /reply-queue done {item_id} \"内容\"。\n"

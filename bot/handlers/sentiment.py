@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, UsageError
-from bot.messages import Action, Button, ButtonStyle, Message, Section, inert
+from bot.messages import Action, Button, ButtonStyle, Message, Section, outsider_text
 from bot.sentiment.actions import FIX_ACTION, REVIEW_ACTION, comment_ref, parse_refs
 from bot.sentiment.corrections import (
     LABELS,
@@ -40,7 +40,7 @@ def _service(ctx: CommandContext) -> CorrectionService:
 
 def _reply(outcome: CorrectionOutcome, user_name: str, *, requeued: bool) -> Message:
     old, new = outcome.old_label, outcome.new_label
-    preview = inert(outcome.text if len(outcome.text) <= 80 else outcome.text[:80] + "…")
+    preview = outsider_text(outcome.text if len(outcome.text) <= 80 else outcome.text[:80] + "…")
     if not preview.strip():
         preview = "（仅表情 / sticker only）"
     follows = _what_follows(requeued=requeued, relabelled=old != new)
@@ -168,7 +168,7 @@ def handle_review_button(ctx: CommandContext, action: Action) -> Message:
 
 def _choice_section(comment: LabeledComment) -> Section:
     preview = " ".join(comment.text.split())
-    preview = inert(preview if len(preview) <= 120 else preview[:119] + "…")
+    preview = outsider_text(preview if len(preview) <= 120 else preview[:119] + "…")
     score = f" {comment.score:.2f}" if comment.score is not None and not comment.corrected else ""
     by_person = "（已人工更正 / corrected by a person）" if comment.corrected else ""
     now = f"{LABEL_ZH[comment.label]} {comment.label or '-'}{score}{by_person}"

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from bot.clock import Clock, ensure_aware
 from bot.handlers.registry import PermissionDenied
-from bot.messages import Image, Message, inert, is_blank
+from bot.messages import Image, Message, inert, is_blank, outsider_text
 from bot.outbox import REWRITTEN
 from bot.playbooks import render
 from bot.playbooks.machine import (
@@ -767,7 +767,7 @@ class PlaybookService:
         """升级 from the reply queue: attach the comment to the channel's active run for that account (as
         a timeline note), or start the product-complaint playbook for it. Returns the answer to show."""
         # the commenter's words: inert (a link written in the comment shows as typed on the timeline and card)
-        quoted = inert(text if len(text) <= 120 else text[:119] + "…")
+        quoted = outsider_text(text if len(text) <= 120 else text[:119] + "…")
         entry = f"升级评论 / escalated comment {platform}:{comment_id}：「{quoted}」" + (f" — {note}" if note else "")
         runs = [r for r in self.active_runs(channel) if r.account in (None, account_key)]
         if runs:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import ensure_aware
 from bot.durations import ago_zh_en, duration_zh_en, overdue_zh_en, zone_text
 from bot.i18n import PLATFORM_ZH, num
-from bot.messages import Button, Field, Message, Section, inert
+from bot.messages import Button, Field, Message, Section, inert, outsider_text
 from bot.replies.models import (
     ANSWERED,
     HISTORY,
@@ -105,11 +105,11 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
     # typed into any of them shows as typed, never as a link the team takes for the bot's own
     title = item.content_id
     if comment:  # ("]" would end the link label early)
-        title = inert(clip(comment.content_title or item.content_id, 30)).replace("]", "］")
+        title = outsider_text(clip(comment.content_title or item.content_id, 30)).replace("]", "］")
     video = f"[{title}]({comment.content_url})" if comment and comment.content_url else title
     where = f"{platform} {account_name}" if account_name else account_label(item.account_key, None)
     lines = [f"{head} · {where} · 《{video}》"]
-    text = inert(clip(comment.text if comment else ""))
+    text = outsider_text(clip(comment.text if comment else ""))
     author = author_text(comment.author_name if comment else None)
     lines.append(f"> {text or '（仅表情 / sticker only）'} —— {author}")
     followers = comment.author_followers if comment else None
@@ -164,14 +164,14 @@ def author_text(name: str | None) -> str:
     """A commenter's name as cards show it: inert (an outsider chose it) and clipped (a 500-character name
     must not push a card past the platforms' size limits)."""
     # no name: the feed gave none, or the retention window removed it (PIPL): said in words, not "?"
-    return inert(clip(name, AUTHOR_MAX)) if name and name.strip() else "作者未知 / unknown author"
+    return outsider_text(clip(name, AUTHOR_MAX)) if name and name.strip() else "作者未知 / unknown author"
 
 
 def closed_line(item: ReplyQueueItem, zone: tzinfo | None = None) -> str | None:
     """How a handled item ended, in words (None while it still waits for an answer)."""
     when = f"（{local_time(item.closed_at, zone)}）" if item.closed_at else ""
     # (an item answered in the app carries the feed's author name of the reply: outsiders' text too)
-    who = inert(item.responder_name or item.responder or "?")
+    who = outsider_text(item.responder_name) if item.responder_name else inert(item.responder or "?")
     if item.state == REPLIED:
         return f"✅ 已回复 · {who}{when} / replied by {who}"
     if item.state == ANSWERED:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.durations import duration_en, duration_zh, utc_offset
 from bot.i18n import PLATFORM_ZH, num
-from bot.messages import Field, File, Image, Message, inert
+from bot.messages import Field, File, Image, Message, inert, outsider_text
 from bot.playbooks.machine import RUN_STATUS_ZH
 from bot.reports.charts import SharePoint
 
@@ -224,21 +224,11 @@ def _cut(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): a comment's U+202E showed the rest
-# of its report line (the closing quote, the account, the link) reversed, in the chat and the HTML file alike.
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-# A chat user's address as handlers write it ("slack:U0123ABCD", "feishu:ou_x"): the Slack message turns it
-# into a mention that notifies that person, the Feishu card into their name. Typed by a commenter, it is
-# text: the full-width colon keeps it readable and makes it no address.
-_CHAT_ADDRESS = re.compile(r"\b(slack|feishu):(?=[UW][A-Z0-9]|ou_)", re.IGNORECASE)
-
-
 def _quote(text: str, limit: int = 80) -> str:
     """A commenter's words as the report quotes them: on one line, cut short, and inert (a link or bold
     written in a comment shows as typed in Slack and Feishu, never as a disguised link; a typed chat
     address pings nobody; bidi controls cannot reorder the rest of the line)."""
-    text = _CHAT_ADDRESS.sub(r"\1：", _BIDI_CONTROLS.sub("", text or ""))
-    return inert(_cut(text, limit))
+    return outsider_text(_cut(text or "", limit))
 
 
 def zone_label(tz: str, start: datetime, end: datetime) -> str:

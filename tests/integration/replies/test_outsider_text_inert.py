@@ -58,3 +58,16 @@ def test_reminders_approvals_and_suggestions_quote_it_as_typed_too(make_bot, clo
     bot.services.outbox.drain()
     (reminder,) = [m for m in bot.console.messages("lanji") if (m.title or "").startswith("⏰")]
     _assert_no_disguised_link(reminder)
+
+
+def test_a_chat_address_typed_in_a_comment_or_author_name_pings_nobody_from_the_queue_card(rq_bot, clock):
+    """'slack:U0123ABCD' typed by a commenter became a mention on the card (the Slack port shows a handler's
+    address as the person), notifying that team member; on Feishu 'feishu:ou_…' became a colleague's name."""
+    typed = "找 slack:U0123ABCD 或 feishu:ou_abc123"
+    rq_bot.services.ingest.ingest_records([rec("typed", ago(clock, 10), typed, author_name="slack:U0999ZZZZ")],
+                                          source="test")
+    (card,) = rq_bot.dispatcher.handle(cmd("/reply-queue"))
+    slack = json.dumps(render_message(card), ensure_ascii=False)
+    assert "<@U0123ABCD>" not in slack and "<@U0999ZZZZ>" not in slack and "U0123ABCD" in slack
+    feishu = card_content(card, name_of=lambda user: "王芳")
+    assert "王芳" not in feishu and "ou_abc123" in feishu
