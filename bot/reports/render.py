@@ -449,10 +449,17 @@ def markdown(data: ReportData, *, with_headline: bool = True) -> str:
     lines += [f"- {f.label}{': ' if data.lang == 'en' else '：'}{f.value}" for f in fields(data)]
     for heading, items in sections(data):
         lines += ["", f"## {heading}"]
-        lines += [f"- {item.markdown()}" for item in items]
+        lines += [f"- {_no_html(item.markdown())}" for item in items]
     if data.now.comments == 0:
         lines += ["", _no_comments(data)]
     return "\n".join(lines)
+
+
+def _no_html(text: str) -> str:
+    """A report line with "<" escaped as Markdown allows ("\\<"): a comment's "<img src=x onerror=…>" or
+    "<a href=…>官方客服</a>" was raw HTML in the .md file, which many Markdown viewers render (the .html file
+    escapes it, and chat renderers escape their own way)."""
+    return text.replace("<", "\\<")
 
 
 def report_filename(data: ReportData) -> str:

@@ -5,6 +5,7 @@ chart's share line and dates stay readable; open replies are those at the period
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -161,3 +162,13 @@ def test_accounts_of_one_name_on_two_platforms_can_be_told_apart():
     assert "澜肌官方（抖音）：评论 300" in render.summary(_data(accounts=accounts))
     english = render.markdown(_data(accounts=accounts, lang="en"))
     assert "- 澜肌官方 (douyin): 300 comments, negative share 30%" in english, english
+
+
+def test_html_written_in_a_comment_is_no_html_in_the_markdown_file():
+    """Many Markdown viewers render raw HTML: a comment's tag was live markup in the report's .md file."""
+    bait = '<a href="http://evil.example">官方客服</a><img src=x onerror=alert(1)>'
+    data = _data(top_negative=[CommentLine("澜肌官方旗舰店", bait, 9, "https://www.douyin.com/video/v1")],
+                 keywords=[KeywordLine("客服", 2, 1, bait)])
+    text = render.markdown(data)
+    assert not re.search(r"(?<!\\)<", text) and "\\<a href" in text and "\\<img" in text, text
+    assert "https://www.douyin.com/video/v1" in text  # the link after the line is untouched
