@@ -9,7 +9,6 @@ from __future__ import annotations
 import getpass
 import itertools
 import logging
-import shlex
 import sys
 import threading
 import uuid
@@ -18,7 +17,9 @@ from typing import Any, TextIO
 from sqlmodel import select
 
 from bot.adapters.console.render import takes_reason
+from bot.adapters.console.terminal import above_prompt, terminal_width, typed_so_far
 from bot.config import CHAT_PLATFORMS, AppConfig, Settings
+from bot.handlers.registry import UsageError, command_word, tokenize_spans
 from bot.messages import Action, Command, Message
 from bot.outbox import SUPERSEDED, UPDATE_KINDS
 from bot.storage.models import OutboxMessage
@@ -58,6 +59,25 @@ def press_value_and_form(action_id: str, words: list[str]) -> tuple[str, dict[st
         reason = " ".join(words[1:]).strip()
         return words[0], ({"reason": reason} if reason else {})
     return " ".join(words), {}
+
+
+def press_words(line: str) -> list[str] | None:
+    """The words after `/press` when `line` presses a button, else None (a command for the dispatcher).
+
+    Read as the other commands are (`parse_command_line`): a full-width slash or letters and any case
+    ("／press", "/PRESS": a Chinese input method), words split at any space, the full-width one too, and a
+    quoted word kept whole. "／press …" went to the dispatcher as an unknown command ("did you mean
+    /crisis?"), and "/press　reply.claim:7 7" pressed a button named "7"."""
+    text = line.strip()
+    if text[:1] not in ("/", "／"):
+        return None
+    try:
+        words = [word for word, _start, _end in tokenize_spans(text[1:])]
+    except UsageError:  # an unclosed quote: the words as typed
+        words = text[1:].split()
+    if not words or command_word(words[0]) != "press":
+        return None
+    return words[1:]
 
 
 def console_channel(value: str) -> str:
@@ -232,26 +252,14 @@ class ChannelFeed:
         from bot.adapters.console.render import render_text
 
         # the same form the console adapter prints in serve's terminal
-        return f"\n#{self.channel.removeprefix('console:')}\n{render_text(message, updated=updated)}\n"
+        text = render_text(message, updated=updated, width=terminal_width(self.out or sys.stdout))
+        return f"\n#{self.channel.removeprefix('console:')}\n{text}\n"
 
     def _write_messages(self, texts: list[str]) -> None:
-        body = "".join(texts)
-        if self.prompt is None:  # right after a command, or while one runs
-            self._write(body)
-            return
-        # Arrived while the prompt waits for input: write the messages on lines of their own, then the
-        # prompt again (on a terminal, also what was typed so far, which stays in the line being edited).
-        typed = ""
-        if self.interactive:
-            try:
-                import readline
-
-                typed = readline.get_line_buffer()
-            except ImportError:  # pragma: no cover - no readline on this Python
-                pass
-            self._write("\r\x1b[K" + body.removeprefix("\n") + self.prompt + typed)
-        else:
-            self._write(body + self.prompt)
+        # Arrived while the prompt waits for input: the messages on lines of their own, then the prompt
+        # again (on a terminal, also what was typed so far, which stays in the line being edited).
+        typed = typed_so_far() if self.interactive and self.prompt is not None else ""
+        self._write(above_prompt("".join(texts), self.prompt, interactive=self.interactive, typed=typed))
 
     # ---- the background thread -------------------------------------------------------------------
     def start(self) -> None:
@@ -326,7 +334,9 @@ def repl(bot, *, channel: str, user: str, stdin=None, feed: ChannelFeed | None =
     counter = itertools.count(1)
     current = console_channel(channel).removeprefix("console:")
     # On a terminal, input() with readline: line editing, and the feed can redraw what was typed so far.
-    interactive = feed is not None and stdin is sys.stdin and _is_terminal(stdin) and _is_terminal(sys.stdout)
+    # serve --console (no feed) too: its console port writes the messages its outbox worker delivers above
+    # the prompt, as the feed does; before, they pushed the prompt off the screen and arrow keys printed ^[[A.
+    interactive = stdin is sys.stdin and _is_terminal(stdin) and _is_terminal(sys.stdout)
     if interactive:
         try:
             import readline  # noqa: F401 - imported for input()'s line editing
@@ -334,6 +344,9 @@ def repl(bot, *, channel: str, user: str, stdin=None, feed: ChannelFeed | None =
             pass
     if feed is not None:
         feed.interactive = interactive
+    # Piped or redirected input is not echoed by a terminal: each line is written after its prompt, so that
+    # the transcript shows which command each answer belongs to (it showed bare prompts: "[lanji]> [lanji]> ").
+    echo_input = not _is_terminal(stdin)
 
     def say(text: str) -> None:
         if feed is not None:
@@ -341,24 +354,34 @@ def repl(bot, *, channel: str, user: str, stdin=None, feed: ChannelFeed | None =
         else:
             print(text, flush=True)
 
+    def show_prompt(prompt: str) -> None:
+        if feed is not None:
+            feed.show_prompt(prompt, write=not interactive)
+        else:
+            bot.console.show_prompt(prompt, out=None if interactive else sys.stdout, interactive=interactive)
+
+    def prompt_answered(line: str) -> None:
+        if echo_input:
+            say(line.rstrip("\r\n").lstrip("\ufeff"))  # at the end of the input (""): the last prompt's line ends
+        elif not line:
+            say("")  # Ctrl-D on a terminal: what follows (serve's "stopped") starts on a line of its own
+        if feed is not None:
+            feed.prompt_answered()
+        else:
+            bot.console.prompt_answered()
+
     print(BANNER, flush=True)
     while True:
         prompt = f"[{current}]> "
+        show_prompt(prompt)
         if interactive:
-            feed.show_prompt(prompt, write=False)
             try:
                 line = input(prompt) + "\n"
             except EOFError:
                 line = ""
-            feed.prompt_answered()
         else:
-            if feed is not None:
-                feed.show_prompt(prompt)
-            else:
-                print(prompt, end="", flush=True)
             line = stdin.readline()
-            if feed is not None:
-                feed.prompt_answered()
+        prompt_answered(line)
         if not line:
             return 0
         # a command file saved by Windows Notepad starts with a UTF-8 BOM: "\ufeff#lanji" is still a switch
@@ -388,16 +411,13 @@ def repl(bot, *, channel: str, user: str, stdin=None, feed: ChannelFeed | None =
                 feed.switch(address)
             continue
         event_id = f"console-{session_id}-{next(counter)}"
-        if line.startswith("/press"):
-            try:
-                words = shlex.split(line)
-            except ValueError:
-                words = line.split()
-            if len(words) < 2:
+        words = press_words(line)
+        if words is not None:
+            if not words:
                 say(PRESS_USAGE)
                 continue
-            value, form = press_value_and_form(words[1], words[2:])
-            item = Action("console", f"console:{current}", f"console:{user}", words[1], value, form=form,
+            value, form = press_value_and_form(words[0], words[1:])
+            item = Action("console", f"console:{current}", f"console:{user}", words[0], value, form=form,
                           user_name=user, event_id=event_id)
         else:
             item = Command("console", f"console:{current}", f"console:{user}", line, user_name=user, event_id=event_id)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.adapters.console.render import default_files_dir, file_path, render_text
+from bot.adapters.console.terminal import above_prompt, terminal_width, typed_so_far
 from bot.messages import File, Image, Message
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,26 @@ class ConsolePort:
     order: deque[str] = field(default_factory=deque)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: the console prompt waiting for a line in the terminal `echo` writes to (`serve --console`), so that a
+    #: message the outbox worker delivers meanwhile is written above it and the prompt again under it
+    prompt: str | None = None
+    #: that prompt is read by input() with readline on a terminal (what was typed so far is written again)
+    interactive: bool = False
+    _echo_lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def show_prompt(self, prompt: str, *, out: TextIO | None = None, interactive: bool = False) -> None:
+        """The REPL waits for a line at `prompt` (written to `out` here, if given: in one step with the
+        messages, so none lands between the prompt and the note that it waits)."""
+        with self._echo_lock:
+            self.prompt = prompt
+            self.interactive = interactive
+            if out is not None:
+                out.write(prompt)
+                out.flush()
+
+    def prompt_answered(self) -> None:
+        with self._echo_lock:
+            self.prompt = None
 
     def post(
         self, channel_id: str, message: Message, *, idempotency_key: str, maybe_sent_since: datetime | None = None
@@ -129,8 +150,12 @@ class ConsolePort:
         if self.echo is None:
             return
         shown = [str(p) if p else "未能保存 / not saved" for p in saved_files]
-        text = render_text(message, updated=updated, saved_files=shown)
-        print(f"\n#{channel_id}\n{text}", file=self.echo, flush=True)
+        text = render_text(message, updated=updated, saved_files=shown, width=terminal_width(self.echo))
+        with self._echo_lock:
+            typed = typed_so_far() if self.interactive and self.prompt is not None else ""
+            self.echo.write(above_prompt(f"\n#{channel_id}\n{text}\n", self.prompt, interactive=self.interactive,
+                                         typed=typed))
+            self.echo.flush()
 
 
 def stdout_port(image_dir: Path | None = None) -> ConsolePort:

@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
+from rich.cells import cell_len
+
 from bot.messages import Button, Message
 
 SEVERITY_MARK = {1: "🔴 一级", 2: "🟠 二级", 3: "🟡 三级"}
@@ -30,6 +32,26 @@ def button_hint(button: Button) -> str:
     return f"[{button.label}: /press {button.action_id}{value}{reason}]"
 
 
+def button_lines(buttons: Sequence[Button], indent: str, width: int | None = None) -> list[str]:
+    """The buttons' hints after `indent`: on one line, or with a terminal `width`, as many as fit on each
+    line, never one cut in two. A reply-queue item's six buttons made a ~330-column line; the terminal
+    wrapped it anywhere ("/press reply.sk" | "ip:2 2"), and the command to type was hard to read."""
+    hints = [button_hint(b) for b in buttons]
+    if width is None:
+        return [indent + " ".join(hints)]
+    lines: list[str] = []
+    current = ""
+    for hint in hints:
+        joined = f"{current} {hint}" if current else hint
+        if current and cell_len(indent + joined) > width:  # display columns: a Chinese character takes two
+            lines.append(indent + current)
+            current = hint
+        else:
+            current = joined
+    lines.append(indent + current)
+    return lines
+
+
 def field_line(label: str, value: str) -> str:
     """'状态：已确认' after a Chinese label (a half-width colon inside Chinese reads as a typo), 'Status: open'
     after an English one."""
@@ -48,9 +70,11 @@ def file_path(folder: Path, name: str) -> Path:
     return folder / (Path(name or "file").name or "file")
 
 
-def render_text(message: Message, *, updated: bool = False, saved_files: Sequence[str] | None = None) -> str:
+def render_text(message: Message, *, updated: bool = False, saved_files: Sequence[str] | None = None,
+                width: int | None = None) -> str:
     """The message as terminal text. `saved_files[i]` is where the port wrote `message.files[i]`; without
-    it (a console showing what is queued) the place the console port writes it to."""
+    it (a console showing what is queued) the place the console port writes it to. `width`: the terminal's
+    columns, to fit the button hints in (`button_lines`); None (a pipe, a file) keeps each row on one line."""
     lines: list[str] = []
     if updated:
         lines.append("（已更新 / updated）")
@@ -68,7 +92,7 @@ def render_text(message: Message, *, updated: bool = False, saved_files: Sequenc
         for field in section.fields:
             lines.append(f"    {field_line(field.label, field.value)}")
         if section.buttons:
-            lines.append("    " + " ".join(button_hint(b) for b in section.buttons))
+            lines.extend(button_lines(section.buttons, "    ", width))
     for image in message.images:
         size = f"{len(image.png)} bytes" if image.png else image.url or ""
         lines.append(f"  [图片 / image: {image.title} ({size})]")
@@ -79,5 +103,5 @@ def render_text(message: Message, *, updated: bool = False, saved_files: Sequenc
             where = f" → {saved_files[index]}" if index < len(saved_files) else ""
         lines.append(f"  [文件 / file: {file.name} ({len(file.content)} bytes){where}]")
     if message.buttons:
-        lines.append("  " + " ".join(button_hint(b) for b in message.buttons))
+        lines.extend(button_lines(message.buttons, "  ", width))
     return "\n".join(lines)
