@@ -614,6 +614,11 @@ def purge(
         counts = purge_author(db, platform, author_id)
         parts = ", ".join(f"{zh} {en} {counts[key]}" for key, zh, en in PURGE_KINDS)
         typer.echo(f"已删除 / removed: {parts}")
+        if not any(counts.values()):
+            # a row of zeros read as "done": say plainly that nothing of theirs is stored
+            typer.echo("未找到该作者的任何数据：已删除过，或 ID 有误（作者信息已过保留期的评论不能再按作者找到）/ "
+                       "nothing of this author is stored: already removed, or a wrong id (comments past "
+                       "retention.author_identifiers_days no longer carry an author id)")
     if expired:
         from bot.alerts.service import prune_old_buckets
         from bot.clock import SystemClock

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Text, cast, delete, func, or_, select, update
 
 from bot.clock import ensure_aware
 from bot.config import PLATFORMS, RetentionConfig
 from bot.outbox import SUPERSEDED
-from bot.redaction import AuthorCopies, PersonComment
+from bot.redaction import MIN_CUT, AuthorCopies, PersonComment
 from bot.storage.db import Database
 from bot.storage.models import Comment, DeadLetter, IngestHandoff, OutboxMessage, ProcessedEvent
 
@@ -124,10 +127,15 @@ def _chunks(values: list, size: int = CHUNK) -> Iterator[list]:
         yield values[start : start + size]
 
 
+def _as_in_json(needles: list[str]) -> list[str]:
+    """`needles`, each also in the form a JSON column stores it (non-ASCII as \\uXXXX escapes)."""
+    return sorted(set(needles) | {json.dumps(n)[1:-1] for n in needles})
+
+
 def _chunks_matching(needles: list[str], size: int) -> Iterator[list[str]]:
     """`_chunks(needles)` with each needle also in the form a JSON column stores it."""
     for chunk in _chunks(needles, size):
-        yield sorted(set(chunk) | {json.dumps(n)[1:-1] for n in chunk})
+        yield _as_in_json(chunk)
 
 
 def _contains_any(column, needles: list[str]):
@@ -228,23 +236,158 @@ def _delete_their_dead_letters(session, platform: str, author_id: str) -> int:
     return deleted
 
 
+def _in_others_words(copies: AuthorCopies) -> AuthorCopies:
+    """The copies to look for in what other people wrote: their name (by the usual rules), their comment
+    refs, and quotes of their comments of MIN_CUT characters or more. A shorter comment ("哈哈哈", "太差了")
+    is written word for word by others all the time: it is no sign of a quote there."""
+    return AuthorCopies(
+        PersonComment(c.platform, c.comment_id, c.text if len(" ".join(c.text.split())) >= MIN_CUT else "",
+                      c.author_name)
+        for c in copies.comments)
+
+
+def _without_them(entry: Any, copies: AuthorCopies) -> Any:
+    """An alert's top comment or a notice's example by someone else, with the person's name and quoted
+    words cut out of its text ("@王小明 说得对" -> "@〔已删除 / removed〕 说得对")."""
+    if isinstance(entry, dict) and isinstance(entry.get("text"), str) and copies.touches(entry["text"]):
+        return {**entry, "text": copies.redact(entry["text"])}
+    return entry
+
+
+def _holds_id(value: Any, author_id: str) -> bool:
+    """Whether a raw payload names the person by id anywhere (a webhook sender's "reply_to": {...})."""
+    if isinstance(value, dict):
+        return any(_holds_id(v, author_id) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_id(v, author_id) for v in value)
+    return _same_id(value, author_id)
+
+
+def _without_values(value: Any, dropped: set[str]) -> Any:
+    """A JSON value without the strings in `dropped` (compared trimmed), wherever they are."""
+    if isinstance(value, dict):
+        return {k: _without_values(v, dropped) for k, v in value.items()
+                if not (isinstance(v, str) and v.strip() in dropped)}
+    if isinstance(value, list):
+        return [_without_values(v, dropped) for v in value if not (isinstance(v, str) and v.strip() in dropped)]
+    return value
+
+
+def _redact_others_comments(session, copies: AuthorCopies, counts: dict[str, int], *, platform: str,
+                            author_id: str, accounts: list[str], since: datetime) -> None:
+    """Other people's comments that answer the person or name them ("回复 @王小明：「…」"): their name and
+    quoted words (`copies` is `_in_others_words`) are cut out of the text, and the raw payload (which
+    repeats the text, and may name them in fields of its own) goes, as retention drops it. The comment,
+    its author and `parent_id` stay: they are someone else's. A sentiment correction keeps a copy of the
+    text: it is cut the same way. Candidates are the replies to their comments (by `parent_id`, indexed)
+    and, among their accounts since their first comment, comments whose text or payload holds their
+    name; the checks decide."""
+    from bot.sentiment.models import SentimentCorrection
+
+    candidates: set[int] = set()
+    for chunk in _chunks(sorted(copies.comment_ids)):
+        candidates.update(session.scalars(select(Comment.id).where(
+            Comment.platform == platform, Comment.parent_id.in_(chunk))))
+    names = sorted(copies.names)
+    if names:
+        candidates.update(session.scalars(select(Comment.id).where(
+            Comment.platform == platform, Comment.account_id.in_(accounts), Comment.created_at >= since,
+            or_(_contains_any(Comment.text, names),
+                _contains_any(cast(Comment.raw, Text), _as_in_json(names))))))
+    changed: dict[str, str] = {}
+    for chunk in _chunks(sorted(candidates)):
+        for row in list(session.scalars(select(Comment).where(Comment.id.in_(chunk)))):
+            # the comment's own author may share the person's display name (two users called 某人): their own
+            # name in their own payload is not a mention of the person
+            raw = _without_values(row.raw, {v for v in (row.author_name, row.author_id) if v})
+            raw_theirs = row.raw is not None and (copies.touches_json(raw) or _holds_id(raw, author_id))
+            if not (copies.touches(row.text) or raw_theirs):
+                continue
+            row.text = copies.redact(row.text or "")
+            if raw_theirs:
+                row.raw = None
+            session.add(row)
+            changed[row.comment_id] = row.text
+            counts["comments_redacted"] += 1
+    for chunk in _chunks(sorted(changed)):
+        for correction in list(session.scalars(select(SentimentCorrection).where(
+                SentimentCorrection.platform == platform, SentimentCorrection.comment_id.in_(chunk)))):
+            if copies.touches(correction.text):
+                correction.text = copies.redact(correction.text)
+                session.add(correction)
+                counts["corrections_redacted"] += 1
+
+
+class MessageCopies:
+    """`AuthorCopies` over a whole outbox payload, the files it carries included.
+
+    A report's HTML and a review's Markdown travel base64-encoded (`Message.to_dict`), so the JSON walk of
+    `AuthorCopies` sees only the encoded bytes: a pending report kept the person's quoted comment in its
+    file after the purge. Each file that is UTF-8 text is decoded, checked and cut like the message text;
+    in HTML the comment was escaped (`&`, quotes, `<`), so the escaped forms are looked for as well."""
+
+    def __init__(self, copies: AuthorCopies) -> None:
+        self.copies = copies
+        # One set of copies knowing both forms: a cut quote of one form must not hide the whole of the other
+        # (their spans merge), whichever form the file holds.
+        self._in_files = AuthorCopies([*copies.comments, *(
+            PersonComment(c.platform, c.comment_id, html.escape(c.text),
+                          html.escape(c.author_name) if c.author_name else None)
+            for c in copies.comments)])
+
+    @staticmethod
+    def _file_text(file: Any) -> str | None:
+        if not isinstance(file, dict) or not isinstance(file.get("content"), str):
+            return None
+        try:
+            return base64.b64decode(file["content"], validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):  # not base64, or bytes (an image): nothing to read
+            return None
+
+    def touches(self, payload: Any) -> bool:
+        if not isinstance(payload, dict):
+            return self.copies.message_touches(payload)
+        files = payload.get("files") or []
+        rest = {k: v for k, v in payload.items() if k != "files"}
+        return self.copies.message_touches(rest) or any(
+            text is not None and self._in_files.touches(text) for text in map(self._file_text, files))
+
+    def redact(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A copy of `payload` without the person, in its text, buttons and files."""
+        rest = self.copies.redact_message({k: v for k, v in payload.items() if k != "files"})
+        if "files" not in payload:
+            return rest
+        return {**rest, "files": [self._redact_file(f) for f in payload["files"] or []]}
+
+    def _redact_file(self, file: Any) -> Any:
+        text = self._file_text(file)
+        if text is None or not self._in_files.touches(text):
+            return file
+        text = self._in_files.redact(text)
+        return {**file, "content": base64.b64encode(text.encode("utf-8")).decode("ascii")}
+
+
 PURGE_KINDS = (
     # (count key, Chinese, English) in the order the CLI prints them
     ("comments", "评论", "comments"),
+    ("comments_redacted", "他人评论（删去引用）", "others' comments redacted"),
     ("dead_letters", "拒收记录", "dead letters"),
     ("reply_items", "回复队列条目", "reply-queue items"),
     ("reply_drafts", "回复草稿", "reply drafts"),
     ("reply_events", "回复记录", "reply events"),
     ("reply_events_redacted", "回复记录（删去引用）", "reply events redacted"),
     ("reply_drafts_redacted", "回复草稿（删去引用）", "reply drafts redacted"),
+    ("reply_skip_reasons", "跳过原因（删去引用）", "skip reasons redacted"),
     ("reply_templates", "模板来源", "template sources"),
     ("corrections", "情感更正样本", "sentiment corrections"),
+    ("corrections_redacted", "情感更正样本（删去引用）", "sentiment corrections redacted"),
     ("alert_episodes", "告警（删去引用）", "alerts redacted"),
     ("risk_notices", "风险提醒（删去引用）", "risk notices redacted"),
     ("outbox_contents", "已发消息内容", "sent message contents"),
     ("outbox_redacted", "待发消息（删去引用）", "pending messages redacted"),
     ("playbook_runs", "预案标题", "playbook run titles"),
     ("playbook_timeline", "预案时间线条目", "playbook timeline entries"),
+    ("playbook_reasons", "预案原因与变量（删去引用）", "playbook reasons and variables redacted"),
     ("handoffs", "待处理交接", "ingest hand-offs"),
 )
 
@@ -255,14 +398,16 @@ def purge_author(db: Database, platform: str, author_id: str, now: datetime | No
     Rows that exist only for their comments go: their reply-queue items with drafts and events, their
     sentiment corrections (training data), dead letters naming them. Copies inside shared rows are cut
     out: their entries in alert episodes' top comments and in risk notices' examples and ids; their
-    quotes, comment refs and name in pending chat messages, playbook run titles and timelines, and other
-    reply items' drafts and events. A sent or failed message that quotes or names them loses its content
-    as retention does (`content_purged_at`); the row stays for idempotency. Copies are found by comment
-    id where they keep it, else by the comment text (read before the comments are deleted) and name,
-    and only among the accounts and the time since their first comment.
+    quotes, comment refs and name in pending chat messages (the files they carry included), playbook run
+    titles, timelines, step reasons, closing notes and variables, and other reply items' drafts, events
+    and skip reasons; their name and long quotes in other people's comments (`_redact_others_comments`)
+    and in the alerts' and notices' copies of those. A sent or failed message that quotes or names them
+    loses its content as retention does (`content_purged_at`); the row stays for idempotency. Copies are
+    found by comment id where they keep it, else by the comment text (read before the comments are
+    deleted) and name, and only among the accounts and the time since their first comment.
     """
     from bot.alerts.models import AlertEpisode, RiskNotice
-    from bot.playbooks.models import CrisisRun, CrisisTimelineEntry
+    from bot.playbooks.models import CrisisRun, CrisisStep, CrisisTimelineEntry
     from bot.replies.models import ReplyDraft, ReplyEvent, ReplyQueueItem, SavedReplyTemplate
     from bot.sentiment.models import SentimentCorrection
 
@@ -312,59 +457,90 @@ def purge_author(db: Database, platform: str, author_id: str, now: datetime | No
             ).rowcount or 0
 
         # ---- copies inside shared rows: only the accounts and time range their comments can be in
+        raw_needles = copies.prefilter_needles()
+        others_words = _in_others_words(copies)
+        _redact_others_comments(session, others_words, counts, platform=platform, author_id=author_id,
+                                accounts=accounts, since=since)
+
         for episode in list(session.scalars(
             select(AlertEpisode).where(AlertEpisode.platform == platform, AlertEpisode.account_id.in_(accounts),
                                        AlertEpisode.updated_at >= since)
         )):
             top = (episode.stats or {}).get("top_comments") or []
-            kept = [c for c in top if not (isinstance(c, dict) and copies.is_theirs(c))]
-            if len(kept) != len(top):
+            # theirs go; someone else's that names or quotes them ("@王小明 说得对") stays without them,
+            # or the next update of the alert would post their name again
+            kept = [_without_them(c, others_words) for c in top
+                    if not (isinstance(c, dict) and copies.is_theirs(c))]
+            if kept != top:
                 episode.stats = {**episode.stats, "top_comments": kept}
                 session.add(episode)
                 counts["alert_episodes"] += 1
 
+        notice_ids: set[int] = set()
         id_needles = [json.dumps(c)[1:-1] for c in comment_ids]
+        notices_in_scope = (RiskNotice.platform == platform, RiskNotice.account_id.in_(accounts),
+                            RiskNotice.updated_at >= since)
         for chunk in _chunks(id_needles, 100):
-            for notice in list(session.scalars(
-                select(RiskNotice).where(RiskNotice.platform == platform, RiskNotice.account_id.in_(accounts),
-                                         RiskNotice.updated_at >= since,
-                                         _contains_any(cast(RiskNotice.comment_ids, Text), [f'"{n}"' for n in chunk]))
-            )):
+            notice_ids.update(session.scalars(select(RiskNotice.id).where(
+                *notices_in_scope, _contains_any(cast(RiskNotice.comment_ids, Text), [f'"{n}"' for n in chunk]))))
+        for chunk in _chunks_matching(raw_needles, 200):  # examples of other people's comments naming them
+            notice_ids.update(session.scalars(select(RiskNotice.id).where(
+                *notices_in_scope, _contains_any(cast(RiskNotice.examples, Text), chunk))))
+        for chunk in _chunks(sorted(notice_ids)):
+            for notice in list(session.scalars(select(RiskNotice).where(RiskNotice.id.in_(chunk)))):
                 ids = [i for i in (notice.comment_ids or []) if str(i) not in copies.comment_ids]
                 # Examples keep no comment id: theirs are the ones with one of their texts.
-                examples = [e for e in (notice.examples or []) if not (isinstance(e, dict) and copies.is_theirs(e))]
+                examples = [_without_them(e, others_words) for e in (notice.examples or [])
+                            if not (isinstance(e, dict) and copies.is_theirs(e))]
                 if ids != notice.comment_ids or examples != notice.examples:
                     notice.comment_ids, notice.examples = ids, examples
                     session.add(notice)
                     counts["risk_notices"] += 1
 
-        raw_needles = copies.prefilter_needles()
+        message_copies = MessageCopies(copies)
+        message_ids: set[int] = set()
+        messages_in_scope = (OutboxMessage.created_at >= since, OutboxMessage.content_purged_at.is_(None))
         for chunk in _chunks_matching(raw_needles, 200):
-            for message in list(session.scalars(
-                select(OutboxMessage).where(OutboxMessage.created_at >= since,
-                                            OutboxMessage.content_purged_at.is_(None),
-                                            _contains_any(cast(OutboxMessage.payload, Text), chunk))
-            )):
-                if not copies.message_touches(message.payload):
+            message_ids.update(session.scalars(select(OutboxMessage.id).where(
+                *messages_in_scope, _contains_any(cast(OutboxMessage.payload, Text), chunk))))
+        # A report's HTML and a review's Markdown travel base64-encoded in the payload, where no LIKE sees
+        # their text: every message carrying files is read (a few a day: reports and reviews).
+        message_ids.update(session.scalars(select(OutboxMessage.id).where(
+            *messages_in_scope, cast(OutboxMessage.payload, Text).contains('"files"'))))
+        for chunk in _chunks(sorted(message_ids)):
+            for message in list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(chunk)))):
+                if not message_copies.touches(message.payload):
                     continue
                 if message.status in FINISHED_OUTBOX:
                     # Delivered (or given up): the team has seen it; keep only what retention keeps.
                     message.payload, message.last_error, message.content_purged_at = {}, None, now
                     counts["outbox_contents"] += 1
                 else:
-                    # Still to be delivered: the message goes out without their words.
-                    message.payload = copies.redact_message(message.payload)
+                    # Still to be delivered: the message (and the files it carries) goes out without them.
+                    message.payload = message_copies.redact(message.payload)
                     counts["outbox_redacted"] += 1
                 session.add(message)
 
-        for chunk in _chunks(raw_needles, 200):
+        for chunk, json_chunk in zip(_chunks(raw_needles, 200), _chunks_matching(raw_needles, 200), strict=True):
             counts["playbook_runs"] += _redact_text_column(
                 session, copies, CrisisRun, "title", chunk, CrisisRun.started_at >= since)
             counts["playbook_timeline"] += _redact_text_column(
                 session, copies, CrisisTimelineEntry, "text", chunk, CrisisTimelineEntry.at >= since)
+            # A skip reason and a closing note are on the timeline too (redacted above), but the step and
+            # the run keep their own copy; --var values are typed at the start.
+            counts["playbook_reasons"] += _redact_text_column(
+                session, copies, CrisisStep, "reason", chunk, CrisisStep.finished_at >= since)
+            counts["playbook_reasons"] += _redact_text_column(
+                session, copies, CrisisRun, "close_reason", chunk, CrisisRun.closed_at >= since)
+            for run in list(session.scalars(select(CrisisRun).where(
+                    CrisisRun.started_at >= since, _contains_any(cast(CrisisRun.variables, Text), json_chunk)))):
+                if copies.touches_json(run.variables):
+                    run.variables = copies.redact_json(run.variables)
+                    session.add(run)
+                    counts["playbook_reasons"] += 1
 
-        # Other items' drafts and events: an escalation's result names the run, whose title quoted them;
-        # a reply to someone else may address them by name.
+        # Other items' drafts, events and skip reasons: an escalation's result names the run, whose title
+        # quoted them; a reply to someone else may address them by name; a skip reason may say "同王小明".
         for chunk, json_chunk in zip(_chunks(raw_needles, 200), _chunks_matching(raw_needles, 200), strict=True):
             for event in list(session.scalars(
                 select(ReplyEvent).where(ReplyEvent.account_key.in_(account_keys), ReplyEvent.at >= since,
@@ -376,9 +552,22 @@ def purge_author(db: Database, platform: str, author_id: str, now: datetime | No
                     event.details = copies.redact_json(event.details)
                     session.add(event)
                     counts["reply_events_redacted"] += 1
-            counts["reply_drafts_redacted"] += _redact_text_column(
-                session, copies, ReplyDraft, "text", chunk,
-                ReplyDraft.account_key.in_(account_keys), ReplyDraft.written_at >= since)
+            # a draft's precheck keeps a copy of its text, and a rejection's reason may name them too
+            for draft in list(session.scalars(
+                select(ReplyDraft).where(ReplyDraft.account_key.in_(account_keys), ReplyDraft.written_at >= since,
+                                         or_(_contains_any(ReplyDraft.text, chunk),
+                                             _contains_any(ReplyDraft.reject_reason, chunk),
+                                             _contains_any(cast(ReplyDraft.precheck, Text), json_chunk)))
+            )):
+                if copies.touches(draft.text) or copies.touches(draft.reject_reason) or copies.touches_json(draft.precheck):
+                    draft.text = copies.redact(draft.text)
+                    draft.reject_reason = copies.redact(draft.reject_reason) if draft.reject_reason else draft.reject_reason
+                    draft.precheck = copies.redact_json(draft.precheck)
+                    session.add(draft)
+                    counts["reply_drafts_redacted"] += 1
+            counts["reply_skip_reasons"] += _redact_text_column(
+                session, copies, ReplyQueueItem, "skip_reason", chunk,
+                ReplyQueueItem.account_key.in_(account_keys), ReplyQueueItem.closed_at >= since)
 
         # Pending hand-offs name comments by row id: drop theirs, and a hand-off left with none.
         for handoff in list(session.scalars(select(IngestHandoff).where(IngestHandoff.created_at >= since))):

@@ -42,6 +42,7 @@ VICTIM_LONG = ("用了这款面霜第三天整张脸过敏红肿刺痛，去医�
 VICTIM_SHORT = "烂脸三周了客服装死"
 OTHER = "other-person-1"
 OTHER_TEXT = "面霜用完起疹子了，退款流程太慢，太差了"
+MENTION = f"@{VICTIM_NAME} 说得对，我也烂脸了，垃圾产品"
 
 
 def _record(comment_id, author, name, text, at, likes):
@@ -101,6 +102,8 @@ def _make_copies(app, db, clock) -> None:
         _record("vic-long", VICTIM, VICTIM_NAME, VICTIM_LONG, now, 900),
         _record("other-1", OTHER, "路人甲", OTHER_TEXT, now, 700),
         _record("vic-short", VICTIM, VICTIM_NAME, VICTIM_SHORT, now - timedelta(minutes=1), 3),
+        # someone else naming them: quoted by the alert beside theirs
+        _record("other-2", "other-person-2", "路人乙", MENTION, now, 600),
     ], source="test")
     # a rejected record naming them
     app.services.ingest.ingest_records([{"platform": "douyin", "author_id": VICTIM, "text": "x"}], source="test")
@@ -109,6 +112,7 @@ def _make_copies(app, db, clock) -> None:
         episode = session.exec(select(AlertEpisode)).first()
         notice = session.exec(select(RiskNotice).where(RiskNotice.kind == "liked")).first()
     assert episode is not None and "vic-long" in json.dumps(episode.stats), "the alert quotes their comment"
+    assert MENTION in [c.get("text") for c in episode.stats["top_comments"]], "and someone else's naming them"
     assert notice is not None and "vic-long" in notice.comment_ids
 
     counter = iter(range(1, 1000))
@@ -136,8 +140,13 @@ def _others_remain(db, before: dict[str, str]) -> None:
         assert session.exec(select(ReplyQueueItem).where(ReplyQueueItem.comment_id == "other-1")).one()
         episode = session.exec(select(AlertEpisode)).first()
         assert "other-1" in [c.get("comment_id") for c in episode.stats["top_comments"]]
+        # someone else's comment naming them stays in the alert (and the comment table) without their name
+        assert f"@{REDACTED} 说得对，我也烂脸了，垃圾产品" in [c.get("text") for c in episode.stats["top_comments"]]
+        mention = session.exec(select(Comment).where(Comment.comment_id == "other-2")).one()
+        assert mention.text == f"@{REDACTED} 说得对，我也烂脸了，垃圾产品" and mention.author_name == "路人乙"
         notice = session.exec(select(RiskNotice).where(RiskNotice.kind == "liked")).first()
-        assert notice.comment_ids == ["other-1"] and [e["text"] for e in notice.examples] == [OTHER_TEXT]
+        assert notice.comment_ids == ["other-1", "other-2"]
+        assert [e["text"] for e in notice.examples] == [OTHER_TEXT, f"@{REDACTED} 说得对，我也烂脸了，垃圾产品"]
         messages = session.exec(select(OutboxMessage)).all()
     # every message the team was sent or will be sent is still there; pending ones keep their content
     assert len(messages) == len(json.loads(before["outbox_message"]))
