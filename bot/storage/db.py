@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
+import re
 import threading
 import time
 import uuid
@@ -52,12 +54,32 @@ def sqlite_file_of(url: str) -> str | None:
     return path
 
 
+# libpq and its drivers also take a password as a query parameter (`?password=...`, `sslpassword`), which
+# SQLAlchemy passes to the driver and `hide_password` does not hide: such parameters are secrets too.
+_SECRET_QUERY_KEY = re.compile(r"pass|secret|token", re.IGNORECASE)
+_HIDDEN = "***"
+
+
 def redact_url(url: str) -> str:
-    """The URL with its password replaced by ***; an unparseable one is not echoed (it may hold one)."""
+    """The URL with its password (in the user info or a query parameter) replaced by ***; an unparseable
+    one is not echoed (it may hold one)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        hidden = {key: _HIDDEN for key in parsed.query if _SECRET_QUERY_KEY.search(key)}
+        shown = parsed.update_query_dict(hidden) if hidden else parsed
+        return shown.render_as_string(hide_password=True).replace("=%2A%2A%2A", "=" + _HIDDEN)
     except (exc.ArgumentError, ValueError):
         return "(无法解析的地址 / unparseable URL)"
+
+
+def _url_secrets(url: str) -> list[str]:
+    """The secret values a database URL holds (its password, secret query parameters), longest first."""
+    parsed = make_url(url)
+    values = [parsed.password or ""]
+    for key, value in parsed.query.items():
+        if _SECRET_QUERY_KEY.search(key):
+            values += [value] if isinstance(value, str) else list(value)
+    return sorted({value for value in values if value}, key=len, reverse=True)
 
 
 def url_problem(url: str) -> str | None:
@@ -81,7 +103,7 @@ def url_problem(url: str) -> str | None:
 
 
 def _cannot_open(url: str, error: BaseException) -> str:
-    return f"{redact_url(url)}: 无法连接数据库 / cannot open the database: {_one_line(error, make_url(url).password)}"
+    return f"{redact_url(url)}: 无法连接数据库 / cannot open the database: {_one_line(error, *_url_secrets(url))}"
 
 
 def unavailable_message(error: BaseException) -> str | None:
@@ -101,11 +123,14 @@ def _tag_connect_failure(url: str):
     return handle_error
 
 
-def _one_line(error: BaseException, password: str | None = None) -> str:
-    """The driver's own reason, first line only (the rest is SQLAlchemy's background link), no password."""
+def _one_line(error: BaseException, *secrets: str) -> str:
+    """The driver's own reason, first line only (the rest is SQLAlchemy's background link), no secret."""
     reason = str(getattr(error, "orig", None) or error).strip().splitlines()
     text_ = reason[0] if reason else type(error).__name__
-    return text_.replace(password, "***") if password else text_
+    for secret in secrets:
+        if secret:
+            text_ = text_.replace(secret, _HIDDEN)
+    return text_
 
 
 def failure_line(error: BaseException) -> str:
@@ -122,6 +147,21 @@ def database_unavailable(error: BaseException) -> bool:
                        | exc.DisconnectionError | exc.TimeoutError)
             or type(error) is exc.DatabaseError
             or bool(getattr(error, "connection_invalidated", False)))
+
+
+def _owner_only_file(path: str):
+    """A `do_connect` listener creating the SQLite file, when it does not exist yet, readable and writable by
+    its owner only: it holds commenters' personal data and the platform tokens the bot keeps (in plain text
+    without CRISISBOT_SECRET_KEY), and SQLite would create it with the umask's mode (0644: readable by every
+    user of the machine). SQLite gives the -wal and -shm files the database file's mode."""
+
+    def create(_dialect, _connection_record, _cargs, _cparams) -> None:
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError:  # it exists (kept as the operator made it), or SQLite says what is wrong when it opens it
+            pass
+
+    return create
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -297,6 +337,9 @@ class Database:
         if self.dialect == "sqlite":
             # a SQLite connection is a file handle: it never goes stale, so it is never pinged
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            sqlite_file = sqlite_file_of(url)
+            if sqlite_file:
+                event.listen(self.engine, "do_connect", _owner_only_file(sqlite_file))
             self.write_turns: SqliteWriteTurns | None = SqliteWriteTurns.for_file(parsed.database or "")
             self.write_turns.listen(self.engine)
             event.listen(self.engine, "savepoint", self._savepoint_in_transaction)

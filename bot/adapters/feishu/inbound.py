@@ -385,7 +385,8 @@ class FeishuEvents:
         command = _translate("message", lambda event: command_from_message_event(event, bot_open_id), data)
         if command is None:
             return
-        log.info("feishu command from %s in %s: %s", command.user, command.channel, command.text[:80])
+        # %r: the text is any chat member's, and a line break in it must not forge a log line of its own
+        log.info("feishu command from %s in %s: %r", command.user, command.channel, command.text[:80])
         if not self._submit_journalled(command):
             # long connection: an error answer, so that Feishu sends the event again (the HTTP route answers 503)
             raise RuntimeError(f"feishu message {command.event_id} not taken: database unavailable")

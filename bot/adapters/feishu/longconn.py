@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import time
 from typing import Any
@@ -32,6 +33,28 @@ INITIAL_BACKOFF_S = 5.0
 MAX_BACKOFF_S = 300.0
 LOG_EVERY_S = 600.0  # while the long connection keeps failing, say so at most this often (the first at once)
 STABLE_S = 60.0  # a connection that held this long starts the backoff from the beginning again
+
+
+class _ConnectionUrlHidden(logging.Filter):
+    """lark-oapi logs its long connection's address at INFO ("connected to wss://msg-frontier.feishu.cn/ws/v2?
+    …&access_key=…&ticket=…", and "disconnected to" it): that query string is the connection's credential, so
+    it is cut from every line of the SDK's logger, which keeps the host and path."""
+
+    _QUERY = re.compile(r"\b(wss?://[^\s?#]+)[?#]\S*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = self._QUERY.sub(r"\1?…", message)
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        return True
+
+
+def _hide_connection_urls() -> None:
+    # the SDK's logger (lark_oapi.core.log), and ours, which logs the SDK's errors
+    for logger in (logging.getLogger("Lark"), log):
+        if not any(isinstance(f, _ConnectionUrlHidden) for f in logger.filters):
+            logger.addFilter(_ConnectionUrlHidden())
 
 
 def _card_aware_client_class(lark: Any) -> type:
@@ -131,6 +154,7 @@ class LongConnection:
         import lark_oapi as lark
         import lark_oapi.ws.client as ws_client
 
+        _hide_connection_urls()
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         ws_client.loop = loop  # the SDK schedules everything on this module-level loop

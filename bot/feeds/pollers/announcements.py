@@ -66,7 +66,7 @@ def parse_feed(
     if fmt == "json" or (fmt == "auto" and stripped[:1] in (b"[", b"{")):
         try:
             document = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             if looks_like_html(raw):  # `format: json` pointed at a web page
                 raise PollError(CONFIG, NOT_A_FEED_HTML) from None
             raise PollError(TRANSIENT, "公告 JSON 格式错误 / announcement feed is not valid JSON") from None

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
+from bot.messages import inert
 from bot.storage.secrets import LockedSecret
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,22 @@ class PollError(Exception):
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"PollError({self.kind!r}, {self.detail!r}, retry_after={self.retry_after!r})"
+
+
+#: the most of a platform's own error text kept in a PollError's detail (logged, stored, shown in chat)
+PLATFORM_TEXT_MAX = 200
+
+
+def platform_text(value: Any) -> str:
+    """A platform's own error text (or an error value) as it may go into a PollError's detail. Outside data:
+    on one line and cut short, so that a page of it cannot fill every log line, the source's status and the
+    chat notice; inert in chat markup, so that a link it writes stays text."""
+    if value is None:
+        return ""
+    text = " ".join(str(value).split())
+    if len(text) > PLATFORM_TEXT_MAX:
+        text = text[:PLATFORM_TEXT_MAX] + "…"
+    return inert(text)
 
 
 def raise_for_code(code: Any, detail: str, kinds: Sequence[tuple[Container[Any], str]]) -> NoReturn:

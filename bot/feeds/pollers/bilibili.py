@@ -35,6 +35,7 @@ from bot.feeds.pollers.base import (
     mark_endpoint_ok,
     optional_endpoint_failed,
     parse_time,
+    platform_text,
     text_or_none,
 )
 from bot.feeds.pollers.engine import PlatformAdapter
@@ -313,7 +314,7 @@ class BilibiliAdapter(PlatformAdapter):
         return found
 
     def _raise_for_code(self, ctx: PollContext, code: Any, message: Any) -> None:
-        detail = f"bilibili code {code}: {message or ''}".strip()
+        detail = f"bilibili code {platform_text(code)}: {platform_text(message)}".strip()
         if code in RISK_CODES:
             raise PollError(RISK_CONTROL, detail, code=code)
         if code in RATE_CODES:

@@ -35,6 +35,7 @@ from bot.feeds.pollers.base import (
     mark_endpoint_ok,
     optional_endpoint_failed,
     parse_time,
+    platform_text,
     raise_for_code,
     text_or_none,
 )
@@ -119,7 +120,7 @@ class DouyinAdapter(PlatformAdapter):
             raise PollError(TRANSIENT, "douyin answer without a data object")
         code = data.get("error_code", 0)
         if code:
-            detail = f"douyin error_code {code}: {data.get('description') or ''}".strip()
+            detail = f"douyin error_code {code}: {platform_text(data.get('description'))}".strip()
             raise_for_code(code, detail, (
                 (ACCESS_EXPIRED_CODES, AUTH_EXPIRED),
                 (RATE_CODES, RATE_LIMITED),

@@ -35,6 +35,7 @@ from bot.feeds.pollers.base import (
     iso,
     parse_retry_after,
     parse_time,
+    platform_text,
     text_or_none,
     token_env_vars,
 )
@@ -295,7 +296,7 @@ class GenericJsonAdapter:
             status = dig(body, conf["error_path"])
             if status not in (conf["ok_values"] or []):
                 message = dig(body, conf["error_message_path"]) if conf["error_message_path"] else None
-                reported = f"{conf['error_path']}={status!r}: {message or ''}".strip()
+                reported = f"{conf['error_path']}={platform_text(repr(status))}: {platform_text(message)}".strip()
                 raise PollError(TRANSIENT, f"接口报告错误 {reported} / endpoint reported {reported}")
         entries = dig(body, conf["list_path"]) if conf["list_path"] else body
         if not isinstance(entries, list):

@@ -5,6 +5,10 @@ URL at INFO: its loggers are raised to WARNING here and never receive a URL from
 the status and the exception type only, never the URL (a refused redirect names its target without the
 query string).
 
+An answer is read up to MAX_ANSWER_BYTES (decompressed): a platform or proxy that sends an endless or
+huge body (or a compression bomb) costs a TRANSIENT failure, not the bot's memory. A body nested past
+the JSON parser's depth is "not JSON" like any other malformed one, not an internal error.
+
 Redirects are followed only within the same site (scheme, host and port; or http to https on the same
 host): credentials travel in custom headers (Douyin's `access-token`, generic_json `headers`), query
 strings and cookies, and httpx strips only `Authorization` when a redirect leaves the origin. A redirect
@@ -29,6 +33,9 @@ for _name in ("httpx", "httpcore"):
 
 #: same-site redirects followed for one request
 MAX_REDIRECTS = 5
+#: the largest answer read (after decompression). A page of comments or a feed is well under a few MB;
+#: one of 32 MiB is no page any platform sends, and reading it whole could exhaust the memory.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -100,7 +107,7 @@ class PoliteHttp:
             cookie = response.request.headers.get("Cookie")
             if cookie and "Cookie" not in target.headers:  # httpx drops a request's own cookies on redirect
                 target.headers["Cookie"] = cookie
-            response = self.client.send(target, follow_redirects=False)
+            response = self.client.send(target, follow_redirects=False, stream=True)
         response.close()
         raise PollError(TRANSIENT, f"more than {MAX_REDIRECTS} redirects", code=response.status_code)
 
@@ -126,22 +133,22 @@ class PoliteHttp:
         returned with the raw body only (`body` None): a refusal such as 401 often answers in HTML or
         plain text, and the caller classifies it from the status and the text."""
         try:
-            response = self.client.request(
-                method,
-                url,
-                params=params,
-                headers=headers,
-                data=data,
-                json=json_body,
-                cookies=cookies,
+            outgoing = self.client.build_request(
+                method, url, params=params, headers=headers, data=data, json=json_body, cookies=cookies,
                 timeout=timeout,
-                follow_redirects=False,
             )
-            response = self._follow(response)
+            # streamed, so that the body is read only up to MAX_ANSWER_BYTES (see _read_capped)
+            response = self._follow(self.client.send(outgoing, follow_redirects=False, stream=True))
+            try:
+                raw = _read_capped(response)
+            finally:
+                response.close()
         except httpx.TimeoutException as exc:
             raise PollError(TRANSIENT, f"timeout ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             raise PollError(TRANSIENT, f"network error ({type(exc).__name__})") from None
+        except httpx.DecodingError as exc:  # a Content-Encoding the body does not match
+            raise PollError(TRANSIENT, f"HTTP {response.status_code}: undecodable body ({type(exc).__name__})") from None
         status = response.status_code
         retry_after = parse_retry_after(response.headers.get("Retry-After"), self.now())
         if status == 429:
@@ -152,7 +159,6 @@ class PoliteHttp:
             raise PollError(TRANSIENT, f"HTTP {status}", retry_after=retry_after, code=status)
         if status >= 400 and status not in accept_statuses and status not in raw_statuses:
             raise PollError(TRANSIENT, f"HTTP {status}", retry_after=retry_after, code=status)
-        raw = response.content
         if status in raw_statuses:
             return HttpAnswer(status=status, body=None, raw=raw, headers=response.headers)
         body = None
@@ -163,9 +169,27 @@ class PoliteHttp:
                 # JSON is UTF-8, but Chinese vendor and crawler exports often answer in GBK/GB18030
                 # (usually saying so in Content-Type): read it in that charset rather than fail every poll
                 body = _json_in_chinese_charset(raw, response.charset_encoding, status)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
                 raise PollError(TRANSIENT, f"HTTP {status}: the body is not JSON") from None
         return HttpAnswer(status=status, body=body, raw=raw, headers=response.headers)
+
+
+def _read_capped(response: httpx.Response) -> bytes:
+    """The (decompressed) body of a streamed response; PollError once it grows past MAX_ANSWER_BYTES."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise _too_large(response.status_code)
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > MAX_ANSWER_BYTES:
+            raise _too_large(response.status_code)
+    return bytes(body)
+
+
+def _too_large(status: int) -> PollError:
+    return PollError(TRANSIENT, f"HTTP {status}: the answer is larger than {MAX_ANSWER_BYTES // (1024 * 1024)} MiB; "
+                                "not read", code=status)
 
 
 def _json_in_chinese_charset(raw: bytes, declared: str | None, status: int) -> Any:
@@ -173,6 +197,6 @@ def _json_in_chinese_charset(raw: bytes, declared: str | None, status: int) -> A
     for encoding in dict.fromkeys(e for e in (declared, "gb18030") if e):
         try:
             return json.loads(raw.decode(encoding))
-        except (LookupError, ValueError):
+        except (LookupError, ValueError, RecursionError):
             continue
     raise PollError(TRANSIENT, f"HTTP {status}: the body is not JSON (not UTF-8 or GB18030 text)")

@@ -25,6 +25,7 @@ from bot.feeds.pollers.base import (
     int_or_none,
     iso,
     parse_weibo_time,
+    platform_text,
     raise_for_code,
     text_or_none,
 )
@@ -102,7 +103,7 @@ class WeiboAdapter(PlatformAdapter):
         body = answer.body if isinstance(answer.body, dict) else {}
         if "error_code" in body or answer.status >= 400:
             code = int_or_none(body.get("error_code"))
-            detail = f"weibo error_code {code}: {body.get('error') or ''}".strip()
+            detail = f"weibo error_code {code}: {platform_text(body.get('error'))}".strip()
             raise_for_code(code, detail, (
                 (TOKEN_CODES, REAUTH_REQUIRED),
                 (RATE_CODES, RATE_LIMITED),
