@@ -636,12 +636,18 @@ _SLACK_NEEDS = ("需要 SLACK_BOT_TOKEN 加 SLACK_SIGNING_SECRET（HTTP）或 SL
 _FEISHU_NEEDS = ("需要 FEISHU_APP_ID 和 FEISHU_APP_SECRET", "needs FEISHU_APP_ID and FEISHU_APP_SECRET")
 
 
+#: a shorter comment-webhook token is warned about: anyone who can reach the port may try tokens
+MIN_INGEST_TOKEN_CHARS = 24
+
+
 def platform_warnings(settings: Settings, config: AppConfig) -> list[str]:
     """Chat-platform setups that pass validation but cannot work as meant; `config check` prints them
     without failing (the bot still runs: `serve` only logs that the platform stays off).
 
     - credentials for Slack or Feishu that are only partly set: the platform stays off;
     - Feishu over HTTP without FEISHU_VERIFICATION_TOKEN: POST /feishu/events answers every event 503;
+    - Feishu over HTTP without FEISHU_ENCRYPT_KEY: events are not signed (the token alone checks them);
+    - a comment-webhook token shorter than MIN_INGEST_TOKEN_CHARS;
     - a channel (`channels:`, `default_channel`, a source's `notify_channel`) on a platform that is off:
       its messages wait in the outbox for good.
     """
@@ -665,6 +671,21 @@ def platform_warnings(settings: Settings, config: AppConfig) -> list[str]:
             "请设置它（以及 FEISHU_ENCRYPT_KEY），或改用长连接 CRISISBOT_FEISHU_MODE=ws / Feishu events cannot "
             "arrive: FEISHU_VERIFICATION_TOKEN is not set, so POST /feishu/events answers 503 to every event; set it "
             "(and FEISHU_ENCRYPT_KEY), or use the long connection (CRISISBOT_FEISHU_MODE=ws)")
+    if settings.feishu_enabled and settings.feishu_mode == "http" and settings.feishu_verification_token \
+            and not settings.feishu_encrypt_key:
+        # Feishu signs events only when the app has an Encrypt Key; without one the verification token, which
+        # travels in every event body, is the only check, and the timestamp header is optional
+        warnings.append(
+            "飞书事件未签名：未设置 FEISHU_ENCRYPT_KEY，只能靠每个事件里都带着的 Verification Token 校验，见过一个事件的人"
+            "就能伪造其他事件；请在开放平台设置 Encrypt Key 并设置 FEISHU_ENCRYPT_KEY / Feishu events are not signed: "
+            "without FEISHU_ENCRYPT_KEY the only check is the verification token, which every event body carries, "
+            "so whoever has seen one event can forge others; set an Encrypt Key in the app and FEISHU_ENCRYPT_KEY")
+    if settings.ingest_token and len(settings.ingest_token) < MIN_INGEST_TOKEN_CHARS:
+        warnings.append(
+            f"CRISISBOT_INGEST_TOKEN 只有 {len(settings.ingest_token)} 个字符，容易被猜中；评论 webhook 的令牌请用至少 "
+            f"{MIN_INGEST_TOKEN_CHARS} 个随机字符（如 python -c \"import secrets; print(secrets.token_urlsafe(32))\"）/ "
+            f"CRISISBOT_INGEST_TOKEN has only {len(settings.ingest_token)} characters and is easy to guess: use at "
+            f"least {MIN_INGEST_TOKEN_CHARS} random characters for the comment webhook's token")
     off = {"slack": (not settings.slack_enabled, "Slack", *_SLACK_NEEDS),
            "feishu": (not settings.feishu_enabled, "飞书 Feishu", *_FEISHU_NEEDS)}
     places = [(f"channels[{i}]", channel.id) for i, channel in enumerate(config.channels)]

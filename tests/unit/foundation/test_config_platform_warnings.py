@@ -50,10 +50,10 @@ def test_feishu_over_http_without_the_verification_token_is_reported(tmp_path, m
     (warning,) = _check(tmp_path, monkeypatch, FEISHU_APP_ID="cli_1", FEISHU_APP_SECRET="x")
     assert warning.startswith("飞书事件收不到") and "FEISHU_VERIFICATION_TOKEN" in warning and "503" in warning
     assert "CRISISBOT_FEISHU_MODE=ws" in warning
-    # the long connection needs no verification token; with the token HTTP works
+    # the long connection needs no verification token; with the token (and the encrypt key) HTTP works
     assert _check(tmp_path, monkeypatch, FEISHU_APP_ID="cli_1", FEISHU_APP_SECRET="x", CRISISBOT_FEISHU_MODE="ws") == []
     assert _check(tmp_path, monkeypatch, FEISHU_APP_ID="cli_1", FEISHU_APP_SECRET="x",
-                  FEISHU_VERIFICATION_TOKEN="v") == []
+                  FEISHU_VERIFICATION_TOKEN="v", FEISHU_ENCRYPT_KEY="k") == []
 
 
 def test_half_set_feishu_credentials_are_reported(tmp_path, monkeypatch):
@@ -91,3 +91,20 @@ def test_a_sources_notify_channel_on_a_platform_that_is_off_is_reported(tmp_path
               "notify_channel": "feishu:oc_rules"}
     warnings = _check(tmp_path, monkeypatch, {"feeds": {"sources": [source]}})
     assert [w for w in warnings if w.startswith("feeds.sources[0].notify_channel (feishu:oc_rules): 飞书 Feishu 未开启")]
+
+
+def test_feishu_over_http_without_an_encrypt_key_is_said_to_be_unsigned(tmp_path, monkeypatch):
+    """Without an Encrypt Key Feishu signs nothing: the verification token in every event body is the only
+    check, so whoever saw one event can forge others."""
+    feishu = dict(FEISHU_APP_ID="cli_a", FEISHU_APP_SECRET="s", FEISHU_VERIFICATION_TOKEN="v")
+    (warning,) = _check(tmp_path, monkeypatch, **feishu)
+    assert warning.startswith("飞书事件未签名") and "FEISHU_ENCRYPT_KEY" in warning and "not signed" in warning
+    assert _check(tmp_path, monkeypatch, FEISHU_ENCRYPT_KEY="k", **feishu) == []
+    assert _check(tmp_path, monkeypatch, CRISISBOT_FEISHU_MODE="ws", **feishu) == []  # no HTTP events to forge
+
+
+def test_a_short_comment_webhook_token_is_reported(tmp_path, monkeypatch):
+    monkeypatch.delenv("CRISISBOT_INGEST_TOKEN", raising=False)
+    (warning,) = _check(tmp_path, monkeypatch, CRISISBOT_INGEST_TOKEN="secret1")
+    assert warning.startswith("CRISISBOT_INGEST_TOKEN 只有 7 个字符") and "easy to guess" in warning
+    assert _check(tmp_path, monkeypatch, CRISISBOT_INGEST_TOKEN="x" * 24) == []
