@@ -12,6 +12,7 @@ import logging
 import sys
 import threading
 import uuid
+from collections import deque
 from typing import Any, TextIO
 
 from sqlmodel import select
@@ -370,30 +371,44 @@ def repl(bot, *, channel: str, user: str, stdin=None, feed: ChannelFeed | None =
         else:
             bot.console.prompt_answered()
 
+    # The further lines of a block pasted at once, each a command of its own. Readline (8.1 on: bracketed
+    # paste) returns a pasted "/crisis status⏎/help" as one line with its line breaks inside: it ran as one
+    # command, and /help became a word of it.
+    pasted: deque[str] = deque()
     print(BANNER, flush=True)
     while True:
         prompt = f"[{current}]> "
-        show_prompt(prompt)
-        if interactive:
-            try:
-                line = input(prompt) + "\n"
-            except EOFError:
-                line = ""
+        if pasted:
+            line = pasted.popleft()
+            if line.strip():
+                say(prompt + line)  # after its prompt, as if typed: the answers below are this command's
         else:
-            line = stdin.readline()
-        prompt_answered(line)
-        if not line:
-            return 0
+            show_prompt(prompt)
+            if interactive:
+                try:
+                    line = input(prompt) + "\n"
+                except EOFError:
+                    line = ""
+            else:
+                line = stdin.readline()
+            prompt_answered(line)
+            if not line:
+                return 0
+            line, *rest = line.splitlines() or [""]
+            pasted.extend(rest)
         # a command file saved by Windows Notepad starts with a UTF-8 BOM: "\ufeff#lanji" is still a switch
         line = line.strip().lstrip("\ufeff").strip()
         if not line:
             continue
         if line in QUIT_WORDS:
+            # a quit in the middle of a pasted block or a command file must not end it silently
+            left, ended = sum(1 for rest in pasted if rest.strip()), True
             if not interactive and not _is_terminal(stdin):
-                # piped input: a quit in the middle of a command file must not end it silently
-                notice = quit_notice(line, *_unread_lines(stdin))
-                if notice:
-                    say(notice)
+                unread, ended = _unread_lines(stdin)
+                left += unread
+            notice = quit_notice(line, left, ended)
+            if notice:
+                say(notice)
             return 0
         if line.startswith("#"):
             if not line[1:].strip():

@@ -44,7 +44,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from bot import metrics
 from bot.handlers.registry import CommandContext, PermissionDenied, UsageError, parse_command_line
 from bot.i18n import STRINGS, both
-from bot.messages import Action, Command, Message
+from bot.messages import Action, Command, Message, inert
 from bot.services import Services
 from bot.storage.db import database_unavailable, failure_line
 from bot.storage.models import InboundItem, OutboxMessage, ProcessedEvent
@@ -721,7 +721,7 @@ class Dispatcher:
     def _run_action(self, action: Action) -> list[Message]:
         handler = self.services.registry.find_action(action.action_id)
         if handler is None:
-            return [Message(text=both("unknown_action"), ephemeral=True)]
+            return [Message(text=both("unknown_button", action=inert(action.action_id[:80])), ephemeral=True)]
         ctx = CommandContext(services=self.services, action=action)
         return self._call(lambda: handler(ctx, action), usage=None)
 

@@ -30,7 +30,9 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Something went wrong handling the command; it is logged. Please retry (ref {ref}).",
     ),
     "permission_denied": ("没有权限：{reason}", "Not allowed: {reason}"),
-    "unknown_action": ("这个按钮已失效。", "This button is no longer active."),
+    # no handler owns the button's id at all (a typo in /press, a button of another bot): not "这个按钮已失效",
+    # which a feature's handler says of its own button whose target is gone
+    "unknown_button": ("未知按钮 {action}。", "Unknown button {action}."),
     "help_title": ("crisisbot 命令 / Commands", "crisisbot commands"),
     "help_footer": (
         "输入 /命令 help 查看详细用法，例如 /crisis help。",

@@ -196,7 +196,10 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
         sections.append(Section(("**高赞负面评论**\n" if zh else "**Most-liked negative comments**\n") + "\n".join(rows),
                                 buttons=(fix,) if fix else ()))
     if s.get("playbook"):
-        sections.append(Section(f"**建议预案**：{s['playbook']}" if zh else f"**Suggested playbook**: {s['playbook']}"))
+        # named as its file names it (负面舆情爆发), not by its id; the id only when no loaded playbook has it
+        titles = ep.get("playbook_titles")
+        suggested = _pick(tuple(titles), lang) if titles else s["playbook"]
+        sections.append(Section(f"**建议预案**：{suggested}" if zh else f"**Suggested playbook**: {suggested}"))
     history = ep.get("history") or []
     if len(history) > 1:
         sections.append(Section(_history_line(history, lang, zone)))

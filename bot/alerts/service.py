@@ -283,6 +283,13 @@ class AlertService:
         account = self.app_config.account(platform, account_id)
         return account.name if account and account.name else account_id
 
+    def _playbook_titles(self, playbook_id: str | None) -> tuple[str, str] | None:
+        """(Chinese name, English title) of the suggested playbook as its file defines them, for the alert
+        to name it as people know it; None when the playbooks feature is off or has no such playbook."""
+        loaded = getattr(self.services.extra.get("playbooks"), "playbooks", None)  # the PlaybookService's set
+        playbook = loaded.find(playbook_id) if playbook_id and loaded is not None else None
+        return (playbook.name, playbook.title_en) if playbook is not None else None
+
     def _uses_placeholder_sentiment(self) -> bool:
         """With no sentiment model, nothing is negative: judge all comments instead (and say so)."""
         if self._placeholder_sentiment is None:
@@ -1158,6 +1165,7 @@ class AlertService:
             "recovered_at": ensure_aware(episode.recovered_at).isoformat() if episode.recovered_at else None,
             "muted_until": ensure_aware(episode.muted_until).isoformat() if episode.muted_until else None,
             "history": episode.history,
+            "playbook_titles": self._playbook_titles((episode.stats or {}).get("playbook")),
         }
 
     def _loud_mentions(self, channel: str, severity: str) -> tuple[str, ...]:

@@ -169,9 +169,15 @@ def handle_review_button(ctx: CommandContext, action: Action) -> Message:
 def _choice_section(comment: LabeledComment) -> Section:
     preview = " ".join(comment.text.split())
     preview = outsider_text(preview if len(preview) <= 120 else preview[:119] + "…")
-    score = f" {comment.score:.2f}" if comment.score is not None and not comment.corrected else ""
-    by_person = "（已人工更正 / corrected by a person）" if comment.corrected else ""
-    now = f"{LABEL_ZH[comment.label]} {comment.label or '-'}{score}{by_person}"
+    # the number is named as the reply queue names it: a bare "负面 neg 0.01" read as P(neg) = 0.01 for a
+    # comment the model is sure is negative (the stored score is P(pos)); a person's label has no probability
+    if comment.corrected:
+        how = "（人工标注 / labelled by a person）"
+    elif comment.score is not None:
+        how = f"（正面概率 P(pos) {comment.score:.2f}）"
+    else:
+        how = ""
+    now = f"{LABEL_ZH[comment.label]} {comment.label or '-'}{how}"
     ref = comment_ref(comment.platform, comment.comment_id)
     buttons = tuple(
         Button(f"改为{LABEL_ZH[label]} {label}", FIX_ACTION, f"{ref} {label}", _BUTTON_STYLE[label])

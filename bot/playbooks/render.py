@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.alerts.render import account_label
 from bot.durations import duration_en, duration_zh, overdue_zh_en, utc_offset, zone_note, zone_text
 from bot.messages import Button, Field, Message, Section, inert
 from bot.playbooks.machine import (
@@ -56,6 +57,8 @@ class RunView:
     exit_hint_at: datetime | None
     #: the alert that started the run as people read it (the service fills it in from the alert's row)
     alert: LinkedAlert | None = None
+    #: the account's configured name (澜肌官方旗舰店), None when config gives it none (the service fills it in)
+    account_name: str | None = None
 
 
 def local(moment: datetime | None, tz: str, fmt: str = "%m-%d %H:%M") -> str:
@@ -66,6 +69,21 @@ def run_zone_note(view: RunView, tz: str, now: datetime) -> str:
     """'时间均为 Asia/Shanghai（UTC+08:00）/ all times in Asia/Shanghai': the zone of a run's shown times, said
     once per card or timeline in the review's words (with the offset at the run's start, as the review)."""
     return zone_note(tz, view.state.started_at or now)
+
+
+def run_heading(view: RunView) -> str:
+    """'负面舆情爆发 12-06 15:20': the run's title, followed by its playbook's name only when the title does
+    not say it already (the default title is the playbook's name and the start time)."""
+    title = inert(view.title)
+    return title if view.playbook.name in view.title else f"{title}｜{view.playbook.name}"
+
+
+def account_text(view: RunView) -> str:
+    """'澜肌官方旗舰店（抖音）': the run's account as alerts name it; its id when config names it not."""
+    platform, _, account_id = (view.account or "").partition(":")
+    if not account_id:
+        return view.account or ""
+    return account_label(view.account_name or account_id, platform)
 
 
 def step_number(step: StepState) -> int:
@@ -174,7 +192,7 @@ def run_card(view: RunView, now: datetime, tz: str, *, max_steps: int = 6) -> Me
         Field("启动 / Started", f"{local(state.started_at, tz)} · {person(view.started_by)}"),
     ]
     if view.account:
-        fields.append(Field("账号 / Account", view.account))
+        fields.append(Field("账号 / Account", account_text(view)))
     if view.alert_id:
         # the key ("douyin:x|*@20261122T1215", a UTC time) is for machines: the account, video, severity
         # and start in the channel's zone, as the review names it
@@ -201,7 +219,7 @@ def run_card(view: RunView, now: datetime, tz: str, *, max_steps: int = 6) -> Me
             Section(text=f"{RUN_STATUS_ZH[state.status]}{reason}（{local(state.closed_at, tz)}）")
         )
     return Message(
-        title=f"预案 #{view.id} {inert(view.title)}｜{view.playbook.name}",
+        title=f"预案 #{view.id} {run_heading(view)}",
         # the card's times (start, due, closed) carry no zone: say it once, as the review does
         text=f"{view.playbook.title_en} · 退出规则：{view.playbook.exit.rule}\n{run_zone_note(view, tz, now)}",
         fields=tuple(fields),
@@ -341,7 +359,7 @@ def list_message(playbooks: Sequence[Playbook], runs: Sequence[RunView], tz: str
         for p in playbooks
     ]
     run_lines = [
-        f"#{r.id} {inert(r.title)}｜{r.playbook.name} · {SEVERITY_ZH.get(r.severity, r.severity)} · "
+        f"#{r.id} {run_heading(r)} · {SEVERITY_ZH.get(r.severity, r.severity)} · "
         f"{r.state.progress()[0]}/{r.state.progress()[1]} · 启动 {local(r.state.started_at, tz)}"
         for r in runs
     ]

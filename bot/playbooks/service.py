@@ -269,6 +269,7 @@ class PlaybookService:
             last_status_at=run.last_status_at,
             exit_hint_at=run.exit_hint_at,
             alert=self._alerts_in(session, [run.alert_id])[0] if run.alert_id else None,
+            account_name=next((a.name for a in self.config.accounts if a.key == run.account and a.name), None),
         )
 
     def _load(self, session: Session, run_id: int) -> tuple[CrisisRun, list[CrisisStep]]:

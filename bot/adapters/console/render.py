@@ -11,7 +11,10 @@ from rich.cells import cell_len
 
 from bot.messages import Button, Message
 
-SEVERITY_MARK = {1: "🔴 一级", 2: "🟠 二级", 3: "🟡 三级"}
+# A severity is a colour, as on Slack (the header's dot, the bar) and Feishu (the header's colour): words
+# such as "二级" are the message's own to say. An alert's title says its level already ("🚨 … · 二级·严重",
+# shown twice with them), and a reply queue or precheck that needs attention is coloured, not "level 2".
+SEVERITY_MARK = {1: "🔴", 2: "🟠", 3: "🟡"}
 
 
 # Buttons whose action reads a typed reason (Action.form["reason"]; a modal on Slack, a form on the Feishu

@@ -41,13 +41,16 @@ DUPLICATE_SUFFIX = "~~"
 LINK_ACTION_PREFIX = "crisisbot.link."
 FORM_CALLBACK_ID = "crisisbot.form"
 
-SEVERITY_STYLE: dict[int, tuple[str, str, str]] = {
-    # severity -> (emoji, colour, label zh / en)
-    1: (":red_circle:", "#D93025", "一级 / SEV1"),
-    2: (":large_orange_circle:", "#F29900", "二级 / SEV2"),
-    3: (":large_yellow_circle:", "#F9CB28", "三级 / SEV3"),
+# A severity is a colour (the header's dot and the bar beside the message), as on the console and Feishu:
+# words such as "二级 / SEV2" are the message's own to say. An alert's title says its level already (a
+# "Severity" line repeated it), and a reply queue or precheck that needs attention is not "level 2".
+SEVERITY_STYLE: dict[int, tuple[str, str]] = {
+    # severity -> (emoji, colour)
+    1: (":red_circle:", "#D93025"),
+    2: (":large_orange_circle:", "#F29900"),
+    3: (":large_yellow_circle:", "#F9CB28"),
 }
-DEFAULT_SEVERITY_STYLE = (":white_circle:", "#9AA0A6", "提示 / info")
+DEFAULT_SEVERITY_STYLE = (":white_circle:", "#9AA0A6")
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 _STRIKE = re.compile(r"~~(.+?)~~", re.S)
@@ -157,7 +160,7 @@ def mention_line(mentions: tuple[str, ...]) -> str:
     return " ".join(dict.fromkeys(tokens))
 
 
-def severity_style(severity: int | None) -> tuple[str, str, str] | None:
+def severity_style(severity: int | None) -> tuple[str, str] | None:
     if severity is None:
         return None
     return SEVERITY_STYLE.get(severity, DEFAULT_SEVERITY_STYLE)
@@ -279,8 +282,6 @@ def render_blocks(message: Message, name_of: NameOf | None = None) -> list[dict[
         if style:
             title = f"{style[0]} {title}"
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": _clip(title, HEADER_MAX), "emoji": True}})
-    if style:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"严重程度 / Severity: *{style[2]}*"}]})
     mentions = mention_line(message.mentions)
     if mentions:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": mentions}})
@@ -318,10 +319,11 @@ def render_message(message: Message, name_of: NameOf | None = None) -> dict[str,
     payload: dict[str, Any] = {"text": fallback_text(message, name_of), "blocks": render_blocks(message, name_of)}
     style = severity_style(message.severity)
     if style:
-        # Block Kit has no colour; a thin legacy attachment gives the alert its coloured bar.
+        # Block Kit has no colour; a thin legacy attachment gives the message its coloured bar (it needs some
+        # content to show: the dot, not a level's words)
         payload["attachments"] = [
-            {"color": style[1], "fallback": style[2], "blocks": [
-                {"type": "context", "elements": [{"type": "mrkdwn", "text": style[0] + " " + style[2]}]}
+            {"color": style[1], "fallback": style[0], "blocks": [
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": style[0]}]}
             ]}
         ]
     if message.mentions:

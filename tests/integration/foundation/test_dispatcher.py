@@ -45,8 +45,15 @@ def test_a_retried_event_is_processed_once_even_after_a_restart(bot, db, setting
 
 
 def test_unknown_button_is_answered(bot):
+    # no handler owns the id: an unknown button, named, not "这个按钮已失效" (a known button whose target is gone)
     (reply,) = bot.dispatcher.handle(Action("console", "console:lanji", "console:alice", "nope.x", "1"))
-    assert "失效" in reply.text
+    assert reply.text == "未知按钮 nope.x。\nUnknown button nope.x.", reply.text
+    assert "失效" not in reply.text and reply.ephemeral
+
+
+def test_a_known_button_whose_target_is_gone_still_says_it_is_no_longer_active(bot):
+    (reply,) = bot.dispatcher.handle(Action("console", "console:lanji", "console:alice", "reply.nonsense:1", ""))
+    assert "这个按钮已失效" in reply.text and "未知按钮" not in reply.text, reply.text
 
 
 def test_run_command_fixture_delivers_to_the_console(bot, run_command, press_button):
@@ -54,7 +61,7 @@ def test_run_command_fixture_delivers_to_the_console(bot, run_command, press_but
     assert "/help" in reply.title
     assert bot.console.messages("lanji")[-1].title == reply.title
     (reply,) = press_button("nothing.here", channel="console:lanji")
-    assert "失效" in reply.text
+    assert "未知按钮 nothing.here" in reply.text
 
 
 def test_event_id_is_released_when_the_answer_cannot_be_stored(bot, db):

@@ -47,7 +47,7 @@ def test_console_takes_commands_and_button_presses(bot):
     code = repl(bot, channel="lanji", user="alice", stdin=io.StringIO("/help\n/press nope.x 1\n#xiaochu\n/help crisis\nquit\n"))
     assert code == 0
     text = out.getvalue()
-    assert "#lanji" in text and "命令" in text and "失效" in text and "#xiaochu" in text
+    assert "#lanji" in text and "命令" in text and "未知按钮 nope.x" in text and "#xiaochu" in text
 
 
 def test_a_second_purge_finds_nothing_left_to_drop(bot, db, clock):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from bot.sentiment.explain import LABEL_ZH
 from bot.sentiment.models import SentimentCorrection
 from bot.storage.models import Comment
 from tests.integration.alerts.test_alert_service import live, load_history
@@ -50,7 +51,18 @@ def test_review_button_offers_the_other_labels_then_fix_relabels(bot, db, press_
         assert [c.comment_id for c in s.exec(select(SentimentCorrection)).all()] == ["r2"]
     # pressed again, the comment shows it was corrected by a person
     [again] = press_button("sentiment.review", "douyin:r2", channel="console:lanji")
-    assert "已人工更正" in again.sections[0].text
+    assert f"当前 / now: {LABEL_ZH[new_label]} {new_label}（人工标注 / labelled by a person）" in again.sections[0].text
+
+
+def test_review_choices_name_the_models_probability(bot, db, press_button):
+    # first-run audit: "当前 / now: 负面 neg 0.01" read as P(neg) = 0.01 for a comment the model is sure of
+    _ingest(bot, "r5", "垃圾产品，用了烂脸，退款！")
+    with db.session() as s:
+        stored = s.exec(select(Comment).where(Comment.comment_id == "r5")).one()
+    [reply] = press_button("sentiment.review", "douyin:r5", channel="console:lanji")
+    label = stored.sentiment_label
+    expected = f"当前 / now: {LABEL_ZH[label]} {label}（正面概率 P(pos) {stored.sentiment_score:.2f}）"
+    assert expected in reply.sections[0].text, reply.sections[0].text
 
 
 def test_review_leaves_out_comments_the_channel_may_not_see(bot, press_button):
