@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.alerts.render import account_label
 from bot.clock import ensure_aware
-from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, PermissionDenied, UsageError
+from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, UsageError
 from bot.messages import Action, Message
 from bot.scope import unsupported_platform
 
@@ -251,6 +251,9 @@ def _unchanged(ctx: CommandContext, episode) -> Message:
     return Message(text=f"状态未变：{zh.format(until=until)} / unchanged: {en.format(until=until)}")
 
 
+ALERT_NOT_FOUND = "找不到这条告警 / alert not found"
+
+
 def handle_alert_action(ctx: CommandContext, action: Action) -> Message | None:
     svc = _service(ctx)
     kind = ACTIONS.get(action.action_id)
@@ -261,10 +264,10 @@ def handle_alert_action(ctx: CommandContext, action: Action) -> Message | None:
         return _start_playbook(ctx, svc, action)
     try:
         episode, changed = svc.apply_action(action.value, kind, user=ctx.user, user_name=who, channel=ctx.channel)
-    except LookupError:
-        raise UsageError("找不到这条告警 / alert not found") from None
-    except PermissionError:
-        raise PermissionDenied("本频道看不到该账号 / this channel cannot see that account") from None
+    except (LookupError, PermissionError):
+        # another client's alert reads as no alert at all (as the reply queue answers for others' items):
+        # "this channel cannot see that account" told a presser of a made-up key that the alert existed
+        raise UsageError(ALERT_NOT_FOUND) from None
     if not changed:
         return _unchanged(ctx, episode)
     zh, en = REPLIES[kind]
@@ -275,11 +278,9 @@ def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
     playbooks = ctx.services.extra.get("playbooks")
     with svc.db.session() as session:
         episode = svc.find_episode(session, action.value)
-    if episode is None:
-        raise UsageError("找不到这条告警 / alert not found")
-    account = f"{episode.platform}:{episode.account_id}"
-    if not ctx.services.scope.can_see(ctx.channel, account):
-        raise PermissionDenied("本频道看不到该账号 / this channel cannot see that account")
+    account = "" if episode is None else f"{episode.platform}:{episode.account_id}"
+    if episode is None or not ctx.services.scope.can_see(ctx.channel, account):
+        raise UsageError(ALERT_NOT_FOUND)
     if episode.status == "false_positive":
         # as 确认 and 静默 after 误报: nothing changes, so the false-alarm feedback kept for tuning stays;
         # a team that wants a run anyway starts it on purpose, on the account rather than on this alert
