@@ -173,6 +173,8 @@ def _choice_section(comment: LabeledComment) -> Section:
     # comment the model is sure is negative (the stored score is P(pos)); a person's label has no probability
     if comment.corrected:
         how = "（人工标注 / labelled by a person）"
+    elif comment.label == "neg" and comment.neg_score is not None:
+        how = f"（负面概率 P(neg) {comment.neg_score:.2f}）"  # a negative comment's own probability, as the queue
     elif comment.score is not None:
         how = f"（正面概率 P(pos) {comment.score:.2f}）"
     else:

@@ -130,8 +130,9 @@ class LabeledComment:
     comment_id: str
     text: str
     label: str | None
-    score: float | None
+    score: float | None  # P(pos)
     corrected: bool  # already relabelled by a person
+    neg_score: float | None = None  # P(neg), when the model gave it (3-class models)
 
 
 class CorrectionService:
@@ -165,7 +166,7 @@ class CorrectionService:
                 shown.add((comment.platform, comment.comment_id))
                 out.append(LabeledComment(comment.platform, comment.comment_id, comment.text,
                                           comment.sentiment_label, comment.sentiment_score,
-                                          comment.sentiment_model == CORRECTION_MODEL_NAME))
+                                          comment.sentiment_model == CORRECTION_MODEL_NAME, comment.sentiment_neg))
         return out
 
     def fix(self, *, channel: str, user: str, comment_ref: str, label: str) -> CorrectionOutcome:

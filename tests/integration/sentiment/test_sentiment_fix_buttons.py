@@ -61,8 +61,16 @@ def test_review_choices_name_the_models_probability(bot, db, press_button):
         stored = s.exec(select(Comment).where(Comment.comment_id == "r5")).one()
     [reply] = press_button("sentiment.review", "douyin:r5", channel="console:lanji")
     label = stored.sentiment_label
-    expected = f"当前 / now: {LABEL_ZH[label]} {label}（正面概率 P(pos) {stored.sentiment_score:.2f}）"
+    assert label == "neg" and stored.sentiment_neg is not None
+    # a negative comment's own probability, as the reply queue shows it ("正面概率 0.01" said the wrong side's)
+    expected = f"当前 / now: 负面 neg（负面概率 P(neg) {stored.sentiment_neg:.2f}）"
     assert expected in reply.sections[0].text, reply.sections[0].text
+    _ingest(bot, "r6", "很好用，回购了")
+    with db.session() as s:
+        positive = s.exec(select(Comment).where(Comment.comment_id == "r6")).one()
+    [reply] = press_button("sentiment.review", "douyin:r6", channel="console:lanji")
+    assert positive.sentiment_label == "pos"
+    assert f"当前 / now: 正面 pos（正面概率 P(pos) {positive.sentiment_score:.2f}）" in reply.sections[0].text
 
 
 def test_review_leaves_out_comments_the_channel_may_not_see(bot, press_button):
