@@ -20,6 +20,7 @@ from bot.clock import Clock, ensure_aware
 from bot.handlers.registry import PermissionDenied
 from bot.messages import Image, Message, inert, is_blank, outsider_text
 from bot.outbox import REWRITTEN
+from bot.permissions import refusal
 from bot.playbooks import render
 from bot.playbooks.machine import (
     RUN_STATUS_ZH,
@@ -52,7 +53,7 @@ from bot.playbooks.review import (
     share_figures,
 )
 from bot.playbooks.schema import Playbook
-from bot.playbooks.settings import PlaybooksConfig
+from bot.playbooks.settings import RESTRICTED_ACTIONS, PlaybooksConfig
 from bot.playbooks.validate import PlaybookSet
 from bot.record_numbers import parse_record_number, record_digits
 from bot.reports.charts import SharePoint
@@ -68,8 +69,6 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
-ACTION_ZH = {"start": "启动预案", "resolve": "解除事件", "cancel": "取消预案", "severity": "调整严重程度",
-             "reopen": "重开步骤"}
 
 
 # The playbook a comment escalated from the reply queue starts when no run is active for its account.
@@ -194,25 +193,9 @@ class PlaybookService:
 
     def check_permission(self, action: str, user: str) -> None:
         """Raise PermissionDenied naming who may, when config restricts `action` to some roles."""
-        roles = getattr(self.settings.permissions, action)
-        if not roles:
-            return
-        allowed = {u for role in roles for u in self.config.roles.get(role, [])}
-        if user in allowed:
-            return
-        if not allowed:
-            # config check refuses this (playbooks.permissions naming no role with members); say so plainly
-            # rather than list nobody
-            raise PermissionDenied(
-                f"只有角色 {'、'.join(roles)} 可以{ACTION_ZH.get(action, action)}，但这些角色在配置的 roles: 中"
-                f"没有成员（未配置成员），请管理员补上 / only {', '.join(roles)} may {action}, and no one is "
-                f"configured in those roles (nobody configured): ask an admin to add members under roles:"
-            )
-        people = "、".join(sorted(allowed))
-        raise PermissionDenied(
-            f"只有角色 {'、'.join(roles)}（{people}）可以{ACTION_ZH.get(action, action)} / "
-            f"only {', '.join(roles)} may {action}"
-        )
+        refused = refusal(RESTRICTED_ACTIONS[action], getattr(self.settings.permissions, action), self.config.roles, user)
+        if refused is not None:
+            raise PermissionDenied(refused)
 
     @staticmethod
     def _state(run: CrisisRun, steps: Sequence[CrisisStep]) -> RunState:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
+from bot.permissions import Restricted, role_list_problem
+
 # Reminder timings are added to the current time: without a ceiling a typo such as 99999999999 passed
 # `config check` and then broke the reminder job (date out of range). A year is far beyond any use.
 _YEAR_MINUTES = 365 * 24 * 60
@@ -62,49 +64,29 @@ class PlaybooksConfig(BaseModel):
         return value
 
 
-#: what each permission lets a person do, for the messages below and the refusal in the service
-PERMISSION_ACTIONS_ZH = {"start": "启动预案", "resolve": "解除事件", "cancel": "取消预案", "severity": "调整严重程度",
-                         "reopen": "重开步骤"}
-_ACTIONS_EN = {"start": "start a playbook", "resolve": "resolve a run", "cancel": "cancel a run",
-               "severity": "change a run's severity", "reopen": "reopen a finished step"}
+#: what each permission lets a person do, for config check's warnings and the refusal in the service
+RESTRICTED_ACTIONS = {
+    action: Restricted(f"playbooks.permissions.{action}", zh, en)
+    for action, zh, en in (("start", "启动预案", "start a playbook"), ("resolve", "解除事件", "resolve a run"),
+                           ("cancel", "取消预案", "cancel a run"), ("severity", "调整严重程度", "change a run's severity"),
+                           ("reopen", "重开步骤", "reopen a finished step"))
+}
 
 
 def permission_problems(roles: object, permissions: object) -> list[tuple[str, str, bool]]:
-    """`playbooks.permissions` against the top-level `roles:`: (key path, message, is_error) per problem.
-
-    A list naming only roles that are undefined or have no members lets nobody act: nobody could start a
-    playbook (nor start one from an alert), or a run could never be resolved or cancelled and its
-    reminders would go on for good (the third item, True, says so). An undefined role beside one with
-    members lets someone act, but the name is probably a typo. `config check` warns about both. Works on the raw mappings, so it is
-    reported beside schema errors; anything not shaped as expected is left to the schema."""
+    """`playbooks.permissions` against the top-level `roles:`: (key path, message, nobody may act) per problem
+    (`bot.permissions.role_list_problem`). Nobody able to resolve or cancel means a run's reminders go on for
+    good. Works on the raw mappings, so it is reported beside schema errors; anything not shaped as expected
+    is left to the schema."""
     if not isinstance(permissions, dict):
         return []
     known = roles if isinstance(roles, dict) else {}
     problems: list[tuple[str, str, bool]] = []
-    for action, zh in PERMISSION_ACTIONS_ZH.items():
+    for action, restricted in RESTRICTED_ACTIONS.items():
         names = permissions.get(action)
         if not isinstance(names, list) or not names:
             continue
-        names = [str(n) for n in names]
-        undefined = [n for n in names if n not in known]
-        empty = [n for n in names if n in known and not known[n]]
-        staffed = [n for n in names if n not in undefined and n not in empty]
-        path = f"playbooks.permissions.{action}"
-        if not staffed:
-            zh_parts = [f"角色 {', '.join(map(repr, undefined))} 未在 roles: 中定义" if undefined else "",
-                        f"角色 {', '.join(map(repr, empty))} 没有成员" if empty else ""]
-            en_parts = [f"role {', '.join(map(repr, undefined))} is not defined under roles:" if undefined else "",
-                        f"role {', '.join(map(repr, empty))} has no members" if empty else ""]
-            problems.append((path, (
-                f"{'，'.join(p for p in zh_parts if p)}：没有任何人能{zh}；请在 roles: 下列出成员"
-                f"（如 {names[0]}: [slack:U012ABCDEF]），或把该列表留空（任何人都可以）/ "
-                f"{'; '.join(p for p in en_parts if p)}, so nobody could {_ACTIONS_EN[action]}. List the members "
-                "under roles:, "
-                f"or leave the list empty (anyone may)"), True))
-        elif undefined:
-            problems.append((path, (
-                f"角色 {', '.join(map(repr, undefined))} 未在 roles: 中定义（可能拼错），被忽略；只有 "
-                f"{', '.join(staffed)} 的成员可以{zh} / role {', '.join(map(repr, undefined))} is not defined "
-                f"under roles: (a typo?) and is ignored: only members of {', '.join(staffed)} may {_ACTIONS_EN[action]}"),
-                False))
+        problem = role_list_problem(restricted, [str(n) for n in names], known)
+        if problem is not None:
+            problems.append((restricted.key, *problem))
     return problems

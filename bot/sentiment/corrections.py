@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 from sqlmodel import select
 
 from bot.handlers.registry import PermissionDenied
+from bot.permissions import refusal
 from bot.sentiment.models import SentimentCorrection
-from bot.sentiment.settings import FIX_ACTION_EN, FIX_ACTION_ZH
+from bot.sentiment.settings import FIX_ACTION
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.clock import Clock
@@ -51,27 +52,9 @@ def check_may_fix(config: AppConfig, user: str) -> None:
     """Raise PermissionDenied naming who may relabel comments, when `sentiment.permissions.fix` lists roles
     and `user` ("platform:user_id") is a member of none of them. Checked before the comment is looked up,
     for the typed command and both buttons alike, so a refused person learns nothing about the comment."""
-    roles = config.sentiment.permissions.fix
-    if not roles:
-        return
-    allowed = {member for role in roles for member in config.roles.get(role, [])}
-    if user in allowed:
-        return
-    names = "、".join(roles)
-    if not allowed:
-        # config check warns about this (sentiment.permissions.fix naming no role with members): say so
-        # plainly rather than list nobody
-        raise PermissionDenied(
-            f"只有角色 {names} 可以{FIX_ACTION_ZH}（sentiment.permissions.fix），但这些角色在配置的 roles: 中"
-            f"没有成员，请管理员补上 / only {', '.join(roles)} may {FIX_ACTION_EN} (sentiment.permissions.fix), and "
-            "no one is configured in those roles: ask an admin to add members under roles:"
-        )
-    people = "、".join(sorted(allowed))
-    raise PermissionDenied(
-        f"只有角色 {names}（{people}）可以{FIX_ACTION_ZH}（sentiment.permissions.fix）/ only {', '.join(roles)} "
-        f"({', '.join(sorted(allowed))}) may {FIX_ACTION_EN} (sentiment.permissions.fix)"
-    )
-
+    refused = refusal(FIX_ACTION, config.sentiment.permissions.fix, config.roles, user)
+    if refused is not None:
+        raise PermissionDenied(refused)
 
 def parse_label(value: str) -> str:
     """neg/neu/pos (also 负面/中性/正面, negative/neutral/positive, 0/1)."""

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.permissions import Restricted, role_list_problem
+
 #: the arrays every model file holds (bot.sentiment.model.LinearModel.save); named here so the check below
 #: does not import numpy, which every command reading the config would then pay for
 MODEL_FILE_ENTRIES = frozenset({"weights.npy", "bias.npy", "meta.npy"})
@@ -80,37 +82,13 @@ def sentiment_problems(config: SentimentConfig) -> list[str]:
 
 
 #: what `sentiment.permissions.fix` lets a person do, for `config check` and the refusal in chat
-FIX_ACTION_ZH = "更正评论的情感标签"
-FIX_ACTION_EN = "relabel a comment's sentiment"
+FIX_ACTION = Restricted("sentiment.permissions.fix", "更正评论的情感标签", "relabel a comment's sentiment")
 
 
 def fix_permission_problems(roles: dict[str, list[str]], permissions: SentimentPermissions) -> list[str]:
     """`sentiment.permissions.fix` against the top-level `roles:`, as `key: message` (for `config check`'s
-    warnings, worded as its `playbooks.permissions` ones: the same mistakes, the same fix).
-
-    A list naming only roles that are undefined or have no members lets nobody relabel: the Fix sentiment
-    buttons on every alert and queue item would refuse everyone. An undefined role beside one with members
-    lets someone relabel, but the name is probably a typo."""
-    names = list(permissions.fix)
-    if not names:
-        return []
-    undefined = [n for n in names if n not in roles]
-    empty = [n for n in names if n in roles and not roles[n]]
-    staffed = [n for n in names if n not in undefined and n not in empty]
-    path = "sentiment.permissions.fix"
-    if not staffed:
-        zh = "，".join(part for part in (
-            f"角色 {', '.join(map(repr, undefined))} 未在 roles: 中定义" if undefined else "",
-            f"角色 {', '.join(map(repr, empty))} 没有成员" if empty else "") if part)
-        en = "; ".join(part for part in (
-            f"role {', '.join(map(repr, undefined))} is not defined under roles:" if undefined else "",
-            f"role {', '.join(map(repr, empty))} has no members" if empty else "") if part)
-        return [f"{path}: {zh}：没有任何人能{FIX_ACTION_ZH}；请在 roles: 下列出成员（如 {names[0]}: [slack:U012ABCDEF]），"
-                f"或把该列表留空（任何人都可以）/ {en}, so nobody could {FIX_ACTION_EN}. List the members under roles:, "
-                "or leave the list empty (anyone may)"]
-    if undefined:
-        return [f"{path}: 角色 {', '.join(map(repr, undefined))} 未在 roles: 中定义（可能拼错），被忽略；只有 "
-                f"{', '.join(staffed)} 的成员可以{FIX_ACTION_ZH} / role {', '.join(map(repr, undefined))} is not "
-                f"defined under roles: (a typo?) and is ignored: only members of {', '.join(staffed)} may "
-                f"{FIX_ACTION_EN}"]
-    return []
+    warnings, worded as its `playbooks.permissions` ones: `bot.permissions.role_list_problem`). A list naming
+    only roles without members would make the Fix sentiment buttons on every alert and queue item refuse
+    everyone."""
+    problem = role_list_problem(FIX_ACTION, list(permissions.fix), roles)
+    return [] if problem is None else [f"{FIX_ACTION.key}: {problem[0]}"]

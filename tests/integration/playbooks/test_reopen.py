@@ -156,7 +156,8 @@ def test_reopening_takes_its_permission(make_bot):
     d.run("/crisis done triage")
     (reply,) = d.run("/crisis reopen triage 误点", user="console:alice")
     assert reply.ephemeral and "没有权限" in reply.text, reply.text
-    assert "只有角色 commander（console:boss）可以重开步骤 / only commander may reopen" in reply.text, reply.text
+    assert ("只有角色 commander（console:boss）可以重开步骤（playbooks.permissions.reopen）/ only commander "
+            "(console:boss) may reopen a finished step (playbooks.permissions.reopen)") in reply.text, reply.text
     assert d.service.get(1).state.step("triage").status.value == "done"
     assert "重开了 triage" in d.text("/crisis reopen triage 误点", user="console:boss")
 
