@@ -67,12 +67,21 @@ def _idf() -> tuple[dict[str, float], float]:
     return freq, sorted(freq.values())[len(freq) // 2]
 
 
-def _terms(tokenizer, text: str, stopwords: frozenset[str]) -> set[str]:
-    plain = prepare(text).plain
-    return {
-        t for t in tokenizer.lcut(plain, HMM=True)
-        if len(t) >= 2 and t not in stopwords and _TERM_RE.match(t)
-    }
+def _terms(tokenizer, text: str, stopwords: frozenset[str],
+           contexts: dict[str, set[tuple[str, str]]] | None = None) -> set[str]:
+    """The text's candidate terms. `contexts`: for each term jieba's HMM made up (not in its dictionary),
+    the (character before, character after) pairs it was seen between, collected across texts."""
+    tokens = tokenizer.lcut(prepare(text).plain, HMM=True)
+    terms = set()
+    for i, token in enumerate(tokens):
+        if len(token) < 2 or token in stopwords or not _TERM_RE.match(token):
+            continue
+        terms.add(token)
+        if contexts is not None and not tokenizer.FREQ.get(token):
+            before = tokens[i - 1][-1:] if i else "^"
+            after = tokens[i + 1][:1] if i + 1 < len(tokens) else "$"
+            contexts.setdefault(token, set()).add((before, after))
+    return terms
 
 
 def extract_keywords(
@@ -96,7 +105,8 @@ def extract_keywords(
         return []
     tokenizer = shared_tokenizer()
     stopwords = load_stopwords() if stopwords is None else stopwords
-    window_terms = [_terms(tokenizer, t, stopwords) for t in texts]
+    contexts: dict[str, set[tuple[str, str]]] = {}
+    window_terms = [_terms(tokenizer, t, stopwords, contexts) for t in texts]
     df = Counter(term for terms in window_terms for term in terms)
     baseline = list(baseline_texts)
     base_df: Counter[str] = Counter()
@@ -123,6 +133,11 @@ def extract_keywords(
             # one comment is not a trend; and in a small window a word jieba's HMM made up from one comment
             # ("换季烂脸期全靠它" -> 期全) is a cutting accident, not a word (one it made up across several
             # comments, new slang or a product name, still counts)
+            continue
+        if len(contexts.get(term, ())) == 1 and count < n_window:
+            # a made-up word always between the same two characters is a cutting accident of one phrase
+            # many comments repeat ("+1 涂完脸就刺痛" -> 涂|完脸|就 in every copy): the phrase's real words
+            # carry it; new slang or a product name is written in more than one place
             continue
         score = count * weight[term]
         if n_base >= MIN_BASELINE:

@@ -105,3 +105,13 @@ def test_complaint_fillers_are_no_keywords():
     terms = [k.term for k in extract_keywords(window, BASELINE, top_k=8)]
     assert "退款" in terms and "过敏" in terms
     assert not {"我要", "完全", "今天", "非常", "根本", "居然"} & set(terms), terms
+
+
+def test_a_made_up_word_of_one_repeated_phrase_is_no_keyword_but_one_written_in_several_places_is():
+    """jieba's HMM cuts "+1 涂完脸就刺痛" as 涂|完脸|就 in every copy of the phrase: "完脸" is no word, yet it
+    topped the sample feed's alert keywords. A made-up word seen in more than one place ("同款") still counts."""
+    copied = ["+1 涂完脸就刺痛，过敏了", "+1 涂完脸就刺痛，过敏了！！", "+1 涂完脸就刺痛，过敏了[流泪]"] * 3
+    window = copied + ["同款过敏，下巴全是小红疹", "同款，脸上起了一片疹子", "我也是同款问题"] + WINDOW
+    terms = [k.term for k in extract_keywords(window, BASELINE, top_k=20)]
+    assert "完脸" not in terms and "刺痛" in terms
+    assert "同款" in terms
