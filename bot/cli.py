@@ -320,13 +320,17 @@ app.registered_commands.extend(alerts_cli.app.registered_commands)
 app.registered_commands.extend(feeds_cli.app.registered_commands)
 
 
-def _load(quiet: bool = False, *, serving: bool = False, new_db_note: bool = False, scoring: bool = False):
+def _load(quiet: bool = False, *, serving: bool = False, new_db_note: bool = False, scoring: bool = False,
+          console_in_terminal: bool = False):
     """Settings and config, or exit 2 with every problem listed.
 
     `serving` (serve): log at the configured level. Every other command is a one-shot (or the console): its
     own output is what the user reads, so its log shows warnings and errors only, unless CRISISBOT_LOG_LEVEL
     asks for more (`purge` printed a Python dict at INFO after its summary; the console showed the
-    service's INFO lines between answers). `new_db_note`: say when the SQLite file named does not exist yet
+    service's INFO lines between answers). So does serve when `console_in_terminal` (--console, the demo)
+    and its log goes to a terminal too: English INFO lines ("report … queued") landed between the console's
+    messages; a log going elsewhere (a file, the journal) keeps the configured level.
+    `new_db_note`: say when the SQLite file named does not exist yet
     (a typo in the path gave a new, empty database and an all-zero report with exit 0). `scoring` (and
     `serving`): the command scores comments, so the model file the config names must be one (a missing
     `sentiment.model_path` let serve answer every comment webhook 500 and `ingest` end in a traceback)."""
@@ -346,7 +350,8 @@ def _load(quiet: bool = False, *, serving: bool = False, new_db_note: bool = Fal
     if not quiet and path is None:
         typer.echo("未找到配置文件，使用内置默认配置 / no config file found: using built-in defaults", err=True)
     level = logging.getLevelName(settings.log_level.upper())
-    if not serving and "CRISISBOT_LOG_LEVEL" not in os.environ and isinstance(level, int):
+    shares_the_terminal = console_in_terminal and _is_terminal(sys.stderr)
+    if (not serving or shares_the_terminal) and "CRISISBOT_LOG_LEVEL" not in os.environ and isinstance(level, int):
         level = max(level, logging.WARNING)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic", "apscheduler", "httpx", "jieba"):
@@ -357,6 +362,13 @@ def _load(quiet: bool = False, *, serving: bool = False, new_db_note: bool = Fal
             typer.echo(f"注意：数据库文件 {missing} 不存在，将新建一个空数据库（路径写对了吗？）/ note: the database "
                        f"file {missing} does not exist; a new, empty database is used (is the path right?)", err=True)
     return settings, config, path
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no stream, or a closed one
+        return False
 
 
 @config_app.command("check")
@@ -509,7 +521,7 @@ def serve(
         typer.echo(f"错误 / error: --speed 最多 {MAX_REPLAY_SPEED:g} / --speed is at most {MAX_REPLAY_SPEED:g} "
                    f"(got {speed:g})", err=True)
         raise typer.Exit(2)
-    settings, config, _ = _load(serving=True)
+    settings, config, _ = _load(serving=True, console_in_terminal=console or demo or exit_after_replay)
     try:
         code = run_serve(
             settings, config, host=host, port=port, console=console, demo=demo,

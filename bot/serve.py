@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import logging
 import os
@@ -12,16 +13,20 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
-from bot.clock import ReplayClock
+from bot.adapters.console.terminal import above_prompt, typed_so_far
+from bot.clock import ReplayClock, check_replay_speed
 from bot.config import AppConfig, Settings, database_url_and_source
+from bot.demo import SAMPLE_CRISIS_STARTS
 from bot.feeds.records import parse_time
+from bot.messages import Message
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,16 @@ REPLAY_STEP = timedelta(minutes=1)
 # The demo loads the first 60% of the sample feed at once as history, then plays the rest (the crisis
 # evening included) at the replay speed, so the alert shows up about a minute after `make run` starts.
 FAST_FORWARD = 0.6
+# Once the sample crisis's first alert is posted, the replay goes on at this speed at most (feed seconds per
+# real second). At 600x the alert recovered about 30 s after it appeared, its buttons gone before a new user
+# had read it ("状态未变：该告警已恢复"). At 10x the spike still grows visibly (the alert is updated as it
+# does), an alert nobody acknowledges escalates after its 15 minutes (90 s), and it stays open about half an
+# hour; real time would leave the screen still for many minutes.
+SPEED_AFTER_ALERT = 10.0
+# About how long loading the history takes (run_fast over ~2 days of feed, ticks every minute): 35-65 s on 2 cores.
+HISTORY_LOAD_S = 60.0
+# The reply reminders job (bot/replies/wiring.py): on the wall clock, its first run a minute after start.
+REMINDERS_JOB = "reply-queue-reminders"
 
 
 def load_sample_feed() -> list[dict[str, Any]]:
@@ -93,27 +108,201 @@ class DemoReplay:
             self.run_ticks()
         self.bot.services.outbox.drain()
 
-    def run_realtime(self, stop: threading.Event, *, fast_forward: float = FAST_FORWARD) -> None:
-        """Load the older part of the feed at once as history, then play the rest at the clock's speed."""
-        if self.records and fast_forward > 0:
-            first = parse_time(self.records[0]["created_at"])
-            last = parse_time(self.records[-1]["created_at"])
+    def load_history(self, fast_forward: float = FAST_FORWARD) -> WithheldHistory:
+        """Load the older part of the feed at once, as history, without showing what it posts by itself
+        (`WithheldHistory`); say in one line what was loaded and left out. Returns what was withheld."""
+        first = parse_time(self.records[0]["created_at"])
+        last = parse_time(self.records[-1]["created_at"])
+        with withheld_history(self.bot, feed_start=first) as withheld:
             self.run_fast(until=first + (last - first) * fast_forward)
-            log.info("demo: %d comments of history loaded; playing the rest live", self.position)
+            self._remind_of_history()
+            self.bot.services.outbox.drain()
+        log.info("demo: %d comments of history loaded; playing the rest live", self.position)
+        up_to = self.clock.now().astimezone(self.zone).strftime("%m-%d %H:%M")
+        say_above_prompt(self.bot, history_summary(self.position, up_to, withheld.counts))
+        return withheld
+
+    def _remind_of_history(self) -> None:
+        """Run the reply reminders now, while the history is withheld, and their next run one interval later.
+        They run on the wall clock (every 15 minutes, the first a minute after start) while feed time runs
+        600 times faster: their first run came just after the history, two cards listing its whole backlog
+        (329 and 272 comments) right before the sample crisis."""
+        job = self.bot.wiring.scheduler.get_job(REMINDERS_JOB)
+        if job is None:  # reminders are off
+            return
+        now = datetime.now(UTC)
+        # not yet run (its first run is a minute after start; after a run the next is an interval away):
+        # on a slow machine it ran during the history already, withheld like the rest
+        if job.next_run_time is not None and job.next_run_time - now < job.trigger.interval / 2:
+            job.func()
+        job.modify(next_run_time=now + job.trigger.interval)
+
+    def slow_down_after_alert(self, speed: float = SPEED_AFTER_ALERT) -> bool:
+        """Once the first alert is posted, go on at `speed` at most (SPEED_AFTER_ALERT says why), and say so.
+        True once that is done (whether or not the clock was faster)."""
+        if not _sample_crisis_alerted(self.bot):
+            return False
+        if isinstance(self.clock, DemoClock) and self.clock.speed > speed:
+            self.clock.slow_to(speed)
+            say_above_prompt(self.bot, f"演示：告警已发出，回放放慢到 {speed:g} 倍速，告警会保持约半小时，可按提示输入 "
+                             f"/press 试按钮 / demo: the alert is out; the replay slows to {speed:g}x, so it stays "
+                             "open for about half an hour: try its buttons with the /press lines shown under it")
+        return True
+
+    def run_realtime(self, stop: threading.Event, *, fast_forward: float = FAST_FORWARD) -> None:
+        """Load the older part of the feed at once as history, then play the rest at the clock's speed,
+        slowed down once the first alert is posted."""
+        if self.records and fast_forward > 0:
+            self.load_history(fast_forward)
         last_report = time.monotonic()
         finished = False
+        slowed = False
         # Simulated time runs fast, so the ticks run here, every half second, not on the scheduler.
         while not stop.is_set():
             self._ingest_until(self.clock.now())
             self.run_ticks()
+            if not slowed:
+                slowed = self.slow_down_after_alert()
             if time.monotonic() - last_report > 15 and not self.done:
                 shown = self.clock.now().astimezone(self.zone).strftime("%m-%d %H:%M")
-                print(f"演示回放 / replay: {self.position}/{len(self.records)} 条评论 comments, 模拟时间 feed time {shown}", flush=True)
+                say_above_prompt(self.bot, f"演示回放 / replay: {self.position}/{len(self.records)} 条评论 comments, "
+                                 f"模拟时间 feed time {shown}")
                 last_report = time.monotonic()
             if self.done and not finished:
                 finished = True
-                print(f"演示回放结束 / replay finished: {len(self.records)} 条评论 comments", flush=True)
+                say_above_prompt(self.bot, f"演示回放结束 / replay finished: {len(self.records)} 条评论 comments")
             stop.wait(0.5)
+
+
+def say_above_prompt(bot, text: str) -> None:
+    """A line of the demo's own (what was loaded, the replay's progress), written above the console prompt
+    when one waits, as the console port writes messages: printed after it, the line followed the prompt
+    ("[lanji]> 演示回放 …") and the prompt was gone from under it."""
+    console = bot.console
+    if console.echo is None:
+        print(text, flush=True)
+        return
+    prompt = console.prompt
+    typed = typed_so_far() if console.interactive and prompt is not None else ""
+    body = f"\n{text}\n" if prompt is not None else f"{text}\n"  # after a prompt: on a line of its own
+    console.echo.write(above_prompt(body, prompt, interactive=console.interactive, typed=typed))
+    console.echo.flush()
+
+
+class DemoClock(ReplayClock):
+    """The demo's replay clock, which can also slow down mid-replay (`slow_to`)."""
+
+    def slow_to(self, speed: float) -> None:
+        """Run at `speed` from now on, feed time going on from where it is (setting `speed` alone would
+        apply it to all the time since the start: feed time would jump back)."""
+        check_replay_speed(speed)
+        with self._lock:
+            real_now = self._real.now()
+            self._origin += (real_now - self._origin_real) * self.speed + self._offset
+            self._origin_real, self._offset, self.speed = real_now, timedelta(0), speed
+
+
+class WithheldHistory:
+    """The console port while the demo loads its history: what the history posts by itself (scheduled
+    reports, reply reminders, notices) is counted, not printed. Six reports and two 25-line reminders
+    flooded the terminal before anything said what the demo does. Answers to what the person types
+    meanwhile (/help) print as usual; anything else is the console port's."""
+
+    def __init__(self, console, *, feed_start: datetime) -> None:
+        self.console = console
+        self.feed_start = feed_start
+        self.counts: Counter[str] = Counter()
+        self._withheld: set[str] = set()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:  # platform, upload, ...: the console port's
+        return getattr(self.console, name)
+
+    def post(self, channel_id: str, message: Message, *, idempotency_key: str,
+             maybe_sent_since: datetime | None = None) -> str:
+        if "in_reply_to_user" in message.meta:  # the answer to a command typed meanwhile
+            return self.console.post(channel_id, message, idempotency_key=idempotency_key)
+        kind = withheld_kind(message, self.feed_start)
+        with self._lock:
+            message_id = f"demo-history-{next(self._ids)}"
+            self._withheld.add(message_id)
+            if kind is not None:
+                self.counts[kind] += 1
+        return message_id
+
+    def update(self, channel_id: str, message_id: str, message: Message) -> None:
+        if message_id not in self._withheld:
+            self.console.update(channel_id, message_id, message)
+
+
+def withheld_kind(message: Message, feed_start: datetime) -> str | None:
+    """What a withheld message counts as in the history's summary line; None: not counted (a report of a
+    period that ended before the feed's first comment: empty, it says nothing about the sample)."""
+    from bot.replies.render import card_info
+
+    kind = message.meta.get("kind")
+    if kind == "report":
+        end = message.meta.get("end")
+        return None if end and datetime.fromisoformat(end) <= feed_start else "report"
+    if card_info(message).get("reminder"):
+        return "reminder"
+    if kind in ("alert", "escalation", "raised", "unmuted"):
+        return "alert"
+    return "notice" if kind == "risk_notice" else "other"
+
+
+#: the summary line's words for each kind of withheld message (zh, en), in this order
+WITHHELD_WORDS = (("report", "定时报告 {n:,} 份", "{n:,} scheduled report(s)"),
+                  ("reminder", "逾期提醒 {n:,} 条", "{n:,} overdue reminder(s)"),
+                  ("alert", "告警消息 {n:,} 条", "{n:,} alert message(s)"),
+                  ("notice", "风险提示 {n:,} 条", "{n:,} risk notice(s)"),
+                  ("other", "其他消息 {n:,} 条", "{n:,} other message(s)"))
+
+
+def history_summary(comments: int, up_to: str, counts: Counter[str]) -> str:
+    """The one line that stands for everything the history would have posted."""
+    zh = "、".join(word.format(n=counts[kind]) for kind, word, _ in WITHHELD_WORDS if counts[kind])
+    en = ", ".join(word.format(n=counts[kind]) for kind, _, word in WITHHELD_WORDS if counts[kind])
+    head_zh = f"已载入示例历史：{comments:,} 条评论（至 {up_to}）"
+    head_en = f"sample history loaded: {comments:,} comments (up to {up_to})"
+    if not zh:
+        return f"{head_zh} / {head_en}"
+    return (f"{head_zh}，其间的{zh}已省略（可用 /报告、/待回复 查看）/ {head_en}; its {en} are not shown "
+            "(/report and /reply-queue show them)")
+
+
+@contextmanager
+def withheld_history(bot, *, feed_start: datetime):
+    """Deliver console messages through a `WithheldHistory` until the block ends. The caller drains the
+    outbox last: a delivery round holds the outbox's lock, so none of the history is left to print after."""
+    withheld = WithheldHistory(bot.console, feed_start=feed_start)
+    bot.services.outbox.register_port(withheld)
+    try:
+        yield withheld
+    finally:
+        bot.services.outbox.register_port(bot.console)
+
+
+def demo_expectation(records: list[dict[str, Any]], channel: str, speed: float, *, console: bool,
+                     fast_forward: float = FAST_FORWARD) -> str:
+    """What to expect, said right after the demo banner: where the sample crisis alert appears and about
+    when (loading the history, then feed time up to the crisis at `speed`)."""
+    first = parse_time(records[0]["created_at"])
+    last = parse_time(records[-1]["created_at"])
+    live = (parse_time(SAMPLE_CRISIS_STARTS) - (first + (last - first) * fast_forward)).total_seconds()
+    wait = HISTORY_LOAD_S + max(0.0, live) / speed
+    if wait <= 150:
+        zh, en = "约 1–2 分钟", "about 1-2 minutes"
+    elif wait < 5400:
+        zh, en = f"约 {wait / 60:.0f} 分钟", f"about {wait / 60:.0f} minutes"
+    else:
+        zh, en = f"约 {wait / 3600:.0f} 小时", f"about {wait / 3600:.0f} hours"
+    name = channel.removeprefix("console:")
+    if not console:
+        return f"示例危机告警{zh}后出现在 #{name} / the sample crisis alert appears in #{name} in {en}"
+    return (f"示例危机告警{zh}后出现在 #{name}，期间可试 /help、/待回复 / the sample crisis alert appears in "
+            f"#{name} in {en}; meanwhile try /help, /reply-queue")
 
 
 def fresh_demo_database():
@@ -386,7 +575,7 @@ def run_serve(
     records = load_sample_feed() if demo_on else []
     clock = None
     if demo_on and records:
-        clock = ReplayClock(parse_time(records[0]["created_at"]) - timedelta(minutes=5), speed=speed)
+        clock = DemoClock(parse_time(records[0]["created_at"]) - timedelta(minutes=5), speed=speed)
     bind_host = host or config.host
     bind_port = config.port if port is None else port
     listener = None
@@ -457,6 +646,7 @@ def run_serve(
     stop = threading.Event()
     if replay is not None:
         print(f"演示模式：回放示例评论流（{speed:g} 倍速）/ demo: replaying the sample feed at {speed:g}x", flush=True)
+        print(demo_expectation(records, console_start_channel(bot, records), speed, console=console), flush=True)
         threading.Thread(target=replay.run_realtime, args=(stop,), name="demo-replay", daemon=True).start()
     print(f"crisisbot 已启动 / listening on http://{bind_host}:{bind_port}", flush=True)
     replaced = catch_stop_signals()
