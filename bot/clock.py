@@ -96,6 +96,16 @@ class ReplayClock:
             with self._lock:
                 self._offset += when - current
 
+    def slow_to(self, speed: float) -> None:
+        """Run at `speed` from now on, feed time going on from where it is (setting `speed` alone would
+        apply it to all the time since the start: feed time would jump). The demo slows down once its alert
+        is posted, so the alert stays open while people try its buttons."""
+        check_replay_speed(speed)
+        with self._lock:
+            real_now = self._real.now()
+            self._origin += (real_now - self._origin_real) * self.speed + self._offset
+            self._origin_real, self._offset, self.speed = real_now, timedelta(0), speed
+
 
 def check_replay_speed(speed: float) -> float:
     """`speed` if a replay can run at it, else ValueError saying why (Chinese first, shown by `serve --speed`)."""

@@ -22,7 +22,7 @@ from typing import Any
 import uvicorn
 
 from bot.adapters.console.terminal import above_prompt, typed_so_far
-from bot.clock import ReplayClock, check_replay_speed
+from bot.clock import ReplayClock
 from bot.config import AppConfig, Settings, database_url_and_source
 from bot.demo import SAMPLE_CRISIS_STARTS
 from bot.feeds.records import parse_time
@@ -142,7 +142,7 @@ class DemoReplay:
         True once that is done (whether or not the clock was faster)."""
         if not _sample_crisis_alerted(self.bot):
             return False
-        if isinstance(self.clock, DemoClock) and self.clock.speed > speed:
+        if isinstance(self.clock, ReplayClock) and self.clock.speed > speed:
             self.clock.slow_to(speed)
             say_above_prompt(self.bot, f"演示：告警已发出，回放放慢到 {speed:g} 倍速，告警会保持约半小时，可按提示输入 "
                              f"/press 试按钮 / demo: the alert is out; the replay slows to {speed:g}x, so it stays "
@@ -187,19 +187,6 @@ def say_above_prompt(bot, text: str) -> None:
     body = f"\n{text}\n" if prompt is not None else f"{text}\n"  # after a prompt: on a line of its own
     console.echo.write(above_prompt(body, prompt, interactive=console.interactive, typed=typed))
     console.echo.flush()
-
-
-class DemoClock(ReplayClock):
-    """The demo's replay clock, which can also slow down mid-replay (`slow_to`)."""
-
-    def slow_to(self, speed: float) -> None:
-        """Run at `speed` from now on, feed time going on from where it is (setting `speed` alone would
-        apply it to all the time since the start: feed time would jump back)."""
-        check_replay_speed(speed)
-        with self._lock:
-            real_now = self._real.now()
-            self._origin += (real_now - self._origin_real) * self.speed + self._offset
-            self._origin_real, self._offset, self.speed = real_now, timedelta(0), speed
 
 
 class WithheldHistory:
@@ -575,7 +562,7 @@ def run_serve(
     records = load_sample_feed() if demo_on else []
     clock = None
     if demo_on and records:
-        clock = DemoClock(parse_time(records[0]["created_at"]) - timedelta(minutes=5), speed=speed)
+        clock = ReplayClock(parse_time(records[0]["created_at"]) - timedelta(minutes=5), speed=speed)
     bind_host = host or config.host
     bind_port = config.port if port is None else port
     listener = None

@@ -17,12 +17,11 @@ from pathlib import Path
 import yaml
 
 from bot.app import build_app
-from bot.clock import FakeClock
+from bot.clock import FakeClock, ReplayClock
 from bot.config import parse_config
 from bot.messages import Command, Message
 from bot.serve import (
     SPEED_AFTER_ALERT,
-    DemoClock,
     DemoReplay,
     demo_expectation,
     load_sample_feed,
@@ -50,7 +49,7 @@ SMALL_FEED = [comment(1, LANJI, "08:20", "退货运费谁出啊"), comment(2, XI
 def demo_bot(db, settings, echo, real: FakeClock):
     config = parse_config(yaml.safe_load(SHIPPED_CONFIG.read_text(encoding="utf-8")), source="shipped")
     start = datetime.fromisoformat(SMALL_FEED[0]["created_at"]) - timedelta(minutes=5)
-    clock = DemoClock(start, speed=600, real=real)
+    clock = ReplayClock(start, speed=600, real=real)
     return build_app(settings, config, clock=clock, db=db, upgrade=False, console_echo=echo), clock
 
 
@@ -113,7 +112,7 @@ def test_the_replay_slows_down_once_the_first_alert_is_posted(sqlite_db, setting
 
 def test_a_slower_replay_is_not_sped_up():
     real = FakeClock(datetime(2026, 12, 1, tzinfo=UTC))
-    clock = DemoClock(datetime(2026, 11, 20, tzinfo=UTC), speed=600, real=real)
+    clock = ReplayClock(datetime(2026, 11, 20, tzinfo=UTC), speed=600, real=real)
     real.advance(10)
     clock.slow_to(1)
     real.advance(10)
