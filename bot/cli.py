@@ -599,15 +599,20 @@ def purge(
     author: Annotated[str | None, typer.Option(help="删除某人的数据 / remove one person's data: PLATFORM:AUTHOR_ID")] = None,
     expired: Annotated[bool, typer.Option("--expired", help="按保留期清理（含过期的告警分桶计数）/ apply the retention "
                                           "windows now (old alert bucket counts included)")] = False,
+    chat: Annotated[bool, typer.Option("--chat", help="同时修改机器人已发到 Slack/飞书、引用或提到此人的消息 / also edit "
+                                       "the bot's delivered chat messages that quote or name them")] = False,
 ) -> None:
     """个人信息清理（PIPL）/ personal-data removal and retention."""
     from bot.config import database_url
-    from bot.retention import EXPIRED_KINDS, PURGE_KINDS, author_key, purge_author, purge_expired
+    from bot.retention import CHAT_KINDS, EXPIRED_KINDS, PURGE_KINDS, author_key, purge_author, purge_expired
     from bot.storage.db import Database
 
     settings, config, _ = _load(quiet=True, new_db_note=True)
     if not author and not expired:
         typer.echo("请指定 --author PLATFORM:ID 或 --expired / give --author PLATFORM:ID or --expired", err=True)
+        raise typer.Exit(2)
+    if chat and not author:
+        typer.echo("--chat 只能与 --author 一起使用 / --chat goes with --author PLATFORM:ID", err=True)
         raise typer.Exit(2)
     if author is not None:
         # checked before the database is opened: a mistyped request must not run, nor report "0 removed"
@@ -623,9 +628,13 @@ def purge(
     db = Database(database_url(settings, config))
     db.upgrade()
     if author:
-        counts = purge_author(db, platform, author_id)
+        counts = purge_author(db, platform, author_id, chat=chat)
         parts = ", ".join(f"{zh} {en} {counts[key]}" for key, zh, en in PURGE_KINDS)
         typer.echo(f"已删除 / removed: {parts}")
+        if chat:
+            parts = ", ".join(f"{zh} {en} {counts.get(key, 0)}" for key, zh, en in CHAT_KINDS)
+            typer.echo(f"聊天消息 / chat: {parts}。修改由运行中的 crisisbot serve 发出（未运行则在下次启动后发出）/ "
+                       "the running `crisisbot serve` delivers the edits (or the next one started)")
         if not any(counts.values()):
             # a row of zeros read as "done": say plainly that nothing of theirs is stored
             typer.echo("未找到该作者的任何数据：已删除过，或 ID 有误（作者信息已过保留期的评论不能再按作者找到）/ "

@@ -40,7 +40,8 @@ An update whose message is gone for good (deleted in Slack, recalled in Feishu; 
 `update_target_gone` tells) posts its version as a new message, and later updates edit that one: a deleted
 run card comes back, buttons and all, at its next change, instead of every change failing for the rest of
 the run. The post is keyed by the update's row, so a retry after a lost answer or a crash does not post it
-twice.
+twice. A redaction (kind REDACTION, queued by `purge --author --chat`) is the exception: it only edits,
+and finds nothing to do when the message is gone.
 
 A refresh (`enqueue(..., refresh=True)`, kind "refresh") is an update that only re-renders a message from
 stored state, like a reply-queue card showing who claimed an item: cosmetic next to a new message, and
@@ -111,7 +112,11 @@ CLAIM_CLOCK_MARGIN_S = 5.0
 RETRY_AFTER_MARK = "retry-after: "  # last_error of a row waiting for the platform's Retry-After: kept as it is
 CRASHED_MARK = "crashed: "  # last_error of a row whose adapter crashed: its backoff is no outage's, kept too
 REFRESH = "refresh"  # the kind of an update that only re-renders its message (module docstring)
-UPDATE_KINDS = ("update", REFRESH)
+# The kind of an edit that takes a person's words back out of a delivered message (`purge --author --chat`):
+# an update that only edits. If the message is gone (deleted in Slack, recalled in Feishu) or never got
+# out, there is nothing left to take back: it finishes SUPERSEDED instead of posting the message again.
+REDACTION = "redaction"
+UPDATE_KINDS = ("update", REFRESH, REDACTION)
 REWRITTEN, MAYBE_SHOWN = "rewritten", "maybe-shown"  # what Outbox.rewrite did
 
 
@@ -164,6 +169,7 @@ class Outbox:
         key: str,
         update_of: str | None = None,
         refresh: bool = False,
+        redaction: bool = False,
     ) -> bool:
         """Add a message in the caller's transaction. Returns False if `key` was already enqueued.
 
@@ -171,7 +177,8 @@ class Outbox:
         new messages (module docstring), and a pending refresh of the same message in the same channel that
         is not being delivered and has no attempt of unknown outcome takes it in place, keeping its place in
         the queue, instead of a new row queued behind it (then True too, and `key` is not stored): a card
-        refreshed ten times while its edit waits costs one edit."""
+        refreshed ten times while its edit waits costs one edit. `redaction` (with `update_of`): an edit that
+        takes a person's words back out of the delivered message (REDACTION: never posted as a new one)."""
         split_channel(channel)  # refuse a malformed address now, not at delivery time
         if session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key)).first() is not None:
             return False
@@ -183,7 +190,8 @@ class Outbox:
         row = OutboxMessage(
             key=key,
             channel=channel,
-            kind=(REFRESH if refresh else "update") if update_of else ("upload" if _is_upload(message) else "post"),
+            kind=(REDACTION if redaction else REFRESH if refresh else "update") if update_of
+            else ("upload" if _is_upload(message) else "post"),
             update_of=update_of,
             payload=message.to_dict(),
             next_attempt_at=now,
@@ -527,10 +535,15 @@ class Outbox:
             self._retry_later(row, attempts, f"chat platform {platform} is not enabled", None, maybe_delivered=False)
             return False
         message = Message.from_dict(row.payload)
+        nothing_to_edit = False
         try:
             if row.kind in UPDATE_KINDS:
                 target = self._message_id_of(row.update_of)
-                if target is None:
+                if row.kind == REDACTION:
+                    message_id = target
+                    nothing_to_edit = target is None or not self._edit_unless_gone(port, row, channel_id, target,
+                                                                                   message)
+                elif target is None:
                     # The original is not delivered yet (or never will be): post this version instead, so
                     # the channel still sees the latest state.
                     message_id = port.post(channel_id, message, idempotency_key=row.key,
@@ -592,6 +605,10 @@ class Outbox:
             # Where the adapter broke is unknown, so the message may be out: keep the mark.
             self._retry_later(row, attempts, f"{CRASHED_MARK}{type(exc).__name__}: {exc}", None, maybe_delivered=True)
             return False
+        if nothing_to_edit:
+            self._finish(row, status=SUPERSEDED, platform_message_id=None,
+                         error="nothing to edit: the message is gone or was never delivered")
+            return True
         metrics.MESSAGES_SENT.labels(platform).inc()
         self._finish(row, status="sent", platform_message_id=message_id, error=None)
         self._credentials_work(platform)
@@ -744,6 +761,22 @@ class Outbox:
         self._move_alias(row.update_of, target, message_id)
         return message_id
 
+    @staticmethod
+    def _edit_unless_gone(port: ChatPort, row: OutboxMessage, channel_id: str, target: str, message: Message) -> bool:
+        """Edit `target` in place (a REDACTION row); False when the platform says it is gone for good. Never
+        posted again, unlike `_update_or_repost`: a message someone deleted must not come back days later
+        just to say that words were taken out of it."""
+        try:
+            port.update(channel_id, target, message)
+            return True
+        except PermanentChatError as exc:
+            gone = getattr(port, "update_target_gone", None)
+            if gone is None or not gone(exc, target):
+                raise
+            log.info("chat %s: message %s in %s is gone (%s): nothing to take back with %s", port.platform, target,
+                     row.channel, exc.code, row.key)
+            return False
+
     def _move_alias(self, key: str | None, gone_id: str, message_id: str) -> None:
         """The message `gone_id` of `key` is gone and `message_id` shows it now: later updates edit that one
         (compare-and-set: only if the original still points at the gone message)."""
@@ -849,7 +882,7 @@ def call_kind(row: OutboxMessage) -> str:
     payload = row.payload or {}
     images = payload.get("images") or ()
     has_png = any(isinstance(image, dict) and image.get("png") for image in images)
-    kind = "update" if row.kind == REFRESH else row.kind
+    kind = "update" if row.kind in UPDATE_KINDS else row.kind
     if has_png:
         kind += "+png"
     if payload.get("files"):

@@ -8,14 +8,17 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
-from sqlalchemy import Text, cast, delete, func, or_, select, update
+from sqlalchemy import Text, and_, cast, delete, func, or_, select, update
 
 from bot.clock import ensure_aware
 from bot.config import PLATFORMS, RetentionConfig
-from bot.outbox import SUPERSEDED
+from bot.messages import Message
+from bot.outbox import REWRITTEN, SUPERSEDED, UPDATE_KINDS, Outbox
 from bot.redaction import MIN_CUT, AuthorCopies, PersonComment
 from bot.storage.db import Database
 from bot.storage.models import Comment, DeadLetter, IngestHandoff, OutboxMessage, ProcessedEvent
@@ -352,6 +355,11 @@ class MessageCopies:
         return self.copies.message_touches(rest) or any(
             text is not None and self._in_files.touches(text) for text in map(self._file_text, files))
 
+    def files_touch(self, payload: Any) -> bool:
+        """Whether one of the files `payload` carries quotes or names the person."""
+        files = payload.get("files") or [] if isinstance(payload, dict) else []
+        return any(text is not None and self._in_files.touches(text) for text in map(self._file_text, files))
+
     def redact(self, payload: dict[str, Any]) -> dict[str, Any]:
         """A copy of `payload` without the person, in its text, buttons and files."""
         rest = self.copies.redact_message({k: v for k, v in payload.items() if k != "files"})
@@ -365,6 +373,91 @@ class MessageCopies:
             return file
         text = self._in_files.redact(text)
         return {**file, "content": base64.b64encode(text.encode("utf-8")).decode("ascii")}
+
+
+# The line a chat edit adds where the message's files (a report's HTML, a review's Markdown) quoted or named
+# the person: a file already delivered cannot be edited, and no port deletes the files it posted.
+ATTACHMENT_GONE = "（附件含已删除的个人信息，已不可用 / the attachment held removed personal data）"
+
+CHAT_KINDS = (
+    # counts of `purge_author(..., chat=True)` only, printed on a line of their own
+    ("chat_edits", "聊天消息修改", "chat edits queued"),
+    ("chat_not_editable", "无法修改的消息（仅图片或文件）", "messages that cannot be edited (images or files only)"),
+)
+
+
+class _StoppedClock:
+    """The purge's own time: the edits it queues are due from then."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class ChatEdits:
+    """Edits that take the person's words back out of the messages the chat already shows (`--chat`).
+
+    Each is an outbox update of kind REDACTION of the message, with the content the chat shows redacted:
+    serve delivers it like any message (retries, restarts), and it only edits (a deleted or recalled message
+    stays gone). Computed from the stored payloads before the purge empties them, so the stored copy then
+    holds the redacted version only."""
+
+    def __init__(self, session, db: Database, copies: MessageCopies, now: datetime) -> None:
+        self.session, self.copies = session, copies
+        self.outbox = Outbox(db, _StoppedClock(now))
+        self.counts = {key: 0 for key, _, _ in CHAT_KINDS}
+
+    @staticmethod
+    def message_key(row: OutboxMessage) -> str:
+        """The key of the message a row shows: its own, or the original's for an update."""
+        return row.update_of if row.kind in UPDATE_KINDS and row.update_of else row.key
+
+    def of_delivered(self, touched: list[OutboxMessage]) -> None:
+        """An edit for each delivered message whose shown version (its latest sent one) is in `touched`,
+        unless an update of it still waits (the purge redacts that one, and it replaces what is shown)."""
+        touched_ids = {row.id for row in touched}
+        for channel, key in sorted({(row.channel, self.message_key(row)) for row in touched
+                                    if row.status == "sent" and row.platform_message_id}):
+            versions = (OutboxMessage.channel == channel,
+                        or_(OutboxMessage.key == key,
+                            and_(OutboxMessage.update_of == key, OutboxMessage.kind.in_(UPDATE_KINDS))))
+            if self.session.scalars(select(OutboxMessage.id).where(
+                    *versions, OutboxMessage.status == "pending").limit(1)).first() is not None:
+                continue
+            shown = self.session.scalars(select(OutboxMessage).where(*versions, OutboxMessage.status == "sent")
+                                         .order_by(OutboxMessage.id.desc()).limit(1)).first()
+            if shown is not None and shown.id in touched_ids:
+                self._queue(channel, key, shown.kind, self.copies.redact(shown.payload),
+                            files_touched=self.copies.files_touch(shown.payload))
+
+    def of_pending(self, row: OutboxMessage, redacted: dict[str, Any]) -> None:
+        """Redact a waiting message in place (`Outbox.rewrite`: a worker that read the old content fails its
+        claim); when an attempt may have shown the old content already (in flight, or its answer lost), an
+        edit follows it."""
+        files_touched = self.copies.files_touch(row.payload)  # read before the rewrite replaces it
+        outcome = Outbox.rewrite(self.session, channel=row.channel, key=row.key,
+                                 message=Message.from_dict(redacted))
+        if outcome == REWRITTEN:
+            return
+        if outcome is None:  # not claimable now: the stored copy is redacted all the same
+            row.payload = redacted
+            self.session.add(row)
+        self._queue(row.channel, self.message_key(row), row.kind, redacted, files_touched=files_touched)
+
+    def _queue(self, channel: str, key: str, kind: str, redacted: dict[str, Any], *, files_touched: bool) -> None:
+        if kind == "upload":  # images or files alone: nothing a chat edit can change
+            self.counts["chat_not_editable"] += 1
+            return
+        edit = Message.from_dict(redacted)
+        if files_touched:
+            edit = replace(edit, text=f"{edit.text}\n\n{ATTACHMENT_GONE}" if edit.text else ATTACHMENT_GONE)
+        # an edit cannot change files (each was posted as a message of its own): not stored again either
+        edit = replace(edit, files=())
+        if self.outbox.enqueue(self.session, channel=channel, message=edit, key=f"purge-edit:{uuid4().hex}",
+                               update_of=key, redaction=True):
+            self.counts["chat_edits"] += 1
 
 
 PURGE_KINDS = (
@@ -392,7 +485,8 @@ PURGE_KINDS = (
 )
 
 
-def purge_author(db: Database, platform: str, author_id: str, now: datetime | None = None) -> dict[str, int]:
+def purge_author(db: Database, platform: str, author_id: str, now: datetime | None = None, *,
+                 chat: bool = False) -> dict[str, int]:
     """Remove one person's comments and every copy of them, in one transaction (PIPL deletion).
 
     Rows that exist only for their comments go: their reply-queue items with drafts and events, their
@@ -405,6 +499,9 @@ def purge_author(db: Database, platform: str, author_id: str, now: datetime | No
     loses its content as retention does (`content_purged_at`); the row stays for idempotency. Copies are
     found by comment id where they keep it, else by the comment text (read before the comments are
     deleted) and name, and only among the accounts and the time since their first comment.
+
+    `chat`: also queue an edit of each message the chat shows that quotes or names them (`ChatEdits`), and
+    count those (CHAT_KINDS); without it, what the chat shows stays as it is.
     """
     from bot.alerts.models import AlertEpisode, RiskNotice
     from bot.playbooks.models import CrisisRun, CrisisStep, CrisisTimelineEntry
@@ -507,19 +604,27 @@ def purge_author(db: Database, platform: str, author_id: str, now: datetime | No
         # their text: every message carrying files is read (a few a day: reports and reviews).
         message_ids.update(session.scalars(select(OutboxMessage.id).where(
             *messages_in_scope, cast(OutboxMessage.payload, Text).contains('"files"'))))
-        for chunk in _chunks(sorted(message_ids)):
-            for message in list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(chunk)))):
-                if not message_copies.touches(message.payload):
-                    continue
-                if message.status in FINISHED_OUTBOX:
-                    # Delivered (or given up): the team has seen it; keep only what retention keeps.
-                    message.payload, message.last_error, message.content_purged_at = {}, None, now
-                    counts["outbox_contents"] += 1
-                else:
-                    # Still to be delivered: the message (and the files it carries) goes out without them.
-                    message.payload = message_copies.redact(message.payload)
-                    counts["outbox_redacted"] += 1
-                session.add(message)
+        touched = [message for chunk in _chunks(sorted(message_ids))
+                   for message in list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(chunk))))
+                   if message_copies.touches(message.payload)]
+        chat_edits = ChatEdits(session, db, message_copies, now) if chat else None
+        if chat_edits is not None:
+            chat_edits.of_delivered(touched)  # from the payloads emptied below
+        for message in touched:
+            if message.status in FINISHED_OUTBOX:
+                # Delivered (or given up): the team has seen it; keep only what retention keeps.
+                message.payload, message.last_error, message.content_purged_at = {}, None, now
+                counts["outbox_contents"] += 1
+            elif chat_edits is not None:
+                chat_edits.of_pending(message, message_copies.redact(message.payload))
+                counts["outbox_redacted"] += 1
+            else:
+                # Still to be delivered: the message (and the files it carries) goes out without them.
+                message.payload = message_copies.redact(message.payload)
+                counts["outbox_redacted"] += 1
+            session.add(message)
+        if chat_edits is not None:
+            counts.update(chat_edits.counts)
 
         for chunk, json_chunk in zip(_chunks(raw_needles, 200), _chunks_matching(raw_needles, 200), strict=True):
             counts["playbook_runs"] += _redact_text_column(
