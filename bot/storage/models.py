@@ -130,7 +130,7 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=255)
     channel: str = Field(max_length=255)
-    kind: str = Field(default="post", max_length=16)  # post | update | upload | refresh (bot/outbox.py)
+    kind: str = Field(default="post", max_length=16)  # post | update | upload | refresh | redaction (bot/outbox.py)
     update_of: str | None = Field(default=None, max_length=255)
     payload: dict[str, Any] = Field(sa_type=JSON)
     status: str = Field(default="pending", max_length=16)  # pending | sent | failed | superseded (bot/outbox.py)
