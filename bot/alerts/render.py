@@ -324,7 +324,7 @@ def unmuted_message(ep: dict[str, Any], *, lang: str, mentions: tuple[str, ...] 
         severity=SEVERITY_NUMBER[ep["severity"]],
         mentions=mentions,
         buttons=(Button("确认" if zh else "Acknowledge", "alert.ack", key, style="primary"),
-                 Button("静默 1 小时" if zh else "Mute 1 h", "alert.mute", key)),
+                 Button("静默 1 小时" if zh else "Mute 1 hour", "alert.mute", key)),  # as the alert's own button
         meta={"alert_episode": key, "kind": "unmuted"},
     )
 

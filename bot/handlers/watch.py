@@ -23,7 +23,8 @@ USAGE = """\
 
 
 # a watch without --account covers the accounts of the channel that added it (AlertService.watch_covers)
-_CHANNEL_ACCOUNTS = "本频道的全部账号 / all of this channel's accounts"
+_CHANNEL_ACCOUNTS_EN = "all of this channel's accounts"
+_CHANNEL_ACCOUNTS = f"本频道的全部账号 / {_CHANNEL_ACCOUNTS_EN}"
 
 #: The longest planned surge `/watch surge` accepts. A surge raises the volume baseline by its factor for
 #: the whole window, so a typo in the year (`--until 2027-…` for 2026) silenced volume alerts for a year.
@@ -71,11 +72,12 @@ def _resolve_account(ctx: CommandContext, text: str) -> str:
     return visible[0]
 
 
-def _account_name(ctx: CommandContext, key: str) -> str:
-    """'douyin:lanji_official' -> '澜肌官方旗舰店（抖音）': replies and lists name accounts as alerts do."""
+def _account_name(ctx: CommandContext, key: str, lang: str = "zh") -> str:
+    """'douyin:lanji_official' -> '澜肌官方旗舰店（抖音）' ('澜肌官方旗舰店 (douyin)' for an English line):
+    replies and lists name accounts as alerts do."""
     platform, _, account_id = key.partition(":")
     account = ctx.services.config.account(platform, account_id)
-    return account_label(account.name if account and account.name else account_id, platform)
+    return account_label(account.name if account and account.name else account_id, platform, lang)
 
 
 def _zone(ctx: CommandContext) -> ZoneInfo:
@@ -179,8 +181,10 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         account_key = _resolve_account(ctx, account) if account else None
         watch = svc.add_watch(kind="term", channel=ctx.channel, user=ctx.user, term=term, account=account_key)
         where = _account_name(ctx, account_key) if account_key else _CHANNEL_ACCOUNTS
+        # the English line in English only ("Watching “过敏” (本频道的全部账号 / all of …)" read half Chinese)
+        where_en = _account_name(ctx, account_key, "en") if account_key else _CHANNEL_ACCOUNTS_EN
         shown = watch.term or term  # the stored spelling when it was already watched in another case
-        return Message(text=f"已监控风险词「{shown}」（{where}），编号 #{watch.id}。\nWatching “{shown}” ({where}), #{watch.id}.")
+        return Message(text=f"已监控风险词「{shown}」（{where}），编号 #{watch.id}。\nWatching “{shown}” ({where_en}), #{watch.id}.")
     if sub == "remove":
         if not args:
             raise UsageError("用法 / usage: /watch remove 关键词|编号 [--account 账号]")

@@ -397,8 +397,12 @@ def reminder_message(
     if who_key.startswith("role:"):
         # nobody is mentioned, so say how to make someone responsible
         role = who_key[5:]
+        # the English half names the role as English readers type it (/crisis assign takes either name; a
+        # name of several words would be read as the role and a person, so that one stays as it is)
+        found = view.playbook.roles.get(role)
+        role_en = found.en if found and found.en and not any(c.isspace() for c in found.en) else role
         head = (f"角色 {role} 尚未指派，以下步骤已超时；用 /crisis assign {role} @人 指派 / "
-                f"overdue, role unassigned: /crisis assign {role} @user")
+                f"overdue, role {role_en} unassigned: /crisis assign {role_en} @user")
         mentions: tuple[str, ...] = ()
     else:
         head = f"{person(who_key)}：以下步骤已超时 / overdue steps"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.alerts.render import SEVERITY_LABEL, platform_name
-from bot.durations import duration_zh, overdue_zh_en, zone_note
+from bot.durations import duration_zh, duration_zh_en, overdue_zh_en, zone_note
 from bot.messages import inert
 from bot.playbooks.machine import (
     RUN_STATUS_ZH,
@@ -257,13 +257,14 @@ def _review_parts(data: ReviewInput) -> _ReviewParts:
     ]
     summary = [
         (0, f"预案 / Playbook：{data.playbook_name}（{data.playbook_title_en}）"),
-        (0, f"严重程度 / Severity：{SEVERITY_ZH.get(data.severity, data.severity)}"),
+        (0, f"严重程度 / Severity：{SEVERITY_ZH.get(data.severity, data.severity)} / SEV{data.severity}"),
         (0, f"账号 / Account：{data.account or '—'}"),
         (0, f"状态 / Status：{RUN_STATUS_ZH[state.status]}（{state.status.value}）"),
-        (0, f"启动 / Started：{when(state.started_at)}，发起人 {person(data.started_by)}"),
+        # the summary's values in both languages too, as its labels are ("持续 / Duration：45 分钟" read half Chinese)
+        (0, f"启动 / Started：{when(state.started_at)}，发起人 {person(data.started_by)} / by {person(data.started_by)}"),
         (0, f"结束 / Closed：{when(state.closed_at)}" + (f"，{person(state.closed_by)}" if state.closed_by else "")),
-        (0, f"持续 / Duration：{_dur(end - state.started_at) if state.started_at else '—'}"),
-        (0, f"完成度 / Progress：{done}/{applicable} 步"),
+        (0, f"持续 / Duration：{duration_zh_en(end - state.started_at) if state.started_at else '—'}"),
+        (0, f"完成度 / Progress：{done}/{applicable} 步 / steps"),
         (0, f"超时步骤 / Late steps：{len(late)}"),
     ]
     if state.close_reason:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -219,10 +220,20 @@ def card_info(message: Message) -> dict:
     return card if isinstance(card, dict) else {}
 
 
+_FILTER_PAIR = re.compile(r"（[^（）]*? / ([^（）]*)）")
+
+
+def _filters_en(filters: str) -> str:
+    """The filters for the English line: "（仅逾期 / overdue only）" -> " (overdue only)". The handler writes
+    them (and cards keep them) as the Chinese line shows them, both languages in one bracket; repeated whole
+    on the English line they read "1 unanswered（仅逾期 / overdue only）"."""
+    return _FILTER_PAIR.sub(r" (\1)", filters)
+
+
 def _queue_totals(scope_text: str, filters: str, total: int, overdue: int) -> tuple[str, str]:
     """(zh, en) of the backlog a /reply-queue answer lists from: how many wait, how many of them are late."""
     zh = f"{scope_text}：待回复 {num(total)} 条{filters}"
-    en = f"{num(total)} unanswered{filters}"
+    en = f"{num(total)} unanswered{_filters_en(filters)}"
     if overdue:
         zh += f"，其中 **逾期 {num(overdue)} 条**"
         en += f", {num(overdue)} overdue"
@@ -237,9 +248,9 @@ def _card_counts(scope_text: str, filters: str, ids: Sequence[int], waiting: Seq
     handled = len(ids) - len(waiting)
     if not waiting:
         return (f"{scope_text}：本卡 {len(ids)} 条评论已全部处理 ✅{filters}{span[0]}\n"
-                f"All {len(ids)} comment(s) on this card are handled{filters}{span[1]}.")
+                f"All {len(ids)} comment(s) on this card are handled{_filters_en(filters)}{span[1]}.")
     zh = f"{scope_text}：本卡 {len(ids)} 条中 {len(waiting)} 条待回复{filters}"
-    en = f"On this card: {len(waiting)} of {len(ids)} unanswered{filters}"
+    en = f"On this card: {len(waiting)} of {len(ids)} unanswered{_filters_en(filters)}"
     if overdue:
         zh += f"，其中 **{overdue} 条逾期**"
         en += f", {overdue} overdue"
@@ -358,10 +369,10 @@ def queue_messages(entries: Sequence, *, now: datetime, names: Mapping[str, str]
             size = page_size or 1
             pages = -(-total // size)
             text = (f"{scope_text}：待回复 {num(total)} 条{filters}，每页 {size} 条共 {num(pages)} 页，第 {offset // size + 1} "
-                    f"页没有评论。\n{num(total)} unanswered{filters}: {num(pages)} page(s) of {size}; "
+                    f"页没有评论。\n{num(total)} unanswered{_filters_en(filters)}: {num(pages)} page(s) of {size}; "
                     f"page {offset // size + 1} is empty.")
             return [Message(title="回复队列 / Reply queue", text=text, ephemeral=True)]
-        text = f"{scope_text}：没有待回复的评论{filters} 🎉\nNothing waiting for a reply{filters}."
+        text = f"{scope_text}：没有待回复的评论{filters} 🎉\nNothing waiting for a reply{_filters_en(filters)}."
         if history and history_hours:
             text += (f"\n另有 {num(history)} 条评论到达时已写于 {history_hours} 小时之前，存为历史，不在队列中 / {num(history)} "
                      f"comment(s) already older than {history_hours} h on arrival are kept as history, not queued.")
@@ -396,7 +407,7 @@ def queue_messages(entries: Sequence, *, now: datetime, names: Mapping[str, str]
             text = f"{totals_zh}\n{shown_zh}\n{totals_en}; {shown_en}"
         else:
             text = (f"{scope_text}：第 {num(start)}–{num(start + len(chunk) - 1)} 条{filters}（第 {number}/{len(cards)} 张卡片）\n"
-                    f"Items {num(start)}–{num(start + len(chunk) - 1)}{filters} (card {number} of {len(cards)})")
+                    f"Items {num(start)}–{num(start + len(chunk) - 1)}{_filters_en(filters)} (card {number} of {len(cards)})")
         title = "回复队列 / Reply queue" + (f"（{number}/{len(cards)}）" if len(cards) > 1 else "")
         overdue_here = any(e.overdue for e in chunk)
         messages.append(Message(
@@ -532,7 +543,9 @@ def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None) -> Mess
         fields += (Field("历史评论（不计时限）History, no SLA", num(stats.history)),)
     rows = sorted(stats.per_responder.items(),
                   key=lambda kv: -(kv[1]["replied"] + kv[1]["skipped"] + kv[1].get("claimed", 0)))
+    # both languages, as the heading "按处理人 / per person" above them
     per = "\n".join(f"• {who}：回复 {num(c['replied'])}，跳过 {num(c['skipped'])}，认领 {num(c.get('claimed', 0))}"
+                    f" / replied {num(c['replied'])}, skipped {num(c['skipped'])}, claimed {num(c.get('claimed', 0))}"
                     for who, c in rows) or "—"
     # with the year: `--since 400d` reaches into another year
     since_at = ensure_aware(stats.since)

@@ -261,7 +261,9 @@ def period_text(data: ReportData) -> str:
 def headline(data: ReportData) -> str:
     zone = zone_label(data.tz, data.start, data.end)
     if data.lang == "en":
+        # ASCII punctuation in English, as the chart's title has it: "｜" and "（" are Chinese marks
         zone = zone.replace("（", " (").replace("）", ")")
+        return f"{data.period_name} | {data.audience} | {period_text(data)} {zone}"
     return f"{data.period_name}｜{data.audience}｜{period_text(data)} {zone}"
 
 
@@ -483,7 +485,8 @@ def summary(data: ReportData) -> str:
         lines.append(f"- {'keywords' if en else '负面关键词 / keywords'}{': ' if en else '：'}{words}")
     if data.top_negative:
         first = data.top_negative[0]
-        quoted = f"“{_quote(first.text)}”" if en else f"「{_quote(first.text)}」"
+        # English quotes are not brackets: "👍0“…”" ran the count into the quote (the HTML file has the space)
+        quoted = f" “{_quote(first.text)}”" if en else f"「{_quote(first.text)}」"
         lines.append(f"- {'most-liked negative' if en else '点赞最多的负面评论 / most-liked negative'}"
                      f"{': ' if en else '：'}👍{num(first.likes)}{quoted} — {inert(first.account)}")
     if data.now.comments == 0:

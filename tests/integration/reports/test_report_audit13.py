@@ -176,7 +176,7 @@ def test_an_english_channel_gets_an_english_report_and_chart(db, clock, settings
     finally:
         bot.stop()
     [report] = outbox_reports(db)
-    assert report.title.startswith("weekly report｜澜肌护肤｜2026-11-16 – 2026-11-22 Asia/Shanghai (UTC+08:00)")
+    assert report.title.startswith("weekly report | 澜肌护肤 | 2026-11-16 – 2026-11-22 Asia/Shanghai (UTC+08:00)")
     assert "- comments: 1 (no previous data)" in report.text
     assert "评论" not in report.text and "负面" not in report.text, report.text
     page = report.files[0].content.decode("utf-8")
