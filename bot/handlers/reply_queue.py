@@ -337,6 +337,13 @@ def _release(ctx, service, parsed, args):
 def _done(ctx, service, parsed, args):
     item_id = _number(args[0] if args else None)
     text = parsed.text_from(2) or (parsed.opt("text") if isinstance(parsed.opt("text"), str) else "")
+    if is_blank(text) and (len(parsed.args) > 2 or parsed.opt("text") is not None):
+        # A reply typed as "" or "   " meant a reply with text: it used to be recorded as "replied by hand"
+        # (closed, nothing posted). Only `done N` with no text at all records a reply made on the platform.
+        return Message(text=(f"⚠️ 回复内容为空，未处理 #{item_id}。请输入：/reply-queue done {item_id} \"回复内容\"；"
+                             f"已在平台上手动回复的，输入 /reply-queue done {item_id}\n"
+                             f"The reply text is empty; #{item_id} is unchanged. Type the reply, or /reply-queue done "
+                             f"{item_id} alone if you replied on the platform yourself."), ephemeral=True)
     outcome = service.mark_replied(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, text=text)
     return _outcome_message(service, outcome, ctx.user, ctx.channel)
 
@@ -544,7 +551,8 @@ def handle_reply_action(ctx: CommandContext, action: Action) -> Message | list[M
                                ephemeral=True)
             return _outcome_message(service, service.mark_replied(
                 number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel,
-                text=form.get("text") or chosen.text), ctx.user, ctx.channel)
+                # a form left blank posts the suggestion (a text of spaces was recorded as replied by hand)
+                text=chosen.text if is_blank(form.get("text")) else form.get("text")), ctx.user, ctx.channel)
         if verb == "approve":
             return _outcome_message(service, service.approve(number, user=ctx.user, user_name=ctx.user_name,
                                                              channel=ctx.channel), ctx.user, ctx.channel)

@@ -1267,9 +1267,15 @@ class ReplyQueueService:
             session.add(ReplyEvent(item_id=draft.item_id, account_key=draft.account_key, kind=kind, actor="bot",
                                    at=now, text=error, details={"draft_id": draft.id, "reply_id": platform_reply_id}))
             if not ok:
+                # The refused text and the command to send it again (edited): the writer had to retype it from
+                # memory, and the notice named neither what was refused nor how to retry.
                 self.outbox.enqueue(session, channel=draft.channel, key=f"reply-post-failed:{draft.id}", message=Message(
-                    text=(f"⚠️ 回复 #{draft.item_id} 发布失败，已重新放回队列：{error}\n"
-                          f"Posting the reply to #{draft.item_id} failed; it is back in the queue: {error}"),
+                    text=(f"⚠️ 回复 #{draft.item_id} 发布失败（接收方拒绝，不会自动重试），已重新放回队列：{error}\n"
+                          f"> {draft.text}\n"
+                          f"修改后重新发送：/reply-queue done {draft.item_id} \"新内容\"\n"
+                          f"Posting the reply to #{draft.item_id} failed (refused by the receiver, not retried); "
+                          f"it is back in the queue: {error}. Edit it and send it again with "
+                          f"/reply-queue done {draft.item_id} \"new text\"."),
                     severity=2))
             item_id, channel = draft.item_id, draft.channel
         if not ok:

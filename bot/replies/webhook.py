@@ -8,20 +8,30 @@ it. The receiving service (e.g. a small bridge to Douyin's comment-reply endpoin
      "text", "written_by", "approved_by", "content_url"}
 
 with `Authorization: Bearer <secret>` (from the environment) and `Idempotency-Key`. It answers 2xx
-(optionally {"reply_id": "..."}); 429/5xx are retried; other 4xx fail for good and reopen the item.
+(optionally {"reply_id": "..."}); 408/429/5xx are retried (Retry-After in seconds or as an HTTP-date, at most
+MAX_RETRY_AFTER_S); other 4xx fail for good and reopen the item, the channel shown their JSON `error` /
+`message`. Only the first MAX_RESPONSE_BYTES of an answer are read.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 from bot.messages import Image, Message, PermanentChatError, TransientChatError
 
 log = logging.getLogger(__name__)
 
 ResultCallback = Callable[..., None]
+
+# What of the receiver's answer is read: a status and maybe {"reply_id": ...} (or an error text) fit easily.
+MAX_RESPONSE_BYTES = 64 * 1024
+# The longest wait a receiver's Retry-After may ask for; longer (or "inf") is read as this much.
+MAX_RETRY_AFTER_S = 3600.0
 
 
 class ReplyWebhookPort:
@@ -59,13 +69,19 @@ class ReplyWebhookPort:
         if self.secret:
             headers["Authorization"] = f"Bearer {self.secret}"
         try:
-            response = httpx.post(self.url, json=payload, headers=headers, timeout=self.timeout)
+            # Streamed and read only up to MAX_RESPONSE_BYTES: the answer is a status and maybe a reply id,
+            # and a receiver answering with a huge page (an error page, a proxy's dump) was read whole into
+            # memory (a 30 MB body cost the bot ~95 MB).
+            with httpx.stream("POST", self.url, json=payload, headers=headers, timeout=self.timeout) as response:
+                body = _bounded_body(response)
         except httpx.HTTPError as exc:
             self._delayed(idempotency_key, f"webhook 无法连接 / unreachable: {type(exc).__name__}")
             raise TransientChatError(f"reply webhook unreachable: {type(exc).__name__}") from exc
-        if response.status_code == 429 or response.status_code >= 500:
+        # 408 Request Timeout is the receiver giving up on a slow request, no verdict on the reply (RFC 9110:
+        # the client may repeat it); it used to fail for good and reopen the item.
+        if response.status_code in (408, 429) or response.status_code >= 500:
             self._delayed(idempotency_key, f"HTTP {response.status_code}")
-            retry_after = _retry_after(response.headers.get("Retry-After"))
+            retry_after = _retry_after(response.headers.get("Retry-After"), response.headers.get("Date"))
             raise TransientChatError(f"reply webhook answered {response.status_code}", code=str(response.status_code),
                                      retry_after=retry_after)
         if response.status_code >= 300:
@@ -77,14 +93,14 @@ class ReplyWebhookPort:
                 error = (f"HTTP {response.status_code}: webhook 重定向到 {location}，请把 replies.posting.webhook_url "
                          f"改为最终地址 / the webhook redirects to {location}: set replies.posting.webhook_url to it")
             else:
-                error = f"HTTP {response.status_code}: {response.text[:200]}"
+                error = f"HTTP {response.status_code}: {_refusal_text(body, response.charset_encoding)}"
             self.on_result(idempotency_key, ok=False, error=error)
             raise PermanentChatError(f"reply webhook refused the reply: {error}", code=str(response.status_code))
         reply_id = None
         try:
-            body = response.json()
-            if isinstance(body, dict):
-                reply_id = body.get("reply_id") or body.get("id")
+            answer = json.loads(body) if body else None
+            if isinstance(answer, dict):
+                reply_id = answer.get("reply_id") or answer.get("id")
         except ValueError:
             pass
         reply_id = str(reply_id) if reply_id else idempotency_key
@@ -99,8 +115,63 @@ class ReplyWebhookPort:
         raise PermanentChatError("the reply webhook takes text only")
 
 
-def _retry_after(value: str | None) -> float | None:
+def _bounded_body(response) -> bytes:
+    """At most MAX_RESPONSE_BYTES of the answer; the rest is never read (the connection is closed)."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk[:MAX_RESPONSE_BYTES - size])
+        size += len(chunks[-1])
+        if size >= MAX_RESPONSE_BYTES:
+            break
+    return b"".join(chunks)
+
+
+def _refusal_text(body: bytes, charset: str | None) -> str:
+    """What the receiver said when refusing, for the channel: its JSON `error` / `message` as written (a
+    Chinese reason arrived as \\u8bc4\\u8bba... escapes), else the start of the body."""
     try:
-        return float(value) if value else None
+        text = body.decode(charset or "utf-8", "replace")
+    except LookupError:  # a charset Python does not know
+        text = body.decode("utf-8", "replace")
+    try:
+        answer = json.loads(text)
     except ValueError:
+        answer = None
+    if isinstance(answer, dict):
+        reason = next((answer[k] for k in ("error", "message", "msg", "detail") if isinstance(answer.get(k), str)),
+                      None)
+        if reason:
+            text = reason
+    return " ".join(text.split())[:200]
+
+
+def _retry_after(value: str | None, date: str | None = None) -> float | None:
+    """Retry-After in seconds (delay-seconds or an HTTP-date, RFC 9110), at most MAX_RETRY_AFTER_S; None when
+    absent or unreadable. "inf" or "1e20" used to reach the outbox's timedelta and crash the delivery round
+    (OverflowError: the reply and every later message stayed unsent); an HTTP-date was ignored."""
+    if not value or not value.strip():
         return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        when, sent = _http_date(value), _http_date(date)
+        if when is None:
+            return None
+        # from the receiver's own Date header when it sends one, so a skewed clock here does not matter
+        seconds = (when - (sent or datetime.now(UTC))).total_seconds()
+    if not math.isfinite(seconds):
+        return None if math.isnan(seconds) else MAX_RETRY_AFTER_S
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP-date as an aware datetime; None when absent or unreadable."""
+    try:
+        parsed = parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
