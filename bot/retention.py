@@ -467,6 +467,7 @@ PURGE_KINDS = (
     ("dead_letters", "拒收记录", "dead letters"),
     ("reply_items", "回复队列条目", "reply-queue items"),
     ("reply_drafts", "回复草稿", "reply drafts"),
+    ("reply_posts_withdrawn", "待发布回复（已撤回）", "reply posts withdrawn"),
     ("reply_events", "回复记录", "reply events"),
     ("reply_events_redacted", "回复记录（删去引用）", "reply events redacted"),
     ("reply_drafts_redacted", "回复草稿（删去引用）", "reply drafts redacted"),
@@ -534,6 +535,15 @@ def purge_author(db: Database, platform: str, author_id: str, now: datetime | No
                 select(ReplyQueueItem.id).where(ReplyQueueItem.platform == platform, ReplyQueueItem.comment_id.in_(chunk))
             ).scalars())
             if items:
+                # a reply still waiting to be posted to the reply webhook would go out after the purge, naming
+                # their comment, with no record left of it: withdrawn (one being posted right now finishes)
+                posts = [key for key in session.execute(select(ReplyDraft.outbox_key).where(
+                    ReplyDraft.item_id.in_(items), ReplyDraft.outbox_key.is_not(None))).scalars() if key]
+                if posts:
+                    counts["reply_posts_withdrawn"] += session.execute(
+                        update(OutboxMessage).where(OutboxMessage.key.in_(posts), OutboxMessage.status == "pending")
+                        .values(status=SUPERSEDED, last_error="withdrawn: its comment was purged (purge --author)")
+                        .execution_options(synchronize_session=False)).rowcount or 0
                 counts["reply_drafts"] += session.execute(delete(ReplyDraft).where(ReplyDraft.item_id.in_(items))).rowcount or 0
                 counts["reply_events"] += session.execute(delete(ReplyEvent).where(ReplyEvent.item_id.in_(items))).rowcount or 0
                 counts["reply_items"] += session.execute(delete(ReplyQueueItem).where(ReplyQueueItem.id.in_(items))).rowcount or 0

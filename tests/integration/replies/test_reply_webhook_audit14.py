@@ -216,3 +216,20 @@ def test_a_request_timeout_from_the_receiver_is_retried_not_refused(make_bot, db
     clock.advance(timedelta(minutes=5))
     bot.services.outbox.drain()
     assert reply_row(db).status == "sent" and len(receiver.requests) == 2
+
+
+def test_a_reply_waiting_to_be_posted_is_withdrawn_when_its_commenter_is_purged(make_bot, db, clock, receiver):
+    """PIPL: a reply held by a receiver outage went out after `purge --author` had removed the comment, its
+    queue item and the draft, naming the comment, with no record of it left."""
+    from bot.retention import purge_author
+
+    bot = replied(make_bot, db, clock, receiver)
+    receiver.answers = [(503, {}, b"")]
+    bot.services.outbox.drain()
+    assert reply_row(db).status == "pending" and len(receiver.requests) == 1
+    counts = purge_author(db, "douyin", "u-q")
+    assert counts["reply_drafts"] == 1 and counts["reply_posts_withdrawn"] == 1
+    clock.advance(timedelta(hours=1))
+    bot.services.outbox.drain()
+    assert len(receiver.requests) == 1  # nothing more went out
+    assert reply_row(db).status != "pending"
