@@ -3,12 +3,14 @@ webhook port, and the overdue-reminder job."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.config import Settings
@@ -76,7 +78,27 @@ def config_warnings(config, environ=None) -> list[str]:
     if cfg.posting.webhook_url and webhook_secret(cfg.posting, environ) is None:
         warnings.append(f"replies.posting: 未设置环境变量 {cfg.posting.secret_env}，回复 webhook 请求不带密钥 / "
                         f"{cfg.posting.secret_env} is not set: replies are posted to the webhook without a secret")
+    if _plain_http_elsewhere(cfg.posting.webhook_url):
+        # the secret travels as a bearer header: over plain HTTP to another machine anyone on the way reads it
+        warnings.append("replies.posting.webhook_url: 使用 http:// 发往其他主机，密钥和回复内容以明文传输，请改用 https:// / "
+                        "plain http:// to another host: the secret and the replies travel unencrypted; use https://")
     return warnings
+
+
+def _plain_http_elsewhere(url: str | None) -> bool:
+    """An http:// URL whose host is not this machine (loopback is where a local bridge listens)."""
+    if not url:
+        return False
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
 
 
 def build_service(services, *, playbooks=None):

@@ -47,6 +47,23 @@ def test_a_typo_that_turns_a_safeguard_off_is_warned_about():
     assert config_warnings(config, environ={"CRISISBOT_REPLY_WEBHOOK_SECRET": "s"}) == warnings[:2]
 
 
+def test_plain_http_to_another_host_is_warned_about_but_loopback_is_not():
+    from bot.replies.wiring import config_warnings
+
+    def warnings_for(url: str) -> list[str]:
+        config = parse_config(yaml.safe_load(ACCOUNTS + f"replies: {{posting: {{webhook_url: '{url}'}}}}\n"),
+                              source="c.yaml")
+        return [w for w in config_warnings(config, environ={"CRISISBOT_REPLY_WEBHOOK_SECRET": "s"})
+                if "webhook_url" in w]
+
+    (warning,) = warnings_for("http://bridge.example.com/replies")
+    assert "http://" in warning and "https://" in warning and "unencrypted" in warning
+    assert warnings_for("http://10.0.0.5:8080/replies") != []
+    for fine in ("https://bridge.example.com/replies", "http://127.0.0.1:9/replies", "http://localhost/r",
+                 "http://[::1]:9/r"):
+        assert warnings_for(fine) == [], fine
+
+
 def test_the_shipped_replies_settings_need_no_warning():
     from bot.replies.wiring import config_warnings
 
