@@ -236,6 +236,7 @@ def create_web_app(app: BotApp) -> Starlette:
         comments_route(
             services.ingest, token=services.settings.ingest_token, max_bytes=services.settings.ingest_max_bytes,
             accounts=[(account.platform, account.account_id) for account in services.config.accounts],
+            clock=services.clock,
         ),
         *app.wiring.routes,
     ]

@@ -82,6 +82,15 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+# What a pinned id looks like: Slack workspace (T…) or Enterprise Grid org (E…) ids and app ids (A…) are
+# upper-case letters and digits; a Feishu tenant_key is letters, digits, '_' and '-'.
+_PINNED_ID_FORMS = {
+    "slack_team_id": (re.compile(r"[TE][A-Z0-9]{1,31}"), "T0123ABCD,E0456EFGH"),
+    "slack_app_id": (re.compile(r"A[A-Z0-9]{1,31}"), "A0123ABCD"),
+    "feishu_tenant_key": (re.compile(r"[A-Za-z0-9_-]{1,64}"), "736588c9260f175d"),
+}
+
+
 class Settings(BaseSettings):
     """Environment: secrets (never from files in the repo) and CRISISBOT_* overrides."""
 
@@ -114,6 +123,13 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("FEISHU_VERIFICATION_TOKEN")
     )
     feishu_encrypt_key: str | None = Field(default=None, validation_alias=AliasChoices("FEISHU_ENCRYPT_KEY"))
+    # Optional pins (comma-separated lists; unset: any): the workspaces or Enterprise Grid orgs (T…/E… ids) and
+    # the app (A…) whose Slack requests are taken, and the Feishu tenants (tenant_key) whose events are taken.
+    # A signing secret or verification token is the app's, so an app installed in several workspaces or
+    # tenants would otherwise take every installation's requests. Normalised to "a,b" without blanks.
+    slack_team_id: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_TEAM_ID"))
+    slack_app_id: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_APP_ID"))
+    feishu_tenant_key: str | None = Field(default=None, validation_alias=AliasChoices("FEISHU_TENANT_KEY"))
 
     @field_validator("host", "ingest_token")
     @classmethod
@@ -125,6 +141,23 @@ class Settings(BaseSettings):
         if value is None:
             return None
         return value.strip() or None
+
+    @field_validator("slack_team_id", "slack_app_id", "feishu_tenant_key")
+    @classmethod
+    def _id_list(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A pin that matches nothing refuses every request, so a value that cannot be an id of its kind is an
+        # error here (shown by `config check`) rather than a bot that silently answers 403 to everything.
+        if value is None:
+            return None
+        ids = [part.strip() for part in value.split(",") if part.strip()]
+        if not ids:
+            return None
+        pattern, example = _PINNED_ID_FORMS[info.field_name]
+        bad = [i for i in ids if not pattern.fullmatch(i)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} 不是有效的 ID（可用逗号分隔多个，例如 {example}）/ {bad[0]!r} is not a valid "
+                             f"id (comma-separate several, e.g. {example})")
+        return ",".join(dict.fromkeys(ids))
 
     @field_validator("language", "feishu_mode", mode="before")
     @classmethod

@@ -32,9 +32,10 @@ one trickling in held its connection and buffer for as long as the sender liked.
 `results` the answer counts each rejection reason once (`rejection_reasons`: reason, count, the first
 indexes). A stored record of an account missing from the config's `accounts` carries a `warning` (its
 comments go to the default channel: often a typo in `account_id`), logged once per account. Every refused
-request is one log line (status, error code, client address; never the token or the body) and counts in
-`crisisbot_webhook_refused_total{status, reason}`; `crisisbot_webhook_last_batch_timestamp_seconds` is when
-a batch was last stored.
+request is counted in `crisisbot_webhook_refused_total{status, reason}` and logged (status, error code, client
+address; never the token or the body): the first of each status and code in full, then at most one line a
+minute saying how many more (bot/log_limits.py: forged requests must not fill the log).
+`crisisbot_webhook_last_batch_timestamp_seconds` is when a batch was last stored.
 """
 
 from __future__ import annotations
@@ -54,9 +55,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from bot import metrics
+from bot.clock import Clock
 from bot.feeds.files import JSON_ERRORS, json_error_text, split_lines
 from bot.feeds.ingest import IngestReport, IngestService
 from bot.http_body import BodyTimeout, ClientGone, PayloadTooLarge, read_limited
+from bot.log_limits import RefusalLog
 from bot.storage.db import database_unavailable, failure_line
 
 log = logging.getLogger(__name__)
@@ -362,8 +365,9 @@ class _AccountCheck:
                 f"is not in the config's accounts: its comments go to the default channel (a typo in account_id?)")
 
 
-def _note_refusal(request: Request, response: Response) -> None:
-    """One log line (never the token or the body) and a count for a refused request."""
+def _note_refusal(request: Request, response: Response, refusals: RefusalLog) -> None:
+    """A count for a refused request, and a log line (never the token or the body) unless one of the same
+    status and code was written within the last minute."""
     code = getattr(response, "error_code", None)
     if code is None:
         return
@@ -371,18 +375,21 @@ def _note_refusal(request: Request, response: Response) -> None:
     if response.status_code == 503:
         return  # logged with its cause where it happened
     client = request.client.host if request.client else "?"
-    log.warning("webhook: refused a request from %s: %d %s (%s bytes declared)", client, response.status_code, code,
-                request.headers.get("content-length", "unknown"))
+    refusals.refused("/api/v1/comments", f"{response.status_code} {code}",
+                     "webhook: refused a request from %s: %d %s (%s bytes declared)", client, response.status_code,
+                     code, request.headers.get("content-length", "unknown"))
 
 
 def comments_route(ingest: IngestService, *, token: str | None, max_bytes: int,
-                   accounts: Collection[tuple[str, str]] = ()) -> Route:
-    """The webhook route; `accounts` are the configured (platform, account_id) pairs (see _AccountCheck)."""
+                   accounts: Collection[tuple[str, str]] = (), clock: Clock | None = None) -> Route:
+    """The webhook route; `accounts` are the configured (platform, account_id) pairs (see _AccountCheck);
+    `clock` paces the refusal log lines."""
     account_check = _AccountCheck(accounts)
+    refusals = RefusalLog(log, clock=clock)
 
     async def receive_comments(request: Request) -> Response:
         response = await _receive(request)
-        _note_refusal(request, response)
+        _note_refusal(request, response, refusals)
         return response
 
     async def _receive(request: Request) -> Response:

@@ -11,6 +11,9 @@ so every request first passes `FeishuEventGuard`:
 - the verification token must match;
 - an event or card callback naming another app (`header.app_id`, v1 `event.app_id`) than FEISHU_APP_ID
   is refused with 403: a shared or leaked verification token must not let another app's events in;
+- with FEISHU_TENANT_KEY set, one naming another tenant (`header.tenant_key`, v1 `event.tenant_key` or a
+  top-level `tenant_key`) is refused with 403: an app installed by other tenants (a store app) gets their
+  events, signed with the same keys (on the long connection such an event is ignored in the callbacks);
 and any other refused request gets 401 (the SDK would answer 500, which makes Feishu retry a forgery). A verified
 event the SDK's model cannot parse, or with an object or list where the bot reads text (an id, a name, a
 mention key), gets 400; a message whose content is not readable text is ignored
@@ -19,6 +22,8 @@ Messages become neutral Commands and card clicks neutral Actions, handed to the 
 the answer (and the card's toast) goes back once the item is in the dispatcher's journal (a crash after
 Feishu's 200 must not lose it; at most JOURNAL_WAIT_S, well within Feishu's 3 s). The HTTP route awaits
 that on the event loop after the SDK's dispatch; the long connection's callbacks wait on their own thread.
+Refusals are counted exactly in crisisbot_feishu_inbound_total and logged through a RefusalLog
+(bot/log_limits.py): the first of each reason, then one line a minute, so forgeries cannot fill the log.
 When the dispatcher could not take the item (the database unavailable: nothing runs, nothing is kept), a
 message is answered 503 so that Feishu sends it again, and a card press gets an error toast instead of
 "received" (Feishu does not send a press again; the person is asked to try again).
@@ -44,6 +49,7 @@ from bot.adapters.feishu.settings import FeishuSettings
 from bot.adapters.forms import form_spec_for
 from bot.clock import Clock, SystemClock
 from bot.http_body import BodyError, read_limited
+from bot.log_limits import RefusalLog
 from bot.messages import Action, Command
 
 log = logging.getLogger(__name__)
@@ -52,6 +58,8 @@ log = logging.getLogger(__name__)
 # or a misconfigured app (wrong token, another app's events) shows on /metrics, not only in the log.
 FEISHU_INBOUND = Counter("crisisbot_feishu_inbound_total", "Feishu HTTP deliveries by outcome", ["outcome"])
 _REFUSAL_OUTCOME = {400: "malformed", 401: "unauthenticated", 403: "other_app", 503: "not_configured"}
+# A 403 for another tenant (FEISHU_TENANT_KEY) is counted apart from another app's.
+OTHER_TENANT_OUTCOME = "other_tenant"
 # A verified delivery the dispatcher could not take (the database unavailable): 503, or a card's error toast.
 NOT_TAKEN_OUTCOME = "unavailable"
 
@@ -92,6 +100,15 @@ class Verdict:
     status: int
     reason: str = ""
     payload: dict[str, Any] | None = None
+    # what refusals are told apart by in the log's pacing and the metric, when the reason is not enough
+    # (it holds a number or an id): e.g. "stale timestamp"
+    code: str = ""
+    # the crisisbot_feishu_inbound_total outcome, when not the status's usual one
+    outcome: str = ""
+
+    @property
+    def kind(self) -> str:
+        return self.code or self.reason
 
     @property
     def ok(self) -> bool:
@@ -125,7 +142,7 @@ class FeishuEventGuard:
         if timestamp or key:
             stale = self._stale(timestamp)
             if stale:
-                return Verdict(401, stale)
+                return Verdict(401, stale, code="bad or stale timestamp")
         try:
             # UTF-8 only, as Feishu sends it and as the SDK decodes it: json.loads(bytes) would also take
             # UTF-16/32 and a BOM, which the SDK then fails on with a 500 (Feishu retries those for hours).
@@ -167,8 +184,35 @@ class FeishuEventGuard:
                 return Verdict(401, "bad verification token")
         other_app = self._other_app(payload)
         if other_app:
-            return Verdict(403, other_app)
+            return Verdict(403, other_app, code="other_app")
+        other_tenant = self._other_tenant(payload)
+        if other_tenant:
+            return Verdict(403, other_tenant[0], code=f"{OTHER_TENANT_OUTCOME} {other_tenant[1]}",
+                           outcome=OTHER_TENANT_OUTCOME)
         return Verdict(200, payload=payload)
+
+    def _other_tenant(self, payload: dict[str, Any]) -> tuple[str, str] | None:
+        """(why, the tenant as logged) when FEISHU_TENANT_KEY is set and the event names another tenant; None
+        when unset, listed, or naming none (url_verification names none; every other Feishu event names it).
+
+        Every tenant_key at the event's level must be listed: `header.tenant_key` (v2 events and card
+        callbacks), v1's `event.tenant_key`, a top-level `tenant_key` (old card callbacks). The sender's or
+        operator's tenant (`event.sender.tenant_key`) is not checked: a person of another company may write
+        in a group of ours."""
+        ours = self.settings.tenant_keys
+        if not ours:
+            return None
+        header = payload.get("header")
+        holder = header if isinstance(header, dict) else payload.get("event")
+        sent = [holder.get("tenant_key")] if isinstance(holder, dict) else []
+        sent.append(payload.get("tenant_key"))
+        for value in sent:
+            if value is None or (isinstance(value, str) and value in ours):
+                continue
+            # tenant keys are no secret (every event carries one); cut short so a huge value cannot flood the log
+            shown = value[:64] if isinstance(value, str) else type(value).__name__
+            return f"event of another Feishu tenant ({shown!r}), not FEISHU_TENANT_KEY: refused", shown
+        return None
 
     def _other_app(self, payload: dict[str, Any]) -> str:
         """Why an event addressed to another app is refused, or "" (ours, or no app id in it).
@@ -368,6 +412,7 @@ class FeishuEvents:
         self.submit = submit
         self.bot_open_id = bot_open_id or (lambda: None)
         self.guard = FeishuEventGuard(settings, clock)
+        self.refusals = RefusalLog(log, clock=clock)
         self.handler = self.build_dispatcher(settings.encrypt_key, settings.verification_token)
 
     def build_dispatcher(self, encrypt_key: str, verification_token: str) -> Any:
@@ -380,7 +425,25 @@ class FeishuEvents:
         )
 
     # ---- SDK callbacks (run in the request, so they only translate and submit) -----------------
+    def _other_tenant(self, data: Any) -> bool:
+        """True (counted and logged) when FEISHU_TENANT_KEY is set and the SDK's event names another tenant.
+
+        Over HTTP the guard has refused those with 403 already; the long connection's events reach the SDK
+        without it, and an app other tenants installed gets theirs there too."""
+        if not self.settings.tenant_keys:
+            return False
+        sent = getattr(getattr(data, "header", None), "tenant_key", None)
+        if sent is None or (isinstance(sent, str) and sent in self.settings.tenant_keys):
+            return False
+        shown = sent[:64] if isinstance(sent, str) else type(sent).__name__
+        FEISHU_INBOUND.labels(OTHER_TENANT_OUTCOME).inc()
+        self.refusals.refused("long connection", f"{OTHER_TENANT_OUTCOME} {shown}",
+                              "feishu: ignored an event of another tenant (%r), not FEISHU_TENANT_KEY", shown)
+        return True
+
     def on_message(self, data: Any) -> None:
+        if self._other_tenant(data):
+            return  # answered as handled: nothing to send again, nothing run
         bot_open_id = self.bot_open_id()
         command = _translate("message", lambda event: command_from_message_event(event, bot_open_id), data)
         if command is None:
@@ -394,6 +457,8 @@ class FeishuEvents:
     def on_card_action(self, data: Any) -> Any:
         from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
 
+        if self._other_tenant(data):
+            return P2CardActionTriggerResponse({})  # nothing useful for another tenant's person
         action = _translate("card action", action_from_card_event, data)
         if action is None:
             toast = {"type": "warning", "content": TOAST_UNKNOWN["zh_cn"], "i18n": TOAST_UNKNOWN}
@@ -437,8 +502,10 @@ class FeishuEvents:
         """Check, then dispatch one HTTP event; returns (status, JSON body)."""
         verdict = self.guard.check(headers, body)
         if not verdict.ok:
-            FEISHU_INBOUND.labels(_REFUSAL_OUTCOME.get(verdict.status, f"refused_{verdict.status}")).inc()
-            log.warning("feishu event refused (%d): %s", verdict.status, verdict.reason)
+            FEISHU_INBOUND.labels(
+                verdict.outcome or _REFUSAL_OUTCOME.get(verdict.status, f"refused_{verdict.status}")).inc()
+            self.refusals.refused(EVENTS_PATH, f"{verdict.status} {verdict.kind}", "feishu event refused (%d): %s",
+                                  verdict.status, verdict.reason)
             return verdict.status, json.dumps({"msg": verdict.reason}).encode()
         payload = verdict.payload or {}
         kind = event_type_of(payload)
@@ -495,11 +562,10 @@ class FeishuEvents:
 
         return {MESSAGE_EVENT: P2ImMessageReceiveV1, CARD_EVENT: P2CardActionTrigger}
 
-    @staticmethod
-    def _malformed(kind: str | None, reason: str) -> tuple[int, bytes]:
+    def _malformed(self, kind: str | None, reason: str) -> tuple[int, bytes]:
         # Verified, so it came from someone holding our secrets: tell them plainly with 400.
         FEISHU_INBOUND.labels(_REFUSAL_OUTCOME[400]).inc()
-        log.warning("feishu event %s refused (400): %s", kind, reason)
+        self.refusals.refused(EVENTS_PATH, f"400 malformed {kind}", "feishu event %s refused (400): %s", kind, reason)
         return 400, json.dumps({"msg": f"malformed event: {reason}"}, ensure_ascii=False).encode()
 
     async def endpoint(self, request: Any) -> Any:

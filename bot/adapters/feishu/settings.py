@@ -1,5 +1,5 @@
 """The Feishu adapter's settings, taken from the app's Settings (env: FEISHU_APP_ID, FEISHU_APP_SECRET,
-FEISHU_VERIFICATION_TOKEN, FEISHU_ENCRYPT_KEY, CRISISBOT_FEISHU_DOMAIN, CRISISBOT_FEISHU_MODE).
+FEISHU_VERIFICATION_TOKEN, FEISHU_ENCRYPT_KEY, FEISHU_TENANT_KEY, CRISISBOT_FEISHU_DOMAIN, CRISISBOT_FEISHU_MODE).
 
 Feishu is on exactly when FEISHU_APP_ID and FEISHU_APP_SECRET are set. Kept free of lark imports so
 reading the settings never costs the SDK's import time.
@@ -23,6 +23,8 @@ class FeishuSettings:
     mode: str = "http"  # "http": events POSTed to /feishu/events; "ws": long connection (no public URL)
     max_clock_skew_s: float = 300.0
     allow_at_all: bool = True  # @所有人 for "all" mentions; some groups only let owners/admins use it
+    # FEISHU_TENANT_KEY: the only tenants (企业) whose events and card presses are taken; empty: any
+    tenant_keys: frozenset[str] = frozenset()
 
     @property
     def long_connection(self) -> bool:
@@ -52,4 +54,5 @@ def settings_from_values(values: Any) -> FeishuSettings | None:
         encrypt_key=_stripped(values, "feishu_encrypt_key"),
         domain=(_stripped(values, "feishu_domain") or FEISHU_DEFAULT_DOMAIN).rstrip("/"),
         mode=mode,
+        tenant_keys=frozenset(k.strip() for k in _stripped(values, "feishu_tenant_key").split(",") if k.strip()),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from bot.messages import Action, Command
@@ -28,6 +29,41 @@ def slack_user(user_id: str) -> str:
 
 def slack_channel(channel_id: str) -> str:
     return f"{PLATFORM}:{channel_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class InstallPins:
+    """SLACK_TEAM_ID and SLACK_APP_ID: the workspaces (T…) or Enterprise Grid orgs (E…), and the apps (A…),
+    whose requests are taken. Empty: any (the signing secret alone decides, as before).
+
+    The signing secret is the app's: a distributed or org-wide app signs every installation's requests with
+    it, so without a pin a workspace that installed the app could run commands here. The ids are Slack's,
+    read from the signed payload (the team as Bolt reads it: the installation's team in a Slack Connect
+    channel). A payload naming no team and no org (none that Slack sends for a workspace) passes, as one
+    naming no app does: the pin refuses what names another installation."""
+
+    team_ids: frozenset[str] = frozenset()
+    app_ids: frozenset[str] = frozenset()
+
+    def refusal(self, *, team_id: Any, enterprise_id: Any, api_app_id: Any) -> tuple[str, str] | None:
+        """(reason, the offending id as it may be logged) when the payload is another installation's or app's,
+        else None."""
+        if self.app_ids and api_app_id is not None and not _listed(api_app_id, self.app_ids):
+            return "other_app", _shown_id(api_app_id)
+        if self.team_ids and (team_id or enterprise_id):
+            if _listed(team_id, self.team_ids) or _listed(enterprise_id, self.team_ids):
+                return None
+            return "other_workspace", _shown_id(team_id or enterprise_id)
+        return None
+
+
+def _listed(value: Any, ids: frozenset[str]) -> bool:
+    return isinstance(value, str) and value in ids  # an object where an id belongs is no id of ours
+
+
+def _shown_id(value: Any) -> str:
+    # Slack's ids are no secret; cut short so a strange value cannot make a long log line
+    return value[:40] if isinstance(value, str) else type(value).__name__
 
 
 def _digest(*parts: Any) -> str:

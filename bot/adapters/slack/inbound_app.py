@@ -11,7 +11,10 @@ deduplicates event ids durably, and queues replies into the outbox.
 HTTP: `POST /slack/events` on the bot's Starlette app; every request's signature and timestamp are
 checked here first (forged, stale, unsigned or malformed -> 401, nothing handed over; the body is read
 only up to 1 MiB -> 413, and for at most 10 s -> 408), a signed payload of a shape Slack never sends is refused with 400, then Bolt
-checks again. Socket Mode: `SocketModeRunner` runs Bolt's aiohttp Socket Mode handler in its own thread.
+checks again. With SLACK_TEAM_ID / SLACK_APP_ID set, a request of another workspace or app is refused with
+403 by a Bolt middleware (HTTP and Socket Mode). Refusals are counted exactly and logged through a RefusalLog
+(bot/log_limits.py): the first of each reason, then one line a minute, so forgeries cannot fill the log.
+Socket Mode: `SocketModeRunner` runs Bolt's aiohttp Socket Mode handler in its own thread.
 """
 
 from __future__ import annotations
@@ -43,9 +46,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.http_body import BodyError, ClientGone, read_limited
+from bot.log_limits import RefusalLog
 from bot.messages import Action, Command
 
 from .inbound import (
+    InstallPins,
     action_from_view_submission,
     actions_from_block_actions,
     command_from_mention,
@@ -281,9 +286,15 @@ def build_bolt_app(
     signing_secret: str | None,
     bridge: InboundBridge,
     api_url: str | None = None,
+    pins: InstallPins | None = None,
+    refusals: RefusalLog | None = None,
 ) -> AsyncApp:
     """The Bolt app with crisisbot's listeners. No Web API call happens at construction or per request
-    (a custom `authorize` replaces Bolt's auth.test), so an outage of Slack's API never blocks an ack."""
+    (a custom `authorize` replaces Bolt's auth.test), so an outage of Slack's API never blocks an ack.
+    `pins` (SLACK_TEAM_ID, SLACK_APP_ID): another installation's requests are refused with 403, over HTTP
+    and Socket Mode alike, before any listener runs."""
+    pins = pins or InstallPins()
+    refusals = refusals or RefusalLog(log)
     client_kwargs: dict[str, Any] = {}  # the token comes from `authorize` per request
     base_url = normalise_base_url(api_url)
     if base_url:
@@ -303,6 +314,24 @@ def build_bolt_app(
         process_before_response=True,  # see the module docstring: journal, then ack
         raise_error_for_unhandled_request=False,
     )
+
+    @app.middleware
+    async def only_pinned_installations(context: Any, body: Any, request: Any,
+                                        next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's name
+        refusal = pins.refusal(team_id=context.team_id, enterprise_id=context.enterprise_id,
+                               api_app_id=_obj_get(body, "api_app_id"))
+        if refusal is None:
+            return await next()
+        reason, shown = refusal
+        where = "socket_mode" if getattr(request, "mode", "http") == "socket_mode" else "http"
+        SLACK_INBOUND.labels(where, reason).inc()
+        pin = "SLACK_APP_ID" if reason == "other_app" else "SLACK_TEAM_ID"
+        # one line per workspace or app id first, then at most one a minute (never the payload or a token)
+        refusals.refused(f"slack {where}", f"{reason} {shown}", "slack: refused a request of %s %s: not in %s (403)",
+                         "app" if reason == "other_app" else "workspace", shown, pin)
+        # Nothing useful for another workspace: no text for its user, no hint of what this bot is. Over
+        # Socket Mode a non-200 is not acknowledged at all.
+        return BoltResponse(status=403, body={"error": "forbidden"})
 
     @app.middleware
     async def not_for_listeners(body: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's name
@@ -502,12 +531,14 @@ def _error(status: int, error: str) -> JSONResponse:
 
 
 def build_events_route(
-    *, app: AsyncApp | None, signing_secret: str | None, clock: Any | None = None, path: str = EVENTS_PATH
+    *, app: AsyncApp | None, signing_secret: str | None, clock: Any | None = None, path: str = EVENTS_PATH,
+    refusals: RefusalLog | None = None,
 ) -> Route:
     """`POST /slack/events`: 401 unless signed with the signing secret within 300 s (Slack's unsigned
     ssl_check probe alone gets an empty 200); 400 when the signed body is not a payload Slack would send;
-    then Bolt."""
+    then Bolt. Refusals are logged through `refusals`: the first of each reason, then one line a minute."""
     verifier = SignatureVerifier(signing_secret, clock=_EpochClock(clock)) if signing_secret else None
+    refusals = refusals or RefusalLog(log)
 
     async def slack_events(request: Request) -> Response:
         try:
@@ -520,15 +551,17 @@ def build_events_route(
             return JSONResponse({"error": error.error}, status_code=error.status, headers={"Connection": "close"})
         if verifier is None or app is None:
             SLACK_INBOUND.labels("http", "rejected").inc()
-            log.warning("slack: %s called but SLACK_SIGNING_SECRET is not set; rejected", path)
+            refusals.refused(path, "not_configured", "slack: %s called but SLACK_SIGNING_SECRET is not set; rejected",
+                             path)
             return _error(401, "signing secret not configured")
         if is_ssl_check(body, request.headers):
             SLACK_INBOUND.labels("http", "ssl_check").inc()
             return Response(status_code=200)
         if not request_is_signed(verifier, body, request.headers):
             SLACK_INBOUND.labels("http", "bad_signature").inc()
-            log.warning("slack: rejected a request with a missing, forged or stale signature (from %s)",
-                        request.client.host if request.client else "?")
+            refusals.refused(path, "bad_signature",
+                             "slack: rejected a request with a missing, forged or stale signature (from %s)",
+                             request.client.host if request.client else "?")
             return _error(401, "invalid signature")
         try:
             body.decode("utf-8")
@@ -542,12 +575,12 @@ def build_events_route(
             bolt_request = to_async_bolt_request(request, body)
         except Exception as error:  # noqa: BLE001 - third-party parsing of untrusted input
             SLACK_INBOUND.labels("http", "malformed").inc()
-            log.warning("slack: signed request with an unreadable payload refused: %s", error)
+            refusals.refused(path, "unreadable", "slack: signed request with an unreadable payload refused: %s", error)
             return _error(400, "malformed payload")
         problem = payload_problem(bolt_request.body)
         if problem:
             SLACK_INBOUND.labels("http", "malformed").inc()
-            log.warning("slack: signed request with a malformed payload refused: %s", problem)
+            refusals.refused(path, "malformed", "slack: signed request with a malformed payload refused: %s", problem)
             return _error(400, "malformed payload")
         try:
             bolt_response = await app.async_dispatch(bolt_request)

@@ -25,6 +25,9 @@ class SlackCredentials:
     signing_secret: str | None = None
     app_token: str | None = None
     api_url: str | None = None
+    # SLACK_TEAM_ID / SLACK_APP_ID: the only workspaces (or Grid orgs) and app whose requests are taken; empty: any
+    team_ids: frozenset[str] = frozenset()
+    app_ids: frozenset[str] = frozenset()
 
     @property
     def http_enabled(self) -> bool:
@@ -62,13 +65,23 @@ def load_credentials(settings: Any | None) -> SlackCredentials:
         signing_secret=pick("slack_signing_secret", "SLACK_SIGNING_SECRET"),
         app_token=pick("slack_app_token", "SLACK_APP_TOKEN"),
         api_url=pick("slack_api_url", "CRISISBOT_SLACK_API_URL"),
+        team_ids=_id_set(pick("slack_team_id", "SLACK_TEAM_ID")),
+        app_ids=_id_set(pick("slack_app_id", "SLACK_APP_ID")),
     )
+
+
+def _id_set(value: str | None) -> frozenset[str]:
+    # Settings has checked and normalised the list ("T1,T2"); straight from the environment it may hold blanks
+    return frozenset(part.strip() for part in (value or "").split(",") if part.strip())
 
 
 class SlackAdapter:
     """What `wire` builds; kept in `services.extra["slack"]` so tests and the CLI can reach it."""
 
     def __init__(self, app: Wiring, credentials: SlackCredentials) -> None:
+        from bot.log_limits import RefusalLog
+
+        from .inbound import InstallPins
         from .inbound_app import InboundBridge, SocketModeRunner, build_bolt_app, build_events_route
         from .port import SlackChatPort
 
@@ -80,18 +93,24 @@ class SlackAdapter:
             # It paced the hand-over after the ack; items are now journalled before the ack, so it is gone.
             log.warning("slack: CRISISBOT_SLACK_MAX_IN_FLIGHT is no longer used and is ignored")
         self.bridge = InboundBridge(self._submit)
+        # paced by the services' clock (tests inject theirs; real time under the demo's replay clock)
+        self.refusals = RefusalLog(log, clock=getattr(app.services, "clock", None))
+        pins = InstallPins(team_ids=credentials.team_ids, app_ids=credentials.app_ids)
         bolt_app = None
         if credentials.http_enabled:
             bolt_app = build_bolt_app(bot_token=credentials.bot_token or "", signing_secret=credentials.signing_secret,
-                                      bridge=self.bridge, api_url=credentials.api_url)
+                                      bridge=self.bridge, api_url=credentials.api_url, pins=pins,
+                                      refusals=self.refusals)
         # Signatures are checked against wall-clock time, never the services' (replay/fake) clock.
-        self.route = build_events_route(app=bolt_app, signing_secret=credentials.signing_secret)
+        self.route = build_events_route(app=bolt_app, signing_secret=credentials.signing_secret,
+                                        refusals=self.refusals)
         self.socket_mode: SocketModeRunner | None = None
         if credentials.socket_mode_enabled:
             self.socket_mode = SocketModeRunner(
                 app_token=credentials.app_token or "",
                 app_factory=lambda: build_bolt_app(bot_token=credentials.bot_token or "", signing_secret=None,
-                                                   bridge=self.bridge, api_url=credentials.api_url),
+                                                   bridge=self.bridge, api_url=credentials.api_url, pins=pins,
+                                                   refusals=self.refusals),
             )
 
     def tell_operator(self, channel_id: str, code: str, hint: str) -> None:

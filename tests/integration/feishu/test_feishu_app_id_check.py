@@ -60,7 +60,8 @@ def test_an_event_and_a_card_callback_of_another_app_are_refused(served_bot, clo
             assert response.status_code == 403, response.text
             assert "another Feishu app" in response.json()["msg"]
     refusals = [r.getMessage() for r in caplog.records if "refused (403)" in r.getMessage()]
-    assert len(refusals) == 2 and all("cli_other_app" in r for r in refusals), refusals
+    # the second refusal of the same kind within a minute is only counted (bot/log_limits.py)
+    assert len(refusals) == 1 and "cli_other_app" in refusals[0], refusals
     assert not any(secret in r.getMessage() for r in caplog.records
                    for secret in (VERIFICATION_TOKEN, ENCRYPT_KEY, "e2e-secret"))
 
