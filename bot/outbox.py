@@ -540,9 +540,14 @@ class Outbox:
             if row.kind in UPDATE_KINDS:
                 target = self._message_id_of(row.update_of)
                 if row.kind == REDACTION:
+                    # a redaction only edits: a message deleted or recalled meanwhile is not posted again
+                    # just to say words were taken out of it, and one never delivered has nothing to take back
                     message_id = target
-                    nothing_to_edit = target is None or not self._edit_unless_gone(port, row, channel_id, target,
-                                                                                   message)
+                    gone = None if target is None else self._edit_unless_gone(port, channel_id, target, message)
+                    nothing_to_edit = target is None or gone is not None
+                    if gone is not None:
+                        log.info("chat %s: message %s in %s is gone (%s): nothing to take back with %s",
+                                 port.platform, target, row.channel, gone.code, row.key)
                 elif target is None:
                     # The original is not delivered yet (or never will be): post this version instead, so
                     # the channel still sees the latest state.
@@ -748,34 +753,27 @@ class Outbox:
         failed the same way. The post is keyed by this row, like any post: a crash or a lost answer between
         the post and the alias leaves the row's maybe-sent mark (written at the claim), so the retry finds
         the message posted (Slack's history lookup, Feishu's uuid) instead of posting it twice."""
-        try:
-            port.update(channel_id, target, message)
+        gone = self._edit_unless_gone(port, channel_id, target, message)
+        if gone is None:
             return target
-        except PermanentChatError as exc:
-            gone = getattr(port, "update_target_gone", None)
-            if gone is None or not gone(exc, target):
-                raise
-            log.warning("chat %s: message %s in %s is gone (%s); posting the update %s as a new message, "
-                        "later updates edit that one", port.platform, target, row.channel, exc.code, row.key)
+        log.warning("chat %s: message %s in %s is gone (%s); posting the update %s as a new message, "
+                    "later updates edit that one", port.platform, target, row.channel, gone.code, row.key)
         message_id = port.post(channel_id, message, idempotency_key=row.key, maybe_sent_since=row.maybe_sent_since)
         self._move_alias(row.update_of, target, message_id)
         return message_id
 
     @staticmethod
-    def _edit_unless_gone(port: ChatPort, row: OutboxMessage, channel_id: str, target: str, message: Message) -> bool:
-        """Edit `target` in place (a REDACTION row); False when the platform says it is gone for good. Never
-        posted again, unlike `_update_or_repost`: a message someone deleted must not come back days later
-        just to say that words were taken out of it."""
+    def _edit_unless_gone(port: ChatPort, channel_id: str, target: str, message: Message) -> PermanentChatError | None:
+        """Edit `target` in place: None when done, the platform's refusal when it says the message is gone for
+        good (deleted in Slack, recalled in Feishu: the port's `update_target_gone`); other failures raise."""
         try:
             port.update(channel_id, target, message)
-            return True
+            return None
         except PermanentChatError as exc:
             gone = getattr(port, "update_target_gone", None)
             if gone is None or not gone(exc, target):
                 raise
-            log.info("chat %s: message %s in %s is gone (%s): nothing to take back with %s", port.platform, target,
-                     row.channel, exc.code, row.key)
-            return False
+            return exc
 
     def _move_alias(self, key: str | None, gone_id: str, message_id: str) -> None:
         """The message `gone_id` of `key` is gone and `message_id` shows it now: later updates edit that one
