@@ -46,7 +46,8 @@ class PostingConfig(BaseModel):
     webhook_url: str | None = None
     # Only these accounts post through the webhook; empty means every account when webhook_url is set.
     accounts: list[str] = Field(default_factory=list)
-    # The webhook's bearer secret comes from this environment variable (never from a file).
+    # The webhook's secret comes from this environment variable (never from a file): sent as the bearer token
+    # and the HMAC-SHA256 key of X-Crisisbot-Signature. Unset: replies go out unsigned (config check warns).
     secret_env: str = "CRISISBOT_REPLY_WEBHOOK_SECRET"
     timeout_seconds: float = Field(10.0, gt=0)
 

@@ -7,7 +7,11 @@ it. The receiving service (e.g. a small bridge to Douyin's comment-reply endpoin
     {"idempotency_key", "platform", "account_id", "content_id", "comment_id", "thread_root_id",
      "text", "written_by", "approved_by", "content_url"}
 
-with `Authorization: Bearer <secret>` (from the environment) and `Idempotency-Key`. It answers 2xx
+with `Authorization: Bearer <secret>` (from the environment), `Idempotency-Key`, `User-Agent: crisisbot/<version>` and
+a body signature the receiver can check without trusting whatever terminated TLS in front of it:
+`X-Crisisbot-Timestamp: <unix seconds>` and `X-Crisisbot-Signature: v1=<hex HMAC-SHA256 of
+b"v1:<timestamp>:" + the raw body bytes, keyed by the same secret>` (see `signature`). Without a secret (a warning
+in `config check` and once in the log) the request carries neither the bearer header nor a signature. It answers 2xx
 (optionally {"reply_id": "..."}); 408/429/5xx are retried (Retry-After in seconds or as an HTTP-date, at most
 MAX_RETRY_AFTER_S); other 4xx fail for good and reopen the item, the channel shown their JSON `error` /
 `message`. Only the first MAX_RESPONSE_BYTES of an answer are read.
@@ -15,9 +19,12 @@ MAX_RETRY_AFTER_S); other 4xx fail for good and reopen the item, the channel sho
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import math
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -33,6 +40,28 @@ MAX_RESPONSE_BYTES = 64 * 1024
 # The longest wait a receiver's Retry-After may ask for; longer (or "inf") is read as this much.
 MAX_RETRY_AFTER_S = 3600.0
 
+TIMESTAMP_HEADER = "X-Crisisbot-Timestamp"
+SIGNATURE_HEADER = "X-Crisisbot-Signature"
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """The `X-Crisisbot-Signature` value: `v1=` and the hex HMAC-SHA256 of b"v1:<timestamp>:<body>" keyed by the
+    secret. The receiver computes the same over the raw bytes it received (before parsing them) and compares in
+    constant time; a changed body, timestamp or secret gives another value."""
+    message = b"v1:" + timestamp.encode("ascii") + b":" + body
+    return "v1=" + hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def user_agent() -> str:
+    """`crisisbot/<version>`: receivers and their proxies see who is calling (it was httpx's default)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("crisisbot")
+    except PackageNotFoundError:  # run from a checkout that was never installed: the constant in bot/__init__
+        from bot import __version__ as number
+    return f"crisisbot/{number}"
+
 
 class ReplyWebhookPort:
     platform = "replyhook"
@@ -46,6 +75,13 @@ class ReplyWebhookPort:
         self.timeout = timeout
         self.on_result = on_result
         self.on_delay = on_delay  # (key, error=...) after each failure that will be retried
+        self.user_agent = user_agent()
+        if not secret:
+            # Documented as allowed (a local bridge without a secret; `config check` warns too), but it should
+            # not go unnoticed in the log: such requests carry no bearer header and no signature.
+            log.warning("回复 webhook 未设置密钥：回复将以未签名方式发送（没有 Authorization 和 %s）/ the reply webhook "
+                        "has no secret: replies are posted unsigned (no Authorization, no %s)",
+                        SIGNATURE_HEADER, SIGNATURE_HEADER)
 
     def _delayed(self, idempotency_key: str, error: str) -> None:
         """Tell the service a retry is coming (it tells the channel once when a reply stays unposted). Never
@@ -65,14 +101,21 @@ class ReplyWebhookPort:
 
         details = dict(message.meta.get("reply_post") or {})
         payload = {"idempotency_key": idempotency_key, **details, "text": message.text}
-        headers = {"Idempotency-Key": idempotency_key, "Content-Type": "application/json"}
+        # Serialized once (as httpx's json= would) so the signature covers exactly the bytes sent.
+        content = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        headers = {"Idempotency-Key": idempotency_key, "Content-Type": "application/json",
+                   "User-Agent": self.user_agent}
         if self.secret:
             headers["Authorization"] = f"Bearer {self.secret}"
+            # signed at each attempt: a retry an hour later carries a fresh timestamp
+            timestamp = str(int(time.time()))
+            headers[TIMESTAMP_HEADER] = timestamp
+            headers[SIGNATURE_HEADER] = signature(self.secret, timestamp, content)
         try:
             # Streamed and read only up to MAX_RESPONSE_BYTES: the answer is a status and maybe a reply id,
             # and a receiver answering with a huge page (an error page, a proxy's dump) was read whole into
             # memory (a 30 MB body cost the bot ~95 MB).
-            with httpx.stream("POST", self.url, json=payload, headers=headers, timeout=self.timeout) as response:
+            with httpx.stream("POST", self.url, content=content, headers=headers, timeout=self.timeout) as response:
                 body = _bounded_body(response)
         except httpx.HTTPError as exc:
             self._delayed(idempotency_key, f"webhook 无法连接 / unreachable: {type(exc).__name__}")

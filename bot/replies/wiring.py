@@ -76,8 +76,12 @@ def config_warnings(config, environ=None) -> list[str]:
         warnings.append(f"replies.approval.role: 角色 {approval.role!r} 不在 roles: 中，作者以外的任何人都能审批 / role "
                         f"{approval.role!r} is not under roles: anyone but the writer may approve")
     if cfg.posting.webhook_url and webhook_secret(cfg.posting, environ) is None:
-        warnings.append(f"replies.posting: 未设置环境变量 {cfg.posting.secret_env}，回复 webhook 请求不带密钥 / "
-                        f"{cfg.posting.secret_env} is not set: replies are posted to the webhook without a secret")
+        # Allowed (documented: a bridge on this machine may do without), but the receiver then cannot tell the
+        # bot's requests from anyone else's: no bearer header and no X-Crisisbot-Signature.
+        warnings.append(f"replies.posting: 未设置环境变量 {cfg.posting.secret_env}，回复将以未签名方式发往 webhook（没有 "
+                        f"Authorization 和 X-Crisisbot-Signature），接收方无法确认请求来自机器人 / "
+                        f"{cfg.posting.secret_env} is not set: replies are posted to the webhook unsigned (no "
+                        f"Authorization, no X-Crisisbot-Signature): the receiver cannot tell them from forged ones")
     if _plain_http_elsewhere(cfg.posting.webhook_url):
         # the secret travels as a bearer header: over plain HTTP to another machine anyone on the way reads it
         warnings.append("replies.posting.webhook_url: 使用 http:// 发往其他主机，密钥和回复内容以明文传输，请改用 https:// / "
