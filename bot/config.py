@@ -32,6 +32,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.alerts.settings import AlertsConfig
 from bot.feeds.settings import FeedsConfig
+from bot.id_lists import split_ids
 from bot.playbooks.settings import PlaybooksConfig, permission_problems
 from bot.replies.settings import RepliesConfig
 from bot.reports.settings import ReportsConfig
@@ -149,7 +150,7 @@ class Settings(BaseSettings):
         # error here (shown by `config check`) rather than a bot that silently answers 403 to everything.
         if value is None:
             return None
-        ids = [part.strip() for part in value.split(",") if part.strip()]
+        ids = split_ids(value)
         if not ids:
             return None
         pattern, example = _PINNED_ID_FORMS[info.field_name]
@@ -157,7 +158,7 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"{bad[0]!r} 不是有效的 ID（可用逗号分隔多个，例如 {example}）/ {bad[0]!r} is not a valid "
                              f"id (comma-separate several, e.g. {example})")
-        return ",".join(dict.fromkeys(ids))
+        return ",".join(ids)
 
     @field_validator("language", "feishu_mode", mode="before")
     @classmethod

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.id_lists import split_ids
+
 FEISHU_DEFAULT_DOMAIN = "https://open.feishu.cn"  # Lark (international): https://open.larksuite.com
 
 
@@ -54,5 +56,5 @@ def settings_from_values(values: Any) -> FeishuSettings | None:
         encrypt_key=_stripped(values, "feishu_encrypt_key"),
         domain=(_stripped(values, "feishu_domain") or FEISHU_DEFAULT_DOMAIN).rstrip("/"),
         mode=mode,
-        tenant_keys=frozenset(k.strip() for k in _stripped(values, "feishu_tenant_key").split(",") if k.strip()),
+        tenant_keys=frozenset(split_ids(getattr(values, "feishu_tenant_key", None))),
     )

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.id_lists import split_ids
+
 if TYPE_CHECKING:  # pragma: no cover
     from bot.messages import Action, Command
     from bot.wiring import Wiring
@@ -65,14 +67,10 @@ def load_credentials(settings: Any | None) -> SlackCredentials:
         signing_secret=pick("slack_signing_secret", "SLACK_SIGNING_SECRET"),
         app_token=pick("slack_app_token", "SLACK_APP_TOKEN"),
         api_url=pick("slack_api_url", "CRISISBOT_SLACK_API_URL"),
-        team_ids=_id_set(pick("slack_team_id", "SLACK_TEAM_ID")),
-        app_ids=_id_set(pick("slack_app_id", "SLACK_APP_ID")),
+        # Settings has checked and normalised the lists ("T1,T2"); straight from the environment they may hold blanks
+        team_ids=frozenset(split_ids(pick("slack_team_id", "SLACK_TEAM_ID"))),
+        app_ids=frozenset(split_ids(pick("slack_app_id", "SLACK_APP_ID"))),
     )
-
-
-def _id_set(value: str | None) -> frozenset[str]:
-    # Settings has checked and normalised the list ("T1,T2"); straight from the environment it may hold blanks
-    return frozenset(part.strip() for part in (value or "").split(",") if part.strip())
 
 
 class SlackAdapter:
