@@ -95,7 +95,22 @@ def _quote(text: str) -> str:
     return outsider_text(text if len(text) <= 80 else text[:79] + "…")
 
 
+#: from here on a count people read has thousands separators ("2,639"; zh-CN writes them too), as reports
+#: and the reply queue write them (`bot.i18n.num`); "负面评论 320 条" stays as it is
+SEPARATED_FROM = 1_000
+
+
+def _count(n: Any) -> str:
+    """A count of comments (or likes) for people: "2,639" from 1,000 on, "999" below. Text only: stats,
+    JSON and stored values keep the plain number."""
+    if isinstance(n, int) and not isinstance(n, bool) and n >= SEPARATED_FROM:
+        return f"{n:,}"
+    return str(n)
+
+
 def _num(x: float) -> str:
+    if x >= SEPARATED_FROM:
+        return f"{x:,.0f}"
     return f"{x:.0f}" if x >= 10 or float(x).is_integer() else f"{x:.1f}"
 
 
@@ -159,9 +174,9 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
     if s.get("episode_negative"):
         lines.append(
             # counted from the bucket that raised the alert, so it can be below the headline's window count
-            f"告警以来{noun_zh} {s['episode_negative']} 条 / 全部 {s.get('episode_total', 0)} 条，峰值 {s.get('peak_bucket', 0)} 条/{s.get('bucket_minutes', 5)} 分钟"
+            f"告警以来{noun_zh} {_count(s['episode_negative'])} 条 / 全部 {_count(s.get('episode_total', 0))} 条，峰值 {_count(s.get('peak_bucket', 0))} 条/{s.get('bucket_minutes', 5)} 分钟"
             if zh else
-            f"since the alert: {s['episode_negative']} {noun_en} of {s.get('episode_total', 0)} comments, peak {s.get('peak_bucket', 0)} per {s.get('bucket_minutes', 5)} min")
+            f"since the alert: {_count(s['episode_negative'])} {noun_en} of {_count(s.get('episode_total', 0))} comments, peak {_count(s.get('peak_bucket', 0))} per {s.get('bucket_minutes', 5)} min")
     if status == "resolved" and ep.get("recovered_at"):
         lines.append(f"✅ 已于 {_fmt_time(ep['recovered_at'], zone)} 恢复正常" if zh
                      else f"✅ back to normal at {_fmt_time(ep['recovered_at'], zone)}")
@@ -181,8 +196,9 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
             base = k.get("baseline_count")
             # the baseline is the whole day before the window, not a window of the same length: "×6（平时 9）"
             # read as "fewer than usual" for a term six times as frequent as the day before
-            parts.append(f"{k['term']} ×{k['count']}" + (f"（前一天 {base}）" if zh and base is not None else
-                                                       f" (day before: {base})" if base is not None else ""))
+            parts.append(f"{k['term']} ×{_count(k['count'])}" + (f"（前一天 {_count(base)}）" if zh and base is not None
+                                                               else f" (day before: {_count(base)})" if base is not None
+                                                               else ""))
         sections.append(Section(("**负面关键词**：" if zh else "**Top negative keywords**: ") + ("，" if zh else ", ").join(parts)))
     top = s.get("top_comments") or []
     if top:
@@ -190,7 +206,7 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
         for c in top[:3]:
             text = _quote(c["text"])
             link = f" [{'链接' if zh else 'link'}]({c['url']})" if c.get("url") else ""
-            rows.append(f"• {text}（👍 {c['likes']}）{link}" if zh else f"• {text} (👍 {c['likes']}){link}")
+            rows.append(f"• {text}（👍 {_count(c['likes'])}）{link}" if zh else f"• {text} (👍 {_count(c['likes'])}){link}")
         fix = review_button((comment_ref(ep["platform"], c["comment_id"]) for c in top[:3] if c.get("comment_id")),
                             lang=lang)
         sections.append(Section(("**高赞负面评论**\n" if zh else "**Most-liked negative comments**\n") + "\n".join(rows),
@@ -337,18 +353,19 @@ def risk_notice_message(notice: dict[str, Any], *, lang: str, zone: ZoneInfo, ac
     for c in examples[:3]:
         text = _quote(c["text"])
         link = f" [{'链接' if zh else 'link'}]({c['url']})" if c.get("url") else ""
-        rows.append(f"• {text}（👍 {c.get('likes', 0)}）{link}" if zh else f"• {text} (👍 {c.get('likes', 0)}){link}")
+        likes = _count(c.get("likes", 0))
+        rows.append(f"• {text}（👍 {likes}）{link}" if zh else f"• {text} (👍 {likes}){link}")
     if notice["kind"] == "liked":
         title = "👀 高赞负面评论" if zh else "👀 Highly-liked negative comment"
-        head = (f"{account_name}：{_fmt_time(notice['window_start'], zone)} 起收到 {notice['count']} 条点赞数很高的负面评论"
-                if zh else f"{account_name}: {notice['count']} negative comment(s) with many likes received since "
+        head = (f"{account_name}：{_fmt_time(notice['window_start'], zone)} 起收到 {_count(notice['count'])} 条点赞数很高的负面评论"
+                if zh else f"{account_name}: {_count(notice['count'])} negative comment(s) with many likes received since "
                 f"{_fmt_time(notice['window_start'], zone)}")
     else:
         title = f"⚠️ 风险词：{notice['term']}" if zh else f"⚠️ Watched term: {notice['term']}"
         # the window counts comments by when they arrived, not when they were posted (an import or a slow
         # poller delivers earlier comments now): the label says "received"
-        head = (f"{account_name}：{_fmt_time(notice['window_start'], zone)} 起收到 {notice['count']} 条评论提到「{notice['term']}」"
-                if zh else f"{account_name}: {notice['count']} comment(s) mentioning “{notice['term']}” received since "
+        head = (f"{account_name}：{_fmt_time(notice['window_start'], zone)} 起收到 {_count(notice['count'])} 条评论提到「{notice['term']}」"
+                if zh else f"{account_name}: {_count(notice['count'])} comment(s) mentioning “{notice['term']}” received since "
                 f"{_fmt_time(notice['window_start'], zone)}")
     return Message(title=title, text=head + ("\n" + "\n".join(rows) if rows else ""),
                    meta={"kind": "risk_notice", "notice": notice["notice_key"]})
