@@ -242,6 +242,7 @@ def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand
         scope_text=_scope_text(service, ctx, account), filters=filters, zone=service.zone_for(ctx.channel),
         history=history, history_hours=service.config.history_after_hours, total=result.total,
         overdue_total=result.overdue, offset=result.offset, page_size=result.limit, next_command=next_command,
+        lang=service.app_config.channel_language(ctx.channel),
     )
     return messages[0] if len(messages) == 1 else messages
 
@@ -291,7 +292,8 @@ def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user
         _, comment = service.get_item(item.id or 0, outcome.draft.channel)
         return render.approval_message(outcome.draft, item, comment, now=service.clock.now(),
                                        account_name=service.account_names.get(item.account_key),
-                                       approver_role=service.config.approval.role, zone=zone)
+                                       approver_role=service.config.approval.role, zone=zone,
+                                       lang=service.app_config.channel_language(channel))
     if outcome.status == "blocked" and outcome.precheck is not None:
         message = render.precheck_message(outcome.precheck, title=f"⛔ #{item.id} 的回复未发布 / Reply not posted")
         return Message(title=message.title, text=message.text + "\n\n修改后再发送 /reply-queue done 编号 \"新内容\"。",

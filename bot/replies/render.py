@@ -36,23 +36,33 @@ DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 # a commenter's name on a card, at most (names are the commenter's choice, of any length)
 AUTHOR_MAX = 30
 _LABEL_EN = {"neg": "negative", "neu": "neutral", "pos": "positive"}
+#: platforms as an English channel names them on a card (a Chinese channel says 抖音, B站…)
+PLATFORM_EN = {"douyin": "Douyin", "bilibili": "Bilibili", "kuaishou": "Kuaishou", "weibo": "Weibo",
+               "xiaohongshu": "Xiaohongshu"}
 
 
-def short_count(value: int | None) -> str:
+def platform_text(platform: str, lang: str = "zh") -> str:
+    """A platform as the channel's language names it: 抖音 / Douyin (an unknown one as its id)."""
+    return (PLATFORM_EN if lang == "en" else PLATFORM_ZH).get(platform, platform)
+
+
+def short_count(value: int | None, lang: str = "zh") -> str:
+    """A like or follower count on a card: "2,639", "1.2万" from ten thousand on; an English card writes it
+    out ("12,000": 万 is a Chinese figure)."""
     if value is None:
         return "?"
-    if value >= 10_000:
+    if value >= 10_000 and lang != "en":
         return f"{value / 10_000:.1f}万".replace(".0万", "万")
     return num(value)
 
 
-def account_label(account_key: str, account_name: str | None) -> str:
-    """An account as people know it: its configured name, else its platform and id ("抖音 acc"). The raw
-    key ("douyin:acc") read as a config value in a message meant for the team."""
+def account_label(account_key: str, account_name: str | None, lang: str = "zh") -> str:
+    """An account as people know it: its configured name, else its platform and id ("抖音 acc", in English
+    "Douyin acc"). The raw key ("douyin:acc") read as a config value in a message meant for the team."""
     if account_name:
         return account_name
     platform, _, account_id = account_key.partition(":")
-    return f"{PLATFORM_ZH.get(platform, platform)} {account_id or account_key}"
+    return f"{platform_text(platform, lang)} {account_id or account_key}"
 
 
 def clip(text: str, limit: int = 140) -> str:
@@ -87,11 +97,14 @@ def risk_terms(comment: Comment | None) -> list[str]:
 
 def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime, score: float | None,
                  overdue: bool, account_name: str | None, user: str | None = None,
-                 zone: tzinfo | None = None, buttons: bool = True, reasons: str = "") -> Section:
+                 zone: tzinfo | None = None, buttons: bool = True, reasons: str = "", lang: str = "zh") -> Section:
     """One queue item: text, video, likes, age, sentiment, risk flags, claim state, and the buttons.
-    `reasons` (the biggest parts of the score) is shown beside the priority: why it ranks where it does."""
+    `reasons` (the biggest parts of the score) is shown beside the priority: why it ranks where it does.
+    `lang` "en" (an English channel) names the platform and the facts' labels in English (Sentiment,
+    Priority, Douyin…); the parts already written in both languages stay as they are."""
+    english = lang == "en"
     age = now - ensure_aware(item.created_at)
-    platform = PLATFORM_ZH.get(item.platform, item.platform)
+    platform = platform_text(item.platform, lang)
     head = f"**#{item.id}**"
     if overdue:
         late = now.timestamp() - item.due_ts
@@ -108,16 +121,16 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
     if comment:  # ("]" would end the link label early)
         title = outsider_text(clip(comment.content_title or item.content_id, 30)).replace("]", "］")
     video = f"[{title}]({comment.content_url})" if comment and comment.content_url else title
-    where = f"{platform} {account_name}" if account_name else account_label(item.account_key, None)
+    where = f"{platform} {account_name}" if account_name else account_label(item.account_key, None, lang)
     lines = [f"{head} · {where} · 《{video}》"]
     text = outsider_text(clip(comment.text if comment else ""))
     author = author_text(comment.author_name if comment else None)
     lines.append(f"> {text or '（仅表情 / sticker only）'} —— {author}")
     followers = comment.author_followers if comment else None
     facts = [
-        f"👍 {short_count(comment.like_count if comment else 0)}",
+        f"👍 {short_count(comment.like_count if comment else 0, lang)}",
         # unknown (the feed has no follower counts, or the retention window removed them): left out, not "粉丝 ?"
-        *([f"粉丝 {short_count(followers)}"] if followers is not None else []),
+        *([f"{'followers' if english else '粉丝'} {short_count(followers, lang)}"] if followers is not None else []),
         # in the shared words ("2 小时 5 分钟前", "刚刚"): "0分钟前" and "3小时5分" read as other units
         ago_zh_en(age),
     ]
@@ -125,7 +138,9 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
         from bot.replies.service import signals_of
 
         signals = signals_of(comment)
-        if comment.sentiment_model == CORRECTION_MODEL_NAME and signals.label:
+        if english:
+            facts.append(_sentiment_en(signals, corrected=comment.sentiment_model == CORRECTION_MODEL_NAME))
+        elif comment.sentiment_model == CORRECTION_MODEL_NAME and signals.label:
             # a person's label (`/sentiment fix`), stored as 1.00/0.00: shown as a probability it read as a
             # model 100% sure
             facts.append(f"情绪 {LABEL_ZH.get(signals.label, signals.label)}（人工标注 / labelled "
@@ -144,9 +159,12 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
             facts.append("情绪 未评分 / unscored")
     terms = risk_terms(comment)
     if terms:
-        facts.append("⚠️ 风险 " + "、".join(dict.fromkeys(terms)))
+        facts.append(("⚠️ Risk " if english else "⚠️ 风险 ") + (", " if english else "、").join(dict.fromkeys(terms)))
     if score is not None:
-        facts.append(f"优先级 {score:.0f}" + (f"（{reasons}）" if reasons else ""))
+        if english:
+            facts.append(f"Priority {score:.0f}" + (f" ({reasons})" if reasons else ""))
+        else:
+            facts.append(f"优先级 {score:.0f}" + (f"（{reasons}）" if reasons else ""))
     lines.append(" · ".join(facts))
     closed = closed_line(item, zone)
     if closed:
@@ -159,6 +177,21 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
     ref = comment_ref(item.platform, item.comment_id) if comment is not None else None
     # A handled item keeps its text (so the card still says which comment it was) but loses its buttons.
     return Section(text="\n".join(lines), buttons=item_buttons(item.id or 0, ref) if buttons and not closed else ())
+
+
+def _sentiment_en(signals, *, corrected: bool) -> str:
+    """The sentiment fact of an English card, as the Chinese one says it (a person's label, the model's
+    probability of the label's own side, the keywords' guess, or none)."""
+    label = _LABEL_EN.get(signals.label, signals.label)
+    if corrected and signals.label:
+        return f"Sentiment {label} (labelled by a person)"
+    if signals.scored and signals.label:
+        if signals.label == "neg" and signals.neg_score is not None:
+            return f"Sentiment {label} (P(neg) {signals.neg_score:.2f})"
+        return f"Sentiment {label}" + (f" (P(pos) {signals.score:.2f})" if signals.score is not None else "")
+    if signals.label:
+        return f"Sentiment {label} (by keywords)"
+    return "Sentiment unscored"
 
 
 def author_text(name: str | None) -> str:
@@ -201,10 +234,13 @@ def history_import_line(count: int, hours: int) -> str:
 
 
 def card_meta(item_ids: Sequence[int], *, approval_draft: int | None = None, queue: Mapping | None = None,
-              reminder: Mapping | None = None) -> dict:
+              reminder: Mapping | None = None, lang: str = "zh") -> dict:
     """The meta that makes a message a queue card (see CARD_META). `queue` (scope and filters of a
-    /reply-queue answer) or `reminder` (its account) lets a refresh write the summary line anew."""
+    /reply-queue answer) or `reminder` (its account) lets a refresh write the summary line anew; `lang`
+    "en" (kept only then) lets it write the items in the language the card was posted in."""
     card: dict = {"items": [int(i) for i in item_ids]}
+    if lang == "en":
+        card["lang"] = "en"
     if approval_draft is not None:
         card["approval_draft"] = int(approval_draft)
     if queue is not None:
@@ -218,6 +254,11 @@ def card_info(message: Message) -> dict:
     """The card's CARD_META dict ({} for a message that is no queue card, or one posted before it)."""
     card = message.meta.get(CARD_META) if isinstance(message.meta, dict) else None
     return card if isinstance(card, dict) else {}
+
+
+def card_lang(message: Message) -> str:
+    """The language a card's items were written in: "en" or "zh" (cards posted before cards kept it: "zh")."""
+    return "en" if card_info(message).get("lang") == "en" else "zh"
 
 
 _FILTER_PAIR = re.compile(r"（[^（）]*? / ([^（）]*)）")
@@ -354,12 +395,12 @@ ITEMS_PER_CARD = 5
 def queue_messages(entries: Sequence, *, now: datetime, names: Mapping[str, str], user: str, scope_text: str,
                    filters: str, zone: tzinfo | None = None, history: int = 0, history_hours: int | None = None,
                    total: int | None = None, overdue_total: int | None = None, offset: int = 0,
-                   page_size: int | None = None, next_command: str | None = None) -> list[Message]:
+                   page_size: int | None = None, next_command: str | None = None, lang: str = "zh") -> list[Message]:
     """The /reply-queue answer: the backlog's totals (`total` unanswered, `overdue_total` of them late, with
     the filters), which ranks this page shows, the command for the next page, then the items, ITEMS_PER_CARD
     to a card (every item the text promises reaches the channel, whatever the platform's message limits).
     An empty queue says how many comments were kept out as history (`history`), so that a queue left empty
-    by an import of old comments is not a mystery."""
+    by an import of old comments is not a mystery. `lang`: the channel's language (see `item_section`)."""
     if total is None:
         total = len(entries)
     if overdue_total is None:
@@ -400,7 +441,7 @@ def queue_messages(entries: Sequence, *, now: datetime, names: Mapping[str, str]
         sections = tuple(
             item_section(e.item, e.comment, now=now, score=e.score, overdue=e.overdue,
                          account_name=names.get(e.item.account_key), user=user, zone=zone,
-                         reasons=getattr(e, "reasons", ""))
+                         reasons=getattr(e, "reasons", ""), lang=lang)
             for e in chunk
         )
         if number == 1:
@@ -416,7 +457,7 @@ def queue_messages(entries: Sequence, *, now: datetime, names: Mapping[str, str]
             meta=card_meta([e.item.id or 0 for e in chunk], queue={
                 "scope": scope_text, "filters": filters,
                 # the ranks, for a refresh to say which part of a longer answer a card is
-                **({"first": start} if len(cards) > 1 or offset else {})})))
+                **({"first": start} if len(cards) > 1 or offset else {})}, lang=lang)))
     return messages
 
 
@@ -458,9 +499,10 @@ def precheck_message(result: PrecheckResult, *, title: str = "发布前自检 / 
 
 
 def approval_message(draft: ReplyDraft, item: ReplyQueueItem, comment: Comment | None, *, now: datetime,
-                     account_name: str | None, approver_role: str, zone: tzinfo | None = None) -> Message:
+                     account_name: str | None, approver_role: str, zone: tzinfo | None = None,
+                     lang: str = "zh") -> Message:
     original = item_section(item, comment, now=now, score=None, overdue=now.timestamp() > item.due_ts,
-                            account_name=account_name, zone=zone, buttons=False)
+                            account_name=account_name, zone=zone, buttons=False, lang=lang)
     return Message(
         title=f"待审批回复 #{item.id} / Reply awaiting approval",
         # The typed commands take the draft number, which is not the item number in the title: name it.
@@ -474,18 +516,20 @@ def approval_message(draft: ReplyDraft, item: ReplyQueueItem, comment: Comment |
             Button("批准 Approve", f"{ACTION_PREFIX}approve:{draft.id}", str(draft.id), "primary"),
             Button("驳回 Reject", f"{ACTION_PREFIX}reject:{draft.id}", str(draft.id), "danger"),
         ),
-        meta=card_meta([item.id or 0], approval_draft=draft.id),
+        meta=card_meta([item.id or 0], approval_draft=draft.id, lang=lang),
     )
 
 
 def reminder_messages(account_key: str, account_name: str | None, items: Sequence[ReplyQueueItem],
                       comments: Mapping[tuple[str, str], Comment], total: int, now: datetime,
-                      zone: tzinfo | None = None, late_on_arrival: int = 0, new: int = 0) -> list[Message]:
+                      zone: tzinfo | None = None, late_on_arrival: int = 0, new: int = 0,
+                      lang: str = "zh") -> list[Message]:
     """The overdue reminder of one account: `items` are its most urgent overdue items (by priority), of
     `total` that became overdue while the bot was watching (`new` of them since the last reminder);
     `late_on_arrival` (already past their deadline when they arrived: imported history) are not reminded
     about, only named here so that /reply-queue --overdue listing more is no surprise. Who holds a claimed
-    item is named. More items than ITEMS_PER_CARD go out as several cards."""
+    item is named. More items than ITEMS_PER_CARD go out as several cards. `lang`: the channel's language
+    (see `item_section`)."""
     name = account_label(account_key, account_name)
     zh_more = en_more = ""
     if late_on_arrival:
@@ -511,7 +555,7 @@ def reminder_messages(account_key: str, account_name: str | None, items: Sequenc
     for number, chunk in enumerate(cards, 1):
         sections = tuple(
             item_section(i, comments.get((i.platform, i.comment_id)), now=now, score=None, overdue=True,
-                         account_name=account_name, zone=zone)
+                         account_name=account_name, zone=zone, lang=lang)
             for i in chunk
         )
         text = head if number == 1 else (f"{name} 逾期提醒（续，第 {number}/{len(cards)} 张卡片）\n"
@@ -519,7 +563,7 @@ def reminder_messages(account_key: str, account_name: str | None, items: Sequenc
         suffix = f"（{number}/{len(cards)}）" if len(cards) > 1 else ""
         messages.append(Message(
             title=f"⏰ 逾期未回复提醒 / Overdue replies · {name}{suffix}", text=text, sections=sections, severity=2,
-            meta=card_meta([i.id or 0 for i in chunk], reminder={"account": account_key, "name": name})))
+            meta=card_meta([i.id or 0 for i in chunk], reminder={"account": account_key, "name": name}, lang=lang)))
     return messages
 
 

@@ -1453,23 +1453,28 @@ class ReplyQueueService:
                      if isinstance(c.meta.get(render.CARD_META), dict) and c.meta[render.CARD_META].get("approval_draft")}
                 )))).all()
             }
-            sections = {}
+            # each card's items in the language it was posted in (an English channel's cards say Sentiment…)
+            langs = {render.card_lang(card) for card in cards.values()}
+            by_lang: dict[str, dict] = {lang: {} for lang in langs}
             for item in items:
                 open_ = item.state in m.UNANSWERED_STATES
                 score = (item.static_score + age_part(now - ensure_aware(item.created_at),
                                                       timedelta(seconds=item.sla_seconds), self.config.weights)
                          if open_ else None)
                 comment = comments.get((item.platform, item.comment_id))
-                sections[item.id] = render.item_section(
-                    item, comment, now=now, score=score,
-                    overdue=open_ and now.timestamp() > item.due_ts,
-                    account_name=self.account_names.get(item.account_key), zone=zone,
-                    reasons=self.score_reasons(item, comment, now) if open_ else "",
-                )
+                reasons = self.score_reasons(item, comment, now) if open_ else ""
+                for lang in langs:
+                    by_lang[lang][item.id] = render.item_section(
+                        item, comment, now=now, score=score,
+                        overdue=open_ and now.timestamp() > item.due_ts,
+                        account_name=self.account_names.get(item.account_key), zone=zone,
+                        reasons=reasons, lang=lang,
+                    )
             queued = 0
             for key, card in cards.items():
                 meta = card.meta.get(render.CARD_META) or {}
                 draft = drafts.get(meta.get("approval_draft")) if isinstance(meta, dict) else None
+                sections = by_lang[render.card_lang(card)]
                 if draft is not None:  # the approval card shows its item without buttons, as when posted
                     shown_sections = {i: replace(s, buttons=()) for i, s in sections.items()}
                 else:
@@ -1796,7 +1801,8 @@ class ReplyQueueService:
                 # each channel reads the due times in its own zone
                 messages = reminder_messages(account_key, self.account_names.get(account_key), items, comments,
                                              int(total), now, zone=self.zone_for(channel),
-                                             late_on_arrival=int(late_on_arrival), new=int(new))
+                                             late_on_arrival=int(late_on_arrival), new=int(new),
+                                             lang=self.app_config.channel_language(channel))
                 key = f"reply-remind:{account_key}:{channel}:{bucket}:{items_digest}"
                 for number, message in enumerate(messages):
                     self.outbox.enqueue(session, channel=channel, message=message,
