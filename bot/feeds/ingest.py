@@ -302,13 +302,7 @@ class IngestService:
             try:
                 listener(stored, handoff)
             except Exception as exc:  # noqa: BLE001 - the batch is stored; the hand-off is retried later
-                if database_unavailable(exc):  # an outage, not a bug: one line, no traceback (CLI output too)
-                    log.error("ingest listener %s failed, the database is unavailable (%s); its comments will be "
-                              "handed over again", name, failure_line(exc))
-                else:
-                    log.exception("ingest listener %s failed; its comments will be handed over again", name)
-                metrics.LISTENER_FAILURES.labels(name).inc()
-                failed[handoff.id] = f"{type(exc).__name__}: {exc}"[:2000]
+                failed[handoff.id] = _listener_failed(name, exc, "failed")
             else:
                 if not handoff.claimed:  # a claimed hand-off was deleted with the listener's writes
                     done.append(handoff.id)
@@ -357,9 +351,7 @@ class IngestService:
                 if comments:
                     by_name[row.listener](comments, handoff)
             except Exception as exc:  # noqa: BLE001 - counted and retried on the next round
-                log.exception("ingest listener %s failed again (attempt %d)", row.listener, row.attempts + 2)
-                metrics.LISTENER_FAILURES.labels(row.listener).inc()
-                failed[row.id] = f"{type(exc).__name__}: {exc}"[:2000]
+                failed[row.id] = _listener_failed(row.listener, exc, f"failed again (attempt {row.attempts + 2})")
             else:
                 handed += 1
                 if not handoff.claimed:
@@ -539,3 +531,16 @@ def _dead_letter(source: str, position: str, reason: str, raw_text: str, now) ->
     reason, raw = storable_text(reason), storable_text(raw_text[:100_000])
     return {"source": source, "position": position, "reason": reason, "raw": raw, "received_at": now,
             "fingerprint": dead_letter_fingerprint(source, reason, raw), "seen_count": 1, "last_seen_at": now}
+
+
+def _listener_failed(name: str, error: Exception, what: str) -> str:
+    """Log and count a listener's failure; the error as the hand-off row keeps it. An outage (the database
+    locked past its busy timeout, unreachable, a table missing: `database_unavailable`) is one line without
+    a traceback, in the CLI's output too (an import cut short by Ctrl-C printed one); a bug keeps its traceback."""
+    if database_unavailable(error):
+        log.error("ingest listener %s %s, the database is unavailable (%s); its comments will be handed over "
+                  "again", name, what, failure_line(error))
+    else:
+        log.exception("ingest listener %s %s; its comments will be handed over again", name, what)
+    metrics.LISTENER_FAILURES.labels(name).inc()
+    return f"{type(error).__name__}: {error}"[:2000]

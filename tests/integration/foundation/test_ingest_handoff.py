@@ -67,6 +67,32 @@ def test_a_failed_listener_gets_the_batch_again_and_the_others_are_not_repeated(
     assert handoffs(db) == []
 
 
+def test_a_retry_that_meets_an_unavailable_database_says_so_in_one_line(bot, db, clock, caplog):
+    # An import cut short by Ctrl-C hands its last batch over at once; a listener meeting a locked database
+    # then printed a whole traceback into the command's output. An outage is one line, as on the first try.
+    ingest = bot.services.ingest
+    with db.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE alert_bucket RENAME TO alert_bucket_away"))
+    try:
+        ingest.ingest_records([record("u1", 3, clock)], source="test")
+        clock.advance(timedelta(seconds=31))
+        caplog.clear()
+        with caplog.at_level("ERROR", logger="bot.feeds.ingest"):
+            assert ingest.retry_handoffs() == 0
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE alert_bucket_away RENAME TO alert_bucket"))
+    [line] = [r for r in caplog.records if r.name == "bot.feeds.ingest"]
+    if db.dialect == "sqlite":  # "no such table" is an OperationalError there, as "database is locked" is
+        assert "alerts failed again (attempt 3), the database is unavailable" in line.getMessage()
+        assert line.exc_info is None  # no traceback
+    else:  # PostgreSQL calls a missing table a ProgrammingError: a bug, whose traceback is kept
+        assert "alerts failed again (attempt 3);" in line.getMessage() and line.exc_info is not None
+    [left] = handoffs(db)
+    assert left.attempts == 2 and left.last_error
+    assert ingest.retry_handoffs() == 1 and account_total(db) == 1  # handed over once it is back
+
+
 class ProcessStopped(BaseException):
     """Stands for the process dying between the ingest commit and the listeners (not an Exception)."""
 
