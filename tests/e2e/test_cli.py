@@ -54,24 +54,6 @@ def test_ingest_files_in_three_encodings_and_list_dead_letters(tmp_path):
     assert letters.returncode == 0 and "bad-time" in letters.stdout
 
 
-@pytest.mark.slow
-def test_readme_first_command_replays_the_sample_feed(tmp_path):
-    """`crisisbot serve --demo --exit-after-replay` is what `make run` exercises, end to end."""
-    # with a configured database too: the demo must replay into its own var/demo.db, never into it
-    configured = tmp_path / "team.db"
-    result = run(["serve", "--demo", "--exit-after-replay", "--port", "0"], tmp_path, timeout=600,
-                 env={"CRISISBOT_DATABASE_URL": f"sqlite:///{configured}"})
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "回放完成 / replay done" in result.stdout
-    assert (tmp_path / "var" / "demo.db").exists()
-    if configured.exists():
-        import sqlite3
-
-        with sqlite3.connect(configured) as con:
-            tables = {name for (name,) in con.execute("select name from sqlite_master where type='table'")}
-            assert "comment" not in tables or con.execute("select count(*) from comment").fetchone()[0] == 0
-
-
 def test_purge_author_prints_counts_per_kind_and_refuses_a_bad_author(tmp_path):
     rows = [{"platform": "douyin", "account_id": "a1", "content_id": "v", "comment_id": f"c{i}", "text": f"第{i}条评论",
              "created_at": "2026-11-22T20:00:00+08:00", "author_id": f"u{i % 2}", "author_name": f"用户{i % 2}"}
@@ -158,10 +140,24 @@ default_channel: feishu:oc_general
 
 
 @pytest.mark.slow
-def test_a_forced_demo_shows_slack_mapped_alerts_in_a_console_channel_named_after_it(tmp_path):
+def test_readme_first_command_replays_the_sample_feed_beside_a_real_setup(tmp_path):
+    """`crisisbot serve --demo --exit-after-replay` is what `make run` exercises, end to end; one replay (the
+    slowest thing in the suite) on a machine that is set up: a configured database and Slack-mapped channels."""
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "crisisbot.yaml").write_text(DEMO_SLACK_CONFIG, encoding="utf-8")
-    result = run(["serve", "--demo", "--exit-after-replay", "--port", "0"], tmp_path, timeout=600)
+    configured = tmp_path / "team.db"
+    result = run(["serve", "--demo", "--exit-after-replay", "--port", "0"], tmp_path, timeout=600,
+                 env={"CRISISBOT_DATABASE_URL": f"sqlite:///{configured}"})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "回放完成 / replay done" in result.stdout and "示例危机已告警 / sample crisis alerted" in result.stdout
+    # the demo replays into its own var/demo.db, never into the configured database
+    assert (tmp_path / "var" / "demo.db").exists()
+    if configured.exists():
+        import sqlite3
+
+        with sqlite3.connect(configured) as con:
+            tables = {name for (name,) in con.execute("select name from sqlite_master where type='table'")}
+            assert "comment" not in tables or con.execute("select count(*) from comment").fetchone()[0] == 0
+    # the Slack-mapped channel's messages show in a console channel named after it
     assert "slack:C0123 → slack-C0123" in result.stdout and "feishu:oc_general → feishu-oc_general" in result.stdout
     assert "\n#slack-C0123\n== " in result.stdout  # the sample crisis, in this terminal

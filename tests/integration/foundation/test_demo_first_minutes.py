@@ -39,7 +39,7 @@ def comment(n: int, account: tuple[str, str], at: str, text: str = "请问这个
 
 
 LANJI, XIAOCHU = ("douyin", "lanji_official"), ("bilibili", "xiaochu_kitchen")
-# History is the first 60% of 08:20-09:45: up to 09:11, past the daily reports due at 09:00 (lanji's covers
+# History is the first 60% of 08:20-09:45, to the end of its 5-minute replay step: up to 09:15, past the daily reports due at 09:00 (lanji's covers
 # 11-19, before the first comment; xiaochu's the 24 h to 09:00) and the 30-minute reply deadline of the two
 # risk-flagged comments (退货, 质量问题) of 08:20 and 08:25.
 SMALL_FEED = [comment(1, LANJI, "08:20", "退货运费谁出啊"), comment(2, XIAOCHU, "08:25", "涂层掉了一块，算质量问题吗"),
@@ -62,7 +62,7 @@ def test_the_history_is_summed_up_in_one_line_instead_of_posted(sqlite_db, setti
         # one report (xiaochu's; lanji's covers a day before the feed) and the reminders of both accounts
         assert withheld.counts == {"report": 1, "reminder": 2}, withheld.counts
         line, = echo.getvalue().splitlines()  # nothing of the history in the terminal but this line
-        assert "已载入示例历史：3 条评论（至 11-20 09:11），其间的定时报告 1 份、逾期提醒 2 条已省略（可用 /报告、/待回复 查看）" in line
+        assert "已载入示例历史：3 条评论（至 11-20 09:15），其间的定时报告 1 份、逾期提醒 2 条已省略（可用 /报告、/待回复 查看）" in line
         assert "its 1 scheduled report(s), 2 overdue reminder(s) are not shown" in line
         # the reminders' next run (wall clock) is one interval away: the backlog is not posted right after
         job = app.wiring.scheduler.get_job("reply-queue-reminders")
@@ -126,7 +126,7 @@ def test_the_banner_says_where_and_about_when_the_sample_alert_appears():
     assert "appears in #lanji in about 1-2 minutes; meanwhile try /help, /reply-queue" in line
     # a slower replay says so (10.5 h of feed at 1x), and without the console there is nothing to type into
     slow = demo_expectation(records, "console:general", 1, console=False)
-    assert slow.startswith("示例危机告警约 11 小时后出现在 #general / ") and "/help" not in slow
+    assert slow.startswith("示例危机告警约 10 小时后出现在 #general / ") and "/help" not in slow
 
 
 def test_the_sample_crisis_starts_when_the_demo_says():
