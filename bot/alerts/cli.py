@@ -161,8 +161,10 @@ def backtest(
         _fail(str(exc))
     size = describe_bucket(bucket_seconds)
     how_zh, how_en = ("--bucket 指定", "--bucket") if given else ("由时间戳推断", "inferred from the timestamps")
+    rows_en = f"{len(rows)} row{'' if len(rows) == 1 else 's'}"
+    alerts_en = f"{alerts} alert{'' if alerts == 1 else 's'}"
     typer.echo(f"{len(rows)} 行，{alerts} 次告警 → {out}（桶 {size}，{how_zh}）/ "
-               f"{len(rows)} rows, {alerts} alerts -> {out} (bucket {size}, {how_en})")
+               f"{rows_en}, {alerts_en} -> {out} (bucket {size}, {how_en})")
     if zone_note:
         typer.echo(f"注意 / note: {zone_note}", err=True)
     if slip:

@@ -28,7 +28,7 @@ IDLE_JUMP = timedelta(days=1)
 class ReplayedMessage:
     at: datetime
     channel: str
-    kind: str  # alert | update | escalation | risk_notice
+    kind: str  # alert | update | escalation | raised | unmuted | risk_notice | notice_update
     key: str
     title: str
     text: str
@@ -47,6 +47,37 @@ class ReplayResult:
     duplicates: int = 0
     #: "path:line: reason" of the records the bot's ingestion refused during the replay
     problems: list[str] = field(default_factory=list)
+
+
+class _DeliveredPort:
+    """A chat platform that takes every message at once (the replay's stand-in for Slack, Feishu and the
+    console). Messages must be delivered for the replay to show what a channel sees: an edit of an alert
+    still waiting in the outbox rewrites it in place (the first post then showed the alert's final state,
+    "已恢复", at the time it was first posted), and escalation counts from delivery (no reminder was ever
+    replayed)."""
+
+    def __init__(self, platform: str) -> None:
+        self.platform = platform
+        self._ids = iter(range(1, 1 << 62))
+
+    def _id(self) -> str:
+        return f"replay-{next(self._ids)}"
+
+    def post(self, channel_id, message, *, idempotency_key, maybe_sent_since=None) -> str:
+        return self._id()
+
+    def update(self, channel_id, message_id, message) -> None:
+        return None
+
+    def upload(self, channel_id, image, *, idempotency_key, maybe_sent_since=None) -> str:
+        return self._id()
+
+    def upload_file(self, channel_id, file, *, idempotency_key, maybe_sent_since=None) -> str:
+        return self._id()
+
+
+#: every platform a channel address can name (bot.scope): the replay delivers to all of them
+REPLAY_PLATFORMS = ("console", "slack", "feishu")
 
 
 def load_feed(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
@@ -106,6 +137,9 @@ def replay_feed(records: list[dict[str, Any]], *, config=None, bucket_minutes: i
     alerts = app.services.extra.get("alerts")
     if alerts is None:
         raise RuntimeError("alerts are not wired into the bot")
+    outbox = app.services.outbox
+    for platform in REPLAY_PLATFORMS:
+        outbox.register_port(_DeliveredPort(platform))
     bucket = alerts.bucket
     grace = alerts.grace
     accepted = rejected = duplicates = 0
@@ -138,6 +172,7 @@ def replay_feed(records: list[dict[str, Any]], *, config=None, bucket_minutes: i
                 problems.extend(f"{r.position}: {r.reason}" for r in report.results if r.status == "rejected")
             for tick in app.wiring.ticks:
                 tick()
+            outbox.drain()  # delivered at once, as serve's worker does within a second
             if now >= next_close:
                 next_close += bucket
         with db.session() as session:
@@ -168,7 +203,7 @@ def _replayed(row) -> ReplayedMessage | None:
 
     meta = (row.payload or {}).get("meta") or {}
     kind = meta.get("kind")
-    if kind not in ("alert", "escalation", "risk_notice"):
+    if kind not in ("alert", "escalation", "raised", "unmuted", "risk_notice"):
         return None
     if row.update_of:  # an edit of a message already posted (an alert's figures, a notice's count)
         kind = "update" if kind == "alert" else "notice_update"
@@ -227,7 +262,7 @@ def replay_comment_feed(path: Path, *, bucket: str | None = None) -> list[str]:
         if m.kind in ("alert", "update"):
             titles[m.episode_key] = m.title
         label = {"alert": "告警 ALERT", "update": "更新 UPDATE", "escalation": "升级 ESCALATE",
-                 "risk_notice": "通知 NOTICE"}[m.kind]
+                 "raised": "升为一级 RAISED", "unmuted": "静默结束 UNMUTED", "risk_notice": "通知 NOTICE"}[m.kind]
         first_line = m.text.splitlines()[0] if m.text else ""
         lines.append(f"{m.at.astimezone(zone):%Y-%m-%d %H:%M:%S%z}  {m.channel}  {label}  {m.title}  {first_line}")
         shown += 1

@@ -683,6 +683,8 @@ class AlertService:
             total = row.total if row else 0
             value = total if all_comments else (row.negative if row else 0)
             factor = max([f for a, b, f in surges if a <= next_bucket < b] or [1.0]) if surges else 1.0
+            if curve is not None:
+                self._learn_finished_hour(curve, stream, detector, next_bucket)
             prior = self._prior(curve, stream, next_bucket) if curve is not None else None
             decision = detector.observe(next_bucket, float(value),
                                         total=None if all_comments else float(total),
@@ -703,8 +705,6 @@ class AlertService:
                     # stream to a new live spike for 12 hours (only a sev1 got through).
                     detector.cooldown_left = 0
                 announced = None
-            if curve is not None:
-                self._learn_curve(curve, stream, next_bucket, float(value))
             next_bucket += self.bucket
         return detector, steps, next_bucket - self.bucket, next_bucket
 
@@ -824,6 +824,33 @@ class AlertService:
         if (state.get("n") or [0.0] * PRIOR_HOURS)[age] < 12:  # about one earlier video's hour
             return None
         return float(state["mean"][age])
+
+    def _learn_finished_hour(self, curve: AlertStream, stream: AlertStream, detector: SpikeDetector,
+                             bucket_start: datetime) -> None:
+        """At the first bucket of a video's next hour of age, the hour it has just finished goes into the
+        account's curve (from the detector's recent buckets, which end just before `bucket_start`).
+
+        Not bucket by bucket as each closes: the prior of a video's hour then included that video's own
+        earlier buckets of the hour, and a fresh video going bad taught its prior its own pile-on within
+        minutes (the prior rose from ~0 to ~5 a bucket in its first hour: no episode at all). Learnt an hour
+        later, a video's prior holds only the other videos. Only the buckets observed one after another up
+        to `bucket_start` are known here (a gap clears the detector's recent buckets): the rest of that hour
+        is not learnt."""
+        age = self._age_hour(stream, bucket_start)
+        previous = bucket_start - self.bucket
+        if not 1 <= age <= PRIOR_HOURS or self._age_hour(stream, previous) != age - 1:
+            return  # not the first bucket of an hour of age that follows a learnt one
+        if detector.last_ts is None or detector.last_ts != previous.timestamp():
+            return
+        finished = []
+        at = previous
+        for value in reversed(detector.recent_obs):
+            if self._age_hour(stream, at) != age - 1:
+                break
+            finished.append((at, value))
+            at -= self.bucket
+        for at, value in reversed(finished):
+            self._learn_curve(curve, stream, at, value)
 
     def _learn_curve(self, curve: AlertStream, stream: AlertStream, bucket_start: datetime, value: float) -> None:
         age = self._age_hour(stream, bucket_start)

@@ -27,10 +27,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _account_key(value: str) -> str:
+    """`platform:account_id` as comments carry it. "lanji" or "澜肌官方旗舰店" (a name, as `/watch` takes) or
+    "tiktok:x" passed `config check`, and the surge or the watched term then applied to no account at all."""
+    from bot.config import PLATFORMS  # lazily: bot.config imports this module
+
+    platform, sep, account_id = value.partition(":")
+    if not sep or not platform or not account_id.strip():
+        raise ValueError("应写成 平台:账号ID，例如 douyin:lanji_official（这里不认账号名称）/ must look like "
+                         "'platform:account_id', e.g. 'douyin:lanji_official' (not the account's name)")
+    if platform not in PLATFORMS:
+        raise ValueError(f"未知的平台 {platform!r}，应为 {'、'.join(PLATFORMS)} 之一 / unknown platform {platform!r}: "
+                         f"use one of {', '.join(PLATFORMS)}")
+    return value
+
+
 class SurgeConfig(_Strict):
     """A planned surge (livestream sale, 618/双11, launch): volume up to `factor` x normal is expected."""
 
-    account: str = Field(description="platform:account_id")
+    account: Annotated[str, AfterValidator(_account_key)] = Field(description="platform:account_id")
     start: datetime = Field(alias="from")
     until: datetime
     factor: float = Field(default=3.0, gt=1.0, le=100.0)
@@ -57,9 +72,19 @@ class SurgeConfig(_Strict):
         return value
 
 
+def _watch_term(value: str) -> str:
+    # matched as a substring: " 维权" (a space kept by YAML quotes) missed "我要维权", and "  " fired on every
+    # comment holding two spaces
+    term = value.strip()
+    if not term:
+        raise ValueError("监控词不能为空白 / a watched term must not be blank")
+    return term
+
+
 class WatchTermConfig(_Strict):
-    term: str = Field(min_length=1)
-    account: str | None = Field(default=None, description="platform:account_id; all accounts when empty")
+    term: Annotated[str, AfterValidator(_watch_term)] = Field(min_length=1)
+    account: Annotated[str, AfterValidator(_account_key)] | None = Field(
+        default=None, description="platform:account_id; all accounts when empty")
 
 
 def _user_address(value: str) -> str:
@@ -210,6 +235,13 @@ class AlertsConfig(_Strict):
                 f"（补判 {catch_up_days} 天，加上最长检测窗口），删得更早会让它们读到空桶 / must be at least "
                 f"{needed} days: alerts read bucket counts up to {hours:.0f} hours back (the {catch_up_days}-day "
                 f"catch-up plus the longest detector window), and would read pruned buckets as empty")
+        return value
+
+    @field_validator("playbooks")
+    @classmethod
+    def _playbook_severities(cls, value: dict[str, str]) -> dict[str, str]:
+        # "sev4" or "SEV1" was kept and never looked up: that severity silently suggested no playbook
+        _known_severities(list(value), "use sev1, sev2 and/or sev3")
         return value
 
     @field_validator("hold_in_quiet_hours")
