@@ -12,6 +12,7 @@ from bot.handlers.registry import (
     CommandContext,
     CommandRegistry,
     ParsedCommand,
+    PermissionDenied,
     UsageError,
     command_word,
     option_word,
@@ -30,7 +31,7 @@ from bot.playbooks.machine import (
     apply,
     split_answer,
 )
-from bot.playbooks.service import PlaybookNotFound, PlaybookService, RunNotFound
+from bot.playbooks.service import PlaybookNotFound, PlaybookService, RunNotFound, in_language
 from bot.record_numbers import record_digits
 
 USAGE = """\
@@ -61,6 +62,40 @@ USAGE = """\
   否则算作正文）。
   The run id may be omitted when the channel has one active run; else add --run N or #N (right after the
   subcommand or last; in between only when it names a run of this channel, else it is text)."""
+
+# The usage in a channel set to English (the Chinese command words still work there).
+USAGE_EN = """\
+  /crisis start PLAYBOOK [TITLE] [--severity 1-3] [--account platform:account] [--var name=value] — start a run
+  /crisis list — playbooks and active runs
+  /crisis status [#N] — every step
+  /crisis next [#N] — next steps in detail: instructions, checklist, statements
+  /crisis done STEP [ANSWER or REMARK] — finish a step: a decision takes its answer (e.g. done verify yes),
+      then a remark; other steps a remark
+  /crisis answer STEP ANSWER — answer a decision step
+  /crisis skip STEP REASON — skip a step with a reason
+  /crisis reopen STEP REASON — reopen a step done, answered or skipped by mistake (owner kept, answer cleared;
+      then done/answer it again); steps that moved on because it finished are not undone
+  /crisis assign STEP|ROLE @user|me — assign one person to a step or a role (a role by either of its names)
+  /crisis claim STEP — take a step yourself (assign STEP me)
+  /crisis severity 1|2|3 REASON — raise or lower the severity (1 is the highest; the status reminders follow)
+  /crisis note TEXT — add a note to the timeline
+  /crisis timeline [#N] — timeline
+  /crisis report [#N] — post-incident review (Markdown + negative-share chart)
+  /crisis resolve [#N] [SUMMARY] — resolve and post the review
+  /crisis cancel [#N] REASON — cancel the run
+  /crisis help — this help
+  Name a step by its id, its title or its number on the card (1, step 1).
+  The run id may be omitted when the channel has one active run; else add --run N or #N (right after the
+  subcommand or last; in between only when it names a run of this channel, else it is text)."""
+
+
+class Usage(UsageError):
+    """A command line not understood, with its English alone (`en`) for a channel set to English."""
+
+    def __init__(self, message: str, *, en: str = "") -> None:
+        super().__init__(message)
+        self.en = en
+
 
 ALIASES = {
     "启动": "start",
@@ -104,9 +139,22 @@ def _tz(ctx: CommandContext) -> str:
     return _service(ctx).channel_tz(ctx.channel)
 
 
+def _lang(ctx: CommandContext) -> str:
+    """'zh' or 'en': the language of the channel the command came from."""
+    return _service(ctx).channel_lang(ctx.channel)
+
+
+def _en(ctx: CommandContext) -> bool:
+    return _lang(ctx) == "en"
+
+
 class Refused(Exception):
     """A command refused with a one-line answer (not the whole usage): an option the subcommand does not
     take, a word that names no person."""
+
+    def __init__(self, message: str, *, en: str = "") -> None:
+        super().__init__(message)
+        self.en = en
 
 
 def normalise_user(text: str, ctx: CommandContext) -> str:
@@ -121,7 +169,7 @@ def normalise_user(text: str, ctx: CommandContext) -> str:
     if match:
         return f"{ctx.channel.partition(':')[0]}:{match.group(1)}"
     if not word.strip("@＠ "):
-        raise UsageError("请指定负责人，例如 @小王 / name the person, e.g. @alice")
+        raise Usage("请指定负责人，例如 @小王 / name the person, e.g. @alice", en="Name the person, e.g. @alice")
     platform = ctx.channel.partition(":")[0]
     named, colon, user_id = word.partition(":")
     if word.startswith("@") or (colon and named == platform and user_id.strip()):
@@ -129,7 +177,8 @@ def normalise_user(text: str, ctx: CommandContext) -> str:
     # "/crisis assign capture 明天下午" must not make 明天下午 the owner
     raise Refused(
         f"「{inert(word)}」不是一个人：负责人请写 @名字、在聊天里 @ 提及、{platform}:账号ID，或 me/我 / "
-        f"{inert(word)!r} names no person: write @name, mention them in the chat, {platform}:ID, or me"
+        f"{inert(word)!r} names no person: write @name, mention them in the chat, {platform}:ID, or me",
+        en=f"{inert(word)!r} names no person: write @name, mention them in the chat, {platform}:ID, or me",
     )
 
 
@@ -149,7 +198,8 @@ def _split_run(ctx: CommandContext, parsed: ParsedCommand, *, read_only: bool = 
     stray: str | None = None  # a "#N" in between that names no run: text, unless nothing else names one
     option = parsed.opt("run")
     if option is True:  # "--run" with nothing after it: never fall back to some other run
-        raise RunNotFound("--run 需要编号，例如 --run 2 / --run needs a number, e.g. --run 2")
+        raise RunNotFound("--run 需要编号，例如 --run 2 / --run needs a number, e.g. --run 2",
+                          en="--run needs a number, e.g. --run 2")
     if isinstance(option, str):
         ref = option
     else:
@@ -183,7 +233,9 @@ def _split_run(ctx: CommandContext, parsed: ParsedCommand, *, read_only: bool = 
         named = ref if at is not None and (at > 1 or bare) else stray
         if named is not None:  # a "#3" at the end of a note, or in it, may have been meant as text
             raise RunNotFound(f"{exc}\n若 {named} 是正文的一部分，请给它加引号：\"{named}\" / "
-                              f"if {named} is part of the text, put it in quotes") from exc
+                              f"if {named} is part of the text, put it in quotes",
+                              en=f"{in_language(exc, 'en')}\nIf {named} is part of the text, put it in quotes: "
+                                 f"\"{named}\"") from exc
         raise
     return run_id, (parsed if at is None else _without_arg(parsed, at))
 
@@ -232,7 +284,7 @@ def _number(word: str) -> int | None:
 
 
 def find_step(state: RunState, typed: str, *, roles: bool = False,
-              role_en: Mapping[str, str] | None = None) -> str:
+              role_en: Mapping[str, str] | None = None, titles_en: Mapping[str, str] | None = None) -> str:
     """The step id `typed` names: the id (any case), the number the card shows (2, 第2步, 第二步), or the
     title (exact, else the one title it begins, else the one title it is part of). With `roles` (assign)
     a role is named by its name (指挥) or, in any case, by its English name (`role_en`: 指挥 -> Commander)
@@ -255,10 +307,14 @@ def find_step(state: RunState, typed: str, *, roles: bool = False,
     if number is not None and 1 <= number <= len(state.steps):
         return next(s.step_id for s in state.steps if render.step_number(s) == number)
     if folded:
+        english = {s.step_id: _fold((titles_en or {}).get(s.step_id, "")) for s in state.steps}
         for matches in (
             [s for s in state.steps if _fold(s.title) == folded],
+            [s for s in state.steps if english[s.step_id] == folded],
             [s for s in state.steps if _fold(s.title).startswith(folded)],
+            [s for s in state.steps if english[s.step_id].startswith(folded)],
             [s for s in state.steps if folded in _fold(s.title)],
+            [s for s in state.steps if folded in english[s.step_id]],
         ):
             if len(matches) == 1:
                 return matches[0].step_id
@@ -268,6 +324,7 @@ def find_step(state: RunState, typed: str, *, roles: bool = False,
                     f"「{word}」对应多个步骤：{named}，请写步骤编号 / {word!r} matches several steps: "
                     f"{', '.join(s.step_id for s in matches)}; use the step id",
                     code="ambiguous_step",
+                    en=f"{word!r} matches several steps: {', '.join(s.step_id for s in matches)}; use the step id",
                 )
     what_zh, what_en = ("步骤或角色", "step or role") if roles else ("步骤", "step")
     role_zh = f"角色：{'、'.join(by_role_en)}\n" if role_names else ""
@@ -278,32 +335,59 @@ def find_step(state: RunState, typed: str, *, roles: bool = False,
         f"No {what_en} {word!r}. Steps: {', '.join(f'{render.step_number(s)} {s.step_id}' for s in state.steps)}"
         f"{roles_en}. Name a step by its id, title or number.",
         code="unknown_step",
+        en=f"No {what_en} {word!r}. Name a step by its id, its title or its number on the card (1, step 1)."
+           f"{' Roles: ' + ', '.join(by_role_en) + '.' if role_names else ''}\nThe playbook's steps:\n"
+           f"{render.step_menu(state, 'en', dict(titles_en or {}))}",
     )
 
 
 def _step(ctx: CommandContext, run_id: int, typed: str, *, roles: bool = False) -> str:
     view = _service(ctx).get(run_id)
     role_en = {name: role.en for name, role in view.playbook.roles.items() if role.en}
-    return find_step(view.state, typed, roles=roles, role_en=role_en)
+    # an English channel may name a step by its English title too (a Chinese one as before)
+    titles_en = {s.id: s.title_en for s in view.playbook.steps if s.title_en} if _en(ctx) else None
+    return find_step(view.state, typed, roles=roles, role_en=role_en, titles_en=titles_en)
 
 
 def _card(ctx: CommandContext, run_id: int) -> Message:
     service = _service(ctx)
     return render.run_card(
-        service.get(run_id), service.clock.now(), _tz(ctx), max_steps=service.settings.card_steps
+        service.get(run_id), service.clock.now(), _tz(ctx), max_steps=service.settings.card_steps, lang=_lang(ctx)
     )
 
 
 def handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[Message] | None:
+    if not _en(ctx):
+        return _handle_crisis(ctx, parsed)
+    # a channel set to English: the refusals and the usage in English alone (the dispatcher would label a
+    # usage error in both languages and add the Chinese-first usage)
+    try:
+        return _handle_crisis(ctx, parsed)
+    except UsageError as exc:
+        return Message(text=f"Bad usage: {in_language(exc, 'en')}\n\n{USAGE_EN}", ephemeral=True)
+    except PermissionDenied as exc:
+        return Message(text=f"Not allowed: {in_language(exc, 'en')}", ephemeral=True)
+
+
+def _handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[Message] | None:
+    lang = _lang(ctx)
     sub_word = command_word(parsed.sub or "")
     sub = ALIASES.get(sub_word, sub_word)
     if not sub:
-        raise UsageError("缺少子命令 / missing subcommand")
+        raise Usage("缺少子命令 / missing subcommand", en="Missing subcommand")
     # "/crisis ｈｅｌｐ" and "/crisis --help", as the CLI takes it (the dispatcher answers "help")
     if sub in ("help", "帮助", "--help") and len(parsed.args) == 1:
+        if lang == "en":
+            return Message(title="/crisis — crisis playbooks: start, walk, review", text=USAGE_EN)
         return Message(title="/crisis — 危机预案：启动、推进、复盘 / crisis playbooks: start, walk, review", text=USAGE)
     handler = SUBCOMMANDS.get(sub)
     if handler is None:
+        if sub in END_WORDS and lang == "en":
+            return Message(
+                text=f"There is no {sub!r}. To end a run: /crisis resolve [summary] when the crisis is over "
+                     f"(posts the review), or /crisis cancel REASON for a false alarm or a run no longer needed.",
+                ephemeral=True,
+            )
         if sub in END_WORDS:  # already folded (command_word)
             return Message(
                 text=f"没有「{sub}」这个子命令。结束预案有两种：事件已平息，用 /crisis 解除 [说明]（resolve，"
@@ -314,14 +398,17 @@ def handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[
             )
         close = difflib.get_close_matches(sub, [*SUBCOMMANDS, *ALIASES], n=1, cutoff=0.6)
         guess = f"（是不是要输入 /crisis {close[0]}？/ did you mean /crisis {close[0]}?）" if close else ""
-        raise UsageError(f"未知子命令 {sub}{guess} / unknown subcommand")
+        guess_en = f" (did you mean /crisis {close[0]}?)" if close else ""
+        raise Usage(f"未知子命令 {sub}{guess} / unknown subcommand", en=f"Unknown subcommand {sub}{guess_en}")
     try:
         return handler(ctx, parsed)
     except (TransitionRejected, RunNotFound, PlaybookNotFound, Refused) as exc:
         # an unknown playbook: the answer lists the playbooks there are, not the whole usage
-        return Message(text=str(exc), ephemeral=True)
+        return Message(text=in_language(exc, lang), ephemeral=True)
+    except UsageError:
+        raise
     except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+        raise Usage(str(exc), en=in_language(exc, "en")) from exc
 
 
 def _start(ctx: CommandContext, parsed: ParsedCommand) -> Message | None:
@@ -333,17 +420,19 @@ def _start(ctx: CommandContext, parsed: ParsedCommand) -> Message | None:
     _refuse_unknown_options(parsed, START_OPTIONS)
     args = parsed.args[1:]
     if not args:
-        raise UsageError("请指定预案，例如 /crisis start 负面舆情爆发 / name a playbook")
+        raise Usage("请指定预案，例如 /crisis start 负面舆情爆发 / name a playbook",
+                    en="Name a playbook, e.g. /crisis start negative-outbreak")
     severity_opt = parsed.opt("severity")
     severity = None
     if severity_opt is not None:
         typed = unicodedata.normalize("NFKC", severity_opt).strip() if isinstance(severity_opt, str) else ""
         if typed not in ("1", "2", "3"):
-            raise UsageError("--severity 应为 1、2 或 3 / --severity must be 1, 2 or 3")
+            raise Usage("--severity 应为 1、2 或 3 / --severity must be 1, 2 or 3", en="--severity must be 1, 2 or 3")
         severity = int(typed)
     account = parsed.opt("account")
     if account is True:  # "--account" with nothing after it must not start a run watching no account
-        raise UsageError("--account 需要账号，例如 --account douyin:lanji_official / --account needs an account")
+        raise Usage("--account 需要账号，例如 --account douyin:lanji_official / --account needs an account",
+                    en="--account needs an account, e.g. --account douyin:lanji_official")
     view = _service(ctx).start_run(
         ctx.channel,
         args[0],
@@ -353,6 +442,9 @@ def _start(ctx: CommandContext, parsed: ParsedCommand) -> Message | None:
         ctx.user,
         variables=variables,
     )
+    if _en(ctx):
+        return Message(text=f"Run #{view.id} “{inert(view.title)}” started; see the card, and /crisis next for the "
+                            f"next steps.", ephemeral=True)
     return Message(
         text=f"已启动预案 #{view.id}「{inert(view.title)}」，运行卡片见上；/crisis next 查看下一步。\n"
         f"Run #{view.id} started; see the card, and /crisis next for the next steps.",
@@ -382,12 +474,15 @@ def _refuse_unknown_options(parsed: ParsedCommand, known: Sequence[str]) -> None
         options_en = ", ".join(f"--{k}" for k in known) or "none"
         raise Refused(
             f"未知选项 {word}{guess_zh}，可用选项：{options}；标题或正文里的 -- 请加引号 / unknown option "
-            f"{word}{guess_en}; options: {options_en}; quote text that contains --"
+            f"{word}{guess_en}; options: {options_en}; quote text that contains --",
+            en=f"Unknown option {word}{guess_en}; options: {options_en}; quote text that contains --",
         )
 
 
 _VAR_FORMAT = ("--var 格式为 变量=值，多个用逗号分隔，值里有逗号或空格时加引号，例如 --var brand=\"澜肌, 官方\" / "
                "--var takes name=value, several separated by commas; quote a value with commas or spaces")
+_VAR_FORMAT_EN = ("--var takes name=value, several separated by commas; quote a value with commas or spaces, e.g. "
+                  "--var brand=\"Lanji, official\"")
 _EQUALS = ("=", "＝")
 _SEPARATORS = (",", "，")
 # in a whole `--var "a=1, b=2"` a comma separates pairs only before another name=
@@ -414,7 +509,8 @@ def _var_values(parsed: ParsedCommand) -> list[tuple[dict[str, str], int, int]]:
         elif index + 1 < len(words) and not option_word(words[index + 1][0])[0]:
             at = words[index + 1][1]
         else:
-            raise UsageError(f"--var 后面缺少 变量=值 / --var needs name=value\n{_VAR_FORMAT}")
+            raise Usage(f"--var 后面缺少 变量=值 / --var needs name=value\n{_VAR_FORMAT}",
+                        en=f"--var needs name=value\n{_VAR_FORMAT_EN}")
         pairs, taken = _scan_vars(source, at)
         found.append((pairs, at, taken))
     if not found and isinstance(parsed.opt("var"), str):  # a command built without its source text
@@ -446,7 +542,7 @@ def _scan_vars(source: str, at: int) -> tuple[dict[str, str], int]:
         eq = min((j for j in (text.find(c, i) for c in _EQUALS) if j != -1), default=-1)
         stop = min((j for j in (text.find(c, i) for c in _SEPARATORS) if j != -1), default=len(text))
         if eq == -1 or stop < eq or not text[i:eq].strip():
-            raise UsageError(_VAR_FORMAT)
+            raise Usage(_VAR_FORMAT, en=_VAR_FORMAT_EN)
         name = unicodedata.normalize("NFKC", text[i:eq]).strip()
         i = eq + 1
         close = _closing(text, i)
@@ -485,34 +581,34 @@ def _without_spans(parsed: ParsedCommand, spans: list[tuple[int, int]]) -> Parse
 
 def _list(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     service = _service(ctx)
-    return render.list_message(service.playbooks.playbooks, service.active_runs(ctx.channel), _tz(ctx))
+    return render.list_message(service.playbooks.playbooks, service.active_runs(ctx.channel), _tz(ctx), _lang(ctx))
 
 
 def _status(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     _refuse_unknown_options(parsed, READ_ONLY_OPTIONS)
     run_id, _ = _split_run(ctx, parsed, read_only=True)
     service = _service(ctx)
-    return render.status_message(service.get(run_id), service.clock.now(), _tz(ctx))
+    return render.status_message(service.get(run_id), service.clock.now(), _tz(ctx), _lang(ctx))
 
 
 def _next(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     _refuse_unknown_options(parsed, READ_ONLY_OPTIONS)
     run_id, _ = _split_run(ctx, parsed, read_only=True)
     service = _service(ctx)
-    return render.next_message(service.get(run_id), service.clock.now(), _tz(ctx))
+    return render.next_message(service.get(run_id), service.clock.now(), _tz(ctx), lang=_lang(ctx))
 
 
 def _done(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, parsed = _split_run(ctx, parsed)
     rest = parsed.args[1:]
     if not rest:
-        raise UsageError("请指定步骤，例如 /crisis done triage / name the step")
+        raise Usage("请指定步骤，例如 /crisis done triage / name the step", en="Name the step, e.g. /crisis done triage")
     service = _service(ctx)
     step = _step(ctx, run_id, rest[0])
     # What follows the step is its answer on a decision step (then perhaps a remark), a remark on any other.
     note = parsed.text_from(2) if len(rest) > 1 else ""
     view, _ = service.transition(run_id, Done(step, ctx.user, note=note))
-    return Message(text=render.finished_reply(view, step, ctx.user_name, _remark(view, step, note)))
+    return Message(text=render.finished_reply(view, step, ctx.user_name, _remark(view, step, note), _lang(ctx)))
 
 
 def _remark(view, step_id: str, typed: str) -> str:
@@ -529,23 +625,30 @@ def _answer(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, parsed = _split_run(ctx, parsed)
     rest = parsed.args[1:]
     if len(rest) < 2:
-        raise UsageError("用法：/crisis answer 步骤 答案 / usage: answer STEP ANSWER")
+        raise Usage("用法：/crisis answer 步骤 答案 / usage: answer STEP ANSWER", en="Usage: /crisis answer STEP ANSWER")
     step = _step(ctx, run_id, rest[0])
     view, _ = _service(ctx).transition(run_id, Answer(step, parsed.text_from(2), ctx.user))
-    return Message(text=render.finished_reply(view, step, ctx.user_name))
+    return Message(text=render.finished_reply(view, step, ctx.user_name, lang=_lang(ctx)))
 
 
 def _skip(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, parsed = _split_run(ctx, parsed)
     rest = parsed.args[1:]
     if not rest:
-        raise UsageError("跳过需要步骤和原因：/crisis skip 步骤 原因 / skip needs a step and a reason")
+        raise Usage("跳过需要步骤和原因：/crisis skip 步骤 原因 / skip needs a step and a reason",
+                    en="Skip needs a step and a reason: /crisis skip STEP REASON")
     step = _step(ctx, run_id, rest[0])
     reason = parsed.text_from(2).strip() if len(rest) > 1 else ""
     if not _has_text(reason):  # `/crisis skip intake`, or a reason of blanks or empty quotes
         return _needs_reason(ctx, run_id, step)
     _service(ctx).transition(run_id, Skip(step, ctx.user, reason))
-    return Message(text=f"⏭️ {ctx.user_name} 跳过了 {step}：{inert(reason)} / skipped")
+    return Message(text=_skipped_reply(ctx, step, reason))
+
+
+def _skipped_reply(ctx: CommandContext, step: str, reason: str) -> str:
+    if _en(ctx):
+        return f"⏭️ {ctx.user_name} skipped {step}: {inert(reason)}"
+    return f"⏭️ {ctx.user_name} 跳过了 {step}：{inert(reason)} / skipped"
 
 
 def _reopen(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -553,7 +656,8 @@ def _reopen(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, parsed = _split_run(ctx, parsed)
     rest = parsed.args[1:]
     if not rest:
-        raise UsageError("重开需要步骤和原因：/crisis reopen 步骤 原因 / reopen needs a step and a reason")
+        raise Usage("重开需要步骤和原因：/crisis reopen 步骤 原因 / reopen needs a step and a reason",
+                    en="Reopen needs a step and a reason: /crisis reopen STEP REASON")
     step = _step(ctx, run_id, rest[0])
     reason = parsed.text_from(2).strip() if len(rest) > 1 else ""
     service = _service(ctx)
@@ -564,12 +668,16 @@ def _reopen(ctx: CommandContext, parsed: ParsedCommand) -> Message:
             raise
         ref = f"#{run_id} " if len(service.active_runs(ctx.channel)) > 1 else ""
         command = f"/crisis reopen {ref}{step}"
+        if _en(ctx):
+            return Message(text=f"⚠️ Reopening {step} needs a reason; it was not reopened. Type: {command} REASON "
+                                f"(e.g. {command} wrong answer)", ephemeral=True)
         return Message(
             text=f"⚠️ 重开步骤 {step} 需要说明原因，未重开。请输入：{command} 原因（例如 {command} 答案填错了）\n"
                  f"Reopening {step} needs a reason; it was not reopened. Type: {command} REASON",
             ephemeral=True,
         )
-    return Message(text=render.reopened_reply(view, step, ctx.user_name, reason, service.clock.now(), _tz(ctx)))
+    return Message(text=render.reopened_reply(view, step, ctx.user_name, reason, service.clock.now(), _tz(ctx),
+                                              _lang(ctx)))
 
 
 def _has_text(reason: str) -> bool:
@@ -604,6 +712,13 @@ def _needs_reason(ctx: CommandContext, run_id: int, step: str) -> Message:
         form_en = f", or press the button: {press} REASON"
     else:
         form = form_en = ""
+    if _en(ctx):
+        return Message(
+            text=f"⚠️ Skipping {step} needs a reason; it was not skipped. "
+                 f"Type: {mention_en}{command.replace('原因', 'REASON')} (e.g. {mention_en}"
+                 f"{command.removesuffix('原因')}handled by direct message){form_en}.",
+            ephemeral=True,
+        )
     return Message(
         text=f"⚠️ 跳过步骤 {step} 需要说明原因，未跳过。请输入：{mention}{command}"
              f"（例如 {mention}{command.removesuffix('原因')}已由客服私信处理）{form}。\n"
@@ -617,12 +732,19 @@ def _assign(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, parsed = _split_run(ctx, parsed)
     rest = parsed.args[1:]
     if len(rest) < 2:
-        raise UsageError("用法：/crisis assign 步骤|角色 @人 / usage: assign STEP|ROLE @user")
+        raise Usage("用法：/crisis assign 步骤|角色 @人 / usage: assign STEP|ROLE @user",
+                    en="Usage: /crisis assign STEP|ROLE @user")
     user = normalise_user(rest[1], ctx)
     target = _step(ctx, run_id, rest[0], roles=True)
     others = [w for w in rest[2:] if w.lstrip()[:1] in ("@", "＠") or _SLACK_MENTION.match(w.strip())]
     if others:  # a step or a role has one owner: never keep the first and silently drop the rest
         names = "、".join(render.person(normalise_user(w, ctx)) if w.strip("@＠ ") else w for w in rest[1:])
+        if _en(ctx):
+            return Message(
+                text=f"A step or a role has one owner; nothing assigned ({names.replace('、', ', ')}). Name one "
+                     f"person: /crisis assign {rest[0]} {rest[1]}, and give the others other steps or roles",
+                ephemeral=True,
+            )
         return Message(
             text=f"一个步骤或角色只能指派一人，未指派（{names}）。请只写一人：/crisis assign {rest[0]} "
                  f"{rest[1]}；其他人可指派到其它步骤或角色 / a step or a role has one owner; nothing assigned. "
@@ -633,7 +755,16 @@ def _assign(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     # The new owner is told (a mention notifies; texts that merely name people do not), unless they
     # assigned themselves.
     mention = render.mention_id(user, ctx.channel) if user != ctx.user else None
-    return Message(text=f"👤 {target} → {render.person(user)}", mentions=(mention,) if mention else ())
+    return Message(text=f"👤 {_target(ctx, run_id, target)} → {render.person(user)}",
+                   mentions=(mention,) if mention else ())
+
+
+def _target(ctx: CommandContext, run_id: int, target: str) -> str:
+    """A step id as typed, a role as the channel names it (指挥, in an English channel Commander)."""
+    if not _en(ctx):
+        return target
+    view = _service(ctx).get(run_id)
+    return target if view.state.has_step(target) else render.role_name(view, target, "en")
 
 
 def _claim(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -641,10 +772,10 @@ def _claim(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, parsed = _split_run(ctx, parsed)
     rest = parsed.args[1:]
     if len(rest) != 1:
-        raise UsageError("用法：/crisis claim 步骤 / usage: claim STEP")
+        raise Usage("用法：/crisis claim 步骤 / usage: claim STEP", en="Usage: /crisis claim STEP")
     target = _step(ctx, run_id, rest[0], roles=True)
     _service(ctx).transition(run_id, Assign(target, ctx.user, ctx.user))
-    return Message(text=f"👤 {target} → {render.person(ctx.user)}")
+    return Message(text=f"👤 {_target(ctx, run_id, target)} → {render.person(ctx.user)}")
 
 
 def _severity(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -653,13 +784,17 @@ def _severity(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     rest = parsed.args[1:]
     match = _LEVEL.match(unicodedata.normalize("NFKC", rest[0]).strip()) if rest else None
     if match is None:
-        raise UsageError("用法：/crisis severity 1|2|3 原因（1 最高）/ usage: severity 1|2|3 REASON (1 is the highest)")
+        raise Usage("用法：/crisis severity 1|2|3 原因（1 最高）/ usage: severity 1|2|3 REASON (1 is the highest)",
+                    en="Usage: /crisis severity 1|2|3 REASON (1 is the highest)")
     level = int(match.group(1)) if match.group(1) else _ZH_DIGITS[match.group(2)]
     reason = parsed.text_from(2).strip() if len(rest) > 1 else ""
     if is_blank(reason):
-        raise UsageError("调整严重程度需要说明原因：/crisis severity 1|2|3 原因 / changing the severity needs a reason")
+        raise Usage("调整严重程度需要说明原因：/crisis severity 1|2|3 原因 / changing the severity needs a reason",
+                    en="Changing the severity needs a reason: /crisis severity 1|2|3 REASON")
     view, before = _service(ctx).set_severity(run_id, level, ctx.user, reason)
     mark, verb = ("🔺", "raised") if level < before else ("🔻", "lowered")
+    if _en(ctx):
+        return Message(text=f"{mark} Run #{view.id} severity {verb} to SEV{level} (was SEV{before}): {inert(reason)}")
     return Message(
         text=f"{mark} 预案 #{view.id} 严重程度 {render.SEVERITY_ZH.get(before, before)} → "
              f"{render.SEVERITY_ZH.get(level, level)}：{inert(reason)} / {verb} to SEV{level} (was SEV{before})"
@@ -670,9 +805,9 @@ def _note(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, parsed = _split_run(ctx, parsed)
     note = parsed.text_from(1).strip()
     if is_blank(note):
-        raise UsageError("备注内容为空 / the note is empty")
+        raise Usage("备注内容为空 / the note is empty", en="The note is empty")
     _service(ctx).transition(run_id, Note(note, ctx.user))
-    return Message(text=f"📝 已记录 / noted（#{run_id}）", ephemeral=True)
+    return Message(text=f"📝 Noted (#{run_id})" if _en(ctx) else f"📝 已记录 / noted（#{run_id}）", ephemeral=True)
 
 
 def _timeline(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -680,7 +815,7 @@ def _timeline(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, _ = _split_run(ctx, parsed, read_only=True)
     service = _service(ctx)
     return render.timeline_message(service.get(run_id), service.timeline(run_id), _tz(ctx),
-                                   alerts=service.run_alerts(run_id))
+                                   alerts=service.run_alerts(run_id), lang=_lang(ctx))
 
 
 def _report(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -693,15 +828,24 @@ def _report(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 def _resolve(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, parsed = _split_run(ctx, parsed, bare_number=True)
     view = _service(ctx).resolve(run_id, ctx.user, parsed.text_from(1))
-    return Message(text=f"🏁 预案 #{view.id} 已解除，复盘报告已发布 / resolved; review posted")
+    return Message(text=_resolved_reply(ctx, view.id))
+
+
+def _resolved_reply(ctx: CommandContext, run_id: int) -> str:
+    if _en(ctx):
+        return f"🏁 Run #{run_id} resolved; the review is posted"
+    return f"🏁 预案 #{run_id} 已解除，复盘报告已发布 / resolved; review posted"
 
 
 def _cancel(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, parsed = _split_run(ctx, parsed, bare_number=True)
     reason = parsed.text_from(1).strip()
     if is_blank(reason):
-        raise UsageError("取消需要说明原因：/crisis cancel 原因 / cancel needs a reason")
+        raise Usage("取消需要说明原因：/crisis cancel 原因 / cancel needs a reason",
+                    en="Cancelling needs a reason: /crisis cancel REASON")
     view = _service(ctx).cancel(run_id, ctx.user, reason)
+    if _en(ctx):
+        return Message(text=f"🛑 Run #{view.id} cancelled: {inert(reason)}")
     return Message(text=f"🛑 预案 #{view.id} 已取消：{inert(reason)} / run #{view.id} cancelled")
 
 
@@ -728,6 +872,7 @@ SUBCOMMANDS = {
 def handle_action(ctx: CommandContext, action: Action) -> Message | None:
     """Run-card buttons: crisis.done / .skip / .assign / .answer / .snooze / .resolve."""
     service = _service(ctx)
+    lang = _lang(ctx)
     kind = action.action_id.removeprefix("crisis.")
     parts = action.value.split(":", 2)
     try:
@@ -738,15 +883,17 @@ def handle_action(ctx: CommandContext, action: Action) -> Message | None:
             if kind != "snooze":
                 how_zh = f"，请用 /crisis {kind} 步骤（/crisis status 列出步骤）"
                 how_en = f": use /crisis {kind} STEP (/crisis status lists the steps)"
+            if lang == "en":
+                return Message(text=f"This button names no step; nothing was done{how_en}", ephemeral=True)
             return Message(text=f"这个按钮没有指明步骤，未执行{how_zh} / this button names no step; nothing was "
                                 f"done{how_en}", ephemeral=True)
         if kind == "done":
             view, _ = service.transition(run_id, Done(step, ctx.user))
-            return Message(text=render.finished_reply(view, step, ctx.user_name))
+            return Message(text=render.finished_reply(view, step, ctx.user_name, lang=lang))
         if kind == "answer":
             answer = parts[2] if len(parts) > 2 else action.form.get("answer", "")
             view, _ = service.transition(run_id, Answer(step, answer, ctx.user))
-            return Message(text=render.finished_reply(view, step, ctx.user_name))
+            return Message(text=render.finished_reply(view, step, ctx.user_name, lang=lang))
         if kind == "skip":
             # docs: a skip always has a reason. The Slack button opens a form for it; a blank form, or a
             # button that carries no form (Feishu, console), is refused with the command that gives one.
@@ -754,7 +901,7 @@ def handle_action(ctx: CommandContext, action: Action) -> Message | None:
             if not _has_text(reason):
                 return _needs_reason(ctx, run_id, step)
             service.transition(run_id, Skip(step, ctx.user, reason))
-            return Message(text=f"⏭️ {ctx.user_name} 跳过了 {step}：{inert(reason)} / skipped")
+            return Message(text=_skipped_reply(ctx, step, reason))
         if kind == "assign":
             target = action.form.get("user", "").strip()
             user = normalise_user(target, ctx) if target else ctx.user
@@ -762,12 +909,14 @@ def handle_action(ctx: CommandContext, action: Action) -> Message | None:
             return Message(text=f"👤 {step} → {render.person(user)}")
         if kind == "snooze":
             until = service.snooze(run_id, [s for s in step.split(",") if s], ctx.user)
-            return Message(text=render.snoozed_reply(until, _tz(ctx)), ephemeral=True)
+            return Message(text=render.snoozed_reply(until, _tz(ctx), lang), ephemeral=True)
         if kind == "resolve":
             service.resolve(run_id, ctx.user)
-            return Message(text=f"🏁 预案 #{run_id} 已解除，复盘报告已发布 / resolved; review posted")
+            return Message(text=_resolved_reply(ctx, run_id))
     except (TransitionRejected, RunNotFound, Refused) as exc:
-        return Message(text=str(exc), ephemeral=True)
+        return Message(text=in_language(exc, lang), ephemeral=True)
+    if lang == "en":
+        return Message(text="This button is no longer active", ephemeral=True)
     return Message(text="这个按钮已失效 / this button is no longer active", ephemeral=True)
 
 

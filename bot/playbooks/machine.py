@@ -57,6 +57,12 @@ RUN_STATUS_ZH = {
     RunStatus.RESOLVED: "已解除",
     RunStatus.CANCELLED: "已取消",
 }
+RUN_STATUS_EN = {
+    RunStatus.NEW: "not started",
+    RunStatus.ACTIVE: "active",
+    RunStatus.RESOLVED: "resolved",
+    RunStatus.CANCELLED: "cancelled",
+}
 STEP_STATUS_ZH = {
     StepStatus.OPEN: "待办",
     StepStatus.DONE: "完成",
@@ -100,11 +106,17 @@ STEP_TRANSITIONS: dict[tuple[StepStatus, str], StepStatus] = {
 
 
 class TransitionRejected(Exception):
-    """The event does not apply to the run as it is; `str(error)` is a bilingual reason for the user."""
+    """The event does not apply to the run as it is; `str(error)` is a bilingual reason for the user, `en`
+    the same in English alone (for a channel set to English; empty: `str(error)` stands for both)."""
 
-    def __init__(self, message: str, *, code: str) -> None:
+    def __init__(self, message: str, *, code: str, en: str = "") -> None:
         super().__init__(message)
         self.code = code
+        self.en = en
+
+    def text(self, lang: str = "zh") -> str:
+        """The reason as a channel of language `lang` reads it."""
+        return self.en if lang == "en" and self.en else str(self)
 
 
 # --- events ----------------------------------------------------------------------------------------
@@ -330,7 +342,8 @@ def apply(state: RunState, event: Event, now: datetime) -> Outcome:
     if now.tzinfo is None:
         raise ValueError("apply needs a timezone-aware time")
     if not event.actor.strip():
-        raise TransitionRejected("不知道是谁执行的操作 / the acting user is unknown", code="no_actor")
+        raise TransitionRejected("不知道是谁执行的操作 / the acting user is unknown", code="no_actor",
+                                 en="The acting user is unknown.")
     next_status = RUN_TRANSITIONS.get((state.status, event.kind))
     if next_status is None:
         action = _ACTION_ZH.get(event.kind, f"执行 {event.kind}")
@@ -338,6 +351,7 @@ def apply(state: RunState, event: Event, now: datetime) -> Outcome:
             f"预案处于「{RUN_STATUS_ZH[state.status]}」状态，不能{action} / "
             f"the run is {state.status.value}; {event.kind} is not allowed",
             code="run_state",
+            en=f"Run is {RUN_STATUS_EN[state.status]}: {_ACTION_EN.get(event.kind, event.kind)} is not allowed.",
         )
     handler = _HANDLERS[event.kind]
     new_state, entries = handler(state, event, now)
@@ -346,16 +360,21 @@ def apply(state: RunState, event: Event, now: datetime) -> Outcome:
 
 #: events named in words in the refusal on a run that does not take them (the others by their kind)
 _ACTION_ZH = {"reopen": "重开步骤"}
+_ACTION_EN = {"reopen": "reopening a step", "done": "finishing a step", "answer": "answering a decision",
+              "skip": "skipping a step", "assign": "assigning", "note": "a note", "resolve": "resolving",
+              "cancel": "cancelling", "start": "starting"}
 
 
 def _step_for(state: RunState, step_id: str, kind: str) -> StepState:
     if not state.has_step(step_id):
-        raise TransitionRejected(f"没有步骤 {step_id} / no step {step_id!r}", code="unknown_step")
+        raise TransitionRejected(f"没有步骤 {step_id} / no step {step_id!r}", code="unknown_step",
+                                 en=f"No step {step_id!r}.")
     step = state.step(step_id)
     if (step.status, kind) not in STEP_TRANSITIONS:
         raise TransitionRejected(
             f"步骤 {step_id} 已是「{STEP_STATUS_ZH[step.status]}」/ step {step_id} is already {STEP_STATUS_EN[step.status]}",
             code="step_state",
+            en=f"Step {step_id} is already {STEP_STATUS_EN[step.status]}.",
         )
     # a finished step whose decision was reopened since may still be reopened (it then waits for the answer)
     if kind not in ("assign", "reopen") and state.is_gated_open(step):
@@ -363,6 +382,7 @@ def _step_for(state: RunState, step_id: str, kind: str) -> StepState:
         raise TransitionRejected(
             f"步骤 {step_id} 取决于判断 {decision} 的结果，请先回答 / answer decision {decision} first",
             code="gated",
+            en=f"Step {step_id} depends on decision {decision}: answer it first.",
         )
     return step
 
@@ -423,6 +443,7 @@ def _on_done(state: RunState, event: Done, now: datetime) -> tuple[RunState, lis
             f"{step.step_id} 是判断步骤，请选择：{answer_choices(step)} / a decision: answer one of "
             f"{answer_choices(step).replace('、', ', ')}",
             code="needs_answer",
+            en=f"{step.step_id} is a decision: answer one of {answer_choices(step).replace('、', ', ')}.",
         )
     early = early_note(state, step)
     new = replace(step, status=StepStatus.DONE, finished_at=now, finished_by=event.actor)
@@ -435,12 +456,14 @@ def _on_done(state: RunState, event: Done, now: datetime) -> tuple[RunState, lis
 def _on_answer(state: RunState, event: Answer, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
     step = _step_for(state, event.step_id, "answer")
     if not step.is_decision:
-        raise TransitionRejected(f"{step.step_id} 不是判断步骤 / not a decision step", code="not_decision")
+        raise TransitionRejected(f"{step.step_id} 不是判断步骤 / not a decision step", code="not_decision",
+                                 en=f"{step.step_id} is not a decision step.")
     answer = _canonical_answer(step.answers, event.answer, step.aliases)
     if answer is None:
         raise TransitionRejected(
             f"可选答案：{answer_choices(step)} / answer one of {answer_choices(step).replace('、', ', ')}",
             code="bad_answer",
+            en=f"Answer one of {answer_choices(step).replace('、', ', ')}.",
         )
     early = early_note(state, step)
     new = replace(step, status=StepStatus.DONE, answer=answer, finished_at=now, finished_by=event.actor)
@@ -521,7 +544,8 @@ _ZH_YES_NO = {"是": "yes", "是的": "yes", "否": "no", "不是": "no"}
 
 def _on_skip(state: RunState, event: Skip, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
     if is_blank(event.reason):
-        raise TransitionRejected("跳过需要说明原因 / skipping needs a reason", code="needs_reason")
+        raise TransitionRejected("跳过需要说明原因 / skipping needs a reason", code="needs_reason",
+                                 en="Skipping needs a reason.")
     step = _step_for(state, event.step_id, "skip")
     new = replace(
         step, status=StepStatus.SKIPPED, finished_at=now, finished_by=event.actor, reason=event.reason
@@ -536,7 +560,7 @@ def _on_skip(state: RunState, event: Skip, now: datetime) -> tuple[RunState, lis
 
 def _on_assign(state: RunState, event: Assign, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
     if not event.user.strip():
-        raise TransitionRejected("请指定负责人 / name the person", code="needs_user")
+        raise TransitionRejected("请指定负责人 / name the person", code="needs_user", en="Name the person.")
     if state.has_step(event.target):
         step = _step_for(state, event.target, "assign")
         new = replace(step, assignee=event.user)
@@ -553,6 +577,7 @@ def _on_assign(state: RunState, event: Assign, now: datetime) -> tuple[RunState,
     raise TransitionRejected(
         f"没有步骤或角色 {event.target}（角色：{'、'.join(sorted(roles))}）/ no such step or role",
         code="unknown_target",
+        en=f"No step or role {event.target!r} (roles: {', '.join(sorted(roles))}).",
     )
 
 
@@ -568,6 +593,7 @@ def _on_reopen(state: RunState, event: Reopen, now: datetime) -> tuple[RunState,
             raise TransitionRejected(
                 f"步骤 {step.step_id} 尚未完成（待办），无需重开 / step {step.step_id} is still open: nothing to reopen",
                 code="step_state",
+                en=f"Step {step.step_id} is still open: nothing to reopen.",
             )
         if step.status is StepStatus.NA:
             decision = step.gate[0] if step.gate else ""
@@ -576,6 +602,8 @@ def _on_reopen(state: RunState, event: Reopen, now: datetime) -> tuple[RunState,
                 f"step {step.step_id} is not applicable (decision {decision} left its branch out): reopen "
                 f"{decision} to change that answer",
                 code="not_applicable",
+                en=f"Step {step.step_id} is not applicable (decision {decision} left its branch out): reopen "
+                   f"{decision} to change that answer.",
             )
     step = _step_for(state, event.step_id, "reopen")
     if step.gate is not None:
@@ -586,9 +614,11 @@ def _on_reopen(state: RunState, event: Reopen, now: datetime) -> tuple[RunState,
                 f"步骤 {step.step_id} 所在的分支已不适用（判断 {decision.step_id} 为「{decision.answer or STEP_STATUS_ZH[decision.status]}」），"
                 f"不能重开 / step {step.step_id} is in a branch decision {decision.step_id} no longer takes: not reopened",
                 code="branch_left_out",
+                en=f"Step {step.step_id} is in a branch decision {decision.step_id} no longer takes: not reopened.",
             )
     if is_blank(event.reason):
-        raise TransitionRejected("重开需要说明原因 / reopening needs a reason", code="needs_reason")
+        raise TransitionRejected("重开需要说明原因 / reopening needs a reason", code="needs_reason",
+                                 en="Reopening needs a reason.")
     reason = event.reason.strip()
     if step.status is StepStatus.SKIPPED:
         was = "原为跳过"
@@ -629,7 +659,7 @@ def _restore_left_out(state: RunState, decision_id: str) -> RunState:
 
 def _on_note(state: RunState, event: Note, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
     if is_blank(event.text):
-        raise TransitionRejected("备注为空 / empty note", code="empty_note")
+        raise TransitionRejected("备注为空 / empty note", code="empty_note", en="The note is empty.")
     return state, [TimelineEntry(now, event.actor, "note", event.text)]
 
 
@@ -641,7 +671,8 @@ def _on_resolve(state: RunState, event: Resolve, now: datetime) -> tuple[RunStat
 
 def _on_cancel(state: RunState, event: Cancel, now: datetime) -> tuple[RunState, list[TimelineEntry]]:
     if is_blank(event.reason):
-        raise TransitionRejected("取消需要说明原因 / cancelling needs a reason", code="needs_reason")
+        raise TransitionRejected("取消需要说明原因 / cancelling needs a reason", code="needs_reason",
+                                 en="Cancelling needs a reason.")
     new = replace(state, closed_at=now, closed_by=event.actor, close_reason=event.reason)
     return new, [TimelineEntry(now, event.actor, "cancel", f"取消：{event.reason}")]
 

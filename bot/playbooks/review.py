@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.alerts.render import SEVERITY_LABEL, platform_name
-from bot.durations import duration_zh, duration_zh_en, overdue_zh_en, zone_note
+from bot.durations import duration_en, duration_zh, duration_zh_en, overdue_zh_en, utc_offset, zone_note
 from bot.messages import inert
 from bot.playbooks.machine import (
+    RUN_STATUS_EN,
     RUN_STATUS_ZH,
+    STEP_STATUS_EN,
     STEP_STATUS_ZH,
     RunState,
     StepStatus,
     TimelineEntry,
+    answer_en,
     reopen_reason,
 )
 from bot.playbooks.people import person
@@ -38,7 +41,48 @@ KIND_ZH = {
     "escalation": "升级",
     "severity": "严重程度",
 }
+KIND_EN = {
+    "start": "started",
+    "done": "done",
+    "answer": "decided",
+    "skip": "skipped",
+    "assign": "assigned",
+    "reopen": "reopened",
+    "note": "note",
+    "resolve": "resolved",
+    "cancel": "cancelled",
+    "alert": "linked alert",
+    "remind": "reminder",
+    "exit_hint": "exit suggestion",
+    "escalation": "escalated",
+    "severity": "severity",
+}
 SEVERITY_ZH = {1: "一级（最高）", 2: "二级", 3: "三级"}
+SEVERITY_EN = {1: "SEV1 (highest)", 2: "SEV2", 3: "SEV3"}
+
+
+def kind_word(kind: str, lang: str = "zh") -> str:
+    """A timeline entry's kind as a line or a table names it (启动 / started)."""
+    return (KIND_EN if lang == "en" else KIND_ZH).get(kind, kind)
+
+
+def severity_word(severity: int, lang: str = "zh") -> str:
+    """A run's severity as the card names it: 一级（最高） / SEV1 (highest)."""
+    return (SEVERITY_EN if lang == "en" else SEVERITY_ZH).get(severity, str(severity))
+
+
+def zone_line(zone: str | ZoneInfo, at: datetime, lang: str = "zh") -> str:
+    """The line saying which zone shown times are in: `zone_note` in a Chinese channel, 'All times in
+    Asia/Shanghai (UTC+08:00)' in an English one."""
+    if lang != "en":
+        return zone_note(zone, at)
+    name = getattr(zone, "key", None) or str(zone)
+    return f"All times in {name} ({utc_offset(zone, at)})"
+
+
+def overdue_en(late: timedelta) -> str:
+    """'12 min overdue', 'just overdue' under a minute (the English half of `overdue_zh_en`)."""
+    return overdue_zh_en(late)[1]
 #: who the bot's own timeline entries (reminders, nags, linked alerts) are by
 AUTOMATIC_ACTOR = "crisisbot"
 # An alert episode's key: "platform:account|content or *@start bucket (UTC, %Y%m%dT%H%M)".
@@ -88,10 +132,21 @@ class LinkedAlert:
             started_at=datetime.strptime(match["at"], "%Y%m%dT%H%M").replace(tzinfo=UTC),
         )
 
-    def label(self, zone: ZoneInfo, *, severity: bool = True) -> str:
-        """"澜肌官方旗舰店（抖音）· 作品：标题 · 一级·爆发 · 2026-11-22 20:15 起" in the channel's zone."""
+    def label(self, zone: ZoneInfo, *, severity: bool = True, lang: str = "zh") -> str:
+        """"澜肌官方旗舰店（抖音）· 作品：标题 · 一级·爆发 · 2026-11-22 20:15 起" in the channel's zone
+        ("澜肌官方旗舰店 (douyin) · video: 标题 · SEV1 explosive · from 2026-11-22 20:15" in English)."""
         if self.account is None:
             return self.key
+        if lang == "en":
+            parts = [self.account + (f" ({platform_name(self.platform, 'en')})"
+                                     if self.platform and self.platform not in self.account else "")]
+            if self.video:
+                parts.append(f"video: {self.video}")
+            if severity and self.severity in SEVERITY_LABEL:
+                parts.append(SEVERITY_LABEL[self.severity][1])
+            if self.started_at is not None:
+                parts.append(f"from {self.started_at.astimezone(zone):%Y-%m-%d %H:%M}")
+            return " · ".join(parts)
         # the platform as the alert itself and the reply queue name it (抖音, not douyin)
         parts = [self.account + (f"（{platform_name(self.platform)}）" if self.platform and self.platform not in self.account
                                  else "")]
@@ -131,15 +186,26 @@ class ReviewInput:
     metrics: MetricSummary = field(default_factory=MetricSummary)
     exit_rule: str = ""
     alerts: Sequence[LinkedAlert | str] = ()
+    #: the channel's language: "en" writes the review in English alone (step titles and roles in the
+    #: playbook's English names where it has them)
+    lang: str = "zh"
+    titles_en: Mapping[str, str] = field(default_factory=dict)  # step id -> the playbook's title_en
+    roles_en: Mapping[str, str] = field(default_factory=dict)  # role -> the playbook's English name
 
 
 def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ").strip() or "—"
 
 
-def _lateness(status: StepStatus, over: timedelta | None) -> str:
+def _lateness(status: StepStatus, over: timedelta | None, lang: str = "zh") -> str:
     """超时 column: a step never finished is not "on time", whether or not its deadline had come. Worded as
     the run card words it ("刚刚超时" under a minute, whole minutes after: "超时 0分" read as a glitch)."""
+    if lang == "en":
+        if over is not None and over > timedelta(0):
+            return overdue_en(over) + (" (not done)" if status is StepStatus.OPEN else "")
+        if status is StepStatus.OPEN:
+            return "not done"
+        return "on time" if over is not None else "—"
     unfinished = "（未完成 / not done）" if status is StepStatus.OPEN else ""
     if over is not None and over > timedelta(0):
         zh, en = overdue_zh_en(over)
@@ -149,13 +215,138 @@ def _lateness(status: StepStatus, over: timedelta | None) -> str:
     return "按时" if over is not None else "—"
 
 
-def _dur(delta: timedelta | None) -> str:
+def _dur(delta: timedelta | None, lang: str = "zh") -> str:
     """A span as the run card and reminders word it ("1 小时 30 分钟", "不到 1 分钟")."""
-    return "—" if delta is None else duration_zh(delta)
+    return "—" if delta is None else duration_en(delta) if lang == "en" else duration_zh(delta)
 
 
 #: a stored text that only restates its kind ("启动：启动预案"): the line shows the kind alone
 _KIND_ONLY = {"start": "启动预案 / run started", "resolve": "事件解除 / resolved"}
+
+
+@dataclass(frozen=True, slots=True)
+class EnglishNames:
+    """What an English channel calls a run's steps and roles: the playbook's `title_en` and roles' `en`
+    (a step or role without one keeps its name), and the run's steps (for the answers' English words)."""
+
+    titles: Mapping[str, str] = field(default_factory=dict)
+    roles: Mapping[str, str] = field(default_factory=dict)
+    state: RunState | None = None
+
+    def title(self, step_id: str | None, fallback: str = "") -> str:
+        return self.titles.get(step_id or "") or fallback
+
+    def role(self, role: str) -> str:
+        return self.roles.get(role) or role
+
+    def answer(self, step_id: str | None, answer: str) -> str:
+        state = self.state
+        if state is not None and step_id and state.has_step(step_id):
+            return answer_en(state.step(step_id), answer)
+        return answer
+
+
+# The stored (Chinese-worded) timeline texts, read back for an English channel. The stored form stays:
+# the service finds its links in it ("关联告警 KEY") and the review its reopen reasons.
+_EARLY = re.compile(r"（提前完成，前置步骤 .*? 尚未完成 / (finished early: .*? still open)）")
+_SKIP = re.compile(r"^(?P<title>.*)（原因：(?P<reason>.*)）$", re.DOTALL)
+_REOPEN = re.compile(r"^(?P<title>.*)（(?P<was>原为跳过|原为完成|原答案：.*?)；原因：(?P<reason>.*)）$", re.DOTALL)
+_ROLE_ASSIGN = re.compile(r"^角色 (?P<role>.+?) → (?P<who>.*)$", re.DOTALL)
+_FROM_ALERT = re.compile(r"^由告警 (?P<key>.+?) 启动 / from alert$")
+_LINKED = re.compile(r"^关联告警 (?P<key>[^：]+?)(?:：(?P<detail>.*))?$", re.DOTALL)
+_REMINDED = re.compile(r"^(?P<who>.+?)：(?P<ids>.+?) 已超时 / overdue$", re.DOTALL)
+_UNASSIGNED_ROLE = re.compile(r"^角色 (?P<role>.+?)（未指派）$")
+_SNOOZED = re.compile(r"^提醒推迟 (?P<minutes>\d+) 分钟：(?P<ids>.*)$", re.DOTALL)
+_EXIT = re.compile(r"^负面占比 (?P<share>\S+) 已回到常态（≤ (?P<max>\S+)），建议解除$")
+_EN_HALF = re.compile(r" ?/ (?=(?:raised|lowered) to SEV\d|status update requested|escalated comment)")
+
+
+def _strip_title(text: str, title: str) -> tuple[bool, str]:
+    return (True, text[len(title):]) if title and text.startswith(title) else (False, text)
+
+
+def _alert_detail_en(detail: str) -> str:
+    """'sev2，负面占比 35%' / 'sev1，alice 按下启动预案' (as the services store them) in English."""
+    detail = _ALERT_SEVERITY.sub(lambda m: SEVERITY_LABEL[f"sev{m[1]}"][1], detail)
+    detail = re.sub(r"，负面占比 ", ", negative share ", detail)
+    detail = re.sub(r"，(.+?) 按下启动预案$", r", \1 pressed Start playbook", detail)
+    return detail
+
+
+def entry_text_en(entry: TimelineEntry, alerts: Sequence[LinkedAlert], zone: ZoneInfo,
+                  names: EnglishNames | None = None) -> str:
+    """`entry_text` for an English channel: the stored text read back in English (step titles and roles by
+    their English names, alerts as English labels); what people typed stays as typed. A text of a form this
+    does not know is shown as stored."""
+    names = names or EnglishNames()
+    text, kind = entry.text.strip(), entry.kind
+    step_title = ""
+    if entry.step_id and names.state is not None and names.state.has_step(entry.step_id):
+        step_title = names.state.step(entry.step_id).title
+    title_en = names.title(entry.step_id, step_title)
+
+    def label(key: str) -> str:
+        found = next((a for a in alerts if a.key == key), None) or LinkedAlert.from_key(key)
+        return found.label(zone, severity=False, lang="en")
+
+    if text == _KIND_ONLY.get(kind):
+        return ""
+    if kind == "cancel":
+        text = text.removeprefix("取消：").strip() or text
+    elif kind in ("done", "answer", "note") and entry.step_id:
+        had, rest = _strip_title(text, step_title)
+        if had:
+            rest = _EARLY.sub(lambda m: f" ({m[1]})", rest)
+            if rest.startswith("："):
+                value = rest[1:]
+                if kind == "answer":
+                    early = _EARLY.search(value)
+                    answer = value[: early.start()] if early else value
+                    value = names.answer(entry.step_id, answer.strip()) + (value[early.start():] if early else "")
+                    value = _EARLY.sub(lambda m: f" ({m[1]})", value)
+                rest = f": {value}"
+            text = title_en + rest
+    elif kind == "skip" and (m := _SKIP.match(text)):
+        text = f"{title_en if m['title'] == step_title else m['title']} (reason: {m['reason']})"
+    elif kind == "reopen" and (m := _REOPEN.match(text)):
+        was = m["was"]
+        was_en = ("was skipped" if was == "原为跳过" else "was done" if was == "原为完成"
+                  else f"was answered {names.answer(entry.step_id, was.removeprefix('原答案：'))}")
+        text = f"{title_en if m['title'] == step_title else m['title']} ({was_en}; reason: {m['reason']})"
+    elif kind == "assign":
+        if m := _ROLE_ASSIGN.match(text):
+            text = f"role {names.role(m['role'])} → {person(m['who'])}"
+        elif " → " in text:
+            what, _, who = text.rpartition(" → ")
+            text = f"{title_en if what == step_title else what} → {person(who)}"
+    elif kind == "alert":
+        if m := _FROM_ALERT.match(text):
+            text = f"started from alert {label(m['key'])}"
+        elif m := _LINKED.match(text):
+            text = label(m["key"]) + (f": {_alert_detail_en(m['detail'])}" if m["detail"] else "")
+    elif kind == "remind":
+        if m := _REMINDED.match(text):
+            who = m["who"]
+            role = _UNASSIGNED_ROLE.match(who)
+            who = f"role {names.role(role['role'])} (unassigned)" if role else person(who)
+            text = f"{who}: {m['ids'].replace('、', ', ')} overdue"
+        elif m := _SNOOZED.match(text):
+            text = f"reminders snoozed for {m['minutes']} min: {m['ids'].replace('、', ', ')}"
+        elif half := _EN_HALF.search(text):
+            text = text[half.end():]
+    elif kind == "exit_hint" and (m := _EXIT.match(text)):
+        text = f"negative share {m['share']} back to normal (≤ {m['max']}): consider resolving"
+    elif kind in ("severity", "escalation") and (half := _EN_HALF.search(text)):
+        text = text[half.end():]
+        if kind == "severity":
+            for key in re.findall(r"关联告警 (\S+?) 升为", entry.text):
+                text = text.replace("the linked alert rose", f"linked alert {label(key)} rose")
+        else:
+            text = text.replace("：「", ": 「", 1)
+    for alert in alerts:
+        if alert.key in text:
+            text = text.replace(alert.key, alert.label(zone, severity=False, lang="en"))
+    return inert(text)
 
 
 def entry_text(entry: TimelineEntry, alerts: Sequence[LinkedAlert], zone: ZoneInfo) -> str:
@@ -188,7 +379,7 @@ def entry_text(entry: TimelineEntry, alerts: Sequence[LinkedAlert], zone: ZoneIn
 
 def collapsed_timeline(
     entries: Sequence[TimelineEntry], alerts: Sequence[LinkedAlert], zone: ZoneInfo,
-    when: Callable[[datetime], str],
+    when: Callable[[datetime], str], *, lang: str = "zh", names: EnglishNames | None = None,
 ) -> list[tuple[TimelineEntry, str]]:
     """The entries to show, each with its text (`entry_text`), as the review and `/crisis timeline` both
     show them. The reminder job repeats itself (every remind_every_minutes per person, a status nag per
@@ -197,7 +388,7 @@ def collapsed_timeline(
     shown: list[tuple[TimelineEntry, str]] = []
     repeats: dict[str, tuple[int, int, datetime]] = {}  # what it says -> (its line, repeats, last)
     for entry in entries:
-        text = entry_text(entry, alerts, zone)
+        text = entry_text_en(entry, alerts, zone, names) if lang == "en" else entry_text(entry, alerts, zone)
         if entry.kind == "remind" and entry.actor == AUTOMATIC_ACTOR:
             key = re.sub(r"\d+", "#", _DURATION.sub("…", text))
             if key in repeats:
@@ -209,7 +400,8 @@ def collapsed_timeline(
     for line, count, last in repeats.values():
         if count:
             entry, text = shown[line]
-            shown[line] = (entry, f"{text}（此后又 {count} 次，最后 {when(last)} / {count} more, last at {when(last)}）")
+            shown[line] = (entry, f"{text} ({count} more, last at {when(last)})" if lang == "en" else
+                           f"{text}（此后又 {count} 次，最后 {when(last)} / {count} more, last at {when(last)}）")
     return shown
 
 
@@ -255,6 +447,8 @@ def _review_parts(data: ReviewInput) -> _ReviewParts:
         and ((s.finished_at or data.generated_at) > s.due_at)
         and s.status is not StepStatus.SKIPPED
     ]
+    if data.lang == "en":
+        return _review_parts_en(data, zone, alerts, end, done, applicable, late)
     summary = [
         (0, f"预案 / Playbook：{data.playbook_name}（{data.playbook_title_en}）"),
         (0, f"严重程度 / Severity：{SEVERITY_ZH.get(data.severity, data.severity)} / SEV{data.severity}"),
@@ -305,9 +499,124 @@ def _review_parts(data: ReviewInput) -> _ReviewParts:
                         summary=summary, share_figures=figures, share_notes=notes, follow_ups=follow)
 
 
+def _names(data: ReviewInput) -> EnglishNames:
+    return EnglishNames(titles=data.titles_en, roles=data.roles_en, state=data.state)
+
+
+def _review_parts_en(data: ReviewInput, zone: ZoneInfo, alerts: list[LinkedAlert], end: datetime, done: int,
+                     applicable: int, late: list) -> _ReviewParts:
+    """`_review_parts` in English, for a channel set to English."""
+    state, names = data.state, _names(data)
+
+    def when(moment: datetime | None) -> str:
+        return _local_time(zone, moment)
+
+    summary = [
+        (0, f"Playbook: {data.playbook_title_en or data.playbook_name}"),
+        (0, f"Severity: {severity_word(data.severity, 'en')}"),
+        (0, f"Account: {data.account or '—'}"),
+        (0, f"Status: {RUN_STATUS_EN[state.status]}"),
+        (0, f"Started: {when(state.started_at)} by {person(data.started_by)}"),
+        (0, f"Closed: {when(state.closed_at)}" + (f" by {person(state.closed_by)}" if state.closed_by else "")),
+        (0, f"Duration: {duration_en(end - state.started_at) if state.started_at else '—'}"),
+        (0, f"Progress: {done}/{applicable} steps"),
+        (0, f"Late steps: {len(late)}"),
+    ]
+    if state.close_reason:
+        summary.append((0, f"Closing note: {inert(state.close_reason)}"))
+    if data.exit_rule:
+        summary.append((0, f"Exit rule: {data.exit_rule}"))
+    if alerts:
+        summary.append((0, "Linked alerts:"))
+        summary += [(1, alert.label(zone, lang="en")) for alert in alerts]
+    m = data.metrics
+    figures = [
+        f"Before: {_pct(m.before)}",
+        f"Peak: {_pct(m.peak)}" + (f" ({when(m.peak_at)})" if m.peak_at else ""),
+        f"Latest: {_pct(m.latest)}",
+        f"Normal max: {_pct(m.normal_max)}",
+        f"Comments: {m.comments}",
+    ]
+    notes = []
+    if not data.account:
+        notes.append("No account given at the start: no comment data; the chart shows the run's span only")
+    elif not m.comments:
+        notes.append("No scored comments in the chart's period")
+    elif m.peak is None:
+        notes.append("Scored comments only before the run started")
+
+    def title(step) -> str:
+        return names.title(step.step_id, step.title)
+
+    follow = [f"{s.step_id} {title(s)}: late" for s in late]
+    follow += [f"{s.step_id} {title(s)}: skipped, reason: {inert(s.reason or '')}" for s in state.steps
+               if s.status is StepStatus.SKIPPED]
+    follow += [f"{s.step_id} {title(s)}: not done" for s in state.steps if s.status is StepStatus.OPEN and s not in late]
+    steps = {s.step_id: s for s in state.steps}
+    follow += [f"{e.step_id} {title(steps[e.step_id]) if e.step_id in steps else ''}: reopened at {when(e.at)}, "
+               f"reason: {inert(reopen_reason(e.text))}" for e in data.timeline if e.kind == "reopen"]
+    return _ReviewParts(zone=zone, alerts=alerts,
+                        zone_line=zone_line(data.tz, data.state.started_at or data.generated_at, "en"),
+                        summary=summary, share_figures=figures, share_notes=notes, follow_ups=follow)
+
+
+def _render_review_en(data: ReviewInput, parts: _ReviewParts) -> str:
+    """`render_review` in English."""
+    zone, alerts, when, state, names = parts.zone, parts.alerts, parts.when, data.state, _names(data)
+    lines = [
+        f"# Post-incident review: {inert(data.title)}",
+        f"*{data.playbook_title_en or data.playbook_name} · run #{data.run_id}*",
+        "",
+        parts.zone_line,
+        "",
+        "## Summary",
+        "",
+        *(f"{'  ' * depth}- {text}" for depth, text in parts.summary),
+    ]
+    lines += ["", "## Timeline", "", "| Time | Who | Action | Details |", "| --- | --- | --- | --- |"]
+    for entry, text in collapsed_timeline(data.timeline, alerts, zone, when, lang="en", names=names):
+        text = (entry.step_id + " " if entry.step_id else "") + text
+        lines.append(f"| {when(entry.at)} | {_cell(person(entry.actor))} | {kind_word(entry.kind, 'en')} | "
+                     f"{_cell(text)} |")
+    lines += [
+        "",
+        "## Steps vs SLA",
+        "",
+        "| Step | Owner | Status | SLA | Finished | Took | Late |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for step in state.steps:
+        who = state.assignee_of(step)
+        owner = names.role(step.owner_role) + (f" ({person(who)})" if who else "")
+        used = (step.finished_at - state.started_at) if step.finished_at and state.started_at else None
+        over = None
+        if step.due_at is not None and step.status in (StepStatus.DONE, StepStatus.OPEN):
+            over = (step.finished_at or data.generated_at) - step.due_at
+        status = STEP_STATUS_EN[step.status] + (f": {names.answer(step.step_id, step.answer)}" if step.answer else "")
+        if step.reason:
+            status += f" ({inert(step.reason)})"
+        lines.append(
+            f"| {_cell(step.step_id + ' ' + names.title(step.step_id, step.title))} | {_cell(owner)} | {_cell(status)} | "
+            f"{_dur(step.due_after, 'en')} ({when(step.due_at)}) | "
+            f"{when(step.finished_at) if step.status is not StepStatus.NA else '—'} | "
+            f"{_dur(used, 'en') if step.status is StepStatus.DONE else '—'} | "
+            f"{_lateness(step.status, over, 'en')} |"
+        )
+    lines += ["", "## Negative share", "", "- " + "; ".join(parts.share_figures)]
+    lines += [f"- {note}" for note in parts.share_notes]
+    if data.chart_filename:
+        lines += ["", f"![negative share]({data.chart_filename})"]
+    follow = [f"- {text}" for text in parts.follow_ups]
+    lines += ["", "## Follow-ups", "", *(follow or ["- none"]), ""]
+    lines.append(f"*generated {when(data.generated_at)}*")
+    return "\n".join(lines) + "\n"
+
+
 def render_review(data: ReviewInput) -> str:
     """Summary, timeline, steps against their SLA, the chart reference and follow-ups, in Markdown."""
     parts = _review_parts(data)
+    if data.lang == "en":
+        return _render_review_en(data, parts)
     zone, alerts, when, state = parts.zone, parts.alerts, parts.when, data.state
     lines = [
         f"# 复盘报告：{inert(data.title)}",
@@ -364,6 +673,15 @@ def review_summary(data: ReviewInput, *, filename: str) -> str:
     timeline and the steps against their SLA are in the file."""
     parts = _review_parts(data)
     out = [("    ◦ " if depth else "• ") + text for depth, text in parts.summary]
+    if data.lang == "en":
+        out.append("• Negative share:")
+        out += [f"    ◦ {figure}" for figure in parts.share_figures]
+        out += [f"• {note}" for note in parts.share_notes]
+        count = len(parts.follow_ups)
+        out.append(f"• Follow-ups: {count} item{'s' if count != 1 else ''}" if count else "• Follow-ups: none")
+        out.append(parts.zone_line)
+        out.append(f"📄 The full review (timeline, steps vs SLA) is in the file {filename}")
+        return "\n".join(out)
     out.append("• 负面占比 / Negative share：")
     out += [f"    ◦ {figure}" for figure in parts.share_figures]
     out += [f"• {note}" for note in parts.share_notes]

@@ -85,11 +85,43 @@ def linked_alerts(entries: Sequence[TimelineEntry]) -> list[str]:
 
 
 class RunNotFound(LookupError):
-    """No such run here, or the channel has none/several active runs; the message says which."""
+    """No such run here, or the channel has none/several active runs; the message says which (`en`: in
+    English alone, for a channel set to English)."""
+
+    def __init__(self, message: str, *, en: str = "") -> None:
+        super().__init__(message)
+        self.en = en
 
 
 class PlaybookNotFound(LookupError):
-    pass
+    def __init__(self, message: str, *, en: str = "") -> None:
+        super().__init__(message)
+        self.en = en
+
+
+class InvalidInput(ValueError):
+    """A value the command gave is not usable; `en` says so in English alone."""
+
+    def __init__(self, message: str, *, en: str = "") -> None:
+        super().__init__(message)
+        self.en = en
+
+
+def in_language(error: BaseException, lang: str) -> str:
+    """An error's message as a channel of language `lang` reads it: its English alone (`en`) in an English
+    channel when it has one, else the bilingual message."""
+    english = getattr(error, "en", "")
+    return english if lang == "en" and english else str(error)
+
+
+#: the title of a run started from an alert, as bot/handlers/watch.py words it, and in English
+ALERT_TITLE_ZH = "负面评论激增："
+ALERT_TITLE_EN = "Negative comment spike: "
+
+
+def alert_run_title(name: str, lang: str = "zh") -> str:
+    """The title of a run started from an alert on account `name`, in the channel's language."""
+    return f"{ALERT_TITLE_EN if lang == 'en' else ALERT_TITLE_ZH}{name}"
 
 
 class _VersionConflict(Exception):
@@ -125,6 +157,7 @@ class Report:
     filename: str
     title: str = ""  # the run's title
     summary: str = ""  # the review as a chat message's text (`review_summary`)
+    lang: str = "zh"  # the language of the run's channel, which the review is written in
 
 
 def review_filename(run_id: int) -> str:
@@ -180,6 +213,10 @@ class PlaybookService:
     def channel_tz(self, channel: str) -> str:
         return self.config.channel_timezone(channel)
 
+    def channel_lang(self, channel: str) -> str:
+        """'zh' or 'en': the language the channel's crisis messages are written in."""
+        return self.config.channel_language(channel)
+
     def find_playbook(self, name: str) -> Playbook:
         playbook = self.playbooks.find(name)
         if playbook is None:
@@ -187,7 +224,9 @@ class PlaybookService:
             known = "、".join(f"{p.id}（{p.name}）" for p in books)
             raise PlaybookNotFound(
                 f"没有预案 {name!r}，可用：{known}（/crisis list 查看详情）/ unknown playbook {name!r}; "
-                f"available: {', '.join(p.id for p in books)}"
+                f"available: {', '.join(p.id for p in books)}",
+                en=f"Unknown playbook {name!r}. Available: "
+                   f"{', '.join(f'{p.id} ({p.title_en or p.name})' for p in books)} (/crisis list has the details)",
             )
         return playbook
 
@@ -195,7 +234,11 @@ class PlaybookService:
         """Raise PermissionDenied naming who may, when config restricts `action` to some roles."""
         refused = refusal(RESTRICTED_ACTIONS[action], getattr(self.settings.permissions, action), self.config.roles, user)
         if refused is not None:
-            raise PermissionDenied(refused)
+            error = PermissionDenied(refused)
+            # the refusal's English half, for a channel set to English ("只有角色 … / only … may …")
+            _, only, english = refused.partition("/ only ")
+            error.en = f"Only {english}" if only else ""  # type: ignore[attr-defined]
+            raise error
 
     @staticmethod
     def _state(run: CrisisRun, steps: Sequence[CrisisStep]) -> RunState:
@@ -258,7 +301,7 @@ class PlaybookService:
     def _load(self, session: Session, run_id: int) -> tuple[CrisisRun, list[CrisisStep]]:
         run = session.get(CrisisRun, run_id)
         if run is None:
-            raise RunNotFound(f"没有预案 #{run_id} / no run #{run_id}")
+            raise RunNotFound(f"没有预案 #{run_id} / no run #{run_id}", en=f"No run #{run_id}.")
         steps = list(session.exec(select(CrisisStep).where(CrisisStep.run_id == run_id)).all())
         return run, steps
 
@@ -285,14 +328,16 @@ class PlaybookService:
         if ref is not None and str(ref).strip():
             text = record_digits(ref)
             if text is None:
-                raise RunNotFound(f"预案编号应为数字，例如 #12 / a run id is a number: {ref!r}")
+                raise RunNotFound(f"预案编号应为数字，例如 #12 / a run id is a number: {ref!r}",
+                                  en=f"A run id is a number, e.g. #12: {ref!r}")
             run_id = parse_record_number(text)
             run = None
             if run_id is not None:  # a number past any stored id names no run
                 with self.db.session() as session:
                     run = session.get(CrisisRun, run_id)
             if run is None or run.channel != channel:
-                raise RunNotFound(f"本频道没有预案 #{text} / no run #{text} in this channel")
+                raise RunNotFound(f"本频道没有预案 #{text} / no run #{text} in this channel",
+                                  en=f"No run #{text} in this channel.")
             return run_id
         with self.db.session() as session:
             ids = list(
@@ -310,11 +355,13 @@ class PlaybookService:
             if latest is not None:
                 return int(latest)
         if not ids:
-            raise RunNotFound("本频道没有进行中的预案，用 /crisis start 启动 / no active run in this channel")
+            raise RunNotFound("本频道没有进行中的预案，用 /crisis start 启动 / no active run in this channel",
+                              en="No active run in this channel: start one with /crisis start.")
         if len(ids) > 1:
             listed = "、".join(f"#{i}" for i in ids)
             raise RunNotFound(
-                f"本频道有多个进行中的预案（{listed}），请加 --run 编号 / several active runs: add --run N"
+                f"本频道有多个进行中的预案（{listed}），请加 --run 编号 / several active runs: add --run N",
+                en=f"Several active runs in this channel ({', '.join(f'#{i}' for i in ids)}): add --run N.",
             )
         return int(ids[0])
 
@@ -331,14 +378,17 @@ class PlaybookService:
                 break
         if match is None:
             if ":" not in text:
-                raise ValueError(
-                    f"未知账号 {text!r}，请用 平台:账号ID，例如 douyin:lanji_official / unknown account"
+                raise InvalidInput(
+                    f"未知账号 {text!r}，请用 平台:账号ID，例如 douyin:lanji_official / unknown account",
+                    en=f"Unknown account {text!r}: write platform:account_id, e.g. douyin:lanji_official",
                 )
             if (why := unsupported_platform(text)) is not None:
                 raise ValueError(why)
             match = text
         if self.scope is not None and not self.scope.can_see(channel, match):
-            raise PermissionDenied(f"本频道不能查看账号 {match} / this channel may not see {match}")
+            error = PermissionDenied(f"本频道不能查看账号 {match} / this channel may not see {match}")
+            error.en = f"This channel may not see {match}"  # type: ignore[attr-defined]
+            raise error
         return match
 
     # ---- starting ------------------------------------------------------------------------------
@@ -360,26 +410,33 @@ class PlaybookService:
         if severity is None:
             severity = playbook.default_severity
         if severity not in (1, 2, 3):
-            raise ValueError("严重程度应为 1-3 / severity must be 1, 2 or 3")
+            raise InvalidInput("严重程度应为 1-3 / severity must be 1, 2 or 3", en="Severity must be 1, 2 or 3")
         unknown = sorted(set(variables or {}) - set(playbook.variables))
         if unknown:
             # a misspelt name would silently leave the default (or 【待填】) in a public statement
             known = "、".join(playbook.variables) or "（无 / none）"
-            raise ValueError(
+            raise InvalidInput(
                 f"预案 {playbook.id} 没有变量 {'、'.join(unknown)}，可用：{known} / "
-                f"unknown variable {', '.join(unknown)}; this playbook has: {', '.join(playbook.variables) or 'none'}"
+                f"unknown variable {', '.join(unknown)}; this playbook has: {', '.join(playbook.variables) or 'none'}",
+                en=f"Unknown variable {', '.join(unknown)}; this playbook has: {', '.join(playbook.variables) or 'none'}",
             )
         empty = sorted(name for name, value in (variables or {}).items() if not str(value).strip())
         if empty:
             # "nothing is silently blank": an empty value would print a blank into a public statement
             defaults = [f"{n}（默认：{playbook.variables[n].default}）" if playbook.variables[n].default else n
                         for n in empty]
-            raise ValueError(
+            raise InvalidInput(
                 f"变量 {'、'.join(defaults)} 的值为空，公开回应口径里会留下空白：请写 --var {empty[0]}=值，"
                 f"或去掉它使用默认值 / --var {', '.join(empty)} has an empty value that would leave a blank in "
-                f"the public statements: give {empty[0]}=VALUE, or leave it out to use the default"
+                f"the public statements: give {empty[0]}=VALUE, or leave it out to use the default",
+                en=f"--var {', '.join(empty)} has an empty value that would leave a blank in the public statements: "
+                   f"give {empty[0]}=VALUE, or leave it out to use the default",
             )
         account_key = self.account_key(channel, account)
+        if alert_id and title and self.channel_lang(channel) == "en" and title.startswith(ALERT_TITLE_ZH):
+            # the alert button's title (bot/handlers/watch.py words it in Chinese) as an English channel reads it;
+            # it fills the statements' {title} too
+            title = alert_run_title(title.removeprefix(ALERT_TITLE_ZH), "en")
         variables = dict(variables or {})
         if account_key and "brand" in playbook.variables and "brand" not in variables:
             # The statements speak as the account: its configured name reads right where the generic
@@ -463,7 +520,8 @@ class PlaybookService:
                 playbook=playbook.snapshot(),
                 # a default title carries the start time as the channel reads it (like the card does)
                 title=("" if is_blank(title) else (title or "").strip())
-                or f"{playbook.name} {render.local(now, self.channel_tz(channel), '%m-%d %H:%M')}",
+                or f"{render.playbook_name(playbook, self.channel_lang(channel))} "
+                   f"{render.local(now, self.channel_tz(channel), '%m-%d %H:%M')}",
                 severity=severity,
                 account=account_key,
                 status=outcome.state.status.value,
@@ -510,7 +568,8 @@ class PlaybookService:
                 session,
                 channel=channel,
                 message=render.run_card(
-                    view, now, self.channel_tz(channel), max_steps=self.settings.card_steps
+                    view, now, self.channel_tz(channel), max_steps=self.settings.card_steps,
+                    lang=self.channel_lang(channel),
                 ),
                 key=card_key(run.id),
             )
@@ -647,7 +706,7 @@ class PlaybookService:
             if not remaining:
                 self.outbox.withdraw(session, channel=view.channel, key_prefix=original)
                 continue
-            message = render.reminder_message(view, who_key, remaining, now, tz)
+            message = render.reminder_message(view, who_key, remaining, now, tz, self.channel_lang(view.channel))
             if self.outbox.rewrite(session, channel=view.channel, key=original, message=message) == REWRITTEN:
                 self.outbox.withdraw(session, channel=view.channel, key_prefix=f"{original}:v")
             else:  # out already, being sent, or maybe shown by an earlier attempt: an edit shows what is left
@@ -659,7 +718,8 @@ class PlaybookService:
         self.outbox.enqueue(
             session,
             channel=view.channel,
-            message=render.run_card(view, now, self.channel_tz(view.channel), max_steps=self.settings.card_steps),
+            message=render.run_card(view, now, self.channel_tz(view.channel), max_steps=self.settings.card_steps,
+                                    lang=self.channel_lang(view.channel)),
             key=f"{card_key(view.id)}:v{view.version}",
             update_of=card_key(view.id),
         )
@@ -682,10 +742,10 @@ class PlaybookService:
         severity before. Raises TransitionRejected when the run is closed or already at that severity."""
         self.check_permission("severity", actor)
         if severity not in (1, 2, 3):
-            raise ValueError("严重程度应为 1、2 或 3 / severity must be 1, 2 or 3")
+            raise InvalidInput("严重程度应为 1、2 或 3 / severity must be 1, 2 or 3", en="Severity must be 1, 2 or 3")
         if is_blank(reason):
             raise TransitionRejected("调整严重程度需要说明原因 / changing the severity needs a reason",
-                                     code="needs_reason")
+                                     code="needs_reason", en="Changing the severity needs a reason")
         for _attempt in range(MAX_ATTEMPTS):
             now = self.clock.now()
             with self.db.session() as session:
@@ -694,11 +754,13 @@ class PlaybookService:
                 if run.status != RunStatus.ACTIVE.value:
                     raise TransitionRejected(
                         f"预案 #{run_id} {RUN_STATUS_ZH[RunStatus(run.status)]}，不能调整严重程度 / run #{run_id} "
-                        f"is {run.status}: its severity no longer changes", code="run_state")
+                        f"is {run.status}: its severity no longer changes", code="run_state",
+                        en=f"Run #{run_id} is {run.status}: its severity no longer changes")
                 if before == severity:
                     raise TransitionRejected(
                         f"预案 #{run_id} 已是{SEVERITY_SHORT_ZH[severity]}，未改变 / run #{run_id} is already "
-                        f"SEV{severity}: nothing changed", code="same_severity")
+                        f"SEV{severity}: nothing changed", code="same_severity",
+                        en=f"Run #{run_id} is already SEV{severity}: nothing changed")
                 changed = session.execute(
                     update(CrisisRun)
                     .where(CrisisRun.id == run_id, CrisisRun.version == run.version,
@@ -754,14 +816,20 @@ class PlaybookService:
         quoted = outsider_text(text if len(text) <= 120 else text[:119] + "…")
         entry = f"升级评论 / escalated comment {platform}:{comment_id}：「{quoted}」" + (f" — {note}" if note else "")
         runs = [r for r in self.active_runs(channel) if r.account in (None, account_key)]
+        english = self.channel_lang(channel) == "en"
         if runs:
             run = runs[-1]
             self._add_escalation(run.id, entry, user)
+            if english:
+                return f"Added to the timeline of active run #{run.id} “{inert(run.title)}”"
             return f"已加入处置中的预案 #{run.id}「{inert(run.title)}」的时间线 / added to the timeline of active run #{run.id}"
         run = self.start_run(
-            channel, ESCALATION_PLAYBOOK, f"评论升级：{quoted[:30]}", None, account_key, user,
+            channel, ESCALATION_PLAYBOOK, f"{'Escalated comment: ' if english else '评论升级：'}{quoted[:30]}", None,
+            account_key, user,
         )
         self._add_escalation(run.id, entry, user)
+        if english:
+            return f"Started run #{run.id} “{inert(run.title)}” for this comment"
         return f"已启动预案 #{run.id}「{inert(run.title)}」/ started run #{run.id} for this comment"
 
     def _add_escalation(self, run_id: int, text: str, actor: str) -> None:
@@ -891,15 +959,18 @@ class PlaybookService:
                     f"预案 #{run_id} {RUN_STATUS_ZH[state.status]}，不再提醒，无需推迟 / run #{run_id} is "
                     f"{state.status.value}: it has no reminders to snooze",
                     code="run_state",
+                    en=f"Run #{run_id} is {state.status.value}: it has no reminders to snooze",
                 )
             if not step_ids:
-                raise TransitionRejected("没有指定要推迟提醒的步骤 / no step to snooze", code="unknown_step")
+                raise TransitionRejected("没有指定要推迟提醒的步骤 / no step to snooze", code="unknown_step",
+                                         en="No step to snooze")
             unknown = [s for s in step_ids if not state.has_step(s)]
             if unknown:
                 raise TransitionRejected(
                     f"预案 #{run_id} 没有步骤 {'、'.join(unknown)}，未推迟 / run #{run_id} has no step "
                     f"{', '.join(unknown)}: nothing snoozed",
                     code="unknown_step",
+                    en=f"Run #{run_id} has no step {', '.join(unknown)}: nothing snoozed",
                 )
             named = list(dict.fromkeys(step_ids))
             step_ids = [s for s in named if state.step(s).status is StepStatus.OPEN]
@@ -908,6 +979,7 @@ class PlaybookService:
                     f"步骤 {'、'.join(named)} 已{'、'.join(dict.fromkeys(STEP_STATUS_ZH[state.step(s).status] for s in named))}"
                     f"，不再提醒，无需推迟 / step {', '.join(named)} is already finished: no reminder to snooze",
                     code="step_state",
+                    en=f"Step {', '.join(named)} is already finished: no reminder to snooze",
                 )
             session.execute(
                 update(CrisisStep)
@@ -999,16 +1071,25 @@ class PlaybookService:
             # (with no points at all it spanned years) and its "no scored comments" note.
             points = share_series((), state.started_at, end, self._bucket_for(end - state.started_at))
         filename = f"crisis-{run_id}-negative-share.png"
+        lang = self.channel_lang(view.channel)
+        cancelled = state.status is RunStatus.CANCELLED
+        if lang == "en":
+            no_account, end_label = "no account", ("cancelled" if cancelled else "resolved")
+        else:
+            no_account, end_label = "未指定账号", ("取消" if cancelled else "解除")
+        chart_options: dict[str, Any] = {"lang": "en"} if lang == "en" else {}
         png = negative_share_png(
             points,
             title=view.title,
-            account=view.account or "未指定账号",
+            account=view.account or no_account,
             tz=self.channel_tz(view.channel),
             normal_max=view.normal_max,
             run_start=state.started_at,
             run_end=state.closed_at,
-            end_label="取消" if state.status is RunStatus.CANCELLED else "解除",
+            end_label=end_label,
+            **chart_options,
         )
+        names = render.english_names(view)
         review = ReviewInput(
             run_id=run_id,
             title=view.title,
@@ -1026,9 +1107,12 @@ class PlaybookService:
             exit_rule=view.playbook.exit.rule,
             # the alert that started the run and those linked to it since
             alerts=self.run_alerts(run_id),
+            lang=lang,
+            titles_en=dict(names.titles),
+            roles_en=dict(names.roles),
         )
         return Report(markdown=render_review(review), png=png, filename=filename, title=view.title,
-                      summary=review_summary(review, filename=review_filename(run_id)))
+                      summary=review_summary(review, filename=review_filename(run_id)), lang=lang)
 
     def _alerts_in(self, session: Session, keys: Sequence[str]) -> tuple[LinkedAlert, ...]:
         """The linked alerts as people read them: account name, video, severity and start from the alert's
@@ -1075,6 +1159,22 @@ class PlaybookService:
         Markdown's tables and image line, sent as message text, showed raw or as a broken link)."""
         from bot.messages import File
 
+        if report.lang == "en":
+            return Message(
+                title=f"Post-incident review #{run_id}: {inert(report.title)}" if report.title
+                else f"Post-incident review #{run_id}",
+                text=report.summary,
+                images=(Image(title="Negative share", png=report.png, filename=report.filename, alt="negative share"),),
+                files=(
+                    File(
+                        name=review_filename(run_id),
+                        content=report.markdown.encode("utf-8"),
+                        mime="text/markdown; charset=utf-8",
+                        title=f"Post-incident review #{run_id}",
+                    ),
+                ),
+                meta={"crisis_run": run_id},
+            )
         return Message(
             title=f"复盘报告 #{run_id}：{inert(report.title)} / post-incident review" if report.title
             else f"复盘报告 #{run_id} / post-incident review",
@@ -1214,7 +1314,7 @@ class PlaybookService:
                 if moved and not self._claim_reminder(session, view.id, members, included, target):
                     session.rollback()  # another bot process changed these steps first
                     continue
-                message = render.reminder_message(view, who_key, steps, now, tz)
+                message = render.reminder_message(view, who_key, steps, now, tz, self.channel_lang(view.channel))
                 if waiting:
                     # The owner's last reminder has not reached the chat yet: give it the current content
                     # instead of queueing a second reminder behind it. The outbox keeps one pending refresh
@@ -1310,7 +1410,7 @@ class PlaybookService:
             status, delivered_at = found[0] if found else (None, None)
             if status == "pending":
                 since = self._last_update(session, view)
-                self.outbox.enqueue(session, channel=view.channel, message=render.nag_message(view, now - since),
+                self.outbox.enqueue(session, channel=view.channel, message=render.nag_message(view, now - since, self.channel_lang(view.channel)),
                                     key=f"{previous}:v{_stamp(now)}", update_of=previous, refresh=True)
                 return 0
             since_nag = max(view.last_status_at, delivered_at) if delivered_at else view.last_status_at
@@ -1331,7 +1431,7 @@ class PlaybookService:
             self.outbox.enqueue(
                 session,
                 channel=view.channel,
-                message=render.nag_message(view, idle),
+                message=render.nag_message(view, idle, self.channel_lang(view.channel)),
                 key=_nag_key(view.id, now),
             )
             # on the timeline as "remind", not "note": the next nag still counts from the last real update
@@ -1396,6 +1496,7 @@ class PlaybookService:
                     view, check.window_share, check.normal_max, view.playbook.exit.hold,
                     account_name=next((a.name for a in self.config.accounts if a.key == view.account and a.name),
                                       None),
+                    lang=self.channel_lang(view.channel),
                 ),
                 key=f"crisis:{view.id}:exit-hint",
             )

@@ -143,12 +143,15 @@ def test_a_review_gives_its_duration_progress_starter_and_severity_in_english_to
     say("/crisis start product-complaint --account douyin:lanji_official")
     clock.advance(timedelta(minutes=45))
     say("/crisis resolve handled")
-    [review] = [m for m in english_bot.console.messages("lanji") if (m.title or "").startswith("复盘报告")]
-    lines = {line.split("：", 1)[0]: line for line in review.text.splitlines() if "：" in line}
-    assert lines["• 持续 / Duration"] == "• 持续 / Duration：45 分钟 / 45 min", lines
-    assert re.fullmatch(r"• 完成度 / Progress：\d+/\d+ 步 / steps", lines["• 完成度 / Progress"]), lines
-    assert lines["• 启动 / Started"].endswith("，发起人 alice / by alice"), lines
-    assert lines["• 严重程度 / Severity"] == "• 严重程度 / Severity：二级 / SEV2", lines
+    # an English channel's review is in English alone (its title, summary and file)
+    [review] = [m for m in english_bot.console.messages("lanji") if (m.title or "").startswith("Post-incident review")]
+    lines = {line.split(": ", 1)[0]: line for line in review.text.splitlines() if ": " in line}
+    assert lines["• Duration"] == "• Duration: 45 min", lines
+    assert re.fullmatch(r"• Progress: \d+/\d+ steps", lines["• Progress"]), lines
+    assert lines["• Started"].endswith(" by alice"), lines
+    assert lines["• Severity"] == "• Severity: SEV2", lines
+    own = "\n".join(line for line in review.text.splitlines() if not line.startswith("• Exit rule: "))  # the playbook's
+    assert not CJK.search(own), review.text
 
 
 def test_a_reminder_for_an_unassigned_role_names_it_in_english_on_the_english_half(english_bot, clock, say):
@@ -157,11 +160,10 @@ def test_a_reminder_for_an_unassigned_role_names_it_in_english_on_the_english_ha
     clock.advance(timedelta(minutes=40))  # intake (客服, 30 min) is late and nobody holds the role
     english_bot.services.playbooks.tick()
     english_bot.services.outbox.drain()
-    [reminder] = [m for m in english_bot.console.messages("lanji")[before:] if "超时提醒" in (m.title or "")]
+    # an English channel's reminder is in English alone
+    [reminder] = [m for m in english_bot.console.messages("lanji")[before:] if "reminder" in (m.title or "")]
     head = reminder.text.splitlines()[0]
-    zh, _, en = head.partition(" / ")
-    assert "/crisis assign 客服 @人" in zh  # the Chinese half as it was
-    assert en == "overdue, role Support unassigned: /crisis assign Support @user", head
+    assert head == "Overdue, role Support unassigned: /crisis assign Support @user", head
     say("/crisis assign Support me")  # what it says to type works
     [run] = english_bot.services.playbooks.active_runs("console:lanji")
     assert run.state.role_assignees.get("客服") == "console:alice"
