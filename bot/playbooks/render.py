@@ -157,6 +157,14 @@ def overdue_text(late: timedelta, lang: str = "zh") -> str:
     return en if lang == "en" else f"{zh} / {en}"
 
 
+def _overdue_by(state: RunState, step: StepState, now: datetime) -> timedelta | None:
+    """How long an open step is past its due time (None when it is not, or waits behind a gate)."""
+    if (step.status is StepStatus.OPEN and step.due_at is not None and step.due_at <= now
+            and not state.is_gated_open(step)):
+        return now - step.due_at
+    return None
+
+
 def step_line(view: RunView, step: StepState, now: datetime, tz: str, lang: str = "zh") -> str:
     state = view.state
     assignee = state.assignee_of(step)
@@ -164,14 +172,8 @@ def step_line(view: RunView, step: StepState, now: datetime, tz: str, lang: str 
         return _step_line_en(view, step, now, tz)
     owner = f"{step.owner_role}" + (f"（{person(assignee)}）" if assignee else "（未指派 / unassigned）")
     due = local(step.due_at, tz)
-    late = ""
-    if (
-        step.status is StepStatus.OPEN
-        and step.due_at is not None
-        and step.due_at <= now
-        and not state.is_gated_open(step)
-    ):
-        late = f" ⚠️ {overdue_text(now - step.due_at)}"
+    overdue = _overdue_by(state, step, now)
+    late = f" ⚠️ {overdue_text(overdue)}" if overdue is not None else ""
     blocked = (
         " ⏳ 等待前置步骤 / waiting" if step.status is StepStatus.OPEN and state.is_blocked(step) else ""
     )
@@ -183,14 +185,8 @@ def _step_line_en(view: RunView, step: StepState, now: datetime, tz: str) -> str
     state = view.state
     assignee = state.assignee_of(step)
     owner = role_name(view, step.owner_role, "en") + (f" ({person(assignee)})" if assignee else " (unassigned)")
-    late = ""
-    if (
-        step.status is StepStatus.OPEN
-        and step.due_at is not None
-        and step.due_at <= now
-        and not state.is_gated_open(step)
-    ):
-        late = f" ⚠️ {overdue_text(now - step.due_at, 'en')}"
+    overdue = _overdue_by(state, step, now)
+    late = f" ⚠️ {overdue_text(overdue, 'en')}" if overdue is not None else ""
     blocked = " ⏳ waiting for earlier steps" if step.status is StepStatus.OPEN and state.is_blocked(step) else ""
     status = "" if step.status is StepStatus.OPEN else f" · {STEP_STATUS_EN[step.status]}"
     return (f"Step {step_number(step)} **{step.step_id}** {step_title(view, step, 'en')} · {owner} · "

@@ -560,9 +560,40 @@ def _review_parts_en(data: ReviewInput, zone: ZoneInfo, alerts: list[LinkedAlert
                         summary=summary, share_figures=figures, share_notes=notes, follow_ups=follow)
 
 
+def _step_rows(data: ReviewInput, when: Callable[[datetime | None], str], names: EnglishNames,
+               lang: str) -> list[str]:
+    """The review's "steps vs SLA" rows: owner, status with answer and reason, SLA, finish, time taken and
+    lateness of each step, in the channel's language (English names from `names`)."""
+    en = lang == "en"
+    state = data.state
+    rows = []
+    for step in state.steps:
+        who = state.assignee_of(step)
+        owner = (names.role(step.owner_role) if en else step.owner_role) + (
+            (f" ({person(who)})" if en else f"（{person(who)}）") if who else "")
+        used = (step.finished_at - state.started_at) if step.finished_at and state.started_at else None
+        over = None
+        if step.due_at is not None and step.status in (StepStatus.DONE, StepStatus.OPEN):
+            over = (step.finished_at or data.generated_at) - step.due_at
+        status = (STEP_STATUS_EN if en else STEP_STATUS_ZH)[step.status]
+        if step.answer:
+            status += f": {names.answer(step.step_id, step.answer)}" if en else f"：{step.answer}"
+        if step.reason:
+            status += f" ({inert(step.reason)})" if en else f"（{inert(step.reason)}）"
+        title = names.title(step.step_id, step.title) if en else step.title
+        sla = f"{_dur(step.due_after, lang)} ({when(step.due_at)})" if en else f"{_dur(step.due_after)}（{when(step.due_at)}）"
+        rows.append(
+            f"| {_cell(step.step_id + ' ' + title)} | {_cell(owner)} | {_cell(status)} | {sla} | "
+            f"{when(step.finished_at) if step.status is not StepStatus.NA else '—'} | "
+            f"{_dur(used, lang) if step.status is StepStatus.DONE else '—'} | "
+            f"{_lateness(step.status, over, lang)} |"
+        )
+    return rows
+
+
 def _render_review_en(data: ReviewInput, parts: _ReviewParts) -> str:
     """`render_review` in English."""
-    zone, alerts, when, state, names = parts.zone, parts.alerts, parts.when, data.state, _names(data)
+    zone, alerts, when, names = parts.zone, parts.alerts, parts.when, _names(data)
     lines = [
         f"# Post-incident review: {inert(data.title)}",
         f"*{data.playbook_title_en or data.playbook_name} · run #{data.run_id}*",
@@ -585,23 +616,7 @@ def _render_review_en(data: ReviewInput, parts: _ReviewParts) -> str:
         "| Step | Owner | Status | SLA | Finished | Took | Late |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for step in state.steps:
-        who = state.assignee_of(step)
-        owner = names.role(step.owner_role) + (f" ({person(who)})" if who else "")
-        used = (step.finished_at - state.started_at) if step.finished_at and state.started_at else None
-        over = None
-        if step.due_at is not None and step.status in (StepStatus.DONE, StepStatus.OPEN):
-            over = (step.finished_at or data.generated_at) - step.due_at
-        status = STEP_STATUS_EN[step.status] + (f": {names.answer(step.step_id, step.answer)}" if step.answer else "")
-        if step.reason:
-            status += f" ({inert(step.reason)})"
-        lines.append(
-            f"| {_cell(step.step_id + ' ' + names.title(step.step_id, step.title))} | {_cell(owner)} | {_cell(status)} | "
-            f"{_dur(step.due_after, 'en')} ({when(step.due_at)}) | "
-            f"{when(step.finished_at) if step.status is not StepStatus.NA else '—'} | "
-            f"{_dur(used, 'en') if step.status is StepStatus.DONE else '—'} | "
-            f"{_lateness(step.status, over, 'en')} |"
-        )
+    lines += _step_rows(data, when, names, 'en')
     lines += ["", "## Negative share", "", "- " + "; ".join(parts.share_figures)]
     lines += [f"- {note}" for note in parts.share_notes]
     if data.chart_filename:
@@ -617,7 +632,7 @@ def render_review(data: ReviewInput) -> str:
     parts = _review_parts(data)
     if data.lang == "en":
         return _render_review_en(data, parts)
-    zone, alerts, when, state = parts.zone, parts.alerts, parts.when, data.state
+    zone, alerts, when = parts.zone, parts.alerts, parts.when
     lines = [
         f"# 复盘报告：{inert(data.title)}",
         f"*Post-incident review — {data.playbook_title_en} · #{data.run_id}*",
@@ -640,21 +655,7 @@ def render_review(data: ReviewInput) -> str:
         "| 步骤 / Step | 负责 / Owner | 状态 / Status | 时限 / SLA | 完成于 / Finished | 用时 / Took | 超时 / Late |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for step in state.steps:
-        owner = step.owner_role + (f"（{person(state.assignee_of(step))}）" if state.assignee_of(step) else "")
-        used = (step.finished_at - state.started_at) if step.finished_at and state.started_at else None
-        over = None
-        if step.due_at is not None and step.status in (StepStatus.DONE, StepStatus.OPEN):
-            over = (step.finished_at or data.generated_at) - step.due_at
-        status = STEP_STATUS_ZH[step.status] + (f"：{step.answer}" if step.answer else "")
-        if step.reason:
-            status += f"（{inert(step.reason)}）"
-        lines.append(
-            f"| {_cell(step.step_id + ' ' + step.title)} | {_cell(owner)} | {_cell(status)} | "
-            f"{_dur(step.due_after)}（{when(step.due_at)}） | {when(step.finished_at) if step.status is not StepStatus.NA else '—'} | "
-            f"{_dur(used) if step.status is StepStatus.DONE else '—'} | "
-            f"{_lateness(step.status, over)} |"
-        )
+    lines += _step_rows(data, when, EnglishNames(), 'zh')
     lines += ["", "## 负面占比 / Negative share", "", "- " + "；".join(parts.share_figures)]
     lines += [f"- {note}" for note in parts.share_notes]
     if data.chart_filename:

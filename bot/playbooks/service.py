@@ -1160,41 +1160,17 @@ class PlaybookService:
         from bot.messages import File
 
         if report.lang == "en":
-            return Message(
-                title=f"Post-incident review #{run_id}: {inert(report.title)}" if report.title
-                else f"Post-incident review #{run_id}",
-                text=report.summary,
-                images=(Image(title="Negative share", png=report.png, filename=report.filename, alt="negative share"),),
-                files=(
-                    File(
-                        name=review_filename(run_id),
-                        content=report.markdown.encode("utf-8"),
-                        mime="text/markdown; charset=utf-8",
-                        title=f"Post-incident review #{run_id}",
-                    ),
-                ),
-                meta={"crisis_run": run_id},
-            )
+            name, chart, alt = f"Post-incident review #{run_id}", "Negative share", "negative share"
+            title = f"{name}: {inert(report.title)}" if report.title else name
+        else:
+            name, chart, alt = f"复盘报告 #{run_id} / post-incident review", "负面占比 / negative share", "负面占比"
+            title = f"复盘报告 #{run_id}：{inert(report.title)} / post-incident review" if report.title else name
         return Message(
-            title=f"复盘报告 #{run_id}：{inert(report.title)} / post-incident review" if report.title
-            else f"复盘报告 #{run_id} / post-incident review",
+            title=title,
             text=report.summary,
-            images=(
-                Image(
-                    title="负面占比 / negative share",
-                    png=report.png,
-                    filename=report.filename,
-                    alt="负面占比",
-                ),
-            ),
-            files=(
-                File(
-                    name=review_filename(run_id),
-                    content=report.markdown.encode("utf-8"),
-                    mime="text/markdown; charset=utf-8",
-                    title=f"复盘报告 #{run_id} / post-incident review",
-                ),
-            ),
+            images=(Image(title=chart, png=report.png, filename=report.filename, alt=alt),),
+            files=(File(name=review_filename(run_id), content=report.markdown.encode("utf-8"),
+                        mime="text/markdown; charset=utf-8", title=name),),
             meta={"crisis_run": run_id},
         )
 
