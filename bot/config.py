@@ -636,6 +636,10 @@ def config_warnings(config: AppConfig) -> list[str]:
     warnings.extend(f"{path}: {message}" for path, message, _locks_everyone_out
                     in permission_problems(config.roles, config.playbooks.permissions.model_dump()))
     warnings.extend(fix_permission_problems(config.roles, config.sentiment.permissions))
+    from bot.playbooks.validate import suggested_playbook_warnings  # lazily: it imports this module
+    from bot.playbooks.wiring import playbook_dir
+
+    warnings.extend(suggested_playbook_warnings(config.alerts.playbooks, playbook_dir(config.playbooks.directory)))
     return warnings
 
 

@@ -37,6 +37,13 @@ ACTION_LABEL = {
 }
 
 
+#: what an alert is about, (Chinese, English): one phrase for the title and the follow-ups (escalation, raised,
+#: unmuted), which said "Negative comments surge" and "negative surge" for the same thing
+SUBJECT = {
+    "negative": ("负面评论激增", "negative comment surge"),
+    "volume": ("评论量激增", "comment volume surge"),
+}
+
 #: how the history ("记录") names the bot when it acted (an alert, an escalation, the end of a mute)
 BOT_ACTOR = ("机器人", "crisisbot")
 #: the history line shows the latest entries only
@@ -228,14 +235,17 @@ def alert_message(ep: dict[str, Any], *, lang: str = "zh", zone: ZoneInfo, menti
             Button("静默 1 小时" if zh else "Mute 1 hour", "alert.mute", key),
             Button("误报" if zh else "False alarm", "alert.false_positive", key, style="danger"),
         )
-    head = ("负面评论激增" if negative else "评论量激增") if zh else (
-        "Negative comments surge" if negative else "Comment volume surge")
+    what = SUBJECT["negative" if negative else "volume"]
+    head = what[0] if zh else what[1][:1].upper() + what[1][1:]
+    # the mark says whether it is still going on: a recovered alert edited in place kept "🚨" and read as live
+    mark = "🚨"
     if status == "resolved":
+        mark = "✅"
         head = ("已恢复 · " if zh else "Resolved · ") + head
     elif status == "false_positive":
         head = ("误报 · " if zh else "False alarm · ") + head
     return Message(
-        title=f"🚨 {head} · {_pick(SEVERITY_LABEL[sev], lang)}",
+        title=f"{mark} {head} · {_pick(SEVERITY_LABEL[sev], lang)}",
         text="\n".join(lines),
         fields=tuple(fields),
         sections=tuple(sections),
@@ -250,9 +260,8 @@ def _episode_subject(ep: dict[str, Any]) -> tuple[str, str, str]:
     """(account name, what in Chinese, what in English) of an episode, for the short follow-up messages."""
     stats = ep["stats"]
     account_name = stats.get("account_name") or ep["account_id"]
-    if stats.get("metric", "negative") == "negative":
-        return account_name, "负面评论激增", "negative surge"
-    return account_name, "评论量激增", "comment surge"
+    what = SUBJECT["negative" if stats.get("metric", "negative") == "negative" else "volume"]
+    return account_name, what[0], what[1]
 
 
 def escalation_message(ep: dict[str, Any], *, lang: str, zone: ZoneInfo, mentions: tuple[str, ...],

@@ -1681,6 +1681,13 @@ class AlertService:
                 removed += 1
             return removed
 
+    def config_watch_terms(self, term: str, channel: str) -> list:
+        """The config's watched terms (`alerts.watch_terms`) spelled `term` in any letter case (matching ignores
+        case) that this channel may see: `/watch add` does not add them again, `/watch remove` says it cannot
+        remove them."""
+        return [t for t in self.cfg.watch_terms if t.term.lower() == term.lower()
+                and (t.account is None or self.scope.can_see(channel, t.account))]
+
     def list_watches(self, channel: str) -> list[AlertWatch]:
         """The watches this channel may see and change (see `watch_visible`), surges only until they end."""
         now = self.clock.now()

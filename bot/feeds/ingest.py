@@ -159,7 +159,7 @@ class IngestService:
             if isinstance(checked, list):
                 reason = compact_reason(checked)
                 results[index] = RecordResult(index, "rejected", reason, position)
-                _add_dead_letter(dead, _dead_letter(source, position or str(index), reason, _raw_text(raw), now))
+                _add_dead_letter(dead, _dead_letter(source, position or str(index), reason, record_raw_text(raw), now))
                 continue
             if not checked.is_from_account and checked.author_id and self._is_own_author(checked):
                 checked.is_from_account = True
@@ -501,7 +501,7 @@ def _add_dead_letter(dead: dict[str, dict[str, Any]], row: dict[str, Any]) -> No
         kept.update(position=row["position"], seen_count=kept["seen_count"] + 1)
 
 
-def _raw_text(raw: Any) -> str:
+def record_raw_text(raw: Any) -> str:
     try:
         return json.dumps(raw, ensure_ascii=False, default=str)[:100_000]
     except (TypeError, ValueError, RecursionError):

@@ -57,7 +57,8 @@ from starlette.routing import Route
 from bot import metrics
 from bot.clock import Clock
 from bot.feeds.files import JSON_ERRORS, json_error_text, split_lines
-from bot.feeds.ingest import IngestReport, IngestService
+from bot.feeds.ingest import IngestReport, IngestService, compact_reason, record_raw_text
+from bot.feeds.records import validate_record
 from bot.http_body import BodyTimeout, ClientGone, PayloadTooLarge, read_limited
 from bot.log_limits import RefusalLog
 from bot.storage.db import database_unavailable, failure_line
@@ -191,6 +192,23 @@ def _byte_offset(body: bytes, text: str, chars: int, codec: str) -> int:
     return len(text[:chars].encode(codec))
 
 
+def _wrapper_rejection(body: dict, clock: Clock) -> tuple[int, str, str] | None:
+    """A JSON object body holding a list (`{"comments": [...]}`) that is no comment itself: its rejection (index
+    0, raw text, reason), the reason saying how a list of comments is sent before what the object lacks as a
+    comment. None for any other object, stored or rejected as the one comment it is."""
+    key = next((k for k, v in body.items() if isinstance(v, list)), None)
+    if key is None:
+        return None
+    checked = validate_record(body, now=clock.now())
+    if not isinstance(checked, list):  # a whole comment that also carries a list: it is one
+        return None
+    hint = (f"请求体是一个对象，评论列表在其 {key!r} 字段中：多条评论请直接发送 JSON 数组（[{{…}}, {{…}}]）"
+            f"或 NDJSON（Content-Type: application/x-ndjson，每行一条）/ the body is one object with the comments "
+            f"in its {key!r} field: send a list of comments as a JSON array itself ([{{…}}, {{…}}]) or as NDJSON "
+            f"(Content-Type: application/x-ndjson, one per line)")
+    return 0, record_raw_text(body), f"{hint}; {compact_reason(checked)}"
+
+
 def _ndjson_records(text: str, where=lambda chars: chars) -> tuple[list, list[tuple[int, str, str]], JSONResponse | None]:
     """The records of an NDJSON body, the lines that are not JSON as (index, raw line, reason) rejections
     for `IngestService.ingest_records`, and the 400 answer for the first of them (sent when no line is
@@ -302,7 +320,12 @@ def _process(ingest: IngestService, body: bytes, content_type: str, encoding: st
         except JSON_ERRORS as exc:  # a 5000-digit number, nesting deeper than the parser goes
             return _error(400, "malformed_json", f"JSON 格式错误 / malformed JSON: {json_error_text(exc)}")
         if isinstance(records, dict):
-            records = [records]
+            # one object is one comment (a shape kept as it was); one wrapping a list is a rejection that says so
+            rejection = _wrapper_rejection(records, ingest.clock)
+            if rejection is None:
+                records = [records]
+            else:
+                records, rejections = [], [rejection]
         if not isinstance(records, list):
             return _error(400, "malformed_json", "应为评论记录的 JSON 数组 / expected a JSON array of comment records")
     else:

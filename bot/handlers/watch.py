@@ -80,6 +80,13 @@ def _account_name(ctx: CommandContext, key: str, lang: str = "zh") -> str:
     return account_label(account.name if account and account.name else account_id, platform, lang)
 
 
+def _config_where(ctx: CommandContext, account: str | None) -> tuple[str, str]:
+    """Where a config watch term applies, (Chinese, English), as /watch list names it."""
+    if account is None:
+        return "全部账号", "all accounts"
+    return _account_name(ctx, account), _account_name(ctx, account, "en")
+
+
 def _zone(ctx: CommandContext) -> ZoneInfo:
     """The channel's own zone (`channels[].timezone`), as its alerts, reports and quiet hours use: a team
     abroad typing "20:00" means its own evening, not the bot's default zone's."""
@@ -169,8 +176,8 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         window = window_text(start, until, zone, ctx.services.clock.now())
         return Message(text=(
             f"已登记预期高峰 #{watch.id}：{_account_name(ctx, account)} {window}，预期 x{factor:g}。期间按量不告警，负面占比异常仍会告警。\n"
-            f"Planned surge #{watch.id} recorded: volume up to x{factor:g} will not alert; a jump in the "
-            f"negative share still does.{past_note}"))
+            f"Planned surge #{watch.id} recorded: {_account_name(ctx, account, 'en')} {window}, expected x{factor:g}. "
+            f"Volume up to x{factor:g} will not alert during it; a jump in the negative share still does.{past_note}"))
     if sub == "add":
         if not args:
             raise UsageError("用法 / usage: /watch add 关键词 [--account 账号]")
@@ -179,6 +186,15 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
             raise UsageError("关键词为空 / the term is empty: /watch add 关键词")
         account = _account_option(parsed, "/watch add 关键词")
         account_key = _resolve_account(ctx, account) if account else None
+        # a term the config already watches here: a chat watch would be a duplicate that /watch list shows
+        # twice and /watch remove takes away while the term stays watched
+        configured = next((t for t in svc.config_watch_terms(term, ctx.channel)
+                           if t.account is None or t.account == account_key), None)
+        if configured is not None:
+            where, where_en = _config_where(ctx, configured.account)
+            return Message(text=f"风险词「{configured.term}」已在配置中监控（alerts.watch_terms，{where}），无需重复添加。\n"
+                                f"“{configured.term}” is already watched by the config (`alerts.watch_terms`, "
+                                f"{where_en}): not added again.")
         watch = svc.add_watch(kind="term", channel=ctx.channel, user=ctx.user, term=term, account=account_key)
         where = _account_name(ctx, account_key) if account_key else _CHANNEL_ACCOUNTS
         # the English line in English only ("Watching “过敏” (本频道的全部账号 / all of …)" read half Chinese)
@@ -193,9 +209,20 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         account = _account_option(parsed, "/watch remove 关键词|编号")
         account_key = _resolve_account(ctx, account) if account else None
         removed = svc.remove_watch(term=term, account=account_key, channel=ctx.channel)
+        # the config's terms (alerts.watch_terms) are shown by /watch list but only the config file removes them
+        configured = next((t for t in svc.config_watch_terms(term, ctx.channel)
+                           if account_key is None or t.account in (None, account_key)), None)
         if not removed:
+            if configured is not None:
+                return Message(text=f"风险词「{configured.term}」来自配置文件（alerts.watch_terms），不能在聊天中取消，"
+                                    f"请修改配置文件。\n“{configured.term}” is set in the config (`alerts.watch_terms`) "
+                                    f"and cannot be removed from chat: edit the config file.")
             return Message(text=f"没有找到监控项 {term} / nothing watched matches {term!r}")
-        return Message(text=f"已取消 {removed} 项监控 / removed {removed} watch(es)")
+        text = f"已取消 {removed} 项监控 / removed {removed} {'watch' if removed == 1 else 'watches'}"
+        if configured is not None:
+            text += (f"\n配置中的风险词「{configured.term}」仍在监控（alerts.watch_terms）。"
+                     f"\n“{configured.term}” is still watched by the config (`alerts.watch_terms`).")
+        return Message(text=text)
     if sub in ("list", "ls", ""):
         lines = []
         now = ctx.services.clock.now()

@@ -413,3 +413,21 @@ def load_playbooks(paths: Iterable[Path | str] | None = None) -> PlaybookSet:
                 seen.setdefault(value.strip().casefold(), playbook.source)
             result.playbooks.append(playbook)
     return result
+
+
+def suggested_playbook_warnings(suggested: dict[str, str], directory: Path) -> list[str]:
+    """`alerts.playbooks` (the playbook an alert suggests, by severity) naming no playbook of `directory`:
+    valid, but the alert's 启动预案 button then fails with "unknown playbook". For `config check`; a missing
+    folder or a broken file is reported there as a problem of its own."""
+    if not suggested or not directory.is_dir():
+        return []
+    playbooks = load_playbooks([directory])
+    ids = [p.id for p in playbooks.playbooks]
+    warnings = []
+    for severity, name in suggested.items():
+        if playbooks.find(name) is None:
+            warnings.append(
+                f"alerts.playbooks.{severity}: 预案 {name!r} 不存在（{directory} 中现有：{'、'.join(ids) or '无'}），"
+                f"此级别告警的「启动预案」将无法启动 / no playbook {name!r} in {directory} (available: "
+                f"{', '.join(ids) or 'none'}): 启动预案 (start playbook) on a {severity} alert would fail")
+    return warnings

@@ -80,7 +80,7 @@ def test_alert_explains_itself_in_chinese_and_english():
     assert [b.label for b in zh.buttons] == ["启动预案", "确认", "静默 1 小时", "误报"]
     assert zh.severity == 2 and zh.meta["kind"] == "alert"
     en = alert_message(episode(), lang="en", zone=ZONE)
-    assert "Negative comments surge" in en.title and "47** negative comments in 15 min" in en.text
+    assert "Negative comment surge" in en.title and "47** negative comments in 15 min" in en.text
     # the running total counts from the alert, and says so (beside the headline's window it read as less)
     with_total = episode()
     with_total["stats"] = {**with_total["stats"], "episode_negative": 6, "episode_total": 8}
