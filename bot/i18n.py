@@ -4,6 +4,14 @@ from __future__ import annotations
 
 #: platforms as people in China name them (the queue, alerts and reports all say 抖音, not douyin)
 PLATFORM_ZH = {"douyin": "抖音", "bilibili": "B站", "kuaishou": "快手", "weibo": "微博", "xiaohongshu": "小红书"}
+#: the same platforms as an English channel's cards name them
+PLATFORM_EN = {"douyin": "Douyin", "bilibili": "Bilibili", "kuaishou": "Kuaishou", "weibo": "Weibo",
+               "xiaohongshu": "Xiaohongshu"}
+
+
+def platform_label(platform: str, lang: str = "zh") -> str:
+    """A platform as the channel's language names it: 抖音 / Douyin (an unknown one as its id)."""
+    return (PLATFORM_EN if lang == "en" else PLATFORM_ZH).get(platform, platform)
 
 
 def num(value: int) -> str:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import ensure_aware
 from bot.durations import ago_zh_en, duration_zh_en, overdue_zh_en, zone_text
-from bot.i18n import PLATFORM_ZH, num
+from bot.i18n import num, platform_label
 from bot.messages import Button, Field, Message, Section, inert, outsider_text
 from bot.replies.models import (
     ANSWERED,
@@ -36,14 +36,6 @@ DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 # a commenter's name on a card, at most (names are the commenter's choice, of any length)
 AUTHOR_MAX = 30
 _LABEL_EN = {"neg": "negative", "neu": "neutral", "pos": "positive"}
-#: platforms as an English channel names them on a card (a Chinese channel says 抖音, B站…)
-PLATFORM_EN = {"douyin": "Douyin", "bilibili": "Bilibili", "kuaishou": "Kuaishou", "weibo": "Weibo",
-               "xiaohongshu": "Xiaohongshu"}
-
-
-def platform_text(platform: str, lang: str = "zh") -> str:
-    """A platform as the channel's language names it: 抖音 / Douyin (an unknown one as its id)."""
-    return (PLATFORM_EN if lang == "en" else PLATFORM_ZH).get(platform, platform)
 
 
 def short_count(value: int | None, lang: str = "zh") -> str:
@@ -62,7 +54,7 @@ def account_label(account_key: str, account_name: str | None, lang: str = "zh") 
     if account_name:
         return account_name
     platform, _, account_id = account_key.partition(":")
-    return f"{platform_text(platform, lang)} {account_id or account_key}"
+    return f"{platform_label(platform, lang)} {account_id or account_key}"
 
 
 def clip(text: str, limit: int = 140) -> str:
@@ -104,7 +96,7 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
     Priority, Douyin…); the parts already written in both languages stay as they are."""
     english = lang == "en"
     age = now - ensure_aware(item.created_at)
-    platform = platform_text(item.platform, lang)
+    platform = platform_label(item.platform, lang)
     head = f"**#{item.id}**"
     if overdue:
         late = now.timestamp() - item.due_ts

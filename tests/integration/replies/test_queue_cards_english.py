@@ -14,6 +14,7 @@ import pytest
 
 from bot.app import build_app
 from bot.config import parse_config
+from bot.i18n import platform_label
 from bot.messages import Command, Message
 from bot.replies import render
 from tests.conftest import TEST_CONFIG
@@ -99,7 +100,7 @@ def test_an_account_without_a_name_is_named_by_its_platform_in_the_channels_lang
     assert render.account_label("douyin:acc", None) == "抖音 acc"
     assert render.account_label("douyin:acc", None, "en") == "Douyin acc"
     assert render.account_label("xiaohongshu:acc", "小红书店", "en") == "小红书店"  # a configured name as written
-    assert render.platform_text("tiktok", "en") == "tiktok"
+    assert platform_label("tiktok", "en") == "tiktok"
 
 
 def test_queue_and_approval_cards_keep_their_language_for_a_refresh(english_bot, clock):
