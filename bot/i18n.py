@@ -14,6 +14,22 @@ def platform_label(platform: str, lang: str = "zh") -> str:
     return (PLATFORM_EN if lang == "en" else PLATFORM_ZH).get(platform, platform)
 
 
+class EnglishToo:
+    """Mixed into an exception whose message is bilingual: `en` holds the same in English alone, for a channel
+    set to English (empty: the bilingual message stands for both). Read it with `in_language`."""
+
+    def __init__(self, message: str, *, en: str = "") -> None:
+        super().__init__(message)
+        self.en = en
+
+
+def in_language(error: BaseException, lang: str) -> str:
+    """An error's message as a channel of language `lang` reads it: its English alone (`en`) in an English
+    channel when it has one, else the bilingual message."""
+    english = getattr(error, "en", "")
+    return english if lang == "en" and english else str(error)
+
+
 def num(value: int) -> str:
     """A count with thousands separators (2,639), as reports, queue texts and reminders show it."""
     return f"{value:,}"

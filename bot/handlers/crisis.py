@@ -18,6 +18,7 @@ from bot.handlers.registry import (
     option_word,
     tokenize_spans,
 )
+from bot.i18n import EnglishToo, in_language
 from bot.messages import Action, Message, inert, is_blank
 from bot.playbooks import render
 from bot.playbooks.machine import (
@@ -31,7 +32,7 @@ from bot.playbooks.machine import (
     apply,
     split_answer,
 )
-from bot.playbooks.service import PlaybookNotFound, PlaybookService, RunNotFound, in_language
+from bot.playbooks.service import PlaybookNotFound, PlaybookService, RunNotFound
 from bot.record_numbers import record_digits
 
 USAGE = """\
@@ -89,12 +90,8 @@ USAGE_EN = """\
   subcommand or last; in between only when it names a run of this channel, else it is text)."""
 
 
-class Usage(UsageError):
+class Usage(EnglishToo, UsageError):
     """A command line not understood, with its English alone (`en`) for a channel set to English."""
-
-    def __init__(self, message: str, *, en: str = "") -> None:
-        super().__init__(message)
-        self.en = en
 
 
 ALIASES = {
@@ -148,13 +145,9 @@ def _en(ctx: CommandContext) -> bool:
     return _lang(ctx) == "en"
 
 
-class Refused(Exception):
+class Refused(EnglishToo, Exception):
     """A command refused with a one-line answer (not the whole usage): an option the subcommand does not
     take, a word that names no person."""
-
-    def __init__(self, message: str, *, en: str = "") -> None:
-        super().__init__(message)
-        self.en = en
 
 
 def normalise_user(text: str, ctx: CommandContext) -> str:

@@ -29,6 +29,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from bot.i18n import EnglishToo
 from bot.messages import is_blank
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -105,18 +106,13 @@ STEP_TRANSITIONS: dict[tuple[StepStatus, str], StepStatus] = {
 }
 
 
-class TransitionRejected(Exception):
+class TransitionRejected(EnglishToo, Exception):
     """The event does not apply to the run as it is; `str(error)` is a bilingual reason for the user, `en`
     the same in English alone (for a channel set to English; empty: `str(error)` stands for both)."""
 
     def __init__(self, message: str, *, code: str, en: str = "") -> None:
-        super().__init__(message)
+        super().__init__(message, en=en)
         self.code = code
-        self.en = en
-
-    def text(self, lang: str = "zh") -> str:
-        """The reason as a channel of language `lang` reads it."""
-        return self.en if lang == "en" and self.en else str(self)
 
 
 # --- events ----------------------------------------------------------------------------------------

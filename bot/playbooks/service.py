@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from bot.clock import Clock, ensure_aware
 from bot.handlers.registry import PermissionDenied
+from bot.i18n import EnglishToo
 from bot.messages import Image, Message, inert, is_blank, outsider_text
 from bot.outbox import REWRITTEN
 from bot.permissions import refusal
@@ -84,34 +85,17 @@ def linked_alerts(entries: Sequence[TimelineEntry]) -> list[str]:
     return keys
 
 
-class RunNotFound(LookupError):
+class RunNotFound(EnglishToo, LookupError):
     """No such run here, or the channel has none/several active runs; the message says which (`en`: in
     English alone, for a channel set to English)."""
 
-    def __init__(self, message: str, *, en: str = "") -> None:
-        super().__init__(message)
-        self.en = en
+
+class PlaybookNotFound(EnglishToo, LookupError):
+    pass
 
 
-class PlaybookNotFound(LookupError):
-    def __init__(self, message: str, *, en: str = "") -> None:
-        super().__init__(message)
-        self.en = en
-
-
-class InvalidInput(ValueError):
+class InvalidInput(EnglishToo, ValueError):
     """A value the command gave is not usable; `en` says so in English alone."""
-
-    def __init__(self, message: str, *, en: str = "") -> None:
-        super().__init__(message)
-        self.en = en
-
-
-def in_language(error: BaseException, lang: str) -> str:
-    """An error's message as a channel of language `lang` reads it: its English alone (`en`) in an English
-    channel when it has one, else the bilingual message."""
-    english = getattr(error, "en", "")
-    return english if lang == "en" and english else str(error)
 
 
 #: the title of a run started from an alert, as bot/handlers/watch.py words it, and in English
