@@ -192,33 +192,38 @@ def _byte_offset(body: bytes, text: str, chars: int, codec: str) -> int:
     return len(text[:chars].encode(codec))
 
 
-def _wrapper_rejection(body: dict, clock: Clock) -> tuple[int, str, str] | None:
-    """A JSON object body holding a list (`{"comments": [...]}`) that is no comment itself: its rejection (index
-    0, raw text, reason), the reason saying how a list of comments is sent before what the object lacks as a
-    comment. None for any other object, stored or rejected as the one comment it is."""
+def _wrapper_rejection(body: dict, clock: Clock, *, line: int | None = None) -> str | None:
+    """The rejection reason of a JSON object holding a list (`{"comments": [...]}`) that is no comment itself:
+    how a list of comments is sent, then what the object lacks as a comment. `line` is set for an NDJSON line
+    (where each line is one comment). None for any other object, stored or rejected as the one comment it is."""
     key = next((k for k, v in body.items() if isinstance(v, list)), None)
     if key is None:
         return None
     checked = validate_record(body, now=clock.now())
     if not isinstance(checked, list):  # a whole comment that also carries a list: it is one
         return None
-    hint = (f"请求体是一个对象，评论列表在其 {key!r} 字段中：多条评论请直接发送 JSON 数组（[{{…}}, {{…}}]）"
-            f"或 NDJSON（Content-Type: application/x-ndjson，每行一条）/ the body is one object with the comments "
-            f"in its {key!r} field: send a list of comments as a JSON array itself ([{{…}}, {{…}}]) or as NDJSON "
-            f"(Content-Type: application/x-ndjson, one per line)")
-    return 0, record_raw_text(body), f"{hint}; {compact_reason(checked)}"
+    if line is None:
+        hint = (f"请求体是一个对象，评论列表在其 {key!r} 字段中：多条评论请直接发送 JSON 数组（[{{…}}, {{…}}]）"
+                f"或 NDJSON（Content-Type: application/x-ndjson，每行一条）/ the body is one object with the comments "
+                f"in its {key!r} field: send a list of comments as a JSON array itself ([{{…}}, {{…}}]) or as NDJSON "
+                f"(Content-Type: application/x-ndjson, one per line)")
+    else:
+        hint = (f"第 {line} 行是一个对象，评论列表在其 {key!r} 字段中：NDJSON 每行应是一条评论 / line {line} is one "
+                f"object with the comments in its {key!r} field: in NDJSON each line is one comment")
+    return f"{hint}; {compact_reason(checked)}"
 
 
-def _ndjson_records(text: str, where=lambda chars: chars) -> tuple[list, list[tuple[int, str, str]], JSONResponse | None]:
-    """The records of an NDJSON body, the lines that are not JSON as (index, raw line, reason) rejections
-    for `IngestService.ingest_records`, and the 400 answer for the first of them (sent when no line is
-    JSON), its `position` `where(character offset in text)`. Indexes count the non-blank lines, as
-    `results` does."""
+def _ndjson_records(text: str, clock: Clock, where=lambda chars: chars
+                    ) -> tuple[list, list[tuple[int, str, str]], JSONResponse | None]:
+    """The records of an NDJSON body, the lines that are not JSON (or wrap a list of comments in an object)
+    as (index, raw line, reason) rejections for `IngestService.ingest_records`, and, when no line is JSON
+    (not NDJSON at all), the 400 answer for the first line, its `position` `where(character offset in
+    text)`. Indexes count the non-blank lines, as `results` does."""
     records: list = []
     rejections: list[tuple[int, str, str]] = []
     first_error: JSONResponse | None = None
     next_start = 0
-    index = 0
+    index = json_lines = 0
     # split on "\n" only: U+2028 and friends are allowed raw inside a JSON string
     for number, line in split_lines(text):
         # `position` is where the error is in the body, as for a JSON array, not in its line
@@ -228,7 +233,7 @@ def _ndjson_records(text: str, where=lambda chars: chars) -> tuple[list, list[tu
         if index >= MAX_RECORDS:
             raise TooManyRecords
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError as exc:
             reason = (f"JSON 格式错误（第 {number} 行第 {exc.colno} 列）/ "
                       f"malformed JSON at line {number} column {exc.colno}: {exc.msg}")
@@ -241,8 +246,15 @@ def _ndjson_records(text: str, where=lambda chars: chars) -> tuple[list, list[tu
             rejections.append((index, line, reason))
             if first_error is None:
                 first_error = _error(400, "malformed_json", reason, line=number)
+        else:
+            json_lines += 1
+            wrapped = _wrapper_rejection(record, clock, line=number) if isinstance(record, dict) else None
+            if wrapped is None:
+                records.append(record)
+            else:
+                rejections.append((index, line, wrapped))
         index += 1
-    return records, rejections, first_error
+    return records, rejections, first_error if json_lines == 0 else None
 
 
 def _answer_pieces(report: IngestReport) -> Iterator[bytes]:
@@ -321,19 +333,19 @@ def _process(ingest: IngestService, body: bytes, content_type: str, encoding: st
             return _error(400, "malformed_json", f"JSON 格式错误 / malformed JSON: {json_error_text(exc)}")
         if isinstance(records, dict):
             # one object is one comment (a shape kept as it was); one wrapping a list is a rejection that says so
-            rejection = _wrapper_rejection(records, ingest.clock)
-            if rejection is None:
+            reason = _wrapper_rejection(records, ingest.clock)
+            if reason is None:
                 records = [records]
             else:
-                records, rejections = [], [rejection]
+                records, rejections = [], [(0, record_raw_text(records), reason)]
         if not isinstance(records, list):
             return _error(400, "malformed_json", "应为评论记录的 JSON 数组 / expected a JSON array of comment records")
     else:
         try:
-            records, rejections, first_error = _ndjson_records(text, where)
+            records, rejections, first_error = _ndjson_records(text, ingest.clock, where)
         except TooManyRecords:
             return _too_many()
-        if first_error is not None and not records:  # no line is JSON: not NDJSON at all, nothing stored
+        if first_error is not None:  # no line is JSON: not NDJSON at all, nothing stored
             return first_error
     try:
         report = ingest.ingest_records(records, source="webhook", rejections=rejections)
