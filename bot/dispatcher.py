@@ -714,7 +714,7 @@ class Dispatcher:
             if (options, flags) != (spec.options, spec.flags):
                 parsed = parse_command_line(command.text, flags=flags, options=options)
         if parsed.sub is not None and parsed.sub.lower() in ("help", "帮助") and len(parsed.args) == 1:
-            return [Message(title=f"/{spec.name} — {spec.summary_zh} / {spec.summary_en}", text=spec.usage)]
+            return [spec.help(self.services.config.channel_language(command.channel))]
         ctx = CommandContext(services=self.services, command=command)
         return self._call(lambda: spec.handler(ctx, parsed), usage=spec.usage)
 

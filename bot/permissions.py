@@ -2,13 +2,22 @@
 action (`playbooks.permissions.*`, `sentiment.permissions.fix`). An empty list lets anyone act. Pure.
 
 Both the refusal a person sees and the warning `config check` prints are worded here once, so every
-restricted action says the same thing about the same mistake.
+restricted action says the same thing about the same mistake. `PermissionDenied` lives here, below the
+services that raise it (the playbook run service, sentiment corrections) and the handlers and dispatcher
+that answer it (bot.handlers.registry re-exports it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from bot.i18n import EnglishToo
+
+
+class PermissionDenied(EnglishToo, Exception):
+    """The user may not do this here; the message says who may, Chinese first with English, and `en` the
+    same in English alone for a channel set to English (read it with `bot.i18n.in_language`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,9 +31,10 @@ class Restricted:
 
 
 def refusal(action: Restricted, allowed_roles: Sequence[str], members: Mapping[str, Sequence[str]],
-            user: str) -> str | None:
-    """None when `user` ("platform:user_id") may act (no roles listed, or a member of one); else the refusal,
-    naming who may (or that nobody is configured: `config check` warns about that setup)."""
+            user: str) -> PermissionDenied | None:
+    """None when `user` ("platform:user_id") may act (no roles listed, or a member of one); else the refusal to
+    raise, naming who may (or that nobody is configured: `config check` warns about that setup): its message
+    "只有角色 … / only … may …", its `en` "Only … may …"."""
     if not allowed_roles:
         return None
     allowed = {person for role in allowed_roles for person in members.get(role, ())}
@@ -32,12 +42,16 @@ def refusal(action: Restricted, allowed_roles: Sequence[str], members: Mapping[s
         return None
     names_zh, names_en = "、".join(allowed_roles), ", ".join(allowed_roles)
     if not allowed:
-        return (f"只有角色 {names_zh} 可以{action.action_zh}（{action.key}），但这些角色在配置的 roles: 中没有成员"
-                f"（未配置成员），请管理员补上 / only {names_en} may {action.action_en} ({action.key}), and no one is "
-                f"configured in those roles (nobody configured): ask an admin to add members under roles:")
+        english = (f"{names_en} may {action.action_en} ({action.key}), and no one is configured in those roles "
+                   f"(nobody configured): ask an admin to add members under roles:")
+        return PermissionDenied(
+            f"只有角色 {names_zh} 可以{action.action_zh}（{action.key}），但这些角色在配置的 roles: 中没有成员"
+            f"（未配置成员），请管理员补上 / only {english}", en=f"Only {english}")
     people = sorted(allowed)
-    return (f"只有角色 {names_zh}（{'、'.join(people)}）可以{action.action_zh}（{action.key}）/ only {names_en} "
-            f"({', '.join(people)}) may {action.action_en} ({action.key})")
+    english = f"{names_en} ({', '.join(people)}) may {action.action_en} ({action.key})"
+    return PermissionDenied(
+        f"只有角色 {names_zh}（{'、'.join(people)}）可以{action.action_zh}（{action.key}）/ only {english}",
+        en=f"Only {english}")
 
 
 def role_list_problem(action: Restricted, names: Sequence[str], roles: Mapping[str, object]) -> tuple[str, bool] | None:

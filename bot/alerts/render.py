@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import PLATFORM_ZH
+from bot.i18n import platform_label
 from bot.messages import Button, Field, Message, Section, outsider_text
 from bot.sentiment.actions import comment_ref, review_button
 
@@ -54,15 +54,9 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
     return pair[1] if lang == "en" else pair[0]
 
 
-def platform_name(platform: str, lang: str = "zh") -> str:
-    """The platform as people call it: the reply queue's names (抖音, B站…), so alerts and the queue agree;
-    in English the platform's own id."""
-    return platform if lang == "en" else PLATFORM_ZH.get(platform, platform)
-
-
 def account_label(name: str, platform: str, lang: str = "zh") -> str:
-    """'澜肌官方旗舰店（抖音）' / '澜肌官方旗舰店 (douyin)'."""
-    return f"{name} ({platform_name(platform, lang)})" if lang == "en" else f"{name}（{platform_name(platform)}）"
+    """'澜肌官方旗舰店（抖音）' / '澜肌官方旗舰店 (Douyin)'."""
+    return f"{name} ({platform_label(platform, lang)})" if lang == "en" else f"{name}（{platform_label(platform)}）"
 
 
 def _history_line(history: list[dict[str, Any]], lang: str, zone: ZoneInfo) -> str:

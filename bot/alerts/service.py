@@ -1681,11 +1681,11 @@ class AlertService:
                 removed += 1
             return removed
 
-    def config_watch_terms(self, term: str, channel: str) -> list:
-        """The config's watched terms (`alerts.watch_terms`) spelled `term` in any letter case (matching ignores
-        case) that this channel may see: `/watch add` does not add them again, `/watch remove` says it cannot
-        remove them."""
-        return [t for t in self.cfg.watch_terms if t.term.lower() == term.lower()
+    def config_watch_terms(self, channel: str, term: str | None = None) -> list:
+        """The config's watched terms (`alerts.watch_terms`) this channel may see (account-less ones, and those
+        on its accounts): `/watch list` shows them. Given `term`, those spelled so in any letter case (matching
+        ignores case): `/watch add` does not add them again, `/watch remove` says it cannot remove them."""
+        return [t for t in self.cfg.watch_terms if (term is None or t.term.lower() == term.lower())
                 and (t.account is None or self.scope.can_see(channel, t.account))]
 
     def list_watches(self, channel: str) -> list[AlertWatch]:

@@ -370,9 +370,7 @@ def _handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list
         raise Usage("缺少子命令 / missing subcommand", en="Missing subcommand")
     # "/crisis ｈｅｌｐ" and "/crisis --help", as the CLI takes it (the dispatcher answers "help")
     if sub in ("help", "帮助", "--help") and len(parsed.args) == 1:
-        if lang == "en":
-            return Message(title="/crisis — crisis playbooks: start, walk, review", text=USAGE_EN)
-        return Message(title="/crisis — 危机预案：启动、推进、复盘 / crisis playbooks: start, walk, review", text=USAGE)
+        return ctx.services.registry.find("crisis").help(lang)
     handler = SUBCOMMANDS.get(sub)
     if handler is None:
         if sub in END_WORDS and lang == "en":
@@ -920,6 +918,7 @@ def register(registry: CommandRegistry) -> None:
         summary_zh="危机预案：启动、推进、复盘",
         summary_en="crisis playbooks: start, walk, review",
         usage=USAGE,
+        usage_en=USAGE_EN,
         options={"run", "severity", "account", "var"},
         # start takes the start options; every other subcommand only --run, so a note, a skip reason or a
         # cancel reason keeps "--severity 3" and the like as typed

@@ -12,7 +12,7 @@ def handle_help(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     if parsed.args:
         spec = registry.find(command_word(parsed.args[0].lstrip("/／")))
         if spec is not None:
-            return Message(title=f"/{spec.name} — {spec.summary_zh} / {spec.summary_en}", text=spec.usage)
+            return spec.help(ctx.services.config.channel_language(ctx.channel))
     sections = tuple(
         Section(text=f"**/{spec.name}{''.join(f'｜/{a}' for a in registry.aliases_of(spec.name))}** — "
                      f"{spec.summary_zh} / {spec.summary_en}")

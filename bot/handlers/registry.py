@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.messages import Action, Command, Message
+from bot.permissions import PermissionDenied as PermissionDenied  # defined below the services that raise it
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.services import Services
@@ -23,10 +24,6 @@ QUOTE_PAIRS = {'"': '"', "'": "'", "“": "”", "「": "」", "‘": "’", "�
 
 class UsageError(ValueError):
     """The command line could not be understood; the message is shown to the user with the usage."""
-
-
-class PermissionDenied(Exception):
-    """The user may not do this here; the message says who may."""
 
 
 @dataclass(slots=True)
@@ -216,6 +213,14 @@ class CommandSpec:
     # here takes the command's. Free text of one subcommand keeps another's "--option" words as typed
     # ("/crisis note 先别 --severity 回复" is a note, not a severity).
     sub_options: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    usage_en: str = ""  # the usage in English alone, for a channel set to English (empty: `usage` serves both)
+
+    def help(self, lang: str = "zh") -> Message:
+        """`/name help`: the usage as a channel of language `lang` reads it (English alone where it is set to
+        English and the command has `usage_en`; else Chinese first with English)."""
+        if lang == "en" and self.usage_en:
+            return Message(title=f"/{self.name} — {self.summary_en}", text=self.usage_en)
+        return Message(title=f"/{self.name} — {self.summary_zh} / {self.summary_en}", text=self.usage)
 
     def grammar_for(self, sub: str | None) -> tuple[frozenset[str], frozenset[str]]:
         """(value options, flags) of the command line whose first argument is `sub`."""
@@ -264,12 +269,13 @@ class CommandRegistry:
         flags: frozenset[str] | set[str] = frozenset(),
         options: frozenset[str] | set[str] = frozenset(),
         sub_options: dict[str, tuple[set[str] | frozenset[str], set[str] | frozenset[str]]] | None = None,
+        usage_en: str = "",
     ) -> None:
         if name in self.commands:
             raise ValueError(f"command /{name} registered twice")
         per_sub = {sub.lower(): (frozenset(opts), frozenset(flg)) for sub, (opts, flg) in (sub_options or {}).items()}
         self.commands[name] = CommandSpec(name, handler, summary_zh, summary_en, usage, frozenset(flags),
-                                          frozenset(options), per_sub)
+                                          frozenset(options), per_sub, usage_en)
 
     def add_action(self, prefix: str, handler: ActionHandler) -> None:
         """Route every action whose action_id starts with `prefix` (e.g. 'alert.') to `handler`."""

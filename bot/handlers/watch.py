@@ -12,6 +12,7 @@ from bot.alerts.render import account_label
 from bot.clock import ensure_aware
 from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, UsageError
 from bot.messages import Action, Message
+from bot.playbooks.service import alert_run_title
 from bot.scope import unsupported_platform
 
 USAGE = """\
@@ -73,7 +74,7 @@ def _resolve_account(ctx: CommandContext, text: str) -> str:
 
 
 def _account_name(ctx: CommandContext, key: str, lang: str = "zh") -> str:
-    """'douyin:lanji_official' -> '澜肌官方旗舰店（抖音）' ('澜肌官方旗舰店 (douyin)' for an English line):
+    """'douyin:lanji_official' -> '澜肌官方旗舰店（抖音）' ('澜肌官方旗舰店 (Douyin)' for an English line):
     replies and lists name accounts as alerts do."""
     platform, _, account_id = key.partition(":")
     account = ctx.services.config.account(platform, account_id)
@@ -188,7 +189,7 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         account_key = _resolve_account(ctx, account) if account else None
         # a term the config already watches here: a chat watch would be a duplicate that /watch list shows
         # twice and /watch remove takes away while the term stays watched
-        configured = next((t for t in svc.config_watch_terms(term, ctx.channel)
+        configured = next((t for t in svc.config_watch_terms(ctx.channel, term)
                            if t.account is None or t.account == account_key), None)
         if configured is not None:
             where, where_en = _config_where(ctx, configured.account)
@@ -210,7 +211,7 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         account_key = _resolve_account(ctx, account) if account else None
         removed = svc.remove_watch(term=term, account=account_key, channel=ctx.channel)
         # the config's terms (alerts.watch_terms) are shown by /watch list but only the config file removes them
-        configured = next((t for t in svc.config_watch_terms(term, ctx.channel)
+        configured = next((t for t in svc.config_watch_terms(ctx.channel, term)
                            if account_key is None or t.account in (None, account_key)), None)
         if not removed:
             if configured is not None:
@@ -234,11 +235,10 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
                 # stored times may come back naive (SQLite): they are UTC, not the machine's local time
                 lines.append(f"#{w.id} 预期高峰 surge {_account_name(ctx, w.account)} "
                              f"{window_text(w.starts_at, w.ends_at, zone, now, sep='–')} x{w.factor:g}")
+        for t in svc.config_watch_terms(ctx.channel):
+            lines.append(f"（配置 config）风险词 term「{t.term}」 "
+                         f"{_account_name(ctx, t.account) if t.account else '全部账号 all accounts'}")
         cfg = ctx.services.config.alerts
-        for t in cfg.watch_terms:
-            if t.account is None or ctx.services.scope.can_see(ctx.channel, t.account):
-                lines.append(f"（配置 config）风险词 term「{t.term}」 "
-                             f"{_account_name(ctx, t.account) if t.account else '全部账号 all accounts'}")
         for s in cfg.surges:
             if ctx.services.scope.can_see(ctx.channel, s.account):
                 lines.append(f"（配置 config）预期高峰 surge {_account_name(ctx, s.account)} "
@@ -343,7 +343,9 @@ def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
         )
     playbook_id = _suggested_playbook(svc, episode)
     severity = {"sev1": 1, "sev2": 2, "sev3": 3}.get(episode.severity, 3)
-    title = f"负面评论激增：{episode.stats.get('account_name') or episode.account_id}"
+    # in the channel's language: it is the run card's title and fills the statements' {title}
+    title = alert_run_title(episode.stats.get("account_name") or episode.account_id,
+                            playbooks.channel_lang(ctx.channel))
     run = playbooks.start_run(channel=ctx.channel, playbook_id=playbook_id, title=title, severity=severity,
                               account=account, started_by=ctx.user, alert_id=episode.episode_key)
     svc.act(episode.episode_key, "playbook", user=ctx.user, user_name=ctx.user_name, channel=ctx.channel)

@@ -8,6 +8,7 @@ step titles and roles then go by the playbook's English names (`title_en`, a rol
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -357,8 +358,7 @@ def _run_card_en(view: RunView, now: datetime, tz: str, *, max_steps: int) -> Me
         for step in current[:max_steps]:
             text = step_line(view, step, now, tz, "en")
             if step.is_decision:
-                question = view.playbook.step(step.step_id).question or ""
-                text += f"\n❓ {question}"
+                text += f"\n❓ {view.playbook.step(step.step_id).question_in('en')}"
             sections.append(Section(text=text, buttons=step_buttons(view, step, "en")))
         if len(current) > max_steps:
             sections.append(Section(text=f"{len(current) - max_steps} more current steps: see /crisis status #{view.id}"))
@@ -369,7 +369,7 @@ def _run_card_en(view: RunView, now: datetime, tz: str, *, max_steps: int) -> Me
         sections.append(Section(text=f"{RUN_STATUS_EN[state.status].capitalize()}{reason} ({local(state.closed_at, tz)})"))
     return Message(
         title=f"Run #{view.id} {run_heading(view, 'en')}",
-        text=f"{playbook_name(view.playbook, 'en')} · Exit rule: {view.playbook.exit.rule}\n"
+        text=f"{playbook_name(view.playbook, 'en')} · Exit rule: {view.playbook.exit.rule_in('en')}\n"
              f"{run_zone_note(view, tz, now, 'en')}",
         fields=tuple(fields),
         sections=tuple(sections),
@@ -399,13 +399,14 @@ def join_folded(text: str) -> str:
     return "".join(pieces)
 
 
-def render_template(text: str, view: RunView, tz: str, lang: str = "zh") -> str:
+def render_template(text: str, view: RunView, tz: str, lang: str = "zh", *, english: bool = False) -> str:
     """Fill a 回应口径 template; unknown values show as 【待填：name】 so nothing is silently blank. The
-    playbook's own words lose their folding spaces; the values are put in as given."""
+    playbook's own words lose their folding spaces; the values are put in as given. `english`: the text is
+    the playbook's English version (`text_en`), whose variables take their English defaults (`default_en`)."""
     values: dict[str, str] = {}
     for name, variable in view.playbook.variables.items():
-        if variable.default is not None:
-            values[name] = variable.default
+        if (default := variable.default_in("en" if english else "zh")) is not None:
+            values[name] = default
     # a blank value (a run stored before empty --var values were refused) leaves the default in place
     values.update({k: str(v) for k, v in view.variables.items() if str(v).strip()})
     values.update(
@@ -413,7 +414,7 @@ def render_template(text: str, view: RunView, tz: str, lang: str = "zh") -> str:
         account=view.account or "",
         severity=str(view.severity),
         started_at=local(view.state.started_at, tz, "%Y-%m-%d %H:%M"),
-        playbook=view.playbook.name,
+        playbook=playbook_name(view.playbook, "en" if english else "zh"),
     )
 
     class Missing(dict):
@@ -421,7 +422,21 @@ def render_template(text: str, view: RunView, tz: str, lang: str = "zh") -> str:
             return f"[fill in: {key}]" if lang == "en" else f"【待填：{key}】"
 
     # a blank value (a playbook's `default: ""`, a run without an account) is as unset as a missing one
-    return join_folded(text).format_map(Missing({k: v for k, v in values.items() if v.strip()}))
+    filled = Missing({k: v for k, v in values.items() if v.strip()})
+    if not english:
+        return join_folded(text).format_map(filled)
+    # an English sentence opens with a capital whatever value opens it ("{brand} has seen them" with the
+    # default "our team")
+    out = ""
+    for literal, name, spec, conversion in string.Formatter().parse(join_folded(text)):
+        out += literal
+        if name is None:
+            continue
+        value = ("{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+                 ).format_map(filled)
+        opens = not out.rstrip() or out.rstrip()[-1] in ".!?"
+        out += value[:1].upper() + value[1:] if opens else value
+    return out
 
 
 def status_message(view: RunView, now: datetime, tz: str, lang: str = "zh") -> Message:
@@ -455,13 +470,16 @@ def next_message(view: RunView, now: datetime, tz: str, *, limit: int = 3, lang:
         parts = [step_line(view, step, now, tz, lang)]
         if spec.question:
             choices = answer_choices(step)
-            parts.append(f"❓ {spec.question} ({choices.replace('、', ', ')})" if en else f"❓ {spec.question}（{choices}）")
+            parts.append(f"❓ {spec.question_in(lang)} ({choices.replace('、', ', ')})" if en
+                         else f"❓ {spec.question}（{choices}）")
         if spec.instructions:
             parts.append(render_template(spec.instructions.strip(), view, tz, lang))
         if spec.checklist:
             parts.append("\n".join(f"☐ {render_template(item, view, tz, lang)}" for item in spec.checklist))
         for template in spec.templates:
-            parts.append(f"📝 {template.name}{':' if en else '：'}\n> {render_template(template.text, view, tz, lang)}")
+            english = en and bool(template.text_en.strip())
+            parts.append(f"📝 {template.name_in(lang)}{':' if en else '：'}\n"
+                         f"> {render_template(template.text_in(lang), view, tz, lang, english=english)}")
         sections.append(Section(text="\n".join(parts), buttons=step_buttons(view, step, lang)))
     return Message(title=f"Run #{view.id} next steps" if en else f"预案 #{view.id} 下一步 / next steps",
                    sections=tuple(sections))
@@ -672,7 +690,8 @@ def exit_hint_message(view: RunView, share: float | None, normal_max: float, hol
             title=f"✅ Run #{view.id}: consider resolving",
             text=(
                 f"The negative share of {account} has been {share_text} for {duration_en(hold)}, back within its "
-                f"normal range (≤ {normal_max * 100:.1f}%): consider resolving.\nExit rule: {view.playbook.exit.rule}"
+                f"normal range (≤ {normal_max * 100:.1f}%): consider resolving.\n"
+                f"Exit rule: {view.playbook.exit.rule_in('en')}"
             ),
             buttons=(Button("Resolve", ACTION_RESOLVE, str(view.id), style="primary"),),
             severity=view.severity,

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.alerts.render import SEVERITY_LABEL, platform_name
+from bot.alerts.render import SEVERITY_LABEL
 from bot.durations import duration_en, duration_zh, duration_zh_en, overdue_zh_en, utc_offset, zone_note
+from bot.i18n import platform_label
 from bot.messages import inert
 from bot.playbooks.machine import (
     RUN_STATUS_EN,
@@ -138,7 +139,7 @@ class LinkedAlert:
         if self.account is None:
             return self.key
         if lang == "en":
-            parts = [self.account + (f" ({platform_name(self.platform, 'en')})"
+            parts = [self.account + (f" ({platform_label(self.platform, 'en')})"
                                      if self.platform and self.platform not in self.account else "")]
             if self.video:
                 parts.append(f"video: {self.video}")
@@ -148,7 +149,7 @@ class LinkedAlert:
                 parts.append(f"from {self.started_at.astimezone(zone):%Y-%m-%d %H:%M}")
             return " · ".join(parts)
         # the platform as the alert itself and the reply queue name it (抖音, not douyin)
-        parts = [self.account + (f"（{platform_name(self.platform)}）" if self.platform and self.platform not in self.account
+        parts = [self.account + (f"（{platform_label(self.platform)}）" if self.platform and self.platform not in self.account
                                  else "")]
         if self.video:
             parts.append(f"作品：{self.video}")

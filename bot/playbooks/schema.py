@@ -130,6 +130,12 @@ def _word_lists(value: Any) -> Any:
     return value
 
 
+def _in(lang: str, text: str, english: str) -> str:
+    """A playbook's own words as a channel of language `lang` reads them: the English version (`*_en`) in an
+    English channel when the playbook has one, else as written."""
+    return english if lang == "en" and english.strip() else text
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -142,17 +148,31 @@ class Role(_Strict):
 
 
 class Variable(_Strict):
-    """A template variable; its value comes from `default` or from `--var name=value` at start."""
+    """A template variable; its value comes from `default` (in an English channel `default_en`, when set) or
+    from `--var name=value` at start."""
 
     description: str = ""
     default: str | None = None
+    default_en: str | None = None  # the default an English channel's statements take (optional: else `default`)
+
+    def default_in(self, lang: str) -> str | None:
+        return self.default_en if lang == "en" and (self.default_en or "").strip() else self.default
 
 
 class Template(_Strict):
-    """A response statement (回应口径) with `{variable}` placeholders."""
+    """A response statement (回应口径) with `{variable}` placeholders; `name_en`/`text_en` (optional) are
+    what an English channel reads instead."""
 
     name: str
     text: str
+    name_en: str = ""
+    text_en: str = ""
+
+    def name_in(self, lang: str) -> str:
+        return _in(lang, self.name, self.name_en)
+
+    def text_in(self, lang: str) -> str:
+        return _in(lang, self.text, self.text_en)
 
 
 class Condition(_Strict):
@@ -176,6 +196,7 @@ class Step(_Strict):
     templates: list[Template] = []
     after: list[str] = []
     question: str | None = None  # set -> a decision step, answered with one of `branches`' keys
+    question_en: str = ""  # the question as an English channel reads it (optional: else the question)
     branches: dict[str, list[str]] = {}
     # English words a responder may type for an answer (属实: [true, yes]): accepted by /crisis done and
     # answer, while the run stores the playbook's own answer. One word or a list per answer.
@@ -185,6 +206,10 @@ class Step(_Strict):
     @property
     def is_decision(self) -> bool:
         return bool(self.question or self.branches)
+
+    def question_in(self, lang: str) -> str:
+        """The decision's question in the channel's language ("" for a step without one)."""
+        return _in(lang, self.question or "", self.question_en)
 
 
 DEFAULT_EXIT_RULE = "负面占比回到常态并保持 2 小时 / negative share back to normal for 2 hours"
@@ -197,11 +222,15 @@ class ExitRule(_Strict):
     `baseline_margin`."""
 
     rule: str
+    rule_en: str = ""  # the rule as an English channel reads it (optional: else the rule)
     negative_share_max: float | None = Field(default=None, ge=0, le=1)
     baseline_window: Duration = timedelta(days=7)
     baseline_margin: float = Field(default=0.05, ge=0, le=1)
     hold: Duration = timedelta(hours=2)
     min_comments: int = Field(default=20, ge=1)
+
+    def rule_in(self, lang: str) -> str:
+        return _in(lang, self.rule, self.rule_en)
 
 
 class PlaybookHeader(_Strict):

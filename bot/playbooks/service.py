@@ -17,11 +17,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from bot.clock import Clock, ensure_aware
-from bot.handlers.registry import PermissionDenied
 from bot.i18n import EnglishToo
 from bot.messages import Image, Message, inert, is_blank, outsider_text
 from bot.outbox import REWRITTEN
-from bot.permissions import refusal
+from bot.permissions import PermissionDenied, refusal
 from bot.playbooks import render
 from bot.playbooks.machine import (
     RUN_STATUS_ZH,
@@ -98,7 +97,7 @@ class InvalidInput(EnglishToo, ValueError):
     """A value the command gave is not usable; `en` says so in English alone."""
 
 
-#: the title of a run started from an alert, as bot/handlers/watch.py words it, and in English
+#: the title of a run started from an alert (bot/handlers/watch.py's 启动预案 button), in Chinese and in English
 ALERT_TITLE_ZH = "负面评论激增："
 ALERT_TITLE_EN = "Negative comment spike: "
 
@@ -218,11 +217,7 @@ class PlaybookService:
         """Raise PermissionDenied naming who may, when config restricts `action` to some roles."""
         refused = refusal(RESTRICTED_ACTIONS[action], getattr(self.settings.permissions, action), self.config.roles, user)
         if refused is not None:
-            error = PermissionDenied(refused)
-            # the refusal's English half, for a channel set to English ("只有角色 … / only … may …")
-            _, only, english = refused.partition("/ only ")
-            error.en = f"Only {english}" if only else ""  # type: ignore[attr-defined]
-            raise error
+            raise refused
 
     @staticmethod
     def _state(run: CrisisRun, steps: Sequence[CrisisStep]) -> RunState:
@@ -370,9 +365,8 @@ class PlaybookService:
                 raise ValueError(why)
             match = text
         if self.scope is not None and not self.scope.can_see(channel, match):
-            error = PermissionDenied(f"本频道不能查看账号 {match} / this channel may not see {match}")
-            error.en = f"This channel may not see {match}"  # type: ignore[attr-defined]
-            raise error
+            raise PermissionDenied(f"本频道不能查看账号 {match} / this channel may not see {match}",
+                                   en=f"This channel may not see {match}")
         return match
 
     # ---- starting ------------------------------------------------------------------------------
@@ -417,10 +411,6 @@ class PlaybookService:
                    f"give {empty[0]}=VALUE, or leave it out to use the default",
             )
         account_key = self.account_key(channel, account)
-        if alert_id and title and self.channel_lang(channel) == "en" and title.startswith(ALERT_TITLE_ZH):
-            # the alert button's title (bot/handlers/watch.py words it in Chinese) as an English channel reads it;
-            # it fills the statements' {title} too
-            title = alert_run_title(title.removeprefix(ALERT_TITLE_ZH), "en")
         variables = dict(variables or {})
         if account_key and "brand" in playbook.variables and "brand" not in variables:
             # The statements speak as the account: its configured name reads right where the generic
@@ -1088,7 +1078,7 @@ class PlaybookService:
             tz=self.channel_tz(view.channel),
             chart_filename=filename,
             metrics=metrics,
-            exit_rule=view.playbook.exit.rule,
+            exit_rule=view.playbook.exit.rule_in(lang),
             # the alert that started the run and those linked to it since
             alerts=self.run_alerts(run_id),
             lang=lang,

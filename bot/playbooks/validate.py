@@ -140,6 +140,7 @@ def check_playbook_data(data: Any, file: str) -> tuple[Playbook | None, list[Pro
     problems.extend(_check_steps(steps, roles, variables, file))
     if header is not None:
         problems.extend(_check_text_vars(header.exit.rule, variables, file, "exit.rule", None))
+        problems.extend(_check_text_vars(header.exit.rule_en, variables, file, "exit.rule_en", None))
         for key in ("hold", "baseline_window"):
             if (why := duration_range_problem(getattr(header.exit, key))) is not None:
                 problems.append(Problem(file, f"exit.{key}", why))
@@ -321,8 +322,12 @@ def _check_steps(steps: list[Step], roles: set[str], variables: set[str], file: 
                 else:
                     graph[target_id].add(sid)
         problems.extend(_check_answers_en(step, file))
+        if step.question_en.strip() and not step.question:
+            problems.append(Problem(file, "question_en", "只有写了 question 的判断步骤才有英文问题 / "
+                                    "question_en needs the step's question", step=sid))
         for index, template in enumerate(step.templates):
             problems.extend(_check_text_vars(template.text, variables, file, f"templates[{index}].text", sid))
+            problems.extend(_check_text_vars(template.text_en, variables, file, f"templates[{index}].text_en", sid))
         for index, item in enumerate(step.checklist):
             problems.extend(_check_text_vars(item, variables, file, f"checklist[{index}]", sid))
         problems.extend(_check_text_vars(step.instructions, variables, file, "instructions", sid))

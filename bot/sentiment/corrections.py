@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
-from bot.handlers.registry import PermissionDenied
 from bot.permissions import refusal
 from bot.sentiment.models import SentimentCorrection
 from bot.sentiment.settings import FIX_ACTION
@@ -54,7 +53,7 @@ def check_may_fix(config: AppConfig, user: str) -> None:
     for the typed command and both buttons alike, so a refused person learns nothing about the comment."""
     refused = refusal(FIX_ACTION, config.sentiment.permissions.fix, config.roles, user)
     if refused is not None:
-        raise PermissionDenied(refused)
+        raise refused
 
 def parse_label(value: str) -> str:
     """neg/neu/pos (also 负面/中性/正面, negative/neutral/positive, 0/1)."""

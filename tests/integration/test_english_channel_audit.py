@@ -82,7 +82,7 @@ def test_a_watch_is_confirmed_in_english_on_the_english_line(say):
     [one] = say("/watch add 退款 --account douyin:lanji_official")
     zh, en = one.text.split("\n")
     assert f"{ACCOUNT}（抖音）" in zh
-    assert en == f"Watching “退款” ({ACCOUNT} (douyin)), #2.", en
+    assert en == f"Watching “退款” ({ACCOUNT} (Douyin)), #2.", en
 
 
 def test_the_queue_answer_and_its_card_name_their_filters_in_english_on_the_english_line(english_bot, clock, say):

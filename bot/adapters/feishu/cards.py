@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from bot.adapters.forms import LABEL_OPTIONS, FormSpec, form_spec_for
+from bot.adapters.forms import FormSpec, form_spec_for, label_options
 from bot.messages import Button, Field, Image, Message
 
 # Header colour per severity (1 = most severe). Feishu header templates: red, orange, yellow, blue, ...
@@ -173,9 +173,10 @@ def bilingual(text: str) -> tuple[str, str]:
     return (zh.strip(), en.strip()) if sep else (text.strip(), text.strip())
 
 
-def needs_form(button: Button) -> FormSpec | None:
-    """The form a button stands in on the card (the one Slack shows as a modal), None for a plain button."""
-    return None if button.url else form_spec_for(button.action_id)
+def needs_form(button: Button, lang: str = "zh") -> FormSpec | None:
+    """The form a button stands in on the card (the one Slack shows as a modal), None for a plain button;
+    worded for a chat of language `lang`."""
+    return None if button.url else form_spec_for(button.action_id, lang)
 
 
 def _plain(text: str) -> dict[str, str]:
@@ -218,14 +219,16 @@ def form_field(spec: FormSpec, name: str) -> dict[str, Any]:
     zh, en = bilingual(spec.label)
     field: dict[str, Any] = {"name": name, "required": not spec.optional, "width": "fill"}
     if spec.kind == "label":
-        field.update(tag="select_static", options=[{"text": _plain(text), "value": value} for value, text in LABEL_OPTIONS])
+        field.update(tag="select_static",
+                     options=[{"text": _plain(text), "value": value} for value, text in label_options(spec.lang)])
     elif spec.kind == "user":
         field.update(tag="select_person")
     else:
         field.update(tag="input", max_length=INPUT_MAX_CHARS)
         if not spec.optional:  # optional labels already say so ("（可选）/ (optional)")
             zh, en = f"{zh}（必填）", f"{en} (required)"
-    field["placeholder"] = _plain(f"{zh} / {en}" if zh != en else zh)
+    # a chat set to English reads its English alone
+    field["placeholder"] = _plain(en if spec.lang == "en" else f"{zh} / {en}" if zh != en else zh)
     return field
 
 
@@ -257,7 +260,8 @@ def inline_form_element(button: Button, spec: FormSpec, number: int) -> dict[str
     }
 
 
-def _button_elements(buttons: Sequence[Button], form_numbers: Iterator[int], *, forms: bool = True) -> list[dict[str, Any]]:
+def _button_elements(buttons: Sequence[Button], form_numbers: Iterator[int], *, forms: bool = True,
+                     lang: str = "zh") -> list[dict[str, Any]]:
     """The row of plain buttons, then one form per button that needs input first (needs_form), in order;
     without `forms`, every button plain (its handler then answers with the command to type)."""
     if not forms:
@@ -265,7 +269,7 @@ def _button_elements(buttons: Sequence[Button], form_numbers: Iterator[int], *, 
     plain = [b for b in buttons if needs_form(b) is None]
     elements = [_buttons_row(plain)] if plain else []
     for button in buttons:
-        spec = needs_form(button)
+        spec = needs_form(button, lang)
         if spec is not None:
             elements.append(inline_form_element(button, spec, next(form_numbers)))
     return elements
@@ -312,6 +316,7 @@ def render_card(
     allow_at_all: bool = True,
     name_of: Callable[[str], str | None] | None = None,
     forms: bool = True,
+    lang: str = "zh",
 ) -> dict[str, Any]:
     """The card JSON (2.0) for a message. `image_keys[i]` is the uploaded key of `message.images[i]`;
     `name_of` names the Feishu users the texts mention by address (see escape_markdown). A card whose
@@ -319,14 +324,15 @@ def render_card(
 
     A long text becomes several markdown elements, split at line ends. The whole card stays within
     CARD_BYTE_BUDGET (its JSON as sent, escaping included): the longest text loses lines from its end,
-    which a last line counts (left_out_note), until the card fits."""
+    which a last line counts (left_out_note), until the card fits. `lang`: the chat's language, which its
+    forms speak."""
     texts = [message.text, *(section.text for section in message.sections)]
     # a single line longer than a markdown element may hold is cut first (split() never breaks a line)
     escaped = [[_cut_line(line, MAX_MARKDOWN_CHARS) for line in escape_markdown(text, name_of).split("\n")]
                if text else [] for text in texts]
     kept = [len(lines) for lines in escaped]
     card = _card(message, escaped, kept, image_keys=image_keys, allow_at_all=allow_at_all, name_of=name_of,
-                 forms=forms)
+                 forms=forms, lang=lang)
     for _ in range(2 * len(texts) + 2):
         over = card_bytes(card) - CARD_BYTE_BUDGET
         if over <= 0:
@@ -339,11 +345,12 @@ def render_card(
         allowed = sum(map(_line_bytes, shown)) - over - _line_bytes(left_out_note(len(escaped[longest])))
         kept[longest] = min(_lines_within(shown, allowed), len(shown) - 1)
         card = _card(message, escaped, kept, image_keys=image_keys, allow_at_all=allow_at_all, name_of=name_of,
-                     forms=forms)
+                     forms=forms, lang=lang)
     if forms and component_count(card["body"]) > MAX_COMPONENTS:
         # a reply-queue card of 10 items with a form per 跳过/已回复/驳回 is ~210 components: Feishu refuses
         # the whole card, so its buttons go plain (the command to type) rather than the card going missing
-        return render_card(message, image_keys=image_keys, allow_at_all=allow_at_all, name_of=name_of, forms=False)
+        return render_card(message, image_keys=image_keys, allow_at_all=allow_at_all, name_of=name_of, forms=False,
+                           lang=lang)
     return card
 
 
@@ -366,6 +373,7 @@ def _card(
     allow_at_all: bool,
     name_of: Callable[[str], str | None] | None,
     forms: bool,
+    lang: str = "zh",
 ) -> dict[str, Any]:
     elements: list[dict[str, Any]] = []
     form_numbers = itertools.count(1)
@@ -378,13 +386,13 @@ def _card(
         elements.extend(_text_elements(escaped[number], kept[number]))
         elements.extend(_fields_grid(section.fields, name_of))
         if section.buttons:
-            elements.extend(_button_elements(section.buttons, form_numbers, forms=forms))
+            elements.extend(_button_elements(section.buttons, form_numbers, forms=forms, lang=lang))
     for i, image in enumerate(message.images):
         element = _image_element(image, image_keys[i] if i < len(image_keys) else None)
         if element is not None:
             elements.append(element)
     if message.buttons:
-        elements.extend(_button_elements(message.buttons, form_numbers, forms=forms))
+        elements.extend(_button_elements(message.buttons, form_numbers, forms=forms, lang=lang))
     if not elements:
         elements.append(_markdown(" "))  # Feishu refuses a card with an empty body
 

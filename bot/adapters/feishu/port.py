@@ -140,11 +140,14 @@ class FeishuChatPort:
 
     platform = "feishu"
 
-    def __init__(self, settings: FeishuSettings, *, timeout_s: float = 10.0, uuid_salt: str = "") -> None:
+    def __init__(self, settings: FeishuSettings, *, timeout_s: float = 10.0, uuid_salt: str = "",
+                 language: Callable[[str], str] | None = None) -> None:
         import lark_oapi as lark
 
         self._lark = lark
         self.settings = settings
+        # the language of a channel ('zh' or 'en', config `language`), which the forms on its cards speak
+        self.language: Callable[[str], str] = language or (lambda _channel: "zh")
         #: the database's install id (`feishu_uuid`); "" sends the outbox keys as they are
         self.uuid_salt = uuid_salt
         self.client = (
@@ -180,7 +183,7 @@ class FeishuChatPort:
         chat_id = _chat_id(channel_id)
         left_out: set[str] = set()
         files = self._upload_file_resources(message, idempotency_key, left_out)  # before the card that says so
-        content = self._card(message, left_out)
+        content = self._card(message, left_out, channel_id=channel_id)
         reply = (message.meta.get("reply") or {}) if isinstance(message.meta, dict) else {}
         reply_to = reply.get("message_id") if isinstance(reply, dict) else None
         self._note_chat_type(chat_id, reply.get("chat_type") if isinstance(reply, dict) else None)
@@ -267,7 +270,7 @@ class FeishuChatPort:
         if message_id.startswith(EPHEMERAL_PREFIX):
             log.warning("feishu: %s was shown to one person only and cannot be updated; skipped", message_id)
             return
-        content = self._card(message)
+        content = self._card(message, channel_id=channel_id)
         im = self._lark.api.im.v1
 
         def patch() -> Any:
@@ -425,7 +428,7 @@ class FeishuChatPort:
 
         return self._call("image.create", create).data.image_key
 
-    def _card(self, message: Message, left_out: set[str] | None = None) -> str:
+    def _card(self, message: Message, left_out: set[str] | None = None, *, channel_id: str = "") -> str:
         """The card's content, its images uploaded. An image refused for lack of im:resource is left out, and
         so are the files in `left_out` (post uploads them first): the card then ends with a note saying so."""
         left_out = set() if left_out is None else left_out
@@ -435,7 +438,7 @@ class FeishuChatPort:
             message = replace(message, sections=(*message.sections, Section(resources_left_out_note(left_out))))
         # 'feishu:ou_x' in a handler's text shows the person's name (cached contact lookup), else stays as is
         return card_content(message, image_keys=image_keys, allow_at_all=self.settings.allow_at_all,
-                            name_of=self.display_name)
+                            name_of=self.display_name, lang=self.language(f"feishu:{_chat_id(channel_id)}"))
 
     def _uploaded_unless_no_scope(self, kind: str, upload: Callable[[], str], left_out: set[str]) -> str | None:
         """upload()'s key, or None when Feishu refuses it for a scope the app lacks (99991672: im:resource):

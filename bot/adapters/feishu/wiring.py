@@ -55,7 +55,8 @@ def wire(app: Wiring) -> None:
         return services.dispatcher.submit(item)
 
     # uuids salted with the database's id: another install of the same app must not share them
-    port = FeishuChatPort(settings, uuid_salt=services.db.install_id())
+    port = FeishuChatPort(settings, uuid_salt=services.db.install_id(),
+                          language=lambda channel: services.config.channel_language(channel))
     services.outbox.register_port(port)
     services.dispatcher.register_name_lookup(port.platform, port.display_name)
     events = FeishuEvents(settings, submit, clock=wall_clock(services.clock), bot_open_id=port.bot_open_id)

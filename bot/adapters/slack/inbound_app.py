@@ -62,7 +62,7 @@ from .inbound import (
     written_by_a_bot,
 )
 from .port import normalise_base_url
-from .render import FORM_CALLBACK_ID, build_modal, form_spec_for
+from .render import FORM_CALLBACK_ID, build_modal, form_spec_for, form_word
 
 log = logging.getLogger("crisisbot.slack")
 
@@ -93,8 +93,11 @@ class InboundBridge:
     different ids for the same message) before it costs a thread or a database round trip.
     """
 
-    def __init__(self, submit: Submit, *, remember: int = 10_000, journal_wait_s: float = JOURNAL_WAIT_S) -> None:
+    def __init__(self, submit: Submit, *, remember: int = 10_000, journal_wait_s: float = JOURNAL_WAIT_S,
+                 language: Callable[[str], str] | None = None) -> None:
         self._submit = submit
+        # the language of a channel ('zh' or 'en', config `language`), which the forms it opens speak
+        self.language: Callable[[str], str] = language or (lambda _channel: "zh")
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         self._remember = remember
@@ -364,7 +367,7 @@ def build_bolt_app(
                 SLACK_INBOUND.labels("action", "no_channel").inc()
                 log.info("slack: %s pressed outside a channel; ignored", action.action_id)
                 continue
-            spec = form_spec_for(action.action_id)
+            spec = form_spec_for(action.action_id, bridge.language(action.channel))
             if spec is not None and body.get("trigger_id"):
                 if bridge.first_time([f"form:{action.event_id}"]):
                     with_form.append((action, spec))
@@ -402,7 +405,7 @@ def build_bolt_app(
             # Slack's own check lets "   " through: the form stays open and says what is missing, instead
             # of closing on a refusal that arrives as a separate message
             SLACK_INBOUND.labels("form", "blank").inc()
-            await ack(response_action="errors", errors={blank: "请填写内容（不能只有空格）/ Please fill this in"})
+            await ack(response_action="errors", errors={blank: form_word("blank", bridge.language(action.channel))})
             return
         if action is not None and await bridge.hand_over(action, kind="form") is None:
             # not taken (database unavailable): the form stays open and says so; sending it again retries

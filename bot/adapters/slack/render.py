@@ -20,6 +20,8 @@ from bot.adapters.forms import (  # noqa: F401 - re-exported: the Slack side has
     FormSpec,
     action_verb,
     form_spec_for,
+    form_word,
+    label_options,
 )
 from bot.messages import Button, Field, Image, Message, Section
 
@@ -375,7 +377,8 @@ def build_modal(spec: FormSpec, private_metadata: dict[str, Any]) -> dict[str, A
             "type": "static_select",
             "action_id": spec.key,
             "options": [
-                {"text": {"type": "plain_text", "text": text}, "value": value} for value, text in LABEL_OPTIONS
+                {"text": {"type": "plain_text", "text": text}, "value": value}
+                for value, text in label_options(spec.lang)
             ],
         }
     elif spec.kind == "user":
@@ -388,8 +391,8 @@ def build_modal(spec: FormSpec, private_metadata: dict[str, Any]) -> dict[str, A
         "type": "modal",
         "callback_id": FORM_CALLBACK_ID,
         "title": {"type": "plain_text", "text": _clip(spec.title, 24)},
-        "submit": {"type": "plain_text", "text": "提交 / Submit"},
-        "close": {"type": "plain_text", "text": "取消 / Cancel"},
+        "submit": {"type": "plain_text", "text": form_word("submit", spec.lang)},
+        "close": {"type": "plain_text", "text": form_word("close", spec.lang)},
         "private_metadata": json.dumps(private_metadata, ensure_ascii=False)[:3000],
         "blocks": [
             {

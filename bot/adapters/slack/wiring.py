@@ -90,7 +90,9 @@ class SlackAdapter:
         if os.environ.get("CRISISBOT_SLACK_MAX_IN_FLIGHT", "").strip():
             # It paced the hand-over after the ack; items are now journalled before the ack, so it is gone.
             log.warning("slack: CRISISBOT_SLACK_MAX_IN_FLIGHT is no longer used and is ignored")
-        self.bridge = InboundBridge(self._submit)
+        # the forms it opens (modals) speak the language of the channel the button was pressed in
+        self.bridge = InboundBridge(self._submit,
+                                    language=lambda channel: self._services.config.channel_language(channel))
         # paced by the services' clock (tests inject theirs; real time under the demo's replay clock)
         self.refusals = RefusalLog(log, clock=getattr(app.services, "clock", None))
         pins = InstallPins(team_ids=credentials.team_ids, app_ids=credentials.app_ids)

@@ -29,7 +29,7 @@ def test_the_english_surge_line_names_the_account_and_the_window(bot, run_comman
     (reply,) = run_command("/watch surge lanji_official --from 2026-12-05T20:00 --until 2026-12-05T22:00 --factor 5")
     zh, en = reply.text.splitlines()[:2]
     assert "澜肌官方旗舰店（抖音） 12-05 20:00 – 12-05 22:00，预期 x5" in zh, reply.text
-    assert en.startswith("Planned surge #") and "澜肌官方旗舰店 (douyin) 12-05 20:00 – 12-05 22:00, expected x5" in en, en
+    assert en.startswith("Planned surge #") and "澜肌官方旗舰店 (Douyin) 12-05 20:00 – 12-05 22:00, expected x5" in en, en
 
 
 def test_a_config_term_is_not_removed_from_chat_and_the_reply_says_why(bot, db, run_command):

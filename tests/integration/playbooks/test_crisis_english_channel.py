@@ -1,7 +1,8 @@
 """A crisis run in a channel set to English (`channels: [{id, language: en}]`): the run card, its step lines,
 roles and status words, reminders, the timeline, /crisis list and status, the review (its summary, file and
-chart) and the handler's refusals are in English alone; the playbook's own Chinese words (its exit rule, a
-decision's question and answers) and the account's name are the only Chinese left. A channel left in Chinese
+chart) and the handler's refusals are in English alone; the playbook's own Chinese words where it has no
+English for them (a decision's answers; its exit rule and questions have `*_en`, see
+test_crisis_english_playbook_texts.py) and the account's name are the only Chinese left. A channel left in Chinese
 beside it reads everything as before (Chinese first, English beside it).
 
 Real database, dispatcher, outbox and console port, driven through /crisis commands and the reminder job.
@@ -15,6 +16,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from bot.alerts.models import AlertEpisode
 from bot.messages import Message
 from bot.playbooks.models import CrisisTimelineEntry
 from tests.integration.playbooks.helpers import CrisisDriver
@@ -82,7 +84,7 @@ def test_a_run_in_an_english_channel_reads_in_english_throughout(en, clock):
     assert card.title == "Run #1 Cream complaints | Negative sentiment outbreak", card.title
     labels = {f.label: f.value for f in card.fields}
     assert labels["Status"] == "active" and labels["Severity"] == "SEV1 (highest)", labels
-    assert labels["Account"] == f"{ACCOUNT} (douyin)", labels
+    assert labels["Account"] == f"{ACCOUNT} (Douyin)", labels
     assert "Step 1 **triage** Confirm the situation and set severity · Commander (unassigned) · due" in text, text
     assert [b.label for b in card.sections[0].buttons] == ["Done", "Skip", "Assign"]
     assert "All times in Asia/Shanghai (UTC+08:00)" in text
@@ -209,26 +211,44 @@ def test_the_handlers_refusals_and_usage_are_english_there(en):
     assert button.text == "Step triage is already done.", button.text
 
 
+def _alert(bot, key: str, account_name: str, clock) -> None:
+    """An alert episode as the detector stores it, for the alert card's 启动预案 button to start a run from."""
+    platform, _, rest = key.partition(":")
+    now = clock.now()
+    with bot.services.db.session() as session:
+        session.add(AlertEpisode(
+            episode_key=key, platform=platform, account_id=rest.partition("|")[0], severity="sev1",
+            started_at=now, detected_at=now, updated_at=now, last_notified_at=now,
+            stats={"account_name": account_name}, channels={}, history=[],
+        ))
+
+
 def test_a_run_started_from_an_alert_gets_an_english_title_there(en, clock):
-    service = en.service
+    """The 启动预案 button words the run's title in the channel's language (bot.playbooks.service.alert_run_title);
+    the service takes a title as given, so no Chinese prefix is rewritten behind the handler's back."""
     key = "douyin:lanji_official|*@20261122T1200"
-    view = service.start_run(channel="console:lanji", playbook_id="negative-outbreak",
-                             title=f"负面评论激增：{ACCOUNT}", severity=1, account="douyin:lanji_official",
-                             started_by="console:alice", alert_id=key)
+    _alert(en.bot, key, ACCOUNT, clock)
+    en.press("alert.playbook", key, user="console:alice")
+    [view] = [run for run in en.service.active_runs() if run.alert_id == key]
     assert view.title == f"Negative comment spike: {ACCOUNT}"
-    en.bot.services.outbox.deliver_due()
     card = en.card(view.id)
     assert card.title == f"Run #{view.id} Negative comment spike: {ACCOUNT} | Negative sentiment outbreak"
     alert = {f.label: f.value for f in card.fields}["Alert"]
-    assert alert == f"{ACCOUNT} (douyin) · from 2026-11-22 20:00", alert
+    assert alert == f"{ACCOUNT} (Douyin) · SEV1 explosive · from 2026-11-22 20:00", alert
     assert_english(en.bot, flat(card))
     [timeline] = en.run("/crisis timeline")
-    assert f"started from alert {ACCOUNT} (douyin) · from 2026-11-22 20:00" in timeline.text, timeline.text
-    # the same press in a Chinese channel keeps the title it was given
-    zh = service.start_run(channel="console:xiaochu", playbook_id="negative-outbreak",
-                           title="负面评论激增：小厨科技官方", severity=1, account="bilibili:xiaochu_kitchen",
-                           started_by="console:alice", alert_id="bilibili:xiaochu_kitchen|*@20261122T1200")
+    assert f"started from alert {ACCOUNT} (Douyin) · from 2026-11-22 20:00" in timeline.text, timeline.text
+    # the same press in a Chinese channel gives the Chinese title
+    zh_key = "bilibili:xiaochu_kitchen|*@20261122T1200"
+    _alert(en.bot, zh_key, "小厨科技官方", clock)
+    CrisisDriver(en.bot, "console:xiaochu").press("alert.playbook", zh_key, user="console:alice")
+    [zh] = [run for run in en.service.active_runs() if run.alert_id == zh_key]
     assert zh.title == "负面评论激增：小厨科技官方"
+    # a title handed to the service stays as it was given, in an English channel too
+    kept = en.service.start_run(channel="console:lanji", playbook_id="rumor", title="负面评论激增：另一个",
+                                severity=2, account=None, started_by="console:alice",
+                                alert_id="douyin:lanji_official|*@20261122T1300")
+    assert kept.title == "负面评论激增：另一个"
 
 
 def test_a_permission_refusal_is_english_there(make_bot):
