@@ -51,7 +51,7 @@ def _progress(total: int, description: str):
 
     console = Console(stderr=True)
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=console, transient=True, disable=total < 2 * BATCH or not console.is_terminal,
     )
     return progress, description
@@ -213,6 +213,7 @@ def score_command(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
     if console.width < WIDE_TABLE_COLUMNS:  # six columns in a narrow terminal would cut each text to a word
@@ -226,7 +227,10 @@ def score_command(
     for text, result in zip(texts, results, strict=True):
         flags = ", ".join(f"{f.term}({f.category})" for f in result.risk_flags)
         neg = "—" if result.neg_score is None else f"{result.neg_score:.3f}"
-        table.add_row(text[:60], result.label, f"{result.score:.3f}", neg, "; ".join(result.reasons), flags)
+        # Text, not markup: comments are full of "[doge]", "[/doge]" (a traceback) and "[b]", which rich took
+        # for its own style tags (dropped from the text and the reasons, or a MarkupError)
+        table.add_row(Text(text[:60]), result.label, f"{result.score:.3f}", neg, Text("; ".join(result.reasons)),
+                      Text(flags))
     console.print(table)
 
 
@@ -287,25 +291,38 @@ def eval_command(
     backend: Annotated[str, typer.Option("--backend", help=_BACKEND_HELP, callback=_backend_name)] = "default",
     as_json: Annotated[bool, typer.Option("--json", help="最后一行输出 JSON / last line is one JSON object")] = False,
     predictions: Annotated[
-        Path | None, typer.Option("--predictions", help="写出 text,label,pred,score（多个 --model 时为最后一个模型的）/ "
-                                           "write predictions CSV (with several --model, the last model's)")
+        Path | None, typer.Option("--predictions", help="写出 text,label,pred,score，- 表示标准输出（多个 --model 时为最后一个模型的）/ "
+                                           "write predictions CSV, - for standard output (with several --model, "
+                                           "the last model's)")
     ] = None,
     models: Annotated[
         list[Path] | None,
         typer.Option("--model", help="模型文件，可重复以比较前后 / model file; repeat to compare before/after"),
     ] = None,
 ) -> None:
-    """在带标签的 CSV 上评估 / evaluate on a labeled CSV (accuracy, macro-F1, neg precision/recall)."""
+    """在带标签的 CSV 上评估 / evaluate on a labeled CSV (accuracy, macro-F1, neg precision/recall).
+
+    标签 0/1（或只有 neg/pos）为二分类，neu 预测计为非负面；含 neu 为三分类，另报 neutral_as_negative /
+    labels 0/1 (or neg/pos only) make a binary file, where a neu prediction counts as not negative; with neu
+    rows it is 3-class and neutral_as_negative is reported too.
+
+    --json：标准输出最后一行为一个 JSON 对象（n, accuracy, macro_f1, neg_precision, neg_recall, texts_per_s
+    仅计打分时间）/ the last stdout line is one JSON object (texts_per_s: scoring time only)."""
     from bot.sentiment.metrics import compute_metrics, confusion
 
-    if predictions is not None:
-        _check_output_file(predictions, inputs=[file], option="--predictions")
-    data = _read_labeled(file)
-    _warn_rejected(data)
     if backend != "default" and models:
         _fail("--model 只用于 default 后端 / --model applies to the default backend only")
     model_list: list[Path | None] = list(models) if models else [_configured_model_path(backend)]
     configured = not models and model_list[0] is not None
+    to_stdout = predictions is not None and str(predictions) == "-"
+    if predictions is not None and not to_stdout:
+        # the model files are inputs too: `--model m.npz --predictions m.npz` replaced the model with the CSV
+        from bot.sentiment.model import default_model_path
+
+        used = [m or default_model_path() for m in model_list] if backend == "default" else []
+        _check_output_file(predictions, inputs=[file, *used], option="--predictions")
+    data = _read_labeled(file)
+    _warn_rejected(data)
     if configured and not as_json:
         _model_note(model_list[0], configured)
     runs = []
@@ -318,19 +335,18 @@ def eval_command(
         metrics["texts_per_s"] = round(len(results) / elapsed, 1) if elapsed > 0 else 0.0
         runs.append((name, results, metrics))
     name, results, metrics = runs[-1]
-    if predictions is not None:
-        import csv
-
+    if to_stdout:  # `--predictions -`: the CSV on standard output (it wrote a file named "-"), the table on
+        # standard error so that the CSV stays clean; with --json, its line still comes last
+        _write_predictions(sys.stdout, data, results, lineterminator="\n")
+        sys.stdout.flush()
+    elif predictions is not None:
         try:
             predictions.parent.mkdir(parents=True, exist_ok=True)
             with predictions.open("w", encoding="utf-8", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(["text", "label", "pred", "score"])
-                for text, raw, result in zip(data.texts, data.raw_labels, results, strict=True):
-                    writer.writerow([text, raw, result.label, f"{result.score:.6f}"])
+                _write_predictions(fh, data, results)
         except OSError as exc:  # checked before scoring, so only a full disk or a race gets here
             _fail(f"无法写入 / cannot write {str(predictions)!r}: {exc.strerror or exc}")
-    _print_eval_table(file, data, runs)
+    _print_eval_table(file, data, runs, stream=sys.stderr if to_stdout else sys.stdout)
     if as_json:
         payload = dict(metrics)
         payload["backend"] = backend
@@ -339,6 +355,16 @@ def eval_command(
         if len(runs) > 1:
             payload["models"] = [{"model": n, **m} for n, _, m in runs]
         typer.echo(_json_line(payload))
+
+
+def _write_predictions(fh, data, results, *, lineterminator: str = "\r\n") -> None:
+    """`text,label,pred,score`: one row per scored input row, in input order (label as written)."""
+    import csv
+
+    writer = csv.writer(fh, lineterminator=lineterminator)
+    writer.writerow(["text", "label", "pred", "score"])
+    for text, raw, result in zip(data.texts, data.raw_labels, results, strict=True):
+        writer.writerow([text, raw, result.label, f"{result.score:.6f}"])
 
 
 def _check_output_file(path: Path, *, inputs: list[Path], option: str) -> None:
@@ -411,9 +437,10 @@ def _change(before, after) -> str:
     return "0" if delta == 0 else f"{delta:+}"
 
 
-def _print_eval_table(file: Path, data, runs) -> None:
+def _print_eval_table(file: Path, data, runs, stream=None) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     rows = len(data.texts)
     if data.three_class:
@@ -436,12 +463,13 @@ def _print_eval_table(file: Path, data, runs) -> None:
     table = Table()
     table.add_column("指标 / metric", no_wrap=True, min_width=max(map(len, keys)))
     for column, name in enumerate(names):  # numbers are never cut; a long header folds
-        table.add_column(name, overflow="fold", min_width=max(len(cells[column]) for _, cells in rows_of_cells))
+        # a model's path as Text: "[red]m.npz" was read as a style tag and shown as "m.npz"
+        table.add_column(Text(name), overflow="fold", min_width=max(len(cells[column]) for _, cells in rows_of_cells))
     if compare:
         table.add_column(f"变化\nchange\n{len(runs)}−1", justify="right", no_wrap=True)
     for key, cells in rows_of_cells:
         table.add_row(key, *cells)
-    console = Console(file=sys.stdout)
+    console = Console(file=stream or sys.stdout)
     # one header line, not the table's title: a title wraps to the table's width, mid-phrase
     console.print(title, markup=False, highlight=False, soft_wrap=True)
     if compare:
@@ -455,12 +483,13 @@ def _print_eval_table(file: Path, data, runs) -> None:
 def _confusion_table(data, run, name: str):
     """Where the errors are: gold rows x predicted columns for the last model (raw neg/neu/pos)."""
     from rich.table import Table
+    from rich.text import Text
 
     from bot.sentiment.metrics import confusion
 
     _, results, _ = run
     counts = confusion(data.labels, [r.label for r in results])
-    table = Table(title=f"混淆矩阵 / confusion: {name}")
+    table = Table(title=Text(f"混淆矩阵 / confusion: {name}"))  # Text: a model path is no markup
     table.add_column("标注 gold ↓ / 预测 pred →")
     for label in ("neg", "neu", "pos"):
         table.add_column(label, justify="right")
@@ -571,16 +600,24 @@ FEW_ROWS_PER_CLASS = 50
 
 
 def _warn_few_rows(labeled, corrections: list[tuple[str, str]]) -> None:
-    """On stderr, before training: the classes with very few rows (a 7-row file trained without a word)."""
+    """On stderr, before training: the classes with very few rows (a 7-row file trained without a word).
+    Counted as training takes the rows (build_training_set: empty texts and repeats of a text left out): a
+    file of two empty texts was said to have "neg 1, pos 1" rows, then refused for having fewer than two
+    labels."""
     from collections import Counter
 
-    counts = Counter(label for lf in labeled for label in lf.labels) + Counter(label for _, label in corrections)
-    few = {label: n for label, n in sorted(counts.items()) if n < FEW_ROWS_PER_CLASS}
+    from bot.sentiment.train import TrainOptions, build_training_set
+
+    given = Counter(label for lf in labeled for label in lf.labels) + Counter(label for _, label in corrections)
+    used = Counter(build_training_set(labeled, TrainOptions(), corrections).labels)
+    few = {label: used[label] for label in sorted(given) if used[label] < FEW_ROWS_PER_CLASS}
     if few:
         listed = ", ".join(f"{label} {n}" for label, n in few.items())
-        typer.echo(f"警告：训练数据很少（{listed} 行；每类建议至少 {FEW_ROWS_PER_CLASS} 行，通常需要上千行），模型会很不可靠 / "
-                   f"warning: very little training data ({listed} rows; at least {FEW_ROWS_PER_CLASS} per class, "
-                   "usually thousands, make a usable model)", err=True)
+        dropped = sum(given.values()) > sum(used.values())
+        typer.echo(f"警告：训练数据很少（{listed} 行{'，空文本和重复文本不计' if dropped else ''}；每类建议至少 "
+                   f"{FEW_ROWS_PER_CLASS} 行，通常需要上千行），模型会很不可靠 / warning: very little training data "
+                   f"({listed} rows{', empty and repeated texts not counted' if dropped else ''}; at least "
+                   f"{FEW_ROWS_PER_CLASS} per class, usually thousands, make a usable model)", err=True)
 
 
 def _backup(path: Path) -> Path:

@@ -15,7 +15,9 @@ import fnmatch
 import functools
 import hashlib
 import io
+import itertools
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -28,14 +30,18 @@ from bot.sentiment.features import DEFAULT_HASH_BITS, Featurizer
 from bot.sentiment.model import CLASSES, FORMAT_VERSION, LinearModel
 from bot.sentiment.rules import ALL_RULES
 
-LABEL_ALIASES = {"0": "neg", "1": "pos", "neg": "neg", "neu": "neu", "pos": "pos",
-                 # as spreadsheets and pandas write them
-                 "0.0": "neg", "1.0": "pos", "negative": "neg", "neutral": "neu", "positive": "pos"}
-BINARY_LABELS = frozenset({"0", "1", "0.0", "1.0"})
+# Labels as `_label_key` writes them: numbers as -1/0/1 (also when written 1.0, +1, full-width １), words
+# lower-case; also the Chinese words (负面/中性/正面 as `/sentiment fix` takes them, and 消极/积极 ...).
+LATIN_LABELS = {"0": "neg", "1": "pos", "neg": "neg", "neu": "neu", "pos": "pos",
+                "negative": "neg", "neutral": "neu", "positive": "pos"}
+CHINESE_LABELS = {"负面": "neg", "消极": "neg", "负向": "neg", "中性": "neu", "中立": "neu",
+                  "正面": "pos", "积极": "pos", "正向": "pos"}
+LABEL_ALIASES = {**LATIN_LABELS, **CHINESE_LABELS}
+BINARY_LABELS = frozenset({"0", "1"})
 # the other common 3-class scheme: with a -1 in the file, 0 means neutral, not negative
-SIGNED_LABELS = {"-1": "neg", "-1.0": "neg", "0": "neu", "0.0": "neu", "1": "pos", "1.0": "pos"}
+SIGNED_LABELS = {"-1": "neg", "0": "neu", "1": "pos"}
 # header names other public corpora use for the two columns, tried after text / label
-TEXT_COLUMNS = ("text", "review", "content", "comment", "sentence", "文本", "评论", "内容")
+TEXT_COLUMNS = ("text", "review", "content", "comment", "sentence", "text_a", "文本", "评论", "内容")
 LABEL_COLUMNS = ("label", "sentiment", "polarity", "标签", "情感")
 # Chinese spreadsheets are often saved as GBK; UTF-8 (with or without BOM) is tried first
 ENCODINGS = ("utf-8-sig", "gb18030")
@@ -84,8 +90,9 @@ def read_labeled_csv(path: Path | str) -> LabeledFile:
     """Read a `text,label` CSV (label 0/1, neg/neu/pos or -1/0/1). Raises DataError naming the file.
 
     Header names are matched without regard to case or surrounding spaces ("Text, Label"; also review /
-    content / sentiment ... as other corpora name them); labels may also be written 0.0/1.0 or
-    negative/neutral/positive; a file that is not UTF-8 is read as GB18030. A row with an unknown label is
+    content / sentiment ... as other corpora name them); labels may also be written 0.0/1.0, +1, full-width,
+    negative/neutral/positive or 负面/中性/正面; a file that is not UTF-8 is read as GB18030; a first line with
+    tabs and no comma makes it tab-separated. A row with an unknown label is
     left out and listed in `rejected` with its line; the rest of the file is used.
 
     A file with a few invalid bytes (a lone surrogate, a stray byte) is read in the encoding that fits it
@@ -98,22 +105,22 @@ def read_labeled_csv(path: Path | str) -> LabeledFile:
     rows = _read_rows(path, notes)
     if not rows:
         raise DataError(f"{path}：没有数据行 / no rows")
-    written = {raw.strip().lower() for _, _, raw in rows}
-    if written & {"-1", "-1.0"}:  # -1/1 alone is a binary file written with signs
-        aliases, three_class = SIGNED_LABELS, bool(written & {"0", "0.0"})
+    written = {_label_key(raw) for _, _, raw in rows}
+    if "-1" in written:  # -1/1 alone is a binary file written with signs
+        aliases, three_class = SIGNED_LABELS, "0" in written
     else:
         binary = written & BINARY_LABELS
         if binary and written & (set(LABEL_ALIASES) - BINARY_LABELS):
             raise DataError(f"{path}：标签混用了 0/1 与 neg/neu/pos / mixes 0/1 and neg/neu/pos labels")
         # Written neg/pos with no neutral row at all is a binary file in words: judged as binary (a `neu`
         # prediction is "not negative"), not as a 3-class file every `neu` prediction would get wrong.
-        aliases, three_class = LABEL_ALIASES, not binary and bool(written & {"neu", "neutral"})
+        aliases, three_class = LABEL_ALIASES, not binary and any(LABEL_ALIASES.get(w) == "neu" for w in written)
     texts: list[str] = []
     labels: list[str] = []
     raw_labels: list[str] = []
     rejected: list[RejectedRow] = []
     for line, text, raw in rows:
-        label = aliases.get(raw.strip().lower())
+        label = aliases.get(_label_key(raw))
         if label is None:
             rejected.append(RejectedRow(line, f"标签 {raw!r} 不是 0/1、neg/neu/pos 或 -1/0/1 之一 / label {raw!r} is not "
                                                  f"one of 0/1, neg/neu/pos or -1/0/1"))
@@ -159,7 +166,12 @@ def _csv_rows(path: Path, fh, notes: list[str]) -> list[tuple[int, str, str]]:
     previous_limit = csv.field_size_limit(MAX_FIELD_CHARS)
     try:
         with fh:
-            reader = csv.reader(fh)
+            # tab-separated (a .tsv, as ChnSentiCorp's "label<TAB>text_a" and spreadsheets' text exports come):
+            # a first line with tabs and no comma; it was refused as a header "text\tlabel"
+            first_line = fh.readline()
+            tabs = "\t" in first_line and "," not in first_line
+            reader = csv.reader(itertools.chain([first_line], fh) if first_line else fh,
+                                delimiter="\t" if tabs else ",")
             try:
                 note = _collect_rows(reader, path, out)
             except csv.Error as exc:
@@ -269,8 +281,24 @@ _COUNTING_REPLACE = "crisisbot.sentiment.count_and_replace"
 codecs.register_error(_COUNTING_REPLACE, _count_and_replace)
 
 
+def _label_key(raw: str) -> str:
+    """A label cell as LABEL_ALIASES / SIGNED_LABELS spell it: full-width forms made plain (NFKC: "１", "ＮＥＧ"),
+    spaces dropped, lower case; a number equal to -1, 0 or 1 as that integer ("1.0" as pandas writes it,
+    "+1" of the -1/+1 scheme, "-1.00"). "+1" used to be rejected row by row, leaving a -1/+1 file's
+    positives out of the evaluation."""
+    key = unicodedata.normalize("NFKC", raw).strip().lower()
+    try:
+        number = float(key)
+    except ValueError:
+        return key
+    return str(int(number)) if number in (-1.0, 0.0, 1.0) else key
+
+
 def _label_value(cell: str) -> bool:
-    return cell.strip().lower() in LABEL_ALIASES or cell.strip().lower() in SIGNED_LABELS
+    """Whether a cell of a file's first row is a label, telling a file without a header row and its column
+    order. The Chinese label words are left out: they are also short texts ("积极,1" is a text and a label)."""
+    key = _label_key(cell)
+    return key in LATIN_LABELS or key in SIGNED_LABELS
 
 
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0e-\x1f\x7f]")  # C0 controls but tab and line breaks
