@@ -13,7 +13,9 @@ from bot.alerts.cli import app
 pytestmark = pytest.mark.slow
 
 
-def test_replay_prints_the_alert_with_its_time(tmp_path, monkeypatch):
+def test_replay_prints_the_alert_with_its_time_and_its_episode_lines_chinese_first(tmp_path, monkeypatch):
+    """One replay of a quiet day and a pile-on (~27 h of feed, the slow part) checked for both the alert line
+    and the episode lines: they were two tests replaying the same feed."""
     monkeypatch.chdir(tmp_path)  # no config file here: defaults (everything to the default channel)
     monkeypatch.delenv("CRISISBOT_CONFIG", raising=False)
     start = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -37,6 +39,12 @@ def test_replay_prints_the_alert_with_its_time(tmp_path, monkeypatch):
     alert_lines = [line for line in result.output.splitlines() if "告警 ALERT" in line]
     assert len(alert_lines) == 1
     assert "2026-11-22" in alert_lines[0]
+    # the episode lines read Chinese first
+    episodes = [line for line in result.output.splitlines() if "episode" in line]
+    assert episodes, result.output
+    for line in episodes:
+        assert line.startswith("事件 / episode "), line
+        assert "可检测桶 detectable bucket" in line and "恢复 recovered" in line, line
 
 
 def _comment(comment_id: str, created_at) -> str:
@@ -131,27 +139,3 @@ def test_bucket_errors_of_a_replay_read_chinese_first(tmp_path, monkeypatch):
     assert "--bucket: 桶大小应写成 5m、300s 或 1h 这样的形式 / a bucket looks like 5m, 300s or 1h" in result.output
     result = CliRunner().invoke(app, ["backtest", "--comments", str(feed), "--bucket", "2h"])
     assert "--bucket 回放评论时应为 1m 到 60m 的整分钟数" in result.output
-
-
-def test_an_episode_line_reads_chinese_first(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("CRISISBOT_CONFIG", raising=False)
-    start = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-    lines, n = [], 0
-    for b in range(288 + 36):  # a quiet day, then a pile-on
-        for i in range(2 if b < 288 else 15):
-            n += 1
-            text = "今天直播几点开始" if b < 288 else "垃圾产品，烂脸过敏，退款！"
-            lines.append(json.dumps({"platform": "douyin", "account_id": "acc", "content_id": "v1",
-                                     "comment_id": f"c{n}", "text": text,
-                                     "created_at": (start + timedelta(minutes=5 * b, seconds=10 * i)).isoformat()},
-                                    ensure_ascii=False))
-    feed = tmp_path / "feed.jsonl"
-    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["backtest", "--comments", str(feed)])
-    assert result.exit_code == 0, result.output
-    episodes = [line for line in result.output.splitlines() if "episode" in line]
-    assert episodes, result.output
-    for line in episodes:
-        assert line.startswith("事件 / episode "), line
-        assert "可检测桶 detectable bucket" in line and "恢复 recovered" in line, line

@@ -112,6 +112,14 @@ def test_snownlp_backend_is_guarded_and_loaded_only_on_demand():
         "assert s.score('').label == 'neu' and s.score('   ').score == 0.5\n"
         "r = s.score('这个东西很好用，喜欢')\n"
         "assert r.label in ('neg', 'neu', 'pos') and 0 <= r.score <= 1\n"
+        # the backend itself gives P(neg) (ingestion stores it as `sentiment_neg`): the checks of
+        # test_sentiment_cli_contract_consistency's "snownlp scorer results carry neg_score", in this child
+        # process that loads snownlp anyway (a process of its own cost ~3 s of CPU)
+        "rs = s.score_batch(['太差了', '', '很好', '\\x00\\x01'])\n"
+        "assert all(r.neg_score is not None for r in rs), rs\n"
+        "assert abs(rs[0].neg_score - (1 - rs[0].score)) < 1e-9 and rs[0].neg_score > 0.5, rs[0]\n"
+        "assert rs[1].neg_score == 0.0, rs\n"
+        "assert all(abs(r.neg_score - (1 - r.score)) < 1e-9 for r in rs if r.reasons == ('snownlp',)), rs\n"
         "print('ok')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
