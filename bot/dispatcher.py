@@ -42,8 +42,15 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot import metrics
-from bot.handlers.registry import CommandContext, PermissionDenied, UsageError, parse_command_line
-from bot.i18n import STRINGS, both
+from bot.handlers.registry import (
+    CommandContext,
+    CommandSpec,
+    PermissionDenied,
+    UsageError,
+    parse_command_line,
+    wants_help,
+)
+from bot.i18n import STRINGS, both, in_language, t
 from bot.messages import Action, Command, Message, inert
 from bot.services import Services
 from bot.storage.db import database_unavailable, failure_line
@@ -713,25 +720,33 @@ class Dispatcher:
             options, flags = spec.grammar_for(parsed.sub)
             if (options, flags) != (spec.options, spec.flags):
                 parsed = parse_command_line(command.text, flags=flags, options=options)
-        if parsed.sub is not None and parsed.sub.lower() in ("help", "帮助") and len(parsed.args) == 1:
-            return [spec.help(self.services.config.channel_language(command.channel))]
+        lang = self.services.config.channel_language(command.channel)
+        # "/name help", "/name 帮助", "/name --help", "/name -h": the usage, for every command alike (a handler
+        # used to read "--help" as a subcommand, a period or a draft)
+        if wants_help(parsed):
+            return [spec.help(lang)]
         ctx = CommandContext(services=self.services, command=command)
-        return self._call(lambda: spec.handler(ctx, parsed), usage=spec.usage)
+        return self._call(lambda: spec.handler(ctx, parsed), spec=spec, lang=lang)
 
     def _run_action(self, action: Action) -> list[Message]:
         handler = self.services.registry.find_action(action.action_id)
         if handler is None:
             return [Message(text=both("unknown_button", action=inert(action.action_id[:80])), ephemeral=True)]
         ctx = CommandContext(services=self.services, action=action)
-        return self._call(lambda: handler(ctx, action), usage=None)
+        return self._call(lambda: handler(ctx, action), spec=None)
 
-    def _call(self, fn, *, usage: str | None) -> list[Message]:
+    def _call(self, fn, *, spec: CommandSpec | None, lang: str = "zh") -> list[Message]:
         try:
             result = fn()
         except UsageError as exc:
+            if spec is not None and spec.in_english(lang):
+                # a channel set to English, a command with its usage in English: the error's English alone
+                # (`in_language`: the bilingual message when it has none) and that usage
+                return [Message(text=f"{t('usage_error', 'en', error=in_language(exc, 'en'))}\n\n{spec.usage_en}",
+                                ephemeral=True)]
             text = _labelled("usage_error", exc)
-            if usage:
-                text += "\n\n" + usage
+            if spec is not None and spec.usage:
+                text += "\n\n" + spec.usage
             return [Message(text=text, ephemeral=True)]
         except PermissionDenied as exc:
             return [Message(text=_labelled("permission_denied", exc), ephemeral=True)]

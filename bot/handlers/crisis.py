@@ -90,7 +90,7 @@ USAGE_EN = """\
   subcommand or last; in between only when it names a run of this channel, else it is text)."""
 
 
-class Usage(EnglishToo, UsageError):
+class Usage(UsageError):
     """A command line not understood, with its English alone (`en`) for a channel set to English."""
 
 
@@ -352,12 +352,10 @@ def _card(ctx: CommandContext, run_id: int) -> Message:
 def handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[Message] | None:
     if not _en(ctx):
         return _handle_crisis(ctx, parsed)
-    # a channel set to English: the refusals and the usage in English alone (the dispatcher would label a
-    # usage error in both languages and add the Chinese-first usage)
+    # a channel set to English: the refusals in English alone (the dispatcher would label them in both
+    # languages); a usage error the dispatcher answers in English itself, with USAGE_EN (`usage_en`)
     try:
         return _handle_crisis(ctx, parsed)
-    except UsageError as exc:
-        return Message(text=f"Bad usage: {in_language(exc, 'en')}\n\n{USAGE_EN}", ephemeral=True)
     except PermissionDenied as exc:
         return Message(text=f"Not allowed: {in_language(exc, 'en')}", ephemeral=True)
 
@@ -368,9 +366,6 @@ def _handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list
     sub = ALIASES.get(sub_word, sub_word)
     if not sub:
         raise Usage("缺少子命令 / missing subcommand", en="Missing subcommand")
-    # "/crisis ｈｅｌｐ" and "/crisis --help", as the CLI takes it (the dispatcher answers "help")
-    if sub in ("help", "帮助", "--help") and len(parsed.args) == 1:
-        return ctx.services.registry.find("crisis").help(lang)
     handler = SUBCOMMANDS.get(sub)
     if handler is None:
         if sub in END_WORDS and lang == "en":

@@ -28,5 +28,6 @@ def register(registry: CommandRegistry) -> None:
         summary_zh="查看命令列表",
         summary_en="list the commands",
         usage="/help [命令]  — 查看全部命令或某个命令的用法 / all commands, or one command's usage",
+        usage_en="/help [COMMAND]  — all commands, or one command's usage",
     )
     registry.add_alias("帮助", "help")

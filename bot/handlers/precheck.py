@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, UsageError, option_word
+from bot.handlers.registry import CommandContext, CommandRegistry, ParsedCommand, UsageError
 from bot.messages import Message
 from bot.replies import render
 
@@ -10,27 +10,21 @@ USAGE = """\
   /precheck 文本 — 发布前自检：广告法绝对化用语、站外导流、诱导互动、医疗/金融宣称、风险词
   /precheck TEXT — check a draft against Advertising-Law terms, off-platform contact, inducements,
   medical/financial claims and the risk lexicon; each finding says why and how to reword it."""
+# The usage in a channel set to English.
+USAGE_EN = """\
+  /precheck TEXT — check a draft against Advertising-Law terms, off-platform contact, inducements,
+  medical/financial claims and the risk lexicon; each finding says why and how to reword it."""
 
 
 def handle_precheck(ctx: CommandContext, parsed: ParsedCommand) -> Message:
+    # "/precheck --help" and "-h" alone the dispatcher answers with the usage, as "/precheck help": not a draft
     text = _draft_text(ctx, parsed)
-    if _asks_for_help(text):
-        # "/precheck --help" is a request for the usage (as "/precheck help" and "/help precheck" are), not a
-        # draft to check: it was answered "✅ 未发现问题，可以发布"
-        spec = ctx.services.registry.commands["precheck"]
-        return Message(title=f"/{spec.name} — {spec.summary_zh} / {spec.summary_en}", text=spec.usage)
     if not text.strip():
         raise UsageError("请在 /precheck 后面写上要检查的文字 / give the text to check")
     service = ctx.services.extra.get("replies")
     if service is None:
         raise UsageError("自检功能未启用 / precheck is not enabled")
     return render.precheck_message(service.precheck(text))
-
-
-def _asks_for_help(text: str) -> bool:
-    """The whole argument is -h or --help (also typed as "－－help" or "—help" by an input method)."""
-    word = text.strip()
-    return word.lower() in ("-h", "－h") or option_word(word)[0].lower() == "help" and not option_word(word)[1]
 
 
 def _draft_text(ctx: CommandContext, parsed: ParsedCommand) -> str:
@@ -44,4 +38,5 @@ def register(registry: CommandRegistry) -> None:
         summary_zh="发布前自检（广告法用语、站外导流、风险词…）",
         summary_en="Pre-publication check of a draft (Advertising Law terms, off-platform contact, risk terms)",
         usage=USAGE,
+        usage_en=USAGE_EN,
     )

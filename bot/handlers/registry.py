@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.i18n import EnglishToo
 from bot.messages import Action, Command, Message
 from bot.permissions import PermissionDenied as PermissionDenied  # defined below the services that raise it
 
@@ -22,8 +23,9 @@ if TYPE_CHECKING:  # pragma: no cover
 QUOTE_PAIRS = {'"': '"', "'": "'", "“": "”", "「": "」", "‘": "’", "『": "』"}
 
 
-class UsageError(ValueError):
-    """The command line could not be understood; the message is shown to the user with the usage."""
+class UsageError(EnglishToo, ValueError):
+    """The command line could not be understood; the message (Chinese first with English) is shown to the user
+    with the usage. `en`, when given, is the same in English alone, for a channel set to English."""
 
 
 @dataclass(slots=True)
@@ -146,6 +148,24 @@ def parse_command_line(
     return ParsedCommand(name=name, args=args, options=parsed_options, source=source, arg_spans=spans)
 
 
+HELP_WORDS = frozenset({"help", "帮助", "-h"})
+
+
+def asks_for_help(word: str) -> bool:
+    """A word asking for a command's usage: help, 帮助, -h or --help, as the CLI takes them (also typed in
+    full width, "ｈｅｌｐ", "－h", or "—help" / "－－help" by an input method); "--help=x" is not one."""
+    key, eq, _ = option_word(word)
+    return command_word(word) in HELP_WORDS or (key.lower() == "help" and not eq)
+
+
+def wants_help(parsed: ParsedCommand) -> bool:
+    """`/name help`, `/name 帮助`, `/name --help`, `/name -h`: the only word after the name asks for the usage
+    (or, for a command taking a --help flag, the flag alone)."""
+    if len(parsed.args) == 1:
+        return asks_for_help(parsed.args[0])
+    return not parsed.args and parsed.options == {"help": True}
+
+
 def command_word(word: str) -> str:
     """A command or subcommand name as looked up: full-width letters ("／ｃｒｉｓｉｓ", typed with a Chinese
     input method in full-width mode) and case folded."""
@@ -215,10 +235,14 @@ class CommandSpec:
     sub_options: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
     usage_en: str = ""  # the usage in English alone, for a channel set to English (empty: `usage` serves both)
 
+    def in_english(self, lang: str) -> bool:
+        """Whether a channel of language `lang` reads this command's usage in English alone."""
+        return lang == "en" and bool(self.usage_en)
+
     def help(self, lang: str = "zh") -> Message:
         """`/name help`: the usage as a channel of language `lang` reads it (English alone where it is set to
         English and the command has `usage_en`; else Chinese first with English)."""
-        if lang == "en" and self.usage_en:
+        if self.in_english(lang):
             return Message(title=f"/{self.name} — {self.summary_en}", text=self.usage_en)
         return Message(title=f"/{self.name} — {self.summary_zh} / {self.summary_en}", text=self.usage)
 

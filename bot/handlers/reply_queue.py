@@ -50,6 +50,22 @@ USAGE = """\
 ACCOUNT is platform:account_id, the account id, its name or the client id; item ids look like #12.
 /reply-queue help（或 --help、-h）显示本说明 / shows this help."""
 
+# The usage in a channel set to English (the Chinese subcommand words still work there).
+USAGE_EN = """\
+  /reply-queue [ACCOUNT] [--mine] [--unclaimed] [--overdue] [--limit N] [--page N] — unanswered comments by priority, N a page (--unclaimed: only those nobody claimed)
+  /reply-queue claim ID — claim an item (15 minutes by default)
+  /reply-queue release ID — release a claim
+  /reply-queue done ID ["REPLY"] — mark replied; with the text, it is checked, then published or recorded
+  /reply-queue skip ID REASON — skip with a reason (required)
+  /reply-queue escalate ID [NOTE] — escalate to a crisis run
+  /reply-queue suggest ID — suggested replies
+  /reply-queue approve DRAFT | reject DRAFT [REASON] — approve or reject a reply
+  /reply-queue save-template NAME "TEXT" [--item ID] [--topics word1,word2] [--all-accounts] — save a template (same name: replaced)
+  /reply-queue templates | delete-template NAME — list or delete this channel's templates
+  /reply-queue stats [ACCOUNT] [--since 7d] — stats
+ACCOUNT is platform:account_id, the account id, its name or the client id; item ids look like #12.
+/reply-queue help (or --help, -h) shows this help."""
+
 log = logging.getLogger(__name__)
 
 SUMMARY_ZH = "待回复评论队列：认领、回复、跳过、升级、建议回复、统计"
@@ -135,9 +151,6 @@ def _usage_line(sub: str | None) -> str:
 
 def _handle(ctx: CommandContext, parsed: ParsedCommand, sub: str) -> Message | list[Message] | None:
     service = _service(ctx)
-    if unicodedata.normalize("NFKC", sub) in ("--help", "-h") and len(parsed.args) == 1:
-        # as /reply-queue help (the dispatcher answers that one); "--help" used to read "未知选项 --help"
-        return Message(title=f"/reply-queue — {SUMMARY_ZH} / {SUMMARY_EN}", text=USAGE)
     if sub in SUBCOMMANDS:
         args = parsed.args[1:]
         answer = _guard(lambda: _SUBCOMMAND_HANDLERS[sub](ctx, service, parsed, args))
@@ -586,7 +599,7 @@ def register(registry: CommandRegistry) -> None:
     registry.add_command(
         "reply-queue", handle_reply_queue,
         summary_zh=SUMMARY_ZH, summary_en=SUMMARY_EN,
-        usage=USAGE, flags=_FLAGS, options=_OPTIONS,
+        usage=USAGE, usage_en=USAGE_EN, flags=_FLAGS, options=_OPTIONS,
         # each subcommand takes its own options only: a skip reason or a reply keeps "--limit 3" as typed
         sub_options={sub: _SUB_GRAMMAR.get(name, (set(), set()))
                      for sub, name in [*((n, n) for n in SUBCOMMANDS), *ALIASES.items()]},

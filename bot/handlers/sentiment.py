@@ -27,6 +27,12 @@ USAGE = (
     " / relabel a comment's sentiment (platform:COMMENT_ID also accepted)\n"
     "  按钮 / button: action_id `sentiment.fix`, value `平台:评论ID 标签` / `platform:COMMENT_ID label`"
 )
+# The usage in a channel set to English (the Chinese subcommand words and labels still work there).
+USAGE_EN = (
+    "  /sentiment score TEXT — how the model reads a text: label, probabilities, reasons, risk terms\n"
+    "  /sentiment fix COMMENT_ID neg|neu|pos — relabel a comment's sentiment (platform:COMMENT_ID also accepted)\n"
+    "  Button: action_id `sentiment.fix`, value `platform:COMMENT_ID label`"
+)
 _MALFORMED_BUTTON = CorrectionError("按钮数据有误", "malformed button value")
 _BUTTON_STYLE: dict[str, ButtonStyle] = {"neg": "danger", "neu": "default", "pos": "primary"}
 log = logging.getLogger(__name__)
@@ -100,13 +106,21 @@ def _error(exc: CorrectionError) -> Message:
 def handle_sentiment(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     """`/sentiment fix COMMENT_ID LABEL`."""
     if not parsed.sub:
-        raise UsageError("缺少子命令 / missing subcommand: /sentiment score 文本 | /sentiment fix 评论ID neg|neu|pos")
+        raise UsageError("缺少子命令 / missing subcommand: /sentiment score 文本 | /sentiment fix 评论ID neg|neu|pos",
+                         en="Missing subcommand: /sentiment score TEXT | /sentiment fix COMMENT_ID neg|neu|pos")
     if parsed.sub.lower() in SCORE_WORDS:
         return _score(ctx, parsed.text_from(1))
     if parsed.sub.lower() not in FIX_WORDS:
-        raise UsageError(f"未知子命令 / unknown subcommand: {parsed.sub}")
-    if len(parsed.args) != 3:
-        raise UsageError("需要 评论ID 和 标签 / needs COMMENT_ID and a label")
+        raise UsageError(f"未知子命令 / unknown subcommand: {parsed.sub}", en=f"Unknown subcommand: {parsed.sub}")
+    if len(parsed.args) < 3:
+        raise UsageError("需要 评论ID 和 标签 / needs COMMENT_ID and a label", en="Needs COMMENT_ID and a label")
+    if len(parsed.args) > 3:
+        # "/sentiment fix c1 neg extra" was answered "needs COMMENT_ID and a label", which it had
+        extra = " ".join(parsed.args[3:])
+        raise UsageError(f"参数太多：只需要 评论ID 和 标签，多出「{extra}」（评论ID 含空格时请加引号）"
+                         f" / too many arguments: only COMMENT_ID and a label, not {extra!r}",
+                         en=f"Too many arguments: only COMMENT_ID and a label, not {extra!r} "
+                            "(quote a comment id with spaces)")
     _, comment_ref, label = parsed.args
     check_may_fix(ctx.services.config, ctx.user)
     try:
@@ -118,7 +132,8 @@ def handle_sentiment(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 
 def _score(ctx: CommandContext, text: str) -> Message:
     if not text.strip():
-        raise UsageError("需要一段文本 / needs a text: /sentiment score 这个真的太差了")
+        raise UsageError("需要一段文本 / needs a text: /sentiment score 这个真的太差了",
+                         en="Needs a text: /sentiment score this is really bad")
     result = ctx.services.scorer().score(text)
     return Message(
         title="模型的判断 / How the model reads it",
@@ -195,6 +210,7 @@ def register(registry: CommandRegistry) -> None:
         summary_zh="查看模型判断、更正评论情感标签",
         summary_en="see how the model reads a text; correct a comment's sentiment label",
         usage=USAGE,
+        usage_en=USAGE_EN,
     )
     registry.add_action(FIX_ACTION, handle_fix_button)
     registry.add_action(REVIEW_ACTION, handle_review_button)

@@ -22,6 +22,14 @@ USAGE = """\
   /watch list — 查看监控与高峰 / list watches and surges
   时间格式 / time: 2026-11-11T20:00 或 "2026-11-11 20:00"（默认本频道时区 / the channel's time zone）"""
 
+# The usage in a channel set to English.
+USAGE_EN = """\
+  /watch surge ACCOUNT --from TIME --until TIME [--factor 3] — declare a planned surge (a livestream, a sale): no volume alerts
+  /watch add TERM [--account ACCOUNT] — watch a risk term: each match is announced
+  /watch remove TERM|ID [--account ACCOUNT] — stop watching
+  /watch list — list watches and surges
+  Time: 2026-11-11T20:00 or "2026-11-11 20:00" (in the channel's time zone)"""
+
 
 # a watch without --account covers the accounts of the channel that added it (AlertService.watch_covers)
 _CHANNEL_ACCOUNTS_EN = "all of this channel's accounts"
@@ -137,7 +145,8 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     zone = _zone(ctx)
     if sub == "surge":
         if len(args) != 1:
-            raise UsageError("用法 / usage: /watch surge 账号 --from 时间 --until 时间 [--factor 3]")
+            raise UsageError("用法 / usage: /watch surge 账号 --from 时间 --until 时间 [--factor 3]",
+                             en="Usage: /watch surge ACCOUNT --from TIME --until TIME [--factor 3]")
         account = _resolve_account(ctx, args[0])
         start = _parse_time(ctx, parsed.opt("from"), "from")
         until = _parse_time(ctx, parsed.opt("until"), "until")
@@ -181,7 +190,8 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
             f"Volume up to x{factor:g} will not alert during it; a jump in the negative share still does.{past_note}"))
     if sub == "add":
         if not args:
-            raise UsageError("用法 / usage: /watch add 关键词 [--account 账号]")
+            raise UsageError("用法 / usage: /watch add 关键词 [--account 账号]",
+                             en="Usage: /watch add TERM [--account ACCOUNT]")
         term = parsed.text_from(1).strip()
         if not term:
             raise UsageError("关键词为空 / the term is empty: /watch add 关键词")
@@ -204,7 +214,8 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         return Message(text=f"已监控风险词「{shown}」（{where}），编号 #{watch.id}。\nWatching “{shown}” ({where_en}), #{watch.id}.")
     if sub == "remove":
         if not args:
-            raise UsageError("用法 / usage: /watch remove 关键词|编号 [--account 账号]")
+            raise UsageError("用法 / usage: /watch remove 关键词|编号 [--account 账号]",
+                             en="Usage: /watch remove TERM|ID [--account ACCOUNT]")
         # as typed: a hashtag term (#澜肌翻车#) is removed by its own text; the service also reads "#3" as watch 3
         term = parsed.text_from(1).strip()
         account = _account_option(parsed, "/watch remove 关键词|编号")
@@ -246,7 +257,7 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         if not lines:
             return Message(text="暂无监控项 / nothing watched yet")
         return Message(title="监控列表 / Watches", text="\n".join(lines))
-    raise UsageError(f"未知子命令 {sub} / unknown subcommand")
+    raise UsageError(f"未知子命令 {sub} / unknown subcommand", en=f"Unknown subcommand {sub}")
 
 
 ACTIONS = {
@@ -359,5 +370,5 @@ def _suggested_playbook(svc, episode) -> str:
 
 def register(registry: CommandRegistry) -> None:
     registry.add_command("watch", handle_watch, summary_zh="预期高峰与风险词监控", summary_en="planned surges and risk-term watch",
-                         usage=USAGE, options={"account", "from", "until", "factor"})
+                         usage=USAGE, usage_en=USAGE_EN, options={"account", "from", "until", "factor"})
     registry.add_action("alert.", handle_alert_action)

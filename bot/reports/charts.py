@@ -104,6 +104,29 @@ def _drawable(text: str, families: Sequence[str]) -> str:
     return " ".join("".join(ch for ch in text if ch not in missing).split())
 
 
+def _fit_title(axis, text: str) -> None:
+    """Set `text` as the chart's title, wrapped onto as many lines as it takes to fit the figure's width. A
+    long client name ("Lanji Skincare International Holdings (Greater China) Co., Ltd.") ran the one-line
+    title off both edges of the image: the report's name and the words after the name were cut off."""
+    import textwrap
+
+    figure = axis.get_figure()
+    title = axis.set_title(text)
+    room = figure.bbox.width * 0.96
+    renderer = figure.canvas.get_renderer()
+    width = title.get_window_extent(renderer).width
+    if width <= room:
+        return
+    # as many characters a line as fit on average, fewer until every line fits (CJK text has no spaces:
+    # textwrap breaks it anywhere)
+    per_line = max(10, int(len(text) * room / width))
+    while per_line > 10:
+        title.set_text("\n".join(textwrap.wrap(text, per_line)))
+        if title.get_window_extent(renderer).width <= room:
+            return
+        per_line -= max(1, per_line // 10)
+
+
 @dataclass(frozen=True, slots=True)
 class SharePoint:
     """Negative share in one time bucket: `negative` of `total` scored comments from `start` on."""
@@ -242,16 +265,26 @@ def negative_share_chart(
     import matplotlib.dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
-    try:
-        families = [cjk_font().family, "DejaVu Sans"]
-    except NoCJKFontError:
-        # A report with boxes for Chinese labels beats no report at all; the log says how to fix it.
-        log.error("no CJK font: chart labels will not render; install pylopdf-fonts-zh-cn")
-        families = ["DejaVu Sans"]
+    from bot.i18n import num
+
     zone = ZoneInfo(tz)
     en = lang == "en"
+    # An English chart's labels are drawn in DejaVu Sans (matplotlib's own font, always there), the CJK font
+    # after it only for a Chinese name in its title or legend; a Chinese chart's in the CJK font. Without a
+    # CJK font an English chart still says all it has to: no "labels will not render" error for it, which
+    # an English channel got on every report of a machine without Chinese fonts.
+    try:
+        cjk = [cjk_font().family]
+    except NoCJKFontError:
+        cjk = []
+        if not en:
+            # A report with boxes for Chinese labels beats no report at all; the log says how to fix it.
+            log.error("no CJK font: chart labels will not render; install pylopdf-fonts-zh-cn")
+        else:
+            log.info("no CJK font: Chinese names in English charts are left out; install pylopdf-fonts-zh-cn")
+    families = ["DejaVu Sans", *cjk] if en else [*cjk, "DejaVu Sans"]
     words = {
         "count": "comments" if en else "评论数",
         "share": "negative share" if en else "负面占比",
@@ -313,10 +346,12 @@ def negative_share_chart(
         # (-0.04 to 0.04): an empty chart's count axis reads 0 to 5 instead.
         bars.set_ylim(0, None if has_data else 5)
         bars.yaxis.set_major_locator(MaxNLocator(integer=True))
+        # with thousands separators, as the report's text writes counts (12,000, not 12000)
+        bars.yaxis.set_major_formatter(FuncFormatter(lambda value, _position: num(round(value))))
         axis.set_ylabel(words["share_axis"])
         bars.set_ylabel(words["count"])
         axis.set_xlabel(words["time"])
-        axis.set_title(_drawable(words["title"], families))
+        _fit_title(axis, _drawable(words["title"], families))
         axis.xaxis.set_major_formatter(mdates.DateFormatter(time_format, tz=zone))
         if not points:  # no time range at all: no made-up dates (matplotlib's default range is 1970)
             axis.xaxis.set_major_locator(NullLocator())

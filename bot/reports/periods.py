@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.reports.settings import MAX_PERIOD
+from bot.reports.settings import MAX_PERIOD, PeriodError, period_error
 
 #: the words naming a calendar period (schedules, `report --period`, `/report`): the last whole one
 CALENDAR_WORDS = {
@@ -89,10 +89,10 @@ def day_period(day: date, zone: str) -> CalendarPeriod:
 def days_period(first: date, last: date, zone: str) -> CalendarPeriod:
     """`first` to `last`, both included; compared with as many days just before."""
     if last < first:
-        raise ValueError(f"结束日期 {last} 早于开始日期 {first} / the end date {last} is before the start date {first}")
+        raise period_error(f"结束日期 {last} 早于开始日期 {first}", f"the end date {last} is before the start date {first}")
     days = (last - first).days + 1
     if timedelta(days=days) > MAX_PERIOD:
-        raise ValueError(f"{first} – {last} 超过 92 天 / {first} – {last} is longer than 92 days")
+        raise period_error(f"{first} – {last} 超过 92 天", f"{first} – {last} is longer than 92 days")
     return CalendarPeriod("days", first, last, first - timedelta(days=days), zone)
 
 
@@ -115,7 +115,7 @@ def parse_month(text: str) -> tuple[int, int]:
     """'2026-11' -> (2026, 11)."""
     match = _MONTH.match(str(text))
     if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1971:
-        raise ValueError(f"{text!r} 不是月份，应写成 2026-11 / {text!r} is not a month; write e.g. 2026-11")
+        raise period_error(f"{text!r} 不是月份，应写成 2026-11", f"{text!r} is not a month; write e.g. 2026-11")
     return int(match.group(1)), int(match.group(2))
 
 
@@ -124,13 +124,13 @@ def parse_day(text: str) -> date:
     try:
         day = date.fromisoformat(str(text).strip())
     except ValueError:
-        raise ValueError(f"{text!r} 不是日期，应写成 2026-11-01 / {text!r} is not a date; write e.g. 2026-11-01") from None
+        raise period_error(f"{text!r} 不是日期，应写成 2026-11-01", f"{text!r} is not a date; write e.g. 2026-11-01") from None
     if day.year < 1971:
-        raise ValueError(f"{text!r} 太早 / {text!r} is too early")
+        raise period_error(f"{text!r} 太早", f"{text!r} is too early")
     return day
 
 
-class OptionConflict(ValueError):
+class OptionConflict(PeriodError):
     """--month, --from and --to given in a combination that names no period."""
 
 
@@ -152,9 +152,11 @@ def fixed_period(month: str | None, first: str | None, last: str | None) -> Fixe
     if month is None and first is None and last is None:
         return None
     if month is not None and (first is not None or last is not None):
-        raise OptionConflict("--month 与 --from/--to 只能用一个 / use either --month or --from/--to")
+        raise OptionConflict("--month 与 --from/--to 只能用一个 / use either --month or --from/--to",
+                             en="use either --month or --from/--to")
     if (first is None) != (last is None):
-        raise OptionConflict("--from 与 --to 要一起写，例如 --from 2026-11-01 --to 2026-11-15 / give both --from and --to")
+        raise OptionConflict("--from 与 --to 要一起写，例如 --from 2026-11-01 --to 2026-11-15 / give both --from and --to",
+                             en="give both --from and --to, e.g. --from 2026-11-01 --to 2026-11-15")
     if month is not None:
         return FixedPeriod(parse_month(month), None)
     return FixedPeriod(None, (parse_day(first), parse_day(last)))
@@ -165,5 +167,5 @@ def check_over(period: CalendarPeriod, now: datetime) -> None:
     with a whole previous period would read as a drop."""
     if period.end > now.astimezone(UTC):
         shown = f"{period.first} – {period.last}"
-        raise ValueError(f"{shown} 还没有结束；截至现在的报告请用 --period（如 7d）/ {shown} has not ended yet; "
-                         "for a report up to now use --period (e.g. 7d)")
+        raise period_error(f"{shown} 还没有结束；截至现在的报告请用 --period（如 7d）",
+                            f"{shown} has not ended yet; for a report up to now use --period (e.g. 7d)")

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.durations import duration_en, duration_zh, utc_offset
-from bot.i18n import PLATFORM_ZH, num
+from bot.i18n import num, platform_label
 from bot.messages import Field, File, Image, Message, inert, outsider_text
 from bot.playbooks.machine import RUN_STATUS_ZH
 from bot.reports.charts import SharePoint
@@ -139,17 +139,23 @@ def _pick(zh: str, en: str, lang: str) -> str:
     return en if lang == "en" else f"{zh} / {en}"
 
 
+def _title(zh: str, en: str, lang: str) -> str:
+    """A report's name: '日报 / daily report', or for an English channel 'Daily report' (a title, capitalised:
+    "weekly report | 澜肌护肤 | …" headed an English report)."""
+    return en[:1].upper() + en[1:] if lang == "en" else f"{zh} / {en}"
+
+
 def period_name(period: timedelta, lang: str = "zh") -> str:
     if period == timedelta(days=1):
-        return _pick("日报", "daily report", lang)
+        return _title("日报", "daily report", lang)
     if period == timedelta(days=7):
-        return _pick("周报", "weekly report", lang)
+        return _title("周报", "weekly report", lang)
     if period == timedelta(days=30):
-        return _pick("月报", "monthly report", lang)
+        return _title("月报", "monthly report", lang)
     hours = period.total_seconds() / 3600
     if hours % 24:
-        return _pick(f"{hours:g} 小时报告", f"{hours:g}-hour report", lang)
-    return _pick(f"{hours / 24:g} 天报告", f"{hours / 24:g}-day report", lang)
+        return _title(f"{hours:g} 小时报告", f"{hours:g}-hour report", lang)
+    return _title(f"{hours / 24:g} 天报告", f"{hours / 24:g}-day report", lang)
 
 
 def recent_period_name(period: timedelta, lang: str = "zh") -> str:
@@ -157,20 +163,20 @@ def recent_period_name(period: timedelta, lang: str = "zh") -> str:
     24h`): "近 7 天", not "周报", which `/report 周报` gives to the last whole week."""
     hours = period.total_seconds() / 3600
     if hours % 24 or hours <= 48:  # "近 24 小时", not "近 1 天"
-        return _pick(f"近 {hours:g} 小时报告", f"report for the last {hours:g} hours", lang)
-    return _pick(f"近 {hours / 24:g} 天报告", f"report for the last {hours / 24:g} days", lang)
+        return _title(f"近 {hours:g} 小时报告", f"report for the last {hours:g} hours", lang)
+    return _title(f"近 {hours / 24:g} 天报告", f"report for the last {hours / 24:g} days", lang)
 
 
 def calendar_period_name(period, lang: str = "zh") -> str:
     """The name of a calendar period's report (a `bot.reports.periods.CalendarPeriod`)."""
     if period.kind == "month":
-        return _pick("月报", "monthly report", lang)
+        return _title("月报", "monthly report", lang)
     if period.kind == "week":
-        return _pick("周报", "weekly report", lang)
+        return _title("周报", "weekly report", lang)
     days = (period.last - period.first).days + 1
     if period.kind == "day" or days == 1:
-        return _pick("日报", "daily report", lang)
-    return _pick(f"{days} 天报告", f"{days}-day report", lang)
+        return _title("日报", "daily report", lang)
+    return _title(f"{days} 天报告", f"{days}-day report", lang)
 
 
 def _pct(value: float | None) -> str:
@@ -276,9 +282,9 @@ def fields(data: ReportData) -> tuple[Field, ...]:
     if en:
         partial = ", partial" if since is not None and before.comments else ""
         items = [
-            Field("comments", f"{num(now.comments)} ({change}"
+            Field("Comments", f"{num(now.comments)} ({change}"
                               + (f", previous {num(before.comments)})" if before.comments else ")")),
-            Field("negative share", f"{_pct(now.share)} (negative {num(now.negative)} / scored {num(now.scored)}; "
+            Field("Negative share", f"{_pct(now.share)} (negative {num(now.negative)} / scored {num(now.scored)}; "
                                     f"previous {_pct(before.share)}{partial})"),
         ]
     else:
@@ -298,7 +304,7 @@ def fields(data: ReportData) -> tuple[Field, ...]:
     false_alarms = sum(a.status == "false_positive" for a in data.alerts)
     if en:
         items.append(Field(
-            "alerts", f"{num(len(data.alerts))} (SEV1 {num(severities['sev1'])} · SEV2 {num(severities['sev2'])} · "
+            "Alerts", f"{num(len(data.alerts))} (SEV1 {num(severities['sev1'])} · SEV2 {num(severities['sev2'])} · "
                       f"SEV3 {num(severities['sev3'])}" + (f" · false alarms {num(false_alarms)}" if false_alarms else "")
                       + ")"))
     else:
@@ -309,7 +315,7 @@ def fields(data: ReportData) -> tuple[Field, ...]:
         ))
     started = sum(data.start <= r.started_at < data.end for r in data.runs)
     closed = sum(r.closed_at is not None and data.start <= r.closed_at < data.end for r in data.runs)
-    items.append(Field("playbook runs", f"started {num(started)} · closed {num(closed)}") if en
+    items.append(Field("Playbook runs", f"started {num(started)} · closed {num(closed)}") if en
                  else Field("危机预案 / playbook runs", f"启动 {num(started)} · 结束 {num(closed)}"))
     stats = data.replies
     if stats is not None:
@@ -319,7 +325,7 @@ def fields(data: ReportData) -> tuple[Field, ...]:
         median = stats.median_first_response
         if en:
             items.append(Field(
-                "replies",
+                "Replies",
                 f"replied {num(stats.responded)} · SLA met {_pct(compliance)} · median first reply "
                 f"{'—' if median is None else duration_en(median)} · open at period end {num(stats.open)} "
                 f"(overdue {num(stats.overdue)})",
@@ -356,15 +362,18 @@ def sorted_keywords(data: ReportData) -> list[KeywordLine]:
 
 
 def _account_name(line: AccountLine, lang: str) -> str:
-    """'澜肌官方（抖音）' / '澜肌官方 (douyin)', as the alerts name accounts: a brand's accounts often share one
-    name on every platform, and "澜肌官方：评论 300" and "澜肌官方：评论 50" could not be told apart."""
-    platform = line.key.partition(":")[0]
-    return f"{line.name} ({platform})" if lang == "en" else f"{line.name}（{PLATFORM_ZH.get(platform, platform)}）"
+    """'澜肌官方（抖音）' / '澜肌官方 (Douyin)', as the alerts name accounts: a brand's accounts often share one
+    name on every platform, and "澜肌官方：评论 300" and "澜肌官方：评论 50" could not be told apart. The platform
+    as the channel's language names it (`platform_label`): an English report said "(douyin)", the raw id."""
+    platform = platform_label(line.key.partition(":")[0], lang)
+    return f"{line.name} ({platform})" if lang == "en" else f"{line.name}（{platform}）"
 
 
 def _account_lines(data: ReportData) -> list[_Line]:
     en = data.lang == "en"
-    return [_Line(f"{_account_name(line, 'en')}: {num(line.counts.comments)} comments, negative share "
+    # "1 comment", not "1 comments"
+    return [_Line(f"{_account_name(line, 'en')}: {num(line.counts.comments)} "
+                  f"comment{'' if line.counts.comments == 1 else 's'}, negative share "
                   f"{_pct(line.counts.share)}" if en
                   else f"{_account_name(line, 'zh')}：评论 {num(line.counts.comments)}，负面占比 {_pct(line.counts.share)}")
             for line in data.accounts]
@@ -373,7 +382,8 @@ def _account_lines(data: ReportData) -> list[_Line]:
 def sections(data: ReportData) -> list[tuple[str, list[_Line]]]:
     """The report's sections after its figures: (heading, lines), each in the channel's language."""
     en = data.lang == "en"
-    pick = (lambda zh, english: english) if en else (lambda zh, english: f"{zh} / {english}")
+    # an English heading is capitalised ("By account"), as the report's title
+    pick = (lambda zh, english: english[:1].upper() + english[1:]) if en else (lambda zh, english: f"{zh} / {english}")
     out: list[tuple[str, list[_Line]]] = []
     if data.accounts:
         out.append((pick("各账号", "by account"), _account_lines(data)))
@@ -482,12 +492,12 @@ def summary(data: ReportData) -> str:
             size = num(data.keyword_sample)
             words += (f" (in the {size} most-liked negative comments)" if en
                       else f"（点赞最多的 {size} 条负面评论中 / in the {size} most-liked）")
-        lines.append(f"- {'keywords' if en else '负面关键词 / keywords'}{': ' if en else '：'}{words}")
+        lines.append(f"- {'Keywords' if en else '负面关键词 / keywords'}{': ' if en else '：'}{words}")
     if data.top_negative:
         first = data.top_negative[0]
         # English quotes are not brackets: "👍0“…”" ran the count into the quote (the HTML file has the space)
         quoted = f" “{_quote(first.text)}”" if en else f"「{_quote(first.text)}」"
-        lines.append(f"- {'most-liked negative' if en else '点赞最多的负面评论 / most-liked negative'}"
+        lines.append(f"- {'Most-liked negative' if en else '点赞最多的负面评论 / most-liked negative'}"
                      f"{': ' if en else '：'}👍{num(first.likes)}{quoted} — {inert(first.account)}")
     if data.now.comments == 0:
         lines += ["", _no_comments(data)]
@@ -604,7 +614,7 @@ def report_message(data: ReportData, png: bytes | None) -> Message:
     en = data.lang == "en"
     images = ()
     if png:
-        title = "negative share and volume" if en else "负面占比与评论量 / negative share and volume"
+        title = "Negative share and volume" if en else "负面占比与评论量 / negative share and volume"
         images = (Image(title=title, png=png, filename=f"{report_stem(data)}.png",
                         alt="negative share and volume" if en else "负面占比与评论量"),)
     report_file = File(name=report_filename(data), content=html_report(data, png).encode("utf-8"),
@@ -636,10 +646,33 @@ def failure_message(
     attempts: int,
     reason: str,
     window: timedelta | None = None,
+    lang: str = "zh",
 ) -> Message:
     """The notice, for the default channel, that a scheduled report was given up: which report, which
     period, why, and that it will not come by itself. `window` is the catch-up window it left, when that
-    (not the number of attempts) is why it was given up."""
+    (not the number of attempts) is why it was given up. `lang` is the default channel's: English alone
+    there when it is set to English (it got the Chinese-first notice)."""
+    meta = {"kind": "report_failed", "schedule": schedule_id, "channel": channel, "start": start.isoformat(),
+            "end": end.isoformat(), "attempts": attempts}
+    if lang == "en":
+        if window is None:
+            why = (f"Still failing after {attempts} attempts: it will not be retried, and this period's report "
+                   f"was not sent.")
+        else:
+            minutes = round(window.total_seconds() / 60)
+            shown = f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
+            why = (f"Not built within the catch-up window ({shown}, {attempts} attempts): it will not be retried, "
+                   f"and this period's report was not sent.")
+        return Message(
+            title="⚠️ Scheduled report could not be built",
+            text=why,
+            fields=(
+                Field("Report", f"{schedule_id} | {period_name} | {audience} ({channel})"),
+                Field("Period", f"{_local(start, tz)} – {_local(end, tz)} ({tz})"),
+                Field("Reason", reason),
+            ),
+            meta=meta,
+        )
     if window is None:
         why = (f"已尝试 {attempts} 次仍失败，不再自动重试，这一期报告没有发出。"
                f"\nStill failing after {attempts} attempts: it will not be retried, and this period's report "
@@ -658,6 +691,5 @@ def failure_message(
             Field("周期 / period", f"{_local(start, tz)} – {_local(end, tz)}（{tz}）"),
             Field("原因 / reason", reason),
         ),
-        meta={"kind": "report_failed", "schedule": schedule_id, "channel": channel, "start": start.isoformat(),
-              "end": end.isoformat(), "attempts": attempts},
+        meta=meta,
     )

@@ -727,7 +727,7 @@ class ReportService:
         message = render.failure_message(
             schedule_id=schedule.id, channel=schedule.channel, audience=self.audience(schedule.channel),
             period_name=request.period_name, start=start, end=end, tz=tz, attempts=row.attempts,
-            reason=reason, window=window,
+            reason=reason, window=window, lang=self.channel_language(self.config.default_channel),
         )
         self.outbox.enqueue(session, channel=self.config.default_channel, message=message,
                             key=failure_key(schedule.id, due))

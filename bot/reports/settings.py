@@ -8,11 +8,24 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.i18n import EnglishToo
+
 # the Chinese units too (7天, 24小时, 2周), as the reply queue's --since and other commands take them
 _PERIOD = re.compile(r"^\s*(\d+)\s*(h|d|w|小时|天|周)\s*$")
 _PERIOD_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1),
                  "小时": timedelta(hours=1), "天": timedelta(days=1), "周": timedelta(weeks=1)}
 MAX_PERIOD = timedelta(days=92)
+
+
+class PeriodError(EnglishToo, ValueError):
+    """A report period that is not one: the message Chinese first with English, `en` the English alone (an
+    English channel's `/report 3x` was answered "'3x' 不是有效的周期（…）/ '3x' is not a period …")."""
+
+
+def period_error(zh: str, en: str) -> PeriodError:
+    """A PeriodError reading "zh / en" (no space after a closing "）", which has its own), with `en` alone for
+    an English channel."""
+    return PeriodError(f"{zh}{'/ ' if zh.endswith('）') else ' / '}{en}", en=en)
 
 
 def parse_period(value: str) -> timedelta:
@@ -21,28 +34,28 @@ def parse_period(value: str) -> timedelta:
     # echoed in chat: a pasted wall of digits is cut short
     shown = str(value) if len(str(value)) <= 24 else str(value)[:20] + "…"
     if not match:
-        raise ValueError(_not_a_period(shown))
+        raise _not_a_period(shown)
     digits, unit = match.group(1).lstrip("0"), _PERIOD_UNITS[match.group(2)]
     # Compare the count before multiplying: timedelta overflows from 10**9 days, and int() refuses
     # strings over 4300 digits, so a huge number must be "too long", not a crash.
     if len(digits) > 6:
-        raise ValueError(_too_long(shown))
+        raise _too_long(shown)
     count = int(digits or "0")
     if count == 0:
-        raise ValueError(_not_a_period(shown))
+        raise _not_a_period(shown)
     if count > MAX_PERIOD // unit:
-        raise ValueError(_too_long(shown))
+        raise _too_long(shown)
     return count * unit
 
 
 # Chinese first, as every user-facing text: these reach `/report`, `report --period` and `config check`.
-def _not_a_period(shown: str) -> str:
-    return (f"{shown!r} 不是有效的周期（整数小时、天或周，例如 24h、1d、7d、2w）/ "
-            f"{shown!r} is not a period (use e.g. '24h', '1d', '7d', '2w')")
+def _not_a_period(shown: str) -> PeriodError:
+    return period_error(f"{shown!r} 不是有效的周期（整数小时、天或周，例如 24h、1d、7d、2w）",
+                         f"{shown!r} is not a period (use e.g. '24h', '1d', '7d', '2w')")
 
 
-def _too_long(shown: str) -> str:
-    return f"{shown!r} 超过 92 天 / {shown!r} is longer than 92 days"
+def _too_long(shown: str) -> PeriodError:
+    return period_error(f"{shown!r} 超过 92 天", f"{shown!r} is longer than 92 days")
 
 
 _WEEKDAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")

@@ -15,6 +15,7 @@ from sqlmodel import select
 from bot.permissions import refusal
 from bot.sentiment.models import SentimentCorrection
 from bot.sentiment.settings import FIX_ACTION
+from bot.sentiment.train import LABEL_ALIASES, SIGNED_LABELS, label_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.clock import Clock
@@ -55,12 +56,16 @@ def check_may_fix(config: AppConfig, user: str) -> None:
     if refused is not None:
         raise refused
 
+# the one-character words chat takes beside the labeled files' spellings
+_CHAT_LABELS = {"负": "neg", "中": "neu", "正": "pos"}
+
+
 def parse_label(value: str) -> str:
-    """neg/neu/pos (also 负面/中性/正面, negative/neutral/positive, 0/1)."""
-    aliases = {"neg": "neg", "negative": "neg", "负面": "neg", "负": "neg", "0": "neg",
-               "neu": "neu", "neutral": "neu", "中性": "neu", "中": "neu",
-               "pos": "pos", "positive": "pos", "正面": "pos", "正": "pos", "1": "pos"}
-    label = aliases.get(value.strip().lower())
+    """A label as a labeled file spells it (the CSV reader's rule, `bot.sentiment.train`: neg/neu/pos,
+    negative/neutral/positive, 负面/消极/中性/中立/正面/积极 ..., full-width, 1.0, -1 and +1), or 负/中/正.
+    "0" is neg, as in a 0/1 file (a chat label has no file telling the -1/0/1 scheme), "-1" neg, "+1" pos."""
+    key = label_key(value)
+    label = LABEL_ALIASES.get(key) or SIGNED_LABELS.get(key) or _CHAT_LABELS.get(key)
     if label is None:
         raise CorrectionError(f"标签必须是 neg/neu/pos，收到「{value}」", f"label must be neg/neu/pos, got {value!r}")
     return label

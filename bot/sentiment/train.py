@@ -30,7 +30,7 @@ from bot.sentiment.features import DEFAULT_HASH_BITS, Featurizer
 from bot.sentiment.model import CLASSES, FORMAT_VERSION, LinearModel
 from bot.sentiment.rules import ALL_RULES
 
-# Labels as `_label_key` writes them: numbers as -1/0/1 (also when written 1.0, +1, full-width １), words
+# Labels as `label_key` writes them: numbers as -1/0/1 (also when written 1.0, +1, full-width １), words
 # lower-case; also the Chinese words (负面/中性/正面 as `/sentiment fix` takes them, and 消极/积极 ...).
 LATIN_LABELS = {"0": "neg", "1": "pos", "neg": "neg", "neu": "neu", "pos": "pos",
                 "negative": "neg", "neutral": "neu", "positive": "pos"}
@@ -105,7 +105,7 @@ def read_labeled_csv(path: Path | str) -> LabeledFile:
     rows = _read_rows(path, notes)
     if not rows:
         raise DataError(f"{path}：没有数据行 / no rows")
-    written = {_label_key(raw) for _, _, raw in rows}
+    written = {label_key(raw) for _, _, raw in rows}
     if "-1" in written:  # -1/1 alone is a binary file written with signs
         aliases, three_class = SIGNED_LABELS, "0" in written
     else:
@@ -120,7 +120,7 @@ def read_labeled_csv(path: Path | str) -> LabeledFile:
     raw_labels: list[str] = []
     rejected: list[RejectedRow] = []
     for line, text, raw in rows:
-        label = aliases.get(_label_key(raw))
+        label = aliases.get(label_key(raw))
         if label is None:
             rejected.append(RejectedRow(line, f"标签 {raw!r} 不是 0/1、neg/neu/pos 或 -1/0/1 之一 / label {raw!r} is not "
                                                  f"one of 0/1, neg/neu/pos or -1/0/1"))
@@ -281,7 +281,7 @@ _COUNTING_REPLACE = "crisisbot.sentiment.count_and_replace"
 codecs.register_error(_COUNTING_REPLACE, _count_and_replace)
 
 
-def _label_key(raw: str) -> str:
+def label_key(raw: str) -> str:
     """A label cell as LABEL_ALIASES / SIGNED_LABELS spell it: full-width forms made plain (NFKC: "１", "ＮＥＧ"),
     spaces dropped, lower case; a number equal to -1, 0 or 1 as that integer ("1.0" as pandas writes it,
     "+1" of the -1/+1 scheme, "-1.00"). "+1" used to be rejected row by row, leaving a -1/+1 file's
@@ -297,7 +297,7 @@ def _label_key(raw: str) -> str:
 def _label_value(cell: str) -> bool:
     """Whether a cell of a file's first row is a label, telling a file without a header row and its column
     order. The Chinese label words are left out: they are also short texts ("积极,1" is a text and a label)."""
-    key = _label_key(cell)
+    key = label_key(cell)
     return key in LATIN_LABELS or key in SIGNED_LABELS
 
 

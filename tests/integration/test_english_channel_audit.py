@@ -113,13 +113,13 @@ def test_queue_stats_per_person_are_in_both_languages(english_bot, clock, say):
 def test_an_english_report_uses_english_punctuation_in_its_title_and_spaces_its_quote(english_bot, clock, say):
     quotes = queued_comments(english_bot, clock)
     [report] = say("/report")
-    assert report.title.startswith(f"report for the last 24 hours | {CLIENT} | "), report.title
+    assert report.title.startswith(f"Report for the last 24 hours | {CLIENT} | "), report.title
     assert not CJK.search(own_words(report.title)), report.title
-    keywords = [k.strip().split(" ×")[0] for line in report.text.splitlines() if line.startswith("- keywords: ")
-                for k in line.removeprefix("- keywords: ").split(",")]
+    keywords = [k.strip().split(" ×")[0] for line in report.text.splitlines() if line.startswith("- Keywords: ")
+                for k in line.removeprefix("- Keywords: ").split(",")]
     assert not CJK.search(own_words(report.text, *quotes, *keywords)), report.text
-    [liked] = [x for x in report.text.splitlines() if x.startswith("- most-liked negative: ")]
-    assert re.match(r"- most-liked negative: 👍\d+ “", liked), liked
+    [liked] = [x for x in report.text.splitlines() if x.startswith("- Most-liked negative: ")]
+    assert re.match(r"- Most-liked negative: 👍\d+ “", liked), liked
     page = report.files[0].content.decode("utf-8")
     [heading] = re.findall(r"<h1>(.*)</h1>", page)
     assert not CJK.search(own_words(heading)), heading

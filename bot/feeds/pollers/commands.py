@@ -65,7 +65,8 @@ def target_errors_text(errors: dict[str, str]) -> str:
 def handle_sources(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     if parsed.args or parsed.options:
         # `/sources bili` must not look like an answer about bili: it takes no arguments
-        raise UsageError(f"/sources 不带参数 / takes no arguments: {parsed.source.strip()}")
+        raise UsageError(f"/sources 不带参数 / takes no arguments: {parsed.source.strip()}",
+                         en=f"Takes no arguments: {parsed.source.strip()}")
     service = ctx.services.sources
     scope = ctx.services.scope
     zone = ctx.services.config.zone()
@@ -96,4 +97,5 @@ def register(registry: CommandRegistry) -> None:
         summary_zh="查看评论数据源状态",
         summary_en="show the comment sources' health",
         usage="/sources  — 列出本频道可见的数据源：上次轮询、延迟、计数、健康状态 / list sources with last poll, lag, counts, health",
+        usage_en="/sources  — list the sources visible in this channel: last poll, lag, counts, health",
     )

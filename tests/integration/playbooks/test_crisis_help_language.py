@@ -38,7 +38,9 @@ def test_help_in_a_chinese_channel_reads_as_before(bot, command):
     assert reply.text == USAGE
 
 
-def test_a_command_without_english_usage_keeps_its_bilingual_help_in_an_english_channel(bot):
+def test_another_command_with_english_usage_answers_help_in_english_alone(bot):
+    # every command registers its English usage now (tests/integration/test_command_help_language.py);
+    # one without keeps its bilingual help there too (same file)
     [reply] = CrisisDriver(bot, "console:lanji").run("/report help")
-    assert reply.title.startswith("/report — ") and " / " in reply.title
-    assert CJK.search(reply.text)
+    assert reply.title == "/report — client report: volume, negative share, keywords, alerts, replies (with a chart)"
+    assert not CJK.search(reply.text)

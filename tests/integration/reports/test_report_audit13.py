@@ -176,13 +176,13 @@ def test_an_english_channel_gets_an_english_report_and_chart(db, clock, settings
     finally:
         bot.stop()
     [report] = outbox_reports(db)
-    assert report.title.startswith("weekly report | 澜肌护肤 | 2026-11-16 – 2026-11-22 Asia/Shanghai (UTC+08:00)")
-    assert "- comments: 1 (no previous data)" in report.text
+    assert report.title.startswith("Weekly report | 澜肌护肤 | 2026-11-16 – 2026-11-22 Asia/Shanghai (UTC+08:00)")
+    assert "- Comments: 1 (no previous data)" in report.text
     assert "评论" not in report.text and "负面" not in report.text, report.text
     page = report.files[0].content.decode("utf-8")
-    assert '<html lang="en">' in page and "<h2>most-liked negative comments</h2>" in page
+    assert '<html lang="en">' in page and "<h2>Most-liked negative comments</h2>" in page
     chart = PILImage.open(io.BytesIO(report.images[0].png))
-    assert chart.text["Title"] == "weekly report | 2026-11-16 – 2026-11-22 | 澜肌护肤 negative comment share"
+    assert chart.text["Title"] == "Weekly report | 2026-11-16 – 2026-11-22 | 澜肌护肤 negative comment share"
     assert chart.text["Description"].startswith("time (Asia/Shanghai) 2026-11-16 00:00 – 2026-11-23 00:00")
 
 

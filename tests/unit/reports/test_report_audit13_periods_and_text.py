@@ -109,7 +109,7 @@ def test_an_english_report_has_no_chinese_labels():
     data = _data(lang="en", period_name="monthly report", keywords=[KeywordLine("退款", 2, 0, "要退款")])
     text = render.markdown(data)
     assert text.startswith("# monthly report | 澜肌护肤 | 2026-11-01 – 2026-11-30 Asia/Shanghai (UTC+08:00)")
-    assert "- comments: 6 (+100% vs previous, previous 3)" in text
-    assert "- negative share: 17% (negative 1 / scored 6; previous 33%)" in text
-    assert "## what the negative comments say" in text
+    assert "- Comments: 6 (+100% vs previous, previous 3)" in text
+    assert "- Negative share: 17% (negative 1 / scored 6; previous 33%)" in text
+    assert "## What the negative comments say" in text
     assert "评论 /" not in text and "负面占比" not in text and "上期" not in text

@@ -32,7 +32,7 @@ def test_a_partly_covered_previous_period_names_the_year_its_data_starts_in():
     since = datetime(2025, 12, 15, 15, 17, tzinfo=SHANGHAI)
     zh = {f.label: f.value for f in render.fields(_data(previous_since=since))}["评论 / comments"]
     assert "上期数据不完整（自 2025-12-15 15:17 起）" in zh and "(since 2025-12-15 15:17)" in zh, zh
-    en = {f.label: f.value for f in render.fields(_data(previous_since=since, lang="en"))}["comments"]
+    en = {f.label: f.value for f in render.fields(_data(previous_since=since, lang="en"))}["Comments"]
     assert "(since 2025-12-15 15:17)" in en, en
 
 
@@ -107,7 +107,7 @@ def test_the_open_reply_figures_say_they_are_the_queue_at_the_periods_end():
     stats = ReplyStats(since=datetime(2026, 1, 1, tzinfo=SHANGHAI), open=3, overdue=1, responded=2)
     zh = {f.label: f.value for f in render.fields(_data(replies=stats))}["评论回复 / replies"]
     assert "期末待回复 3（超时 1）" in zh and "当前" not in zh, zh
-    en = {f.label: f.value for f in render.fields(_data(replies=stats, lang="en"))}["replies"]
+    en = {f.label: f.value for f in render.fields(_data(replies=stats, lang="en"))}["Replies"]
     assert "open at period end 3 (overdue 1)" in en and "now" not in en, en
 
 
@@ -161,7 +161,7 @@ def test_accounts_of_one_name_on_two_platforms_can_be_told_apart():
     assert "- 澜肌官方（抖音）：评论 300，负面占比 30%" in text and "- 澜肌官方（微博）：评论 50，负面占比 10%" in text, text
     assert "澜肌官方（抖音）：评论 300" in render.summary(_data(accounts=accounts))
     english = render.markdown(_data(accounts=accounts, lang="en"))
-    assert "- 澜肌官方 (douyin): 300 comments, negative share 30%" in english, english
+    assert "- 澜肌官方 (Douyin): 300 comments, negative share 30%" in english, english
 
 
 def test_html_written_in_a_comment_is_no_html_in_the_markdown_file():
