@@ -654,42 +654,26 @@ def failure_message(
     there when it is set to English (it got the Chinese-first notice)."""
     meta = {"kind": "report_failed", "schedule": schedule_id, "channel": channel, "start": start.isoformat(),
             "end": end.isoformat(), "attempts": attempts}
-    if lang == "en":
-        if window is None:
-            why = (f"Still failing after {attempts} attempts: it will not be retried, and this period's report "
-                   f"was not sent.")
-        else:
-            minutes = round(window.total_seconds() / 60)
-            shown = f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
-            why = (f"Not built within the catch-up window ({shown}, {attempts} attempts): it will not be retried, "
-                   f"and this period's report was not sent.")
-        return Message(
-            title="⚠️ Scheduled report could not be built",
-            text=why,
-            fields=(
-                Field("Report", f"{schedule_id} | {period_name} | {audience} ({channel})"),
-                Field("Period", f"{_local(start, tz)} – {_local(end, tz)} ({tz})"),
-                Field("Reason", reason),
-            ),
-            meta=meta,
-        )
+    en = lang == "en"
     if window is None:
-        why = (f"已尝试 {attempts} 次仍失败，不再自动重试，这一期报告没有发出。"
-               f"\nStill failing after {attempts} attempts: it will not be retried, and this period's report "
-               f"was not sent.")
+        why_zh = f"已尝试 {attempts} 次仍失败，不再自动重试，这一期报告没有发出。"
+        why_en = f"Still failing after {attempts} attempts: it will not be retried, and this period's report was not sent."
     else:
         minutes = round(window.total_seconds() / 60)
-        zh, en = (f"{minutes // 60} 小时", f"{minutes // 60} h") if minutes % 60 == 0 else (f"{minutes} 分钟", f"{minutes} min")
-        why = (f"在补发时限（{zh}）内未能生成（已尝试 {attempts} 次），不再自动重试，这一期报告没有发出。"
-               f"\nNot built within the catch-up window ({en}, {attempts} attempts): it will not be retried, "
-               f"and this period's report was not sent.")
+        zh, in_en = (f"{minutes // 60} 小时", f"{minutes // 60} h") if minutes % 60 == 0 else (f"{minutes} 分钟", f"{minutes} min")
+        why_zh = f"在补发时限（{zh}）内未能生成（已尝试 {attempts} 次），不再自动重试，这一期报告没有发出。"
+        why_en = (f"Not built within the catch-up window ({in_en}, {attempts} attempts): it will not be retried, "
+                  f"and this period's report was not sent.")
+    report = (f"{schedule_id} | {period_name} | {audience} ({channel})" if en
+              else f"{schedule_id}｜{period_name}｜{audience}（{channel}）")
+    period = f"{_local(start, tz)} – {_local(end, tz)}" + (f" ({tz})" if en else f"（{tz}）")
     return Message(
-        title="⚠️ 定时报告未能生成 / Scheduled report could not be built",
-        text=why,
+        title="⚠️ " + _title("定时报告未能生成", "Scheduled report could not be built", lang),
+        text=why_en if en else f"{why_zh}\n{why_en}",
         fields=(
-            Field("报告 / report", f"{schedule_id}｜{period_name}｜{audience}（{channel}）"),
-            Field("周期 / period", f"{_local(start, tz)} – {_local(end, tz)}（{tz}）"),
-            Field("原因 / reason", reason),
+            Field(_title("报告", "report", lang), report),
+            Field(_title("周期", "period", lang), period),
+            Field(_title("原因", "reason", lang), reason),
         ),
         meta=meta,
     )
