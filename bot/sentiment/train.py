@@ -106,6 +106,11 @@ def read_labeled_csv(path: Path | str) -> LabeledFile:
     if not rows:
         raise DataError(f"{path}：没有数据行 / no rows")
     written = {label_key(raw) for _, _, raw in rows}
+    if "2" in written and written <= {"0", "1", "2"}:
+        # 0/1/2 is neg/neu/pos in some corpora and other orders in others: read as 0/1, every "2" row was left
+        # out and the file's neutral rows counted as positive, with nothing but per-row warnings to say so
+        raise DataError(f"{path}：标签为 0/1/2，无法确定其含义，请改写为 neg/neu/pos（或 -1/0/1）/ labels 0/1/2 "
+                        f"are ambiguous (which is neutral?): write them as neg/neu/pos (or -1/0/1)")
     if "-1" in written:  # -1/1 alone is a binary file written with signs
         aliases, three_class = SIGNED_LABELS, "0" in written
     else:
@@ -283,15 +288,15 @@ codecs.register_error(_COUNTING_REPLACE, _count_and_replace)
 
 def label_key(raw: str) -> str:
     """A label cell as LABEL_ALIASES / SIGNED_LABELS spell it: full-width forms made plain (NFKC: "１", "ＮＥＧ"),
-    spaces dropped, lower case; a number equal to -1, 0 or 1 as that integer ("1.0" as pandas writes it,
-    "+1" of the -1/+1 scheme, "-1.00"). "+1" used to be rejected row by row, leaving a -1/+1 file's
+    spaces dropped, lower case; a number equal to -1, 0, 1 or 2 as that integer ("1.0" as pandas writes it,
+    "+1" of the -1/+1 scheme, "-1.00"; 2 so that a 0/1/2 file is told as one). "+1" used to be rejected row by row, leaving a -1/+1 file's
     positives out of the evaluation."""
     key = unicodedata.normalize("NFKC", raw).strip().lower()
     try:
         number = float(key)
     except ValueError:
         return key
-    return str(int(number)) if number in (-1.0, 0.0, 1.0) else key
+    return str(int(number)) if number in (-1.0, 0.0, 1.0, 2.0) else key
 
 
 def _label_value(cell: str) -> bool:

@@ -148,3 +148,22 @@ def test_a_headerless_label_text_file_whose_first_text_is_a_label_word_keeps_its
     """Chinese label words are short texts too: "1,积极" without a header is a label and a text."""
     data = read_labeled_csv(_file(tmp_path / "nohdr.csv", "1,积极\n0,太差了\n"))
     assert data.texts == ["积极", "太差了"] and data.labels == ["pos", "neg"]
+
+
+@pytest.mark.parametrize("two", ["2", "2.0", "２"])
+def test_a_zero_one_two_file_is_refused_as_ambiguous(tmp_path, two):
+    """Labels 0/1/2 (neg/neu/pos in some corpora, other orders in others) were read as 0/1: every "2" row was
+    left out with a warning each and the neutral "1" rows were scored as positives. Refused with what to write."""
+    rows = [(t, "0") for t in NEG] + [(t, "1") for t in NEU] + [(t, two) for t in POS]
+    path = _file(tmp_path / "three.csv", "text,label\n" + "".join(f"{t},{lab}\n" for t, lab in rows))
+    result = runner.invoke(app, ["eval", str(path), "--json"])
+    assert result.exit_code == 2, result.output
+    assert "labels 0/1/2 are ambiguous" in result.output and "neg/neu/pos" in result.output
+    assert "标签为 0/1/2" in result.output
+
+
+def test_a_binary_file_with_one_stray_two_still_reads_its_rows(tmp_path):
+    """Only a file whose labels are all 0/1/2 is refused; a stray label beside words is a rejected row."""
+    rows = [(t, "pos") for t in POS] + [(t, "neg") for t in NEG] + [("奇怪的一行", "2")]
+    data = read_labeled_csv(_file(tmp_path / "stray.csv", "text,label\n" + "".join(f"{t},{lab}\n" for t, lab in rows)))
+    assert len(data.texts) == len(POS) + len(NEG) and len(data.rejected) == 1
