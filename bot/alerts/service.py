@@ -13,6 +13,7 @@ import gc
 import logging
 import math
 import threading
+import weakref
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator
@@ -130,19 +131,10 @@ def _execute_many(connection, statement, rows: list[dict[str, Any]], *, json_par
     if not rows:
         return 0
     dialect = connection.dialect
-    compiled = statement.compile(dialect=dialect)
-    names = list(compiled.positiontup) if compiled.positional else list(rows[0])
-    converters = []
-    for name in names:
-        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if name in json_params:
-            converters.append((name, _json_text, None))
-        elif process is None:
-            converters.append((name, process, None))
-        else:
-            converters.append((name, process, {}))
+    compiled, names, processors = _compiled_for(statement, dialect, rows[0], json_params)
     columns = []
-    for name, process, memo in converters:
+    for name, process, memoize in processors:
+        memo: dict[Any, Any] | None = {} if memoize else None
         values = [row[name] for row in rows]
         if process is not None and memo is None:
             values = [None if v is None else process(v) for v in values]
@@ -165,6 +157,91 @@ def _execute_many(connection, statement, rows: list[dict[str, Any]], *, json_par
 
 def _json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+#: `_execute_many`'s compiled statements, per dialect object and statement: compiling cost more CPU than
+#: the save it runs (once per evaluation pass, ~1,000 passes in the demo replay). Only the fixed module-level
+#: statements below go through it (their SQL and bind processors depend on the dialect alone, never on data),
+#: so the cache holds a handful of entries per engine and goes with the dialect (weak keys).
+_COMPILED: weakref.WeakKeyDictionary[Any, dict[tuple[Any, tuple[str, ...]], tuple[Any, list[str], list]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _compiled_for(statement, dialect, first_row: dict[str, Any], json_params: tuple[str, ...]):
+    """(compiled, parameter names in order, [(name, converter, memoize)]) of `statement` on `dialect`."""
+    per_dialect = _COMPILED.setdefault(dialect, {})
+    key = (statement, json_params)
+    entry = per_dialect.get(key)
+    if entry is None:
+        compiled = statement.compile(dialect=dialect)
+        names = list(compiled.positiontup) if compiled.positional else list(first_row)
+        processors = []
+        for name in names:
+            process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if name in json_params:
+                processors.append((name, _json_text, False))
+            else:
+                processors.append((name, process, process is not None))
+        entry = per_dialect[key] = (compiled, names, processors)
+    return entry
+
+
+_STREAMS = AlertStream.__table__
+# Fixed statements of the evaluation pass, built once (bind parameters for the values): building them from
+# column expressions on every pass cost more CPU than running them on SQLite.
+#: due: the bucket after last_closed has ended (or, never judged, the first bucket has)
+_IS_DUE = and_(_STREAMS.c.dormant == false(), ~_STREAMS.c.stream_key.endswith(CURVE_SUFFIX),
+               or_(_STREAMS.c.last_closed <= bindparam("closed_by"),
+                   and_(_STREAMS.c.last_closed.is_(None), _STREAMS.c.first_bucket <= bindparam("first_by"))))
+#: due and not history (``evaluate(live_only=True)``)
+_IS_LIVE = and_(_IS_DUE, or_(_STREAMS.c.last_closed >= bindparam("live_closed_from"),
+                             and_(_STREAMS.c.last_closed.is_(None), _STREAMS.c.first_bucket >= bindparam("live_from"))))
+#: {live_only: the due streams' columns (see _Stream)}
+_DUE_STREAMS = {live: select(_STREAMS.c.id, _STREAMS.c.stream_key, _STREAMS.c.platform, _STREAMS.c.account_id,
+                             _STREAMS.c.content_id, _STREAMS.c.first_bucket, _STREAMS.c.last_closed,
+                             _STREAMS.c.content_title, _STREAMS.c.content_url, _STREAMS.c.updated_at)
+                      .where(where).order_by(_STREAMS.c.id)
+                for live, where in ((False, _IS_DUE), (True, _IS_LIVE))}
+#: {live_only: the due streams' stored detector states}
+_DUE_STATES = {live: select(_STREAMS.c.id, _STREAMS.c.state).where(where)
+               for live, where in ((False, _IS_DUE), (True, _IS_LIVE))}
+_BUCKETS = AlertBucket.__table__
+#: the counts of the buckets in [since, until) (`_bucket_rows`), of every stream or of one account's
+_BUCKET_COUNTS = select(_BUCKETS.c.platform, _BUCKETS.c.account_id, _BUCKETS.c.content_id, _BUCKETS.c.bucket_start,
+                        _BUCKETS.c.total, _BUCKETS.c.negative)
+_BUCKETS_IN_RANGE = _BUCKET_COUNTS.where(_BUCKETS.c.bucket_start >= bindparam("since"),
+                                         _BUCKETS.c.bucket_start < bindparam("until"))
+_ACCOUNT_BUCKETS_IN_RANGE = _BUCKET_COUNTS.where(
+    _BUCKETS.c.platform == bindparam("platform"), _BUCKETS.c.account_id == bindparam("account_id"),
+    _BUCKETS.c.bucket_start >= bindparam("since"), _BUCKETS.c.bucket_start < bindparam("until"))
+#: the planned surges added with /watch (`_all_surges`), read once per pass
+_ACTIVE_SURGES = select(AlertWatch.account, AlertWatch.starts_at, AlertWatch.ends_at, AlertWatch.factor).where(
+    AlertWatch.kind == "surge", AlertWatch.removed_at.is_(None))
+#: the watched terms added with /watch (`_term_watches`), read once per ingest batch
+_TERM_WATCHES = select(AlertWatch).where(AlertWatch.kind == "term", AlertWatch.removed_at.is_(None))
+#: a stream row as an ORM object, by its key (an account's prior curve, `_curve`)
+_STREAM_BY_KEY = select(AlertStream).where(AlertStream.stream_key == bindparam("key"))
+# The housekeeping reads of every tick (`_end_mutes`, `_release_held`, `_escalate`), built once
+_MUTES_ENDED = select(AlertEpisode).where(
+    AlertEpisode.status == "muted", AlertEpisode.muted_until <= bindparam("now"),
+    AlertEpisode.recovered_at.is_(None)).order_by(AlertEpisode.id)
+_RECENT_EPISODES = select(AlertEpisode).where(
+    AlertEpisode.status.in_(("open", "acknowledged", "resolved")), AlertEpisode.detected_at >= bindparam("since"))
+_UNACKNOWLEDGED = select(AlertEpisode).where(
+    AlertEpisode.status == "open", AlertEpisode.recovered_at.is_(None),
+    AlertEpisode.severity.in_(bindparam("severities", expanding=True)),
+    AlertEpisode.escalations < bindparam("max_notifications"),
+    AlertEpisode.last_notified_at <= bindparam("notified_by"))
+#: `_save_quiet`: IS NOT DISTINCT FROM, so a new stream (never closed) is saved in the same batch
+_SAVE_QUIET = (update(_STREAMS)
+               .where(_STREAMS.c.id == bindparam("sid"), _STREAMS.c.last_closed.is_not_distinct_from(bindparam("previous")))
+               .values(state=bindparam("new_state"), last_closed=bindparam("new_closed")))
+#: `_put_to_sleep`
+_PUT_TO_SLEEP = (update(_STREAMS)
+                 .where(_STREAMS.c.id == bindparam("sid"),
+                        _STREAMS.c.last_closed.is_not_distinct_from(bindparam("previous")),
+                        _STREAMS.c.updated_at == bindparam("seen_active"))
+                 .values(last_closed=bindparam("asleep_after"), dormant=true()))
 
 
 def floor_bucket(ts: datetime, bucket: timedelta) -> datetime:
@@ -359,16 +436,10 @@ class AlertService:
         # rows go in key order so two writers lock them in the same order (no deadlock).
         rows.sort(key=lambda r: (r["platform"], r["account_id"], r["content_id"], r["bucket_start"]))
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        table = AlertBucket.__table__
-        # PostgreSQL: the whole batch as one json parameter, in the same key order (bot/storage/bulk.py)
-        statement = pg_insert_rows(table, rows) if insert is postgresql.insert else insert(table)
-        added = statement.excluded
-        statement = statement.on_conflict_do_update(
-            index_elements=["platform", "account_id", "content_id", "bucket_start"],
-            set_={"total": table.c.total + added.total, "negative": table.c.negative + added.negative,
-                  "negative_weight": table.c.negative_weight + added.negative_weight,
-                  "likes": table.c.likes + added.likes, "risk_hits": table.c.risk_hits + added.risk_hits},
-        )
+        # PostgreSQL: the whole batch as one json parameter, in the same key order (bot/storage/bulk.py);
+        # SQLite: the fixed statement, the rows as executemany parameters
+        statement = _add_to_buckets(pg_insert_rows(AlertBucket.__table__, rows)) if insert is postgresql.insert \
+            else _SQLITE_ADD_TO_BUCKETS
         _execute_rows(session, statement, rows, insert)
         self._touch_streams(session, insert, first_bucket, meta, now)
 
@@ -450,21 +521,8 @@ class AlertService:
                          "content_title": title, "content_url": url, "updated_at": now})
         # sorted by key: concurrent writers lock the rows in the same order (no deadlock)
         rows.sort(key=lambda r: r["stream_key"])
-        table = AlertStream.__table__
-        statement = pg_insert_rows(table, rows) if insert is postgresql.insert else insert(table)
-        added = statement.excluded
-        take_title = and_(added.content_title.is_not(None), added.content_title != "",
-                          or_(table.c.content_title.is_(None), table.c.content_title == ""))
-        statement = statement.on_conflict_do_update(
-            index_elements=["stream_key"],
-            set_={
-                "first_bucket": case((and_(table.c.last_closed.is_(None), added.first_bucket < table.c.first_bucket),
-                                      added.first_bucket), else_=table.c.first_bucket),
-                "updated_at": added.updated_at,  # last activity: keeps a content stream awake
-                "content_title": case((take_title, added.content_title), else_=table.c.content_title),
-                "content_url": case((take_title, added.content_url), else_=table.c.content_url),
-            },
-        )
+        statement = _touch(pg_insert_rows(AlertStream.__table__, rows)) if insert is postgresql.insert \
+            else _SQLITE_TOUCH
         _execute_rows(session, statement, rows, insert)
 
     # ------------------------------------------------------------------ evaluation
@@ -495,25 +553,18 @@ class AlertService:
         now = now or self.clock.now()
         due_end = now - self.grace
         horizon = floor_bucket(due_end - CATCH_UP, self.bucket)
-        table = AlertStream.__table__
-        c = table.c
         judged = 0
+        # the values of the prebuilt due filter (_IS_DUE, _IS_LIVE)
+        due_params = {"closed_by": due_end - 2 * self.bucket, "first_by": due_end - self.bucket}
+        if live_only:
+            live_from = now - STALE_AFTER - self.bucket  # the first bucket start that is not history
+            due_params.update(live_closed_from=live_from - self.bucket, live_from=live_from)
         with _gc_paused(), self.db.session() as session:
             conn = session.connection()
-            # due: the bucket after last_closed has ended (or, never judged, the first bucket has)
-            is_due = and_(c.dormant == false(), ~c.stream_key.endswith(CURVE_SUFFIX),
-                          or_(c.last_closed <= due_end - 2 * self.bucket,
-                              and_(c.last_closed.is_(None), c.first_bucket <= due_end - self.bucket)))
-            if live_only:
-                live_from = now - STALE_AFTER - self.bucket  # the first bucket start that is not history
-                is_due = and_(is_due, or_(c.last_closed >= live_from - self.bucket,
-                                          and_(c.last_closed.is_(None), c.first_bucket >= live_from)))
-            due = [_Stream(*r) for r in conn.execute(
-                select(c.id, c.stream_key, c.platform, c.account_id, c.content_id, c.first_bucket, c.last_closed,
-                       c.content_title, c.content_url, c.updated_at).where(is_due).order_by(c.id))]
+            due = [_Stream(*r) for r in conn.execute(_DUE_STREAMS[live_only], due_params)]
             if not due:
                 return 0
-            self._load_detectors(conn, due, is_due)
+            self._load_detectors(conn, due, _DUE_STATES[live_only], due_params)
             for st in due:
                 # old history (an import, a long outage) is judged from a bounded horizon only
                 st.next_bucket = max(st.last_closed + self.bucket if st.last_closed else st.first_bucket, horizon)
@@ -561,7 +612,7 @@ class AlertService:
             self._detectors[st.id] = (st.stream_key, st.last_closed, st.detector)
         return judged
 
-    def _load_detectors(self, conn, due: list[_Stream], is_due) -> None:
+    def _load_detectors(self, conn, due: list[_Stream], due_states, due_params: dict[str, Any]) -> None:
         """Each due stream's detector: the cached one when the row still shows the bucket this process
         saved it at, else decoded from the stored state. Cache entries are taken out while in use."""
         cache = self._detectors
@@ -573,7 +624,7 @@ class AlertService:
             else:
                 missing[st.id] = st
         if missing:
-            self._decode_detectors(conn, due, is_due, missing)
+            self._decode_detectors(conn, due, due_states, due_params, missing)
         zones: dict[tuple[str, str], ZoneInfo] = {}
         for st in due:  # the zone is not stored: it follows the configuration (and the scope) in force
             if st.detector is not None:
@@ -582,11 +633,13 @@ class AlertService:
                     zones[account] = self._detector_zone(*account)
                 st.detector.zone = zones[account]
 
-    def _decode_detectors(self, conn, due: list[_Stream], is_due, missing: dict[int, _Stream]) -> None:
-        """The detectors of the streams in ``missing`` from their stored state."""
+    def _decode_detectors(self, conn, due: list[_Stream], due_states, due_params: dict[str, Any],
+                          missing: dict[int, _Stream]) -> None:
+        """The detectors of the streams in ``missing`` from their stored state (``due_states``: the states
+        of the due streams, with ``due_params``)."""
         c = AlertStream.__table__.c
         if len(missing) > len(due) // 2:
-            states = conn.execute(select(c.id, c.state).where(is_due))
+            states = conn.execute(due_states, due_params)
         else:
             ids = sorted(missing)
             states = (r for at in range(0, len(ids), 500)
@@ -612,25 +665,22 @@ class AlertService:
         older buckets (an import, a restart after an outage) are read per account, so one new stream does
         not drag every stream's history along.
         """
-        table = AlertBucket.__table__
-        c = table.c
-        columns = (c.platform, c.account_id, c.content_id, c.bucket_start, c.total, c.negative)
         recent = due_end - 4 * self.bucket
         out: dict[tuple[str, str, str], dict[datetime, Any]] = defaultdict(dict)
         in_step = [st.next_bucket for st in due if st.next_bucket >= recent]
         queries = []
         if in_step:
-            queries.append(select(*columns).where(c.bucket_start >= min(in_step), c.bucket_start < due_end))
+            queries.append((_BUCKETS_IN_RANGE, {"since": min(in_step), "until": due_end}))
         behind: dict[tuple[str, str], datetime] = {}
         for st in due:
             if st.next_bucket < recent:
                 key = (st.platform, st.account_id)
                 behind[key] = min(behind.get(key, st.next_bucket), st.next_bucket)
         for (platform, account_id), since in sorted(behind.items()):
-            queries.append(select(*columns).where(c.platform == platform, c.account_id == account_id,
-                                                  c.bucket_start >= since, c.bucket_start < due_end))
-        for query in queries:
-            for b in conn.execute(query):
+            queries.append((_ACCOUNT_BUCKETS_IN_RANGE, {"platform": platform, "account_id": account_id,
+                                                        "since": since, "until": due_end}))
+        for query, params in queries:
+            for b in conn.execute(query, params):
                 out[(b.platform, b.account_id, b.content_id)][ensure_aware(b.bucket_start)] = b  # a light Row
         return out
 
@@ -728,13 +778,8 @@ class AlertService:
         written (the detectors may then be cached)."""
         if not quiet:
             return True
-        table = AlertStream.__table__
-        statement = (update(table)
-                     # IS NOT DISTINCT FROM: a new stream (never closed) is saved in the same batch
-                     .where(table.c.id == bindparam("sid"), table.c.last_closed.is_not_distinct_from(bindparam("previous")))
-                     .values(state=bindparam("new_state"), last_closed=bindparam("new_closed")))
         connection = session.connection()
-        rowcount = _execute_many(connection, statement, [
+        rowcount = _execute_many(connection, _SAVE_QUIET, [
             {"sid": st.id, "previous": st.last_closed, "new_state": detector.to_state(), "new_closed": last_closed}
             for st, detector, last_closed in quiet], json_params=("new_state",))
         for st, _detector, last_closed in quiet:
@@ -751,13 +796,7 @@ class AlertService:
         """
         if not asleep:
             return
-        table = AlertStream.__table__
-        statement = (update(table)
-                     .where(table.c.id == bindparam("sid"),
-                            table.c.last_closed.is_not_distinct_from(bindparam("previous")),
-                            table.c.updated_at == bindparam("seen_active"))
-                     .values(last_closed=bindparam("asleep_after"), dormant=true()))
-        _execute_many(session.connection(), statement, [
+        _execute_many(session.connection(), _PUT_TO_SLEEP, [
             {"sid": st.id, "previous": st.last_closed, "seen_active": st.updated_at, "asleep_after": st.asleep_after}
             for st in asleep])
 
@@ -785,9 +824,9 @@ class AlertService:
         for s in self.cfg.surges:
             platform, _, account_id = s.account.partition(":")
             out[(platform, account_id)].append((s.start, s.until, s.factor))
-        for w in session.exec(select(AlertWatch).where(AlertWatch.kind == "surge", AlertWatch.removed_at.is_(None))):
-            platform, _, account_id = (w.account or "").partition(":")
-            out[(platform, account_id)].append((ensure_aware(w.starts_at), ensure_aware(w.ends_at), float(w.factor or 1.0)))
+        for account, starts_at, ends_at, factor in session.execute(_ACTIVE_SURGES):
+            platform, _, account_id = (account or "").partition(":")
+            out[(platform, account_id)].append((ensure_aware(starts_at), ensure_aware(ends_at), float(factor or 1.0)))
         return dict(out)
 
     def _surges(self, session: Session, platform: str, account_id: str) -> list[tuple[datetime, datetime, float]]:
@@ -800,7 +839,7 @@ class AlertService:
 
     def _curve(self, session: Session, stream: AlertStream) -> AlertStream:
         key = f"{stream.platform}:{stream.account_id}{CURVE_SUFFIX}"
-        curve = session.exec(select(AlertStream).where(AlertStream.stream_key == key)).first()
+        curve = session.exec(_STREAM_BY_KEY, params={"key": key}).first()
         if curve is None:
             curve = AlertStream(stream_key=key, platform=stream.platform, account_id=stream.account_id,
                                 content_id="", first_bucket=stream.first_bucket, updated_at=self.clock.now(),
@@ -809,7 +848,7 @@ class AlertService:
                 with session.begin_nested():
                     session.add(curve)
             except IntegrityError:
-                curve = session.exec(select(AlertStream).where(AlertStream.stream_key == key)).one()
+                curve = session.exec(_STREAM_BY_KEY, params={"key": key}).one()
         return curve
 
     def _age_hour(self, stream: AlertStream, bucket_start: datetime) -> int:
@@ -1314,9 +1353,7 @@ class AlertService:
         as they are.
         """
         with self.db.session() as session:
-            episodes = session.exec(select(AlertEpisode).where(
-                AlertEpisode.status == "muted", AlertEpisode.muted_until <= now,
-                AlertEpisode.recovered_at.is_(None)).order_by(AlertEpisode.id)).all()
+            episodes = session.exec(_MUTES_ENDED, params={"now": now}).all()
             for episode in episodes:
                 # muted before "muted_from" was kept, or opened during the mute: it was open
                 before = episode.stats.get("muted_from") or "open"
@@ -1347,9 +1384,7 @@ class AlertService:
 
     def _release_held(self, now: datetime) -> None:
         with self.db.session() as session:
-            episodes = session.exec(select(AlertEpisode).where(
-                AlertEpisode.status.in_(("open", "acknowledged", "resolved")),
-                AlertEpisode.detected_at >= now - timedelta(days=2))).all()
+            episodes = session.exec(_RECENT_EPISODES, params={"since": now - timedelta(days=2)}).all()
             for episode in episodes:
                 self._release(session, episode, now)
 
@@ -1386,11 +1421,9 @@ class AlertService:
         after = timedelta(minutes=esc.after_minutes)
         rota = self.rota()
         with self.db.session() as session:
-            episodes = session.exec(select(AlertEpisode).where(
-                AlertEpisode.status == "open", AlertEpisode.recovered_at.is_(None),
-                AlertEpisode.severity.in_(tuple(esc.severities)),
-                AlertEpisode.escalations < esc.max_notifications,
-                AlertEpisode.last_notified_at <= now - after)).all()
+            episodes = session.exec(_UNACKNOWLEDGED, params={
+                "severities": tuple(esc.severities), "max_notifications": esc.max_notifications,
+                "notified_by": now - after}).all()
             for episode in episodes:
                 if episode.stats.get("merged_into"):
                     continue  # its message's episode escalates the incident, once
@@ -1531,7 +1564,7 @@ class AlertService:
 
     @staticmethod
     def _term_watches(session: Session) -> list[AlertWatch]:
-        return list(session.exec(select(AlertWatch).where(AlertWatch.kind == "term", AlertWatch.removed_at.is_(None))))
+        return list(session.exec(_TERM_WATCHES))
 
     def _terms_for(self, watches: list[AlertWatch], platform: str, account_id: str) -> list[str]:
         """`watched_terms` over already loaded watches (one query per batch, not one per account)."""
@@ -1708,6 +1741,42 @@ class AlertService:
             if status:
                 query = query.where(AlertEpisode.status == status)
             return list(session.exec(query).all())
+
+
+def _add_to_buckets(statement):
+    """`statement` (an insert of bucket rows) adding its counts to the rows already there (`_add_counts`)."""
+    table = AlertBucket.__table__
+    added = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["platform", "account_id", "content_id", "bucket_start"],
+        set_={"total": table.c.total + added.total, "negative": table.c.negative + added.negative,
+              "negative_weight": table.c.negative_weight + added.negative_weight,
+              "likes": table.c.likes + added.likes, "risk_hits": table.c.risk_hits + added.risk_hits},
+    )
+
+
+def _touch(statement):
+    """`statement` (an insert of stream rows) creating or waking the streams (`_touch_streams`)."""
+    table = AlertStream.__table__
+    added = statement.excluded
+    take_title = and_(added.content_title.is_not(None), added.content_title != "",
+                      or_(table.c.content_title.is_(None), table.c.content_title == ""))
+    return statement.on_conflict_do_update(
+        index_elements=["stream_key"],
+        set_={
+            "first_bucket": case((and_(table.c.last_closed.is_(None), added.first_bucket < table.c.first_bucket),
+                                  added.first_bucket), else_=table.c.first_bucket),
+            "updated_at": added.updated_at,  # last activity: keeps a content stream awake
+            "content_title": case((take_title, added.content_title), else_=table.c.content_title),
+            "content_url": case((take_title, added.content_url), else_=table.c.content_url),
+        },
+    )
+
+
+# SQLite's upserts of every ingest batch carry no data (the rows are executemany parameters): built once.
+# PostgreSQL's carry their rows (one json parameter) and are built per batch.
+_SQLITE_ADD_TO_BUCKETS = _add_to_buckets(sqlite.insert(AlertBucket.__table__))
+_SQLITE_TOUCH = _touch(sqlite.insert(AlertStream.__table__))
 
 
 def _execute_rows(session: Session, statement, rows: list[dict], insert) -> None:

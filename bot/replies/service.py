@@ -129,6 +129,26 @@ def watched_in_time():
     return ReplyQueueItem.due_ts > _EpochSeconds(ReplyQueueItem.queued_at)
 
 
+def _refresh_unanswered(stmt):
+    """`stmt` (an insert of queue items) as the ingest upsert: a re-delivered comment refreshes its score
+    (likes grow) while it is still unanswered."""
+    table = ReplyQueueItem.__table__
+    excluded = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=["platform", "comment_id"],
+        set_={"static_score": excluded.static_score, "sla_seconds": excluded.sla_seconds,
+              "due_ts": excluded.due_ts, "urgent": excluded.urgent,
+              # the wait's start moves with the deadline (a corrected date; see wait_start)
+              "created_at": excluded.created_at, "created_ts": excluded.created_ts},
+        # (an OR, not IN: expanding parameters cannot be used with executemany)
+        where=or_(table.c.state == m.OPEN, table.c.state == m.PENDING_APPROVAL),
+    )
+
+
+#: SQLite's upsert carries no data (the rows are executemany parameters): built once, not per ingest batch
+_SQLITE_UPSERT_ITEMS = _refresh_unanswered(sqlite.insert(ReplyQueueItem.__table__))
+
+
 class ReplyQueueError(Exception):
     """A request the service refuses; the message is shown to the user (Chinese first, then English)."""
 
@@ -531,24 +551,13 @@ class ReplyQueueService:
 
     def _upsert_items(self, session: Session, candidates: list[tuple[Comment, str]], now: datetime) -> None:
         rows = [self._item_values(c, root, now) for c, root in candidates]
-        table = ReplyQueueItem.__table__
         # PostgreSQL takes the whole batch as one json parameter (one statement, not one per row)
         postgres = session.get_bind().dialect.name == "postgresql"
         step = max(len(rows), 1) if postgres else CHUNK
         for start in range(0, len(rows), step):
             chunk = rows[start:start + step]
-            stmt = pg_insert_rows(table, chunk) if postgres else sqlite.insert(table)
-            excluded = stmt.excluded
-            # A re-delivered comment refreshes its score (likes grow) while it is still unanswered.
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["platform", "comment_id"],
-                set_={"static_score": excluded.static_score, "sla_seconds": excluded.sla_seconds,
-                      "due_ts": excluded.due_ts, "urgent": excluded.urgent,
-                      # the wait's start moves with the deadline (a corrected date; see wait_start)
-                      "created_at": excluded.created_at, "created_ts": excluded.created_ts},
-                # (an OR, not IN: expanding parameters cannot be used with executemany)
-                where=or_(table.c.state == m.OPEN, table.c.state == m.PENDING_APPROVAL),
-            )
+            stmt = _refresh_unanswered(pg_insert_rows(ReplyQueueItem.__table__, chunk)) if postgres \
+                else _SQLITE_UPSERT_ITEMS
             session.execute(stmt, None if postgres else chunk)
 
     def rescore(self, platform: str, comment_id: str) -> bool:
