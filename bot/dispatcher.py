@@ -47,10 +47,11 @@ from bot.handlers.registry import (
     CommandSpec,
     PermissionDenied,
     UsageError,
+    labelled,
     parse_command_line,
     wants_help,
 )
-from bot.i18n import STRINGS, both, in_language, t
+from bot.i18n import both
 from bot.messages import Action, Command, Message, inert
 from bot.services import Services
 from bot.storage.db import database_unavailable, failure_line
@@ -84,13 +85,6 @@ _LANE_BEGUN_MAX = 2
 # How often the keeper thread looks at the begun rows another process left (settling them soon after their
 # heartbeat went stale, not up to a whole interval later).
 _KEEPER_TICK_S = 1.0
-
-
-def _labelled(key: str, detail: object) -> str:
-    """'用法有误 / Bad usage：<detail>'. The detail is a handler's own message, already Chinese first with
-    English ("跳过需要步骤和原因 / skip needs a step and a reason"); `both` printed it twice, once per label."""
-    zh, en = STRINGS[key]
-    return f"{zh.partition('：')[0]} / {en.partition(':')[0]}：{detail}"
 
 
 # Items that arrive together are journalled in one transaction: a burst of 50 commands costs one commit,
@@ -707,7 +701,7 @@ class Dispatcher:
         try:
             parsed = parse_command_line(command.text)
         except UsageError as exc:
-            return [Message(text=_labelled("usage_error", exc), ephemeral=True)]
+            return [Message(text=labelled("usage_error", exc), ephemeral=True)]
         spec = registry.find(parsed.name)
         if spec is None:
             text = both("unknown_command", name=parsed.name)
@@ -733,7 +727,9 @@ class Dispatcher:
         if handler is None:
             return [Message(text=both("unknown_button", action=inert(action.action_id[:80])), ephemeral=True)]
         ctx = CommandContext(services=self.services, action=action)
-        return self._call(lambda: handler(ctx, action), spec=None)
+        # a button answers in the language of the channel it was pressed in
+        return self._call(lambda: handler(ctx, action), spec=None,
+                          lang=self.services.config.channel_language(action.channel))
 
     def _call(self, fn, *, spec: CommandSpec | None, lang: str = "zh") -> list[Message]:
         try:
@@ -742,14 +738,14 @@ class Dispatcher:
             if spec is not None and spec.in_english(lang):
                 # a channel set to English, a command with its usage in English: the error's English alone
                 # (`in_language`: the bilingual message when it has none) and that usage
-                return [Message(text=f"{t('usage_error', 'en', error=in_language(exc, 'en'))}\n\n{spec.usage_en}",
-                                ephemeral=True)]
-            text = _labelled("usage_error", exc)
+                return [Message(text=f"{labelled('usage_error', exc, 'en')}\n\n{spec.usage_en}", ephemeral=True)]
+            text = labelled("usage_error", exc)
             if spec is not None and spec.usage:
                 text += "\n\n" + spec.usage
             return [Message(text=text, ephemeral=True)]
         except PermissionDenied as exc:
-            return [Message(text=_labelled("permission_denied", exc), ephemeral=True)]
+            # a channel set to English: the refusal's English alone (`en`), for every command and button
+            return [Message(text=labelled("permission_denied", exc, lang), ephemeral=True)]
         except Exception:  # noqa: BLE001 - the user gets a short reply, the log gets the traceback
             ref = uuid.uuid4().hex[:8]
             log.exception("handler failed (ref %s)", ref)

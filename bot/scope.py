@@ -10,15 +10,18 @@ from __future__ import annotations
 from bot.config import PLATFORMS, AppConfig
 
 
-def unsupported_platform(account: str) -> str | None:
+def unsupported_platform(account: str, lang: str = "zh") -> str | None:
     """Why an account written 'platform:account_id' cannot exist (its platform is not one the bot
-    supports), Chinese first with English, or None. Commands check it before the channel's scope: "this
-    channel may not see tiktok:foo" sent people after a permission that could not help them."""
+    supports), Chinese first with English (English alone for `lang` "en"), or None. Commands check it before
+    the channel's scope: "this channel may not see tiktok:foo" sent people after a permission that could not
+    help them."""
     platform = account.partition(":")[0].strip()
     if platform.lower() in PLATFORMS:
         return None
-    return (f"不支持的平台 {platform!r}，支持的平台：{'、'.join(PLATFORMS)} / {platform!r} is not a supported "
-            f"platform; supported: {', '.join(PLATFORMS)}")
+    english = f"{platform!r} is not a supported platform; supported: {', '.join(PLATFORMS)}"
+    if lang == "en":
+        return english
+    return f"不支持的平台 {platform!r}，支持的平台：{'、'.join(PLATFORMS)} / {english}"
 
 
 # Up to this many accounts a channel's SQL filter is an OR of (platform = ? AND account_id = ?) terms, which
@@ -57,15 +60,20 @@ class ChannelScope:
             return None
         return frozenset()
 
-    def not_configured(self, channel: str) -> str | None:
+    def not_configured(self, channel: str, lang: str = "zh") -> str | None:
         """Why `channel` sees no account at all when it is listed nowhere (not under `channels:`, not the
         default channel, while other channels are), with its address to paste into the config; else None.
-        An empty answer ("没有待回复的评论 🎉") there hid that the chat is simply not set up."""
+        An empty answer ("没有待回复的评论 🎉") there hid that the chat is simply not set up. In English alone
+        for `lang` "en" (such a channel has no language of its own: the install's `language` decides, as
+        `AppConfig.channel_language` answers for it)."""
         if channel in self._channel_accounts or channel == self.default_channel or not self._channel_accounts:
             return None
+        english = (f"this channel is not configured and sees no accounts: add id: {channel} (with its client or "
+                   f"accounts) under channels: in the config")
+        if lang == "en":
+            return english[:1].upper() + english[1:]
         return (f"本频道尚未配置，看不到任何账号：请在配置文件的 channels: 下加入 id: {channel}（并写明 client 或 "
-                f"accounts）/ this channel is not configured and sees no accounts: add id: {channel} (with its "
-                f"client or accounts) under channels: in the config")
+                f"accounts）/ {english}")
 
     def can_see(self, channel: str, account_key: str) -> bool:
         allowed = self.accounts_for(channel)

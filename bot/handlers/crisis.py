@@ -12,7 +12,6 @@ from bot.handlers.registry import (
     CommandContext,
     CommandRegistry,
     ParsedCommand,
-    PermissionDenied,
     UsageError,
     command_word,
     option_word,
@@ -350,17 +349,7 @@ def _card(ctx: CommandContext, run_id: int) -> Message:
 
 
 def handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[Message] | None:
-    if not _en(ctx):
-        return _handle_crisis(ctx, parsed)
-    # a channel set to English: the refusals in English alone (the dispatcher would label them in both
-    # languages); a usage error the dispatcher answers in English itself, with USAGE_EN (`usage_en`)
-    try:
-        return _handle_crisis(ctx, parsed)
-    except PermissionDenied as exc:
-        return Message(text=f"Not allowed: {in_language(exc, 'en')}", ephemeral=True)
-
-
-def _handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[Message] | None:
+    # in a channel set to English the dispatcher answers a refusal and a usage error in English alone
     lang = _lang(ctx)
     sub_word = command_word(parsed.sub or "")
     sub = ALIASES.get(sub_word, sub_word)

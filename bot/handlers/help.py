@@ -1,4 +1,5 @@
-"""`/help`: every command family with its summary, Chinese first with English."""
+"""`/help`: every command family with its summary, Chinese first with English (English alone in a channel set
+to English)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,19 @@ from bot.messages import Message, Section
 
 def handle_help(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     registry = ctx.services.registry
+    lang = ctx.services.config.channel_language(ctx.channel)
     if parsed.args:
         spec = registry.find(command_word(parsed.args[0].lstrip("/／")))
         if spec is not None:
-            return spec.help(ctx.services.config.channel_language(ctx.channel))
+            return spec.help(lang)
+    commands = sorted(registry.commands.values(), key=lambda s: s.name)
+    if lang == "en":  # a channel set to English: the list in English alone (the Chinese aliases still work)
+        return Message(title=t("help_title", "en"), text=t("help_footer", "en"),
+                       sections=tuple(Section(text=f"**/{spec.name}** — {spec.summary_en}") for spec in commands))
     sections = tuple(
         Section(text=f"**/{spec.name}{''.join(f'｜/{a}' for a in registry.aliases_of(spec.name))}** — "
                      f"{spec.summary_zh} / {spec.summary_en}")
-        for spec in sorted(registry.commands.values(), key=lambda s: s.name)
+        for spec in commands
     )
     return Message(title=t("help_title"), sections=sections, text=t("help_footer") + "\n" + t("help_footer", "en"))
 

@@ -20,10 +20,10 @@ def handle_precheck(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     # "/precheck --help" and "-h" alone the dispatcher answers with the usage, as "/precheck help": not a draft
     text = _draft_text(ctx, parsed)
     if not text.strip():
-        raise UsageError("请在 /precheck 后面写上要检查的文字 / give the text to check")
+        raise UsageError("请在 /precheck 后面写上要检查的文字 / give the text to check", en="Give the text to check")
     service = ctx.services.extra.get("replies")
     if service is None:
-        raise UsageError("自检功能未启用 / precheck is not enabled")
+        raise UsageError("自检功能未启用 / precheck is not enabled", en="Precheck is not enabled")
     return render.precheck_message(service.precheck(text))
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.i18n import EnglishToo
+from bot.i18n import STRINGS, EnglishToo, in_language
 from bot.messages import Action, Command, Message
 from bot.permissions import PermissionDenied as PermissionDenied  # defined below the services that raise it
 
@@ -26,6 +26,16 @@ QUOTE_PAIRS = {'"': '"', "'": "'", "“": "”", "「": "」", "‘": "’", "�
 class UsageError(EnglishToo, ValueError):
     """The command line could not be understood; the message (Chinese first with English) is shown to the user
     with the usage. `en`, when given, is the same in English alone, for a channel set to English."""
+
+
+def labelled(key: str, error: BaseException, lang: str = "zh") -> str:
+    """An error under its label (`usage_error`, `permission_denied`) as a channel of language `lang` reads it:
+    '用法有误 / Bad usage：<message>' (the message is already Chinese first with English: `both` printed it
+    twice, once per label), or in a channel set to English 'Bad usage: <its English>' (`in_language`)."""
+    zh, en = STRINGS[key]
+    if lang == "en":
+        return f"{en.partition(':')[0]}: {in_language(error, 'en')}"
+    return f"{zh.partition('：')[0]} / {en.partition(':')[0]}：{error}"
 
 
 @dataclass(slots=True)

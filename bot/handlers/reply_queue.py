@@ -16,10 +16,11 @@ from bot.handlers.registry import (
     PermissionDenied,
     UsageError,
     command_word,
+    labelled,
     option_word,
     tokenize_spans,
 )
-from bot.i18n import STRINGS
+from bot.i18n import in_language
 from bot.messages import Action, Button, Message, Section, is_blank, outsider_text
 from bot.record_numbers import parse_record_number, record_digits
 from bot.replies import render
@@ -85,31 +86,34 @@ ALIASES = {"认领": "claim", "放弃": "release", "已回复": "done", "回复"
 def _service(ctx: CommandContext) -> ReplyQueueService:
     service = ctx.services.extra.get("replies")
     if service is None:
-        raise UsageError("回复队列未启用 / the reply queue is not enabled")
+        raise UsageError("回复队列未启用 / the reply queue is not enabled", en="The reply queue is not enabled")
     return service
 
 
 def _number(text: str | None, what: str = "编号 / item id") -> int:
+    english = what.split(" / ")[-1]
     if not text:
-        raise UsageError(f"缺少{what} / missing {what.split(' / ')[-1]}")
+        raise UsageError(f"缺少{what} / missing {english}", en=f"Missing {english}")
     if record_digits(text) is None:
-        raise UsageError(f"{what} 应为数字，例如 #12 / should be a number such as #12：{text}")
+        raise UsageError(f"{what} 应为数字，例如 #12 / should be a number such as #12：{text}",
+                         en=f"The {english} should be a number such as #12: {text}")
     number = parse_record_number(text)
     if number is None:  # a number past any stored id
-        raise UsageError(f"没有这个{what} / no such {what.split(' / ')[-1]}：{text}")
+        raise UsageError(f"没有这个{what} / no such {english}：{text}", en=f"No such {english}: {text}")
     return number
 
 
-def _guard(fn: Callable[[], Message | list[Message]]) -> Message | list[Message]:
-    """Service refusals become short replies (scope refusals as permission errors)."""
+def _guard(fn: Callable[[], Message | list[Message]], lang: str = "zh") -> Message | list[Message]:
+    """Service refusals become short replies (scope refusals as permission errors), in English alone in a
+    channel set to English (`lang`) when they have their English."""
     try:
         return fn()
     except AccessDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
+        raise PermissionDenied(str(exc), en=exc.en) from exc
     except NotFound as exc:
-        return Message(text=f"❓ {exc}", ephemeral=True)
+        return Message(text=f"❓ {in_language(exc, lang)}", ephemeral=True)
     except ReplyQueueError as exc:
-        return Message(text=f"⚠️ {exc}", ephemeral=True)
+        return Message(text=f"⚠️ {in_language(exc, lang)}", ephemeral=True)
 
 
 def _scope_text(service: ReplyQueueService, ctx: CommandContext, account: str | None) -> str:
@@ -130,30 +134,37 @@ def handle_reply_queue(ctx: CommandContext, parsed: ParsedCommand) -> Message | 
         return _handle(ctx, parsed, sub)
     except UsageError as exc:
         # the one usage line that applies and where the rest is: every refusal used to repeat all 13 lines
-        line = _usage_line(sub if sub in SUBCOMMANDS else None)
-        zh, en = STRINGS["usage_error"]
-        return Message(text=(f"{zh.partition('：')[0]} / {en.partition(':')[0]}：{exc}\n"
+        line = _usage_line(sub if sub in SUBCOMMANDS else None, _lang(ctx))
+        if _lang(ctx) == "en":  # a channel set to English: the error's English alone, the English usage line
+            return Message(text=(f"{labelled('usage_error', exc, 'en')}\nUsage: {line}\n"
+                                 f"Type /reply-queue help for the full usage"), ephemeral=True)
+        return Message(text=(f"{labelled('usage_error', exc)}\n"
                              f"用法 / usage：{line}\n"
                              f"输入 /reply-queue help 查看全部用法 / type /reply-queue help for the full usage"),
                        ephemeral=True)
 
 
-def _usage_line(sub: str | None) -> str:
-    """The USAGE line of a subcommand (None: the list), without its leading spaces."""
+def _lang(ctx: CommandContext) -> str:
+    return ctx.services.config.channel_language(ctx.channel)
+
+
+def _usage_line(sub: str | None, lang: str = "zh") -> str:
+    """The usage line of a subcommand (None: the list), without its leading spaces, from USAGE (USAGE_EN in a
+    channel set to English)."""
     wanted = {"replied": "done", "reply": "done", "reject": "approve", "delete-template": "templates"}.get(sub or "", sub)
-    for line in USAGE.splitlines():
+    for line in (USAGE_EN if lang == "en" else USAGE).splitlines():
         words = line.split()
         if words[:1] == ["/reply-queue"] and (
                 (wanted is None and len(words) > 1 and words[1].startswith("[")) or (wanted and words[1:2] == [wanted])):
             return line.strip()
-    return _LIST_USAGE
+    return _LIST_USAGE_EN if lang == "en" else _LIST_USAGE
 
 
 def _handle(ctx: CommandContext, parsed: ParsedCommand, sub: str) -> Message | list[Message] | None:
     service = _service(ctx)
     if sub in SUBCOMMANDS:
         args = parsed.args[1:]
-        answer = _guard(lambda: _SUBCOMMAND_HANDLERS[sub](ctx, service, parsed, args))
+        answer = _guard(lambda: _SUBCOMMAND_HANDLERS[sub](ctx, service, parsed, args), _lang(ctx))
         if sub in _CHANGES_ITEM:
             _refresh_cards(ctx, service, args[0] if args else None, draft=sub in ("approve", "reject"))
         return answer
@@ -162,9 +173,11 @@ def _handle(ctx: CommandContext, parsed: ParsedCommand, sub: str) -> Message | l
         if not first.startswith("--") and not service.knows_account(first):
             # "/reply-queue frobnicate 1" used to answer "多余的参数：1", naming the wrong word
             raise UsageError(f"未知的子命令或账号 / unknown subcommand or account: {first}"
-                             f"（子命令 / subcommands：{SUBCOMMAND_LIST}）")
-        raise UsageError(f"多余的参数 / unexpected arguments：{' '.join(parsed.args[1:])}")
-    return _guard(lambda: _list(ctx, service, parsed, parsed.args[0] if parsed.args else None))
+                             f"（子命令 / subcommands：{SUBCOMMAND_LIST}）",
+                             en=f"Unknown subcommand or account: {first} (subcommands: {SUBCOMMAND_LIST})")
+        raise UsageError(f"多余的参数 / unexpected arguments：{' '.join(parsed.args[1:])}",
+                         en=f"Unexpected arguments: {' '.join(parsed.args[1:])}")
+    return _guard(lambda: _list(ctx, service, parsed, parsed.args[0] if parsed.args else None), _lang(ctx))
 
 
 def _no_repeated_option(parsed: ParsedCommand, *names: str) -> None:
@@ -174,26 +187,29 @@ def _no_repeated_option(parsed: ParsedCommand, *names: str) -> None:
         key = option_word(word)[0].lower()
         if key in names:
             if key in seen:
-                raise UsageError(f"选项 --{key} 重复 / option --{key} given more than once")
+                raise UsageError(f"选项 --{key} 重复 / option --{key} given more than once",
+                                 en=f"Option --{key} given more than once")
             seen.add(key)
 
 
 def _no_extra(args: list[str]) -> None:
     """Subcommands that take one number: a second word was ignored ("claim 3 4" claimed #3 only)."""
     if len(args) > 1:
-        raise UsageError(f"多余的参数 / unexpected arguments：{' '.join(args[1:])}")
+        raise UsageError(f"多余的参数 / unexpected arguments：{' '.join(args[1:])}",
+                         en=f"Unexpected arguments: {' '.join(args[1:])}")
 
 
 def _no_unknown_option(account: str | None) -> None:
     """An option the command does not take arrives as a word; as an account it read "未知账号 --bogus"."""
     if account and account.startswith("--"):
-        raise UsageError(f"未知选项 / unknown option：{account}")
+        raise UsageError(f"未知选项 / unknown option：{account}", en=f"Unknown option: {account}")
 
 
 # what the list takes; the command's other options belong to subcommands (stats --since, done --text ...)
 _LIST_OPTIONS = ("limit", "page")
 _LIST_FLAGS = ("mine", "overdue", "unclaimed")
 _LIST_USAGE = "/reply-queue [账号] [--mine] [--unclaimed] [--overdue] [--limit N] [--page N]"
+_LIST_USAGE_EN = "/reply-queue [ACCOUNT] [--mine] [--unclaimed] [--overdue] [--limit N] [--page N]"
 _OPTION_OWNER = {"since": "stats", "text": "done", "item": "save-template", "topics": "save-template",
                  "all-accounts": "save-template"}
 
@@ -205,8 +221,8 @@ def _positive(parsed: ParsedCommand, name: str, example: str) -> int | None:
         return None
     text = unicodedata.normalize("NFKC", str(value)).strip() if value is not True else ""
     if not text.isdigit() or int(text) < 1:
-        raise UsageError(f"--{name} 需要正整数，例如 --{name} {example} / --{name} takes a positive whole number, "
-                         f"e.g. --{name} {example}")
+        english = f"--{name} takes a positive whole number, e.g. --{name} {example}"
+        raise UsageError(f"--{name} 需要正整数，例如 --{name} {example} / {english}", en=english)
     return int(text)
 
 
@@ -219,7 +235,8 @@ def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand
             # "/reply-queue --since 7d" used to list the queue as if it had not been typed
             where = _OPTION_OWNER.get(name, "?")
             raise UsageError(f"选项 --{name} 不适用于列表（它属于 {where}）/ option --{name} does not apply to the list "
-                             f"(it belongs to {where})")
+                             f"(it belongs to {where})",
+                             en=f"Option --{name} does not apply to the list (it belongs to {where})")
     requested = _positive(parsed, "limit", "10")
     limit = None
     capped = False
@@ -230,8 +247,9 @@ def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand
     mine, overdue = bool(parsed.opt("mine", False)), bool(parsed.opt("overdue", False))
     unclaimed = bool(parsed.opt("unclaimed", False))
     if mine and unclaimed:
-        raise UsageError("--mine 与 --unclaimed 不能同时使用 / --mine and --unclaimed exclude each other")
-    unconfigured = service.scope.not_configured(ctx.channel)
+        raise UsageError("--mine 与 --unclaimed 不能同时使用 / --mine and --unclaimed exclude each other",
+                         en="--mine and --unclaimed exclude each other")
+    unconfigured = service.scope.not_configured(ctx.channel, _lang(ctx))
     if unconfigured and not account:  # (the options checked first: a typo is said wherever it is typed)
         return Message(text=f"⚠️ {unconfigured}", ephemeral=True)
     result = service.queue_page(channel=ctx.channel, user=ctx.user, account=account, mine=mine, overdue=overdue,
@@ -445,7 +463,8 @@ def _reject(ctx, service, parsed, args):
 
 def _save_template(ctx, service, parsed, args):
     if len(args) < 2:
-        raise UsageError('用法 / usage：/reply-queue save-template 名称 "内容" [--item 编号] [--topics 词1,词2]')
+        raise UsageError('用法 / usage：/reply-queue save-template 名称 "内容" [--item 编号] [--topics 词1,词2]',
+                         en='Usage: /reply-queue save-template NAME "TEXT" [--item ID] [--topics word1,word2]')
     name, text = args[0], parsed.text_from(2)
     item_text = parsed.opt("item")
     item_id = _number(str(item_text)) if item_text not in (None, True) else None
@@ -462,7 +481,7 @@ def _save_template(ctx, service, parsed, args):
 
 def _templates(ctx, service, parsed, args):
     if args:
-        raise UsageError(f"多余的参数 / unexpected: {' '.join(args)}")
+        raise UsageError(f"多余的参数 / unexpected: {' '.join(args)}", en=f"Unexpected: {' '.join(args)}")
     saved = service.list_templates(ctx.channel)
     if not saved:
         return Message(text="本频道还没有保存的模板（/reply-queue save-template 名称 \"内容\"）/ no saved templates here yet")
@@ -474,7 +493,8 @@ def _templates(ctx, service, parsed, args):
 
 def _delete_template(ctx, service, parsed, args):
     if len(args) != 1:
-        raise UsageError("用法：/reply-queue delete-template 名称 / usage: delete-template NAME")
+        raise UsageError("用法：/reply-queue delete-template 名称 / usage: delete-template NAME",
+                         en="Usage: /reply-queue delete-template NAME")
     removed = service.delete_template(ctx.channel, args[0])
     return Message(text=f"🗑 已删除模板「{args[0]}」（{removed} 个账号）/ deleted template {args[0]!r} ({removed} account(s))")
 
@@ -484,15 +504,18 @@ def _stats(ctx, service, parsed, args):
         key = option_word(word)[0].lower()
         if key in _OPTIONS or key in _FLAGS:  # "stats --limit 3" answered "多余的参数：3", naming the value
             raise UsageError(f"选项 --{key} 不适用于 stats（stats 只接受 --since）/ option --{key} does not apply to "
-                             f"stats (it takes --since only)")
+                             f"stats (it takes --since only)",
+                             en=f"Option --{key} does not apply to stats (it takes --since only)")
     if len(args) > 1:
-        raise UsageError(f"多余的参数 / unexpected arguments：{' '.join(args[1:])}")
+        raise UsageError(f"多余的参数 / unexpected arguments：{' '.join(args[1:])}",
+                         en=f"Unexpected arguments: {' '.join(args[1:])}")
     account = args[0] if args else None
     _no_unknown_option(account)
     _no_repeated_option(parsed, "since")
     since_text = parsed.opt("since")
     if since_text is True:
-        raise UsageError("--since 需要一个值，例如 --since 7d / --since takes a value, e.g. --since 7d")
+        raise UsageError("--since 需要一个值，例如 --since 7d / --since takes a value, e.g. --since 7d",
+                         en="--since takes a value, e.g. --since 7d")
     since = parse_since(since_text, service.clock.now(), service.zone_for(ctx.channel))
     stats = service.stats(channel=ctx.channel, since=since, account=account)
     return render.stats_message(stats, scope_text=_scope_text(service, ctx, account), zone=service.zone_for(ctx.channel))
@@ -576,7 +599,7 @@ def handle_reply_action(ctx: CommandContext, action: Action) -> Message | list[M
                                                             channel=ctx.channel, reason=form.get("reason", "")), ctx.user, ctx.channel)
         return Message(text="这个按钮已失效。\nThis button is no longer active.", ephemeral=True)
 
-    answer = _guard(run)
+    answer = _guard(run, _lang(ctx))
     if verb in _CHANGES_ITEM or verb == "use":
         _refresh_cards(ctx, service, target, draft=verb in ("approve", "reject"),
                        message_ref=action.message_ref)

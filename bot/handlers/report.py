@@ -111,7 +111,7 @@ def handle_report(ctx: CommandContext, parsed: ParsedCommand) -> Message:
             request = service.request_for(ctx.channel, period_text, service.clock.now())
         except ValueError as exc:
             raise _bad_period(exc) from None
-    unconfigured = ctx.services.scope.not_configured(ctx.channel)
+    unconfigured = ctx.services.scope.not_configured(ctx.channel, service.channel_language(ctx.channel))
     if unconfigured:  # (after the period is checked: a typo is said wherever it is typed)
         # an empty report ("评论 0") here hid that the chat is simply not set up
         return Message(text=f"⚠️ {unconfigured}", ephemeral=True)

@@ -44,15 +44,27 @@ def _service(ctx: CommandContext) -> CorrectionService:
     return ctx.services.extra["sentiment_corrections"]
 
 
-def _reply(outcome: CorrectionOutcome, user_name: str, *, requeued: bool) -> Message:
+def _lang(ctx: CommandContext) -> str:
+    return ctx.services.config.channel_language(ctx.channel)
+
+
+def _reply(outcome: CorrectionOutcome, user_name: str, *, requeued: bool, lang: str = "zh") -> Message:
+    """What a correction did: Chinese first with English, or English alone in a channel set to English."""
     old, new = outcome.old_label, outcome.new_label
     preview = outsider_text(outcome.text if len(outcome.text) <= 80 else outcome.text[:80] + "…")
     if not preview.strip():
-        preview = "（仅表情 / sticker only）"
-    follows = _what_follows(requeued=requeued, relabelled=old != new)
+        preview = "(sticker only)" if lang == "en" else "（仅表情 / sticker only）"
+    follows = _what_follows(requeued=requeued, relabelled=old != new, lang=lang)
     # training leaves out a comment without text (a sticker-only one): it teaches no words
     kept_zh, kept_en = (("已存为训练样本", "kept as a training example") if outcome.text.strip() else
                         ("已记录（评论没有文字，不用于训练）", "recorded (the comment has no text: not used for training)"))
+    if lang == "en":
+        ref = f"{outcome.platform}:{outcome.comment_id}"
+        if old == new:
+            return Message(title="Sentiment confirmed",
+                           text=f"{ref} confirmed {new} by {user_name}; {kept_en}.\n{follows}> {preview}")
+        return Message(title="Sentiment corrected",
+                       text=f"{ref} relabelled {old or '-'} → {new} by {user_name}; {kept_en}.\n{follows}> {preview}")
     if old == new:  # a person confirmed the model: still a labelled example worth keeping
         return Message(
             title="情感已确认 / Sentiment confirmed",
@@ -71,7 +83,7 @@ def _reply(outcome: CorrectionOutcome, user_name: str, *, requeued: bool) -> Mes
     )
 
 
-def _what_follows(*, requeued: bool, relabelled: bool) -> str:
+def _what_follows(*, requeued: bool, relabelled: bool, lang: str = "zh") -> str:
     """What the person's label changes at once and what it does not (lines ending in a line break, or ""):
     spike alerts count each comment once, as it arrives, so the counts they already made stay; reports read
     the stored label when they are made; the reply queue is re-ranked (`_requeue`)."""
@@ -82,6 +94,8 @@ def _what_follows(*, requeued: bool, relabelled: bool) -> str:
     if relabelled:
         zh.append("今后生成的报告按新标签统计；告警已计入的负面数量不变。")
         en.append("Reports made from now on count the new label; the negative counts alerts already made stay.")
+    if lang == "en":
+        return f"{' '.join(en)}\n" if en else ""
     return f"{''.join(zh)}\n{' '.join(en)}\n" if zh else ""
 
 
@@ -99,7 +113,11 @@ def _requeue(ctx: CommandContext, outcome: CorrectionOutcome) -> bool:
         return False
 
 
-def _error(exc: CorrectionError) -> Message:
+def _error(exc: CorrectionError, lang: str = "zh") -> Message:
+    """A correction that cannot be made: Chinese first with English, or English alone in a channel set to
+    English."""
+    if lang == "en":
+        return Message(text=f"Cannot correct: {exc.en}", ephemeral=True)
     return Message(text=f"无法更正：{exc.zh}\nCannot correct: {exc.en}", ephemeral=True)
 
 
@@ -126,8 +144,8 @@ def handle_sentiment(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     try:
         outcome = _service(ctx).fix(channel=ctx.channel, user=ctx.user, comment_ref=comment_ref, label=label)
     except CorrectionError as exc:
-        return _error(exc)
-    return _reply(outcome, ctx.user_name, requeued=_requeue(ctx, outcome))
+        return _error(exc, _lang(ctx))
+    return _reply(outcome, ctx.user_name, requeued=_requeue(ctx, outcome), lang=_lang(ctx))
 
 
 def _score(ctx: CommandContext, text: str) -> Message:
@@ -149,13 +167,13 @@ def handle_fix_button(ctx: CommandContext, action: Action) -> Message:
     id may hold spaces (ingest takes any id), and such a comment's buttons were refused as malformed."""
     parts = (action.value or "").rsplit(maxsplit=1)
     if len(parts) != 2:
-        return _error(_MALFORMED_BUTTON)
+        return _error(_MALFORMED_BUTTON, _lang(ctx))
     check_may_fix(ctx.services.config, ctx.user)
     try:
         outcome = _service(ctx).fix(channel=ctx.channel, user=ctx.user, comment_ref=parts[0], label=parts[1])
     except CorrectionError as exc:
-        return _error(exc)
-    return _reply(outcome, ctx.user_name, requeued=_requeue(ctx, outcome))
+        return _error(exc, _lang(ctx))
+    return _reply(outcome, ctx.user_name, requeued=_requeue(ctx, outcome), lang=_lang(ctx))
 
 
 def handle_review_button(ctx: CommandContext, action: Action) -> Message:
@@ -166,12 +184,12 @@ def handle_review_button(ctx: CommandContext, action: Action) -> Message:
     """
     refs = parse_refs(action.value)
     if not refs:
-        return _error(_MALFORMED_BUTTON)
+        return _error(_MALFORMED_BUTTON, _lang(ctx))
     check_may_fix(ctx.services.config, ctx.user)
     comments = _service(ctx).lookup(channel=ctx.channel, comment_refs=refs)
     if not comments:
         return _error(CorrectionError("找不到这些评论（或本频道无权查看）",
-                                      "these comments are not found (or not visible from this channel)"))
+                                      "these comments are not found (or not visible from this channel)"), _lang(ctx))
     return Message(
         title="纠正情感 / Fix sentiment",
         text="选择正确的标签，更正会存为训练样本（`crisisbot sentiment train --include-corrections`）。\n"

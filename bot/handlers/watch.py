@@ -46,7 +46,7 @@ MAX_SURGE = timedelta(days=14)
 def _service(ctx: CommandContext):
     svc = ctx.services.extra.get("alerts")
     if svc is None:
-        raise UsageError("告警功能未启用 / alerts are not enabled")
+        raise UsageError("告警功能未启用 / alerts are not enabled", en="Alerts are not enabled")
     return svc
 
 
@@ -58,7 +58,8 @@ def _account_option(parsed, usage: str) -> str | None:
         return None
     if not isinstance(account, str) or not account.strip():
         raise UsageError(f"--account 需要账号，例如 --account douyin:lanji_official / --account needs an account: "
-                         f"{usage} --account 账号")
+                         f"{usage} --account 账号",
+                         en="--account needs an account, e.g. --account douyin:lanji_official")
     return account
 
 
@@ -71,13 +72,15 @@ def _resolve_account(ctx: CommandContext, text: str) -> str:
             candidates.append(account.key)
     if not candidates and ":" in text:
         if (why := unsupported_platform(text)) is not None:
-            raise UsageError(why)
+            raise UsageError(why, en=unsupported_platform(text, "en"))
         candidates.append(text)
     visible = [k for k in candidates if ctx.services.scope.can_see(ctx.channel, k)]
     if not visible:
-        raise UsageError(f"找不到本频道可见的账号 {text} / no account {text!r} visible in this channel")
+        raise UsageError(f"找不到本频道可见的账号 {text} / no account {text!r} visible in this channel",
+                         en=f"No account {text!r} visible in this channel")
     if len(visible) > 1:
-        raise UsageError(f"账号 {text} 不唯一，请写 平台:账号ID / ambiguous account, use platform:account_id")
+        raise UsageError(f"账号 {text} 不唯一，请写 平台:账号ID / ambiguous account, use platform:account_id",
+                         en=f"Ambiguous account {text!r}: use platform:account_id")
     return visible[0]
 
 
@@ -104,27 +107,29 @@ def _zone(ctx: CommandContext) -> ZoneInfo:
 
 def _parse_time(ctx: CommandContext, value: str | bool | None, name: str) -> datetime:
     if not isinstance(value, str) or not value:
-        raise UsageError(f"缺少 --{name} 时间 / --{name} TIME is required")
+        raise UsageError(f"缺少 --{name} 时间 / --{name} TIME is required", en=f"--{name} TIME is required")
     try:
         parsed = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
     except ValueError:
-        raise UsageError(f"--{name} 时间格式不对：{value} / bad time {value!r}") from None
+        raise UsageError(f"--{name} 时间格式不对：{value} / bad time {value!r}",
+                         en=f"Bad --{name} time {value!r} (e.g. 2026-11-22T20:00)") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=_zone(ctx))
     try:
         parsed.astimezone(UTC)  # stored in UTC: "9999-12-31T23:59-05:00" is past the last representable day
     except OverflowError:
-        raise UsageError(f"--{name} 时间超出范围：{value} / time out of range {value!r}") from None
+        raise UsageError(f"--{name} 时间超出范围：{value} / time out of range {value!r}",
+                         en=f"--{name} time out of range: {value!r}") from None
     return parsed
 
 
-def _span(days: float) -> str:
-    """A duration for the refusal, e.g. '365 天 2 小时 / 365 d 2 h'."""
+def _span(days: float, lang: str = "zh") -> str:
+    """A duration for the refusal, e.g. '365 天 2 小时 / 365 d 2 h' ('365 d 2 h' for `lang` "en")."""
     hours = round(days * 24)
     d, h = divmod(hours, 24)
     zh = f"{d} 天" + (f" {h} 小时" if h else "") if d else f"{h} 小时"
     en = f"{d} d" + (f" {h} h" if h else "") if d else f"{h} h"
-    return f"{zh} / {en}"
+    return en if lang == "en" else f"{zh} / {en}"
 
 
 def window_text(start: datetime, until: datetime, zone: ZoneInfo, now: datetime, sep: str = " – ") -> str:
@@ -151,7 +156,7 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         start = _parse_time(ctx, parsed.opt("from"), "from")
         until = _parse_time(ctx, parsed.opt("until"), "until")
         if until <= start:
-            raise UsageError("--until 必须晚于 --from / --until must be after --from")
+            raise UsageError("--until 必须晚于 --from / --until must be after --from", en="--until must be after --from")
         now = ctx.services.clock.now()
         past_note = ""
         if until <= now:
@@ -174,13 +179,19 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
                 f"（{window_text(start, until, zone, ctx.services.clock.now())}）：期间按量不告警，"
                 f"时间写错会让真正的危机漏报。请检查 --from/--until 的年份和日期；更长的活动请分段登记。\n"
                 f"A planned surge may last at most {days} days: volume alerts are relaxed for all of it. "
-                "Check the year and date of --from/--until; declare a longer campaign in parts.")
+                "Check the year and date of --from/--until; declare a longer campaign in parts.",
+                en=f"A planned surge may last at most {days} days, this one "
+                   f"{_span((until - start).total_seconds() / 86400, 'en')} "
+                   f"({window_text(start, until, zone, ctx.services.clock.now())}): volume alerts are relaxed for "
+                   "all of it. Check the year and date of --from/--until; declare a longer campaign in parts.")
         try:
             factor = float(parsed.opt("factor", "3"))
         except (TypeError, ValueError):
-            raise UsageError("--factor 应为数字，例如 3 / --factor must be a number") from None
+            raise UsageError("--factor 应为数字，例如 3 / --factor must be a number",
+                             en="--factor must be a number, e.g. 3") from None
         if not 1.0 < factor <= 100.0:
-            raise UsageError("--factor 应在 1 到 100 之间 / --factor must be in (1, 100]")
+            raise UsageError("--factor 应在 1 到 100 之间 / --factor must be in (1, 100]",
+                             en="--factor must be in (1, 100]")
         watch = svc.add_watch(kind="surge", channel=ctx.channel, user=ctx.user, account=account,
                               starts_at=start, ends_at=until, factor=factor)
         window = window_text(start, until, zone, ctx.services.clock.now())
@@ -194,7 +205,7 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
                              en="Usage: /watch add TERM [--account ACCOUNT]")
         term = parsed.text_from(1).strip()
         if not term:
-            raise UsageError("关键词为空 / the term is empty: /watch add 关键词")
+            raise UsageError("关键词为空 / the term is empty: /watch add 关键词", en="The term is empty: /watch add TERM")
         account = _account_option(parsed, "/watch add 关键词")
         account_key = _resolve_account(ctx, account) if account else None
         # a term the config already watches here: a chat watch would be a duplicate that /watch list shows
@@ -294,13 +305,14 @@ def _unchanged(ctx: CommandContext, episode) -> Message:
 
 
 ALERT_NOT_FOUND = "找不到这条告警 / alert not found"
+ALERT_NOT_FOUND_EN = "Alert not found"
 
 
 def handle_alert_action(ctx: CommandContext, action: Action) -> Message | None:
     svc = _service(ctx)
     kind = ACTIONS.get(action.action_id)
     if kind is None:
-        raise UsageError(f"未知按钮 / unknown button {action.action_id}")
+        raise UsageError(f"未知按钮 / unknown button {action.action_id}", en=f"Unknown button {action.action_id}")
     who = ctx.user_name
     if kind == "playbook":
         return _start_playbook(ctx, svc, action)
@@ -309,7 +321,7 @@ def handle_alert_action(ctx: CommandContext, action: Action) -> Message | None:
     except (LookupError, PermissionError):
         # another client's alert reads as no alert at all (as the reply queue answers for others' items):
         # "this channel cannot see that account" told a presser of a made-up key that the alert existed
-        raise UsageError(ALERT_NOT_FOUND) from None
+        raise UsageError(ALERT_NOT_FOUND, en=ALERT_NOT_FOUND_EN) from None
     if not changed:
         return _unchanged(ctx, episode)
     zh, en = REPLIES[kind]
@@ -322,7 +334,7 @@ def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
         episode = svc.find_episode(session, action.value)
     account = "" if episode is None else f"{episode.platform}:{episode.account_id}"
     if episode is None or not ctx.services.scope.can_see(ctx.channel, account):
-        raise UsageError(ALERT_NOT_FOUND)
+        raise UsageError(ALERT_NOT_FOUND, en=ALERT_NOT_FOUND_EN)
     if episode.status == "false_positive":
         # as 确认 and 静默 after 误报: nothing changes, so the false-alarm feedback kept for tuning stays;
         # a team that wants a run anyway starts it on purpose, on the account rather than on this alert

@@ -36,6 +36,7 @@ from sqlmodel import Session, select
 from bot.clock import Clock, ensure_aware
 from bot.config import AppConfig
 from bot.durations import duration_en, duration_zh
+from bot.i18n import EnglishToo
 from bot.messages import Message
 from bot.outbox import Outbox
 from bot.replies import models as m
@@ -149,8 +150,9 @@ def _refresh_unanswered(stmt):
 _SQLITE_UPSERT_ITEMS = _refresh_unanswered(sqlite.insert(ReplyQueueItem.__table__))
 
 
-class ReplyQueueError(Exception):
-    """A request the service refuses; the message is shown to the user (Chinese first, then English)."""
+class ReplyQueueError(EnglishToo, Exception):
+    """A request the service refuses; the message is shown to the user (Chinese first, then English), `en` (when
+    given) in a channel set to English."""
 
 
 class AccessDenied(ReplyQueueError):
@@ -373,13 +375,15 @@ class ReplyQueueService:
             return None if allowed is None else sorted(allowed)
         keys = self._match_account(account)
         if not keys:
-            raise NotFound(f"未知账号 {account}（可写 平台:账号ID、账号ID、账号名或客户ID）/ unknown account {account} "
-                           f"(platform:account_id, the account id, its name or the client id)")
+            english = f"unknown account {account} (platform:account_id, the account id, its name or the client id)"
+            raise NotFound(f"未知账号 {account}（可写 平台:账号ID、账号ID、账号名或客户ID）/ {english}",
+                           en=english[0].upper() + english[1:])
         if (why := next(filter(None, map(unsupported_platform, keys)), None)) is not None:
-            raise NotFound(why)
+            raise NotFound(why, en=next(filter(None, (unsupported_platform(k, "en") for k in keys))))
         refused = [k for k in keys if not self.scope.can_see(channel, k)]
         if refused:
-            raise AccessDenied(f"本频道不能查看账号 {account} / this channel may not see account {account}")
+            raise AccessDenied(f"本频道不能查看账号 {account} / this channel may not see account {account}",
+                               en=f"This channel may not see account {account}")
         return keys
 
     def knows_account(self, text: str) -> bool:
@@ -414,11 +418,11 @@ class ReplyQueueService:
 
     @staticmethod
     def _no_item(item_id: int) -> NotFound:
-        return NotFound(f"没有编号为 #{item_id} 的评论 / no queue item #{item_id}")
+        return NotFound(f"没有编号为 #{item_id} 的评论 / no queue item #{item_id}", en=f"No queue item #{item_id}")
 
     @staticmethod
     def _no_draft(draft_id: int) -> NotFound:
-        return NotFound(f"没有编号为 {draft_id} 的待审回复 / no draft {draft_id}")
+        return NotFound(f"没有编号为 {draft_id} 的待审回复 / no draft {draft_id}", en=f"No draft {draft_id}")
 
     # ---- maintaining the queue from ingestion --------------------------------------------------------
     def on_comments(self, comments: Sequence[Comment], handoff: Handoff | None = None) -> None:
@@ -1889,9 +1893,10 @@ _SINCE = re.compile(r"^([-+]?\d+)\s*([mhdw]|min|分钟|小时|天|周)$")
 def _not_a_period(text: str) -> ReplyQueueError:
     """Said for a zero, negative or future --since, in the words `report --period 0d` is refused with."""
     shown = text if len(text) <= 24 else text[:20] + "…"
+    english = f"--since {shown!r} is not a period (use e.g. '30m', '24h', '7d', '2w' or a past date)"
     return ReplyQueueError(
         f"--since {shown!r} 不是有效的时间段（正整数分钟、小时、天或周，例如 30m、24h、7d、2w，或一个过去的日期 2026-11-20）/ "
-        f"--since {shown!r} is not a period (use e.g. '30m', '24h', '7d', '2w' or a past date)")
+        f"{english}", en=english)
 
 
 def parse_since(text: str | None, now: datetime, zone: Any = None, default_days: int = 7) -> datetime:
@@ -1913,11 +1918,13 @@ def parse_since(text: str | None, now: datetime, zone: Any = None, default_days:
         try:
             return now - timedelta(minutes=amount * minutes)
         except OverflowError as exc:  # "--since 99999999d" reached before year 1 and crashed the command
-            raise ReplyQueueError(f"--since 太久远：{text}（例如 7d、30d、2026-11-20）/ --since is too far back: {text}") from exc
+            raise ReplyQueueError(f"--since 太久远：{text}（例如 7d、30d、2026-11-20）/ --since is too far back: {text}",
+                                  en=f"--since is too far back: {text} (e.g. 7d, 30d, 2026-11-20)") from exc
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError as exc:
-        raise ReplyQueueError(f"--since 格式不对：{text}（例如 7d、24h、2026-11-20）/ bad --since: {text}") from exc
+        raise ReplyQueueError(f"--since 格式不对：{text}（例如 7d、24h、2026-11-20）/ bad --since: {text}",
+                              en=f"Bad --since: {text} (e.g. 7d, 24h, 2026-11-20)") from exc
     start = ensure_aware(parsed if parsed.tzinfo else parsed.replace(tzinfo=zone or now.tzinfo))
     if start >= now:
         raise _not_a_period(text.strip())
