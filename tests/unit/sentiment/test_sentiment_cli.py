@@ -329,9 +329,10 @@ def test_a_labeled_file_that_cannot_be_used_is_explained_chinese_first(tmp_path,
 
 
 def test_a_skipped_row_is_announced_chinese_first(tmp_path):
-    result = runner.invoke(app, ["eval", str(_write(tmp_path / "b.csv", [("好", "1"), ("坏", "2"), ("差", "0")]))])
+    # (a "2" here would make the labels 0/1/2, a file refused as a whole: see test_sentiment_cli_outside_probe)
+    result = runner.invoke(app, ["eval", str(_write(tmp_path / "b.csv", [("好", "1"), ("坏", "3"), ("差", "0")]))])
     assert result.exit_code == 0, result.output
-    assert "第 3 行已跳过" in result.stderr and "标签 '2' 不是" in result.stderr and "label '2' is not one of" in result.stderr
+    assert "第 3 行已跳过" in result.stderr and "标签 '3' 不是" in result.stderr and "label '3' is not one of" in result.stderr
 
 
 def test_score_refuses_a_model_for_another_backend(tmp_path):
