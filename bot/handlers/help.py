@@ -10,7 +10,7 @@ from bot.messages import Message, Section
 
 def handle_help(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     registry = ctx.services.registry
-    lang = ctx.services.config.channel_language(ctx.channel)
+    lang = ctx.lang
     if parsed.args:
         spec = registry.find(command_word(parsed.args[0].lstrip("/／")))
         if spec is not None:

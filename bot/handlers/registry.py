@@ -221,6 +221,11 @@ class CommandContext:
         assert source is not None
         return source.user_name or source.user.partition(":")[2] or source.user
 
+    @property
+    def lang(self) -> str:
+        """'zh' or 'en': the language of the channel the command or button came from."""
+        return self.services.config.channel_language(self.channel)
+
     def visible_accounts(self) -> frozenset[str] | None:
         """Account keys 'platform:account_id' this channel may see (None means the default channel)."""
         return self.services.scope.accounts_for(self.channel)

@@ -134,18 +134,14 @@ def handle_reply_queue(ctx: CommandContext, parsed: ParsedCommand) -> Message | 
         return _handle(ctx, parsed, sub)
     except UsageError as exc:
         # the one usage line that applies and where the rest is: every refusal used to repeat all 13 lines
-        line = _usage_line(sub if sub in SUBCOMMANDS else None, _lang(ctx))
-        if _lang(ctx) == "en":  # a channel set to English: the error's English alone, the English usage line
+        line = _usage_line(sub if sub in SUBCOMMANDS else None, ctx.lang)
+        if ctx.lang == "en":  # a channel set to English: the error's English alone, the English usage line
             return Message(text=(f"{labelled('usage_error', exc, 'en')}\nUsage: {line}\n"
                                  f"Type /reply-queue help for the full usage"), ephemeral=True)
         return Message(text=(f"{labelled('usage_error', exc)}\n"
                              f"用法 / usage：{line}\n"
                              f"输入 /reply-queue help 查看全部用法 / type /reply-queue help for the full usage"),
                        ephemeral=True)
-
-
-def _lang(ctx: CommandContext) -> str:
-    return ctx.services.config.channel_language(ctx.channel)
 
 
 def _usage_line(sub: str | None, lang: str = "zh") -> str:
@@ -164,7 +160,7 @@ def _handle(ctx: CommandContext, parsed: ParsedCommand, sub: str) -> Message | l
     service = _service(ctx)
     if sub in SUBCOMMANDS:
         args = parsed.args[1:]
-        answer = _guard(lambda: _SUBCOMMAND_HANDLERS[sub](ctx, service, parsed, args), _lang(ctx))
+        answer = _guard(lambda: _SUBCOMMAND_HANDLERS[sub](ctx, service, parsed, args), ctx.lang)
         if sub in _CHANGES_ITEM:
             _refresh_cards(ctx, service, args[0] if args else None, draft=sub in ("approve", "reject"))
         return answer
@@ -177,7 +173,7 @@ def _handle(ctx: CommandContext, parsed: ParsedCommand, sub: str) -> Message | l
                              en=f"Unknown subcommand or account: {first} (subcommands: {SUBCOMMAND_LIST})")
         raise UsageError(f"多余的参数 / unexpected arguments：{' '.join(parsed.args[1:])}",
                          en=f"Unexpected arguments: {' '.join(parsed.args[1:])}")
-    return _guard(lambda: _list(ctx, service, parsed, parsed.args[0] if parsed.args else None), _lang(ctx))
+    return _guard(lambda: _list(ctx, service, parsed, parsed.args[0] if parsed.args else None), ctx.lang)
 
 
 def _no_repeated_option(parsed: ParsedCommand, *names: str) -> None:
@@ -249,7 +245,7 @@ def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand
     if mine and unclaimed:
         raise UsageError("--mine 与 --unclaimed 不能同时使用 / --mine and --unclaimed exclude each other",
                          en="--mine and --unclaimed exclude each other")
-    unconfigured = service.scope.not_configured(ctx.channel, _lang(ctx))
+    unconfigured = service.scope.not_configured(ctx.channel, ctx.lang)
     if unconfigured and not account:  # (the options checked first: a typo is said wherever it is typed)
         return Message(text=f"⚠️ {unconfigured}", ephemeral=True)
     result = service.queue_page(channel=ctx.channel, user=ctx.user, account=account, mine=mine, overdue=overdue,
@@ -273,7 +269,7 @@ def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand
         scope_text=_scope_text(service, ctx, account), filters=filters, zone=service.zone_for(ctx.channel),
         history=history, history_hours=service.config.history_after_hours, total=result.total,
         overdue_total=result.overdue, offset=result.offset, page_size=result.limit, next_command=next_command,
-        lang=service.app_config.channel_language(ctx.channel),
+        lang=ctx.lang,
     )
     return messages[0] if len(messages) == 1 else messages
 
@@ -599,7 +595,7 @@ def handle_reply_action(ctx: CommandContext, action: Action) -> Message | list[M
                                                             channel=ctx.channel, reason=form.get("reason", "")), ctx.user, ctx.channel)
         return Message(text="这个按钮已失效。\nThis button is no longer active.", ephemeral=True)
 
-    answer = _guard(run, _lang(ctx))
+    answer = _guard(run, ctx.lang)
     if verb in _CHANGES_ITEM or verb == "use":
         _refresh_cards(ctx, service, target, draft=verb in ("approve", "reject"),
                        message_ref=action.message_ref)

@@ -94,7 +94,7 @@ def handle_report(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         return Message(title="定时报告 / scheduled reports", text="\n".join(lines))
     # "/report --help" alone the dispatcher answers; beside a period too it is the usage, not a bad period
     if any(asks_for_help(word) for word in parsed.args) or parsed.opt("help") is not None:
-        return ctx.services.registry.commands["report"].help(ctx.services.config.channel_language(ctx.channel))
+        return ctx.services.registry.commands["report"].help(ctx.lang)
     request = _calendar_request(ctx, service, parsed)
     if request is None:
         period_text = parsed.sub

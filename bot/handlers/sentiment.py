@@ -44,10 +44,6 @@ def _service(ctx: CommandContext) -> CorrectionService:
     return ctx.services.extra["sentiment_corrections"]
 
 
-def _lang(ctx: CommandContext) -> str:
-    return ctx.services.config.channel_language(ctx.channel)
-
-
 def _reply(outcome: CorrectionOutcome, user_name: str, *, requeued: bool, lang: str = "zh") -> Message:
     """What a correction did: Chinese first with English, or English alone in a channel set to English."""
     old, new = outcome.old_label, outcome.new_label
@@ -144,8 +140,8 @@ def handle_sentiment(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     try:
         outcome = _service(ctx).fix(channel=ctx.channel, user=ctx.user, comment_ref=comment_ref, label=label)
     except CorrectionError as exc:
-        return _error(exc, _lang(ctx))
-    return _reply(outcome, ctx.user_name, requeued=_requeue(ctx, outcome), lang=_lang(ctx))
+        return _error(exc, ctx.lang)
+    return _reply(outcome, ctx.user_name, requeued=_requeue(ctx, outcome), lang=ctx.lang)
 
 
 def _score(ctx: CommandContext, text: str) -> Message:
@@ -167,13 +163,13 @@ def handle_fix_button(ctx: CommandContext, action: Action) -> Message:
     id may hold spaces (ingest takes any id), and such a comment's buttons were refused as malformed."""
     parts = (action.value or "").rsplit(maxsplit=1)
     if len(parts) != 2:
-        return _error(_MALFORMED_BUTTON, _lang(ctx))
+        return _error(_MALFORMED_BUTTON, ctx.lang)
     check_may_fix(ctx.services.config, ctx.user)
     try:
         outcome = _service(ctx).fix(channel=ctx.channel, user=ctx.user, comment_ref=parts[0], label=parts[1])
     except CorrectionError as exc:
-        return _error(exc, _lang(ctx))
-    return _reply(outcome, ctx.user_name, requeued=_requeue(ctx, outcome), lang=_lang(ctx))
+        return _error(exc, ctx.lang)
+    return _reply(outcome, ctx.user_name, requeued=_requeue(ctx, outcome), lang=ctx.lang)
 
 
 def handle_review_button(ctx: CommandContext, action: Action) -> Message:
@@ -184,12 +180,12 @@ def handle_review_button(ctx: CommandContext, action: Action) -> Message:
     """
     refs = parse_refs(action.value)
     if not refs:
-        return _error(_MALFORMED_BUTTON, _lang(ctx))
+        return _error(_MALFORMED_BUTTON, ctx.lang)
     check_may_fix(ctx.services.config, ctx.user)
     comments = _service(ctx).lookup(channel=ctx.channel, comment_refs=refs)
     if not comments:
         return _error(CorrectionError("找不到这些评论（或本频道无权查看）",
-                                      "these comments are not found (or not visible from this channel)"), _lang(ctx))
+                                      "these comments are not found (or not visible from this channel)"), ctx.lang)
     return Message(
         title="纠正情感 / Fix sentiment",
         text="选择正确的标签，更正会存为训练样本（`crisisbot sentiment train --include-corrections`）。\n"
