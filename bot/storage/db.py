@@ -174,6 +174,24 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _close_cut_statement(context) -> None:
+    """A statement cut short by Ctrl-C or SIGTERM (an exception that is not an Exception): SQLAlchemy
+    invalidates the connection, which closes it, but leaves the statement's cursor open. SQLite defers
+    closing a connection whose statements are not finalized, so the interrupted transaction kept the write
+    lock for as long as anything held the interrupt's traceback (whose frames hold the cursor): the hand-over
+    an interrupted `crisisbot ingest` does before it exits waited out the busy timeout and failed with
+    "database is locked". Closing the cursor first lets the close roll the transaction back at once."""
+    if isinstance(context.original_exception, Exception) or context.execution_context is None:
+        return
+    cursor = getattr(context.execution_context, "cursor", None)
+    if cursor is None:
+        return
+    try:
+        cursor.close()
+    except Exception:  # noqa: BLE001 - the connection is being thrown away either way; the interrupt goes on
+        pass
+
+
 def _sqlite_savepoint_in_transaction(conn, _name) -> None:
     """Before a SAVEPOINT on SQLite: make sure a real transaction holds it, taking the write lock.
 
@@ -343,6 +361,7 @@ class Database:
             self.write_turns: SqliteWriteTurns | None = SqliteWriteTurns.for_file(parsed.database or "")
             self.write_turns.listen(self.engine)
             event.listen(self.engine, "savepoint", self._savepoint_in_transaction)
+            event.listen(self.engine, "handle_error", _close_cut_statement)
         if self.dialect != "sqlite":
             self.write_turns = None
         if self.dialect == "postgresql":

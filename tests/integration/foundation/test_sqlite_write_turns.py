@@ -7,10 +7,11 @@ commit or rollback serves them in turn. These tests pin that a turn is always gi
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from bot.storage.db import Database
 
@@ -106,3 +107,32 @@ def test_a_waiting_writer_goes_as_soon_as_the_holder_commits(sqlite_db):
 def test_only_sqlite_has_turns(db):
     # PostgreSQL locks rows, not the whole database: its writers need no queue of their own
     assert (db.write_turns is None) == (db.dialect == "postgresql")
+
+
+def test_a_statement_cut_short_by_ctrl_c_lets_go_of_the_write_lock_at_once(sqlite_db, tmp_path):
+    """CI once saw an interrupted `crisisbot ingest` print a traceback: Ctrl-C landed as a listener's
+    executemany returned, SQLAlchemy threw the connection away with the cursor still open, and SQLite kept
+    the transaction (and the file's write lock) until the interrupt's traceback was freed, so the hand-over
+    the import does before it exits waited 30 s and failed with "database is locked"."""
+    cut: list[str] = []
+
+    def ctrl_c_as_it_returns(_conn, _cursor, statement, _parameters, _context, executemany) -> None:
+        if executemany and not cut:
+            cut.append(statement)
+            raise KeyboardInterrupt
+
+    event.listen(sqlite_db.engine, "after_cursor_execute", ctrl_c_as_it_returns)
+    with pytest.raises(KeyboardInterrupt) as interrupt:
+        with sqlite_db.session() as session:
+            session.execute(text("INSERT INTO note (body) VALUES (:body)"), [{"body": "a"}, {"body": "b"}])
+    assert cut and interrupt.traceback  # still held, as the importer's except block holds it
+    other = sqlite3.connect(tmp_path / "turns.db", timeout=1)  # another process's writer, say
+    try:
+        other.execute("INSERT INTO note (body) VALUES ('after')")
+        other.commit()
+        assert [row[0] for row in other.execute("SELECT body FROM note")] == ["after"]  # the cut batch rolled back
+    finally:
+        other.close()
+    assert not held(sqlite_db)
+    with sqlite_db.session() as session:  # and this process writes again
+        session.execute(text("INSERT INTO note (body) VALUES ('again')"))
