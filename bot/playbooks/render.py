@@ -472,10 +472,15 @@ def next_message(view: RunView, now: datetime, tz: str, *, limit: int = 3, lang:
             choices = answer_choices(step)
             parts.append(f"❓ {spec.question_in(lang)} ({choices.replace('、', ', ')})" if en
                          else f"❓ {spec.question}（{choices}）")
+        # the playbook's English words (`instructions_en`, `checklist_en`) fill in the variables' English defaults
         if spec.instructions:
-            parts.append(render_template(spec.instructions.strip(), view, tz, lang))
+            english = en and bool(spec.instructions_en.strip())
+            parts.append(render_template(spec.instructions_in(lang).strip(), view, tz, lang, english=english))
         if spec.checklist:
-            parts.append("\n".join(f"☐ {render_template(item, view, tz, lang)}" for item in spec.checklist))
+            parts.append("\n".join(
+                f"☐ {render_template(shown, view, tz, lang, english=en and shown != item)}"
+                for item, shown in zip(spec.checklist, spec.checklist_in(lang), strict=True)
+            ))
         for template in spec.templates:
             english = en and bool(template.text_en.strip())
             parts.append(f"📝 {template.name_in(lang)}{':' if en else '：'}\n"

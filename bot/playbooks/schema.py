@@ -192,7 +192,11 @@ class Step(_Strict):
     owner: str | None = None
     due: Duration | None = None
     instructions: str = ""
+    instructions_en: str = ""  # the instructions as an English channel reads them (optional: else instructions)
     checklist: list[str] = []
+    # the checklist as an English channel reads it, item for item (optional; the validator asks for one
+    # English item per item). A run keeps no ticks of its own: the checklist is only ever shown.
+    checklist_en: list[str] = []
     templates: list[Template] = []
     after: list[str] = []
     question: str | None = None  # set -> a decision step, answered with one of `branches`' keys
@@ -210,6 +214,17 @@ class Step(_Strict):
     def question_in(self, lang: str) -> str:
         """The decision's question in the channel's language ("" for a step without one)."""
         return _in(lang, self.question or "", self.question_en)
+
+    def instructions_in(self, lang: str) -> str:
+        return _in(lang, self.instructions, self.instructions_en)
+
+    def checklist_in(self, lang: str) -> list[str]:
+        """The checklist in the channel's language, item by item (a blank English item shows the Chinese one).
+        An English list of another length is refused by the validator; should one reach here anyway (a
+        snapshot), the Chinese list shows rather than items paired with the wrong English."""
+        if len(self.checklist_en) != len(self.checklist):
+            return list(self.checklist)
+        return [_in(lang, item, english) for item, english in zip(self.checklist, self.checklist_en, strict=True)]
 
 
 DEFAULT_EXIT_RULE = "负面占比回到常态并保持 2 小时 / negative share back to normal for 2 hours"

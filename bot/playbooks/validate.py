@@ -2,8 +2,8 @@
 
 Rules: a playbook has steps; each step has an owner role and a due time; every role used is declared;
 conditions, branches and dependencies point at existing steps; the step graph has no cycle; step ids
-are unique; every template variable is declared (or built in). Checked when the bot starts and by
-`crisisbot playbooks validate`.
+are unique; every template variable is declared (or built in); an English checklist (`checklist_en`) has
+one item per checklist item. Checked when the bot starts and by `crisisbot playbooks validate`.
 """
 
 from __future__ import annotations
@@ -206,6 +206,27 @@ def _check_answers_en(step: Step, file: str) -> list[Problem]:
     return problems
 
 
+def _check_step_english(step: Step, variables: set[str], file: str) -> list[Problem]:
+    """`instructions_en` and `checklist_en`: English for words the step has, one English item per checklist
+    item (an English channel pairs them by position, so a missing or extra one would shift every item after
+    it), and only declared variables."""
+    sid = step.id
+    problems: list[Problem] = []
+    if step.instructions_en.strip() and not step.instructions.strip():
+        problems.append(Problem(file, "instructions_en", "只有写了 instructions 的步骤才有英文说明 / "
+                                "instructions_en needs the step's instructions", step=sid))
+    problems.extend(_check_text_vars(step.instructions_en, variables, file, "instructions_en", sid))
+    if step.checklist_en and len(step.checklist_en) != len(step.checklist):
+        problems.append(Problem(
+            file, "checklist_en",
+            f"checklist_en 有 {len(step.checklist_en)} 项，checklist 有 {len(step.checklist)} 项，应逐项对应 / "
+            f"checklist_en has {len(step.checklist_en)} items but checklist has {len(step.checklist)}: "
+            "give one English item for each item, in the same order", step=sid))
+    for index, item in enumerate(step.checklist_en):
+        problems.extend(_check_text_vars(item, variables, file, f"checklist_en[{index}]", sid))
+    return problems
+
+
 def _fold(text: str) -> str:
     """As /crisis compares answers: width, case, spaces and a closing full stop do not matter."""
     return " ".join(unicodedata.normalize("NFKC", str(text)).strip().strip("。.!！ ").casefold().split())
@@ -331,6 +352,7 @@ def _check_steps(steps: list[Step], roles: set[str], variables: set[str], file: 
         for index, item in enumerate(step.checklist):
             problems.extend(_check_text_vars(item, variables, file, f"checklist[{index}]", sid))
         problems.extend(_check_text_vars(step.instructions, variables, file, "instructions", sid))
+        problems.extend(_check_step_english(step, variables, file))
 
     problems.extend(_check_single_gate(steps, by_id, file))
     try:

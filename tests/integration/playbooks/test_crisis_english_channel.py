@@ -97,7 +97,7 @@ def test_a_run_in_an_english_channel_reads_in_english_throughout(en, clock):
         out = en.run(command)
         assert out, command
         assert_english(bot, "\n".join(flat(m) for m in out))
-    [steps] = en.run("/crisis next")  # the playbook's instructions and statements are its own (Chinese) words
+    [steps] = en.run("/crisis next")  # the step in English: its title_en, and its instructions_en and checklist_en
     assert steps.title == "Run #1 next steps"
     assert steps.sections[0].text.startswith("Step 3 **pause_content** Pause scheduled posts and paid promotion · "
                                              "Ops (unassigned) · due 11-22 20:30\n"), steps.sections[0].text
