@@ -18,7 +18,7 @@ from bot.sentiment.corrections import (
     LabeledComment,
     check_may_fix,
 )
-from bot.sentiment.explain import LABEL_ZH, explain_lines
+from bot.sentiment.explain import LABEL_EN, LABEL_ZH, explain_lines, label_words
 
 USAGE = (
     "  /sentiment score|打分 文本 — 看模型怎么判断这段话：标签、概率、理由、风险词"
@@ -57,10 +57,11 @@ def _reply(outcome: CorrectionOutcome, user_name: str, *, requeued: bool, lang: 
     if lang == "en":
         ref = f"{outcome.platform}:{outcome.comment_id}"
         if old == new:
-            return Message(title="Sentiment confirmed",
-                           text=f"{ref} confirmed {new} by {user_name}; {kept_en}.\n{follows}> {preview}")
+            return Message(title="Sentiment confirmed", text=(f"{ref} confirmed {label_words(new, lang)} by "
+                                                              f"{user_name}; {kept_en}.\n{follows}> {preview}"))
         return Message(title="Sentiment corrected",
-                       text=f"{ref} relabelled {old or '-'} → {new} by {user_name}; {kept_en}.\n{follows}> {preview}")
+                       text=(f"{ref} relabelled {label_words(old, lang)} → {label_words(new, lang)} by {user_name}; "
+                             f"{kept_en}.\n{follows}> {preview}"))
     if old == new:  # a person confirmed the model: still a labelled example worth keeping
         return Message(
             title="情感已确认 / Sentiment confirmed",
@@ -148,12 +149,16 @@ def _score(ctx: CommandContext, text: str) -> Message:
     if not text.strip():
         raise UsageError("需要一段文本 / needs a text: /sentiment score 这个真的太差了",
                          en="Needs a text: /sentiment score this is really bad")
-    result = ctx.services.scorer().score(text)
+    scorer = ctx.services.scorer()
+    result = scorer.score(text)
+    # the English names the scorer's own risk lexicon gives its categories (a backend without one: none)
+    names = getattr(getattr(scorer, "risk", None), "names_en", None)
+    wrong = "\nWrong? Once it is a stored comment, correct it with /sentiment fix COMMENT_ID LABEL."
+    english = ctx.lang == "en"
     return Message(
-        title="模型的判断 / How the model reads it",
-        text="\n".join(explain_lines(text, result))
-        + "\n判断不对？评论入库后可用 /sentiment fix 评论ID 标签 更正。"
-          "\nWrong? Once it is a stored comment, correct it with /sentiment fix COMMENT_ID LABEL.",
+        title="How the model reads it" if english else "模型的判断 / How the model reads it",
+        text="\n".join(explain_lines(text, result, lang=ctx.lang, category_names_en=names))
+        + (wrong if english else "\n判断不对？评论入库后可用 /sentiment fix 评论ID 标签 更正。" + wrong),
         ephemeral=True,
     )
 
@@ -186,18 +191,24 @@ def handle_review_button(ctx: CommandContext, action: Action) -> Message:
     if not comments:
         return _error(CorrectionError("找不到这些评论（或本频道无权查看）",
                                       "these comments are not found (or not visible from this channel)"), ctx.lang)
+    english = ctx.lang == "en"
     return Message(
-        title="纠正情感 / Fix sentiment",
-        text="选择正确的标签，更正会存为训练样本（`crisisbot sentiment train --include-corrections`）。\n"
-             "Pick the right label; each correction is kept as a training example.",
-        sections=tuple(_choice_section(c) for c in comments),
+        title="Fix sentiment" if english else "纠正情感 / Fix sentiment",
+        text=("Pick the right label; each correction is kept as a training example "
+              "(`crisisbot sentiment train --include-corrections`)." if english else
+              "选择正确的标签，更正会存为训练样本（`crisisbot sentiment train --include-corrections`）。\n"
+              "Pick the right label; each correction is kept as a training example."),
+        sections=tuple(_choice_section(c, ctx.lang) for c in comments),
         ephemeral=True,
     )
 
 
-def _choice_section(comment: LabeledComment) -> Section:
+def _choice_section(comment: LabeledComment, lang: str = "zh") -> Section:
     preview = " ".join(comment.text.split())
     preview = outsider_text(preview if len(preview) <= 120 else preview[:119] + "…")
+    ref = comment_ref(comment.platform, comment.comment_id)
+    if lang == "en":
+        return _choice_section_en(comment, preview, ref)
     # the number is named as the reply queue names it: a bare "负面 neg 0.01" read as P(neg) = 0.01 for a
     # comment the model is sure is negative (the stored score is P(pos)); a person's label has no probability
     if comment.corrected:
@@ -209,12 +220,29 @@ def _choice_section(comment: LabeledComment) -> Section:
     else:
         how = ""
     now = f"{LABEL_ZH[comment.label]} {comment.label or '-'}{how}"
-    ref = comment_ref(comment.platform, comment.comment_id)
     buttons = tuple(
         Button(f"改为{LABEL_ZH[label]} {label}", FIX_ACTION, f"{ref} {label}", _BUTTON_STYLE[label])
         for label in LABELS if label != comment.label
     )
     return Section(text=f"> {preview or '（仅表情 / sticker only）'}\n当前 / now: {now} · `{ref}`", buttons=buttons)
+
+
+def _choice_section_en(comment: LabeledComment, preview: str, ref: str) -> Section:
+    """`_choice_section` for a channel set to English: the same facts and buttons, in English alone."""
+    if comment.corrected:
+        how = ", labelled by a person"
+    elif comment.label == "neg" and comment.neg_score is not None:
+        how = f", P(neg) {comment.neg_score:.2f}"
+    elif comment.score is not None:
+        how = f", P(pos) {comment.score:.2f}"
+    else:
+        how = ""
+    buttons = tuple(
+        Button(f"Mark {LABEL_EN[label]}", FIX_ACTION, f"{ref} {label}", _BUTTON_STYLE[label])
+        for label in LABELS if label != comment.label
+    )
+    return Section(text=f"> {preview or '(sticker only)'}\nNow: {label_words(comment.label, 'en')}{how} · `{ref}`",
+                   buttons=buttons)
 
 
 def register(registry: CommandRegistry) -> None:

@@ -22,11 +22,12 @@ def comment_ref(platform: str, comment_id: str) -> str:
 
 
 def review_button(refs: Iterable[str], *, lang: str = "zh") -> Button | None:
-    """The button that opens the relabelling choices for these comments (None when there are none)."""
+    """The button that opens the relabelling choices for these comments (None when there are none): named in
+    both languages, or in English alone for a channel set to English (`lang="en"`)."""
     unique = list(dict.fromkeys(r for r in refs if r and ":" in r))[:MAX_REFS]
     if not unique:
         return None
-    label = "纠正情感 Fix sentiment" if lang != "en" else "Fix sentiment 纠正情感"
+    label = "Fix sentiment" if lang == "en" else "纠正情感 Fix sentiment"
     return Button(label, REVIEW_ACTION, ",".join(unique))
 
 

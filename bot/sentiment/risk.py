@@ -4,19 +4,25 @@ The lexicon is `sentiment/risk_terms.yaml` (term -> category) of the config fold
 without retraining; an install without one uses the default copy shipped in bot/sentiment/data/.
 Matching runs on folded text (half-width, simplified, lower case) with one compiled alternation, longest
 term first, so "虚假宣传" wins over a shorter overlapping term. The whole text is searched, however long.
+
+The lexicon may also name categories in English, for channels set to English (`/sentiment score`), under the
+one key whose value is a mapping rather than a category: `category_names_en: {食安: food safety}`. Optional:
+a category it leaves out is named by bot.sentiment.explain (its id, already English for the shipped ones).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.sentiment.base import RiskFlag
 from bot.sentiment.normalization import MAX_CHARS, fold
 
 _ASCII_TERM_RE = re.compile(r"^[0-9a-z]+$")
+#: the lexicon's optional table of English category names (see the module docstring)
+ENGLISH_NAMES_KEY = "category_names_en"
 PACKAGE_DATA_DIR = Path(__file__).resolve().parent / "data"
 REPO_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
@@ -71,13 +77,15 @@ def _fold_whole(text: str) -> str:
 
 @dataclass(frozen=True)
 class RiskLexicon:
-    """Compiled term -> category table."""
+    """Compiled term -> category table, and the categories' English names the lexicon gives (`names_en`)."""
 
     categories: dict[str, str]
     pattern: re.Pattern[str] | None
+    names_en: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_mapping(cls, mapping: dict[str, str]) -> RiskLexicon:
+    def from_mapping(cls, mapping: dict[str, str], names_en: dict[str, str] | None = None) -> RiskLexicon:
+        names = dict(names_en or {})
         categories: dict[str, str] = {}
         for term, category in mapping.items():
             key = fold(str(term)).strip()
@@ -87,7 +95,7 @@ class RiskLexicon:
                 raise ValueError(f"risk term {term!r}: category must be a non-empty string")
             categories[key] = category
         if not categories:
-            return cls(categories, None)
+            return cls(categories, None, names)
         parts = []
         for term in sorted(categories, key=lambda t: (-len(t), t)):
             escaped = re.escape(term)
@@ -95,7 +103,7 @@ class RiskLexicon:
             if _ASCII_TERM_RE.match(term):
                 escaped = rf"(?<![0-9a-z]){escaped}(?![0-9a-z])"
             parts.append(escaped)
-        return cls(categories, re.compile("|".join(parts)))
+        return cls(categories, re.compile("|".join(parts)), names)
 
     @classmethod
     def load(cls, path: Path | None = None) -> RiskLexicon:
@@ -113,7 +121,12 @@ class RiskLexicon:
             raise ValueError(f"{path}: not valid YAML: {exc}") from exc
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a mapping of term -> category")
-        return cls.from_mapping({str(k): v for k, v in data.items()})
+        names = data.pop(ENGLISH_NAMES_KEY) if isinstance(data.get(ENGLISH_NAMES_KEY), dict) else {}
+        bad = [k for k, v in names.items() if not (isinstance(v, str) and v.strip() and str(k).strip())]
+        if bad:
+            raise ValueError(f"{path}: {ENGLISH_NAMES_KEY}: expected category -> English name, not {bad[0]!r}")
+        return cls.from_mapping({str(k): v for k, v in data.items()},
+                                {str(k).strip(): v.strip() for k, v in names.items()})
 
     def find(self, text: str) -> tuple[RiskFlag, ...]:
         """Each distinct term found, in order of first appearance."""
