@@ -51,7 +51,7 @@ from bot.handlers.registry import (
     parse_command_line,
     wants_help,
 )
-from bot.i18n import both
+from bot.i18n import for_channel
 from bot.messages import Action, Command, Message, inert
 from bot.services import Services
 from bot.storage.db import database_unavailable, failure_line
@@ -390,8 +390,11 @@ class Dispatcher:
     def _enqueue_not_run(self, session, notice: str, item: Command | Action, received_at) -> None:
         log.warning("inbound %s %s from %s not run after the restart (%s); telling %s", type(item).__name__,
                     item.event_id, received_at.isoformat(), notice, item.user)
-        # its own key: never in the place of the real answer (`reply:…:0`)
-        self._enqueue_in(session, item, [_not_run_notice(notice, item)], base=f"{_reply_key_base(item)}:restart")
+        # its own key: never in the place of the real answer (`reply:…:0`); in the channel's language, as the
+        # answer would have been
+        lang = self.services.config.channel_language(item.channel)
+        self._enqueue_in(session, item, [_not_run_notice(notice, item, lang)],
+                         base=f"{_reply_key_base(item)}:restart")
 
     def _was_started(self, item: Command | Action) -> bool:
         if not item.event_id:
@@ -698,23 +701,24 @@ class Dispatcher:
 
     def _run_command(self, command: Command) -> list[Message]:
         registry = self.services.registry
+        # every answer below, the dispatcher's own included, in the language of the channel typed in
+        lang = self.services.config.channel_language(command.channel)
         try:
             parsed = parse_command_line(command.text)
         except UsageError as exc:
-            return [Message(text=labelled("usage_error", exc), ephemeral=True)]
+            return [Message(text=labelled("usage_error", exc, lang), ephemeral=True)]
         spec = registry.find(parsed.name)
         if spec is None:
-            text = both("unknown_command", name=parsed.name)
+            text = for_channel("unknown_command", lang, name=parsed.name)
             closest = registry.closest(parsed.name)
             if closest:
-                text += "\n" + both("did_you_mean", name=closest)
+                text += "\n" + for_channel("did_you_mean", lang, name=closest)
             return [Message(text=text, ephemeral=True)]
         parsed = parse_command_line(command.text, flags=spec.flags, options=spec.options)
         if spec.sub_options:
             options, flags = spec.grammar_for(parsed.sub)
             if (options, flags) != (spec.options, spec.flags):
                 parsed = parse_command_line(command.text, flags=flags, options=options)
-        lang = self.services.config.channel_language(command.channel)
         # "/name help", "/name 帮助", "/name --help", "/name -h": the usage, for every command alike (a handler
         # used to read "--help" as a subcommand, a period or a draft)
         if wants_help(parsed):
@@ -723,18 +727,23 @@ class Dispatcher:
         return self._call(lambda: spec.handler(ctx, parsed), spec=spec, lang=lang)
 
     def _run_action(self, action: Action) -> list[Message]:
+        # a button answers in the language of the channel it was pressed in
+        lang = self.services.config.channel_language(action.channel)
         handler = self.services.registry.find_action(action.action_id)
         if handler is None:
-            return [Message(text=both("unknown_button", action=inert(action.action_id[:80])), ephemeral=True)]
+            return [Message(text=for_channel("unknown_button", lang, action=inert(action.action_id[:80])),
+                            ephemeral=True)]
         ctx = CommandContext(services=self.services, action=action)
-        # a button answers in the language of the channel it was pressed in
-        return self._call(lambda: handler(ctx, action), spec=None,
-                          lang=self.services.config.channel_language(action.channel))
+        return self._call(lambda: handler(ctx, action), spec=None, lang=lang)
 
     def _call(self, fn, *, spec: CommandSpec | None, lang: str = "zh") -> list[Message]:
         try:
             result = fn()
         except UsageError as exc:
+            if spec is None and lang == "en":
+                # a button pressed in a channel set to English ("alert not found"): the error's English alone;
+                # a button has no usage to add
+                return [Message(text=labelled("usage_error", exc, "en"), ephemeral=True)]
             if spec is not None and spec.in_english(lang):
                 # a channel set to English, a command with its usage in English: the error's English alone
                 # (`in_language`: the bilingual message when it has none) and that usage
@@ -749,7 +758,7 @@ class Dispatcher:
         except Exception:  # noqa: BLE001 - the user gets a short reply, the log gets the traceback
             ref = uuid.uuid4().hex[:8]
             log.exception("handler failed (ref %s)", ref)
-            return [Message(text=both("internal_error", ref=ref), ephemeral=True)]
+            return [Message(text=for_channel("internal_error", lang, ref=ref), ephemeral=True)]
         if result is None:
             return []
         return list(result) if isinstance(result, list | tuple) else [result]
@@ -821,10 +830,10 @@ def _reply_key_base(item: Command | Action) -> str:
     return f"reply:{item.platform}:{item.event_id or uuid.uuid4().hex}"
 
 
-def _not_run_notice(key: str, item: Command | Action) -> Message:
+def _not_run_notice(key: str, item: Command | Action, lang: str = "zh") -> Message:
     what = item.text if isinstance(item, Command) else f"{item.action_id} {item.value}".strip()
-    return Message(text=both(key, what=what[:200], hours=int(INBOUND_REPLAY_MAX_AGE.total_seconds() // 3600)),
-                   mentions=(item.user,))
+    hours = int(INBOUND_REPLAY_MAX_AGE.total_seconds() // 3600)
+    return Message(text=for_channel(key, lang, what=what[:200], hours=hours), mentions=(item.user,))
 
 
 def _item_from_journal(kind: str, payload: dict) -> Command | Action | None:

@@ -74,3 +74,9 @@ def both(key: str, **values: object) -> str:
     """Chinese first, then English, for text every reader must understand (errors, help)."""
     zh, en = STRINGS[key]
     return f"{zh.format(**values)}\n{en.format(**values)}"
+
+
+def for_channel(key: str, lang: str, **values: object) -> str:
+    """A text as a channel of language `lang` reads it: English alone in a channel set to English, else
+    Chinese first with English (`both`), as Chinese channels have always read it."""
+    return t(key, "en", **values) if lang == "en" else both(key, **values)

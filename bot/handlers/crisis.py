@@ -135,13 +135,8 @@ def _tz(ctx: CommandContext) -> str:
     return _service(ctx).channel_tz(ctx.channel)
 
 
-def _lang(ctx: CommandContext) -> str:
-    """'zh' or 'en': the language of the channel the command came from."""
-    return _service(ctx).channel_lang(ctx.channel)
-
-
 def _en(ctx: CommandContext) -> bool:
-    return _lang(ctx) == "en"
+    return ctx.lang == "en"
 
 
 class Refused(EnglishToo, Exception):
@@ -344,13 +339,13 @@ def _step(ctx: CommandContext, run_id: int, typed: str, *, roles: bool = False) 
 def _card(ctx: CommandContext, run_id: int) -> Message:
     service = _service(ctx)
     return render.run_card(
-        service.get(run_id), service.clock.now(), _tz(ctx), max_steps=service.settings.card_steps, lang=_lang(ctx)
+        service.get(run_id), service.clock.now(), _tz(ctx), max_steps=service.settings.card_steps, lang=ctx.lang
     )
 
 
 def handle_crisis(ctx: CommandContext, parsed: ParsedCommand) -> Message | list[Message] | None:
     # in a channel set to English the dispatcher answers a refusal and a usage error in English alone
-    lang = _lang(ctx)
+    lang = ctx.lang
     sub_word = command_word(parsed.sub or "")
     sub = ALIASES.get(sub_word, sub_word)
     if not sub:
@@ -556,21 +551,21 @@ def _without_spans(parsed: ParsedCommand, spans: list[tuple[int, int]]) -> Parse
 
 def _list(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     service = _service(ctx)
-    return render.list_message(service.playbooks.playbooks, service.active_runs(ctx.channel), _tz(ctx), _lang(ctx))
+    return render.list_message(service.playbooks.playbooks, service.active_runs(ctx.channel), _tz(ctx), ctx.lang)
 
 
 def _status(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     _refuse_unknown_options(parsed, READ_ONLY_OPTIONS)
     run_id, _ = _split_run(ctx, parsed, read_only=True)
     service = _service(ctx)
-    return render.status_message(service.get(run_id), service.clock.now(), _tz(ctx), _lang(ctx))
+    return render.status_message(service.get(run_id), service.clock.now(), _tz(ctx), ctx.lang)
 
 
 def _next(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     _refuse_unknown_options(parsed, READ_ONLY_OPTIONS)
     run_id, _ = _split_run(ctx, parsed, read_only=True)
     service = _service(ctx)
-    return render.next_message(service.get(run_id), service.clock.now(), _tz(ctx), lang=_lang(ctx))
+    return render.next_message(service.get(run_id), service.clock.now(), _tz(ctx), lang=ctx.lang)
 
 
 def _done(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -583,7 +578,7 @@ def _done(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     # What follows the step is its answer on a decision step (then perhaps a remark), a remark on any other.
     note = parsed.text_from(2) if len(rest) > 1 else ""
     view, _ = service.transition(run_id, Done(step, ctx.user, note=note))
-    return Message(text=render.finished_reply(view, step, ctx.user_name, _remark(view, step, note), _lang(ctx)))
+    return Message(text=render.finished_reply(view, step, ctx.user_name, _remark(view, step, note), ctx.lang))
 
 
 def _remark(view, step_id: str, typed: str) -> str:
@@ -603,7 +598,7 @@ def _answer(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         raise Usage("用法：/crisis answer 步骤 答案 / usage: answer STEP ANSWER", en="Usage: /crisis answer STEP ANSWER")
     step = _step(ctx, run_id, rest[0])
     view, _ = _service(ctx).transition(run_id, Answer(step, parsed.text_from(2), ctx.user))
-    return Message(text=render.finished_reply(view, step, ctx.user_name, lang=_lang(ctx)))
+    return Message(text=render.finished_reply(view, step, ctx.user_name, lang=ctx.lang))
 
 
 def _skip(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -652,7 +647,7 @@ def _reopen(ctx: CommandContext, parsed: ParsedCommand) -> Message:
             ephemeral=True,
         )
     return Message(text=render.reopened_reply(view, step, ctx.user_name, reason, service.clock.now(), _tz(ctx),
-                                              _lang(ctx)))
+                                              ctx.lang))
 
 
 def _has_text(reason: str) -> bool:
@@ -790,7 +785,7 @@ def _timeline(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, _ = _split_run(ctx, parsed, read_only=True)
     service = _service(ctx)
     return render.timeline_message(service.get(run_id), service.timeline(run_id), _tz(ctx),
-                                   alerts=service.run_alerts(run_id), lang=_lang(ctx))
+                                   alerts=service.run_alerts(run_id), lang=ctx.lang)
 
 
 def _report(ctx: CommandContext, parsed: ParsedCommand) -> Message:
@@ -847,7 +842,7 @@ SUBCOMMANDS = {
 def handle_action(ctx: CommandContext, action: Action) -> Message | None:
     """Run-card buttons: crisis.done / .skip / .assign / .answer / .snooze / .resolve."""
     service = _service(ctx)
-    lang = _lang(ctx)
+    lang = ctx.lang
     kind = action.action_id.removeprefix("crisis.")
     parts = action.value.split(":", 2)
     try:

@@ -99,6 +99,12 @@ def _config_where(ctx: CommandContext, account: str | None) -> tuple[str, str]:
     return _account_name(ctx, account), _account_name(ctx, account, "en")
 
 
+def _text(ctx: CommandContext, bilingual: str, english: str) -> str:
+    """A reply as the channel reads it: `english` alone in a channel set to English, else the bilingual text
+    (Chinese first), as Chinese channels have always read it."""
+    return english if ctx.lang == "en" else bilingual
+
+
 def _zone(ctx: CommandContext) -> ZoneInfo:
     """The channel's own zone (`channels[].timezone`), as its alerts, reports and quiet hours use: a team
     abroad typing "20:00" means its own evening, not the bot's default zone's."""
@@ -158,7 +164,7 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         if until <= start:
             raise UsageError("--until 必须晚于 --from / --until must be after --from", en="--until must be after --from")
         now = ctx.services.clock.now()
-        past_note = ""
+        past_note = past_note_en = ""
         if until <= now:
             # Recorded all the same: surges apply by bucket time, so history of that window imported later is
             # judged with it. But it never shows in `/watch list`, and a wrong year is the usual cause: say so.
@@ -166,12 +172,13 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
             local_until = ensure_aware(until).astimezone(zone)
             form = "%m-%d %H:%M" if local_until.year == shown_now.year else "%Y-%m-%d %H:%M"
             when = f"{local_until.strftime(form)}（{zone.key}）"
+            note_en = (f"Note: --until {local_until.strftime(form)} ({zone.key}) has already passed (now "
+                       f"{shown_now.strftime(form)}): it only applies to comments of that time imported from now on "
+                       f"and is not shown in /watch list. Is the date or year wrong?")
             past_note = (
                 f"\n⚠️ 注意：结束时间 {when} 已经过去（现在 {shown_now.strftime(form)}），它只影响之后导入的这段时间的"
-                f"历史评论，不会出现在 /watch list 中；日期或年份写错了吗？\n"
-                f"Note: --until {local_until.strftime(form)} ({zone.key}) has already passed (now "
-                f"{shown_now.strftime(form)}): it only applies to comments of that time imported from now on and "
-                f"is not shown in /watch list. Is the date or year wrong?")
+                f"历史评论，不会出现在 /watch list 中；日期或年份写错了吗？\n{note_en}")
+            past_note_en = f"\n⚠️ {note_en}"
         if until - start > MAX_SURGE:
             days = MAX_SURGE.days
             raise UsageError(
@@ -195,10 +202,14 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         watch = svc.add_watch(kind="surge", channel=ctx.channel, user=ctx.user, account=account,
                               starts_at=start, ends_at=until, factor=factor)
         window = window_text(start, until, zone, ctx.services.clock.now())
-        return Message(text=(
+        recorded_en = (f"Planned surge #{watch.id} recorded: {_account_name(ctx, account, 'en')} {window}, expected "
+                       f"x{factor:g}. Volume up to x{factor:g} will not alert during it; a jump in the negative share "
+                       f"still does.")
+        return Message(text=_text(
+            ctx,
             f"已登记预期高峰 #{watch.id}：{_account_name(ctx, account)} {window}，预期 x{factor:g}。期间按量不告警，负面占比异常仍会告警。\n"
-            f"Planned surge #{watch.id} recorded: {_account_name(ctx, account, 'en')} {window}, expected x{factor:g}. "
-            f"Volume up to x{factor:g} will not alert during it; a jump in the negative share still does.{past_note}"))
+            f"{recorded_en}{past_note}",
+            recorded_en + past_note_en))
     if sub == "add":
         if not args:
             raise UsageError("用法 / usage: /watch add 关键词 [--account 账号]",
@@ -214,15 +225,17 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
                            if t.account is None or t.account == account_key), None)
         if configured is not None:
             where, where_en = _config_where(ctx, configured.account)
-            return Message(text=f"风险词「{configured.term}」已在配置中监控（alerts.watch_terms，{where}），无需重复添加。\n"
-                                f"“{configured.term}” is already watched by the config (`alerts.watch_terms`, "
-                                f"{where_en}): not added again.")
+            already_en = (f"“{configured.term}” is already watched by the config (`alerts.watch_terms`, {where_en}): "
+                          f"not added again.")
+            return Message(text=_text(ctx, f"风险词「{configured.term}」已在配置中监控（alerts.watch_terms，{where}），"
+                                           f"无需重复添加。\n{already_en}", already_en))
         watch = svc.add_watch(kind="term", channel=ctx.channel, user=ctx.user, term=term, account=account_key)
         where = _account_name(ctx, account_key) if account_key else _CHANNEL_ACCOUNTS
         # the English line in English only ("Watching “过敏” (本频道的全部账号 / all of …)" read half Chinese)
         where_en = _account_name(ctx, account_key, "en") if account_key else _CHANNEL_ACCOUNTS_EN
         shown = watch.term or term  # the stored spelling when it was already watched in another case
-        return Message(text=f"已监控风险词「{shown}」（{where}），编号 #{watch.id}。\nWatching “{shown}” ({where_en}), #{watch.id}.")
+        watching_en = f"Watching “{shown}” ({where_en}), #{watch.id}."
+        return Message(text=_text(ctx, f"已监控风险词「{shown}」（{where}），编号 #{watch.id}。\n{watching_en}", watching_en))
     if sub == "remove":
         if not args:
             raise UsageError("用法 / usage: /watch remove 关键词|编号 [--account 账号]",
@@ -237,38 +250,58 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
                            if account_key is None or t.account in (None, account_key)), None)
         if not removed:
             if configured is not None:
-                return Message(text=f"风险词「{configured.term}」来自配置文件（alerts.watch_terms），不能在聊天中取消，"
-                                    f"请修改配置文件。\n“{configured.term}” is set in the config (`alerts.watch_terms`) "
-                                    f"and cannot be removed from chat: edit the config file.")
-            return Message(text=f"没有找到监控项 {term} / nothing watched matches {term!r}")
-        text = f"已取消 {removed} 项监控 / removed {removed} {'watch' if removed == 1 else 'watches'}"
+                in_config_en = (f"“{configured.term}” is set in the config (`alerts.watch_terms`) and cannot be "
+                                f"removed from chat: edit the config file.")
+                return Message(text=_text(ctx, f"风险词「{configured.term}」来自配置文件（alerts.watch_terms），"
+                                               f"不能在聊天中取消，请修改配置文件。\n{in_config_en}", in_config_en))
+            return Message(text=_text(ctx, f"没有找到监控项 {term} / nothing watched matches {term!r}",
+                                      f"Nothing watched matches {term!r}"))
+        watches = "watch" if removed == 1 else "watches"
+        text = f"已取消 {removed} 项监控 / removed {removed} {watches}"
+        text_en = f"Removed {removed} {watches}"
         if configured is not None:
-            text += (f"\n配置中的风险词「{configured.term}」仍在监控（alerts.watch_terms）。"
-                     f"\n“{configured.term}” is still watched by the config (`alerts.watch_terms`).")
-        return Message(text=text)
+            still_en = f"“{configured.term}” is still watched by the config (`alerts.watch_terms`)."
+            text += f"\n配置中的风险词「{configured.term}」仍在监控（alerts.watch_terms）。\n{still_en}"
+            text_en += f"\n{still_en}"
+        return Message(text=_text(ctx, text, text_en))
     if sub in ("list", "ls", ""):
-        lines = []
-        now = ctx.services.clock.now()
-        for w in svc.list_watches(ctx.channel):
-            if w.kind == "term":
-                lines.append(f"#{w.id} 风险词 term「{w.term}」 "
-                             f"{_account_name(ctx, w.account) if w.account else _CHANNEL_ACCOUNTS}")
-            else:
-                # stored times may come back naive (SQLite): they are UTC, not the machine's local time
-                lines.append(f"#{w.id} 预期高峰 surge {_account_name(ctx, w.account)} "
-                             f"{window_text(w.starts_at, w.ends_at, zone, now, sep='–')} x{w.factor:g}")
-        for t in svc.config_watch_terms(ctx.channel):
-            lines.append(f"（配置 config）风险词 term「{t.term}」 "
-                         f"{_account_name(ctx, t.account) if t.account else '全部账号 all accounts'}")
-        cfg = ctx.services.config.alerts
-        for s in cfg.surges:
-            if ctx.services.scope.can_see(ctx.channel, s.account):
-                lines.append(f"（配置 config）预期高峰 surge {_account_name(ctx, s.account)} "
-                             f"{window_text(s.start, s.until, zone, now, sep='–')} x{s.factor:g}")
-        if not lines:
-            return Message(text="暂无监控项 / nothing watched yet")
-        return Message(title="监控列表 / Watches", text="\n".join(lines))
+        return _list(ctx, svc, zone)
     raise UsageError(f"未知子命令 {sub} / unknown subcommand", en=f"Unknown subcommand {sub}")
+
+
+def _list(ctx: CommandContext, svc, zone: ZoneInfo) -> Message:
+    """`/watch list`: the chat's watches, then the config's; bilingual words in a Chinese channel, English
+    alone in a channel set to English (account names as alerts name them there)."""
+    lang = ctx.lang
+    now = ctx.services.clock.now()
+    if lang == "en":
+        everywhere, all_accounts, config, surge = _CHANNEL_ACCOUNTS_EN, "all accounts", "(config) ", "surge"
+
+        def term_of(term: str) -> str:
+            return f"term “{term}”"
+    else:
+        everywhere, all_accounts, config, surge = _CHANNEL_ACCOUNTS, "全部账号 all accounts", "（配置 config）", "预期高峰 surge"
+
+        def term_of(term: str) -> str:
+            return f"风险词 term「{term}」"
+
+    lines = []
+    for w in svc.list_watches(ctx.channel):
+        if w.kind == "term":
+            lines.append(f"#{w.id} {term_of(w.term)} {_account_name(ctx, w.account, lang) if w.account else everywhere}")
+        else:
+            # stored times may come back naive (SQLite): they are UTC, not the machine's local time
+            lines.append(f"#{w.id} {surge} {_account_name(ctx, w.account, lang)} "
+                         f"{window_text(w.starts_at, w.ends_at, zone, now, sep='–')} x{w.factor:g}")
+    for t in svc.config_watch_terms(ctx.channel):
+        lines.append(f"{config}{term_of(t.term)} {_account_name(ctx, t.account, lang) if t.account else all_accounts}")
+    for s in ctx.services.config.alerts.surges:
+        if ctx.services.scope.can_see(ctx.channel, s.account):
+            lines.append(f"{config}{surge} {_account_name(ctx, s.account, lang)} "
+                         f"{window_text(s.start, s.until, zone, now, sep='–')} x{s.factor:g}")
+    if not lines:
+        return Message(text=_text(ctx, "暂无监控项 / nothing watched yet", "Nothing watched yet"))
+    return Message(title=_text(ctx, "监控列表 / Watches", "Watches"), text="\n".join(lines))
 
 
 ACTIONS = {
@@ -301,7 +334,8 @@ def _unchanged(ctx: CommandContext, episode) -> Message:
     until = "-"
     if episode.muted_until is not None:
         until = ensure_aware(episode.muted_until).astimezone(_zone(ctx)).strftime("%m-%d %H:%M")
-    return Message(text=f"状态未变：{zh.format(until=until)} / unchanged: {en.format(until=until)}")
+    return Message(text=_text(ctx, f"状态未变：{zh.format(until=until)} / unchanged: {en.format(until=until)}",
+                              f"Unchanged: {en.format(until=until)}"))
 
 
 ALERT_NOT_FOUND = "找不到这条告警 / alert not found"
@@ -325,7 +359,7 @@ def handle_alert_action(ctx: CommandContext, action: Action) -> Message | None:
     if not changed:
         return _unchanged(ctx, episode)
     zh, en = REPLIES[kind]
-    return Message(text=f"{zh.format(who=who)}\n{en.format(who=who)}")
+    return Message(text=_text(ctx, f"{zh.format(who=who)}\n{en.format(who=who)}", en.format(who=who)))
 
 
 def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
@@ -339,18 +373,21 @@ def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
         # as 确认 and 静默 after 误报: nothing changes, so the false-alarm feedback kept for tuning stays;
         # a team that wants a run anyway starts it on purpose, on the account rather than on this alert
         start = f"/crisis start {_suggested_playbook(svc, episode)} --account {account}"
-        return Message(text=f"状态未变：该告警已标记为误报，未启动预案。如仍需处置，可用 `{start}` 启动预案。\n"
-                            f"Unchanged: this alert is marked a false alarm, so no playbook was started. "
-                            f"To start one anyway: `{start}`.")
+        unchanged_en = (f"Unchanged: this alert is marked a false alarm, so no playbook was started. "
+                        f"To start one anyway: `{start}`.")
+        return Message(text=_text(ctx, f"状态未变：该告警已标记为误报，未启动预案。如仍需处置，可用 `{start}` 启动预案。\n"
+                                       f"{unchanged_en}", unchanged_en))
     if playbooks is None or not hasattr(playbooks, "start_run"):
-        return Message(text="预案功能尚未启用，请先按告警内容人工处理。\nPlaybooks are not enabled yet; please handle it by hand.")
+        disabled_en = "Playbooks are not enabled yet; please handle it by hand."
+        return Message(text=_text(ctx, f"预案功能尚未启用，请先按告警内容人工处理。\n{disabled_en}", disabled_en))
     # a run already going for this alert (from any channel) is not started again: say which one, log nothing
     active = playbooks.active_runs()
     existing = next((run for run in active if run.alert_id == episode.episode_key), None)
     if existing is not None:
         # a notice for the presser only: nothing changed, and the channel already has the run's card
-        return Message(text=f"已有预案 #{existing.id}（{existing.title}）/ a run #{existing.id} already exists for this alert",
-                       ephemeral=True)
+        exists_zh = f"已有预案 #{existing.id}（{existing.title}）/ a run #{existing.id} already exists for this alert"
+        exists_en = f"Run #{existing.id} ({existing.title}) already exists for this alert"
+        return Message(text=_text(ctx, exists_zh, exists_en), ephemeral=True)
     # A run already handling this account here takes the alert on its timeline: a second, parallel run for
     # the same incident would split the responders (a new run on purpose is still `/crisis start`).
     same_account = [run for run in active if run.channel == ctx.channel and run.account == account]
@@ -359,21 +396,21 @@ def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:
         playbooks.link_alert(run.id, episode.episode_key, actor=ctx.user,
                              text=f"{episode.severity}，{ctx.user_name} 按下启动预案")
         svc.act(episode.episode_key, "playbook", user=ctx.user, user_name=ctx.user_name, channel=ctx.channel)
-        return Message(
-            text=f"该账号已有进行中的预案 #{run.id}（{run.title}），本告警已加入其时间线；另起预案请用 /crisis start。\n"
-                 f"Run #{run.id} ({run.title}) is already handling this account: the alert is on its timeline. "
-                 "Use /crisis start for a separate run."
-        )
+        linked_en = (f"Run #{run.id} ({run.title}) is already handling this account: the alert is on its timeline. "
+                     "Use /crisis start for a separate run.")
+        return Message(text=_text(
+            ctx, f"该账号已有进行中的预案 #{run.id}（{run.title}），本告警已加入其时间线；另起预案请用 /crisis start。\n"
+                 f"{linked_en}", linked_en))
     playbook_id = _suggested_playbook(svc, episode)
     severity = {"sev1": 1, "sev2": 2, "sev3": 3}.get(episode.severity, 3)
     # in the channel's language: it is the run card's title and fills the statements' {title}
-    title = alert_run_title(episode.stats.get("account_name") or episode.account_id,
-                            playbooks.channel_lang(ctx.channel))
+    title = alert_run_title(episode.stats.get("account_name") or episode.account_id, ctx.lang)
     run = playbooks.start_run(channel=ctx.channel, playbook_id=playbook_id, title=title, severity=severity,
                               account=account, started_by=ctx.user, alert_id=episode.episode_key)
     svc.act(episode.episode_key, "playbook", user=ctx.user, user_name=ctx.user_name, channel=ctx.channel)
-    return Message(text=f"{ctx.user_name} 已启动预案「{run.playbook.name}」（#{run.id}）。\n"
-                        f"{ctx.user_name} started playbook {run.playbook.title_en or run.playbook.id} (run #{run.id}).")
+    started_en = f"{ctx.user_name} started playbook {run.playbook.title_en or run.playbook.id} (run #{run.id})."
+    return Message(text=_text(ctx, f"{ctx.user_name} 已启动预案「{run.playbook.name}」（#{run.id}）。\n{started_en}",
+                              started_en))
 
 
 def _suggested_playbook(svc, episode) -> str:
