@@ -96,7 +96,7 @@ def tokenize_spans(line: str) -> list[tuple[str, int, int]]:
             closing = QUOTE_PAIRS[ch]
             end = line.find(closing, i + 1)
             if end == -1:
-                raise UsageError(f"引号没有闭合 / unclosed quote {ch}")
+                raise UsageError(f"引号没有闭合 / unclosed quote {ch}", en=f"unclosed quote {ch}")
             current.append(line[i + 1 : end])
             start = i
             i = end + 1
@@ -125,10 +125,11 @@ def parse_command_line(
     if text.startswith("／"):  # full-width slash typed on a Chinese keyboard
         text = "/" + text[1:]
     if not text.startswith("/"):
-        raise UsageError("命令以 / 开头，例如 /help / commands start with /, e.g. /help")
+        raise UsageError("命令以 / 开头，例如 /help / commands start with /, e.g. /help",
+                         en="commands start with /, e.g. /help")
     words = tokenize_spans(text[1:])
     if not words:
-        raise UsageError("空命令 / empty command")
+        raise UsageError("空命令 / empty command", en="empty command")
     name = command_word(words[0][0])
     offset = words[0][2]
     source = text[1 + offset :]

@@ -89,9 +89,9 @@ def test_an_internal_error_is_english_alone_in_an_english_channel(bot, run_comma
                         r"Something went wrong handling the command; it is logged\. Please retry \(ref \1\)\.", zh), zh
 
 
-def test_a_command_line_that_cannot_be_parsed_is_labelled_in_english_in_an_english_channel(bot, run_command):
-    # the parser's own message has no English alone yet (bot/handlers/registry.py): its label at least is
-    assert _one(run_command('/watch add "过敏', channel=EN)).text == 'Bad usage: 引号没有闭合 / unclosed quote "'
+def test_a_command_line_that_cannot_be_parsed_is_english_alone_in_an_english_channel(bot, run_command):
+    assert _one(run_command('/watch add "过敏', channel=EN)).text == 'Bad usage: unclosed quote "'
+    assert _one(run_command("/ ", channel=EN)).text == "Bad usage: empty command"
     assert _one(run_command('/watch add "过敏', channel=ZH)).text == '用法有误 / Bad usage：引号没有闭合 / unclosed quote "'
 
 
