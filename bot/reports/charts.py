@@ -248,17 +248,19 @@ def negative_share_chart(
     width_px: int = 1000,
     height_px: int = 500,
     time_format: str = "%m-%d %H:%M",
-    end_label: str = "解除",
+    end_label: str | None = None,
     span: tuple[datetime, datetime] | None = None,
     lang: str = "zh",
 ) -> tuple[bytes, Figure]:
     """`negative_share_png` and the drawn figure it was saved from (its axes, legend and their places can
     be looked at: the figure is laid out and drawn, in the chart's fonts). `end_label` names the run's
-    end line (a cancelled run ends with 取消, not 解除); the PNG's Title and Description text chunks
-    repeat the title and the marked moments, a text alternative to the image. The Description's time range is
-    `span` (a report's period), else the time of the first to the last point drawn: what the data covers,
-    not the axis (matplotlib pads it beyond both ends). `lang="en"` labels it in English (a channel set to
-    `language: en`); the run's marks (`end_label`) are the caller's words."""
+    end line (a cancelled run ends with 取消, not 解除; by default 解除, "resolved" in English); the PNG's
+    Title and Description text chunks repeat the title and the marked moments, a text alternative to the
+    image. The Description's time range is `span` (a report's period), else the time of the first to the
+    last point drawn: what the data covers, not the axis (matplotlib pads it beyond both ends). `lang="en"`
+    labels it in English (a channel set to `language: en`), its axes, legend and notes capitalised as
+    English labels are ("Negative share"); the run's end mark is the caller's word (`end_label`),
+    capitalised in an English legend like the rest."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -295,6 +297,13 @@ def negative_share_chart(
         "normal": "normal range" if en else "常态区间",
         "start": "playbook started" if en else "启动预案",
     }
+    if end_label is None:  # the Chinese default drew "解除" in an English chart
+        end_label = "resolved" if en else "解除"
+    # The words as drawn: an English chart's labels start with a capital ("Comments", "Negative share (%)";
+    # the lower-case "comments" beside "negative share" read as fragments). The PNG's Description keeps
+    # the words as they run on in its sentence ("time (UTC) 2026-11-01 00:00 – …; playbook started …").
+    drawn = {key: (word[:1].upper() + word[1:] if en else word) for key, word in words.items()}
+    end_drawn = end_label[:1].upper() + end_label[1:] if en else end_label
     rc = {"font.family": families, "axes.unicode_minus": False}
     # tick labels are made while drawing: the figure is drawn and saved inside the font settings
     with matplotlib.rc_context(rc):
@@ -312,7 +321,7 @@ def negative_share_chart(
         if points:
             width = (times[1] - times[0]).total_seconds() / 86400 * 0.8 if len(times) > 1 else 0.02
             bars.bar(times, counts, width=width, color="#c9d6e3", alpha=0.6,
-                     label=words["count"] if has_data else "_nolegend_", zorder=1)
+                     label=drawn["count"] if has_data else "_nolegend_", zorder=1)
             axis.plot(
                 times,
                 [float("nan") if s is None else s for s in shares],
@@ -320,7 +329,7 @@ def negative_share_chart(
                 marker="o",
                 markersize=3,
                 linewidth=2,
-                label=words["share"] if has_data else "_nolegend_",
+                label=drawn["share"] if has_data else "_nolegend_",
                 zorder=3,
                 # 0% and 100% lie on the frame: clipped there, an all-negative day showed half a dot and a
                 # line hidden in the top border
@@ -328,16 +337,17 @@ def negative_share_chart(
             )
         if not has_data:
             axis.text(
-                0.5, 0.5, words["empty"], transform=axis.transAxes, ha="center",
+                0.5, 0.5, drawn["empty"], transform=axis.transAxes, ha="center",
                 va="center", fontsize=14, color="#555555",
             )
         if normal_max is not None:
-            axis.axhspan(0, normal_max * 100, color="#2ca02c", alpha=0.08, label=words["normal"])
+            axis.axhspan(0, normal_max * 100, color="#2ca02c", alpha=0.08, label=drawn["normal"])
             axis.axhline(normal_max * 100, color="#2ca02c", linestyle="--", linewidth=1)
         marked = []
-        for moment, label, colour in ((run_start, words["start"], "#ff7f0e"), (run_end, end_label, "#1f77b4")):
+        for moment, label, shown_label, colour in ((run_start, words["start"], drawn["start"], "#ff7f0e"),
+                                                   (run_end, end_label, end_drawn, "#1f77b4")):
             if moment is not None:
-                axis.axvline(moment.astimezone(zone), color=colour, linestyle=":", linewidth=1.5, label=label)
+                axis.axvline(moment.astimezone(zone), color=colour, linestyle=":", linewidth=1.5, label=shown_label)
                 marked.append(f"{label} {moment.astimezone(zone):%Y-%m-%d %H:%M}")
         axis.set_zorder(bars.get_zorder() + 1)
         axis.patch.set_visible(False)
@@ -348,9 +358,9 @@ def negative_share_chart(
         bars.yaxis.set_major_locator(MaxNLocator(integer=True))
         # with thousands separators, as the report's text writes counts (12,000, not 12000)
         bars.yaxis.set_major_formatter(FuncFormatter(lambda value, _position: num(round(value))))
-        axis.set_ylabel(words["share_axis"])
-        bars.set_ylabel(words["count"])
-        axis.set_xlabel(words["time"])
+        axis.set_ylabel(drawn["share_axis"])
+        bars.set_ylabel(drawn["count"])
+        axis.set_xlabel(drawn["time"])
         _fit_title(axis, _drawable(words["title"], families))
         axis.xaxis.set_major_formatter(mdates.DateFormatter(time_format, tz=zone))
         if not points:  # no time range at all: no made-up dates (matplotlib's default range is 1970)

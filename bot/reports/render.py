@@ -132,6 +132,9 @@ class ReportData:
     lang: str = "zh"
     # a calendar period in file names ("2026-11", "2026-W47"); "" for a period ending when it was made
     label: str = ""
+    # the risk lexicon's English names of its categories (`category_names_en`, bot.sentiment.risk), for an
+    # English report's risk terms: a team's own category "食安" reads "food safety" there
+    category_names_en: dict[str, str] = field(default_factory=dict)
 
 
 def _pick(zh: str, en: str, lang: str) -> str:
@@ -403,7 +406,8 @@ def sections(data: ReportData) -> list[tuple[str, list[_Line]]]:
             for c in data.top_negative]))
     if data.risk_terms:
         out.append((pick("风险词", "risk terms"), [_Line(("; " if en else "，").join(
-            f"{r.term} ({r.category or '—'}) ×{num(r.count)}" if en else f"{r.term}（{_category_zh(r.category)}）×{num(r.count)}"
+            f"{r.term} ({_category_en(r.category, data.category_names_en)}) ×{num(r.count)}" if en
+            else f"{r.term}（{_category_zh(r.category)}）×{num(r.count)}"
             for r in data.risk_terms))]))
     if data.alerts:
         lines = [
@@ -448,6 +452,15 @@ def _category_zh(category: str) -> str:
     if not category:
         return "—"
     return f"{RISK_CATEGORY_ZH[category]} {category}" if category in RISK_CATEGORY_ZH else category
+
+
+def _category_en(category: str, names_en: dict[str, str]) -> str:
+    """A risk term's category as an English report names it, as `/sentiment score` does (`category_words`:
+    the lexicon's English name, else "rights defence" for rights ...): a team's Chinese category "食安" was
+    the one Chinese label left in an English report."""
+    from bot.sentiment.explain import category_words
+
+    return category_words(category, "en", names_en) if category else "—"
 
 
 def _no_comments(data: ReportData) -> str:
@@ -513,6 +526,12 @@ _HTML_STYLE = (
     "margin-top:1.6em;border-bottom:1px solid #ddd}img{max-width:100%;height:auto}li{margin:.2em 0}"
     "a{color:#1f5fa8;word-break:break-all}"
 )
+# An English report's text in a Latin font first: with the CJK fonts first, Windows drew its English words
+# and digits with Microsoft YaHei's Latin glyphs. The CJK fonts stay after them, for the names and quoted
+# comments written in Chinese.
+_HTML_STYLE_EN = _HTML_STYLE.replace(
+    "font-family:-apple-system,",
+    "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,'Helvetica Neue',Arial,'Noto Sans',", 1)
 
 
 def html_report(data: ReportData, png: bytes | None) -> str:
@@ -524,7 +543,8 @@ def html_report(data: ReportData, png: bytes | None) -> str:
     parts = [
         "<!DOCTYPE html>", f'<html lang="{lang}">', "<head>", '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(headline(data))}</title>", f"<style>{_HTML_STYLE}</style>", "</head>", "<body>",
+        f"<title>{esc(headline(data))}</title>",
+        f"<style>{_HTML_STYLE_EN if data.lang == 'en' else _HTML_STYLE}</style>", "</head>", "<body>",
         f"<h1>{esc(headline(data))}</h1>", "<ul>",
     ]
     colon = ": " if data.lang == "en" else "："

@@ -270,16 +270,18 @@ class ReportService:
     def audience(self, channel: str) -> str:
         """Whom the channel reports on: its client's name, or a note for the default channel."""
         names = {c.id: c.name or c.id for c in self.config.clients}
+        en = self.channel_language(channel) == "en"
         for item in self.config.channels:
             if item.id == channel:
                 if item.client:
                     return names.get(item.client, item.client)
                 if item.accounts:
-                    return "、".join(self.account_name(k) for k in item.accounts)
-        en = self.channel_language(channel) == "en"
+                    # "、" is a Chinese list mark: an English report's title read "Shop A、Shop B"
+                    return (", " if en else "、").join(self.account_name(k) for k in item.accounts)
         if self.scope.accounts_for(channel) == frozenset():  # an unmapped channel while clients are configured
             return "(no accounts visible in this channel)" if en else "（本频道没有可见账号 / no accounts visible in this channel）"
-        return "accounts of no client" if en else "未归属客户的账号 / accounts of no client"
+        # capitalised as the other names in an English title are ("Daily report | Accounts of no client | …")
+        return "Accounts of no client" if en else "未归属客户的账号 / accounts of no client"
 
     def account_name(self, key: str) -> str:
         platform, _, account_id = key.partition(":")
@@ -477,6 +479,7 @@ class ReportService:
             keyword_sampled=(window_sampled, len(baseline_texts) >= self.settings.keyword_sample),
             lang=lang,
             label=request.label,
+            category_names_en=self._category_names_en() if lang == "en" and risk_terms else {},
         )
         png = None
         try:
@@ -484,6 +487,21 @@ class ReportService:
         except Exception:  # noqa: BLE001 - a report without its chart beats no report; the log says why
             log.exception("report chart failed for %s", channel)
         return ReportResult(data=data, png=png)
+
+    @staticmethod
+    def _category_names_en() -> dict[str, str]:
+        """The risk lexicon's English category names (`category_names_en` in sentiment/risk_terms.yaml), read
+        from the file both sentiment backends load their lexicon from (not the scorer: a report must not
+        load the model for a few names). A lexicon that cannot be read gives none: the categories are then
+        named as `category_words` names them without it."""
+        from bot.sentiment.risk import RiskLexicon
+
+        try:
+            return dict(RiskLexicon.load().names_en)
+        except (OSError, ValueError):
+            log.warning("risk lexicon unreadable: an English report names risk categories without its "
+                        "category_names_en", exc_info=True)
+            return {}
 
     @staticmethod
     def _label_counts(session: Session, visible, since: datetime, until: datetime) -> list[tuple[str, str, str | None, int]]:

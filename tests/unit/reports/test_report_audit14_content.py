@@ -120,7 +120,7 @@ def test_risk_categories_read_in_chinese_in_a_chinese_report():
     text = render.markdown(_data(risk_terms=risks))
     assert "12315（投诉举报 complaint）×23，删评论（账号处置 account）×6，律师（—）×1，代购（团队自定）×2" in text, text
     english = render.markdown(_data(risk_terms=risks, lang="en"))
-    assert "12315 (complaint) ×23; 删评论 (account) ×6" in english, english
+    assert "12315 (complaint) ×23; 删评论 (account action) ×6" in english, english
 
 
 def test_keyword_counts_from_a_sample_say_so():
