@@ -116,14 +116,20 @@ def _guard(fn: Callable[[], Message | list[Message]], lang: str = "zh") -> Messa
         return Message(text=f"⚠️ {in_language(exc, lang)}", ephemeral=True)
 
 
-def _scope_text(service: ReplyQueueService, ctx: CommandContext, account: str | None) -> str:
+def _scope_text(service: ReplyQueueService, ctx: CommandContext, account: str | None, lang: str = "zh") -> str:
+    """The accounts an answer covers, in words (`lang` "en": English alone, for a reply English alone)."""
+    english = lang == "en"
     if account:
         keys = service.resolve_accounts(ctx.channel, account) or []
-        return "、".join(render.account_label(k, service.account_names.get(k)) for k in keys)
-    allowed = service.visible_accounts(ctx.channel)
-    if allowed is None:
-        return "未归属客户的账号 / unassigned accounts"
-    return "、".join(render.account_label(k, service.account_names.get(k)) for k in sorted(allowed)) or "（本频道没有可见账号 / no accounts）"
+    else:
+        allowed = service.visible_accounts(ctx.channel)
+        if allowed is None:
+            return "unassigned accounts" if english else "未归属客户的账号 / unassigned accounts"
+        keys = sorted(allowed)
+    joined = (", " if english else "、").join(render.account_label(k, service.account_names.get(k), lang) for k in keys)
+    if joined or account:
+        return joined
+    return "(no accounts visible in this channel)" if english else "（本频道没有可见账号 / no accounts）"
 
 
 # ---- /reply-queue -------------------------------------------------------------------------------------
@@ -274,22 +280,28 @@ def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand
     return messages[0] if len(messages) == 1 else messages
 
 
-def _claim_message(service: ReplyQueueService, result: ClaimResult, user: str, channel: str) -> Message:
+def _claim_message(service: ReplyQueueService, result: ClaimResult, user: str, channel: str,
+                   lang: str = "zh") -> Message:
+    """What a claim did; in a channel set to English (`lang`) the English line alone."""
+    english = lang == "en"
     zone = service.zone_for(channel)
     item_id = result.item.id
     if result.ok:
         until = render.local_time(result.expires_at, zone) if result.expires_at else "?"
-        return Message(text=(f"🔒 {result.holder_name or result.holder} 认领了 #{item_id}，至 {until}。\n"
-                             f"#{item_id} claimed by {result.holder_name or result.holder} until {until}."))
+        en = f"#{item_id} claimed by {result.holder_name or result.holder} until {until}."
+        return Message(text=f"🔒 {en}" if english else
+                       f"🔒 {result.holder_name or result.holder} 认领了 #{item_id}，至 {until}。\n{en}")
     if result.closed and result.item.state == HISTORY:
-        return Message(text=render.history_note(result.item, zone), ephemeral=True)
+        return Message(text=render.history_note(result.item, zone, lang), ephemeral=True)
     if result.closed:
         zh, en = _responder(result.holder_name, result.holder)
-        return Message(text=f"#{item_id} 已处理（{zh}）。\n#{item_id} is already handled ({en}).", ephemeral=True)
+        en = f"#{item_id} is already handled ({en})."
+        return Message(text=en if english else f"#{item_id} 已处理（{zh}）。\n{en}", ephemeral=True)
     until = render.local_time(result.expires_at, zone) if result.expires_at else "?"
     who = result.holder_name or result.holder
-    return Message(text=(f"⛔ #{item_id} 已被 {who} 认领（至 {until}），请选择其他评论。\n"
-                         f"#{item_id} is already claimed by {who} until {until}."), ephemeral=True)
+    en = f"#{item_id} is already claimed by {who} until {until}."
+    return Message(text=f"⛔ {en} Pick another comment." if english else
+                   f"⛔ #{item_id} 已被 {who} 认领（至 {until}），请选择其他评论。\n{en}", ephemeral=True)
 
 
 def _responder(name: str | None, responder: str | None) -> tuple[str, str]:
@@ -303,48 +315,79 @@ def _responder(name: str | None, responder: str | None) -> tuple[str, str]:
     return who, who
 
 
-def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user: str, channel: str) -> Message:
+def _reason(outcome: ReplyOutcome, lang: str) -> str | None:
+    """The outcome's reason as the channel reads it: the service's English alone in an English channel."""
+    return outcome.reason_en if lang == "en" and outcome.reason_en else outcome.reason
+
+
+def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user: str, channel: str,
+                     lang: str = "zh") -> Message:
+    """What a reply, skip, approval or rejection did; in a channel set to English (`lang`) English alone."""
+    english = lang == "en"
     item = outcome.item
     zone = service.zone_for(channel)
     if outcome.status == "recorded":
         by = outcome.draft.written_by_name if outcome.draft else None
+        en = f"#{item.id} recorded as replied by hand{f' by {by}' if by else ''}"
+        if english:
+            return Message(text=f"✅ {en}{(': ' + outcome.draft.text) if outcome.draft else '.'}")
         text = f"✅ #{item.id} 已记录为已回复（人工回复）{('：' + outcome.draft.text) if outcome.draft else ''}"
-        return Message(text=f"{text}\n#{item.id} recorded as replied by hand{f' by {by}' if by else ''}.")
+        return Message(text=f"{text}\n{en}.")
     if outcome.status == "queued":
-        return Message(text=(f"📤 #{item.id} 的回复已通过自检，正在发布：\n> {outcome.draft.text if outcome.draft else ''}\n"
-                             f"The reply to #{item.id} passed the precheck and is being posted."))
+        quoted = outcome.draft.text if outcome.draft else ""
+        en = f"The reply to #{item.id} passed the precheck and is being posted"
+        if english:
+            return Message(text=f"📤 {en}:\n> {quoted}")
+        return Message(text=f"📤 #{item.id} 的回复已通过自检，正在发布：\n> {quoted}\n{en}.")
     if outcome.status == "pending_approval":
         if outcome.draft is None:
-            return Message(text=f"⏳ #{item.id} {outcome.reason}", ephemeral=True)
+            return Message(text=f"⏳ #{item.id} {_reason(outcome, lang)}", ephemeral=True)
         _, comment = service.get_item(item.id or 0, outcome.draft.channel)
         return render.approval_message(outcome.draft, item, comment, now=service.clock.now(),
                                        account_name=service.account_names.get(item.account_key),
                                        approver_role=service.config.approval.role, zone=zone,
                                        lang=service.app_config.channel_language(channel))
     if outcome.status == "blocked" and outcome.precheck is not None:
-        message = render.precheck_message(outcome.precheck, title=f"⛔ #{item.id} 的回复未发布 / Reply not posted")
-        return Message(title=message.title, text=message.text + "\n\n修改后再发送 /reply-queue done 编号 \"新内容\"。",
+        if english:
+            message = render.precheck_message(outcome.precheck, title=f"⛔ Reply to #{item.id} not posted", lang="en")
+            after = f"\n\nEdit it, then send /reply-queue done {item.id} \"NEW TEXT\" again."
+        else:
+            message = render.precheck_message(outcome.precheck, title=f"⛔ #{item.id} 的回复未发布 / Reply not posted")
+            after = "\n\n修改后再发送 /reply-queue done 编号 \"新内容\"。"
+        return Message(title=message.title, text=message.text + after,
                        sections=message.sections, severity=message.severity, ephemeral=True)
     if outcome.status == "claimed_by_other":
-        return Message(text=(f"⛔ #{item.id} 已被 {outcome.holder_name} 认领，不能由你处理。\n"
-                             f"#{item.id} is claimed by {outcome.holder_name}."), ephemeral=True)
+        en = f"#{item.id} is claimed by {outcome.holder_name}."
+        return Message(text=f"⛔ {en}" if english else f"⛔ #{item.id} 已被 {outcome.holder_name} 认领，不能由你处理。\n{en}",
+                       ephemeral=True)
     if outcome.status == "skipped":
+        if english:  # the reason is the person's own words, quoted as typed
+            return Message(text=f"⏭️ #{item.id} skipped: {outcome.reason or '—'}")
         return Message(text=f"⏭️ #{item.id} 已跳过：{outcome.reason or '—'}\n#{item.id} skipped.")
     if outcome.status == "rejected":
+        if english:
+            return Message(text=(f"↩️ The reply to #{item.id} was rejected: {outcome.reason or '—'}. "
+                                 f"It is back in the queue."))
         return Message(text=(f"↩️ #{item.id} 的回复被驳回：{outcome.reason or '—'}，已放回队列。\n"
                              f"The reply to #{item.id} was rejected and is back in the queue."))
     if outcome.status == "forbidden":
-        return Message(text=f"⛔ {outcome.reason}", ephemeral=True)
+        return Message(text=f"⛔ {_reason(outcome, lang)}", ephemeral=True)
     if outcome.draft is not None and outcome.reason:
         # approve/reject of a draft decided before: say what became of the draft and who decided it (this
         # used to read "#2 已处理（?）" when the item itself had no responder yet, e.g. after a rejection)
         by = outcome.draft.approver_name or outcome.draft.approver
+        if english:
+            return Message(text=(f"Draft {outcome.draft.id} (#{item.id}) is already handled{f' ({by})' if by else ''}: "
+                                 f"{_reason(outcome, lang)}."), ephemeral=True)
         return Message(text=(f"草稿 {outcome.draft.id}（#{item.id}）已处理{f'（{by}）' if by else ''}：{outcome.reason}。\n"
                              f"Draft {outcome.draft.id} (#{item.id}) is already handled{f' ({by})' if by else ''}."),
                        ephemeral=True)
     if item.state == HISTORY:
-        return Message(text=render.history_note(item, zone), ephemeral=True)
+        return Message(text=render.history_note(item, zone, lang), ephemeral=True)
     zh, en = _responder(outcome.holder_name or item.responder_name, item.responder)
+    if english:
+        extra = f" ({_reason(outcome, lang)})" if outcome.reason else ""
+        return Message(text=f"#{item.id} is already handled ({en}){extra}.", ephemeral=True)
     extra = f"（{outcome.reason}）" if outcome.reason else ""
     return Message(text=f"#{item.id} 已处理（{zh}）{extra}。\n#{item.id} is already handled ({en}).", ephemeral=True)
 
@@ -352,15 +395,17 @@ def _outcome_message(service: ReplyQueueService, outcome: ReplyOutcome, ctx_user
 def _claim(ctx, service, parsed, args):
     _no_extra(args)
     return _claim_message(service, service.claim(_number(args[0] if args else None), user=ctx.user,
-                                                 user_name=ctx.user_name, channel=ctx.channel), ctx.user, ctx.channel)
+                                                 user_name=ctx.user_name, channel=ctx.channel), ctx.user, ctx.channel, ctx.lang)
 
 
 def _release(ctx, service, parsed, args):
     _no_extra(args)
     item_id = _number(args[0] if args else None)
+    english = ctx.lang == "en"
     if service.release(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel):
-        return Message(text=f"🔓 已放弃认领 #{item_id}。\nReleased #{item_id}.")
-    return Message(text=f"#{item_id} 不是你认领的。\nYou do not hold #{item_id}.", ephemeral=True)
+        return Message(text=f"🔓 Released #{item_id}." if english else f"🔓 已放弃认领 #{item_id}。\nReleased #{item_id}.")
+    return Message(text=f"You do not hold #{item_id}." if english else
+                   f"#{item_id} 不是你认领的。\nYou do not hold #{item_id}.", ephemeral=True)
 
 
 def _done(ctx, service, parsed, args):
@@ -369,20 +414,23 @@ def _done(ctx, service, parsed, args):
     if is_blank(text) and (len(parsed.args) > 2 or parsed.opt("text") is not None):
         # A reply typed as "" or "   " meant a reply with text: it used to be recorded as "replied by hand"
         # (closed, nothing posted). Only `done N` with no text at all records a reply made on the platform.
+        en = (f"The reply text is empty; #{item_id} is unchanged. Type the reply, or /reply-queue done "
+              f"{item_id} alone if you replied on the platform yourself.")
+        if ctx.lang == "en":
+            return Message(text=f"⚠️ {en}", ephemeral=True)
         return Message(text=(f"⚠️ 回复内容为空，未处理 #{item_id}。请输入：/reply-queue done {item_id} \"回复内容\"；"
-                             f"已在平台上手动回复的，输入 /reply-queue done {item_id}\n"
-                             f"The reply text is empty; #{item_id} is unchanged. Type the reply, or /reply-queue done "
-                             f"{item_id} alone if you replied on the platform yourself."), ephemeral=True)
+                             f"已在平台上手动回复的，输入 /reply-queue done {item_id}\n{en}"), ephemeral=True)
     outcome = service.mark_replied(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, text=text)
-    return _outcome_message(service, outcome, ctx.user, ctx.channel)
+    return _outcome_message(service, outcome, ctx.user, ctx.channel, ctx.lang)
 
 
-def _skip_needs_reason(number: int) -> Message:
+def _skip_needs_reason(number: int, lang: str = "zh") -> Message:
+    en = f"Skipping needs a reason; #{number} was not skipped. Type: /reply-queue skip {number} REASON."
+    if lang == "en":
+        return Message(text=f"⚠️ {en}", ephemeral=True)
     return Message(
         text=f"⚠️ 跳过需要说明原因，未跳过。请输入：/reply-queue skip {number} 原因"
-             f"（例如 /reply-queue skip {number} 广告，无需回复）。\n"
-             f"Skipping needs a reason; #{number} was not skipped. "
-             f"Type: /reply-queue skip {number} REASON.",
+             f"（例如 /reply-queue skip {number} 广告，无需回复）。\n{en}",
         ephemeral=True)
 
 
@@ -390,29 +438,39 @@ def _skip(ctx, service, parsed, args):
     item_id = _number(args[0] if args else None)
     reason = parsed.text_from(2).strip()
     if is_blank(reason):  # as the 跳过 button: a typed skip without a reason closed the item with reason "—"
-        return _skip_needs_reason(item_id)
+        return _skip_needs_reason(item_id, ctx.lang)
     outcome = service.skip(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, reason=reason)
-    return _outcome_message(service, outcome, ctx.user, ctx.channel)
+    return _outcome_message(service, outcome, ctx.user, ctx.channel, ctx.lang)
 
 
 def _escalate(ctx, service, parsed, args):
     item_id = _number(args[0] if args else None)
     outcome = service.escalate(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel,
                                note=parsed.text_from(2))
+    english = ctx.lang == "en"
     if outcome.status == "claimed_by_other":
-        return Message(text=(f"⛔ #{item_id} 已被 {outcome.holder_name} 认领，不能由你处理。\n"
-                             f"#{item_id} is claimed by {outcome.holder_name}."), ephemeral=True)
+        en = f"#{item_id} is claimed by {outcome.holder_name}."
+        return Message(text=f"⛔ {en}" if english else f"⛔ #{item_id} 已被 {outcome.holder_name} 认领，不能由你处理。\n{en}",
+                       ephemeral=True)
     if outcome.status == "already":
         run_zh = f"，预案 #{outcome.run}" if outcome.run else ""
         run_en = f" (run #{outcome.run})" if outcome.run else ""
+        if english:
+            by_en = f" by {outcome.holder_name}" if outcome.holder_name else ""
+            return Message(text=f"#{item_id} is already escalated{by_en}{run_en}; not escalated again.",
+                           ephemeral=True)
         by = f"（{outcome.holder_name}{run_zh}）" if outcome.holder_name else (f"（{run_zh[1:]}）" if run_zh else "")
         return Message(text=f"#{item_id} 已升级过{by}，未重复升级。\n#{item_id} is already escalated{run_en}.",
                        ephemeral=True)
     if outcome.status == "closed":
         state_zh, state_en = _CLOSED_WORDS.get(outcome.item.state, ("已处理", "handled"))
         who_zh, who_en = _responder(outcome.holder_name, outcome.item.responder)
-        return Message(text=(f"⛔ #{item_id} {state_zh}（{who_zh}），不能升级。\n"
-                             f"#{item_id} is already {state_en} ({who_en}); it cannot be escalated."), ephemeral=True)
+        en = f"#{item_id} is already {state_en} ({who_en}); it cannot be escalated."
+        return Message(text=f"⛔ {en}" if english else f"⛔ #{item_id} {state_zh}（{who_zh}），不能升级。\n{en}",
+                       ephemeral=True)
+    if english:  # the playbooks wrote their note in the channel's language; the service's own in both
+        return Message(text=f"⬆️ #{item_id} escalated by {ctx.user_name}\n{outcome.note_en or outcome.note}".strip(),
+                       severity=2)
     head = f"⬆️ #{item_id} 已升级 / escalated by {ctx.user_name}"
     return Message(text=f"{head}\n{outcome.note}".strip(), severity=2)
 
@@ -425,17 +483,31 @@ def _suggest(ctx, service, parsed, args):
     _no_extra(args)
     item_id = _number(args[0] if args else None)
     item, comment, suggestions = service.suggest(item_id, channel=ctx.channel)
+    english = ctx.lang == "en"
     sections = []
     for index, (suggestion, check) in enumerate(suggestions):
         flag = " ⛔" if check.blocked else (" ⚠️" if check.findings else "")
         buttons = () if check.blocked else (
-            Button("用这条回复 Use", f"{render.ACTION_PREFIX}use:{item_id}:{index}", suggestion.template_id, "primary"),
+            Button("Use this reply" if english else "用这条回复 Use", f"{render.ACTION_PREFIX}use:{item_id}:{index}",
+                   suggestion.template_id, "primary"),
         )
-        matched = f"（匹配 / matched：{'、'.join(suggestion.matched)}）" if suggestion.matched else ""
+        if english:  # (a template saved in the bot has one name, as its author typed it)
+            name = suggestion.name_en or suggestion.name_zh
+            matched = f" (matched: {', '.join(suggestion.matched)})" if suggestion.matched else ""
+        else:
+            name = suggestion.name_zh
+            matched = f"（匹配 / matched：{'、'.join(suggestion.matched)}）" if suggestion.matched else ""
         # a suggestion may quote the commenter's name ("{author}您好"): shown as it would be posted, as typed
-        sections.append(Section(text=f"**{suggestion.name_zh}**{flag}{matched}\n> {outsider_text(suggestion.text)}",
+        sections.append(Section(text=f"**{name}**{flag}{matched}\n> {outsider_text(suggestion.text)}",
                                 buttons=buttons))
     original = outsider_text(render.clip(comment.text if comment else "", 80))
+    if english:
+        return Message(
+            title=f"Suggested replies #{item_id}",
+            text=(f"Comment: {original}\nPick one to post (prechecked first), or edit it and use "
+                  f"/reply-queue done {item_id} \"TEXT\"."),
+            sections=tuple(sections), ephemeral=True,
+        )
     return Message(
         title=f"建议回复 #{item_id} / Suggested replies",
         text=(f"评论：{original}\n选一条直接发布（会先自检），或修改后用 /reply-queue done {item_id} \"内容\"。\n"
@@ -448,13 +520,13 @@ def _approve(ctx, service, parsed, args):
     _no_extra(args)
     draft_id = _number(args[0] if args else None, "草稿号 / draft id")
     return _outcome_message(service, service.approve(draft_id, user=ctx.user, user_name=ctx.user_name,
-                                                     channel=ctx.channel), ctx.user, ctx.channel)
+                                                     channel=ctx.channel), ctx.user, ctx.channel, ctx.lang)
 
 
 def _reject(ctx, service, parsed, args):
     draft_id = _number(args[0] if args else None, "草稿号 / draft id")
     return _outcome_message(service, service.reject(draft_id, user=ctx.user, user_name=ctx.user_name,
-                                                    channel=ctx.channel, reason=parsed.text_from(2)), ctx.user, ctx.channel)
+                                                    channel=ctx.channel, reason=parsed.text_from(2)), ctx.user, ctx.channel, ctx.lang)
 
 
 def _save_template(ctx, service, parsed, args):
@@ -470,6 +542,10 @@ def _save_template(ctx, service, parsed, args):
                                  item_id=item_id, topics=topics, all_accounts=bool(parsed.opt("all-accounts", False)))
     row = rows[0]
     keys = [r.account_key for r in rows if r.account_key]
+    if ctx.lang == "en":
+        where = ", ".join(render.account_label(k, service.account_names.get(k), "en") for k in keys) or "unassigned accounts"
+        return Message(text=(f"💾 Saved template {row.name!r} (topics: {', '.join(row.topics)}; accounts: {where}); "
+                             f"suggestions will offer it for these topics."))
     where = "、".join(render.account_label(k, service.account_names.get(k)) for k in keys) or "未归属客户的账号 / unassigned accounts"
     return Message(text=(f"💾 已保存模板「{row.name}」（关键词：{'、'.join(row.topics)}；适用账号：{where}）。\n"
                          f"Saved template {row.name!r} for {where}; 建议回复 will offer it for these topics."))
@@ -479,9 +555,15 @@ def _templates(ctx, service, parsed, args):
     if args:
         raise UsageError(f"多余的参数 / unexpected: {' '.join(args)}", en=f"Unexpected: {' '.join(args)}")
     saved = service.list_templates(ctx.channel)
+    zone = service.zone_for(ctx.channel)
+    if ctx.lang == "en":
+        if not saved:
+            return Message(text="No saved templates here yet (/reply-queue save-template NAME \"TEXT\")")
+        lines = [f"**{t.name}** ({', '.join(t.accounts)}; {t.created_by_name}, {t.created_at.astimezone(zone):%m-%d %H:%M})"
+                 f"\n> {t.text[:120]}{'…' if len(t.text) > 120 else ''}" for t in saved]
+        return Message(title=f"Saved reply templates ({len(saved)})", text="\n".join(lines))
     if not saved:
         return Message(text="本频道还没有保存的模板（/reply-queue save-template 名称 \"内容\"）/ no saved templates here yet")
-    zone = service.zone_for(ctx.channel)
     lines = [f"**{t.name}**（{'、'.join(t.accounts)}；{t.created_by_name}，{t.created_at.astimezone(zone):%m-%d %H:%M}）"
              f"\n> {t.text[:120]}{'…' if len(t.text) > 120 else ''}" for t in saved]
     return Message(title=f"已保存的回复模板 / saved reply templates（{len(saved)}）", text="\n".join(lines))
@@ -492,6 +574,8 @@ def _delete_template(ctx, service, parsed, args):
         raise UsageError("用法：/reply-queue delete-template 名称 / usage: delete-template NAME",
                          en="Usage: /reply-queue delete-template NAME")
     removed = service.delete_template(ctx.channel, args[0])
+    if ctx.lang == "en":
+        return Message(text=f"🗑 Deleted template {args[0]!r} ({removed} account(s))")
     return Message(text=f"🗑 已删除模板「{args[0]}」（{removed} 个账号）/ deleted template {args[0]!r} ({removed} account(s))")
 
 
@@ -514,7 +598,8 @@ def _stats(ctx, service, parsed, args):
                          en="--since takes a value, e.g. --since 7d")
     since = parse_since(since_text, service.clock.now(), service.zone_for(ctx.channel))
     stats = service.stats(channel=ctx.channel, since=since, account=account)
-    return render.stats_message(stats, scope_text=_scope_text(service, ctx, account), zone=service.zone_for(ctx.channel))
+    return render.stats_message(stats, scope_text=_scope_text(service, ctx, account, ctx.lang),
+                                zone=service.zone_for(ctx.channel), lang=ctx.lang)
 
 
 _SUBCOMMAND_HANDLERS = {
@@ -562,17 +647,17 @@ def handle_reply_action(ctx: CommandContext, action: Action) -> Message | list[M
         number = _number(target)
         if verb == "claim":
             return _claim_message(service, service.claim(number, user=ctx.user, user_name=ctx.user_name,
-                                                         channel=ctx.channel), ctx.user, ctx.channel)
+                                                         channel=ctx.channel), ctx.user, ctx.channel, ctx.lang)
         if verb == "done":
             return _outcome_message(service, service.mark_replied(
-                number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, text=form.get("text")), ctx.user, ctx.channel)
+                number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, text=form.get("text")), ctx.user, ctx.channel, ctx.lang)
         if verb == "skip":
             if is_blank(form.get("reason")):
                 # the form did not open (an expired trigger, an outage) or came back blank: a skip says why
-                return _skip_needs_reason(number)
+                return _skip_needs_reason(number, ctx.lang)
             return _outcome_message(service, service.skip(
                 number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel,
-                reason=form.get("reason", "")), ctx.user, ctx.channel)
+                reason=form.get("reason", "")), ctx.user, ctx.channel, ctx.lang)
         if verb == "escalate":
             return _escalate(ctx, service, parsed, [str(number), form.get("note", "")])
         if verb == "suggest":
@@ -581,19 +666,20 @@ def handle_reply_action(ctx: CommandContext, action: Action) -> Message | list[M
             _, _, suggestions = service.suggest(number, channel=ctx.channel)
             chosen = next((s for s, _ in suggestions if s.template_id == action.value), None)
             if chosen is None:
-                return Message(text="这条建议已不可用，请重新点 建议回复。\nThat suggestion is gone; ask again.",
-                               ephemeral=True)
+                return Message(text="That suggestion is gone; press Suggest again." if ctx.lang == "en" else
+                               "这条建议已不可用，请重新点 建议回复。\nThat suggestion is gone; ask again.", ephemeral=True)
             return _outcome_message(service, service.mark_replied(
                 number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel,
                 # a form left blank posts the suggestion (a text of spaces was recorded as replied by hand)
-                text=chosen.text if is_blank(form.get("text")) else form.get("text")), ctx.user, ctx.channel)
+                text=chosen.text if is_blank(form.get("text")) else form.get("text")), ctx.user, ctx.channel, ctx.lang)
         if verb == "approve":
             return _outcome_message(service, service.approve(number, user=ctx.user, user_name=ctx.user_name,
-                                                             channel=ctx.channel), ctx.user, ctx.channel)
+                                                             channel=ctx.channel), ctx.user, ctx.channel, ctx.lang)
         if verb == "reject":
             return _outcome_message(service, service.reject(number, user=ctx.user, user_name=ctx.user_name,
-                                                            channel=ctx.channel, reason=form.get("reason", "")), ctx.user, ctx.channel)
-        return Message(text="这个按钮已失效。\nThis button is no longer active.", ephemeral=True)
+                                                            channel=ctx.channel, reason=form.get("reason", "")), ctx.user, ctx.channel, ctx.lang)
+        return Message(text="This button is no longer active." if ctx.lang == "en" else
+                       "这个按钮已失效。\nThis button is no longer active.", ephemeral=True)
 
     answer = _guard(run, ctx.lang)
     if verb in _CHANGES_ITEM or verb == "use":

@@ -180,8 +180,16 @@ PART_NAMES = {"risk": "风险词 risk", "likes": "点赞 likes", "replies": "回
               "negativity": "负面 negative", "age": "等待 waiting"}
 
 
-def top_reasons(parts: dict[str, float], limit: int = 3) -> str:
+#: the same in a channel set to English
+PART_NAMES_EN = {"risk": "risk", "likes": "likes", "replies": "replies", "followers": "followers",
+                 "negativity": "negative", "age": "waiting"}
+
+
+def top_reasons(parts: dict[str, float], limit: int = 3, lang: str = "zh") -> str:
     """The biggest contributions to a score, e.g. "风险词 risk +28、点赞 likes +20、负面 negative +14", so
-    the queue says why an item ranks where it does ("" when nothing contributes)."""
+    the queue says why an item ranks where it does ("" when nothing contributes); `lang` "en": English
+    alone ("risk +28, likes +20, negative +14")."""
     shown = sorted(((value, name) for name, value in parts.items() if value >= 0.5), reverse=True)[:limit]
+    if lang == "en":
+        return ", ".join(f"{PART_NAMES_EN.get(name, name)} +{value:.0f}" for value, name in shown)
     return "、".join(f"{PART_NAMES.get(name, name)} +{value:.0f}" for value, name in shown)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from bot.clock import ensure_aware
-from bot.durations import ago_zh_en, duration_zh_en, overdue_zh_en, zone_text
+from bot.durations import ago_zh_en, duration_en, duration_zh_en, overdue_zh_en, utc_offset, zone_text
 from bot.i18n import num, platform_label
 from bot.messages import Button, Field, Message, Section, inert, outsider_text
 from bot.replies.models import (
@@ -66,16 +66,19 @@ def local_time(value: datetime, zone: tzinfo | None) -> str:
     return ensure_aware(value).astimezone(zone or DEFAULT_ZONE).strftime("%m-%d %H:%M")
 
 
-def item_buttons(item_id: int, sentiment_ref: str | None = None) -> tuple[Button, ...]:
-    """An item's buttons; `sentiment_ref` ("platform:COMMENT_ID") adds "纠正情感 / Fix sentiment"."""
+def item_buttons(item_id: int, sentiment_ref: str | None = None, lang: str = "zh") -> tuple[Button, ...]:
+    """An item's buttons; `sentiment_ref` ("platform:COMMENT_ID") adds "纠正情感 / Fix sentiment". `lang` "en"
+    (a card of a channel set to English): named in English alone."""
+    english = lang == "en"
     buttons = (
-        Button("认领 Claim", f"{ACTION_PREFIX}claim:{item_id}", str(item_id), "primary"),
-        Button("已回复 Replied", f"{ACTION_PREFIX}done:{item_id}", str(item_id)),
-        Button("跳过 Skip", f"{ACTION_PREFIX}skip:{item_id}", str(item_id)),
-        Button("升级 Escalate", f"{ACTION_PREFIX}escalate:{item_id}", str(item_id), "danger"),
-        Button("建议回复 Suggest", f"{ACTION_PREFIX}suggest:{item_id}", str(item_id)),
+        Button("Claim" if english else "认领 Claim", f"{ACTION_PREFIX}claim:{item_id}", str(item_id), "primary"),
+        Button("Replied" if english else "已回复 Replied", f"{ACTION_PREFIX}done:{item_id}", str(item_id)),
+        Button("Skip" if english else "跳过 Skip", f"{ACTION_PREFIX}skip:{item_id}", str(item_id)),
+        Button("Escalate" if english else "升级 Escalate", f"{ACTION_PREFIX}escalate:{item_id}", str(item_id),
+               "danger"),
+        Button("Suggest" if english else "建议回复 Suggest", f"{ACTION_PREFIX}suggest:{item_id}", str(item_id)),
     )
-    fix = review_button([sentiment_ref]) if sentiment_ref else None
+    fix = review_button([sentiment_ref], lang=lang) if sentiment_ref else None
     return (*buttons, fix) if fix else buttons
 
 
@@ -92,8 +95,8 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
                  zone: tzinfo | None = None, buttons: bool = True, reasons: str = "", lang: str = "zh") -> Section:
     """One queue item: text, video, likes, age, sentiment, risk flags, claim state, and the buttons.
     `reasons` (the biggest parts of the score) is shown beside the priority: why it ranks where it does.
-    `lang` "en" (an English channel) names the platform and the facts' labels in English (Sentiment,
-    Priority, Douyin…); the parts already written in both languages stay as they are."""
+    `lang` "en" (an English channel): in English alone (Sentiment, Priority, Douyin…, claimed by, replied by),
+    the comment, its author and its video's title quoted as written."""
     english = lang == "en"
     age = now - ensure_aware(item.created_at)
     platform = platform_label(item.platform, lang)
@@ -102,11 +105,11 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
         late = now.timestamp() - item.due_ts
         # worded as /crisis words late steps: "逾期 0分钟" under a minute read as a glitch
         zh, en = overdue_zh_en(timedelta(seconds=late), "逾期")
-        head += f" 🔴 **{zh} / {en}**"
+        head += f" 🔴 **{en}**" if english else f" 🔴 **{zh} / {en}**"
     elif item.urgent:
-        head += " 🟠 急 / urgent"
+        head += " 🟠 urgent" if english else " 🟠 急 / urgent"
     if item.escalated_at:
-        head += " ⬆️ 已升级 / escalated"
+        head += " ⬆️ escalated" if english else " ⬆️ 已升级 / escalated"
     # the comment, its author and the video's title are outsiders' words: inert, so "[官方客服](http://…)"
     # typed into any of them shows as typed, never as a link the team takes for the bot's own
     title = item.content_id
@@ -114,17 +117,20 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
         title = outsider_text(clip(comment.content_title or item.content_id, 30)).replace("]", "］")
     video = f"[{title}]({comment.content_url})" if comment and comment.content_url else title
     where = f"{platform} {account_name}" if account_name else account_label(item.account_key, None, lang)
-    lines = [f"{head} · {where} · 《{video}》"]
+    lines = [f"{head} · {where} · “{video}”" if english else f"{head} · {where} · 《{video}》"]
     text = outsider_text(clip(comment.text if comment else ""))
-    author = author_text(comment.author_name if comment else None)
-    lines.append(f"> {text or '（仅表情 / sticker only）'} —— {author}")
+    author = author_text(comment.author_name if comment else None, lang)
+    if english:
+        lines.append(f"> {text or '(sticker only)'} — {author}")
+    else:
+        lines.append(f"> {text or '（仅表情 / sticker only）'} —— {author}")
     followers = comment.author_followers if comment else None
     facts = [
         f"👍 {short_count(comment.like_count if comment else 0, lang)}",
         # unknown (the feed has no follower counts, or the retention window removed them): left out, not "粉丝 ?"
         *([f"{'followers' if english else '粉丝'} {short_count(followers, lang)}"] if followers is not None else []),
         # in the shared words ("2 小时 5 分钟前", "刚刚"): "0分钟前" and "3小时5分" read as other units
-        ago_zh_en(age),
+        _ago_en(age) if english else ago_zh_en(age),
     ]
     if comment is not None:
         from bot.replies.service import signals_of
@@ -158,17 +164,29 @@ def item_section(item: ReplyQueueItem, comment: Comment | None, *, now: datetime
         else:
             facts.append(f"优先级 {score:.0f}" + (f"（{reasons}）" if reasons else ""))
     lines.append(" · ".join(facts))
-    closed = closed_line(item, zone)
+    closed = closed_line(item, zone, lang)
     if closed:
         lines.append(closed)  # a claim left on a handled item no longer means anything
     elif item.state == PENDING_APPROVAL:
-        lines.append(f"⏳ 待审批 / awaiting approval（{item.claimed_by_name or item.claimed_by}）")
+        writer = item.claimed_by_name or item.claimed_by
+        lines.append(f"⏳ awaiting approval ({writer})" if english else f"⏳ 待审批 / awaiting approval（{writer}）")
     elif item.claimed_by and item.claim_expires_at and ensure_aware(item.claim_expires_at) > now:
-        who = "你 / you" if user and item.claimed_by == user else (item.claimed_by_name or item.claimed_by)
-        lines.append(f"🔒 {who} 认领中，至 {local_time(item.claim_expires_at, zone)} / claimed until then")
+        until = local_time(item.claim_expires_at, zone)
+        if english:
+            who = "you" if user and item.claimed_by == user else (item.claimed_by_name or item.claimed_by)
+            lines.append(f"🔒 claimed by {who} until {until}")
+        else:
+            who = "你 / you" if user and item.claimed_by == user else (item.claimed_by_name or item.claimed_by)
+            lines.append(f"🔒 {who} 认领中，至 {until} / claimed until then")
     ref = comment_ref(item.platform, item.comment_id) if comment is not None else None
     # A handled item keeps its text (so the card still says which comment it was) but loses its buttons.
-    return Section(text="\n".join(lines), buttons=item_buttons(item.id or 0, ref) if buttons and not closed else ())
+    return Section(text="\n".join(lines),
+                   buttons=item_buttons(item.id or 0, ref, lang) if buttons and not closed else ())
+
+
+def _ago_en(age: timedelta) -> str:
+    """`ago_zh_en` in English alone: "2 h 5 min ago", "just now" under a minute."""
+    return "just now" if age < timedelta(minutes=1) else f"{duration_en(age)} ago"
 
 
 def _sentiment_en(signals, *, corrected: bool) -> str:
@@ -186,18 +204,32 @@ def _sentiment_en(signals, *, corrected: bool) -> str:
     return "Sentiment unscored"
 
 
-def author_text(name: str | None) -> str:
+def author_text(name: str | None, lang: str = "zh") -> str:
     """A commenter's name as cards show it: inert (an outsider chose it) and clipped (a 500-character name
     must not push a card past the platforms' size limits)."""
     # no name: the feed gave none, or the retention window removed it (PIPL): said in words, not "?"
-    return outsider_text(clip(name, AUTHOR_MAX)) if name and name.strip() else "作者未知 / unknown author"
+    if name and name.strip():
+        return outsider_text(clip(name, AUTHOR_MAX))
+    return "unknown author" if lang == "en" else "作者未知 / unknown author"
 
 
-def closed_line(item: ReplyQueueItem, zone: tzinfo | None = None) -> str | None:
-    """How a handled item ended, in words (None while it still waits for an answer)."""
-    when = f"（{local_time(item.closed_at, zone)}）" if item.closed_at else ""
+def closed_line(item: ReplyQueueItem, zone: tzinfo | None = None, lang: str = "zh") -> str | None:
+    """How a handled item ended, in words (None while it still waits for an answer; `lang` "en": English
+    alone)."""
     # (an item answered in the app carries the feed's author name of the reply: outsiders' text too)
     who = outsider_text(item.responder_name) if item.responder_name else inert(item.responder or "?")
+    if lang == "en":
+        at = f" ({local_time(item.closed_at, zone)})" if item.closed_at else ""
+        if item.state == REPLIED:
+            return f"✅ replied by {who}{at}"
+        if item.state == ANSWERED:
+            return f"✅ answered in the app{at}"
+        if item.state == SKIPPED:
+            return f"⏭️ skipped by {who}{at}" + (f": {item.skip_reason}" if item.skip_reason else "")
+        if item.state == HISTORY:
+            return "🗄 history: too old when it arrived, not queued"
+        return None
+    when = f"（{local_time(item.closed_at, zone)}）" if item.closed_at else ""
     if item.state == REPLIED:
         return f"✅ 已回复 · {who}{when} / replied by {who}"
     if item.state == ANSWERED:
@@ -210,12 +242,15 @@ def closed_line(item: ReplyQueueItem, zone: tzinfo | None = None) -> str | None:
     return None
 
 
-def history_note(item: ReplyQueueItem, zone: tzinfo | None = None) -> str:
-    """The answer to claim/done/skip on an item kept out of the queue as history."""
+def history_note(item: ReplyQueueItem, zone: tzinfo | None = None, lang: str = "zh") -> str:
+    """The answer to claim/done/skip on an item kept out of the queue as history (`lang` "en": English alone)."""
     written = local_time(item.created_at, zone)
+    en = (f"#{item.id} is history (written {written}, already past replies.history_after_hours when it arrived): "
+          f"it is not in the reply queue and has no deadline.")
+    if lang == "en":
+        return en
     return (f"#{item.id} 是历史评论（写于 {written}，首次收到时已超过 replies.history_after_hours），不在回复队列中，"
-            f"没有回复时限。\n#{item.id} is history (written {written}, already past replies.history_after_hours "
-            f"when it arrived): it is not in the reply queue and has no deadline.")
+            f"没有回复时限。\n{en}")
 
 
 def history_import_line(count: int, hours: int) -> str:
@@ -366,11 +401,15 @@ def refreshed_card(card: Message, sections: Mapping[int, Section], *, draft: Rep
         text, severity = summary
     if draft is not None and draft.status != "pending_approval":
         who = draft.approver_name or draft.approver or "?"
+        english = card_lang(card) == "en"  # an approval card posted in an English channel stays English
         if draft.status == "rejected":
-            reason = f"：{draft.reject_reason}" if draft.reject_reason else ""
-            status = f"↩️ 已被 {who} 驳回{reason} / rejected by {who}"
+            if english:
+                status = f"↩️ Rejected by {who}" + (f": {draft.reject_reason}" if draft.reject_reason else "")
+            else:
+                reason = f"：{draft.reject_reason}" if draft.reject_reason else ""
+                status = f"↩️ 已被 {who} 驳回{reason} / rejected by {who}"
         else:
-            status = f"✅ 已由 {who} 批准 / approved by {who}"
+            status = f"✅ Approved by {who}" if english else f"✅ 已由 {who} 批准 / approved by {who}"
         text, buttons = f"{card.text}\n\n{status}", ()
     return Message(text=text, title=card.title, fields=card.fields, sections=new_sections, buttons=buttons,
                    severity=severity, meta=dict(card.meta))
@@ -456,16 +495,19 @@ def queue_messages(entries: Sequence, *, now: datetime, names: Mapping[str, str]
 MAX_PRECHECK_SECTIONS = 20
 
 
-def precheck_message(result: PrecheckResult, *, title: str = "发布前自检 / Precheck") -> Message:
+def precheck_message(result: PrecheckResult, *, title: str | None = None, lang: str = "zh") -> Message:
+    """The precheck's findings; `lang` "en" (a channel set to English): English alone, the flagged terms and
+    the configured suggestions quoted as they are."""
+    english = lang == "en"
+    if title is None:
+        title = "Precheck" if english else "发布前自检 / Precheck"
+    if english:
+        return _precheck_message_en(result, title)
     if result.ok:
         return Message(title=title, text="✅ 未发现问题，可以发布。\nNo findings: OK to publish.")
-    # one section per distinct finding with its count: a draft repeating 最 five times is one thing to fix,
-    # and chat platforms cap a message's blocks (Slack: 50)
-    grouped: dict[tuple, list] = {}
-    for f in result.findings:
-        grouped.setdefault((f.term, f.label_zh, f.blocks), []).append(f)
+    groups = _grouped_findings(result)  # one section per distinct finding, with its count
     sections = []
-    for same in list(grouped.values())[:MAX_PRECHECK_SECTIONS]:
+    for same in groups[:MAX_PRECHECK_SECTIONS]:
         f = same[0]
         mark = "⛔ 必须修改 / blocks" if f.blocks else "⚠️ 建议修改 / advice"
         times = f" ×{len(same)}" if len(same) > 1 else ""
@@ -474,8 +516,8 @@ def precheck_message(result: PrecheckResult, *, title: str = "发布前自检 / 
             f"原因：{f.why_zh}\nWhy: {f.why_en}\n"
             f"建议：{f.suggestion}"
         )))
-    if len(grouped) > MAX_PRECHECK_SECTIONS:
-        rest = len(grouped) - MAX_PRECHECK_SECTIONS
+    if len(groups) > MAX_PRECHECK_SECTIONS:
+        rest = len(groups) - MAX_PRECHECK_SECTIONS
         sections.append(Section(text=f"……另有 {rest} 项，请先修改以上内容后再自检。\n…{rest} more: fix the above and check again."))
     head = (f"⛔ 有 {len(result.blocking)} 处必须修改，修改前不能以品牌身份发布。\n"
             f"{len(result.blocking)} blocking finding(s): edit before posting as the brand."
@@ -490,11 +532,56 @@ def precheck_message(result: PrecheckResult, *, title: str = "发布前自检 / 
     return Message(title=title, text=head, sections=tuple(sections), severity=2 if result.blocked else None)
 
 
+def _grouped_findings(result: PrecheckResult) -> list[list]:
+    """One group per distinct finding, with its repeats: a draft repeating 最 five times is one thing to fix,
+    and chat platforms cap a message's blocks (Slack: 50)."""
+    grouped: dict[tuple, list] = {}
+    for f in result.findings:
+        grouped.setdefault((f.term, f.label_zh, f.blocks), []).append(f)
+    return list(grouped.values())
+
+
+def _precheck_message_en(result: PrecheckResult, title: str) -> Message:
+    """`precheck_message` in a channel set to English."""
+    if result.ok:
+        return Message(title=title, text="✅ No findings: OK to publish.")
+    groups = _grouped_findings(result)
+    sections = []
+    for same in groups[:MAX_PRECHECK_SECTIONS]:
+        f = same[0]
+        times = f" ×{len(same)}" if len(same) > 1 else ""
+        sections.append(Section(text=(f"{'⛔ blocks' if f.blocks else '⚠️ advice'} · **{f.term}**{times} · "
+                                      f"{f.label_en}\nWhy: {f.why_en}\nSuggestion: {f.suggestion}")))
+    if len(groups) > MAX_PRECHECK_SECTIONS:
+        sections.append(Section(text=f"…{len(groups) - MAX_PRECHECK_SECTIONS} more: fix the above and check again."))
+    head = (f"⛔ {len(result.blocking)} blocking finding(s): edit before posting as the brand." if result.blocked
+            else f"⚠️ {len(result.findings)} advisory finding(s) (posting is not blocked).")
+    if result.suggested_text:
+        head += f"\n\nSuggested rewording:\n> {result.suggested_text}"
+    elif result.blocked:
+        head += "\n\nNo safe automatic rewording: edit each flagged phrase as suggested below."
+    return Message(title=title, text=head, sections=tuple(sections), severity=2 if result.blocked else None)
+
+
 def approval_message(draft: ReplyDraft, item: ReplyQueueItem, comment: Comment | None, *, now: datetime,
                      account_name: str | None, approver_role: str, zone: tzinfo | None = None,
                      lang: str = "zh") -> Message:
     original = item_section(item, comment, now=now, score=None, overdue=now.timestamp() > item.due_ts,
                             account_name=account_name, zone=zone, buttons=False, lang=lang)
+    if lang == "en":  # a channel set to English: the card in English alone (the reply itself quoted as written)
+        return Message(
+            title=f"Reply #{item.id} awaiting approval",
+            text=(f"{draft.written_by_name or draft.written_by} wrote a reply; a second person with the "
+                  f"{approver_role} role must approve it before it is posted:\n> {draft.text}\n"
+                  f"Draft {draft.id}: /reply-queue approve {draft.id} to approve, "
+                  f"/reply-queue reject {draft.id} REASON to reject"),
+            sections=(original,),
+            buttons=(
+                Button("Approve", f"{ACTION_PREFIX}approve:{draft.id}", str(draft.id), "primary"),
+                Button("Reject", f"{ACTION_PREFIX}reject:{draft.id}", str(draft.id), "danger"),
+            ),
+            meta=card_meta([item.id or 0], approval_draft=draft.id, lang=lang),
+        )
     return Message(
         title=f"待审批回复 #{item.id} / Reply awaiting approval",
         # The typed commands take the draft number, which is not the item number in the title: name it.
@@ -559,7 +646,11 @@ def reminder_messages(account_key: str, account_name: str | None, items: Sequenc
     return messages
 
 
-def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None) -> Message:
+def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None, lang: str = "zh") -> Message:
+    """/reply-queue stats; `lang` "en" (a channel set to English): English alone."""
+    if lang == "en":
+        return _stats_message_en(stats, scope_text=scope_text, zone=zone)
+
     def fmt(delta: timedelta | None) -> str:
         return duration_zh_en(delta) if delta is not None else "—"
 
@@ -577,8 +668,7 @@ def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None) -> Mess
     )
     if getattr(stats, "history", 0):
         fields += (Field("历史评论（不计时限）History, no SLA", num(stats.history)),)
-    rows = sorted(stats.per_responder.items(),
-                  key=lambda kv: -(kv[1]["replied"] + kv[1]["skipped"] + kv[1].get("claimed", 0)))
+    rows = _ranked_responders(stats)
     # both languages, as the heading "按处理人 / per person" above them
     per = "\n".join(f"• {who}：回复 {num(c['replied'])}，跳过 {num(c['skipped'])}，认领 {num(c.get('claimed', 0))}"
                     f" / replied {num(c['replied'])}, skipped {num(c['skipped'])}, claimed {num(c.get('claimed', 0))}"
@@ -598,5 +688,47 @@ def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None) -> Mess
               f"and history count comments that reached the bot in it; open and overdue are the queue now; SLA "
               f"compliance: first responses in the window within their deadline, deadlines passed unanswered in "
               f"it count as misses.\n\n按处理人 / per person:\n{per}"),
+        fields=fields,
+    )
+
+
+def _ranked_responders(stats) -> list:
+    """Who handled the most first."""
+    return sorted(stats.per_responder.items(),
+                  key=lambda kv: -(kv[1]["replied"] + kv[1]["skipped"] + kv[1].get("claimed", 0)))
+
+
+def _stats_message_en(stats, *, scope_text: str, zone: tzinfo | None = None) -> Message:
+    """`stats_message` in a channel set to English."""
+    def fmt(delta: timedelta | None) -> str:
+        return duration_en(delta) if delta is not None else "—"
+
+    compliance = f"{stats.sla_compliance * 100:.0f}%" if stats.sla_compliance is not None else "—"
+    fields = (
+        Field("Open", num(stats.open)),
+        Field("Overdue", num(stats.overdue)),
+        Field("Arrived", num(getattr(stats, "arrived", 0))),
+        Field("Responded", num(stats.responded)),
+        Field("Skipped", num(stats.skipped)),
+        Field("Claimed", num(getattr(stats, "claimed", 0))),
+        Field("Median first response", fmt(stats.median_first_response)),
+        Field("p90 first response", fmt(stats.p90_first_response)),
+        Field("SLA compliance", f"{compliance} ({num(stats.sla_met)}/{num(stats.sla_total)})"),
+    )
+    if getattr(stats, "history", 0):
+        fields += (Field("History (no SLA)", num(stats.history)),)
+    per = "\n".join(f"• {who}: replied {num(c['replied'])}, skipped {num(c['skipped'])}, "
+                    f"claimed {num(c.get('claimed', 0))}" for who, c in _ranked_responders(stats)) or "—"
+    zone = zone or DEFAULT_ZONE
+    since_at = ensure_aware(stats.since)
+    since = (f"{since_at.astimezone(zone).strftime('%Y-%m-%d %H:%M')} "
+             f"{getattr(zone, 'key', str(zone))} ({utc_offset(zone, since_at)})")
+    return Message(
+        title="Reply queue stats",
+        text=(f"{scope_text}, since {since}\n"
+              f"Responded, skipped and claimed count actions taken in the window (on comments of any age); arrived "
+              f"and history count comments that reached the bot in it; open and overdue are the queue now; SLA "
+              f"compliance: first responses in the window within their deadline, deadlines passed unanswered in "
+              f"it count as misses.\n\nPer person:\n{per}"),
         fields=fields,
     )

@@ -207,6 +207,9 @@ class ReplyOutcome:
     precheck: PrecheckResult | None = None
     holder_name: str | None = None
     reason: str | None = None
+    # `reason` in English alone, for a channel set to English, when the service wrote `reason` in both
+    # languages (empty: `reason` is the person's own words, a skip's or a rejection's, shown as typed)
+    reason_en: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +222,9 @@ class EscalateOutcome:
     status: str = "escalated"
     holder_name: str | None = None
     run: int | None = None
+    # `note` in English alone when the service wrote it in both languages (the playbooks' own note is already
+    # in the channel's language: empty)
+    note_en: str = ""
 
 
 @dataclass
@@ -775,13 +781,14 @@ class ReplyQueueService:
         )
         return ReplyQueueItem.static_score + age
 
-    def score_reasons(self, item: ReplyQueueItem, comment: Comment | None, now: datetime) -> str:
+    def score_reasons(self, item: ReplyQueueItem, comment: Comment | None, now: datetime, lang: str = "zh") -> str:
         """Why an item ranks where it does: its biggest score parts, recomputed from its comment as stored
-        (the same parts its stored static score was summed from) plus the age part at `now`."""
+        (the same parts its stored static score was summed from) plus the age part at `now`; `lang` "en":
+        in English alone, for a card of a channel set to English."""
         parts = static_parts(priority_inputs(comment), self.config.weights) if comment is not None else {}
         parts["age"] = age_part(now - ensure_aware(item.created_at), timedelta(seconds=item.sla_seconds),
                                 self.config.weights)
-        return top_reasons(parts)
+        return top_reasons(parts, lang=lang)
 
     def list_queue(
         self,
@@ -803,7 +810,7 @@ class ReplyQueueService:
         offset = max(0, offset)
         ids = self.queue_ids(keys, user=user, mine=mine, overdue=overdue, limit=offset + limit, now=now,
                              unclaimed=unclaimed)[offset:]
-        return self._entries(ids, user=user, now=now)
+        return self._entries(ids, user=user, now=now, channel=channel)
 
     def queue_page(self, *, channel: str, user: str, account: str | None = None, mine: bool = False,
                    overdue: bool = False, unclaimed: bool = False, limit: int | None = None,
@@ -819,7 +826,7 @@ class ReplyQueueService:
             return QueuePage([], total, late, offset, limit)
         ids = self.queue_ids(keys, user=user, mine=mine, overdue=overdue, limit=offset + limit, now=now,
                              unclaimed=unclaimed)[offset:]
-        return QueuePage(self._entries(ids, user=user, now=now), total, late, offset, limit)
+        return QueuePage(self._entries(ids, user=user, now=now, channel=channel), total, late, offset, limit)
 
     def queue_counts(self, keys: list[str] | None, *, user: str, mine: bool = False, overdue: bool = False,
                      unclaimed: bool = False, now: datetime | None = None) -> tuple[int, int]:
@@ -846,9 +853,10 @@ class ReplyQueueService:
             conditions += [ReplyQueueItem.claimed_by == user, ReplyQueueItem.claim_expires_at > now]
         return conditions
 
-    def _entries(self, ids: list[tuple[int, float]], *, user: str, now: datetime) -> list[QueueEntry]:
+    def _entries(self, ids: list[tuple[int, float]], *, user: str, now: datetime, channel: str) -> list[QueueEntry]:
         if not ids:
             return []
+        lang = self.app_config.channel_language(channel)  # the reasons are read in the channel's language
         with self.db.session() as session:
             items = {i.id: i for i in session.exec(select(ReplyQueueItem).where(ReplyQueueItem.id.in_([x for x, _ in ids]))).all()}
             comments = self._comments_for(session, list(items.values()))
@@ -861,7 +869,7 @@ class ReplyQueueService:
                 item=item, comment=comment, score=float(score),
                 overdue=now.timestamp() > item.due_ts, age=now - ensure_aware(item.created_at),
                 claimed_by_other=holder_active and item.claimed_by != user,
-                reasons=self.score_reasons(item, comment, now),
+                reasons=self.score_reasons(item, comment, now, lang),
             ))
         return entries
 
@@ -1054,7 +1062,7 @@ class ReplyQueueService:
         if holder:
             return ReplyOutcome("claimed_by_other", item, holder_name=holder)
         if item.state == m.PENDING_APPROVAL:
-            return ReplyOutcome("pending_approval", item, reason=self._pending_reason(item_id))
+            return self._pending(item)
         text = (text or "").strip()
         if not text:
             closed = self._close_replied(item, user=user, user_name=user_name, now=now, draft=None,
@@ -1165,20 +1173,25 @@ class ReplyQueueService:
             if holder:
                 return ReplyOutcome("claimed_by_other", item, holder_name=holder)
             if item.state == m.PENDING_APPROVAL:
-                return ReplyOutcome("pending_approval", item, reason=self._pending_reason(item_id))
+                return self._pending(item)
         return ReplyOutcome("closed", item, holder_name=item.responder_name or item.responder)
 
-    def _pending_reason(self, item_id: int) -> str:
+    def _pending(self, item: ReplyQueueItem) -> ReplyOutcome:
         """Why an item awaiting approval cannot be replied to or skipped, naming the draft to decide on."""
         with self.db.session() as session:
             draft_id = session.exec(
-                select(ReplyDraft.id).where(ReplyDraft.item_id == item_id, ReplyDraft.status == "pending_approval")
+                select(ReplyDraft.id).where(ReplyDraft.item_id == item.id, ReplyDraft.status == "pending_approval")
                 .order_by(ReplyDraft.id.desc())
             ).first()
         if draft_id is None:
-            return "已有回复在等待审批 / a reply already awaits approval"
-        return (f"已有回复（草稿 {draft_id}）在等待审批：/reply-queue approve {draft_id} 或 reject {draft_id} / "
-                f"a reply (draft {draft_id}) awaits approval: approve or reject it first")
+            return ReplyOutcome("pending_approval", item, reason="已有回复在等待审批 / a reply already awaits approval",
+                                reason_en="A reply already awaits approval")
+        return ReplyOutcome(
+            "pending_approval", item,
+            reason=(f"已有回复（草稿 {draft_id}）在等待审批：/reply-queue approve {draft_id} 或 reject {draft_id} / "
+                    f"a reply (draft {draft_id}) awaits approval: approve or reject it first"),
+            reason_en=(f"A reply (draft {draft_id}) awaits approval: /reply-queue approve {draft_id} or "
+                       f"reject {draft_id} first"))
 
     def _reload(self, item_id: int) -> ReplyQueueItem:
         with self.db.session() as session:
@@ -1207,14 +1220,17 @@ class ReplyQueueService:
         now = self.clock.now()
         if draft.status != "pending_approval":
             zh, en = DRAFT_STATUS_WORDS.get(draft.status, (draft.status, draft.status))
-            return ReplyOutcome("closed", item, draft=draft, reason=f"这条回复{zh} / this reply was {en}")
+            return ReplyOutcome("closed", item, draft=draft, reason=f"这条回复{zh} / this reply was {en}",
+                                reason_en=f"This reply was {en}")
         if draft.written_by == user:
             return ReplyOutcome("forbidden", item, draft=draft,
-                                reason="不能审批自己写的回复，需要另一位审批人 / a second person must approve")
+                                reason="不能审批自己写的回复，需要另一位审批人 / a second person must approve",
+                                reason_en="You cannot approve your own reply: a second person must approve")
         if not self.is_approver(user):
             members = ", ".join(self.app_config.roles.get(self.config.approval.role) or [])
             return ReplyOutcome("forbidden", item, draft=draft,
-                                reason=f"需要 {self.config.approval.role} 角色：{members} / needs the {self.config.approval.role} role")
+                                reason=f"需要 {self.config.approval.role} 角色：{members} / needs the {self.config.approval.role} role",
+                                reason_en=f"Needs the {self.config.approval.role} role: {members}")
         result = self.prechecker.check(draft.text)  # the lists may have changed since it was written
         if result.blocked:
             return ReplyOutcome("blocked", item, draft=draft, precheck=result)
@@ -1227,7 +1243,8 @@ class ReplyQueueService:
                 session.add(ReplyEvent(item_id=item.id or 0, account_key=item.account_key, kind="approved", actor=user,
                                        actor_name=user_name, at=now, details={"draft_id": draft_id}))
         if not decided:
-            return ReplyOutcome("closed", item, draft=draft, reason="已被他人处理 / already decided")
+            return ReplyOutcome("closed", item, draft=draft, reason="已被他人处理 / already decided",
+                                reason_en="Already decided by someone else")
         with self.db.session() as session:
             fresh = session.get(ReplyDraft, draft_id)
         assert fresh is not None
@@ -1238,7 +1255,8 @@ class ReplyQueueService:
         now = self.clock.now()
         if not self.is_approver(user):
             return ReplyOutcome("forbidden", item, draft=draft,
-                                reason=f"需要 {self.config.approval.role} 角色 / needs the {self.config.approval.role} role")
+                                reason=f"需要 {self.config.approval.role} 角色 / needs the {self.config.approval.role} role",
+                                reason_en=f"Needs the {self.config.approval.role} role")
         with self.db.session() as session:
             decided = session.execute(
                 update(ReplyDraft).where(ReplyDraft.id == draft_id, ReplyDraft.status == "pending_approval")
@@ -1252,7 +1270,8 @@ class ReplyQueueService:
                 session.add(ReplyEvent(item_id=item.id or 0, account_key=item.account_key, kind="rejected", actor=user,
                                        actor_name=user_name, at=now, text=reason or None, details={"draft_id": draft_id}))
         if not decided:
-            return ReplyOutcome("closed", item, draft=draft, reason="已被他人处理 / already decided")
+            return ReplyOutcome("closed", item, draft=draft, reason="已被他人处理 / already decided",
+                                reason_en="Already decided by someone else")
         return ReplyOutcome("rejected", self._reload(item.id or 0), draft=draft, reason=reason)
 
     def delivery_result(self, outbox_key: str, *, ok: bool, platform_reply_id: str | None = None,
@@ -1282,14 +1301,19 @@ class ReplyQueueService:
             if not ok:
                 # The refused text and the command to send it again (edited): the writer had to retype it from
                 # memory, and the notice named neither what was refused nor how to retry.
-                self.outbox.enqueue(session, channel=draft.channel, key=f"reply-post-failed:{draft.id}", message=Message(
-                    text=(f"⚠️ 回复 #{draft.item_id} 发布失败（接收方拒绝，不会自动重试），已重新放回队列：{error}\n"
-                          f"> {draft.text}\n"
-                          f"修改后重新发送：/reply-queue done {draft.item_id} \"新内容\"\n"
-                          f"Posting the reply to #{draft.item_id} failed (refused by the receiver, not retried); "
-                          f"it is back in the queue: {error}. Edit it and send it again with "
-                          f"/reply-queue done {draft.item_id} \"new text\"."),
-                    severity=2))
+                if self.app_config.channel_language(draft.channel) == "en":  # English alone there
+                    text = (f"⚠️ Posting the reply to #{draft.item_id} failed (refused by the receiver, not "
+                            f"retried); it is back in the queue: {error}\n> {draft.text}\n"
+                            f"Edit it and send it again with /reply-queue done {draft.item_id} \"NEW TEXT\".")
+                else:
+                    text = (f"⚠️ 回复 #{draft.item_id} 发布失败（接收方拒绝，不会自动重试），已重新放回队列：{error}\n"
+                            f"> {draft.text}\n"
+                            f"修改后重新发送：/reply-queue done {draft.item_id} \"新内容\"\n"
+                            f"Posting the reply to #{draft.item_id} failed (refused by the receiver, not retried); "
+                            f"it is back in the queue: {error}. Edit it and send it again with "
+                            f"/reply-queue done {draft.item_id} \"new text\".")
+                self.outbox.enqueue(session, channel=draft.channel, key=f"reply-post-failed:{draft.id}",
+                                    message=Message(text=text, severity=2))
             item_id, channel = draft.item_id, draft.channel
         if not ok:
             # The cards showing the item still said "✅ 已回复" with no buttons: show it open again, in place.
@@ -1312,12 +1336,15 @@ class ReplyQueueService:
             if now - queued_at < POST_DELAY_NOTICE:
                 return
             waited_zh, waited_en = duration_zh(now - queued_at), duration_en(now - queued_at)
-            sent = self.outbox.enqueue(session, channel=draft.channel, key=f"reply-post-delayed:{draft.id}", message=Message(
-                text=(f"⏳ 回复 #{draft.item_id} 已等待 {waited_zh}仍未发布：回复 webhook 暂时不可用（{error}），机器人会继续重试，"
-                      f"发布失败时评论会回到队列。\n"
-                      f"The reply to #{draft.item_id} has waited {waited_en} and is not posted yet: the reply webhook "
-                      f"keeps failing ({error}). The bot keeps retrying; the comment returns to the queue if it is refused."),
-                severity=2))
+            en = (f"The reply to #{draft.item_id} has waited {waited_en} and is not posted yet: the reply webhook "
+                  f"keeps failing ({error}). The bot keeps retrying; the comment returns to the queue if it is refused.")
+            if self.app_config.channel_language(draft.channel) == "en":  # English alone there
+                text = f"⏳ {en}"
+            else:
+                text = (f"⏳ 回复 #{draft.item_id} 已等待 {waited_zh}仍未发布：回复 webhook 暂时不可用（{error}），机器人会继续重试，"
+                        f"发布失败时评论会回到队列。\n{en}")
+            sent = self.outbox.enqueue(session, channel=draft.channel, key=f"reply-post-delayed:{draft.id}",
+                                       message=Message(text=text, severity=2))
             if sent:
                 session.add(ReplyEvent(item_id=draft.item_id, account_key=draft.account_key, kind="post_delayed",
                                        actor="bot", at=now, text=error, details={"draft_id": draft.id}))
@@ -1331,7 +1358,7 @@ class ReplyQueueService:
             return ReplyOutcome("claimed_by_other", item, holder_name=holder)
         if item.state == m.PENDING_APPROVAL:
             # Not handled yet: a written reply waits for its approver (this used to answer "already handled").
-            return ReplyOutcome("pending_approval", item, reason=self._pending_reason(item_id))
+            return self._pending(item)
         with self.db.session() as session:
             closed = session.execute(
                 update(ReplyQueueItem).where(ReplyQueueItem.id == item_id, ReplyQueueItem.state == m.OPEN,
@@ -1366,10 +1393,10 @@ class ReplyQueueService:
                 self._reload(item_id), False, "", status="already")
         playbooks = self._playbooks()
         attach = getattr(playbooks, "escalate_comment", None) if playbooks is not None else None
-        attached, text = False, ""
+        attached, text, text_en = False, "", ""
         if attach is None:
-            text = ("危机预案功能未启用，已标记为升级，请在频道中人工跟进。\n"
-                    "Crisis playbooks are not enabled: marked as escalated, follow up by hand.")
+            text_en = "Crisis playbooks are not enabled: marked as escalated, follow up by hand."
+            text = f"危机预案功能未启用，已标记为升级，请在频道中人工跟进。\n{text_en}"
         else:
             try:
                 text = str(attach(
@@ -1380,7 +1407,8 @@ class ReplyQueueService:
                 attached = True
             except Exception as exc:  # noqa: BLE001 - the escalation is recorded even if the run fails
                 log.exception("escalating item %s to playbooks failed", item_id)
-                text = f"升级到危机预案失败：{exc}\nEscalating to the playbooks failed: {exc}"
+                text_en = f"Escalating to the playbooks failed: {exc}"
+                text = f"升级到危机预案失败：{exc}\n{text_en}"
                 # not escalated after all: the mark taken above is given back, so pressing again retries
                 with self.db.session() as session:
                     session.execute(update(ReplyQueueItem).where(
@@ -1390,7 +1418,7 @@ class ReplyQueueService:
             session.add(ReplyEvent(item_id=item_id, account_key=item.account_key, kind="escalated", actor=user,
                                    actor_name=user_name, at=now, text=note or None,
                                    details={"attached": attached, "result": text[:500]}))
-        return EscalateOutcome(self._reload(item_id), attached, text)
+        return EscalateOutcome(self._reload(item_id), attached, text, note_en=text_en)
 
     def _escalation_refused(self, item: ReplyQueueItem, user: str, now: datetime) -> EscalateOutcome | None:
         """Why `user` may not escalate `item` now, or None: someone else's live claim (as done/skip), an item
@@ -1475,13 +1503,12 @@ class ReplyQueueService:
                                                       timedelta(seconds=item.sla_seconds), self.config.weights)
                          if open_ else None)
                 comment = comments.get((item.platform, item.comment_id))
-                reasons = self.score_reasons(item, comment, now) if open_ else ""
                 for lang in langs:
                     by_lang[lang][item.id] = render.item_section(
                         item, comment, now=now, score=score,
                         overdue=open_ and now.timestamp() > item.due_ts,
                         account_name=self.account_names.get(item.account_key), zone=zone,
-                        reasons=reasons, lang=lang,
+                        reasons=self.score_reasons(item, comment, now, lang) if open_ else "", lang=lang,
                     )
             queued = 0
             for key, card in cards.items():
@@ -1580,14 +1607,17 @@ class ReplyQueueService:
         client's channel too. Only the default channel (accounts of no client) saves for any account."""
         text = text.strip()
         if not text:
-            raise ReplyQueueError("模板内容不能为空 / the template text is empty")
+            raise ReplyQueueError("模板内容不能为空 / the template text is empty", en="The template text is empty")
         result = self.prechecker.check(text)
         if result.blocked:
             terms = "、".join(f.term for f in result.blocking)
-            raise ReplyQueueError(f"模板含有禁用词：{terms}，请修改后再保存 / blocked terms: {terms}")
+            raise ReplyQueueError(f"模板含有禁用词：{terms}，请修改后再保存 / blocked terms: {terms}",
+                                  en=f"The template has blocked terms: {', '.join(f.term for f in result.blocking)}; "
+                                     f"edit it, then save again")
         problem = placeholder_problem(text, self.templates.known_variables())
         if problem:
-            raise ReplyQueueError(f"模板未保存 / template not saved：{problem}")
+            raise ReplyQueueError(f"模板未保存 / template not saved：{problem}",
+                                  en=f"Template not saved: {placeholder_problem(text, self.templates.known_variables(), 'en')}")
         source_comment = None
         account_keys: list[str | None] = []
         if item_id is not None:
@@ -1600,7 +1630,8 @@ class ReplyQueueService:
                 account_keys = [None]
             elif not visible:
                 raise ReplyQueueError("本频道看不到任何账号，模板不会被推荐 / this channel sees no account: the template "
-                                      "would never be offered")
+                                      "would never be offered",
+                                      en="This channel sees no account: the template would never be offered")
             else:
                 account_keys = sorted(visible)
         if not topics:
@@ -1629,6 +1660,9 @@ class ReplyQueueService:
                                                                     SavedReplyTemplate.id.desc())).all()
         out: dict[str, SavedTemplateSummary] = {}
         default_channel = self.visible_accounts(channel) is None
+        # the list is read in the channel's language (an English channel: English alone)
+        unassigned = ("unassigned accounts" if self.app_config.channel_language(channel) == "en"
+                      else "未归属客户的账号 / unassigned accounts")
         for row in rows:
             if row.account_key is None and not default_channel:
                 continue  # the default channel's templates (accounts of no client) are not a client's
@@ -1638,7 +1672,7 @@ class ReplyQueueService:
                 name=row.name, text=row.text, topics=list(row.topics or []), accounts=[],
                 created_by_name=row.created_by_name or row.created_by, created_at=row.created_at))
             entry.accounts.append(self.account_names.get(row.account_key, row.account_key)
-                                  if row.account_key else "未归属客户的账号 / unassigned accounts")
+                                  if row.account_key else unassigned)
         return list(out.values())
 
     def delete_template(self, channel: str, name: str) -> int:
@@ -1655,7 +1689,9 @@ class ReplyQueueService:
                     f"模板「{name}」由默认频道保存（用于未归属客户的账号），请在默认频道删除 / template {name!r} was saved "
                     f"in the default channel (accounts of no client): delete it there" if shared else
                     f"本频道没有名为「{name}」的模板（/reply-queue templates 列出全部）/ no template named {name!r} "
-                    f"here (/reply-queue templates lists them)")
+                    f"here (/reply-queue templates lists them)",
+                    en=f"Template {name!r} was saved in the default channel (accounts of no client): delete it there"
+                    if shared else f"No template named {name!r} here (/reply-queue templates lists them)")
             for row in mine:
                 session.delete(row)
         return len(mine)
@@ -1722,8 +1758,11 @@ class ReplyQueueService:
             else:
                 result.arrived += int(count)
         waits: list[float] = []
+        # the brand's own reply in the app, named as the channel reads it (an English channel: English alone)
+        in_app = ("in the app" if self.app_config.channel_language(channel) == "en"
+                  else "平台内直接回复 / in the app")
         for created, first, sla_seconds, responder, responder_name, state, closed in responded:
-            label = "平台内直接回复 / in the app" if responder == "account" else (responder_name or responder or "?")
+            label = in_app if responder == "account" else (responder_name or responder or "?")
             if state == m.SKIPPED:
                 if closed is None or ensure_aware(closed) < since or (bounded and ensure_aware(closed) >= end):
                     continue

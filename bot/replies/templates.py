@@ -61,6 +61,7 @@ class Suggestion:
     text: str
     score: float
     matched: tuple[str, ...] = ()
+    name_en: str = ""  # the name an English channel shows (a template saved in the bot has its name alone)
 
 
 @dataclass
@@ -183,7 +184,7 @@ class TemplateLibrary:
             if len(suggestions) >= limit:
                 break
             suggestions.append(Suggestion(template.id, template.name_zh, fill(template.text, variables),
-                                          score, matched))
+                                          score, matched, template.name_en))
         return suggestions
 
 
@@ -195,22 +196,26 @@ def join_lines(text: str) -> str:
     return re.sub(r"\s+", " ", _SPACE_NEXT_TO_WIDE.sub("", text.strip()))
 
 
-def placeholder_problem(text: str, known: Iterable[str]) -> str | None:
-    """Why `text` cannot be a template ("中文 / English"), or None. Only plain {name} placeholders of known
-    variables: a stray brace made every suggestion of the account fail, and a format spec such as
-    {author_name:>999999999} would build a huge string."""
+def placeholder_problem(text: str, known: Iterable[str], lang: str = "zh") -> str | None:
+    """Why `text` cannot be a template ("中文 / English"; `lang` "en": English alone), or None. Only plain
+    {name} placeholders of known variables: a stray brace made every suggestion of the account fail, and a
+    format spec such as {author_name:>999999999} would build a huge string."""
+    english = lang == "en"
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError:
-        return ("花括号不成对：变量写成 {author_name}，普通的花括号写成 {{ 或 }} / unbalanced braces: write variables as "
-                "{author_name} and literal braces as {{ or }}")
+        en = "unbalanced braces: write variables as {author_name} and literal braces as {{ or }}"
+        return en if english else f"花括号不成对：变量写成 {{author_name}}，普通的花括号写成 {{{{ 或 }}}} / {en}"
     known = set(known)
     unknown = sorted({name for _, name, _, _ in parsed if name is not None and name not in known})
     if unknown:
-        return (f"未知变量：{'、'.join(unknown) or '{}'}（可用：{'、'.join(sorted(known))}）/ unknown variable(s): "
-                f"{', '.join(unknown) or '{}'}")
+        en = f"unknown variable(s): {', '.join(unknown) or '{}'}"
+        if english:
+            return f"{en} (known: {', '.join(sorted(known))})"
+        return f"未知变量：{'、'.join(unknown) or '{}'}（可用：{'、'.join(sorted(known))}）/ {en}"
     if any(name is not None and (spec or conversion) for _, name, spec, conversion in parsed):
-        return "变量只能写成 {名称}，不能带格式 / variables are plain {name}, without a format"
+        en = "variables are plain {name}, without a format"
+        return en if english else f"变量只能写成 {{名称}}，不能带格式 / {en}"
     return None
 
 

@@ -97,13 +97,13 @@ def test_the_queue_answer_and_its_card_name_their_filters_in_english_on_the_engl
     assert not CJK.search(own_words(en_summary, *quotes)), en_summary
 
 
-def test_queue_stats_per_person_are_in_both_languages(english_bot, clock, say):
+def test_queue_stats_per_person_are_in_english_alone(english_bot, clock, say):
     queued_comments(english_bot, clock)
     say("/reply-queue claim 1")
     say("/reply-queue skip 2 广告")
     [stats] = say("/reply-queue stats")
     [line] = [x for x in stats.text.splitlines() if x.startswith("• alice")]
-    assert line == "• alice：回复 0，跳过 1，认领 1 / replied 0, skipped 1, claimed 1", line
+    assert line == "• alice: replied 0, skipped 1, claimed 1", line
 
 
 def test_an_english_report_uses_english_punctuation_in_its_title_and_spaces_its_quote(english_bot, clock, say):
