@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from prometheus_client import Counter as PromCounter
 
 from bot.adapters.console.terminal import above_prompt, typed_so_far
 from bot.clock import ReplayClock
 from bot.config import AppConfig, Settings, database_url_and_source
 from bot.demo import SAMPLE_CRISIS_STARTS
 from bot.feeds.records import parse_time
+from bot.log_limits import RefusalLog
 from bot.messages import Message
 
 log = logging.getLogger(__name__)
@@ -401,6 +403,52 @@ def freeze_startup_heap() -> None:
     log.debug("start-up heap frozen: %d objects outside the garbage collector", gc.get_freeze_count())
 
 
+# uvicorn's WARNINGs about requests it handles by itself, before or instead of the bot (a request line or
+# header it cannot parse: a port scanner, a TLS client on the plain port; a WebSocket upgrade): the start of
+# each message, and its kind in crisisbot_http_server_refused_total.
+SERVER_REFUSALS = {"Invalid HTTP request received.": "invalid_request",
+                   "Unsupported upgrade request.": "unsupported_upgrade",
+                   "No supported WebSocket library detected.": "unsupported_upgrade_library",
+                   "Exceeded concurrency limit.": "concurrency_limit"}
+SERVER_REFUSED = PromCounter("crisisbot_http_server_refused_total",
+                             "Requests the HTTP server (uvicorn) handled itself, by kind (see bot/serve.py)", ["kind"])
+
+
+class _PacedServerRefusals(logging.Filter):
+    """Takes uvicorn's warnings about the requests it handles itself (SERVER_REFUSALS) out of its own log,
+    counts them, and writes them through a RefusalLog: anyone who can reach the port wrote one unpaced line
+    per garbage request ("WARNING:  Invalid HTTP request received.", in uvicorn's format, without a time),
+    which the endpoints' own refusals stopped doing (bot/log_limits.py: a loop of them filled the disk). Now
+    the first of each kind in full, then at most one line a minute saying how many more; other uvicorn
+    lines pass as before."""
+
+    def __init__(self, refusals: RefusalLog) -> None:
+        super().__init__()
+        self._refusals = refusals
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING:
+            return True
+        message = record.getMessage()
+        kind = next((kind for start, kind in SERVER_REFUSALS.items() if message.startswith(start)), None)
+        if kind is None:
+            return True
+        SERVER_REFUSED.labels(kind).inc()
+        self._refusals.refused("http server", kind, "http server (uvicorn): %s", message)
+        return False
+
+
+def server_config(web: Any, host: str, port: int, *, clock: Any = None) -> uvicorn.Config:
+    """uvicorn's configuration for `serve`, its refusal warnings paced (`_PacedServerRefusals`; `clock` paces
+    them, real time by default). Installed after uvicorn has set up its loggers, which it does here."""
+    config = uvicorn.Config(web, host=host, port=port, log_level="warning", lifespan="on")
+    logger = logging.getLogger("uvicorn.error")
+    for old in [f for f in logger.filters if isinstance(f, _PacedServerRefusals)]:
+        logger.removeFilter(old)
+    logger.addFilter(_PacedServerRefusals(RefusalLog(log, clock=clock)))
+    return config
+
+
 def bind_listener(host: str, port: int) -> socket.socket:
     """The server's socket, bound before "listening" is printed: a port in use is a clear error up front
     (uvicorn would report it in English after we claimed to have started), and `--port 0` prints the port
@@ -633,7 +681,7 @@ def run_serve(
                                          max_instances=1)
     assert listener is not None
     bind_port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(bot.web, host=bind_host, port=bind_port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(server_config(bot.web, bind_host, bind_port, clock=bot.services.clock))
     stop = threading.Event()
     if replay is not None:
         print(f"演示模式：回放示例评论流（{speed:g} 倍速）/ demo: replaying the sample feed at {speed:g}x", flush=True)

@@ -247,9 +247,26 @@ class FeishuEventGuard:
         refused = Verdict(401, "missing signature headers")
         try:
             outer = json.loads(body.decode("utf-8"))
-            payload = json.loads(crypto.decrypt(key, outer["encrypt"]).decode("utf-8"))
-        except (ValueError, TypeError, KeyError, RecursionError):  # not JSON (or too deep), no or bad "encrypt"
+        except (ValueError, RecursionError):  # not UTF-8 JSON, or nested too deep
             return refused
+        if not isinstance(outer, dict):
+            return refused
+        if "encrypt" not in outer:
+            if outer.get("type") == "url_verification":
+                # Feishu sends the challenge in plain text only when the app has no Encrypt Key: "missing
+                # signature headers" sent the operator looking for a proxy that dropped headers
+                return Verdict(401, "unencrypted url_verification challenge refused: FEISHU_ENCRYPT_KEY is set, but "
+                               "the app has no Encrypt Key in the Feishu console (set the same key in both)",
+                               code="unencrypted challenge")
+            return refused
+        try:
+            payload = json.loads(crypto.decrypt(key, outer["encrypt"]).decode("utf-8"))
+        except (ValueError, TypeError, RecursionError):  # not base64 / a ciphertext of this key, or not JSON
+            # Unsigned and encrypted is how Feishu sends the challenge when a request URL is saved: with another
+            # app's (or an old) key in FEISHU_ENCRYPT_KEY this is where saving the URL fails
+            return Verdict(401, "unsigned encrypted body (Feishu's url_verification challenge?) that "
+                           "FEISHU_ENCRYPT_KEY cannot decrypt: is it the app's Encrypt Key?",
+                           code="undecryptable unsigned body")
         if not isinstance(payload, dict) or payload.get("type") != "url_verification":
             return refused
         sent = payload.get("token")
@@ -263,9 +280,12 @@ class FeishuEventGuard:
         if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIMESTAMP_DIGITS):
             return "bad timestamp"
         sent_at = int(timestamp)
-        skew = abs(self.clock.now().timestamp() - sent_at)
-        if skew > self.settings.max_clock_skew_s:
-            return f"stale timestamp ({skew:.0f} s from now): replay refused"
+        skew = sent_at - self.clock.now().timestamp()
+        if abs(skew) > self.settings.max_clock_skew_s:
+            # signed (with an encrypt key) yet stale: a replay, or this server's clock is off, which refuses
+            # every event alike; the line must point the operator at the clock too
+            return (f"stale timestamp ({skew:+.0f} s from this server's clock): replay refused; if every event "
+                    "is refused so, this server's clock is wrong (check its time sync)")
         return ""
 
 

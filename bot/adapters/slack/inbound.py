@@ -145,6 +145,10 @@ def payload_problem(body: Any) -> str | None:
             return "block_actions with an action whose action_id is not a string"
     if kind in _CALLBACK_ID_KINDS and not isinstance(body.get("callback_id"), str):
         return f"{kind} without a string callback_id"
+    if kind == "workflow_step_edit" and not isinstance(body.get("workflow_step"), dict):
+        # Bolt reads body["workflow_step"] for every middleware of such a payload (its `step` argument): a
+        # KeyError there escaped its error handler too, a logged traceback for a bad request
+        return "workflow_step_edit without a workflow_step object"
     if kind in _ACTION_ID_KINDS and not isinstance(body.get("action_id"), str):
         return f"{kind} without a string action_id"
     if kind in ("view_submission", "view_closed"):
@@ -152,6 +156,9 @@ def payload_problem(body: Any) -> str | None:
         if (not isinstance(view, dict) or not isinstance(view.get("type"), str)
                 or not isinstance(view.get("callback_id"), str)):
             return f"{kind} without a view with a type and a string callback_id"
+        if kind == "view_submission" and view["type"] == "workflow_step" and not isinstance(
+                body.get("workflow_step"), dict):
+            return "workflow_step view_submission without a workflow_step object"
         if not isinstance(view.get("private_metadata") or "", str):
             return "view.private_metadata is not a string"
         values = _obj(view.get("state")).get("values") or {}

@@ -219,6 +219,11 @@ def _bolt_logger() -> logging.Logger:
     return logger
 
 
+def _in_a_slack_channel(channel: str) -> bool:
+    """'slack:C1' and the like: a channel of this platform, with an id."""
+    return channel.startswith(slack_channel("")) and channel != slack_channel("")
+
+
 def _blank_required_field(action: Action | None) -> str | None:
     """The block id of a required text field the submitted form left blank (spaces only), or None."""
     if action is None:
@@ -400,6 +405,15 @@ def build_bolt_app(
     @app.view(FORM_CALLBACK_ID)
     async def on_form(ack: Any, body: dict[str, Any]) -> None:
         action = _translate("form", lambda: action_from_view_submission(body))
+        if action is not None and not _in_a_slack_channel(action.channel):
+            # form_metadata always names the Slack channel of the button; without one there is nowhere to answer
+            # and no client scope to check (the dispatcher failed it with an ERROR after the form had closed).
+            # Acknowledged, so the person sees the form close rather than an error.
+            SLACK_INBOUND.labels("form", "no_channel").inc()
+            log.info("slack: a submitted form (button %r) names no Slack channel; acknowledged and ignored",
+                     action.action_id)
+            await ack()
+            return
         blank = _blank_required_field(action)
         if blank is not None:
             # Slack's own check lets "   " through: the form stays open and says what is missing, instead
@@ -500,17 +514,24 @@ def request_is_signed(verifier: SignatureVerifier, body: bytes, headers: Any) ->
 
     The HMAC is computed over the raw bytes: slack_sdk decodes the body as UTF-8 first, so a correctly
     signed body that is not UTF-8 would be reported as a forgery instead of as a bad encoding."""
+    skew = signed_skew(verifier, body, headers)
+    return skew is not None and abs(skew) <= SIGNATURE_MAX_AGE_S
+
+
+def signed_skew(verifier: SignatureVerifier, body: bytes, headers: Any) -> float | None:
+    """How many seconds the request's timestamp is ahead of this server's clock (negative: behind) when
+    the signature matches the body and that timestamp; None when it is unsigned, junk or forged."""
     timestamp = (headers.get("x-slack-request-timestamp") or "").strip()
     signature = (headers.get("x-slack-signature") or "").strip()
     if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIMESTAMP_DIGITS):
-        return False
+        return None
     if not signature.isascii():
-        return False
-    if abs(verifier.clock.now() - int(timestamp)) > SIGNATURE_MAX_AGE_S:
-        return False
+        return None
     base = b"v0:" + timestamp.encode() + b":" + body
     expected = "v0=" + hmac.new(verifier.signing_secret.encode(), base, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), signature.encode())
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        return None
+    return int(timestamp) - verifier.clock.now()
 
 
 def is_ssl_check(body: bytes, headers: Any) -> bool:
@@ -560,11 +581,23 @@ def build_events_route(
         if is_ssl_check(body, request.headers):
             SLACK_INBOUND.labels("http", "ssl_check").inc()
             return Response(status_code=200)
-        if not request_is_signed(verifier, body, request.headers):
+        skew = signed_skew(verifier, body, request.headers)
+        if skew is None or abs(skew) > SIGNATURE_MAX_AGE_S:
             SLACK_INBOUND.labels("http", "bad_signature").inc()
-            refusals.refused(path, "bad_signature",
-                             "slack: rejected a request with a missing, forged or stale signature (from %s)",
-                             request.client.host if request.client else "?")
+            client = request.client.host if request.client else "?"
+            if skew is None:
+                refusals.refused(path, "bad_signature",
+                                 "slack: rejected a request with a missing, forged or stale signature (from %s); if "
+                                 "every request from Slack is refused so, SLACK_SIGNING_SECRET is not the app's "
+                                 "Signing Secret (Basic Information)", client)
+            else:
+                # Signed with our secret, only too old or too new: a replay, or (when every request is
+                # refused so) this server's clock is off, which the line must not blame on the secret.
+                refusals.refused(path, "stale_signature",
+                                 "slack: rejected a request with a stale signature (from %s): signed with the "
+                                 "signing secret, but its timestamp is %+.0f s from this server's clock (over "
+                                 "%d s: a replay, or this server's clock is wrong; check its time sync)",
+                                 client, skew, SIGNATURE_MAX_AGE_S)
             return _error(401, "invalid signature")
         try:
             body.decode("utf-8")
