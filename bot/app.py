@@ -240,6 +240,12 @@ def create_web_app(app: BotApp) -> Starlette:
         ),
         *app.wiring.routes,
     ]
+    # A request URL saved with a trailing slash ("…/slack/events/") was answered 307 to the path without it,
+    # and logged nothing: Slack and Feishu do not follow a redirect when they verify or post to a URL, so the
+    # bot looked deaf. Each POST endpoint answers at both spellings.
+    routes += [Route(route.path + "/", route.endpoint, methods=sorted(route.methods or ()))
+               for route in routes if isinstance(route, Route) and "POST" in (route.methods or ())
+               and not route.path.endswith("/")]
 
     @asynccontextmanager
     async def lifespan(_web):
