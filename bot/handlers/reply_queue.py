@@ -272,7 +272,9 @@ def _list(ctx: CommandContext, service: ReplyQueueService, parsed: ParsedCommand
                if not result.entries and not result.total and not mine else 0)
     messages = render.queue_messages(
         result.entries, now=service.clock.now(), names=service.account_names, user=ctx.user,
-        scope_text=_scope_text(service, ctx, account), filters=filters, zone=service.zone_for(ctx.channel),
+        # the accounts in the channel's language: the card keeps them for its refreshed summary too
+        scope_text=_scope_text(service, ctx, account, ctx.lang), filters=filters,
+        zone=service.zone_for(ctx.channel),
         history=history, history_hours=service.config.history_after_hours, total=result.total,
         overdue_total=result.overdue, offset=result.offset, page_size=result.limit, next_command=next_command,
         lang=ctx.lang,

@@ -308,12 +308,32 @@ def _queue_totals(scope_text: str, filters: str, total: int, overdue: int) -> tu
     return zh, en
 
 
+def _totals_en(filters: str, total: int, overdue: int) -> str:
+    """The backlog's totals for an answer in English alone: the overdue count stands out, as on the Chinese
+    line (the English line beside it had it plain)."""
+    late = f", **{num(overdue)} overdue**" if overdue else ""
+    return f"{num(total)} unanswered{_filters_en(filters)}{late}"
+
+
 def _card_counts(scope_text: str, filters: str, ids: Sequence[int], waiting: Sequence[ReplyQueueItem], *,
-                 overdue: int, claimed: int, span: tuple[str, str] = ("", "")) -> str:
+                 overdue: int, claimed: int, span: tuple[str, str] = ("", ""), lang: str = "zh") -> str:
     """A refreshed queue card's summary: its own items as they are now (the backlog's totals were the
     answer's, at the time it was given: they are not recounted on every press). `span`: which ranks of a
-    longer answer the card shows, (zh, en)."""
+    longer answer the card shows, (zh, en). `lang` "en" (a card posted in an English channel): English
+    alone."""
     handled = len(ids) - len(waiting)
+    if lang == "en":
+        if not waiting:
+            return (f"{scope_text}: all {len(ids)} comment(s) on this card are handled"
+                    f"{_filters_en(filters)}{span[1]} ✅")
+        en = f"{scope_text}: {len(waiting)} of {len(ids)} on this card unanswered{_filters_en(filters)}"
+        if overdue:
+            en += f", **{overdue} overdue**"
+        if claimed:
+            en += f", {claimed} claimed"
+        if handled:
+            en += f"; {handled} handled"
+        return en + span[1]
     if not waiting:
         return (f"{scope_text}：本卡 {len(ids)} 条评论已全部处理 ✅{filters}{span[0]}\n"
                 f"All {len(ids)} comment(s) on this card are handled{_filters_en(filters)}{span[1]}.")
@@ -349,6 +369,7 @@ def card_summary(card: Message, items: Mapping[int, ReplyQueueItem], *, now: dat
     claimed = sum(1 for i in waiting if claim_is_live(i, now))
     handled = len(ids) - len(waiting)
     severity = 2 if overdue else None
+    english = card_lang(card) == "en"  # a card posted in an English channel is summed up in English alone
     queue = info.get("queue")
     if isinstance(queue, dict) and not info.get("approval_draft"):
         scope_text, filters = str(queue.get("scope", "")), str(queue.get("filters", ""))
@@ -357,11 +378,17 @@ def card_summary(card: Message, items: Mapping[int, ReplyQueueItem], *, now: dat
         if isinstance(first, int) and first > 0 and ids:  # which ranks of a longer answer this card shows
             last = first + len(ids) - 1
             span = (f"（本卡为第 {num(first)}–{num(last)} 条）", f" (items {num(first)}–{num(last)})")
-        return (_card_counts(scope_text, filters, ids, waiting, overdue=overdue, claimed=claimed, span=span),
-                severity if waiting else None)
+        return (_card_counts(scope_text, filters, ids, waiting, overdue=overdue, claimed=claimed, span=span,
+                             lang="en" if english else "zh"), severity if waiting else None)
     reminder = info.get("reminder")
     if isinstance(reminder, dict) and overdue_total is not None:
         name = str(reminder.get("name") or reminder.get("account") or "")
+        if english:
+            below = f"{handled} of the {len(ids)} below handled"
+            if not overdue_total:
+                return f"✅ No comment of {name} is past the reply SLA any more ({below}).", None
+            return (f"{num(overdue_total)} comment(s) of {name} are past the reply SLA now ({below}). "
+                    f"Type /reply-queue --overdue to see them all."), 2
         if not overdue_total:
             return (f"✅ {name} 已没有超过回复时限的评论（本提醒中 {handled}/{len(ids)} 条已处理）。\n"
                     f"No comment of {name} is past the reply SLA any more.", None)
@@ -431,7 +458,10 @@ def queue_messages(entries: Sequence, *, now: datetime, names: Mapping[str, str]
     the filters), which ranks this page shows, the command for the next page, then the items, ITEMS_PER_CARD
     to a card (every item the text promises reaches the channel, whatever the platform's message limits).
     An empty queue says how many comments were kept out as history (`history`), so that a queue left empty
-    by an import of old comments is not a mystery. `lang`: the channel's language (see `item_section`)."""
+    by an import of old comments is not a mystery. `lang`: the channel's language (see `item_section`); "en":
+    the whole answer in English alone (`scope_text` then written in English by the caller)."""
+    english = lang == "en"
+    title_text = "Reply queue" if english else "回复队列 / Reply queue"
     if total is None:
         total = len(entries)
     if overdue_total is None:
@@ -440,15 +470,25 @@ def queue_messages(entries: Sequence, *, now: datetime, names: Mapping[str, str]
         if total:  # a page past the last one
             size = page_size or 1
             pages = -(-total // size)
+            if english:
+                text = (f"{scope_text}: {num(total)} unanswered{_filters_en(filters)}: {num(pages)} page(s) "
+                        f"of {size}; page {offset // size + 1} is empty.")
+                return [Message(title=title_text, text=text, ephemeral=True)]
             text = (f"{scope_text}：待回复 {num(total)} 条{filters}，每页 {size} 条共 {num(pages)} 页，第 {offset // size + 1} "
                     f"页没有评论。\n{num(total)} unanswered{_filters_en(filters)}: {num(pages)} page(s) of {size}; "
                     f"page {offset // size + 1} is empty.")
-            return [Message(title="回复队列 / Reply queue", text=text, ephemeral=True)]
+            return [Message(title=title_text, text=text, ephemeral=True)]
+        if english:
+            text = f"{scope_text}: nothing waiting for a reply{_filters_en(filters)} 🎉"
+            if history and history_hours:
+                text += (f"\n{num(history)} comment(s) already older than {history_hours} h on arrival are "
+                         f"kept as history, not queued.")
+            return [Message(title=title_text, text=text)]
         text = f"{scope_text}：没有待回复的评论{filters} 🎉\nNothing waiting for a reply{_filters_en(filters)}."
         if history and history_hours:
             text += (f"\n另有 {num(history)} 条评论到达时已写于 {history_hours} 小时之前，存为历史，不在队列中 / {num(history)} "
                      f"comment(s) already older than {history_hours} h on arrival are kept as history, not queued.")
-        return [Message(title="回复队列 / Reply queue", text=text)]
+        return [Message(title=title_text, text=text)]
     cards = [entries[i:i + ITEMS_PER_CARD] for i in range(0, len(entries), ITEMS_PER_CARD)]
     first, last = offset + 1, offset + len(entries)
     totals_zh, totals_en = _queue_totals(scope_text, filters, total, overdue_total)
@@ -475,12 +515,19 @@ def queue_messages(entries: Sequence, *, now: datetime, names: Mapping[str, str]
                          reasons=getattr(e, "reasons", ""), lang=lang)
             for e in chunk
         )
-        if number == 1:
+        if english:
+            # the Chinese line's order (the accounts, the totals, then which ranks), in English alone
+            text = (f"{scope_text}: {_totals_en(filters, total, overdue_total)}\n"
+                    f"{shown_en[:1].upper()}{shown_en[1:]}" if number == 1 else
+                    f"{scope_text}: items {num(start)}–{num(start + len(chunk) - 1)}{_filters_en(filters)} "
+                    f"(card {number} of {len(cards)})")
+        elif number == 1:
             text = f"{totals_zh}\n{shown_zh}\n{totals_en}; {shown_en}"
         else:
             text = (f"{scope_text}：第 {num(start)}–{num(start + len(chunk) - 1)} 条{filters}（第 {number}/{len(cards)} 张卡片）\n"
                     f"Items {num(start)}–{num(start + len(chunk) - 1)}{_filters_en(filters)} (card {number} of {len(cards)})")
-        title = "回复队列 / Reply queue" + (f"（{number}/{len(cards)}）" if len(cards) > 1 else "")
+        title = title_text + ((f" ({number}/{len(cards)})" if english else f"（{number}/{len(cards)}）")
+                              if len(cards) > 1 else "")
         overdue_here = any(e.overdue for e in chunk)
         messages.append(Message(
             title=title, text=text, sections=sections,
@@ -608,8 +655,9 @@ def reminder_messages(account_key: str, account_name: str | None, items: Sequenc
     `late_on_arrival` (already past their deadline when they arrived: imported history) are not reminded
     about, only named here so that /reply-queue --overdue listing more is no surprise. Who holds a claimed
     item is named. More items than ITEMS_PER_CARD go out as several cards. `lang`: the channel's language
-    (see `item_section`)."""
-    name = account_label(account_key, account_name)
+    (see `item_section`); "en": the whole reminder in English alone."""
+    english = lang == "en"
+    name = account_label(account_key, account_name, lang)
     zh_more = en_more = ""
     if late_on_arrival:
         zh_more = f"（另有导入的历史评论 {num(late_on_arrival)} 条到达时已超时，未计入提醒）"
@@ -622,13 +670,18 @@ def reminder_messages(account_key: str, account_name: str | None, items: Sequenc
     held = [(i, i.claimed_by_name or i.claimed_by) for i in items if claim_is_live(i, now)]
     zh_held = en_held = ""
     if held:
-        who = "、".join(f"#{i.id} {inert(str(w))}" for i, w in held)
+        who = (", " if english else "、").join(f"#{i.id} {inert(str(w))}" for i, w in held)
         zh_held = f"\n已认领（请认领人尽快回复）：{who}"
         en_held = f" Claimed: {who}."
-    head = (f"{name} 有 {num(total)} 条评论超过回复时限{zh_new}{zh_more}，按优先级最紧急的 {len(items)} 条如下{zh_rest}。"
-            f"输入 /reply-queue --overdue 查看全部。{zh_held}\n"
-            f"{num(total)} comment(s) of {name} are past the reply SLA{en_new}{en_more}; the {len(items)} most urgent "
-            f"are below{en_rest}.{en_held}")
+    if english:  # as the Chinese head: the counts, the command for them all, then who holds which
+        head = (f"{num(total)} comment(s) of {name} are past the reply SLA{en_new}{en_more}; the {len(items)} "
+                f"most urgent are below{en_rest}. Type /reply-queue --overdue to see them all."
+                + (f"\nClaimed (holders, please reply soon): {who}" if held else ""))
+    else:
+        head = (f"{name} 有 {num(total)} 条评论超过回复时限{zh_new}{zh_more}，按优先级最紧急的 {len(items)} 条如下{zh_rest}。"
+                f"输入 /reply-queue --overdue 查看全部。{zh_held}\n"
+                f"{num(total)} comment(s) of {name} are past the reply SLA{en_new}{en_more}; the {len(items)} most urgent "
+                f"are below{en_rest}.{en_held}")
     cards = [items[i:i + ITEMS_PER_CARD] for i in range(0, len(items), ITEMS_PER_CARD)] or [items]
     messages = []
     for number, chunk in enumerate(cards, 1):
@@ -637,11 +690,18 @@ def reminder_messages(account_key: str, account_name: str | None, items: Sequenc
                          account_name=account_name, zone=zone, lang=lang)
             for i in chunk
         )
-        text = head if number == 1 else (f"{name} 逾期提醒（续，第 {number}/{len(cards)} 张卡片）\n"
-                                         f"Overdue reminder of {name}, continued (card {number} of {len(cards)})")
-        suffix = f"（{number}/{len(cards)}）" if len(cards) > 1 else ""
+        continued = f"Overdue reminder of {name}, continued (card {number} of {len(cards)})"
+        if number == 1:
+            text = head
+        else:
+            text = continued if english else f"{name} 逾期提醒（续，第 {number}/{len(cards)} 张卡片）\n{continued}"
+        if len(cards) > 1:
+            suffix = f" ({number}/{len(cards)})" if english else f"（{number}/{len(cards)}）"
+        else:
+            suffix = ""
+        title = f"⏰ {'' if english else '逾期未回复提醒 / '}Overdue replies · {name}{suffix}"
         messages.append(Message(
-            title=f"⏰ 逾期未回复提醒 / Overdue replies · {name}{suffix}", text=text, sections=sections, severity=2,
+            title=title, text=text, sections=sections, severity=2,
             meta=card_meta([i.id or 0 for i in chunk], reminder={"account": account_key, "name": name}, lang=lang)))
     return messages
 

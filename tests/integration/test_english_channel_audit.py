@@ -82,19 +82,17 @@ def test_a_watch_is_confirmed_in_english_alone(say):
 
 
 def test_the_queue_answer_and_its_card_name_their_filters_in_english_on_the_english_line(english_bot, clock, say):
+    # (once Chinese first with an English line after it; English alone now, the filters named in English)
     quotes = queued_comments(english_bot, clock)
     [empty] = say("/reply-queue --mine")
-    assert empty.text.splitlines()[-1] == "Nothing waiting for a reply (mine).", empty.text
+    assert (empty.title, empty.text) == ("Reply queue", f"{ACCOUNT}: nothing waiting for a reply (mine) 🎉")
     [card] = say("/reply-queue --unclaimed")
-    zh_totals, _, en_line = card.text.splitlines()
-    assert "（未认领 / unclaimed）" in zh_totals  # the Chinese line as it was
-    assert en_line.startswith("3 unanswered (unclaimed)"), en_line
-    assert not CJK.search(en_line), en_line
+    assert card.title == "Reply queue"
+    assert card.text == f"{ACCOUNT}: 3 unanswered (unclaimed), **2 overdue**\nAll 3 below, by priority", card.text
     say("/reply-queue claim 1")  # the card is refreshed in place: its summary says the filters too
-    refreshed = [m for m in english_bot.console.messages("lanji") if m.title == "回复队列 / Reply queue"][-1]
-    en_summary = refreshed.text.splitlines()[1]
-    assert en_summary.startswith("On this card: 3 of 3 unanswered (unclaimed)"), refreshed.text
-    assert not CJK.search(own_words(en_summary, *quotes)), en_summary
+    refreshed = [m for m in english_bot.console.messages("lanji") if m.title == "Reply queue" and m.sections][-1]
+    assert refreshed.text == f"{ACCOUNT}: 3 of 3 on this card unanswered (unclaimed), **2 overdue**, 1 claimed", refreshed.text
+    assert not CJK.search(own_words(refreshed.text, *quotes)), refreshed.text
 
 
 def test_queue_stats_per_person_are_in_english_alone(english_bot, clock, say):

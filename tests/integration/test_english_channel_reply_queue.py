@@ -22,6 +22,7 @@ import pytest
 from sqlmodel import select
 
 from bot.config import parse_config
+from bot.replies import render
 from bot.replies.models import ReplyDraft, ReplyQueueItem
 from tests.conftest import TEST_CONFIG
 from tests.integration.replies.test_reply_webhook_audit14 import ScriptedReceiver
@@ -745,3 +746,158 @@ class TestPostedReplies:
         assert zh_delayed.startswith("⏳ 回复 #2 已等待 15 分钟仍未发布：回复 webhook 暂时不可用（"), (
             zh_delayed
         )
+
+
+
+# ---- the list itself, its cards refreshed in place, and the overdue reminder -----------------------------
+# (each checks the Chinese channel first: today's text exactly, then the English channel's in English alone)
+def _answer(ch, command: str) -> list:
+    """Every card of the answer to `command` in the channel."""
+    return ch._run(command, channel=ch.channel, user="console:alice")
+
+
+def _card_items(card) -> list[int]:
+    return list(render.card_info(card)["items"])
+
+
+def _card_now(bot, channel: str, title: str):
+    """The channel's card of that title as it reads now (refreshed in place)."""
+    [card] = [m for m in bot.console.messages(channel.partition(":")[2]) if m.title == title]
+    return card
+
+
+def _no_chinese(*texts: str) -> None:
+    left = [line for text in texts for line in _own_words(text).splitlines() if CJK.search(line)]
+    assert not left, texts
+
+
+def test_an_empty_queue_and_a_page_past_the_end_are_english_alone_in_an_english_channel(
+    bot, db, clock, run_command, press_button
+):
+    answers = {}
+    for channel in (ZH, EN):
+        ch = Channel(bot, db, clock, run_command, press_button, channel)
+        [empty] = _answer(ch, "/reply-queue --mine")
+        ch.item(hours=100)  # kept out as history: the empty answer says so
+        [history] = _answer(ch, "/reply-queue")
+        ch.item()
+        [past] = _answer(ch, "/reply-queue --unclaimed --page 3")
+        answers[channel] = [(m.title, m.text) for m in (empty, history, past)]
+    assert answers[ZH] == [
+        ("回复队列 / Reply queue", "小厨科技官方：没有待回复的评论（我认领的 / mine） 🎉\nNothing waiting for a reply (mine)."),
+        ("回复队列 / Reply queue", "小厨科技官方：没有待回复的评论 🎉\nNothing waiting for a reply.\n另有 1 条评论到达时已写于 "
+                                "72 小时之前，存为历史，不在队列中 / 1 comment(s) already older than 72 h on arrival are "
+                                "kept as history, not queued."),
+        ("回复队列 / Reply queue", "小厨科技官方：待回复 1 条（未认领 / unclaimed），每页 5 条共 1 页，第 3 页没有评论。\n1 "
+                                "unanswered (unclaimed): 1 page(s) of 5; page 3 is empty."),
+    ]
+    assert answers[EN] == [
+        ("Reply queue", "澜肌官方旗舰店: nothing waiting for a reply (mine) 🎉"),
+        ("Reply queue", "澜肌官方旗舰店: nothing waiting for a reply 🎉\n1 comment(s) already older than 72 h on "
+                        "arrival are kept as history, not queued."),
+        ("Reply queue", "澜肌官方旗舰店: 1 unanswered (unclaimed): 1 page(s) of 5; page 3 is empty."),
+    ]
+    _no_chinese(*(text for pair in answers[EN] for text in pair))
+
+
+def test_a_queue_answer_on_two_cards_and_their_refreshed_summaries_are_english_alone_in_an_english_channel(
+    bot, db, clock, run_command, press_button
+):
+    seen = {}
+    for channel in (ZH, EN):
+        ch = Channel(bot, db, clock, run_command, press_button, channel)
+        items = [ch.item(hours=0.6 - i / 10) for i in range(6)]  # the first overdue (30 minutes for a question)
+        cards = _answer(ch, "/reply-queue --limit 6")
+        first, second = (_card_items(card) for card in cards)
+        assert sorted(first + second) == sorted(items)
+        ch.say(f"/reply-queue skip {second[0]} 广告")  # the second card: its only item handled
+        ch.say(f"/reply-queue skip {first[0]} 广告")
+        ch.say(f"/reply-queue claim {first[1]}")
+        seen[channel] = [(m.title, m.text) for m in cards] + [
+            (card.title, _card_now(bot, channel, card.title).text) for card in cards]
+    assert seen[ZH] == [
+        ("回复队列 / Reply queue（1/2）", "小厨科技官方：待回复 6 条，其中 **逾期 1 条**\n以下为全部 6 条（按优先级），分 2 张卡片\n"
+                                     "6 unanswered, 1 overdue; all 6 below, by priority, on 2 cards"),
+        ("回复队列 / Reply queue（2/2）", "小厨科技官方：第 6–6 条（第 2/2 张卡片）\nItems 6–6 (card 2 of 2)"),
+        ("回复队列 / Reply queue（1/2）", "小厨科技官方：本卡 5 条中 4 条待回复，1 条已认领；1 条已处理（本卡为第 1–5 条）\n"
+                                     "On this card: 4 of 5 unanswered, 1 claimed; 1 handled (items 1–5)"),
+        ("回复队列 / Reply queue（2/2）", "小厨科技官方：本卡 1 条评论已全部处理 ✅（本卡为第 6–6 条）\n"
+                                     "All 1 comment(s) on this card are handled (items 6–6)."),
+    ]
+    assert seen[EN] == [
+        ("Reply queue (1/2)", "澜肌官方旗舰店: 6 unanswered, **1 overdue**\nAll 6 below, by priority, on 2 cards"),
+        ("Reply queue (2/2)", "澜肌官方旗舰店: items 6–6 (card 2 of 2)"),
+        ("Reply queue (1/2)", "澜肌官方旗舰店: 4 of 5 on this card unanswered, 1 claimed; 1 handled (items 1–5)"),
+        ("Reply queue (2/2)", "澜肌官方旗舰店: all 1 comment(s) on this card are handled (items 6–6) ✅"),
+    ]
+    _no_chinese(*(text for pair in seen[EN] for text in pair))
+
+
+class TestOverdueReminders:
+    """The scheduled overdue reminder (and its card refreshed in place) in each channel's language."""
+
+    @pytest.fixture
+    def app_config(self):
+        data = copy.deepcopy(TEST_CONFIG)
+        data["channels"] = [{"id": EN, "client": "lanji", "language": "en"}, {"id": ZH, "client": "xiaochu"}]
+        data["replies"] = {"reminders": {"max_items": 6}}  # six overdue: two cards (5 to a card)
+        return parse_config(data, source="tests")
+
+    def test_a_reminder_is_english_alone_in_an_english_channel_and_unchanged_in_a_chinese_one(
+        self, bot, db, clock, run_command, press_button
+    ):
+        channels = {c: Channel(bot, db, clock, run_command, press_button, c) for c in (ZH, EN)}
+        items = {c: [ch.item(hours=0.1 + i / 100) for i in range(6)] for c, ch in channels.items()}
+        clock.advance(timedelta(minutes=25))  # past the 30 minutes of a question, while the bot watched
+        for c, ch in channels.items():
+            ch.say(f"/reply-queue claim {items[c][0]}")
+        assert bot.services.replies.overdue_reminders() == 2
+        bot.services.outbox.drain()
+        posted = {c: [m for m in bot.console.messages(c.partition(":")[2]) if (m.title or "").startswith("⏰")]
+                  for c in channels}
+        reminders = {c: [(m.title, m.text) for m in posted[c]] for c in channels}
+        # the claimed item's card (either: the cards are in priority order), and its items then
+        held = {c: next(m for m in posted[c] if items[c][0] in _card_items(m)) for c in channels}
+        for c, ch in channels.items():  # a skip refreshes the reminder's card in place: its summary anew
+            ch.say(f"/reply-queue skip {items[c][0]} 广告")
+        refreshed = {c: _card_now(bot, c, held[c].title).text for c in channels}
+        shown = {c: len(_card_items(held[c])) for c in channels}
+
+        assert reminders[ZH] == [
+            ("⏰ 逾期未回复提醒 / Overdue replies · 小厨科技官方（1/2）",
+             "小厨科技官方 有 6 条评论超过回复时限，按优先级最紧急的 6 条如下。输入 /reply-queue --overdue 查看全部。\n"
+             f"已认领（请认领人尽快回复）：#{items[ZH][0]} alice\n6 comment(s) of 小厨科技官方 are past the reply SLA; "
+             f"the 6 most urgent are below. Claimed: #{items[ZH][0]} alice."),
+            ("⏰ 逾期未回复提醒 / Overdue replies · 小厨科技官方（2/2）",
+             "小厨科技官方 逾期提醒（续，第 2/2 张卡片）\nOverdue reminder of 小厨科技官方, continued (card 2 of 2)"),
+        ]
+        assert refreshed[ZH] == (f"小厨科技官方 现有 5 条评论超过回复时限（本提醒中 1/{shown[ZH]} 条已处理）。输入 "
+                                 f"/reply-queue --overdue 查看全部。\n5 comment(s) of 小厨科技官方 are past the reply SLA "
+                                 f"now (1 of the {shown[ZH]} below handled).")
+        assert reminders[EN] == [
+            ("⏰ Overdue replies · 澜肌官方旗舰店 (1/2)",
+             "6 comment(s) of 澜肌官方旗舰店 are past the reply SLA; the 6 most urgent are below. Type /reply-queue "
+             f"--overdue to see them all.\nClaimed (holders, please reply soon): #{items[EN][0]} alice"),
+            ("⏰ Overdue replies · 澜肌官方旗舰店 (2/2)", "Overdue reminder of 澜肌官方旗舰店, continued (card 2 of 2)"),
+        ]
+        assert refreshed[EN] == (f"5 comment(s) of 澜肌官方旗舰店 are past the reply SLA now (1 of the {shown[EN]} "
+                                 "below handled). Type /reply-queue --overdue to see them all.")
+        _no_chinese(*(text for pair in reminders[EN] for text in pair), refreshed[EN])
+
+
+class TestSeveralAccounts:
+    """A channel of several accounts names them all in its answer: joined and labelled in its language."""
+
+    @pytest.fixture
+    def app_config(self):
+        data = copy.deepcopy(TEST_CONFIG)
+        data["channels"] = [{"id": EN, "client": "lanji", "language": "en"}, {"id": ZH, "client": "xiaochu"}]
+        data["accounts"] += [{"platform": "kuaishou", "account_id": "lanji_ks", "client": "lanji"},  # no name
+                             {"platform": "kuaishou", "account_id": "xiaochu_ks", "client": "xiaochu"}]
+        return parse_config(data, source="tests")
+
+    def test_the_accounts_an_answer_covers_are_named_in_the_channels_language(self, run_command):
+        [zh] = run_command("/reply-queue", channel=ZH)
+        assert zh.text == "小厨科技官方、快手 xiaochu_ks：没有待回复的评论 🎉\nNothing waiting for a reply."
+        [en] = run_command("/reply-queue", channel=EN)
+        assert en.text == "澜肌官方旗舰店, Kuaishou lanji_ks: nothing waiting for a reply 🎉"
