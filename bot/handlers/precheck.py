@@ -24,7 +24,7 @@ def handle_precheck(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     service = ctx.services.extra.get("replies")
     if service is None:
         raise UsageError("自检功能未启用 / precheck is not enabled", en="Precheck is not enabled")
-    return render.precheck_message(service.precheck(text))
+    return render.precheck_message(service.precheck(text), lang=ctx.lang)
 
 
 def _draft_text(ctx: CommandContext, parsed: ParsedCommand) -> str:

@@ -181,6 +181,18 @@ def test_precheck_without_a_text_is_english_alone_in_an_english_channel(bot, run
     assert _one(run_command("/precheck", channel=EN)).text == f"Bad usage: Give the text to check\n\n{usage_en}"
 
 
+def test_precheck_findings_are_english_alone_in_an_english_channel(bot, run_command):
+    english = _one(run_command("/precheck 全网最低价，加微信领优惠", channel=EN))
+    assert english.title == "Precheck"
+    assert english.text.startswith("⛔ 2 blocking finding(s): edit before posting as the brand."), english.text
+    # quoted Chinese stays as written: the suggested rewording of the draft and each rule's replacement phrase
+    own = [line for part in (english.text, *(s.text for s in english.sections)) for line in part.splitlines()
+           if not line.startswith(("> ", "Suggestion: "))]
+    assert own and not CJK.search("\n".join(line.split("**")[0] + line.split("**")[-1] for line in own)), own
+    chinese = _one(run_command("/precheck 全网最低价，加微信领优惠", channel=ZH))
+    assert chinese.title != "Precheck" and CJK.search(chinese.title)  # Chinese first there, as before
+
+
 def test_watch_usage_errors_in_a_chinese_channel_read_as_before(bot, run_command):
     reply = _one(run_command("/watch surge bilibili:xiaochu_kitchen --until 2026-12-01T23:00", channel=ZH))
     assert reply.text.startswith("用法有误 / Bad usage：缺少 --from 时间 / --from TIME is required\n\n")
