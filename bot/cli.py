@@ -460,7 +460,7 @@ def secrets_rotate() -> None:
     box = settings.secret_box()
     if box is None:
         typer.echo(
-            f"未设置 {SECRET_KEY_ENV},无法加密 / {SECRET_KEY_ENV} is not set: nothing to encrypt with. "
+            f"未设置 {SECRET_KEY_ENV}，无法加密 / {SECRET_KEY_ENV} is not set: nothing to encrypt with. "
             f"生成密钥 / generate a key: {GENERATE_KEY_COMMAND}",
             err=True,
         )
@@ -537,7 +537,9 @@ def serve(
 def ingest(
     paths: Annotated[list[Path] | None, typer.Argument(
         metavar="FILE",
-        help="JSONL / CSV 文件（UTF-8、带 BOM 的 UTF-8、GB18030）/ JSONL or CSV files (UTF-8, UTF-8 with BOM, GB18030)",
+        help="JSONL、JSON 数组或 CSV 文件（.csv/.tsv 按 CSV 读，.json/.jsonl/.ndjson 按 JSON 读，其他看内容；UTF-8、带 BOM 的 "
+             "UTF-8、GB18030）/ JSONL, JSON array or CSV files (.csv/.tsv read as CSV, .json/.jsonl/.ndjson as JSON, "
+             "others by their content; UTF-8, UTF-8 with BOM, GB18030)",
     )] = None,
     dead_letters: Annotated[bool, typer.Option("--dead-letters", help="列出被拒记录 / list rejected records")] = False,
     limit: Annotated[int | None, typer.Option(
@@ -546,11 +548,12 @@ def ingest(
     as_json: Annotated[bool, typer.Option(
         "--json", help="--dead-letters 输出为 JSON 数组 / print --dead-letters as one JSON array")] = False,
 ) -> None:
-    """导入评论文件 / import comment files (JSONL, CSV), or list dead letters.
+    """导入评论文件 / import comment files (JSONL, JSON array, CSV), or list dead letters.
 
-    有读不了的文件（不存在、是目录、CSV 表头缺少必需列）时退出码为 2，该文件不导入；个别记录被拒收不影响退出码
-    / exit 2 when a file cannot be read (missing, a folder, a CSV header without the required columns) and
-    nothing of it is stored; rejected records in a file that was read do not change the exit status."""
+    有读不了的文件（不存在、是目录、不是文本导出如 Excel 工作簿或压缩包、CSV 表头缺少必需列）时退出码为 2，该文件不导入；
+    个别记录被拒收不影响退出码 / exit 2 when a file cannot be read (missing, a folder, not a text export such as a
+    workbook or a compressed file, a CSV header without the required columns) and nothing of it is stored;
+    rejected records in a file that was read do not change the exit status."""
     from bot.importer import import_files, show_dead_letters
 
     if as_json and not dead_letters:

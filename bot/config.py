@@ -440,6 +440,12 @@ def pydantic_message(err: dict[str, Any]) -> str:
         # pydantic's text names the Python class ("... or instance of RetentionConfig")
         return "应为映射（键: 值）/ must be a mapping of keys to values"
     message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    given = err.get("input")
+    if kind == "string_type" and isinstance(given, int | float) and not isinstance(given, bool):
+        # `account_id: 1234567` (Douyin and Bilibili ids are digits): YAML reads it as a number, and "should be
+        # a valid string" did not say what to write instead
+        return (f"应为文本：数字请加引号，如 '1234567'（不加引号时 YAML 把它读成数值）/ {message}: put a number in "
+                f"quotes, e.g. '1234567' (unquoted, YAML reads it as a number)")
     if kind in _ZH_BOUNDS:
         key, words = _ZH_BOUNDS[kind]
         return f"{words} {err.get('ctx', {}).get(key)} / {message}"

@@ -13,6 +13,7 @@ import sys
 import threading
 import uuid
 from collections import deque
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from sqlmodel import select
@@ -21,6 +22,7 @@ from bot.adapters.console.render import takes_reason
 from bot.adapters.console.terminal import above_prompt, terminal_width, typed_so_far
 from bot.config import CHAT_PLATFORMS, AppConfig, Settings
 from bot.handlers.registry import UsageError, command_word, tokenize_spans
+from bot.i18n import EnglishToo, in_language
 from bot.messages import Action, Command, Message
 from bot.outbox import SUPERSEDED, UPDATE_KINDS
 from bot.storage.models import OutboxMessage
@@ -40,14 +42,14 @@ LATE_ID_WINDOW = 100
 DISPLAYED_PRUNE_AT = 500  # shown ids kept before the delivered ones among them are dropped
 UNREAD_WAIT_S = 1.0  # after quit: how long to wait for the end of piped input, to count what it skips
 
-BANNER = (
-    "crisisbot 控制台 / console — 输入 /help 查看命令；/press 动作ID 值 [原因…] 按下按钮（跳过要写原因）；"
-    "#频道 切换频道；quit 退出\n"
-    "Type /help for commands; /press ACTION_ID VALUE [REASON…] presses a button (a skip needs a reason); "
-    "#channel switches; quit exits."
-)
+BANNER_EN = ("Type /help for commands; /press ACTION_ID VALUE [REASON…] presses a button (a skip needs a reason); "
+             "#channel switches; quit exits.")
+BANNER = ("crisisbot 控制台 / console — 输入 /help 查看命令；/press 动作ID 值 [原因…] 按下按钮（跳过要写原因）；"
+          "#频道 切换频道；quit 退出\n" + BANNER_EN)
 PRESS_USAGE = ("用法 / usage: /press ACTION_ID [VALUE] [原因…]（跳过、驳回的原因写在值后面，如 /press crisis.skip 1:spread "
                "未扩散 / a skip's or a rejection's reason follows the value)")
+PRESS_USAGE_EN = ("usage: /press ACTION_ID [VALUE] [REASON…] (a skip's or a rejection's reason follows the value, "
+                  "e.g. /press crisis.skip 1:spread handled by direct message)")
 
 
 def press_value_and_form(action_id: str, words: list[str]) -> tuple[str, dict[str, str]]:
@@ -81,6 +83,10 @@ def press_words(line: str) -> list[str] | None:
     return words[1:]
 
 
+class ChannelNameError(EnglishToo, ValueError):
+    """A console channel name the console cannot open; `en`: the same in English alone (`in_language`)."""
+
+
 def console_channel(value: str) -> str:
     """The console channel address ("console:NAME") for what the user typed: a name ("lanji") or the
     address the config and the rest of the bot use ("console:lanji"), so both open the same channel.
@@ -91,23 +97,28 @@ def console_channel(value: str) -> str:
     if sep and platform.strip().lower() == "console":
         text = rest.strip()
     elif sep and platform.strip().lower() in CHAT_PLATFORMS:
-        raise ValueError(f"控制台只能打开 console 频道，{value!r} 属于 {platform} / the console opens console channels "
-                         f"only; {value!r} is a {platform} channel")
+        english = f"the console opens console channels only; {value!r} is a {platform} channel"
+        raise ChannelNameError(f"控制台只能打开 console 频道，{value!r} 属于 {platform} / {english}", en=english)
     if not text:
-        raise ValueError("频道名不能为空 / the channel name is empty (e.g. lanji or console:lanji)")
+        english = "the channel name is empty (e.g. lanji or console:lanji)"
+        raise ChannelNameError(f"频道名不能为空 / {english}", en=english)
     return f"console:{text}"
 
 
 def unconfigured_warning(config: AppConfig, address: str) -> str | None:
     """A warning when `address` is no configured channel: it then sees no client's accounts, so every
-    answer would look empty (an empty reply queue, no runs) rather than wrong."""
+    answer would look empty (an empty reply queue, no runs) rather than wrong. In English alone when the
+    configured language is English (an unconfigured channel has none of its own)."""
     from bot.scope import ChannelScope
 
     known = ChannelScope(config).known_channels()
     if address in known:
         return None
-    return (f"注意：频道 {address} 未配置，看不到任何客户的账号 / warning: channel {address} is not configured: "
-            f"it sees no client's accounts (configured: {', '.join(known)})")
+    english = (f"warning: channel {address} is not configured: it sees no client's accounts "
+               f"(configured: {', '.join(known)})")
+    if config.channel_language(address) == "en":
+        return english
+    return f"注意：频道 {address} 未配置，看不到任何客户的账号 / {english}"
 
 
 class ChannelFeed:
@@ -305,10 +316,14 @@ def _unread_lines(stdin) -> tuple[int, bool]:
     return len(found), ended.is_set()
 
 
-def quit_notice(word: str, lines_left: int, ended: bool) -> str | None:
-    """What to say when `word` (quit, exit …) ended piped input that had more lines: they were not run."""
+def quit_notice(word: str, lines_left: int, ended: bool, lang: str = "zh") -> str | None:
+    """What to say when `word` (quit, exit …) ended piped input that had more lines: they were not run
+    (`lang` "en": in English alone, for a channel set to English)."""
     if lines_left <= 0:
         return None
+    if lang == "en":
+        return (f"{word}: the {lines_left} line(s) after it in the input were not run" if ended else
+                f"{word}: at least {lines_left} line(s) after it in the input were not run")
     if ended:
         return (f"已退出：输入中 {word} 之后的 {lines_left} 行未执行 / {word}: the {lines_left} line(s) after it "
                 f"in the input were not run")
@@ -323,11 +338,14 @@ def _is_terminal(stream) -> bool:
         return False
 
 
-def repl(bot, *, channel: str, user: str, stdin=None, feed: ChannelFeed | None = None) -> int:
+def repl(bot, *, channel: str, user: str, stdin=None, feed: ChannelFeed | None = None,
+         on_quit: Callable[[], None] | None = None) -> int:
     """Read commands line by line and run them in the open channel.
 
     Without `feed` (serve --console) the answers are delivered at once by this process, whose console
-    adapter prints them; with one (`crisisbot console`) the feed shows the open channel's messages."""
+    adapter prints them; with one (`crisisbot console`) the feed shows the open channel's messages.
+    `on_quit` is called when a quit word (not the end of the input) ends it: serve reading piped input
+    stops then, while the end of that input leaves it serving."""
     stdin = stdin or sys.stdin
     # Unique per run: event ids are remembered in the database (a repeat is dropped as a duplicate), and a
     # second console, or the next run, on the same database must not reuse this one's.
@@ -375,7 +393,13 @@ def repl(bot, *, channel: str, user: str, stdin=None, feed: ChannelFeed | None =
     # paste) returns a pasted "/crisis status⏎/help" as one line with its line breaks inside: it ran as one
     # command, and /help became a word of it.
     pasted: deque[str] = deque()
-    print(BANNER, flush=True)
+
+    def lang() -> str:
+        # the open channel's language: its own texts below (a /press usage, a refused #channel, the quit
+        # notice) are in English alone in a channel set to English, as the dispatcher's answers are there
+        return bot.services.config.channel_language(f"console:{current}")
+
+    print(BANNER_EN if lang() == "en" else BANNER, flush=True)
     while True:
         prompt = f"[{current}]> "
         if pasted:
@@ -406,9 +430,11 @@ def repl(bot, *, channel: str, user: str, stdin=None, feed: ChannelFeed | None =
             if not interactive and not _is_terminal(stdin):
                 unread, ended = _unread_lines(stdin)
                 left += unread
-            notice = quit_notice(line, left, ended)
+            notice = quit_notice(line, left, ended, lang())
             if notice:
                 say(notice)
+            if on_quit is not None:
+                on_quit()
             return 0
         if line.startswith("#"):
             if not line[1:].strip():
@@ -416,7 +442,7 @@ def repl(bot, *, channel: str, user: str, stdin=None, feed: ChannelFeed | None =
             try:
                 address = console_channel(line[1:])
             except ValueError as exc:
-                say(f"错误 / error: {exc}")
+                say(f"error: {in_language(exc, 'en')}" if lang() == "en" else f"错误 / error: {exc}")
                 continue
             warning = unconfigured_warning(bot.services.config, address)
             if warning:
@@ -429,7 +455,7 @@ def repl(bot, *, channel: str, user: str, stdin=None, feed: ChannelFeed | None =
         words = press_words(line)
         if words is not None:
             if not words:
-                say(PRESS_USAGE)
+                say(PRESS_USAGE_EN if lang() == "en" else PRESS_USAGE)
                 continue
             value, form = press_value_and_form(words[0], words[1:])
             item = Action("console", f"console:{current}", f"console:{user}", words[0], value, form=form,
@@ -442,8 +468,9 @@ def repl(bot, *, channel: str, user: str, stdin=None, feed: ChannelFeed | None =
                 bot.services.outbox.drain()
         except Exception as exc:  # noqa: BLE001 - e.g. the database is away: say so, and read the next line
             log.exception("console command failed: %s", line[:80])
-            say(f"错误 / error: 命令未能执行（{type(exc).__name__}），详见日志 / the command failed "
-                f"({type(exc).__name__}); see the log")
+            english = f"the command failed ({type(exc).__name__}); see the log"
+            say(f"error: {english}" if lang() == "en" else
+                f"错误 / error: 命令未能执行（{type(exc).__name__}），详见日志 / {english}")
             continue
         if feed is not None:
             try:

@@ -15,6 +15,7 @@ answers 503: nothing of the batch being stored is kept, rerun the same command (
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 from contextlib import contextmanager
@@ -32,7 +33,8 @@ from sqlmodel import select
 
 from bot.config import AppConfig, Settings
 from bot.feeds.files import FileFormatError, open_items
-from bot.feeds.ingest import IngestReport, RecordResult
+from bot.feeds.ingest import IngestReport, RecordResult, compact_reason
+from bot.feeds.records import REQUIRED, list_wrapper
 from bot.storage.db import database_unavailable, failure_line
 from bot.storage.models import DeadLetter
 
@@ -218,10 +220,14 @@ def _import_all(settings: Settings, config: AppConfig, paths: list[Path], consol
                 task = progress.add_task(escape(path.name), total=count)
                 stream = iter(items)
                 while chunk := list(islice(stream, batch)):
-                    records = [i.record for i in chunk if i.record is not None]
+                    records, rejections = [], []
+                    for n, i in enumerate(chunk):
+                        reason = (i.error or "无法读取 / unreadable") if i.record is None else _wrapper_reason(i.record)
+                        if reason is None:
+                            records.append(i.record)
+                        else:
+                            rejections.append((n, i.raw, reason))
                     positions = [i.position for i in chunk]
-                    rejections = [(n, i.raw, i.error or "无法读取 / unreadable") for n, i in enumerate(chunk)
-                                  if i.record is None]
                     del chunk
                     part = ingest.ingest_records(records, source="file", positions=positions,
                                                  rejections=rejections)
@@ -250,6 +256,22 @@ def _import_all(settings: Settings, config: AppConfig, paths: list[Path], consol
     return status
 
 
+def _wrapper_reason(record: dict) -> str | None:
+    """Why a JSON object that wraps a list of comments (`{"comments": [...]}`, an API response saved as it came)
+    is not imported, saying how to give the list; None for any other record. It was refused for the six
+    fields it lacks as a comment, which says nothing of the fix (the webhook says it: `list_wrapper`)."""
+    if all(name in record for name in REQUIRED):  # a comment (carrying a list or not): judged by the ingest
+        return None
+    wrapped = list_wrapper(record)  # no clock: the ingest judges a comment's time
+    if wrapped is None:
+        return None
+    key, problems = wrapped
+    # what it lacks as a comment first, as before (the line a user or a script already knows), then the fix
+    return (f"{compact_reason(problems)}; 这是一个对象，评论列表在其 {key!r} 字段中：请每行写一条评论（JSONL），或让整个"
+            f"文件是一个 JSON 数组（[{{…}}, {{…}}]）/ this is one object with the comments in its {key!r} field: write "
+            f"one comment a line (JSONL), or make the whole file one JSON array ([{{…}}, {{…}}])")
+
+
 def _cannot_read(errors: Console, path: Path, exc: FileFormatError) -> None:
     # paths and reasons quote the user's input: never read as rich markup ("[/x]" would raise)
     errors.print(f"[red]{escape(str(path))}: 无法读取 / cannot read: {escape(str(exc))}[/red]")
@@ -271,6 +293,19 @@ def _summary(console: Console, path: Path, report: Tally) -> None:
         console.print(f"  [cyan]{escape(str(r.position))}[/cyan]: {escape(r.warning or '')}")
     if report.warned > SHOW_REJECTED:
         console.print(f"  …另有 {report.warned - SHOW_REJECTED} 条 / {report.warned - SHOW_REJECTED} more")
+
+
+#: what a terminal would act on instead of showing: C0/C1 controls (ESC starts a sequence that recolours,
+#: retitles or clears the screen, CR and backspace overwrite what was printed) and the bidi controls that
+#: reverse the rest of a line
+_NOT_SHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """`text` (a rejected record, as it arrived) with every control character written as its escape (\\x1b,
+    \\n, \\u202e), as repr() writes it: the listing printed them raw, so a record holding ESC sequences
+    drove the terminal of whoever listed it, and one holding line breaks split its block."""
+    return _NOT_SHOWN.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def show_dead_letters(settings: Settings, config: AppConfig, *, limit: int = 50, as_json: bool = False,
@@ -306,12 +341,12 @@ def show_dead_letters(settings: Settings, config: AppConfig, *, limit: int = 50,
 
     if not out.isatty():
         for row in rows:
-            print(f"#{row.id}  来源 source: {row.source}" + (f"  位置 position: {row.position}" if row.position else ""),
-                  file=out)
-            print(f"  原因 reason: {row.reason}", file=out)
+            print(f"#{row.id}  来源 source: {row.source}" + (f"  位置 position: {shown(row.position)}"
+                                                            if row.position else ""), file=out)
+            print(f"  原因 reason: {shown(row.reason)}", file=out)
             print(f"  时间 received (UTC): {row.received_at.isoformat(timespec='seconds')}  次数 times: {times(row)}",
                   file=out)
-            print(f"  原文 raw: {row.raw[:300]}", file=out)
+            print(f"  原文 raw: {shown(row.raw[:300])}", file=out)
             print(file=out)
         return 0
     table = Table(title="拒收记录 / dead letters")
@@ -322,6 +357,6 @@ def show_dead_letters(settings: Settings, config: AppConfig, *, limit: int = 50,
         # rejected input ("[/x]" in a comment stopped the listing with a traceback)
         cells = (str(row.id), row.source, row.position or "", row.reason, row.received_at.isoformat(timespec="seconds"),
                  times(row), row.raw[:120])
-        table.add_row(*(Text(cell) for cell in cells))
+        table.add_row(*(Text(shown(cell)) for cell in cells))
     Console(file=out).print(table)
     return 0

@@ -693,12 +693,17 @@ def run_serve(
         if console and not sys.stdin.isatty():
             # Piped or redirected input (a script, a test driving the demo): its commands run in order, and
             # serving goes on when it ends; the server keeps the main thread, so SIGTERM stops it cleanly.
+            # A `quit` line stops the bot, as it does on a terminal: it was answered "已退出" and ignored.
             from bot.console_repl import repl
 
-            print("标准输入不是终端：逐行执行其中的命令，读完后继续运行 / stdin is not a terminal: its commands "
-                  "run line by line, then the bot keeps serving", flush=True)
+            def stop_serving() -> None:
+                server.should_exit = True
+
+            print("标准输入不是终端：逐行执行其中的命令，读完后继续运行（quit 停止机器人）/ stdin is not a terminal: its "
+                  "commands run line by line, then the bot keeps serving (quit stops it)", flush=True)
             threading.Thread(target=repl, args=(bot,), kwargs={"channel": console_start_channel(bot, records),
-                             "user": "operator"}, name="console-input", daemon=True).start()
+                             "user": "operator", "on_quit": stop_serving}, name="console-input",
+                             daemon=True).start()
             server.run([listener])
         elif console:
             from bot.console_repl import repl

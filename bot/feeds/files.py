@@ -37,6 +37,11 @@ ENCODINGS = ("utf-8-sig", "gb18030")
 #: what json.loads raises for input it refuses: JSONDecodeError is a ValueError, like "integer with more
 #: than 4300 digits"; nesting deeper than the interpreter's stack is a RecursionError
 JSON_ERRORS = (ValueError, RecursionError)
+#: the compressed formats an export comes in, by the bytes they start with (zip is Excel's: see why_not_text)
+COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"),
+              (b"7z\xbc\xaf\x27\x1c", "7z"), (b"Rar!\x1a\x07", "rar"))
+UNPACK = {"gzip": "gunzip FILE.gz", "bzip2": "bunzip2 FILE.bz2", "xz": "unxz FILE.xz", "zstd": "unzstd FILE.zst",
+          "7z": "7z x FILE.7z", "rar": "unrar x FILE.rar"}
 
 
 def json_error_text(exc: BaseException) -> str:
@@ -76,6 +81,12 @@ def why_not_text(data: bytes) -> str | None:
     en_save = 'save it from Excel as "CSV UTF-8 (comma delimited)"'
     if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # .xlsx (a zip), .xls (OLE)
         return f"这是 Excel 工作簿或压缩包，不是 CSV：{zh_save} / this is an Excel workbook or a zip file, not a CSV: {en_save}"
+    # an export compressed for download (feed.jsonl.gz): read as text, it was refused as a CSV whose header
+    # was binary garbage ("columns found: \x1f\x8b…"), which says nothing of the fix
+    packed = next((name for magic, name in COMPRESSED if data.startswith(magic)), None)
+    if packed is not None:
+        return (f"这是 {packed} 压缩文件，请先解压（例如 {UNPACK[packed]}）再导入解压出的文件 / this file is compressed "
+                f"({packed}): decompress it first (e.g. {UNPACK[packed]}) and import the file it gives")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-32's marks start the same way
         return (f"这是 UTF-16 或 UTF-32 文本（如 Excel 的“Unicode 文本”）：{zh_save} / "
                 f"this is UTF-16 or UTF-32 text (such as Excel's \"Unicode text\"): {en_save}")

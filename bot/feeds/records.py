@@ -371,3 +371,15 @@ def validate_record(raw: Any, *, now: datetime | None = None) -> CommentRecord |
             ("content_title", content_title or None), ("content_url", content_url or None)) if value is not None),
         notes=tuple(notes),
     )
+
+
+def list_wrapper(raw: dict, *, now: datetime | None = None) -> tuple[str, list[str]] | None:
+    """(the field holding a list, why the object is no comment) for a JSON object that wraps a list of
+    comments (`{"comments": [...]}`, an API response kept as it came) instead of being one; None for any
+    other object, a whole comment that also carries a list of its own included. Each feed words its own
+    hint from it (the webhook: send an array or NDJSON; a file: one comment a line, or one array)."""
+    key = next((k for k, v in raw.items() if isinstance(v, list)), None)
+    if key is None:
+        return None
+    checked = validate_record(raw, now=now)
+    return (key, checked) if isinstance(checked, list) else None

@@ -58,7 +58,7 @@ from bot import metrics
 from bot.clock import Clock
 from bot.feeds.files import JSON_ERRORS, json_error_text, split_lines
 from bot.feeds.ingest import IngestReport, IngestService, compact_reason, record_raw_text
-from bot.feeds.records import validate_record
+from bot.feeds.records import list_wrapper
 from bot.http_body import BodyTimeout, ClientGone, PayloadTooLarge, read_limited
 from bot.log_limits import RefusalLog
 from bot.storage.db import database_unavailable, failure_line
@@ -196,12 +196,10 @@ def _wrapper_rejection(body: dict, clock: Clock, *, line: int | None = None) -> 
     """The rejection reason of a JSON object holding a list (`{"comments": [...]}`) that is no comment itself:
     how a list of comments is sent, then what the object lacks as a comment. `line` is set for an NDJSON line
     (where each line is one comment). None for any other object, stored or rejected as the one comment it is."""
-    key = next((k for k, v in body.items() if isinstance(v, list)), None)
-    if key is None:
+    wrapped = list_wrapper(body, now=clock.now())
+    if wrapped is None:  # no list, or a whole comment that also carries a list: it is one
         return None
-    checked = validate_record(body, now=clock.now())
-    if not isinstance(checked, list):  # a whole comment that also carries a list: it is one
-        return None
+    key, checked = wrapped
     if line is None:
         hint = (f"请求体是一个对象，评论列表在其 {key!r} 字段中：多条评论请直接发送 JSON 数组（[{{…}}, {{…}}]）"
                 f"或 NDJSON（Content-Type: application/x-ndjson，每行一条）/ the body is one object with the comments "
