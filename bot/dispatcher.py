@@ -34,7 +34,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -42,6 +42,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot import metrics
+from bot.feeds.records import storable, storable_text
 from bot.handlers.registry import (
     CommandContext,
     CommandSpec,
@@ -178,7 +179,7 @@ class Dispatcher:
         returned `journalled` before acknowledging the platform (and refuses the delivery when it fails with
         `NotTaken`); the submission itself fails if the item could not be handled or was not taken."""
         submission = Submission()
-        entry = (item, submission)
+        entry = (storable_item(item), submission)
         self._arrivals.append(entry)
         try:
             self._intake.submit(self._take_arrivals)
@@ -638,6 +639,7 @@ class Dispatcher:
     def handle(self, item: Command | Action, *, journal_id: int | None = None) -> list[Message]:
         """Run the command/action once, now, in the calling thread, and enqueue its replies (removing its
         journal row, if any, in the same transaction); returns the replies (for the console)."""
+        item = storable_item(item)
         if not self._begin(item, journal_id):
             return []
         try:
@@ -809,6 +811,30 @@ class _Queued:
 
 class RepliesNotStored(Exception):
     """The command ran, but its answer could not be stored."""
+
+
+def storable_item(item: Command | Action) -> Command | Action:
+    """The item with the characters no database can hold (NUL, lone surrogates) replaced by U+FFFD in every
+    text it carries, as ingest stores comments (`storable`). A person cannot type them, but a client or a
+    script can send them (a slash command's "%00", a "\\u0000" or "\\ud800" in an event's JSON). Kept, a
+    NUL in a run's title failed the command on PostgreSQL with an ERROR and a traceback ("text fields cannot
+    contain NUL"), and a lone surrogate, which UTF-8 cannot encode, was answered "用法有误 / Bad usage: 'utf-8'
+    codec can't encode…" on any database. Cleaned here, the one door every adapter's items come through,
+    before the journal and the handlers see them."""
+    changes: dict[str, object] = {}
+    for spec in fields(item):
+        value = getattr(item, spec.name)
+        if isinstance(value, str):
+            clean: object = storable_text(value)
+        elif isinstance(value, dict):
+            clean = storable(value)
+        elif isinstance(value, tuple):
+            clean = tuple(storable(list(value)))
+        else:
+            continue
+        if clean != value:
+            changes[spec.name] = clean
+    return replace(item, **changes) if changes else item
 
 
 def _lane_key(item: Command | Action) -> str:

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +54,9 @@ class ConsolePort:
     #: that prompt is read by input() with readline on a terminal (what was typed so far is written again)
     interactive: bool = False
     _echo_lock: threading.RLock = field(default_factory=threading.RLock)
+    #: the language of a channel ('zh' or 'en', config `language`, by its address 'console:<id>'), which the
+    #: console's own notes in it speak (render_text); None: Chinese first with English everywhere
+    language: Callable[[str], str] | None = None
 
     def show_prompt(self, prompt: str, *, out: TextIO | None = None, interactive: bool = False) -> None:
         """The REPL waits for a line at `prompt` (written to `out` here, if given: in one step with the
@@ -149,8 +152,11 @@ class ConsolePort:
                saved_files: Sequence[Path | None] = ()) -> None:
         if self.echo is None:
             return
-        shown = [str(p) if p else "未能保存 / not saved" for p in saved_files]
-        text = render_text(message, updated=updated, saved_files=shown, width=terminal_width(self.echo))
+        lang = self.language(f"console:{channel_id}") if self.language else "zh"
+        not_saved = "not saved" if lang == "en" else "未能保存 / not saved"
+        shown = [str(p) if p else not_saved for p in saved_files]
+        text = render_text(message, updated=updated, saved_files=shown, width=terminal_width(self.echo),
+                           lang=lang)
         with self._echo_lock:
             typed = typed_so_far() if self.interactive and self.prompt is not None else ""
             self.echo.write(above_prompt(f"\n#{channel_id}\n{text}\n", self.prompt, interactive=self.interactive,

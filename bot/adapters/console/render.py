@@ -27,19 +27,22 @@ def takes_reason(action_id: str) -> bool:
     return action_id.rsplit(".", 1)[-1].split(":", 1)[0].lower() in REASON_VERBS
 
 
-def button_hint(button: Button) -> str:
+def button_hint(button: Button, lang: str = "zh") -> str:
+    """'[label: /press action value]', the command that presses the button; `lang`: the channel's language,
+    which the placeholder of a reason speaks."""
     if button.url:
         return f"[{button.label}]({button.url})"
     value = f" {button.value}" if button.value else ""
-    reason = " 原因…" if takes_reason(button.action_id) else ""
+    reason = (" reason…" if lang == "en" else " 原因…") if takes_reason(button.action_id) else ""
     return f"[{button.label}: /press {button.action_id}{value}{reason}]"
 
 
-def button_lines(buttons: Sequence[Button], indent: str, width: int | None = None) -> list[str]:
+def button_lines(buttons: Sequence[Button], indent: str, width: int | None = None,
+                 lang: str = "zh") -> list[str]:
     """The buttons' hints after `indent`: on one line, or with a terminal `width`, as many as fit on each
     line, never one cut in two. A reply-queue item's six buttons made a ~330-column line; the terminal
     wrapped it anywhere ("/press reply.sk" | "ip:2 2"), and the command to type was hard to read."""
-    hints = [button_hint(b) for b in buttons]
+    hints = [button_hint(b, lang) for b in buttons]
     if width is None:
         return [indent + " ".join(hints)]
     lines: list[str] = []
@@ -74,13 +77,16 @@ def file_path(folder: Path, name: str) -> Path:
 
 
 def render_text(message: Message, *, updated: bool = False, saved_files: Sequence[str] | None = None,
-                width: int | None = None) -> str:
+                width: int | None = None, lang: str = "zh") -> str:
     """The message as terminal text. `saved_files[i]` is where the port wrote `message.files[i]`; without
     it (a console showing what is queued) the place the console port writes it to. `width`: the terminal's
-    columns, to fit the button hints in (`button_lines`); None (a pipe, a file) keeps each row on one line."""
+    columns, to fit the button hints in (`button_lines`); None (a pipe, a file) keeps each row on one line.
+    `lang`: the channel's language ('zh' or 'en'), which the console's own notes (updated, image, file)
+    speak: English alone in a channel set to English, Chinese first with English otherwise."""
+    english = lang == "en"
     lines: list[str] = []
     if updated:
-        lines.append("（已更新 / updated）")
+        lines.append("(updated)" if english else "（已更新 / updated）")
     if message.mentions:
         lines.append(" ".join(f"@{m}" for m in message.mentions))
     if message.title:
@@ -95,16 +101,17 @@ def render_text(message: Message, *, updated: bool = False, saved_files: Sequenc
         for field in section.fields:
             lines.append(f"    {field_line(field.label, field.value)}")
         if section.buttons:
-            lines.extend(button_lines(section.buttons, "    ", width))
+            lines.extend(button_lines(section.buttons, "    ", width, lang))
     for image in message.images:
         size = f"{len(image.png)} bytes" if image.png else image.url or ""
-        lines.append(f"  [图片 / image: {image.title} ({size})]")
+        lines.append(f"  [{'image' if english else '图片 / image'}: {image.title} ({size})]")
     for index, file in enumerate(message.files):
         if saved_files is None:
             where = f" → {file_path(default_files_dir(), file.name)}"
         else:
             where = f" → {saved_files[index]}" if index < len(saved_files) else ""
-        lines.append(f"  [文件 / file: {file.name} ({len(file.content)} bytes){where}]")
+        word = "file" if english else "文件 / file"
+        lines.append(f"  [{word}: {file.name} ({len(file.content)} bytes){where}]")
     if message.buttons:
-        lines.extend(button_lines(message.buttons, "  ", width))
+        lines.extend(button_lines(message.buttons, "  ", width, lang))
     return "\n".join(lines)

@@ -63,8 +63,11 @@ def _image_as_text(match: re.Match[str]) -> str:
     return alt
 
 
-def left_out_note(lines: int) -> str:
-    """The line that ends a text cut to fit the card: how much is not shown."""
+def left_out_note(lines: int, lang: str = "zh") -> str:
+    """The line that ends a text cut to fit the card: how much is not shown (English alone in a chat set to
+    English, Chinese first with English otherwise)."""
+    if lang == "en":
+        return f"…({lines} more lines not shown)"
     return f"…（还有 {lines} 行未显示 / {lines} more lines not shown）"
 
 
@@ -325,7 +328,7 @@ def render_card(
     A long text becomes several markdown elements, split at line ends. The whole card stays within
     CARD_BYTE_BUDGET (its JSON as sent, escaping included): the longest text loses lines from its end,
     which a last line counts (left_out_note), until the card fits. `lang`: the chat's language, which its
-    forms speak."""
+    forms and that note speak."""
     texts = [message.text, *(section.text for section in message.sections)]
     # a single line longer than a markdown element may hold is cut first (split() never breaks a line)
     escaped = [[_cut_line(line, MAX_MARKDOWN_CHARS) for line in escape_markdown(text, name_of).split("\n")]
@@ -342,7 +345,8 @@ def render_card(
         shown = escaped[longest][: kept[longest]]
         if not shown:
             break  # no text left to cut: the card is as small as its texts can make it
-        allowed = sum(map(_line_bytes, shown)) - over - _line_bytes(left_out_note(len(escaped[longest])))
+        note = left_out_note(len(escaped[longest]), lang)
+        allowed = sum(map(_line_bytes, shown)) - over - _line_bytes(note)
         kept[longest] = min(_lines_within(shown, allowed), len(shown) - 1)
         card = _card(message, escaped, kept, image_keys=image_keys, allow_at_all=allow_at_all, name_of=name_of,
                      forms=forms, lang=lang)
@@ -354,11 +358,12 @@ def render_card(
     return card
 
 
-def _text_elements(lines: Sequence[str], kept: int, prefix: str = "") -> list[dict[str, Any]]:
+def _text_elements(lines: Sequence[str], kept: int, prefix: str = "",
+                   lang: str = "zh") -> list[dict[str, Any]]:
     """The markdown elements of one (escaped) text showing its first `kept` lines, the note when cut."""
     shown = list(lines[:kept])
     if kept < len(lines):
-        shown.append(left_out_note(len(lines) - kept))
+        shown.append(left_out_note(len(lines) - kept, lang))
     if prefix:
         shown = [f"{prefix} {shown[0]}".strip(), *shown[1:]] if shown else [prefix]
     return [_markdown(chunk) for chunk in _markdown_chunks(shown) if chunk.strip()]
@@ -378,12 +383,12 @@ def _card(
     elements: list[dict[str, Any]] = []
     form_numbers = itertools.count(1)
     mentions = mention_markup(message.mentions, severity=message.severity, allow_at_all=allow_at_all)
-    elements.extend(_text_elements(escaped[0], kept[0], mentions))
+    elements.extend(_text_elements(escaped[0], kept[0], mentions, lang))
     elements.extend(_fields_grid(message.fields, name_of))
     for number, section in enumerate(message.sections, start=1):
         if elements:
             elements.append({"tag": "hr"})
-        elements.extend(_text_elements(escaped[number], kept[number]))
+        elements.extend(_text_elements(escaped[number], kept[number], lang=lang))
         elements.extend(_fields_grid(section.fields, name_of))
         if section.buttons:
             elements.extend(_button_elements(section.buttons, form_numbers, forms=forms, lang=lang))

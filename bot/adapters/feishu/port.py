@@ -434,11 +434,13 @@ class FeishuChatPort:
         left_out = set() if left_out is None else left_out
         image_keys = [self._uploaded_unless_no_scope("image", lambda i=i: self.upload_image(i), left_out)
                       if i.png else None for i in message.images]
+        lang = self.language(f"feishu:{_chat_id(channel_id)}")
         if left_out:
-            message = replace(message, sections=(*message.sections, Section(resources_left_out_note(left_out))))
+            note = Section(resources_left_out_note(left_out, lang))
+            message = replace(message, sections=(*message.sections, note))
         # 'feishu:ou_x' in a handler's text shows the person's name (cached contact lookup), else stays as is
         return card_content(message, image_keys=image_keys, allow_at_all=self.settings.allow_at_all,
-                            name_of=self.display_name, lang=self.language(f"feishu:{_chat_id(channel_id)}"))
+                            name_of=self.display_name, lang=lang)
 
     def _uploaded_unless_no_scope(self, kind: str, upload: Callable[[], str], left_out: set[str]) -> str | None:
         """upload()'s key, or None when Feishu refuses it for a scope the app lacks (99991672: im:resource):
@@ -548,11 +550,15 @@ class FeishuChatPort:
         return PermanentChatError(text, code=label)
 
 
-def resources_left_out_note(left_out: set[str]) -> str:
-    """The line a card ends with when its chart or file could not be uploaded for lack of im:resource."""
+def resources_left_out_note(left_out: set[str], lang: str = "zh") -> str:
+    """The line a card ends with when its chart or file could not be uploaded for lack of im:resource (English
+    alone in a chat set to English, Chinese first with English otherwise)."""
     kinds = [kind for kind in RESOURCE_WORDS if kind in left_out]
     zh = "和".join(RESOURCE_WORDS[kind][0] for kind in kinds)
     en = " and ".join(RESOURCE_WORDS[kind][1] for kind in kinds)
+    if lang == "en":
+        return (f"({en.capitalize()} not attached: the Feishu app lacks the im:resource scope; grant it on the "
+                "Feishu Open Platform, then retry)")
     return f"（{zh}未附上：飞书应用缺少 im:resource 权限，请在开放平台开通后重试 / {en} not attached: the app lacks the im:resource scope）"
 
 

@@ -68,7 +68,9 @@ def _shown_id(value: Any) -> str:
 
 def _digest(*parts: Any) -> str:
     joined = "\x1f".join("" if p is None else str(p) for p in parts)
-    return hashlib.sha256(joined.encode()).hexdigest()[:32]
+    # surrogatepass: a button value may hold a lone surrogate ("\ud800" in the payload's JSON), which strict
+    # UTF-8 cannot encode; the press was dropped with a traceback before the dispatcher could clean its text
+    return hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _obj(value: Any) -> dict[str, Any]:

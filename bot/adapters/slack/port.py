@@ -294,8 +294,12 @@ class SlackChatPort:
         max_rate_limit_wait: float = 5.0,
         max_retries: int = 2,
         monotonic: Callable[[], float] = time.monotonic,
+        language: Callable[[str], str] | None = None,
     ) -> None:
         self.base_url = normalise_base_url(base_url)
+        # the language of a channel ('zh' or 'en', config `language`, by its address 'slack:<id>'), which the
+        # adapter's own notes in its messages speak (render_message)
+        self.language: Callable[[str], str] = language or (lambda _channel: "zh")
         self._sleep = sleep
         self._monotonic = monotonic
         self._retry_handlers = [
@@ -343,7 +347,7 @@ class SlackChatPort:
         reply = message.meta.get("reply") or {}
         response_url = reply.get("response_url")
         if progress.get("id") is None:
-            payload = self._render(message)
+            payload = self._render(message, channel_id)
             message_id = None
             if message.ephemeral:
                 # No duplicate check here: ephemeral answers (response_url or chat.postEphemeral) never
@@ -449,7 +453,7 @@ class SlackChatPort:
 
     def update(self, channel_id: str, message_id: str, message: Message) -> None:
         """Replace a message in place (chat.update; response_url answers are replaced through their URL)."""
-        payload = self._render(message)
+        payload = self._render(message, channel_id)
         # chat.update keeps the old attachments unless told otherwise: clear a severity bar that went away.
         payload.setdefault("attachments", [])
         if message_id.startswith(RESPONSE_URL_PREFIX):
@@ -517,16 +521,18 @@ class SlackChatPort:
 
     # ------------------------------------------------------------------ people
 
-    def _render(self, message: Message) -> dict[str, Any]:
-        """The message's payload, the people its texts name by address shown by name (looked up first,
-        cached), not as mentions that would notify them. Only names in the texts are looked up, never
-        `message.mentions` (meant to notify, always <@U…>); who has no name known stays a mention."""
+    def _render(self, message: Message, channel_id: str) -> dict[str, Any]:
+        """The message's payload for `channel_id` (in its language), the people its texts name by address
+        shown by name (looked up first, cached), not as mentions that would notify them. Only names in the
+        texts are looked up, never `message.mentions` (meant to notify, always <@U…>); who has no name known
+        stays a mention."""
+        lang = self.language(f"slack:{channel_id}")
         named: list[str] = []
 
         def note(user_id: str) -> None:
             named.append(user_id)
 
-        payload = render_message(message, note)  # as without names, noting who the texts name
+        payload = render_message(message, note, lang)  # as without names, noting who the texts name
         if not named:
             return payload
         names: dict[str, str] = {}
@@ -535,7 +541,7 @@ class SlackChatPort:
             if name:
                 names[user_id] = name
         name_of: NameOf = names.get
-        return render_message(message, name_of) if names else payload
+        return render_message(message, name_of, lang) if names else payload
 
     def display_name(self, user_id: str) -> str | None:
         """The person's name (users.info: profile.display_name, else profile.real_name, real_name, name), or

@@ -274,7 +274,7 @@ def fallback_text(message: Message, name_of: NameOf | None = None) -> str:
     return _clip(text, FALLBACK_TEXT_MAX)
 
 
-def render_blocks(message: Message, name_of: NameOf | None = None) -> list[dict[str, Any]]:
+def render_blocks(message: Message, name_of: NameOf | None = None, lang: str = "zh") -> list[dict[str, Any]]:
     """The Block Kit blocks for a message (header, mentions, body, fields, sections, images, actions);
     `name_of` names the people the texts name by address (`person`), never those in `message.mentions`."""
     blocks: list[dict[str, Any]] = []
@@ -305,20 +305,22 @@ def render_blocks(message: Message, name_of: NameOf | None = None) -> list[dict[
         tail = [blocks[-1]] if message.buttons else []
         keep = BLOCKS_MAX - 1 - len(tail)
         omitted = len(blocks) - len(tail) - keep
-        note = {
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "text": f"…另有 {omitted} 块内容未显示 / {omitted} more blocks not shown"}],
-        }
+        # the note speaks the channel's language: English alone in a channel set to English
+        cut = (f"…{omitted} more blocks not shown" if lang == "en"
+               else f"…另有 {omitted} 块内容未显示 / {omitted} more blocks not shown")
+        note = {"type": "context", "elements": [{"type": "mrkdwn", "text": cut}]}
         blocks = [*blocks[:keep], note, *tail]
     return blocks
 
 
-def render_message(message: Message, name_of: NameOf | None = None) -> dict[str, Any]:
+def render_message(message: Message, name_of: NameOf | None = None, lang: str = "zh") -> dict[str, Any]:
     """Arguments for chat.postMessage / chat.update / response_url: text, blocks and severity colour.
 
     `name_of` (Slack user id -> name or None) shows the people the texts name by address by name instead
-    of as mentions (`person`); pure as long as it is (the port passes the names it looked up already)."""
-    payload: dict[str, Any] = {"text": fallback_text(message, name_of), "blocks": render_blocks(message, name_of)}
+    of as mentions (`person`); pure as long as it is (the port passes the names it looked up already).
+    `lang`: the channel's language ('zh' or 'en'), which the adapter's own note on a cut message speaks."""
+    payload: dict[str, Any] = {"text": fallback_text(message, name_of),
+                               "blocks": render_blocks(message, name_of, lang)}
     style = severity_style(message.severity)
     if style:
         # Block Kit has no colour; a thin legacy attachment gives the message its coloured bar (it needs some

@@ -85,7 +85,9 @@ class SlackAdapter:
 
         self.credentials = credentials
         self._services = app.services
-        self.port = SlackChatPort(credentials.bot_token or "", base_url=credentials.api_url)
+        # its messages' own notes (a cut message) speak the language of the channel they go to
+        self.port = SlackChatPort(credentials.bot_token or "", base_url=credentials.api_url,
+                                  language=lambda channel: self._services.config.channel_language(channel))
         self.port.on_channel_error = self.tell_operator
         if os.environ.get("CRISISBOT_SLACK_MAX_IN_FLIGHT", "").strip():
             # It paced the hand-over after the ack; items are now journalled before the ack, so it is gone.
