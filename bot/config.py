@@ -825,6 +825,12 @@ def _config_text(raw: bytes, source: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         first_bad = exc.start
+    # here only, not at the top: the file reader's module is not needed to read a config that is text
+    from bot.feeds.files import WIDE_UNICODE, wide_unicode
+
+    if wide_unicode(raw):  # Notepad's "Unicode": named, as `crisisbot ingest` names it
+        raise ConfigError([f"{source}: 这是 {WIDE_UNICODE[0]}（如记事本另存为的“Unicode”），请另存为 UTF-8 / "
+                           f"this is {WIDE_UNICODE[1]} (such as Notepad's \"Unicode\"): save it as UTF-8"])
     try:
         # GB18030's own byte-order mark decodes to U+FEFF: dropped, as utf-8-sig drops UTF-8's
         return raw.decode("gb18030").removeprefix("\ufeff")

@@ -84,9 +84,12 @@ def load_feed(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """Records sorted by created_at, read as `crisisbot ingest` reads a file (JSONL or CSV; UTF-8, BOM
     or GB18030) and checked as it checks them (`validate_record`): a bad line is reported with every
     reason ingest gives, Chinese first (path:line: reason), and skipped. Each record carries `_t` (its
-    created_at, the replay's clock) and `_pos` (path:line, for a refusal during the replay)."""
+    created_at, the replay's clock) and `_pos` (path:line, for a refusal during the replay). An object
+    wrapping the comments (`{"comments": [...]}`, an API response saved as it came) is refused saying how to
+    give the list, in the words ingest uses."""
     from bot.feeds.files import FileFormatError, read_items
     from bot.feeds.records import validate_record
+    from bot.importer import _wrapper_reason  # ingest's own words for it, not a second copy
 
     try:
         items, _encoding = read_items(path)
@@ -96,6 +99,10 @@ def load_feed(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     for item in items:
         if item.record is None:
             problems.append(f"{item.position}: {item.error}")
+            continue
+        wrapped = _wrapper_reason(item.record)
+        if wrapped is not None:
+            problems.append(f"{item.position}: {wrapped}")
             continue
         # Without `now`: the future check is against the ingest clock, the replay's simulated one
         checked = validate_record(item.record)

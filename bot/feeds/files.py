@@ -73,6 +73,17 @@ def _cannot_open(exc: OSError) -> str:
     return f"无法打开 / cannot open: {exc.strerror or exc}"
 
 
+#: Chinese, English: what `wide_unicode` text is called in the messages of every file the bot reads
+WIDE_UNICODE = ("UTF-16 或 UTF-32 文本", "UTF-16 or UTF-32 text")
+
+
+def wide_unicode(data: bytes) -> bool:
+    """Whether the bytes are UTF-16 or UTF-32 text, by its byte-order mark (UTF-32's start as UTF-16's do):
+    what Windows saves as "Unicode" (Excel's "Unicode text", Notepad's "Unicode", PowerShell's `>`). Neither
+    UTF-8 nor GB18030 reads it, and "not UTF-8 or GB18030" alone does not say what it is."""
+    return data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+
+
 def why_not_text(data: bytes) -> str | None:
     """Why these bytes are not a file the importer reads, for the files people pick by mistake (a
     spreadsheet itself instead of its CSV export, Excel's "Unicode text", a binary), or None. Without this
@@ -87,9 +98,9 @@ def why_not_text(data: bytes) -> str | None:
     if packed is not None:
         return (f"这是 {packed} 压缩文件，请先解压（例如 {UNPACK[packed]}）再导入解压出的文件 / this file is compressed "
                 f"({packed}): decompress it first (e.g. {UNPACK[packed]}) and import the file it gives")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-32's marks start the same way
-        return (f"这是 UTF-16 或 UTF-32 文本（如 Excel 的“Unicode 文本”）：{zh_save} / "
-                f"this is UTF-16 or UTF-32 text (such as Excel's \"Unicode text\"): {en_save}")
+    if wide_unicode(data):
+        return (f"这是 {WIDE_UNICODE[0]}（如 Excel 的“Unicode 文本”）：{zh_save} / "
+                f"this is {WIDE_UNICODE[1]} (such as Excel's \"Unicode text\"): {en_save}")
     head = data[:65536]
     if head and head.count(0) * 10 > len(head):  # text has no NUL bytes; binaries and UTF-16 are full of them
         return "不是文本文件（含有大量 NUL 字节）/ not a text file (it is full of NUL bytes)"
@@ -509,6 +520,18 @@ def _universal_lines(pieces: Iterable[tuple[int, str, bool]]) -> Iterator[str]:
         yield carry
 
 
+#: the byte-order mark as text (what "\xef\xbb\xbf" decodes to)
+BOM = "\ufeff"
+
+
+def without_bom(line: str) -> str:
+    """One JSONL/NDJSON line without a byte-order mark at its start, ignored there as at the start of the
+    text: lines joined from Windows exports (`type a.jsonl b.jsonl > all.jsonl`, `cat`) carry one at the
+    start of each part, and the decoder takes off only the text's first (json.loads refused the others:
+    "Unexpected UTF-8 BOM"). A line of a mark alone is then blank, as the empty export it came from."""
+    return line[len(BOM):] if line.startswith(BOM) else line
+
+
 def split_lines(text: str) -> Iterator[tuple[int, str]]:
     """(number, line) split on "\n" only (a trailing "\r" dropped): U+2028, U+2029 and U+0085, which
     str.splitlines() also splits on, are allowed raw inside JSON strings."""
@@ -558,7 +581,7 @@ def _jsonl_items(path: Path, lines: Lines, *, damaged_mode: bool = False) -> Ite
     # one JSON value per line; a line holding an array contributes its objects
     for number, text, hurt in lines():
         line = text[:-1] if text.endswith("\n") else text
-        line = line[:-1] if line.endswith("\r") else line
+        line = without_bom(line[:-1] if line.endswith("\r") else line)
         if not line.strip():
             continue
         position = f"{path}:{number}"

@@ -10,7 +10,12 @@ each rejected one is kept raw in the dead-letter table. In NDJSON that includes 
 it is a rejected result at its index (the non-blank lines counted from 0) whose `reason` names its line
 and column, as `crisisbot ingest` treats the same line of a JSONL file. A body none of whose lines is
 JSON is no NDJSON at all: 400 `malformed_json` with the first bad line's `line`, `column` and `position`,
-and nothing stored. A JSON array body is one document: malformed, it is a 400.
+and nothing stored. A JSON array body is one document: malformed, it is a 400. A byte-order mark at
+the start of any NDJSON line is ignored, as at the start of the body (NDJSON joined from Windows exports
+carries one at the start of each). A body sent as NDJSON that is one whole JSON array (on one line or
+pretty-printed) is read as the array, as application/json reads it; a line holding an array among other
+lines is a rejection saying how an array is sent. NDJSON sent as application/json stays a 400
+`malformed_json`, its message saying to send it as application/x-ndjson.
 A stored record something was left out of (an unreadable optional count such as "很多") carries a
 `warning` beside its status.
 
@@ -56,9 +61,9 @@ from starlette.routing import Route
 
 from bot import metrics
 from bot.clock import Clock
-from bot.feeds.files import JSON_ERRORS, json_error_text, split_lines
+from bot.feeds.files import JSON_ERRORS, json_error_text, split_lines, without_bom
 from bot.feeds.ingest import IngestReport, IngestService, compact_reason, record_raw_text
-from bot.feeds.records import list_wrapper
+from bot.feeds.records import list_wrapper, validate_record
 from bot.http_body import BodyTimeout, ClientGone, PayloadTooLarge, read_limited
 from bot.log_limits import RefusalLog
 from bot.storage.db import database_unavailable, failure_line
@@ -84,6 +89,13 @@ BODY_DEADLINE_S = 30.0
 REASON_INDEXES = 10
 #: unknown accounts remembered to log each once (a flood of made-up ids must not grow memory)
 MAX_UNKNOWN_LOGGED = 1000
+#: what NDJSON sent as application/json is told (Chinese, English), after the 400's position
+NDJSON_HINT = ("：请求体是多个 JSON 文档、每行一个，即 NDJSON，请以 Content-Type: application/x-ndjson 发送 ",
+               "; the body is several JSON documents, one per line: that is NDJSON, send it with "
+               "Content-Type: application/x-ndjson")
+#: how a JSON array is sent, in the reason of an NDJSON line holding one or starting one it does not close
+ARRAY_ZH = "JSON 数组请以 Content-Type: application/json 发送，或每行一条评论（NDJSON）"
+ARRAY_EN = "send a JSON array as Content-Type: application/json, or one comment per line (NDJSON)"
 
 _limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -146,6 +158,34 @@ def _json_records(text: str):
     except (json.JSONDecodeError, *JSON_ERRORS):
         pass
     return json.loads(text)  # raises the error of the malformed document
+
+
+def _whole_array(text: str) -> list | None:
+    """The records of a body sent as NDJSON that is one whole JSON array (on one line, or pretty-printed over
+    many), read as application/json reads it; None for any other body. Such a body is no NDJSON of comments
+    whichever way it is read (a line holding a list is never a comment, nor is a line of a pretty-printed
+    one), and `crisisbot ingest` reads the same text as an array: it was answered 200 with every record
+    rejected. Not ambiguous: its indexes are the array's, as the NDJSON indexes of its one line could not be.
+    Raises TooManyRecords as `_json_records` does."""
+    if not text.startswith("[", _WHITESPACE.match(text, 0).end()):
+        return None
+    try:
+        return _json_records(text)  # a list: the text starts with "["
+    except (json.JSONDecodeError, *JSON_ERRORS):
+        return None  # not one array (lines each holding one, a broken array): read line by line
+
+
+def _lines_of_json(text: str, exc: json.JSONDecodeError) -> bool:
+    """Whether a body json.loads refused is several JSON documents, one per line (NDJSON sent as
+    application/json): "Extra data", and the first line is one whole document."""
+    end = text.find("\n")
+    if exc.msg != "Extra data" or end < 0:
+        return False
+    try:
+        json.loads(text[:end])
+    except JSON_ERRORS:
+        return False
+    return True
 
 
 def _declared_encoding(parameters: str) -> str | None:
@@ -223,9 +263,11 @@ def _ndjson_records(text: str, clock: Clock, where=lambda chars: chars
     next_start = 0
     index = json_lines = 0
     # split on "\n" only: U+2028 and friends are allowed raw inside a JSON string
-    for number, line in split_lines(text):
+    for number, sent in split_lines(text):
         # `position` is where the error is in the body, as for a JSON array, not in its line
         start, next_start = next_start, text.find("\n", next_start) + 1
+        line = without_bom(sent)  # each part of NDJSON joined from Windows exports starts with one
+        start += len(sent) - len(line)
         if not line.strip():
             continue
         if index >= MAX_RECORDS:
@@ -233,8 +275,10 @@ def _ndjson_records(text: str, clock: Clock, where=lambda chars: chars
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            reason = (f"JSON 格式错误（第 {number} 行第 {exc.colno} 列）/ "
-                      f"malformed JSON at line {number} column {exc.colno}: {exc.msg}")
+            # a line starting an array that does not end on it: most likely a pretty-printed JSON array
+            zh, en = (f"：{ARRAY_ZH} ", f"; {ARRAY_EN}") if line.lstrip().startswith("[") else ("", "")
+            reason = (f"JSON 格式错误（第 {number} 行第 {exc.colno} 列）{zh}/ "
+                      f"malformed JSON at line {number} column {exc.colno}: {exc.msg}{en}")
             rejections.append((index, line, reason))
             if first_error is None:
                 first_error = _error(400, "malformed_json", reason, position=where(start + exc.pos), line=number,
@@ -246,6 +290,11 @@ def _ndjson_records(text: str, clock: Clock, where=lambda chars: chars
                 first_error = _error(400, "malformed_json", reason, line=number)
         else:
             json_lines += 1
+            if isinstance(record, list):  # a list is never a comment: say how a list is sent
+                rejections.append((index, line, f"第 {number} 行是一个 JSON 数组：{ARRAY_ZH} / line {number} is a JSON "
+                                   f"array: {ARRAY_EN}; {compact_reason(validate_record(record))}"))
+                index += 1
+                continue
             wrapped = _wrapper_rejection(record, clock, line=number) if isinstance(record, dict) else None
             if wrapped is None:
                 records.append(record)
@@ -318,14 +367,21 @@ def _process(ingest: IngestService, body: bytes, content_type: str, encoding: st
         return _byte_offset(body, text, chars, codec)
 
     rejections: list[tuple[int, str, str]] = []
-    if content_type in JSON_TYPES:
+    try:
+        array = _whole_array(text) if content_type in NDJSON_TYPES else None
+    except TooManyRecords:
+        return _too_many()
+    if array is not None:  # one JSON array sent as NDJSON: read as the array it is
+        records = array
+    elif content_type in JSON_TYPES:
         try:
             records = _json_records(text)
         except TooManyRecords:
             return _too_many()
         except json.JSONDecodeError as exc:
-            return _error(400, "malformed_json", f"JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）/ "
-                          f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            zh, en = NDJSON_HINT if _lines_of_json(text, exc) else ("", "")
+            return _error(400, "malformed_json", f"JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）{zh}/ "
+                          f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{en}",
                           position=where(exc.pos), line=exc.lineno, column=exc.colno)
         except JSON_ERRORS as exc:  # a 5000-digit number, nesting deeper than the parser goes
             return _error(400, "malformed_json", f"JSON 格式错误 / malformed JSON: {json_error_text(exc)}")
