@@ -222,7 +222,7 @@ def _import_all(settings: Settings, config: AppConfig, paths: list[Path], consol
                 while chunk := list(islice(stream, batch)):
                     records, rejections = [], []
                     for n, i in enumerate(chunk):
-                        reason = (i.error or "无法读取 / unreadable") if i.record is None else _wrapper_reason(i.record)
+                        reason = (i.error or "无法读取 / unreadable") if i.record is None else wrapped_list_reason(i.record)
                         if reason is None:
                             records.append(i.record)
                         else:
@@ -256,7 +256,7 @@ def _import_all(settings: Settings, config: AppConfig, paths: list[Path], consol
     return status
 
 
-def _wrapper_reason(record: dict) -> str | None:
+def wrapped_list_reason(record: dict) -> str | None:
     """Why a JSON object that wraps a list of comments (`{"comments": [...]}`, an API response saved as it came)
     is not imported, saying how to give the list; None for any other record. It was refused for the six
     fields it lacks as a comment, which says nothing of the fix (the webhook says it: `list_wrapper`)."""

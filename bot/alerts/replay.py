@@ -89,7 +89,7 @@ def load_feed(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     give the list, in the words ingest uses."""
     from bot.feeds.files import FileFormatError, read_items
     from bot.feeds.records import validate_record
-    from bot.importer import _wrapper_reason  # ingest's own words for it, not a second copy
+    from bot.importer import wrapped_list_reason  # ingest's own words for it, not a second copy
 
     try:
         items, _encoding = read_items(path)
@@ -100,7 +100,7 @@ def load_feed(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
         if item.record is None:
             problems.append(f"{item.position}: {item.error}")
             continue
-        wrapped = _wrapper_reason(item.record)
+        wrapped = wrapped_list_reason(item.record)
         if wrapped is not None:
             problems.append(f"{item.position}: {wrapped}")
             continue

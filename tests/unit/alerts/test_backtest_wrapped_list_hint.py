@@ -1,7 +1,7 @@
 """`crisisbot backtest --comments FILE` reads a file as `crisisbot ingest` does (bot/alerts/replay.py
 `load_feed`), but a JSON file wrapping its comments (`{"comments": [...]}`, an API response saved as it came)
 was skipped only for the six fields it lacks as a comment; ingest's hint (how to give the list) is now
-given there too, in ingest's own words (bot/importer.py `_wrapper_reason`)."""
+given there too, in ingest's own words (bot/importer.py `wrapped_list_reason`)."""
 
 from __future__ import annotations
 
