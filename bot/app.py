@@ -175,7 +175,7 @@ def build_app(
         db.upgrade()
     registry = CommandRegistry()
     outbox = Outbox(db, clock)
-    console = ConsolePort(echo=console_echo)
+    console = ConsolePort(echo=console_echo, language=config.channel_language)
     outbox.register_port(console)
     services = Services(
         settings=settings,

@@ -131,9 +131,13 @@ class ChannelFeed:
     own answers, in order with its input), and every `FEED_POLL_S` seconds from a background thread,
     written around the prompt so a half-typed line stays usable."""
 
-    def __init__(self, db, channel: str, *, out: TextIO | None = None, interactive: bool = False) -> None:
+    def __init__(self, db, channel: str, *, out: TextIO | None = None, interactive: bool = False,
+                 language: Callable[[str], str] | None = None) -> None:
         self.db = db
         self.channel = channel
+        # a channel's language (config): its messages' own notes ([image: …], (updated)) in English alone in
+        # an English channel, as serve's console prints them
+        self.language = language
         self.out = out
         self.interactive = interactive
         self.lock = threading.RLock()  # one writer at a time: the feed thread and the REPL's own output
@@ -264,7 +268,8 @@ class ChannelFeed:
         from bot.adapters.console.render import render_text
 
         # the same form the console adapter prints in serve's terminal
-        text = render_text(message, updated=updated, width=terminal_width(self.out or sys.stdout))
+        lang = self.language(self.channel) if self.language else "zh"
+        text = render_text(message, updated=updated, width=terminal_width(self.out or sys.stdout), lang=lang)
         return f"\n#{self.channel.removeprefix('console:')}\n{text}\n"
 
     def _write_messages(self, texts: list[str]) -> None:
@@ -490,7 +495,7 @@ def run_console(settings: Settings, config: AppConfig, *, channel: str, user: st
 
     bot = build_app(settings, config)  # no console echo: delivering here must not print a second copy
     stop = threading.Event()
-    feed = ChannelFeed(bot.services.db, console_channel(channel))
+    feed = ChannelFeed(bot.services.db, console_channel(channel), language=bot.services.config.channel_language)
     worker = threading.Thread(target=bot.services.outbox.run_worker, args=(stop,),
                               kwargs={"idle_wait": 1.0, "grace": CONSOLE_DELIVERY_GRACE_S, "platform": "console",
                                       "only_ids": feed.displayed_ids},

@@ -109,3 +109,35 @@ def test_slacks_cut_note_follows_the_channels_language(db, clock):
         {"type": "mrkdwn", "text": f"…{omitted} more blocks not shown"}]}
     assert notes["CZH"] == {"type": "context", "elements": [
         {"type": "mrkdwn", "text": f"…另有 {omitted} 块内容未显示 / {omitted} more blocks not shown"}]}
+
+
+def test_the_bots_console_knows_each_channels_language(db, settings, clock, tmp_path):
+    """build_app gives the console port the configured languages (it printed Chinese-first notes in every
+    channel while the Slack and Feishu ports already knew them)."""
+    from bot.app import build_app
+
+    data = {**TEST_CONFIG, "channels": [{"id": "console:lanji", "client": "lanji", "language": "en"},
+                                        {"id": "console:xiaochu", "client": "xiaochu"}]}
+    echo = io.StringIO()
+    app = build_app(settings, parse_config(data, source="tests"), clock=clock, db=db, upgrade=False, console_echo=echo)
+    app.console.files_dir = tmp_path
+    try:
+        for channel in ("lanji", "xiaochu"):
+            app.services.outbox.send(channel=f"console:{channel}", message=with_chart_and_file("Report"),
+                                     key=f"report:{channel}")
+        app.services.outbox.drain()
+    finally:
+        app.stop()
+    english, chinese = echo.getvalue().split("\n#xiaochu\n", 1)
+    assert "  [image: Negative share (72 bytes)]" in english and "图片" not in english, english
+    assert "  [图片 / image: Negative share (72 bytes)]" in chinese, chinese
+
+
+def test_the_console_commands_feed_speaks_its_channels_language(db):
+    """`crisisbot console` shows the channel's messages from the outbox table (ChannelFeed), in its own form."""
+    from bot.console_repl import ChannelFeed
+
+    english = ChannelFeed(db, "console:en", language=language)._render(with_chart_and_file("Report"), updated=True)
+    chinese = ChannelFeed(db, "console:zh", language=language)._render(with_chart_and_file("Report"), updated=True)
+    assert "[image: Negative share (72 bytes)]" in english and "(updated)" in english and not CJK.search(english)
+    assert "[图片 / image: Negative share (72 bytes)]" in chinese and "（已更新 / updated）" in chinese
