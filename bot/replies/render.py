@@ -710,29 +710,10 @@ def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None, lang: s
     """/reply-queue stats; `lang` "en" (a channel set to English): English alone."""
     if lang == "en":
         return _stats_message_en(stats, scope_text=scope_text, zone=zone)
-
-    def fmt(delta: timedelta | None) -> str:
-        return duration_zh_en(delta) if delta is not None else "—"
-
-    compliance = f"{stats.sla_compliance * 100:.0f}%" if stats.sla_compliance is not None else "—"
-    fields = (
-        Field("待回复 Open", num(stats.open)),
-        Field("逾期 Overdue", num(stats.overdue)),
-        Field("新到评论 Arrived", num(getattr(stats, "arrived", 0))),
-        Field("已回复 Responded", num(stats.responded)),
-        Field("已跳过 Skipped", num(stats.skipped)),
-        Field("认领 Claimed", num(getattr(stats, "claimed", 0))),
-        Field("首次响应中位数 Median first response", fmt(stats.median_first_response)),
-        Field("首次响应 P90 / p90 first response", fmt(stats.p90_first_response)),
-        Field("时限达成率 SLA compliance", f"{compliance}（{num(stats.sla_met)}/{num(stats.sla_total)}）"),
-    )
-    if getattr(stats, "history", 0):
-        fields += (Field("历史评论（不计时限）History, no SLA", num(stats.history)),)
-    rows = _ranked_responders(stats)
     # both languages, as the heading "按处理人 / per person" above them
     per = "\n".join(f"• {who}：回复 {num(c['replied'])}，跳过 {num(c['skipped'])}，认领 {num(c.get('claimed', 0))}"
                     f" / replied {num(c['replied'])}, skipped {num(c['skipped'])}, claimed {num(c.get('claimed', 0))}"
-                    for who, c in rows) or "—"
+                    for who, c in _ranked_responders(stats)) or "—"
     # with the year: `--since 400d` reaches into another year
     since_at = ensure_aware(stats.since)
     since = since_at.astimezone(zone or DEFAULT_ZONE).strftime("%Y-%m-%d %H:%M")
@@ -744,12 +725,42 @@ def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None, lang: s
               # what each figure counts: "since" alone read as "comments written since then"
               f"已回复、已跳过、认领按操作发生的时间计（评论可以更早）；新到评论、历史评论按评论到达机器人的时间计；"
               f"待回复、逾期是现在的数；时限达成率：期间内的首次回复中按时的比例，期间内到期仍未回复的算未达成。\n"
-              f"Responded, skipped and claimed count actions taken in the window (on comments of any age); arrived "
-              f"and history count comments that reached the bot in it; open and overdue are the queue now; SLA "
-              f"compliance: first responses in the window within their deadline, deadlines passed unanswered in "
-              f"it count as misses.\n\n按处理人 / per person:\n{per}"),
-        fields=fields,
+              f"{_STATS_COUNTED_EN}\n\n按处理人 / per person:\n{per}"),
+        fields=_stats_fields(stats, "zh"),
     )
+
+
+# What each figure counts, in English (the Chinese stats say it too, after the Chinese)
+_STATS_COUNTED_EN = ("Responded, skipped and claimed count actions taken in the window (on comments of any age); "
+                     "arrived and history count comments that reached the bot in it; open and overdue are the queue "
+                     "now; SLA compliance: first responses in the window within their deadline, deadlines passed "
+                     "unanswered in it count as misses.")
+
+
+def _stats_fields(stats, lang: str) -> tuple[Field, ...]:
+    """The stats' figures, labelled Chinese first with English ("待回复 Open") or in English alone."""
+    en = lang == "en"
+    durations = duration_en if en else duration_zh_en
+
+    def fmt(delta: timedelta | None) -> str:
+        return durations(delta) if delta is not None else "—"
+
+    compliance = f"{stats.sla_compliance * 100:.0f}%" if stats.sla_compliance is not None else "—"
+    met = f"{num(stats.sla_met)}/{num(stats.sla_total)}"
+    rows = [
+        ("待回复 Open", "Open", num(stats.open)),
+        ("逾期 Overdue", "Overdue", num(stats.overdue)),
+        ("新到评论 Arrived", "Arrived", num(getattr(stats, "arrived", 0))),
+        ("已回复 Responded", "Responded", num(stats.responded)),
+        ("已跳过 Skipped", "Skipped", num(stats.skipped)),
+        ("认领 Claimed", "Claimed", num(getattr(stats, "claimed", 0))),
+        ("首次响应中位数 Median first response", "Median first response", fmt(stats.median_first_response)),
+        ("首次响应 P90 / p90 first response", "p90 first response", fmt(stats.p90_first_response)),
+        ("时限达成率 SLA compliance", "SLA compliance", f"{compliance} ({met})" if en else f"{compliance}（{met}）"),
+    ]
+    if getattr(stats, "history", 0):
+        rows.append(("历史评论（不计时限）History, no SLA", "History (no SLA)", num(stats.history)))
+    return tuple(Field(english if en else chinese, value) for chinese, english, value in rows)
 
 
 def _ranked_responders(stats) -> list:
@@ -760,23 +771,6 @@ def _ranked_responders(stats) -> list:
 
 def _stats_message_en(stats, *, scope_text: str, zone: tzinfo | None = None) -> Message:
     """`stats_message` in a channel set to English."""
-    def fmt(delta: timedelta | None) -> str:
-        return duration_en(delta) if delta is not None else "—"
-
-    compliance = f"{stats.sla_compliance * 100:.0f}%" if stats.sla_compliance is not None else "—"
-    fields = (
-        Field("Open", num(stats.open)),
-        Field("Overdue", num(stats.overdue)),
-        Field("Arrived", num(getattr(stats, "arrived", 0))),
-        Field("Responded", num(stats.responded)),
-        Field("Skipped", num(stats.skipped)),
-        Field("Claimed", num(getattr(stats, "claimed", 0))),
-        Field("Median first response", fmt(stats.median_first_response)),
-        Field("p90 first response", fmt(stats.p90_first_response)),
-        Field("SLA compliance", f"{compliance} ({num(stats.sla_met)}/{num(stats.sla_total)})"),
-    )
-    if getattr(stats, "history", 0):
-        fields += (Field("History (no SLA)", num(stats.history)),)
     per = "\n".join(f"• {who}: replied {num(c['replied'])}, skipped {num(c['skipped'])}, "
                     f"claimed {num(c.get('claimed', 0))}" for who, c in _ranked_responders(stats)) or "—"
     zone = zone or DEFAULT_ZONE
@@ -785,10 +779,6 @@ def _stats_message_en(stats, *, scope_text: str, zone: tzinfo | None = None) -> 
              f"{getattr(zone, 'key', str(zone))} ({utc_offset(zone, since_at)})")
     return Message(
         title="Reply queue stats",
-        text=(f"{scope_text}, since {since}\n"
-              f"Responded, skipped and claimed count actions taken in the window (on comments of any age); arrived "
-              f"and history count comments that reached the bot in it; open and overdue are the queue now; SLA "
-              f"compliance: first responses in the window within their deadline, deadlines passed unanswered in "
-              f"it count as misses.\n\nPer person:\n{per}"),
-        fields=fields,
+        text=f"{scope_text}, since {since}\n{_STATS_COUNTED_EN}\n\nPer person:\n{per}",
+        fields=_stats_fields(stats, "en"),
     )
