@@ -11,7 +11,6 @@ Real database, dispatcher and console port, as tests/integration/test_english_ch
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import asdict
 from datetime import timedelta
@@ -23,28 +22,16 @@ from bot.alerts.models import AlertEpisode
 from bot.config import parse_config
 from bot.messages import Command
 from bot.storage.models import InboundItem, OutboxMessage, ProcessedEvent
-from tests.conftest import TEST_CONFIG
+from tests.integration.test_english_channel_replies import (  # noqa: F401 - app_config is a fixture
+    CJK,
+    EN,
+    ZH,
+    _config,
+    _one,
+    app_config,
+)
 
-CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
-EN, ZH = "console:lanji", "console:xiaochu"
 LANJI_EN = "澜肌官方旗舰店 (Douyin)"  # an account's own name stays Chinese in any language
-
-
-def _config(**top) -> dict:
-    data = copy.deepcopy(TEST_CONFIG)
-    data["channels"] = [{"id": EN, "client": "lanji", "language": "en"}, {"id": ZH, "client": "xiaochu"}]
-    data.update(top)
-    return data
-
-
-@pytest.fixture
-def app_config():
-    return parse_config(_config(), source="tests")
-
-
-def _one(replies):
-    [reply] = replies
-    return reply
 
 
 def _english(text: str, *names: str) -> str:

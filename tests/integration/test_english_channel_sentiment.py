@@ -12,7 +12,6 @@ The quoted comment and the words the model took from it stay as written: they ar
 
 from __future__ import annotations
 
-import copy
 import re
 import shutil
 
@@ -21,30 +20,17 @@ import pytest
 from bot.config import parse_config
 from bot.sentiment.actions import review_button
 from bot.sentiment.risk import PACKAGE_DATA_DIR
-from tests.conftest import TEST_CONFIG
+from tests.integration.test_english_channel_replies import (  # noqa: F401 - app_config is a fixture
+    CJK,
+    EN,
+    REVIEWER,
+    ZH,
+    _config,
+    _one,
+    app_config,
+)
 
-CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
-EN, ZH = "console:lanji", "console:xiaochu"
-REVIEWER = "console:rita"
 RISKY = "我要投诉，退款，律师函，曝光，封号"
-
-
-def _config(**top) -> dict:
-    data = copy.deepcopy(TEST_CONFIG)
-    data["channels"] = [{"id": EN, "client": "lanji", "language": "en"}, {"id": ZH, "client": "xiaochu"}]
-    data.update({"roles": {"sentiment_reviewer": [REVIEWER]},
-                 "sentiment": {"permissions": {"fix": ["sentiment_reviewer"]}}}, **top)
-    return data
-
-
-@pytest.fixture
-def app_config():
-    return parse_config(_config(), source="tests")
-
-
-def _one(replies):
-    [reply] = replies
-    return reply
 
 
 def _own_words(text: str, *quoted: str) -> str:
