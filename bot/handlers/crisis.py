@@ -115,8 +115,8 @@ ALIASES = {
     "定级": "severity",
     "严重程度": "severity",
 }
-# "/crisis severity 1", "一级", "SEV1", "P1" -> 1
-_LEVEL = re.compile(r"^(?:sev|p)?\s*([123])$|^([一二三])级$", re.IGNORECASE)
+# "/crisis severity 1", "一级", "1级", "SEV1", "P1" -> 1
+_LEVEL = re.compile(r"^(?:sev|p)?\s*([123])$|^([123一二三])级$", re.IGNORECASE)
 # Words people type to end a run. Ending is a decision between resolving (the crisis is over: the review is
 # posted) and cancelling (it was a false alarm or is handled elsewhere), so these are answered with both
 # subcommands instead of being mapped to one.
@@ -756,7 +756,7 @@ def _severity(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     if match is None:
         raise Usage("用法：/crisis severity 1|2|3 原因（1 最高）/ usage: severity 1|2|3 REASON (1 is the highest)",
                     en="Usage: /crisis severity 1|2|3 REASON (1 is the highest)")
-    level = int(match.group(1)) if match.group(1) else _ZH_DIGITS[match.group(2)]
+    level = int(match.group(1)) if match.group(1) else _ZH_DIGITS.get(match.group(2)) or int(match.group(2))
     reason = parsed.text_from(2).strip() if len(rest) > 1 else ""
     if is_blank(reason):
         raise Usage("调整严重程度需要说明原因：/crisis severity 1|2|3 原因 / changing the severity needs a reason",

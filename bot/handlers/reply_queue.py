@@ -406,6 +406,10 @@ def _release(ctx, service, parsed, args):
     english = ctx.lang == "en"
     if service.release(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel):
         return Message(text=f"🔓 Released #{item_id}." if english else f"🔓 已放弃认领 #{item_id}。\nReleased #{item_id}.")
+    # a claim ends when the item is handled (here or in the app): "not yours" read as if it never had been
+    refusal = service.refusal(item_id, user=ctx.user, channel=ctx.channel)
+    if refusal is not None and refusal.status == "closed":
+        return _outcome_message(service, refusal, ctx.user, ctx.channel, ctx.lang)
     return Message(text=f"You do not hold #{item_id}." if english else
                    f"#{item_id} 不是你认领的。\nYou do not hold #{item_id}.", ephemeral=True)
 
@@ -426,7 +430,13 @@ def _done(ctx, service, parsed, args):
     return _outcome_message(service, outcome, ctx.user, ctx.channel, ctx.lang)
 
 
-def _skip_needs_reason(number: int, lang: str = "zh") -> Message:
+def _skip_needs_reason(ctx: CommandContext, service: ReplyQueueService, number: int) -> Message:
+    """The refusal of a skip without a reason, unless a reason would not help (no such item here, someone
+    else's claim, already handled): then that is the answer, as it would be with a reason."""
+    refusal = service.refusal(number, user=ctx.user, channel=ctx.channel)
+    if refusal is not None:
+        return _outcome_message(service, refusal, ctx.user, ctx.channel, ctx.lang)
+    lang = ctx.lang
     en = f"Skipping needs a reason; #{number} was not skipped. Type: /reply-queue skip {number} REASON."
     if lang == "en":
         return Message(text=f"⚠️ {en}", ephemeral=True)
@@ -440,7 +450,7 @@ def _skip(ctx, service, parsed, args):
     item_id = _number(args[0] if args else None)
     reason = parsed.text_from(2).strip()
     if is_blank(reason):  # as the 跳过 button: a typed skip without a reason closed the item with reason "—"
-        return _skip_needs_reason(item_id, ctx.lang)
+        return _skip_needs_reason(ctx, service, item_id)
     outcome = service.skip(item_id, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel, reason=reason)
     return _outcome_message(service, outcome, ctx.user, ctx.channel, ctx.lang)
 
@@ -484,6 +494,9 @@ _CLOSED_WORDS = {"skipped": ("已跳过", "skipped"), "replied": ("已回复", "
 def _suggest(ctx, service, parsed, args):
     _no_extra(args)
     item_id = _number(args[0] if args else None)
+    refusal = service.refusal(item_id, user=ctx.user, channel=ctx.channel)
+    if refusal is not None and refusal.status == "closed":  # "pick one to post" for a comment already answered
+        return _outcome_message(service, refusal, ctx.user, ctx.channel, ctx.lang)
     item, comment, suggestions = service.suggest(item_id, channel=ctx.channel)
     english = ctx.lang == "en"
     sections = []
@@ -656,7 +669,7 @@ def handle_reply_action(ctx: CommandContext, action: Action) -> Message | list[M
         if verb == "skip":
             if is_blank(form.get("reason")):
                 # the form did not open (an expired trigger, an outage) or came back blank: a skip says why
-                return _skip_needs_reason(number, ctx.lang)
+                return _skip_needs_reason(ctx, service, number)
             return _outcome_message(service, service.skip(
                 number, user=ctx.user, user_name=ctx.user_name, channel=ctx.channel,
                 reason=form.get("reason", "")), ctx.user, ctx.channel, ctx.lang)

@@ -359,7 +359,26 @@ def handle_alert_action(ctx: CommandContext, action: Action) -> Message | None:
     if not changed:
         return _unchanged(ctx, episode)
     zh, en = REPLIES[kind]
-    return Message(text=_text(ctx, f"{zh.format(who=who)}\n{en.format(who=who)}", en.format(who=who)))
+    zh, en = zh.format(who=who), en.format(who=who)
+    if kind == "false_positive":
+        runs_zh, runs_en = _runs_still_going(ctx, episode.episode_key)
+        zh, en = zh + runs_zh, en + runs_en
+    return Message(text=_text(ctx, f"{zh}\n{en}", en))
+
+
+def _runs_still_going(ctx: CommandContext, episode_key: str) -> tuple[str, str]:
+    """A run this channel started from an alert now marked a false alarm goes on (its reminders too) until
+    someone ends it: say so, with the command, rather than let "marked a false alarm" read as all done."""
+    playbooks = ctx.services.extra.get("playbooks")
+    if playbooks is None or not hasattr(playbooks, "active_runs"):
+        return "", ""
+    runs = [run.id for run in playbooks.active_runs(ctx.channel) if run.alert_id == episode_key]
+    if not runs:
+        return "", ""
+    named = "、".join(f"#{n}" for n in runs)
+    return (f"由它启动的预案 {named} 仍在进行；如不再需要，用 /crisis cancel {runs[0]} 误报 取消。",
+            f" Run {', '.join(f'#{n}' for n in runs)} started from it is still active; if it is no longer needed, "
+            f"cancel it: /crisis cancel {runs[0]} false alarm")
 
 
 def _start_playbook(ctx: CommandContext, svc, action: Action) -> Message:

@@ -532,6 +532,11 @@ def _canonical_answer(answers: tuple[str, ...], typed: str,
         folded = _ZH_YES_NO.get(folded, folded)
         matches = list(dict.fromkeys(a for word, a in aliases
                                      if " ".join(_fold_answer(word).split()) == folded and a in answers))
+    if not matches:
+        # "不 属实", "部分 属实": a space typed inside a Chinese answer, which has none (an IME space, a slip);
+        # it was read as the answer "不"/"部分" plus a remark, no answer at all, and refused
+        bare = "".join(_fold_answer(typed).split())
+        matches = [a for a in answers if "".join(_fold_answer(a).split()) == bare]
     return matches[0] if len(matches) == 1 else None
 
 

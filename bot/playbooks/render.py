@@ -460,7 +460,17 @@ def status_message(view: RunView, now: datetime, tz: str, lang: str = "zh") -> M
 def next_message(view: RunView, now: datetime, tz: str, *, limit: int = 3, lang: str = "zh") -> Message:
     """The next steps in detail: instructions, checklist and filled response templates."""
     en = lang == "en"
-    steps = view.state.current_steps()[:limit]
+    state = view.state
+    if state.status in (RunStatus.RESOLVED, RunStatus.CANCELLED):
+        # `/crisis next` with no active run shows the channel's latest: a closed run has no next step, and
+        # its open steps with 完成/跳过 buttons read as work still to do (each press was then refused)
+        where = f"/crisis status #{view.id}, /crisis report #{view.id}"
+        if en:
+            return Message(text=f"Run #{view.id} is {RUN_STATUS_EN[state.status]}: it has no next steps. Its steps "
+                                f"and review: {where}")
+        return Message(text=f"预案 #{view.id} {RUN_STATUS_ZH[state.status]}，没有下一步；步骤与复盘见 {where.replace(', ', '、')} / "
+                            f"run #{view.id} is {RUN_STATUS_EN[state.status]}: it has no next steps")
+    steps = state.current_steps()[:limit]
     if not steps:
         return Message(text="Nothing left: resolve with /crisis resolve when ready" if en
                        else "没有待办步骤，可以 /crisis resolve 解除 / nothing left: resolve when ready")

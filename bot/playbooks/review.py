@@ -430,6 +430,13 @@ def _local_time(zone: ZoneInfo, moment: datetime | None) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
+def _run_end(data: ReviewInput) -> datetime:
+    """Until when the run's open steps count as late: its close, else now. A review asked for days after a
+    run was resolved or cancelled must not count steps that were not yet due when it closed as late, nor
+    grow the lateness of the open ones with every day since."""
+    return data.state.closed_at or data.generated_at
+
+
 def _review_parts(data: ReviewInput) -> _ReviewParts:
     zone = ZoneInfo(data.tz)
 
@@ -438,14 +445,14 @@ def _review_parts(data: ReviewInput) -> _ReviewParts:
 
     alerts = [a if isinstance(a, LinkedAlert) else LinkedAlert.from_key(a) for a in data.alerts]
     state = data.state
-    end = state.closed_at or data.generated_at
+    end = _run_end(data)
     done, applicable = state.progress()
     late = [
         s
         for s in state.steps
         if s.due_at is not None
         and s.status is not StepStatus.NA
-        and ((s.finished_at or data.generated_at) > s.due_at)
+        and ((s.finished_at or end) > s.due_at)
         and s.status is not StepStatus.SKIPPED
     ]
     if data.lang == "en":
@@ -575,7 +582,7 @@ def _step_rows(data: ReviewInput, when: Callable[[datetime | None], str], names:
         used = (step.finished_at - state.started_at) if step.finished_at and state.started_at else None
         over = None
         if step.due_at is not None and step.status in (StepStatus.DONE, StepStatus.OPEN):
-            over = (step.finished_at or data.generated_at) - step.due_at
+            over = (step.finished_at or _run_end(data)) - step.due_at
         status = (STEP_STATUS_EN if en else STEP_STATUS_ZH)[step.status]
         if step.answer:
             status += f": {names.answer(step.step_id, step.answer)}" if en else f"：{step.answer}"

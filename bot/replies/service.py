@@ -1018,7 +1018,9 @@ class ReplyQueueService:
         item, _ = self.get_item(item_id, channel)
         with self.db.session() as session:
             done = session.execute(
-                update(ReplyQueueItem).where(ReplyQueueItem.id == item_id, ReplyQueueItem.claimed_by == user)
+                # a handled item keeps its last holder's name; releasing it then "released" nothing
+                update(ReplyQueueItem).where(ReplyQueueItem.id == item_id, ReplyQueueItem.claimed_by == user,
+                                             ReplyQueueItem.state.in_(m.UNANSWERED_STATES))
                 .values(claimed_by=None, claimed_by_name=None, claim_expires_at=None)
             ).rowcount == 1
             if done:
@@ -1372,6 +1374,18 @@ class ReplyQueueService:
         if not closed:
             return self._refused(item_id, user, now)
         return ReplyOutcome("skipped", self._reload(item_id), reason=reason)
+
+    def refusal(self, item_id: int, *, user: str, channel: str) -> ReplyOutcome | None:
+        """Why `user` cannot act on the item now, whatever they type (someone else's claim, a reply awaiting
+        approval, already handled), or None when it is open to them. An unknown item (or another client's)
+        raises NotFound as the actions do. Asked before "a skip needs a reason" (which sent people to type a
+        reason for an item a reason would not let them skip), after a release that held nothing, and before
+        suggesting replies to post."""
+        item, _ = self.get_item(item_id, channel)
+        now = self.clock.now()
+        if item.state == m.OPEN and self._active_holder(item, user, now) is None:
+            return None
+        return self._refused(item_id, user, now)
 
     def escalate(self, item_id: int, *, user: str, user_name: str | None, channel: str, note: str = "") -> EscalateOutcome:
         """升级: hand the comment to the crisis playbooks (attach to an active run or start one) when present."""
