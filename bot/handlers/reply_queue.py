@@ -563,7 +563,7 @@ def _save_template(ctx, service, parsed, args):
                              f"suggestions will offer it for these topics."))
     where = "、".join(render.account_label(k, service.account_names.get(k)) for k in keys) or "未归属客户的账号 / unassigned accounts"
     return Message(text=(f"💾 已保存模板「{row.name}」（关键词：{'、'.join(row.topics)}；适用账号：{where}）。\n"
-                         f"Saved template {row.name!r} for {where}; 建议回复 will offer it for these topics."))
+                         f"Saved template {row.name!r} for {where}; suggestions will offer it for these topics."))
 
 
 def _templates(ctx, service, parsed, args):

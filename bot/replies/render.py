@@ -387,8 +387,8 @@ def card_summary(card: Message, items: Mapping[int, ReplyQueueItem], *, now: dat
             below = f"{handled} of the {len(ids)} below handled"
             if not overdue_total:
                 return f"✅ No comment of {name} is past the reply SLA any more ({below}).", None
-            return (f"{num(overdue_total)} comment(s) of {name} are past the reply SLA now ({below}). "
-                    f"Type /reply-queue --overdue to see them all."), 2
+            return (f"{_past_sla_en(overdue_total, name)} now ({below}). "
+                    f"Type /reply-queue --overdue to see {'it' if overdue_total == 1 else 'them all'}."), 2
         if not overdue_total:
             return (f"✅ {name} 已没有超过回复时限的评论（本提醒中 {handled}/{len(ids)} 条已处理）。\n"
                     f"No comment of {name} is past the reply SLA any more.", None)
@@ -674,8 +674,10 @@ def reminder_messages(account_key: str, account_name: str | None, items: Sequenc
         zh_held = f"\n已认领（请认领人尽快回复）：{who}"
         en_held = f" Claimed: {who}."
     if english:  # as the Chinese head: the counts, the command for them all, then who holds which
-        head = (f"{num(total)} comment(s) of {name} are past the reply SLA{en_new}{en_more}; the {len(items)} "
-                f"most urgent are below{en_rest}. Type /reply-queue --overdue to see them all."
+        shown = ("it is below" if total == 1 else "all of them are below" if len(items) == total
+                 else f"the {len(items)} most urgent are below")
+        head = (f"{_past_sla_en(total, name)}{en_new}{en_more}; {shown}{en_rest}. "
+                f"Type /reply-queue --overdue to see {'it' if total == 1 else 'them all'}."
                 + (f"\nClaimed (holders, please reply soon): {who}" if held else ""))
     else:
         head = (f"{name} 有 {num(total)} 条评论超过回复时限{zh_new}{zh_more}，按优先级最紧急的 {len(items)} 条如下{zh_rest}。"
@@ -704,6 +706,11 @@ def reminder_messages(account_key: str, account_name: str | None, items: Sequenc
             title=title, text=text, sections=sections, severity=2,
             meta=card_meta([i.id or 0 for i in chunk], reminder={"account": account_key, "name": name}, lang=lang)))
     return messages
+
+
+def _past_sla_en(count: int, name: str) -> str:
+    """"3 comments of X are past the reply SLA", "1 comment of X is …": the English head of an overdue reminder."""
+    return f"{num(count)} comment{'' if count == 1 else 's'} of {name} {'is' if count == 1 else 'are'} past the reply SLA"
 
 
 def stats_message(stats, *, scope_text: str, zone: tzinfo | None = None, lang: str = "zh") -> Message:

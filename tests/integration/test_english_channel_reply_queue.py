@@ -493,7 +493,7 @@ FAMILIES = [
         None,
         "💾 Saved template '感谢' (topics: 谢谢您, 支持; accounts: 澜肌官方旗舰店); suggestions will offer it for these topics.",
         [
-            "💾 已保存模板「感谢」（关键词：谢谢您、支持；适用账号：小厨科技官方）。\nSaved template '感谢' for 小厨科技官方; 建议回复 will offer it for these topics."
+            "💾 已保存模板「感谢」（关键词：谢谢您、支持；适用账号：小厨科技官方）。\nSaved template '感谢' for 小厨科技官方; suggestions will offer it for these topics."
         ],
         id="template_saved",
     ),
@@ -876,11 +876,11 @@ class TestOverdueReminders:
                                  f"now (1 of the {shown[ZH]} below handled).")
         assert reminders[EN] == [
             ("⏰ Overdue replies · 澜肌官方旗舰店 (1/2)",
-             "6 comment(s) of 澜肌官方旗舰店 are past the reply SLA; the 6 most urgent are below. Type /reply-queue "
+             "6 comments of 澜肌官方旗舰店 are past the reply SLA; all of them are below. Type /reply-queue "
              f"--overdue to see them all.\nClaimed (holders, please reply soon): #{items[EN][0]} alice"),
             ("⏰ Overdue replies · 澜肌官方旗舰店 (2/2)", "Overdue reminder of 澜肌官方旗舰店, continued (card 2 of 2)"),
         ]
-        assert refreshed[EN] == (f"5 comment(s) of 澜肌官方旗舰店 are past the reply SLA now (1 of the {shown[EN]} "
+        assert refreshed[EN] == (f"5 comments of 澜肌官方旗舰店 are past the reply SLA now (1 of the {shown[EN]} "
                                  "below handled). Type /reply-queue --overdue to see them all.")
         _no_chinese(*(text for pair in reminders[EN] for text in pair), refreshed[EN])
 
