@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from sqlmodel import select
 
 from bot.adapters.console.render import takes_reason
-from bot.adapters.console.terminal import above_prompt, terminal_width, typed_so_far
+from bot.adapters.console.terminal import above_prompt, shows_styles, terminal_width, typed_so_far
 from bot.config import CHAT_PLATFORMS, AppConfig, Settings
 from bot.handlers.registry import UsageError, command_word, tokenize_spans
 from bot.i18n import EnglishToo, in_language
@@ -269,7 +269,8 @@ class ChannelFeed:
 
         # the same form the console adapter prints in serve's terminal
         lang = self.language(self.channel) if self.language else "zh"
-        text = render_text(message, updated=updated, width=terminal_width(self.out or sys.stdout), lang=lang)
+        out = self.out or sys.stdout
+        text = render_text(message, updated=updated, width=terminal_width(out), lang=lang, styled=shows_styles(out))
         return f"\n#{self.channel.removeprefix('console:')}\n{text}\n"
 
     def _write_messages(self, texts: list[str]) -> None:

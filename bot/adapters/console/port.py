@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.adapters.console.render import default_files_dir, file_path, render_text
-from bot.adapters.console.terminal import above_prompt, terminal_width, typed_so_far
+from bot.adapters.console.terminal import above_prompt, shows_styles, terminal_width, typed_so_far
 from bot.messages import File, Image, Message
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ class ConsolePort:
         not_saved = "not saved" if lang == "en" else "未能保存 / not saved"
         shown = [str(p) if p else not_saved for p in saved_files]
         text = render_text(message, updated=updated, saved_files=shown, width=terminal_width(self.echo),
-                           lang=lang)
+                           lang=lang, styled=shows_styles(self.echo))
         with self._echo_lock:
             typed = typed_so_far() if self.interactive and self.prompt is not None else ""
             self.echo.write(above_prompt(f"\n#{channel_id}\n{text}\n", self.prompt, interactive=self.interactive,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import shutil
 from typing import TextIO
 
+from rich.console import detect_legacy_windows
+
 #: on a terminal: back to the start of the line and clear it (the prompt is written again below the messages)
 CLEAR_LINE = "\r\x1b[K"
 
@@ -47,3 +49,10 @@ def terminal_width(stream: TextIO) -> int | None:
     except (AttributeError, ValueError):  # no isatty, or closed
         return None
     return shutil.get_terminal_size().columns
+
+
+def shows_styles(stream: TextIO) -> bool:
+    """Whether the messages written to `stream` get ANSI styles (bold): on a terminal only (a pipe or a file
+    holds the text alone, for grep, tests and logs), and not on a legacy Windows console, which would print
+    the codes as they are. The codes themselves are rich's (render.ansi), which also knows TERM=dumb."""
+    return terminal_width(stream) is not None and not detect_legacy_windows()

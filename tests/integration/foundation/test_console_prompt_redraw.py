@@ -9,6 +9,7 @@ as "^[[D". Piped input is written after its prompt, so a transcript shows which 
 from __future__ import annotations
 
 import io
+import re
 
 from bot.adapters.console.terminal import CLEAR_LINE, above_prompt
 from bot.console_repl import repl
@@ -67,7 +68,7 @@ def test_on_a_terminal_serve_console_reads_with_input_and_redraws_the_prompt_und
     bot.console.echo = screen
 
     assert repl(bot, channel="lanji", user="alice") == 0
-    text = screen.getvalue()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())  # the styles aside (a terminal shows the title bold)
     # input() wrote the prompt; the alert cleared that line, came above it, and the prompt was written again
     assert f"[lanji]> {CLEAR_LINE}#lanji\n== {ALERT} ==\n[lanji]> " in text
     assert "crisisbot 命令 / Commands" in text  # the typed /help ran
