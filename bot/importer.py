@@ -15,7 +15,6 @@ answers 503: nothing of the batch being stored is kept, rerun the same command (
 
 from __future__ import annotations
 
-import re
 import signal
 import threading
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlmodel import select
 
+from bot.adapters.console.terminal import shown
 from bot.config import AppConfig, Settings
 from bot.feeds.files import FileFormatError, open_items
 from bot.feeds.ingest import IngestReport, RecordResult, compact_reason
@@ -293,19 +293,6 @@ def _summary(console: Console, path: Path, report: Tally) -> None:
         console.print(f"  [cyan]{escape(str(r.position))}[/cyan]: {escape(r.warning or '')}")
     if report.warned > SHOW_REJECTED:
         console.print(f"  …另有 {report.warned - SHOW_REJECTED} 条 / {report.warned - SHOW_REJECTED} more")
-
-
-#: what a terminal would act on instead of showing: C0/C1 controls (ESC starts a sequence that recolours,
-#: retitles or clears the screen, CR and backspace overwrite what was printed) and the bidi controls that
-#: reverse the rest of a line
-_NOT_SHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def shown(text: str) -> str:
-    """`text` (a rejected record, as it arrived) with every control character written as its escape (\\x1b,
-    \\n, \\u202e), as repr() writes it: the listing printed them raw, so a record holding ESC sequences
-    drove the terminal of whoever listed it, and one holding line breaks split its block."""
-    return _NOT_SHOWN.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def show_dead_letters(settings: Settings, config: AppConfig, *, limit: int = 50, as_json: bool = False,

@@ -26,6 +26,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
+from bot.adapters.console.terminal import shown
 from bot.messages import Button, Message
 
 # A severity is a colour, as on Slack (the header's dot, the bar) and Feishu (the header's colour): words
@@ -249,6 +250,8 @@ def render_text(message: Message, *, updated: bool = False, saved_files: Sequenc
     if message.buttons:
         for line in button_lines(message.buttons, "  ", width, lang):
             add(line)
+    # a comment's ESC sequences, CRs or bidi controls would drive the reader's terminal: shown as escapes
+    lines = [[(shown(text, keep_lines=True), style) for text, style in line] for line in lines]
     if styled:
         return ansi(lines)
     return "\n".join(plain(line) for line in lines)

@@ -7,6 +7,7 @@ alert and no prompt under it, and on a terminal, what they had typed so far was 
 
 from __future__ import annotations
 
+import re
 import shutil
 from typing import TextIO
 
@@ -14,6 +15,21 @@ from rich.console import detect_legacy_windows
 
 #: on a terminal: back to the start of the line and clear it (the prompt is written again below the messages)
 CLEAR_LINE = "\r\x1b[K"
+
+
+#: what a terminal would act on instead of showing: C0/C1 controls (ESC starts a sequence that recolours,
+#: retitles or clears the screen, or writes the clipboard; CR and backspace overwrite what was printed) and
+#: the bidi controls that reverse the rest of a line
+_NOT_SHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_NOT_SHOWN_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str, *, keep_lines: bool = False) -> str:
+    """`text` from outside (a comment, a rejected record) with every control character written as its escape
+    (\\x1b, \\n, \\u202e), as repr() writes it: printed raw, a comment or record holding ESC sequences drove
+    the terminal of whoever read it. `keep_lines`: line breaks and tabs stay (a message's own lines)."""
+    pattern = _NOT_SHOWN_BUT_LINES if keep_lines else _NOT_SHOWN
+    return pattern.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def typed_so_far() -> str:

@@ -113,3 +113,17 @@ def test_crisisbot_console_shows_the_channels_messages_the_same_way(bot):
     assert BOLD_ON in screen.getvalue() and "\x1b" not in pipe.getvalue()
     assert "“面霜过敏”事件：见 详情 (https://example.cn/r/1)" in pipe.getvalue()
     assert f"> {COMMENT}" in pipe.getvalue()
+
+
+def test_a_comments_control_characters_never_reach_the_terminal():
+    """A comment can hold ESC sequences (recolour, retitle, clear the screen, write the clipboard), a CR that
+    overwrites the line or a bidi override: the console shows them as escapes, its own lines intact."""
+    from bot.adapters.console.render import render_text
+    from bot.messages import Message
+
+    hostile = "好评\x1b]52;c;ZXZpbA==\x07\x1b[2J\r伪造\u202e反转"
+    for styled in (False, True):
+        out = render_text(Message(title="告警", text=f"> {hostile}\n第二行\t列"), styled=styled)
+        assert "\\x1b]52;c;ZXZpbA==\\x07\\x1b[2J\\r伪造\\u202e反转" in out, out
+        assert "\x07" not in out and "\r" not in out and "\u202e" not in out and "\x1b]" not in out
+        assert "\n第二行" in out and "\\t" not in out  # the message's own line breaks and tabs stay (rich: spaces)
