@@ -697,3 +697,46 @@ def failure_message(
         ),
         meta=meta,
     )
+
+
+def missed_message(
+    *,
+    schedule_id: str,
+    channel: str,
+    audience: str,
+    period_name: str,
+    periods: list[tuple[datetime, datetime]],
+    tz: str,
+    window: timedelta,
+    lang: str = "zh",
+) -> Message:
+    """The notice, for the default channel, that a schedule's reports fell due while the bot was down and
+    are past the catch-up window: they are not sent late, and without this nobody learnt that a client's
+    report never came. `periods` are their (start, end), oldest first; `lang` is the default channel's."""
+    meta = {"kind": "report_missed", "schedule": schedule_id, "channel": channel,
+            "periods": [[start.isoformat(), end.isoformat()] for start, end in periods]}
+    en = lang == "en"
+    hours = window.total_seconds() / 3600
+    shown_hours = f"{hours:g}"
+    count = len(periods)
+    why_zh = (f"机器人停机期间有 {count} 期报告到期，已超过补发时限（{shown_hours} 小时，catch_up_hours），不会补发。"
+              f"需要时可用 crisisbot report --channel {channel} --from/--to 或 --month 重新生成。")
+    why_en = (f"{count} report{'' if count == 1 else 's'} fell due while the bot was down and "
+              f"{'is' if count == 1 else 'are'} past the catch-up window ({shown_hours} h, catch_up_hours): "
+              f"not sent late. Build one again with `crisisbot report --channel {channel} --from/--to` or "
+              f"`--month` if needed.")
+    report = (f"{schedule_id} | {period_name} | {audience} ({channel})" if en
+              else f"{schedule_id}｜{period_name}｜{audience}（{channel}）")
+    shown = [f"{_local(start, tz)} – {_local(end, tz)}" for start, end in periods[:5]]
+    if count > 5:
+        shown.append(f"… (+{count - 5})" if en else f"…（另 {count - 5} 期）")
+    zone = f" ({tz})" if en else f"（{tz}）"
+    return Message(
+        title="⚠️ " + _title("定时报告未发送", "Scheduled reports not sent", lang),
+        text=why_en if en else f"{why_zh}\n{why_en}",
+        fields=(
+            Field(_title("报告", "report", lang), report),
+            Field(_title("周期", "periods", lang), "\n".join(shown) + zone),
+        ),
+        meta=meta,
+    )

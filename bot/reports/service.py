@@ -179,6 +179,11 @@ def schedule_key(schedule_id: str, due: datetime) -> str:
     return f"report:{schedule_id}:{due.astimezone(UTC).strftime(_KEY_TIME)}"
 
 
+def _key_prefix(schedule_id: str) -> str:
+    """What every report key of the schedule starts with ("report:<id>:")."""
+    return schedule_key(schedule_id, datetime(2000, 1, 1, tzinfo=UTC)).rsplit(":", 1)[0] + ":"
+
+
 def _key_time(key: str, prefix: str) -> datetime | None:
     """The due time in a scheduled report's key, or None for another key sharing the prefix."""
     if not key.startswith(prefix):
@@ -216,6 +221,16 @@ def failure_reason(error: BaseException) -> str:
     first = next((line.strip() for line in str(inner).splitlines() if line.strip()), "")
     text = f"{type(inner).__name__}: {first}" if first else type(inner).__name__
     return text if len(text) <= _REASON_CHARS else text[: _REASON_CHARS - 1] + "…"
+
+
+# How far before the catch-up window a schedule's missed due times are looked for (see `_tell_missed`):
+# within KEEP_FAILURES, so a due time whose report was given up (and said so) is still known as such.
+MISSED_HORIZON = timedelta(days=7)
+
+
+def missed_key(schedule_id: str, last: datetime) -> str:
+    """The outbox key of the notice that the due times after the report queued for `last` were missed."""
+    return f"report-missed:{schedule_id}:{last.astimezone(UTC).strftime(_KEY_TIME)}"
 
 
 def failure_key(schedule_id: str, due: datetime) -> str:
@@ -262,6 +277,9 @@ class ReportService:
         self.outbox = outbox
         # A callable returning the reply-queue service, or None when that feature is off.
         self._replies = replies or (lambda: None)
+        # (schedule id, due time of its last report before the catch-up window) already looked at for
+        # missed due times: looked at once per process, not every minute
+        self._missed_checked: set[tuple[str, datetime]] = set()
 
     # ---- who and when --------------------------------------------------------------------------
     def channel_tz(self, channel: str) -> str:
@@ -631,7 +649,7 @@ class ReportService:
         `since` itself when it queued reports only before that; None when it never queued one."""
         from bot.storage.models import OutboxMessage
 
-        prefix = schedule_key(schedule_id, datetime(2000, 1, 1, tzinfo=UTC)).rsplit(":", 1)[0] + ":"
+        prefix = _key_prefix(schedule_id)
         with self.db.session() as session:
             # the keys' times sort as text (fixed width, UTC): a range on the unique key index, bounded by
             # the catch-up window, not every report the schedule ever sent; the exact form is checked below
@@ -655,6 +673,11 @@ class ReportService:
         however many newer reports went out meanwhile; never twice once queued (the outbox key)."""
         now = self.clock.now()
         self._expire_failures(now)
+        for schedule in self.settings.schedules:
+            try:
+                self._tell_missed(schedule, now)
+            except Exception:  # noqa: BLE001 - the reports themselves still go out
+                log.exception("scheduled report %s: could not look for reports missed while down", schedule.id)
         queued = 0
         held_back: set[str] = set()
         for schedule, when in self.due_schedules(now):
@@ -678,6 +701,65 @@ class ReportService:
                 local = when.astimezone(ZoneInfo(self.channel_tz(schedule.channel)))
                 log.info("report %s queued for %s (due %s)", schedule.id, schedule.channel, local.isoformat())
         return queued
+
+    def _tell_missed(self, schedule: ReportSchedule, now: datetime) -> None:
+        """Say once, in the default channel, which of the schedule's reports fell due while the bot was down
+        and are past the catch-up window: they are skipped (not sent late), and a client's report that never
+        came went unnoticed. Those are the due times after the last report the schedule queued before the
+        window (a schedule that never queued one misses nothing), within MISSED_HORIZON, but for those whose
+        report failed (they have their own notice)."""
+        window = self.catch_up_window()
+        edge = now - window  # a due time from here on is still sent (see due_schedules)
+        last = self._last_queued_before(schedule.id, edge)
+        if last is None or (schedule.id, last) in self._missed_checked:
+            return
+        key = missed_key(schedule.id, last)
+        since = max(last, now - MISSED_HORIZON)
+        # Run before the check queues anything: a report already queued in the window means the bot was up
+        # then (a gap before it comes from an edited cron, not from downtime).
+        if since < edge and not self._queued_since(schedule.id, edge) and not self.outbox.has(key):
+            tz = self.channel_tz(schedule.channel)
+            failed = self._failed_times(schedule.id)
+            missed = [t for t in due_times(schedule.cron, tz, edge, edge - since)
+                      if last < t < edge and t not in failed]
+            if missed:
+                requests = [self.schedule_request(schedule, when) for when in missed]
+                message = render.missed_message(
+                    schedule_id=schedule.id, channel=schedule.channel, audience=self.audience(schedule.channel),
+                    period_name=requests[0].period_name, periods=[(r.start, r.end) for r in requests], tz=tz,
+                    window=window, lang=self.channel_language(self.config.default_channel),
+                )
+                self.outbox.send(channel=self.config.default_channel, message=message, key=key)
+                log.warning("scheduled report %s for %s: %d report(s) due from %s to %s fell due while the bot was "
+                            "down and are past the catch-up window: not sent; told %s", schedule.id,
+                            schedule.channel, len(missed), missed[0].isoformat(), missed[-1].isoformat(),
+                            self.config.default_channel)
+        self._missed_checked.add((schedule.id, last))
+
+    def _queued_since(self, schedule_id: str, since: datetime) -> bool:
+        """Whether the schedule queued a report due at or after `since`."""
+        from bot.storage.models import OutboxMessage
+
+        prefix = _key_prefix(schedule_id)
+        with self.db.session() as session:
+            keys = session.exec(select(OutboxMessage.key).where(
+                OutboxMessage.key >= prefix + since.astimezone(UTC).strftime(_KEY_TIME), OutboxMessage.key < prefix + "~")
+            ).all()
+        return any(t is not None and t >= since for t in (_key_time(key, prefix) for key in keys))
+
+    def _last_queued_before(self, schedule_id: str, before: datetime) -> datetime | None:
+        """The due time of the latest report the schedule queued before `before`, or None."""
+        from bot.storage.models import OutboxMessage
+
+        prefix = _key_prefix(schedule_id)
+        with self.db.session() as session:
+            keys = session.exec(
+                select(OutboxMessage.key).where(OutboxMessage.key >= prefix,
+                                                OutboxMessage.key < prefix + before.astimezone(UTC).strftime(_KEY_TIME))
+                .order_by(OutboxMessage.key.desc()).limit(20)
+            ).all()
+        # the keys' times sort as text; another key sharing the prefix is passed over
+        return next((t for t in (_key_time(key, prefix) for key in keys) if t is not None), None)
 
     def _post_scheduled(self, schedule: ReportSchedule, when: datetime) -> bool:
         """Build the report due at `when` and queue it, forgetting its failures (if any) in the same

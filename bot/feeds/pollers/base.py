@@ -70,6 +70,19 @@ def raise_for_code(code: Any, detail: str, kinds: Sequence[tuple[Container[Any],
     raise PollError(TRANSIENT, detail, code=code)
 
 
+def listed(value: Any, where: str) -> list[Any]:
+    """The list a platform's answer holds at `where` (missing, null or another empty value, such as the `{}`
+    some backends write for an empty array: none). Anything else is a malformed answer, a transient failure
+    like a body that is not JSON: iterated, a text became one junk record per character (dead-lettered, the
+    source warning that its "records" were all rejected) and a number an internal error with a traceback."""
+    if not value:
+        return []
+    if isinstance(value, list):
+        return value
+    kind = type(value).__name__
+    raise PollError(TRANSIENT, f"答复中的 {where} 不是列表（{kind}）/ {where} in the answer is not a list ({kind})")
+
+
 # ---------------------------------------------------------------------------------------------- pages
 
 
@@ -91,6 +104,9 @@ class Page:
     # Memory updates to apply only once this page's records are stored (e.g. thread reply totals),
     # so a storage failure never marks anything as already read.
     after_store: list[Any] = field(default_factory=list)
+    # How many comments the whole list holds now, where the platform says (Bilibili's `all_count`): a scan
+    # resumed in a later poll finding fewer knows some were deleted meanwhile (see resume_cursor)
+    total: int | None = None
 
 
 # ---------------------------------------------------------------------------------------------- state

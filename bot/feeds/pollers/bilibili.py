@@ -31,6 +31,7 @@ from bot.feeds.pollers.base import (
     endpoint_paused,
     int_or_none,
     iso,
+    listed,
     mark_endpoint_failed,
     mark_endpoint_ok,
     optional_endpoint_failed,
@@ -204,6 +205,11 @@ class BilibiliAdapter(PlatformAdapter):
         ctx.state.extra["wbi"] = {"key": key, "fetched_at": now}
         return key
 
+    def resume_cursor(self, ctx: PollContext, cursor: Any) -> Any:
+        """The page before `cursor` (`next` is a page number): see PlatformAdapter.resume_cursor."""
+        page = int_or_none(cursor)
+        return page - 1 if page is not None and page > 1 else cursor
+
     def fetch_page(self, ctx: PollContext, target: str, cursor: Any) -> Page:
         settings = ctx.source.settings
         if not str(target).isdigit():
@@ -221,14 +227,16 @@ class BilibiliAdapter(PlatformAdapter):
         if code != 0:
             self._raise_for_code(ctx, code, body.get("message"))
         data = body.get("data") or {}
+        if not isinstance(data, dict):
+            raise PollError(TRANSIENT, f"bilibili answer whose data is not an object ({type(data).__name__})")
         if "v_voucher" in data and "replies" not in data:
             ctx.state.extra.pop("wbi", None)  # the signature was refused: fetch fresh keys next time
             raise PollError(TRANSIENT, "signature refused (v_voucher); WBI keys will be refreshed")
         items: list[Item] = []
-        for top in data.get("top_replies") or []:
+        for top in listed(data.get("top_replies"), "data.top_replies"):
             items.extend(map_reply(top, account_id=ctx.account_id, unordered=True))
         threads = []
-        for reply in data.get("replies") or []:
+        for reply in listed(data.get("replies"), "data.replies"):
             items.extend(map_reply(reply, account_id=ctx.account_id))
             if isinstance(reply, dict):
                 threads.append(reply)
@@ -237,9 +245,9 @@ class BilibiliAdapter(PlatformAdapter):
             items.extend(self._thread_replies(ctx, target, threads, updates))
         else:
             mark_endpoint_ok(ctx, THREAD_LIST)  # replies switched off: no note of an old failure stays
-        page_cursor = data.get("cursor") or {}
+        page_cursor = data.get("cursor") if isinstance(data.get("cursor"), dict) else {}
         return Page(items=items, next_cursor=page_cursor.get("next"), is_end=bool(page_cursor.get("is_end", True)),
-                    after_store=updates)
+                    after_store=updates, total=int_or_none(page_cursor.get("all_count")))
 
     def _thread_replies(
         self, ctx: PollContext, target: str, threads: list[dict[str, Any]], updates: list[Any]

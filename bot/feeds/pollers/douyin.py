@@ -31,6 +31,7 @@ from bot.feeds.pollers.base import (
     fingerprint,
     int_or_none,
     iso,
+    listed,
     mark_endpoint_failed,
     mark_endpoint_ok,
     optional_endpoint_failed,
@@ -208,7 +209,7 @@ class DouyinAdapter(PlatformAdapter):
         own = set(settings.own_user_ids) | ({open_id} if open_id else set())
         items = [
             map_comment(entry, account_id=ctx.account_id, item_id=target, own_ids=own)
-            for entry in data.get("list") or []
+            for entry in listed(data.get("list"), "data.list")
         ]
         updates: list[Any] = []
         if settings.fetch_replies:

@@ -7,9 +7,12 @@ window, a last page, or the page budget. Comments inside the overlap window are 
 comment that shows up late with an older timestamp (held in review, clock skew) is still stored, and a
 known one is not sent again. After every page the records go to ingestion and the scan position is persisted
 (`pending`), so a restart or a budget cut continues exactly where the scan stopped: nothing is re-read
-from the history and no gap is left. Only a finished scan moves the mark, only to the time of a comment
-ingestion took (a rejected one, e.g. dated weeks ahead, would hide every comment until that date), and
-never beyond the bot's clock plus MAX_CLOCK_SKEW (an accepted comment a few days ahead likewise).
+from the history and no gap is left (a list paged by position whose comments were deleted meanwhile, which
+moves the rest up, resumes one page earlier: see PlatformAdapter.resume_cursor). A next-page cursor that goes back to a page
+already read in the poll ends the scan (else a target read to its end would page through it again).
+Only a finished scan moves the mark, only to the time of a comment ingestion took (a rejected one, e.g.
+dated weeks ahead, would hide every comment until that date), and never beyond the bot's clock plus
+MAX_CLOCK_SKEW (an accepted comment a few days ahead likewise).
 
 Some endpoints (a crawler export, a vendor API) list oldest first. Stopping at the first known comment
 would then stop on page 1 and never reach the new comments at the end: a page whose comments get newer
@@ -93,6 +96,14 @@ class PlatformAdapter:
         """The account's newest posts ({id, title, url}, newest first)."""
         raise NotImplementedError
 
+    def resume_cursor(self, ctx: PollContext, cursor: Any) -> Any:
+        """The page before `cursor`, for a list paged by position whose pages say how many comments it
+        holds (Page.total), else `cursor` itself. A scan left unfinished by an earlier poll that finds fewer
+        comments in the list than it left knows some were deleted meanwhile (a moderator at work): the older
+        ones moved up, and the first of them would slip past between the two pages unread. It reads the
+        page before its cursor again (its comments are known by id: nothing is stored twice)."""
+        return cursor
+
     def _base(self, ctx: PollContext) -> str:
         return ctx.source.base_url or self.default_base_url
 
@@ -144,19 +155,25 @@ def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
         state.hwm = epoch(now - timedelta(seconds=ctx.source.backfill))
         overlap = 0.0
     state.hwm = min(float(state.hwm), ceiling)
+    rereading = False  # the first page is one read in an earlier poll (see resume_cursor)
+    fetched_ahead: dict[str, Page] = {}  # cursor key -> a page fetched before its turn
     if state.pending:
         cursor = state.pending.get("cursor")
         stop_at = min(float(state.pending["stop_at"]), ceiling)
         new_hwm = min(float(state.pending["new_hwm"]), ceiling)
         overlap = float(state.pending.get("overlap", overlap))
+        cursor, rereading = _resume(ctx, adapter, target, cursor, state.pending.get("total"), fetched_ahead)
     else:
         cursor, stop_at, new_hwm = None, float(state.hwm), float(state.hwm)
 
     fetched = 0
     recent = state.recent
     seen_ids: set[str] = set()
-    for _ in range(adapter.max_pages(ctx)):
-        page = adapter.fetch_page(ctx, target, cursor)
+    asked: set[str] = set()  # the cursors this poll has asked for (see _cursor_key)
+    # a page read again does not count against the budget: with one page a poll, the scan moves on
+    for _ in range(adapter.max_pages(ctx) + int(rereading)):
+        asked.add(_cursor_key(cursor))
+        page = fetched_ahead.pop(_cursor_key(cursor), None) or adapter.fetch_page(ctx, target, cursor)
         fetched += len(page.items)
         fresh: list[dict[str, Any]] = []
         fresh_stamps: list[float | None] = []
@@ -209,11 +226,24 @@ def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
         if newest is not None and (ctx.state.newest_item_at is None or newest > ctx.state.newest_item_at):
             ctx.state.newest_item_at = newest
         # A whole page of comments already stored: nothing late hides below it (bounds the overlap cost).
-        if ordered_seen and ordered_known == ordered_seen:
+        # Not the page read again on resuming: it is known by design, and the scan goes on below it.
+        if ordered_seen and ordered_known == ordered_seen and not rereading:
             reached_known = True
+        rereading = False
         if _lists_oldest_first(ctx, target, state, ordered_stamps):
             reached_known = False  # listed oldest first: the new comments are on the last pages
-        if reached_known or page.is_end or page.next_cursor in (None, ""):
+        looped = not page.is_end and page.next_cursor not in (None, "") and _cursor_key(page.next_cursor) in asked
+        if looped:
+            # The endpoint sent back a cursor this poll already asked for (one that stays put at the end of
+            # the list, or goes back to the start): paging on reads the same pages again. A target read to
+            # its last page (listed oldest first) never reaches a known comment, so without this every poll
+            # spent its whole page budget on them and the scan, and with it the mark, never ended.
+            # (warned once a process: the endpoint does it on every poll)
+            level = logging.DEBUG if (ctx.source.id, target) in _LOOP_WARNED else logging.WARNING
+            _LOOP_WARNED.add((ctx.source.id, target))
+            log.log(level, "source=%s target=%s: the endpoint's next-page cursor goes back to a page already "
+                    "read in this poll; the scan ends there", ctx.source.id, target)
+        if reached_known or looped or page.is_end or page.next_cursor in (None, ""):
             state.hwm = new_hwm
             state.pending = None
             keep = float(getattr(ctx.source, "overlap", 0.0))  # what the next scan's overlap will need
@@ -222,9 +252,41 @@ def _poll_target(ctx: PollContext, adapter: CommentAdapter, target: str) -> int:
             return fetched
         cursor = page.next_cursor
         state.pending = {"cursor": cursor, "stop_at": stop_at, "new_hwm": new_hwm, "overlap": overlap}
+        if page.total is not None:
+            state.pending["total"] = page.total  # how many the list held at the pause (see _resume)
         state.recent = recent = _bounded(recent)
         ctx.save()
     return fetched  # page budget used up: `pending` carries the rest of the scan to the next poll
+
+
+def _resume(ctx: PollContext, adapter: CommentAdapter, target: str, cursor: Any, total: Any,
+            fetched_ahead: dict[str, Page]) -> tuple[Any, bool]:
+    """Where a scan left by an earlier poll goes on, and whether that is a page read again: the page at
+    `cursor` is fetched first (kept in `fetched_ahead`); when its list holds fewer comments than `total`,
+    the number at the pause, comments were deleted meanwhile and the scan goes on from the page before
+    (PlatformAdapter.resume_cursor), so that none of the comments moved up is skipped."""
+    resume = getattr(adapter, "resume_cursor", None)
+    if resume is None or not isinstance(total, int):
+        return cursor, False
+    earlier = resume(ctx, cursor)
+    if earlier == cursor:
+        return cursor, False
+    page = adapter.fetch_page(ctx, target, cursor)
+    fetched_ahead[_cursor_key(cursor)] = page
+    if page.total is None or page.total >= total:
+        return cursor, False
+    log.info("source=%s target=%s: %d comment(s) deleted since the scan paused; the page before its cursor is "
+             "read again", ctx.source.id, target, total - page.total)
+    return earlier, True
+
+
+#: (source id, target) whose endpoint was seen sending a cursor back to a page already read
+_LOOP_WARNED: set[tuple[str, str]] = set()
+
+
+def _cursor_key(cursor: Any) -> str:
+    """A cursor as a comparable key: cursors are opaque (a number, text, a dict of paging fields)."""
+    return json.dumps(cursor, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def _bounded(recent: dict[str, float]) -> dict[str, float]:

@@ -13,7 +13,9 @@ Xiaohongshu has no public comment API: feed it through a crawler export (this ty
 
 An HTTP 401, or a 403 whose body speaks of tokens/login/permission, is a credentials error
 (REAUTH_REQUIRED, as an expired Weibo/Douyin token): one notice naming the env var of the token, and the
-source pauses until the env changes, instead of a transient failure retried every few seconds.
+source pauses until the env changes, instead of a transient failure retried every few seconds. So is an
+error answer (`error_path`) whose message speaks of the token the request sent (Kuaishou's
+"access_token 无效" comes with HTTP 200).
 """
 
 from __future__ import annotations
@@ -178,6 +180,14 @@ _AUTH_WORDS = re.compile(
 )
 
 
+# An endpoint's error message (`error_message_path`) about the token itself: it is invalid, expired, or a
+# login is wanted. Narrower than _AUTH_WORDS: "无权限" or a bad signature may concern one target or the
+# configuration, and must not pause the whole source until a token changes.
+_TOKEN_WORDS = re.compile(
+    r"token|unauthori[sz]ed|oauth|credential|log ?in|api[ _-]?key|令牌|授权|鉴权|登录|凭证|凭据", re.IGNORECASE,
+)
+
+
 def _speaks_of_credentials(raw: bytes) -> bool:
     """Whether a 403's body is an API's answer about the credentials: a JSON body naming tokens, login or
     permission. An HTML page never counts: a web server's or firewall's own 403 page ("You don't have
@@ -297,6 +307,17 @@ class GenericJsonAdapter:
             if status not in (conf["ok_values"] or []):
                 message = dig(body, conf["error_message_path"]) if conf["error_message_path"] else None
                 reported = f"{conf['error_path']}={platform_text(repr(status))}: {platform_text(message)}".strip()
+                names = token_env_vars(ctx.source, credential_roles(conf))
+                if names and _TOKEN_WORDS.search(str(message or "")):
+                    # The endpoint's own "access_token 无效" (Kuaishou answers it with HTTP 200): retried as a
+                    # transient error, a rotated token failed every poll for good, the one notice naming
+                    # neither the cause nor the env var to change.
+                    raise PollError(
+                        REAUTH_REQUIRED,
+                        f"接口拒绝了凭据（{reported}）：请检查环境变量 {'、'.join(names)} 中的令牌是否有效、未过期 / "
+                        f"the endpoint refused the credentials ({reported}): check that the token in "
+                        f"{', '.join(names)} is valid and not expired",
+                    )
                 raise PollError(TRANSIENT, f"接口报告错误 {reported} / endpoint reported {reported}")
         entries = dig(body, conf["list_path"]) if conf["list_path"] else body
         if not isinstance(entries, list):

@@ -7,7 +7,8 @@ query string).
 
 An answer is read up to MAX_ANSWER_BYTES (decompressed): a platform or proxy that sends an endless or
 huge body (or a compression bomb) costs a TRANSIENT failure, not the bot's memory. A body nested past
-the JSON parser's depth is "not JSON" like any other malformed one, not an internal error.
+the JSON parser's depth is "not JSON" like any other malformed one, not an internal error. One still
+arriving ANSWER_TIME_FACTOR times the source's timeout after the request (trickled) fails as a timeout.
 
 Redirects are followed only within the same site (scheme, host and port; or http to https on the same
 host): credentials travel in custom headers (Douyin's `access-token`, generic_json `headers`), query
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +38,10 @@ MAX_REDIRECTS = 5
 #: the largest answer read (after decompression). A page of comments or a feed is well under a few MB;
 #: one of 32 MiB is no page any platform sends, and reading it whole could exhaust the memory.
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
+#: the whole answer must arrive within this many times the source's `timeout`: httpx's timeout bounds each
+#: read, so a server (or proxy) that trickles a byte every few seconds kept a poll, and the source's lease,
+#: going for as long as it liked, the source looking healthy all the while
+ANSWER_TIME_FACTOR = 4
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -137,10 +143,11 @@ class PoliteHttp:
                 method, url, params=params, headers=headers, data=data, json=json_body, cookies=cookies,
                 timeout=timeout,
             )
+            deadline = time.monotonic() + ANSWER_TIME_FACTOR * timeout
             # streamed, so that the body is read only up to MAX_ANSWER_BYTES (see _read_capped)
             response = self._follow(self.client.send(outgoing, follow_redirects=False, stream=True))
             try:
-                raw = _read_capped(response)
+                raw = _read_capped(response, deadline, ANSWER_TIME_FACTOR * timeout)
             finally:
                 response.close()
         except httpx.TimeoutException as exc:
@@ -174,8 +181,9 @@ class PoliteHttp:
         return HttpAnswer(status=status, body=body, raw=raw, headers=response.headers)
 
 
-def _read_capped(response: httpx.Response) -> bytes:
-    """The (decompressed) body of a streamed response; PollError once it grows past MAX_ANSWER_BYTES."""
+def _read_capped(response: httpx.Response, deadline: float, allowed: float) -> bytes:
+    """The (decompressed) body of a streamed response; PollError once it grows past MAX_ANSWER_BYTES, or
+    when it is still arriving at `deadline` (time.monotonic(); `allowed` seconds after the request)."""
     declared = response.headers.get("Content-Length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
         raise _too_large(response.status_code)
@@ -184,6 +192,9 @@ def _read_capped(response: httpx.Response) -> bytes:
         body += chunk
         if len(body) > MAX_ANSWER_BYTES:
             raise _too_large(response.status_code)
+        if time.monotonic() > deadline:
+            raise PollError(TRANSIENT, f"timeout (HTTP {response.status_code}: the answer was still arriving after "
+                                       f"{allowed:g} s)", code=response.status_code)
     return bytes(body)
 
 
