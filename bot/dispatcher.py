@@ -52,7 +52,7 @@ from bot.handlers.registry import (
     parse_command_line,
     wants_help,
 )
-from bot.i18n import for_channel
+from bot.i18n import for_channel, t
 from bot.messages import Action, Command, Message, inert
 from bot.services import Services
 from bot.storage.db import database_unavailable, failure_line
@@ -742,6 +742,11 @@ class Dispatcher:
         try:
             result = fn()
         except UsageError as exc:
+            if spec is not None and exc.brief:
+                # the error names the form to type: that line and where the usage is, not the usage under it
+                # (English alone in a channel set to English, whether or not the command has `usage_en`)
+                pointer = t("usage_pointer", lang, name=spec.name)
+                return [Message(text=f"{labelled('usage_error', exc, lang)}\n{pointer}", ephemeral=True)]
             if spec is None and lang == "en":
                 # a button pressed in a channel set to English ("alert not found"): the error's English alone;
                 # a button has no usage to add

@@ -57,6 +57,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     # no handler owns the button's id at all (a typo in /press, a button of another bot): not "这个按钮已失效",
     # which a feature's handler says of its own button whose target is gone
     "unknown_button": ("未知按钮 {action}。", "Unknown button {action}."),
+    # under a usage error that already names the form to type (`UsageError(brief=True)`), in place of the
+    # whole usage
+    "usage_pointer": (
+        "输入 /{name} help 查看完整用法 / type /{name} help for the full usage",
+        "Type /{name} help for the full usage.",
+    ),
     "help_title": ("crisisbot 命令 / Commands", "crisisbot commands"),
     "help_footer": (
         "输入 /命令 help 查看详细用法，例如 /crisis help。",

@@ -391,7 +391,7 @@ def _start(ctx: CommandContext, parsed: ParsedCommand) -> Message | None:
     args = parsed.args[1:]
     if not args:
         raise Usage("请指定预案，例如 /crisis start 负面舆情爆发 / name a playbook",
-                    en="Name a playbook, e.g. /crisis start negative-outbreak")
+                    en="Name a playbook, e.g. /crisis start negative-outbreak", brief=True)
     severity_opt = parsed.opt("severity")
     severity = None
     if severity_opt is not None:
@@ -572,7 +572,8 @@ def _done(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, parsed = _split_run(ctx, parsed)
     rest = parsed.args[1:]
     if not rest:
-        raise Usage("请指定步骤，例如 /crisis done triage / name the step", en="Name the step, e.g. /crisis done triage")
+        raise Usage("请指定步骤，例如 /crisis done triage / name the step", en="Name the step, e.g. /crisis done triage",
+                    brief=True)
     service = _service(ctx)
     step = _step(ctx, run_id, rest[0])
     # What follows the step is its answer on a decision step (then perhaps a remark), a remark on any other.
@@ -595,7 +596,8 @@ def _answer(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, parsed = _split_run(ctx, parsed)
     rest = parsed.args[1:]
     if len(rest) < 2:
-        raise Usage("用法：/crisis answer 步骤 答案 / usage: answer STEP ANSWER", en="Usage: /crisis answer STEP ANSWER")
+        raise Usage("用法：/crisis answer 步骤 答案 / usage: answer STEP ANSWER", en="Usage: /crisis answer STEP ANSWER",
+                    brief=True)
     step = _step(ctx, run_id, rest[0])
     view, _ = _service(ctx).transition(run_id, Answer(step, parsed.text_from(2), ctx.user))
     return Message(text=render.finished_reply(view, step, ctx.user_name, lang=ctx.lang))
@@ -606,7 +608,7 @@ def _skip(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     rest = parsed.args[1:]
     if not rest:
         raise Usage("跳过需要步骤和原因：/crisis skip 步骤 原因 / skip needs a step and a reason",
-                    en="Skip needs a step and a reason: /crisis skip STEP REASON")
+                    en="Skip needs a step and a reason: /crisis skip STEP REASON", brief=True)
     step = _step(ctx, run_id, rest[0])
     reason = parsed.text_from(2).strip() if len(rest) > 1 else ""
     if not _has_text(reason):  # `/crisis skip intake`, or a reason of blanks or empty quotes
@@ -627,7 +629,7 @@ def _reopen(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     rest = parsed.args[1:]
     if not rest:
         raise Usage("重开需要步骤和原因：/crisis reopen 步骤 原因 / reopen needs a step and a reason",
-                    en="Reopen needs a step and a reason: /crisis reopen STEP REASON")
+                    en="Reopen needs a step and a reason: /crisis reopen STEP REASON", brief=True)
     step = _step(ctx, run_id, rest[0])
     reason = parsed.text_from(2).strip() if len(rest) > 1 else ""
     service = _service(ctx)
@@ -703,7 +705,7 @@ def _assign(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     rest = parsed.args[1:]
     if len(rest) < 2:
         raise Usage("用法：/crisis assign 步骤|角色 @人 / usage: assign STEP|ROLE @user",
-                    en="Usage: /crisis assign STEP|ROLE @user")
+                    en="Usage: /crisis assign STEP|ROLE @user", brief=True)
     user = normalise_user(rest[1], ctx)
     target = _step(ctx, run_id, rest[0], roles=True)
     others = [w for w in rest[2:] if w.lstrip()[:1] in ("@", "＠") or _SLACK_MENTION.match(w.strip())]
@@ -742,7 +744,7 @@ def _claim(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     run_id, parsed = _split_run(ctx, parsed)
     rest = parsed.args[1:]
     if len(rest) != 1:
-        raise Usage("用法：/crisis claim 步骤 / usage: claim STEP", en="Usage: /crisis claim STEP")
+        raise Usage("用法：/crisis claim 步骤 / usage: claim STEP", en="Usage: /crisis claim STEP", brief=True)
     target = _step(ctx, run_id, rest[0], roles=True)
     _service(ctx).transition(run_id, Assign(target, ctx.user, ctx.user))
     return Message(text=f"👤 {_target(ctx, run_id, target)} → {render.person(ctx.user)}")
@@ -755,12 +757,12 @@ def _severity(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     match = _LEVEL.match(unicodedata.normalize("NFKC", rest[0]).strip()) if rest else None
     if match is None:
         raise Usage("用法：/crisis severity 1|2|3 原因（1 最高）/ usage: severity 1|2|3 REASON (1 is the highest)",
-                    en="Usage: /crisis severity 1|2|3 REASON (1 is the highest)")
+                    en="Usage: /crisis severity 1|2|3 REASON (1 is the highest)", brief=True)
     level = int(match.group(1)) if match.group(1) else _ZH_DIGITS.get(match.group(2)) or int(match.group(2))
     reason = parsed.text_from(2).strip() if len(rest) > 1 else ""
     if is_blank(reason):
         raise Usage("调整严重程度需要说明原因：/crisis severity 1|2|3 原因 / changing the severity needs a reason",
-                    en="Changing the severity needs a reason: /crisis severity 1|2|3 REASON")
+                    en="Changing the severity needs a reason: /crisis severity 1|2|3 REASON", brief=True)
     view, before = _service(ctx).set_severity(run_id, level, ctx.user, reason)
     mark, verb = ("🔺", "raised") if level < before else ("🔻", "lowered")
     if _en(ctx):
@@ -812,7 +814,7 @@ def _cancel(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     reason = parsed.text_from(1).strip()
     if is_blank(reason):
         raise Usage("取消需要说明原因：/crisis cancel 原因 / cancel needs a reason",
-                    en="Cancelling needs a reason: /crisis cancel REASON")
+                    en="Cancelling needs a reason: /crisis cancel REASON", brief=True)
     view = _service(ctx).cancel(run_id, ctx.user, reason)
     if _en(ctx):
         return Message(text=f"🛑 Run #{view.id} cancelled: {inert(reason)}")

@@ -25,7 +25,15 @@ QUOTE_PAIRS = {'"': '"', "'": "'", "“": "”", "「": "」", "‘": "’", "�
 
 class UsageError(EnglishToo, ValueError):
     """The command line could not be understood; the message (Chinese first with English) is shown to the user
-    with the usage. `en`, when given, is the same in English alone, for a channel set to English."""
+    with the usage. `en`, when given, is the same in English alone, for a channel set to English.
+
+    `brief`: the message itself names the form to type ("取消需要说明原因：/crisis cancel 原因"), so the
+    dispatcher answers it with a one-line pointer to the usage instead of the whole usage, which buried
+    that line (/crisis has some 25). An error that does not say what to type keeps the whole usage."""
+
+    def __init__(self, message: str, *, en: str = "", brief: bool = False) -> None:
+        super().__init__(message, en=en)
+        self.brief = brief
 
 
 def labelled(key: str, error: BaseException, lang: str = "zh") -> str:

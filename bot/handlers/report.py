@@ -33,10 +33,11 @@ def _service(ctx: CommandContext):
     return service
 
 
-def _usage(zh: str, en: str) -> UsageError:
+def _usage(zh: str, en: str, *, brief: bool = False) -> UsageError:
     """A usage error reading "zh / en", with `en` alone for a channel set to English (the dispatcher shows
-    it there): an English channel's `/report 3x` was answered in Chinese first."""
-    return UsageError(f"{zh} / {en}", en=en)
+    it there): an English channel's `/report 3x` was answered in Chinese first. `brief`: it names the form
+    to type, so the dispatcher points to the usage instead of adding it (`UsageError`)."""
+    return UsageError(f"{zh} / {en}", en=en, brief=brief)
 
 
 def _bad_period(exc: ValueError) -> UsageError:
@@ -101,12 +102,13 @@ def handle_report(ctx: CommandContext, parsed: ParsedCommand) -> Message:
         given = parsed.opt("period")
         if given is not None:  # `/report --period 7d`, as `crisisbot report` takes it, is `/report 7d` here
             if given is True or not str(given).strip():
-                raise _usage("--period 后要写周期，例如 /report 7d", "--period needs a period, e.g. /report 7d")
+                raise _usage("--period 后要写周期，例如 /report 7d", "--period needs a period, e.g. /report 7d",
+                             brief=True)
             if parsed.args:
-                raise _usage("周期只写一次：/report 7d", "give the period once: /report 7d")
+                raise _usage("周期只写一次：/report 7d", "give the period once: /report 7d", brief=True)
             period_text = str(given)
         elif len(parsed.args) > 1:
-            raise _usage("最多一个周期参数，例如 /report 7d", "at most one period, e.g. /report 7d")
+            raise _usage("最多一个周期参数，例如 /report 7d", "at most one period, e.g. /report 7d", brief=True)
         try:
             request = service.request_for(ctx.channel, period_text, service.clock.now())
         except ValueError as exc:

@@ -122,7 +122,8 @@ def handle_sentiment(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     """`/sentiment fix COMMENT_ID LABEL`."""
     if not parsed.sub:
         raise UsageError("缺少子命令 / missing subcommand: /sentiment score 文本 | /sentiment fix 评论ID neg|neu|pos",
-                         en="Missing subcommand: /sentiment score TEXT | /sentiment fix COMMENT_ID neg|neu|pos")
+                         en="Missing subcommand: /sentiment score TEXT | /sentiment fix COMMENT_ID neg|neu|pos",
+                         brief=True)
     if parsed.sub.lower() in SCORE_WORDS:
         return _score(ctx, parsed.text_from(1))
     if parsed.sub.lower() not in FIX_WORDS:
@@ -148,7 +149,7 @@ def handle_sentiment(ctx: CommandContext, parsed: ParsedCommand) -> Message:
 def _score(ctx: CommandContext, text: str) -> Message:
     if not text.strip():
         raise UsageError("需要一段文本 / needs a text: /sentiment score 这个真的太差了",
-                         en="Needs a text: /sentiment score this is really bad")
+                         en="Needs a text: /sentiment score this is really bad", brief=True)
     scorer = ctx.services.scorer()
     result = scorer.score(text)
     # the English names the scorer's own risk lexicon gives its categories (a backend without one: none)

@@ -157,7 +157,8 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     if sub == "surge":
         if len(args) != 1:
             raise UsageError("用法 / usage: /watch surge 账号 --from 时间 --until 时间 [--factor 3]",
-                             en="Usage: /watch surge ACCOUNT --from TIME --until TIME [--factor 3]")
+                             en="Usage: /watch surge ACCOUNT --from TIME --until TIME [--factor 3]",
+                             brief=True)
         account = _resolve_account(ctx, args[0])
         start = _parse_time(ctx, parsed.opt("from"), "from")
         until = _parse_time(ctx, parsed.opt("until"), "until")
@@ -213,10 +214,11 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     if sub == "add":
         if not args:
             raise UsageError("用法 / usage: /watch add 关键词 [--account 账号]",
-                             en="Usage: /watch add TERM [--account ACCOUNT]")
+                             en="Usage: /watch add TERM [--account ACCOUNT]", brief=True)
         term = parsed.text_from(1).strip()
         if not term:
-            raise UsageError("关键词为空 / the term is empty: /watch add 关键词", en="The term is empty: /watch add TERM")
+            raise UsageError("关键词为空 / the term is empty: /watch add 关键词", en="The term is empty: /watch add TERM",
+                             brief=True)
         account = _account_option(parsed, "/watch add 关键词")
         account_key = _resolve_account(ctx, account) if account else None
         # a term the config already watches here: a chat watch would be a duplicate that /watch list shows
@@ -239,7 +241,7 @@ def handle_watch(ctx: CommandContext, parsed: ParsedCommand) -> Message:
     if sub == "remove":
         if not args:
             raise UsageError("用法 / usage: /watch remove 关键词|编号 [--account 账号]",
-                             en="Usage: /watch remove TERM|ID [--account ACCOUNT]")
+                             en="Usage: /watch remove TERM|ID [--account ACCOUNT]", brief=True)
         # as typed: a hashtag term (#澜肌翻车#) is removed by its own text; the service also reads "#3" as watch 3
         term = parsed.text_from(1).strip()
         account = _account_option(parsed, "/watch remove 关键词|编号")

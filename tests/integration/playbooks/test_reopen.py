@@ -90,7 +90,9 @@ def test_what_cannot_be_reopened_is_refused_in_chinese_first(bot):
     out = d.text("/crisis reopen apology 误点")  # the branch verify left out
     assert out.startswith("步骤 apology 不适用（判断 verify 没有选它所在的分支），不能重开；要改判断请重开 verify / "), out
     out = d.text("/crisis reopen")
-    assert "重开需要步骤和原因" in out and "/crisis reopen|重开 步骤 原因" in out, out
+    # the error names the form to type; the whole usage under it would bury it, a pointer says where it is
+    assert "重开需要步骤和原因：/crisis reopen 步骤 原因" in out and "输入 /crisis help 查看完整用法" in out, out
+    assert "/crisis reopen|重开 步骤 原因" not in out, out
     d.run("/crisis resolve 平息")
     (reply,) = d.run("/crisis reopen triage 还没完 #1")
     assert reply.ephemeral and reply.text.startswith("预案处于「已解除」状态，不能重开步骤 / the run is resolved")
