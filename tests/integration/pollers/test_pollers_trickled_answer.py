@@ -47,14 +47,14 @@ class TrickleServer(LoopbackHttpServer):
 
 def _source(url: str) -> dict:
     return {"id": "slow", "type": "generic_json", "account": {"platform": "kuaishou", "account_id": "ks_brand"},
-            "targets": "recent", "base_url": url, "timeout": 1,
+            "targets": "recent", "base_url": url, "timeout": 0.25,
             "settings": {"path": "/export", "list_path": "items", "fields": {"id": "cid", "text": "body", "time": "ts"}}}
 
 
 def test_an_answer_still_arriving_long_past_the_timeout_is_a_timeout(make_bot):
-    # each byte 0.1 s after the last, well within the 1 s timeout of a read: the whole answer takes over 7 s,
-    # past ANSWER_TIME_FACTOR (4) times the timeout
-    with TrickleServer(pause=0.1) as server:
+    # each byte 0.05 s after the last, well within the 0.25 s timeout of a read: the whole answer takes over
+    # 3 s, past ANSWER_TIME_FACTOR (4) times the timeout
+    with TrickleServer(pause=0.05) as server:
         outcome = make_bot(lambda sources: sources.append(_source(server.url))).services.sources.poll("slow")
     assert outcome.status == "failed", outcome
-    assert outcome.reason.startswith("transient: timeout") and "still arriving after 4 s" in outcome.reason
+    assert outcome.reason.startswith("transient: timeout") and "still arriving after 1 s" in outcome.reason
