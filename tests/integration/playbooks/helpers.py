@@ -76,3 +76,15 @@ def review_markdown(message: Message) -> str:
     """The whole review a report message carries as its file crisis-N-review.md (the text is a summary)."""
     (review,) = [f for f in message.files if f.name.endswith("-review.md")]
     return review.content.decode("utf-8")
+
+
+def add_episode(db, key: str, detected_at) -> None:
+    """An open sev2 alert episode of douyin:lanji_official, as the alert card's buttons find it."""
+    from bot.alerts.models import AlertEpisode
+
+    with db.session() as session:
+        session.add(AlertEpisode(
+            episode_key=key, platform="douyin", account_id="lanji_official", severity="sev2",
+            started_at=detected_at, detected_at=detected_at, updated_at=detected_at,
+            last_notified_at=detected_at, stats={}, channels={}, history=[],
+        ))

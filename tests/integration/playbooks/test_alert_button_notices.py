@@ -5,23 +5,13 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.alerts.models import AlertEpisode
 from bot.storage.models import OutboxMessage
-from tests.integration.playbooks.helpers import CrisisDriver
-
-
-def _episode(db, key: str, detected_at) -> None:
-    with db.session() as session:
-        session.add(AlertEpisode(
-            episode_key=key, platform="douyin", account_id="lanji_official", severity="sev2",
-            started_at=detected_at, detected_at=detected_at, updated_at=detected_at,
-            last_notified_at=detected_at, stats={}, channels={}, history=[],
-        ))
+from tests.integration.playbooks.helpers import CrisisDriver, add_episode
 
 
 def test_pressing_start_playbook_again_answers_only_the_presser(bot, db, clock):
     d = CrisisDriver(bot)
-    _episode(db, "ep@1", clock.now())
+    add_episode(db, "ep@1", clock.now())
     (started,) = d.press("alert.playbook", "ep@1", user="console:alice")
     assert "已启动预案" in started.text and not started.ephemeral  # the channel learns a run started
     (again,) = d.press("alert.playbook", "ep@1", user="console:bob")
@@ -36,7 +26,7 @@ def test_pressing_start_playbook_again_answers_only_the_presser(bot, db, clock):
 
 def test_the_start_button_names_the_playbook_by_its_name(bot, db, clock):
     d = CrisisDriver(bot)
-    _episode(db, "ep@2", clock.now())
+    add_episode(db, "ep@2", clock.now())
     (started,) = d.press("alert.playbook", "ep@2", user="console:alice")
     assert "已启动预案「负面舆情爆发」（#1）" in started.text, started.text
     assert "negative-outbreak" not in started.text and "Negative" in started.text, started.text

@@ -3,24 +3,14 @@ someone ends it, so the answer says so and gives the command, instead of reading
 
 from __future__ import annotations
 
-from bot.alerts.models import AlertEpisode
-from tests.integration.playbooks.helpers import CrisisDriver
+from tests.integration.playbooks.helpers import CrisisDriver, add_episode
 
 CHANNELS = [{"id": "console:lanji", "client": "lanji", "language": "en"}, {"id": "console:xiaochu", "client": "xiaochu"}]
 
 
-def _episode(db, key: str, detected_at) -> None:
-    with db.session() as session:
-        session.add(AlertEpisode(
-            episode_key=key, platform="douyin", account_id="lanji_official", severity="sev2",
-            started_at=detected_at, detected_at=detected_at, updated_at=detected_at,
-            last_notified_at=detected_at, stats={}, channels={}, history=[],
-        ))
-
-
 def test_false_alarm_names_the_run_it_started(bot, db, clock):
     d = CrisisDriver(bot)
-    _episode(db, "ep@1", clock.now())
+    add_episode(db, "ep@1", clock.now())
     d.press("alert.playbook", "ep@1", user="console:alice")
     (answer,) = d.press("alert.false_positive", "ep@1", user="console:bob")
     assert answer.text.startswith("bob 标记为误报，已记录用于调优。"), answer.text
@@ -32,7 +22,7 @@ def test_false_alarm_names_the_run_it_started(bot, db, clock):
 
 def test_false_alarm_without_a_run_reads_as_before(bot, db, clock):
     d = CrisisDriver(bot)
-    _episode(db, "ep@2", clock.now())
+    add_episode(db, "ep@2", clock.now())
     (answer,) = d.press("alert.false_positive", "ep@2", user="console:bob")
     assert answer.text == "bob 标记为误报，已记录用于调优。\nbob marked it a false alarm; recorded for tuning."
 
@@ -40,7 +30,7 @@ def test_false_alarm_without_a_run_reads_as_before(bot, db, clock):
 def test_in_an_english_channel_english_alone(make_bot, db, clock):
     bot = make_bot({"channels": CHANNELS})
     d = CrisisDriver(bot)
-    _episode(db, "ep@3", clock.now())
+    add_episode(db, "ep@3", clock.now())
     d.press("alert.playbook", "ep@3", user="console:alice")
     (answer,) = d.press("alert.false_positive", "ep@3", user="console:bob")
     assert answer.text == ("bob marked it a false alarm; recorded for tuning. Run #1 started from it is still "
