@@ -12,8 +12,8 @@ import pytest
 
 from tests.integration.playbooks.helpers import CrisisDriver
 
-CHANNELS = [{"id": "console:lanji", "client": "lanji", "language": "en"}, {"id": "console:xiaochu", "client": "xiaochu"}]
-START = "/crisis start negative-outbreak Cream complaints --severity 1 --var brand=Lanji"
+# the same two channels, start line and section finder as the question/rule/statement tests
+from tests.integration.playbooks.test_crisis_english_playbook_texts import CHANNELS, START, section_of
 
 TRIAGE_ZH = (
     "拉起处置群（本频道），确认首发内容、首发平台、发布时间与当前传播量。\n"
@@ -33,11 +33,6 @@ TRIAGE_EN = (
     "☐ Platforms (Douyin, Kuaishou, Bilibili, Weibo, Xiaohongshu) and accounts involved noted\n"
     "☐ Severity confirmed, every role assigned"
 )
-
-
-def section_of(message, step_id: str) -> str:
-    [text] = [s.text for s in message.sections if f"**{step_id}**" in s.text]
-    return text
 
 
 @pytest.fixture
